@@ -1,0 +1,25 @@
+/**
+ * Thrown when a peer breaks the protocol: a malformed message, a message in
+ * the wrong session state, a non-sequential request ID. The session that
+ * catches it sends ABORT `wamp.error.protocol_violation` and closes.
+ *
+ * @example
+ * ```ts
+ * import { parseMessage, ProtocolViolationError } from "@cloverleaf/wamp";
+ * import { throws } from "node:assert/strict";
+ *
+ * throws(() => parseMessage([16, 0, {}, "a.topic"]), ProtocolViolationError);
+ * ```
+ */
+export class ProtocolViolationError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What was wrong, sent to the peer in ABORT details.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ProtocolViolationError";
+  }
+}

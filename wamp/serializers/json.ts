@@ -1,0 +1,119 @@
+/**
+ * JSON serializer (`wamp.2.json`, text frames). Binary values travel as a
+ * string of U+0000 followed by base64, in both directions (spec
+ * "Binary conversion of JSON strings").
+ *
+ * @module
+ */
+
+import { type Codec, createSerializer, type Serializer } from "./serializer.ts";
+
+/**
+ * Replaces every `Uint8Array` inside `value` by its `"\0" + base64` string.
+ * Returns `value` itself when it holds no bytes.
+ *
+ * @param value Any JSON-able value.
+ * @returns The value with binary converted.
+ *
+ * @example
+ * ```ts
+ * import { binaryToJson } from "@cloverleaf/wamp";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(binaryToJson([new Uint8Array([1, 2])]), ["\0AQI="]);
+ * ```
+ */
+export function binaryToJson(value: unknown): unknown {
+  if (value instanceof Uint8Array) return "\0" + value.toBase64();
+  if (value instanceof ArrayBuffer) return "\0" + new Uint8Array(value).toBase64();
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      const conv = binaryToJson(item);
+      if (conv !== item) {
+        out ??= value.slice();
+        out[i] = conv;
+      }
+    }
+    return out ?? value;
+  }
+  let out: Record<string, unknown> | undefined;
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    const item = record[key];
+    const conv = binaryToJson(item);
+    if (conv !== item) {
+      out ??= { ...record };
+      out[key] = conv;
+    }
+  }
+  return out ?? value;
+}
+
+/**
+ * Replaces every string that starts with U+0000 inside `value` by the bytes
+ * its base64 tail encodes. Converts in place and returns `value`.
+ *
+ * @param value A value produced by `JSON.parse`.
+ * @returns The same value with binary strings decoded.
+ *
+ * @example
+ * ```ts
+ * import { jsonToBinary } from "@cloverleaf/wamp";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(jsonToBinary(["\0AQI="]), [new Uint8Array([1, 2])]);
+ * ```
+ */
+export function jsonToBinary(value: unknown): unknown {
+  if (typeof value === "string") {
+    return value.charCodeAt(0) === 0 ? Uint8Array.fromBase64(value.slice(1)) : value;
+  }
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = jsonToBinary(value[i]);
+    return value;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key in record) record[key] = jsonToBinary(record[key]);
+  return value;
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+const codec: Codec = {
+  encode(wire) {
+    return JSON.stringify(binaryToJson(wire));
+  },
+  decode(frame) {
+    const text = typeof frame === "string" ? frame : decoder.decode(frame);
+    const value = JSON.parse(text);
+    // U+0000 can only appear escaped in JSON text, so this finds every candidate.
+    return text.includes("\\u0000") ? jsonToBinary(value) : value;
+  },
+};
+
+/**
+ * The JSON serializer.
+ *
+ * @example
+ * ```ts
+ * import { json, MessageType } from "@cloverleaf/wamp";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const msg = json.decode('[36,1,2,{},["\\u0000AQI="]]');
+ * deepEqual(msg, {
+ *   type: MessageType.EVENT,
+ *   subscription: 1,
+ *   publication: 2,
+ *   details: {},
+ *   args: [new Uint8Array([1, 2])],
+ * });
+ * ```
+ */
+export const json: Serializer = createSerializer(
+  { name: "json", subprotocol: "wamp.2.json", binary: false, rawSocketId: 1 },
+  codec,
+);

@@ -1,0 +1,92 @@
+/**
+ * The serializer interface: WAMP messages to frames and back.
+ *
+ * @module
+ */
+
+import { ProtocolViolationError } from "../errors.ts";
+import { parseMessage, toWire, type WampMessage } from "../messages.ts";
+
+/** Serializer names, as in the subprotocol `wamp.2.<name>`. */
+export type SerializerName = "json" | "msgpack" | "cbor";
+
+/** Encodes and decodes whole WAMP messages for one wire format. */
+export interface Serializer {
+  /** The serializer's name. */
+  readonly name: SerializerName;
+  /** WebSocket subprotocol, e.g. `wamp.2.json`. */
+  readonly subprotocol: string;
+  /** Whether frames are binary (msgpack, cbor) or text (json). */
+  readonly binary: boolean;
+  /** The RawSocket serializer ID (1 json, 2 msgpack, 3 cbor). */
+  readonly rawSocketId: number;
+  /**
+   * Encodes a message. Encoding the same message object twice in a row
+   * returns the same frame without re-encoding (fan-out serializes once).
+   */
+  encode(msg: WampMessage): string | Uint8Array;
+  /**
+   * Decodes and validates one frame.
+   * @throws {ProtocolViolationError} On undecodable or invalid input.
+   */
+  decode(frame: string | Uint8Array): WampMessage;
+}
+
+/** The two halves a concrete serializer provides. */
+export interface Codec {
+  /** Wire array to frame. */
+  encode(wire: unknown[]): string | Uint8Array;
+  /** Frame to wire value. */
+  decode(frame: string | Uint8Array): unknown;
+}
+
+/**
+ * Builds a {@linkcode Serializer} from a codec: adds message validation,
+ * error wrapping and the one-entry encode cache that lets fan-out encode an
+ * EVENT once for all subscribers on the same serializer.
+ *
+ * @param info Name, subprotocol, frame kind, RawSocket ID.
+ * @param codec The array codec.
+ * @returns The serializer.
+ *
+ * @example
+ * ```ts
+ * import { createSerializer, MessageType } from "@cloverleaf/wamp";
+ * import { equal } from "node:assert/strict";
+ *
+ * const s = createSerializer(
+ *   { name: "json", subprotocol: "wamp.2.json", binary: false, rawSocketId: 1 },
+ *   { encode: (w) => JSON.stringify(w), decode: (f) => JSON.parse(f as string) },
+ * );
+ * equal(s.encode({ type: MessageType.PUBLISHED, request: 1, publication: 2 }), "[17,1,2]");
+ * ```
+ */
+export function createSerializer(
+  info: Pick<Serializer, "name" | "subprotocol" | "binary" | "rawSocketId">,
+  codec: Codec,
+): Serializer {
+  let lastMsg: WampMessage | undefined;
+  let lastFrame: string | Uint8Array = "";
+  return {
+    ...info,
+    encode(msg: WampMessage): string | Uint8Array {
+      if (msg !== lastMsg) {
+        lastFrame = codec.encode(toWire(msg));
+        lastMsg = msg;
+      }
+      return lastFrame;
+    },
+    decode(frame: string | Uint8Array): WampMessage {
+      let wire: unknown;
+      try {
+        wire = codec.decode(frame);
+      } catch (cause) {
+        throw new ProtocolViolationError(
+          `Cannot decode ${info.name} message: ${(cause as Error).message}`,
+          { cause },
+        );
+      }
+      return parseMessage(wire);
+    },
+  };
+}

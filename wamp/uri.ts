@@ -1,0 +1,128 @@
+/**
+ * URI validation and pattern matching, after the spec's "URIs" and
+ * pattern-based subscription/registration sections.
+ *
+ * @module
+ */
+
+/** How a subscription or registration URI is matched against concrete URIs. */
+export type MatchPolicy = "exact" | "prefix" | "wildcard";
+
+const LOOSE = /^([^\s.#]+\.)*([^\s.#]+)$/u;
+const LOOSE_EMPTY = /^(([^\s.#]+\.)|\.)*([^\s.#]+)?$/u;
+const STRICT = /^([0-9a-z_]+\.)*([0-9a-z_]+)$/;
+const STRICT_EMPTY = /^(([0-9a-z_]+\.)|\.)*([0-9a-z_]+)?$/;
+
+/** Options for {@linkcode isValidUri}. */
+export interface UriCheckOptions {
+  /**
+   * Only `[0-9a-z_]` in components (the spec's SHOULD rule).
+   * @default {false}
+   */
+  strict?: boolean;
+  /**
+   * How the URI will be matched: `prefix` and `wildcard` patterns may
+   * contain empty components; `exact` URIs may not.
+   * @default {"exact"}
+   */
+  match?: MatchPolicy;
+}
+
+/**
+ * Checks a URI against the spec's loose or strict rules. Exact URIs need
+ * non-empty components; prefix and wildcard patterns may have empty ones
+ * (a wildcard position, or a trailing dot on a prefix).
+ *
+ * @param uri The URI to check.
+ * @param options Strictness and match policy.
+ * @returns Whether the URI is valid.
+ *
+ * @example
+ * ```ts
+ * import { isValidUri } from "@cloverleaf/wamp";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(isValidUri("com.myapp.topic1"), true);
+ * equal(isValidUri("com..topic1"), false);
+ * equal(isValidUri("com..topic1", { match: "wildcard" }), true);
+ * equal(isValidUri("Com.MyApp", { strict: true }), false);
+ * ```
+ */
+export function isValidUri(uri: string, options: UriCheckOptions = {}): boolean {
+  const emptyAllowed = options.match !== undefined && options.match !== "exact";
+  if (uri.length === 0) return false;
+  if (options.strict) {
+    return (emptyAllowed ? STRICT_EMPTY : STRICT).test(uri);
+  }
+  return (emptyAllowed ? LOOSE_EMPTY : LOOSE).test(uri);
+}
+
+/**
+ * Whether `uri` falls under the reserved `wamp.` namespace, which only the
+ * router itself may register or publish to.
+ *
+ * @param uri A URI.
+ * @returns True for `wamp` and `wamp.*`.
+ *
+ * @example
+ * ```ts
+ * import { isReservedUri } from "@cloverleaf/wamp";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(isReservedUri("wamp.session.count"), true);
+ * equal(isReservedUri("wampy.x"), false);
+ * ```
+ */
+export function isReservedUri(uri: string): boolean {
+  return uri === "wamp" || uri.startsWith("wamp.");
+}
+
+/**
+ * Prefix matching: a string prefix, as Crossbar and the spec's examples do
+ * (`com.myapp.a` matches `com.myapp.a-b`). End a pattern with `.` to match
+ * whole components only.
+ *
+ * @param pattern The registered or subscribed prefix.
+ * @param uri The concrete URI.
+ * @returns Whether `uri` starts with `pattern`.
+ *
+ * @example
+ * ```ts
+ * import { prefixMatch } from "@cloverleaf/wamp";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(prefixMatch("com.myapp.", "com.myapp.x"), true);
+ * equal(prefixMatch("com.myapp.", "com.myapp2"), false);
+ * ```
+ */
+export function prefixMatch(pattern: string, uri: string): boolean {
+  return uri.startsWith(pattern);
+}
+
+/**
+ * Wildcard matching: component-wise, an empty pattern component matches
+ * exactly one component of any content, and the component counts must be
+ * equal.
+ *
+ * @param pattern The wildcard pattern (`com..update`).
+ * @param uri The concrete URI.
+ * @returns Whether the URI matches.
+ *
+ * @example
+ * ```ts
+ * import { wildcardMatch } from "@cloverleaf/wamp";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(wildcardMatch("com..update", "com.user.update"), true);
+ * equal(wildcardMatch("com..update", "com.user.x.update"), false);
+ * ```
+ */
+export function wildcardMatch(pattern: string, uri: string): boolean {
+  const p = pattern.split(".");
+  const u = uri.split(".");
+  if (p.length !== u.length) return false;
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] !== "" && p[i] !== u[i]) return false;
+  }
+  return true;
+}
