@@ -23,3 +23,28 @@ export class ProtocolViolationError extends Error {
     this.name = "ProtocolViolationError";
   }
 }
+
+/**
+ * A transport could not be opened or failed: connection refused, no common
+ * subprotocol, handshake error.
+ *
+ * @example
+ * ```ts
+ * import { TransportError } from "@cloverleaf/wamp";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(new TransportError("refused").name, "TransportError");
+ * ```
+ */
+export class TransportError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What failed.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TransportError";
+  }
+}

@@ -41,6 +41,11 @@ export const ErrorUri = {
   NO_SUCH_ROLE: "wamp.error.no_such_role",
   /** None of the client's authmethods is acceptable (spec name). */
   NO_MATCHING_AUTH_METHOD: "wamp.error.no_matching_auth_method",
+  /**
+   * None of the client's authmethods fits. Crossbar, nexus and Autobahn use
+   * this name; the spec's is {@linkcode ErrorUri.NO_MATCHING_AUTH_METHOD}.
+   */
+  NO_AUTH_METHOD: "wamp.error.no_auth_method",
   /** Authentication failed. */
   AUTHENTICATION_FAILED: "wamp.error.authentication_failed",
   /** The router forbids an option the client used. */

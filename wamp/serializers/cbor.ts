@@ -30,10 +30,52 @@ const codec = new Encoder({
 export const cbor: Serializer = createSerializer(
   { name: "cbor", subprotocol: "wamp.2.cbor", binary: true, rawSocketId: 3 },
   {
-    encode: (wire) => codec.encode(wire),
+    encode: (wire) => codec.encode(wideIntsToBigInt(wire)),
     decode: (frame) => {
       if (typeof frame === "string") throw new TypeError("text frame");
-      return codec.decode(frame);
+      return bigIntsToNumbers(codec.decode(frame));
     },
   },
 );
+
+// cbor-x writes integers outside the 32-bit range as float64 (0xfb), so an ID
+// such as 9129137332 would reach other peers as a float, and it decodes
+// 64-bit integers (0x1b/0x3b) as BigInt, which fails ID checks. BigInt in
+// makes it write 0x1b/0x3b; BigInt out is turned back into number.
+const WIDE = 2 ** 32;
+
+function isPlain(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function wideIntsToBigInt(value: unknown): unknown {
+  if (typeof value === "number") {
+    return Number.isInteger(value) && (value >= WIDE || value < -WIDE) &&
+        Math.abs(value) <= 2 ** 53
+      ? BigInt(value)
+      : value;
+  }
+  if (typeof value !== "object" || value === null) return value;
+  if (!Array.isArray(value) && !isPlain(value)) return value;
+  let out: Record<string, unknown> | undefined;
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    const item = record[key];
+    const conv = wideIntsToBigInt(item);
+    if (conv !== item) {
+      out ??= Array.isArray(value) ? value.slice() as never : { ...record };
+      out[key] = conv;
+    }
+  }
+  return out ?? value;
+}
+
+function bigIntsToNumbers(value: unknown): unknown {
+  if (typeof value === "bigint") return Number(value);
+  if (typeof value !== "object" || value === null) return value;
+  if (!Array.isArray(value) && !isPlain(value)) return value;
+  const record = value as Record<string, unknown>;
+  for (const key in record) record[key] = bigIntsToNumbers(record[key]);
+  return value;
+}

@@ -1,0 +1,125 @@
+/**
+ * A client-side subscription: a handler, or an async iterator of events.
+ *
+ * @module
+ */
+
+import type { Dict } from "../wamp/mod.ts";
+
+/** An event delivered to a subscriber. */
+export interface Event {
+  /** Positional arguments (empty when none were published). */
+  readonly args: unknown[];
+  /** Keyword arguments (empty when none were published). */
+  readonly kwargs: Dict;
+  /** EVENT.Details. */
+  readonly details: Dict;
+  /** The publication ID. */
+  readonly publication: number;
+  /** The concrete topic. */
+  readonly topic: string;
+}
+
+/** Receives events. */
+export type EventHandler = (event: Event) => void | Promise<void>;
+
+/**
+ * One `subscribe()` call's subscription. With a handler, events go to it;
+ * without, iterate it with `for await`. Dispose it (`await using`) or call
+ * {@linkcode Subscription.unsubscribe} to stop.
+ */
+export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
+  /** The router's subscription ID. */
+  readonly id: number;
+  /** The topic subscribed to. */
+  readonly topic: string;
+  #handler: EventHandler | undefined;
+  #unsubscribe: (sub: Subscription) => Promise<void>;
+  #queue: Event[] = [];
+  #waiting: ((r: IteratorResult<Event>) => void) | undefined;
+  #done = false;
+
+  /**
+   * Created by the session; not meant to be constructed directly.
+   *
+   * @param id The subscription ID.
+   * @param topic The topic.
+   * @param handler An event handler, or undefined to iterate.
+   * @param unsubscribe How to unsubscribe.
+   */
+  constructor(
+    id: number,
+    topic: string,
+    handler: EventHandler | undefined,
+    unsubscribe: (sub: Subscription) => Promise<void>,
+  ) {
+    this.id = id;
+    this.topic = topic;
+    this.#handler = handler;
+    this.#unsubscribe = unsubscribe;
+  }
+
+  /** Whether the subscription has ended. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /**
+   * Delivers an event (called by the session).
+   *
+   * @param event The event.
+   */
+  deliver(event: Event): void {
+    if (this.#done) return;
+    if (this.#handler !== undefined) {
+      try {
+        const r = this.#handler(event);
+        if (r instanceof Promise) r.catch((e) => console.error("Event handler failed:", e));
+      } catch (e) {
+        console.error("Event handler failed:", e);
+      }
+    } else if (this.#waiting !== undefined) {
+      const wake = this.#waiting;
+      this.#waiting = undefined;
+      wake({ value: event, done: false });
+    } else {
+      this.#queue.push(event);
+    }
+  }
+
+  /** Ends iteration (called by the session when the subscription ends). */
+  end(): void {
+    this.#done = true;
+    const wake = this.#waiting;
+    this.#waiting = undefined;
+    wake?.({ value: undefined, done: true });
+  }
+
+  /** Unsubscribes; iteration ends after the events already received. */
+  async unsubscribe(): Promise<void> {
+    if (this.#done) return;
+    this.end();
+    await this.#unsubscribe(this);
+  }
+
+  /** Iterates events until unsubscribed or the session closes. */
+  [Symbol.asyncIterator](): AsyncIterator<Event> {
+    return {
+      next: () => {
+        const event = this.#queue.shift();
+        if (event !== undefined) return Promise.resolve({ value: event, done: false });
+        if (this.#done) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => this.#waiting = resolve);
+      },
+      return: async () => {
+        await this.unsubscribe();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+
+  /** Unsubscribes (for `await using`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.unsubscribe();
+  }
+}

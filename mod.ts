@@ -1,0 +1,61 @@
+/**
+ * Cloverleaf: a WAMP v2 router and client for Deno.
+ *
+ * Embed a router, serve it over WebSocket, and talk to it from the same
+ * process or over the network with JSON, MessagePack or CBOR.
+ *
+ * @example A router with an in-process client
+ * ```ts
+ * import { connectLocal, Router } from "@cloverleaf/wamp";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const router = new Router({ realms: [{ name: "realm1" }] });
+ * const session = await connectLocal(router, "realm1");
+ *
+ * const received: unknown[] = [];
+ * await session.subscribe("com.example.news", (event) => {
+ *   received.push(event.args[0]);
+ * });
+ * const other = await connectLocal(router, "realm1");
+ * await other.publish("com.example.news", { args: ["hello"] }, { acknowledge: true });
+ * await new Promise((resolve) => setTimeout(resolve, 10));
+ * deepEqual(received, ["hello"]);
+ *
+ * await other.close();
+ * await session.close();
+ * await router.close();
+ * ```
+ *
+ * @module
+ */
+
+export * from "./wamp/mod.ts";
+export {
+  Broker,
+  consoleLogger,
+  Dealer,
+  type Logger,
+  type LogLevel,
+  type Outbound,
+  Realm,
+  type RealmOptions,
+  resolveRealmOptions,
+  type ResolvedRealmOptions,
+  Router,
+  type RouterOptions,
+  Session as RouterSession,
+  type SessionInfo,
+  type Subscription as BrokerSubscription,
+  type Registration as DealerRegistration,
+} from "./router/mod.ts";
+export { linkedPeers } from "./transports/local.ts";
+export {
+  negotiateSubprotocol,
+  serveWebSocket,
+  type ServeWebSocketOptions,
+  webSocketHandler,
+  type WebSocketHandlerOptions,
+  type WebSocketListener,
+} from "./transports/websocket.ts";
+export { connectWebSocket, type ConnectWebSocketOptions } from "./transports/websocket_client.ts";
+export * from "./client/mod.ts";

@@ -1,0 +1,13 @@
+/**
+ * The sans-I/O router core.
+ *
+ * @module
+ */
+
+export { Broker, type BrokerOptions, type Subscription } from "./broker.ts";
+export { type RealmOptions, resolveRealmOptions, type ResolvedRealmOptions } from "./config.ts";
+export { Dealer, type DealerOptions, type Registration } from "./dealer.ts";
+export { Realm, type RealmIds, type RealmMember } from "./realm.ts";
+export { consoleLogger, Router, type RouterOptions } from "./router.ts";
+export { Session, type SessionHost } from "./session.ts";
+export type { Logger, LogLevel, Outbound, SessionInfo } from "./types.ts";

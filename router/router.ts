@@ -1,0 +1,206 @@
+/**
+ * The router: realms, and the sessions transports attach to it.
+ *
+ * @module
+ */
+
+import denoConfig from "../deno.json" with { type: "json" };
+import {
+  CloseUri,
+  globalIdGenerator,
+  type IdGenerator,
+  type OutboundOptions,
+  type Peer,
+  type PeerHandler,
+  ROUTER_FEATURES,
+  rolesDict,
+  sequentialIdGenerator,
+} from "../wamp/mod.ts";
+import { type RealmOptions, resolveRealmOptions } from "./config.ts";
+import { Realm } from "./realm.ts";
+import { Session, type SessionHost } from "./session.ts";
+import type { Logger, LogLevel } from "./types.ts";
+
+/** Options for {@linkcode Router}. */
+export interface RouterOptions {
+  /**
+   * The realms to create.
+   * @default {[]}
+   */
+  realms?: RealmOptions[];
+  /**
+   * The agent string in WELCOME.
+   * @default {"Cloverleaf-<version>"}
+   */
+  agent?: string;
+  /**
+   * Where log lines go.
+   * @default {a console logger at level "info"}
+   */
+  logger?: Logger;
+  /**
+   * Global-scope ID source (session and publication IDs); inject a
+   * deterministic one in tests.
+   * @default {globalIdGenerator()}
+   */
+  idGenerator?: IdGenerator;
+}
+
+const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+
+/**
+ * A logger that writes to the console at or above `level`.
+ *
+ * @param level The lowest level written.
+ * @returns The logger.
+ *
+ * @example
+ * ```ts
+ * import { consoleLogger, Router } from "@cloverleaf/wamp";
+ *
+ * const router = new Router({ logger: consoleLogger("warn") });
+ * await router.close();
+ * ```
+ */
+export function consoleLogger(level: LogLevel = "info"): Logger {
+  const min = LEVELS.indexOf(level);
+  return (at, message) => {
+    if (LEVELS.indexOf(at) < min) return;
+    const line = `${new Date().toISOString()} ${at.toUpperCase()} ${message}`;
+    if (at === "error" || at === "warn") console.error(line);
+    else console.log(line);
+  };
+}
+
+/**
+ * A WAMP router: holds realms and routes between the sessions that
+ * transports attach. Sans-I/O: it never touches sockets; a transport hands
+ * it a {@linkcode Peer} and gets back a {@linkcode PeerHandler}.
+ *
+ * @example An embedded router with an in-process client
+ * ```ts
+ * import { connectLocal, Router } from "@cloverleaf/wamp";
+ * import { equal } from "node:assert/strict";
+ *
+ * const router = new Router({ realms: [{ name: "realm1" }] });
+ * const session = await connectLocal(router, "realm1");
+ * await session.register("com.example.add", (args) => ({ args: [args[0] + args[1]] }));
+ * const result = await session.call("com.example.add", { args: [2, 3] });
+ * equal(result.args[0], 5);
+ * await session.close();
+ * await router.close();
+ * ```
+ */
+export class Router {
+  #realms = new Map<string, Realm>();
+  #sessions = new Set<Session>();
+  #globalIds: IdGenerator;
+  #routerIds: IdGenerator = sequentialIdGenerator();
+  #host: SessionHost;
+  #closing: Promise<void> | undefined;
+  /** The logger in use. */
+  readonly log: Logger;
+
+  /**
+   * Creates a router.
+   *
+   * @param options Realms, agent, logger, ID source.
+   * @throws {TypeError} When a realm's options are invalid or repeated.
+   */
+  constructor(options: RouterOptions = {}) {
+    this.log = options.logger ?? consoleLogger("info");
+    this.#globalIds = options.idGenerator ?? globalIdGenerator();
+    const roles = rolesDict(ROUTER_FEATURES);
+    const router = this;
+    this.#host = {
+      agent: options.agent ?? `Cloverleaf-${denoConfig.version}`,
+      roles,
+      log: this.log,
+      realm: (name) => this.#realms.get(name),
+      sessionId: () => this.#globalIds(),
+      detach(session) {
+        router.#sessions.delete(session);
+      },
+    };
+    (options.realms ?? []).forEach((realm, i) => this.addRealm(realm, `realms[${i}]`));
+  }
+
+  /**
+   * Adds a realm.
+   *
+   * @param options The realm's options.
+   * @param path Where the options came from, for error messages.
+   * @returns The new realm.
+   * @throws {TypeError} When the options are invalid or the realm exists.
+   */
+  addRealm(options: RealmOptions, path = "realm"): Realm {
+    const resolved = resolveRealmOptions(options, path);
+    if (this.#realms.has(resolved.name)) {
+      throw new TypeError(`Cannot add realm "${resolved.name}": realm already exists`);
+    }
+    const realm = new Realm(resolved, { global: this.#globalIds, router: this.#routerIds });
+    this.#realms.set(resolved.name, realm);
+    return realm;
+  }
+
+  /**
+   * Finds a realm.
+   *
+   * @param name The realm name.
+   * @returns The realm, or `undefined`.
+   */
+  realm(name: string): Realm | undefined {
+    return this.#realms.get(name);
+  }
+
+  /** The names of all realms. */
+  get realmNames(): string[] {
+    return [...this.#realms.keys()];
+  }
+
+  /** How many transport connections are attached. */
+  get connectionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /**
+   * Attaches a transport connection. The transport calls the returned
+   * handler for every message it decodes and when it closes.
+   *
+   * @param peer The connection's sending half.
+   * @param options Outbound limits for this connection.
+   * @returns The handler for incoming messages.
+   * @throws {Error} When the router is closing.
+   */
+  attach(peer: Peer, options?: OutboundOptions): PeerHandler & Session {
+    if (this.#closing !== undefined) {
+      peer.close();
+      throw new Error("Cannot attach a connection: router is closing");
+    }
+    const session = new Session(this.#host, peer, options);
+    this.#sessions.add(session);
+    return session;
+  }
+
+  /**
+   * Closes every session: GOODBYE with `reason` to joined sessions, then
+   * their transports close once they answer, or after `graceMs`.
+   *
+   * @param reason The GOODBYE reason.
+   * @param graceMs How long to wait for GOODBYE replies.
+   * @returns A promise that settles when every connection is closed.
+   */
+  close(reason: string = CloseUri.SYSTEM_SHUTDOWN, graceMs = 1000): Promise<void> {
+    this.#closing ??= this.#close(reason, graceMs);
+    return this.#closing;
+  }
+
+  async #close(reason: string, graceMs: number): Promise<void> {
+    for (const session of [...this.#sessions]) session.shutdown(reason);
+    const deadline = Date.now() + graceMs;
+    while (this.#sessions.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    for (const session of [...this.#sessions]) session.close();
+  }
+}

@@ -1,0 +1,359 @@
+/**
+ * The router's end of one transport connection: the session state machine
+ * (HELLO → WELCOME → … → GOODBYE), role checks, request-ID sequencing, the
+ * one place where protocol violations become ABORT, and the outbound
+ * policy for slow consumers.
+ *
+ * @module
+ */
+
+import {
+  type CallMessage,
+  CloseUri,
+  ErrorUri,
+  type ErrorMessage,
+  type HelloMessage,
+  MAX_ID,
+  MessageType,
+  messageTypeName,
+  type OutboundOptions,
+  type Peer,
+  type PeerHandler,
+  ProtocolViolationError,
+  type SlowConsumerPolicy,
+  type WampMessage,
+} from "../wamp/mod.ts";
+import { acceptHello } from "./acceptor.ts";
+import type { Realm, RealmMember } from "./realm.ts";
+import type { Logger, SessionInfo } from "./types.ts";
+
+/** What a session needs from its router. */
+export interface SessionHost {
+  /** Finds a realm by name. */
+  realm(name: string): Realm | undefined;
+  /** Draws a global-scope ID for a new session. */
+  sessionId(): number;
+  /** The agent string sent in WELCOME. */
+  readonly agent: string;
+  /** WELCOME.Details.roles. */
+  readonly roles: Record<string, unknown>;
+  /** Where log lines go. */
+  readonly log: Logger;
+  /** Called once when the connection is gone. */
+  detach(session: Session): void;
+}
+
+type State = "idle" | "open" | "shutting-down" | "closed";
+
+const ROLE_OF: Partial<Record<number, string>> = {
+  [MessageType.PUBLISH]: "publisher",
+  [MessageType.SUBSCRIBE]: "subscriber",
+  [MessageType.UNSUBSCRIBE]: "subscriber",
+  [MessageType.CALL]: "caller",
+  [MessageType.REGISTER]: "callee",
+  [MessageType.UNREGISTER]: "callee",
+  [MessageType.YIELD]: "callee",
+  [MessageType.ERROR]: "callee",
+};
+
+/** One transport connection as the router sees it. */
+export class Session implements PeerHandler, RealmMember {
+  #host: SessionHost;
+  #peer: Peer;
+  #maxBacklog: number;
+  #policy: SlowConsumerPolicy;
+  #state: State = "idle";
+  #realm: Realm | undefined;
+  #info: SessionInfo | undefined;
+  #lastRequest = 0;
+  #dropping = false;
+  /** EVENTs dropped for this session because it did not keep up. */
+  droppedEvents = 0;
+
+  /**
+   * Wraps a transport connection.
+   *
+   * @param host The router.
+   * @param peer The transport's sending half.
+   * @param options Outbound limits.
+   */
+  constructor(host: SessionHost, peer: Peer, options: OutboundOptions = {}) {
+    this.#host = host;
+    this.#peer = peer;
+    this.#maxBacklog = options.maxBacklog ?? 1024 * 1024;
+    this.#policy = options.slowConsumer ?? "drop";
+  }
+
+  /** The joined session's identity (throws before WELCOME). */
+  get info(): SessionInfo {
+    if (this.#info === undefined) throw new Error("Session has not joined a realm");
+    return this.#info;
+  }
+
+  /** The session ID, or 0 before WELCOME. */
+  get id(): number {
+    return this.#info?.id ?? 0;
+  }
+
+  /** The transport under the session. */
+  get peer(): Peer {
+    return this.#peer;
+  }
+
+  /** Whether the session has joined a realm. */
+  get joined(): boolean {
+    return this.#state === "open";
+  }
+
+  // ---- PeerHandler: what the transport calls ----
+
+  /** A message arrived from the client. */
+  receive(msg: WampMessage): void {
+    if (this.#state === "closed") return;
+    try {
+      this.#receive(msg);
+    } catch (error) {
+      if (error instanceof ProtocolViolationError) {
+        this.#violation(error.message);
+      } else {
+        this.#host.log("error", `Session ${this.id}: internal error: ${error}`);
+        this.#violation("internal router error");
+      }
+    }
+  }
+
+  /** A frame could not be decoded. */
+  fail(error: ProtocolViolationError): void {
+    if (this.#state !== "closed") this.#violation(error.message);
+  }
+
+  /** The transport is gone. */
+  closed(): void {
+    if (this.#state === "closed") return;
+    this.#leave();
+    this.#state = "closed";
+    this.#host.detach(this);
+  }
+
+  // ---- RealmMember: what the realm calls ----
+
+  /** Delivers a message, applying the slow-consumer policy. */
+  send(msg: WampMessage): void {
+    if (this.#state === "closed") return;
+    const backlog = this.#peer.backlog();
+    if (backlog <= this.#maxBacklog) {
+      if (this.#dropping) {
+        this.#dropping = false;
+        this.#host.log(
+          "info",
+          `Session ${this.id}: caught up, ${this.droppedEvents} events dropped so far`,
+        );
+      }
+      this.#peer.send(msg);
+      return;
+    }
+    if (this.#policy === "drop" && msg.type === MessageType.EVENT) {
+      this.droppedEvents++;
+      if (!this.#dropping) {
+        this.#dropping = true;
+        this.#host.log(
+          "warn",
+          `Session ${this.id}: slow consumer, ${backlog} bytes queued: dropping events`,
+        );
+      }
+      return;
+    }
+    this.#host.log(
+      "warn",
+      `Session ${this.id}: slow consumer, ${backlog} bytes queued: closing session`,
+    );
+    this.#leave();
+    this.#close();
+  }
+
+  /**
+   * Starts a router-initiated close: GOODBYE with `reason`, then the
+   * transport closes when the client answers.
+   *
+   * @param reason The close reason URI.
+   * @param message An optional human-readable message.
+   */
+  shutdown(reason: string = CloseUri.SYSTEM_SHUTDOWN, message?: string): void {
+    if (this.#state === "open") {
+      this.#peer.send({
+        type: MessageType.GOODBYE,
+        details: message === undefined ? {} : { message },
+        reason,
+      });
+      this.#leave();
+      this.#state = "shutting-down";
+    } else if (this.#state === "idle") {
+      this.#close();
+    }
+  }
+
+  /** Closes the transport at once. */
+  close(): void {
+    this.#leave();
+    this.#close();
+  }
+
+  // ---- the state machine ----
+
+  #receive(msg: WampMessage): void {
+    switch (this.#state) {
+      case "idle":
+        return this.#receiveIdle(msg);
+      case "open":
+        return this.#receiveOpen(msg);
+      case "shutting-down":
+        // Only the GOODBYE reply matters now (spec: SHUTTING DOWN state).
+        if (msg.type === MessageType.GOODBYE || msg.type === MessageType.ABORT) {
+          this.#close();
+        }
+        return;
+    }
+  }
+
+  #receiveIdle(msg: WampMessage): void {
+    if (msg.type === MessageType.HELLO) return this.#onHello(msg);
+    if (msg.type === MessageType.ABORT) return this.#close();
+    throw new ProtocolViolationError(
+      `${messageTypeName(msg.type)} received before the session was established`,
+    );
+  }
+
+  #receiveOpen(msg: WampMessage): void {
+    const role = ROLE_OF[msg.type];
+    if (role !== undefined && !(role in this.info.roles)) {
+      throw new ProtocolViolationError(
+        `${messageTypeName(msg.type)} from a session that did not announce the ${role} role`,
+      );
+    }
+    const realm = this.#realm!;
+    const info = this.info;
+    switch (msg.type) {
+      case MessageType.PUBLISH:
+        this.#nextRequest(msg.request);
+        return realm.dispatch(realm.broker.publish(info, msg));
+      case MessageType.SUBSCRIBE:
+        this.#nextRequest(msg.request);
+        return realm.dispatch(realm.broker.subscribe(info, msg));
+      case MessageType.UNSUBSCRIBE:
+        this.#nextRequest(msg.request);
+        return realm.dispatch(realm.broker.unsubscribe(info, msg));
+      case MessageType.REGISTER:
+        this.#nextRequest(msg.request);
+        return realm.dispatch(realm.dealer.register(info, msg));
+      case MessageType.UNREGISTER:
+        this.#nextRequest(msg.request);
+        return realm.dispatch(realm.dealer.unregister(info, msg));
+      case MessageType.CALL:
+        return this.#onCall(realm, msg);
+      case MessageType.YIELD:
+        return realm.dispatch(realm.dealer.yield(info, msg));
+      case MessageType.ERROR:
+        return this.#onError(realm, msg);
+      case MessageType.GOODBYE:
+        return this.#onGoodbye();
+      case MessageType.ABORT:
+        this.#leave();
+        return this.#close();
+      default:
+        throw new ProtocolViolationError(
+          `${messageTypeName(msg.type)} is not a message a router accepts here`,
+        );
+    }
+  }
+
+  #onHello(msg: HelloMessage): void {
+    const realm = this.#host.realm(msg.realm);
+    const accepted = acceptHello(msg, realm?.options);
+    if ("abort" in accepted) {
+      this.#peer.send(accepted.abort);
+      this.#close();
+      return;
+    }
+    const id = this.#host.sessionId();
+    this.#info = {
+      id,
+      realm: msg.realm,
+      ...accepted.identity,
+      roles: accepted.roles,
+    };
+    this.#realm = realm;
+    this.#lastRequest = 0;
+    this.#state = "open";
+    realm!.join(this);
+    const details: Record<string, unknown> = {
+      roles: this.#host.roles,
+      agent: this.#host.agent,
+      realm: msg.realm,
+      ...accepted.identity,
+    };
+    this.#peer.send({ type: MessageType.WELCOME, session: id, details });
+    this.#host.log(
+      "debug",
+      `Session ${id} joined realm "${msg.realm}" as ${this.info.authid} (${this.#peer.info.type})`,
+    );
+  }
+
+  #onCall(realm: Realm, msg: CallMessage): void {
+    this.#nextRequest(msg.request);
+    realm.dispatch(realm.dealer.call(this.info, msg));
+  }
+
+  #onError(realm: Realm, msg: ErrorMessage): void {
+    if (msg.requestType !== MessageType.INVOCATION) {
+      throw new ProtocolViolationError(
+        `ERROR for ${messageTypeName(msg.requestType)}: clients may only send ERROR for INVOCATION`,
+      );
+    }
+    realm.dispatch(realm.dealer.error(this.info, msg));
+  }
+
+  #onGoodbye(): void {
+    this.#peer.send({ type: MessageType.GOODBYE, details: {}, reason: CloseUri.GOODBYE_AND_OUT });
+    this.#leave();
+    this.#state = "idle"; // the transport may carry a new session
+  }
+
+  /** Enforces session-scope request IDs: each new one is the last plus 1. */
+  #nextRequest(request: number): void {
+    const expected = this.#lastRequest >= MAX_ID ? 1 : this.#lastRequest + 1;
+    if (request !== expected && this.#realm!.options.strictRequestIds) {
+      throw new ProtocolViolationError(
+        `Request ID ${request} out of sequence: expected ${expected}`,
+      );
+    }
+    this.#lastRequest = request;
+  }
+
+  #violation(message: string): void {
+    this.#host.log("info", `Session ${this.id}: protocol violation: ${message}`);
+    this.#peer.send({
+      type: MessageType.ABORT,
+      details: { message },
+      reason: ErrorUri.PROTOCOL_VIOLATION,
+    });
+    this.#leave();
+    this.#close();
+  }
+
+  #leave(): void {
+    if (this.#info !== undefined && this.#realm !== undefined) {
+      const realm = this.#realm;
+      this.#realm = undefined;
+      realm.leave(this.#info.id);
+      this.#host.log("debug", `Session ${this.#info.id} left realm "${realm.name}"`);
+    }
+    if (this.#state === "open") this.#state = "idle";
+  }
+
+  #close(): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    this.#peer.close();
+    this.#host.detach(this);
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * The WAMP protocol vocabulary: message types, typed messages with strict
+ * parsing, URIs, IDs, options, features and serializers. Imports nothing
+ * else from this repository.
+ *
+ * @module
+ */
+
+export * from "./errors.ts";
+export * from "./features.ts";
+export * from "./ids.ts";
+export * from "./message_type.ts";
+export * from "./messages.ts";
+export * from "./options.ts";
+export * from "./peer.ts";
+export * from "./uri.ts";
+export * from "./uris.ts";
+export * from "./serializers/mod.ts";
+export * from "./config_check.ts";

@@ -1,0 +1,84 @@
+/**
+ * The boundary between transports and the two WAMP ends (router sessions
+ * and client sessions): a {@linkcode Peer} carries typed messages out, a
+ * {@linkcode PeerHandler} takes them in.
+ *
+ * @module
+ */
+
+import type { ProtocolViolationError } from "./errors.ts";
+import type { WampMessage } from "./messages.ts";
+
+/** Describes the transport under a session (shown in session details). */
+export interface TransportInfo {
+  /** `websocket`, `local`, … */
+  readonly type: string;
+  /** The serializer in use, when there is one. */
+  readonly serializer?: string;
+  /** The remote address, e.g. `tcp4:127.0.0.1:53412`. */
+  readonly peer?: string;
+}
+
+/** The sending half of a transport connection, as a WAMP end sees it. */
+export interface Peer {
+  /** What kind of transport this is. */
+  readonly info: TransportInfo;
+  /** Queues a message for the remote side. Never throws, never blocks. */
+  send(msg: WampMessage): void;
+  /** Bytes (or messages, for in-process peers) queued and not yet written. */
+  backlog(): number;
+  /** Closes the transport after flushing what was queued. Idempotent. */
+  close(): void;
+}
+
+/** The receiving half: what a transport calls as things arrive. */
+export interface PeerHandler {
+  /** A message arrived. */
+  receive(msg: WampMessage): void;
+  /** A frame could not be decoded or parsed. */
+  fail(error: ProtocolViolationError): void;
+  /** The transport is gone (closed by either side, or lost). */
+  closed(): void;
+}
+
+/**
+ * A transport connection that can be bound to a handler after it is made:
+ * messages that arrive before {@linkcode Link.bind} wait for it.
+ */
+export interface Link extends Peer {
+  /** Sets the handler for incoming messages and closure. */
+  bind(handler: PeerHandler): void;
+}
+
+/** What to do with a connection whose outbound backlog is over its limit. */
+export type SlowConsumerPolicy = "drop" | "close";
+
+/** Per-connection outbound limits, set per listener. */
+export interface OutboundOptions {
+  /**
+   * Bytes that may wait in the transport's send buffer before the
+   * slow-consumer policy applies.
+   * @default {1048576}
+   */
+  maxBacklog?: number;
+  /**
+   * `drop`: EVENTs for a congested session are dropped (and counted), while
+   * anything else that cannot be queued closes the session. `close`: any
+   * message over the limit closes the session. Replies owed to a caller are
+   * never dropped silently.
+   * @default {"drop"}
+   */
+  slowConsumer?: SlowConsumerPolicy;
+}
+
+/** What transports attach connections to (a router). */
+export interface PeerAcceptor {
+  /**
+   * Attaches a new connection.
+   *
+   * @param peer The connection's sending half.
+   * @param options Its outbound limits.
+   * @returns The handler for what arrives on it.
+   */
+  attach(peer: Peer, options?: OutboundOptions): PeerHandler;
+}
