@@ -23,8 +23,15 @@ import { deepEqual, equal, fail, ok, throws } from "node:assert/strict";
 import { ProtocolViolationError } from "../../wamp/errors.ts";
 import { messageTypeName } from "../../wamp/message_type.ts";
 import { parseMessage, toWire, type WampMessage } from "../../wamp/messages.ts";
-import { binaryToJson, cbor, json, jsonToBinary, msgpack } from "../../wamp/serializers/mod.ts";
+import {
+  binaryToJson,
+  cbor,
+  json,
+  jsonToBinary,
+  msgpack,
+} from "../../wamp/serializers/mod.ts";
 import type { Serializer } from "../../wamp/serializers/serializer.ts";
+import { plainBytes } from "../wamp/serializer_suite.ts";
 
 const VECTORS = new URL("../../../shared/wamp-vectors/", import.meta.url);
 const TESTSUITE = new URL("testsuite/", VECTORS);
@@ -111,59 +118,70 @@ function expectedMessage(attributes: Record<string, unknown>): WampMessage {
   return msg as unknown as WampMessage;
 }
 
-/** `Uint8Array` subclasses (cbor-x's `Buffer`) → plain `Uint8Array`. */
-function plainBytes(value: unknown): unknown {
-  if (value instanceof Uint8Array) return new Uint8Array(value);
-  if (Array.isArray(value)) return value.map(plainBytes);
-  if (typeof value === "object" && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainBytes(v)]));
-  }
-  return value;
-}
-
 function frameHex(frame: string | Uint8Array): string {
-  return (typeof frame === "string" ? new TextEncoder().encode(frame) : frame).toHex();
+  return (typeof frame === "string" ? new TextEncoder().encode(frame) : frame)
+    .toHex();
 }
 
-function variantFrame(serializer: Serializer, variant: Variant): string | Uint8Array {
+function variantFrame(
+  serializer: Serializer,
+  variant: Variant,
+): string | Uint8Array {
   const bytes = Uint8Array.fromHex(variant.bytes_hex);
   if (serializer.binary) return bytes;
   const text = new TextDecoder().decode(bytes);
-  if (variant.bytes !== undefined) equal(text, variant.bytes, "bytes_hex and bytes disagree");
+  if (variant.bytes !== undefined) {
+    equal(text, variant.bytes, "bytes_hex and bytes disagree");
+  }
   return text;
 }
 
-async function checkSerializationSample(t: Deno.TestContext, sample: Sample): Promise<void> {
+async function checkSerializationSample(
+  t: Deno.TestContext,
+  sample: Sample,
+): Promise<void> {
   const expected = expectedMessage(sample.expected_attributes!);
   const listed = sample.serializers!;
   for (const serializer of OURS) {
     const variants = listed[serializer.name] ?? [];
     for (const [i, variant] of variants.entries()) {
-      await t.step(`${serializer.name} #${i + 1} decodes to expected_attributes`, () => {
-        const msg = serializer.decode(variantFrame(serializer, variant));
-        deepEqual(plainBytes(msg), expected);
-      });
+      await t.step(
+        `${serializer.name} #${i + 1} decodes to expected_attributes`,
+        () => {
+          const msg = serializer.decode(variantFrame(serializer, variant));
+          deepEqual(plainBytes(msg), expected);
+        },
+      );
     }
     await t.step(`${serializer.name}: our encoding decodes back`, () => {
       const frame = serializer.encode(expected);
       deepEqual(plainBytes(serializer.decode(frame)), expected);
     });
     if (BYTE_EXACT.has(serializer.name) && variants.length > 0) {
-      await t.step(`${serializer.name}: re-encoding reproduces a listed variant`, () => {
-        // Re-encode what we decoded, so dict keys keep the vector's order.
-        const decoded = serializer.decode(variantFrame(serializer, variants[0]!));
-        const ours = frameHex(serializer.encode(decoded));
-        ok(
-          variants.some((v) => v.bytes_hex === ours),
-          `our ${serializer.name} bytes ${ours} match none of the listed variants`,
-        );
-      });
+      await t.step(
+        `${serializer.name}: re-encoding reproduces a listed variant`,
+        () => {
+          // Re-encode what we decoded, so dict keys keep the vector's order.
+          const decoded = serializer.decode(
+            variantFrame(serializer, variants[0]!),
+          );
+          const ours = frameHex(serializer.encode(decoded));
+          ok(
+            variants.some((v) => v.bytes_hex === ours),
+            `our ${serializer.name} bytes ${ours} match none of the listed variants`,
+          );
+        },
+      );
     }
   }
   for (const [name, variants] of Object.entries(listed)) {
     if (OURS.some((s) => s.name === name)) continue;
     for (const i of variants.keys()) {
-      await t.step({ name: `${name} #${i + 1} (serializer not implemented)`, ignore: true, fn() {} });
+      await t.step({
+        name: `${name} #${i + 1} (serializer not implemented)`,
+        ignore: true,
+        fn() {},
+      });
     }
   }
 }
@@ -181,17 +199,29 @@ function checkValidationSample(sample: Sample): void {
     () => parseMessage(structuredClone(wire)),
     (e: unknown) => {
       ok(e instanceof ProtocolViolationError, `threw ${e}`);
-      ok(e.message.includes(error.contains), `"${e.message}" lacks "${error.contains}"`);
+      ok(
+        e.message.includes(error.contains),
+        `"${e.message}" lacks "${error.contains}"`,
+      );
       return true;
     },
   );
 }
 
 function vectorFiles(dir: URL, prefix = ""): string[] {
-  const entries = [...Deno.readDirSync(dir)].sort((a, b) => a.name.localeCompare(b.name));
+  const entries = [...Deno.readDirSync(dir)].sort((a, b) =>
+    a.name.localeCompare(b.name)
+  );
   return entries.flatMap((entry) => {
-    if (entry.isDirectory) return vectorFiles(new URL(`${entry.name}/`, dir), `${prefix}${entry.name}/`);
-    return entry.isFile && entry.name.endsWith(".json") ? [`${prefix}${entry.name}`] : [];
+    if (entry.isDirectory) {
+      return vectorFiles(
+        new URL(`${entry.name}/`, dir),
+        `${prefix}${entry.name}/`,
+      );
+    }
+    return entry.isFile && entry.name.endsWith(".json")
+      ? [`${prefix}${entry.name}`]
+      : [];
   });
 }
 
@@ -204,11 +234,14 @@ function exists(url: URL): boolean {
   }
 }
 
-const readable = Deno.permissions.querySync({ name: "read", path: VECTORS }).state === "granted";
+const readable =
+  Deno.permissions.querySync({ name: "read", path: VECTORS }).state ===
+    "granted";
 
 if (!readable) {
   Deno.test({
-    name: "wamp-vectors (ignored: run with --allow-read to read ../shared/wamp-vectors)",
+    name:
+      "wamp-vectors (ignored: run with --allow-read to read ../shared/wamp-vectors)",
     ignore: true,
     fn() {},
   });
@@ -220,16 +253,23 @@ if (!readable) {
   });
 } else {
   for (const path of vectorFiles(SINGLEMESSAGE)) {
-    const file: VectorFile = JSON.parse(Deno.readTextFileSync(new URL(path, SINGLEMESSAGE)));
+    const file: VectorFile = JSON.parse(
+      Deno.readTextFileSync(new URL(path, SINGLEMESSAGE)),
+    );
     Deno.test(`wamp-vectors singlemessage/${path} (${file.wamp_message_type})`, async (t) => {
       equal(messageTypeName(file.wamp_message_code), file.wamp_message_type);
       for (const sample of file.samples) {
         if (sample.serializers !== undefined) {
-          await t.step(sample.description, (t) => checkSerializationSample(t, sample));
+          await t.step(
+            sample.description,
+            (t) => checkSerializationSample(t, sample),
+          );
         } else if (sample.wmsg !== undefined) {
           await t.step(sample.description, () => checkValidationSample(sample));
         } else {
-          fail(`sample "${sample.description}" has neither serializers nor wmsg`);
+          fail(
+            `sample "${sample.description}" has neither serializers nor wmsg`,
+          );
         }
       }
     });
@@ -239,7 +279,10 @@ if (!readable) {
 if (readable && exists(AUTH_TRANSPORT)) {
   Deno.test("wamp-vectors generated-auth-transport.json json_binary", () => {
     const data = JSON.parse(Deno.readTextFileSync(AUTH_TRANSPORT));
-    const vectors = data.json_binary as { bytes_hex: string; json_text: string }[];
+    const vectors = data.json_binary as {
+      bytes_hex: string;
+      json_text: string;
+    }[];
     ok(vectors.length > 0);
     for (const { bytes_hex, json_text } of vectors) {
       const bytes = Uint8Array.fromHex(bytes_hex);
@@ -260,7 +303,8 @@ if (readable && exists(AUTH_TRANSPORT)) {
   });
 } else {
   Deno.test({
-    name: "wamp-vectors generated-auth-transport.json json_binary (ignored: file not readable)",
+    name:
+      "wamp-vectors generated-auth-transport.json json_binary (ignored: file not readable)",
     ignore: true,
     fn() {},
   });

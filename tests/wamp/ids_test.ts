@@ -1,5 +1,10 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { globalIdGenerator, isId, MAX_ID, sequentialIdGenerator } from "../../wamp/ids.ts";
+import {
+  globalIdGenerator,
+  isId,
+  MAX_ID,
+  sequentialIdGenerator,
+} from "../../wamp/ids.ts";
 
 Deno.test("MAX_ID is 2^53", () => {
   equal(MAX_ID, 2 ** 53);
@@ -9,7 +14,22 @@ Deno.test("isId() accepts integers in [1, 2^53] only", () => {
   for (const id of [1, 2, 4429313566, Number.MAX_SAFE_INTEGER, MAX_ID]) {
     equal(isId(id), true, String(id));
   }
-  for (const id of [0, -0, -1, 1.5, MAX_ID + 2, 2 ** 60, NaN, Infinity, "1", 1n, null, undefined]) {
+  for (
+    const id of [
+      0,
+      -0,
+      -1,
+      1.5,
+      MAX_ID + 2,
+      2 ** 60,
+      NaN,
+      Infinity,
+      "1",
+      1n,
+      null,
+      undefined,
+    ]
+  ) {
     equal(isId(id), false, String(id));
   }
 });

@@ -24,12 +24,20 @@ const CASES: Case[] = [
   {
     name: "WELCOME",
     wire: [2, 9129137332, { roles: { broker: {} } }],
-    msg: { type: MessageType.WELCOME, session: 9129137332, details: { roles: { broker: {} } } },
+    msg: {
+      type: MessageType.WELCOME,
+      session: 9129137332,
+      details: { roles: { broker: {} } },
+    },
   },
   {
     name: "ABORT",
     wire: [3, { message: "no" }, "wamp.error.no_such_realm"],
-    msg: { type: MessageType.ABORT, details: { message: "no" }, reason: "wamp.error.no_such_realm" },
+    msg: {
+      type: MessageType.ABORT,
+      details: { message: "no" },
+      reason: "wamp.error.no_such_realm",
+    },
   },
   {
     name: "ABORT with args and kwargs",
@@ -45,17 +53,29 @@ const CASES: Case[] = [
   {
     name: "CHALLENGE",
     wire: [4, "wampcra", { challenge: "{}" }],
-    msg: { type: MessageType.CHALLENGE, authmethod: "wampcra", extra: { challenge: "{}" } },
+    msg: {
+      type: MessageType.CHALLENGE,
+      authmethod: "wampcra",
+      extra: { challenge: "{}" },
+    },
   },
   {
     name: "AUTHENTICATE",
     wire: [5, "c2lnbmF0dXJl", {}],
-    msg: { type: MessageType.AUTHENTICATE, signature: "c2lnbmF0dXJl", extra: {} },
+    msg: {
+      type: MessageType.AUTHENTICATE,
+      signature: "c2lnbmF0dXJl",
+      extra: {},
+    },
   },
   {
     name: "GOODBYE",
     wire: [6, {}, "wamp.close.close_realm"],
-    msg: { type: MessageType.GOODBYE, details: {}, reason: "wamp.close.close_realm" },
+    msg: {
+      type: MessageType.GOODBYE,
+      details: {},
+      reason: "wamp.close.close_realm",
+    },
   },
   {
     name: "ERROR for CALL with args and kwargs",
@@ -104,7 +124,9 @@ const CASES: Case[] = [
   },
   {
     name: "PUBLISH with args and kwargs",
-    wire: [16, 3, { exclude_me: false }, "com.myapp.topic", [1], { a: { b: [true] } }],
+    wire: [16, 3, { exclude_me: false }, "com.myapp.topic", [1], {
+      a: { b: [true] },
+    }],
     msg: {
       type: MessageType.PUBLISH,
       request: 3,
@@ -137,7 +159,11 @@ const CASES: Case[] = [
   {
     name: "UNSUBSCRIBE",
     wire: [34, 2, 5512315355],
-    msg: { type: MessageType.UNSUBSCRIBE, request: 2, subscription: 5512315355 },
+    msg: {
+      type: MessageType.UNSUBSCRIBE,
+      request: 2,
+      subscription: 5512315355,
+    },
   },
   {
     name: "UNSUBSCRIBED",
@@ -146,11 +172,17 @@ const CASES: Case[] = [
   },
   {
     name: "UNSUBSCRIBED revocation",
-    wire: [35, 0, { subscription: 5512315355, reason: "wamp.subscription.revoked" }],
+    wire: [35, 0, {
+      subscription: 5512315355,
+      reason: "wamp.subscription.revoked",
+    }],
     msg: {
       type: MessageType.UNSUBSCRIBED,
       request: 0,
-      details: { subscription: 5512315355, reason: "wamp.subscription.revoked" },
+      details: {
+        subscription: 5512315355,
+        reason: "wamp.subscription.revoked",
+      },
     },
   },
   {
@@ -179,17 +211,32 @@ const CASES: Case[] = [
   {
     name: "CANCEL",
     wire: [49, 7, { mode: "killnowait" }],
-    msg: { type: MessageType.CANCEL, request: 7, options: { mode: "killnowait" } },
+    msg: {
+      type: MessageType.CANCEL,
+      request: 7,
+      options: { mode: "killnowait" },
+    },
   },
   {
     name: "RESULT with empty args before kwargs",
     wire: [50, 7, {}, [], { sum: 3 }],
-    msg: { type: MessageType.RESULT, request: 7, details: {}, args: [], kwargs: { sum: 3 } },
+    msg: {
+      type: MessageType.RESULT,
+      request: 7,
+      details: {},
+      args: [],
+      kwargs: { sum: 3 },
+    },
   },
   {
     name: "RESULT progressive",
     wire: [50, 7, { progress: true }, [1]],
-    msg: { type: MessageType.RESULT, request: 7, details: { progress: true }, args: [1] },
+    msg: {
+      type: MessageType.RESULT,
+      request: 7,
+      details: { progress: true },
+      args: [1],
+    },
   },
   {
     name: "REGISTER",
@@ -218,11 +265,17 @@ const CASES: Case[] = [
   },
   {
     name: "UNREGISTERED revocation",
-    wire: [67, 0, { registration: 2103333224, reason: "wamp.registration.revoked" }],
+    wire: [67, 0, {
+      registration: 2103333224,
+      reason: "wamp.registration.revoked",
+    }],
     msg: {
       type: MessageType.UNREGISTERED,
       request: 0,
-      details: { registration: 2103333224, reason: "wamp.registration.revoked" },
+      details: {
+        registration: 2103333224,
+        reason: "wamp.registration.revoked",
+      },
     },
   },
   {
@@ -248,7 +301,13 @@ const CASES: Case[] = [
   {
     name: "YIELD with kwargs only",
     wire: [70, 6131533, {}, [], { ok: true }],
-    msg: { type: MessageType.YIELD, request: 6131533, options: {}, args: [], kwargs: { ok: true } },
+    msg: {
+      type: MessageType.YIELD,
+      request: 6131533,
+      options: {},
+      args: [],
+      kwargs: { ok: true },
+    },
   },
   {
     name: "EVENT_RECEIVED",
@@ -263,7 +322,11 @@ function assertViolation(wire: unknown, message?: RegExp): void {
     (error: unknown) => {
       if (!(error instanceof ProtocolViolationError)) return false;
       if (message !== undefined && !message.test(error.message)) {
-        throw new Error(`unexpected message ${JSON.stringify(error.message)}, wanted ${message}`);
+        throw new Error(
+          `unexpected message ${
+            JSON.stringify(error.message)
+          }, wanted ${message}`,
+        );
       }
       return true;
     },
@@ -279,7 +342,10 @@ Deno.test("parseMessage() and toWire() round-trip every message type", async (t)
     });
     seen.add(msg.type);
   }
-  deepEqual([...seen].sort((a, b) => a - b), Object.values(MessageType).sort((a, b) => a - b));
+  deepEqual(
+    [...seen].sort((a, b) => a - b),
+    Object.values(MessageType).sort((a, b) => a - b),
+  );
 });
 
 Deno.test("parseMessage() accepts IDs at both ends of [1, 2^53]", () => {
@@ -301,7 +367,9 @@ Deno.test("parseMessage() ignores unknown option keys", () => {
 });
 
 Deno.test("parseMessage() rejects a non-array", () => {
-  for (const wire of [undefined, null, 16, "[16]", { 0: 16 }, new Uint8Array([16])]) {
+  for (
+    const wire of [undefined, null, 16, "[16]", { 0: 16 }, new Uint8Array([16])]
+  ) {
     assertViolation(wire, /non-empty list/);
   }
 });
@@ -311,7 +379,9 @@ Deno.test("parseMessage() rejects an empty list", () => {
 });
 
 Deno.test("parseMessage() rejects an unknown type code", () => {
-  for (const code of [0, 7, 9, 99, 255, 1024, -16, 16.5, "16", null, true, [16]]) {
+  for (
+    const code of [0, 7, 9, 99, 255, 1024, -16, 16.5, "16", null, true, [16]]
+  ) {
     assertViolation([code, 1, {}, "com.myapp.topic"], /unknown message type/);
   }
 });
@@ -402,30 +472,68 @@ Deno.test("parseMessage() rejects non-dict options and details", () => {
 });
 
 Deno.test("parseMessage() rejects known option keys with the wrong type", () => {
-  assertViolation([16, 1, { acknowledge: 1 }, "com.myapp.topic"], /options key "acknowledge"/);
-  assertViolation([32, 1, { match: "regex" }, "com.myapp.topic"], /options key "match"/);
-  assertViolation([48, 1, { timeout: -1 }, "com.myapp.proc"], /options key "timeout"/);
+  assertViolation(
+    [16, 1, { acknowledge: 1 }, "com.myapp.topic"],
+    /options key "acknowledge"/,
+  );
+  assertViolation(
+    [32, 1, { match: "regex" }, "com.myapp.topic"],
+    /options key "match"/,
+  );
+  assertViolation(
+    [48, 1, { timeout: -1 }, "com.myapp.proc"],
+    /options key "timeout"/,
+  );
   assertViolation([49, 1, { mode: "abort" }], /options key "mode"/);
-  assertViolation([1, "com.example.realm", { authmethods: "ticket" }], /details key "authmethods"/);
+  assertViolation(
+    [1, "com.example.realm", { authmethods: "ticket" }],
+    /details key "authmethods"/,
+  );
 });
 
 Deno.test("parseMessage() rejects args that are not a list", () => {
   for (const args of [{ a: 1 }, "x", 1, null, true, new Uint8Array(1)]) {
-    assertViolation([16, 1, {}, "com.myapp.topic", args], /Arguments must be a list/);
+    assertViolation(
+      [16, 1, {}, "com.myapp.topic", args],
+      /Arguments must be a list/,
+    );
     assertViolation([50, 1, {}, args, {}], /Arguments must be a list/);
   }
 });
 
 Deno.test("parseMessage() rejects kwargs that are not a dict", () => {
   for (const kwargs of [[], [1], "x", 1, null, true, new Uint8Array(1)]) {
-    assertViolation([48, 1, {}, "com.myapp.proc", [], kwargs], /ArgumentsKw must be a dict/);
+    assertViolation(
+      [48, 1, {}, "com.myapp.proc", [], kwargs],
+      /ArgumentsKw must be a dict/,
+    );
     assertViolation([70, 1, {}, [1], kwargs], /ArgumentsKw must be a dict/);
   }
 });
 
 Deno.test("parseMessage() rejects ERROR with an invalid request type", () => {
-  for (const requestType of [0, 1, 8, 17, 33, 36, 49, 50, 65, 69, 70, 337, "48", null]) {
-    assertViolation([8, requestType, 1, {}, "com.myapp.error"], /invalid requestType/);
+  for (
+    const requestType of [
+      0,
+      1,
+      8,
+      17,
+      33,
+      36,
+      49,
+      50,
+      65,
+      69,
+      70,
+      337,
+      "48",
+      null,
+    ]
+  ) {
+    assertViolation(
+      [8, requestType, 1, {}, "com.myapp.error"],
+      /invalid requestType/,
+    );
   }
 });
 
@@ -457,13 +565,16 @@ Deno.test("parseMessage() keeps a transparent payload where Arguments goes", () 
     details: { enc_algo: "cryptobox" },
     payload,
   });
-  deepEqual(parseMessage([16, 1, { enc_algo: "cryptobox" }, "com.myapp.topic", "a166"]), {
-    type: MessageType.PUBLISH,
-    request: 1,
-    options: { enc_algo: "cryptobox" },
-    topic: "com.myapp.topic",
-    payload: "a166",
-  });
+  deepEqual(
+    parseMessage([16, 1, { enc_algo: "cryptobox" }, "com.myapp.topic", "a166"]),
+    {
+      type: MessageType.PUBLISH,
+      request: 1,
+      options: { enc_algo: "cryptobox" },
+      topic: "com.myapp.topic",
+      payload: "a166",
+    },
+  );
 });
 
 Deno.test("parseMessage() rejects a transparent payload followed by kwargs", () => {
@@ -474,7 +585,10 @@ Deno.test("parseMessage() rejects a transparent payload followed by kwargs", () 
 });
 
 Deno.test("parseMessage() rejects a transparent payload without enc_algo", () => {
-  assertViolation([36, 1, 2, { enc_serializer: "cbor" }, "a166"], /Arguments must be a list/);
+  assertViolation(
+    [36, 1, 2, { enc_serializer: "cbor" }, "a166"],
+    /Arguments must be a list/,
+  );
 });
 
 Deno.test("toWire() emits a transparent payload in place of args", () => {
@@ -492,26 +606,54 @@ Deno.test("toWire() emits a transparent payload in place of args", () => {
 
 Deno.test("toWire() drops empty args", () => {
   deepEqual(
-    toWire({ type: MessageType.PUBLISH, request: 1, options: {}, topic: "t", args: [] }),
+    toWire({
+      type: MessageType.PUBLISH,
+      request: 1,
+      options: {},
+      topic: "t",
+      args: [],
+    }),
     [16, 1, {}, "t"],
   );
 });
 
 Deno.test("toWire() drops empty kwargs", () => {
   deepEqual(
-    toWire({ type: MessageType.CALL, request: 1, options: {}, procedure: "p", args: [1], kwargs: {} }),
+    toWire({
+      type: MessageType.CALL,
+      request: 1,
+      options: {},
+      procedure: "p",
+      args: [1],
+      kwargs: {},
+    }),
     [48, 1, {}, "p", [1]],
   );
   deepEqual(
-    toWire({ type: MessageType.RESULT, request: 1, details: {}, args: [], kwargs: {} }),
+    toWire({
+      type: MessageType.RESULT,
+      request: 1,
+      details: {},
+      args: [],
+      kwargs: {},
+    }),
     [50, 1, {}],
   );
-  deepEqual(toWire({ type: MessageType.RESULT, request: 1, details: {}, kwargs: {} }), [50, 1, {}]);
+  deepEqual(
+    toWire({ type: MessageType.RESULT, request: 1, details: {}, kwargs: {} }),
+    [50, 1, {}],
+  );
 });
 
 Deno.test("toWire() keeps empty args when kwargs follow", () => {
   deepEqual(
-    toWire({ type: MessageType.RESULT, request: 1, details: {}, args: [], kwargs: { a: 1 } }),
+    toWire({
+      type: MessageType.RESULT,
+      request: 1,
+      details: {},
+      args: [],
+      kwargs: { a: 1 },
+    }),
     [50, 1, {}, [], { a: 1 }],
   );
 });
@@ -532,7 +674,11 @@ Deno.test("toWire() writes empty args when only kwargs are set", () => {
 Deno.test("toWire() writes UNSUBSCRIBED and UNREGISTERED details only when set", () => {
   deepEqual(toWire({ type: MessageType.UNSUBSCRIBED, request: 5 }), [35, 5]);
   deepEqual(
-    toWire({ type: MessageType.UNREGISTERED, request: 0, details: { registration: 3 } }),
+    toWire({
+      type: MessageType.UNREGISTERED,
+      request: 0,
+      details: { registration: 3 },
+    }),
     [67, 0, { registration: 3 }],
   );
 });

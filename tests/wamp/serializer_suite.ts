@@ -6,7 +6,15 @@
  * @module
  */
 
-import { deepEqual, equal, notDeepEqual, notStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
+import {
+  deepEqual,
+  equal,
+  notDeepEqual,
+  notStrictEqual,
+  ok,
+  strictEqual,
+  throws,
+} from "node:assert/strict";
 import { ProtocolViolationError } from "../../wamp/errors.ts";
 import { MAX_ID } from "../../wamp/ids.ts";
 import { MessageType } from "../../wamp/message_type.ts";
@@ -18,9 +26,16 @@ export const SAMPLE_MESSAGES: readonly WampMessage[] = [
   {
     type: MessageType.HELLO,
     realm: "com.example.realm",
-    details: { roles: { caller: { features: { call_canceling: true } } }, authmethods: ["ticket"] },
+    details: {
+      roles: { caller: { features: { call_canceling: true } } },
+      authmethods: ["ticket"],
+    },
   },
-  { type: MessageType.WELCOME, session: 9129137332, details: { roles: { broker: {} } } },
+  {
+    type: MessageType.WELCOME,
+    session: 9129137332,
+    details: { roles: { broker: {} } },
+  },
   {
     type: MessageType.ABORT,
     details: { message: "bye" },
@@ -28,9 +43,21 @@ export const SAMPLE_MESSAGES: readonly WampMessage[] = [
     args: ["a"],
     kwargs: { b: 1 },
   },
-  { type: MessageType.CHALLENGE, authmethod: "wampcra", extra: { challenge: "{\"nonce\":1}" } },
-  { type: MessageType.AUTHENTICATE, signature: "gir1mSx+deCDUV7FgLvsQNTi6n3W", extra: {} },
-  { type: MessageType.GOODBYE, details: {}, reason: "wamp.close.goodbye_and_out" },
+  {
+    type: MessageType.CHALLENGE,
+    authmethod: "wampcra",
+    extra: { challenge: '{"nonce":1}' },
+  },
+  {
+    type: MessageType.AUTHENTICATE,
+    signature: "gir1mSx+deCDUV7FgLvsQNTi6n3W",
+    extra: {},
+  },
+  {
+    type: MessageType.GOODBYE,
+    details: {},
+    reason: "wamp.close.goodbye_and_out",
+  },
   {
     type: MessageType.ERROR,
     requestType: MessageType.CALL,
@@ -48,9 +75,22 @@ export const SAMPLE_MESSAGES: readonly WampMessage[] = [
     args: ["Hello, world!"],
   },
   { type: MessageType.PUBLISHED, request: 239714735, publication: 4429313566 },
-  { type: MessageType.SUBSCRIBE, request: 713845233, options: { match: "prefix" }, topic: "com.myapp." },
-  { type: MessageType.SUBSCRIBED, request: 713845233, subscription: 5512315355 },
-  { type: MessageType.UNSUBSCRIBE, request: 85346237, subscription: 5512315355 },
+  {
+    type: MessageType.SUBSCRIBE,
+    request: 713845233,
+    options: { match: "prefix" },
+    topic: "com.myapp.",
+  },
+  {
+    type: MessageType.SUBSCRIBED,
+    request: 713845233,
+    subscription: 5512315355,
+  },
+  {
+    type: MessageType.UNSUBSCRIBE,
+    request: 85346237,
+    subscription: 5512315355,
+  },
   { type: MessageType.UNSUBSCRIBED, request: 85346237 },
   {
     type: MessageType.UNSUBSCRIBED,
@@ -73,7 +113,12 @@ export const SAMPLE_MESSAGES: readonly WampMessage[] = [
     args: [[1, [2, [3]]]],
   },
   { type: MessageType.CANCEL, request: 7814135, options: { mode: "kill" } },
-  { type: MessageType.RESULT, request: 7814135, details: { progress: true }, args: [42] },
+  {
+    type: MessageType.RESULT,
+    request: 7814135,
+    details: { progress: true },
+    args: [42],
+  },
   {
     type: MessageType.REGISTER,
     request: 25349185,
@@ -81,9 +126,17 @@ export const SAMPLE_MESSAGES: readonly WampMessage[] = [
     procedure: "com..myprocedure1",
   },
   { type: MessageType.REGISTERED, request: 25349185, registration: 2103333224 },
-  { type: MessageType.UNREGISTER, request: 788923562, registration: 2103333224 },
+  {
+    type: MessageType.UNREGISTER,
+    request: 788923562,
+    registration: 2103333224,
+  },
   { type: MessageType.UNREGISTERED, request: 788923562 },
-  { type: MessageType.UNREGISTERED, request: 0, details: { registration: 2103333224 } },
+  {
+    type: MessageType.UNREGISTERED,
+    request: 0,
+    details: { registration: 2103333224 },
+  },
   {
     type: MessageType.INVOCATION,
     request: 6131533,
@@ -92,7 +145,11 @@ export const SAMPLE_MESSAGES: readonly WampMessage[] = [
     args: ["x"],
     kwargs: { y: -0.5 },
   },
-  { type: MessageType.INTERRUPT, request: 6131533, options: { mode: "killnowait" } },
+  {
+    type: MessageType.INTERRUPT,
+    request: 6131533,
+    options: { mode: "killnowait" },
+  },
   { type: MessageType.YIELD, request: 6131533, options: {} },
   { type: MessageType.EVENT_RECEIVED, publication: 5512315355 },
 ];
@@ -105,7 +162,9 @@ export function plainBytes(value: unknown): unknown {
   if (value instanceof Uint8Array) return new Uint8Array(value);
   if (Array.isArray(value)) return value.map(plainBytes);
   if (typeof value === "object" && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainBytes(v)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, plainBytes(v)]),
+    );
   }
   return value;
 }
@@ -114,7 +173,10 @@ function roundTrip(serializer: Serializer, msg: WampMessage): unknown {
   return plainBytes(serializer.decode(serializer.encode(msg)));
 }
 
-function assertViolation(serializer: Serializer, frame: string | Uint8Array): void {
+function assertViolation(
+  serializer: Serializer,
+  frame: string | Uint8Array,
+): void {
   throws(() => serializer.decode(frame), ProtocolViolationError);
 }
 
@@ -146,15 +208,40 @@ export function runSerializerSuite(serializer: Serializer): void {
   });
 
   Deno.test(`${name}.encode() and decode() keep IDs up to 2^53 as integers`, () => {
-    for (const id of [1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, 9129137332, MAX_ID - 1, MAX_ID]) {
-      const msg: WampMessage = { type: MessageType.PUBLISHED, request: id, publication: id };
+    for (
+      const id of [
+        1,
+        2 ** 31,
+        2 ** 32 - 1,
+        2 ** 32,
+        2 ** 32 + 1,
+        9129137332,
+        MAX_ID - 1,
+        MAX_ID,
+      ]
+    ) {
+      const msg: WampMessage = {
+        type: MessageType.PUBLISHED,
+        request: id,
+        publication: id,
+      };
       const back = serializer.decode(serializer.encode(msg));
       deepEqual(back, msg, `id ${id}`);
     }
   });
 
   Deno.test(`${name}.encode() and decode() keep large and negative payload numbers`, () => {
-    const numbers = [0, -1, -(2 ** 31), -(2 ** 32), -(2 ** 32) - 1, -9129137332, 2 ** 40, 1e300, 0.1];
+    const numbers = [
+      0,
+      -1,
+      -(2 ** 31),
+      -(2 ** 32),
+      -(2 ** 32) - 1,
+      -9129137332,
+      2 ** 40,
+      1e300,
+      0.1,
+    ];
     const msg: WampMessage = {
       type: MessageType.RESULT,
       request: 1,
@@ -166,7 +253,16 @@ export function runSerializerSuite(serializer: Serializer): void {
   });
 
   Deno.test(`${name}.encode() and decode() keep binary payloads`, () => {
-    const bytes = new Uint8Array([0x10, 0xe3, 0xff, 0x90, 0x00, 0x01, 0x7f, 0x80]);
+    const bytes = new Uint8Array([
+      0x10,
+      0xe3,
+      0xff,
+      0x90,
+      0x00,
+      0x01,
+      0x7f,
+      0x80,
+    ]);
     const msg: WampMessage = {
       type: MessageType.EVENT,
       subscription: 1,
@@ -176,7 +272,9 @@ export function runSerializerSuite(serializer: Serializer): void {
       kwargs: { blob: bytes, big: new Uint8Array(70_000).fill(0xab) },
     };
     const back = serializer.decode(serializer.encode(msg));
-    if (back.type !== MessageType.EVENT) throw new Error(`decoded ${back.type}`);
+    if (back.type !== MessageType.EVENT) {
+      throw new Error(`decoded ${back.type}`);
+    }
     ok(back.args?.[0] instanceof Uint8Array, "args[0] is a Uint8Array");
     ok(back.kwargs?.blob instanceof Uint8Array, "kwargs.blob is a Uint8Array");
     deepEqual(plainBytes(back), msg);
@@ -206,13 +304,18 @@ export function runSerializerSuite(serializer: Serializer): void {
 
   Deno.test(`${name}.decode() rejects garbage and keeps the cause`, () => {
     const frames: (string | Uint8Array)[] = serializer.binary
-      ? [new Uint8Array([0xc1]), new Uint8Array([0x93, 0x11]), new Uint8Array([0x83, 0x11])]
+      ? [
+        new Uint8Array([0xc1]),
+        new Uint8Array([0x93, 0x11]),
+        new Uint8Array([0x83, 0x11]),
+      ]
       : ["not json", "[16,", "[17,1,2]]", new Uint8Array([0xff, 0xfe, 0x5b])];
     for (const frame of frames) {
       throws(
         () => serializer.decode(frame),
         (error: unknown) =>
-          error instanceof ProtocolViolationError && error.cause !== undefined &&
+          error instanceof ProtocolViolationError &&
+          error.cause !== undefined &&
           error.message.startsWith(`Cannot decode ${name} message`),
       );
     }
@@ -221,16 +324,35 @@ export function runSerializerSuite(serializer: Serializer): void {
   Deno.test(`${name}.decode() rejects a well-formed value that is not a message`, () => {
     // 0x0a is the integer 10 in both msgpack and CBOR.
     const frame = serializer.binary ? new Uint8Array([0x0a]) : "10";
-    throws(() => serializer.decode(frame), { name: "ProtocolViolationError", message: /non-empty list/ });
+    throws(() => serializer.decode(frame), {
+      name: "ProtocolViolationError",
+      message: /non-empty list/,
+    });
   });
 
   Deno.test(`${name}.decode() validates the decoded message`, () => {
-    const good = serializer.encode({ type: MessageType.PUBLISHED, request: 1, publication: 2 });
-    deepEqual(serializer.decode(good), { type: MessageType.PUBLISHED, request: 1, publication: 2 });
+    const good = serializer.encode({
+      type: MessageType.PUBLISHED,
+      request: 1,
+      publication: 2,
+    });
+    deepEqual(serializer.decode(good), {
+      type: MessageType.PUBLISHED,
+      request: 1,
+      publication: 2,
+    });
     const bad = serializer.encode(
-      { type: MessageType.PUBLISH, request: 1, options: { acknowledge: "yes" }, topic: "t" },
+      {
+        type: MessageType.PUBLISH,
+        request: 1,
+        options: { acknowledge: "yes" },
+        topic: "t",
+      },
     );
-    throws(() => serializer.decode(bad), { name: "ProtocolViolationError", message: /acknowledge/ });
+    throws(() => serializer.decode(bad), {
+      name: "ProtocolViolationError",
+      message: /acknowledge/,
+    });
   });
 
   if (serializer.binary) {
@@ -254,15 +376,27 @@ export function runSerializerSuite(serializer: Serializer): void {
   }
 
   Deno.test(`${name}.encode() returns the cached frame for the same message object`, () => {
-    const msg: WampMessage = { type: MessageType.PUBLISHED, request: 1, publication: 2 };
+    const msg: WampMessage = {
+      type: MessageType.PUBLISHED,
+      request: 1,
+      publication: 2,
+    };
     const first = serializer.encode(msg);
     strictEqual(serializer.encode(msg), first);
     strictEqual(serializer.encode(msg), first);
   });
 
   Deno.test(`${name}.encode() encodes a different message object afresh`, () => {
-    const a: WampMessage = { type: MessageType.PUBLISHED, request: 1, publication: 2 };
-    const b: WampMessage = { type: MessageType.PUBLISHED, request: 1, publication: 3 };
+    const a: WampMessage = {
+      type: MessageType.PUBLISHED,
+      request: 1,
+      publication: 2,
+    };
+    const b: WampMessage = {
+      type: MessageType.PUBLISHED,
+      request: 1,
+      publication: 3,
+    };
     const frameA = serializer.encode(a);
     const bytesA = plainBytes(frameA);
     const frameB = serializer.encode(b);

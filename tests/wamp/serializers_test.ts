@@ -35,12 +35,15 @@ const EVENT: WampMessage = {
 };
 
 function hex(frame: string | Uint8Array): string {
-  return (typeof frame === "string" ? new TextEncoder().encode(frame) : frame).toHex();
+  return (typeof frame === "string" ? new TextEncoder().encode(frame) : frame)
+    .toHex();
 }
 
 Deno.test("serializers lists json, msgpack and cbor with their wire identities", () => {
   deepEqual(
-    Object.values(serializers).map((s) => [s.name, s.subprotocol, s.binary, s.rawSocketId]),
+    Object.values(serializers).map((
+      s,
+    ) => [s.name, s.subprotocol, s.binary, s.rawSocketId]),
     [
       ["json", "wamp.2.json", false, 1],
       ["msgpack", "wamp.2.msgpack", true, 2],
@@ -98,13 +101,16 @@ Deno.test("json.encode() and decode() convert binary nested in kwargs and detail
 });
 
 Deno.test("json.decode() leaves strings without a leading U+0000 alone", () => {
-  deepEqual(json.decode('[36,1,2,{},["a\\u0000b","","EOP/kFMHXFJvX8BtT+N82w=="]]'), {
-    type: MessageType.EVENT,
-    subscription: 1,
-    publication: 2,
-    details: {},
-    args: ["a\u0000b", "", "EOP/kFMHXFJvX8BtT+N82w=="],
-  });
+  deepEqual(
+    json.decode('[36,1,2,{},["a\\u0000b","","EOP/kFMHXFJvX8BtT+N82w=="]]'),
+    {
+      type: MessageType.EVENT,
+      subscription: 1,
+      publication: 2,
+      details: {},
+      args: ["a\u0000b", "", "EOP/kFMHXFJvX8BtT+N82w=="],
+    },
+  );
 });
 
 Deno.test("json.decode() reads a lone U+0000 as empty bytes", () => {
@@ -136,27 +142,46 @@ Deno.test("jsonToBinary() converts in place", () => {
 
 Deno.test("cbor.encode() writes IDs above 2^32 as CBOR integers, not floats", () => {
   // PUBLISHED [17, 239714735, 4429313566], bytes from the wamp-proto testsuite.
-  const msg: WampMessage = { type: MessageType.PUBLISHED, request: 239714735, publication: 4429313566 };
-  equal(hex(cbor.encode(msg)), "83111a0e49c1af1b000000010801f61e");
-  equal(hex(cbor.encode({ ...msg, publication: 2 ** 53 })), "83111a0e49c1af1b0020000000000000");
-});
-
-Deno.test("cbor.decode() reads 64-bit CBOR integers as numbers", () => {
-  deepEqual(cbor.decode(Uint8Array.fromHex("83111a0e49c1af1b000000010801f61e")), {
+  const msg: WampMessage = {
     type: MessageType.PUBLISHED,
     request: 239714735,
     publication: 4429313566,
-  });
+  };
+  equal(hex(cbor.encode(msg)), "83111a0e49c1af1b000000010801f61e");
+  equal(
+    hex(cbor.encode({ ...msg, publication: 2 ** 53 })),
+    "83111a0e49c1af1b0020000000000000",
+  );
+});
+
+Deno.test("cbor.decode() reads 64-bit CBOR integers as numbers", () => {
+  deepEqual(
+    cbor.decode(Uint8Array.fromHex("83111a0e49c1af1b000000010801f61e")),
+    {
+      type: MessageType.PUBLISHED,
+      request: 239714735,
+      publication: 4429313566,
+    },
+  );
   // [50, 1, {}, [-9129137332]]
-  deepEqual(cbor.decode(Uint8Array.fromHex("841832" + "01a0" + "81" + "3b00000002202394b3")), {
-    type: MessageType.RESULT,
-    request: 1,
-    details: {},
-    args: [-9129137332],
-  });
+  deepEqual(
+    cbor.decode(
+      Uint8Array.fromHex("841832" + "01a0" + "81" + "3b00000002202394b3"),
+    ),
+    {
+      type: MessageType.RESULT,
+      request: 1,
+      details: {},
+      args: [-9129137332],
+    },
+  );
 });
 
 Deno.test("msgpack.encode() writes IDs above 2^32 as uint64", () => {
-  const msg: WampMessage = { type: MessageType.PUBLISHED, request: 239714735, publication: 4429313566 };
+  const msg: WampMessage = {
+    type: MessageType.PUBLISHED,
+    request: 239714735,
+    publication: 4429313566,
+  };
   equal(hex(msgpack.encode(msg)), "9311ce0e49c1afcf000000010801f61e");
 });

@@ -61,7 +61,11 @@ Deno.test("isValidUri() checks exact URIs", async (t) => {
       equal(isValidUri(uri, { match: "exact" }), loose, "loose, exact");
       equal(isValidUri(uri, { strict: false }), loose, "strict: false");
       equal(isValidUri(uri, { strict: true }), strict, "strict");
-      equal(isValidUri(uri, { strict: true, match: "exact" }), strict, "strict, exact");
+      equal(
+        isValidUri(uri, { strict: true, match: "exact" }),
+        strict,
+        "strict, exact",
+      );
     });
   }
 });
@@ -71,7 +75,11 @@ Deno.test("isValidUri() checks prefix and wildcard patterns", async (t) => {
     await t.step(JSON.stringify(uri), () => {
       for (const match of ["prefix", "wildcard"] satisfies MatchPolicy[]) {
         equal(isValidUri(uri, { match }), loose, `loose, ${match}`);
-        equal(isValidUri(uri, { strict: true, match }), strict, `strict, ${match}`);
+        equal(
+          isValidUri(uri, { strict: true, match }),
+          strict,
+          `strict, ${match}`,
+        );
       }
     });
   }
