@@ -72,6 +72,11 @@ export class Broker {
     this.#options = options;
   }
 
+  /** How many subscriptions exist. */
+  get subscriptionCount(): number {
+    return this.#byId.size;
+  }
+
   /** Looks up a subscription by ID. */
   subscription(id: number): Subscription | undefined {
     return this.#byId.get(id);
