@@ -1,0 +1,45 @@
+/**
+ * A socket-free {@linkcode Peer} for unit tests: it records what the router
+ * sends, reports whatever backlog a test sets, and counts `close()` calls.
+ *
+ * @module
+ */
+
+import type { Peer, TransportInfo, WampMessage } from "../../wamp/mod.ts";
+
+/** A recording peer. */
+export class FakePeer implements Peer {
+  /** Describes the fake transport. */
+  readonly info: TransportInfo = { type: "fake" };
+  /** Every message sent, oldest first. */
+  readonly sent: WampMessage[] = [];
+  /** What {@linkcode FakePeer.backlog} reports. */
+  queued = 0;
+  /** How many times `close()` was called. */
+  closeCount = 0;
+
+  /** Records a message. */
+  send(msg: WampMessage): void {
+    this.sent.push(msg);
+  }
+
+  /** Returns {@linkcode FakePeer.queued}. */
+  backlog(): number {
+    return this.queued;
+  }
+
+  /** Counts the call. */
+  close(): void {
+    this.closeCount++;
+  }
+
+  /** Whether `close()` was called at least once. */
+  get isClosed(): boolean {
+    return this.closeCount > 0;
+  }
+
+  /** Returns the messages sent since the last call and forgets them. */
+  take(): WampMessage[] {
+    return this.sent.splice(0);
+  }
+}

@@ -1,0 +1,141 @@
+import { deepEqual, equal, throws } from "node:assert/strict";
+import { type RealmOptions, resolveRealmOptions } from "../../router/config.ts";
+import { Router } from "../../router/router.ts";
+
+const quiet = () => {};
+
+Deno.test("resolveRealmOptions() fills in every default", () => {
+  deepEqual(resolveRealmOptions({ name: "realm1" }), {
+    name: "realm1",
+    anonymous: true,
+    anonymousRole: "anonymous",
+    strictUris: false,
+    strictRequestIds: true,
+  });
+});
+
+Deno.test("resolveRealmOptions() keeps the values it is given", () => {
+  const options = {
+    name: "com.example.realm",
+    anonymous: false,
+    anonymousRole: "guest",
+    strictUris: true,
+    strictRequestIds: false,
+  };
+  deepEqual(resolveRealmOptions(options), options);
+});
+
+Deno.test("resolveRealmOptions() names an unknown key by its full path", () => {
+  throws(
+    () => resolveRealmOptions({ name: "realm1", foo: 1 }, "realms[0]"),
+    {
+      name: "TypeError",
+      message: 'Invalid config "realms[0].foo": unknown key',
+    },
+  );
+  throws(
+    () => resolveRealmOptions({ name: "realm1", strict: true }),
+    {
+      name: "TypeError",
+      message: 'Invalid config "realm.strict": unknown key',
+    },
+  );
+});
+
+Deno.test("resolveRealmOptions() refuses values of the wrong type", () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [
+      { name: "realm1", anonymous: "yes" },
+      /"realms\[0\]\.anonymous": expected a boolean, got "yes"/,
+    ],
+    [
+      { name: "realm1", strictUris: 1 },
+      /"realms\[0\]\.strictUris": expected a boolean, got 1/,
+    ],
+    [
+      { name: "realm1", strictRequestIds: null },
+      /"realms\[0\]\.strictRequestIds": expected a boolean, got null/,
+    ],
+    [
+      { name: "realm1", anonymousRole: "" },
+      /"realms\[0\]\.anonymousRole": expected a non-empty string, got ""/,
+    ],
+    [{ name: 5 }, /"realms\[0\]\.name": expected a non-empty string, got 5/],
+    [{}, /"realms\[0\]\.name": expected a non-empty string, got nothing/],
+  ];
+  for (const [input, message] of cases) {
+    throws(() => resolveRealmOptions(input, "realms[0]"), {
+      name: "TypeError",
+      message,
+    });
+  }
+});
+
+Deno.test("resolveRealmOptions() refuses a realm that is not an object", () => {
+  for (const input of [null, undefined, "realm1", ["realm1"], 1]) {
+    throws(() => resolveRealmOptions(input), {
+      name: "TypeError",
+      message: /^Invalid config "realm": expected an object/,
+    });
+  }
+});
+
+Deno.test("resolveRealmOptions() refuses an invalid realm URI", () => {
+  for (const name of ["realm..1", "my realm", ".realm1", "realm1."]) {
+    throws(() => resolveRealmOptions({ name }, "realms[2]"), {
+      name: "TypeError",
+      message: `Invalid config "realms[2].name": "${name}" is not a valid URI`,
+    });
+  }
+});
+
+Deno.test("Router names the failing realm by its index", () => {
+  throws(
+    () =>
+      new Router({
+        realms: [
+          { name: "realm1" },
+          { name: "realm2", foo: 1 } as RealmOptions,
+        ],
+        logger: quiet,
+      }),
+    {
+      name: "TypeError",
+      message: 'Invalid config "realms[1].foo": unknown key',
+    },
+  );
+});
+
+Deno.test("Router rejects duplicate realms", () => {
+  throws(
+    () =>
+      new Router({
+        realms: [{ name: "realm1" }, { name: "realm1" }],
+        logger: quiet,
+      }),
+    {
+      name: "TypeError",
+      message: 'Cannot add realm "realm1": realm already exists',
+    },
+  );
+  const router = new Router({ realms: [{ name: "realm1" }], logger: quiet });
+  throws(() => router.addRealm({ name: "realm1", strictUris: true }), {
+    name: "TypeError",
+    message: 'Cannot add realm "realm1": realm already exists',
+  });
+  // The existing realm is untouched.
+  equal(router.realm("realm1")!.options.strictUris, false);
+});
+
+Deno.test("Router.addRealm() adds a realm with resolved options", () => {
+  const router = new Router({ logger: quiet });
+  deepEqual(router.realmNames, []);
+  const realm = router.addRealm({ name: "realm2", strictUris: true });
+  equal(router.realm("realm2"), realm);
+  equal(realm.name, "realm2");
+  equal(realm.options.strictUris, true);
+  equal(realm.options.anonymous, true);
+  router.addRealm({ name: "realm3" });
+  deepEqual(router.realmNames, ["realm2", "realm3"]);
+  equal(router.realm("realm4"), undefined);
+});
