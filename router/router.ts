@@ -84,7 +84,9 @@ export function consoleLogger(level: LogLevel = "info"): Logger {
  *
  * const router = new Router({ realms: [{ name: "realm1" }] });
  * const session = await connectLocal(router, "realm1");
- * await session.register("com.example.add", (args) => ({ args: [args[0] + args[1]] }));
+ * await session.register("com.example.add", (args) => ({
+ *   args: [Number(args[0]) + Number(args[1])],
+ * }));
  * const result = await session.call("com.example.add", { args: [2, 3] });
  * equal(result.args[0], 5);
  * await session.close();
@@ -111,16 +113,13 @@ export class Router {
     this.log = options.logger ?? consoleLogger("info");
     this.#globalIds = options.idGenerator ?? globalIdGenerator();
     const roles = rolesDict(ROUTER_FEATURES);
-    const router = this;
     this.#host = {
       agent: options.agent ?? `Cloverleaf-${denoConfig.version}`,
       roles,
       log: this.log,
       realm: (name) => this.#realms.get(name),
       sessionId: () => this.#globalIds(),
-      detach(session) {
-        router.#sessions.delete(session);
-      },
+      detach: (session) => this.#sessions.delete(session),
     };
     (options.realms ?? []).forEach((realm, i) => this.addRealm(realm, `realms[${i}]`));
   }

@@ -20,6 +20,7 @@ export interface SubscribeOptions {
   match?: MatchPolicy;
   /** Ask for the retained event of the topic. */
   get_retained?: boolean;
+  /** Other keys are passed through untouched. */
   [key: string]: unknown;
 }
 
@@ -45,6 +46,7 @@ export interface PublishOptions {
   disclose_me?: boolean;
   /** Ask the broker to retain this event for the topic. */
   retain?: boolean;
+  /** Other keys are passed through untouched. */
   [key: string]: unknown;
 }
 
@@ -54,6 +56,7 @@ export interface RegisterOptions {
   match?: MatchPolicy;
   /** Shared registration policy. @default {"single"} */
   invoke?: "single" | "roundrobin" | "random" | "first" | "last";
+  /** Other keys are passed through untouched. */
   [key: string]: unknown;
 }
 
@@ -65,6 +68,7 @@ export interface CallOptions {
   receive_progress?: boolean;
   /** Ask the dealer to disclose the caller's identity. */
   disclose_me?: boolean;
+  /** Other keys are passed through untouched. */
   [key: string]: unknown;
 }
 

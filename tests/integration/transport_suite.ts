@@ -4,7 +4,7 @@
  */
 
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { ApplicationError, type Event, SessionClosedError } from "../../mod.ts";
+import { type ApplicationError, type Event, type SessionClosedError } from "../../mod.ts";
 import { join, startRouter, until, type Via, within } from "../_helpers/router.ts";
 
 /** Registers the suite's tests for one way of connecting. */

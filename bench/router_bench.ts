@@ -1,0 +1,77 @@
+/** The router core in memory: broker fan-out and dealer call→yield. Run: deno task bench */
+
+import { Broker, Dealer, MessageType, sequentialIdGenerator, type SessionInfo } from "../mod.ts";
+
+function session(id: number): SessionInfo {
+  return {
+    id,
+    realm: "realm1",
+    authid: `a${id}`,
+    authrole: "anonymous",
+    authmethod: "anonymous",
+    authprovider: "static",
+    roles: { publisher: {}, subscriber: {}, caller: {}, callee: {} },
+  };
+}
+
+for (const subscribers of [1, 100, 1000]) {
+  const broker = new Broker({
+    subscriptionIds: sequentialIdGenerator(),
+    publicationIds: sequentialIdGenerator(),
+  });
+  for (let i = 1; i <= subscribers; i++) {
+    broker.subscribe(session(i), {
+      type: MessageType.SUBSCRIBE,
+      request: 1,
+      options: {},
+      topic: "com.example.topic",
+    });
+  }
+  const publisher = session(subscribers + 1);
+  let request = 0;
+  Deno.bench({
+    name: `Broker.publish() to ${subscribers} subscribers`,
+    group: "fan-out",
+    baseline: subscribers === 1,
+    fn() {
+      broker.publish(publisher, {
+        type: MessageType.PUBLISH,
+        request: ++request,
+        options: {},
+        topic: "com.example.topic",
+        args: ["hello"],
+      });
+    },
+  });
+}
+
+{
+  const dealer = new Dealer({ registrationIds: sequentialIdGenerator() });
+  const callee = session(1);
+  const caller = session(2);
+  dealer.register(callee, {
+    type: MessageType.REGISTER,
+    request: 1,
+    options: {},
+    procedure: "com.example.add",
+  });
+  let request = 0;
+  Deno.bench({
+    name: "Dealer call → invocation → yield → result",
+    fn() {
+      const [invocation] = dealer.call(caller, {
+        type: MessageType.CALL,
+        request: ++request,
+        options: {},
+        procedure: "com.example.add",
+        args: [1, 2],
+      });
+      dealer.yield(callee, {
+        type: MessageType.YIELD,
+        request: (invocation!.msg as { request: number }).request,
+        options: {},
+        args: [3],
+      });
+    },
+  });
+}
