@@ -67,12 +67,12 @@ export async function connect(url: string, options: ConnectOptions): Promise<Ses
  * await router.close();
  * ```
  */
-export function connectLocal(
+export async function connectLocal(
   router: PeerAcceptor,
   realm: string,
   options: Omit<JoinOptions, "realm"> = {},
 ): Promise<Session> {
   const [routerEnd, clientEnd] = linkedPeers();
   routerEnd.bind(router.attach(routerEnd));
-  return Session.join(clientEnd, { ...options, realm });
+  return await Session.join(clientEnd, { ...options, realm });
 }
