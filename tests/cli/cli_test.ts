@@ -1,0 +1,325 @@
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import denoConfig from "../../deno.json" with { type: "json" };
+import { connect } from "../../mod.ts";
+import { within } from "../_helpers/router.ts";
+import { DENO_RUN, type Output, runCli, startService } from "./_service.ts";
+
+/** Writes `content` to a temp file for the duration of `fn`. */
+async function withConfig<T>(
+  content: string,
+  fn: (file: string) => Promise<T>,
+): Promise<T> {
+  const file = await Deno.makeTempFile({
+    prefix: "cloverleaf_",
+    suffix: ".json",
+  });
+  try {
+    await Deno.writeTextFile(file, content);
+    return await fn(file);
+  } finally {
+    await Deno.remove(file);
+  }
+}
+
+/** Asserts a usage error: exit 2, nothing on stdout, ONE stderr line. */
+function assertUsageError(out: Output, pattern: RegExp): string {
+  equal(out.code, 2, `exit code (stderr: ${out.stderr})`);
+  equal(out.stdout, "");
+  const lines = out.stderr.trimEnd().split("\n");
+  equal(lines.length, 1, `one stderr line, got:\n${out.stderr}`);
+  const line = lines[0]!;
+  match(line, /^cloverleaf: /);
+  match(line, pattern);
+  return line;
+}
+
+Deno.test("cli serves --ws and --realm, and SIGTERM sends GOODBYE system_shutdown", async () => {
+  await using service = await startService(Deno.execPath(), [
+    ...DENO_RUN,
+    "--ws",
+    "127.0.0.1:0",
+    "--realm",
+    "realm1",
+  ]);
+  equal(service.urls.length, 1);
+  const url = service.urls[0]!;
+  match(url, /^ws:\/\/127\.0\.0\.1:\d+\/ws$/);
+  ok(!url.includes(":0/"), "the real port, not 0");
+  match(service.listening[0]!, /\(realms: realm1\)$/);
+
+  const session = await within(
+    connect(url, { realm: "realm1" }),
+    10_000,
+    "join",
+  );
+  try {
+    await session.register("com.example.add", (args) => ({
+      args: [(args[0] as number) + (args[1] as number)],
+    }));
+    const result = await within(
+      session.call("com.example.add", { args: [2, 3] }),
+      5000,
+      "call",
+    );
+    deepEqual(result.args, [5]);
+    const received: unknown[] = [];
+    await session.subscribe("com.example.news", (event) => {
+      received.push(event.args[0]);
+    }, {});
+    await session.publish("com.example.news", { args: ["hi"] }, {
+      acknowledge: true,
+      exclude_me: false,
+    });
+    const status = await service.stop("SIGTERM");
+    const closed = await within(session.closed, 5000, "session close");
+    equal(closed.reason, "wamp.close.system_shutdown");
+    deepEqual(received, ["hi"]);
+    equal(status.code, 0);
+    equal(status.success, true);
+    equal(await service.stderr(), "");
+  } finally {
+    await session.close();
+  }
+});
+
+Deno.test("cli serves a config file with two realms and a listener, and stops on SIGINT", async () => {
+  const config = {
+    logLevel: "info",
+    listeners: [{
+      type: "websocket",
+      host: "127.0.0.1",
+      port: 0,
+      paths: ["/wamp"],
+      serializers: ["cbor", "json"],
+      outbound: { maxBacklog: 65536, slowConsumer: "close" },
+    }],
+    realms: [
+      { name: "com.example.a" },
+      { name: "com.example.b", anonymousRole: "guest", strictUris: true },
+    ],
+  };
+  await withConfig(JSON.stringify(config), async (file) => {
+    await using service = await startService(Deno.execPath(), [
+      ...DENO_RUN,
+      "-c",
+      file,
+    ]);
+    const url = service.urls[0]!;
+    match(url, /^ws:\/\/127\.0\.0\.1:\d+\/wamp$/);
+    match(
+      service.listening[0]!,
+      /\(realms: com\.example\.a, com\.example\.b\)$/,
+    );
+
+    const a = await within(
+      connect(url, { realm: "com.example.a" }),
+      10_000,
+      "join a",
+    );
+    const b = await within(
+      connect(url, { realm: "com.example.b", serializers: ["cbor"] }),
+      10_000,
+      "join b",
+    );
+    try {
+      equal(a.details.authrole, "anonymous");
+      equal(b.details.authrole, "guest");
+      await b.register("com.example.echo", (args) => ({ args }));
+      deepEqual(
+        (await within(b.call("com.example.echo", { args: [1] }), 5000)).args,
+        [1],
+      );
+      const status = await service.stop("SIGINT");
+      equal(
+        (await within(a.closed, 5000)).reason,
+        "wamp.close.system_shutdown",
+      );
+      equal(
+        (await within(b.closed, 5000)).reason,
+        "wamp.close.system_shutdown",
+      );
+      equal(status.code, 0);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
+Deno.test("cli serves the defaults with no listener and no realm: realm1 on 127.0.0.1:8080", async () => {
+  let service;
+  try {
+    service = await startService(Deno.execPath(), [...DENO_RUN]);
+  } catch (error) {
+    // Port 8080 is taken on this machine: the service must say so and exit 1.
+    match((error as Error).message, /\(exit code 1\)/);
+    match(
+      (error as Error).message,
+      /\ncloverleaf: Cannot listen on 127\.0\.0\.1:8080: /,
+    );
+    return;
+  }
+  await using _ = service;
+  match(
+    service.listening[0]!,
+    /Listening on ws:\/\/127\.0\.0\.1:8080\/ws \(realms: realm1\)$/,
+  );
+  const session = await within(
+    connect(service.urls[0]!, { realm: "realm1" }),
+    10_000,
+    "join",
+  );
+  try {
+    equal((await service.stop("SIGTERM")).code, 0);
+    equal(
+      (await within(session.closed, 5000)).reason,
+      "wamp.close.system_shutdown",
+    );
+  } finally {
+    await session.close();
+  }
+});
+
+Deno.test("cli rejects an unknown key in the config file, naming its path", async () => {
+  await withConfig(
+    JSON.stringify({ realms: [{ name: "realm1", foo: 1 }] }),
+    async (file) => {
+      const line = assertUsageError(
+        await runCli(["--config", file]),
+        /realms\[0\]\.foo/,
+      );
+      equal(line, 'cloverleaf: Invalid config "realms[0].foo": unknown key');
+    },
+  );
+  await withConfig(JSON.stringify({ realm: [] }), async (file) => {
+    assertUsageError(await runCli(["-c", file]), /"realm": unknown key/);
+  });
+  await withConfig(
+    JSON.stringify({
+      listeners: [{ type: "websocket", outbound: { backlog: 1 } }],
+    }),
+    async (file) => {
+      assertUsageError(
+        await runCli(["-c", file]),
+        /listeners\[0\]\.outbound\.backlog/,
+      );
+    },
+  );
+});
+
+Deno.test("cli rejects wrong types and values in the config file, naming the key", async () => {
+  const cases: [unknown, RegExp][] = [
+    [
+      { listeners: [{ type: "websocket", port: "8080" }] },
+      /"listeners\[0\]\.port": expected an integer/,
+    ],
+    [
+      { listeners: [{ type: "websocket", port: 65536 }] },
+      /"listeners\[0\]\.port"/,
+    ],
+    [{ listeners: [{ type: "rawsocket" }] }, /"listeners\[0\]\.type"/],
+    [{ listeners: [{ port: 1 }] }, /"listeners\[0\]\.type"/],
+    [
+      { listeners: [{ type: "websocket", host: "not a host" }] },
+      /"listeners\[0\]\.host"/,
+    ],
+    [
+      { listeners: [{ type: "websocket", serializers: ["xml"] }] },
+      /"listeners\[0\]\.serializers\[0\]"/,
+    ],
+    [
+      { listeners: [{ type: "websocket", paths: ["ws"] }] },
+      /"listeners\[0\]\.paths\[0\]"/,
+    ],
+    [{ listeners: {} }, /"listeners": expected an array/],
+    [
+      { realms: [{ name: "realm1", anonymous: "yes" }] },
+      /"realms\[0\]\.anonymous": expected a boolean/,
+    ],
+    [
+      { realms: [{ name: "realm1" }, { name: "bad uri" }] },
+      /"realms\[1\]\.name"/,
+    ],
+    [{ realms: ["realm1"] }, /"realms\[0\]": expected an object/],
+    [{ logLevel: "loud" }, /"logLevel"/],
+    [[], /expected a JSON object/],
+  ];
+  for (const [config, pattern] of cases) {
+    await withConfig(JSON.stringify(config), async (file) => {
+      assertUsageError(await runCli(["-c", file]), pattern);
+    });
+  }
+});
+
+Deno.test("cli rejects an unreadable or non-JSON config file", async () => {
+  await withConfig("{ realms: [] }", async (file) => {
+    assertUsageError(
+      await runCli(["-c", file]),
+      /Cannot parse config file ".*": /,
+    );
+  });
+  const dir = await Deno.makeTempDir();
+  try {
+    assertUsageError(
+      await runCli(["-c", `${dir}/missing.json`]),
+      /Cannot read config file ".*missing\.json": No such file/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cli rejects a bad --ws address, naming the flag", async () => {
+  for (
+    const address of [
+      "localhost",
+      "127.0.0.1:99999",
+      "::1:8080",
+      "[::1]",
+      "1.2.3:80",
+      ":8080",
+    ]
+  ) {
+    assertUsageError(await runCli(["--ws", address]), /--ws/);
+  }
+});
+
+Deno.test("cli rejects unknown flags, missing values and bad flag values", async () => {
+  assertUsageError(await runCli(["--port", "8080"]), /Unknown option '--port'/);
+  assertUsageError(await runCli(["extra"]), /Unexpected argument 'extra'/);
+  assertUsageError(await runCli(["--ws"]), /--ws/);
+  assertUsageError(await runCli(["--log-level", "loud"]), /--log-level "loud"/);
+  assertUsageError(await runCli(["--realm", "bad uri"]), /--realm/);
+  assertUsageError(
+    await runCli(["--realm", "realm1", "--realm", "realm1"]),
+    /Cannot add realm "realm1": realm already exists/,
+  );
+});
+
+Deno.test("cli --help prints usage to stdout and exits 0", async () => {
+  for (const flag of ["--help", "-h"]) {
+    const out = await runCli([flag]);
+    equal(out.code, 0);
+    equal(out.stderr, "");
+    match(out.stdout, /^Cloverleaf .*\n\nUsage: cloverleaf \[options\]/);
+    for (
+      const option of [
+        "--ws",
+        "--realm",
+        "--config",
+        "--log-level",
+        "--help",
+        "--version",
+      ]
+    ) {
+      ok(out.stdout.includes(option), `usage mentions ${option}`);
+    }
+  }
+});
+
+Deno.test("cli --version prints the deno.json version and exits 0", async () => {
+  const out = await runCli(["--version"]);
+  equal(out.code, 0);
+  equal(out.stderr, "");
+  equal(out.stdout, `cloverleaf ${denoConfig.version}\n`);
+});
