@@ -51,6 +51,14 @@ export {
   type Subscription as BrokerSubscription,
   type Registration as DealerRegistration,
 } from "./router/mod.ts";
+export {
+  type Address,
+  type ListenerOptions,
+  parseAddress,
+  resolveListenerOptions,
+  type ResolvedListenerOptions,
+  toServeWebSocketOptions,
+} from "./transports/config.ts";
 export { linkedPeers } from "./transports/local.ts";
 export {
   negotiateSubprotocol,

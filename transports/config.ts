@@ -92,7 +92,7 @@ const MAX_FRAME = 64 * 1024 * 1024;
  *
  * @example
  * ```ts
- * import { resolveListenerOptions } from "./config.ts";
+ * import { resolveListenerOptions } from "@cloverleaf/wamp";
  * import { deepEqual, equal, throws } from "node:assert/strict";
  *
  * const listener = resolveListenerOptions({ type: "websocket", port: 0 }, "listeners[0]");
@@ -173,7 +173,7 @@ export function resolveListenerOptions(
  * import {
  *   resolveListenerOptions,
  *   toServeWebSocketOptions,
- * } from "./config.ts";
+ * } from "@cloverleaf/wamp";
  * import { equal } from "node:assert/strict";
  *
  * const listener = resolveListenerOptions({ type: "websocket", host: "::1" }, "listener");
@@ -204,7 +204,7 @@ export function toServeWebSocketOptions(
  *
  * @example
  * ```ts
- * import { parseAddress } from "./config.ts";
+ * import { parseAddress } from "@cloverleaf/wamp";
  * import { deepEqual, throws } from "node:assert/strict";
  *
  * deepEqual(parseAddress("0.0.0.0:8888", "--ws"), { host: "0.0.0.0", port: 8888 });
