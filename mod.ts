@@ -41,22 +41,22 @@ export {
   type RealmIds,
   type RealmMember,
   type RealmOptions,
-  resolveRealmOptions,
+  type Registration as DealerRegistration,
   type ResolvedRealmOptions,
+  resolveRealmOptions,
   Router,
   type RouterOptions,
   Session as RouterSession,
   type SessionHost,
   type SessionInfo,
   type Subscription as BrokerSubscription,
-  type Registration as DealerRegistration,
 } from "./router/mod.ts";
 export {
   type Address,
   type ListenerOptions,
   parseAddress,
-  resolveListenerOptions,
   type ResolvedListenerOptions,
+  resolveListenerOptions,
   toServeWebSocketOptions,
 } from "./transports/config.ts";
 export { linkedPeers } from "./transports/local.ts";

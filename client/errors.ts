@@ -81,7 +81,9 @@ export class SessionClosedError extends Error {
    * @param message Details for humans.
    */
   constructor(reason: string, message?: string) {
-    super(message === undefined ? `Session closed: ${reason}` : `Session closed: ${reason}: ${message}`);
+    super(
+      message === undefined ? `Session closed: ${reason}` : `Session closed: ${reason}: ${message}`,
+    );
     this.name = "SessionClosedError";
     this.reason = reason;
   }

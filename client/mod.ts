@@ -4,7 +4,7 @@
  * @module
  */
 
-export { connect, type ConnectOptions, connectLocal } from "./connect.ts";
+export { connect, connectLocal, type ConnectOptions } from "./connect.ts";
 export { ApplicationError, SessionClosedError } from "./errors.ts";
 export {
   type Arguments,

@@ -8,8 +8,8 @@
 
 import {
   type CallMessage,
-  ErrorUri,
   type ErrorMessage,
+  ErrorUri,
   type IdGenerator,
   type InvocationMessage,
   isReservedUri,

@@ -5,7 +5,7 @@
  */
 
 export { Broker, type BrokerOptions, type Subscription } from "./broker.ts";
-export { type RealmOptions, resolveRealmOptions, type ResolvedRealmOptions } from "./config.ts";
+export { type RealmOptions, type ResolvedRealmOptions, resolveRealmOptions } from "./config.ts";
 export { Dealer, type DealerOptions, type Registration } from "./dealer.ts";
 export { Realm, type RealmIds, type RealmMember } from "./realm.ts";
 export { consoleLogger, Router, type RouterOptions } from "./router.ts";

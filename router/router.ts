@@ -12,8 +12,8 @@ import {
   type OutboundOptions,
   type Peer,
   type PeerHandler,
-  ROUTER_FEATURES,
   rolesDict,
+  ROUTER_FEATURES,
   sequentialIdGenerator,
 } from "../wamp/mod.ts";
 import { type RealmOptions, resolveRealmOptions } from "./config.ts";

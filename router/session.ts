@@ -10,8 +10,8 @@
 import {
   type CallMessage,
   CloseUri,
-  ErrorUri,
   type ErrorMessage,
+  ErrorUri,
   type HelloMessage,
   MAX_ID,
   MessageType,

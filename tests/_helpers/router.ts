@@ -6,8 +6,8 @@ import {
   type LogLevel,
   Router,
   type RouterOptions,
-  type ServeWebSocketOptions,
   serveWebSocket,
+  type ServeWebSocketOptions,
   type Session,
   type WebSocketListener,
 } from "../../mod.ts";

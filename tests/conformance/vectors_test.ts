@@ -23,13 +23,7 @@ import { deepEqual, equal, fail, ok, throws } from "node:assert/strict";
 import { ProtocolViolationError } from "../../wamp/errors.ts";
 import { messageTypeName } from "../../wamp/message_type.ts";
 import { parseMessage, toWire, type WampMessage } from "../../wamp/messages.ts";
-import {
-  binaryToJson,
-  cbor,
-  json,
-  jsonToBinary,
-  msgpack,
-} from "../../wamp/serializers/mod.ts";
+import { binaryToJson, cbor, json, jsonToBinary, msgpack } from "../../wamp/serializers/mod.ts";
 import type { Serializer } from "../../wamp/serializers/serializer.ts";
 import { plainBytes } from "../wamp/serializer_suite.ts";
 
@@ -209,9 +203,7 @@ function checkValidationSample(sample: Sample): void {
 }
 
 function vectorFiles(dir: URL, prefix = ""): string[] {
-  const entries = [...Deno.readDirSync(dir)].sort((a, b) =>
-    a.name.localeCompare(b.name)
-  );
+  const entries = [...Deno.readDirSync(dir)].sort((a, b) => a.name.localeCompare(b.name));
   return entries.flatMap((entry) => {
     if (entry.isDirectory) {
       return vectorFiles(
@@ -219,9 +211,7 @@ function vectorFiles(dir: URL, prefix = ""): string[] {
         `${prefix}${entry.name}/`,
       );
     }
-    return entry.isFile && entry.name.endsWith(".json")
-      ? [`${prefix}${entry.name}`]
-      : [];
+    return entry.isFile && entry.name.endsWith(".json") ? [`${prefix}${entry.name}`] : [];
   });
 }
 
@@ -234,14 +224,12 @@ function exists(url: URL): boolean {
   }
 }
 
-const readable =
-  Deno.permissions.querySync({ name: "read", path: VECTORS }).state ===
-    "granted";
+const readable = Deno.permissions.querySync({ name: "read", path: VECTORS }).state ===
+  "granted";
 
 if (!readable) {
   Deno.test({
-    name:
-      "wamp-vectors (ignored: run with --allow-read to read ../shared/wamp-vectors)",
+    name: "wamp-vectors (ignored: run with --allow-read to read ../shared/wamp-vectors)",
     ignore: true,
     fn() {},
   });
@@ -303,8 +291,7 @@ if (readable && exists(AUTH_TRANSPORT)) {
   });
 } else {
   Deno.test({
-    name:
-      "wamp-vectors generated-auth-transport.json json_binary (ignored: file not readable)",
+    name: "wamp-vectors generated-auth-transport.json json_binary (ignored: file not readable)",
     ignore: true,
     fn() {},
   });

@@ -4,13 +4,12 @@
  */
 
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { type ApplicationError, type Event, type SessionClosedError } from "../../mod.ts";
+import { ApplicationError, type Event, type SessionClosedError } from "../../mod.ts";
 import { join, startRouter, until, type Via, within } from "../_helpers/router.ts";
 
 /** Registers the suite's tests for one way of connecting. */
 export function runTransportSuite(via: Via): void {
-  const test = (name: string, fn: () => Promise<void>) =>
-    Deno.test(`[${via}] ${name}`, fn);
+  const test = (name: string, fn: () => Promise<void>) => Deno.test(`[${via}] ${name}`, fn);
 
   test("a session joins realm1 anonymously", async () => {
     await using t = startRouter();

@@ -53,7 +53,7 @@ Deno.test("a malformed message gets ABORT protocol_violation and a close; others
     "[1]",
     '[1, "realm1"]',
     '[16, 1, {}, "com.topic"]', // PUBLISH before HELLO
-    '[999, 1]',
+    "[999, 1]",
   ];
   for (const text of cases) {
     await using raw = await rawWebSocket(t.url, ["wamp.2.json"]);
@@ -102,7 +102,9 @@ Deno.test("binary arguments cross serializers: msgpack bin <-> json \\0base64 <-
   const viaCbor = await connect(t.url, { realm: "realm1", serializers: ["cbor"] });
   const bytes = new Uint8Array([0x10, 0xe3, 0xff, 0x90, 0, 1, 2]);
   const got: Record<string, unknown[]> = { json: [], msgpack: [], cbor: [] };
-  for (const [name, s] of [["json", viaJson], ["msgpack", viaMsgpack], ["cbor", viaCbor]] as const) {
+  for (
+    const [name, s] of [["json", viaJson], ["msgpack", viaMsgpack], ["cbor", viaCbor]] as const
+  ) {
     await s.subscribe("com.example.bin", (e) => {
       got[name]!.push(e.args[0], e.kwargs.b);
     });

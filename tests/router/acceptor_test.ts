@@ -1,13 +1,6 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import {
-  type Acceptance,
-  acceptHello,
-  type Identity,
-} from "../../router/acceptor.ts";
-import {
-  type ResolvedRealmOptions,
-  resolveRealmOptions,
-} from "../../router/config.ts";
+import { type Acceptance, acceptHello, type Identity } from "../../router/acceptor.ts";
+import { type ResolvedRealmOptions, resolveRealmOptions } from "../../router/config.ts";
 import {
   type AbortMessage,
   type Dict,

@@ -370,8 +370,7 @@ Deno.test("Dealer.error() passes the callee's ERROR to the caller as ERROR for C
 
 Deno.test("Dealer.error() throws for an INVOCATION ID never issued", () => {
   throws(
-    () =>
-      withProcedure().error(callee, invocationError(1, "com.example.error")),
+    () => withProcedure().error(callee, invocationError(1, "com.example.error")),
     ProtocolViolationError,
   );
 });

@@ -1,11 +1,4 @@
-import {
-  deepEqual,
-  equal,
-  match,
-  ok,
-  strictEqual,
-  throws,
-} from "node:assert/strict";
+import { deepEqual, equal, match, ok, strictEqual, throws } from "node:assert/strict";
 import type { RealmOptions } from "../../router/config.ts";
 import { Router } from "../../router/router.ts";
 import type { Session } from "../../router/session.ts";
@@ -549,8 +542,7 @@ function slowSubscriber(slowConsumer: "drop" | "close") {
   sub.peer.take();
   const pub = join(router, { publisher: {} });
   let request = 0;
-  const publishOne = () =>
-    pub.session.receive(publish(++request, "com.example.topic"));
+  const publishOne = () => pub.session.receive(publish(++request, "com.example.topic"));
   return { router, logs, sub, pub, publishOne };
 }
 
@@ -574,9 +566,7 @@ Deno.test("Session.send() drops an EVENT for a slow consumer under policy drop",
   deepEqual(sub.peer.take().map((m) => m.type), [MessageType.EVENT]);
   equal(sub.session.droppedEvents, 2);
   ok(
-    logs.some(([level, line]) =>
-      level === "info" && line.includes("caught up")
-    ),
+    logs.some(([level, line]) => level === "info" && line.includes("caught up")),
   );
 });
 
@@ -876,9 +866,7 @@ Deno.test("Session.receive() turns an internal error into ABORT and logs it", ()
   });
   assertAborted(conn, ErrorUri.PROTOCOL_VIOLATION);
   ok(
-    logs.some(([level, line]) =>
-      level === "error" && line.includes("ID source exhausted")
-    ),
+    logs.some(([level, line]) => level === "error" && line.includes("ID source exhausted")),
   );
 });
 

@@ -1,10 +1,5 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import {
-  globalIdGenerator,
-  isId,
-  MAX_ID,
-  sequentialIdGenerator,
-} from "../../wamp/ids.ts";
+import { globalIdGenerator, isId, MAX_ID, sequentialIdGenerator } from "../../wamp/ids.ts";
 
 Deno.test("MAX_ID is 2^53", () => {
   equal(MAX_ID, 2 ** 53);

@@ -323,9 +323,7 @@ function assertViolation(wire: unknown, message?: RegExp): void {
       if (!(error instanceof ProtocolViolationError)) return false;
       if (message !== undefined && !message.test(error.message)) {
         throw new Error(
-          `unexpected message ${
-            JSON.stringify(error.message)
-          }, wanted ${message}`,
+          `unexpected message ${JSON.stringify(error.message)}, wanted ${message}`,
         );
       }
       return true;

@@ -11,7 +11,12 @@ import type { Serializer, SerializerName } from "./serializer.ts";
 
 export { cbor, json, msgpack };
 export { binaryToJson, jsonToBinary } from "./json.ts";
-export { type Codec, createSerializer, type Serializer, type SerializerName } from "./serializer.ts";
+export {
+  type Codec,
+  createSerializer,
+  type Serializer,
+  type SerializerName,
+} from "./serializer.ts";
 
 /** Every serializer, in the order a client offers them by default. */
 export const serializers: Readonly<Record<SerializerName, Serializer>> = {
