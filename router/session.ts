@@ -8,7 +8,6 @@
  */
 
 import {
-  type CallMessage,
   CloseUri,
   type ErrorMessage,
   ErrorUri,
@@ -249,7 +248,8 @@ export class Session implements PeerHandler, RealmMember {
         this.#nextRequest(msg.request);
         return realm.dispatch(realm.dealer.unregister(info, msg));
       case MessageType.CALL:
-        return this.#onCall(realm, msg);
+        this.#nextRequest(msg.request);
+        return realm.dispatch(realm.dealer.call(info, msg));
       case MessageType.YIELD:
         return realm.dispatch(realm.dealer.yield(info, msg));
       case MessageType.ERROR:
@@ -296,11 +296,6 @@ export class Session implements PeerHandler, RealmMember {
       "debug",
       `Session ${id} joined realm "${msg.realm}" as ${this.info.authid} (${this.#peer.info.type})`,
     );
-  }
-
-  #onCall(realm: Realm, msg: CallMessage): void {
-    this.#nextRequest(msg.request);
-    realm.dispatch(realm.dealer.call(this.info, msg));
   }
 
   #onError(realm: Realm, msg: ErrorMessage): void {

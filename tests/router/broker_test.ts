@@ -11,17 +11,10 @@ import {
   type SubscribeMessage,
   type UnsubscribeMessage,
 } from "../../wamp/mod.ts";
+import { sessionInfo } from "../_helpers/session_info.ts";
 
 function session(id: number): SessionInfo {
-  return {
-    id,
-    realm: "realm1",
-    authid: `user${id}`,
-    authrole: "anonymous",
-    authmethod: "anonymous",
-    authprovider: "static",
-    roles: { publisher: {}, subscriber: {} },
-  };
+  return sessionInfo(id, ["publisher", "subscriber"]);
 }
 
 const alice = session(1);

@@ -14,17 +14,10 @@ import {
   type UnregisterMessage,
   type YieldMessage,
 } from "../../wamp/mod.ts";
+import { sessionInfo } from "../_helpers/session_info.ts";
 
 function session(id: number): SessionInfo {
-  return {
-    id,
-    realm: "realm1",
-    authid: `user${id}`,
-    authrole: "anonymous",
-    authmethod: "anonymous",
-    authprovider: "static",
-    roles: { caller: {}, callee: {} },
-  };
+  return sessionInfo(id, ["caller", "callee"]);
 }
 
 const callee = session(1);
