@@ -11,6 +11,7 @@ function session(id: number): SessionInfo {
     authmethod: "anonymous",
     authprovider: "static",
     roles: { publisher: {}, subscriber: {}, caller: {}, callee: {} },
+    transport: "local",
   };
 }
 

@@ -7,6 +7,23 @@
 
 import { ConfigObject, isValidUri } from "../wamp/mod.ts";
 
+/** When the router reveals a caller or publisher to the other side. */
+export type Disclosure = "request" | "always" | "never";
+
+/**
+ * A trust-level rule (call_trustlevels, publication_trustlevels): sessions
+ * whose authrole and transport match get `trustlevel` in INVOCATION and
+ * EVENT details. The first matching rule wins.
+ */
+export interface TrustLevelRule {
+  /** The authrole to match; any when absent. */
+  authrole?: string;
+  /** The transport kind to match (`websocket`, `local`, …); any when absent. */
+  transport?: string;
+  /** The trust level, 0 (lowest) or more. */
+  trustlevel: number;
+}
+
 /** Options for one realm. */
 export interface RealmOptions {
   /** The realm's name (a URI). */
@@ -33,10 +50,31 @@ export interface RealmOptions {
    * @default {true}
    */
   strictRequestIds?: boolean;
+  /**
+   * Caller identification: `request` discloses the caller in INVOCATION
+   * details when the caller sets `disclose_me` or the callee registered
+   * with `disclose_caller`; `always` discloses every caller; `never`
+   * refuses `disclose_me` with `wamp.error.option_disallowed.disclose_me`.
+   * @default {"request"}
+   */
+  discloseCaller?: Disclosure;
+  /**
+   * Publisher identification, as `discloseCaller` is for callers.
+   * @default {"request"}
+   */
+  disclosePublisher?: Disclosure;
+  /**
+   * Trust levels per authrole and transport, first match wins; sessions no
+   * rule matches get no `trustlevel` detail.
+   * @default {[]}
+   */
+  trustLevels?: TrustLevelRule[];
 }
 
 /** Realm options with every default filled in. */
 export type ResolvedRealmOptions = Readonly<Required<RealmOptions>>;
+
+const DISCLOSURES: readonly Disclosure[] = ["request", "always", "never"];
 
 /**
  * Fills in defaults for a realm and validates every key.
@@ -67,7 +105,52 @@ export function resolveRealmOptions(input: unknown, path = "realm"): ResolvedRea
     anonymousRole: c.string("anonymousRole", "anonymous"),
     strictUris: c.boolean("strictUris", false),
     strictRequestIds: c.boolean("strictRequestIds", true),
+    discloseCaller: c.oneOf("discloseCaller", DISCLOSURES, "request"),
+    disclosePublisher: c.oneOf("disclosePublisher", DISCLOSURES, "request"),
+    trustLevels: c.array("trustLevels").map((rule, i) =>
+      trustLevelRule(rule, c.path(`trustLevels[${i}]`))
+    ),
   };
   c.done();
   return options;
+}
+
+function trustLevelRule(input: unknown, path: string): TrustLevelRule {
+  const c = new ConfigObject(input, path);
+  const rule: TrustLevelRule = { trustlevel: c.integer("trustlevel", 0) };
+  if (c.has("authrole")) rule.authrole = c.string("authrole");
+  if (c.has("transport")) rule.transport = c.string("transport");
+  c.done();
+  return rule;
+}
+
+/**
+ * The trust level a session gets under a realm's rules.
+ *
+ * @param rules The realm's `trustLevels`.
+ * @param authrole The session's authrole.
+ * @param transport The session's transport kind.
+ * @returns The first matching rule's level, or undefined.
+ *
+ * @example
+ * ```ts
+ * import { trustLevelFor } from "@cloverleaf/wamp";
+ * import { equal } from "node:assert/strict";
+ *
+ * const rules = [{ authrole: "backend", transport: "local", trustlevel: 3 }, { trustlevel: 0 }];
+ * equal(trustLevelFor(rules, "backend", "local"), 3);
+ * equal(trustLevelFor(rules, "backend", "websocket"), 0);
+ * ```
+ */
+export function trustLevelFor(
+  rules: readonly TrustLevelRule[],
+  authrole: string,
+  transport: string,
+): number | undefined {
+  for (const rule of rules) {
+    if (rule.authrole !== undefined && rule.authrole !== authrole) continue;
+    if (rule.transport !== undefined && rule.transport !== transport) continue;
+    return rule.trustlevel;
+  }
+  return undefined;
 }

@@ -35,3 +35,22 @@ export function errorReply(
   if (message !== undefined) msg.args = [message];
   return { to, msg };
 }
+
+/**
+ * Thrown by a procedure the router serves itself (meta API, reflection) to
+ * answer the CALL with ERROR.
+ */
+export class CallError extends Error {
+  /** The error URI. */
+  readonly uri: string;
+
+  /**
+   * @param uri The error URI.
+   * @param message A human-readable explanation, sent as the only argument.
+   */
+  constructor(uri: string, message?: string) {
+    super(message ?? uri);
+    this.name = "CallError";
+    this.uri = uri;
+  }
+}

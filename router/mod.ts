@@ -5,9 +5,17 @@
  */
 
 export { Broker, type BrokerOptions, type Subscription } from "./broker.ts";
-export { type RealmOptions, type ResolvedRealmOptions, resolveRealmOptions } from "./config.ts";
+export {
+  type Disclosure,
+  type RealmOptions,
+  type ResolvedRealmOptions,
+  resolveRealmOptions,
+  trustLevelFor,
+  type TrustLevelRule,
+} from "./config.ts";
 export { Dealer, type DealerOptions, type Registration } from "./dealer.ts";
-export { Realm, type RealmIds, type RealmMember } from "./realm.ts";
+export { CallError, errorReply } from "./errors.ts";
+export { Realm, type RealmIds, type RealmMember, type RouterProcedure } from "./realm.ts";
 export { consoleLogger, Router, type RouterOptions } from "./router.ts";
 export { Session, type SessionHost } from "./session.ts";
 export type { Logger, LogLevel, Outbound, SessionInfo } from "./types.ts";

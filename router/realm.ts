@@ -4,10 +4,18 @@
  * @module
  */
 
-import type { IdGenerator } from "../wamp/mod.ts";
+import {
+  type CallMessage,
+  type Dict,
+  type IdGenerator,
+  MessageType,
+  type Payload,
+  type ResultMessage,
+} from "../wamp/mod.ts";
 import { Broker } from "./broker.ts";
 import type { ResolvedRealmOptions } from "./config.ts";
 import { Dealer } from "./dealer.ts";
+import { CallError, errorReply } from "./errors.ts";
 import type { Outbound, SessionInfo } from "./types.ts";
 
 /** What a realm needs from a joined session. */
@@ -17,6 +25,16 @@ export interface RealmMember {
   /** Delivers a message to the session (subject to its outbound policy). */
   send(msg: Outbound["msg"]): void;
 }
+
+/**
+ * A procedure the router serves itself (meta API, reflection). Return the
+ * result's payload; throw {@linkcode CallError} to answer with ERROR.
+ */
+export type RouterProcedure = (
+  caller: SessionInfo,
+  args: unknown[],
+  kwargs: Dict,
+) => Payload;
 
 /** ID sources a realm uses. */
 export interface RealmIds {
@@ -35,6 +53,7 @@ export class Realm {
   /** The realm's dealer. */
   readonly dealer: Dealer;
   #members = new Map<number, RealmMember>();
+  #procedures = new Map<string, RouterProcedure>();
 
   /**
    * Creates a realm.
@@ -65,6 +84,45 @@ export class Realm {
   /** The joined sessions. */
   members(): IterableIterator<RealmMember> {
     return this.#members.values();
+  }
+
+  /** A joined session by ID. */
+  member(id: number): RealmMember | undefined {
+    return this.#members.get(id);
+  }
+
+  /**
+   * Serves a procedure from the router itself. Such procedures take
+   * precedence over registrations (which cannot use `wamp.` URIs anyway).
+   *
+   * @param procedure The procedure URI.
+   * @param handler Its implementation.
+   */
+  provide(procedure: string, handler: RouterProcedure): void {
+    this.#procedures.set(procedure, handler);
+  }
+
+  /**
+   * Handles CALL: a procedure the router serves answers at once; anything
+   * else goes to the dealer.
+   *
+   * @param session The caller.
+   * @param msg The CALL message.
+   * @returns What to deliver.
+   */
+  call(session: SessionInfo, msg: CallMessage): Outbound[] {
+    const handler = this.#procedures.get(msg.procedure);
+    if (handler === undefined) return this.dealer.call(session, msg);
+    try {
+      const out = handler(session, msg.args ?? [], msg.kwargs ?? {});
+      const result: ResultMessage = { type: MessageType.RESULT, request: msg.request, details: {} };
+      if (out.args !== undefined) result.args = out.args;
+      if (out.kwargs !== undefined) result.kwargs = out.kwargs;
+      return [{ to: session.id, msg: result }];
+    } catch (error) {
+      if (!(error instanceof CallError)) throw error;
+      return [errorReply(session.id, msg.type, msg.request, error.uri, error.message)];
+    }
   }
 
   /** Adds a session that was just welcomed. */

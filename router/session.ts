@@ -23,6 +23,7 @@ import {
   type WampMessage,
 } from "../wamp/mod.ts";
 import { acceptHello } from "./acceptor.ts";
+import { trustLevelFor } from "./config.ts";
 import type { Realm, RealmMember } from "./realm.ts";
 import type { Logger, SessionInfo } from "./types.ts";
 
@@ -249,7 +250,7 @@ export class Session implements PeerHandler, RealmMember {
         return realm.dispatch(realm.dealer.unregister(info, msg));
       case MessageType.CALL:
         this.#nextRequest(msg.request);
-        return realm.dispatch(realm.dealer.call(info, msg));
+        return realm.dispatch(realm.call(info, msg));
       case MessageType.YIELD:
         return realm.dispatch(realm.dealer.yield(info, msg));
       case MessageType.ERROR:
@@ -275,11 +276,19 @@ export class Session implements PeerHandler, RealmMember {
       return;
     }
     const id = this.#host.sessionId();
+    const transport = this.#peer.info.type;
+    const trustlevel = trustLevelFor(
+      realm!.options.trustLevels,
+      accepted.identity.authrole,
+      transport,
+    );
     this.#info = {
       id,
       realm: msg.realm,
       ...accepted.identity,
       roles: accepted.roles,
+      transport,
+      ...(trustlevel === undefined ? {} : { trustlevel }),
     };
     this.#realm = realm;
     this.#lastRequest = 0;

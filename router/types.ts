@@ -23,6 +23,10 @@ export interface SessionInfo {
   readonly authprovider: string;
   /** The client's HELLO.Details.roles. */
   readonly roles: Dict;
+  /** The transport kind (`websocket`, `local`, …). */
+  readonly transport: string;
+  /** The trust level the realm's rules give this session, if any. */
+  readonly trustlevel?: number;
 }
 
 /**

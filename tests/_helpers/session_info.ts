@@ -12,5 +12,6 @@ export function sessionInfo(id: number, roles: readonly string[]): SessionInfo {
     authmethod: "anonymous",
     authprovider: "static",
     roles: Object.fromEntries(roles.map((role) => [role, {}])),
+    transport: "local",
   };
 }

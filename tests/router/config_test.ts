@@ -11,6 +11,9 @@ Deno.test("resolveRealmOptions() fills in every default", () => {
     anonymousRole: "anonymous",
     strictUris: false,
     strictRequestIds: true,
+    discloseCaller: "request",
+    disclosePublisher: "request",
+    trustLevels: [],
   });
 });
 
@@ -21,6 +24,11 @@ Deno.test("resolveRealmOptions() keeps the values it is given", () => {
     anonymousRole: "guest",
     strictUris: true,
     strictRequestIds: false,
+    discloseCaller: "always",
+    disclosePublisher: "never",
+    trustLevels: [{ authrole: "backend", transport: "websocket", trustlevel: 2 }, {
+      trustlevel: 0,
+    }],
   };
   deepEqual(resolveRealmOptions(options), options);
 });
@@ -59,6 +67,18 @@ Deno.test("resolveRealmOptions() refuses values of the wrong type", () => {
     [
       { name: "realm1", anonymousRole: "" },
       /"realms\[0\]\.anonymousRole": expected a non-empty string, got ""/,
+    ],
+    [
+      { name: "realm1", discloseCaller: "yes" },
+      /"realms\[0\]\.discloseCaller": expected one of "request", "always", "never", got "yes"/,
+    ],
+    [
+      { name: "realm1", trustLevels: [{ trustlevel: -1 }] },
+      /"realms\[0\]\.trustLevels\[0\]\.trustlevel": expected an integer from 0/,
+    ],
+    [
+      { name: "realm1", trustLevels: [{ trustlevel: 1, role: "x" }] },
+      /"realms\[0\]\.trustLevels\[0\]\.role": unknown key/,
     ],
     [{ name: 5 }, /"realms\[0\]\.name": expected a non-empty string, got 5/],
     [{}, /"realms\[0\]\.name": expected a non-empty string, got nothing/],
