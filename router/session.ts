@@ -288,6 +288,7 @@ export class Session implements PeerHandler, RealmMember {
       ...accepted.identity,
       roles: accepted.roles,
       transport,
+      hello: msg.details,
       ...(trustlevel === undefined ? {} : { trustlevel }),
     };
     this.#realm = realm;

@@ -25,6 +25,8 @@ export interface SessionInfo {
   readonly roles: Dict;
   /** The transport kind (`websocket`, `local`, …). */
   readonly transport: string;
+  /** The client's whole HELLO.Details (for nexus-style `eligible_<key>` filters). */
+  readonly hello?: Dict;
   /** The trust level the realm's rules give this session, if any. */
   readonly trustlevel?: number;
 }
