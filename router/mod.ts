@@ -14,6 +14,7 @@ export {
   type TrustLevelRule,
 } from "./config.ts";
 export { Dealer, type DealerOptions, type Registration } from "./dealer.ts";
+export * from "./match_index.ts";
 export { CallError, errorReply } from "./errors.ts";
 export { Realm, type RealmIds, type RealmMember, type RouterProcedure } from "./realm.ts";
 export { consoleLogger, Router, type RouterOptions } from "./router.ts";
