@@ -50,12 +50,22 @@ export interface PublishOptions {
   [key: string]: unknown;
 }
 
+/** Shared registration: which callee of a registration gets a call. */
+export type InvocationPolicy = "single" | "roundrobin" | "random" | "first" | "last";
+
+/** CANCEL/INTERRUPT mode. */
+export type CancelMode = "skip" | "kill" | "killnowait";
+
 /** REGISTER.Options. */
 export interface RegisterOptions {
   /** Pattern-based registration policy. @default {"exact"} */
   match?: MatchPolicy;
   /** Shared registration policy. @default {"single"} */
-  invoke?: "single" | "roundrobin" | "random" | "first" | "last";
+  invoke?: InvocationPolicy;
+  /** Disclose every caller of this registration to it. */
+  disclose_caller?: boolean;
+  /** Pass the CALL's `timeout` on in INVOCATION details. */
+  forward_timeout?: boolean;
   /** Other keys are passed through untouched. */
   [key: string]: unknown;
 }
@@ -68,6 +78,12 @@ export interface CallOptions {
   receive_progress?: boolean;
   /** Ask the dealer to disclose the caller's identity. */
   disclose_me?: boolean;
+  /** More input follows under the same request ID (progressive call invocations). */
+  progress?: boolean;
+  /** Sharded registration: `partition` routes by `rkey`. */
+  runmode?: string;
+  /** Sharded registration: the resource key. */
+  rkey?: string;
   /** Other keys are passed through untouched. */
   [key: string]: unknown;
 }
