@@ -50,6 +50,8 @@ export const ErrorUri = {
   AUTHENTICATION_FAILED: "wamp.error.authentication_failed",
   /** The router forbids an option the client used. */
   OPTION_NOT_ALLOWED: "wamp.error.option_not_allowed",
+  /** The router refuses to disclose the caller or publisher (`disclose_me`). */
+  OPTION_DISALLOWED_DISCLOSE_ME: "wamp.error.option_disallowed.disclose_me",
   /** The callee or subscriber cannot handle a requested feature. */
   FEATURE_NOT_SUPPORTED: "wamp.error.feature_not_supported",
   /** A callee endpoint failed with something other than an application error. */
