@@ -1,17 +1,25 @@
 /**
  * The dealer: registrations and calls of one realm, sans-I/O (spec "Remote
- * Procedure Calls"). Methods take the acting session and its message and
- * return the messages to deliver; protocol violations are thrown.
+ * Procedure Calls" and the Advanced Profile RPC features). Methods take the
+ * acting session and its message and return the messages to deliver;
+ * protocol violations are thrown. Timers (call timeouts) deliver through
+ * the `dispatch` option.
  *
  * @module
  */
 
 import {
   type CallMessage,
+  type CancelMessage,
+  type Dict,
   type ErrorMessage,
   ErrorUri,
+  Feature,
+  hasFeature,
   type IdGenerator,
+  type InterruptMessage,
   type InvocationMessage,
+  type InvocationPolicy,
   isReservedUri,
   isValidUri,
   type MatchPolicy,
@@ -23,11 +31,15 @@ import {
   type UnregisterMessage,
   type YieldMessage,
 } from "../wamp/mod.ts";
+import type { Disclosure } from "./config.ts";
 import { errorReply } from "./errors.ts";
+import { type CalleeList, pickCallee, shardCallee } from "./invocation_policy.ts";
+import { MatchIndex } from "./match_index.ts";
+import { copyPassthru, passthruProblem, usesPassthru } from "./passthru.ts";
 import type { Outbound, SessionInfo } from "./types.ts";
 
-/** A registration: a procedure and the callee(s) that serve it. */
-export interface Registration {
+/** A registration: a procedure (or pattern) and the callees that serve it. */
+export interface Registration extends CalleeList {
   /** Router-scope registration ID. */
   readonly id: number;
   /** The procedure URI or pattern. */
@@ -35,11 +47,23 @@ export interface Registration {
   /** The match policy. */
   readonly match: MatchPolicy;
   /** The invocation policy. */
-  readonly invoke: string;
+  readonly invoke: InvocationPolicy;
   /** When it was created (ISO 8601). */
   readonly created: string;
   /** Callee session IDs, in registration order. */
   readonly callees: number[];
+  /** Each callee's REGISTER options. */
+  readonly options: Map<number, Dict>;
+  /** A description set through `wamp.reflect.define` (reflection). */
+  description?: Dict;
+}
+
+/** Timer functions; inject fakes to drive call timeouts in tests. */
+export interface Timers {
+  /** Runs `fn` after `ms` milliseconds; returns a handle. */
+  setTimeout(fn: () => void, ms: number): unknown;
+  /** Cancels a handle from `setTimeout`. */
+  clearTimeout(handle: unknown): void;
 }
 
 /** Options for {@linkcode Dealer}. */
@@ -48,6 +72,14 @@ export interface DealerOptions {
   strictUris?: boolean;
   /** Router-scope IDs for registrations. */
   registrationIds: IdGenerator;
+  /** Caller identification policy. @default {"request"} */
+  discloseCaller?: Disclosure;
+  /** Random numbers in [0, 1) for the `random` policy. @default {Math.random} */
+  random?: () => number;
+  /** Timers for call timeouts. @default {globalThis's setTimeout/clearTimeout} */
+  timers?: Timers;
+  /** Delivers what a timer produces (a timed-out call's ERROR and INTERRUPT). */
+  dispatch?: (out: Outbound[]) => void;
 }
 
 /** A call in flight: CALL seen, INVOCATION sent, no final answer yet. */
@@ -56,10 +88,27 @@ interface PendingCall {
   readonly callRequest: number;
   readonly callee: number;
   readonly invocationRequest: number;
+  readonly registration: number;
+  /** The caller asked for progressive results and the callee can send them. */
+  readonly receiveProgress: boolean;
+  /** The caller supports payload passthru (it may receive PPT results). */
+  readonly callerPassthru: boolean;
+  /** The callee announced call_canceling, so it may get INTERRUPT. */
+  readonly calleeCancels: boolean;
+  /** Milliseconds per gap (CALL→YIELD, YIELD→YIELD); 0 for none. */
+  readonly timeout: number;
+  /** More CALL chunks are expected (progressive call invocations). */
+  streaming: boolean;
+  /** The call was progressive at some point (late chunks are discarded). */
+  progressive: boolean;
+  /** A `kill` cancel is waiting for the callee's answer. */
+  killing: boolean;
+  timer: unknown;
 }
 
 /** What the dealer tracks per session. */
 interface DealerSession {
+  readonly info: SessionInfo;
   readonly registrations: Set<Registration>;
   /** Calls this session made, by CALL request ID. */
   readonly calls: Map<number, PendingCall>;
@@ -67,22 +116,36 @@ interface DealerSession {
   readonly invocations: Map<number, PendingCall>;
   /** The last INVOCATION request ID issued to this session. */
   lastInvocation: number;
+  /** Recently finished progressive calls: late chunks for them are dropped. */
+  readonly finished: Set<number>;
 }
+
+/** How many finished progressive call IDs a session remembers. */
+const FINISHED_MEMORY = 256;
+
+const SYSTEM_TIMERS: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as number),
+};
 
 /** Routes calls from callers to callees and results back. */
 export class Dealer {
   #options: DealerOptions;
-  #byProcedure = new Map<string, Registration>();
+  #timers: Timers;
+  #random: () => number;
+  #index = new MatchIndex<Registration>();
   #byId = new Map<number, Registration>();
   #sessions = new Map<number, DealerSession>();
 
   /**
    * Creates a dealer.
    *
-   * @param options URI strictness and the registration ID generator.
+   * @param options URI strictness, ID generator, disclosure policy, timers.
    */
   constructor(options: DealerOptions) {
     this.#options = options;
+    this.#timers = options.timers ?? SYSTEM_TIMERS;
+    this.#random = options.random ?? Math.random;
   }
 
   /** Looks up a registration by ID. */
@@ -90,46 +153,72 @@ export class Dealer {
     return this.#byId.get(id);
   }
 
+  /** Every registration. */
+  registrations(): IterableIterator<Registration> {
+    return this.#byId.values();
+  }
+
+  /** The registration for exactly this procedure or pattern and match policy. */
+  lookup(procedure: string, match: MatchPolicy = "exact"): Registration | undefined {
+    return this.#index.get(procedure, match);
+  }
+
   /**
-   * Handles REGISTER.
+   * The registration a call to `procedure` would reach (exact, then the
+   * longest prefix, then the best wildcard pattern).
+   */
+  match(procedure: string): Registration | undefined {
+    return this.#index.best(procedure);
+  }
+
+  /**
+   * Handles REGISTER: creates the registration, or joins an existing one
+   * when both sides use the same shared invocation policy.
    *
    * @param session The callee.
    * @param msg The REGISTER message.
    * @returns REGISTERED or ERROR.
    */
   register(session: SessionInfo, msg: RegisterMessage): Outbound[] {
+    const refuse = (uri: string, why?: string) => [
+      errorReply(session.id, msg.type, msg.request, uri, why),
+    ];
     const match = (msg.options.match ?? "exact") as MatchPolicy;
-    const invoke = (msg.options.invoke ?? "single") as string;
-    if (match !== "exact" || invoke !== "single") {
-      return [
-        errorReply(
-          session.id,
-          msg.type,
-          msg.request,
-          ErrorUri.OPTION_NOT_ALLOWED,
-          `match "${match}" / invoke "${invoke}" is not supported by this dealer`,
-        ),
-      ];
+    const invoke = (msg.options.invoke ?? "single") as InvocationPolicy;
+    if (!this.#validUri(msg.procedure, match) || isReservedUri(msg.procedure)) {
+      return refuse(ErrorUri.INVALID_URI);
     }
-    if (!this.#validUri(msg.procedure) || isReservedUri(msg.procedure)) {
-      return [errorReply(session.id, msg.type, msg.request, ErrorUri.INVALID_URI)];
+    if (msg.options.disclose_caller === true && this.#options.discloseCaller === "never") {
+      return refuse(ErrorUri.OPTION_NOT_ALLOWED, "this realm never discloses callers");
     }
-    if (this.#byProcedure.has(msg.procedure)) {
-      return [
-        errorReply(session.id, msg.type, msg.request, ErrorUri.PROCEDURE_ALREADY_EXISTS),
-      ];
+    let reg = this.#index.get(msg.procedure, match);
+    if (reg !== undefined) {
+      if (reg.callees.includes(session.id)) {
+        return refuse(ErrorUri.PROCEDURE_ALREADY_EXISTS, "this session already registered it");
+      }
+      if (reg.invoke === "single" || reg.invoke !== invoke) {
+        return refuse(
+          ErrorUri.PROCEDURE_ALREADY_EXISTS,
+          `registered with invocation policy "${reg.invoke}"`,
+        );
+      }
+    } else {
+      reg = {
+        id: this.#options.registrationIds(),
+        procedure: msg.procedure,
+        match,
+        invoke,
+        created: new Date().toISOString(),
+        callees: [],
+        options: new Map(),
+        next: 0,
+      };
+      this.#index.set(reg.procedure, match, reg);
+      this.#byId.set(reg.id, reg);
     }
-    const reg: Registration = {
-      id: this.#options.registrationIds(),
-      procedure: msg.procedure,
-      match,
-      invoke,
-      created: new Date().toISOString(),
-      callees: [session.id],
-    };
-    this.#byProcedure.set(reg.procedure, reg);
-    this.#byId.set(reg.id, reg);
-    this.#session(session.id).registrations.add(reg);
+    reg.callees.push(session.id);
+    reg.options.set(session.id, msg.options);
+    this.#session(session).registrations.add(reg);
     return [{
       to: session.id,
       msg: { type: MessageType.REGISTERED, request: msg.request, registration: reg.id },
@@ -153,72 +242,105 @@ export class Dealer {
   }
 
   /**
-   * Handles CALL: routes it to the registered callee as INVOCATION.
+   * Revokes a registration (registration_revocation): its callees lose it,
+   * and those that announced the feature get UNREGISTERED with request 0
+   * and details `registration` and `reason`. Invocations already sent may
+   * still be answered; new calls get `no_such_procedure`.
    *
-   * @param session The caller.
-   * @param msg The CALL message.
-   * @returns INVOCATION, or ERROR to the caller.
-   * @throws {ProtocolViolationError} For a reused in-flight request ID, or
-   * `progress` (progressive call invocations are not announced).
+   * @param id The registration ID.
+   * @param reason Why, as a URI or text for the callee.
+   * @param callee Revoke only this callee's part of a shared registration.
+   * @returns UNREGISTERED messages, empty when there was nothing to revoke.
    */
-  call(session: SessionInfo, msg: CallMessage): Outbound[] {
-    const caller = this.#session(session.id);
-    if (msg.options.progress === true) {
-      throw new ProtocolViolationError(
-        "CALL with progress: progressive_call_invocations was not announced",
-      );
+  revoke(id: number, reason?: string, callee?: number): Outbound[] {
+    const reg = this.#byId.get(id);
+    if (reg === undefined) return [];
+    const out: Outbound[] = [];
+    for (const sessionId of callee === undefined ? [...reg.callees] : [callee]) {
+      if (!reg.callees.includes(sessionId)) continue;
+      const roles = this.#sessions.get(sessionId)?.info.roles ?? {};
+      if (hasFeature(roles, "callee", Feature.REGISTRATION_REVOCATION)) {
+        const details: Dict = { registration: id };
+        if (reason !== undefined) details.reason = reason;
+        out.push({ to: sessionId, msg: { type: MessageType.UNREGISTERED, request: 0, details } });
+      }
+      this.#removeCallee(sessionId, reg);
     }
-    if (caller.calls.has(msg.request)) {
-      throw new ProtocolViolationError(`CALL reuses in-flight request ID ${msg.request}`);
-    }
-    if (!this.#validUri(msg.procedure)) {
-      return [errorReply(session.id, msg.type, msg.request, ErrorUri.INVALID_URI)];
-    }
-    const reg = this.#byProcedure.get(msg.procedure);
-    const calleeId = reg?.callees[0];
-    if (reg === undefined || calleeId === undefined) {
-      return [errorReply(session.id, msg.type, msg.request, ErrorUri.NO_SUCH_PROCEDURE)];
-    }
-    const callee = this.#session(calleeId);
-    const pending: PendingCall = {
-      caller: session.id,
-      callRequest: msg.request,
-      callee: calleeId,
-      invocationRequest: ++callee.lastInvocation,
-    };
-    caller.calls.set(msg.request, pending);
-    callee.invocations.set(pending.invocationRequest, pending);
-    const invocation: InvocationMessage = {
-      type: MessageType.INVOCATION,
-      request: pending.invocationRequest,
-      registration: reg.id,
-      details: {},
-    };
-    copyPayload(msg, invocation);
-    return [{ to: calleeId, msg: invocation }];
+    return out;
   }
 
   /**
-   * Handles YIELD: the final result goes back to the caller as RESULT.
+   * Handles CALL: a new call is routed to one callee as INVOCATION; a
+   * continuation of a progressive call (same request ID) goes to the same
+   * callee under the same INVOCATION request ID.
+   *
+   * @param session The caller.
+   * @param msg The CALL message.
+   * @param fresh Whether the request ID is a new one in the session's
+   * sequence (the router session decides); an old ID is only acceptable as
+   * the continuation of a progressive call.
+   * @returns INVOCATION, or ERROR to the caller.
+   * @throws {ProtocolViolationError} For an unannounced feature, or a
+   * request ID that is neither new nor a progressive call's.
+   */
+  call(session: SessionInfo, msg: CallMessage, fresh = true): Outbound[] {
+    const caller = this.#session(session);
+    const active = caller.calls.get(msg.request);
+    if (active !== undefined) {
+      if (active.streaming) return this.#continue(active, msg);
+      if (active.killing || active.progressive) return [];
+      throw new ProtocolViolationError(`CALL reuses in-flight request ID ${msg.request}`);
+    }
+    if (caller.finished.has(msg.request)) return []; // a late chunk of a finished call
+    if (!fresh) {
+      throw new ProtocolViolationError(`CALL request ID ${msg.request} is out of sequence`);
+    }
+    return this.#newCall(session, caller, msg);
+  }
+
+  /**
+   * Handles YIELD: a progressive one becomes RESULT `progress: true` for a
+   * caller that asked for it; the final one closes the call.
    *
    * @param session The callee.
    * @param msg The YIELD message.
    * @returns RESULT to the caller, or nothing for a late YIELD.
    * @throws {ProtocolViolationError} For an INVOCATION ID never issued, or
-   * `progress` (progressive call results are not announced).
+   * passthru the callee did not announce.
    */
   yield(session: SessionInfo, msg: YieldMessage): Outbound[] {
-    if (msg.options.progress === true) {
+    const ppt = usesPassthru(msg.options);
+    if (ppt && !hasFeature(session.roles, "callee", Feature.PAYLOAD_PASSTHRU_MODE)) {
       throw new ProtocolViolationError(
-        "YIELD with progress: progressive_call_results was not announced",
+        "YIELD with ppt_scheme: payload_passthru_mode not announced",
       );
     }
-    const pending = this.#finish(session.id, msg.request, "YIELD");
+    const pending = this.#pending(session.id, msg.request, "YIELD");
     if (pending === undefined) return [];
+    if (ppt && !pending.callerPassthru) {
+      this.#end(pending);
+      return [
+        errorReply(
+          pending.caller,
+          MessageType.CALL,
+          pending.callRequest,
+          ErrorUri.FEATURE_NOT_SUPPORTED,
+          "the callee answered with payload passthru, which the caller did not announce",
+        ),
+      ];
+    }
+    const progress = msg.options.progress === true;
+    if (progress) {
+      if (!pending.receiveProgress) return [];
+      this.#arm(pending);
+    } else {
+      this.#end(pending);
+    }
+    const details: Dict = progress ? { progress: true } : {};
     const result: ResultMessage = {
       type: MessageType.RESULT,
       request: pending.callRequest,
-      details: {},
+      details: copyPassthru(msg.options, details),
     };
     return [{ to: pending.caller, msg: copyPayload(msg, result) }];
   }
@@ -233,37 +355,64 @@ export class Dealer {
    * @throws {ProtocolViolationError} For an INVOCATION ID never issued.
    */
   error(session: SessionInfo, msg: ErrorMessage): Outbound[] {
-    const pending = this.#finish(session.id, msg.request, "ERROR");
+    const pending = this.#pending(session.id, msg.request, "ERROR");
     if (pending === undefined) return [];
+    this.#end(pending);
     const error: ErrorMessage = {
       type: MessageType.ERROR,
       requestType: MessageType.CALL,
       request: pending.callRequest,
-      details: {},
+      details: copyPassthru(msg.details, {}),
       error: msg.error,
     };
     return [{ to: pending.caller, msg: copyPayload(msg, error) }];
   }
 
   /**
-   * Cleans up after a session that left: its registrations go, its callers
-   * get ERROR `wamp.error.canceled` at once for every invocation it still
-   * owed, and answers to its own pending calls will be discarded.
+   * Handles CANCEL (call_canceling). Modes: `skip` answers the caller at
+   * once and leaves the callee alone; `killnowait` (the default) also sends
+   * INTERRUPT; `kill` sends INTERRUPT and lets the callee's answer through.
+   * A callee that did not announce call_canceling always gets `skip`.
+   *
+   * @param session The caller.
+   * @param msg The CANCEL message.
+   * @returns ERROR `canceled` and/or INTERRUPT; nothing for an unknown or
+   * finished call.
+   */
+  cancel(session: SessionInfo, msg: CancelMessage): Outbound[] {
+    const pending = this.#sessions.get(session.id)?.calls.get(msg.request);
+    if (pending === undefined || pending.killing) return [];
+    const mode = (msg.options.mode ?? "killnowait") as string;
+    if (mode === "kill" && pending.calleeCancels) {
+      pending.killing = true;
+      pending.streaming = false;
+      return [interrupt(pending, "kill", ErrorUri.CANCELED)];
+    }
+    return this.#abandon(pending, mode === "skip" ? "skip" : "killnowait", ErrorUri.CANCELED);
+  }
+
+  /**
+   * Cleans up after a session that left: its registrations go; callers of
+   * the invocations it owed get ERROR `wamp.error.canceled` at once; callees
+   * still working on its calls get INTERRUPT `killnowait` if they can take
+   * it, and their late answers are discarded.
    *
    * @param sessionId The session that left.
-   * @returns ERRORs for the callers of the session's pending invocations.
+   * @returns ERRORs and INTERRUPTs for the other sessions.
    */
   removeSession(sessionId: number): Outbound[] {
     const state = this.#sessions.get(sessionId);
     if (state === undefined) return [];
-    this.#sessions.delete(sessionId);
-    for (const reg of state.registrations) this.#removeCallee(sessionId, reg);
-    for (const pending of state.calls.values()) {
-      this.#sessions.get(pending.callee)?.invocations.delete(pending.invocationRequest);
-    }
+    for (const reg of [...state.registrations]) this.#removeCallee(sessionId, reg);
     const out: Outbound[] = [];
-    for (const pending of state.invocations.values()) {
-      this.#sessions.get(pending.caller)?.calls.delete(pending.callRequest);
+    for (const pending of [...state.calls.values()]) {
+      this.#end(pending);
+      if (pending.calleeCancels && !pending.killing) {
+        out.push(interrupt(pending, "killnowait", ErrorUri.CANCELED));
+      }
+    }
+    for (const pending of [...state.invocations.values()]) {
+      this.#end(pending);
       out.push(
         errorReply(
           pending.caller,
@@ -274,50 +423,226 @@ export class Dealer {
         ),
       );
     }
+    this.#sessions.delete(sessionId);
     return out;
   }
 
-  #finish(calleeId: number, request: number, what: string): PendingCall | undefined {
+  // ---- calls ----
+
+  #newCall(session: SessionInfo, caller: DealerSession, msg: CallMessage): Outbound[] {
+    const options = msg.options;
+    const refuse = (uri: string, why?: string) => [
+      errorReply(session.id, msg.type, msg.request, uri, why),
+    ];
+    const streaming = options.progress === true;
+    if (streaming && !hasFeature(session.roles, "caller", Feature.PROGRESSIVE_CALL_INVOCATIONS)) {
+      throw new ProtocolViolationError(
+        "CALL with progress: the caller did not announce progressive_call_invocations",
+      );
+    }
+    const ppt = usesPassthru(options);
+    if (ppt && !hasFeature(session.roles, "caller", Feature.PAYLOAD_PASSTHRU_MODE)) {
+      throw new ProtocolViolationError(
+        "CALL with ppt_scheme: the caller did not announce payload_passthru_mode",
+      );
+    }
+    if (!this.#validUri(msg.procedure, "exact")) return refuse(ErrorUri.INVALID_URI);
+    if (ppt) {
+      const problem = passthruProblem(options);
+      if (problem !== undefined) return refuse(ErrorUri.INVALID_ARGUMENT, problem);
+    }
+    const disclosure = this.#options.discloseCaller ?? "request";
+    if (options.disclose_me === true && disclosure === "never") {
+      return refuse(ErrorUri.OPTION_DISALLOWED_DISCLOSE_ME, "this realm never discloses callers");
+    }
+    const reg = this.#index.best(msg.procedure);
+    if (reg === undefined) return refuse(ErrorUri.NO_SUCH_PROCEDURE);
+    let calleeId: number | undefined;
+    if (options.runmode === undefined) {
+      calleeId = pickCallee(reg, reg.invoke, this.#random);
+    } else if (options.runmode === "partition") {
+      if (typeof options.rkey !== "string") {
+        return refuse(ErrorUri.INVALID_ARGUMENT, 'runmode "partition" needs an rkey');
+      }
+      calleeId = shardCallee(reg.callees, options.rkey);
+    } else {
+      return refuse(ErrorUri.OPTION_NOT_ALLOWED, `runmode "${options.runmode}" is not supported`);
+    }
+    const callee = calleeId === undefined ? undefined : this.#sessions.get(calleeId);
+    if (callee === undefined) return refuse(ErrorUri.NO_SUCH_PROCEDURE);
+    const can = (feature: string) => hasFeature(callee.info.roles, "callee", feature);
+    const calleeCancels = can(Feature.CALL_CANCELING) || can("call_cancelling");
+    if (streaming && !(can(Feature.PROGRESSIVE_CALL_INVOCATIONS) && calleeCancels)) {
+      return refuse(
+        ErrorUri.FEATURE_NOT_SUPPORTED,
+        "the callee does not support progressive call invocations",
+      );
+    }
+    if (ppt && !can(Feature.PAYLOAD_PASSTHRU_MODE)) {
+      return refuse(ErrorUri.FEATURE_NOT_SUPPORTED, "the callee does not support payload passthru");
+    }
+    const calleeOptions = reg.options.get(callee.info.id) ?? {};
+    const timeout = typeof options.timeout === "number" ? options.timeout : 0;
+    const pending: PendingCall = {
+      caller: session.id,
+      callRequest: msg.request,
+      callee: callee.info.id,
+      invocationRequest: ++callee.lastInvocation,
+      registration: reg.id,
+      receiveProgress: options.receive_progress === true &&
+        can(Feature.PROGRESSIVE_CALL_RESULTS) && calleeCancels,
+      callerPassthru: hasFeature(session.roles, "caller", Feature.PAYLOAD_PASSTHRU_MODE),
+      calleeCancels,
+      timeout,
+      streaming,
+      progressive: streaming,
+      killing: false,
+      timer: undefined,
+    };
+    caller.calls.set(msg.request, pending);
+    callee.invocations.set(pending.invocationRequest, pending);
+    this.#arm(pending);
+
+    const details: Dict = {};
+    if (reg.match !== "exact") details.procedure = msg.procedure;
+    if (pending.receiveProgress) details.receive_progress = true;
+    if (streaming) details.progress = true;
+    if (
+      disclosure === "always" ||
+      (disclosure === "request" &&
+        (options.disclose_me === true || calleeOptions.disclose_caller === true))
+    ) {
+      details.caller = session.id;
+      details.caller_authid = session.authid;
+      details.caller_authrole = session.authrole;
+    }
+    if (session.trustlevel !== undefined) details.trustlevel = session.trustlevel;
+    if (timeout > 0 && calleeOptions.forward_timeout === true) details.timeout = timeout;
+    copyPassthru(options, details);
+    if (msg.payload !== undefined) {
+      // An opaque Autobahn payload is useless without the keys that describe it.
+      for (const key of ["enc_algo", "enc_serializer", "enc_key"]) {
+        if (key in options) details[key] = options[key];
+      }
+    }
+    const invocation: InvocationMessage = {
+      type: MessageType.INVOCATION,
+      request: pending.invocationRequest,
+      registration: reg.id,
+      details,
+    };
+    return [{ to: callee.info.id, msg: copyPayload(msg, invocation) }];
+  }
+
+  /** A further chunk of a progressive call: only `progress` counts. */
+  #continue(pending: PendingCall, msg: CallMessage): Outbound[] {
+    const more = msg.options.progress === true;
+    if (!more) pending.streaming = false;
+    const invocation: InvocationMessage = {
+      type: MessageType.INVOCATION,
+      request: pending.invocationRequest,
+      registration: pending.registration,
+      details: more ? { progress: true } : {},
+    };
+    return [{ to: pending.callee, msg: copyPayload(msg, invocation) }];
+  }
+
+  /** (Re)starts the call's timeout for the next gap. */
+  #arm(pending: PendingCall): void {
+    if (pending.timeout <= 0) return;
+    if (pending.timer !== undefined) this.#timers.clearTimeout(pending.timer);
+    pending.timer = this.#timers.setTimeout(() => {
+      pending.timer = undefined;
+      this.#options.dispatch?.(this.#abandon(pending, "killnowait", ErrorUri.TIMEOUT));
+    }, pending.timeout);
+  }
+
+  /**
+   * Ends a call on the router's side: the caller gets ERROR `uri` now, the
+   * callee an INTERRUPT unless `skip` or it cannot take one; its late
+   * answer will be discarded.
+   */
+  #abandon(pending: PendingCall, mode: "skip" | "killnowait", uri: string): Outbound[] {
+    this.#end(pending);
+    const out: Outbound[] = [];
+    if (mode === "killnowait" && pending.calleeCancels) {
+      out.push(interrupt(pending, "killnowait", uri));
+    }
+    out.push(errorReply(pending.caller, MessageType.CALL, pending.callRequest, uri));
+    return out;
+  }
+
+  /** Forgets a call on both sides and stops its timer. */
+  #end(pending: PendingCall): void {
+    if (pending.timer !== undefined) this.#timers.clearTimeout(pending.timer);
+    pending.timer = undefined;
+    pending.streaming = false;
+    this.#sessions.get(pending.callee)?.invocations.delete(pending.invocationRequest);
+    const caller = this.#sessions.get(pending.caller);
+    if (caller === undefined) return;
+    caller.calls.delete(pending.callRequest);
+    if (pending.progressive) {
+      caller.finished.add(pending.callRequest);
+      if (caller.finished.size > FINISHED_MEMORY) {
+        caller.finished.delete(caller.finished.values().next().value!);
+      }
+    }
+  }
+
+  /** The call an answer belongs to; undefined for a late answer. */
+  #pending(calleeId: number, request: number, what: string): PendingCall | undefined {
     const callee = this.#sessions.get(calleeId);
     const pending = callee?.invocations.get(request);
-    if (pending === undefined) {
-      if (callee === undefined || request > callee.lastInvocation) {
-        throw new ProtocolViolationError(`${what} for unknown INVOCATION ${request}`);
-      }
-      return undefined; // a late answer to an invocation whose caller left
+    if (pending === undefined && (callee === undefined || request > callee.lastInvocation)) {
+      throw new ProtocolViolationError(`${what} for unknown INVOCATION ${request}`);
     }
-    callee!.invocations.delete(request);
-    this.#sessions.get(pending.caller)?.calls.delete(pending.callRequest);
     return pending;
   }
 
-  #session(id: number): DealerSession {
-    let state = this.#sessions.get(id);
+  // ---- bookkeeping ----
+
+  #session(info: SessionInfo): DealerSession {
+    let state = this.#sessions.get(info.id);
     if (state === undefined) {
       state = {
+        info,
         registrations: new Set(),
         calls: new Map(),
         invocations: new Map(),
         lastInvocation: 0,
+        finished: new Set(),
       };
-      this.#sessions.set(id, state);
+      this.#sessions.set(info.id, state);
     }
     return state;
   }
 
-  #validUri(uri: string): boolean {
-    return isValidUri(uri, { strict: this.#options.strictUris ?? false });
+  #validUri(uri: string, match: MatchPolicy): boolean {
+    return isValidUri(uri, { strict: this.#options.strictUris ?? false, match });
   }
 
   #removeCallee(sessionId: number, reg: Registration): void {
     const at = reg.callees.indexOf(sessionId);
-    if (at >= 0) reg.callees.splice(at, 1);
+    if (at >= 0) {
+      reg.callees.splice(at, 1);
+      if (reg.next > at) reg.next--;
+    }
+    reg.options.delete(sessionId);
     this.#sessions.get(sessionId)?.registrations.delete(reg);
     if (reg.callees.length === 0) {
-      this.#byProcedure.delete(reg.procedure);
+      this.#index.delete(reg.procedure, reg.match);
       this.#byId.delete(reg.id);
     }
   }
+}
+
+function interrupt(pending: PendingCall, mode: string, reason: string): Outbound {
+  const msg: InterruptMessage = {
+    type: MessageType.INTERRUPT,
+    request: pending.invocationRequest,
+    options: { mode, reason },
+  };
+  return { to: pending.callee, msg };
 }
 
 function copyPayload<T extends Payload>(from: Payload, to: T): T {

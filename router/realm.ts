@@ -16,6 +16,9 @@ import { Broker } from "./broker.ts";
 import type { ResolvedRealmOptions } from "./config.ts";
 import { Dealer } from "./dealer.ts";
 import { CallError, errorReply } from "./errors.ts";
+import { GET_EVENTS, getEventsProcedure } from "./event_history.ts";
+import { procedureReflection } from "./procedure_reflection.ts";
+import { topicReflection } from "./topic_reflection.ts";
 import type { Outbound, SessionInfo } from "./types.ts";
 
 /** What a realm needs from a joined session. */
@@ -67,8 +70,25 @@ export class Realm {
       strictUris: options.strictUris,
       subscriptionIds: ids.router,
       publicationIds: ids.global,
+      disclosePublisher: options.disclosePublisher,
+      eventHistory: options.eventHistory,
     });
-    this.dealer = new Dealer({ strictUris: options.strictUris, registrationIds: ids.router });
+    this.provide(
+      GET_EVENTS,
+      getEventsProcedure(this.broker.history, (id) => this.broker.subscription(id)),
+    );
+    for (const [uri, handler] of Object.entries(topicReflection(this.broker))) {
+      this.provide(uri, handler);
+    }
+    this.dealer = new Dealer({
+      strictUris: options.strictUris,
+      registrationIds: ids.router,
+      discloseCaller: options.discloseCaller,
+      dispatch: (out) => this.dispatch(out),
+    });
+    for (const [uri, handler] of Object.entries(procedureReflection(this.dealer))) {
+      this.provide(uri, handler);
+    }
   }
 
   /** The realm's name. */
@@ -108,11 +128,12 @@ export class Realm {
    *
    * @param session The caller.
    * @param msg The CALL message.
+   * @param fresh Whether the request ID is new (see {@linkcode Dealer.call}).
    * @returns What to deliver.
    */
-  call(session: SessionInfo, msg: CallMessage): Outbound[] {
+  call(session: SessionInfo, msg: CallMessage, fresh = true): Outbound[] {
     const handler = this.#procedures.get(msg.procedure);
-    if (handler === undefined) return this.dealer.call(session, msg);
+    if (handler === undefined || !fresh) return this.dealer.call(session, msg, fresh);
     try {
       const out = handler(session, msg.args ?? [], msg.kwargs ?? {});
       const result: ResultMessage = { type: MessageType.RESULT, request: msg.request, details: {} };
@@ -123,6 +144,37 @@ export class Realm {
       if (!(error instanceof CallError)) throw error;
       return [errorReply(session.id, msg.type, msg.request, error.uri, error.message)];
     }
+  }
+
+  /**
+   * Revokes a registration (or one callee's part of a shared one): its
+   * callees are told if they announced registration_revocation.
+   *
+   * @param id The registration ID.
+   * @param reason Why, for the callee.
+   * @param callee Only this callee's part.
+   * @returns Whether there was such a registration.
+   */
+  revokeRegistration(id: number, reason?: string, callee?: number): boolean {
+    if (this.dealer.registration(id) === undefined) return false;
+    this.dispatch(this.dealer.revoke(id, reason, callee));
+    return true;
+  }
+
+  /**
+   * Revokes a subscription (`subscription_revocation`): every subscriber
+   * is removed; those that announced the feature get UNSUBSCRIBED with
+   * request 0, `details.subscription` and `details.reason`.
+   *
+   * @param id The subscription ID.
+   * @param reason Why, for the subscribers.
+   * @returns Whether there was such a subscription.
+   */
+  revokeSubscription(id: number, reason?: string): boolean {
+    const out = this.broker.revoke(id, reason);
+    if (out === undefined) return false;
+    this.dispatch(out);
+    return true;
   }
 
   /** Adds a session that was just welcomed. */

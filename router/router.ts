@@ -112,7 +112,8 @@ export class Router {
   constructor(options: RouterOptions = {}) {
     this.log = options.logger ?? consoleLogger("info");
     this.#globalIds = options.idGenerator ?? globalIdGenerator();
-    const roles = rolesDict(ROUTER_FEATURES);
+    const roles: Record<string, Record<string, unknown>> = rolesDict(ROUTER_FEATURES);
+    roles.dealer!.reflection = true; // a role key, not a feature (spec "Interface Reflection")
     this.#host = {
       agent: options.agent ?? `Cloverleaf-${denoConfig.version}`,
       roles,

@@ -50,6 +50,7 @@ const ROLE_OF: Partial<Record<number, string>> = {
   [MessageType.SUBSCRIBE]: "subscriber",
   [MessageType.UNSUBSCRIBE]: "subscriber",
   [MessageType.CALL]: "caller",
+  [MessageType.CANCEL]: "caller",
   [MessageType.REGISTER]: "callee",
   [MessageType.UNREGISTER]: "callee",
   [MessageType.YIELD]: "callee",
@@ -249,8 +250,10 @@ export class Session implements PeerHandler, RealmMember {
         this.#nextRequest(msg.request);
         return realm.dispatch(realm.dealer.unregister(info, msg));
       case MessageType.CALL:
-        this.#nextRequest(msg.request);
-        return realm.dispatch(realm.call(info, msg));
+        // An old ID may continue a progressive call; the dealer decides.
+        return realm.dispatch(realm.call(info, msg, this.#nextRequest(msg.request, true)));
+      case MessageType.CANCEL:
+        return realm.dispatch(realm.dealer.cancel(info, msg));
       case MessageType.YIELD:
         return realm.dispatch(realm.dealer.yield(info, msg));
       case MessageType.ERROR:
@@ -323,15 +326,23 @@ export class Session implements PeerHandler, RealmMember {
     this.#state = "idle"; // the transport may carry a new session
   }
 
-  /** Enforces session-scope request IDs: each new one is the last plus 1. */
-  #nextRequest(request: number): void {
+  /**
+   * Enforces session-scope request IDs: each new one is the last plus 1.
+   * With `mayRepeat` (CALL), an out-of-sequence ID is not an error here: it
+   * returns false and the dealer judges it.
+   *
+   * @returns Whether `request` is a new ID.
+   */
+  #nextRequest(request: number, mayRepeat = false): boolean {
     const expected = this.#lastRequest >= MAX_ID ? 1 : this.#lastRequest + 1;
     if (request !== expected && this.#realm!.options.strictRequestIds) {
+      if (mayRepeat) return false;
       throw new ProtocolViolationError(
         `Request ID ${request} out of sequence: expected ${expected}`,
       );
     }
     this.#lastRequest = request;
+    return true;
   }
 
   #violation(message: string): void {

@@ -48,7 +48,19 @@ export type FeatureName = typeof Feature[keyof typeof Feature];
  */
 export const ROUTER_FEATURES: Readonly<Record<RouterRole, readonly FeatureName[]>> = {
   broker: [Feature.PUBLISHER_EXCLUSION],
-  dealer: [],
+  dealer: [
+    Feature.PROGRESSIVE_CALL_RESULTS,
+    Feature.PROGRESSIVE_CALL_INVOCATIONS,
+    Feature.CALL_TIMEOUT,
+    Feature.CALL_CANCELING,
+    Feature.CALLER_IDENTIFICATION,
+    Feature.CALL_TRUSTLEVELS,
+    Feature.PATTERN_BASED_REGISTRATION,
+    Feature.SHARED_REGISTRATION,
+    Feature.SHARDED_REGISTRATION,
+    Feature.REGISTRATION_REVOCATION,
+    Feature.PAYLOAD_PASSTHRU_MODE,
+  ],
 };
 
 /** Features our client announces per role. */

@@ -152,7 +152,11 @@ for (const serializer of SERIALIZERS) {
     equal(a.welcome.authmethod, "anonymous");
     match(String(a.welcome.authid), /^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/);
     match(String(a.welcome.agent), /^Cloverleaf-/);
-    deepEqual(a.welcome.roles, rolesDict(ROUTER_FEATURES));
+    const roles = a.welcome.roles as Record<string, Record<string, unknown>>;
+    for (const [role, { features }] of Object.entries(rolesDict(ROUTER_FEATURES))) {
+      deepEqual(roles[role]!.features, features);
+    }
+    equal(roles.dealer!.reflection, true);
 
     // session.features: Autobahn's own features, anded with the router's.
     const features = a.session.features!;

@@ -134,10 +134,12 @@ Deno.test("Session.receive() answers HELLO with WELCOME", () => {
   equal(welcome?.type, MessageType.WELCOME);
   const { session: id, details } = welcome as WelcomeMessage;
   equal(id, 1);
-  deepEqual(details.roles, rolesDict(ROUTER_FEATURES));
-  deepEqual((details.roles as Dict).broker, {
-    features: { publisher_exclusion: true },
-  });
+  const announced = rolesDict(ROUTER_FEATURES);
+  const roles = details.roles as Record<string, Dict>;
+  deepEqual(Object.keys(roles).sort(), ["broker", "dealer"]);
+  deepEqual(roles.broker!.features, announced.broker!.features);
+  deepEqual(roles.dealer!.features, announced.dealer!.features);
+  equal(roles.dealer!.reflection, true);
   equal(details.agent, "Cloverleaf-test");
   equal(details.realm, "realm1");
   match(details.authid as string, /^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/);
