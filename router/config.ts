@@ -5,7 +5,8 @@
  * @module
  */
 
-import { ConfigObject, isValidUri } from "../wamp/mod.ts";
+import { ConfigObject, isValidUri, type MatchPolicy } from "../wamp/mod.ts";
+import type { EventHistoryRule } from "./event_history.ts";
 
 /** When the router reveals a caller or publisher to the other side. */
 export type Disclosure = "request" | "always" | "never";
@@ -69,6 +70,14 @@ export interface RealmOptions {
    * @default {[]}
    */
   trustLevels?: TrustLevelRule[];
+  /**
+   * Event history (`event_history`): topics or patterns whose last `limit`
+   * events the broker keeps for `wamp.subscription.get_events`. Each rule
+   * creates its subscription up front, so history starts before anyone
+   * subscribes and outlives the last subscriber.
+   * @default {[]}
+   */
+  eventHistory?: EventHistoryRule[];
 }
 
 /** Realm options with every default filled in. */
@@ -99,20 +108,40 @@ export function resolveRealmOptions(input: unknown, path = "realm"): ResolvedRea
   if (!isValidUri(name)) {
     throw new TypeError(`Invalid config "${c.path("name")}": "${name}" is not a valid URI`);
   }
+  const strictUris = c.boolean("strictUris", false);
   const options: ResolvedRealmOptions = {
     name,
     anonymous: c.boolean("anonymous", true),
     anonymousRole: c.string("anonymousRole", "anonymous"),
-    strictUris: c.boolean("strictUris", false),
+    strictUris,
     strictRequestIds: c.boolean("strictRequestIds", true),
     discloseCaller: c.oneOf("discloseCaller", DISCLOSURES, "request"),
     disclosePublisher: c.oneOf("disclosePublisher", DISCLOSURES, "request"),
     trustLevels: c.array("trustLevels").map((rule, i) =>
       trustLevelRule(rule, c.path(`trustLevels[${i}]`))
     ),
+    eventHistory: c.array("eventHistory").map((rule, i) =>
+      eventHistoryRule(rule, c.path(`eventHistory[${i}]`), strictUris)
+    ),
   };
   c.done();
   return options;
+}
+
+const MATCH_POLICIES: readonly MatchPolicy[] = ["exact", "prefix", "wildcard"];
+
+function eventHistoryRule(input: unknown, path: string, strict: boolean): EventHistoryRule {
+  const c = new ConfigObject(input, path);
+  const topic = c.string("topic");
+  const match = c.oneOf("match", MATCH_POLICIES, "exact");
+  if (!isValidUri(topic, { strict, match })) {
+    throw new TypeError(
+      `Invalid config "${c.path("topic")}": "${topic}" is not a valid ${match} topic`,
+    );
+  }
+  const rule: EventHistoryRule = { topic, match, limit: c.integer("limit", 100, 1) };
+  c.done();
+  return rule;
 }
 
 function trustLevelRule(input: unknown, path: string): TrustLevelRule {

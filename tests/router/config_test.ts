@@ -14,6 +14,7 @@ Deno.test("resolveRealmOptions() fills in every default", () => {
     discloseCaller: "request",
     disclosePublisher: "request",
     trustLevels: [],
+    eventHistory: [],
   });
 });
 
@@ -29,6 +30,11 @@ Deno.test("resolveRealmOptions() keeps the values it is given", () => {
     trustLevels: [{ authrole: "backend", transport: "websocket", trustlevel: 2 }, {
       trustlevel: 0,
     }],
+    eventHistory: [
+      { topic: "com.example.log", match: "prefix", limit: 10 },
+      { topic: "com.example..status", match: "wildcard", limit: 1 },
+      { topic: "com.example.exact", match: "exact", limit: 500 },
+    ],
   };
   deepEqual(resolveRealmOptions(options), options);
 });
@@ -89,6 +95,65 @@ Deno.test("resolveRealmOptions() refuses values of the wrong type", () => {
       message,
     });
   }
+});
+
+Deno.test("resolveRealmOptions() fills in eventHistory defaults", () => {
+  deepEqual(
+    resolveRealmOptions({ name: "realm1", eventHistory: [{ topic: "com.example.t" }] })
+      .eventHistory,
+    [{ topic: "com.example.t", match: "exact", limit: 100 }],
+  );
+});
+
+Deno.test("resolveRealmOptions() refuses invalid eventHistory rules by path", () => {
+  const cases: [unknown, RegExp][] = [
+    ["com.example.t", /"realms\[0\]\.eventHistory\[0\]": expected an object/],
+    [{}, /"realms\[0\]\.eventHistory\[0\]\.topic": expected a non-empty string, got nothing/],
+    [
+      { topic: "com.example.t", limit: 0 },
+      /"realms\[0\]\.eventHistory\[0\]\.limit": expected an integer from 1/,
+    ],
+    [
+      { topic: "com.example.t", limit: 2.5 },
+      /"realms\[0\]\.eventHistory\[0\]\.limit": expected an integer from 1/,
+    ],
+    [
+      { topic: "com.example.t", match: "glob" },
+      /"realms\[0\]\.eventHistory\[0\]\.match": expected one of "exact", "prefix", "wildcard", got "glob"/,
+    ],
+    [
+      { topic: "com..t" },
+      /"realms\[0\]\.eventHistory\[0\]\.topic": "com\.\.t" is not a valid exact topic/,
+    ],
+    [
+      { topic: "com.example.t", size: 3 },
+      /"realms\[0\]\.eventHistory\[0\]\.size": unknown key/,
+    ],
+  ];
+  for (const [rule, message] of cases) {
+    throws(() => resolveRealmOptions({ name: "realm1", eventHistory: [rule] }, "realms[0]"), {
+      name: "TypeError",
+      message,
+    });
+  }
+  throws(() => resolveRealmOptions({ name: "realm1", eventHistory: {} }, "realms[0]"), {
+    name: "TypeError",
+    message: /"realms\[0\]\.eventHistory": expected an array/,
+  });
+  // Wildcard patterns may have empty components; strict URIs apply to patterns too.
+  resolveRealmOptions({
+    name: "realm1",
+    eventHistory: [{ topic: "com..t", match: "wildcard" }],
+  });
+  throws(
+    () =>
+      resolveRealmOptions({
+        name: "realm1",
+        strictUris: true,
+        eventHistory: [{ topic: "Com.T" }],
+      }),
+    { name: "TypeError", message: /"realm\.eventHistory\[0\]\.topic": "Com\.T" is not a valid/ },
+  );
 });
 
 Deno.test("resolveRealmOptions() refuses a realm that is not an object", () => {
