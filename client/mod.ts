@@ -6,14 +6,15 @@
 
 export { connect, connectLocal, type ConnectOptions } from "./connect.ts";
 export { ApplicationError, SessionClosedError } from "./errors.ts";
+export { type Arguments } from "./context.ts";
+export { type CallRequestOptions, type Result } from "./caller.ts";
 export {
-  type Arguments,
-  type CallRequestOptions,
-  type CloseInfo,
   type Endpoint,
-  type JoinOptions,
-  type Registration,
-  type Result,
-  Session,
-} from "./session.ts";
+  type Invocation,
+  type InvocationChunk,
+  type RegisterRequestOptions,
+  Registration,
+  type YieldArguments,
+} from "./callee.ts";
+export { type CloseInfo, type JoinOptions, Session } from "./session.ts";
 export { type Event, type EventHandler, Subscription } from "./subscription.ts";

@@ -7,70 +7,25 @@
 
 import denoConfig from "../deno.json" with { type: "json" };
 import {
-  type CallOptions,
   CLIENT_FEATURES,
   CloseUri,
   type Dict,
   ErrorUri,
-  type InvocationMessage,
   type Link,
   MAX_ID,
   MessageType,
   messageTypeName,
   type PeerHandler,
   type PublishOptions,
-  type RegisterOptions,
   rolesDict,
   type SubscribeOptions,
   type WampMessage,
 } from "../wamp/mod.ts";
+import { Callee, type Endpoint, type RegisterRequestOptions, type Registration } from "./callee.ts";
+import { Caller, type CallRequestOptions, type Result } from "./caller.ts";
+import type { Arguments, SessionContext } from "./context.ts";
 import { ApplicationError, SessionClosedError } from "./errors.ts";
 import { type Event, type EventHandler, Subscription } from "./subscription.ts";
-
-/** Positional and keyword arguments of a call, result or publication. */
-export interface Arguments {
-  /** Positional arguments. */
-  args?: unknown[];
-  /** Keyword arguments. */
-  kwargs?: Dict;
-}
-
-/** A call's result: always carries `args` and `kwargs`. */
-export interface Result {
-  /** Positional results (empty when none). */
-  readonly args: unknown[];
-  /** Keyword results (empty when none). */
-  readonly kwargs: Dict;
-  /** RESULT.Details. */
-  readonly details: Dict;
-}
-
-/**
- * A procedure implementation. Return `{ args, kwargs }` (or nothing); throw
- * {@linkcode ApplicationError} to send a specific error. Any other throw
- * sends `wamp.error.runtime_error` with the error's message.
- */
-export type Endpoint = (
-  args: unknown[],
-  kwargs: Dict,
-  details: Dict,
-) => Arguments | void | Promise<Arguments | void>;
-
-/** A registered procedure. */
-export interface Registration extends AsyncDisposable {
-  /** The router's registration ID. */
-  readonly id: number;
-  /** The procedure. */
-  readonly procedure: string;
-  /** Withdraws the registration. */
-  unregister(): Promise<void>;
-}
-
-/** Options for {@linkcode Session.call}: the wire options plus `signal`. */
-export interface CallRequestOptions extends CallOptions {
-  /** Rejects the call locally when aborted. */
-  signal?: AbortSignal;
-}
 
 /** Options for joining a realm. */
 export interface JoinOptions {
@@ -112,7 +67,8 @@ export class Session {
   #lastRequest = 0;
   #pending = new Map<number, Pending>();
   #subscriptions = new Map<number, Set<Subscription>>();
-  #registrations = new Map<number, { procedure: string; endpoint: Endpoint }>();
+  #caller: Caller;
+  #callee: Callee;
   #state: "joining" | "open" | "closing" | "closed" = "joining";
   #join: { resolve(): void; reject(e: Error): void } | undefined;
   #closed: Promise<CloseInfo>;
@@ -122,6 +78,15 @@ export class Session {
     this.#link = link;
     this.#realm = realm;
     this.#closed = new Promise((resolve) => this.#resolveClosed = resolve);
+    const context: SessionContext = {
+      isOpen: () => this.#state === "open",
+      routerRoles: () => (this.#details.roles ?? {}) as Dict,
+      send: (msg) => this.#send(msg),
+      request: (make) => this.#request(make),
+      nextRequest: () => this.#nextRequest(),
+    };
+    this.#caller = new Caller(context);
+    this.#callee = new Callee(context);
     const handler: PeerHandler = {
       receive: (msg) => this.#receive(msg),
       fail: (error) => this.#violation(error.message),
@@ -248,71 +213,115 @@ export class Session {
   }
 
   /**
-   * Registers a procedure.
+   * Registers a procedure (spec "Remote Procedure Calls"). `options` are
+   * REGISTER.Options, passed through: `match` (`"prefix"`, `"wildcard"`:
+   * pattern-based registration), `invoke` (shared registration policy),
+   * `disclose_caller`, `forward_timeout`; plus `onRevoked`, called when the
+   * router revokes the registration.
    *
-   * @param procedure The procedure URI.
+   * The endpoint gets `(args, kwargs, details, invocation)`; the
+   * `Invocation` carries the concrete `procedure`, an abort
+   * `signal` (INTERRUPT, timeout), `progress()` for progressive results and
+   * the input `chunks` of a progressive call.
+   *
+   * @param procedure The procedure URI, or a pattern with `match`.
    * @param endpoint Its implementation.
-   * @param options REGISTER options.
+   * @param options REGISTER options, plus `onRevoked`.
    * @returns The registration.
    * @throws {ApplicationError} When the router refuses.
+   *
+   * @example A prefix registration
+   * ```ts
+   * import { connectLocal, Router } from "@cloverleaf/wamp";
+   * import { equal } from "node:assert/strict";
+   *
+   * const router = new Router({ realms: [{ name: "realm1" }] });
+   * const session = await connectLocal(router, "realm1");
+   * await using _reg = await session.register(
+   *   "com.example.user.",
+   *   (_args, _kwargs, _details, invocation) => ({ args: [invocation.procedure] }),
+   *   { match: "prefix" },
+   * );
+   * equal((await session.call("com.example.user.get")).args[0], "com.example.user.get");
+   * await session.close();
+   * await router.close();
+   * ```
    */
-  async register(
+  register(
     procedure: string,
     endpoint: Endpoint,
-    options: RegisterOptions = {},
+    options: RegisterRequestOptions = {},
   ): Promise<Registration> {
-    const reply = await this.#request((request) => ({
-      type: MessageType.REGISTER,
-      request,
-      options,
-      procedure,
-    }));
-    const id = (reply as { registration: number }).registration;
-    this.#registrations.set(id, { procedure, endpoint });
-    const unregister = async () => {
-      if (!this.#registrations.delete(id) || this.#state !== "open") return;
-      await this.#request((request) => ({
-        type: MessageType.UNREGISTER,
-        request,
-        registration: id,
-      }));
-    };
-    return { id, procedure, unregister, [Symbol.asyncDispose]: unregister };
+    return this.#callee.register(procedure, endpoint, options);
   }
 
   /**
-   * Calls a procedure.
+   * Calls a procedure (spec "Remote Procedure Calls"). `options` are
+   * CALL.Options, passed through (`timeout`, `disclose_me`, `runmode`,
+   * `rkey`, `ppt_*`, …), plus `onProgress` for progressive results and
+   * `signal`/`cancelMode` for canceling: see {@linkcode CallRequestOptions}.
+   *
+   * `payload` is the call's arguments, or an async iterable of input chunks
+   * (spec "Progressive Call Invocations"): they go out as CALLs under one
+   * request ID, `progress: true` on all but the last. A chunk is sent once
+   * the next one is known or the iterable ends, and only the first CALL
+   * carries `options`. The callee reads them from `invocation.chunks`. If
+   * the iterable throws, the call is canceled and rejects with that error.
    *
    * @param procedure The procedure URI.
-   * @param payload Arguments and keyword arguments.
-   * @param options CALL options, plus `signal`.
-   * @returns The result, with `args` and `kwargs` always present.
+   * @param payload Arguments and keyword arguments, or input chunks.
+   * @param options CALL options, plus `signal`, `cancelMode` and `onProgress`.
+   * @returns The final result, with `args` and `kwargs` always present.
    * @throws {ApplicationError} With the callee's or router's error.
+   * @throws {SessionClosedError} When the session is or becomes closed.
+   *
+   * @example Progressive results
+   * ```ts
+   * import { connectLocal, Router } from "@cloverleaf/wamp";
+   * import { deepEqual } from "node:assert/strict";
+   *
+   * const router = new Router({ realms: [{ name: "realm1" }] });
+   * const session = await connectLocal(router, "realm1");
+   * await session.register("com.example.count", (args, _kwargs, _details, invocation) => {
+   *   const n = args[0] as number;
+   *   for (let i = 1; i < n; i++) invocation.progress({ args: [i] });
+   *   return { args: [n] };
+   * });
+   * const seen: unknown[] = [];
+   * const result = await session.call("com.example.count", { args: [3] }, {
+   *   onProgress: (progress) => seen.push(progress.args[0]),
+   * });
+   * deepEqual([...seen, result.args[0]], [1, 2, 3]);
+   * await session.close();
+   * await router.close();
+   * ```
+   *
+   * @example Streaming input chunks
+   * ```ts
+   * import { connectLocal, Router } from "@cloverleaf/wamp";
+   * import { deepEqual } from "node:assert/strict";
+   *
+   * const router = new Router({ realms: [{ name: "realm1" }] });
+   * const session = await connectLocal(router, "realm1");
+   * await session.register("com.example.sum", async (_args, _kwargs, _details, invocation) => {
+   *   let sum = 0;
+   *   for await (const chunk of invocation.chunks) sum += chunk.args[0] as number;
+   *   return { args: [sum] };
+   * });
+   * async function* numbers() {
+   *   for (const n of [1, 2, 3]) yield { args: [n] };
+   * }
+   * deepEqual((await session.call("com.example.sum", numbers())).args, [6]);
+   * await session.close();
+   * await router.close();
+   * ```
    */
-  async call(
+  call(
     procedure: string,
-    payload: Arguments = {},
+    payload: Arguments | AsyncIterable<Arguments> = {},
     options: CallRequestOptions = {},
   ): Promise<Result> {
-    const { signal, ...wireOptions } = options;
-    signal?.throwIfAborted();
-    let request = 0;
-    const reply = this.#request((id) => {
-      request = id;
-      return { type: MessageType.CALL, request: id, options: wireOptions, procedure, ...payload };
-    });
-    const onAbort = () => {
-      const pending = this.#pending.get(request);
-      this.#pending.delete(request);
-      pending?.reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      const msg = await reply as { args?: unknown[]; kwargs?: Dict; details: Dict };
-      return { args: msg.args ?? [], kwargs: msg.kwargs ?? {}, details: msg.details };
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
-    }
+    return this.#caller.call(procedure, payload, options);
   }
 
   /**
@@ -365,13 +374,11 @@ export class Session {
       case MessageType.EVENT:
         return this.#onEvent(msg);
       case MessageType.INVOCATION:
-        void this.#onInvocation(msg);
-        return;
+        return this.#callee.onInvocation(msg);
+      case MessageType.INTERRUPT:
+        return this.#callee.onInterrupt(msg);
       case MessageType.UNREGISTERED:
-        if (msg.request === 0) {
-          this.#registrations.delete(msg.details?.registration as number);
-          return;
-        }
+        if (msg.request === 0) return this.#callee.onRevoked(msg);
         return this.#settle(msg.request, msg);
       case MessageType.UNSUBSCRIBED:
         if (msg.request === 0) {
@@ -384,9 +391,11 @@ export class Session {
       case MessageType.SUBSCRIBED:
       case MessageType.PUBLISHED:
       case MessageType.REGISTERED:
-      case MessageType.RESULT:
         return this.#settle(msg.request, msg);
+      case MessageType.RESULT:
+        return this.#caller.onResult(msg);
       case MessageType.ERROR:
+        if (msg.requestType === MessageType.CALL) return this.#caller.onError(msg);
         return this.#settle(msg.request, msg);
       case MessageType.CHALLENGE:
         return this.#violation("CHALLENGE received, but no authentication method needs one");
@@ -466,41 +475,6 @@ export class Session {
     }));
   }
 
-  async #onInvocation(msg: InvocationMessage): Promise<void> {
-    const reg = this.#registrations.get(msg.registration);
-    const fail = (error: string, args: unknown[], kwargs?: Dict) => {
-      if (this.#state !== "open") return;
-      this.#link.send({
-        type: MessageType.ERROR,
-        requestType: MessageType.INVOCATION,
-        request: msg.request,
-        details: {},
-        error,
-        args,
-        ...(kwargs === undefined ? {} : { kwargs }),
-      });
-    };
-    if (reg === undefined) {
-      return fail(ErrorUri.NO_SUCH_REGISTRATION, ["registration withdrawn"]);
-    }
-    try {
-      const out = await reg.endpoint(msg.args ?? [], msg.kwargs ?? {}, msg.details);
-      if (this.#state !== "open") return;
-      this.#link.send({
-        type: MessageType.YIELD,
-        request: msg.request,
-        options: {},
-        ...(out ?? {}),
-      });
-    } catch (error) {
-      if (error instanceof ApplicationError) {
-        fail(error.uri, error.args, error.kwargs);
-      } else {
-        fail(ErrorUri.RUNTIME_ERROR, [error instanceof Error ? error.message : String(error)]);
-      }
-    }
-  }
-
   #violation(message: string): void {
     if (this.#state === "closed") return;
     this.#link.send({
@@ -524,7 +498,8 @@ export class Session {
     this.#pending.clear();
     for (const subs of this.#subscriptions.values()) for (const s of subs) s.end();
     this.#subscriptions.clear();
-    this.#registrations.clear();
+    this.#caller.close(error);
+    this.#callee.close(error);
     this.#link.close();
     this.#resolveClosed({ reason, details });
   }

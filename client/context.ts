@@ -1,0 +1,49 @@
+/**
+ * What the client's role classes (`Caller`, `Callee`) need from the session
+ * they belong to, and the payload shape they share.
+ *
+ * @module
+ */
+
+import type { Dict, WampMessage } from "../wamp/mod.ts";
+
+/** Positional and keyword arguments of a call, result or publication. */
+export interface Arguments {
+  /** Positional arguments. */
+  args?: unknown[];
+  /** Keyword arguments. */
+  kwargs?: Dict;
+}
+
+/**
+ * The session as a role sees it: a way to send, to make requests and to
+ * number them, and the router's WELCOME roles.
+ */
+export interface SessionContext {
+  /** Whether the session is open. */
+  isOpen(): boolean;
+  /** WELCOME.Details.roles of the router. */
+  routerRoles(): Dict;
+  /** Sends a message; throws `SessionClosedError` when not open. */
+  send(msg: WampMessage): void;
+  /** Sends a request and waits for its single reply (ERROR rejects). */
+  request(make: (request: number) => WampMessage): Promise<WampMessage>;
+  /** The next session-scope request ID. */
+  nextRequest(): number;
+}
+
+/** Both fields present: what results, chunks and errors carry. */
+export function argumentsOf(msg: { args?: unknown[]; kwargs?: Dict }): {
+  args: unknown[];
+  kwargs: Dict;
+} {
+  return { args: msg.args ?? [], kwargs: msg.kwargs ?? {} };
+}
+
+/** Only the payload elements that are present, for an outgoing message. */
+export function payloadOf(payload: Arguments | undefined): Arguments {
+  const out: Arguments = {};
+  if (payload?.args !== undefined) out.args = payload.args;
+  if (payload?.kwargs !== undefined) out.kwargs = payload.kwargs;
+  return out;
+}
