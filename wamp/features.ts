@@ -67,8 +67,27 @@ export const ROUTER_FEATURES: Readonly<Record<RouterRole, readonly FeatureName[]
 export const CLIENT_FEATURES: Readonly<Record<ClientRole, readonly FeatureName[]>> = {
   publisher: [Feature.PUBLISHER_EXCLUSION],
   subscriber: [],
-  caller: [],
-  callee: [],
+  caller: [
+    Feature.PROGRESSIVE_CALL_RESULTS,
+    Feature.PROGRESSIVE_CALL_INVOCATIONS,
+    Feature.CALL_TIMEOUT,
+    Feature.CALL_CANCELING,
+    Feature.CALLER_IDENTIFICATION,
+    Feature.SHARDED_REGISTRATION,
+    Feature.PAYLOAD_PASSTHRU_MODE,
+  ],
+  callee: [
+    Feature.PROGRESSIVE_CALL_RESULTS,
+    Feature.PROGRESSIVE_CALL_INVOCATIONS,
+    Feature.CALL_TIMEOUT,
+    Feature.CALL_CANCELING,
+    Feature.CALLER_IDENTIFICATION,
+    Feature.CALL_TRUSTLEVELS,
+    Feature.PATTERN_BASED_REGISTRATION,
+    Feature.SHARED_REGISTRATION,
+    Feature.REGISTRATION_REVOCATION,
+    Feature.PAYLOAD_PASSTHRU_MODE,
+  ],
 };
 
 /**
