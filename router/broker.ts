@@ -1,7 +1,8 @@
 /**
  * The broker: subscriptions and publications of one realm, sans-I/O. Every
  * method takes the acting session and its message, and returns the
- * messages to deliver (spec "Publish and Subscribe").
+ * messages to deliver (spec "Publish and Subscribe" and the Advanced
+ * Profile's PubSub features).
  *
  * @module
  */
@@ -9,17 +10,26 @@
 import {
   type Dict,
   ErrorUri,
-  type EventMessage,
+  Feature,
+  hasFeature,
   type IdGenerator,
   isReservedUri,
   isValidUri,
   type MatchPolicy,
   MessageType,
+  ProtocolViolationError,
   type PublishMessage,
   type SubscribeMessage,
   type UnsubscribeMessage,
 } from "../wamp/mod.ts";
+import type { Disclosure } from "./config.ts";
 import { errorReply } from "./errors.ts";
+import { EventHistory, type EventHistoryRule } from "./event_history.ts";
+import { MatchIndex } from "./match_index.ts";
+import { copyPassthru, passthruProblem, PPT_KEYS, usesPassthru } from "./passthru.ts";
+import { eventFor, type Publication } from "./publication.ts";
+import { PublishFilter } from "./publish_filter.ts";
+import { RetainedEvents } from "./retained.ts";
 import type { Outbound, SessionInfo } from "./types.ts";
 
 /** A subscription: one (topic, match) pair shared by all its subscribers. */
@@ -34,6 +44,12 @@ export interface Subscription {
   readonly created: string;
   /** Subscribed session IDs, in subscription order. */
   readonly subscribers: Set<number>;
+  /**
+   * Whether it outlives its last subscriber: the realm's `eventHistory`
+   * creates such subscriptions up front, so history is kept (and has an
+   * ID to ask for) before anyone subscribes.
+   */
+  readonly persistent: boolean;
 }
 
 /** Options for {@linkcode Broker}. */
@@ -44,32 +60,51 @@ export interface BrokerOptions {
   subscriptionIds: IdGenerator;
   /** Global-scope IDs for publications. */
   publicationIds: IdGenerator;
+  /**
+   * Publisher identification: `request` honours `disclose_me`, `always`
+   * discloses every publisher, `never` refuses `disclose_me`.
+   * @default {"request"}
+   */
+  disclosePublisher?: Disclosure;
+  /**
+   * Topics and patterns whose events are kept for
+   * `wamp.subscription.get_events`.
+   * @default {[]}
+   */
+  eventHistory?: readonly EventHistoryRule[];
+  /**
+   * The clock for history timestamps (milliseconds since the epoch).
+   * @default {Date.now}
+   */
+  now?: () => number;
 }
-
-/** Publish options whose features the broker does not offer yet. */
-const UNSUPPORTED_PUBLISH_OPTIONS = [
-  "exclude",
-  "exclude_authid",
-  "exclude_authrole",
-  "eligible",
-  "eligible_authid",
-  "eligible_authrole",
-];
 
 /** Routes events from publishers to subscribers. */
 export class Broker {
   #options: BrokerOptions;
-  #byTopic = new Map<string, Subscription>();
+  #now: () => number;
+  #index = new MatchIndex<Subscription>();
   #byId = new Map<number, Subscription>();
   #bySession = new Map<number, Set<Subscription>>();
+  /** Subscribers' identities, for black/white lists and revocation. */
+  #sessions = new Map<number, SessionInfo>();
+  #history = new EventHistory();
+  #retained = new RetainedEvents();
 
   /**
-   * Creates a broker.
+   * Creates a broker, with the history-enabled subscriptions its
+   * `eventHistory` rules ask for.
    *
-   * @param options URI strictness and ID generators.
+   * @param options URI strictness, ID generators, disclosure, history.
    */
   constructor(options: BrokerOptions) {
     this.#options = options;
+    this.#now = options.now ?? Date.now;
+    for (const rule of options.eventHistory ?? []) {
+      const match = rule.match ?? "exact";
+      const sub = this.#index.get(rule.topic, match) ?? this.#create(rule.topic, match, true);
+      this.#history.enable(sub.id, rule.limit ?? 100);
+    }
   }
 
   /** How many subscriptions exist. */
@@ -82,50 +117,74 @@ export class Broker {
     return this.#byId.get(id);
   }
 
+  /** Every subscription, in creation order. */
+  subscriptions(): IterableIterator<Subscription> {
+    return this.#byId.values();
+  }
+
   /**
-   * Handles SUBSCRIBE: joins the existing subscription for the topic or
-   * creates one. A repeated SUBSCRIBE returns the same ID.
+   * Looks up the subscription for a (topic, match) pair, without matching.
+   *
+   * @param topic The topic or pattern.
+   * @param match The match policy.
+   * @returns The subscription, or `undefined`.
+   */
+  lookup(topic: string, match: MatchPolicy = "exact"): Subscription | undefined {
+    return this.#index.get(topic, match);
+  }
+
+  /** The event-history stores (`event_history`). */
+  get history(): EventHistory {
+    return this.#history;
+  }
+
+  /** The retained events (`event_retention`). */
+  get retained(): RetainedEvents {
+    return this.#retained;
+  }
+
+  /**
+   * Handles SUBSCRIBE: joins the subscription for the (topic, match) pair
+   * or creates one; a repeated SUBSCRIBE returns the same ID. With
+   * `get_retained`, the retained events the subscriber may receive follow
+   * SUBSCRIBED, flagged `retained: true`.
    *
    * @param session The subscriber.
    * @param msg The SUBSCRIBE message.
-   * @returns SUBSCRIBED or ERROR.
+   * @returns SUBSCRIBED (then retained EVENTs), or ERROR.
    */
   subscribe(session: SessionInfo, msg: SubscribeMessage): Outbound[] {
     const match = (msg.options.match ?? "exact") as MatchPolicy;
-    if (match !== "exact") {
+    if (match !== "exact" && match !== "prefix" && match !== "wildcard") {
       return [
         errorReply(
           session.id,
           msg.type,
           msg.request,
           ErrorUri.OPTION_NOT_ALLOWED,
-          `match "${match}" is not supported by this broker`,
+          `match "${match}" is not a match policy`,
         ),
       ];
     }
-    if (!isValidUri(msg.topic, { strict: this.#options.strictUris ?? false })) {
+    if (!isValidUri(msg.topic, { strict: this.#options.strictUris ?? false, match })) {
       return [errorReply(session.id, msg.type, msg.request, ErrorUri.INVALID_URI)];
     }
-    let sub = this.#byTopic.get(msg.topic);
-    if (sub === undefined) {
-      sub = {
-        id: this.#options.subscriptionIds(),
-        topic: msg.topic,
-        match,
-        created: new Date().toISOString(),
-        subscribers: new Set(),
-      };
-      this.#byTopic.set(sub.topic, sub);
-      this.#byId.set(sub.id, sub);
-    }
+    const sub = this.#index.get(msg.topic, match) ?? this.#create(msg.topic, match, false);
     sub.subscribers.add(session.id);
+    this.#sessions.set(session.id, session);
     let mine = this.#bySession.get(session.id);
     if (mine === undefined) this.#bySession.set(session.id, mine = new Set());
     mine.add(sub);
-    return [{
+    const out: Outbound[] = [{
       to: session.id,
       msg: { type: MessageType.SUBSCRIBED, request: msg.request, subscription: sub.id },
     }];
+    if (msg.options.get_retained === true) {
+      for (const pub of this.#retained.for(sub.topic, sub.match, session)) {
+        out.push({ to: session.id, msg: eventFor(sub, pub, { retained: true }) });
+      }
+    }
+    return out;
   }
 
   /**
@@ -145,39 +204,75 @@ export class Broker {
   }
 
   /**
-   * Handles PUBLISH: one EVENT per matching subscription, addressed to all
-   * its subscribers but the publisher (unless `exclude_me: false`), and
-   * PUBLISHED when `acknowledge` is set. Errors are only reported to
-   * publishers that asked for an acknowledgement.
+   * Handles PUBLISH: one EVENT per matching subscription (exact, prefix and
+   * wildcard alike), addressed to its subscribers that pass publisher
+   * exclusion and the black/white lists; history and retention are
+   * updated; PUBLISHED follows when `acknowledge` is set. Refusals are
+   * only reported to publishers that asked for an acknowledgement.
    *
    * @param session The publisher.
    * @param msg The PUBLISH message.
    * @returns EVENTs, then PUBLISHED or ERROR.
+   * @throws {ProtocolViolationError} When the publisher uses payload
+   * passthru mode without announcing it.
    */
   publish(session: SessionInfo, msg: PublishMessage): Outbound[] {
-    const ack = msg.options.acknowledge === true;
-    const refusal = this.#checkPublish(msg);
-    if (refusal !== undefined) {
-      return ack ? [errorReply(session.id, msg.type, msg.request, ...refusal)] : [];
+    const options = msg.options;
+    const ack = options.acknowledge === true;
+    if (
+      usesPassthru(options) &&
+      !hasFeature(session.roles, "publisher", Feature.PAYLOAD_PASSTHRU_MODE)
+    ) {
+      throw new ProtocolViolationError(
+        "PUBLISH uses payload passthru mode, but the publisher did not announce payload_passthru_mode",
+      );
     }
-    const publication = this.#options.publicationIds();
+    const checked = this.#checkPublish(msg);
+    if (!(checked instanceof PublishFilter) && checked !== undefined) {
+      return ack ? [errorReply(session.id, msg.type, msg.request, ...checked)] : [];
+    }
+    const pub = this.#publication(session, msg, checked);
+    const storable = checked === undefined || checked.storable;
     const out: Outbound[] = [];
-    const sub = this.#byTopic.get(msg.topic);
-    if (sub !== undefined) {
-      const excludeMe = msg.options.exclude_me !== false;
-      const to: number[] = [];
-      for (const id of sub.subscribers) {
-        if (!(excludeMe && id === session.id)) to.push(id);
-      }
-      if (to.length > 0) out.push({ to, msg: this.#event(sub, publication, msg) });
+    for (const sub of this.#index.matches(msg.topic)) {
+      if (storable) this.#history.record(sub.id, pub);
+      const to = this.#recipients(sub, pub);
+      if (to.length > 0) out.push({ to, msg: eventFor(sub, pub) });
     }
+    if (options.retain === true) this.#retained.retain(pub);
     if (ack) {
       out.push({
         to: session.id,
-        msg: { type: MessageType.PUBLISHED, request: msg.request, publication },
+        msg: { type: MessageType.PUBLISHED, request: msg.request, publication: pub.id },
       });
     }
     return out;
+  }
+
+  /**
+   * Revokes a subscription (feature key `subscription_revocation`): every
+   * subscriber is removed; those that announced `subscription_revocation`
+   * get `UNSUBSCRIBED [35, 0, {subscription, reason}]`, the others are
+   * removed silently (spec "Subscription Revocation").
+   *
+   * @param subscription The subscription ID.
+   * @param reason Why, for the subscribers.
+   * @returns The UNSUBSCRIBED to deliver, or `undefined` when there is no
+   * such subscription.
+   */
+  revoke(subscription: number, reason?: string): Outbound[] | undefined {
+    const sub = this.#byId.get(subscription);
+    if (sub === undefined) return undefined;
+    const notify: number[] = [];
+    for (const id of [...sub.subscribers]) {
+      const roles = this.#sessions.get(id)?.roles ?? {};
+      if (hasFeature(roles, "subscriber", Feature.SUBSCRIPTION_REVOCATION)) notify.push(id);
+      this.#remove(id, sub);
+    }
+    if (notify.length === 0) return [];
+    const details: Dict = { subscription };
+    if (reason !== undefined) details.reason = reason;
+    return [{ to: notify, msg: { type: MessageType.UNSUBSCRIBED, request: 0, details } }];
   }
 
   /**
@@ -191,46 +286,101 @@ export class Broker {
     for (const sub of [...mine]) this.#remove(sessionId, sub);
   }
 
-  #checkPublish(msg: PublishMessage): [string, string?] | undefined {
+  /** The refusal of a PUBLISH, or its black/white lists when it is acceptable. */
+  #checkPublish(msg: PublishMessage): PublishFilter | undefined | [string, string?] {
+    const options = msg.options;
     if (
       !isValidUri(msg.topic, { strict: this.#options.strictUris ?? false }) ||
       isReservedUri(msg.topic)
     ) {
       return [ErrorUri.INVALID_URI];
     }
-    const unsupported = UNSUPPORTED_PUBLISH_OPTIONS.find((key) => key in msg.options);
-    if (unsupported !== undefined) {
-      return [ErrorUri.OPTION_NOT_ALLOWED, `option "${unsupported}" is not supported`];
+    if (options.disclose_me === true && this.#options.disclosePublisher === "never") {
+      return [ErrorUri.OPTION_DISALLOWED_DISCLOSE_ME, "this realm never discloses publishers"];
     }
-    return undefined;
+    if (usesPassthru(options)) {
+      const problem = passthruProblem(options);
+      if (problem !== undefined) return [ErrorUri.INVALID_ARGUMENT, problem];
+    } else if (PPT_KEYS.some((key) => options[key] !== undefined)) {
+      return [ErrorUri.INVALID_ARGUMENT, "ppt_* options need a non-empty ppt_scheme"];
+    }
+    const filter = PublishFilter.from(options);
+    if (typeof filter === "string") {
+      return [ErrorUri.INVALID_ARGUMENT, `option "${filter}" must be a list of the right type`];
+    }
+    return filter;
   }
 
-  #event(sub: Subscription, publication: number, msg: PublishMessage): EventMessage {
+  #publication(
+    session: SessionInfo,
+    msg: PublishMessage,
+    filter: PublishFilter | undefined,
+  ): Publication {
+    const options = msg.options;
     const details: Dict = {};
-    const event: EventMessage = {
-      type: MessageType.EVENT,
-      subscription: sub.id,
-      publication,
-      details,
-    };
-    if (msg.args !== undefined) event.args = msg.args;
-    if (msg.kwargs !== undefined) event.kwargs = msg.kwargs;
+    const disclosure = this.#options.disclosePublisher ?? "request";
+    if (disclosure === "always" || (disclosure === "request" && options.disclose_me === true)) {
+      details.publisher = session.id;
+      details.publisher_authid = session.authid;
+      details.publisher_authrole = session.authrole;
+    }
+    if (session.trustlevel !== undefined) details.trustlevel = session.trustlevel;
+    copyPassthru(options, details);
     if (msg.payload !== undefined) {
       // An opaque payload is useless without the keys that describe it.
-      event.payload = msg.payload;
       for (const key of ["enc_algo", "enc_serializer", "enc_key"]) {
-        if (key in msg.options) details[key] = msg.options[key];
+        if (key in options) details[key] = options[key];
       }
     }
-    return event;
+    return {
+      id: this.#options.publicationIds(),
+      topic: msg.topic,
+      timestamp: this.#now(),
+      details,
+      ...(msg.args === undefined ? {} : { args: msg.args }),
+      ...(msg.kwargs === undefined ? {} : { kwargs: msg.kwargs }),
+      ...(msg.payload === undefined ? {} : { payload: msg.payload }),
+      ...(filter === undefined ? {} : { filter }),
+      ...(options.exclude_me === false ? {} : { excluded: session.id }),
+    };
+  }
+
+  /** The subscribers of `sub` that may receive `pub`. */
+  #recipients(sub: Subscription, pub: Publication): number[] {
+    const to: number[] = [];
+    const filter = pub.filter;
+    for (const id of sub.subscribers) {
+      if (id === pub.excluded) continue;
+      if (filter !== undefined && !filter.allows(this.#sessions.get(id)!)) continue;
+      to.push(id);
+    }
+    return to;
+  }
+
+  #create(topic: string, match: MatchPolicy, persistent: boolean): Subscription {
+    const sub: Subscription = {
+      id: this.#options.subscriptionIds(),
+      topic,
+      match,
+      created: new Date(this.#now()).toISOString(),
+      subscribers: new Set(),
+      persistent,
+    };
+    this.#index.set(topic, match, sub);
+    this.#byId.set(sub.id, sub);
+    return sub;
   }
 
   #remove(sessionId: number, sub: Subscription): void {
     sub.subscribers.delete(sessionId);
-    this.#bySession.get(sessionId)?.delete(sub);
-    if (this.#bySession.get(sessionId)?.size === 0) this.#bySession.delete(sessionId);
-    if (sub.subscribers.size === 0) {
-      this.#byTopic.delete(sub.topic);
+    const mine = this.#bySession.get(sessionId);
+    mine?.delete(sub);
+    if (mine?.size === 0) {
+      this.#bySession.delete(sessionId);
+      this.#sessions.delete(sessionId);
+    }
+    if (sub.subscribers.size === 0 && !sub.persistent) {
+      this.#index.delete(sub.topic, sub.match);
       this.#byId.delete(sub.id);
     }
   }
