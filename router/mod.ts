@@ -13,9 +13,12 @@ export {
   trustLevelFor,
   type TrustLevelRule,
 } from "./config.ts";
-export { Dealer, type DealerOptions, type Registration } from "./dealer.ts";
-export * from "./match_index.ts";
+export { Dealer, type DealerOptions, type Registration, type Timers } from "./dealer.ts";
 export { CallError, errorReply } from "./errors.ts";
+export { type CalleeList, pickCallee, shardCallee } from "./invocation_policy.ts";
+export { MatchIndex } from "./match_index.ts";
+export { copyPassthru, passthruProblem, PPT_KEYS, usesPassthru } from "./passthru.ts";
+export { procedureReflection, ProcedureReflectionUri } from "./procedure_reflection.ts";
 export { Realm, type RealmIds, type RealmMember, type RouterProcedure } from "./realm.ts";
 export { consoleLogger, Router, type RouterOptions } from "./router.ts";
 export { Session, type SessionHost } from "./session.ts";

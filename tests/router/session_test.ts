@@ -892,3 +892,117 @@ Deno.test("Session.send() closing one slow subscriber does not stop the fan-out"
   deepEqual(fast.peer.take().map((m) => m.type), [MessageType.EVENT]);
   deepEqual(slow.peer.take(), []);
 });
+
+const PROGRESSIVE = {
+  features: { progressive_call_invocations: true, call_canceling: true },
+};
+
+Deno.test("Session.receive() lets a progressive CALL reuse its request ID, in strict mode", () => {
+  const { router } = testRouter();
+  const callee = join(router, { callee: PROGRESSIVE });
+  const caller = join(router, { caller: PROGRESSIVE, subscriber: {} });
+  callee.session.receive(register(1, "com.example.upload"));
+  callee.peer.take();
+  const chunk = (request: number, progress: boolean) =>
+    call(request, "com.example.upload", {
+      args: [request],
+      options: progress ? { progress: true } : {},
+    });
+  caller.session.receive(chunk(1, true));
+  caller.session.receive(subscribe(2, "com.example.topic")); // IDs go on meanwhile
+  caller.session.receive(chunk(1, true));
+  caller.session.receive(chunk(1, false));
+  const invocations = callee.peer.take() as InvocationMessage[];
+  deepEqual(invocations.map((m) => [m.request, m.details.progress]), [
+    [1, true],
+    [1, true],
+    [1, undefined],
+  ]);
+  equal(caller.session.joined, true);
+  caller.peer.take(); // SUBSCRIBED
+  // The next new CALL must still be 3, the session's next ID.
+  caller.session.receive(call(4, "com.example.upload"));
+  assertAborted(caller, ErrorUri.PROTOCOL_VIOLATION);
+});
+
+Deno.test("Session.receive() routes CANCEL from callers only", () => {
+  const { router } = testRouter();
+  const callee = join(router, { callee: { features: { call_canceling: true } } });
+  const caller = join(router, { caller: {} });
+  callee.session.receive(register(1, "com.example.slow"));
+  callee.peer.take();
+  caller.session.receive(call(1, "com.example.slow"));
+  const [invocation] = callee.peer.take() as InvocationMessage[];
+  caller.session.receive({ type: MessageType.CANCEL, request: 1, options: { mode: "kill" } });
+  deepEqual(callee.peer.take(), [{
+    type: MessageType.INTERRUPT,
+    request: invocation!.request,
+    options: { mode: "kill", reason: ErrorUri.CANCELED },
+  }]);
+  callee.session.receive({
+    type: MessageType.ERROR,
+    requestType: MessageType.INVOCATION,
+    request: invocation!.request,
+    details: {},
+    error: ErrorUri.CANCELED,
+  });
+  equal((caller.peer.take()[0] as ErrorMessage).error, ErrorUri.CANCELED);
+  // The callee never announced the caller role.
+  callee.session.receive({ type: MessageType.CANCEL, request: 1, options: {} });
+  assertAborted(callee, ErrorUri.PROTOCOL_VIOLATION);
+});
+
+Deno.test("Router times out a call through the realm and delivers the ERROR", async () => {
+  const { router } = testRouter();
+  const callee = join(router, { callee: {} });
+  const caller = join(router, { caller: {} });
+  callee.session.receive(register(1, "com.example.slow"));
+  caller.session.receive(call(1, "com.example.slow", { options: { timeout: 5 } }));
+  const deadline = Date.now() + 2000;
+  let reply: WampMessage[] = [];
+  while (reply.length === 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    reply = caller.peer.take();
+  }
+  equal((reply[0] as ErrorMessage).error, ErrorUri.TIMEOUT);
+  await router.close(CloseUri.SYSTEM_SHUTDOWN, 0);
+});
+
+Deno.test("Router serves procedure reflection", () => {
+  const { router } = testRouter();
+  const callee = join(router, { callee: {}, caller: {} });
+  const caller = join(router, { caller: {} });
+  callee.session.receive(register(1, "com.example.b"));
+  callee.session.receive({
+    type: MessageType.REGISTER,
+    request: 2,
+    options: { match: "prefix" },
+    procedure: "com.example.",
+  });
+  callee.session.receive(
+    call(3, "wamp.reflect.define", { args: ["com.example.b", { doc: "Adds." }] }),
+  );
+  callee.peer.take();
+  caller.session.receive(call(1, "wamp.reflection.procedure.list"));
+  caller.session.receive(
+    call(2, "wamp.reflection.procedure.describe", { args: ["com.example.b"] }),
+  );
+  caller.session.receive(
+    call(3, "wamp.reflection.procedure.describe", { args: ["com.example.z"] }),
+  );
+  caller.session.receive(call(4, "wamp.reflection.procedure.describe", { args: ["org.x"] }));
+  caller.session.receive(call(5, "wamp.reflect.define", { args: ["com.example.b", {}] }));
+  const [list, described, prefix, missing, denied] = caller.peer.take() as WampMessage[];
+  deepEqual((list as { args: unknown[] }).args, [["com.example.", "com.example.b"]]);
+  const kwargs = (described as { kwargs: Dict }).kwargs;
+  deepEqual([kwargs.procedure, kwargs.match, kwargs.invoke, kwargs.callees, kwargs.description], [
+    "com.example.b",
+    "exact",
+    "single",
+    1,
+    { doc: "Adds." },
+  ]);
+  equal((prefix as { kwargs: Dict }).kwargs.procedure, "com.example.");
+  equal((missing as ErrorMessage).error, ErrorUri.NO_SUCH_PROCEDURE);
+  equal((denied as ErrorMessage).error, ErrorUri.NO_SUCH_REGISTRATION);
+});
