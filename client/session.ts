@@ -155,12 +155,15 @@ export class Session {
   }
 
   /**
-   * Subscribes to a topic.
+   * Subscribes to a topic, or to a pattern with `options.match` (`prefix`,
+   * `wildcard`). With `options.get_retained`, the topic's retained event
+   * (if any) arrives first, flagged `details.retained`. A router that
+   * revokes the subscription ends it ({@linkcode Subscription.revoked}).
    *
-   * @param topic The topic.
+   * @param topic The topic or pattern.
    * @param handler Called for each event; omit to iterate the subscription.
    * @param options SUBSCRIBE options.
-   * @returns The subscription.
+   * @returns The subscription: async-iterable and async-disposable.
    * @throws {ApplicationError} When the router refuses.
    */
   async subscribe(
@@ -168,18 +171,30 @@ export class Session {
     handler?: EventHandler,
     options: SubscribeOptions = {},
   ): Promise<Subscription> {
-    const reply = await this.#request((request) => ({
-      type: MessageType.SUBSCRIBE,
-      request,
-      options,
-      topic,
-    }));
-    const id = (reply as { subscription: number }).subscription;
-    const sub = new Subscription(id, topic, handler, (s) => this.#unsubscribe(s));
-    let local = this.#subscriptions.get(id);
-    if (local === undefined) this.#subscriptions.set(id, local = new Set());
-    local.add(sub);
-    return sub;
+    let request = 0;
+    const reply = this.#request((id) => {
+      request = id;
+      return { type: MessageType.SUBSCRIBE, request: id, options, topic };
+    });
+    // Attach the subscription the moment SUBSCRIBED is read, so an EVENT
+    // right behind it (a retained event) finds it.
+    let sub: Subscription | undefined;
+    const pending = this.#pending.get(request);
+    if (pending !== undefined) {
+      this.#pending.set(request, {
+        resolve: (msg) => {
+          const id = (msg as { subscription: number }).subscription;
+          sub = new Subscription(id, topic, handler, (s) => this.#unsubscribe(s));
+          let local = this.#subscriptions.get(id);
+          if (local === undefined) this.#subscriptions.set(id, local = new Set());
+          local.add(sub);
+          pending.resolve(msg);
+        },
+        reject: pending.reject,
+      });
+    }
+    await reply;
+    return sub!;
   }
 
   /**
@@ -383,7 +398,10 @@ export class Session {
       case MessageType.UNSUBSCRIBED:
         if (msg.request === 0) {
           const id = msg.details?.subscription as number;
-          for (const sub of this.#subscriptions.get(id) ?? []) sub.end();
+          const reason = msg.details?.reason;
+          for (const sub of this.#subscriptions.get(id) ?? []) {
+            sub.end(typeof reason === "string" ? reason : "");
+          }
           this.#subscriptions.delete(id);
           return;
         }

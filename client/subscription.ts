@@ -38,6 +38,7 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
   #queue: Event[] = [];
   #waiting: ((r: IteratorResult<Event>) => void) | undefined;
   #done = false;
+  #revoked: string | undefined;
 
   /**
    * Created by the session; not meant to be constructed directly.
@@ -87,9 +88,23 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
     }
   }
 
-  /** Ends iteration (called by the session when the subscription ends). */
-  end(): void {
+  /**
+   * Why the router revoked the subscription (`subscription_revocation`):
+   * its reason, or `""` without one; `undefined` unless revoked.
+   */
+  get revoked(): string | undefined {
+    return this.#revoked;
+  }
+
+  /**
+   * Ends iteration (called by the session when the subscription ends).
+   *
+   * @param revoked The router's reason when it revoked the subscription.
+   */
+  end(revoked?: string): void {
+    if (this.#done) return;
     this.#done = true;
+    this.#revoked = revoked;
     const wake = this.#waiting;
     this.#waiting = undefined;
     wake?.({ value: undefined, done: true });
