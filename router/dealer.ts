@@ -33,30 +33,12 @@ import {
 } from "../wamp/mod.ts";
 import type { Disclosure } from "./config.ts";
 import { errorReply } from "./errors.ts";
-import { type CalleeList, pickCallee, shardCallee } from "./invocation_policy.ts";
-import { MatchIndex } from "./match_index.ts";
+import { pickCallee, shardCallee } from "./invocation_policy.ts";
 import { copyPassthru, passthruProblem, usesPassthru } from "./passthru.ts";
+import { type Registration, Registrations } from "./registrations.ts";
 import type { Outbound, SessionInfo } from "./types.ts";
 
-/** A registration: a procedure (or pattern) and the callees that serve it. */
-export interface Registration extends CalleeList {
-  /** Router-scope registration ID. */
-  readonly id: number;
-  /** The procedure URI or pattern. */
-  readonly procedure: string;
-  /** The match policy. */
-  readonly match: MatchPolicy;
-  /** The invocation policy. */
-  readonly invoke: InvocationPolicy;
-  /** When it was created (ISO 8601). */
-  readonly created: string;
-  /** Callee session IDs, in registration order. */
-  readonly callees: number[];
-  /** Each callee's REGISTER options. */
-  readonly options: Map<number, Dict>;
-  /** A description set through `wamp.reflect.define` (reflection). */
-  description?: Dict;
-}
+export type { Registration };
 
 /** Timer functions; inject fakes to drive call timeouts in tests. */
 export interface Timers {
@@ -109,7 +91,6 @@ interface PendingCall {
 /** What the dealer tracks per session. */
 interface DealerSession {
   readonly info: SessionInfo;
-  readonly registrations: Set<Registration>;
   /** Calls this session made, by CALL request ID. */
   readonly calls: Map<number, PendingCall>;
   /** Invocations sent to this session, by INVOCATION request ID. */
@@ -133,8 +114,7 @@ export class Dealer {
   #options: DealerOptions;
   #timers: Timers;
   #random: () => number;
-  #index = new MatchIndex<Registration>();
-  #byId = new Map<number, Registration>();
+  #registrations: Registrations;
   #sessions = new Map<number, DealerSession>();
 
   /**
@@ -146,21 +126,22 @@ export class Dealer {
     this.#options = options;
     this.#timers = options.timers ?? SYSTEM_TIMERS;
     this.#random = options.random ?? Math.random;
+    this.#registrations = new Registrations(options.registrationIds);
   }
 
   /** Looks up a registration by ID. */
   registration(id: number): Registration | undefined {
-    return this.#byId.get(id);
+    return this.#registrations.get(id);
   }
 
   /** Every registration. */
   registrations(): IterableIterator<Registration> {
-    return this.#byId.values();
+    return this.#registrations.values();
   }
 
   /** The registration for exactly this procedure or pattern and match policy. */
   lookup(procedure: string, match: MatchPolicy = "exact"): Registration | undefined {
-    return this.#index.get(procedure, match);
+    return this.#registrations.lookup(procedure, match);
   }
 
   /**
@@ -168,7 +149,7 @@ export class Dealer {
    * longest prefix, then the best wildcard pattern).
    */
   match(procedure: string): Registration | undefined {
-    return this.#index.best(procedure);
+    return this.#registrations.best(procedure);
   }
 
   /**
@@ -191,34 +172,20 @@ export class Dealer {
     if (msg.options.disclose_caller === true && this.#options.discloseCaller === "never") {
       return refuse(ErrorUri.OPTION_NOT_ALLOWED, "this realm never discloses callers");
     }
-    let reg = this.#index.get(msg.procedure, match);
-    if (reg !== undefined) {
-      if (reg.callees.includes(session.id)) {
+    const existing = this.#registrations.lookup(msg.procedure, match);
+    if (existing !== undefined) {
+      if (existing.callees.includes(session.id)) {
         return refuse(ErrorUri.PROCEDURE_ALREADY_EXISTS, "this session already registered it");
       }
-      if (reg.invoke === "single" || reg.invoke !== invoke) {
+      if (existing.invoke === "single" || existing.invoke !== invoke) {
         return refuse(
           ErrorUri.PROCEDURE_ALREADY_EXISTS,
-          `registered with invocation policy "${reg.invoke}"`,
+          `registered with invocation policy "${existing.invoke}"`,
         );
       }
-    } else {
-      reg = {
-        id: this.#options.registrationIds(),
-        procedure: msg.procedure,
-        match,
-        invoke,
-        created: new Date().toISOString(),
-        callees: [],
-        options: new Map(),
-        next: 0,
-      };
-      this.#index.set(reg.procedure, match, reg);
-      this.#byId.set(reg.id, reg);
     }
-    reg.callees.push(session.id);
-    reg.options.set(session.id, msg.options);
-    this.#session(session).registrations.add(reg);
+    this.#session(session);
+    const reg = this.#registrations.add(msg.procedure, match, invoke, session.id, msg.options);
     return [{
       to: session.id,
       msg: { type: MessageType.REGISTERED, request: msg.request, registration: reg.id },
@@ -233,11 +200,11 @@ export class Dealer {
    * @returns UNREGISTERED, or ERROR `no_such_registration`.
    */
   unregister(session: SessionInfo, msg: UnregisterMessage): Outbound[] {
-    const reg = this.#byId.get(msg.registration);
+    const reg = this.#registrations.get(msg.registration);
     if (reg === undefined || !reg.callees.includes(session.id)) {
       return [errorReply(session.id, msg.type, msg.request, ErrorUri.NO_SUCH_REGISTRATION)];
     }
-    this.#removeCallee(session.id, reg);
+    this.#registrations.remove(session.id, reg);
     return [{ to: session.id, msg: { type: MessageType.UNREGISTERED, request: msg.request } }];
   }
 
@@ -253,7 +220,7 @@ export class Dealer {
    * @returns UNREGISTERED messages, empty when there was nothing to revoke.
    */
   revoke(id: number, reason?: string, callee?: number): Outbound[] {
-    const reg = this.#byId.get(id);
+    const reg = this.#registrations.get(id);
     if (reg === undefined) return [];
     const out: Outbound[] = [];
     for (const sessionId of callee === undefined ? [...reg.callees] : [callee]) {
@@ -264,7 +231,7 @@ export class Dealer {
         if (reason !== undefined) details.reason = reason;
         out.push({ to: sessionId, msg: { type: MessageType.UNREGISTERED, request: 0, details } });
       }
-      this.#removeCallee(sessionId, reg);
+      this.#registrations.remove(sessionId, reg);
     }
     return out;
   }
@@ -403,7 +370,9 @@ export class Dealer {
   removeSession(sessionId: number): Outbound[] {
     const state = this.#sessions.get(sessionId);
     if (state === undefined) return [];
-    for (const reg of [...state.registrations]) this.#removeCallee(sessionId, reg);
+    for (const reg of this.#registrations.ofCallee(sessionId)) {
+      this.#registrations.remove(sessionId, reg);
+    }
     const out: Outbound[] = [];
     for (const pending of [...state.calls.values()]) {
       this.#end(pending);
@@ -455,7 +424,7 @@ export class Dealer {
     if (options.disclose_me === true && disclosure === "never") {
       return refuse(ErrorUri.OPTION_DISALLOWED_DISCLOSE_ME, "this realm never discloses callers");
     }
-    const reg = this.#index.best(msg.procedure);
+    const reg = this.#registrations.best(msg.procedure);
     if (reg === undefined) return refuse(ErrorUri.NO_SUCH_PROCEDURE);
     let calleeId: number | undefined;
     if (options.runmode === undefined) {
@@ -606,7 +575,6 @@ export class Dealer {
     if (state === undefined) {
       state = {
         info,
-        registrations: new Set(),
         calls: new Map(),
         invocations: new Map(),
         lastInvocation: 0,
@@ -619,20 +587,6 @@ export class Dealer {
 
   #validUri(uri: string, match: MatchPolicy): boolean {
     return isValidUri(uri, { strict: this.#options.strictUris ?? false, match });
-  }
-
-  #removeCallee(sessionId: number, reg: Registration): void {
-    const at = reg.callees.indexOf(sessionId);
-    if (at >= 0) {
-      reg.callees.splice(at, 1);
-      if (reg.next > at) reg.next--;
-    }
-    reg.options.delete(sessionId);
-    this.#sessions.get(sessionId)?.registrations.delete(reg);
-    if (reg.callees.length === 0) {
-      this.#index.delete(reg.procedure, reg.match);
-      this.#byId.delete(reg.id);
-    }
   }
 }
 
