@@ -114,6 +114,7 @@ export class Router {
     this.#globalIds = options.idGenerator ?? globalIdGenerator();
     const roles: Record<string, Record<string, unknown>> = rolesDict(ROUTER_FEATURES);
     roles.dealer!.reflection = true; // a role key, not a feature (spec "Interface Reflection")
+    roles.broker!.reflection = true; // wamp.reflection.topic.* (router/topic_reflection.ts)
     this.#host = {
       agent: options.agent ?? `Cloverleaf-${denoConfig.version}`,
       roles,

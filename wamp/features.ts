@@ -42,12 +42,21 @@ export const Feature = {
 export type FeatureName = typeof Feature[keyof typeof Feature];
 
 /**
- * Features the router announces per role. Only what is implemented and
- * tested: the Basic Profile plus publisher_exclusion (the spec's default
- * behaviour, with `exclude_me: false` honoured).
+ * Features the router announces per role: only what is implemented and
+ * tested (the README's feature table names the tests).
  */
 export const ROUTER_FEATURES: Readonly<Record<RouterRole, readonly FeatureName[]>> = {
-  broker: [Feature.PUBLISHER_EXCLUSION],
+  broker: [
+    Feature.PUBLISHER_EXCLUSION,
+    Feature.SUBSCRIBER_BLACKWHITE_LISTING,
+    Feature.PUBLISHER_IDENTIFICATION,
+    Feature.PUBLICATION_TRUSTLEVELS,
+    Feature.PATTERN_BASED_SUBSCRIPTION,
+    Feature.EVENT_HISTORY,
+    Feature.EVENT_RETENTION,
+    Feature.SUBSCRIPTION_REVOCATION,
+    Feature.PAYLOAD_PASSTHRU_MODE,
+  ],
   dealer: [
     Feature.PROGRESSIVE_CALL_RESULTS,
     Feature.PROGRESSIVE_CALL_INVOCATIONS,
@@ -65,8 +74,19 @@ export const ROUTER_FEATURES: Readonly<Record<RouterRole, readonly FeatureName[]
 
 /** Features our client announces per role. */
 export const CLIENT_FEATURES: Readonly<Record<ClientRole, readonly FeatureName[]>> = {
-  publisher: [Feature.PUBLISHER_EXCLUSION],
-  subscriber: [],
+  publisher: [
+    Feature.PUBLISHER_EXCLUSION,
+    Feature.SUBSCRIBER_BLACKWHITE_LISTING,
+    Feature.PUBLISHER_IDENTIFICATION,
+    Feature.PAYLOAD_PASSTHRU_MODE,
+  ],
+  subscriber: [
+    Feature.PATTERN_BASED_SUBSCRIPTION,
+    Feature.PUBLISHER_IDENTIFICATION,
+    Feature.PUBLICATION_TRUSTLEVELS,
+    Feature.SUBSCRIPTION_REVOCATION,
+    Feature.PAYLOAD_PASSTHRU_MODE,
+  ],
   caller: [
     Feature.PROGRESSIVE_CALL_RESULTS,
     Feature.PROGRESSIVE_CALL_INVOCATIONS,

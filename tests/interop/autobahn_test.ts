@@ -342,30 +342,6 @@ for (const serializer of SERIALIZERS) {
     ]);
   });
 
-  // test_pubsub_exclude: subscriber black/whitelisting is not offered
-  // (WELCOME does not announce it), so the broker refuses it and Autobahn
-  // reports the refusal of an acknowledged publication.
-  scenario(serializer, "pubsub_exclude", async (bed, ab) => {
-    const a = await bed.autobahn();
-    const b = await bed.autobahn();
-    equal(
-      Boolean(a.session.features!.publisher?.subscriber_blackwhite_listing),
-      false,
-      "the router announces subscriber_blackwhite_listing now: test exclusion instead",
-    );
-    for (const option of ["exclude", "eligible"]) {
-      await rejects(
-        a.session.publish("com.myapp.topic3", [1], {}, {
-          acknowledge: true,
-          [option]: [b.session.id],
-        })!,
-        isAbError(ab, "wamp.error.option_not_allowed", [
-          `option "${option}" is not supported`,
-        ], {}),
-      );
-    }
-  });
-
   // test_rpc_arguments: results with args and kwargs both ways.
   scenario(serializer, "rpc_arguments", async (bed, ab) => {
     const callee = await bed.autobahn();
