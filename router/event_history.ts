@@ -10,7 +10,7 @@
 
 import { type Dict, ErrorUri, isValidUri, type MatchPolicy } from "../wamp/mod.ts";
 import { CallError } from "./errors.ts";
-import { eventFor, type EventTarget, type Publication } from "./publication.ts";
+import { eventFor, type EventSubscription, type Publication } from "./publication.ts";
 import type { RouterProcedure } from "./realm.ts";
 import type { SessionInfo } from "./types.ts";
 
@@ -108,7 +108,7 @@ export class EventHistory {
    * @throws {CallError} `wamp.error.invalid_argument` for a malformed query,
    * or when the subscription keeps no history.
    */
-  query(sub: EventTarget, requester: SessionInfo, kwargs: Dict): HistoryEvent[] {
+  query(sub: EventSubscription, requester: SessionInfo, kwargs: Dict): HistoryEvent[] {
     const store = this.#stores.get(sub.id);
     if (store === undefined) {
       throw new CallError(
@@ -159,7 +159,7 @@ export class EventHistory {
  */
 export function getEventsProcedure(
   history: EventHistory,
-  lookup: (id: number) => EventTarget | undefined,
+  lookup: (id: number) => EventSubscription | undefined,
 ): RouterProcedure {
   return (caller, args, kwargs) => {
     const id = args[0];
@@ -228,7 +228,7 @@ function positive(key: string, value: unknown): number {
   return value;
 }
 
-function historyEvent(sub: EventTarget, pub: Publication): HistoryEvent {
+function historyEvent(sub: EventSubscription, pub: Publication): HistoryEvent {
   const event = eventFor(sub, pub);
   const out: HistoryEvent = {
     timestamp: new Date(pub.timestamp).toISOString(),

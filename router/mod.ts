@@ -15,11 +15,22 @@ export {
 } from "./config.ts";
 export { Dealer, type DealerOptions, type Registration, type Timers } from "./dealer.ts";
 export { CallError, errorReply } from "./errors.ts";
+export {
+  EventHistory,
+  type EventHistoryRule,
+  GET_EVENTS,
+  getEventsProcedure,
+  type HistoryEvent,
+} from "./event_history.ts";
 export { type CalleeList, pickCallee, shardCallee } from "./invocation_policy.ts";
 export { MatchIndex } from "./match_index.ts";
 export { copyPassthru, passthruProblem, PPT_KEYS, usesPassthru } from "./passthru.ts";
 export { procedureReflection, ProcedureReflectionUri } from "./procedure_reflection.ts";
+export { eventFor, type EventSubscription, type Publication } from "./publication.ts";
+export { PublishFilter } from "./publish_filter.ts";
 export { Realm, type RealmIds, type RealmMember, type RouterProcedure } from "./realm.ts";
+export { RetainedEvents } from "./retained.ts";
 export { consoleLogger, Router, type RouterOptions } from "./router.ts";
 export { Session, type SessionHost } from "./session.ts";
+export { TOPIC_DESCRIBE, TOPIC_LIST, topicReflection } from "./topic_reflection.ts";
 export type { Logger, LogLevel, Outbound, SessionInfo } from "./types.ts";

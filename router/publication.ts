@@ -34,7 +34,7 @@ export interface Publication {
 }
 
 /** What an EVENT needs to know about its subscription. */
-export interface EventTarget {
+export interface EventSubscription {
   /** The subscription ID. */
   readonly id: number;
   /** Its match policy: pattern subscriptions get `details.topic`. */
@@ -50,7 +50,7 @@ export interface EventTarget {
  * @param extra Further details (e.g. `retained: true`).
  * @returns The EVENT, sharing the publication's payload.
  */
-export function eventFor(sub: EventTarget, pub: Publication, extra?: Dict): EventMessage {
+export function eventFor(sub: EventSubscription, pub: Publication, extra?: Dict): EventMessage {
   let details = pub.details;
   if (sub.match !== "exact" || extra !== undefined) {
     details = { ...details, ...extra };
