@@ -76,3 +76,40 @@ for (const subscribers of [1, 100, 1000]) {
     },
   });
 }
+
+// Fan-out when the broker holds many pattern subscriptions that do not
+// match: the MatchIndex keeps the cost close to the exact-only case.
+for (const patterns of [0, 1000, 10000]) {
+  const broker = new Broker({
+    subscriptionIds: sequentialIdGenerator(),
+    publicationIds: sequentialIdGenerator(),
+  });
+  let request = 0;
+  const subscribe = (id: number, topic: string, match: string) =>
+    broker.subscribe(session(id), {
+      type: MessageType.SUBSCRIBE,
+      request: ++request,
+      options: match === "exact" ? {} : { match },
+      topic,
+    });
+  for (let i = 1; i <= 100; i++) subscribe(i, "com.example.topic", "exact");
+  for (let i = 0; i < patterns; i++) {
+    if (i % 2 === 0) subscribe(1000 + i, `com.other${i}.`, "prefix");
+    else subscribe(1000 + i, `com.example..x${i}`, "wildcard");
+  }
+  const publisher = session(1);
+  Deno.bench({
+    name: `Broker.publish() to 100 subscribers beside ${patterns} non-matching patterns`,
+    group: "fan-out with patterns",
+    baseline: patterns === 0,
+    fn() {
+      broker.publish(publisher, {
+        type: MessageType.PUBLISH,
+        request: ++request,
+        options: {},
+        topic: "com.example.topic",
+        args: ["hello"],
+      });
+    },
+  });
+}

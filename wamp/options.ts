@@ -20,6 +20,8 @@ export interface SubscribeOptions {
   match?: MatchPolicy;
   /** Ask for the retained event of the topic. */
   get_retained?: boolean;
+  /** Sharded subscription node key (accepted, no routing effect). */
+  nkey?: string;
   /** Other keys are passed through untouched. */
   [key: string]: unknown;
 }
@@ -46,7 +48,21 @@ export interface PublishOptions {
   disclose_me?: boolean;
   /** Ask the broker to retain this event for the topic. */
   retain?: boolean;
-  /** Other keys are passed through untouched. */
+  /** Sharded subscription resource key (accepted, no routing effect). */
+  rkey?: string;
+  /** Payload passthru scheme (`mqtt`, `wamp`, `x_…`); non-empty switches PPT on. */
+  ppt_scheme?: string;
+  /** Payload passthru serializer. */
+  ppt_serializer?: string;
+  /** Payload passthru cipher. */
+  ppt_cipher?: string;
+  /** Payload passthru key ID. */
+  ppt_keyid?: string;
+  /**
+   * Other keys are passed through untouched; Cloverleaf's broker reads
+   * `exclude_<key>` / `eligible_<key>` lists of strings as filters on the
+   * subscriber's HELLO.Details (nexus's extension).
+   */
   [key: string]: unknown;
 }
 
