@@ -14,6 +14,7 @@ import {
   type Subscription,
 } from "../../mod.ts";
 import type { RealmOptions } from "../../router/mod.ts";
+import { rawWebSocket } from "../_helpers/raw_websocket.ts";
 import { join, startRouter, type TestRouter, until, type Via, within } from "../_helpers/router.ts";
 
 const SOCKET_VIAS: readonly Via[] = ["json", "msgpack", "cbor"];
@@ -343,3 +344,53 @@ for (const via of SOCKET_VIAS) {
     await Promise.all([sub.close(), pub.close()]);
   });
 }
+
+Deno.test("bad PubSub input never crashes the router: violations abort, refusals are ERROR", async () => {
+  const decoder = new TextDecoder();
+  await using t = routerWith();
+  const healthy = await join(t, "json");
+  const [got] = await collect(healthy, "com.example.alive");
+  const hello = '[1, "realm1", {"roles": {"publisher": {}, "subscriber": {}}}]';
+  const cases: [string, string][] = [
+    // Payload passthru without announcing it.
+    ['[16, 1, {"ppt_scheme": "mqtt"}, "com.example.t", ["x"]]', "ppt without announcing"],
+    // Known options with the wrong type.
+    ['[16, 1, {"exclude": "me"}, "com.example.t"]', "exclude not a list"],
+    ['[16, 1, {"eligible_authid": [1]}, "com.example.t"]', "eligible_authid of numbers"],
+    ['[16, 1, {"disclose_me": "yes"}, "com.example.t"]', "disclose_me not a boolean"],
+    ['[32, 1, {"match": "glob"}, "com.example"]', "unknown match policy"],
+    ['[32, 1, {"get_retained": 1}, "com.example"]', "get_retained not a boolean"],
+  ];
+  for (const [text, what] of cases) {
+    await using raw = await rawWebSocket(t.url, ["wamp.2.json"]);
+    await raw.send(hello);
+    equal(JSON.parse(decoder.decode((await within(raw.read())).payload))[0], 2, what);
+    await raw.send(text);
+    const abort = JSON.parse(decoder.decode((await within(raw.read(), 5000, what)).payload));
+    deepEqual([abort[0], abort[2]], [3, "wamp.error.protocol_violation"], what);
+  }
+  // Refusals of well-typed requests are ERRORs and the session stays.
+  {
+    await using raw = await rawWebSocket(t.url, ["wamp.2.json"]);
+    await raw.send(hello);
+    await within(raw.read());
+    const refusals: [string, string][] = [
+      ['[16, 1, {"acknowledge": true, "eligible_site": "x"}, "com.example.t"]', "invalid_argument"],
+      [
+        '[16, 2, {"acknowledge": true, "ppt_serializer": "cbor"}, "com.example.t"]',
+        "invalid_argument",
+      ],
+      ['[32, 3, {"match": "prefix"}, "com. example"]', "invalid_uri"],
+      ['[16, 4, {"acknowledge": true}, "wamp.session.on_join"]', "invalid_uri"],
+    ];
+    for (const [text, uri] of refusals) {
+      await raw.send(text);
+      const error = JSON.parse(decoder.decode((await within(raw.read())).payload));
+      deepEqual([error[0], error[4]], [8, `wamp.error.${uri}`], text);
+    }
+  }
+  const pub = await join(t, "cbor");
+  await flush(pub, "com.example.alive", [got]);
+  ok(healthy.isOpen);
+  await Promise.all([healthy.close(), pub.close()]);
+});
