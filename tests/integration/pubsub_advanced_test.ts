@@ -394,3 +394,20 @@ Deno.test("bad PubSub input never crashes the router: violations abort, refusals
   ok(healthy.isOpen);
   await Promise.all([healthy.close(), pub.close()]);
 });
+
+Deno.test("[local] event_retention: the retained event right behind SUBSCRIBED is not lost", async () => {
+  await using t = routerWith();
+  const [sub, pub] = [await join(t, "local"), await join(t, "local")];
+  await pub.publish("com.example.state", { args: ["current"] }, {
+    retain: true,
+    acknowledge: true,
+  });
+  const got: Event[] = [];
+  await sub.subscribe("com.example.state", (e) => {
+    got.push(e);
+  }, { get_retained: true });
+  await until(() => got.length === 1);
+  deepEqual(got[0]!.args, ["current"]);
+  equal(got[0]!.details.retained, true);
+  await Promise.all([sub.close(), pub.close()]);
+});
