@@ -45,6 +45,8 @@ export class CallError extends Error {
   readonly uri: string;
 
   /**
+   * Creates the error.
+   *
    * @param uri The error URI.
    * @param message A human-readable explanation, sent as the only argument.
    */
