@@ -33,7 +33,9 @@ export interface Result {
 /**
  * Options for `Session.call()`: the CALL.Options keys, passed through
  * untranslated (`timeout`, `receive_progress`, `disclose_me`, `runmode`,
- * `rkey`, `ppt_scheme`, …), plus three that never go on the wire.
+ * `rkey`, `ppt_scheme`, …), plus three that never go on the wire. `progress`
+ * is the client's own (see `Session.call()` with input chunks) and is ignored
+ * here.
  *
  * @example Canceling with an AbortSignal
  * ```ts

@@ -8,13 +8,7 @@ export { connect, connectLocal, type ConnectOptions } from "./connect.ts";
 export { ApplicationError, SessionClosedError } from "./errors.ts";
 export { type Arguments } from "./context.ts";
 export { type CallRequestOptions, type Result } from "./caller.ts";
-export {
-  type Endpoint,
-  type Invocation,
-  type InvocationChunk,
-  type RegisterRequestOptions,
-  Registration,
-  type YieldArguments,
-} from "./callee.ts";
+export { type Endpoint, type RegisterRequestOptions, Registration } from "./callee.ts";
+export { type Invocation, type InvocationChunk, type YieldArguments } from "./invocation.ts";
 export { type CloseInfo, type JoinOptions, Session } from "./session.ts";
 export { type Event, type EventHandler, Subscription } from "./subscription.ts";
