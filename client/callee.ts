@@ -43,10 +43,11 @@ export type Endpoint = (
 export interface RegisterRequestOptions extends RegisterOptions {
   /**
    * Called when the router revokes the registration (spec "Registration
-   * Revocation": UNREGISTERED with request 0), with the router's reason.
+   * Revocation": UNREGISTERED with request 0), with the router's reason
+   * (`""` without one), as {@linkcode Registration.revoked} then has it.
    * The registration is inactive by then.
    */
-  onRevoked?: (reason: string | undefined) => void;
+  onRevoked?: (reason: string) => void;
 }
 
 /**
@@ -59,6 +60,7 @@ export class Registration implements AsyncDisposable {
   /** The procedure URI or pattern registered. */
   readonly procedure: string;
   #active = true;
+  #revoked: string | undefined;
   #unregister: () => Promise<void>;
 
   /**
@@ -79,9 +81,23 @@ export class Registration implements AsyncDisposable {
     return this.#active;
   }
 
-  /** Marks the registration ended (called by the session). */
-  end(): void {
+  /**
+   * Why the router revoked the registration (`registration_revocation`):
+   * its reason, or `""` without one; `undefined` unless revoked.
+   */
+  get revoked(): string | undefined {
+    return this.#revoked;
+  }
+
+  /**
+   * Marks the registration ended (called by the session).
+   *
+   * @param revoked The router's reason when it revoked the registration.
+   */
+  end(revoked?: string): void {
+    if (!this.#active) return;
     this.#active = false;
+    this.#revoked = revoked;
   }
 
   /** Withdraws the registration (nothing to do once inactive). */
@@ -100,7 +116,7 @@ export class Registration implements AsyncDisposable {
 interface Registered {
   readonly registration: Registration;
   readonly endpoint: Endpoint;
-  readonly onRevoked: ((reason: string | undefined) => void) | undefined;
+  readonly onRevoked: ((reason: string) => void) | undefined;
 }
 
 /** How many finished invocations with unfinished input to remember. */
@@ -209,10 +225,10 @@ export class Callee {
     const reg = typeof id === "number" ? this.#registrations.get(id) : undefined;
     if (reg === undefined) return;
     this.#registrations.delete(reg.registration.id);
-    reg.registration.end();
-    const reason = msg.details?.reason;
+    const reason = typeof msg.details?.reason === "string" ? msg.details.reason : "";
+    reg.registration.end(reason);
     try {
-      reg.onRevoked?.(typeof reason === "string" ? reason : undefined);
+      reg.onRevoked?.(reason);
     } catch (error) {
       console.error("onRevoked handler failed:", error);
     }

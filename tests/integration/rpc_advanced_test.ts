@@ -597,6 +597,7 @@ feature("shared_registration", async (t, via) => {
     const regs = await register("com.example.rr2", "roundrobin");
     await regs[1]!.unregister();
     equal(regs[1]!.active, false);
+    equal(regs[1]!.revoked, undefined);
     deepEqual(await answers("com.example.rr2", 4), [0, 2, 0, 2]);
   });
 
@@ -652,7 +653,7 @@ feature("registration_revocation", async (t, via) => {
   const [callee, caller] = await sessions(r, via, 2);
 
   await t.step("the callee learns the reason; calls then find no procedure", async () => {
-    const revoked = deferred<string | undefined>();
+    const revoked = deferred<string>();
     const reg = await callee!.register("com.example.revocable", () => ({ args: [1] }), {
       onRevoked: (reason) => revoked.resolve(reason),
     });
@@ -660,11 +661,17 @@ feature("registration_revocation", async (t, via) => {
     equal(r.router.realm("realm1")!.revokeRegistration(reg.id, "maintenance"), true);
     equal(await within(revoked.promise), "maintenance");
     equal(reg.active, false);
+    equal(reg.revoked, "maintenance");
     await rejects(caller!.call("com.example.revocable"), isUri("wamp.error.no_such_procedure"));
     await reg.unregister(); // a no-op now
-    // The URI can be registered again.
-    await callee!.register("com.example.revocable", () => ({ args: [2] }));
+    equal(reg.revoked, "maintenance");
+    // The URI can be registered again; a revocation without a reason.
+    const again = await callee!.register("com.example.revocable", () => ({ args: [2] }));
     deepEqual((await caller!.call("com.example.revocable")).args, [2]);
+    equal(again.revoked, undefined);
+    r.router.realm("realm1")!.revokeRegistration(again.id);
+    await until(() => again.revoked !== undefined);
+    equal(again.revoked, "");
   });
   await callee!.close();
   await caller!.close();
