@@ -88,9 +88,42 @@ interface PendingCall {
   timer: unknown;
 }
 
+/** The RPC features a session announced, read once from its roles. */
+interface RpcFeatures {
+  /** Callee: call_canceling (or the `call_cancelling` spelling). */
+  readonly cancels: boolean;
+  /** Callee: progressive_call_results, usable only with call_canceling. */
+  readonly progressiveResults: boolean;
+  /** Callee: progressive_call_invocations, usable only with call_canceling. */
+  readonly progressiveInvocations: boolean;
+  /** Callee: payload_passthru_mode. */
+  readonly calleePassthru: boolean;
+  /** Callee: registration_revocation. */
+  readonly revocation: boolean;
+  /** Caller: progressive_call_invocations. */
+  readonly streams: boolean;
+  /** Caller: payload_passthru_mode. */
+  readonly callerPassthru: boolean;
+}
+
+function rpcFeatures(roles: Dict): RpcFeatures {
+  const callee = (feature: string) => hasFeature(roles, "callee", feature);
+  const cancels = callee(Feature.CALL_CANCELING) || callee("call_cancelling");
+  return {
+    cancels,
+    progressiveResults: cancels && callee(Feature.PROGRESSIVE_CALL_RESULTS),
+    progressiveInvocations: cancels && callee(Feature.PROGRESSIVE_CALL_INVOCATIONS),
+    calleePassthru: callee(Feature.PAYLOAD_PASSTHRU_MODE),
+    revocation: callee(Feature.REGISTRATION_REVOCATION),
+    streams: hasFeature(roles, "caller", Feature.PROGRESSIVE_CALL_INVOCATIONS),
+    callerPassthru: hasFeature(roles, "caller", Feature.PAYLOAD_PASSTHRU_MODE),
+  };
+}
+
 /** What the dealer tracks per session. */
 interface DealerSession {
   readonly info: SessionInfo;
+  readonly features: RpcFeatures;
   /** Calls this session made, by CALL request ID. */
   readonly calls: Map<number, PendingCall>;
   /** Invocations sent to this session, by INVOCATION request ID. */
@@ -225,8 +258,7 @@ export class Dealer {
     const out: Outbound[] = [];
     for (const sessionId of callee === undefined ? [...reg.callees] : [callee]) {
       if (!reg.callees.includes(sessionId)) continue;
-      const roles = this.#sessions.get(sessionId)?.info.roles ?? {};
-      if (hasFeature(roles, "callee", Feature.REGISTRATION_REVOCATION)) {
+      if (this.#sessions.get(sessionId)?.features.revocation === true) {
         const details: Dict = { registration: id };
         if (reason !== undefined) details.reason = reason;
         out.push({ to: sessionId, msg: { type: MessageType.UNREGISTERED, request: 0, details } });
@@ -277,7 +309,7 @@ export class Dealer {
    */
   yield(session: SessionInfo, msg: YieldMessage): Outbound[] {
     const ppt = usesPassthru(msg.options);
-    if (ppt && !hasFeature(session.roles, "callee", Feature.PAYLOAD_PASSTHRU_MODE)) {
+    if (ppt && !this.#session(session).features.calleePassthru) {
       throw new ProtocolViolationError(
         "YIELD with ppt_scheme: payload_passthru_mode not announced",
       );
@@ -404,13 +436,13 @@ export class Dealer {
       errorReply(session.id, msg.type, msg.request, uri, why),
     ];
     const streaming = options.progress === true;
-    if (streaming && !hasFeature(session.roles, "caller", Feature.PROGRESSIVE_CALL_INVOCATIONS)) {
+    if (streaming && !caller.features.streams) {
       throw new ProtocolViolationError(
         "CALL with progress: the caller did not announce progressive_call_invocations",
       );
     }
     const ppt = usesPassthru(options);
-    if (ppt && !hasFeature(session.roles, "caller", Feature.PAYLOAD_PASSTHRU_MODE)) {
+    if (ppt && !caller.features.callerPassthru) {
       throw new ProtocolViolationError(
         "CALL with ppt_scheme: the caller did not announce payload_passthru_mode",
       );
@@ -439,15 +471,14 @@ export class Dealer {
     }
     const callee = calleeId === undefined ? undefined : this.#sessions.get(calleeId);
     if (callee === undefined) return refuse(ErrorUri.NO_SUCH_PROCEDURE);
-    const can = (feature: string) => hasFeature(callee.info.roles, "callee", feature);
-    const calleeCancels = can(Feature.CALL_CANCELING) || can("call_cancelling");
-    if (streaming && !(can(Feature.PROGRESSIVE_CALL_INVOCATIONS) && calleeCancels)) {
+    const can = callee.features;
+    if (streaming && !can.progressiveInvocations) {
       return refuse(
         ErrorUri.FEATURE_NOT_SUPPORTED,
         "the callee does not support progressive call invocations",
       );
     }
-    if (ppt && !can(Feature.PAYLOAD_PASSTHRU_MODE)) {
+    if (ppt && !can.calleePassthru) {
       return refuse(ErrorUri.FEATURE_NOT_SUPPORTED, "the callee does not support payload passthru");
     }
     const calleeOptions = reg.options.get(callee.info.id) ?? {};
@@ -458,10 +489,9 @@ export class Dealer {
       callee: callee.info.id,
       invocationRequest: ++callee.lastInvocation,
       registration: reg.id,
-      receiveProgress: options.receive_progress === true &&
-        can(Feature.PROGRESSIVE_CALL_RESULTS) && calleeCancels,
-      callerPassthru: hasFeature(session.roles, "caller", Feature.PAYLOAD_PASSTHRU_MODE),
-      calleeCancels,
+      receiveProgress: options.receive_progress === true && can.progressiveResults,
+      callerPassthru: caller.features.callerPassthru,
+      calleeCancels: can.cancels,
       timeout,
       streaming,
       progressive: streaming,
@@ -575,6 +605,7 @@ export class Dealer {
     if (state === undefined) {
       state = {
         info,
+        features: rpcFeatures(info.roles),
         calls: new Map(),
         invocations: new Map(),
         lastInvocation: 0,
