@@ -325,13 +325,7 @@ export class Broker {
       details.publisher_authrole = session.authrole;
     }
     if (session.trustlevel !== undefined) details.trustlevel = session.trustlevel;
-    copyPassthru(options, details);
-    if (msg.payload !== undefined) {
-      // An opaque payload is useless without the keys that describe it.
-      for (const key of ["enc_algo", "enc_serializer", "enc_key"]) {
-        if (key in options) details[key] = options[key];
-      }
-    }
+    copyPassthru(options, details, msg.payload !== undefined);
     return {
       id: this.#options.publicationIds(),
       topic: msg.topic,

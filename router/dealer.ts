@@ -517,13 +517,7 @@ export class Dealer {
     }
     if (session.trustlevel !== undefined) details.trustlevel = session.trustlevel;
     if (timeout > 0 && calleeOptions.forward_timeout === true) details.timeout = timeout;
-    copyPassthru(options, details);
-    if (msg.payload !== undefined) {
-      // An opaque Autobahn payload is useless without the keys that describe it.
-      for (const key of ["enc_algo", "enc_serializer", "enc_key"]) {
-        if (key in options) details[key] = options[key];
-      }
-    }
+    copyPassthru(options, details, msg.payload !== undefined);
     const invocation: InvocationMessage = {
       type: MessageType.INVOCATION,
       request: pending.invocationRequest,

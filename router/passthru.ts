@@ -26,16 +26,28 @@ export function usesPassthru(options: Dict): boolean {
   return typeof options.ppt_scheme === "string" && options.ppt_scheme.length > 0;
 }
 
+/** Autobahn's end-to-end encryption keys, which describe a bare `payload`. */
+const OPAQUE_KEYS = ["enc_algo", "enc_serializer", "enc_key"] as const;
+
 /**
- * Copies the `ppt_*` keys present in `from` into `to`.
+ * Copies the keys that describe a passed-through payload from `from` into
+ * `to`: the `ppt_*` keys present, and with `opaque` (the message carries
+ * Autobahn's bare encrypted `payload`) its `enc_*` keys too, without which
+ * that payload is useless.
  *
  * @param from The sender's options.
  * @param to The details to forward.
+ * @param opaque Whether the message carries a bare `payload`.
  * @returns `to`.
  */
-export function copyPassthru(from: Dict, to: Dict): Dict {
+export function copyPassthru(from: Dict, to: Dict, opaque = false): Dict {
   for (const key of PPT_KEYS) {
     if (from[key] !== undefined) to[key] = from[key];
+  }
+  if (opaque) {
+    for (const key of OPAQUE_KEYS) {
+      if (key in from) to[key] = from[key];
+    }
   }
   return to;
 }

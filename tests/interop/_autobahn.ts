@@ -587,3 +587,29 @@ export class TestBed implements AsyncDisposable {
     }
   }
 }
+
+// ---- one scenario, one serializer --------------------------------------------
+
+/** A scenario: runs against a fresh test bed. */
+export type Scenario = (bed: TestBed, ab: AutobahnModule) => Promise<void>;
+
+/**
+ * Registers one scenario for one serializer as a test; when Autobahn|JS
+ * cannot be loaded, registers it as ignored, saying why.
+ *
+ * @param serializer The serializer both sides use.
+ * @param name The scenario's name.
+ * @param fn The scenario.
+ */
+export function scenario(serializer: SerializerName, name: string, fn: Scenario): void {
+  const prefix = `Autobahn|JS ${autobahn?.version ?? ""} [${serializer}] ${name}`;
+  if (autobahn === undefined) {
+    Deno.test({ name: `${prefix} (ignored: ${unavailable})`, ignore: true, fn() {} });
+    return;
+  }
+  const ab = autobahn;
+  Deno.test(prefix, async () => {
+    await using bed = new TestBed(ab, serializer);
+    await fn(bed, ab);
+  });
+}

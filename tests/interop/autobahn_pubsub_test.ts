@@ -10,19 +10,8 @@
  */
 
 import { deepEqual, equal } from "node:assert/strict";
-import type { Event, SerializerName } from "../../mod.ts";
-import {
-  autobahn,
-  type AutobahnEventDetails,
-  type AutobahnModule,
-  type Dict,
-  Inbox,
-  SERIALIZERS,
-  TestBed,
-  unavailable,
-} from "./_autobahn.ts";
-
-type Scenario = (bed: TestBed, ab: AutobahnModule) => Promise<void>;
+import type { Event } from "../../mod.ts";
+import { type AutobahnEventDetails, type Dict, Inbox, scenario, SERIALIZERS } from "./_autobahn.ts";
 
 /** An event as an Autobahn handler receives it. */
 interface AbEvent {
@@ -37,19 +26,6 @@ interface AbEvent {
 function into(inbox: Inbox<AbEvent>) {
   return (args: unknown[], kwargs: Dict, details: AutobahnEventDetails) =>
     inbox.push({ args, kwargs, details });
-}
-
-function scenario(serializer: SerializerName, name: string, fn: Scenario): void {
-  const prefix = `Autobahn|JS ${autobahn?.version ?? ""} [${serializer}] ${name}`;
-  if (autobahn === undefined) {
-    Deno.test({ name: `${prefix} (ignored: ${unavailable})`, ignore: true, fn() {} });
-    return;
-  }
-  const ab = autobahn;
-  Deno.test(prefix, async () => {
-    await using bed = new TestBed(ab, serializer);
-    await fn(bed, ab);
-  });
 }
 
 /** The first arguments received, sentinel excluded. */

@@ -14,22 +14,18 @@
  */
 
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { ApplicationError, type SerializerName } from "../../mod.ts";
+import { ApplicationError } from "../../mod.ts";
 import {
-  autobahn,
   type AutobahnError,
   type AutobahnInvocation,
   type AutobahnModule,
   type AutobahnPeer,
   type Dict,
   Inbox,
+  scenario,
   SERIALIZERS,
-  TestBed,
-  unavailable,
   within,
 } from "./_autobahn.ts";
-
-type Scenario = (bed: TestBed, ab: AutobahnModule) => Promise<void>;
 
 /** What `session.call()` returns: a when.js promise with progress and cancel. */
 interface AbCall {
@@ -73,20 +69,6 @@ function isAppError(uri: string) {
     equal(e.uri, uri);
     return true;
   };
-}
-
-/** Registers one scenario for one serializer. */
-function scenario(serializer: SerializerName, name: string, fn: Scenario): void {
-  const prefix = `Autobahn|JS ${autobahn?.version ?? ""} [${serializer}] ${name}`;
-  if (autobahn === undefined) {
-    Deno.test({ name: `${prefix} (ignored: ${unavailable})`, ignore: true, fn() {} });
-    return;
-  }
-  const ab = autobahn;
-  Deno.test(prefix, async () => {
-    await using bed = new TestBed(ab, serializer);
-    await fn(bed, ab);
-  });
 }
 
 /** A promise plus its resolver. */

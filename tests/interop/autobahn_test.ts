@@ -16,21 +16,17 @@ import {
   type SerializerName,
 } from "../../mod.ts";
 import {
-  autobahn,
   type AutobahnError,
   type AutobahnEventDetails,
   type AutobahnModule,
   type Dict,
   Inbox,
   REALM,
+  scenario,
   SERIALIZERS,
-  TestBed,
-  unavailable,
   until,
   within,
 } from "./_autobahn.ts";
-
-type Scenario = (bed: TestBed, ab: AutobahnModule) => Promise<void>;
 
 /** An event as an Autobahn handler receives it. */
 interface AbEvent {
@@ -77,28 +73,6 @@ function isAppError(uri: string, args: unknown[], kwargs: Dict) {
 function bytes(value: unknown): Uint8Array {
   ok(value instanceof Uint8Array, `expected bytes, got ${Deno.inspect(value)}`);
   return new Uint8Array(value);
-}
-
-/** Registers one scenario for one serializer. */
-function scenario(
-  serializer: SerializerName,
-  name: string,
-  fn: Scenario,
-): void {
-  const prefix = `Autobahn|JS ${autobahn?.version ?? ""} [${serializer}] ${name}`;
-  if (autobahn === undefined) {
-    Deno.test({
-      name: `${prefix} (ignored: ${unavailable})`,
-      ignore: true,
-      fn() {},
-    });
-    return;
-  }
-  const ab = autobahn;
-  Deno.test(prefix, async () => {
-    await using bed = new TestBed(ab, serializer);
-    await fn(bed, ab);
-  });
 }
 
 // Sample payload: nesting, unicode, floats, negative and large integers,
