@@ -52,6 +52,17 @@ export interface Subscription {
   readonly persistent: boolean;
 }
 
+/**
+ * Told as sessions join and leave subscriptions (the subscription meta
+ * API publishes from here).
+ */
+export interface SubscriptionObserver {
+  /** `session` joined `sub`; `created` when this made the subscription. */
+  subscribed(session: number, sub: Subscription, created: boolean): void;
+  /** `session` left `sub`; `deleted` when that removed the subscription. */
+  unsubscribed(session: number, sub: Subscription, deleted: boolean): void;
+}
+
 /** Options for {@linkcode Broker}. */
 export interface BrokerOptions {
   /** Only `[0-9a-z_]` URI components. @default {false} */
@@ -77,6 +88,8 @@ export interface BrokerOptions {
    * @default {Date.now}
    */
   now?: () => number;
+  /** Told as sessions join and leave subscriptions. */
+  observer?: SubscriptionObserver;
 }
 
 /** Routes events from publishers to subscribers. */
@@ -90,6 +103,8 @@ export class Broker {
   #sessions = new Map<number, SessionInfo>();
   #history = new EventHistory();
   #retained = new RetainedEvents();
+  /** Subscriptions that may match a `wamp.` topic (see {@linkcode watchesMeta}). */
+  #metaWatchers = 0;
 
   /**
    * Creates a broker, with the history-enabled subscriptions its
@@ -133,6 +148,24 @@ export class Broker {
     return this.#index.get(topic, match);
   }
 
+  /**
+   * Whether any subscription may match a `wamp.` topic: when none does,
+   * the realm skips building meta events altogether.
+   */
+  get watchesMeta(): boolean {
+    return this.#metaWatchers > 0;
+  }
+
+  /** Every subscription a publication to `topic` reaches. */
+  matching(topic: string): readonly Subscription[] {
+    return this.#index.matches(topic);
+  }
+
+  /** Whether a publication to `topic` would reach any subscriber. */
+  hasSubscribers(topic: string): boolean {
+    return this.#index.matches(topic).some((sub) => sub.subscribers.size > 0);
+  }
+
   /** The event-history stores (`event_history`). */
   get history(): EventHistory {
     return this.#history;
@@ -169,12 +202,15 @@ export class Broker {
     if (!isValidUri(msg.topic, { strict: this.#options.strictUris ?? false, match })) {
       return [errorReply(session.id, msg.type, msg.request, ErrorUri.INVALID_URI)];
     }
-    const sub = this.#index.get(msg.topic, match) ?? this.#create(msg.topic, match, false);
+    const existing = this.#index.get(msg.topic, match);
+    const sub = existing ?? this.#create(msg.topic, match, false);
+    const joined = !sub.subscribers.has(session.id);
     sub.subscribers.add(session.id);
     this.#sessions.set(session.id, session);
     let mine = this.#bySession.get(session.id);
     if (mine === undefined) this.#bySession.set(session.id, mine = new Set());
     mine.add(sub);
+    if (joined) this.#options.observer?.subscribed(session.id, sub, existing === undefined);
     const out: Outbound[] = [{
       to: session.id,
       msg: { type: MessageType.SUBSCRIBED, request: msg.request, subscription: sub.id },
@@ -212,11 +248,13 @@ export class Broker {
    *
    * @param session The publisher.
    * @param msg The PUBLISH message.
+   * @param internal Whether the router itself publishes (meta events),
+   * which may use the reserved `wamp.` topics.
    * @returns EVENTs, then PUBLISHED or ERROR.
    * @throws {ProtocolViolationError} When the publisher uses payload
    * passthru mode without announcing it.
    */
-  publish(session: SessionInfo, msg: PublishMessage): Outbound[] {
+  publish(session: SessionInfo, msg: PublishMessage, internal = false): Outbound[] {
     const options = msg.options;
     const ack = options.acknowledge === true;
     if (
@@ -227,7 +265,7 @@ export class Broker {
         "PUBLISH uses payload passthru mode, but the publisher did not announce payload_passthru_mode",
       );
     }
-    const checked = this.#checkPublish(msg);
+    const checked = this.#checkPublish(msg, internal);
     if (!(checked instanceof PublishFilter) && checked !== undefined) {
       return ack ? [errorReply(session.id, msg.type, msg.request, ...checked)] : [];
     }
@@ -287,11 +325,14 @@ export class Broker {
   }
 
   /** The refusal of a PUBLISH, or its black/white lists when it is acceptable. */
-  #checkPublish(msg: PublishMessage): PublishFilter | undefined | [string, string?] {
+  #checkPublish(
+    msg: PublishMessage,
+    internal: boolean,
+  ): PublishFilter | undefined | [string, string?] {
     const options = msg.options;
     if (
       !isValidUri(msg.topic, { strict: this.#options.strictUris ?? false }) ||
-      isReservedUri(msg.topic)
+      (isReservedUri(msg.topic) && !internal)
     ) {
       return [ErrorUri.INVALID_URI];
     }
@@ -362,6 +403,7 @@ export class Broker {
     };
     this.#index.set(topic, match, sub);
     this.#byId.set(sub.id, sub);
+    if (mayMatchMeta(topic, match)) this.#metaWatchers++;
     return sub;
   }
 
@@ -373,9 +415,26 @@ export class Broker {
       this.#bySession.delete(sessionId);
       this.#sessions.delete(sessionId);
     }
-    if (sub.subscribers.size === 0 && !sub.persistent) {
+    const deleted = sub.subscribers.size === 0 && !sub.persistent;
+    if (deleted) {
       this.#index.delete(sub.topic, sub.match);
       this.#byId.delete(sub.id);
+      if (mayMatchMeta(sub.topic, sub.match)) this.#metaWatchers--;
+    }
+    this.#options.observer?.unsubscribed(sessionId, sub, deleted);
+  }
+}
+
+/** Whether a subscription could match some topic under `wamp.`. */
+function mayMatchMeta(topic: string, match: MatchPolicy): boolean {
+  switch (match) {
+    case "exact":
+      return topic.startsWith("wamp.");
+    case "prefix":
+      return topic.startsWith("wamp.") || "wamp.".startsWith(topic);
+    case "wildcard": {
+      const dot = topic.indexOf(".");
+      return dot === 0 || (dot > 0 && topic.slice(0, dot) === "wamp");
     }
   }
 }

@@ -25,6 +25,21 @@ export interface TrustLevelRule {
   trustlevel: number;
 }
 
+/** Which optional meta procedures a realm serves (both off by default). */
+export interface MetaOptions {
+  /**
+   * Serve `wamp.session.kill`, `kill_by_authid`, `kill_by_authrole` and
+   * `kill_all`. Anyone who may call them can close other sessions.
+   * @default {false}
+   */
+  kill?: boolean;
+  /**
+   * Serve `wamp.session.modify_details` (nexus's extension).
+   * @default {false}
+   */
+  modifyDetails?: boolean;
+}
+
 /** Options for one realm. */
 export interface RealmOptions {
   /** The realm's name (a URI). */
@@ -78,6 +93,11 @@ export interface RealmOptions {
    * @default {[]}
    */
   eventHistory?: EventHistoryRule[];
+  /**
+   * Optional meta procedures; the rest of the meta API is always served.
+   * @default {{ kill: false, modifyDetails: false }}
+   */
+  meta?: MetaOptions;
 }
 
 /** Realm options with every default filled in. */
@@ -123,6 +143,7 @@ export function resolveRealmOptions(input: unknown, path = "realm"): ResolvedRea
     eventHistory: c.array("eventHistory").map((rule, i) =>
       eventHistoryRule(rule, c.path(`eventHistory[${i}]`), strictUris)
     ),
+    meta: metaOptions(c.object("meta")),
   };
   c.done();
   return options;
@@ -142,6 +163,15 @@ function eventHistoryRule(input: unknown, path: string, strict: boolean): EventH
   const rule: EventHistoryRule = { topic, match, limit: c.integer("limit", 100, 1) };
   c.done();
   return rule;
+}
+
+function metaOptions(c: ConfigObject | undefined): Required<MetaOptions> {
+  const options = {
+    kill: c?.boolean("kill", false) ?? false,
+    modifyDetails: c?.boolean("modifyDetails", false) ?? false,
+  };
+  c?.done();
+  return options;
 }
 
 function trustLevelRule(input: unknown, path: string): TrustLevelRule {

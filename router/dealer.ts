@@ -35,10 +35,10 @@ import type { Disclosure } from "./config.ts";
 import { errorReply } from "./errors.ts";
 import { pickCallee, shardCallee } from "./invocation_policy.ts";
 import { copyPassthru, passthruProblem, usesPassthru } from "./passthru.ts";
-import { type Registration, Registrations } from "./registrations.ts";
+import { type Registration, type RegistrationObserver, Registrations } from "./registrations.ts";
 import type { Outbound, SessionInfo } from "./types.ts";
 
-export type { Registration };
+export type { Registration, RegistrationObserver };
 
 /** Timer functions; inject fakes to drive call timeouts in tests. */
 export interface Timers {
@@ -62,6 +62,8 @@ export interface DealerOptions {
   timers?: Timers;
   /** Delivers what a timer produces (a timed-out call's ERROR and INTERRUPT). */
   dispatch?: (out: Outbound[]) => void;
+  /** Told as callees join and leave registrations. */
+  observer?: RegistrationObserver;
 }
 
 /** A call in flight: CALL seen, INVOCATION sent, no final answer yet. */
@@ -159,7 +161,7 @@ export class Dealer {
     this.#options = options;
     this.#timers = options.timers ?? SYSTEM_TIMERS;
     this.#random = options.random ?? Math.random;
-    this.#registrations = new Registrations(options.registrationIds);
+    this.#registrations = new Registrations(options.registrationIds, options.observer);
   }
 
   /** Looks up a registration by ID. */

@@ -4,16 +4,28 @@
  * @module
  */
 
-export { Broker, type BrokerOptions, type Subscription } from "./broker.ts";
+export {
+  Broker,
+  type BrokerOptions,
+  type Subscription,
+  type SubscriptionObserver,
+} from "./broker.ts";
 export {
   type Disclosure,
+  type MetaOptions,
   type RealmOptions,
   type ResolvedRealmOptions,
   resolveRealmOptions,
   trustLevelFor,
   type TrustLevelRule,
 } from "./config.ts";
-export { Dealer, type DealerOptions, type Registration, type Timers } from "./dealer.ts";
+export {
+  Dealer,
+  type DealerOptions,
+  type Registration,
+  type RegistrationObserver,
+  type Timers,
+} from "./dealer.ts";
 export { CallError, errorReply } from "./errors.ts";
 export {
   EventHistory,

@@ -10,6 +10,7 @@ import {
   type IdGenerator,
   MessageType,
   type Payload,
+  type Peer,
   type ResultMessage,
 } from "../wamp/mod.ts";
 import { Broker } from "./broker.ts";
@@ -17,6 +18,11 @@ import type { ResolvedRealmOptions } from "./config.ts";
 import { Dealer } from "./dealer.ts";
 import { CallError, errorReply } from "./errors.ts";
 import { GET_EVENTS, getEventsProcedure } from "./event_history.ts";
+import { MetaEvents } from "./meta/events.ts";
+import { registrationEvents, registrationProcedures } from "./meta/registration_meta.ts";
+import { SessionMeta } from "./meta/session_meta.ts";
+import { subscriptionEvents, subscriptionProcedures } from "./meta/subscription_meta.ts";
+import { Testaments } from "./meta/testament.ts";
 import { procedureReflection } from "./procedure_reflection.ts";
 import { topicReflection } from "./topic_reflection.ts";
 import type { Outbound, SessionInfo } from "./types.ts";
@@ -25,8 +31,12 @@ import type { Outbound, SessionInfo } from "./types.ts";
 export interface RealmMember {
   /** The session's identity. */
   readonly info: SessionInfo;
+  /** The transport under the session (its `info` shows in session details). */
+  readonly peer: Peer;
   /** Delivers a message to the session (subject to its outbound policy). */
   send(msg: Outbound["msg"]): void;
+  /** Closes the session with GOODBYE (`wamp.session.kill`). */
+  shutdown(reason: string, message?: string): void;
 }
 
 /**
@@ -57,6 +67,12 @@ export class Realm {
   readonly dealer: Dealer;
   #members = new Map<number, RealmMember>();
   #procedures = new Map<string, RouterProcedure>();
+  #events: MetaEvents;
+  #sessionMeta: SessionMeta;
+  #testaments: Testaments;
+  /** Sessions being killed by `kill_all`: they leave without events. */
+  #quiet = new Set<number>();
+  #closing = false;
 
   /**
    * Creates a realm.
@@ -66,12 +82,19 @@ export class Realm {
    */
   constructor(options: ResolvedRealmOptions, ids: RealmIds) {
     this.options = options;
+    let internal: SessionInfo | undefined;
+    this.#events = new MetaEvents(
+      () => this.broker,
+      () => internal ??= internalSession(options.name, ids.global()),
+      (out) => this.dispatch(out),
+    );
     this.broker = new Broker({
       strictUris: options.strictUris,
       subscriptionIds: ids.router,
       publicationIds: ids.global,
       disclosePublisher: options.disclosePublisher,
       eventHistory: options.eventHistory,
+      observer: subscriptionEvents(this.#events),
     });
     this.provide(
       GET_EVENTS,
@@ -85,9 +108,28 @@ export class Realm {
       registrationIds: ids.router,
       discloseCaller: options.discloseCaller,
       dispatch: (out) => this.dispatch(out),
+      observer: registrationEvents(this.#events),
     });
-    for (const [uri, handler] of Object.entries(procedureReflection(this.dealer))) {
-      this.provide(uri, handler);
+    this.#sessionMeta = new SessionMeta(
+      {
+        members: () => this.#members.values(),
+        member: (id) => this.#members.get(id),
+        kill: (id, reason, message, quiet) => this.#kill(id, reason, message, quiet),
+      },
+      { kill: options.meta.kill ?? false, modifyDetails: options.meta.modifyDetails ?? false },
+      this.#events,
+    );
+    this.#testaments = new Testaments(this.#events, options.strictUris);
+    for (
+      const procedures of [
+        procedureReflection(this.dealer),
+        registrationProcedures(this.dealer),
+        subscriptionProcedures(this.broker),
+        this.#sessionMeta.procedures(),
+        this.#testaments.procedures(),
+      ]
+    ) {
+      for (const [uri, handler] of Object.entries(procedures)) this.provide(uri, handler);
     }
   }
 
@@ -135,7 +177,8 @@ export class Realm {
     const handler = this.#procedures.get(msg.procedure);
     if (handler === undefined || !fresh) return this.dealer.call(session, msg, fresh);
     try {
-      const out = handler(session, msg.args ?? [], msg.kwargs ?? {});
+      // Meta events the procedure causes (a kill's on_leave) follow its RESULT.
+      const out = this.#events.hold(() => handler(session, msg.args ?? [], msg.kwargs ?? {}));
       const result: ResultMessage = { type: MessageType.RESULT, request: msg.request, details: {} };
       if (out.args !== undefined) result.args = out.args;
       if (out.kwargs !== undefined) result.kwargs = out.kwargs;
@@ -177,22 +220,45 @@ export class Realm {
     return true;
   }
 
-  /** Adds a session that was just welcomed. */
+  /** Adds a session that was just welcomed (`wamp.session.on_join`). */
   join(member: RealmMember): void {
     this.#members.set(member.info.id, member);
+    this.#sessionMeta.joined(member);
+    this.#events.flush();
   }
 
   /**
    * Removes a session and everything it held: subscriptions, registrations,
-   * and the calls it owed (their callers get ERROR at once).
+   * and the calls it owed (their callers get ERROR at once). Then its
+   * testaments and `wamp.session.on_leave` are published, unless
+   * `kill_all` removed it or the router is closing.
    */
   leave(sessionId: number): void {
-    if (!this.#members.delete(sessionId)) return;
-    this.broker.removeSession(sessionId);
-    this.dispatch(this.dealer.removeSession(sessionId));
+    const member = this.#members.get(sessionId);
+    if (member === undefined) return;
+    this.#members.delete(sessionId);
+    let out: Outbound[] = [];
+    const depart = () => {
+      this.broker.removeSession(sessionId);
+      out = this.dealer.removeSession(sessionId);
+      this.#testaments.fire(member.info);
+      this.#sessionMeta.left(member.info);
+    };
+    if (this.#quiet.delete(sessionId) || this.#closing) this.#events.muted(depart);
+    else depart();
+    this.dispatch(out);
   }
 
-  /** Delivers what the broker or dealer returned. */
+  /**
+   * Marks the realm as closing with its router: sessions leaving from now
+   * on fire no meta events and no testaments (their would-be receivers are
+   * closing too).
+   */
+  close(): void {
+    this.#closing = true;
+  }
+
+  /** Delivers what the broker or dealer returned, then queued meta events. */
   dispatch(out: readonly Outbound[]): void {
     for (const { to, msg } of out) {
       if (typeof to === "number") {
@@ -201,5 +267,26 @@ export class Realm {
         for (const id of to) this.#members.get(id)?.send(msg);
       }
     }
+    this.#events.flush();
   }
+
+  #kill(id: number, reason: string, message: string | undefined, quiet: boolean): void {
+    if (quiet) this.#quiet.add(id);
+    this.#members.get(id)?.shutdown(reason, message);
+    this.#quiet.delete(id);
+  }
+}
+
+/** The identity of the realm's internal session, which publishes meta events. */
+function internalSession(realm: string, id: number): SessionInfo {
+  return {
+    id,
+    realm,
+    authid: "cloverleaf",
+    authrole: "trusted",
+    authmethod: "internal",
+    authprovider: "cloverleaf",
+    roles: { publisher: {}, subscriber: {}, caller: {}, callee: {} },
+    transport: "internal",
+  };
 }

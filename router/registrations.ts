@@ -29,9 +29,21 @@ export interface Registration extends CalleeList {
   description?: Dict;
 }
 
+/**
+ * Told as callees join and leave registrations (the registration meta
+ * API publishes from here).
+ */
+export interface RegistrationObserver {
+  /** `callee` joined `reg`; `created` when this made the registration. */
+  registered(callee: number, reg: Registration, created: boolean): void;
+  /** `callee` left `reg`; `deleted` when that removed the registration. */
+  unregistered(callee: number, reg: Registration, deleted: boolean): void;
+}
+
 /** Registrations of one realm. */
 export class Registrations {
   #ids: IdGenerator;
+  #observer: RegistrationObserver | undefined;
   #index = new MatchIndex<Registration>();
   #byId = new Map<number, Registration>();
   #byCallee = new Map<number, Set<Registration>>();
@@ -40,9 +52,11 @@ export class Registrations {
    * Creates an empty table.
    *
    * @param ids Router-scope IDs for new registrations.
+   * @param observer Told as callees join and leave registrations.
    */
-  constructor(ids: IdGenerator) {
+  constructor(ids: IdGenerator, observer?: RegistrationObserver) {
     this.#ids = ids;
+    this.#observer = observer;
   }
 
   /** A registration by ID. */
@@ -84,6 +98,7 @@ export class Registrations {
     options: Dict,
   ): Registration {
     let reg = this.#index.get(procedure, match);
+    const created = reg === undefined;
     if (reg === undefined) {
       reg = {
         id: this.#ids(),
@@ -103,6 +118,7 @@ export class Registrations {
     let mine = this.#byCallee.get(callee);
     if (mine === undefined) this.#byCallee.set(callee, mine = new Set());
     mine.add(reg);
+    this.#observer?.registered(callee, reg, created);
     return reg;
   }
 
@@ -119,9 +135,11 @@ export class Registrations {
     const mine = this.#byCallee.get(callee);
     mine?.delete(reg);
     if (mine?.size === 0) this.#byCallee.delete(callee);
-    if (reg.callees.length === 0) {
+    const deleted = reg.callees.length === 0;
+    if (deleted) {
       this.#index.delete(reg.procedure, reg.match);
       this.#byId.delete(reg.id);
     }
+    this.#observer?.unregistered(callee, reg, deleted);
   }
 }

@@ -197,6 +197,7 @@ export class Router {
   }
 
   async #close(reason: string, graceMs: number): Promise<void> {
+    for (const realm of this.#realms.values()) realm.close();
     for (const session of [...this.#sessions]) session.shutdown(reason);
     const deadline = Date.now() + graceMs;
     while (this.#sessions.size > 0 && Date.now() < deadline) {

@@ -56,6 +56,8 @@ export const ROUTER_FEATURES: Readonly<Record<RouterRole, readonly FeatureName[]
     Feature.EVENT_RETENTION,
     Feature.SUBSCRIPTION_REVOCATION,
     Feature.PAYLOAD_PASSTHRU_MODE,
+    Feature.SESSION_META_API,
+    Feature.SUBSCRIPTION_META_API,
   ],
   dealer: [
     Feature.PROGRESSIVE_CALL_RESULTS,
@@ -69,6 +71,9 @@ export const ROUTER_FEATURES: Readonly<Record<RouterRole, readonly FeatureName[]
     Feature.SHARDED_REGISTRATION,
     Feature.REGISTRATION_REVOCATION,
     Feature.PAYLOAD_PASSTHRU_MODE,
+    Feature.SESSION_META_API,
+    Feature.REGISTRATION_META_API,
+    Feature.TESTAMENT_META_API,
   ],
 };
 

@@ -10,6 +10,7 @@ export * from "./errors.ts";
 export * from "./features.ts";
 export * from "./ids.ts";
 export * from "./message_type.ts";
+export * from "./meta_uris.ts";
 export * from "./messages.ts";
 export * from "./options.ts";
 export * from "./peer.ts";

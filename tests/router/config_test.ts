@@ -15,6 +15,7 @@ Deno.test("resolveRealmOptions() fills in every default", () => {
     disclosePublisher: "request",
     trustLevels: [],
     eventHistory: [],
+    meta: { kill: false, modifyDetails: false },
   });
 });
 
@@ -35,6 +36,7 @@ Deno.test("resolveRealmOptions() keeps the values it is given", () => {
       { topic: "com.example..status", match: "wildcard", limit: 1 },
       { topic: "com.example.exact", match: "exact", limit: 500 },
     ],
+    meta: { kill: true, modifyDetails: true },
   };
   deepEqual(resolveRealmOptions(options), options);
 });
