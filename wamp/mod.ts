@@ -18,3 +18,11 @@ export * from "./uri.ts";
 export * from "./uris.ts";
 export * from "./serializers/mod.ts";
 export * from "./config_check.ts";
+export { deriveKey as wampcraDeriveKey } from "./auth/wampcra.ts";
+export { type CryptosignKeyPair, cryptosignKeyPair } from "./auth/cryptosign.ts";
+export {
+  deriveCredentials as scramDeriveCredentials,
+  type ScramCredentials,
+  type ScramKdf,
+  type ScramKdfParams,
+} from "./auth/scram.ts";
