@@ -10,5 +10,19 @@ export { type Arguments } from "./context.ts";
 export { type CallRequestOptions, type Result } from "./caller.ts";
 export { type Endpoint, type RegisterRequestOptions, Registration } from "./callee.ts";
 export { type Invocation, type InvocationChunk, type YieldArguments } from "./invocation.ts";
+export {
+  type KillOptions,
+  type MatchLists,
+  MetaApi,
+  type MetaPeer,
+  type RegistrationDetails,
+  RegistrationMetaApi,
+  type SessionDetails,
+  SessionMetaApi,
+  type SubscriptionDetails,
+  SubscriptionMetaApi,
+  type TestamentOptions,
+  type TestamentScope,
+} from "./meta.ts";
 export { type CloseInfo, type JoinOptions, Session } from "./session.ts";
 export { type Event, type EventHandler, Subscription } from "./subscription.ts";

@@ -25,6 +25,7 @@ import { Callee, type Endpoint, type RegisterRequestOptions, type Registration }
 import { Caller, type CallRequestOptions, type Result } from "./caller.ts";
 import type { Arguments, SessionContext } from "./context.ts";
 import { ApplicationError, SessionClosedError } from "./errors.ts";
+import { MetaApi } from "./meta.ts";
 import { type Event, type EventHandler, Subscription } from "./subscription.ts";
 
 /** Options for joining a realm. */
@@ -73,6 +74,7 @@ export class Session {
   #join: { resolve(): void; reject(e: Error): void } | undefined;
   #closed: Promise<CloseInfo>;
   #resolveClosed!: (info: CloseInfo) => void;
+  #meta: MetaApi | undefined;
 
   private constructor(link: Link, realm: string) {
     this.#link = link;
@@ -152,6 +154,11 @@ export class Session {
   /** Resolves when the session ends, with the reason. */
   get closed(): Promise<CloseInfo> {
     return this.#closed;
+  }
+
+  /** The realm's Meta API, typed: see {@linkcode MetaApi}. */
+  get meta(): MetaApi {
+    return this.#meta ??= new MetaApi(this);
   }
 
   /**
