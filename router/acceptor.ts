@@ -1,7 +1,7 @@
 /**
- * The router side of the opening handshake: HELLO in, WELCOME or ABORT out
- * (spec "Session Establishment"). Only anonymous authentication exists so
- * far; other methods plug in here.
+ * The router's first look at a HELLO (spec "Session Establishment"): are
+ * the roles, the realm and the offered authmethods acceptable, and which of
+ * the realm's authentication methods runs the rest of the handshake.
  *
  * @module
  */
@@ -14,23 +14,19 @@ import {
   isValidUri,
   MessageType,
 } from "../wamp/mod.ts";
-import type { ResolvedRealmOptions } from "./config.ts";
+import type { Authenticator } from "./auth/authenticator.ts";
 
-/** The identity a session was granted. */
-export interface Identity {
-  /** Authenticated identity. */
-  authid: string;
-  /** Authenticated role. */
-  authrole: string;
-  /** The method used. */
-  authmethod: string;
-  /** Who vouched for it. */
-  authprovider: string;
+/** What a HELLO needs from its realm. */
+export interface HelloRealm {
+  /** The realm's name. */
+  readonly name: string;
+  /** Its authentication methods, by authmethod name. */
+  readonly authenticators: ReadonlyMap<string, Authenticator>;
 }
 
-/** The outcome of a HELLO: an identity to welcome, or an ABORT. */
+/** The outcome of a HELLO: the method that continues, or an ABORT. */
 export type Acceptance =
-  | { readonly identity: Identity; readonly roles: Dict }
+  | { readonly authenticator: Authenticator; readonly roles: Dict }
   | { readonly abort: AbortMessage };
 
 const CLIENT_ROLES = ["publisher", "subscriber", "caller", "callee"];
@@ -42,16 +38,15 @@ function abort(reason: string, message: string): Acceptance {
 }
 
 /**
- * Decides whether a HELLO may join.
+ * Decides whether a HELLO may go on, and with which authentication method:
+ * the first of the client's `authmethods` (in its order) that the realm
+ * offers; a HELLO without `authmethods` asks for anonymous.
  *
  * @param hello The HELLO message.
  * @param realm The realm it names, or `undefined` if there is none.
- * @returns The identity and client roles, or the ABORT to send.
+ * @returns The chosen method and the client's roles, or the ABORT to send.
  */
-export function acceptHello(
-  hello: HelloMessage,
-  realm: ResolvedRealmOptions | undefined,
-): Acceptance {
+export function acceptHello(hello: HelloMessage, realm: HelloRealm | undefined): Acceptance {
   const roles = hello.details.roles;
   if (
     typeof roles !== "object" || roles === null || Array.isArray(roles) ||
@@ -69,34 +64,14 @@ export function acceptHello(
   if (realm === undefined) {
     return abort(ErrorUri.NO_SUCH_REALM, `Realm "${hello.realm}" does not exist`);
   }
-  const methods = hello.details.authmethods as string[] | undefined;
-  const wantsAnonymous = methods === undefined || methods.length === 0 ||
-    methods.includes("anonymous");
-  if (!realm.anonymous || !wantsAnonymous) {
-    return abort(
-      ErrorUri.NO_AUTH_METHOD,
-      `None of the offered authmethods is available on realm "${realm.name}"`,
-    );
+  const offered = hello.details.authmethods;
+  const methods = Array.isArray(offered) && offered.length > 0 ? offered : ["anonymous"];
+  for (const method of methods) {
+    const authenticator = realm.authenticators.get(method);
+    if (authenticator !== undefined) return { authenticator, roles: roles as Dict };
   }
-  return {
-    identity: {
-      authid: anonymousAuthid(),
-      authrole: realm.anonymousRole,
-      authmethod: "anonymous",
-      authprovider: "static",
-    },
-    roles: roles as Dict,
-  };
-}
-
-/** A random authid like Crossbar's, e.g. `K7QX-3MFD-WW9P-LH2C`. */
-function anonymousAuthid(): string {
-  const alphabet = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ";
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  let id = "";
-  for (let i = 0; i < 16; i++) {
-    if (i > 0 && i % 4 === 0) id += "-";
-    id += alphabet[bytes[i]! % alphabet.length];
-  }
-  return id;
+  return abort(
+    ErrorUri.NO_AUTH_METHOD,
+    `None of the offered authmethods is available on realm "${realm.name}"`,
+  );
 }

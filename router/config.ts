@@ -6,6 +6,7 @@
  */
 
 import { ConfigObject, isValidUri, type MatchPolicy } from "../wamp/mod.ts";
+import { type AuthOptions, resolveAuthOptions } from "./auth/config.ts";
 import type { EventHistoryRule } from "./event_history.ts";
 
 /** When the router reveals a caller or publisher to the other side. */
@@ -46,7 +47,7 @@ export interface RealmOptions {
   name: string;
   /**
    * Whether sessions may join without authenticating.
-   * @default {true}
+   * @default {true without `auth`, false with it}
    */
   anonymous?: boolean;
   /**
@@ -98,6 +99,13 @@ export interface RealmOptions {
    * @default {{ kill: false, modifyDetails: false }}
    */
   meta?: MetaOptions;
+  /**
+   * Authentication methods besides anonymous: ticket, WAMP-CRA,
+   * cryptosign and WAMP-SCRAM, each with static principals or a dynamic
+   * authenticator.
+   * @default {{}}
+   */
+  auth?: AuthOptions;
 }
 
 /** Realm options with every default filled in. */
@@ -131,7 +139,7 @@ export function resolveRealmOptions(input: unknown, path = "realm"): ResolvedRea
   const strictUris = c.boolean("strictUris", false);
   const options: ResolvedRealmOptions = {
     name,
-    anonymous: c.boolean("anonymous", true),
+    anonymous: c.boolean("anonymous", !c.has("auth")),
     anonymousRole: c.string("anonymousRole", "anonymous"),
     strictUris,
     strictRequestIds: c.boolean("strictRequestIds", true),
@@ -144,6 +152,7 @@ export function resolveRealmOptions(input: unknown, path = "realm"): ResolvedRea
       eventHistoryRule(rule, c.path(`eventHistory[${i}]`), strictUris)
     ),
     meta: metaOptions(c.object("meta")),
+    auth: c.has("auth") ? resolveAuthOptions(c.object("auth")!) : {},
   };
   c.done();
   return options;

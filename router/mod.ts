@@ -4,6 +4,7 @@
  * @module
  */
 
+export * from "./auth/mod.ts";
 export {
   Broker,
   type BrokerOptions,

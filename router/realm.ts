@@ -13,11 +13,14 @@ import {
   type Peer,
   type ResultMessage,
 } from "../wamp/mod.ts";
+import type { Authenticator } from "./auth/authenticator.ts";
+import { realmAuthenticators } from "./auth/methods.ts";
 import { Broker } from "./broker.ts";
 import type { ResolvedRealmOptions } from "./config.ts";
 import { Dealer } from "./dealer.ts";
 import { CallError, errorReply } from "./errors.ts";
 import { GET_EVENTS, getEventsProcedure } from "./event_history.ts";
+import { InternalCaller, internalSession } from "./internal_session.ts";
 import { MetaEvents } from "./meta/events.ts";
 import { registrationEvents, registrationProcedures } from "./meta/registration_meta.ts";
 import { SessionMeta } from "./meta/session_meta.ts";
@@ -65,6 +68,8 @@ export class Realm {
   readonly broker: Broker;
   /** The realm's dealer. */
   readonly dealer: Dealer;
+  /** The authentication methods the realm offers, by authmethod name. */
+  readonly authenticators: ReadonlyMap<string, Authenticator>;
   #members = new Map<number, RealmMember>();
   #procedures = new Map<string, RouterProcedure>();
   #events: MetaEvents;
@@ -73,21 +78,26 @@ export class Realm {
   /** Sessions being killed by `kill_all`: they leave without events. */
   #quiet = new Set<number>();
   #closing = false;
+  #internal: () => SessionInfo;
+  #caller: InternalCaller | undefined;
 
   /**
    * Creates a realm.
    *
    * @param options Resolved realm options.
    * @param ids ID generators.
+   * @param realms Finds other realms of the router (for an authenticator
+   * registered in another realm).
    */
-  constructor(options: ResolvedRealmOptions, ids: RealmIds) {
+  constructor(
+    options: ResolvedRealmOptions,
+    ids: RealmIds,
+    realms: (name: string) => Realm | undefined = () => undefined,
+  ) {
     this.options = options;
     let internal: SessionInfo | undefined;
-    this.#events = new MetaEvents(
-      () => this.broker,
-      () => internal ??= internalSession(options.name, ids.global()),
-      (out) => this.dispatch(out),
-    );
+    this.#internal = () => internal ??= internalSession(options.name, ids.global());
+    this.#events = new MetaEvents(() => this.broker, this.#internal, (out) => this.dispatch(out));
     this.broker = new Broker({
       strictUris: options.strictUris,
       subscriptionIds: ids.router,
@@ -120,6 +130,13 @@ export class Realm {
       this.#events,
     );
     this.#testaments = new Testaments(this.#events, options.strictUris);
+    this.authenticators = realmAuthenticators(options, (realm, procedure, args, kwargs) => {
+      const target = realm === undefined || realm === options.name ? this : realms(realm);
+      if (target === undefined) {
+        return Promise.reject(new Error(`authenticator realm "${realm}" does not exist`));
+      }
+      return target.callAsRouter(procedure, args, kwargs);
+    });
     for (
       const procedures of [
         procedureReflection(this.dealer),
@@ -187,6 +204,32 @@ export class Realm {
       if (!(error instanceof CallError)) throw error;
       return [errorReply(session.id, msg.type, msg.request, error.uri, error.message)];
     }
+  }
+
+  /**
+   * Calls a procedure as the realm's internal session (a dynamic
+   * authenticator or authorizer registered by a trusted client).
+   *
+   * @param procedure The procedure URI.
+   * @param args Positional arguments.
+   * @param kwargs Keyword arguments.
+   * @param timeout Milliseconds the callee has (0: no limit).
+   * @returns The result's payload.
+   * @throws {CallError} With the ERROR's URI (`no_such_procedure`,
+   * `timeout`, the callee's error).
+   */
+  callAsRouter(
+    procedure: string,
+    args: unknown[],
+    kwargs: Dict,
+    timeout = 10_000,
+  ): Promise<Payload> {
+    this.#caller ??= new InternalCaller(
+      this.#internal(),
+      (info, msg) => this.call(info, msg as CallMessage),
+      (out) => this.dispatch(out),
+    );
+    return this.#caller.call(procedure, args, kwargs, timeout);
   }
 
   /**
@@ -262,7 +305,9 @@ export class Realm {
   dispatch(out: readonly Outbound[]): void {
     for (const { to, msg } of out) {
       if (typeof to === "number") {
-        this.#members.get(to)?.send(msg);
+        const member = this.#members.get(to);
+        if (member !== undefined) member.send(msg);
+        else if (to === this.#caller?.info.id) this.#caller.receive(msg);
       } else {
         for (const id of to) this.#members.get(id)?.send(msg);
       }
@@ -275,18 +320,4 @@ export class Realm {
     this.#members.get(id)?.shutdown(reason, message);
     this.#quiet.delete(id);
   }
-}
-
-/** The identity of the realm's internal session, which publishes meta events. */
-function internalSession(realm: string, id: number): SessionInfo {
-  return {
-    id,
-    realm,
-    authid: "cloverleaf",
-    authrole: "trusted",
-    authmethod: "internal",
-    authprovider: "cloverleaf",
-    roles: { publisher: {}, subscriber: {}, caller: {}, callee: {} },
-    transport: "internal",
-  };
 }

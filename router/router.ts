@@ -44,6 +44,13 @@ export interface RouterOptions {
    * @default {globalIdGenerator()}
    */
   idGenerator?: IdGenerator;
+  /**
+   * Milliseconds a client that must authenticate has from HELLO to
+   * WELCOME (challenge answered, dynamic authenticator done); then ABORT
+   * `wamp.error.authentication_failed`.
+   * @default {10000}
+   */
+  authTimeout?: number;
 }
 
 const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
@@ -117,6 +124,7 @@ export class Router {
     roles.broker!.reflection = true; // wamp.reflection.topic.* (router/topic_reflection.ts)
     this.#host = {
       agent: options.agent ?? `Cloverleaf-${denoConfig.version}`,
+      authTimeout: options.authTimeout ?? 10_000,
       roles,
       log: this.log,
       realm: (name) => this.#realms.get(name),
@@ -139,7 +147,11 @@ export class Router {
     if (this.#realms.has(resolved.name)) {
       throw new TypeError(`Cannot add realm "${resolved.name}": realm already exists`);
     }
-    const realm = new Realm(resolved, { global: this.#globalIds, router: this.#routerIds });
+    const realm = new Realm(
+      resolved,
+      { global: this.#globalIds, router: this.#routerIds },
+      (name) => this.#realms.get(name),
+    );
     this.#realms.set(resolved.name, realm);
     return realm;
   }

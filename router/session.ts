@@ -8,7 +8,9 @@
  */
 
 import {
+  type AuthenticateMessage,
   CloseUri,
+  type Dict,
   type ErrorMessage,
   ErrorUri,
   type HelloMessage,
@@ -23,6 +25,7 @@ import {
   type WampMessage,
 } from "../wamp/mod.ts";
 import { acceptHello } from "./acceptor.ts";
+import type { AuthOutcome, Identity } from "./auth/authenticator.ts";
 import { trustLevelFor } from "./config.ts";
 import type { Realm, RealmMember } from "./realm.ts";
 import type { Logger, SessionInfo } from "./types.ts";
@@ -35,6 +38,8 @@ export interface SessionHost {
   sessionId(): number;
   /** The agent string sent in WELCOME. */
   readonly agent: string;
+  /** Milliseconds a client has from HELLO to WELCOME when it must authenticate. */
+  readonly authTimeout: number;
   /** WELCOME.Details.roles. */
   readonly roles: Record<string, unknown>;
   /** Where log lines go. */
@@ -43,7 +48,19 @@ export interface SessionHost {
   detach(session: Session): void;
 }
 
-type State = "idle" | "open" | "shutting-down" | "closed";
+type State = "idle" | "authenticating" | "challenged" | "open" | "shutting-down" | "closed";
+
+/** A HELLO being authenticated. */
+interface Handshake {
+  readonly realm: Realm;
+  readonly hello: HelloMessage;
+  readonly roles: Dict;
+  readonly id: number;
+  readonly method: string;
+  /** Judges AUTHENTICATE, once a CHALLENGE is out. */
+  answer?: ((signature: string, extra: Dict) => AuthOutcome | Promise<AuthOutcome>) | undefined;
+  timer?: ReturnType<typeof setTimeout>;
+}
 
 const ROLE_OF: Partial<Record<number, string>> = {
   [MessageType.PUBLISH]: "publisher",
@@ -68,6 +85,7 @@ export class Session implements PeerHandler, RealmMember {
   #info: SessionInfo | undefined;
   #lastRequest = 0;
   #dropping = false;
+  #handshake: Handshake | undefined;
   /** EVENTs dropped for this session because it did not keep up. */
   droppedEvents = 0;
 
@@ -131,6 +149,7 @@ export class Session implements PeerHandler, RealmMember {
   /** The transport is gone. */
   closed(): void {
     if (this.#state === "closed") return;
+    this.#endHandshake();
     this.#leave();
     this.#state = "closed";
     this.#host.detach(this);
@@ -188,7 +207,7 @@ export class Session implements PeerHandler, RealmMember {
       });
       this.#leave();
       this.#state = "shutting-down";
-    } else if (this.#state === "idle") {
+    } else if (this.#state !== "shutting-down") {
       this.#close();
     }
   }
@@ -205,6 +224,14 @@ export class Session implements PeerHandler, RealmMember {
     switch (this.#state) {
       case "idle":
         return this.#receiveIdle(msg);
+      case "challenged":
+        if (msg.type === MessageType.AUTHENTICATE) return this.#onAuthenticate(msg);
+      // falls through
+      case "authenticating":
+        if (msg.type === MessageType.ABORT) return this.#close();
+        throw new ProtocolViolationError(
+          `${messageTypeName(msg.type)} received while authenticating`,
+        );
       case "open":
         return this.#receiveOpen(msg);
       case "shutting-down":
@@ -272,42 +299,132 @@ export class Session implements PeerHandler, RealmMember {
 
   #onHello(msg: HelloMessage): void {
     const realm = this.#host.realm(msg.realm);
-    const accepted = acceptHello(msg, realm?.options);
+    const accepted = acceptHello(msg, realm);
     if ("abort" in accepted) {
       this.#peer.send(accepted.abort);
       this.#close();
       return;
     }
-    const id = this.#host.sessionId();
-    const transport = this.#peer.info.type;
-    const trustlevel = trustLevelFor(
-      realm!.options.trustLevels,
-      accepted.identity.authrole,
-      transport,
+    const handshake: Handshake = {
+      realm: realm!,
+      hello: msg,
+      roles: accepted.roles,
+      id: this.#host.sessionId(),
+      method: accepted.authenticator.method,
+    };
+    this.#handshake = handshake;
+    this.#state = "authenticating";
+    const authid = msg.details.authid;
+    const authextra = msg.details.authextra;
+    this.#step(handshake, () =>
+      accepted.authenticator.hello({
+        realm: msg.realm,
+        authid: typeof authid === "string" ? authid : undefined,
+        authextra: typeof authextra === "object" && authextra !== null && !Array.isArray(authextra)
+          ? authextra as Dict
+          : {},
+        session: handshake.id,
+        transport: this.#peer.info,
+      }));
+  }
+
+  #onAuthenticate(msg: AuthenticateMessage): void {
+    const handshake = this.#handshake!;
+    const answer = handshake.answer!;
+    handshake.answer = undefined;
+    this.#state = "authenticating";
+    this.#step(handshake, () => answer(msg.signature, msg.extra));
+  }
+
+  /**
+   * Runs one handshake step: WELCOME, CHALLENGE or ABORT, now or when an
+   * asynchronous step settles (unless the handshake was abandoned).
+   */
+  #step(handshake: Handshake, run: () => AuthOutcome | Promise<AuthOutcome>): void {
+    let outcome: AuthOutcome | Promise<AuthOutcome>;
+    try {
+      outcome = run();
+    } catch (error) {
+      return this.#denied(handshake, `${error instanceof Error ? error.message : error}`);
+    }
+    if (outcome instanceof Promise) {
+      this.#armTimeout(handshake);
+      outcome.then(
+        (next) => {
+          if (this.#handshake === handshake) this.#step(handshake, () => next);
+        },
+        (error) => {
+          if (this.#handshake !== handshake) return;
+          this.#denied(handshake, `${error instanceof Error ? error.message : error}`);
+        },
+      );
+      return;
+    }
+    if ("welcome" in outcome) return this.#welcome(handshake, outcome.welcome);
+    if ("deny" in outcome) return this.#denied(handshake, outcome.deny);
+    handshake.answer = outcome.answer;
+    this.#armTimeout(handshake);
+    this.#state = "challenged";
+    this.#peer.send({
+      type: MessageType.CHALLENGE,
+      authmethod: handshake.method,
+      extra: outcome.challenge,
+    });
+  }
+
+  #armTimeout(handshake: Handshake): void {
+    handshake.timer ??= setTimeout(() => {
+      if (this.#handshake === handshake) this.#denied(handshake, "timed out");
+    }, this.#host.authTimeout);
+  }
+
+  #endHandshake(): void {
+    if (this.#handshake?.timer !== undefined) clearTimeout(this.#handshake.timer);
+    this.#handshake = undefined;
+  }
+
+  #denied(handshake: Handshake, reason: string): void {
+    this.#host.log(
+      "info",
+      `Session ${handshake.id}: ${handshake.method} authentication failed: ${reason}`,
     );
+    this.#endHandshake();
+    this.#peer.send({
+      type: MessageType.ABORT,
+      details: { message: "authentication failed" },
+      reason: ErrorUri.AUTHENTICATION_FAILED,
+    });
+    this.#close();
+  }
+
+  #welcome(handshake: Handshake, identity: Identity): void {
+    this.#endHandshake();
+    const { realm, hello, id } = handshake;
+    const transport = this.#peer.info.type;
+    const trustlevel = trustLevelFor(realm.options.trustLevels, identity.authrole, transport);
     this.#info = {
       id,
-      realm: msg.realm,
-      ...accepted.identity,
-      roles: accepted.roles,
+      realm: hello.realm,
+      ...identity,
+      roles: handshake.roles,
       transport,
-      hello: msg.details,
+      hello: hello.details,
       ...(trustlevel === undefined ? {} : { trustlevel }),
     };
     this.#realm = realm;
     this.#lastRequest = 0;
     this.#state = "open";
-    realm!.join(this);
     const details: Record<string, unknown> = {
       roles: this.#host.roles,
       agent: this.#host.agent,
-      realm: msg.realm,
-      ...accepted.identity,
+      realm: hello.realm,
+      ...identity,
     };
     this.#peer.send({ type: MessageType.WELCOME, session: id, details });
+    realm.join(this);
     this.#host.log(
       "debug",
-      `Session ${id} joined realm "${msg.realm}" as ${this.info.authid} (${this.#peer.info.type})`,
+      `Session ${id} joined realm "${hello.realm}" as ${identity.authid} (${identity.authmethod}, ${transport})`,
     );
   }
 
@@ -368,6 +485,7 @@ export class Session implements PeerHandler, RealmMember {
 
   #close(): void {
     if (this.#state === "closed") return;
+    this.#endHandshake();
     this.#state = "closed";
     this.#peer.close();
     this.#host.detach(this);

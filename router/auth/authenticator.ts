@@ -1,0 +1,113 @@
+/**
+ * The shape every authentication method shares: HELLO in, then WELCOME
+ * at once, or a CHALLENGE whose AUTHENTICATE answer decides, or a denial.
+ * Steps may be asynchronous (a dynamic authenticator is a call away); the
+ * router session waits for them under its handshake timeout.
+ *
+ * @module
+ */
+
+import type { Dict, TransportInfo } from "../../wamp/mod.ts";
+
+/** The identity a session is welcomed with. */
+export interface Identity {
+  /** Authenticated identity. */
+  authid: string;
+  /** Authenticated role. */
+  authrole: string;
+  /** The method used (`anonymous`, `ticket`, `wampcra`, …). */
+  authmethod: string;
+  /** Who vouched for it: `static` (the config) or `dynamic` (an authenticator). */
+  authprovider: string;
+  /** Method-specific data for WELCOME.Details.authextra (e.g. SCRAM's verifier). */
+  authextra?: Dict;
+}
+
+/** What an authentication method sees of a HELLO. */
+export interface AuthRequest {
+  /** The realm asked for. */
+  readonly realm: string;
+  /** HELLO.Details.authid, if given. */
+  readonly authid: string | undefined;
+  /** HELLO.Details.authextra (`{}` when absent). */
+  readonly authextra: Dict;
+  /** The session ID WELCOME will carry (WAMP-CRA signs it). */
+  readonly session: number;
+  /** The transport under the session. */
+  readonly transport: TransportInfo;
+}
+
+/** The next step of a handshake. */
+export type AuthOutcome =
+  | { readonly welcome: Identity }
+  | {
+    /** CHALLENGE.Extra to send. */
+    readonly challenge: Dict;
+    /** Judges the AUTHENTICATE answer (signature, extra). */
+    readonly answer: (signature: string, extra: Dict) => AuthOutcome | Promise<AuthOutcome>;
+  }
+  | {
+    /** Why, for the router's log only: the client learns nothing but the URI. */
+    readonly deny: string;
+  };
+
+/** One authentication method of a realm. */
+export interface Authenticator {
+  /** The authmethod name, as in HELLO.Details.authmethods. */
+  readonly method: string;
+  /** Starts the handshake for a HELLO that chose this method. */
+  hello(request: AuthRequest): AuthOutcome | Promise<AuthOutcome>;
+}
+
+/**
+ * What a dynamic authenticator is asked: Crossbar's
+ * `authenticate(realm, authid, details)` with the details flattened in.
+ */
+export interface DynamicAuthRequest {
+  /** The realm asked for. */
+  realm: string;
+  /** HELLO.Details.authid (may be absent for cryptosign). */
+  authid?: string;
+  /** The method being used. */
+  authmethod: string;
+  /** HELLO.Details.authextra. */
+  authextra: Dict;
+  /** The session ID being authenticated. */
+  session: number;
+  /** The transport, as the session meta API shows it. */
+  transport: Dict;
+  /** The ticket (ticket method only). */
+  ticket?: string;
+}
+
+/**
+ * What a dynamic authenticator answers: at least the role; per method,
+ * the credentials to check (`secret` for wampcra, `pubkey` or
+ * `authorized_keys` for cryptosign, SCRAM's stored credentials). A bare
+ * string is read as `{ role }` (Crossbar does the same). Throwing denies.
+ */
+export type DynamicPrincipal = string | Dict;
+
+/** A dynamic authenticator in TypeScript (the library API). */
+export type DynamicAuthenticator = (
+  request: DynamicAuthRequest,
+) => DynamicPrincipal | Promise<DynamicPrincipal>;
+
+/** Turns a dynamic authenticator's answer into a dict with a string `role`. */
+export function principalOf(answer: DynamicPrincipal): Dict & { role: string } {
+  const principal = typeof answer === "string" ? { role: answer } : answer;
+  if (typeof principal !== "object" || principal === null || typeof principal.role !== "string") {
+    throw new TypeError("the authenticator's answer has no string role");
+  }
+  return principal as Dict & { role: string };
+}
+
+/** A denial with the reason for the log. */
+export function deny(reason: string): AuthOutcome {
+  return { deny: reason };
+}
+
+/** The transport as a plain dict (for dynamic authenticators and session details). */
+export function transportDict(info: TransportInfo): Dict {
+  return { ...info };
+}

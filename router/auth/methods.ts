@@ -1,0 +1,81 @@
+/**
+ * Builds a realm's authenticators from its options: anonymous when
+ * allowed, then each configured method, with procedure-URI authenticators
+ * turned into calls made by the router.
+ *
+ * @module
+ */
+
+import type { Dict, Payload } from "../../wamp/mod.ts";
+import type { ResolvedRealmOptions } from "../config.ts";
+import { anonymousAuthenticator } from "./anonymous.ts";
+import type { Authenticator, DynamicAuthenticator, DynamicPrincipal } from "./authenticator.ts";
+import type { DynamicOption } from "./config.ts";
+import { cryptosignAuthenticator } from "./cryptosign.ts";
+import { scramAuthenticator } from "./scram.ts";
+import { ticketAuthenticator } from "./ticket.ts";
+import { wampcraAuthenticator } from "./wampcra.ts";
+
+/** Calls a procedure as the router, in the named realm (or the realm itself). */
+export type RouterCall = (
+  realm: string | undefined,
+  procedure: string,
+  args: unknown[],
+  kwargs: Dict,
+) => Promise<Payload>;
+
+/**
+ * The authenticators a realm offers, by authmethod name.
+ *
+ * @param options The realm's options.
+ * @param call How the router calls authenticator procedures.
+ * @returns authmethod → authenticator.
+ */
+export function realmAuthenticators(
+  options: ResolvedRealmOptions,
+  call: RouterCall,
+): Map<string, Authenticator> {
+  const methods: Authenticator[] = [];
+  if (options.anonymous) methods.push(anonymousAuthenticator(options.anonymousRole));
+  const { ticket, wampcra, cryptosign, scram } = options.auth;
+  const dynamic = ({ authenticator, authenticatorRealm }: DynamicOption) =>
+    typeof authenticator === "string"
+      ? procedureAuthenticator(call, authenticator, authenticatorRealm)
+      : authenticator;
+  if (ticket) {
+    methods.push(ticketAuthenticator({
+      principals: ticket.principals,
+      authenticator: dynamic(ticket),
+    }));
+  }
+  if (wampcra) {
+    methods.push(wampcraAuthenticator({ users: wampcra.users, authenticator: dynamic(wampcra) }));
+  }
+  if (cryptosign) {
+    methods.push(cryptosignAuthenticator({
+      principals: cryptosign.principals,
+      authenticator: dynamic(cryptosign),
+    }));
+  }
+  if (scram) {
+    methods.push(scramAuthenticator({ users: scram.users, authenticator: dynamic(scram) }));
+  }
+  return new Map(methods.map((method) => [method.method, method]));
+}
+
+/**
+ * A dynamic authenticator that calls a procedure as Crossbar does:
+ * `authenticate(realm, authid, details)`; its first result is the
+ * principal (a role string or a dict), an ERROR denies.
+ */
+function procedureAuthenticator(
+  call: RouterCall,
+  procedure: string,
+  realm: string | undefined,
+): DynamicAuthenticator {
+  return async (request) => {
+    const { realm: asked, authid, ...details } = request;
+    const result = await call(realm, procedure, [asked, authid ?? null, details], {});
+    return result.args?.[0] as DynamicPrincipal;
+  };
+}

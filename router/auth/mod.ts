@@ -1,0 +1,27 @@
+/**
+ * Authentication methods of the router: anonymous, ticket, WAMP-CRA,
+ * WAMP-Cryptosign and WAMP-SCRAM, static or dynamic.
+ *
+ * @module
+ */
+
+export { anonymousAuthenticator } from "./anonymous.ts";
+export {
+  type Authenticator,
+  type AuthOutcome,
+  type AuthRequest,
+  type DynamicAuthenticator,
+  type DynamicAuthRequest,
+  type DynamicPrincipal,
+  type Identity,
+} from "./authenticator.ts";
+export { type AuthOptions, type DynamicOption } from "./config.ts";
+export {
+  cryptosignAuthenticator,
+  type CryptosignOptions,
+  type CryptosignPrincipal,
+} from "./cryptosign.ts";
+export { realmAuthenticators, type RouterCall } from "./methods.ts";
+export { scramAuthenticator, type ScramOptions, type ScramUser } from "./scram.ts";
+export { ticketAuthenticator, type TicketOptions, type TicketPrincipal } from "./ticket.ts";
+export { type CraUser, wampcraAuthenticator, type WampcraOptions } from "./wampcra.ts";
