@@ -102,6 +102,16 @@ export class ConfigObject {
     return Array.isArray(value) ? value : this.#fail(key, "an array", value);
   }
 
+  /** The keys present, for objects keyed by name (principals by authid). */
+  keys(): string[] {
+    return Object.keys(this.#input);
+  }
+
+  /** Reads a value of any type (the caller checks it). */
+  value(key: string): unknown {
+    return this.#get(key);
+  }
+
   /** Reads a nested object (undefined when absent). */
   object(key: string): ConfigObject | undefined {
     const value = this.#get(key);

@@ -1,6 +1,8 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { type Acceptance, acceptHello, type Identity } from "../../router/acceptor.ts";
-import { type ResolvedRealmOptions, resolveRealmOptions } from "../../router/config.ts";
+import { type Acceptance, acceptHello, type HelloRealm } from "../../router/acceptor.ts";
+import type { Identity } from "../../router/auth/authenticator.ts";
+import { realmAuthenticators } from "../../router/auth/methods.ts";
+import { type RealmOptions, resolveRealmOptions } from "../../router/config.ts";
 import {
   type AbortMessage,
   type Dict,
@@ -9,7 +11,16 @@ import {
   MessageType,
 } from "../../wamp/mod.ts";
 
-const REALM = resolveRealmOptions({ name: "realm1" });
+/** A realm's name and authenticators, as the acceptor sees them. */
+function realmOf(options: RealmOptions): HelloRealm {
+  const resolved = resolveRealmOptions(options);
+  return {
+    name: resolved.name,
+    authenticators: realmAuthenticators(resolved, () => Promise.reject(new Error("no calls"))),
+  };
+}
+
+const REALM = realmOf({ name: "realm1" });
 
 function hello(details: Dict, realm = "realm1"): HelloMessage {
   return { type: MessageType.HELLO, realm, details };
@@ -20,12 +31,18 @@ function abortOf(accepted: Acceptance): AbortMessage {
   return accepted.abort;
 }
 
+/** The identity the chosen method welcomes at once (anonymous). */
 function identityOf(accepted: Acceptance): Identity {
-  ok(
-    "identity" in accepted,
-    `expected WELCOME, got ${JSON.stringify(accepted)}`,
-  );
-  return accepted.identity;
+  ok("authenticator" in accepted, `expected a method, got ${JSON.stringify(accepted)}`);
+  const outcome = accepted.authenticator.hello({
+    realm: "realm1",
+    authid: undefined,
+    authextra: {},
+    session: 1,
+    transport: { type: "fake" },
+  });
+  ok(!(outcome instanceof Promise) && "welcome" in outcome, "welcomed at once");
+  return outcome.welcome;
 }
 
 Deno.test("acceptHello() welcomes an anonymous session with the client's roles", () => {
@@ -34,10 +51,11 @@ Deno.test("acceptHello() welcomes an anonymous session with the client's roles",
     subscriber: {},
   };
   const accepted = acceptHello(hello({ roles, agent: "test" }), REALM);
-  ok("identity" in accepted);
+  ok("roles" in accepted);
   equal(accepted.roles, roles);
-  match(accepted.identity.authid, /^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/);
-  deepEqual({ ...accepted.identity, authid: "" }, {
+  const identity = identityOf(accepted);
+  match(identity.authid, /^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/);
+  deepEqual({ ...identity, authid: "" }, {
     authid: "",
     authrole: "anonymous",
     authmethod: "anonymous",
@@ -56,7 +74,7 @@ Deno.test("acceptHello() draws a new anonymous authid each time", () => {
 });
 
 Deno.test("acceptHello() uses the realm's anonymousRole", () => {
-  const realm = resolveRealmOptions({ name: "realm1", anonymousRole: "guest" });
+  const realm = realmOf({ name: "realm1", anonymousRole: "guest" });
   equal(
     identityOf(acceptHello(hello({ roles: { callee: {} } }), realm)).authrole,
     "guest",
@@ -111,7 +129,7 @@ Deno.test("acceptHello() accepts unknown roles next to a client role", () => {
 });
 
 Deno.test("acceptHello() aborts with no_auth_method when anonymous is disabled", () => {
-  const realm: ResolvedRealmOptions = { ...REALM, anonymous: false };
+  const realm = realmOf({ name: "realm1", anonymous: false });
   for (const authmethods of [undefined, [], ["anonymous"]]) {
     const details: Dict = { roles: { caller: {} } };
     if (authmethods !== undefined) details.authmethods = authmethods;

@@ -16,6 +16,7 @@ Deno.test("resolveRealmOptions() fills in every default", () => {
     trustLevels: [],
     eventHistory: [],
     meta: { kill: false, modifyDetails: false },
+    auth: {},
   });
 });
 
@@ -37,6 +38,7 @@ Deno.test("resolveRealmOptions() keeps the values it is given", () => {
       { topic: "com.example.exact", match: "exact", limit: 500 },
     ],
     meta: { kill: true, modifyDetails: true },
+    auth: {},
   };
   deepEqual(resolveRealmOptions(options), options);
 });
