@@ -7,6 +7,7 @@
 
 import { ConfigObject, isValidUri, type MatchPolicy } from "../wamp/mod.ts";
 import { type AuthOptions, resolveAuthOptions } from "./auth/config.ts";
+import { resolveRole, type RoleOptions } from "./authorizer.ts";
 import type { EventHistoryRule } from "./event_history.ts";
 
 /** When the router reveals a caller or publisher to the other side. */
@@ -106,6 +107,13 @@ export interface RealmOptions {
    * @default {{}}
    */
   auth?: AuthOptions;
+  /**
+   * Authorization per authrole: static permissions or a dynamic
+   * authorizer. Without roles everything is allowed; with roles, anything
+   * not allowed is denied (`wamp.error.not_authorized`).
+   * @default {[]}
+   */
+  roles?: RoleOptions[];
 }
 
 /** Realm options with every default filled in. */
@@ -153,6 +161,7 @@ export function resolveRealmOptions(input: unknown, path = "realm"): ResolvedRea
     ),
     meta: metaOptions(c.object("meta")),
     auth: c.has("auth") ? resolveAuthOptions(c.object("auth")!) : {},
+    roles: c.array("roles").map((role, i) => resolveRole(role, c.path(`roles[${i}]`))),
   };
   c.done();
   return options;

@@ -6,6 +6,15 @@
 
 export * from "./auth/mod.ts";
 export {
+  type Action,
+  Authorizer,
+  type Decision,
+  type DynamicAuthorizer,
+  type Permission,
+  resolveRole,
+  type RoleOptions,
+} from "./authorizer.ts";
+export {
   Broker,
   type BrokerOptions,
   type Subscription,

@@ -14,7 +14,8 @@ import {
   type ResultMessage,
 } from "../wamp/mod.ts";
 import type { Authenticator } from "./auth/authenticator.ts";
-import { realmAuthenticators } from "./auth/methods.ts";
+import { realmAuthenticators, type RouterCall } from "./auth/methods.ts";
+import { Authorizer } from "./authorizer.ts";
 import { Broker } from "./broker.ts";
 import type { ResolvedRealmOptions } from "./config.ts";
 import { Dealer } from "./dealer.ts";
@@ -70,6 +71,8 @@ export class Realm {
   readonly dealer: Dealer;
   /** The authentication methods the realm offers, by authmethod name. */
   readonly authenticators: ReadonlyMap<string, Authenticator>;
+  /** The realm's authorization rules. */
+  readonly authorizer: Authorizer;
   #members = new Map<number, RealmMember>();
   #procedures = new Map<string, RouterProcedure>();
   #events: MetaEvents;
@@ -130,13 +133,15 @@ export class Realm {
       this.#events,
     );
     this.#testaments = new Testaments(this.#events, options.strictUris);
-    this.authenticators = realmAuthenticators(options, (realm, procedure, args, kwargs) => {
+    const call: RouterCall = (realm, procedure, args, kwargs) => {
       const target = realm === undefined || realm === options.name ? this : realms(realm);
       if (target === undefined) {
-        return Promise.reject(new Error(`authenticator realm "${realm}" does not exist`));
+        return Promise.reject(new Error(`realm "${realm}" does not exist`));
       }
       return target.callAsRouter(procedure, args, kwargs);
-    });
+    };
+    this.authenticators = realmAuthenticators(options, call);
+    this.authorizer = new Authorizer(options.roles, call);
     for (
       const procedures of [
         procedureReflection(this.dealer),
@@ -168,6 +173,16 @@ export class Realm {
   /** A joined session by ID. */
   member(id: number): RealmMember | undefined {
     return this.#members.get(id);
+  }
+
+  /**
+   * A joined session's details, as the session meta API reports them.
+   *
+   * @param member The session.
+   * @returns `{session, authid, authrole, authmethod, authprovider, realm, transport}`.
+   */
+  sessionDetails(member: RealmMember): Dict {
+    return this.#sessionMeta.details(member);
   }
 
   /**
@@ -289,6 +304,7 @@ export class Realm {
     };
     if (this.#quiet.delete(sessionId) || this.#closing) this.#events.muted(depart);
     else depart();
+    this.authorizer.forget(sessionId);
     this.dispatch(out);
   }
 

@@ -9,6 +9,7 @@
 
 import {
   type AuthenticateMessage,
+  type CallMessage,
   CloseUri,
   type Dict,
   type ErrorMessage,
@@ -21,14 +22,19 @@ import {
   type Peer,
   type PeerHandler,
   ProtocolViolationError,
+  type PublishMessage,
+  type RegisterMessage,
   type SlowConsumerPolicy,
+  type SubscribeMessage,
   type WampMessage,
 } from "../wamp/mod.ts";
 import { acceptHello } from "./acceptor.ts";
+import type { Action, Decision } from "./authorizer.ts";
+import { errorReply } from "./errors.ts";
 import type { AuthOutcome, Identity } from "./auth/authenticator.ts";
 import { trustLevelFor } from "./config.ts";
 import type { Realm, RealmMember } from "./realm.ts";
-import type { Logger, SessionInfo } from "./types.ts";
+import type { Logger, Outbound, SessionInfo } from "./types.ts";
 
 /** What a session needs from its router. */
 export interface SessionHost {
@@ -49,6 +55,9 @@ export interface SessionHost {
 }
 
 type State = "idle" | "authenticating" | "challenged" | "open" | "shutting-down" | "closed";
+
+/** How many messages may wait behind a pending authorization. */
+const MAX_HELD = 4096;
 
 /** A HELLO being authenticated. */
 interface Handshake {
@@ -86,6 +95,8 @@ export class Session implements PeerHandler, RealmMember {
   #lastRequest = 0;
   #dropping = false;
   #handshake: Handshake | undefined;
+  /** Messages that arrived while an authorization was pending, in order. */
+  #held: WampMessage[] | undefined;
   /** EVENTs dropped for this session because it did not keep up. */
   droppedEvents = 0;
 
@@ -129,6 +140,13 @@ export class Session implements PeerHandler, RealmMember {
   /** A message arrived from the client. */
   receive(msg: WampMessage): void {
     if (this.#state === "closed") return;
+    if (this.#held !== undefined) {
+      // A dynamic authorizer is deciding an earlier request: keep order.
+      if (this.#held.push(msg) > MAX_HELD) {
+        this.#violation("too many requests awaiting authorization");
+      }
+      return;
+    }
     try {
       this.#receive(msg);
     } catch (error) {
@@ -263,22 +281,46 @@ export class Session implements PeerHandler, RealmMember {
     switch (msg.type) {
       case MessageType.PUBLISH:
         this.#nextRequest(msg.request);
-        return realm.dispatch(realm.broker.publish(info, msg));
+        return this.#authorized(
+          "publish",
+          msg.topic,
+          msg,
+          (disclose) => realm.broker.publish(info, disclose ? withOption(msg, "disclose_me") : msg),
+        );
       case MessageType.SUBSCRIBE:
         this.#nextRequest(msg.request);
-        return realm.dispatch(realm.broker.subscribe(info, msg));
+        return this.#authorized(
+          "subscribe",
+          msg.topic,
+          msg,
+          () => realm.broker.subscribe(info, msg),
+        );
       case MessageType.UNSUBSCRIBE:
         this.#nextRequest(msg.request);
         return realm.dispatch(realm.broker.unsubscribe(info, msg));
       case MessageType.REGISTER:
         this.#nextRequest(msg.request);
-        return realm.dispatch(realm.dealer.register(info, msg));
+        return this.#authorized(
+          "register",
+          msg.procedure,
+          msg,
+          () => realm.dealer.register(info, msg),
+        );
       case MessageType.UNREGISTER:
         this.#nextRequest(msg.request);
         return realm.dispatch(realm.dealer.unregister(info, msg));
-      case MessageType.CALL:
+      case MessageType.CALL: {
         // An old ID may continue a progressive call; the dealer decides.
-        return realm.dispatch(realm.call(info, msg, this.#nextRequest(msg.request, true)));
+        if (!this.#nextRequest(msg.request, true)) {
+          return realm.dispatch(realm.call(info, msg, false));
+        }
+        return this.#authorized(
+          "call",
+          msg.procedure,
+          msg,
+          (disclose) => realm.call(info, disclose ? withOption(msg, "disclose_me") : msg),
+        );
+      }
       case MessageType.CANCEL:
         return realm.dispatch(realm.dealer.cancel(info, msg));
       case MessageType.YIELD:
@@ -428,6 +470,65 @@ export class Session implements PeerHandler, RealmMember {
     );
   }
 
+  /**
+   * Runs a request once the realm's authorizer allows it; a denial is
+   * answered with ERROR `not_authorized` (for PUBLISH only when
+   * acknowledged). While a dynamic authorizer decides, later messages wait.
+   */
+  #authorized(
+    action: Action,
+    uri: string,
+    msg: PublishMessage | SubscribeMessage | RegisterMessage | CallMessage,
+    run: (disclose: boolean) => Outbound[],
+  ): void {
+    const realm = this.#realm!;
+    const authorizer = realm.authorizer;
+    if (authorizer.open) return realm.dispatch(run(false));
+    const info = this.info;
+    const decision = authorizer.authorize(
+      info,
+      () => realm.sessionDetails(this),
+      action,
+      uri,
+      msg.options,
+    );
+    const apply = ({ allow, disclose }: Decision) => {
+      if (allow) return realm.dispatch(run(disclose === true));
+      if (msg.type === MessageType.PUBLISH && msg.options.acknowledge !== true) return;
+      realm.dispatch([
+        errorReply(
+          info.id,
+          msg.type,
+          msg.request,
+          ErrorUri.NOT_AUTHORIZED,
+          `${action} on "${uri}" is not allowed`,
+        ),
+      ]);
+    };
+    if (!(decision instanceof Promise)) return apply(decision);
+    this.#held = [];
+    decision.then((settled) => {
+      if (this.#realm !== realm || this.#state !== "open") return;
+      try {
+        apply(settled);
+      } catch (error) {
+        this.#host.log("error", `Session ${this.id}: internal error: ${error}`);
+        return this.#violation("internal router error");
+      }
+      this.#release();
+    });
+  }
+
+  /** Handles the messages held during an authorization, until another one holds. */
+  #release(): void {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    while (held.length > 0 && this.#held === undefined && this.#state !== "closed") {
+      this.receive(held.shift()!);
+    }
+    if (this.#held !== undefined) (this.#held as WampMessage[]).unshift(...held);
+  }
+
   #onError(realm: Realm, msg: ErrorMessage): void {
     if (msg.requestType !== MessageType.INVOCATION) {
       throw new ProtocolViolationError(
@@ -490,4 +591,9 @@ export class Session implements PeerHandler, RealmMember {
     this.#peer.close();
     this.#host.detach(this);
   }
+}
+
+/** A copy of a request with one boolean option set (disclosure a permission forces). */
+function withOption<T extends PublishMessage | CallMessage>(msg: T, key: string): T {
+  return { ...msg, options: { ...msg.options, [key]: true } };
 }

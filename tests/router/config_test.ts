@@ -17,6 +17,7 @@ Deno.test("resolveRealmOptions() fills in every default", () => {
     eventHistory: [],
     meta: { kill: false, modifyDetails: false },
     auth: {},
+    roles: [],
   });
 });
 
@@ -39,6 +40,7 @@ Deno.test("resolveRealmOptions() keeps the values it is given", () => {
     ],
     meta: { kill: true, modifyDetails: true },
     auth: {},
+    roles: [],
   };
   deepEqual(resolveRealmOptions(options), options);
 });
