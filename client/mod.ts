@@ -4,6 +4,13 @@
  * @module
  */
 
+export {
+  type AuthCredentials,
+  CANNOT_AUTHENTICATE,
+  type ChallengeAnswer,
+  type ChallengeHandler,
+  type CryptosignKey,
+} from "./auth.ts";
 export { connect, connectLocal, type ConnectOptions } from "./connect.ts";
 export { ApplicationError, SessionClosedError } from "./errors.ts";
 export { type Arguments } from "./context.ts";

@@ -7,6 +7,7 @@
 
 import denoConfig from "../deno.json" with { type: "json" };
 import {
+  type ChallengeMessage,
   CLIENT_FEATURES,
   CloseUri,
   type Dict,
@@ -21,6 +22,7 @@ import {
   type SubscribeOptions,
   type WampMessage,
 } from "../wamp/mod.ts";
+import { type AuthCredentials, CANNOT_AUTHENTICATE, ClientAuthenticator } from "./auth.ts";
 import { Callee, type Endpoint, type RegisterRequestOptions, type Registration } from "./callee.ts";
 import { Caller, type CallRequestOptions, type Result } from "./caller.ts";
 import type { Arguments, SessionContext } from "./context.ts";
@@ -28,17 +30,10 @@ import { ApplicationError, SessionClosedError } from "./errors.ts";
 import { MetaApi } from "./meta.ts";
 import { type Event, type EventHandler, Subscription } from "./subscription.ts";
 
-/** Options for joining a realm. */
-export interface JoinOptions {
+/** Options for joining a realm: the realm, credentials, a timeout. */
+export interface JoinOptions extends AuthCredentials {
   /** The realm to join. */
   realm: string;
-  /** The authid to ask for. */
-  authid?: string;
-  /**
-   * Authentication methods to offer.
-   * @default {["anonymous"]}
-   */
-  authmethods?: string[];
   /**
    * How long to wait for WELCOME, in milliseconds.
    * @default {10000}
@@ -75,10 +70,12 @@ export class Session {
   #closed: Promise<CloseInfo>;
   #resolveClosed!: (info: CloseInfo) => void;
   #meta: MetaApi | undefined;
+  #auth: ClientAuthenticator;
 
-  private constructor(link: Link, realm: string) {
+  private constructor(link: Link, realm: string, auth: ClientAuthenticator) {
     this.#link = link;
     this.#realm = realm;
+    this.#auth = auth;
     this.#closed = new Promise((resolve) => this.#resolveClosed = resolve);
     const context: SessionContext = {
       isOpen: () => this.#state === "open",
@@ -103,16 +100,26 @@ export class Session {
    * @param link The transport.
    * @param options Realm and authentication.
    * @returns The joined session.
-   * @throws {SessionClosedError} When the router sends ABORT.
+   * @throws {SessionClosedError} When the router sends ABORT (its reason),
+   * when the client cannot answer a CHALLENGE (`wamp.error.cannot_authenticate`)
+   * or when the router fails to prove it knows WAMP-SCRAM credentials
+   * (`wamp.error.authentication_failed`).
+   * @throws {RangeError} If the cryptosign seed is not 32 bytes of hex.
    */
   static async join(link: Link, options: JoinOptions): Promise<Session> {
-    const session = new Session(link, options.realm);
+    let auth: ClientAuthenticator;
+    try {
+      auth = new ClientAuthenticator(options);
+    } catch (error) {
+      link.close();
+      throw error;
+    }
+    const session = new Session(link, options.realm, auth);
     const details: Dict = {
       roles: rolesDict(CLIENT_FEATURES),
       agent: `Cloverleaf-${denoConfig.version}`,
-      authmethods: options.authmethods ?? ["anonymous"],
+      ...auth.hello(),
     };
-    if (options.authid !== undefined) details.authid = options.authid;
     const joined = new Promise<void>((resolve, reject) => session.#join = { resolve, reject });
     link.send({ type: MessageType.HELLO, realm: options.realm, details });
     const timeout = options.timeout ?? 10_000;
@@ -376,12 +383,15 @@ export class Session {
 
   #receive(msg: WampMessage): void {
     switch (msg.type) {
-      case MessageType.WELCOME:
+      case MessageType.WELCOME: {
         if (this.#state !== "joining") return this.#violation("WELCOME on an open session");
+        const refused = this.#auth.welcome(msg.details);
+        if (refused !== undefined) return this.#abort(ErrorUri.AUTHENTICATION_FAILED, refused);
         this.#id = msg.session;
         this.#details = msg.details;
         this.#state = "open";
         return this.#join?.resolve();
+      }
       case MessageType.ABORT:
         return this.#finish(msg.reason, msg.details);
       case MessageType.GOODBYE:
@@ -423,7 +433,8 @@ export class Session {
         if (msg.requestType === MessageType.CALL) return this.#caller.onError(msg);
         return this.#settle(msg.request, msg);
       case MessageType.CHALLENGE:
-        return this.#violation("CHALLENGE received, but no authentication method needs one");
+        if (this.#state !== "joining") return this.#violation("CHALLENGE on an open session");
+        return this.#onChallenge(msg);
       default:
         return this.#violation(`unexpected ${messageTypeName(msg.type)}`);
     }
@@ -500,14 +511,25 @@ export class Session {
     }));
   }
 
+  #onChallenge(msg: ChallengeMessage): void {
+    this.#auth.answer(msg.authmethod, msg.extra).then(
+      ({ signature, extra }) => {
+        if (this.#state !== "joining") return;
+        this.#link.send({ type: MessageType.AUTHENTICATE, signature, extra });
+      },
+      (error: unknown) =>
+        this.#abort(CANNOT_AUTHENTICATE, error instanceof Error ? error.message : String(error)),
+    );
+  }
+
   #violation(message: string): void {
+    this.#abort(ErrorUri.PROTOCOL_VIOLATION, message);
+  }
+
+  #abort(reason: string, message: string): void {
     if (this.#state === "closed") return;
-    this.#link.send({
-      type: MessageType.ABORT,
-      details: { message },
-      reason: ErrorUri.PROTOCOL_VIOLATION,
-    });
-    this.#finish(ErrorUri.PROTOCOL_VIOLATION, { message });
+    this.#link.send({ type: MessageType.ABORT, details: { message }, reason });
+    this.#finish(reason, { message });
   }
 
   #finish(reason: string, details: Dict): void {
