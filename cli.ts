@@ -1,16 +1,20 @@
 /**
- * The Cloverleaf router service: parses flags, loads the JSON config file,
- * starts a {@linkcode Router} and its WebSocket listeners, and shuts down
- * gracefully on SIGINT or SIGTERM (GOODBYE `wamp.close.system_shutdown` to
- * every session, then the listeners close).
+ * The Cloverleaf router service: parses flags, loads the JSON config file
+ * (expanding `${NAME}` from the environment), starts a {@linkcode Router}
+ * and its WebSocket listeners, and shuts down gracefully on SIGINT or
+ * SIGTERM (GOODBYE `wamp.close.system_shutdown` to every session, then the
+ * listeners close). `cloverleaf check` validates the same config and flags
+ * and reports every error instead.
  *
  * ```sh
  * deno run --allow-net --allow-read --allow-env cli.ts --ws 0.0.0.0:8080 --realm realm1
+ * deno run --allow-net --allow-read --allow-env cli.ts check -c cloverleaf.json
  * deno compile --allow-net --allow-read --allow-env --output cloverleaf cli.ts
  * ```
  *
- * Validation lives in `router/config.ts` (realms) and `transports/config.ts`
- * (listeners); this file only wires them together.
+ * Validation lives in `router/config.ts` (realms), `transports/config.ts`
+ * (listeners) and `wamp/config_env.ts` (`${NAME}`); this file only wires
+ * them together.
  *
  * @module
  */
@@ -19,8 +23,10 @@ import { parseArgs } from "node:util";
 import denoConfig from "./deno.json" with { type: "json" };
 import {
   CloseUri,
+  ConfigErrors,
   ConfigObject,
   consoleLogger,
+  expandEnv,
   type Logger,
   type LogLevel,
   type RealmOptions,
@@ -44,6 +50,14 @@ function printUsage(): void {
   console.log(`Cloverleaf ${denoConfig.version}: a WAMP v2 router
 
 Usage: cloverleaf [options]
+       cloverleaf check [options]
+
+Commands:
+  (none)                 Start the router and serve until SIGINT or SIGTERM
+  check                  Validate the config file and the flags without
+                         starting anything: print every error with its path,
+                         one per line, and exit 2; or print one line such as
+                         "config OK: 2 realms, 1 listener" and exit 0
 
 Options:
   --ws <host:port>       Add a WebSocket listener ([::1]:8080 for IPv6);
@@ -66,11 +80,21 @@ Config file:
                     "maxMessageSize": 16777216,
                     "outbound": { "maxBacklog": 1048576, "slowConsumer": "drop" } }],
     "realms": [{ "name": "realm1", "anonymous": true, "anonymousRole": "anonymous",
-                 "strictUris": false, "strictRequestIds": true }]
+                 "strictUris": false, "strictRequestIds": true },
+               { "name": "realm2", "auth": { "ticket": { "principals": {
+                   "alice": { "ticket": "\${ALICE_TICKET}", "role": "user" } } } } }]
   }
 
-Exit codes: 0 after a clean shutdown (SIGINT, SIGTERM), 1 when a listener
-cannot start, 2 for bad flags or a bad config file.`);
+Environment variables in the config file:
+  Any string value may name environment variables as \${NAME}, the whole
+  string ("\${ALICE_TICKET}") or part of it ("Bearer \${TOKEN}"); NAME is
+  letters, digits and _. The variable's value replaces the reference when
+  the file is loaded. An unset variable is an error that names the key's
+  path and the variable, never a value. Write $\${ for a literal \${. Keys
+  and numbers, booleans and null are never expanded.
+
+Exit codes: 0 after a clean shutdown (SIGINT, SIGTERM) or a passing check,
+1 when a listener cannot start, 2 for bad flags or a bad config file.`);
 }
 
 /** What the flags and the config file add up to. */
@@ -105,8 +129,39 @@ async function readConfigFile(file: string): Promise<unknown> {
   return value;
 }
 
+/** `Deno.env.get`, with a one-line error when env access is denied. */
+function lookupEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch (error) {
+    throw new TypeError(
+      `Cannot read environment variable "${name}": ${
+        error instanceof Error ? error.message.split("\n")[0] : error
+      }`,
+    );
+  }
+}
+
+/**
+ * Runs one independent part of the configuration: it throws at its first
+ * error, or, when `errors` is given (`check`), records its errors there
+ * and yields `undefined` if it could not finish.
+ */
+function part<T>(
+  errors: ConfigErrors | undefined,
+  path: string,
+  fn: () => T,
+): T | undefined {
+  return errors === undefined ? fn() : errors.collect(fn, path);
+}
+
+/**
+ * Adds up the flags and the config file. Without `errors`, throws at the
+ * first problem; with it, records every problem there and goes on.
+ */
 async function loadConfig(
-  args: ReturnType<typeof parseFlags>,
+  args: Flags,
+  errors?: ConfigErrors,
 ): Promise<ServiceConfig> {
   const config: ServiceConfig = {
     logLevel: "info",
@@ -114,34 +169,41 @@ async function loadConfig(
     realms: [],
     flagRealms: args.realm ?? [],
   };
+  const collecting = errors === undefined ? {} : { errors };
+  const addListener = (path: string, fn: () => ResolvedListenerOptions) => {
+    const listener = part(errors, path, fn);
+    if (listener !== undefined) config.listeners.push(listener);
+  };
   if (args.config !== undefined) {
-    const file = new ConfigObject(await readConfigFile(args.config), "");
+    const json = expandEnv(await readConfigFile(args.config), lookupEnv, collecting);
+    const file = new ConfigObject(json, "", collecting);
     config.logLevel = file.oneOf("logLevel", LOG_LEVELS, "info");
-    config.listeners = file.array("listeners").map((listener, i) =>
-      resolveListenerOptions(listener, `listeners[${i}]`)
+    file.array("listeners").forEach((listener, i) =>
+      addListener(`listeners[${i}]`, () => resolveListenerOptions(listener, `listeners[${i}]`))
     );
-    // Validated by the Router constructor (resolveRealmOptions), path realms[i].
+    // Validated by createRouter (resolveRealmOptions), path realms[i].
     config.realms = file.array("realms") as RealmOptions[];
     file.done();
   }
   if (args["log-level"] !== undefined) {
     const level = args["log-level"] as LogLevel;
-    if (!LOG_LEVELS.includes(level)) {
-      throw new TypeError(
-        `Invalid --log-level ${JSON.stringify(level)}: expected one of ${
-          LOG_LEVELS.map((l) => `"${l}"`).join(", ")
-        }`,
-      );
-    }
-    config.logLevel = level;
+    part(errors, "--log-level", () => {
+      if (!LOG_LEVELS.includes(level)) {
+        throw new TypeError(
+          `Invalid --log-level ${JSON.stringify(level)}: expected one of ${
+            LOG_LEVELS.map((l) => `"${l}"`).join(", ")
+          }`,
+        );
+      }
+      config.logLevel = level;
+    });
   }
   for (const address of args.ws ?? []) {
-    config.listeners.push(
+    addListener("--ws", () =>
       resolveListenerOptions({
         type: "websocket",
         ...parseAddress(address, "--ws"),
-      }, "--ws"),
-    );
+      }, "--ws"));
   }
   if (config.listeners.length === 0) {
     config.listeners.push(
@@ -151,8 +213,13 @@ async function loadConfig(
   return config;
 }
 
+const COMMANDS = ["check"] as const;
+
+/** What the command line asks for. */
+type Flags = ReturnType<typeof parseFlags>;
+
 function parseFlags(args: string[]) {
-  return parseArgs({
+  const { values, positionals } = parseArgs({
     args,
     options: {
       ws: { type: "string", multiple: true },
@@ -163,17 +230,72 @@ function parseFlags(args: string[]) {
       version: { type: "boolean", short: "V" },
     },
     strict: true,
-    allowPositionals: false,
-  }).values;
+    allowPositionals: true,
+  });
+  const [command, extra] = positionals;
+  if (command !== undefined && !(COMMANDS as readonly string[]).includes(command)) {
+    throw new TypeError(
+      `Unknown command ${JSON.stringify(command)}: expected ${
+        COMMANDS.map((c) => `"${c}"`).join(", ")
+      } or none (see --help)`,
+    );
+  }
+  if (extra !== undefined) {
+    throw new TypeError(
+      `Unexpected argument ${JSON.stringify(extra)} after "${command}" (see --help)`,
+    );
+  }
+  return { ...values, command: command as typeof COMMANDS[number] | undefined };
 }
 
-function createRouter(config: ServiceConfig, logger: Logger): Router {
-  const router = new Router({ realms: config.realms, logger });
-  for (const name of config.flagRealms) router.addRealm({ name }, "--realm");
+/**
+ * Creates the router with the config's realms, then the --realm ones, else
+ * realm1. Without `errors`, throws at the first problem; with it, records
+ * every problem there and goes on.
+ */
+function createRouter(config: ServiceConfig, logger: Logger, errors?: ConfigErrors): Router {
+  // Startup: the constructor adds the realms and stops at the first error.
+  const router = new Router(errors === undefined ? { realms: config.realms, logger } : { logger });
+  config.realms.forEach((realm, i) =>
+    errors?.collect(() => router.addRealm(realm, `realms[${i}]`), `realms[${i}]`)
+  );
+  for (const name of config.flagRealms) {
+    part(errors, "--realm", () => router.addRealm({ name }, "--realm"));
+  }
   if (router.realmNames.length === 0) {
     router.addRealm({ name: "realm1" }, "default realm");
   }
   return router;
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/**
+ * `cloverleaf check`: validates the config file and the flags as startup
+ * would, without listening, and reports every error, one per line.
+ */
+async function check(flags: Flags): Promise<number> {
+  const errors = new ConfigErrors();
+  let summary = "";
+  try {
+    const config = await loadConfig(flags, errors);
+    const router = createRouter(config, () => {}, errors);
+    summary = `config OK: ${plural(router.realmNames.length, "realm")}, ${
+      plural(config.listeners.length, "listener")
+    }`;
+    await router.close();
+  } catch (error) {
+    // The file cannot be read or parsed: nothing more to check.
+    errors.add("", error instanceof Error ? error.message : String(error));
+  }
+  if (errors.size > 0) {
+    for (const message of errors.messages) console.error(`cloverleaf: ${message}`);
+    return EXIT_USAGE;
+  }
+  console.log(summary);
+  return 0;
 }
 
 function usageError(error: unknown): never {
@@ -220,11 +342,14 @@ function runUntilSignal(
  * Runs the router service with command-line arguments: prints usage or the
  * version, or starts the router and its listeners and serves until SIGINT
  * or SIGTERM. Bad flags or a bad config file print one line,
- * `cloverleaf: <message>`, to stderr.
+ * `cloverleaf: <message>`, to stderr. With the `check` command, validates
+ * the config file and the flags instead, printing every error (one line
+ * each, on stderr) or `config OK: <n> realms, <n> listeners` (on stdout).
  *
  * @param args The arguments, without the program name (`Deno.args`).
- * @returns The exit code: 0 after `--help`, `--version` or a clean
- * shutdown; 1 when a listener cannot start; 2 for bad flags or config.
+ * @returns The exit code: 0 after `--help`, `--version`, a clean shutdown
+ * or a passing check; 1 when a listener cannot start; 2 for bad flags or
+ * config.
  *
  * @example
  * ```ts
@@ -233,13 +358,14 @@ function runUntilSignal(
  *
  * equal(await main(["--version"]), 0);
  * equal(await main(["--no-such-flag"]), 2);
+ * equal(await main(["check", "--realm", "com.example"]), 0);
  * ```
  */
 export async function main(args: string[]): Promise<number> {
   let config: ServiceConfig;
   let router: Router;
   try {
-    let flags: ReturnType<typeof parseFlags>;
+    let flags: Flags;
     try {
       flags = parseFlags(args);
     } catch (error) {
@@ -253,6 +379,7 @@ export async function main(args: string[]): Promise<number> {
       console.log(`cloverleaf ${denoConfig.version}`);
       return 0;
     }
+    if (flags.command === "check") return await check(flags);
     config = await loadConfig(flags);
     router = createRouter(config, consoleLogger(config.logLevel));
   } catch (error) {

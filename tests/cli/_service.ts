@@ -4,6 +4,7 @@
  * and always reaps the process.
  */
 
+import { equal, match } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { within } from "../_helpers/router.ts";
 
@@ -27,22 +28,32 @@ export interface Output {
   stderr: string;
 }
 
+/** Options for {@linkcode run} and {@linkcode runCli}. */
+export interface RunOptions {
+  /** Kill the child after this long. @default {30000} */
+  ms?: number;
+  /** Variables to add to the child's environment. @default {{}} */
+  env?: Record<string, string>;
+}
+
 /** Runs the CLI (`deno run … cli.ts args`) to completion, killing it after `ms`. */
-export function runCli(args: string[], ms = 30_000): Promise<Output> {
-  return run(Deno.execPath(), [...DENO_RUN, ...args], ms);
+export function runCli(args: string[], options: RunOptions | number = {}): Promise<Output> {
+  return run(Deno.execPath(), [...DENO_RUN, ...args], options);
 }
 
 /** Runs `command args` to completion, killing it after `ms`. */
 export async function run(
   command: string,
   args: string[],
-  ms = 30_000,
+  options: RunOptions | number = {},
 ): Promise<Output> {
+  const { ms = 30_000, env = {} } = typeof options === "number" ? { ms: options } : options;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), ms);
   try {
     const out = await new Deno.Command(command, {
       args,
+      env,
       cwd: ROOT,
       stdin: "null",
       stdout: "piped",
@@ -59,6 +70,35 @@ export async function run(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Writes `content` to a temp file for the duration of `fn`. */
+export async function withConfig<T>(
+  content: string,
+  fn: (file: string) => Promise<T>,
+): Promise<T> {
+  const file = await Deno.makeTempFile({
+    prefix: "cloverleaf_",
+    suffix: ".json",
+  });
+  try {
+    await Deno.writeTextFile(file, content);
+    return await fn(file);
+  } finally {
+    await Deno.remove(file);
+  }
+}
+
+/** Asserts a usage error: exit 2, nothing on stdout, ONE stderr line. */
+export function assertUsageError(out: Output, pattern: RegExp): string {
+  equal(out.code, 2, `exit code (stderr: ${out.stderr})`);
+  equal(out.stdout, "");
+  const lines = out.stderr.trimEnd().split("\n");
+  equal(lines.length, 1, `one stderr line, got:\n${out.stderr}`);
+  const line = lines[0]!;
+  match(line, /^cloverleaf: /);
+  match(line, pattern);
+  return line;
 }
 
 /** A running service. Dispose it to kill it (if still running) and reap it. */
@@ -84,10 +124,11 @@ const LISTENING = /Listening on (ws:\/\/\S+) \(realms: ([^)]*)\)/;
 export async function startService(
   command: string,
   args: string[],
-  options: { listeners?: number; timeout?: number } = {},
+  options: { listeners?: number; timeout?: number; env?: Record<string, string> } = {},
 ): Promise<Service> {
   const child = new Deno.Command(command, {
     args,
+    env: options.env ?? {},
     cwd: ROOT,
     stdin: "null",
     stdout: "piped",

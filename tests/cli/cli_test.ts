@@ -2,36 +2,7 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import denoConfig from "../../deno.json" with { type: "json" };
 import { connect } from "../../mod.ts";
 import { within } from "../_helpers/router.ts";
-import { DENO_RUN, type Output, runCli, startService } from "./_service.ts";
-
-/** Writes `content` to a temp file for the duration of `fn`. */
-async function withConfig<T>(
-  content: string,
-  fn: (file: string) => Promise<T>,
-): Promise<T> {
-  const file = await Deno.makeTempFile({
-    prefix: "cloverleaf_",
-    suffix: ".json",
-  });
-  try {
-    await Deno.writeTextFile(file, content);
-    return await fn(file);
-  } finally {
-    await Deno.remove(file);
-  }
-}
-
-/** Asserts a usage error: exit 2, nothing on stdout, ONE stderr line. */
-function assertUsageError(out: Output, pattern: RegExp): string {
-  equal(out.code, 2, `exit code (stderr: ${out.stderr})`);
-  equal(out.stdout, "");
-  const lines = out.stderr.trimEnd().split("\n");
-  equal(lines.length, 1, `one stderr line, got:\n${out.stderr}`);
-  const line = lines[0]!;
-  match(line, /^cloverleaf: /);
-  match(line, pattern);
-  return line;
-}
+import { assertUsageError, DENO_RUN, runCli, startService, withConfig } from "./_service.ts";
 
 Deno.test("cli serves --ws and --realm, and SIGTERM sends GOODBYE system_shutdown", async () => {
   await using service = await startService(Deno.execPath(), [
@@ -286,7 +257,10 @@ Deno.test("cli rejects a bad --ws address, naming the flag", async () => {
 
 Deno.test("cli rejects unknown flags, missing values and bad flag values", async () => {
   assertUsageError(await runCli(["--port", "8080"]), /Unknown option '--port'/);
-  assertUsageError(await runCli(["extra"]), /Unexpected argument 'extra'/);
+  assertUsageError(
+    await runCli(["extra"]),
+    /^cloverleaf: Unknown command "extra": expected "check" or none \(see --help\)$/,
+  );
   assertUsageError(await runCli(["--ws"]), /--ws/);
   assertUsageError(await runCli(["--log-level", "loud"]), /--log-level "loud"/);
   assertUsageError(await runCli(["--realm", "bad uri"]), /--realm/);
@@ -310,6 +284,9 @@ Deno.test("cli --help prints usage to stdout and exits 0", async () => {
         "--log-level",
         "--help",
         "--version",
+        "check",
+        "${NAME}",
+        "$${",
       ]
     ) {
       ok(out.stdout.includes(option), `usage mentions ${option}`);

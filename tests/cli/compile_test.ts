@@ -98,6 +98,26 @@ if (result.ok) {
       equal(version.stdout, `cloverleaf ${denoConfig.version}\n`);
       equal(version.code, 0);
 
+      // `check` and ${NAME} need --allow-env in the compile task too.
+      const file = `${result.dir}/cloverleaf.json`;
+      await Deno.writeTextFile(
+        file,
+        JSON.stringify({ realms: [{ name: "${CLOVERLEAF_REALM}" }, { name: "realm2" }] }),
+      );
+      const check = await run(result.binary, ["check", "-c", file], {
+        ms: 10_000,
+        env: { CLOVERLEAF_REALM: "com.example.env" },
+      });
+      equal(check.stderr, "");
+      equal(check.stdout, "config OK: 2 realms, 1 listener\n");
+      equal(check.code, 0);
+      const unset = await run(result.binary, ["check", "-c", file], { ms: 10_000 });
+      equal(
+        unset.stderr,
+        'cloverleaf: Invalid config "realms[0].name": environment variable "CLOVERLEAF_REALM" is not set\n',
+      );
+      equal(unset.code, 2);
+
       await using service = await startService(result.binary, [
         "--ws",
         "127.0.0.1:0",

@@ -1,0 +1,134 @@
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { assertUsageError, runCli, withConfig } from "./_service.ts";
+
+const VALID = {
+  logLevel: "warn",
+  listeners: [{ type: "websocket", host: "127.0.0.1", port: 0, paths: ["/wamp"] }],
+  realms: [
+    { name: "com.example.a" },
+    {
+      name: "com.example.b",
+      auth: {
+        ticket: { principals: { alice: { ticket: "${CLOVERLEAF_CHECK_TICKET}", role: "user" } } },
+      },
+    },
+  ],
+};
+
+/** A variable name no environment sets. */
+const UNSET = `CLOVERLEAF_UNSET_${crypto.randomUUID().replaceAll("-", "_")}`;
+
+Deno.test("cli check prints a summary for a valid config and exits 0 without listening", async () => {
+  await withConfig(JSON.stringify(VALID), async (file) => {
+    const out = await runCli(["check", "-c", file], {
+      env: { CLOVERLEAF_CHECK_TICKET: "t0ps3cret" },
+    });
+    equal(out.stderr, "");
+    equal(out.stdout, "config OK: 2 realms, 1 listener\n");
+    equal(out.code, 0);
+  });
+});
+
+Deno.test("cli check counts the flags and the defaults as startup would", async () => {
+  let out = await runCli(["check"]);
+  equal(out.stdout, "config OK: 1 realm, 1 listener\n");
+  equal(out.code, 0);
+
+  out = await runCli(["--ws", "127.0.0.1:0", "check", "--ws", "[::1]:0", "--realm", "r1"]);
+  equal(out.stdout, "config OK: 1 realm, 2 listeners\n");
+  equal(out.code, 0);
+
+  await withConfig(JSON.stringify({ realms: [{ name: "a" }] }), async (file) => {
+    out = await runCli(["check", "-c", file, "--realm", "b", "--realm", "c"]);
+    equal(out.stdout, "config OK: 3 realms, 1 listener\n");
+    equal(out.code, 0);
+  });
+});
+
+Deno.test("cli check prints every independent error with its path, one per line, and exits 2", async () => {
+  const config = {
+    logLevel: "loud",
+    listner: [],
+    listeners: [
+      { type: "websocket", port: "8080", outbound: { backlog: 1 } },
+      { type: "websocket", host: "not a host" },
+      { type: "websocket", port: 0 },
+    ],
+    realms: [
+      { name: "bad uri" },
+      { name: "com.example.b", anonymous: "yes", strict: true },
+      {
+        name: "com.example.c",
+        auth: {
+          ticket: {
+            principals: {
+              alice: { ticket: `Bearer \${CLOVERLEAF_CHECK_TICKET} \${${UNSET}}`, role: "user" },
+              bob: { role: 7 },
+              carol: "nope",
+            },
+          },
+        },
+      },
+      { name: "com.example.b" },
+      "com.example.e",
+    ],
+  };
+  await withConfig(JSON.stringify(config), async (file) => {
+    const out = await runCli(
+      ["check", "-c", file, "--ws", "localhost", "--realm", "bad uri", "--log-level", "loud"],
+      { env: { CLOVERLEAF_CHECK_TICKET: "t0ps3cret" } },
+    );
+    equal(out.stdout, "");
+    equal(out.code, 2);
+    deepEqual(out.stderr.trimEnd().split("\n"), [
+      `cloverleaf: Invalid config "realms[2].auth.ticket.principals.alice.ticket": environment variable "${UNSET}" is not set`,
+      'cloverleaf: Invalid config "logLevel": expected one of "debug", "info", "warn", "error", got "loud"',
+      'cloverleaf: Invalid config "listeners[0].port": expected an integer from 0 to 65535, got "8080"',
+      'cloverleaf: Invalid config "listeners[0].outbound.backlog": unknown key',
+      'cloverleaf: Invalid config "listeners[1].host": expected an IPv4 or IPv6 address or a hostname, got "not a host"',
+      'cloverleaf: Invalid config "listner": unknown key',
+      'cloverleaf: Invalid --log-level "loud": expected one of "debug", "info", "warn", "error"',
+      'cloverleaf: Invalid --ws address "localhost": expected host:port, or [ipv6]:port',
+      'cloverleaf: Invalid config "realms[0].name": "bad uri" is not a valid URI',
+      'cloverleaf: Invalid config "realms[1].anonymous": expected a boolean, got "yes"',
+      'cloverleaf: Invalid config "realms[1].strict": unknown key',
+      'cloverleaf: Invalid config "realms[2].auth.ticket.principals.bob.ticket": expected a non-empty string, got nothing',
+      'cloverleaf: Invalid config "realms[2].auth.ticket.principals.bob.role": expected a non-empty string, got 7',
+      'cloverleaf: Invalid config "realms[2].auth.ticket.principals.carol": expected an object, got "nope"',
+      'cloverleaf: Invalid config "realms[3]": cannot add realm "com.example.b": realm already exists',
+      'cloverleaf: Invalid config "realms[4]": expected an object, got "com.example.e"',
+      'cloverleaf: Invalid config "--realm.name": "bad uri" is not a valid URI',
+    ]);
+    ok(!out.stderr.includes("t0ps3cret"), "no value from the environment");
+  });
+});
+
+Deno.test("cli check reports one error for a file it cannot read or parse", async () => {
+  await withConfig("{ realms: [] }", async (file) => {
+    assertUsageError(await runCli(["check", "-c", file]), /Cannot parse config file ".*": /);
+  });
+  await withConfig("[]", async (file) => {
+    assertUsageError(await runCli(["check", "-c", file]), /expected a JSON object at the top/);
+  });
+  const dir = await Deno.makeTempDir();
+  try {
+    assertUsageError(
+      await runCli(["check", "-c", `${dir}/missing.json`]),
+      /Cannot read config file ".*missing\.json": No such file/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cli rejects an unknown command or an extra argument with one line", async () => {
+  assertUsageError(
+    await runCli(["chekc", "-c", "x.json"]),
+    /^cloverleaf: Unknown command "chekc": expected "check" or none \(see --help\)$/,
+  );
+  assertUsageError(
+    await runCli(["check", "extra"]),
+    /^cloverleaf: Unexpected argument "extra" after "check" \(see --help\)$/,
+  );
+  assertUsageError(await runCli(["check", "--port", "1"]), /Unknown option '--port'/);
+});

@@ -1,0 +1,140 @@
+import { deepEqual, equal, throws } from "node:assert/strict";
+import { ConfigErrors, ConfigObject } from "../../wamp/mod.ts";
+
+Deno.test("ConfigObject throws at the first problem without a sink", () => {
+  const c = new ConfigObject({ a: "x", b: 1, extra: 1, more: 2 }, "top");
+  throws(() => c.boolean("a", false), {
+    message: 'Invalid config "top.a": expected a boolean, got "x"',
+  });
+  throws(() => c.string("b"), /"top\.b": expected a non-empty string, got 1/);
+  throws(() => c.done(), { message: 'Invalid config "top.extra": unknown key' });
+  throws(() => new ConfigObject([], "top"), /"top": expected an object, got \[\]/);
+});
+
+Deno.test("ConfigObject with errors records each problem and returns the fallback", () => {
+  const errors = new ConfigErrors();
+  const c = new ConfigObject(
+    {
+      b: "yes",
+      s: 1,
+      i: -1,
+      o: "loud",
+      a: {},
+      n: [],
+      extra: 1,
+      more: 2,
+    },
+    "top",
+    { errors },
+  );
+  equal(c.boolean("b", true), true);
+  equal(c.string("s"), "");
+  equal(c.string("missing", "dflt"), "dflt");
+  equal(c.string("required"), "");
+  equal(c.integer("i", 5, 0), 5);
+  equal(c.oneOf("o", ["a", "b"], "a"), "a");
+  deepEqual(c.array("a"), []);
+  const nested = c.object("n")!;
+  equal(nested.has("x"), false);
+  equal(nested.string("x"), "", "a follow-on error below top.n is dropped");
+  c.done();
+  deepEqual(errors.messages, [
+    'Invalid config "top.b": expected a boolean, got "yes"',
+    'Invalid config "top.s": expected a non-empty string, got 1',
+    'Invalid config "top.required": expected a non-empty string, got nothing',
+    'Invalid config "top.i": expected an integer from 0 to 9007199254740991, got -1',
+    'Invalid config "top.o": expected one of "a", "b", got "loud"',
+    'Invalid config "top.a": expected an array, got {}',
+    'Invalid config "top.n": expected an object, got []',
+    'Invalid config "top.extra": unknown key',
+    'Invalid config "top.more": unknown key',
+  ]);
+  equal(errors.size, 9);
+});
+
+Deno.test("ConfigObject.object() passes the sink to nested objects", () => {
+  const errors = new ConfigErrors();
+  const c = new ConfigObject({ out: { x: 1, y: "z" } }, "", { errors });
+  const out = c.object("out")!;
+  equal(out.integer("y", 3), 3);
+  out.done();
+  deepEqual(errors.messages, [
+    'Invalid config "out.y": expected an integer from 0 to 9007199254740991, got "z"',
+    'Invalid config "out.x": unknown key',
+  ]);
+});
+
+Deno.test("ConfigErrors.add() keeps the first error at a path and drops those below it", () => {
+  const errors = new ConfigErrors();
+  equal(errors.add("a.b", "first"), true);
+  equal(errors.add("a.b", "second"), false);
+  equal(errors.add("a.b.c", "below"), false);
+  equal(errors.add("a.b[0]", "below"), false);
+  equal(errors.add("a.bc", "a sibling"), true);
+  equal(errors.add("a", "the parent"), true);
+  equal(errors.add("x", "two\nlines"), true);
+  equal(errors.add("", "no path"), true);
+  equal(errors.add("y", "not below the top"), true);
+  deepEqual(errors.messages, [
+    "first",
+    "a sibling",
+    "the parent",
+    "two",
+    "no path",
+    "not below the top",
+  ]);
+});
+
+Deno.test("ConfigErrors.collect() puts ConfigObjects created inside into collecting mode", () => {
+  const errors = new ConfigErrors();
+  const read = (input: unknown, path: string) => {
+    const c = new ConfigObject(input, path);
+    const value = { n: c.integer("n", 1), s: c.string("s", "d") };
+    c.done();
+    return value;
+  };
+  deepEqual(errors.collect(() => read({ n: "x", s: 2, z: 0 }, "p[0]"), "p[0]"), { n: 1, s: "d" });
+  deepEqual(errors.collect(() => read("nope", "p[1]"), "p[1]"), { n: 1, s: "d" });
+  deepEqual(errors.messages, [
+    'Invalid config "p[0].n": expected an integer from 0 to 9007199254740991, got "x"',
+    'Invalid config "p[0].s": expected a non-empty string, got 2',
+    'Invalid config "p[0].z": unknown key',
+    'Invalid config "p[1]": expected an object, got "nope"',
+  ]);
+  // Outside collect() a ConfigObject throws again.
+  throws(() => read({ n: "x" }, "q"), /"q\.n"/);
+});
+
+Deno.test("ConfigErrors.collect() records a thrown error and ends the part", () => {
+  const errors = new ConfigErrors();
+  const fail = (message: string) => () => {
+    throw new TypeError(message);
+  };
+  equal(
+    errors.collect(fail('Invalid config "r[0].name": "a b" is not a valid URI'), "r[0]"),
+    undefined,
+  );
+  errors.collect(fail('Invalid config "r[0].name": a follow-on error'), "r[0]");
+  errors.collect(fail('Cannot add realm "x": realm already exists'), "r[1]");
+  errors.collect(fail('Invalid --ws address "h": expected host:port'), "--ws");
+  errors.collect(fail("URI is bad"), "r[2]");
+  equal(errors.collect(() => 42, "r[3]"), 42);
+  deepEqual(errors.messages, [
+    'Invalid config "r[0].name": "a b" is not a valid URI',
+    'Invalid config "r[1]": cannot add realm "x": realm already exists',
+    'Invalid --ws address "h": expected host:port',
+    'Invalid config "r[2]": URI is bad',
+  ]);
+});
+
+Deno.test("ConfigErrors.collect() nests and restores the outer mode", () => {
+  const outer = new ConfigErrors();
+  const inner = new ConfigErrors();
+  outer.collect(() => {
+    inner.collect(() => new ConfigObject(1, "in"), "in");
+    new ConfigObject(2, "out");
+  }, "");
+  deepEqual(inner.messages, ['Invalid config "in": expected an object, got 1']);
+  deepEqual(outer.messages, ['Invalid config "out": expected an object, got 2']);
+  throws(() => new ConfigObject(3, "after"), TypeError);
+});
