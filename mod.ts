@@ -90,6 +90,7 @@ export {
   type RouterProcedure,
   scramAuthenticator,
   type ScramOptions,
+  type ScramPasswordUser,
   type ScramUser,
   Session as RouterSession,
   type SessionHost,

@@ -26,6 +26,26 @@ export interface DynamicOption {
   authenticatorRealm?: string;
 }
 
+/**
+ * A WAMP-SCRAM user given by password: the stored keys are derived when
+ * the realm is created (handy in tests; production configs should store
+ * `storedKey` and `serverKey` instead).
+ */
+export interface ScramPasswordUser {
+  /** The role granted. */
+  role: string;
+  /** The password. */
+  password: string;
+  /** The KDF. @default {"argon2id13"} */
+  kdf?: "pbkdf2" | "argon2id13";
+  /** The salt, base64. */
+  salt: string;
+  /** Iterations (Argon2id passes). @default {4096 for pbkdf2, 4 for argon2id13} */
+  iterations?: number;
+  /** Argon2id memory in KiB. @default {65536} */
+  memory?: number;
+}
+
 /** The authentication methods of a realm. */
 export interface AuthOptions {
   /** Ticket: `principals` (authid → `{ticket, role}`) or an authenticator. */
@@ -34,8 +54,11 @@ export interface AuthOptions {
   wampcra?: DynamicOption & { users?: Record<string, CraUser> };
   /** WAMP-Cryptosign: `principals` (authid → `{role, authorizedKeys}`) or an authenticator. */
   cryptosign?: DynamicOption & { principals?: Record<string, CryptosignPrincipal> };
-  /** WAMP-SCRAM: `users` (authid → KDF parameters and stored keys) or an authenticator. */
-  scram?: DynamicOption & { users?: Record<string, ScramUser> };
+  /**
+   * WAMP-SCRAM: `users` (authid → KDF parameters and stored keys, or a
+   * `password` to derive them from at startup) or an authenticator.
+   */
+  scram?: DynamicOption & { users?: Record<string, ScramUser | ScramPasswordUser> };
 }
 
 /**

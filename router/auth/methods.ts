@@ -12,7 +12,7 @@ import { anonymousAuthenticator } from "./anonymous.ts";
 import type { Authenticator, DynamicAuthenticator, DynamicPrincipal } from "./authenticator.ts";
 import type { DynamicOption } from "./config.ts";
 import { cryptosignAuthenticator } from "./cryptosign.ts";
-import { scramAuthenticator } from "./scram.ts";
+import { scramAuthenticator, type ScramUser } from "./scram.ts";
 import { ticketAuthenticator } from "./ticket.ts";
 import { wampcraAuthenticator } from "./wampcra.ts";
 
@@ -58,7 +58,9 @@ export function realmAuthenticators(
     }));
   }
   if (scram) {
-    methods.push(scramAuthenticator({ users: scram.users, authenticator: dynamic(scram) }));
+    // resolveAuthOptions has already turned password users into stored keys.
+    const users = scram.users as Record<string, ScramUser> | undefined;
+    methods.push(scramAuthenticator({ users, authenticator: dynamic(scram) }));
   }
   return new Map(methods.map((method) => [method.method, method]));
 }

@@ -15,7 +15,7 @@ export {
   type DynamicPrincipal,
   type Identity,
 } from "./authenticator.ts";
-export { type AuthOptions, type DynamicOption } from "./config.ts";
+export { type AuthOptions, type DynamicOption, type ScramPasswordUser } from "./config.ts";
 export {
   cryptosignAuthenticator,
   type CryptosignOptions,

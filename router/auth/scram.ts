@@ -7,14 +7,14 @@
  * which proves to the client that the router knew its credentials.
  *
  * The router stores only `storedKey` and `serverKey`. An unknown user gets
- * a mock challenge with a salt derived from its name and a per-router
- * secret, so the CHALLENGE does not tell whether the user exists.
+ * a decoy challenge (the KDF parameters of a configured user, a salt
+ * derived from its name), so the CHALLENGE does not tell whether the user
+ * exists.
  * Channel binding needs TLS and is refused until there is one.
  *
  * @module
  */
 
-import { createHmac } from "node:crypto";
 import { AuthMethod } from "../../wamp/auth/auth_method.ts";
 import {
   authMessage,
@@ -24,7 +24,7 @@ import {
   serverSignature,
   verifyClientProof,
 } from "../../wamp/auth/scram.ts";
-import { decodeBase64, randomBytes } from "../../wamp/auth/util.ts";
+import { decodeBase64 } from "../../wamp/auth/util.ts";
 import type { Dict } from "../../wamp/mod.ts";
 import {
   type Authenticator,
@@ -33,6 +33,7 @@ import {
   principalOf,
   transportDict,
 } from "./authenticator.ts";
+import { Decoys } from "./mock.ts";
 
 /** A static WAMP-SCRAM user: KDF parameters and stored credentials. */
 export interface ScramUser extends ScramKdfParams, ScramCredentials {
@@ -60,7 +61,7 @@ export interface ScramOptions {
  */
 export function scramAuthenticator(options: ScramOptions): Authenticator {
   const { users = {}, authenticator } = options;
-  const mockSecret = randomBytes(32);
+  const decoys = new Decoys(Object.values(users));
   return {
     method: AuthMethod.WAMP_SCRAM,
     async hello(request) {
@@ -93,11 +94,12 @@ export function scramAuthenticator(options: ScramOptions): Authenticator {
       } else if (Object.hasOwn(users, authid)) {
         user = users[authid];
       }
+      const decoy = decoys.user(authid);
       const params: ScramKdfParams = user ?? {
-        kdf: "pbkdf2",
-        salt: createHmac("sha256", mockSecret).update(authid).digest().subarray(0, 16)
-          .toString("base64"),
-        iterations: 4096,
+        kdf: decoy?.kdf ?? "pbkdf2",
+        salt: decoys.salt(authid),
+        iterations: decoy?.iterations ?? 4096,
+        ...(decoy?.memory === undefined ? {} : { memory: decoy.memory }),
       };
       const nonce = clientNonce + generateNonce();
       const extra: Dict = {

@@ -6,8 +6,10 @@
  * `iterations` and `keylen` go to the client so it can derive the same
  * key from its password; the router never holds the password.
  *
- * An unknown authid gets a challenge like anyone else's and fails at
+ * An unknown authid gets a decoy challenge (the role and salting of a
+ * configured user, a salt derived from the name) and fails at
  * AUTHENTICATE, so the CHALLENGE does not tell whether the user exists.
+ * A dynamic authenticator that refuses the authid denies at once.
  *
  * @module
  */
@@ -15,6 +17,7 @@
 import { AuthMethod } from "../../wamp/auth/auth_method.ts";
 import { craChallenge, verifyCra } from "../../wamp/auth/wampcra.ts";
 import { randomBytes } from "../../wamp/auth/util.ts";
+import { Decoys } from "./mock.ts";
 import type { Dict } from "../../wamp/mod.ts";
 import {
   type Authenticator,
@@ -54,6 +57,7 @@ export interface WampcraOptions {
  */
 export function wampcraAuthenticator(options: WampcraOptions): Authenticator {
   const { users = {}, authenticator } = options;
+  const decoys = new Decoys(Object.values(users));
   return {
     method: AuthMethod.WAMPCRA,
     async hello(request) {
@@ -78,19 +82,22 @@ export function wampcraAuthenticator(options: WampcraOptions): Authenticator {
       } else if (Object.hasOwn(users, authid)) {
         user = users[authid];
       }
+      const decoy = user === undefined ? decoys.user(authid) : undefined;
+      const shown = user ??
+        (decoy?.salt === undefined ? decoy : { ...decoy, salt: decoys.salt(authid) });
       const challenge = craChallenge({
         authid,
-        authrole: user?.role ?? "anonymous",
+        authrole: shown?.role ?? "anonymous",
         authprovider: provider,
         nonce: randomBytes(16).toBase64(),
         timestamp: new Date().toISOString(),
         session: request.session,
       });
       const extra: Dict = { challenge };
-      if (user?.salt !== undefined) {
-        extra.salt = user.salt;
-        extra.iterations = user.iterations ?? 1000;
-        extra.keylen = user.keylen ?? 32;
+      if (shown?.salt !== undefined) {
+        extra.salt = shown.salt;
+        extra.iterations = shown.iterations ?? 1000;
+        extra.keylen = shown.keylen ?? 32;
       }
       const key = user?.secret ?? randomBytes(32).toBase64();
       return {

@@ -126,6 +126,7 @@ Deno.test("auth: the JSON realm config resolves, with anonymous off", () => {
   deepEqual(Object.keys(resolved.auth).sort(), ["cryptosign", "scram", "ticket", "wampcra"]);
   // The SCRAM passwords are replaced by stored keys at startup.
   const erin = resolved.auth.scram!.users!.erin!;
+  ok("storedKey" in erin);
   equal(erin.storedKey, scramDeriveCredentials(C.erinPassword, KDF.erin).storedKey);
   ok(!("password" in erin));
 });

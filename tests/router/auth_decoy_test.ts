@@ -1,0 +1,52 @@
+/** Unknown users get decoy challenges that look like a configured user's. */
+
+import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
+import type { AuthOutcome, AuthRequest } from "../../router/auth/authenticator.ts";
+import { scramAuthenticator } from "../../router/auth/scram.ts";
+import { wampcraAuthenticator } from "../../router/auth/wampcra.ts";
+import type { Dict } from "../../wamp/mod.ts";
+
+function request(authid: string, authextra: Dict = {}): AuthRequest {
+  return { realm: "realm1", authid, authextra, session: 7, transport: { type: "fake" } };
+}
+
+async function challengeOf(outcome: AuthOutcome | Promise<AuthOutcome>): Promise<Dict> {
+  const step = await outcome;
+  ok("challenge" in step, JSON.stringify(step));
+  return step.challenge;
+}
+
+Deno.test("wampcra: an unknown authid's challenge has a configured user's role and salting", async () => {
+  const cra = wampcraAuthenticator({
+    users: {
+      carl: { secret: "k", role: "crauser", salt: "s1", iterations: 100, keylen: 16 },
+    },
+  });
+  const known = await challengeOf(cra.hello(request("carl")));
+  const unknown = await challengeOf(cra.hello(request("mallory")));
+  const again = await challengeOf(cra.hello(request("mallory")));
+  equal(JSON.parse(unknown.challenge as string).authrole, "crauser");
+  deepEqual(Object.keys(unknown).sort(), Object.keys(known).sort());
+  deepEqual([unknown.iterations, unknown.keylen], [100, 16]);
+  equal(unknown.salt, again.salt, "the same name always gets the same decoy salt");
+  notEqual(unknown.salt, (await challengeOf(cra.hello(request("trudy")))).salt);
+});
+
+Deno.test("wamp-scram: an unknown authid's challenge has a configured user's KDF parameters", async () => {
+  const scram = scramAuthenticator({
+    users: {
+      erin: {
+        role: "r",
+        kdf: "argon2id13",
+        salt: "c2FsdHNhbHQ=",
+        iterations: 2,
+        memory: 64,
+        storedKey: "a",
+        serverKey: "b",
+      },
+    },
+  });
+  const unknown = await challengeOf(scram.hello(request("mallory", { nonce: "bm9uY2U=" })));
+  deepEqual([unknown.kdf, unknown.iterations, unknown.memory], ["argon2id13", 2, 64]);
+  notEqual(unknown.salt, "c2FsdHNhbHQ=");
+});
