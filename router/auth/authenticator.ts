@@ -111,3 +111,32 @@ export function deny(reason: string): AuthOutcome {
 export function transportDict(info: TransportInfo): Dict {
   return { ...info };
 }
+
+/**
+ * Asks a dynamic authenticator about a HELLO.
+ *
+ * @param authenticator The authenticator.
+ * @param request The HELLO as the method saw it.
+ * @param authmethod The method asking.
+ * @param ticket The ticket (ticket method only).
+ * @returns The principal, with a string `role`.
+ * @throws {TypeError} When the answer has no role (or whatever the authenticator threw).
+ */
+export async function askAuthenticator(
+  authenticator: DynamicAuthenticator,
+  request: AuthRequest,
+  authmethod: string,
+  ticket?: string,
+): Promise<Dict & { role: string }> {
+  return principalOf(
+    await authenticator({
+      realm: request.realm,
+      ...(request.authid === undefined ? {} : { authid: request.authid }),
+      authmethod,
+      authextra: request.authextra,
+      session: request.session,
+      transport: transportDict(request.transport),
+      ...(ticket === undefined ? {} : { ticket }),
+    }),
+  );
+}

@@ -19,11 +19,10 @@ import { AuthMethod } from "../../wamp/auth/auth_method.ts";
 import { generateChallenge, verifyCryptosign } from "../../wamp/auth/cryptosign.ts";
 import { decodeHex } from "../../wamp/auth/util.ts";
 import {
+  askAuthenticator,
   type Authenticator,
   deny,
   type DynamicAuthenticator,
-  principalOf,
-  transportDict,
 } from "./authenticator.ts";
 
 /** A static cryptosign principal. */
@@ -65,16 +64,7 @@ export function cryptosignAuthenticator(options: CryptosignOptions): Authenticat
       let provider = "static";
       if (authenticator !== undefined) {
         provider = "dynamic";
-        const principal = principalOf(
-          await authenticator({
-            realm: request.realm,
-            ...(request.authid === undefined ? {} : { authid: request.authid }),
-            authmethod: AuthMethod.CRYPTOSIGN,
-            authextra: request.authextra,
-            session: request.session,
-            transport: transportDict(request.transport),
-          }),
-        );
+        const principal = await askAuthenticator(authenticator, request, AuthMethod.CRYPTOSIGN);
         const authid = typeof principal.authid === "string"
           ? principal.authid
           : request.authid ?? pubkey.toLowerCase();

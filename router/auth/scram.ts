@@ -27,11 +27,10 @@ import {
 import { decodeBase64 } from "../../wamp/auth/util.ts";
 import type { Dict } from "../../wamp/mod.ts";
 import {
+  askAuthenticator,
   type Authenticator,
   deny,
   type DynamicAuthenticator,
-  principalOf,
-  transportDict,
 } from "./authenticator.ts";
 import { Decoys } from "./mock.ts";
 
@@ -78,18 +77,7 @@ export function scramAuthenticator(options: ScramOptions): Authenticator {
       let provider = "static";
       if (authenticator !== undefined) {
         provider = "dynamic";
-        user = scramUser(
-          principalOf(
-            await authenticator({
-              realm: request.realm,
-              authid,
-              authmethod: AuthMethod.WAMP_SCRAM,
-              authextra: request.authextra,
-              session: request.session,
-              transport: transportDict(request.transport),
-            }),
-          ),
-        );
+        user = scramUser(await askAuthenticator(authenticator, request, AuthMethod.WAMP_SCRAM));
         if (user === undefined) return deny("the authenticator gave no SCRAM credentials");
       } else if (Object.hasOwn(users, authid)) {
         user = users[authid];

@@ -10,11 +10,10 @@
 import { AuthMethod } from "../../wamp/auth/auth_method.ts";
 import { constantTimeEqual } from "../../wamp/auth/util.ts";
 import {
+  askAuthenticator,
   type Authenticator,
   deny,
   type DynamicAuthenticator,
-  principalOf,
-  transportDict,
 } from "./authenticator.ts";
 
 /** A static ticket principal. */
@@ -50,16 +49,11 @@ export function ticketAuthenticator(options: TicketOptions): Authenticator {
         challenge: {},
         async answer(ticket) {
           if (authenticator !== undefined) {
-            const principal = principalOf(
-              await authenticator({
-                realm: request.realm,
-                authid,
-                authmethod: AuthMethod.TICKET,
-                authextra: request.authextra,
-                session: request.session,
-                transport: transportDict(request.transport),
-                ticket,
-              }),
+            const principal = await askAuthenticator(
+              authenticator,
+              request,
+              AuthMethod.TICKET,
+              ticket,
             );
             const granted = typeof principal.authid === "string" ? principal.authid : authid;
             return {

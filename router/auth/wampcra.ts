@@ -20,11 +20,10 @@ import { randomBytes } from "../../wamp/auth/util.ts";
 import { Decoys } from "./mock.ts";
 import type { Dict } from "../../wamp/mod.ts";
 import {
+  askAuthenticator,
   type Authenticator,
   deny,
   type DynamicAuthenticator,
-  principalOf,
-  transportDict,
 } from "./authenticator.ts";
 
 /** A static WAMP-CRA user. */
@@ -67,16 +66,7 @@ export function wampcraAuthenticator(options: WampcraOptions): Authenticator {
       let provider = "static";
       if (authenticator !== undefined) {
         provider = "dynamic";
-        const principal = principalOf(
-          await authenticator({
-            realm: request.realm,
-            authid,
-            authmethod: AuthMethod.WAMPCRA,
-            authextra: request.authextra,
-            session: request.session,
-            transport: transportDict(request.transport),
-          }),
-        );
+        const principal = await askAuthenticator(authenticator, request, AuthMethod.WAMPCRA);
         if (typeof principal.secret !== "string") return deny("the authenticator gave no secret");
         user = principal as unknown as CraUser;
       } else if (Object.hasOwn(users, authid)) {
