@@ -30,6 +30,6 @@ export {
   SubscriptionMetaApi,
   type TestamentOptions,
   type TestamentScope,
-} from "./meta.ts";
+} from "./meta/mod.ts";
 export { type CloseInfo, type JoinOptions, Session } from "./session.ts";
 export { type Event, type EventHandler, Subscription } from "./subscription.ts";

@@ -27,7 +27,7 @@ import { Callee, type Endpoint, type RegisterRequestOptions, type Registration }
 import { Caller, type CallRequestOptions, type Result } from "./caller.ts";
 import type { Arguments, SessionContext } from "./context.ts";
 import { ApplicationError, SessionClosedError } from "./errors.ts";
-import { MetaApi } from "./meta.ts";
+import { MetaApi } from "./meta/mod.ts";
 import { type Event, type EventHandler, Subscription } from "./subscription.ts";
 
 /** Options for joining a realm: the realm, credentials, a timeout. */
