@@ -43,6 +43,8 @@ export {
   type CalleeList,
   CallError,
   consoleLogger,
+  cookieAuthenticator,
+  CookieStore,
   type CraUser,
   cryptosignAuthenticator,
   type CryptosignOptions,
@@ -117,6 +119,7 @@ export {
 } from "./transports/config.ts";
 export { linkedPeers } from "./transports/local.ts";
 export {
+  type CookieOptions,
   negotiateSubprotocol,
   serveWebSocket,
   type ServeWebSocketOptions,

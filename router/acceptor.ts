@@ -13,6 +13,7 @@ import {
   type HelloMessage,
   isValidUri,
   MessageType,
+  type TransportInfo,
 } from "../wamp/mod.ts";
 import type { Authenticator } from "./auth/authenticator.ts";
 
@@ -40,13 +41,19 @@ function abort(reason: string, message: string): Acceptance {
 /**
  * Decides whether a HELLO may go on, and with which authentication method:
  * the first of the client's `authmethods` (in its order) that the realm
- * offers; a HELLO without `authmethods` asks for anonymous.
+ * offers and can serve on this transport; a HELLO without `authmethods`
+ * asks for anonymous.
  *
  * @param hello The HELLO message.
  * @param realm The realm it names, or `undefined` if there is none.
+ * @param transport The transport it came over.
  * @returns The chosen method and the client's roles, or the ABORT to send.
  */
-export function acceptHello(hello: HelloMessage, realm: HelloRealm | undefined): Acceptance {
+export function acceptHello(
+  hello: HelloMessage,
+  realm: HelloRealm | undefined,
+  transport: TransportInfo = { type: "unknown" },
+): Acceptance {
   const roles = hello.details.roles;
   if (
     typeof roles !== "object" || roles === null || Array.isArray(roles) ||
@@ -68,7 +75,9 @@ export function acceptHello(hello: HelloMessage, realm: HelloRealm | undefined):
   const methods = Array.isArray(offered) && offered.length > 0 ? offered : ["anonymous"];
   for (const method of methods) {
     const authenticator = realm.authenticators.get(method);
-    if (authenticator !== undefined) return { authenticator, roles: roles as Dict };
+    if (authenticator === undefined) continue;
+    if (authenticator.accepts?.(realm.name, transport) === false) continue;
+    return { authenticator, roles: roles as Dict };
   }
   return abort(
     ErrorUri.NO_AUTH_METHOD,

@@ -14,6 +14,7 @@ import {
   type ResultMessage,
 } from "../wamp/mod.ts";
 import type { Authenticator } from "./auth/authenticator.ts";
+import type { CookieStore } from "./auth/cookie.ts";
 import { realmAuthenticators, type RouterCall } from "./auth/methods.ts";
 import { Authorizer } from "./authorizer.ts";
 import { Broker } from "./broker.ts";
@@ -83,6 +84,7 @@ export class Realm {
   #closing = false;
   #internal: () => SessionInfo;
   #caller: InternalCaller | undefined;
+  #cookies: CookieStore | undefined;
 
   /**
    * Creates a realm.
@@ -91,11 +93,13 @@ export class Realm {
    * @param ids ID generators.
    * @param realms Finds other realms of the router (for an authenticator
    * registered in another realm).
+   * @param cookies The router's cookie store (cookie authentication).
    */
   constructor(
     options: ResolvedRealmOptions,
     ids: RealmIds,
     realms: (name: string) => Realm | undefined = () => undefined,
+    cookies?: CookieStore,
   ) {
     this.options = options;
     let internal: SessionInfo | undefined;
@@ -140,7 +144,8 @@ export class Realm {
       }
       return target.callAsRouter(procedure, args, kwargs);
     };
-    this.authenticators = realmAuthenticators(options, call);
+    this.authenticators = realmAuthenticators(options, call, cookies);
+    this.#cookies = cookies;
     this.authorizer = new Authorizer(options.roles, call);
     for (
       const procedures of [
@@ -278,9 +283,22 @@ export class Realm {
     return true;
   }
 
-  /** Adds a session that was just welcomed (`wamp.session.on_join`). */
+  /**
+   * Adds a session that was just welcomed (`wamp.session.on_join`); with
+   * cookie authentication, its connection's cookie now stands for its
+   * identity here.
+   */
   join(member: RealmMember): void {
     this.#members.set(member.info.id, member);
+    const cookie = member.peer.info.cookie;
+    const { authmethod } = member.info;
+    const maxAge = this.options.auth.cookie?.maxAge;
+    if (
+      cookie !== undefined && maxAge !== undefined && authmethod !== "cookie" &&
+      authmethod !== "anonymous"
+    ) {
+      this.#cookies?.remember(cookie, this.name, member.info, maxAge);
+    }
     this.#sessionMeta.joined(member);
     this.#events.flush();
   }

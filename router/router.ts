@@ -17,6 +17,7 @@ import {
   sequentialIdGenerator,
 } from "../wamp/mod.ts";
 import { type RealmOptions, resolveRealmOptions } from "./config.ts";
+import { CookieStore } from "./auth/cookie.ts";
 import { Realm } from "./realm.ts";
 import { Session, type SessionHost } from "./session.ts";
 import type { Logger, LogLevel } from "./types.ts";
@@ -107,6 +108,7 @@ export class Router {
   #routerIds: IdGenerator = sequentialIdGenerator();
   #host: SessionHost;
   #closing: Promise<void> | undefined;
+  #cookies = new CookieStore();
   /** The logger in use. */
   readonly log: Logger;
 
@@ -151,6 +153,7 @@ export class Router {
       resolved,
       { global: this.#globalIds, router: this.#routerIds },
       (name) => this.#realms.get(name),
+      this.#cookies,
     );
     this.#realms.set(resolved.name, realm);
     return realm;
@@ -193,6 +196,17 @@ export class Router {
     const session = new Session(this.#host, peer, options);
     this.#sessions.add(session);
     return session;
+  }
+
+  /**
+   * Whether a tracking cookie is one the router remembers (cookie
+   * authentication); transports issue a fresh cookie otherwise.
+   *
+   * @param value The cookie's value.
+   * @returns Whether it is known and not expired.
+   */
+  knowsCookie(value: string): boolean {
+    return this.#cookies.knows(value);
   }
 
   /**

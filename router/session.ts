@@ -341,7 +341,7 @@ export class Session implements PeerHandler, RealmMember {
 
   #onHello(msg: HelloMessage): void {
     const realm = this.#host.realm(msg.realm);
-    const accepted = acceptHello(msg, realm);
+    const accepted = acceptHello(msg, realm, this.#peer.info);
     if ("abort" in accepted) {
       this.#peer.send(accepted.abort);
       this.#close();

@@ -13,7 +13,7 @@ import {
   type SerializerName,
   type SlowConsumerPolicy,
 } from "../wamp/mod.ts";
-import type { ServeWebSocketOptions } from "./websocket.ts";
+import type { CookieOptions, ServeWebSocketOptions } from "./websocket.ts";
 
 /** Options for one listener, as written in the JSON config file. */
 export interface ListenerOptions {
@@ -49,6 +49,8 @@ export interface ListenerOptions {
   maxMessageSize?: number;
   /** Outbound limits for each connection. */
   outbound?: OutboundOptions;
+  /** A tracking cookie for cookie authentication (off when absent). */
+  cookie?: CookieOptions;
 }
 
 /** Listener options with every default filled in. */
@@ -67,6 +69,8 @@ export interface ResolvedListenerOptions {
   readonly maxMessageSize: number;
   /** Outbound limits for each connection. */
   readonly outbound: Readonly<Required<OutboundOptions>>;
+  /** The tracking cookie, if any. */
+  readonly cookie?: Readonly<Required<CookieOptions>>;
 }
 
 /** A host and port, as parsed by {@linkcode parseAddress}. */
@@ -158,8 +162,23 @@ export function resolveListenerOptions(
     slowConsumer: out?.oneOf("slowConsumer", SLOW_CONSUMER, "drop") ?? "drop",
   };
   out?.done();
+  const cookieConfig = c.object("cookie");
+  const cookie = cookieConfig === undefined ? undefined : {
+    name: cookieConfig.string("name", "cbtid"),
+    maxAge: cookieConfig.integer("maxAge", 86_400, 1),
+  };
+  cookieConfig?.done();
   c.done();
-  return { type, host, port, paths, serializers, maxMessageSize, outbound };
+  return {
+    type,
+    host,
+    port,
+    paths,
+    serializers,
+    maxMessageSize,
+    outbound,
+    ...(cookie === undefined ? {} : { cookie }),
+  };
 }
 
 /**
@@ -190,6 +209,7 @@ export function toServeWebSocketOptions(
     serializers: [...listener.serializers],
     maxMessageSize: listener.maxMessageSize,
     outbound: { ...listener.outbound },
+    ...(listener.cookie === undefined ? {} : { cookie: { ...listener.cookie } }),
   };
 }
 

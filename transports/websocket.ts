@@ -41,6 +41,39 @@ export interface WebSocketHandlerOptions {
   maxMessageSize?: number;
   /** Outbound limits for each connection. */
   outbound?: OutboundOptions;
+  /**
+   * A tracking cookie for cookie authentication: each upgrade response
+   * sets it (`HttpOnly`, `SameSite=Lax`); a cookie the router does not
+   * remember is replaced by a fresh random one.
+   */
+  cookie?: CookieOptions;
+}
+
+/** The tracking cookie of a WebSocket listener. */
+export interface CookieOptions {
+  /** The cookie's name. @default {"cbtid"} */
+  name?: string;
+  /** Its lifetime in the browser, in seconds. @default {86400} */
+  maxAge?: number;
+}
+
+/** A tracking cookie value: 24 random bytes, base64url. */
+function newCookie(): string {
+  return crypto.getRandomValues(new Uint8Array(24)).toBase64({
+    alphabet: "base64url",
+    omitPadding: true,
+  });
+}
+
+/** The value of cookie `name` in a Cookie header, if well-formed. */
+function presentedCookie(header: string | null, name: string): string | undefined {
+  for (const part of header?.split(";") ?? []) {
+    const at = part.indexOf("=");
+    if (part.slice(0, at).trim() !== name) continue;
+    const value = part.slice(at + 1).trim();
+    return /^[A-Za-z0-9_-]{16,64}$/.test(value) ? value : undefined;
+  }
+  return undefined;
 }
 
 /** A socket-backed {@linkcode Peer}. */
@@ -180,13 +213,33 @@ export function webSocketHandler(
         { status: 400 },
       );
     }
+    // Read the request before upgrading: its headers are gone afterwards.
+    const presented = options.cookie === undefined
+      ? undefined
+      : presentedCookie(request.headers.get("cookie"), options.cookie.name ?? "cbtid");
     const { socket, response } = Deno.upgradeWebSocket(request, {
       protocol: serializer.subprotocol,
       idleTimeout: 30,
     });
-    const info: TransportInfo = remote === undefined
-      ? { type: "websocket", serializer: serializer.name }
-      : { type: "websocket", serializer: serializer.name, peer: remote };
+    let cookie: string | undefined;
+    if (options.cookie !== undefined) {
+      const name = options.cookie.name ?? "cbtid";
+      cookie = presented !== undefined && acceptor.knowsCookie?.(presented)
+        ? presented
+        : newCookie();
+      response.headers.append(
+        "set-cookie",
+        `${name}=${cookie}; Max-Age=${
+          options.cookie.maxAge ?? 86_400
+        }; Path=/; HttpOnly; SameSite=Lax`,
+      );
+    }
+    const info: TransportInfo = {
+      type: "websocket",
+      serializer: serializer.name,
+      ...(remote === undefined ? {} : { peer: remote }),
+      ...(cookie === undefined ? {} : { cookie }),
+    };
     const peer = new WebSocketPeer(socket, serializer, info);
     socket.onopen = () => {
       let handler: PeerHandler;

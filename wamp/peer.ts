@@ -17,6 +17,11 @@ export interface TransportInfo {
   readonly serializer?: string;
   /** The remote address, e.g. `tcp4:127.0.0.1:53412`. */
   readonly peer?: string;
+  /**
+   * The tracking cookie of this connection (cookie authentication). A
+   * secret: never shown in session details.
+   */
+  readonly cookie?: string;
 }
 
 /** The sending half of a transport connection, as a WAMP end sees it. */
@@ -81,4 +86,10 @@ export interface PeerAcceptor {
    * @returns The handler for what arrives on it.
    */
   attach(peer: Peer, options?: OutboundOptions): PeerHandler;
+  /**
+   * Whether a tracking cookie a client presented is one the acceptor
+   * issued and still remembers; a transport issues a fresh cookie
+   * otherwise (so a client cannot choose its own).
+   */
+  knowsCookie?(value: string): boolean;
 }

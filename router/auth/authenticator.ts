@@ -55,6 +55,12 @@ export type AuthOutcome =
 export interface Authenticator {
   /** The authmethod name, as in HELLO.Details.authmethods. */
   readonly method: string;
+  /**
+   * Whether the method can serve this HELLO at all; when not, the router
+   * tries the client's next method (cookie: only with a known cookie).
+   * @default {always}
+   */
+  accepts?(realm: string, transport: TransportInfo): boolean;
   /** Starts the handshake for a HELLO that chose this method. */
   hello(request: AuthRequest): AuthOutcome | Promise<AuthOutcome>;
 }
@@ -107,9 +113,13 @@ export function deny(reason: string): AuthOutcome {
   return { deny: reason };
 }
 
-/** The transport as a plain dict (for dynamic authenticators and session details). */
+/**
+ * The transport as a plain dict (for dynamic authenticators and session
+ * details), without its tracking cookie.
+ */
 export function transportDict(info: TransportInfo): Dict {
-  return { ...info };
+  const { cookie: _, ...shown } = info;
+  return shown;
 }
 
 /**

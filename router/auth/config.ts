@@ -59,6 +59,12 @@ export interface AuthOptions {
    * `password` to derive them from at startup) or an authenticator.
    */
   scram?: DynamicOption & { users?: Record<string, ScramUser | ScramPasswordUser> };
+  /**
+   * Cookie: a later connection presenting the tracking cookie of one that
+   * authenticated here (listener option `cookie`) is welcomed with the
+   * same identity for `maxAge` seconds (default one day).
+   */
+  cookie?: { maxAge?: number };
 }
 
 /**
@@ -106,6 +112,11 @@ export function resolveAuthOptions(c: ConfigObject): AuthOptions {
         }),
       })),
     };
+  }
+  const cookie = c.object("cookie");
+  if (cookie !== undefined) {
+    out.cookie = { maxAge: cookie.integer("maxAge", 86_400, 1) };
+    cookie.done();
   }
   const scram = c.object("scram");
   if (scram !== undefined) {

@@ -9,6 +9,7 @@
 import type { Dict, Payload } from "../../wamp/mod.ts";
 import type { ResolvedRealmOptions } from "../config.ts";
 import { anonymousAuthenticator } from "./anonymous.ts";
+import { cookieAuthenticator, type CookieStore } from "./cookie.ts";
 import type { Authenticator, DynamicAuthenticator, DynamicPrincipal } from "./authenticator.ts";
 import type { DynamicOption } from "./config.ts";
 import { cryptosignAuthenticator } from "./cryptosign.ts";
@@ -29,13 +30,18 @@ export type RouterCall = (
  *
  * @param options The realm's options.
  * @param call How the router calls authenticator procedures.
+ * @param cookies The router's cookie store (cookie authentication).
  * @returns authmethod → authenticator.
  */
 export function realmAuthenticators(
   options: ResolvedRealmOptions,
   call: RouterCall,
+  cookies?: CookieStore,
 ): Map<string, Authenticator> {
   const methods: Authenticator[] = [];
+  if (options.auth.cookie !== undefined && cookies !== undefined) {
+    methods.push(cookieAuthenticator(cookies));
+  }
   if (options.anonymous) methods.push(anonymousAuthenticator(options.anonymousRole));
   const { ticket, wampcra, cryptosign, scram } = options.auth;
   const dynamic = ({ authenticator, authenticatorRealm }: DynamicOption) =>

@@ -15,6 +15,7 @@ export {
   type DynamicPrincipal,
   type Identity,
 } from "./authenticator.ts";
+export { cookieAuthenticator, CookieStore } from "./cookie.ts";
 export { type AuthOptions, type DynamicOption, type ScramPasswordUser } from "./config.ts";
 export {
   cryptosignAuthenticator,

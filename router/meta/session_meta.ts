@@ -26,6 +26,7 @@ import {
   MetaTopic,
 } from "../../wamp/mod.ts";
 import type { MetaOptions } from "../config.ts";
+import { transportDict } from "../auth/authenticator.ts";
 import { CallError } from "../errors.ts";
 import type { RealmMember, RouterProcedure } from "../realm.ts";
 import type { SessionInfo } from "../types.ts";
@@ -95,7 +96,7 @@ export class SessionMeta {
       authmethod: info.authmethod,
       authprovider: info.authprovider,
       realm: info.realm,
-      transport: { ...member.peer.info },
+      transport: transportDict(member.peer.info),
     };
   }
 

@@ -21,6 +21,7 @@ export interface RawWebSocket extends AsyncDisposable {
 export async function rawWebSocket(
   url: string,
   protocols: string[],
+  headers: Record<string, string> = {},
 ): Promise<RawWebSocket> {
   const u = new URL(url);
   const conn = await Deno.connect({
@@ -41,6 +42,7 @@ export async function rawWebSocket(
   if (protocols.length > 0) {
     lines.push(`Sec-WebSocket-Protocol: ${protocols.join(", ")}`);
   }
+  for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
   await conn.write(encoder.encode(lines.join("\r\n") + "\r\n\r\n"));
   let buffer = new Uint8Array(0);
   const fill = async (): Promise<void> => {

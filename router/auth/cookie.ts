@@ -1,0 +1,100 @@
+/**
+ * Cookie authentication (authmethod `cookie`, Crossbar's behaviour): a
+ * WebSocket listener with `cookie` set gives each connection a tracking
+ * cookie. When a session on such a connection authenticates by another
+ * method in a realm that offers `cookie`, the router remembers the
+ * cookie's identity there; a later connection presenting the cookie and
+ * offering `cookie` is welcomed at once with that identity
+ * (`authmethod: "cookie"`, `authprovider: "cookie"`). An unknown or
+ * expired cookie makes the router pass on to the client's next method.
+ *
+ * Cookies live in memory, per router, for the realm's `maxAge`.
+ *
+ * @module
+ */
+
+import type { Authenticator, Identity } from "./authenticator.ts";
+
+/** How many cookies the store keeps; the oldest go first. */
+const MAX_COOKIES = 100_000;
+
+interface Remembered {
+  readonly realm: string;
+  readonly identity: Identity;
+  readonly expires: number;
+}
+
+/** The router's memory of authenticated tracking cookies. */
+export class CookieStore {
+  #cookies = new Map<string, Remembered>();
+  #now: () => number;
+
+  /**
+   * Creates an empty store.
+   *
+   * @param now The clock, milliseconds since the epoch.
+   */
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
+  /** Whether the store remembers a cookie (in any realm, not expired). */
+  knows(cookie: string): boolean {
+    const entry = this.#cookies.get(cookie);
+    return entry !== undefined && entry.expires > this.#now();
+  }
+
+  /**
+   * Remembers who authenticated on a connection with this cookie.
+   *
+   * @param cookie The connection's cookie.
+   * @param realm The realm.
+   * @param identity The identity it was welcomed with.
+   * @param maxAge Seconds to remember it.
+   */
+  remember(cookie: string, realm: string, identity: Identity, maxAge: number): void {
+    this.#cookies.delete(cookie);
+    if (this.#cookies.size >= MAX_COOKIES) {
+      this.#cookies.delete(this.#cookies.keys().next().value!);
+    }
+    this.#cookies.set(cookie, { realm, identity, expires: this.#now() + maxAge * 1000 });
+  }
+
+  /** The identity remembered for a cookie in a realm, if any and not expired. */
+  identity(cookie: string, realm: string): Identity | undefined {
+    const entry = this.#cookies.get(cookie);
+    if (entry === undefined) return undefined;
+    if (entry.expires <= this.#now()) {
+      this.#cookies.delete(cookie);
+      return undefined;
+    }
+    return entry.realm === realm ? entry.identity : undefined;
+  }
+}
+
+/**
+ * Creates the cookie method for a realm.
+ *
+ * @param store The router's cookie store.
+ * @returns The authenticator; it accepts only connections whose cookie is known in the realm.
+ */
+export function cookieAuthenticator(store: CookieStore): Authenticator {
+  const known = (cookie: string | undefined, realm: string) =>
+    cookie === undefined ? undefined : store.identity(cookie, realm);
+  return {
+    method: "cookie",
+    accepts: (realm, transport) => known(transport.cookie, realm) !== undefined,
+    hello(request) {
+      const identity = known(request.transport.cookie, request.realm);
+      if (identity === undefined) return { deny: "the cookie is not known here" };
+      return {
+        welcome: {
+          authid: identity.authid,
+          authrole: identity.authrole,
+          authmethod: "cookie",
+          authprovider: "cookie",
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * Cookie authentication over a real WebSocket listener: a connection that
+ * logs in with a ticket gets a tracking cookie; a later connection that
+ * presents it and offers `cookie` is welcomed with the same identity.
+ * Unknown cookies are replaced, never adopted.
+ */
+
+import { deepEqual, equal, match, notEqual, ok, rejects } from "node:assert/strict";
+import { connect, ErrorUri, resolveListenerOptions, resolveRealmOptions } from "../../mod.ts";
+import { rawWebSocket } from "../_helpers/raw_websocket.ts";
+import { startRouter } from "../_helpers/router.ts";
+
+const REALM = {
+  name: "realm1",
+  auth: {
+    ticket: { principals: { joe: { ticket: "s3cret-ticket", role: "user" } } },
+    cookie: { maxAge: 60 },
+  },
+};
+
+function setCookie(head: string): string | undefined {
+  return head.match(/^set-cookie: cbtid=([A-Za-z0-9_-]+);/im)?.[1];
+}
+
+/** Logs in as joe with a ticket over a raw socket; returns the connection's cookie. */
+async function loginWithTicket(url: string, headers: Record<string, string> = {}): Promise<string> {
+  await using ws = await rawWebSocket(url, ["wamp.2.json"], headers);
+  const cookie = setCookie(ws.head);
+  ok(cookie !== undefined, `a tracking cookie is set: ${ws.head}`);
+  const read = async () => JSON.parse(new TextDecoder().decode((await ws.read()).payload));
+  await ws.send(JSON.stringify([1, "realm1", {
+    roles: { caller: {} },
+    authmethods: ["ticket"],
+    authid: "joe",
+  }]));
+  deepEqual(await read(), [4, "ticket", {}]);
+  await ws.send(JSON.stringify([5, "s3cret-ticket", {}]));
+  const welcome = await read();
+  equal(welcome[0], 2);
+  equal(welcome[2].authmethod, "ticket");
+  return cookie;
+}
+
+Deno.test("cookie: a later connection presenting the cookie joins as the same identity", async () => {
+  await using t = startRouter({ realms: [REALM], listener: { cookie: {} } });
+  const cookie = await loginWithTicket(t.url);
+  const session = await connect(t.url, {
+    realm: "realm1",
+    authmethods: ["cookie", "ticket"],
+    headers: { cookie: `other=1; cbtid=${cookie}` },
+  });
+  deepEqual(
+    [session.details.authid, session.details.authrole, session.details.authmethod],
+    ["joe", "user", "cookie"],
+  );
+  equal(session.details.authprovider, "cookie");
+  const [details] = (await session.call("wamp.session.get", { args: [session.id] })).args as [
+    Record<string, Record<string, unknown>>,
+  ];
+  ok(!("cookie" in details.transport!), "the cookie is never shown in session details");
+  ok(t.logs.every((line) => !line.includes(cookie)), "nor logged");
+  await session.close();
+});
+
+Deno.test("cookie: an unknown cookie is replaced, and the client's next method is tried", async () => {
+  await using t = startRouter({ realms: [REALM], listener: { cookie: {} } });
+  const madeUp = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+  await using ws = await rawWebSocket(t.url, ["wamp.2.json"], { cookie: `cbtid=${madeUp}` });
+  notEqual(setCookie(ws.head), madeUp, "the router issues its own cookie");
+  await rejects(
+    connect(t.url, {
+      realm: "realm1",
+      authmethods: ["cookie"],
+      headers: { cookie: `cbtid=${madeUp}` },
+    }),
+    (error: Error & { reason?: string }) => error.reason === ErrorUri.NO_AUTH_METHOD,
+  );
+  const session = await connect(t.url, {
+    realm: "realm1",
+    authmethods: ["cookie", "ticket"],
+    authid: "joe",
+    ticket: "s3cret-ticket",
+    headers: { cookie: `cbtid=${madeUp}` },
+  });
+  equal(session.details.authmethod, "ticket");
+  await session.close();
+});
+
+Deno.test("cookie: a known cookie is kept, and stands for its own realm only", async () => {
+  await using t = startRouter({
+    realms: [REALM, { name: "realm2", auth: REALM.auth }],
+    listener: { cookie: { maxAge: 120 } },
+  });
+  const cookie = await loginWithTicket(t.url);
+  await using again = await rawWebSocket(t.url, ["wamp.2.json"], { cookie: `cbtid=${cookie}` });
+  equal(setCookie(again.head), cookie, "a remembered cookie is refreshed, not replaced");
+  match(again.head, /Max-Age=120; Path=\/; HttpOnly; SameSite=Lax/);
+  await rejects(
+    connect(t.url, {
+      realm: "realm2",
+      authmethods: ["cookie"],
+      headers: { cookie: `cbtid=${cookie}` },
+    }),
+    (error: Error & { reason?: string }) => error.reason === ErrorUri.NO_AUTH_METHOD,
+    "the cookie stands for joe in realm1 only",
+  );
+});
+
+Deno.test("cookie: config keys", () => {
+  deepEqual(resolveListenerOptions({ type: "websocket", cookie: {} }, "l").cookie, {
+    name: "cbtid",
+    maxAge: 86400,
+  });
+  deepEqual(resolveRealmOptions({ name: "r", auth: { cookie: {} } }).auth.cookie, {
+    maxAge: 86400,
+  });
+});
