@@ -7,6 +7,7 @@
 import {
   type CallMessage,
   type Dict,
+  ErrorUri,
   type IdGenerator,
   MessageType,
   type Payload,
@@ -46,13 +47,14 @@ export interface RealmMember {
 
 /**
  * A procedure the router serves itself (meta API, reflection). Return the
- * result's payload; throw {@linkcode CallError} to answer with ERROR.
+ * result's payload (or a promise of it); throw or reject with
+ * {@linkcode CallError} to answer with ERROR.
  */
 export type RouterProcedure = (
   caller: SessionInfo,
   args: unknown[],
   kwargs: Dict,
-) => Payload;
+) => Payload | Promise<Payload>;
 
 /** ID sources a realm uses. */
 export interface RealmIds {
@@ -136,7 +138,21 @@ export class Realm {
       { kill: options.meta.kill ?? false, modifyDetails: options.meta.modifyDetails ?? false },
       this.#events,
     );
-    this.#testaments = new Testaments(this.#events, options.strictUris);
+    this.#testaments = new Testaments(
+      this.#events,
+      options.strictUris,
+      (info, topic, publish) =>
+        this.authorizer.authorize(
+          info,
+          () => {
+            const member = this.#members.get(info.id);
+            return member === undefined ? {} : this.sessionDetails(member);
+          },
+          "publish",
+          topic,
+          publish,
+        ),
+    );
     const call: RouterCall = (realm, procedure, args, kwargs) => {
       const target = realm === undefined || realm === options.name ? this : realms(realm);
       if (target === undefined) {
@@ -213,16 +229,27 @@ export class Realm {
   call(session: SessionInfo, msg: CallMessage, fresh = true): Outbound[] {
     const handler = this.#procedures.get(msg.procedure);
     if (handler === undefined || !fresh) return this.dealer.call(session, msg, fresh);
-    try {
-      // Meta events the procedure causes (a kill's on_leave) follow its RESULT.
-      const out = this.#events.hold(() => handler(session, msg.args ?? [], msg.kwargs ?? {}));
+    const reply = (out: Payload): Outbound[] => {
       const result: ResultMessage = { type: MessageType.RESULT, request: msg.request, details: {} };
       if (out.args !== undefined) result.args = out.args;
       if (out.kwargs !== undefined) result.kwargs = out.kwargs;
       return [{ to: session.id, msg: result }];
-    } catch (error) {
+    };
+    const refuse = (error: unknown): Outbound[] => {
       if (!(error instanceof CallError)) throw error;
       return [errorReply(session.id, msg.type, msg.request, error.uri, error.message)];
+    };
+    try {
+      // Meta events the procedure causes (a kill's on_leave) follow its RESULT.
+      const out = this.#events.hold(() => handler(session, msg.args ?? [], msg.kwargs ?? {}));
+      if (!(out instanceof Promise)) return reply(out);
+      out.then(reply, refuse).then(
+        (answer) => this.dispatch(answer),
+        (error) => this.dispatch(refuse(new CallError(ErrorUri.RUNTIME_ERROR, `${error}`))),
+      );
+      return [];
+    } catch (error) {
+      return refuse(error);
     }
   }
 

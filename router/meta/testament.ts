@@ -7,8 +7,10 @@
  * itself with the stored publish options (`acknowledge` ignored). Without
  * session resumption, detaching and destroying happen together.
  *
- * Both procedures return nothing, as the spec says (Crossbar returns a
- * publication ID and a count).
+ * Adding a testament needs the realm's permission to publish on its topic
+ * (checked then, with the stored options); when it fires, the session is
+ * gone and nothing is checked again. Both procedures return nothing, as
+ * the spec says (Crossbar returns a publication ID and a count).
  *
  * @module
  */
@@ -22,6 +24,7 @@ import {
   MessageType,
   MetaProcedure,
 } from "../../wamp/mod.ts";
+import type { Decision } from "../authorizer.ts";
 import { CallError } from "../errors.ts";
 import { usesPassthru } from "../passthru.ts";
 import { PublishFilter } from "../publish_filter.ts";
@@ -29,6 +32,8 @@ import type { RouterProcedure } from "../realm.ts";
 import type { SessionInfo } from "../types.ts";
 import { isDict, optionalString, stringArg } from "./args.ts";
 import type { MetaEvents } from "./events.ts";
+
+const ALLOWED: Decision = { allow: true };
 
 /** When a testament is published. */
 export type TestamentScope = "detached" | "destroyed";
@@ -40,6 +45,13 @@ interface Testament {
   readonly options: Dict;
 }
 
+/** Asks the realm's authorizer whether a session may publish on a topic. */
+export type PublishCheck = (
+  session: SessionInfo,
+  topic: string,
+  options: Dict,
+) => Decision | Promise<Decision>;
+
 /** How many testaments one session may keep per scope. */
 export const MAX_TESTAMENTS = 256;
 
@@ -47,6 +59,7 @@ export const MAX_TESTAMENTS = 256;
 export class Testaments {
   #events: MetaEvents;
   #strictUris: boolean;
+  #mayPublish: PublishCheck;
   #buckets = new Map<number, Record<TestamentScope, Testament[]>>();
 
   /**
@@ -54,10 +67,12 @@ export class Testaments {
    *
    * @param events Where testaments are published.
    * @param strictUris Whether topics must use the strict URI rule.
+   * @param mayPublish Whether a session may publish on a topic.
    */
-  constructor(events: MetaEvents, strictUris: boolean) {
+  constructor(events: MetaEvents, strictUris: boolean, mayPublish: PublishCheck = () => ALLOWED) {
     this.#events = events;
     this.#strictUris = strictUris;
+    this.#mayPublish = mayPublish;
   }
 
   /**
@@ -86,15 +101,27 @@ export class Testaments {
   procedures(): Record<string, RouterProcedure> {
     return {
       [MetaProcedure.SESSION_ADD_TESTAMENT]: (caller, args, kwargs) => {
-        const bucket = this.#bucket(caller.id, scopeOf(kwargs));
-        if (bucket.length >= MAX_TESTAMENTS) {
-          throw new CallError(
-            ErrorUri.INVALID_ARGUMENT,
-            `a session may keep at most ${MAX_TESTAMENTS} testaments per scope`,
-          );
-        }
-        bucket.push(this.#testament(args, kwargs));
-        return {};
+        const scope = scopeOf(kwargs);
+        const testament = this.#testament(args, kwargs);
+        const add = ({ allow }: Decision) => {
+          if (!allow) {
+            throw new CallError(
+              ErrorUri.NOT_AUTHORIZED,
+              `publish on "${testament.topic}" is not allowed`,
+            );
+          }
+          const bucket = this.#bucket(caller.id, scope);
+          if (bucket.length >= MAX_TESTAMENTS) {
+            throw new CallError(
+              ErrorUri.INVALID_ARGUMENT,
+              `a session may keep at most ${MAX_TESTAMENTS} testaments per scope`,
+            );
+          }
+          bucket.push(testament);
+          return {};
+        };
+        const decision = this.#mayPublish(caller, testament.topic, testament.options);
+        return decision instanceof Promise ? decision.then(add) : add(decision);
       },
       [MetaProcedure.SESSION_FLUSH_TESTAMENTS]: (caller, _args, kwargs) => {
         this.#bucket(caller.id, scopeOf(kwargs)).length = 0;

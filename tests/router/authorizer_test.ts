@@ -212,3 +212,39 @@ Deno.test("a dynamic authorizer: requests keep their order while it decides; cac
   deepEqual(a.replies(), [String(MessageType.RESULT)]);
   equal(asked.length, 2);
 });
+
+Deno.test("adding a testament needs permission to publish on its topic", async () => {
+  for (const dynamic of [false, true]) {
+    const permissions = [
+      { uri: MetaProcedure.SESSION_ADD_TESTAMENT, allow: { call: true } },
+      { uri: "com.example.will", allow: { publish: true } },
+    ];
+    const router = new Router({
+      realms: [{
+        name: "realm1",
+        roles: [
+          dynamic
+            ? {
+              name: "anonymous",
+              authorizer: (_s: Dict, uri: string, action: string) =>
+                Promise.resolve(
+                  permissions.some((p) => p.uri === uri && action in p.allow),
+                ),
+            }
+            : { name: "anonymous", permissions },
+        ],
+      }],
+      logger: () => {},
+      idGenerator: sequentialIdGenerator(),
+    });
+    const a = new Client(router);
+    a.call(MetaProcedure.SESSION_ADD_TESTAMENT, ["com.example.will", [], {}]);
+    a.call(MetaProcedure.SESSION_ADD_TESTAMENT, ["com.example.other", [], {}]);
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    deepEqual(
+      a.replies(),
+      [String(MessageType.RESULT), ErrorUri.NOT_AUTHORIZED],
+      `dynamic: ${dynamic}`,
+    );
+  }
+});

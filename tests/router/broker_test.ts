@@ -8,6 +8,7 @@ import {
   ErrorUri,
   type EventMessage,
   MessageType,
+  type Payload,
   type PublishMessage,
   sequentialIdGenerator,
   type SubscribeMessage,
@@ -739,7 +740,7 @@ Deno.test("event_history", async (t) => {
     const auth = broker.lookup("com.log.auth")!;
     const get = getEventsProcedure(broker.history, (id) => broker.subscription(id));
     broker.publish(bob, publish(1, "com.log.auth", {}, { kwargs: { k: 1 } }));
-    const result = get(carol, [auth.id], { limit: 5 });
+    const result = get(carol, [auth.id], { limit: 5 }) as Payload;
     equal(result.args!.length, 1);
     deepEqual((result.args![0] as Dict).kwargs, { k: 1 });
     throws(() => get(carol, [], {}), { uri: ErrorUri.INVALID_ARGUMENT });
@@ -863,7 +864,7 @@ Deno.test("topic_reflection", () => {
   const list = procedures["wamp.reflection.topic.list"]!;
   const describe = procedures["wamp.reflection.topic.describe"]!;
   deepEqual(list(carol, [], {}), { args: [["com.example", "com.example.t", "com.retained"]] });
-  const { kwargs } = describe(carol, ["com.example.t"], {});
+  const { kwargs } = describe(carol, ["com.example.t"], {}) as Payload;
   deepEqual(kwargs, {
     topic: "com.example.t",
     subscriptions: [{
@@ -875,7 +876,7 @@ Deno.test("topic_reflection", () => {
     }],
     retained: false,
   });
-  deepEqual(describe(carol, ["com.retained"], {}).kwargs, {
+  deepEqual((describe(carol, ["com.retained"], {}) as Payload).kwargs, {
     topic: "com.retained",
     subscriptions: [],
     retained: true,
