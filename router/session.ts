@@ -8,7 +8,6 @@
  */
 
 import {
-  type AuthenticateMessage,
   type CallMessage,
   CloseUri,
   type Dict,
@@ -31,7 +30,8 @@ import {
 import { acceptHello } from "./acceptor.ts";
 import type { Action, Decision } from "./authorizer.ts";
 import { errorReply } from "./errors.ts";
-import type { AuthOutcome, Identity } from "./auth/authenticator.ts";
+import { Handshake } from "./handshake.ts";
+import type { Identity } from "./auth/authenticator.ts";
 import { trustLevelFor } from "./config.ts";
 import type { Realm, RealmMember } from "./realm.ts";
 import type { Logger, Outbound, SessionInfo } from "./types.ts";
@@ -54,22 +54,10 @@ export interface SessionHost {
   detach(session: Session): void;
 }
 
-type State = "idle" | "authenticating" | "challenged" | "open" | "shutting-down" | "closed";
+type State = "idle" | "authenticating" | "open" | "shutting-down" | "closed";
 
 /** How many messages may wait behind a pending authorization. */
 const MAX_HELD = 4096;
-
-/** A HELLO being authenticated. */
-interface Handshake {
-  readonly realm: Realm;
-  readonly hello: HelloMessage;
-  readonly roles: Dict;
-  readonly id: number;
-  readonly method: string;
-  /** Judges AUTHENTICATE, once a CHALLENGE is out. */
-  answer?: ((signature: string, extra: Dict) => AuthOutcome | Promise<AuthOutcome>) | undefined;
-  timer?: ReturnType<typeof setTimeout>;
-}
 
 const ROLE_OF: Partial<Record<number, string>> = {
   [MessageType.PUBLISH]: "publisher",
@@ -242,10 +230,10 @@ export class Session implements PeerHandler, RealmMember {
     switch (this.#state) {
       case "idle":
         return this.#receiveIdle(msg);
-      case "challenged":
-        if (msg.type === MessageType.AUTHENTICATE) return this.#onAuthenticate(msg);
-      // falls through
       case "authenticating":
+        if (msg.type === MessageType.AUTHENTICATE && this.#handshake?.challenged) {
+          return this.#handshake.authenticate(msg);
+        }
         if (msg.type === MessageType.ABORT) return this.#close();
         throw new ProtocolViolationError(
           `${messageTypeName(msg.type)} received while authenticating`,
@@ -347,81 +335,24 @@ export class Session implements PeerHandler, RealmMember {
       this.#close();
       return;
     }
-    const handshake: Handshake = {
-      realm: realm!,
-      hello: msg,
-      roles: accepted.roles,
-      id: this.#host.sessionId(),
-      method: accepted.authenticator.method,
-    };
+    const handshake = new Handshake(
+      {
+        send: (challenge) => this.#peer.send(challenge),
+        welcome: (identity) => this.#welcome(realm!, handshake, accepted.roles, identity),
+        deny: (reason) => this.#denied(handshake, reason),
+      },
+      msg,
+      this.#host.sessionId(),
+      accepted.authenticator.method,
+      this.#host.authTimeout,
+    );
     this.#handshake = handshake;
     this.#state = "authenticating";
-    const authid = msg.details.authid;
-    const authextra = msg.details.authextra;
-    this.#step(handshake, () =>
-      accepted.authenticator.hello({
-        realm: msg.realm,
-        authid: typeof authid === "string" ? authid : undefined,
-        authextra: typeof authextra === "object" && authextra !== null && !Array.isArray(authextra)
-          ? authextra as Dict
-          : {},
-        session: handshake.id,
-        transport: this.#peer.info,
-      }));
-  }
-
-  #onAuthenticate(msg: AuthenticateMessage): void {
-    const handshake = this.#handshake!;
-    const answer = handshake.answer!;
-    handshake.answer = undefined;
-    this.#state = "authenticating";
-    this.#step(handshake, () => answer(msg.signature, msg.extra));
-  }
-
-  /**
-   * Runs one handshake step: WELCOME, CHALLENGE or ABORT, now or when an
-   * asynchronous step settles (unless the handshake was abandoned).
-   */
-  #step(handshake: Handshake, run: () => AuthOutcome | Promise<AuthOutcome>): void {
-    let outcome: AuthOutcome | Promise<AuthOutcome>;
-    try {
-      outcome = run();
-    } catch (error) {
-      return this.#denied(handshake, `${error instanceof Error ? error.message : error}`);
-    }
-    if (outcome instanceof Promise) {
-      this.#armTimeout(handshake);
-      outcome.then(
-        (next) => {
-          if (this.#handshake === handshake) this.#step(handshake, () => next);
-        },
-        (error) => {
-          if (this.#handshake !== handshake) return;
-          this.#denied(handshake, `${error instanceof Error ? error.message : error}`);
-        },
-      );
-      return;
-    }
-    if ("welcome" in outcome) return this.#welcome(handshake, outcome.welcome);
-    if ("deny" in outcome) return this.#denied(handshake, outcome.deny);
-    handshake.answer = outcome.answer;
-    this.#armTimeout(handshake);
-    this.#state = "challenged";
-    this.#peer.send({
-      type: MessageType.CHALLENGE,
-      authmethod: handshake.method,
-      extra: outcome.challenge,
-    });
-  }
-
-  #armTimeout(handshake: Handshake): void {
-    handshake.timer ??= setTimeout(() => {
-      if (this.#handshake === handshake) this.#denied(handshake, "timed out");
-    }, this.#host.authTimeout);
+    handshake.start(accepted.authenticator, this.#peer.info);
   }
 
   #endHandshake(): void {
-    if (this.#handshake?.timer !== undefined) clearTimeout(this.#handshake.timer);
+    this.#handshake?.end();
     this.#handshake = undefined;
   }
 
@@ -439,16 +370,16 @@ export class Session implements PeerHandler, RealmMember {
     this.#close();
   }
 
-  #welcome(handshake: Handshake, identity: Identity): void {
+  #welcome(realm: Realm, handshake: Handshake, roles: Dict, identity: Identity): void {
     this.#endHandshake();
-    const { realm, hello, id } = handshake;
+    const { hello, id } = handshake;
     const transport = this.#peer.info.type;
     const trustlevel = trustLevelFor(realm.options.trustLevels, identity.authrole, transport);
     this.#info = {
       id,
       realm: hello.realm,
       ...identity,
-      roles: handshake.roles,
+      roles,
       transport,
       hello: hello.details,
       ...(trustlevel === undefined ? {} : { trustlevel }),
