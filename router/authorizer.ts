@@ -48,7 +48,8 @@ export interface Decision {
 /**
  * A dynamic authorizer in TypeScript: gets the session's details (as the
  * session meta API shows them), the URI, the action and the request's
- * options; answers a boolean or a {@linkcode Decision}. Throwing denies.
+ * options; answers a boolean or a {@linkcode Decision}. Throwing denies,
+ * and so does no answer within 10 seconds.
  */
 export type DynamicAuthorizer = (
   session: Dict,
@@ -70,6 +71,8 @@ export interface RoleOptions {
 }
 
 const ACTIONS: readonly Action[] = ["call", "register", "publish", "subscribe"];
+/** Milliseconds a dynamic authorizer has to answer; silence denies. */
+const AUTHORIZER_TIMEOUT = 10_000;
 const DENY: Decision = { allow: false };
 const ALLOW: Decision = { allow: true };
 
@@ -147,10 +150,17 @@ export class Authorizer {
     if (cached !== undefined) return cached;
     return (async () => {
       let decision: Decision;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<Decision>((resolve) => {
+        timer = setTimeout(() => resolve(DENY), AUTHORIZER_TIMEOUT);
+      });
       try {
-        decision = decisionOf(await rule.authorizer(details(), uri, action, options));
+        const answer = Promise.resolve(rule.authorizer(details(), uri, action, options));
+        decision = await Promise.race([answer.then(decisionOf), late]);
       } catch {
         return DENY;
+      } finally {
+        clearTimeout(timer);
       }
       if (decision.cache === true) {
         let mine = this.#cache.get(session.id);
