@@ -248,13 +248,19 @@ export class Broker {
    *
    * @param session The publisher.
    * @param msg The PUBLISH message.
-   * @param internal Whether the router itself publishes (meta events),
-   * which may use the reserved `wamp.` topics.
+   * @param how `internal`: the router itself publishes (meta events) and
+   * may use the reserved `wamp.` topics; `disclose`: disclose the
+   * publisher as if it had set `disclose_me` (an authorization permission
+   * says so), unless the realm never discloses.
    * @returns EVENTs, then PUBLISHED or ERROR.
    * @throws {ProtocolViolationError} When the publisher uses payload
    * passthru mode without announcing it.
    */
-  publish(session: SessionInfo, msg: PublishMessage, internal = false): Outbound[] {
+  publish(
+    session: SessionInfo,
+    msg: PublishMessage,
+    how: { internal?: boolean; disclose?: boolean } = {},
+  ): Outbound[] {
     const options = msg.options;
     const ack = options.acknowledge === true;
     if (
@@ -265,11 +271,11 @@ export class Broker {
         "PUBLISH uses payload passthru mode, but the publisher did not announce payload_passthru_mode",
       );
     }
-    const checked = this.#checkPublish(msg, internal);
+    const checked = this.#checkPublish(msg, how.internal === true);
     if (!(checked instanceof PublishFilter) && checked !== undefined) {
       return ack ? [errorReply(session.id, msg.type, msg.request, ...checked)] : [];
     }
-    const pub = this.#publication(session, msg, checked);
+    const pub = this.#publication(session, msg, checked, how.disclose === true);
     const storable = checked === undefined || checked.storable;
     const out: Outbound[] = [];
     for (const sub of this.#index.matches(msg.topic)) {
@@ -356,11 +362,15 @@ export class Broker {
     session: SessionInfo,
     msg: PublishMessage,
     filter: PublishFilter | undefined,
+    forced: boolean,
   ): Publication {
     const options = msg.options;
     const details: Dict = {};
     const disclosure = this.#options.disclosePublisher ?? "request";
-    if (disclosure === "always" || (disclosure === "request" && options.disclose_me === true)) {
+    if (
+      disclosure === "always" ||
+      (disclosure === "request" && (forced || options.disclose_me === true))
+    ) {
       details.publisher = session.id;
       details.publisher_authid = session.authid;
       details.publisher_authrole = session.authrole;

@@ -280,11 +280,13 @@ export class Dealer {
    * @param fresh Whether the request ID is a new one in the session's
    * sequence (the router session decides); an old ID is only acceptable as
    * the continuation of a progressive call.
+   * @param disclose Disclose the caller as if it had set `disclose_me` (an
+   * authorization permission says so), unless the realm never discloses.
    * @returns INVOCATION, or ERROR to the caller.
    * @throws {ProtocolViolationError} For an unannounced feature, or a
    * request ID that is neither new nor a progressive call's.
    */
-  call(session: SessionInfo, msg: CallMessage, fresh = true): Outbound[] {
+  call(session: SessionInfo, msg: CallMessage, fresh = true, disclose = false): Outbound[] {
     const caller = this.#session(session);
     const active = caller.calls.get(msg.request);
     if (active !== undefined) {
@@ -296,7 +298,7 @@ export class Dealer {
     if (!fresh) {
       throw new ProtocolViolationError(`CALL request ID ${msg.request} is out of sequence`);
     }
-    return this.#newCall(session, caller, msg);
+    return this.#newCall(session, caller, msg, disclose);
   }
 
   /**
@@ -432,7 +434,12 @@ export class Dealer {
 
   // ---- calls ----
 
-  #newCall(session: SessionInfo, caller: DealerSession, msg: CallMessage): Outbound[] {
+  #newCall(
+    session: SessionInfo,
+    caller: DealerSession,
+    msg: CallMessage,
+    forced: boolean,
+  ): Outbound[] {
     const options = msg.options;
     const refuse = (uri: string, why?: string) => [
       errorReply(session.id, msg.type, msg.request, uri, why),
@@ -511,7 +518,7 @@ export class Dealer {
     if (
       disclosure === "always" ||
       (disclosure === "request" &&
-        (options.disclose_me === true || calleeOptions.disclose_caller === true))
+        (forced || options.disclose_me === true || calleeOptions.disclose_caller === true))
     ) {
       details.caller = session.id;
       details.caller_authid = session.authid;

@@ -9,9 +9,11 @@
 
 import {
   type Dict,
+  type IdGenerator,
   MessageType,
   type Payload,
   type PeerHandler,
+  sequentialIdGenerator,
   type WampMessage,
 } from "../wamp/mod.ts";
 import { CallError } from "./errors.ts";
@@ -41,7 +43,7 @@ export class InternalCaller implements Pick<PeerHandler, "receive"> {
   readonly info: SessionInfo;
   #route: (info: SessionInfo, msg: WampMessage) => Outbound[];
   #deliver: (out: Outbound[]) => void;
-  #request = 0;
+  #requests: IdGenerator = sequentialIdGenerator();
   #waiting = new Map<number, Waiting>();
 
   /**
@@ -72,7 +74,7 @@ export class InternalCaller implements Pick<PeerHandler, "receive"> {
    * @throws {CallError} With the ERROR's URI and first argument.
    */
   call(procedure: string, args: unknown[], kwargs: Dict, timeout: number): Promise<Payload> {
-    const request = this.#request = this.#request >= 2 ** 53 ? 1 : this.#request + 1;
+    const request = this.#requests();
     const { promise, resolve, reject } = Promise.withResolvers<Payload>();
     this.#waiting.set(request, { resolve, reject });
     this.#deliver(this.#route(this.info, {

@@ -224,11 +224,12 @@ export class Realm {
    * @param session The caller.
    * @param msg The CALL message.
    * @param fresh Whether the request ID is new (see {@linkcode Dealer.call}).
+   * @param disclose Disclose the caller to the callee (see {@linkcode Dealer.call}).
    * @returns What to deliver.
    */
-  call(session: SessionInfo, msg: CallMessage, fresh = true): Outbound[] {
+  call(session: SessionInfo, msg: CallMessage, fresh = true, disclose = false): Outbound[] {
     const handler = this.#procedures.get(msg.procedure);
-    if (handler === undefined || !fresh) return this.dealer.call(session, msg, fresh);
+    if (handler === undefined || !fresh) return this.dealer.call(session, msg, fresh, disclose);
     const reply = (out: Payload): Outbound[] => {
       const result: ResultMessage = { type: MessageType.RESULT, request: msg.request, details: {} };
       if (out.args !== undefined) result.args = out.args;

@@ -273,7 +273,7 @@ export class Session implements PeerHandler, RealmMember {
           "publish",
           msg.topic,
           msg,
-          (disclose) => realm.broker.publish(info, disclose ? withOption(msg, "disclose_me") : msg),
+          (disclose) => realm.broker.publish(info, msg, { disclose }),
         );
       case MessageType.SUBSCRIBE:
         this.#nextRequest(msg.request);
@@ -306,7 +306,7 @@ export class Session implements PeerHandler, RealmMember {
           "call",
           msg.procedure,
           msg,
-          (disclose) => realm.call(info, disclose ? withOption(msg, "disclose_me") : msg),
+          (disclose) => realm.call(info, msg, true, disclose),
         );
       }
       case MessageType.CANCEL:
@@ -522,9 +522,4 @@ export class Session implements PeerHandler, RealmMember {
     this.#peer.close();
     this.#host.detach(this);
   }
-}
-
-/** A copy of a request with one boolean option set (disclosure a permission forces). */
-function withOption<T extends PublishMessage | CallMessage>(msg: T, key: string): T {
-  return { ...msg, options: { ...msg.options, [key]: true } };
 }

@@ -100,7 +100,7 @@ export type DynamicAuthenticator = (
 ) => DynamicPrincipal | Promise<DynamicPrincipal>;
 
 /** Turns a dynamic authenticator's answer into a dict with a string `role`. */
-export function principalOf(answer: DynamicPrincipal): Dict & { role: string } {
+function principalOf(answer: DynamicPrincipal): Dict & { role: string } {
   const principal = typeof answer === "string" ? { role: answer } : answer;
   if (typeof principal !== "object" || principal === null || typeof principal.role !== "string") {
     throw new TypeError("the authenticator's answer has no string role");

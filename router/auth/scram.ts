@@ -32,7 +32,7 @@ import {
   deny,
   type DynamicAuthenticator,
 } from "./authenticator.ts";
-import { Decoys } from "./mock.ts";
+import { Decoys } from "./decoys.ts";
 
 /** A static WAMP-SCRAM user: KDF parameters and stored credentials. */
 export interface ScramUser extends ScramKdfParams, ScramCredentials {

@@ -110,12 +110,13 @@ export class MetaEvents {
 
   /** Publishes what is queued, in order (events it causes queue behind). */
   flush(): void {
-    if (this.#flushing) return;
+    // Runs after every dispatch: the common case, nothing queued, costs one check.
+    if (this.#queue.length === 0 || this.#flushing) return;
     this.#flushing = true;
     try {
       for (let i = 0; i < this.#queue.length; i++) {
         const { from, msg, internal } = this.#queue[i]!;
-        this.#deliver(this.#broker().publish(from, msg, internal));
+        this.#deliver(this.#broker().publish(from, msg, { internal }));
       }
     } finally {
       this.#queue.length = 0;

@@ -92,11 +92,6 @@ export class Testaments {
     }
   }
 
-  /** Forgets a session's testaments without publishing them. */
-  forget(sessionId: number): void {
-    this.#buckets.delete(sessionId);
-  }
-
   /** `add_testament` and `flush_testaments`, keyed by URI. */
   procedures(): Record<string, RouterProcedure> {
     return {

@@ -249,3 +249,53 @@ Deno.test("adding a testament needs permission to publish on its topic", async (
     );
   }
 });
+
+Deno.test("a permission's disclose reveals the caller and publisher; a realm that never discloses wins", () => {
+  for (const policy of ["request", "never"] as const) {
+    const router = new Router({
+      realms: [{
+        name: "realm1",
+        discloseCaller: policy,
+        disclosePublisher: policy,
+        roles: [{
+          name: "anonymous",
+          permissions: [{
+            uri: "com.example.",
+            match: "prefix",
+            allow: { call: true, register: true, publish: true, subscribe: true },
+            disclose: { caller: true, publisher: true },
+          }],
+        }],
+      }],
+      logger: () => {},
+      idGenerator: sequentialIdGenerator(),
+    });
+    const callee = new Client(router);
+    const caller = new Client(router);
+    callee.send((request) => ({
+      type: MessageType.REGISTER,
+      request,
+      options: {},
+      procedure: "com.example.add",
+    }));
+    callee.send((request) => ({
+      type: MessageType.SUBSCRIBE,
+      request,
+      options: {},
+      topic: "com.example.news",
+    }));
+    callee.peer.take();
+    caller.call("com.example.add");
+    caller.send((request) => ({
+      type: MessageType.PUBLISH,
+      request,
+      options: {},
+      topic: "com.example.news",
+    }));
+    const [invocation, event] = callee.peer.take();
+    const shown = policy === "request" ? caller.session.id : undefined;
+    equal(invocation?.type === MessageType.INVOCATION && invocation.details.caller, shown);
+    equal(event?.type === MessageType.EVENT && event.details.publisher, shown);
+    deepEqual(caller.replies(), [], `${policy}: nothing refused`);
+  }
+});
