@@ -9,7 +9,7 @@ import {
   CloseUri,
   globalIdGenerator,
   type IdGenerator,
-  type OutboundOptions,
+  type AttachOptions,
   type Peer,
   type PeerHandler,
   rolesDict,
@@ -188,7 +188,7 @@ export class Router {
    * @returns The handler for incoming messages.
    * @throws {Error} When the router is closing.
    */
-  attach(peer: Peer, options?: OutboundOptions): PeerHandler & Session {
+  attach(peer: Peer, options?: AttachOptions): PeerHandler & Session {
     if (this.#closing !== undefined) {
       peer.close();
       throw new Error("Cannot attach a connection: router is closing");

@@ -17,7 +17,7 @@ import {
   MAX_ID,
   MessageType,
   messageTypeName,
-  type OutboundOptions,
+  type AttachOptions,
   type Peer,
   type PeerHandler,
   ProtocolViolationError,
@@ -76,6 +76,8 @@ export class Session implements PeerHandler, RealmMember {
   #host: SessionHost;
   #peer: Peer;
   #maxBacklog: number;
+  #maxBacklogMessages: number;
+  #helloTimer: ReturnType<typeof setTimeout> | undefined;
   #policy: SlowConsumerPolicy;
   #state: State = "idle";
   #realm: Realm | undefined;
@@ -95,11 +97,22 @@ export class Session implements PeerHandler, RealmMember {
    * @param peer The transport's sending half.
    * @param options Outbound limits.
    */
-  constructor(host: SessionHost, peer: Peer, options: OutboundOptions = {}) {
+  constructor(host: SessionHost, peer: Peer, options: AttachOptions = {}) {
     this.#host = host;
     this.#peer = peer;
     this.#maxBacklog = options.maxBacklog ?? 1024 * 1024;
+    this.#maxBacklogMessages = options.maxBacklogMessages ?? 16384;
     this.#policy = options.slowConsumer ?? "drop";
+    const helloTimeout = options.helloTimeout ?? 10_000;
+    if (helloTimeout > 0) {
+      this.#helloTimer = setTimeout(() => {
+        this.#host.log(
+          "info",
+          `Connection from ${peer.info.peer ?? peer.info.type}: no session within ${helloTimeout} ms, closing`,
+        );
+        this.#close();
+      }, helloTimeout);
+    }
   }
 
   /** The joined session's identity (throws before WELCOME). */
@@ -155,6 +168,7 @@ export class Session implements PeerHandler, RealmMember {
   /** The transport is gone. */
   closed(): void {
     if (this.#state === "closed") return;
+    clearTimeout(this.#helloTimer);
     this.#endHandshake();
     this.#leave();
     this.#state = "closed";
@@ -167,7 +181,7 @@ export class Session implements PeerHandler, RealmMember {
   send(msg: WampMessage): void {
     if (this.#state === "closed") return;
     const backlog = this.#peer.backlog();
-    if (backlog <= this.#maxBacklog) {
+    if (backlog <= this.#maxBacklog && this.#peer.queued() < this.#maxBacklogMessages) {
       if (this.#dropping) {
         this.#dropping = false;
         this.#host.log(
@@ -184,14 +198,14 @@ export class Session implements PeerHandler, RealmMember {
         this.#dropping = true;
         this.#host.log(
           "warn",
-          `Session ${this.id}: slow consumer, ${backlog} bytes queued: dropping events`,
+          `Session ${this.id}: slow consumer, ${backlog} bytes / ${this.#peer.queued()} messages queued: dropping events`,
         );
       }
       return;
     }
     this.#host.log(
       "warn",
-      `Session ${this.id}: slow consumer, ${backlog} bytes queued: closing session`,
+      `Session ${this.id}: slow consumer, ${backlog} bytes / ${this.#peer.queued()} messages queued: closing session`,
     );
     this.#leave();
     this.#close();
@@ -387,6 +401,7 @@ export class Session implements PeerHandler, RealmMember {
     this.#realm = realm;
     this.#lastRequest = 0;
     this.#state = "open";
+    clearTimeout(this.#helloTimer);
     const details: Record<string, unknown> = {
       roles: this.#host.roles,
       agent: this.#host.agent,
@@ -517,6 +532,7 @@ export class Session implements PeerHandler, RealmMember {
 
   #close(): void {
     if (this.#state === "closed") return;
+    clearTimeout(this.#helloTimer);
     this.#endHandshake();
     this.#state = "closed";
     this.#peer.close();

@@ -159,6 +159,7 @@ export function resolveListenerOptions(
   const out = c.object("outbound");
   const outbound = {
     maxBacklog: out?.integer("maxBacklog", 1024 * 1024, 0) ?? 1024 * 1024,
+    maxBacklogMessages: out?.integer("maxBacklogMessages", 16384, 1) ?? 16384,
     slowConsumer: out?.oneOf("slowConsumer", SLOW_CONSUMER, "drop") ?? "drop",
   };
   out?.done();

@@ -28,6 +28,10 @@ class LocalEnd implements Link {
   }
 
   backlog(): number {
+    return 0;
+  }
+
+  queued(): number {
     return this.other.#inbox.length;
   }
 

@@ -97,6 +97,10 @@ class WebSocketPeer implements Peer {
     return this.#socket.bufferedAmount;
   }
 
+  queued(): number {
+    return 0; // Deno's WebSocket counts bytes only
+  }
+
   close(): void {
     if (this.#socket.readyState <= WebSocket.OPEN) this.#socket.close(1000);
   }

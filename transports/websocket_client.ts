@@ -117,6 +117,10 @@ class WebSocketLink implements Link {
     return this.#socket.bufferedAmount;
   }
 
+  queued(): number {
+    return 0; // Deno's WebSocket counts bytes only
+  }
+
   close(): void {
     if (this.#socket.readyState <= WebSocket.OPEN) this.#socket.close(1000);
   }

@@ -30,8 +30,10 @@ export interface Peer {
   readonly info: TransportInfo;
   /** Queues a message for the remote side. Never throws, never blocks. */
   send(msg: WampMessage): void;
-  /** Bytes (or messages, for in-process peers) queued and not yet written. */
+  /** Bytes queued and not yet handed to the operating system (0 in process). */
   backlog(): number;
+  /** Messages queued and not yet handed to the operating system or the other end. */
+  queued(): number;
   /** Closes the transport after flushing what was queued. Idempotent. */
   close(): void;
 }
@@ -67,6 +69,11 @@ export interface OutboundOptions {
    */
   maxBacklog?: number;
   /**
+   * Messages that may wait before the slow-consumer policy applies.
+   * @default {16384}
+   */
+  maxBacklogMessages?: number;
+  /**
    * `drop`: EVENTs for a congested session are dropped (and counted), while
    * anything else that cannot be queued closes the session. `close`: any
    * message over the limit closes the session. Replies owed to a caller are
@@ -74,6 +81,18 @@ export interface OutboundOptions {
    * @default {"drop"}
    */
   slowConsumer?: SlowConsumerPolicy;
+}
+
+/** How a router treats one attached connection: set per listener. */
+export interface AttachOptions extends OutboundOptions {
+  /**
+   * Milliseconds a connection may take to complete its opening handshake
+   * (HELLO, and any authentication) before it is closed; 0 for no limit.
+   * @default {10000}
+   */
+  helloTimeout?: number;
+  /** The listener's name, for logs and per-listener session limits. */
+  listener?: string;
 }
 
 /** What transports attach connections to (a router). */
@@ -85,7 +104,7 @@ export interface PeerAcceptor {
    * @param options Its outbound limits.
    * @returns The handler for what arrives on it.
    */
-  attach(peer: Peer, options?: OutboundOptions): PeerHandler;
+  attach(peer: Peer, options?: AttachOptions): PeerHandler;
   /**
    * Whether a tracking cookie a client presented is one the acceptor
    * issued and still remembers; a transport issues a fresh cookie
