@@ -10,7 +10,7 @@ const ROLES = { publisher: {}, subscriber: {}, caller: {}, callee: {} };
 
 /** A peer that drops what it is sent. */
 function peer(): Peer {
-  return { info: { type: "bench" }, send() {}, backlog: () => 0, close() {} };
+  return { info: { type: "bench" }, send() {}, backlog: () => 0, queued: () => 0, close() {} };
 }
 
 function joined(router: Router): ReturnType<Router["attach"]> {

@@ -6,10 +6,10 @@
 
 import denoConfig from "../deno.json" with { type: "json" };
 import {
+  type AttachOptions,
   CloseUri,
   globalIdGenerator,
   type IdGenerator,
-  type AttachOptions,
   type Peer,
   type PeerHandler,
   rolesDict,

@@ -8,6 +8,7 @@
  */
 
 import {
+  type AttachOptions,
   type CallMessage,
   CloseUri,
   type Dict,
@@ -17,7 +18,6 @@ import {
   MAX_ID,
   MessageType,
   messageTypeName,
-  type AttachOptions,
   type Peer,
   type PeerHandler,
   ProtocolViolationError,
@@ -108,7 +108,9 @@ export class Session implements PeerHandler, RealmMember {
       this.#helloTimer = setTimeout(() => {
         this.#host.log(
           "info",
-          `Connection from ${peer.info.peer ?? peer.info.type}: no session within ${helloTimeout} ms, closing`,
+          `Connection from ${
+            peer.info.peer ?? peer.info.type
+          }: no session within ${helloTimeout} ms, closing`,
         );
         this.#close();
       }, helloTimeout);

@@ -55,7 +55,9 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 export function parseRequestHead(bytes: Uint8Array): ParsedHead {
   const end = headEnd(bytes);
   if (end < 0) {
-    return bytes.length > MAX_HEAD_SIZE ? { error: "request head too large" } : { incomplete: true };
+    return bytes.length > MAX_HEAD_SIZE
+      ? { error: "request head too large" }
+      : { incomplete: true };
   }
   if (end > MAX_HEAD_SIZE) return { error: "request head too large" };
   const lines = decoder.decode(bytes.subarray(0, end)).split("\r\n");

@@ -13,8 +13,10 @@ export class FakePeer implements Peer {
   readonly info: TransportInfo = { type: "fake" };
   /** Every message sent, oldest first. */
   readonly sent: WampMessage[] = [];
-  /** What {@linkcode FakePeer.backlog} reports. */
-  queued = 0;
+  /** What {@linkcode FakePeer.backlog} reports, in bytes. */
+  bytesQueued = 0;
+  /** What {@linkcode FakePeer.queued} reports, in messages. */
+  messagesQueued = 0;
   /** How many times `close()` was called. */
   closeCount = 0;
 
@@ -23,9 +25,14 @@ export class FakePeer implements Peer {
     this.sent.push(msg);
   }
 
-  /** Returns {@linkcode FakePeer.queued}. */
+  /** Returns {@linkcode FakePeer.bytesQueued}. */
   backlog(): number {
-    return this.queued;
+    return this.bytesQueued;
+  }
+
+  /** Returns {@linkcode FakePeer.messagesQueued}. */
+  queued(): number {
+    return this.messagesQueued;
   }
 
   /** Counts the call. */

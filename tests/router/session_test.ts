@@ -550,7 +550,7 @@ function slowSubscriber(slowConsumer: "drop" | "close") {
 
 Deno.test("Session.send() drops an EVENT for a slow consumer under policy drop", () => {
   const { logs, sub, publishOne } = slowSubscriber("drop");
-  sub.peer.queued = 11;
+  sub.peer.bytesQueued = 11;
   publishOne();
   publishOne();
   deepEqual(sub.peer.take(), []);
@@ -563,7 +563,7 @@ Deno.test("Session.send() drops an EVENT for a slow consumer under policy drop",
     "one warning per episode",
   );
   // Once it catches up, events flow again.
-  sub.peer.queued = 10;
+  sub.peer.bytesQueued = 10;
   publishOne();
   deepEqual(sub.peer.take().map((m) => m.type), [MessageType.EVENT]);
   equal(sub.session.droppedEvents, 2);
@@ -583,7 +583,7 @@ Deno.test("Session.send() closes a slow consumer owed a RESULT under policy drop
   caller.session.receive(call(1, "com.example.add"));
   const invocation = callee.peer.take().at(-1) as InvocationMessage;
   equal(invocation.type, MessageType.INVOCATION);
-  caller.peer.queued = 11;
+  caller.peer.bytesQueued = 11;
   callee.session.receive(yieldOf(invocation.request, [5]));
   deepEqual(caller.peer.take(), []);
   equal(caller.peer.closeCount, 1);
@@ -597,7 +597,7 @@ Deno.test("Session.send() closes a slow consumer owed a RESULT under policy drop
 
 Deno.test("Session.send() closes a slow consumer on an EVENT under policy close", () => {
   const { router, sub, publishOne } = slowSubscriber("close");
-  sub.peer.queued = 11;
+  sub.peer.bytesQueued = 11;
   publishOne();
   deepEqual(sub.peer.take(), []);
   equal(sub.session.droppedEvents, 0);
@@ -614,7 +614,7 @@ Deno.test("Session.send() sends everything while the backlog is within the limit
       maxBacklog: 10,
       slowConsumer: policy,
     });
-    conn.peer.queued = 10;
+    conn.peer.bytesQueued = 10;
     conn.session.receive(subscribe(1, "com.example.topic"));
     conn.session.receive(register(2, "com.example.add"));
     conn.session.receive(
@@ -801,7 +801,7 @@ Deno.test("Session.send() closes a slow callee on INVOCATION and cancels the cal
   const caller = join(router, { caller: {} });
   callee.session.receive(register(1, "com.example.add"));
   callee.peer.take();
-  callee.peer.queued = 11;
+  callee.peer.bytesQueued = 11;
   caller.session.receive(call(1, "com.example.add"));
   deepEqual(callee.peer.take(), []);
   equal(callee.peer.closeCount, 1);
@@ -884,7 +884,7 @@ Deno.test("Session.send() closing one slow subscriber does not stop the fan-out"
   fast.session.receive(subscribe(1, "com.example.topic"));
   slow.peer.take();
   fast.peer.take();
-  slow.peer.queued = 11;
+  slow.peer.bytesQueued = 11;
   pub.session.receive(publish(1, "com.example.topic"));
   equal(slow.peer.closeCount, 1);
   deepEqual(fast.peer.take().map((m) => m.type), [MessageType.EVENT]);
