@@ -23,6 +23,8 @@ export interface HelloRealm {
   readonly name: string;
   /** Its authentication methods, by authmethod name. */
   readonly authenticators: ReadonlyMap<string, Authenticator>;
+  /** Whether it holds as many sessions as it may. */
+  readonly full?: boolean;
 }
 
 /** The outcome of a HELLO: the method that continues, or an ABORT. */
@@ -70,6 +72,9 @@ export function acceptHello(
   }
   if (realm === undefined) {
     return abort(ErrorUri.NO_SUCH_REALM, `Realm "${hello.realm}" does not exist`);
+  }
+  if (realm.full) {
+    return abort(ErrorUri.REALM_FULL, `Realm "${realm.name}" is full`);
   }
   const offered = hello.details.authmethods;
   const methods = Array.isArray(offered) && offered.length > 0 ? offered : ["anonymous"];

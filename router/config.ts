@@ -114,6 +114,12 @@ export interface RealmOptions {
    * @default {[]}
    */
   roles?: RoleOptions[];
+  /**
+   * Sessions the realm holds at once; 0 for no limit. A HELLO beyond it is
+   * answered with ABORT `cloverleaf.error.realm_full`.
+   * @default {0}
+   */
+  maxSessions?: number;
 }
 
 /** Realm options with every default filled in. */
@@ -162,6 +168,7 @@ export function resolveRealmOptions(input: unknown, path = "realm"): ResolvedRea
     meta: metaOptions(c.object("meta")),
     auth: c.has("auth") ? resolveAuthOptions(c.object("auth")!) : {},
     roles: c.array("roles").map((role, i) => resolveRole(role, c.path(`roles[${i}]`))),
+    maxSessions: c.integer("maxSessions", 0, 0),
   };
   c.done();
   return options;

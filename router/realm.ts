@@ -186,6 +186,11 @@ export class Realm {
     return this.#members.size;
   }
 
+  /** Whether the realm holds as many sessions as `maxSessions` allows. */
+  get full(): boolean {
+    return this.options.maxSessions > 0 && this.#members.size >= this.options.maxSessions;
+  }
+
   /** The joined sessions. */
   members(): IterableIterator<RealmMember> {
     return this.#members.values();

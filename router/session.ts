@@ -388,6 +388,15 @@ export class Session implements PeerHandler, RealmMember {
 
   #welcome(realm: Realm, handshake: Handshake, roles: Dict, identity: Identity): void {
     this.#endHandshake();
+    if (realm.full) {
+      // Filled up while this session was authenticating.
+      this.#peer.send({
+        type: MessageType.ABORT,
+        details: { message: `Realm "${realm.name}" is full` },
+        reason: ErrorUri.REALM_FULL,
+      });
+      return this.#close();
+    }
     const { hello, id } = handshake;
     const transport = this.#peer.info.type;
     const trustlevel = trustLevelFor(realm.options.trustLevels, identity.authrole, transport);

@@ -37,6 +37,11 @@ export const ErrorUri = {
   NOT_AUTHORIZED: "wamp.error.not_authorized",
   /** HELLO named a realm that does not exist. */
   NO_SUCH_REALM: "wamp.error.no_such_realm",
+  /**
+   * The realm holds as many sessions as it may (realm option
+   * `maxSessions`). Cloverleaf's own URI: the spec has none for this.
+   */
+  REALM_FULL: "cloverleaf.error.realm_full",
   /** Authenticated, but the role does not exist. */
   NO_SUCH_ROLE: "wamp.error.no_such_role",
   /** None of the client's authmethods is acceptable (spec name). */
