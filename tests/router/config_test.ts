@@ -18,6 +18,7 @@ Deno.test("resolveRealmOptions() fills in every default", () => {
     meta: { kill: false, modifyDetails: false },
     auth: {},
     roles: [],
+    maxSessions: 0,
   });
 });
 
@@ -41,6 +42,7 @@ Deno.test("resolveRealmOptions() keeps the values it is given", () => {
     meta: { kill: true, modifyDetails: true },
     auth: {},
     roles: [],
+    maxSessions: 25,
   };
   deepEqual(resolveRealmOptions(options), options);
 });

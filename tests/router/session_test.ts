@@ -1006,3 +1006,16 @@ Deno.test("Router serves procedure reflection", () => {
   equal((missing as ErrorMessage).error, ErrorUri.NO_SUCH_PROCEDURE);
   equal((denied as ErrorMessage).error, ErrorUri.NO_SUCH_REGISTRATION);
 });
+
+Deno.test("a realm with maxSessions refuses the session over the limit with realm_full", () => {
+  const router = new Router({ realms: [{ name: "realm1", maxSessions: 1 }], logger: () => {} });
+  const first = new FakePeer();
+  router.attach(first).receive(hello("realm1"));
+  equal(first.sent[0]?.type, MessageType.WELCOME);
+  const second = new FakePeer();
+  router.attach(second).receive(hello("realm1"));
+  const abort = second.sent[0];
+  ok(abort?.type === MessageType.ABORT);
+  equal(abort.reason, "cloverleaf.error.realm_full");
+  equal(second.closeCount, 1);
+});
