@@ -22,6 +22,42 @@ export interface TransportInfo {
    * secret: never shown in session details.
    */
   readonly cookie?: string;
+  /** TLS details, when the connection is encrypted. */
+  readonly tls?: TlsInfo;
+}
+
+/** What a TLS connection tells about itself. */
+export interface TlsInfo {
+  /** The negotiated protocol, e.g. `TLSv1.3`. */
+  readonly protocol?: string;
+  /** The client's certificate, when it presented one the listener's CA verified. */
+  readonly peerCertificate?: PeerCertificate;
+  /**
+   * The `tls-unique` channel binding: SHA-256 of the client's TLS Finished
+   * message (RFC 5929, hashed as Crossbar and Autobahn do), the same value
+   * on both ends of one connection.
+   */
+  readonly channelId?: Uint8Array;
+}
+
+/** A verified client certificate. */
+export interface PeerCertificate {
+  /** Subject fields, e.g. `{ CN: "alice", O: "Example" }`. */
+  readonly subject: Readonly<Record<string, string>>;
+  /** Issuer fields. */
+  readonly issuer: Readonly<Record<string, string>>;
+  /** SHA-256 fingerprint, colon-separated upper-case hex. */
+  readonly fingerprint256: string;
+  /** SHA-1 fingerprint, colon-separated upper-case hex (Crossbar's `certificate-sha1`). */
+  readonly fingerprint: string;
+  /** The serial number, hex. */
+  readonly serialNumber: string;
+  /** Not valid before (as OpenSSL prints it). */
+  readonly validFrom: string;
+  /** Not valid after. */
+  readonly validTo: string;
+  /** Subject alternative names, e.g. `DNS:alice.example.com`, when present. */
+  readonly subjectAltName?: string;
 }
 
 /** The sending half of a transport connection, as a WAMP end sees it. */
