@@ -19,6 +19,7 @@ import {
   type TransportInfo,
   type WampMessage,
 } from "../wamp/mod.ts";
+import { newCookie, presentedCookie } from "./cookie.ts";
 
 /** Options for {@linkcode webSocketHandler}. */
 export interface WebSocketHandlerOptions {
@@ -55,25 +56,6 @@ export interface CookieOptions {
   name?: string;
   /** Its lifetime in the browser, in seconds. @default {86400} */
   maxAge?: number;
-}
-
-/** A tracking cookie value: 24 random bytes, base64url. */
-function newCookie(): string {
-  return crypto.getRandomValues(new Uint8Array(24)).toBase64({
-    alphabet: "base64url",
-    omitPadding: true,
-  });
-}
-
-/** The value of cookie `name` in a Cookie header, if well-formed. */
-function presentedCookie(header: string | null, name: string): string | undefined {
-  for (const part of header?.split(";") ?? []) {
-    const at = part.indexOf("=");
-    if (part.slice(0, at).trim() !== name) continue;
-    const value = part.slice(at + 1).trim();
-    return /^[A-Za-z0-9_-]{16,64}$/.test(value) ? value : undefined;
-  }
-  return undefined;
 }
 
 /** A socket-backed {@linkcode Peer}. */

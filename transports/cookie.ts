@@ -1,0 +1,99 @@
+/**
+ * The tracking cookie of WebSocket listeners (cookie authentication):
+ * fresh random values, reading the one a client presents, and the
+ * `Set-Cookie` header.
+ *
+ * @module
+ */
+
+/** The tracking cookie of a WebSocket listener. */
+export interface CookieOptions {
+  /** The cookie's name. @default {"cbtid"} */
+  name?: string;
+  /** Its lifetime in the browser, in seconds. @default {86400} */
+  maxAge?: number;
+}
+
+/**
+ * A fresh tracking cookie value: 24 random bytes, base64url.
+ *
+ * @returns The value.
+ *
+ * @example
+ * ```ts
+ * import { newCookie } from "./cookie.ts";
+ * import { match } from "node:assert/strict";
+ *
+ * match(newCookie(), /^[A-Za-z0-9_-]{32}$/);
+ * ```
+ */
+export function newCookie(): string {
+  return crypto.getRandomValues(new Uint8Array(24)).toBase64({
+    alphabet: "base64url",
+    omitPadding: true,
+  });
+}
+
+/**
+ * The value of cookie `name` in a `Cookie` header, if well-formed
+ * (16–64 base64url characters).
+ *
+ * @param header The request's `Cookie` header.
+ * @param name The cookie's name.
+ * @returns The value, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { presentedCookie } from "./cookie.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(presentedCookie("a=1; cbtid=abcdefghijklmnop", "cbtid"), "abcdefghijklmnop");
+ * equal(presentedCookie("cbtid=short", "cbtid"), undefined);
+ * ```
+ */
+export function presentedCookie(header: string | null, name: string): string | undefined {
+  for (const part of header?.split(";") ?? []) {
+    const at = part.indexOf("=");
+    if (part.slice(0, at).trim() !== name) continue;
+    const value = part.slice(at + 1).trim();
+    return /^[A-Za-z0-9_-]{16,64}$/.test(value) ? value : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Picks the connection's tracking cookie: the one presented when the
+ * acceptor remembers it, else a fresh one (so a client cannot choose its
+ * own), and the `Set-Cookie` header value that sets it.
+ *
+ * @param header The request's `Cookie` header.
+ * @param options The cookie's name and lifetime.
+ * @param knows Whether the acceptor remembers a value.
+ * @returns The value and the `Set-Cookie` header (`HttpOnly`, `SameSite=Lax`).
+ *
+ * @example
+ * ```ts
+ * import { trackingCookie } from "./cookie.ts";
+ * import { equal, match } from "node:assert/strict";
+ *
+ * const kept = trackingCookie("cbtid=abcdefghijklmnop", {}, () => true);
+ * equal(kept.value, "abcdefghijklmnop");
+ * equal(kept.setCookie, "cbtid=abcdefghijklmnop; Max-Age=86400; Path=/; HttpOnly; SameSite=Lax");
+ * match(trackingCookie("cbtid=abcdefghijklmnop", {}, () => false).value, /^[\w-]{32}$/);
+ * ```
+ */
+export function trackingCookie(
+  header: string | null,
+  options: CookieOptions,
+  knows: ((value: string) => boolean) | undefined,
+): { value: string; setCookie: string } {
+  const name = options.name ?? "cbtid";
+  const presented = presentedCookie(header, name);
+  const value = presented !== undefined && knows?.(presented) ? presented : newCookie();
+  return {
+    value,
+    setCookie: `${name}=${value}; Max-Age=${
+      options.maxAge ?? 86_400
+    }; Path=/; HttpOnly; SameSite=Lax`,
+  };
+}
