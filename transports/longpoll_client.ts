@@ -137,7 +137,8 @@ class LongPollLink implements Link {
   #state: "open" | "closing" | "closed" = "open";
   #reported = false;
   #abort = new AbortController();
-  #loops: Promise<void>[] = [];
+  /** The receive loop, the send loop and the close request, while they run. */
+  #tasks = new Set<Promise<void>>();
 
   constructor(url: string, serializer: Serializer, batched: boolean, client?: Deno.HttpClient) {
     this.#url = url;
@@ -149,13 +150,13 @@ class LongPollLink implements Link {
       serializer: serializer.name,
       peer: url.slice(0, url.lastIndexOf("/")), // the transport ID stays out of session details
     };
-    this.#loops.push(this.#receiveLoop());
+    this.#task(this.#receiveLoop());
   }
 
   bind(handler: PeerHandler): void {
     this.#handler = handler;
     for (const item of this.#early.splice(0)) this.#dispatch(item);
-    if (this.#state === "closed") this.#report();
+    if (this.#state === "closed" && this.#tasks.size === 0) this.#report();
   }
 
   send(msg: WampMessage): void {
@@ -171,7 +172,7 @@ class LongPollLink implements Link {
     if (!this.#sending) {
       this.#sending = true;
       // Start on the next microtask, so a batch takes the whole turn's messages.
-      this.#loops.push(Promise.resolve().then(() => this.#sendLoop()));
+      this.#task(Promise.resolve().then(() => this.#sendLoop()));
     }
   }
 
@@ -187,7 +188,12 @@ class LongPollLink implements Link {
   close(): void {
     if (this.#state !== "open") return;
     this.#state = "closing";
-    if (!this.#sending) this.#loops.push(this.#postClose());
+    if (!this.#sending) this.#task(this.#postClose());
+  }
+
+  #task(work: Promise<void>): void {
+    this.#tasks.add(work);
+    work.finally(() => this.#tasks.delete(work));
   }
 
   async #post(op: string, body?: Uint8Array, signal?: AbortSignal): Promise<Response> {
@@ -273,19 +279,20 @@ class LongPollLink implements Link {
     this.#gone();
   }
 
-  /** The transport is over: stop both loops, tell the handler once. */
+  /**
+   * The transport is over: stops both loops, then (once their requests
+   * have settled) closes the HTTP client and tells the handler.
+   */
   #gone(): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
     this.#outbox = [];
     this.#outBytes = 0;
     this.#abort.abort();
-    const client = this.#client;
-    if (client !== undefined) {
-      const loops = this.#loops;
-      Promise.allSettled(loops).then(() => client.close());
-    }
-    this.#report();
+    Promise.allSettled(this.#tasks).then(() => {
+      this.#client?.close();
+      this.#report();
+    });
   }
 
   #report(): void {
