@@ -11,10 +11,11 @@
  */
 
 import type { Socket } from "node:net";
+import { TLSSocket } from "node:tls";
 import {
   type AttachOptions,
   type Link,
-  MessageType,
+  messageTypeName,
   type PeerAcceptor,
   type PeerHandler,
   ProtocolViolationError,
@@ -34,10 +35,11 @@ import {
   FrameType,
   HandshakeError,
   lengthExponent,
-  MAX_FRAME_LENGTH,
-  maxLength,
   RAWSOCKET_MAGIC,
+  receiveLimit,
+  sendLimit,
 } from "./rawsocket_framing.ts";
+import { tlsInfo } from "./tls_info.ts";
 import { concat, Wire } from "./wire.ts";
 
 /** Options of a RawSocket listener (the server side). */
@@ -112,34 +114,10 @@ export interface RawSocketConnectionOptions {
   oversize?: (connection: RawSocketConnection, msg: WampMessage, size: number) => void;
 }
 
-const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const ascii = new TextEncoder();
 /** The last framed message per serializer: a fan-out frames it once. */
 const lastFramed = new Map<SerializerName, { msg: WampMessage; frame: Uint8Array }>();
-
-/**
- * The largest payload we enforce for a configured maximum: the configured
- * size, at least the 512 octets the handshake announces, at most 2^24.
- *
- * @param maxMessageSize The configured maximum.
- * @returns The enforced limit.
- */
-export function receiveLimit(maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE): number {
-  return Math.max(512, Math.min(maxMessageSize, MAX_FRAME_LENGTH));
-}
-
-/**
- * The largest payload to send to a peer that announced `exponent`. A
- * message of exactly 2^24 octets needs the X bit, which older peers take
- * for a reserved bit, so 16 MiB announcements are capped at 2^24 − 1.
- *
- * @param exponent The peer's `LLLL`.
- * @returns The limit in octets.
- */
-export function sendLimit(exponent: number): number {
-  return Math.min(maxLength(exponent), MAX_FRAME_LENGTH - 1);
-}
 
 /**
  * One open RawSocket connection, after the handshake, on either side: a
@@ -215,7 +193,7 @@ export class RawSocketConnection implements Link {
       try {
         bytes = encodeBytes(serializer, msg);
       } catch (error) {
-        this.#log("warn", `cannot encode ${messageName(msg)}: ${error}: closing`);
+        this.#log("warn", `cannot encode ${messageTypeName(msg.type)}: ${error}: closing`);
         this.close();
         return;
       }
@@ -263,7 +241,7 @@ export class RawSocketConnection implements Link {
     this.#log(
       "warn",
       `${
-        messageName(msg)
+        messageTypeName(msg.type)
       } of ${size} bytes is over the peer's limit of ${this.#options.sendLimit}: closing`,
     );
     this.close();
@@ -343,9 +321,29 @@ export class RawSocketConnection implements Link {
   }
 }
 
-function messageName(msg: WampMessage): string {
-  const name = Object.entries(MessageType).find(([, code]) => code === msg.type)?.[0];
-  return name ?? `message type ${msg.type}`;
+/**
+ * The transport details of a RawSocket connection, with the TLS details
+ * when the socket is a `node:tls` one.
+ *
+ * @param wire The connection.
+ * @param serializer The negotiated serializer.
+ * @param peer The remote address (the server side) or URL (the client side).
+ * @param side Which end this is.
+ * @returns The details for {@linkcode RawSocketConnection.info}.
+ */
+export function transportInfo(
+  wire: Wire,
+  serializer: SerializerName,
+  peer: string,
+  side: "server" | "client",
+): TransportInfo {
+  const socket = wire.socket;
+  return {
+    type: "rawsocket",
+    serializer,
+    peer,
+    ...(socket instanceof TLSSocket ? { tls: tlsInfo(socket, side) } : {}),
+  };
 }
 
 /**
@@ -454,7 +452,7 @@ function open(
     encodeHandshake({ lengthExponent: lengthExponent(limit), serializer: serializer.rawSocketId }),
   );
   const connection = new RawSocketConnection(wire, {
-    info: { type: "rawsocket", serializer: serializer.name, peer },
+    info: transportInfo(wire, serializer.name, peer, "server"),
     serializer,
     receiveLimit: limit,
     sendLimit: sendLimit(clientExponent),

@@ -12,19 +12,22 @@ import {
   ErrorUri,
   type Link,
   MessageType,
+  messageTypeName,
   type SerializerName,
   serializers as allSerializers,
   TransportError,
   type WampMessage,
 } from "../wamp/mod.ts";
 import { type ClientTlsOptions, dial, type DialAddress } from "./dial.ts";
-import { RawSocketConnection, receiveLimit, sendLimit } from "./rawsocket.ts";
+import { RawSocketConnection, transportInfo } from "./rawsocket.ts";
 import {
   decodeHandshakeReply,
   encodeHandshake,
   HANDSHAKE_ERROR_TEXT,
   type HandshakeReply,
   lengthExponent,
+  receiveLimit,
+  sendLimit,
 } from "./rawsocket_framing.ts";
 import { concat, type Wire } from "./wire.ts";
 
@@ -122,13 +125,14 @@ export function parseRawSocketUrl(url: string): RawSocketAddress {
  * handshake. The router must echo the serializer asked for. Messages
  * that arrive before `bind()` wait for it.
  *
- * A message over the limit the router announced is never sent. Instead, a
- * CALL, or a PUBLISH with `acknowledge`, is answered locally with ERROR
- * `wamp.error.payload_size_exceeded` (the promise rejects with that
- * {@linkcode ApplicationError}), a PUBLISH without `acknowledge` is
- * dropped, a YIELD or an ERROR for an invocation is replaced by ERROR
- * `wamp.error.payload_size_exceeded` to the router (so the caller learns
- * of it), and anything else closes the connection.
+ * A message over the limit the router announced is never sent. A YIELD
+ * (or an ERROR answering an INVOCATION) is replaced by ERROR
+ * `wamp.error.payload_size_exceeded`, so the caller learns why and the
+ * session stays open. Anything else (a CALL, a PUBLISH, …) would leave a
+ * gap in the request IDs the router checks, so the session ends instead:
+ * the link delivers ABORT `wamp.error.payload_size_exceeded` (pending
+ * requests reject with a `SessionClosedError` of that reason, saying the
+ * message type and size) and closes.
  *
  * @param url `tcp://host:port`, `tcps://host:port`, `unix:///path` or `unix:/path`.
  * @param options Serializer, limit, TLS, PING timing, abort signal.
@@ -190,7 +194,7 @@ export async function connectRawSocket(
     );
   }
   const connection = new RawSocketConnection(wire, {
-    info: { type: "rawsocket", serializer: serializer.name, peer: url },
+    info: transportInfo(wire, serializer.name, url, "client"),
     serializer,
     receiveLimit: limit,
     sendLimit: sendLimit(reply.lengthExponent),
@@ -242,33 +246,33 @@ function handshakeReply(
   });
 }
 
-/** What the client does with a message over the router's limit. */
+/**
+ * What the client does with a message over the router's limit. A YIELD or
+ * an invocation's ERROR is replaced by ERROR `payload_size_exceeded`, which
+ * carries the router's own request ID. Anything else carries a
+ * session-scope request ID the router expects in sequence, so skipping it
+ * would break the session anyway: the session ends, as if the router had
+ * sent ABORT `payload_size_exceeded`, and the connection closes.
+ */
 function refuseOversize(connection: RawSocketConnection, msg: WampMessage, size: number): void {
-  const error = {
-    type: MessageType.ERROR,
-    details: {},
-    error: ErrorUri.PAYLOAD_SIZE_EXCEEDED,
-    args: [`message of ${size} bytes is over the router's limit`],
-  } satisfies Partial<WampMessage>;
-  switch (msg.type) {
-    case MessageType.CALL:
-      return connection.deliver({ ...error, requestType: MessageType.CALL, request: msg.request });
-    case MessageType.PUBLISH:
-      if (msg.options.acknowledge !== true) return;
-      return connection.deliver({
-        ...error,
-        requestType: MessageType.PUBLISH,
-        request: msg.request,
-      });
-    case MessageType.YIELD:
-      return connection.send({
-        ...error,
-        requestType: MessageType.INVOCATION,
-        request: msg.request,
-      });
-    case MessageType.ERROR:
-      if (msg.requestType !== MessageType.INVOCATION) break;
-      return connection.send({ ...error, requestType: msg.requestType, request: msg.request });
+  const why = `${messageTypeName(msg.type)} of ${size} bytes is over the router's limit`;
+  if (
+    msg.type === MessageType.YIELD ||
+    (msg.type === MessageType.ERROR && msg.requestType === MessageType.INVOCATION)
+  ) {
+    return connection.send({
+      type: MessageType.ERROR,
+      requestType: MessageType.INVOCATION,
+      request: msg.request,
+      details: {},
+      error: ErrorUri.PAYLOAD_SIZE_EXCEEDED,
+      args: [why],
+    });
   }
+  connection.deliver({
+    type: MessageType.ABORT,
+    details: { message: why },
+    reason: ErrorUri.PAYLOAD_SIZE_EXCEEDED,
+  });
   connection.close();
 }

@@ -128,6 +128,29 @@ export function lengthExponent(maxBytes: number): number {
 }
 
 /**
+ * The largest payload we enforce for a configured maximum: the configured
+ * size, at least the 512 octets the handshake announces, at most 2^24.
+ *
+ * @param maxMessageSize The configured maximum.
+ * @returns The enforced limit.
+ */
+export function receiveLimit(maxMessageSize = 16 * 1024 * 1024): number {
+  return Math.max(512, Math.min(maxMessageSize, MAX_FRAME_LENGTH));
+}
+
+/**
+ * The largest payload to send to a peer that announced `exponent`. A
+ * message of exactly 2^24 octets needs the X bit, which older peers take
+ * for a reserved bit, so 16 MiB announcements are capped at 2^24 − 1.
+ *
+ * @param exponent The peer's `LLLL`.
+ * @returns The limit in octets.
+ */
+export function sendLimit(exponent: number): number {
+  return Math.min(maxLength(exponent), MAX_FRAME_LENGTH - 1);
+}
+
+/**
  * Encodes a handshake: a client's request, or a router's accepting reply
  * (its own limit, the serializer echoed).
  *
