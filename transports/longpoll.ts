@@ -19,6 +19,7 @@ import {
   type TransportInfo,
   type WampMessage,
 } from "../wamp/mod.ts";
+import { joinBatch, splitBatch, splitTextBatch } from "./batched.ts";
 import { encodeBytes } from "./encode.ts";
 import { concat } from "./wire.ts";
 
@@ -56,64 +57,34 @@ export interface LongPollOptions {
 }
 
 const MAX_OPEN_BODY = 64 * 1024;
+const SEND_FAILURES: Record<number, string> = {
+  400: "Cannot decode the WAMP message",
+  413: "Request body too large",
+  500: "Internal error",
+};
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
- * Joins frames into one batched body: for JSON each frame is followed by
- * the byte 0x1E; for binary serializers each is preceded by its length as
- * a big-endian uint32. (Private codec until `transports/batched.ts` lands.)
+ * Splits a batched body into frames for `serializer.decode`.
  *
- * @param binary Whether the serializer is binary.
- * @param frames The encoded messages.
- * @returns The batch.
+ * @param serializer The transport's serializer.
+ * @param body A batch as `transports/batched.ts` frames it.
+ * @returns The frames, in order.
+ * @throws {ProtocolViolationError} When the batch is malformed.
  */
-export function encodeBatch(
-  binary: boolean,
-  frames: readonly Uint8Array[],
-): Uint8Array<ArrayBuffer> {
-  let size = 0;
-  for (const f of frames) size += f.byteLength + (binary ? 4 : 1);
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
-  let at = 0;
-  for (const f of frames) {
-    if (binary) {
-      view.setUint32(at, f.byteLength);
-      at += 4;
-    }
-    out.set(f, at);
-    at += f.byteLength;
-    if (!binary) out[at++] = 0x1e;
+export function splitBatchedBody(
+  serializer: Serializer,
+  body: Uint8Array,
+): (string | Uint8Array)[] {
+  if (serializer.binary) return splitBatch(body);
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch (cause) {
+    throw new ProtocolViolationError("Cannot split batch: invalid UTF-8", { cause });
   }
-  return out;
-}
-
-/**
- * Splits a batched body into frames (the inverse of {@linkcode encodeBatch}).
- *
- * @param binary Whether the serializer is binary.
- * @param body The batch.
- * @returns The frames, views into `body`.
- * @throws {ProtocolViolationError} When the batch is empty or truncated.
- */
-export function decodeBatch(binary: boolean, body: Uint8Array): Uint8Array[] {
-  const frames: Uint8Array[] = [];
-  let at = 0;
-  while (at < body.byteLength) {
-    if (binary) {
-      if (body.byteLength - at < 4) throw new ProtocolViolationError("Truncated batch length");
-      const length = new DataView(body.buffer, body.byteOffset + at).getUint32(0);
-      if (body.byteLength - at - 4 < length) throw new ProtocolViolationError("Truncated batch");
-      frames.push(body.subarray(at + 4, at + 4 + length));
-      at += 4 + length;
-    } else {
-      const end = body.indexOf(0x1e, at);
-      if (end < 0) throw new ProtocolViolationError("Batch does not end with 0x1E");
-      frames.push(body.subarray(at, end));
-      at = end + 1;
-    }
-  }
-  if (frames.length === 0) throw new ProtocolViolationError("Empty batch");
-  return frames;
+  return splitTextBatch(text);
 }
 
 /** A transport ID: 24 random bytes, base64url; the only credential a transport has. */
@@ -298,7 +269,7 @@ class LongPollTransport implements Peer {
   /** Takes one queued message (or, batched, all of them) as a response. */
   #take(headers: Headers): Response {
     const frames = this.batched ? this.#queue.splice(0) : this.#queue.splice(0, 1);
-    const body = this.batched ? encodeBatch(this.serializer.binary, frames) : frames[0]!;
+    const body = this.batched ? joinBatch(frames, this.serializer.binary) : frames[0]!;
     for (const f of frames) this.#bytes -= f.byteLength;
     headers.set(
       "content-type",
@@ -315,9 +286,8 @@ class LongPollTransport implements Peer {
    */
   deliver(body: Uint8Array): number {
     if (this.state !== "open") return 204; // closing: the router no longer listens
-    let frames: Uint8Array[];
     try {
-      frames = this.batched ? decodeBatch(this.serializer.binary, body) : [body];
+      const frames = this.batched ? splitBatchedBody(this.serializer, body) : [body];
       for (const frame of frames) {
         const msg = this.serializer.decode(frame);
         if (this.state !== "open") break;
@@ -418,6 +388,11 @@ export class LongPollService {
       sessionTimeout: numbers.sessionTimeout,
       gone: (id) => this.#transports.delete(id),
     };
+  }
+
+  /** The base path, e.g. `/lp`. */
+  get path(): string {
+    return this.#path === "" ? "/" : this.#path;
   }
 
   /** How many transports are open. */
@@ -532,13 +507,9 @@ export class LongPollService {
         return 413;
       }
       return transport.deliver(bytes);
-    });
+    }).catch(() => 500);
     transport.deliveries = turn.then(() => {});
     const status = await turn;
-    return status === 204 ? answer(204, headers) : answer(
-      status,
-      headers,
-      status === 413 ? "Request body too large" : "Cannot decode the WAMP message",
-    );
+    return answer(status, headers, SEND_FAILURES[status]);
   }
 }

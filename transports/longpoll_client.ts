@@ -18,7 +18,8 @@ import {
   type WampMessage,
 } from "../wamp/mod.ts";
 import { encodeBytes } from "./encode.ts";
-import { decodeBatch, encodeBatch } from "./longpoll.ts";
+import { joinBatch } from "./batched.ts";
+import { splitBatchedBody } from "./longpoll.ts";
 
 /** Options for {@linkcode connectLongPoll}. */
 export interface ConnectLongPollOptions {
@@ -211,7 +212,7 @@ class LongPollLink implements Link {
   async #sendLoop(): Promise<void> {
     while (this.#outbox.length > 0 && this.#state !== "closed") {
       const frames = this.#batched ? this.#outbox.splice(0) : this.#outbox.splice(0, 1);
-      const body = this.#batched ? encodeBatch(this.#serializer.binary, frames) : frames[0]!;
+      const body = this.#batched ? joinBatch(frames, this.#serializer.binary) : frames[0]!;
       this.#posting = { messages: frames.length, bytes: body.byteLength };
       this.#outBytes -= frames.reduce((n, f) => n + f.byteLength, 0);
       let status: number;
@@ -248,7 +249,7 @@ class LongPollLink implements Link {
 
   #received(body: Uint8Array): void {
     try {
-      const frames = this.#batched ? decodeBatch(this.#serializer.binary, body) : [body];
+      const frames = this.#batched ? splitBatchedBody(this.#serializer, body) : [body];
       for (const frame of frames) this.#dispatch(this.#serializer.decode(frame));
     } catch (error) {
       this.#dispatch(
