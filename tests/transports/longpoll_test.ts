@@ -31,7 +31,10 @@ interface Bed extends AsyncDisposable {
   protocols: string[];
 }
 
-function startBed(options: LongPollOptions = {}, attach: AttachOptions = {}): Bed {
+function startBed(
+  options: LongPollOptions = {},
+  { attach = {}, tls }: { attach?: AttachOptions; tls?: { cert: string; key: string } } = {},
+): Bed {
   const logs: string[] = [];
   const router = new Router({
     realms: [{ name: "realm1" }],
@@ -40,7 +43,7 @@ function startBed(options: LongPollOptions = {}, attach: AttachOptions = {}): Be
   const service = new LongPollService(router, { ...options, attach });
   const protocols: string[] = [];
   const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen() {} },
+    { port: 0, hostname: "127.0.0.1", onListen() {}, ...tls },
     async (req, info) => {
       const res = await service.handle(
         req,
@@ -55,7 +58,7 @@ function startBed(options: LongPollOptions = {}, attach: AttachOptions = {}): Be
   return {
     router,
     service,
-    url: `http://127.0.0.1:${server.addr.port}${options.path ?? "/lp"}`,
+    url: `${tls ? "https" : "http"}://127.0.0.1:${server.addr.port}${options.path ?? "/lp"}`,
     logs,
     protocols,
     async [Symbol.asyncDispose]() {
@@ -240,7 +243,7 @@ Deno.test("LongPollService closes a transport that stops polling after sessionTi
 });
 
 Deno.test("LongPollService counts a transport's queue for the slow-consumer policy", async () => {
-  await using bed = startBed({}, { maxBacklogMessages: 5 });
+  await using bed = startBed({}, { attach: { maxBacklogMessages: 5 } });
   const transport = await rawJoin(bed.url);
   equal((await post(`${transport}/send`, '[32,1,{},"com.example.slow"]')).status, 204);
   match(text(await post(`${transport}/receive`)), /^\[33,/);
@@ -411,4 +414,54 @@ Deno.test("connectLongPoll() rejects with TransportError when it cannot open", a
     ok(error instanceof TransportError, String(error));
   }
   equal(bed.protocols.length, 0);
+});
+
+Deno.test("LongPollService can sit at the root path", async () => {
+  await using bed = startBed({ path: "/" });
+  equal(bed.service.path, "/");
+  ok(bed.service.handles("/open"));
+  await using j = await join(bed.url);
+  ok(j.session.isOpen);
+});
+
+/** A self-signed leaf certificate for 127.0.0.1, or why there is none. */
+async function testCertificate(): Promise<{ cert: string; key: string } | string> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const out = await new Deno.Command("openssl", {
+      args: [
+        ..."req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2".split(" "),
+        ...["-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`, "-subj", "/CN=localhost"],
+        ...["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        ...["-addext", "basicConstraints=critical,CA:FALSE"],
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!out.success) return `openssl failed: ${new TextDecoder().decode(out.stderr).trim()}`;
+    const [cert, key] = [`${dir}/cert.pem`, `${dir}/key.pem`].map((f) => Deno.readTextFileSync(f));
+    return { cert: cert!, key: key! };
+  } catch (error) {
+    return `no openssl (${(error as Error).message})`;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const certificate = await testCertificate();
+Deno.test({
+  name: `connectLongPoll() over https with caCerts${
+    typeof certificate === "string" ? ` (ignored: ${certificate})` : ""
+  }`,
+  ignore: typeof certificate === "string",
+  async fn() {
+    if (typeof certificate === "string") return;
+    await using bed = startBed({}, { tls: certificate });
+    await using a = await join(bed.url, { caCerts: [certificate.cert], serializers: ["cbor"] });
+    await a.session.register("com.example.one", () => ({ args: [1] }));
+    deepEqual((await a.session.call("com.example.one")).args, [1]);
+    // Without the certificate, opening fails.
+    const error = await connectLongPoll(bed.url).then(() => undefined, (e) => e);
+    ok(error instanceof TransportError, String(error));
+  },
 });
