@@ -248,16 +248,18 @@ class LongPollLink implements Link {
   }
 
   #received(body: Uint8Array): void {
+    let messages: WampMessage[];
     try {
       const frames = this.#batched ? splitBatchedBody(this.#serializer, body) : [body];
-      for (const frame of frames) this.#dispatch(this.#serializer.decode(frame));
+      messages = frames.map((frame) => this.#serializer.decode(frame));
     } catch (error) {
-      this.#dispatch(
+      return this.#dispatch(
         error instanceof ProtocolViolationError
           ? error
           : new ProtocolViolationError(String(error), { cause: error }),
       );
     }
+    for (const msg of messages) this.#dispatch(msg);
   }
 
   #dispatch(item: WampMessage | ProtocolViolationError): void {

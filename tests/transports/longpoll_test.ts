@@ -465,3 +465,59 @@ Deno.test({
     ok(error instanceof TransportError, String(error));
   },
 });
+
+/** A scripted long-poll server: one bad receive, then held until close. */
+function scriptedServer(protocol: string) {
+  const sends: string[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let closed!: () => void;
+  const closing = new Promise<void>((resolve) => closed = resolve);
+  let receives = 0;
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, async (req) => {
+    const op = new URL(req.url).pathname.split("/").pop();
+    if (op === "open") return Response.json({ protocol, transport: "t1" });
+    if (op === "send") {
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      sends.push(await req.text());
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight--;
+      return new Response(null, { status: 204 });
+    }
+    if (op === "close") closed();
+    if (op === "receive" && ++receives === 1) return new Response("not json");
+    if (op === "receive") await closing;
+    return new Response(null, { status: op === "close" ? 204 : 404 });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}/lp`,
+    sends,
+    maxInFlight: () => maxInFlight,
+    shutdown: () => server.shutdown(),
+  };
+}
+
+for (const batched of [false, true]) {
+  Deno.test(`connectLongPoll() [json${batched ? " batched" : ""}] posts sends one at a time, in order; a bad receive fails`, async () => {
+    const script = scriptedServer(`wamp.2.json${batched ? ".batched" : ""}`);
+    try {
+      const link = await connectLongPoll(script.url, { serializers: ["json"], batched });
+      const failures: Error[] = [];
+      let done!: () => void;
+      const closed = new Promise<void>((resolve) => done = resolve);
+      link.bind({ receive() {}, fail: (e) => void failures.push(e), closed: done });
+      for (let i = 1; i <= 3; i++) {
+        link.send({ type: MessageType.PUBLISH, request: i, options: {}, topic: "a.b" });
+      }
+      await until(() => script.sends.join("").split("[16").length === 4, 5000, "3 sends");
+      const expected = [1, 2, 3].map((i) => `[16,${i},{},"a.b"]${batched ? "\u001e" : ""}`);
+      deepEqual(script.sends, batched ? [expected.join("")] : expected);
+      equal(script.maxInFlight(), 1);
+      await until(() => failures.length === 1, 5000, "fail() for the bad receive");
+      link.close();
+      await within(closed, 5000, "closed()");
+    } finally {
+      await script.shutdown();
+    }
+  });
+}
