@@ -31,9 +31,11 @@ import {
   encodeFrame,
   encodeHandshake,
   encodeHandshakeError,
+  type Frame,
   FrameReader,
   FrameType,
   HandshakeError,
+  type HandshakeErrorCode,
   lengthExponent,
   RAWSOCKET_MAGIC,
   receiveLimit,
@@ -217,12 +219,20 @@ export class RawSocketConnection implements Link {
     });
   }
 
-  /** @returns Bytes queued and not yet handed to the kernel. */
+  /**
+   * Bytes queued and not yet handed to the kernel.
+   *
+   * @returns The byte count.
+   */
   backlog(): number {
     return this.#wire.queuedBytes();
   }
 
-  /** @returns Messages queued and not yet handed to the kernel. */
+  /**
+   * Messages queued and not yet handed to the kernel.
+   *
+   * @returns The message count.
+   */
   queued(): number {
     return this.#wire.queuedMessages();
   }
@@ -253,18 +263,22 @@ export class RawSocketConnection implements Link {
       clearTimeout(this.#pongTimer);
       this.#pongTimer = undefined;
     }
-    try {
-      for (const frame of this.#reader.push(chunk)) {
-        if (this.#wire.closed) return;
-        if (frame.type === FrameType.MESSAGE) this.#message(frame.payload);
-        else if (frame.type === FrameType.PING) {
-          this.#wire.write(encodeFrame(FrameType.PONG, frame.payload));
-        }
-        // A PONG only proves the peer is alive, which any arrival does.
+    const frames = this.#reader.push(chunk);
+    while (!this.#wire.closed) {
+      let next: IteratorResult<Frame, void>;
+      try {
+        next = frames.next();
+      } catch (error) {
+        this.#log("info", `${(error as Error).message}: closing`);
+        return this.close();
       }
-    } catch (error) {
-      this.#log("info", `${(error as Error).message}: closing`);
-      this.close();
+      if (next.done) return;
+      const frame = next.value;
+      if (frame.type === FrameType.MESSAGE) this.#message(frame.payload);
+      else if (frame.type === FrameType.PING) {
+        this.#wire.write(encodeFrame(FrameType.PONG, frame.payload));
+      }
+      // A PONG only proves the peer is alive, which any arrival does.
     }
   }
 
@@ -346,13 +360,8 @@ export function transportInfo(
   };
 }
 
-/**
- * The remote address of a socket, as session details show it.
- *
- * @param socket A connected socket.
- * @returns `tcp4:1.2.3.4:5678`, `tcp6:[::1]:5678` or `unix`.
- */
-export function remoteAddress(socket: Socket): string {
+/** The remote address of a socket: `tcp4:1.2.3.4:5678`, `tcp6:[::1]:5678` or `unix`. */
+function remoteAddress(socket: Socket): string {
   const address = socket.remoteAddress;
   if (address === undefined) return "unix";
   return socket.remoteFamily === "IPv6"
@@ -388,7 +397,7 @@ export function acceptRawSocket(
 ): void {
   const log = options.log ?? (() => {});
   const peer = options.peer ?? remoteAddress(wire.socket);
-  const refuse = (error: typeof HandshakeError[keyof typeof HandshakeError], why: string) => {
+  const refuse = (error: HandshakeErrorCode, why: string) => {
     log("info", `RawSocket ${peer}: handshake refused (${why})`);
     wire.write(encodeHandshakeError(error));
     wire.end();
@@ -405,7 +414,7 @@ export function acceptRawSocket(
     if (buffered.length < 4) return false;
     const request = decodeHandshakeRequest(buffered);
     if ("error" in request) {
-      refuse(request.error, `handshake 0x${hex(buffered)}`);
+      refuse(request.error, `handshake 0x${buffered.subarray(0, 4).toHex()}`);
       return true;
     }
     const serializer = (options.serializers ?? ["json", "msgpack", "cbor"])
@@ -474,9 +483,9 @@ function open(
 
 /**
  * A connection listener for `net.createServer` or `tls.createServer` that
- * serves RawSocket only: it waits for the first bytes (within
- * `handshakeTimeout`), closes connections that do not start with 0x7F,
- * and hands the others to {@linkcode acceptRawSocket}.
+ * serves RawSocket only, through {@linkcode acceptRawSocket}: a connection
+ * that does not send a handshake within `handshakeTimeout`, or whose first
+ * octet is not 0x7F, is closed.
  *
  * @param acceptor What connections attach to (a router).
  * @param options Serializers, limits, PING timing, attach options.
@@ -508,20 +517,5 @@ export function rawSocketHandler(
   acceptor: PeerAcceptor,
   options: Omit<AcceptRawSocketOptions, "peer"> = {},
 ): (socket: Socket) => void {
-  return (socket) => {
-    const wire = new Wire(socket);
-    const timeout = options.handshakeTimeout ?? 10_000;
-    const timer = setTimeout(() => wire.destroy(), timeout);
-    wire.bind({
-      data(chunk) {
-        clearTimeout(timer);
-        acceptRawSocket(wire, chunk, acceptor, options);
-      },
-      closed: () => clearTimeout(timer),
-    });
-  };
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, "0")).join("");
+  return (socket) => acceptRawSocket(new Wire(socket), new Uint8Array(), acceptor, options);
 }
