@@ -9,12 +9,12 @@
  * @module
  */
 
-import { AuthMethod } from "../wamp/auth/auth_method.ts";
+import { AuthMethod, ChannelBinding } from "../wamp/auth/auth_method.ts";
 import { cryptosignKeyPair, signChallenge as cryptosignSign } from "../wamp/auth/cryptosign.ts";
 import { generateNonce } from "../wamp/auth/scram.ts";
 import { answerChallenge, checkVerifier } from "../wamp/auth/scram_client.ts";
 import { deriveKey, signChallenge as craSign } from "../wamp/auth/wampcra.ts";
-import type { Dict } from "../wamp/mod.ts";
+import type { Dict, TransportInfo } from "../wamp/mod.ts";
 
 /**
  * The ABORT reason a client sends when it cannot answer a CHALLENGE (no
@@ -50,6 +50,13 @@ export type ChallengeHandler = (
   extra: Dict,
 ) => string | ChallengeAnswer | Promise<string | ChallengeAnswer>;
 
+/**
+ * A channel binding type the client can ask for: `tls-unique`, which ties
+ * the login to the TLS connection it is made on (its value is SHA-256 of
+ * the client's TLS Finished message, as Crossbar and Autobahn compute it).
+ */
+export type ChannelBindingType = "tls-unique";
+
 /** A WAMP-Cryptosign private key. */
 export interface CryptosignKey {
   /**
@@ -57,6 +64,16 @@ export interface CryptosignKey {
    * `cryptosignKeyPair()` fits here as it is.
    */
   seed: string;
+  /**
+   * Bind the signature to the TLS connection (spec "TLS Channel Binding"):
+   * sign `challenge XOR tls-unique`, so the router cannot relay it to
+   * another router. Needs a TLS transport (`wss://`, `tcps://`); the join
+   * fails when the router's CHALLENGE does not confirm the binding. HELLO
+   * carries one `channel_binding` for every method, so this replaces
+   * `channelBinding` for wamp-scram too.
+   * @default {AuthCredentials.channelBinding}
+   */
+  channelBinding?: ChannelBindingType | null;
 }
 
 /**
@@ -153,6 +170,16 @@ export interface AuthCredentials {
    * the router's WELCOME does not prove that it knows it.
    */
   password?: string;
+  /**
+   * Bind cryptosign and wamp-scram logins to the TLS connection: HELLO
+   * asks for `authextra.channel_binding`, and the signature or proof
+   * covers the connection's `tls-unique` value, so a man in the middle
+   * with its own TLS connection to the router cannot reuse it. Needs a
+   * TLS transport (`wss://`, `tcps://`): joining over anything else
+   * throws. `cryptosign.channelBinding`, when given, takes its place.
+   * @default {null (unbound)}
+   */
+  channelBinding?: ChannelBindingType | null;
   /** Answers CHALLENGEs for offered methods that have no credentials here. */
   onChallenge?: ChallengeHandler;
 }
@@ -168,14 +195,19 @@ export class ClientAuthenticator {
   #pubkey: string | undefined;
   #scramNonce: string | undefined;
   #verifier: string | undefined;
+  #binding: Bound | undefined;
 
   /**
    * Reads the credentials.
    *
    * @param options The credentials.
+   * @param transport The transport the join runs over: channel binding
+   * reads its `tls.channelId`.
    * @throws {RangeError} If the cryptosign seed is not 32 bytes of hex.
+   * @throws {TypeError} If a channel binding is asked for and the transport
+   * has no TLS channel ID.
    */
-  constructor(options: AuthCredentials) {
+  constructor(options: AuthCredentials, transport?: TransportInfo) {
     this.#options = options;
     this.#methods = options.authmethods ?? defaultMethods(options);
     if (options.cryptosign !== undefined && this.#offers(AuthMethod.CRYPTOSIGN)) {
@@ -183,6 +215,15 @@ export class ClientAuthenticator {
     }
     if (options.password !== undefined && this.#offers(AuthMethod.WAMP_SCRAM)) {
       this.#scramNonce = generateNonce();
+    }
+    if (this.#pubkey !== undefined || this.#scramNonce !== undefined) {
+      // HELLO carries one channel_binding, for whichever method the router picks.
+      this.#binding = bind(
+        options.cryptosign?.channelBinding === undefined
+          ? options.channelBinding
+          : options.cryptosign.channelBinding,
+        transport,
+      );
     }
   }
 
@@ -196,9 +237,9 @@ export class ClientAuthenticator {
     if (this.#options.authid !== undefined) details.authid = this.#options.authid;
     const authextra: Dict = { ...this.#options.authextra };
     if (this.#pubkey !== undefined) authextra.pubkey = this.#pubkey;
-    if (this.#scramNonce !== undefined) {
-      authextra.nonce = this.#scramNonce;
-      authextra.channel_binding = null;
+    if (this.#scramNonce !== undefined) authextra.nonce = this.#scramNonce;
+    if (this.#binding !== undefined || this.#scramNonce !== undefined) {
+      authextra.channel_binding = this.#binding?.type ?? null;
     }
     if (Object.keys(authextra).length > 0) details.authextra = authextra;
     return details;
@@ -267,14 +308,24 @@ export class ClientAuthenticator {
           : { signature: craAnswer(secret, extra), extra: {} };
       case AuthMethod.CRYPTOSIGN: {
         if (cryptosign === undefined) return undefined;
-        return { signature: cryptosignAnswer(cryptosign, extra), extra: {} };
+        return {
+          signature: cryptosignAnswer(cryptosign, extra, this.#binding),
+          extra: {},
+        };
       }
       case AuthMethod.WAMP_SCRAM: {
         if (password === undefined || this.#scramNonce === undefined) return undefined;
         if (authid === undefined) {
           throw new TypeError('Cannot authenticate with "wamp-scram": no authid given');
         }
-        const answer = answerChallenge(password, { authid, nonce: this.#scramNonce }, extra);
+        const binding = this.#binding;
+        const hello = binding === undefined ? { authid, nonce: this.#scramNonce } : {
+          authid,
+          nonce: this.#scramNonce,
+          channelBinding: binding.type,
+          cbindData: binding.channelId.toBase64(),
+        };
+        const answer = answerChallenge(password, hello, extra);
         this.#verifier = answer.verifier;
         return { signature: answer.signature, extra: { ...answer.extra } };
       }
@@ -308,16 +359,50 @@ function craAnswer(secret: string, extra: Dict): string {
   return craSign(deriveKey(secret, salt, count, length), challenge);
 }
 
-/** Signs a Cryptosign challenge; the session is never channel-bound. */
-function cryptosignAnswer(key: CryptosignKey, extra: Dict): string {
-  const binding = extra.channel_binding;
-  if (binding !== undefined && binding !== null) {
+/** A channel binding the client asked for, with the transport's channel ID. */
+interface Bound {
+  readonly type: ChannelBindingType;
+  readonly channelId: Uint8Array;
+}
+
+/** Reads the transport's channel ID for a binding, if one is asked for. */
+function bind(
+  type: ChannelBindingType | null | undefined,
+  transport: TransportInfo | undefined,
+): Bound | undefined {
+  if (type === undefined || type === null) return undefined;
+  if (type !== ChannelBinding.TLS_UNIQUE) {
+    throw new TypeError(`Cannot bind to the channel: "${type}" is not supported`);
+  }
+  const channelId = transport?.tls?.channelId;
+  if (channelId === undefined || channelId.length !== 32) {
     throw new TypeError(
-      `Cannot authenticate with "cryptosign": channel binding "${binding}" was not asked for`,
+      `Cannot bind to the channel with "${type}": the ${
+        transport?.type ?? "unknown"
+      } transport has no TLS channel ID`,
+    );
+  }
+  return { type, channelId };
+}
+
+/**
+ * Signs a Cryptosign challenge, over `challenge XOR channel_id` when bound.
+ * The CHALLENGE must confirm exactly the binding asked for (the spec has
+ * the client check): a router that ignores the request would otherwise
+ * get an unbound signature it could relay.
+ */
+function cryptosignAnswer(key: CryptosignKey, extra: Dict, bound: Bound | undefined): string {
+  const binding = extra.channel_binding ?? null;
+  if (binding !== (bound?.type ?? null)) {
+    throw new TypeError(
+      bound === undefined
+        ? `Cannot authenticate with "cryptosign": channel binding "${binding}" was not asked for`
+        : `Cannot authenticate with "cryptosign": the router did not confirm channel binding ` +
+          `"${bound.type}" (got ${JSON.stringify(binding)})`,
     );
   }
   if (typeof extra.challenge !== "string") {
     throw new TypeError('Cannot authenticate with "cryptosign": the challenge is not a string');
   }
-  return cryptosignSign(key.seed, extra.challenge);
+  return cryptosignSign(key.seed, extra.challenge, bound?.channelId);
 }

@@ -7,7 +7,8 @@
  * @module
  */
 
-import type { Dict, TransportInfo } from "../../wamp/mod.ts";
+import { ChannelBinding } from "../../wamp/auth/auth_method.ts";
+import type { Dict, PeerCertificate, TransportInfo } from "../../wamp/mod.ts";
 
 /** The identity a session is welcomed with. */
 export interface Identity {
@@ -114,12 +115,72 @@ export function deny(reason: string): AuthOutcome {
 }
 
 /**
- * The transport as a plain dict (for dynamic authenticators and session
- * details), without its tracking cookie.
+ * The transport as a plain, JSON-friendly dict (for dynamic authenticators
+ * and session details), without its tracking cookie. A TLS connection adds
+ * Crossbar's keys (Autobahn's `TransportDetails`): `channel_type: "tls"`,
+ * `is_secure: true`, `tls_protocol`, `channel_id: {"tls-unique": hex}` and
+ * `peer_cert` (see {@linkcode peerCertDict}); nothing else of the TLS
+ * session is shown.
+ *
+ * @param info The transport.
+ * @returns `type`, `serializer` and `peer`, and the TLS keys when encrypted.
+ *
+ * @example
+ * ```ts
+ * import { transportDict } from "./authenticator.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const info = {
+ *   type: "rawsocket",
+ *   cookie: "s3cret",
+ *   tls: { protocol: "TLSv1.3", channelId: new Uint8Array(32).fill(0xab) },
+ * };
+ * deepEqual(transportDict(info), {
+ *   type: "rawsocket",
+ *   channel_type: "tls",
+ *   is_secure: true,
+ *   tls_protocol: "TLSv1.3",
+ *   channel_id: { "tls-unique": "ab".repeat(32) },
+ * });
+ * ```
  */
 export function transportDict(info: TransportInfo): Dict {
-  const { cookie: _, ...shown } = info;
-  return shown;
+  const { cookie: _, tls, ...shown } = info;
+  if (tls === undefined) return shown;
+  const dict: Dict = { ...shown, channel_type: "tls", is_secure: true };
+  if (tls.protocol !== undefined) dict.tls_protocol = tls.protocol;
+  if (tls.channelId !== undefined) {
+    dict.channel_id = { [ChannelBinding.TLS_UNIQUE]: tls.channelId.toHex() };
+  }
+  if (tls.peerCertificate !== undefined) dict.peer_cert = peerCertDict(tls.peerCertificate);
+  return dict;
+}
+
+/**
+ * A verified client certificate as a plain dict, with the keys Autobahn's
+ * `extract_peer_certificate` gives Crossbar's authenticators: `sha256`,
+ * `sha1` (colon-separated upper-case hex), `serial`, `not_before`,
+ * `not_after`, `subject` and `issuer` (field names in lower case, e.g.
+ * `{ cn: "alice" }`), and `subject_alt_name` when the certificate has one.
+ *
+ * @param cert The certificate, as the transport read it.
+ * @returns The dict.
+ */
+export function peerCertDict(cert: PeerCertificate): Dict {
+  return {
+    sha256: cert.fingerprint256,
+    sha1: cert.fingerprint,
+    serial: cert.serialNumber,
+    not_before: cert.validFrom,
+    not_after: cert.validTo,
+    subject: lowerKeys(cert.subject),
+    issuer: lowerKeys(cert.issuer),
+    ...(cert.subjectAltName === undefined ? {} : { subject_alt_name: cert.subjectAltName }),
+  };
+}
+
+function lowerKeys(fields: Readonly<Record<string, string>>): Dict {
+  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k.toLowerCase(), v]));
 }
 
 /**

@@ -13,6 +13,7 @@ import type { DynamicAuthenticator } from "./authenticator.ts";
 import type { CryptosignPrincipal } from "./cryptosign.ts";
 import type { ScramUser } from "./scram.ts";
 import type { TicketPrincipal } from "./ticket.ts";
+import { normalizeFingerprint, type TlsPrincipal } from "./tls.ts";
 import type { CraUser } from "./wampcra.ts";
 
 /**
@@ -59,6 +60,24 @@ export interface AuthOptions {
    * `password` to derive them from at startup) or an authenticator.
    */
   scram?: DynamicOption & { users?: Record<string, ScramUser | ScramPasswordUser> };
+  /**
+   * TLS client certificate: `principals` (authid → `{role,
+   * fingerprint256?, fingerprint?, subject?}`, at least one of the last
+   * three; a certificate is the principal when all given hold) or an
+   * authenticator. Offered only on a TLS listener that verified a client
+   * certificate (listener `tls.clientCertificates`).
+   *
+   * @example
+   * ```json
+   * "tls": {
+   *   "principals": {
+   *     "alice": { "role": "user", "subject": { "CN": "alice" } },
+   *     "backend": { "role": "backend", "fingerprint256": "3A:9F:…:C4" }
+   *   }
+   * }
+   * ```
+   */
+  tls?: DynamicOption & { principals?: Record<string, TlsPrincipal> };
   /**
    * Cookie: a later connection presenting the tracking cookie of one that
    * authenticated here (listener option `cookie`) is welcomed with the
@@ -113,6 +132,10 @@ export function resolveAuthOptions(c: ConfigObject): AuthOptions {
       })),
     };
   }
+  const tls = c.object("tls");
+  if (tls !== undefined) {
+    out.tls = { ...dynamic(tls), ...principals(tls, "principals", tlsPrincipal) };
+  }
   const cookie = c.object("cookie");
   if (cookie !== undefined) {
     out.cookie = { maxAge: cookie.integer("maxAge", 86_400, 1) };
@@ -151,7 +174,7 @@ function dynamic(c: ConfigObject): DynamicOption {
 function principals<K extends string, T>(
   c: ConfigObject,
   key: K,
-  read: (p: ConfigObject) => T,
+  read: (p: ConfigObject, path: string) => T,
 ): { [P in K]?: Record<string, T> } {
   const table = c.object(key);
   if (table === undefined) {
@@ -168,7 +191,7 @@ function principals<K extends string, T>(
   const out: Record<string, T> = {};
   for (const authid of table.keys()) {
     const p = table.object(authid)!;
-    out[authid] = read(p);
+    out[authid] = read(p, table.path(authid));
     p.done();
   }
   table.done();
@@ -199,4 +222,33 @@ function scramUser(p: ConfigObject): ScramUser {
     storedKey: p.string("storedKey"),
     serverKey: p.string("serverKey"),
   };
+}
+
+function tlsPrincipal(p: ConfigObject, path: string): TlsPrincipal {
+  const principal: TlsPrincipal = { role: role(p) };
+  for (const [key, bytes] of [["fingerprint256", 32], ["fingerprint", 20]] as const) {
+    if (!p.has(key)) continue;
+    const fingerprint = normalizeFingerprint(p.string(key), bytes);
+    if (fingerprint === undefined) {
+      throw new TypeError(
+        `Invalid config "${p.path(key)}": expected ${bytes} bytes of hex, colons optional`,
+      );
+    }
+    principal[key] = fingerprint;
+  }
+  const subject = p.object("subject");
+  if (subject !== undefined) {
+    const fields: Record<string, string> = {};
+    for (const name of subject.keys()) fields[name] = subject.string(name);
+    if (Object.keys(fields).length === 0) {
+      throw new TypeError(`Invalid config "${p.path("subject")}": expected at least one field`);
+    }
+    principal.subject = fields;
+  }
+  if (Object.keys(principal).length === 1) {
+    throw new TypeError(
+      `Invalid config "${path}": expected fingerprint256, fingerprint or subject`,
+    );
+  }
+  return principal;
 }

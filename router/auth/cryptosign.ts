@@ -5,9 +5,16 @@
  * authorized keys; a dynamic authenticator gets the key in `authextra`
  * and answers the principal (`{ role, authid? }`) it belongs to.
  *
- * Channel binding (`tls-unique`) needs a TLS transport: until there is
- * one, CHALLENGE echoes `channel_binding: null`, which tells the client
- * its request was not honoured (the spec has the client check this).
+ * Channel binding (spec "TLS Channel Binding"): a client that sends
+ * `authextra.channel_binding: "tls-unique"` signs `challenge XOR
+ * channel_id` instead of the bare challenge, where `channel_id` is the
+ * transport's `tls-unique` value (SHA-256 of the client's TLS Finished
+ * message, as Crossbar and Autobahn compute it). The CHALLENGE extra then
+ * says `channel_binding: "tls-unique"`; an unbound session gets
+ * `channel_binding: null`. A signature made for another TLS connection
+ * (a relayed challenge) does not verify. Asking for a binding the
+ * transport cannot give (no TLS) or for another type (`tls-exporter`) is
+ * refused at HELLO.
  *
  * An unknown key gets a challenge like any other and fails at
  * AUTHENTICATE.
@@ -15,12 +22,13 @@
  * @module
  */
 
-import { AuthMethod } from "../../wamp/auth/auth_method.ts";
+import { AuthMethod, ChannelBinding } from "../../wamp/auth/auth_method.ts";
 import { generateChallenge, verifyCryptosign } from "../../wamp/auth/cryptosign.ts";
 import { decodeHex } from "../../wamp/auth/util.ts";
 import {
   askAuthenticator,
   type Authenticator,
+  type AuthRequest,
   deny,
   type DynamicAuthenticator,
 } from "./authenticator.ts";
@@ -60,6 +68,8 @@ export function cryptosignAuthenticator(options: CryptosignOptions): Authenticat
       if (typeof pubkey !== "string" || decodeHex(pubkey, 32) === undefined) {
         return deny("cryptosign needs authextra.pubkey, 32 bytes of hex");
       }
+      const binding = channelBinding(request);
+      if ("deny" in binding) return binding;
       let granted: { authid: string; role: string } | undefined;
       let provider = "static";
       if (authenticator !== undefined) {
@@ -77,10 +87,14 @@ export function cryptosignAuthenticator(options: CryptosignOptions): Authenticat
       }
       const challenge = generateChallenge();
       return {
-        challenge: { challenge, channel_binding: null },
+        challenge: { challenge, channel_binding: binding.type },
         answer(signature) {
-          if (!verifyCryptosign(pubkey, challenge, signature) || granted === undefined) {
-            return deny(`cryptosign: key ${pubkey.slice(0, 16)}… not accepted`);
+          if (
+            !verifyCryptosign(pubkey, challenge, signature, binding.channelId) ||
+            granted === undefined
+          ) {
+            const bound = binding.type === null ? "" : ` (bound to ${binding.type})`;
+            return deny(`cryptosign: key ${pubkey.slice(0, 16)}… not accepted${bound}`);
           }
           return {
             welcome: {
@@ -94,4 +108,26 @@ export function cryptosignAuthenticator(options: CryptosignOptions): Authenticat
       };
     },
   };
+}
+
+/** The channel binding a HELLO asked for, if the transport can give it. */
+type Binding =
+  | { readonly type: null; readonly channelId?: undefined }
+  | { readonly type: ChannelBinding; readonly channelId: Uint8Array }
+  | { readonly deny: string };
+
+function channelBinding(request: AuthRequest): Binding {
+  const asked = request.authextra.channel_binding ?? null;
+  if (asked === null) return { type: null };
+  if (asked !== ChannelBinding.TLS_UNIQUE) {
+    return { deny: `cryptosign: channel binding ${JSON.stringify(asked)} is not supported` };
+  }
+  const channelId = request.transport.tls?.channelId;
+  if (channelId?.length !== 32) {
+    return {
+      deny: `cryptosign: channel binding "${asked}" asked for, ` +
+        `but the ${request.transport.type} transport has no TLS channel ID`,
+    };
+  }
+  return { type: asked, channelId };
 }

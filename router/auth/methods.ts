@@ -1,6 +1,7 @@
 /**
  * Builds a realm's authenticators from its options: anonymous when
- * allowed, then each configured method, with procedure-URI authenticators
+ * allowed, then each configured method (ticket, wampcra, cryptosign,
+ * wamp-scram, tls), with procedure-URI authenticators
  * turned into calls made by the router.
  *
  * @module
@@ -15,6 +16,7 @@ import type { DynamicOption } from "./config.ts";
 import { cryptosignAuthenticator } from "./cryptosign.ts";
 import { scramAuthenticator, type ScramUser } from "./scram.ts";
 import { ticketAuthenticator } from "./ticket.ts";
+import { tlsAuthenticator } from "./tls.ts";
 import { wampcraAuthenticator } from "./wampcra.ts";
 
 /** Calls a procedure as the router, in the named realm (or the realm itself). */
@@ -43,7 +45,7 @@ export function realmAuthenticators(
     methods.push(cookieAuthenticator(cookies));
   }
   if (options.anonymous) methods.push(anonymousAuthenticator(options.anonymousRole));
-  const { ticket, wampcra, cryptosign, scram } = options.auth;
+  const { ticket, wampcra, cryptosign, scram, tls } = options.auth;
   const dynamic = ({ authenticator, authenticatorRealm }: DynamicOption) =>
     typeof authenticator === "string"
       ? procedureAuthenticator(call, authenticator, authenticatorRealm)
@@ -67,6 +69,9 @@ export function realmAuthenticators(
     // resolveAuthOptions has already turned password users into stored keys.
     const users = scram.users as Record<string, ScramUser> | undefined;
     methods.push(scramAuthenticator({ users, authenticator: dynamic(scram) }));
+  }
+  if (tls) {
+    methods.push(tlsAuthenticator({ principals: tls.principals, authenticator: dynamic(tls) }));
   }
   return new Map(methods.map((method) => [method.method, method]));
 }

@@ -1,6 +1,7 @@
 /**
- * Authentication methods of the router: anonymous, ticket, WAMP-CRA,
- * WAMP-Cryptosign and WAMP-SCRAM, static or dynamic.
+ * Authentication methods of the router: anonymous, cookie, ticket,
+ * WAMP-CRA, WAMP-Cryptosign, WAMP-SCRAM and TLS client certificates,
+ * static or dynamic.
  *
  * @module
  */
@@ -25,4 +26,5 @@ export {
 export { realmAuthenticators, type RouterCall } from "./methods.ts";
 export { scramAuthenticator, type ScramOptions, type ScramUser } from "./scram.ts";
 export { ticketAuthenticator, type TicketOptions, type TicketPrincipal } from "./ticket.ts";
+export { tlsAuthenticator, type TlsOptions, type TlsPrincipal } from "./tls.ts";
 export { type CraUser, wampcraAuthenticator, type WampcraOptions } from "./wampcra.ts";

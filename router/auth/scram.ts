@@ -10,12 +10,21 @@
  * a decoy challenge (the KDF parameters of a configured user, a salt
  * derived from its name), so the CHALLENGE does not tell whether the user
  * exists.
- * Channel binding needs TLS and is refused until there is one.
+ *
+ * Channel binding (spec "Channel Binding"): HELLO `authextra.channel_binding:
+ * "tls-unique"` binds the proof to the TLS connection. The channel binding
+ * data is the transport's `tls-unique` value (SHA-256 of the client's TLS
+ * Finished message, the value Crossbar and Autobahn use for Cryptosign;
+ * RFC 5929 has the bare Finished message), so the AuthMessage carries
+ * `c=` base64(`p=tls-unique,,` + channel ID) and AUTHENTICATE's
+ * `cbind_data` must be base64 of the router's own channel ID. Asking for a
+ * binding the transport cannot give (no TLS) or for another type
+ * (`tls-server-end-point`) is refused at HELLO, as the spec requires.
  *
  * @module
  */
 
-import { AuthMethod } from "../../wamp/auth/auth_method.ts";
+import { AuthMethod, ChannelBinding } from "../../wamp/auth/auth_method.ts";
 import {
   authMessage,
   generateNonce,
@@ -24,11 +33,12 @@ import {
   serverSignature,
   verifyClientProof,
 } from "../../wamp/auth/scram.ts";
-import { decodeBase64 } from "../../wamp/auth/util.ts";
+import { constantTimeEqual, decodeBase64 } from "../../wamp/auth/util.ts";
 import type { Dict } from "../../wamp/mod.ts";
 import {
   askAuthenticator,
   type Authenticator,
+  type AuthRequest,
   deny,
   type DynamicAuthenticator,
 } from "./authenticator.ts";
@@ -70,9 +80,8 @@ export function scramAuthenticator(options: ScramOptions): Authenticator {
       if (typeof clientNonce !== "string" || decodeBase64(clientNonce) === undefined) {
         return deny("wamp-scram needs authextra.nonce, base64");
       }
-      if ((request.authextra.channel_binding ?? null) !== null) {
-        return deny("wamp-scram channel binding needs TLS");
-      }
+      const binding = channelBinding(request);
+      if (typeof binding === "string") return deny(binding);
       let user: ScramUser | undefined;
       let provider = "static";
       if (authenticator !== undefined) {
@@ -101,15 +110,16 @@ export function scramAuthenticator(options: ScramOptions): Authenticator {
         challenge: extra,
         answer(signature, answered) {
           if (answered.nonce !== nonce) return deny("wamp-scram: the nonce changed");
-          if ((answered.channel_binding ?? null) !== null) {
-            return deny("wamp-scram: channel binding was not offered");
-          }
+          const refused = checkBinding(binding, answered);
+          if (refused !== undefined) return deny(`wamp-scram: ${refused}`);
           const message = authMessage({
             authid,
             clientNonce,
             nonce,
             salt: params.salt,
             iterations: params.iterations,
+            channelBinding: binding?.type ?? null,
+            cbindData: binding?.data ?? null,
           });
           if (user === undefined || !verifyClientProof(user.storedKey, message, signature)) {
             return deny(`wrong wamp-scram proof for "${authid}"`);
@@ -150,4 +160,42 @@ function scramUser(principal: Dict & { role: string }): ScramUser | undefined {
     storedKey,
     serverKey,
   };
+}
+
+/** A channel binding in use: its type and its data, base64. */
+interface Binding {
+  readonly type: ChannelBinding;
+  readonly data: string;
+}
+
+/**
+ * The binding a HELLO asked for: `undefined` when none, the reason to
+ * refuse when the transport cannot give it.
+ */
+function channelBinding(request: AuthRequest): Binding | undefined | string {
+  const asked = request.authextra.channel_binding ?? null;
+  if (asked === null) return undefined;
+  if (asked !== ChannelBinding.TLS_UNIQUE) {
+    return `wamp-scram: channel binding ${JSON.stringify(asked)} is not supported`;
+  }
+  const channelId = request.transport.tls?.channelId;
+  if (channelId === undefined || channelId.length === 0) {
+    return `wamp-scram: channel binding "${asked}" asked for, ` +
+      `but the ${request.transport.type} transport has no TLS channel ID`;
+  }
+  return { type: asked, data: channelId.toBase64() };
+}
+
+/** Why AUTHENTICATE's binding differs from HELLO's and the router's, if it does. */
+function checkBinding(binding: Binding | undefined, answered: Dict): string | undefined {
+  const type = answered.channel_binding ?? null;
+  if (binding === undefined) return type === null ? undefined : "channel binding was not asked for";
+  const data = answered.cbind_data;
+  if (type !== binding.type) {
+    return `channel binding ${JSON.stringify(type)} is not the one asked for`;
+  }
+  if (typeof data !== "string" || !constantTimeEqual(data, binding.data)) {
+    return `cbind_data is not this connection's ${binding.type} channel ID`;
+  }
+  return undefined;
 }

@@ -17,7 +17,27 @@ export const AuthMethod = {
   WAMP_SCRAM: "wamp-scram",
   /** WAMP-Cryptosign: Ed25519 over a random challenge, see `cryptosign.ts`. */
   CRYPTOSIGN: "cryptosign",
+  /**
+   * TLS client certificate: the router authenticates from the certificate
+   * the transport verified, with no CHALLENGE (Crossbar's `tls`).
+   */
+  TLS: "tls",
 } as const;
 
 /** One of the {@linkcode AuthMethod} names. */
 export type AuthMethod = typeof AuthMethod[keyof typeof AuthMethod];
+
+/**
+ * Channel binding types a client may ask for in HELLO
+ * `authextra.channel_binding` (WAMP-Cryptosign and WAMP-SCRAM).
+ */
+export const ChannelBinding = {
+  /**
+   * `tls-unique` (RFC 5929), as Crossbar and Autobahn compute it: SHA-256
+   * of the client's TLS Finished message, 32 bytes, the same on both ends.
+   */
+  TLS_UNIQUE: "tls-unique",
+} as const;
+
+/** One of the {@linkcode ChannelBinding} types. */
+export type ChannelBinding = typeof ChannelBinding[keyof typeof ChannelBinding];
