@@ -360,8 +360,13 @@ export function transportInfo(
   };
 }
 
-/** The remote address of a socket: `tcp4:1.2.3.4:5678`, `tcp6:[::1]:5678` or `unix`. */
-function remoteAddress(socket: Socket): string {
+/**
+ * The remote address of a socket, as session details show it.
+ *
+ * @param socket A connected socket.
+ * @returns `tcp4:1.2.3.4:5678`, `tcp6:[::1]:5678` or `unix`.
+ */
+export function remoteAddress(socket: Socket): string {
   const address = socket.remoteAddress;
   if (address === undefined) return "unix";
   return socket.remoteFamily === "IPv6"
