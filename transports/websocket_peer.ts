@@ -16,7 +16,7 @@ import {
   type TransportInfo,
   type WampMessage,
 } from "../wamp/mod.ts";
-import { joinBatch, splitBatch, splitTextBatch } from "./batched.ts";
+import { BATCHED_SUFFIX, joinBatch, splitBatch, splitTextBatch } from "./batched.ts";
 import { encodeBytes } from "./encode.ts";
 import { deflateMessage, inflateMessage, type PerMessageDeflate } from "./permessage_deflate.ts";
 import {
@@ -92,6 +92,10 @@ const lastDeflated = new Map<string, { msg: WampMessage; frame: Uint8Array }>();
 export class WebSocketPeer implements Link {
   /** Transport details. */
   readonly info: TransportInfo;
+  /** The negotiated subprotocol, e.g. `wamp.2.cbor.batched`. */
+  readonly subprotocol: string;
+  /** Whether permessage-deflate was negotiated. */
+  readonly compression: boolean;
   #wire: Wire;
   #serializer: Serializer;
   #opcode: number;
@@ -130,6 +134,8 @@ export class WebSocketPeer implements Link {
     this.#opcode = options.serializer.binary ? Opcode.BINARY : Opcode.TEXT;
     this.#client = options.role === "client";
     this.#batched = options.batched ?? false;
+    this.subprotocol = options.serializer.subprotocol + (this.#batched ? BATCHED_SUFFIX : "");
+    this.compression = options.deflate !== undefined;
     this.#deflate = options.deflate;
     const d = options.deflate;
     this.#deflateKey = d === undefined

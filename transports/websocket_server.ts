@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { Socket } from "node:net";
 import { TLSSocket } from "node:tls";
 import {
   type AttachOptions,
@@ -21,7 +22,6 @@ import { BATCHED_SUFFIX } from "./batched.ts";
 import { type CookieOptions, trackingCookie } from "./cookie.ts";
 import { type HttpRequestHead, responseHead, textResponse } from "./http.ts";
 import { negotiateDeflate } from "./permessage_deflate.ts";
-import { remoteAddress } from "./rawsocket.ts";
 import { tlsInfo } from "./tls_info.ts";
 import { acceptKey, CloseCode } from "./websocket_framing.ts";
 import { type WebSocketLog, WebSocketPeer } from "./websocket_peer.ts";
@@ -119,6 +119,15 @@ export function originAllowed(origin: string, globs: readonly string[]): boolean
       .join("[^/]*");
     return new RegExp(`^${pattern}$`, "i").test(origin);
   });
+}
+
+/** The remote address of a socket, as session details show it. */
+function remoteAddress(socket: Socket): string {
+  const address = socket.remoteAddress;
+  if (address === undefined) return "unix";
+  return socket.remoteFamily === "IPv6"
+    ? `tcp6:[${address}]:${socket.remotePort}`
+    : `tcp4:${address}:${socket.remotePort}`;
 }
 
 /** Whether a comma-separated header holds `token` (ignoring case). */
