@@ -326,8 +326,9 @@ function writeFrameHeader(into: Uint8Array, type: FrameTypeCode, length: number)
  * Cuts a byte stream into frames, chunk by chunk. A header is checked as
  * soon as its 4 octets are in: reserved bits, reserved types, an X bit
  * with a non-zero length, or a length over the limit throw at once,
- * before any of the payload is buffered. A payload is buffered in one
- * array of its announced size, so a large message costs one copy.
+ * before any of the payload is buffered. Memory grows with the bytes
+ * received, never with the length a header announces: a frame that fits
+ * in one chunk costs one copy, one spread over several costs two.
  *
  * After it throws, the reader is unusable: fail the connection.
  *
@@ -351,8 +352,10 @@ export class FrameReader {
   #header = new Uint8Array(4);
   #headerFill = 0;
   #type: FrameTypeCode = 0;
-  #payload: Uint8Array | undefined;
-  #payloadFill = 0;
+  /** The payload length of the frame being read, or -1 between frames. */
+  #length = -1;
+  #parts: Uint8Array[] = [];
+  #received = 0;
   #failed: Error | undefined;
 
   /**
@@ -377,25 +380,25 @@ export class FrameReader {
     if (this.#failed !== undefined) throw this.#failed;
     let at = 0;
     while (at < chunk.length) {
-      if (this.#payload === undefined) {
+      if (this.#length < 0) {
         const take = Math.min(4 - this.#headerFill, chunk.length - at);
         this.#header.set(chunk.subarray(at, at + take), this.#headerFill);
         this.#headerFill += take;
         at += take;
         if (this.#headerFill < 4) return;
         this.#headerFill = 0;
-        const length = this.#readHeader();
-        this.#payload = new Uint8Array(length);
-        this.#payloadFill = 0;
+        this.#length = this.#readHeader();
       }
-      const payload = this.#payload;
-      const take = Math.min(payload.length - this.#payloadFill, chunk.length - at);
-      payload.set(chunk.subarray(at, at + take), this.#payloadFill);
-      this.#payloadFill += take;
+      const take = Math.min(this.#length - this.#received, chunk.length - at);
+      if (take > 0) this.#parts.push(new Uint8Array(chunk.subarray(at, at + take)));
+      this.#received += take;
       at += take;
-      if (this.#payloadFill === payload.length) {
-        this.#payload = undefined;
-        yield { type: this.#type, payload };
+      if (this.#received === this.#length) {
+        const parts = this.#parts;
+        this.#length = -1;
+        this.#parts = [];
+        this.#received = 0;
+        yield { type: this.#type, payload: parts.length === 1 ? parts[0]! : join(parts) };
       }
     }
   }
@@ -422,6 +425,18 @@ export class FrameReader {
     this.#type = type as FrameTypeCode;
     return length;
   }
+}
+
+function join(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 function hex(octet: number): string {
