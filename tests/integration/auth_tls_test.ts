@@ -1,0 +1,448 @@
+/**
+ * TLS-aware authentication end to end, over real TLS connections made with
+ * the throwaway test PKI (`testPki()`): a client certificate (CN=alice)
+ * authenticating with authmethod `tls`, static and dynamic, and
+ * WAMP-Cryptosign and WAMP-SCRAM bound to the connection with `tls-unique`
+ * (the channel ID both ends read from their `node:tls` socket must agree).
+ * Without openssl the tests are ignored, not failed.
+ *
+ * Every test checks that the router's log holds none of the credentials.
+ */
+
+import { deepEqual, equal, match, ok, rejects, throws } from "node:assert/strict";
+import type net from "node:net";
+import tls from "node:tls";
+import { type AuthCredentials, ClientAuthenticator } from "../../client/auth.ts";
+import {
+  connectLocal,
+  type Dict,
+  type DynamicAuthRequest,
+  ErrorUri,
+  type Link,
+  MessageType,
+  type RealmOptions,
+  Router,
+  Session,
+  SessionClosedError,
+  type WampMessage,
+} from "../../mod.ts";
+import { rawSocketHandler } from "../../transports/rawsocket.ts";
+import { verifyCryptosign } from "../../wamp/auth/cryptosign.ts";
+import { connectRawSocket } from "../../transports/rawsocket_client.ts";
+import {
+  assertNoSecrets,
+  CREDENTIALS as C,
+  DORA_PUBKEY,
+  DORA_SEED,
+  KDF,
+} from "../_helpers/auth.ts";
+import { within } from "../_helpers/router.ts";
+import { type TestPki, testPki } from "../_helpers/tls.ts";
+
+const pki: TestPki | string = await testPki().catch((error: Error) =>
+  `no test PKI (${error.message.split("\n")[0]})`
+);
+
+/** Registers a test that needs the PKI, ignored when openssl is missing. */
+function tlsTest(name: string, fn: (pki: TestPki) => Promise<void>): void {
+  Deno.test({
+    name: typeof pki === "string" ? `${name} (ignored: ${pki})` : name,
+    ignore: typeof pki === "string",
+    fn: () => fn(pki as TestPki),
+  });
+}
+
+// ---- a router behind a TLS RawSocket server -----------------------------------
+
+/**
+ * A router with realm1 (these auth options) behind a `tcps://` server
+ * that asks for client certificates signed by the test CA.
+ */
+class TlsServer implements AsyncDisposable {
+  readonly router: Router;
+  readonly logs: string[] = [];
+  readonly server: tls.Server;
+  readonly sockets = new Set<net.Socket>();
+  url = "";
+
+  constructor(pki: TestPki, auth: RealmOptions["auth"], ...realms: RealmOptions[]) {
+    this.router = new Router({
+      realms: [{ name: "realm1", ...(auth === undefined ? {} : { auth }) }, ...realms],
+      logger: (level, message) => this.logs.push(`${level} ${message}`),
+    });
+    this.server = tls.createServer(
+      { cert: pki.cert, key: pki.key, ca: [pki.ca], requestCert: true, rejectUnauthorized: false },
+      rawSocketHandler(this.router),
+    );
+    this.server.on("connection", (s: net.Socket) => {
+      this.sockets.add(s);
+      s.on("close", () => this.sockets.delete(s));
+    });
+    this.server.on("tlsClientError", () => {});
+  }
+
+  static async start(
+    pki: TestPki,
+    auth: RealmOptions["auth"],
+    ...realms: RealmOptions[]
+  ): Promise<TlsServer> {
+    const t = new TlsServer(pki, auth, ...realms);
+    await new Promise<void>((resolve) => t.server.listen(0, "127.0.0.1", resolve));
+    t.url = `tcps://127.0.0.1:${(t.server.address() as net.AddressInfo).port}`;
+    return t;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await within(this.router.close(), 5000, "router.close()");
+    for (const s of this.sockets) s.destroy();
+    await within(new Promise((resolve) => this.server.close(resolve)), 5000, "server.close()");
+    assertNoSecrets(this.logs);
+  }
+}
+
+/** Connects over TLS trusting the test CA, presenting alice's certificate when asked. */
+function dial(t: TlsServer, pki: TestPki, withCertificate: boolean): Promise<Link> {
+  const tlsOptions = withCertificate
+    ? { caCerts: [pki.ca], cert: pki.clientCert, key: pki.clientKey }
+    : { caCerts: [pki.ca] };
+  return within(connectRawSocket(t.url, { tls: tlsOptions }), 5000, "connecting");
+}
+
+async function join(
+  t: TlsServer,
+  pki: TestPki,
+  withCertificate: boolean,
+  options: AuthCredentials,
+): Promise<Session> {
+  const link = await dial(t, pki, withCertificate);
+  return await within(Session.join(link, { realm: "realm1", timeout: 5000, ...options }));
+}
+
+async function refused(joining: Promise<Session>, reason: string): Promise<void> {
+  try {
+    await joining;
+  } catch (error) {
+    ok(error instanceof SessionClosedError, `expected SessionClosedError, got ${error}`);
+    equal(error.reason, reason);
+    return;
+  }
+  throw new Error(`the join was not refused with ${reason}`);
+}
+
+/**
+ * Joins realm1 the way `Session.join()` does, but with a
+ * {@linkcode ClientAuthenticator} that sees the link's transport (for
+ * channel binding), and returns the router's last answer: WELCOME or
+ * ABORT. The link is closed afterwards.
+ */
+async function handshake(link: Link, credentials: AuthCredentials): Promise<WampMessage> {
+  const auth = new ClientAuthenticator(credentials, link.info);
+  const inbox: WampMessage[] = [];
+  let wake: (() => void) | undefined;
+  let closed = false;
+  link.bind({
+    receive: (msg) => {
+      inbox.push(msg);
+      wake?.();
+    },
+    fail: () => {},
+    closed: () => {
+      closed = true;
+      wake?.();
+    },
+  });
+  const next = async (): Promise<WampMessage> => {
+    while (inbox.length === 0) {
+      if (closed) throw new Error("the router closed the connection without an answer");
+      await within(new Promise<void>((resolve) => wake = resolve), 5000, "the router's answer");
+    }
+    return inbox.shift()!;
+  };
+  try {
+    link.send({
+      type: MessageType.HELLO,
+      realm: "realm1",
+      details: { roles: { caller: {} }, ...auth.hello() },
+    });
+    let msg = await next();
+    if (msg.type === MessageType.CHALLENGE) {
+      const { signature, extra } = await auth.answer(msg.authmethod, msg.extra);
+      link.send({ type: MessageType.AUTHENTICATE, signature, extra });
+      msg = await next();
+    }
+    if (msg.type === MessageType.WELCOME) {
+      equal(auth.welcome(msg.details), undefined, "the client accepts the WELCOME");
+    }
+    return msg;
+  } finally {
+    link.close();
+  }
+}
+
+function welcomeDetails(msg: WampMessage): Dict {
+  ok(msg.type === MessageType.WELCOME, `expected WELCOME, got ${JSON.stringify(msg)}`);
+  return msg.details;
+}
+
+// ---- authmethod tls ------------------------------------------------------------
+
+const ALICE_BY_SUBJECT: RealmOptions["auth"] = {
+  tls: { principals: { alice: { role: "user", subject: { CN: "alice" } } } },
+  ticket: { principals: { bob: { ticket: C.aliceTicket, role: "ticketrole" } } },
+};
+
+tlsTest("auth tls [tcps]: a client certificate is welcomed with authmethod tls", async (pki) => {
+  await using t = await TlsServer.start(pki, ALICE_BY_SUBJECT);
+  const session = await join(t, pki, true, { authmethods: ["tls"] });
+  equal(session.details.authmethod, "tls");
+  equal(session.details.authid, "alice");
+  equal(session.details.authrole, "user");
+  equal(session.details.authprovider, "static");
+  await session.close();
+});
+
+tlsTest(
+  "auth tls [tcps]: without a certificate the next method runs, or none is left",
+  async (pki) => {
+    await using t = await TlsServer.start(pki, ALICE_BY_SUBJECT);
+    const session = await join(t, pki, false, {
+      authmethods: ["tls", "ticket"],
+      authid: "bob",
+      ticket: C.aliceTicket,
+    });
+    equal(session.details.authmethod, "ticket");
+    await session.close();
+    await refused(join(t, pki, false, { authmethods: ["tls"] }), ErrorUri.NO_AUTH_METHOD);
+  },
+);
+
+tlsTest("auth tls [tcps]: a certificate pinned to another fingerprint is refused", async (pki) => {
+  const fingerprint256 = "00:".repeat(31) + "00";
+  await using t = await TlsServer.start(pki, {
+    tls: { principals: { alice: { role: "user", fingerprint256 } } },
+  });
+  await refused(join(t, pki, true, { authmethods: ["tls"] }), ErrorUri.AUTHENTICATION_FAILED);
+  ok(t.logs.some((line) => /tls authentication failed: .*CN=alice/.test(line)), t.logs.join("\n"));
+  // The real fingerprint, as the logs and openssl print it, is accepted.
+  const printed = /certificate ([0-9A-F:]{95}) /.exec(t.logs.join("\n"))?.[1];
+  ok(printed !== undefined);
+  await using pinned = await TlsServer.start(pki, {
+    tls: { principals: { alice: { role: "user", fingerprint256: printed } } },
+  });
+  const session = await join(pinned, pki, true, { authmethods: ["tls"] });
+  equal(session.details.authid, "alice");
+  await session.close();
+});
+
+tlsTest("auth tls [tcps]: a dynamic procedure sees peer_cert and channel_id", async (pki) => {
+  await using t = await TlsServer.start(pki, {
+    tls: { authenticator: "com.example.authenticate", authenticatorRealm: "auth" },
+  }, { name: "auth" });
+  const calls: unknown[][] = [];
+  const backend = await within(
+    (async () => {
+      const link = await within(connectRawSocket(t.url, { tls: { caCerts: [pki.ca] } }));
+      return await Session.join(link, { realm: "auth", timeout: 5000 });
+    })(),
+  );
+  await backend.register("com.example.authenticate", (args) => {
+    calls.push(args);
+    const details = args[2] as Dict;
+    const cert = (details.transport as Dict).peer_cert as Dict;
+    return { args: [{ role: "device", authid: `cert:${(cert.subject as Dict).cn}` }] };
+  });
+  const link = await dial(t, pki, true);
+  const channelId = link.info.tls?.channelId;
+  const session = await within(
+    Session.join(link, { realm: "realm1", authmethods: ["tls"], timeout: 5000 }),
+  );
+  deepEqual(
+    [session.details.authid, session.details.authrole, session.details.authprovider],
+    ["cert:alice", "device", "dynamic"],
+  );
+  const [realm, authid, details] = calls[0] as [string, null, DynamicAuthRequest];
+  deepEqual([realm, authid, details.authmethod], ["realm1", null, "tls"]);
+  const transport = details.transport;
+  equal(transport.channel_type, "tls");
+  match(transport.tls_protocol as string, /^TLSv1\.[23]$/);
+  const peerCert = transport.peer_cert as Dict;
+  deepEqual(peerCert.subject, { cn: "alice" });
+  deepEqual(peerCert.issuer, { cn: "Cloverleaf Test CA" });
+  match(peerCert.sha256 as string, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+  ok(channelId !== undefined, "the client's link carries tls-unique");
+  deepEqual(transport.channel_id, { "tls-unique": channelId.toHex() }, "both ends agree");
+  await session.close();
+  await backend.close();
+});
+
+// ---- channel binding -----------------------------------------------------------
+
+tlsTest(
+  "auth cryptosign [tcps]: tls-unique binding is welcomed; both ends share the channel ID",
+  async (pki) => {
+    await using t = await TlsServer.start(pki, {
+      cryptosign: { principals: { dora: { role: "device", authorizedKeys: [DORA_PUBKEY] } } },
+    });
+    const link = await dial(t, pki, false);
+    ok(link.info.tls?.channelId?.length === 32);
+    const welcome = welcomeDetails(
+      await handshake(link, { cryptosign: { seed: DORA_SEED, channelBinding: "tls-unique" } }),
+    );
+    deepEqual([welcome.authid, welcome.authmethod], ["dora", "cryptosign"]);
+    // The same credentials, unbound, still work over TLS.
+    const unbound = welcomeDetails(
+      await handshake(await dial(t, pki, false), { cryptosign: { seed: DORA_SEED } }),
+    );
+    equal(unbound.authid, "dora");
+  },
+);
+
+tlsTest(
+  "auth cryptosign [tcps]: a signature bound to another connection is refused",
+  async (pki) => {
+    await using t = await TlsServer.start(pki, {
+      cryptosign: { principals: { dora: { role: "device", authorizedKeys: [DORA_PUBKEY] } } },
+    });
+    // A relay: the client's channel ID is that of another connection.
+    const other = await dial(t, pki, false);
+    const otherInfo = other.info;
+    other.close();
+    const link = await dial(t, pki, false);
+    const relayed: Link = {
+      info: otherInfo,
+      send: (msg) => link.send(msg),
+      bind: (handler) => link.bind(handler),
+      backlog: () => link.backlog(),
+      queued: () => link.queued(),
+      close: () => link.close(),
+    };
+    const abort = await handshake(relayed, {
+      cryptosign: { seed: DORA_SEED, channelBinding: "tls-unique" },
+    });
+    ok(abort.type === MessageType.ABORT, JSON.stringify(abort));
+    equal(abort.reason, ErrorUri.AUTHENTICATION_FAILED);
+    ok(t.logs.some((line) => /bound to tls-unique/.test(line)), t.logs.join("\n"));
+  },
+);
+
+tlsTest("auth wamp-scram [tcps]: tls-unique binding is welcomed and verified", async (pki) => {
+  await using t = await TlsServer.start(pki, {
+    scram: {
+      users: {
+        erin: {
+          role: "scrammer",
+          kdf: "pbkdf2",
+          salt: KDF.erin.salt,
+          iterations: KDF.erin.iterations,
+          password: C.erinPassword,
+        },
+      },
+    },
+  });
+  const welcome = welcomeDetails(
+    await handshake(await dial(t, pki, false), {
+      authid: "erin",
+      password: C.erinPassword,
+      channelBinding: "tls-unique",
+    }),
+  );
+  deepEqual([welcome.authid, welcome.authmethod], ["erin", "wamp-scram"]);
+  const wrong = await handshake(await dial(t, pki, false), {
+    authid: "erin",
+    password: C.wrong,
+    channelBinding: "tls-unique",
+  });
+  ok(wrong.type === MessageType.ABORT && wrong.reason === ErrorUri.AUTHENTICATION_FAILED);
+});
+
+// ---- the client's side of channel binding, without sockets ----------------------
+
+const CHANNEL_ID = new Uint8Array(32).fill(0x5a);
+const OVER_TLS = { type: "rawsocket", tls: { protocol: "TLSv1.3", channelId: CHANNEL_ID } };
+
+Deno.test("ClientAuthenticator asks for tls-unique in HELLO and signs challenge XOR channel ID", async () => {
+  const auth = new ClientAuthenticator({
+    cryptosign: { seed: DORA_SEED },
+    channelBinding: "tls-unique",
+  }, OVER_TLS);
+  deepEqual(auth.hello().authextra, { pubkey: DORA_PUBKEY, channel_binding: "tls-unique" });
+  const challenge = "ab".repeat(32);
+  const { signature } = await auth.answer("cryptosign", {
+    challenge,
+    channel_binding: "tls-unique",
+  });
+  ok(verifyCryptosign(DORA_PUBKEY, challenge, signature, CHANNEL_ID));
+  ok(!verifyCryptosign(DORA_PUBKEY, challenge, signature));
+});
+
+Deno.test("ClientAuthenticator refuses a CHALLENGE that does not confirm the binding it asked for", async () => {
+  const auth = new ClientAuthenticator(
+    { cryptosign: { seed: DORA_SEED, channelBinding: "tls-unique" } },
+    OVER_TLS,
+  );
+  const challenge = "ab".repeat(32);
+  await rejects(
+    auth.answer("cryptosign", { challenge, channel_binding: null }),
+    {
+      name: "TypeError",
+      message:
+        'Cannot authenticate with "cryptosign": the router did not confirm channel binding ' +
+        '"tls-unique" (got null)',
+    },
+  );
+  // Unbound, it refuses a CHALLENGE that claims a binding.
+  const unbound = new ClientAuthenticator({ cryptosign: { seed: DORA_SEED } }, OVER_TLS);
+  deepEqual(unbound.hello().authextra, { pubkey: DORA_PUBKEY });
+  await rejects(
+    unbound.answer("cryptosign", { challenge, channel_binding: "tls-unique" }),
+    /channel binding "tls-unique" was not asked for/,
+  );
+});
+
+Deno.test("ClientAuthenticator binds wamp-scram: HELLO asks, AUTHENTICATE carries cbind_data", async () => {
+  const auth = new ClientAuthenticator(
+    { authid: "erin", password: C.erinPassword, channelBinding: "tls-unique" },
+    OVER_TLS,
+  );
+  const hello = auth.hello().authextra as Dict;
+  equal(hello.channel_binding, "tls-unique");
+  const nonce = `${hello.nonce}c2VydmVyLW5vbmNl`;
+  const { extra } = await auth.answer("wamp-scram", { ...KDF.erin, nonce });
+  deepEqual(extra, { nonce, channel_binding: "tls-unique", cbind_data: CHANNEL_ID.toBase64() });
+});
+
+Deno.test("ClientAuthenticator and Session.join() refuse channel binding without TLS", async () => {
+  throws(
+    () =>
+      new ClientAuthenticator({ cryptosign: { seed: DORA_SEED }, channelBinding: "tls-unique" }, {
+        type: "websocket",
+      }),
+    {
+      name: "TypeError",
+      message:
+        'Cannot bind to the channel with "tls-unique": the websocket transport has no TLS channel ID',
+    },
+  );
+  throws(
+    () => new ClientAuthenticator({ authid: "erin", password: "p", channelBinding: "tls-unique" }),
+    /has no TLS channel ID/,
+  );
+  // A method that cannot bind ignores the setting.
+  const ticket = new ClientAuthenticator({
+    authid: "alice",
+    ticket: "t",
+    channelBinding: "tls-unique",
+  });
+  equal(ticket.hello().authextra, undefined);
+  const router = new Router({ realms: [{ name: "realm1" }], logger: () => {} });
+  try {
+    await rejects(
+      connectLocal(router, "realm1", {
+        cryptosign: { seed: DORA_SEED, channelBinding: "tls-unique" },
+      }),
+      { name: "TypeError", message: /has no TLS channel ID/ },
+    );
+  } finally {
+    await router.close();
+  }
+});
