@@ -145,3 +145,21 @@ Deno.test("inflateMessage() stops a zip bomb at the size limit", () => {
     (e) => !(e instanceof RangeError),
   );
 });
+
+Deno.test("inflateMessage() and deflateMessage() match the RFC 7692 §7.2.3 examples", () => {
+  const hello = new TextEncoder().encode("Hello");
+  const examples = {
+    "7.2.3.1 one compressed block": "f248cdc9c90700",
+    "7.2.3.3 a block with no compression": "000500faff48656c6c6f00",
+    "7.2.3.4 a block with BFINAL set": "f348cdc9c90700 00",
+    "7.2.3.5 two blocks": "f2480500 0000ffff cac9c90700",
+  };
+  for (const [name, hex] of Object.entries(examples)) {
+    const data = Uint8Array.fromHex(hex.replaceAll(" ", ""));
+    deepEqual(new Uint8Array(inflateMessage(data, 100)), hello, name);
+  }
+  deepEqual(
+    new Uint8Array(deflateMessage(hello, { threshold: 0, level: 6, windowBits: 15 })),
+    Uint8Array.fromHex("f248cdc9c90700"),
+  );
+});

@@ -254,3 +254,14 @@ Deno.test("encodeFrame() masks with a fresh key per frame", () => {
   ok(!a.subarray(2, 6).every((v, i) => v === b[2 + i]), "keys differ");
   deepEqual(payload, utf8.encode("same payload"), "the input is not modified");
 });
+
+Deno.test("FrameParser reads the RFC 7692 §7.2.3.1 compressed frame", () => {
+  const got: [boolean, number[], boolean][] = [];
+  const parser = new FrameParser({
+    message: (isText, payload, compressed) => got.push([isText, [...payload], compressed]),
+    control: () => {},
+    error: (code) => got.push([false, [code], false]),
+  }, { masked: false, maxMessageSize: 100, compression: true });
+  parser.push(new Uint8Array([0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]));
+  deepEqual(got, [[true, [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], true]]);
+});
