@@ -50,13 +50,6 @@ export type ChallengeHandler = (
   extra: Dict,
 ) => string | ChallengeAnswer | Promise<string | ChallengeAnswer>;
 
-/**
- * A channel binding type the client can ask for: `tls-unique`, which ties
- * the login to the TLS connection it is made on (its value is SHA-256 of
- * the client's TLS Finished message, as Crossbar and Autobahn compute it).
- */
-export type ChannelBindingType = "tls-unique";
-
 /** A WAMP-Cryptosign private key. */
 export interface CryptosignKey {
   /**
@@ -73,7 +66,7 @@ export interface CryptosignKey {
    * `channelBinding` for wamp-scram too.
    * @default {AuthCredentials.channelBinding}
    */
-  channelBinding?: ChannelBindingType | null;
+  channelBinding?: "tls-unique" | null;
 }
 
 /**
@@ -173,13 +166,14 @@ export interface AuthCredentials {
   /**
    * Bind cryptosign and wamp-scram logins to the TLS connection: HELLO
    * asks for `authextra.channel_binding`, and the signature or proof
-   * covers the connection's `tls-unique` value, so a man in the middle
+   * covers the connection's `tls-unique` value (SHA-256 of the client's
+   * TLS Finished message, as Crossbar and Autobahn compute it), so a man in the middle
    * with its own TLS connection to the router cannot reuse it. Needs a
    * TLS transport (`wss://`, `tcps://`): joining over anything else
    * throws. `cryptosign.channelBinding`, when given, takes its place.
    * @default {null (unbound)}
    */
-  channelBinding?: ChannelBindingType | null;
+  channelBinding?: "tls-unique" | null;
   /** Answers CHALLENGEs for offered methods that have no credentials here. */
   onChallenge?: ChallengeHandler;
 }
@@ -361,13 +355,13 @@ function craAnswer(secret: string, extra: Dict): string {
 
 /** A channel binding the client asked for, with the transport's channel ID. */
 interface Bound {
-  readonly type: ChannelBindingType;
+  readonly type: ChannelBinding;
   readonly channelId: Uint8Array;
 }
 
 /** Reads the transport's channel ID for a binding, if one is asked for. */
 function bind(
-  type: ChannelBindingType | null | undefined,
+  type: ChannelBinding | null | undefined,
   transport: TransportInfo | undefined,
 ): Bound | undefined {
   if (type === undefined || type === null) return undefined;
