@@ -210,37 +210,12 @@ export async function connectWebSocket(
   );
   wire.write(request);
   const { head, early } = await responseHead(wire, url, options);
-  const fail = (why: string) => {
+  const checked = checkResponse(head, early, acceptKey(key), protocols, options);
+  if ("error" in checked) {
     wire.destroy();
-    return new TransportError(`Cannot connect to ${url}: ${why}`);
-  };
-  const h = head.headers;
-  if (head.status !== 101) {
-    const body = new TextDecoder().decode(concat(early).subarray(0, 200)).trim();
-    throw fail(`HTTP ${head.status} ${head.reason}${body === "" ? "" : `: ${body}`}`);
+    throw new TransportError(`Cannot connect to ${url}: ${checked.error}`);
   }
-  if (!/(^|,)\s*websocket\s*(,|$)/i.test(h.get("upgrade") ?? "")) {
-    throw fail("no Upgrade: websocket");
-  }
-  if (!/(^|,)\s*upgrade\s*(,|$)/i.test(h.get("connection") ?? "")) {
-    throw fail("no Connection: upgrade");
-  }
-  if (h.get("sec-websocket-accept") !== acceptKey(key)) throw fail("wrong Sec-WebSocket-Accept");
-  const chosen = h.get("sec-websocket-protocol");
-  if (chosen === null || !protocols.includes(chosen)) {
-    throw fail(
-      chosen === null ? "server chose no subprotocol" : `server chose subprotocol "${chosen}"`,
-    );
-  }
-  const extensions = h.get("sec-websocket-extensions");
-  let deflate: PerMessageDeflate | undefined;
-  if (options.compression) {
-    const answer = acceptDeflateResponse(extensions);
-    if (answer.error !== undefined) throw fail(answer.error);
-    deflate = answer.deflate;
-  } else if (extensions !== null && extensions.trim() !== "") {
-    throw fail(`server chose extensions "${extensions}" we did not offer`);
-  }
+  const { chosen, deflate } = checked;
   const batched = chosen.endsWith(BATCHED_SUFFIX);
   const serializer = serializers.find((s) =>
     s.subprotocol === (batched ? chosen.slice(0, -BATCHED_SUFFIX.length) : chosen)
@@ -262,6 +237,42 @@ export async function connectWebSocket(
     pingInterval: options.pingInterval ?? 0,
     pingTimeout: options.pingTimeout ?? 10_000,
   }, concat(early)); // binds the wire at once: nothing arrives in between
+}
+
+/** Checks the upgrade response: the subprotocol and deflate settings, or what is wrong. */
+function checkResponse(
+  head: HttpResponseHead,
+  early: readonly Uint8Array[],
+  accept: string,
+  protocols: readonly string[],
+  options: ConnectWebSocketOptions,
+): { chosen: string; deflate: PerMessageDeflate | undefined } | { error: string } {
+  const h = head.headers;
+  if (head.status !== 101) {
+    const body = new TextDecoder().decode(concat(early).subarray(0, 200)).trim();
+    return { error: `HTTP ${head.status} ${head.reason}${body === "" ? "" : `: ${body}`}` };
+  }
+  if (!/(^|,)\s*websocket\s*(,|$)/i.test(h.get("upgrade") ?? "")) {
+    return { error: "no Upgrade: websocket" };
+  }
+  if (!/(^|,)\s*upgrade\s*(,|$)/i.test(h.get("connection") ?? "")) {
+    return { error: "no Connection: upgrade" };
+  }
+  if (h.get("sec-websocket-accept") !== accept) return { error: "wrong Sec-WebSocket-Accept" };
+  const chosen = h.get("sec-websocket-protocol");
+  if (chosen === null) return { error: "server chose no subprotocol" };
+  if (!protocols.includes(chosen)) return { error: `server chose subprotocol "${chosen}"` };
+  const extensions = h.get("sec-websocket-extensions");
+  if (options.compression) {
+    const answer = acceptDeflateResponse(extensions);
+    return answer.error === undefined
+      ? { chosen, deflate: answer.deflate }
+      : { error: answer.error };
+  }
+  if (extensions !== null && extensions.trim() !== "") {
+    return { error: `server chose extensions "${extensions}" we did not offer` };
+  }
+  return { chosen, deflate: undefined };
 }
 
 /** The upgrade request's bytes. */

@@ -195,40 +195,18 @@ export function upgradeWebSocket(
   options: UpgradeWebSocketOptions = {},
 ): void {
   const peer = options.peer ?? remoteAddress(wire.socket);
-  const refuse = (status: number, text: string, headers: Record<string, string> = {}) => {
-    options.log?.("info", `WebSocket upgrade from ${peer} refused (${status}): ${text}`);
-    wire.write(textResponse(status, `${text}\n`, headers));
+  const checked = checkUpgrade(request, options);
+  if ("status" in checked) {
+    options.log?.(
+      "info",
+      `WebSocket upgrade from ${peer} refused (${checked.status}): ${checked.text}`,
+    );
+    wire.write(textResponse(checked.status, `${checked.text}\n`, checked.headers));
     wire.end();
-  };
+    return;
+  }
+  const { chosen } = checked;
   const headers = request.headers;
-  if (!(options.paths ?? ["/ws", "/"]).includes(request.path)) {
-    return refuse(404, `Not found: ${request.path}`);
-  }
-  const problem = upgradeProblem(request);
-  if (problem !== undefined) return refuse(400, `Bad WebSocket upgrade: ${problem}`);
-  if (headers.get("sec-websocket-version")?.trim() !== "13") {
-    return refuse(426, "Unsupported WebSocket version: use 13", {
-      "sec-websocket-version": "13",
-    });
-  }
-  const origin = headers.get("origin");
-  const allowed = options.allowedOrigins ?? [];
-  if (origin !== null && allowed.length > 0 && !originAllowed(origin, allowed)) {
-    return refuse(403, `Origin not allowed: ${origin}`);
-  }
-  const offered = (options.serializers ?? ["json", "msgpack", "cbor"]).map((n) =>
-    allSerializers[n]
-  );
-  const chosen = pickSubprotocol(
-    headers.get("sec-websocket-protocol"),
-    offered,
-    options.batched ?? true,
-  );
-  if (chosen === undefined) {
-    const ours = supportedSubprotocols(offered, options.batched ?? true).join(", ");
-    return refuse(400, `No supported WAMP subprotocol offered: use one of ${ours}`);
-  }
-
   const response: [string, string][] = [
     ["upgrade", "websocket"],
     ["connection", "Upgrade"],
@@ -284,6 +262,46 @@ export function upgradeWebSocket(
   connection.bind(handler);
 }
 
+/** The subprotocol picked for a connection. */
+interface Chosen {
+  subprotocol: string;
+  serializer: Serializer;
+  batched: boolean;
+}
+
+/** Checks the request: the subprotocol to use, or the refusal to answer with. */
+function checkUpgrade(
+  request: HttpRequestHead,
+  options: WebSocketOptions,
+): { chosen: Chosen } | { status: number; text: string; headers?: Record<string, string> } {
+  const headers = request.headers;
+  if (!(options.paths ?? ["/ws", "/"]).includes(request.path)) {
+    return { status: 404, text: `Not found: ${request.path}` };
+  }
+  const problem = upgradeProblem(request);
+  if (problem !== undefined) return { status: 400, text: `Bad WebSocket upgrade: ${problem}` };
+  if (headers.get("sec-websocket-version")?.trim() !== "13") {
+    return {
+      status: 426,
+      text: "Unsupported WebSocket version: use 13",
+      headers: { "sec-websocket-version": "13" },
+    };
+  }
+  const origin = headers.get("origin");
+  const allowed = options.allowedOrigins ?? [];
+  if (origin !== null && allowed.length > 0 && !originAllowed(origin, allowed)) {
+    return { status: 403, text: `Origin not allowed: ${origin}` };
+  }
+  const offered = (options.serializers ?? ["json", "msgpack", "cbor"]).map((n) =>
+    allSerializers[n]
+  );
+  const batched = options.batched ?? true;
+  const chosen = pickSubprotocol(headers.get("sec-websocket-protocol"), offered, batched);
+  if (chosen !== undefined) return { chosen };
+  const ours = supportedSubprotocols(offered, batched).join(", ");
+  return { status: 400, text: `No supported WAMP subprotocol offered: use one of ${ours}` };
+}
+
 /** What is wrong with an upgrade request, if anything (the version aside). */
 function upgradeProblem(request: HttpRequestHead): string | undefined {
   const headers = request.headers;
@@ -310,7 +328,7 @@ function pickSubprotocol(
   header: string | null,
   offered: readonly Serializer[],
   batched: boolean,
-): { subprotocol: string; serializer: Serializer; batched: boolean } | undefined {
+): Chosen | undefined {
   if (header === null) return undefined;
   for (const name of header.trim().split(TOKEN_SPLIT)) {
     const isBatched = batched && name.endsWith(BATCHED_SUFFIX);
