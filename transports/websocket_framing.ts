@@ -269,7 +269,14 @@ export class FrameParser {
     if (opcode < 0x8 && this.#messageBytes + length > this.#max) {
       return this.#fail(CloseCode.TOO_BIG, `message over ${this.#max} bytes`);
     }
-    if (masked) this.#mask.set(bytes.subarray(at + size - 4, at + size));
+    if (masked) {
+      const m = this.#mask;
+      const k = at + size - 4;
+      m[0] = bytes[k]!;
+      m[1] = bytes[k + 1]!;
+      m[2] = bytes[k + 2]!;
+      m[3] = bytes[k + 3]!;
+    }
     this.#hasMask = masked;
     this.#fin = fin;
     this.#opcode = opcode;

@@ -194,12 +194,20 @@ export class WebSocketPeer implements Link {
     this.#wire.write(this.#frameFor(msg, bytes), 1);
   }
 
-  /** @returns Bytes queued and not yet handed to the kernel. */
+  /**
+   * How many bytes wait: in this turn's batch, in the wire, in the socket.
+   *
+   * @returns Bytes queued and not yet handed to the kernel.
+   */
   backlog(): number {
     return this.#wire.queuedBytes() + this.#batchBytes;
   }
 
-  /** @returns Messages queued and not yet handed to the kernel. */
+  /**
+   * How many messages wait: in this turn's batch, in the wire, in the socket.
+   *
+   * @returns Messages queued and not yet handed to the kernel.
+   */
   queued(): number {
     return this.#wire.queuedMessages() + this.#batch.length;
   }
