@@ -1,12 +1,18 @@
 /**
  * TLS-aware authentication end to end, over real TLS connections made with
- * the throwaway test PKI (`testPki()`): a client certificate (CN=alice)
+ * the throwaway test PKI (`testPki()`), once per scheme (`tcps://`
+ * RawSocket, `wss://` WebSocket): a client certificate (CN=alice)
  * authenticating with authmethod `tls`, static and dynamic, and
  * WAMP-Cryptosign and WAMP-SCRAM bound to the connection with `tls-unique`
- * (the channel ID both ends read from their `node:tls` socket must agree).
- * Without openssl the tests are ignored, not failed.
+ * (the channel ID both ends read from their `node:tls` socket must agree;
+ * one read from another connection must not). Then the client's side of
+ * channel binding, without sockets. Without openssl the TLS tests are
+ * ignored, not failed.
  *
- * Every test checks that the router's log holds none of the credentials.
+ * The server is a bare `node:tls` server in front of `rawSocketHandler()`
+ * or `upgradeWebSocket()`, asking for client certificates
+ * (`requestCert`, not rejecting a client without one). Every test checks
+ * that the router's log holds none of the credentials.
  */
 
 import { deepEqual, equal, match, ok, rejects, throws } from "node:assert/strict";
@@ -14,6 +20,7 @@ import type net from "node:net";
 import tls from "node:tls";
 import { type AuthCredentials, ClientAuthenticator } from "../../client/auth.ts";
 import {
+  type AuthOptions,
   connectLocal,
   type Dict,
   type DynamicAuthRequest,
@@ -26,9 +33,13 @@ import {
   SessionClosedError,
   type WampMessage,
 } from "../../mod.ts";
+import { parseRequestHead } from "../../transports/http.ts";
 import { rawSocketHandler } from "../../transports/rawsocket.ts";
 import { verifyCryptosign } from "../../wamp/auth/cryptosign.ts";
 import { connectRawSocket } from "../../transports/rawsocket_client.ts";
+import { connectWebSocket } from "../../transports/websocket_client.ts";
+import { upgradeWebSocket } from "../../transports/websocket_server.ts";
+import { concat, Wire } from "../../transports/wire.ts";
 import {
   assertNoSecrets,
   CREDENTIALS as C,
@@ -43,36 +54,75 @@ const pki: TestPki | string = await testPki().catch((error: Error) =>
   `no test PKI (${error.message.split("\n")[0]})`
 );
 
-/** Registers a test that needs the PKI, ignored when openssl is missing. */
-function tlsTest(name: string, fn: (pki: TestPki) => Promise<void>): void {
-  Deno.test({
-    name: typeof pki === "string" ? `${name} (ignored: ${pki})` : name,
-    ignore: typeof pki === "string",
-    fn: () => fn(pki as TestPki),
-  });
+/**
+ * Registers a test per scheme (`tcps`, `wss`) on a fresh router with
+ * these auth options; ignored when openssl is missing.
+ */
+function tlsTest(
+  name: string,
+  auth: AuthOptions,
+  fn: (t: TlsServer, pki: TestPki) => Promise<void>,
+  ...realms: RealmOptions[]
+): void {
+  for (const scheme of SCHEMES) {
+    const title = `[${scheme}] auth ${name}`;
+    Deno.test({
+      name: typeof pki === "string" ? `${title} (ignored: ${pki})` : title,
+      ignore: typeof pki === "string",
+      async fn() {
+        await using t = await TlsServer.start(scheme, pki as TestPki, auth, ...realms);
+        await fn(t, pki as TestPki);
+      },
+    });
+  }
 }
 
-// ---- a router behind a TLS RawSocket server -----------------------------------
+// ---- a router behind a TLS server ---------------------------------------------
+
+/** How a test connects: RawSocket or WebSocket, both over TLS. */
+type Scheme = "tcps" | "wss";
+const SCHEMES: readonly Scheme[] = ["tcps", "wss"];
+
+/** The server side of one scheme: RawSocket, or an HTTP upgrade to WebSocket. */
+function onSocket(scheme: Scheme, router: Router): (socket: net.Socket) => void {
+  if (scheme === "tcps") return rawSocketHandler(router);
+  return (socket) => {
+    const wire = new Wire(socket);
+    let buffered: Uint8Array = new Uint8Array(0);
+    wire.bind({
+      data(chunk) {
+        buffered = concat([buffered, chunk]);
+        const parsed = parseRequestHead(buffered);
+        if ("incomplete" in parsed) return;
+        if ("error" in parsed) return wire.destroy();
+        upgradeWebSocket(wire, parsed.head, buffered.subarray(parsed.length), router);
+      },
+      closed() {},
+    });
+  };
+}
 
 /**
- * A router with realm1 (these auth options) behind a `tcps://` server
- * that asks for client certificates signed by the test CA.
+ * A router with realm1 (these auth options) behind a `tcps://` or
+ * `wss://` server that asks for client certificates signed by the test CA.
  */
 class TlsServer implements AsyncDisposable {
   readonly router: Router;
   readonly logs: string[] = [];
   readonly server: tls.Server;
   readonly sockets = new Set<net.Socket>();
+  readonly scheme: Scheme;
   url = "";
 
-  constructor(pki: TestPki, auth: RealmOptions["auth"], ...realms: RealmOptions[]) {
+  constructor(scheme: Scheme, pki: TestPki, auth: AuthOptions, realms: RealmOptions[]) {
+    this.scheme = scheme;
     this.router = new Router({
-      realms: [{ name: "realm1", ...(auth === undefined ? {} : { auth }) }, ...realms],
+      realms: [{ name: "realm1", auth }, ...realms],
       logger: (level, message) => this.logs.push(`${level} ${message}`),
     });
     this.server = tls.createServer(
       { cert: pki.cert, key: pki.key, ca: [pki.ca], requestCert: true, rejectUnauthorized: false },
-      rawSocketHandler(this.router),
+      onSocket(scheme, this.router),
     );
     this.server.on("connection", (s: net.Socket) => {
       this.sockets.add(s);
@@ -82,13 +132,15 @@ class TlsServer implements AsyncDisposable {
   }
 
   static async start(
+    scheme: Scheme,
     pki: TestPki,
-    auth: RealmOptions["auth"],
+    auth: AuthOptions,
     ...realms: RealmOptions[]
   ): Promise<TlsServer> {
-    const t = new TlsServer(pki, auth, ...realms);
+    const t = new TlsServer(scheme, pki, auth, realms);
     await new Promise<void>((resolve) => t.server.listen(0, "127.0.0.1", resolve));
-    t.url = `tcps://127.0.0.1:${(t.server.address() as net.AddressInfo).port}`;
+    const port = (t.server.address() as net.AddressInfo).port;
+    t.url = scheme === "tcps" ? `tcps://127.0.0.1:${port}` : `wss://127.0.0.1:${port}/ws`;
     return t;
   }
 
@@ -105,7 +157,10 @@ function dial(t: TlsServer, pki: TestPki, withCertificate: boolean): Promise<Lin
   const tlsOptions = withCertificate
     ? { caCerts: [pki.ca], cert: pki.clientCert, key: pki.clientKey }
     : { caCerts: [pki.ca] };
-  return within(connectRawSocket(t.url, { tls: tlsOptions }), 5000, "connecting");
+  const link = t.scheme === "tcps"
+    ? connectRawSocket(t.url, { tls: tlsOptions })
+    : connectWebSocket(t.url, { tls: tlsOptions });
+  return within(link, 5000, "connecting");
 }
 
 async function join(
@@ -186,25 +241,28 @@ function welcomeDetails(msg: WampMessage): Dict {
 
 // ---- authmethod tls ------------------------------------------------------------
 
-const ALICE_BY_SUBJECT: RealmOptions["auth"] = {
+const ALICE_BY_SUBJECT: AuthOptions = {
   tls: { principals: { alice: { role: "user", subject: { CN: "alice" } } } },
   ticket: { principals: { bob: { ticket: C.aliceTicket, role: "ticketrole" } } },
 };
 
-tlsTest("auth tls [tcps]: a client certificate is welcomed with authmethod tls", async (pki) => {
-  await using t = await TlsServer.start(pki, ALICE_BY_SUBJECT);
-  const session = await join(t, pki, true, { authmethods: ["tls"] });
-  equal(session.details.authmethod, "tls");
-  equal(session.details.authid, "alice");
-  equal(session.details.authrole, "user");
-  equal(session.details.authprovider, "static");
-  await session.close();
-});
+tlsTest(
+  "tls: a client certificate is welcomed with authmethod tls",
+  ALICE_BY_SUBJECT,
+  async (t, pki) => {
+    const session = await join(t, pki, true, { authmethods: ["tls"] });
+    equal(session.details.authmethod, "tls");
+    equal(session.details.authid, "alice");
+    equal(session.details.authrole, "user");
+    equal(session.details.authprovider, "static");
+    await session.close();
+  },
+);
 
 tlsTest(
-  "auth tls [tcps]: without a certificate the next method runs, or none is left",
-  async (pki) => {
-    await using t = await TlsServer.start(pki, ALICE_BY_SUBJECT);
+  "tls: without a certificate the next method runs, or none is left",
+  ALICE_BY_SUBJECT,
+  async (t, pki) => {
     const session = await join(t, pki, false, {
       authmethods: ["tls", "ticket"],
       authid: "bob",
@@ -216,73 +274,84 @@ tlsTest(
   },
 );
 
-tlsTest("auth tls [tcps]: a certificate pinned to another fingerprint is refused", async (pki) => {
-  const fingerprint256 = "00:".repeat(31) + "00";
-  await using t = await TlsServer.start(pki, {
-    tls: { principals: { alice: { role: "user", fingerprint256 } } },
-  });
-  await refused(join(t, pki, true, { authmethods: ["tls"] }), ErrorUri.AUTHENTICATION_FAILED);
-  ok(t.logs.some((line) => /tls authentication failed: .*CN=alice/.test(line)), t.logs.join("\n"));
-  // The real fingerprint, as the logs and openssl print it, is accepted.
-  const printed = /certificate ([0-9A-F:]{95}) /.exec(t.logs.join("\n"))?.[1];
-  ok(printed !== undefined);
-  await using pinned = await TlsServer.start(pki, {
-    tls: { principals: { alice: { role: "user", fingerprint256: printed } } },
-  });
-  const session = await join(pinned, pki, true, { authmethods: ["tls"] });
-  equal(session.details.authid, "alice");
-  await session.close();
-});
+tlsTest(
+  "tls: a certificate pinned to another fingerprint is refused",
+  { tls: { principals: { alice: { role: "user", fingerprint256: "00:".repeat(31) + "00" } } } },
+  async (t, pki) => {
+    await refused(join(t, pki, true, { authmethods: ["tls"] }), ErrorUri.AUTHENTICATION_FAILED);
+    ok(
+      t.logs.some((line) => /tls authentication failed: .*CN=alice/.test(line)),
+      t.logs.join("\n"),
+    );
+    // The real fingerprint, as the log and openssl print it, is accepted.
+    const printed = /certificate ([0-9A-F:]{95}) /.exec(t.logs.join("\n"))?.[1];
+    ok(printed !== undefined);
+    t.router.addRealm({
+      name: "pinned",
+      auth: { tls: { principals: { alice: { role: "user", fingerprint256: printed } } } },
+    });
+    const link = await dial(t, pki, true);
+    const session = await within(
+      Session.join(link, { realm: "pinned", authmethods: ["tls"], timeout: 5000 }),
+    );
+    equal(session.details.authid, "alice");
+    await session.close();
+  },
+);
 
-tlsTest("auth tls [tcps]: a dynamic procedure sees peer_cert and channel_id", async (pki) => {
-  await using t = await TlsServer.start(pki, {
-    tls: { authenticator: "com.example.authenticate", authenticatorRealm: "auth" },
-  }, { name: "auth" });
-  const calls: unknown[][] = [];
-  const backend = await within(
-    (async () => {
-      const link = await within(connectRawSocket(t.url, { tls: { caCerts: [pki.ca] } }));
-      return await Session.join(link, { realm: "auth", timeout: 5000 });
-    })(),
-  );
-  await backend.register("com.example.authenticate", (args) => {
-    calls.push(args);
-    const details = args[2] as Dict;
-    const cert = (details.transport as Dict).peer_cert as Dict;
-    return { args: [{ role: "device", authid: `cert:${(cert.subject as Dict).cn}` }] };
-  });
-  const link = await dial(t, pki, true);
-  const channelId = link.info.tls?.channelId;
-  const session = await within(
-    Session.join(link, { realm: "realm1", authmethods: ["tls"], timeout: 5000 }),
-  );
-  deepEqual(
-    [session.details.authid, session.details.authrole, session.details.authprovider],
-    ["cert:alice", "device", "dynamic"],
-  );
-  const [realm, authid, details] = calls[0] as [string, null, DynamicAuthRequest];
-  deepEqual([realm, authid, details.authmethod], ["realm1", null, "tls"]);
-  const transport = details.transport;
-  equal(transport.channel_type, "tls");
-  match(transport.tls_protocol as string, /^TLSv1\.[23]$/);
-  const peerCert = transport.peer_cert as Dict;
-  deepEqual(peerCert.subject, { cn: "alice" });
-  deepEqual(peerCert.issuer, { cn: "Cloverleaf Test CA" });
-  match(peerCert.sha256 as string, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
-  ok(channelId !== undefined, "the client's link carries tls-unique");
-  deepEqual(transport.channel_id, { "tls-unique": channelId.toHex() }, "both ends agree");
-  await session.close();
-  await backend.close();
-});
+tlsTest(
+  "tls: a dynamic procedure sees peer_cert and channel_id",
+  { tls: { authenticator: "com.example.authenticate", authenticatorRealm: "auth" } },
+  async (t, pki) => {
+    const calls: unknown[][] = [];
+    const backend = await within(Session.join(await dial(t, pki, false), {
+      realm: "auth",
+      timeout: 5000,
+    }));
+    await backend.register("com.example.authenticate", (args) => {
+      calls.push(args);
+      const details = args[2] as Dict;
+      const cert = (details.transport as Dict).peer_cert as Dict;
+      return { args: [{ role: "device", authid: `cert:${(cert.subject as Dict).cn}` }] };
+    });
+    const link = await dial(t, pki, true);
+    const channelId = link.info.tls?.channelId;
+    const session = await within(
+      Session.join(link, { realm: "realm1", authmethods: ["tls"], timeout: 5000 }),
+    );
+    deepEqual(
+      [session.details.authid, session.details.authrole, session.details.authprovider],
+      ["cert:alice", "device", "dynamic"],
+    );
+    const [realm, authid, details] = calls[0] as [string, null, DynamicAuthRequest];
+    deepEqual([realm, authid, details.authmethod], ["realm1", null, "tls"]);
+    const transport = details.transport;
+    equal(transport.type, t.scheme === "tcps" ? "rawsocket" : "websocket");
+    equal(transport.channel_type, "tls");
+    match(transport.tls_protocol as string, /^TLSv1\.[23]$/);
+    const peerCert = transport.peer_cert as Dict;
+    deepEqual(peerCert.subject, { cn: "alice" });
+    deepEqual(peerCert.issuer, { cn: "Cloverleaf Test CA" });
+    match(peerCert.sha256 as string, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    ok(channelId !== undefined, "the client's link carries tls-unique");
+    deepEqual(transport.channel_id, { "tls-unique": channelId.toHex() }, "both ends agree");
+    ok(!("cookie" in transport));
+    await session.close();
+    await backend.close();
+  },
+  { name: "auth" },
+);
 
 // ---- channel binding -----------------------------------------------------------
 
+const DORA_ONLY: AuthOptions = {
+  cryptosign: { principals: { dora: { role: "device", authorizedKeys: [DORA_PUBKEY] } } },
+};
+
 tlsTest(
-  "auth cryptosign [tcps]: tls-unique binding is welcomed; both ends share the channel ID",
-  async (pki) => {
-    await using t = await TlsServer.start(pki, {
-      cryptosign: { principals: { dora: { role: "device", authorizedKeys: [DORA_PUBKEY] } } },
-    });
+  "cryptosign: tls-unique binding is welcomed; both ends share the channel ID",
+  DORA_ONLY,
+  async (t, pki) => {
     const link = await dial(t, pki, false);
     ok(link.info.tls?.channelId?.length === 32);
     const welcome = welcomeDetails(
@@ -298,11 +367,9 @@ tlsTest(
 );
 
 tlsTest(
-  "auth cryptosign [tcps]: a signature bound to another connection is refused",
-  async (pki) => {
-    await using t = await TlsServer.start(pki, {
-      cryptosign: { principals: { dora: { role: "device", authorizedKeys: [DORA_PUBKEY] } } },
-    });
+  "cryptosign: a signature bound to another connection is refused",
+  DORA_ONLY,
+  async (t, pki) => {
     // A relay: the client's channel ID is that of another connection.
     const other = await dial(t, pki, false);
     const otherInfo = other.info;
@@ -325,20 +392,21 @@ tlsTest(
   },
 );
 
-tlsTest("auth wamp-scram [tcps]: tls-unique binding is welcomed and verified", async (pki) => {
-  await using t = await TlsServer.start(pki, {
-    scram: {
-      users: {
-        erin: {
-          role: "scrammer",
-          kdf: "pbkdf2",
-          salt: KDF.erin.salt,
-          iterations: KDF.erin.iterations,
-          password: C.erinPassword,
-        },
+const ERIN_ONLY: AuthOptions = {
+  scram: {
+    users: {
+      erin: {
+        role: "scrammer",
+        kdf: "pbkdf2",
+        salt: KDF.erin.salt,
+        iterations: KDF.erin.iterations,
+        password: C.erinPassword,
       },
     },
-  });
+  },
+};
+
+tlsTest("wamp-scram: tls-unique binding is welcomed and verified", ERIN_ONLY, async (t, pki) => {
   const welcome = welcomeDetails(
     await handshake(await dial(t, pki, false), {
       authid: "erin",
