@@ -224,6 +224,7 @@ function handshakeReply(
     };
     const onAbort = () => done("aborted");
     const timer = setTimeout(() => done(`no handshake reply in ${timeout} ms`), timeout);
+    if (options.signal?.aborted) return onAbort();
     options.signal?.addEventListener("abort", onAbort, { once: true });
     wire.bind({
       data(chunk) {
