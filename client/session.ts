@@ -105,11 +105,12 @@ export class Session {
    * or when the router fails to prove it knows WAMP-SCRAM credentials
    * (`wamp.error.authentication_failed`).
    * @throws {RangeError} If the cryptosign seed is not 32 bytes of hex.
+   * @throws {TypeError} When channel binding is asked for over a link without TLS.
    */
   static async join(link: Link, options: JoinOptions): Promise<Session> {
     let auth: ClientAuthenticator;
     try {
-      auth = new ClientAuthenticator(options);
+      auth = new ClientAuthenticator(options, link.info);
     } catch (error) {
       link.close();
       throw error;
