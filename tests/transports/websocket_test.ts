@@ -452,20 +452,28 @@ Deno.test("connectWebSocket() works against Deno.serve + Deno.upgradeWebSocket",
   }
 });
 
-/** A server that answers every request with `response` (the accept key filled in). */
+/**
+ * A server that answers every request with `response` (the accept key
+ * filled in), then closes (`end`) or ignores everything after.
+ */
 async function fakeServer(
   response: (key: string) => string,
+  end = true,
 ): Promise<net.Server & AsyncDisposable> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     let head = "";
+    let answered = false;
     socket.on("data", (chunk: Uint8Array) => {
+      if (answered) return; // then reads and ignores everything
       head += text.decode(chunk);
       if (!head.includes("\r\n\r\n")) return;
+      answered = true;
       const key = /sec-websocket-key: (\S+)/i.exec(head)?.[1] ?? "";
-      socket.end(response(acceptKey(key)));
+      if (end) socket.end(response(acceptKey(key)));
+      else socket.write(response(acceptKey(key)));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -677,20 +685,44 @@ Deno.test("raw clients: fragments, ping/pong, compressed input, batches and the 
   }
 });
 
-Deno.test("keepalive: a peer that never answers pings is closed with 1001; one that answers stays", async () => {
-  await using t = await startServer({ pingInterval: 40, pingTimeout: 80 });
+Deno.test("keepalive: a peer that never answers pings is closed with 1001; peers that answer stay", async () => {
+  await using t = await startServer({ pingInterval: 50, pingTimeout: 250 });
   {
     await using raw = await RawClient.open(t.port, upgradeRequest());
     equal((await raw.next("ping")).opcode, Opcode.PING);
     equal(closeCode(await raw.next("close")), 1001);
     await raw.waitEnd();
-    ok(t.logs.some((l) => /no answer to ping in 80 ms/.test(l)));
+    ok(t.logs.some((l) => /no answer to ping in 250 ms/.test(l)));
   }
-  // Our client answers pings (and pings too); its session outlives several timeouts.
-  await using session = await join(t.url, { pingInterval: 30 });
-  await session.register("com.example.echo", (args) => ({ args }));
-  const start = Date.now();
-  while (Date.now() - start < 400) await new Promise((resolve) => setTimeout(resolve, 50));
-  ok(session.isOpen);
-  deepEqual((await session.call("com.example.echo", { args: [1] })).args, [1]);
+  const pause = async (ms: number) => {
+    const start = Date.now();
+    while (Date.now() - start < ms) await new Promise((resolve) => setTimeout(resolve, 25));
+  };
+  // Our client answers the server's pings: its session outlives several timeouts.
+  await using quiet = await join(t.url);
+  await quiet.register("com.example.echo", (args) => ({ args }));
+  await pause(700);
+  ok(quiet.isOpen);
+  deepEqual((await quiet.call("com.example.echo", { args: [1] })).args, [1]);
+  // Our client pinging a server that never pings: the server's pongs keep it open.
+  await using silent = await startServer({ pingInterval: 0 });
+  await using pinging = await join(silent.url, { pingInterval: 30, pingTimeout: 250 });
+  await pinging.register("com.example.echo", (args) => ({ args }));
+  await pause(400);
+  ok(pinging.isOpen);
+  deepEqual((await pinging.call("com.example.echo", { args: [2] })).args, [2]);
+  // Our client pinging a server that never answers: the link closes.
+  await using mute = await fakeServer(
+    (accept) =>
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: wamp.2.json\r\n\r\n`,
+    false,
+  );
+  const { port } = mute.address() as net.AddressInfo;
+  const link = await connectWebSocket(`ws://127.0.0.1:${port}/`, {
+    pingInterval: 30,
+    pingTimeout: 100,
+  });
+  let closed = false;
+  link.bind({ receive() {}, fail() {}, closed: () => closed = true });
+  await until(() => closed, 5000, "link closed for want of a pong");
 });
