@@ -31,15 +31,14 @@ import {
   type LogLevel,
   type RealmOptions,
   Router,
-  serveWebSocket,
-  type WebSocketListener,
 } from "./mod.ts";
 import {
   parseAddress,
   type ResolvedListenerOptions,
   resolveListenerOptions,
-  toServeWebSocketOptions,
+  toListenOptions,
 } from "./transports/config.ts";
+import { listen, type Listener } from "./transports/listener.ts";
 
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 
@@ -60,9 +59,15 @@ Commands:
                          "config OK: 2 realms, 1 listener" and exit 0
 
 Options:
-  --ws <host:port>       Add a WebSocket listener ([::1]:8080 for IPv6);
-                         repeatable. Default, when the config file has no
-                         listener either: 127.0.0.1:8080
+  --listen <host:port>   Add a listener serving WebSocket, RawSocket and
+                         HTTP long-poll on one port ([::1]:8080 for IPv6);
+                         repeatable. Default, when the config file and the
+                         flags give no listener: 127.0.0.1:8080
+  --ws <host:port>       Add a WebSocket-only listener; repeatable
+  --rawsocket <host:port>
+                         Add a RawSocket-only listener; repeatable
+  --unix <path>          Add a listener on a Unix socket (RawSocket and
+                         WebSocket); repeatable
   --realm <name>         Add a realm (anonymous access); repeatable.
                          Default, when the config file has no realm either:
                          realm1
@@ -75,10 +80,16 @@ Options:
 Config file:
   {
     "logLevel": "info",
-    "listeners": [{ "type": "websocket", "host": "127.0.0.1", "port": 8080,
+    "listeners": [{ "type": "universal", "host": "127.0.0.1", "port": 8080,
                     "paths": ["/ws", "/"], "serializers": ["json", "msgpack", "cbor"],
-                    "maxMessageSize": 16777216,
-                    "outbound": { "maxBacklog": 1048576, "slowConsumer": "drop" } }],
+                    "maxMessageSize": 16777216, "maxConnections": 0,
+                    "tls": { "cert": "cert.pem", "key": "key.pem" },
+                    "compression": { "enabled": true, "threshold": 256 },
+                    "pingInterval": 30000, "pingTimeout": 10000,
+                    "outbound": { "maxBacklog": 1048576, "maxBacklogMessages": 16384,
+                                  "slowConsumer": "drop" } }],
+    (types: "universal", "websocket", "rawsocket", "longpoll"; every key is
+    in the README's "Transports" section)
     "realms": [{ "name": "realm1", "anonymous": true, "anonymousRole": "anonymous",
                  "strictUris": false, "strictRequestIds": true },
                { "name": "realm2", "auth": { "ticket": { "principals": {
@@ -198,16 +209,29 @@ async function loadConfig(
       config.logLevel = level;
     });
   }
-  for (const address of args.ws ?? []) {
-    addListener("--ws", () =>
-      resolveListenerOptions({
-        type: "websocket",
-        ...parseAddress(address, "--ws"),
-      }, "--ws"));
+  const flagListeners = [
+    ["listen", "universal"],
+    ["ws", "websocket"],
+    ["rawsocket", "rawsocket"],
+  ] as const;
+  for (const [flag, type] of flagListeners) {
+    for (const address of args[flag] ?? []) {
+      addListener(`--${flag}`, () =>
+        resolveListenerOptions({
+          type,
+          ...parseAddress(address, `--${flag}`),
+        }, `--${flag}`));
+    }
+  }
+  for (const path of args.unix ?? []) {
+    addListener(
+      "--unix",
+      () => resolveListenerOptions({ type: "universal", unix: path }, "--unix"),
+    );
   }
   if (config.listeners.length === 0) {
     config.listeners.push(
-      resolveListenerOptions({ type: "websocket" }, "default listener"),
+      resolveListenerOptions({ type: "universal" }, "default listener"),
     );
   }
   return config;
@@ -222,7 +246,10 @@ function parseFlags(args: string[]) {
   const { values, positionals } = parseArgs({
     args,
     options: {
+      listen: { type: "string", multiple: true },
       ws: { type: "string", multiple: true },
+      rawsocket: { type: "string", multiple: true },
+      unix: { type: "string", multiple: true },
       realm: { type: "string", multiple: true },
       config: { type: "string", short: "c" },
       "log-level": { type: "string" },
@@ -311,7 +338,7 @@ function usageError(error: unknown): never {
 /** Runs until SIGINT or SIGTERM, then shuts down; resolves with 0. */
 function runUntilSignal(
   router: Router,
-  listeners: WebSocketListener[],
+  listeners: Listener[],
 ): Promise<number> {
   const signals: Deno.Signal[] = Deno.build.os === "windows"
     ? ["SIGINT", "SIGBREAK"]
@@ -388,15 +415,18 @@ export async function main(args: string[]): Promise<number> {
     return EXIT_USAGE;
   }
 
-  const listeners: WebSocketListener[] = [];
+  const listeners: Listener[] = [];
   for (const options of config.listeners) {
-    let listener: WebSocketListener;
+    let listener: Listener;
     try {
-      listener = serveWebSocket(router, toServeWebSocketOptions(options));
+      listener = await listen(router, {
+        ...toListenOptions(options),
+        log: (level, message) => router.log(level, message),
+      });
     } catch (error) {
       const host = options.host.includes(":") ? `[${options.host}]` : options.host;
       console.error(
-        `cloverleaf: Cannot listen on ${host}:${options.port}: ${
+        `cloverleaf: Cannot listen on ${options.unix ?? `${host}:${options.port}`}: ${
           error instanceof Error ? error.message.split("\n")[0] : String(error)
         }`,
       );
@@ -407,7 +437,9 @@ export async function main(args: string[]): Promise<number> {
     listeners.push(listener);
     router.log(
       "info",
-      `Listening on ${listener.url} (realms: ${router.realmNames.join(", ")})`,
+      `Listening on ${Object.values(listener.urls).join(", ") || listener.url} (realms: ${
+        router.realmNames.join(", ")
+      })`,
     );
   }
   return await runUntilSignal(router, listeners);

@@ -104,6 +104,9 @@ export {
   type TicketOptions,
   type TicketPrincipal,
   type Timers,
+  tlsAuthenticator,
+  type TlsOptions,
+  type TlsPrincipal,
   trustLevelFor,
   type TrustLevelRule,
   wampcraAuthenticator,
@@ -111,15 +114,31 @@ export {
 } from "./router/mod.ts";
 export {
   type Address,
-  type ListenerOptions,
+  type ListenerType,
   parseAddress,
   type ResolvedListenerOptions,
   resolveListenerOptions,
-  toServeWebSocketOptions,
+  toListenOptions,
 } from "./transports/config.ts";
-export { linkedPeers } from "./transports/local.ts";
 export {
-  type CookieOptions,
+  listen,
+  type Listener,
+  type ListenerTlsOptions,
+  type ListenOptions,
+} from "./transports/listener.ts";
+export type { ClientTlsOptions, DialAddress } from "./transports/dial.ts";
+export { linkedPeers } from "./transports/local.ts";
+export { type CookieOptions } from "./transports/cookie.ts";
+export { type WebSocketOptions } from "./transports/websocket_server.ts";
+export {
+  type AcceptRawSocketOptions,
+  rawSocketHandler,
+  type RawSocketOptions,
+} from "./transports/rawsocket.ts";
+export { connectRawSocket, type ConnectRawSocketOptions } from "./transports/rawsocket_client.ts";
+export { type LongPollOptions, LongPollService } from "./transports/longpoll.ts";
+export { connectLongPoll, type ConnectLongPollOptions } from "./transports/longpoll_client.ts";
+export {
   negotiateSubprotocol,
   serveWebSocket,
   type ServeWebSocketOptions,

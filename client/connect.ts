@@ -5,43 +5,127 @@
  */
 
 import { linkedPeers } from "../transports/local.ts";
-import { connectWebSocket, type ConnectWebSocketOptions } from "../transports/websocket_client.ts";
-import { type PeerAcceptor, TransportError } from "../wamp/mod.ts";
+import type { ClientTlsOptions } from "../transports/dial.ts";
+import { connectLongPoll } from "../transports/longpoll_client.ts";
+import { connectRawSocket } from "../transports/rawsocket_client.ts";
+import { connectWebSocket } from "../transports/websocket_client.ts";
+import { type Link, type PeerAcceptor, type SerializerName, TransportError } from "../wamp/mod.ts";
 import { type JoinOptions, Session } from "./session.ts";
 
-/** Options for {@linkcode connect}. */
-export interface ConnectOptions extends JoinOptions, ConnectWebSocketOptions {}
+/** Options for {@linkcode connect}: the realm and credentials, and the transport's settings. */
+export interface ConnectOptions extends JoinOptions {
+  /**
+   * Serializers, most preferred first. WebSocket and long-poll offer them
+   * all; RawSocket asks for the first.
+   * @default {["json", "msgpack", "cbor"]}
+   */
+  serializers?: SerializerName[];
+  /** TLS settings for `wss://`, `tcps://` and `https://` (a private CA, a client certificate). */
+  tls?: ClientTlsOptions;
+  /** Extra HTTP headers for the WebSocket upgrade request (cookies, auth). */
+  headers?: Record<string, string>;
+  /**
+   * The largest incoming message accepted, in bytes.
+   * @default {16777216}
+   */
+  maxMessageSize?: number;
+  /** WebSocket: offer permessage-deflate. @default {false} */
+  compression?: boolean;
+  /** WebSocket and long-poll: offer the batched subprotocols first. @default {false} */
+  batched?: boolean;
+  /** WebSocket and RawSocket: milliseconds of silence before a ping (0: none). @default {0} */
+  pingInterval?: number;
+  /** Aborts the connection attempt. */
+  signal?: AbortSignal;
+}
 
 /**
- * Connects to a WAMP router by URL (`ws://` or `wss://`) and joins a realm.
+ * Opens the transport a URL names: `ws://` and `wss://` (WebSocket),
+ * `tcp://`, `tcps://` and `unix:///path` (RawSocket), `http://` and
+ * `https://` (HTTP long-poll, the URL of its base path).
  *
  * @param url The router's URL.
- * @param options Realm, serializers, authentication.
+ * @param options Transport settings.
+ * @returns The open link, not yet joined.
+ * @throws {TransportError} When the scheme is unknown or the connection fails.
+ */
+export function openLink(url: string, options: Omit<ConnectOptions, "realm"> = {}): Promise<Link> {
+  let scheme: string;
+  try {
+    scheme = new URL(url).protocol;
+  } catch {
+    return Promise.reject(new TransportError(`Cannot connect to ${url}: not a URL`));
+  }
+  const { serializers, tls, headers, maxMessageSize, compression, batched, pingInterval, signal } =
+    options;
+  const common = {
+    ...(serializers === undefined ? {} : { serializers }),
+    ...(maxMessageSize === undefined ? {} : { maxMessageSize }),
+    ...(signal === undefined ? {} : { signal }),
+  };
+  switch (scheme) {
+    case "ws:":
+    case "wss:":
+      return connectWebSocket(url, {
+        ...common,
+        ...(tls === undefined ? {} : { tls }),
+        ...(headers === undefined ? {} : { headers }),
+        ...(compression === undefined ? {} : { compression }),
+        ...(batched === undefined ? {} : { batched }),
+        ...(pingInterval === undefined ? {} : { pingInterval }),
+      });
+    case "tcp:":
+    case "tcps:":
+    case "unix:":
+      return connectRawSocket(url, {
+        ...common,
+        ...(tls === undefined ? {} : { tls }),
+        ...(pingInterval === undefined ? {} : { pingInterval }),
+      });
+    case "http:":
+    case "https:":
+      return connectLongPoll(url, {
+        ...common,
+        ...(tls?.caCerts === undefined ? {} : { caCerts: tls.caCerts }),
+        ...(batched === undefined ? {} : { batched }),
+      });
+    default:
+      return Promise.reject(
+        new TransportError(`Cannot connect to ${url}: unsupported scheme "${scheme}"`),
+      );
+  }
+}
+
+/**
+ * Connects to a WAMP router by URL and joins a realm: `ws://`/`wss://`
+ * (WebSocket), `tcp://`/`tcps://`/`unix:///path` (RawSocket) or
+ * `http://`/`https://` (long-poll). The session API is the same on each.
+ *
+ * @param url The router's URL.
+ * @param options Realm, authentication, transport settings.
  * @returns The joined session.
  * @throws {TransportError} When the connection fails.
  * @throws {SessionClosedError} When the router refuses the session.
  *
  * @example
  * ```ts
- * import { connect, Router, serveWebSocket } from "@cloverleaf/wamp";
+ * import { connect, listen, Router } from "@cloverleaf/wamp";
  * import { deepEqual } from "node:assert/strict";
  *
  * const router = new Router({ realms: [{ name: "realm1" }] });
- * const listener = serveWebSocket(router, { port: 0 });
- * const session = await connect(listener.url, { realm: "realm1", serializers: ["cbor"] });
- * await session.register("com.example.echo", (args) => ({ args }));
- * deepEqual((await session.call("com.example.echo", { args: ["hi"] })).args, ["hi"]);
- * await session.close();
+ * const listener = await listen(router, { port: 0 });
+ * for (const url of [listener.urls.websocket!, listener.urls.rawsocket!]) {
+ *   const session = await connect(url, { realm: "realm1", serializers: ["cbor"] });
+ *   await session.register("com.example.echo", (args) => ({ args }));
+ *   deepEqual((await session.call("com.example.echo", { args: ["hi"] })).args, ["hi"]);
+ *   await session.close();
+ * }
  * await router.close();
  * await listener.close();
  * ```
  */
 export async function connect(url: string, options: ConnectOptions): Promise<Session> {
-  const scheme = new URL(url).protocol;
-  if (scheme !== "ws:" && scheme !== "wss:") {
-    throw new TransportError(`Cannot connect to ${url}: unsupported scheme "${scheme}"`);
-  }
-  const link = await connectWebSocket(url, options);
+  const link = await openLink(url, options);
   return await Session.join(link, options);
 }
 

@@ -1,8 +1,8 @@
 /**
  * Listener options: the `listeners` entries of the CLI's JSON config file
- * and the `--ws <host:port>` flag, with defaults and validation in one
- * place. The resolved options map one to one onto
- * {@linkcode ServeWebSocketOptions}.
+ * and the `--ws`/`--rawsocket`/`--unix` flags, with defaults and validation
+ * in one place. The resolved options map one to one onto
+ * {@linkcode ListenOptions}.
  *
  * @module
  */
@@ -13,64 +13,52 @@ import {
   type SerializerName,
   type SlowConsumerPolicy,
 } from "../wamp/mod.ts";
-import type { CookieOptions, ServeWebSocketOptions } from "./websocket.ts";
+import type { ListenerTlsOptions, ListenOptions } from "./listener.ts";
+import type { CookieOptions } from "./cookie.ts";
 
-/** Options for one listener, as written in the JSON config file. */
-export interface ListenerOptions {
-  /** The transport. Only `"websocket"` exists so far. */
-  type: "websocket";
-  /**
-   * The interface to listen on: an IPv4 or IPv6 literal (no brackets) or a
-   * hostname.
-   * @default {"127.0.0.1"}
-   */
-  host?: string;
-  /**
-   * The TCP port; 0 picks a free one.
-   * @default {8080}
-   */
-  port?: number;
-  /**
-   * URL paths that accept WebSocket upgrades; the first one is the URL
-   * shown in logs.
-   * @default {["/ws", "/"]}
-   */
-  paths?: string[];
-  /**
-   * Serializers offered, in the router's order of preference.
-   * @default {["json", "msgpack", "cbor"]}
-   */
-  serializers?: SerializerName[];
-  /**
-   * The largest incoming message accepted, in bytes (at most 64 MiB, the
-   * runtime's frame limit).
-   * @default {16777216}
-   */
-  maxMessageSize?: number;
-  /** Outbound limits for each connection. */
-  outbound?: OutboundOptions;
-  /** A tracking cookie for cookie authentication (off when absent). */
-  cookie?: CookieOptions;
-}
+/** The protocols a listener serves: one, or all three on one port. */
+export type ListenerType = "universal" | "websocket" | "rawsocket" | "longpoll";
 
 /** Listener options with every default filled in. */
 export interface ResolvedListenerOptions {
-  /** The transport. */
-  readonly type: "websocket";
-  /** The interface to listen on. */
+  /** What the listener serves. */
+  readonly type: ListenerType;
+  /** The interface to listen on (TCP). */
   readonly host: string;
   /** The TCP port (0: any free port). */
   readonly port: number;
-  /** URL paths that accept upgrades. */
-  readonly paths: readonly string[];
+  /** A Unix socket path, instead of host and port. */
+  readonly unix?: string;
+  /** TLS certificate and key (read from the configured files), if any. */
+  readonly tls?: Readonly<ListenerTlsOptions>;
   /** Serializers offered. */
   readonly serializers: readonly SerializerName[];
+  /** Whether the batched WebSocket and long-poll subprotocols are offered. */
+  readonly batched: boolean;
   /** The largest incoming message, in bytes. */
   readonly maxMessageSize: number;
+  /** Open connections allowed at once (0: no limit). */
+  readonly maxConnections: number;
+  /** Milliseconds to send the first request (HTTP head or RawSocket handshake). */
+  readonly handshakeTimeout: number;
+  /** Milliseconds from connecting to a joined session. */
+  readonly helloTimeout: number;
+  /** Milliseconds of silence before a WebSocket or RawSocket ping (0: none). */
+  readonly pingInterval: number;
+  /** Milliseconds to wait for the answer to a ping. */
+  readonly pingTimeout: number;
   /** Outbound limits for each connection. */
   readonly outbound: Readonly<Required<OutboundOptions>>;
+  /** WebSocket URL paths. */
+  readonly paths: readonly string[];
+  /** permessage-deflate: off unless `enabled`. */
+  readonly compression: Readonly<{ enabled: boolean; threshold: number; level: number }>;
+  /** Origins allowed to open WebSockets (globs; empty: any). */
+  readonly allowedOrigins: readonly string[];
   /** The tracking cookie, if any. */
   readonly cookie?: Readonly<Required<CookieOptions>>;
+  /** Long-poll settings. */
+  readonly longpoll: Readonly<{ path: string; pollTimeout: number; sessionTimeout: number }>;
 }
 
 /** A host and port, as parsed by {@linkcode parseAddress}. */
@@ -81,13 +69,27 @@ export interface Address {
   readonly port: number;
 }
 
+const TYPES: readonly ListenerType[] = ["universal", "websocket", "rawsocket", "longpoll"];
 const SERIALIZERS: readonly SerializerName[] = ["json", "msgpack", "cbor"];
 const SLOW_CONSUMER: readonly SlowConsumerPolicy[] = ["drop", "close"];
-const MAX_FRAME = 64 * 1024 * 1024;
+const CLIENT_CERTS = ["none", "request", "require"] as const;
+const MAX_MESSAGE = 64 * 1024 * 1024;
+/** Keys that only some listener types understand. */
+const ONLY_FOR: Record<string, readonly ListenerType[]> = {
+  paths: ["universal", "websocket"],
+  compression: ["universal", "websocket"],
+  allowedOrigins: ["universal", "websocket"],
+  cookie: ["universal", "websocket"],
+  batched: ["universal", "websocket", "longpoll"],
+  pingInterval: ["universal", "websocket", "rawsocket"],
+  pingTimeout: ["universal", "websocket", "rawsocket"],
+  longpoll: ["universal", "longpoll"],
+};
 
 /**
  * Validates one listener object from the JSON config and fills in its
- * defaults. Every error is a one-line `TypeError` naming the full key path.
+ * defaults. Every error is a one-line `TypeError` naming the full key
+ * path. TLS files are read here, so a missing file is a config error.
  *
  * @param input The listener object (parsed JSON).
  * @param path Where it came from, for error messages (`listeners[0]`).
@@ -99,7 +101,7 @@ const MAX_FRAME = 64 * 1024 * 1024;
  * import { resolveListenerOptions } from "@cloverleaf/wamp";
  * import { deepEqual, equal, throws } from "node:assert/strict";
  *
- * const listener = resolveListenerOptions({ type: "websocket", port: 0 }, "listeners[0]");
+ * const listener = resolveListenerOptions({ type: "universal", port: 0 }, "listeners[0]");
  * equal(listener.host, "127.0.0.1");
  * deepEqual(listener.paths, ["/ws", "/"]);
  * equal(listener.outbound.slowConsumer, "drop");
@@ -109,8 +111,8 @@ const MAX_FRAME = 64 * 1024 * 1024;
  *   /listeners\[1\]\.port/,
  * );
  * throws(
- *   () => resolveListenerOptions({ type: "websocket", outbound: { limit: 1 } }, "listeners[2]"),
- *   /listeners\[2\]\.outbound\.limit": unknown key/,
+ *   () => resolveListenerOptions({ type: "rawsocket", paths: ["/ws"] }, "listeners[2]"),
+ *   /listeners\[2\]\.paths": only for "universal", "websocket" listeners/,
  * );
  * ```
  */
@@ -119,12 +121,21 @@ export function resolveListenerOptions(
   path: string,
 ): ResolvedListenerOptions {
   const c = new ConfigObject(input, path);
-  const type = c.string("type");
-  if (type !== "websocket") {
+  const type = c.oneOf("type", TYPES, "universal");
+  if (!c.has("type")) c.string("type"); // required
+  for (const [key, types] of Object.entries(ONLY_FOR)) {
+    if (c.has(key) && !types.includes(type)) {
+      throw new TypeError(
+        `Invalid config "${c.path(key)}": only for ${
+          types.map((t) => `"${t}"`).join(", ")
+        } listeners`,
+      );
+    }
+  }
+  const unix = c.has("unix") ? c.string("unix") : undefined;
+  if (unix !== undefined && (c.has("host") || c.has("port"))) {
     throw new TypeError(
-      `Invalid config "${c.path("type")}": expected one of "websocket", got ${
-        JSON.stringify(type)
-      }`,
+      `Invalid config "${c.path("unix")}": a listener has either "unix" or "host"/"port"`,
     );
   }
   const host = c.string("host", "127.0.0.1");
@@ -136,13 +147,10 @@ export function resolveListenerOptions(
     );
   }
   const port = c.integer("port", 8080, 0, 65535);
-  const paths = stringList(
-    c,
-    "paths",
-    ["/ws", "/"],
-    (p) => p.startsWith("/"),
-    "a path",
-  );
+  const tls = resolveTls(c.object("tls"));
+  if (tls !== undefined && unix !== undefined) {
+    throw new TypeError(`Invalid config "${c.path("tls")}": not for a Unix socket listener`);
+  }
   const serializers = stringList(
     c,
     "serializers",
@@ -150,12 +158,10 @@ export function resolveListenerOptions(
     (s) => SERIALIZERS.includes(s as SerializerName),
     `one of ${SERIALIZERS.map((s) => `"${s}"`).join(", ")}`,
   ) as SerializerName[];
-  const maxMessageSize = c.integer(
-    "maxMessageSize",
-    16 * 1024 * 1024,
-    1,
-    MAX_FRAME,
-  );
+  const paths = stringList(c, "paths", ["/ws", "/"], (p) => p.startsWith("/"), "a path");
+  const allowedOrigins = c.has("allowedOrigins")
+    ? stringList(c, "allowedOrigins", [], (o) => o.length > 0, "an origin glob")
+    : (c.array("allowedOrigins"), []);
   const out = c.object("outbound");
   const outbound = {
     maxBacklog: out?.integer("maxBacklog", 1024 * 1024, 0) ?? 1024 * 1024,
@@ -163,54 +169,130 @@ export function resolveListenerOptions(
     slowConsumer: out?.oneOf("slowConsumer", SLOW_CONSUMER, "drop") ?? "drop",
   };
   out?.done();
+  const z = c.object("compression");
+  const compression = {
+    enabled: z?.boolean("enabled", true) ?? false,
+    threshold: z?.integer("threshold", 256, 0) ?? 256,
+    level: z?.integer("level", 6, 0, 9) ?? 6,
+  };
+  z?.done();
   const cookieConfig = c.object("cookie");
   const cookie = cookieConfig === undefined ? undefined : {
     name: cookieConfig.string("name", "cbtid"),
     maxAge: cookieConfig.integer("maxAge", 86_400, 1),
   };
   cookieConfig?.done();
-  c.done();
-  return {
+  const lp = c.object("longpoll");
+  const longpoll = {
+    path: lp?.string("path", "/lp") ?? "/lp",
+    pollTimeout: lp?.integer("pollTimeout", 25_000, 1) ?? 25_000,
+    sessionTimeout: lp?.integer("sessionTimeout", 60_000, 1) ?? 60_000,
+  };
+  if (!longpoll.path.startsWith("/")) {
+    throw new TypeError(`Invalid config "${lp!.path("path")}": expected a path starting with "/"`);
+  }
+  lp?.done();
+  const resolved: ResolvedListenerOptions = {
     type,
     host,
     port,
-    paths,
+    ...(unix === undefined ? {} : { unix }),
+    ...(tls === undefined ? {} : { tls }),
     serializers,
-    maxMessageSize,
+    batched: c.boolean("batched", true),
+    maxMessageSize: c.integer("maxMessageSize", 16 * 1024 * 1024, 512, MAX_MESSAGE),
+    maxConnections: c.integer("maxConnections", 0, 0),
+    handshakeTimeout: c.integer("handshakeTimeout", 10_000, 1),
+    helloTimeout: c.integer("helloTimeout", 10_000, 0),
+    pingInterval: c.integer("pingInterval", 30_000, 0),
+    pingTimeout: c.integer("pingTimeout", 10_000, 1),
     outbound,
+    paths,
+    compression,
+    allowedOrigins,
     ...(cookie === undefined ? {} : { cookie }),
+    longpoll,
   };
+  c.done();
+  return resolved;
+}
+
+function resolveTls(t: ConfigObject | undefined): ListenerTlsOptions | undefined {
+  if (t === undefined) return undefined;
+  const read = (key: string): string => {
+    const file = t.string(key);
+    try {
+      return Deno.readTextFileSync(file);
+    } catch (error) {
+      throw new TypeError(
+        `Invalid config "${t.path(key)}": cannot read ${JSON.stringify(file)}: ${
+          (error as Error).message
+        }`,
+      );
+    }
+  };
+  const cert = read("cert");
+  const key = read("key");
+  const ca = t.has("ca") ? [read("ca")] : undefined;
+  const clientCertificates = t.oneOf("clientCertificates", CLIENT_CERTS, "none");
+  if (clientCertificates !== "none" && ca === undefined) {
+    throw new TypeError(
+      `Invalid config "${
+        t.path("clientCertificates")
+      }": needs "ca", the CA client certificates chain to`,
+    );
+  }
+  t.done();
+  return { cert, key, ...(ca === undefined ? {} : { ca }), clientCertificates };
 }
 
 /**
- * Maps resolved listener options onto the options of `serveWebSocket()`.
+ * Maps resolved listener options onto the options of `listen()`.
  *
  * @param listener Resolved listener options.
- * @returns The same settings under `serveWebSocket()`'s names.
+ * @returns The same settings under `listen()`'s names.
  *
  * @example
  * ```ts
- * import {
- *   resolveListenerOptions,
- *   toServeWebSocketOptions,
- * } from "@cloverleaf/wamp";
+ * import { resolveListenerOptions, toListenOptions } from "@cloverleaf/wamp";
  * import { equal } from "node:assert/strict";
  *
- * const listener = resolveListenerOptions({ type: "websocket", host: "::1" }, "listener");
- * equal(toServeWebSocketOptions(listener).hostname, "::1");
+ * const listener = resolveListenerOptions({ type: "rawsocket", host: "::1" }, "listener");
+ * const options = toListenOptions(listener);
+ * equal(options.hostname, "::1");
+ * equal(options.websocket, false);
  * ```
  */
-export function toServeWebSocketOptions(
-  listener: ResolvedListenerOptions,
-): ServeWebSocketOptions {
-  return {
-    hostname: listener.host,
-    port: listener.port,
-    paths: [...listener.paths],
+export function toListenOptions(listener: ResolvedListenerOptions): ListenOptions {
+  const serves = (t: ListenerType) => listener.type === "universal" || listener.type === t;
+  const common = {
     serializers: [...listener.serializers],
     maxMessageSize: listener.maxMessageSize,
-    outbound: { ...listener.outbound },
-    ...(listener.cookie === undefined ? {} : { cookie: { ...listener.cookie } }),
+  };
+  const ping = { pingInterval: listener.pingInterval, pingTimeout: listener.pingTimeout };
+  return {
+    ...(listener.unix === undefined
+      ? { hostname: listener.host, port: listener.port }
+      : { path: listener.unix }),
+    ...(listener.tls === undefined ? {} : { tls: { ...listener.tls } }),
+    websocket: serves("websocket")
+      ? {
+        ...common,
+        ...ping,
+        paths: [...listener.paths],
+        batched: listener.batched,
+        compression: { ...listener.compression },
+        allowedOrigins: [...listener.allowedOrigins],
+        ...(listener.cookie === undefined ? {} : { cookie: { ...listener.cookie } }),
+      }
+      : false,
+    rawsocket: serves("rawsocket") ? { ...common, ...ping } : false,
+    longpoll: serves("longpoll")
+      ? { ...common, ...listener.longpoll, batched: listener.batched }
+      : false,
+    maxConnections: listener.maxConnections,
+    handshakeTimeout: listener.handshakeTimeout,
+    attach: { ...listener.outbound, helloTimeout: listener.helloTimeout },
   };
 }
 

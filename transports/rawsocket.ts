@@ -23,6 +23,7 @@ import {
   type SerializerName,
   serializers as allSerializers,
   type TransportInfo,
+  type TransportLog,
   type WampMessage,
 } from "../wamp/mod.ts";
 import { encodeBytes } from "./encode.ts";
@@ -42,7 +43,7 @@ import {
   sendLimit,
 } from "./rawsocket_framing.ts";
 import { tlsInfo } from "./tls_info.ts";
-import { concat, Wire } from "./wire.ts";
+import { concat, remoteAddress, Wire } from "./wire.ts";
 
 /** Options of a RawSocket listener (the server side). */
 export interface RawSocketOptions {
@@ -87,11 +88,8 @@ export interface AcceptRawSocketOptions extends RawSocketOptions {
   /** The listener is at its connection limit: refuse with handshake error 4. */
   full?: boolean;
   /** Where connection-level events are logged. @default {nowhere} */
-  log?: RawSocketLog;
+  log?: TransportLog;
 }
-
-/** A logger for connection-level events. */
-export type RawSocketLog = (level: "info" | "warn", message: string) => void;
 
 /** What {@linkcode RawSocketConnection} is built from. */
 export interface RawSocketConnectionOptions {
@@ -108,7 +106,7 @@ export interface RawSocketConnectionOptions {
   /** Milliseconds to wait for an answer to a PING. */
   pingTimeout: number;
   /** Where connection-level events are logged. */
-  log?: RawSocketLog;
+  log?: TransportLog;
   /**
    * Called instead of sending a message over the peer's limit.
    * @default {logs a warning and closes the connection}
@@ -361,20 +359,6 @@ export function transportInfo(
 }
 
 /**
- * The remote address of a socket, as session details show it.
- *
- * @param socket A connected socket.
- * @returns `tcp4:1.2.3.4:5678`, `tcp6:[::1]:5678` or `unix`.
- */
-export function remoteAddress(socket: Socket): string {
-  const address = socket.remoteAddress;
-  if (address === undefined) return "unix";
-  return socket.remoteFamily === "IPv6"
-    ? `tcp6:[${address}]:${socket.remotePort}`
-    : `tcp4:${address}:${socket.remotePort}`;
-}
-
-/**
  * Runs the server side of a RawSocket connection whose first octet (0x7F)
  * a listener has already read: reads the rest of the 4-octet handshake,
  * answers it, and attaches the connection to `acceptor` (a router).
@@ -458,7 +442,7 @@ function open(
   serializer: Serializer,
   clientExponent: number,
   acceptor: PeerAcceptor,
-  options: AcceptRawSocketOptions & { peer: string; log: RawSocketLog },
+  options: AcceptRawSocketOptions & { peer: string; log: TransportLog },
 ): void {
   const { peer, log } = options;
   const limit = receiveLimit(options.maxMessageSize);

@@ -19,7 +19,8 @@ import {
   type TransportInfo,
   type WampMessage,
 } from "../wamp/mod.ts";
-import { newCookie, presentedCookie } from "./cookie.ts";
+import { type CookieOptions, newCookie, presentedCookie } from "./cookie.ts";
+export type { CookieOptions } from "./cookie.ts";
 
 /** Options for {@linkcode webSocketHandler}. */
 export interface WebSocketHandlerOptions {
@@ -48,14 +49,6 @@ export interface WebSocketHandlerOptions {
    * remember is replaced by a fresh random one.
    */
   cookie?: CookieOptions;
-}
-
-/** The tracking cookie of a WebSocket listener. */
-export interface CookieOptions {
-  /** The cookie's name. @default {"cbtid"} */
-  name?: string;
-  /** Its lifetime in the browser, in seconds. @default {86400} */
-  maxAge?: number;
 }
 
 /** A socket-backed {@linkcode Peer}. */

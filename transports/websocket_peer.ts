@@ -14,6 +14,7 @@ import {
   type Serializer,
   type SerializerName,
   type TransportInfo,
+  type TransportLog,
   type WampMessage,
 } from "../wamp/mod.ts";
 import { BATCHED_SUFFIX, joinBatch, splitBatch, splitTextBatch } from "./batched.ts";
@@ -28,9 +29,6 @@ import {
   parseClosePayload,
 } from "./websocket_framing.ts";
 import type { Wire } from "./wire.ts";
-
-/** How a WebSocket connection logs what happens to it. */
-export type WebSocketLog = (level: "info" | "warn", message: string) => void;
 
 /** Options for {@linkcode WebSocketPeer}. */
 export interface WebSocketPeerOptions {
@@ -67,7 +65,7 @@ export interface WebSocketPeerOptions {
    */
   pingTimeout?: number;
   /** Where to log protocol errors and timeouts. */
-  log?: WebSocketLog | undefined;
+  log?: TransportLog | undefined;
 }
 
 /** How long to wait for the other side's close frame, in milliseconds. */
@@ -104,7 +102,7 @@ export class WebSocketPeer implements Link {
   #deflate: PerMessageDeflate | undefined;
   #deflateKey: string;
   #max: number;
-  #log: WebSocketLog | undefined;
+  #log: TransportLog | undefined;
   #parser: FrameParser;
   #handler: PeerHandler | undefined;
   #early: (WampMessage | ProtocolViolationError)[] = [];

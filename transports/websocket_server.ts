@@ -7,7 +7,6 @@
  * @module
  */
 
-import type { Socket } from "node:net";
 import { TLSSocket } from "node:tls";
 import {
   type AttachOptions,
@@ -17,6 +16,7 @@ import {
   type SerializerName,
   serializers as allSerializers,
   type TransportInfo,
+  type TransportLog,
 } from "../wamp/mod.ts";
 import { BATCHED_SUFFIX } from "./batched.ts";
 import { type CookieOptions, trackingCookie } from "./cookie.ts";
@@ -24,8 +24,8 @@ import { type HttpRequestHead, responseHead, textResponse } from "./http.ts";
 import { negotiateDeflate } from "./permessage_deflate.ts";
 import { tlsInfo } from "./tls_info.ts";
 import { acceptKey, CloseCode } from "./websocket_framing.ts";
-import { type WebSocketLog, WebSocketPeer } from "./websocket_peer.ts";
-import type { Wire } from "./wire.ts";
+import { WebSocketPeer } from "./websocket_peer.ts";
+import { remoteAddress, type Wire } from "./wire.ts";
 
 /** WebSocket settings of a listener. */
 export interface WebSocketOptions {
@@ -91,7 +91,7 @@ export interface UpgradeWebSocketOptions extends WebSocketOptions {
   /** The remote address, for session details. @default {from the socket} */
   peer?: string;
   /** Where refusals and protocol errors are logged. */
-  log?: WebSocketLog;
+  log?: TransportLog;
 }
 
 const TOKEN_SPLIT = /\s*,\s*/;
@@ -119,15 +119,6 @@ export function originAllowed(origin: string, globs: readonly string[]): boolean
       .join("[^/]*");
     return new RegExp(`^${pattern}$`, "i").test(origin);
   });
-}
-
-/** The remote address of a socket, as session details show it. */
-function remoteAddress(socket: Socket): string {
-  const address = socket.remoteAddress;
-  if (address === undefined) return "unix";
-  return socket.remoteFamily === "IPv6"
-    ? `tcp6:[${address}]:${socket.remotePort}`
-    : `tcp4:${address}:${socket.remotePort}`;
 }
 
 /** Whether a comma-separated header holds `token` (ignoring case). */

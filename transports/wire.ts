@@ -141,8 +141,22 @@ export class Wire {
   }
 }
 
+/**
+ * The remote address of a socket, as session details show it.
+ *
+ * @param socket A connected socket.
+ * @returns `tcp4:1.2.3.4:5678`, `tcp6:[::1]:5678` or `unix`.
+ */
+export function remoteAddress(socket: Socket): string {
+  const address = socket.remoteAddress;
+  if (address === undefined) return "unix";
+  return socket.remoteFamily === "IPv6"
+    ? `tcp6:[${address}]:${socket.remotePort}`
+    : `tcp4:${address}:${socket.remotePort}`;
+}
+
 /** Joins byte chunks into one array. */
-export function concat(chunks: readonly Uint8Array[]): Uint8Array {
+export function concat(chunks: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
   let length = 0;
   for (const c of chunks) length += c.byteLength;
   const out = new Uint8Array(length);

@@ -93,6 +93,9 @@ export interface Link extends Peer {
   bind(handler: PeerHandler): void;
 }
 
+/** Where transports write log lines (a listener's `log` option). */
+export type TransportLog = (level: "info" | "warn", message: string) => void;
+
 /** What to do with a connection whose outbound backlog is over its limit. */
 export type SlowConsumerPolicy = "drop" | "close";
 

@@ -115,7 +115,7 @@ export interface Service extends AsyncDisposable {
   stderr(): Promise<string>;
 }
 
-const LISTENING = /Listening on (ws:\/\/\S+) \(realms: ([^)]*)\)/;
+const LISTENING = /Listening on ((?:wss?|tcps?|https?|unix):\/\/[^\s,]+)[^(]*\(realms: ([^)]*)\)/;
 
 /**
  * Starts `command args` and waits until it has printed `listeners`

@@ -133,7 +133,7 @@ Deno.test("cli serves the defaults with no listener and no realm: realm1 on 127.
   await using _ = service;
   match(
     service.listening[0]!,
-    /Listening on ws:\/\/127\.0\.0\.1:8080\/ws \(realms: realm1\)$/,
+    /Listening on ws:\/\/127\.0\.0\.1:8080\/ws, tcp:\/\/127\.0\.0\.1:8080, http:\/\/127\.0\.0\.1:8080\/lp \(realms: realm1\)$/,
   );
   const session = await within(
     connect(service.urls[0]!, { realm: "realm1" }),
@@ -188,7 +188,7 @@ Deno.test("cli rejects wrong types and values in the config file, naming the key
       { listeners: [{ type: "websocket", port: 65536 }] },
       /"listeners\[0\]\.port"/,
     ],
-    [{ listeners: [{ type: "rawsocket" }] }, /"listeners\[0\]\.type"/],
+    [{ listeners: [{ type: "mqtt" }] }, /"listeners\[0\]\.type"/],
     [{ listeners: [{ port: 1 }] }, /"listeners\[0\]\.type"/],
     [
       { listeners: [{ type: "websocket", host: "not a host" }] },

@@ -12,6 +12,7 @@
  * Every test checks that the router's log holds none of the credentials.
  */
 
+import type { SerializerName } from "../../wamp/mod.ts";
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import {
   ApplicationError,
@@ -55,7 +56,7 @@ function authTest(
 ): void {
   for (const via of VIAS) {
     Deno.test(`[${via}] auth: ${name}`, async () => {
-      const t = startRouter(router());
+      const t = await startRouter(router());
       try {
         await fn(t, via);
       } finally {
@@ -85,7 +86,12 @@ function joinAs(
 ): Promise<Session> {
   const joined = via === "local"
     ? connectLocal(t.router, realm, { timeout: 5000, ...credentials })
-    : connect(t.url, { realm, serializers: [via], timeout: 5000, ...credentials });
+    : connect(t.url, {
+      realm,
+      serializers: [via as SerializerName],
+      timeout: 5000,
+      ...credentials,
+    });
   return within(joined, 5000, `joining ${realm}`);
 }
 
@@ -412,7 +418,7 @@ const FAILED = [
 ];
 
 Deno.test("auth: a raw client that never answers gets ABORT after authTimeout", async () => {
-  await using t = startRouter({ ...staticRouter(), authTimeout: 200 });
+  await using t = await startRouter({ ...staticRouter(), authTimeout: 200 });
   await using raw = await rawWamp(t.url);
   await raw.send(hello({ authmethods: ["ticket"], authid: "alice" }));
   deepEqual(await raw.next("CHALLENGE"), [MessageType.CHALLENGE, "ticket", {}]);
@@ -421,7 +427,7 @@ Deno.test("auth: a raw client that never answers gets ABORT after authTimeout", 
 });
 
 Deno.test("auth: a CALL while challenged is a protocol violation", async () => {
-  await using t = startRouter(staticRouter());
+  await using t = await startRouter(staticRouter());
   await using raw = await rawWamp(t.url);
   await raw.send(hello({ authmethods: ["ticket"], authid: "alice" }));
   deepEqual(await raw.next("CHALLENGE"), [MessageType.CHALLENGE, "ticket", {}]);
@@ -435,7 +441,7 @@ Deno.test("auth: a CALL while challenged is a protocol violation", async () => {
 Deno.test("auth: a second AUTHENTICATE is a protocol violation", async () => {
   let release!: () => void;
   const gate = new Promise<void>((resolve) => release = resolve);
-  await using t = startRouter(
+  await using t = await startRouter(
     routerWith({
       ticket: {
         authenticator: async () => {
@@ -461,7 +467,7 @@ Deno.test("auth: a second AUTHENTICATE is a protocol violation", async () => {
 });
 
 Deno.test("auth: ABORT reveals nothing about what was wrong", async () => {
-  await using t = startRouter(staticRouter());
+  await using t = await startRouter(staticRouter());
   const attempts: [Dict, (challenge: unknown[]) => string][] = [
     [{ authmethods: ["ticket"], authid: "alice" }, () => C.wrong],
     [{ authmethods: ["ticket"], authid: "mallory" }, () => C.aliceTicket],

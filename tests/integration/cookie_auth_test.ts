@@ -42,7 +42,7 @@ async function loginWithTicket(url: string, headers: Record<string, string> = {}
 }
 
 Deno.test("cookie: a later connection presenting the cookie joins as the same identity", async () => {
-  await using t = startRouter({ realms: [REALM], listener: { cookie: {} } });
+  await using t = await startRouter({ realms: [REALM], listener: { websocket: { cookie: {} } } });
   const cookie = await loginWithTicket(t.url);
   const session = await connect(t.url, {
     realm: "realm1",
@@ -63,7 +63,7 @@ Deno.test("cookie: a later connection presenting the cookie joins as the same id
 });
 
 Deno.test("cookie: an unknown cookie is replaced, and the client's next method is tried", async () => {
-  await using t = startRouter({ realms: [REALM], listener: { cookie: {} } });
+  await using t = await startRouter({ realms: [REALM], listener: { websocket: { cookie: {} } } });
   const madeUp = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
   await using ws = await rawWebSocket(t.url, ["wamp.2.json"], { cookie: `cbtid=${madeUp}` });
   notEqual(setCookie(ws.head), madeUp, "the router issues its own cookie");
@@ -87,9 +87,9 @@ Deno.test("cookie: an unknown cookie is replaced, and the client's next method i
 });
 
 Deno.test("cookie: a known cookie is kept, and stands for its own realm only", async () => {
-  await using t = startRouter({
+  await using t = await startRouter({
     realms: [REALM, { name: "realm2", auth: REALM.auth }],
-    listener: { cookie: { maxAge: 120 } },
+    listener: { websocket: { cookie: { maxAge: 120 } } },
   });
   const cookie = await loginWithTicket(t.url);
   await using again = await rawWebSocket(t.url, ["wamp.2.json"], { cookie: `cbtid=${cookie}` });

@@ -12,6 +12,7 @@
  * fresh session after everything before it).
  */
 
+import type { SerializerName } from "../../wamp/mod.ts";
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import {
   ApplicationError,
@@ -58,7 +59,7 @@ function feature(name: string, fn: (via: Via) => Promise<void>): void {
 }
 
 /** A router whose realm1 has these options. */
-function routerWith(realm: Omit<RealmOptions, "name"> = {}): TestRouter {
+function routerWith(realm: Omit<RealmOptions, "name"> = {}): Promise<TestRouter> {
   return startRouter({ realms: [{ name: "realm1", ...realm }] });
 }
 
@@ -82,7 +83,7 @@ async function joinDroppable(t: TestRouter, via: Via): Promise<Droppable> {
     routerEnd.bind(t.router.attach(routerEnd));
     link = clientEnd;
   } else {
-    link = await connectWebSocket(t.url, { serializers: [via] });
+    link = await connectWebSocket(t.url, { serializers: [via as SerializerName] });
   }
   const session = await Session.join(link, { realm: "realm1" });
   return { session, drop: () => link.close() };
@@ -167,7 +168,7 @@ function isEmpty(result: { args: unknown[]; kwargs: Dict }): void {
 // ---- announcement ----------------------------------------------------------
 
 feature("the router announces the meta API features", async (via) => {
-  await using t = routerWith();
+  await using t = await routerWith();
   const s = await join(t, via);
   const roles = s.details.roles as Record<string, { features: Dict }>;
   const broker = roles.broker!.features;
@@ -184,7 +185,7 @@ feature("the router announces the meta API features", async (via) => {
 feature(
   "session_meta_api: on_join and on_leave, on GOODBYE and on a lost transport",
   async (via) => {
-    await using t = routerWith();
+    await using t = await routerWith();
     const watcher = await join(t, via);
     const joins: [Dict, Event][] = [];
     const leaves: unknown[][] = [];
@@ -222,7 +223,7 @@ feature(
 feature(
   "session_meta_api: count, list and get; the router's own session is not there",
   async (via) => {
-    await using t = routerWith();
+    await using t = await routerWith();
     const [a, b, c] = await sessions(t, via, 3);
     const ids = [a!.id, b!.id, c!.id].sort();
     const meta = a!.meta.sessions;
@@ -254,7 +255,7 @@ feature(
 );
 
 feature("session_meta_api: kill procedures and modify_details are off by default", async (via) => {
-  await using t = routerWith();
+  await using t = await routerWith();
   const [a, b] = await sessions(t, via, 2);
   const meta = a!.meta.sessions;
   const refused = isUri("wamp.error.no_such_procedure");
@@ -269,7 +270,7 @@ feature("session_meta_api: kill procedures and modify_details are off by default
 });
 
 feature("session_meta_api: kill closes another session with GOODBYE", async (via) => {
-  await using t = routerWith({ meta: { kill: true } });
+  await using t = await routerWith({ meta: { kill: true } });
   const [admin, target, plain, spared] = await sessions(t, via, 4);
   const seen = await watch(admin!, ["wamp.session.on_leave"]);
 
@@ -301,7 +302,7 @@ feature("session_meta_api: kill closes another session with GOODBYE", async (via
 feature(
   "session_meta_api: kill_by_authid, kill_by_authrole and kill_all spare the caller",
   async (via) => {
-    await using t = routerWith({ meta: { kill: true } });
+    await using t = await routerWith({ meta: { kill: true } });
     const [admin, x, y, z] = await sessions(t, via, 4);
     const meta = admin!.meta.sessions;
 
@@ -341,7 +342,7 @@ feature(
 );
 
 feature("session_meta_api: kill_all publishes no meta or testament events", async (via) => {
-  await using t = routerWith({ meta: { kill: true } });
+  await using t = await routerWith({ meta: { kill: true } });
   const [admin, x, y] = await sessions(t, via, 3);
   await x!.subscribe("com.example.t", () => {});
   await x!.register("com.example.p", () => {});
@@ -369,7 +370,7 @@ feature("session_meta_api: kill_all publishes no meta or testament events", asyn
 });
 
 feature("session_meta_api: modify_details", async (via) => {
-  await using t = routerWith({ meta: { modifyDetails: true } });
+  await using t = await routerWith({ meta: { modifyDetails: true } });
   const [admin, b] = await sessions(t, via, 2);
   const meta = admin!.meta.sessions;
 
@@ -419,7 +420,7 @@ feature("session_meta_api: modify_details", async (via) => {
 feature(
   "testament_meta_api: testaments publish on GOODBYE and on a lost transport",
   async (via) => {
-    await using t = routerWith();
+    await using t = await routerWith();
     const watcher = await join(t, via);
     const seen = await watch(watcher, ["com.example.will", "wamp.session.on_leave"]);
 
@@ -454,7 +455,7 @@ feature(
 );
 
 feature("testament_meta_api: flush_testaments, and detached before destroyed", async (via) => {
-  await using t = routerWith();
+  await using t = await routerWith();
   const watcher = await join(t, via);
   const seen = await watch(watcher, ["com.example.will", "wamp.session.on_leave"]);
 
@@ -499,7 +500,7 @@ feature("testament_meta_api: flush_testaments, and detached before destroyed", a
 });
 
 feature("testament_meta_api: publish_options are honoured", async (via) => {
-  await using t = routerWith();
+  await using t = await routerWith();
   const [w1, w2, leaver] = await sessions(t, via, 3);
   const topics = ["com.example.will", "wamp.session.on_leave"];
   const [seen1, seen2] = [await watch(w1!, topics), await watch(w2!, topics)];
@@ -531,7 +532,7 @@ feature("testament_meta_api: publish_options are honoured", async (via) => {
 });
 
 feature("testament_meta_api: bad arguments are refused and not kept", async (via) => {
-  await using t = routerWith();
+  await using t = await routerWith();
   const [watcher, s] = await sessions(t, via, 2);
   const seen = await watch(watcher!, ["com.example.will", "wamp.session.on_leave"]);
   const add = (args: unknown[], kwargs: Dict = {}) =>
@@ -562,7 +563,7 @@ feature("testament_meta_api: bad arguments are refused and not kept", async (via
 feature(
   "registration_meta_api: on_create, on_register, on_unregister, on_delete in order",
   async (via) => {
-    await using t = routerWith();
+    await using t = await routerWith();
     const [watcher, a, b] = await sessions(t, via, 3);
     const seen: unknown[][] = [];
     const meta = watcher!.meta.registrations;
@@ -623,7 +624,7 @@ feature(
 feature(
   "registration_meta_api: list, lookup, match, get, list_callees, count_callees",
   async (via) => {
-    await using t = routerWith();
+    await using t = await routerWith();
     const [asker, c, d] = await sessions(t, via, 3);
     const meta = asker!.meta.registrations;
     const exact = await c!.register("com.example.a", () => {});
@@ -705,7 +706,7 @@ feature(
 feature(
   "subscription_meta_api: on_create, on_subscribe, on_unsubscribe, on_delete in order",
   async (via) => {
-    await using t = routerWith();
+    await using t = await routerWith();
     const [watcher, a, b] = await sessions(t, via, 3);
     const seen: unknown[][] = [];
     const created: Dict[] = [];
@@ -767,7 +768,7 @@ feature(
 feature(
   "subscription_meta_api: list, lookup, match, get, list_subscribers, count_subscribers",
   async (via) => {
-    await using t = routerWith();
+    await using t = await routerWith();
     const [asker, a, b] = await sessions(t, via, 3);
     const meta = asker!.meta.subscriptions;
     const exact = await a!.subscribe("com.example.a", () => {});
@@ -843,7 +844,7 @@ feature(
 // ---- a leaving session -----------------------------------------------------------
 
 feature("a leaving session's meta events and testaments come in order", async (via) => {
-  await using t = routerWith();
+  await using t = await routerWith();
   const watcher = await join(t, via);
   const seen = await watch(watcher, [
     "wamp.subscription.on_unsubscribe",
@@ -883,7 +884,7 @@ feature("a leaving session's meta events and testaments come in order", async (v
 });
 
 feature("meta events reach pattern subscriptions with details.topic", async (via) => {
-  await using t = routerWith();
+  await using t = await routerWith();
   const watcher = await join(t, via);
   const sessionEvents = await watch(watcher, ["wamp.session."], { match: "prefix" });
   const createEvents = await watch(watcher, ["wamp..on_create"], { match: "wildcard" });
@@ -917,7 +918,7 @@ feature("meta events reach pattern subscriptions with details.topic", async (via
 
 Deno.test("[json] testament and on_leave when the TCP connection drops without a close frame", async () => {
   const decoder = new TextDecoder();
-  await using t = routerWith();
+  await using t = await routerWith();
   const watcher = await join(t, "json");
   const seen = await watch(watcher, ["com.example.will", "wamp.session.on_leave"]);
   await using raw = await rawWebSocket(t.url, ["wamp.2.json"]);

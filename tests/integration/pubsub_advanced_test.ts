@@ -20,7 +20,7 @@ import { join, startRouter, type TestRouter, until, type Via, within } from "../
 const SOCKET_VIAS: readonly Via[] = ["json", "msgpack", "cbor"];
 
 /** Starts a router whose realm1 has these options. */
-function routerWith(realm: Omit<RealmOptions, "name"> = {}): TestRouter {
+function routerWith(realm: Omit<RealmOptions, "name"> = {}): Promise<TestRouter> {
   return startRouter({ realms: [{ name: "realm1", ...realm }] });
 }
 
@@ -53,7 +53,7 @@ for (const via of SOCKET_VIAS) {
   const test = (name: string, fn: () => Promise<void>) => Deno.test(`[${via}] ${name}`, fn);
 
   test("the router announces the broker features and topic reflection", async () => {
-    await using t = routerWith();
+    await using t = await routerWith();
     const s = await join(t, via);
     const broker = (s.details.roles as Record<string, Record<string, unknown>>).broker!;
     deepEqual(Object.keys(broker.features as object).sort(), [...ROUTER_FEATURES.broker].sort());
@@ -62,7 +62,7 @@ for (const via of SOCKET_VIAS) {
   });
 
   test("subscriber_blackwhite_listing", async () => {
-    await using t = routerWith();
+    await using t = await routerWith();
     const [a, b, c, pub] = await Promise.all([0, 1, 2, 3].map(() => join(t, via)));
     const topic = "com.example.bw";
     const inboxes = await Promise.all([a, b, c].map(async (s) => (await collect(s!, topic))[0]));
@@ -93,7 +93,7 @@ for (const via of SOCKET_VIAS) {
   });
 
   test("publisher_exclusion", async () => {
-    await using t = routerWith();
+    await using t = await routerWith();
     const s = await join(t, via);
     const [got] = await collect(s, "com.example.self");
     await s.publish("com.example.self", { args: ["excluded"] }, { acknowledge: true });
@@ -105,7 +105,7 @@ for (const via of SOCKET_VIAS) {
 
   test("publisher_identification", async () => {
     {
-      await using t = routerWith();
+      await using t = await routerWith();
       const [sub, pub] = [await join(t, via), await join(t, via)];
       const [got] = await collect(sub, "com.example.id");
       await pub.publish("com.example.id", { args: ["anonymous"] });
@@ -120,7 +120,7 @@ for (const via of SOCKET_VIAS) {
       await Promise.all([sub.close(), pub.close()]);
     }
     {
-      await using t = routerWith({ disclosePublisher: "always" });
+      await using t = await routerWith({ disclosePublisher: "always" });
       const [sub, pub] = [await join(t, via), await join(t, via)];
       const [got] = await collect(sub, "com.example.id");
       await pub.publish("com.example.id", { args: [1] });
@@ -129,7 +129,7 @@ for (const via of SOCKET_VIAS) {
       await Promise.all([sub.close(), pub.close()]);
     }
     {
-      await using t = routerWith({ disclosePublisher: "never" });
+      await using t = await routerWith({ disclosePublisher: "never" });
       const [sub, pub] = [await join(t, via), await join(t, via)];
       const [got] = await collect(sub, "com.example.id");
       await rejects(
@@ -148,7 +148,7 @@ for (const via of SOCKET_VIAS) {
   });
 
   test("publication_trustlevels", async () => {
-    await using t = routerWith({
+    await using t = await routerWith({
       trustLevels: [{ transport: "local", trustlevel: 5 }, {
         transport: "websocket",
         trustlevel: 2,
@@ -166,7 +166,7 @@ for (const via of SOCKET_VIAS) {
   });
 
   test("pattern_based_subscription", async () => {
-    await using t = routerWith();
+    await using t = await routerWith();
     const [sub, pub] = [await join(t, via), await join(t, via)];
     const [exact, exactSub] = await collect(sub, "com.myapp.a.b");
     const [prefix, prefixSub] = await collect(sub, "com.myapp", { match: "prefix" });
@@ -192,7 +192,7 @@ for (const via of SOCKET_VIAS) {
   });
 
   test("sharded_subscription: rkey and nkey are accepted and ignored", async () => {
-    await using t = routerWith();
+    await using t = await routerWith();
     const [sub, pub] = [await join(t, via), await join(t, via)];
     const [got] = await collect(sub, "com.myapp..temp", { match: "wildcard", nkey: "node1" });
     await pub.publish("com.myapp.s1.temp", { args: [21.5] }, { rkey: "s1", acknowledge: true });
@@ -202,7 +202,7 @@ for (const via of SOCKET_VIAS) {
   });
 
   test("event_history", async () => {
-    await using t = routerWith({
+    await using t = await routerWith({
       eventHistory: [{ topic: "com.example.log", match: "prefix", limit: 3 }],
     });
     const [reader, pub] = [await join(t, via), await join(t, via)];
@@ -253,7 +253,7 @@ for (const via of SOCKET_VIAS) {
   });
 
   test("event_retention", async () => {
-    await using t = routerWith();
+    await using t = await routerWith();
     const [sub, pub] = [await join(t, via), await join(t, via)];
     await pub.publish("com.example.state", { args: ["old"] }, { retain: true, acknowledge: true });
     await pub.publish("com.example.state", { args: ["current"] }, {
@@ -286,7 +286,7 @@ for (const via of SOCKET_VIAS) {
   });
 
   test("subscription_revocation", async () => {
-    await using t = routerWith();
+    await using t = await routerWith();
     const [s, pub] = [await join(t, via), await join(t, via)];
     const sub = await s.subscribe("com.example.revoked");
     const iterating = (async () => {
@@ -310,7 +310,7 @@ for (const via of SOCKET_VIAS) {
   });
 
   test("topic_reflection", async () => {
-    await using t = routerWith();
+    await using t = await routerWith();
     const s = await join(t, via);
     await s.subscribe("com.example.reflect", () => {});
     const list = await s.call("wamp.reflection.topic.list");
@@ -324,7 +324,7 @@ for (const via of SOCKET_VIAS) {
   });
 
   test("payload_passthru_mode", async () => {
-    await using t = routerWith();
+    await using t = await routerWith();
     const [sub, pub] = [await join(t, via), await join(t, via)];
     const [got] = await collect(sub, "com.example.ppt");
     const blob = new Uint8Array([0, 1, 2, 250, 255]);
@@ -347,7 +347,7 @@ for (const via of SOCKET_VIAS) {
 
 Deno.test("bad PubSub input never crashes the router: violations abort, refusals are ERROR", async () => {
   const decoder = new TextDecoder();
-  await using t = routerWith();
+  await using t = await routerWith();
   const healthy = await join(t, "json");
   const [got] = await collect(healthy, "com.example.alive");
   const hello = '[1, "realm1", {"roles": {"publisher": {}, "subscriber": {}}}]';
@@ -396,7 +396,7 @@ Deno.test("bad PubSub input never crashes the router: violations abort, refusals
 });
 
 Deno.test("[local] event_retention: the retained event right behind SUBSCRIBED is not lost", async () => {
-  await using t = routerWith();
+  await using t = await routerWith();
   const [sub, pub] = [await join(t, "local"), await join(t, "local")];
   await pub.publish("com.example.state", { args: ["current"] }, {
     retain: true,

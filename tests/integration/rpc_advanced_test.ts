@@ -61,7 +61,7 @@ function sessions(t: TestRouter, via: Via, n: number, realm = "realm1"): Promise
 }
 
 feature("progressive_call_results", async (t, via) => {
-  await using r = startRouter();
+  await using r = await startRouter();
   const [callee, caller] = await sessions(r, via, 2);
 
   await t.step("progressive RESULTs reach onProgress, then the final result", async () => {
@@ -136,7 +136,7 @@ feature("progressive_call_results", async (t, via) => {
 });
 
 feature("progressive_call_invocations", async (t, via) => {
-  await using r = startRouter();
+  await using r = await startRouter();
   const [callee, caller] = await sessions(r, via, 2);
   const chunkLog: InvocationChunk[][] = [];
   await callee!.register("com.example.sum", async (args, _kwargs, details, inv) => {
@@ -232,7 +232,7 @@ feature("progressive_call_invocations", async (t, via) => {
 });
 
 feature("call_timeout", async (t, via) => {
-  await using r = startRouter();
+  await using r = await startRouter();
   const [callee, caller] = await sessions(r, via, 2);
   const reasons: unknown[] = [];
   let answerLate = deferred();
@@ -305,7 +305,7 @@ feature("call_timeout", async (t, via) => {
 });
 
 feature("call_canceling", async (t, via) => {
-  await using r = startRouter();
+  await using r = await startRouter();
   const [callee, caller] = await sessions(r, via, 2);
   const interrupts: unknown[] = [];
   const started: number[] = [];
@@ -402,7 +402,7 @@ feature("call_canceling", async (t, via) => {
 });
 
 feature("caller_identification", async (t, via) => {
-  await using r = startRouter({
+  await using r = await startRouter({
     realms: [
       { name: "realm1" },
       { name: "always", discloseCaller: "always" },
@@ -461,7 +461,7 @@ feature("caller_identification", async (t, via) => {
 
 feature("call_trustlevels", async (t, via) => {
   const transport = via === "local" ? "local" : "websocket";
-  await using r = startRouter({
+  await using r = await startRouter({
     realms: [
       {
         name: "realm1",
@@ -495,7 +495,7 @@ feature("call_trustlevels", async (t, via) => {
 });
 
 feature("pattern_based_registration", async (t, via) => {
-  await using r = startRouter();
+  await using r = await startRouter();
   const [callee, caller] = await sessions(r, via, 2);
   const tagged = (tag: string) => (_a: unknown[], _k: unknown, _d: unknown, inv: Invocation) => ({
     args: [tag, inv.procedure],
@@ -553,7 +553,7 @@ feature("pattern_based_registration", async (t, via) => {
 });
 
 feature("shared_registration", async (t, via) => {
-  await using r = startRouter();
+  await using r = await startRouter();
   const callees = await sessions(r, via, 3);
   const [caller] = await sessions(r, via, 1);
   // One after the other: registration order decides roundrobin/first/last.
@@ -620,7 +620,7 @@ feature("shared_registration", async (t, via) => {
 });
 
 feature("sharded_registration", async (t, via) => {
-  await using r = startRouter();
+  await using r = await startRouter();
   const callees = await sessions(r, via, 3);
   const [caller] = await sessions(r, via, 1);
   await Promise.all(
@@ -649,7 +649,7 @@ feature("sharded_registration", async (t, via) => {
 });
 
 feature("registration_revocation", async (t, via) => {
-  await using r = startRouter();
+  await using r = await startRouter();
   const [callee, caller] = await sessions(r, via, 2);
 
   await t.step("the callee learns the reason; calls then find no procedure", async () => {
@@ -678,7 +678,7 @@ feature("registration_revocation", async (t, via) => {
 });
 
 feature("payload_passthru_mode", async (t, via) => {
-  await using r = startRouter();
+  await using r = await startRouter();
   const [callee, caller] = await sessions(r, via, 2);
   const ppt = { ppt_scheme: "x_cloverleaf", ppt_serializer: "cbor", ppt_keyid: "k1" };
 

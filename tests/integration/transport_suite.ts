@@ -5,14 +5,14 @@
 
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { ApplicationError, type Event, type SessionClosedError } from "../../mod.ts";
-import { join, startRouter, until, type Via, within } from "../_helpers/router.ts";
+import { join, routerFor, startRouter, until, type Via, within } from "../_helpers/router.ts";
 
 /** Registers the suite's tests for one way of connecting. */
 export function runTransportSuite(via: Via): void {
   const test = (name: string, fn: () => Promise<void>) => Deno.test(`[${via}] ${name}`, fn);
 
   test("a session joins realm1 anonymously", async () => {
-    await using t = startRouter();
+    await using t = await startRouter(routerFor(via));
     const s = await join(t, via);
     ok(s.id >= 1);
     equal(s.details.authrole, "anonymous");
@@ -22,7 +22,7 @@ export function runTransportSuite(via: Via): void {
   });
 
   test("pubsub_basic: a subscriber gets args and kwargs once", async () => {
-    await using t = startRouter();
+    await using t = await startRouter(routerFor(via));
     const sub = await join(t, via);
     const pub = await join(t, via);
     const got: Event[] = [];
@@ -45,7 +45,7 @@ export function runTransportSuite(via: Via): void {
   });
 
   test("pubsub_exclude_me: the publisher gets its own event only with exclude_me false", async () => {
-    await using t = startRouter();
+    await using t = await startRouter(routerFor(via));
     const s = await join(t, via);
     const got: unknown[] = [];
     await s.subscribe("com.example.self", (e) => {
@@ -62,7 +62,7 @@ export function runTransportSuite(via: Via): void {
   });
 
   test("pubsub_iterator: a subscription is an async iterator and disposable", async () => {
-    await using t = startRouter();
+    await using t = await startRouter(routerFor(via));
     const s = await join(t, via);
     const pub = await join(t, via);
     {
@@ -87,7 +87,7 @@ export function runTransportSuite(via: Via): void {
   });
 
   test("pubsub_unsubscribe: no events after unsubscribe; unknown ids are refused", async () => {
-    await using t = startRouter();
+    await using t = await startRouter(routerFor(via));
     const s = await join(t, via);
     const pub = await join(t, via);
     const got: unknown[] = [];
@@ -105,7 +105,7 @@ export function runTransportSuite(via: Via): void {
   });
 
   test("rpc_arguments: a call returns args and kwargs", async () => {
-    await using t = startRouter();
+    await using t = await startRouter(routerFor(via));
     const callee = await join(t, via);
     const caller = await join(t, via);
     await callee.register("com.example.echo", (args, kwargs) => ({ args, kwargs }));
@@ -123,7 +123,7 @@ export function runTransportSuite(via: Via): void {
   });
 
   test("rpc_error: application errors keep uri, args and kwargs", async () => {
-    await using t = startRouter();
+    await using t = await startRouter(routerFor(via));
     const callee = await join(t, via);
     const caller = await join(t, via);
     await callee.register("com.example.fail", () => {
@@ -156,7 +156,7 @@ export function runTransportSuite(via: Via): void {
   });
 
   test("rpc_unregister: a withdrawn procedure is gone", async () => {
-    await using t = startRouter();
+    await using t = await startRouter(routerFor(via));
     const callee = await join(t, via);
     const caller = await join(t, via);
     const reg = await callee.register("com.example.once", () => ({ args: [1] }));
@@ -171,7 +171,7 @@ export function runTransportSuite(via: Via): void {
   });
 
   test("rpc_callee_leaves: pending callers get wamp.error.canceled at once", async () => {
-    await using t = startRouter();
+    await using t = await startRouter(routerFor(via));
     const callee = await join(t, via);
     const caller = await join(t, via);
     let invocations = 0;
@@ -193,7 +193,7 @@ export function runTransportSuite(via: Via): void {
   });
 
   test("session_close: pending calls reject when the router shuts down", async () => {
-    await using t = startRouter();
+    await using t = await startRouter(routerFor(via));
     const callee = await join(t, via);
     const caller = await join(t, via);
     await callee.register("com.example.slow", () => new Promise(() => {}));

@@ -1,6 +1,6 @@
-/** The transport suite for every transport × serializer. */
+/** The transport suite for every transport × serializer, and in-process. */
 
 import { runTransportSuite } from "./transport_suite.ts";
-import { VIAS } from "../_helpers/router.ts";
+import { TRANSPORT_VIAS } from "../_helpers/router.ts";
 
-for (const via of VIAS) runTransportSuite(via);
+for (const via of TRANSPORT_VIAS) runTransportSuite(via);

@@ -1,9 +1,37 @@
 /** WebSocket-specific behaviour: negotiation, bad input, slow consumers. */
 
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { connect, connectLocal, MessageType, msgpack } from "../../mod.ts";
+import {
+  connect,
+  connectLocal,
+  type LogLevel,
+  MessageType,
+  msgpack,
+  Router,
+  serveWebSocket,
+  type ServeWebSocketOptions,
+} from "../../mod.ts";
 import { rawWebSocket } from "../_helpers/raw_websocket.ts";
-import { startRouter, until, within } from "../_helpers/router.ts";
+import { until, within } from "../_helpers/router.ts";
+
+/** A router behind Deno's native WebSocket server (`serveWebSocket`), on port 0. */
+function startRouter(listener: ServeWebSocketOptions = {}) {
+  const logs: string[] = [];
+  const router = new Router({
+    realms: [{ name: "realm1" }],
+    logger: (level: LogLevel, message: string) => logs.push(`${level} ${message}`),
+  });
+  const server = serveWebSocket(router, { port: 0, ...listener });
+  return {
+    router,
+    url: server.url,
+    logs,
+    async [Symbol.asyncDispose]() {
+      await router.close();
+      await server.close();
+    },
+  };
+}
 
 const decoder = new TextDecoder();
 
@@ -135,7 +163,7 @@ Deno.test("binary arguments cross serializers: msgpack bin <-> json \\0base64 <-
 });
 
 Deno.test("a subscriber that stops reading is bounded and costs healthy subscribers nothing", async () => {
-  await using t = startRouter({ listener: { outbound: { maxBacklog: 256 * 1024 } } });
+  await using t = startRouter({ outbound: { maxBacklog: 256 * 1024 } });
   const healthy = await connect(t.url, { realm: "realm1", serializers: ["json"] });
   let received = 0;
   await healthy.subscribe("com.example.flood", () => {

@@ -142,7 +142,7 @@ function scenario(
   const ab = autobahn as AutobahnWithAuth;
   Deno.test(prefix, async () => {
     const userErrors: unknown[] = [];
-    const t = startRouter({ realms: [JSON.parse(STATIC_REALM_JSON)] });
+    const t = await startRouter({ realms: [JSON.parse(STATIC_REALM_JSON)] });
     try {
       await fn((auth) => attempt(ab, t.url, serializer, auth, userErrors), ab);
     } finally {

@@ -1,40 +1,112 @@
 import { deepEqual, equal, throws } from "node:assert/strict";
-import {
-  parseAddress,
-  resolveListenerOptions,
-  toServeWebSocketOptions,
-} from "../../transports/config.ts";
+import { testPki } from "../_helpers/tls.ts";
+import { parseAddress, resolveListenerOptions, toListenOptions } from "../../transports/config.ts";
+
+const DEFAULTS = {
+  type: "universal",
+  host: "127.0.0.1",
+  port: 8080,
+  serializers: ["json", "msgpack", "cbor"],
+  batched: true,
+  maxMessageSize: 16777216,
+  maxConnections: 0,
+  handshakeTimeout: 10000,
+  helloTimeout: 10000,
+  pingInterval: 30000,
+  pingTimeout: 10000,
+  outbound: { maxBacklog: 1048576, maxBacklogMessages: 16384, slowConsumer: "drop" },
+  paths: ["/ws", "/"],
+  compression: { enabled: false, threshold: 256, level: 6 },
+  allowedOrigins: [],
+  longpoll: { path: "/lp", pollTimeout: 25000, sessionTimeout: 60000 },
+};
 
 Deno.test("resolveListenerOptions() fills in every default", () => {
-  deepEqual(resolveListenerOptions({ type: "websocket" }, "listeners[0]"), {
-    type: "websocket",
-    host: "127.0.0.1",
-    port: 8080,
-    paths: ["/ws", "/"],
-    serializers: ["json", "msgpack", "cbor"],
-    maxMessageSize: 16777216,
-    outbound: { maxBacklog: 1048576, slowConsumer: "drop" },
-  });
+  deepEqual(resolveListenerOptions({ type: "universal" }, "listeners[0]"), DEFAULTS);
+  equal(resolveListenerOptions({ type: "websocket" }, "l").type, "websocket");
 });
 
 Deno.test("resolveListenerOptions() keeps every key given", () => {
   const input = {
-    type: "websocket",
+    type: "universal",
     host: "::",
     port: 0,
-    paths: ["/wamp"],
     serializers: ["cbor"],
+    batched: false,
     maxMessageSize: 1024,
-    outbound: { maxBacklog: 0, slowConsumer: "close" },
+    maxConnections: 100,
+    handshakeTimeout: 500,
+    helloTimeout: 0,
+    pingInterval: 0,
+    pingTimeout: 2000,
+    outbound: { maxBacklog: 0, maxBacklogMessages: 10, slowConsumer: "close" },
+    paths: ["/wamp"],
+    compression: { enabled: true, threshold: 0, level: 1 },
+    allowedOrigins: ["https://*.example.com"],
+    cookie: { name: "sid", maxAge: 60 },
+    longpoll: { path: "/poll", pollTimeout: 1000, sessionTimeout: 2000 },
   };
   deepEqual(resolveListenerOptions(input, "l"), input);
   deepEqual(
     resolveListenerOptions({ type: "websocket", outbound: {} }, "l").outbound,
-    {
-      maxBacklog: 1048576,
-      slowConsumer: "drop",
-    },
+    DEFAULTS.outbound,
   );
+  deepEqual(
+    resolveListenerOptions({ type: "websocket", compression: {} }, "l").compression,
+    { enabled: true, threshold: 256, level: 6 },
+    "a compression object turns it on",
+  );
+  equal(
+    resolveListenerOptions({ type: "rawsocket", unix: "/tmp/w.sock" }, "l").unix,
+    "/tmp/w.sock",
+  );
+});
+
+Deno.test("resolveListenerOptions() reads TLS files and names a missing one", async () => {
+  const pki = await testPki();
+  const tls = resolveListenerOptions({
+    type: "universal",
+    tls: {
+      cert: `${pki.dir}/server.pem`,
+      key: `${pki.dir}/server.key`,
+      ca: `${pki.dir}/ca.pem`,
+      clientCertificates: "request",
+    },
+  }, "l").tls!;
+  equal(tls.cert, pki.cert);
+  equal(tls.key, pki.key);
+  deepEqual(tls.ca, [pki.ca]);
+  equal(tls.clientCertificates, "request");
+  throws(
+    () =>
+      resolveListenerOptions({ type: "universal", tls: { cert: "/nope.pem", key: "/nope" } }, "l"),
+    /"l\.tls\.cert": cannot read "\/nope\.pem"/,
+  );
+  throws(
+    () =>
+      resolveListenerOptions({
+        type: "universal",
+        tls: {
+          cert: `${pki.dir}/server.pem`,
+          key: `${pki.dir}/server.key`,
+          clientCertificates: "require",
+        },
+      }, "l"),
+    /"l\.tls\.clientCertificates": needs "ca"/,
+  );
+});
+
+Deno.test("toListenOptions() turns off the protocols a listener type does not serve", () => {
+  const only = (type: string) => toListenOptions(resolveListenerOptions({ type }, "l"));
+  equal(only("rawsocket").websocket, false);
+  equal(only("rawsocket").longpoll, false);
+  equal(only("websocket").rawsocket, false);
+  equal(only("longpoll").websocket, false);
+  const all = only("universal");
+  equal(typeof all.websocket, "object");
+  equal(typeof all.rawsocket, "object");
+  equal(typeof all.longpoll, "object");
+  deepEqual(all.attach, { ...DEFAULTS.outbound, helloTimeout: 10000 });
 });
 
 Deno.test("resolveListenerOptions() accepts IPv4, IPv6 and hostnames", () => {
@@ -61,9 +133,19 @@ Deno.test("resolveListenerOptions() rejects bad values, naming the full key path
   const cases: [Record<string, unknown>, RegExp][] = [
     [{}, /"listeners\[3\]\.type": expected a non-empty string, got nothing/],
     [
-      { type: "rawsocket" },
-      /"listeners\[3\]\.type": expected one of "websocket"/,
+      { type: "mqtt" },
+      /"listeners\[3\]\.type": expected one of "universal", "websocket", "rawsocket", "longpoll"/,
     ],
+    [
+      { type: "rawsocket", paths: ["/ws"] },
+      /"listeners\[3\]\.paths": only for "universal", "websocket" listeners/,
+    ],
+    [{ type: "websocket", longpoll: {} }, /"listeners\[3\]\.longpoll": only for/],
+    [{ unix: "/tmp/x", port: 1 }, /"listeners\[3\]\.unix": a listener has either/],
+    [{ compression: { level: 10 } }, /"listeners\[3\]\.compression\.level"/],
+    [{ longpoll: { path: "lp" } }, /"listeners\[3\]\.longpoll\.path"/],
+    [{ pingInterval: -1 }, /"listeners\[3\]\.pingInterval"/],
+    [{ tls: { cert: "/x" } }, /"listeners\[3\]\.tls\.cert": cannot read/],
     [{ host: "256.0.0.1" }, /"listeners\[3\]\.host": expected an IPv4 or IPv6/],
     [{ host: "1.2.3" }, /"listeners\[3\]\.host"/],
     [{ host: "[::1]" }, /"listeners\[3\]\.host"/],
@@ -90,7 +172,7 @@ Deno.test("resolveListenerOptions() rejects bad values, naming the full key path
       /"listeners\[3\]\.serializers\[1\]": expected one of/,
     ],
     [{ serializers: [1] }, /"listeners\[3\]\.serializers\[0\]"/],
-    [{ maxMessageSize: 0 }, /"listeners\[3\]\.maxMessageSize"/],
+    [{ maxMessageSize: 511 }, /"listeners\[3\]\.maxMessageSize"/],
     [{ maxMessageSize: 2 ** 27 }, /"listeners\[3\]\.maxMessageSize"/],
     [{ outbound: 1 }, /"listeners\[3\]\.outbound": expected an object/],
     [
@@ -105,12 +187,12 @@ Deno.test("resolveListenerOptions() rejects bad values, naming the full key path
       { outbound: { extra: 1 } },
       /"listeners\[3\]\.outbound\.extra": unknown key/,
     ],
-    [{ tls: true }, /"listeners\[3\]\.tls": unknown key/],
+    [{ tls: true }, /"listeners\[3\]\.tls": expected an object/],
   ];
   for (const [patch, pattern] of cases) {
     const input = "type" in patch || Object.keys(patch).length === 0
       ? patch
-      : { type: "websocket", ...patch };
+      : { type: "universal", ...patch };
     throws(
       () => resolveListenerOptions(input, "listeners[3]"),
       (error: unknown) => {
@@ -125,22 +207,6 @@ Deno.test("resolveListenerOptions() rejects bad values, naming the full key path
     () => resolveListenerOptions("websocket", "listeners[0]"),
     /"listeners\[0\]": expected an object/,
   );
-});
-
-Deno.test("toServeWebSocketOptions() maps host to hostname and copies the rest", () => {
-  const listener = resolveListenerOptions({
-    type: "websocket",
-    host: "::1",
-    port: 0,
-  }, "l");
-  deepEqual(toServeWebSocketOptions(listener), {
-    hostname: "::1",
-    port: 0,
-    paths: ["/ws", "/"],
-    serializers: ["json", "msgpack", "cbor"],
-    maxMessageSize: 16777216,
-    outbound: { maxBacklog: 1048576, slowConsumer: "drop" },
-  });
 });
 
 Deno.test("parseAddress() reads host:port and [ipv6]:port", () => {

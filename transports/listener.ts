@@ -1,0 +1,270 @@
+/**
+ * The router's listener: one TCP port (or Unix socket), optionally TLS,
+ * serving WebSocket, RawSocket and HTTP long-poll at once. The first byte
+ * tells them apart: RawSocket opens with 0x7F, which never starts an HTTP
+ * request; HTTP requests are upgraded to WebSocket or go to long-poll.
+ *
+ * @module
+ */
+
+import net from "node:net";
+import tls from "node:tls";
+import type { AttachOptions, PeerAcceptor, TransportLog } from "../wamp/mod.ts";
+import type { HttpRequestHead } from "./http.ts";
+import { serveHttp } from "./http_server.ts";
+import { type LongPollOptions, LongPollService } from "./longpoll.ts";
+import { acceptRawSocket, type RawSocketOptions } from "./rawsocket.ts";
+import { upgradeWebSocket, type WebSocketOptions } from "./websocket_server.ts";
+import { concat, remoteAddress, Wire } from "./wire.ts";
+
+/** TLS settings of a listener. */
+export interface ListenerTlsOptions {
+  /** The PEM certificate chain. */
+  cert: string;
+  /** The PEM private key. */
+  key: string;
+  /** PEM CA certificates that client certificates must chain to. */
+  ca?: string[];
+  /**
+   * Whether to ask clients for a certificate: `none`, `request` (verified
+   * when sent; sessions may then authenticate with `tls`), or `require`
+   * (connections without a valid one are refused).
+   * @default {"none"}
+   */
+  clientCertificates?: "none" | "request" | "require";
+}
+
+/** Options for {@linkcode listen}. */
+export interface ListenOptions {
+  /** The interface to listen on. @default {"127.0.0.1"} */
+  hostname?: string;
+  /** The TCP port; 0 picks a free one. @default {8080} */
+  port?: number;
+  /** A Unix socket path to listen on instead of a TCP port. */
+  path?: string;
+  /** TLS for every protocol on this listener. */
+  tls?: ListenerTlsOptions;
+  /** WebSocket settings, or `false` to refuse WebSocket. @default {{}} */
+  websocket?: WebSocketOptions | false;
+  /** RawSocket settings, or `false` to refuse RawSocket. @default {{}} */
+  rawsocket?: RawSocketOptions | false;
+  /** HTTP long-poll settings, or `false` to refuse it. @default {{}} */
+  longpoll?: LongPollOptions | false;
+  /** Open connections allowed at once; 0 for no limit. @default {0} */
+  maxConnections?: number;
+  /**
+   * Milliseconds a new connection has to send its first request (HTTP
+   * head or RawSocket handshake) before it is closed.
+   * @default {10000}
+   */
+  handshakeTimeout?: number;
+  /** How the router treats sessions from this listener (outbound limits, HELLO timeout). */
+  attach?: AttachOptions;
+  /** Where log lines go. */
+  log?: TransportLog;
+}
+
+/** A running listener. */
+export interface Listener {
+  /** The address it listens on. */
+  readonly addr: { transport: "tcp"; hostname: string; port: number } | {
+    transport: "unix";
+    path: string;
+  };
+  /** URLs clients can connect to, one per protocol served. */
+  readonly urls: { websocket?: string; rawsocket?: string; longpoll?: string };
+  /** The first of {@linkcode Listener.urls}. */
+  readonly url: string;
+  /** How many connections are open. */
+  connections(): number;
+  /** Stops listening and closes every connection. */
+  close(): Promise<void>;
+}
+
+const RAWSOCKET_MAGIC = 0x7f;
+
+/**
+ * Listens for WAMP connections on one port: WebSocket, RawSocket and
+ * long-poll, each unless turned off, over TCP or TLS or a Unix socket.
+ *
+ * @param acceptor What sessions attach to (a router).
+ * @param options Address, TLS, protocols, limits.
+ * @returns The running listener.
+ * @throws {Error} When the address cannot be bound.
+ *
+ * @example
+ * ```ts
+ * import { connect, listen, Router } from "@cloverleaf/wamp";
+ * import { equal } from "node:assert/strict";
+ *
+ * const router = new Router({ realms: [{ name: "realm1" }] });
+ * const listener = await listen(router, { port: 0 });
+ * const session = await connect(listener.urls.rawsocket!, { realm: "realm1" });
+ * equal(session.realm, "realm1");
+ * await session.close();
+ * await router.close();
+ * await listener.close();
+ * ```
+ */
+export async function listen(
+  acceptor: PeerAcceptor,
+  options: ListenOptions = {},
+): Promise<Listener> {
+  const wsOptions = options.websocket === false ? undefined : options.websocket ?? {};
+  const rsOptions = options.rawsocket === false ? undefined : options.rawsocket ?? {};
+  const lpOptions = options.longpoll === false ? undefined : options.longpoll ?? {};
+  const attach = options.attach ?? {};
+  const log = options.log ?? (() => {});
+  const longpoll = lpOptions === undefined
+    ? undefined
+    : new LongPollService(acceptor, { ...lpOptions, attach });
+  const wires = new Set<Wire>();
+  const maxConnections = options.maxConnections ?? 0;
+  const handshakeTimeout = options.handshakeTimeout ?? 10_000;
+  const wsPaths = wsOptions?.paths ?? ["/ws", "/"];
+  let origin = "http://localhost";
+
+  const onSocket = (socket: net.Socket) => {
+    const wire = new Wire(socket);
+    const full = maxConnections > 0 && wires.size >= maxConnections;
+    const peer = remoteAddress(socket);
+    if (full) log("warn", `Connection from ${peer} refused: ${maxConnections} connections open`);
+    wires.add(wire);
+    const timer = setTimeout(() => {
+      log("info", `Connection from ${peer} closed: nothing sent within ${handshakeTimeout} ms`);
+      wire.destroy();
+    }, handshakeTimeout);
+    let first: Uint8Array = new Uint8Array(0);
+    wire.bind({
+      data(chunk) {
+        first = first.length === 0 ? chunk : concat([first, chunk]);
+        clearTimeout(timer);
+        if (first[0] === RAWSOCKET_MAGIC) {
+          if (rsOptions === undefined) return wire.destroy();
+          return acceptRawSocket(wire, first, acceptor, {
+            ...rsOptions,
+            attach,
+            peer,
+            full,
+            log,
+          });
+        }
+        serveHttp(wire, first, {
+          upgrade(head: HttpRequestHead, rest: Uint8Array): boolean {
+            if (head.headers.get("upgrade")?.toLowerCase() !== "websocket") return false;
+            if (wsOptions === undefined || !wsPaths.includes(head.path)) return false;
+            if (full) return false;
+            upgradeWebSocket(wire, head, rest, acceptor, { ...wsOptions, attach, peer, log });
+            return true;
+          },
+          handle(request: Request): Promise<Response> {
+            const path = new URL(request.url).pathname;
+            if (full) {
+              return Promise.resolve(new Response("too many connections\n", { status: 503 }));
+            }
+            if (longpoll?.handles(path)) return longpoll.handle(request, peer);
+            if (wsOptions !== undefined && wsPaths.includes(path)) {
+              return Promise.resolve(
+                new Response("This is a WAMP WebSocket endpoint\n", {
+                  status: 426,
+                  headers: { upgrade: "websocket" },
+                }),
+              );
+            }
+            return Promise.resolve(new Response("Not found\n", { status: 404 }));
+          },
+        }, { maxBodySize: lpOptions?.maxMessageSize ?? 16 * 1024 * 1024, origin });
+      },
+      closed() {
+        clearTimeout(timer);
+        wires.delete(wire);
+      },
+    });
+    socket.on("close", () => wires.delete(wire));
+  };
+
+  const server = options.tls === undefined
+    ? net.createServer(onSocket)
+    : tls.createServer(tlsServerOptions(options.tls), onSocket);
+  server.on("tlsClientError", () => {}); // a failed handshake closes only that socket
+  if (options.path !== undefined) await removeStaleSocket(options.path);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    const done = () => {
+      server.off("error", reject);
+      resolve();
+    };
+    if (options.path !== undefined) server.listen(options.path, done);
+    else server.listen(options.port ?? 8080, options.hostname ?? "127.0.0.1", done);
+  });
+  server.on("error", (error) => log("warn", `Listener error: ${error.message}`));
+  const address = server.address();
+  const addr: Listener["addr"] = options.path !== undefined || typeof address === "string" ||
+      address === null
+    ? { transport: "unix", path: options.path ?? String(address) }
+    : { transport: "tcp", hostname: address.address, port: address.port };
+  const secure = options.tls !== undefined;
+  const urls: { websocket?: string; rawsocket?: string; longpoll?: string } = {};
+  if (addr.transport === "tcp") {
+    const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+    const authority = `${host}:${addr.port}`;
+    origin = `${secure ? "https" : "http"}://${authority}`;
+    if (wsOptions !== undefined) {
+      urls.websocket = `${secure ? "wss" : "ws"}://${authority}${wsPaths[0] ?? "/ws"}`;
+    }
+    if (rsOptions !== undefined) urls.rawsocket = `${secure ? "tcps" : "tcp"}://${authority}`;
+    if (longpoll !== undefined) urls.longpoll = `${origin}${longpoll.path}`;
+  } else if (rsOptions !== undefined) {
+    urls.rawsocket = `unix://${addr.path}`;
+  }
+  const url = urls.websocket ?? urls.rawsocket ?? urls.longpoll ?? "";
+  return {
+    addr,
+    urls,
+    url,
+    connections: () => wires.size,
+    async close() {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      longpoll?.close();
+      for (const wire of wires) wire.end();
+      await stopped;
+    },
+  };
+}
+
+function tlsServerOptions(options: ListenerTlsOptions): tls.TlsOptions {
+  const mode = options.clientCertificates ?? "none";
+  return {
+    cert: options.cert,
+    key: options.key,
+    ...(options.ca === undefined ? {} : { ca: options.ca }),
+    requestCert: mode !== "none",
+    rejectUnauthorized: mode === "require",
+  };
+}
+
+/**
+ * Removes a Unix socket file left by a crashed run; refuses when another
+ * process still listens on it.
+ */
+async function removeStaleSocket(path: string): Promise<void> {
+  try {
+    const stat = await Deno.lstat(path);
+    if (!stat.isSocket) {
+      throw new Error(`Cannot listen on ${path}: the file exists and is not a socket`);
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw error;
+  }
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = net.connect({ path });
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
+  });
+  if (live) throw new Error(`Cannot listen on ${path}: another process is listening on it`);
+  await Deno.remove(path);
+}
