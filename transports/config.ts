@@ -185,7 +185,7 @@ export function resolveListenerOptions(
   const lp = c.object("longpoll");
   const longpoll = {
     path: lp?.string("path", "/lp") ?? "/lp",
-    pollTimeout: lp?.integer("pollTimeout", 25_000, 1) ?? 25_000,
+    pollTimeout: lp?.integer("pollTimeout", 10_000, 1) ?? 10_000,
     sessionTimeout: lp?.integer("sessionTimeout", 60_000, 1) ?? 60_000,
   };
   if (!longpoll.path.startsWith("/")) {

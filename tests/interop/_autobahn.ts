@@ -12,12 +12,12 @@
 
 import {
   connect,
+  listen,
+  type Listener,
   type LogLevel,
   Router,
   type SerializerName,
-  serveWebSocket,
   type Session,
-  type WebSocketListener,
 } from "../../mod.ts";
 
 /** The serializers every scenario runs with. */
@@ -472,12 +472,12 @@ export interface LogLine {
 export class TestBed implements AsyncDisposable {
   /** The router. */
   readonly router: Router;
-  /** Its WebSocket listener on port 0. */
-  readonly listener: WebSocketListener;
+  /** Its listener on port 0 (WebSocket, RawSocket and long-poll). */
+  readonly listener: Listener;
   /** The serializer sessions use unless told otherwise. */
   readonly serializer: SerializerName;
   /** Everything the router logged. */
-  readonly logs: LogLine[] = [];
+  readonly logs: LogLine[];
   #ab: AutobahnModule;
   #peers: AutobahnPeer[] = [];
   #sessions: Session[] = [];
@@ -487,20 +487,35 @@ export class TestBed implements AsyncDisposable {
    *
    * @param ab The autobahn module.
    * @param serializer The default serializer for sessions.
+   * @returns The running bed.
    */
-  constructor(ab: AutobahnModule, serializer: SerializerName) {
+  static async start(ab: AutobahnModule, serializer: SerializerName): Promise<TestBed> {
+    const logs: LogLine[] = [];
+    const router = new Router({
+      realms: [{ name: REALM }],
+      logger: (level, message) => logs.push({ level, message }),
+    });
+    const listener = await listen(router, { port: 0 });
+    return new TestBed(ab, serializer, router, listener, logs);
+  }
+
+  private constructor(
+    ab: AutobahnModule,
+    serializer: SerializerName,
+    router: Router,
+    listener: Listener,
+    logs: LogLine[],
+  ) {
     this.#ab = ab;
     this.serializer = serializer;
-    this.router = new Router({
-      realms: [{ name: REALM }],
-      logger: (level, message) => this.logs.push({ level, message }),
-    });
-    this.listener = serveWebSocket(this.router, { port: 0 });
+    this.router = router;
+    this.listener = listener;
+    this.logs = logs;
   }
 
   /** The router's `ws://` URL. */
   get url(): string {
-    return this.listener.url;
+    return this.listener.urls.websocket!;
   }
 
   /**
@@ -609,7 +624,7 @@ export function scenario(serializer: SerializerName, name: string, fn: Scenario)
   }
   const ab = autobahn;
   Deno.test(prefix, async () => {
-    await using bed = new TestBed(ab, serializer);
+    await using bed = await TestBed.start(ab, serializer);
     await fn(bed, ab);
   });
 }

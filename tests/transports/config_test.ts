@@ -18,7 +18,7 @@ const DEFAULTS = {
   paths: ["/ws", "/"],
   compression: { enabled: false, threshold: 256, level: 6 },
   allowedOrigins: [],
-  longpoll: { path: "/lp", pollTimeout: 25000, sessionTimeout: 60000 },
+  longpoll: { path: "/lp", pollTimeout: 10000, sessionTimeout: 60000 },
 };
 
 Deno.test("resolveListenerOptions() fills in every default", () => {
