@@ -78,10 +78,10 @@ export function serveHttp(
       return;
     }
     busy = true;
-    const keepAlive = head.version === "HTTP/1.1"
+    let keepAlive = head.version === "HTTP/1.1"
       ? head.headers.get("connection")?.toLowerCase() !== "close"
       : head.headers.get("connection")?.toLowerCase() === "keep-alive";
-    respond(head, body, keepAlive).then(() => {
+    respond(head, body, () => keepAlive, (close) => keepAlive &&= !close).then(() => {
       busy = false;
       if (!keepAlive) {
         done = true;
@@ -89,7 +89,12 @@ export function serveHttp(
       } else next();
     });
   };
-  const respond = async (head: HttpRequestHead, body: Uint8Array, keepAlive: boolean) => {
+  const respond = async (
+    head: HttpRequestHead,
+    body: Uint8Array,
+    keepAlive: () => boolean,
+    closeAfter: (close: boolean) => void,
+  ) => {
     let response: Response;
     try {
       const init: RequestInit = { method: head.method, headers: head.headers };
@@ -104,12 +109,14 @@ export function serveHttp(
       ? new Uint8Array(0)
       : new Uint8Array(await response.arrayBuffer());
     if (wire.closed) return;
+    // A handler may ask to end the connection (a refusal): `connection: close`.
+    closeAfter(response.headers.get("connection")?.toLowerCase() === "close");
     const headers: [string, string][] = [];
     response.headers.forEach((value, name) => {
       if (name !== "content-length" && name !== "connection") headers.push([name, value]);
     });
     headers.push(["content-length", String(payload.length)]);
-    if (!keepAlive) headers.push(["connection", "close"]);
+    if (!keepAlive()) headers.push(["connection", "close"]);
     wire.write(responseHead(response.status, headers));
     if (payload.length > 0) wire.write(payload);
   };

@@ -149,6 +149,7 @@ export async function listen(
             log,
           });
         }
+        if (wsOptions === undefined && longpoll === undefined) return wire.destroy();
         serveHttp(wire, first, {
           upgrade(head: HttpRequestHead, rest: Uint8Array): boolean {
             if (head.headers.get("upgrade")?.toLowerCase() !== "websocket") return false;
@@ -160,7 +161,10 @@ export async function listen(
           handle(request: Request): Promise<Response> {
             const path = new URL(request.url).pathname;
             if (full) {
-              return Promise.resolve(new Response("too many connections\n", { status: 503 }));
+              const headers = { connection: "close" };
+              return Promise.resolve(
+                new Response("too many connections\n", { status: 503, headers }),
+              );
             }
             if (longpoll?.handles(path)) return longpoll.handle(request, peer);
             if (wsOptions !== undefined && wsPaths.includes(path)) {
