@@ -9,7 +9,8 @@
  */
 
 import { type HttpRequestHead, parseRequestHead, responseHead, textResponse } from "./http.ts";
-import { concat, type Wire } from "./wire.ts";
+import { concat } from "./bytes.ts";
+import type { Wire } from "./wire.ts";
 
 /** What the request loop asks its owner for each request. */
 export interface HttpRoutes {

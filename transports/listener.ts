@@ -15,7 +15,8 @@ import { serveHttp } from "./http_server.ts";
 import { type LongPollOptions, LongPollService } from "./longpoll.ts";
 import { acceptRawSocket, type RawSocketOptions } from "./rawsocket.ts";
 import { upgradeWebSocket, type WebSocketOptions } from "./websocket_server.ts";
-import { concat, remoteAddress, Wire } from "./wire.ts";
+import { concat } from "./bytes.ts";
+import { remoteAddress, Wire } from "./wire.ts";
 
 /** TLS settings of a listener. */
 export interface ListenerTlsOptions {

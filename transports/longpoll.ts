@@ -21,7 +21,7 @@ import {
 } from "../wamp/mod.ts";
 import { joinBatch, splitBatch, splitTextBatch } from "./batched.ts";
 import { encodeBytes } from "./encode.ts";
-import { concat } from "./wire.ts";
+import { concat } from "./bytes.ts";
 
 /** Options for {@linkcode LongPollService}. */
 export interface LongPollOptions {

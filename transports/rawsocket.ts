@@ -43,7 +43,8 @@ import {
   sendLimit,
 } from "./rawsocket_framing.ts";
 import { tlsInfo } from "./tls_info.ts";
-import { concat, remoteAddress, Wire } from "./wire.ts";
+import { concat } from "./bytes.ts";
+import { remoteAddress, Wire } from "./wire.ts";
 
 /** Options of a RawSocket listener (the server side). */
 export interface RawSocketOptions {

@@ -29,7 +29,8 @@ import {
   receiveLimit,
   sendLimit,
 } from "./rawsocket_framing.ts";
-import { concat, type Wire } from "./wire.ts";
+import { concat } from "./bytes.ts";
+import type { Wire } from "./wire.ts";
 
 /** Options for {@linkcode connectRawSocket}. */
 export interface ConnectRawSocketOptions {

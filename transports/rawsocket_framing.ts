@@ -11,6 +11,7 @@
  */
 
 import { ProtocolViolationError } from "../wamp/mod.ts";
+import { concat } from "./bytes.ts";
 
 /** The first octet of every RawSocket handshake (request and reply). */
 export const RAWSOCKET_MAGIC = 0x7f;
@@ -398,7 +399,7 @@ export class FrameReader {
         this.#length = -1;
         this.#parts = [];
         this.#received = 0;
-        yield { type: this.#type, payload: parts.length === 1 ? parts[0]! : join(parts) };
+        yield { type: this.#type, payload: parts.length === 1 ? parts[0]! : concat(parts) };
       }
     }
   }
@@ -425,18 +426,6 @@ export class FrameReader {
     this.#type = type as FrameTypeCode;
     return length;
   }
-}
-
-function join(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function hex(octet: number): string {

@@ -26,7 +26,8 @@ import {
 import { tlsInfo } from "./tls_info.ts";
 import { acceptKey } from "./websocket_framing.ts";
 import { WebSocketPeer } from "./websocket_peer.ts";
-import { concat, type Wire } from "./wire.ts";
+import { concat } from "./bytes.ts";
+import type { Wire } from "./wire.ts";
 
 /** Options for {@linkcode connectWebSocket}. */
 export interface ConnectWebSocketOptions {

@@ -8,6 +8,7 @@
  */
 
 import { createHash } from "node:crypto";
+import { concat } from "./bytes.ts";
 
 /** Frame opcodes ([RFC 6455 §5.2](https://www.rfc-editor.org/rfc/rfc6455#section-5.2)). */
 export const Opcode = {
@@ -306,20 +307,10 @@ export class FrameParser {
     }
     this.#fragments.push(owned ? payload : payload.slice());
     if (!this.#fin) return;
-    const whole = concatBytes(this.#fragments, this.#messageBytes);
+    const whole = concat(this.#fragments);
     this.#fragments = [];
     this.#handler.message(this.#text, whole, this.#compressed);
   }
-}
-
-function concatBytes(chunks: readonly Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 /** XORs `bytes[start, start+length)` with the mask, starting at mask byte `offset`. */

@@ -8,6 +8,7 @@
  */
 
 import type { Socket } from "node:net";
+import { concat } from "./bytes.ts";
 
 /** What the owner of a {@linkcode Wire} is told. */
 export interface WireHandler {
@@ -153,17 +154,4 @@ export function remoteAddress(socket: Socket): string {
   return socket.remoteFamily === "IPv6"
     ? `tcp6:[${address}]:${socket.remotePort}`
     : `tcp4:${address}:${socket.remotePort}`;
-}
-
-/** Joins byte chunks into one array. */
-export function concat(chunks: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  let length = 0;
-  for (const c of chunks) length += c.byteLength;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }

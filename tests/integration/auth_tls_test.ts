@@ -39,7 +39,8 @@ import { verifyCryptosign } from "../../wamp/auth/cryptosign.ts";
 import { connectRawSocket } from "../../transports/rawsocket_client.ts";
 import { connectWebSocket } from "../../transports/websocket_client.ts";
 import { upgradeWebSocket } from "../../transports/websocket_server.ts";
-import { concat, Wire } from "../../transports/wire.ts";
+import { concat } from "../../transports/bytes.ts";
+import { Wire } from "../../transports/wire.ts";
 import {
   assertNoSecrets,
   CREDENTIALS as C,

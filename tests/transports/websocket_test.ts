@@ -29,7 +29,8 @@ import {
   upgradeWebSocket,
   type UpgradeWebSocketOptions,
 } from "../../transports/websocket_server.ts";
-import { concat, Wire } from "../../transports/wire.ts";
+import { concat } from "../../transports/bytes.ts";
+import { Wire } from "../../transports/wire.ts";
 import { msgpack, type SerializerName, TransportError } from "../../wamp/mod.ts";
 import { until, within } from "../_helpers/router.ts";
 import { type TestPki, testPki } from "../_helpers/tls.ts";
