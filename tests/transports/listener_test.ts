@@ -8,6 +8,7 @@ import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import net from "node:net";
 import { connect, listen, Router } from "../../mod.ts";
 import { startRouter, until, within } from "../_helpers/router.ts";
+import { testPki } from "../_helpers/tls.ts";
 
 /** A raw TCP connection that collects what it receives. */
 async function rawTcp(url: string): Promise<{
@@ -182,5 +183,48 @@ Deno.test("a Unix socket listener replaces a stale socket file and refuses a liv
   } finally {
     await router.close();
     await listener.close();
+  }
+});
+
+Deno.test("a TLS listener verifies client certificates: authmethod tls over wss, tcps; refused without one under require", async () => {
+  const pki = await testPki();
+  await using t = await startRouter({
+    tls: true,
+    realms: [{
+      name: "realm1",
+      auth: { tls: { principals: { alice: { role: "user", subject: { CN: "alice" } } } } },
+    }],
+  });
+  const tls = { caCerts: [pki.ca], cert: pki.clientCert, key: pki.clientKey };
+  for (const url of [t.listener.urls.websocket!, t.listener.urls.rawsocket!]) {
+    const s = await connect(url, { realm: "realm1", authmethods: ["tls"], tls });
+    equal(s.details.authid, "alice");
+    equal(s.details.authmethod, "tls");
+    await s.close();
+  }
+  // Without a certificate the method is not offered.
+  await rejects(
+    connect(t.listener.urls.rawsocket!, {
+      realm: "realm1",
+      authmethods: ["tls"],
+      tls: { caCerts: [pki.ca] },
+    }),
+    /no_auth_method/,
+  );
+  // `require`: no certificate, no connection.
+  const router = new Router({ realms: [{ name: "realm1" }], logger: () => {} });
+  const strict = await listen(router, {
+    port: 0,
+    tls: { cert: pki.cert, key: pki.key, ca: [pki.ca], clientCertificates: "require" },
+  });
+  try {
+    await rejects(
+      connect(strict.urls.rawsocket!, { realm: "realm1", tls: { caCerts: [pki.ca] } }),
+    );
+    const s = await connect(strict.urls.rawsocket!, { realm: "realm1", tls });
+    await s.close();
+  } finally {
+    await router.close();
+    await strict.close();
   }
 });
