@@ -44,6 +44,7 @@ import {
 } from "./rawsocket_framing.ts";
 import { tlsInfo } from "./tls_info.ts";
 import { concat } from "./bytes.ts";
+import { Inbox, Keepalive } from "./keepalive.ts";
 import { remoteAddress, Wire } from "./wire.ts";
 
 /** Options of a RawSocket listener (the server side). */
@@ -131,13 +132,10 @@ export class RawSocketConnection implements Link {
   #wire: Wire;
   #options: RawSocketConnectionOptions;
   #reader: FrameReader;
-  #handler: PeerHandler | undefined;
-  #early: (WampMessage | ProtocolViolationError)[] = [];
+  #inbox = new Inbox();
+  #keepalive: Keepalive;
   #closed = false;
-  #heard = false;
   #pings = 0;
-  #ticker: ReturnType<typeof setInterval> | undefined;
-  #pongTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * Wraps a wire whose handshake is done; call
@@ -151,6 +149,19 @@ export class RawSocketConnection implements Link {
     this.#options = options;
     this.info = options.info;
     this.#reader = new FrameReader(options.receiveLimit);
+    this.#keepalive = new Keepalive({
+      interval: options.pingInterval,
+      timeout: options.pingTimeout,
+      ping: () => {
+        if (this.#wire.closed) return false;
+        this.#wire.write(encodeFrame(FrameType.PING, ascii.encode(`ping ${++this.#pings}`)));
+        return true;
+      },
+      dead: () => {
+        this.#log("info", `no answer to PING in ${options.pingTimeout} ms: closing`);
+        this.#wire.destroy();
+      },
+    });
   }
 
   /**
@@ -161,8 +172,7 @@ export class RawSocketConnection implements Link {
   start(rest: Uint8Array): void {
     this.#wire.bind({ data: (chunk) => this.#data(chunk), closed: () => this.#gone() });
     if (this.#closed) return;
-    const every = this.#options.pingInterval;
-    if (every > 0) this.#ticker = setInterval(() => this.#tick(), every);
+    this.#keepalive.start();
     if (rest.length > 0) this.#data(rest);
   }
 
@@ -172,11 +182,7 @@ export class RawSocketConnection implements Link {
    * @param handler Where messages and closure go.
    */
   bind(handler: PeerHandler): void {
-    this.#handler = handler;
-    const early = this.#early;
-    this.#early = [];
-    for (const item of early) this.#dispatch(item);
-    if (this.#closed) handler.closed();
+    this.#inbox.bind(handler, this.#closed);
   }
 
   /**
@@ -214,7 +220,7 @@ export class RawSocketConnection implements Link {
    */
   deliver(msg: WampMessage): void {
     queueMicrotask(() => {
-      if (!this.#closed) this.#dispatch(msg);
+      if (!this.#closed) this.#inbox.deliver(msg);
     });
   }
 
@@ -238,7 +244,7 @@ export class RawSocketConnection implements Link {
 
   /** Flushes what is queued, then closes. Idempotent. */
   close(): void {
-    this.#stopTimers();
+    this.#keepalive.stop();
     this.#wire.end();
   }
 
@@ -257,11 +263,7 @@ export class RawSocketConnection implements Link {
   }
 
   #data(chunk: Uint8Array): void {
-    this.#heard = true;
-    if (this.#pongTimer !== undefined) {
-      clearTimeout(this.#pongTimer);
-      this.#pongTimer = undefined;
-    }
+    this.#keepalive.heard();
     const frames = this.#reader.push(chunk);
     while (!this.#wire.closed) {
       let next: IteratorResult<Frame, void>;
@@ -291,42 +293,14 @@ export class RawSocketConnection implements Link {
         ? error
         : new ProtocolViolationError(`Cannot decode message: ${error}`, { cause: error });
     }
-    this.#dispatch(msg);
-  }
-
-  #dispatch(item: WampMessage | ProtocolViolationError): void {
-    const handler = this.#handler;
-    if (handler === undefined) this.#early.push(item);
-    else if (item instanceof ProtocolViolationError) handler.fail(item);
-    else handler.receive(item);
-  }
-
-  #tick(): void {
-    if (this.#heard) {
-      this.#heard = false;
-      return;
-    }
-    if (this.#pongTimer !== undefined || this.#wire.closed) return;
-    this.#wire.write(encodeFrame(FrameType.PING, ascii.encode(`ping ${++this.#pings}`)));
-    this.#pongTimer = setTimeout(() => {
-      this.#log("info", `no answer to PING in ${this.#options.pingTimeout} ms: closing`);
-      this.#stopTimers();
-      this.#wire.destroy();
-    }, this.#options.pingTimeout);
-  }
-
-  #stopTimers(): void {
-    clearInterval(this.#ticker);
-    clearTimeout(this.#pongTimer);
-    this.#ticker = undefined;
-    this.#pongTimer = undefined;
+    this.#inbox.deliver(msg);
   }
 
   #gone(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#stopTimers();
-    this.#handler?.closed();
+    this.#keepalive.stop();
+    this.#inbox.closed();
   }
 
   #log(level: "info" | "warn", message: string): void {

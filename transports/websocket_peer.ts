@@ -17,6 +17,7 @@ import {
   type TransportLog,
   type WampMessage,
 } from "../wamp/mod.ts";
+import { Inbox, Keepalive } from "./keepalive.ts";
 import { BATCHED_SUFFIX, joinBatch, splitBatch, splitTextBatch } from "./batched.ts";
 import { encodeBytes } from "./encode.ts";
 import { deflateMessage, inflateMessage, type PerMessageDeflate } from "./permessage_deflate.ts";
@@ -104,18 +105,14 @@ export class WebSocketPeer implements Link {
   #max: number;
   #log: TransportLog | undefined;
   #parser: FrameParser;
-  #handler: PeerHandler | undefined;
-  #early: (WampMessage | ProtocolViolationError)[] = [];
+  #inbox = new Inbox();
   #closed = false;
   #closeSent = false;
   #closeReceived = false;
   #failed = false;
   #batch: Uint8Array[] = [];
   #batchBytes = 0;
-  #heard = false;
-  #pingTimeout: number;
-  #ticker: ReturnType<typeof setInterval> | undefined;
-  #pongTimer: ReturnType<typeof setTimeout> | undefined;
+  #keepalive: Keepalive;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
@@ -141,7 +138,17 @@ export class WebSocketPeer implements Link {
       : `${options.serializer.name}/${d.level}/${d.windowBits}`;
     this.#max = options.maxMessageSize ?? 16 * 1024 * 1024;
     this.#log = options.log;
-    this.#pingTimeout = options.pingTimeout ?? 10_000;
+    const pingTimeout = options.pingTimeout ?? 10_000;
+    this.#keepalive = new Keepalive({
+      interval: options.pingInterval ?? 0,
+      timeout: pingTimeout,
+      ping: () => {
+        if (this.#closeSent || this.#closed) return false;
+        this.#wire.write(encodeFrame(Opcode.PING, EMPTY, { mask: this.#client }));
+        return true;
+      },
+      dead: () => this.#fail(CloseCode.GOING_AWAY, `no answer to ping in ${pingTimeout} ms`),
+    });
     this.#parser = new FrameParser({
       message: (text, payload, compressed) => this.#message(text, payload, compressed),
       control: (opcode, payload) => this.#control(opcode, payload),
@@ -149,8 +156,7 @@ export class WebSocketPeer implements Link {
     }, { masked: !this.#client, maxMessageSize: this.#max, compression: d !== undefined });
     wire.bind({ data: (chunk) => this.#data(chunk), closed: () => this.#gone() });
     if (this.#closed) return;
-    const every = options.pingInterval ?? 0;
-    if (every > 0) this.#ticker = setInterval(() => this.#tick(), every);
+    this.#keepalive.start();
     if (rest.length > 0) this.#data(rest);
   }
 
@@ -160,11 +166,7 @@ export class WebSocketPeer implements Link {
    * @param handler Where messages and closure go.
    */
   bind(handler: PeerHandler): void {
-    this.#handler = handler;
-    const early = this.#early;
-    this.#early = [];
-    for (const item of early) this.#dispatch(item);
-    if (this.#closed) handler.closed();
+    this.#inbox.bind(handler, this.#closed);
   }
 
   /**
@@ -268,17 +270,13 @@ export class WebSocketPeer implements Link {
   #sendClose(code: number, reason: string): void {
     this.#flushBatch();
     this.#closeSent = true;
-    this.#stopKeepalive();
+    this.#keepalive.stop();
     const payload = code === CloseCode.NO_STATUS ? EMPTY : closePayload(code, reason);
     this.#wire.write(encodeFrame(Opcode.CLOSE, payload, { mask: this.#client }));
   }
 
   #data(chunk: Uint8Array): void {
-    this.#heard = true;
-    if (this.#pongTimer !== undefined) {
-      clearTimeout(this.#pongTimer);
-      this.#pongTimer = undefined;
-    }
+    this.#keepalive.heard();
     this.#parser.push(chunk);
   }
 
@@ -337,14 +335,7 @@ export class WebSocketPeer implements Link {
         ? error
         : new ProtocolViolationError(`Cannot decode message: ${error}`, { cause: error });
     }
-    this.#dispatch(msg);
-  }
-
-  #dispatch(item: WampMessage | ProtocolViolationError): void {
-    const handler = this.#handler;
-    if (handler === undefined) this.#early.push(item);
-    else if (item instanceof ProtocolViolationError) handler.fail(item);
-    else handler.receive(item);
+    this.#inbox.deliver(msg);
   }
 
   #control(opcode: number, payload: Uint8Array): void {
@@ -377,35 +368,15 @@ export class WebSocketPeer implements Link {
     this.#wire.end();
   }
 
-  #tick(): void {
-    if (this.#heard) {
-      this.#heard = false;
-      return;
-    }
-    if (this.#pongTimer !== undefined || this.#closeSent || this.#closed) return;
-    this.#wire.write(encodeFrame(Opcode.PING, EMPTY, { mask: this.#client }));
-    this.#pongTimer = setTimeout(() => {
-      this.#pongTimer = undefined;
-      this.#fail(CloseCode.GOING_AWAY, `no answer to ping in ${this.#pingTimeout} ms`);
-    }, this.#pingTimeout);
-  }
-
-  #stopKeepalive(): void {
-    clearInterval(this.#ticker);
-    clearTimeout(this.#pongTimer);
-    this.#ticker = undefined;
-    this.#pongTimer = undefined;
-  }
-
   #gone(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#stopKeepalive();
+    this.#keepalive.stop();
     clearTimeout(this.#closeTimer);
     this.#parser.stop();
     this.#batch = [];
     this.#batchBytes = 0;
-    this.#handler?.closed();
+    this.#inbox.closed();
   }
 
   #who(): string {
