@@ -121,8 +121,8 @@ export function resolveListenerOptions(
   path: string,
 ): ResolvedListenerOptions {
   const c = new ConfigObject(input, path);
+  c.string("type"); // required
   const type = c.oneOf("type", TYPES, "universal");
-  if (!c.has("type")) c.string("type"); // required
   for (const [key, types] of Object.entries(ONLY_FOR)) {
     if (c.has(key) && !types.includes(type)) {
       throw new TypeError(
@@ -161,7 +161,7 @@ export function resolveListenerOptions(
   const paths = stringList(c, "paths", ["/ws", "/"], (p) => p.startsWith("/"), "a path");
   const allowedOrigins = c.has("allowedOrigins")
     ? stringList(c, "allowedOrigins", [], (o) => o.length > 0, "an origin glob")
-    : (c.array("allowedOrigins"), []);
+    : [];
   const out = c.object("outbound");
   const outbound = {
     maxBacklog: out?.integer("maxBacklog", 1024 * 1024, 0) ?? 1024 * 1024,

@@ -79,23 +79,23 @@ export function serveHttp(
       return;
     }
     busy = true;
-    let keepAlive = head.version === "HTTP/1.1"
+    const keepAlive = head.version === "HTTP/1.1"
       ? head.headers.get("connection")?.toLowerCase() !== "close"
       : head.headers.get("connection")?.toLowerCase() === "keep-alive";
-    respond(head, body, () => keepAlive, (close) => keepAlive &&= !close).then(() => {
+    respond(head, body, keepAlive).then((open) => {
       busy = false;
-      if (!keepAlive) {
+      if (!open) {
         done = true;
         wire.end();
       } else next();
     });
   };
+  /** Answers one request; resolves with whether the connection stays open. */
   const respond = async (
     head: HttpRequestHead,
     body: Uint8Array,
-    keepAlive: () => boolean,
-    closeAfter: (close: boolean) => void,
-  ) => {
+    keepAlive: boolean,
+  ): Promise<boolean> => {
     let response: Response;
     try {
       const init: RequestInit = { method: head.method, headers: head.headers };
@@ -109,17 +109,18 @@ export function serveHttp(
     const payload = head.method === "HEAD"
       ? new Uint8Array(0)
       : new Uint8Array(await response.arrayBuffer());
-    if (wire.closed) return;
+    if (wire.closed) return false;
     // A handler may ask to end the connection (a refusal): `connection: close`.
-    closeAfter(response.headers.get("connection")?.toLowerCase() === "close");
+    keepAlive &&= response.headers.get("connection")?.toLowerCase() !== "close";
     const headers: [string, string][] = [];
     response.headers.forEach((value, name) => {
       if (name !== "content-length" && name !== "connection") headers.push([name, value]);
     });
     headers.push(["content-length", String(payload.length)]);
-    if (!keepAlive()) headers.push(["connection", "close"]);
+    if (!keepAlive) headers.push(["connection", "close"]);
     wire.write(responseHead(response.status, headers));
     if (payload.length > 0) wire.write(payload);
+    return keepAlive;
   };
   wire.bind({
     data(chunk) {

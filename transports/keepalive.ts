@@ -113,6 +113,11 @@ export class Inbox {
     else handler.receive(item);
   }
 
+  /** Whether a handler is set. */
+  get bound(): boolean {
+    return this.#handler !== undefined;
+  }
+
   /** Tells the handler, if bound, that the connection is gone. */
   closed(): void {
     this.#handler?.closed();

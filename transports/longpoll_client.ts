@@ -17,6 +17,7 @@ import {
   type TransportInfo,
   type WampMessage,
 } from "../wamp/mod.ts";
+import { Inbox } from "./keepalive.ts";
 import { encodeBytes } from "./encode.ts";
 import { joinBatch } from "./batched.ts";
 import { splitBatchedBody } from "./longpoll.ts";
@@ -129,8 +130,7 @@ class LongPollLink implements Link {
   #serializer: Serializer;
   #batched: boolean;
   #client: Deno.HttpClient | undefined;
-  #handler: PeerHandler | undefined;
-  #early: (WampMessage | ProtocolViolationError)[] = [];
+  #inbox = new Inbox();
   #outbox: Uint8Array[] = [];
   #outBytes = 0;
   #posting = { messages: 0, bytes: 0 };
@@ -155,8 +155,7 @@ class LongPollLink implements Link {
   }
 
   bind(handler: PeerHandler): void {
-    this.#handler = handler;
-    for (const item of this.#early.splice(0)) this.#dispatch(item);
+    this.#inbox.bind(handler, false);
     if (this.#state === "closed" && this.#tasks.size === 0) this.#report();
   }
 
@@ -253,19 +252,13 @@ class LongPollLink implements Link {
       const frames = this.#batched ? splitBatchedBody(this.#serializer, body) : [body];
       messages = frames.map((frame) => this.#serializer.decode(frame));
     } catch (error) {
-      return this.#dispatch(
+      return this.#inbox.deliver(
         error instanceof ProtocolViolationError
           ? error
           : new ProtocolViolationError(String(error), { cause: error }),
       );
     }
-    for (const msg of messages) this.#dispatch(msg);
-  }
-
-  #dispatch(item: WampMessage | ProtocolViolationError): void {
-    if (this.#handler === undefined) this.#early.push(item);
-    else if (item instanceof ProtocolViolationError) this.#handler.fail(item);
-    else this.#handler.receive(item);
+    for (const msg of messages) this.#inbox.deliver(msg);
   }
 
   async #postClose(): Promise<void> {
@@ -299,8 +292,8 @@ class LongPollLink implements Link {
   }
 
   #report(): void {
-    if (this.#reported || this.#handler === undefined) return;
+    if (this.#reported || !this.#inbox.bound) return;
     this.#reported = true;
-    this.#handler.closed();
+    this.#inbox.closed();
   }
 }
