@@ -9,8 +9,8 @@
  * Run: deno task bench:slow   (EVENTS=50000 SIZE=200 by default)
  */
 
-import net from "node:net";
 import { connect } from "../mod.ts";
+import { stalledSubscriber } from "../tests/_helpers/raw_rawsocket.ts";
 
 const EVENTS = Number(Deno.env.get("EVENTS") ?? 50_000);
 const SIZE = Number(Deno.env.get("SIZE") ?? 200);
@@ -44,36 +44,6 @@ async function startRouter(): Promise<{ child: Deno.ChildProcess; url: string }>
   }
 }
 
-/** A RawSocket JSON subscriber that stops reading once subscribed. */
-async function stalledSubscriber(url: string): Promise<net.Socket> {
-  const { hostname, port } = new URL(url);
-  const socket = net.connect({ host: hostname, port: Number(port) });
-  await new Promise((resolve) => socket.once("connect", resolve));
-  const frame = (msg: unknown) => {
-    const body = new TextEncoder().encode(JSON.stringify(msg));
-    const out = new Uint8Array(4 + body.length);
-    new DataView(out.buffer).setUint32(0, body.length);
-    out.set(body, 4);
-    return out;
-  };
-  socket.write(Uint8Array.of(0x7f, 0xf1, 0, 0));
-  socket.write(frame([1, "realm1", { roles: { subscriber: {} } }]));
-  socket.write(frame([32, 1, {}, TOPIC]));
-  let seen = "";
-  await new Promise<void>((resolve) => {
-    const onData = (chunk: Uint8Array) => {
-      seen += new TextDecoder().decode(chunk);
-      if (seen.includes("[33,1,")) {
-        socket.off("data", onData);
-        resolve();
-      }
-    };
-    socket.on("data", onData);
-  });
-  socket.pause(); // stop reading: the kernel buffers fill, then the router's queue
-  return socket;
-}
-
 async function run(stalled: boolean): Promise<Record<string, unknown>> {
   const { child, url } = await startRouter();
   const before = await memory(child.pid);
@@ -87,7 +57,7 @@ async function run(stalled: boolean): Promise<Record<string, unknown>> {
     lastSeq = seq;
     received++;
   });
-  const slow = stalled ? await stalledSubscriber(url) : undefined;
+  const slow = stalled ? await stalledSubscriber(url, TOPIC) : undefined;
   const publisher = await connect(url, { realm: "realm1", serializers: ["msgpack"] });
   const payload = "x".repeat(SIZE);
   const t0 = performance.now();

@@ -7,8 +7,9 @@
  */
 
 import { equal, ok } from "node:assert/strict";
-import net from "node:net";
 import { connectLocal, type Session } from "../../mod.ts";
+import { concat } from "../../transports/bytes.ts";
+import { jsonFrame, rawTcp, stalledSubscriber } from "../_helpers/raw_rawsocket.ts";
 import { rawWebSocket } from "../_helpers/raw_websocket.ts";
 import { startRouter, type TestRouter, until } from "../_helpers/router.ts";
 
@@ -22,43 +23,14 @@ interface Stalled {
   peer: { backlog(): number; queued(): number; info: { type: string } };
 }
 
-/** A RawSocket JSON subscriber that stops reading once subscribed. */
-async function stalledRawSocket(url: string): Promise<{ close(): void }> {
-  const { hostname, port } = new URL(url);
-  const socket = net.connect({ host: hostname, port: Number(port) });
-  await new Promise((resolve) => socket.once("connect", resolve));
-  const frame = (msg: unknown) => {
-    const body = new TextEncoder().encode(JSON.stringify(msg));
-    const out = new Uint8Array(4 + body.length);
-    new DataView(out.buffer).setUint32(0, body.length);
-    out.set(body, 4);
-    return out;
-  };
-  socket.write(Uint8Array.of(0x7f, 0xf1, 0, 0));
-  socket.write(frame([1, "realm1", { roles: { subscriber: {} } }]));
-  socket.write(frame([32, 1, {}, TOPIC]));
-  let seen = "";
-  await new Promise<void>((resolve) => {
-    const onData = (chunk: Uint8Array) => {
-      seen += new TextDecoder().decode(chunk);
-      if (!seen.includes("[33,1,")) return;
-      socket.off("data", onData);
-      resolve();
-    };
-    socket.on("data", onData);
-  });
-  socket.pause();
-  return { close: () => socket.destroy() };
-}
-
 /** A WebSocket JSON subscriber that stops reading once subscribed. */
-async function stalledWebSocket(url: string): Promise<{ close(): void }> {
+async function stalledWebSocket(url: string): Promise<{ destroy(): void }> {
   const raw = await rawWebSocket(url, ["wamp.2.json"]);
   await raw.send('[1, "realm1", {"roles": {"subscriber": {}}}]');
   await raw.read();
   await raw.send(`[32, 1, {}, "${TOPIC}"]`);
   await raw.read();
-  return { close: () => raw.close() };
+  return { destroy: () => raw.close() };
 }
 
 function stalledSession(t: TestRouter, type: string): Stalled | undefined {
@@ -91,7 +63,7 @@ for (const transport of ["rawsocket", "websocket"] as const) {
       seen.push(seq);
     });
     const stalled = transport === "rawsocket"
-      ? await stalledRawSocket(t.listener.urls.rawsocket!)
+      ? await stalledSubscriber(t.listener.urls.rawsocket!, TOPIC)
       : await stalledWebSocket(t.listener.urls.websocket!);
     const publisher = await connectLocal(t.router, "realm1");
     await flood(publisher, () => seen.length);
@@ -103,7 +75,7 @@ for (const transport of ["rawsocket", "websocket"] as const) {
     ok(slow.peer.backlog() <= MAX_BACKLOG + 1024, `backlog ${slow.peer.backlog()} bytes`);
     ok(slow.droppedEvents > 0 && slow.droppedEvents < TOTAL);
     ok(t.logs.some((l) => l.includes("slow consumer")));
-    stalled.close();
+    stalled.destroy();
     await publisher.close();
     await healthy.close();
   });
@@ -116,27 +88,14 @@ Deno.test("a caller over its outbound limit is closed, never silently denied its
   const callee = await connectLocal(t.router, "realm1");
   await callee.register("com.example.big", () => ({ args: ["r".repeat(1000)] }));
   // A raw caller that sends 12,000 CALLs and never reads a RESULT.
-  const { hostname, port } = new URL(t.listener.urls.rawsocket!);
-  const socket = net.connect({ host: hostname, port: Number(port) });
-  await new Promise((resolve) => socket.once("connect", resolve));
+  const socket = await rawTcp(t.listener.urls.rawsocket!);
   socket.pause(); // never reads a RESULT
-  const frames: Uint8Array[] = [Uint8Array.of(0x7f, 0xf1, 0, 0)];
-  const frame = (msg: unknown) => {
-    const body = new TextEncoder().encode(JSON.stringify(msg));
-    const out = new Uint8Array(4 + body.length);
-    new DataView(out.buffer).setUint32(0, body.length);
-    out.set(body, 4);
-    frames.push(out);
-  };
-  frame([1, "realm1", { roles: { caller: {} } }]);
-  for (let i = 1; i <= 12_000; i++) frame([48, i, {}, "com.example.big"]);
-  let at = 0;
-  const all = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
-  for (const f of frames) {
-    all.set(f, at);
-    at += f.length;
-  }
-  socket.write(all);
+  const frames = [
+    Uint8Array.of(0x7f, 0xf1, 0, 0),
+    jsonFrame([1, "realm1", { roles: { caller: {} } }]),
+  ];
+  for (let i = 1; i <= 12_000; i++) frames.push(jsonFrame([48, i, {}, "com.example.big"]));
+  socket.write(concat(frames));
   await until(() => t.logs.some((l) => l.includes("closing session")), 20_000, "closing log");
   equal(t.router.realm("realm1")!.size, 1, "only the callee is left");
   socket.destroy();
