@@ -1,0 +1,162 @@
+/**
+ * The publish/subscribe scenarios: `pubsub` (P publishers, S subscribers),
+ * `fanout` (1 → 1000) and `slowconsumer` (one subscriber stops reading).
+ *
+ * Publishers keep a bounded number of publications in flight (published and
+ * not yet received by every healthy subscriber), or publish at a fixed
+ * rate. Each EVENT carries its send time, so latency is measured in this
+ * process on one clock.
+ *
+ * @module
+ */
+
+import { MessageType } from "../../mod.ts";
+import type { Conn } from "./conn.ts";
+import { encode, openPeer, type Target, TOPIC } from "./session.ts";
+import { cpuMeter, type CpuUse, Latencies, type LatencySummary, rss, sleep } from "./stats.ts";
+
+/** Options for {@linkcode pubsub}. */
+export interface PubSubOptions {
+  /** Publishing sessions. */
+  publishers: number;
+  /** Subscribing sessions that read. */
+  subscribers: number;
+  /** Subscribers that stop reading right after subscribing. @default {0} */
+  stalled?: number;
+  /** Publications in flight per publisher. */
+  window: number;
+  /** Publications per second in total, paced (the window still bounds it); 0: as fast as the window allows. */
+  rate: number;
+  /** Seconds measured, after the warm-up. */
+  duration: number;
+  /** Seconds before measuring. */
+  warmup: number;
+  /** Bytes of padding in each EVENT's arguments. */
+  size: number;
+  /** Subscribers that decode each EVENT to measure latency (the others count frames). */
+  sampled: number;
+  /** The target's process, for its memory. */
+  pid?: number | undefined;
+}
+
+/** What {@linkcode pubsub} measured. */
+export interface PubSubResult {
+  /** Events received per second by all healthy subscribers together, while measuring. */
+  eventsPerSecond: number;
+  /** Publications per second while measuring. */
+  publicationsPerSecond: number;
+  /** Cores busy while measuring. */
+  cpu: CpuUse;
+  /** From publish to receipt, measured on the sampled subscribers. */
+  latency: LatencySummary;
+  /** Events published in the whole run. */
+  published: number;
+  /** Events due to healthy subscribers and never received (after a 5 s drain). */
+  lost: number;
+  /** The target's resident memory in bytes: before connecting, at the peak, at the end. */
+  rss?: { before: number; peak: number; after: number };
+}
+
+/**
+ * Runs a publish/subscribe load.
+ *
+ * @param target Where.
+ * @param o The load's shape.
+ */
+export async function pubsub(target: Target, o: PubSubOptions): Promise<PubSubResult> {
+  const s = target.serializer;
+  const before = rss(o.pid);
+  const subs: Conn[] = [];
+  for (let i = 0; i < o.subscribers + (o.stalled ?? 0); i++) {
+    subs.push(await openPeer(target, "sub"));
+  }
+  const pubs: Conn[] = [];
+  for (let i = 0; i < o.publishers; i++) pubs.push(await openPeer(target, "pub"));
+  const stalled = subs.splice(o.subscribers);
+  for (const c of stalled) c.pause();
+
+  const latencies = new Latencies();
+  const pad = "x".repeat(o.size);
+  const cap = o.publishers * o.window;
+  const healthy = o.subscribers;
+  let published = 0;
+  let received = 0;
+  let measuring = false;
+  let running = true;
+  const requests = new Array<number>(o.publishers).fill(0); // request IDs run per session
+  let turn = 0;
+  let allowed = Infinity; // publications the rate allows so far
+  let peak = before ?? 0;
+
+  const publishOne = () => {
+    const i = turn++ % pubs.length;
+    const msg = {
+      type: MessageType.PUBLISH as typeof MessageType.PUBLISH,
+      request: ++requests[i]!,
+      options: {},
+      topic: TOPIC,
+      args: [performance.now(), pad],
+    };
+    pubs[i]!.send(encode(s, msg));
+    published++;
+  };
+  const pump = () => {
+    while (running && published < allowed && published - received / healthy < cap) publishOne();
+  };
+  subs.forEach((conn, i) => {
+    if (i < o.sampled) {
+      conn.onMessage = (payload) => {
+        received++;
+        const msg = s.decode(payload);
+        if (measuring && "args" in msg) latencies.add(performance.now() - Number(msg.args![0]));
+        pump();
+      };
+    } else {
+      conn.onMessage = () => {
+        received++;
+        pump();
+      };
+    }
+  });
+
+  const start = performance.now();
+  const pacer = o.rate > 0
+    ? setInterval(() => {
+      allowed = Math.floor(o.rate * (performance.now() - start) / 1000);
+      pump();
+    }, 1)
+    : undefined;
+  if (o.rate > 0) allowed = 0;
+  const sampler = setInterval(() => peak = Math.max(peak, rss(o.pid) ?? 0), 100);
+  pump();
+
+  await sleep(o.warmup * 1000);
+  measuring = true;
+  const cpu = cpuMeter(o.pid);
+  const r0 = received, p0 = published, t0 = performance.now();
+  await sleep(o.duration * 1000);
+  const r1 = received, p1 = published, t1 = performance.now();
+  const cpuUse = cpu();
+  measuring = false;
+  running = false;
+  clearInterval(pacer);
+
+  const due = () => published * healthy;
+  for (let waited = 0; received < due() && waited < 5000; waited += 20) await sleep(20);
+  clearInterval(sampler);
+  const after = rss(o.pid);
+  for (const c of [...subs, ...stalled, ...pubs]) c.close();
+
+  const seconds = (t1 - t0) / 1000;
+  return {
+    eventsPerSecond: Math.round((r1 - r0) / seconds),
+    publicationsPerSecond: Math.round((p1 - p0) / seconds),
+    latency: latencies.summary(),
+    cpu: cpuUse,
+    published,
+    lost: due() - received,
+    ...(before === undefined || after === undefined
+      ? {}
+      : { rss: { before, peak: Math.max(peak, after), after } }),
+  };
+}

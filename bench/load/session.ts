@@ -1,0 +1,109 @@
+/**
+ * The load tool's peers: a {@linkcode Conn} that has joined a realm and,
+ * for a subscriber or callee, subscribed or registered. Against the bare
+ * relay (`floor`) there is no WAMP: the role is the URL path and the
+ * handshake is the WebSocket upgrade alone.
+ *
+ * @module
+ */
+
+import { MessageType, type Serializer, type WampMessage } from "../../mod.ts";
+import { Conn, openConn } from "./conn.ts";
+
+/** What the load runs against. */
+export interface Target {
+  /** A router URL (`ws://…`, `tcp://…`), or the relay's base URL (`ws://host:port`). */
+  url: string;
+  /** The realm to join (ignored by the relay). */
+  realm: string;
+  /** The serializer every peer uses. */
+  serializer: Serializer;
+  /** Whether the target is the bare relay of `bench/floor/` rather than a router. */
+  floor: boolean;
+}
+
+/** What a peer does. */
+export type Role = "pub" | "sub" | "caller" | "callee" | "idle";
+
+/** The topic and procedure the scenarios use. */
+export const TOPIC = "bench.load.topic";
+/** @see TOPIC */
+export const PROCEDURE = "bench.load.echo";
+
+const utf8 = new TextEncoder();
+
+/**
+ * Encodes a message to the bytes a {@linkcode Conn} sends.
+ *
+ * @param serializer The serializer.
+ * @param msg The message.
+ */
+export function encode(serializer: Serializer, msg: WampMessage): Uint8Array {
+  const frame = serializer.encode(msg);
+  return typeof frame === "string" ? utf8.encode(frame) : frame;
+}
+
+/**
+ * Opens a peer in `role`, ready for the scenario: joined, and subscribed
+ * to {@linkcode TOPIC} or registered for {@linkcode PROCEDURE}.
+ *
+ * @param target Where and how.
+ * @param role What the peer will do.
+ */
+export async function openPeer(target: Target, role: Role): Promise<Conn> {
+  if (target.floor) {
+    return await openConn(`${target.url.replace(/\/$/, "")}/${role}`, target.serializer);
+  }
+  const conn = await openConn(target.url, target.serializer);
+  const s = target.serializer;
+  const roles = { publisher: {}, subscriber: {}, caller: {}, callee: {} };
+  conn.send(encode(s, { type: MessageType.HELLO, realm: target.realm, details: { roles } }));
+  const welcome = await next(conn, s);
+  if (welcome.type !== MessageType.WELCOME) {
+    conn.close();
+    throw new Error(`load: joining ${target.realm} at ${target.url}: ${describe(welcome)}`);
+  }
+  if (role === "sub") {
+    conn.send(encode(s, { type: MessageType.SUBSCRIBE, request: 1, options: {}, topic: TOPIC }));
+    await expect(conn, s, MessageType.SUBSCRIBED);
+  } else if (role === "callee") {
+    conn.send(
+      encode(s, { type: MessageType.REGISTER, request: 1, options: {}, procedure: PROCEDURE }),
+    );
+    await expect(conn, s, MessageType.REGISTERED);
+  }
+  return conn;
+}
+
+async function expect(conn: Conn, s: Serializer, type: number): Promise<void> {
+  const msg = await next(conn, s);
+  if (msg.type !== type) {
+    conn.close();
+    throw new Error(`load: expected message type ${type}, got ${describe(msg)}`);
+  }
+}
+
+/** The next message on `conn`, decoded (10 s at most). */
+function next(conn: Conn, s: Serializer): Promise<WampMessage> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("load: no answer in 10 s")), 10_000);
+    conn.onMessage = (payload) => {
+      clearTimeout(timer);
+      conn.onMessage = () => {};
+      try {
+        resolve(s.decode(payload));
+      } catch (error) {
+        reject(error);
+      }
+    };
+    conn.closed.then(() => reject(new Error("load: connection closed")));
+  });
+}
+
+function describe(msg: WampMessage): string {
+  return "reason" in msg
+    ? `${msg.type} ${msg.reason}`
+    : "error" in msg
+    ? `${msg.type} ${msg.error}`
+    : String(msg.type);
+}
