@@ -1,6 +1,18 @@
-/** Encode/decode cost per serializer for a typical EVENT. Run: deno task bench */
+/**
+ * Encode and decode cost of each serializer (json as baseline) per WAMP message
+ * kind, small realistic payloads plus an EVENT carrying about 1 KB of kwargs.
+ * Run: deno bench -A bench/serializers_bench.ts
+ */
 
-import { cbor, type EventMessage, json, MessageType, msgpack, type Serializer } from "../mod.ts";
+import {
+  cbor,
+  type EventMessage,
+  json,
+  MessageType,
+  msgpack,
+  type Serializer,
+  type WampMessage,
+} from "../mod.ts";
 
 const event: EventMessage = {
   type: MessageType.EVENT,
@@ -11,23 +23,109 @@ const event: EventMessage = {
   kwargs: { k: "v" },
 };
 
-for (const s of [json, msgpack, cbor] as Serializer[]) {
-  const frame = s.encode(event);
-  Deno.bench({
-    name: `${s.name} encode EVENT`,
-    group: "encode",
-    baseline: s.name === "json",
-    fn() {
-      // A fresh object each time, so the fan-out encode cache does not apply.
-      s.encode({ ...event });
+/** Twelve readings: about 1 KB of kwargs as JSON. */
+const readings = Array.from({ length: 12 }, (_, i) => ({
+  sensor: `building-7.floor-${i % 4}.room-${100 + i}`,
+  celsius: 20 + i * 0.37,
+  humidity: 40 + i,
+  ok: i % 5 !== 0,
+}));
+
+const messages: Record<string, WampMessage> = {
+  HELLO: {
+    type: MessageType.HELLO,
+    realm: "realm1",
+    details: {
+      roles: {
+        caller: { features: { progressive_call_results: true, call_canceling: true } },
+        callee: { features: { progressive_call_results: true, call_canceling: true } },
+        publisher: { features: { publisher_exclusion: true } },
+        subscriber: { features: { pattern_based_subscription: true } },
+      },
+      authmethods: ["anonymous"],
+      agent: "cloverleaf/0.1.0",
     },
-  });
-  Deno.bench({
-    name: `${s.name} decode EVENT`,
-    group: "decode",
-    baseline: s.name === "json",
-    fn() {
-      s.decode(frame);
+  },
+  WELCOME: {
+    type: MessageType.WELCOME,
+    session: 4891253098761234,
+    details: {
+      roles: {
+        broker: { features: { publisher_exclusion: true, pattern_based_subscription: true } },
+        dealer: { features: { progressive_call_results: true, call_canceling: true } },
+      },
+      authid: "anonymous-1f3c",
+      authrole: "anonymous",
+      authmethod: "anonymous",
+      authprovider: "static",
     },
-  });
+  },
+  SUBSCRIBE: {
+    type: MessageType.SUBSCRIBE,
+    request: 7,
+    options: { match: "prefix" },
+    topic: "com.example.sensors.",
+  },
+  PUBLISH: {
+    type: MessageType.PUBLISH,
+    request: 8,
+    options: { acknowledge: true },
+    topic: "com.example.sensors.temperature",
+    args: [21.5, "celsius"],
+    kwargs: { sensor: "t-17" },
+  },
+  EVENT: event,
+  CALL: {
+    type: MessageType.CALL,
+    request: 9,
+    options: { timeout: 5000 },
+    procedure: "com.example.add2",
+    args: [2, 3],
+  },
+  INVOCATION: {
+    type: MessageType.INVOCATION,
+    request: 10,
+    registration: 4567890123456,
+    details: { caller: 2345678901234 },
+    args: [2, 3],
+  },
+  YIELD: { type: MessageType.YIELD, request: 10, options: {}, args: [5] },
+  RESULT: { type: MessageType.RESULT, request: 9, details: {}, args: [5] },
+  ERROR: {
+    type: MessageType.ERROR,
+    requestType: MessageType.CALL,
+    request: 9,
+    details: {},
+    error: "wamp.error.invalid_argument",
+    args: ["expected two numbers"],
+  },
+  "EVENT 1 KB": {
+    ...event,
+    args: [],
+    kwargs: { station: "north-gate", ts: 1767225600123, seq: 98765, readings },
+  },
+};
+
+for (const [kind, msg] of Object.entries(messages)) {
+  for (const s of [json, msgpack, cbor] as Serializer[]) {
+    const frame = s.encode(msg);
+    Deno.bench({
+      name: `${s.name} (${frame.length} B)`,
+      group: `${kind} encode`,
+      baseline: s.name === "json",
+      fn() {
+        // A fresh object each time: Serializer.encode returns its last frame
+        // when given the same object again.
+        s.encode({ ...msg });
+      },
+    });
+    Deno.bench({
+      name: s.name,
+      group: `${kind} decode`,
+      baseline: s.name === "json",
+      fn() {
+        s.decode(frame);
+      },
+    });
+  }
 }

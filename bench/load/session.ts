@@ -8,7 +8,7 @@
  */
 
 import { MessageType, type Serializer, type WampMessage } from "../../mod.ts";
-import { Conn, openConn } from "./conn.ts";
+import { type Conn, openConn } from "./conn.ts";
 
 /** What the load runs against. */
 export interface Target {
