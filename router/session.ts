@@ -171,6 +171,7 @@ export class Session implements PeerHandler, RealmMember {
   closed(): void {
     if (this.#state === "closed") return;
     clearTimeout(this.#helloTimer);
+    this.#helloTimer = undefined;
     this.#endHandshake();
     this.#leave();
     this.#state = "closed";
@@ -413,6 +414,7 @@ export class Session implements PeerHandler, RealmMember {
     this.#lastRequest = 0;
     this.#state = "open";
     clearTimeout(this.#helloTimer);
+    this.#helloTimer = undefined;
     const details: Record<string, unknown> = {
       roles: this.#host.roles,
       agent: this.#host.agent,
@@ -544,6 +546,7 @@ export class Session implements PeerHandler, RealmMember {
   #close(): void {
     if (this.#state === "closed") return;
     clearTimeout(this.#helloTimer);
+    this.#helloTimer = undefined;
     this.#endHandshake();
     this.#state = "closed";
     this.#peer.close();

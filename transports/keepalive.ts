@@ -21,13 +21,24 @@ export interface KeepaliveOptions {
 }
 
 /**
+ * One timer per interval for every keepalive using it: ten thousand idle
+ * connections cost one `setInterval`, not ten thousand.
+ */
+const rounds = new Map<
+  number,
+  { timer: ReturnType<typeof setInterval>; members: Set<Keepalive> }
+>();
+
+/**
  * Pings a peer after an interval of silence and reports it dead when
  * nothing arrives within the timeout. Any arrival counts as an answer.
+ * Silence is checked on a timer shared by all keepalives with the same
+ * interval, so a ping goes out after one to two intervals of silence.
  */
 export class Keepalive {
   #options: KeepaliveOptions;
-  #heard = false;
-  #ticker: ReturnType<typeof setInterval> | undefined;
+  #heard = true;
+  #running = false;
   #pongTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
@@ -41,9 +52,20 @@ export class Keepalive {
 
   /** Starts the silence checks (nothing happens with interval 0). */
   start(): void {
-    if (this.#options.interval > 0) {
-      this.#ticker = setInterval(() => this.#tick(), this.#options.interval);
+    const interval = this.#options.interval;
+    if (interval <= 0 || this.#running) return;
+    this.#running = true;
+    this.#heard = true; // the first check only starts the silence
+    let round = rounds.get(interval);
+    if (round === undefined) {
+      const members = new Set<Keepalive>();
+      const timer = setInterval(() => {
+        for (const keepalive of members) keepalive.#tick();
+      }, interval);
+      round = { timer, members };
+      rounds.set(interval, round);
     }
+    round.members.add(this);
   }
 
   /** Something arrived from the peer. */
@@ -57,10 +79,18 @@ export class Keepalive {
 
   /** Stops every timer. */
   stop(): void {
-    clearInterval(this.#ticker);
     clearTimeout(this.#pongTimer);
-    this.#ticker = undefined;
     this.#pongTimer = undefined;
+    if (!this.#running) return;
+    this.#running = false;
+    const interval = this.#options.interval;
+    const round = rounds.get(interval);
+    if (round === undefined) return;
+    round.members.delete(this);
+    if (round.members.size === 0) {
+      clearInterval(round.timer);
+      rounds.delete(interval);
+    }
   }
 
   #tick(): void {

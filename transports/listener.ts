@@ -15,7 +15,6 @@ import { serveHttp } from "./http_server.ts";
 import { type LongPollOptions, LongPollService } from "./longpoll.ts";
 import { acceptRawSocket, type RawSocketOptions } from "./rawsocket.ts";
 import { upgradeWebSocket, type WebSocketOptions } from "./websocket_server.ts";
-import { concat } from "./bytes.ts";
 import { remoteAddress, Wire } from "./wire.ts";
 
 /** TLS settings of a listener. */
@@ -131,15 +130,19 @@ export async function listen(
     const peer = remoteAddress(socket);
     if (full) log("warn", `Connection from ${peer} refused: ${maxConnections} connections open`);
     wires.add(wire);
-    const timer = setTimeout(() => {
+    // Cleared and dropped at the first byte: the closures below outlive it.
+    let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(() => {
       log("info", `Connection from ${peer} closed: nothing sent within ${handshakeTimeout} ms`);
       wire.destroy();
     }, handshakeTimeout);
-    let first: Uint8Array = new Uint8Array(0);
+    const settled = () => {
+      clearTimeout(timer);
+      timer = undefined;
+    };
     wire.bind({
-      data(chunk) {
-        first = first.length === 0 ? chunk : concat([first, chunk]);
-        clearTimeout(timer);
+      // The first chunk decides; the protocol chosen binds the wire to itself.
+      data(first) {
+        settled();
         if (first[0] === RAWSOCKET_MAGIC) {
           if (rsOptions === undefined) return wire.destroy();
           return acceptRawSocket(wire, first, acceptor, {
@@ -181,7 +184,7 @@ export async function listen(
         }, { maxBodySize: lpOptions?.maxMessageSize ?? 16 * 1024 * 1024, origin });
       },
       closed() {
-        clearTimeout(timer);
+        settled();
         wires.delete(wire);
       },
     });

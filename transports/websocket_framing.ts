@@ -119,12 +119,13 @@ export class FrameParser {
   #compression: boolean;
   #stopped = false;
   // A header split across chunks.
-  #head = new Uint8Array(14);
+  #head: Uint8Array | undefined;
   #headLength = 0;
   // The frame being read.
   #fin = false;
   #opcode = 0;
-  #mask = new Uint8Array(4);
+  /** The masking key, big-endian. */
+  #mask = 0;
   #hasMask = false;
   // Its payload, when it spans chunks.
   #buffer: Uint8Array | undefined;
@@ -182,18 +183,21 @@ export class FrameParser {
       if (this.#headLength > 0) {
         // Complete the split header from this chunk.
         const before = this.#headLength;
+        const head = this.#head!;
         const take = Math.min(14 - before, end - at);
-        this.#head.set(chunk.subarray(at, at + take), before);
+        head.set(chunk.subarray(at, at + take), before);
         this.#headLength += take;
-        const size = this.#header(this.#head, 0, this.#headLength);
+        const size = this.#header(head, 0, this.#headLength);
         if (size === 0) return;
         this.#headLength = 0;
+        this.#head = undefined; // rare: not worth keeping on every idle connection
         at += size - before;
         if (size < 0) return;
         length = this.#pendingLength;
       } else {
         const size = this.#header(chunk, at, end - at);
         if (size === 0) {
+          this.#head = new Uint8Array(14);
           this.#head.set(chunk.subarray(at, end));
           this.#headLength = end - at;
           return;
@@ -271,12 +275,9 @@ export class FrameParser {
       return this.#fail(CloseCode.TOO_BIG, `message over ${this.#max} bytes`);
     }
     if (masked) {
-      const m = this.#mask;
       const k = at + size - 4;
-      m[0] = bytes[k]!;
-      m[1] = bytes[k + 1]!;
-      m[2] = bytes[k + 2]!;
-      m[3] = bytes[k + 3]!;
+      this.#mask = ((bytes[k]! << 24) | (bytes[k + 1]! << 16) | (bytes[k + 2]! << 8) |
+        bytes[k + 3]!) >>> 0;
     }
     this.#hasMask = masked;
     this.#fin = fin;
@@ -313,18 +314,22 @@ export class FrameParser {
   }
 }
 
-/** XORs `bytes[start, start+length)` with the mask, starting at mask byte `offset`. */
+/**
+ * XORs `bytes[start, start+length)` with the mask (four bytes, big-endian
+ * in one number), starting at mask byte `offset`.
+ */
 function unmask(
   bytes: Uint8Array,
   start: number,
   length: number,
-  mask: Uint8Array,
+  mask: number,
   offset: number,
 ): void {
-  const m0 = mask[offset & 3]!;
-  const m1 = mask[(offset + 1) & 3]!;
-  const m2 = mask[(offset + 2) & 3]!;
-  const m3 = mask[(offset + 3) & 3]!;
+  const byte = (i: number) => (mask >>> (24 - 8 * (i & 3))) & 0xff;
+  const m0 = byte(offset);
+  const m1 = byte(offset + 1);
+  const m2 = byte(offset + 2);
+  const m3 = byte(offset + 3);
   const end = start + length;
   let i = start;
   for (; i + 3 < end; i += 4) {
@@ -404,9 +409,10 @@ export function encodeFrame(
       crypto.getRandomValues(keyPool);
       keyAt = 0;
     }
-    const key = keyPool.subarray(keyAt, keyAt + 4);
+    frame.set(keyPool.subarray(keyAt, keyAt + 4), size - 4);
+    const key = ((keyPool[keyAt]! << 24) | (keyPool[keyAt + 1]! << 16) |
+      (keyPool[keyAt + 2]! << 8) | keyPool[keyAt + 3]!) >>> 0;
     keyAt += 4;
-    frame.set(key, size - 4);
     unmask(frame, size, length, key, 0);
   }
   return frame;
