@@ -7,7 +7,7 @@
 
 import type { Conn } from "./conn.ts";
 import { openPeer, type Target } from "./session.ts";
-import { rss, sleep } from "./stats.ts";
+import { cpuMeter, type CpuUse, rss, sleep } from "./stats.ts";
 
 /** Options for {@linkcode connections}. */
 export interface ConnectionsOptions {
@@ -29,6 +29,8 @@ export interface ConnectionsResult {
   seconds: number;
   /** Sessions joined per second. */
   joinsPerSecond: number;
+  /** Cores busy while joining. */
+  cpu: CpuUse;
   /** The target's resident memory: before, with every session joined (after 2 s idle), and the cost per session. */
   rss?: { before: number; after: number; perSession: number };
 }
@@ -48,6 +50,7 @@ export async function connections(
   let failed = 0;
   let next = 0;
   const t0 = performance.now();
+  const cpu = cpuMeter(o.pid);
   const worker = async () => {
     while (next < o.sessions) {
       next++;
@@ -60,6 +63,7 @@ export async function connections(
   };
   await Promise.all(Array.from({ length: Math.min(o.concurrency, o.sessions) }, worker));
   const seconds = (performance.now() - t0) / 1000;
+  const cpuUse = cpu();
   await sleep(2000);
   const after = rss(o.pid);
   for (const c of open) c.close();
@@ -69,6 +73,7 @@ export async function connections(
     failed,
     seconds: Math.round(seconds * 1000) / 1000,
     joinsPerSecond: Math.round(open.length / seconds),
+    cpu: cpuUse,
     ...(before === undefined || after === undefined ? {} : {
       rss: { before, after, perSession: Math.round((after - before) / Math.max(1, open.length)) },
     }),

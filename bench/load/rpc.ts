@@ -7,8 +7,15 @@
 
 import { MessageType } from "../../mod.ts";
 import type { Conn } from "./conn.ts";
-import { encode, openPeer, PROCEDURE, type Target } from "./session.ts";
-import { cpuMeter, type CpuUse, Latencies, type LatencySummary, sleep } from "./stats.ts";
+import { encode, messageType, openPeer, PROCEDURE, type Target } from "./session.ts";
+import {
+  cpuMeter,
+  type CpuUse,
+  Latencies,
+  type LatencySummary,
+  SAMPLE_EVERY,
+  sleep,
+} from "./stats.ts";
 
 /** Options for {@linkcode rpc}. */
 export interface RpcOptions {
@@ -40,6 +47,8 @@ export interface RpcResult {
   calls: number;
   /** Calls without a result (after a 5 s drain). */
   lost: number;
+  /** Answers that were not a RESULT. */
+  failed: number;
 }
 
 /**
@@ -69,6 +78,7 @@ export async function rpc(target: Target, o: RpcOptions): Promise<RpcResult> {
   const pad = "x".repeat(o.size);
   let calls = 0;
   let results = 0;
+  let failed = 0; // anything but a result: an ERROR, say
   let measuring = false;
   let running = true;
   let allowed = o.rate > 0 ? 0 : Infinity;
@@ -90,13 +100,20 @@ export async function rpc(target: Target, o: RpcOptions): Promise<RpcResult> {
     }
   };
   callers.forEach((conn, i) => {
+    let n = 0;
     conn.onMessage = (payload) => {
-      const msg = s.decode(payload);
       // A router answers with RESULT; the relay forwards the callee's YIELD.
-      if (msg.type !== MessageType.RESULT && msg.type !== MessageType.YIELD) return;
+      const type = messageType(s, payload);
+      if (type !== MessageType.RESULT && type !== MessageType.YIELD) {
+        failed++;
+        return;
+      }
       results++;
       inFlight[i]!--;
-      if (measuring) latencies.add(performance.now() - Number(msg.args![0]));
+      if (measuring && ++n % SAMPLE_EVERY === 0) {
+        const msg = s.decode(payload);
+        latencies.add(performance.now() - Number((msg as { args: unknown[] }).args[0]));
+      }
       call(i);
     };
   });
@@ -130,5 +147,6 @@ export async function rpc(target: Target, o: RpcOptions): Promise<RpcResult> {
     cpu: cpuUse,
     calls,
     lost: calls - results,
+    failed,
   };
 }

@@ -114,9 +114,10 @@ export function summarize(r: Result): string {
         `${r.lost} lost of ${r.published}${mem(r.rss)}${cpu(r.cpu)}`;
     case "rpc":
       return `${r.callsPerSecond} calls/s, latency p50 ${r.latency.p50} p99 ${r.latency.p99} ` +
-        `max ${r.latency.max} ms, ${r.lost} lost of ${r.calls}${cpu(r.cpu)}`;
+        `max ${r.latency.max} ms, ${r.lost} lost of ${r.calls}, ${r.failed} errors${cpu(r.cpu)}`;
     case "connections":
       return `${r.joined} joined (${r.failed} failed) in ${r.seconds} s = ${r.joinsPerSecond}/s` +
+        cpu(r.cpu) +
         (r.rss === undefined ? "" : `, target RSS ${mb(r.rss.before)} → ${mb(r.rss.after)} MiB = ` +
           `${(r.rss.perSession / 1024).toFixed(1)} KiB/session`);
   }

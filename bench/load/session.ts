@@ -107,3 +107,30 @@ function describe(msg: WampMessage): string {
     ? `${msg.type} ${msg.error}`
     : String(msg.type);
 }
+
+/**
+ * A message's type code read from its first bytes, without decoding it
+ * (WAMP messages are short arrays whose first element is a small integer);
+ * -1 when the bytes are not shaped that way.
+ *
+ * @param serializer The serializer that produced `payload`.
+ * @param payload One serialized message.
+ */
+export function messageType(serializer: Serializer, payload: Uint8Array): number {
+  switch (serializer.name) {
+    case "json": {
+      // "[" digits ","
+      let type = 0;
+      let i = 1;
+      for (; i < payload.length && payload[i]! >= 0x30 && payload[i]! <= 0x39; i++) {
+        type = type * 10 + payload[i]! - 0x30;
+      }
+      return payload[0] === 0x5b && i > 1 ? type : -1;
+    }
+    case "msgpack": // fixarray, then a positive fixint
+      return (payload[0]! & 0xf0) === 0x90 && payload[1]! < 0x80 ? payload[1]! : -1;
+    case "cbor": // a short array, then an unsigned integer below 24 or in one more byte
+      if ((payload[0]! & 0xe0) !== 0x80) return -1;
+      return payload[1]! < 24 ? payload[1]! : payload[1] === 0x18 ? payload[2]! : -1;
+  }
+}

@@ -118,3 +118,6 @@ export function cpuMeter(pid: number | undefined): () => CpuUse {
     return use;
   };
 }
+
+/** One message in this many is decoded to sample its latency; the others are only counted. */
+export const SAMPLE_EVERY = 8;
