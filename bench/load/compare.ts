@@ -1,9 +1,11 @@
 /**
- * Runs the load scenarios against Cloverleaf (`cli.ts`) and the bare relay
- * (`bench/floor/relay.ts`) in the same run, alternating relay, router,
- * relay, router…, and reports the router as a ratio to the relay. Both
- * servers run pinned to CPU 1 and this process to CPU 0 (with `taskset`,
- * when there are two cores).
+ * Runs the load scenarios against Cloverleaf (`cli.ts`) and two bare
+ * relays with no WAMP logic, in the same run and in turn (relay,
+ * relay-own, router, relay, …), and reports the router as a ratio to each:
+ * `relay` is on Deno's native WebSocket (`bench/floor/relay.ts`),
+ * `relay-own` on the router's own WebSocket stack
+ * (`bench/floor/relay_own.ts`). The servers run pinned to CPU 1 and this
+ * process to CPU 0 (with `taskset`, when there are two cores).
  *
  * ```sh
  * deno task load:compare                       # everything, json and msgpack
@@ -35,15 +37,21 @@ if (pinned) await run(["taskset", "-a", "-cp", "0", String(Deno.pid)]);
 
 /** A server in a subprocess. */
 interface Server {
-  name: "relay" | "cloverleaf";
+  name: Name;
   pid: number;
   url: string;
   floor: boolean;
   stop(): Promise<void>;
 }
+/** The two floors (Deno's native WebSocket; our own stack) and the router. */
+type Name = "relay" | "relay-own" | "cloverleaf";
+type Runs = Record<Name, Result[]>;
 
-const relay = await start("relay", ["run", "--allow-net", "bench/floor/relay.ts", "0"]);
-const router = await start("cloverleaf", ["run", "-A", "cli.ts", "--listen", "127.0.0.1:0"]);
+const servers = [
+  await start("relay", ["run", "--allow-net", "bench/floor/relay.ts", "0"]),
+  await start("relay-own", ["run", "--allow-net", "bench/floor/relay_own.ts", "0"]),
+  await start("cloverleaf", ["run", "-A", "cli.ts", "--listen", "127.0.0.1:0"]),
+];
 const records: Record<string, unknown>[] = [];
 const lines: string[] = [];
 
@@ -55,8 +63,7 @@ try {
     }
   }
 } finally {
-  await relay.stop();
-  await router.stop();
+  for (const server of servers) await server.stop();
 }
 console.log("\n" + lines.join("\n"));
 if (values.json !== undefined) {
@@ -64,16 +71,12 @@ if (values.json !== undefined) {
   console.log(`\nwrote ${values.json}`);
 }
 
-/** Relay, router, relay, router…: the router's mean as a ratio to the relay's. */
-async function compare(
-  scenario: Scenario,
-  serializer: SerializerName,
-  rate = 0,
-): Promise<{ relay: Result[]; cloverleaf: Result[] }> {
-  const out = { relay: [] as Result[], cloverleaf: [] as Result[] };
-  const rs = scenario === "connections" ? 1 : rounds;
-  for (let i = 0; i < rs; i++) {
-    for (const server of [relay, router]) {
+/** Each server in turn, `rounds` times; the router's mean as a ratio to each relay's. */
+async function compare(scenario: Scenario, serializer: SerializerName, rate = 0): Promise<Runs> {
+  const out: Runs = { relay: [], "relay-own": [], cloverleaf: [] };
+  const label = `${scenario}${rate ? ` at ${rate}/s` : ""} ${serializer}`;
+  for (let i = 0; i < (scenario === "connections" ? 1 : rounds); i++) {
+    for (const server of servers) {
       const p = { ...DEFAULTS[scenario], pid: server.pid, rate };
       if (scenario !== "connections") p.duration = duration;
       const target: Target = {
@@ -85,47 +88,40 @@ async function compare(
       const result = await runScenario(scenario, target, p);
       out[server.name].push(result);
       records.push({ scenario, serializer, server: server.name, round: i, params: p, result });
-      console.log(
-        `${scenario}${rate ? ` @${rate}/s` : ""} ${serializer} ${server.name}: ${
-          summarize(result)
-        }`,
-      );
+      console.log(`${label} ${server.name}: ${summarize(result)}`);
       await sleep(500);
     }
   }
-  const label = `${scenario}${rate ? ` at ${rate}/s` : ""} ${serializer}`;
   const metric = headline(scenario);
-  if (metric !== undefined) {
-    const ratio = mean(out.cloverleaf.map(metric.of)) / mean(out.relay.map(metric.of));
-    lines.push(
-      `${label}: cloverleaf ${fmt(out.cloverleaf.map(metric.of))} vs relay ${
-        fmt(out.relay.map(metric.of))
-      } ${metric.unit} = ${round(ratio)}×`,
-    );
-  } else {
-    for (const server of [relay, router]) {
+  if (metric === undefined) {
+    for (const server of servers) {
       lines.push(`${label} ${server.name}: ${out[server.name].map(summarize).join(" | ")}`);
     }
+    return out;
   }
+  const of = (name: Name) => out[name].map(metric.of);
+  lines.push(
+    `${label} (${metric.unit}): cloverleaf ${fmt(of("cloverleaf"))}; relay ${fmt(of("relay"))} ` +
+      `(${ratio(of("cloverleaf"), of("relay"))}×); relay-own ${fmt(of("relay-own"))} ` +
+      `(${ratio(of("cloverleaf"), of("relay-own"))}×)`,
+  );
   return out;
 }
 
-/** p99 latency at half of the lower peak, router over relay, for pubsub and rpc. */
+/** p99 latency at half of the lowest peak, router over each relay, for pubsub and rpc. */
 async function latency(serializer: SerializerName): Promise<void> {
   for (const scenario of ["pubsub", "rpc"] as const) {
     const peak = await compare(scenario, serializer);
     const of = headline(scenario)!.of;
-    const lower = Math.min(mean(peak.relay.map(of)), mean(peak.cloverleaf.map(of)));
-    // pubsub counts events (2 subscribers each); the rate paces publications.
-    const rate = Math.round(lower / 2 / (scenario === "pubsub" ? DEFAULTS.pubsub.subscribers : 1));
+    const lowest = Math.min(...servers.map((s) => mean(peak[s.name].map(of))));
+    // pubsub counts events (one per subscriber); the rate paces publications.
+    const rate = Math.round(lowest / 2 / (scenario === "pubsub" ? DEFAULTS.pubsub.subscribers : 1));
     const half = await compare(scenario, serializer, rate);
-    const p99 = (r: Result) => ("latency" in r ? r.latency.p99 : NaN);
+    const p99 = (name: Name) => half[name].map((r) => ("latency" in r ? r.latency.p99 : NaN));
     lines.push(
-      `${scenario} ${serializer} p99 at ${rate}/s: cloverleaf ${
-        fmt(half.cloverleaf.map(p99))
-      } vs relay ${fmt(half.relay.map(p99))} ms = ${
-        round(mean(half.cloverleaf.map(p99)) / mean(half.relay.map(p99)))
-      }×`,
+      `${scenario} ${serializer} p99 at ${rate}/s (ms): cloverleaf ${fmt(p99("cloverleaf"))}; ` +
+        `relay ${fmt(p99("relay"))} (${ratio(p99("cloverleaf"), p99("relay"))}×); ` +
+        `relay-own ${fmt(p99("relay-own"))} (${ratio(p99("cloverleaf"), p99("relay-own"))}×)`,
     );
   }
 }
@@ -140,7 +136,7 @@ function headline(scenario: Scenario): { of: (r: Result) => number; unit: string
   return undefined;
 }
 
-async function start(name: Server["name"], args: string[]): Promise<Server> {
+async function start(name: Name, args: string[]): Promise<Server> {
   const argv = pinned
     ? ["taskset", "-c", "1", Deno.execPath(), ...args]
     : [Deno.execPath(), ...args];
@@ -168,8 +164,8 @@ async function start(name: Server["name"], args: string[]): Promise<Server> {
   return {
     name,
     pid: child.pid,
-    url: name === "relay" ? `ws://127.0.0.1:${port}` : `ws://127.0.0.1:${port}/ws`,
-    floor: name === "relay",
+    url: name === "cloverleaf" ? `ws://127.0.0.1:${port}/ws` : `ws://127.0.0.1:${port}`,
+    floor: name !== "cloverleaf",
     async stop() {
       child.kill("SIGTERM");
       await child.status;
@@ -192,6 +188,10 @@ async function run(argv: string[]): Promise<void> {
 
 function mean(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+function ratio(a: number[], b: number[]): number {
+  return round(mean(a) / mean(b));
 }
 
 function fmt(xs: number[]): string {

@@ -35,9 +35,9 @@ export interface Params {
 
 /** The defaults of each scenario (flags override them). */
 export const DEFAULTS: Record<Scenario, Params> = {
-  pubsub: base({ publishers: 2, subscribers: 2, window: 64 }),
+  pubsub: base({ publishers: 2, subscribers: 2, window: 512 }),
   fanout: base({ publishers: 1, subscribers: 1000, window: 4 }),
-  rpc: base({ callers: 4, depth: 16 }),
+  rpc: base({ callers: 4, depth: 64 }),
   connections: base({ sessions: 10_000, concurrency: 128 }),
   slowconsumer: base({ publishers: 1, subscribers: 1, window: 64, duration: 10 }),
 };
