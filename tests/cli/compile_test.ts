@@ -43,6 +43,8 @@ async function build(): Promise<Build> {
         "--allow-net",
         "--allow-read",
         "--allow-env",
+        "--allow-write",
+        "--v8-flags=--max-semi-space-size=4",
         "--output",
         binary,
         "cli.ts",
