@@ -57,14 +57,27 @@ function wideIntsToBigInt(value: unknown): unknown {
       : value;
   }
   if (typeof value !== "object" || value === null) return value;
-  if (!Array.isArray(value) && !isPlain(value)) return value;
+  // Index loops for arrays: `for…in` over an array is several times slower.
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      const conv = wideIntsToBigInt(item);
+      if (conv !== item) {
+        out ??= value.slice();
+        out[i] = conv;
+      }
+    }
+    return out ?? value;
+  }
+  if (!isPlain(value)) return value;
   let out: Record<string, unknown> | undefined;
   const record = value as Record<string, unknown>;
   for (const key in record) {
     const item = record[key];
     const conv = wideIntsToBigInt(item);
     if (conv !== item) {
-      out ??= Array.isArray(value) ? value.slice() as never : { ...record };
+      out ??= { ...record };
       out[key] = conv;
     }
   }
@@ -74,7 +87,11 @@ function wideIntsToBigInt(value: unknown): unknown {
 function bigIntsToNumbers(value: unknown): unknown {
   if (typeof value === "bigint") return Number(value);
   if (typeof value !== "object" || value === null) return value;
-  if (!Array.isArray(value) && !isPlain(value)) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = bigIntsToNumbers(value[i]);
+    return value;
+  }
+  if (!isPlain(value)) return value;
   const record = value as Record<string, unknown>;
   for (const key in record) record[key] = bigIntsToNumbers(record[key]);
   return value;
