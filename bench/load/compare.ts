@@ -47,19 +47,21 @@ interface Server {
 type Name = "relay" | "relay-own" | "cloverleaf";
 type Runs = Record<Name, Result[]>;
 
-const servers = [
-  await start("relay", ["run", "--allow-net", "bench/floor/relay.ts", "0"]),
-  await start("relay-own", ["run", "--allow-net", "bench/floor/relay_own.ts", "0"]),
+const COMMANDS: Record<Name, string[]> = {
+  relay: ["run", "--allow-net", "bench/floor/relay.ts", "0"],
+  "relay-own": ["run", "--allow-net", "bench/floor/relay_own.ts", "0"],
   // As `deno task start` runs it.
-  await start("cloverleaf", [
+  cloverleaf: [
     "run",
     "-A",
     "--v8-flags=--max-semi-space-size=4",
     "cli.ts",
     "--listen",
     "127.0.0.1:0",
-  ]),
-];
+  ],
+};
+const servers: Server[] = [];
+for (const name of Object.keys(COMMANDS) as Name[]) servers.push(await start(name));
 const records: Record<string, unknown>[] = [];
 const lines: string[] = [];
 
@@ -84,7 +86,12 @@ async function compare(scenario: Scenario, serializer: SerializerName, rate = 0)
   const out: Runs = { relay: [], "relay-own": [], cloverleaf: [] };
   const label = `${scenario}${rate ? ` at ${rate}/s` : ""} ${serializer}`;
   for (let i = 0; i < (scenario === "connections" ? 1 : rounds); i++) {
-    for (const server of servers) {
+    for (let [at, server] of servers.entries()) {
+      if (scenario === "connections") {
+        // Memory per session is measured on a fresh process: a warm one reuses what earlier runs grew.
+        await server.stop();
+        server = servers[at] = await start(server.name);
+      }
       const p = { ...DEFAULTS[scenario], pid: server.pid, rate };
       if (scenario !== "connections") p.duration = duration;
       const target: Target = {
@@ -144,7 +151,8 @@ function headline(scenario: Scenario): { of: (r: Result) => number; unit: string
   return undefined;
 }
 
-async function start(name: Name, args: string[]): Promise<Server> {
+async function start(name: Name): Promise<Server> {
+  const args = COMMANDS[name];
   const argv = pinned
     ? ["taskset", "-c", "1", Deno.execPath(), ...args]
     : [Deno.execPath(), ...args];
