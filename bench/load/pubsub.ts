@@ -14,13 +14,14 @@ import { MessageType } from "../../mod.ts";
 import type { Conn } from "./conn.ts";
 import { encode, openPeer, type Target, TOPIC } from "./session.ts";
 import {
-  cpuMeter,
   type CpuUse,
+  drain,
   Latencies,
   type LatencySummary,
+  measure,
+  Pacer,
   rss,
   SAMPLE_EVERY,
-  sleep,
 } from "./stats.ts";
 
 /** Options for {@linkcode pubsub}. */
@@ -96,7 +97,6 @@ export async function pubsub(target: Target, o: PubSubOptions): Promise<PubSubRe
   let running = true;
   const requests = new Array<number>(o.publishers).fill(0); // request IDs run per session
   let turn = 0;
-  let allowed = Infinity; // publications the rate allows so far
   let peak = before ?? 0;
 
   const publishOne = () => {
@@ -112,6 +112,7 @@ export async function pubsub(target: Target, o: PubSubOptions): Promise<PubSubRe
     published++;
   };
   const pump = () => {
+    const allowed = pacer.allowed();
     while (running && published < allowed && published - received / healthy < cap) publishOne();
   };
   subs.forEach((conn, i) => {
@@ -133,40 +134,24 @@ export async function pubsub(target: Target, o: PubSubOptions): Promise<PubSubRe
     }
   });
 
-  const start = performance.now();
-  const pacer = o.rate > 0
-    ? setInterval(() => {
-      allowed = Math.floor(o.rate * (performance.now() - start) / 1000);
-      pump();
-    }, 1)
-    : undefined;
-  if (o.rate > 0) allowed = 0;
+  const pacer = new Pacer(o.rate, () => pump());
   const sampler = setInterval(() => peak = Math.max(peak, rss(o.pid) ?? 0), 100);
   pump();
 
-  await sleep(o.warmup * 1000);
-  measuring = true;
-  const cpu = cpuMeter(o.pid);
-  const r0 = received, p0 = published, t0 = performance.now();
-  await sleep(o.duration * 1000);
-  const r1 = received, p1 = published, t1 = performance.now();
-  const cpuUse = cpu();
-  measuring = false;
+  const m = await measure(o, () => ({ received, published }), (on) => measuring = on);
   running = false;
-  clearInterval(pacer);
-
+  pacer.stop();
   const due = () => published * healthy;
-  for (let waited = 0; received < due() && waited < 5000; waited += 20) await sleep(20);
+  await drain(() => received >= due());
   clearInterval(sampler);
   const after = rss(o.pid);
   for (const c of [...subs, ...stalled, ...pubs]) c.close();
 
-  const seconds = (t1 - t0) / 1000;
   return {
-    eventsPerSecond: Math.round((r1 - r0) / seconds),
-    publicationsPerSecond: Math.round((p1 - p0) / seconds),
+    eventsPerSecond: Math.round((m.after.received - m.before.received) / m.seconds),
+    publicationsPerSecond: Math.round((m.after.published - m.before.published) / m.seconds),
     latency: latencies.summary(),
-    cpu: cpuUse,
+    cpu: m.cpu,
     published,
     lost: due() - received,
     ...(before === undefined || after === undefined

@@ -9,12 +9,13 @@ import { MessageType } from "../../mod.ts";
 import type { Conn } from "./conn.ts";
 import { encode, messageType, openPeer, PROCEDURE, type Target } from "./session.ts";
 import {
-  cpuMeter,
   type CpuUse,
+  drain,
   Latencies,
   type LatencySummary,
+  measure,
+  Pacer,
   SAMPLE_EVERY,
-  sleep,
 } from "./stats.ts";
 
 /** Options for {@linkcode rpc}. */
@@ -81,11 +82,11 @@ export async function rpc(target: Target, o: RpcOptions): Promise<RpcResult> {
   let failed = 0; // anything but a result: an ERROR, say
   let measuring = false;
   let running = true;
-  let allowed = o.rate > 0 ? 0 : Infinity;
   const inFlight = new Array<number>(o.callers).fill(0);
   const requests = new Array<number>(o.callers).fill(0);
 
   const call = (i: number) => {
+    const allowed = pacer.allowed();
     while (running && calls < allowed && inFlight[i]! < o.depth) {
       const msg = {
         type: MessageType.CALL as typeof MessageType.CALL,
@@ -118,33 +119,20 @@ export async function rpc(target: Target, o: RpcOptions): Promise<RpcResult> {
     };
   });
 
-  const start = performance.now();
   const callAll = () => callers.forEach((_, i) => call(i));
-  const pacer = o.rate > 0
-    ? setInterval(() => {
-      allowed = Math.floor(o.rate * (performance.now() - start) / 1000);
-      callAll();
-    }, 1)
-    : undefined;
+  const pacer = new Pacer(o.rate, callAll);
   callAll();
 
-  await sleep(o.warmup * 1000);
-  measuring = true;
-  const cpu = cpuMeter(o.pid);
-  const r0 = results, t0 = performance.now();
-  await sleep(o.duration * 1000);
-  const r1 = results, t1 = performance.now();
-  const cpuUse = cpu();
-  measuring = false;
+  const m = await measure(o, () => results, (on) => measuring = on);
   running = false;
-  clearInterval(pacer);
-  for (let waited = 0; results < calls && waited < 5000; waited += 20) await sleep(20);
+  pacer.stop();
+  await drain(() => results >= calls);
   for (const c of [callee, ...callers]) c.close();
 
   return {
-    callsPerSecond: Math.round((r1 - r0) / ((t1 - t0) / 1000)),
+    callsPerSecond: Math.round((m.after - m.before) / m.seconds),
     latency: latencies.summary(),
-    cpu: cpuUse,
+    cpu: m.cpu,
     calls,
     lost: calls - results,
     failed,

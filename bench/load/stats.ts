@@ -121,3 +121,57 @@ export function cpuMeter(pid: number | undefined): () => CpuUse {
 
 /** One message in this many is decoded to sample its latency; the others are only counted. */
 export const SAMPLE_EVERY = 8;
+
+/**
+ * Paces a sender to `rate` messages per second: {@linkcode Pacer.allowed}
+ * grows with time and `topUp` is called every millisecond. Rate 0 allows
+ * everything at once (the window alone bounds the sender).
+ */
+export class Pacer {
+  #rate: number;
+  #start = performance.now();
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(rate: number, topUp: () => void) {
+    this.#rate = rate;
+    if (rate > 0) this.#timer = setInterval(topUp, 1);
+  }
+
+  /** How many messages may have been sent by now. */
+  allowed(): number {
+    return this.#rate > 0
+      ? Math.floor(this.#rate * (performance.now() - this.#start) / 1000)
+      : Infinity;
+  }
+
+  /** Stops the top-ups. */
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+/**
+ * The measured window: waits out the warm-up, reads `counters` at the start
+ * and the end of `duration`, with the CPU use in between. `measuring` is
+ * told when the window opens and closes.
+ */
+export async function measure<T>(
+  o: { warmup: number; duration: number; pid?: number | undefined },
+  counters: () => T,
+  measuring: (on: boolean) => void,
+): Promise<{ before: T; after: T; seconds: number; cpu: CpuUse }> {
+  await sleep(o.warmup * 1000);
+  measuring(true);
+  const cpu = cpuMeter(o.pid);
+  const before = counters(), t0 = performance.now();
+  await sleep(o.duration * 1000);
+  const after = counters(), t1 = performance.now();
+  const use = cpu();
+  measuring(false);
+  return { before, after, seconds: (t1 - t0) / 1000, cpu: use };
+}
+
+/** Waits until `done()` holds, 5 s at most (what has not arrived by then counts as lost). */
+export async function drain(done: () => boolean): Promise<void> {
+  for (let waited = 0; !done() && waited < 5000; waited += 20) await sleep(20);
+}
