@@ -314,6 +314,11 @@ export class FrameParser {
   }
 }
 
+/** Byte `i` (mod 4) of a big-endian masking key. */
+function maskByte(mask: number, i: number): number {
+  return (mask >>> (24 - 8 * (i & 3))) & 0xff;
+}
+
 /**
  * XORs `bytes[start, start+length)` with the mask (four bytes, big-endian
  * in one number), starting at mask byte `offset`.
@@ -325,11 +330,10 @@ function unmask(
   mask: number,
   offset: number,
 ): void {
-  const byte = (i: number) => (mask >>> (24 - 8 * (i & 3))) & 0xff;
-  const m0 = byte(offset);
-  const m1 = byte(offset + 1);
-  const m2 = byte(offset + 2);
-  const m3 = byte(offset + 3);
+  const m0 = maskByte(mask, offset);
+  const m1 = maskByte(mask, offset + 1);
+  const m2 = maskByte(mask, offset + 2);
+  const m3 = maskByte(mask, offset + 3);
   const end = start + length;
   let i = start;
   for (; i + 3 < end; i += 4) {

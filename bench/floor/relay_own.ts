@@ -11,6 +11,7 @@
  */
 
 import net from "node:net";
+import { concat } from "../../transports/bytes.ts";
 import { parseRequestHead, responseHead } from "../../transports/http.ts";
 import { acceptKey, encodeFrame, FrameParser, Opcode } from "../../transports/websocket_framing.ts";
 import { Wire } from "../../transports/wire.ts";
@@ -29,7 +30,7 @@ function accept(wire: Wire): void {
   let head = new Uint8Array(0);
   wire.bind({
     data(chunk) {
-      head = head.length === 0 ? chunk.slice() : new Uint8Array([...head, ...chunk]);
+      head = concat([head, chunk]);
       const parsed = parseRequestHead(head);
       if ("incomplete" in parsed) return;
       if ("error" in parsed) return wire.destroy();

@@ -8,6 +8,7 @@
  */
 
 import { type Serializer, TransportError } from "../../mod.ts";
+import { concat } from "../../transports/bytes.ts";
 import { dial } from "../../transports/dial.ts";
 import {
   decodeHandshakeReply,
@@ -96,7 +97,7 @@ async function webSocket(wire: Wire, u: URL, serializer: Serializer): Promise<Co
     let head = new Uint8Array(0);
     wire.bind({
       data(chunk) {
-        head = new Uint8Array([...head, ...chunk]);
+        head = concat([head, chunk]);
         const parsed = parseResponseHead(head);
         if ("incomplete" in parsed) return;
         if ("error" in parsed || parsed.head.status !== 101) {
@@ -143,7 +144,7 @@ async function rawSocket(wire: Wire, serializer: Serializer): Promise<Conn> {
     let head = new Uint8Array(0);
     wire.bind({
       data(chunk) {
-        head = new Uint8Array([...head, ...chunk]);
+        head = concat([head, chunk]);
         if (head.length < 4) return;
         const reply = decodeHandshakeReply(head.subarray(0, 4));
         if ("error" in reply) {

@@ -11,8 +11,9 @@
  */
 
 import { MessageType } from "../../mod.ts";
+import { encodeBytes } from "../../transports/encode.ts";
 import type { Conn } from "./conn.ts";
-import { encode, openPeer, type Target, TOPIC } from "./session.ts";
+import { openPeer, type Target, TOPIC } from "./session.ts";
 import {
   type CpuUse,
   drain,
@@ -108,7 +109,7 @@ export async function pubsub(target: Target, o: PubSubOptions): Promise<PubSubRe
       topic: TOPIC,
       args: [performance.now(), pad],
     };
-    pubs[i]!.send(encode(s, msg));
+    pubs[i]!.send(encodeBytes(s, msg));
     published++;
   };
   const pump = () => {

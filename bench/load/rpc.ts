@@ -6,8 +6,9 @@
  */
 
 import { MessageType } from "../../mod.ts";
+import { encodeBytes } from "../../transports/encode.ts";
 import type { Conn } from "./conn.ts";
-import { encode, messageType, openPeer, PROCEDURE, type Target } from "./session.ts";
+import { messageType, openPeer, PROCEDURE, type Target } from "./session.ts";
 import {
   type CpuUse,
   drain,
@@ -65,7 +66,7 @@ export async function rpc(target: Target, o: RpcOptions): Promise<RpcResult> {
     const msg = s.decode(payload);
     // A router sends INVOCATION; the relay forwards the caller's CALL as it is.
     if (msg.type !== MessageType.INVOCATION && msg.type !== MessageType.CALL) return;
-    callee.send(encode(s, {
+    callee.send(encodeBytes(s, {
       type: MessageType.YIELD,
       request: msg.request,
       options: {},
@@ -95,7 +96,7 @@ export async function rpc(target: Target, o: RpcOptions): Promise<RpcResult> {
         procedure: PROCEDURE,
         args: [performance.now(), pad],
       };
-      callers[i]!.send(encode(s, msg));
+      callers[i]!.send(encodeBytes(s, msg));
       inFlight[i]!++;
       calls++;
     }

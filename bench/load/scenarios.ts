@@ -5,9 +5,9 @@
  * @module
  */
 
-import { connections, type ConnectionsResult } from "./connections.ts";
-import { pubsub, type PubSubResult } from "./pubsub.ts";
-import { rpc, type RpcResult } from "./rpc.ts";
+import { connections, type ConnectionsOptions, type ConnectionsResult } from "./connections.ts";
+import { pubsub, type PubSubOptions, type PubSubResult } from "./pubsub.ts";
+import { rpc, type RpcOptions, type RpcResult } from "./rpc.ts";
 import type { Target } from "./session.ts";
 import type { CpuUse } from "./stats.ts";
 
@@ -17,21 +17,10 @@ export const SCENARIOS = ["pubsub", "fanout", "rpc", "connections", "slowconsume
 export type Scenario = typeof SCENARIOS[number];
 
 /** Every knob; each scenario reads the ones it needs. */
-export interface Params {
-  publishers: number;
-  subscribers: number;
-  window: number;
-  callers: number;
-  depth: number;
-  /** Messages per second, paced; 0: as fast as the window or depth allows. */
-  rate: number;
-  duration: number;
-  warmup: number;
-  size: number;
-  sessions: number;
-  concurrency: number;
-  pid?: number | undefined;
-}
+export type Params =
+  & Omit<PubSubOptions, "stalled" | "sampled">
+  & RpcOptions
+  & ConnectionsOptions;
 
 /** The defaults of each scenario (flags override them). */
 export const DEFAULTS: Record<Scenario, Params> = {

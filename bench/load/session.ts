@@ -8,6 +8,7 @@
  */
 
 import { MessageType, type Serializer, type WampMessage } from "../../mod.ts";
+import { encodeBytes } from "../../transports/encode.ts";
 import { type Conn, openConn } from "./conn.ts";
 
 /** What the load runs against. */
@@ -30,19 +31,6 @@ export const TOPIC = "bench.load.topic";
 /** @see TOPIC */
 export const PROCEDURE = "bench.load.echo";
 
-const utf8 = new TextEncoder();
-
-/**
- * Encodes a message to the bytes a {@linkcode Conn} sends.
- *
- * @param serializer The serializer.
- * @param msg The message.
- */
-export function encode(serializer: Serializer, msg: WampMessage): Uint8Array {
-  const frame = serializer.encode(msg);
-  return typeof frame === "string" ? utf8.encode(frame) : frame;
-}
-
 /**
  * Opens a peer in `role`, ready for the scenario: joined, and subscribed
  * to {@linkcode TOPIC} or registered for {@linkcode PROCEDURE}.
@@ -57,18 +45,20 @@ export async function openPeer(target: Target, role: Role): Promise<Conn> {
   const conn = await openConn(target.url, target.serializer);
   const s = target.serializer;
   const roles = { publisher: {}, subscriber: {}, caller: {}, callee: {} };
-  conn.send(encode(s, { type: MessageType.HELLO, realm: target.realm, details: { roles } }));
+  conn.send(encodeBytes(s, { type: MessageType.HELLO, realm: target.realm, details: { roles } }));
   const welcome = await next(conn, s);
   if (welcome.type !== MessageType.WELCOME) {
     conn.close();
     throw new Error(`load: joining ${target.realm} at ${target.url}: ${describe(welcome)}`);
   }
   if (role === "sub") {
-    conn.send(encode(s, { type: MessageType.SUBSCRIBE, request: 1, options: {}, topic: TOPIC }));
+    conn.send(
+      encodeBytes(s, { type: MessageType.SUBSCRIBE, request: 1, options: {}, topic: TOPIC }),
+    );
     await expect(conn, s, MessageType.SUBSCRIBED);
   } else if (role === "callee") {
     conn.send(
-      encode(s, { type: MessageType.REGISTER, request: 1, options: {}, procedure: PROCEDURE }),
+      encodeBytes(s, { type: MessageType.REGISTER, request: 1, options: {}, procedure: PROCEDURE }),
     );
     await expect(conn, s, MessageType.REGISTERED);
   }

@@ -7,8 +7,9 @@
 import { equal, ok } from "node:assert/strict";
 import { MessageType, serializers, type WampMessage } from "../../mod.ts";
 import { DEFAULTS, type Params, runScenario } from "../../bench/load/scenarios.ts";
-import { encode, messageType, type Target } from "../../bench/load/session.ts";
+import { messageType, type Target } from "../../bench/load/session.ts";
 import { startRouter } from "../_helpers/router.ts";
+import { encodeBytes } from "../../transports/encode.ts";
 
 const brief = (p: Params): Params => ({ ...p, duration: 0.3, warmup: 0.1 });
 
@@ -21,7 +22,7 @@ Deno.test("messageType() reads the type code of every serializer's messages", ()
     { type: MessageType.HELLO, realm: "realm1", details: {} },
   ];
   for (const s of Object.values(serializers)) {
-    for (const msg of messages) equal(messageType(s, encode(s, msg)), msg.type, s.name);
+    for (const msg of messages) equal(messageType(s, encodeBytes(s, msg)), msg.type, s.name);
     equal(messageType(s, new Uint8Array([0xff, 0xff, 0xff])), -1, s.name);
   }
 });
