@@ -25,6 +25,7 @@ import {
 import type { Disclosure } from "./config.ts";
 import { errorReply } from "./errors.ts";
 import { EventHistory, type EventHistoryRule } from "./event_history.ts";
+import { DEFAULT_LIMITS, limitMessage, type LimitOptions } from "./limits.ts";
 import { MatchIndex } from "./match_index.ts";
 import { copyPassthru, passthruProblem, PPT_KEYS, usesPassthru } from "./passthru.ts";
 import { eventFor, type Publication } from "./publication.ts";
@@ -90,7 +91,19 @@ export interface BrokerOptions {
   now?: () => number;
   /** Told as sessions join and leave subscriptions. */
   observer?: SubscriptionObserver;
+  /**
+   * Subscription and retained-event limits (the realm's `limits`); the
+   * defaults of {@linkcode DEFAULT_LIMITS} for those not given.
+   * @default {DEFAULT_LIMITS}
+   */
+  limits?: BrokerLimits;
 }
+
+/** The limits a broker enforces. */
+export type BrokerLimits = Pick<
+  LimitOptions,
+  "subscriptionsPerSession" | "subscriptions" | "retainedEventBytes" | "retainedBytes"
+>;
 
 /** Routes events from publishers to subscribers. */
 export class Broker {
@@ -102,7 +115,9 @@ export class Broker {
   /** Subscribers' identities, for black/white lists and revocation. */
   #sessions = new Map<number, SessionInfo>();
   #history = new EventHistory();
-  #retained = new RetainedEvents();
+  #retained: RetainedEvents;
+  #maxPerSession: number;
+  #maxSubscriptions: number;
   /** Subscriptions that may match a `wamp.` topic (see {@linkcode watchesMeta}). */
   #metaWatchers = 0;
 
@@ -115,6 +130,10 @@ export class Broker {
   constructor(options: BrokerOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    const limits = options.limits ?? {};
+    this.#retained = new RetainedEvents(limits);
+    this.#maxPerSession = limits.subscriptionsPerSession ?? DEFAULT_LIMITS.subscriptionsPerSession;
+    this.#maxSubscriptions = limits.subscriptions ?? DEFAULT_LIMITS.subscriptions;
     for (const rule of options.eventHistory ?? []) {
       const match = rule.match ?? "exact";
       const sub = this.#index.get(rule.topic, match) ?? this.#create(rule.topic, match, true);
@@ -180,7 +199,11 @@ export class Broker {
    * Handles SUBSCRIBE: joins the subscription for the (topic, match) pair
    * or creates one; a repeated SUBSCRIBE returns the same ID. With
    * `get_retained`, the retained events the subscriber may receive follow
-   * SUBSCRIBED, flagged `retained: true`.
+   * SUBSCRIBED, flagged `retained: true`. A session holding
+   * `subscriptionsPerSession` subscriptions, or a new subscription in a
+   * realm holding `subscriptions`, is refused with
+   * `cloverleaf.error.limit_exceeded` (the router's own sessions are not
+   * limited per session).
    *
    * @param session The subscriber.
    * @param msg The SUBSCRIBE message.
@@ -203,6 +226,10 @@ export class Broker {
       return [errorReply(session.id, msg.type, msg.request, ErrorUri.INVALID_URI)];
     }
     const existing = this.#index.get(msg.topic, match);
+    const refusal = this.#overLimit(session, existing);
+    if (refusal !== undefined) {
+      return [errorReply(session.id, msg.type, msg.request, ErrorUri.LIMIT_EXCEEDED, refusal)];
+    }
     const sub = existing ?? this.#create(msg.topic, match, false);
     const joined = !sub.subscribers.has(session.id);
     sub.subscribers.add(session.id);
@@ -244,7 +271,10 @@ export class Broker {
    * wildcard alike), addressed to its subscribers that pass publisher
    * exclusion and the black/white lists; history and retention are
    * updated; PUBLISHED follows when `acknowledge` is set. Refusals are
-   * only reported to publishers that asked for an acknowledgement.
+   * only reported to publishers that asked for an acknowledgement. A
+   * PUBLISH with `retain` that the retained events' limits cannot take
+   * (`retainedEventBytes`, `retainedBytes`) is refused as a whole (no
+   * EVENT either), with `cloverleaf.error.limit_exceeded`.
    *
    * @param session The publisher.
    * @param msg The PUBLISH message.
@@ -276,6 +306,14 @@ export class Broker {
       return ack ? [errorReply(session.id, msg.type, msg.request, ...checked)] : [];
     }
     const pub = this.#publication(session, msg, checked, how.disclose === true);
+    if (options.retain === true) {
+      const refusal = this.#retained.retain(pub);
+      if (refusal !== undefined) {
+        return ack
+          ? [errorReply(session.id, msg.type, msg.request, ErrorUri.LIMIT_EXCEEDED, refusal)]
+          : [];
+      }
+    }
     const storable = checked === undefined || checked.storable;
     const out: Outbound[] = [];
     for (const sub of this.#index.matches(msg.topic)) {
@@ -283,7 +321,6 @@ export class Broker {
       const to = this.#recipients(sub, pub);
       if (to.length > 0) out.push({ to, msg: eventFor(sub, pub) });
     }
-    if (options.retain === true) this.#retained.retain(pub);
     if (ack) {
       out.push({
         to: session.id,
@@ -328,6 +365,19 @@ export class Broker {
     const mine = this.#bySession.get(sessionId);
     if (mine === undefined) return;
     for (const sub of [...mine]) this.#remove(sessionId, sub);
+  }
+
+  /** Why `session` may not join `existing` (or a new subscription), if it may not. */
+  #overLimit(session: SessionInfo, existing: Subscription | undefined): string | undefined {
+    if (existing?.subscribers.has(session.id)) return undefined;
+    const held = this.#bySession.get(session.id)?.size ?? 0;
+    if (held >= this.#maxPerSession && session.transport !== "internal") {
+      return limitMessage("subscribe", "subscriptionsPerSession", this.#maxPerSession);
+    }
+    if (existing === undefined && this.#byId.size >= this.#maxSubscriptions) {
+      return limitMessage("subscribe", "subscriptions", this.#maxSubscriptions);
+    }
+    return undefined;
   }
 
   /** The refusal of a PUBLISH, or its black/white lists when it is acceptable. */

@@ -9,6 +9,7 @@ import { ConfigObject, isValidUri, type MatchPolicy } from "../wamp/mod.ts";
 import { type AuthOptions, resolveAuthOptions } from "./auth/config.ts";
 import { resolveRole, type RoleOptions } from "./authorizer.ts";
 import type { EventHistoryRule } from "./event_history.ts";
+import { DEFAULT_LIMITS, type LimitOptions, type ResolvedLimits } from "./limits.ts";
 
 /** When the router reveals a caller or publisher to the other side. */
 export type Disclosure = "request" | "always" | "never";
@@ -120,10 +121,21 @@ export interface RealmOptions {
    * @default {0}
    */
   maxSessions?: number;
+  /**
+   * Per-session and per-realm resource limits (pending calls,
+   * subscriptions, registrations, retained event and testament bytes),
+   * each a positive integer; see {@linkcode LimitOptions} for every key and
+   * its default. A request over a limit is refused with ERROR
+   * `cloverleaf.error.limit_exceeded`, whose first argument names the limit.
+   * @default {DEFAULT_LIMITS}
+   */
+  limits?: LimitOptions;
 }
 
 /** Realm options with every default filled in. */
-export type ResolvedRealmOptions = Readonly<Required<RealmOptions>>;
+export type ResolvedRealmOptions = Readonly<
+  Required<Omit<RealmOptions, "limits">> & { limits: ResolvedLimits }
+>;
 
 const DISCLOSURES: readonly Disclosure[] = ["request", "always", "never"];
 
@@ -169,6 +181,7 @@ export function resolveRealmOptions(input: unknown, path = "realm"): ResolvedRea
     auth: c.has("auth") ? resolveAuthOptions(c.object("auth")!) : {},
     roles: c.array("roles").map((role, i) => resolveRole(role, c.path(`roles[${i}]`))),
     maxSessions: c.integer("maxSessions", 0, 0),
+    limits: limitOptions(c.object("limits")),
   };
   c.done();
   return options;
@@ -188,6 +201,15 @@ function eventHistoryRule(input: unknown, path: string, strict: boolean): EventH
   const rule: EventHistoryRule = { topic, match, limit: c.integer("limit", 100, 1) };
   c.done();
   return rule;
+}
+
+function limitOptions(c: ConfigObject | undefined): ResolvedLimits {
+  const limits: Record<string, number> = {};
+  for (const [key, fallback] of Object.entries(DEFAULT_LIMITS)) {
+    limits[key] = c?.integer(key, fallback, 1) ?? fallback;
+  }
+  c?.done();
+  return limits as Required<LimitOptions>;
 }
 
 function metaOptions(c: ConfigObject | undefined): Required<MetaOptions> {

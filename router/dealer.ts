@@ -34,6 +34,7 @@ import {
 import type { Disclosure } from "./config.ts";
 import { errorReply } from "./errors.ts";
 import { pickCallee, shardCallee } from "./invocation_policy.ts";
+import { DEFAULT_LIMITS, limitMessage, type LimitOptions } from "./limits.ts";
 import { copyPassthru, passthruProblem, usesPassthru } from "./passthru.ts";
 import { type Registration, type RegistrationObserver, Registrations } from "./registrations.ts";
 import type { Outbound, SessionInfo } from "./types.ts";
@@ -64,7 +65,26 @@ export interface DealerOptions {
   dispatch?: (out: Outbound[]) => void;
   /** Told as callees join and leave registrations. */
   observer?: RegistrationObserver;
+  /**
+   * Call and registration limits (the realm's `limits`); the defaults of
+   * {@linkcode DEFAULT_LIMITS} for those not given.
+   * @default {DEFAULT_LIMITS}
+   */
+  limits?: DealerLimits;
 }
+
+/** The limits a dealer enforces. */
+export type DealerLimits = Pick<
+  LimitOptions,
+  "callsPerSession" | "registrationsPerSession" | "registrations"
+>;
+
+/**
+ * The longest call timeout the dealer arms, in milliseconds (2^31 - 1,
+ * about 24.8 days): timers take a signed 32-bit delay, and a longer one
+ * would fire at once. A CALL asking for more gets this.
+ */
+export const MAX_CALL_TIMEOUT = 2 ** 31 - 1;
 
 /** A call in flight: CALL seen, INVOCATION sent, no final answer yet. */
 interface PendingCall {
@@ -151,6 +171,7 @@ export class Dealer {
   #random: () => number;
   #registrations: Registrations;
   #sessions = new Map<number, DealerSession>();
+  #limits: Required<DealerLimits>;
 
   /**
    * Creates a dealer.
@@ -161,6 +182,12 @@ export class Dealer {
     this.#options = options;
     this.#timers = options.timers ?? SYSTEM_TIMERS;
     this.#random = options.random ?? Math.random;
+    this.#limits = {
+      callsPerSession: options.limits?.callsPerSession ?? DEFAULT_LIMITS.callsPerSession,
+      registrationsPerSession: options.limits?.registrationsPerSession ??
+        DEFAULT_LIMITS.registrationsPerSession,
+      registrations: options.limits?.registrations ?? DEFAULT_LIMITS.registrations,
+    };
     this.#registrations = new Registrations(options.registrationIds, options.observer);
   }
 
@@ -189,7 +216,10 @@ export class Dealer {
 
   /**
    * Handles REGISTER: creates the registration, or joins an existing one
-   * when both sides use the same shared invocation policy.
+   * when both sides use the same shared invocation policy. A session
+   * holding `registrationsPerSession` registrations, or a new registration
+   * in a realm holding `registrations`, is refused with
+   * `cloverleaf.error.limit_exceeded`.
    *
    * @param session The callee.
    * @param msg The REGISTER message.
@@ -218,6 +248,22 @@ export class Dealer {
           `registered with invocation policy "${existing.invoke}"`,
         );
       }
+    }
+    const limits = this.#limits;
+    if (
+      this.#registrations.countOf(session.id) >= limits.registrationsPerSession &&
+      session.transport !== "internal"
+    ) {
+      return refuse(
+        ErrorUri.LIMIT_EXCEEDED,
+        limitMessage("register", "registrationsPerSession", limits.registrationsPerSession),
+      );
+    }
+    if (existing === undefined && this.#registrations.size >= limits.registrations) {
+      return refuse(
+        ErrorUri.LIMIT_EXCEEDED,
+        limitMessage("register", "registrations", limits.registrations),
+      );
     }
     this.#session(session);
     const reg = this.#registrations.add(msg.procedure, match, invoke, session.id, msg.options);
@@ -273,7 +319,10 @@ export class Dealer {
   /**
    * Handles CALL: a new call is routed to one callee as INVOCATION; a
    * continuation of a progressive call (same request ID) goes to the same
-   * callee under the same INVOCATION request ID.
+   * callee under the same INVOCATION request ID. A new call from a session
+   * with `callsPerSession` calls in flight is refused at once with
+   * `cloverleaf.error.limit_exceeded` (continuations are not new calls). A
+   * `timeout` over {@linkcode MAX_CALL_TIMEOUT} is lowered to it.
    *
    * @param session The caller.
    * @param msg The CALL message.
@@ -457,6 +506,10 @@ export class Dealer {
       );
     }
     if (!this.#validUri(msg.procedure, "exact")) return refuse(ErrorUri.INVALID_URI);
+    const maxCalls = this.#limits.callsPerSession;
+    if (caller.calls.size >= maxCalls && session.transport !== "internal") {
+      return refuse(ErrorUri.LIMIT_EXCEEDED, limitMessage("call", "callsPerSession", maxCalls));
+    }
     if (ppt) {
       const problem = passthruProblem(options);
       if (problem !== undefined) return refuse(ErrorUri.INVALID_ARGUMENT, problem);
@@ -491,7 +544,9 @@ export class Dealer {
       return refuse(ErrorUri.FEATURE_NOT_SUPPORTED, "the callee does not support payload passthru");
     }
     const calleeOptions = reg.options.get(callee.info.id) ?? {};
-    const timeout = typeof options.timeout === "number" ? options.timeout : 0;
+    const timeout = typeof options.timeout === "number"
+      ? Math.min(options.timeout, MAX_CALL_TIMEOUT)
+      : 0;
     const pending: PendingCall = {
       caller: session.id,
       callRequest: msg.request,

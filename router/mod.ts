@@ -16,6 +16,7 @@ export {
 } from "./authorizer.ts";
 export {
   Broker,
+  type BrokerLimits,
   type BrokerOptions,
   type Subscription,
   type SubscriptionObserver,
@@ -31,7 +32,9 @@ export {
 } from "./config.ts";
 export {
   Dealer,
+  type DealerLimits,
   type DealerOptions,
+  MAX_CALL_TIMEOUT,
   type Registration,
   type RegistrationObserver,
   type Timers,
@@ -45,13 +48,21 @@ export {
   type HistoryEvent,
 } from "./event_history.ts";
 export { type CalleeList, pickCallee, shardCallee } from "./invocation_policy.ts";
+export {
+  DEFAULT_LIMITS,
+  limitMessage,
+  type LimitOptions,
+  payloadSize,
+  type ResolvedLimits,
+  resolveLimits,
+} from "./limits.ts";
 export { MatchIndex } from "./match_index.ts";
 export { copyPassthru, passthruProblem, PPT_KEYS, usesPassthru } from "./passthru.ts";
 export { procedureReflection, ProcedureReflectionUri } from "./procedure_reflection.ts";
 export { eventFor, type EventSubscription, type Publication } from "./publication.ts";
 export { PublishFilter } from "./publish_filter.ts";
 export { Realm, type RealmIds, type RealmMember, type RouterProcedure } from "./realm.ts";
-export { RetainedEvents } from "./retained.ts";
+export { RetainedEvents, type RetainedLimits } from "./retained.ts";
 export { consoleLogger, Router, type RouterOptions } from "./router.ts";
 export { Session, type SessionHost } from "./session.ts";
 export { TOPIC_DESCRIBE, TOPIC_LIST, topicReflection } from "./topic_reflection.ts";

@@ -114,6 +114,7 @@ export class Realm {
       disclosePublisher: options.disclosePublisher,
       eventHistory: options.eventHistory,
       observer: subscriptionEvents(this.#events),
+      limits: options.limits,
     });
     this.provide(
       GET_EVENTS,
@@ -128,6 +129,7 @@ export class Realm {
       discloseCaller: options.discloseCaller,
       dispatch: (out) => this.dispatch(out),
       observer: registrationEvents(this.#events),
+      limits: options.limits,
     });
     this.#sessionMeta = new SessionMeta(
       {
@@ -152,6 +154,7 @@ export class Realm {
           topic,
           publish,
         ),
+      options.limits,
     );
     const call: RouterCall = (realm, procedure, args, kwargs) => {
       const target = realm === undefined || realm === options.name ? this : realms(realm);

@@ -79,6 +79,16 @@ export class Registrations {
     return this.#byId.values();
   }
 
+  /** How many registrations exist. */
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  /** How many registrations a callee holds. */
+  countOf(sessionId: number): number {
+    return this.#byCallee.get(sessionId)?.size ?? 0;
+  }
+
   /** The registrations a callee holds. */
   ofCallee(sessionId: number): readonly Registration[] {
     return [...this.#byCallee.get(sessionId) ?? []];

@@ -15,16 +15,45 @@
  */
 
 import { type MatchPolicy, prefixMatch, wildcardMatch } from "../wamp/mod.ts";
+import { DEFAULT_LIMITS, limitMessage, type LimitOptions, payloadSize } from "./limits.ts";
 import type { Publication } from "./publication.ts";
 import type { SessionInfo } from "./types.ts";
 
 /** How many restricted retained events a topic keeps above its open one. */
 const MAX_RESTRICTED = 8;
 
+/** A retained publication and its estimated size. */
+interface Kept {
+  readonly pub: Publication;
+  readonly size: number;
+}
+
+/** The limits that bound the retained events. */
+export type RetainedLimits = Pick<LimitOptions, "retainedEventBytes" | "retainedBytes">;
+
 /** The retained events of a broker. */
 export class RetainedEvents {
   /** Per topic, newest last: at most one unrestricted event, then restricted ones. */
-  #byTopic = new Map<string, Publication[]>();
+  #byTopic = new Map<string, Kept[]>();
+  #bytes = 0;
+  #maxEventBytes: number;
+  #maxBytes: number;
+
+  /**
+   * Creates an empty store.
+   *
+   * @param limits The size limits; the defaults of {@linkcode DEFAULT_LIMITS}
+   * for those not given.
+   */
+  constructor(limits: RetainedLimits = {}) {
+    this.#maxEventBytes = limits.retainedEventBytes ?? DEFAULT_LIMITS.retainedEventBytes;
+    this.#maxBytes = limits.retainedBytes ?? DEFAULT_LIMITS.retainedBytes;
+  }
+
+  /** The estimated size of every retained event together, in bytes. */
+  get bytes(): number {
+    return this.#bytes;
+  }
 
   /** How many topics have a retained event. */
   get size(): number {
@@ -47,22 +76,42 @@ export class RetainedEvents {
   }
 
   /**
-   * Retains a publication as its topic's newest retained event.
+   * Retains a publication as its topic's newest retained event, unless it
+   * is over `retainedEventBytes` or would take the total over
+   * `retainedBytes` (counting what it replaces as freed).
    *
    * @param pub The publication (PUBLISH with `retain: true`).
+   * @returns Nothing when retained; otherwise why not, for ERROR
+   * `cloverleaf.error.limit_exceeded`.
    */
-  retain(pub: Publication): void {
-    // Publisher exclusion concerns one session: only black/white lists
-    // make an event "restricted".
-    if (pub.filter === undefined) {
-      this.#byTopic.set(pub.topic, [pub]);
-      return;
+  retain(pub: Publication): string | undefined {
+    const budget = this.#maxEventBytes;
+    const size = pub.topic.length + payloadSize([pub.args, pub.kwargs, pub.payload], budget);
+    if (size > budget) {
+      return limitMessage(`retain an event on "${pub.topic}"`, "retainedEventBytes", budget);
     }
     const kept = this.#byTopic.get(pub.topic) ?? [];
-    kept.push(pub);
-    const open = kept[0]!.filter === undefined ? 1 : 0;
-    if (kept.length - open > MAX_RESTRICTED) kept.splice(open, 1);
+    // Publisher exclusion concerns one session: only black/white lists
+    // make an event "restricted".
+    const open = kept.length > 0 && kept[0]!.pub.filter === undefined ? 1 : 0;
+    const evicted = pub.filter === undefined
+      ? kept
+      : kept.length - open >= MAX_RESTRICTED
+      ? [kept[open]!]
+      : [];
+    const freed = evicted.reduce((sum, { size }) => sum + size, 0);
+    if (this.#bytes - freed + size > this.#maxBytes) {
+      return limitMessage(`retain an event on "${pub.topic}"`, "retainedBytes", this.#maxBytes);
+    }
+    this.#bytes += size - freed;
+    if (pub.filter === undefined) {
+      this.#byTopic.set(pub.topic, [{ pub, size }]);
+      return undefined;
+    }
+    if (evicted.length > 0) kept.splice(open, 1);
+    kept.push({ pub, size });
     this.#byTopic.set(pub.topic, kept);
+    return undefined;
   }
 
   /**
@@ -91,12 +140,12 @@ export class RetainedEvents {
 }
 
 function newestFor(
-  kept: readonly Publication[] | undefined,
+  kept: readonly Kept[] | undefined,
   session: SessionInfo,
 ): Publication | undefined {
   if (kept === undefined) return undefined;
   for (let i = kept.length - 1; i >= 0; i--) {
-    const pub = kept[i]!;
+    const pub = kept[i]!.pub;
     if (pub.excluded === session.id) continue;
     if (pub.filter !== undefined && !pub.filter.allows(session)) continue;
     return pub;

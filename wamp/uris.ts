@@ -42,6 +42,13 @@ export const ErrorUri = {
    * `maxSessions`). Cloverleaf's own URI: the spec has none for this.
    */
   REALM_FULL: "cloverleaf.error.realm_full",
+  /**
+   * A per-session or per-realm resource limit (realm option `limits`)
+   * refuses the request; the first argument names the limit
+   * (`Cannot call: limit "callsPerSession" (1000) exceeded`). Cloverleaf's
+   * own URI: the spec has none for this.
+   */
+  LIMIT_EXCEEDED: "cloverleaf.error.limit_exceeded",
   /** Authenticated, but the role does not exist. */
   NO_SUCH_ROLE: "wamp.error.no_such_role",
   /** None of the client's authmethods is acceptable (spec name). */

@@ -7,6 +7,12 @@
  * itself with the stored publish options (`acknowledge` ignored). Without
  * session resumption, detaching and destroying happen together.
  *
+ * Memory is bounded: at most {@linkcode MAX_TESTAMENTS} per scope, and by
+ * the estimate of `payloadSize` (topic, args, kwargs and publish options)
+ * `testamentBytesPerSession` per session and `testamentBytes` per realm
+ * (realm option `limits`); a testament over either is refused with
+ * `cloverleaf.error.limit_exceeded`.
+ *
  * Adding a testament needs the realm's permission to publish on its topic
  * (checked then, with the stored options); when it fires, the session is
  * gone and nothing is checked again. Both procedures return nothing, as
@@ -26,6 +32,7 @@ import {
 } from "../../wamp/mod.ts";
 import type { Decision } from "../authorizer.ts";
 import { CallError } from "../errors.ts";
+import { DEFAULT_LIMITS, limitMessage, type LimitOptions, payloadSize } from "../limits.ts";
 import { usesPassthru } from "../passthru.ts";
 import { PublishFilter } from "../publish_filter.ts";
 import type { RouterProcedure } from "../realm.ts";
@@ -43,7 +50,18 @@ interface Testament {
   readonly args: unknown[];
   readonly kwargs: Dict;
   readonly options: Dict;
+  /** The estimated size in bytes. */
+  readonly size: number;
 }
+
+/** One session's testaments. */
+interface Buckets extends Record<TestamentScope, Testament[]> {
+  /** The estimated size of both buckets together. */
+  bytes: number;
+}
+
+/** The limits that bound the testaments. */
+export type TestamentLimits = Pick<LimitOptions, "testamentBytesPerSession" | "testamentBytes">;
 
 /** Asks the realm's authorizer whether a session may publish on a topic. */
 export type PublishCheck = (
@@ -60,7 +78,10 @@ export class Testaments {
   #events: MetaEvents;
   #strictUris: boolean;
   #mayPublish: PublishCheck;
-  #buckets = new Map<number, Record<TestamentScope, Testament[]>>();
+  #buckets = new Map<number, Buckets>();
+  #bytes = 0;
+  #maxSessionBytes: number;
+  #maxBytes: number;
 
   /**
    * Creates the store.
@@ -68,11 +89,26 @@ export class Testaments {
    * @param events Where testaments are published.
    * @param strictUris Whether topics must use the strict URI rule.
    * @param mayPublish Whether a session may publish on a topic.
+   * @param limits The size limits; the defaults of `DEFAULT_LIMITS` for
+   * those not given.
    */
-  constructor(events: MetaEvents, strictUris: boolean, mayPublish: PublishCheck = () => ALLOWED) {
+  constructor(
+    events: MetaEvents,
+    strictUris: boolean,
+    mayPublish: PublishCheck = () => ALLOWED,
+    limits: TestamentLimits = {},
+  ) {
     this.#events = events;
     this.#strictUris = strictUris;
     this.#mayPublish = mayPublish;
+    this.#maxSessionBytes = limits.testamentBytesPerSession ??
+      DEFAULT_LIMITS.testamentBytesPerSession;
+    this.#maxBytes = limits.testamentBytes ?? DEFAULT_LIMITS.testamentBytes;
+  }
+
+  /** The estimated size of every testament kept, in bytes. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   /**
@@ -85,6 +121,7 @@ export class Testaments {
     const buckets = this.#buckets.get(session.id);
     if (buckets === undefined) return;
     this.#buckets.delete(session.id);
+    this.#bytes -= buckets.bytes;
     for (const scope of ["detached", "destroyed"] as const) {
       for (const { topic, args, kwargs, options } of buckets[scope]) {
         this.#events.publishAs(session, topic, args, kwargs, options);
@@ -105,32 +142,61 @@ export class Testaments {
               `publish on "${testament.topic}" is not allowed`,
             );
           }
-          const bucket = this.#bucket(caller.id, scope);
+          const buckets = this.#bucketsOf(caller.id);
+          const bucket = buckets[scope];
           if (bucket.length >= MAX_TESTAMENTS) {
             throw new CallError(
               ErrorUri.INVALID_ARGUMENT,
               `a session may keep at most ${MAX_TESTAMENTS} testaments per scope`,
             );
           }
+          this.#admit(buckets, testament.size);
           bucket.push(testament);
+          buckets.bytes += testament.size;
+          this.#bytes += testament.size;
           return {};
         };
         const decision = this.#mayPublish(caller, testament.topic, testament.options);
         return decision instanceof Promise ? decision.then(add) : add(decision);
       },
       [MetaProcedure.SESSION_FLUSH_TESTAMENTS]: (caller, _args, kwargs) => {
-        this.#bucket(caller.id, scopeOf(kwargs)).length = 0;
+        const scope = scopeOf(kwargs);
+        const buckets = this.#buckets.get(caller.id);
+        if (buckets === undefined) return {};
+        const freed = buckets[scope].reduce((sum, { size }) => sum + size, 0);
+        buckets[scope] = [];
+        buckets.bytes -= freed;
+        this.#bytes -= freed;
+        if (buckets.detached.length === 0 && buckets.destroyed.length === 0) {
+          this.#buckets.delete(caller.id);
+        }
         return {};
       },
     };
   }
 
-  #bucket(sessionId: number, scope: TestamentScope): Testament[] {
+  /** Throws `limit_exceeded` unless `size` more bytes fit for the session and the realm. */
+  #admit(buckets: Buckets, size: number): void {
+    if (buckets.bytes + size > this.#maxSessionBytes) {
+      throw new CallError(
+        ErrorUri.LIMIT_EXCEEDED,
+        limitMessage("add a testament", "testamentBytesPerSession", this.#maxSessionBytes),
+      );
+    }
+    if (this.#bytes + size > this.#maxBytes) {
+      throw new CallError(
+        ErrorUri.LIMIT_EXCEEDED,
+        limitMessage("add a testament", "testamentBytes", this.#maxBytes),
+      );
+    }
+  }
+
+  #bucketsOf(sessionId: number): Buckets {
     let buckets = this.#buckets.get(sessionId);
     if (buckets === undefined) {
-      this.#buckets.set(sessionId, buckets = { detached: [], destroyed: [] });
+      this.#buckets.set(sessionId, buckets = { detached: [], destroyed: [], bytes: 0 });
     }
-    return buckets[scope];
+    return buckets;
   }
 
   #testament(args: unknown[], kwargs: Dict): Testament {
@@ -152,7 +218,9 @@ export class Testaments {
     const filter = PublishFilter.from(options);
     if (typeof filter === "string") throw invalid(`publish_options.${filter} must be a list`);
     if (usesPassthru(options)) throw invalid("payload passthru is not available for testaments");
-    return { topic, args: payload, kwargs: keywords, options };
+    const budget = this.#maxSessionBytes;
+    const size = topic.length + payloadSize([payload, keywords, options], budget);
+    return { topic, args: payload, kwargs: keywords, options, size };
   }
 }
 

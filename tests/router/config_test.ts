@@ -19,6 +19,17 @@ Deno.test("resolveRealmOptions() fills in every default", () => {
     auth: {},
     roles: [],
     maxSessions: 0,
+    limits: {
+      callsPerSession: 1000,
+      subscriptionsPerSession: 1000,
+      subscriptions: 100_000,
+      registrationsPerSession: 1000,
+      registrations: 100_000,
+      retainedEventBytes: 65536,
+      retainedBytes: 16 * 1024 * 1024,
+      testamentBytesPerSession: 65536,
+      testamentBytes: 16 * 1024 * 1024,
+    },
   });
 });
 
@@ -43,6 +54,17 @@ Deno.test("resolveRealmOptions() keeps the values it is given", () => {
     auth: {},
     roles: [],
     maxSessions: 25,
+    limits: {
+      callsPerSession: 1,
+      subscriptionsPerSession: 2,
+      subscriptions: 3,
+      registrationsPerSession: 4,
+      registrations: 5,
+      retainedEventBytes: 6,
+      retainedBytes: 7,
+      testamentBytesPerSession: 8,
+      testamentBytes: 9,
+    },
   };
   deepEqual(resolveRealmOptions(options), options);
 });
@@ -99,6 +121,28 @@ Deno.test("resolveRealmOptions() refuses values of the wrong type", () => {
   ];
   for (const [input, message] of cases) {
     throws(() => resolveRealmOptions(input, "realms[0]"), {
+      name: "TypeError",
+      message,
+    });
+  }
+});
+
+Deno.test("resolveRealmOptions() fills in the limits not given and refuses bad ones by path", () => {
+  const limits = resolveRealmOptions({ name: "realm1", limits: { callsPerSession: 10 } }).limits;
+  equal(limits.callsPerSession, 10);
+  equal(limits.subscriptionsPerSession, 1000);
+  const cases: [unknown, RegExp][] = [
+    [
+      { subscriptionsPerSession: 0 },
+      /"realms\[0\]\.limits\.subscriptionsPerSession": expected an integer from 1/,
+    ],
+    [{ retainedBytes: 1.5 }, /"realms\[0\]\.limits\.retainedBytes": expected an integer from 1/],
+    [{ callsPerSession: "10" }, /"realms\[0\]\.limits\.callsPerSession": expected an integer/],
+    [{ calls: 10 }, /"realms\[0\]\.limits\.calls": unknown key/],
+    [5, /"realms\[0\]\.limits": expected an object, got 5/],
+  ];
+  for (const [input, message] of cases) {
+    throws(() => resolveRealmOptions({ name: "realm1", limits: input }, "realms[0]"), {
       name: "TypeError",
       message,
     });
