@@ -1,0 +1,419 @@
+/**
+ * The realm's resource limits (`limits`) inside the router, without
+ * sockets: pending calls per session, subscriptions and registrations per
+ * session and per realm, retained event bytes, testament bytes, and the
+ * CALL timeout clamp. Over sockets: tests/hostile/limits_test.ts.
+ */
+
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { Broker } from "../../router/broker.ts";
+import { Dealer, MAX_CALL_TIMEOUT, type Timers } from "../../router/dealer.ts";
+import { DEFAULT_LIMITS, payloadSize } from "../../router/limits.ts";
+import { Router } from "../../router/router.ts";
+import type { Session } from "../../router/session.ts";
+import type { SessionInfo } from "../../router/types.ts";
+import {
+  type CallMessage,
+  type Dict,
+  ErrorUri,
+  MessageType,
+  MetaProcedure,
+  type PublishMessage,
+  sequentialIdGenerator,
+  type WampMessage,
+} from "../../wamp/mod.ts";
+import { FakePeer } from "../_helpers/fake_peer.ts";
+import { sessionInfo } from "../_helpers/session_info.ts";
+
+const caller = sessionInfo(1, ["caller", "callee"]);
+const callee = sessionInfo(2, ["caller", "callee"]);
+const other = sessionInfo(3, ["caller", "callee"]);
+const streamer: SessionInfo = {
+  ...sessionInfo(4, ["callee"]),
+  roles: {
+    caller: { features: { progressive_call_invocations: true } },
+    callee: { features: { call_canceling: true, progressive_call_invocations: true } },
+  },
+};
+
+function newDealer(options: Partial<ConstructorParameters<typeof Dealer>[0]> = {}): Dealer {
+  return new Dealer({ registrationIds: sequentialIdGenerator(), ...options });
+}
+
+function newBroker(options: Partial<ConstructorParameters<typeof Broker>[0]> = {}): Broker {
+  return new Broker({
+    subscriptionIds: sequentialIdGenerator(),
+    publicationIds: sequentialIdGenerator(),
+    ...options,
+  });
+}
+
+function call(request: number, procedure: string, options: Dict = {}): CallMessage {
+  return { type: MessageType.CALL, request, options, procedure, args: [request] };
+}
+
+function register(dealer: Dealer, session: SessionInfo, request: number, procedure: string) {
+  return dealer.register(session, {
+    type: MessageType.REGISTER,
+    request,
+    options: {},
+    procedure,
+  })[0]!.msg;
+}
+
+function subscribe(broker: Broker, session: SessionInfo, request: number, topic: string) {
+  return broker.subscribe(session, {
+    type: MessageType.SUBSCRIBE,
+    request,
+    options: topic.includes("..") || topic.startsWith(".") || topic.endsWith(".")
+      ? { match: "wildcard" }
+      : {},
+    topic,
+  })[0]!.msg;
+}
+
+/** The URI of a refusal, or the message type when it is not an ERROR. */
+function outcome(msg: WampMessage | undefined): string | number | undefined {
+  return msg?.type === MessageType.ERROR ? msg.error : msg?.type;
+}
+
+/** The first argument of an ERROR. */
+function why(msg: WampMessage | undefined): unknown {
+  return msg?.type === MessageType.ERROR ? msg.args?.[0] : undefined;
+}
+
+Deno.test("Dealer.call() refuses a call over callsPerSession at once; the callee never sees it", () => {
+  const dealer = newDealer();
+  register(dealer, callee, 1, "com.example.echo");
+  const limit = DEFAULT_LIMITS.callsPerSession;
+  for (let i = 1; i <= limit; i++) {
+    const [out] = dealer.call(caller, call(i, "com.example.echo"));
+    equal(out?.msg.type, MessageType.INVOCATION);
+  }
+  const refused = dealer.call(caller, call(limit + 1, "com.example.echo"));
+  equal(refused.length, 1);
+  equal(refused[0]!.to, caller.id);
+  equal(outcome(refused[0]!.msg), ErrorUri.LIMIT_EXCEEDED);
+  equal(why(refused[0]!.msg), 'Cannot call: limit "callsPerSession" (1000) exceeded');
+  // Another caller is not limited by this one's calls.
+  equal(dealer.call(other, call(1, "com.example.echo"))[0]?.msg.type, MessageType.INVOCATION);
+  // One answer frees one slot.
+  dealer.yield(callee, { type: MessageType.YIELD, request: 1, options: {} });
+  equal(
+    dealer.call(caller, call(limit + 2, "com.example.echo"))[0]?.msg.type,
+    MessageType.INVOCATION,
+  );
+  equal(
+    outcome(dealer.call(caller, call(limit + 3, "com.example.echo"))[0]?.msg),
+    ErrorUri.LIMIT_EXCEEDED,
+  );
+});
+
+Deno.test("Dealer.call() counts a progressive call once, whatever its chunks", () => {
+  const dealer = newDealer({ limits: { callsPerSession: 2 } });
+  register(dealer, streamer, 1, "com.example.stream");
+  equal(
+    dealer.call(streamer, call(1, "com.example.stream", { progress: true }))[0]?.msg.type,
+    MessageType.INVOCATION,
+  );
+  equal(dealer.call(streamer, call(2, "com.example.stream"))[0]?.msg.type, MessageType.INVOCATION);
+  // At the limit, chunks of the progressive call still go through...
+  for (let i = 0; i < 5; i++) {
+    const [out] = dealer.call(streamer, call(1, "com.example.stream", { progress: true }), false);
+    equal(out?.msg.type, MessageType.INVOCATION);
+  }
+  equal(
+    dealer.call(streamer, call(1, "com.example.stream"), false)[0]?.msg.type,
+    MessageType.INVOCATION,
+  );
+  // ...and a new call does not.
+  equal(
+    outcome(dealer.call(streamer, call(3, "com.example.stream"))[0]?.msg),
+    ErrorUri.LIMIT_EXCEEDED,
+  );
+});
+
+Deno.test("Dealer.call() arms at most MAX_CALL_TIMEOUT, so a huge timeout never fires early", () => {
+  const armed: number[] = [];
+  const timers: Timers = {
+    setTimeout: (_fn, ms) => armed.push(ms),
+    clearTimeout: () => {},
+  };
+  const dealer = newDealer({ timers });
+  dealer.register(callee, {
+    type: MessageType.REGISTER,
+    request: 1,
+    options: { forward_timeout: true },
+    procedure: "com.example.slow",
+  });
+  const [out] = dealer.call(caller, call(1, "com.example.slow", { timeout: 2 ** 31 }));
+  dealer.call(caller, call(2, "com.example.slow", { timeout: 2 ** 40 }));
+  dealer.call(caller, call(3, "com.example.slow", { timeout: 1000 }));
+  deepEqual(armed, [MAX_CALL_TIMEOUT, MAX_CALL_TIMEOUT, 1000]);
+  equal(MAX_CALL_TIMEOUT, 2 ** 31 - 1);
+  equal(out?.msg.type === MessageType.INVOCATION && out.msg.details.timeout, MAX_CALL_TIMEOUT);
+});
+
+Deno.test("Dealer.register() refuses over registrationsPerSession and registrations", () => {
+  const dealer = newDealer();
+  const limit = DEFAULT_LIMITS.registrationsPerSession;
+  for (let i = 1; i <= limit; i++) {
+    equal(register(dealer, callee, i, `com.example.p${i}`).type, MessageType.REGISTERED);
+  }
+  const refused = register(dealer, callee, limit + 1, "com.example.more");
+  equal(outcome(refused), ErrorUri.LIMIT_EXCEEDED);
+  equal(why(refused), 'Cannot register: limit "registrationsPerSession" (1000) exceeded');
+  equal(dealer.match("com.example.more"), undefined);
+  // Unregistering frees a slot.
+  dealer.unregister(callee, { type: MessageType.UNREGISTER, request: limit + 2, registration: 1 });
+  equal(register(dealer, callee, limit + 3, "com.example.more").type, MessageType.REGISTERED);
+
+  const small = newDealer({ limits: { registrations: 2 } });
+  equal(register(small, callee, 1, "com.example.a").type, MessageType.REGISTERED);
+  equal(register(small, other, 1, "com.example.b").type, MessageType.REGISTERED);
+  const full = register(small, caller, 1, "com.example.c");
+  equal(outcome(full), ErrorUri.LIMIT_EXCEEDED);
+  equal(why(full), 'Cannot register: limit "registrations" (2) exceeded');
+});
+
+Deno.test("Broker.subscribe() refuses over subscriptionsPerSession: 2047 overlapping patterns give 1000 EVENTs", () => {
+  const broker = newBroker();
+  const parts = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"];
+  let accepted = 0;
+  let refused = 0;
+  for (let mask = 1; mask < 2 ** parts.length; mask++) {
+    // Every pattern with at least one wildcard component matches a.b.….k.
+    const topic = parts.map((p, i) => (mask & (1 << i)) === 0 ? p : "").join(".");
+    const reply = subscribe(broker, caller, mask, topic);
+    if (reply.type === MessageType.SUBSCRIBED) accepted++;
+    else if (outcome(reply) === ErrorUri.LIMIT_EXCEEDED) refused++;
+  }
+  equal(accepted, DEFAULT_LIMITS.subscriptionsPerSession);
+  equal(refused, 2 ** parts.length - 1 - accepted);
+  const events = broker.publish(other, {
+    type: MessageType.PUBLISH,
+    request: 1,
+    options: {},
+    topic: parts.join("."),
+  });
+  equal(events.length, DEFAULT_LIMITS.subscriptionsPerSession);
+  // Joining a subscription the session already holds is no new one.
+  const again = subscribe(broker, caller, 9999, ".b.c.d.e.f.g.h.i.j.k");
+  equal(again.type, MessageType.SUBSCRIBED);
+  // Another session still subscribes.
+  equal(subscribe(broker, other, 1, "com.example.t").type, MessageType.SUBSCRIBED);
+});
+
+Deno.test("Broker.subscribe() refuses a new subscription over the realm's subscriptions", () => {
+  const broker = newBroker({ limits: { subscriptions: 2 } });
+  equal(subscribe(broker, caller, 1, "com.example.a").type, MessageType.SUBSCRIBED);
+  equal(subscribe(broker, callee, 1, "com.example.b").type, MessageType.SUBSCRIBED);
+  const full = subscribe(broker, other, 1, "com.example.c");
+  equal(outcome(full), ErrorUri.LIMIT_EXCEEDED);
+  equal(why(full), 'Cannot subscribe: limit "subscriptions" (2) exceeded');
+  // Joining an existing subscription creates nothing: allowed.
+  equal(subscribe(broker, other, 2, "com.example.a").type, MessageType.SUBSCRIBED);
+  equal(broker.subscriptionCount, 2);
+});
+
+function retainPublish(
+  request: number,
+  topic: string,
+  bytes: number,
+  ack = true,
+): PublishMessage {
+  return {
+    type: MessageType.PUBLISH,
+    request,
+    options: ack ? { retain: true, acknowledge: true } : { retain: true },
+    topic,
+    args: ["x".repeat(bytes)],
+  };
+}
+
+Deno.test("Broker.publish() refuses a retained event over retainedEventBytes as a whole", () => {
+  const broker = newBroker();
+  subscribe(broker, other, 1, "com.example.big");
+  const out = broker.publish(caller, retainPublish(1, "com.example.big", 100_000));
+  deepEqual(out.map((o) => outcome(o.msg)), [ErrorUri.LIMIT_EXCEEDED]);
+  equal(
+    why(out[0]!.msg),
+    'Cannot retain an event on "com.example.big": limit "retainedEventBytes" (65536) exceeded',
+  );
+  deepEqual(broker.publish(caller, retainPublish(2, "com.example.big", 100_000, false)), []);
+  equal(broker.retained.size, 0);
+  equal(broker.retained.bytes, 0);
+  // Under the limit: delivered and retained.
+  const ok1 = broker.publish(caller, retainPublish(3, "com.example.big", 1000));
+  deepEqual(ok1.map((o) => o.msg.type), [MessageType.EVENT, MessageType.PUBLISHED]);
+  equal(broker.retained.size, 1);
+});
+
+Deno.test("Broker.publish() keeps the realm's retained bytes under retainedBytes; replacing frees", () => {
+  const broker = newBroker();
+  const cap = DEFAULT_LIMITS.retainedBytes;
+  let kept = 0;
+  let refused = 0;
+  // 400 topics x 60 KB: about 24 MB asked for, 16 MiB allowed.
+  for (let i = 0; i < 400; i++) {
+    const [reply] = broker.publish(caller, retainPublish(i + 1, `com.example.t${i}`, 60_000));
+    if (reply?.msg.type === MessageType.PUBLISHED) kept++;
+    else if (outcome(reply?.msg) === ErrorUri.LIMIT_EXCEEDED) refused++;
+  }
+  ok(broker.retained.bytes <= cap, `${broker.retained.bytes} > ${cap}`);
+  ok(broker.retained.bytes > cap - 60_100);
+  equal(kept, broker.retained.size);
+  equal(kept + refused, 400);
+  ok(refused > 100);
+  // A topic that already has a retained event may replace it.
+  const [replaced] = broker.publish(caller, retainPublish(500, "com.example.t0", 60_000));
+  equal(replaced?.msg.type, MessageType.PUBLISHED);
+  const [smaller] = broker.publish(caller, retainPublish(501, "com.example.t1", 10));
+  equal(smaller?.msg.type, MessageType.PUBLISHED);
+  ok(broker.retained.bytes < cap - 59_000);
+  // Events without retain are not limited.
+  const [plain] = broker.publish(caller, {
+    type: MessageType.PUBLISH,
+    request: 502,
+    options: { acknowledge: true },
+    topic: "com.example.t999",
+    args: ["x".repeat(100_000)],
+  });
+  equal(plain?.msg.type, MessageType.PUBLISHED);
+});
+
+Deno.test("Broker.publish() counts evicted restricted retained events as freed", () => {
+  const broker = newBroker({ limits: { retainedBytes: 1000 } });
+  for (let i = 0; i < 20; i++) {
+    const [reply] = broker.publish(caller, {
+      type: MessageType.PUBLISH,
+      request: i + 1,
+      options: { retain: true, acknowledge: true, eligible: [other.id] },
+      topic: "com.example.r",
+      args: ["x".repeat(100)],
+    });
+    equal(reply?.msg.type, MessageType.PUBLISHED, `publication ${i}`);
+  }
+  // 8 restricted events stay, each 13 + 9 + 100 bytes.
+  equal(broker.retained.bytes, 8 * 122);
+});
+
+Deno.test("payloadSize() is bounded by its budget, not by the payload", () => {
+  const wide = new Array(1_000_000).fill(0);
+  ok(payloadSize([wide], 65536) > 65536);
+  let deep: unknown = [];
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  ok(payloadSize([deep], 65536) > 65536);
+  equal(payloadSize([["ab"], { k: new Uint8Array(10) }], 1000), 8 + 1 + 2 + 8 + 2 + 10);
+  equal(payloadSize([undefined, undefined], 10), 0);
+});
+
+// ---- through a router: the realm's limits reach broker, dealer and testaments ----
+
+const ROLES = { publisher: {}, subscriber: {}, caller: {}, callee: {} };
+
+class Client {
+  readonly peer = new FakePeer();
+  readonly session: Session;
+  #request = 0;
+
+  constructor(router: Router) {
+    this.session = router.attach(this.peer);
+    this.session.receive({ type: MessageType.HELLO, realm: "realm1", details: { roles: ROLES } });
+    equal(this.peer.take()[0]?.type, MessageType.WELCOME);
+  }
+
+  /** Sends CALL and returns the first reply. */
+  call(procedure: string, args: unknown[] = [], kwargs: Dict = {}): WampMessage | undefined {
+    this.session.receive({
+      type: MessageType.CALL,
+      request: ++this.#request,
+      options: {},
+      procedure,
+      args,
+      kwargs,
+    });
+    return this.peer.take()[0];
+  }
+
+  testament(bytes: number, kwargs: Dict = {}): string | number | undefined {
+    const args = ["com.example.will", ["x".repeat(bytes)], {}];
+    return outcome(this.call(MetaProcedure.SESSION_ADD_TESTAMENT, args, kwargs));
+  }
+}
+
+function router(limits?: Dict): Router {
+  return new Router({
+    realms: [{ name: "realm1", ...(limits === undefined ? {} : { limits }) }],
+    logger: () => {},
+  });
+}
+
+Deno.test("wamp.session.add_testament refuses over testamentBytesPerSession; flush frees", () => {
+  const a = new Client(router());
+  equal(a.testament(70_000), ErrorUri.LIMIT_EXCEEDED);
+  for (let i = 0; i < 6; i++) equal(a.testament(10_000), MessageType.RESULT, `testament ${i}`);
+  const refused = a.call(MetaProcedure.SESSION_ADD_TESTAMENT, [
+    "com.example.will",
+    ["x".repeat(10_000)],
+    {},
+  ]);
+  equal(outcome(refused), ErrorUri.LIMIT_EXCEEDED);
+  equal(why(refused), 'Cannot add a testament: limit "testamentBytesPerSession" (65536) exceeded');
+  equal(a.testament(5000, { scope: "detached" }), MessageType.RESULT);
+  a.call(MetaProcedure.SESSION_FLUSH_TESTAMENTS);
+  equal(a.testament(10_000), MessageType.RESULT);
+});
+
+Deno.test("wamp.session.add_testament refuses over the realm's testamentBytes; leaving frees", () => {
+  const r = router({ testamentBytes: 50_000 });
+  const a = new Client(r);
+  const b = new Client(r);
+  for (let i = 0; i < 3; i++) equal(a.testament(10_000), MessageType.RESULT);
+  equal(b.testament(10_000), MessageType.RESULT);
+  equal(b.testament(10_000), ErrorUri.LIMIT_EXCEEDED);
+  a.session.closed();
+  equal(b.testament(10_000), MessageType.RESULT);
+});
+
+Deno.test("a realm's limits reach its dealer and broker", () => {
+  const r = router({ callsPerSession: 1, subscriptionsPerSession: 1, registrationsPerSession: 1 });
+  const a = new Client(r);
+  const b = new Client(r);
+  const send = (msg: WampMessage): string | number | undefined => {
+    a.session.receive(msg);
+    return outcome(a.peer.take()[0]);
+  };
+  equal(
+    send({ type: MessageType.REGISTER, request: 1, options: {}, procedure: "com.example.p" }),
+    MessageType.REGISTERED,
+  );
+  equal(
+    send({ type: MessageType.REGISTER, request: 2, options: {}, procedure: "com.example.q" }),
+    ErrorUri.LIMIT_EXCEEDED,
+  );
+  equal(
+    send({ type: MessageType.SUBSCRIBE, request: 3, options: {}, topic: "com.example.t" }),
+    MessageType.SUBSCRIBED,
+  );
+  equal(
+    send({ type: MessageType.SUBSCRIBE, request: 4, options: {}, topic: "com.example.u" }),
+    ErrorUri.LIMIT_EXCEEDED,
+  );
+  b.session.receive({
+    type: MessageType.CALL,
+    request: 1,
+    options: {},
+    procedure: "com.example.p",
+  });
+  equal(b.peer.take().length, 0);
+  equal(a.peer.take()[0]?.type, MessageType.INVOCATION);
+  b.session.receive({
+    type: MessageType.CALL,
+    request: 2,
+    options: {},
+    procedure: "com.example.p",
+  });
+  equal(outcome(b.peer.take()[0]), ErrorUri.LIMIT_EXCEEDED);
+  equal(a.peer.take().length, 0);
+});
