@@ -266,7 +266,13 @@ export class Dealer {
       );
     }
     this.#session(session);
-    const reg = this.#registrations.add(msg.procedure, match, invoke, session.id, msg.options);
+    const reg = this.#registrations.add(
+      msg.procedure,
+      match,
+      invoke,
+      session.id,
+      keptOptions(msg.options),
+    );
     return [{
       to: session.id,
       msg: { type: MessageType.REGISTERED, request: msg.request, registration: reg.id },
@@ -677,6 +683,14 @@ export class Dealer {
   #validUri(uri: string, match: MatchPolicy): boolean {
     return isValidUri(uri, { strict: this.#options.strictUris ?? false, match });
   }
+}
+
+/** The REGISTER options a registration keeps for later calls. */
+function keptOptions(options: Dict): Dict {
+  const kept: Dict = {};
+  if (options.disclose_caller === true) kept.disclose_caller = true;
+  if (options.forward_timeout === true) kept.forward_timeout = true;
+  return kept;
 }
 
 function interrupt(pending: PendingCall, mode: string, reason: string): Outbound {

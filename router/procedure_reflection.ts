@@ -19,7 +19,11 @@
 import { type Dict, ErrorUri, type MatchPolicy } from "../wamp/mod.ts";
 import type { Dealer, Registration } from "./dealer.ts";
 import { CallError } from "./errors.ts";
+import { payloadSize } from "./limits.ts";
 import type { RouterProcedure } from "./realm.ts";
+
+/** The largest description `wamp.reflect.define` keeps (estimated bytes). */
+const MAX_DESCRIPTION_BYTES = 64 * 1024;
 
 /** Procedure reflection URIs. */
 export const ProcedureReflectionUri = {
@@ -64,6 +68,10 @@ export function procedureReflection(dealer: Dealer): Record<string, RouterProced
       }
       if (typeof description !== "object" || description === null || Array.isArray(description)) {
         throw new CallError(ErrorUri.INVALID_ARGUMENT, "the description must be a dict");
+      }
+      if (payloadSize([description], MAX_DESCRIPTION_BYTES) > MAX_DESCRIPTION_BYTES) {
+        const why = `the description must be at most ${MAX_DESCRIPTION_BYTES} bytes`;
+        throw new CallError(ErrorUri.INVALID_ARGUMENT, why);
       }
       reg.description = description as Dict;
       return {};

@@ -23,7 +23,11 @@ export interface Registration extends CalleeList {
   readonly created: string;
   /** Callee session IDs, in registration order. */
   readonly callees: number[];
-  /** Each callee's REGISTER options. */
+  /**
+   * Each callee's REGISTER options that the dealer reads later
+   * (`disclose_caller`, `forward_timeout`); other keys are not kept, so a
+   * REGISTER's size does not decide what the router holds.
+   */
   readonly options: Map<number, Dict>;
   /** A description set through `wamp.reflect.define` (reflection). */
   description?: Dict;

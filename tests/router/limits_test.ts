@@ -176,6 +176,19 @@ Deno.test("Dealer.register() refuses over registrationsPerSession and registrati
   equal(why(full), 'Cannot register: limit "registrations" (2) exceeded');
 });
 
+Deno.test("Dealer.register() keeps only the REGISTER options it reads later", () => {
+  const dealer = newDealer();
+  dealer.register(callee, {
+    type: MessageType.REGISTER,
+    request: 1,
+    options: { disclose_caller: true, junk: "x".repeat(1 << 20), forward_timeout: false },
+    procedure: "com.example.p",
+  });
+  deepEqual(dealer.registration(1)?.options.get(callee.id), { disclose_caller: true });
+  const [out] = dealer.call(caller, call(1, "com.example.p"));
+  equal(out?.msg.type === MessageType.INVOCATION && out.msg.details.caller, caller.id);
+});
+
 Deno.test("Broker.subscribe() refuses over subscriptionsPerSession: 2047 overlapping patterns give 1000 EVENTs", () => {
   const broker = newBroker();
   const parts = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"];
@@ -323,11 +336,16 @@ class Client {
     equal(this.peer.take()[0]?.type, MessageType.WELCOME);
   }
 
+  /** The next request ID. */
+  next(): number {
+    return ++this.#request;
+  }
+
   /** Sends CALL and returns the first reply. */
   call(procedure: string, args: unknown[] = [], kwargs: Dict = {}): WampMessage | undefined {
     this.session.receive({
       type: MessageType.CALL,
-      request: ++this.#request,
+      request: this.next(),
       options: {},
       procedure,
       args,
@@ -374,6 +392,21 @@ Deno.test("wamp.session.add_testament refuses over the realm's testamentBytes; l
   equal(b.testament(10_000), ErrorUri.LIMIT_EXCEEDED);
   a.session.closed();
   equal(b.testament(10_000), MessageType.RESULT);
+});
+
+Deno.test("wamp.reflect.define refuses a description over 64 KiB", () => {
+  const a = new Client(router());
+  a.session.receive({
+    type: MessageType.REGISTER,
+    request: a.next(),
+    options: {},
+    procedure: "com.example.p",
+  });
+  equal(a.peer.take()[0]?.type, MessageType.REGISTERED);
+  const define = (text: string) =>
+    outcome(a.call("wamp.reflect.define", ["com.example.p", { text }]));
+  equal(define("x".repeat(70_000)), ErrorUri.INVALID_ARGUMENT);
+  equal(define("x".repeat(60_000)), MessageType.RESULT);
 });
 
 Deno.test("a realm's limits reach its dealer and broker", () => {
