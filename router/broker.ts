@@ -102,7 +102,11 @@ export interface BrokerOptions {
 /** The limits a broker enforces. */
 export type BrokerLimits = Pick<
   LimitOptions,
-  "subscriptionsPerSession" | "subscriptions" | "retainedEventBytes" | "retainedBytes"
+  | "subscriptionsPerSession"
+  | "subscriptions"
+  | "patternSubscriptions"
+  | "retainedEventBytes"
+  | "retainedBytes"
 >;
 
 /** Routes events from publishers to subscribers. */
@@ -118,6 +122,9 @@ export class Broker {
   #retained: RetainedEvents;
   #maxPerSession: number;
   #maxSubscriptions: number;
+  #maxPatterns: number;
+  /** How many prefix and wildcard subscriptions exist. */
+  #patterns = 0;
   /** Subscriptions that may match a `wamp.` topic (see {@linkcode watchesMeta}). */
   #metaWatchers = 0;
 
@@ -134,6 +141,7 @@ export class Broker {
     this.#retained = new RetainedEvents(limits);
     this.#maxPerSession = limits.subscriptionsPerSession ?? DEFAULT_LIMITS.subscriptionsPerSession;
     this.#maxSubscriptions = limits.subscriptions ?? DEFAULT_LIMITS.subscriptions;
+    this.#maxPatterns = limits.patternSubscriptions ?? DEFAULT_LIMITS.patternSubscriptions;
     for (const rule of options.eventHistory ?? []) {
       const match = rule.match ?? "exact";
       const sub = this.#index.get(rule.topic, match) ?? this.#create(rule.topic, match, true);
@@ -201,7 +209,8 @@ export class Broker {
    * `get_retained`, the retained events the subscriber may receive follow
    * SUBSCRIBED, flagged `retained: true`. A session holding
    * `subscriptionsPerSession` subscriptions, or a new subscription in a
-   * realm holding `subscriptions`, is refused with
+   * realm holding `subscriptions` (`patternSubscriptions` for a new prefix
+   * or wildcard one), is refused with
    * `cloverleaf.error.limit_exceeded` (the router's own sessions are not
    * limited per session).
    *
@@ -226,7 +235,7 @@ export class Broker {
       return [errorReply(session.id, msg.type, msg.request, ErrorUri.INVALID_URI)];
     }
     const existing = this.#index.get(msg.topic, match);
-    const refusal = this.#overLimit(session, existing);
+    const refusal = this.#overLimit(session, existing, match);
     if (refusal !== undefined) {
       return [errorReply(session.id, msg.type, msg.request, ErrorUri.LIMIT_EXCEEDED, refusal)];
     }
@@ -368,7 +377,11 @@ export class Broker {
   }
 
   /** Why `session` may not join `existing` (or a new subscription), if it may not. */
-  #overLimit(session: SessionInfo, existing: Subscription | undefined): string | undefined {
+  #overLimit(
+    session: SessionInfo,
+    existing: Subscription | undefined,
+    match: MatchPolicy,
+  ): string | undefined {
     if (existing?.subscribers.has(session.id)) return undefined;
     const held = this.#bySession.get(session.id)?.size ?? 0;
     if (held >= this.#maxPerSession && session.transport !== "internal") {
@@ -376,6 +389,9 @@ export class Broker {
     }
     if (existing === undefined && this.#byId.size >= this.#maxSubscriptions) {
       return limitMessage("subscribe", "subscriptions", this.#maxSubscriptions);
+    }
+    if (existing === undefined && match !== "exact" && this.#patterns >= this.#maxPatterns) {
+      return limitMessage("subscribe", "patternSubscriptions", this.#maxPatterns);
     }
     return undefined;
   }
@@ -464,6 +480,7 @@ export class Broker {
     this.#index.set(topic, match, sub);
     this.#byId.set(sub.id, sub);
     if (mayMatchMeta(topic, match)) this.#metaWatchers++;
+    if (match !== "exact") this.#patterns++;
     return sub;
   }
 
@@ -480,6 +497,7 @@ export class Broker {
       this.#index.delete(sub.topic, sub.match);
       this.#byId.delete(sub.id);
       if (mayMatchMeta(sub.topic, sub.match)) this.#metaWatchers--;
+      if (sub.match !== "exact") this.#patterns--;
     }
     this.#options.observer?.unsubscribed(sessionId, sub, deleted);
   }

@@ -38,6 +38,15 @@ export interface LimitOptions {
    */
   subscriptions?: number;
   /**
+   * Pattern subscriptions (`prefix` and `wildcard`) the realm holds in all,
+   * within `subscriptions`. One PUBLISH reaches at most one exact
+   * subscription but may match every pattern one, so this bounds the
+   * fan-out work of a single PUBLISH (10,000 matches: about 20 ms of
+   * broker work, encoding aside).
+   * @default {10000}
+   */
+  patternSubscriptions?: number;
+  /**
    * Registrations one session may hold.
    * @default {1000}
    */
@@ -91,6 +100,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   callsPerSession: 1000,
   subscriptionsPerSession: 1000,
   subscriptions: 100_000,
+  patternSubscriptions: 10_000,
   registrationsPerSession: 1000,
   registrations: 100_000,
   retainedEventBytes: 64 * 1024,

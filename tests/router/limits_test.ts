@@ -229,6 +229,33 @@ Deno.test("Broker.subscribe() refuses a new subscription over the realm's subscr
   equal(broker.subscriptionCount, 2);
 });
 
+Deno.test("Broker.subscribe() refuses a new pattern subscription over patternSubscriptions", () => {
+  const broker = newBroker({ limits: { patternSubscriptions: 2 } });
+  equal(subscribe(broker, caller, 1, "com..a").type, MessageType.SUBSCRIBED);
+  equal(subscribe(broker, callee, 1, "com..b").type, MessageType.SUBSCRIBED);
+  const full = subscribe(broker, other, 1, "com..c");
+  equal(outcome(full), ErrorUri.LIMIT_EXCEEDED);
+  equal(why(full), 'Cannot subscribe: limit "patternSubscriptions" (2) exceeded');
+  equal(
+    outcome(
+      broker.subscribe(other, {
+        type: MessageType.SUBSCRIBE,
+        request: 2,
+        options: { match: "prefix" },
+        topic: "com.example",
+      })[0]?.msg,
+    ),
+    ErrorUri.LIMIT_EXCEEDED,
+  );
+  // Exact subscriptions and joining an existing pattern are still fine.
+  equal(subscribe(broker, other, 3, "com.example.exact").type, MessageType.SUBSCRIBED);
+  equal(subscribe(broker, other, 4, "com..a").type, MessageType.SUBSCRIBED);
+  // Leaving frees the pattern.
+  broker.removeSession(caller.id);
+  broker.removeSession(other.id);
+  equal(subscribe(broker, other, 5, "com..c").type, MessageType.SUBSCRIBED);
+});
+
 function retainPublish(
   request: number,
   topic: string,
