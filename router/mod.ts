@@ -10,6 +10,7 @@ export {
   Authorizer,
   type Decision,
   type DynamicAuthorizer,
+  patternAllowed,
   type Permission,
   resolveRole,
   type RoleOptions,
