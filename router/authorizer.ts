@@ -90,6 +90,18 @@ const AUTHORIZER_TIMEOUT = 10_000;
 const DENY: Decision = { allow: false };
 const ALLOW: Decision = { allow: true };
 
+/**
+ * The procedures a realm's router calls to authenticate or authorize
+ * (dynamic authenticators and authorizers registered in this realm), and
+ * the one authrole allowed to register them.
+ */
+export interface TrustedRegistrations {
+  /** The authrole that may register them. */
+  readonly role: string;
+  /** Their URIs (may grow as realms naming this one are added). */
+  readonly procedures: ReadonlySet<string>;
+}
+
 type Rule =
   | { readonly permissions: MatchIndex<Permission>; readonly list: readonly Permission[] }
   | { readonly authorizer: DynamicAuthorizer };
@@ -98,14 +110,24 @@ type Rule =
 export class Authorizer {
   #rules = new Map<string, Rule>();
   #cache = new Map<number, Map<string, Decision>>();
+  #trusted: TrustedRegistrations | undefined;
 
   /**
    * Creates the rules.
    *
    * @param roles The realm's roles (none: everything is allowed).
    * @param call How the router calls authorizer procedures.
+   * @param trusted The authenticator and authorizer procedures of the
+   * realm: a REGISTER that could capture one of them (exactly or by
+   * pattern) is denied unless the session has the trusted role, even in a
+   * realm without roles.
    */
-  constructor(roles: readonly RoleOptions[], call: RouterCall) {
+  constructor(
+    roles: readonly RoleOptions[],
+    call: RouterCall,
+    trusted?: TrustedRegistrations,
+  ) {
+    this.#trusted = trusted;
     for (const role of roles) {
       const authorizer = role.authorizer;
       if (authorizer !== undefined) {
@@ -124,9 +146,13 @@ export class Authorizer {
     }
   }
 
-  /** Whether the realm has no roles, so everything is allowed. */
+  /**
+   * Whether everything is allowed: the realm has no roles, and no
+   * authenticator or authorizer procedure to guard.
+   */
   get open(): boolean {
-    return this.#rules.size === 0;
+    const trusted = this.#trusted;
+    return this.#rules.size === 0 && (trusted === undefined || trusted.procedures.size === 0);
   }
 
   /**
@@ -147,7 +173,8 @@ export class Authorizer {
     uri: string,
     options: Dict,
   ): Decision | Promise<Decision> {
-    if (this.open) return ALLOW;
+    if (action === "register" && this.#capturesTrusted(session, uri, options)) return DENY;
+    if (this.#rules.size === 0) return ALLOW;
     const rule = this.#rules.get(session.authrole);
     if (rule === undefined) return DENY;
     const match = requestMatch(action, options);
@@ -187,6 +214,21 @@ export class Authorizer {
       }
       return decision;
     })();
+  }
+
+  /** Whether a REGISTER from a session without the trusted role could capture a trusted procedure. */
+  #capturesTrusted(session: SessionInfo, uri: string, options: Dict): boolean {
+    const trusted = this.#trusted;
+    if (trusted === undefined || trusted.procedures.size === 0) return false;
+    if (session.authrole === trusted.role) return false;
+    const match = options.match ?? "exact";
+    for (const procedure of trusted.procedures) {
+      if (match === "exact" && procedure !== uri) continue;
+      if (match === "prefix" && !procedure.startsWith(uri)) continue;
+      if (match === "wildcard" && !wildcardMatch(uri, procedure)) continue;
+      return true; // an unknown match policy counts as capturing: deny
+    }
+    return false;
   }
 
   /** Forgets a session's cached decisions. */

@@ -14,6 +14,7 @@ export {
   type Permission,
   resolveRole,
   type RoleOptions,
+  type TrustedRegistrations,
 } from "./authorizer.ts";
 export {
   Broker,
@@ -54,6 +55,7 @@ export { PublishFilter } from "./publish_filter.ts";
 export { Realm, type RealmIds, type RealmMember, type RouterProcedure } from "./realm.ts";
 export { RetainedEvents } from "./retained.ts";
 export { consoleLogger, Router, type RouterOptions } from "./router.ts";
+export { scrambledIdGenerator } from "./scrambled_ids.ts";
 export { Session, type SessionHost } from "./session.ts";
 export { TOPIC_DESCRIBE, TOPIC_LIST, topicReflection } from "./topic_reflection.ts";
 export type { Logger, LogLevel, Outbound, SessionInfo } from "./types.ts";

@@ -1,0 +1,198 @@
+/**
+ * Hostile tests, authorization and authentication (issue 15, items 8, 9,
+ * 11, 12, and trusted procedures): a role with exact permissions tries
+ * patterns, reads other topics' history by subscription ID, registers the
+ * authenticator procedure; over real sockets, with a healthy session
+ * alongside that must lose nothing.
+ */
+
+import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import { ApplicationError, connect, type RouterOptions, type Session } from "../../mod.ts";
+import { ErrorUri, type SerializerName } from "../../wamp/mod.ts";
+import { startRouter, type TestRouter, until, within } from "../_helpers/router.ts";
+
+const SERIALIZERS: readonly SerializerName[] = ["json", "msgpack", "cbor"];
+const TICKETS = { mallory: "mallory-ticket-4Rt", backend: "backend-ticket-8Qw" };
+
+/** realm1: mallory (role guest) has exact permissions only; backend may do anything. */
+function realm(extra: Partial<RouterOptions> = {}): RouterOptions {
+  return {
+    realms: [{
+      name: "realm1",
+      auth: {
+        ticket: {
+          principals: {
+            mallory: { ticket: TICKETS.mallory, role: "guest" },
+            backend: { ticket: TICKETS.backend, role: "backend" },
+          },
+        },
+      },
+      eventHistory: [
+        { topic: "com.example.secret", limit: 10 },
+        { topic: "com.example.topic", limit: 10 },
+      ],
+      roles: [{
+        name: "guest",
+        permissions: [
+          { uri: "com.example.topic", allow: { subscribe: true } },
+          { uri: "com.example.frontend.proc", allow: { register: true } },
+          { uri: "wamp.subscription.get_events", allow: { call: true } },
+        ],
+      }, {
+        name: "backend",
+        permissions: ["com.", "wamp."].map((uri) => ({
+          uri,
+          match: "prefix" as const,
+          allow: { call: true, register: true, publish: true, subscribe: true },
+        })),
+      }],
+    }],
+    ...extra,
+  };
+}
+
+function joinAs(
+  t: TestRouter,
+  authid: keyof typeof TICKETS,
+  serializer: SerializerName,
+): Promise<Session> {
+  return within(
+    connect(t.url, {
+      realm: "realm1",
+      serializers: [serializer],
+      authid,
+      ticket: TICKETS[authid],
+      timeout: 5000,
+    }),
+    5000,
+    `joining as ${authid}`,
+  );
+}
+
+function notAuthorized(e: unknown): boolean {
+  return e instanceof ApplicationError && e.uri === ErrorUri.NOT_AUTHORIZED;
+}
+
+for (const serializer of SERIALIZERS) {
+  Deno.test(`[${serializer}] item 8: exact permissions do not allow pattern subscriptions or registrations`, async () => {
+    await using t = await startRouter(realm());
+    const mallory = await joinAs(t, "mallory", serializer);
+    const backend = await joinAs(t, "backend", serializer);
+    const leaked: string[] = [];
+    const got: string[] = [];
+    // The exact requests the role has stay allowed.
+    await mallory.subscribe("com.example.topic", (event) => {
+      got.push(event.topic);
+    });
+    await mallory.register("com.example.frontend.proc", () => ({ args: ["frontend"] }));
+    // Every pattern reaching further is refused.
+    for (const [topic, match] of [["com.example.topic", "prefix"], ["com.example.", "wildcard"]]) {
+      await rejects(
+        mallory.subscribe(topic!, (event) => void leaked.push(event.topic), {
+          match: match as "prefix",
+        }),
+        notAuthorized,
+        `subscribe ${match} ${topic}`,
+      );
+    }
+    await rejects(
+      mallory.register("com.example.frontend.proc", () => ({ args: ["captured"] }), {
+        match: "prefix",
+      }),
+      notAuthorized,
+    );
+    // The healthy backend: its procedure answers its own calls, nothing leaks.
+    await backend.register("com.example.frontend.proc_admin", () => ({ args: ["admin"] }));
+    for (const topic of ["com.example.topic_private", "com.example.topic.admin.secret"]) {
+      await backend.publish(topic, { args: [1] }, { acknowledge: true });
+    }
+    await backend.publish("com.example.topic", { args: [1] }, { acknowledge: true });
+    deepEqual((await backend.call("com.example.frontend.proc_admin")).args, ["admin"]);
+    deepEqual((await backend.call("com.example.frontend.proc")).args, ["frontend"]);
+    await until(() => got.length === 1, 2000, "the allowed event");
+    deepEqual(got, ["com.example.topic"]);
+    deepEqual(leaked, []);
+    await Promise.all([mallory.close(), backend.close()]);
+  });
+}
+
+Deno.test("item 9: get_events needs subscribe permission on the subscription's topic; lists apply", async () => {
+  await using t = await startRouter(realm());
+  const mallory = await joinAs(t, "mallory", "json");
+  const backend = await joinAs(t, "backend", "json");
+  await backend.publish("com.example.secret", { args: ["top secret"] }, { acknowledge: true });
+  await backend.publish("com.example.topic", { args: ["public"] }, { acknowledge: true });
+  await backend.publish("com.example.topic", { args: ["not for mallory"] }, {
+    acknowledge: true,
+    exclude_authid: ["mallory"],
+  });
+  await backend.publish("com.example.topic", { args: ["backends only"] }, {
+    acknowledge: true,
+    eligible_authrole: ["backend"],
+  });
+  // The backend finds the history subscriptions' IDs; mallory could guess them.
+  const secret = await backend.subscribe("com.example.secret", () => {});
+  const topic = await backend.subscribe("com.example.topic", () => {});
+  const read = (who: Session, id: number) =>
+    who.call("wamp.subscription.get_events", { args: [id] }).then((r) =>
+      r.args.map((e) => (e as { args: unknown[] }).args[0])
+    );
+  await rejects(read(mallory, secret.id), notAuthorized);
+  deepEqual(await read(mallory, topic.id), ["public"]);
+  deepEqual(await read(backend, topic.id), ["public", "not for mallory", "backends only"]);
+  deepEqual(await read(backend, secret.id), ["top secret"]);
+  await Promise.all([mallory.close(), backend.close()]);
+});
+
+Deno.test("item 9: subscription and registration IDs are not sequential", async () => {
+  await using t = await startRouter();
+  const session = await within(connect(t.url, { realm: "realm1", timeout: 5000 }));
+  const ids: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    ids.push((await session.subscribe(`com.example.t${i}`, () => {})).id);
+    ids.push((await session.register(`com.example.p${i}`, () => ({}))).id);
+  }
+  equal(new Set(ids).size, ids.length);
+  const steps = ids.slice(1).map((id, i) => Math.abs(id - ids[i]!));
+  ok(steps.every((step) => step > 1000), `IDs follow each other: ${ids}`);
+  await session.close();
+});
+
+Deno.test("only the trusted role may register an authenticator or authorizer procedure", async () => {
+  await using t = await startRouter({
+    realms: [
+      {
+        name: "realm1",
+        anonymous: true,
+        auth: { ticket: { authenticator: "com.example.authenticate" } },
+      },
+      { name: "backend", anonymousRole: "trusted" },
+      {
+        name: "front",
+        auth: { ticket: { authenticator: "com.example.auth2", authenticatorRealm: "backend" } },
+      },
+    ],
+  });
+  // realm1 has no roles and offers anonymous access as well as ticket.
+  const attacker = await within(connect(t.url, { realm: "realm1", timeout: 5000 }));
+  await rejects(attacker.register("com.example.authenticate", () => ({})), notAuthorized);
+  await rejects(
+    attacker.register("com.example.", () => ({}), { match: "prefix" }),
+    notAuthorized,
+    "a prefix capturing it",
+  );
+  await rejects(
+    attacker.register("com..authenticate", () => ({}), { match: "wildcard" }),
+    notAuthorized,
+    "a wildcard capturing it",
+  );
+  await attacker.register("com.example.other", () => ({ args: [1] }));
+  // A realm that names its authenticator in another realm guards it there.
+  const trusted = await within(connect(t.url, { realm: "backend", timeout: 5000 }));
+  await trusted.register("com.example.auth2", () => ({ args: ["user"] }));
+  const joined = await within(
+    connect(t.url, { realm: "front", authid: "x", ticket: "y", timeout: 5000 }),
+  );
+  equal(joined.details.authrole, "user");
+  await Promise.all([attacker.close(), trusted.close(), joined.close()]);
+});
