@@ -245,6 +245,17 @@ export class Router {
   }
 
   /**
+   * Makes a connection's fresh tracking cookie stand for the identity the
+   * cookie it presented stands for (nothing when that one is unknown).
+   *
+   * @param presented The cookie the client presented.
+   * @param fresh The connection's new cookie.
+   */
+  renewCookie(presented: string, fresh: string): void {
+    this.#cookies.renew(presented, fresh);
+  }
+
+  /**
    * Closes every session: GOODBYE with `reason` to joined sessions, then
    * their transports close once they answer, or after `graceMs`.
    *

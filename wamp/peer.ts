@@ -150,4 +150,11 @@ export interface PeerAcceptor {
    * otherwise (so a client cannot choose its own).
    */
   knowsCookie?(value: string): boolean;
+  /**
+   * A new connection presented tracking cookie `presented` and gets the
+   * fresh cookie `fresh` (transports never keep a presented one, so a
+   * planted cookie cannot be bound to a later login): the acceptor makes
+   * `fresh` stand for whatever `presented` stands for.
+   */
+  renewCookie?(presented: string, fresh: string): void;
 }

@@ -6,9 +6,10 @@
  * alongside that must lose nothing.
  */
 
-import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import { deepEqual, equal, notEqual, ok, rejects } from "node:assert/strict";
 import { ApplicationError, connect, type RouterOptions, type Session } from "../../mod.ts";
 import { ErrorUri, type SerializerName } from "../../wamp/mod.ts";
+import { rawWebSocket } from "../_helpers/raw_websocket.ts";
 import { startRouter, type TestRouter, until, within } from "../_helpers/router.ts";
 
 const SERIALIZERS: readonly SerializerName[] = ["json", "msgpack", "cbor"];
@@ -195,4 +196,64 @@ Deno.test("only the trusted role may register an authenticator or authorizer pro
   );
   equal(joined.details.authrole, "user");
   await Promise.all([attacker.close(), trusted.close(), joined.close()]);
+});
+
+/** The tracking cookie a handshake response sets. */
+function setCookie(head: string): string | undefined {
+  return head.match(/^set-cookie: cbtid=([A-Za-z0-9_-]+);/im)?.[1];
+}
+
+/** Logs in with a ticket over a raw WebSocket presenting `cookie`; returns the cookie set. */
+async function ticketLogin(
+  url: string,
+  authid: string,
+  ticket: string,
+  cookie?: string,
+): Promise<string> {
+  const headers: Record<string, string> = cookie === undefined ? {} : { cookie: `cbtid=${cookie}` };
+  await using ws = await rawWebSocket(url, ["wamp.2.json"], headers);
+  const read = async () => JSON.parse(new TextDecoder().decode((await ws.read()).payload));
+  await ws.send(
+    JSON.stringify([1, "realm1", { roles: { caller: {} }, authmethods: ["ticket"], authid }]),
+  );
+  deepEqual(await within(read()), [4, "ticket", {}]);
+  await ws.send(JSON.stringify([5, ticket, {}]));
+  const welcome = await within(read());
+  equal(welcome[0], 2);
+  return setCookie(ws.head)!;
+}
+
+Deno.test("item 11: a cookie planted before login is never bound to the victim's identity", async () => {
+  await using t = await startRouter({
+    realms: [{
+      name: "realm1",
+      auth: {
+        ticket: {
+          principals: {
+            mallory: { ticket: TICKETS.mallory, role: "guest" },
+            joe: { ticket: "joe-ticket-1Xs", role: "user" },
+          },
+        },
+        cookie: { maxAge: 60 },
+      },
+    }],
+    listener: { websocket: { cookie: {} } },
+  });
+  // Mallory logs in and plants her cookie in joe's browser; joe logs in.
+  const planted = await ticketLogin(t.url, "mallory", TICKETS.mallory);
+  const joes = await ticketLogin(t.url, "joe", "joe-ticket-1Xs", planted);
+  notEqual(joes, planted, "joe's connection got a fresh cookie");
+  const byCookie = async (cookie: string) => {
+    const session = await within(connect(t.url, {
+      realm: "realm1",
+      authmethods: ["cookie"],
+      headers: { cookie: `cbtid=${cookie}` },
+      timeout: 5000,
+    }));
+    const authid = session.details.authid;
+    await session.close();
+    return authid;
+  };
+  equal(await byCookie(planted), "mallory", "the planted cookie still stands for mallory only");
+  equal(await byCookie(joes), "joe");
 });
