@@ -106,6 +106,10 @@ export class Session implements PeerHandler, RealmMember {
     const helloTimeout = options.helloTimeout ?? 10_000;
     if (helloTimeout > 0) {
       this.#helloTimer = setTimeout(() => {
+        // A CHALLENGE left unanswered (or an authenticator still deciding)
+        // ends in ABORT, as when authTimeout runs out first.
+        const handshake = this.#handshake;
+        if (handshake !== undefined) return this.#denied(handshake, "timed out (helloTimeout)");
         this.#host.log(
           "info",
           `Connection from ${

@@ -9,6 +9,9 @@
 import { deepEqual, equal, notEqual, ok, rejects } from "node:assert/strict";
 import { ApplicationError, connect, type RouterOptions, type Session } from "../../mod.ts";
 import { ErrorUri, type SerializerName } from "../../wamp/mod.ts";
+import type net from "node:net";
+import { rawWamp } from "../_helpers/auth.ts";
+import { jsonFrame, rawTcp } from "../_helpers/raw_rawsocket.ts";
 import { rawWebSocket } from "../_helpers/raw_websocket.ts";
 import { startRouter, type TestRouter, until, within } from "../_helpers/router.ts";
 
@@ -257,3 +260,58 @@ Deno.test("item 11: a cookie planted before login is never bound to the victim's
   equal(await byCookie(planted), "mallory", "the planted cookie still stands for mallory only");
   equal(await byCookie(joes), "joe");
 });
+
+Deno.test("item 12c: a CHALLENGE left unanswered ends in ABORT, also when helloTimeout runs out first", async () => {
+  // authTimeout keeps its 10 s default; the listener's helloTimeout is shorter.
+  await using t = await startRouter({ ...realm(), listener: { attach: { helloTimeout: 200 } } });
+  const abort = [3, { message: "authentication failed" }, ErrorUri.AUTHENTICATION_FAILED];
+  const hello = [1, "realm1", {
+    roles: { caller: {} },
+    authmethods: ["ticket"],
+    authid: "mallory",
+  }];
+  // WebSocket.
+  await using ws = await rawWamp(t.url);
+  await ws.send(hello);
+  deepEqual(await ws.next("CHALLENGE"), [4, "ticket", {}]);
+  deepEqual(await ws.next("ABORT"), abort);
+  equal(await ws.next("the close"), undefined);
+  // RawSocket.
+  const socket = await rawTcp(t.listener.urls.rawsocket!);
+  try {
+    const received = rawSocketMessages(socket);
+    socket.write(Uint8Array.of(0x7f, 0xf1, 0, 0));
+    socket.write(jsonFrame(hello));
+    await until(() => received.messages.length >= 2 && received.closed, 3000, "ABORT and close");
+    deepEqual(received.messages, [[4, "ticket", {}], abort]);
+  } finally {
+    socket.destroy();
+  }
+  ok(t.logs.some((line) => /authentication failed: timed out \(helloTimeout\)/.test(line)));
+});
+
+/** Collects the JSON messages of a RawSocket connection (after its handshake reply). */
+function rawSocketMessages(socket: net.Socket): { messages: unknown[]; closed: boolean } {
+  const out = { messages: [] as unknown[], closed: false };
+  let buffer = new Uint8Array(0);
+  let greeted = false;
+  socket.on("data", (chunk: Uint8Array) => {
+    const next = new Uint8Array(buffer.length + chunk.length);
+    next.set(buffer);
+    next.set(chunk, buffer.length);
+    buffer = next;
+    if (!greeted && buffer.length >= 4) {
+      greeted = true;
+      buffer = buffer.subarray(4);
+    }
+    while (greeted && buffer.length >= 4) {
+      const view = new DataView(buffer.buffer, buffer.byteOffset, 4);
+      const length = view.getUint32(0) & 0xffffff;
+      if (buffer.length < 4 + length) break;
+      out.messages.push(JSON.parse(new TextDecoder().decode(buffer.subarray(4, 4 + length))));
+      buffer = buffer.subarray(4 + length);
+    }
+  });
+  socket.on("close", () => out.closed = true);
+  return out;
+}
