@@ -72,6 +72,8 @@ export interface Peer {
   queued(): number;
   /** Closes the transport after flushing what was queued. Idempotent. */
   close(): void;
+  /** The largest message the remote side accepts, when it announced one (RawSocket). */
+  readonly sendLimit?: number;
 }
 
 /** The receiving half: what a transport calls as things arrive. */

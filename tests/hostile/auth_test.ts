@@ -8,7 +8,14 @@
 
 import { deepEqual, equal, notEqual, ok, rejects } from "node:assert/strict";
 import { ApplicationError, connect, type RouterOptions, type Session } from "../../mod.ts";
-import { ErrorUri, type SerializerName } from "../../wamp/mod.ts";
+import {
+  type Dict,
+  ErrorUri,
+  MessageType,
+  type SerializerName,
+  type WampMessage,
+} from "../../wamp/mod.ts";
+import { serializers } from "../../wamp/serializers/mod.ts";
 import type net from "node:net";
 import { rawWamp } from "../_helpers/auth.ts";
 import { jsonFrame, rawTcp } from "../_helpers/raw_rawsocket.ts";
@@ -290,9 +297,12 @@ Deno.test("item 12c: a CHALLENGE left unanswered ends in ABORT, also when helloT
   ok(t.logs.some((line) => /authentication failed: timed out \(helloTimeout\)/.test(line)));
 });
 
-/** Collects the JSON messages of a RawSocket connection (after its handshake reply). */
-function rawSocketMessages(socket: net.Socket): { messages: unknown[]; closed: boolean } {
-  const out = { messages: [] as unknown[], closed: false };
+/** Collects the messages of a RawSocket connection (after its handshake reply), JSON by default. */
+function rawSocketMessages(
+  socket: net.Socket,
+  decode: (frame: Uint8Array) => unknown = (f) => JSON.parse(new TextDecoder().decode(f)),
+): { messages: unknown[]; closed: boolean; bytes: number[] } {
+  const out = { messages: [] as unknown[], closed: false, bytes: [] as number[] };
   let buffer = new Uint8Array(0);
   let greeted = false;
   socket.on("data", (chunk: Uint8Array) => {
@@ -308,10 +318,56 @@ function rawSocketMessages(socket: net.Socket): { messages: unknown[]; closed: b
       const view = new DataView(buffer.buffer, buffer.byteOffset, 4);
       const length = view.getUint32(0) & 0xffffff;
       if (buffer.length < 4 + length) break;
-      out.messages.push(JSON.parse(new TextDecoder().decode(buffer.subarray(4, 4 + length))));
+      out.bytes.push(length);
+      out.messages.push(decode(buffer.subarray(4, 4 + length)));
       buffer = buffer.subarray(4 + length);
     }
   });
   socket.on("close", () => out.closed = true);
   return out;
+}
+
+for (const serializer of SERIALIZERS) {
+  Deno.test(`[${serializer}] item 12d: a RawSocket client announcing 512 bytes gets a WELCOME that fits`, async () => {
+    await using t = await startRouter();
+    const codec = serializers[serializer];
+    const socket = await rawTcp(t.listener.urls.rawsocket!);
+    try {
+      const received = rawSocketMessages(
+        socket,
+        (frame) => codec.decode(codec.binary ? frame : new TextDecoder().decode(frame)),
+      );
+      const send = (msg: WampMessage) => {
+        const encoded = codec.encode(msg);
+        const body = typeof encoded === "string" ? new TextEncoder().encode(encoded) : encoded;
+        const frame = new Uint8Array(4 + body.length);
+        new DataView(frame.buffer).setUint32(0, body.length);
+        frame.set(body, 4);
+        socket.write(frame);
+      };
+      // Length exponent 0: 2^9 = 512 bytes, the smallest a client can announce.
+      socket.write(Uint8Array.of(0x7f, codec.rawSocketId, 0, 0));
+      send({
+        type: MessageType.HELLO,
+        realm: "realm1",
+        details: { roles: { subscriber: { features: { pattern_based_subscription: true } } } },
+      });
+      await until(() => received.messages.length >= 1 || received.closed, 3000, "WELCOME");
+      const welcome = received.messages[0] as WampMessage | undefined;
+      equal(welcome?.type, MessageType.WELCOME, `got ${JSON.stringify(received)}`);
+      ok(received.bytes[0]! <= 512, `WELCOME of ${received.bytes[0]} bytes`);
+      const details = (welcome as { details: Dict }).details;
+      deepEqual(details.roles, {
+        broker: { features: { pattern_based_subscription: true } },
+        dealer: {},
+      });
+      equal(details.authrole, "anonymous");
+      // The session works.
+      send({ type: MessageType.SUBSCRIBE, request: 1, options: {}, topic: "com.example.t" });
+      await until(() => received.messages.length >= 2 || received.closed, 3000, "SUBSCRIBED");
+      equal((received.messages[1] as WampMessage).type, MessageType.SUBSCRIBED);
+    } finally {
+      socket.destroy();
+    }
+  });
 }
