@@ -371,3 +371,87 @@ for (const serializer of SERIALIZERS) {
     }
   });
 }
+
+Deno.test("hostile dynamic authenticator and authorizer: throws, silence, garbage; bystanders unaffected", async () => {
+  await using t = await startRouter({
+    authTimeout: 300,
+    realms: [
+      {
+        name: "realm1",
+        anonymous: true,
+        auth: {
+          ticket: { authenticator: "com.example.authenticate", authenticatorRealm: "auth" },
+        },
+        roles: [
+          { name: "user", authorizer: "com.example.authorize", authorizerRealm: "auth" },
+          {
+            name: "anonymous",
+            permissions: [{
+              uri: "com.example.",
+              match: "prefix",
+              allow: { subscribe: true, publish: true },
+            }],
+          },
+        ],
+      },
+      { name: "auth", anonymousRole: "trusted" },
+    ],
+  });
+  const backend = await within(connect(t.url, { realm: "auth", timeout: 5000 }));
+  const answers: Record<string, () => unknown> = {
+    throws: () => {
+      throw new ApplicationError("com.example.boom");
+    },
+    silent: () => new Promise(() => {}),
+    number: () => ({ args: [42] }),
+    nested: () => ({ args: [{ role: { admin: true } }] }),
+    ok: () => ({ args: ["user"] }),
+  };
+  await backend.register("com.example.authenticate", (args) => {
+    const ticket = (args[2] as Dict).ticket as string;
+    return (answers[ticket] ?? answers.throws!)() as never;
+  });
+  await backend.register("com.example.authorize", (args) => {
+    const uri = args[1] as string;
+    if (uri.endsWith(".throws")) throw new ApplicationError("com.example.boom");
+    if (uri.endsWith(".garbage")) return { args: [{ allow: "yes" }] };
+    return { args: [uri.endsWith(".ok")] };
+  });
+  // A healthy anonymous session publishes and receives throughout.
+  const bystander = await within(connect(t.url, { realm: "realm1", timeout: 5000 }));
+  const seen: unknown[] = [];
+  await bystander.subscribe("com.example.tick", (event) => void seen.push(event.args[0]));
+  const tick = async (n: number) => {
+    await bystander.publish("com.example.tick", { args: [n] }, {
+      acknowledge: true,
+      exclude_me: false,
+    });
+  };
+  let n = 0;
+  for (const ticket of ["throws", "silent", "number", "nested"]) {
+    await rejects(
+      within(connect(t.url, {
+        realm: "realm1",
+        authmethods: ["ticket"],
+        authid: "x",
+        ticket,
+        timeout: 5000,
+      })),
+      (error: Error & { reason?: string }) => error.reason === ErrorUri.AUTHENTICATION_FAILED,
+      `ticket answer "${ticket}"`,
+    );
+    await tick(++n);
+  }
+  const user = await within(
+    connect(t.url, { realm: "realm1", authmethods: ["ticket"], authid: "x", ticket: "ok" }),
+  );
+  equal(user.details.authrole, "user");
+  for (const topic of ["com.example.throws", "com.example.garbage", "com.example.no"]) {
+    await rejects(user.subscribe(topic, () => {}), notAuthorized, topic);
+    await tick(++n);
+  }
+  await user.subscribe("com.example.ok", () => {});
+  await until(() => seen.length === n, 2000, "every tick");
+  deepEqual(seen, Array.from({ length: n }, (_, i) => i + 1));
+  await Promise.all([backend.close(), bystander.close(), user.close()]);
+});
