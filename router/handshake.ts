@@ -195,7 +195,8 @@ export function welcomeDetails(
   clientRoles: Dict,
   limit: number | undefined,
 ): Dict {
-  if (limit === undefined) return details;
+  // The full details are about 1 KiB: no need to measure for a roomy limit.
+  if (limit === undefined || limit >= 65_536) return details;
   const fits = (d: Dict) => jsonSize([MessageType.WELCOME, session, d]) <= limit;
   if (fits(details)) return details;
   const routerRoles = (details.roles ?? {}) as Dict;

@@ -41,6 +41,7 @@ function realm(extra: Partial<RouterOptions> = {}): RouterOptions {
       eventHistory: [
         { topic: "com.example.secret", limit: 10 },
         { topic: "com.example.topic", limit: 10 },
+        { topic: "com.example.topic", match: "prefix", limit: 10 },
       ],
       roles: [{
         name: "guest",
@@ -149,6 +150,10 @@ Deno.test("item 9: get_events needs subscribe permission on the subscription's t
       r.args.map((e) => (e as { args: unknown[] }).args[0])
     );
   await rejects(read(mallory, secret.id), notAuthorized);
+  // The prefix history subscription on the very topic mallory may read exactly.
+  const tree = await backend.subscribe("com.example.topic", () => {}, { match: "prefix" });
+  await rejects(read(mallory, tree.id), notAuthorized, "the match policy counts");
+  equal((await read(backend, tree.id)).length, 3);
   deepEqual(await read(mallory, topic.id), ["public"]);
   deepEqual(await read(backend, topic.id), ["public", "not for mallory", "backends only"]);
   deepEqual(await read(backend, secret.id), ["top secret"]);
