@@ -149,17 +149,40 @@ export class EventHistory {
   }
 }
 
+/** A subscription whose history can be read: its ID, topic or pattern, and match policy. */
+export interface HistorySubscription extends EventSubscription {
+  /** The topic or pattern. */
+  readonly topic: string;
+}
+
+/**
+ * Whether a caller may read a subscription's history: the realm answers
+ * with its subscribe permission for the subscription's topic and match.
+ */
+export type HistoryAccess = (
+  caller: SessionInfo,
+  sub: HistorySubscription,
+) => boolean | Promise<boolean>;
+
 /**
  * The `wamp.subscription.get_events` procedure: `args: [subscription]`,
  * the spec's filters in kwargs; the result's args are the events.
  *
+ * A caller reads only what it could have received: `mayRead` must allow it
+ * to subscribe to the subscription's topic or pattern (with its match
+ * policy), else the call fails with `wamp.error.not_authorized`; and each
+ * event's exclude/eligible lists (session IDs, authids, authroles) are
+ * applied to the caller.
+ *
  * @param history The broker's history stores.
  * @param lookup Finds a subscription by ID.
+ * @param mayRead Whether the caller may read a subscription's history.
  * @returns The procedure, for `Realm.provide()`.
  */
 export function getEventsProcedure(
   history: EventHistory,
-  lookup: (id: number) => EventSubscription | undefined,
+  lookup: (id: number) => HistorySubscription | undefined,
+  mayRead: HistoryAccess = () => true,
 ): RouterProcedure {
   return (caller, args, kwargs) => {
     const id = args[0];
@@ -170,8 +193,21 @@ export function getEventsProcedure(
     if (sub === undefined) {
       throw new CallError(ErrorUri.NO_SUCH_SUBSCRIPTION, `no subscription ${id}`);
     }
-    return { args: history.query(sub, caller, kwargs) };
+    const read = () => ({ args: history.query(sub, caller, kwargs) });
+    const allowed = mayRead(caller, sub);
+    if (allowed === true) return read();
+    return Promise.resolve(allowed).then((yes) => {
+      if (!yes) throw notAuthorized(id);
+      return read();
+    });
   };
+}
+
+function notAuthorized(id: number): CallError {
+  return new CallError(
+    ErrorUri.NOT_AUTHORIZED,
+    `Cannot read the history of subscription ${id}: subscribing to its topic is not allowed`,
+  );
 }
 
 interface Query {

@@ -10,9 +10,11 @@ export {
   Authorizer,
   type Decision,
   type DynamicAuthorizer,
+  patternAllowed,
   type Permission,
   resolveRole,
   type RoleOptions,
+  type TrustedRegistrations,
 } from "./authorizer.ts";
 export {
   Broker,
@@ -64,6 +66,7 @@ export { PublishFilter } from "./publish_filter.ts";
 export { Realm, type RealmIds, type RealmMember, type RouterProcedure } from "./realm.ts";
 export { RetainedEvents, type RetainedLimits } from "./retained.ts";
 export { consoleLogger, Router, type RouterOptions } from "./router.ts";
+export { scrambledIdGenerator } from "./scrambled_ids.ts";
 export { Session, type SessionHost } from "./session.ts";
 export { TOPIC_DESCRIBE, TOPIC_LIST, topicReflection } from "./topic_reflection.ts";
 export type { Logger, LogLevel, Outbound, SessionInfo } from "./types.ts";

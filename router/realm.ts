@@ -9,6 +9,7 @@ import {
   type Dict,
   ErrorUri,
   type IdGenerator,
+  type MatchPolicy,
   MessageType,
   type Payload,
   type Peer,
@@ -17,7 +18,7 @@ import {
 import type { Authenticator } from "./auth/authenticator.ts";
 import type { CookieStore } from "./auth/cookie.ts";
 import { realmAuthenticators, type RouterCall } from "./auth/methods.ts";
-import { Authorizer } from "./authorizer.ts";
+import { Authorizer, type TrustedRegistrations } from "./authorizer.ts";
 import { Broker } from "./broker.ts";
 import type { ResolvedRealmOptions } from "./config.ts";
 import { Dealer } from "./dealer.ts";
@@ -96,12 +97,15 @@ export class Realm {
    * @param realms Finds other realms of the router (for an authenticator
    * registered in another realm).
    * @param cookies The router's cookie store (cookie authentication).
+   * @param trusted The authenticator and authorizer procedures registered
+   * here, and the authrole that may register them.
    */
   constructor(
     options: ResolvedRealmOptions,
     ids: RealmIds,
     realms: (name: string) => Realm | undefined = () => undefined,
     cookies?: CookieStore,
+    trusted?: TrustedRegistrations,
   ) {
     this.options = options;
     let internal: SessionInfo | undefined;
@@ -118,7 +122,11 @@ export class Realm {
     });
     this.provide(
       GET_EVENTS,
-      getEventsProcedure(this.broker.history, (id) => this.broker.subscription(id)),
+      getEventsProcedure(
+        this.broker.history,
+        (id) => this.broker.subscription(id),
+        (caller, sub) => this.#mayReadHistory(caller, sub.topic, sub.match),
+      ),
     );
     for (const [uri, handler] of Object.entries(topicReflection(this.broker))) {
       this.provide(uri, handler);
@@ -165,7 +173,7 @@ export class Realm {
     };
     this.authenticators = realmAuthenticators(options, call, cookies);
     this.#cookies = cookies;
-    this.authorizer = new Authorizer(options.roles, call);
+    this.authorizer = new Authorizer(options.roles, call, trusted);
     for (
       const procedures of [
         procedureReflection(this.dealer),
@@ -260,6 +268,19 @@ export class Realm {
     } catch (error) {
       return refuse(error);
     }
+  }
+
+  /** The subscribe permission, applied to reading a subscription's event history. */
+  #mayReadHistory(
+    caller: SessionInfo,
+    topic: string,
+    match: MatchPolicy,
+  ): boolean | Promise<boolean> {
+    if (caller.id === this.#internal().id) return true;
+    const member = this.#members.get(caller.id);
+    const details = () => member === undefined ? {} : this.sessionDetails(member);
+    const decision = this.authorizer.authorize(caller, details, "subscribe", topic, { match });
+    return decision instanceof Promise ? decision.then((d) => d.allow) : decision.allow;
   }
 
   /**

@@ -18,7 +18,9 @@ import {
 } from "../wamp/mod.ts";
 import { type RealmOptions, resolveRealmOptions } from "./config.ts";
 import { CookieStore } from "./auth/cookie.ts";
+import { trustedProcedures } from "./auth/methods.ts";
 import { Realm } from "./realm.ts";
+import { scrambledIdGenerator } from "./scrambled_ids.ts";
 import { Session, type SessionHost } from "./session.ts";
 import type { Logger, LogLevel } from "./types.ts";
 
@@ -46,12 +48,28 @@ export interface RouterOptions {
    */
   idGenerator?: IdGenerator;
   /**
+   * Router-scope ID source (subscription and registration IDs). By default
+   * unique and not guessable in sequence ({@linkcode scrambledIdGenerator});
+   * when `idGenerator` is injected, 1, 2, 3, … so tests stay deterministic.
+   * @default {scrambledIdGenerator(), or sequentialIdGenerator() with idGenerator}
+   */
+  routerIdGenerator?: IdGenerator;
+  /**
    * Milliseconds a client that must authenticate has from HELLO to
    * WELCOME (challenge answered, dynamic authenticator done); then ABORT
    * `wamp.error.authentication_failed`.
    * @default {10000}
    */
   authTimeout?: number;
+  /**
+   * The authrole whose sessions may register the dynamic authenticator and
+   * authorizer procedures that realms name (and patterns that could
+   * capture them); other sessions get ERROR `wamp.error.not_authorized`,
+   * even in a realm without roles. The router's internal session needs no
+   * registration.
+   * @default {"trusted"}
+   */
+  trustedRole?: string;
 }
 
 const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
@@ -105,10 +123,13 @@ export class Router {
   #realms = new Map<string, Realm>();
   #sessions = new Set<Session>();
   #globalIds: IdGenerator;
-  #routerIds: IdGenerator = sequentialIdGenerator();
+  #routerIds: IdGenerator;
   #host: SessionHost;
   #closing: Promise<void> | undefined;
   #cookies = new CookieStore();
+  #trustedRole: string;
+  /** Per realm name: the authenticator and authorizer procedures registered there. */
+  #trustedProcedures = new Map<string, Set<string>>();
   /** The logger in use. */
   readonly log: Logger;
 
@@ -121,6 +142,9 @@ export class Router {
   constructor(options: RouterOptions = {}) {
     this.log = options.logger ?? consoleLogger("info");
     this.#globalIds = options.idGenerator ?? globalIdGenerator();
+    this.#trustedRole = options.trustedRole ?? "trusted";
+    this.#routerIds = options.routerIdGenerator ??
+      (options.idGenerator === undefined ? scrambledIdGenerator() : sequentialIdGenerator());
     const roles: Record<string, Record<string, unknown>> = rolesDict(ROUTER_FEATURES);
     roles.dealer!.reflection = true; // a role key, not a feature (spec "Interface Reflection")
     roles.broker!.reflection = true; // wamp.reflection.topic.* (router/topic_reflection.ts)
@@ -149,14 +173,25 @@ export class Router {
     if (this.#realms.has(resolved.name)) {
       throw new TypeError(`Cannot add realm "${resolved.name}": realm already exists`);
     }
+    for (const { realm, procedure } of trustedProcedures(resolved)) {
+      this.#trustedIn(realm).add(procedure);
+    }
     const realm = new Realm(
       resolved,
       { global: this.#globalIds, router: this.#routerIds },
       (name) => this.#realms.get(name),
       this.#cookies,
+      { role: this.#trustedRole, procedures: this.#trustedIn(resolved.name) },
     );
     this.#realms.set(resolved.name, realm);
     return realm;
+  }
+
+  /** The (shared, growing) set of trusted procedures registered in a realm. */
+  #trustedIn(realm: string): Set<string> {
+    let procedures = this.#trustedProcedures.get(realm);
+    if (procedures === undefined) this.#trustedProcedures.set(realm, procedures = new Set());
+    return procedures;
   }
 
   /**
@@ -207,6 +242,17 @@ export class Router {
    */
   knowsCookie(value: string): boolean {
     return this.#cookies.knows(value);
+  }
+
+  /**
+   * Makes a connection's fresh tracking cookie stand for the identity the
+   * cookie it presented stands for (nothing when that one is unknown).
+   *
+   * @param presented The cookie the client presented.
+   * @param fresh The connection's new cookie.
+   */
+  renewCookie(presented: string, fresh: string): void {
+    this.#cookies.renew(presented, fresh);
   }
 
   /**

@@ -30,7 +30,7 @@ import {
 import { acceptHello } from "./acceptor.ts";
 import type { Action, Decision } from "./authorizer.ts";
 import { errorReply } from "./errors.ts";
-import { Handshake } from "./handshake.ts";
+import { Handshake, welcomeDetails } from "./handshake.ts";
 import type { Identity } from "./auth/authenticator.ts";
 import { trustLevelFor } from "./config.ts";
 import type { Realm, RealmMember } from "./realm.ts";
@@ -106,6 +106,10 @@ export class Session implements PeerHandler, RealmMember {
     const helloTimeout = options.helloTimeout ?? 10_000;
     if (helloTimeout > 0) {
       this.#helloTimer = setTimeout(() => {
+        // A CHALLENGE left unanswered (or an authenticator still deciding)
+        // ends in ABORT, as when authTimeout runs out first.
+        const handshake = this.#handshake;
+        if (handshake !== undefined) return this.#denied(handshake, "timed out (helloTimeout)");
         this.#host.log(
           "info",
           `Connection from ${
@@ -421,7 +425,11 @@ export class Session implements PeerHandler, RealmMember {
       realm: hello.realm,
       ...identity,
     };
-    this.#peer.send({ type: MessageType.WELCOME, session: id, details });
+    this.#peer.send({
+      type: MessageType.WELCOME,
+      session: id,
+      details: welcomeDetails(id, details, roles, this.#peer.sendLimit),
+    });
     realm.join(this);
     this.#host.log(
       "debug",

@@ -62,34 +62,42 @@ export function presentedCookie(header: string | null, name: string): string | u
 }
 
 /**
- * Picks the connection's tracking cookie: the one presented when the
- * acceptor remembers it, else a fresh one (so a client cannot choose its
- * own), and the `Set-Cookie` header value that sets it.
+ * Picks the connection's tracking cookie: always a fresh value, so a
+ * cookie a client presents (perhaps planted in it by someone else) is
+ * never the one a later login gets bound to. When the client presents a
+ * cookie, `renew` lets the acceptor make the fresh value stand for
+ * whatever the presented one stood for (cookie authentication keeps
+ * working); the `Set-Cookie` header replaces it in the client.
  *
  * @param header The request's `Cookie` header.
  * @param options The cookie's name and lifetime.
- * @param knows Whether the acceptor remembers a value.
+ * @param renew The acceptor's `renewCookie` (presented value, fresh value).
  * @returns The value and the `Set-Cookie` header (`HttpOnly`, `SameSite=Lax`).
  *
  * @example
  * ```ts
  * import { trackingCookie } from "./cookie.ts";
- * import { equal, match } from "node:assert/strict";
+ * import { deepEqual, equal, match, notEqual } from "node:assert/strict";
  *
- * const kept = trackingCookie("cbtid=abcdefghijklmnop", {}, () => true);
- * equal(kept.value, "abcdefghijklmnop");
- * equal(kept.setCookie, "cbtid=abcdefghijklmnop; Max-Age=86400; Path=/; HttpOnly; SameSite=Lax");
- * match(trackingCookie("cbtid=abcdefghijklmnop", {}, () => false).value, /^[\w-]{32}$/);
+ * const renewed: string[][] = [];
+ * const fresh = trackingCookie("cbtid=abcdefghijklmnop", {}, (old, value) => {
+ *   renewed.push([old, value]);
+ * });
+ * notEqual(fresh.value, "abcdefghijklmnop");
+ * deepEqual(renewed, [["abcdefghijklmnop", fresh.value]]);
+ * equal(fresh.setCookie, `cbtid=${fresh.value}; Max-Age=86400; Path=/; HttpOnly; SameSite=Lax`);
+ * match(trackingCookie(null, {}, undefined).value, /^[\w-]{32}$/);
  * ```
  */
 export function trackingCookie(
   header: string | null,
   options: CookieOptions,
-  knows: ((value: string) => boolean) | undefined,
+  renew: ((presented: string, fresh: string) => void) | undefined,
 ): { value: string; setCookie: string } {
   const name = options.name ?? "cbtid";
   const presented = presentedCookie(header, name);
-  const value = presented !== undefined && knows?.(presented) ? presented : newCookie();
+  const value = newCookie();
+  if (presented !== undefined) renew?.(presented, value);
   return {
     value,
     setCookie: `${name}=${value}; Max-Age=${

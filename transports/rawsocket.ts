@@ -185,6 +185,11 @@ export class RawSocketConnection implements Link {
     this.#inbox.bind(handler, this.#closed);
   }
 
+  /** The largest message the peer accepts, in bytes (from its handshake). */
+  get sendLimit(): number {
+    return this.#options.sendLimit;
+  }
+
   /**
    * Frames and queues a message. A message over the peer's limit is not
    * sent: see {@linkcode RawSocketConnectionOptions.oversize}.

@@ -203,9 +203,8 @@ export function webSocketHandler(
     let cookie: string | undefined;
     if (options.cookie !== undefined) {
       const name = options.cookie.name ?? "cbtid";
-      cookie = presented !== undefined && acceptor.knowsCookie?.(presented)
-        ? presented
-        : newCookie();
+      cookie = newCookie(); // never the presented one: see trackingCookie()
+      if (presented !== undefined) acceptor.renewCookie?.(presented, cookie);
       response.headers.append(
         "set-cookie",
         `${name}=${cookie}; Max-Age=${

@@ -217,7 +217,7 @@ export function upgradeWebSocket(
     const tracking = trackingCookie(
       headers.get("cookie"),
       options.cookie,
-      acceptor.knowsCookie?.bind(acceptor),
+      acceptor.renewCookie?.bind(acceptor),
     );
     cookie = tracking.value;
     response.push(["set-cookie", tracking.setCookie]);

@@ -13,6 +13,35 @@
 /** The sink of the innermost {@linkcode ConfigErrors.collect} call. */
 let collecting: ConfigErrors | undefined;
 
+/** Values substituted for `${NAME}` references (value → NAME), hidden in error messages. */
+const expandedValues = new Map<string, string>();
+
+/**
+ * Records that `value` came from the environment variable `name` (the
+ * config's `${NAME}` references): from then on, the "got …" part of a
+ * config error shows `${NAME}` instead of the value, so a secret is never
+ * echoed. `expandEnv()` calls it for every substitution.
+ *
+ * @param name The variable's name.
+ * @param value Its value.
+ *
+ * @example
+ * ```ts
+ * import { ConfigObject, hideExpandedValue } from "@cloverleaf/wamp";
+ * import { throws } from "node:assert/strict";
+ *
+ * hideExpandedValue("DOC_TICKET", "s3cret-from-env");
+ * const c = new ConfigObject({ port: "s3cret-from-env" }, "listeners[0]");
+ * throws(() => c.integer("port", 0), {
+ *   message: 'Invalid config "listeners[0].port": expected an integer from 0 to ' +
+ *     `${Number.MAX_SAFE_INTEGER}, got "\${DOC_TICKET}"`,
+ * });
+ * ```
+ */
+export function hideExpandedValue(name: string, value: string): void {
+  if (value.length > 0) expandedValues.set(value, name);
+}
+
 /** Options for a {@linkcode ConfigObject}. */
 export interface ConfigObjectOptions {
   /**
@@ -300,6 +329,12 @@ function within(path: string, outer: string): boolean {
 
 function show(value: unknown): string {
   if (value === undefined) return "nothing";
-  const text = JSON.stringify(value) ?? String(value);
+  let text = JSON.stringify(value) ?? String(value);
+  // Longest values first, so one that contains another is hidden whole.
+  const hidden = [...expandedValues].sort(([a], [b]) => b.length - a.length);
+  for (const [secret, name] of hidden) {
+    const encoded = JSON.stringify(secret).slice(1, -1);
+    if (text.includes(encoded)) text = text.replaceAll(encoded, `\${${name}}`);
+  }
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }

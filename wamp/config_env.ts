@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { ConfigErrors } from "./config_check.ts";
+import { type ConfigErrors, hideExpandedValue } from "./config_check.ts";
 
 /** Options for {@linkcode expandEnv}. */
 export interface ExpandEnvOptions {
@@ -111,6 +111,7 @@ function expandString(
       if (!unset.includes(name)) unset.push(name);
       return match;
     }
+    hideExpandedValue(name, value);
     return value;
   });
   if (!bad && unset.length === 0) return expanded;

@@ -72,6 +72,8 @@ export interface Peer {
   queued(): number;
   /** Closes the transport after flushing what was queued. Idempotent. */
   close(): void;
+  /** The largest message the remote side accepts, when it announced one (RawSocket). */
+  readonly sendLimit?: number;
 }
 
 /** The receiving half: what a transport calls as things arrive. */
@@ -150,4 +152,11 @@ export interface PeerAcceptor {
    * otherwise (so a client cannot choose its own).
    */
   knowsCookie?(value: string): boolean;
+  /**
+   * A new connection presented tracking cookie `presented` and gets the
+   * fresh cookie `fresh` (transports never keep a presented one, so a
+   * planted cookie cannot be bound to a later login): the acceptor makes
+   * `fresh` stand for whatever `presented` stands for.
+   */
+  renewCookie?(presented: string, fresh: string): void;
 }

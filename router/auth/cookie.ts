@@ -1,9 +1,12 @@
 /**
  * Cookie authentication (authmethod `cookie`, Crossbar's behaviour): a
  * WebSocket listener with `cookie` set gives each connection a tracking
- * cookie. When a session on such a connection authenticates by another
- * method in a realm that offers `cookie`, the router remembers the
- * cookie's identity there; a later connection presenting the cookie and
+ * cookie, always a fresh one (a presented cookie the router remembers is
+ * renewed: the fresh value stands for the same identity). When a session
+ * on such a connection authenticates by another method in a realm that
+ * offers `cookie`, the router binds the connection's fresh cookie to that
+ * identity there, so a cookie planted in a client before its login is
+ * never bound to it; a later connection presenting the cookie and
  * offering `cookie` is welcomed at once with that identity
  * (`authmethod: "cookie"`, `authprovider: "cookie"`). An unknown or
  * expired cookie makes the router pass on to the client's next method.
@@ -58,6 +61,25 @@ export class CookieStore {
       this.#cookies.delete(this.#cookies.keys().next().value!);
     }
     this.#cookies.set(cookie, { realm, identity, expires: this.#now() + maxAge * 1000 });
+  }
+
+  /**
+   * Makes `fresh` stand for what `presented` stands for (same realm,
+   * identity and expiry); nothing when `presented` is unknown or expired.
+   * The listener gives every connection a fresh cookie, so a login binds a
+   * value only that connection's client holds.
+   *
+   * @param presented The cookie a client presented.
+   * @param fresh The fresh cookie its connection got.
+   */
+  renew(presented: string, fresh: string): void {
+    const entry = this.#cookies.get(presented);
+    if (entry === undefined || entry.expires <= this.#now()) return;
+    this.#cookies.delete(fresh);
+    if (this.#cookies.size >= MAX_COOKIES) {
+      this.#cookies.delete(this.#cookies.keys().next().value!);
+    }
+    this.#cookies.set(fresh, entry);
   }
 
   /** The identity remembered for a cookie in a realm, if any and not expired. */

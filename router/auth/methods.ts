@@ -92,3 +92,53 @@ function procedureAuthenticator(
     return result.args?.[0] as DynamicPrincipal;
   };
 }
+
+/** A procedure the router calls to authenticate or authorize: where it is registered. */
+export interface TrustedProcedure {
+  /** The realm the procedure is registered in. */
+  realm: string;
+  /** The procedure URI. */
+  procedure: string;
+}
+
+/**
+ * The dynamic authenticator and authorizer procedures a realm's options
+ * name, each with the realm it must be registered in. Whoever registers
+ * one answers authentication or authorization requests, so only trusted
+ * sessions may (see `Authorizer`).
+ *
+ * @param options The realm's options.
+ * @returns The procedures, in config order.
+ *
+ * @example
+ * ```ts
+ * import { trustedProcedures } from "./methods.ts";
+ * import { resolveRealmOptions } from "../config.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const options = resolveRealmOptions({
+ *   name: "realm1",
+ *   auth: { ticket: { authenticator: "com.example.authenticate", authenticatorRealm: "auth" } },
+ *   roles: [{ name: "backend", authorizer: "com.example.authorize" }],
+ * });
+ * deepEqual(trustedProcedures(options), [
+ *   { realm: "auth", procedure: "com.example.authenticate" },
+ *   { realm: "realm1", procedure: "com.example.authorize" },
+ * ]);
+ * ```
+ */
+export function trustedProcedures(options: ResolvedRealmOptions): TrustedProcedure[] {
+  const out: TrustedProcedure[] = [];
+  for (const method of Object.values(options.auth) as (DynamicOption | undefined)[]) {
+    if (typeof method?.authenticator !== "string") continue;
+    out.push({
+      realm: method.authenticatorRealm ?? options.name,
+      procedure: method.authenticator,
+    });
+  }
+  for (const role of options.roles) {
+    if (typeof role.authorizer !== "string") continue;
+    out.push({ realm: role.authorizerRealm ?? options.name, procedure: role.authorizer });
+  }
+  return out;
+}

@@ -48,6 +48,55 @@ export interface WampcraOptions {
   authenticator?: DynamicAuthenticator | undefined;
 }
 
+/** Where decoys come from: {@linkcode Decoys}, or a recording stand-in in tests. */
+export interface CraDecoys {
+  /** The configured user a decoy for `authid` imitates. */
+  user(authid: string): CraUser | undefined;
+  /** A stable salt for `authid`. */
+  salt(authid: string): string;
+}
+
+/**
+ * What a WAMP-CRA CHALLENGE shows for an authid, and the key its answer is
+ * checked against: the user when known, else a decoy (a configured user's
+ * role and salting, a salt derived from the name) and a random key. Both
+ * paths do the same work (both decoy lookups, one random key), so the time
+ * to CHALLENGE does not tell whether the authid exists.
+ *
+ * @param user The user, when known.
+ * @param authid The authid asked for.
+ * @param decoys The decoy source.
+ * @returns The parameters shown and the key.
+ *
+ * @example
+ * ```ts
+ * import { craPrincipal } from "./wampcra.ts";
+ * import { Decoys } from "./decoys.ts";
+ * import { equal, notEqual } from "node:assert/strict";
+ *
+ * const peter = { secret: "s", role: "backend", salt: "x" };
+ * const decoys = new Decoys([peter]);
+ * equal(craPrincipal(peter, "peter", decoys).key, "s");
+ * const decoy = craPrincipal(undefined, "nobody", decoys);
+ * equal(decoy.shown?.role, "backend");
+ * notEqual(decoy.shown?.salt, "x");
+ * ```
+ */
+export function craPrincipal(
+  user: CraUser | undefined,
+  authid: string,
+  decoys: CraDecoys,
+): { shown: CraUser | undefined; key: string } {
+  const decoy = decoys.user(authid);
+  const salt = decoys.salt(authid);
+  const random = randomBytes(32).toBase64();
+  if (user !== undefined) return { shown: user, key: user.secret };
+  return {
+    shown: decoy?.salt === undefined ? decoy : { ...decoy, salt },
+    key: random,
+  };
+}
+
 /**
  * Creates the WAMP-CRA method.
  *
@@ -72,9 +121,7 @@ export function wampcraAuthenticator(options: WampcraOptions): Authenticator {
       } else if (Object.hasOwn(users, authid)) {
         user = users[authid];
       }
-      const decoy = user === undefined ? decoys.user(authid) : undefined;
-      const shown = user ??
-        (decoy?.salt === undefined ? decoy : { ...decoy, salt: decoys.salt(authid) });
+      const { shown, key } = craPrincipal(user, authid, decoys);
       const challenge = craChallenge({
         authid,
         authrole: shown?.role ?? "anonymous",
@@ -89,7 +136,6 @@ export function wampcraAuthenticator(options: WampcraOptions): Authenticator {
         extra.iterations = shown.iterations ?? 1000;
         extra.keylen = shown.keylen ?? 32;
       }
-      const key = user?.secret ?? randomBytes(32).toBase64();
       return {
         challenge: extra,
         answer(signature) {

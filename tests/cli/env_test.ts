@@ -117,3 +117,25 @@ Deno.test("cli leaves strings without ${ alone and does not expand keys", async 
     },
   );
 });
+
+Deno.test("cli check never echoes an expanded ${NAME} value in a type error", async () => {
+  const config = {
+    realms: [{
+      name: "realm1",
+      auth: {
+        ticket: { principals: { alice: "${CLOVERLEAF_TOKEN}", bob: { ticket: "x", role: 7 } } },
+        wampcra: {
+          users: { carl: { secret: "s", role: "r", iterations: "${CLOVERLEAF_TOKEN}" } },
+        },
+      },
+    }],
+  };
+  await withConfig(JSON.stringify(config), async (file) => {
+    for (const args of [["check", "-c", file], ["-c", file]]) {
+      const out = await runCli(args, { env: { CLOVERLEAF_TOKEN: "t0ps3cret-v4lue" } });
+      const all = out.stdout + out.stderr;
+      ok(!all.includes("t0ps3cret"), `${args[0]}: the value is echoed:\n${all}`);
+      match(all, /principals\.alice": expected an object, got "\$\{CLOVERLEAF_TOKEN\}"/);
+    }
+  });
+});

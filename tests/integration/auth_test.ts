@@ -346,7 +346,10 @@ const AUTHENTICATE = "com.example.authenticate";
 
 function procedureRouter(): RouterOptions {
   const dynamic = { authenticator: AUTHENTICATE, authenticatorRealm: "auth" };
-  return routerWith({ ticket: dynamic, wampcra: dynamic }, { name: "auth" })();
+  return routerWith({ ticket: dynamic, wampcra: dynamic }, {
+    name: "auth",
+    anonymousRole: "trusted",
+  })();
 }
 
 authTest("dynamic procedure in another realm", procedureRouter, async (t, via) => {

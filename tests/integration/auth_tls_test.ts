@@ -340,7 +340,7 @@ tlsTest(
     await session.close();
     await backend.close();
   },
-  { name: "auth" },
+  { name: "auth", anonymousRole: "trusted" },
 );
 
 // ---- channel binding -----------------------------------------------------------

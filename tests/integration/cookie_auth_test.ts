@@ -86,15 +86,23 @@ Deno.test("cookie: an unknown cookie is replaced, and the client's next method i
   await session.close();
 });
 
-Deno.test("cookie: a known cookie is kept, and stands for its own realm only", async () => {
+Deno.test("cookie: a known cookie is renewed, and stands for its own realm only", async () => {
   await using t = await startRouter({
     realms: [REALM, { name: "realm2", auth: REALM.auth }],
     listener: { websocket: { cookie: { maxAge: 120 } } },
   });
   const cookie = await loginWithTicket(t.url);
   await using again = await rawWebSocket(t.url, ["wamp.2.json"], { cookie: `cbtid=${cookie}` });
-  equal(setCookie(again.head), cookie, "a remembered cookie is refreshed, not replaced");
+  const renewed = setCookie(again.head);
+  notEqual(renewed, cookie, "a remembered cookie is replaced by a fresh one");
   match(again.head, /Max-Age=120; Path=\/; HttpOnly; SameSite=Lax/);
+  const session = await connect(t.url, {
+    realm: "realm1",
+    authmethods: ["cookie"],
+    headers: { cookie: `cbtid=${renewed}` },
+  });
+  equal(session.details.authid, "joe", "the fresh cookie stands for the same identity");
+  await session.close();
   await rejects(
     connect(t.url, {
       realm: "realm2",

@@ -3,7 +3,7 @@
 import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
 import type { AuthOutcome, AuthRequest } from "../../router/auth/authenticator.ts";
 import { scramAuthenticator } from "../../router/auth/scram.ts";
-import { wampcraAuthenticator } from "../../router/auth/wampcra.ts";
+import { craPrincipal, type CraUser, wampcraAuthenticator } from "../../router/auth/wampcra.ts";
 import type { Dict } from "../../wamp/mod.ts";
 
 function request(authid: string, authextra: Dict = {}): AuthRequest {
@@ -49,4 +49,27 @@ Deno.test("wamp-scram: an unknown authid's challenge has a configured user's KDF
   const unknown = await challengeOf(scram.hello(request("mallory", { nonce: "bm9uY2U=" })));
   deepEqual([unknown.kdf, unknown.iterations, unknown.memory], ["argon2id13", 2, 64]);
   notEqual(unknown.salt, "c2FsdHNhbHQ=");
+});
+
+Deno.test("wampcra: a known and an unknown authid take the same path to CHALLENGE", () => {
+  const carl: CraUser = { secret: "k", role: "crauser", salt: "s1", iterations: 100 };
+  const calls: string[] = [];
+  const recording = {
+    user(authid: string) {
+      calls.push(`user ${authid}`);
+      return carl;
+    },
+    salt(authid: string) {
+      calls.push(`salt ${authid}`);
+      return "decoy-salt";
+    },
+  };
+  const known = craPrincipal(carl, "x", recording);
+  const knownCalls = calls.splice(0);
+  const unknown = craPrincipal(undefined, "x", recording);
+  deepEqual(calls, knownCalls, "the same decoy derivations run for both");
+  deepEqual(knownCalls, ["user x", "salt x"]);
+  equal(known.key, "k");
+  deepEqual(unknown.shown, { ...carl, salt: "decoy-salt" });
+  ok(unknown.key.length >= 32 && unknown.key !== "k", "an unknown authid gets a random key");
 });

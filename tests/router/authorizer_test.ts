@@ -62,6 +62,176 @@ Deno.test("Authorizer: the most specific permission decides; anything else is de
   equal(decide([], "anyone", "register", "com.example.add"), true, "no roles: open realm");
 });
 
+function decidePattern(
+  permissions: RoleOptions["permissions"],
+  action: "subscribe" | "register",
+  uri: string,
+  match: "prefix" | "wildcard" | "exact",
+): boolean {
+  const authorizer = new Authorizer([{ name: "r", permissions: permissions ?? [] }], noCall);
+  const info = { ...sessionInfo(1, ["subscriber"]), authrole: "r" };
+  const decision = authorizer.authorize(info, () => ({}), action, uri, { match });
+  if (decision instanceof Promise) throw new Error("static rules decide at once");
+  return decision.allow;
+}
+
+Deno.test("Authorizer: a pattern request needs permission for everything it can match", () => {
+  const sub = { subscribe: true };
+  const reg = { register: true };
+  const exactTopic = [{ uri: "com.example.topic", allow: sub }];
+  const tree = [{ uri: "com.example.", match: "prefix" as const, allow: sub }];
+  const treeWithHole = [
+    ...tree,
+    { uri: "com.example.topic.admin.secret", allow: { subscribe: false } },
+  ];
+  const treeWithDeniedBranch = [
+    ...tree,
+    { uri: "com.example.topic.admin", match: "prefix" as const, allow: { publish: true } },
+  ];
+  const wild = [{ uri: "com.example..status", match: "wildcard" as const, allow: sub }];
+  const wildWithHole = [...wild, { uri: "com.example.db.status", allow: {} }];
+  const wildAndDenyingWild = [
+    ...wild,
+    { uri: "com..db.status", match: "wildcard" as const, allow: {} },
+  ];
+  const wildAndPrefix = [
+    ...wild,
+    { uri: "com.example.d", match: "prefix" as const, allow: sub },
+  ];
+  const wildAndDenyingPrefix = [
+    ...wild,
+    { uri: "com.example.d", match: "prefix" as const, allow: {} },
+  ];
+  const everything = [{ uri: "", match: "prefix" as const, allow: sub }];
+  type Case = [
+    string,
+    RoleOptions["permissions"],
+    string,
+    "prefix" | "wildcard" | "exact",
+    boolean,
+  ];
+  const cases: Case[] = [
+    // The issue's case: exact permission, prefix request.
+    ["exact perm, exact request", exactTopic, "com.example.topic", "exact", true],
+    [
+      "exact perm, prefix request (topic_private)",
+      exactTopic,
+      "com.example.topic",
+      "prefix",
+      false,
+    ],
+    [
+      "exact perm, wildcard request of the same URI",
+      exactTopic,
+      "com.example.topic",
+      "wildcard",
+      true,
+    ],
+    ["exact perm, wildcard request", exactTopic, "com.example.", "wildcard", false],
+    ["exact perm, wildcard request over it", exactTopic, "com..topic", "wildcard", false],
+    // Prefix permissions govern prefix requests inside them.
+    ["prefix perm, same prefix", tree, "com.example.", "prefix", true],
+    ["prefix perm, longer prefix", tree, "com.example.topic", "prefix", true],
+    ["prefix perm, shorter prefix", tree, "com.", "prefix", false],
+    ["prefix perm, the empty prefix", tree, "", "prefix", false],
+    ["prefix perm, a sibling prefix", tree, "com.other", "prefix", false],
+    ["empty prefix perm, anything", everything, "org.", "prefix", true],
+    ["empty prefix perm, wildcard", everything, "..x", "wildcard", true],
+    // A more specific deny inside the request's set denies it.
+    ["exact deny inside prefix", treeWithHole, "com.example.topic", "prefix", false],
+    ["exact deny inside prefix, other branch", treeWithHole, "com.example.news", "prefix", true],
+    [
+      "exact deny, prefix request of it",
+      treeWithHole,
+      "com.example.topic.admin.secret",
+      "prefix",
+      false,
+    ],
+    ["exact deny inside wildcard", treeWithHole, "com.example.topic.admin.", "wildcard", false],
+    ["exact deny not under wildcard", treeWithHole, "com.example.topic..x", "wildcard", true],
+    ["prefix deny inside prefix", treeWithDeniedBranch, "com.example.", "prefix", false],
+    [
+      "prefix deny inside prefix, string prefix",
+      treeWithDeniedBranch,
+      "com.example.top",
+      "prefix",
+      false,
+    ],
+    ["prefix deny beside prefix", treeWithDeniedBranch, "com.example.news", "prefix", true],
+    ["prefix deny governs", treeWithDeniedBranch, "com.example.topic.admin.x", "prefix", false],
+    ["prefix deny inside wildcard", treeWithDeniedBranch, "com.example..admin", "wildcard", false],
+    [
+      "prefix deny partly inside wildcard",
+      treeWithDeniedBranch,
+      "com.example.topic.",
+      "wildcard",
+      false,
+    ],
+    ["prefix deny not under wildcard", treeWithDeniedBranch, "com.example.news.", "wildcard", true],
+    // Wildcard permissions cover wildcard requests with the same shape.
+    ["wildcard perm, same pattern", wild, "com.example..status", "wildcard", true],
+    ["wildcard perm, narrower request", wild, "com.example.db.status", "wildcard", true],
+    ["wildcard perm, wider request", wild, "com...status", "wildcard", false],
+    ["wildcard perm, longer request", wild, "com.example..status.", "wildcard", false],
+    ["wildcard perm, prefix request", wild, "com.example.", "prefix", false],
+    ["wildcard perm, exact deny under it", wildWithHole, "com.example..status", "wildcard", false],
+    [
+      "wildcard perm, denying wildcard overlaps",
+      wildAndDenyingWild,
+      "com.example..status",
+      "wildcard",
+      false,
+    ],
+    [
+      "wildcard perm with an allowing prefix",
+      wildAndPrefix,
+      "com.example..status",
+      "wildcard",
+      true,
+    ],
+    [
+      "wildcard perm with a denying prefix",
+      wildAndDenyingPrefix,
+      "com.example..status",
+      "wildcard",
+      false,
+    ],
+    ["no permissions", [], "com.", "prefix", false],
+  ];
+  for (const [name, permissions, uri, match, allowed] of cases) {
+    equal(decidePattern(permissions, "subscribe", uri, match), allowed, `subscribe: ${name}`);
+    // The same table holds for registrations.
+    const asRegister = permissions?.map((p) => ({
+      ...p,
+      allow: { register: p.allow?.subscribe === true },
+    }));
+    equal(decidePattern(asRegister, "register", uri, match), allowed, `register: ${name}`);
+    equal(decidePattern(permissions, "register", uri, match), false, `no register: ${name}`);
+  }
+  // The issue's registration case.
+  const frontend = [{ uri: "com.example.frontend.proc", allow: reg }];
+  equal(decidePattern(frontend, "register", "com.example.frontend.proc", "exact"), true);
+  equal(decidePattern(frontend, "register", "com.example.frontend.proc", "prefix"), false);
+});
+
+Deno.test("Authorizer: a dynamic authorizer gets match; its cache is per match", async () => {
+  const seen: Dict[] = [];
+  const authorizer = new Authorizer([{
+    name: "r",
+    authorizer: (_session, _uri, _action, options) => {
+      seen.push(options);
+      return { allow: options.match === undefined, cache: true };
+    },
+  }], noCall);
+  const info = { ...sessionInfo(1, ["subscriber"]), authrole: "r" };
+  const ask = (options: Dict) =>
+    authorizer.authorize(info, () => ({}), "subscribe", "com.example.topic", options);
+  equal((await ask({})).allow, true);
+  equal((await ask({})).allow, true, "cached");
+  equal((await ask({ match: "prefix" })).allow, false, "not the exact request's cached answer");
+  deepEqual(seen, [{}, { match: "prefix" }]);
+});
+
 Deno.test("roles from config: validated, with paths in errors", () => {
   const options = resolveRealmOptions({
     name: "realm1",

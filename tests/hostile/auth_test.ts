@@ -1,0 +1,462 @@
+/**
+ * Hostile tests, authorization and authentication (issue 15, items 8, 9,
+ * 11, 12, and trusted procedures): a role with exact permissions tries
+ * patterns, reads other topics' history by subscription ID, registers the
+ * authenticator procedure; over real sockets, with a healthy session
+ * alongside that must lose nothing.
+ */
+
+import { deepEqual, equal, notEqual, ok, rejects } from "node:assert/strict";
+import { ApplicationError, connect, type RouterOptions, type Session } from "../../mod.ts";
+import {
+  type Dict,
+  ErrorUri,
+  MessageType,
+  type SerializerName,
+  type WampMessage,
+} from "../../wamp/mod.ts";
+import { serializers } from "../../wamp/serializers/mod.ts";
+import type net from "node:net";
+import { rawWamp } from "../_helpers/auth.ts";
+import { jsonFrame, rawTcp } from "../_helpers/raw_rawsocket.ts";
+import { rawWebSocket } from "../_helpers/raw_websocket.ts";
+import { startRouter, type TestRouter, until, within } from "../_helpers/router.ts";
+
+const SERIALIZERS: readonly SerializerName[] = ["json", "msgpack", "cbor"];
+const TICKETS = { mallory: "mallory-ticket-4Rt", backend: "backend-ticket-8Qw" };
+
+/** realm1: mallory (role guest) has exact permissions only; backend may do anything. */
+function realm(extra: Partial<RouterOptions> = {}): RouterOptions {
+  return {
+    realms: [{
+      name: "realm1",
+      auth: {
+        ticket: {
+          principals: {
+            mallory: { ticket: TICKETS.mallory, role: "guest" },
+            backend: { ticket: TICKETS.backend, role: "backend" },
+          },
+        },
+      },
+      eventHistory: [
+        { topic: "com.example.secret", limit: 10 },
+        { topic: "com.example.topic", limit: 10 },
+        { topic: "com.example.topic", match: "prefix", limit: 10 },
+      ],
+      roles: [{
+        name: "guest",
+        permissions: [
+          { uri: "com.example.topic", allow: { subscribe: true } },
+          { uri: "com.example.frontend.proc", allow: { register: true } },
+          { uri: "wamp.subscription.get_events", allow: { call: true } },
+        ],
+      }, {
+        name: "backend",
+        permissions: ["com.", "wamp."].map((uri) => ({
+          uri,
+          match: "prefix" as const,
+          allow: { call: true, register: true, publish: true, subscribe: true },
+        })),
+      }],
+    }],
+    ...extra,
+  };
+}
+
+function joinAs(
+  t: TestRouter,
+  authid: keyof typeof TICKETS,
+  serializer: SerializerName,
+): Promise<Session> {
+  return within(
+    connect(t.url, {
+      realm: "realm1",
+      serializers: [serializer],
+      authid,
+      ticket: TICKETS[authid],
+      timeout: 5000,
+    }),
+    5000,
+    `joining as ${authid}`,
+  );
+}
+
+function notAuthorized(e: unknown): boolean {
+  return e instanceof ApplicationError && e.uri === ErrorUri.NOT_AUTHORIZED;
+}
+
+for (const serializer of SERIALIZERS) {
+  Deno.test(`[${serializer}] item 8: exact permissions do not allow pattern subscriptions or registrations`, async () => {
+    await using t = await startRouter(realm());
+    const mallory = await joinAs(t, "mallory", serializer);
+    const backend = await joinAs(t, "backend", serializer);
+    const leaked: string[] = [];
+    const got: string[] = [];
+    // The exact requests the role has stay allowed.
+    await mallory.subscribe("com.example.topic", (event) => {
+      got.push(event.topic);
+    });
+    await mallory.register("com.example.frontend.proc", () => ({ args: ["frontend"] }));
+    // Every pattern reaching further is refused.
+    for (const [topic, match] of [["com.example.topic", "prefix"], ["com.example.", "wildcard"]]) {
+      await rejects(
+        mallory.subscribe(topic!, (event) => void leaked.push(event.topic), {
+          match: match as "prefix",
+        }),
+        notAuthorized,
+        `subscribe ${match} ${topic}`,
+      );
+    }
+    await rejects(
+      mallory.register("com.example.frontend.proc", () => ({ args: ["captured"] }), {
+        match: "prefix",
+      }),
+      notAuthorized,
+    );
+    // The healthy backend: its procedure answers its own calls, nothing leaks.
+    await backend.register("com.example.frontend.proc_admin", () => ({ args: ["admin"] }));
+    for (const topic of ["com.example.topic_private", "com.example.topic.admin.secret"]) {
+      await backend.publish(topic, { args: [1] }, { acknowledge: true });
+    }
+    await backend.publish("com.example.topic", { args: [1] }, { acknowledge: true });
+    deepEqual((await backend.call("com.example.frontend.proc_admin")).args, ["admin"]);
+    deepEqual((await backend.call("com.example.frontend.proc")).args, ["frontend"]);
+    await until(() => got.length === 1, 2000, "the allowed event");
+    deepEqual(got, ["com.example.topic"]);
+    deepEqual(leaked, []);
+    await Promise.all([mallory.close(), backend.close()]);
+  });
+}
+
+Deno.test("item 9: get_events needs subscribe permission on the subscription's topic; lists apply", async () => {
+  await using t = await startRouter(realm());
+  const mallory = await joinAs(t, "mallory", "json");
+  const backend = await joinAs(t, "backend", "json");
+  await backend.publish("com.example.secret", { args: ["top secret"] }, { acknowledge: true });
+  await backend.publish("com.example.topic", { args: ["public"] }, { acknowledge: true });
+  await backend.publish("com.example.topic", { args: ["not for mallory"] }, {
+    acknowledge: true,
+    exclude_authid: ["mallory"],
+  });
+  await backend.publish("com.example.topic", { args: ["backends only"] }, {
+    acknowledge: true,
+    eligible_authrole: ["backend"],
+  });
+  // The backend finds the history subscriptions' IDs; mallory could guess them.
+  const secret = await backend.subscribe("com.example.secret", () => {});
+  const topic = await backend.subscribe("com.example.topic", () => {});
+  const read = (who: Session, id: number) =>
+    who.call("wamp.subscription.get_events", { args: [id] }).then((r) =>
+      r.args.map((e) => (e as { args: unknown[] }).args[0])
+    );
+  await rejects(read(mallory, secret.id), notAuthorized);
+  // The prefix history subscription on the very topic mallory may read exactly.
+  const tree = await backend.subscribe("com.example.topic", () => {}, { match: "prefix" });
+  await rejects(read(mallory, tree.id), notAuthorized, "the match policy counts");
+  equal((await read(backend, tree.id)).length, 3);
+  deepEqual(await read(mallory, topic.id), ["public"]);
+  deepEqual(await read(backend, topic.id), ["public", "not for mallory", "backends only"]);
+  deepEqual(await read(backend, secret.id), ["top secret"]);
+  await Promise.all([mallory.close(), backend.close()]);
+});
+
+Deno.test("item 9: subscription and registration IDs are not sequential", async () => {
+  await using t = await startRouter();
+  const session = await within(connect(t.url, { realm: "realm1", timeout: 5000 }));
+  const ids: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    ids.push((await session.subscribe(`com.example.t${i}`, () => {})).id);
+    ids.push((await session.register(`com.example.p${i}`, () => ({}))).id);
+  }
+  equal(new Set(ids).size, ids.length);
+  const steps = ids.slice(1).map((id, i) => Math.abs(id - ids[i]!));
+  ok(steps.every((step) => step > 1000), `IDs follow each other: ${ids}`);
+  await session.close();
+});
+
+Deno.test("only the trusted role may register an authenticator or authorizer procedure", async () => {
+  await using t = await startRouter({
+    realms: [
+      {
+        name: "realm1",
+        anonymous: true,
+        auth: { ticket: { authenticator: "com.example.authenticate" } },
+      },
+      { name: "backend", anonymousRole: "trusted" },
+      {
+        name: "front",
+        auth: { ticket: { authenticator: "com.example.auth2", authenticatorRealm: "backend" } },
+      },
+    ],
+  });
+  // realm1 has no roles and offers anonymous access as well as ticket.
+  const attacker = await within(connect(t.url, { realm: "realm1", timeout: 5000 }));
+  await rejects(attacker.register("com.example.authenticate", () => ({})), notAuthorized);
+  await rejects(
+    attacker.register("com.example.", () => ({}), { match: "prefix" }),
+    notAuthorized,
+    "a prefix capturing it",
+  );
+  await rejects(
+    attacker.register("com..authenticate", () => ({}), { match: "wildcard" }),
+    notAuthorized,
+    "a wildcard capturing it",
+  );
+  await attacker.register("com.example.other", () => ({ args: [1] }));
+  // A realm that names its authenticator in another realm guards it there.
+  const trusted = await within(connect(t.url, { realm: "backend", timeout: 5000 }));
+  await trusted.register("com.example.auth2", () => ({ args: ["user"] }));
+  const joined = await within(
+    connect(t.url, { realm: "front", authid: "x", ticket: "y", timeout: 5000 }),
+  );
+  equal(joined.details.authrole, "user");
+  await Promise.all([attacker.close(), trusted.close(), joined.close()]);
+});
+
+/** The tracking cookie a handshake response sets. */
+function setCookie(head: string): string | undefined {
+  return head.match(/^set-cookie: cbtid=([A-Za-z0-9_-]+);/im)?.[1];
+}
+
+/** Logs in with a ticket over a raw WebSocket presenting `cookie`; returns the cookie set. */
+async function ticketLogin(
+  url: string,
+  authid: string,
+  ticket: string,
+  cookie?: string,
+): Promise<string> {
+  const headers: Record<string, string> = cookie === undefined ? {} : { cookie: `cbtid=${cookie}` };
+  await using ws = await rawWebSocket(url, ["wamp.2.json"], headers);
+  const read = async () => JSON.parse(new TextDecoder().decode((await ws.read()).payload));
+  await ws.send(
+    JSON.stringify([1, "realm1", { roles: { caller: {} }, authmethods: ["ticket"], authid }]),
+  );
+  deepEqual(await within(read()), [4, "ticket", {}]);
+  await ws.send(JSON.stringify([5, ticket, {}]));
+  const welcome = await within(read());
+  equal(welcome[0], 2);
+  return setCookie(ws.head)!;
+}
+
+Deno.test("item 11: a cookie planted before login is never bound to the victim's identity", async () => {
+  await using t = await startRouter({
+    realms: [{
+      name: "realm1",
+      auth: {
+        ticket: {
+          principals: {
+            mallory: { ticket: TICKETS.mallory, role: "guest" },
+            joe: { ticket: "joe-ticket-1Xs", role: "user" },
+          },
+        },
+        cookie: { maxAge: 60 },
+      },
+    }],
+    listener: { websocket: { cookie: {} } },
+  });
+  // Mallory logs in and plants her cookie in joe's browser; joe logs in.
+  const planted = await ticketLogin(t.url, "mallory", TICKETS.mallory);
+  const joes = await ticketLogin(t.url, "joe", "joe-ticket-1Xs", planted);
+  notEqual(joes, planted, "joe's connection got a fresh cookie");
+  const byCookie = async (cookie: string) => {
+    const session = await within(connect(t.url, {
+      realm: "realm1",
+      authmethods: ["cookie"],
+      headers: { cookie: `cbtid=${cookie}` },
+      timeout: 5000,
+    }));
+    const authid = session.details.authid;
+    await session.close();
+    return authid;
+  };
+  equal(await byCookie(planted), "mallory", "the planted cookie still stands for mallory only");
+  equal(await byCookie(joes), "joe");
+});
+
+Deno.test("item 12c: a CHALLENGE left unanswered ends in ABORT, also when helloTimeout runs out first", async () => {
+  // authTimeout keeps its 10 s default; the listener's helloTimeout is shorter.
+  await using t = await startRouter({ ...realm(), listener: { attach: { helloTimeout: 200 } } });
+  const abort = [3, { message: "authentication failed" }, ErrorUri.AUTHENTICATION_FAILED];
+  const hello = [1, "realm1", {
+    roles: { caller: {} },
+    authmethods: ["ticket"],
+    authid: "mallory",
+  }];
+  // WebSocket.
+  await using ws = await rawWamp(t.url);
+  await ws.send(hello);
+  deepEqual(await ws.next("CHALLENGE"), [4, "ticket", {}]);
+  deepEqual(await ws.next("ABORT"), abort);
+  equal(await ws.next("the close"), undefined);
+  // RawSocket.
+  const socket = await rawTcp(t.listener.urls.rawsocket!);
+  try {
+    const received = rawSocketMessages(socket);
+    socket.write(Uint8Array.of(0x7f, 0xf1, 0, 0));
+    socket.write(jsonFrame(hello));
+    await until(() => received.messages.length >= 2 && received.closed, 3000, "ABORT and close");
+    deepEqual(received.messages, [[4, "ticket", {}], abort]);
+  } finally {
+    socket.destroy();
+  }
+  ok(t.logs.some((line) => /authentication failed: timed out \(helloTimeout\)/.test(line)));
+});
+
+/** Collects the messages of a RawSocket connection (after its handshake reply), JSON by default. */
+function rawSocketMessages(
+  socket: net.Socket,
+  decode: (frame: Uint8Array) => unknown = (f) => JSON.parse(new TextDecoder().decode(f)),
+): { messages: unknown[]; closed: boolean; bytes: number[] } {
+  const out = { messages: [] as unknown[], closed: false, bytes: [] as number[] };
+  let buffer = new Uint8Array(0);
+  let greeted = false;
+  socket.on("data", (chunk: Uint8Array) => {
+    const next = new Uint8Array(buffer.length + chunk.length);
+    next.set(buffer);
+    next.set(chunk, buffer.length);
+    buffer = next;
+    if (!greeted && buffer.length >= 4) {
+      greeted = true;
+      buffer = buffer.subarray(4);
+    }
+    while (greeted && buffer.length >= 4) {
+      const view = new DataView(buffer.buffer, buffer.byteOffset, 4);
+      const length = view.getUint32(0) & 0xffffff;
+      if (buffer.length < 4 + length) break;
+      out.bytes.push(length);
+      out.messages.push(decode(buffer.subarray(4, 4 + length)));
+      buffer = buffer.subarray(4 + length);
+    }
+  });
+  socket.on("close", () => out.closed = true);
+  return out;
+}
+
+for (const serializer of SERIALIZERS) {
+  Deno.test(`[${serializer}] item 12d: a RawSocket client announcing 512 bytes gets a WELCOME that fits`, async () => {
+    await using t = await startRouter();
+    const codec = serializers[serializer];
+    const socket = await rawTcp(t.listener.urls.rawsocket!);
+    try {
+      const received = rawSocketMessages(
+        socket,
+        (frame) => codec.decode(codec.binary ? frame : new TextDecoder().decode(frame)),
+      );
+      const send = (msg: WampMessage) => {
+        const encoded = codec.encode(msg);
+        const body = typeof encoded === "string" ? new TextEncoder().encode(encoded) : encoded;
+        const frame = new Uint8Array(4 + body.length);
+        new DataView(frame.buffer).setUint32(0, body.length);
+        frame.set(body, 4);
+        socket.write(frame);
+      };
+      // Length exponent 0: 2^9 = 512 bytes, the smallest a client can announce.
+      socket.write(Uint8Array.of(0x7f, codec.rawSocketId, 0, 0));
+      send({
+        type: MessageType.HELLO,
+        realm: "realm1",
+        details: { roles: { subscriber: { features: { pattern_based_subscription: true } } } },
+      });
+      await until(() => received.messages.length >= 1 || received.closed, 3000, "WELCOME");
+      const welcome = received.messages[0] as WampMessage | undefined;
+      equal(welcome?.type, MessageType.WELCOME, `got ${JSON.stringify(received)}`);
+      ok(received.bytes[0]! <= 512, `WELCOME of ${received.bytes[0]} bytes`);
+      const details = (welcome as { details: Dict }).details;
+      deepEqual(details.roles, {
+        broker: { features: { pattern_based_subscription: true } },
+        dealer: {},
+      });
+      equal(details.authrole, "anonymous");
+      // The session works.
+      send({ type: MessageType.SUBSCRIBE, request: 1, options: {}, topic: "com.example.t" });
+      await until(() => received.messages.length >= 2 || received.closed, 3000, "SUBSCRIBED");
+      equal((received.messages[1] as WampMessage).type, MessageType.SUBSCRIBED);
+    } finally {
+      socket.destroy();
+    }
+  });
+}
+
+Deno.test("hostile dynamic authenticator and authorizer: throws, silence, garbage; bystanders unaffected", async () => {
+  await using t = await startRouter({
+    authTimeout: 300,
+    realms: [
+      {
+        name: "realm1",
+        anonymous: true,
+        auth: {
+          ticket: { authenticator: "com.example.authenticate", authenticatorRealm: "auth" },
+        },
+        roles: [
+          { name: "user", authorizer: "com.example.authorize", authorizerRealm: "auth" },
+          {
+            name: "anonymous",
+            permissions: [{
+              uri: "com.example.",
+              match: "prefix",
+              allow: { subscribe: true, publish: true },
+            }],
+          },
+        ],
+      },
+      { name: "auth", anonymousRole: "trusted" },
+    ],
+  });
+  const backend = await within(connect(t.url, { realm: "auth", timeout: 5000 }));
+  const answers: Record<string, () => unknown> = {
+    throws: () => {
+      throw new ApplicationError("com.example.boom");
+    },
+    silent: () => new Promise(() => {}),
+    number: () => ({ args: [42] }),
+    nested: () => ({ args: [{ role: { admin: true } }] }),
+    ok: () => ({ args: ["user"] }),
+  };
+  await backend.register("com.example.authenticate", (args) => {
+    const ticket = (args[2] as Dict).ticket as string;
+    return (answers[ticket] ?? answers.throws!)() as never;
+  });
+  await backend.register("com.example.authorize", (args) => {
+    const uri = args[1] as string;
+    if (uri.endsWith(".throws")) throw new ApplicationError("com.example.boom");
+    if (uri.endsWith(".garbage")) return { args: [{ allow: "yes" }] };
+    return { args: [uri.endsWith(".ok")] };
+  });
+  // A healthy anonymous session publishes and receives throughout.
+  const bystander = await within(connect(t.url, { realm: "realm1", timeout: 5000 }));
+  const seen: unknown[] = [];
+  await bystander.subscribe("com.example.tick", (event) => void seen.push(event.args[0]));
+  const tick = async (n: number) => {
+    await bystander.publish("com.example.tick", { args: [n] }, {
+      acknowledge: true,
+      exclude_me: false,
+    });
+  };
+  let n = 0;
+  for (const ticket of ["throws", "silent", "number", "nested"]) {
+    await rejects(
+      within(connect(t.url, {
+        realm: "realm1",
+        authmethods: ["ticket"],
+        authid: "x",
+        ticket,
+        timeout: 5000,
+      })),
+      (error: Error & { reason?: string }) => error.reason === ErrorUri.AUTHENTICATION_FAILED,
+      `ticket answer "${ticket}"`,
+    );
+    await tick(++n);
+  }
+  const user = await within(
+    connect(t.url, { realm: "realm1", authmethods: ["ticket"], authid: "x", ticket: "ok" }),
+  );
+  equal(user.details.authrole, "user");
+  for (const topic of ["com.example.throws", "com.example.garbage", "com.example.no"]) {
+    await rejects(user.subscribe(topic, () => {}), notAuthorized, topic);
+    await tick(++n);
+  }
+  await user.subscribe("com.example.ok", () => {});
+  await until(() => seen.length === n, 2000, "every tick");
+  deepEqual(seen, Array.from({ length: n }, (_, i) => i + 1));
+  await Promise.all([backend.close(), bystander.close(), user.close()]);
+});
