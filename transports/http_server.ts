@@ -211,11 +211,11 @@ export function serveHttp(
     data(chunk) {
       if (phase === "done") return;
       input.push(chunk.slice()); // a chunk is only valid during the call
+      if (phase === "idle") enter("head");
       if (phase === "busy" || waiting) {
         if (input.length > HOLD_INPUT) wire.hold(true);
         return;
       }
-      if (phase === "idle") enter("head");
       next();
     },
     closed() {

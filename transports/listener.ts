@@ -61,27 +61,24 @@ export interface ListenOptions {
    */
   handshakeTimeout?: number;
   /** Timeouts of the HTTP request loop (long-poll requests, WebSocket upgrades). */
-  http?: HttpTimeouts;
+  http?: {
+    /**
+     * Milliseconds a request body may take to arrive whole, from the end
+     * of its head; the client then gets 408 and the connection closes.
+     * @default {60000}
+     */
+    bodyTimeout?: number;
+    /**
+     * Milliseconds a kept-alive HTTP connection may stay idle between
+     * requests before it is closed.
+     * @default {60000}
+     */
+    idleTimeout?: number;
+  };
   /** How the router treats sessions from this listener (outbound limits, HELLO timeout). */
   attach?: AttachOptions;
   /** Where log lines go. */
   log?: TransportLog;
-}
-
-/** Timeouts of a listener's HTTP request loop. */
-export interface HttpTimeouts {
-  /**
-   * Milliseconds a request body may take to arrive whole, from the end of
-   * its head; the client then gets 408 and the connection closes.
-   * @default {60000}
-   */
-  bodyTimeout?: number;
-  /**
-   * Milliseconds a kept-alive HTTP connection may stay idle between
-   * requests before it is closed.
-   * @default {60000}
-   */
-  idleTimeout?: number;
 }
 
 /** A running listener. */

@@ -121,7 +121,8 @@ export class Wire {
 
   /**
    * Queues bytes; they go out at the end of this turn of the event loop,
-   * together with everything else queued in it.
+   * together with everything else queued in it (at once when 64 KiB are
+   * queued).
    *
    * @param bytes The bytes (not copied: do not reuse the buffer).
    * @param messages How many messages they carry, for {@linkcode Wire.queuedMessages}.

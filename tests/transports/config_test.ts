@@ -111,6 +111,26 @@ Deno.test("toListenOptions() turns off the protocols a listener type does not se
   deepEqual(all.attach, { ...DEFAULTS.outbound, helloTimeout: 10000 });
 });
 
+Deno.test("toListenOptions() gives long-poll the listener's allowedOrigins and the HTTP timeouts", () => {
+  const options = toListenOptions(
+    resolveListenerOptions({
+      type: "longpoll",
+      allowedOrigins: ["https://app.example.com"],
+      http: { bodyTimeout: 5000 },
+    }, "l"),
+  );
+  deepEqual(options.longpoll && options.longpoll.allowedOrigins, ["https://app.example.com"]);
+  deepEqual(options.http, { bodyTimeout: 5000, idleTimeout: 60000 });
+  throws(
+    () => resolveListenerOptions({ type: "rawsocket", http: {} }, "l"),
+    /"l\.http": only for "universal", "websocket", "longpoll" listeners/,
+  );
+  throws(
+    () => resolveListenerOptions({ type: "universal", http: { idleTimeout: 0 } }, "l"),
+    /"l\.http\.idleTimeout"/,
+  );
+});
+
 Deno.test("resolveListenerOptions() accepts IPv4, IPv6 and hostnames", () => {
   for (
     const host of [
