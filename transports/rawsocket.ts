@@ -282,7 +282,8 @@ export class RawSocketConnection implements Link {
       const frame = next.value;
       if (frame.type === FrameType.MESSAGE) this.#message(frame.payload);
       else if (frame.type === FrameType.PING) {
-        // A peer that never reads is closed past twice its outbound limit.
+        // Reading stops at the outbound limit; a peer that still gets
+        // maxBacklog of PONGs queued past it is closed (Wire.reply).
         this.#wire.reply(encodeFrame(FrameType.PONG, frame.payload));
       }
       // A PONG only proves the peer is alive, which any arrival does.

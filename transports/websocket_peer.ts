@@ -348,8 +348,8 @@ export class WebSocketPeer implements Link {
 
   #control(opcode: number, payload: Uint8Array): void {
     if (opcode === Opcode.PING) {
-      // A reply to what was read: a peer that never reads is closed past
-      // twice its outbound limit (the wire stops reading at the limit).
+      // A reply to what was read: reading stops at the outbound limit, and
+      // a peer that still gets maxBacklog of PONGs queued past it is closed.
       if (!this.#closeSent) {
         this.#wire.reply(encodeFrame(Opcode.PONG, payload, { mask: this.#client }));
       }

@@ -26,9 +26,9 @@ export interface WireOptions {
   /**
    * Bytes that may wait to go out (in the wire and in the socket) before
    * the wire stops reading from the socket; it reads again once they are
-   * handed to the kernel. A reply the wire's own protocol writes
-   * ({@linkcode Wire.reply}: a PONG, an HTTP response) while more than
-   * twice this (at least 64 KiB) waits closes the connection instead.
+   * handed to the kernel. Replies the wire's own protocol writes
+   * ({@linkcode Wire.reply}: PONGs, HTTP responses) while that is so, past
+   * this much again (at least 64 KiB), close the connection instead.
    * @default {Infinity} (always read: the client side)
    */
   maxBacklog?: number;
@@ -53,6 +53,8 @@ export class Wire {
   #maxBacklog: number;
   /** Reading stops while more than #maxBacklog bytes wait to go out. */
   #congested = false;
+  /** Bytes of replies queued since the wire became congested. */
+  #congestedReplies = 0;
   /** Reading stops while the owner holds it (an HTTP request being answered). */
   #held = false;
   #reading = true;
@@ -141,17 +143,21 @@ export class Wire {
 
   /**
    * Queues a reply the protocol writes in answer to what it read (a PONG,
-   * an HTTP response), unless more than twice `maxBacklog` already waits:
-   * then the connection is closed at once, since a peer that keeps asking
-   * and never reads would otherwise grow the queue without bound.
+   * an HTTP response). While the wire is congested, replies are counted,
+   * and past `maxBacklog` of them (at least 64 KiB) the connection is
+   * closed at once: reading stops at the limit, so only a peer that
+   * somehow keeps asking and never reads gets there.
    *
    * @param bytes The bytes (not copied: do not reuse the buffer).
    * @returns Whether the reply was queued.
    */
   reply(bytes: Uint8Array): boolean {
-    if (this.queuedBytes() > Math.max(2 * this.#maxBacklog, FLUSH_BYTES)) {
-      this.destroy();
-      return false;
+    if (this.#congested) {
+      this.#congestedReplies += bytes.length;
+      if (this.#congestedReplies > Math.max(this.#maxBacklog, FLUSH_BYTES)) {
+        this.destroy();
+        return false;
+      }
     }
     this.write(bytes);
     return !this.#closed;
@@ -211,6 +217,7 @@ export class Wire {
   #written = (): void => {
     if (!this.#congested || this.socket.writableLength > this.#maxBacklog) return;
     this.#congested = false;
+    this.#congestedReplies = 0;
     this.#updateReading();
     const waiters = this.#drainWaiters;
     this.#drainWaiters = [];

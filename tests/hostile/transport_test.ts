@@ -202,7 +202,7 @@ for (const transport of ["websocket", "rawsocket"] as const) {
   });
 }
 
-Deno.test("Wire.reply() closes a connection whose peer never reads once twice maxBacklog waits", async () => {
+Deno.test("Wire.reply() closes a connection that gets maxBacklog of replies queued while over its limit", async () => {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as net.AddressInfo;
@@ -225,13 +225,20 @@ Deno.test("Wire.reply() closes a connection whose peer never reads once twice ma
   await new Promise((resolve) => server.close(resolve));
 });
 
-for (const via of ["rawsocket:json", "websocket:msgpack", "websocket:cbor"] as const) {
+for (
+  const via of ["rawsocket:json", "websocket:msgpack", "websocket:cbor", "batched:json"] as const
+) {
   Deno.test(`[${via}] a callee stays connected through a burst of 30,000 INVOCATIONs`, async () => {
     await using bed = await startBed({ attach: {} });
-    const [carrier, serializer] = via.split(":") as ["rawsocket" | "websocket", SerializerName];
-    const callee = await connect(bed.listener.urls[carrier]!, {
+    const [carrier, serializer] = via.split(":") as [
+      "rawsocket" | "websocket" | "batched",
+      SerializerName,
+    ];
+    const batched = carrier === "batched";
+    const callee = await connect(bed.listener.urls[batched ? "websocket" : carrier]!, {
       realm: "realm1",
       serializers: [serializer],
+      batched,
     });
     await callee.register("com.example.quick", () => ({}));
     // Several in-process callers, so a per-caller in-flight limit does not apply.
