@@ -78,6 +78,7 @@ export class Session implements PeerHandler, RealmMember {
   #maxBacklog: number;
   #maxBacklogMessages: number;
   #helloTimer: ReturnType<typeof setTimeout> | undefined;
+  #helloTimeout: number;
   #policy: SlowConsumerPolicy;
   #state: State = "idle";
   #realm: Realm | undefined;
@@ -103,22 +104,27 @@ export class Session implements PeerHandler, RealmMember {
     this.#maxBacklog = options.maxBacklog ?? 1024 * 1024;
     this.#maxBacklogMessages = options.maxBacklogMessages ?? 16384;
     this.#policy = options.slowConsumer ?? "drop";
-    const helloTimeout = options.helloTimeout ?? 10_000;
-    if (helloTimeout > 0) {
-      this.#helloTimer = setTimeout(() => {
-        // A CHALLENGE left unanswered (or an authenticator still deciding)
-        // ends in ABORT, as when authTimeout runs out first.
-        const handshake = this.#handshake;
-        if (handshake !== undefined) return this.#denied(handshake, "timed out (helloTimeout)");
-        this.#host.log(
-          "info",
-          `Connection from ${
-            peer.info.peer ?? peer.info.type
-          }: no session within ${helloTimeout} ms, closing`,
-        );
-        this.#close();
-      }, helloTimeout);
-    }
+    this.#helloTimeout = options.helloTimeout ?? 10_000;
+    this.#armHelloTimer();
+  }
+
+  /** Closes the connection unless a session joins within the hello timeout. */
+  #armHelloTimer(): void {
+    const helloTimeout = this.#helloTimeout;
+    if (helloTimeout <= 0) return;
+    this.#helloTimer = setTimeout(() => {
+      // A CHALLENGE left unanswered (or an authenticator still deciding)
+      // ends in ABORT, as when authTimeout runs out first.
+      const handshake = this.#handshake;
+      if (handshake !== undefined) return this.#denied(handshake, "timed out (helloTimeout)");
+      this.#host.log(
+        "info",
+        `Connection from ${
+          this.#peer.info.peer ?? this.#peer.info.type
+        }: no session within ${helloTimeout} ms, closing`,
+      );
+      this.#close();
+    }, helloTimeout);
   }
 
   /** The joined session's identity (throws before WELCOME). */
@@ -508,7 +514,8 @@ export class Session implements PeerHandler, RealmMember {
   #onGoodbye(): void {
     this.#peer.send({ type: MessageType.GOODBYE, details: {}, reason: CloseUri.GOODBYE_AND_OUT });
     this.#leave();
-    this.#state = "idle"; // the transport may carry a new session
+    this.#state = "idle"; // the transport may carry a new session, within the hello timeout
+    this.#armHelloTimer();
   }
 
   /**

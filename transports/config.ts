@@ -39,8 +39,10 @@ export interface ResolvedListenerOptions {
   readonly maxMessageSize: number;
   /** Open connections allowed at once (0: no limit). */
   readonly maxConnections: number;
-  /** Milliseconds to send the first request (HTTP head or RawSocket handshake). */
+  /** Milliseconds to send the first byte; then each HTTP request head has as long again. */
   readonly handshakeTimeout: number;
+  /** Milliseconds for an HTTP request body, and for an idle kept-alive HTTP connection. */
+  readonly http: Readonly<{ bodyTimeout: number; idleTimeout: number }>;
   /** Milliseconds from connecting to a joined session. */
   readonly helloTimeout: number;
   /** Milliseconds of silence before a WebSocket or RawSocket ping (0: none). */
@@ -53,7 +55,7 @@ export interface ResolvedListenerOptions {
   readonly paths: readonly string[];
   /** permessage-deflate: off unless `enabled`. */
   readonly compression: Readonly<{ enabled: boolean; threshold: number; level: number }>;
-  /** Origins allowed to open WebSockets (globs; empty: any). */
+  /** Origins allowed to open WebSockets and use long-poll (globs; empty: any). */
   readonly allowedOrigins: readonly string[];
   /** The tracking cookie, if any. */
   readonly cookie?: Readonly<Required<CookieOptions>>;
@@ -78,7 +80,8 @@ const MAX_MESSAGE = 64 * 1024 * 1024;
 const ONLY_FOR: Record<string, readonly ListenerType[]> = {
   paths: ["universal", "websocket"],
   compression: ["universal", "websocket"],
-  allowedOrigins: ["universal", "websocket"],
+  allowedOrigins: ["universal", "websocket", "longpoll"],
+  http: ["universal", "websocket", "longpoll"],
   cookie: ["universal", "websocket"],
   batched: ["universal", "websocket", "longpoll"],
   pingInterval: ["universal", "websocket", "rawsocket"],
@@ -192,6 +195,12 @@ export function resolveListenerOptions(
     throw new TypeError(`Invalid config "${lp!.path("path")}": expected a path starting with "/"`);
   }
   lp?.done();
+  const h = c.object("http");
+  const http = {
+    bodyTimeout: h?.integer("bodyTimeout", 60_000, 1) ?? 60_000,
+    idleTimeout: h?.integer("idleTimeout", 60_000, 1) ?? 60_000,
+  };
+  h?.done();
   const resolved: ResolvedListenerOptions = {
     type,
     host,
@@ -203,6 +212,7 @@ export function resolveListenerOptions(
     maxMessageSize: c.integer("maxMessageSize", 16 * 1024 * 1024, 512, MAX_MESSAGE),
     maxConnections: c.integer("maxConnections", 0, 0),
     handshakeTimeout: c.integer("handshakeTimeout", 10_000, 1),
+    http,
     helloTimeout: c.integer("helloTimeout", 10_000, 0),
     pingInterval: c.integer("pingInterval", 30_000, 0),
     pingTimeout: c.integer("pingTimeout", 10_000, 1),
@@ -288,10 +298,16 @@ export function toListenOptions(listener: ResolvedListenerOptions): ListenOption
       : false,
     rawsocket: serves("rawsocket") ? { ...common, ...ping } : false,
     longpoll: serves("longpoll")
-      ? { ...common, ...listener.longpoll, batched: listener.batched }
+      ? {
+        ...common,
+        ...listener.longpoll,
+        batched: listener.batched,
+        allowedOrigins: [...listener.allowedOrigins],
+      }
       : false,
     maxConnections: listener.maxConnections,
     handshakeTimeout: listener.handshakeTimeout,
+    http: { ...listener.http },
     attach: { ...listener.outbound, helloTimeout: listener.helloTimeout },
   };
 }

@@ -53,11 +53,28 @@ export interface ListenOptions {
   /** Open connections allowed at once; 0 for no limit. @default {0} */
   maxConnections?: number;
   /**
-   * Milliseconds a new connection has to send its first request (HTTP
-   * head or RawSocket handshake) before it is closed.
+   * Milliseconds a new connection has to send its first byte before it is
+   * closed; then each HTTP request head has as long again to arrive whole
+   * (408 and closed otherwise), and a RawSocket handshake its own
+   * `rawsocket.handshakeTimeout`.
    * @default {10000}
    */
   handshakeTimeout?: number;
+  /** Timeouts of the HTTP request loop (long-poll requests, WebSocket upgrades). */
+  http?: {
+    /**
+     * Milliseconds a request body may take to arrive whole, from the end
+     * of its head; the client then gets 408 and the connection closes.
+     * @default {60000}
+     */
+    bodyTimeout?: number;
+    /**
+     * Milliseconds a kept-alive HTTP connection may stay idle between
+     * requests before it is closed.
+     * @default {60000}
+     */
+    idleTimeout?: number;
+  };
   /** How the router treats sessions from this listener (outbound limits, HELLO timeout). */
   attach?: AttachOptions;
   /** Where log lines go. */
@@ -77,6 +94,11 @@ export interface Listener {
   readonly url: string;
   /** How many connections are open. */
   connections(): number;
+  /**
+   * Bytes queued for all open connections and not yet handed to the
+   * kernel (HTTP responses and WAMP messages alike).
+   */
+  queuedBytes(): number;
   /** Stops listening and closes every connection. */
   close(): Promise<void>;
 }
@@ -115,17 +137,27 @@ export async function listen(
   const lpOptions = options.longpoll === false ? undefined : options.longpoll ?? {};
   const attach = options.attach ?? {};
   const log = options.log ?? (() => {});
+  // Long-poll follows the WebSocket Origin policy unless it has its own.
+  const allowedOrigins = lpOptions?.allowedOrigins ?? wsOptions?.allowedOrigins ?? [];
   const longpoll = lpOptions === undefined
     ? undefined
-    : new LongPollService(acceptor, { ...lpOptions, attach });
+    : new LongPollService(acceptor, { ...lpOptions, allowedOrigins, attach, log });
   const wires = new Set<Wire>();
   const maxConnections = options.maxConnections ?? 0;
   const handshakeTimeout = options.handshakeTimeout ?? 10_000;
+  const maxBacklog = attach.maxBacklog ?? 1024 * 1024;
+  const httpLimits = {
+    maxBodySize: lpOptions?.maxMessageSize ?? 16 * 1024 * 1024,
+    headTimeout: handshakeTimeout,
+    bodyTimeout: options.http?.bodyTimeout ?? 60_000,
+    idleTimeout: options.http?.idleTimeout ?? 60_000,
+    log,
+  };
   const wsPaths = wsOptions?.paths ?? ["/ws", "/"];
   let origin = "http://localhost";
 
   const onSocket = (socket: net.Socket) => {
-    const wire = new Wire(socket);
+    const wire = new Wire(socket, { maxBacklog });
     const full = maxConnections > 0 && wires.size >= maxConnections;
     const peer = remoteAddress(socket);
     if (full) log("warn", `Connection from ${peer} refused: ${maxConnections} connections open`);
@@ -155,11 +187,11 @@ export async function listen(
         }
         if (wsOptions === undefined && longpoll === undefined) return wire.destroy();
         serveHttp(wire, first, {
-          upgrade(head: HttpRequestHead, rest: Uint8Array): boolean {
+          upgrade(head: HttpRequestHead, rest: () => Uint8Array): boolean {
             if (head.headers.get("upgrade")?.toLowerCase() !== "websocket") return false;
             if (wsOptions === undefined || !wsPaths.includes(head.path)) return false;
             if (full) return false;
-            upgradeWebSocket(wire, head, rest, acceptor, { ...wsOptions, attach, peer, log });
+            upgradeWebSocket(wire, head, rest(), acceptor, { ...wsOptions, attach, peer, log });
             return true;
           },
           handle(request: Request): Promise<Response> {
@@ -181,7 +213,7 @@ export async function listen(
             }
             return Promise.resolve(new Response("Not found\n", { status: 404 }));
           },
-        }, { maxBodySize: lpOptions?.maxMessageSize ?? 16 * 1024 * 1024, origin });
+        }, { ...httpLimits, origin, peer });
       },
       closed() {
         settled();
@@ -231,6 +263,11 @@ export async function listen(
     urls,
     url,
     connections: () => wires.size,
+    queuedBytes() {
+      let bytes = 0;
+      for (const wire of wires) bytes += wire.queuedBytes();
+      return bytes;
+    },
     async close() {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       longpoll?.close();

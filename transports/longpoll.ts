@@ -17,10 +17,12 @@ import {
   type SerializerName,
   serializers as allSerializers,
   type TransportInfo,
+  type TransportLog,
   type WampMessage,
 } from "../wamp/mod.ts";
 import { joinBatch, splitBatch, splitTextBatch } from "./batched.ts";
-import { encodeBytes } from "./encode.ts";
+import { encodeBytes, encodeFailure } from "./encode.ts";
+import { originAllowed } from "./websocket_server.ts";
 import { concat } from "./bytes.ts";
 
 /** Options for {@linkcode LongPollService}. */
@@ -52,8 +54,19 @@ export interface LongPollOptions {
   sessionTimeout?: number;
   /** The most transports open at once (`open` then gets 503); 0 for no limit. @default {0} */
   maxTransports?: number;
+  /**
+   * Origins allowed to use long-poll, as globs where `*` stands for any
+   * characters but `/` (as for WebSocket). A request with another `Origin`
+   * gets 403 without CORS headers; one without `Origin` (not from a
+   * browser) is allowed; only allowed origins are echoed with
+   * `Access-Control-Allow-Credentials`. Empty or absent: any origin (a
+   * listener passes its WebSocket `allowedOrigins` when this is absent).
+   */
+  allowedOrigins?: string[];
   /** How the router treats each transport (outbound limits, HELLO timeout). */
   attach?: AttachOptions;
+  /** Where refusals and messages that cannot be encoded are logged. */
+  log?: TransportLog;
 }
 
 const MAX_OPEN_BODY = 64 * 1024;
@@ -139,6 +152,7 @@ function answer(status: number, headers: Headers, text?: string): Response {
 interface TransportHost {
   readonly pollTimeout: number;
   readonly sessionTimeout: number;
+  readonly log: TransportLog | undefined;
   /** The transport closed: forget it. */
   gone(id: string): void;
 }
@@ -188,8 +202,13 @@ class LongPollTransport implements Peer {
     let bytes: Uint8Array;
     try {
       bytes = encodeBytes(this.serializer, msg);
-    } catch {
-      return; // unencodable: nothing can be delivered; Peer.send never throws
+    } catch (error) {
+      // Peer.send never throws: drop an EVENT for this recipient only, and
+      // close on anything else rather than leave a caller or callee waiting.
+      const failure = encodeFailure(msg, error);
+      this.#service.log?.("warn", `Long-poll ${this.info.peer ?? ""}: ${failure.message}`);
+      if (!failure.drop) this.close();
+      return;
     }
     this.#queue.push(bytes);
     this.#bytes += bytes.byteLength;
@@ -313,8 +332,9 @@ class LongPollTransport implements Peer {
  * `send` and `close` answer 204 (No Content): the spec's "202 (no
  * content)" names 204, and Crossbar sends 204, the only success status
  * besides 200 that Autobahn|JS accepts. CORS headers echo the request's
- * `Origin` with credentials allowed, as Crossbar does: the transport ID,
- * 24 random bytes, is the only credential.
+ * `Origin` with credentials allowed, as Crossbar does (the transport ID,
+ * 24 random bytes, is the only credential), once the Origin passes
+ * `allowedOrigins`; a disallowed Origin gets 403 on every path.
  *
  * @example
  * ```ts
@@ -347,6 +367,8 @@ export class LongPollService {
   #attach: AttachOptions | undefined;
   #transports = new Map<string, LongPollTransport>();
   #timing: TransportHost;
+  #allowedOrigins: readonly string[];
+  #log: TransportLog | undefined;
   #closed = false;
 
   /**
@@ -383,9 +405,12 @@ export class LongPollService {
     this.#maxMessageSize = numbers.maxMessageSize;
     this.#maxTransports = numbers.maxTransports;
     this.#attach = options.attach;
+    this.#allowedOrigins = options.allowedOrigins ?? [];
+    this.#log = options.log;
     this.#timing = {
       pollTimeout: numbers.pollTimeout,
       sessionTimeout: numbers.sessionTimeout,
+      log: options.log,
       gone: (id) => this.#transports.delete(id),
     };
   }
@@ -418,6 +443,19 @@ export class LongPollService {
    * @returns The response; for a `receive`, once there is something to say.
    */
   async handle(request: Request, peer?: string): Promise<Response> {
+    const origin = request.headers.get("origin");
+    if (origin !== null && !this.#originAllowed(origin)) {
+      this.#log?.(
+        "info",
+        `Long-poll request from ${peer ?? "?"} refused (403): Origin not allowed: ${origin}`,
+      );
+      await request.body?.cancel().catch(() => {});
+      return answer(
+        403,
+        new Headers({ "cache-control": "no-store" }),
+        `Origin not allowed: ${origin}`,
+      );
+    }
     const headers = standardHeaders(request);
     const path = new URL(request.url).pathname;
     if (!this.handles(path)) return answer(404, headers, "Not found");
@@ -447,6 +485,11 @@ export class LongPollService {
     if (op === "receive") return await transport.receive(headers);
     transport.destroy();
     return answer(204, headers);
+  }
+
+  /** Whether a browser origin may use the service (always, with no list). */
+  #originAllowed(origin: string): boolean {
+    return this.#allowedOrigins.length === 0 || originAllowed(origin, this.#allowedOrigins);
   }
 
   /** Closes every transport (their sessions leave); `open` then gets 503. */

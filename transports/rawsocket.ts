@@ -26,7 +26,7 @@ import {
   type TransportLog,
   type WampMessage,
 } from "../wamp/mod.ts";
-import { encodeBytes } from "./encode.ts";
+import { encodeBytes, encodeFailure } from "./encode.ts";
 import {
   decodeHandshakeRequest,
   encodeFrame,
@@ -192,7 +192,9 @@ export class RawSocketConnection implements Link {
 
   /**
    * Frames and queues a message. A message over the peer's limit is not
-   * sent: see {@linkcode RawSocketConnectionOptions.oversize}.
+   * sent: see {@linkcode RawSocketConnectionOptions.oversize}. An EVENT
+   * that cannot be encoded is dropped with a log line; any other message
+   * that cannot be encoded closes the connection.
    *
    * @param msg The message.
    */
@@ -205,8 +207,10 @@ export class RawSocketConnection implements Link {
       try {
         bytes = encodeBytes(serializer, msg);
       } catch (error) {
-        this.#log("warn", `cannot encode ${messageTypeName(msg.type)}: ${error}: closing`);
-        this.close();
+        // An EVENT is dropped for this recipient only; anything else closes.
+        const failure = encodeFailure(msg, error);
+        this.#log("warn", failure.message);
+        if (!failure.drop) this.close();
         return;
       }
       if (bytes.length > sendLimit) return this.#oversize(msg, bytes.length);
@@ -239,7 +243,8 @@ export class RawSocketConnection implements Link {
   }
 
   /**
-   * Messages queued and not yet handed to the kernel.
+   * Messages queued as messages, not yet handed to the socket (then they
+   * are bytes, counted by {@linkcode RawSocketConnection.backlog}).
    *
    * @returns The message count.
    */
@@ -282,7 +287,9 @@ export class RawSocketConnection implements Link {
       const frame = next.value;
       if (frame.type === FrameType.MESSAGE) this.#message(frame.payload);
       else if (frame.type === FrameType.PING) {
-        this.#wire.write(encodeFrame(FrameType.PONG, frame.payload));
+        // Reading stops at the outbound limit; a peer that still gets
+        // maxBacklog of PONGs queued past it is closed (Wire.reply).
+        this.#wire.reply(encodeFrame(FrameType.PONG, frame.payload));
       }
       // A PONG only proves the peer is alive, which any arrival does.
     }
@@ -486,5 +493,7 @@ export function rawSocketHandler(
   acceptor: PeerAcceptor,
   options: Omit<AcceptRawSocketOptions, "peer"> = {},
 ): (socket: Socket) => void {
-  return (socket) => acceptRawSocket(new Wire(socket), new Uint8Array(), acceptor, options);
+  const maxBacklog = options.attach?.maxBacklog ?? 1024 * 1024;
+  return (socket) =>
+    acceptRawSocket(new Wire(socket, { maxBacklog }), new Uint8Array(), acceptor, options);
 }

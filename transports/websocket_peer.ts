@@ -19,7 +19,7 @@ import {
 } from "../wamp/mod.ts";
 import { Inbox, Keepalive } from "./keepalive.ts";
 import { BATCHED_SUFFIX, joinBatch, splitBatch, splitTextBatch } from "./batched.ts";
-import { encodeBytes } from "./encode.ts";
+import { encodeBytes, encodeFailure } from "./encode.ts";
 import { deflateMessage, inflateMessage, type PerMessageDeflate } from "./permessage_deflate.ts";
 import {
   CloseCode,
@@ -69,6 +69,8 @@ export interface WebSocketPeerOptions {
   log?: TransportLog | undefined;
 }
 
+/** Bytes of a batch beyond which it goes out at once, not at the end of the turn. */
+const BATCH_FLUSH_BYTES = 64 * 1024;
 /** How long to wait for the other side's close frame, in milliseconds. */
 const CLOSE_WAIT = 2000;
 const EMPTY = new Uint8Array(0);
@@ -171,7 +173,9 @@ export class WebSocketPeer implements Link {
 
   /**
    * Queues a message: one WebSocket message, or a place in this turn's
-   * batch on a batched subprotocol. Never throws.
+   * batch on a batched subprotocol (a batch goes out at 64 KiB). Never
+   * throws: an EVENT that cannot be encoded is dropped with a log line,
+   * any other message that cannot be encoded closes the connection (1011).
    *
    * @param msg The message.
    */
@@ -181,14 +185,16 @@ export class WebSocketPeer implements Link {
     try {
       bytes = encodeBytes(this.#serializer, msg);
     } catch (error) {
-      this.#log?.("warn", `${this.#who()}: cannot encode message type ${msg.type}: ${error}`);
-      this.close(CloseCode.INTERNAL_ERROR, "cannot encode message");
+      const failure = encodeFailure(msg, error);
+      this.#log?.("warn", `${this.#who()}: ${failure.message}`);
+      if (!failure.drop) this.close(CloseCode.INTERNAL_ERROR, "cannot encode message");
       return;
     }
     if (this.#batched) {
       if (this.#batch.length === 0) queueMicrotask(() => this.#flushBatch());
       this.#batch.push(bytes);
       this.#batchBytes += bytes.length;
+      if (this.#batchBytes >= BATCH_FLUSH_BYTES) this.#flushBatch();
       return;
     }
     this.#wire.write(this.#frameFor(msg, bytes), 1);
@@ -204,9 +210,11 @@ export class WebSocketPeer implements Link {
   }
 
   /**
-   * How many messages wait: in this turn's batch, in the wire, in the socket.
+   * How many messages wait as messages: in this turn's batch and in the
+   * wire. Once handed to the socket they are bytes, counted by
+   * {@linkcode WebSocketPeer.backlog}.
    *
-   * @returns Messages queued and not yet handed to the kernel.
+   * @returns Messages queued and not yet handed to the socket.
    */
   queued(): number {
     return this.#wire.queuedMessages() + this.#batch.length;
@@ -340,8 +348,10 @@ export class WebSocketPeer implements Link {
 
   #control(opcode: number, payload: Uint8Array): void {
     if (opcode === Opcode.PING) {
+      // A reply to what was read: reading stops at the outbound limit, and
+      // a peer that still gets maxBacklog of PONGs queued past it is closed.
       if (!this.#closeSent) {
-        this.#wire.write(encodeFrame(Opcode.PONG, payload, { mask: this.#client }));
+        this.#wire.reply(encodeFrame(Opcode.PONG, payload, { mask: this.#client }));
       }
       return;
     }

@@ -1,8 +1,11 @@
 /**
  * A byte stream under a transport (TCP, TLS or a Unix socket) with writes
  * batched per turn of the event loop: everything written while one turn
- * runs goes to the socket as one write. Counts what waits, in bytes and in
- * messages, for the slow-consumer policy.
+ * runs goes to the socket as one write (or one per 64 KiB). Counts what
+ * waits, in bytes and in messages, for the slow-consumer policy, and stops
+ * reading from a peer whose own outbound queue is over its limit (read
+ * backpressure): a peer that sends PINGs or pipelines HTTP requests and
+ * never reads the answers cannot make the router queue without bound.
  *
  * @module
  */
@@ -18,8 +21,24 @@ export interface WireHandler {
   closed(): void;
 }
 
+/** Read backpressure of a {@linkcode Wire}. */
+export interface WireOptions {
+  /**
+   * Bytes that may wait to go out (in the wire and in the socket) before
+   * the wire stops reading from the socket; it reads again once they are
+   * handed to the kernel. Replies the wire's own protocol writes
+   * ({@linkcode Wire.reply}: PONGs, HTTP responses) while that is so, past
+   * this much again (at least 64 KiB), close the connection instead.
+   * @default {Infinity} (always read: the client side)
+   */
+  maxBacklog?: number;
+}
+
+/** Bytes queued in one turn beyond which the wire writes at once, not at the end of the turn. */
+const FLUSH_BYTES = 64 * 1024;
+
 /**
- * A socket with batched writes and an outbound count. The first handler is
+ * A socket with batched writes, an outbound count and read backpressure. The first handler is
  * set with {@linkcode Wire.bind}; a protocol handing the stream over (the
  * listener sniffing the first byte, an HTTP upgrade) binds again.
  */
@@ -30,9 +49,16 @@ export class Wire {
   #queue: Uint8Array[] = [];
   #queuedBytes = 0;
   #queuedMessages = 0;
-  /** Messages handed to the socket whose write has not completed. */
-  #writingMessages = 0;
   #scheduled = false;
+  #maxBacklog: number;
+  /** Reading stops while more than #maxBacklog bytes wait to go out. */
+  #congested = false;
+  /** Bytes of replies queued since the wire became congested. */
+  #congestedReplies = 0;
+  /** Reading stops while the owner holds it (an HTTP request being answered). */
+  #held = false;
+  #reading = true;
+  #drainWaiters: (() => void)[] = [];
   #ending = false;
   #closed = false;
   /** Bytes written since the wire opened. */
@@ -44,9 +70,11 @@ export class Wire {
    * Wraps a connected socket: turns Nagle off and starts reading.
    *
    * @param socket A connected socket.
+   * @param options Read backpressure.
    */
-  constructor(socket: Socket) {
+  constructor(socket: Socket, options: WireOptions = {}) {
     this.socket = socket;
+    this.#maxBacklog = options.maxBacklog ?? Infinity;
     if (typeof socket.setNoDelay === "function") socket.setNoDelay(true);
     socket.on("data", (chunk: Uint8Array) => {
       this.bytesRead += chunk.byteLength;
@@ -67,9 +95,36 @@ export class Wire {
     return this.#closed || this.#ending;
   }
 
+  /** Whether more than the wire's `maxBacklog` waits to go out (reading is stopped). */
+  get congested(): boolean {
+    return this.#congested;
+  }
+
+  /**
+   * Resolves once the wire is no longer congested, or closed.
+   *
+   * @returns A promise that never rejects.
+   */
+  drained(): Promise<void> {
+    if (!this.#congested || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  /**
+   * Stops (`true`) or restarts (`false`) reading for the owner's own
+   * reasons, independently of the outbound backpressure.
+   *
+   * @param held Whether to stop reading.
+   */
+  hold(held: boolean): void {
+    this.#held = held;
+    this.#updateReading();
+  }
+
   /**
    * Queues bytes; they go out at the end of this turn of the event loop,
-   * together with everything else queued in it.
+   * together with everything else queued in it (at once when 64 KiB are
+   * queued).
    *
    * @param bytes The bytes (not copied: do not reuse the buffer).
    * @param messages How many messages they carry, for {@linkcode Wire.queuedMessages}.
@@ -79,10 +134,33 @@ export class Wire {
     this.#queue.push(bytes);
     this.#queuedBytes += bytes.byteLength;
     this.#queuedMessages += messages;
-    if (!this.#scheduled) {
+    if (this.#queuedBytes >= FLUSH_BYTES) this.flush();
+    else if (!this.#scheduled) {
       this.#scheduled = true;
       queueMicrotask(() => this.flush());
     }
+  }
+
+  /**
+   * Queues a reply the protocol writes in answer to what it read (a PONG,
+   * an HTTP response). While the wire is congested, replies are counted,
+   * and past `maxBacklog` of them (at least 64 KiB) the connection is
+   * closed at once: reading stops at the limit, so only a peer that
+   * somehow keeps asking and never reads gets there.
+   *
+   * @param bytes The bytes (not copied: do not reuse the buffer).
+   * @returns Whether the reply was queued.
+   */
+  reply(bytes: Uint8Array): boolean {
+    if (this.#congested) {
+      this.#congestedReplies += bytes.length;
+      if (this.#congestedReplies > Math.max(this.#maxBacklog, FLUSH_BYTES)) {
+        this.destroy();
+        return false;
+      }
+    }
+    this.write(bytes);
+    return !this.#closed;
   }
 
   /** Writes what is queued now, as one write. */
@@ -90,15 +168,15 @@ export class Wire {
     this.#scheduled = false;
     if (this.#queue.length === 0 || this.#closed) return;
     const chunk = this.#queue.length === 1 ? this.#queue[0]! : concat(this.#queue);
-    const messages = this.#queuedMessages;
     this.#queue = [];
     this.#queuedBytes = 0;
     this.#queuedMessages = 0;
-    this.#writingMessages += messages;
     this.bytesWritten += chunk.byteLength;
-    this.socket.write(chunk, () => {
-      this.#writingMessages -= messages;
-    });
+    this.socket.write(chunk, this.#written);
+    if (!this.#congested && this.socket.writableLength > this.#maxBacklog) {
+      this.#congested = true;
+      this.#updateReading();
+    }
   }
 
   /** Bytes queued here or in the socket and not yet handed to the kernel. */
@@ -106,9 +184,13 @@ export class Wire {
     return this.#queuedBytes + this.socket.writableLength;
   }
 
-  /** Messages queued here or in the socket, as counted by {@linkcode Wire.write}. */
+  /**
+   * Messages queued here, as counted by {@linkcode Wire.write}, and not yet
+   * handed to the socket. Once handed over they are one chunk of bytes,
+   * counted by {@linkcode Wire.queuedBytes} only.
+   */
   queuedMessages(): number {
-    return this.#queuedMessages + this.#writingMessages;
+    return this.#queuedMessages;
   }
 
   /** Flushes what is queued, then closes the stream. Idempotent. */
@@ -131,13 +213,34 @@ export class Wire {
     this.socket.destroy();
   }
 
+  /** A write reached the kernel: read again once the backlog is under the limit. */
+  #written = (): void => {
+    if (!this.#congested || this.socket.writableLength > this.#maxBacklog) return;
+    this.#congested = false;
+    this.#congestedReplies = 0;
+    this.#updateReading();
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const resolve of waiters) resolve();
+  };
+
+  #updateReading(): void {
+    const read = !this.#congested && !this.#held;
+    if (read === this.#reading || this.#closed) return;
+    this.#reading = read;
+    if (read) this.socket.resume();
+    else this.socket.pause();
+  }
+
   #gone(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue = [];
     this.#queuedBytes = 0;
     this.#queuedMessages = 0;
-    this.#writingMessages = 0;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const resolve of waiters) resolve();
     this.#handler?.closed();
   }
 }

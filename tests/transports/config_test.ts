@@ -11,6 +11,7 @@ const DEFAULTS = {
   maxMessageSize: 16777216,
   maxConnections: 0,
   handshakeTimeout: 10000,
+  http: { bodyTimeout: 60000, idleTimeout: 60000 },
   helloTimeout: 10000,
   pingInterval: 30000,
   pingTimeout: 10000,
@@ -36,6 +37,7 @@ Deno.test("resolveListenerOptions() keeps every key given", () => {
     maxMessageSize: 1024,
     maxConnections: 100,
     handshakeTimeout: 500,
+    http: { bodyTimeout: 700, idleTimeout: 800 },
     helloTimeout: 0,
     pingInterval: 0,
     pingTimeout: 2000,
@@ -107,6 +109,26 @@ Deno.test("toListenOptions() turns off the protocols a listener type does not se
   equal(typeof all.rawsocket, "object");
   equal(typeof all.longpoll, "object");
   deepEqual(all.attach, { ...DEFAULTS.outbound, helloTimeout: 10000 });
+});
+
+Deno.test("toListenOptions() gives long-poll the listener's allowedOrigins and the HTTP timeouts", () => {
+  const options = toListenOptions(
+    resolveListenerOptions({
+      type: "longpoll",
+      allowedOrigins: ["https://app.example.com"],
+      http: { bodyTimeout: 5000 },
+    }, "l"),
+  );
+  deepEqual(options.longpoll && options.longpoll.allowedOrigins, ["https://app.example.com"]);
+  deepEqual(options.http, { bodyTimeout: 5000, idleTimeout: 60000 });
+  throws(
+    () => resolveListenerOptions({ type: "rawsocket", http: {} }, "l"),
+    /"l\.http": only for "universal", "websocket", "longpoll" listeners/,
+  );
+  throws(
+    () => resolveListenerOptions({ type: "universal", http: { idleTimeout: 0 } }, "l"),
+    /"l\.http\.idleTimeout"/,
+  );
 });
 
 Deno.test("resolveListenerOptions() accepts IPv4, IPv6 and hostnames", () => {
