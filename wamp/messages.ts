@@ -442,6 +442,17 @@ function checkField(kind: FieldKind, value: unknown): boolean {
   }
 }
 
+/** Options for {@linkcode parseMessage}. */
+export interface ParseOptions {
+  /**
+   * The decoder already refused nesting deeper than `MAX_NESTING_DEPTH` and
+   * anything but plain data, as the msgpack and CBOR pre-scans do: skip that
+   * walk. Never set it for values from anywhere else.
+   * @default {false}
+   */
+  prechecked?: boolean;
+}
+
 /**
  * Turns a decoded array into a typed message, validating its length, the
  * types of its fields, its ID ranges, and the types of known option keys.
@@ -454,6 +465,7 @@ function checkField(kind: FieldKind, value: unknown): boolean {
  * (no lone surrogates).
  *
  * @param wire The decoded message (from a serializer).
+ * @param options Whether the plain-data walk may be skipped.
  * @returns The typed message.
  * @throws {ProtocolViolationError} When the array is not a valid message.
  *
@@ -487,7 +499,7 @@ function checkField(kind: FieldKind, value: unknown): boolean {
  * });
  * ```
  */
-export function parseMessage(wire: unknown): WampMessage {
+export function parseMessage(wire: unknown, options: ParseOptions = {}): WampMessage {
   if (!Array.isArray(wire) || wire.length === 0) {
     throw new ProtocolViolationError("A message must be a non-empty list");
   }
@@ -508,7 +520,7 @@ export function parseMessage(wire: unknown): WampMessage {
       }`,
     );
   }
-  const unsafe = unsafeValue(wire);
+  const unsafe = options.prechecked === true ? undefined : unsafeValue(wire);
   if (unsafe !== undefined) {
     throw new ProtocolViolationError(`Cannot parse ${name}: ${unsafe}`);
   }

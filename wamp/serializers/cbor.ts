@@ -34,6 +34,7 @@ const codec = new Encoder({
 export const cbor: Serializer = createSerializer(
   { name: "cbor", subprotocol: "wamp.2.cbor", binary: true, rawSocketId: 3 },
   {
+    prechecked: true,
     encode: (wire) => codec.encode(wideIntsToBigInt(wire)),
     decode: (frame) => {
       if (typeof frame === "string") throw new TypeError("text frame");

@@ -39,6 +39,7 @@ const decoder = new Decoder({ extensionCodec: noExtensions });
 export const msgpack: Serializer = createSerializer(
   { name: "msgpack", subprotocol: "wamp.2.msgpack", binary: true, rawSocketId: 2 },
   {
+    prechecked: true,
     encode: (wire) => encoder.encode(wire),
     decode: (frame) => {
       if (typeof frame === "string") throw new TypeError("text frame");
