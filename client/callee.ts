@@ -15,6 +15,7 @@ import {
   MessageType,
   type RegisterOptions,
   type UnregisteredMessage,
+  type WampMessage,
 } from "../wamp/mod.ts";
 import { argumentsOf, type SessionContext } from "./context.ts";
 import { ApplicationError } from "./errors.ts";
@@ -151,23 +152,28 @@ export class Callee {
     options: RegisterRequestOptions = {},
   ): Promise<Registration> {
     const { onRevoked, ...wire } = options;
-    const reply = await this.#ctx.request((request) => ({
+    let registration: Registration | undefined;
+    // Attached the moment REGISTERED is read, so an INVOCATION right behind
+    // it (in the same read) finds its endpoint.
+    const attach = (reply: WampMessage): void => {
+      const id = (reply as { registration: number }).registration;
+      registration = new Registration(id, procedure, async () => {
+        if (!this.#registrations.delete(id) || !this.#ctx.isOpen()) return;
+        await this.#ctx.request((request) => ({
+          type: MessageType.UNREGISTER,
+          request,
+          registration: id,
+        }));
+      });
+      this.#registrations.set(id, { registration, endpoint, onRevoked });
+    };
+    await this.#ctx.request((request) => ({
       type: MessageType.REGISTER,
       request,
       options: wire,
       procedure,
-    }));
-    const id = (reply as { registration: number }).registration;
-    const registration = new Registration(id, procedure, async () => {
-      if (!this.#registrations.delete(id) || !this.#ctx.isOpen()) return;
-      await this.#ctx.request((request) => ({
-        type: MessageType.UNREGISTER,
-        request,
-        registration: id,
-      }));
-    });
-    this.#registrations.set(id, { registration, endpoint, onRevoked });
-    return registration;
+    }), attach);
+    return registration!;
   }
 
   /**

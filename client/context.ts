@@ -26,8 +26,15 @@ export interface SessionContext {
   routerRoles(): Dict;
   /** Sends a message; throws `SessionClosedError` when not open. */
   send(msg: WampMessage): void;
-  /** Sends a request and waits for its single reply (ERROR rejects). */
-  request(make: (request: number) => WampMessage): Promise<WampMessage>;
+  /**
+   * Sends a request and waits for its single reply (ERROR rejects).
+   * `onReply` runs the moment a non-ERROR reply is read, before any later
+   * message is handled (a REGISTERED with an INVOCATION right behind it).
+   */
+  request(
+    make: (request: number) => WampMessage,
+    onReply?: (reply: WampMessage) => void,
+  ): Promise<WampMessage>;
   /** The next session-scope request ID. */
   nextRequest(): number;
 }

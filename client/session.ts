@@ -81,7 +81,7 @@ export class Session {
       isOpen: () => this.#state === "open",
       routerRoles: () => (this.#details.roles ?? {}) as Dict,
       send: (msg) => this.#send(msg),
-      request: (make) => this.#request(make),
+      request: (make, onReply) => this.#request(make, onReply),
       nextRequest: () => this.#nextRequest(),
     };
     this.#caller = new Caller(context);
@@ -453,7 +453,10 @@ export class Session {
     this.#link.send(msg);
   }
 
-  #request(make: (request: number) => WampMessage): Promise<WampMessage> {
+  #request(
+    make: (request: number) => WampMessage,
+    onReply?: (reply: WampMessage) => void,
+  ): Promise<WampMessage> {
     if (this.#state !== "open") {
       return Promise.reject(
         new SessionClosedError("wamp.close.normal", "the session is not open"),
@@ -461,7 +464,13 @@ export class Session {
     }
     const request = this.#nextRequest();
     const reply = new Promise<WampMessage>((resolve, reject) =>
-      this.#pending.set(request, { resolve, reject })
+      this.#pending.set(request, {
+        resolve: onReply === undefined ? resolve : (msg) => {
+          onReply(msg);
+          resolve(msg);
+        },
+        reject,
+      })
     );
     this.#link.send(make(request));
     return reply;

@@ -324,11 +324,9 @@ Deno.test("our client takes INVOCATION with null args and EVENT with null kwargs
       }
       if (msg[0] === 64) {
         send([65, msg[1], 6]);
-        // Once the client has read REGISTERED (as a router would, after a CALL).
-        setTimeout(() => {
-          send([68, 1, 6, {}, null]); // fox-wamp: null args
-          send([68, 2, 6, { caller: null }, null, { a: 1 }]); // nexus: kwargs only
-        }, 20);
+        // Right behind REGISTERED: the client must already know the endpoint.
+        send([68, 1, 6, {}, null]); // fox-wamp: null args
+        send([68, 2, 6, { caller: null }, null, { a: 1 }]); // nexus: kwargs only
       }
       if (msg[0] === 6) socket.close();
     };
