@@ -6,7 +6,8 @@ import { MessageType } from "../../wamp/message_type.ts";
 import type { WampMessage } from "../../wamp/messages.ts";
 import { cbor } from "../../wamp/serializers/cbor.ts";
 import { msgpack } from "../../wamp/serializers/msgpack.ts";
-import { cborFault, isUtf8, msgpackFault } from "../../wamp/serializers/prescan.ts";
+import { json } from "../../wamp/serializers/json.ts";
+import { cborFault, isUtf8, jsonTooDeep, msgpackFault } from "../../wamp/serializers/prescan.ts";
 import type { Serializer } from "../../wamp/serializers/serializer.ts";
 
 const text = new TextEncoder();
@@ -23,7 +24,7 @@ function bytes(...parts: (number | Uint8Array | number[])[]): Uint8Array {
   return out;
 }
 
-function refused(serializer: Serializer, frame: Uint8Array, message: RegExp): void {
+function refused(serializer: Serializer, frame: Uint8Array | string, message: RegExp): void {
   throws(() => serializer.decode(frame), (error: unknown) => {
     return error instanceof ProtocolViolationError && message.test(error.message);
   });
@@ -302,4 +303,24 @@ Deno.test("msgpack.decode() and cbor.decode() refuse deep nesting", () => {
     bytes(0x85, 0x10, 0x01, 0xa0, 0x61, 0x74, new Uint8Array(100).fill(0x81), 0),
     /nesting/,
   );
+});
+
+Deno.test("json.decode() refuses 16 MiB of nesting without parsing it", () => {
+  const half = 8 * 1024 * 1024;
+  for (const frame of ["[".repeat(half) + "]".repeat(half), '{"a":'.repeat(half / 5)]) {
+    const start = performance.now();
+    refused(json, frame, /nesting deeper than 64 levels/);
+    // JSON.parse alone takes over a second here; generous bound, not a timing assertion.
+    equal(performance.now() - start < 500, true);
+  }
+  // Brackets inside strings are not nesting.
+  const inString = JSON.stringify([16, 1, {}, "t", ["[{".repeat(40_000)]]);
+  equal(json.decode(inString).type, MessageType.PUBLISH);
+});
+
+Deno.test("jsonTooDeep() counts lists and dicts outside strings", () => {
+  equal(jsonTooDeep("[".repeat(64) + "]".repeat(64)), false);
+  equal(jsonTooDeep("[".repeat(65)), true);
+  equal(jsonTooDeep('["\\"[[[[' + "[".repeat(70) + '"]'), false);
+  equal(jsonTooDeep('{"a":'.repeat(65)), true);
 });

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { MAX_NESTING_DEPTH } from "../payload.ts";
+import { JSON_SCAN_THRESHOLD, jsonTooDeep } from "./prescan.ts";
 import { type Codec, createSerializer, type Serializer } from "./serializer.ts";
 
 /**
@@ -89,6 +91,9 @@ const codec: Codec = {
   },
   decode(frame) {
     const text = typeof frame === "string" ? frame : decoder.decode(frame);
+    if (text.length > JSON_SCAN_THRESHOLD && jsonTooDeep(text)) {
+      throw new TypeError(`nesting deeper than ${MAX_NESTING_DEPTH} levels`);
+    }
     const value = JSON.parse(text);
     // U+0000 can only appear escaped in JSON text, so this finds every candidate.
     return text.includes("\\u0000") ? jsonToBinary(value) : value;
