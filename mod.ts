@@ -137,7 +137,7 @@ export {
   type ListenOptions,
 } from "./transports/listener.ts";
 export type { ClientTlsOptions, DialAddress } from "./transports/dial.ts";
-export { linkedPeers } from "./transports/local.ts";
+export { linkedPeers, type LinkedPeersOptions } from "./transports/local.ts";
 export { type CookieOptions } from "./transports/cookie.ts";
 export { type WebSocketOptions } from "./transports/websocket_server.ts";
 export {

@@ -156,7 +156,7 @@ export async function connectLocal(
   realm: string,
   options: Omit<JoinOptions, "realm"> = {},
 ): Promise<Session> {
-  const [routerEnd, clientEnd] = linkedPeers();
+  const [routerEnd, clientEnd] = linkedPeers({ validate: true });
   routerEnd.bind(router.attach(routerEnd));
   return await Session.join(clientEnd, { ...options, realm });
 }

@@ -6,16 +6,29 @@
  * @module
  */
 
-import type { Link, PeerHandler, TransportInfo, WampMessage } from "../wamp/mod.ts";
+import {
+  type Link,
+  type PeerHandler,
+  ProtocolViolationError,
+  type TransportInfo,
+  unsafeValue,
+  type WampMessage,
+} from "../wamp/mod.ts";
 
 class LocalEnd implements Link {
   readonly info: TransportInfo = { type: "local" };
   other!: LocalEnd;
+  /** Whether received messages must be plain data, as a parser would insist. */
+  readonly validate: boolean;
   #handler: PeerHandler | undefined;
   #inbox: WampMessage[] = [];
   #scheduled = false;
   #closed = false;
   #peerClosed = false;
+
+  constructor(validate: boolean) {
+    this.validate = validate;
+  }
 
   bind(handler: PeerHandler): void {
     this.#handler = handler;
@@ -61,7 +74,13 @@ class LocalEnd implements Link {
     const handler = this.#handler;
     if (handler === undefined) return;
     while (this.#inbox.length > 0 && !this.#closed) {
-      handler.receive(this.#inbox.shift()!);
+      const msg = this.#inbox.shift()!;
+      const fault = this.validate ? unsafeValue(msg) : undefined;
+      if (fault === undefined) {
+        handler.receive(msg);
+      } else {
+        handler.fail(new ProtocolViolationError(`Cannot accept message: ${fault}`));
+      }
     }
     if (this.#peerClosed) {
       this.#closed = true;
@@ -72,11 +91,24 @@ class LocalEnd implements Link {
   }
 }
 
+/** Options for {@linkcode linkedPeers}. */
+export interface LinkedPeersOptions {
+  /**
+   * The first end (the router's) refuses what a serializer would refuse at
+   * arrival: values that are not plain data or nest deeper than
+   * `MAX_NESTING_DEPTH` (its handler's `fail` gets a `ProtocolViolationError`),
+   * so an in-process client cannot send what remote peers could not be sent.
+   * @default {false}
+   */
+  validate?: boolean;
+}
+
 /**
  * Creates two linked in-process ends. What one end sends, the other's
  * handler receives; closing either end closes both, after the messages
  * already sent are delivered.
  *
+ * @param options Whether the first end validates what it receives.
  * @returns The two ends.
  *
  * @example
@@ -92,9 +124,9 @@ class LocalEnd implements Link {
  * equal(got.length, 1);
  * ```
  */
-export function linkedPeers(): [Link, Link] {
-  const a = new LocalEnd();
-  const b = new LocalEnd();
+export function linkedPeers(options: LinkedPeersOptions = {}): [Link, Link] {
+  const a = new LocalEnd(options.validate ?? false);
+  const b = new LocalEnd(false);
   a.other = b;
   b.other = a;
   return [a, b];

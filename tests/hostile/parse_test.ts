@@ -357,3 +357,25 @@ Deno.test("our client takes INVOCATION with null args and EVENT with null kwargs
     await server.shutdown();
   }
 });
+
+Deno.test("an in-process client that publishes what no serializer carries is aborted; remote subscribers are not", async () => {
+  await using t = await startRouter();
+  const remote = await join(t, "msgpack");
+  const got: unknown[] = [];
+  await remote.subscribe("com.poison", (e) => void got.push(e.args[0]));
+  const local = await join(t, "local");
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  for (const bad of [new Date(0), cyclic]) {
+    const publisher = await join(t, "local");
+    await publisher.publish("com.poison", { args: [bad] }).catch(() => {});
+    const closed = await within(publisher.closed, 3000, "abort");
+    equal(closed.reason, "wamp.error.protocol_violation");
+  }
+  await local.publish("com.poison", { args: ["fine"] });
+  await until(() => got.length === 1, 3000, "the healthy event");
+  deepEqual(got, ["fine"]);
+  equal(remote.isOpen, true);
+  await local.close();
+  await remote.close();
+});
