@@ -24,9 +24,11 @@ export interface WireHandler {
 /** Read backpressure of a {@linkcode Wire}. */
 export interface WireOptions {
   /**
-   * Bytes that may wait to go out (in the wire and in the socket) before
-   * the wire stops reading from the socket; it reads again once they are
-   * handed to the kernel. Replies the wire's own protocol writes
+   * The connection's outbound limit. Once more than half of it waits to
+   * go out (in the wire and in the socket) the wire stops reading from the
+   * socket, and reads again once that is handed to the kernel: a peer that
+   * sends requests without reading their replies is paused well before its
+   * replies reach the limit, where the router would close it. Replies the wire's own protocol writes
    * ({@linkcode Wire.reply}: PONGs, HTTP responses) while that is so, past
    * this much again (at least 64 KiB), close the connection instead.
    * @default {Infinity} (always read: the client side)
@@ -51,7 +53,9 @@ export class Wire {
   #queuedMessages = 0;
   #scheduled = false;
   #maxBacklog: number;
-  /** Reading stops while more than #maxBacklog bytes wait to go out. */
+  /** Half of #maxBacklog: reading stops while more than this waits to go out. */
+  #pauseAt: number;
+  /** Reading stops while more than #pauseAt bytes wait to go out. */
   #congested = false;
   /** Bytes of replies queued since the wire became congested. */
   #congestedReplies = 0;
@@ -75,6 +79,7 @@ export class Wire {
   constructor(socket: Socket, options: WireOptions = {}) {
     this.socket = socket;
     this.#maxBacklog = options.maxBacklog ?? Infinity;
+    this.#pauseAt = this.#maxBacklog / 2;
     if (typeof socket.setNoDelay === "function") socket.setNoDelay(true);
     socket.on("data", (chunk: Uint8Array) => {
       this.bytesRead += chunk.byteLength;
@@ -95,7 +100,7 @@ export class Wire {
     return this.#closed || this.#ending;
   }
 
-  /** Whether more than the wire's `maxBacklog` waits to go out (reading is stopped). */
+  /** Whether more than half the wire's `maxBacklog` waits to go out (reading is stopped). */
   get congested(): boolean {
     return this.#congested;
   }
@@ -173,7 +178,7 @@ export class Wire {
     this.#queuedMessages = 0;
     this.bytesWritten += chunk.byteLength;
     this.socket.write(chunk, this.#written);
-    if (!this.#congested && this.socket.writableLength > this.#maxBacklog) {
+    if (!this.#congested && this.socket.writableLength > this.#pauseAt) {
       this.#congested = true;
       this.#updateReading();
     }
@@ -215,7 +220,7 @@ export class Wire {
 
   /** A write reached the kernel: read again once the backlog is under the limit. */
   #written = (): void => {
-    if (!this.#congested || this.socket.writableLength > this.#maxBacklog) return;
+    if (!this.#congested || this.socket.writableLength > this.#pauseAt) return;
     this.#congested = false;
     this.#congestedReplies = 0;
     this.#updateReading();

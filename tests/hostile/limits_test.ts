@@ -106,19 +106,11 @@ Deno.test("a burst of 30,000 CALLs: the caller gets limit_exceeded past callsPer
   }
   ok(refused > 0, "no CALL was refused");
   ok(invoked <= results + (BURST - replies.size) + 1, `${invoked} invocations`);
-  if (closed) {
-    // Its own replies can overflow its outbound queue while it floods: then
-    // it, and only it, is closed as a slow consumer (until the transports
-    // stop reading from a peer whose queue is full).
-    ok(
-      t.logs.some((line) => line.includes(`Session ${caller}: slow consumer`)),
-      t.logs.join("\n"),
-    );
-  } else {
-    equal(results + refused, BURST);
-    ok(results >= DEFAULT_LIMITS.callsPerSession, `only ${results} results`);
-    equal(invoked, results + 1); // plus the healthy call
-  }
+  // Reading from it stops while its replies wait, so it is never closed.
+  equal(closed, false, t.logs.join("\n"));
+  equal(results + refused, BURST);
+  ok(results >= DEFAULT_LIMITS.callsPerSession, `only ${results} results`);
+  equal(invoked, results + 1); // plus the healthy call
   // The callee is still there, with its registration.
   ok(callee.isOpen);
   equal((await publisher.call("com.example.echo", { args: ["after"] })).args[0], "after");
