@@ -33,6 +33,7 @@ import { errorReply } from "./errors.ts";
 import { Handshake, welcomeDetails } from "./handshake.ts";
 import type { Identity } from "./auth/authenticator.ts";
 import { trustLevelFor } from "./config.ts";
+import { payloadSize } from "./limits.ts";
 import type { Realm, RealmMember } from "./realm.ts";
 import type { Logger, Outbound, SessionInfo } from "./types.ts";
 
@@ -58,6 +59,8 @@ type State = "idle" | "authenticating" | "open" | "shutting-down" | "closed";
 
 /** How many messages may wait behind a pending authorization. */
 const MAX_HELD = 4096;
+/** How many bytes (estimated) they may hold together. */
+const MAX_HELD_BYTES = 16 * 1024 * 1024;
 
 const ROLE_OF: Partial<Record<number, string>> = {
   [MessageType.PUBLISH]: "publisher",
@@ -88,6 +91,8 @@ export class Session implements PeerHandler, RealmMember {
   #handshake: Handshake | undefined;
   /** Messages that arrived while an authorization was pending, in order. */
   #held: WampMessage[] | undefined;
+  /** Their estimated size, in bytes. */
+  #heldBytes = 0;
   /** EVENTs dropped for this session because it did not keep up. */
   droppedEvents = 0;
 
@@ -155,7 +160,8 @@ export class Session implements PeerHandler, RealmMember {
     if (this.#state === "closed") return;
     if (this.#held !== undefined) {
       // A dynamic authorizer is deciding an earlier request: keep order.
-      if (this.#held.push(msg) > MAX_HELD) {
+      this.#heldBytes += payloadSize([msg], MAX_HELD_BYTES);
+      if (this.#held.push(msg) > MAX_HELD || this.#heldBytes > MAX_HELD_BYTES) {
         this.#violation("too many requests awaiting authorization");
       }
       return;
@@ -496,6 +502,7 @@ export class Session implements PeerHandler, RealmMember {
   #release(): void {
     const held = this.#held ?? [];
     this.#held = undefined;
+    this.#heldBytes = 0;
     while (held.length > 0 && this.#held === undefined && this.#state !== "closed") {
       this.receive(held.shift()!);
     }

@@ -7,7 +7,13 @@
  */
 
 import { deepEqual, equal, notEqual, ok, rejects } from "node:assert/strict";
-import { ApplicationError, connect, type RouterOptions, type Session } from "../../mod.ts";
+import {
+  ApplicationError,
+  connect,
+  connectLocal,
+  type RouterOptions,
+  type Session,
+} from "../../mod.ts";
 import {
   type Dict,
   ErrorUri,
@@ -459,4 +465,28 @@ Deno.test("hostile dynamic authenticator and authorizer: throws, silence, garbag
   await until(() => seen.length === n, 2000, "every tick");
   deepEqual(seen, Array.from({ length: n }, (_, i) => i + 1));
   await Promise.all([backend.close(), bystander.close(), user.close()]);
+});
+
+Deno.test("requests held behind a pending dynamic authorization are bounded in bytes", async () => {
+  let release = (_: boolean) => {};
+  const pending = new Promise<boolean>((resolve) => release = resolve);
+  await using t = await startRouter({
+    realms: [{
+      name: "realm1",
+      anonymousRole: "user",
+      roles: [{ name: "user", authorizer: () => pending }],
+    }],
+  });
+  const session = await connectLocal(t.router, "realm1");
+  // The first request waits for the authorizer; the ones behind it are held.
+  void session.subscribe("com.example.held").catch(() => {});
+  const big = "x".repeat(6 * 1024 * 1024);
+  for (let i = 0; i < 3; i++) void session.publish("com.example.held", { args: [big] });
+  const closed = await within(session.closed, 3000, "abort");
+  equal(closed.reason, "wamp.error.protocol_violation");
+  ok(
+    t.logs.some((l) => l.includes("too many requests awaiting authorization")),
+    t.logs.join("\n"),
+  );
+  release(true);
 });
