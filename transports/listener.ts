@@ -50,7 +50,13 @@ export interface ListenOptions {
   rawsocket?: RawSocketOptions | false;
   /** HTTP long-poll settings, or `false` to refuse it. @default {{}} */
   longpoll?: LongPollOptions | false;
-  /** Open connections allowed at once; 0 for no limit. @default {0} */
+  /**
+   * Open connections allowed at once; 0 for no limit. Long-poll transports
+   * (which outlive their HTTP connections) are capped at the same number,
+   * or at 10,000 when this is 0, unless `longpoll.maxTransports` says
+   * otherwise.
+   * @default {0}
+   */
   maxConnections?: number;
   /**
    * Milliseconds a new connection has to send its first byte before it is
@@ -104,6 +110,8 @@ export interface Listener {
 }
 
 const RAWSOCKET_MAGIC = 0x7f;
+/** Long-poll transports open at once when the listener has no `maxConnections`. */
+const DEFAULT_LONGPOLL_TRANSPORTS = 10_000;
 
 /**
  * Listens for WAMP connections on one port: WebSocket, RawSocket and
@@ -139,11 +147,14 @@ export async function listen(
   const log = options.log ?? (() => {});
   // Long-poll follows the WebSocket Origin policy unless it has its own.
   const allowedOrigins = lpOptions?.allowedOrigins ?? wsOptions?.allowedOrigins ?? [];
+  const maxConnections = options.maxConnections ?? 0;
+  // Long-poll transports outlive their HTTP connections: cap them too.
+  const maxTransports = lpOptions?.maxTransports ??
+    (maxConnections > 0 ? maxConnections : DEFAULT_LONGPOLL_TRANSPORTS);
   const longpoll = lpOptions === undefined
     ? undefined
-    : new LongPollService(acceptor, { ...lpOptions, allowedOrigins, attach, log });
+    : new LongPollService(acceptor, { ...lpOptions, maxTransports, allowedOrigins, attach, log });
   const wires = new Set<Wire>();
-  const maxConnections = options.maxConnections ?? 0;
   const handshakeTimeout = options.handshakeTimeout ?? 10_000;
   const maxBacklog = attach.maxBacklog ?? 1024 * 1024;
   const httpLimits = {

@@ -228,3 +228,20 @@ Deno.test("a TLS listener verifies client certificates: authmethod tls over wss,
     await strict.close();
   }
 });
+
+Deno.test("long-poll transports count against maxConnections even once their HTTP connections close", async () => {
+  await using t = await startRouter({ listener: { maxConnections: 2 } });
+  const open = () =>
+    fetch(`${t.listener.urls.longpoll}/open`, {
+      method: "POST",
+      body: JSON.stringify({ protocols: ["wamp.2.json"] }),
+    });
+  for (let i = 0; i < 2; i++) {
+    const response = await open();
+    equal(response.status, 200);
+    await response.body?.cancel();
+  }
+  const refused = await open();
+  equal(refused.status, 503);
+  await refused.body?.cancel();
+});
