@@ -107,6 +107,7 @@ export type BrokerLimits = Pick<
   | "patternSubscriptions"
   | "retainedEventBytes"
   | "retainedBytes"
+  | "historyBytes"
 >;
 
 /** Routes events from publishers to subscribers. */
@@ -145,7 +146,11 @@ export class Broker {
     for (const rule of options.eventHistory ?? []) {
       const match = rule.match ?? "exact";
       const sub = this.#index.get(rule.topic, match) ?? this.#create(rule.topic, match, true);
-      this.#history.enable(sub.id, rule.limit ?? 100);
+      this.#history.enable(
+        sub.id,
+        rule.limit ?? 100,
+        limits.historyBytes ?? DEFAULT_LIMITS.historyBytes,
+      );
     }
   }
 

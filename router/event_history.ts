@@ -10,6 +10,7 @@
 
 import { type Dict, ErrorUri, isValidUri, type MatchPolicy } from "../wamp/mod.ts";
 import { CallError } from "./errors.ts";
+import { payloadSize } from "./limits.ts";
 import { eventFor, type EventSubscription, type Publication } from "./publication.ts";
 import type { RouterProcedure } from "./realm.ts";
 import type { SessionInfo } from "./types.ts";
@@ -53,18 +54,29 @@ const PUBLICATION_KEYS = [
   "until_publication",
 ] as const;
 
+/** One subscription's kept events, with their estimated sizes. */
+interface Store {
+  readonly limit: number;
+  readonly maxBytes: number;
+  bytes: number;
+  events: Publication[];
+  sizes: number[];
+}
+
 /** The history stores of a broker, one per history-enabled subscription. */
 export class EventHistory {
-  #stores = new Map<number, { limit: number; events: Publication[] }>();
+  #stores = new Map<number, Store>();
 
   /**
    * Turns history on for a subscription.
    *
    * @param subscription The subscription ID.
    * @param limit How many events to keep.
+   * @param maxBytes The estimated size they may have together (limit
+   * `historyBytes`).
    */
-  enable(subscription: number, limit: number): void {
-    this.#stores.set(subscription, { limit, events: [] });
+  enable(subscription: number, limit: number, maxBytes = Infinity): void {
+    this.#stores.set(subscription, { limit, maxBytes, bytes: 0, events: [], sizes: [] });
   }
 
   /**
@@ -87,8 +99,27 @@ export class EventHistory {
   record(subscription: number, pub: Publication): void {
     const store = this.#stores.get(subscription);
     if (store === undefined) return;
+    const size = store.maxBytes === Infinity
+      ? 0
+      : pub.topic.length + payloadSize([pub.args, pub.kwargs, pub.payload], store.maxBytes);
+    if (size > store.maxBytes) return; // delivered, never kept
     store.events.push(pub);
-    if (store.events.length > store.limit) store.events.shift();
+    store.sizes.push(size);
+    store.bytes += size;
+    while (store.events.length > store.limit || store.bytes > store.maxBytes) {
+      store.events.shift();
+      store.bytes -= store.sizes.shift()!;
+    }
+  }
+
+  /**
+   * The estimated bytes a subscription's history holds.
+   *
+   * @param subscription The subscription ID.
+   * @returns The estimate (0 without history).
+   */
+  bytes(subscription: number): number {
+    return this.#stores.get(subscription)?.bytes ?? 0;
   }
 
   /**

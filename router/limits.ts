@@ -79,6 +79,15 @@ export interface LimitOptions {
    * @default {16777216}
    */
   testamentBytes?: number;
+  /**
+   * The estimated size of the events one history-keeping subscription
+   * (realm `eventHistory`) keeps, in bytes: past it the oldest events go
+   * first, and an event over it on its own is not kept (it is still
+   * delivered). Bounds what publishers can make the history hold, whatever
+   * the rule's `limit` in events.
+   * @default {1048576}
+   */
+  historyBytes?: number;
 }
 
 /** Every limit with its value. */
@@ -107,6 +116,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   retainedBytes: 16 * 1024 * 1024,
   testamentBytesPerSession: 64 * 1024,
   testamentBytes: 16 * 1024 * 1024,
+  historyBytes: 1024 * 1024,
 });
 
 /**

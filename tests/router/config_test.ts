@@ -30,6 +30,7 @@ Deno.test("resolveRealmOptions() fills in every default", () => {
       retainedBytes: 16 * 1024 * 1024,
       testamentBytesPerSession: 65536,
       testamentBytes: 16 * 1024 * 1024,
+      historyBytes: 1024 * 1024,
     },
   });
 });
@@ -66,6 +67,7 @@ Deno.test("resolveRealmOptions() keeps the values it is given", () => {
       retainedBytes: 7,
       testamentBytesPerSession: 8,
       testamentBytes: 9,
+      historyBytes: 10,
     },
   };
   deepEqual(resolveRealmOptions(options), options);

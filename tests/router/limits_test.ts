@@ -477,3 +477,29 @@ Deno.test("a realm's limits reach its dealer and broker", () => {
   equal(outcome(b.peer.take()[0]), ErrorUri.LIMIT_EXCEEDED);
   equal(a.peer.take().length, 0);
 });
+
+Deno.test("Broker event history keeps at most historyBytes per subscription, oldest dropped first", () => {
+  const broker = newBroker({
+    eventHistory: [{ topic: "com.example.hist", limit: 1000 }],
+    limits: { historyBytes: 100_000 },
+  });
+  const id = 1; // the rule's subscription, created first
+  equal(broker.history.has(id), true);
+  const publish = (request: number, size: number) =>
+    broker.publish(caller, {
+      type: MessageType.PUBLISH,
+      request,
+      options: {},
+      topic: "com.example.hist",
+      args: ["x".repeat(size)],
+    });
+  for (let i = 1; i <= 50; i++) publish(i, 10_000);
+  ok(broker.history.bytes(id) <= 100_000, `${broker.history.bytes(id)} bytes kept`);
+  const kept = broker.history.query(broker.subscription(id)!, caller, {});
+  // 9 events of ~10 KB fit; the newest are the ones kept.
+  deepEqual(kept.map((e) => e.publication), [42, 43, 44, 45, 46, 47, 48, 49, 50]);
+  // An event over the cap on its own is delivered but never kept.
+  publish(51, 200_000);
+  equal(broker.history.query(broker.subscription(id)!, caller, {}).length, 9);
+  ok(broker.history.bytes(id) <= 100_000);
+});
