@@ -168,6 +168,7 @@ export async function listen(
   let origin = "http://localhost";
 
   const onSocket = (socket: net.Socket) => {
+    tlsHandshakes?.settled(socket);
     const wire = new Wire(socket, { maxBacklog });
     const full = maxConnections > 0 && wires.size >= maxConnections;
     const peer = remoteAddress(socket);
@@ -237,6 +238,12 @@ export async function listen(
   const server = options.tls === undefined
     ? net.createServer(onSocket)
     : tls.createServer(tlsServerOptions(options.tls), onSocket);
+  // node:tls (as Deno has it) has no handshake timeout of its own.
+  const tlsHandshakes = options.tls === undefined
+    ? undefined
+    : new HandshakeTimers(server, handshakeTimeout, (peer) => {
+      log("info", `Connection from ${peer} closed: no TLS handshake within ${handshakeTimeout} ms`);
+    });
   server.on("tlsClientError", () => {}); // a failed handshake closes only that socket
   if (options.path !== undefined) await removeStaleSocket(options.path);
   await new Promise<void>((resolve, reject) => {
@@ -286,6 +293,38 @@ export async function listen(
       await stopped;
     },
   };
+}
+
+/**
+ * Closes TCP connections whose TLS handshake has not completed within the
+ * timeout. The TLS socket a secure connection hands over is matched to its
+ * TCP socket by `_parent` (Node's `TLSSocket` field, also in Deno's).
+ */
+class HandshakeTimers {
+  #pending = new Map<net.Socket, ReturnType<typeof setTimeout>>();
+
+  constructor(server: net.Server, timeout: number, closed: (peer: string) => void) {
+    server.on("connection", (raw: net.Socket) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(raw);
+        closed(remoteAddress(raw));
+        raw.destroy();
+      }, timeout);
+      this.#pending.set(raw, timer);
+      raw.once("close", () => this.#clear(raw));
+    });
+  }
+
+  /** The handshake of the connection under `secure` completed. */
+  settled(secure: net.Socket): void {
+    const raw = (secure as unknown as { _parent?: net.Socket })._parent;
+    if (raw !== undefined) this.#clear(raw);
+  }
+
+  #clear(raw: net.Socket): void {
+    clearTimeout(this.#pending.get(raw));
+    this.#pending.delete(raw);
+  }
 }
 
 function tlsServerOptions(options: ListenerTlsOptions): tls.TlsOptions {
