@@ -286,7 +286,7 @@ feature("session_meta_api: kill closes another session with GOODBYE", async (via
   deepEqual(seen[0]!.args, [target!.id, target!.details.authid, "anonymous"]);
 
   await admin!.meta.sessions.kill(plain!.id);
-  equal((await within(plain!.closed)).reason, "wamp.close.killed");
+  equal((await within(plain!.closed)).reason, "wamp.close.normal");
 
   await rejects(admin!.meta.sessions.kill(admin!.id), isUri("wamp.error.no_such_session"));
   await rejects(admin!.meta.sessions.kill(UNKNOWN_ID), isUri("wamp.error.no_such_session"));
@@ -310,7 +310,7 @@ feature(
       args: [x!.details.authid],
     });
     deepEqual(byAuthid.args, [[x!.id]]);
-    equal((await within(x!.closed)).reason, "wamp.close.killed");
+    equal((await within(x!.closed)).reason, "wamp.close.normal");
     deepEqual(await meta.killByAuthid(admin!.details.authid as string), []);
     ok(admin!.isOpen);
 
@@ -332,7 +332,7 @@ feature(
     ]);
     for (const s of [p!, q!]) {
       const closed = await within(s.closed);
-      deepEqual([closed.reason, closed.details.message], ["wamp.close.killed", "all"]);
+      deepEqual([closed.reason, closed.details.message], ["wamp.close.normal", "all"]);
     }
     ok(admin!.isOpen);
     equal(await meta.killAll(), 0);
