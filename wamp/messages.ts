@@ -1,7 +1,8 @@
 /**
  * Typed WAMP messages: a discriminated union on `type`, with
- * {@linkcode parseMessage} (decoded array → message, strictly validated) and
- * {@linkcode toWire} (message → array, empty payload elements dropped).
+ * {@linkcode parseMessage} (decoded array → message, strictly validated,
+ * liberal about null where peers send it) and {@linkcode toWire} (message →
+ * array, spec-exact, empty payload elements dropped).
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { ProtocolViolationError } from "./errors.ts";
 import { isId } from "./ids.ts";
 import { MessageType, messageTypeName } from "./message_type.ts";
 import { type Dict, invalidOptionKey } from "./options.ts";
+import { unsafeValue } from "./payload.ts";
 
 /** The application payload a message may carry. */
 export interface Payload {
@@ -433,17 +435,37 @@ function checkField(kind: FieldKind, value: unknown): boolean {
     case "string":
       return typeof value === "string";
     case "uri":
-      return typeof value === "string" && value.length > 0;
+      // Well-formed: no lone surrogates (JSON "\ud800" escapes, or a lenient decoder).
+      return typeof value === "string" && value.length > 0 && value.isWellFormed();
     case "dict":
       return isDict(value);
   }
+}
+
+/** Options for {@linkcode parseMessage}. */
+export interface ParseOptions {
+  /**
+   * The decoder already refused nesting deeper than `MAX_NESTING_DEPTH` and
+   * anything but plain data, as the msgpack and CBOR pre-scans do: skip that
+   * walk. Never set it for values from anywhere else.
+   * @default {false}
+   */
+  prechecked?: boolean;
 }
 
 /**
  * Turns a decoded array into a typed message, validating its length, the
  * types of its fields, its ID ranges, and the types of known option keys.
  *
+ * Liberal where real peers are: a `null` (or `undefined`) Options/Details
+ * dict reads as `{}`, a `null` value in one reads as an absent key, and a
+ * `null` Arguments or ArgumentsKw reads as absent. Safe for fan-out: the
+ * whole message must be plain data nested at most `MAX_NESTING_DEPTH`
+ * levels (see {@linkcode unsafeValue}), and URI fields well-formed strings
+ * (no lone surrogates).
+ *
  * @param wire The decoded message (from a serializer).
+ * @param options Whether the plain-data walk may be skipped.
  * @returns The typed message.
  * @throws {ProtocolViolationError} When the array is not a valid message.
  *
@@ -460,9 +482,24 @@ function checkField(kind: FieldKind, value: unknown): boolean {
  *   topic: "a.topic",
  *   args: [42],
  * });
+ *
+ * // null as absent: a CALL with kwargs only, a SUBSCRIBE without `match`.
+ * deepEqual(parseMessage([48, 1, {}, "a.proc", null, { a: 1 }]), {
+ *   type: MessageType.CALL,
+ *   request: 1,
+ *   options: {},
+ *   procedure: "a.proc",
+ *   kwargs: { a: 1 },
+ * });
+ * deepEqual(parseMessage([32, 2, { match: null }, "a.topic"]), {
+ *   type: MessageType.SUBSCRIBE,
+ *   request: 2,
+ *   options: {},
+ *   topic: "a.topic",
+ * });
  * ```
  */
-export function parseMessage(wire: unknown): WampMessage {
+export function parseMessage(wire: unknown, options: ParseOptions = {}): WampMessage {
   if (!Array.isArray(wire) || wire.length === 0) {
     throw new ProtocolViolationError("A message must be a non-empty list");
   }
@@ -483,18 +520,23 @@ export function parseMessage(wire: unknown): WampMessage {
       }`,
     );
   }
+  const unsafe = options.prechecked === true ? undefined : unsafeValue(wire);
+  if (unsafe !== undefined) {
+    throw new ProtocolViolationError(`Cannot parse ${name}: ${unsafe}`);
+  }
   const msg: Record<string, unknown> = { type: code };
   let at = 1;
   for (const fields of [layout.fields, layout.optional ?? []]) {
     for (const [field, kind] of fields) {
       if (at >= wire.length) break;
-      const value = wire[at++];
+      let value = wire[at++];
+      if (kind === "dict") value = value === null || value === undefined ? {} : value;
       if (!checkField(kind, value)) {
         throw new ProtocolViolationError(
           `Cannot parse ${name}: invalid ${field} ${shortJson(value)}`,
         );
       }
-      msg[field] = value;
+      msg[field] = kind === "dict" ? withoutNulls(value as Dict) : value;
     }
   }
   if (msg.request === 0 && msg.details === undefined) {
@@ -512,6 +554,24 @@ export function parseMessage(wire: unknown): WampMessage {
   return msg as unknown as WampMessage;
 }
 
+/** A dict without its null/undefined values, which peers send for "absent". */
+function withoutNulls(dict: Dict): Dict {
+  for (const key in dict) {
+    const value = dict[key];
+    if (value === null || value === undefined) return copyWithoutNulls(dict);
+  }
+  return dict;
+}
+
+function copyWithoutNulls(dict: Dict): Dict {
+  const out: Dict = {};
+  for (const key in dict) {
+    const value = dict[key];
+    if (value !== null && value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
 function readPayload(
   name: string,
   wire: unknown[],
@@ -521,22 +581,24 @@ function readPayload(
 ): void {
   const args = wire[at];
   const kwargs = wire[at + 1];
-  const dict = layout.checked === undefined ? undefined : msg[layout.checked] as Dict;
-  if (!Array.isArray(args)) {
-    // Autobahn's transparent payload: an opaque value where Arguments goes.
-    if (typeof dict?.enc_algo !== "string" || kwargs !== undefined) {
-      throw new ProtocolViolationError(`Cannot parse ${name}: Arguments must be a list`);
-    }
-    msg.payload = args;
-    return;
-  }
-  msg.args = args;
-  if (at + 1 < wire.length) {
+  if (kwargs !== null && kwargs !== undefined) {
     if (!isDict(kwargs)) {
       throw new ProtocolViolationError(`Cannot parse ${name}: ArgumentsKw must be a dict`);
     }
     msg.kwargs = kwargs;
   }
+  // A null Arguments is absent (nexus, fox-wamp), kwargs or not.
+  if (args === null || args === undefined) return;
+  if (Array.isArray(args)) {
+    msg.args = args;
+    return;
+  }
+  // Autobahn's transparent payload: an opaque value where Arguments goes.
+  const dict = layout.checked === undefined ? undefined : msg[layout.checked] as Dict;
+  if (typeof dict?.enc_algo !== "string" || msg.kwargs !== undefined) {
+    throw new ProtocolViolationError(`Cannot parse ${name}: Arguments must be a list`);
+  }
+  msg.payload = args;
 }
 
 function shortJson(value: unknown): string {

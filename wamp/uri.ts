@@ -31,7 +31,8 @@ export interface UriCheckOptions {
 /**
  * Checks a URI against the spec's loose or strict rules. Exact URIs need
  * non-empty components; prefix and wildcard patterns may have empty ones
- * (a wildcard position, or a trailing dot on a prefix).
+ * (a wildcard position, or a trailing dot on a prefix). A URI must be
+ * well-formed UTF-16 (no lone surrogates).
  *
  * @param uri The URI to check.
  * @param options Strictness and match policy.
@@ -50,7 +51,7 @@ export interface UriCheckOptions {
  */
 export function isValidUri(uri: string, options: UriCheckOptions = {}): boolean {
   const emptyAllowed = options.match !== undefined && options.match !== "exact";
-  if (uri.length === 0) return false;
+  if (uri.length === 0 || !uri.isWellFormed()) return false;
   if (options.strict) {
     return (emptyAllowed ? STRICT_EMPTY : STRICT).test(uri);
   }

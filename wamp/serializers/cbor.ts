@@ -1,12 +1,16 @@
 /**
  * CBOR serializer (`wamp.2.cbor`, binary frames), on the pure-JS
  * `cbor-x/encode` entry (no permissions needed). Byte arrays map to CBOR
- * byte strings, without typed-array tags.
+ * byte strings, without typed-array tags. Frames are pre-scanned
+ * ({@linkcode cborFault}) before cbor-x sees them: no tags (cbor-x decodes a
+ * tag-2 bignum in quadratic time, tags 28/29 into cycles), no nesting deeper
+ * than `MAX_NESTING_DEPTH`, valid UTF-8 only.
  *
  * @module
  */
 
 import { Encoder } from "cbor-x/encode";
+import { cborFault } from "./prescan.ts";
 import { createSerializer, type Serializer } from "./serializer.ts";
 
 const codec = new Encoder({
@@ -30,9 +34,12 @@ const codec = new Encoder({
 export const cbor: Serializer = createSerializer(
   { name: "cbor", subprotocol: "wamp.2.cbor", binary: true, rawSocketId: 3 },
   {
+    prechecked: true,
     encode: (wire) => codec.encode(wideIntsToBigInt(wire)),
     decode: (frame) => {
       if (typeof frame === "string") throw new TypeError("text frame");
+      const fault = cborFault(frame);
+      if (fault !== undefined) throw new TypeError(fault);
       return bigIntsToNumbers(codec.decode(frame));
     },
   },

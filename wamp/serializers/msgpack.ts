@@ -1,16 +1,28 @@
 /**
  * MessagePack serializer (`wamp.2.msgpack`, binary frames), on
  * `@msgpack/msgpack` with reused encoder and decoder instances. Byte arrays
- * map to msgpack `bin`.
+ * map to msgpack `bin`. Frames are pre-scanned ({@linkcode msgpackFault}) before
+ * they are decoded: no ext types (the timestamp ext included), no nesting
+ * deeper than `MAX_NESTING_DEPTH`, valid UTF-8 only.
  *
  * @module
  */
 
-import { Decoder, Encoder } from "@msgpack/msgpack";
+import { Decoder, Encoder, type ExtensionCodecType } from "@msgpack/msgpack";
+import { msgpackFault } from "./prescan.ts";
 import { createSerializer, type Serializer } from "./serializer.ts";
 
+// No ext type decodes to anything: the pre-scan refuses them first, and this
+// codec makes sure the decoder could not build a Date or ExtData anyway.
+const noExtensions: ExtensionCodecType<undefined> = {
+  tryToEncode: () => null,
+  decode: (_data, type) => {
+    throw new TypeError(`msgpack ext type ${type} is not allowed`);
+  },
+};
+
 const encoder = new Encoder({ ignoreUndefined: true });
-const decoder = new Decoder();
+const decoder = new Decoder({ extensionCodec: noExtensions });
 
 /**
  * The MessagePack serializer.
@@ -27,9 +39,12 @@ const decoder = new Decoder();
 export const msgpack: Serializer = createSerializer(
   { name: "msgpack", subprotocol: "wamp.2.msgpack", binary: true, rawSocketId: 2 },
   {
+    prechecked: true,
     encode: (wire) => encoder.encode(wire),
     decode: (frame) => {
       if (typeof frame === "string") throw new TypeError("text frame");
+      const fault = msgpackFault(frame);
+      if (fault !== undefined) throw new TypeError(fault);
       return decoder.decode(frame);
     },
   },

@@ -38,6 +38,12 @@ export interface Codec {
   encode(wire: unknown[]): string | Uint8Array;
   /** Frame to wire value. */
   decode(frame: string | Uint8Array): unknown;
+  /**
+   * Whether `decode` itself refuses nesting deeper than `MAX_NESTING_DEPTH`
+   * and anything but plain data (then parsing skips its own walk).
+   * @default {false}
+   */
+  readonly prechecked?: boolean;
 }
 
 /**
@@ -65,6 +71,7 @@ export function createSerializer(
   info: Pick<Serializer, "name" | "subprotocol" | "binary" | "rawSocketId">,
   codec: Codec,
 ): Serializer {
+  const prechecked = { prechecked: codec.prechecked === true };
   let lastMsg: WampMessage | undefined;
   let lastFrame: string | Uint8Array = "";
   return {
@@ -86,7 +93,7 @@ export function createSerializer(
           { cause },
         );
       }
-      return parseMessage(wire);
+      return parseMessage(wire, prechecked);
     },
   };
 }

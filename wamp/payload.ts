@@ -1,0 +1,87 @@
+/**
+ * What a message may carry so that the router can re-encode it for every
+ * serializer: plain data (null, booleans, numbers, strings, byte arrays,
+ * lists, plain dicts) nested at most {@linkcode MAX_NESTING_DEPTH} levels.
+ * A message that breaks this is refused from its sender at arrival, instead
+ * of failing later when it is encoded for a recipient.
+ *
+ * @module
+ */
+
+/**
+ * The deepest a whole message may nest: the message list itself is level 1,
+ * its Arguments list level 2, and so on. Well below the 100 levels
+ * `@msgpack/msgpack`'s encoder allows, and shallow enough for the recursive
+ * walks of cbor-x and `JSON.stringify`.
+ *
+ * @example
+ * ```ts
+ * import { MAX_NESTING_DEPTH } from "@cloverleaf/wamp";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(MAX_NESTING_DEPTH, 64);
+ * ```
+ */
+export const MAX_NESTING_DEPTH = 64;
+
+/**
+ * Finds why a decoded value could not travel through every serializer: a
+ * value that is not plain data (a `Date`, `Map`, `Set`, msgpack `ExtData`,
+ * cbor-x `Tag`, `bigint`, a function, …) or nesting deeper than
+ * {@linkcode MAX_NESTING_DEPTH} (which also catches cycles). The walk stops
+ * at the limit, so its cost is bounded by the size of the value, whatever
+ * the nesting.
+ *
+ * @param value A decoded message (or any part of one).
+ * @returns What is wrong, or `undefined` when the value is plain data.
+ *
+ * @example
+ * ```ts
+ * import { unsafeValue } from "@cloverleaf/wamp";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(unsafeValue([16, 1, {}, "a.topic", [new Uint8Array(2), null]]), undefined);
+ * equal(unsafeValue([16, 1, {}, "a.topic", [new Date(0)]]), "a Date value");
+ * let deep: unknown = [];
+ * for (let i = 0; i < 64; i++) deep = [deep];
+ * equal(unsafeValue(deep), "nesting deeper than 64 levels");
+ * ```
+ */
+export function unsafeValue(value: unknown): string | undefined {
+  return fault(value, MAX_NESTING_DEPTH);
+}
+
+function fault(value: unknown, levels: number): string | undefined {
+  if (typeof value !== "object") {
+    const type = typeof value;
+    return type === "string" || type === "number" || type === "boolean" || type === "undefined"
+      ? undefined
+      : `a ${type} value`;
+  }
+  if (value === null) return undefined;
+  if (Array.isArray(value)) {
+    if (levels <= 0) return TOO_DEEP;
+    // Index loop: `for…of` and `for…in` are slower on arrays.
+    for (let i = 0; i < value.length; i++) {
+      const found = fault(value[i], levels - 1);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (value instanceof Uint8Array) return undefined;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    return `a ${
+      (value as { constructor?: { name?: string } }).constructor?.name ?? "non-plain"
+    } value`;
+  }
+  if (levels <= 0) return TOO_DEEP;
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    const found = fault(record[key], levels - 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+const TOO_DEEP = `nesting deeper than ${MAX_NESTING_DEPTH} levels`;
