@@ -30,7 +30,7 @@
  * lanes; FUZZ_SEED: the PRNG seed, default 1.)
  */
 
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepEqual, equal, fail, ok } from "node:assert/strict";
 import { decode as decodeMsgpack, encode as encodeMsgpack } from "@msgpack/msgpack";
 import { Encoder } from "cbor-x/encode";
 import { connect, type Event, type Session } from "../../mod.ts";
@@ -580,20 +580,28 @@ async function healthyTraffic(t: TestRouter): Promise<Healthy> {
   const loop = (async () => {
     while (running) {
       const n = sent;
-      await publisher.publish("com.healthy.events", { args: [n] }, { acknowledge: true });
+      await within(
+        publisher.publish("com.healthy.events", { args: [n] }, { acknowledge: true }),
+        5000,
+        "publish",
+      );
       sent++;
       const result = await within(caller.call("com.healthy.double", { args: [n] }), 5000, "call");
       deepEqual(result.args, [n * 2]);
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
   })();
+  // Held until stop() reports it, so a failure mid-run is not an unhandled rejection.
+  let failure: unknown;
+  loop.catch((error) => failure = error);
   return {
     async stop() {
       running = false;
-      await loop;
+      await loop.catch(() => {});
       for (const [i, s] of sessions.entries()) {
-        ok(s.isOpen, `healthy session #${i} was closed: ${JSON.stringify(await s.closed)}`);
+        if (!s.isOpen) fail(`healthy session #${i} was closed: ${JSON.stringify(await s.closed)}`);
       }
+      if (failure !== undefined) throw failure;
       await until(() => received.length >= sent, 5000, `${sent} healthy events`);
       deepEqual(received, Array.from({ length: sent }, (_, i) => i));
       ok(sent > 0);
@@ -624,3 +632,37 @@ Deno.test(`mutated frames over ws/rawsocket/long-poll × json/msgpack/cbor (${FR
     console.log(lanes.map(([tr, s], i) => `${tr}:${s} ${JSON.stringify(results[i])}`).join("\n"));
   }
 });
+
+for (const ser of ["msgpack", "cbor"] as const) {
+  Deno.test({
+    name:
+      `a lone surrogate published over JSON does not close a ${ser} subscriber (found by FUZZ_SEED=7)`,
+    // The router accepts the JSON escape "\ud800" in a payload, re-encodes it
+    // for msgpack/cbor as bytes that are not UTF-8, and our client's decoder
+    // then aborts the subscriber's session. Parse-time refusal belongs to the
+    // parse work (wamp/messages.ts, H1); un-ignore when it lands.
+    ignore: true,
+    async fn() {
+      await using t = await startRouter();
+      const subscriber = await connect(t.listener.urls.rawsocket!, {
+        realm: "realm1",
+        serializers: [ser],
+      });
+      const events: Event[] = [];
+      await subscriber.subscribe("com.fuzz.topic", (e) => void events.push(e));
+      const ws = await rawWebSocket(t.url, ["wamp.2.json"]);
+      try {
+        await ws.send(JSON.stringify(hello()));
+        equal(JSON.parse(new TextDecoder().decode((await ws.read()).payload))[0], 2);
+        await ws.send('[16,1,{"acknowledge":true},"com.fuzz.topic",["\\ud800"]]');
+        await ws.send('[16,2,{"acknowledge":true},"com.fuzz.topic",["after"]]');
+        await within(ws.read(), REPLY_BOUND_MS, "PUBLISHED or ERROR");
+        await until(() => events.some((e) => e.args[0] === "after"), 5000, "the next event");
+        ok(subscriber.isOpen);
+      } finally {
+        ws.close();
+        await subscriber.close();
+      }
+    },
+  });
+}
