@@ -13,6 +13,21 @@
  * RESULT, which our client reads as absent), and pin its deviations where
  * they change what the application sees (a callee's error URI arrives as
  * `wamp.error.callee_failure` with the URI as the first argument).
+ *
+ * fox-wamp 0.7.28's known deviations (seen on the wire):
+ * - WebSocket + `wamp.2.json` only (no msgpack, cbor, RawSocket);
+ * - `null` for empty Arguments and absent ArgumentsKw (EVENT, INVOCATION,
+ *   RESULT), and a lone list argument unwrapped (`[[1, 2]]` arrives as
+ *   `[1, 2]`), so `[x]` and `x` cannot be told apart when `x` is a list;
+ * - a callee's ERROR reaches the caller as `wamp.error.callee_failure`,
+ *   `[callee's URI]`: the callee's URI, args and kwargs are lost;
+ * - GOODBYE is answered with `wamp.error.goodbye_and_out` (the spec:
+ *   `wamp.close.goodbye_and_out`);
+ * - an invalid frame or unknown message type closes the WebSocket with 1003
+ *   without ABORT; CANCEL is ignored;
+ * - `wamp.session.on_join` carries the details as ArgumentsKw with null
+ *   Arguments (the spec: Arguments `[details]`); publication IDs count up
+ *   from 1 (the spec: random, global scope); WELCOME has no authid/authrole.
  */
 
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
