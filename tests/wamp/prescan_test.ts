@@ -137,6 +137,19 @@ Deno.test("cborFault() accepts indefinite-length items, floats and undefined", (
   equal(cborFault(frame), undefined);
 });
 
+Deno.test("cbor.decode() reads tag 64 on a byte string as bytes (Autobahn|JS)", () => {
+  // [16, 1, {}, "t", [64(h'0102')]]
+  deepEqual(cbor.decode(bytes(0x85, 0x10, 0x01, 0xa0, 0x61, 0x74, 0x81, 0xd8, 0x40, 0x42, 1, 2)), {
+    type: MessageType.PUBLISH,
+    request: 1,
+    options: {},
+    topic: "t",
+    args: [new Uint8Array([1, 2])],
+  });
+  equal(cborFault(bytes(0x81, 0xd8, 0x40, 0x01)), "CBOR tag 64 is not allowed");
+  equal(cborFault(bytes(0xd8, 0x40, 0x42, 1, 2)), "trailing bytes after the CBOR item");
+});
+
 Deno.test("cborFault() refuses tags, odd simple values and malformed frames", () => {
   const cases: [Uint8Array, RegExp][] = [
     [bytes(0x83, 0x01, 0xc2, 0x41, 0x01, 0xa0), /CBOR tag 2 /],

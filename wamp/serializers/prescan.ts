@@ -80,7 +80,9 @@ export function isUtf8(bytes: Uint8Array, start: number, end: number): boolean {
 
 /**
  * Pre-scans a CBOR frame (RFC 8949). Refuses tags (major type 6: WAMP needs
- * none, and cbor-x decodes some of them in quadratic time or into cycles),
+ * none, and cbor-x decodes some of them in quadratic time or into cycles)
+ * except tag 64 on a definite-length byte string (a Uint8Array, as
+ * Autobahn|JS sends bytes),
  * simple values other than false/true/null/undefined, reserved encodings,
  * nesting deeper than {@linkcode MAX_NESTING_DEPTH}, lengths beyond the
  * frame, invalid UTF-8 and trailing bytes.
@@ -158,6 +160,9 @@ export function cborFault(bytes: Uint8Array): string | undefined {
           continue;
         }
         case 6:
+          // Tag 64 (RFC 8746: uint8 typed array) on a byte string is what
+          // Autobahn|JS's CBOR library writes for a Uint8Array: it is bytes.
+          if (arg === 64 && pos < end && bytes[pos]! >> 5 === 2 && bytes[pos] !== 0x5f) continue;
           return `CBOR tag ${arg} is not allowed`;
         default:
           // false, true, null, undefined, and floats (whose bytes are read above).
