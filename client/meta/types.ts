@@ -79,7 +79,7 @@ export interface MatchLists {
 export interface KillOptions {
   /**
    * The GOODBYE reason the killed sessions get.
-   * @default {"wamp.close.killed"}
+   * @default {"wamp.close.normal"}
    */
   reason?: string;
   /** A message for them, sent as GOODBYE.Details.message. */

@@ -8,8 +8,9 @@
  * - an empty or null authrole filter means no filter (as Crossbar and
  *   nexus do);
  * - kill procedures follow the spec's result shapes (a list for
- *   `kill_by_authid`, a count otherwise) and always spare the caller
- *   (Crossbar's `kill_by_authrole` does not);
+ *   `kill_by_authid`, a count otherwise) and its default reason
+ *   (`wamp.close.normal`), and always spare the caller (Crossbar's
+ *   `kill_by_authrole` does not);
  * - `modify_details` changes what the meta API reports, never the
  *   identity: `session`, `realm`, `transport` and the `auth*` keys are
  *   refused.
@@ -185,7 +186,8 @@ export class SessionMeta {
 
   /** Kills sessions after checking the reason; returns their IDs. */
   #kill(ids: number[], kwargs: Dict, quiet: boolean): number[] {
-    const reason = optionalString(kwargs, "reason") ?? CloseUri.KILLED;
+    // The spec's default kill reason ("Session Meta API", wamp.session.kill).
+    const reason = optionalString(kwargs, "reason") ?? CloseUri.NORMAL;
     if (!isValidUri(reason)) {
       throw new CallError(ErrorUri.INVALID_URI, `"${reason}" is not a valid reason URI`);
     }

@@ -5,10 +5,16 @@
  * procedures read the broker's table. Subscriptions the realm's
  * `eventHistory` keeps without subscribers are listed too.
  *
+ * Subscriptions to reserved topics (`wamp` and `wamp.*`, any match policy)
+ * make no meta events, as in Crossbar and nexus: a session that listens to
+ * `on_create` and then subscribes to more meta topics does not see its own
+ * plumbing. The procedures still list them. Registrations need no such
+ * rule: `wamp.*` procedures cannot be registered.
+ *
  * @module
  */
 
-import { type Dict, ErrorUri, MetaProcedure, MetaTopic } from "../../wamp/mod.ts";
+import { type Dict, ErrorUri, isReservedUri, MetaProcedure, MetaTopic } from "../../wamp/mod.ts";
 import type { Broker, Subscription, SubscriptionObserver } from "../broker.ts";
 import { CallError } from "../errors.ts";
 import type { RouterProcedure } from "../realm.ts";
@@ -21,7 +27,8 @@ export function subscriptionDetails(sub: Subscription): Dict {
 }
 
 /**
- * The observer that publishes subscription meta events.
+ * The observer that publishes subscription meta events, except for
+ * subscriptions to `wamp` and `wamp.*` topics.
  *
  * @param events Where meta events go.
  * @returns An observer for the broker.
@@ -29,12 +36,14 @@ export function subscriptionDetails(sub: Subscription): Dict {
 export function subscriptionEvents(events: MetaEvents): SubscriptionObserver {
   return {
     subscribed(session, sub, created) {
+      if (isReservedUri(sub.topic)) return;
       if (created) {
         events.publish(MetaTopic.SUBSCRIPTION_ON_CREATE, () => [session, subscriptionDetails(sub)]);
       }
       events.publish(MetaTopic.SUBSCRIPTION_ON_SUBSCRIBE, () => [session, sub.id]);
     },
     unsubscribed(session, sub, deleted) {
+      if (isReservedUri(sub.topic)) return;
       events.publish(MetaTopic.SUBSCRIPTION_ON_UNSUBSCRIBE, () => [session, sub.id]);
       if (deleted) events.publish(MetaTopic.SUBSCRIPTION_ON_DELETE, () => [session, sub.id]);
     },

@@ -286,7 +286,7 @@ feature("session_meta_api: kill closes another session with GOODBYE", async (via
   deepEqual(seen[0]!.args, [target!.id, target!.details.authid, "anonymous"]);
 
   await admin!.meta.sessions.kill(plain!.id);
-  equal((await within(plain!.closed)).reason, "wamp.close.killed");
+  equal((await within(plain!.closed)).reason, "wamp.close.normal");
 
   await rejects(admin!.meta.sessions.kill(admin!.id), isUri("wamp.error.no_such_session"));
   await rejects(admin!.meta.sessions.kill(UNKNOWN_ID), isUri("wamp.error.no_such_session"));
@@ -310,7 +310,7 @@ feature(
       args: [x!.details.authid],
     });
     deepEqual(byAuthid.args, [[x!.id]]);
-    equal((await within(x!.closed)).reason, "wamp.close.killed");
+    equal((await within(x!.closed)).reason, "wamp.close.normal");
     deepEqual(await meta.killByAuthid(admin!.details.authid as string), []);
     ok(admin!.isOpen);
 
@@ -332,7 +332,7 @@ feature(
     ]);
     for (const s of [p!, q!]) {
       const closed = await within(s.closed);
-      deepEqual([closed.reason, closed.details.message], ["wamp.close.killed", "all"]);
+      deepEqual([closed.reason, closed.details.message], ["wamp.close.normal", "all"]);
     }
     ok(admin!.isOpen);
     equal(await meta.killAll(), 0);
@@ -761,6 +761,77 @@ feature(
       uri: "com..news",
       match: "wildcard",
     });
+    await Promise.all([watcher!.close(), a!.close()]);
+  },
+);
+
+feature(
+  "subscription_meta_api: no meta events about subscriptions to wamp.* topics (as Crossbar and nexus)",
+  async (via) => {
+    await using t = await routerWith();
+    const [watcher, a] = await sessions(t, via, 2);
+    // The watcher's own meta subscriptions, on_create first: none may be reported.
+    const seen = await watch(watcher!, [
+      "wamp.subscription.on_create",
+      "wamp.subscription.on_subscribe",
+      "wamp.subscription.on_unsubscribe",
+      "wamp.subscription.on_delete",
+    ]);
+    const metaSubs = [
+      await a!.subscribe("wamp.session.on_join", () => {}),
+      await a!.subscribe("wamp.subscription.on_create", () => {}),
+      await a!.subscribe("wamp.registration.", () => {}, { match: "prefix" }),
+      await a!.subscribe("wamp..on_leave", () => {}, { match: "wildcard" }),
+    ];
+    for (const sub of metaSubs) await sub.unsubscribe();
+    const plain = await a!.subscribe("com.example.plain", () => {});
+    await plain.unsubscribe();
+    await seenUntil(seen, (e) => e.sub === "subscription.on_delete", "on_delete of the plain one");
+    deepEqual(rows(seen), [
+      ["subscription.on_create", a!.id, seen[0]!.args[1]],
+      ["subscription.on_subscribe", a!.id, plain.id],
+      ["subscription.on_unsubscribe", a!.id, plain.id],
+      ["subscription.on_delete", a!.id, plain.id],
+    ]);
+    equal((seen[0]!.args[1] as Dict).uri, "com.example.plain");
+    // A session leaving with wamp.* subscriptions makes no on_unsubscribe/on_delete either.
+    const leaver = await join(t, via);
+    await leaver.subscribe("wamp.session.on_leave", () => {});
+    const sentinel = await a!.subscribe("com.example.sentinel", () => {});
+    await leaver.close();
+    await sentinel.unsubscribe();
+    await until(() => seen.length === 8, 5000, "the sentinel's four events");
+    deepEqual(rows(seen.slice(4)).map((r) => [r[0], r[1]]), [
+      ["subscription.on_create", a!.id],
+      ["subscription.on_subscribe", a!.id],
+      ["subscription.on_unsubscribe", a!.id],
+      ["subscription.on_delete", a!.id],
+    ]);
+    await Promise.all([watcher!.close(), a!.close()]);
+  },
+);
+
+feature(
+  "registration_meta_api: wamp.* procedures cannot be registered, so make no meta events",
+  async (via) => {
+    await using t = await routerWith();
+    const [watcher, a] = await sessions(t, via, 2);
+    const seen = await watch(watcher!, [
+      "wamp.registration.on_create",
+      "wamp.registration.on_register",
+    ]);
+    await rejects(a!.register("wamp.example.proc", () => {}), isUri("wamp.error.invalid_uri"));
+    await rejects(
+      a!.register("wamp.", () => {}, { match: "prefix" }),
+      isUri("wamp.error.invalid_uri"),
+    );
+    const reg = await a!.register("com.example.proc", () => {});
+    await seenUntil(seen, (e) => e.sub === "registration.on_register", "on_register");
+    deepEqual(rows(seen).map((r) => r[0]), [
+      "registration.on_create",
+      "registration.on_register",
+    ]);
+    equal(seen[1]!.args[1], reg.id);
     await Promise.all([watcher!.close(), a!.close()]);
   },
 );
