@@ -27,7 +27,10 @@ export const MAX_NESTING_DEPTH = 64;
 /**
  * Finds why a decoded value could not travel through every serializer: a
  * value that is not plain data (a `Date`, `Map`, `Set`, msgpack `ExtData`,
- * cbor-x `Tag`, `bigint`, a function, …) or nesting deeper than
+ * cbor-x `Tag`, `bigint`, a function, …), a string or dict key with a lone
+ * surrogate (MessagePack and CBOR could only carry it as invalid UTF-8;
+ * `isWellFormed()` answers at once for the one-byte strings V8 keeps most
+ * text in), or nesting deeper than
  * {@linkcode MAX_NESTING_DEPTH} (which also catches cycles). The walk stops
  * at the limit, so its cost is bounded by the size of the value, whatever
  * the nesting.
@@ -42,6 +45,10 @@ export const MAX_NESTING_DEPTH = 64;
  *
  * equal(unsafeValue([16, 1, {}, "a.topic", [new Uint8Array(2), null]]), undefined);
  * equal(unsafeValue([16, 1, {}, "a.topic", [new Date(0)]]), "a Date value");
+ * equal(
+ *   unsafeValue([16, 1, {}, "a.topic", ["\ud800"]]),
+ *   "a string with a lone surrogate (not valid Unicode)",
+ * );
  * let deep: unknown = [];
  * for (let i = 0; i < 64; i++) deep = [deep];
  * equal(unsafeValue(deep), "nesting deeper than 64 levels");
@@ -54,7 +61,8 @@ export function unsafeValue(value: unknown): string | undefined {
 function fault(value: unknown, levels: number): string | undefined {
   if (typeof value !== "object") {
     const type = typeof value;
-    return type === "string" || type === "number" || type === "boolean" || type === "undefined"
+    if (type === "string") return (value as string).isWellFormed() ? undefined : LONE_SURROGATE;
+    return type === "number" || type === "boolean" || type === "undefined"
       ? undefined
       : `a ${type} value`;
   }
@@ -78,6 +86,7 @@ function fault(value: unknown, levels: number): string | undefined {
   if (levels <= 0) return TOO_DEEP;
   const record = value as Record<string, unknown>;
   for (const key in record) {
+    if (!key.isWellFormed()) return LONE_SURROGATE;
     const found = fault(record[key], levels - 1);
     if (found !== undefined) return found;
   }
@@ -85,3 +94,6 @@ function fault(value: unknown, levels: number): string | undefined {
 }
 
 const TOO_DEEP = `nesting deeper than ${MAX_NESTING_DEPTH} levels`;
+// JSON's "\ud800" escape (or an in-process string) can hold one; encoded as
+// MessagePack or CBOR it would not be valid UTF-8.
+const LONE_SURROGATE = "a string with a lone surrogate (not valid Unicode)";

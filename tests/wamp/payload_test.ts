@@ -5,8 +5,8 @@ import { parseMessage, toWire } from "../../wamp/messages.ts";
 import { MAX_NESTING_DEPTH, unsafeValue } from "../../wamp/payload.ts";
 import { isValidUri } from "../../wamp/uri.ts";
 
-function violation(wire: unknown, message: RegExp): void {
-  throws(() => parseMessage(wire), (error: unknown) => {
+function violation(wire: unknown, message: RegExp, options: { prechecked?: boolean } = {}): void {
+  throws(() => parseMessage(wire, options), (error: unknown) => {
     return error instanceof ProtocolViolationError && message.test(error.message);
   });
 }
@@ -176,16 +176,25 @@ Deno.test("unsafeValue() accepts plain data", () => {
 });
 
 Deno.test("parseMessage() refuses URIs that are not well-formed UTF-16", () => {
-  violation([32, 1, {}, "com.\ud800.topic"], /invalid topic/);
-  violation([1, "realm\udc00", {}], /invalid realm/);
-  violation([48, 1, {}, "a.\ud83d"], /invalid procedure/);
-  violation([8, 48, 1, {}, "wamp.error.\ud800"], /invalid error/);
+  // The payload walk finds them first; the URI check stands for prechecked input.
+  violation([32, 1, {}, "com.\ud800.topic"], /invalid topic|lone surrogate/);
+  violation([1, "realm\udc00", {}], /invalid realm|lone surrogate/);
+  violation([48, 1, {}, "a.\ud83d"], /invalid procedure|lone surrogate/);
+  violation([8, 48, 1, {}, "wamp.error.\ud800"], /invalid error|lone surrogate/);
   deepEqual(parseMessage([32, 1, {}, "com.\ud83d\ude00"]), {
     type: MessageType.SUBSCRIBE,
     request: 1,
     options: {},
     topic: "com.\ud83d\ude00",
   });
+  violation([32, 1, {}, "com.\ud800.topic"], /invalid topic/, { prechecked: true });
+});
+
+Deno.test("parseMessage() refuses a lone surrogate anywhere in the payload", () => {
+  violation([16, 1, {}, "t", ["\ud800"]], /lone surrogate/);
+  violation([16, 1, {}, "t", [], { "k\udc00": 1 }], /lone surrogate/);
+  violation([16, 1, { x_custom: "\ud83d" }, "t"], /lone surrogate/);
+  equal(parseMessage([16, 1, {}, "t", ["\ud83d\ude00"]]).type, MessageType.PUBLISH);
 });
 
 Deno.test("isValidUri() refuses lone surrogates", () => {
