@@ -4,9 +4,9 @@
  * on 127.0.0.1 and runs the basic checks with `connect()` over WebSocket +
  * JSON, the only transport and serializer fox-wamp speaks.
  *
- * fox-wamp must be installed: `npm ci --prefix tests/interop/fox
- * --ignore-scripts` (.ci/run does it). A missing fox-wamp or node FAILS
- * the test, it is not skipped.
+ * The test installs fox-wamp when it is missing (`npm ci --prefix tests/interop/fox
+ * --ignore-scripts`, as .ci/run does). When npm or node cannot, the test FAILS:
+ * it is never skipped.
  *
  * The checks accept what fox-wamp really sends where it is off-spec but
  * harmless (a `null` Arguments/ArgumentsKw in EVENT, INVOCATION and
@@ -47,10 +47,38 @@ interface Fox extends AsyncDisposable {
 }
 
 /**
+ * Installs fox-wamp from the lock file when it is missing (`npm ci`; its WAMP
+ * path loads no native module, so install scripts are skipped). Throws, and
+ * so fails the test, when npm cannot.
+ */
+async function installFox(): Promise<void> {
+  try {
+    await Deno.stat(`${FOX_DIR}node_modules/fox-wamp/package.json`);
+    return;
+  } catch {
+    // not installed yet
+  }
+  const { code, stderr } = await new Deno.Command("npm", {
+    args: ["ci", "--ignore-scripts", "--no-audit", "--no-fund"],
+    cwd: FOX_DIR,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) {
+    throw new Error(
+      `Cannot install fox-wamp (npm ci in ${FOX_DIR}, exit ${code}): ${
+        new TextDecoder().decode(stderr).trim()
+      }`,
+    );
+  }
+}
+
+/**
  * Starts fox-wamp under node on a free port; disposing it closes its stdin,
  * which ends it.
  */
 async function startFox(): Promise<Fox> {
+  await installFox();
   const child = new Deno.Command("node", {
     args: [`${FOX_DIR}launcher.mjs`, "0"],
     cwd: FOX_DIR,
