@@ -72,7 +72,11 @@ export function presentedCookie(header: string | null, name: string): string | u
  * @param header The request's `Cookie` header.
  * @param options The cookie's name and lifetime.
  * @param renew The acceptor's `renewCookie` (presented value, fresh value).
- * @returns The value and the `Set-Cookie` header (`HttpOnly`, `SameSite=Lax`).
+ * @param secure Whether the connection is TLS: the cookie is then `Secure`
+ * (never sent by a browser over plain HTTP, where anyone on the path could
+ * read it and log in as its owner).
+ * @returns The value and the `Set-Cookie` header (`HttpOnly`, `SameSite=Lax`,
+ * and `Secure` over TLS).
  *
  * @example
  * ```ts
@@ -87,12 +91,14 @@ export function presentedCookie(header: string | null, name: string): string | u
  * deepEqual(renewed, [["abcdefghijklmnop", fresh.value]]);
  * equal(fresh.setCookie, `cbtid=${fresh.value}; Max-Age=86400; Path=/; HttpOnly; SameSite=Lax`);
  * match(trackingCookie(null, {}, undefined).value, /^[\w-]{32}$/);
+ * match(trackingCookie(null, {}, undefined, true).setCookie, /; Secure$/);
  * ```
  */
 export function trackingCookie(
   header: string | null,
   options: CookieOptions,
   renew: ((presented: string, fresh: string) => void) | undefined,
+  secure = false,
 ): { value: string; setCookie: string } {
   const name = options.name ?? "cbtid";
   const presented = presentedCookie(header, name);
@@ -102,6 +108,6 @@ export function trackingCookie(
     value,
     setCookie: `${name}=${value}; Max-Age=${
       options.maxAge ?? 86_400
-    }; Path=/; HttpOnly; SameSite=Lax`,
+    }; Path=/; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`,
   };
 }

@@ -218,6 +218,7 @@ export function upgradeWebSocket(
       headers.get("cookie"),
       options.cookie,
       acceptor.renewCookie?.bind(acceptor),
+      wire.socket instanceof TLSSocket,
     );
     cookie = tracking.value;
     response.push(["set-cookie", tracking.setCookie]);

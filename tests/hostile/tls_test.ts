@@ -1,11 +1,12 @@
 /**
  * TLS under hostility: a client that opens TCP and never finishes the TLS
  * handshake is closed after the listener's handshakeTimeout, and healthy
- * TLS sessions go on meanwhile.
+ * TLS sessions go on meanwhile; the tracking cookie is `Secure` over TLS.
  */
 
-import { equal, ok } from "node:assert/strict";
+import { equal, match, ok } from "node:assert/strict";
 import net from "node:net";
+import tls from "node:tls";
 import { connect } from "../../mod.ts";
 import { startRouter, within } from "../_helpers/router.ts";
 
@@ -35,4 +36,35 @@ Deno.test("a TLS handshake that never completes is closed after handshakeTimeout
   await new Promise((resolve) => setTimeout(resolve, 400));
   equal((await session.call("wamp.session.count")).args[0], 1);
   await session.close();
+});
+
+Deno.test("the tracking cookie is Secure on a TLS listener", async () => {
+  await using t = await startRouter({ tls: true, listener: { websocket: { cookie: {} } } });
+  const { hostname, port } = new URL(t.listener.urls.websocket!);
+  const socket = tls.connect({
+    host: hostname,
+    port: Number(port),
+    ca: t.ca!,
+    servername: "localhost",
+  });
+  socket.on("error", () => {});
+  let head = "";
+  const done = new Promise<void>((resolve) =>
+    socket.on("data", (chunk: Uint8Array) => {
+      head += new TextDecoder().decode(chunk);
+      if (head.includes("\r\n\r\n")) resolve();
+    })
+  );
+  socket.write(
+    "GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+      "Sec-WebSocket-Protocol: wamp.2.json\r\n\r\n",
+  );
+  await within(done, 3000, "the upgrade response");
+  socket.destroy();
+  match(head, /^HTTP\/1\.1 101 /);
+  match(
+    head,
+    /^set-cookie: cbtid=[\w-]+; Max-Age=86400; Path=\/; HttpOnly; SameSite=Lax; Secure\r$/im,
+  );
 });
