@@ -36,6 +36,8 @@ export const MAX_NESTING_DEPTH = 64;
  * the nesting.
  *
  * @param value A decoded message (or any part of one).
+ * @param checkStrings Whether to look for lone surrogates (a decoder that
+ * cannot produce them, such as JSON text without `\u` escapes, skips it).
  * @returns What is wrong, or `undefined` when the value is plain data.
  *
  * @example
@@ -54,14 +56,16 @@ export const MAX_NESTING_DEPTH = 64;
  * equal(unsafeValue(deep), "nesting deeper than 64 levels");
  * ```
  */
-export function unsafeValue(value: unknown): string | undefined {
-  return fault(value, MAX_NESTING_DEPTH);
+export function unsafeValue(value: unknown, checkStrings = true): string | undefined {
+  return fault(value, MAX_NESTING_DEPTH, checkStrings);
 }
 
-function fault(value: unknown, levels: number): string | undefined {
+function fault(value: unknown, levels: number, strings: boolean): string | undefined {
   if (typeof value !== "object") {
     const type = typeof value;
-    if (type === "string") return (value as string).isWellFormed() ? undefined : LONE_SURROGATE;
+    if (type === "string") {
+      return !strings || (value as string).isWellFormed() ? undefined : LONE_SURROGATE;
+    }
     return type === "number" || type === "boolean" || type === "undefined"
       ? undefined
       : `a ${type} value`;
@@ -71,7 +75,7 @@ function fault(value: unknown, levels: number): string | undefined {
     if (levels <= 0) return TOO_DEEP;
     // Index loop: `for…of` and `for…in` are slower on arrays.
     for (let i = 0; i < value.length; i++) {
-      const found = fault(value[i], levels - 1);
+      const found = fault(value[i], levels - 1, strings);
       if (found !== undefined) return found;
     }
     return undefined;
@@ -86,8 +90,8 @@ function fault(value: unknown, levels: number): string | undefined {
   if (levels <= 0) return TOO_DEEP;
   const record = value as Record<string, unknown>;
   for (const key in record) {
-    if (!key.isWellFormed()) return LONE_SURROGATE;
-    const found = fault(record[key], levels - 1);
+    if (strings && !key.isWellFormed()) return LONE_SURROGATE;
+    const found = fault(record[key], levels - 1, strings);
     if (found !== undefined) return found;
   }
   return undefined;

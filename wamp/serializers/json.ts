@@ -6,7 +6,7 @@
  * @module
  */
 
-import { MAX_NESTING_DEPTH } from "../payload.ts";
+import { MAX_NESTING_DEPTH, unsafeValue } from "../payload.ts";
 import { JSON_SCAN_THRESHOLD, jsonTooDeep } from "./prescan.ts";
 import { type Codec, createSerializer, type Serializer } from "./serializer.ts";
 
@@ -95,9 +95,18 @@ const codec: Codec = {
       throw new TypeError(`nesting deeper than ${MAX_NESTING_DEPTH} levels`);
     }
     const value = JSON.parse(text);
+    // JSON.parse yields plain data only. Lone surrogates can only come from
+    // `\u` escapes, and text this short cannot nest past the limit (each
+    // level takes two brackets), so most messages need no walk at all.
+    const escapes = text.includes("\\u");
+    if (escapes || text.length > 2 * MAX_NESTING_DEPTH) {
+      const fault = unsafeValue(value, escapes);
+      if (fault !== undefined) throw new TypeError(fault);
+    }
     // U+0000 can only appear escaped in JSON text, so this finds every candidate.
-    return text.includes("\\u0000") ? jsonToBinary(value) : value;
+    return escapes && text.includes("\\u0000") ? jsonToBinary(value) : value;
   },
+  prechecked: true,
 };
 
 /**

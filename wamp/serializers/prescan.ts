@@ -17,7 +17,7 @@ import { MAX_NESTING_DEPTH } from "../payload.ts";
 // Items still expected at each open level (index 1..MAX_NESTING_DEPTH), -1
 // for a CBOR indefinite-length list or dict, and whether the level is a dict.
 // Shared: the scans are synchronous and never re-entered.
-const remaining = new Float64Array(MAX_NESTING_DEPTH + 1);
+const remaining = new Int32Array(MAX_NESTING_DEPTH + 1);
 const isDict = new Uint8Array(MAX_NESTING_DEPTH + 1);
 const parity = new Uint8Array(MAX_NESTING_DEPTH + 1);
 
@@ -232,7 +232,7 @@ export function cborFault(bytes: Uint8Array): string | undefined {
 
 function keyNext(depth: number): boolean {
   const left = remaining[depth]!;
-  return left === -1 ? parity[depth] === 0 : left % 2 === 0;
+  return left === -1 ? parity[depth] === 0 : (left & 1) === 0;
 }
 
 function readUint(bytes: Uint8Array, pos: number, size: number): number {
@@ -293,7 +293,7 @@ export function msgpackFault(bytes: Uint8Array): string | undefined {
   do {
     if (pos >= end) return TRUNCATED;
     const b = bytes[pos++]!;
-    const key = depth > 0 && isDict[depth] === 1 && remaining[depth]! % 2 === 0;
+    const key = depth > 0 && isDict[depth] === 1 && (remaining[depth]! & 1) === 0;
     let str = -1;
     let container = -1;
     let dict = false;
