@@ -232,7 +232,8 @@ export class Session implements PeerHandler, RealmMember {
 
   /**
    * Starts a router-initiated close: GOODBYE with `reason`, then the
-   * transport closes when the client answers.
+   * transport closes when the client answers, or after the hello timeout
+   * (10 s when there is none) if it never does.
    *
    * @param reason The close reason URI.
    * @param message An optional human-readable message.
@@ -244,8 +245,16 @@ export class Session implements PeerHandler, RealmMember {
         details: message === undefined ? {} : { message },
         reason,
       });
+      const id = this.id;
       this.#leave();
       this.#state = "shutting-down";
+      // A client that never answers does not keep its connection.
+      const wait = this.#helloTimeout > 0 ? this.#helloTimeout : 10_000;
+      clearTimeout(this.#helloTimer);
+      this.#helloTimer = setTimeout(() => {
+        this.#host.log("info", `Session ${id}: no GOODBYE reply within ${wait} ms, closing`);
+        this.#close();
+      }, wait);
     } else if (this.#state !== "shutting-down") {
       this.#close();
     }

@@ -403,3 +403,21 @@ Deno.test("a connection left open after GOODBYE is closed after helloTimeout; a 
   await within(closed, 3000, "closing the idle connection after GOODBYE");
   ok(bed.logs.some((l) => /no session within 400 ms/.test(l)), bed.logs.join("\n"));
 });
+
+Deno.test("a killed session that never answers the router's GOODBYE is closed after helloTimeout", async () => {
+  await using bed = await startBed({ attach: { helloTimeout: 400 } });
+  const socket = await rawTcp(bed.listener.urls.rawsocket!);
+  let seen = "";
+  socket.on("data", (chunk: Uint8Array) => seen += new TextDecoder().decode(chunk));
+  socket.on("error", () => {});
+  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  socket.write(Uint8Array.of(0x7f, 0xf1, 0, 0));
+  socket.write(jsonFrame([1, "realm1", { roles: { caller: {} } }]));
+  await until(() => seen.includes("[2,"), 3000, "WELCOME");
+  const id = Number(seen.match(/\[2,(\d+)/)![1]);
+  bed.router.realm("realm1")!.member(id)!.shutdown("wamp.close.killed");
+  await until(() => seen.includes('[6,{},"wamp.close.killed"]'), 3000, "the router's GOODBYE");
+  // It never answers: the router closes the connection anyway.
+  await within(closed, 3000, "closing the silent connection");
+  ok(bed.logs.some((l) => /no GOODBYE reply within 400 ms/.test(l)), bed.logs.join("\n"));
+});
