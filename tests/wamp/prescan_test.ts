@@ -192,6 +192,9 @@ Deno.test("msgpackFault() refuses ext types, 0xc1 and malformed frames", () => {
   const cases: [Uint8Array, RegExp][] = [
     [bytes(0x91, 0xd6, 0xff, 0, 0, 0, 1), /ext type -1 /], // timestamp
     [bytes(0x91, 0xd4, 0x05, 0x01), /ext type 5 /],
+    [bytes(0x91, 0xd4, 0x00, 0x01), /ext type 0 /], // type 0, but not msgpackr's undefined
+    [bytes(0x91, 0xd4, 0x00), /ext type 0 /], // truncated
+    [bytes(0x81, 0xd4, 0x00, 0x00, 0x01), /dict key/],
     [bytes(0x91, 0xc7, 0x01, 0x07, 0x00), /ext type 7 /],
     [bytes(0x91, 0xc9), /ext types/],
     [bytes(0x91, 0xc1), /0xc1/],
@@ -210,6 +213,18 @@ Deno.test("msgpackFault() refuses ext types, 0xc1 and malformed frames", () => {
     equal(fault !== undefined && message.test(fault), true, `${frame}: ${fault}`);
   }
   equal(msgpackFault(bytes(0x81, 0x01, 0x02)), undefined); // integer key
+});
+
+Deno.test("msgpack.decode() reads msgpackr's undefined (fixext 1, type 0, data 0) as absent", () => {
+  // [32, 1, {"match": undefined}, "t"], as wampy's msgpackr writes it.
+  const frame = bytes(0x94, 0x20, 0x01, 0x81, 0xa5, text.encode("match"), 0xd4, 0, 0, 0xa1, 0x74);
+  equal(msgpackFault(frame), undefined);
+  deepEqual(msgpack.decode(frame), {
+    type: MessageType.SUBSCRIBE,
+    request: 1,
+    options: {},
+    topic: "t",
+  });
 });
 
 Deno.test("cbor.decode() refuses a 256 KB tag-2 bignum in linear time", () => {

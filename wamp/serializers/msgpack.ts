@@ -12,11 +12,14 @@ import { Decoder, Encoder, type ExtensionCodecType } from "@msgpack/msgpack";
 import { msgpackFault } from "./prescan.ts";
 import { createSerializer, type Serializer } from "./serializer.ts";
 
-// No ext type decodes to anything: the pre-scan refuses them first, and this
-// codec makes sure the decoder could not build a Date or ExtData anyway.
+// No ext type decodes to anything but msgpackr's `undefined` (type 0, one
+// zero byte, which wampy sends for absent options): the pre-scan refuses the
+// others first, and this codec makes sure the decoder could not build a Date
+// or ExtData anyway.
 const noExtensions: ExtensionCodecType<undefined> = {
   tryToEncode: () => null,
-  decode: (_data, type) => {
+  decode: (data, type) => {
+    if (type === 0 && data.length === 1 && data[0] === 0) return undefined;
     throw new TypeError(`msgpack ext type ${type} is not allowed`);
   },
 };

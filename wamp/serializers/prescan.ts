@@ -306,10 +306,14 @@ export function msgpackFault(bytes: Uint8Array): string | undefined {
     else if (b <= 0xbf) str = b & 0x1f;
     else {
       const size = FIXED[b - 0xc0]!;
-      if (size === BAD) {
+      if (b === 0xd4 && bytes[pos] === 0 && bytes[pos + 1] === 0) {
+        // msgpackr's `undefined` (fixext 1, type 0, data 0): wampy sends it
+        // for absent options; the decoder reads it as undefined.
+        if (key) return BAD_KEY;
+        pos += 2;
+      } else if (size === BAD) {
         return b === 0xc1 ? "msgpack byte 0xc1 is never used" : extFault(bytes, pos, b);
-      }
-      if (size > 0) {
+      } else if (size > 0) {
         // bin/str/array/map lengths and fixed-size numbers.
         if (pos + size > end) return TRUNCATED;
         if (b >= 0xc4 && b <= 0xc6) {
