@@ -93,7 +93,10 @@ Config file:
     "realms": [{ "name": "realm1", "anonymous": true, "anonymousRole": "anonymous",
                  "strictUris": false, "strictRequestIds": true },
                { "name": "realm2", "auth": { "ticket": { "principals": {
-                   "alice": { "ticket": "\${ALICE_TICKET}", "role": "user" } } } } }]
+                   "alice": { "ticket": "\${ALICE_TICKET}", "role": "user" } } } } }],
+    "trustedRole": "trusted"
+    (the authrole that may register dynamic authenticator and authorizer
+    procedures; default "trusted")
   }
 
 Environment variables in the config file:
@@ -111,6 +114,8 @@ Exit codes: 0 after a clean shutdown (SIGINT, SIGTERM) or a passing check,
 /** What the flags and the config file add up to. */
 interface ServiceConfig {
   logLevel: LogLevel;
+  /** `RouterOptions.trustedRole`. */
+  trustedRole: string;
   listeners: ResolvedListenerOptions[];
   realms: RealmOptions[];
   flagRealms: string[];
@@ -176,6 +181,7 @@ async function loadConfig(
 ): Promise<ServiceConfig> {
   const config: ServiceConfig = {
     logLevel: "info",
+    trustedRole: "trusted",
     listeners: [],
     realms: [],
     flagRealms: args.realm ?? [],
@@ -189,6 +195,7 @@ async function loadConfig(
     const json = expandEnv(await readConfigFile(args.config), lookupEnv, collecting);
     const file = new ConfigObject(json, "", collecting);
     config.logLevel = file.oneOf("logLevel", LOG_LEVELS, "info");
+    config.trustedRole = file.string("trustedRole", "trusted");
     file.array("listeners").forEach((listener, i) =>
       addListener(`listeners[${i}]`, () => resolveListenerOptions(listener, `listeners[${i}]`))
     );
@@ -282,7 +289,10 @@ function parseFlags(args: string[]) {
  */
 function createRouter(config: ServiceConfig, logger: Logger, errors?: ConfigErrors): Router {
   // Startup: the constructor adds the realms and stops at the first error.
-  const router = new Router(errors === undefined ? { realms: config.realms, logger } : { logger });
+  const { trustedRole } = config;
+  const router = new Router(
+    errors === undefined ? { realms: config.realms, logger, trustedRole } : { logger, trustedRole },
+  );
   config.realms.forEach((realm, i) =>
     errors?.collect(() => router.addRealm(realm, `realms[${i}]`), `realms[${i}]`)
   );

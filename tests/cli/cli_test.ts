@@ -300,3 +300,37 @@ Deno.test("cli --version prints the deno.json version and exits 0", async () => 
   equal(out.stderr, "");
   equal(out.stdout, `cloverleaf ${denoConfig.version}\n`);
 });
+
+Deno.test("cli trustedRole: that role registers the authenticator, and a ticket login works through it", async () => {
+  const config = {
+    listeners: [{ type: "websocket", host: "127.0.0.1", port: 0 }],
+    trustedRole: "backend",
+    realms: [
+      { name: "auth", anonymousRole: "backend" },
+      {
+        name: "app",
+        auth: { ticket: { authenticator: "com.example.authenticate", authenticatorRealm: "auth" } },
+      },
+    ],
+  };
+  await withConfig(JSON.stringify(config), async (file) => {
+    await using service = await startService(Deno.execPath(), [...DENO_RUN, "-c", file]);
+    const url = service.urls[0]!;
+    const backend = await within(connect(url, { realm: "auth" }), 10_000, "join auth");
+    equal(backend.details.authrole, "backend");
+    // Refused (wamp.error.not_authorized) unless the config's trustedRole reaches the router.
+    await backend.register("com.example.authenticate", (args) => {
+      const details = args[2] as { ticket?: string };
+      if (details.ticket !== "open sesame") throw new Error("wrong ticket");
+      return { args: ["user"] };
+    });
+    const user = await within(
+      connect(url, { realm: "app", authid: "joe", ticket: "open sesame" }),
+      10_000,
+      "ticket login",
+    );
+    equal(user.details.authrole, "user");
+    await user.close();
+    await backend.close();
+  });
+});
