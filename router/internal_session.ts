@@ -9,6 +9,7 @@
 
 import {
   type Dict,
+  ErrorUri,
   type IdGenerator,
   MessageType,
   type Payload,
@@ -32,6 +33,14 @@ export function internalSession(realm: string, id: number): SessionInfo {
     transport: "internal",
   };
 }
+
+/**
+ * Calls the router may have in flight at once per realm (dynamic
+ * authenticators and authorizers): each waiting HELLO or request holds one,
+ * so without a bound unauthenticated clients could pile INVOCATIONs on the
+ * trusted backend that answers them.
+ */
+export const MAX_ROUTER_CALLS = 1000;
 
 interface Waiting {
   resolve(result: Payload): void;
@@ -71,9 +80,19 @@ export class InternalCaller implements Pick<PeerHandler, "receive"> {
    * @param kwargs Keyword arguments.
    * @param timeout Milliseconds the dealer waits for the callee (0: none).
    * @returns The result's payload.
-   * @throws {CallError} With the ERROR's URI and first argument.
+   * @throws {CallError} With the ERROR's URI and first argument, or
+   * `cloverleaf.error.limit_exceeded` when {@linkcode MAX_ROUTER_CALLS} are
+   * already in flight (the callee never sees the call).
    */
   call(procedure: string, args: unknown[], kwargs: Dict, timeout: number): Promise<Payload> {
+    if (this.#waiting.size >= MAX_ROUTER_CALLS) {
+      return Promise.reject(
+        new CallError(
+          ErrorUri.LIMIT_EXCEEDED,
+          `${MAX_ROUTER_CALLS} router calls (authenticators, authorizers) already in flight`,
+        ),
+      );
+    }
     const request = this.#requests();
     const { promise, resolve, reject } = Promise.withResolvers<Payload>();
     this.#waiting.set(request, { resolve, reject });

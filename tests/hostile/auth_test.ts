@@ -490,3 +490,38 @@ Deno.test("requests held behind a pending dynamic authorization are bounded in b
   );
   release(true);
 });
+
+Deno.test("logins waiting on a dynamic authenticator are bounded: past 1000 in flight they fail at once", async () => {
+  await using t = await startRouter({
+    realms: [
+      { name: "auth", anonymousRole: "trusted" },
+      {
+        name: "realm1",
+        auth: { ticket: { authenticator: "com.example.authenticate", authenticatorRealm: "auth" } },
+      },
+    ],
+  });
+  const backend = await connectLocal(t.router, "auth");
+  let invoked = 0;
+  const never = new Promise<never>(() => {});
+  await backend.register("com.example.authenticate", () => {
+    invoked++;
+    return never; // a backend that is stuck
+  });
+  const joins = Array.from(
+    { length: 1001 },
+    (_, i) => connectLocal(t.router, "realm1", { authid: `u${i}`, ticket: "x" }),
+  );
+  // The 1001st is refused at once, without reaching the backend.
+  const settled = await within(
+    Promise.race(joins.map((join, i) => join.then(() => i, () => i))),
+    3000,
+    "a refused login",
+  );
+  equal(settled, 1000);
+  await rejects(joins[1000]!, /authentication_failed/);
+  equal(invoked, 1000);
+  ok(t.logs.some((l) => l.includes("router calls")), t.logs.join("\n"));
+  await backend.close(); // the others fail as the backend goes away
+  await Promise.allSettled(joins);
+});
