@@ -8,7 +8,8 @@
  */
 
 import { createHash } from "node:crypto";
-import { concat } from "./bytes.ts";
+
+const EMPTY = new Uint8Array(0);
 
 /** Frame opcodes ([RFC 6455 §5.2](https://www.rfc-editor.org/rfc/rfc6455#section-5.2)). */
 export const Opcode = {
@@ -130,11 +131,15 @@ export class FrameParser {
   // Its payload, when it spans chunks.
   #buffer: Uint8Array | undefined;
   #filled = 0;
-  // The message being reassembled from fragments.
+  // The message being reassembled from fragments: one buffer, grown by
+  // doubling (up to the size limit), so memory stays within twice the
+  // payload however small the fragments.
   #inMessage = false;
   #text = false;
   #compressed = false;
-  #fragments: Uint8Array[] = [];
+  #assembling = false;
+  #assembled: Uint8Array = EMPTY;
+  #assembledLength = 0;
   #messageBytes = 0;
 
   /**
@@ -154,7 +159,7 @@ export class FrameParser {
   stop(): void {
     this.#stopped = true;
     this.#buffer = undefined;
-    this.#fragments = [];
+    this.#assembled = EMPTY;
   }
 
   /**
@@ -175,7 +180,7 @@ export class FrameParser {
         at += n;
         if (this.#filled === buffer.length) {
           this.#buffer = undefined;
-          this.#frame(buffer, true);
+          this.#frame(buffer);
         }
         continue;
       }
@@ -210,7 +215,7 @@ export class FrameParser {
         const payload = chunk.subarray(at, at + length);
         if (this.#hasMask) unmask(payload, 0, length, this.#mask, 0);
         at += length;
-        this.#frame(payload, false);
+        this.#frame(payload);
       } else {
         this.#buffer = new Uint8Array(length);
         this.#filled = 0;
@@ -296,21 +301,37 @@ export class FrameParser {
     return -1;
   }
 
-  /** A whole frame's payload; `owned` when it is not a view of a chunk. */
-  #frame(payload: Uint8Array, owned: boolean): void {
+  /** A whole frame's payload (perhaps a view of the chunk being parsed). */
+  #frame(payload: Uint8Array): void {
     if (this.#opcode >= 0x8) {
       this.#handler.control(this.#opcode, payload);
       return;
     }
-    if (this.#fin && this.#fragments.length === 0) {
+    if (this.#fin && !this.#assembling) {
       this.#handler.message(this.#text, payload, this.#compressed);
       return;
     }
-    this.#fragments.push(owned ? payload : payload.slice());
+    this.#append(payload);
+    this.#assembling = !this.#fin;
     if (!this.#fin) return;
-    const whole = concat(this.#fragments);
-    this.#fragments = [];
+    const whole = this.#assembled.subarray(0, this.#assembledLength);
+    this.#assembled = EMPTY;
+    this.#assembledLength = 0;
     this.#handler.message(this.#text, whole, this.#compressed);
+  }
+
+  /** Copies a fragment's payload to the end of the message being reassembled. */
+  #append(payload: Uint8Array): void {
+    const length = this.#assembledLength + payload.length;
+    if (length > this.#assembled.length) {
+      const grown = new Uint8Array(
+        Math.max(length, Math.min(2 * this.#assembled.length, this.#max), 1024),
+      );
+      grown.set(this.#assembled.subarray(0, this.#assembledLength));
+      this.#assembled = grown;
+    }
+    this.#assembled.set(payload, this.#assembledLength);
+    this.#assembledLength = length;
   }
 }
 

@@ -265,3 +265,32 @@ Deno.test("FrameParser reads the RFC 7692 §7.2.3.1 compressed frame", () => {
   parser.push(new Uint8Array([0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]));
   deepEqual(got, [[true, [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], true]]);
 });
+
+Deno.test("FrameParser reassembles 1,000,000 one-byte fragments without keeping one object per fragment", () => {
+  const FRAGMENTS = 1_000_000;
+  let got: Uint8Array | undefined;
+  const parser = new FrameParser({
+    message: (_text, payload) => got = payload.slice(),
+    control: () => {},
+    error: (code, reason) => {
+      throw new Error(`${code} ${reason}`);
+    },
+  }, { masked: false, maxMessageSize: 16 << 20 });
+  // Unmasked server frames keep the test cheap: [b0, 1, byte] each.
+  const frames = new Uint8Array(FRAGMENTS * 3);
+  for (let i = 0; i < FRAGMENTS; i++) {
+    frames[i * 3] = i === 0 ? 0x02 : i === FRAGMENTS - 1 ? 0x80 : 0x00;
+    frames[i * 3 + 1] = 1;
+    frames[i * 3 + 2] = i & 0xff;
+  }
+  const before = Deno.memoryUsage();
+  parser.push(frames.subarray(0, frames.length - 3)); // all but the last fragment
+  const after = Deno.memoryUsage();
+  const grown = after.heapUsed + after.external - before.heapUsed - before.external;
+  // One Uint8Array per fragment costs over 100 bytes each (> 100 MB here).
+  ok(grown < 32 * 1024 * 1024, `${(grown / 1048576).toFixed(1)} MiB kept for 1 MB of payload`);
+  parser.push(frames.subarray(frames.length - 3));
+  equal(got?.length, FRAGMENTS);
+  equal(got![FRAGMENTS - 1], (FRAGMENTS - 1) & 0xff);
+  equal(got![12345], 12345 & 0xff);
+});
