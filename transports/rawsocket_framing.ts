@@ -11,7 +11,8 @@
  */
 
 import { ProtocolViolationError } from "../wamp/mod.ts";
-import { concat } from "./bytes.ts";
+
+const EMPTY = new Uint8Array(0);
 
 /** The first octet of every RawSocket handshake (request and reply). */
 export const RAWSOCKET_MAGIC = 0x7f;
@@ -355,7 +356,13 @@ export class FrameReader {
   #type: FrameTypeCode = 0;
   /** The payload length of the frame being read, or -1 between frames. */
   #length = -1;
-  #parts: Uint8Array[] = [];
+  /**
+   * The payload read so far, when a frame spans chunks: one buffer grown
+   * by doubling up to the frame's length, so neither a header promising
+   * 16 MiB nor a payload dripped a byte at a time costs more than twice
+   * what has arrived.
+   */
+  #payload: Uint8Array = EMPTY;
   #received = 0;
   #failed: Error | undefined;
 
@@ -391,17 +398,37 @@ export class FrameReader {
         this.#length = this.#readHeader();
       }
       const take = Math.min(this.#length - this.#received, chunk.length - at);
-      if (take > 0) this.#parts.push(new Uint8Array(chunk.subarray(at, at + take)));
-      this.#received += take;
+      if (this.#received === 0 && take === this.#length) {
+        // The whole payload is in this chunk: one copy, no buffer.
+        this.#length = -1;
+        yield { type: this.#type, payload: chunk.slice(at, at + take) };
+        at += take;
+        continue;
+      }
+      this.#append(chunk.subarray(at, at + take));
       at += take;
       if (this.#received === this.#length) {
-        const parts = this.#parts;
+        const payload = this.#payload.subarray(0, this.#received);
         this.#length = -1;
-        this.#parts = [];
+        this.#payload = EMPTY;
         this.#received = 0;
-        yield { type: this.#type, payload: parts.length === 1 ? parts[0]! : concat(parts) };
+        yield { type: this.#type, payload };
       }
     }
+  }
+
+  /** Copies part of the frame's payload after what was read before. */
+  #append(bytes: Uint8Array): void {
+    const received = this.#received + bytes.length;
+    if (received > this.#payload.length) {
+      const grown = new Uint8Array(
+        Math.min(this.#length, Math.max(received, 2 * this.#payload.length, 1024)),
+      );
+      grown.set(this.#payload.subarray(0, this.#received));
+      this.#payload = grown;
+    }
+    this.#payload.set(bytes, this.#received);
+    this.#received = received;
   }
 
   /** Checks the buffered header; returns the payload length. */

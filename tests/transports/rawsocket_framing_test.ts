@@ -11,7 +11,7 @@
  * @module
  */
 
-import { deepEqual, equal, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { ProtocolViolationError, serializers } from "../../wamp/mod.ts";
 import {
   decodeHandshakeReply,
@@ -254,4 +254,26 @@ Deno.test("FrameReader.push() rejects reserved bits, reserved types and a misuse
   const frames = [...reader.push(payload)];
   equal(frames.length, 1);
   equal(frames[0]!.payload.length, MAX_FRAME_LENGTH);
+});
+
+Deno.test("FrameReader holds a payload dripped a byte at a time in one buffer, not one array per chunk", () => {
+  const LENGTH = 1_000_000;
+  const reader = new FrameReader(1 << 24);
+  const header = Uint8Array.of(0x00, LENGTH >> 16, (LENGTH >> 8) & 0xff, LENGTH & 0xff);
+  equal([...reader.push(header)].length, 0);
+  const byte = new Uint8Array(1);
+  const before = Deno.memoryUsage();
+  for (let i = 0; i < LENGTH - 1; i++) {
+    byte[0] = i & 0xff;
+    for (const _ of reader.push(byte)) throw new Error("early frame");
+  }
+  const after = Deno.memoryUsage();
+  const grown = after.heapUsed + after.external - before.heapUsed - before.external;
+  // One Uint8Array per chunk costs over 100 bytes each (> 100 MB here).
+  ok(grown < 32 * 1024 * 1024, `${(grown / 1048576).toFixed(1)} MiB kept for 1 MB of payload`);
+  byte[0] = (LENGTH - 1) & 0xff;
+  const [frame] = [...reader.push(byte)];
+  equal(frame?.payload.length, LENGTH);
+  equal(frame!.payload[LENGTH - 1], (LENGTH - 1) & 0xff);
+  equal(frame!.payload[54321], 54321 & 0xff);
 });
