@@ -231,13 +231,35 @@ function timeout(ms: number, fire: () => void): ReturnType<typeof setTimeout> | 
   return ms > 0 ? setTimeout(fire, ms) : undefined;
 }
 
+/** Small chunks are copied into blocks of this size rather than kept one by one. */
+const BLOCK = 16 * 1024;
+
 /**
  * Bytes received and not yet consumed, as a list of chunks: appending is
  * O(1), the search for the end of a head looks at each byte once, and
- * taking n bytes copies them once.
+ * taking n bytes copies them once. Chunks under {@linkcode BLOCK} bytes
+ * are copied into shared blocks, so input dripped a byte at a time costs
+ * one array per 16 KiB, not one per byte.
+ *
+ * @example
+ * ```ts
+ * import { InputQueue } from "./http_server.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const input = new InputQueue();
+ * for (const byte of new TextEncoder().encode("GET / HTTP/1.1\r\n\r\nrest")) {
+ *   input.push(Uint8Array.of(byte));
+ * }
+ * equal(input.headLength(1024), 18);
+ * equal(new TextDecoder().decode(input.take(18)), "GET / HTTP/1.1\r\n\r\n");
+ * equal(input.length, 4);
+ * ```
  */
-class InputQueue {
+export class InputQueue {
   #chunks: Uint8Array[] = [];
+  /** The block small chunks are copied into, and how much of it is used. */
+  #block: Uint8Array | undefined;
+  #blockUsed = 0;
   /** Index of the first chunk still held. */
   #first = 0;
   /** Bytes held. */
@@ -248,10 +270,47 @@ class InputQueue {
   /** How much of `\r\n\r\n` the bytes scanned so far end with. */
   #run = 0;
 
+  /**
+   * Appends bytes.
+   *
+   * @param chunk The bytes (kept as they are when large: do not reuse them).
+   */
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
-    this.#chunks.push(chunk);
     this.length += chunk.length;
+    if (chunk.length >= BLOCK) {
+      this.#chunks.push(chunk);
+      return;
+    }
+    const block = this.#block;
+    const lastIndex = this.#chunks.length - 1;
+    const last = this.#chunks[lastIndex];
+    if (
+      block !== undefined && last !== undefined && lastIndex >= this.#first &&
+      last.buffer === block.buffer &&
+      last.byteOffset + last.length === block.byteOffset + this.#blockUsed &&
+      this.#blockUsed + chunk.length <= block.length
+    ) {
+      // Grow the last chunk, a view of the block, in place.
+      block.set(chunk, this.#blockUsed);
+      this.#blockUsed += chunk.length;
+      this.#chunks[lastIndex] = new Uint8Array(
+        block.buffer,
+        last.byteOffset,
+        last.length + chunk.length,
+      );
+      // A head search that had finished this chunk resumes inside it.
+      if (this.#scanChunk > lastIndex) {
+        this.#scanChunk = lastIndex;
+        this.#scanOffset = last.length;
+      }
+      return;
+    }
+    const fresh = new Uint8Array(BLOCK);
+    fresh.set(chunk);
+    this.#block = fresh;
+    this.#blockUsed = chunk.length;
+    this.#chunks.push(fresh.subarray(0, chunk.length));
   }
 
   /**
