@@ -131,6 +131,7 @@ export class FrameParser {
   // Its payload, when it spans chunks.
   #buffer: Uint8Array | undefined;
   #filled = 0;
+  #expected = 0;
   // The message being reassembled from fragments: one buffer, grown by
   // doubling (up to the size limit), so memory stays within twice the
   // payload however small the fragments.
@@ -171,14 +172,23 @@ export class FrameParser {
     let at = 0;
     const end = chunk.length;
     while (at < end && !this.#stopped) {
-      const buffer = this.#buffer;
+      let buffer = this.#buffer;
       if (buffer !== undefined) {
-        const n = Math.min(buffer.length - this.#filled, end - at);
+        const n = Math.min(this.#expected - this.#filled, end - at);
+        if (this.#filled + n > buffer.length) {
+          // Grown with what arrives (doubling, up to the frame's length), never
+          // to a length a header merely promises.
+          const grown = new Uint8Array(
+            Math.min(this.#expected, Math.max(this.#filled + n, 2 * buffer.length)),
+          );
+          grown.set(buffer.subarray(0, this.#filled));
+          buffer = this.#buffer = grown;
+        }
         buffer.set(chunk.subarray(at, at + n), this.#filled);
         if (this.#hasMask) unmask(buffer, this.#filled, n, this.#mask, this.#filled);
         this.#filled += n;
         at += n;
-        if (this.#filled === buffer.length) {
+        if (this.#filled === this.#expected) {
           this.#buffer = undefined;
           this.#frame(buffer);
         }
@@ -217,7 +227,8 @@ export class FrameParser {
         at += length;
         this.#frame(payload);
       } else {
-        this.#buffer = new Uint8Array(length);
+        this.#buffer = new Uint8Array(Math.min(length, 64 * 1024));
+        this.#expected = length;
         this.#filled = 0;
       }
     }

@@ -294,3 +294,21 @@ Deno.test("FrameParser reassembles 1,000,000 one-byte fragments without keeping 
   equal(got![FRAGMENTS - 1], (FRAGMENTS - 1) & 0xff);
   equal(got![12345], 12345 & 0xff);
 });
+
+Deno.test("FrameParser reads a large masked frame split into chunks of any size", () => {
+  const payload = new Uint8Array(300_000).map((_, i) => (i * 7) & 0xff);
+  const frame = encodeFrame(Opcode.BINARY, payload, { mask: true });
+  for (const size of [1, 3, 1000, 65_537, 299_999]) {
+    let got: Uint8Array | undefined;
+    const parser = new FrameParser({
+      message: (_text, p) => got = p.slice(),
+      control: () => {},
+      error: (code, reason) => {
+        throw new Error(`${code} ${reason}`);
+      },
+    }, { masked: true, maxMessageSize: 1 << 20 });
+    const copy = frame.slice(); // the parser unmasks in place
+    for (let at = 0; at < copy.length; at += size) parser.push(copy.subarray(at, at + size));
+    deepEqual(got, payload, `chunks of ${size}`);
+  }
+});
