@@ -25,7 +25,7 @@ import {
 import type { Disclosure } from "./config.ts";
 import { errorReply } from "./errors.ts";
 import { EventHistory, type EventHistoryRule } from "./event_history.ts";
-import { DEFAULT_LIMITS, limitMessage, type LimitOptions } from "./limits.ts";
+import { limitMessage, type LimitOptions, resolveLimits } from "./limits.ts";
 import { MatchIndex } from "./match_index.ts";
 import { copyPassthru, passthruProblem, PPT_KEYS, usesPassthru } from "./passthru.ts";
 import { eventFor, type Publication } from "./publication.ts";
@@ -93,7 +93,7 @@ export interface BrokerOptions {
   observer?: SubscriptionObserver;
   /**
    * Subscription and retained-event limits (the realm's `limits`); the
-   * defaults of {@linkcode DEFAULT_LIMITS} for those not given.
+   * defaults of `DEFAULT_LIMITS` for those not given.
    * @default {DEFAULT_LIMITS}
    */
   limits?: BrokerLimits;
@@ -138,19 +138,15 @@ export class Broker {
   constructor(options: BrokerOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    const limits = options.limits ?? {};
+    const limits = resolveLimits(options.limits);
     this.#retained = new RetainedEvents(limits);
-    this.#maxPerSession = limits.subscriptionsPerSession ?? DEFAULT_LIMITS.subscriptionsPerSession;
-    this.#maxSubscriptions = limits.subscriptions ?? DEFAULT_LIMITS.subscriptions;
-    this.#maxPatterns = limits.patternSubscriptions ?? DEFAULT_LIMITS.patternSubscriptions;
+    this.#maxPerSession = limits.subscriptionsPerSession;
+    this.#maxSubscriptions = limits.subscriptions;
+    this.#maxPatterns = limits.patternSubscriptions;
     for (const rule of options.eventHistory ?? []) {
       const match = rule.match ?? "exact";
       const sub = this.#index.get(rule.topic, match) ?? this.#create(rule.topic, match, true);
-      this.#history.enable(
-        sub.id,
-        rule.limit ?? 100,
-        limits.historyBytes ?? DEFAULT_LIMITS.historyBytes,
-      );
+      this.#history.enable(sub.id, rule.limit ?? 100, limits.historyBytes);
     }
   }
 

@@ -34,7 +34,7 @@ import {
 import type { Disclosure } from "./config.ts";
 import { errorReply } from "./errors.ts";
 import { pickCallee, shardCallee } from "./invocation_policy.ts";
-import { DEFAULT_LIMITS, limitMessage, type LimitOptions } from "./limits.ts";
+import { limitMessage, type LimitOptions, resolveLimits } from "./limits.ts";
 import { copyPassthru, passthruProblem, usesPassthru } from "./passthru.ts";
 import { type Registration, type RegistrationObserver, Registrations } from "./registrations.ts";
 import type { Outbound, SessionInfo } from "./types.ts";
@@ -67,7 +67,7 @@ export interface DealerOptions {
   observer?: RegistrationObserver;
   /**
    * Call and registration limits (the realm's `limits`); the defaults of
-   * {@linkcode DEFAULT_LIMITS} for those not given.
+   * `DEFAULT_LIMITS` for those not given.
    * @default {DEFAULT_LIMITS}
    */
   limits?: DealerLimits;
@@ -182,12 +182,7 @@ export class Dealer {
     this.#options = options;
     this.#timers = options.timers ?? SYSTEM_TIMERS;
     this.#random = options.random ?? Math.random;
-    this.#limits = {
-      callsPerSession: options.limits?.callsPerSession ?? DEFAULT_LIMITS.callsPerSession,
-      registrationsPerSession: options.limits?.registrationsPerSession ??
-        DEFAULT_LIMITS.registrationsPerSession,
-      registrations: options.limits?.registrations ?? DEFAULT_LIMITS.registrations,
-    };
+    this.#limits = resolveLimits(options.limits);
     this.#registrations = new Registrations(options.registrationIds, options.observer);
   }
 

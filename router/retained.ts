@@ -15,7 +15,7 @@
  */
 
 import { type MatchPolicy, prefixMatch, wildcardMatch } from "../wamp/mod.ts";
-import { DEFAULT_LIMITS, limitMessage, type LimitOptions, payloadSize } from "./limits.ts";
+import { limitMessage, type LimitOptions, payloadSize, resolveLimits } from "./limits.ts";
 import type { Publication } from "./publication.ts";
 import type { SessionInfo } from "./types.ts";
 
@@ -42,12 +42,13 @@ export class RetainedEvents {
   /**
    * Creates an empty store.
    *
-   * @param limits The size limits; the defaults of {@linkcode DEFAULT_LIMITS}
+   * @param limits The size limits; the defaults of `DEFAULT_LIMITS`
    * for those not given.
    */
   constructor(limits: RetainedLimits = {}) {
-    this.#maxEventBytes = limits.retainedEventBytes ?? DEFAULT_LIMITS.retainedEventBytes;
-    this.#maxBytes = limits.retainedBytes ?? DEFAULT_LIMITS.retainedBytes;
+    const resolved = resolveLimits(limits);
+    this.#maxEventBytes = resolved.retainedEventBytes;
+    this.#maxBytes = resolved.retainedBytes;
   }
 
   /** The estimated size of every retained event together, in bytes. */

@@ -32,7 +32,7 @@ import {
 } from "../../wamp/mod.ts";
 import type { Decision } from "../authorizer.ts";
 import { CallError } from "../errors.ts";
-import { DEFAULT_LIMITS, limitMessage, type LimitOptions, payloadSize } from "../limits.ts";
+import { limitMessage, type LimitOptions, payloadSize, resolveLimits } from "../limits.ts";
 import { usesPassthru } from "../passthru.ts";
 import { PublishFilter } from "../publish_filter.ts";
 import type { RouterProcedure } from "../realm.ts";
@@ -101,9 +101,9 @@ export class Testaments {
     this.#events = events;
     this.#strictUris = strictUris;
     this.#mayPublish = mayPublish;
-    this.#maxSessionBytes = limits.testamentBytesPerSession ??
-      DEFAULT_LIMITS.testamentBytesPerSession;
-    this.#maxBytes = limits.testamentBytes ?? DEFAULT_LIMITS.testamentBytes;
+    const resolved = resolveLimits(limits);
+    this.#maxSessionBytes = resolved.testamentBytesPerSession;
+    this.#maxBytes = resolved.testamentBytes;
   }
 
   /** The estimated size of every testament kept, in bytes. */
