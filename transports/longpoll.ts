@@ -22,7 +22,7 @@ import {
 } from "../wamp/mod.ts";
 import { joinBatch, splitBatch, splitTextBatch } from "./batched.ts";
 import { encodeBytes, encodeFailure } from "./encode.ts";
-import { originAllowed } from "./websocket_server.ts";
+import { originPolicy } from "./websocket_server.ts";
 import { concat } from "./bytes.ts";
 
 /** Options for {@linkcode LongPollService}. */
@@ -367,8 +367,7 @@ export class LongPollService {
   #attach: AttachOptions | undefined;
   #transports = new Map<string, LongPollTransport>();
   #timing: TransportHost;
-  #allowedOrigins: readonly string[];
-  #log: TransportLog | undefined;
+  #originAllowed: (origin: string) => boolean;
   #closed = false;
 
   /**
@@ -405,8 +404,7 @@ export class LongPollService {
     this.#maxMessageSize = numbers.maxMessageSize;
     this.#maxTransports = numbers.maxTransports;
     this.#attach = options.attach;
-    this.#allowedOrigins = options.allowedOrigins ?? [];
-    this.#log = options.log;
+    this.#originAllowed = originPolicy(options.allowedOrigins ?? []);
     this.#timing = {
       pollTimeout: numbers.pollTimeout,
       sessionTimeout: numbers.sessionTimeout,
@@ -445,7 +443,7 @@ export class LongPollService {
   async handle(request: Request, peer?: string): Promise<Response> {
     const origin = request.headers.get("origin");
     if (origin !== null && !this.#originAllowed(origin)) {
-      this.#log?.(
+      this.#timing.log?.(
         "info",
         `Long-poll request from ${peer ?? "?"} refused (403): Origin not allowed: ${origin}`,
       );
@@ -485,11 +483,6 @@ export class LongPollService {
     if (op === "receive") return await transport.receive(headers);
     transport.destroy();
     return answer(204, headers);
-  }
-
-  /** Whether a browser origin may use the service (always, with no list). */
-  #originAllowed(origin: string): boolean {
-    return this.#allowedOrigins.length === 0 || originAllowed(origin, this.#allowedOrigins);
   }
 
   /** Closes every transport (their sessions leave); `open` then gets 503. */

@@ -114,11 +114,36 @@ const TOKEN_SPLIT = /\s*,\s*/;
  * ```
  */
 export function originAllowed(origin: string, globs: readonly string[]): boolean {
-  return globs.some((glob) => {
+  return globs.length > 0 && originPolicy(globs)(origin);
+}
+
+/**
+ * Compiles a list of origin globs once, for a caller that checks every
+ * request (long-poll): the predicate {@linkcode originAllowed} applies.
+ * An empty list allows every origin.
+ *
+ * @param globs Allowed origins; `*` matches any characters but `/`.
+ * @returns Whether an origin is allowed.
+ *
+ * @example
+ * ```ts
+ * import { originPolicy } from "./websocket_server.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const allowed = originPolicy(["https://*.example.com"]);
+ * equal(allowed("https://app.example.com"), true);
+ * equal(allowed("https://evil.net"), false);
+ * equal(originPolicy([])("https://evil.net"), true);
+ * ```
+ */
+export function originPolicy(globs: readonly string[]): (origin: string) => boolean {
+  if (globs.length === 0) return () => true;
+  const patterns = globs.map((glob) => {
     const pattern = glob.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, "\\$&"))
       .join("[^/]*");
-    return new RegExp(`^${pattern}$`, "i").test(origin);
+    return new RegExp(`^${pattern}$`, "i");
   });
+  return (origin) => patterns.some((pattern) => pattern.test(origin));
 }
 
 /** Whether a comma-separated header holds `token` (ignoring case). */
