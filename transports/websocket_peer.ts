@@ -29,7 +29,7 @@ import {
   Opcode,
   parseClosePayload,
 } from "./websocket_framing.ts";
-import type { Wire } from "./wire.ts";
+import { FLUSH_BYTES, type Wire } from "./wire.ts";
 
 /** Options for {@linkcode WebSocketPeer}. */
 export interface WebSocketPeerOptions {
@@ -69,8 +69,6 @@ export interface WebSocketPeerOptions {
   log?: TransportLog | undefined;
 }
 
-/** Bytes of a batch beyond which it goes out at once, not at the end of the turn. */
-const BATCH_FLUSH_BYTES = 64 * 1024;
 /** How long to wait for the other side's close frame, in milliseconds. */
 const CLOSE_WAIT = 2000;
 const EMPTY = new Uint8Array(0);
@@ -194,7 +192,7 @@ export class WebSocketPeer implements Link {
       if (this.#batch.length === 0) queueMicrotask(() => this.#flushBatch());
       this.#batch.push(bytes);
       this.#batchBytes += bytes.length;
-      if (this.#batchBytes >= BATCH_FLUSH_BYTES) this.#flushBatch();
+      if (this.#batchBytes >= FLUSH_BYTES) this.#flushBatch();
       return;
     }
     this.#wire.write(this.#frameFor(msg, bytes), 1);

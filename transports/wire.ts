@@ -28,16 +28,17 @@ export interface WireOptions {
    * go out (in the wire and in the socket) the wire stops reading from the
    * socket, and reads again once that is handed to the kernel: a peer that
    * sends requests without reading their replies is paused well before its
-   * replies reach the limit, where the router would close it. Replies the wire's own protocol writes
-   * ({@linkcode Wire.reply}: PONGs, HTTP responses) while that is so, past
-   * this much again (at least 64 KiB), close the connection instead.
+   * replies reach the limit, where the router would close it. Replies the
+   * wire's own protocol writes ({@linkcode Wire.reply}: PONGs, HTTP
+   * responses) while that is so, past this much again (at least 64 KiB),
+   * close the connection instead.
    * @default {Infinity} (always read: the client side)
    */
   maxBacklog?: number;
 }
 
 /** Bytes queued in one turn beyond which the wire writes at once, not at the end of the turn. */
-const FLUSH_BYTES = 64 * 1024;
+export const FLUSH_BYTES = 64 * 1024;
 
 /**
  * A socket with batched writes, an outbound count and read backpressure. The first handler is
