@@ -234,17 +234,6 @@ export class Router {
   }
 
   /**
-   * Whether a tracking cookie is one the router remembers (cookie
-   * authentication); transports issue a fresh cookie otherwise.
-   *
-   * @param value The cookie's value.
-   * @returns Whether it is known and not expired.
-   */
-  knowsCookie(value: string): boolean {
-    return this.#cookies.knows(value);
-  }
-
-  /**
    * Makes a connection's fresh tracking cookie stand for the identity the
    * cookie it presented stands for (nothing when that one is unknown).
    *

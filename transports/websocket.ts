@@ -19,7 +19,7 @@ import {
   type TransportInfo,
   type WampMessage,
 } from "../wamp/mod.ts";
-import { type CookieOptions, newCookie, presentedCookie } from "./cookie.ts";
+import { type CookieOptions, trackingCookie } from "./cookie.ts";
 export type { CookieOptions } from "./cookie.ts";
 
 /** Options for {@linkcode webSocketHandler}. */
@@ -45,8 +45,8 @@ export interface WebSocketHandlerOptions {
   outbound?: OutboundOptions;
   /**
    * A tracking cookie for cookie authentication: each upgrade response
-   * sets it (`HttpOnly`, `SameSite=Lax`); a cookie the router does not
-   * remember is replaced by a fresh random one.
+   * sets a fresh one (`HttpOnly`, `SameSite=Lax`, `Secure` over https); a
+   * presented cookie the router remembers is renewed into it.
    */
   cookie?: CookieOptions;
 }
@@ -193,25 +193,18 @@ export function webSocketHandler(
       );
     }
     // Read the request before upgrading: its headers are gone afterwards.
-    const presented = options.cookie === undefined
-      ? undefined
-      : presentedCookie(request.headers.get("cookie"), options.cookie.name ?? "cbtid");
+    const tracking = options.cookie === undefined ? undefined : trackingCookie(
+      request.headers.get("cookie"),
+      options.cookie,
+      acceptor.renewCookie?.bind(acceptor),
+      new URL(request.url).protocol === "https:",
+    );
     const { socket, response } = Deno.upgradeWebSocket(request, {
       protocol: serializer.subprotocol,
       idleTimeout: 30,
     });
-    let cookie: string | undefined;
-    if (options.cookie !== undefined) {
-      const name = options.cookie.name ?? "cbtid";
-      cookie = newCookie(); // never the presented one: see trackingCookie()
-      if (presented !== undefined) acceptor.renewCookie?.(presented, cookie);
-      response.headers.append(
-        "set-cookie",
-        `${name}=${cookie}; Max-Age=${
-          options.cookie.maxAge ?? 86_400
-        }; Path=/; HttpOnly; SameSite=Lax`,
-      );
-    }
+    const cookie = tracking?.value;
+    if (tracking !== undefined) response.headers.append("set-cookie", tracking.setCookie);
     const info: TransportInfo = {
       type: "websocket",
       serializer: serializer.name,

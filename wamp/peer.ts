@@ -147,12 +147,6 @@ export interface PeerAcceptor {
    */
   attach(peer: Peer, options?: AttachOptions): PeerHandler;
   /**
-   * Whether a tracking cookie a client presented is one the acceptor
-   * issued and still remembers; a transport issues a fresh cookie
-   * otherwise (so a client cannot choose its own).
-   */
-  knowsCookie?(value: string): boolean;
-  /**
    * A new connection presented tracking cookie `presented` and gets the
    * fresh cookie `fresh` (transports never keep a presented one, so a
    * planted cookie cannot be bound to a later login): the acceptor makes

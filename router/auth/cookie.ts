@@ -41,12 +41,6 @@ export class CookieStore {
     this.#now = now;
   }
 
-  /** Whether the store remembers a cookie (in any realm, not expired). */
-  knows(cookie: string): boolean {
-    const entry = this.#cookies.get(cookie);
-    return entry !== undefined && entry.expires > this.#now();
-  }
-
   /**
    * Remembers who authenticated on a connection with this cookie.
    *
