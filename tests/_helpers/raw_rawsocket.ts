@@ -1,9 +1,11 @@
 /**
- * A bare RawSocket JSON client over `node:net`, for tests and benchmarks
- * that need a peer which misbehaves: one that stops reading.
+ * Bare RawSocket clients for tests and benchmarks that need a peer which
+ * misbehaves: over `node:net`, a JSON one that stops reading; over
+ * `Deno.connect`, one that sends and reads raw frames.
  */
 
 import net from "node:net";
+import { concat } from "../../transports/bytes.ts";
 
 /** One RawSocket frame (regular message) holding `msg` as JSON. */
 export function jsonFrame(msg: unknown): Uint8Array {
@@ -47,4 +49,70 @@ export async function stalledSubscriber(url: string, topic: string): Promise<net
   });
   socket.pause();
   return socket;
+}
+
+/** A RawSocket client over `Deno.connect` that sends and reads raw frames. */
+export interface RawFrames {
+  /** Sends one message frame with `payload`; resolves `false` once the connection is gone. */
+  send(payload: Uint8Array): Promise<boolean>;
+  /** The next message frame's payload (PINGs and PONGs skipped), or `null` once closed. */
+  next(): Promise<Uint8Array | null>;
+  /** Closes the connection (idempotent). */
+  close(): void;
+}
+
+/**
+ * Connects to a `tcp://` URL and does the RawSocket handshake for the
+ * serializer `serializerId` (1 json, 2 msgpack, 3 cbor) with a 16 MiB limit.
+ */
+export async function rawFrames(url: string, serializerId: number): Promise<RawFrames> {
+  const { hostname, port } = new URL(url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  const chunks: Uint8Array[] = [];
+  let held = 0;
+  let closed = false;
+  const take = async (n: number): Promise<Uint8Array | null> => {
+    while (held < n) {
+      const chunk = new Uint8Array(65536);
+      const got = await conn.read(chunk).catch(() => null);
+      if (got === null) return null;
+      chunks.push(chunk.subarray(0, got));
+      held += got;
+    }
+    const all = chunks.length === 1 ? chunks[0]! : concat(chunks);
+    chunks.length = 0;
+    if (all.length > n) chunks.push(all.subarray(n));
+    held -= n;
+    return all.subarray(0, n);
+  };
+  const write = async (bytes: Uint8Array): Promise<boolean> => {
+    try {
+      for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  await write(Uint8Array.of(0x7f, 0xf0 | serializerId, 0, 0));
+  const reply = await take(4);
+  if (reply?.[0] !== 0x7f) throw new Error(`RawSocket handshake refused: ${reply}`);
+  return {
+    send(payload) {
+      const n = payload.length;
+      return write(concat([Uint8Array.of(0, n >> 16, (n >> 8) & 0xff, n & 0xff), payload]));
+    },
+    async next() {
+      for (;;) {
+        const head = await take(4);
+        if (head === null) return null;
+        const body = await take((head[1]! << 16) | (head[2]! << 8) | head[3]!);
+        if (body === null) return null;
+        if ((head[0]! & 7) === 0) return body;
+      }
+    },
+    close() {
+      if (!closed) conn.close();
+      closed = true;
+    },
+  };
 }

@@ -34,6 +34,8 @@ import { deepEqual, equal, fail, ok } from "node:assert/strict";
 import { decode as decodeMsgpack, encode as encodeMsgpack } from "@msgpack/msgpack";
 import { Encoder } from "cbor-x/encode";
 import { connect, type Event, type Session } from "../../mod.ts";
+import { concat } from "../../transports/bytes.ts";
+import { rawFrames } from "../_helpers/raw_rawsocket.ts";
 import { rawWebSocket } from "../_helpers/raw_websocket.ts";
 import { startRouter, type TestRouter, until, within } from "../_helpers/router.ts";
 
@@ -245,16 +247,6 @@ function rawInsert(rand: Rand, ser: Ser): Uint8Array {
   ]));
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
 function encode(ser: Ser, msg: unknown[]): Uint8Array {
   if (ser === "json") {
     return utf8.encode(JSON.stringify(msg, (_k, v) => typeof v === "bigint" ? Number(v) : v));
@@ -283,7 +275,7 @@ function fillHoles(rand: Rand, ser: Ser, bytes: Uint8Array): Uint8Array {
   while (at >= 0) {
     if (rand() < 0.5) {
       const insert = rawInsert(rand, ser);
-      bytes = concat(bytes.subarray(0, at), insert, bytes.subarray(at + hole.length));
+      bytes = concat([bytes.subarray(0, at), insert, bytes.subarray(at + hole.length)]);
       at = indexOf(bytes, hole, at + insert.length);
     } else {
       at = indexOf(bytes, hole, at + hole.length);
@@ -305,20 +297,20 @@ function mutateBytes(rand: Rand, bytes: Uint8Array, other: Uint8Array): Uint8Arr
       return out;
     }
     case 1:
-      return concat(
+      return concat([
         bytes.subarray(0, at),
         Uint8Array.from({ length: 1 + int(rand, 8) }, () => int(rand, 256)),
         bytes.subarray(at),
-      );
+      ]);
     case 2:
-      return concat(bytes.subarray(0, at), bytes.subarray(Math.min(n, at + 1 + int(rand, 8))));
+      return concat([bytes.subarray(0, at), bytes.subarray(Math.min(n, at + 1 + int(rand, 8)))]);
     case 3:
       return bytes.subarray(0, at);
     case 4:
-      return concat(bytes.subarray(0, at), other.subarray(int(rand, other.length + 1)));
+      return concat([bytes.subarray(0, at), other.subarray(int(rand, other.length + 1))]);
     default: {
       const end = Math.min(n, at + 1 + int(rand, 16));
-      return concat(bytes.subarray(0, end), bytes.subarray(at, end), bytes.subarray(end));
+      return concat([bytes.subarray(0, end), bytes.subarray(at, end), bytes.subarray(end)]);
     }
   }
 }
@@ -382,45 +374,17 @@ async function rawWs(t: TestRouter, ser: Ser): Promise<RawPeer> {
 }
 
 async function rawTcp(t: TestRouter, ser: Ser): Promise<RawPeer> {
-  const { hostname, port } = new URL(t.listener.urls.rawsocket!);
-  const conn = await Deno.connect({ hostname, port: Number(port) });
-  let buffer: Uint8Array = new Uint8Array(0);
-  let closed = false;
-  const take = async (n: number): Promise<Uint8Array | null> => {
-    while (buffer.length < n) {
-      const chunk = new Uint8Array(65536);
-      const got = await conn.read(chunk).catch(() => null);
-      if (got === null) return null;
-      buffer = concat(buffer, chunk.subarray(0, got));
-    }
-    const out = buffer.slice(0, n);
-    buffer = buffer.subarray(n);
-    return out;
-  };
-  const write = async (bytes: Uint8Array): Promise<void> => {
-    try {
-      for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
-    } catch { /* closed under us: next() says so */ }
-  };
-  await write(Uint8Array.of(0x7f, 0xf0 | { json: 1, msgpack: 2, cbor: 3 }[ser], 0, 0));
-  equal((await take(4))?.[0], 0x7f);
+  const raw = await rawFrames(t.listener.urls.rawsocket!, { json: 1, msgpack: 2, cbor: 3 }[ser]);
   return {
-    send(frame) {
-      const n = frame.length;
-      return write(concat(Uint8Array.of(0, n >> 16, (n >> 8) & 0xff, n & 0xff), frame));
+    async send(frame) {
+      await raw.send(frame); // closed under us: next() says so
     },
     async next() {
-      for (;;) {
-        const head = await take(4);
-        if (head === null) return "closed";
-        const body = await take((head[1]! << 16) | (head[2]! << 8) | head[3]!);
-        if (body === null) return "closed";
-        if ((head[0]! & 7) === 0) return decode(ser, body) as unknown[];
-      }
+      const payload = await raw.next();
+      return payload === null ? "closed" : decode(ser, payload) as unknown[];
     },
     close() {
-      if (!closed) conn.close();
-      closed = true;
+      raw.close();
       return Promise.resolve();
     },
   };

@@ -9,6 +9,7 @@ import { equal, ok } from "node:assert/strict";
 import type net from "node:net";
 import { ApplicationError } from "../../client/mod.ts";
 import { DEFAULT_LIMITS } from "../../router/limits.ts";
+import { concat } from "../../transports/bytes.ts";
 import { join, startRouter, until, within } from "../_helpers/router.ts";
 import { jsonFrame, rawTcp } from "../_helpers/raw_rawsocket.ts";
 
@@ -38,17 +39,6 @@ function frames(socket: net.Socket, onMessage: (msg: unknown[]) => void): void {
     }
     buffer = buffer.slice(at);
   });
-}
-
-/** Concatenates frames into one buffer, to be written at once. */
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 const BURST = 30_000;

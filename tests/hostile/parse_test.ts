@@ -9,6 +9,8 @@ import { deepEqual, equal } from "node:assert/strict";
 import { decode as decodeMsgpack, encode as encodeMsgpack } from "@msgpack/msgpack";
 import { Encoder } from "cbor-x/encode";
 import { connect, type Session } from "../../mod.ts";
+import { concat } from "../../transports/bytes.ts";
+import { rawFrames } from "../_helpers/raw_rawsocket.ts";
 import { rawWebSocket } from "../_helpers/raw_websocket.ts";
 import { join, startRouter, type TestRouter, until, within } from "../_helpers/router.ts";
 
@@ -34,14 +36,9 @@ function show(value: unknown): string {
   return JSON.stringify(value, (_k, v) => typeof v === "bigint" ? Number(v) : v);
 }
 
-function concat(...parts: (Uint8Array | number[])[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+/** Bytes joined from arrays and lists of byte values. */
+function bytes(...parts: (Uint8Array | number[])[]): Uint8Array<ArrayBuffer> {
+  return concat(parts.map((p) => p instanceof Uint8Array ? p : Uint8Array.from(p)));
 }
 
 /** A peer that sends and reads raw frames: WebSocket or RawSocket. */
@@ -69,49 +66,17 @@ async function rawWs(t: TestRouter, ser: Ser): Promise<RawPeer> {
 }
 
 async function rawTcp(t: TestRouter, ser: Ser): Promise<RawPeer> {
-  const { hostname, port } = new URL(t.listener.urls.rawsocket!);
-  const conn = await Deno.connect({ hostname, port: Number(port) });
-  let buffer: Uint8Array = new Uint8Array(0);
-  const take = async (n: number): Promise<Uint8Array | null> => {
-    while (buffer.length < n) {
-      const chunk = new Uint8Array(65536);
-      const got = await conn.read(chunk).catch(() => null);
-      if (got === null) return null;
-      buffer = concat(buffer, chunk.subarray(0, got));
-    }
-    const out = buffer.slice(0, n);
-    buffer = buffer.subarray(n);
-    return out;
-  };
-  const writeAll = async (bytes: Uint8Array): Promise<void> => {
-    for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
-  };
-  await writeAll(Uint8Array.of(0x7f, 0xf0 | RAWSOCKET_ID[ser], 0, 0));
-  const reply = await take(4);
-  equal(reply?.[0], 0x7f);
-  let closed = false;
+  const raw = await rawFrames(t.listener.urls.rawsocket!, RAWSOCKET_ID[ser]);
   return {
     async send(frame) {
-      const body = typeof frame === "string" ? utf8.encode(frame) : frame;
-      const head = [0, body.length >> 16, (body.length >> 8) & 0xff, body.length & 0xff];
-      await writeAll(concat(head, body));
+      await raw.send(typeof frame === "string" ? utf8.encode(frame) : frame);
     },
     async next(ms = 3000) {
-      const read = async (): Promise<unknown[] | "closed"> => {
-        for (;;) {
-          const head = await take(4);
-          if (head === null) return "closed";
-          const length = (head[1]! << 16) | (head[2]! << 8) | head[3]!;
-          const body = await take(length);
-          if (body === null) return "closed";
-          if ((head[0]! & 7) === 0) return decode(ser, body);
-        }
-      };
-      return await within(read(), ms, "read");
+      const payload = await within(raw.next(), ms, "read");
+      return payload === null ? "closed" : decode(ser, payload);
     },
     [Symbol.asyncDispose]() {
-      if (!closed) conn.close();
-      closed = true;
+      raw.close();
       return Promise.resolve();
     },
   };
@@ -222,7 +187,7 @@ function deepPublish(ser: Ser, request: number, options = "{}"): string | Uint8A
   }
   const head = encode(ser, [16, request, JSON.parse(options), "com.t"]) as Uint8Array;
   const list = ser === "msgpack" ? 0x95 : 0x85; // five elements instead of four
-  return concat(
+  return bytes(
     [list],
     head.subarray(1),
     new Uint8Array(1000).fill(ser === "msgpack" ? 0x91 : 0x81),
@@ -248,10 +213,10 @@ Deno.test("poison CBOR (tags 2, 28/29) and msgpack (ext) payloads are refused at
   const head = (ser: Ser) =>
     (encode(ser, [16, 1, { acknowledge: true }, "com.t"]) as Uint8Array).subarray(1);
   const frames: [Ser, Uint8Array][] = [
-    ["cbor", concat([0x85], head("cbor"), [0x81, 0xc2, 0x42, 0x01, 0x00])], // bignum
-    ["cbor", concat([0x85], head("cbor"), [0xd8, 0x1c, 0x81, 0xd8, 0x1d, 0x00])], // a cycle
-    ["msgpack", concat([0x95], head("msgpack"), [0x91, 0xd6, 0xff, 0, 0, 0, 1])], // a Date
-    ["msgpack", concat([0x95], head("msgpack"), [0x91, 0xd4, 0x05, 0x01])], // ExtData
+    ["cbor", bytes([0x85], head("cbor"), [0x81, 0xc2, 0x42, 0x01, 0x00])], // bignum
+    ["cbor", bytes([0x85], head("cbor"), [0xd8, 0x1c, 0x81, 0xd8, 0x1d, 0x00])], // a cycle
+    ["msgpack", bytes([0x95], head("msgpack"), [0x91, 0xd6, 0xff, 0, 0, 0, 1])], // a Date
+    ["msgpack", bytes([0x95], head("msgpack"), [0x91, 0xd4, 0x05, 0x01])], // ExtData
   ];
   for (const [ser, frame] of frames) {
     await using peer = await joinRaw(t, "ws", ser);
@@ -280,7 +245,7 @@ Deno.test("a 256 KB CBOR bignum as the first frame is refused fast; others stay 
   const bignum = new Uint8Array(262144).fill(0xab);
   const start = Date.now();
   // [1, 2(h'abab…'), {}]
-  await peer.send(concat([0x83, 0x01, 0xc2, 0x5a, 0x00, 0x04, 0x00, 0x00], bignum, [0xa0]));
+  await peer.send(bytes([0x83, 0x01, 0xc2, 0x5a, 0x00, 0x04, 0x00, 0x00], bignum, [0xa0]));
   const answer = await peer.next(5000);
   equal(answer === "closed" || answer[0] === 3, true);
   const other = await join(t, "json");
