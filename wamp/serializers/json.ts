@@ -91,15 +91,16 @@ const codec: Codec = {
   },
   decode(frame) {
     const text = typeof frame === "string" ? frame : decoder.decode(frame);
-    if (text.length > JSON_SCAN_THRESHOLD && jsonTooDeep(text)) {
+    const scanned = text.length > JSON_SCAN_THRESHOLD;
+    if (scanned && jsonTooDeep(text)) {
       throw new TypeError(`nesting deeper than ${MAX_NESTING_DEPTH} levels`);
     }
     const value = JSON.parse(text);
     // JSON.parse yields plain data only. Lone surrogates can only come from
-    // `\u` escapes, and text this short cannot nest past the limit (each
-    // level takes two brackets), so most messages need no walk at all.
+    // `\u` escapes; the depth is known for text this short (each level takes
+    // two brackets) and for scanned text. Most messages need no walk at all.
     const escapes = text.includes("\\u");
-    if (escapes || text.length > 2 * MAX_NESTING_DEPTH) {
+    if (escapes || (!scanned && text.length > 2 * MAX_NESTING_DEPTH)) {
       const fault = unsafeValue(value, escapes);
       if (fault !== undefined) throw new TypeError(fault);
     }
