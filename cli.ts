@@ -12,8 +12,8 @@
  * deno compile --allow-net --allow-read --allow-env --output cloverleaf cli.ts
  * ```
  *
- * Validation lives in `router/config.ts` (realms), `transports/config.ts`
- * (listeners) and `wamp/config_env.ts` (`${NAME}`); this file only wires
+ * Validation lives in `router/core/realm_options.ts` (realms), `transports/config.ts`
+ * (listeners) and `config/env.ts` (`${NAME}`); this file only wires
  * them together.
  *
  * @module

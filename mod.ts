@@ -136,18 +136,18 @@ export {
   type ListenerTlsOptions,
   type ListenOptions,
 } from "./transports/listener.ts";
-export type { ClientTlsOptions, DialAddress } from "./transports/dial.ts";
+export type { ClientTlsOptions, DialAddress } from "./transports/stream/dial.ts";
 export { linkedPeers, type LinkedPeersOptions } from "./transports/local.ts";
-export { type CookieOptions } from "./transports/cookie.ts";
-export { type WebSocketOptions } from "./transports/websocket_server.ts";
+export { type CookieOptions } from "./transports/stream/cookie.ts";
+export { type WebSocketOptions } from "./transports/websocket/server.ts";
 export {
   type AcceptRawSocketOptions,
   rawSocketHandler,
   type RawSocketOptions,
-} from "./transports/rawsocket.ts";
-export { connectRawSocket, type ConnectRawSocketOptions } from "./transports/rawsocket_client.ts";
-export { type LongPollOptions, LongPollService } from "./transports/longpoll.ts";
-export { connectLongPoll, type ConnectLongPollOptions } from "./transports/longpoll_client.ts";
+} from "./transports/rawsocket/server.ts";
+export { connectRawSocket, type ConnectRawSocketOptions } from "./transports/rawsocket/client.ts";
+export { type LongPollOptions, LongPollService } from "./transports/longpoll/server.ts";
+export { connectLongPoll, type ConnectLongPollOptions } from "./transports/longpoll/client.ts";
 export {
   negotiateSubprotocol,
   serveWebSocket,
@@ -155,6 +155,6 @@ export {
   webSocketHandler,
   type WebSocketHandlerOptions,
   type WebSocketListener,
-} from "./transports/websocket.ts";
-export { connectWebSocket, type ConnectWebSocketOptions } from "./transports/websocket_client.ts";
+} from "./transports/websocket/deno_serve.ts";
+export { connectWebSocket, type ConnectWebSocketOptions } from "./transports/websocket/client.ts";
 export * from "./client/mod.ts";

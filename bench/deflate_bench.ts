@@ -10,7 +10,7 @@ import {
   deflateMessage,
   inflateMessage,
   negotiateDeflate,
-} from "../transports/permessage_deflate.ts";
+} from "../transports/websocket/permessage_deflate.ts";
 
 const { deflate } = negotiateDeflate("permessage-deflate", { threshold: 0 })!;
 const utf8 = new TextEncoder();

@@ -3,7 +3,7 @@
  * that match), against a linear scan. Run: deno bench bench/match_index_bench.ts
  */
 
-import { MatchIndex } from "../router/match_index.ts";
+import { MatchIndex } from "../router/core/match_index.ts";
 import { type MatchPolicy, prefixMatch, wildcardMatch } from "../wamp/mod.ts";
 
 const URI = "com.example.user.42.update";

@@ -5,10 +5,10 @@
  */
 
 import { linkedPeers } from "../transports/local.ts";
-import type { ClientTlsOptions } from "../transports/dial.ts";
-import { connectLongPoll } from "../transports/longpoll_client.ts";
-import { connectRawSocket } from "../transports/rawsocket_client.ts";
-import { connectWebSocket } from "../transports/websocket_client.ts";
+import type { ClientTlsOptions } from "../transports/stream/dial.ts";
+import { connectLongPoll } from "../transports/longpoll/client.ts";
+import { connectRawSocket } from "../transports/rawsocket/client.ts";
+import { connectWebSocket } from "../transports/websocket/client.ts";
 import { type Link, type PeerAcceptor, type SerializerName, TransportError } from "../wamp/mod.ts";
 import { type JoinOptions, Session } from "./session.ts";
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-export * from "./auth/mod.ts";
+export * from "./core/auth/mod.ts";
 export {
   type Action,
   Authorizer,
@@ -15,14 +15,14 @@ export {
   resolveRole,
   type RoleOptions,
   type TrustedRegistrations,
-} from "./authorizer.ts";
+} from "./core/authorizer.ts";
 export {
   Broker,
   type BrokerLimits,
   type BrokerOptions,
   type Subscription,
   type SubscriptionObserver,
-} from "./broker.ts";
+} from "./core/broker/broker.ts";
 export {
   type Disclosure,
   type MetaOptions,
@@ -31,7 +31,7 @@ export {
   resolveRealmOptions,
   trustLevelFor,
   type TrustLevelRule,
-} from "./config.ts";
+} from "./core/realm_options.ts";
 export {
   Dealer,
   type DealerLimits,
@@ -40,16 +40,16 @@ export {
   type Registration,
   type RegistrationObserver,
   type Timers,
-} from "./dealer.ts";
-export { CallError, errorReply } from "./errors.ts";
+} from "./core/dealer/dealer.ts";
+export { CallError, errorReply } from "./core/errors.ts";
 export {
   EventHistory,
   type EventHistoryRule,
   GET_EVENTS,
   getEventsProcedure,
   type HistoryEvent,
-} from "./event_history.ts";
-export { type CalleeList, pickCallee, shardCallee } from "./invocation_policy.ts";
+} from "./core/broker/event_history.ts";
+export { type CalleeList, pickCallee, shardCallee } from "./core/dealer/invocation_policy.ts";
 export {
   DEFAULT_LIMITS,
   limitMessage,
@@ -57,16 +57,16 @@ export {
   payloadSize,
   type ResolvedLimits,
   resolveLimits,
-} from "./limits.ts";
-export { MatchIndex } from "./match_index.ts";
-export { copyPassthru, passthruProblem, PPT_KEYS, usesPassthru } from "./passthru.ts";
-export { procedureReflection, ProcedureReflectionUri } from "./procedure_reflection.ts";
-export { eventFor, type EventSubscription, type Publication } from "./publication.ts";
-export { PublishFilter } from "./publish_filter.ts";
-export { Realm, type RealmIds, type RealmMember, type RouterProcedure } from "./realm.ts";
-export { RetainedEvents, type RetainedLimits } from "./retained.ts";
+} from "./core/limits.ts";
+export { MatchIndex } from "./core/match_index.ts";
+export { copyPassthru, passthruProblem, PPT_KEYS, usesPassthru } from "./core/passthru.ts";
+export { procedureReflection, ProcedureReflectionUri } from "./core/dealer/procedure_reflection.ts";
+export { eventFor, type EventSubscription, type Publication } from "./core/broker/publication.ts";
+export { PublishFilter } from "./core/broker/publish_filter.ts";
+export { Realm, type RealmIds, type RealmMember, type RouterProcedure } from "./core/realm.ts";
+export { RetainedEvents, type RetainedLimits } from "./core/broker/retained.ts";
 export { consoleLogger, Router, type RouterOptions } from "./router.ts";
 export { scrambledIdGenerator } from "./scrambled_ids.ts";
-export { Session, type SessionHost } from "./session.ts";
-export { TOPIC_DESCRIBE, TOPIC_LIST, topicReflection } from "./topic_reflection.ts";
-export type { Logger, LogLevel, Outbound, SessionInfo } from "./types.ts";
+export { Session, type SessionHost } from "./core/session.ts";
+export { TOPIC_DESCRIBE, TOPIC_LIST, topicReflection } from "./core/broker/topic_reflection.ts";
+export type { Logger, LogLevel, Outbound, SessionInfo } from "./core/types.ts";

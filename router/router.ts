@@ -16,13 +16,13 @@ import {
   ROUTER_FEATURES,
   sequentialIdGenerator,
 } from "../wamp/mod.ts";
-import { type RealmOptions, resolveRealmOptions } from "./config.ts";
-import { CookieStore } from "./auth/cookie.ts";
-import { trustedProcedures } from "./auth/methods.ts";
-import { Realm } from "./realm.ts";
+import { type RealmOptions, resolveRealmOptions } from "./core/realm_options.ts";
+import { CookieStore } from "./core/auth/cookie.ts";
+import { trustedProcedures } from "./core/auth/methods.ts";
+import { Realm } from "./core/realm.ts";
 import { scrambledIdGenerator } from "./scrambled_ids.ts";
-import { Session, type SessionHost } from "./session.ts";
-import type { Logger, LogLevel } from "./types.ts";
+import { Session, type SessionHost } from "./core/session.ts";
+import type { Logger, LogLevel } from "./core/types.ts";
 
 /** Options for {@linkcode Router}. */
 export interface RouterOptions {
@@ -147,7 +147,7 @@ export class Router {
       (options.idGenerator === undefined ? scrambledIdGenerator() : sequentialIdGenerator());
     const roles: Record<string, Record<string, unknown>> = rolesDict(ROUTER_FEATURES);
     roles.dealer!.reflection = true; // a role key, not a feature (spec "Interface Reflection")
-    roles.broker!.reflection = true; // wamp.reflection.topic.* (router/topic_reflection.ts)
+    roles.broker!.reflection = true; // wamp.reflection.topic.* (router/core/broker/topic_reflection.ts)
     this.#host = {
       agent: options.agent ?? `Cloverleaf-${denoConfig.version}`,
       authTimeout: options.authTimeout ?? 10_000,

@@ -14,7 +14,7 @@ import {
   type SlowConsumerPolicy,
 } from "../wamp/mod.ts";
 import type { ListenerTlsOptions, ListenOptions } from "./listener.ts";
-import type { CookieOptions } from "./cookie.ts";
+import type { CookieOptions } from "./stream/cookie.ts";
 
 /** The protocols a listener serves: one, or all three on one port. */
 export type ListenerType = "universal" | "websocket" | "rawsocket" | "longpoll";

@@ -10,12 +10,12 @@
 import net from "node:net";
 import tls from "node:tls";
 import type { AttachOptions, PeerAcceptor, TransportLog } from "../wamp/mod.ts";
-import type { HttpRequestHead } from "./http.ts";
-import { serveHttp } from "./http_server.ts";
-import { type LongPollOptions, LongPollService } from "./longpoll.ts";
-import { acceptRawSocket, type RawSocketOptions } from "./rawsocket.ts";
-import { upgradeWebSocket, type WebSocketOptions } from "./websocket_server.ts";
-import { remoteAddress, Wire } from "./wire.ts";
+import type { HttpRequestHead } from "./stream/http.ts";
+import { serveHttp } from "./stream/http_server.ts";
+import { type LongPollOptions, LongPollService } from "./longpoll/server.ts";
+import { acceptRawSocket, type RawSocketOptions } from "./rawsocket/server.ts";
+import { upgradeWebSocket, type WebSocketOptions } from "./websocket/server.ts";
+import { remoteAddress, Wire } from "./stream/wire.ts";
 
 /** TLS settings of a listener. */
 export interface ListenerTlsOptions {

@@ -11,10 +11,10 @@
  */
 
 import net from "node:net";
-import { concat } from "../../transports/bytes.ts";
-import { parseRequestHead, responseHead } from "../../transports/http.ts";
-import { acceptKey, encodeFrame, FrameParser, Opcode } from "../../transports/websocket_framing.ts";
-import { Wire } from "../../transports/wire.ts";
+import { concat } from "../../transports/stream/bytes.ts";
+import { parseRequestHead, responseHead } from "../../transports/stream/http.ts";
+import { acceptKey, encodeFrame, FrameParser, Opcode } from "../../transports/websocket/framing.ts";
+import { Wire } from "../../transports/stream/wire.ts";
 import { announce, type Line, Switchboard } from "./switchboard.ts";
 
 /** A message: its opcode and payload, framed once for every line it goes to. */

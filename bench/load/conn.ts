@@ -8,8 +8,8 @@
  */
 
 import { type Serializer, TransportError } from "../../mod.ts";
-import { concat } from "../../transports/bytes.ts";
-import { dial } from "../../transports/dial.ts";
+import { concat } from "../../transports/stream/bytes.ts";
+import { dial } from "../../transports/stream/dial.ts";
 import {
   decodeHandshakeReply,
   encodeFrame as encodeRawFrame,
@@ -17,10 +17,10 @@ import {
   FrameReader,
   FrameType,
   lengthExponent,
-} from "../../transports/rawsocket_framing.ts";
-import { parseResponseHead } from "../../transports/websocket_client.ts";
-import { acceptKey, encodeFrame, FrameParser, Opcode } from "../../transports/websocket_framing.ts";
-import type { Wire } from "../../transports/wire.ts";
+} from "../../transports/rawsocket/framing.ts";
+import { parseResponseHead } from "../../transports/websocket/client.ts";
+import { acceptKey, encodeFrame, FrameParser, Opcode } from "../../transports/websocket/framing.ts";
+import type { Wire } from "../../transports/stream/wire.ts";
 
 const MAX = 16 * 1024 * 1024;
 const utf8 = new TextEncoder();

@@ -11,7 +11,7 @@
  */
 
 import { MessageType } from "../../mod.ts";
-import { encodeBytes } from "../../transports/encode.ts";
+import { encodeBytes } from "../../transports/stream/encode.ts";
 import type { Conn } from "./conn.ts";
 import { openPeer, type Target, TOPIC } from "./session.ts";
 import {

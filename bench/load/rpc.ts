@@ -6,7 +6,7 @@
  */
 
 import { MessageType } from "../../mod.ts";
-import { encodeBytes } from "../../transports/encode.ts";
+import { encodeBytes } from "../../transports/stream/encode.ts";
 import type { Conn } from "./conn.ts";
 import { messageType, openPeer, PROCEDURE, type Target } from "./session.ts";
 import {

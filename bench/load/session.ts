@@ -8,7 +8,7 @@
  */
 
 import { MessageType, type Serializer, type WampMessage } from "../../mod.ts";
-import { encodeBytes } from "../../transports/encode.ts";
+import { encodeBytes } from "../../transports/stream/encode.ts";
 import { type Conn, openConn } from "./conn.ts";
 
 /** What the load runs against. */

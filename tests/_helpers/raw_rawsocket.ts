@@ -5,7 +5,7 @@
  */
 
 import net from "node:net";
-import { concat } from "../../transports/bytes.ts";
+import { concat } from "../../transports/stream/bytes.ts";
 
 /** One RawSocket frame (regular message) holding `msg` as JSON. */
 export function jsonFrame(msg: unknown): Uint8Array {

@@ -9,7 +9,7 @@ import { MessageType, serializers, type WampMessage } from "../../mod.ts";
 import { DEFAULTS, type Params, runScenario } from "../../bench/load/scenarios.ts";
 import { messageType, type Target } from "../../bench/load/session.ts";
 import { startRouter } from "../_helpers/router.ts";
-import { encodeBytes } from "../../transports/encode.ts";
+import { encodeBytes } from "../../transports/stream/encode.ts";
 
 const brief = (p: Params): Params => ({ ...p, duration: 0.3, warmup: 0.1 });
 

@@ -34,7 +34,7 @@ import { deepEqual, equal, fail, ok } from "node:assert/strict";
 import { decode as decodeMsgpack, encode as encodeMsgpack } from "@msgpack/msgpack";
 import { Encoder } from "cbor-x/encode";
 import { connect, type Event, type Session } from "../../mod.ts";
-import { concat } from "../../transports/bytes.ts";
+import { concat } from "../../transports/stream/bytes.ts";
 import { rawFrames } from "../_helpers/raw_rawsocket.ts";
 import { rawWebSocket } from "../_helpers/raw_websocket.ts";
 import { startRouter, type TestRouter, until, within } from "../_helpers/router.ts";

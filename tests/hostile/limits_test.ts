@@ -8,8 +8,8 @@
 import { equal, ok } from "node:assert/strict";
 import type net from "node:net";
 import { ApplicationError } from "../../client/mod.ts";
-import { DEFAULT_LIMITS } from "../../router/limits.ts";
-import { concat } from "../../transports/bytes.ts";
+import { DEFAULT_LIMITS } from "../../router/core/limits.ts";
+import { concat } from "../../transports/stream/bytes.ts";
 import { join, startRouter, until, within } from "../_helpers/router.ts";
 import { jsonFrame, rawTcp } from "../_helpers/raw_rawsocket.ts";
 

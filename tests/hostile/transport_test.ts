@@ -31,9 +31,9 @@ import type { Peer, PeerAcceptor, SerializerName, WampMessage } from "../../wamp
 import { MessageType, serializers } from "../../wamp/mod.ts";
 import { jsonFrame, rawTcp } from "../_helpers/raw_rawsocket.ts";
 import { until, within } from "../_helpers/router.ts";
-import { RawSocketConnection } from "../../transports/rawsocket.ts";
-import { WebSocketPeer } from "../../transports/websocket_peer.ts";
-import { Wire } from "../../transports/wire.ts";
+import { RawSocketConnection } from "../../transports/rawsocket/server.ts";
+import { WebSocketPeer } from "../../transports/websocket/link.ts";
+import { Wire } from "../../transports/stream/wire.ts";
 
 const MAX_BACKLOG = 256 * 1024;
 

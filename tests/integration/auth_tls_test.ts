@@ -33,14 +33,14 @@ import {
   SessionClosedError,
   type WampMessage,
 } from "../../mod.ts";
-import { parseRequestHead } from "../../transports/http.ts";
-import { rawSocketHandler } from "../../transports/rawsocket.ts";
+import { parseRequestHead } from "../../transports/stream/http.ts";
+import { rawSocketHandler } from "../../transports/rawsocket/server.ts";
 import { verifyCryptosign } from "../../wamp/auth/cryptosign.ts";
-import { connectRawSocket } from "../../transports/rawsocket_client.ts";
-import { connectWebSocket } from "../../transports/websocket_client.ts";
-import { upgradeWebSocket } from "../../transports/websocket_server.ts";
-import { concat } from "../../transports/bytes.ts";
-import { Wire } from "../../transports/wire.ts";
+import { connectRawSocket } from "../../transports/rawsocket/client.ts";
+import { connectWebSocket } from "../../transports/websocket/client.ts";
+import { upgradeWebSocket } from "../../transports/websocket/server.ts";
+import { concat } from "../../transports/stream/bytes.ts";
+import { Wire } from "../../transports/stream/wire.ts";
 import {
   assertNoSecrets,
   CREDENTIALS as C,

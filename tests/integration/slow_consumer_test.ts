@@ -9,7 +9,7 @@
 
 import { equal, ok } from "node:assert/strict";
 import { connectLocal, type Session } from "../../mod.ts";
-import { concat } from "../../transports/bytes.ts";
+import { concat } from "../../transports/stream/bytes.ts";
 import { jsonFrame, rawTcp, stalledSubscriber } from "../_helpers/raw_rawsocket.ts";
 import { rawWebSocket } from "../_helpers/raw_websocket.ts";
 import { startRouter, type TestRouter, until } from "../_helpers/router.ts";

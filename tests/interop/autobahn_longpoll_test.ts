@@ -17,8 +17,8 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { Router } from "../../router/mod.ts";
 import { Session } from "../../client/session.ts";
-import { LongPollService } from "../../transports/longpoll.ts";
-import { connectLongPoll } from "../../transports/longpoll_client.ts";
+import { LongPollService } from "../../transports/longpoll/server.ts";
+import { connectLongPoll } from "../../transports/longpoll/client.ts";
 import {
   autobahn,
   type AutobahnClose,

@@ -18,9 +18,9 @@ import net from "node:net";
 import { ApplicationError } from "../../client/errors.ts";
 import { Session } from "../../client/session.ts";
 import { Router } from "../../router/mod.ts";
-import { rawSocketHandler, type RawSocketOptions } from "../../transports/rawsocket.ts";
-import { FrameType } from "../../transports/rawsocket_framing.ts";
-import { connectRawSocket } from "../../transports/rawsocket_client.ts";
+import { rawSocketHandler, type RawSocketOptions } from "../../transports/rawsocket/server.ts";
+import { FrameType } from "../../transports/rawsocket/framing.ts";
+import { connectRawSocket } from "../../transports/rawsocket/client.ts";
 import {
   autobahn,
   type AutobahnConnection,

@@ -1,8 +1,8 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { type Acceptance, acceptHello, type HelloRealm } from "../../router/acceptor.ts";
-import type { Identity } from "../../router/auth/authenticator.ts";
-import { realmAuthenticators } from "../../router/auth/methods.ts";
-import { type RealmOptions, resolveRealmOptions } from "../../router/config.ts";
+import { type Acceptance, acceptHello, type HelloRealm } from "../../router/core/acceptor.ts";
+import type { Identity } from "../../router/core/auth/authenticator.ts";
+import { realmAuthenticators } from "../../router/core/auth/methods.ts";
+import { type RealmOptions, resolveRealmOptions } from "../../router/core/realm_options.ts";
 import {
   type AbortMessage,
   type Dict,

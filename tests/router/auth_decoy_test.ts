@@ -1,9 +1,13 @@
 /** Unknown users get decoy challenges that look like a configured user's. */
 
 import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
-import type { AuthOutcome, AuthRequest } from "../../router/auth/authenticator.ts";
-import { scramAuthenticator } from "../../router/auth/scram.ts";
-import { craPrincipal, type CraUser, wampcraAuthenticator } from "../../router/auth/wampcra.ts";
+import type { AuthOutcome, AuthRequest } from "../../router/core/auth/authenticator.ts";
+import { scramAuthenticator } from "../../router/core/auth/scram.ts";
+import {
+  craPrincipal,
+  type CraUser,
+  wampcraAuthenticator,
+} from "../../router/core/auth/wampcra.ts";
 import type { Dict } from "../../wamp/mod.ts";
 
 function request(authid: string, authextra: Dict = {}): AuthRequest {

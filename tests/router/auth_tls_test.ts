@@ -12,11 +12,11 @@ import {
   type AuthRequest,
   type DynamicAuthRequest,
   transportDict,
-} from "../../router/auth/authenticator.ts";
-import { cryptosignAuthenticator } from "../../router/auth/cryptosign.ts";
-import { scramAuthenticator, type ScramUser } from "../../router/auth/scram.ts";
-import { tlsAuthenticator } from "../../router/auth/tls.ts";
-import { resolveRealmOptions } from "../../router/config.ts";
+} from "../../router/core/auth/authenticator.ts";
+import { cryptosignAuthenticator } from "../../router/core/auth/cryptosign.ts";
+import { scramAuthenticator, type ScramUser } from "../../router/core/auth/scram.ts";
+import { tlsAuthenticator } from "../../router/core/auth/tls.ts";
+import { resolveRealmOptions } from "../../router/core/realm_options.ts";
 import { Router } from "../../router/router.ts";
 import { cryptosignKeyPair, signChallenge } from "../../wamp/auth/cryptosign.ts";
 import { deriveCredentials, type ScramKdfParams } from "../../wamp/auth/scram.ts";

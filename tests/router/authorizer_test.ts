@@ -5,10 +5,10 @@
  */
 
 import { deepEqual, equal, throws } from "node:assert/strict";
-import { Authorizer, type Decision, type RoleOptions } from "../../router/authorizer.ts";
-import { resolveRealmOptions } from "../../router/config.ts";
+import { Authorizer, type Decision, type RoleOptions } from "../../router/core/authorizer.ts";
+import { resolveRealmOptions } from "../../router/core/realm_options.ts";
 import { Router } from "../../router/router.ts";
-import type { Session } from "../../router/session.ts";
+import type { Session } from "../../router/core/session.ts";
 import {
   type Dict,
   ErrorUri,

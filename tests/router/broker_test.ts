@@ -1,8 +1,8 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import { Broker } from "../../router/broker.ts";
-import { getEventsProcedure } from "../../router/event_history.ts";
-import { topicReflection } from "../../router/topic_reflection.ts";
-import type { Outbound, SessionInfo } from "../../router/types.ts";
+import { Broker } from "../../router/core/broker/broker.ts";
+import { getEventsProcedure } from "../../router/core/broker/event_history.ts";
+import { topicReflection } from "../../router/core/broker/topic_reflection.ts";
+import type { Outbound, SessionInfo } from "../../router/core/types.ts";
 import {
   type Dict,
   ErrorUri,

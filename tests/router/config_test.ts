@@ -1,5 +1,5 @@
 import { deepEqual, equal, throws } from "node:assert/strict";
-import { type RealmOptions, resolveRealmOptions } from "../../router/config.ts";
+import { type RealmOptions, resolveRealmOptions } from "../../router/core/realm_options.ts";
 import { Router } from "../../router/router.ts";
 
 const quiet = () => {};

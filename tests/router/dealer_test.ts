@@ -1,6 +1,6 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import { Dealer } from "../../router/dealer.ts";
-import type { Outbound, SessionInfo } from "../../router/types.ts";
+import { Dealer } from "../../router/core/dealer/dealer.ts";
+import type { Outbound, SessionInfo } from "../../router/core/types.ts";
 import {
   type CallMessage,
   type Dict,

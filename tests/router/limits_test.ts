@@ -6,12 +6,12 @@
  */
 
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { Broker } from "../../router/broker.ts";
-import { Dealer, MAX_CALL_TIMEOUT, type Timers } from "../../router/dealer.ts";
-import { DEFAULT_LIMITS, payloadSize } from "../../router/limits.ts";
+import { Broker } from "../../router/core/broker/broker.ts";
+import { Dealer, MAX_CALL_TIMEOUT, type Timers } from "../../router/core/dealer/dealer.ts";
+import { DEFAULT_LIMITS, payloadSize } from "../../router/core/limits.ts";
 import { Router } from "../../router/router.ts";
-import type { Session } from "../../router/session.ts";
-import type { SessionInfo } from "../../router/types.ts";
+import type { Session } from "../../router/core/session.ts";
+import type { SessionInfo } from "../../router/core/types.ts";
 import {
   type CallMessage,
   type Dict,

@@ -1,5 +1,5 @@
 import { deepEqual, equal } from "node:assert/strict";
-import { MatchIndex } from "../../router/match_index.ts";
+import { MatchIndex } from "../../router/core/match_index.ts";
 import { type MatchPolicy, prefixMatch, wildcardMatch } from "../../wamp/mod.ts";
 
 function sorted(values: Iterable<string>): string[] {

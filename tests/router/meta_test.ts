@@ -6,12 +6,12 @@
  */
 
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { Broker } from "../../router/broker.ts";
-import type { MetaOptions } from "../../router/config.ts";
-import { MetaEvents } from "../../router/meta/events.ts";
-import { MAX_TESTAMENTS } from "../../router/meta/testament.ts";
+import { Broker } from "../../router/core/broker/broker.ts";
+import type { MetaOptions } from "../../router/core/realm_options.ts";
+import { MetaEvents } from "../../router/core/meta/events.ts";
+import { MAX_TESTAMENTS } from "../../router/core/meta/testament.ts";
 import { Router } from "../../router/router.ts";
-import type { Session } from "../../router/session.ts";
+import type { Session } from "../../router/core/session.ts";
 import {
   CloseUri,
   type Dict,

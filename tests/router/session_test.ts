@@ -1,8 +1,8 @@
 import { deepEqual, equal, match, ok, strictEqual, throws } from "node:assert/strict";
-import type { RealmOptions } from "../../router/config.ts";
+import type { RealmOptions } from "../../router/core/realm_options.ts";
 import { Router } from "../../router/router.ts";
-import type { Session } from "../../router/session.ts";
-import type { LogLevel } from "../../router/types.ts";
+import type { Session } from "../../router/core/session.ts";
+import type { LogLevel } from "../../router/core/types.ts";
 import {
   type CallMessage,
   CloseUri,

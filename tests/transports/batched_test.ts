@@ -4,7 +4,7 @@ import {
   joinBatch,
   splitBatch,
   splitTextBatch,
-} from "../../transports/batched.ts";
+} from "../../transports/stream/batched.ts";
 import { cbor, json, msgpack, ProtocolViolationError } from "../../wamp/mod.ts";
 
 const utf8 = new TextEncoder();

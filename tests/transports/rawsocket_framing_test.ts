@@ -1,5 +1,5 @@
 /**
- * RawSocket framing (`transports/rawsocket_framing.ts`): the handshake and
+ * RawSocket framing (`transports/rawsocket/framing.ts`): the handshake and
  * frame-header vectors of `../shared/wamp-vectors/generated-auth-transport.json`
  * (key `rawsocket`), plus the incremental {@linkcode FrameReader}. No
  * sockets.
@@ -30,7 +30,7 @@ import {
   lengthExponent,
   MAX_FRAME_LENGTH,
   maxLength,
-} from "../../transports/rawsocket_framing.ts";
+} from "../../transports/rawsocket/framing.ts";
 
 const VECTORS = new URL(
   "../../../shared/wamp-vectors/generated-auth-transport.json",

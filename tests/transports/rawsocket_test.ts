@@ -1,6 +1,6 @@
 /**
- * RawSocket over real sockets (`transports/rawsocket.ts`,
- * `transports/rawsocket_client.ts`): a real router behind a
+ * RawSocket over real sockets (`transports/rawsocket/server.ts`,
+ * `transports/rawsocket/client.ts`): a real router behind a
  * `node:net`/`node:tls` server on 127.0.0.1:0 or a Unix socket, our client,
  * raw byte-level clients and fake routers for what a well-behaved peer
  * never does.
@@ -18,10 +18,10 @@ import {
   acceptRawSocket,
   type AcceptRawSocketOptions,
   rawSocketHandler,
-} from "../../transports/rawsocket.ts";
-import { connectRawSocket, parseRawSocketUrl } from "../../transports/rawsocket_client.ts";
-import { encodeFrame, FrameType } from "../../transports/rawsocket_framing.ts";
-import { Wire } from "../../transports/wire.ts";
+} from "../../transports/rawsocket/server.ts";
+import { connectRawSocket, parseRawSocketUrl } from "../../transports/rawsocket/client.ts";
+import { encodeFrame, FrameType } from "../../transports/rawsocket/framing.ts";
+import { Wire } from "../../transports/stream/wire.ts";
 import {
   ErrorUri,
   type PeerHandler,

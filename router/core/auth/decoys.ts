@@ -1,0 +1,41 @@
+/**
+ * Decoys for unknown users: a CHALLENGE must look the same whether or not
+ * the authid exists. The decoy copies the parameters of a configured user
+ * picked by a keyed hash of the authid (so the same unknown name always
+ * gets the same decoy) and derives its salt the same way.
+ *
+ * @module
+ */
+
+import { createHmac } from "node:crypto";
+import { randomBytes } from "../../../wamp/auth/util.ts";
+
+/** Picks stable decoy parameters for unknown authids. */
+export class Decoys<T> {
+  #key = randomBytes(32);
+  #users: readonly T[];
+
+  /**
+   * Creates the decoy source.
+   *
+   * @param users The configured users whose parameters decoys copy.
+   */
+  constructor(users: readonly T[]) {
+    this.#users = users;
+  }
+
+  /** The configured user a decoy for `authid` imitates (undefined when none). */
+  user(authid: string): T | undefined {
+    if (this.#users.length === 0) return undefined;
+    return this.#users[this.#hash("user", authid).readUInt32BE(0) % this.#users.length];
+  }
+
+  /** A stable 16-byte salt for `authid`, base64. */
+  salt(authid: string): string {
+    return this.#hash("salt", authid).subarray(0, 16).toString("base64");
+  }
+
+  #hash(purpose: string, authid: string): Buffer {
+    return createHmac("sha256", this.#key).update(`${purpose}\0${authid}`).digest();
+  }
+}

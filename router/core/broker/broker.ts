@@ -1,0 +1,519 @@
+/**
+ * The broker: subscriptions and publications of one realm, sans-I/O. Every
+ * method takes the acting session and its message, and returns the
+ * messages to deliver (spec "Publish and Subscribe" and the Advanced
+ * Profile's PubSub features).
+ *
+ * @module
+ */
+
+import {
+  type Dict,
+  ErrorUri,
+  Feature,
+  hasFeature,
+  type IdGenerator,
+  isReservedUri,
+  isValidUri,
+  type MatchPolicy,
+  MessageType,
+  ProtocolViolationError,
+  type PublishMessage,
+  type SubscribeMessage,
+  type UnsubscribeMessage,
+} from "../../../wamp/mod.ts";
+import type { Disclosure } from "../realm_options.ts";
+import { errorReply } from "../errors.ts";
+import { EventHistory, type EventHistoryRule } from "./event_history.ts";
+import { limitMessage, type LimitOptions, resolveLimits } from "../limits.ts";
+import { MatchIndex } from "../match_index.ts";
+import { copyPassthru, passthruProblem, PPT_KEYS, usesPassthru } from "../passthru.ts";
+import { eventFor, type Publication } from "./publication.ts";
+import { PublishFilter } from "./publish_filter.ts";
+import { RetainedEvents } from "./retained.ts";
+import type { Outbound, SessionInfo } from "../types.ts";
+
+/** A subscription: one (topic, match) pair shared by all its subscribers. */
+export interface Subscription {
+  /** Router-scope subscription ID. */
+  readonly id: number;
+  /** The topic or pattern. */
+  readonly topic: string;
+  /** The match policy. */
+  readonly match: MatchPolicy;
+  /** When it was created (ISO 8601). */
+  readonly created: string;
+  /** Subscribed session IDs, in subscription order. */
+  readonly subscribers: Set<number>;
+  /**
+   * Whether it outlives its last subscriber: the realm's `eventHistory`
+   * creates such subscriptions up front, so history is kept (and has an
+   * ID to ask for) before anyone subscribes.
+   */
+  readonly persistent: boolean;
+}
+
+/**
+ * Told as sessions join and leave subscriptions (the subscription meta
+ * API publishes from here).
+ */
+export interface SubscriptionObserver {
+  /** `session` joined `sub`; `created` when this made the subscription. */
+  subscribed(session: number, sub: Subscription, created: boolean): void;
+  /** `session` left `sub`; `deleted` when that removed the subscription. */
+  unsubscribed(session: number, sub: Subscription, deleted: boolean): void;
+}
+
+/** Options for {@linkcode Broker}. */
+export interface BrokerOptions {
+  /** Only `[0-9a-z_]` URI components. @default {false} */
+  strictUris?: boolean;
+  /** Router-scope IDs for subscriptions. */
+  subscriptionIds: IdGenerator;
+  /** Global-scope IDs for publications. */
+  publicationIds: IdGenerator;
+  /**
+   * Publisher identification: `request` honours `disclose_me`, `always`
+   * discloses every publisher, `never` refuses `disclose_me`.
+   * @default {"request"}
+   */
+  disclosePublisher?: Disclosure;
+  /**
+   * Topics and patterns whose events are kept for
+   * `wamp.subscription.get_events`.
+   * @default {[]}
+   */
+  eventHistory?: readonly EventHistoryRule[];
+  /**
+   * The clock for history timestamps (milliseconds since the epoch).
+   * @default {Date.now}
+   */
+  now?: () => number;
+  /** Told as sessions join and leave subscriptions. */
+  observer?: SubscriptionObserver;
+  /**
+   * Subscription and retained-event limits (the realm's `limits`); the
+   * defaults of `DEFAULT_LIMITS` for those not given.
+   * @default {DEFAULT_LIMITS}
+   */
+  limits?: BrokerLimits;
+}
+
+/** The limits a broker enforces. */
+export type BrokerLimits = Pick<
+  LimitOptions,
+  | "subscriptionsPerSession"
+  | "subscriptions"
+  | "patternSubscriptions"
+  | "retainedEventBytes"
+  | "retainedBytes"
+  | "historyBytes"
+>;
+
+/** Routes events from publishers to subscribers. */
+export class Broker {
+  #options: BrokerOptions;
+  #now: () => number;
+  #index = new MatchIndex<Subscription>();
+  #byId = new Map<number, Subscription>();
+  #bySession = new Map<number, Set<Subscription>>();
+  /** Subscribers' identities, for black/white lists and revocation. */
+  #sessions = new Map<number, SessionInfo>();
+  #history = new EventHistory();
+  #retained: RetainedEvents;
+  #maxPerSession: number;
+  #maxSubscriptions: number;
+  #maxPatterns: number;
+  /** How many prefix and wildcard subscriptions exist. */
+  #patterns = 0;
+  /** Subscriptions that may match a `wamp.` topic (see {@linkcode watchesMeta}). */
+  #metaWatchers = 0;
+
+  /**
+   * Creates a broker, with the history-enabled subscriptions its
+   * `eventHistory` rules ask for.
+   *
+   * @param options URI strictness, ID generators, disclosure, history.
+   */
+  constructor(options: BrokerOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    const limits = resolveLimits(options.limits);
+    this.#retained = new RetainedEvents(limits);
+    this.#maxPerSession = limits.subscriptionsPerSession;
+    this.#maxSubscriptions = limits.subscriptions;
+    this.#maxPatterns = limits.patternSubscriptions;
+    for (const rule of options.eventHistory ?? []) {
+      const match = rule.match ?? "exact";
+      const sub = this.#index.get(rule.topic, match) ?? this.#create(rule.topic, match, true);
+      this.#history.enable(sub.id, rule.limit ?? 100, limits.historyBytes);
+    }
+  }
+
+  /** How many subscriptions exist. */
+  get subscriptionCount(): number {
+    return this.#byId.size;
+  }
+
+  /** Looks up a subscription by ID. */
+  subscription(id: number): Subscription | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** Every subscription, in creation order. */
+  subscriptions(): IterableIterator<Subscription> {
+    return this.#byId.values();
+  }
+
+  /**
+   * Looks up the subscription for a (topic, match) pair, without matching.
+   *
+   * @param topic The topic or pattern.
+   * @param match The match policy.
+   * @returns The subscription, or `undefined`.
+   */
+  lookup(topic: string, match: MatchPolicy = "exact"): Subscription | undefined {
+    return this.#index.get(topic, match);
+  }
+
+  /**
+   * Whether any subscription may match a `wamp.` topic: when none does,
+   * the realm skips building meta events altogether.
+   */
+  get watchesMeta(): boolean {
+    return this.#metaWatchers > 0;
+  }
+
+  /** Every subscription a publication to `topic` reaches. */
+  matching(topic: string): readonly Subscription[] {
+    return this.#index.matches(topic);
+  }
+
+  /** Whether a publication to `topic` would reach any subscriber. */
+  hasSubscribers(topic: string): boolean {
+    return this.#index.matches(topic).some((sub) => sub.subscribers.size > 0);
+  }
+
+  /** The event-history stores (`event_history`). */
+  get history(): EventHistory {
+    return this.#history;
+  }
+
+  /** The retained events (`event_retention`). */
+  get retained(): RetainedEvents {
+    return this.#retained;
+  }
+
+  /**
+   * Handles SUBSCRIBE: joins the subscription for the (topic, match) pair
+   * or creates one; a repeated SUBSCRIBE returns the same ID. With
+   * `get_retained`, the retained events the subscriber may receive follow
+   * SUBSCRIBED, flagged `retained: true`. A session holding
+   * `subscriptionsPerSession` subscriptions, or a new subscription in a
+   * realm holding `subscriptions` (`patternSubscriptions` for a new prefix
+   * or wildcard one), is refused with
+   * `cloverleaf.error.limit_exceeded` (the router's own sessions are not
+   * limited per session).
+   *
+   * @param session The subscriber.
+   * @param msg The SUBSCRIBE message.
+   * @returns SUBSCRIBED (then retained EVENTs), or ERROR.
+   */
+  subscribe(session: SessionInfo, msg: SubscribeMessage): Outbound[] {
+    const match = (msg.options.match ?? "exact") as MatchPolicy;
+    if (match !== "exact" && match !== "prefix" && match !== "wildcard") {
+      return [
+        errorReply(
+          session.id,
+          msg.type,
+          msg.request,
+          ErrorUri.OPTION_NOT_ALLOWED,
+          `match "${match}" is not a match policy`,
+        ),
+      ];
+    }
+    if (!isValidUri(msg.topic, { strict: this.#options.strictUris ?? false, match })) {
+      return [errorReply(session.id, msg.type, msg.request, ErrorUri.INVALID_URI)];
+    }
+    const existing = this.#index.get(msg.topic, match);
+    const refusal = this.#overLimit(session, existing, match);
+    if (refusal !== undefined) {
+      return [errorReply(session.id, msg.type, msg.request, ErrorUri.LIMIT_EXCEEDED, refusal)];
+    }
+    const sub = existing ?? this.#create(msg.topic, match, false);
+    const joined = !sub.subscribers.has(session.id);
+    sub.subscribers.add(session.id);
+    this.#sessions.set(session.id, session);
+    let mine = this.#bySession.get(session.id);
+    if (mine === undefined) this.#bySession.set(session.id, mine = new Set());
+    mine.add(sub);
+    if (joined) this.#options.observer?.subscribed(session.id, sub, existing === undefined);
+    const out: Outbound[] = [{
+      to: session.id,
+      msg: { type: MessageType.SUBSCRIBED, request: msg.request, subscription: sub.id },
+    }];
+    if (msg.options.get_retained === true) {
+      for (const pub of this.#retained.for(sub.topic, sub.match, session)) {
+        out.push({ to: session.id, msg: eventFor(sub, pub, { retained: true }) });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Handles UNSUBSCRIBE.
+   *
+   * @param session The subscriber.
+   * @param msg The UNSUBSCRIBE message.
+   * @returns UNSUBSCRIBED, or ERROR `no_such_subscription`.
+   */
+  unsubscribe(session: SessionInfo, msg: UnsubscribeMessage): Outbound[] {
+    const sub = this.#byId.get(msg.subscription);
+    if (sub === undefined || !sub.subscribers.has(session.id)) {
+      return [errorReply(session.id, msg.type, msg.request, ErrorUri.NO_SUCH_SUBSCRIPTION)];
+    }
+    this.#remove(session.id, sub);
+    return [{ to: session.id, msg: { type: MessageType.UNSUBSCRIBED, request: msg.request } }];
+  }
+
+  /**
+   * Handles PUBLISH: one EVENT per matching subscription (exact, prefix and
+   * wildcard alike), addressed to its subscribers that pass publisher
+   * exclusion and the black/white lists; history and retention are
+   * updated; PUBLISHED follows when `acknowledge` is set. Refusals are
+   * only reported to publishers that asked for an acknowledgement. A
+   * PUBLISH with `retain` that the retained events' limits cannot take
+   * (`retainedEventBytes`, `retainedBytes`) is refused as a whole (no
+   * EVENT either), with `cloverleaf.error.limit_exceeded`.
+   *
+   * @param session The publisher.
+   * @param msg The PUBLISH message.
+   * @param how `internal`: the router itself publishes (meta events) and
+   * may use the reserved `wamp.` topics; `disclose`: disclose the
+   * publisher as if it had set `disclose_me` (an authorization permission
+   * says so), unless the realm never discloses.
+   * @returns EVENTs, then PUBLISHED or ERROR.
+   * @throws {ProtocolViolationError} When the publisher uses payload
+   * passthru mode without announcing it.
+   */
+  publish(
+    session: SessionInfo,
+    msg: PublishMessage,
+    how: { internal?: boolean; disclose?: boolean } = {},
+  ): Outbound[] {
+    const options = msg.options;
+    const ack = options.acknowledge === true;
+    if (
+      usesPassthru(options) &&
+      !hasFeature(session.roles, "publisher", Feature.PAYLOAD_PASSTHRU_MODE)
+    ) {
+      throw new ProtocolViolationError(
+        "PUBLISH uses payload passthru mode, but the publisher did not announce payload_passthru_mode",
+      );
+    }
+    const checked = this.#checkPublish(msg, how.internal === true);
+    if (!(checked instanceof PublishFilter) && checked !== undefined) {
+      return ack ? [errorReply(session.id, msg.type, msg.request, ...checked)] : [];
+    }
+    const pub = this.#publication(session, msg, checked, how.disclose === true);
+    if (options.retain === true) {
+      const refusal = this.#retained.retain(pub);
+      if (refusal !== undefined) {
+        return ack
+          ? [errorReply(session.id, msg.type, msg.request, ErrorUri.LIMIT_EXCEEDED, refusal)]
+          : [];
+      }
+    }
+    const storable = checked === undefined || checked.storable;
+    const out: Outbound[] = [];
+    for (const sub of this.#index.matches(msg.topic)) {
+      if (storable) this.#history.record(sub.id, pub);
+      const to = this.#recipients(sub, pub);
+      if (to.length > 0) out.push({ to, msg: eventFor(sub, pub) });
+    }
+    if (ack) {
+      out.push({
+        to: session.id,
+        msg: { type: MessageType.PUBLISHED, request: msg.request, publication: pub.id },
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Revokes a subscription (feature key `subscription_revocation`): every
+   * subscriber is removed; those that announced `subscription_revocation`
+   * get `UNSUBSCRIBED [35, 0, {subscription, reason}]`, the others are
+   * removed silently (spec "Subscription Revocation").
+   *
+   * @param subscription The subscription ID.
+   * @param reason Why, for the subscribers.
+   * @returns The UNSUBSCRIBED to deliver, or `undefined` when there is no
+   * such subscription.
+   */
+  revoke(subscription: number, reason?: string): Outbound[] | undefined {
+    const sub = this.#byId.get(subscription);
+    if (sub === undefined) return undefined;
+    const notify: number[] = [];
+    for (const id of [...sub.subscribers]) {
+      const roles = this.#sessions.get(id)?.roles ?? {};
+      if (hasFeature(roles, "subscriber", Feature.SUBSCRIPTION_REVOCATION)) notify.push(id);
+      this.#remove(id, sub);
+    }
+    if (notify.length === 0) return [];
+    const details: Dict = { subscription };
+    if (reason !== undefined) details.reason = reason;
+    return [{ to: notify, msg: { type: MessageType.UNSUBSCRIBED, request: 0, details } }];
+  }
+
+  /**
+   * Drops every subscription of a session that left.
+   *
+   * @param sessionId The session that left.
+   */
+  removeSession(sessionId: number): void {
+    const mine = this.#bySession.get(sessionId);
+    if (mine === undefined) return;
+    for (const sub of [...mine]) this.#remove(sessionId, sub);
+  }
+
+  /** Why `session` may not join `existing` (or a new subscription), if it may not. */
+  #overLimit(
+    session: SessionInfo,
+    existing: Subscription | undefined,
+    match: MatchPolicy,
+  ): string | undefined {
+    if (existing?.subscribers.has(session.id)) return undefined;
+    const held = this.#bySession.get(session.id)?.size ?? 0;
+    if (held >= this.#maxPerSession && session.transport !== "internal") {
+      return limitMessage("subscribe", "subscriptionsPerSession", this.#maxPerSession);
+    }
+    if (existing === undefined && this.#byId.size >= this.#maxSubscriptions) {
+      return limitMessage("subscribe", "subscriptions", this.#maxSubscriptions);
+    }
+    if (existing === undefined && match !== "exact" && this.#patterns >= this.#maxPatterns) {
+      return limitMessage("subscribe", "patternSubscriptions", this.#maxPatterns);
+    }
+    return undefined;
+  }
+
+  /** The refusal of a PUBLISH, or its black/white lists when it is acceptable. */
+  #checkPublish(
+    msg: PublishMessage,
+    internal: boolean,
+  ): PublishFilter | undefined | [string, string?] {
+    const options = msg.options;
+    if (
+      !isValidUri(msg.topic, { strict: this.#options.strictUris ?? false }) ||
+      (isReservedUri(msg.topic) && !internal)
+    ) {
+      return [ErrorUri.INVALID_URI];
+    }
+    if (options.disclose_me === true && this.#options.disclosePublisher === "never") {
+      return [ErrorUri.OPTION_DISALLOWED_DISCLOSE_ME, "this realm never discloses publishers"];
+    }
+    if (usesPassthru(options)) {
+      const problem = passthruProblem(options);
+      if (problem !== undefined) return [ErrorUri.INVALID_ARGUMENT, problem];
+    } else if (PPT_KEYS.some((key) => options[key] !== undefined)) {
+      return [ErrorUri.INVALID_ARGUMENT, "ppt_* options need a non-empty ppt_scheme"];
+    }
+    const filter = PublishFilter.from(options);
+    if (typeof filter === "string") {
+      return [ErrorUri.INVALID_ARGUMENT, `option "${filter}" must be a list of the right type`];
+    }
+    return filter;
+  }
+
+  #publication(
+    session: SessionInfo,
+    msg: PublishMessage,
+    filter: PublishFilter | undefined,
+    forced: boolean,
+  ): Publication {
+    const options = msg.options;
+    const details: Dict = {};
+    const disclosure = this.#options.disclosePublisher ?? "request";
+    if (
+      disclosure === "always" ||
+      (disclosure === "request" && (forced || options.disclose_me === true))
+    ) {
+      details.publisher = session.id;
+      details.publisher_authid = session.authid;
+      details.publisher_authrole = session.authrole;
+    }
+    if (session.trustlevel !== undefined) details.trustlevel = session.trustlevel;
+    copyPassthru(options, details, msg.payload !== undefined);
+    return {
+      id: this.#options.publicationIds(),
+      topic: msg.topic,
+      timestamp: this.#now(),
+      details,
+      ...(msg.args === undefined ? {} : { args: msg.args }),
+      ...(msg.kwargs === undefined ? {} : { kwargs: msg.kwargs }),
+      ...(msg.payload === undefined ? {} : { payload: msg.payload }),
+      ...(filter === undefined ? {} : { filter }),
+      ...(options.exclude_me === false ? {} : { excluded: session.id }),
+    };
+  }
+
+  /** The subscribers of `sub` that may receive `pub`. */
+  #recipients(sub: Subscription, pub: Publication): number[] {
+    const to: number[] = [];
+    const filter = pub.filter;
+    for (const id of sub.subscribers) {
+      if (id === pub.excluded) continue;
+      if (filter !== undefined && !filter.allows(this.#sessions.get(id)!)) continue;
+      to.push(id);
+    }
+    return to;
+  }
+
+  #create(topic: string, match: MatchPolicy, persistent: boolean): Subscription {
+    const sub: Subscription = {
+      id: this.#options.subscriptionIds(),
+      topic,
+      match,
+      created: new Date(this.#now()).toISOString(),
+      subscribers: new Set(),
+      persistent,
+    };
+    this.#index.set(topic, match, sub);
+    this.#byId.set(sub.id, sub);
+    if (mayMatchMeta(topic, match)) this.#metaWatchers++;
+    if (match !== "exact") this.#patterns++;
+    return sub;
+  }
+
+  #remove(sessionId: number, sub: Subscription): void {
+    sub.subscribers.delete(sessionId);
+    const mine = this.#bySession.get(sessionId);
+    mine?.delete(sub);
+    if (mine?.size === 0) {
+      this.#bySession.delete(sessionId);
+      this.#sessions.delete(sessionId);
+    }
+    const deleted = sub.subscribers.size === 0 && !sub.persistent;
+    if (deleted) {
+      this.#index.delete(sub.topic, sub.match);
+      this.#byId.delete(sub.id);
+      if (mayMatchMeta(sub.topic, sub.match)) this.#metaWatchers--;
+      if (sub.match !== "exact") this.#patterns--;
+    }
+    this.#options.observer?.unsubscribed(sessionId, sub, deleted);
+  }
+}
+
+/** Whether a subscription could match some topic under `wamp.`. */
+function mayMatchMeta(topic: string, match: MatchPolicy): boolean {
+  switch (match) {
+    case "exact":
+      return topic.startsWith("wamp.");
+    case "prefix":
+      return topic.startsWith("wamp.") || "wamp.".startsWith(topic);
+    case "wildcard": {
+      const dot = topic.indexOf(".");
+      return dot === 0 || (dot > 0 && topic.slice(0, dot) === "wamp");
+    }
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Procedure reflection (spec "Interface Reflection", a sketch): the router
+ * serves `wamp.reflection.procedure.list` and `.describe`, and callees attach
+ * a description to their procedure with `wamp.reflect.define`.
+ *
+ * The spec defines no payload shapes; Cloverleaf's are:
+ * - `wamp.reflection.procedure.list()` → `[[uri, …]]`, the registered
+ *   procedures and patterns, sorted;
+ * - `wamp.reflection.procedure.describe(uri)` → kwargs `{ procedure, match,
+ *   invoke, created, callees, description? }` for the registration a call
+ *   to `uri` reaches (or the pattern itself), else `no_such_procedure`;
+ * - `wamp.reflect.define(uri, description)` (kwargs `match` to name a
+ *   pattern registration) → sets the description of a registration the
+ *   calling session serves, else `no_such_registration`.
+ *
+ * @module
+ */
+
+import { type Dict, ErrorUri, type MatchPolicy } from "../../../wamp/mod.ts";
+import type { Dealer, Registration } from "./dealer.ts";
+import { CallError } from "../errors.ts";
+import { payloadSize } from "../limits.ts";
+import type { RouterProcedure } from "../realm.ts";
+
+/** The largest description `wamp.reflect.define` keeps (estimated bytes). */
+const MAX_DESCRIPTION_BYTES = 64 * 1024;
+
+/** Procedure reflection URIs. */
+export const ProcedureReflectionUri = {
+  /** Lists registered procedures. */
+  LIST: "wamp.reflection.procedure.list",
+  /** Describes one procedure. */
+  DESCRIBE: "wamp.reflection.procedure.describe",
+  /** Attaches a description to a procedure the caller serves. */
+  DEFINE: "wamp.reflect.define",
+} as const;
+
+/**
+ * The reflection procedures over a dealer, keyed by URI, for
+ * `Realm.provide`.
+ *
+ * @param dealer The realm's dealer.
+ * @returns URI → handler.
+ */
+export function procedureReflection(dealer: Dealer): Record<string, RouterProcedure> {
+  const find = (uri: unknown, match: unknown): Registration | undefined => {
+    if (typeof uri !== "string") throw new CallError(ErrorUri.INVALID_ARGUMENT, "expected a URI");
+    if (match === undefined) return dealer.match(uri) ?? exactly(dealer, uri);
+    return exactly(dealer, uri, match as MatchPolicy);
+  };
+  return {
+    [ProcedureReflectionUri.LIST]: () => ({
+      args: [[...new Set([...dealer.registrations()].map((reg) => reg.procedure))].sort()],
+    }),
+    [ProcedureReflectionUri.DESCRIBE]: (_caller, args, kwargs) => {
+      const reg = find(args[0], kwargs.match);
+      if (reg === undefined) throw new CallError(ErrorUri.NO_SUCH_PROCEDURE);
+      return { kwargs: describe(reg) };
+    },
+    [ProcedureReflectionUri.DEFINE]: (caller, args, kwargs) => {
+      const reg = exactly(dealer, args[0], (kwargs.match ?? "exact") as MatchPolicy);
+      const description = args[1];
+      if (reg === undefined || !reg.callees.includes(caller.id)) {
+        throw new CallError(
+          ErrorUri.NO_SUCH_REGISTRATION,
+          "only a callee of the procedure may define it",
+        );
+      }
+      if (typeof description !== "object" || description === null || Array.isArray(description)) {
+        throw new CallError(ErrorUri.INVALID_ARGUMENT, "the description must be a dict");
+      }
+      if (payloadSize([description], MAX_DESCRIPTION_BYTES) > MAX_DESCRIPTION_BYTES) {
+        const why = `the description must be at most ${MAX_DESCRIPTION_BYTES} bytes`;
+        throw new CallError(ErrorUri.INVALID_ARGUMENT, why);
+      }
+      reg.description = description as Dict;
+      return {};
+    },
+  };
+}
+
+function exactly(
+  dealer: Dealer,
+  uri: unknown,
+  match: MatchPolicy = "exact",
+): Registration | undefined {
+  return typeof uri === "string" ? dealer.lookup(uri, match) : undefined;
+}
+
+function describe(reg: Registration): Dict {
+  const out: Dict = {
+    procedure: reg.procedure,
+    match: reg.match,
+    invoke: reg.invoke,
+    created: reg.created,
+    callees: reg.callees.length,
+  };
+  if (reg.description !== undefined) out.description = reg.description;
+  return out;
+}

@@ -1,0 +1,58 @@
+/**
+ * Helpers that turn refusals into ERROR messages (failed requests are data,
+ * not exceptions).
+ *
+ * @module
+ */
+
+import { type Dict, type ErrorMessage, MessageType } from "../../wamp/mod.ts";
+import type { Outbound } from "./types.ts";
+
+/**
+ * Builds an ERROR reply to one session.
+ *
+ * @param to The session that made the request.
+ * @param requestType The request's message type code.
+ * @param request The request ID.
+ * @param error The error URI.
+ * @param message A human-readable explanation, sent as the only argument.
+ * @returns The outbound ERROR.
+ */
+export function errorReply(
+  to: number,
+  requestType: number,
+  request: number,
+  error: string,
+  message?: string,
+): Outbound {
+  const msg: ErrorMessage = {
+    type: MessageType.ERROR,
+    requestType,
+    request,
+    details: {} as Dict,
+    error,
+  };
+  if (message !== undefined) msg.args = [message];
+  return { to, msg };
+}
+
+/**
+ * Thrown by a procedure the router serves itself (meta API, reflection) to
+ * answer the CALL with ERROR.
+ */
+export class CallError extends Error {
+  /** The error URI. */
+  readonly uri: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param uri The error URI.
+   * @param message A human-readable explanation, sent as the only argument.
+   */
+  constructor(uri: string, message?: string) {
+    super(message ?? uri);
+    this.name = "CallError";
+    this.uri = uri;
+  }
+}

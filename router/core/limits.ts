@@ -1,0 +1,213 @@
+/**
+ * Resource limits of a realm (realm option `limits`): how much state one
+ * session, and the realm as a whole, may make the router hold. Each
+ * refusal is an ERROR `cloverleaf.error.limit_exceeded` whose first
+ * argument names the limit.
+ *
+ * Sizes are estimates, cheap by design: {@linkcode payloadSize} walks a
+ * payload once, stops as soon as it passes its budget, and counts string
+ * lengths, byte lengths, 8 per number and a little per container.
+ *
+ * @module
+ */
+
+import type { Dict } from "../../wamp/mod.ts";
+
+/**
+ * Per-session and per-realm resource limits; every key is a positive
+ * integer. Sessions of the router itself (meta API, dynamic
+ * authenticators) are not limited per session.
+ */
+export interface LimitOptions {
+  /**
+   * Calls one session may have in flight (CALL sent, final answer not yet
+   * back). A CALL beyond it is refused at once; the callee never sees it.
+   * Further chunks of a progressive call are not new calls.
+   * @default {1000}
+   */
+  callsPerSession?: number;
+  /**
+   * Subscriptions one session may hold.
+   * @default {1000}
+   */
+  subscriptionsPerSession?: number;
+  /**
+   * Subscriptions the realm holds in all (each distinct topic or pattern
+   * and match policy counts once, however many sessions share it).
+   * @default {100000}
+   */
+  subscriptions?: number;
+  /**
+   * Pattern subscriptions (`prefix` and `wildcard`) the realm holds in all,
+   * within `subscriptions`. One PUBLISH reaches at most one exact
+   * subscription but may match every pattern one, so this bounds the
+   * fan-out work of a single PUBLISH (10,000 matches: about 20 ms of
+   * broker work, encoding aside).
+   * @default {10000}
+   */
+  patternSubscriptions?: number;
+  /**
+   * Registrations one session may hold.
+   * @default {1000}
+   */
+  registrationsPerSession?: number;
+  /**
+   * Registrations the realm holds in all.
+   * @default {100000}
+   */
+  registrations?: number;
+  /**
+   * The estimated size of one retained event, in bytes (topic, args,
+   * kwargs, payload). A PUBLISH with `retain` over it is refused.
+   * @default {65536}
+   */
+  retainedEventBytes?: number;
+  /**
+   * The estimated size of every retained event of the realm together, in
+   * bytes. A PUBLISH with `retain` that would take the total over it is
+   * refused (replacing a topic's retained event frees the old one's bytes).
+   * @default {16777216}
+   */
+  retainedBytes?: number;
+  /**
+   * The estimated size of one session's testaments together, in bytes.
+   * @default {65536}
+   */
+  testamentBytesPerSession?: number;
+  /**
+   * The estimated size of every testament of the realm together, in bytes.
+   * @default {16777216}
+   */
+  testamentBytes?: number;
+  /**
+   * The estimated size of the events one history-keeping subscription
+   * (realm `eventHistory`) keeps, in bytes: past it the oldest events go
+   * first, and an event over it on its own is not kept (it is still
+   * delivered). Bounds what publishers can make the history hold, whatever
+   * the rule's `limit` in events.
+   * @default {1048576}
+   */
+  historyBytes?: number;
+}
+
+/** Every limit with its value. */
+export type ResolvedLimits = Readonly<Required<LimitOptions>>;
+
+/**
+ * The default limits: enough for any ordinary application, small enough
+ * that one session cannot grow the router by more than a few MiB.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_LIMITS } from "@cloverleaf/wamp";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(DEFAULT_LIMITS.callsPerSession, 1000);
+ * ```
+ */
+export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
+  callsPerSession: 1000,
+  subscriptionsPerSession: 1000,
+  subscriptions: 100_000,
+  patternSubscriptions: 10_000,
+  registrationsPerSession: 1000,
+  registrations: 100_000,
+  retainedEventBytes: 64 * 1024,
+  retainedBytes: 16 * 1024 * 1024,
+  testamentBytesPerSession: 64 * 1024,
+  testamentBytes: 16 * 1024 * 1024,
+  historyBytes: 1024 * 1024,
+});
+
+/**
+ * Fills in the default of every limit not given.
+ *
+ * @param limits Some limits, or none.
+ * @returns Every limit.
+ *
+ * @example
+ * ```ts
+ * import { resolveLimits } from "@cloverleaf/wamp";
+ * import { equal } from "node:assert/strict";
+ *
+ * const limits = resolveLimits({ callsPerSession: 10 });
+ * equal(limits.callsPerSession, 10);
+ * equal(limits.subscriptionsPerSession, 1000);
+ * ```
+ */
+export function resolveLimits(limits: LimitOptions = {}): ResolvedLimits {
+  return { ...DEFAULT_LIMITS, ...limits };
+}
+
+/**
+ * The argument of a `cloverleaf.error.limit_exceeded` ERROR: what was
+ * refused and which limit refused it.
+ *
+ * @param action What was refused (`subscribe to "a.b"`).
+ * @param key The limit's key in the realm's `limits`.
+ * @param limit Its value.
+ * @returns `Cannot <action>: limit "<key>" (<limit>) exceeded`.
+ *
+ * @example
+ * ```ts
+ * import { limitMessage } from "@cloverleaf/wamp";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(
+ *   limitMessage("call", "callsPerSession", 1000),
+ *   'Cannot call: limit "callsPerSession" (1000) exceeded',
+ * );
+ * ```
+ */
+export function limitMessage(action: string, key: keyof LimitOptions, limit: number): string {
+  return `Cannot ${action}: limit "${key}" (${limit}) exceeded`;
+}
+
+/** What a container costs besides its contents. */
+const CONTAINER_COST = 8;
+/** What a number, boolean or null costs. */
+const SCALAR_COST = 8;
+
+/**
+ * Estimates the size of a payload (args, kwargs, a passthru payload) in
+ * bytes: string lengths, byte lengths, 8 per number, boolean or null, 8
+ * per list or dict plus 1 per item and each key's length. The walk is
+ * iterative (no recursion, whatever the nesting) and stops as soon as the
+ * sum passes `budget`, so it costs O(min(size, budget)).
+ *
+ * @param values The values to measure (`undefined` ones count 0).
+ * @param budget Stop counting past this many bytes.
+ * @returns The estimate, or a number over `budget` when it is over.
+ *
+ * @example
+ * ```ts
+ * import { payloadSize } from "@cloverleaf/wamp";
+ * import { equal, ok } from "node:assert/strict";
+ *
+ * equal(payloadSize([["abc", 1]], 1000), 8 + 2 + 3 + 8);
+ * ok(payloadSize([[[], [], []]], 20) > 20);
+ * ok(payloadSize(["x".repeat(5000)], 1000) > 1000);
+ * ```
+ */
+export function payloadSize(values: readonly unknown[], budget: number): number {
+  let size = 0;
+  const stack: unknown[] = [...values];
+  while (stack.length > 0 && size <= budget) {
+    const value = stack.pop();
+    if (value === undefined) continue;
+    if (typeof value === "string") size += value.length;
+    else if (ArrayBuffer.isView(value)) size += value.byteLength;
+    else if (Array.isArray(value)) {
+      size += CONTAINER_COST + value.length;
+      if (size <= budget) { for (const item of value) stack.push(item); }
+    } else if (typeof value === "object" && value !== null) {
+      size += CONTAINER_COST;
+      for (const key in value as Dict) {
+        size += key.length + 1;
+        if (size > budget) break;
+        stack.push((value as Dict)[key]);
+      }
+    } else size += SCALAR_COST;
+  }
+  return size;
+}

@@ -1,0 +1,126 @@
+/**
+ * Meta events and testaments go out through the realm's broker like any
+ * publication, so black/white lists, pattern subscriptions and history
+ * apply to them. They wait in a queue until the realm has delivered the
+ * reply that caused them (a session learns its subscription ID from
+ * SUBSCRIBED before any event names it).
+ *
+ * @module
+ */
+
+import { type Dict, MessageType, type PublishMessage } from "../../../wamp/mod.ts";
+import type { Broker } from "../broker/broker.ts";
+import type { Outbound, SessionInfo } from "../types.ts";
+
+interface Pending {
+  readonly from: SessionInfo;
+  readonly msg: PublishMessage;
+  readonly internal: boolean;
+}
+
+/** The realm's outbox for meta events and testaments. */
+export class MetaEvents {
+  #broker: () => Broker;
+  #publisher: () => SessionInfo;
+  #deliver: (out: Outbound[]) => void;
+  #queue: Pending[] = [];
+  #flushing = false;
+  #muted = 0;
+
+  /**
+   * Creates the outbox.
+   *
+   * @param broker The realm's broker (read when events are published).
+   * @param publisher The realm's internal session, which publishes meta
+   * events (asked for when the first one is published).
+   * @param deliver Delivers what the broker returns.
+   */
+  constructor(
+    broker: () => Broker,
+    publisher: () => SessionInfo,
+    deliver: (out: Outbound[]) => void,
+  ) {
+    this.#broker = broker;
+    this.#publisher = publisher;
+    this.#deliver = deliver;
+  }
+
+  /**
+   * Queues a meta event, unless nobody could receive it: then the payload
+   * is never built.
+   *
+   * @param topic A `wamp.` topic.
+   * @param args Builds the event's positional arguments.
+   */
+  publish(topic: string, args: () => unknown[]): void {
+    const broker = this.#broker();
+    if (this.#muted > 0 || !broker.watchesMeta || !broker.hasSubscribers(topic)) return;
+    this.#queue.push({
+      from: this.#publisher(),
+      msg: { type: MessageType.PUBLISH, request: 1, options: {}, topic, args: args() },
+      internal: true,
+    });
+  }
+
+  /**
+   * Queues a publication on a session's behalf (a testament).
+   *
+   * @param from The session it is published as.
+   * @param topic The topic.
+   * @param args Positional arguments.
+   * @param kwargs Keyword arguments.
+   * @param options PUBLISH options (`acknowledge` is ignored).
+   */
+  publishAs(from: SessionInfo, topic: string, args: unknown[], kwargs: Dict, options: Dict): void {
+    if (this.#muted > 0) return;
+    const { acknowledge: _, ...rest } = options;
+    this.#queue.push({
+      from,
+      msg: { type: MessageType.PUBLISH, request: 1, options: rest, topic, args, kwargs },
+      internal: false,
+    });
+  }
+
+  /**
+   * Runs `fn` with meta events and testaments suppressed
+   * (`wamp.session.kill_all` fires none).
+   */
+  muted(fn: () => void): void {
+    this.#muted++;
+    try {
+      fn();
+    } finally {
+      this.#muted--;
+    }
+  }
+
+  /**
+   * Runs `fn` with publishing held back: what it queues goes out at the
+   * next {@linkcode flush} after it returns.
+   */
+  hold<T>(fn: () => T): T {
+    if (this.#flushing) return fn();
+    this.#flushing = true;
+    try {
+      return fn();
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  /** Publishes what is queued, in order (events it causes queue behind). */
+  flush(): void {
+    // Runs after every dispatch: the common case, nothing queued, costs one check.
+    if (this.#queue.length === 0 || this.#flushing) return;
+    this.#flushing = true;
+    try {
+      for (let i = 0; i < this.#queue.length; i++) {
+        const { from, msg, internal } = this.#queue[i]!;
+        this.#deliver(this.#broker().publish(from, msg, { internal }));
+      }
+    } finally {
+      this.#queue.length = 0;
+      this.#flushing = false;
+    }
+  }
+}

@@ -1,0 +1,237 @@
+/**
+ * Session testaments (feature `testament_meta_api`): events a session
+ * leaves behind. `wamp.session.add_testament` stores one in the caller's
+ * `detached` or `destroyed` bucket; when the session leaves (GOODBYE, a
+ * kill, or a lost transport) the router publishes the `detached` bucket,
+ * then the `destroyed` one, each in the order added, as the session
+ * itself with the stored publish options (`acknowledge` ignored). Without
+ * session resumption, detaching and destroying happen together.
+ *
+ * Memory is bounded: at most {@linkcode MAX_TESTAMENTS} per scope, and by
+ * the estimate of `payloadSize` (topic, args, kwargs and publish options)
+ * `testamentBytesPerSession` per session and `testamentBytes` per realm
+ * (realm option `limits`); a testament over either is refused with
+ * `cloverleaf.error.limit_exceeded`.
+ *
+ * Adding a testament needs the realm's permission to publish on its topic
+ * (checked then, with the stored options); when it fires, the session is
+ * gone and nothing is checked again. Both procedures return nothing, as
+ * the spec says (Crossbar returns a publication ID and a count).
+ *
+ * @module
+ */
+
+import {
+  type Dict,
+  ErrorUri,
+  invalidOptionKey,
+  isReservedUri,
+  isValidUri,
+  MessageType,
+  MetaProcedure,
+} from "../../../wamp/mod.ts";
+import type { Decision } from "../authorizer.ts";
+import { CallError } from "../errors.ts";
+import { limitMessage, type LimitOptions, payloadSize, resolveLimits } from "../limits.ts";
+import { usesPassthru } from "../passthru.ts";
+import { PublishFilter } from "../broker/publish_filter.ts";
+import type { RouterProcedure } from "../realm.ts";
+import type { SessionInfo } from "../types.ts";
+import { isDict, optionalString, stringArg } from "./args.ts";
+import type { MetaEvents } from "./events.ts";
+
+const ALLOWED: Decision = { allow: true };
+
+/** When a testament is published. */
+export type TestamentScope = "detached" | "destroyed";
+
+interface Testament {
+  readonly topic: string;
+  readonly args: unknown[];
+  readonly kwargs: Dict;
+  readonly options: Dict;
+  /** The estimated size in bytes. */
+  readonly size: number;
+}
+
+/** One session's testaments. */
+interface Buckets extends Record<TestamentScope, Testament[]> {
+  /** The estimated size of both buckets together. */
+  bytes: number;
+}
+
+/** The limits that bound the testaments. */
+export type TestamentLimits = Pick<LimitOptions, "testamentBytesPerSession" | "testamentBytes">;
+
+/** Asks the realm's authorizer whether a session may publish on a topic. */
+export type PublishCheck = (
+  session: SessionInfo,
+  topic: string,
+  options: Dict,
+) => Decision | Promise<Decision>;
+
+/** How many testaments one session may keep per scope. */
+export const MAX_TESTAMENTS = 256;
+
+/** The testaments of one realm's sessions. */
+export class Testaments {
+  #events: MetaEvents;
+  #strictUris: boolean;
+  #mayPublish: PublishCheck;
+  #buckets = new Map<number, Buckets>();
+  #bytes = 0;
+  #maxSessionBytes: number;
+  #maxBytes: number;
+
+  /**
+   * Creates the store.
+   *
+   * @param events Where testaments are published.
+   * @param strictUris Whether topics must use the strict URI rule.
+   * @param mayPublish Whether a session may publish on a topic.
+   * @param limits The size limits; the defaults of `DEFAULT_LIMITS` for
+   * those not given.
+   */
+  constructor(
+    events: MetaEvents,
+    strictUris: boolean,
+    mayPublish: PublishCheck = () => ALLOWED,
+    limits: TestamentLimits = {},
+  ) {
+    this.#events = events;
+    this.#strictUris = strictUris;
+    this.#mayPublish = mayPublish;
+    const resolved = resolveLimits(limits);
+    this.#maxSessionBytes = resolved.testamentBytesPerSession;
+    this.#maxBytes = resolved.testamentBytes;
+  }
+
+  /** The estimated size of every testament kept, in bytes. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /**
+   * Publishes a session's testaments (detached, then destroyed) and
+   * forgets them.
+   *
+   * @param session The session that left.
+   */
+  fire(session: SessionInfo): void {
+    const buckets = this.#buckets.get(session.id);
+    if (buckets === undefined) return;
+    this.#buckets.delete(session.id);
+    this.#bytes -= buckets.bytes;
+    for (const scope of ["detached", "destroyed"] as const) {
+      for (const { topic, args, kwargs, options } of buckets[scope]) {
+        this.#events.publishAs(session, topic, args, kwargs, options);
+      }
+    }
+  }
+
+  /** `add_testament` and `flush_testaments`, keyed by URI. */
+  procedures(): Record<string, RouterProcedure> {
+    return {
+      [MetaProcedure.SESSION_ADD_TESTAMENT]: (caller, args, kwargs) => {
+        const scope = scopeOf(kwargs);
+        const testament = this.#testament(args, kwargs);
+        const add = ({ allow }: Decision) => {
+          if (!allow) {
+            throw new CallError(
+              ErrorUri.NOT_AUTHORIZED,
+              `publish on "${testament.topic}" is not allowed`,
+            );
+          }
+          const buckets = this.#bucketsOf(caller.id);
+          const bucket = buckets[scope];
+          if (bucket.length >= MAX_TESTAMENTS) {
+            throw new CallError(
+              ErrorUri.INVALID_ARGUMENT,
+              `a session may keep at most ${MAX_TESTAMENTS} testaments per scope`,
+            );
+          }
+          this.#admit(buckets, testament.size);
+          bucket.push(testament);
+          buckets.bytes += testament.size;
+          this.#bytes += testament.size;
+          return {};
+        };
+        const decision = this.#mayPublish(caller, testament.topic, testament.options);
+        return decision instanceof Promise ? decision.then(add) : add(decision);
+      },
+      [MetaProcedure.SESSION_FLUSH_TESTAMENTS]: (caller, _args, kwargs) => {
+        const scope = scopeOf(kwargs);
+        const buckets = this.#buckets.get(caller.id);
+        if (buckets === undefined) return {};
+        const freed = buckets[scope].reduce((sum, { size }) => sum + size, 0);
+        buckets[scope] = [];
+        buckets.bytes -= freed;
+        this.#bytes -= freed;
+        if (buckets.detached.length === 0 && buckets.destroyed.length === 0) {
+          this.#buckets.delete(caller.id);
+        }
+        return {};
+      },
+    };
+  }
+
+  /** Throws `limit_exceeded` unless `size` more bytes fit for the session and the realm. */
+  #admit(buckets: Buckets, size: number): void {
+    if (buckets.bytes + size > this.#maxSessionBytes) {
+      throw new CallError(
+        ErrorUri.LIMIT_EXCEEDED,
+        limitMessage("add a testament", "testamentBytesPerSession", this.#maxSessionBytes),
+      );
+    }
+    if (this.#bytes + size > this.#maxBytes) {
+      throw new CallError(
+        ErrorUri.LIMIT_EXCEEDED,
+        limitMessage("add a testament", "testamentBytes", this.#maxBytes),
+      );
+    }
+  }
+
+  #bucketsOf(sessionId: number): Buckets {
+    let buckets = this.#buckets.get(sessionId);
+    if (buckets === undefined) {
+      this.#buckets.set(sessionId, buckets = { detached: [], destroyed: [], bytes: 0 });
+    }
+    return buckets;
+  }
+
+  #testament(args: unknown[], kwargs: Dict): Testament {
+    const topic = stringArg(args, 0, "topic");
+    if (!isValidUri(topic, { strict: this.#strictUris }) || isReservedUri(topic)) {
+      throw new CallError(
+        ErrorUri.INVALID_URI,
+        `"${topic}" is not a topic a session may publish to`,
+      );
+    }
+    const payload = args[1] ?? [];
+    const keywords = args[2] ?? {};
+    const options = kwargs.publish_options ?? {};
+    if (!Array.isArray(payload)) throw invalid("args[1] (args) must be a list");
+    if (!isDict(keywords)) throw invalid("args[2] (kwargs) must be a dict");
+    if (!isDict(options)) throw invalid("kwargs.publish_options must be a dict");
+    const bad = invalidOptionKey(MessageType.PUBLISH, options);
+    if (bad !== undefined) throw invalid(`publish_options.${bad} has the wrong type`);
+    const filter = PublishFilter.from(options);
+    if (typeof filter === "string") throw invalid(`publish_options.${filter} must be a list`);
+    if (usesPassthru(options)) throw invalid("payload passthru is not available for testaments");
+    const budget = this.#maxSessionBytes;
+    const size = topic.length + payloadSize([payload, keywords, options], budget);
+    return { topic, args: payload, kwargs: keywords, options, size };
+  }
+}
+
+function scopeOf(kwargs: Dict): TestamentScope {
+  const scope = optionalString(kwargs, "scope") ?? "destroyed";
+  if (scope !== "detached" && scope !== "destroyed") {
+    throw invalid(`kwargs.scope must be "detached" or "destroyed", not "${scope}"`);
+  }
+  return scope;
+}
+
+function invalid(message: string): CallError {
+  return new CallError(ErrorUri.INVALID_ARGUMENT, message);
+}

@@ -1,0 +1,262 @@
+/**
+ * Router and realm options: the same keys in `new Router({...})` and in the
+ * CLI's JSON config file, with defaults and validation in one place.
+ *
+ * @module
+ */
+
+import { ConfigObject, isValidUri, type MatchPolicy } from "../../wamp/mod.ts";
+import { type AuthOptions, resolveAuthOptions } from "./auth/config.ts";
+import { resolveRole, type RoleOptions } from "./authorizer.ts";
+import type { EventHistoryRule } from "./broker/event_history.ts";
+import { DEFAULT_LIMITS, type LimitOptions, type ResolvedLimits } from "./limits.ts";
+
+/** When the router reveals a caller or publisher to the other side. */
+export type Disclosure = "request" | "always" | "never";
+
+/**
+ * A trust-level rule (call_trustlevels, publication_trustlevels): sessions
+ * whose authrole and transport match get `trustlevel` in INVOCATION and
+ * EVENT details. The first matching rule wins.
+ */
+export interface TrustLevelRule {
+  /** The authrole to match; any when absent. */
+  authrole?: string;
+  /** The transport kind to match (`websocket`, `local`, …); any when absent. */
+  transport?: string;
+  /** The trust level, 0 (lowest) or more. */
+  trustlevel: number;
+}
+
+/** Which optional meta procedures a realm serves (both off by default). */
+export interface MetaOptions {
+  /**
+   * Serve `wamp.session.kill`, `kill_by_authid`, `kill_by_authrole` and
+   * `kill_all`. Anyone who may call them can close other sessions.
+   * @default {false}
+   */
+  kill?: boolean;
+  /**
+   * Serve `wamp.session.modify_details` (nexus's extension).
+   * @default {false}
+   */
+  modifyDetails?: boolean;
+}
+
+/** Options for one realm. */
+export interface RealmOptions {
+  /** The realm's name (a URI). */
+  name: string;
+  /**
+   * Whether sessions may join without authenticating.
+   * @default {true without `auth`, false with it}
+   */
+  anonymous?: boolean;
+  /**
+   * The authrole anonymous sessions get.
+   * @default {"anonymous"}
+   */
+  anonymousRole?: string;
+  /**
+   * Whether topic and procedure URIs must use only `[0-9a-z_]` components
+   * (the spec's strict rule); otherwise the loose rule applies.
+   * @default {false}
+   */
+  strictUris?: boolean;
+  /**
+   * Whether a new request ID must be the previous one plus 1, as the spec
+   * requires; out-of-sequence IDs abort the session.
+   * @default {true}
+   */
+  strictRequestIds?: boolean;
+  /**
+   * Caller identification: `request` discloses the caller in INVOCATION
+   * details when the caller sets `disclose_me` or the callee registered
+   * with `disclose_caller`; `always` discloses every caller; `never`
+   * refuses `disclose_me` with `wamp.error.option_disallowed.disclose_me`.
+   * @default {"request"}
+   */
+  discloseCaller?: Disclosure;
+  /**
+   * Publisher identification, as `discloseCaller` is for callers.
+   * @default {"request"}
+   */
+  disclosePublisher?: Disclosure;
+  /**
+   * Trust levels per authrole and transport, first match wins; sessions no
+   * rule matches get no `trustlevel` detail.
+   * @default {[]}
+   */
+  trustLevels?: TrustLevelRule[];
+  /**
+   * Event history (`event_history`): topics or patterns whose last `limit`
+   * events the broker keeps for `wamp.subscription.get_events`. Each rule
+   * creates its subscription up front, so history starts before anyone
+   * subscribes and outlives the last subscriber.
+   * @default {[]}
+   */
+  eventHistory?: EventHistoryRule[];
+  /**
+   * Optional meta procedures; the rest of the meta API is always served.
+   * @default {{ kill: false, modifyDetails: false }}
+   */
+  meta?: MetaOptions;
+  /**
+   * Authentication methods besides anonymous: ticket, WAMP-CRA,
+   * cryptosign and WAMP-SCRAM, each with static principals or a dynamic
+   * authenticator.
+   * @default {{}}
+   */
+  auth?: AuthOptions;
+  /**
+   * Authorization per authrole: static permissions or a dynamic
+   * authorizer. Without roles everything is allowed; with roles, anything
+   * not allowed is denied (`wamp.error.not_authorized`).
+   * @default {[]}
+   */
+  roles?: RoleOptions[];
+  /**
+   * Sessions the realm holds at once; 0 for no limit. A HELLO beyond it is
+   * answered with ABORT `cloverleaf.error.realm_full`.
+   * @default {0}
+   */
+  maxSessions?: number;
+  /**
+   * Per-session and per-realm resource limits (pending calls,
+   * subscriptions, registrations, retained event and testament bytes),
+   * each a positive integer; see {@linkcode LimitOptions} for every key and
+   * its default. A request over a limit is refused with ERROR
+   * `cloverleaf.error.limit_exceeded`, whose first argument names the limit.
+   * @default {DEFAULT_LIMITS}
+   */
+  limits?: LimitOptions;
+}
+
+/** Realm options with every default filled in. */
+export type ResolvedRealmOptions = Readonly<
+  Required<Omit<RealmOptions, "limits">> & { limits: ResolvedLimits }
+>;
+
+const DISCLOSURES: readonly Disclosure[] = ["request", "always", "never"];
+
+/**
+ * Fills in defaults for a realm and validates every key.
+ *
+ * @param input Realm options (from code or from JSON).
+ * @param path Where the options came from, for error messages.
+ * @returns The resolved options.
+ * @throws {TypeError} Naming the first invalid or unknown key.
+ *
+ * @example
+ * ```ts
+ * import { resolveRealmOptions } from "@cloverleaf/wamp";
+ * import { equal, throws } from "node:assert/strict";
+ *
+ * equal(resolveRealmOptions({ name: "realm1" }).anonymous, true);
+ * throws(() => resolveRealmOptions({ name: "realm1", strict: true }), /unknown key/);
+ * ```
+ */
+export function resolveRealmOptions(input: unknown, path = "realm"): ResolvedRealmOptions {
+  const c = new ConfigObject(input, path);
+  const name = c.string("name");
+  if (!isValidUri(name)) {
+    throw new TypeError(`Invalid config "${c.path("name")}": "${name}" is not a valid URI`);
+  }
+  const strictUris = c.boolean("strictUris", false);
+  const options: ResolvedRealmOptions = {
+    name,
+    anonymous: c.boolean("anonymous", !c.has("auth")),
+    anonymousRole: c.string("anonymousRole", "anonymous"),
+    strictUris,
+    strictRequestIds: c.boolean("strictRequestIds", true),
+    discloseCaller: c.oneOf("discloseCaller", DISCLOSURES, "request"),
+    disclosePublisher: c.oneOf("disclosePublisher", DISCLOSURES, "request"),
+    trustLevels: c.array("trustLevels").map((rule, i) =>
+      trustLevelRule(rule, c.path(`trustLevels[${i}]`))
+    ),
+    eventHistory: c.array("eventHistory").map((rule, i) =>
+      eventHistoryRule(rule, c.path(`eventHistory[${i}]`), strictUris)
+    ),
+    meta: metaOptions(c.object("meta")),
+    auth: c.has("auth") ? resolveAuthOptions(c.object("auth")!) : {},
+    roles: c.array("roles").map((role, i) => resolveRole(role, c.path(`roles[${i}]`))),
+    maxSessions: c.integer("maxSessions", 0, 0),
+    limits: limitOptions(c.object("limits")),
+  };
+  c.done();
+  return options;
+}
+
+const MATCH_POLICIES: readonly MatchPolicy[] = ["exact", "prefix", "wildcard"];
+
+function eventHistoryRule(input: unknown, path: string, strict: boolean): EventHistoryRule {
+  const c = new ConfigObject(input, path);
+  const topic = c.string("topic");
+  const match = c.oneOf("match", MATCH_POLICIES, "exact");
+  if (!isValidUri(topic, { strict, match })) {
+    throw new TypeError(
+      `Invalid config "${c.path("topic")}": "${topic}" is not a valid ${match} topic`,
+    );
+  }
+  const rule: EventHistoryRule = { topic, match, limit: c.integer("limit", 100, 1) };
+  c.done();
+  return rule;
+}
+
+function limitOptions(c: ConfigObject | undefined): ResolvedLimits {
+  const limits: Record<string, number> = {};
+  for (const [key, fallback] of Object.entries(DEFAULT_LIMITS)) {
+    limits[key] = c?.integer(key, fallback, 1) ?? fallback;
+  }
+  c?.done();
+  return limits as Required<LimitOptions>;
+}
+
+function metaOptions(c: ConfigObject | undefined): Required<MetaOptions> {
+  const options = {
+    kill: c?.boolean("kill", false) ?? false,
+    modifyDetails: c?.boolean("modifyDetails", false) ?? false,
+  };
+  c?.done();
+  return options;
+}
+
+function trustLevelRule(input: unknown, path: string): TrustLevelRule {
+  const c = new ConfigObject(input, path);
+  const rule: TrustLevelRule = { trustlevel: c.integer("trustlevel", 0) };
+  if (c.has("authrole")) rule.authrole = c.string("authrole");
+  if (c.has("transport")) rule.transport = c.string("transport");
+  c.done();
+  return rule;
+}
+
+/**
+ * The trust level a session gets under a realm's rules.
+ *
+ * @param rules The realm's `trustLevels`.
+ * @param authrole The session's authrole.
+ * @param transport The session's transport kind.
+ * @returns The first matching rule's level, or undefined.
+ *
+ * @example
+ * ```ts
+ * import { trustLevelFor } from "@cloverleaf/wamp";
+ * import { equal } from "node:assert/strict";
+ *
+ * const rules = [{ authrole: "backend", transport: "local", trustlevel: 3 }, { trustlevel: 0 }];
+ * equal(trustLevelFor(rules, "backend", "local"), 3);
+ * equal(trustLevelFor(rules, "backend", "websocket"), 0);
+ * ```
+ */
+export function trustLevelFor(
+  rules: readonly TrustLevelRule[],
+  authrole: string,
+  transport: string,
+): number | undefined {
+  for (const rule of rules) {
+    if (rule.authrole !== undefined && rule.authrole !== authrole) continue;
+    if (rule.transport !== undefined && rule.transport !== transport) continue;
+    return rule.trustlevel;
+  }
+  return undefined;
+}

@@ -1,0 +1,49 @@
+/**
+ * Types shared by the router core: what a joined session looks like to the
+ * broker and dealer, and the messages they return for delivery.
+ *
+ * @module
+ */
+
+import type { Dict, WampMessage } from "../../wamp/mod.ts";
+
+/** What the broker and dealer know about a joined session. */
+export interface SessionInfo {
+  /** The session ID (global scope). */
+  readonly id: number;
+  /** The realm the session joined. */
+  readonly realm: string;
+  /** Authenticated identity. */
+  readonly authid: string;
+  /** Authenticated role. */
+  readonly authrole: string;
+  /** How the session authenticated (`anonymous`, …). */
+  readonly authmethod: string;
+  /** Who authenticated it (`static`, …). */
+  readonly authprovider: string;
+  /** The client's HELLO.Details.roles. */
+  readonly roles: Dict;
+  /** The transport kind (`websocket`, `local`, …). */
+  readonly transport: string;
+  /** The client's whole HELLO.Details (for nexus-style `eligible_<key>` filters). */
+  readonly hello?: Dict;
+  /** The trust level the realm's rules give this session, if any. */
+  readonly trustlevel?: number;
+}
+
+/**
+ * A message the core wants delivered: to one session, or the same message
+ * object to several (fan-out, so transports can serialize it once).
+ */
+export interface Outbound {
+  /** Recipient session ID(s). */
+  readonly to: number | readonly number[];
+  /** The message. */
+  readonly msg: WampMessage;
+}
+
+/** Levels for {@linkcode Logger}. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** Where the router writes its log lines. */
+export type Logger = (level: LogLevel, message: string) => void;

@@ -1,0 +1,299 @@
+/**
+ * WAMP over HTTP long-poll, client side: a {@linkcode Link} made of one
+ * `receive` request held open at a time and `send` requests posted one
+ * after another, so that messages arrive in the order they were sent.
+ *
+ * @module
+ */
+
+import {
+  type Link,
+  type PeerHandler,
+  ProtocolViolationError,
+  type Serializer,
+  type SerializerName,
+  serializers as allSerializers,
+  TransportError,
+  type TransportInfo,
+  type WampMessage,
+} from "../../wamp/mod.ts";
+import { Inbox } from "../stream/keepalive.ts";
+import { encodeBytes } from "../stream/encode.ts";
+import { joinBatch } from "../stream/batched.ts";
+import { splitBatchedBody } from "./server.ts";
+
+/** Options for {@linkcode connectLongPoll}. */
+export interface ConnectLongPollOptions {
+  /**
+   * Serializers to offer, most preferred first.
+   * @default {["json", "msgpack", "cbor"]}
+   */
+  serializers?: SerializerName[];
+  /**
+   * Whether to offer the batched variants (preferred to the plain ones):
+   * then everything queued while a `send` is under way goes in the next one.
+   * @default {true}
+   */
+  batched?: boolean;
+  /** Aborts opening the transport. */
+  signal?: AbortSignal;
+  /** Extra CA certificates (PEM) trusted for `https:` URLs. */
+  caCerts?: string[];
+}
+
+/** How long `close` may take before the transport is given up, in ms. */
+const CLOSE_TIMEOUT = 5000;
+
+/**
+ * Opens a WAMP HTTP long-poll transport (`POST <url>/open`) and starts
+ * receiving.
+ *
+ * @param url The base URL of the long-poll service, e.g. `http://127.0.0.1:8080/lp`.
+ * @param options Serializers, batching, abort signal, CA certificates.
+ * @returns The open link.
+ * @throws {TransportError} When the URL is not `http:` or `https:`, the
+ * request fails, or the server answers with an error or a protocol we did
+ * not offer.
+ *
+ * @example
+ * ```ts
+ * import { connectLongPoll } from "./client.ts";
+ * import { LongPollService } from "./server.ts";
+ * import { Router } from "../../router/mod.ts";
+ * import { Session } from "../../client/session.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const router = new Router({ realms: [{ name: "realm1" }] });
+ * const service = new LongPollService(router);
+ * const server = Deno.serve({ port: 0, onListen() {} }, (req) => service.handle(req));
+ * const link = await connectLongPoll(`http://127.0.0.1:${server.addr.port}/lp`);
+ * const session = await Session.join(link, { realm: "realm1" });
+ * equal(session.realm, "realm1");
+ * await session.close();
+ * service.close();
+ * await router.close();
+ * await server.shutdown();
+ * ```
+ */
+export async function connectLongPoll(
+  url: string,
+  options: ConnectLongPollOptions = {},
+): Promise<Link> {
+  const base = url.replace(/\/+$/, "");
+  const scheme = URL.parse(base)?.protocol;
+  if (scheme !== "http:" && scheme !== "https:") {
+    throw new TransportError(`Cannot connect to ${url}: unsupported scheme "${scheme}"`);
+  }
+  const offered = new Map<string, { serializer: Serializer; batched: boolean }>();
+  for (const name of options.serializers ?? ["json", "msgpack", "cbor"]) {
+    const serializer = allSerializers[name];
+    if (options.batched ?? true) {
+      offered.set(`${serializer.subprotocol}.batched`, { serializer, batched: true });
+    }
+    offered.set(serializer.subprotocol, { serializer, batched: false });
+  }
+  const client = options.caCerts === undefined
+    ? undefined
+    : Deno.createHttpClient({ caCerts: options.caCerts });
+  let opened: { protocol?: unknown; transport?: unknown };
+  try {
+    const res = await fetch(`${base}/open`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ protocols: [...offered.keys()] }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(client === undefined ? {} : { client }),
+    });
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`HTTP ${res.status} ${text.trim()}`);
+    opened = JSON.parse(text);
+  } catch (error) {
+    client?.close();
+    const message = error instanceof Error ? error.message : String(error);
+    throw new TransportError(`Cannot connect to ${url}: ${message}`, { cause: error });
+  }
+  const chosen = typeof opened.protocol === "string" ? offered.get(opened.protocol) : undefined;
+  const transport = opened.transport;
+  if (chosen === undefined || typeof transport !== "string" || !/^[\w-]+$/.test(transport)) {
+    client?.close();
+    throw new TransportError(
+      `Cannot connect to ${url}: unexpected answer ${JSON.stringify(opened)}`,
+    );
+  }
+  return new LongPollLink(`${base}/${transport}`, chosen.serializer, chosen.batched, client);
+}
+
+/** A long-poll transport, client side. */
+class LongPollLink implements Link {
+  readonly info: TransportInfo;
+  #url: string;
+  #serializer: Serializer;
+  #batched: boolean;
+  #client: Deno.HttpClient | undefined;
+  #inbox = new Inbox();
+  #outbox: Uint8Array[] = [];
+  #outBytes = 0;
+  #posting = { messages: 0, bytes: 0 };
+  #sending = false;
+  #state: "open" | "closing" | "closed" = "open";
+  #reported = false;
+  #abort = new AbortController();
+  /** The receive loop, the send loop and the close request, while they run. */
+  #tasks = new Set<Promise<void>>();
+
+  constructor(url: string, serializer: Serializer, batched: boolean, client?: Deno.HttpClient) {
+    this.#url = url;
+    this.#serializer = serializer;
+    this.#batched = batched;
+    this.#client = client;
+    this.info = {
+      type: "longpoll",
+      serializer: serializer.name,
+      peer: url.slice(0, url.lastIndexOf("/")), // the transport ID stays out of session details
+    };
+    this.#task(this.#receiveLoop());
+  }
+
+  bind(handler: PeerHandler): void {
+    this.#inbox.bind(handler, false);
+    if (this.#state === "closed" && this.#tasks.size === 0) this.#report();
+  }
+
+  send(msg: WampMessage): void {
+    if (this.#state !== "open") return;
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeBytes(this.#serializer, msg);
+    } catch {
+      return; // Peer.send never throws
+    }
+    this.#outbox.push(bytes);
+    this.#outBytes += bytes.byteLength;
+    if (!this.#sending) {
+      this.#sending = true;
+      // Start on the next microtask, so a batch takes the whole turn's messages.
+      this.#task(Promise.resolve().then(() => this.#sendLoop()));
+    }
+  }
+
+  backlog(): number {
+    return this.#outBytes + this.#posting.bytes;
+  }
+
+  queued(): number {
+    return this.#outbox.length + this.#posting.messages;
+  }
+
+  /** Sends what is queued, then posts `close`. */
+  close(): void {
+    if (this.#state !== "open") return;
+    this.#state = "closing";
+    if (!this.#sending) this.#task(this.#postClose());
+  }
+
+  #task(work: Promise<void>): void {
+    this.#tasks.add(work);
+    work.finally(() => this.#tasks.delete(work));
+  }
+
+  async #post(op: string, body?: Uint8Array, signal?: AbortSignal): Promise<Response> {
+    return await fetch(`${this.#url}/${op}`, {
+      method: "POST",
+      headers: {
+        "content-type": this.#serializer.binary ? "application/octet-stream" : "application/json",
+      },
+      ...(body === undefined ? {} : { body: body as Uint8Array<ArrayBuffer> }),
+      signal: signal ?? this.#abort.signal,
+      ...(this.#client === undefined ? {} : { client: this.#client }),
+    });
+  }
+
+  async #sendLoop(): Promise<void> {
+    while (this.#outbox.length > 0 && this.#state !== "closed") {
+      const frames = this.#batched ? this.#outbox.splice(0) : this.#outbox.splice(0, 1);
+      const body = this.#batched ? joinBatch(frames, this.#serializer.binary) : frames[0]!;
+      this.#posting = { messages: frames.length, bytes: body.byteLength };
+      this.#outBytes -= frames.reduce((n, f) => n + f.byteLength, 0);
+      let status: number;
+      try {
+        const res = await this.#post("send", body);
+        status = res.status;
+        await res.body?.cancel();
+      } catch {
+        status = 0; // network error, or aborted because the transport closed
+      }
+      this.#posting = { messages: 0, bytes: 0 };
+      // 400 and 413: the server fails the session and says why on the receive side.
+      if (status === 0 || status === 404 || status === 410) return this.#gone();
+    }
+    this.#sending = false;
+    if (this.#state === "closing") await this.#postClose();
+  }
+
+  async #receiveLoop(): Promise<void> {
+    while (this.#state !== "closed") {
+      let body: Uint8Array;
+      try {
+        const res = await this.#post("receive");
+        body = new Uint8Array(await res.arrayBuffer());
+        if (res.status === 204) continue;
+        if (res.status !== 200) break; // 404: the transport is gone
+      } catch {
+        break;
+      }
+      if (body.byteLength > 0) this.#received(body);
+    }
+    this.#gone();
+  }
+
+  #received(body: Uint8Array): void {
+    let messages: WampMessage[];
+    try {
+      const frames = this.#batched ? splitBatchedBody(this.#serializer, body) : [body];
+      messages = frames.map((frame) => this.#serializer.decode(frame));
+    } catch (error) {
+      return this.#inbox.deliver(
+        error instanceof ProtocolViolationError
+          ? error
+          : new ProtocolViolationError(String(error), { cause: error }),
+      );
+    }
+    for (const msg of messages) this.#inbox.deliver(msg);
+  }
+
+  async #postClose(): Promise<void> {
+    const done = new AbortController();
+    const timer = setTimeout(() => done.abort(), CLOSE_TIMEOUT);
+    try {
+      const res = await this.#post("close", undefined, done.signal);
+      await res.body?.cancel();
+    } catch {
+      // gone already
+    } finally {
+      clearTimeout(timer);
+    }
+    this.#gone();
+  }
+
+  /**
+   * The transport is over: stops both loops, then (once their requests
+   * have settled) closes the HTTP client and tells the handler.
+   */
+  #gone(): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    this.#outbox = [];
+    this.#outBytes = 0;
+    this.#abort.abort();
+    Promise.allSettled(this.#tasks).then(() => {
+      this.#client?.close();
+      this.#report();
+    });
+  }
+
+  #report(): void {
+    if (this.#reported || !this.#inbox.bound) return;
+    this.#reported = true;
+    this.#inbox.closed();
+  }
+}

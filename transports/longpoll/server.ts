@@ -1,0 +1,551 @@
+/**
+ * WAMP over HTTP long-poll, server side: a fetch-style handler that serves
+ * `POST <path>/open`, `<path>/<transport>/send`, `…/receive` and `…/close`
+ * and attaches each transport to a router, as described in the WAMP spec's
+ * [HTTP Longpoll Transport](https://wamp-proto.org/wamp_latest_ietf.html#name-http-longpoll-transport).
+ *
+ * @module
+ */
+
+import {
+  type AttachOptions,
+  type Peer,
+  type PeerAcceptor,
+  type PeerHandler,
+  ProtocolViolationError,
+  type Serializer,
+  type SerializerName,
+  serializers as allSerializers,
+  type TransportInfo,
+  type TransportLog,
+  type WampMessage,
+} from "../../wamp/mod.ts";
+import { joinBatch, splitBatch, splitTextBatch } from "../stream/batched.ts";
+import { encodeBytes, encodeFailure } from "../stream/encode.ts";
+import { originPolicy } from "../websocket/server.ts";
+import { concat } from "../stream/bytes.ts";
+
+/** Options for {@linkcode LongPollService}. */
+export interface LongPollOptions {
+  /** The base path: `open` and the transports live under it. @default {"/lp"} */
+  path?: string;
+  /**
+   * Serializers offered; the client's order of preference decides.
+   * @default {["json", "msgpack", "cbor"]}
+   */
+  serializers?: SerializerName[];
+  /** Whether the `wamp.2.<serializer>.batched` variants are offered too. @default {true} */
+  batched?: boolean;
+  /** The largest request body accepted, in bytes; a larger one gets HTTP 413. @default {16777216} */
+  maxMessageSize?: number;
+  /**
+   * Milliseconds a `receive` is held open while nothing is queued; it is
+   * then answered with 204 and an empty body, and the client polls again.
+   * 0 holds it until something is queued. Autobahn|JS gives up on a
+   * request after 12 s, so keep this below that.
+   * @default {10000}
+   */
+  pollTimeout?: number;
+  /**
+   * Milliseconds without any request (a held `receive` counts as one) after
+   * which a transport is closed and its session leaves; 0 for never.
+   * @default {60000}
+   */
+  sessionTimeout?: number;
+  /** The most transports open at once (`open` then gets 503); 0 for no limit. @default {0} */
+  maxTransports?: number;
+  /**
+   * Origins allowed to use long-poll, as globs where `*` stands for any
+   * characters but `/` (as for WebSocket). A request with another `Origin`
+   * gets 403 without CORS headers; one without `Origin` (not from a
+   * browser) is allowed; only allowed origins are echoed with
+   * `Access-Control-Allow-Credentials`. Empty or absent: any origin (a
+   * listener passes its WebSocket `allowedOrigins` when this is absent).
+   */
+  allowedOrigins?: string[];
+  /** How the router treats each transport (outbound limits, HELLO timeout). */
+  attach?: AttachOptions;
+  /** Where refusals and messages that cannot be encoded are logged. */
+  log?: TransportLog;
+}
+
+const MAX_OPEN_BODY = 64 * 1024;
+const SEND_FAILURES: Record<number, string> = {
+  400: "Cannot decode the WAMP message",
+  413: "Request body too large",
+  500: "Internal error",
+};
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Splits a batched body into frames for `serializer.decode`.
+ *
+ * @param serializer The transport's serializer.
+ * @param body A batch as `transports/stream/batched.ts` frames it.
+ * @returns The frames, in order.
+ * @throws {ProtocolViolationError} When the batch is malformed.
+ */
+export function splitBatchedBody(
+  serializer: Serializer,
+  body: Uint8Array,
+): (string | Uint8Array)[] {
+  if (serializer.binary) return splitBatch(body);
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch (cause) {
+    throw new ProtocolViolationError("Cannot split batch: invalid UTF-8", { cause });
+  }
+  return splitTextBatch(text);
+}
+
+/** A transport ID: 24 random bytes, base64url; the only credential a transport has. */
+function newTransportId(): string {
+  return crypto.getRandomValues(new Uint8Array(24)).toBase64({
+    alphabet: "base64url",
+    omitPadding: true,
+  });
+}
+
+/**
+ * Reads a request body up to `limit` bytes.
+ *
+ * @returns The body, or `undefined` when it is larger than `limit`.
+ */
+async function readBody(request: Request, limit: number): Promise<Uint8Array | undefined> {
+  if (Number(request.headers.get("content-length") ?? 0) > limit) {
+    await request.body?.cancel().catch(() => {});
+    return undefined;
+  }
+  if (request.body === null) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body) {
+    size += chunk.byteLength;
+    if (size > limit) return undefined; // leaving the loop cancels the stream
+    chunks.push(chunk);
+  }
+  return concat(chunks);
+}
+
+/** The headers every answer carries: CORS as Crossbar sends them, no caching. */
+function standardHeaders(request: Request): Headers {
+  const origin = request.headers.get("origin");
+  const headers = new Headers({
+    "access-control-allow-origin": origin === null || origin === "null" ? "*" : origin,
+    "access-control-allow-credentials": "true",
+    "cache-control": "no-store, no-cache, must-revalidate, max-age=0",
+  });
+  if (origin !== null) headers.set("vary", "origin");
+  const asked = request.headers.get("access-control-request-headers");
+  if (asked !== null) headers.set("access-control-allow-headers", asked);
+  return headers;
+}
+
+function answer(status: number, headers: Headers, text?: string): Response {
+  if (text !== undefined) headers.set("content-type", "text/plain; charset=utf-8");
+  return new Response(text === undefined ? null : `${text}\n`, { status, headers });
+}
+
+/** What a transport needs from its service. */
+interface TransportHost {
+  readonly pollTimeout: number;
+  readonly sessionTimeout: number;
+  readonly log: TransportLog | undefined;
+  /** The transport closed: forget it. */
+  gone(id: string): void;
+}
+
+/** A held `receive`. */
+interface Parked {
+  resolve(response: Response): void;
+  headers: Headers;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** One long-poll transport: the {@linkcode Peer} the router sees, plus its outbound queue. */
+class LongPollTransport implements Peer {
+  readonly info: TransportInfo;
+  readonly id: string;
+  readonly serializer: Serializer;
+  readonly batched: boolean;
+  handler: PeerHandler | undefined;
+  state: "open" | "closing" | "closed" = "open";
+  /** Incoming bodies are handed on in the order their requests arrived. */
+  deliveries: Promise<void> = Promise.resolve();
+  #queue: Uint8Array[] = [];
+  #bytes = 0;
+  #parked: Parked | undefined;
+  #idle: ReturnType<typeof setTimeout> | undefined;
+  #service: TransportHost;
+
+  constructor(
+    serializer: Serializer,
+    batched: boolean,
+    remote: string | undefined,
+    service: TransportHost,
+  ) {
+    this.id = newTransportId();
+    this.serializer = serializer;
+    this.batched = batched;
+    this.#service = service;
+    this.info = {
+      type: "longpoll",
+      serializer: serializer.name,
+      ...(remote === undefined ? {} : { peer: remote }),
+    };
+  }
+
+  send(msg: WampMessage): void {
+    if (this.state !== "open") return;
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeBytes(this.serializer, msg);
+    } catch (error) {
+      // Peer.send never throws: drop an EVENT for this recipient only, and
+      // close on anything else rather than leave a caller or callee waiting.
+      const failure = encodeFailure(msg, error);
+      this.#service.log?.("warn", `Long-poll ${this.info.peer ?? ""}: ${failure.message}`);
+      if (!failure.drop) this.close();
+      return;
+    }
+    this.#queue.push(bytes);
+    this.#bytes += bytes.byteLength;
+    if (this.#parked !== undefined) this.#unpark(this.#take(this.#parked.headers));
+  }
+
+  backlog(): number {
+    return this.#bytes;
+  }
+
+  queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Ends the transport once the client has received what is queued. */
+  close(): void {
+    if (this.state !== "open") return;
+    this.state = "closing";
+    if (this.#queue.length === 0) this.destroy();
+    else if (this.#parked !== undefined) this.#unpark(this.#take(this.#parked.headers));
+  }
+
+  /** Restarts the inactivity timer. */
+  touch(): void {
+    clearTimeout(this.#idle);
+    if (this.#service.sessionTimeout <= 0 || this.state === "closed") return;
+    this.#idle = setTimeout(() => {
+      if (this.#parked !== undefined) this.touch(); // a client that holds a receive is alive
+      else this.destroy();
+    }, this.#service.sessionTimeout);
+  }
+
+  /**
+   * Answers a `receive`: at once when something is queued, else when
+   * something is, or with 204 after the poll timeout. A newer `receive`
+   * ends an older one with 204.
+   */
+  receive(headers: Headers): Promise<Response> {
+    this.touch();
+    if (this.#parked !== undefined) this.#unpark(answer(204, this.#parked.headers));
+    if (this.#queue.length > 0) return Promise.resolve(this.#take(headers));
+    return new Promise((resolve) => {
+      // Not request.signal: Deno.serve warns once about its legacy semantics
+      // when it is touched, and a receive abandoned by its client ends
+      // anyway at the poll timeout or when the next receive arrives.
+      const timeout = this.#service.pollTimeout;
+      const timer = timeout > 0
+        ? setTimeout(() => this.#unpark(answer(204, headers)), timeout)
+        : undefined;
+      this.#parked = { resolve, headers, timer };
+    });
+  }
+
+  /** Closes at once, dropping what is queued; a held `receive` gets 404. Idempotent. */
+  destroy(): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    clearTimeout(this.#idle);
+    this.#queue = [];
+    this.#bytes = 0;
+    if (this.#parked !== undefined) {
+      this.#unpark(answer(404, this.#parked.headers, "WAMP transport closed"));
+    }
+    this.#service.gone(this.id);
+    this.handler?.closed();
+  }
+
+  #unpark(response: Response): void {
+    const parked = this.#parked;
+    if (parked === undefined) return;
+    this.#parked = undefined;
+    clearTimeout(parked.timer);
+    parked.resolve(response);
+    this.touch();
+  }
+
+  /** Takes one queued message (or, batched, all of them) as a response. */
+  #take(headers: Headers): Response {
+    const frames = this.batched ? this.#queue.splice(0) : this.#queue.splice(0, 1);
+    const body = this.batched ? joinBatch(frames, this.serializer.binary) : frames[0]!;
+    for (const f of frames) this.#bytes -= f.byteLength;
+    headers.set(
+      "content-type",
+      this.serializer.binary ? "application/octet-stream" : "application/json; charset=utf-8",
+    );
+    if (this.state === "closing" && this.#queue.length === 0) queueMicrotask(() => this.destroy());
+    return new Response(body as Uint8Array<ArrayBuffer>, { status: 200, headers });
+  }
+
+  /**
+   * Hands a `send` body to the router.
+   *
+   * @returns The HTTP status: 204, or 400 when it did not decode.
+   */
+  deliver(body: Uint8Array): number {
+    if (this.state !== "open") return 204; // closing: the router no longer listens
+    try {
+      const frames = this.batched ? splitBatchedBody(this.serializer, body) : [body];
+      for (const frame of frames) {
+        const msg = this.serializer.decode(frame);
+        if (this.state !== "open") break;
+        this.handler?.receive(msg);
+      }
+    } catch (error) {
+      this.handler?.fail(
+        error instanceof ProtocolViolationError
+          ? error
+          : new ProtocolViolationError(String(error), { cause: error }),
+      );
+      return 400;
+    }
+    return 204;
+  }
+}
+
+/**
+ * Serves WAMP over HTTP long-poll and attaches each transport to a router.
+ * Mount it in any fetch-style server; `handles()` says which requests are
+ * its own.
+ *
+ * `send` and `close` answer 204 (No Content): the spec's "202 (no
+ * content)" names 204, and Crossbar sends 204, the only success status
+ * besides 200 that Autobahn|JS accepts. CORS headers echo the request's
+ * `Origin` with credentials allowed, as Crossbar does (the transport ID,
+ * 24 random bytes, is the only credential), once the Origin passes
+ * `allowedOrigins`; a disallowed Origin gets 403 on every path.
+ *
+ * @example
+ * ```ts
+ * import { LongPollService } from "./server.ts";
+ * import { Router } from "../../router/mod.ts";
+ * import { deepEqual, equal } from "node:assert/strict";
+ *
+ * const router = new Router({ realms: [{ name: "realm1" }] });
+ * const service = new LongPollService(router);
+ * const res = await service.handle(
+ *   new Request("http://localhost/lp/open", {
+ *     method: "POST",
+ *     body: JSON.stringify({ protocols: ["wamp.2.cbor"] }),
+ *   }),
+ * );
+ * const opened = await res.json();
+ * equal(res.status, 200);
+ * deepEqual(opened.protocol, "wamp.2.cbor");
+ * equal(service.size, 1);
+ * service.close();
+ * await router.close();
+ * ```
+ */
+export class LongPollService {
+  #acceptor: PeerAcceptor;
+  #path: string;
+  #offered = new Map<string, { serializer: Serializer; batched: boolean }>();
+  #maxMessageSize: number;
+  #maxTransports: number;
+  #attach: AttachOptions | undefined;
+  #transports = new Map<string, LongPollTransport>();
+  #timing: TransportHost;
+  #originAllowed: (origin: string) => boolean;
+  #closed = false;
+
+  /**
+   * Creates the service.
+   *
+   * @param acceptor What transports attach to (a router).
+   * @param options Path, serializers, limits, timeouts.
+   * @throws {TypeError} When the path does not start with "/".
+   * @throws {RangeError} When a limit or timeout is negative.
+   */
+  constructor(acceptor: PeerAcceptor, options: LongPollOptions = {}) {
+    this.#acceptor = acceptor;
+    const path = options.path ?? "/lp";
+    if (!path.startsWith("/")) {
+      throw new TypeError(`Cannot serve long-poll on path "${path}": it must start with "/"`);
+    }
+    this.#path = path.replace(/\/+$/, "");
+    for (const name of options.serializers ?? ["json", "msgpack", "cbor"]) {
+      const serializer = allSerializers[name];
+      this.#offered.set(serializer.subprotocol, { serializer, batched: false });
+      if (options.batched ?? true) {
+        this.#offered.set(`${serializer.subprotocol}.batched`, { serializer, batched: true });
+      }
+    }
+    const numbers = {
+      maxMessageSize: options.maxMessageSize ?? 16 * 1024 * 1024,
+      pollTimeout: options.pollTimeout ?? 10_000,
+      sessionTimeout: options.sessionTimeout ?? 60_000,
+      maxTransports: options.maxTransports ?? 0,
+    };
+    for (const [key, value] of Object.entries(numbers)) {
+      if (!(value >= 0)) throw new RangeError(`Cannot use ${key} ${value}: it must be at least 0`);
+    }
+    this.#maxMessageSize = numbers.maxMessageSize;
+    this.#maxTransports = numbers.maxTransports;
+    this.#attach = options.attach;
+    this.#originAllowed = originPolicy(options.allowedOrigins ?? []);
+    this.#timing = {
+      pollTimeout: numbers.pollTimeout,
+      sessionTimeout: numbers.sessionTimeout,
+      log: options.log,
+      gone: (id) => this.#transports.delete(id),
+    };
+  }
+
+  /** The base path, e.g. `/lp`. */
+  get path(): string {
+    return this.#path === "" ? "/" : this.#path;
+  }
+
+  /** How many transports are open. */
+  get size(): number {
+    return this.#transports.size;
+  }
+
+  /**
+   * Whether a URL path is this service's (the base path or below it).
+   *
+   * @param path A URL path, e.g. `/lp/open`.
+   * @returns Whether {@linkcode LongPollService.handle} serves it.
+   */
+  handles(path: string): boolean {
+    return this.#path === "" || path === this.#path || path.startsWith(`${this.#path}/`);
+  }
+
+  /**
+   * Answers one HTTP request.
+   *
+   * @param request The request (a `?x=` cache-buster is ignored).
+   * @param peer The remote address, shown in session details.
+   * @returns The response; for a `receive`, once there is something to say.
+   */
+  async handle(request: Request, peer?: string): Promise<Response> {
+    const origin = request.headers.get("origin");
+    if (origin !== null && !this.#originAllowed(origin)) {
+      this.#timing.log?.(
+        "info",
+        `Long-poll request from ${peer ?? "?"} refused (403): Origin not allowed: ${origin}`,
+      );
+      await request.body?.cancel().catch(() => {});
+      return answer(
+        403,
+        new Headers({ "cache-control": "no-store" }),
+        `Origin not allowed: ${origin}`,
+      );
+    }
+    const headers = standardHeaders(request);
+    const path = new URL(request.url).pathname;
+    if (!this.handles(path)) return answer(404, headers, "Not found");
+    if (request.method === "OPTIONS") {
+      headers.set("access-control-allow-methods", "POST, OPTIONS");
+      headers.set("access-control-max-age", "86400");
+      return answer(204, headers);
+    }
+    const rest = path.slice(this.#path.length);
+    if (request.method === "GET" && (rest === "" || rest === "/")) {
+      const offered = [...this.#offered.keys()].join(", ");
+      return answer(200, headers, `This is a WAMP HTTP long-poll endpoint (${offered})`);
+    }
+    if (request.method !== "POST") {
+      headers.set("allow", "POST, OPTIONS");
+      return answer(405, headers, "Method not allowed: use POST");
+    }
+    if (rest === "/open") return await this.#open(request, headers, peer);
+    const [, id, op] = /^\/([^/]+)\/(send|receive|close)$/.exec(rest) ?? [];
+    const transport = id === undefined ? undefined : this.#transports.get(id);
+    if (transport === undefined || transport.state === "closed") {
+      await request.body?.cancel().catch(() => {});
+      return answer(404, headers, "No such WAMP transport");
+    }
+    if (op === "send") return await this.#send(transport, request, headers);
+    await request.body?.cancel().catch(() => {});
+    if (op === "receive") return await transport.receive(headers);
+    transport.destroy();
+    return answer(204, headers);
+  }
+
+  /** Closes every transport (their sessions leave); `open` then gets 503. */
+  close(): void {
+    this.#closed = true;
+    for (const transport of [...this.#transports.values()]) transport.destroy();
+  }
+
+  async #open(request: Request, headers: Headers, peer?: string): Promise<Response> {
+    const body = await readBody(request, MAX_OPEN_BODY);
+    if (body === undefined) return answer(413, headers, "Request body too large");
+    if (this.#closed) return answer(503, headers, "Service is closing");
+    if (this.#maxTransports > 0 && this.#transports.size >= this.#maxTransports) {
+      return answer(503, headers, "Too many WAMP transports open");
+    }
+    let protocols: unknown;
+    try {
+      protocols = (JSON.parse(new TextDecoder().decode(body)) as { protocols?: unknown })
+        ?.protocols;
+    } catch {
+      return answer(400, headers, "Cannot parse the open request: expected JSON");
+    }
+    if (!Array.isArray(protocols)) {
+      return answer(400, headers, 'Cannot open a transport: "protocols" must be an array');
+    }
+    const protocol = protocols.find((p): p is string =>
+      typeof p === "string" && this.#offered.has(p)
+    );
+    const chosen = protocol === undefined ? undefined : this.#offered.get(protocol);
+    if (chosen === undefined) {
+      const offered = [...this.#offered.keys()].join(", ");
+      return answer(400, headers, `No supported WAMP protocol offered: use one of ${offered}`);
+    }
+    const transport = new LongPollTransport(chosen.serializer, chosen.batched, peer, this.#timing);
+    try {
+      transport.handler = this.#acceptor.attach(transport, this.#attach);
+    } catch {
+      transport.destroy();
+      return answer(503, headers, "Router is closing");
+    }
+    if (transport.state === "closed") return answer(503, headers, "Router refused the transport");
+    this.#transports.set(transport.id, transport);
+    transport.touch();
+    headers.set("content-type", "application/json; charset=utf-8");
+    return new Response(JSON.stringify({ protocol, transport: transport.id }), { headers });
+  }
+
+  async #send(transport: LongPollTransport, request: Request, headers: Headers): Promise<Response> {
+    transport.touch();
+    const body = readBody(request, this.#maxMessageSize).catch(() => null);
+    const turn = transport.deliveries.then(async () => {
+      const bytes = await body;
+      if (bytes === null) return 400; // the client went away mid-body
+      if (bytes === undefined) {
+        transport.handler?.fail(
+          new ProtocolViolationError(`Message larger than ${this.#maxMessageSize} bytes`),
+        );
+        return 413;
+      }
+      return transport.deliver(bytes);
+    }).catch(() => 500);
+    transport.deliveries = turn.then(() => {});
+    const status = await turn;
+    return answer(status, headers, SEND_FAILURES[status]);
+  }
+}

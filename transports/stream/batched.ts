@@ -1,0 +1,145 @@
+/**
+ * The batched WebSocket subprotocols (`wamp.2.json.batched`,
+ * `wamp.2.msgpack.batched`, `wamp.2.cbor.batched`) as pure functions: one
+ * WebSocket message carries several WAMP messages. JSON messages are each
+ * followed by the byte `0x1E`; MessagePack and CBOR messages are each
+ * preceded by their length as a big-endian uint32. See
+ * [transport_batched_websocket](https://wamp-proto.org/wamp_latest_ietf.html#name-batched-websocket-transport).
+ *
+ * @module
+ */
+
+import { ProtocolViolationError, type Serializer } from "../../wamp/mod.ts";
+
+/** What a batched subprotocol adds to its serializer's subprotocol. */
+export const BATCHED_SUFFIX = ".batched";
+
+/** The JSON record separator. */
+const RS = 0x1e;
+
+/**
+ * The batched subprotocol of a serializer.
+ *
+ * @param serializer The serializer.
+ * @returns E.g. `wamp.2.json.batched`.
+ *
+ * @example
+ * ```ts
+ * import { batchedSubprotocol } from "./batched.ts";
+ * import { json } from "../../wamp/mod.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(batchedSubprotocol(json), "wamp.2.json.batched");
+ * ```
+ */
+export function batchedSubprotocol(serializer: Serializer): string {
+  return serializer.subprotocol + BATCHED_SUFFIX;
+}
+
+/**
+ * Joins encoded messages into one batch.
+ *
+ * @param messages The encoded messages (UTF-8 for JSON).
+ * @param binary Length prefixes (MessagePack, CBOR) rather than `0x1E`
+ * separators (JSON).
+ * @returns The WebSocket message payload.
+ *
+ * @example
+ * ```ts
+ * import { joinBatch } from "./batched.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(joinBatch([new Uint8Array([0x93, 0x11, 0x01, 0x02])], true),
+ *   new Uint8Array([0, 0, 0, 4, 0x93, 0x11, 0x01, 0x02]));
+ * ```
+ */
+export function joinBatch(messages: readonly Uint8Array[], binary: boolean): Uint8Array {
+  let length = 0;
+  for (const m of messages) length += m.length;
+  const out = new Uint8Array(length + messages.length * (binary ? 4 : 1));
+  let at = 0;
+  for (const m of messages) {
+    if (binary) {
+      const n = m.length;
+      out[at] = n >>> 24;
+      out[at + 1] = (n >>> 16) & 0xff;
+      out[at + 2] = (n >>> 8) & 0xff;
+      out[at + 3] = n & 0xff;
+      at += 4;
+    }
+    out.set(m, at);
+    at += m.length;
+    if (!binary) out[at++] = RS;
+  }
+  return out;
+}
+
+/**
+ * Splits a length-prefixed batch (MessagePack, CBOR).
+ *
+ * @param payload The WebSocket message payload.
+ * @returns Views of the messages, in order.
+ * @throws {ProtocolViolationError} When the batch is empty, holds an
+ * empty message or a length runs past its end.
+ *
+ * @example
+ * ```ts
+ * import { splitBatch } from "./batched.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(splitBatch(new Uint8Array([0, 0, 0, 1, 0xc0, 0, 0, 0, 1, 0xc3])),
+ *   [new Uint8Array([0xc0]), new Uint8Array([0xc3])]);
+ * ```
+ */
+export function splitBatch(payload: Uint8Array): Uint8Array[] {
+  if (payload.length === 0) throw new ProtocolViolationError("Cannot split batch: it is empty");
+  const out: Uint8Array[] = [];
+  let at = 0;
+  while (at < payload.length) {
+    if (payload.length - at < 4) {
+      throw new ProtocolViolationError("Cannot split batch: truncated length prefix");
+    }
+    const n = ((payload[at]! << 24) | (payload[at + 1]! << 16) | (payload[at + 2]! << 8) |
+      payload[at + 3]!) >>> 0;
+    at += 4;
+    if (n === 0) throw new ProtocolViolationError("Cannot split batch: empty message");
+    if (n > payload.length - at) {
+      throw new ProtocolViolationError(
+        `Cannot split batch: message of ${n} bytes runs past the end`,
+      );
+    }
+    out.push(payload.subarray(at, at + n));
+    at += n;
+  }
+  return out;
+}
+
+/**
+ * Splits a JSON batch: each message is followed by U+001E, the last one
+ * too.
+ *
+ * @param text The WebSocket message, decoded as UTF-8.
+ * @returns The messages' texts, in order.
+ * @throws {ProtocolViolationError} When the batch is empty, holds an
+ * empty message or does not end with the separator.
+ *
+ * @example
+ * ```ts
+ * import { splitTextBatch } from "./batched.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(splitTextBatch("[17,1,2]\u001e[17,3,4]\u001e"), ["[17,1,2]", "[17,3,4]"]);
+ * ```
+ */
+export function splitTextBatch(text: string): string[] {
+  if (text.length === 0) throw new ProtocolViolationError("Cannot split batch: it is empty");
+  if (text.charCodeAt(text.length - 1) !== RS) {
+    throw new ProtocolViolationError("Cannot split batch: no separator after the last message");
+  }
+  const out = text.split("\u001e");
+  out.pop();
+  for (const part of out) {
+    if (part.length === 0) throw new ProtocolViolationError("Cannot split batch: empty message");
+  }
+  return out;
+}

@@ -1,0 +1,84 @@
+/**
+ * Client-side connections: TCP, TLS (over `node:tls`, with Nagle off, which
+ * Deno's own TLS cannot do) or a Unix socket, returned as a
+ * {@linkcode Wire}.
+ *
+ * @module
+ */
+
+import net from "node:net";
+import tls from "node:tls";
+import { TransportError } from "../../wamp/mod.ts";
+import { Wire } from "./wire.ts";
+
+/** TLS settings for a client connection. */
+export interface ClientTlsOptions {
+  /** PEM CA certificates to trust instead of the system's. */
+  caCerts?: string[];
+  /** A PEM client certificate, for routers that authenticate by certificate. */
+  cert?: string;
+  /** The PEM private key of {@linkcode ClientTlsOptions.cert}. */
+  key?: string;
+  /** The name to verify the server's certificate against. @default {the URL's host} */
+  serverName?: string;
+}
+
+/** Where to connect: a TCP host and port, or a Unix socket path. */
+export type DialAddress = { host: string; port: number } | { path: string };
+
+/**
+ * Opens a stream to a server.
+ *
+ * @param address Host and port, or a Unix socket path.
+ * @param options `tls` to use TLS; `signal` to abort.
+ * @returns The connected wire.
+ * @throws {TransportError} When the connection or the TLS handshake fails.
+ */
+export function dial(
+  address: DialAddress,
+  options: { tls?: ClientTlsOptions | undefined; signal?: AbortSignal | undefined } = {},
+): Promise<Wire> {
+  const where = "path" in address ? address.path : `${address.host}:${address.port}`;
+  return new Promise<Wire>((resolve, reject) => {
+    let socket: net.Socket;
+    const ready = options.tls === undefined ? "connect" : "secureConnect";
+    if (options.tls !== undefined) {
+      if ("path" in address) {
+        reject(new TransportError(`Cannot connect to ${where}: TLS over a Unix socket`));
+        return;
+      }
+      const t = options.tls;
+      socket = tls.connect({
+        host: address.host,
+        port: address.port,
+        servername: t.serverName ?? (net.isIP(address.host) ? undefined : address.host),
+        ...(t.caCerts === undefined ? {} : { ca: t.caCerts }),
+        ...(t.cert === undefined ? {} : { cert: t.cert }),
+        ...(t.key === undefined ? {} : { key: t.key }),
+      } as tls.ConnectionOptions);
+    } else {
+      socket = "path" in address
+        ? net.connect({ path: address.path })
+        : net.connect({ host: address.host, port: address.port });
+    }
+    const fail = (error: Error) => {
+      cleanup();
+      socket.destroy();
+      reject(new TransportError(`Cannot connect to ${where}: ${error.message}`, { cause: error }));
+    };
+    const onAbort = () => fail(new Error("aborted"));
+    const cleanup = () => {
+      socket.off("error", fail);
+      socket.off(ready, onReady);
+      options.signal?.removeEventListener("abort", onAbort);
+    };
+    const onReady = () => {
+      cleanup();
+      resolve(new Wire(socket));
+    };
+    socket.once("error", fail);
+    socket.once(ready, onReady);
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,383 @@
+/**
+ * An HTTP/1.1 request loop over a {@linkcode Wire}: reads request heads
+ * and length-delimited bodies, hands each request to a fetch-style handler
+ * and writes its response, keeping the connection alive between requests.
+ * A request that asks to upgrade is handed back to the caller with the
+ * wire, which it then owns.
+ *
+ * @module
+ */
+
+import type { TransportLog } from "../../wamp/mod.ts";
+import {
+  type HttpRequestHead,
+  MAX_HEAD_SIZE,
+  parseRequestHead,
+  responseHead,
+  textResponse,
+} from "./http.ts";
+import type { Wire } from "./wire.ts";
+
+/** What the request loop asks its owner for each request. */
+export interface HttpRoutes {
+  /**
+   * Takes over the connection for an upgrade request (WebSocket), or
+   * returns false to let the request go to {@linkcode HttpRoutes.handle}.
+   * `rest` takes the bytes that followed the request (call it only when
+   * taking over).
+   */
+  upgrade(head: HttpRequestHead, rest: () => Uint8Array): boolean;
+  /** Answers a plain request. */
+  handle(request: Request): Promise<Response>;
+}
+
+/** Limits of {@linkcode serveHttp}. */
+export interface HttpLimits {
+  /** The largest request body accepted (413 above it). */
+  maxBodySize: number;
+  /** The scheme and authority for request URLs, e.g. `http://127.0.0.1:8080`. */
+  origin: string;
+  /**
+   * Milliseconds a request head may take to arrive whole, from its first
+   * byte (from the start, for the first request); 408, then the
+   * connection closes. @default {10000}
+   */
+  headTimeout?: number;
+  /**
+   * Milliseconds a request body may take to arrive whole, from the end of
+   * its head; 408, then the connection closes. @default {60000}
+   */
+  bodyTimeout?: number;
+  /**
+   * Milliseconds a kept-alive connection may stay idle between requests
+   * before it is closed. @default {60000}
+   */
+  idleTimeout?: number;
+  /** Where timeouts are logged. */
+  log?: TransportLog;
+  /** The remote address, for log lines. */
+  peer?: string;
+}
+
+/** Pipelined input held while a request is answered, beyond which reading stops. */
+const HOLD_INPUT = 64 * 1024;
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Serves HTTP requests on a wire until it closes, starting with bytes that
+ * were already read.
+ *
+ * Each byte is looked at once to find a head and copied once into a body
+ * (no re-parsing per chunk). Reading stops while a request is answered and
+ * more than 64 KiB of pipelined input waits, and while the wire's outbound
+ * queue is over its limit; the next pipelined request is taken only once
+ * the responses have drained.
+ *
+ * @param wire The connection.
+ * @param first Bytes read so far (the start of the first request).
+ * @param routes Where requests go.
+ * @param limits Body limit, URL origin, timeouts.
+ */
+export function serveHttp(
+  wire: Wire,
+  first: Uint8Array,
+  routes: HttpRoutes,
+  limits: HttpLimits,
+): void {
+  const input = new InputQueue();
+  input.push(first);
+  const headTimeout = limits.headTimeout ?? 10_000;
+  const bodyTimeout = limits.bodyTimeout ?? 60_000;
+  const idleTimeout = limits.idleTimeout ?? 60_000;
+  /**
+   * `head`/`body`: reading a request (a timer runs); `busy`: answering it;
+   * `idle`: kept alive, nothing received (a timer runs); `done`: closed or
+   * upgraded.
+   */
+  let phase: "head" | "body" | "busy" | "idle" | "done" = "head";
+  /** Waiting for the responses to drain before taking the next request. */
+  let waiting = false;
+  /** The head of the request whose body is being read. */
+  let pending: { head: HttpRequestHead; bodySize: number } | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const enter = (next: typeof phase) => {
+    phase = next;
+    clearTimeout(timer);
+    timer = undefined;
+    if (next === "head") timer = timeout(headTimeout, () => expire("head", headTimeout));
+    else if (next === "body") timer = timeout(bodyTimeout, () => expire("body", bodyTimeout));
+    else if (next === "idle") timer = timeout(idleTimeout, close);
+  };
+  const close = () => {
+    enter("done");
+    wire.end();
+  };
+  const refuse = (status: number, text: string) => {
+    enter("done");
+    wire.reply(textResponse(status, `${text}\n`, { connection: "close" }));
+    wire.end();
+  };
+  const expire = (what: string, ms: number) => {
+    limits.log?.(
+      "info",
+      `HTTP ${limits.peer ?? ""}: no whole request ${what} in ${ms} ms: closing`,
+    );
+    refuse(408, `request ${what} timeout`);
+  };
+  const next = (): void => {
+    if (phase === "busy" || phase === "done" || waiting) return;
+    if (wire.congested) {
+      // The client does not read its responses: take no more requests.
+      waiting = true;
+      wire.drained().then(() => {
+        waiting = false;
+        next();
+      });
+      return;
+    }
+    wire.hold(false);
+    if (pending === undefined) {
+      const headLength = input.headLength(MAX_HEAD_SIZE);
+      if (headLength === -2) return refuse(431, "request head too large");
+      if (headLength === -1) return;
+      const parsed = parseRequestHead(input.take(headLength));
+      if (!("head" in parsed)) {
+        const error = "error" in parsed ? parsed.error : "malformed request head";
+        return refuse(error === "request head too large" ? 431 : 400, error);
+      }
+      const { head } = parsed;
+      if (head.headers.has("transfer-encoding")) {
+        return refuse(411, "chunked request bodies are not supported: send Content-Length");
+      }
+      const lengthHeader = head.headers.get("content-length") ?? "0";
+      if (!/^\d{1,15}$/.test(lengthHeader)) return refuse(400, "malformed Content-Length");
+      const bodySize = Number(lengthHeader);
+      if (bodySize > limits.maxBodySize) {
+        return refuse(413, `request body over ${limits.maxBodySize} bytes`);
+      }
+      pending = { head, bodySize };
+      if (input.length < bodySize) enter("body");
+    }
+    if (input.length < pending.bodySize) return; // wait for the body
+    const { head, bodySize } = pending;
+    pending = undefined;
+    const body = input.take(bodySize);
+    if (routes.upgrade(head, () => input.take(input.length))) {
+      enter("done"); // the wire belongs to the upgraded protocol now
+      return;
+    }
+    enter("busy");
+    const keepAlive = head.version === "HTTP/1.1"
+      ? head.headers.get("connection")?.toLowerCase() !== "close"
+      : head.headers.get("connection")?.toLowerCase() === "keep-alive";
+    respond(head, body, keepAlive).then((open) => {
+      if (phase === "done") return;
+      if (!open) return close();
+      enter(input.length === 0 ? "idle" : "head");
+      next();
+    });
+  };
+  /** Answers one request; resolves with whether the connection stays open. */
+  const respond = async (
+    head: HttpRequestHead,
+    body: Uint8Array,
+    keepAlive: boolean,
+  ): Promise<boolean> => {
+    let response: Response;
+    try {
+      const init: RequestInit = { method: head.method, headers: head.headers };
+      if (head.method !== "GET" && head.method !== "HEAD") {
+        init.body = body as Uint8Array<ArrayBuffer>;
+      }
+      response = await routes.handle(new Request(limits.origin + head.target, init));
+    } catch {
+      response = new Response("internal error\n", { status: 500 });
+    }
+    const payload = head.method === "HEAD" ? EMPTY : new Uint8Array(await response.arrayBuffer());
+    if (wire.closed) return false;
+    // A handler may ask to end the connection (a refusal): `connection: close`.
+    keepAlive &&= response.headers.get("connection")?.toLowerCase() !== "close";
+    const headers: [string, string][] = [];
+    response.headers.forEach((value, name) => {
+      if (name !== "content-length" && name !== "connection") headers.push([name, value]);
+    });
+    headers.push(["content-length", String(payload.length)]);
+    if (!keepAlive) headers.push(["connection", "close"]);
+    if (!wire.reply(responseHead(response.status, headers))) return false;
+    if (payload.length > 0) wire.write(payload);
+    return keepAlive;
+  };
+  wire.bind({
+    data(chunk) {
+      if (phase === "done") return;
+      input.push(chunk.slice()); // a chunk is only valid during the call
+      if (phase === "idle") enter("head");
+      if (phase === "busy" || waiting) {
+        if (input.length > HOLD_INPUT) wire.hold(true);
+        return;
+      }
+      next();
+    },
+    closed() {
+      enter("done");
+    },
+  });
+  enter("head");
+  next();
+}
+
+/** A timer, or none for 0 ms. */
+function timeout(ms: number, fire: () => void): ReturnType<typeof setTimeout> | undefined {
+  return ms > 0 ? setTimeout(fire, ms) : undefined;
+}
+
+/** Small chunks are copied into blocks of this size rather than kept one by one. */
+const BLOCK = 16 * 1024;
+
+/**
+ * Bytes received and not yet consumed, as a list of chunks: appending is
+ * O(1), the search for the end of a head looks at each byte once, and
+ * taking n bytes copies them once. Chunks under {@linkcode BLOCK} bytes
+ * are copied into shared blocks, so input dripped a byte at a time costs
+ * one array per 16 KiB, not one per byte.
+ *
+ * @example
+ * ```ts
+ * import { InputQueue } from "./http_server.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const input = new InputQueue();
+ * for (const byte of new TextEncoder().encode("GET / HTTP/1.1\r\n\r\nrest")) {
+ *   input.push(Uint8Array.of(byte));
+ * }
+ * equal(input.headLength(1024), 18);
+ * equal(new TextDecoder().decode(input.take(18)), "GET / HTTP/1.1\r\n\r\n");
+ * equal(input.length, 4);
+ * ```
+ */
+export class InputQueue {
+  #chunks: Uint8Array[] = [];
+  /** The block small chunks are copied into, and how much of it is used. */
+  #block: Uint8Array | undefined;
+  #blockUsed = 0;
+  /** Index of the first chunk still held. */
+  #first = 0;
+  /** Bytes held. */
+  length = 0;
+  #scanChunk = 0;
+  #scanOffset = 0;
+  #scanned = 0;
+  /** How much of `\r\n\r\n` the bytes scanned so far end with. */
+  #run = 0;
+
+  /**
+   * Appends bytes.
+   *
+   * @param chunk The bytes (kept as they are when large: do not reuse them).
+   */
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.length += chunk.length;
+    if (chunk.length >= BLOCK) {
+      this.#chunks.push(chunk);
+      return;
+    }
+    const block = this.#block;
+    const lastIndex = this.#chunks.length - 1;
+    const last = this.#chunks[lastIndex];
+    if (
+      block !== undefined && last !== undefined && lastIndex >= this.#first &&
+      last.buffer === block.buffer &&
+      last.byteOffset + last.length === block.byteOffset + this.#blockUsed &&
+      this.#blockUsed + chunk.length <= block.length
+    ) {
+      // Grow the last chunk, a view of the block, in place.
+      block.set(chunk, this.#blockUsed);
+      this.#blockUsed += chunk.length;
+      this.#chunks[lastIndex] = new Uint8Array(
+        block.buffer,
+        last.byteOffset,
+        last.length + chunk.length,
+      );
+      // A head search that had finished this chunk resumes inside it.
+      if (this.#scanChunk > lastIndex) {
+        this.#scanChunk = lastIndex;
+        this.#scanOffset = last.length;
+      }
+      return;
+    }
+    const fresh = new Uint8Array(BLOCK);
+    fresh.set(chunk);
+    this.#block = fresh;
+    this.#blockUsed = chunk.length;
+    this.#chunks.push(fresh.subarray(0, chunk.length));
+  }
+
+  /**
+   * The length of the head at the front, through its blank line, once it
+   * is all here: -1 while incomplete, -2 when more than `max` bytes came
+   * without one.
+   */
+  headLength(max: number): number {
+    if (this.#scanChunk < this.#first) this.#scanChunk = this.#first;
+    while (this.#scanChunk < this.#chunks.length) {
+      const chunk = this.#chunks[this.#scanChunk]!;
+      while (this.#scanOffset < chunk.length) {
+        const byte = chunk[this.#scanOffset++]!;
+        this.#scanned++;
+        if (byte === (this.#run % 2 === 0 ? 13 : 10)) {
+          if (++this.#run === 4) return this.#scanned;
+        } else this.#run = byte === 13 ? 1 : 0;
+        if (this.#scanned > max + 4) return -2;
+      }
+      this.#scanChunk++;
+      this.#scanOffset = 0;
+    }
+    return -1;
+  }
+
+  /** Removes and returns the first `n` bytes (at most what is held). */
+  take(n: number): Uint8Array {
+    this.#scanChunk = this.#first;
+    this.#scanOffset = 0;
+    this.#scanned = 0;
+    this.#run = 0;
+    n = Math.min(n, this.length);
+    if (n === 0) return EMPTY;
+    this.length -= n;
+    const head = this.#chunks[this.#first]!;
+    let out: Uint8Array;
+    if (head.length >= n) {
+      out = head.subarray(0, n);
+      this.#advance(head, n);
+    } else {
+      out = new Uint8Array(n);
+      let at = 0;
+      while (at < n) {
+        const chunk = this.#chunks[this.#first]!;
+        const part = Math.min(chunk.length, n - at);
+        out.set(chunk.subarray(0, part), at);
+        at += part;
+        this.#advance(chunk, part);
+      }
+    }
+    this.#scanChunk = this.#first;
+    return out;
+  }
+
+  /** Drops `n` bytes of the first chunk. */
+  #advance(chunk: Uint8Array, n: number): void {
+    if (n < chunk.length) {
+      this.#chunks[this.#first] = chunk.subarray(n);
+      return;
+    }
+    this.#first++;
+    if (this.#first === this.#chunks.length) {
+      this.#chunks = [];
+      this.#first = 0;
+    } else if (this.#first >= 1024) {
+      this.#chunks = this.#chunks.slice(this.#first);
+      this.#first = 0;
+    }
+  }
+}

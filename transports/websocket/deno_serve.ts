@@ -1,0 +1,300 @@
+/**
+ * WebSocket transport, server side: an HTTP handler that upgrades
+ * requests, negotiates `wamp.2.json`, `wamp.2.msgpack` or `wamp.2.cbor`,
+ * and attaches each connection to a router; plus {@linkcode serveWebSocket}
+ * to run it on a port.
+ *
+ * @module
+ */
+
+import {
+  type OutboundOptions,
+  type Peer,
+  type PeerAcceptor,
+  type PeerHandler,
+  ProtocolViolationError,
+  type Serializer,
+  type SerializerName,
+  serializers as allSerializers,
+  type TransportInfo,
+  type WampMessage,
+} from "../../wamp/mod.ts";
+import { type CookieOptions, trackingCookie } from "../stream/cookie.ts";
+export type { CookieOptions } from "../stream/cookie.ts";
+
+/** Options for {@linkcode webSocketHandler}. */
+export interface WebSocketHandlerOptions {
+  /**
+   * URL paths that accept WebSocket upgrades.
+   * @default {["/ws", "/"]}
+   */
+  paths?: string[];
+  /**
+   * Serializers offered, in the router's order of preference when a client
+   * offers several with no order of its own.
+   * @default {["json", "msgpack", "cbor"]}
+   */
+  serializers?: SerializerName[];
+  /**
+   * The largest incoming message accepted, in bytes; a larger one closes
+   * the connection with code 1009.
+   * @default {16777216}
+   */
+  maxMessageSize?: number;
+  /** Outbound limits for each connection. */
+  outbound?: OutboundOptions;
+  /**
+   * A tracking cookie for cookie authentication: each upgrade response
+   * sets a fresh one (`HttpOnly`, `SameSite=Lax`, `Secure` over https); a
+   * presented cookie the router remembers is renewed into it.
+   */
+  cookie?: CookieOptions;
+}
+
+/** A socket-backed {@linkcode Peer}. */
+class WebSocketPeer implements Peer {
+  readonly info: TransportInfo;
+  #socket: WebSocket;
+  #serializer: Serializer;
+
+  constructor(socket: WebSocket, serializer: Serializer, info: TransportInfo) {
+    this.#socket = socket;
+    this.#serializer = serializer;
+    this.info = info;
+  }
+
+  send(msg: WampMessage): void {
+    if (this.#socket.readyState !== WebSocket.OPEN) return;
+    this.#socket.send(this.#serializer.encode(msg));
+  }
+
+  backlog(): number {
+    return this.#socket.bufferedAmount;
+  }
+
+  queued(): number {
+    return 0; // Deno's WebSocket counts bytes only
+  }
+
+  close(): void {
+    if (this.#socket.readyState <= WebSocket.OPEN) this.#socket.close(1000);
+  }
+}
+
+/**
+ * Picks the subprotocol: the first one the client offered that we support.
+ *
+ * @param header The `Sec-WebSocket-Protocol` request header.
+ * @param offered Our serializers.
+ * @returns The serializer, or `undefined` when nothing matches.
+ */
+export function negotiateSubprotocol(
+  header: string | null,
+  offered: readonly Serializer[],
+): Serializer | undefined {
+  if (header === null) return undefined;
+  for (const name of header.split(",")) {
+    const found = offered.find((s) => s.subprotocol === name.trim());
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Wires a WebSocket to a handler: decodes frames, enforces the size
+ * limit, reports closure. Shared by the server and the client side.
+ *
+ * @param socket An open or opening WebSocket.
+ * @param serializer The negotiated serializer.
+ * @param handler Where decoded messages go.
+ * @param maxMessageSize The largest frame accepted.
+ */
+export function pumpWebSocket(
+  socket: WebSocket,
+  serializer: Serializer,
+  handler: PeerHandler,
+  maxMessageSize: number,
+): void {
+  socket.binaryType = "arraybuffer";
+  socket.onmessage = (e: MessageEvent) => {
+    const data = typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer);
+    const size = typeof data === "string" ? data.length : data.byteLength;
+    if (size > maxMessageSize) {
+      socket.close(1009, "message too big");
+      return;
+    }
+    let msg: WampMessage;
+    try {
+      msg = serializer.decode(data);
+    } catch (error) {
+      handler.fail(
+        error instanceof ProtocolViolationError
+          ? error
+          : new ProtocolViolationError(String(error), { cause: error }),
+      );
+      return;
+    }
+    handler.receive(msg);
+  };
+  socket.onclose = () => handler.closed();
+  socket.onerror = () => {}; // followed by close
+}
+
+/**
+ * Creates an HTTP handler that upgrades WebSocket requests on the given
+ * paths and attaches each connection to `acceptor` (a router). A request
+ * that offers no supported WAMP subprotocol gets HTTP 400.
+ *
+ * @param acceptor What connections attach to.
+ * @param options Paths, serializers, limits.
+ * @returns The request handler.
+ *
+ * @example
+ * ```ts
+ * import { Router, webSocketHandler } from "@cloverleaf/wamp";
+ * import { equal } from "node:assert/strict";
+ *
+ * const router = new Router({ realms: [{ name: "realm1" }] });
+ * const handle = webSocketHandler(router);
+ * const res = handle(new Request("http://localhost/ws"), "127.0.0.1:1");
+ * equal(res.status, 426);
+ * await res.body?.cancel();
+ * await router.close();
+ * ```
+ */
+export function webSocketHandler(
+  acceptor: PeerAcceptor,
+  options: WebSocketHandlerOptions = {},
+): (request: Request, remote?: string) => Response {
+  const paths = options.paths ?? ["/ws", "/"];
+  const offered = (options.serializers ?? ["json", "msgpack", "cbor"]).map((n) =>
+    allSerializers[n]
+  );
+  const maxMessageSize = options.maxMessageSize ?? 16 * 1024 * 1024;
+  const supported = offered.map((s) => s.subprotocol).join(", ");
+  return (request, remote) => {
+    if (!paths.includes(new URL(request.url).pathname)) {
+      return new Response("Not found\n", { status: 404 });
+    }
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response(`This is a WAMP WebSocket endpoint (${supported})\n`, {
+        status: 426,
+        headers: { upgrade: "websocket" },
+      });
+    }
+    const serializer = negotiateSubprotocol(
+      request.headers.get("sec-websocket-protocol"),
+      offered,
+    );
+    if (serializer === undefined) {
+      return new Response(
+        `No supported WAMP subprotocol offered: use one of ${supported}\n`,
+        { status: 400 },
+      );
+    }
+    // Read the request before upgrading: its headers are gone afterwards.
+    const tracking = options.cookie === undefined ? undefined : trackingCookie(
+      request.headers.get("cookie"),
+      options.cookie,
+      acceptor.renewCookie?.bind(acceptor),
+      new URL(request.url).protocol === "https:",
+    );
+    const { socket, response } = Deno.upgradeWebSocket(request, {
+      protocol: serializer.subprotocol,
+      idleTimeout: 30,
+    });
+    const cookie = tracking?.value;
+    if (tracking !== undefined) response.headers.append("set-cookie", tracking.setCookie);
+    const info: TransportInfo = {
+      type: "websocket",
+      serializer: serializer.name,
+      ...(remote === undefined ? {} : { peer: remote }),
+      ...(cookie === undefined ? {} : { cookie }),
+    };
+    const peer = new WebSocketPeer(socket, serializer, info);
+    socket.onopen = () => {
+      let handler: PeerHandler;
+      try {
+        handler = acceptor.attach(peer, options.outbound);
+      } catch {
+        socket.close(1001, "router is closing");
+        return;
+      }
+      pumpWebSocket(socket, serializer, handler, maxMessageSize);
+    };
+    return response;
+  };
+}
+
+/** Options for {@linkcode serveWebSocket}. */
+export interface ServeWebSocketOptions extends WebSocketHandlerOptions {
+  /**
+   * The interface to listen on.
+   * @default {"127.0.0.1"}
+   */
+  hostname?: string;
+  /**
+   * The port; 0 picks a free one.
+   * @default {8080}
+   */
+  port?: number;
+}
+
+/** A running WebSocket listener. */
+export interface WebSocketListener {
+  /** The address it listens on. */
+  readonly addr: Deno.NetAddr;
+  /** The `ws://` URL of its first path. */
+  readonly url: string;
+  /** Resolves when the listener has stopped. */
+  readonly finished: Promise<void>;
+  /** Stops listening and closes open connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves WAMP over WebSocket on a TCP port.
+ *
+ * @param acceptor What connections attach to (a router).
+ * @param options Address, paths, serializers, limits.
+ * @returns The running listener.
+ *
+ * @example
+ * ```ts
+ * import { connect, Router, serveWebSocket } from "@cloverleaf/wamp";
+ * import { equal } from "node:assert/strict";
+ *
+ * const router = new Router({ realms: [{ name: "realm1" }] });
+ * const listener = serveWebSocket(router, { port: 0 });
+ * const session = await connect(listener.url, { realm: "realm1" });
+ * equal(session.realm, "realm1");
+ * await session.close();
+ * await router.close();
+ * await listener.close();
+ * ```
+ */
+export function serveWebSocket(
+  acceptor: PeerAcceptor,
+  options: ServeWebSocketOptions = {},
+): WebSocketListener {
+  const handle = webSocketHandler(acceptor, options);
+  const hostname = options.hostname ?? "127.0.0.1";
+  const server = Deno.serve(
+    { hostname, port: options.port ?? 8080, onListen: () => {} },
+    (request, info) => {
+      const addr = info.remoteAddr;
+      return handle(request, `tcp:${addr.hostname}:${addr.port}`);
+    },
+  );
+  const addr = server.addr;
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  const path = options.paths?.[0] ?? "/ws";
+  return {
+    addr,
+    url: `ws://${host}:${addr.port}${path}`,
+    finished: server.finished,
+    async close() {
+      await server.shutdown();
+    },
+  };
+}

@@ -1,0 +1,393 @@
+/**
+ * One open WebSocket connection carrying WAMP, on either side: a
+ * {@linkcode Link} over a {@linkcode Wire} using our own RFC 6455 framing,
+ * with permessage-deflate, the batched subprotocols, ping/pong keepalive
+ * and the close handshake.
+ *
+ * @module
+ */
+
+import {
+  type Link,
+  type PeerHandler,
+  ProtocolViolationError,
+  type Serializer,
+  type SerializerName,
+  type TransportInfo,
+  type TransportLog,
+  type WampMessage,
+} from "../../wamp/mod.ts";
+import { Inbox, Keepalive } from "../stream/keepalive.ts";
+import { BATCHED_SUFFIX, joinBatch, splitBatch, splitTextBatch } from "../stream/batched.ts";
+import { encodeBytes, encodeFailure } from "../stream/encode.ts";
+import { deflateMessage, inflateMessage, type PerMessageDeflate } from "./permessage_deflate.ts";
+import {
+  CloseCode,
+  closePayload,
+  encodeFrame,
+  FrameParser,
+  Opcode,
+  parseClosePayload,
+} from "./framing.ts";
+import { FLUSH_BYTES, type Wire } from "../stream/wire.ts";
+
+/** Options for {@linkcode WebSocketPeer}. */
+export interface WebSocketPeerOptions {
+  /**
+   * Which end this is: a server reads masked frames and sends unmasked
+   * ones, a client the other way round.
+   */
+  role: "server" | "client";
+  /** The negotiated serializer (JSON travels in text frames, the others in binary frames). */
+  serializer: Serializer;
+  /**
+   * Whether the subprotocol is the serializer's batched variant: the
+   * messages sent in one turn of the event loop go out as one WebSocket
+   * message. @default {false}
+   */
+  batched?: boolean;
+  /** Transport details for the WAMP end. */
+  info: TransportInfo;
+  /**
+   * The largest incoming message, in bytes, before and after inflating;
+   * a larger one closes the connection with 1009. @default {16777216}
+   */
+  maxMessageSize?: number;
+  /** permessage-deflate, when negotiated. */
+  deflate?: PerMessageDeflate | undefined;
+  /**
+   * Milliseconds without anything received after which a ping is sent
+   * (0: never). @default {0}
+   */
+  pingInterval?: number;
+  /**
+   * Milliseconds to wait for anything (a pong or data) after a ping
+   * before closing with 1001. @default {10000}
+   */
+  pingTimeout?: number;
+  /** Where to log protocol errors and timeouts. */
+  log?: TransportLog | undefined;
+}
+
+/** How long to wait for the other side's close frame, in milliseconds. */
+const CLOSE_WAIT = 2000;
+const EMPTY = new Uint8Array(0);
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+// The last unmasked frame per serializer (plain, and compressed per
+// settings): a fan-out to N server-side connections frames an EVENT once.
+const lastFramed = new Map<SerializerName | string, { msg: WampMessage; frame: Uint8Array }>();
+const lastDeflated = new Map<string, { msg: WampMessage; frame: Uint8Array }>();
+
+/**
+ * One open WebSocket connection, after the upgrade, on either side.
+ * Messages that arrive before {@linkcode WebSocketPeer.bind} wait for it.
+ *
+ * Protocol errors close the connection with 1002, bad UTF-8 in a text
+ * message or bad compressed data with 1007, a message over the limit with
+ * 1009; a message that does not decode as WAMP goes to the handler as a
+ * {@linkcode ProtocolViolationError}.
+ */
+export class WebSocketPeer implements Link {
+  /** Transport details. */
+  readonly info: TransportInfo;
+  /** The negotiated subprotocol, e.g. `wamp.2.cbor.batched`. */
+  readonly subprotocol: string;
+  /** Whether permessage-deflate was negotiated. */
+  readonly compression: boolean;
+  #wire: Wire;
+  #serializer: Serializer;
+  #opcode: number;
+  #client: boolean;
+  #batched: boolean;
+  #deflate: PerMessageDeflate | undefined;
+  #deflateKey: string;
+  #max: number;
+  #log: TransportLog | undefined;
+  #parser: FrameParser;
+  #inbox = new Inbox();
+  #closed = false;
+  #closeSent = false;
+  #closeReceived = false;
+  #failed = false;
+  #batch: Uint8Array[] = [];
+  #batchBytes = 0;
+  #keepalive: Keepalive;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * Takes over a wire whose upgrade is done and reads `rest`.
+   *
+   * @param wire The stream.
+   * @param options Side, serializer, limits, compression, keepalive.
+   * @param rest Bytes that arrived after the handshake (frames).
+   */
+  constructor(wire: Wire, options: WebSocketPeerOptions, rest: Uint8Array = EMPTY) {
+    this.#wire = wire;
+    this.info = options.info;
+    this.#serializer = options.serializer;
+    this.#opcode = options.serializer.binary ? Opcode.BINARY : Opcode.TEXT;
+    this.#client = options.role === "client";
+    this.#batched = options.batched ?? false;
+    this.subprotocol = options.serializer.subprotocol + (this.#batched ? BATCHED_SUFFIX : "");
+    this.compression = options.deflate !== undefined;
+    this.#deflate = options.deflate;
+    const d = options.deflate;
+    this.#deflateKey = d === undefined
+      ? ""
+      : `${options.serializer.name}/${d.level}/${d.windowBits}`;
+    this.#max = options.maxMessageSize ?? 16 * 1024 * 1024;
+    this.#log = options.log;
+    const pingTimeout = options.pingTimeout ?? 10_000;
+    this.#keepalive = new Keepalive({
+      interval: options.pingInterval ?? 0,
+      timeout: pingTimeout,
+      ping: () => {
+        if (this.#closeSent || this.#closed) return false;
+        this.#wire.write(encodeFrame(Opcode.PING, EMPTY, { mask: this.#client }));
+        return true;
+      },
+      dead: () => this.#fail(CloseCode.GOING_AWAY, `no answer to ping in ${pingTimeout} ms`),
+    });
+    this.#parser = new FrameParser({
+      message: (text, payload, compressed) => this.#message(text, payload, compressed),
+      control: (opcode, payload) => this.#control(opcode, payload),
+      error: (code, reason) => this.#fail(code, reason),
+    }, { masked: !this.#client, maxMessageSize: this.#max, compression: d !== undefined });
+    wire.bind({ data: (chunk) => this.#data(chunk), closed: () => this.#gone() });
+    if (this.#closed) return;
+    this.#keepalive.start();
+    if (rest.length > 0) this.#data(rest);
+  }
+
+  /**
+   * Sets the handler and hands it what arrived before.
+   *
+   * @param handler Where messages and closure go.
+   */
+  bind(handler: PeerHandler): void {
+    this.#inbox.bind(handler, this.#closed);
+  }
+
+  /**
+   * Queues a message: one WebSocket message, or a place in this turn's
+   * batch on a batched subprotocol (a batch goes out at 64 KiB). Never
+   * throws: an EVENT that cannot be encoded is dropped with a log line,
+   * any other message that cannot be encoded closes the connection (1011).
+   *
+   * @param msg The message.
+   */
+  send(msg: WampMessage): void {
+    if (this.#closeSent || this.#closed) return;
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeBytes(this.#serializer, msg);
+    } catch (error) {
+      const failure = encodeFailure(msg, error);
+      this.#log?.("warn", `${this.#who()}: ${failure.message}`);
+      if (!failure.drop) this.close(CloseCode.INTERNAL_ERROR, "cannot encode message");
+      return;
+    }
+    if (this.#batched) {
+      if (this.#batch.length === 0) queueMicrotask(() => this.#flushBatch());
+      this.#batch.push(bytes);
+      this.#batchBytes += bytes.length;
+      if (this.#batchBytes >= FLUSH_BYTES) this.#flushBatch();
+      return;
+    }
+    this.#wire.write(this.#frameFor(msg, bytes), 1);
+  }
+
+  /**
+   * How many bytes wait: in this turn's batch, in the wire, in the socket.
+   *
+   * @returns Bytes queued and not yet handed to the kernel.
+   */
+  backlog(): number {
+    return this.#wire.queuedBytes() + this.#batchBytes;
+  }
+
+  /**
+   * How many messages wait as messages: in this turn's batch and in the
+   * wire. Once handed to the socket they are bytes, counted by
+   * {@linkcode WebSocketPeer.backlog}.
+   *
+   * @returns Messages queued and not yet handed to the socket.
+   */
+  queued(): number {
+    return this.#wire.queuedMessages() + this.#batch.length;
+  }
+
+  /**
+   * Starts the close handshake: flushes what is queued, sends a close
+   * frame, and ends the stream when the other side answers (or after 2 s).
+   * Idempotent.
+   *
+   * @param code The close code. @default {1000}
+   * @param reason A short reason.
+   */
+  close(code: number = CloseCode.NORMAL, reason = ""): void {
+    if (this.#closeSent || this.#closed) return;
+    this.#sendClose(code, reason);
+    if (this.#closeReceived) this.#wire.end();
+    else this.#closeTimer = setTimeout(() => this.#wire.end(), CLOSE_WAIT);
+  }
+
+  /** The frame for one message, cached on the server side for fan-out. */
+  #frameFor(msg: WampMessage, bytes: Uint8Array): Uint8Array {
+    const deflate = this.#deflate;
+    const compress = deflate !== undefined && bytes.length >= deflate.threshold;
+    if (this.#client) return this.#frame(bytes, compress);
+    const cache = compress ? lastDeflated : lastFramed;
+    const key = compress ? this.#deflateKey : this.#serializer.name;
+    const cached = cache.get(key);
+    if (cached !== undefined && cached.msg === msg) return cached.frame;
+    const frame = this.#frame(bytes, compress);
+    cache.set(key, { msg, frame });
+    return frame;
+  }
+
+  /** Frames one message payload, compressed when that makes it smaller. */
+  #frame(payload: Uint8Array, compress: boolean): Uint8Array {
+    if (compress) {
+      const packed = deflateMessage(payload, this.#deflate!);
+      if (packed.length < payload.length) {
+        return encodeFrame(this.#opcode, packed, { mask: this.#client, compressed: true });
+      }
+    }
+    return encodeFrame(this.#opcode, payload, { mask: this.#client });
+  }
+
+  #flushBatch(): void {
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    if (this.#closed) return;
+    const payload = joinBatch(batch, this.#serializer.binary);
+    const deflate = this.#deflate;
+    const frame = this.#frame(
+      payload,
+      deflate !== undefined && payload.length >= deflate.threshold,
+    );
+    this.#wire.write(frame, batch.length);
+  }
+
+  #sendClose(code: number, reason: string): void {
+    this.#flushBatch();
+    this.#closeSent = true;
+    this.#keepalive.stop();
+    const payload = code === CloseCode.NO_STATUS ? EMPTY : closePayload(code, reason);
+    this.#wire.write(encodeFrame(Opcode.CLOSE, payload, { mask: this.#client }));
+  }
+
+  #data(chunk: Uint8Array): void {
+    this.#keepalive.heard();
+    this.#parser.push(chunk);
+  }
+
+  #message(text: boolean, payload: Uint8Array, compressed: boolean): void {
+    if (this.#failed || this.#closeReceived) return;
+    if (compressed) {
+      try {
+        payload = inflateMessage(payload, this.#max);
+      } catch (error) {
+        const tooBig = error instanceof RangeError;
+        this.#fail(
+          tooBig ? CloseCode.TOO_BIG : CloseCode.INVALID_PAYLOAD,
+          tooBig ? `message over ${this.#max} bytes` : "bad compressed data",
+        );
+        return;
+      }
+    }
+    const binary = this.#serializer.binary;
+    let data: string | Uint8Array = payload;
+    if (text || !binary) {
+      try {
+        data = utf8.decode(payload);
+      } catch {
+        this.#fail(CloseCode.INVALID_PAYLOAD, "message is not UTF-8");
+        return;
+      }
+    }
+    if (!this.#batched) {
+      this.#decode(data);
+      return;
+    }
+    if (binary && typeof data === "string") {
+      this.#fail(CloseCode.UNSUPPORTED_DATA, "text message on a binary subprotocol");
+      return;
+    }
+    let parts: (string | Uint8Array)[];
+    try {
+      parts = typeof data === "string" ? splitTextBatch(data) : splitBatch(data);
+    } catch (error) {
+      this.#fail(CloseCode.PROTOCOL_ERROR, (error as Error).message);
+      return;
+    }
+    for (const part of parts) {
+      if (this.#failed || this.#closed) return;
+      this.#decode(part);
+    }
+  }
+
+  #decode(data: string | Uint8Array): void {
+    let msg: WampMessage | ProtocolViolationError;
+    try {
+      msg = this.#serializer.decode(data);
+    } catch (error) {
+      this.#failed = true;
+      msg = error instanceof ProtocolViolationError
+        ? error
+        : new ProtocolViolationError(`Cannot decode message: ${error}`, { cause: error });
+    }
+    this.#inbox.deliver(msg);
+  }
+
+  #control(opcode: number, payload: Uint8Array): void {
+    if (opcode === Opcode.PING) {
+      // A reply to what was read: reading stops at the outbound limit, and
+      // a peer that still gets maxBacklog of PONGs queued past it is closed.
+      if (!this.#closeSent) {
+        this.#wire.reply(encodeFrame(Opcode.PONG, payload, { mask: this.#client }));
+      }
+      return;
+    }
+    if (opcode !== Opcode.CLOSE) return; // a pong: any arrival proves the peer alive
+    const parsed = parseClosePayload(payload);
+    if ("error" in parsed) {
+      this.#fail(parsed.error, parsed.reason);
+      return;
+    }
+    this.#closeReceived = true;
+    this.#parser.stop();
+    if (!this.#closeSent) this.#sendClose(parsed.code, ""); // echo the code
+    clearTimeout(this.#closeTimer);
+    this.#wire.end();
+  }
+
+  /** Closes on a protocol error: a close frame with `code`, then the stream ends. */
+  #fail(code: number, reason: string): void {
+    this.#failed = true;
+    this.#parser.stop();
+    this.#log?.("info", `${this.#who()}: ${reason}: closing with ${code}`);
+    if (!this.#closeSent) this.#sendClose(code, reason);
+    clearTimeout(this.#closeTimer);
+    this.#wire.end();
+  }
+
+  #gone(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#keepalive.stop();
+    clearTimeout(this.#closeTimer);
+    this.#parser.stop();
+    this.#batch = [];
+    this.#batchBytes = 0;
+    this.#inbox.closed();
+  }
+
+  #who(): string {
+    return `WebSocket ${this.info.peer ?? ""}`;
+  }
+}
