@@ -23,15 +23,14 @@ import { parseArgs } from "node:util";
 import denoConfig from "./deno.json" with { type: "json" };
 import {
   CloseUri,
-  ConfigErrors,
-  ConfigObject,
   consoleLogger,
-  expandEnv,
   type Logger,
   type LogLevel,
   type RealmOptions,
   Router,
 } from "./mod.ts";
+import { ConfigErrors, ConfigObject } from "./config/check.ts";
+import { expandEnv } from "./config/env.ts";
 import {
   parseAddress,
   type ResolvedListenerOptions,

@@ -1,8 +1,14 @@
 /**
  * Cloverleaf: a WAMP v2 router and client for Deno.
  *
- * Embed a router, serve it over WebSocket, and talk to it from the same
- * process or over the network with JSON, MessagePack or CBOR.
+ * Embed a router, serve it over WebSocket, RawSocket or HTTP long-poll, and
+ * talk to it from the same process or over the network with JSON,
+ * MessagePack or CBOR. This entry is the short list most programs need; the
+ * rest lives in the subpath entries: `@cloverleaf/wamp/router` (realm,
+ * authentication and authorization options, authenticators),
+ * `@cloverleaf/wamp/transports` (listeners, embedding adapters, transport
+ * clients), `@cloverleaf/wamp/client` (the whole client, meta API included)
+ * and `@cloverleaf/wamp/wamp` (messages, URIs, serializers, IDs).
  *
  * @example A router with an in-process client
  * ```ts
@@ -29,132 +35,47 @@
  * @module
  */
 
-export * from "./wamp/mod.ts";
 export {
-  type Action,
-  anonymousAuthenticator,
-  type Authenticator,
   type AuthOptions,
-  Authorizer,
-  type AuthOutcome,
-  type AuthRequest,
-  Broker,
-  type BrokerLimits,
-  type BrokerOptions,
-  type CalleeList,
   CallError,
   consoleLogger,
-  cookieAuthenticator,
-  CookieStore,
-  type CraUser,
-  cryptosignAuthenticator,
-  type CryptosignOptions,
-  type CryptosignPrincipal,
-  Dealer,
-  type DealerLimits,
-  type DealerOptions,
-  type Decision,
-  DEFAULT_LIMITS,
-  type Disclosure,
-  type DynamicAuthenticator,
-  type DynamicAuthorizer,
-  type DynamicAuthRequest,
-  type DynamicOption,
-  type DynamicPrincipal,
-  EventHistory,
-  type EventHistoryRule,
-  type EventSubscription,
-  type HistoryEvent,
-  type Identity,
-  limitMessage,
   type LimitOptions,
   type Logger,
   type LogLevel,
-  MatchIndex,
-  MAX_CALL_TIMEOUT,
-  type MetaOptions,
-  type Outbound,
-  passthruProblem,
-  payloadSize,
   type Permission,
-  pickCallee,
-  ProcedureReflectionUri,
-  type Publication,
-  PublishFilter,
-  Realm,
-  realmAuthenticators,
-  type RealmIds,
-  type RealmMember,
   type RealmOptions,
-  type Registration as DealerRegistration,
-  type RegistrationObserver,
-  type ResolvedLimits,
-  type ResolvedRealmOptions,
-  resolveLimits,
-  resolveRealmOptions,
-  resolveRole,
-  RetainedEvents,
-  type RetainedLimits,
   type RoleOptions,
   Router,
-  type RouterCall,
   type RouterOptions,
-  type RouterProcedure,
-  scramAuthenticator,
-  type ScramOptions,
-  type ScramPasswordUser,
-  type ScramUser,
-  Session as RouterSession,
-  type SessionHost,
-  type SessionInfo,
-  shardCallee,
-  type Subscription as BrokerSubscription,
-  type SubscriptionObserver,
-  ticketAuthenticator,
-  type TicketOptions,
-  type TicketPrincipal,
-  type Timers,
-  tlsAuthenticator,
-  type TlsOptions,
-  type TlsPrincipal,
-  trustLevelFor,
-  type TrustLevelRule,
-  wampcraAuthenticator,
-  type WampcraOptions,
 } from "./router/mod.ts";
+export { listen, type Listener, type ListenOptions } from "./transports/mod.ts";
 export {
-  type Address,
-  type ListenerType,
-  parseAddress,
-  type ResolvedListenerOptions,
-  resolveListenerOptions,
-  toListenOptions,
-} from "./transports/config.ts";
+  ApplicationError,
+  type Arguments,
+  type AuthCredentials,
+  type CallRequestOptions,
+  type CloseInfo,
+  connect,
+  connectLocal,
+  type ConnectOptions,
+  type Endpoint,
+  type Event,
+  type EventHandler,
+  type Invocation,
+  type InvocationChunk,
+  type JoinOptions,
+  type RegisterRequestOptions,
+  Registration,
+  type Result,
+  Session,
+  SessionClosedError,
+  Subscription,
+  type YieldArguments,
+} from "./client/mod.ts";
 export {
-  listen,
-  type Listener,
-  type ListenerTlsOptions,
-  type ListenOptions,
-} from "./transports/listener.ts";
-export type { ClientTlsOptions, DialAddress } from "./transports/stream/dial.ts";
-export { linkedPeers, type LinkedPeersOptions } from "./transports/local.ts";
-export { type CookieOptions } from "./transports/stream/cookie.ts";
-export { type WebSocketOptions } from "./transports/websocket/server.ts";
-export {
-  type AcceptRawSocketOptions,
-  rawSocketHandler,
-  type RawSocketOptions,
-} from "./transports/rawsocket/server.ts";
-export { connectRawSocket, type ConnectRawSocketOptions } from "./transports/rawsocket/client.ts";
-export { type LongPollOptions, LongPollService } from "./transports/longpoll/server.ts";
-export { connectLongPoll, type ConnectLongPollOptions } from "./transports/longpoll/client.ts";
-export {
-  negotiateSubprotocol,
-  serveWebSocket,
-  type ServeWebSocketOptions,
-  webSocketHandler,
-  type WebSocketHandlerOptions,
-  type WebSocketListener,
-} from "./transports/websocket/deno_serve.ts";
-export { connectWebSocket, type ConnectWebSocketOptions } from "./transports/websocket/client.ts";
-export * from "./client/mod.ts";
+  CloseUri,
+  ErrorUri,
+  ProtocolViolationError,
+  type SerializerName,
+  TransportError,
+} from "./wamp/mod.ts";

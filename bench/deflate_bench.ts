@@ -5,7 +5,7 @@
  * its own (no context takeover). Run: deno bench -A bench/deflate_bench.ts
  */
 
-import { MessageType, serializers } from "../mod.ts";
+import { MessageType, serializers } from "../wamp/mod.ts";
 import {
   deflateMessage,
   inflateMessage,

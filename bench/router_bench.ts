@@ -1,6 +1,9 @@
 /** The router core in memory: broker fan-out and dealer call→yield. Run: deno task bench */
 
-import { Broker, Dealer, MessageType, sequentialIdGenerator, type SessionInfo } from "../mod.ts";
+import { Broker } from "../router/core/broker/broker.ts";
+import { Dealer } from "../router/core/dealer/dealer.ts";
+import type { SessionInfo } from "../router/mod.ts";
+import { MessageType, sequentialIdGenerator } from "../wamp/mod.ts";
 
 function session(id: number): SessionInfo {
   return {

@@ -12,7 +12,7 @@ import {
   msgpack,
   type Serializer,
   type WampMessage,
-} from "../mod.ts";
+} from "../wamp/mod.ts";
 
 const event: EventMessage = {
   type: MessageType.EVENT,

@@ -4,7 +4,8 @@
  * authorization adds to a publish. Run: deno task bench
  */
 
-import { MessageType, type Peer, Router, type RouterOptions, type WampMessage } from "../mod.ts";
+import { Router, type RouterOptions } from "../mod.ts";
+import { MessageType, type Peer, type WampMessage } from "../wamp/mod.ts";
 
 const ROLES = { publisher: {}, subscriber: {}, caller: {}, callee: {} };
 

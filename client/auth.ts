@@ -16,14 +16,6 @@ import { answerChallenge, checkVerifier } from "../wamp/auth/scram_client.ts";
 import { deriveKey, signChallenge as craSign } from "../wamp/auth/wampcra.ts";
 import type { Dict, TransportInfo } from "../wamp/mod.ts";
 
-/**
- * The ABORT reason a client sends when it cannot answer a CHALLENGE (no
- * credentials for the method, a malformed or unacceptable challenge, or an
- * `onChallenge` handler that threw). Not in the spec's URI list; Autobahn|JS,
- * Autobahn|Python, WampSharp and Wampy.js all send it.
- */
-export const CANNOT_AUTHENTICATE = "wamp.error.cannot_authenticate";
-
 /** An answer to a CHALLENGE: AUTHENTICATE's `Signature` and `Extra`. */
 export interface ChallengeAnswer {
   /** AUTHENTICATE.Signature: the ticket, signature or proof. */
@@ -39,7 +31,7 @@ export interface ChallengeAnswer {
  * Answers a CHALLENGE for a method the client has no built-in credentials
  * for: a custom method, or e.g. WAMP-CRA signed by a third party. Return the
  * signature, or the signature with an AUTHENTICATE extra; throw (or reject)
- * to refuse, which sends ABORT {@linkcode CANNOT_AUTHENTICATE}.
+ * to refuse, which sends ABORT {@linkcode ErrorUri.CANNOT_AUTHENTICATE}.
  *
  * @param authmethod CHALLENGE.AuthMethod.
  * @param extra CHALLENGE.Extra.
@@ -77,20 +69,15 @@ export interface CryptosignKey {
  * sends a CHALLENGE, which the client answers from these credentials (or
  * with `onChallenge`). A CHALLENGE the client cannot answer (a method it did
  * not offer or has no credentials for, a malformed challenge) makes it send
- * ABORT {@linkcode CANNOT_AUTHENTICATE} and reject the join with a
+ * ABORT {@linkcode ErrorUri.CANNOT_AUTHENTICATE} and reject the join with a
  * `SessionClosedError` of that reason; an ABORT from the router rejects the
  * join with a `SessionClosedError` carrying the router's reason, e.g.
  * `wamp.error.authentication_failed`.
  *
  * @example Joining with each built-in method
  * ```ts
- * import {
- *   connectLocal,
- *   cryptosignKeyPair,
- *   Router,
- *   scramDeriveCredentials,
- *   wampcraDeriveKey,
- * } from "@cloverleaf/wamp";
+ * import { connectLocal, Router } from "@cloverleaf/wamp";
+ * import { cryptosignKeyPair, scramDeriveCredentials, wampcraDeriveKey } from "@cloverleaf/wamp/wamp";
  * import { equal } from "node:assert/strict";
  *
  * const key = cryptosignKeyPair();

@@ -9,6 +9,7 @@
 import {
   type CallOptions,
   type CancelMode,
+  CloseUri,
   type Dict,
   type ErrorMessage,
   ErrorUri,
@@ -169,7 +170,7 @@ export class Caller {
     const { signal, cancelMode = "killnowait", onProgress, progress: _, ...wire } = options;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (!this.#ctx.isOpen()) {
-      return Promise.reject(new SessionClosedError("wamp.close.normal", "the session is not open"));
+      return Promise.reject(new SessionClosedError(CloseUri.NORMAL, "the session is not open"));
     }
     if (onProgress !== undefined) wire.receive_progress = true;
     const call: PendingCall = new PendingCall(onProgress, () => {

@@ -1,12 +1,40 @@
 /**
- * The WAMP client.
+ * The WAMP client: {@linkcode connect} over WebSocket, RawSocket or HTTP
+ * long-poll, {@linkcode connectLocal} to a router in the same process, and
+ * the {@linkcode Session} with its four roles (publisher, subscriber, caller,
+ * callee), authentication and meta API. With the wire option types, error
+ * classes and URIs a client program writes, so it needs no other entry.
+ * Nothing here imports the router.
+ *
+ * @example Call a procedure over WebSocket
+ * ```ts
+ * import { connect } from "@cloverleaf/wamp/client";
+ * import { listen, Router } from "@cloverleaf/wamp";
+ * import { equal } from "node:assert/strict";
+ *
+ * const router = new Router({ realms: [{ name: "realm1" }] });
+ * const listener = await listen(router, { port: 0 });
+ * const url = listener.urls.websocket!;
+ *
+ * const callee = await connect(url, { realm: "realm1" });
+ * await callee.register("com.example.add", (args) => ({
+ *   args: [Number(args[0]) + Number(args[1])],
+ * }));
+ * const caller = await connect(url, { realm: "realm1", serializers: ["cbor"] });
+ * const result = await caller.call("com.example.add", { args: [2, 3] });
+ * equal(result.args[0], 5);
+ *
+ * await caller.close();
+ * await callee.close();
+ * await listener.close();
+ * await router.close();
+ * ```
  *
  * @module
  */
 
 export {
   type AuthCredentials,
-  CANNOT_AUTHENTICATE,
   type ChallengeAnswer,
   type ChallengeHandler,
   type CryptosignKey,
@@ -33,3 +61,21 @@ export {
 } from "./meta/mod.ts";
 export { type CloseInfo, type JoinOptions, Session } from "./session.ts";
 export { type Event, type EventHandler, Subscription } from "./subscription.ts";
+export type { ClientTlsOptions } from "../transports/stream/dial.ts";
+export {
+  type CallOptions,
+  type CancelMode,
+  CloseUri,
+  type CryptosignKeyPair,
+  cryptosignKeyPair,
+  type Dict,
+  ErrorUri,
+  type InvocationPolicy,
+  type MatchPolicy,
+  ProtocolViolationError,
+  type PublishOptions,
+  type RegisterOptions,
+  type SerializerName,
+  type SubscribeOptions,
+  TransportError,
+} from "../wamp/mod.ts";

@@ -22,7 +22,7 @@ import {
   type SubscribeOptions,
   type WampMessage,
 } from "../wamp/mod.ts";
-import { type AuthCredentials, CANNOT_AUTHENTICATE, ClientAuthenticator } from "./auth.ts";
+import { type AuthCredentials, ClientAuthenticator } from "./auth.ts";
 import { Callee, type Endpoint, type RegisterRequestOptions, type Registration } from "./callee.ts";
 import { Caller, type CallRequestOptions, type Result } from "./caller.ts";
 import type { Arguments, SessionContext } from "./context.ts";
@@ -89,7 +89,7 @@ export class Session {
     const handler: PeerHandler = {
       receive: (msg) => this.#receive(msg),
       fail: (error) => this.#violation(error.message),
-      closed: () => this.#finish("wamp.close.transport_lost", {}),
+      closed: () => this.#finish(CloseUri.TRANSPORT_LOST, {}),
     };
     link.bind(handler);
   }
@@ -128,7 +128,7 @@ export class Session {
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         link.close();
-        reject(new SessionClosedError("wamp.close.timeout", `no WELCOME in ${timeout} ms`));
+        reject(new SessionClosedError(CloseUri.TIMEOUT, `no WELCOME in ${timeout} ms`));
       }, timeout);
     });
     try {
@@ -448,7 +448,7 @@ export class Session {
 
   #send(msg: WampMessage): void {
     if (this.#state !== "open") {
-      throw new SessionClosedError("wamp.close.normal", "the session is not open");
+      throw new SessionClosedError(CloseUri.NORMAL, "the session is not open");
     }
     this.#link.send(msg);
   }
@@ -459,7 +459,7 @@ export class Session {
   ): Promise<WampMessage> {
     if (this.#state !== "open") {
       return Promise.reject(
-        new SessionClosedError("wamp.close.normal", "the session is not open"),
+        new SessionClosedError(CloseUri.NORMAL, "the session is not open"),
       );
     }
     const request = this.#nextRequest();
@@ -528,7 +528,10 @@ export class Session {
         this.#link.send({ type: MessageType.AUTHENTICATE, signature, extra });
       },
       (error: unknown) =>
-        this.#abort(CANNOT_AUTHENTICATE, error instanceof Error ? error.message : String(error)),
+        this.#abort(
+          ErrorUri.CANNOT_AUTHENTICATE,
+          error instanceof Error ? error.message : String(error),
+        ),
     );
   }
 

@@ -27,7 +27,7 @@ const expandedValues = new Map<string, string>();
  *
  * @example
  * ```ts
- * import { ConfigObject, hideExpandedValue } from "@cloverleaf/wamp";
+ * import { ConfigObject, hideExpandedValue } from "./check.ts";
  * import { throws } from "node:assert/strict";
  *
  * hideExpandedValue("DOC_TICKET", "s3cret-from-env");
@@ -58,7 +58,7 @@ export interface ConfigObjectOptions {
  *
  * @example
  * ```ts
- * import { ConfigObject } from "@cloverleaf/wamp";
+ * import { ConfigObject } from "./check.ts";
  * import { equal, throws } from "node:assert/strict";
  *
  * const c = new ConfigObject({ name: "realm1", strictUris: "yes" }, "realms[0]");
@@ -209,7 +209,8 @@ export class ConfigObject {
  *
  * @example
  * ```ts
- * import { ConfigErrors, resolveListenerOptions } from "@cloverleaf/wamp";
+ * import { resolveListenerOptions } from "../transports/config.ts";
+ * import { ConfigErrors } from "./check.ts";
  * import { deepEqual } from "node:assert/strict";
  *
  * const errors = new ConfigErrors();
@@ -251,7 +252,7 @@ export class ConfigErrors {
    *
    * @example
    * ```ts
-   * import { ConfigErrors } from "@cloverleaf/wamp";
+   * import { ConfigErrors } from "./check.ts";
    * import { equal } from "node:assert/strict";
    *
    * const errors = new ConfigErrors();
@@ -279,7 +280,8 @@ export class ConfigErrors {
    *
    * @example
    * ```ts
-   * import { ConfigErrors, resolveRealmOptions } from "@cloverleaf/wamp";
+   * import { resolveRealmOptions } from "../router/core/realm_options.ts";
+   * import { ConfigErrors } from "./check.ts";
    * import { deepEqual, equal } from "node:assert/strict";
    *
    * const errors = new ConfigErrors();

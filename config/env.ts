@@ -47,7 +47,7 @@ const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{/g;
  *
  * @example
  * ```ts
- * import { expandEnv } from "@cloverleaf/wamp";
+ * import { expandEnv } from "./env.ts";
  * import { deepEqual, throws } from "node:assert/strict";
  *
  * const env: Record<string, string> = { TOKEN: "s3cret", REALM: "realm1" };

@@ -1,72 +1,78 @@
 /**
- * The sans-I/O router core.
+ * The router: {@linkcode Router}, the options of its realms (roles and
+ * permissions, authentication, limits, meta API, event history), the
+ * built-in authenticators, and the interfaces to write your own
+ * authenticator or authorizer.
+ *
+ * @example A realm with a ticket user and a role
+ * ```ts
+ * import { Router } from "@cloverleaf/wamp/router";
+ * import { connectLocal } from "@cloverleaf/wamp/client";
+ * import { equal } from "node:assert/strict";
+ *
+ * const router = new Router({
+ *   realms: [{
+ *     name: "realm1",
+ *     anonymous: false,
+ *     auth: { ticket: { principals: { alice: { ticket: "t0ps3cret", role: "user" } } } },
+ *     roles: [{ name: "user", permissions: [{ uri: "com.example.", match: "prefix", allow: { call: true } }] }],
+ *   }],
+ * });
+ * const session = await connectLocal(router, "realm1", { authid: "alice", ticket: "t0ps3cret" });
+ * equal(session.details.authrole, "user");
+ * await session.close();
+ * await router.close();
+ * ```
  *
  * @module
  */
 
-export * from "./core/auth/mod.ts";
+export { anonymousAuthenticator } from "./core/auth/anonymous.ts";
+export {
+  type Authenticator,
+  type AuthOutcome,
+  type AuthRequest,
+  type DynamicAuthenticator,
+  type DynamicAuthRequest,
+  type DynamicPrincipal,
+  type Identity,
+} from "./core/auth/authenticator.ts";
+export { cookieAuthenticator, CookieStore } from "./core/auth/cookie.ts";
+export {
+  type AuthOptions,
+  type DynamicOption,
+  type ScramPasswordUser,
+} from "./core/auth/config.ts";
+export {
+  cryptosignAuthenticator,
+  type CryptosignOptions,
+  type CryptosignPrincipal,
+} from "./core/auth/cryptosign.ts";
+export { scramAuthenticator, type ScramOptions, type ScramUser } from "./core/auth/scram.ts";
+export {
+  ticketAuthenticator,
+  type TicketOptions,
+  type TicketPrincipal,
+} from "./core/auth/ticket.ts";
+export { tlsAuthenticator, type TlsOptions, type TlsPrincipal } from "./core/auth/tls.ts";
+export { type CraUser, wampcraAuthenticator, type WampcraOptions } from "./core/auth/wampcra.ts";
 export {
   type Action,
-  Authorizer,
   type Decision,
   type DynamicAuthorizer,
-  patternAllowed,
   type Permission,
-  resolveRole,
   type RoleOptions,
-  type TrustedRegistrations,
 } from "./core/authorizer.ts";
-export {
-  Broker,
-  type BrokerLimits,
-  type BrokerOptions,
-  type Subscription,
-  type SubscriptionObserver,
-} from "./core/broker/broker.ts";
 export {
   type Disclosure,
   type MetaOptions,
   type RealmOptions,
-  type ResolvedRealmOptions,
-  resolveRealmOptions,
-  trustLevelFor,
   type TrustLevelRule,
 } from "./core/realm_options.ts";
-export {
-  Dealer,
-  type DealerLimits,
-  type DealerOptions,
-  MAX_CALL_TIMEOUT,
-  type Registration,
-  type RegistrationObserver,
-  type Timers,
-} from "./core/dealer/dealer.ts";
-export { CallError, errorReply } from "./core/errors.ts";
-export {
-  EventHistory,
-  type EventHistoryRule,
-  GET_EVENTS,
-  getEventsProcedure,
-  type HistoryEvent,
-} from "./core/broker/event_history.ts";
-export { type CalleeList, pickCallee, shardCallee } from "./core/dealer/invocation_policy.ts";
-export {
-  DEFAULT_LIMITS,
-  limitMessage,
-  type LimitOptions,
-  payloadSize,
-  type ResolvedLimits,
-  resolveLimits,
-} from "./core/limits.ts";
-export { MatchIndex } from "./core/match_index.ts";
-export { copyPassthru, passthruProblem, PPT_KEYS, usesPassthru } from "./core/passthru.ts";
-export { procedureReflection, ProcedureReflectionUri } from "./core/dealer/procedure_reflection.ts";
-export { eventFor, type EventSubscription, type Publication } from "./core/broker/publication.ts";
-export { PublishFilter } from "./core/broker/publish_filter.ts";
-export { Realm, type RealmIds, type RealmMember, type RouterProcedure } from "./core/realm.ts";
-export { RetainedEvents, type RetainedLimits } from "./core/broker/retained.ts";
+export { CallError } from "./core/errors.ts";
+export { type EventHistoryRule } from "./core/broker/event_history.ts";
+export { type LimitOptions } from "./core/limits.ts";
 export { consoleLogger, Router, type RouterOptions } from "./router.ts";
 export { scrambledIdGenerator } from "./scrambled_ids.ts";
-export { Session, type SessionHost } from "./core/session.ts";
-export { TOPIC_DESCRIBE, TOPIC_LIST, topicReflection } from "./core/broker/topic_reflection.ts";
-export type { Logger, LogLevel, Outbound, SessionInfo } from "./core/types.ts";
+export type { Logger, LogLevel, SessionInfo } from "./core/types.ts";
+export type { Dict, IdGenerator, MatchPolicy } from "../wamp/mod.ts";

@@ -101,7 +101,7 @@ const ONLY_FOR: Record<string, readonly ListenerType[]> = {
  *
  * @example
  * ```ts
- * import { resolveListenerOptions } from "@cloverleaf/wamp";
+ * import { resolveListenerOptions } from "./config.ts";
  * import { deepEqual, equal, throws } from "node:assert/strict";
  *
  * const listener = resolveListenerOptions({ type: "universal", port: 0 }, "listeners[0]");
@@ -264,7 +264,7 @@ function resolveTls(t: ConfigObject | undefined): ListenerTlsOptions | undefined
  *
  * @example
  * ```ts
- * import { resolveListenerOptions, toListenOptions } from "@cloverleaf/wamp";
+ * import { resolveListenerOptions, toListenOptions } from "./config.ts";
  * import { equal } from "node:assert/strict";
  *
  * const listener = resolveListenerOptions({ type: "rawsocket", host: "::1" }, "listener");
@@ -323,7 +323,7 @@ export function toListenOptions(listener: ResolvedListenerOptions): ListenOption
  *
  * @example
  * ```ts
- * import { parseAddress } from "@cloverleaf/wamp";
+ * import { parseAddress } from "./config.ts";
  * import { deepEqual, throws } from "node:assert/strict";
  *
  * deepEqual(parseAddress("0.0.0.0:8888", "--ws"), { host: "0.0.0.0", port: 8888 });

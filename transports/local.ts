@@ -113,7 +113,8 @@ export interface LinkedPeersOptions {
  *
  * @example
  * ```ts
- * import { linkedPeers, MessageType, type WampMessage } from "@cloverleaf/wamp";
+ * import { linkedPeers } from "@cloverleaf/wamp/transports";
+ * import { MessageType, type WampMessage } from "@cloverleaf/wamp/wamp";
  * import { equal } from "node:assert/strict";
  *
  * const [a, b] = linkedPeers();

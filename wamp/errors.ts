@@ -5,7 +5,8 @@
  *
  * @example
  * ```ts
- * import { parseMessage, ProtocolViolationError } from "@cloverleaf/wamp";
+ * import { ProtocolViolationError } from "@cloverleaf/wamp";
+ * import { parseMessage } from "@cloverleaf/wamp/wamp";
  * import { throws } from "node:assert/strict";
  *
  * throws(() => parseMessage([16, 0, {}, "a.topic"]), ProtocolViolationError);

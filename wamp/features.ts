@@ -124,7 +124,7 @@ export const CLIENT_FEATURES: Readonly<Record<ClientRole, readonly FeatureName[]
  *
  * @example
  * ```ts
- * import { rolesDict } from "@cloverleaf/wamp";
+ * import { rolesDict } from "@cloverleaf/wamp/wamp";
  * import { deepEqual } from "node:assert/strict";
  *
  * deepEqual(rolesDict({ broker: ["publisher_exclusion"] }), {
@@ -152,7 +152,7 @@ export function rolesDict(
  *
  * @example
  * ```ts
- * import { hasFeature } from "@cloverleaf/wamp";
+ * import { hasFeature } from "@cloverleaf/wamp/wamp";
  * import { equal } from "node:assert/strict";
  *
  * equal(hasFeature({ callee: { features: { call_canceling: true } } }, "callee", "call_canceling"), true);

@@ -24,7 +24,7 @@ export type IdGenerator = () => number;
  *
  * @example
  * ```ts
- * import { globalIdGenerator, isId } from "@cloverleaf/wamp";
+ * import { globalIdGenerator, isId } from "@cloverleaf/wamp/wamp";
  * import { ok } from "node:assert/strict";
  *
  * const next = globalIdGenerator();
@@ -53,7 +53,7 @@ export function globalIdGenerator(): IdGenerator {
  *
  * @example
  * ```ts
- * import { sequentialIdGenerator } from "@cloverleaf/wamp";
+ * import { sequentialIdGenerator } from "@cloverleaf/wamp/wamp";
  * import { deepEqual } from "node:assert/strict";
  *
  * const next = sequentialIdGenerator();

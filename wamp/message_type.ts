@@ -3,7 +3,7 @@
  *
  * @example Look up a code
  * ```ts
- * import { MessageType } from "@cloverleaf/wamp";
+ * import { MessageType } from "@cloverleaf/wamp/wamp";
  * import { equal } from "node:assert/strict";
  *
  * equal(MessageType.PUBLISH, 16);
@@ -54,7 +54,7 @@ const NAMES: ReadonlyMap<number, string> = new Map(
  *
  * @example
  * ```ts
- * import { messageTypeName } from "@cloverleaf/wamp";
+ * import { messageTypeName } from "@cloverleaf/wamp/wamp";
  * import { equal } from "node:assert/strict";
  *
  * equal(messageTypeName(48), "CALL");

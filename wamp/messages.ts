@@ -471,7 +471,7 @@ export interface ParseOptions {
  *
  * @example
  * ```ts
- * import { MessageType, parseMessage } from "@cloverleaf/wamp";
+ * import { MessageType, parseMessage } from "@cloverleaf/wamp/wamp";
  * import { deepEqual } from "node:assert/strict";
  *
  * const msg = parseMessage([16, 1, { acknowledge: true }, "a.topic", [42]]);
@@ -621,7 +621,7 @@ function shortJson(value: unknown): string {
  *
  * @example
  * ```ts
- * import { MessageType, toWire } from "@cloverleaf/wamp";
+ * import { MessageType, toWire } from "@cloverleaf/wamp/wamp";
  * import { deepEqual } from "node:assert/strict";
  *
  * deepEqual(

@@ -10,7 +10,6 @@ export * from "./errors.ts";
 export * from "./features.ts";
 export * from "./ids.ts";
 export * from "./message_type.ts";
-export * from "./meta_uris.ts";
 export * from "./messages.ts";
 export * from "./options.ts";
 export * from "./payload.ts";

@@ -243,7 +243,7 @@ const CHECKS: ReadonlyMap<number, Record<string, Check>> = new Map([
  *
  * @example
  * ```ts
- * import { invalidOptionKey } from "@cloverleaf/wamp";
+ * import { invalidOptionKey } from "@cloverleaf/wamp/wamp";
  * import { equal } from "node:assert/strict";
  *
  * equal(invalidOptionKey(16, { acknowledge: "yes" }), "acknowledge");

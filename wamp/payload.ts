@@ -16,7 +16,7 @@
  *
  * @example
  * ```ts
- * import { MAX_NESTING_DEPTH } from "@cloverleaf/wamp";
+ * import { MAX_NESTING_DEPTH } from "@cloverleaf/wamp/wamp";
  * import { equal } from "node:assert/strict";
  *
  * equal(MAX_NESTING_DEPTH, 64);
@@ -42,7 +42,7 @@ export const MAX_NESTING_DEPTH = 64;
  *
  * @example
  * ```ts
- * import { unsafeValue } from "@cloverleaf/wamp";
+ * import { unsafeValue } from "@cloverleaf/wamp/wamp";
  * import { equal } from "node:assert/strict";
  *
  * equal(unsafeValue([16, 1, {}, "a.topic", [new Uint8Array(2), null]]), undefined);

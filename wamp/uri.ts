@@ -40,7 +40,7 @@ export interface UriCheckOptions {
  *
  * @example
  * ```ts
- * import { isValidUri } from "@cloverleaf/wamp";
+ * import { isValidUri } from "@cloverleaf/wamp/wamp";
  * import { equal } from "node:assert/strict";
  *
  * equal(isValidUri("com.myapp.topic1"), true);
@@ -67,7 +67,7 @@ export function isValidUri(uri: string, options: UriCheckOptions = {}): boolean 
  *
  * @example
  * ```ts
- * import { isReservedUri } from "@cloverleaf/wamp";
+ * import { isReservedUri } from "@cloverleaf/wamp/wamp";
  * import { equal } from "node:assert/strict";
  *
  * equal(isReservedUri("wamp.session.count"), true);
@@ -89,7 +89,7 @@ export function isReservedUri(uri: string): boolean {
  *
  * @example
  * ```ts
- * import { prefixMatch } from "@cloverleaf/wamp";
+ * import { prefixMatch } from "@cloverleaf/wamp/wamp";
  * import { equal } from "node:assert/strict";
  *
  * equal(prefixMatch("com.myapp.", "com.myapp.x"), true);
@@ -111,7 +111,7 @@ export function prefixMatch(pattern: string, uri: string): boolean {
  *
  * @example
  * ```ts
- * import { wildcardMatch } from "@cloverleaf/wamp";
+ * import { wildcardMatch } from "@cloverleaf/wamp/wamp";
  * import { equal } from "node:assert/strict";
  *
  * equal(wildcardMatch("com..update", "com.user.update"), true);

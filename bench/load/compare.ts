@@ -16,7 +16,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { type SerializerName, serializers } from "../../mod.ts";
+import type { SerializerName } from "../../mod.ts";
+import { serializers } from "../../wamp/mod.ts";
 import { DEFAULTS, type Result, runScenario, type Scenario, summarize } from "./scenarios.ts";
 import type { Target } from "./session.ts";
 import { round, sleep } from "./stats.ts";

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { type Serializer, TransportError } from "../../mod.ts";
+import { TransportError } from "../../mod.ts";
+import type { Serializer } from "../../wamp/mod.ts";
 import { concat } from "../../transports/stream/bytes.ts";
 import { dial } from "../../transports/stream/dial.ts";
 import {

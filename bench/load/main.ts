@@ -13,7 +13,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { type SerializerName, serializers } from "../../mod.ts";
+import type { SerializerName } from "../../mod.ts";
+import { serializers } from "../../wamp/mod.ts";
 import {
   DEFAULTS,
   type Params,

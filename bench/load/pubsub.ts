@@ -10,7 +10,7 @@
  * @module
  */
 
-import { MessageType } from "../../mod.ts";
+import { MessageType } from "../../wamp/mod.ts";
 import { encodeBytes } from "../../transports/stream/encode.ts";
 import type { Conn } from "./conn.ts";
 import { openPeer, type Target, TOPIC } from "./session.ts";

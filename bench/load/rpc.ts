@@ -5,7 +5,7 @@
  * @module
  */
 
-import { MessageType } from "../../mod.ts";
+import { MessageType } from "../../wamp/mod.ts";
 import { encodeBytes } from "../../transports/stream/encode.ts";
 import type { Conn } from "./conn.ts";
 import { messageType, openPeer, PROCEDURE, type Target } from "./session.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { MessageType, type Serializer, type WampMessage } from "../../mod.ts";
+import { MessageType, type Serializer, type WampMessage } from "../../wamp/mod.ts";
 import { encodeBytes } from "../../transports/stream/encode.ts";
 import { type Conn, openConn } from "./conn.ts";
 

@@ -99,7 +99,7 @@ export type ResolvedLimits = Readonly<Required<LimitOptions>>;
  *
  * @example
  * ```ts
- * import { DEFAULT_LIMITS } from "@cloverleaf/wamp";
+ * import { DEFAULT_LIMITS } from "./limits.ts";
  * import { equal } from "node:assert/strict";
  *
  * equal(DEFAULT_LIMITS.callsPerSession, 1000);
@@ -127,7 +127,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
  *
  * @example
  * ```ts
- * import { resolveLimits } from "@cloverleaf/wamp";
+ * import { resolveLimits } from "./limits.ts";
  * import { equal } from "node:assert/strict";
  *
  * const limits = resolveLimits({ callsPerSession: 10 });
@@ -150,7 +150,7 @@ export function resolveLimits(limits: LimitOptions = {}): ResolvedLimits {
  *
  * @example
  * ```ts
- * import { limitMessage } from "@cloverleaf/wamp";
+ * import { limitMessage } from "./limits.ts";
  * import { equal } from "node:assert/strict";
  *
  * equal(
@@ -181,7 +181,7 @@ const SCALAR_COST = 8;
  *
  * @example
  * ```ts
- * import { payloadSize } from "@cloverleaf/wamp";
+ * import { payloadSize } from "./limits.ts";
  * import { equal, ok } from "node:assert/strict";
  *
  * equal(payloadSize([["abc", 1]], 1000), 8 + 2 + 3 + 8);

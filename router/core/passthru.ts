@@ -63,7 +63,7 @@ export function copyPassthru(from: Dict, to: Dict, opaque = false): Dict {
  *
  * @example
  * ```ts
- * import { passthruProblem } from "@cloverleaf/wamp";
+ * import { passthruProblem } from "./passthru.ts";
  * import { equal } from "node:assert/strict";
  *
  * equal(passthruProblem({ ppt_scheme: "mqtt", ppt_serializer: "json" }), undefined);

@@ -11,6 +11,7 @@ import {
   type IdGenerator,
   type MatchPolicy,
   MessageType,
+  MetaProcedure,
   type Payload,
   type Peer,
   type ResultMessage,
@@ -23,7 +24,7 @@ import { Broker } from "./broker/broker.ts";
 import type { ResolvedRealmOptions } from "./realm_options.ts";
 import { Dealer } from "./dealer/dealer.ts";
 import { CallError, errorReply } from "./errors.ts";
-import { GET_EVENTS, getEventsProcedure } from "./broker/event_history.ts";
+import { getEventsProcedure } from "./broker/event_history.ts";
 import { InternalCaller, internalSession } from "./internal_session.ts";
 import { MetaEvents } from "./meta/events.ts";
 import { registrationEvents, registrationProcedures } from "./meta/registration_meta.ts";
@@ -121,7 +122,7 @@ export class Realm {
       limits: options.limits,
     });
     this.provide(
-      GET_EVENTS,
+      MetaProcedure.SUBSCRIPTION_GET_EVENTS,
       getEventsProcedure(
         this.broker.history,
         (id) => this.broker.subscription(id),

@@ -149,7 +149,7 @@ const DISCLOSURES: readonly Disclosure[] = ["request", "always", "never"];
  *
  * @example
  * ```ts
- * import { resolveRealmOptions } from "@cloverleaf/wamp";
+ * import { resolveRealmOptions } from "./realm_options.ts";
  * import { equal, throws } from "node:assert/strict";
  *
  * equal(resolveRealmOptions({ name: "realm1" }).anonymous, true);
@@ -240,7 +240,7 @@ function trustLevelRule(input: unknown, path: string): TrustLevelRule {
  *
  * @example
  * ```ts
- * import { trustLevelFor } from "@cloverleaf/wamp";
+ * import { trustLevelFor } from "./realm_options.ts";
  * import { equal } from "node:assert/strict";
  *
  * const rules = [{ authrole: "backend", transport: "local", trustlevel: 3 }, { trustlevel: 0 }];

@@ -6,15 +6,15 @@
  * @module
  */
 
+import { linkedPeers } from "../../transports/mod.ts";
 import {
   cryptosignKeyPair,
   type Link,
-  linkedPeers,
   scramDeriveCredentials,
   type ScramKdfParams,
   wampcraDeriveKey,
   type WampMessage,
-} from "../../mod.ts";
+} from "../../wamp/mod.ts";
 import { type RawWebSocket, rawWebSocket } from "./raw_websocket.ts";
 import { within } from "./router.ts";
 

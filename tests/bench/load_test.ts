@@ -5,7 +5,7 @@
  */
 
 import { equal, ok } from "node:assert/strict";
-import { MessageType, serializers, type WampMessage } from "../../mod.ts";
+import { MessageType, serializers, type WampMessage } from "../../wamp/mod.ts";
 import { DEFAULTS, type Params, runScenario } from "../../bench/load/scenarios.ts";
 import { messageType, type Target } from "../../bench/load/session.ts";
 import { startRouter } from "../_helpers/router.ts";

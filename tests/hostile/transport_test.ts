@@ -20,13 +20,13 @@ import net from "node:net";
 import {
   connect,
   connectLocal,
-  linkedPeers,
   listen,
   type Listener,
   type ListenOptions,
   Router,
   Session,
 } from "../../mod.ts";
+import { linkedPeers } from "../../transports/mod.ts";
 import type { Peer, PeerAcceptor, SerializerName, WampMessage } from "../../wamp/mod.ts";
 import { MessageType, serializers } from "../../wamp/mod.ts";
 import { jsonFrame, rawTcp } from "../_helpers/raw_rawsocket.ts";

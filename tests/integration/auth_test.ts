@@ -16,22 +16,23 @@ import type { SerializerName } from "../../wamp/mod.ts";
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import {
   ApplicationError,
-  CANNOT_AUTHENTICATE,
   connect,
   connectLocal,
-  type Dict,
-  type DynamicAuthRequest,
   ErrorUri,
   type JoinOptions,
-  MessageType,
   type RealmOptions,
-  resolveRealmOptions,
   type RouterOptions,
-  scramDeriveCredentials,
   Session,
   SessionClosedError,
-  type WampMessage,
 } from "../../mod.ts";
+import { resolveRealmOptions } from "../../router/core/realm_options.ts";
+import type { DynamicAuthRequest } from "../../router/mod.ts";
+import {
+  type Dict,
+  MessageType,
+  scramDeriveCredentials,
+  type WampMessage,
+} from "../../wamp/mod.ts";
 import { authMessage, serverSignature } from "../../wamp/auth/scram.ts";
 import {
   assertNoSecrets,
@@ -225,7 +226,7 @@ authTest("credentials offer their methods in order", staticRouter, async (t, via
   // The router picks wampcra, which has no credentials here: the client aborts.
   const error = await refused(
     joinAs(t, via, { authid: "bob", authmethods: ["wampcra", "ticket"], ticket: C.wrong }),
-    CANNOT_AUTHENTICATE,
+    ErrorUri.CANNOT_AUTHENTICATE,
   );
   match(error.message, /"wampcra": no credentials given/);
 });
@@ -256,7 +257,7 @@ authTest(
           throw new Error("no ticket at hand");
         },
       }),
-      CANNOT_AUTHENTICATE,
+      ErrorUri.CANNOT_AUTHENTICATE,
     );
     match(error.message, /no ticket at hand/);
   },
@@ -657,13 +658,13 @@ Deno.test("auth: the client refuses challenges it cannot answer", async () => {
     await router.next("HELLO");
     router.send(challenge);
     await rejects(joining, (e: SessionClosedError) => {
-      equal(e.reason, CANNOT_AUTHENTICATE);
+      equal(e.reason, ErrorUri.CANNOT_AUTHENTICATE);
       match(e.message, why);
       return true;
     });
     const abort = await router.next("ABORT");
     ok(abort.type === MessageType.ABORT);
-    equal(abort.reason, CANNOT_AUTHENTICATE);
+    equal(abort.reason, ErrorUri.CANNOT_AUTHENTICATE);
     match(String(abort.details.message), why);
   }
 });

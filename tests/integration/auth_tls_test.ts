@@ -22,17 +22,14 @@ import { type AuthCredentials, ClientAuthenticator } from "../../client/auth.ts"
 import {
   type AuthOptions,
   connectLocal,
-  type Dict,
-  type DynamicAuthRequest,
   ErrorUri,
-  type Link,
-  MessageType,
   type RealmOptions,
   Router,
   Session,
   SessionClosedError,
-  type WampMessage,
 } from "../../mod.ts";
+import type { DynamicAuthRequest } from "../../router/mod.ts";
+import { type Dict, type Link, MessageType, type WampMessage } from "../../wamp/mod.ts";
 import { parseRequestHead } from "../../transports/stream/http.ts";
 import { rawSocketHandler } from "../../transports/rawsocket/server.ts";
 import { verifyCryptosign } from "../../wamp/auth/cryptosign.ts";

@@ -6,7 +6,9 @@
  */
 
 import { deepEqual, equal, match, notEqual, ok, rejects } from "node:assert/strict";
-import { connect, ErrorUri, resolveListenerOptions, resolveRealmOptions } from "../../mod.ts";
+import { connect, ErrorUri } from "../../mod.ts";
+import { resolveRealmOptions } from "../../router/core/realm_options.ts";
+import { resolveListenerOptions } from "../../transports/config.ts";
 import { rawWebSocket } from "../_helpers/raw_websocket.ts";
 import { startRouter } from "../_helpers/router.ts";
 

@@ -14,17 +14,9 @@
 
 import type { SerializerName } from "../../wamp/mod.ts";
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
-import {
-  ApplicationError,
-  connectWebSocket,
-  type Dict,
-  type Event,
-  type Link,
-  linkedPeers,
-  MAX_ID,
-  type RealmOptions,
-  Session,
-} from "../../mod.ts";
+import { ApplicationError, type Event, type RealmOptions, Session } from "../../mod.ts";
+import { connectWebSocket, linkedPeers } from "../../transports/mod.ts";
+import { type Dict, type Link, MAX_ID } from "../../wamp/mod.ts";
 import { rawWebSocket } from "../_helpers/raw_websocket.ts";
 import {
   join,

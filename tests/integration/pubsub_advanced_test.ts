@@ -6,13 +6,8 @@
  */
 
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import {
-  ApplicationError,
-  type Event,
-  ROUTER_FEATURES,
-  type Session,
-  type Subscription,
-} from "../../mod.ts";
+import { ApplicationError, type Event, type Session, type Subscription } from "../../mod.ts";
+import { ROUTER_FEATURES } from "../../wamp/mod.ts";
 import type { RealmOptions } from "../../router/mod.ts";
 import { rawWebSocket } from "../_helpers/raw_websocket.ts";
 import { join, startRouter, type TestRouter, until, type Via, within } from "../_helpers/router.ts";

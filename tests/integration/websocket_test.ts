@@ -1,16 +1,9 @@
 /** WebSocket-specific behaviour: negotiation, bad input, slow consumers. */
 
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import {
-  connect,
-  connectLocal,
-  type LogLevel,
-  MessageType,
-  msgpack,
-  Router,
-  serveWebSocket,
-  type ServeWebSocketOptions,
-} from "../../mod.ts";
+import { connect, connectLocal, type LogLevel, Router } from "../../mod.ts";
+import { serveWebSocket, type ServeWebSocketOptions } from "../../transports/mod.ts";
+import { MessageType, msgpack } from "../../wamp/mod.ts";
 import { rawWebSocket } from "../_helpers/raw_websocket.ts";
 import { until, within } from "../_helpers/router.ts";
 

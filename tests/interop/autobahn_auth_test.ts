@@ -14,7 +14,8 @@
  */
 
 import { equal, ok } from "node:assert/strict";
-import { cryptosignKeyPair, type SerializerName } from "../../mod.ts";
+import type { SerializerName } from "../../mod.ts";
+import { cryptosignKeyPair } from "../../wamp/mod.ts";
 import {
   assertNoSecrets,
   CARL_SALT,

@@ -8,13 +8,8 @@
  */
 
 import { deepEqual, equal, match, notEqual, ok, rejects } from "node:assert/strict";
-import {
-  ApplicationError,
-  type Event,
-  rolesDict,
-  ROUTER_FEATURES,
-  type SerializerName,
-} from "../../mod.ts";
+import { ApplicationError, type Event, type SerializerName } from "../../mod.ts";
+import { rolesDict, ROUTER_FEATURES } from "../../wamp/mod.ts";
 import {
   type AutobahnError,
   type AutobahnEventDetails,

@@ -4,26 +4,23 @@
  */
 
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { ErrorUri, ProtocolViolationError } from "../../mod.ts";
+import { Dealer, type DealerOptions, type Timers } from "../../router/core/dealer/dealer.ts";
+import type { Outbound } from "../../router/core/types.ts";
+import type { SessionInfo } from "../../router/mod.ts";
 import {
   type CallMessage,
   type CancelMessage,
-  Dealer,
-  type DealerOptions,
   type Dict,
   type ErrorMessage,
-  ErrorUri,
   type InterruptMessage,
   type InvocationMessage,
   MessageType,
-  type Outbound,
-  ProtocolViolationError,
   type RegisterMessage,
   type ResultMessage,
   sequentialIdGenerator,
-  type SessionInfo,
-  type Timers,
   type YieldMessage,
-} from "../../mod.ts";
+} from "../../wamp/mod.ts";
 import { sessionInfo } from "../_helpers/session_info.ts";
 
 const ALL_RPC = [

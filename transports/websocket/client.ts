@@ -170,7 +170,8 @@ export function parseResponseHead(
  *
  * @example
  * ```ts
- * import { connect, Router, serveWebSocket } from "@cloverleaf/wamp";
+ * import { connect, Router } from "@cloverleaf/wamp";
+ * import { serveWebSocket } from "@cloverleaf/wamp/transports";
  * import { connectWebSocket } from "./client.ts";
  * import { equal } from "node:assert/strict";
  *

@@ -151,7 +151,8 @@ export function pumpWebSocket(
  *
  * @example
  * ```ts
- * import { Router, webSocketHandler } from "@cloverleaf/wamp";
+ * import { Router } from "@cloverleaf/wamp";
+ * import { webSocketHandler } from "@cloverleaf/wamp/transports";
  * import { equal } from "node:assert/strict";
  *
  * const router = new Router({ realms: [{ name: "realm1" }] });
@@ -261,7 +262,8 @@ export interface WebSocketListener {
  *
  * @example
  * ```ts
- * import { connect, Router, serveWebSocket } from "@cloverleaf/wamp";
+ * import { connect, Router } from "@cloverleaf/wamp";
+ * import { serveWebSocket } from "@cloverleaf/wamp/transports";
  * import { equal } from "node:assert/strict";
  *
  * const router = new Router({ realms: [{ name: "realm1" }] });

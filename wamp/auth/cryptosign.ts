@@ -43,7 +43,7 @@ export interface CryptosignKeyPair {
  *
  * @example Get the public key to register with the router
  * ```ts
- * import { cryptosignKeyPair } from "@cloverleaf/wamp";
+ * import { cryptosignKeyPair } from "@cloverleaf/wamp/wamp";
  * import { equal } from "node:assert/strict";
  *
  * const keys = cryptosignKeyPair(

@@ -84,7 +84,7 @@ export function saltedPassword(password: string, params: ScramKdfParams): Uint8A
  *
  * @example Credentials for a router's user database
  * ```ts
- * import { scramDeriveCredentials } from "@cloverleaf/wamp";
+ * import { scramDeriveCredentials } from "@cloverleaf/wamp/wamp";
  * import { equal } from "node:assert/strict";
  *
  * const credentials = scramDeriveCredentials("pencil", {

@@ -34,7 +34,7 @@ import { constantTimeEqual } from "./util.ts";
  *
  * @example Derive the key the router stores for a user
  * ```ts
- * import { wampcraDeriveKey } from "@cloverleaf/wamp";
+ * import { wampcraDeriveKey } from "@cloverleaf/wamp/wamp";
  * import { equal } from "node:assert/strict";
  *
  * equal(wampcraDeriveKey("secret1", "salt123", 100, 16), "prq7+YkJ1/KlW1X0YczMHw==");

@@ -24,7 +24,7 @@ const codec = new Encoder({
  *
  * @example
  * ```ts
- * import { cbor, MessageType } from "@cloverleaf/wamp";
+ * import { cbor, MessageType } from "@cloverleaf/wamp/wamp";
  * import { deepEqual } from "node:assert/strict";
  *
  * const msg = { type: MessageType.PUBLISHED, request: 1, publication: 2 } as const;

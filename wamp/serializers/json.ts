@@ -19,7 +19,7 @@ import { type Codec, createSerializer, type Serializer } from "./serializer.ts";
  *
  * @example
  * ```ts
- * import { binaryToJson } from "@cloverleaf/wamp";
+ * import { binaryToJson } from "@cloverleaf/wamp/wamp";
  * import { deepEqual } from "node:assert/strict";
  *
  * deepEqual(binaryToJson([new Uint8Array([1, 2])]), ["\0AQI="]);
@@ -63,7 +63,7 @@ export function binaryToJson(value: unknown): unknown {
  *
  * @example
  * ```ts
- * import { jsonToBinary } from "@cloverleaf/wamp";
+ * import { jsonToBinary } from "@cloverleaf/wamp/wamp";
  * import { deepEqual } from "node:assert/strict";
  *
  * deepEqual(jsonToBinary(["\0AQI="]), [new Uint8Array([1, 2])]);
@@ -115,7 +115,7 @@ const codec: Codec = {
  *
  * @example
  * ```ts
- * import { json, MessageType } from "@cloverleaf/wamp";
+ * import { json, MessageType } from "@cloverleaf/wamp/wamp";
  * import { deepEqual } from "node:assert/strict";
  *
  * const msg = json.decode('[36,1,2,{},["\\u0000AQI="]]');

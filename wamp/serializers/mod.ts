@@ -33,7 +33,7 @@ export const serializers: Readonly<Record<SerializerName, Serializer>> = {
  *
  * @example
  * ```ts
- * import { serializerForSubprotocol } from "@cloverleaf/wamp";
+ * import { serializerForSubprotocol } from "@cloverleaf/wamp/wamp";
  * import { equal } from "node:assert/strict";
  *
  * equal(serializerForSubprotocol("wamp.2.cbor")?.name, "cbor");

@@ -32,7 +32,7 @@ const decoder = new Decoder({ extensionCodec: noExtensions });
  *
  * @example
  * ```ts
- * import { MessageType, msgpack } from "@cloverleaf/wamp";
+ * import { MessageType, msgpack } from "@cloverleaf/wamp/wamp";
  * import { deepEqual } from "node:assert/strict";
  *
  * const msg = { type: MessageType.PUBLISHED, request: 1, publication: 2 } as const;

@@ -57,7 +57,7 @@ export interface Codec {
  *
  * @example
  * ```ts
- * import { createSerializer, MessageType } from "@cloverleaf/wamp";
+ * import { createSerializer, MessageType } from "@cloverleaf/wamp/wamp";
  * import { equal } from "node:assert/strict";
  *
  * const s = createSerializer(

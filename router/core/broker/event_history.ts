@@ -15,9 +15,6 @@ import { eventFor, type EventSubscription, type Publication } from "./publicatio
 import type { RouterProcedure } from "../realm.ts";
 import type { SessionInfo } from "../types.ts";
 
-/** The meta procedure that returns a subscription's event history. */
-export const GET_EVENTS = "wamp.subscription.get_events";
-
 /** A realm's event-history rule: keep the last `limit` events of a topic or pattern. */
 export interface EventHistoryRule {
   /** The topic, or the pattern under `match`. */

@@ -54,7 +54,7 @@ export class PublishFilter {
    *
    * @example
    * ```ts
-   * import { PublishFilter } from "@cloverleaf/wamp";
+   * import { PublishFilter } from "./publish_filter.ts";
    * import { equal, ok } from "node:assert/strict";
    *
    * const filter = PublishFilter.from({ eligible_authrole: ["admin"] });

@@ -15,15 +15,10 @@
  * @module
  */
 
-import { type Dict, ErrorUri } from "../../../wamp/mod.ts";
+import { type Dict, ErrorUri, ReflectionUri } from "../../../wamp/mod.ts";
 import type { Broker } from "./broker.ts";
 import { CallError } from "../errors.ts";
 import type { RouterProcedure } from "../realm.ts";
-
-/** `wamp.reflection.topic.list`. */
-export const TOPIC_LIST = "wamp.reflection.topic.list";
-/** `wamp.reflection.topic.describe`. */
-export const TOPIC_DESCRIBE = "wamp.reflection.topic.describe";
 
 /**
  * The topic reflection procedures of a broker.
@@ -33,8 +28,8 @@ export const TOPIC_DESCRIBE = "wamp.reflection.topic.describe";
  */
 export function topicReflection(broker: Broker): Record<string, RouterProcedure> {
   return {
-    [TOPIC_LIST]: () => ({ args: [listTopics(broker)] }),
-    [TOPIC_DESCRIBE]: (_caller, args) => ({ kwargs: describeTopic(broker, args[0]) }),
+    [ReflectionUri.TOPIC_LIST]: () => ({ args: [listTopics(broker)] }),
+    [ReflectionUri.TOPIC_DESCRIBE]: (_caller, args) => ({ kwargs: describeTopic(broker, args[0]) }),
   };
 }
 

@@ -30,7 +30,7 @@ export interface CalleeList {
  *
  * @example
  * ```ts
- * import { pickCallee } from "@cloverleaf/wamp";
+ * import { pickCallee } from "./invocation_policy.ts";
  * import { deepEqual } from "node:assert/strict";
  *
  * const list = { callees: [1, 2, 3], next: 0 };
@@ -71,7 +71,7 @@ export function pickCallee(
  *
  * @example
  * ```ts
- * import { shardCallee } from "@cloverleaf/wamp";
+ * import { shardCallee } from "./invocation_policy.ts";
  * import { equal } from "node:assert/strict";
  *
  * equal(shardCallee([7, 8, 9], "user-42"), shardCallee([7, 8, 9], "user-42"));

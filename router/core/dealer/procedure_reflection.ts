@@ -16,7 +16,7 @@
  * @module
  */
 
-import { type Dict, ErrorUri, type MatchPolicy } from "../../../wamp/mod.ts";
+import { type Dict, ErrorUri, type MatchPolicy, ReflectionUri } from "../../../wamp/mod.ts";
 import type { Dealer, Registration } from "./dealer.ts";
 import { CallError } from "../errors.ts";
 import { payloadSize } from "../limits.ts";
@@ -24,16 +24,6 @@ import type { RouterProcedure } from "../realm.ts";
 
 /** The largest description `wamp.reflect.define` keeps (estimated bytes). */
 const MAX_DESCRIPTION_BYTES = 64 * 1024;
-
-/** Procedure reflection URIs. */
-export const ProcedureReflectionUri = {
-  /** Lists registered procedures. */
-  LIST: "wamp.reflection.procedure.list",
-  /** Describes one procedure. */
-  DESCRIBE: "wamp.reflection.procedure.describe",
-  /** Attaches a description to a procedure the caller serves. */
-  DEFINE: "wamp.reflect.define",
-} as const;
 
 /**
  * The reflection procedures over a dealer, keyed by URI, for
@@ -49,15 +39,15 @@ export function procedureReflection(dealer: Dealer): Record<string, RouterProced
     return exactly(dealer, uri, match as MatchPolicy);
   };
   return {
-    [ProcedureReflectionUri.LIST]: () => ({
+    [ReflectionUri.PROCEDURE_LIST]: () => ({
       args: [[...new Set([...dealer.registrations()].map((reg) => reg.procedure))].sort()],
     }),
-    [ProcedureReflectionUri.DESCRIBE]: (_caller, args, kwargs) => {
+    [ReflectionUri.PROCEDURE_DESCRIBE]: (_caller, args, kwargs) => {
       const reg = find(args[0], kwargs.match);
       if (reg === undefined) throw new CallError(ErrorUri.NO_SUCH_PROCEDURE);
       return { kwargs: describe(reg) };
     },
-    [ProcedureReflectionUri.DEFINE]: (caller, args, kwargs) => {
+    [ReflectionUri.DEFINE]: (caller, args, kwargs) => {
       const reg = exactly(dealer, args[0], (kwargs.match ?? "exact") as MatchPolicy);
       const description = args[1];
       if (reg === undefined || !reg.callees.includes(caller.id)) {
