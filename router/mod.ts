@@ -27,35 +27,36 @@
  * @module
  */
 
-export { anonymousAuthenticator } from "./core/auth/anonymous.ts";
 export {
+  anonymousAuthenticator,
   type Authenticator,
+  type AuthOptions,
   type AuthOutcome,
   type AuthRequest,
-  type DynamicAuthenticator,
-  type DynamicAuthRequest,
-  type DynamicPrincipal,
-  type Identity,
-} from "./core/auth/authenticator.ts";
-export { cookieAuthenticator, CookieStore } from "./core/auth/cookie.ts";
-export {
-  type AuthOptions,
-  type DynamicOption,
-  type ScramPasswordUser,
-} from "./core/auth/config.ts";
-export {
+  cookieAuthenticator,
+  CookieStore,
+  type CraUser,
   cryptosignAuthenticator,
   type CryptosignOptions,
   type CryptosignPrincipal,
-} from "./core/auth/cryptosign.ts";
-export { scramAuthenticator, type ScramOptions, type ScramUser } from "./core/auth/scram.ts";
-export {
+  type DynamicAuthenticator,
+  type DynamicAuthRequest,
+  type DynamicOption,
+  type DynamicPrincipal,
+  type Identity,
+  scramAuthenticator,
+  type ScramOptions,
+  type ScramPasswordUser,
+  type ScramUser,
   ticketAuthenticator,
   type TicketOptions,
   type TicketPrincipal,
-} from "./core/auth/ticket.ts";
-export { tlsAuthenticator, type TlsOptions, type TlsPrincipal } from "./core/auth/tls.ts";
-export { type CraUser, wampcraAuthenticator, type WampcraOptions } from "./core/auth/wampcra.ts";
+  tlsAuthenticator,
+  type TlsOptions,
+  type TlsPrincipal,
+  wampcraAuthenticator,
+  type WampcraOptions,
+} from "./core/auth/mod.ts";
 export {
   type Action,
   type Decision,
