@@ -74,6 +74,7 @@ export {
 } from "./client/mod.ts";
 export {
   CloseUri,
+  type Dict,
   ErrorUri,
   ProtocolViolationError,
   type SerializerName,
