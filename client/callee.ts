@@ -9,6 +9,7 @@
 import {
   type CancelMode,
   type Dict,
+  type ErrorMessage,
   ErrorUri,
   type InterruptMessage,
   type InvocationMessage,
@@ -283,4 +284,28 @@ export class Callee {
       }
     }
   }
+}
+
+/**
+ * What the callee sends instead of an answer the link refused as over the
+ * router's limit: a YIELD (or an invocation's ERROR) becomes ERROR
+ * `wamp.error.payload_size_exceeded` under the router's own request ID,
+ * so the caller learns why and the session stays open.
+ *
+ * @param msg The refused message.
+ * @param why What was refused, for the caller.
+ * @returns The ERROR to send, or `undefined` when `msg` is no answer to an INVOCATION.
+ */
+export function oversizeAnswer(msg: WampMessage, why: string): ErrorMessage | undefined {
+  const answer = msg.type === MessageType.YIELD ||
+    (msg.type === MessageType.ERROR && msg.requestType === MessageType.INVOCATION);
+  if (!answer) return undefined;
+  return {
+    type: MessageType.ERROR,
+    requestType: MessageType.INVOCATION,
+    request: msg.request,
+    details: {},
+    error: ErrorUri.PAYLOAD_SIZE_EXCEEDED,
+    args: [why],
+  };
 }

@@ -10,7 +10,8 @@ import { connectLongPoll } from "../transports/longpoll/client.ts";
 import { connectRawSocket } from "../transports/rawsocket/client.ts";
 import { connectWebSocket } from "../transports/websocket/client.ts";
 import { type Link, type PeerAcceptor, type SerializerName, TransportError } from "../wamp/mod.ts";
-import { type JoinOptions, Session } from "./session.ts";
+import type { JoinOptions } from "./join.ts";
+import { Session } from "./session.ts";
 
 /** Options for {@linkcode connect}: the realm and credentials, and the transport's settings. */
 export interface ConnectOptions extends JoinOptions {

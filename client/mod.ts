@@ -10,7 +10,7 @@ export {
   type ChallengeAnswer,
   type ChallengeHandler,
   type CryptosignKey,
-} from "./auth.ts";
+} from "./auth/credentials.ts";
 export { connect, connectLocal, type ConnectOptions } from "./connect.ts";
 export { ApplicationError, SessionClosedError } from "./errors.ts";
 export { type Arguments } from "./context.ts";
@@ -31,5 +31,6 @@ export {
   type TestamentOptions,
   type TestamentScope,
 } from "./meta/mod.ts";
-export { type CloseInfo, type JoinOptions, Session } from "./session.ts";
+export { type JoinOptions } from "./join.ts";
+export { type CloseInfo, Session } from "./session.ts";
 export { type Event, type EventHandler, Subscription } from "./subscription.ts";
