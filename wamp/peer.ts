@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { MessageTooLargeError, ProtocolViolationError } from "./errors.ts";
+import type { ProtocolViolationError } from "./errors.ts";
 import type { WampMessage } from "./messages.ts";
 
 /** Describes the transport under a session (shown in session details). */
