@@ -15,7 +15,13 @@ import {
   type WampMessage,
 } from "../wamp/mod.ts";
 import type { SessionContext } from "./context.ts";
-import { type Event, type EventHandler, Subscription } from "./subscription.ts";
+import {
+  deliverEvent,
+  endSubscription,
+  type Event,
+  type EventHandler,
+  Subscription,
+} from "./subscription.ts";
 
 /** The subscriber half of a session. Internal: the session delegates to it. */
 export class Subscriber {
@@ -75,7 +81,7 @@ export class Subscriber {
         publication: msg.publication,
         topic: (msg.details.topic as string | undefined) ?? sub.topic,
       };
-      sub.deliver(event);
+      deliverEvent(sub, event);
     }
   }
 
@@ -89,14 +95,14 @@ export class Subscriber {
     const id = msg.details?.subscription as number;
     const reason = msg.details?.reason;
     for (const sub of this.#subscriptions.get(id) ?? []) {
-      sub.end(typeof reason === "string" ? reason : "");
+      endSubscription(sub, typeof reason === "string" ? reason : "");
     }
     this.#subscriptions.delete(id);
   }
 
   /** Ends every subscription (the session ended). */
   close(): void {
-    for (const subs of this.#subscriptions.values()) for (const s of subs) s.end();
+    for (const subs of this.#subscriptions.values()) for (const s of subs) endSubscription(s);
     this.#subscriptions.clear();
   }
 
