@@ -13,9 +13,9 @@ import {
   type ChallengeMessage,
   CLIENT_FEATURES,
   type HelloMessage,
+  type Link,
   MessageType,
   rolesDict,
-  type TransportInfo,
   type WelcomeMessage,
 } from "../wamp/mod.ts";
 import { ClientAuthenticator } from "./auth/authenticator.ts";
@@ -46,13 +46,19 @@ export class Joiner {
    * Reads the realm and the credentials.
    *
    * @param options Realm and credentials.
-   * @param transport The transport the join runs over (channel binding reads it).
+   * @param link The link the join runs over (channel binding reads its
+   * transport info); closed when the credentials are unusable.
    * @throws {RangeError} If the cryptosign seed is not 32 bytes of hex.
    * @throws {TypeError} When channel binding is asked for over a link without TLS.
    */
-  constructor(options: JoinOptions, transport: TransportInfo) {
+  constructor(options: JoinOptions, link: Link) {
     this.realm = options.realm;
-    this.#auth = new ClientAuthenticator(options, transport);
+    try {
+      this.#auth = new ClientAuthenticator(options, link.info);
+    } catch (error) {
+      link.close();
+      throw error;
+    }
   }
 
   /**

@@ -83,13 +83,7 @@ export class Session {
    * @throws {TypeError} When channel binding is asked for over a link without TLS.
    */
   static async join(link: Link, options: JoinOptions): Promise<Session> {
-    let joiner: Joiner;
-    try {
-      joiner = new Joiner(options, link.info);
-    } catch (error) {
-      link.close();
-      throw error;
-    }
+    const joiner = new Joiner(options, link);
     const session = new Session(link, joiner);
     session.#write(joiner.hello());
     await joinWithin(session.#join.promise, options.timeout ?? 10_000, () => link.close());
@@ -353,12 +347,11 @@ export class Session {
   }
 
   /**
-   * Everything the session sends goes out here. A message the link
-   * refuses as over the router's limit is the session's to answer: the
-   * callee's answer is replaced (see {@linkcode oversizeAnswer}); anything
-   * else carries a session-scope request ID the router expects in
-   * sequence, so skipping it would break the session: it ends with
-   * `payload_size_exceeded`.
+   * Everything the session sends goes out here. A message the link refuses
+   * as over the router's limit is the session's to answer: a callee's
+   * answer is replaced ({@linkcode oversizeAnswer}); an ABORT is dropped
+   * (the session ends anyway); anything else carries a request ID the
+   * router expects in sequence, so the session ends: `payload_size_exceeded`.
    */
   #write(msg: WampMessage): void {
     try {
@@ -368,7 +361,9 @@ export class Session {
       const why = `${messageTypeName(msg.type)} of ${error.size} bytes is over the router's limit`;
       const answer = oversizeAnswer(msg, why);
       if (answer !== undefined) return this.#link.send(answer);
-      this.#finish(ErrorUri.PAYLOAD_SIZE_EXCEEDED, { message: why });
+      if (msg.type !== MessageType.ABORT) {
+        this.#finish(ErrorUri.PAYLOAD_SIZE_EXCEEDED, { message: why });
+      }
     }
   }
 
@@ -378,7 +373,7 @@ export class Session {
 
   #abort(reason: string, message: string): void {
     if (this.#state === "closed") return;
-    this.#link.send({ type: MessageType.ABORT, details: { message }, reason });
+    this.#write({ type: MessageType.ABORT, details: { message }, reason });
     this.#finish(reason, { message });
   }
 

@@ -143,6 +143,14 @@ Deno.test("Session aborts with protocol_violation on a message no role expects",
   equal((await session.closed).reason, ErrorUri.PROTOCOL_VIOLATION);
 });
 
+Deno.test("Session still ends with its own reason when the link refuses its ABORT as too large", async () => {
+  const { link, session } = await joined();
+  link.refuse = (msg) => msg.type === MessageType.ABORT ? 600 : undefined;
+  link.deliver({ type: MessageType.HELLO, realm: "realm1", details: {} });
+  equal((await session.closed).reason, ErrorUri.PROTOCOL_VIOLATION);
+  ok(link.closed);
+});
+
 Deno.test("Session settles each reply by its request ID, in whatever order they come", async () => {
   const { link, session } = await joined();
   const first = session.publish("com.example.a", {}, { acknowledge: true });
