@@ -34,7 +34,7 @@ export interface JoinOptions extends AuthCredentials {
 }
 
 /** HELLO.Details.agent: this client and its version. */
-export const AGENT = `Cloverleaf-${denoConfig.version}`;
+const AGENT = `Cloverleaf-${denoConfig.version}`;
 
 /** One join, from HELLO to WELCOME. Internal: the session drives it. */
 export class Joiner {
