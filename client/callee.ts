@@ -9,6 +9,7 @@
 import {
   type CancelMode,
   type Dict,
+  type ErrorMessage,
   ErrorUri,
   type InterruptMessage,
   type InvocationMessage,
@@ -51,11 +52,17 @@ export interface RegisterRequestOptions extends RegisterOptions {
   onRevoked?: (reason: string) => void;
 }
 
+// The callee role's way to end a registration, kept off the public class.
+let endRegistration: (reg: Registration, revoked?: string) => void;
+
 /**
  * A registered procedure. Dispose it (`await using`) or call
  * {@linkcode Registration.unregister} to withdraw it.
  */
 export class Registration implements AsyncDisposable {
+  static {
+    endRegistration = (reg, revoked) => reg.#end(revoked);
+  }
   /** The router's registration ID. */
   readonly id: number;
   /** The procedure URI or pattern registered. */
@@ -90,12 +97,7 @@ export class Registration implements AsyncDisposable {
     return this.#revoked;
   }
 
-  /**
-   * Marks the registration ended (called by the session).
-   *
-   * @param revoked The router's reason when it revoked the registration.
-   */
-  end(revoked?: string): void {
+  #end(revoked?: string): void {
     if (!this.#active) return;
     this.#active = false;
     this.#revoked = revoked;
@@ -232,7 +234,7 @@ export class Callee {
     if (reg === undefined) return;
     this.#registrations.delete(reg.registration.id);
     const reason = typeof msg.details?.reason === "string" ? msg.details.reason : "";
-    reg.registration.end(reason);
+    endRegistration(reg.registration, reason);
     try {
       reg.onRevoked?.(reason);
     } catch (error) {
@@ -247,7 +249,7 @@ export class Callee {
    * @param error The abort reason.
    */
   close(error: Error): void {
-    for (const reg of this.#registrations.values()) reg.registration.end();
+    for (const reg of this.#registrations.values()) endRegistration(reg.registration);
     this.#registrations.clear();
     for (const invocation of this.#invocations.values()) invocation.abort(error, true);
     this.#invocations.clear();
@@ -283,4 +285,28 @@ export class Callee {
       }
     }
   }
+}
+
+/**
+ * What the callee sends instead of an answer the link refused as over the
+ * router's limit: a YIELD (or an invocation's ERROR) becomes ERROR
+ * `wamp.error.payload_size_exceeded` under the router's own request ID,
+ * so the caller learns why and the session stays open.
+ *
+ * @param msg The refused message.
+ * @param why What was refused, for the caller.
+ * @returns The ERROR to send, or `undefined` when `msg` is no answer to an INVOCATION.
+ */
+export function oversizeAnswer(msg: WampMessage, why: string): ErrorMessage | undefined {
+  const answer = msg.type === MessageType.YIELD ||
+    (msg.type === MessageType.ERROR && msg.requestType === MessageType.INVOCATION);
+  if (!answer) return undefined;
+  return {
+    type: MessageType.ERROR,
+    requestType: MessageType.INVOCATION,
+    request: msg.request,
+    details: {},
+    error: ErrorUri.PAYLOAD_SIZE_EXCEEDED,
+    args: [why],
+  };
 }

@@ -6,11 +6,9 @@
 
 import { linkedPeers } from "../transports/local.ts";
 import type { ClientTlsOptions } from "../transports/stream/dial.ts";
-import { connectLongPoll } from "../transports/longpoll/client.ts";
-import { connectRawSocket } from "../transports/rawsocket/client.ts";
-import { connectWebSocket } from "../transports/websocket/client.ts";
 import { type Link, type PeerAcceptor, type SerializerName, TransportError } from "../wamp/mod.ts";
-import { type JoinOptions, Session } from "./session.ts";
+import type { JoinOptions } from "./join.ts";
+import { Session } from "./session.ts";
 
 /** Options for {@linkcode connect}: the realm and credentials, and the transport's settings. */
 export interface ConnectOptions extends JoinOptions {
@@ -42,19 +40,24 @@ export interface ConnectOptions extends JoinOptions {
 /**
  * Opens the transport a URL names: `ws://` and `wss://` (WebSocket),
  * `tcp://`, `tcps://` and `unix:///path` (RawSocket), `http://` and
- * `https://` (HTTP long-poll, the URL of its base path).
+ * `https://` (HTTP long-poll, the URL of its base path). Each transport
+ * is loaded when first used, so importing the client loads no socket code
+ * (`node:net`, `node:tls`) until a URL needs it.
  *
  * @param url The router's URL.
  * @param options Transport settings.
  * @returns The open link, not yet joined.
  * @throws {TransportError} When the scheme is unknown or the connection fails.
  */
-export function openLink(url: string, options: Omit<ConnectOptions, "realm"> = {}): Promise<Link> {
+export async function openLink(
+  url: string,
+  options: Omit<ConnectOptions, "realm"> = {},
+): Promise<Link> {
   let scheme: string;
   try {
     scheme = new URL(url).protocol;
   } catch {
-    return Promise.reject(new TransportError(`Cannot connect to ${url}: not a URL`));
+    throw new TransportError(`Cannot connect to ${url}: not a URL`);
   }
   const { serializers, tls, headers, maxMessageSize, compression, batched, pingInterval, signal } =
     options;
@@ -65,8 +68,9 @@ export function openLink(url: string, options: Omit<ConnectOptions, "realm"> = {
   };
   switch (scheme) {
     case "ws:":
-    case "wss:":
-      return connectWebSocket(url, {
+    case "wss:": {
+      const { connectWebSocket } = await import("../transports/websocket/client.ts");
+      return await connectWebSocket(url, {
         ...common,
         ...(tls === undefined ? {} : { tls }),
         ...(headers === undefined ? {} : { headers }),
@@ -74,25 +78,28 @@ export function openLink(url: string, options: Omit<ConnectOptions, "realm"> = {
         ...(batched === undefined ? {} : { batched }),
         ...(pingInterval === undefined ? {} : { pingInterval }),
       });
+    }
     case "tcp:":
     case "tcps:":
-    case "unix:":
-      return connectRawSocket(url, {
+    case "unix:": {
+      const { connectRawSocket } = await import("../transports/rawsocket/client.ts");
+      return await connectRawSocket(url, {
         ...common,
         ...(tls === undefined ? {} : { tls }),
         ...(pingInterval === undefined ? {} : { pingInterval }),
       });
+    }
     case "http:":
-    case "https:":
-      return connectLongPoll(url, {
+    case "https:": {
+      const { connectLongPoll } = await import("../transports/longpoll/client.ts");
+      return await connectLongPoll(url, {
         ...common,
         ...(tls?.caCerts === undefined ? {} : { caCerts: tls.caCerts }),
         ...(batched === undefined ? {} : { batched }),
       });
+    }
     default:
-      return Promise.reject(
-        new TransportError(`Cannot connect to ${url}: unsupported scheme "${scheme}"`),
-      );
+      throw new TransportError(`Cannot connect to ${url}: unsupported scheme "${scheme}"`);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * What the client's role classes (`Caller`, `Callee`) need from the session
- * they belong to, and the payload shape they share.
+ * What the client's roles (`Publisher`, `Subscriber`, `Caller`, `Callee`)
+ * need from the session they belong to, and the payload shape they share.
  *
  * @module
  */

@@ -38,7 +38,7 @@ export {
   type ChallengeAnswer,
   type ChallengeHandler,
   type CryptosignKey,
-} from "./auth.ts";
+} from "./auth/credentials.ts";
 export { connect, connectLocal, type ConnectOptions } from "./connect.ts";
 export { ApplicationError, SessionClosedError } from "./errors.ts";
 export { type Arguments } from "./context.ts";
@@ -59,7 +59,8 @@ export {
   type TestamentOptions,
   type TestamentScope,
 } from "./meta/mod.ts";
-export { type CloseInfo, type JoinOptions, Session } from "./session.ts";
+export { type JoinOptions } from "./join.ts";
+export { type CloseInfo, Session } from "./session.ts";
 export { type Event, type EventHandler, Subscription } from "./subscription.ts";
 export type { ClientTlsOptions } from "../transports/stream/dial.ts";
 export {

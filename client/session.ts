@@ -1,45 +1,34 @@
 /**
- * A client session: publisher, subscriber, caller and callee over any
- * {@linkcode Link}.
+ * A client session over any {@linkcode Link}: joining, the session state
+ * and request IDs, GOODBYE and ABORT, and the dispatch of what arrives to
+ * the roles (`publisher.ts`, `subscriber.ts`, `caller.ts`, `callee.ts`),
+ * which the public methods delegate to.
  *
  * @module
  */
 
-import denoConfig from "../deno.json" with { type: "json" };
 import {
-  type ChallengeMessage,
-  CLIENT_FEATURES,
   CloseUri,
   type Dict,
   ErrorUri,
   type Link,
-  MAX_ID,
+  MessageTooLargeError,
   MessageType,
   messageTypeName,
-  type PeerHandler,
   type PublishOptions,
-  rolesDict,
   type SubscribeOptions,
   type WampMessage,
 } from "../wamp/mod.ts";
-import { type AuthCredentials, ClientAuthenticator } from "./auth.ts";
-import { Callee, type Endpoint, type RegisterRequestOptions, type Registration } from "./callee.ts";
-import { Caller, type CallRequestOptions, type Result } from "./caller.ts";
+import type { Endpoint, RegisterRequestOptions, Registration } from "./callee.ts";
+import { oversizeAnswer } from "./callee.ts";
+import type { CallRequestOptions, Result } from "./caller.ts";
 import type { Arguments, SessionContext } from "./context.ts";
-import { ApplicationError, SessionClosedError } from "./errors.ts";
+import { SessionClosedError } from "./errors.ts";
+import { Joiner, type JoinOptions, joinWithin } from "./join.ts";
 import { MetaApi } from "./meta/mod.ts";
-import { type Event, type EventHandler, Subscription } from "./subscription.ts";
-
-/** Options for joining a realm: the realm, credentials, a timeout. */
-export interface JoinOptions extends AuthCredentials {
-  /** The realm to join. */
-  realm: string;
-  /**
-   * How long to wait for WELCOME, in milliseconds.
-   * @default {10000}
-   */
-  timeout?: number;
-}
+import { Requests } from "./requests.ts";
+import { Roles } from "./roles.ts";
+import type { EventHandler, Subscription } from "./subscription.ts";
 
 /** Why and how a session ended. */
 export interface CloseInfo {
@@ -49,49 +38,35 @@ export interface CloseInfo {
   readonly details: Dict;
 }
 
-interface Pending {
-  resolve(msg: WampMessage): void;
-  reject(error: Error): void;
-}
-
 /** A joined WAMP session. Made by `connect()` or `connectLocal()`. */
 export class Session {
   #link: Link;
   #id = 0;
   #details: Dict = {};
-  #realm: string;
-  #lastRequest = 0;
-  #pending = new Map<number, Pending>();
-  #subscriptions = new Map<number, Set<Subscription>>();
-  #caller: Caller;
-  #callee: Callee;
+  #requests = new Requests();
+  #roles: Roles;
   #state: "joining" | "open" | "closing" | "closed" = "joining";
-  #join: { resolve(): void; reject(e: Error): void } | undefined;
-  #closed: Promise<CloseInfo>;
-  #resolveClosed!: (info: CloseInfo) => void;
+  #joiner: Joiner;
+  #join = Promise.withResolvers<void>();
+  #closed = Promise.withResolvers<CloseInfo>();
   #meta: MetaApi | undefined;
-  #auth: ClientAuthenticator;
 
-  private constructor(link: Link, realm: string, auth: ClientAuthenticator) {
+  private constructor(link: Link, joiner: Joiner) {
     this.#link = link;
-    this.#realm = realm;
-    this.#auth = auth;
-    this.#closed = new Promise((resolve) => this.#resolveClosed = resolve);
+    this.#joiner = joiner;
     const context: SessionContext = {
       isOpen: () => this.#state === "open",
       routerRoles: () => (this.#details.roles ?? {}) as Dict,
       send: (msg) => this.#send(msg),
       request: (make, onReply) => this.#request(make, onReply),
-      nextRequest: () => this.#nextRequest(),
+      nextRequest: () => this.#requests.next(),
     };
-    this.#caller = new Caller(context);
-    this.#callee = new Callee(context);
-    const handler: PeerHandler = {
+    this.#roles = new Roles(context, this.#requests);
+    link.bind({
       receive: (msg) => this.#receive(msg),
       fail: (error) => this.#violation(error.message),
       closed: () => this.#finish(CloseUri.TRANSPORT_LOST, {}),
-    };
-    link.bind(handler);
+    });
   }
 
   /**
@@ -108,34 +83,10 @@ export class Session {
    * @throws {TypeError} When channel binding is asked for over a link without TLS.
    */
   static async join(link: Link, options: JoinOptions): Promise<Session> {
-    let auth: ClientAuthenticator;
-    try {
-      auth = new ClientAuthenticator(options, link.info);
-    } catch (error) {
-      link.close();
-      throw error;
-    }
-    const session = new Session(link, options.realm, auth);
-    const details: Dict = {
-      roles: rolesDict(CLIENT_FEATURES),
-      agent: `Cloverleaf-${denoConfig.version}`,
-      ...auth.hello(),
-    };
-    const joined = new Promise<void>((resolve, reject) => session.#join = { resolve, reject });
-    link.send({ type: MessageType.HELLO, realm: options.realm, details });
-    const timeout = options.timeout ?? 10_000;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        link.close();
-        reject(new SessionClosedError(CloseUri.TIMEOUT, `no WELCOME in ${timeout} ms`));
-      }, timeout);
-    });
-    try {
-      await Promise.race([joined, expired]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const joiner = new Joiner(options, link);
+    const session = new Session(link, joiner);
+    session.#write(joiner.hello());
+    await joinWithin(session.#join.promise, options.timeout ?? 10_000, () => link.close());
     return session;
   }
 
@@ -146,7 +97,7 @@ export class Session {
 
   /** The realm joined. */
   get realm(): string {
-    return this.#realm;
+    return this.#joiner.realm;
   }
 
   /** WELCOME.Details: roles, authid, authrole, … */
@@ -161,7 +112,7 @@ export class Session {
 
   /** Resolves when the session ends, with the reason. */
   get closed(): Promise<CloseInfo> {
-    return this.#closed;
+    return this.#closed.promise;
   }
 
   /** The realm's Meta API, typed: see {@linkcode MetaApi}. */
@@ -181,35 +132,12 @@ export class Session {
    * @returns The subscription: async-iterable and async-disposable.
    * @throws {ApplicationError} When the router refuses.
    */
-  async subscribe(
+  subscribe(
     topic: string,
     handler?: EventHandler,
     options: SubscribeOptions = {},
   ): Promise<Subscription> {
-    let request = 0;
-    const reply = this.#request((id) => {
-      request = id;
-      return { type: MessageType.SUBSCRIBE, request: id, options, topic };
-    });
-    // Attach the subscription the moment SUBSCRIBED is read, so an EVENT
-    // right behind it (a retained event) finds it.
-    let sub: Subscription | undefined;
-    const pending = this.#pending.get(request);
-    if (pending !== undefined) {
-      this.#pending.set(request, {
-        resolve: (msg) => {
-          const id = (msg as { subscription: number }).subscription;
-          sub = new Subscription(id, topic, handler, (s) => this.#unsubscribe(s));
-          let local = this.#subscriptions.get(id);
-          if (local === undefined) this.#subscriptions.set(id, local = new Set());
-          local.add(sub);
-          pending.resolve(msg);
-        },
-        reject: pending.reject,
-      });
-    }
-    await reply;
-    return sub!;
+    return this.#roles.subscriber.subscribe(topic, handler, options);
   }
 
   /**
@@ -222,24 +150,12 @@ export class Session {
    * @returns The publication ID when acknowledged.
    * @throws {ApplicationError} When an acknowledged publish is refused.
    */
-  async publish(
+  publish(
     topic: string,
     payload: Arguments = {},
     options: PublishOptions = {},
   ): Promise<number | undefined> {
-    const make = (request: number): WampMessage => ({
-      type: MessageType.PUBLISH,
-      request,
-      options,
-      topic,
-      ...payload,
-    });
-    if (options.acknowledge !== true) {
-      this.#send(make(this.#nextRequest()));
-      return undefined;
-    }
-    const reply = await this.#request(make);
-    return (reply as { publication: number }).publication;
+    return this.#roles.publisher.publish(topic, payload, options);
   }
 
   /**
@@ -282,7 +198,7 @@ export class Session {
     endpoint: Endpoint,
     options: RegisterRequestOptions = {},
   ): Promise<Registration> {
-    return this.#callee.register(procedure, endpoint, options);
+    return this.#roles.callee.register(procedure, endpoint, options);
   }
 
   /**
@@ -351,7 +267,7 @@ export class Session {
     payload: Arguments | AsyncIterable<Arguments> = {},
     options: CallRequestOptions = {},
   ): Promise<Result> {
-    return this.#caller.call(procedure, payload, options);
+    return this.#roles.caller.call(procedure, payload, options);
   }
 
   /**
@@ -365,14 +281,14 @@ export class Session {
   async close(reason: string = CloseUri.NORMAL, message?: string): Promise<void> {
     if (this.#state === "open") {
       this.#state = "closing";
-      this.#link.send({
+      this.#write({
         type: MessageType.GOODBYE,
         details: message === undefined ? {} : { message },
         reason,
       });
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
-        this.#closed,
+        this.#closed.promise,
         new Promise((resolve) => timer = setTimeout(resolve, 1000)),
       ]);
       clearTimeout(timer);
@@ -382,157 +298,73 @@ export class Session {
 
   // ---- internals ----
 
+  /** What arrives: the session's own messages are handled here, the rest by the roles. */
   #receive(msg: WampMessage): void {
     switch (msg.type) {
       case MessageType.WELCOME: {
         if (this.#state !== "joining") return this.#violation("WELCOME on an open session");
-        const refused = this.#auth.welcome(msg.details);
+        const refused = this.#joiner.welcome(msg);
         if (refused !== undefined) return this.#abort(ErrorUri.AUTHENTICATION_FAILED, refused);
         this.#id = msg.session;
         this.#details = msg.details;
         this.#state = "open";
-        return this.#join?.resolve();
+        return this.#join.resolve();
       }
+      case MessageType.CHALLENGE:
+        if (this.#state !== "joining") return this.#violation("CHALLENGE on an open session");
+        return this.#joiner.challenge(msg, (reply) => {
+          if (this.#state === "joining") this.#write(reply);
+        }, (reason, message) => this.#abort(reason, message));
       case MessageType.ABORT:
         return this.#finish(msg.reason, msg.details);
       case MessageType.GOODBYE:
         if (this.#state === "open") {
-          this.#link.send({
-            type: MessageType.GOODBYE,
-            details: {},
-            reason: CloseUri.GOODBYE_AND_OUT,
-          });
+          this.#write({ type: MessageType.GOODBYE, details: {}, reason: CloseUri.GOODBYE_AND_OUT });
         }
         return this.#finish(msg.reason, msg.details);
-      case MessageType.EVENT:
-        return this.#onEvent(msg);
-      case MessageType.INVOCATION:
-        return this.#callee.onInvocation(msg);
-      case MessageType.INTERRUPT:
-        return this.#callee.onInterrupt(msg);
-      case MessageType.UNREGISTERED:
-        if (msg.request === 0) return this.#callee.onRevoked(msg);
-        return this.#settle(msg.request, msg);
-      case MessageType.UNSUBSCRIBED:
-        if (msg.request === 0) {
-          const id = msg.details?.subscription as number;
-          const reason = msg.details?.reason;
-          for (const sub of this.#subscriptions.get(id) ?? []) {
-            sub.end(typeof reason === "string" ? reason : "");
-          }
-          this.#subscriptions.delete(id);
-          return;
-        }
-        return this.#settle(msg.request, msg);
-      case MessageType.SUBSCRIBED:
-      case MessageType.PUBLISHED:
-      case MessageType.REGISTERED:
-        return this.#settle(msg.request, msg);
-      case MessageType.RESULT:
-        return this.#caller.onResult(msg);
-      case MessageType.ERROR:
-        if (msg.requestType === MessageType.CALL) return this.#caller.onError(msg);
-        return this.#settle(msg.request, msg);
-      case MessageType.CHALLENGE:
-        if (this.#state !== "joining") return this.#violation("CHALLENGE on an open session");
-        return this.#onChallenge(msg);
       default:
-        return this.#violation(`unexpected ${messageTypeName(msg.type)}`);
+        if (!this.#roles.receive(msg)) this.#violation(`unexpected ${messageTypeName(msg.type)}`);
     }
-  }
-
-  #nextRequest(): number {
-    this.#lastRequest = this.#lastRequest >= MAX_ID ? 1 : this.#lastRequest + 1;
-    return this.#lastRequest;
   }
 
   #send(msg: WampMessage): void {
-    if (this.#state !== "open") {
-      throw new SessionClosedError(CloseUri.NORMAL, "the session is not open");
-    }
-    this.#link.send(msg);
+    if (this.#state !== "open") throw this.#notOpen();
+    this.#write(msg);
   }
 
   #request(
     make: (request: number) => WampMessage,
     onReply?: (reply: WampMessage) => void,
   ): Promise<WampMessage> {
-    if (this.#state !== "open") {
-      return Promise.reject(
-        new SessionClosedError(CloseUri.NORMAL, "the session is not open"),
-      );
-    }
-    const request = this.#nextRequest();
-    const reply = new Promise<WampMessage>((resolve, reject) =>
-      this.#pending.set(request, {
-        resolve: onReply === undefined ? resolve : (msg) => {
-          onReply(msg);
-          resolve(msg);
-        },
-        reject,
-      })
-    );
-    this.#link.send(make(request));
+    if (this.#state !== "open") return Promise.reject(this.#notOpen());
+    const { msg, reply } = this.#requests.open(make, onReply);
+    this.#write(msg);
     return reply;
   }
 
-  #settle(request: number, msg: WampMessage): void {
-    const pending = this.#pending.get(request);
-    if (pending === undefined) return; // e.g. a call aborted locally
-    this.#pending.delete(request);
-    if (msg.type === MessageType.ERROR) {
-      pending.reject(
-        new ApplicationError(msg.error, {
-          args: msg.args ?? [],
-          kwargs: msg.kwargs ?? {},
-          details: msg.details,
-        }),
-      );
-    } else {
-      pending.resolve(msg);
+  #notOpen(): SessionClosedError {
+    return new SessionClosedError(CloseUri.NORMAL, "the session is not open");
+  }
+
+  /**
+   * Everything the session sends goes out here. A message the link refuses
+   * as over the router's limit is the session's to answer: a callee's
+   * answer is replaced ({@linkcode oversizeAnswer}); an ABORT is dropped
+   * (the session ends anyway); anything else carries a request ID the
+   * router expects in sequence, so the session ends: `payload_size_exceeded`.
+   */
+  #write(msg: WampMessage): void {
+    try {
+      this.#link.send(msg);
+    } catch (error) {
+      if (!(error instanceof MessageTooLargeError)) throw error;
+      const why = `${messageTypeName(msg.type)} of ${error.size} bytes is over the router's limit`;
+      const answer = oversizeAnswer(msg, why);
+      if (answer !== undefined) return this.#link.send(answer);
+      if (msg.type !== MessageType.ABORT) {
+        this.#finish(ErrorUri.PAYLOAD_SIZE_EXCEEDED, { message: why });
+      }
     }
-  }
-
-  #onEvent(msg: WampMessage & { type: typeof MessageType.EVENT }): void {
-    const subs = this.#subscriptions.get(msg.subscription);
-    if (subs === undefined) return;
-    for (const sub of subs) {
-      const event: Event = {
-        args: msg.args ?? [],
-        kwargs: msg.kwargs ?? {},
-        details: msg.details,
-        publication: msg.publication,
-        topic: (msg.details.topic as string | undefined) ?? sub.topic,
-      };
-      sub.deliver(event);
-    }
-  }
-
-  async #unsubscribe(sub: Subscription): Promise<void> {
-    const local = this.#subscriptions.get(sub.id);
-    if (local === undefined || !local.delete(sub)) return;
-    if (local.size > 0) return;
-    this.#subscriptions.delete(sub.id);
-    if (this.#state !== "open") return;
-    await this.#request((request) => ({
-      type: MessageType.UNSUBSCRIBE,
-      request,
-      subscription: sub.id,
-    }));
-  }
-
-  #onChallenge(msg: ChallengeMessage): void {
-    this.#auth.answer(msg.authmethod, msg.extra).then(
-      ({ signature, extra }) => {
-        if (this.#state !== "joining") return;
-        this.#link.send({ type: MessageType.AUTHENTICATE, signature, extra });
-      },
-      (error: unknown) =>
-        this.#abort(
-          ErrorUri.CANNOT_AUTHENTICATE,
-          error instanceof Error ? error.message : String(error),
-        ),
-    );
   }
 
   #violation(message: string): void {
@@ -541,7 +373,7 @@ export class Session {
 
   #abort(reason: string, message: string): void {
     if (this.#state === "closed") return;
-    this.#link.send({ type: MessageType.ABORT, details: { message }, reason });
+    this.#write({ type: MessageType.ABORT, details: { message }, reason });
     this.#finish(reason, { message });
   }
 
@@ -553,14 +385,10 @@ export class Session {
       reason,
       typeof details.message === "string" ? details.message : undefined,
     );
-    if (wasJoining) this.#join?.reject(error);
-    for (const pending of this.#pending.values()) pending.reject(error);
-    this.#pending.clear();
-    for (const subs of this.#subscriptions.values()) for (const s of subs) s.end();
-    this.#subscriptions.clear();
-    this.#caller.close(error);
-    this.#callee.close(error);
+    if (wasJoining) this.#join.reject(error);
+    this.#requests.close(error);
+    this.#roles.close(error);
     this.#link.close();
-    this.#resolveClosed({ reason, details });
+    this.#closed.resolve({ reason, details });
   }
 }

@@ -23,12 +23,20 @@ export interface Event {
 /** Receives events. */
 export type EventHandler = (event: Event) => void | Promise<void>;
 
+// The subscriber role's way in, kept off the public class.
+let deliverTo: (sub: Subscription, event: Event) => void;
+let endOf: (sub: Subscription, revoked?: string) => void;
+
 /**
  * One `subscribe()` call's subscription. With a handler, events go to it;
  * without, iterate it with `for await`. Dispose it (`await using`) or call
  * {@linkcode Subscription.unsubscribe} to stop.
  */
 export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
+  static {
+    deliverTo = (sub, event) => sub.#deliver(event);
+    endOf = (sub, revoked) => sub.#end(revoked);
+  }
   /** The router's subscription ID. */
   readonly id: number;
   /** The topic subscribed to. */
@@ -65,12 +73,7 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
     return this.#done;
   }
 
-  /**
-   * Delivers an event (called by the session).
-   *
-   * @param event The event.
-   */
-  deliver(event: Event): void {
+  #deliver(event: Event): void {
     if (this.#done) return;
     if (this.#handler !== undefined) {
       try {
@@ -96,12 +99,7 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
     return this.#revoked;
   }
 
-  /**
-   * Ends iteration (called by the session when the subscription ends).
-   *
-   * @param revoked The router's reason when it revoked the subscription.
-   */
-  end(revoked?: string): void {
+  #end(revoked?: string): void {
     if (this.#done) return;
     this.#done = true;
     this.#revoked = revoked;
@@ -113,7 +111,7 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
   /** Unsubscribes; iteration ends after the events already received. */
   async unsubscribe(): Promise<void> {
     if (this.#done) return;
-    this.end();
+    this.#end();
     await this.#unsubscribe(this);
   }
 
@@ -137,4 +135,27 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.unsubscribe();
   }
+}
+
+/**
+ * Delivers an event to a subscription: its handler, or its iterator.
+ * Internal: the subscriber role calls it.
+ *
+ * @param sub The subscription.
+ * @param event The event.
+ */
+export function deliverEvent(sub: Subscription, event: Event): void {
+  deliverTo(sub, event);
+}
+
+/**
+ * Ends a subscription: iteration ends after the events already received.
+ * Internal: the subscriber role calls it when the router revokes the
+ * subscription or the session ends.
+ *
+ * @param sub The subscription.
+ * @param revoked The router's reason when it revoked the subscription.
+ */
+export function endSubscription(sub: Subscription, revoked?: string): void {
+  endOf(sub, revoked);
 }

@@ -49,3 +49,40 @@ export class TransportError extends Error {
     this.name = "TransportError";
   }
 }
+
+/**
+ * A link refused to send a message over the remote side's limit (its
+ * `sendLimit`, announced in the RawSocket handshake): nothing was sent. The
+ * sender decides what happens next; a client session answers an oversize
+ * YIELD with ERROR `wamp.error.payload_size_exceeded` and ends itself with
+ * that reason otherwise.
+ *
+ * @example
+ * ```ts
+ * import { MessageTooLargeError, TransportError } from "@cloverleaf/wamp";
+ * import { equal, ok } from "node:assert/strict";
+ *
+ * const error = new MessageTooLargeError(2048, 1024);
+ * ok(error instanceof TransportError);
+ * equal(error.size - error.limit, 1024);
+ * ```
+ */
+export class MessageTooLargeError extends TransportError {
+  /** The encoded message's size, in bytes. */
+  readonly size: number;
+  /** The largest message the remote side accepts, in bytes. */
+  readonly limit: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param size The encoded message's size, in bytes.
+   * @param limit The remote side's limit, in bytes.
+   */
+  constructor(size: number, limit: number) {
+    super(`Cannot send a message of ${size} bytes: the limit is ${limit}`);
+    this.name = "MessageTooLargeError";
+    this.size = size;
+    this.limit = limit;
+  }
+}

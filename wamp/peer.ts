@@ -91,6 +91,16 @@ export interface PeerHandler {
  * messages that arrive before {@linkcode Link.bind} wait for it.
  */
 export interface Link extends Peer {
+  /**
+   * Queues a message for the remote side. Never blocks.
+   *
+   * @param msg The message.
+   * @throws {MessageTooLargeError} When the message is over
+   * {@linkcode Peer.sendLimit} and the link leaves the decision to its
+   * sender, as client links do: nothing was sent and the link stays open.
+   * A transport never answers WAMP on anyone's behalf.
+   */
+  send(msg: WampMessage): void;
   /** Sets the handler for incoming messages and closure. */
   bind(handler: PeerHandler): void;
 }

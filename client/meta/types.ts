@@ -13,8 +13,8 @@ import type {
   TransportInfo,
 } from "../../wamp/mod.ts";
 import type { Result } from "../caller.ts";
-import type { Session } from "../session.ts";
-import type { Event } from "../subscription.ts";
+import type { Arguments } from "../context.ts";
+import type { Event, EventHandler, Subscription } from "../subscription.ts";
 
 /**
  * A session as `wamp.session.get` and `wamp.session.on_join` describe it.
@@ -100,8 +100,29 @@ export interface TestamentOptions {
   scope?: TestamentScope;
 }
 
-/** What the meta helpers need from a session: `call()` and `subscribe()`. */
-export type MetaPeer = Pick<Session, "call" | "subscribe">;
+/**
+ * What the meta helpers need from a session: `call()` and `subscribe()`,
+ * as `Session` has them (a structural type, so any object with these two
+ * methods will do).
+ */
+export interface MetaPeer {
+  /**
+   * Calls a procedure.
+   *
+   * @param procedure The procedure URI.
+   * @param payload Arguments and keyword arguments.
+   * @returns The result.
+   */
+  call(procedure: string, payload?: Arguments): Promise<Result>;
+  /**
+   * Subscribes to a topic.
+   *
+   * @param topic The topic.
+   * @param handler Called for each event.
+   * @returns The subscription.
+   */
+  subscribe(topic: string, handler?: EventHandler): Promise<Subscription>;
+}
 
 /** The first result argument. */
 export function first<T>(result: Result): T {

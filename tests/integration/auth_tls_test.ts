@@ -18,7 +18,8 @@
 import { deepEqual, equal, match, ok, rejects, throws } from "node:assert/strict";
 import type net from "node:net";
 import tls from "node:tls";
-import { type AuthCredentials, ClientAuthenticator } from "../../client/auth.ts";
+import { ClientAuthenticator } from "../../client/auth/authenticator.ts";
+import type { AuthCredentials } from "../../client/auth/credentials.ts";
 import {
   type AuthOptions,
   connectLocal,

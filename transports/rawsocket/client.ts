@@ -1,7 +1,6 @@
 /**
  * RawSocket transport, client side: `tcp://`, `tcps://` (TLS) and `unix:`
- * URLs, the opening handshake, and what happens to a message too large for
- * the router.
+ * URLs, and the opening handshake.
  *
  * Spec: https://wamp-proto.org/wamp_latest_ietf.html#name-rawsocket-transport
  *
@@ -9,10 +8,8 @@
  */
 
 import {
-  ErrorUri,
   type Link,
-  MessageType,
-  messageTypeName,
+  MessageTooLargeError,
   type SerializerName,
   serializers as allSerializers,
   TransportError,
@@ -126,14 +123,11 @@ export function parseRawSocketUrl(url: string): RawSocketAddress {
  * handshake. The router must echo the serializer asked for. Messages
  * that arrive before `bind()` wait for it.
  *
- * A message over the limit the router announced is never sent. A YIELD
- * (or an ERROR answering an INVOCATION) is replaced by ERROR
- * `wamp.error.payload_size_exceeded`, so the caller learns why and the
- * session stays open. Anything else (a CALL, a PUBLISH, …) would leave a
- * gap in the request IDs the router checks, so the session ends instead:
- * the link delivers ABORT `wamp.error.payload_size_exceeded` (pending
- * requests reject with a `SessionClosedError` of that reason, saying the
- * message type and size) and closes.
+ * A message over the limit the router announced is never sent: `send()`
+ * throws a {@linkcode MessageTooLargeError} with its size, and the sender
+ * decides (the client `Session` answers an oversize YIELD with ERROR
+ * `wamp.error.payload_size_exceeded` and ends itself with that reason
+ * otherwise).
  *
  * @param url `tcp://host:port`, `tcps://host:port`, `unix:///path` or `unix:/path`.
  * @param options Serializer, limit, TLS, PING timing, abort signal.
@@ -249,32 +243,9 @@ function handshakeReply(
 }
 
 /**
- * What the client does with a message over the router's limit. A YIELD or
- * an invocation's ERROR is replaced by ERROR `payload_size_exceeded`, which
- * carries the router's own request ID. Anything else carries a
- * session-scope request ID the router expects in sequence, so skipping it
- * would break the session anyway: the session ends, as if the router had
- * sent ABORT `payload_size_exceeded`, and the connection closes.
+ * A message over the router's limit is not sent, and not answered here:
+ * the sender learns it from the throw and decides.
  */
-function refuseOversize(connection: RawSocketConnection, msg: WampMessage, size: number): void {
-  const why = `${messageTypeName(msg.type)} of ${size} bytes is over the router's limit`;
-  if (
-    msg.type === MessageType.YIELD ||
-    (msg.type === MessageType.ERROR && msg.requestType === MessageType.INVOCATION)
-  ) {
-    return connection.send({
-      type: MessageType.ERROR,
-      requestType: MessageType.INVOCATION,
-      request: msg.request,
-      details: {},
-      error: ErrorUri.PAYLOAD_SIZE_EXCEEDED,
-      args: [why],
-    });
-  }
-  connection.deliver({
-    type: MessageType.ABORT,
-    details: { message: why },
-    reason: ErrorUri.PAYLOAD_SIZE_EXCEEDED,
-  });
-  connection.close();
+function refuseOversize(connection: RawSocketConnection, _msg: WampMessage, size: number): never {
+  throw new MessageTooLargeError(size, connection.sendLimit);
 }

@@ -1,0 +1,180 @@
+/**
+ * The client side of WAMP authentication (spec "Authentication Methods",
+ * https://wamp-proto.org/wamp_latest_ietf.html#authentication): what HELLO
+ * offers, how a CHALLENGE is answered, and the check of the router's
+ * WELCOME. The credentials are {@linkcode AuthCredentials}; each built-in
+ * method signs in its own file (`wampcra.ts`, `cryptosign.ts`; ticket is
+ * the ticket itself, WAMP-SCRAM keeps its state here).
+ *
+ * @module
+ */
+
+import { AuthMethod } from "../../wamp/auth/auth_method.ts";
+import { cryptosignKeyPair } from "../../wamp/auth/cryptosign.ts";
+import { generateNonce } from "../../wamp/auth/scram.ts";
+import { answerChallenge, checkVerifier } from "../../wamp/auth/scram_client.ts";
+import type { Dict, TransportInfo } from "../../wamp/mod.ts";
+import { bindChannel, type BoundChannel } from "./channel_binding.ts";
+import type { AuthCredentials, ChallengeAnswer } from "./credentials.ts";
+import { cryptosignAnswer } from "./cryptosign.ts";
+import { craAnswer } from "./wampcra.ts";
+
+/**
+ * One join's authentication, from HELLO to WELCOME: builds the HELLO
+ * details, answers CHALLENGEs and checks the WELCOME. Used by `Session`;
+ * not exported from the package.
+ */
+export class ClientAuthenticator {
+  #options: AuthCredentials;
+  #methods: string[];
+  #pubkey: string | undefined;
+  #scramNonce: string | undefined;
+  #verifier: string | undefined;
+  #binding: BoundChannel | undefined;
+
+  /**
+   * Reads the credentials.
+   *
+   * @param options The credentials.
+   * @param transport The transport the join runs over: channel binding
+   * reads its `tls.channelId`.
+   * @throws {RangeError} If the cryptosign seed is not 32 bytes of hex.
+   * @throws {TypeError} If a channel binding is asked for and the transport
+   * has no TLS channel ID.
+   */
+  constructor(options: AuthCredentials, transport?: TransportInfo) {
+    this.#options = options;
+    this.#methods = options.authmethods ?? defaultMethods(options);
+    if (options.cryptosign !== undefined && this.#offers(AuthMethod.CRYPTOSIGN)) {
+      this.#pubkey = cryptosignKeyPair(options.cryptosign.seed).publicKey;
+    }
+    if (options.password !== undefined && this.#offers(AuthMethod.WAMP_SCRAM)) {
+      this.#scramNonce = generateNonce();
+    }
+    if (this.#pubkey !== undefined || this.#scramNonce !== undefined) {
+      // HELLO carries one channel_binding, for whichever method the router picks.
+      this.#binding = bindChannel(
+        options.cryptosign?.channelBinding === undefined
+          ? options.channelBinding
+          : options.cryptosign.channelBinding,
+        transport,
+      );
+    }
+  }
+
+  /**
+   * The authentication keys of HELLO.Details.
+   *
+   * @returns `authmethods`, and `authid` and `authextra` when there are any.
+   */
+  hello(): Dict {
+    const details: Dict = { authmethods: [...this.#methods] };
+    if (this.#options.authid !== undefined) details.authid = this.#options.authid;
+    const authextra: Dict = { ...this.#options.authextra };
+    if (this.#pubkey !== undefined) authextra.pubkey = this.#pubkey;
+    if (this.#scramNonce !== undefined) authextra.nonce = this.#scramNonce;
+    if (this.#binding !== undefined || this.#scramNonce !== undefined) {
+      authextra.channel_binding = this.#binding?.type ?? null;
+    }
+    if (Object.keys(authextra).length > 0) details.authextra = authextra;
+    return details;
+  }
+
+  /**
+   * Answers a CHALLENGE.
+   *
+   * @param authmethod CHALLENGE.AuthMethod.
+   * @param extra CHALLENGE.Extra.
+   * @returns AUTHENTICATE's signature and extra.
+   * @throws {Error} When the client cannot or will not answer; the message
+   * says why, for the ABORT.
+   */
+  async answer(authmethod: string, extra: Dict): Promise<Required<ChallengeAnswer>> {
+    if (!this.#offers(authmethod)) {
+      throw new Error(`Cannot authenticate with "${authmethod}": the client did not offer it`);
+    }
+    const builtIn = this.#builtIn(authmethod, extra);
+    if (builtIn !== undefined) return builtIn;
+    const handler = this.#options.onChallenge;
+    if (handler === undefined) {
+      throw new Error(`Cannot authenticate with "${authmethod}": no credentials given`);
+    }
+    const answer = await handler(authmethod, extra);
+    if (typeof answer === "string") return { signature: answer, extra: {} };
+    if (typeof answer?.signature !== "string") {
+      throw new TypeError(
+        `Cannot authenticate with "${authmethod}": onChallenge gave no signature`,
+      );
+    }
+    return { signature: answer.signature, extra: answer.extra ?? {} };
+  }
+
+  /**
+   * Checks WELCOME.Details: after WAMP-SCRAM, the router must prove it knows
+   * the credentials with `authextra.verifier`.
+   *
+   * @param details WELCOME.Details.
+   * @returns Why the WELCOME is not acceptable, or `undefined` if it is.
+   */
+  welcome(details: Dict): string | undefined {
+    const scram = details.authmethod === AuthMethod.WAMP_SCRAM || this.#verifier !== undefined;
+    if (!scram || this.#scramNonce === undefined) return undefined;
+    const authextra = details.authextra;
+    const verifier = typeof authextra === "object" && authextra !== null
+      ? (authextra as Dict).verifier
+      : undefined;
+    if (this.#verifier !== undefined && checkVerifier(this.#verifier, verifier)) return undefined;
+    return "the router could not prove it knows the credentials: " +
+      `wamp-scram verifier ${verifier === undefined ? "missing" : "wrong"}`;
+  }
+
+  #offers(authmethod: string): boolean {
+    return this.#methods.includes(authmethod);
+  }
+
+  #builtIn(authmethod: string, extra: Dict): Required<ChallengeAnswer> | undefined {
+    const { ticket, secret, cryptosign, password, authid } = this.#options;
+    switch (authmethod) {
+      case AuthMethod.TICKET:
+        return ticket === undefined ? undefined : { signature: ticket, extra: {} };
+      case AuthMethod.WAMPCRA:
+        return secret === undefined
+          ? undefined
+          : { signature: craAnswer(secret, extra), extra: {} };
+      case AuthMethod.CRYPTOSIGN: {
+        if (cryptosign === undefined) return undefined;
+        return {
+          signature: cryptosignAnswer(cryptosign, extra, this.#binding),
+          extra: {},
+        };
+      }
+      case AuthMethod.WAMP_SCRAM: {
+        if (password === undefined || this.#scramNonce === undefined) return undefined;
+        if (authid === undefined) {
+          throw new TypeError('Cannot authenticate with "wamp-scram": no authid given');
+        }
+        const binding = this.#binding;
+        const hello = binding === undefined ? { authid, nonce: this.#scramNonce } : {
+          authid,
+          nonce: this.#scramNonce,
+          channelBinding: binding.type,
+          cbindData: binding.channelId.toBase64(),
+        };
+        const answer = answerChallenge(password, hello, extra);
+        this.#verifier = answer.verifier;
+        return { signature: answer.signature, extra: { ...answer.extra } };
+      }
+    }
+    return undefined;
+  }
+}
+
+/** The methods to offer when `authmethods` is not given. */
+function defaultMethods(options: AuthCredentials): string[] {
+  const methods: string[] = [];
+  if (options.cryptosign !== undefined) methods.push(AuthMethod.CRYPTOSIGN);
+  if (options.password !== undefined) methods.push(AuthMethod.WAMP_SCRAM);
+  if (options.secret !== undefined) methods.push(AuthMethod.WAMPCRA);
+  if (options.ticket !== undefined) methods.push(AuthMethod.TICKET);
+  return methods.length > 0 ? methods : [AuthMethod.ANONYMOUS];
+}

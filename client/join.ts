@@ -1,0 +1,138 @@
+/**
+ * Joining a realm, client side (spec "Session Establishment"): the HELLO
+ * (roles, agent, what to authenticate with), the AUTHENTICATE answering a
+ * CHALLENGE, and the check of the router's WELCOME. The session sends what
+ * this builds and feeds it what arrives while it is joining.
+ *
+ * @module
+ */
+
+import denoConfig from "../deno.json" with { type: "json" };
+import {
+  type AuthenticateMessage,
+  type ChallengeMessage,
+  CLIENT_FEATURES,
+  CloseUri,
+  ErrorUri,
+  type HelloMessage,
+  type Link,
+  MessageType,
+  rolesDict,
+  type WelcomeMessage,
+} from "../wamp/mod.ts";
+import { ClientAuthenticator } from "./auth/authenticator.ts";
+import type { AuthCredentials } from "./auth/credentials.ts";
+import { SessionClosedError } from "./errors.ts";
+
+/** Options for joining a realm: the realm, credentials, a timeout. */
+export interface JoinOptions extends AuthCredentials {
+  /** The realm to join. */
+  realm: string;
+  /**
+   * How long to wait for WELCOME, in milliseconds.
+   * @default {10000}
+   */
+  timeout?: number;
+}
+
+/** HELLO.Details.agent: this client and its version. */
+const AGENT = `Cloverleaf-${denoConfig.version}`;
+
+/** One join, from HELLO to WELCOME. Internal: the session drives it. */
+export class Joiner {
+  /** The realm to join. */
+  readonly realm: string;
+  #auth: ClientAuthenticator;
+
+  /**
+   * Reads the realm and the credentials.
+   *
+   * @param options Realm and credentials.
+   * @param link The link the join runs over (channel binding reads its
+   * transport info); closed when the credentials are unusable.
+   * @throws {RangeError} If the cryptosign seed is not 32 bytes of hex.
+   * @throws {TypeError} When channel binding is asked for over a link without TLS.
+   */
+  constructor(options: JoinOptions, link: Link) {
+    this.realm = options.realm;
+    try {
+      this.#auth = new ClientAuthenticator(options, link.info);
+    } catch (error) {
+      link.close();
+      throw error;
+    }
+  }
+
+  /**
+   * The HELLO to open with: the client's roles, its agent and what it
+   * authenticates with.
+   *
+   * @returns The HELLO.
+   */
+  hello(): HelloMessage {
+    const details = { roles: rolesDict(CLIENT_FEATURES), agent: AGENT, ...this.#auth.hello() };
+    return { type: MessageType.HELLO, realm: this.realm, details };
+  }
+
+  /**
+   * Answers a CHALLENGE, on a later tick: `send` gets the AUTHENTICATE, or
+   * `abort` gets ABORT `wamp.error.cannot_authenticate` and why, when the
+   * client cannot or will not answer.
+   *
+   * @param msg The CHALLENGE.
+   * @param send Sends the AUTHENTICATE.
+   * @param abort Aborts the join.
+   */
+  challenge(
+    msg: ChallengeMessage,
+    send: (reply: AuthenticateMessage) => void,
+    abort: (reason: string, message: string) => void,
+  ): void {
+    this.#auth.answer(msg.authmethod, msg.extra).then(
+      ({ signature, extra }) => send({ type: MessageType.AUTHENTICATE, signature, extra }),
+      (error: unknown) =>
+        abort(ErrorUri.CANNOT_AUTHENTICATE, error instanceof Error ? error.message : String(error)),
+    );
+  }
+
+  /**
+   * Checks the WELCOME: after WAMP-SCRAM the router must prove it knows
+   * the credentials.
+   *
+   * @param msg The WELCOME.
+   * @returns Why it is refused (ABORT `wamp.error.authentication_failed`),
+   * or `undefined` when it is accepted.
+   */
+  welcome(msg: WelcomeMessage): string | undefined {
+    return this.#auth.welcome(msg.details);
+  }
+}
+
+/**
+ * Waits for a join to complete, at most `timeout` milliseconds.
+ *
+ * @param joined Settles when the join does.
+ * @param timeout Milliseconds to wait for WELCOME.
+ * @param expire Runs when the time is up (closes the link).
+ * @returns When joined.
+ * @throws {SessionClosedError} `wamp.close.timeout` when the time is up,
+ * or whatever `joined` rejects with.
+ */
+export async function joinWithin(
+  joined: Promise<void>,
+  timeout: number,
+  expire: () => void,
+): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      expire();
+      reject(new SessionClosedError(CloseUri.TIMEOUT, `no WELCOME in ${timeout} ms`));
+    }, timeout);
+  });
+  try {
+    await Promise.race([joined, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

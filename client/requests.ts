@@ -1,0 +1,90 @@
+/**
+ * The session's outstanding requests: session-scope request IDs (spec
+ * "IDs", 1 to 2^53 and around again), and the single reply each request
+ * waits for (an ERROR rejects it with an {@linkcode ApplicationError}).
+ *
+ * @module
+ */
+
+import { MAX_ID, MessageType, type WampMessage } from "../wamp/mod.ts";
+import { ApplicationError } from "./errors.ts";
+
+interface Pending {
+  resolve(msg: WampMessage): void;
+  reject(error: Error): void;
+}
+
+/** Request IDs and the requests waiting for their reply. Internal to the session. */
+export class Requests {
+  #last = 0;
+  #pending = new Map<number, Pending>();
+
+  /**
+   * The next session-scope request ID.
+   *
+   * @returns The ID.
+   */
+  next(): number {
+    this.#last = this.#last >= MAX_ID ? 1 : this.#last + 1;
+    return this.#last;
+  }
+
+  /**
+   * Numbers a request and waits for its reply; `onReply` runs the moment a
+   * non-ERROR reply is read, before any later message is handled.
+   *
+   * @param make Builds the request from its ID.
+   * @param onReply Runs on the reply, before the promise resolves.
+   * @returns The request to send, and its reply.
+   */
+  open(
+    make: (request: number) => WampMessage,
+    onReply?: (reply: WampMessage) => void,
+  ): { msg: WampMessage; reply: Promise<WampMessage> } {
+    const request = this.next();
+    const reply = new Promise<WampMessage>((resolve, reject) =>
+      this.#pending.set(request, {
+        resolve: onReply === undefined ? resolve : (msg) => {
+          onReply(msg);
+          resolve(msg);
+        },
+        reject,
+      })
+    );
+    return { msg: make(request), reply };
+  }
+
+  /**
+   * Settles a request with its reply; replies to nothing pending (e.g. a
+   * call aborted locally) are dropped.
+   *
+   * @param request The request ID.
+   * @param msg The reply: an ERROR rejects.
+   */
+  settle(request: number, msg: WampMessage): void {
+    const pending = this.#pending.get(request);
+    if (pending === undefined) return;
+    this.#pending.delete(request);
+    if (msg.type === MessageType.ERROR) {
+      pending.reject(
+        new ApplicationError(msg.error, {
+          args: msg.args ?? [],
+          kwargs: msg.kwargs ?? {},
+          details: msg.details,
+        }),
+      );
+    } else {
+      pending.resolve(msg);
+    }
+  }
+
+  /**
+   * Rejects every pending request (the session ended).
+   *
+   * @param error What they reject with.
+   */
+  close(error: Error): void {
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The subscriber role: SUBSCRIBE/UNSUBSCRIBE, EVENT → the subscriptions of
+ * its subscription ID, and subscription revocation. Several `subscribe()`
+ * calls for one topic share the router's subscription; the last one to
+ * leave unsubscribes.
+ *
+ * @module
+ */
+
+import {
+  type EventMessage,
+  MessageType,
+  type SubscribeOptions,
+  type UnsubscribedMessage,
+  type WampMessage,
+} from "../wamp/mod.ts";
+import type { SessionContext } from "./context.ts";
+import {
+  deliverEvent,
+  endSubscription,
+  type Event,
+  type EventHandler,
+  Subscription,
+} from "./subscription.ts";
+
+/** The subscriber half of a session. Internal: the session delegates to it. */
+export class Subscriber {
+  #ctx: SessionContext;
+  #subscriptions = new Map<number, Set<Subscription>>();
+
+  /**
+   * @param ctx The session.
+   */
+  constructor(ctx: SessionContext) {
+    this.#ctx = ctx;
+  }
+
+  /**
+   * Subscribes; see `Session.subscribe()`.
+   *
+   * @param topic The topic or pattern.
+   * @param handler Called for each event; omit to iterate.
+   * @param options SUBSCRIBE options.
+   * @returns The subscription.
+   */
+  async subscribe(
+    topic: string,
+    handler?: EventHandler,
+    options: SubscribeOptions = {},
+  ): Promise<Subscription> {
+    let sub: Subscription | undefined;
+    // Attached the moment SUBSCRIBED is read, so an EVENT right behind it
+    // (a retained event) finds it.
+    const attach = (reply: WampMessage): void => {
+      const id = (reply as { subscription: number }).subscription;
+      sub = new Subscription(id, topic, handler, (s) => this.#unsubscribe(s));
+      let local = this.#subscriptions.get(id);
+      if (local === undefined) this.#subscriptions.set(id, local = new Set());
+      local.add(sub);
+    };
+    await this.#ctx.request(
+      (request) => ({ type: MessageType.SUBSCRIBE, request, options, topic }),
+      attach,
+    );
+    return sub!;
+  }
+
+  /**
+   * Handles EVENT: each subscription of its subscription ID gets it.
+   *
+   * @param msg The EVENT.
+   */
+  onEvent(msg: EventMessage): void {
+    const subs = this.#subscriptions.get(msg.subscription);
+    if (subs === undefined) return;
+    for (const sub of subs) {
+      const event: Event = {
+        args: msg.args ?? [],
+        kwargs: msg.kwargs ?? {},
+        details: msg.details,
+        publication: msg.publication,
+        topic: (msg.details.topic as string | undefined) ?? sub.topic,
+      };
+      deliverEvent(sub, event);
+    }
+  }
+
+  /**
+   * Handles UNSUBSCRIBED with request 0: the router revoked a subscription
+   * (spec "Subscription Revocation").
+   *
+   * @param msg The UNSUBSCRIBED.
+   */
+  onRevoked(msg: UnsubscribedMessage): void {
+    const id = msg.details?.subscription as number;
+    const reason = msg.details?.reason;
+    for (const sub of this.#subscriptions.get(id) ?? []) {
+      endSubscription(sub, typeof reason === "string" ? reason : "");
+    }
+    this.#subscriptions.delete(id);
+  }
+
+  /** Ends every subscription (the session ended). */
+  close(): void {
+    for (const subs of this.#subscriptions.values()) for (const s of subs) endSubscription(s);
+    this.#subscriptions.clear();
+  }
+
+  async #unsubscribe(sub: Subscription): Promise<void> {
+    const local = this.#subscriptions.get(sub.id);
+    if (local === undefined || !local.delete(sub)) return;
+    if (local.size > 0) return;
+    this.#subscriptions.delete(sub.id);
+    if (!this.#ctx.isOpen()) return;
+    await this.#ctx.request((request) => ({
+      type: MessageType.UNSUBSCRIBE,
+      request,
+      subscription: sub.id,
+    }));
+  }
+}
