@@ -21,6 +21,7 @@ import {
   rolesDict,
   type SubscribeOptions,
   type WampMessage,
+  type WelcomeDetails,
 } from "../wamp/mod.ts";
 import { type AuthCredentials, CANNOT_AUTHENTICATE, ClientAuthenticator } from "./auth.ts";
 import { Callee, type Endpoint, type RegisterRequestOptions, type Registration } from "./callee.ts";
@@ -58,7 +59,7 @@ interface Pending {
 export class Session {
   #link: Link;
   #id = 0;
-  #details: Dict = {};
+  #details: WelcomeDetails = {};
   #realm: string;
   #lastRequest = 0;
   #pending = new Map<number, Pending>();
@@ -79,7 +80,7 @@ export class Session {
     this.#closed = new Promise((resolve) => this.#resolveClosed = resolve);
     const context: SessionContext = {
       isOpen: () => this.#state === "open",
-      routerRoles: () => (this.#details.roles ?? {}) as Dict,
+      routerRoles: () => this.#details.roles ?? {},
       send: (msg) => this.#send(msg),
       request: (make, onReply) => this.#request(make, onReply),
       nextRequest: () => this.#nextRequest(),
@@ -415,8 +416,9 @@ export class Session {
         return this.#settle(msg.request, msg);
       case MessageType.UNSUBSCRIBED:
         if (msg.request === 0) {
-          const id = msg.details?.subscription as number;
+          const id = msg.details?.subscription;
           const reason = msg.details?.reason;
+          if (typeof id !== "number") return;
           for (const sub of this.#subscriptions.get(id) ?? []) {
             sub.end(typeof reason === "string" ? reason : "");
           }
@@ -502,7 +504,7 @@ export class Session {
         kwargs: msg.kwargs ?? {},
         details: msg.details,
         publication: msg.publication,
-        topic: (msg.details.topic as string | undefined) ?? sub.topic,
+        topic: msg.details.topic ?? sub.topic,
       };
       sub.deliver(event);
     }

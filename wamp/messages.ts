@@ -10,7 +10,23 @@
 import { ProtocolViolationError } from "./errors.ts";
 import { isId } from "./ids.ts";
 import { MessageType, messageTypeName } from "./message_type.ts";
-import { type Dict, invalidOptionKey } from "./options.ts";
+import {
+  type CallOptions,
+  type CancelOptions,
+  type Dict,
+  type ErrorDetails,
+  type EventDetails,
+  type HelloDetails,
+  type InterruptOptions,
+  invalidOptionKey,
+  type InvocationDetails,
+  type PublishOptions,
+  type RegisterOptions,
+  type ResultDetails,
+  type SubscribeOptions,
+  type WelcomeDetails,
+  type YieldOptions,
+} from "./options.ts";
 import { unsafeValue } from "./payload.ts";
 
 /** The application payload a message may carry. */
@@ -33,7 +49,7 @@ export interface HelloMessage {
   /** The realm to join. */
   realm: string;
   /** roles, authmethods, authid, agent, … */
-  details: Dict;
+  details: HelloDetails;
 }
 /** WELCOME: the router opened the session. */
 export interface WelcomeMessage {
@@ -42,7 +58,7 @@ export interface WelcomeMessage {
   /** The new session's ID. */
   session: number;
   /** roles, authid, authrole, … */
-  details: Dict;
+  details: WelcomeDetails;
 }
 /** ABORT: session opening refused, or a protocol violation. */
 export interface AbortMessage extends Payload {
@@ -89,7 +105,7 @@ export interface ErrorMessage extends Payload {
   /** The failed request's ID. */
   request: number;
   /** Details. */
-  details: Dict;
+  details: ErrorDetails;
   /** The error URI. */
   error: string;
 }
@@ -100,7 +116,7 @@ export interface PublishMessage extends Payload {
   /** Request ID. */
   request: number;
   /** Publish options. */
-  options: Dict;
+  options: PublishOptions;
   /** The topic. */
   topic: string;
 }
@@ -120,7 +136,7 @@ export interface SubscribeMessage {
   /** Request ID. */
   request: number;
   /** Subscribe options. */
-  options: Dict;
+  options: SubscribeOptions;
   /** The topic or pattern. */
   topic: string;
 }
@@ -160,7 +176,7 @@ export interface EventMessage extends Payload {
   /** The publication ID. */
   publication: number;
   /** Details. */
-  details: Dict;
+  details: EventDetails;
 }
 /** CALL: a caller invokes a procedure. */
 export interface CallMessage extends Payload {
@@ -169,7 +185,7 @@ export interface CallMessage extends Payload {
   /** Request ID. */
   request: number;
   /** Call options. */
-  options: Dict;
+  options: CallOptions;
   /** The procedure URI. */
   procedure: string;
 }
@@ -180,7 +196,7 @@ export interface CancelMessage {
   /** The CALL request ID. */
   request: number;
   /** Options (`mode`). */
-  options: Dict;
+  options: CancelOptions;
 }
 /** RESULT: the dealer returns a call's result. */
 export interface ResultMessage extends Payload {
@@ -189,7 +205,7 @@ export interface ResultMessage extends Payload {
   /** The CALL request ID. */
   request: number;
   /** Details. */
-  details: Dict;
+  details: ResultDetails;
 }
 /** REGISTER: a callee offers a procedure. */
 export interface RegisterMessage {
@@ -198,7 +214,7 @@ export interface RegisterMessage {
   /** Request ID. */
   request: number;
   /** Register options. */
-  options: Dict;
+  options: RegisterOptions;
   /** The procedure URI or pattern. */
   procedure: string;
 }
@@ -238,7 +254,7 @@ export interface InvocationMessage extends Payload {
   /** The registration ID. */
   registration: number;
   /** Details. */
-  details: Dict;
+  details: InvocationDetails;
 }
 /** INTERRUPT: the dealer asks a callee to stop an invocation. */
 export interface InterruptMessage {
@@ -247,7 +263,7 @@ export interface InterruptMessage {
   /** The INVOCATION request ID. */
   request: number;
   /** Options (`mode`, `reason`). */
-  options: Dict;
+  options: InterruptOptions;
 }
 /** YIELD: a callee returns an invocation's result. */
 export interface YieldMessage extends Payload {
@@ -256,7 +272,7 @@ export interface YieldMessage extends Payload {
   /** The INVOCATION request ID. */
   request: number;
   /** Options (`progress`). */
-  options: Dict;
+  options: YieldOptions;
 }
 /** EVENT_RECEIVED: Autobahn's acknowledged-delivery receipt (code 337). */
 export interface EventReceivedMessage {

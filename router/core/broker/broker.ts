@@ -220,7 +220,7 @@ export class Broker {
    * @returns SUBSCRIBED (then retained EVENTs), or ERROR.
    */
   subscribe(session: SessionInfo, msg: SubscribeMessage): Outbound[] {
-    const match = (msg.options.match ?? "exact") as MatchPolicy;
+    const match = msg.options.match ?? "exact";
     if (match !== "exact" && match !== "prefix" && match !== "wildcard") {
       return [
         errorReply(
