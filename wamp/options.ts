@@ -1,37 +1,66 @@
 /**
- * Typed Options/Details dictionaries and the type checks for the keys the
- * spec (and the conformance vectors) define. Keys keep the spec's
- * snake_case; unknown keys are ignored, known keys with a wrong type are a
- * protocol violation.
+ * Typed Options/Details dictionaries: the keys the spec (and the
+ * conformance vectors) define, in the spec's snake_case, each with its
+ * type. Unknown keys pass through untouched (the index signature).
+ * {@linkcode parseMessage} checks every declared key against its type, so a
+ * parsed message's dictionary holds what its type says.
  *
  * @module
  */
 
-import { isId } from "./ids.ts";
-import { MessageType } from "./message_type.ts";
 import type { MatchPolicy } from "./uri.ts";
 
 /** A WAMP dictionary: string keys, any values. */
 export type Dict = Record<string, unknown>;
 
+/**
+ * The keys router-to-router links add to any routed message (Options or
+ * Details): WAMP's `forward_for` and `transaction_hash`.
+ */
+export interface RoutedOptions {
+  /** The routers the message passed through. */
+  forward_for?: Dict[];
+  /** The transaction hash. */
+  transaction_hash?: string;
+}
+
+/**
+ * The keys describing a payload the router passes through untouched, which
+ * CALL, YIELD and PUBLISH carry and INVOCATION, RESULT, EVENT and ERROR
+ * repeat: the spec's Payload Passthru Mode (`ppt_*`) and Autobahn's
+ * transparent payload (`enc_*`).
+ */
+export interface PassthruOptions {
+  /** Payload passthru scheme (`mqtt`, `wamp`, `x_…`); non-empty switches PPT on. */
+  ppt_scheme?: string;
+  /** Payload passthru serializer. */
+  ppt_serializer?: string;
+  /** Payload passthru cipher. */
+  ppt_cipher?: string;
+  /** Payload passthru key ID. */
+  ppt_keyid?: string;
+  /** Autobahn's transparent payload: the algorithm of the opaque `payload`. */
+  enc_algo?: "null" | "cryptobox" | "mqtt" | "xbr";
+  /** Autobahn's transparent payload: the serializer inside the opaque `payload`. */
+  enc_serializer?: "null" | "json" | "msgpack" | "cbor" | "ubjson" | "opaque" | "flatbuffers";
+  /** Autobahn's transparent payload: the key ID. */
+  enc_key?: string;
+}
+
 /** SUBSCRIBE.Options. */
-export interface SubscribeOptions {
+export interface SubscribeOptions extends RoutedOptions {
   /** Pattern-based subscription policy. @default {"exact"} */
   match?: MatchPolicy;
   /** Ask for the retained event of the topic. */
   get_retained?: boolean;
   /** Sharded subscription node key (accepted, no routing effect). */
   nkey?: string;
-  /** Router-to-router links: the routers the message passed through. */
-  forward_for?: Dict[];
-  /** Router-to-router links: the transaction hash. */
-  transaction_hash?: string;
   /** Other keys are passed through untouched. */
   [key: string]: unknown;
 }
 
 /** PUBLISH.Options. */
-export interface PublishOptions {
+export interface PublishOptions extends RoutedOptions, PassthruOptions {
   /** Ask the broker for PUBLISHED (or ERROR). @default {false} */
   acknowledge?: boolean;
   /** Exclude the publisher from receiving its own event. @default {true} */
@@ -54,24 +83,6 @@ export interface PublishOptions {
   retain?: boolean;
   /** Sharded subscription resource key (accepted, no routing effect). */
   rkey?: string;
-  /** Router-to-router links: the routers the message passed through. */
-  forward_for?: Dict[];
-  /** Router-to-router links: the transaction hash. */
-  transaction_hash?: string;
-  /** Payload passthru scheme (`mqtt`, `wamp`, `x_…`); non-empty switches PPT on. */
-  ppt_scheme?: string;
-  /** Payload passthru serializer. */
-  ppt_serializer?: string;
-  /** Payload passthru cipher. */
-  ppt_cipher?: string;
-  /** Payload passthru key ID. */
-  ppt_keyid?: string;
-  /** Autobahn's transparent payload: the algorithm of the opaque `payload`. */
-  enc_algo?: "null" | "cryptobox" | "mqtt" | "xbr";
-  /** Autobahn's transparent payload: the serializer inside the opaque `payload`. */
-  enc_serializer?: "null" | "json" | "msgpack" | "cbor" | "ubjson" | "opaque" | "flatbuffers";
-  /** Autobahn's transparent payload: the key ID. */
-  enc_key?: string;
   /**
    * Other keys are passed through untouched; Cloverleaf's broker reads
    * `exclude_<key>` / `eligible_<key>` lists of strings as filters on the
@@ -81,7 +92,7 @@ export interface PublishOptions {
 }
 
 /** EVENT.Details. */
-export interface EventDetails {
+export interface EventDetails extends RoutedOptions, PassthruOptions {
   /** The publisher's session ID, when disclosed. */
   publisher?: number;
   /** The publisher's authid, when disclosed. */
@@ -96,41 +107,8 @@ export interface EventDetails {
   trustlevel?: number;
   /** Autobahn's acknowledged delivery: answer with EVENT_RECEIVED. */
   x_acknowledged_delivery?: boolean;
-  /** Router-to-router links: the routers the message passed through. */
-  forward_for?: Dict[];
-  /** Router-to-router links: the transaction hash. */
-  transaction_hash?: string;
-  /** Payload passthru scheme. */
-  ppt_scheme?: string;
-  /** Payload passthru serializer. */
-  ppt_serializer?: string;
-  /** Payload passthru cipher. */
-  ppt_cipher?: string;
-  /** Payload passthru key ID. */
-  ppt_keyid?: string;
-  /** Autobahn's transparent payload: the algorithm of the opaque `payload`. */
-  enc_algo?: "null" | "cryptobox" | "mqtt" | "xbr";
-  /** Autobahn's transparent payload: the serializer inside the opaque `payload`. */
-  enc_serializer?: "null" | "json" | "msgpack" | "cbor" | "ubjson" | "opaque" | "flatbuffers";
-  /** Autobahn's transparent payload: the key ID. */
-  enc_key?: string;
   /** Other keys are passed through untouched. */
   [key: string]: unknown;
-}
-
-/**
- * The payload passthru keys (spec "Payload Passthru Mode") that CALL, YIELD
- * and PUBLISH carry and INVOCATION, RESULT, EVENT and ERROR repeat.
- */
-export interface PassthruOptions {
-  /** Payload passthru scheme (`mqtt`, `wamp`, `x_…`); non-empty switches PPT on. */
-  ppt_scheme?: string;
-  /** Payload passthru serializer. */
-  ppt_serializer?: string;
-  /** Payload passthru cipher. */
-  ppt_cipher?: string;
-  /** Payload passthru key ID. */
-  ppt_keyid?: string;
 }
 
 /** Shared registration: which callee of a registration gets a call. */
@@ -140,7 +118,7 @@ export type InvocationPolicy = "single" | "roundrobin" | "random" | "first" | "l
 export type CancelMode = "skip" | "kill" | "killnowait";
 
 /** REGISTER.Options. */
-export interface RegisterOptions {
+export interface RegisterOptions extends RoutedOptions {
   /** Pattern-based registration policy. @default {"exact"} */
   match?: MatchPolicy;
   /** Shared registration policy. @default {"single"} */
@@ -149,16 +127,12 @@ export interface RegisterOptions {
   disclose_caller?: boolean;
   /** Pass the CALL's `timeout` on in INVOCATION details. */
   forward_timeout?: boolean;
-  /** Router-to-router links: the routers the message passed through. */
-  forward_for?: Dict[];
-  /** Router-to-router links: the transaction hash. */
-  transaction_hash?: string;
   /** Other keys are passed through untouched. */
   [key: string]: unknown;
 }
 
 /** CALL.Options. */
-export interface CallOptions {
+export interface CallOptions extends RoutedOptions, PassthruOptions {
   /** Dealer-enforced timeout in milliseconds (0 = none). */
   timeout?: number;
   /** Ask for progressive results. */
@@ -171,56 +145,30 @@ export interface CallOptions {
   runmode?: string;
   /** Sharded registration: the resource key. */
   rkey?: string;
-  /** Router-to-router links: the routers the message passed through. */
-  forward_for?: Dict[];
-  /** Router-to-router links: the transaction hash. */
-  transaction_hash?: string;
-  /** Payload passthru scheme (`mqtt`, `wamp`, `x_…`); non-empty switches PPT on. */
-  ppt_scheme?: string;
-  /** Payload passthru serializer. */
-  ppt_serializer?: string;
-  /** Payload passthru cipher. */
-  ppt_cipher?: string;
-  /** Payload passthru key ID. */
-  ppt_keyid?: string;
-  /** Autobahn's transparent payload: the algorithm of the opaque `payload`. */
-  enc_algo?: "null" | "cryptobox" | "mqtt" | "xbr";
-  /** Autobahn's transparent payload: the serializer inside the opaque `payload`. */
-  enc_serializer?: "null" | "json" | "msgpack" | "cbor" | "ubjson" | "opaque" | "flatbuffers";
-  /** Autobahn's transparent payload: the key ID. */
-  enc_key?: string;
   /** Other keys are passed through untouched. */
   [key: string]: unknown;
 }
 
 /** CANCEL.Options. */
-export interface CancelOptions {
+export interface CancelOptions extends RoutedOptions {
   /** How the dealer stops the call. @default {"killnowait"} */
   mode?: CancelMode;
-  /** Router-to-router links: the routers the message passed through. */
-  forward_for?: Dict[];
-  /** Router-to-router links: the transaction hash. */
-  transaction_hash?: string;
   /** Other keys are passed through untouched. */
   [key: string]: unknown;
 }
 
 /** INTERRUPT.Options. */
-export interface InterruptOptions {
+export interface InterruptOptions extends RoutedOptions {
   /** How the callee should stop. @default {"killnowait"} */
   mode?: CancelMode;
   /** The error URI a `kill` answers with. @default {"wamp.error.canceled"} */
   reason?: string;
-  /** Router-to-router links: the routers the message passed through. */
-  forward_for?: Dict[];
-  /** Router-to-router links: the transaction hash. */
-  transaction_hash?: string;
   /** Other keys are passed through untouched. */
   [key: string]: unknown;
 }
 
 /** INVOCATION.Details. */
-export interface InvocationDetails {
+export interface InvocationDetails extends RoutedOptions, PassthruOptions {
   /** The caller's session ID, when disclosed. */
   caller?: number;
   /** The caller's authid, when disclosed. */
@@ -237,100 +185,28 @@ export interface InvocationDetails {
   timeout?: number;
   /** The trust level the router assigned to the caller. */
   trustlevel?: number;
-  /** Router-to-router links: the routers the message passed through. */
-  forward_for?: Dict[];
-  /** Router-to-router links: the transaction hash. */
-  transaction_hash?: string;
-  /** Payload passthru scheme. */
-  ppt_scheme?: string;
-  /** Payload passthru serializer. */
-  ppt_serializer?: string;
-  /** Payload passthru cipher. */
-  ppt_cipher?: string;
-  /** Payload passthru key ID. */
-  ppt_keyid?: string;
-  /** Autobahn's transparent payload: the algorithm of the opaque `payload`. */
-  enc_algo?: "null" | "cryptobox" | "mqtt" | "xbr";
-  /** Autobahn's transparent payload: the serializer inside the opaque `payload`. */
-  enc_serializer?: "null" | "json" | "msgpack" | "cbor" | "ubjson" | "opaque" | "flatbuffers";
-  /** Autobahn's transparent payload: the key ID. */
-  enc_key?: string;
   /** Other keys are passed through untouched. */
   [key: string]: unknown;
 }
 
 /** YIELD.Options. */
-export interface YieldOptions {
+export interface YieldOptions extends RoutedOptions, PassthruOptions {
   /** A progressive result; more follow. */
   progress?: boolean;
-  /** Router-to-router links: the routers the message passed through. */
-  forward_for?: Dict[];
-  /** Router-to-router links: the transaction hash. */
-  transaction_hash?: string;
-  /** Payload passthru scheme. */
-  ppt_scheme?: string;
-  /** Payload passthru serializer. */
-  ppt_serializer?: string;
-  /** Payload passthru cipher. */
-  ppt_cipher?: string;
-  /** Payload passthru key ID. */
-  ppt_keyid?: string;
-  /** Autobahn's transparent payload: the algorithm of the opaque `payload`. */
-  enc_algo?: "null" | "cryptobox" | "mqtt" | "xbr";
-  /** Autobahn's transparent payload: the serializer inside the opaque `payload`. */
-  enc_serializer?: "null" | "json" | "msgpack" | "cbor" | "ubjson" | "opaque" | "flatbuffers";
-  /** Autobahn's transparent payload: the key ID. */
-  enc_key?: string;
   /** Other keys are passed through untouched. */
   [key: string]: unknown;
 }
 
 /** RESULT.Details. */
-export interface ResultDetails {
+export interface ResultDetails extends RoutedOptions, PassthruOptions {
   /** A progressive result; more follow. */
   progress?: boolean;
-  /** Router-to-router links: the routers the message passed through. */
-  forward_for?: Dict[];
-  /** Router-to-router links: the transaction hash. */
-  transaction_hash?: string;
-  /** Payload passthru scheme. */
-  ppt_scheme?: string;
-  /** Payload passthru serializer. */
-  ppt_serializer?: string;
-  /** Payload passthru cipher. */
-  ppt_cipher?: string;
-  /** Payload passthru key ID. */
-  ppt_keyid?: string;
-  /** Autobahn's transparent payload: the algorithm of the opaque `payload`. */
-  enc_algo?: "null" | "cryptobox" | "mqtt" | "xbr";
-  /** Autobahn's transparent payload: the serializer inside the opaque `payload`. */
-  enc_serializer?: "null" | "json" | "msgpack" | "cbor" | "ubjson" | "opaque" | "flatbuffers";
-  /** Autobahn's transparent payload: the key ID. */
-  enc_key?: string;
   /** Other keys are passed through untouched. */
   [key: string]: unknown;
 }
 
 /** ERROR.Details. */
-export interface ErrorDetails {
-  /** Router-to-router links: the routers the message passed through. */
-  forward_for?: Dict[];
-  /** Router-to-router links: the transaction hash. */
-  transaction_hash?: string;
-  /** Payload passthru scheme. */
-  ppt_scheme?: string;
-  /** Payload passthru serializer. */
-  ppt_serializer?: string;
-  /** Payload passthru cipher. */
-  ppt_cipher?: string;
-  /** Payload passthru key ID. */
-  ppt_keyid?: string;
-  /** Autobahn's transparent payload: the algorithm of the opaque `payload`. */
-  enc_algo?: "null" | "cryptobox" | "mqtt" | "xbr";
-  /** Autobahn's transparent payload: the serializer inside the opaque `payload`. */
-  enc_serializer?: "null" | "json" | "msgpack" | "cbor" | "ubjson" | "opaque" | "flatbuffers";
-  /** Autobahn's transparent payload: the key ID. */
-  enc_key?: string;
+export interface ErrorDetails extends RoutedOptions, PassthruOptions {
   /** Other keys (`message`, …) are passed through untouched. */
   [key: string]: unknown;
 }
@@ -373,46 +249,6 @@ export interface WelcomeDetails {
   [key: string]: unknown;
 }
 
-/** A check that a known key's value has the type its dictionary declares. */
-type Guard<T> = (value: unknown) => value is T;
-
-/**
- * One check per declared key of a dictionary type, each proving the key's
- * declared type: a key added to a type without a check (or checked more
- * loosely than typed) does not compile.
- */
-type KeyChecks<T> = {
-  [K in keyof T as string extends K ? never : number extends K ? never : K]-?: Guard<
-    Exclude<T[K], undefined>
-  >;
-};
-
-function isBool(v: unknown): v is boolean {
-  return typeof v === "boolean";
-}
-function isString(v: unknown): v is string {
-  return typeof v === "string";
-}
-function isInt(v: unknown): v is number {
-  return typeof v === "number" && Number.isInteger(v) && v >= 0;
-}
-function isDict(v: unknown): v is Dict {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-function idList(v: unknown): v is number[] {
-  return Array.isArray(v) && v.every(isId);
-}
-function stringList(v: unknown): v is string[] {
-  return Array.isArray(v) && v.every(isString);
-}
-function dictList(v: unknown): v is Dict[] {
-  return Array.isArray(v) && v.every(isDict);
-}
-function oneOf<T extends string>(...values: T[]): Guard<T> {
-  const allowed: readonly string[] = values;
-  return (v): v is T => typeof v === "string" && allowed.includes(v);
-}
-
 /**
  * Whether a value is a match policy: `exact`, `prefix` or `wildcard`.
  *
@@ -430,154 +266,4 @@ function oneOf<T extends string>(...values: T[]): Guard<T> {
  */
 export function isMatchPolicy(value: unknown): value is MatchPolicy {
   return value === "exact" || value === "prefix" || value === "wildcard";
-}
-
-const MATCH = isMatchPolicy;
-const INVOKE = oneOf<InvocationPolicy>("single", "roundrobin", "random", "first", "last");
-const CANCEL_MODE = oneOf<CancelMode>("skip", "kill", "killnowait");
-
-// Autobahn's transparent-payload keys, as the conformance vectors use them.
-const PPT = {
-  ppt_scheme: isString,
-  ppt_serializer: isString,
-  ppt_cipher: isString,
-  ppt_keyid: isString,
-  enc_algo: oneOf("null", "cryptobox", "mqtt", "xbr"),
-  enc_serializer: oneOf("null", "json", "msgpack", "cbor", "ubjson", "opaque", "flatbuffers"),
-  enc_key: isString,
-};
-const ROUTED = {
-  forward_for: dictList,
-  transaction_hash: isString,
-};
-
-const HELLO: KeyChecks<HelloDetails> = {
-  roles: isDict,
-  agent: isString,
-  authmethods: stringList,
-  authid: isString,
-  authrole: isString,
-  authextra: isDict,
-};
-const WELCOME: KeyChecks<WelcomeDetails> = {
-  roles: isDict,
-  agent: isString,
-  authid: isString,
-  authrole: isString,
-  authmethod: isString,
-  authprovider: isString,
-  authextra: isDict,
-};
-const PUBLISH: KeyChecks<PublishOptions> = {
-  acknowledge: isBool,
-  exclude_me: isBool,
-  exclude: idList,
-  exclude_authid: stringList,
-  exclude_authrole: stringList,
-  eligible: idList,
-  eligible_authid: stringList,
-  eligible_authrole: stringList,
-  disclose_me: isBool,
-  retain: isBool,
-  rkey: isString,
-  ...ROUTED,
-  ...PPT,
-};
-const EVENT: KeyChecks<EventDetails> = {
-  publisher: isId,
-  publisher_authid: isString,
-  publisher_authrole: isString,
-  topic: isString,
-  retained: isBool,
-  trustlevel: isInt,
-  x_acknowledged_delivery: isBool,
-  ...ROUTED,
-  ...PPT,
-};
-const SUBSCRIBE: KeyChecks<SubscribeOptions> = {
-  match: MATCH,
-  get_retained: isBool,
-  nkey: isString,
-  ...ROUTED,
-};
-const REGISTER: KeyChecks<RegisterOptions> = {
-  match: MATCH,
-  invoke: INVOKE,
-  disclose_caller: isBool,
-  forward_timeout: isBool,
-  ...ROUTED,
-};
-const CALL: KeyChecks<CallOptions> = {
-  timeout: isInt,
-  receive_progress: isBool,
-  disclose_me: isBool,
-  progress: isBool,
-  rkey: isString,
-  runmode: isString,
-  ...ROUTED,
-  ...PPT,
-};
-const RESULT: KeyChecks<ResultDetails> = { progress: isBool, ...ROUTED, ...PPT };
-const INVOCATION: KeyChecks<InvocationDetails> = {
-  caller: isId,
-  caller_authid: isString,
-  caller_authrole: isString,
-  procedure: isString,
-  receive_progress: isBool,
-  progress: isBool,
-  timeout: isInt,
-  trustlevel: isInt,
-  ...ROUTED,
-  ...PPT,
-};
-const YIELD: KeyChecks<YieldOptions> = { progress: isBool, ...ROUTED, ...PPT };
-const CANCEL: KeyChecks<CancelOptions> = { mode: CANCEL_MODE, ...ROUTED };
-const INTERRUPT: KeyChecks<InterruptOptions> = { mode: CANCEL_MODE, reason: isString, ...ROUTED };
-const ERROR: KeyChecks<ErrorDetails> = { ...ROUTED, ...PPT };
-
-/** Type checks of the known keys, per message type and dict position. */
-const CHECKS: ReadonlyMap<number, Readonly<Record<string, Guard<unknown>>>> = new Map<
-  number,
-  Readonly<Record<string, Guard<unknown>>>
->([
-  [MessageType.HELLO, HELLO],
-  [MessageType.WELCOME, WELCOME],
-  [MessageType.PUBLISH, PUBLISH],
-  [MessageType.EVENT, EVENT],
-  [MessageType.SUBSCRIBE, SUBSCRIBE],
-  [MessageType.REGISTER, REGISTER],
-  [MessageType.CALL, CALL],
-  [MessageType.RESULT, RESULT],
-  [MessageType.INVOCATION, INVOCATION],
-  [MessageType.YIELD, YIELD],
-  [MessageType.CANCEL, CANCEL],
-  [MessageType.INTERRUPT, INTERRUPT],
-  [MessageType.ERROR, ERROR],
-]);
-
-/**
- * Finds the first known key of a message's Options/Details dict whose
- * value has the wrong type.
- *
- * @param type The message type code.
- * @param dict The Options or Details dictionary.
- * @returns The offending key, or `undefined` when every known key is fine.
- *
- * @example
- * ```ts
- * import { invalidOptionKey } from "@cloverleaf/wamp";
- * import { equal } from "node:assert/strict";
- *
- * equal(invalidOptionKey(16, { acknowledge: "yes" }), "acknowledge");
- * equal(invalidOptionKey(16, { acknowledge: true, x_custom: 1 }), undefined);
- * ```
- */
-export function invalidOptionKey(type: number, dict: Dict): string | undefined {
-  const checks = CHECKS.get(type);
-  if (checks === undefined) return undefined;
-  for (const key in dict) {
-    const check = checks[key];
-    if (check !== undefined && !check(dict[key])) return key;
-  }
-  return undefined;
 }
