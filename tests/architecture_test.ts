@@ -64,7 +64,6 @@ const KNOWN = {
   ] as string[],
   large: [
     "cli.ts",
-    "client/auth.ts",
     "client/session.ts",
     "router/core/authorizer.ts",
     "router/core/broker/broker.ts",
