@@ -10,6 +10,7 @@
 import {
   type Dict,
   ErrorUri,
+  type EventDetails,
   Feature,
   hasFeature,
   type IdGenerator,
@@ -432,7 +433,7 @@ export class Broker {
     forced: boolean,
   ): Publication {
     const options = msg.options;
-    const details: Dict = {};
+    const details: EventDetails = {};
     const disclosure = this.#options.disclosePublisher ?? "request";
     if (
       disclosure === "always" ||

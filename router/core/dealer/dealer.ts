@@ -19,6 +19,7 @@ import {
   hasFeature,
   type IdGenerator,
   type InterruptMessage,
+  type InvocationDetails,
   type InvocationMessage,
   isReservedUri,
   isValidUri,
@@ -27,6 +28,8 @@ import {
   type Payload,
   ProtocolViolationError,
   type RegisterMessage,
+  type RegisterOptions,
+  type ResultDetails,
   type ResultMessage,
   type UnregisterMessage,
   type YieldMessage,
@@ -389,7 +392,7 @@ export class Dealer {
     } else {
       this.#end(pending);
     }
-    const details: Dict = progress ? { progress: true } : {};
+    const details: ResultDetails = progress ? { progress: true } : {};
     const result: ResultMessage = {
       type: MessageType.RESULT,
       request: pending.callRequest,
@@ -565,7 +568,7 @@ export class Dealer {
     callee.invocations.set(pending.invocationRequest, pending);
     this.#arm(pending);
 
-    const details: Dict = {};
+    const details: InvocationDetails = {};
     if (reg.match !== "exact") details.procedure = msg.procedure;
     if (pending.receiveProgress) details.receive_progress = true;
     if (streaming) details.progress = true;
@@ -679,8 +682,8 @@ export class Dealer {
 }
 
 /** The REGISTER options a registration keeps for later calls. */
-function keptOptions(options: Dict): Dict {
-  const kept: Dict = {};
+function keptOptions(options: RegisterOptions): RegisterOptions {
+  const kept: RegisterOptions = {};
   if (options.disclose_caller === true) kept.disclose_caller = true;
   if (options.forward_timeout === true) kept.forward_timeout = true;
   return kept;
