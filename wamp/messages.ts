@@ -4,6 +4,12 @@
  * liberal about null where peers send it) and {@linkcode toWire} (message →
  * array, spec-exact, empty payload elements dropped).
  *
+ * Each message carries its Options/Details as the typed dictionary of
+ * `options.ts` (`PublishMessage.options` is a `PublishOptions`, …). The
+ * parser checks every key those types declare against a guard typed by the
+ * same interface (`KeyChecks`), so a parsed message holds what its type
+ * says and the router and client read known keys without casts.
+ *
  * @module
  */
 
