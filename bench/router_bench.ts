@@ -88,7 +88,7 @@ for (const patterns of [0, 1000, 10000]) {
     publicationIds: sequentialIdGenerator(),
   });
   let request = 0;
-  const subscribe = (id: number, topic: string, match: string) =>
+  const subscribe = (id: number, topic: string, match: "exact" | "prefix" | "wildcard") =>
     broker.subscribe(session(id), {
       type: MessageType.SUBSCRIBE,
       request: ++request,

@@ -7,7 +7,6 @@
  */
 
 import {
-  type CancelMode,
   type Dict,
   type ErrorMessage,
   ErrorUri,
@@ -217,8 +216,8 @@ export class Callee {
   onInterrupt(msg: InterruptMessage): void {
     const invocation = this.#invocations.get(msg.request);
     if (invocation === undefined || invocation.answered) return;
-    const mode = (msg.options.mode as CancelMode | undefined) ?? "killnowait";
-    const uri = typeof msg.options.reason === "string" ? msg.options.reason : ErrorUri.CANCELED;
+    const mode = msg.options.mode ?? "killnowait";
+    const uri = msg.options.reason ?? ErrorUri.CANCELED;
     if (mode === "kill") invocation.fail(uri);
     invocation.abort(interruptError(uri, mode), true);
   }

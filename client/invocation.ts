@@ -6,7 +6,13 @@
  * @module
  */
 
-import { type Dict, ErrorUri, type InvocationMessage, MessageType } from "../wamp/mod.ts";
+import {
+  type Dict,
+  ErrorUri,
+  type InvocationDetails,
+  type InvocationMessage,
+  MessageType,
+} from "../wamp/mod.ts";
 import { type Arguments, argumentsOf, payloadOf, type SessionContext } from "./context.ts";
 import { ApplicationError } from "./errors.ts";
 
@@ -97,7 +103,7 @@ export class RunningInvocation implements Invocation {
   readonly request: number;
   readonly registration: number;
   readonly procedure: string;
-  readonly details: Dict;
+  readonly details: InvocationDetails;
   readonly receiveProgress: boolean;
   readonly chunks: AsyncIterable<InvocationChunk>;
   /** YIELD/ERROR sent, or must not be (killnowait): nothing more goes out. */
@@ -117,7 +123,7 @@ export class RunningInvocation implements Invocation {
     this.request = msg.request;
     this.registration = msg.registration;
     this.details = msg.details;
-    this.procedure = typeof msg.details.procedure === "string" ? msg.details.procedure : procedure;
+    this.procedure = msg.details.procedure ?? procedure;
     this.receiveProgress = msg.details.receive_progress === true;
     this.chunks = { [Symbol.asyncIterator]: () => ({ next: () => this.#next() }) };
     this.push(msg);
@@ -214,7 +220,7 @@ export class RunningInvocation implements Invocation {
   /** Callee-side timeout (spec "Call Timeout", `details.timeout`). */
   #armTimer(): void {
     const timeout = this.details.timeout;
-    if (typeof timeout !== "number" || timeout <= 0 || this.answered) return;
+    if (timeout === undefined || timeout <= 0 || this.answered) return;
     this.#stopTimer();
     this.#timer = setTimeout(() => {
       this.#timer = undefined;

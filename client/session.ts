@@ -18,6 +18,7 @@ import {
   type PublishOptions,
   type SubscribeOptions,
   type WampMessage,
+  type WelcomeDetails,
 } from "../wamp/mod.ts";
 import type { Endpoint, RegisterRequestOptions, Registration } from "./callee.ts";
 import { oversizeAnswer } from "./callee.ts";
@@ -42,7 +43,7 @@ export interface CloseInfo {
 export class Session {
   #link: Link;
   #id = 0;
-  #details: Dict = {};
+  #details: WelcomeDetails = {};
   #requests = new Requests();
   #roles: Roles;
   #state: "joining" | "open" | "closing" | "closed" = "joining";
@@ -56,7 +57,7 @@ export class Session {
     this.#joiner = joiner;
     const context: SessionContext = {
       isOpen: () => this.#state === "open",
-      routerRoles: () => (this.#details.roles ?? {}) as Dict,
+      routerRoles: () => this.#details.roles ?? {},
       send: (msg) => this.#send(msg),
       request: (make, onReply) => this.#request(make, onReply),
       nextRequest: () => this.#requests.next(),

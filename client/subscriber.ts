@@ -79,7 +79,7 @@ export class Subscriber {
         kwargs: msg.kwargs ?? {},
         details: msg.details,
         publication: msg.publication,
-        topic: (msg.details.topic as string | undefined) ?? sub.topic,
+        topic: msg.details.topic ?? sub.topic,
       };
       deliverEvent(sub, event);
     }
@@ -92,8 +92,9 @@ export class Subscriber {
    * @param msg The UNSUBSCRIBED.
    */
   onRevoked(msg: UnsubscribedMessage): void {
-    const id = msg.details?.subscription as number;
+    const id = msg.details?.subscription;
     const reason = msg.details?.reason;
+    if (typeof id !== "number") return;
     for (const sub of this.#subscriptions.get(id) ?? []) {
       endSubscription(sub, typeof reason === "string" ? reason : "");
     }

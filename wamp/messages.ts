@@ -4,13 +4,39 @@
  * liberal about null where peers send it) and {@linkcode toWire} (message →
  * array, spec-exact, empty payload elements dropped).
  *
+ * Each message carries its Options/Details as the typed dictionary of
+ * `options.ts` (`PublishMessage.options` is a `PublishOptions`, …). The
+ * parser checks every key those types declare against a guard typed by the
+ * same interface (`KeyChecks`), so a parsed message holds what its type
+ * says and the router and client read known keys without casts.
+ *
  * @module
  */
 
 import { ProtocolViolationError } from "./errors.ts";
 import { isId } from "./ids.ts";
 import { MessageType, messageTypeName } from "./message_type.ts";
-import { type Dict, invalidOptionKey } from "./options.ts";
+import {
+  type CallOptions,
+  type CancelMode,
+  type CancelOptions,
+  type Dict,
+  type ErrorDetails,
+  type EventDetails,
+  type HelloDetails,
+  type InterruptOptions,
+  type InvocationDetails,
+  type InvocationPolicy,
+  isMatchPolicy,
+  type PassthruOptions,
+  type PublishOptions,
+  type RegisterOptions,
+  type ResultDetails,
+  type RoutedOptions,
+  type SubscribeOptions,
+  type WelcomeDetails,
+  type YieldOptions,
+} from "./options.ts";
 import { unsafeValue } from "./payload.ts";
 
 /** The application payload a message may carry. */
@@ -33,7 +59,7 @@ export interface HelloMessage {
   /** The realm to join. */
   realm: string;
   /** roles, authmethods, authid, agent, … */
-  details: Dict;
+  details: HelloDetails;
 }
 /** WELCOME: the router opened the session. */
 export interface WelcomeMessage {
@@ -42,7 +68,7 @@ export interface WelcomeMessage {
   /** The new session's ID. */
   session: number;
   /** roles, authid, authrole, … */
-  details: Dict;
+  details: WelcomeDetails;
 }
 /** ABORT: session opening refused, or a protocol violation. */
 export interface AbortMessage extends Payload {
@@ -89,7 +115,7 @@ export interface ErrorMessage extends Payload {
   /** The failed request's ID. */
   request: number;
   /** Details. */
-  details: Dict;
+  details: ErrorDetails;
   /** The error URI. */
   error: string;
 }
@@ -100,7 +126,7 @@ export interface PublishMessage extends Payload {
   /** Request ID. */
   request: number;
   /** Publish options. */
-  options: Dict;
+  options: PublishOptions;
   /** The topic. */
   topic: string;
 }
@@ -120,7 +146,7 @@ export interface SubscribeMessage {
   /** Request ID. */
   request: number;
   /** Subscribe options. */
-  options: Dict;
+  options: SubscribeOptions;
   /** The topic or pattern. */
   topic: string;
 }
@@ -160,7 +186,7 @@ export interface EventMessage extends Payload {
   /** The publication ID. */
   publication: number;
   /** Details. */
-  details: Dict;
+  details: EventDetails;
 }
 /** CALL: a caller invokes a procedure. */
 export interface CallMessage extends Payload {
@@ -169,7 +195,7 @@ export interface CallMessage extends Payload {
   /** Request ID. */
   request: number;
   /** Call options. */
-  options: Dict;
+  options: CallOptions;
   /** The procedure URI. */
   procedure: string;
 }
@@ -180,7 +206,7 @@ export interface CancelMessage {
   /** The CALL request ID. */
   request: number;
   /** Options (`mode`). */
-  options: Dict;
+  options: CancelOptions;
 }
 /** RESULT: the dealer returns a call's result. */
 export interface ResultMessage extends Payload {
@@ -189,7 +215,7 @@ export interface ResultMessage extends Payload {
   /** The CALL request ID. */
   request: number;
   /** Details. */
-  details: Dict;
+  details: ResultDetails;
 }
 /** REGISTER: a callee offers a procedure. */
 export interface RegisterMessage {
@@ -198,7 +224,7 @@ export interface RegisterMessage {
   /** Request ID. */
   request: number;
   /** Register options. */
-  options: Dict;
+  options: RegisterOptions;
   /** The procedure URI or pattern. */
   procedure: string;
 }
@@ -238,7 +264,7 @@ export interface InvocationMessage extends Payload {
   /** The registration ID. */
   registration: number;
   /** Details. */
-  details: Dict;
+  details: InvocationDetails;
 }
 /** INTERRUPT: the dealer asks a callee to stop an invocation. */
 export interface InterruptMessage {
@@ -247,7 +273,7 @@ export interface InterruptMessage {
   /** The INVOCATION request ID. */
   request: number;
   /** Options (`mode`, `reason`). */
-  options: Dict;
+  options: InterruptOptions;
 }
 /** YIELD: a callee returns an invocation's result. */
 export interface YieldMessage extends Payload {
@@ -256,7 +282,7 @@ export interface YieldMessage extends Payload {
   /** The INVOCATION request ID. */
   request: number;
   /** Options (`progress`). */
-  options: Dict;
+  options: YieldOptions;
 }
 /** EVENT_RECEIVED: Autobahn's acknowledged-delivery receipt (code 337). */
 export interface EventReceivedMessage {
@@ -407,6 +433,198 @@ const LAYOUTS: ReadonlyMap<number, Layout> = new Map<number, Layout>([
   }],
   [MessageType.EVENT_RECEIVED, { fields: [["publication", "id"]] }],
 ]);
+
+/** A check that a known key's value has the type its dictionary declares. */
+type Guard<T> = (value: unknown) => value is T;
+
+/**
+ * One check per declared key of a dictionary type, each proving the key's
+ * declared type: a key added to a type without a check (or checked more
+ * loosely than typed) does not compile.
+ */
+type KeyChecks<T> = {
+  [K in keyof T as string extends K ? never : number extends K ? never : K]-?: Guard<
+    Exclude<T[K], undefined>
+  >;
+};
+
+function isBool(v: unknown): v is boolean {
+  return typeof v === "boolean";
+}
+function isString(v: unknown): v is string {
+  return typeof v === "string";
+}
+function isInt(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0;
+}
+/** A dict for the key checks: any non-null object but a list (bytes pass, as they always have). */
+function isObject(v: unknown): v is Dict {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+function idList(v: unknown): v is number[] {
+  return Array.isArray(v) && v.every(isId);
+}
+function stringList(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every(isString);
+}
+function dictList(v: unknown): v is Dict[] {
+  return Array.isArray(v) && v.every(isObject);
+}
+function oneOf<T extends string>(...values: T[]): Guard<T> {
+  const allowed: readonly string[] = values;
+  return (v): v is T => typeof v === "string" && allowed.includes(v);
+}
+
+const INVOKE = oneOf<InvocationPolicy>("single", "roundrobin", "random", "first", "last");
+const MATCH = isMatchPolicy;
+const CANCEL_MODE = oneOf<CancelMode>("skip", "kill", "killnowait");
+
+// The spec's payload passthru keys; Autobahn's transparent-payload keys as
+// the conformance vectors use them.
+const PPT: KeyChecks<PassthruOptions> = {
+  ppt_scheme: isString,
+  ppt_serializer: isString,
+  ppt_cipher: isString,
+  ppt_keyid: isString,
+  enc_algo: oneOf("null", "cryptobox", "mqtt", "xbr"),
+  enc_serializer: oneOf("null", "json", "msgpack", "cbor", "ubjson", "opaque", "flatbuffers"),
+  enc_key: isString,
+};
+const ROUTED: KeyChecks<RoutedOptions> = {
+  forward_for: dictList,
+  transaction_hash: isString,
+};
+
+const HELLO: KeyChecks<HelloDetails> = {
+  roles: isObject,
+  agent: isString,
+  authmethods: stringList,
+  authid: isString,
+  authrole: isString,
+  authextra: isObject,
+};
+const WELCOME: KeyChecks<WelcomeDetails> = {
+  roles: isObject,
+  agent: isString,
+  authid: isString,
+  authrole: isString,
+  authmethod: isString,
+  authprovider: isString,
+  authextra: isObject,
+};
+const PUBLISH: KeyChecks<PublishOptions> = {
+  acknowledge: isBool,
+  exclude_me: isBool,
+  exclude: idList,
+  exclude_authid: stringList,
+  exclude_authrole: stringList,
+  eligible: idList,
+  eligible_authid: stringList,
+  eligible_authrole: stringList,
+  disclose_me: isBool,
+  retain: isBool,
+  rkey: isString,
+  ...ROUTED,
+  ...PPT,
+};
+const EVENT: KeyChecks<EventDetails> = {
+  publisher: isId,
+  publisher_authid: isString,
+  publisher_authrole: isString,
+  topic: isString,
+  retained: isBool,
+  trustlevel: isInt,
+  x_acknowledged_delivery: isBool,
+  ...ROUTED,
+  ...PPT,
+};
+const SUBSCRIBE: KeyChecks<SubscribeOptions> = {
+  match: MATCH,
+  get_retained: isBool,
+  nkey: isString,
+  ...ROUTED,
+};
+const REGISTER: KeyChecks<RegisterOptions> = {
+  match: MATCH,
+  invoke: INVOKE,
+  disclose_caller: isBool,
+  forward_timeout: isBool,
+  ...ROUTED,
+};
+const CALL: KeyChecks<CallOptions> = {
+  timeout: isInt,
+  receive_progress: isBool,
+  disclose_me: isBool,
+  progress: isBool,
+  rkey: isString,
+  runmode: isString,
+  ...ROUTED,
+  ...PPT,
+};
+const RESULT: KeyChecks<ResultDetails> = { progress: isBool, ...ROUTED, ...PPT };
+const INVOCATION: KeyChecks<InvocationDetails> = {
+  caller: isId,
+  caller_authid: isString,
+  caller_authrole: isString,
+  procedure: isString,
+  receive_progress: isBool,
+  progress: isBool,
+  timeout: isInt,
+  trustlevel: isInt,
+  ...ROUTED,
+  ...PPT,
+};
+const YIELD: KeyChecks<YieldOptions> = { progress: isBool, ...ROUTED, ...PPT };
+const CANCEL: KeyChecks<CancelOptions> = { mode: CANCEL_MODE, ...ROUTED };
+const INTERRUPT: KeyChecks<InterruptOptions> = { mode: CANCEL_MODE, reason: isString, ...ROUTED };
+const ERROR: KeyChecks<ErrorDetails> = { ...ROUTED, ...PPT };
+
+/** Type checks of the known keys, per message type and dict position. */
+const CHECKS: ReadonlyMap<number, Readonly<Record<string, Guard<unknown>>>> = new Map<
+  number,
+  Readonly<Record<string, Guard<unknown>>>
+>([
+  [MessageType.HELLO, HELLO],
+  [MessageType.WELCOME, WELCOME],
+  [MessageType.PUBLISH, PUBLISH],
+  [MessageType.EVENT, EVENT],
+  [MessageType.SUBSCRIBE, SUBSCRIBE],
+  [MessageType.REGISTER, REGISTER],
+  [MessageType.CALL, CALL],
+  [MessageType.RESULT, RESULT],
+  [MessageType.INVOCATION, INVOCATION],
+  [MessageType.YIELD, YIELD],
+  [MessageType.CANCEL, CANCEL],
+  [MessageType.INTERRUPT, INTERRUPT],
+  [MessageType.ERROR, ERROR],
+]);
+
+/**
+ * Finds the first known key of a message's Options/Details dict whose
+ * value has the wrong type.
+ *
+ * @param type The message type code.
+ * @param dict The Options or Details dictionary.
+ * @returns The offending key, or `undefined` when every known key is fine.
+ *
+ * @example
+ * ```ts
+ * import { invalidOptionKey } from "@cloverleaf/wamp";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(invalidOptionKey(16, { acknowledge: "yes" }), "acknowledge");
+ * equal(invalidOptionKey(16, { acknowledge: true, x_custom: 1 }), undefined);
+ * ```
+ */
+export function invalidOptionKey(type: number, dict: Dict): string | undefined {
+  const checks = CHECKS.get(type);
+  if (checks === undefined) return undefined;
+  for (const key in dict) {
+    const check = checks[key];
+    if (check !== undefined && !check(dict[key])) return key;
+  }
+  return undefined;
+}
 
 /** Request types an ERROR may refer to (spec: ERROR message). */
 const ERROR_REQUEST_TYPES: ReadonlySet<number> = new Set([

@@ -1,21 +1,54 @@
 /**
- * Typed Options/Details dictionaries and the type checks for the keys the
- * spec (and the conformance vectors) define. Keys keep the spec's
- * snake_case; unknown keys are ignored, known keys with a wrong type are a
- * protocol violation.
+ * Typed Options/Details dictionaries: the keys the spec (and the
+ * conformance vectors) define, in the spec's snake_case, each with its
+ * type. Unknown keys pass through untouched (the index signature).
+ * {@linkcode parseMessage} checks every declared key against its type, so a
+ * parsed message's dictionary holds what its type says.
  *
  * @module
  */
 
-import { isId } from "./ids.ts";
-import { MessageType } from "./message_type.ts";
 import type { MatchPolicy } from "./uri.ts";
 
 /** A WAMP dictionary: string keys, any values. */
 export type Dict = Record<string, unknown>;
 
+/**
+ * The keys router-to-router links add to any routed message (Options or
+ * Details): WAMP's `forward_for` and `transaction_hash`.
+ */
+export interface RoutedOptions {
+  /** The routers the message passed through. */
+  forward_for?: Dict[];
+  /** The transaction hash. */
+  transaction_hash?: string;
+}
+
+/**
+ * The keys describing a payload the router passes through untouched, which
+ * CALL, YIELD and PUBLISH carry and INVOCATION, RESULT, EVENT and ERROR
+ * repeat: the spec's Payload Passthru Mode (`ppt_*`) and Autobahn's
+ * transparent payload (`enc_*`).
+ */
+export interface PassthruOptions {
+  /** Payload passthru scheme (`mqtt`, `wamp`, `x_…`); non-empty switches PPT on. */
+  ppt_scheme?: string;
+  /** Payload passthru serializer. */
+  ppt_serializer?: string;
+  /** Payload passthru cipher. */
+  ppt_cipher?: string;
+  /** Payload passthru key ID. */
+  ppt_keyid?: string;
+  /** Autobahn's transparent payload: the algorithm of the opaque `payload`. */
+  enc_algo?: "null" | "cryptobox" | "mqtt" | "xbr";
+  /** Autobahn's transparent payload: the serializer inside the opaque `payload`. */
+  enc_serializer?: "null" | "json" | "msgpack" | "cbor" | "ubjson" | "opaque" | "flatbuffers";
+  /** Autobahn's transparent payload: the key ID. */
+  enc_key?: string;
+}
+
 /** SUBSCRIBE.Options. */
-export interface SubscribeOptions {
+export interface SubscribeOptions extends RoutedOptions {
   /** Pattern-based subscription policy. @default {"exact"} */
   match?: MatchPolicy;
   /** Ask for the retained event of the topic. */
@@ -27,7 +60,7 @@ export interface SubscribeOptions {
 }
 
 /** PUBLISH.Options. */
-export interface PublishOptions {
+export interface PublishOptions extends RoutedOptions, PassthruOptions {
   /** Ask the broker for PUBLISHED (or ERROR). @default {false} */
   acknowledge?: boolean;
   /** Exclude the publisher from receiving its own event. @default {true} */
@@ -50,19 +83,31 @@ export interface PublishOptions {
   retain?: boolean;
   /** Sharded subscription resource key (accepted, no routing effect). */
   rkey?: string;
-  /** Payload passthru scheme (`mqtt`, `wamp`, `x_…`); non-empty switches PPT on. */
-  ppt_scheme?: string;
-  /** Payload passthru serializer. */
-  ppt_serializer?: string;
-  /** Payload passthru cipher. */
-  ppt_cipher?: string;
-  /** Payload passthru key ID. */
-  ppt_keyid?: string;
   /**
    * Other keys are passed through untouched; Cloverleaf's broker reads
    * `exclude_<key>` / `eligible_<key>` lists of strings as filters on the
    * subscriber's HELLO.Details (nexus's extension).
    */
+  [key: string]: unknown;
+}
+
+/** EVENT.Details. */
+export interface EventDetails extends RoutedOptions, PassthruOptions {
+  /** The publisher's session ID, when disclosed. */
+  publisher?: number;
+  /** The publisher's authid, when disclosed. */
+  publisher_authid?: string;
+  /** The publisher's authrole, when disclosed. */
+  publisher_authrole?: string;
+  /** The concrete topic, for a pattern-based subscription. */
+  topic?: string;
+  /** The event is the topic's retained event. */
+  retained?: boolean;
+  /** The trust level the router assigned to the publisher. */
+  trustlevel?: number;
+  /** Autobahn's acknowledged delivery: answer with EVENT_RECEIVED. */
+  x_acknowledged_delivery?: boolean;
+  /** Other keys are passed through untouched. */
   [key: string]: unknown;
 }
 
@@ -73,7 +118,7 @@ export type InvocationPolicy = "single" | "roundrobin" | "random" | "first" | "l
 export type CancelMode = "skip" | "kill" | "killnowait";
 
 /** REGISTER.Options. */
-export interface RegisterOptions {
+export interface RegisterOptions extends RoutedOptions {
   /** Pattern-based registration policy. @default {"exact"} */
   match?: MatchPolicy;
   /** Shared registration policy. @default {"single"} */
@@ -87,7 +132,7 @@ export interface RegisterOptions {
 }
 
 /** CALL.Options. */
-export interface CallOptions {
+export interface CallOptions extends RoutedOptions, PassthruOptions {
   /** Dealer-enforced timeout in milliseconds (0 = none). */
   timeout?: number;
   /** Ask for progressive results. */
@@ -104,158 +149,121 @@ export interface CallOptions {
   [key: string]: unknown;
 }
 
-type Check = (value: unknown) => boolean;
-
-const isBool: Check = (v) => typeof v === "boolean";
-const isString: Check = (v) => typeof v === "string";
-const isInt: Check = (v) => typeof v === "number" && Number.isInteger(v) && v >= 0;
-const isDict: Check = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
-const idList: Check = (v) => Array.isArray(v) && v.every(isId);
-const stringList: Check = (v) => Array.isArray(v) && v.every(isString);
-const dictList: Check = (v) => Array.isArray(v) && v.every(isDict);
-function oneOf(...values: string[]): Check {
-  return (v) => typeof v === "string" && values.includes(v);
+/** CANCEL.Options. */
+export interface CancelOptions extends RoutedOptions {
+  /** How the dealer stops the call. @default {"killnowait"} */
+  mode?: CancelMode;
+  /** Other keys are passed through untouched. */
+  [key: string]: unknown;
 }
 
-const MATCH = oneOf("exact", "prefix", "wildcard");
-const INVOKE = oneOf("single", "roundrobin", "random", "first", "last");
-const CANCEL_MODE = oneOf("skip", "kill", "killnowait");
-// Autobahn's transparent-payload keys, as the conformance vectors use them.
-const ENC_ALGO = oneOf("null", "cryptobox", "mqtt", "xbr");
-const ENC_SERIALIZER = oneOf(
-  "null",
-  "json",
-  "msgpack",
-  "cbor",
-  "ubjson",
-  "opaque",
-  "flatbuffers",
-);
+/** INTERRUPT.Options. */
+export interface InterruptOptions extends RoutedOptions {
+  /** How the callee should stop. @default {"killnowait"} */
+  mode?: CancelMode;
+  /** The error URI a `kill` answers with. @default {"wamp.error.canceled"} */
+  reason?: string;
+  /** Other keys are passed through untouched. */
+  [key: string]: unknown;
+}
 
-const PPT: Record<string, Check> = {
-  ppt_scheme: isString,
-  ppt_serializer: isString,
-  ppt_cipher: isString,
-  ppt_keyid: isString,
-  enc_algo: ENC_ALGO,
-  enc_serializer: ENC_SERIALIZER,
-  enc_key: isString,
-};
-const ROUTED: Record<string, Check> = {
-  forward_for: dictList,
-  transaction_hash: isString,
-};
+/** INVOCATION.Details. */
+export interface InvocationDetails extends RoutedOptions, PassthruOptions {
+  /** The caller's session ID, when disclosed. */
+  caller?: number;
+  /** The caller's authid, when disclosed. */
+  caller_authid?: string;
+  /** The caller's authrole, when disclosed. */
+  caller_authrole?: string;
+  /** The concrete procedure, for a pattern-based registration. */
+  procedure?: string;
+  /** The caller accepts progressive results. */
+  receive_progress?: boolean;
+  /** More input follows under the same request ID (progressive call invocations). */
+  progress?: boolean;
+  /** The CALL's timeout, when the registration forwards it. */
+  timeout?: number;
+  /** The trust level the router assigned to the caller. */
+  trustlevel?: number;
+  /** Other keys are passed through untouched. */
+  [key: string]: unknown;
+}
 
-/** Type checks of the known keys, per message type and dict position. */
-const CHECKS: ReadonlyMap<number, Record<string, Check>> = new Map([
-  [MessageType.HELLO, {
-    roles: isDict,
-    agent: isString,
-    authmethods: stringList,
-    authid: isString,
-    authrole: isString,
-    authextra: isDict,
-  }],
-  [MessageType.WELCOME, {
-    roles: isDict,
-    agent: isString,
-    authid: isString,
-    authrole: isString,
-    authmethod: isString,
-    authprovider: isString,
-    authextra: isDict,
-  }],
-  [MessageType.PUBLISH, {
-    acknowledge: isBool,
-    exclude_me: isBool,
-    exclude: idList,
-    exclude_authid: stringList,
-    exclude_authrole: stringList,
-    eligible: idList,
-    eligible_authid: stringList,
-    eligible_authrole: stringList,
-    disclose_me: isBool,
-    retain: isBool,
-    rkey: isString,
-    ...ROUTED,
-    ...PPT,
-  }],
-  [MessageType.EVENT, {
-    publisher: isId,
-    publisher_authid: isString,
-    publisher_authrole: isString,
-    topic: isString,
-    retained: isBool,
-    trustlevel: isInt,
-    x_acknowledged_delivery: isBool,
-    ...ROUTED,
-    ...PPT,
-  }],
-  [MessageType.SUBSCRIBE, {
-    match: MATCH,
-    get_retained: isBool,
-    nkey: isString,
-    ...ROUTED,
-  }],
-  [MessageType.REGISTER, {
-    match: MATCH,
-    invoke: INVOKE,
-    disclose_caller: isBool,
-    forward_timeout: isBool,
-    ...ROUTED,
-  }],
-  [MessageType.CALL, {
-    timeout: isInt,
-    receive_progress: isBool,
-    disclose_me: isBool,
-    progress: isBool,
-    rkey: isString,
-    runmode: isString,
-    ...ROUTED,
-    ...PPT,
-  }],
-  [MessageType.RESULT, { progress: isBool, ...ROUTED, ...PPT }],
-  [MessageType.INVOCATION, {
-    caller: isId,
-    caller_authid: isString,
-    caller_authrole: isString,
-    procedure: isString,
-    receive_progress: isBool,
-    progress: isBool,
-    timeout: isInt,
-    trustlevel: isInt,
-    ...ROUTED,
-    ...PPT,
-  }],
-  [MessageType.YIELD, { progress: isBool, ...ROUTED, ...PPT }],
-  [MessageType.CANCEL, { mode: CANCEL_MODE, ...ROUTED }],
-  [MessageType.INTERRUPT, { mode: CANCEL_MODE, reason: isString, ...ROUTED }],
-  [MessageType.ERROR, { ...ROUTED, ...PPT }],
-]);
+/** YIELD.Options. */
+export interface YieldOptions extends RoutedOptions, PassthruOptions {
+  /** A progressive result; more follow. */
+  progress?: boolean;
+  /** Other keys are passed through untouched. */
+  [key: string]: unknown;
+}
+
+/** RESULT.Details. */
+export interface ResultDetails extends RoutedOptions, PassthruOptions {
+  /** A progressive result; more follow. */
+  progress?: boolean;
+  /** Other keys are passed through untouched. */
+  [key: string]: unknown;
+}
+
+/** ERROR.Details. */
+export interface ErrorDetails extends RoutedOptions, PassthruOptions {
+  /** Other keys (`message`, …) are passed through untouched. */
+  [key: string]: unknown;
+}
+
+/** HELLO.Details. */
+export interface HelloDetails {
+  /** The roles the client plays, each with its `features`. */
+  roles?: Dict;
+  /** The client's name and version. */
+  agent?: string;
+  /** The authentication methods the client offers, in its order of preference. */
+  authmethods?: string[];
+  /** The authentication ID the client claims. */
+  authid?: string;
+  /** The authentication role the client asks for. */
+  authrole?: string;
+  /** Method-specific authentication data. */
+  authextra?: Dict;
+  /** Other keys are passed through untouched. */
+  [key: string]: unknown;
+}
+
+/** WELCOME.Details. */
+export interface WelcomeDetails {
+  /** The roles the router plays, each with its `features`. */
+  roles?: Dict;
+  /** The router's name and version. */
+  agent?: string;
+  /** The session's authentication ID. */
+  authid?: string;
+  /** The session's authentication role. */
+  authrole?: string;
+  /** The authentication method used. */
+  authmethod?: string;
+  /** Who authenticated the session. */
+  authprovider?: string;
+  /** Method-specific authentication data. */
+  authextra?: Dict;
+  /** Other keys are passed through untouched. */
+  [key: string]: unknown;
+}
 
 /**
- * Finds the first known key of a message's Options/Details dict whose
- * value has the wrong type.
+ * Whether a value is a match policy: `exact`, `prefix` or `wildcard`.
  *
- * @param type The message type code.
- * @param dict The Options or Details dictionary.
- * @returns The offending key, or `undefined` when every known key is fine.
+ * @param value Any value, e.g. a `match` key from a dict the parser did not check.
+ * @returns True for one of the three policies.
  *
  * @example
  * ```ts
- * import { invalidOptionKey } from "@cloverleaf/wamp/wamp";
+ * import { isMatchPolicy } from "@cloverleaf/wamp/wamp";
  * import { equal } from "node:assert/strict";
  *
- * equal(invalidOptionKey(16, { acknowledge: "yes" }), "acknowledge");
- * equal(invalidOptionKey(16, { acknowledge: true, x_custom: 1 }), undefined);
+ * equal(isMatchPolicy("prefix"), true);
+ * equal(isMatchPolicy("glob"), false);
  * ```
  */
-export function invalidOptionKey(type: number, dict: Dict): string | undefined {
-  const checks = CHECKS.get(type);
-  if (checks === undefined) return undefined;
-  for (const key in dict) {
-    const check = checks[key];
-    if (check !== undefined && !check(dict[key])) return key;
-  }
-  return undefined;
+export function isMatchPolicy(value: unknown): value is MatchPolicy {
+  return value === "exact" || value === "prefix" || value === "wildcard";
 }

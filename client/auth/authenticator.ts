@@ -13,7 +13,7 @@ import { AuthMethod } from "../../wamp/auth/auth_method.ts";
 import { cryptosignKeyPair } from "../../wamp/auth/cryptosign.ts";
 import { generateNonce } from "../../wamp/auth/scram.ts";
 import { answerChallenge, checkVerifier } from "../../wamp/auth/scram_client.ts";
-import type { Dict, TransportInfo } from "../../wamp/mod.ts";
+import type { Dict, TransportInfo, WelcomeDetails } from "../../wamp/mod.ts";
 import { bindChannel, type BoundChannel } from "./channel_binding.ts";
 import type { AuthCredentials, ChallengeAnswer } from "./credentials.ts";
 import { cryptosignAnswer } from "./cryptosign.ts";
@@ -116,13 +116,10 @@ export class ClientAuthenticator {
    * @param details WELCOME.Details.
    * @returns Why the WELCOME is not acceptable, or `undefined` if it is.
    */
-  welcome(details: Dict): string | undefined {
+  welcome(details: WelcomeDetails): string | undefined {
     const scram = details.authmethod === AuthMethod.WAMP_SCRAM || this.#verifier !== undefined;
     if (!scram || this.#scramNonce === undefined) return undefined;
-    const authextra = details.authextra;
-    const verifier = typeof authextra === "object" && authextra !== null
-      ? (authextra as Dict).verifier
-      : undefined;
+    const verifier = details.authextra?.verifier;
     if (this.#verifier !== undefined && checkVerifier(this.#verifier, verifier)) return undefined;
     return "the router could not prove it knows the credentials: " +
       `wamp-scram verifier ${verifier === undefined ? "missing" : "wrong"}`;

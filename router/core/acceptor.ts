@@ -77,12 +77,12 @@ export function acceptHello(
     return abort(ErrorUri.REALM_FULL, `Realm "${realm.name}" is full`);
   }
   const offered = hello.details.authmethods;
-  const methods = Array.isArray(offered) && offered.length > 0 ? offered : ["anonymous"];
+  const methods = offered !== undefined && offered.length > 0 ? offered : ["anonymous"];
   for (const method of methods) {
     const authenticator = realm.authenticators.get(method);
     if (authenticator === undefined) continue;
     if (authenticator.accepts?.(realm.name, transport) === false) continue;
-    return { authenticator, roles: roles as Dict };
+    return { authenticator, roles };
   }
   return abort(
     ErrorUri.NO_AUTH_METHOD,

@@ -26,6 +26,7 @@
 import {
   ConfigObject,
   type Dict,
+  isMatchPolicy,
   isValidUri,
   type MatchPolicy,
   wildcardMatch,
@@ -241,7 +242,7 @@ export class Authorizer {
 function requestMatch(action: Action, options: Dict): MatchPolicy | undefined {
   if (action !== "subscribe" && action !== "register") return "exact";
   const match = options.match ?? "exact";
-  return MATCHES.includes(match as MatchPolicy) ? match as MatchPolicy : undefined;
+  return isMatchPolicy(match) ? match : undefined;
 }
 
 function allows(permission: Permission | undefined, action: Action): boolean {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Dict, type ErrorMessage, MessageType } from "../../wamp/mod.ts";
+import { type ErrorMessage, MessageType } from "../../wamp/mod.ts";
 import type { Outbound } from "./types.ts";
 
 /**
@@ -29,7 +29,7 @@ export function errorReply(
     type: MessageType.ERROR,
     requestType,
     request,
-    details: {} as Dict,
+    details: {},
     error,
   };
   if (message !== undefined) msg.args = [message];

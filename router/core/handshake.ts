@@ -82,10 +82,8 @@ export class Handshake {
     this.#step(() =>
       authenticator.hello({
         realm: this.hello.realm,
-        authid: typeof authid === "string" ? authid : undefined,
-        authextra: typeof authextra === "object" && authextra !== null && !Array.isArray(authextra)
-          ? authextra as Dict
-          : {},
+        authid,
+        authextra: authextra ?? {},
         session: this.id,
         transport,
       })

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Dict } from "../../wamp/mod.ts";
+import type { Dict, PassthruOptions } from "../../wamp/mod.ts";
 
 /** The PPT option keys, in the spec's order. */
 export const PPT_KEYS = ["ppt_scheme", "ppt_serializer", "ppt_cipher", "ppt_keyid"] as const;
@@ -22,8 +22,8 @@ const CIPHERS = ["xsalsa20poly1305", "aes256gcm"];
  * @param options CALL, YIELD or PUBLISH options.
  * @returns True when PPT is in use.
  */
-export function usesPassthru(options: Dict): boolean {
-  return typeof options.ppt_scheme === "string" && options.ppt_scheme.length > 0;
+export function usesPassthru(options: PassthruOptions): boolean {
+  return (options.ppt_scheme?.length ?? 0) > 0;
 }
 
 /** Autobahn's end-to-end encryption keys, which describe a bare `payload`. */
@@ -70,10 +70,10 @@ export function copyPassthru(from: Dict, to: Dict, opaque = false): Dict {
  * equal(typeof passthruProblem({ ppt_scheme: "wamp" }), "string");
  * ```
  */
-export function passthruProblem(options: Dict): string | undefined {
+export function passthruProblem(options: PassthruOptions): string | undefined {
   const { ppt_scheme: scheme, ppt_serializer: serializer, ppt_cipher: cipher } = options;
   if (scheme === "mqtt") {
-    if (serializer !== undefined && !MQTT_SERIALIZERS.includes(serializer as string)) {
+    if (serializer !== undefined && !MQTT_SERIALIZERS.includes(serializer)) {
       return `ppt_serializer "${serializer}" is not defined for the mqtt scheme`;
     }
     if (cipher !== undefined || options.ppt_keyid !== undefined) {
@@ -82,14 +82,14 @@ export function passthruProblem(options: Dict): string | undefined {
     return undefined;
   }
   if (scheme === "wamp") {
-    if (!E2EE_SERIALIZERS.includes(serializer as string)) {
+    if (serializer === undefined || !E2EE_SERIALIZERS.includes(serializer)) {
       return "the wamp scheme needs ppt_serializer cbor or flatbuffers";
     }
-    if (cipher !== undefined && !CIPHERS.includes(cipher as string)) {
+    if (cipher !== undefined && !CIPHERS.includes(cipher)) {
       return `ppt_cipher "${cipher}" is not defined for the wamp scheme`;
     }
     return undefined;
   }
-  if (typeof scheme === "string" && scheme.startsWith("x_")) return undefined;
+  if (scheme?.startsWith("x_")) return undefined;
   return `ppt_scheme "${scheme}" is neither mqtt, wamp nor a custom x_ scheme`;
 }

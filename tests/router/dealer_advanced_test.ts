@@ -102,7 +102,7 @@ const yieldOf = (request: number, options: Dict = {}, args?: unknown[]): YieldMe
   if (args !== undefined) msg.args = args;
   return msg;
 };
-const cancel = (request: number, mode?: string): CancelMessage => ({
+const cancel = (request: number, mode?: CancelMessage["options"]["mode"]): CancelMessage => ({
   type: MessageType.CANCEL,
   request,
   options: mode === undefined ? {} : { mode },
@@ -317,7 +317,7 @@ Deno.test("call_canceling", async (t) => {
   });
 
   await t.step("killnowait (the default): INTERRUPT and ERROR canceled at once", () => {
-    for (const mode of ["killnowait", undefined]) {
+    for (const mode of ["killnowait", undefined] as const) {
       const { dealer, inv } = start();
       const out = dealer.cancel(alice, cancel(1, mode));
       deepEqual(types(out), [[1, MessageType.INTERRUPT], [2, MessageType.ERROR]]);
@@ -348,7 +348,7 @@ Deno.test("call_canceling", async (t) => {
   });
 
   await t.step("a callee without call_canceling always gets skip behaviour", () => {
-    for (const mode of ["kill", "killnowait"]) {
+    for (const mode of ["kill", "killnowait"] as const) {
       const { dealer } = start(basic);
       const out = dealer.cancel(alice, cancel(1, mode));
       deepEqual(types(out), [[2, MessageType.ERROR]]);

@@ -1,8 +1,10 @@
-import { deepEqual, throws } from "node:assert/strict";
+import { deepEqual, equal, throws } from "node:assert/strict";
 import { ProtocolViolationError } from "../../wamp/errors.ts";
 import { MAX_ID } from "../../wamp/ids.ts";
-import { MessageType } from "../../wamp/message_type.ts";
-import { parseMessage, toWire, type WampMessage } from "../../wamp/messages.ts";
+import { MessageType, type MessageTypeCode } from "../../wamp/message_type.ts";
+import { invalidOptionKey, parseMessage, toWire, type WampMessage } from "../../wamp/messages.ts";
+import type { CancelMode, Dict, InvocationPolicy } from "../../wamp/options.ts";
+import type { MatchPolicy } from "../../wamp/uri.ts";
 
 interface Case {
   name: string;
@@ -489,6 +491,160 @@ Deno.test("parseMessage() rejects known option keys with the wrong type", () => 
     /details key "authmethods"/,
   );
 });
+
+/** Parses a wire message and narrows it to its type, failing otherwise. */
+function parseAs<T extends MessageTypeCode>(
+  type: T,
+  wire: unknown[],
+): Extract<WampMessage, { type: T }> {
+  const msg = parseMessage(wire);
+  equal(msg.type, type);
+  return msg as Extract<WampMessage, { type: T }>;
+}
+
+Deno.test("parseMessage() gives each message its typed options and details", () => {
+  // Compile-time: each assignment only type-checks when the key has its
+  // declared type (an untyped Dict would give `unknown`).
+  const publish = parseAs(MessageType.PUBLISH, [16, 1, {
+    acknowledge: true,
+    exclude: [7],
+    eligible_authrole: ["admin"],
+    ppt_scheme: "x_custom",
+    forward_for: [{ session: 1 }],
+  }, "a.topic"]);
+  const acknowledge: boolean | undefined = publish.options.acknowledge;
+  const exclude: number[] | undefined = publish.options.exclude;
+  const roles: string[] | undefined = publish.options.eligible_authrole;
+  const scheme: string | undefined = publish.options.ppt_scheme;
+  const forwardFor: Dict[] | undefined = publish.options.forward_for;
+  // @ts-expect-error: acknowledge is a boolean, not any
+  const notAString: string | undefined = publish.options.acknowledge;
+  equal(notAString, true);
+  deepEqual([acknowledge, exclude, roles, scheme, forwardFor], [
+    true,
+    [7],
+    ["admin"],
+    "x_custom",
+    [{ session: 1 }],
+  ]);
+
+  const subscribe = parseAs(MessageType.SUBSCRIBE, [32, 2, { match: "prefix" }, "a."]);
+  const match: MatchPolicy | undefined = subscribe.options.match;
+  equal(match, "prefix");
+
+  const register = parseAs(MessageType.REGISTER, [64, 3, { invoke: "roundrobin" }, "a.proc"]);
+  const invoke: InvocationPolicy | undefined = register.options.invoke;
+  equal(invoke, "roundrobin");
+
+  const call = parseAs(MessageType.CALL, [48, 4, { timeout: 500, runmode: "partition" }, "a.p"]);
+  const timeout: number | undefined = call.options.timeout;
+  const runmode: string | undefined = call.options.runmode;
+  deepEqual([timeout, runmode], [500, "partition"]);
+
+  const cancel = parseAs(MessageType.CANCEL, [49, 4, { mode: "kill" }]);
+  const mode: CancelMode | undefined = cancel.options.mode;
+  equal(mode, "kill");
+
+  const interrupt = parseAs(MessageType.INTERRUPT, [69, 5, { mode: "kill", reason: "a.err" }]);
+  const reason: string | undefined = interrupt.options.reason;
+  equal(reason, "a.err");
+
+  const yielded = parseAs(MessageType.YIELD, [70, 5, { progress: true }]);
+  const yieldProgress: boolean | undefined = yielded.options.progress;
+  equal(yieldProgress, true);
+
+  const event = parseAs(MessageType.EVENT, [36, 1, 2, { publisher: 9, topic: "a.b" }]);
+  const publisher: number | undefined = event.details.publisher;
+  const topic: string | undefined = event.details.topic;
+  deepEqual([publisher, topic], [9, "a.b"]);
+
+  const invocation = parseAs(MessageType.INVOCATION, [68, 6, 7, {
+    caller: 3,
+    procedure: "a.p",
+    timeout: 10,
+  }]);
+  const caller: number | undefined = invocation.details.caller;
+  const procedure: string | undefined = invocation.details.procedure;
+  const invocationTimeout: number | undefined = invocation.details.timeout;
+  deepEqual([caller, procedure, invocationTimeout], [3, "a.p", 10]);
+
+  const result = parseAs(MessageType.RESULT, [50, 4, { progress: true }]);
+  const resultProgress: boolean | undefined = result.details.progress;
+  equal(resultProgress, true);
+
+  const error = parseAs(MessageType.ERROR, [8, 48, 4, { ppt_cipher: "c" }, "a.err"]);
+  const cipher: string | undefined = error.details.ppt_cipher;
+  equal(cipher, "c");
+
+  const hello = parseAs(MessageType.HELLO, [1, "realm1", {
+    roles: { caller: {} },
+    authmethods: ["ticket"],
+    authextra: { a: 1 },
+  }]);
+  const helloRoles: Dict | undefined = hello.details.roles;
+  const methods: string[] | undefined = hello.details.authmethods;
+  const authextra: Dict | undefined = hello.details.authextra;
+  deepEqual([helloRoles, methods, authextra], [{ caller: {} }, ["ticket"], { a: 1 }]);
+
+  const welcome = parseAs(MessageType.WELCOME, [2, 5, { authrole: "user" }]);
+  const authrole: string | undefined = welcome.details.authrole;
+  equal(authrole, "user");
+
+  // Unknown keys stay reachable, untyped.
+  const custom: unknown = parseAs(MessageType.CALL, [48, 1, { x_custom: 1 }, "a.p"]).options
+    .x_custom;
+  equal(custom, 1);
+});
+
+Deno.test("parseMessage() reads a null known key as absent, so its type holds", () => {
+  const call = parseAs(MessageType.CALL, [48, 1, { timeout: null, rkey: null }, "a.p"]);
+  deepEqual(call.options, {});
+  const cancel = parseAs(MessageType.CANCEL, [49, 1, { mode: null }]);
+  equal(cancel.options.mode, undefined);
+});
+
+Deno.test("parseMessage() refuses every typed key given a value outside its type", () => {
+  const cases: [wire: unknown[], key: string][] = [
+    [[1, "realm1", { roles: [] }], "roles"],
+    [[1, "realm1", { authextra: "x" }], "authextra"],
+    [[1, "realm1", { authid: 1 }], "authid"],
+    [[2, 1, { authmethod: 1 }], "authmethod"],
+    [[2, 1, { roles: "broker" }], "roles"],
+    [[8, 48, 1, { forward_for: [1] }, "a.err"], "forward_for"],
+    [[8, 48, 1, { enc_algo: "rot13" }, "a.err"], "enc_algo"],
+    [[16, 1, { exclude: ["a"] }, "a.t"], "exclude"],
+    [[16, 1, { eligible: [0] }, "a.t"], "eligible"],
+    [[16, 1, { exclude_authid: [1] }, "a.t"], "exclude_authid"],
+    [[16, 1, { retain: "yes" }, "a.t"], "retain"],
+    [[16, 1, { ppt_scheme: 1 }, "a.t"], "ppt_scheme"],
+    [[16, 1, { transaction_hash: 1 }, "a.t"], "transaction_hash"],
+    [[32, 1, { get_retained: 1 }, "a.t"], "get_retained"],
+    [[36, 1, 2, { publisher: "x" }], "publisher"],
+    [[36, 1, 2, { topic: 1 }], "topic"],
+    [[36, 1, 2, { trustlevel: -1 }], "trustlevel"],
+    [[48, 1, { timeout: 1.5 }, "a.p"], "timeout"],
+    [[48, 1, { receive_progress: "yes" }, "a.p"], "receive_progress"],
+    [[48, 1, { rkey: 1 }, "a.p"], "rkey"],
+    [[49, 1, { mode: 1 }], "mode"],
+    [[50, 1, { progress: 1 }], "progress"],
+    [[64, 1, { invoke: "sometimes" }, "a.p"], "invoke"],
+    [[64, 1, { match: "glob" }, "a.p"], "match"],
+    [[64, 1, { disclose_caller: 1 }, "a.p"], "disclose_caller"],
+    [[68, 1, 2, { caller: 0 }], "caller"],
+    [[68, 1, 2, { procedure: 1 }], "procedure"],
+    [[69, 1, { mode: "abort" }], "mode"],
+    [[69, 1, { reason: 1 }], "reason"],
+    [[70, 1, { progress: "no" }], "progress"],
+  ];
+  for (const [wire, key] of cases) {
+    assertViolation(wire, new RegExp(`(options|details) key "${key}"`));
+    equal(invalidOptionKey(wire[0] as number, wire.find((x) => isObject(x)) as Dict), key);
+  }
+});
+
+function isObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
 
 Deno.test("parseMessage() rejects args that are not a list", () => {
   for (const args of [{ a: 1 }, "x", 1, true, new Uint8Array(1)]) {

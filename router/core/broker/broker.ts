@@ -10,6 +10,7 @@
 import {
   type Dict,
   ErrorUri,
+  type EventDetails,
   Feature,
   hasFeature,
   type IdGenerator,
@@ -220,7 +221,7 @@ export class Broker {
    * @returns SUBSCRIBED (then retained EVENTs), or ERROR.
    */
   subscribe(session: SessionInfo, msg: SubscribeMessage): Outbound[] {
-    const match = (msg.options.match ?? "exact") as MatchPolicy;
+    const match = msg.options.match ?? "exact";
     if (match !== "exact" && match !== "prefix" && match !== "wildcard") {
       return [
         errorReply(
@@ -432,7 +433,7 @@ export class Broker {
     forced: boolean,
   ): Publication {
     const options = msg.options;
-    const details: Dict = {};
+    const details: EventDetails = {};
     const disclosure = this.#options.disclosePublisher ?? "request";
     if (
       disclosure === "always" ||

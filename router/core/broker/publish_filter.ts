@@ -72,8 +72,8 @@ export class PublishFilter {
       const value = options[key];
       if (key === "exclude" || key === "eligible") {
         if (!isList(value, "number")) return key;
-        if (key === "exclude") exclude = new Set(value as number[]);
-        else eligible = new Set(value as number[]);
+        if (key === "exclude") exclude = new Set(value);
+        else eligible = new Set(value);
         continue;
       }
       const into = key.startsWith("exclude_") && key !== "exclude_me"
@@ -83,7 +83,7 @@ export class PublishFilter {
         : undefined;
       if (into === undefined) continue;
       if (!isList(value, "string")) return key;
-      into.set(key.slice(key.indexOf("_") + 1), new Set(value as string[]));
+      into.set(key.slice(key.indexOf("_") + 1), new Set(value));
     }
     if (
       exclude === undefined && eligible === undefined && excludeBy.size === 0 &&
@@ -129,7 +129,10 @@ export class PublishFilter {
   }
 }
 
-function isList(value: unknown, type: "number" | "string"): boolean {
+function isList<T extends "number" | "string">(
+  value: unknown,
+  type: T,
+): value is (T extends "number" ? number : string)[] {
   return Array.isArray(value) && value.every((item) => typeof item === type);
 }
 

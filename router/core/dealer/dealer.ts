@@ -11,6 +11,7 @@
 import {
   type CallMessage,
   type CancelMessage,
+  type CancelMode,
   type Dict,
   type ErrorMessage,
   ErrorUri,
@@ -18,8 +19,8 @@ import {
   hasFeature,
   type IdGenerator,
   type InterruptMessage,
+  type InvocationDetails,
   type InvocationMessage,
-  type InvocationPolicy,
   isReservedUri,
   isValidUri,
   type MatchPolicy,
@@ -27,6 +28,8 @@ import {
   type Payload,
   ProtocolViolationError,
   type RegisterMessage,
+  type RegisterOptions,
+  type ResultDetails,
   type ResultMessage,
   type UnregisterMessage,
   type YieldMessage,
@@ -224,8 +227,8 @@ export class Dealer {
     const refuse = (uri: string, why?: string) => [
       errorReply(session.id, msg.type, msg.request, uri, why),
     ];
-    const match = (msg.options.match ?? "exact") as MatchPolicy;
-    const invoke = (msg.options.invoke ?? "single") as InvocationPolicy;
+    const match = msg.options.match ?? "exact";
+    const invoke = msg.options.invoke ?? "single";
     if (!this.#validUri(msg.procedure, match) || isReservedUri(msg.procedure)) {
       return refuse(ErrorUri.INVALID_URI);
     }
@@ -389,7 +392,7 @@ export class Dealer {
     } else {
       this.#end(pending);
     }
-    const details: Dict = progress ? { progress: true } : {};
+    const details: ResultDetails = progress ? { progress: true } : {};
     const result: ResultMessage = {
       type: MessageType.RESULT,
       request: pending.callRequest,
@@ -435,7 +438,7 @@ export class Dealer {
   cancel(session: SessionInfo, msg: CancelMessage): Outbound[] {
     const pending = this.#sessions.get(session.id)?.calls.get(msg.request);
     if (pending === undefined || pending.killing) return [];
-    const mode = (msg.options.mode ?? "killnowait") as string;
+    const mode = msg.options.mode ?? "killnowait";
     if (mode === "kill" && pending.calleeCancels) {
       pending.killing = true;
       pending.streaming = false;
@@ -525,7 +528,7 @@ export class Dealer {
     if (options.runmode === undefined) {
       calleeId = pickCallee(reg, reg.invoke, this.#random);
     } else if (options.runmode === "partition") {
-      if (typeof options.rkey !== "string") {
+      if (options.rkey === undefined) {
         return refuse(ErrorUri.INVALID_ARGUMENT, 'runmode "partition" needs an rkey');
       }
       calleeId = shardCallee(reg.callees, options.rkey);
@@ -545,9 +548,7 @@ export class Dealer {
       return refuse(ErrorUri.FEATURE_NOT_SUPPORTED, "the callee does not support payload passthru");
     }
     const calleeOptions = reg.options.get(callee.info.id) ?? {};
-    const timeout = typeof options.timeout === "number"
-      ? Math.min(options.timeout, MAX_CALL_TIMEOUT)
-      : 0;
+    const timeout = Math.min(options.timeout ?? 0, MAX_CALL_TIMEOUT);
     const pending: PendingCall = {
       caller: session.id,
       callRequest: msg.request,
@@ -567,7 +568,7 @@ export class Dealer {
     callee.invocations.set(pending.invocationRequest, pending);
     this.#arm(pending);
 
-    const details: Dict = {};
+    const details: InvocationDetails = {};
     if (reg.match !== "exact") details.procedure = msg.procedure;
     if (pending.receiveProgress) details.receive_progress = true;
     if (streaming) details.progress = true;
@@ -681,14 +682,14 @@ export class Dealer {
 }
 
 /** The REGISTER options a registration keeps for later calls. */
-function keptOptions(options: Dict): Dict {
-  const kept: Dict = {};
+function keptOptions(options: RegisterOptions): RegisterOptions {
+  const kept: RegisterOptions = {};
   if (options.disclose_caller === true) kept.disclose_caller = true;
   if (options.forward_timeout === true) kept.forward_timeout = true;
   return kept;
 }
 
-function interrupt(pending: PendingCall, mode: string, reason: string): Outbound {
+function interrupt(pending: PendingCall, mode: CancelMode, reason: string): Outbound {
   const msg: InterruptMessage = {
     type: MessageType.INTERRUPT,
     request: pending.invocationRequest,

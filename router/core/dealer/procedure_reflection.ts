@@ -16,7 +16,13 @@
  * @module
  */
 
-import { type Dict, ErrorUri, type MatchPolicy, ReflectionUri } from "../../../wamp/mod.ts";
+import {
+  type Dict,
+  ErrorUri,
+  isMatchPolicy,
+  type MatchPolicy,
+  ReflectionUri,
+} from "../../../wamp/mod.ts";
 import type { Dealer, Registration } from "./dealer.ts";
 import { CallError } from "../errors.ts";
 import { payloadSize } from "../limits.ts";
@@ -36,7 +42,7 @@ export function procedureReflection(dealer: Dealer): Record<string, RouterProced
   const find = (uri: unknown, match: unknown): Registration | undefined => {
     if (typeof uri !== "string") throw new CallError(ErrorUri.INVALID_ARGUMENT, "expected a URI");
     if (match === undefined) return dealer.match(uri) ?? exactly(dealer, uri);
-    return exactly(dealer, uri, match as MatchPolicy);
+    return isMatchPolicy(match) ? exactly(dealer, uri, match) : undefined;
   };
   return {
     [ReflectionUri.PROCEDURE_LIST]: () => ({
@@ -48,7 +54,8 @@ export function procedureReflection(dealer: Dealer): Record<string, RouterProced
       return { kwargs: describe(reg) };
     },
     [ReflectionUri.DEFINE]: (caller, args, kwargs) => {
-      const reg = exactly(dealer, args[0], (kwargs.match ?? "exact") as MatchPolicy);
+      const match = kwargs.match ?? "exact";
+      const reg = isMatchPolicy(match) ? exactly(dealer, args[0], match) : undefined;
       const description = args[1];
       if (reg === undefined || !reg.callees.includes(caller.id)) {
         throw new CallError(
