@@ -30,6 +30,7 @@
  */
 
 export * from "./wamp/mod.ts";
+export * from "./config/mod.ts";
 export {
   type Action,
   anonymousAuthenticator,

@@ -1,5 +1,5 @@
 import { deepEqual, equal, throws } from "node:assert/strict";
-import { ConfigErrors, ConfigObject } from "../../wamp/mod.ts";
+import { ConfigErrors, ConfigObject } from "../../config/mod.ts";
 
 Deno.test("ConfigObject throws at the first problem without a sink", () => {
   const c = new ConfigObject({ a: "x", b: 1, extra: 1, more: 2 }, "top");
