@@ -11,7 +11,7 @@
  * @module
  */
 
-import { ConfigError, configError, type ConfigErrors, show } from "./errors.ts";
+import { type ConfigError, configError, type ConfigErrors, show } from "./errors.ts";
 
 /** Options for a {@linkcode ConfigObject}. */
 export interface ConfigObjectOptions {

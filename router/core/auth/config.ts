@@ -8,7 +8,7 @@
  */
 
 import { deriveCredentials } from "../../../wamp/auth/scram.ts";
-import { type ConfigObject, configError } from "../../../config/mod.ts";
+import { configError, type ConfigObject } from "../../../config/mod.ts";
 import { isValidUri } from "../../../wamp/mod.ts";
 import type { DynamicAuthenticator } from "./authenticator.ts";
 import type { CryptosignPrincipal } from "./cryptosign.ts";
