@@ -89,7 +89,10 @@ export {
   type RealmOptions,
   type Registration as DealerRegistration,
   type RegistrationObserver,
+  type ResolvedAuthOptions,
+  type ResolvedEventHistoryRule,
   type ResolvedLimits,
+  type ResolvedMetaOptions,
   type ResolvedRealmOptions,
   resolveLimits,
   resolveRealmOptions,
@@ -125,9 +128,14 @@ export {
 } from "./router/mod.ts";
 export {
   type Address,
+  type ClientCertificates,
+  type ListenerOptions,
+  type ListenerTlsFiles,
   type ListenerType,
   parseAddress,
   type ResolvedListenerOptions,
+  type ResolvedListenerTls,
+  type ResolvedOutboundOptions,
   resolveListenerOptions,
   toListenOptions,
 } from "./transports/config.ts";

@@ -27,6 +27,8 @@ export {
   type Disclosure,
   type MetaOptions,
   type RealmOptions,
+  type ResolvedEventHistoryRule,
+  type ResolvedMetaOptions,
   type ResolvedRealmOptions,
   resolveRealmOptions,
   trustLevelFor,
