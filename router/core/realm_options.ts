@@ -88,7 +88,7 @@ export interface RealmOptions {
    * rule matches get no `trustlevel` detail.
    * @default {[]}
    */
-  trustLevels?: TrustLevelRule[];
+  trustLevels?: readonly TrustLevelRule[];
   /**
    * Event history (`event_history`): topics or patterns whose last `limit`
    * events the broker keeps for `wamp.subscription.get_events`. Each rule
@@ -96,7 +96,7 @@ export interface RealmOptions {
    * subscribes and outlives the last subscriber.
    * @default {[]}
    */
-  eventHistory?: EventHistoryRule[];
+  eventHistory?: readonly EventHistoryRule[];
   /**
    * Optional meta procedures; the rest of the meta API is always served.
    * @default {{ kill: false, modifyDetails: false }}
@@ -115,7 +115,7 @@ export interface RealmOptions {
    * not allowed is denied (`wamp.error.not_authorized`).
    * @default {[]}
    */
-  roles?: RoleOptions[];
+  roles?: readonly RoleOptions[];
   /**
    * Sessions the realm holds at once; 0 for no limit. A HELLO beyond it is
    * answered with ABORT `cloverleaf.error.realm_full`.
@@ -172,15 +172,15 @@ export interface ResolvedRealmOptions {
   /** Publisher identification. */
   readonly disclosePublisher: Disclosure;
   /** Trust levels per authrole and transport, first match wins. */
-  readonly trustLevels: TrustLevelRule[];
+  readonly trustLevels: readonly TrustLevelRule[];
   /** Event history rules. */
-  readonly eventHistory: ResolvedEventHistoryRule[];
+  readonly eventHistory: readonly ResolvedEventHistoryRule[];
   /** Optional meta procedures. */
   readonly meta: ResolvedMetaOptions;
   /** Authentication methods besides anonymous (SCRAM passwords replaced by stored keys). */
   readonly auth: ResolvedAuthOptions;
   /** Authorization per authrole. */
-  readonly roles: RoleOptions[];
+  readonly roles: readonly RoleOptions[];
   /** Sessions the realm holds at once; 0 for no limit. */
   readonly maxSessions: number;
   /** Every resource limit. */
