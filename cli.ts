@@ -12,9 +12,10 @@
  * deno compile --allow-net --allow-read --allow-env --output cloverleaf cli.ts
  * ```
  *
- * Validation lives in `router/core/realm_options.ts` (realms), `transports/config.ts`
- * (listeners) and `config/env.ts` (`${NAME}`); this file only wires
- * them together.
+ * Validation lives in `router/core/realm_options.ts` (realms),
+ * `transports/config.ts` (listeners) and `config/` (`${NAME}`, the
+ * reader and its errors); this file only wires them together, with one
+ * `ConfigErrors` context per run.
  *
  * @module
  */
