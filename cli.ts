@@ -12,15 +12,17 @@
  * deno compile --allow-net --allow-read --allow-env --output cloverleaf cli.ts
  * ```
  *
- * Validation lives in `router/core/realm_options.ts` (realms), `transports/config.ts`
- * (listeners) and `config/env.ts` (`${NAME}`); this file only wires
- * them together.
+ * Validation lives in `router/core/realm_options.ts` (realms),
+ * `transports/config.ts` (listeners) and `config/` (`${NAME}`, the
+ * reader and its errors); this file only wires them together, with one
+ * `ConfigErrors` context per run.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
 import denoConfig from "./deno.json" with { type: "json" };
+import { ConfigErrors, ConfigObject, expandEnv } from "./config/mod.ts";
 import {
   CloseUri,
   consoleLogger,
@@ -29,8 +31,6 @@ import {
   type RealmOptions,
   Router,
 } from "./mod.ts";
-import { ConfigErrors, ConfigObject } from "./config/check.ts";
-import { expandEnv } from "./config/env.ts";
 import {
   parseAddress,
   type ResolvedListenerOptions,
@@ -116,7 +116,8 @@ interface ServiceConfig {
   /** `RouterOptions.trustedRole`. */
   trustedRole: string;
   listeners: ResolvedListenerOptions[];
-  realms: RealmOptions[];
+  /** The config file's realms, as written: `createRouter` resolves them. */
+  realms: unknown[];
   flagRealms: string[];
 }
 
@@ -158,26 +159,12 @@ function lookupEnv(name: string): string | undefined {
 }
 
 /**
- * Runs one independent part of the configuration: it throws at its first
- * error, or, when `errors` is given (`check`), records its errors there
- * and yields `undefined` if it could not finish.
+ * Adds up the flags and the config file, recording every problem in
+ * `errors` (one context per run: it also hides the values `${NAME}`
+ * references expanded to). Throws only when the file cannot be read or
+ * parsed.
  */
-function part<T>(
-  errors: ConfigErrors | undefined,
-  path: string,
-  fn: () => T,
-): T | undefined {
-  return errors === undefined ? fn() : errors.collect(fn, path);
-}
-
-/**
- * Adds up the flags and the config file. Without `errors`, throws at the
- * first problem; with it, records every problem there and goes on.
- */
-async function loadConfig(
-  args: Flags,
-  errors?: ConfigErrors,
-): Promise<ServiceConfig> {
+async function loadConfig(args: Flags, errors: ConfigErrors): Promise<ServiceConfig> {
   const config: ServiceConfig = {
     logLevel: "info",
     trustedRole: "trusted",
@@ -185,35 +172,35 @@ async function loadConfig(
     realms: [],
     flagRealms: args.realm ?? [],
   };
-  const collecting = errors === undefined ? {} : { errors };
-  const addListener = (path: string, fn: () => ResolvedListenerOptions) => {
-    const listener = part(errors, path, fn);
+  const addListener = (path: string, input: () => unknown) => {
+    const listener = errors.collect(
+      (errors) => resolveListenerOptions(input(), path, { errors }),
+      path,
+    );
     if (listener !== undefined) config.listeners.push(listener);
   };
   if (args.config !== undefined) {
-    const json = expandEnv(await readConfigFile(args.config), lookupEnv, collecting);
-    const file = new ConfigObject(json, "", collecting);
+    const json = expandEnv(await readConfigFile(args.config), lookupEnv, { errors });
+    const file = new ConfigObject(json, "", { errors });
     config.logLevel = file.oneOf("logLevel", LOG_LEVELS, "info");
     config.trustedRole = file.string("trustedRole", "trusted");
     file.array("listeners").forEach((listener, i) =>
-      addListener(`listeners[${i}]`, () => resolveListenerOptions(listener, `listeners[${i}]`))
+      addListener(`listeners[${i}]`, () => listener)
     );
-    // Validated by createRouter (resolveRealmOptions), path realms[i].
-    config.realms = file.array("realms") as RealmOptions[];
+    // Resolved by createRouter (resolveRealmOptions), path realms[i].
+    config.realms = file.array("realms");
     file.done();
   }
-  if (args["log-level"] !== undefined) {
-    const level = args["log-level"] as LogLevel;
-    part(errors, "--log-level", () => {
-      if (!LOG_LEVELS.includes(level)) {
-        throw new TypeError(
-          `Invalid --log-level ${JSON.stringify(level)}: expected one of ${
-            LOG_LEVELS.map((l) => `"${l}"`).join(", ")
-          }`,
-        );
-      }
-      config.logLevel = level;
-    });
+  const level = args["log-level"];
+  if (level !== undefined) {
+    if (isLogLevel(level)) config.logLevel = level;
+    else {
+      const expected = LOG_LEVELS.map((l) => `"${l}"`).join(", ");
+      errors.add(
+        "--log-level",
+        `Invalid --log-level ${JSON.stringify(level)}: expected one of ${expected}`,
+      );
+    }
   }
   const flagListeners = [
     ["listen", "universal"],
@@ -222,25 +209,20 @@ async function loadConfig(
   ] as const;
   for (const [flag, type] of flagListeners) {
     for (const address of args[flag] ?? []) {
-      addListener(`--${flag}`, () =>
-        resolveListenerOptions({
-          type,
-          ...parseAddress(address, `--${flag}`),
-        }, `--${flag}`));
+      addListener(`--${flag}`, () => ({ type, ...parseAddress(address, `--${flag}`) }));
     }
   }
   for (const path of args.unix ?? []) {
-    addListener(
-      "--unix",
-      () => resolveListenerOptions({ type: "universal", unix: path }, "--unix"),
-    );
+    addListener("--unix", () => ({ type: "universal", unix: path }));
   }
   if (config.listeners.length === 0) {
-    config.listeners.push(
-      resolveListenerOptions({ type: "universal" }, "default listener"),
-    );
+    config.listeners.push(resolveListenerOptions({ type: "universal" }, "default listener"));
   }
   return config;
+}
+
+function isLogLevel(level: string): level is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(level);
 }
 
 const COMMANDS = ["check"] as const;
@@ -283,25 +265,39 @@ function parseFlags(args: string[]) {
 
 /**
  * Creates the router with the config's realms, then the --realm ones, else
- * realm1. Without `errors`, throws at the first problem; with it, records
- * every problem there and goes on.
+ * realm1, recording every problem in `errors`.
  */
-function createRouter(config: ServiceConfig, logger: Logger, errors?: ConfigErrors): Router {
-  // Startup: the constructor adds the realms and stops at the first error.
-  const { trustedRole } = config;
-  const router = new Router(
-    errors === undefined ? { realms: config.realms, logger, trustedRole } : { logger, trustedRole },
-  );
-  config.realms.forEach((realm, i) =>
-    errors?.collect(() => router.addRealm(realm, `realms[${i}]`), `realms[${i}]`)
-  );
+function createRouter(config: ServiceConfig, logger: Logger, errors: ConfigErrors): Router {
+  const router = new Router({ logger, trustedRole: config.trustedRole });
+  config.realms.forEach((realm, i) => {
+    const path = `realms[${i}]`;
+    // The file's JSON, unchecked until addRealm resolves it (with `errors`).
+    errors.collect((errors) => router.addRealm(realm as RealmOptions, path, { errors }), path);
+  });
   for (const name of config.flagRealms) {
-    part(errors, "--realm", () => router.addRealm({ name }, "--realm"));
+    errors.collect((errors) => router.addRealm({ name }, "--realm", { errors }), "--realm");
   }
   if (router.realmNames.length === 0) {
     router.addRealm({ name: "realm1" }, "default realm");
   }
   return router;
+}
+
+/**
+ * Loads the configuration and creates the router, collecting every
+ * problem. Throws when the file cannot be read or parsed; returns the
+ * router unless a problem was found (then it is closed again).
+ */
+async function configure(
+  flags: Flags,
+  errors: ConfigErrors,
+  logger?: Logger,
+): Promise<{ config: ServiceConfig; router: Router } | undefined> {
+  const config = await loadConfig(flags, errors);
+  const router = createRouter(config, logger ?? consoleLogger(config.logLevel), errors);
+  if (errors.size === 0) return { config, router };
+  await router.close();
+  return undefined;
 }
 
 function plural(n: number, noun: string): string {
@@ -316,12 +312,14 @@ async function check(flags: Flags): Promise<number> {
   const errors = new ConfigErrors();
   let summary = "";
   try {
-    const config = await loadConfig(flags, errors);
-    const router = createRouter(config, () => {}, errors);
-    summary = `config OK: ${plural(router.realmNames.length, "realm")}, ${
-      plural(config.listeners.length, "listener")
-    }`;
-    await router.close();
+    const configured = await configure(flags, errors, () => {});
+    if (configured !== undefined) {
+      const { config, router } = configured;
+      summary = `config OK: ${plural(router.realmNames.length, "realm")}, ${
+        plural(config.listeners.length, "listener")
+      }`;
+      await router.close();
+    }
   } catch (error) {
     // The file cannot be read or parsed: nothing more to check.
     errors.add("", error instanceof Error ? error.message : String(error));
@@ -416,8 +414,15 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     if (flags.command === "check") return await check(flags);
-    config = await loadConfig(flags);
-    router = createRouter(config, consoleLogger(config.logLevel));
+    // Startup checks as `check` does, and reports the first problem as
+    // it was thrown (an error that is not a ConfigError is its cause).
+    const errors = new ConfigErrors();
+    const configured = await configure(flags, errors);
+    if (configured === undefined) {
+      const first = errors.errors[0];
+      throw first?.cause ?? first;
+    }
+    ({ config, router } = configured);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     console.error(`cloverleaf: ${message.split("\n")[0]}`);

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type ConfigErrors, hideExpandedValue } from "./check.ts";
+import { configError, type ConfigErrors } from "./errors.ts";
 
 /** Options for {@linkcode expandEnv}. */
 export interface ExpandEnvOptions {
@@ -19,7 +19,8 @@ export interface ExpandEnvOptions {
   /**
    * Collecting mode: record each string with an unset variable or a bad
    * reference here, and leave that string as written, instead of throwing
-   * at the first.
+   * at the first. Each value substituted is hidden in the errors this
+   * context records later ({@linkcode ConfigErrors.hide}).
    * @default {undefined}
    */
   errors?: ConfigErrors;
@@ -42,8 +43,8 @@ const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$\{/g;
  * @param lookup Returns a variable's value, or `undefined` when it is unset.
  * @param options The path of `input`, and collecting mode.
  * @returns A copy of `input` with the references replaced.
- * @throws {TypeError} At the first unset variable or bad reference (unless
- * collecting).
+ * @throws {ConfigError} At the first unset variable or bad reference
+ * (unless collecting).
  *
  * @example
  * ```ts
@@ -111,7 +112,7 @@ function expandString(
       if (!unset.includes(name)) unset.push(name);
       return match;
     }
-    hideExpandedValue(name, value);
+    errors?.hide(name, value);
     return value;
   });
   if (!bad && unset.length === 0) return expanded;
@@ -120,8 +121,8 @@ function expandString(
     : unset.length === 1
     ? `environment variable "${unset[0]}" is not set`
     : `environment variables ${unset.map((n) => `"${n}"`).join(", ")} are not set`;
-  const message = `Invalid config "${path}": ${why}`;
-  if (errors === undefined) throw new TypeError(message);
-  errors.add(path, message);
+  const error = configError(path, why);
+  if (errors === undefined) throw error;
+  errors.add(error.path, error.message);
   return text;
 }

@@ -16,6 +16,7 @@ import {
   ROUTER_FEATURES,
   sequentialIdGenerator,
 } from "../wamp/mod.ts";
+import type { ConfigObjectOptions } from "../config/mod.ts";
 import { type RealmOptions, resolveRealmOptions } from "./core/realm_options.ts";
 import { CookieStore } from "./core/auth/cookie.ts";
 import { trustedProcedures } from "./core/auth/methods.ts";
@@ -165,11 +166,13 @@ export class Router {
    *
    * @param options The realm's options.
    * @param path Where the options came from, for error messages.
+   * @param config A `ConfigErrors` context to collect config errors in
+   * (`cloverleaf check`), instead of throwing at the first.
    * @returns The new realm.
    * @throws {TypeError} When the options are invalid or the realm exists.
    */
-  addRealm(options: RealmOptions, path = "realm"): Realm {
-    const resolved = resolveRealmOptions(options, path);
+  addRealm(options: RealmOptions, path = "realm", config: ConfigObjectOptions = {}): Realm {
+    const resolved = resolveRealmOptions(options, path, config);
     if (this.#realms.has(resolved.name)) {
       throw new TypeError(`Cannot add realm "${resolved.name}": realm already exists`);
     }

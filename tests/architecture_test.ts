@@ -38,10 +38,7 @@ const KNOWN = {
     "router/core/meta/subscription_meta.ts -> router/core/realm.ts",
     "router/core/meta/testament.ts -> router/core/realm.ts",
   ] as string[],
-  layering: [
-    "wamp/mod.ts -> config/check.ts",
-    "wamp/mod.ts -> config/env.ts",
-  ] as string[],
+  layering: [] as string[],
   impure: [
     "router/core/auth/authenticator.ts",
     "router/core/auth/cookie.ts",
@@ -68,7 +65,6 @@ const KNOWN = {
     "router/core/dealer/dealer.ts",
     "router/core/realm.ts",
     "router/core/session.ts",
-    "transports/config.ts",
     "transports/longpoll/server.ts",
     "transports/rawsocket/framing.ts",
     "transports/rawsocket/server.ts",

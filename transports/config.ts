@@ -7,74 +7,32 @@
  * @module
  */
 
-import {
-  ConfigObject,
-  type OutboundOptions,
-  type SerializerName,
-  type SlowConsumerPolicy,
-} from "../wamp/mod.ts";
+import { ConfigObject, type ConfigObjectOptions } from "../config/mod.ts";
+import type { SerializerName, SlowConsumerPolicy } from "../wamp/mod.ts";
+import { isValidHost } from "./address.ts";
 import type { ListenerTlsOptions, ListenOptions } from "./listener.ts";
-import type { CookieOptions } from "./stream/cookie.ts";
+import type {
+  ClientCertificates,
+  ListenerType,
+  ResolvedListenerOptions,
+  ResolvedListenerTls,
+} from "./listener_options.ts";
 
-/** The protocols a listener serves: one, or all three on one port. */
-export type ListenerType = "universal" | "websocket" | "rawsocket" | "longpoll";
-
-/** Listener options with every default filled in. */
-export interface ResolvedListenerOptions {
-  /** What the listener serves. */
-  readonly type: ListenerType;
-  /** The interface to listen on (TCP). */
-  readonly host: string;
-  /** The TCP port (0: any free port). */
-  readonly port: number;
-  /** A Unix socket path, instead of host and port. */
-  readonly unix?: string;
-  /** TLS certificate and key (read from the configured files), if any. */
-  readonly tls?: Readonly<ListenerTlsOptions>;
-  /** Serializers offered. */
-  readonly serializers: readonly SerializerName[];
-  /** Whether the batched WebSocket and long-poll subprotocols are offered. */
-  readonly batched: boolean;
-  /** The largest incoming message, in bytes. */
-  readonly maxMessageSize: number;
-  /** Open connections allowed at once (0: no limit). */
-  readonly maxConnections: number;
-  /** Milliseconds to send the first byte; then each HTTP request head has as long again. */
-  readonly handshakeTimeout: number;
-  /** Milliseconds for an HTTP request body, and for an idle kept-alive HTTP connection. */
-  readonly http: Readonly<{ bodyTimeout: number; idleTimeout: number }>;
-  /** Milliseconds from connecting to a joined session. */
-  readonly helloTimeout: number;
-  /** Milliseconds of silence before a WebSocket or RawSocket ping (0: none). */
-  readonly pingInterval: number;
-  /** Milliseconds to wait for the answer to a ping. */
-  readonly pingTimeout: number;
-  /** Outbound limits for each connection. */
-  readonly outbound: Readonly<Required<OutboundOptions>>;
-  /** WebSocket URL paths. */
-  readonly paths: readonly string[];
-  /** permessage-deflate: off unless `enabled`. */
-  readonly compression: Readonly<{ enabled: boolean; threshold: number; level: number }>;
-  /** Origins allowed to open WebSockets and use long-poll (globs; empty: any). */
-  readonly allowedOrigins: readonly string[];
-  /** The tracking cookie, if any. */
-  readonly cookie?: Readonly<Required<CookieOptions>>;
-  /** Long-poll settings. */
-  readonly longpoll: Readonly<{ path: string; pollTimeout: number; sessionTimeout: number }>;
-}
-
-/** A host and port, as parsed by {@linkcode parseAddress}. */
-export interface Address {
-  /** An IPv4 or IPv6 literal (without brackets) or a hostname. */
-  readonly host: string;
-  /** The TCP port, 0 to 65535. */
-  readonly port: number;
-}
+export { type Address, parseAddress } from "./address.ts";
+export type {
+  ClientCertificates,
+  ListenerOptions,
+  ListenerTlsFiles,
+  ListenerType,
+  ResolvedListenerOptions,
+  ResolvedListenerTls,
+  ResolvedOutboundOptions,
+} from "./listener_options.ts";
 
 const TYPES: readonly ListenerType[] = ["universal", "websocket", "rawsocket", "longpoll"];
 const SERIALIZERS: readonly SerializerName[] = ["json", "msgpack", "cbor"];
 const SLOW_CONSUMER: readonly SlowConsumerPolicy[] = ["drop", "close"];
-const CLIENT_CERTS = ["none", "request", "require"] as const;
+const CLIENT_CERTS: readonly ClientCertificates[] = ["none", "request", "require"];
 const MAX_MESSAGE = 64 * 1024 * 1024;
 /** Keys that only some listener types understand. */
 const ONLY_FOR: Record<string, readonly ListenerType[]> = {
@@ -90,14 +48,17 @@ const ONLY_FOR: Record<string, readonly ListenerType[]> = {
 };
 
 /**
- * Validates one listener object from the JSON config and fills in its
- * defaults. Every error is a one-line `TypeError` naming the full key
- * path. TLS files are read here, so a missing file is a config error.
+ * Validates one listener object ({@linkcode ListenerOptions}, from code or
+ * parsed JSON) and fills in its defaults. Every error is a one-line
+ * `ConfigError` naming the full key path. TLS files are read here, so a
+ * missing file is a config error.
  *
- * @param input The listener object (parsed JSON).
+ * @param input The listener object.
  * @param path Where it came from, for error messages (`listeners[0]`).
+ * @param options A `ConfigErrors` context to collect errors in, instead of
+ * throwing at the first (errors that end the listener still throw).
  * @returns The resolved options.
- * @throws {TypeError} Naming the first invalid or unknown key.
+ * @throws {ConfigError} Naming the first invalid or unknown key.
  *
  * @example
  * ```ts
@@ -122,45 +83,40 @@ const ONLY_FOR: Record<string, readonly ListenerType[]> = {
 export function resolveListenerOptions(
   input: unknown,
   path: string,
+  options: ConfigObjectOptions = {},
 ): ResolvedListenerOptions {
-  const c = new ConfigObject(input, path);
+  const c = new ConfigObject(input, path, options);
   c.string("type"); // required
   const type = c.oneOf("type", TYPES, "universal");
   for (const [key, types] of Object.entries(ONLY_FOR)) {
     if (c.has(key) && !types.includes(type)) {
-      throw new TypeError(
-        `Invalid config "${c.path(key)}": only for ${
-          types.map((t) => `"${t}"`).join(", ")
-        } listeners`,
-      );
+      throw c.error(key, `only for ${types.map((t) => `"${t}"`).join(", ")} listeners`);
     }
   }
   const unix = c.has("unix") ? c.string("unix") : undefined;
   if (unix !== undefined && (c.has("host") || c.has("port"))) {
-    throw new TypeError(
-      `Invalid config "${c.path("unix")}": a listener has either "unix" or "host"/"port"`,
-    );
+    throw c.error("unix", 'a listener has either "unix" or "host"/"port"');
   }
   const host = c.string("host", "127.0.0.1");
   if (!isValidHost(host)) {
-    throw new TypeError(
-      `Invalid config "${c.path("host")}": expected an IPv4 or IPv6 address or a hostname, got ${
-        JSON.stringify(host)
-      }`,
+    throw c.error(
+      "host",
+      `expected an IPv4 or IPv6 address or a hostname, got ${JSON.stringify(host)}`,
     );
   }
   const port = c.integer("port", 8080, 0, 65535);
-  const tls = resolveTls(c.object("tls"));
+  const tlsConfig = c.object("tls");
+  const tls = tlsConfig === undefined ? undefined : resolveTls(tlsConfig);
   if (tls !== undefined && unix !== undefined) {
-    throw new TypeError(`Invalid config "${c.path("tls")}": not for a Unix socket listener`);
+    throw c.error("tls", "not for a Unix socket listener");
   }
   const serializers = stringList(
     c,
     "serializers",
     SERIALIZERS,
-    (s) => SERIALIZERS.includes(s as SerializerName),
+    isSerializer,
     `one of ${SERIALIZERS.map((s) => `"${s}"`).join(", ")}`,
-  ) as SerializerName[];
+  ).filter(isSerializer);
   const paths = stringList(c, "paths", ["/ws", "/"], (p) => p.startsWith("/"), "a path");
   const allowedOrigins = c.has("allowedOrigins")
     ? stringList(c, "allowedOrigins", [], (o) => o.length > 0, "an origin glob")
@@ -185,16 +141,7 @@ export function resolveListenerOptions(
     maxAge: cookieConfig.integer("maxAge", 86_400, 1),
   };
   cookieConfig?.done();
-  const lp = c.object("longpoll");
-  const longpoll = {
-    path: lp?.string("path", "/lp") ?? "/lp",
-    pollTimeout: lp?.integer("pollTimeout", 10_000, 1) ?? 10_000,
-    sessionTimeout: lp?.integer("sessionTimeout", 60_000, 1) ?? 60_000,
-  };
-  if (!longpoll.path.startsWith("/")) {
-    throw new TypeError(`Invalid config "${lp!.path("path")}": expected a path starting with "/"`);
-  }
-  lp?.done();
+  const longpoll = longpollOptions(c.object("longpoll"));
   const h = c.object("http");
   const http = {
     bodyTimeout: h?.integer("bodyTimeout", 60_000, 1) ?? 60_000,
@@ -227,18 +174,26 @@ export function resolveListenerOptions(
   return resolved;
 }
 
-function resolveTls(t: ConfigObject | undefined): ListenerTlsOptions | undefined {
-  if (t === undefined) return undefined;
+function longpollOptions(lp: ConfigObject | undefined): ResolvedListenerOptions["longpoll"] {
+  if (lp === undefined) return { path: "/lp", pollTimeout: 10_000, sessionTimeout: 60_000 };
+  const longpoll = {
+    path: lp.string("path", "/lp"),
+    pollTimeout: lp.integer("pollTimeout", 10_000, 1),
+    sessionTimeout: lp.integer("sessionTimeout", 60_000, 1),
+  };
+  if (!longpoll.path.startsWith("/")) throw lp.error("path", 'expected a path starting with "/"');
+  lp.done();
+  return longpoll;
+}
+
+function resolveTls(t: ConfigObject): ResolvedListenerTls {
   const read = (key: string): string => {
     const file = t.string(key);
     try {
       return Deno.readTextFileSync(file);
     } catch (error) {
-      throw new TypeError(
-        `Invalid config "${t.path(key)}": cannot read ${JSON.stringify(file)}: ${
-          (error as Error).message
-        }`,
-      );
+      const why = error instanceof Error ? error.message : String(error);
+      throw t.error(key, `cannot read ${JSON.stringify(file)}: ${why}`);
     }
   };
   const cert = read("cert");
@@ -246,14 +201,14 @@ function resolveTls(t: ConfigObject | undefined): ListenerTlsOptions | undefined
   const ca = t.has("ca") ? [read("ca")] : undefined;
   const clientCertificates = t.oneOf("clientCertificates", CLIENT_CERTS, "none");
   if (clientCertificates !== "none" && ca === undefined) {
-    throw new TypeError(
-      `Invalid config "${
-        t.path("clientCertificates")
-      }": needs "ca", the CA client certificates chain to`,
-    );
+    throw t.error("clientCertificates", 'needs "ca", the CA client certificates chain to');
   }
   t.done();
   return { cert, key, ...(ca === undefined ? {} : { ca }), clientCertificates };
+}
+
+function listenerTls({ ca, ...tls }: ResolvedListenerTls): ListenerTlsOptions {
+  return { ...tls, ...(ca === undefined ? {} : { ca: [...ca] }) };
 }
 
 /**
@@ -284,7 +239,7 @@ export function toListenOptions(listener: ResolvedListenerOptions): ListenOption
     ...(listener.unix === undefined
       ? { hostname: listener.host, port: listener.port }
       : { path: listener.unix }),
-    ...(listener.tls === undefined ? {} : { tls: { ...listener.tls } }),
+    ...(listener.tls === undefined ? {} : { tls: listenerTls(listener.tls) }),
     websocket: serves("websocket")
       ? {
         ...common,
@@ -312,86 +267,8 @@ export function toListenOptions(listener: ResolvedListenerOptions): ListenOption
   };
 }
 
-/**
- * Parses a `host:port` address, as given to the `--ws` flag. IPv6 literals
- * go in brackets (`[::1]:8080`); the brackets are not part of the result.
- *
- * @param text The address.
- * @param what The flag or key it came from, for error messages (`--ws`).
- * @returns The host and port.
- * @throws {TypeError} With a one-line message naming `what`.
- *
- * @example
- * ```ts
- * import { parseAddress } from "./config.ts";
- * import { deepEqual, throws } from "node:assert/strict";
- *
- * deepEqual(parseAddress("0.0.0.0:8888", "--ws"), { host: "0.0.0.0", port: 8888 });
- * deepEqual(parseAddress("[::1]:8080", "--ws"), { host: "::1", port: 8080 });
- * throws(() => parseAddress("localhost", "--ws"), /--ws/);
- * throws(() => parseAddress("::1:8080", "--ws"), /in brackets/);
- * ```
- */
-export function parseAddress(text: string, what: string): Address {
-  const fail: (why: string) => never = (why) => {
-    throw new TypeError(
-      `Invalid ${what} address ${JSON.stringify(text)}: ${why}`,
-    );
-  };
-  let host: string;
-  let portText: string;
-  if (text.startsWith("[")) {
-    const bracketed = /^\[([^\]]*)\]:(.*)$/.exec(text);
-    if (bracketed === null) fail("expected [ipv6]:port");
-    host = bracketed[1]!;
-    portText = bracketed[2]!;
-    if (!isIPv6(host)) fail("expected an IPv6 address in brackets");
-  } else {
-    const colon = text.lastIndexOf(":");
-    if (colon < 0) fail("expected host:port, or [ipv6]:port");
-    host = text.slice(0, colon);
-    portText = text.slice(colon + 1);
-    if (host.includes(":")) {
-      fail("put an IPv6 address in brackets, as in [::1]:8080");
-    }
-    if (!isValidHost(host)) {
-      fail("expected an IPv4 address or a hostname before the port");
-    }
-  }
-  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) {
-    fail("expected a port from 0 to 65535 after the colon");
-  }
-  return { host, port: Number(portText) };
-}
-
-/**
- * Whether `host` is an IPv4 literal, an IPv6 literal (without brackets) or
- * a hostname as RFC 1123 allows.
- */
-function isValidHost(host: string): boolean {
-  if (host.includes(":")) return isIPv6(host);
-  if (/^[\d.]+$/.test(host)) return isIPv4(host);
-  if (host.length > 253) return false;
-  const labels = host.endsWith(".") ? host.slice(0, -1).split(".") : host.split(".");
-  // A hostname's last label is never all digits (that would be an IPv4 typo).
-  if (/^\d+$/.test(labels.at(-1) ?? "")) return false;
-  return labels.every((l) => /^[a-z\d]([a-z\d-]{0,61}[a-z\d])?$/i.test(l));
-}
-
-function isIPv4(host: string): boolean {
-  const parts = host.split(".");
-  return parts.length === 4 &&
-    parts.every((p) => /^(0|[1-9]\d{0,2})$/.test(p) && Number(p) <= 255);
-}
-
-function isIPv6(host: string): boolean {
-  if (!/^[\da-f:.]+$/i.test(host) || !host.includes(":")) return false;
-  try {
-    new URL(`http://[${host}]/`);
-    return true;
-  } catch {
-    return false;
-  }
+function isSerializer(name: string): name is SerializerName {
+  return (SERIALIZERS as readonly string[]).includes(name);
 }
 
 function stringList(
@@ -406,24 +283,15 @@ function stringList(
     return [...fallback];
   }
   const list = c.array(key);
-  if (list.length === 0) {
-    throw new TypeError(
-      `Invalid config "${c.path(key)}": expected a non-empty array, got []`,
-    );
-  }
+  if (list.length === 0) throw c.error(key, "expected a non-empty array, got []");
+  const out: string[] = [];
   list.forEach((item, i) => {
     if (typeof item !== "string" || !valid(item)) {
-      throw new TypeError(
-        `Invalid config "${c.path(key)}[${i}]": expected ${expected}, got ${
-          JSON.stringify(item) ?? String(item)
-        }`,
-      );
+      const got = JSON.stringify(item) ?? String(item);
+      throw c.error(`${key}[${i}]`, `expected ${expected}, got ${got}`);
     }
-    if (list.indexOf(item) !== i) {
-      throw new TypeError(
-        `Invalid config "${c.path(key)}[${i}]": ${JSON.stringify(item)} repeats`,
-      );
-    }
+    if (list.indexOf(item) !== i) throw c.error(`${key}[${i}]`, `${JSON.stringify(item)} repeats`);
+    out.push(item);
   });
-  return list as string[];
+  return out;
 }

@@ -17,8 +17,6 @@ export * from "./peer.ts";
 export * from "./uri.ts";
 export * from "./uris.ts";
 export * from "./serializers/mod.ts";
-export * from "../config/check.ts";
-export * from "../config/env.ts";
 export { deriveKey as wampcraDeriveKey } from "./auth/wampcra.ts";
 export { type CryptosignKeyPair, cryptosignKeyPair } from "./auth/cryptosign.ts";
 export {

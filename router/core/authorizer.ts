@@ -23,8 +23,8 @@
  * @module
  */
 
+import type { ConfigObject } from "../../config/mod.ts";
 import {
-  ConfigObject,
   type Dict,
   isMatchPolicy,
   isValidUri,
@@ -407,44 +407,35 @@ const MATCHES: readonly MatchPolicy[] = ["exact", "prefix", "wildcard"];
 /**
  * Validates one entry of a realm's `roles`.
  *
- * @param input The entry from the config.
- * @param path Its path, for error messages.
+ * @param c The entry from the config.
  * @returns The role.
- * @throws {TypeError} Naming the first invalid key by its path.
+ * @throws {ConfigError} Naming the first invalid key by its path.
  */
-export function resolveRole(input: unknown, path: string): RoleOptions {
-  const c = new ConfigObject(input, path);
+export function resolveRole(c: ConfigObject): RoleOptions {
   const role: RoleOptions = { name: c.string("name") };
   if (c.has("authorizer")) {
     const value = c.value("authorizer");
     if (typeof value === "function") role.authorizer = value as DynamicAuthorizer;
     else if (typeof value === "string" && isValidUri(value)) role.authorizer = value;
-    else {
-      throw new TypeError(
-        `Invalid config "${c.path("authorizer")}": expected a procedure URI or a function`,
-      );
-    }
+    else throw c.error("authorizer", "expected a procedure URI or a function");
     if (c.has("authorizerRealm")) role.authorizerRealm = c.string("authorizerRealm");
     if (c.has("permissions")) {
-      throw new TypeError(
-        `Invalid config "${c.path("permissions")}": give permissions or an authorizer, not both`,
-      );
+      throw c.error("permissions", "give permissions or an authorizer, not both");
     }
   } else {
     role.permissions = c.array("permissions").map((p, i) =>
-      permission(p, c.path(`permissions[${i}]`))
+      permission(c.child(p, `permissions[${i}]`))
     );
   }
   c.done();
   return role;
 }
 
-function permission(input: unknown, path: string): Permission {
-  const c = new ConfigObject(input, path);
+function permission(c: ConfigObject): Permission {
   const match = c.oneOf("match", MATCHES, "exact");
   const uri = c.string("uri");
   if (!isValidUri(uri, { match }) && !(match === "prefix" && uri === "")) {
-    throw new TypeError(`Invalid config "${c.path("uri")}": "${uri}" is not a valid ${match} URI`);
+    throw c.error("uri", `"${uri}" is not a valid ${match} URI`);
   }
   const out: Permission = { uri, match };
   const allow = c.object("allow");

@@ -90,8 +90,31 @@ export interface LimitOptions {
   historyBytes?: number;
 }
 
-/** Every limit with its value. */
-export type ResolvedLimits = Readonly<Required<LimitOptions>>;
+/** Every limit with its value: {@linkcode LimitOptions} with the defaults filled in. */
+export interface ResolvedLimits {
+  /** Calls one session may have in flight. */
+  readonly callsPerSession: number;
+  /** Subscriptions one session may hold. */
+  readonly subscriptionsPerSession: number;
+  /** Subscriptions the realm holds in all. */
+  readonly subscriptions: number;
+  /** Pattern subscriptions the realm holds in all. */
+  readonly patternSubscriptions: number;
+  /** Registrations one session may hold. */
+  readonly registrationsPerSession: number;
+  /** Registrations the realm holds in all. */
+  readonly registrations: number;
+  /** The estimated size of one retained event, in bytes. */
+  readonly retainedEventBytes: number;
+  /** The estimated size of every retained event of the realm together, in bytes. */
+  readonly retainedBytes: number;
+  /** The estimated size of one session's testaments together, in bytes. */
+  readonly testamentBytesPerSession: number;
+  /** The estimated size of every testament of the realm together, in bytes. */
+  readonly testamentBytes: number;
+  /** The estimated size of the events one history-keeping subscription keeps, in bytes. */
+  readonly historyBytes: number;
+}
 
 /**
  * The default limits: enough for any ordinary application, small enough

@@ -5,8 +5,9 @@
  * @module
  */
 
-import { ConfigObject, isValidUri, type MatchPolicy } from "../../wamp/mod.ts";
-import { type AuthOptions, resolveAuthOptions } from "./auth/config.ts";
+import { ConfigObject, type ConfigObjectOptions } from "../../config/mod.ts";
+import { isValidUri, type MatchPolicy } from "../../wamp/mod.ts";
+import { type AuthOptions, resolveAuthOptions, type ResolvedAuthOptions } from "./auth/config.ts";
 import { resolveRole, type RoleOptions } from "./authorizer.ts";
 import type { EventHistoryRule } from "./broker/event_history.ts";
 import { DEFAULT_LIMITS, type LimitOptions, type ResolvedLimits } from "./limits.ts";
@@ -87,7 +88,7 @@ export interface RealmOptions {
    * rule matches get no `trustlevel` detail.
    * @default {[]}
    */
-  trustLevels?: TrustLevelRule[];
+  trustLevels?: readonly TrustLevelRule[];
   /**
    * Event history (`event_history`): topics or patterns whose last `limit`
    * events the broker keeps for `wamp.subscription.get_events`. Each rule
@@ -95,7 +96,7 @@ export interface RealmOptions {
    * subscribes and outlives the last subscriber.
    * @default {[]}
    */
-  eventHistory?: EventHistoryRule[];
+  eventHistory?: readonly EventHistoryRule[];
   /**
    * Optional meta procedures; the rest of the meta API is always served.
    * @default {{ kill: false, modifyDetails: false }}
@@ -114,7 +115,7 @@ export interface RealmOptions {
    * not allowed is denied (`wamp.error.not_authorized`).
    * @default {[]}
    */
-  roles?: RoleOptions[];
+  roles?: readonly RoleOptions[];
   /**
    * Sessions the realm holds at once; 0 for no limit. A HELLO beyond it is
    * answered with ABORT `cloverleaf.error.realm_full`.
@@ -132,20 +133,71 @@ export interface RealmOptions {
   limits?: LimitOptions;
 }
 
-/** Realm options with every default filled in. */
-export type ResolvedRealmOptions = Readonly<
-  Required<Omit<RealmOptions, "limits">> & { limits: ResolvedLimits }
->;
+/** {@linkcode MetaOptions} with the defaults filled in. */
+export interface ResolvedMetaOptions {
+  /** Whether `wamp.session.kill` and its siblings are served. */
+  readonly kill: boolean;
+  /** Whether `wamp.session.modify_details` is served. */
+  readonly modifyDetails: boolean;
+}
+
+/** An event history rule with the defaults filled in. */
+export interface ResolvedEventHistoryRule extends EventHistoryRule {
+  /** The topic, or the pattern under `match`. */
+  readonly topic: string;
+  /** How `topic` matches. */
+  readonly match: MatchPolicy;
+  /** How many events to keep (1 or more). */
+  readonly limit: number;
+}
+
+/**
+ * Realm options with every default filled in, as
+ * {@linkcode resolveRealmOptions} returns them: the same keys as
+ * {@linkcode RealmOptions}, none of them optional.
+ */
+export interface ResolvedRealmOptions {
+  /** The realm's name (a URI). */
+  readonly name: string;
+  /** Whether sessions may join without authenticating. */
+  readonly anonymous: boolean;
+  /** The authrole anonymous sessions get. */
+  readonly anonymousRole: string;
+  /** Whether topic and procedure URIs must follow the strict rule. */
+  readonly strictUris: boolean;
+  /** Whether request IDs must follow the spec's sequence. */
+  readonly strictRequestIds: boolean;
+  /** Caller identification. */
+  readonly discloseCaller: Disclosure;
+  /** Publisher identification. */
+  readonly disclosePublisher: Disclosure;
+  /** Trust levels per authrole and transport, first match wins. */
+  readonly trustLevels: readonly TrustLevelRule[];
+  /** Event history rules. */
+  readonly eventHistory: readonly ResolvedEventHistoryRule[];
+  /** Optional meta procedures. */
+  readonly meta: ResolvedMetaOptions;
+  /** Authentication methods besides anonymous (SCRAM passwords replaced by stored keys). */
+  readonly auth: ResolvedAuthOptions;
+  /** Authorization per authrole. */
+  readonly roles: readonly RoleOptions[];
+  /** Sessions the realm holds at once; 0 for no limit. */
+  readonly maxSessions: number;
+  /** Every resource limit. */
+  readonly limits: ResolvedLimits;
+}
 
 const DISCLOSURES: readonly Disclosure[] = ["request", "always", "never"];
 
 /**
  * Fills in defaults for a realm and validates every key.
  *
- * @param input Realm options (from code or from JSON).
+ * @param input Realm options ({@linkcode RealmOptions}, from code or from JSON).
  * @param path Where the options came from, for error messages.
+ * @param options A `ConfigErrors` context to collect errors in, instead of
+ * throwing at the first (errors that end the realm still throw).
  * @returns The resolved options.
- * @throws {TypeError} Naming the first invalid or unknown key.
+ * @throws {ConfigError} Naming the first invalid or unknown key.
  *
  * @example
  * ```ts
@@ -156,14 +208,16 @@ const DISCLOSURES: readonly Disclosure[] = ["request", "always", "never"];
  * throws(() => resolveRealmOptions({ name: "realm1", strict: true }), /unknown key/);
  * ```
  */
-export function resolveRealmOptions(input: unknown, path = "realm"): ResolvedRealmOptions {
-  const c = new ConfigObject(input, path);
+export function resolveRealmOptions(
+  input: unknown,
+  path = "realm",
+  options: ConfigObjectOptions = {},
+): ResolvedRealmOptions {
+  const c = new ConfigObject(input, path, options);
   const name = c.string("name");
-  if (!isValidUri(name)) {
-    throw new TypeError(`Invalid config "${c.path("name")}": "${name}" is not a valid URI`);
-  }
+  if (!isValidUri(name)) throw c.error("name", `"${name}" is not a valid URI`);
   const strictUris = c.boolean("strictUris", false);
-  const options: ResolvedRealmOptions = {
+  const resolved: ResolvedRealmOptions = {
     name,
     anonymous: c.boolean("anonymous", !c.has("auth")),
     anonymousRole: c.string("anonymousRole", "anonymous"),
@@ -172,47 +226,59 @@ export function resolveRealmOptions(input: unknown, path = "realm"): ResolvedRea
     discloseCaller: c.oneOf("discloseCaller", DISCLOSURES, "request"),
     disclosePublisher: c.oneOf("disclosePublisher", DISCLOSURES, "request"),
     trustLevels: c.array("trustLevels").map((rule, i) =>
-      trustLevelRule(rule, c.path(`trustLevels[${i}]`))
+      trustLevelRule(c.child(rule, `trustLevels[${i}]`))
     ),
     eventHistory: c.array("eventHistory").map((rule, i) =>
-      eventHistoryRule(rule, c.path(`eventHistory[${i}]`), strictUris)
+      eventHistoryRule(c.child(rule, `eventHistory[${i}]`), strictUris)
     ),
     meta: metaOptions(c.object("meta")),
-    auth: c.has("auth") ? resolveAuthOptions(c.object("auth")!) : {},
-    roles: c.array("roles").map((role, i) => resolveRole(role, c.path(`roles[${i}]`))),
+    auth: authOptions(c.object("auth")),
+    roles: c.array("roles").map((role, i) => resolveRole(c.child(role, `roles[${i}]`))),
     maxSessions: c.integer("maxSessions", 0, 0),
     limits: limitOptions(c.object("limits")),
   };
   c.done();
-  return options;
+  return resolved;
 }
 
 const MATCH_POLICIES: readonly MatchPolicy[] = ["exact", "prefix", "wildcard"];
 
-function eventHistoryRule(input: unknown, path: string, strict: boolean): EventHistoryRule {
-  const c = new ConfigObject(input, path);
+function eventHistoryRule(c: ConfigObject, strict: boolean): ResolvedEventHistoryRule {
   const topic = c.string("topic");
   const match = c.oneOf("match", MATCH_POLICIES, "exact");
   if (!isValidUri(topic, { strict, match })) {
-    throw new TypeError(
-      `Invalid config "${c.path("topic")}": "${topic}" is not a valid ${match} topic`,
-    );
+    throw c.error("topic", `"${topic}" is not a valid ${match} topic`);
   }
-  const rule: EventHistoryRule = { topic, match, limit: c.integer("limit", 100, 1) };
+  const rule = { topic, match, limit: c.integer("limit", 100, 1) };
   c.done();
   return rule;
 }
 
-function limitOptions(c: ConfigObject | undefined): ResolvedLimits {
-  const limits: Record<string, number> = {};
-  for (const [key, fallback] of Object.entries(DEFAULT_LIMITS)) {
-    limits[key] = c?.integer(key, fallback, 1) ?? fallback;
-  }
-  c?.done();
-  return limits as Required<LimitOptions>;
+function authOptions(c: ConfigObject | undefined): ResolvedAuthOptions {
+  return c === undefined ? {} : resolveAuthOptions(c);
 }
 
-function metaOptions(c: ConfigObject | undefined): Required<MetaOptions> {
+function limitOptions(c: ConfigObject | undefined): ResolvedLimits {
+  const limit = (key: keyof LimitOptions): number =>
+    c?.integer(key, DEFAULT_LIMITS[key], 1) ?? DEFAULT_LIMITS[key];
+  const limits: ResolvedLimits = {
+    callsPerSession: limit("callsPerSession"),
+    subscriptionsPerSession: limit("subscriptionsPerSession"),
+    subscriptions: limit("subscriptions"),
+    patternSubscriptions: limit("patternSubscriptions"),
+    registrationsPerSession: limit("registrationsPerSession"),
+    registrations: limit("registrations"),
+    retainedEventBytes: limit("retainedEventBytes"),
+    retainedBytes: limit("retainedBytes"),
+    testamentBytesPerSession: limit("testamentBytesPerSession"),
+    testamentBytes: limit("testamentBytes"),
+    historyBytes: limit("historyBytes"),
+  };
+  c?.done();
+  return limits;
+}
+
+function metaOptions(c: ConfigObject | undefined): ResolvedMetaOptions {
   const options = {
     kill: c?.boolean("kill", false) ?? false,
     modifyDetails: c?.boolean("modifyDetails", false) ?? false,
@@ -221,8 +287,7 @@ function metaOptions(c: ConfigObject | undefined): Required<MetaOptions> {
   return options;
 }
 
-function trustLevelRule(input: unknown, path: string): TrustLevelRule {
-  const c = new ConfigObject(input, path);
+function trustLevelRule(c: ConfigObject): TrustLevelRule {
   const rule: TrustLevelRule = { trustlevel: c.integer("trustlevel", 0) };
   if (c.has("authrole")) rule.authrole = c.string("authrole");
   if (c.has("transport")) rule.transport = c.string("transport");

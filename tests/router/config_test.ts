@@ -1,6 +1,7 @@
 import { deepEqual, equal, throws } from "node:assert/strict";
 import { type RealmOptions, resolveRealmOptions } from "../../router/core/realm_options.ts";
 import { Router } from "../../router/router.ts";
+import { ConfigError, ConfigErrors } from "../../config/mod.ts";
 
 const quiet = () => {};
 
@@ -279,4 +280,52 @@ Deno.test("Router.addRealm() adds a realm with resolved options", () => {
   router.addRealm({ name: "realm3" });
   deepEqual(router.realmNames, ["realm2", "realm3"]);
   equal(router.realm("realm4"), undefined);
+});
+
+Deno.test("resolveRealmOptions() with a ConfigErrors context records an error in every nested part", () => {
+  const errors = new ConfigErrors();
+  const input = {
+    name: "realm1",
+    trustLevels: [{ trustlevel: "high" }, 3],
+    eventHistory: [{ topic: "com.example.t", limit: 0 }],
+    meta: { kill: "yes" },
+    auth: {
+      ticket: { principals: { alice: { ticket: "t", role: 7 } } },
+      cookie: { maxAge: 0 },
+    },
+    roles: [{ name: "user", permissions: [{ uri: "com.example", allow: { call: 1 } }] }],
+    maxSessions: -1,
+    limits: { callsPerSession: 0 },
+  };
+  const resolved = resolveRealmOptions(input, "realms[0]", { errors });
+  deepEqual(errors.messages, [
+    'Invalid config "realms[0].trustLevels[0].trustlevel": expected an integer from 0 to 9007199254740991, got "high"',
+    'Invalid config "realms[0].trustLevels[1]": expected an object, got 3',
+    'Invalid config "realms[0].eventHistory[0].limit": expected an integer from 1 to 9007199254740991, got 0',
+    'Invalid config "realms[0].meta.kill": expected a boolean, got "yes"',
+    'Invalid config "realms[0].auth.ticket.principals.alice.role": expected a non-empty string, got 7',
+    'Invalid config "realms[0].auth.cookie.maxAge": expected an integer from 1 to 9007199254740991, got 0',
+    'Invalid config "realms[0].roles[0].permissions[0].allow.call": expected a boolean, got 1',
+    'Invalid config "realms[0].maxSessions": expected an integer from 0 to 9007199254740991, got -1',
+    'Invalid config "realms[0].limits.callsPerSession": expected an integer from 1 to 9007199254740991, got 0',
+  ]);
+  deepEqual(
+    errors.errors.map((error) => error.path),
+    errors.messages.map((message) => /^Invalid config "(.*?)"/.exec(message)?.[1]),
+  );
+  // Every value falls back to its default, so the result is complete.
+  equal(resolved.meta.kill, false);
+  equal(resolved.limits.callsPerSession, 1000);
+  equal(resolved.auth.cookie?.maxAge, 86_400);
+});
+
+Deno.test("resolveRealmOptions() throws a ConfigError whose path names the key", () => {
+  throws(
+    () =>
+      resolveRealmOptions({ name: "realm1", roles: [{ name: "r", authorizer: 5 }] }, "realms[1]"),
+    (error: unknown) =>
+      error instanceof ConfigError && error.path === "realms[1].roles[0].authorizer" &&
+      error.message ===
+        'Invalid config "realms[1].roles[0].authorizer": expected a procedure URI or a function',
+  );
 });

@@ -1,5 +1,6 @@
 import { deepEqual, equal, throws } from "node:assert/strict";
 import { testPki } from "../_helpers/tls.ts";
+import { ConfigError, ConfigErrors } from "../../config/mod.ts";
 import { parseAddress, resolveListenerOptions, toListenOptions } from "../../transports/config.ts";
 
 const DEFAULTS = {
@@ -278,4 +279,39 @@ Deno.test("parseAddress() rejects bad addresses with one line naming the flag", 
       return pattern.test(message);
     }, text);
   }
+});
+
+Deno.test("resolveListenerOptions() with a ConfigErrors context records every type error", () => {
+  const errors = new ConfigErrors();
+  const listener = resolveListenerOptions(
+    {
+      type: "websocket",
+      port: "80",
+      outbound: { maxBacklog: -1, backlog: 1 },
+      compression: { level: 10 },
+      cookie: { name: "" },
+      http: { idleTimeout: 0 },
+    },
+    "listeners[0]",
+    { errors },
+  );
+  deepEqual(errors.messages, [
+    'Invalid config "listeners[0].port": expected an integer from 0 to 65535, got "80"',
+    'Invalid config "listeners[0].outbound.maxBacklog": expected an integer from 0 to 9007199254740991, got -1',
+    'Invalid config "listeners[0].outbound.backlog": unknown key',
+    'Invalid config "listeners[0].compression.level": expected an integer from 0 to 9, got 10',
+    'Invalid config "listeners[0].cookie.name": expected a non-empty string, got ""',
+    'Invalid config "listeners[0].http.idleTimeout": expected an integer from 1 to 9007199254740991, got 0',
+  ]);
+  equal(listener.port, 8080);
+  deepEqual(listener.outbound, DEFAULTS.outbound);
+});
+
+Deno.test("parseAddress() throws a ConfigError whose path is the flag", () => {
+  throws(
+    () => parseAddress("localhost", "--ws"),
+    (error: unknown) =>
+      error instanceof ConfigError && error.path === "--ws" &&
+      error.message === 'Invalid --ws address "localhost": expected host:port, or [ipv6]:port',
+  );
 });

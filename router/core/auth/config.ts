@@ -8,7 +8,8 @@
  */
 
 import { deriveCredentials } from "../../../wamp/auth/scram.ts";
-import { type ConfigObject, isValidUri } from "../../../wamp/mod.ts";
+import { configError, type ConfigObject } from "../../../config/mod.ts";
+import { isValidUri } from "../../../wamp/mod.ts";
 import type { DynamicAuthenticator } from "./authenticator.ts";
 import type { CryptosignPrincipal } from "./cryptosign.ts";
 import type { ScramUser } from "./scram.ts";
@@ -87,66 +88,78 @@ export interface AuthOptions {
 }
 
 /**
+ * A realm's `auth` options as {@linkcode resolveAuthOptions} returns them:
+ * SCRAM users given by password have their stored keys, and the cookie
+ * method has its `maxAge`.
+ */
+export interface ResolvedAuthOptions {
+  /** Ticket: `principals` or an authenticator. */
+  readonly ticket?: DynamicOption & { principals?: Record<string, TicketPrincipal> };
+  /** WAMP-CRA: `users` or an authenticator. */
+  readonly wampcra?: DynamicOption & { users?: Record<string, CraUser> };
+  /** WAMP-Cryptosign: `principals` or an authenticator. */
+  readonly cryptosign?: DynamicOption & { principals?: Record<string, CryptosignPrincipal> };
+  /** WAMP-SCRAM: `users` (stored keys only) or an authenticator. */
+  readonly scram?: DynamicOption & { users?: Record<string, ScramUser> };
+  /** TLS client certificate: `principals` or an authenticator. */
+  readonly tls?: DynamicOption & { principals?: Record<string, TlsPrincipal> };
+  /** Cookie: identities are remembered for `maxAge` seconds. */
+  readonly cookie?: { readonly maxAge: number };
+}
+
+/**
  * Validates a realm's `auth` options.
  *
  * @param c The `auth` object.
  * @returns The options, with SCRAM passwords replaced by stored keys.
- * @throws {TypeError} Naming the first invalid key by its path.
+ * @throws {ConfigError} Naming the first invalid key by its path.
  */
-export function resolveAuthOptions(c: ConfigObject): AuthOptions {
-  const out: AuthOptions = {};
+export function resolveAuthOptions(c: ConfigObject): ResolvedAuthOptions {
   const ticket = c.object("ticket");
-  if (ticket !== undefined) {
-    out.ticket = {
-      ...dynamic(ticket),
-      ...principals(ticket, "principals", (p) => ({ ticket: p.string("ticket"), role: role(p) })),
-    };
-  }
+  const ticketOptions = ticket && {
+    ...dynamic(ticket),
+    ...principals(ticket, "principals", (p) => ({ ticket: p.string("ticket"), role: role(p) })),
+  };
   const wampcra = c.object("wampcra");
-  if (wampcra !== undefined) {
-    out.wampcra = {
-      ...dynamic(wampcra),
-      ...principals(wampcra, "users", (p) => {
-        const user: CraUser = { secret: p.string("secret"), role: role(p) };
-        if (p.has("salt")) user.salt = p.string("salt");
-        if (p.has("iterations")) user.iterations = p.integer("iterations", 1000, 1);
-        if (p.has("keylen")) user.keylen = p.integer("keylen", 32, 1, 1024);
-        return user;
-      }),
-    };
-  }
+  const wampcraOptions = wampcra && {
+    ...dynamic(wampcra),
+    ...principals(wampcra, "users", (p) => {
+      const user: CraUser = { secret: p.string("secret"), role: role(p) };
+      if (p.has("salt")) user.salt = p.string("salt");
+      if (p.has("iterations")) user.iterations = p.integer("iterations", 1000, 1);
+      if (p.has("keylen")) user.keylen = p.integer("keylen", 32, 1, 1024);
+      return user;
+    }),
+  };
   const cryptosign = c.object("cryptosign");
-  if (cryptosign !== undefined) {
-    out.cryptosign = {
-      ...dynamic(cryptosign),
-      ...principals(cryptosign, "principals", (p) => ({
-        role: role(p),
-        authorizedKeys: p.array("authorizedKeys").map((key, i) => {
-          if (typeof key !== "string" || !/^[0-9a-fA-F]{64}$/.test(key)) {
-            throw new TypeError(
-              `Invalid config "${p.path(`authorizedKeys[${i}]`)}": expected 32 bytes of hex`,
-            );
-          }
-          return key;
-        }),
-      })),
-    };
-  }
+  const cryptosignOptions = cryptosign && {
+    ...dynamic(cryptosign),
+    ...principals(cryptosign, "principals", (p) => ({
+      role: role(p),
+      authorizedKeys: p.array("authorizedKeys").map((key, i) => {
+        if (typeof key !== "string" || !/^[0-9a-fA-F]{64}$/.test(key)) {
+          throw p.error(`authorizedKeys[${i}]`, "expected 32 bytes of hex");
+        }
+        return key;
+      }),
+    })),
+  };
   const tls = c.object("tls");
-  if (tls !== undefined) {
-    out.tls = { ...dynamic(tls), ...principals(tls, "principals", tlsPrincipal) };
-  }
+  const tlsOptions = tls && { ...dynamic(tls), ...principals(tls, "principals", tlsPrincipal) };
   const cookie = c.object("cookie");
-  if (cookie !== undefined) {
-    out.cookie = { maxAge: cookie.integer("maxAge", 86_400, 1) };
-    cookie.done();
-  }
+  const cookieOptions = cookie && { maxAge: cookie.integer("maxAge", 86_400, 1) };
+  cookie?.done();
   const scram = c.object("scram");
-  if (scram !== undefined) {
-    out.scram = { ...dynamic(scram), ...principals(scram, "users", scramUser) };
-  }
+  const scramOptions = scram && { ...dynamic(scram), ...principals(scram, "users", scramUser) };
   c.done();
-  return out;
+  return {
+    ...(ticketOptions && { ticket: ticketOptions }),
+    ...(wampcraOptions && { wampcra: wampcraOptions }),
+    ...(cryptosignOptions && { cryptosign: cryptosignOptions }),
+    ...(tlsOptions && { tls: tlsOptions }),
+    ...(cookieOptions && { cookie: cookieOptions }),
+    ...(scramOptions && { scram: scramOptions }),
+  };
 }
 
 function role(p: ConfigObject): string {
@@ -162,40 +175,37 @@ function dynamic(c: ConfigObject): DynamicOption {
     } else if (typeof value === "string" && isValidUri(value)) {
       out.authenticator = value;
     } else {
-      throw new TypeError(
-        `Invalid config "${c.path("authenticator")}": expected a procedure URI or a function`,
-      );
+      throw c.error("authenticator", "expected a procedure URI or a function");
     }
   }
   if (c.has("authenticatorRealm")) out.authenticatorRealm = c.string("authenticatorRealm");
   return out;
 }
 
+/** `{ [key]: table }`, or `{}` when the method has an authenticator instead. */
 function principals<K extends string, T>(
   c: ConfigObject,
   key: K,
   read: (p: ConfigObject, path: string) => T,
-): { [P in K]?: Record<string, T> } {
+): Partial<Record<K, Record<string, T>>> {
   const table = c.object(key);
   if (table === undefined) {
-    if (!c.has("authenticator")) {
-      throw new TypeError(`Invalid config "${c.path(key)}": expected ${key} or an authenticator`);
-    }
+    if (!c.has("authenticator")) throw c.error(key, `expected ${key} or an authenticator`);
     return {};
   }
   if (c.has("authenticator")) {
-    throw new TypeError(
-      `Invalid config "${c.path(key)}": give ${key} or an authenticator, not both`,
-    );
+    throw c.error(key, `give ${key} or an authenticator, not both`);
   }
   const out: Record<string, T> = {};
   for (const authid of table.keys()) {
-    const p = table.object(authid)!;
+    const p = table.child(table.value(authid), authid);
     out[authid] = read(p, table.path(authid));
     p.done();
   }
   table.done();
-  return { [key]: out } as { [P in K]?: Record<string, T> };
+  const result: Partial<Record<K, Record<string, T>>> = {};
+  result[key] = out;
+  return result;
 }
 
 const KDFS = ["pbkdf2", "argon2id13"] as const;
@@ -213,7 +223,7 @@ function scramUser(p: ConfigObject): ScramUser {
     try {
       return { role: role(p), ...params, ...deriveCredentials(p.string("password"), params) };
     } catch (error) {
-      throw new TypeError(`Invalid config "${p.path("password")}": ${(error as Error).message}`);
+      throw p.error("password", error instanceof Error ? error.message : String(error));
     }
   }
   return {
@@ -230,9 +240,7 @@ function tlsPrincipal(p: ConfigObject, path: string): TlsPrincipal {
     if (!p.has(key)) continue;
     const fingerprint = normalizeFingerprint(p.string(key), bytes);
     if (fingerprint === undefined) {
-      throw new TypeError(
-        `Invalid config "${p.path(key)}": expected ${bytes} bytes of hex, colons optional`,
-      );
+      throw p.error(key, `expected ${bytes} bytes of hex, colons optional`);
     }
     principal[key] = fingerprint;
   }
@@ -240,15 +248,11 @@ function tlsPrincipal(p: ConfigObject, path: string): TlsPrincipal {
   if (subject !== undefined) {
     const fields: Record<string, string> = {};
     for (const name of subject.keys()) fields[name] = subject.string(name);
-    if (Object.keys(fields).length === 0) {
-      throw new TypeError(`Invalid config "${p.path("subject")}": expected at least one field`);
-    }
+    if (Object.keys(fields).length === 0) throw p.error("subject", "expected at least one field");
     principal.subject = fields;
   }
   if (Object.keys(principal).length === 1) {
-    throw new TypeError(
-      `Invalid config "${path}": expected fingerprint256, fingerprint or subject`,
-    );
+    throw configError(path, "expected fingerprint256, fingerprint or subject");
   }
   return principal;
 }

@@ -17,7 +17,12 @@ export {
   type Identity,
 } from "./authenticator.ts";
 export { cookieAuthenticator, CookieStore } from "./cookie.ts";
-export { type AuthOptions, type DynamicOption, type ScramPasswordUser } from "./config.ts";
+export {
+  type AuthOptions,
+  type DynamicOption,
+  type ResolvedAuthOptions,
+  type ScramPasswordUser,
+} from "./config.ts";
 export {
   cryptosignAuthenticator,
   type CryptosignOptions,

@@ -1,5 +1,5 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import { ConfigErrors, expandEnv } from "../../wamp/mod.ts";
+import { ConfigErrors, expandEnv } from "../../config/mod.ts";
 
 const ENV: Record<string, string> = {
   TOKEN: "s3cret",

@@ -1,5 +1,5 @@
-import { deepEqual, equal, throws } from "node:assert/strict";
-import { ConfigErrors, ConfigObject } from "../../wamp/mod.ts";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { ConfigError, ConfigErrors, ConfigObject, expandEnv } from "../../config/mod.ts";
 
 Deno.test("ConfigObject throws at the first problem without a sink", () => {
   const c = new ConfigObject({ a: "x", b: 1, extra: 1, more: 2 }, "top");
@@ -85,24 +85,33 @@ Deno.test("ConfigErrors.add() keeps the first error at a path and drops those be
   ]);
 });
 
-Deno.test("ConfigErrors.collect() puts ConfigObjects created inside into collecting mode", () => {
+Deno.test("ConfigErrors.collect() passes itself to the part, which reads in collecting mode", () => {
   const errors = new ConfigErrors();
-  const read = (input: unknown, path: string) => {
-    const c = new ConfigObject(input, path);
+  const read = (input: unknown, path: string, options: { errors?: ConfigErrors } = {}) => {
+    const c = new ConfigObject(input, path, options);
     const value = { n: c.integer("n", 1), s: c.string("s", "d") };
     c.done();
     return value;
   };
-  deepEqual(errors.collect(() => read({ n: "x", s: 2, z: 0 }, "p[0]"), "p[0]"), { n: 1, s: "d" });
-  deepEqual(errors.collect(() => read("nope", "p[1]"), "p[1]"), { n: 1, s: "d" });
+  deepEqual(errors.collect((e) => read({ n: "x", s: 2, z: 0 }, "p[0]", { errors: e }), "p[0]"), {
+    n: 1,
+    s: "d",
+  });
+  deepEqual(errors.collect((e) => read("nope", "p[1]", { errors: e }), "p[1]"), { n: 1, s: "d" });
   deepEqual(errors.messages, [
     'Invalid config "p[0].n": expected an integer from 0 to 9007199254740991, got "x"',
     'Invalid config "p[0].s": expected a non-empty string, got 2',
     'Invalid config "p[0].z": unknown key',
     'Invalid config "p[1]": expected an object, got "nope"',
   ]);
-  // Outside collect() a ConfigObject throws again.
+  // Without a context a ConfigObject throws, inside collect() or not.
   throws(() => read({ n: "x" }, "q"), /"q\.n"/);
+  errors.collect(() => read({ n: "x" }, "q"), "q");
+  equal(
+    errors.messages.at(-1),
+    'Invalid config "q.n": expected an integer from 0 to 9007199254740991, got "x"',
+  );
+  equal(errors.errors.at(-1)?.path, "q.n");
 });
 
 Deno.test("ConfigErrors.collect() records a thrown error and ends the part", () => {
@@ -127,14 +136,51 @@ Deno.test("ConfigErrors.collect() records a thrown error and ends the part", () 
   ]);
 });
 
-Deno.test("ConfigErrors.collect() nests and restores the outer mode", () => {
+Deno.test("ConfigErrors contexts are independent: no state outside them", () => {
   const outer = new ConfigErrors();
   const inner = new ConfigErrors();
-  outer.collect(() => {
-    inner.collect(() => new ConfigObject(1, "in"), "in");
-    new ConfigObject(2, "out");
+  outer.collect((errors) => {
+    inner.collect((errors) => new ConfigObject(1, "in", { errors }), "in");
+    new ConfigObject(2, "out", { errors });
   }, "");
   deepEqual(inner.messages, ['Invalid config "in": expected an object, got 1']);
   deepEqual(outer.messages, ['Invalid config "out": expected an object, got 2']);
   throws(() => new ConfigObject(3, "after"), TypeError);
+  throws(() => new ConfigObject(3, "after"), ConfigError);
+});
+
+Deno.test("ConfigErrors.hide() hides a value in the errors of its own context only", () => {
+  const errors = new ConfigErrors();
+  expandEnv({ a: "${TOKEN}" }, (name) => name === "TOKEN" ? "t0ps3cret" : undefined, { errors });
+  const fresh = new ConfigErrors();
+  const d = new ConfigObject({ a: "t0ps3cret" }, "top", { errors: fresh });
+  d.integer("a", 0);
+  deepEqual(fresh.messages, [
+    'Invalid config "top.a": expected an integer from 0 to 9007199254740991, got "t0ps3cret"',
+  ]);
+  const e = new ConfigObject({ a: "t0ps3cret", b: ["x t0ps3cret"] }, "other", { errors });
+  e.integer("a", 0);
+  e.boolean("b", false);
+  deepEqual(errors.messages, [
+    'Invalid config "other.a": expected an integer from 0 to 9007199254740991, got "${TOKEN}"',
+    'Invalid config "other.b": expected a boolean, got ["x ${TOKEN}"]',
+  ]);
+});
+
+Deno.test("ConfigError carries the path of the offending key", () => {
+  const c = new ConfigObject({ n: -1 }, "realms[0].limits");
+  throws(() => c.integer("n", 1, 1), (error: unknown) => {
+    ok(error instanceof ConfigError);
+    equal(error.path, "realms[0].limits.n");
+    equal(error.name, "TypeError");
+    return true;
+  });
+  const semantic = c.error("name", '"a b" is not a valid URI');
+  equal(semantic.path, "realms[0].limits.name");
+  equal(semantic.message, 'Invalid config "realms[0].limits.name": "a b" is not a valid URI');
+  const errors = new ConfigErrors();
+  errors.collect(() => {
+    throw semantic;
+  }, "realms[0]");
+  deepEqual(errors.errors.map((e) => [e.path, e.message]), [[semantic.path, semantic.message]]);
 });
