@@ -12,7 +12,7 @@
  */
 
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import { ProtocolViolationError, serializers } from "../../wamp/mod.ts";
+import { ProtocolViolationError, serializers } from "../../../wamp/mod.ts";
 import {
   decodeHandshakeReply,
   decodeHandshakeRequest,
@@ -30,10 +30,10 @@ import {
   lengthExponent,
   MAX_FRAME_LENGTH,
   maxLength,
-} from "../../transports/rawsocket/framing.ts";
+} from "../../../transports/rawsocket/framing.ts";
 
 const VECTORS = new URL(
-  "../../../shared/wamp-vectors/generated-auth-transport.json",
+  "../../../../shared/wamp-vectors/generated-auth-transport.json",
   import.meta.url,
 );
 
