@@ -73,8 +73,6 @@ const KNOWN = {
     "router/core/session.ts",
     "transports/config.ts",
     "transports/longpoll/server.ts",
-    "transports/rawsocket/framing.ts",
-    "transports/rawsocket/server.ts",
   ] as string[],
 };
 

@@ -12,7 +12,6 @@ import {
   notDeepEqual,
   notStrictEqual,
   ok,
-  strictEqual,
   throws,
 } from "node:assert/strict";
 import { ProtocolViolationError } from "../../wamp/errors.ts";
@@ -374,17 +373,6 @@ export function runSerializerSuite(serializer: Serializer): void {
       });
     });
   }
-
-  Deno.test(`${name}.encode() returns the cached frame for the same message object`, () => {
-    const msg: WampMessage = {
-      type: MessageType.PUBLISHED,
-      request: 1,
-      publication: 2,
-    };
-    const first = serializer.encode(msg);
-    strictEqual(serializer.encode(msg), first);
-    strictEqual(serializer.encode(msg), first);
-  });
 
   Deno.test(`${name}.encode() encodes a different message object afresh`, () => {
     const a: WampMessage = {

@@ -22,7 +22,7 @@ import {
 } from "../../wamp/mod.ts";
 import { joinBatch, splitBatch, splitTextBatch } from "../stream/batched.ts";
 import { encodeBytes, encodeFailure } from "../stream/encode.ts";
-import { originPolicy } from "../websocket/server.ts";
+import { originPolicy } from "../stream/origin.ts";
 import { concat } from "../stream/bytes.ts";
 
 /** Options for {@linkcode LongPollService}. */

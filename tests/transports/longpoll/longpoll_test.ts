@@ -8,7 +8,10 @@ import { Router } from "../../../router/mod.ts";
 import { Session } from "../../../client/session.ts";
 import type { Event } from "../../../client/subscription.ts";
 import { type LongPollOptions, LongPollService } from "../../../transports/longpoll/server.ts";
-import { connectLongPoll, type ConnectLongPollOptions } from "../../../transports/longpoll/client.ts";
+import {
+  connectLongPoll,
+  type ConnectLongPollOptions,
+} from "../../../transports/longpoll/client.ts";
 import {
   type AttachOptions,
   type Link,

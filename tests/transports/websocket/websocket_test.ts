@@ -11,7 +11,10 @@ import tls from "node:tls";
 import { Session } from "../../../client/session.ts";
 import { Router } from "../../../router/mod.ts";
 import { parseRequestHead, textResponse } from "../../../transports/stream/http.ts";
-import { deflateMessage, inflateMessage } from "../../../transports/websocket/permessage_deflate.ts";
+import {
+  deflateMessage,
+  inflateMessage,
+} from "../../../transports/websocket/permessage_deflate.ts";
 import { serveWebSocket } from "../../../transports/websocket/deno_serve.ts";
 import {
   connectWebSocket,
