@@ -6,14 +6,7 @@
  * @module
  */
 
-import {
-  deepEqual,
-  equal,
-  notDeepEqual,
-  notStrictEqual,
-  ok,
-  throws,
-} from "node:assert/strict";
+import { deepEqual, equal, notDeepEqual, notStrictEqual, ok, throws } from "node:assert/strict";
 import { ProtocolViolationError } from "../../wamp/errors.ts";
 import { MAX_ID } from "../../wamp/ids.ts";
 import { MessageType } from "../../wamp/message_type.ts";
