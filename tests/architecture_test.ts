@@ -72,7 +72,6 @@ const KNOWN = {
     "router/core/realm.ts",
     "router/core/session.ts",
     "transports/config.ts",
-    "transports/longpoll/server.ts",
   ] as string[],
 };
 
