@@ -113,16 +113,8 @@ class WebSocketPeer implements Peer {
   }
 }
 
-/**
- * Wires a WebSocket to a handler: decodes frames, enforces the size
- * limit, reports closure. Shared by the server and the client side.
- *
- * @param socket An open or opening WebSocket.
- * @param serializer The negotiated serializer.
- * @param handler Where decoded messages go.
- * @param maxMessageSize The largest frame accepted.
- */
-export function pumpWebSocket(
+/** Wires a WebSocket to a handler: decodes frames, enforces the size limit, reports closure. */
+function pumpWebSocket(
   socket: WebSocket,
   serializer: Serializer,
   handler: PeerHandler,

@@ -1,7 +1,8 @@
 /**
  * WebSocket transport, server side, over our own framing: takes an HTTP
  * upgrade request a listener has read from a {@linkcode Wire}, checks it,
- * negotiates the WAMP subprotocol (plain or batched) and
+ * negotiates the WAMP side (origin, subprotocol plain or batched, tracking
+ * cookie: `negotiate.ts`, shared with the `Deno.serve` adapter) and
  * permessage-deflate, answers 101 and attaches the connection to a router.
  *
  * @module
