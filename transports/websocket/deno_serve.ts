@@ -35,8 +35,8 @@ export interface WebSocketHandlerOptions {
    */
   paths?: string[];
   /**
-   * Serializers offered, in the router's order of preference when a client
-   * offers several with no order of its own.
+   * Serializers offered; the client's order of preference decides (no
+   * batched variants here).
    * @default {["json", "msgpack", "cbor"]}
    */
   serializers?: SerializerName[];
