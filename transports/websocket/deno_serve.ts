@@ -66,7 +66,7 @@ export interface WebSocketHandlerOptions {
 }
 
 /** A socket-backed {@linkcode Peer}. */
-class WebSocketPeer implements Peer {
+class DenoWebSocketPeer implements Peer {
   readonly info: TransportInfo;
   #socket: WebSocket;
   #serializer: Serializer;
@@ -210,7 +210,7 @@ export function webSocketHandler(
       ...(remote === undefined ? {} : { peer: remote }),
       ...(cookie === undefined ? {} : { cookie }),
     };
-    const peer = new WebSocketPeer(socket, serializer, info, options.log);
+    const peer = new DenoWebSocketPeer(socket, serializer, info, options.log);
     socket.onopen = () => {
       let handler: PeerHandler;
       try {
