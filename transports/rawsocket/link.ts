@@ -2,8 +2,8 @@
  * One open RawSocket connection (TCP, TLS or a Unix socket), after the
  * handshake, on either side: frames in and out, PING/PONG, and the two
  * message size limits (ours on what arrives, the peer's on what we send).
- * The framing is pure functions in `framing.ts`; the handshakes are in
- * `server.ts` and `client.ts`.
+ * Frames and handshakes are pure functions (`framing.ts`, `handshake.ts`);
+ * the handshakes run in `server.ts` and `client.ts`.
  *
  * Spec: https://wamp-proto.org/wamp_latest_ietf.html#name-rawsocket-transport
  *
