@@ -51,8 +51,9 @@ export class FrameCache {
 /** The last message a serializer encoded, what it became, and its frames. */
 class Encoded {
   msg: WampMessage | undefined;
-  /** The serializer's output, or what it threw. */
+  /** The serializer's output (empty when it threw). */
   frame: string | Uint8Array = EMPTY;
+  /** Whether the serializer threw, and what. */
   failed = false;
   error: unknown;
   /** The frame's bytes (UTF-8 for text), made on first use. */
@@ -63,10 +64,16 @@ class Encoded {
 
 const encoded = new WeakMap<Serializer, Encoded>();
 
-/** What `serializer` made of `msg`, encoding it unless it was the last message. */
-function encodedFor(serializer: Serializer, msg: WampMessage): Encoded {
+/** The cache entry of a serializer object. */
+function entryOf(serializer: Serializer): Encoded {
   let entry = encoded.get(serializer);
   if (entry === undefined) encoded.set(serializer, entry = new Encoded());
+  return entry;
+}
+
+/** What `serializer` made of `msg`, encoding it unless it was the last message. */
+function encodedFor(serializer: Serializer, msg: WampMessage): Encoded {
+  const entry = entryOf(serializer);
   if (entry.msg !== msg) {
     entry.bytes = undefined;
     try {
@@ -163,10 +170,9 @@ export function encodeBytes(serializer: Serializer, msg: WampMessage): Uint8Arra
  * ```
  */
 export function frameCache(serializer: Serializer, framing: string): FrameCache {
-  let entry = encoded.get(serializer);
-  if (entry === undefined) encoded.set(serializer, entry = new Encoded());
-  let cache = entry.frames.get(framing);
-  if (cache === undefined) entry.frames.set(framing, cache = new FrameCache());
+  const frames = entryOf(serializer).frames;
+  let cache = frames.get(framing);
+  if (cache === undefined) frames.set(framing, cache = new FrameCache());
   return cache;
 }
 
