@@ -114,8 +114,8 @@ for (const [kind, msg] of Object.entries(messages)) {
       group: `${kind} encode`,
       baseline: s.name === "json",
       fn() {
-        // A fresh object each time: Serializer.encode returns its last frame
-        // when given the same object again.
+        // A fresh object each time, as a router sends (the transports'
+        // encodeOnce returns the last frame for the same object).
         s.encode({ ...msg });
       },
     });

@@ -65,9 +65,6 @@ const KNOWN = {
     "router/core/dealer/dealer.ts",
     "router/core/realm.ts",
     "router/core/session.ts",
-    "transports/longpoll/server.ts",
-    "transports/rawsocket/framing.ts",
-    "transports/rawsocket/server.ts",
   ] as string[],
 };
 

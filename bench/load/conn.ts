@@ -12,13 +12,15 @@ import type { Serializer } from "../../wamp/mod.ts";
 import { concat } from "../../transports/stream/bytes.ts";
 import { dial } from "../../transports/stream/dial.ts";
 import {
-  decodeHandshakeReply,
   encodeFrame as encodeRawFrame,
-  encodeHandshake,
   FrameReader,
   FrameType,
-  lengthExponent,
 } from "../../transports/rawsocket/framing.ts";
+import {
+  decodeHandshakeReply,
+  encodeHandshake,
+  lengthExponent,
+} from "../../transports/rawsocket/handshake.ts";
 import { parseResponseHead } from "../../transports/websocket/client.ts";
 import { acceptKey, encodeFrame, FrameParser, Opcode } from "../../transports/websocket/framing.ts";
 import type { Wire } from "../../transports/stream/wire.ts";

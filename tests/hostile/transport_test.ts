@@ -31,7 +31,7 @@ import type { Peer, PeerAcceptor, SerializerName, WampMessage } from "../../wamp
 import { MessageType, serializers } from "../../wamp/mod.ts";
 import { jsonFrame, rawTcp } from "../_helpers/raw_rawsocket.ts";
 import { until, within } from "../_helpers/router.ts";
-import { RawSocketConnection } from "../../transports/rawsocket/server.ts";
+import { RawSocketConnection } from "../../transports/rawsocket/link.ts";
 import { WebSocketPeer } from "../../transports/websocket/link.ts";
 import { Wire } from "../../transports/stream/wire.ts";
 

@@ -6,15 +6,7 @@
  * @module
  */
 
-import {
-  deepEqual,
-  equal,
-  notDeepEqual,
-  notStrictEqual,
-  ok,
-  strictEqual,
-  throws,
-} from "node:assert/strict";
+import { deepEqual, equal, notDeepEqual, notStrictEqual, ok, throws } from "node:assert/strict";
 import { ProtocolViolationError } from "../../wamp/errors.ts";
 import { MAX_ID } from "../../wamp/ids.ts";
 import { MessageType } from "../../wamp/message_type.ts";
@@ -375,17 +367,6 @@ export function runSerializerSuite(serializer: Serializer): void {
       });
     });
   }
-
-  Deno.test(`${name}.encode() returns the cached frame for the same message object`, () => {
-    const msg: WampMessage = {
-      type: MessageType.PUBLISHED,
-      request: 1,
-      publication: 2,
-    };
-    const first = serializer.encode(msg);
-    strictEqual(serializer.encode(msg), first);
-    strictEqual(serializer.encode(msg), first);
-  });
 
   Deno.test(`${name}.encode() encodes a different message object afresh`, () => {
     const a: WampMessage = {

@@ -19,8 +19,7 @@ import {
 } from "../../wamp/mod.ts";
 import { Inbox } from "../stream/keepalive.ts";
 import { encodeBytes } from "../stream/encode.ts";
-import { joinBatch } from "../stream/batched.ts";
-import { splitBatchedBody } from "./server.ts";
+import { joinBatch, splitBatchedBody } from "../stream/batched.ts";
 
 /** Options for {@linkcode connectLongPoll}. */
 export interface ConnectLongPollOptions {

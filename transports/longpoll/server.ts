@@ -9,21 +9,16 @@
 
 import {
   type AttachOptions,
-  type Peer,
   type PeerAcceptor,
-  type PeerHandler,
   ProtocolViolationError,
   type Serializer,
   type SerializerName,
   serializers as allSerializers,
-  type TransportInfo,
   type TransportLog,
-  type WampMessage,
 } from "../../wamp/mod.ts";
-import { joinBatch, splitBatch, splitTextBatch } from "../stream/batched.ts";
-import { encodeBytes, encodeFailure } from "../stream/encode.ts";
-import { originPolicy } from "../websocket/server.ts";
+import { originPolicy } from "../stream/origin.ts";
 import { concat } from "../stream/bytes.ts";
+import { answer, LongPollTransport, type TransportHost } from "./link.ts";
 
 /** Options for {@linkcode LongPollService}. */
 export interface LongPollOptions {
@@ -76,38 +71,6 @@ const SEND_FAILURES: Record<number, string> = {
   500: "Internal error",
 };
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-/**
- * Splits a batched body into frames for `serializer.decode`.
- *
- * @param serializer The transport's serializer.
- * @param body A batch as `transports/stream/batched.ts` frames it.
- * @returns The frames, in order.
- * @throws {ProtocolViolationError} When the batch is malformed.
- */
-export function splitBatchedBody(
-  serializer: Serializer,
-  body: Uint8Array,
-): (string | Uint8Array)[] {
-  if (serializer.binary) return splitBatch(body);
-  let text: string;
-  try {
-    text = utf8.decode(body);
-  } catch (cause) {
-    throw new ProtocolViolationError("Cannot split batch: invalid UTF-8", { cause });
-  }
-  return splitTextBatch(text);
-}
-
-/** A transport ID: 24 random bytes, base64url; the only credential a transport has. */
-function newTransportId(): string {
-  return crypto.getRandomValues(new Uint8Array(24)).toBase64({
-    alphabet: "base64url",
-    omitPadding: true,
-  });
-}
-
 /**
  * Reads a request body up to `limit` bytes.
  *
@@ -141,187 +104,6 @@ function standardHeaders(request: Request): Headers {
   const asked = request.headers.get("access-control-request-headers");
   if (asked !== null) headers.set("access-control-allow-headers", asked);
   return headers;
-}
-
-function answer(status: number, headers: Headers, text?: string): Response {
-  if (text !== undefined) headers.set("content-type", "text/plain; charset=utf-8");
-  return new Response(text === undefined ? null : `${text}\n`, { status, headers });
-}
-
-/** What a transport needs from its service. */
-interface TransportHost {
-  readonly pollTimeout: number;
-  readonly sessionTimeout: number;
-  readonly log: TransportLog | undefined;
-  /** The transport closed: forget it. */
-  gone(id: string): void;
-}
-
-/** A held `receive`. */
-interface Parked {
-  resolve(response: Response): void;
-  headers: Headers;
-  timer: ReturnType<typeof setTimeout> | undefined;
-}
-
-/** One long-poll transport: the {@linkcode Peer} the router sees, plus its outbound queue. */
-class LongPollTransport implements Peer {
-  readonly info: TransportInfo;
-  readonly id: string;
-  readonly serializer: Serializer;
-  readonly batched: boolean;
-  handler: PeerHandler | undefined;
-  state: "open" | "closing" | "closed" = "open";
-  /** Incoming bodies are handed on in the order their requests arrived. */
-  deliveries: Promise<void> = Promise.resolve();
-  #queue: Uint8Array[] = [];
-  #bytes = 0;
-  #parked: Parked | undefined;
-  #idle: ReturnType<typeof setTimeout> | undefined;
-  #service: TransportHost;
-
-  constructor(
-    serializer: Serializer,
-    batched: boolean,
-    remote: string | undefined,
-    service: TransportHost,
-  ) {
-    this.id = newTransportId();
-    this.serializer = serializer;
-    this.batched = batched;
-    this.#service = service;
-    this.info = {
-      type: "longpoll",
-      serializer: serializer.name,
-      ...(remote === undefined ? {} : { peer: remote }),
-    };
-  }
-
-  send(msg: WampMessage): void {
-    if (this.state !== "open") return;
-    let bytes: Uint8Array;
-    try {
-      bytes = encodeBytes(this.serializer, msg);
-    } catch (error) {
-      // Peer.send never throws: drop an EVENT for this recipient only, and
-      // close on anything else rather than leave a caller or callee waiting.
-      const failure = encodeFailure(msg, error);
-      this.#service.log?.("warn", `Long-poll ${this.info.peer ?? ""}: ${failure.message}`);
-      if (!failure.drop) this.close();
-      return;
-    }
-    this.#queue.push(bytes);
-    this.#bytes += bytes.byteLength;
-    if (this.#parked !== undefined) this.#unpark(this.#take(this.#parked.headers));
-  }
-
-  backlog(): number {
-    return this.#bytes;
-  }
-
-  queued(): number {
-    return this.#queue.length;
-  }
-
-  /** Ends the transport once the client has received what is queued. */
-  close(): void {
-    if (this.state !== "open") return;
-    this.state = "closing";
-    if (this.#queue.length === 0) this.destroy();
-    else if (this.#parked !== undefined) this.#unpark(this.#take(this.#parked.headers));
-  }
-
-  /** Restarts the inactivity timer. */
-  touch(): void {
-    clearTimeout(this.#idle);
-    if (this.#service.sessionTimeout <= 0 || this.state === "closed") return;
-    this.#idle = setTimeout(() => {
-      if (this.#parked !== undefined) this.touch(); // a client that holds a receive is alive
-      else this.destroy();
-    }, this.#service.sessionTimeout);
-  }
-
-  /**
-   * Answers a `receive`: at once when something is queued, else when
-   * something is, or with 204 after the poll timeout. A newer `receive`
-   * ends an older one with 204.
-   */
-  receive(headers: Headers): Promise<Response> {
-    this.touch();
-    if (this.#parked !== undefined) this.#unpark(answer(204, this.#parked.headers));
-    if (this.#queue.length > 0) return Promise.resolve(this.#take(headers));
-    return new Promise((resolve) => {
-      // Not request.signal: Deno.serve warns once about its legacy semantics
-      // when it is touched, and a receive abandoned by its client ends
-      // anyway at the poll timeout or when the next receive arrives.
-      const timeout = this.#service.pollTimeout;
-      const timer = timeout > 0
-        ? setTimeout(() => this.#unpark(answer(204, headers)), timeout)
-        : undefined;
-      this.#parked = { resolve, headers, timer };
-    });
-  }
-
-  /** Closes at once, dropping what is queued; a held `receive` gets 404. Idempotent. */
-  destroy(): void {
-    if (this.state === "closed") return;
-    this.state = "closed";
-    clearTimeout(this.#idle);
-    this.#queue = [];
-    this.#bytes = 0;
-    if (this.#parked !== undefined) {
-      this.#unpark(answer(404, this.#parked.headers, "WAMP transport closed"));
-    }
-    this.#service.gone(this.id);
-    this.handler?.closed();
-  }
-
-  #unpark(response: Response): void {
-    const parked = this.#parked;
-    if (parked === undefined) return;
-    this.#parked = undefined;
-    clearTimeout(parked.timer);
-    parked.resolve(response);
-    this.touch();
-  }
-
-  /** Takes one queued message (or, batched, all of them) as a response. */
-  #take(headers: Headers): Response {
-    const frames = this.batched ? this.#queue.splice(0) : this.#queue.splice(0, 1);
-    const body = this.batched ? joinBatch(frames, this.serializer.binary) : frames[0]!;
-    for (const f of frames) this.#bytes -= f.byteLength;
-    headers.set(
-      "content-type",
-      this.serializer.binary ? "application/octet-stream" : "application/json; charset=utf-8",
-    );
-    if (this.state === "closing" && this.#queue.length === 0) queueMicrotask(() => this.destroy());
-    return new Response(body as Uint8Array<ArrayBuffer>, { status: 200, headers });
-  }
-
-  /**
-   * Hands a `send` body to the router.
-   *
-   * @returns The HTTP status: 204, or 400 when it did not decode.
-   */
-  deliver(body: Uint8Array): number {
-    if (this.state !== "open") return 204; // closing: the router no longer listens
-    try {
-      const frames = this.batched ? splitBatchedBody(this.serializer, body) : [body];
-      for (const frame of frames) {
-        const msg = this.serializer.decode(frame);
-        if (this.state !== "open") break;
-        this.handler?.receive(msg);
-      }
-    } catch (error) {
-      this.handler?.fail(
-        error instanceof ProtocolViolationError
-          ? error
-          : new ProtocolViolationError(String(error), { cause: error }),
-      );
-      return 400;
-    }
-    return 204;
-  }
 }
 
 /**

@@ -16,7 +16,7 @@ import {
   type WampMessage,
 } from "../../wamp/mod.ts";
 import { type ClientTlsOptions, dial, type DialAddress } from "../stream/dial.ts";
-import { RawSocketConnection, transportInfo } from "./server.ts";
+import { RawSocketConnection, transportInfo } from "./link.ts";
 import {
   decodeHandshakeReply,
   encodeHandshake,
@@ -25,7 +25,7 @@ import {
   lengthExponent,
   receiveLimit,
   sendLimit,
-} from "./framing.ts";
+} from "./handshake.ts";
 import { concat } from "../stream/bytes.ts";
 import type { Wire } from "../stream/wire.ts";
 

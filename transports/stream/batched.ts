@@ -143,3 +143,27 @@ export function splitTextBatch(text: string): string[] {
   }
   return out;
 }
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Splits a batched body into frames for `serializer.decode`.
+ *
+ * @param serializer The transport's serializer.
+ * @param body A batch as {@linkcode joinBatch} frames it.
+ * @returns The frames, in order.
+ * @throws {ProtocolViolationError} When the batch is malformed.
+ */
+export function splitBatchedBody(
+  serializer: Serializer,
+  body: Uint8Array,
+): (string | Uint8Array)[] {
+  if (serializer.binary) return splitBatch(body);
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch (cause) {
+    throw new ProtocolViolationError("Cannot split batch: invalid UTF-8", { cause });
+  }
+  return splitTextBatch(text);
+}

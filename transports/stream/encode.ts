@@ -1,32 +1,126 @@
 /**
- * Messages to bytes for byte-stream transports, once per message and
- * serializer: a fan-out to N subscribers on the same serializer encodes
- * (and UTF-8 encodes, for JSON) one time.
+ * Messages to bytes and frames, once per message and serializer: the one
+ * place that lets a fan-out to N peers on the same serializer encode an
+ * EVENT one time ({@linkcode encodeOnce}, {@linkcode encodeBytes}) and
+ * frame it one time per framing ({@linkcode frameCache}). Every cache here
+ * holds the last message only and compares by identity: a message object
+ * is never modified once sent.
  *
  * @module
  */
 
-import {
-  MessageType,
-  messageTypeName,
-  type Serializer,
-  type SerializerName,
-  type WampMessage,
-} from "../../wamp/mod.ts";
+import { MessageType, messageTypeName, type Serializer, type WampMessage } from "../../wamp/mod.ts";
 
 const utf8 = new TextEncoder();
-const last = new Map<
-  SerializerName,
-  { msg: WampMessage; bytes: Uint8Array; error?: never } | {
-    msg: WampMessage;
-    error: unknown;
-  }
->();
+const EMPTY = new Uint8Array(0);
 
 /**
- * Encodes a message to bytes. Encoding the same message object again with
- * the same serializer returns the same bytes (do not modify them), or
- * throws the same error without trying again.
+ * A frame shared by every link with the same serializer and framing: the
+ * last message framed and its frame. Get one with {@linkcode frameCache}
+ * when a link opens; then {@linkcode FrameCache.get} before framing and
+ * {@linkcode FrameCache.set} after.
+ */
+export class FrameCache {
+  #msg: WampMessage | undefined;
+  #frame: Uint8Array = EMPTY;
+
+  /**
+   * The frame of `msg`, when it is the last message framed.
+   *
+   * @param msg The message.
+   * @returns Its frame (do not modify it), or `undefined`.
+   */
+  get(msg: WampMessage): Uint8Array | undefined {
+    return msg === this.#msg ? this.#frame : undefined;
+  }
+
+  /**
+   * Remembers the frame of `msg` for the links that send it next.
+   *
+   * @param msg The message.
+   * @param frame Its frame, as every link sharing this cache would build it.
+   * @returns The frame.
+   */
+  set(msg: WampMessage, frame: Uint8Array): Uint8Array {
+    this.#msg = msg;
+    this.#frame = frame;
+    return frame;
+  }
+}
+
+/** The last message a serializer encoded, what it became, and its frames. */
+class Encoded {
+  msg: WampMessage | undefined;
+  /** The serializer's output (empty when it threw). */
+  frame: string | Uint8Array = EMPTY;
+  /** Whether the serializer threw, and what. */
+  failed = false;
+  error: unknown;
+  /** The frame's bytes (UTF-8 for text), made on first use. */
+  bytes: Uint8Array | undefined;
+  /** The frame caches of this serializer, by framing. */
+  readonly frames = new Map<string, FrameCache>();
+}
+
+const encoded = new WeakMap<Serializer, Encoded>();
+
+/** The cache entry of a serializer object. */
+function entryOf(serializer: Serializer): Encoded {
+  let entry = encoded.get(serializer);
+  if (entry === undefined) encoded.set(serializer, entry = new Encoded());
+  return entry;
+}
+
+/** What `serializer` made of `msg`, encoding it unless it was the last message. */
+function encodedFor(serializer: Serializer, msg: WampMessage): Encoded {
+  const entry = entryOf(serializer);
+  if (entry.msg !== msg) {
+    entry.bytes = undefined;
+    try {
+      entry.frame = serializer.encode(msg);
+      entry.failed = false;
+      entry.error = undefined;
+    } catch (error) {
+      entry.frame = EMPTY;
+      entry.failed = true;
+      entry.error = error;
+    }
+    entry.msg = msg;
+  }
+  if (entry.failed) throw entry.error;
+  return entry;
+}
+
+/**
+ * Encodes a message with a serializer. Encoding the same message object
+ * again with the same serializer returns the same frame (do not modify
+ * it), or throws the same error, without encoding again.
+ *
+ * @param serializer The connection's serializer.
+ * @param msg The message.
+ * @returns The serializer's frame (a string for JSON).
+ * @throws {Error} When the message cannot be encoded.
+ *
+ * @example
+ * ```ts
+ * import { encodeOnce } from "./encode.ts";
+ * import { MessageType, serializers } from "../../wamp/mod.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const msg = { type: MessageType.PUBLISHED, request: 1, publication: 2 } as const;
+ * const frame = encodeOnce(serializers.cbor, msg);
+ * equal(encodeOnce(serializers.cbor, msg), frame);
+ * equal(encodeOnce(serializers.json, msg), "[17,1,2]");
+ * ```
+ */
+export function encodeOnce(serializer: Serializer, msg: WampMessage): string | Uint8Array {
+  return encodedFor(serializer, msg).frame;
+}
+
+/**
+ * Encodes a message to bytes, as {@linkcode encodeOnce} does: the same
+ * message object with the same serializer gives the same bytes (do not
+ * modify them), or the same error.
  *
  * @param serializer The connection's serializer.
  * @param msg The message.
@@ -46,21 +140,40 @@ const last = new Map<
  * ```
  */
 export function encodeBytes(serializer: Serializer, msg: WampMessage): Uint8Array {
-  const cached = last.get(serializer.name);
-  if (cached !== undefined && cached.msg === msg) {
-    if ("bytes" in cached) return cached.bytes;
-    throw cached.error;
-  }
-  let bytes: Uint8Array;
-  try {
-    const frame = serializer.encode(msg);
-    bytes = typeof frame === "string" ? utf8.encode(frame) : frame;
-  } catch (error) {
-    last.set(serializer.name, { msg, error });
-    throw error;
-  }
-  last.set(serializer.name, { msg, bytes });
-  return bytes;
+  const entry = encodedFor(serializer, msg);
+  return entry.bytes ??= typeof entry.frame === "string" ? utf8.encode(entry.frame) : entry.frame;
+}
+
+/**
+ * The frame cache that every link with this serializer and framing
+ * shares, so that a fan-out frames a message once for all of them. Ask for
+ * it once per link, not per message.
+ *
+ * @param serializer The link's serializer.
+ * @param framing Names the framing and every setting that changes a frame
+ * (e.g. `"rawsocket"`, `"websocket/deflate/6/15"`): links whose frames
+ * could differ must use different names.
+ * @returns The shared cache.
+ *
+ * @example
+ * ```ts
+ * import { encodeBytes, frameCache } from "./encode.ts";
+ * import { MessageType, serializers } from "../../wamp/mod.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const msg = { type: MessageType.PUBLISHED, request: 1, publication: 2 } as const;
+ * const cache = frameCache(serializers.json, "example");
+ * equal(cache.get(msg), undefined);
+ * const frame = cache.set(msg, new Uint8Array([0, 0, 0, 8, ...encodeBytes(serializers.json, msg)]));
+ * equal(frameCache(serializers.json, "example").get(msg), frame);
+ * equal(frameCache(serializers.cbor, "example").get(msg), undefined);
+ * ```
+ */
+export function frameCache(serializer: Serializer, framing: string): FrameCache {
+  const frames = entryOf(serializer).frames;
+  let cache = frames.get(framing);
+  if (cache === undefined) frames.set(framing, cache = new FrameCache());
+  return cache;
 }
 
 /** What a transport does with a message it cannot encode: {@linkcode encodeFailure}. */

@@ -1,8 +1,9 @@
 /**
- * WebSocket transport, server side: an HTTP handler that upgrades
- * requests, negotiates `wamp.2.json`, `wamp.2.msgpack` or `wamp.2.cbor`,
- * and attaches each connection to a router; plus {@linkcode serveWebSocket}
- * to run it on a port.
+ * WebSocket transport for `Deno.serve`: an HTTP handler that upgrades
+ * requests with `Deno.upgradeWebSocket`, negotiates `wamp.2.json`,
+ * `wamp.2.msgpack` or `wamp.2.cbor` and the tracking cookie as the
+ * listener does (`negotiate.ts`), and attaches each connection to a router;
+ * plus {@linkcode serveWebSocket} to run it on a port.
  *
  * @module
  */
@@ -17,10 +18,14 @@ import {
   type SerializerName,
   serializers as allSerializers,
   type TransportInfo,
+  type TransportLog,
   type WampMessage,
 } from "../../wamp/mod.ts";
-import { type CookieOptions, trackingCookie } from "../stream/cookie.ts";
+import type { CookieOptions } from "../stream/cookie.ts";
+import { encodeFailure, encodeOnce } from "../stream/encode.ts";
+import { negotiateWebSocket, supportedSubprotocols } from "./negotiate.ts";
 export type { CookieOptions } from "../stream/cookie.ts";
+export { negotiateSubprotocol } from "./negotiate.ts";
 
 /** Options for {@linkcode webSocketHandler}. */
 export interface WebSocketHandlerOptions {
@@ -30,8 +35,8 @@ export interface WebSocketHandlerOptions {
    */
   paths?: string[];
   /**
-   * Serializers offered, in the router's order of preference when a client
-   * offers several with no order of its own.
+   * Serializers offered; the client's order of preference decides (no
+   * batched variants here).
    * @default {["json", "msgpack", "cbor"]}
    */
   serializers?: SerializerName[];
@@ -49,23 +54,50 @@ export interface WebSocketHandlerOptions {
    * presented cookie the router remembers is renewed into it.
    */
   cookie?: CookieOptions;
+  /**
+   * Origins allowed to open a WebSocket, as globs where `*` stands for any
+   * characters but `/`. A request with another `Origin` gets 403; one
+   * without `Origin` (not from a browser) is allowed. Empty or absent: any
+   * origin.
+   */
+  allowedOrigins?: string[];
+  /** Where messages that cannot be encoded are logged. */
+  log?: TransportLog;
 }
 
 /** A socket-backed {@linkcode Peer}. */
-class WebSocketPeer implements Peer {
+class DenoWebSocketPeer implements Peer {
   readonly info: TransportInfo;
   #socket: WebSocket;
   #serializer: Serializer;
+  #log: TransportLog | undefined;
 
-  constructor(socket: WebSocket, serializer: Serializer, info: TransportInfo) {
+  constructor(
+    socket: WebSocket,
+    serializer: Serializer,
+    info: TransportInfo,
+    log: TransportLog | undefined,
+  ) {
     this.#socket = socket;
     this.#serializer = serializer;
     this.info = info;
+    this.#log = log;
   }
 
   send(msg: WampMessage): void {
     if (this.#socket.readyState !== WebSocket.OPEN) return;
-    this.#socket.send(this.#serializer.encode(msg));
+    let frame: string | Uint8Array;
+    try {
+      frame = encodeOnce(this.#serializer, msg);
+    } catch (error) {
+      // Peer.send never throws: drop an EVENT for this recipient only, and
+      // close on anything else rather than leave a caller or callee waiting.
+      const failure = encodeFailure(msg, error);
+      this.#log?.("warn", `WebSocket ${this.info.peer ?? ""}: ${failure.message}`);
+      if (!failure.drop) this.#socket.close(1011, "cannot encode message");
+      return;
+    }
+    this.#socket.send(frame);
   }
 
   backlog(): number {
@@ -81,35 +113,8 @@ class WebSocketPeer implements Peer {
   }
 }
 
-/**
- * Picks the subprotocol: the first one the client offered that we support.
- *
- * @param header The `Sec-WebSocket-Protocol` request header.
- * @param offered Our serializers.
- * @returns The serializer, or `undefined` when nothing matches.
- */
-export function negotiateSubprotocol(
-  header: string | null,
-  offered: readonly Serializer[],
-): Serializer | undefined {
-  if (header === null) return undefined;
-  for (const name of header.split(",")) {
-    const found = offered.find((s) => s.subprotocol === name.trim());
-    if (found !== undefined) return found;
-  }
-  return undefined;
-}
-
-/**
- * Wires a WebSocket to a handler: decodes frames, enforces the size
- * limit, reports closure. Shared by the server and the client side.
- *
- * @param socket An open or opening WebSocket.
- * @param serializer The negotiated serializer.
- * @param handler Where decoded messages go.
- * @param maxMessageSize The largest frame accepted.
- */
-export function pumpWebSocket(
+/** Wires a WebSocket to a handler: decodes frames, enforces the size limit, reports closure. */
+function pumpWebSocket(
   socket: WebSocket,
   serializer: Serializer,
   handler: PeerHandler,
@@ -172,7 +177,13 @@ export function webSocketHandler(
     allSerializers[n]
   );
   const maxMessageSize = options.maxMessageSize ?? 16 * 1024 * 1024;
-  const supported = offered.map((s) => s.subprotocol).join(", ");
+  const supported = supportedSubprotocols(offered, false).join(", ");
+  const negotiation = {
+    serializers: options.serializers ?? ["json", "msgpack", "cbor"],
+    batched: false,
+    ...(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins }),
+    ...(options.cookie === undefined ? {} : { cookie: options.cookie }),
+  };
   return (request, remote) => {
     if (!paths.includes(new URL(request.url).pathname)) {
       return new Response("Not found\n", { status: 404 });
@@ -183,36 +194,24 @@ export function webSocketHandler(
         headers: { upgrade: "websocket" },
       });
     }
-    const serializer = negotiateSubprotocol(
-      request.headers.get("sec-websocket-protocol"),
-      offered,
-    );
-    if (serializer === undefined) {
-      return new Response(
-        `No supported WAMP subprotocol offered: use one of ${supported}\n`,
-        { status: 400 },
-      );
-    }
     // Read the request before upgrading: its headers are gone afterwards.
-    const tracking = options.cookie === undefined ? undefined : trackingCookie(
-      request.headers.get("cookie"),
-      options.cookie,
-      acceptor.renewCookie?.bind(acceptor),
-      new URL(request.url).protocol === "https:",
-    );
+    const secure = new URL(request.url).protocol === "https:";
+    const chosen = negotiateWebSocket({ headers: request.headers, secure }, acceptor, negotiation);
+    if ("status" in chosen) return new Response(`${chosen.text}\n`, { status: chosen.status });
+    const serializer = chosen.serializer;
     const { socket, response } = Deno.upgradeWebSocket(request, {
       protocol: serializer.subprotocol,
       idleTimeout: 30,
     });
-    const cookie = tracking?.value;
-    if (tracking !== undefined) response.headers.append("set-cookie", tracking.setCookie);
+    const cookie = chosen.cookie?.value;
+    if (chosen.cookie !== undefined) response.headers.append("set-cookie", chosen.cookie.setCookie);
     const info: TransportInfo = {
       type: "websocket",
       serializer: serializer.name,
       ...(remote === undefined ? {} : { peer: remote }),
       ...(cookie === undefined ? {} : { cookie }),
     };
-    const peer = new WebSocketPeer(socket, serializer, info);
+    const peer = new DenoWebSocketPeer(socket, serializer, info, options.log);
     socket.onopen = () => {
       let handler: PeerHandler;
       try {

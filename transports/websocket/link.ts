@@ -12,14 +12,13 @@ import {
   type PeerHandler,
   ProtocolViolationError,
   type Serializer,
-  type SerializerName,
   type TransportInfo,
   type TransportLog,
   type WampMessage,
 } from "../../wamp/mod.ts";
 import { Inbox, Keepalive } from "../stream/keepalive.ts";
 import { BATCHED_SUFFIX, joinBatch, splitBatch, splitTextBatch } from "../stream/batched.ts";
-import { encodeBytes, encodeFailure } from "../stream/encode.ts";
+import { encodeBytes, encodeFailure, type FrameCache, frameCache } from "../stream/encode.ts";
 import { deflateMessage, inflateMessage, type PerMessageDeflate } from "./permessage_deflate.ts";
 import {
   CloseCode,
@@ -74,11 +73,6 @@ const CLOSE_WAIT = 2000;
 const EMPTY = new Uint8Array(0);
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-// The last unmasked frame per serializer (plain, and compressed per
-// settings): a fan-out to N server-side connections frames an EVENT once.
-const lastFramed = new Map<SerializerName | string, { msg: WampMessage; frame: Uint8Array }>();
-const lastDeflated = new Map<string, { msg: WampMessage; frame: Uint8Array }>();
-
 /**
  * One open WebSocket connection, after the upgrade, on either side.
  * Messages that arrive before {@linkcode WebSocketPeer.bind} wait for it.
@@ -101,7 +95,9 @@ export class WebSocketPeer implements Link {
   #client: boolean;
   #batched: boolean;
   #deflate: PerMessageDeflate | undefined;
-  #deflateKey: string;
+  /** The server side's unmasked frames, shared for fan-out: plain, and compressed. */
+  #plain: FrameCache | undefined;
+  #deflated: FrameCache | undefined;
   #max: number;
   #log: TransportLog | undefined;
   #parser: FrameParser;
@@ -133,9 +129,15 @@ export class WebSocketPeer implements Link {
     this.compression = options.deflate !== undefined;
     this.#deflate = options.deflate;
     const d = options.deflate;
-    this.#deflateKey = d === undefined
-      ? ""
-      : `${options.serializer.name}/${d.level}/${d.windowBits}`;
+    if (!this.#client) {
+      this.#plain = frameCache(options.serializer, "websocket");
+      if (d !== undefined) {
+        this.#deflated = frameCache(
+          options.serializer,
+          `websocket/deflate/${d.level}/${d.windowBits}`,
+        );
+      }
+    }
     this.#max = options.maxMessageSize ?? 16 * 1024 * 1024;
     this.#log = options.log;
     const pingTimeout = options.pingTimeout ?? 10_000;
@@ -179,6 +181,10 @@ export class WebSocketPeer implements Link {
    */
   send(msg: WampMessage): void {
     if (this.#closeSent || this.#closed) return;
+    if (!this.#batched && this.#deflate === undefined) {
+      const frame = this.#plain?.get(msg);
+      if (frame !== undefined) return this.#wire.write(frame, 1);
+    }
     let bytes: Uint8Array;
     try {
       bytes = encodeBytes(this.#serializer, msg);
@@ -233,18 +239,13 @@ export class WebSocketPeer implements Link {
     else this.#closeTimer = setTimeout(() => this.#wire.end(), CLOSE_WAIT);
   }
 
-  /** The frame for one message, cached on the server side for fan-out. */
+  /** The frame for one message, shared on the server side for fan-out. */
   #frameFor(msg: WampMessage, bytes: Uint8Array): Uint8Array {
     const deflate = this.#deflate;
     const compress = deflate !== undefined && bytes.length >= deflate.threshold;
-    if (this.#client) return this.#frame(bytes, compress);
-    const cache = compress ? lastDeflated : lastFramed;
-    const key = compress ? this.#deflateKey : this.#serializer.name;
-    const cached = cache.get(key);
-    if (cached !== undefined && cached.msg === msg) return cached.frame;
-    const frame = this.#frame(bytes, compress);
-    cache.set(key, { msg, frame });
-    return frame;
+    const cache = compress ? this.#deflated : this.#plain;
+    if (cache === undefined) return this.#frame(bytes, compress); // the client side masks
+    return cache.get(msg) ?? cache.set(msg, this.#frame(bytes, compress));
   }
 
   /** Frames one message payload, compressed when that makes it smaller. */

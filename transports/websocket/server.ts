@@ -1,30 +1,29 @@
 /**
  * WebSocket transport, server side, over our own framing: takes an HTTP
  * upgrade request a listener has read from a {@linkcode Wire}, checks it,
- * negotiates the WAMP subprotocol (plain or batched) and
+ * negotiates the WAMP side (origin, subprotocol plain or batched, tracking
+ * cookie: `negotiate.ts`, shared with the `Deno.serve` adapter) and
  * permessage-deflate, answers 101 and attaches the connection to a router.
  *
  * @module
  */
 
 import { TLSSocket } from "node:tls";
-import {
-  type AttachOptions,
-  type PeerAcceptor,
-  type PeerHandler,
-  type Serializer,
-  type SerializerName,
-  serializers as allSerializers,
-  type TransportInfo,
-  type TransportLog,
+import type {
+  AttachOptions,
+  PeerAcceptor,
+  PeerHandler,
+  SerializerName,
+  TransportInfo,
+  TransportLog,
 } from "../../wamp/mod.ts";
-import { BATCHED_SUFFIX } from "../stream/batched.ts";
-import { type CookieOptions, trackingCookie } from "../stream/cookie.ts";
+import type { CookieOptions } from "../stream/cookie.ts";
 import { type HttpRequestHead, responseHead, textResponse } from "../stream/http.ts";
 import { negotiateDeflate } from "./permessage_deflate.ts";
 import { tlsInfo } from "../stream/tls_info.ts";
 import { acceptKey, CloseCode } from "./framing.ts";
 import { WebSocketPeer } from "./link.ts";
+import { type Negotiated, negotiateWebSocket } from "./negotiate.ts";
 import { remoteAddress, type Wire } from "../stream/wire.ts";
 
 /** WebSocket settings of a listener. */
@@ -96,56 +95,6 @@ export interface UpgradeWebSocketOptions extends WebSocketOptions {
 
 const TOKEN_SPLIT = /\s*,\s*/;
 
-/**
- * Whether an `Origin` header is allowed by a list of globs.
- *
- * @param origin The request's origin, e.g. `https://app.example.com`.
- * @param globs Allowed origins; `*` matches any characters but `/`.
- * @returns Whether one glob matches the whole origin (ignoring case).
- *
- * @example
- * ```ts
- * import { originAllowed } from "./server.ts";
- * import { equal } from "node:assert/strict";
- *
- * equal(originAllowed("https://app.example.com", ["https://*.example.com"]), true);
- * equal(originAllowed("https://example.com.evil.net", ["https://*.example.com"]), false);
- * equal(originAllowed("http://localhost:5173", ["http://localhost:*"]), true);
- * ```
- */
-export function originAllowed(origin: string, globs: readonly string[]): boolean {
-  return globs.length > 0 && originPolicy(globs)(origin);
-}
-
-/**
- * Compiles a list of origin globs once, for a caller that checks every
- * request (long-poll): the predicate {@linkcode originAllowed} applies.
- * An empty list allows every origin.
- *
- * @param globs Allowed origins; `*` matches any characters but `/`.
- * @returns Whether an origin is allowed.
- *
- * @example
- * ```ts
- * import { originPolicy } from "./server.ts";
- * import { equal } from "node:assert/strict";
- *
- * const allowed = originPolicy(["https://*.example.com"]);
- * equal(allowed("https://app.example.com"), true);
- * equal(allowed("https://evil.net"), false);
- * equal(originPolicy([])("https://evil.net"), true);
- * ```
- */
-export function originPolicy(globs: readonly string[]): (origin: string) => boolean {
-  if (globs.length === 0) return () => true;
-  const patterns = globs.map((glob) => {
-    const pattern = glob.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, "\\$&"))
-      .join("[^/]*");
-    return new RegExp(`^${pattern}$`, "i");
-  });
-  return (origin) => patterns.some((pattern) => pattern.test(origin));
-}
-
 /** Whether a comma-separated header holds `token` (ignoring case). */
 function hasToken(header: string | null, token: string): boolean {
   return header?.toLowerCase().split(TOKEN_SPLIT).includes(token) ?? false;
@@ -211,7 +160,7 @@ export function upgradeWebSocket(
   options: UpgradeWebSocketOptions = {},
 ): void {
   const peer = options.peer ?? remoteAddress(wire.socket);
-  const checked = checkUpgrade(request, options);
+  const checked = checkUpgrade(wire, request, acceptor, options);
   if ("status" in checked) {
     options.log?.(
       "info",
@@ -237,17 +186,8 @@ export function upgradeWebSocket(
     })
     : undefined;
   if (deflate !== undefined) response.push(["sec-websocket-extensions", deflate.response]);
-  let cookie: string | undefined;
-  if (options.cookie !== undefined) {
-    const tracking = trackingCookie(
-      headers.get("cookie"),
-      options.cookie,
-      acceptor.renewCookie?.bind(acceptor),
-      wire.socket instanceof TLSSocket,
-    );
-    cookie = tracking.value;
-    response.push(["set-cookie", tracking.setCookie]);
-  }
+  const cookie = chosen.cookie?.value;
+  if (chosen.cookie !== undefined) response.push(["set-cookie", chosen.cookie.setCookie]);
   wire.write(responseHead(101, response));
 
   const socket = wire.socket;
@@ -279,44 +219,28 @@ export function upgradeWebSocket(
   connection.bind(handler);
 }
 
-/** The subprotocol picked for a connection. */
-interface Chosen {
-  subprotocol: string;
-  serializer: Serializer;
-  batched: boolean;
-}
-
-/** Checks the request: the subprotocol to use, or the refusal to answer with. */
+/** Checks the request: the negotiated subprotocol and cookie, or the refusal to answer with. */
 function checkUpgrade(
+  wire: Wire,
   request: HttpRequestHead,
+  acceptor: PeerAcceptor,
   options: WebSocketOptions,
-): { chosen: Chosen } | { status: number; text: string; headers?: Record<string, string> } {
-  const headers = request.headers;
+): { chosen: Negotiated } | { status: number; text: string; headers?: Record<string, string> } {
   if (!(options.paths ?? ["/ws", "/"]).includes(request.path)) {
     return { status: 404, text: `Not found: ${request.path}` };
   }
   const problem = upgradeProblem(request);
   if (problem !== undefined) return { status: 400, text: `Bad WebSocket upgrade: ${problem}` };
-  if (headers.get("sec-websocket-version")?.trim() !== "13") {
+  if (request.headers.get("sec-websocket-version")?.trim() !== "13") {
     return {
       status: 426,
       text: "Unsupported WebSocket version: use 13",
       headers: { "sec-websocket-version": "13" },
     };
   }
-  const origin = headers.get("origin");
-  const allowed = options.allowedOrigins ?? [];
-  if (origin !== null && allowed.length > 0 && !originAllowed(origin, allowed)) {
-    return { status: 403, text: `Origin not allowed: ${origin}` };
-  }
-  const offered = (options.serializers ?? ["json", "msgpack", "cbor"]).map((n) =>
-    allSerializers[n]
-  );
-  const batched = options.batched ?? true;
-  const chosen = pickSubprotocol(headers.get("sec-websocket-protocol"), offered, batched);
-  if (chosen !== undefined) return { chosen };
-  const ours = supportedSubprotocols(offered, batched).join(", ");
-  return { status: 400, text: `No supported WAMP subprotocol offered: use one of ${ours}` };
+  const secure = wire.socket instanceof TLSSocket;
+  const negotiated = negotiateWebSocket({ headers: request.headers, secure }, acceptor, options);
+  return "status" in negotiated ? negotiated : { chosen: negotiated };
 }
 
 /** What is wrong with an upgrade request, if anything (the version aside). */
@@ -330,28 +254,5 @@ function upgradeProblem(request: HttpRequestHead): string | undefined {
   const key = headers.get("sec-websocket-key")?.trim();
   if (key === undefined) return "no Sec-WebSocket-Key header";
   if (!/^[A-Za-z0-9+/]{22}==$/.test(key)) return "Sec-WebSocket-Key is not 16 bytes of base64";
-  return undefined;
-}
-
-/** Every subprotocol we offer, plain and batched. */
-function supportedSubprotocols(offered: readonly Serializer[], batched: boolean): string[] {
-  return offered.flatMap((s) =>
-    batched ? [s.subprotocol, s.subprotocol + BATCHED_SUFFIX] : [s.subprotocol]
-  );
-}
-
-/** The first subprotocol the client offered that we support. */
-function pickSubprotocol(
-  header: string | null,
-  offered: readonly Serializer[],
-  batched: boolean,
-): Chosen | undefined {
-  if (header === null) return undefined;
-  for (const name of header.trim().split(TOKEN_SPLIT)) {
-    const isBatched = batched && name.endsWith(BATCHED_SUFFIX);
-    const base = isBatched ? name.slice(0, -BATCHED_SUFFIX.length) : name;
-    const serializer = offered.find((s) => s.subprotocol === base);
-    if (serializer !== undefined) return { subprotocol: name, serializer, batched: isBatched };
-  }
   return undefined;
 }

@@ -21,8 +21,8 @@ export interface Serializer {
   /** The RawSocket serializer ID (1 json, 2 msgpack, 3 cbor). */
   readonly rawSocketId: number;
   /**
-   * Encodes a message. Encoding the same message object twice in a row
-   * returns the same frame without re-encoding (fan-out serializes once).
+   * Encodes a message, afresh on every call (transports encode a fan-out
+   * once per serializer through `encodeOnce` in `transports/stream/encode.ts`).
    */
   encode(msg: WampMessage): string | Uint8Array;
   /**
@@ -47,9 +47,8 @@ export interface Codec {
 }
 
 /**
- * Builds a {@linkcode Serializer} from a codec: adds message validation,
- * error wrapping and the one-entry encode cache that lets fan-out encode an
- * EVENT once for all subscribers on the same serializer.
+ * Builds a {@linkcode Serializer} from a codec: adds message validation
+ * and error wrapping.
  *
  * @param info Name, subprotocol, frame kind, RawSocket ID.
  * @param codec The array codec.
@@ -72,16 +71,10 @@ export function createSerializer(
   codec: Codec,
 ): Serializer {
   const prechecked = { prechecked: codec.prechecked === true };
-  let lastMsg: WampMessage | undefined;
-  let lastFrame: string | Uint8Array = "";
   return {
     ...info,
     encode(msg: WampMessage): string | Uint8Array {
-      if (msg !== lastMsg) {
-        lastFrame = codec.encode(toWire(msg));
-        lastMsg = msg;
-      }
-      return lastFrame;
+      return codec.encode(toWire(msg));
     },
     decode(frame: string | Uint8Array): WampMessage {
       let wire: unknown;

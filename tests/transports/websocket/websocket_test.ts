@@ -8,32 +8,35 @@
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import net from "node:net";
 import tls from "node:tls";
-import { Session } from "../../client/session.ts";
-import { Router } from "../../router/mod.ts";
-import { parseRequestHead, textResponse } from "../../transports/stream/http.ts";
-import { deflateMessage, inflateMessage } from "../../transports/websocket/permessage_deflate.ts";
-import { serveWebSocket } from "../../transports/websocket/deno_serve.ts";
+import { Session } from "../../../client/session.ts";
+import { Router } from "../../../router/mod.ts";
+import { parseRequestHead, textResponse } from "../../../transports/stream/http.ts";
+import {
+  deflateMessage,
+  inflateMessage,
+} from "../../../transports/websocket/permessage_deflate.ts";
+import { serveWebSocket } from "../../../transports/websocket/deno_serve.ts";
 import {
   connectWebSocket,
   type ConnectWebSocketOptions,
-} from "../../transports/websocket/client.ts";
+} from "../../../transports/websocket/client.ts";
 import {
   acceptKey,
   closePayload,
   encodeFrame,
   FrameParser,
   Opcode,
-} from "../../transports/websocket/framing.ts";
-import { WebSocketPeer } from "../../transports/websocket/link.ts";
+} from "../../../transports/websocket/framing.ts";
+import { WebSocketPeer } from "../../../transports/websocket/link.ts";
 import {
   upgradeWebSocket,
   type UpgradeWebSocketOptions,
-} from "../../transports/websocket/server.ts";
-import { concat } from "../../transports/stream/bytes.ts";
-import { Wire } from "../../transports/stream/wire.ts";
-import { msgpack, type SerializerName, TransportError } from "../../wamp/mod.ts";
-import { until, within } from "../_helpers/router.ts";
-import { type TestPki, testPki } from "../_helpers/tls.ts";
+} from "../../../transports/websocket/server.ts";
+import { concat } from "../../../transports/stream/bytes.ts";
+import { Wire } from "../../../transports/stream/wire.ts";
+import { msgpack, type SerializerName, TransportError } from "../../../wamp/mod.ts";
+import { until, within } from "../../_helpers/router.ts";
+import { type TestPki, testPki } from "../../_helpers/tls.ts";
 
 const utf8 = new TextEncoder();
 const text = new TextDecoder();

@@ -4,14 +4,14 @@ import {
   joinBatch,
   splitBatch,
   splitTextBatch,
-} from "../../transports/stream/batched.ts";
-import { cbor, json, msgpack, ProtocolViolationError } from "../../wamp/mod.ts";
+} from "../../../transports/stream/batched.ts";
+import { cbor, json, msgpack, ProtocolViolationError } from "../../../wamp/mod.ts";
 
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
 
 const VECTORS = new URL(
-  "../../../shared/wamp-vectors/generated-auth-transport.json",
+  "../../../../shared/wamp-vectors/generated-auth-transport.json",
   import.meta.url,
 );
 

@@ -9,7 +9,7 @@ import {
   Opcode,
   parseClosePayload,
   validCloseCode,
-} from "../../transports/websocket/framing.ts";
+} from "../../../transports/websocket/framing.ts";
 
 type Event =
   | { message: string | number[]; text: boolean; compressed: boolean }

@@ -4,11 +4,14 @@
  */
 
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { Router } from "../../router/mod.ts";
-import { Session } from "../../client/session.ts";
-import type { Event } from "../../client/subscription.ts";
-import { type LongPollOptions, LongPollService } from "../../transports/longpoll/server.ts";
-import { connectLongPoll, type ConnectLongPollOptions } from "../../transports/longpoll/client.ts";
+import { Router } from "../../../router/mod.ts";
+import { Session } from "../../../client/session.ts";
+import type { Event } from "../../../client/subscription.ts";
+import { type LongPollOptions, LongPollService } from "../../../transports/longpoll/server.ts";
+import {
+  connectLongPoll,
+  type ConnectLongPollOptions,
+} from "../../../transports/longpoll/client.ts";
 import {
   type AttachOptions,
   type Link,
@@ -16,8 +19,8 @@ import {
   type SerializerName,
   serializers,
   TransportError,
-} from "../../wamp/mod.ts";
-import { until, within } from "../_helpers/router.ts";
+} from "../../../wamp/mod.ts";
+import { until, within } from "../../_helpers/router.ts";
 
 /** A router behind a long-poll service on a real port. */
 interface Bed extends AsyncDisposable {

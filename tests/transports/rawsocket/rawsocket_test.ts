@@ -11,25 +11,25 @@
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import net from "node:net";
 import tls from "node:tls";
-import { ApplicationError, SessionClosedError } from "../../client/errors.ts";
-import { Session } from "../../client/session.ts";
-import { Router } from "../../router/mod.ts";
+import { ApplicationError, SessionClosedError } from "../../../client/errors.ts";
+import { Session } from "../../../client/session.ts";
+import { Router } from "../../../router/mod.ts";
 import {
   acceptRawSocket,
   type AcceptRawSocketOptions,
   rawSocketHandler,
-} from "../../transports/rawsocket/server.ts";
-import { connectRawSocket, parseRawSocketUrl } from "../../transports/rawsocket/client.ts";
-import { encodeFrame, FrameType } from "../../transports/rawsocket/framing.ts";
-import { Wire } from "../../transports/stream/wire.ts";
+} from "../../../transports/rawsocket/server.ts";
+import { connectRawSocket, parseRawSocketUrl } from "../../../transports/rawsocket/client.ts";
+import { encodeFrame, FrameType } from "../../../transports/rawsocket/framing.ts";
+import { Wire } from "../../../transports/stream/wire.ts";
 import {
   ErrorUri,
   type PeerHandler,
   type SerializerName,
   TransportError,
   type WampMessage,
-} from "../../wamp/mod.ts";
-import { until, within } from "../_helpers/router.ts";
+} from "../../../wamp/mod.ts";
+import { until, within } from "../../_helpers/router.ts";
 
 const SERIALIZERS: readonly SerializerName[] = ["json", "msgpack", "cbor"];
 const hex = (s: string) => Uint8Array.fromHex(s);

@@ -7,7 +7,7 @@ import {
   inflateMessage,
   negotiateDeflate,
   parseExtensions,
-} from "../../transports/websocket/permessage_deflate.ts";
+} from "../../../transports/websocket/permessage_deflate.ts";
 
 const BASE = "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
 

@@ -12,28 +12,30 @@
  */
 
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import { ProtocolViolationError, serializers } from "../../wamp/mod.ts";
+import { ProtocolViolationError, serializers } from "../../../wamp/mod.ts";
 import {
-  decodeHandshakeReply,
-  decodeHandshakeRequest,
   encodeFrame,
   encodeFrameHeader,
-  encodeHandshake,
-  encodeHandshakeError,
   type Frame,
   FrameReader,
   FrameType,
   type FrameTypeCode,
+  MAX_FRAME_LENGTH,
+} from "../../../transports/rawsocket/framing.ts";
+import {
+  decodeHandshakeReply,
+  decodeHandshakeRequest,
+  encodeHandshake,
+  encodeHandshakeError,
   HANDSHAKE_ERROR_TEXT,
   HandshakeError,
   type HandshakeErrorCode,
   lengthExponent,
-  MAX_FRAME_LENGTH,
   maxLength,
-} from "../../transports/rawsocket/framing.ts";
+} from "../../../transports/rawsocket/handshake.ts";
 
 const VECTORS = new URL(
-  "../../../shared/wamp-vectors/generated-auth-transport.json",
+  "../../../../shared/wamp-vectors/generated-auth-transport.json",
   import.meta.url,
 );
 

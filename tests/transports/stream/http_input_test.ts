@@ -1,5 +1,5 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { InputQueue } from "../../transports/stream/http_server.ts";
+import { InputQueue } from "../../../transports/stream/http_server.ts";
 
 const utf8 = new TextEncoder();
 

@@ -1,0 +1,159 @@
+/**
+ * The one encode-once cache (`transports/stream/encode.ts`): the same
+ * message object is encoded once per serializer and framed once per
+ * framing, however many links send it; a different object is encoded
+ * afresh; an error is remembered as the frame would be.
+ *
+ * @module
+ */
+
+import { deepEqual, equal, notStrictEqual, strictEqual, throws } from "node:assert/strict";
+import type { Socket } from "node:net";
+import { encodeBytes, encodeOnce, frameCache } from "../../../transports/stream/encode.ts";
+import { RawSocketConnection } from "../../../transports/rawsocket/link.ts";
+import { WebSocketPeer } from "../../../transports/websocket/link.ts";
+import { Wire } from "../../../transports/stream/wire.ts";
+import {
+  cbor,
+  createSerializer,
+  json,
+  MessageType,
+  msgpack,
+  type Serializer,
+  type WampMessage,
+} from "../../../wamp/mod.ts";
+import { plainBytes } from "../../wamp/serializer_suite.ts";
+
+for (const serializer of [json, msgpack, cbor]) {
+  const name = serializer.name;
+
+  Deno.test(`encodeOnce(${name}) returns the cached frame for the same message object`, () => {
+    const msg: WampMessage = { type: MessageType.PUBLISHED, request: 1, publication: 2 };
+    const first = encodeOnce(serializer, msg);
+    strictEqual(encodeOnce(serializer, msg), first);
+    strictEqual(encodeOnce(serializer, msg), first);
+    deepEqual(plainBytes(first), plainBytes(serializer.encode(msg)));
+    strictEqual(encodeBytes(serializer, msg), encodeBytes(serializer, msg));
+    const bytes = typeof first === "string" ? new TextEncoder().encode(first) : first;
+    deepEqual(plainBytes(encodeBytes(serializer, msg)), plainBytes(bytes));
+  });
+
+  Deno.test(`encodeOnce(${name}) encodes a different message object afresh`, () => {
+    const a: WampMessage = { type: MessageType.PUBLISHED, request: 1, publication: 2 };
+    const b: WampMessage = { type: MessageType.PUBLISHED, request: 1, publication: 3 };
+    const frameA = encodeOnce(serializer, a);
+    const bytesA = plainBytes(frameA);
+    const frameB = encodeOnce(serializer, b);
+    deepEqual(serializer.decode(frameB), b);
+    // Going back to a is not served from a stale cache, and a's frame is intact.
+    deepEqual(plainBytes(encodeOnce(serializer, a)), bytesA);
+    deepEqual(plainBytes(frameA), bytesA);
+    // An equal but distinct object gets its own frame.
+    const frameCopy = encodeOnce(serializer, { ...a });
+    deepEqual(plainBytes(frameCopy), bytesA);
+    if (serializer.binary) notStrictEqual(frameCopy, frameA);
+  });
+}
+
+/** A serializer that counts its encodes and can be told to fail. */
+function counting(): {
+  serializer: Serializer;
+  encodes: () => number;
+  fail: (on: boolean) => void;
+} {
+  let encodes = 0;
+  let failing = false;
+  const serializer = createSerializer(
+    { name: "json", subprotocol: "wamp.2.json", binary: false, rawSocketId: 1 },
+    {
+      encode(wire) {
+        encodes++;
+        if (failing) throw new RangeError("cannot encode");
+        return JSON.stringify(wire);
+      },
+      decode: (frame) => JSON.parse(frame as string),
+    },
+  );
+  return { serializer, encodes: () => encodes, fail: (on) => failing = on };
+}
+
+Deno.test("encodeOnce() and encodeBytes() remember what the serializer threw, without retrying", () => {
+  const { serializer, encodes, fail } = counting();
+  const msg: WampMessage = { type: MessageType.PUBLISHED, request: 1, publication: 2 };
+  fail(true);
+  throws(() => encodeOnce(serializer, msg), RangeError);
+  throws(() => encodeBytes(serializer, msg), RangeError);
+  equal(encodes(), 1);
+  fail(false);
+  const other: WampMessage = { ...msg };
+  equal(new TextDecoder().decode(encodeBytes(serializer, other)), "[17,1,2]");
+  equal(encodes(), 2);
+});
+
+Deno.test("the cache is per serializer object: two serializers named json do not share frames", () => {
+  const a = counting();
+  const b = counting();
+  const msg: WampMessage = { type: MessageType.PUBLISHED, request: 1, publication: 2 };
+  encodeOnce(a.serializer, msg);
+  encodeOnce(b.serializer, msg);
+  equal(a.encodes(), 1);
+  equal(b.encodes(), 1);
+  notStrictEqual(frameCache(a.serializer, "x"), frameCache(b.serializer, "x"));
+  strictEqual(frameCache(a.serializer, "x"), frameCache(a.serializer, "x"));
+  notStrictEqual(frameCache(a.serializer, "x"), frameCache(a.serializer, "y"));
+});
+
+/** A connected socket that records what is written. */
+function recordingSocket(written: Uint8Array[]): Socket {
+  return {
+    on() {},
+    once() {},
+    setNoDelay() {},
+    write(chunk: Uint8Array, done?: () => void) {
+      written.push(chunk);
+      done?.();
+      return true;
+    },
+    writableLength: 0,
+  } as unknown as Socket;
+}
+
+Deno.test("a fan-out over WebSocket and RawSocket links encodes once and frames once per framing", () => {
+  const { serializer, encodes } = counting();
+  const info = { type: "websocket", serializer: "json" } as const;
+  const writes: Uint8Array[][] = [];
+  const wires: Wire[] = [];
+  const wire = () => {
+    const written: Uint8Array[] = [];
+    writes.push(written);
+    wires.push(new Wire(recordingSocket(written)));
+    return wires.at(-1)!;
+  };
+  const ws = [1, 2, 3].map(() => new WebSocketPeer(wire(), { role: "server", serializer, info }));
+  const raw = [1, 2, 3].map(() =>
+    new RawSocketConnection(wire(), {
+      info: { ...info, type: "rawsocket" },
+      serializer,
+      receiveLimit: 1 << 24,
+      sendLimit: (1 << 24) - 1,
+      pingInterval: 0,
+      pingTimeout: 0,
+    })
+  );
+  const event: WampMessage = {
+    type: MessageType.EVENT,
+    subscription: 1,
+    publication: 2,
+    details: {},
+    args: ["hello"],
+  };
+  for (const link of [...ws, ...raw]) link.send(event);
+  for (const w of wires) w.flush();
+  equal(encodes(), 1);
+  const frames = writes.map((written) => written[0]!);
+  // The same frame object on every link of a framing; one per framing.
+  for (const frame of frames.slice(0, 3)) strictEqual(frame, frames[0]);
+  for (const frame of frames.slice(3)) strictEqual(frame, frames[3]);
+  deepEqual(frames[0]!.subarray(2), new TextEncoder().encode('[36,1,2,{},["hello"]]'));
+  deepEqual(frames[3]!.subarray(4), new TextEncoder().encode('[36,1,2,{},["hello"]]'));
+});

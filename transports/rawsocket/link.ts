@@ -1,0 +1,281 @@
+/**
+ * One open RawSocket connection (TCP, TLS or a Unix socket), after the
+ * handshake, on either side: frames in and out, PING/PONG, and the two
+ * message size limits (ours on what arrives, the peer's on what we send).
+ * Frames and handshakes are pure functions (`framing.ts`, `handshake.ts`);
+ * the handshakes run in `server.ts` and `client.ts`.
+ *
+ * Spec: https://wamp-proto.org/wamp_latest_ietf.html#name-rawsocket-transport
+ *
+ * @module
+ */
+
+import { TLSSocket } from "node:tls";
+import {
+  type Link,
+  messageTypeName,
+  type PeerHandler,
+  ProtocolViolationError,
+  type Serializer,
+  type SerializerName,
+  type TransportInfo,
+  type TransportLog,
+  type WampMessage,
+} from "../../wamp/mod.ts";
+import { encodeBytes, encodeFailure, type FrameCache, frameCache } from "../stream/encode.ts";
+import { encodeFrame, type Frame, FrameReader, FrameType } from "./framing.ts";
+import { tlsInfo } from "../stream/tls_info.ts";
+import { Inbox, Keepalive } from "../stream/keepalive.ts";
+import type { Wire } from "../stream/wire.ts";
+
+/** What {@linkcode RawSocketConnection} is built from. */
+export interface RawSocketConnectionOptions {
+  /** Transport details for session details. */
+  info: TransportInfo;
+  /** The negotiated serializer. */
+  serializer: Serializer;
+  /** The largest payload we accept. */
+  receiveLimit: number;
+  /** The largest payload the peer accepts (from its handshake). */
+  sendLimit: number;
+  /** Milliseconds between silence checks; 0 for no PINGs. */
+  pingInterval: number;
+  /** Milliseconds to wait for an answer to a PING. */
+  pingTimeout: number;
+  /** Where connection-level events are logged. */
+  log?: TransportLog;
+  /**
+   * Called instead of sending a message over the peer's limit.
+   * @default {logs a warning and closes the connection}
+   */
+  oversize?: (connection: RawSocketConnection, msg: WampMessage, size: number) => void;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const ascii = new TextEncoder();
+
+/**
+ * One open RawSocket connection, after the handshake, on either side: a
+ * {@linkcode Link} whose messages travel as frames over a {@linkcode Wire}.
+ * Messages that arrive before {@linkcode RawSocketConnection.bind} wait.
+ */
+export class RawSocketConnection implements Link {
+  /** Transport details. */
+  readonly info: TransportInfo;
+  #wire: Wire;
+  #options: RawSocketConnectionOptions;
+  /** Frames shared with every RawSocket link on this serializer (fan-out frames once). */
+  #frames: FrameCache;
+  #reader: FrameReader;
+  #inbox = new Inbox();
+  #keepalive: Keepalive;
+  #closed = false;
+  #pings = 0;
+
+  /**
+   * Wraps a wire whose handshake is done; call
+   * {@linkcode RawSocketConnection.start} to begin reading.
+   *
+   * @param wire The stream.
+   * @param options Serializer, limits, PING timing.
+   */
+  constructor(wire: Wire, options: RawSocketConnectionOptions) {
+    this.#wire = wire;
+    this.#options = options;
+    this.#frames = frameCache(options.serializer, "rawsocket");
+    this.info = options.info;
+    this.#reader = new FrameReader(options.receiveLimit);
+    this.#keepalive = new Keepalive({
+      interval: options.pingInterval,
+      timeout: options.pingTimeout,
+      ping: () => {
+        if (this.#wire.closed) return false;
+        this.#wire.write(encodeFrame(FrameType.PING, ascii.encode(`ping ${++this.#pings}`)));
+        return true;
+      },
+      dead: () => {
+        this.#log("info", `no answer to PING in ${options.pingTimeout} ms: closing`);
+        this.#wire.destroy();
+      },
+    });
+  }
+
+  /**
+   * Takes over the wire and reads the bytes that followed the handshake.
+   *
+   * @param rest Bytes already read after the handshake (frames).
+   */
+  start(rest: Uint8Array): void {
+    this.#wire.bind({ data: (chunk) => this.#data(chunk), closed: () => this.#gone() });
+    if (this.#closed) return;
+    this.#keepalive.start();
+    if (rest.length > 0) this.#data(rest);
+  }
+
+  /**
+   * Sets the handler and hands it what arrived before.
+   *
+   * @param handler Where messages and closure go.
+   */
+  bind(handler: PeerHandler): void {
+    this.#inbox.bind(handler, this.#closed);
+  }
+
+  /** The largest message the peer accepts, in bytes (from its handshake). */
+  get sendLimit(): number {
+    return this.#options.sendLimit;
+  }
+
+  /**
+   * Frames and queues a message. A message over the peer's limit is not
+   * sent: see {@linkcode RawSocketConnectionOptions.oversize}. An EVENT
+   * that cannot be encoded is dropped with a log line; any other message
+   * that cannot be encoded closes the connection.
+   *
+   * @param msg The message.
+   */
+  send(msg: WampMessage): void {
+    if (this.#wire.closed) return;
+    const { serializer, sendLimit } = this.#options;
+    let frame = this.#frames.get(msg);
+    if (frame === undefined) {
+      let bytes: Uint8Array;
+      try {
+        bytes = encodeBytes(serializer, msg);
+      } catch (error) {
+        // An EVENT is dropped for this recipient only; anything else closes.
+        const failure = encodeFailure(msg, error);
+        this.#log("warn", failure.message);
+        if (!failure.drop) this.close();
+        return;
+      }
+      if (bytes.length > sendLimit) return this.#oversize(msg, bytes.length);
+      frame = this.#frames.set(msg, encodeFrame(FrameType.MESSAGE, bytes));
+    }
+    if (frame.length - 4 > sendLimit) return this.#oversize(msg, frame.length - 4);
+    this.#wire.write(frame, 1);
+  }
+
+  /**
+   * Hands a message to the handler as if it had arrived (on a later
+   * microtask, as arrivals do).
+   *
+   * @param msg The message.
+   */
+  deliver(msg: WampMessage): void {
+    queueMicrotask(() => {
+      if (!this.#closed) this.#inbox.deliver(msg);
+    });
+  }
+
+  /**
+   * Bytes queued and not yet handed to the kernel.
+   *
+   * @returns The byte count.
+   */
+  backlog(): number {
+    return this.#wire.queuedBytes();
+  }
+
+  /**
+   * Messages queued as messages, not yet handed to the socket (then they
+   * are bytes, counted by {@linkcode RawSocketConnection.backlog}).
+   *
+   * @returns The message count.
+   */
+  queued(): number {
+    return this.#wire.queuedMessages();
+  }
+
+  /** Flushes what is queued, then closes. Idempotent. */
+  close(): void {
+    this.#keepalive.stop();
+    this.#wire.end();
+  }
+
+  #oversize(msg: WampMessage, size: number): void {
+    if (this.#options.oversize !== undefined) {
+      this.#options.oversize(this, msg, size);
+      return;
+    }
+    this.#log(
+      "warn",
+      `${
+        messageTypeName(msg.type)
+      } of ${size} bytes is over the peer's limit of ${this.#options.sendLimit}: closing`,
+    );
+    this.close();
+  }
+
+  #data(chunk: Uint8Array): void {
+    this.#keepalive.heard();
+    const frames = this.#reader.push(chunk);
+    while (!this.#wire.closed) {
+      let next: IteratorResult<Frame, void>;
+      try {
+        next = frames.next();
+      } catch (error) {
+        this.#log("info", `${(error as Error).message}: closing`);
+        return this.close();
+      }
+      if (next.done) return;
+      const frame = next.value;
+      if (frame.type === FrameType.MESSAGE) this.#message(frame.payload);
+      else if (frame.type === FrameType.PING) {
+        // Reading stops at the outbound limit; a peer that still gets
+        // maxBacklog of PONGs queued past it is closed (Wire.reply).
+        this.#wire.reply(encodeFrame(FrameType.PONG, frame.payload));
+      }
+      // A PONG only proves the peer is alive, which any arrival does.
+    }
+  }
+
+  #message(payload: Uint8Array): void {
+    let msg: WampMessage | ProtocolViolationError;
+    try {
+      const { serializer } = this.#options;
+      msg = serializer.decode(serializer.binary ? payload : utf8.decode(payload));
+    } catch (error) {
+      msg = error instanceof ProtocolViolationError
+        ? error
+        : new ProtocolViolationError(`Cannot decode message: ${error}`, { cause: error });
+    }
+    this.#inbox.deliver(msg);
+  }
+
+  #gone(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#keepalive.stop();
+    this.#inbox.closed();
+  }
+
+  #log(level: "info" | "warn", message: string): void {
+    this.#options.log?.(level, `RawSocket ${this.info.peer ?? ""}: ${message}`);
+  }
+}
+
+/**
+ * The transport details of a RawSocket connection, with the TLS details
+ * when the socket is a `node:tls` one.
+ *
+ * @param wire The connection.
+ * @param serializer The negotiated serializer.
+ * @param peer The remote address (the server side) or URL (the client side).
+ * @param side Which end this is.
+ * @returns The details for {@linkcode RawSocketConnection.info}.
+ */
+export function transportInfo(
+  wire: Wire,
+  serializer: SerializerName,
+  peer: string,
+  side: "server" | "client",
+): TransportInfo {
+  const socket = wire.socket;
+  return {
+    type: "rawsocket",
+    serializer,
+    peer,
+    ...(socket instanceof TLSSocket ? { tls: tlsInfo(socket, side) } : {}),
+  };
+}
