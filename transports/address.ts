@@ -26,7 +26,7 @@ export interface Address {
  *
  * @example
  * ```ts
- * import { parseAddress } from "@cloverleaf/wamp";
+ * import { parseAddress } from "./address.ts";
  * import { deepEqual, throws } from "node:assert/strict";
  *
  * deepEqual(parseAddress("0.0.0.0:8888", "--ws"), { host: "0.0.0.0", port: 8888 });

@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { ProtocolViolationError } from "@cloverleaf/wamp";
+ * import { ProtocolViolationError } from "@cloverleaf/wamp/wamp";
  * import { parseMessage } from "@cloverleaf/wamp/wamp";
  * import { throws } from "node:assert/strict";
  *
@@ -31,7 +31,7 @@ export class ProtocolViolationError extends Error {
  *
  * @example
  * ```ts
- * import { TransportError } from "@cloverleaf/wamp";
+ * import { TransportError } from "@cloverleaf/wamp/wamp";
  * import { equal } from "node:assert/strict";
  *
  * equal(new TransportError("refused").name, "TransportError");
@@ -59,7 +59,7 @@ export class TransportError extends Error {
  *
  * @example
  * ```ts
- * import { MessageTooLargeError, TransportError } from "@cloverleaf/wamp";
+ * import { MessageTooLargeError, TransportError } from "@cloverleaf/wamp/wamp";
  * import { equal, ok } from "node:assert/strict";
  *
  * const error = new MessageTooLargeError(2048, 1024);

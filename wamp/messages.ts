@@ -609,7 +609,7 @@ const CHECKS: ReadonlyMap<number, Readonly<Record<string, Guard<unknown>>>> = ne
  *
  * @example
  * ```ts
- * import { invalidOptionKey } from "@cloverleaf/wamp";
+ * import { invalidOptionKey } from "@cloverleaf/wamp/wamp";
  * import { equal } from "node:assert/strict";
  *
  * equal(invalidOptionKey(16, { acknowledge: "yes" }), "acknowledge");
