@@ -70,9 +70,26 @@ export interface CloseSession {
   readonly message?: string;
 }
 
+/**
+ * Abort a session for a protocol violation found in work that finished
+ * later (a request released after an authorization): the shell sends
+ * ABORT `wamp.error.protocol_violation` with `message` and closes the
+ * connection; the session leaves its realm as on any ABORT.
+ */
+export interface AbortSession {
+  /** The effect's kind. */
+  readonly kind: "abort";
+  /** The session to abort. */
+  readonly session: number;
+  /** The ABORT's message. */
+  readonly message: string;
+  /** What was thrown, when it was not a protocol violation (for the log). */
+  readonly error?: unknown;
+}
+
 /** An effect the shell runs for the core. */
 // deno-lint-ignore no-explicit-any
-export type Effect = ArmTimer | CancelTimer | RunTask<any> | CloseSession;
+export type Effect = ArmTimer | CancelTimer | RunTask<any> | CloseSession | AbortSession;
 
 /** Messages to deliver, then effects to run, in order. */
 export interface Output {

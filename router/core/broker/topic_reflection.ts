@@ -18,7 +18,7 @@
 import { type Dict, ErrorUri } from "../../../wamp/mod.ts";
 import type { Broker } from "./broker.ts";
 import { CallError } from "../errors.ts";
-import type { RouterProcedure } from "../realm.ts";
+import type { RouterProcedures } from "../procedures.ts";
 
 /** `wamp.reflection.topic.list`. */
 export const TOPIC_LIST = "wamp.reflection.topic.list";
@@ -31,7 +31,7 @@ export const TOPIC_DESCRIBE = "wamp.reflection.topic.describe";
  * @param broker The realm's broker.
  * @returns Procedure URI → implementation, for `Realm.provide()`.
  */
-export function topicReflection(broker: Broker): Record<string, RouterProcedure> {
+export function topicReflection(broker: Broker): RouterProcedures {
   return {
     [TOPIC_LIST]: () => ({ args: [listTopics(broker)] }),
     [TOPIC_DESCRIBE]: (_caller, args) => ({ kwargs: describeTopic(broker, args[0]) }),

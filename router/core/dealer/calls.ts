@@ -53,6 +53,8 @@ export interface CallsOptions {
   readonly random: () => number;
   /** Calls a session may have in flight. */
   readonly callsPerSession: number;
+  /** Completes what a fired timer returns. */
+  readonly settle: (out: Output) => Output;
 }
 
 /** The calls in flight of one dealer, and the sessions' RPC features. */
@@ -360,7 +362,7 @@ export class Calls {
     if (!pending.armed) return NOTHING; // answered meanwhile
     pending.armed = false;
     this.#end(pending);
-    return reply(abandoned(pending, "killnowait", ErrorUri.TIMEOUT));
+    return this.#options.settle(reply(abandoned(pending, "killnowait", ErrorUri.TIMEOUT)));
   }
 
   /** Forgets a call on both sides; returns the cancellation of its timer, if armed. */

@@ -47,6 +47,12 @@ export interface DealerOptions {
   discloseCaller?: Disclosure;
   /** Random numbers in [0, 1) for the `random` policy. @default {Math.random} */
   random?: () => number;
+  /**
+   * Completes what a fired call timer returns before the shell gets it
+   * (the realm adds its meta events and routes its own session's replies).
+   * @default {the output unchanged}
+   */
+  settle?: (out: Output) => Output;
   /** Told as callees join and leave registrations. */
   observer?: RegistrationObserver;
   /**
@@ -87,6 +93,7 @@ export class Dealer {
       discloseCaller: options.discloseCaller ?? "request",
       random: options.random ?? Math.random,
       callsPerSession: this.#limits.callsPerSession,
+      settle: options.settle ?? ((out) => out),
     });
   }
 
