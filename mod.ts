@@ -113,7 +113,6 @@ export {
   ticketAuthenticator,
   type TicketOptions,
   type TicketPrincipal,
-  type Timers,
   tlsAuthenticator,
   type TlsOptions,
   type TlsPrincipal,

@@ -39,7 +39,6 @@ export {
   MAX_CALL_TIMEOUT,
   type Registration,
   type RegistrationObserver,
-  type Timers,
 } from "./core/dealer/dealer.ts";
 export { CallError, errorReply } from "./core/errors.ts";
 export {
