@@ -8,11 +8,10 @@
  * @module
  */
 
-import type { CallMessage, Dict, IdGenerator, WampMessage } from "../../wamp/mod.ts";
+import type { CallMessage, Dict, WampMessage } from "../../wamp/mod.ts";
 import type { Authenticator } from "./auth/authenticator.ts";
-import type { CookieStore } from "./auth/cookie.ts";
-import { realmAuthenticators, type RouterCall } from "./auth/methods.ts";
-import { Authorizer, type AuthorizerCall, type TrustedRegistrations } from "./authorizer.ts";
+import { realmAuthenticators } from "./auth/methods.ts";
+import { Authorizer, type AuthorizerCall } from "./authorizer.ts";
 import { Broker } from "./broker/broker.ts";
 import type { ResolvedRealmOptions } from "./realm_options.ts";
 import { Dealer } from "./dealer/dealer.ts";
@@ -20,9 +19,9 @@ import { GET_EVENTS, getEventsProcedure } from "./broker/event_history.ts";
 import { InternalCaller, internalSession, type RouterCallDone } from "./internal_session.ts";
 import { MetaEvents } from "./meta/events.ts";
 import { registrationEvents, registrationProcedures } from "./meta/registration_meta.ts";
-import { SessionMeta } from "./meta/session_meta.ts";
 import { subscriptionEvents, subscriptionProcedures } from "./meta/subscription_meta.ts";
-import { Testaments } from "./meta/testament.ts";
+import type { RealmContext } from "./realm_context.ts";
+import { Members } from "./realm_members.ts";
 import { procedureReflection } from "./dealer/procedure_reflection.ts";
 import { topicReflection } from "./broker/topic_reflection.ts";
 import { append, messagesOnly, NOTHING, type Output, output } from "./output.ts";
@@ -31,42 +30,10 @@ import { type RealmRequest, Requests } from "./requests.ts";
 import { answer } from "./router_procedure.ts";
 import type { RealmMember, SessionInfo } from "./types.ts";
 
+export type { RealmContext, RealmIds, RouterCallTarget } from "./realm_context.ts";
 export type { RealmMember } from "./types.ts";
 export type { RouterProcedure } from "./procedures.ts";
 export type { RealmRequest } from "./requests.ts";
-
-/** ID sources a realm uses. */
-export interface RealmIds {
-  /** Global-scope IDs (publications). */
-  readonly global: IdGenerator;
-  /** Router-scope IDs (subscriptions, registrations). */
-  readonly router: IdGenerator;
-}
-
-/** What a realm gets from the router that holds it. */
-export interface RealmContext {
-  /** ID generators. */
-  readonly ids: RealmIds;
-  /** The clock (milliseconds since the epoch): history timestamps, creation times. */
-  readonly now: () => number;
-  /**
-   * How dynamic authenticators call procedures (the shell runs the
-   * router call and settles the promise).
-   */
-  readonly authenticatorCall: RouterCall;
-  /**
-   * Finds other realms of the router (for an authorizer registered in
-   * another realm).
-   */
-  readonly realms?: (name: string) => Realm | undefined;
-  /** The router's cookie store (cookie authentication). */
-  readonly cookies?: CookieStore;
-  /**
-   * The authenticator and authorizer procedures registered here, and the
-   * authrole that may register them.
-   */
-  readonly trusted?: TrustedRegistrations;
-}
 
 /** One realm of a router. */
 export class Realm {
@@ -80,16 +47,13 @@ export class Realm {
   readonly authenticators: ReadonlyMap<string, Authenticator>;
   /** The realm's authorization rules. */
   readonly authorizer: Authorizer;
-  #members = new Map<number, RealmMember>();
+  #members: Members;
   #procedures = new Map<string, RouterProcedure>();
   #events: MetaEvents;
-  #sessionMeta: SessionMeta;
-  #testaments: Testaments;
   #requests: Requests;
   #closing = false;
   #internal: () => SessionInfo;
   #caller: InternalCaller | undefined;
-  #cookies: CookieStore | undefined;
 
   /**
    * Creates a realm.
@@ -137,21 +101,6 @@ export class Realm {
       observer: registrationEvents(this.#events),
       limits: options.limits,
     });
-    this.#sessionMeta = new SessionMeta(
-      {
-        members: () => this.#members.values(),
-        member: (id) => this.#members.get(id),
-        kill: (id, reason, message, quiet) => this.#kill(id, reason, message, quiet),
-      },
-      { kill: options.meta.kill ?? false, modifyDetails: options.meta.modifyDetails ?? false },
-      this.#events,
-    );
-    this.#testaments = new Testaments(
-      this.#events,
-      options.strictUris,
-      (session, topic, publish, then) => check(session, "publish", topic, publish, then),
-      options.limits,
-    );
     const call: AuthorizerCall = (realm, procedure, args, kwargs, done) => {
       const target = realm === undefined || realm === options.name ? this : realms(realm);
       if (target === undefined) {
@@ -160,7 +109,6 @@ export class Realm {
       return target.callAsRouter(procedure, args, kwargs, 10_000, done);
     };
     this.authenticators = realmAuthenticators(options, context.authenticatorCall, cookies);
-    this.#cookies = cookies;
     this.authorizer = new Authorizer(options.roles, call, trusted);
     this.#requests = new Requests({
       broker: this.broker,
@@ -170,13 +118,23 @@ export class Realm {
       details: (id) => this.#details(id),
       finish: (out) => this.#finish(out),
     });
+    this.#members = new Members({
+      options,
+      broker: this.broker,
+      dealer: this.dealer,
+      authorizer: this.authorizer,
+      requests: this.#requests,
+      events: this.#events,
+      check,
+      ...(cookies === undefined ? {} : { cookies }),
+      closing: () => this.#closing,
+    });
     for (
       const procedures of [
         procedureReflection(this.dealer),
         registrationProcedures(this.dealer),
         subscriptionProcedures(this.broker),
-        this.#sessionMeta.procedures(),
-        this.#testaments.procedures(),
+        ...this.#members.procedures(),
       ]
     ) {
       for (const [uri, handler] of Object.entries(procedures)) this.provide(uri, handler);
@@ -215,7 +173,7 @@ export class Realm {
    * @returns `{session, authid, authrole, authmethod, authprovider, realm, transport}`.
    */
   sessionDetails(member: RealmMember): Dict {
-    return this.#sessionMeta.details(member);
+    return this.#members.details(member);
   }
 
   /**
@@ -341,17 +299,7 @@ export class Realm {
    * @returns The meta events to deliver.
    */
   join(member: RealmMember): Output {
-    this.#members.set(member.info.id, member);
-    const cookie = member.peer.info.cookie;
-    const { authmethod } = member.info;
-    const maxAge = this.options.auth.cookie?.maxAge;
-    if (
-      cookie !== undefined && maxAge !== undefined && authmethod !== "cookie" &&
-      authmethod !== "anonymous"
-    ) {
-      this.#cookies?.remember(cookie, this.name, member.info, maxAge);
-    }
-    this.#sessionMeta.joined(member);
+    this.#members.join(member);
     return this.#finish(NOTHING);
   }
 
@@ -365,9 +313,7 @@ export class Realm {
    * @returns What to deliver, and the timers to cancel.
    */
   leave(sessionId: number): Output {
-    const member = this.#members.get(sessionId);
-    if (member === undefined) return NOTHING;
-    return this.#finish(this.#depart(member, this.#closing));
+    return this.#finish(this.#members.leave(sessionId));
   }
 
   /**
@@ -377,38 +323,6 @@ export class Realm {
    */
   close(): void {
     this.#closing = true;
-  }
-
-  /** Removes a member; `quiet`: without meta events and testaments. */
-  #depart(member: RealmMember, quiet: boolean): Output {
-    const id = member.info.id;
-    this.#members.delete(id);
-    let out: Output = NOTHING;
-    const depart = () => {
-      this.broker.removeSession(id);
-      out = this.dealer.removeSession(id);
-      this.#testaments.fire(member.info);
-      this.#sessionMeta.left(member.info);
-    };
-    if (quiet) this.#events.muted(depart);
-    else depart();
-    this.authorizer.forget(id);
-    this.#requests.forget(id);
-    return out;
-  }
-
-  /** `wamp.session.kill*`: the session leaves now; the shell closes it with GOODBYE. */
-  #kill(id: number, reason: string, message: string | undefined, quiet: boolean): Output {
-    const member = this.#members.get(id);
-    if (member === undefined) return NOTHING;
-    const out = append(output(), this.#depart(member, quiet || this.#closing));
-    out.effects.push({
-      kind: "close",
-      session: id,
-      reason,
-      ...(message === undefined ? {} : { message }),
-    });
-    return out;
   }
 
   /** A joined session's details (empty once it left). */

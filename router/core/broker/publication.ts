@@ -18,7 +18,6 @@ import {
 } from "../../../wamp/mod.ts";
 import { copyPassthru, passthruProblem, PPT_KEYS, usesPassthru } from "../passthru.ts";
 import { PublishFilter } from "./publish_filter.ts";
-import type { BrokerOptions } from "./subscription.ts";
 import type { SessionInfo } from "../types.ts";
 
 /** One accepted PUBLISH. */
@@ -81,6 +80,14 @@ export function eventFor(sub: EventSubscription, pub: Publication, extra?: Dict)
   return event;
 }
 
+/** The broker's options that decide about a PUBLISH (see `BrokerOptions`). */
+export interface PublishPolicy {
+  /** Only `[0-9a-z_]` URI components. */
+  readonly strictUris?: boolean;
+  /** Publisher identification. */
+  readonly disclosePublisher?: "request" | "always" | "never";
+}
+
 /**
  * The refusal of a PUBLISH (ERROR URI and message), or its black/white
  * lists when it is acceptable.
@@ -93,7 +100,7 @@ export function eventFor(sub: EventSubscription, pub: Publication, extra?: Dict)
 export function checkPublish(
   msg: PublishMessage,
   internal: boolean,
-  broker: Pick<BrokerOptions, "strictUris" | "disclosePublisher">,
+  broker: PublishPolicy,
 ): PublishFilter | undefined | [string, string?] {
   const options = msg.options;
   if (
@@ -133,7 +140,7 @@ export function publicationOf(
   msg: PublishMessage,
   filter: PublishFilter | undefined,
   forced: boolean,
-  broker: Pick<BrokerOptions, "disclosePublisher" | "publicationIds" | "now">,
+  broker: PublishPolicy & { readonly publicationIds: () => number; readonly now: () => number },
 ): Publication {
   const options = msg.options;
   const details: Dict = {};

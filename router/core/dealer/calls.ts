@@ -63,11 +63,7 @@ export class Calls {
   #registrations: Registrations;
   #sessions = new Map<number, DealerSession>();
 
-  /**
-   * Creates the table.
-   *
-   * @param options The dealer's registrations and policies.
-   */
+  /** Creates the table over the dealer's registrations and policies. */
   constructor(options: CallsOptions) {
     this.#options = options;
     this.#registrations = options.registrations;
