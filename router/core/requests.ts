@@ -67,6 +67,12 @@ export interface RequestRealm {
   finish(out: Output): Output;
 }
 
+/** A request that needs authorization. */
+type Authorized = PublishMessage | SubscribeMessage | RegisterMessage | CallMessage;
+
+const PLAIN = Object.freeze({ disclose: false });
+const DISCLOSE = Object.freeze({ disclose: true });
+
 /** A request waiting behind an authorization. */
 interface Held {
   readonly msg: RealmRequest;
@@ -134,43 +140,19 @@ export class Requests {
     const realm = this.#realm;
     switch (msg.type) {
       case MessageType.PUBLISH:
-        return this.#authorized(
-          info,
-          "publish",
-          msg.topic,
-          msg,
-          (disclose) => messagesOnly(realm.broker.publish(info, msg, { disclose })),
-        );
+        return this.#authorized(info, "publish", msg.topic, msg);
       case MessageType.SUBSCRIBE:
-        return this.#authorized(
-          info,
-          "subscribe",
-          msg.topic,
-          msg,
-          () => messagesOnly(realm.broker.subscribe(info, msg)),
-        );
+        return this.#authorized(info, "subscribe", msg.topic, msg);
       case MessageType.UNSUBSCRIBE:
         return messagesOnly(realm.broker.unsubscribe(info, msg));
       case MessageType.REGISTER:
-        return this.#authorized(
-          info,
-          "register",
-          msg.procedure,
-          msg,
-          () => messagesOnly(realm.dealer.register(info, msg)),
-        );
+        return this.#authorized(info, "register", msg.procedure, msg);
       case MessageType.UNREGISTER:
         return messagesOnly(realm.dealer.unregister(info, msg));
       case MessageType.CALL:
         // An old ID may continue a progressive call; the dealer decides.
         if (!fresh) return realm.call(info, msg, false, false);
-        return this.#authorized(
-          info,
-          "call",
-          msg.procedure,
-          msg,
-          (disclose) => realm.call(info, msg, true, disclose),
-        );
+        return this.#authorized(info, "call", msg.procedure, msg);
       case MessageType.CANCEL:
         return realm.dealer.cancel(info, msg);
       case MessageType.YIELD:
@@ -187,20 +169,29 @@ export class Requests {
     }
   }
 
+  /** Runs an authorized request. */
+  #run(info: SessionInfo, msg: Authorized, disclose: boolean): Output {
+    const realm = this.#realm;
+    switch (msg.type) {
+      case MessageType.PUBLISH:
+        return messagesOnly(realm.broker.publish(info, msg, disclose ? DISCLOSE : PLAIN));
+      case MessageType.SUBSCRIBE:
+        return messagesOnly(realm.broker.subscribe(info, msg));
+      case MessageType.REGISTER:
+        return messagesOnly(realm.dealer.register(info, msg));
+      case MessageType.CALL:
+        return realm.call(info, msg, true, disclose);
+    }
+  }
+
   /**
    * Runs a request once the realm's authorizer allows it; a denial is
    * answered with ERROR `not_authorized` (for PUBLISH only when
    * acknowledged). While a dynamic authorizer decides, later requests wait.
    */
-  #authorized(
-    info: SessionInfo,
-    action: Action,
-    uri: string,
-    msg: PublishMessage | SubscribeMessage | RegisterMessage | CallMessage,
-    run: (disclose: boolean) => Output,
-  ): Output {
+  #authorized(info: SessionInfo, action: Action, uri: string, msg: Authorized): Output {
     const authorizer = this.#realm.authorizer;
-    if (authorizer.open) return run(false);
+    if (authorizer.open) return this.#run(info, msg, false);
     const decision = authorizer.authorize(
       info,
       () => this.#realm.details(info.id),
@@ -208,10 +199,31 @@ export class Requests {
       uri,
       msg.options,
     );
-    if ("allow" in decision) return applied(decision, info, action, uri, msg, run);
+    if ("allow" in decision) return this.#applied(decision, info, action, uri, msg);
     const queue: Queue = { info, held: [], bytes: 0 };
     this.#queues.set(info.id, queue);
-    return decision.start((settled) => this.#resume(queue, settled, action, uri, msg, run));
+    return decision.start((settled) => this.#resume(queue, settled, action, uri, msg));
+  }
+
+  /** What a decision leads to: the request runs, or is refused. */
+  #applied(
+    { allow, disclose }: Decision,
+    info: SessionInfo,
+    action: Action,
+    uri: string,
+    msg: Authorized,
+  ): Output {
+    if (allow) return this.#run(info, msg, disclose === true);
+    if (msg.type === MessageType.PUBLISH && msg.options.acknowledge !== true) return NOTHING;
+    return messagesOnly([
+      errorReply(
+        info.id,
+        msg.type,
+        msg.request,
+        ErrorUri.NOT_AUTHORIZED,
+        `${action} on "${uri}" is not allowed`,
+      ),
+    ]);
   }
 
   /** A dynamic decision arrived: apply it, then handle the held requests. */
@@ -220,14 +232,13 @@ export class Requests {
     decision: Decision,
     action: Action,
     uri: string,
-    msg: PublishMessage | SubscribeMessage | RegisterMessage | CallMessage,
-    run: (disclose: boolean) => Output,
+    msg: Authorized,
   ): Output {
     const info = queue.info;
     if (this.#queues.get(info.id) !== queue) return NOTHING; // the session left
     const out = output();
     try {
-      append(out, this.#realm.finish(applied(decision, info, action, uri, msg, run)));
+      append(out, this.#realm.finish(this.#applied(decision, info, action, uri, msg)));
       this.#queues.delete(info.id);
       // Handle the held requests, until another one waits for a decision.
       let i = 0;
@@ -249,26 +260,4 @@ export class Requests {
     }
     return out;
   }
-}
-
-/** What a decision leads to: the request runs, or is refused. */
-function applied(
-  { allow, disclose }: Decision,
-  info: SessionInfo,
-  action: Action,
-  uri: string,
-  msg: PublishMessage | SubscribeMessage | RegisterMessage | CallMessage,
-  run: (disclose: boolean) => Output,
-): Output {
-  if (allow) return run(disclose === true);
-  if (msg.type === MessageType.PUBLISH && msg.options.acknowledge !== true) return NOTHING;
-  return messagesOnly([
-    errorReply(
-      info.id,
-      msg.type,
-      msg.request,
-      ErrorUri.NOT_AUTHORIZED,
-      `${action} on "${uri}" is not allowed`,
-    ),
-  ]);
 }
