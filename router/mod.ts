@@ -8,9 +8,11 @@ export * from "./core/auth/mod.ts";
 export {
   type Action,
   Authorizer,
+  type AuthorizerCall,
   type Decision,
   type DynamicAuthorizer,
   patternAllowed,
+  type PendingDecision,
   type Permission,
   resolveRole,
   type RoleOptions,
@@ -62,7 +64,27 @@ export { copyPassthru, passthruProblem, PPT_KEYS, usesPassthru } from "./core/pa
 export { procedureReflection, ProcedureReflectionUri } from "./core/dealer/procedure_reflection.ts";
 export { eventFor, type EventSubscription, type Publication } from "./core/broker/publication.ts";
 export { PublishFilter } from "./core/broker/publish_filter.ts";
-export { Realm, type RealmIds, type RealmMember, type RouterProcedure } from "./core/realm.ts";
+export {
+  Realm,
+  type RealmContext,
+  type RealmIds,
+  type RealmMember,
+  type RealmRequest,
+  type RouterCallTarget,
+  type RouterProcedure,
+} from "./core/realm.ts";
+export type {
+  AbortSession,
+  ArmTimer,
+  CancelTimer,
+  CloseSession,
+  Effect,
+  Output,
+  RunTask,
+  Settled,
+} from "./core/output.ts";
+export type { DeferredPayload } from "./core/procedures.ts";
+export type { RouterCallDone } from "./core/internal_session.ts";
 export { RetainedEvents, type RetainedLimits } from "./core/broker/retained.ts";
 export { consoleLogger, Router, type RouterOptions } from "./router.ts";
 export { scrambledIdGenerator } from "./scrambled_ids.ts";

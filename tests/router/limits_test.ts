@@ -57,7 +57,12 @@ function call(request: number, procedure: string, options: Dict = {}): CallMessa
   return { type: MessageType.CALL, request, options, procedure, args: [request] };
 }
 
-function register(dealer: Driven<Dealer>, session: SessionInfo, request: number, procedure: string) {
+function register(
+  dealer: Driven<Dealer>,
+  session: SessionInfo,
+  request: number,
+  procedure: string,
+) {
   return dealer.register(session, {
     type: MessageType.REGISTER,
     request,
