@@ -22,6 +22,7 @@ for (const subscribers of [1, 100, 1000]) {
   const broker = new Broker({
     subscriptionIds: sequentialIdGenerator(),
     publicationIds: sequentialIdGenerator(),
+    now: Date.now,
   });
   for (let i = 1; i <= subscribers; i++) {
     broker.subscribe(session(i), {
@@ -69,7 +70,7 @@ for (const subscribers of [1, 100, 1000]) {
         options: {},
         procedure: "com.example.add",
         args: [1, 2],
-      });
+      }).messages;
       dealer.yield(callee, {
         type: MessageType.YIELD,
         request: (invocation!.msg as { request: number }).request,
@@ -86,6 +87,7 @@ for (const patterns of [0, 1000, 10000]) {
   const broker = new Broker({
     subscriptionIds: sequentialIdGenerator(),
     publicationIds: sequentialIdGenerator(),
+    now: Date.now,
   });
   let request = 0;
   const subscribe = (id: number, topic: string, match: "exact" | "prefix" | "wildcard") =>

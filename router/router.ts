@@ -21,6 +21,7 @@ import { type RealmOptions, resolveRealmOptions } from "./core/realm_options.ts"
 import { CookieStore } from "./core/auth/cookie.ts";
 import { trustedProcedures } from "./core/auth/methods.ts";
 import { Realm } from "./core/realm.ts";
+import { OutputRunner } from "./output_runner.ts";
 import { scrambledIdGenerator } from "./scrambled_ids.ts";
 import { Session, type SessionHost } from "./core/session.ts";
 import type { Logger, LogLevel } from "./core/types.ts";
@@ -131,6 +132,8 @@ export class Router {
   #trustedRole: string;
   /** Per realm name: the authenticator and authorizer procedures registered there. */
   #trustedProcedures = new Map<string, Set<string>>();
+  /** Delivers what realms return and runs their effects. */
+  #runner: OutputRunner;
   /** The logger in use. */
   readonly log: Logger;
 
@@ -142,6 +145,7 @@ export class Router {
    */
   constructor(options: RouterOptions = {}) {
     this.log = options.logger ?? consoleLogger("info");
+    const runner = this.#runner = new OutputRunner(this.log);
     this.#globalIds = options.idGenerator ?? globalIdGenerator();
     this.#trustedRole = options.trustedRole ?? "trusted";
     this.#routerIds = options.routerIdGenerator ??
@@ -157,6 +161,9 @@ export class Router {
       realm: (name) => this.#realms.get(name),
       sessionId: () => this.#globalIds(),
       detach: (session) => this.#sessions.delete(session),
+      reach: (id, session) => session === null ? runner.remove(id) : runner.add(id, session),
+      run: (out) => runner.run(out),
+      wait: (session) => runner.wait(session),
     };
     (options.realms ?? []).forEach((realm, i) => this.addRealm(realm, `realms[${i}]`));
   }
@@ -179,13 +186,17 @@ export class Router {
     for (const { realm, procedure } of trustedProcedures(resolved)) {
       this.#trustedIn(realm).add(procedure);
     }
-    const realm = new Realm(
-      resolved,
-      { global: this.#globalIds, router: this.#routerIds },
-      (name) => this.#realms.get(name),
-      this.#cookies,
-      { role: this.#trustedRole, procedures: this.#trustedIn(resolved.name) },
-    );
+    const realm = new Realm(resolved, {
+      ids: { global: this.#globalIds, router: this.#routerIds },
+      now: Date.now,
+      authenticatorCall: (name, procedure, args, kwargs) => {
+        const target = name ?? resolved.name;
+        return this.#runner.call(this.#realms.get(target), target, procedure, args, kwargs);
+      },
+      realms: (name) => this.#realms.get(name),
+      cookies: this.#cookies,
+      trusted: { role: this.#trustedRole, procedures: this.#trustedIn(resolved.name) },
+    });
     this.#realms.set(resolved.name, realm);
     return realm;
   }
@@ -234,6 +245,39 @@ export class Router {
     const session = new Session(this.#host, peer, options);
     this.#sessions.add(session);
     return session;
+  }
+
+  /**
+   * Revokes a registration (or one callee's part of a shared one): its
+   * callees are told if they announced registration_revocation.
+   *
+   * @param realm The realm's name.
+   * @param id The registration ID.
+   * @param reason Why, for the callee.
+   * @param callee Only this callee's part.
+   * @returns Whether there was such a registration.
+   */
+  revokeRegistration(realm: string, id: number, reason?: string, callee?: number): boolean {
+    const out = this.#realms.get(realm)?.revokeRegistration(id, reason, callee);
+    if (out === undefined) return false;
+    this.#runner.run(out);
+    return true;
+  }
+
+  /**
+   * Revokes a subscription (`subscription_revocation`): every subscriber
+   * is removed; those that announced the feature get UNSUBSCRIBED.
+   *
+   * @param realm The realm's name.
+   * @param id The subscription ID.
+   * @param reason Why, for the subscribers.
+   * @returns Whether there was such a subscription.
+   */
+  revokeSubscription(realm: string, id: number, reason?: string): boolean {
+    const out = this.#realms.get(realm)?.revokeSubscription(id, reason);
+    if (out === undefined) return false;
+    this.#runner.run(out);
+    return true;
   }
 
   /**

@@ -8,17 +8,18 @@
  */
 
 import {
+  type CallMessage,
   type Dict,
   ErrorUri,
   type IdGenerator,
   MessageType,
   type Payload,
-  type PeerHandler,
   sequentialIdGenerator,
   type WampMessage,
 } from "../../wamp/mod.ts";
 import { CallError } from "./errors.ts";
-import type { Outbound, SessionInfo } from "./types.ts";
+import { NOTHING, type Output, type Settled } from "./output.ts";
+import type { SessionInfo } from "./types.ts";
 
 /** The identity of a realm's internal session. */
 export function internalSession(realm: string, id: number): SessionInfo {
@@ -42,34 +43,36 @@ export function internalSession(realm: string, id: number): SessionInfo {
  */
 export const MAX_ROUTER_CALLS = 1000;
 
-interface Waiting {
-  resolve(result: Payload): void;
-  reject(error: Error): void;
-}
+/** What happens when a router call ends. */
+export type RouterCallDone = (result: Settled<Payload>) => Output;
 
-/** Makes CALLs as the internal session and settles them from RESULT/ERROR. */
-export class InternalCaller implements Pick<PeerHandler, "receive"> {
+/**
+ * Makes CALLs as the internal session and settles them from the RESULT or
+ * ERROR addressed to it: pure pending-call state, no promises. The realm
+ * routes each CALL and hands what comes back for the internal session to
+ * {@linkcode InternalCaller.receive}.
+ */
+export class InternalCaller {
+  /** The internal session's identity. */
   readonly info: SessionInfo;
-  #route: (info: SessionInfo, msg: WampMessage) => Outbound[];
-  #deliver: (out: Outbound[]) => void;
+  #route: (info: SessionInfo, msg: CallMessage) => Output;
   #requests: IdGenerator = sequentialIdGenerator();
-  #waiting = new Map<number, Waiting>();
+  #waiting = new Map<number, RouterCallDone>();
 
   /**
    * Creates the caller.
    *
    * @param info The internal session's identity.
-   * @param route Routes a CALL (the realm's `call`).
-   * @param deliver Delivers what routing returned.
+   * @param route Routes a CALL (the realm's `call`), returning what happens.
    */
-  constructor(
-    info: SessionInfo,
-    route: (info: SessionInfo, msg: WampMessage) => Outbound[],
-    deliver: (out: Outbound[]) => void,
-  ) {
+  constructor(info: SessionInfo, route: (info: SessionInfo, msg: CallMessage) => Output) {
     this.info = info;
     this.#route = route;
-    this.#deliver = deliver;
+  }
+
+  /** How many calls are in flight. */
+  get size(): number {
+    return this.#waiting.size;
   }
 
   /**
@@ -79,48 +82,65 @@ export class InternalCaller implements Pick<PeerHandler, "receive"> {
    * @param args Positional arguments.
    * @param kwargs Keyword arguments.
    * @param timeout Milliseconds the dealer waits for the callee (0: none).
-   * @returns The result's payload.
-   * @throws {CallError} With the ERROR's URI and first argument, or
-   * `cloverleaf.error.limit_exceeded` when {@linkcode MAX_ROUTER_CALLS} are
-   * already in flight (the callee never sees the call).
+   * @param done Continues with the result's payload, or a
+   * {@linkcode CallError} with the ERROR's URI and first argument
+   * (`cloverleaf.error.limit_exceeded` at once when
+   * {@linkcode MAX_ROUTER_CALLS} are already in flight: the callee never
+   * sees the call).
+   * @returns What happens now (the CALL's routing).
    */
-  call(procedure: string, args: unknown[], kwargs: Dict, timeout: number): Promise<Payload> {
+  call(
+    procedure: string,
+    args: unknown[],
+    kwargs: Dict,
+    timeout: number,
+    done: RouterCallDone,
+  ): Output {
     if (this.#waiting.size >= MAX_ROUTER_CALLS) {
-      return Promise.reject(
-        new CallError(
+      return done({
+        ok: false,
+        error: new CallError(
           ErrorUri.LIMIT_EXCEEDED,
           `${MAX_ROUTER_CALLS} router calls (authenticators, authorizers) already in flight`,
         ),
-      );
+      });
     }
     const request = this.#requests();
-    const { promise, resolve, reject } = Promise.withResolvers<Payload>();
-    this.#waiting.set(request, { resolve, reject });
-    this.#deliver(this.#route(this.info, {
+    this.#waiting.set(request, done);
+    return this.#route(this.info, {
       type: MessageType.CALL,
       request,
       options: timeout > 0 ? { timeout } : {},
       procedure,
       args,
       kwargs,
-    }));
-    return promise;
+    });
   }
 
-  /** Takes a RESULT or ERROR addressed to the internal session. */
-  receive(msg: WampMessage): void {
-    if (msg.type !== MessageType.RESULT && msg.type !== MessageType.ERROR) return;
-    const waiting = this.#waiting.get(msg.request);
-    if (waiting === undefined) return;
+  /**
+   * Takes a RESULT or ERROR addressed to the internal session.
+   *
+   * @param msg The message.
+   * @returns What the waiting call's continuation returns.
+   */
+  receive(msg: WampMessage): Output {
+    if (msg.type !== MessageType.RESULT && msg.type !== MessageType.ERROR) return NOTHING;
+    const done = this.#waiting.get(msg.request);
+    if (done === undefined) return NOTHING;
     this.#waiting.delete(msg.request);
     if (msg.type === MessageType.RESULT) {
-      waiting.resolve({
-        ...(msg.args === undefined ? {} : { args: msg.args }),
-        ...(msg.kwargs === undefined ? {} : { kwargs: msg.kwargs }),
+      return done({
+        ok: true,
+        value: {
+          ...(msg.args === undefined ? {} : { args: msg.args }),
+          ...(msg.kwargs === undefined ? {} : { kwargs: msg.kwargs }),
+        },
       });
-    } else {
-      const text = msg.args?.[0];
-      waiting.reject(new CallError(msg.error, typeof text === "string" ? text : undefined));
     }
+    const text = msg.args?.[0];
+    return done({
+      ok: false,
+      error: new CallError(msg.error, typeof text === "string" ? text : undefined),
+    });
   }
 }

@@ -53,9 +53,43 @@ export interface RunTask<T = unknown> {
   resume(result: Settled<T>): Output;
 }
 
+/**
+ * End a session the core has already removed from its realm
+ * (`wamp.session.kill`): the shell sends GOODBYE with `reason` and closes
+ * the connection when the client answers (or when it does not, in time).
+ * The shell must not make the session leave the realm again.
+ */
+export interface CloseSession {
+  /** The effect's kind. */
+  readonly kind: "close";
+  /** The session to close. */
+  readonly session: number;
+  /** The GOODBYE reason URI. */
+  readonly reason: string;
+  /** The GOODBYE's human-readable message, if any. */
+  readonly message?: string;
+}
+
+/**
+ * Abort a session for a protocol violation found in work that finished
+ * later (a request released after an authorization): the shell sends
+ * ABORT `wamp.error.protocol_violation` with `message` and closes the
+ * connection; the session leaves its realm as on any ABORT.
+ */
+export interface AbortSession {
+  /** The effect's kind. */
+  readonly kind: "abort";
+  /** The session to abort. */
+  readonly session: number;
+  /** The ABORT's message. */
+  readonly message: string;
+  /** What was thrown, when it was not a protocol violation (for the log). */
+  readonly error?: unknown;
+}
+
 /** An effect the shell runs for the core. */
 // deno-lint-ignore no-explicit-any
-export type Effect = ArmTimer | CancelTimer | RunTask<any>;
+export type Effect = ArmTimer | CancelTimer | RunTask<any> | CloseSession | AbortSession;
 
 /** Messages to deliver, then effects to run, in order. */
 export interface Output {
@@ -66,4 +100,49 @@ export interface Output {
 }
 
 /** The output with nothing in it (shared: do not modify). */
-export const NOTHING: Output = Object.freeze({ messages: [], effects: [] }) as Output;
+export const NOTHING: Output = Object.freeze({
+  messages: Object.freeze([]),
+  effects: Object.freeze([]),
+}) as Output;
+
+/** No effects (shared: do not modify). */
+export const NO_EFFECTS: readonly Effect[] = NOTHING.effects;
+
+/**
+ * An output being built: entry points append to it and return it.
+ * Its arrays are the caller's from then on.
+ */
+export interface OutputBuilder extends Output {
+  /** Messages addressed to sessions. */
+  readonly messages: Outbound[];
+  /** Effects for the shell. */
+  readonly effects: Effect[];
+}
+
+/** A new, empty {@linkcode OutputBuilder}. */
+export function output(): OutputBuilder {
+  return { messages: [], effects: [] };
+}
+
+/**
+ * Appends what `from` holds to `to`.
+ *
+ * @param to The output being built.
+ * @param from An output returned by another entry point.
+ * @returns `to`.
+ */
+export function append(to: OutputBuilder, from: Output): OutputBuilder {
+  for (const m of from.messages) to.messages.push(m);
+  for (const e of from.effects) to.effects.push(e);
+  return to;
+}
+
+/**
+ * The output of messages alone (the broker's and dealer's replies).
+ *
+ * @param messages The messages, owned by the output from now on.
+ * @returns The output.
+ */
+export function messagesOnly(messages: readonly Outbound[]): Output {
+  return messages.length === 0 ? NOTHING : { messages, effects: NO_EFFECTS };
+}

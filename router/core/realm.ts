@@ -1,70 +1,39 @@
 /**
  * A realm: a routing namespace with its own sessions, broker and dealer.
+ * Every entry point takes values (a session, a message) and returns an
+ * {@linkcode Output}: the messages to deliver, addressed to sessions, and
+ * the effects the shell runs (timers, dynamic authorizers, closing a
+ * killed session). The realm never calls a session.
  *
  * @module
  */
 
-import {
-  type CallMessage,
-  type Dict,
-  ErrorUri,
-  type IdGenerator,
-  type MatchPolicy,
-  MessageType,
-  MetaProcedure,
-  type Payload,
-  type Peer,
-  type ResultMessage,
-} from "../../wamp/mod.ts";
+import { type CallMessage, type Dict, MetaProcedure, type WampMessage } from "../../wamp/mod.ts";
 import type { Authenticator } from "./auth/authenticator.ts";
-import type { CookieStore } from "./auth/cookie.ts";
-import { realmAuthenticators, type RouterCall } from "./auth/methods.ts";
-import { Authorizer, type TrustedRegistrations } from "./authorizer.ts";
+import { realmAuthenticators } from "./auth/methods.ts";
+import { Authorizer, type AuthorizerCall } from "./authorizer.ts";
 import { Broker } from "./broker/broker.ts";
 import type { ResolvedRealmOptions } from "./realm_options.ts";
 import { Dealer } from "./dealer/dealer.ts";
-import { CallError, errorReply } from "./errors.ts";
 import { getEventsProcedure } from "./broker/event_history.ts";
-import { InternalCaller, internalSession } from "./internal_session.ts";
+import { InternalCaller, internalSession, type RouterCallDone } from "./internal_session.ts";
 import { MetaEvents } from "./meta/events.ts";
 import { registrationEvents, registrationProcedures } from "./meta/registration_meta.ts";
-import { SessionMeta } from "./meta/session_meta.ts";
 import { subscriptionEvents, subscriptionProcedures } from "./meta/subscription_meta.ts";
-import { Testaments } from "./meta/testament.ts";
+import type { RealmContext } from "./realm_context.ts";
+import { Members } from "./realm_members.ts";
 import { procedureReflection } from "./dealer/procedure_reflection.ts";
 import { topicReflection } from "./broker/topic_reflection.ts";
-import type { Outbound, SessionInfo } from "./types.ts";
+import { append, messagesOnly, NOTHING, type Output, output } from "./output.ts";
+import type { PermissionCheck, RouterProcedure } from "./procedures.ts";
+import { type RealmRequest, Requests } from "./requests.ts";
+import { answer } from "./router_procedure.ts";
+import type { RealmMember, SessionInfo } from "./types.ts";
 
-/** What a realm needs from a joined session. */
-export interface RealmMember {
-  /** The session's identity. */
-  readonly info: SessionInfo;
-  /** The transport under the session (its `info` shows in session details). */
-  readonly peer: Peer;
-  /** Delivers a message to the session (subject to its outbound policy). */
-  send(msg: Outbound["msg"]): void;
-  /** Closes the session with GOODBYE (`wamp.session.kill`). */
-  shutdown(reason: string, message?: string): void;
-}
-
-/**
- * A procedure the router serves itself (meta API, reflection). Return the
- * result's payload (or a promise of it); throw or reject with
- * {@linkcode CallError} to answer with ERROR.
- */
-export type RouterProcedure = (
-  caller: SessionInfo,
-  args: unknown[],
-  kwargs: Dict,
-) => Payload | Promise<Payload>;
-
-/** ID sources a realm uses. */
-export interface RealmIds {
-  /** Global-scope IDs (publications). */
-  readonly global: IdGenerator;
-  /** Router-scope IDs (subscriptions, registrations). */
-  readonly router: IdGenerator;
-}
+export type { RealmContext, RealmIds, RouterCallTarget } from "./realm_context.ts";
+export type { RealmMember } from "./types.ts";
+export type { RouterProcedure } from "./procedures.ts";
+export type { RealmRequest } from "./requests.ts";
 
 /** One realm of a router. */
 export class Realm {
@@ -78,55 +47,47 @@ export class Realm {
   readonly authenticators: ReadonlyMap<string, Authenticator>;
   /** The realm's authorization rules. */
   readonly authorizer: Authorizer;
-  #members = new Map<number, RealmMember>();
+  #members: Members;
   #procedures = new Map<string, RouterProcedure>();
   #events: MetaEvents;
-  #sessionMeta: SessionMeta;
-  #testaments: Testaments;
-  /** Sessions being killed by `kill_all`: they leave without events. */
-  #quiet = new Set<number>();
+  #requests: Requests;
   #closing = false;
   #internal: () => SessionInfo;
   #caller: InternalCaller | undefined;
-  #cookies: CookieStore | undefined;
 
   /**
    * Creates a realm.
    *
    * @param options Resolved realm options.
-   * @param ids ID generators.
-   * @param realms Finds other realms of the router (for an authenticator
-   * registered in another realm).
-   * @param cookies The router's cookie store (cookie authentication).
-   * @param trusted The authenticator and authorizer procedures registered
-   * here, and the authrole that may register them.
+   * @param context IDs, clock, and what the realm needs from its router.
    */
-  constructor(
-    options: ResolvedRealmOptions,
-    ids: RealmIds,
-    realms: (name: string) => Realm | undefined = () => undefined,
-    cookies?: CookieStore,
-    trusted?: TrustedRegistrations,
-  ) {
+  constructor(options: ResolvedRealmOptions, context: RealmContext) {
     this.options = options;
+    const { ids, realms = () => undefined, cookies, trusted } = context;
     let internal: SessionInfo | undefined;
     this.#internal = () => internal ??= internalSession(options.name, ids.global());
-    this.#events = new MetaEvents(() => this.broker, this.#internal, (out) => this.dispatch(out));
+    this.#events = new MetaEvents(() => this.broker, this.#internal);
     this.broker = new Broker({
       strictUris: options.strictUris,
       subscriptionIds: ids.router,
       publicationIds: ids.global,
       disclosePublisher: options.disclosePublisher,
       eventHistory: options.eventHistory,
+      now: context.now,
       observer: subscriptionEvents(this.#events),
       limits: options.limits,
     });
+    const check: PermissionCheck = (session, action, uri, opts, then) =>
+      this.#check(session, action, uri, opts, then);
     this.provide(
       MetaProcedure.SUBSCRIPTION_GET_EVENTS,
       getEventsProcedure(
         this.broker.history,
         (id) => this.broker.subscription(id),
-        (caller, sub) => this.#mayReadHistory(caller, sub.topic, sub.match),
+        (caller, sub, then) =>
+          caller.id === this.#internal().id
+            ? then(true)
+            : check(caller, "subscribe", sub.topic, { match: sub.match }, (d) => then(d.allow)),
       ),
     );
     for (const [uri, handler] of Object.entries(topicReflection(this.broker))) {
@@ -136,52 +97,44 @@ export class Realm {
       strictUris: options.strictUris,
       registrationIds: ids.router,
       discloseCaller: options.discloseCaller,
-      dispatch: (out) => this.dispatch(out),
+      settle: (out) => this.#finish(out),
       observer: registrationEvents(this.#events),
       limits: options.limits,
     });
-    this.#sessionMeta = new SessionMeta(
-      {
-        members: () => this.#members.values(),
-        member: (id) => this.#members.get(id),
-        kill: (id, reason, message, quiet) => this.#kill(id, reason, message, quiet),
-      },
-      { kill: options.meta.kill ?? false, modifyDetails: options.meta.modifyDetails ?? false },
-      this.#events,
-    );
-    this.#testaments = new Testaments(
-      this.#events,
-      options.strictUris,
-      (info, topic, publish) =>
-        this.authorizer.authorize(
-          info,
-          () => {
-            const member = this.#members.get(info.id);
-            return member === undefined ? {} : this.sessionDetails(member);
-          },
-          "publish",
-          topic,
-          publish,
-        ),
-      options.limits,
-    );
-    const call: RouterCall = (realm, procedure, args, kwargs) => {
+    const call: AuthorizerCall = (realm, procedure, args, kwargs, done) => {
       const target = realm === undefined || realm === options.name ? this : realms(realm);
       if (target === undefined) {
-        return Promise.reject(new Error(`realm "${realm}" does not exist`));
+        return done({ ok: false, error: new Error(`realm "${realm}" does not exist`) });
       }
-      return target.callAsRouter(procedure, args, kwargs);
+      return target.callAsRouter(procedure, args, kwargs, 10_000, done);
     };
-    this.authenticators = realmAuthenticators(options, call, cookies);
-    this.#cookies = cookies;
+    this.authenticators = realmAuthenticators(options, context.authenticatorCall, cookies);
     this.authorizer = new Authorizer(options.roles, call, trusted);
+    this.#requests = new Requests({
+      broker: this.broker,
+      dealer: this.dealer,
+      authorizer: this.authorizer,
+      call: (session, msg, fresh, disclose) => this.call(session, msg, fresh, disclose),
+      details: (id) => this.#details(id),
+      finish: (out) => this.#finish(out),
+    });
+    this.#members = new Members({
+      options,
+      broker: this.broker,
+      dealer: this.dealer,
+      authorizer: this.authorizer,
+      requests: this.#requests,
+      events: this.#events,
+      check,
+      ...(cookies === undefined ? {} : { cookies }),
+      closing: () => this.#closing,
+    });
     for (
       const procedures of [
         procedureReflection(this.dealer),
         registrationProcedures(this.dealer),
         subscriptionProcedures(this.broker),
-        this.#sessionMeta.procedures(),
-        this.#testaments.procedures(),
+        ...this.#members.procedures(),
       ]
     ) {
       for (const [uri, handler] of Object.entries(procedures)) this.provide(uri, handler);
@@ -203,12 +156,12 @@ export class Realm {
     return this.options.maxSessions > 0 && this.#members.size >= this.options.maxSessions;
   }
 
-  /** The joined sessions. */
+  /** The joined sessions (the objects given to {@linkcode Realm.join}). */
   members(): IterableIterator<RealmMember> {
     return this.#members.values();
   }
 
-  /** A joined session by ID. */
+  /** A joined session by ID (the object given to {@linkcode Realm.join}). */
   member(id: number): RealmMember | undefined {
     return this.#members.get(id);
   }
@@ -220,7 +173,7 @@ export class Realm {
    * @returns `{session, authid, authrole, authmethod, authprovider, realm, transport}`.
    */
   sessionDetails(member: RealmMember): Dict {
-    return this.#sessionMeta.details(member);
+    return this.#members.details(member);
   }
 
   /**
@@ -235,53 +188,52 @@ export class Realm {
   }
 
   /**
-   * Handles CALL: a procedure the router serves answers at once; anything
-   * else goes to the dealer.
+   * Handles a joined session's request: authorization (static, or a
+   * dynamic authorizer as effects, the session's later requests waiting in
+   * order meanwhile), then the broker, the dealer or a router procedure.
+   * Request-ID sequencing and role checks are the session's.
+   *
+   * @param session The session.
+   * @param msg PUBLISH, SUBSCRIBE, UNSUBSCRIBE, REGISTER, UNREGISTER, CALL,
+   * CANCEL, YIELD, or ERROR for an INVOCATION.
+   * @param fresh For CALL: whether its request ID is new in the session's
+   * sequence; an old one is only acceptable as the continuation of a
+   * progressive call.
+   * @returns What happens.
+   * @throws {ProtocolViolationError} For a request the session may not
+   * make (an unannounced feature, an unknown INVOCATION, too many requests
+   * waiting for an authorization).
+   */
+  receive(session: SessionInfo, msg: RealmRequest, fresh = true): Output {
+    return this.#finish(this.#requests.receive(session, msg, fresh));
+  }
+
+  /**
+   * Whether a session's requests wait for a dynamic authorization (the
+   * session should keep its other messages, GOODBYE included, in order
+   * behind them).
+   *
+   * @param sessionId The session.
+   * @returns True while they wait.
+   */
+  holding(sessionId: number): boolean {
+    return this.#requests.holding(sessionId);
+  }
+
+  /**
+   * Handles CALL without authorization: a procedure the router serves
+   * answers; anything else goes to the dealer.
    *
    * @param session The caller.
    * @param msg The CALL message.
    * @param fresh Whether the request ID is new (see {@linkcode Dealer.call}).
    * @param disclose Disclose the caller to the callee (see {@linkcode Dealer.call}).
-   * @returns What to deliver.
+   * @returns What happens.
    */
-  call(session: SessionInfo, msg: CallMessage, fresh = true, disclose = false): Outbound[] {
+  call(session: SessionInfo, msg: CallMessage, fresh = true, disclose = false): Output {
     const handler = this.#procedures.get(msg.procedure);
     if (handler === undefined || !fresh) return this.dealer.call(session, msg, fresh, disclose);
-    const reply = (out: Payload): Outbound[] => {
-      const result: ResultMessage = { type: MessageType.RESULT, request: msg.request, details: {} };
-      if (out.args !== undefined) result.args = out.args;
-      if (out.kwargs !== undefined) result.kwargs = out.kwargs;
-      return [{ to: session.id, msg: result }];
-    };
-    const refuse = (error: unknown): Outbound[] => {
-      if (!(error instanceof CallError)) throw error;
-      return [errorReply(session.id, msg.type, msg.request, error.uri, error.message)];
-    };
-    try {
-      // Meta events the procedure causes (a kill's on_leave) follow its RESULT.
-      const out = this.#events.hold(() => handler(session, msg.args ?? [], msg.kwargs ?? {}));
-      if (!(out instanceof Promise)) return reply(out);
-      out.then(reply, refuse).then(
-        (answer) => this.dispatch(answer),
-        (error) => this.dispatch(refuse(new CallError(ErrorUri.RUNTIME_ERROR, `${error}`))),
-      );
-      return [];
-    } catch (error) {
-      return refuse(error);
-    }
-  }
-
-  /** The subscribe permission, applied to reading a subscription's event history. */
-  #mayReadHistory(
-    caller: SessionInfo,
-    topic: string,
-    match: MatchPolicy,
-  ): boolean | Promise<boolean> {
-    if (caller.id === this.#internal().id) return true;
-    const member = this.#members.get(caller.id);
-    const details = () => member === undefined ? {} : this.sessionDetails(member);
-    const decision = this.authorizer.authorize(caller, details, "subscribe", topic, { match });
-    return decision instanceof Promise ? decision.then((d) => d.allow) : decision.allow;
+    return answer(handler, session, msg);
   }
 
   /**
@@ -292,22 +244,20 @@ export class Realm {
    * @param args Positional arguments.
    * @param kwargs Keyword arguments.
    * @param timeout Milliseconds the callee has (0: no limit).
-   * @returns The result's payload.
-   * @throws {CallError} With the ERROR's URI (`no_such_procedure`,
-   * `timeout`, the callee's error).
+   * @param done Continues with the result's payload, or a `CallError`
+   * with the ERROR's URI (`no_such_procedure`, `timeout`, the callee's
+   * error).
+   * @returns What happens now.
    */
   callAsRouter(
     procedure: string,
     args: unknown[],
     kwargs: Dict,
-    timeout = 10_000,
-  ): Promise<Payload> {
-    this.#caller ??= new InternalCaller(
-      this.#internal(),
-      (info, msg) => this.call(info, msg as CallMessage),
-      (out) => this.dispatch(out),
-    );
-    return this.#caller.call(procedure, args, kwargs, timeout);
+    timeout: number,
+    done: RouterCallDone,
+  ): Output {
+    this.#caller ??= new InternalCaller(this.#internal(), (info, msg) => this.call(info, msg));
+    return this.#finish(this.#caller.call(procedure, args, kwargs, timeout, done));
   }
 
   /**
@@ -317,12 +267,12 @@ export class Realm {
    * @param id The registration ID.
    * @param reason Why, for the callee.
    * @param callee Only this callee's part.
-   * @returns Whether there was such a registration.
+   * @returns What to deliver, or `undefined` when there is no such
+   * registration.
    */
-  revokeRegistration(id: number, reason?: string, callee?: number): boolean {
-    if (this.dealer.registration(id) === undefined) return false;
-    this.dispatch(this.dealer.revoke(id, reason, callee));
-    return true;
+  revokeRegistration(id: number, reason?: string, callee?: number): Output | undefined {
+    if (this.dealer.registration(id) === undefined) return undefined;
+    return this.#finish(messagesOnly(this.dealer.revoke(id, reason, callee)));
   }
 
   /**
@@ -332,56 +282,38 @@ export class Realm {
    *
    * @param id The subscription ID.
    * @param reason Why, for the subscribers.
-   * @returns Whether there was such a subscription.
+   * @returns What to deliver, or `undefined` when there is no such
+   * subscription.
    */
-  revokeSubscription(id: number, reason?: string): boolean {
+  revokeSubscription(id: number, reason?: string): Output | undefined {
     const out = this.broker.revoke(id, reason);
-    if (out === undefined) return false;
-    this.dispatch(out);
-    return true;
+    return out === undefined ? undefined : this.#finish(messagesOnly(out));
   }
 
   /**
    * Adds a session that was just welcomed (`wamp.session.on_join`); with
    * cookie authentication, its connection's cookie now stands for its
    * identity here.
+   *
+   * @param member The session (kept: {@linkcode Realm.members} returns it).
+   * @returns The meta events to deliver.
    */
-  join(member: RealmMember): void {
-    this.#members.set(member.info.id, member);
-    const cookie = member.peer.info.cookie;
-    const { authmethod } = member.info;
-    const maxAge = this.options.auth.cookie?.maxAge;
-    if (
-      cookie !== undefined && maxAge !== undefined && authmethod !== "cookie" &&
-      authmethod !== "anonymous"
-    ) {
-      this.#cookies?.remember(cookie, this.name, member.info, maxAge);
-    }
-    this.#sessionMeta.joined(member);
-    this.#events.flush();
+  join(member: RealmMember): Output {
+    this.#members.join(member);
+    return this.#finish(NOTHING);
   }
 
   /**
    * Removes a session and everything it held: subscriptions, registrations,
-   * and the calls it owed (their callers get ERROR at once). Then its
-   * testaments and `wamp.session.on_leave` are published, unless
-   * `kill_all` removed it or the router is closing.
+   * requests waiting for an authorization, and the calls it owed (their
+   * callers get ERROR at once). Then its testaments and
+   * `wamp.session.on_leave` are published, unless the router is closing.
+   *
+   * @param sessionId The session.
+   * @returns What to deliver, and the timers to cancel.
    */
-  leave(sessionId: number): void {
-    const member = this.#members.get(sessionId);
-    if (member === undefined) return;
-    this.#members.delete(sessionId);
-    let out: Outbound[] = [];
-    const depart = () => {
-      this.broker.removeSession(sessionId);
-      out = this.dealer.removeSession(sessionId);
-      this.#testaments.fire(member.info);
-      this.#sessionMeta.left(member.info);
-    };
-    if (this.#quiet.delete(sessionId) || this.#closing) this.#events.muted(depart);
-    else depart();
-    this.authorizer.forget(sessionId);
-    this.dispatch(out);
+  leave(sessionId: number): Output {
+    return this.#finish(this.#members.leave(sessionId));
   }
 
   /**
@@ -393,23 +325,52 @@ export class Realm {
     this.#closing = true;
   }
 
-  /** Delivers what the broker or dealer returned, then queued meta events. */
-  dispatch(out: readonly Outbound[]): void {
-    for (const { to, msg } of out) {
-      if (typeof to === "number") {
-        const member = this.#members.get(to);
-        if (member !== undefined) member.send(msg);
-        else if (to === this.#caller?.info.id) this.#caller.receive(msg);
-      } else {
-        for (const id of to) this.#members.get(id)?.send(msg);
-      }
-    }
-    this.#events.flush();
+  /** A joined session's details (empty once it left). */
+  #details(sessionId: number): Dict {
+    const member = this.#members.get(sessionId);
+    return member === undefined ? {} : this.sessionDetails(member);
   }
 
-  #kill(id: number, reason: string, message: string | undefined, quiet: boolean): void {
-    if (quiet) this.#quiet.add(id);
-    this.#members.get(id)?.shutdown(reason, message);
-    this.#quiet.delete(id);
+  /** The realm's permission, for a router procedure's check. */
+  #check(
+    session: SessionInfo,
+    action: Parameters<PermissionCheck>[1],
+    uri: string,
+    options: Dict,
+    then: Parameters<PermissionCheck>[4],
+  ): Output {
+    const decision = this.authorizer.authorize(
+      session,
+      () => this.#details(session.id),
+      action,
+      uri,
+      options,
+    );
+    if ("allow" in decision) return then(decision);
+    return decision.start((settled) => this.#finish(then(settled)));
+  }
+
+  /**
+   * Completes an output: the queued meta events follow its messages, and
+   * replies addressed to the internal session go to the router calls
+   * waiting for them (whose continuations add their own output).
+   */
+  #finish(out: Output): Output {
+    const caller = this.#caller;
+    const intercept = caller !== undefined && caller.size > 0;
+    if (!intercept && !this.#events.pending) return out;
+    const done = output();
+    const internalId = caller?.info.id;
+    let replies: WampMessage[] | undefined;
+    for (const m of out.messages) {
+      if (intercept && m.to === internalId) (replies ??= []).push(m.msg);
+      else done.messages.push(m);
+    }
+    for (const e of out.effects) done.effects.push(e);
+    this.#events.flush(done.messages);
+    if (replies !== undefined) {
+      for (const reply of replies) append(done, caller!.receive(reply));
+    }
+    return done;
   }
 }

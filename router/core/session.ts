@@ -9,10 +9,8 @@
 
 import {
   type AttachOptions,
-  type CallMessage,
   CloseUri,
   type Dict,
-  type ErrorMessage,
   ErrorUri,
   type HelloMessage,
   MAX_ID,
@@ -21,21 +19,17 @@ import {
   type Peer,
   type PeerHandler,
   ProtocolViolationError,
-  type PublishMessage,
-  type RegisterMessage,
   type SlowConsumerPolicy,
-  type SubscribeMessage,
   type WampMessage,
 } from "../../wamp/mod.ts";
 import { acceptHello } from "./acceptor.ts";
-import type { Action, Decision } from "./authorizer.ts";
-import { errorReply } from "./errors.ts";
 import { Handshake, welcomeDetails } from "./handshake.ts";
 import type { Identity } from "./auth/authenticator.ts";
 import { trustLevelFor } from "./realm_options.ts";
-import { payloadSize } from "./limits.ts";
+import type { Output } from "./output.ts";
 import type { Realm, RealmMember } from "./realm.ts";
-import type { Logger, Outbound, SessionInfo } from "./types.ts";
+import { MAX_HELD } from "./requests.ts";
+import type { Logger, SessionInfo } from "./types.ts";
 
 /** What a session needs from its router. */
 export interface SessionHost {
@@ -53,14 +47,15 @@ export interface SessionHost {
   readonly log: Logger;
   /** Called once when the connection is gone. */
   detach(session: Session): void;
+  /** Makes a joined session reachable by ID for {@linkcode SessionHost.run} (null: forget it). */
+  reach(id: number, session: Session | null): void;
+  /** Delivers what a realm returned and runs its effects. */
+  run(out: Output): void;
+  /** Has `session.resume()` called after the next asynchronous continuation. */
+  wait(session: Session): void;
 }
 
 type State = "idle" | "authenticating" | "open" | "shutting-down" | "closed";
-
-/** How many messages may wait behind a pending authorization. */
-const MAX_HELD = 4096;
-/** How many bytes (estimated) they may hold together. */
-const MAX_HELD_BYTES = 16 * 1024 * 1024;
 
 const ROLE_OF: Partial<Record<number, string>> = {
   [MessageType.PUBLISH]: "publisher",
@@ -89,10 +84,11 @@ export class Session implements PeerHandler, RealmMember {
   #lastRequest = 0;
   #dropping = false;
   #handshake: Handshake | undefined;
-  /** Messages that arrived while an authorization was pending, in order. */
+  /**
+   * GOODBYE or ABORT that arrived while the realm held this session's
+   * requests behind an authorization, and what came after it, in order.
+   */
   #held: WampMessage[] | undefined;
-  /** Their estimated size, in bytes. */
-  #heldBytes = 0;
   /** EVENTs dropped for this session because it did not keep up. */
   droppedEvents = 0;
 
@@ -160,8 +156,7 @@ export class Session implements PeerHandler, RealmMember {
     if (this.#state === "closed") return;
     if (this.#held !== undefined) {
       // A dynamic authorizer is deciding an earlier request: keep order.
-      this.#heldBytes += payloadSize([msg], MAX_HELD_BYTES);
-      if (this.#held.push(msg) > MAX_HELD || this.#heldBytes > MAX_HELD_BYTES) {
+      if (this.#held.push(msg) > MAX_HELD) {
         this.#violation("too many requests awaiting authorization");
       }
       return;
@@ -176,6 +171,30 @@ export class Session implements PeerHandler, RealmMember {
         this.#violation("internal router error");
       }
     }
+  }
+
+  /** The realm may have released this session's requests: go on with what was kept back. */
+  resume(): void {
+    const held = this.#held;
+    if (held === undefined || this.#state === "closed") return;
+    if (this.#realm?.holding(this.id) === true) return this.#host.wait(this);
+    this.#held = undefined;
+    for (const msg of held) this.receive(msg);
+  }
+
+  /**
+   * Aborts the session for a protocol violation found later (a request
+   * released after an authorization).
+   *
+   * @param message The ABORT's message.
+   * @param error What was thrown, when it was not a protocol violation.
+   */
+  violate(message: string, error?: unknown): void {
+    if (this.#state === "closed") return;
+    if (error !== undefined) {
+      this.#host.log("error", `Session ${this.id}: internal error: ${error}`);
+    }
+    this.#violation(message);
   }
 
   /** A frame could not be decoded. */
@@ -310,65 +329,37 @@ export class Session implements PeerHandler, RealmMember {
     const info = this.info;
     switch (msg.type) {
       case MessageType.PUBLISH:
-        this.#nextRequest(msg.request);
-        return this.#authorized(
-          "publish",
-          msg.topic,
-          msg,
-          (disclose) => realm.broker.publish(info, msg, { disclose }),
-        );
       case MessageType.SUBSCRIBE:
-        this.#nextRequest(msg.request);
-        return this.#authorized(
-          "subscribe",
-          msg.topic,
-          msg,
-          () => realm.broker.subscribe(info, msg),
-        );
       case MessageType.UNSUBSCRIBE:
-        this.#nextRequest(msg.request);
-        return realm.dispatch(realm.broker.unsubscribe(info, msg));
       case MessageType.REGISTER:
-        this.#nextRequest(msg.request);
-        return this.#authorized(
-          "register",
-          msg.procedure,
-          msg,
-          () => realm.dealer.register(info, msg),
-        );
       case MessageType.UNREGISTER:
         this.#nextRequest(msg.request);
-        return realm.dispatch(realm.dealer.unregister(info, msg));
-      case MessageType.CALL: {
+        return this.#host.run(realm.receive(info, msg));
+      case MessageType.CALL:
         // An old ID may continue a progressive call; the dealer decides.
-        if (!this.#nextRequest(msg.request, true)) {
-          return realm.dispatch(realm.call(info, msg, false));
-        }
-        return this.#authorized(
-          "call",
-          msg.procedure,
-          msg,
-          (disclose) => realm.call(info, msg, true, disclose),
-        );
-      }
+        return this.#host.run(realm.receive(info, msg, this.#nextRequest(msg.request, true)));
       case MessageType.CANCEL:
-        return realm.dispatch(realm.dealer.cancel(info, msg));
       case MessageType.YIELD:
-        return realm.dispatch(realm.dealer.yield(info, msg));
       case MessageType.ERROR:
-        return this.#onError(realm, msg);
+        return this.#host.run(realm.receive(info, msg));
       case MessageType.GOODBYE:
-        return this.#onGoodbye();
       case MessageType.ABORT:
-        this.#leave();
-        return this.#close();
+        if (realm.holding(info.id)) {
+          // Earlier requests wait for an authorization: this waits behind them.
+          this.#held = [msg];
+          return this.#host.wait(this);
+        }
+        if (msg.type === MessageType.ABORT) {
+          this.#leave();
+          return this.#close();
+        }
+        return this.#onGoodbye();
       default:
         throw new ProtocolViolationError(
           `${messageTypeName(msg.type)} is not a message a router accepts here`,
         );
     }
   }
-
   #onHello(msg: HelloMessage): void {
     const realm = this.#host.realm(msg.realm);
     const accepted = acceptHello(msg, realm, this.#peer.info);
@@ -451,80 +442,12 @@ export class Session implements PeerHandler, RealmMember {
       session: id,
       details: welcomeDetails(id, details, roles, this.#peer.sendLimit),
     });
-    realm.join(this);
+    this.#host.reach(id, this);
+    this.#host.run(realm.join(this));
     this.#host.log(
       "debug",
       `Session ${id} joined realm "${hello.realm}" as ${identity.authid} (${identity.authmethod}, ${transport})`,
     );
-  }
-
-  /**
-   * Runs a request once the realm's authorizer allows it; a denial is
-   * answered with ERROR `not_authorized` (for PUBLISH only when
-   * acknowledged). While a dynamic authorizer decides, later messages wait.
-   */
-  #authorized(
-    action: Action,
-    uri: string,
-    msg: PublishMessage | SubscribeMessage | RegisterMessage | CallMessage,
-    run: (disclose: boolean) => Outbound[],
-  ): void {
-    const realm = this.#realm!;
-    const authorizer = realm.authorizer;
-    if (authorizer.open) return realm.dispatch(run(false));
-    const info = this.info;
-    const decision = authorizer.authorize(
-      info,
-      () => realm.sessionDetails(this),
-      action,
-      uri,
-      msg.options,
-    );
-    const apply = ({ allow, disclose }: Decision) => {
-      if (allow) return realm.dispatch(run(disclose === true));
-      if (msg.type === MessageType.PUBLISH && msg.options.acknowledge !== true) return;
-      realm.dispatch([
-        errorReply(
-          info.id,
-          msg.type,
-          msg.request,
-          ErrorUri.NOT_AUTHORIZED,
-          `${action} on "${uri}" is not allowed`,
-        ),
-      ]);
-    };
-    if (!(decision instanceof Promise)) return apply(decision);
-    this.#held = [];
-    decision.then((settled) => {
-      if (this.#realm !== realm || this.#state !== "open") return;
-      try {
-        apply(settled);
-      } catch (error) {
-        this.#host.log("error", `Session ${this.id}: internal error: ${error}`);
-        return this.#violation("internal router error");
-      }
-      this.#release();
-    });
-  }
-
-  /** Handles the messages held during an authorization, until another one holds. */
-  #release(): void {
-    const held = this.#held ?? [];
-    this.#held = undefined;
-    this.#heldBytes = 0;
-    while (held.length > 0 && this.#held === undefined && this.#state !== "closed") {
-      this.receive(held.shift()!);
-    }
-    if (this.#held !== undefined) (this.#held as WampMessage[]).unshift(...held);
-  }
-
-  #onError(realm: Realm, msg: ErrorMessage): void {
-    if (msg.requestType !== MessageType.INVOCATION) {
-      throw new ProtocolViolationError(
-        `ERROR for ${messageTypeName(msg.requestType)}: clients may only send ERROR for INVOCATION`,
-      );
-    }
-    realm.dispatch(realm.dealer.error(this.info, msg));
   }
 
   #onGoodbye(): void {
@@ -568,7 +491,8 @@ export class Session implements PeerHandler, RealmMember {
     if (this.#info !== undefined && this.#realm !== undefined) {
       const realm = this.#realm;
       this.#realm = undefined;
-      realm.leave(this.#info.id);
+      this.#host.reach(this.#info.id, null);
+      this.#host.run(realm.leave(this.#info.id));
       this.#host.log("debug", `Session ${this.#info.id} left realm "${realm.name}"`);
     }
     if (this.#state === "open") this.#state = "idle";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Dict, WampMessage } from "../../wamp/mod.ts";
+import type { Dict, TransportInfo, WampMessage } from "../../wamp/mod.ts";
 
 /** What the broker and dealer know about a joined session. */
 export interface SessionInfo {
@@ -29,6 +29,14 @@ export interface SessionInfo {
   readonly hello?: Dict;
   /** The trust level the realm's rules give this session, if any. */
   readonly trustlevel?: number;
+}
+
+/** A session joined to a realm, as the realm keeps it. */
+export interface RealmMember {
+  /** The session's identity. */
+  readonly info: SessionInfo;
+  /** The transport under the session (its `info` shows in session details). */
+  readonly peer: { readonly info: TransportInfo };
 }
 
 /**

@@ -27,6 +27,7 @@ import {
   Session,
 } from "../../mod.ts";
 import { linkedPeers } from "../../transports/mod.ts";
+import type { Session as RouterSession } from "../../router/core/session.ts";
 import type { Peer, PeerAcceptor, SerializerName, WampMessage } from "../../wamp/mod.ts";
 import { MessageType, serializers } from "../../wamp/mod.ts";
 import { jsonFrame, rawTcp } from "../_helpers/raw_rawsocket.ts";
@@ -415,7 +416,7 @@ Deno.test("a killed session that never answers the router's GOODBYE is closed af
   socket.write(jsonFrame([1, "realm1", { roles: { caller: {} } }]));
   await until(() => seen.includes("[2,"), 3000, "WELCOME");
   const id = Number(seen.match(/\[2,(\d+)/)![1]);
-  bed.router.realm("realm1")!.member(id)!.shutdown("wamp.close.killed");
+  (bed.router.realm("realm1")!.member(id) as RouterSession).shutdown("wamp.close.killed");
   await until(() => seen.includes('[6,{},"wamp.close.killed"]'), 3000, "the router's GOODBYE");
   // It never answers: the router closes the connection anyway.
   await within(closed, 3000, "closing the silent connection");

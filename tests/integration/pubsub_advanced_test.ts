@@ -292,12 +292,12 @@ for (const via of SOCKET_VIAS) {
     await pub.publish("com.example.revoked", { args: ["before"] }, { acknowledge: true });
     // EVENT "before" is on the wire ahead of the UNSUBSCRIBED.
     const realm = t.router.realm("realm1")!;
-    ok(realm.revokeSubscription(sub.id, "no longer authorized"));
+    ok(t.router.revokeSubscription("realm1", sub.id, "no longer authorized"));
     await until(() => sub.done, 5000, "the revocation");
     equal(sub.revoked, "no longer authorized");
     deepEqual(await within(iterating), ["before"]);
     equal(realm.broker.subscription(sub.id), undefined);
-    equal(realm.revokeSubscription(sub.id), false);
+    equal(t.router.revokeSubscription("realm1", sub.id), false);
     // The session is fine and can subscribe again.
     const [got] = await collect(s, "com.example.revoked");
     await flush(pub, "com.example.revoked", [got]);

@@ -658,7 +658,7 @@ feature("registration_revocation", async (t, via) => {
       onRevoked: (reason) => revoked.resolve(reason),
     });
     deepEqual((await caller!.call("com.example.revocable")).args, [1]);
-    equal(r.router.realm("realm1")!.revokeRegistration(reg.id, "maintenance"), true);
+    equal(r.router.revokeRegistration("realm1", reg.id, "maintenance"), true);
     equal(await within(revoked.promise), "maintenance");
     equal(reg.active, false);
     equal(reg.revoked, "maintenance");
@@ -669,7 +669,7 @@ feature("registration_revocation", async (t, via) => {
     const again = await callee!.register("com.example.revocable", () => ({ args: [2] }));
     deepEqual((await caller!.call("com.example.revocable")).args, [2]);
     equal(again.revoked, undefined);
-    r.router.realm("realm1")!.revokeRegistration(again.id);
+    r.router.revokeRegistration("realm1", again.id);
     await until(() => again.revoked !== undefined);
     equal(again.revoked, "");
   });

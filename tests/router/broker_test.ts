@@ -1,6 +1,7 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { Broker } from "../../router/core/broker/broker.ts";
 import { getEventsProcedure } from "../../router/core/broker/event_history.ts";
+import { settled } from "../_helpers/driven.ts";
 import { topicReflection } from "../../router/core/broker/topic_reflection.ts";
 import type { Outbound, SessionInfo } from "../../router/core/types.ts";
 import {
@@ -29,6 +30,7 @@ function newBroker(strictUris = false): Broker {
     strictUris,
     subscriptionIds: sequentialIdGenerator(),
     publicationIds: sequentialIdGenerator(),
+    now: Date.now,
   });
 }
 
@@ -478,6 +480,7 @@ Deno.test("publisher_identification", async (t) => {
     const broker = new Broker({
       subscriptionIds: sequentialIdGenerator(),
       publicationIds: sequentialIdGenerator(),
+      now: Date.now,
       disclosePublisher,
     });
     broker.subscribe(alice, subscribe(1, "com.example.t"));
@@ -738,7 +741,8 @@ Deno.test("event_history", async (t) => {
   await t.step("wamp.subscription.get_events serves it", () => {
     const broker = historyBroker(clock);
     const auth = broker.lookup("com.log.auth")!;
-    const get = getEventsProcedure(broker.history, (id) => broker.subscription(id));
+    const procedure = getEventsProcedure(broker.history, (id) => broker.subscription(id));
+    const get = (...a: Parameters<typeof procedure>) => settled(procedure(...a));
     broker.publish(bob, publish(1, "com.log.auth", {}, { kwargs: { k: 1 } }));
     const result = get(carol, [auth.id], { limit: 5 }) as Payload;
     equal(result.args!.length, 1);

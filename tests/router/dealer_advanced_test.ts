@@ -4,23 +4,24 @@
  */
 
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
-import { ErrorUri, ProtocolViolationError } from "../../mod.ts";
-import { Dealer, type DealerOptions, type Timers } from "../../router/core/dealer/dealer.ts";
-import type { Outbound } from "../../router/core/types.ts";
-import type { SessionInfo } from "../../router/mod.ts";
+import { Dealer, type DealerOptions } from "../../router/core/dealer/dealer.ts";
+import type { Outbound, SessionInfo } from "../../router/core/types.ts";
 import {
   type CallMessage,
   type CancelMessage,
   type Dict,
   type ErrorMessage,
+  ErrorUri,
   type InterruptMessage,
   type InvocationMessage,
   MessageType,
+  ProtocolViolationError,
   type RegisterMessage,
   type ResultMessage,
   sequentialIdGenerator,
   type YieldMessage,
 } from "../../wamp/mod.ts";
+import { driven, FakeTimers } from "../_helpers/driven.ts";
 import { sessionInfo } from "../_helpers/session_info.ts";
 
 const ALL_RPC = [
@@ -47,42 +48,13 @@ function peer(id: number, features: readonly string[] = ALL_RPC, extra: Partial<
   } as SessionInfo;
 }
 
-/** Fake timers: `tick()` fires everything due. */
-class FakeTimers implements Timers {
-  now = 0;
-  #timers = new Map<number, { at: number; fn: () => void }>();
-  #next = 1;
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.#next++;
-    this.#timers.set(id, { at: this.now + ms, fn });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.#timers.delete(handle as number);
-  }
-  get pending(): number {
-    return this.#timers.size;
-  }
-  tick(ms: number): void {
-    this.now += ms;
-    for (const [id, timer] of [...this.#timers]) {
-      if (timer.at <= this.now) {
-        this.#timers.delete(id);
-        timer.fn();
-      }
-    }
-  }
-}
-
 function setup(options: Partial<DealerOptions> = {}) {
   const timers = new FakeTimers();
-  const fired: Outbound[] = [];
-  const dealer = new Dealer({
-    registrationIds: sequentialIdGenerator(),
-    timers,
-    dispatch: (out) => fired.push(...out),
-    ...options,
-  });
+  const fired: Outbound[] = timers.fired;
+  const dealer = driven(
+    new Dealer({ registrationIds: sequentialIdGenerator(), ...options }),
+    timers.run,
+  );
   return { dealer, timers, fired };
 }
 

@@ -14,6 +14,7 @@ import {
   type UnregisterMessage,
   type YieldMessage,
 } from "../../wamp/mod.ts";
+import { type Driven, driven } from "../_helpers/driven.ts";
 import { sessionInfo } from "../_helpers/session_info.ts";
 
 function session(id: number): SessionInfo {
@@ -24,8 +25,8 @@ const callee = session(1);
 const alice = session(2);
 const bob = session(3);
 
-function newDealer(strictUris = false): Dealer {
-  return new Dealer({ strictUris, registrationIds: sequentialIdGenerator() });
+function newDealer(strictUris = false): Driven<Dealer> {
+  return driven(new Dealer({ strictUris, registrationIds: sequentialIdGenerator() }));
 }
 
 function register(
@@ -85,7 +86,7 @@ function invocationOf(out: Outbound[]): InvocationMessage {
 }
 
 /** A dealer with `com.example.add` registered by the callee (registration 1). */
-function withProcedure(): Dealer {
+function withProcedure(): Driven<Dealer> {
   const dealer = newDealer();
   dealer.register(callee, register(1, "com.example.add"));
   return dealer;

@@ -7,7 +7,7 @@
 
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { Broker } from "../../router/core/broker/broker.ts";
-import { Dealer, MAX_CALL_TIMEOUT, type Timers } from "../../router/core/dealer/dealer.ts";
+import { Dealer, MAX_CALL_TIMEOUT } from "../../router/core/dealer/dealer.ts";
 import { DEFAULT_LIMITS, payloadSize } from "../../router/core/limits.ts";
 import { Router } from "../../router/router.ts";
 import type { Session } from "../../router/core/session.ts";
@@ -22,6 +22,7 @@ import {
   sequentialIdGenerator,
   type WampMessage,
 } from "../../wamp/mod.ts";
+import { type Driven, driven, FakeTimers } from "../_helpers/driven.ts";
 import { FakePeer } from "../_helpers/fake_peer.ts";
 import { sessionInfo } from "../_helpers/session_info.ts";
 
@@ -36,14 +37,18 @@ const streamer: SessionInfo = {
   },
 };
 
-function newDealer(options: Partial<ConstructorParameters<typeof Dealer>[0]> = {}): Dealer {
-  return new Dealer({ registrationIds: sequentialIdGenerator(), ...options });
+function newDealer(
+  options: Partial<ConstructorParameters<typeof Dealer>[0]> = {},
+  timers = new FakeTimers(),
+): Driven<Dealer> {
+  return driven(new Dealer({ registrationIds: sequentialIdGenerator(), ...options }), timers.run);
 }
 
 function newBroker(options: Partial<ConstructorParameters<typeof Broker>[0]> = {}): Broker {
   return new Broker({
     subscriptionIds: sequentialIdGenerator(),
     publicationIds: sequentialIdGenerator(),
+    now: Date.now,
     ...options,
   });
 }
@@ -52,7 +57,12 @@ function call(request: number, procedure: string, options: Dict = {}): CallMessa
   return { type: MessageType.CALL, request, options, procedure, args: [request] };
 }
 
-function register(dealer: Dealer, session: SessionInfo, request: number, procedure: string) {
+function register(
+  dealer: Driven<Dealer>,
+  session: SessionInfo,
+  request: number,
+  procedure: string,
+) {
   return dealer.register(session, {
     type: MessageType.REGISTER,
     request,
@@ -134,12 +144,9 @@ Deno.test("Dealer.call() counts a progressive call once, whatever its chunks", (
 });
 
 Deno.test("Dealer.call() arms at most MAX_CALL_TIMEOUT, so a huge timeout never fires early", () => {
-  const armed: number[] = [];
-  const timers: Timers = {
-    setTimeout: (_fn, ms) => armed.push(ms),
-    clearTimeout: () => {},
-  };
-  const dealer = newDealer({ timers });
+  const timers = new FakeTimers();
+  const armed = timers.armed;
+  const dealer = newDealer({}, timers);
   dealer.register(callee, {
     type: MessageType.REGISTER,
     request: 1,

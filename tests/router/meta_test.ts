@@ -12,6 +12,7 @@ import { MetaEvents } from "../../router/core/meta/events.ts";
 import { MAX_TESTAMENTS } from "../../router/core/meta/testament.ts";
 import { Router } from "../../router/router.ts";
 import type { Session } from "../../router/core/session.ts";
+import type { Outbound } from "../../router/core/types.ts";
 import {
   CloseUri,
   type Dict,
@@ -103,7 +104,7 @@ Deno.test("Broker.watchesMeta counts subscriptions that may match a wamp. topic"
   ];
   for (const [topic, match, watches] of cases) {
     const ids = sequentialIdGenerator();
-    const broker = new Broker({ subscriptionIds: ids, publicationIds: ids });
+    const broker = new Broker({ subscriptionIds: ids, publicationIds: ids, now: Date.now });
     broker.subscribe(sessionInfo(1, ["subscriber"]), {
       type: MessageType.SUBSCRIBE,
       request: 1,
@@ -118,13 +119,9 @@ Deno.test("Broker.watchesMeta counts subscriptions that may match a wamp. topic"
 
 Deno.test("MetaEvents builds no payload when no subscription can receive it", () => {
   const ids = sequentialIdGenerator();
-  const broker = new Broker({ subscriptionIds: ids, publicationIds: ids });
-  const delivered: unknown[] = [];
-  const events = new MetaEvents(
-    () => broker,
-    () => sessionInfo(99, ["publisher"]),
-    (out) => delivered.push(out),
-  );
+  const broker = new Broker({ subscriptionIds: ids, publicationIds: ids, now: Date.now });
+  const delivered: Outbound[] = [];
+  const events = new MetaEvents(() => broker, () => sessionInfo(99, ["publisher"]));
   let built = 0;
   const build = () => {
     built++;
@@ -138,10 +135,10 @@ Deno.test("MetaEvents builds no payload when no subscription can receive it", ()
     topic: MetaTopic.SESSION_ON_LEAVE,
   });
   events.publish(MetaTopic.SESSION_ON_JOIN, build); // watched, but not this topic
-  events.flush();
+  events.flush(delivered);
   equal(built, 0);
   events.publish(MetaTopic.SESSION_ON_LEAVE, build);
-  events.flush();
+  events.flush(delivered);
   equal(built, 1);
   equal(delivered.length, 1);
 });

@@ -10,11 +10,8 @@
 import {
   type Dict,
   ErrorUri,
-  type EventDetails,
   Feature,
   hasFeature,
-  type IdGenerator,
-  isReservedUri,
   isValidUri,
   type MatchPolicy,
   MessageType,
@@ -23,93 +20,23 @@ import {
   type SubscribeMessage,
   type UnsubscribeMessage,
 } from "../../../wamp/mod.ts";
-import type { Disclosure } from "../realm_options.ts";
 import { errorReply } from "../errors.ts";
-import { EventHistory, type EventHistoryRule } from "./event_history.ts";
-import { limitMessage, type LimitOptions, resolveLimits } from "../limits.ts";
+import { EventHistory } from "./event_history.ts";
+import { limitMessage, resolveLimits } from "../limits.ts";
 import { MatchIndex } from "../match_index.ts";
-import { copyPassthru, passthruProblem, PPT_KEYS, usesPassthru } from "../passthru.ts";
-import { eventFor, type Publication } from "./publication.ts";
+import { usesPassthru } from "../passthru.ts";
+import { checkPublish, eventFor, type Publication, publicationOf } from "./publication.ts";
 import { PublishFilter } from "./publish_filter.ts";
 import { RetainedEvents } from "./retained.ts";
+import { type BrokerOptions, mayMatchMeta, type Subscription } from "./subscription.ts";
 import type { Outbound, SessionInfo } from "../types.ts";
 
-/** A subscription: one (topic, match) pair shared by all its subscribers. */
-export interface Subscription {
-  /** Router-scope subscription ID. */
-  readonly id: number;
-  /** The topic or pattern. */
-  readonly topic: string;
-  /** The match policy. */
-  readonly match: MatchPolicy;
-  /** When it was created (ISO 8601). */
-  readonly created: string;
-  /** Subscribed session IDs, in subscription order. */
-  readonly subscribers: Set<number>;
-  /**
-   * Whether it outlives its last subscriber: the realm's `eventHistory`
-   * creates such subscriptions up front, so history is kept (and has an
-   * ID to ask for) before anyone subscribes.
-   */
-  readonly persistent: boolean;
-}
-
-/**
- * Told as sessions join and leave subscriptions (the subscription meta
- * API publishes from here).
- */
-export interface SubscriptionObserver {
-  /** `session` joined `sub`; `created` when this made the subscription. */
-  subscribed(session: number, sub: Subscription, created: boolean): void;
-  /** `session` left `sub`; `deleted` when that removed the subscription. */
-  unsubscribed(session: number, sub: Subscription, deleted: boolean): void;
-}
-
-/** Options for {@linkcode Broker}. */
-export interface BrokerOptions {
-  /** Only `[0-9a-z_]` URI components. @default {false} */
-  strictUris?: boolean;
-  /** Router-scope IDs for subscriptions. */
-  subscriptionIds: IdGenerator;
-  /** Global-scope IDs for publications. */
-  publicationIds: IdGenerator;
-  /**
-   * Publisher identification: `request` honours `disclose_me`, `always`
-   * discloses every publisher, `never` refuses `disclose_me`.
-   * @default {"request"}
-   */
-  disclosePublisher?: Disclosure;
-  /**
-   * Topics and patterns whose events are kept for
-   * `wamp.subscription.get_events`.
-   * @default {[]}
-   */
-  eventHistory?: readonly EventHistoryRule[];
-  /**
-   * The clock for history timestamps (milliseconds since the epoch).
-   * @default {Date.now}
-   */
-  now?: () => number;
-  /** Told as sessions join and leave subscriptions. */
-  observer?: SubscriptionObserver;
-  /**
-   * Subscription and retained-event limits (the realm's `limits`); the
-   * defaults of `DEFAULT_LIMITS` for those not given.
-   * @default {DEFAULT_LIMITS}
-   */
-  limits?: BrokerLimits;
-}
-
-/** The limits a broker enforces. */
-export type BrokerLimits = Pick<
-  LimitOptions,
-  | "subscriptionsPerSession"
-  | "subscriptions"
-  | "patternSubscriptions"
-  | "retainedEventBytes"
-  | "retainedBytes"
-  | "historyBytes"
->;
+export type {
+  BrokerLimits,
+  BrokerOptions,
+  Subscription,
+  SubscriptionObserver,
+} from "./subscription.ts";
 
 /** Routes events from publishers to subscribers. */
 export class Broker {
@@ -138,7 +65,7 @@ export class Broker {
    */
   constructor(options: BrokerOptions) {
     this.#options = options;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now;
     const limits = resolveLimits(options.limits);
     this.#retained = new RetainedEvents(limits);
     this.#maxPerSession = limits.subscriptionsPerSession;
@@ -312,11 +239,11 @@ export class Broker {
         "PUBLISH uses payload passthru mode, but the publisher did not announce payload_passthru_mode",
       );
     }
-    const checked = this.#checkPublish(msg, how.internal === true);
+    const checked = checkPublish(msg, how.internal === true, this.#options);
     if (!(checked instanceof PublishFilter) && checked !== undefined) {
       return ack ? [errorReply(session.id, msg.type, msg.request, ...checked)] : [];
     }
-    const pub = this.#publication(session, msg, checked, how.disclose === true);
+    const pub = publicationOf(session, msg, checked, how.disclose === true, this.#options);
     if (options.retain === true) {
       const refusal = this.#retained.retain(pub);
       if (refusal !== undefined) {
@@ -398,66 +325,6 @@ export class Broker {
     return undefined;
   }
 
-  /** The refusal of a PUBLISH, or its black/white lists when it is acceptable. */
-  #checkPublish(
-    msg: PublishMessage,
-    internal: boolean,
-  ): PublishFilter | undefined | [string, string?] {
-    const options = msg.options;
-    if (
-      !isValidUri(msg.topic, { strict: this.#options.strictUris ?? false }) ||
-      (isReservedUri(msg.topic) && !internal)
-    ) {
-      return [ErrorUri.INVALID_URI];
-    }
-    if (options.disclose_me === true && this.#options.disclosePublisher === "never") {
-      return [ErrorUri.OPTION_DISALLOWED_DISCLOSE_ME, "this realm never discloses publishers"];
-    }
-    if (usesPassthru(options)) {
-      const problem = passthruProblem(options);
-      if (problem !== undefined) return [ErrorUri.INVALID_ARGUMENT, problem];
-    } else if (PPT_KEYS.some((key) => options[key] !== undefined)) {
-      return [ErrorUri.INVALID_ARGUMENT, "ppt_* options need a non-empty ppt_scheme"];
-    }
-    const filter = PublishFilter.from(options);
-    if (typeof filter === "string") {
-      return [ErrorUri.INVALID_ARGUMENT, `option "${filter}" must be a list of the right type`];
-    }
-    return filter;
-  }
-
-  #publication(
-    session: SessionInfo,
-    msg: PublishMessage,
-    filter: PublishFilter | undefined,
-    forced: boolean,
-  ): Publication {
-    const options = msg.options;
-    const details: EventDetails = {};
-    const disclosure = this.#options.disclosePublisher ?? "request";
-    if (
-      disclosure === "always" ||
-      (disclosure === "request" && (forced || options.disclose_me === true))
-    ) {
-      details.publisher = session.id;
-      details.publisher_authid = session.authid;
-      details.publisher_authrole = session.authrole;
-    }
-    if (session.trustlevel !== undefined) details.trustlevel = session.trustlevel;
-    copyPassthru(options, details, msg.payload !== undefined);
-    return {
-      id: this.#options.publicationIds(),
-      topic: msg.topic,
-      timestamp: this.#now(),
-      details,
-      ...(msg.args === undefined ? {} : { args: msg.args }),
-      ...(msg.kwargs === undefined ? {} : { kwargs: msg.kwargs }),
-      ...(msg.payload === undefined ? {} : { payload: msg.payload }),
-      ...(filter === undefined ? {} : { filter }),
-      ...(options.exclude_me === false ? {} : { excluded: session.id }),
-    };
-  }
-
   /** The subscribers of `sub` that may receive `pub`. */
   #recipients(sub: Subscription, pub: Publication): number[] {
     const to: number[] = [];
@@ -502,19 +369,5 @@ export class Broker {
       if (sub.match !== "exact") this.#patterns--;
     }
     this.#options.observer?.unsubscribed(sessionId, sub, deleted);
-  }
-}
-
-/** Whether a subscription could match some topic under `wamp.`. */
-function mayMatchMeta(topic: string, match: MatchPolicy): boolean {
-  switch (match) {
-    case "exact":
-      return topic.startsWith("wamp.");
-    case "prefix":
-      return topic.startsWith("wamp.") || "wamp.".startsWith(topic);
-    case "wildcard": {
-      const dot = topic.indexOf(".");
-      return dot === 0 || (dot > 0 && topic.slice(0, dot) === "wamp");
-    }
   }
 }

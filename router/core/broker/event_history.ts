@@ -12,7 +12,8 @@ import { type Dict, ErrorUri, isValidUri, type MatchPolicy } from "../../../wamp
 import { CallError } from "../errors.ts";
 import { payloadSize } from "../limits.ts";
 import { eventFor, type EventSubscription, type Publication } from "./publication.ts";
-import type { RouterProcedure } from "../realm.ts";
+import type { Output } from "../output.ts";
+import { deferred, type RouterProcedure } from "../procedures.ts";
 import type { SessionInfo } from "../types.ts";
 
 /** A realm's event-history rule: keep the last `limit` events of a topic or pattern. */
@@ -185,12 +186,14 @@ export interface HistorySubscription extends EventSubscription {
 
 /**
  * Whether a caller may read a subscription's history: the realm answers
- * with its subscribe permission for the subscription's topic and match.
+ * with its subscribe permission for the subscription's topic and match,
+ * and continues with it.
  */
 export type HistoryAccess = (
   caller: SessionInfo,
   sub: HistorySubscription,
-) => boolean | Promise<boolean>;
+  then: (allowed: boolean) => Output,
+) => Output;
 
 /**
  * The `wamp.subscription.get_events` procedure: `args: [subscription]`,
@@ -210,7 +213,7 @@ export type HistoryAccess = (
 export function getEventsProcedure(
   history: EventHistory,
   lookup: (id: number) => HistorySubscription | undefined,
-  mayRead: HistoryAccess = () => true,
+  mayRead: HistoryAccess = (_caller, _sub, then) => then(true),
 ): RouterProcedure {
   return (caller, args, kwargs) => {
     const id = args[0];
@@ -221,13 +224,13 @@ export function getEventsProcedure(
     if (sub === undefined) {
       throw new CallError(ErrorUri.NO_SUCH_SUBSCRIPTION, `no subscription ${id}`);
     }
-    const read = () => ({ args: history.query(sub, caller, kwargs) });
-    const allowed = mayRead(caller, sub);
-    if (allowed === true) return read();
-    return Promise.resolve(allowed).then((yes) => {
-      if (!yes) throw notAuthorized(id);
-      return read();
-    });
+    return deferred((reply) =>
+      mayRead(caller, sub, (allowed) =>
+        reply(() => {
+          if (!allowed) throw notAuthorized(id);
+          return { args: history.query(sub, caller, kwargs) };
+        }))
+    );
   };
 }
 

@@ -1,12 +1,25 @@
 /**
  * A publication as the broker keeps it (for fan-out, event retention and
- * event history), and the EVENT it becomes for one subscription.
+ * event history): how a PUBLISH is checked and becomes one, and the EVENT
+ * it becomes for one subscription.
  *
  * @module
  */
 
-import { type Dict, type EventMessage, type MatchPolicy, MessageType } from "../../../wamp/mod.ts";
-import type { PublishFilter } from "./publish_filter.ts";
+import {
+  type Dict,
+  ErrorUri,
+  type EventDetails,
+  type EventMessage,
+  isReservedUri,
+  isValidUri,
+  type MatchPolicy,
+  MessageType,
+  type PublishMessage,
+} from "../../../wamp/mod.ts";
+import { copyPassthru, passthruProblem, PPT_KEYS, usesPassthru } from "../passthru.ts";
+import { PublishFilter } from "./publish_filter.ts";
+import type { SessionInfo } from "../types.ts";
 
 /** One accepted PUBLISH. */
 export interface Publication {
@@ -66,4 +79,92 @@ export function eventFor(sub: EventSubscription, pub: Publication, extra?: Dict)
   if (pub.kwargs !== undefined) event.kwargs = pub.kwargs;
   if (pub.payload !== undefined) event.payload = pub.payload;
   return event;
+}
+
+/** The broker's options that decide about a PUBLISH (see `BrokerOptions`). */
+export interface PublishPolicy {
+  /** Only `[0-9a-z_]` URI components. */
+  readonly strictUris?: boolean;
+  /** Publisher identification. */
+  readonly disclosePublisher?: "request" | "always" | "never";
+}
+
+/**
+ * The refusal of a PUBLISH (ERROR URI and message), or its black/white
+ * lists when it is acceptable.
+ *
+ * @param msg The PUBLISH.
+ * @param internal Whether the router itself publishes (reserved topics allowed).
+ * @param options The broker's URI and disclosure policies.
+ * @returns The refusal, the lists, or `undefined` for none.
+ */
+export function checkPublish(
+  msg: PublishMessage,
+  internal: boolean,
+  broker: PublishPolicy,
+): PublishFilter | undefined | [string, string?] {
+  const options = msg.options;
+  if (
+    !isValidUri(msg.topic, { strict: broker.strictUris ?? false }) ||
+    (isReservedUri(msg.topic) && !internal)
+  ) {
+    return [ErrorUri.INVALID_URI];
+  }
+  if (options.disclose_me === true && broker.disclosePublisher === "never") {
+    return [ErrorUri.OPTION_DISALLOWED_DISCLOSE_ME, "this realm never discloses publishers"];
+  }
+  if (usesPassthru(options)) {
+    const problem = passthruProblem(options);
+    if (problem !== undefined) return [ErrorUri.INVALID_ARGUMENT, problem];
+  } else if (PPT_KEYS.some((key) => options[key] !== undefined)) {
+    return [ErrorUri.INVALID_ARGUMENT, "ppt_* options need a non-empty ppt_scheme"];
+  }
+  const filter = PublishFilter.from(options);
+  if (typeof filter === "string") {
+    return [ErrorUri.INVALID_ARGUMENT, `option "${filter}" must be a list of the right type`];
+  }
+  return filter;
+}
+
+/**
+ * The publication a PUBLISH makes.
+ *
+ * @param session The publisher.
+ * @param msg The PUBLISH.
+ * @param filter Its black/white lists.
+ * @param forced Disclose the publisher whatever it asked (unless the realm never does).
+ * @param broker The broker's policy, ID source and clock.
+ * @returns The publication.
+ */
+export function publicationOf(
+  session: SessionInfo,
+  msg: PublishMessage,
+  filter: PublishFilter | undefined,
+  forced: boolean,
+  broker: PublishPolicy & { readonly publicationIds: () => number; readonly now: () => number },
+): Publication {
+  const options = msg.options;
+  const details: EventDetails = {};
+  const disclosure = broker.disclosePublisher ?? "request";
+  if (
+    disclosure === "always" ||
+    (disclosure === "request" && (forced || options.disclose_me === true))
+  ) {
+    details.publisher = session.id;
+    details.publisher_authid = session.authid;
+    details.publisher_authrole = session.authrole;
+  }
+  if (session.trustlevel !== undefined) details.trustlevel = session.trustlevel;
+  copyPassthru(options, details, msg.payload !== undefined);
+  return {
+    id: broker.publicationIds(),
+    topic: msg.topic,
+    timestamp: broker.now(),
+    details,
+    ...(msg.args === undefined ? {} : { args: msg.args }),
+    ...(msg.kwargs === undefined ? {} : { kwargs: msg.kwargs }),
+    ...(msg.payload === undefined ? {} : { payload: msg.payload }),
+    ...(filter === undefined ? {} : { filter }),
+    ...(options.exclude_me === false ? {} : { excluded: session.id }),
+  };
 }

@@ -18,7 +18,7 @@
 import { type Dict, ErrorUri, ReflectionUri } from "../../../wamp/mod.ts";
 import type { Broker } from "./broker.ts";
 import { CallError } from "../errors.ts";
-import type { RouterProcedure } from "../realm.ts";
+import type { RouterProcedures } from "../procedures.ts";
 
 /**
  * The topic reflection procedures of a broker.
@@ -26,7 +26,7 @@ import type { RouterProcedure } from "../realm.ts";
  * @param broker The realm's broker.
  * @returns Procedure URI → implementation, for `Realm.provide()`.
  */
-export function topicReflection(broker: Broker): Record<string, RouterProcedure> {
+export function topicReflection(broker: Broker): RouterProcedures {
   return {
     [ReflectionUri.TOPIC_LIST]: () => ({ args: [listTopics(broker)] }),
     [ReflectionUri.TOPIC_DESCRIBE]: (_caller, args) => ({ kwargs: describeTopic(broker, args[0]) }),

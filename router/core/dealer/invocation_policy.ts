@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { InvocationPolicy } from "../../../wamp/mod.ts";
+import { type Dict, ErrorUri, type InvocationPolicy } from "../../../wamp/mod.ts";
 
 /** The state a policy needs: callees in registration order and a cursor. */
 export interface CalleeList {
@@ -86,4 +86,29 @@ export function shardCallee(callees: readonly number[], rkey: string): number | 
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
   return callees[hash % callees.length];
+}
+
+/**
+ * The callee a CALL goes to: by the registration's invocation policy, or
+ * by `rkey` with `runmode: "partition"`.
+ *
+ * @param reg The registration.
+ * @param options The CALL's options.
+ * @param random Random numbers in [0, 1).
+ * @returns The callee's session ID (undefined: none), or the refusal's
+ * URI and message.
+ */
+export function chooseCallee(
+  reg: CalleeList & { readonly invoke: InvocationPolicy },
+  options: Dict,
+  random: () => number,
+): number | undefined | [string, string] {
+  if (options.runmode === undefined) return pickCallee(reg, reg.invoke, random);
+  if (options.runmode !== "partition") {
+    return [ErrorUri.OPTION_NOT_ALLOWED, `runmode "${options.runmode}" is not supported`];
+  }
+  if (typeof options.rkey !== "string") {
+    return [ErrorUri.INVALID_ARGUMENT, 'runmode "partition" needs an rkey'];
+  }
+  return shardCallee(reg.callees, options.rkey);
 }

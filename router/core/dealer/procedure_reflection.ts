@@ -26,7 +26,7 @@ import {
 import type { Dealer, Registration } from "./dealer.ts";
 import { CallError } from "../errors.ts";
 import { payloadSize } from "../limits.ts";
-import type { RouterProcedure } from "../realm.ts";
+import type { RouterProcedures } from "../procedures.ts";
 
 /** The largest description `wamp.reflect.define` keeps (estimated bytes). */
 const MAX_DESCRIPTION_BYTES = 64 * 1024;
@@ -38,7 +38,7 @@ const MAX_DESCRIPTION_BYTES = 64 * 1024;
  * @param dealer The realm's dealer.
  * @returns URI → handler.
  */
-export function procedureReflection(dealer: Dealer): Record<string, RouterProcedure> {
+export function procedureReflection(dealer: Dealer): RouterProcedures {
   const find = (uri: unknown, match: unknown): Registration | undefined => {
     if (typeof uri !== "string") throw new CallError(ErrorUri.INVALID_ARGUMENT, "expected a URI");
     if (match === undefined) return dealer.match(uri) ?? exactly(dealer, uri);

@@ -1,9 +1,10 @@
 /**
  * Meta events and testaments go out through the realm's broker like any
  * publication, so black/white lists, pattern subscriptions and history
- * apply to them. They wait in a queue until the realm has delivered the
- * reply that caused them (a session learns its subscription ID from
- * SUBSCRIBED before any event names it).
+ * apply to them. They wait in a queue until the realm has added the
+ * reply that caused them to its output (a session learns its subscription
+ * ID from SUBSCRIBED before any event names it); {@linkcode MetaEvents.flush}
+ * then appends them.
  *
  * @module
  */
@@ -22,9 +23,7 @@ interface Pending {
 export class MetaEvents {
   #broker: () => Broker;
   #publisher: () => SessionInfo;
-  #deliver: (out: Outbound[]) => void;
   #queue: Pending[] = [];
-  #flushing = false;
   #muted = 0;
 
   /**
@@ -33,16 +32,15 @@ export class MetaEvents {
    * @param broker The realm's broker (read when events are published).
    * @param publisher The realm's internal session, which publishes meta
    * events (asked for when the first one is published).
-   * @param deliver Delivers what the broker returns.
    */
-  constructor(
-    broker: () => Broker,
-    publisher: () => SessionInfo,
-    deliver: (out: Outbound[]) => void,
-  ) {
+  constructor(broker: () => Broker, publisher: () => SessionInfo) {
     this.#broker = broker;
     this.#publisher = publisher;
-    this.#deliver = deliver;
+  }
+
+  /** Whether events are queued. */
+  get pending(): boolean {
+    return this.#queue.length > 0;
   }
 
   /**
@@ -95,32 +93,21 @@ export class MetaEvents {
   }
 
   /**
-   * Runs `fn` with publishing held back: what it queues goes out at the
-   * next {@linkcode flush} after it returns.
+   * Publishes what is queued, in order (events it causes queue behind),
+   * appending the broker's EVENTs to `out`.
+   *
+   * @param out Where the EVENTs go.
    */
-  hold<T>(fn: () => T): T {
-    if (this.#flushing) return fn();
-    this.#flushing = true;
-    try {
-      return fn();
-    } finally {
-      this.#flushing = false;
-    }
-  }
-
-  /** Publishes what is queued, in order (events it causes queue behind). */
-  flush(): void {
-    // Runs after every dispatch: the common case, nothing queued, costs one check.
-    if (this.#queue.length === 0 || this.#flushing) return;
-    this.#flushing = true;
+  flush(out: Outbound[]): void {
+    // Runs after every entry point: the common case, nothing queued, costs one check.
+    if (this.#queue.length === 0) return;
     try {
       for (let i = 0; i < this.#queue.length; i++) {
         const { from, msg, internal } = this.#queue[i]!;
-        this.#deliver(this.#broker().publish(from, msg, { internal }));
+        for (const o of this.#broker().publish(from, msg, { internal })) out.push(o);
       }
     } finally {
       this.#queue.length = 0;
-      this.#flushing = false;
     }
   }
 }

@@ -10,7 +10,7 @@
 import { type Dict, ErrorUri, MetaProcedure, MetaTopic } from "../../../wamp/mod.ts";
 import type { Dealer } from "../dealer/dealer.ts";
 import { CallError } from "../errors.ts";
-import type { RouterProcedure } from "../realm.ts";
+import type { RouterProcedures } from "../procedures.ts";
 import type { Registration, RegistrationObserver } from "../dealer/registrations.ts";
 import { dictArg, idArg, matchOption, stringArg } from "./args.ts";
 import type { MetaEvents } from "./events.ts";
@@ -53,7 +53,7 @@ export function registrationEvents(events: MetaEvents): RegistrationObserver {
  * @param dealer The realm's dealer.
  * @returns URI → handler, for `Realm.provide`.
  */
-export function registrationProcedures(dealer: Dealer): Record<string, RouterProcedure> {
+export function registrationProcedures(dealer: Dealer): RouterProcedures {
   const get = (args: unknown[]): Registration => {
     const id = idArg(args, 0, "registration");
     const reg = dealer.registration(id);

@@ -25,12 +25,14 @@ import {
   isValidUri,
   MetaProcedure,
   MetaTopic,
+  type Payload,
 } from "../../../wamp/mod.ts";
 import type { MetaOptions } from "../realm_options.ts";
 import { transportDict } from "../auth/authenticator.ts";
 import { CallError } from "../errors.ts";
-import type { RealmMember, RouterProcedure } from "../realm.ts";
-import type { SessionInfo } from "../types.ts";
+import { append, type Output, output } from "../output.ts";
+import { deferred, type DeferredPayload, type RouterProcedures } from "../procedures.ts";
+import type { RealmMember, SessionInfo } from "../types.ts";
 import { dictArg, idArg, isDict, optionalString, stringArg, stringListArg } from "./args.ts";
 import type { MetaEvents } from "./events.ts";
 
@@ -41,11 +43,12 @@ export interface SessionDirectory {
   /** A joined session by ID. */
   member(id: number): RealmMember | undefined;
   /**
-   * Closes a session with GOODBYE.
+   * Removes a session from the realm and has it closed with GOODBYE.
    *
    * @param quiet Fire no meta or testament events for it.
+   * @returns What its removal sends, and the effect that closes it.
    */
-  kill(id: number, reason: string, message: string | undefined, quiet: boolean): void;
+  kill(id: number, reason: string, message: string | undefined, quiet: boolean): Output;
 }
 
 /** Keys `wamp.session.modify_details` may not change. */
@@ -113,8 +116,8 @@ export class SessionMeta {
   }
 
   /** The procedures, keyed by URI, for `Realm.provide`. */
-  procedures(): Record<string, RouterProcedure> {
-    const procedures: Record<string, RouterProcedure> = {
+  procedures(): RouterProcedures {
+    const procedures: RouterProcedures = {
       [MetaProcedure.SESSION_COUNT]: (_caller, args) => ({
         args: [this.#matching(stringListArg(args, 0, "filter_authroles")).length],
       }),
@@ -135,7 +138,8 @@ export class SessionMeta {
     return procedures;
   }
 
-  #killProcedures(): Record<string, RouterProcedure> {
+  /** The kill procedures: each answers after the sessions have left (its RESULT follows their removal). */
+  #killProcedures(): RouterProcedures {
     return {
       [MetaProcedure.SESSION_KILL]: (caller, args, kwargs) => {
         const id = idArg(args, 0, "session");
@@ -143,22 +147,22 @@ export class SessionMeta {
           throw new CallError(ErrorUri.NO_SUCH_SESSION, "a session cannot kill itself");
         }
         this.#get(id);
-        this.#kill([id], kwargs, false);
-        return {};
+        return this.#kill([id], kwargs, false, () => ({}));
       },
       [MetaProcedure.SESSION_KILL_BY_AUTHID]: (caller, args, kwargs) => {
         const authid = stringArg(args, 0, "authid");
         const ids = this.#others(caller, (info) => info.authid === authid);
-        return { args: [this.#kill(ids, kwargs, false)] };
+        return this.#kill(ids, kwargs, false, () => ({ args: [ids] }));
       },
       [MetaProcedure.SESSION_KILL_BY_AUTHROLE]: (caller, args, kwargs) => {
         const authrole = stringArg(args, 0, "authrole");
         const ids = this.#others(caller, (info) => info.authrole === authrole);
-        return { args: [this.#kill(ids, kwargs, false).length] };
+        return this.#kill(ids, kwargs, false, () => ({ args: [ids.length] }));
       },
-      [MetaProcedure.SESSION_KILL_ALL]: (caller, _args, kwargs) => ({
-        args: [this.#kill(this.#others(caller, () => true), kwargs, true).length],
-      }),
+      [MetaProcedure.SESSION_KILL_ALL]: (caller, _args, kwargs) => {
+        const ids = this.#others(caller, () => true);
+        return this.#kill(ids, kwargs, true, () => ({ args: [ids.length] }));
+      },
     };
   }
 
@@ -184,16 +188,19 @@ export class SessionMeta {
     return ids;
   }
 
-  /** Kills sessions after checking the reason; returns their IDs. */
-  #kill(ids: number[], kwargs: Dict, quiet: boolean): number[] {
+  /** Kills sessions after checking the reason, then answers with `result`. */
+  #kill(ids: number[], kwargs: Dict, quiet: boolean, result: () => Payload): DeferredPayload {
     // The spec's default kill reason ("Session Meta API", wamp.session.kill).
     const reason = optionalString(kwargs, "reason") ?? CloseUri.NORMAL;
     if (!isValidUri(reason)) {
       throw new CallError(ErrorUri.INVALID_URI, `"${reason}" is not a valid reason URI`);
     }
     const message = optionalString(kwargs, "message");
-    for (const id of ids) this.#directory.kill(id, reason, message, quiet);
-    return ids;
+    return deferred((reply) => {
+      const out = output();
+      for (const id of ids) append(out, this.#directory.kill(id, reason, message, quiet));
+      return append(out, reply(result));
+    });
   }
 
   #modify(id: number, delta: Dict): void {

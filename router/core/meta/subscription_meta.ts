@@ -17,7 +17,7 @@
 import { type Dict, ErrorUri, isReservedUri, MetaProcedure, MetaTopic } from "../../../wamp/mod.ts";
 import type { Broker, Subscription, SubscriptionObserver } from "../broker/broker.ts";
 import { CallError } from "../errors.ts";
-import type { RouterProcedure } from "../realm.ts";
+import type { RouterProcedures } from "../procedures.ts";
 import { dictArg, idArg, matchOption, stringArg } from "./args.ts";
 import type { MetaEvents } from "./events.ts";
 
@@ -56,7 +56,7 @@ export function subscriptionEvents(events: MetaEvents): SubscriptionObserver {
  * @param broker The realm's broker.
  * @returns URI → handler, for `Realm.provide`.
  */
-export function subscriptionProcedures(broker: Broker): Record<string, RouterProcedure> {
+export function subscriptionProcedures(broker: Broker): RouterProcedures {
   const get = (args: unknown[]): Subscription => {
     const id = idArg(args, 0, "subscription");
     const sub = broker.subscription(id);

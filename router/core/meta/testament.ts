@@ -35,7 +35,8 @@ import { CallError } from "../errors.ts";
 import { limitMessage, type LimitOptions, payloadSize, resolveLimits } from "../limits.ts";
 import { usesPassthru } from "../passthru.ts";
 import { PublishFilter } from "../broker/publish_filter.ts";
-import type { RouterProcedure } from "../realm.ts";
+import type { Output } from "../output.ts";
+import { deferred, type RouterProcedures } from "../procedures.ts";
 import type { SessionInfo } from "../types.ts";
 import { isDict, optionalString, stringArg } from "./args.ts";
 import type { MetaEvents } from "./events.ts";
@@ -63,12 +64,16 @@ interface Buckets extends Record<TestamentScope, Testament[]> {
 /** The limits that bound the testaments. */
 export type TestamentLimits = Pick<LimitOptions, "testamentBytesPerSession" | "testamentBytes">;
 
-/** Asks the realm's authorizer whether a session may publish on a topic. */
+/**
+ * Asks the realm's authorizer whether a session may publish on a topic,
+ * and continues with the decision.
+ */
 export type PublishCheck = (
   session: SessionInfo,
   topic: string,
   options: Dict,
-) => Decision | Promise<Decision>;
+  then: (decision: Decision) => Output,
+) => Output;
 
 /** How many testaments one session may keep per scope. */
 export const MAX_TESTAMENTS = 256;
@@ -95,7 +100,7 @@ export class Testaments {
   constructor(
     events: MetaEvents,
     strictUris: boolean,
-    mayPublish: PublishCheck = () => ALLOWED,
+    mayPublish: PublishCheck = (_session, _topic, _options, then) => then(ALLOWED),
     limits: TestamentLimits = {},
   ) {
     this.#events = events;
@@ -130,7 +135,7 @@ export class Testaments {
   }
 
   /** `add_testament` and `flush_testaments`, keyed by URI. */
-  procedures(): Record<string, RouterProcedure> {
+  procedures(): RouterProcedures {
     return {
       [MetaProcedure.SESSION_ADD_TESTAMENT]: (caller, args, kwargs) => {
         const scope = scopeOf(kwargs);
@@ -156,8 +161,14 @@ export class Testaments {
           this.#bytes += testament.size;
           return {};
         };
-        const decision = this.#mayPublish(caller, testament.topic, testament.options);
-        return decision instanceof Promise ? decision.then(add) : add(decision);
+        return deferred((reply) =>
+          this.#mayPublish(
+            caller,
+            testament.topic,
+            testament.options,
+            (decision) => reply(() => add(decision)),
+          )
+        );
       },
       [MetaProcedure.SESSION_FLUSH_TESTAMENTS]: (caller, _args, kwargs) => {
         const scope = scopeOf(kwargs);

@@ -1,0 +1,58 @@
+/**
+ * What a realm gets from the router that holds it: ID sources, the clock,
+ * and its ways to the router's other parts.
+ *
+ * @module
+ */
+
+import type { Dict, IdGenerator } from "../../wamp/mod.ts";
+import type { CookieStore } from "./auth/cookie.ts";
+import type { RouterCall } from "./auth/methods.ts";
+import type { TrustedRegistrations } from "./authorizer.ts";
+import type { RouterCallDone } from "./internal_session.ts";
+import type { Output } from "./output.ts";
+
+/** A realm, as a target of calls made by the router (see `Realm.callAsRouter`). */
+export interface RouterCallTarget {
+  /** Calls a procedure as the realm's internal session. */
+  callAsRouter(
+    procedure: string,
+    args: unknown[],
+    kwargs: Dict,
+    timeout: number,
+    done: RouterCallDone,
+  ): Output;
+}
+
+/** ID sources a realm uses. */
+export interface RealmIds {
+  /** Global-scope IDs (publications). */
+  readonly global: IdGenerator;
+  /** Router-scope IDs (subscriptions, registrations). */
+  readonly router: IdGenerator;
+}
+
+/** What a realm gets from the router that holds it. */
+export interface RealmContext {
+  /** ID generators. */
+  readonly ids: RealmIds;
+  /** The clock (milliseconds since the epoch): history timestamps, creation times. */
+  readonly now: () => number;
+  /**
+   * How dynamic authenticators call procedures (the shell runs the
+   * router call and settles the promise).
+   */
+  readonly authenticatorCall: RouterCall;
+  /**
+   * Finds other realms of the router (for an authorizer registered in
+   * another realm).
+   */
+  readonly realms?: (name: string) => RouterCallTarget | undefined;
+  /** The router's cookie store (cookie authentication). */
+  readonly cookies?: CookieStore;
+  /**
+   * The authenticator and authorizer procedures registered here, and the
+   * authrole that may register them.
+   */
+  readonly trusted?: TrustedRegistrations;
+}

@@ -1,0 +1,263 @@
+/**
+ * A joined session's requests to its realm (PUBLISH, SUBSCRIBE,
+ * UNSUBSCRIBE, REGISTER, UNREGISTER, CALL, CANCEL, YIELD, ERROR): each is
+ * authorized when the realm has rules, then handed to the broker, the
+ * dealer or a router procedure. While a dynamic authorizer decides, the
+ * session's later requests wait in order (at most {@linkcode MAX_HELD}
+ * messages, {@linkcode MAX_HELD_BYTES} estimated bytes: past that the
+ * session has committed a protocol violation).
+ *
+ * @module
+ */
+
+import {
+  type CallMessage,
+  type CancelMessage,
+  type Dict,
+  type ErrorMessage,
+  ErrorUri,
+  MessageType,
+  messageTypeName,
+  ProtocolViolationError,
+  type PublishMessage,
+  type RegisterMessage,
+  type SubscribeMessage,
+  type UnregisterMessage,
+  type UnsubscribeMessage,
+  type YieldMessage,
+} from "../../wamp/mod.ts";
+import type { Action, Authorizer, Decision } from "./authorizer.ts";
+import type { Broker } from "./broker/broker.ts";
+import type { Dealer } from "./dealer/dealer.ts";
+import { errorReply } from "./errors.ts";
+import { payloadSize } from "./limits.ts";
+import { append, messagesOnly, NOTHING, type Output, output } from "./output.ts";
+import type { SessionInfo } from "./types.ts";
+
+/** How many messages may wait behind a pending authorization. */
+export const MAX_HELD = 4096;
+/** How many bytes (estimated) they may hold together. */
+export const MAX_HELD_BYTES = 16 * 1024 * 1024;
+
+/** A message a joined session sends its realm. */
+export type RealmRequest =
+  | PublishMessage
+  | SubscribeMessage
+  | UnsubscribeMessage
+  | RegisterMessage
+  | UnregisterMessage
+  | CallMessage
+  | CancelMessage
+  | YieldMessage
+  | ErrorMessage;
+
+/** What requests need from their realm. */
+export interface RequestRealm {
+  /** The realm's broker. */
+  readonly broker: Broker;
+  /** The realm's dealer. */
+  readonly dealer: Dealer;
+  /** The realm's authorization rules. */
+  readonly authorizer: Authorizer;
+  /** Routes a CALL: to a router procedure, or the dealer. */
+  call(session: SessionInfo, msg: CallMessage, fresh: boolean, disclose: boolean): Output;
+  /** A session's details, for a dynamic authorizer. */
+  details(sessionId: number): Dict;
+  /** Completes an output produced later (meta events, router calls' replies). */
+  finish(out: Output): Output;
+}
+
+/** A request that needs authorization. */
+type Authorized = PublishMessage | SubscribeMessage | RegisterMessage | CallMessage;
+
+const PLAIN = Object.freeze({ disclose: false });
+const DISCLOSE = Object.freeze({ disclose: true });
+
+/** A request waiting behind an authorization. */
+interface Held {
+  readonly msg: RealmRequest;
+  readonly fresh: boolean;
+}
+
+/** The requests waiting behind a pending authorization, per session. */
+interface Queue {
+  readonly info: SessionInfo;
+  readonly held: Held[];
+  bytes: number;
+}
+
+/** Handles the requests of a realm's sessions. */
+export class Requests {
+  #realm: RequestRealm;
+  #queues = new Map<number, Queue>();
+
+  /**
+   * Creates the handler.
+   *
+   * @param realm The realm.
+   */
+  constructor(realm: RequestRealm) {
+    this.#realm = realm;
+  }
+
+  /**
+   * Whether a session's requests wait for an authorization.
+   *
+   * @param sessionId The session.
+   * @returns True while a dynamic authorizer decides one of its requests.
+   */
+  holding(sessionId: number): boolean {
+    return this.#queues.has(sessionId);
+  }
+
+  /**
+   * Handles a request, or holds it behind a pending authorization.
+   *
+   * @param session The session.
+   * @param msg The request.
+   * @param fresh For CALL: whether its request ID is new (an old one may
+   * continue a progressive call).
+   * @returns What happens.
+   * @throws {ProtocolViolationError} For a request the session may not
+   * send, or too many held ones.
+   */
+  receive(session: SessionInfo, msg: RealmRequest, fresh: boolean): Output {
+    const queue = this.#queues.get(session.id);
+    if (queue === undefined) return this.#handle(session, msg, fresh);
+    queue.bytes += payloadSize([msg], MAX_HELD_BYTES);
+    if (queue.held.push({ msg, fresh }) > MAX_HELD || queue.bytes > MAX_HELD_BYTES) {
+      throw new ProtocolViolationError("too many requests awaiting authorization");
+    }
+    return NOTHING;
+  }
+
+  /** Forgets a session that left (its held requests and pending authorization). */
+  forget(sessionId: number): void {
+    this.#queues.delete(sessionId);
+  }
+
+  #handle(info: SessionInfo, msg: RealmRequest, fresh: boolean): Output {
+    const realm = this.#realm;
+    switch (msg.type) {
+      case MessageType.PUBLISH:
+        return this.#authorized(info, "publish", msg.topic, msg);
+      case MessageType.SUBSCRIBE:
+        return this.#authorized(info, "subscribe", msg.topic, msg);
+      case MessageType.UNSUBSCRIBE:
+        return messagesOnly(realm.broker.unsubscribe(info, msg));
+      case MessageType.REGISTER:
+        return this.#authorized(info, "register", msg.procedure, msg);
+      case MessageType.UNREGISTER:
+        return messagesOnly(realm.dealer.unregister(info, msg));
+      case MessageType.CALL:
+        // An old ID may continue a progressive call; the dealer decides.
+        if (!fresh) return realm.call(info, msg, false, false);
+        return this.#authorized(info, "call", msg.procedure, msg);
+      case MessageType.CANCEL:
+        return realm.dealer.cancel(info, msg);
+      case MessageType.YIELD:
+        return realm.dealer.yield(info, msg);
+      case MessageType.ERROR:
+        if (msg.requestType !== MessageType.INVOCATION) {
+          throw new ProtocolViolationError(
+            `ERROR for ${
+              messageTypeName(msg.requestType)
+            }: clients may only send ERROR for INVOCATION`,
+          );
+        }
+        return realm.dealer.error(info, msg);
+    }
+  }
+
+  /** Runs an authorized request. */
+  #run(info: SessionInfo, msg: Authorized, disclose: boolean): Output {
+    const realm = this.#realm;
+    switch (msg.type) {
+      case MessageType.PUBLISH:
+        return messagesOnly(realm.broker.publish(info, msg, disclose ? DISCLOSE : PLAIN));
+      case MessageType.SUBSCRIBE:
+        return messagesOnly(realm.broker.subscribe(info, msg));
+      case MessageType.REGISTER:
+        return messagesOnly(realm.dealer.register(info, msg));
+      case MessageType.CALL:
+        return realm.call(info, msg, true, disclose);
+    }
+  }
+
+  /**
+   * Runs a request once the realm's authorizer allows it; a denial is
+   * answered with ERROR `not_authorized` (for PUBLISH only when
+   * acknowledged). While a dynamic authorizer decides, later requests wait.
+   */
+  #authorized(info: SessionInfo, action: Action, uri: string, msg: Authorized): Output {
+    const authorizer = this.#realm.authorizer;
+    if (authorizer.open) return this.#run(info, msg, false);
+    const decision = authorizer.authorize(
+      info,
+      () => this.#realm.details(info.id),
+      action,
+      uri,
+      msg.options,
+    );
+    if ("allow" in decision) return this.#applied(decision, info, action, uri, msg);
+    const queue: Queue = { info, held: [], bytes: 0 };
+    this.#queues.set(info.id, queue);
+    return decision.start((settled) => this.#resume(queue, settled, action, uri, msg));
+  }
+
+  /** What a decision leads to: the request runs, or is refused. */
+  #applied(
+    { allow, disclose }: Decision,
+    info: SessionInfo,
+    action: Action,
+    uri: string,
+    msg: Authorized,
+  ): Output {
+    if (allow) return this.#run(info, msg, disclose === true);
+    if (msg.type === MessageType.PUBLISH && msg.options.acknowledge !== true) return NOTHING;
+    return messagesOnly([
+      errorReply(
+        info.id,
+        msg.type,
+        msg.request,
+        ErrorUri.NOT_AUTHORIZED,
+        `${action} on "${uri}" is not allowed`,
+      ),
+    ]);
+  }
+
+  /** A dynamic decision arrived: apply it, then handle the held requests. */
+  #resume(
+    queue: Queue,
+    decision: Decision,
+    action: Action,
+    uri: string,
+    msg: Authorized,
+  ): Output {
+    const info = queue.info;
+    if (this.#queues.get(info.id) !== queue) return NOTHING; // the session left
+    const out = output();
+    try {
+      append(out, this.#realm.finish(this.#applied(decision, info, action, uri, msg)));
+      this.#queues.delete(info.id);
+      // Handle the held requests, until another one waits for a decision.
+      let i = 0;
+      for (; i < queue.held.length && !this.#queues.has(info.id); i++) {
+        const { msg, fresh } = queue.held[i]!;
+        append(out, this.#realm.finish(this.#handle(info, msg, fresh)));
+      }
+      const next = this.#queues.get(info.id);
+      if (next !== undefined) next.held.unshift(...queue.held.slice(i));
+    } catch (error) {
+      this.#queues.delete(info.id);
+      const violation = error instanceof ProtocolViolationError;
+      out.effects.push({
+        kind: "abort",
+        session: info.id,
+        message: violation ? error.message : "internal router error",
+        ...(violation ? {} : { error }),
+      });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The shell's adapter for what the core returns, until the per-connection
+ * driver lands: delivers an {@linkcode Output}'s messages to the sessions
+ * they are addressed to (by session ID, across realms), then runs its
+ * effects: timers with `setTimeout`, tasks (dynamic authorizers) with
+ * their promise, killed sessions' GOODBYE, aborts. What a timer or task
+ * continues with is run the same way.
+ *
+ * @module
+ */
+
+import type { Dict, Payload, WampMessage } from "../wamp/mod.ts";
+import { type Effect, NOTHING, type Output, type RunTask } from "./core/output.ts";
+import type { Realm } from "./core/realm.ts";
+import type { Logger } from "./core/types.ts";
+
+/** What the runner needs from a joined session. */
+export interface RunnerSession {
+  /** Delivers a message (subject to the session's outbound policy). */
+  send(msg: WampMessage): void;
+  /** Closes the session with GOODBYE (it was killed). */
+  shutdown(reason: string, message?: string): void;
+  /** Aborts the session for a protocol violation. */
+  violate(message: string, error?: unknown): void;
+  /** Handles what it kept back while its requests waited for an authorization. */
+  resume(): void;
+}
+
+/** Delivers outputs and runs their effects. */
+export class OutputRunner {
+  #sessions = new Map<number, RunnerSession>();
+  #timers = new Map<unknown, ReturnType<typeof setTimeout>>();
+  /** Sessions that kept messages back behind a pending authorization. */
+  #waiting = new Set<RunnerSession>();
+  #log: Logger;
+
+  /**
+   * Creates the runner.
+   *
+   * @param log Where failures of continuations are logged.
+   */
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  /** Makes a joined session reachable by its ID. */
+  add(id: number, session: RunnerSession): void {
+    this.#sessions.set(id, session);
+  }
+
+  /** Forgets a session. */
+  remove(id: number): void {
+    const session = this.#sessions.get(id);
+    this.#sessions.delete(id);
+    if (session !== undefined) this.#waiting.delete(session);
+  }
+
+  /** Has `session.resume()` called after the next asynchronous continuation. */
+  wait(session: RunnerSession): void {
+    this.#waiting.add(session);
+  }
+
+  /**
+   * Delivers the messages, then runs the effects, in order.
+   *
+   * @param out What the core returned.
+   */
+  run(out: Output): void {
+    for (const { to, msg } of out.messages) {
+      if (typeof to === "number") this.#sessions.get(to)?.send(msg);
+      else for (const id of to) this.#sessions.get(id)?.send(msg);
+    }
+    const effects = out.effects;
+    for (let i = 0; i < effects.length; i++) this.#effect(effects[i]!);
+  }
+
+  /**
+   * Calls a procedure as a realm's router (a dynamic authenticator).
+   *
+   * @param realm The realm (undefined: it does not exist).
+   * @param name Its name, for the error.
+   * @param procedure The procedure URI.
+   * @param args Positional arguments.
+   * @param kwargs Keyword arguments.
+   * @returns The result's payload.
+   */
+  call(
+    realm: Realm | undefined,
+    name: string,
+    procedure: string,
+    args: unknown[],
+    kwargs: Dict,
+  ): Promise<Payload> {
+    if (realm === undefined) return Promise.reject(new Error(`realm "${name}" does not exist`));
+    const { promise, resolve, reject } = Promise.withResolvers<Payload>();
+    this.run(realm.callAsRouter(procedure, args, kwargs, 10_000, (result) => {
+      if (result.ok) resolve(result.value);
+      else reject(result.error);
+      return NOTHING;
+    }));
+    return promise;
+  }
+
+  #effect(effect: Effect): void {
+    switch (effect.kind) {
+      case "arm": {
+        const old = this.#timers.get(effect.key);
+        if (old !== undefined) clearTimeout(old);
+        this.#timers.set(
+          effect.key,
+          setTimeout(() => {
+            this.#timers.delete(effect.key);
+            this.#later(() => effect.fire());
+          }, effect.ms),
+        );
+        return;
+      }
+      case "cancel": {
+        const timer = this.#timers.get(effect.key);
+        if (timer !== undefined) clearTimeout(timer);
+        this.#timers.delete(effect.key);
+        return;
+      }
+      case "task":
+        return this.#task(effect);
+      case "close":
+        return this.#sessions.get(effect.session)?.shutdown(effect.reason, effect.message);
+      case "abort":
+        return this.#sessions.get(effect.session)?.violate(effect.message, effect.error);
+    }
+  }
+
+  #task(task: RunTask): void {
+    let value: unknown;
+    try {
+      value = task.run();
+    } catch (error) {
+      return this.run(task.resume({ ok: false, error }));
+    }
+    if (!isThenable(value)) return this.run(task.resume({ ok: true, value }));
+    Promise.resolve(value).then(
+      (value) => this.#later(() => task.resume({ ok: true, value })),
+      (error) => this.#later(() => task.resume({ ok: false, error })),
+    );
+  }
+
+  /** Runs what an asynchronous continuation returns, then lets waiting sessions go on. */
+  #later(continuation: () => Output): void {
+    try {
+      this.run(continuation());
+    } catch (error) {
+      this.#log("error", `Internal error in a router continuation: ${error}`);
+    }
+    if (this.#waiting.size === 0) return;
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const session of waiting) session.resume();
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === "function";
+}
