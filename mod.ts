@@ -104,8 +104,6 @@ export {
   type ScramOptions,
   type ScramPasswordUser,
   type ScramUser,
-  Session as RouterSession,
-  type SessionHost,
   type SessionInfo,
   shardCallee,
   type Subscription as BrokerSubscription,

@@ -67,6 +67,5 @@ export { Realm, type RealmIds, type RealmMember, type RouterProcedure } from "./
 export { RetainedEvents, type RetainedLimits } from "./core/broker/retained.ts";
 export { consoleLogger, Router, type RouterOptions } from "./router.ts";
 export { scrambledIdGenerator } from "./scrambled_ids.ts";
-export { Session, type SessionHost } from "./core/session.ts";
 export { TOPIC_DESCRIBE, TOPIC_LIST, topicReflection } from "./core/broker/topic_reflection.ts";
 export type { Logger, LogLevel, Outbound, SessionInfo } from "./core/types.ts";

@@ -21,7 +21,8 @@ import { CookieStore } from "./core/auth/cookie.ts";
 import { trustedProcedures } from "./core/auth/methods.ts";
 import { Realm } from "./core/realm.ts";
 import { scrambledIdGenerator } from "./scrambled_ids.ts";
-import { Session, type SessionHost } from "./core/session.ts";
+import { Connection, type ConnectionHost } from "./connection.ts";
+import { Delivery } from "./delivery.ts";
 import type { Logger, LogLevel } from "./core/types.ts";
 
 /** Options for {@linkcode Router}. */
@@ -121,12 +122,12 @@ export function consoleLogger(level: LogLevel = "info"): Logger {
  */
 export class Router {
   #realms = new Map<string, Realm>();
-  #sessions = new Set<Session>();
+  #connections = new Set<Connection>();
   #globalIds: IdGenerator;
   #routerIds: IdGenerator;
-  #host: SessionHost;
+  #host: ConnectionHost;
   #closing: Promise<void> | undefined;
-  #cookies = new CookieStore();
+  #cookies = new CookieStore(Date.now);
   #trustedRole: string;
   /** Per realm name: the authenticator and authorizer procedures registered there. */
   #trustedProcedures = new Map<string, Set<string>>();
@@ -155,7 +156,8 @@ export class Router {
       log: this.log,
       realm: (name) => this.#realms.get(name),
       sessionId: () => this.#globalIds(),
-      detach: (session) => this.#sessions.delete(session),
+      delivery: new Delivery(),
+      detach: (connection) => this.#connections.delete(connection),
     };
     (options.realms ?? []).forEach((realm, i) => this.addRealm(realm, `realms[${i}]`));
   }
@@ -211,7 +213,7 @@ export class Router {
 
   /** How many transport connections are attached. */
   get connectionCount(): number {
-    return this.#sessions.size;
+    return this.#connections.size;
   }
 
   /**
@@ -223,14 +225,14 @@ export class Router {
    * @returns The handler for incoming messages.
    * @throws {Error} When the router is closing.
    */
-  attach(peer: Peer, options?: AttachOptions): PeerHandler & Session {
+  attach(peer: Peer, options?: AttachOptions): PeerHandler {
     if (this.#closing !== undefined) {
       peer.close();
       throw new Error("Cannot attach a connection: router is closing");
     }
-    const session = new Session(this.#host, peer, options);
-    this.#sessions.add(session);
-    return session;
+    const connection = new Connection(this.#host, peer, options);
+    this.#connections.add(connection);
+    return connection;
   }
 
   /**
@@ -259,11 +261,11 @@ export class Router {
 
   async #close(reason: string, graceMs: number): Promise<void> {
     for (const realm of this.#realms.values()) realm.close();
-    for (const session of [...this.#sessions]) session.shutdown(reason);
+    for (const connection of [...this.#connections]) connection.shutdown(reason);
     const deadline = Date.now() + graceMs;
-    while (this.#sessions.size > 0 && Date.now() < deadline) {
+    while (this.#connections.size > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    for (const session of [...this.#sessions]) session.close();
+    for (const connection of [...this.#connections]) connection.close();
   }
 }

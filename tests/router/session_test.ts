@@ -1,7 +1,7 @@
 import { deepEqual, equal, match, ok, strictEqual, throws } from "node:assert/strict";
 import type { RealmOptions } from "../../router/core/realm_options.ts";
 import { Router } from "../../router/router.ts";
-import type { Session } from "../../router/core/session.ts";
+import type { Connection as Session } from "../../router/connection.ts";
 import type { LogLevel } from "../../router/core/types.ts";
 import {
   type CallMessage,
@@ -51,7 +51,7 @@ interface Connection {
 
 function connect(router: Router, options?: OutboundOptions): Connection {
   const peer = new FakePeer();
-  return { peer, session: router.attach(peer, options) };
+  return { peer, session: router.attach(peer, options) as Session };
 }
 
 function hello(

@@ -8,13 +8,16 @@
 
 export { anonymousAuthenticator } from "./anonymous.ts";
 export {
+  type AskOutcome,
   type Authenticator,
   type AuthOutcome,
   type AuthRequest,
   type DynamicAuthenticator,
   type DynamicAuthRequest,
   type DynamicPrincipal,
+  type DynamicSource,
   type Identity,
+  type ProcedureAuthenticator,
 } from "./authenticator.ts";
 export { cookieAuthenticator, CookieStore } from "./cookie.ts";
 export { type AuthOptions, type DynamicOption, type ScramPasswordUser } from "./config.ts";

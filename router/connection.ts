@@ -1,0 +1,286 @@
+/**
+ * The shell around one transport connection: it feeds what arrives into
+ * the session state machine (`core/session_state.ts`) and acts on what
+ * comes back: sends its replies, joins and leaves the realm, delivers,
+ * runs timers with `setTimeout` and tasks (dynamic authenticators) as
+ * promises, feeding their outcomes back and ignoring those that come after
+ * the connection closed. It owns the hello timeout and the wait for the
+ * client's GOODBYE after the router's.
+ *
+ * @module
+ */
+
+import {
+  type AttachOptions,
+  CloseUri,
+  type Peer,
+  type PeerHandler,
+  type ProtocolViolationError,
+  type WampMessage,
+} from "../wamp/mod.ts";
+import type { Realm } from "./core/realm.ts";
+import {
+  type SessionEffect,
+  type SessionHost,
+  type SessionOutput,
+  SessionState,
+  type SessionTask,
+} from "./core/session_state.ts";
+import type { Logger, SessionInfo } from "./core/types.ts";
+import { type Delivery, Target } from "./delivery.ts";
+import { RealmRequests } from "./realm_requests.ts";
+
+/** What a connection needs from its router. */
+export interface ConnectionHost extends Omit<SessionHost, "realm" | "request"> {
+  /** Finds a realm by name. */
+  realm(name: string): Realm | undefined;
+  /** Where messages for joined sessions go. */
+  readonly delivery: Delivery;
+  /** Where log lines go. */
+  readonly log: Logger;
+  /** Called once when the connection is gone. */
+  detach(connection: Connection): void;
+}
+
+/** One transport connection attached to the router. */
+export class Connection implements PeerHandler {
+  #host: ConnectionHost;
+  #peer: Peer;
+  #state: SessionState;
+  #target: Target;
+  #requests: RealmRequests;
+  #helloTimeout: number;
+  #helloTimer: ReturnType<typeof setTimeout> | undefined;
+  #timers = new Map<unknown, ReturnType<typeof setTimeout>>();
+
+  /**
+   * Attaches a transport connection.
+   *
+   * @param host The router.
+   * @param peer The transport's sending half.
+   * @param options Outbound limits and the hello timeout.
+   */
+  constructor(host: ConnectionHost, peer: Peer, options: AttachOptions = {}) {
+    this.#host = host;
+    this.#peer = peer;
+    this.#helloTimeout = options.helloTimeout ?? 10_000;
+    this.#target = new Target(peer, options, host.log, {
+      overflow: () => this.close(),
+      shutdown: (reason, message) => this.shutdown(reason, message),
+    });
+    const connection = this;
+    this.#requests = new RealmRequests({
+      realm: (name) => host.realm(name),
+      member: this.#target,
+      open: (info) => this.#state.joined && this.#state.info === info,
+      get closed() {
+        return connection.#state.phase === "closed";
+      },
+      receive: (msg) => this.receive(msg),
+      violation: (message) => this.#run(this.#state.violation(message)),
+      log: host.log,
+    });
+    const sessionHost: SessionHost = {
+      realm: (name) => host.realm(name),
+      sessionId: () => host.sessionId(),
+      agent: host.agent,
+      authTimeout: host.authTimeout,
+      roles: host.roles,
+      log: host.log,
+      request: (info, msg, fresh) => this.#requests.request(info, msg, fresh),
+    };
+    this.#state = new SessionState(sessionHost, peer.info, peer.sendLimit);
+    this.#armHelloTimer();
+  }
+
+  /** The joined session's identity (throws before WELCOME). */
+  get info(): SessionInfo {
+    return this.#state.info;
+  }
+
+  /** The session ID, or 0 before WELCOME. */
+  get id(): number {
+    return this.#state.id;
+  }
+
+  /** The transport under the session. */
+  get peer(): Peer {
+    return this.#peer;
+  }
+
+  /** Whether a session has joined a realm. */
+  get joined(): boolean {
+    return this.#state.joined;
+  }
+
+  /** EVENTs dropped for this connection because it did not keep up. */
+  get droppedEvents(): number {
+    return this.#target.droppedEvents;
+  }
+
+  // ---- PeerHandler: what the transport calls ----
+
+  /** A message arrived from the client. */
+  receive(msg: WampMessage): void {
+    if (this.#state.phase === "closed") return;
+    if (this.#requests.holding) {
+      // A dynamic authorizer is deciding an earlier request: keep order.
+      if (!this.#requests.hold(msg)) {
+        this.#run(this.#state.violation("too many requests awaiting authorization"));
+      }
+      return;
+    }
+    this.#run(this.#state.receive(msg));
+  }
+
+  /** A frame could not be decoded. */
+  fail(error: ProtocolViolationError): void {
+    this.#run(this.#state.violation(error.message));
+  }
+
+  /** The transport is gone. */
+  closed(): void {
+    if (this.#state.phase === "closed") return;
+    this.#run(this.#state.closed());
+    this.#stopTimers();
+    this.#host.detach(this);
+  }
+
+  // ---- what the router calls ----
+
+  /**
+   * Starts a router-initiated close: GOODBYE with `reason`, then the
+   * transport closes when the client answers, or after the hello timeout
+   * (10 s when there is none) if it never does.
+   *
+   * @param reason The close reason URI.
+   * @param message An optional human-readable message.
+   */
+  shutdown(reason: string = CloseUri.SYSTEM_SHUTDOWN, message?: string): void {
+    const id = this.#state.id;
+    const wasOpen = this.#state.joined;
+    this.#run(this.#state.shutdown(reason, message));
+    if (!wasOpen || this.#state.phase !== "shutting-down") return;
+    // A client that never answers does not keep its connection.
+    const wait = this.#helloTimeout > 0 ? this.#helloTimeout : 10_000;
+    clearTimeout(this.#helloTimer);
+    this.#helloTimer = setTimeout(() => {
+      this.#host.log("info", `Session ${id}: no GOODBYE reply within ${wait} ms, closing`);
+      this.#run(this.#state.close());
+    }, wait);
+  }
+
+  /** Closes the transport at once. */
+  close(): void {
+    this.#run(this.#state.close());
+  }
+
+  // ---- acting on the state machine's output ----
+
+  #run(out: SessionOutput): void {
+    const reply = out.reply;
+    if (reply !== undefined) for (const msg of reply) this.#peer.send(msg);
+    if (out.joined !== undefined) this.#join(out.joined);
+    if (out.messages.length > 0) this.#host.delivery.deliver(out.messages);
+    if (out.left !== undefined) this.#leave(out.left);
+    for (const effect of out.effects) this.#effect(effect);
+    if (out.close === true) this.#close();
+  }
+
+  #join(info: SessionInfo): void {
+    clearTimeout(this.#helloTimer);
+    this.#helloTimer = undefined;
+    this.#target.info = info;
+    this.#host.delivery.add(info.id, this.#target);
+    this.#host.realm(info.realm)?.join(this.#target);
+  }
+
+  #leave(info: SessionInfo): void {
+    this.#host.delivery.remove(info.id);
+    this.#host.realm(info.realm)?.leave(info.id);
+    // After GOODBYE the transport may carry a new session, within the hello timeout.
+    if (this.#state.phase === "idle") this.#armHelloTimer();
+  }
+
+  #effect(effect: SessionEffect): void {
+    switch (effect.kind) {
+      case "arm": {
+        clearTimeout(this.#timers.get(effect.key));
+        if (this.#state.phase === "closed") return;
+        this.#timers.set(
+          effect.key,
+          setTimeout(() => {
+            this.#timers.delete(effect.key);
+            if (this.#state.phase !== "closed") this.#run(effect.fire());
+          }, effect.ms),
+        );
+        return;
+      }
+      case "cancel":
+        clearTimeout(this.#timers.get(effect.key));
+        this.#timers.delete(effect.key);
+        return;
+      case "task":
+        return this.#task(effect);
+    }
+  }
+
+  /** Runs a task: at once when it is synchronous, else when its promise settles. */
+  #task(task: SessionTask): void {
+    let value: unknown;
+    try {
+      value = task.run();
+    } catch (error) {
+      return this.#run(task.resume({ ok: false, error }));
+    }
+    if (!isThenable(value)) return this.#run(task.resume({ ok: true, value }));
+    value.then(
+      (settled) => {
+        if (this.#state.phase !== "closed") this.#run(task.resume({ ok: true, value: settled }));
+      },
+      (error) => {
+        if (this.#state.phase !== "closed") this.#run(task.resume({ ok: false, error }));
+      },
+    );
+  }
+
+  /** Closes the connection unless a session joins within the hello timeout. */
+  #armHelloTimer(): void {
+    const helloTimeout = this.#helloTimeout;
+    clearTimeout(this.#helloTimer);
+    this.#helloTimer = undefined;
+    if (helloTimeout <= 0) return;
+    this.#helloTimer = setTimeout(() => {
+      this.#helloTimer = undefined;
+      // A CHALLENGE left unanswered (or an authenticator still deciding)
+      // ends in ABORT, as when authTimeout runs out first.
+      if (this.#state.phase === "authenticating") {
+        return this.#run(this.#state.expire("timed out (helloTimeout)"));
+      }
+      this.#host.log(
+        "info",
+        `Connection from ${
+          this.#peer.info.peer ?? this.#peer.info.type
+        }: no session within ${helloTimeout} ms, closing`,
+      );
+      this.#run(this.#state.close());
+    }, helloTimeout);
+  }
+
+  #stopTimers(): void {
+    clearTimeout(this.#helloTimer);
+    this.#helloTimer = undefined;
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+  }
+
+  #close(): void {
+    this.#stopTimers();
+    this.#peer.close();
+    this.#host.detach(this);
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === "function";
+}
