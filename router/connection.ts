@@ -19,13 +19,8 @@ import {
   type WampMessage,
 } from "../wamp/mod.ts";
 import type { Realm } from "./core/realm.ts";
-import {
-  type SessionEffect,
-  type SessionHost,
-  type SessionOutput,
-  SessionState,
-  type SessionTask,
-} from "./core/session_state.ts";
+import type { SessionEffect, SessionOutput, SessionTask } from "./core/session_output.ts";
+import { type SessionHost, SessionState } from "./core/session_state.ts";
 import type { Logger, SessionInfo } from "./core/types.ts";
 import { type Delivery, Target } from "./delivery.ts";
 import { RealmRequests } from "./realm_requests.ts";
@@ -179,7 +174,7 @@ export class Connection implements PeerHandler {
 
   #run(out: SessionOutput): void {
     const reply = out.reply;
-    if (reply !== undefined) for (const msg of reply) this.#peer.send(msg);
+    if (reply !== undefined) { for (const msg of reply) this.#peer.send(msg); }
     if (out.joined !== undefined) this.#join(out.joined);
     if (out.messages.length > 0) this.#host.delivery.deliver(out.messages);
     if (out.left !== undefined) this.#leave(out.left);

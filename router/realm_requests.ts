@@ -94,19 +94,37 @@ export class RealmRequests {
     const realm = this.#host.realm(info.realm)!;
     switch (msg.type) {
       case MessageType.PUBLISH:
-        this.#authorized(realm, info, "publish", msg.topic, msg, (disclose) =>
-          realm.broker.publish(info, msg, { disclose }));
+        this.#authorized(
+          realm,
+          info,
+          "publish",
+          msg.topic,
+          msg,
+          (disclose) => realm.broker.publish(info, msg, { disclose }),
+        );
         break;
       case MessageType.SUBSCRIBE:
-        this.#authorized(realm, info, "subscribe", msg.topic, msg, () =>
-          realm.broker.subscribe(info, msg));
+        this.#authorized(
+          realm,
+          info,
+          "subscribe",
+          msg.topic,
+          msg,
+          () => realm.broker.subscribe(info, msg),
+        );
         break;
       case MessageType.UNSUBSCRIBE:
         realm.dispatch(realm.broker.unsubscribe(info, msg));
         break;
       case MessageType.REGISTER:
-        this.#authorized(realm, info, "register", msg.procedure, msg, () =>
-          realm.dealer.register(info, msg));
+        this.#authorized(
+          realm,
+          info,
+          "register",
+          msg.procedure,
+          msg,
+          () => realm.dealer.register(info, msg),
+        );
         break;
       case MessageType.UNREGISTER:
         realm.dispatch(realm.dealer.unregister(info, msg));
@@ -114,8 +132,14 @@ export class RealmRequests {
       case MessageType.CALL:
         if (!fresh) realm.dispatch(realm.call(info, msg, false));
         else {
-          this.#authorized(realm, info, "call", msg.procedure, msg, (disclose) =>
-            realm.call(info, msg, true, disclose));
+          this.#authorized(
+            realm,
+            info,
+            "call",
+            msg.procedure,
+            msg,
+            (disclose) => realm.call(info, msg, true, disclose),
+          );
         }
         break;
       case MessageType.CANCEL:

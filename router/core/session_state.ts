@@ -23,6 +23,13 @@ import {
 import { Acceptor, type AcceptorHost, type AcceptorRealm } from "./acceptor.ts";
 import type { ArmTimer, CancelTimer, Effect, Output, RunTask, Settled } from "./output.ts";
 import type { ResolvedRealmOptions } from "./realm_options.ts";
+import {
+  continued,
+  effectless,
+  QUIET,
+  type SessionEffect,
+  type SessionOutput,
+} from "./session_output.ts";
 import type { SessionInfo } from "./types.ts";
 
 /** A realm as a session sees it. */
@@ -51,42 +58,6 @@ export interface SessionHost extends AcceptorHost<SessionRealm> {
 
 /** The states of a session (spec "Session Lifecycle"). */
 export type SessionPhase = "idle" | "authenticating" | "open" | "shutting-down" | "closed";
-
-/** A timer whose firing continues the session. */
-export interface SessionTimer extends ArmTimer {
-  /** What happens when it fires. */
-  fire(): SessionOutput;
-}
-
-/** A task whose outcome continues the session. */
-export interface SessionTask extends RunTask<unknown> {
-  /** Continues with the outcome. */
-  resume(result: Settled<unknown>): SessionOutput;
-}
-
-/** An effect of a session: its continuations return {@linkcode SessionOutput}. */
-export type SessionEffect = SessionTimer | CancelTimer | SessionTask;
-
-/**
- * What the shell does after a session's step, in this order: send
- * `reply` on the session's own transport, join the realm, deliver
- * `messages`, leave the realm, run `effects`, close the transport.
- */
-export interface SessionOutput extends Output {
-  /** Messages for this connection only (CHALLENGE, WELCOME, ABORT, GOODBYE). */
-  readonly reply?: readonly WampMessage[];
-  /** Effects whose continuations come back to this session. */
-  readonly effects: readonly SessionEffect[];
-  /** The session was welcomed into its realm: add it there. */
-  readonly joined?: SessionInfo;
-  /** The session left its realm: remove it there. */
-  readonly left?: SessionInfo;
-  /** Close the transport. */
-  readonly close?: boolean;
-}
-
-/** The output with nothing in it (shared: do not modify). */
-export const QUIET: SessionOutput = Object.freeze({ messages: [], effects: [] });
 
 const ROLE_OF: Partial<Record<number, string>> = {
   [MessageType.PUBLISH]: "publisher",
@@ -325,21 +296,8 @@ export class SessionState {
   /** The realm's output, its effects continuing into the session (no copy without effects). */
   #fromRealm(out: Output): SessionOutput {
     if (effectless(out)) return out;
-    const effects = out.effects.map((effect): SessionEffect => {
-      switch (effect.kind) {
-        case "cancel":
-          return effect;
-        case "arm":
-          return { ...effect, fire: () => this.#fromRealm(effect.fire()) };
-        case "task":
-          return {
-            kind: "task",
-            run: () => effect.run(),
-            resume: (settled) => this.#fromRealm(effect.resume(settled)),
-          };
-      }
-    });
-    return { messages: out.messages, effects };
+    const then = (next: Output) => this.#fromRealm(next);
+    return { messages: out.messages, effects: out.effects.map((e) => continued(e, then)) };
   }
 
   /** Turns the acceptor's output into the session's, following its result. */
@@ -369,18 +327,7 @@ export class SessionState {
 
   /** The acceptor's effect, continuing into the session. */
   #continued(acceptor: Acceptor<SessionRealm>, effect: Effect): SessionEffect {
-    switch (effect.kind) {
-      case "cancel":
-        return effect;
-      case "arm":
-        return { ...effect, fire: () => this.#accepting(acceptor, effect.fire()) };
-      case "task":
-        return {
-          kind: "task",
-          run: () => effect.run(),
-          resume: (settled) => this.#accepting(acceptor, effect.resume(settled)),
-        };
-    }
+    return continued(effect, (out) => this.#accepting(acceptor, out));
   }
 
   /**
@@ -423,9 +370,4 @@ export class SessionState {
       : acceptor.stop().effects.map((effect) => this.#continued(acceptor, effect));
     return { reply, messages: [], effects, close, ...left };
   }
-}
-
-/** Whether an output has no effects (then it is a session output as it is). */
-function effectless(out: Output): out is Output & { readonly effects: readonly never[] } {
-  return out.effects.length === 0;
 }
