@@ -63,13 +63,13 @@ export class Connection implements PeerHandler {
       overflow: () => this.close(),
       shutdown: (reason, message) => this.shutdown(reason, message),
     });
-    const connection = this;
+    const state = () => this.#state;
     this.#requests = new RealmRequests({
       realm: (name) => host.realm(name),
       member: this.#target,
       open: (info) => this.#state.joined && this.#state.info === info,
       get closed() {
-        return connection.#state.phase === "closed";
+        return state().phase === "closed";
       },
       receive: (msg) => this.receive(msg),
       violation: (message) => this.#run(this.#state.violation(message)),

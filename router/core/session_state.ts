@@ -21,7 +21,7 @@ import {
   type WampMessage,
 } from "../../wamp/mod.ts";
 import { Acceptor, type AcceptorHost, type AcceptorRealm } from "./acceptor.ts";
-import type { ArmTimer, CancelTimer, Effect, Output, RunTask, Settled } from "./output.ts";
+import type { Effect, Output } from "./output.ts";
 import type { ResolvedRealmOptions } from "./realm_options.ts";
 import {
   continued,

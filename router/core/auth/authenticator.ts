@@ -54,20 +54,16 @@ export type AuthOutcome =
     /** Why, for the router's log only: the client learns nothing but the URI. */
     readonly deny: string;
   }
-  | AskOutcome;
-
-/**
- * Ask something that may take a while (a dynamic authenticator), then
- * continue: the router calls `ask()` (it may return a promise), waits under
- * its `authTimeout`, and goes on with `next(answer)`; when `ask` or `next`
- * throws, the handshake is denied.
- */
-export interface AskOutcome {
-  /** Asks (user code: may return a promise). */
-  readonly ask: () => unknown;
-  /** Continues with the answer. */
-  readonly next: (answer: unknown) => AuthOutcome;
-}
+  | {
+    /**
+     * Asks something that may take a while (a dynamic authenticator): the
+     * router calls it (it may return a promise) and waits, under its
+     * `authTimeout`; when it throws, the handshake is denied.
+     */
+    readonly ask: () => unknown;
+    /** Continues with the answer (throwing denies). */
+    readonly next: (answer: unknown) => AuthOutcome;
+  };
 
 /** One authentication method of a realm. */
 export interface Authenticator {
@@ -233,7 +229,7 @@ export function askAuthenticator(
   authmethod: string,
   ticket: string | undefined,
   next: (principal: Dict & { role: string }) => AuthOutcome,
-): AskOutcome {
+): AuthOutcome {
   const asked: DynamicAuthRequest = {
     realm: request.realm,
     ...(request.authid === undefined ? {} : { authid: request.authid }),

@@ -8,7 +8,6 @@
 
 export { anonymousAuthenticator } from "./anonymous.ts";
 export {
-  type AskOutcome,
   type Authenticator,
   type AuthOutcome,
   type AuthRequest,
