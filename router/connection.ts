@@ -19,7 +19,12 @@ import {
   type WampMessage,
 } from "../wamp/mod.ts";
 import type { Realm } from "./core/realm.ts";
-import type { SessionEffect, SessionOutput, SessionTask } from "./core/session_output.ts";
+import type {
+  SessionEffect,
+  SessionOutput,
+  SessionTask,
+  SessionTimer,
+} from "./core/session_output.ts";
 import { type SessionHost, SessionState } from "./core/session_state.ts";
 import type { Logger, SessionInfo } from "./core/types.ts";
 import { type Delivery, Target } from "./delivery.ts";
@@ -47,6 +52,10 @@ export class Connection implements PeerHandler {
   #helloTimeout: number;
   #helloTimer: ReturnType<typeof setTimeout> | undefined;
   #timers = new Map<unknown, ReturnType<typeof setTimeout>>();
+  /** Timers armed during the current step, armed when it ends (see {@linkcode Connection.#run}). */
+  #arming: Map<unknown, SessionTimer> | undefined;
+  /** How deep in steps (a synchronous task's outcome is a step within a step). */
+  #depth = 0;
 
   /**
    * Attaches a transport connection.
@@ -172,14 +181,24 @@ export class Connection implements PeerHandler {
 
   // ---- acting on the state machine's output ----
 
+  /**
+   * Acts on a step's output. Timers are set when the outermost step ends:
+   * a handshake whose steps all finish at once (anonymous, a static
+   * ticket) arms and cancels its `authTimeout` without a `setTimeout`.
+   */
   #run(out: SessionOutput): void {
-    const reply = out.reply;
-    if (reply !== undefined) { for (const msg of reply) this.#peer.send(msg); }
-    if (out.joined !== undefined) this.#join(out.joined);
-    if (out.messages.length > 0) this.#host.delivery.deliver(out.messages);
-    if (out.left !== undefined) this.#leave(out.left);
-    for (const effect of out.effects) this.#effect(effect);
-    if (out.close === true) this.#close();
+    this.#depth++;
+    try {
+      const reply = out.reply;
+      if (reply !== undefined) { for (const msg of reply) this.#peer.send(msg); }
+      if (out.joined !== undefined) this.#join(out.joined);
+      if (out.messages.length > 0) this.#host.delivery.deliver(out.messages);
+      if (out.left !== undefined) this.#leave(out.left);
+      for (const effect of out.effects) this.#effect(effect);
+      if (out.close === true) this.#close();
+    } finally {
+      if (--this.#depth === 0 && this.#arming !== undefined) this.#armTimers();
+    }
   }
 
   #join(info: SessionInfo): void {
@@ -199,24 +218,33 @@ export class Connection implements PeerHandler {
 
   #effect(effect: SessionEffect): void {
     switch (effect.kind) {
-      case "arm": {
-        clearTimeout(this.#timers.get(effect.key));
-        if (this.#state.phase === "closed") return;
-        this.#timers.set(
-          effect.key,
-          setTimeout(() => {
-            this.#timers.delete(effect.key);
-            if (this.#state.phase !== "closed") this.#run(effect.fire());
-          }, effect.ms),
-        );
+      case "arm":
+        (this.#arming ??= new Map()).set(effect.key, effect);
         return;
-      }
       case "cancel":
+        this.#arming?.delete(effect.key);
         clearTimeout(this.#timers.get(effect.key));
         this.#timers.delete(effect.key);
         return;
       case "task":
         return this.#task(effect);
+    }
+  }
+
+  /** Sets the timers the step armed (re-arming one replaces it). */
+  #armTimers(): void {
+    const arming = this.#arming!;
+    this.#arming = undefined;
+    if (this.#state.phase === "closed") return;
+    for (const [key, timer] of arming) {
+      clearTimeout(this.#timers.get(key));
+      this.#timers.set(
+        key,
+        setTimeout(() => {
+          this.#timers.delete(key);
+          if (this.#state.phase !== "closed") this.#run(timer.fire());
+        }, timer.ms),
+      );
     }
   }
 
