@@ -31,7 +31,7 @@ import { type Delivery, Target } from "./delivery.ts";
 import { RealmRequests } from "./realm_requests.ts";
 
 /** What a connection needs from its router. */
-export interface ConnectionHost extends Omit<SessionHost, "realm" | "request"> {
+export interface ConnectionHost extends SessionHost {
   /** Finds a realm by name. */
   realm(name: string): Realm | undefined;
   /** Where messages for joined sessions go. */
@@ -51,7 +51,7 @@ export class Connection implements PeerHandler {
   #requests: RealmRequests;
   #helloTimeout: number;
   #helloTimer: ReturnType<typeof setTimeout> | undefined;
-  #timers = new Map<unknown, ReturnType<typeof setTimeout>>();
+  #timers: Map<unknown, ReturnType<typeof setTimeout>> | undefined;
   /** Timers armed during the current step, armed when it ends (see {@linkcode Connection.#run}). */
   #arming: Map<unknown, SessionTimer> | undefined;
   /** How deep in steps (a synchronous task's outcome is a step within a step). */
@@ -68,32 +68,9 @@ export class Connection implements PeerHandler {
     this.#host = host;
     this.#peer = peer;
     this.#helloTimeout = options.helloTimeout ?? 10_000;
-    this.#target = new Target(peer, options, host.log, {
-      overflow: () => this.close(),
-      shutdown: (reason, message) => this.shutdown(reason, message),
-    });
-    const state = () => this.#state;
-    this.#requests = new RealmRequests({
-      realm: (name) => host.realm(name),
-      member: this.#target,
-      open: (info) => this.#state.joined && this.#state.info === info,
-      get closed() {
-        return state().phase === "closed";
-      },
-      receive: (msg) => this.receive(msg),
-      violation: (message) => this.#run(this.#state.violation(message)),
-      log: host.log,
-    });
-    const sessionHost: SessionHost = {
-      realm: (name) => host.realm(name),
-      sessionId: () => host.sessionId(),
-      agent: host.agent,
-      authTimeout: host.authTimeout,
-      roles: host.roles,
-      log: host.log,
-      request: (info, msg, fresh) => this.#requests.request(info, msg, fresh),
-    };
-    this.#state = new SessionState(sessionHost, peer.info, peer.sendLimit);
+    this.#target = new Target(peer, options, host.log, this);
+    this.#requests = new RealmRequests(host, this.#target, this);
+    this.#state = new SessionState(host, this.#requests, peer.info, peer.sendLimit);
     this.#armHelloTimer();
   }
 
@@ -115,6 +92,11 @@ export class Connection implements PeerHandler {
   /** Whether a session has joined a realm. */
   get joined(): boolean {
     return this.#state.joined;
+  }
+
+  /** Whether the connection is closed. */
+  get ended(): boolean {
+    return this.#state.phase === "closed";
   }
 
   /** EVENTs dropped for this connection because it did not keep up. */
@@ -223,6 +205,7 @@ export class Connection implements PeerHandler {
         return;
       case "cancel":
         this.#arming?.delete(effect.key);
+        if (this.#timers === undefined) return;
         clearTimeout(this.#timers.get(effect.key));
         this.#timers.delete(effect.key);
         return;
@@ -237,11 +220,12 @@ export class Connection implements PeerHandler {
     this.#arming = undefined;
     if (this.#state.phase === "closed") return;
     for (const [key, timer] of arming) {
-      clearTimeout(this.#timers.get(key));
-      this.#timers.set(
+      const timers = this.#timers ??= new Map();
+      clearTimeout(timers.get(key));
+      timers.set(
         key,
         setTimeout(() => {
-          this.#timers.delete(key);
+          timers.delete(key);
           if (this.#state.phase !== "closed") this.#run(timer.fire());
         }, timer.ms),
       );
@@ -293,6 +277,7 @@ export class Connection implements PeerHandler {
   #stopTimers(): void {
     clearTimeout(this.#helloTimer);
     this.#helloTimer = undefined;
+    if (this.#timers === undefined) return;
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
   }

@@ -15,6 +15,14 @@ import {
 } from "../wamp/mod.ts";
 import type { Logger, Outbound, SessionInfo } from "./core/types.ts";
 
+/** What a target closes when its session must end. */
+export interface TargetSession {
+  /** Closes the connection at once (leaving the realm). */
+  close(): void;
+  /** Closes the session with GOODBYE. */
+  shutdown(reason: string, message?: string): void;
+}
+
 /**
  * One connection's outbound end: its peer and the slow-consumer policy.
  * As a realm member it carries the joined session's identity.
@@ -30,8 +38,7 @@ export class Target {
   #policy: SlowConsumerPolicy;
   #dropping = false;
   #log: Logger;
-  #overflow: () => void;
-  #shutdown: (reason: string, message?: string) => void;
+  #session: TargetSession;
 
   /**
    * Creates the target.
@@ -39,23 +46,22 @@ export class Target {
    * @param peer The transport.
    * @param options Outbound limits.
    * @param log Where log lines go.
-   * @param session What to do when the session must close (over the limit,
-   * under the `close` policy or for a message that cannot be dropped), and
-   * how the realm closes it with GOODBYE.
+   * @param session The connection: closed when over the limit (under the
+   * `close` policy, or for a message that cannot be dropped), shut down
+   * with GOODBYE when the realm asks.
    */
   constructor(
     peer: Peer,
     options: OutboundOptions,
     log: Logger,
-    session: { overflow(): void; shutdown(reason: string, message?: string): void },
+    session: TargetSession,
   ) {
     this.peer = peer;
     this.#maxBacklog = options.maxBacklog ?? 1024 * 1024;
     this.#maxBacklogMessages = options.maxBacklogMessages ?? 16384;
     this.#policy = options.slowConsumer ?? "drop";
     this.#log = log;
-    this.#overflow = session.overflow;
-    this.#shutdown = session.shutdown;
+    this.#session = session;
   }
 
   /** The joined session's identity (throws when none is joined). */
@@ -108,7 +114,7 @@ export class Target {
       "warn",
       `Session ${this.id}: slow consumer, ${backlog} bytes / ${peer.queued()} messages queued: closing session`,
     );
-    this.#overflow();
+    this.#session.close();
   }
 
   /**
@@ -118,7 +124,7 @@ export class Target {
    * @param message An optional human-readable message.
    */
   shutdown(reason: string, message?: string): void {
-    this.#shutdown(reason, message);
+    this.#session.shutdown(reason, message);
   }
 }
 

@@ -13,6 +13,7 @@ import {
   type CallMessage,
   ErrorUri,
   MessageType,
+  ProtocolViolationError,
   type PublishMessage,
   type RegisterMessage,
   type SubscribeMessage,
@@ -23,6 +24,7 @@ import { errorReply } from "./core/errors.ts";
 import { payloadSize } from "./core/limits.ts";
 import { NOTHING, type Output } from "./core/output.ts";
 import type { Realm, RealmMember } from "./core/realm.ts";
+import type { SessionRequests } from "./core/session_state.ts";
 import type { Logger, Outbound, SessionInfo } from "./core/types.ts";
 
 /** How many messages may wait behind a pending authorization. */
@@ -30,27 +32,33 @@ const MAX_HELD = 4096;
 /** How many bytes (estimated) they may hold together. */
 const MAX_HELD_BYTES = 16 * 1024 * 1024;
 
-/** What the requests of one connection need from it. */
-export interface RequestsHost {
+/** What the requests of one connection need from its router. */
+export interface RequestsRouter {
   /** Finds a realm by name. */
   realm(name: string): Realm | undefined;
-  /** The connection as a realm member (for the authorizer's session details). */
-  readonly member: RealmMember;
-  /** Whether `session` is still the connection's open session. */
-  open(session: SessionInfo): boolean;
-  /** Whether the connection is closed. */
-  readonly closed: boolean;
-  /** Feeds a message that waited back into the connection. */
-  receive(msg: WampMessage): void;
-  /** Ends the session with ABORT `protocol_violation`. */
-  violation(message: string): void;
   /** Where log lines go. */
   readonly log: Logger;
 }
 
+/** What the requests of one connection need from it. */
+export interface RequestsConnection {
+  /** Whether a session is open on it. */
+  readonly joined: boolean;
+  /** The open session's identity. */
+  readonly info: SessionInfo;
+  /** Whether it is closed. */
+  readonly ended: boolean;
+  /** Takes a message (one that waited is fed back). */
+  receive(msg: WampMessage): void;
+  /** Ends the session with ABORT `protocol_violation`. */
+  fail(error: ProtocolViolationError): void;
+}
+
 /** One connection's requests to its realm, and those waiting for an authorization. */
-export class RealmRequests {
-  #host: RequestsHost;
+export class RealmRequests implements SessionRequests {
+  #router: RequestsRouter;
+  #member: RealmMember;
+  #connection: RequestsConnection;
   /** Messages that arrived while an authorization was pending, in order. */
   #held: WampMessage[] | undefined;
   /** Their estimated size, in bytes. */
@@ -59,10 +67,15 @@ export class RealmRequests {
   /**
    * Creates the requests of a connection.
    *
-   * @param host The connection.
+   * @param router The router.
+   * @param member The connection as a realm member (for the authorizer's
+   * session details).
+   * @param connection The connection.
    */
-  constructor(host: RequestsHost) {
-    this.#host = host;
+  constructor(router: RequestsRouter, member: RealmMember, connection: RequestsConnection) {
+    this.#router = router;
+    this.#member = member;
+    this.#connection = connection;
   }
 
   /** Whether messages wait for an authorization. */
@@ -91,7 +104,7 @@ export class RealmRequests {
    * @returns Nothing to deliver: the realm delivered it.
    */
   request(info: SessionInfo, msg: WampMessage, fresh: boolean): Output {
-    const realm = this.#host.realm(info.realm)!;
+    const realm = this.#router.realm(info.realm)!;
     switch (msg.type) {
       case MessageType.PUBLISH:
         this.#authorized(
@@ -170,7 +183,7 @@ export class RealmRequests {
   ): void {
     const authorizer = realm.authorizer;
     if (authorizer.open) return realm.dispatch(run(false));
-    const member = this.#host.member;
+    const member = this.#member;
     const decision = authorizer.authorize(
       info,
       () => realm.sessionDetails(member),
@@ -193,13 +206,14 @@ export class RealmRequests {
     };
     if (!(decision instanceof Promise)) return apply(decision);
     this.#held = [];
+    const connection = this.#connection;
     decision.then((settled) => {
-      if (!this.#host.open(info)) return;
+      if (!connection.joined || connection.info !== info) return;
       try {
         apply(settled);
       } catch (error) {
-        this.#host.log("error", `Session ${info.id}: internal error: ${error}`);
-        return this.#host.violation("internal router error");
+        this.#router.log("error", `Session ${info.id}: internal error: ${error}`);
+        return connection.fail(new ProtocolViolationError("internal router error"));
       }
       this.#release();
     });
@@ -210,8 +224,8 @@ export class RealmRequests {
     const held = this.#held ?? [];
     this.#held = undefined;
     this.#heldBytes = 0;
-    while (held.length > 0 && this.#held === undefined && !this.#host.closed) {
-      this.#host.receive(held.shift()!);
+    while (held.length > 0 && this.#held === undefined && !this.#connection.ended) {
+      this.#connection.receive(held.shift()!);
     }
     if (this.#held !== undefined) (this.#held as WampMessage[]).unshift(...held);
   }

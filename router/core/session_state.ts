@@ -42,6 +42,10 @@ export interface SessionRealm extends AcceptorRealm {
 export interface SessionHost extends AcceptorHost<SessionRealm> {
   /** Finds a realm by name. */
   realm(name: string): SessionRealm | undefined;
+}
+
+/** Where an open session's requests go: its realm. */
+export interface SessionRequests {
   /**
    * Hands a request of an open session to its realm (PUBLISH, SUBSCRIBE,
    * UNSUBSCRIBE, REGISTER, UNREGISTER, CALL, CANCEL, YIELD, ERROR for
@@ -74,6 +78,7 @@ const ROLE_OF: Partial<Record<number, string>> = {
 /** The session on one transport connection (one after another, after GOODBYE). */
 export class SessionState {
   #host: SessionHost;
+  #requests: SessionRequests;
   #transport: TransportInfo;
   #sendLimit: number | undefined;
   #phase: SessionPhase = "idle";
@@ -86,11 +91,18 @@ export class SessionState {
    * Creates the state of a new connection.
    *
    * @param host The router.
+   * @param requests Where the open session's requests go.
    * @param transport The transport.
    * @param sendLimit The largest message the peer accepts, if it said.
    */
-  constructor(host: SessionHost, transport: TransportInfo, sendLimit?: number) {
+  constructor(
+    host: SessionHost,
+    requests: SessionRequests,
+    transport: TransportInfo,
+    sendLimit?: number,
+  ) {
     this.#host = host;
+    this.#requests = requests;
     this.#transport = transport;
     this.#sendLimit = sendLimit;
   }
@@ -290,7 +302,7 @@ export class SessionState {
 
   /** Hands a request to the realm. */
   #request(info: SessionInfo, msg: WampMessage, fresh: boolean): SessionOutput {
-    return this.#fromRealm(this.#host.request(info, msg, fresh));
+    return this.#fromRealm(this.#requests.request(info, msg, fresh));
   }
 
   /** The realm's output, its effects continuing into the session (no copy without effects). */
