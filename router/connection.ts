@@ -18,6 +18,7 @@ import {
   type ProtocolViolationError,
   type WampMessage,
 } from "../wamp/mod.ts";
+import { NOTHING } from "./core/output.ts";
 import type { Realm } from "./core/realm.ts";
 import type {
   SessionEffect,
@@ -31,7 +32,7 @@ import { type Delivery, Target } from "./delivery.ts";
 import { RealmRequests } from "./realm_requests.ts";
 
 /** What a connection needs from its router. */
-export interface ConnectionHost extends SessionHost {
+export interface ConnectionHost extends SessionHost<Realm> {
   /** Finds a realm by name. */
   realm(name: string): Realm | undefined;
   /** Where messages for joined sessions go. */
@@ -46,7 +47,7 @@ export interface ConnectionHost extends SessionHost {
 export class Connection implements PeerHandler {
   #host: ConnectionHost;
   #peer: Peer;
-  #state: SessionState;
+  #state: SessionState<Realm>;
   #target: Target;
   #requests: RealmRequests;
   #helloTimeout: number;
@@ -116,7 +117,8 @@ export class Connection implements PeerHandler {
       }
       return;
     }
-    this.#run(this.#state.receive(msg));
+    const out = this.#state.receive(msg);
+    if (out !== NOTHING) this.#run(out);
   }
 
   /** A frame could not be decoded. */

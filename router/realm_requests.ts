@@ -34,8 +34,6 @@ const MAX_HELD_BYTES = 16 * 1024 * 1024;
 
 /** What the requests of one connection need from its router. */
 export interface RequestsRouter {
-  /** Finds a realm by name. */
-  realm(name: string): Realm | undefined;
   /** Where log lines go. */
   readonly log: Logger;
 }
@@ -55,7 +53,7 @@ export interface RequestsConnection {
 }
 
 /** One connection's requests to its realm, and those waiting for an authorization. */
-export class RealmRequests implements SessionRequests {
+export class RealmRequests implements SessionRequests<Realm> {
   #router: RequestsRouter;
   #member: RealmMember;
   #connection: RequestsConnection;
@@ -98,13 +96,13 @@ export class RealmRequests implements SessionRequests {
   /**
    * Hands a request to the realm (see `SessionHost.request`).
    *
+   * @param realm The session's realm.
    * @param info The session.
    * @param msg The request.
    * @param fresh Whether its request ID is new.
    * @returns Nothing to deliver: the realm delivered it.
    */
-  request(info: SessionInfo, msg: WampMessage, fresh: boolean): Output {
-    const realm = this.#router.realm(info.realm)!;
+  request(realm: Realm, info: SessionInfo, msg: WampMessage, fresh: boolean): Output {
     switch (msg.type) {
       case MessageType.PUBLISH:
         this.#authorized(

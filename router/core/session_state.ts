@@ -39,25 +39,23 @@ export interface SessionRealm extends AcceptorRealm {
 }
 
 /** What a session needs from its router. */
-export interface SessionHost extends AcceptorHost<SessionRealm> {
-  /** Finds a realm by name. */
-  realm(name: string): SessionRealm | undefined;
-}
+export type SessionHost<R extends SessionRealm = SessionRealm> = AcceptorHost<R>;
 
 /** Where an open session's requests go: its realm. */
-export interface SessionRequests {
+export interface SessionRequests<R extends SessionRealm = SessionRealm> {
   /**
    * Hands a request of an open session to its realm (PUBLISH, SUBSCRIBE,
    * UNSUBSCRIBE, REGISTER, UNREGISTER, CALL, CANCEL, YIELD, ERROR for
    * INVOCATION), once its role and request ID were checked.
    *
+   * @param realm The session's realm.
    * @param session The session.
    * @param msg The request.
    * @param fresh Whether its request ID is new (false: a CALL that may
    * continue a progressive call; the dealer judges it).
    * @returns What the realm returned.
    */
-  request(session: SessionInfo, msg: WampMessage, fresh: boolean): Output;
+  request(realm: R, session: SessionInfo, msg: WampMessage, fresh: boolean): Output;
 }
 
 /** The states of a session (spec "Session Lifecycle"). */
@@ -76,14 +74,14 @@ const ROLE_OF: Partial<Record<number, string>> = {
 };
 
 /** The session on one transport connection (one after another, after GOODBYE). */
-export class SessionState {
-  #host: SessionHost;
-  #requests: SessionRequests;
+export class SessionState<R extends SessionRealm = SessionRealm> {
+  #host: SessionHost<R>;
+  #requests: SessionRequests<R>;
   #transport: TransportInfo;
   #sendLimit: number | undefined;
   #phase: SessionPhase = "idle";
-  #acceptor: Acceptor<SessionRealm> | undefined;
-  #realm: SessionRealm | undefined;
+  #acceptor: Acceptor<R> | undefined;
+  #realm: R | undefined;
   #info: SessionInfo | undefined;
   #lastRequest = 0;
 
@@ -96,8 +94,8 @@ export class SessionState {
    * @param sendLimit The largest message the peer accepts, if it said.
    */
   constructor(
-    host: SessionHost,
-    requests: SessionRequests,
+    host: SessionHost<R>,
+    requests: SessionRequests<R>,
     transport: TransportInfo,
     sendLimit?: number,
   ) {
@@ -302,7 +300,7 @@ export class SessionState {
 
   /** Hands a request to the realm. */
   #request(info: SessionInfo, msg: WampMessage, fresh: boolean): SessionOutput {
-    return this.#fromRealm(this.#requests.request(info, msg, fresh));
+    return this.#fromRealm(this.#requests.request(this.#realm!, info, msg, fresh));
   }
 
   /** The realm's output, its effects continuing into the session (no copy without effects). */
@@ -313,7 +311,7 @@ export class SessionState {
   }
 
   /** Turns the acceptor's output into the session's, following its result. */
-  #accepting(acceptor: Acceptor<SessionRealm>, out: Output): SessionOutput {
+  #accepting(acceptor: Acceptor<R>, out: Output): SessionOutput {
     const reply = out.messages.map((o) => o.msg);
     const effects = out.effects.map((effect) => this.#continued(acceptor, effect));
     const result = acceptor.result;
@@ -338,7 +336,7 @@ export class SessionState {
   }
 
   /** The acceptor's effect, continuing into the session. */
-  #continued(acceptor: Acceptor<SessionRealm>, effect: Effect): SessionEffect {
+  #continued(acceptor: Acceptor<R>, effect: Effect): SessionEffect {
     return continued(effect, (out) => this.#accepting(acceptor, out));
   }
 
