@@ -174,7 +174,7 @@ export class Connection implements PeerHandler {
     this.#depth++;
     try {
       const reply = out.reply;
-      if (reply !== undefined) { for (const msg of reply) this.#peer.send(msg); }
+      if (reply !== undefined) { for (const msg of reply) this.#target.reply(msg); }
       if (out.joined !== undefined) this.#join(out.joined);
       if (out.messages.length > 0) this.#host.delivery.deliver(out.messages);
       if (out.left !== undefined) this.#leave(out.left);

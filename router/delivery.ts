@@ -1,7 +1,8 @@
 /**
  * The one place outbound messages go: the joined sessions' peers by
  * session ID, and the slow-consumer policy (drop EVENTs or close the
- * session) applied before each send.
+ * session) applied before each send; a connection's own replies
+ * (CHALLENGE, WELCOME, ABORT, GOODBYE) go out through its target too.
  *
  * @module
  */
@@ -115,6 +116,17 @@ export class Target {
       `Session ${this.id}: slow consumer, ${backlog} bytes / ${peer.queued()} messages queued: closing session`,
     );
     this.#session.close();
+  }
+
+  /**
+   * Sends one of the session's own protocol replies (CHALLENGE, WELCOME,
+   * ABORT, GOODBYE) past the slow-consumer policy: they open or end the
+   * session, and dropping one would leave the client waiting.
+   *
+   * @param msg The message.
+   */
+  reply(msg: WampMessage): void {
+    this.peer.send(msg);
   }
 
   /**
