@@ -58,6 +58,19 @@ export function effectless(out: Output): out is Output & { readonly effects: rea
 }
 
 /**
+ * What a realm returned, as a session's output (its effects' continuations
+ * too): the same object when there are no effects, so a request costs no
+ * copy.
+ *
+ * @param out The realm's output.
+ * @returns The session's output.
+ */
+export function fromRealm(out: Output): SessionOutput {
+  if (effectless(out)) return out;
+  return { messages: out.messages, effects: out.effects.map((e) => continued(e, fromRealm)) };
+}
+
+/**
  * An effect whose continuation goes through `then`.
  *
  * @param effect The effect.

@@ -25,7 +25,7 @@ import type { Effect, Output } from "./output.ts";
 import type { ResolvedRealmOptions } from "./realm_options.ts";
 import {
   continued,
-  effectless,
+  fromRealm,
   QUIET,
   type SessionEffect,
   type SessionOutput,
@@ -300,14 +300,7 @@ export class SessionState<R extends SessionRealm = SessionRealm> {
 
   /** Hands a request to the realm. */
   #request(info: SessionInfo, msg: WampMessage, fresh: boolean): SessionOutput {
-    return this.#fromRealm(this.#requests.request(this.#realm!, info, msg, fresh));
-  }
-
-  /** The realm's output, its effects continuing into the session (no copy without effects). */
-  #fromRealm(out: Output): SessionOutput {
-    if (effectless(out)) return out;
-    const then = (next: Output) => this.#fromRealm(next);
-    return { messages: out.messages, effects: out.effects.map((e) => continued(e, then)) };
+    return fromRealm(this.#requests.request(this.#realm!, info, msg, fresh));
   }
 
   /** Turns the acceptor's output into the session's, following its result. */
