@@ -38,6 +38,7 @@ import {
   toListenOptions,
 } from "./transports/config.ts";
 import { listen, type Listener } from "./transports/listener.ts";
+import { addRealmTo } from "./router/router.ts";
 
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 
@@ -272,10 +273,10 @@ function createRouter(config: ServiceConfig, logger: Logger, errors: ConfigError
   config.realms.forEach((realm, i) => {
     const path = `realms[${i}]`;
     // The file's JSON, unchecked until addRealm resolves it (with `errors`).
-    errors.collect((errors) => router.addRealm(realm as RealmOptions, path, { errors }), path);
+    errors.collect((errors) => addRealmTo(router, realm as RealmOptions, path, { errors }), path);
   });
   for (const name of config.flagRealms) {
-    errors.collect((errors) => router.addRealm({ name }, "--realm", { errors }), "--realm");
+    errors.collect((errors) => addRealmTo(router, { name }, "--realm", { errors }), "--realm");
   }
   if (router.realmNames.length === 0) {
     router.addRealm({ name: "realm1" }, "default realm");

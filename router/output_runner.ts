@@ -1,62 +1,49 @@
 /**
- * The shell's adapter for what the core returns, until the per-connection
- * driver lands: delivers an {@linkcode Output}'s messages to the sessions
- * they are addressed to (by session ID, across realms), then runs its
- * effects: timers with `setTimeout`, tasks (dynamic authorizers) with
- * their promise, killed sessions' GOODBYE, aborts. What a timer or task
- * continues with is run the same way.
+ * The router-wide half of the shell: runs what realms return. It hands an
+ * {@linkcode Output}'s messages to the {@linkcode Delivery}, then runs its
+ * effects: timers with `setTimeout` (one table for the router, so a call's
+ * timeout re-armed by its callee's progress replaces the one its caller's
+ * CALL armed), tasks (dynamic authorizers, router procedures) with their
+ * promise, killed sessions' GOODBYE, aborts. What a timer or task
+ * continues with is run the same way. Per-connection effects (the
+ * handshake's) are run by `connection.ts`.
  *
  * @module
  */
 
-import type { Dict, Payload, WampMessage } from "../wamp/mod.ts";
+import type { Dict, Payload } from "../wamp/mod.ts";
 import { type Effect, NOTHING, type Output, type RunTask } from "./core/output.ts";
 import type { Realm } from "./core/realm.ts";
 import type { Logger } from "./core/types.ts";
+import type { Delivery } from "./delivery.ts";
 
-/** What the runner needs from a joined session. */
-export interface RunnerSession {
-  /** Delivers a message (subject to the session's outbound policy). */
-  send(msg: WampMessage): void;
-  /** Closes the session with GOODBYE (it was killed). */
-  shutdown(reason: string, message?: string): void;
-  /** Aborts the session for a protocol violation. */
-  violate(message: string, error?: unknown): void;
+/** A session that waits for the realm to release its requests. */
+export interface WaitingSession {
   /** Handles what it kept back while its requests waited for an authorization. */
   resume(): void;
 }
 
 /** Delivers outputs and runs their effects. */
 export class OutputRunner {
-  #sessions = new Map<number, RunnerSession>();
+  #delivery: Delivery;
   #timers = new Map<unknown, ReturnType<typeof setTimeout>>();
   /** Sessions that kept messages back behind a pending authorization. */
-  #waiting = new Set<RunnerSession>();
+  #waiting = new Set<WaitingSession>();
   #log: Logger;
 
   /**
    * Creates the runner.
    *
    * @param log Where failures of continuations are logged.
+   * @param delivery Where messages go.
    */
-  constructor(log: Logger) {
+  constructor(log: Logger, delivery: Delivery) {
     this.#log = log;
-  }
-
-  /** Makes a joined session reachable by its ID. */
-  add(id: number, session: RunnerSession): void {
-    this.#sessions.set(id, session);
-  }
-
-  /** Forgets a session. */
-  remove(id: number): void {
-    const session = this.#sessions.get(id);
-    this.#sessions.delete(id);
-    if (session !== undefined) this.#waiting.delete(session);
+    this.#delivery = delivery;
   }
 
   /** Has `session.resume()` called after the next asynchronous continuation. */
-  wait(session: RunnerSession): void {
+  wait(session: WaitingSession): void {
     this.#waiting.add(session);
   }
 
@@ -66,10 +53,7 @@ export class OutputRunner {
    * @param out What the core returned.
    */
   run(out: Output): void {
-    for (const { to, msg } of out.messages) {
-      if (typeof to === "number") this.#sessions.get(to)?.send(msg);
-      else for (const id of to) this.#sessions.get(id)?.send(msg);
-    }
+    if (out.messages.length > 0) this.#delivery.deliver(out.messages);
     const effects = out.effects;
     for (let i = 0; i < effects.length; i++) this.#effect(effects[i]!);
   }
@@ -124,9 +108,9 @@ export class OutputRunner {
       case "task":
         return this.#task(effect);
       case "close":
-        return this.#sessions.get(effect.session)?.shutdown(effect.reason, effect.message);
+        return this.#delivery.target(effect.session)?.shutdown(effect.reason, effect.message);
       case "abort":
-        return this.#sessions.get(effect.session)?.violate(effect.message, effect.error);
+        return this.#delivery.target(effect.session)?.violate(effect.message, effect.error);
     }
   }
 

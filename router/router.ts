@@ -21,9 +21,10 @@ import { type RealmOptions, resolveRealmOptions } from "./core/realm_options.ts"
 import { CookieStore } from "./core/auth/cookie.ts";
 import { trustedProcedures } from "./core/auth/methods.ts";
 import { Realm } from "./core/realm.ts";
-import { OutputRunner } from "./output_runner.ts";
 import { scrambledIdGenerator } from "./scrambled_ids.ts";
-import { Session, type SessionHost } from "./core/session.ts";
+import { Connection, type ConnectionHost } from "./connection.ts";
+import { Delivery } from "./delivery.ts";
+import { OutputRunner } from "./output_runner.ts";
 import type { Logger, LogLevel } from "./core/types.ts";
 
 /** Options for {@linkcode Router}. */
@@ -72,6 +73,44 @@ export interface RouterOptions {
    * @default {"trusted"}
    */
   trustedRole?: string;
+}
+
+let addRealmCollecting: (
+  router: Router,
+  options: RealmOptions,
+  path: string,
+  config: ConfigObjectOptions,
+) => void;
+let realmOfRouter: (router: Router, name: string) => Realm | undefined;
+
+/**
+ * Adds a realm, collecting config errors in `config.errors` (the CLI's
+ * `check`) instead of throwing at the first. Not part of the public API.
+ *
+ * @param router The router.
+ * @param options The realm's options (unchecked JSON from a file).
+ * @param path Where they came from, for error messages.
+ * @param config The `ConfigErrors` context.
+ */
+export function addRealmTo(
+  router: Router,
+  options: RealmOptions,
+  path: string,
+  config: ConfigObjectOptions,
+): void {
+  addRealmCollecting(router, options, path, config);
+}
+
+/**
+ * A router's realm by name: the core object, for the router's own wiring
+ * and tests. Not part of the public API.
+ *
+ * @param router The router.
+ * @param name The realm name.
+ * @returns The realm, or `undefined`.
+ */
+export function realmOf(router: Router, name: string): Realm | undefined {
+  return realmOfRouter(router, name);
 }
 
 const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
@@ -123,17 +162,15 @@ export function consoleLogger(level: LogLevel = "info"): Logger {
  */
 export class Router {
   #realms = new Map<string, Realm>();
-  #sessions = new Set<Session>();
+  #connections = new Set<Connection>();
   #globalIds: IdGenerator;
   #routerIds: IdGenerator;
-  #host: SessionHost;
+  #host: ConnectionHost;
   #closing: Promise<void> | undefined;
-  #cookies = new CookieStore();
+  #cookies = new CookieStore(Date.now);
   #trustedRole: string;
   /** Per realm name: the authenticator and authorizer procedures registered there. */
   #trustedProcedures = new Map<string, Set<string>>();
-  /** Delivers what realms return and runs their effects. */
-  #runner: OutputRunner;
   /** The logger in use. */
   readonly log: Logger;
 
@@ -145,7 +182,6 @@ export class Router {
    */
   constructor(options: RouterOptions = {}) {
     this.log = options.logger ?? consoleLogger("info");
-    const runner = this.#runner = new OutputRunner(this.log);
     this.#globalIds = options.idGenerator ?? globalIdGenerator();
     this.#trustedRole = options.trustedRole ?? "trusted";
     this.#routerIds = options.routerIdGenerator ??
@@ -153,6 +189,7 @@ export class Router {
     const roles: Record<string, Record<string, unknown>> = rolesDict(ROUTER_FEATURES);
     roles.dealer!.reflection = true; // a role key, not a feature (spec "Interface Reflection")
     roles.broker!.reflection = true; // wamp.reflection.topic.* (router/core/broker/topic_reflection.ts)
+    const delivery = new Delivery();
     this.#host = {
       agent: options.agent ?? `Cloverleaf-${denoConfig.version}`,
       authTimeout: options.authTimeout ?? 10_000,
@@ -160,10 +197,9 @@ export class Router {
       log: this.log,
       realm: (name) => this.#realms.get(name),
       sessionId: () => this.#globalIds(),
-      detach: (session) => this.#sessions.delete(session),
-      reach: (id, session) => session === null ? runner.remove(id) : runner.add(id, session),
-      run: (out) => runner.run(out),
-      wait: (session) => runner.wait(session),
+      delivery,
+      runner: new OutputRunner(this.log, delivery),
+      detach: (connection) => this.#connections.delete(connection),
     };
     (options.realms ?? []).forEach((realm, i) => this.addRealm(realm, `realms[${i}]`));
   }
@@ -173,12 +209,19 @@ export class Router {
    *
    * @param options The realm's options.
    * @param path Where the options came from, for error messages.
-   * @param config A `ConfigErrors` context to collect config errors in
-   * (`cloverleaf check`), instead of throwing at the first.
-   * @returns The new realm.
-   * @throws {TypeError} When the options are invalid or the realm exists.
+   * @throws {TypeError} When the options are invalid (a `ConfigError` naming
+   * the key) or the realm exists.
    */
-  addRealm(options: RealmOptions, path = "realm", config: ConfigObjectOptions = {}): Realm {
+  addRealm(options: RealmOptions, path = "realm"): void {
+    this.#addRealm(options, path, {});
+  }
+
+  static {
+    addRealmCollecting = (router, options, path, config) => router.#addRealm(options, path, config);
+    realmOfRouter = (router, name) => router.#realms.get(name);
+  }
+
+  #addRealm(options: RealmOptions, path: string, config: ConfigObjectOptions): void {
     const resolved = resolveRealmOptions(options, path, config);
     if (this.#realms.has(resolved.name)) {
       throw new TypeError(`Cannot add realm "${resolved.name}": realm already exists`);
@@ -191,14 +234,13 @@ export class Router {
       now: Date.now,
       authenticatorCall: (name, procedure, args, kwargs) => {
         const target = name ?? resolved.name;
-        return this.#runner.call(this.#realms.get(target), target, procedure, args, kwargs);
+        return this.#host.runner.call(this.#realms.get(target), target, procedure, args, kwargs);
       },
       realms: (name) => this.#realms.get(name),
       cookies: this.#cookies,
       trusted: { role: this.#trustedRole, procedures: this.#trustedIn(resolved.name) },
     });
     this.#realms.set(resolved.name, realm);
-    return realm;
   }
 
   /** The (shared, growing) set of trusted procedures registered in a realm. */
@@ -208,16 +250,6 @@ export class Router {
     return procedures;
   }
 
-  /**
-   * Finds a realm.
-   *
-   * @param name The realm name.
-   * @returns The realm, or `undefined`.
-   */
-  realm(name: string): Realm | undefined {
-    return this.#realms.get(name);
-  }
-
   /** The names of all realms. */
   get realmNames(): string[] {
     return [...this.#realms.keys()];
@@ -225,7 +257,7 @@ export class Router {
 
   /** How many transport connections are attached. */
   get connectionCount(): number {
-    return this.#sessions.size;
+    return this.#connections.size;
   }
 
   /**
@@ -237,14 +269,14 @@ export class Router {
    * @returns The handler for incoming messages.
    * @throws {Error} When the router is closing.
    */
-  attach(peer: Peer, options?: AttachOptions): PeerHandler & Session {
+  attach(peer: Peer, options?: AttachOptions): PeerHandler {
     if (this.#closing !== undefined) {
       peer.close();
       throw new Error("Cannot attach a connection: router is closing");
     }
-    const session = new Session(this.#host, peer, options);
-    this.#sessions.add(session);
-    return session;
+    const connection = new Connection(this.#host, peer, options);
+    this.#connections.add(connection);
+    return connection;
   }
 
   /**
@@ -260,7 +292,7 @@ export class Router {
   revokeRegistration(realm: string, id: number, reason?: string, callee?: number): boolean {
     const out = this.#realms.get(realm)?.revokeRegistration(id, reason, callee);
     if (out === undefined) return false;
-    this.#runner.run(out);
+    this.#host.runner.run(out);
     return true;
   }
 
@@ -276,7 +308,7 @@ export class Router {
   revokeSubscription(realm: string, id: number, reason?: string): boolean {
     const out = this.#realms.get(realm)?.revokeSubscription(id, reason);
     if (out === undefined) return false;
-    this.#runner.run(out);
+    this.#host.runner.run(out);
     return true;
   }
 
@@ -306,11 +338,11 @@ export class Router {
 
   async #close(reason: string, graceMs: number): Promise<void> {
     for (const realm of this.#realms.values()) realm.close();
-    for (const session of [...this.#sessions]) session.shutdown(reason);
+    for (const connection of [...this.#connections]) connection.shutdown(reason);
     const deadline = Date.now() + graceMs;
-    while (this.#sessions.size > 0 && Date.now() < deadline) {
+    while (this.#connections.size > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    for (const session of [...this.#sessions]) session.close();
+    for (const connection of [...this.#connections]) connection.close();
   }
 }

@@ -24,21 +24,9 @@ const MAX_LINES = 400;
 const KNOWN = {
   cycles: [] as string[],
   layering: [] as string[],
-  impure: [
-    "router/core/auth/authenticator.ts",
-    "router/core/auth/cookie.ts",
-    "router/core/auth/cryptosign.ts",
-    "router/core/auth/methods.ts",
-    "router/core/auth/scram.ts",
-    "router/core/auth/ticket.ts",
-    "router/core/auth/tls.ts",
-    "router/core/auth/wampcra.ts",
-    "router/core/handshake.ts",
-    "router/core/session.ts",
-  ] as string[],
+  impure: [] as string[],
   large: [
     "cli.ts",
-    "router/core/session.ts",
   ] as string[],
 };
 

@@ -1,21 +1,33 @@
 /**
- * The router's first look at a HELLO (spec "Session Establishment"): are
- * the roles, the realm and the offered authmethods acceptable, and which of
- * the realm's authentication methods runs the rest of the handshake.
+ * The opening handshake as one state machine (spec "Session
+ * Establishment"): HELLO, then AUTHENTICATE when challenged, each answered
+ * with CHALLENGE, WELCOME or ABORT. {@linkcode acceptHello} takes the
+ * first look (roles, realm, which of the realm's authentication methods
+ * runs); {@linkcode Acceptor} runs the method's steps. A step the method
+ * may take its time over (a custom method's promise, a dynamic
+ * authenticator) is a {@linkcode RunTask} the shell runs and resumes, and
+ * the router's `authTimeout` an {@linkcode ArmTimer}: the acceptor never
+ * waits, so tests drive it by resuming tasks and firing timers.
  *
  * @module
  */
 
 import {
   type AbortMessage,
+  type AuthenticateMessage,
   type Dict,
   ErrorUri,
   type HelloMessage,
   isValidUri,
   MessageType,
   type TransportInfo,
+  type WampMessage,
 } from "../../wamp/mod.ts";
-import type { Authenticator } from "./auth/authenticator.ts";
+import type { Authenticator, AuthOutcome, AuthRequest, Identity } from "./auth/authenticator.ts";
+import { type Effect, NOTHING, type Output, type RunTask, type Settled } from "./output.ts";
+import { type ResolvedRealmOptions, trustLevelFor } from "./realm_options.ts";
+import type { Logger, SessionInfo } from "./types.ts";
+import { welcomeDetails } from "./welcome.ts";
 
 /** What a HELLO needs from its realm. */
 export interface HelloRealm {
@@ -88,4 +100,295 @@ export function acceptHello(
     ErrorUri.NO_AUTH_METHOD,
     `None of the offered authmethods is available on realm "${realm.name}"`,
   );
+}
+
+/** A realm as the acceptor sees it: {@linkcode HelloRealm} and its trust levels. */
+export interface AcceptorRealm extends HelloRealm {
+  /** The realm's options (the trust levels WELCOME applies). */
+  readonly options: Pick<ResolvedRealmOptions, "trustLevels">;
+}
+
+/** What the acceptor needs from its router. */
+export interface AcceptorHost<R extends AcceptorRealm = AcceptorRealm> {
+  /** Finds a realm by name. */
+  realm(name: string): R | undefined;
+  /** Draws a global-scope ID for a new session. */
+  sessionId(): number;
+  /** The agent string sent in WELCOME. */
+  readonly agent: string;
+  /** Milliseconds a client has from HELLO to WELCOME when a step takes time. */
+  readonly authTimeout: number;
+  /** WELCOME.Details.roles. */
+  readonly roles: Dict;
+  /** Where log lines go. */
+  readonly log: Logger;
+}
+
+/** How a handshake ended: the session it welcomed, or an ABORT. */
+export type AcceptorResult<R extends AcceptorRealm = AcceptorRealm> =
+  | { readonly welcome: SessionInfo; readonly realm: R }
+  | { readonly aborted: true };
+
+type Answer = (signature: string, extra: Dict) => AuthOutcome | PromiseLike<AuthOutcome>;
+
+/**
+ * One opening handshake: HELLO, the chosen method's steps, and its end in
+ * WELCOME or ABORT. Every entry returns the {@linkcode Output} to act on:
+ * messages addressed to the session being established (its ID, or 0
+ * before one is drawn) and effects (the `authTimeout` timer, the method's
+ * steps as tasks). Once {@linkcode Acceptor.result} is set, later task
+ * results and timer firings change nothing.
+ *
+ * @example Anonymous: the shell runs the step, WELCOME follows
+ * ```ts
+ * import { Acceptor } from "./acceptor.ts";
+ * import { anonymousAuthenticator } from "./auth/anonymous.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const realm = {
+ *   name: "realm1",
+ *   authenticators: new Map([["anonymous", anonymousAuthenticator("anonymous")]]),
+ *   options: { trustLevels: [] },
+ * };
+ * const acceptor = new Acceptor({
+ *   realm: () => realm,
+ *   sessionId: () => 7,
+ *   agent: "test",
+ *   authTimeout: 1000,
+ *   roles: { broker: {} },
+ *   log: () => {},
+ * }, { type: "fake" });
+ * const started = acceptor.hello({ type: 1, realm: "realm1", details: { roles: { caller: {} } } });
+ * const [arm, task] = started.effects;
+ * equal(arm?.kind, "arm");
+ * if (task?.kind !== "task") throw new Error("expected a task");
+ * const welcomed = task.resume({ ok: true, value: task.run() });
+ * equal(welcomed.messages[0]?.msg.type, 2); // WELCOME
+ * equal(welcomed.effects[0]?.kind, "cancel");
+ * equal(acceptor.result !== undefined && "welcome" in acceptor.result, true);
+ * ```
+ */
+export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
+  #host: AcceptorHost<R>;
+  #transport: TransportInfo;
+  #sendLimit: number | undefined;
+  #id = 0;
+  #method = "";
+  #hello: HelloMessage | undefined;
+  #realm: R | undefined;
+  #roles: Dict = {};
+  #answer: Answer | undefined;
+  #armed = false;
+  #result: AcceptorResult<R> | undefined;
+
+  /**
+   * Creates the acceptor for one connection's HELLO.
+   *
+   * @param host The router.
+   * @param transport The transport the HELLO comes over.
+   * @param sendLimit The largest message the peer accepts, if it said.
+   */
+  constructor(host: AcceptorHost<R>, transport: TransportInfo, sendLimit?: number) {
+    this.#host = host;
+    this.#transport = transport;
+    this.#sendLimit = sendLimit;
+  }
+
+  /** The session ID WELCOME carries (0 before HELLO was accepted). */
+  get id(): number {
+    return this.#id;
+  }
+
+  /** The authmethod in use. */
+  get method(): string {
+    return this.#method;
+  }
+
+  /** Whether a CHALLENGE is waiting for its AUTHENTICATE. */
+  get challenged(): boolean {
+    return this.#answer !== undefined;
+  }
+
+  /** How the handshake ended, once it has. */
+  get result(): AcceptorResult<R> | undefined {
+    return this.#result;
+  }
+
+  /**
+   * Takes the HELLO: an ABORT when it cannot go on, else the chosen
+   * method's first step.
+   *
+   * @param msg The HELLO.
+   * @returns What to do.
+   */
+  hello(msg: HelloMessage): Output {
+    const realm = this.#host.realm(msg.realm);
+    const accepted = acceptHello(msg, realm, this.#transport);
+    if ("abort" in accepted) return this.#abort(accepted.abort);
+    this.#hello = msg;
+    this.#realm = realm;
+    this.#roles = accepted.roles;
+    this.#method = accepted.authenticator.method;
+    this.#id = this.#host.sessionId();
+    const { authid, authextra } = msg.details;
+    const request: AuthRequest = {
+      realm: msg.realm,
+      authid: typeof authid === "string" ? authid : undefined,
+      authextra: typeof authextra === "object" && authextra !== null && !Array.isArray(authextra)
+        ? authextra as Dict
+        : {},
+      session: this.#id,
+      transport: this.#transport,
+    };
+    const authenticator = accepted.authenticator;
+    return this.#task(() => authenticator.hello(request), outcomeOf);
+  }
+
+  /**
+   * Takes the AUTHENTICATE answering the CHALLENGE (call only when
+   * {@linkcode Acceptor.challenged}).
+   *
+   * @param msg The AUTHENTICATE.
+   * @returns What to do.
+   */
+  authenticate(msg: AuthenticateMessage): Output {
+    const answer = this.#answer;
+    if (answer === undefined) return NOTHING;
+    this.#answer = undefined;
+    return this.#task(() => answer(msg.signature, msg.extra), outcomeOf);
+  }
+
+  /**
+   * Gives up (the connection's hello timeout ran out first): ABORT
+   * `authentication_failed`.
+   *
+   * @param reason Why, for the log.
+   * @returns What to do.
+   */
+  expire(reason: string): Output {
+    return this.#result === undefined ? this.#deny(reason) : NOTHING;
+  }
+
+  /**
+   * Ends the handshake without a reply (the connection is closing): its
+   * timer stops, late steps are ignored.
+   *
+   * @returns What to do.
+   */
+  stop(): Output {
+    if (this.#result !== undefined) return NOTHING;
+    this.#result = { aborted: true };
+    return { messages: [], effects: this.#end() };
+  }
+
+  /** Runs a step as a task; its outcome continues the handshake. */
+  #task(run: () => unknown, then: (value: unknown) => AuthOutcome): Output {
+    const task: RunTask = {
+      kind: "task",
+      run,
+      resume: (settled: Settled<unknown>) => this.#settle(settled, then),
+    };
+    if (this.#armed) return { messages: [], effects: [task] };
+    this.#armed = true;
+    const timer: Effect = {
+      kind: "arm",
+      key: this,
+      ms: this.#host.authTimeout,
+      fire: () => this.expire("timed out"),
+    };
+    return { messages: [], effects: [timer, task] };
+  }
+
+  #settle(settled: Settled<unknown>, then: (value: unknown) => AuthOutcome): Output {
+    if (this.#result !== undefined) return NOTHING;
+    if (!settled.ok) return this.#deny(settled.error);
+    let outcome: AuthOutcome;
+    try {
+      outcome = then(settled.value);
+      if ("welcome" in outcome) return this.#welcome(outcome.welcome);
+      if ("deny" in outcome) return this.#deny(outcome.deny);
+    } catch (error) {
+      return this.#deny(error);
+    }
+    if ("ask" in outcome) return this.#task(outcome.ask, outcome.next);
+    this.#answer = outcome.answer;
+    return this.#send({
+      type: MessageType.CHALLENGE,
+      authmethod: this.#method,
+      extra: outcome.challenge,
+    });
+  }
+
+  #welcome(identity: Identity): Output {
+    const realm = this.#realm!;
+    const hello = this.#hello!;
+    const effects = this.#end();
+    if (realm.full) {
+      // Filled up while this session was authenticating.
+      this.#result = { aborted: true };
+      return this.#send({
+        type: MessageType.ABORT,
+        details: { message: `Realm "${realm.name}" is full` },
+        reason: ErrorUri.REALM_FULL,
+      }, effects);
+    }
+    const id = this.#id;
+    const transport = this.#transport.type;
+    const trustlevel = trustLevelFor(realm.options.trustLevels, identity.authrole, transport);
+    const info: SessionInfo = {
+      id,
+      realm: hello.realm,
+      ...identity,
+      roles: this.#roles,
+      transport,
+      hello: hello.details,
+      ...(trustlevel === undefined ? {} : { trustlevel }),
+    };
+    this.#result = { welcome: info, realm };
+    const details: Dict = {
+      roles: this.#host.roles,
+      agent: this.#host.agent,
+      realm: hello.realm,
+      ...identity,
+    };
+    return this.#send({
+      type: MessageType.WELCOME,
+      session: id,
+      details: welcomeDetails(id, details, this.#roles, this.#sendLimit),
+    }, effects);
+  }
+
+  #deny(reason: unknown): Output {
+    const why = reason instanceof Error ? reason.message : `${reason}`;
+    this.#host.log("info", `Session ${this.#id}: ${this.#method} authentication failed: ${why}`);
+    const effects = this.#end();
+    this.#result = { aborted: true };
+    return this.#send({
+      type: MessageType.ABORT,
+      details: { message: "authentication failed" },
+      reason: ErrorUri.AUTHENTICATION_FAILED,
+    }, effects);
+  }
+
+  #abort(msg: AbortMessage): Output {
+    this.#result = { aborted: true };
+    return this.#send(msg);
+  }
+
+  /** Stops the timer (if armed) and forgets the CHALLENGE. */
+  #end(): Effect[] {
+    this.#answer = undefined;
+    if (!this.#armed) return [];
+    this.#armed = false;
+    return [{ kind: "cancel", key: this }];
+  }
+
+  #send(msg: WampMessage, effects: readonly Effect[] = []): Output {
+    return { messages: [{ to: this.#id, msg }], effects };
+  }
+}
+
+/** A method's step returns its outcome. */
+function outcomeOf(value: unknown): AuthOutcome {
+  return value as AuthOutcome;
 }

@@ -27,7 +27,7 @@ import {
   Session,
 } from "../../mod.ts";
 import { linkedPeers } from "../../transports/mod.ts";
-import type { Session as RouterSession } from "../../router/core/session.ts";
+import type { Target } from "../../router/delivery.ts";
 import type { Peer, PeerAcceptor, SerializerName, WampMessage } from "../../wamp/mod.ts";
 import { MessageType, serializers } from "../../wamp/mod.ts";
 import { jsonFrame, rawTcp } from "../_helpers/raw_rawsocket.ts";
@@ -35,6 +35,7 @@ import { until, within } from "../_helpers/router.ts";
 import { RawSocketConnection } from "../../transports/rawsocket/link.ts";
 import { WebSocketPeer } from "../../transports/websocket/link.ts";
 import { Wire } from "../../transports/stream/wire.ts";
+import { realmOf } from "../../router/router.ts";
 
 const MAX_BACKLOG = 256 * 1024;
 
@@ -416,7 +417,7 @@ Deno.test("a killed session that never answers the router's GOODBYE is closed af
   socket.write(jsonFrame([1, "realm1", { roles: { caller: {} } }]));
   await until(() => seen.includes("[2,"), 3000, "WELCOME");
   const id = Number(seen.match(/\[2,(\d+)/)![1]);
-  (bed.router.realm("realm1")!.member(id) as RouterSession).shutdown("wamp.close.killed");
+  (realmOf(bed.router, "realm1")!.member(id) as Target).shutdown("wamp.close.killed");
   await until(() => seen.includes('[6,{},"wamp.close.killed"]'), 3000, "the router's GOODBYE");
   // It never answers: the router closes the connection anyway.
   await within(closed, 3000, "closing the silent connection");

@@ -11,6 +11,7 @@ import { ROUTER_FEATURES } from "../../wamp/mod.ts";
 import type { RealmOptions } from "../../router/mod.ts";
 import { rawWebSocket } from "../_helpers/raw_websocket.ts";
 import { join, startRouter, type TestRouter, until, type Via, within } from "../_helpers/router.ts";
+import { realmOf } from "../../router/router.ts";
 
 const SOCKET_VIAS: readonly Via[] = ["json", "msgpack", "cbor"];
 
@@ -291,7 +292,7 @@ for (const via of SOCKET_VIAS) {
     })();
     await pub.publish("com.example.revoked", { args: ["before"] }, { acknowledge: true });
     // EVENT "before" is on the wire ahead of the UNSUBSCRIBED.
-    const realm = t.router.realm("realm1")!;
+    const realm = realmOf(t.router, "realm1")!;
     ok(t.router.revokeSubscription("realm1", sub.id, "no longer authorized"));
     await until(() => sub.done, 5000, "the revocation");
     equal(sub.revoked, "no longer authorized");

@@ -13,6 +13,7 @@ import { concat } from "../../transports/stream/bytes.ts";
 import { jsonFrame, rawTcp, stalledSubscriber } from "../_helpers/raw_rawsocket.ts";
 import { rawWebSocket } from "../_helpers/raw_websocket.ts";
 import { startRouter, type TestRouter, until } from "../_helpers/router.ts";
+import { realmOf } from "../../router/router.ts";
 
 const TOTAL = 50_000;
 const TOPIC = "com.example.flood";
@@ -35,7 +36,7 @@ async function stalledWebSocket(url: string): Promise<{ destroy(): void }> {
 }
 
 function stalledSession(t: TestRouter, type: string): Stalled | undefined {
-  return [...t.router.realm("realm1")!.members()].find((m) =>
+  return [...realmOf(t.router, "realm1")!.members()].find((m) =>
     (m as unknown as Stalled).peer?.info.type === type &&
     (m as unknown as Stalled).droppedEvents > 0
   ) as unknown as Stalled | undefined;
@@ -124,7 +125,7 @@ Deno.test("a caller that stops reading its RESULTs is paused, bounded, and loses
   });
   socket.resume();
   await until(() => answers === CALLS, 20_000, `${CALLS} answers`);
-  equal(t.router.realm("realm1")!.size, 2, "the caller is still there");
+  equal(realmOf(t.router, "realm1")!.size, 2, "the caller is still there");
   socket.destroy();
   await callee.close();
 });

@@ -6,6 +6,7 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { ApplicationError, type Event, type SessionClosedError } from "../../mod.ts";
 import { join, routerFor, startRouter, until, type Via, within } from "../_helpers/router.ts";
+import { realmOf } from "../../router/router.ts";
 
 /** Registers the suite's tests for one way of connecting. */
 export function runTransportSuite(via: Via): void {
@@ -78,7 +79,7 @@ export function runTransportSuite(via: Via): void {
       deepEqual(seen, [0, 1, 2]);
     }
     // Unsubscribed on dispose: the broker has no subscription left.
-    const realm = t.router.realm("realm1")!;
+    const realm = realmOf(t.router, "realm1")!;
     const id = await pub.publish("com.example.iter", { args: [9] }, { acknowledge: true });
     ok(id !== undefined);
     equal(realm.broker.subscriptionCount, 0);

@@ -6,6 +6,7 @@ import { serveWebSocket, type ServeWebSocketOptions } from "../../transports/mod
 import { MessageType, msgpack } from "../../wamp/mod.ts";
 import { rawWebSocket } from "../_helpers/raw_websocket.ts";
 import { until, within } from "../_helpers/router.ts";
+import { realmOf } from "../../router/router.ts";
 
 /** A router behind Deno's native WebSocket server (`serveWebSocket`), on port 0. */
 function startRouter(listener: ServeWebSocketOptions = {}) {
@@ -181,7 +182,7 @@ Deno.test("a subscriber that stops reading is bounded and costs healthy subscrib
     await until(() => received >= i + 200, 5000, `healthy subscriber at ${i + 200}`);
   }
   await until(() => received === total, 20_000, `all ${total} events at the healthy subscriber`);
-  const stalledSession = [...t.router.realm("realm1")!.members()].find((m) =>
+  const stalledSession = [...realmOf(t.router, "realm1")!.members()].find((m) =>
     (m as { peer?: { info: { type: string } } }).peer?.info.type === "websocket" &&
     (m as { droppedEvents?: number }).droppedEvents! > 0
   ) as { droppedEvents: number; peer: { backlog(): number } } | undefined;

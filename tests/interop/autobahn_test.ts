@@ -22,6 +22,7 @@ import {
   until,
   within,
 } from "./_autobahn.ts";
+import { realmOf } from "../../router/router.ts";
 
 /** An event as an Autobahn handler receives it. */
 interface AbEvent {
@@ -103,7 +104,7 @@ for (const serializer of SERIALIZERS) {
     );
     notEqual(b.session.id, id);
     // The router knows the session under that ID, with Autobahn's HELLO roles.
-    const member = [...bed.router.realm(REALM)!.members()].find((m) => m.info.id === id);
+    const member = [...realmOf(bed.router, REALM)!.members()].find((m) => m.info.id === id);
     ok(member !== undefined, `router has no session ${id}`);
     equal(member.info.authid, a.welcome.authid);
     const helloRoles = member.info.roles as Record<string, { features?: Dict }>;
@@ -180,7 +181,7 @@ for (const serializer of SERIALIZERS) {
       () => bed.router.connectionCount === 1,
       "Autobahn connections gone",
     );
-    equal(bed.router.realm(REALM)!.size, 1);
+    equal(realmOf(bed.router, REALM)!.size, 1);
     equal(ours.isOpen, true);
     deepEqual(bed.problems(), []);
   });

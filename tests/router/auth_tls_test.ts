@@ -14,6 +14,7 @@ import {
   transportDict,
 } from "../../router/core/auth/authenticator.ts";
 import { cryptosignAuthenticator } from "../../router/core/auth/cryptosign.ts";
+import { settleAuthOutcome } from "../../router/auth_outcome.ts";
 import { scramAuthenticator, type ScramUser } from "../../router/core/auth/scram.ts";
 import { tlsAuthenticator } from "../../router/core/auth/tls.ts";
 import { resolveRealmOptions } from "../../router/core/realm_options.ts";
@@ -214,12 +215,15 @@ Deno.test("tlsAuthenticator() asks a dynamic authenticator with the certificate 
     },
   });
   const transport = { ...tlsTransport(), cookie: "tracking-cookie-secret" };
-  deepEqual(welcomeOf(await tls.hello(request(transport, undefined, { x_hint: 1 }))), {
-    authid: "alice", // the certificate's CN
-    authrole: "device",
-    authmethod: "tls",
-    authprovider: "dynamic",
-  });
+  deepEqual(
+    welcomeOf(await settleAuthOutcome(tls.hello(request(transport, undefined, { x_hint: 1 })))),
+    {
+      authid: "alice", // the certificate's CN
+      authrole: "device",
+      authmethod: "tls",
+      authprovider: "dynamic",
+    },
+  );
   equal(asked.length, 1);
   const { transport: shown, ...rest } = asked[0]!;
   deepEqual(rest, { realm: "realm1", authmethod: "tls", authextra: { x_hint: 1 }, session: 7 });
@@ -247,17 +251,23 @@ Deno.test("tlsAuthenticator() asks a dynamic authenticator with the certificate 
 
 Deno.test("tlsAuthenticator() takes the dynamic authid, else the CN, else the SHA-256 fingerprint", async () => {
   const named = tlsAuthenticator({ authenticator: () => ({ role: "r", authid: "device-17" }) });
-  equal(welcomeOf(await named.hello(request(tlsTransport()))).authid, "device-17");
-  equal(welcomeOf(await named.hello(request(tlsTransport(), "device-17"))).authid, "device-17");
+  equal(
+    welcomeOf(await settleAuthOutcome(named.hello(request(tlsTransport())))).authid,
+    "device-17",
+  );
+  equal(
+    welcomeOf(await settleAuthOutcome(named.hello(request(tlsTransport(), "device-17")))).authid,
+    "device-17",
+  );
   const bare = tlsAuthenticator({ authenticator: () => "r" });
   const noCn = tlsTransport({ peerCertificate: certificate({ subject: { O: "Example" } }) });
-  equal(welcomeOf(await bare.hello(request(noCn))).authid, ALICE_SHA256);
+  equal(welcomeOf(await settleAuthOutcome(bare.hello(request(noCn)))).authid, ALICE_SHA256);
 });
 
 Deno.test("tlsAuthenticator() denies a HELLO authid the dynamic authenticator did not grant", async () => {
   const tls = tlsAuthenticator({ authenticator: () => ({ role: "user" }) });
   equal(
-    denialOf(await tls.hello(request(tlsTransport(), "root"))),
+    denialOf(await settleAuthOutcome(tls.hello(request(tlsTransport(), "root")))),
     'tls: the authenticator granted "alice", not "root"',
   );
   const refusing = tlsAuthenticator({
@@ -265,7 +275,10 @@ Deno.test("tlsAuthenticator() denies a HELLO authid the dynamic authenticator di
       throw new Error("revoked certificate");
     },
   });
-  await rejects(async () => await refusing.hello(request(tlsTransport())), /revoked certificate/);
+  await rejects(
+    async () => await settleAuthOutcome(refusing.hello(request(tlsTransport()))),
+    /revoked certificate/,
+  );
 });
 
 // ---- tls: through the router ------------------------------------------------

@@ -15,7 +15,7 @@ import {
 import { NOTHING } from "../../router/core/output.ts";
 import { resolveRealmOptions } from "../../router/core/realm_options.ts";
 import { Router } from "../../router/router.ts";
-import type { Session } from "../../router/core/session.ts";
+import type { Connection as Session } from "../../router/connection.ts";
 import {
   type Dict,
   ErrorUri,
@@ -306,7 +306,7 @@ class Client {
   #request = 0;
 
   constructor(router: Router) {
-    this.session = router.attach(this.peer);
+    this.session = router.attach(this.peer) as Session;
     this.session.receive({
       type: MessageType.HELLO,
       realm: "realm1",

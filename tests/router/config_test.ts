@@ -2,6 +2,7 @@ import { deepEqual, equal, throws } from "node:assert/strict";
 import { type RealmOptions, resolveRealmOptions } from "../../router/core/realm_options.ts";
 import { Router } from "../../router/router.ts";
 import { ConfigError, ConfigErrors } from "../../config/mod.ts";
+import { realmOf } from "../../router/router.ts";
 
 const quiet = () => {};
 
@@ -266,20 +267,20 @@ Deno.test("Router rejects duplicate realms", () => {
     message: 'Cannot add realm "realm1": realm already exists',
   });
   // The existing realm is untouched.
-  equal(router.realm("realm1")!.options.strictUris, false);
+  equal(realmOf(router, "realm1")!.options.strictUris, false);
 });
 
 Deno.test("Router.addRealm() adds a realm with resolved options", () => {
   const router = new Router({ logger: quiet });
   deepEqual(router.realmNames, []);
-  const realm = router.addRealm({ name: "realm2", strictUris: true });
-  equal(router.realm("realm2"), realm);
+  router.addRealm({ name: "realm2", strictUris: true });
+  const realm = realmOf(router, "realm2")!;
   equal(realm.name, "realm2");
   equal(realm.options.strictUris, true);
   equal(realm.options.anonymous, true);
   router.addRealm({ name: "realm3" });
   deepEqual(router.realmNames, ["realm2", "realm3"]);
-  equal(router.realm("realm4"), undefined);
+  equal(realmOf(router, "realm4"), undefined);
 });
 
 Deno.test("resolveRealmOptions() with a ConfigErrors context records an error in every nested part", () => {

@@ -10,7 +10,7 @@ import { Broker } from "../../router/core/broker/broker.ts";
 import { Dealer, MAX_CALL_TIMEOUT } from "../../router/core/dealer/dealer.ts";
 import { DEFAULT_LIMITS, payloadSize } from "../../router/core/limits.ts";
 import { Router } from "../../router/router.ts";
-import type { Session } from "../../router/core/session.ts";
+import type { Connection as Session } from "../../router/connection.ts";
 import type { SessionInfo } from "../../router/core/types.ts";
 import {
   type CallMessage,
@@ -365,7 +365,7 @@ class Client {
   #request = 0;
 
   constructor(router: Router) {
-    this.session = router.attach(this.peer);
+    this.session = router.attach(this.peer) as Session;
     this.session.receive({ type: MessageType.HELLO, realm: "realm1", details: { roles: ROLES } });
     equal(this.peer.take()[0]?.type, MessageType.WELCOME);
   }

@@ -11,7 +11,7 @@ import type { MetaOptions } from "../../router/core/realm_options.ts";
 import { MetaEvents } from "../../router/core/meta/events.ts";
 import { MAX_TESTAMENTS } from "../../router/core/meta/testament.ts";
 import { Router } from "../../router/router.ts";
-import type { Session } from "../../router/core/session.ts";
+import type { Connection as Session } from "../../router/connection.ts";
 import type { Outbound } from "../../router/core/types.ts";
 import {
   CloseUri,
@@ -36,7 +36,7 @@ class Client {
   #request = 0;
 
   constructor(router: Router) {
-    this.session = router.attach(this.peer);
+    this.session = router.attach(this.peer) as Session;
     this.session.receive({ type: MessageType.HELLO, realm: "realm1", details: { roles: ROLES } });
     equal(this.peer.take()[0]?.type, MessageType.WELCOME);
   }

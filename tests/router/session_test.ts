@@ -1,7 +1,7 @@
 import { deepEqual, equal, match, ok, strictEqual, throws } from "node:assert/strict";
 import type { RealmOptions } from "../../router/core/realm_options.ts";
 import { Router } from "../../router/router.ts";
-import type { Session } from "../../router/core/session.ts";
+import type { Connection as Session } from "../../router/connection.ts";
 import type { LogLevel } from "../../router/core/types.ts";
 import {
   type CallMessage,
@@ -24,6 +24,7 @@ import {
   type WelcomeMessage,
 } from "../../wamp/mod.ts";
 import { FakePeer } from "../_helpers/fake_peer.ts";
+import { realmOf } from "../../router/router.ts";
 
 const ALL_ROLES = { publisher: {}, subscriber: {}, caller: {}, callee: {} };
 
@@ -51,7 +52,7 @@ interface Connection {
 
 function connect(router: Router, options?: OutboundOptions): Connection {
   const peer = new FakePeer();
-  return { peer, session: router.attach(peer, options) };
+  return { peer, session: router.attach(peer, options) as Session };
 }
 
 function hello(
@@ -150,7 +151,7 @@ Deno.test("Session.receive() answers HELLO with WELCOME", () => {
   equal(session.id, 1);
   equal(session.info.realm, "realm1");
   deepEqual(session.info.roles, ALL_ROLES);
-  equal(router.realm("realm1")!.size, 1);
+  equal(realmOf(router, "realm1")!.size, 1);
   equal(peer.closeCount, 0);
 });
 
@@ -212,7 +213,7 @@ Deno.test("Session.receive() aborts HELLO without usable roles as a protocol vio
     conn.session.receive(hello("realm1", details));
     assertAborted(conn, ErrorUri.PROTOCOL_VIOLATION);
   }
-  equal(router.realm("realm1")!.size, 0);
+  equal(realmOf(router, "realm1")!.size, 0);
 });
 
 Deno.test("Session.receive() aborts with no_auth_method when anonymous is disabled", () => {
@@ -276,7 +277,7 @@ Deno.test("Session.receive() treats a second HELLO as a protocol violation", () 
   const conn = join(router);
   conn.session.receive(hello());
   assertAborted(conn, ErrorUri.PROTOCOL_VIOLATION);
-  equal(router.realm("realm1")!.size, 0);
+  equal(realmOf(router, "realm1")!.size, 0);
   equal(router.connectionCount, 0);
 });
 
@@ -428,7 +429,7 @@ Deno.test("Session.receive() answers GOODBYE with goodbye_and_out and allows a n
   }]);
   equal(peer.closeCount, 0);
   equal(session.joined, false);
-  equal(router.realm("realm1")!.size, 0);
+  equal(realmOf(router, "realm1")!.size, 0);
   equal(router.connectionCount, 1);
 
   session.receive(hello());
@@ -451,7 +452,7 @@ Deno.test("Session.receive() closes on ABORT from a joined client", () => {
   });
   deepEqual(peer.take(), []);
   equal(peer.closeCount, 1);
-  equal(router.realm("realm1")!.size, 0);
+  equal(realmOf(router, "realm1")!.size, 0);
 });
 
 Deno.test("Session.closed() removes the session from its realm and the router", () => {
@@ -460,9 +461,9 @@ Deno.test("Session.closed() removes the session from its realm and the router", 
   session.receive(register(1, "com.example.add"));
   peer.take();
   session.closed();
-  equal(router.realm("realm1")!.size, 0);
+  equal(realmOf(router, "realm1")!.size, 0);
   equal(router.connectionCount, 0);
-  equal(router.realm("realm1")!.dealer.registration(1), undefined);
+  equal(realmOf(router, "realm1")!.dealer.registration(1), undefined);
   // The transport is already gone: nothing is sent or closed.
   deepEqual(peer.take(), []);
   equal(peer.closeCount, 0);
@@ -478,7 +479,7 @@ Deno.test("Session.shutdown() sends GOODBYE and closes when the client answers",
     details: { message: "maintenance" },
     reason: CloseUri.CLOSE_REALM,
   }]);
-  equal(router.realm("realm1")!.size, 0);
+  equal(realmOf(router, "realm1")!.size, 0);
   equal(peer.closeCount, 0);
   // Anything but the reply is ignored now.
   session.receive(subscribe(1, "com.example.topic"));
@@ -511,7 +512,7 @@ Deno.test("Router.close() sends GOODBYE system_shutdown to joined sessions and c
   deepEqual(idle.peer.take(), []);
   equal(idle.peer.closeCount, 1);
   equal(router.connectionCount, 0);
-  equal(router.realm("realm1")!.size, 0);
+  equal(realmOf(router, "realm1")!.size, 0);
   // A closing router takes no new connections.
   const late = new FakePeer();
   throws(() => router.attach(late), /router is closing/);
@@ -588,7 +589,7 @@ Deno.test("Session.send() closes a slow consumer owed a RESULT under policy drop
   deepEqual(caller.peer.take(), []);
   equal(caller.peer.closeCount, 1);
   equal(caller.session.joined, false);
-  equal(router.realm("realm1")!.size, 1);
+  equal(realmOf(router, "realm1")!.size, 1);
   equal(router.connectionCount, 1);
   // The callee is unaffected.
   deepEqual(callee.peer.take(), []);
@@ -602,9 +603,9 @@ Deno.test("Session.send() closes a slow consumer on an EVENT under policy close"
   deepEqual(sub.peer.take(), []);
   equal(sub.session.droppedEvents, 0);
   equal(sub.peer.closeCount, 1);
-  equal(router.realm("realm1")!.size, 1);
+  equal(realmOf(router, "realm1")!.size, 1);
   // Its subscription is gone.
-  equal(router.realm("realm1")!.broker.subscription(1), undefined);
+  equal(realmOf(router, "realm1")!.broker.subscription(1), undefined);
 });
 
 Deno.test("Session.send() sends everything while the backlog is within the limit", () => {

@@ -1,8 +1,11 @@
 /**
  * The shape every authentication method shares: HELLO in, then WELCOME
  * at once, or a CHALLENGE whose AUTHENTICATE answer decides, or a denial.
- * Steps may be asynchronous (a dynamic authenticator is a call away); the
- * router session waits for them under its handshake timeout.
+ * A step may be asynchronous (a custom method may return a promise), and a
+ * method that consults a dynamic authenticator says so with an `ask`
+ * outcome: the router runs the question as a task, under its
+ * `authTimeout`, and continues with the answer. The methods here never
+ * await.
  *
  * @module
  */
@@ -50,6 +53,16 @@ export type AuthOutcome =
   | {
     /** Why, for the router's log only: the client learns nothing but the URI. */
     readonly deny: string;
+  }
+  | {
+    /**
+     * Asks something that may take a while (a dynamic authenticator): the
+     * router calls it (it may return a promise) and waits, under its
+     * `authTimeout`; when it throws, the handshake is denied.
+     */
+    readonly ask: () => unknown;
+    /** Continues with the answer (throwing denies). */
+    readonly next: (answer: unknown) => AuthOutcome;
   };
 
 /** One authentication method of a realm. */
@@ -99,6 +112,21 @@ export type DynamicPrincipal = string | Dict;
 export type DynamicAuthenticator = (
   request: DynamicAuthRequest,
 ) => DynamicPrincipal | Promise<DynamicPrincipal>;
+
+/**
+ * A dynamic authenticator the router calls as a procedure (Crossbar's
+ * `authenticator: "<uri>"`): how to ask it, and where its answer holds the
+ * principal.
+ */
+export interface ProcedureAuthenticator {
+  /** Calls the procedure (returns a promise of the call's result). */
+  readonly call: (request: DynamicAuthRequest) => unknown;
+  /** The principal in the call's result. */
+  readonly principal: (result: unknown) => DynamicPrincipal;
+}
+
+/** Who decides for a method: a dynamic authenticator in code, or a procedure. */
+export type DynamicSource = DynamicAuthenticator | ProcedureAuthenticator;
 
 /** Turns a dynamic authenticator's answer into a dict with a string `role`. */
 function principalOf(answer: DynamicPrincipal): Dict & { role: string } {
@@ -184,30 +212,41 @@ function lowerKeys(fields: Readonly<Record<string, string>>): Dict {
 }
 
 /**
- * Asks a dynamic authenticator about a HELLO.
+ * Asks a dynamic authenticator about a HELLO, then continues: the outcome
+ * the router runs (see {@linkcode AskOutcome}).
  *
- * @param authenticator The authenticator.
+ * @param source The authenticator.
  * @param request The HELLO as the method saw it.
  * @param authmethod The method asking.
  * @param ticket The ticket (ticket method only).
- * @returns The principal, with a string `role`.
- * @throws {TypeError} When the answer has no role (or whatever the authenticator threw).
+ * @param next Continues with the principal (a dict with a string `role`).
+ * @returns The outcome; it denies when the answer has no role (or the
+ * authenticator threw).
  */
-export async function askAuthenticator(
-  authenticator: DynamicAuthenticator,
+export function askAuthenticator(
+  source: DynamicSource,
   request: AuthRequest,
   authmethod: string,
-  ticket?: string,
-): Promise<Dict & { role: string }> {
-  return principalOf(
-    await authenticator({
-      realm: request.realm,
-      ...(request.authid === undefined ? {} : { authid: request.authid }),
-      authmethod,
-      authextra: request.authextra,
-      session: request.session,
-      transport: transportDict(request.transport),
-      ...(ticket === undefined ? {} : { ticket }),
-    }),
-  );
+  ticket: string | undefined,
+  next: (principal: Dict & { role: string }) => AuthOutcome,
+): AuthOutcome {
+  const asked: DynamicAuthRequest = {
+    realm: request.realm,
+    ...(request.authid === undefined ? {} : { authid: request.authid }),
+    authmethod,
+    authextra: request.authextra,
+    session: request.session,
+    transport: transportDict(request.transport),
+    ...(ticket === undefined ? {} : { ticket }),
+  };
+  if (typeof source === "function") {
+    return {
+      ask: () => source(asked),
+      next: (answer) => next(principalOf(answer as DynamicPrincipal)),
+    };
+  }
+  return {
+    ask: () => source.call(asked),
+    next: (result) => next(principalOf(source.principal(result))),
+  };
 }

@@ -35,9 +35,10 @@ export class CookieStore {
   /**
    * Creates an empty store.
    *
-   * @param now The clock, milliseconds since the epoch.
+   * @param now The clock, milliseconds since the epoch (the router passes
+   * `Date.now`).
    */
-  constructor(now: () => number = Date.now) {
+  constructor(now: () => number) {
     this.#now = now;
   }
 

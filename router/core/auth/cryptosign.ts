@@ -28,9 +28,10 @@ import { decodeHex } from "../../../wamp/auth/util.ts";
 import {
   askAuthenticator,
   type Authenticator,
+  type AuthOutcome,
   type AuthRequest,
   deny,
-  type DynamicAuthenticator,
+  type DynamicSource,
 } from "./authenticator.ts";
 
 /** A static cryptosign principal. */
@@ -46,7 +47,7 @@ export interface CryptosignOptions {
   /** authid → principal. */
   principals?: Record<string, CryptosignPrincipal> | undefined;
   /** Looks the key up in code instead: answers `{ role, authid? }`. */
-  authenticator?: DynamicAuthenticator | undefined;
+  authenticator?: DynamicSource | undefined;
 }
 
 /**
@@ -63,47 +64,54 @@ export function cryptosignAuthenticator(options: CryptosignOptions): Authenticat
   }
   return {
     method: AuthMethod.CRYPTOSIGN,
-    async hello(request) {
+    hello(request) {
       const pubkey = request.authextra.pubkey;
       if (typeof pubkey !== "string" || decodeHex(pubkey, 32) === undefined) {
         return deny("cryptosign needs authextra.pubkey, 32 bytes of hex");
       }
       const binding = channelBinding(request);
       if ("deny" in binding) return binding;
-      let granted: { authid: string; role: string } | undefined;
-      let provider = "static";
       if (authenticator !== undefined) {
-        provider = "dynamic";
-        const principal = await askAuthenticator(authenticator, request, AuthMethod.CRYPTOSIGN);
-        const authid = typeof principal.authid === "string"
-          ? principal.authid
-          : request.authid ?? pubkey.toLowerCase();
-        granted = { authid, role: principal.role };
-      } else {
-        const found = byKey.get(pubkey.toLowerCase());
-        if (found !== undefined && (request.authid ?? found[0]) === found[0]) {
-          granted = { authid: found[0], role: found[1].role };
-        }
+        return askAuthenticator(authenticator, request, AuthMethod.CRYPTOSIGN, undefined, (p) => {
+          const authid = typeof p.authid === "string"
+            ? p.authid
+            : request.authid ?? pubkey.toLowerCase();
+          return challengeFor(pubkey, binding, { authid, role: p.role }, "dynamic");
+        });
       }
-      const challenge = generateChallenge();
+      const found = byKey.get(pubkey.toLowerCase());
+      const granted = found !== undefined && (request.authid ?? found[0]) === found[0]
+        ? { authid: found[0], role: found[1].role }
+        : undefined;
+      return challengeFor(pubkey, binding, granted, "static");
+    },
+  };
+}
+
+/** The CHALLENGE for a key, and how its signature is judged. */
+function challengeFor(
+  pubkey: string,
+  binding: Exclude<Binding, { readonly deny: string }>,
+  granted: { authid: string; role: string } | undefined,
+  provider: string,
+): AuthOutcome {
+  const challenge = generateChallenge();
+  return {
+    challenge: { challenge, channel_binding: binding.type },
+    answer(signature) {
+      if (
+        !verifyCryptosign(pubkey, challenge, signature, binding.channelId) ||
+        granted === undefined
+      ) {
+        const bound = binding.type === null ? "" : ` (bound to ${binding.type})`;
+        return deny(`cryptosign: key ${pubkey.slice(0, 16)}… not accepted${bound}`);
+      }
       return {
-        challenge: { challenge, channel_binding: binding.type },
-        answer(signature) {
-          if (
-            !verifyCryptosign(pubkey, challenge, signature, binding.channelId) ||
-            granted === undefined
-          ) {
-            const bound = binding.type === null ? "" : ` (bound to ${binding.type})`;
-            return deny(`cryptosign: key ${pubkey.slice(0, 16)}… not accepted${bound}`);
-          }
-          return {
-            welcome: {
-              authid: granted.authid,
-              authrole: granted.role,
-              authmethod: AuthMethod.CRYPTOSIGN,
-              authprovider: provider,
-            },
-          };
+        welcome: {
+          authid: granted.authid,
+          authrole: granted.role,
+          authmethod: AuthMethod.CRYPTOSIGN,
+          authprovider: provider,
         },
       };
     },

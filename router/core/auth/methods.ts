@@ -11,7 +11,7 @@ import type { Dict, Payload } from "../../../wamp/mod.ts";
 import type { ResolvedRealmOptions } from "../realm_options.ts";
 import { anonymousAuthenticator } from "./anonymous.ts";
 import { cookieAuthenticator, type CookieStore } from "./cookie.ts";
-import type { Authenticator, DynamicAuthenticator, DynamicPrincipal } from "./authenticator.ts";
+import type { Authenticator, DynamicPrincipal, ProcedureAuthenticator } from "./authenticator.ts";
 import type { DynamicOption } from "./config.ts";
 import { cryptosignAuthenticator } from "./cryptosign.ts";
 import { scramAuthenticator, type ScramUser } from "./scram.ts";
@@ -19,13 +19,16 @@ import { ticketAuthenticator } from "./ticket.ts";
 import { tlsAuthenticator } from "./tls.ts";
 import { wampcraAuthenticator } from "./wampcra.ts";
 
-/** Calls a procedure as the router, in the named realm (or the realm itself). */
+/**
+ * Calls a procedure as the router, in the named realm (or the realm
+ * itself); the router runs it as a task and reads the result's payload.
+ */
 export type RouterCall = (
   realm: string | undefined,
   procedure: string,
   args: unknown[],
   kwargs: Dict,
-) => Promise<Payload>;
+) => PromiseLike<Payload>;
 
 /**
  * The authenticators a realm offers, by authmethod name.
@@ -85,11 +88,13 @@ function procedureAuthenticator(
   call: RouterCall,
   procedure: string,
   realm: string | undefined,
-): DynamicAuthenticator {
-  return async (request) => {
-    const { realm: asked, authid, ...details } = request;
-    const result = await call(realm, procedure, [asked, authid ?? null, details], {});
-    return result.args?.[0] as DynamicPrincipal;
+): ProcedureAuthenticator {
+  return {
+    call: (request) => {
+      const { realm: asked, authid, ...details } = request;
+      return call(realm, procedure, [asked, authid ?? null, details], {});
+    },
+    principal: (result) => (result as Payload).args?.[0] as DynamicPrincipal,
   };
 }
 

@@ -14,7 +14,9 @@ export {
   type DynamicAuthenticator,
   type DynamicAuthRequest,
   type DynamicPrincipal,
+  type DynamicSource,
   type Identity,
+  type ProcedureAuthenticator,
 } from "./authenticator.ts";
 export { cookieAuthenticator, CookieStore } from "./cookie.ts";
 export {

@@ -38,9 +38,10 @@ import type { Dict } from "../../../wamp/mod.ts";
 import {
   askAuthenticator,
   type Authenticator,
+  type AuthOutcome,
   type AuthRequest,
   deny,
-  type DynamicAuthenticator,
+  type DynamicSource,
 } from "./authenticator.ts";
 import { Decoys } from "./decoys.ts";
 
@@ -59,7 +60,7 @@ export interface ScramOptions {
    * iterations, memory?, storedKey, serverKey }` (or Crossbar's
    * `stored-key` / `server-key` spelling).
    */
-  authenticator?: DynamicAuthenticator | undefined;
+  authenticator?: DynamicSource | undefined;
 }
 
 /**
@@ -73,7 +74,7 @@ export function scramAuthenticator(options: ScramOptions): Authenticator {
   const decoys = new Decoys(Object.values(users));
   return {
     method: AuthMethod.WAMP_SCRAM,
-    async hello(request) {
+    hello(request) {
       const authid = request.authid;
       const clientNonce = request.authextra.nonce;
       if (authid === undefined) return deny("wamp-scram needs an authid");
@@ -82,61 +83,71 @@ export function scramAuthenticator(options: ScramOptions): Authenticator {
       }
       const binding = channelBinding(request);
       if (typeof binding === "string") return deny(binding);
-      let user: ScramUser | undefined;
-      let provider = "static";
       if (authenticator !== undefined) {
-        provider = "dynamic";
-        user = scramUser(await askAuthenticator(authenticator, request, AuthMethod.WAMP_SCRAM));
-        if (user === undefined) return deny("the authenticator gave no SCRAM credentials");
-      } else if (Object.hasOwn(users, authid)) {
-        user = users[authid];
+        return askAuthenticator(authenticator, request, AuthMethod.WAMP_SCRAM, undefined, (p) => {
+          const user = scramUser(p);
+          if (user === undefined) return deny("the authenticator gave no SCRAM credentials");
+          return challenge(authid, clientNonce, binding, user, "dynamic");
+        });
       }
-      const decoy = decoys.user(authid);
-      const params: ScramKdfParams = user ?? {
-        kdf: decoy?.kdf ?? "pbkdf2",
-        salt: decoys.salt(authid),
-        iterations: decoy?.iterations ?? 4096,
-        ...(decoy?.memory === undefined ? {} : { memory: decoy.memory }),
-      };
-      const nonce = clientNonce + generateNonce();
-      const extra: Dict = {
-        nonce,
-        salt: params.salt,
-        kdf: params.kdf,
-        iterations: params.iterations,
-      };
-      if (params.kdf === "argon2id13") extra.memory = params.memory ?? null;
-      return {
-        challenge: extra,
-        answer(signature, answered) {
-          if (answered.nonce !== nonce) return deny("wamp-scram: the nonce changed");
-          const refused = checkBinding(binding, answered);
-          if (refused !== undefined) return deny(`wamp-scram: ${refused}`);
-          const message = authMessage({
-            authid,
-            clientNonce,
-            nonce,
-            salt: params.salt,
-            iterations: params.iterations,
-            channelBinding: binding?.type ?? null,
-            cbindData: binding?.data ?? null,
-          });
-          if (user === undefined || !verifyClientProof(user.storedKey, message, signature)) {
-            return deny(`wrong wamp-scram proof for "${authid}"`);
-          }
-          return {
-            welcome: {
-              authid,
-              authrole: user.role,
-              authmethod: AuthMethod.WAMP_SCRAM,
-              authprovider: provider,
-              authextra: { verifier: serverSignature(user.serverKey, message) },
-            },
-          };
-        },
-      };
+      const user = Object.hasOwn(users, authid) ? users[authid] : undefined;
+      return challenge(authid, clientNonce, binding, user, "static");
     },
   };
+
+  /** The CHALLENGE for a user (a decoy when unknown), and how its proof is judged. */
+  function challenge(
+    authid: string,
+    clientNonce: string,
+    binding: Binding | undefined,
+    user: ScramUser | undefined,
+    provider: string,
+  ): AuthOutcome {
+    const decoy = decoys.user(authid);
+    const params: ScramKdfParams = user ?? {
+      kdf: decoy?.kdf ?? "pbkdf2",
+      salt: decoys.salt(authid),
+      iterations: decoy?.iterations ?? 4096,
+      ...(decoy?.memory === undefined ? {} : { memory: decoy.memory }),
+    };
+    const nonce = clientNonce + generateNonce();
+    const extra: Dict = {
+      nonce,
+      salt: params.salt,
+      kdf: params.kdf,
+      iterations: params.iterations,
+    };
+    if (params.kdf === "argon2id13") extra.memory = params.memory ?? null;
+    return {
+      challenge: extra,
+      answer(signature, answered) {
+        if (answered.nonce !== nonce) return deny("wamp-scram: the nonce changed");
+        const refused = checkBinding(binding, answered);
+        if (refused !== undefined) return deny(`wamp-scram: ${refused}`);
+        const message = authMessage({
+          authid,
+          clientNonce,
+          nonce,
+          salt: params.salt,
+          iterations: params.iterations,
+          channelBinding: binding?.type ?? null,
+          cbindData: binding?.data ?? null,
+        });
+        if (user === undefined || !verifyClientProof(user.storedKey, message, signature)) {
+          return deny(`wrong wamp-scram proof for "${authid}"`);
+        }
+        return {
+          welcome: {
+            authid,
+            authrole: user.role,
+            authmethod: AuthMethod.WAMP_SCRAM,
+            authprovider: provider,
+            authextra: { verifier: serverSignature(user.serverKey, message) },
+          },
+        };
+      },
+    };
+  }
 }
 
 /** Reads SCRAM credentials from a dynamic authenticator's answer. */

@@ -9,12 +9,7 @@
 
 import { AuthMethod } from "../../../wamp/auth/auth_method.ts";
 import { constantTimeEqual } from "../../../wamp/auth/util.ts";
-import {
-  askAuthenticator,
-  type Authenticator,
-  deny,
-  type DynamicAuthenticator,
-} from "./authenticator.ts";
+import { askAuthenticator, type Authenticator, deny, type DynamicSource } from "./authenticator.ts";
 
 /** A static ticket principal. */
 export interface TicketPrincipal {
@@ -29,7 +24,7 @@ export interface TicketOptions {
   /** authid → principal. */
   principals?: Record<string, TicketPrincipal> | undefined;
   /** Decides in code instead (gets `ticket` in its request). */
-  authenticator?: DynamicAuthenticator | undefined;
+  authenticator?: DynamicSource | undefined;
 }
 
 /**
@@ -47,23 +42,22 @@ export function ticketAuthenticator(options: TicketOptions): Authenticator {
       if (authid === undefined) return deny("ticket needs an authid");
       return {
         challenge: {},
-        async answer(ticket) {
+        answer(ticket) {
           if (authenticator !== undefined) {
-            const principal = await askAuthenticator(
+            return askAuthenticator(
               authenticator,
               request,
               AuthMethod.TICKET,
               ticket,
+              (principal) => ({
+                welcome: {
+                  authid: typeof principal.authid === "string" ? principal.authid : authid,
+                  authrole: principal.role,
+                  authmethod: AuthMethod.TICKET,
+                  authprovider: "dynamic",
+                },
+              }),
             );
-            const granted = typeof principal.authid === "string" ? principal.authid : authid;
-            return {
-              welcome: {
-                authid: granted,
-                authrole: principal.role,
-                authmethod: AuthMethod.TICKET,
-                authprovider: "dynamic",
-              },
-            };
           }
           const principal = Object.hasOwn(principals, authid) ? principals[authid] : undefined;
           // Compare even for an unknown authid, so timing does not tell.

@@ -22,7 +22,7 @@ import {
   type AuthOutcome,
   type AuthRequest,
   deny,
-  type DynamicAuthenticator,
+  type DynamicSource,
 } from "./authenticator.ts";
 
 /**
@@ -59,7 +59,7 @@ export interface TlsOptions {
    * session's authid is the certificate's subject CN (its SHA-256
    * fingerprint when it has no CN).
    */
-  authenticator?: DynamicAuthenticator | undefined;
+  authenticator?: DynamicSource | undefined;
 }
 
 /**
@@ -150,19 +150,20 @@ function staticOutcome(
   return welcome(granted, principals[granted]!.role, "static");
 }
 
-async function dynamicOutcome(
-  authenticator: DynamicAuthenticator,
+function dynamicOutcome(
+  authenticator: DynamicSource,
   request: AuthRequest,
   cert: PeerCertificate,
-): Promise<AuthOutcome> {
-  const principal = await askAuthenticator(authenticator, request, AuthMethod.TLS);
-  const authid = typeof principal.authid === "string"
-    ? principal.authid
-    : fieldOf(cert.subject, "CN") ?? cert.fingerprint256;
-  if (request.authid !== undefined && request.authid !== authid) {
-    return deny(`tls: the authenticator granted "${authid}", not "${request.authid}"`);
-  }
-  return welcome(authid, principal.role, "dynamic");
+): AuthOutcome {
+  return askAuthenticator(authenticator, request, AuthMethod.TLS, undefined, (principal) => {
+    const authid = typeof principal.authid === "string"
+      ? principal.authid
+      : fieldOf(cert.subject, "CN") ?? cert.fingerprint256;
+    if (request.authid !== undefined && request.authid !== authid) {
+      return deny(`tls: the authenticator granted "${authid}", not "${request.authid}"`);
+    }
+    return welcome(authid, principal.role, "dynamic");
+  });
 }
 
 function welcome(authid: string, authrole: string, authprovider: string): AuthOutcome {

@@ -22,8 +22,10 @@ import type { Dict } from "../../../wamp/mod.ts";
 import {
   askAuthenticator,
   type Authenticator,
+  type AuthOutcome,
+  type AuthRequest,
   deny,
-  type DynamicAuthenticator,
+  type DynamicSource,
 } from "./authenticator.ts";
 
 /** A static WAMP-CRA user. */
@@ -45,7 +47,7 @@ export interface WampcraOptions {
   /** authid → user. */
   users?: Record<string, CraUser> | undefined;
   /** Looks the user up in code instead: answers `{ secret, role, salt?, … }`. */
-  authenticator?: DynamicAuthenticator | undefined;
+  authenticator?: DynamicSource | undefined;
 }
 
 /** Where decoys come from: {@linkcode Decoys}, or a recording stand-in in tests. */
@@ -108,50 +110,63 @@ export function wampcraAuthenticator(options: WampcraOptions): Authenticator {
   const decoys = new Decoys(Object.values(users));
   return {
     method: AuthMethod.WAMPCRA,
-    async hello(request) {
+    hello(request) {
       const authid = request.authid;
       if (authid === undefined) return deny("wampcra needs an authid");
-      let user: CraUser | undefined;
-      let provider = "static";
-      if (authenticator !== undefined) {
-        provider = "dynamic";
-        const principal = await askAuthenticator(authenticator, request, AuthMethod.WAMPCRA);
-        if (typeof principal.secret !== "string") return deny("the authenticator gave no secret");
-        user = principal as unknown as CraUser;
-      } else if (Object.hasOwn(users, authid)) {
-        user = users[authid];
+      if (authenticator === undefined) {
+        const user = Object.hasOwn(users, authid) ? users[authid] : undefined;
+        return challenge(request, authid, user, "static");
       }
-      const { shown, key } = craPrincipal(user, authid, decoys);
-      const challenge = craChallenge({
-        authid,
-        authrole: shown?.role ?? "anonymous",
-        authprovider: provider,
-        nonce: randomBytes(16).toBase64(),
-        timestamp: new Date().toISOString(),
-        session: request.session,
-      });
-      const extra: Dict = { challenge };
-      if (shown?.salt !== undefined) {
-        extra.salt = shown.salt;
-        extra.iterations = shown.iterations ?? 1000;
-        extra.keylen = shown.keylen ?? 32;
-      }
-      return {
-        challenge: extra,
-        answer(signature) {
-          if (!verifyCra(key, challenge, signature) || user === undefined) {
-            return deny(`wrong wampcra signature for "${authid}"`);
-          }
-          return {
-            welcome: {
-              authid,
-              authrole: user.role,
-              authmethod: AuthMethod.WAMPCRA,
-              authprovider: provider,
-            },
-          };
+      return askAuthenticator(
+        authenticator,
+        request,
+        AuthMethod.WAMPCRA,
+        undefined,
+        (principal) => {
+          if (typeof principal.secret !== "string") return deny("the authenticator gave no secret");
+          return challenge(request, authid, principal as unknown as CraUser, "dynamic");
         },
-      };
+      );
     },
   };
+
+  /** The CHALLENGE for a user (a decoy when unknown), and how its answer is judged. */
+  function challenge(
+    request: AuthRequest,
+    authid: string,
+    user: CraUser | undefined,
+    provider: string,
+  ): AuthOutcome {
+    const { shown, key } = craPrincipal(user, authid, decoys);
+    const challenge = craChallenge({
+      authid,
+      authrole: shown?.role ?? "anonymous",
+      authprovider: provider,
+      nonce: randomBytes(16).toBase64(),
+      timestamp: new Date().toISOString(),
+      session: request.session,
+    });
+    const extra: Dict = { challenge };
+    if (shown?.salt !== undefined) {
+      extra.salt = shown.salt;
+      extra.iterations = shown.iterations ?? 1000;
+      extra.keylen = shown.keylen ?? 32;
+    }
+    return {
+      challenge: extra,
+      answer(signature) {
+        if (!verifyCra(key, challenge, signature) || user === undefined) {
+          return deny(`wrong wampcra signature for "${authid}"`);
+        }
+        return {
+          welcome: {
+            authid,
+            authrole: user.role,
+            authmethod: AuthMethod.WAMPCRA,
+            authprovider: provider,
+          },
+        };
+      },
+    };
+  }
 }

@@ -9,7 +9,6 @@
 import {
   type CallMessage,
   type CancelMessage,
-  type Dict,
   type ErrorMessage,
   ErrorUri,
   type InvocationMessage,

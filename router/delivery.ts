@@ -1,0 +1,203 @@
+/**
+ * The one place outbound messages go: the joined sessions' peers by
+ * session ID, and the slow-consumer policy (drop EVENTs or close the
+ * session) applied before each send; a connection's own replies
+ * (CHALLENGE, WELCOME, ABORT, GOODBYE) go out through its target too.
+ *
+ * @module
+ */
+
+import {
+  MessageType,
+  type OutboundOptions,
+  type Peer,
+  type SlowConsumerPolicy,
+  type WampMessage,
+} from "../wamp/mod.ts";
+import type { Logger, Outbound, SessionInfo } from "./core/types.ts";
+
+/** What a target closes when its session must end. */
+export interface TargetSession {
+  /** Closes the connection at once (leaving the realm). */
+  close(): void;
+  /** Closes the session with GOODBYE. */
+  shutdown(reason: string, message?: string): void;
+  /** Aborts the session for a protocol violation found after the fact. */
+  violate(message: string, error?: unknown): void;
+}
+
+/**
+ * One connection's outbound end: its peer and the slow-consumer policy.
+ * As a realm member it carries the joined session's identity.
+ */
+export class Target {
+  /** The transport. */
+  readonly peer: Peer;
+  /** EVENTs dropped for this connection because it did not keep up. */
+  droppedEvents = 0;
+  #info: SessionInfo | undefined;
+  #maxBacklog: number;
+  #maxBacklogMessages: number;
+  #policy: SlowConsumerPolicy;
+  #dropping = false;
+  #log: Logger;
+  #session: TargetSession;
+
+  /**
+   * Creates the target.
+   *
+   * @param peer The transport.
+   * @param options Outbound limits.
+   * @param log Where log lines go.
+   * @param session The connection: closed when over the limit (under the
+   * `close` policy, or for a message that cannot be dropped), shut down
+   * with GOODBYE when the realm asks.
+   */
+  constructor(
+    peer: Peer,
+    options: OutboundOptions,
+    log: Logger,
+    session: TargetSession,
+  ) {
+    this.peer = peer;
+    this.#maxBacklog = options.maxBacklog ?? 1024 * 1024;
+    this.#maxBacklogMessages = options.maxBacklogMessages ?? 16384;
+    this.#policy = options.slowConsumer ?? "drop";
+    this.#log = log;
+    this.#session = session;
+  }
+
+  /** The joined session's identity (throws when none is joined). */
+  get info(): SessionInfo {
+    if (this.#info === undefined) throw new Error("Session has not joined a realm");
+    return this.#info;
+  }
+
+  /** Sets the identity of the session now joined (on WELCOME). */
+  set info(info: SessionInfo) {
+    this.#info = info;
+  }
+
+  /** The session ID (0 before WELCOME). */
+  get id(): number {
+    return this.#info?.id ?? 0;
+  }
+
+  /**
+   * Sends a message, applying the slow-consumer policy.
+   *
+   * @param msg The message.
+   */
+  send(msg: WampMessage): void {
+    const peer = this.peer;
+    const backlog = peer.backlog();
+    if (backlog <= this.#maxBacklog && peer.queued() < this.#maxBacklogMessages) {
+      if (this.#dropping) {
+        this.#dropping = false;
+        this.#log(
+          "info",
+          `Session ${this.id}: caught up, ${this.droppedEvents} events dropped so far`,
+        );
+      }
+      peer.send(msg);
+      return;
+    }
+    if (this.#policy === "drop" && msg.type === MessageType.EVENT) {
+      this.droppedEvents++;
+      if (!this.#dropping) {
+        this.#dropping = true;
+        this.#log(
+          "warn",
+          `Session ${this.id}: slow consumer, ${backlog} bytes / ${peer.queued()} messages queued: dropping events`,
+        );
+      }
+      return;
+    }
+    this.#log(
+      "warn",
+      `Session ${this.id}: slow consumer, ${backlog} bytes / ${peer.queued()} messages queued: closing session`,
+    );
+    this.#session.close();
+  }
+
+  /**
+   * Sends one of the session's own protocol replies (CHALLENGE, WELCOME,
+   * ABORT, GOODBYE) past the slow-consumer policy: they open or end the
+   * session, and dropping one would leave the client waiting.
+   *
+   * @param msg The message.
+   */
+  reply(msg: WampMessage): void {
+    this.peer.send(msg);
+  }
+
+  /**
+   * Closes the session with GOODBYE (`wamp.session.kill`, router close).
+   *
+   * @param reason The close reason URI.
+   * @param message An optional human-readable message.
+   */
+  shutdown(reason: string, message?: string): void {
+    this.#session.shutdown(reason, message);
+  }
+
+  /**
+   * Aborts the session with `protocol_violation` (a request released after
+   * an authorization turned out to be one).
+   *
+   * @param message The ABORT's message.
+   * @param error What was thrown, when it was not a protocol violation.
+   */
+  violate(message: string, error?: unknown): void {
+    this.#session.violate(message, error);
+  }
+}
+
+/** The router's joined sessions by ID, and delivery to them. */
+export class Delivery {
+  #targets = new Map<number, Target>();
+
+  /**
+   * Adds a joined session's target.
+   *
+   * @param id The session ID.
+   * @param target Its outbound end.
+   */
+  add(id: number, target: Target): void {
+    this.#targets.set(id, target);
+  }
+
+  /**
+   * Removes a session that left.
+   *
+   * @param id The session ID.
+   */
+  remove(id: number): void {
+    this.#targets.delete(id);
+  }
+
+  /**
+   * A joined session's target.
+   *
+   * @param id The session ID.
+   * @returns Its target, or `undefined` when it is gone.
+   */
+  target(id: number): Target | undefined {
+    return this.#targets.get(id);
+  }
+
+  /**
+   * Delivers messages to their sessions (one message object to several
+   * for fan-out, so transports encode it once); a session that is gone is
+   * skipped.
+   *
+   * @param messages What to deliver, in order.
+   */
+  deliver(messages: readonly Outbound[]): void {
+    const targets = this.#targets;
+    for (const { to, msg } of messages) {
+      if (typeof to === "number") targets.get(to)?.send(msg);
+      else for (const id of to) targets.get(id)?.send(msg);
+    }
+  }
+}
