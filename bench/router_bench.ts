@@ -51,7 +51,7 @@ for (const subscribers of [1, 100, 1000]) {
 }
 
 {
-  const dealer = new Dealer({ registrationIds: sequentialIdGenerator() });
+  const dealer = new Dealer({ registrationIds: sequentialIdGenerator(), now: Date.now });
   const callee = session(1);
   const caller = session(2);
   dealer.register(callee, {

@@ -116,7 +116,7 @@ function layering(): string[] {
 }
 
 const IMPURE =
-  /\b(setTimeout|setInterval|clearTimeout|Date\.now|performance\.now|Deno\.|new Promise|Promise\.|async\s|await\s)|\.then\(/;
+  /\b(setTimeout|setInterval|clearTimeout|Date\.now|performance\.now|Deno\.|new Promise|Promise\.|async\s|await\s)|\.then\(|new Date\(\)/;
 
 function impure(): string[] {
   return FILES.filter((file) => file.startsWith("router/core/") && IMPURE.test(code(file)));

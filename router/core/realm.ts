@@ -96,6 +96,7 @@ export class Realm {
     this.dealer = new Dealer({
       strictUris: options.strictUris,
       registrationIds: ids.router,
+      now: context.now,
       discloseCaller: options.discloseCaller,
       settle: (out) => this.#finish(out),
       observer: registrationEvents(this.#events),
@@ -108,7 +109,12 @@ export class Realm {
       }
       return target.callAsRouter(procedure, args, kwargs, 10_000, done);
     };
-    this.authenticators = realmAuthenticators(options, context.authenticatorCall, cookies);
+    this.authenticators = realmAuthenticators(
+      options,
+      context.authenticatorCall,
+      cookies,
+      context.now,
+    );
     this.authorizer = new Authorizer(options.roles, call, trusted);
     this.#requests = new Requests({
       broker: this.broker,

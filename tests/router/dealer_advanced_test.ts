@@ -52,7 +52,7 @@ function setup(options: Partial<DealerOptions> = {}) {
   const timers = new FakeTimers();
   const fired: Outbound[] = timers.fired;
   const dealer = driven(
-    new Dealer({ registrationIds: sequentialIdGenerator(), ...options }),
+    new Dealer({ registrationIds: sequentialIdGenerator(), now: Date.now, ...options }),
     timers.run,
   );
   return { dealer, timers, fired };

@@ -26,7 +26,9 @@ const alice = session(2);
 const bob = session(3);
 
 function newDealer(strictUris = false): Driven<Dealer> {
-  return driven(new Dealer({ strictUris, registrationIds: sequentialIdGenerator() }));
+  return driven(
+    new Dealer({ strictUris, registrationIds: sequentialIdGenerator(), now: Date.now }),
+  );
 }
 
 function register(

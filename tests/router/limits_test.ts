@@ -41,7 +41,10 @@ function newDealer(
   options: Partial<ConstructorParameters<typeof Dealer>[0]> = {},
   timers = new FakeTimers(),
 ): Driven<Dealer> {
-  return driven(new Dealer({ registrationIds: sequentialIdGenerator(), ...options }), timers.run);
+  return driven(
+    new Dealer({ registrationIds: sequentialIdGenerator(), now: Date.now, ...options }),
+    timers.run,
+  );
 }
 
 function newBroker(options: Partial<ConstructorParameters<typeof Broker>[0]> = {}): Broker {

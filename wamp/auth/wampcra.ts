@@ -94,6 +94,25 @@ export interface CraChallengeFields {
 }
 
 /**
+ * A CRA challenge's `timestamp`: now, by `now` when given (the router
+ * injects its clock), else by the system clock.
+ *
+ * @param now Milliseconds since the epoch.
+ * @returns The ISO 8601 timestamp.
+ *
+ * @example
+ * ```ts
+ * import { craTimestamp } from "./wampcra.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(craTimestamp(() => 0), "1970-01-01T00:00:00.000Z");
+ * ```
+ */
+export function craTimestamp(now?: () => number): string {
+  return new Date(now === undefined ? Date.now() : now()).toISOString();
+}
+
+/**
  * Builds the challenge text the router puts into the CHALLENGE extra
  * `challenge`: a JSON object with `authid`, `authrole`, `authmethod`
  * (`"wampcra"`), `authprovider`, `nonce`, `timestamp` and `session`, in

@@ -36,12 +36,14 @@ export type RouterCall = (
  * @param options The realm's options.
  * @param call How the router calls authenticator procedures.
  * @param cookies The router's cookie store (cookie authentication).
+ * @param now The clock for WAMP-CRA challenge timestamps.
  * @returns authmethod → authenticator.
  */
 export function realmAuthenticators(
   options: ResolvedRealmOptions,
   call: RouterCall,
   cookies?: CookieStore,
+  now?: () => number,
 ): Map<string, Authenticator> {
   const methods: Authenticator[] = [];
   if (options.auth.cookie !== undefined && cookies !== undefined) {
@@ -60,7 +62,9 @@ export function realmAuthenticators(
     }));
   }
   if (wampcra) {
-    methods.push(wampcraAuthenticator({ users: wampcra.users, authenticator: dynamic(wampcra) }));
+    methods.push(
+      wampcraAuthenticator({ users: wampcra.users, authenticator: dynamic(wampcra), now }),
+    );
   }
   if (cryptosign) {
     methods.push(cryptosignAuthenticator({

@@ -15,7 +15,7 @@
  */
 
 import { AuthMethod } from "../../../wamp/auth/auth_method.ts";
-import { craChallenge, verifyCra } from "../../../wamp/auth/wampcra.ts";
+import { craChallenge, craTimestamp, verifyCra } from "../../../wamp/auth/wampcra.ts";
 import { randomBytes } from "../../../wamp/auth/util.ts";
 import { Decoys } from "./decoys.ts";
 import type { Dict } from "../../../wamp/mod.ts";
@@ -48,6 +48,11 @@ export interface WampcraOptions {
   users?: Record<string, CraUser> | undefined;
   /** Looks the user up in code instead: answers `{ secret, role, salt?, … }`. */
   authenticator?: DynamicSource | undefined;
+  /**
+   * The clock for the challenge's timestamp (the router passes its own).
+   * @default {the system clock}
+   */
+  now?: (() => number) | undefined;
 }
 
 /** Where decoys come from: {@linkcode Decoys}, or a recording stand-in in tests. */
@@ -143,7 +148,7 @@ export function wampcraAuthenticator(options: WampcraOptions): Authenticator {
       authrole: shown?.role ?? "anonymous",
       authprovider: provider,
       nonce: randomBytes(16).toBase64(),
-      timestamp: new Date().toISOString(),
+      timestamp: craTimestamp(options.now),
       session: request.session,
     });
     const extra: Dict = { challenge };

@@ -42,6 +42,8 @@ export interface DealerOptions {
   strictUris?: boolean;
   /** Router-scope IDs for registrations. */
   registrationIds: IdGenerator;
+  /** The clock (milliseconds since the epoch), for a registration's `created`. */
+  now: () => number;
   /** Caller identification policy. @default {"request"} */
   discloseCaller?: Disclosure;
   /** Random numbers in [0, 1) for the `random` policy. @default {Math.random} */
@@ -85,7 +87,7 @@ export class Dealer {
   constructor(options: DealerOptions) {
     this.#options = options;
     this.#limits = resolveLimits(options.limits);
-    this.#registrations = new Registrations(options.registrationIds, options.observer);
+    this.#registrations = new Registrations(options.registrationIds, options.now, options.observer);
     this.#calls = new Calls({
       registrations: this.#registrations,
       strictUris: options.strictUris ?? false,

@@ -47,6 +47,7 @@ export interface RegistrationObserver {
 /** Registrations of one realm. */
 export class Registrations {
   #ids: IdGenerator;
+  #now: () => number;
   #observer: RegistrationObserver | undefined;
   #index = new MatchIndex<Registration>();
   #byId = new Map<number, Registration>();
@@ -56,10 +57,12 @@ export class Registrations {
    * Creates an empty table.
    *
    * @param ids Router-scope IDs for new registrations.
+   * @param now The clock, for `created`.
    * @param observer Told as callees join and leave registrations.
    */
-  constructor(ids: IdGenerator, observer?: RegistrationObserver) {
+  constructor(ids: IdGenerator, now: () => number, observer?: RegistrationObserver) {
     this.#ids = ids;
+    this.#now = now;
     this.#observer = observer;
   }
 
@@ -119,7 +122,7 @@ export class Registrations {
         procedure,
         match,
         invoke,
-        created: new Date().toISOString(),
+        created: new Date(this.#now()).toISOString(),
         callees: [],
         options: new Map(),
         next: 0,
