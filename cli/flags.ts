@@ -1,0 +1,132 @@
+/**
+ * The service's command line: flags, commands, usage text and exit codes.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import denoConfig from "../deno.json" with { type: "json" };
+import type { LogLevel } from "../router/mod.ts";
+
+/** The log levels, lowest first. */
+export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+
+/** Exit code for bad flags or a bad config file. */
+export const EXIT_USAGE = 2;
+
+/** Prints `--help`. */
+export function printUsage(): void {
+  console.log(`Cloverleaf ${denoConfig.version}: a WAMP v2 router
+
+Usage: cloverleaf [options]
+       cloverleaf check [options]
+
+Commands:
+  (none)                 Start the router and serve until SIGINT or SIGTERM
+  check                  Validate the config file and the flags without
+                         starting anything: print every error with its path,
+                         one per line, and exit 2; or print one line such as
+                         "config OK: 2 realms, 1 listener" and exit 0
+
+Options:
+  --listen <host:port>   Add a listener serving WebSocket, RawSocket and
+                         HTTP long-poll on one port ([::1]:8080 for IPv6);
+                         repeatable. Default, when the config file and the
+                         flags give no listener: 127.0.0.1:8080
+  --ws <host:port>       Add a WebSocket-only listener; repeatable
+  --rawsocket <host:port>
+                         Add a RawSocket-only listener; repeatable
+  --unix <path>          Add a listener on a Unix socket (RawSocket and
+                         WebSocket); repeatable
+  --realm <name>         Add a realm (anonymous access); repeatable.
+                         Default, when the config file has no realm either:
+                         realm1
+  -c, --config <file>    Read a JSON config file; flags add to it
+  --log-level <level>    debug, info, warn or error (default: the config
+                         file's "logLevel", else info)
+  -h, --help             Print this help and exit
+  -V, --version          Print the version and exit
+
+Config file:
+  {
+    "logLevel": "info",
+    "listeners": [{ "type": "universal", "host": "127.0.0.1", "port": 8080,
+                    "paths": ["/ws", "/"], "serializers": ["json", "msgpack", "cbor"],
+                    "maxMessageSize": 16777216, "maxConnections": 0,
+                    "tls": { "cert": "cert.pem", "key": "key.pem" },
+                    "compression": { "enabled": true, "threshold": 256 },
+                    "pingInterval": 30000, "pingTimeout": 10000,
+                    "outbound": { "maxBacklog": 1048576, "maxBacklogMessages": 16384,
+                                  "slowConsumer": "drop" } }],
+    (types: "universal", "websocket", "rawsocket", "longpoll"; every key is
+    in the README's "Transports" section)
+    "realms": [{ "name": "realm1", "anonymous": true, "anonymousRole": "anonymous",
+                 "strictUris": false, "strictRequestIds": true },
+               { "name": "realm2", "auth": { "ticket": { "principals": {
+                   "alice": { "ticket": "\${ALICE_TICKET}", "role": "user" } } } } }],
+    "trustedRole": "trusted"
+    (the authrole that may register dynamic authenticator and authorizer
+    procedures; default "trusted")
+  }
+
+Environment variables in the config file:
+  Any string value may name environment variables as \${NAME}, the whole
+  string ("\${ALICE_TICKET}") or part of it ("Bearer \${TOKEN}"); NAME is
+  letters, digits and _. The variable's value replaces the reference when
+  the file is loaded. An unset variable is an error that names the key's
+  path and the variable, never a value. Write $\${ for a literal \${. Keys
+  and numbers, booleans and null are never expanded.
+
+Exit codes: 0 after a clean shutdown (SIGINT, SIGTERM) or a passing check,
+1 when a listener cannot start, 2 for bad flags or a bad config file.`);
+}
+
+/** Whether `level` names a log level. */
+export function isLogLevel(level: string): level is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(level);
+}
+
+const COMMANDS = ["check"] as const;
+
+/** What the command line asks for. */
+export type Flags = ReturnType<typeof parseFlags>;
+
+/**
+ * Parses the command line.
+ *
+ * @param args The arguments after the script.
+ * @returns The flags, and the command (`check`) if one was given.
+ * @throws {TypeError} For an unknown flag, command or extra argument.
+ */
+export function parseFlags(args: string[]) {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      listen: { type: "string", multiple: true },
+      ws: { type: "string", multiple: true },
+      rawsocket: { type: "string", multiple: true },
+      unix: { type: "string", multiple: true },
+      realm: { type: "string", multiple: true },
+      config: { type: "string", short: "c" },
+      "log-level": { type: "string" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "V" },
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+  const [command, extra] = positionals;
+  if (command !== undefined && !(COMMANDS as readonly string[]).includes(command)) {
+    throw new TypeError(
+      `Unknown command ${JSON.stringify(command)}: expected ${
+        COMMANDS.map((c) => `"${c}"`).join(", ")
+      } or none (see --help)`,
+    );
+  }
+  if (extra !== undefined) {
+    throw new TypeError(
+      `Unexpected argument ${JSON.stringify(extra)} after "${command}" (see --help)`,
+    );
+  }
+  return { ...values, command: command as typeof COMMANDS[number] | undefined };
+}
