@@ -122,6 +122,7 @@ export class Requests {
    * send, or too many held ones.
    */
   receive(session: SessionInfo, msg: RealmRequest, fresh: boolean): Output {
+    if (this.#queues.size === 0) return this.#handle(session, msg, fresh);
     const queue = this.#queues.get(session.id);
     if (queue === undefined) return this.#handle(session, msg, fresh);
     queue.bytes += payloadSize([msg], MAX_HELD_BYTES);
