@@ -100,10 +100,7 @@ export interface Output {
 }
 
 /** The output with nothing in it (shared: do not modify). */
-export const NOTHING: Output = Object.freeze({
-  messages: Object.freeze([]),
-  effects: Object.freeze([]),
-}) as Output;
+export const NOTHING: Output = { messages: [], effects: [] };
 
 /** No effects (shared: do not modify). */
 export const NO_EFFECTS: readonly Effect[] = NOTHING.effects;
