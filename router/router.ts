@@ -24,6 +24,7 @@ import { Realm } from "./core/realm.ts";
 import { scrambledIdGenerator } from "./scrambled_ids.ts";
 import { Connection, type ConnectionHost } from "./connection.ts";
 import { Delivery } from "./delivery.ts";
+import { ClusterNode, type ClusterOptions } from "../cluster/node.ts";
 import { OutputRunner } from "./output_runner.ts";
 import type { Logger, LogLevel } from "./core/types.ts";
 
@@ -73,6 +74,13 @@ export interface RouterOptions {
    * @default {"trusted"}
    */
   trustedRole?: string;
+  /**
+   * Makes this router one node of a cluster: every router with the same
+   * cluster name, connected to the same NATS servers, serves the same
+   * realms as one router. Await {@linkcode Router.ready} before serving.
+   * @default {no cluster: this process serves alone}
+   */
+  cluster?: ClusterOptions;
 }
 
 let addRealmCollecting: (
@@ -82,6 +90,17 @@ let addRealmCollecting: (
   config: ConfigObjectOptions,
 ) => void;
 let realmOfRouter: (router: Router, name: string) => Realm | undefined;
+let clusterOfRouter: (router: Router) => ClusterNode | undefined;
+
+/**
+ * The cluster node a router is, when it is one. Not part of the public API.
+ *
+ * @param router The router.
+ * @returns Its node, once it has joined.
+ */
+export function clusterNodeOf(router: Router): ClusterNode | undefined {
+  return clusterOfRouter(router);
+}
 
 /**
  * Adds a realm, collecting config errors in `config.errors` (the CLI's
@@ -173,6 +192,12 @@ export class Router {
   #trustedProcedures = new Map<string, Set<string>>();
   /** The logger in use. */
   readonly log: Logger;
+  /**
+   * Settles when the router can serve: at once, or, with `cluster`, once
+   * it has joined the cluster (rejects when NATS cannot be reached).
+   */
+  readonly ready: Promise<void>;
+  #cluster: ClusterNode | undefined;
 
   /**
    * Creates a router.
@@ -202,6 +227,16 @@ export class Router {
       detach: (connection) => this.#connections.delete(connection),
     };
     (options.realms ?? []).forEach((realm, i) => this.addRealm(realm, `realms[${i}]`));
+    this.ready = options.cluster === undefined
+      ? Promise.resolve()
+      : this.#joinCluster(options.cluster);
+  }
+
+  /** Connects to NATS and links every realm to the cluster. */
+  async #joinCluster(options: ClusterOptions): Promise<void> {
+    const node = await ClusterNode.connect(options, this.log);
+    if (this.#closing !== undefined) return await node.close();
+    this.#cluster = node;
   }
 
   /**
@@ -219,6 +254,7 @@ export class Router {
   static {
     addRealmCollecting = (router, options, path, config) => router.#addRealm(options, path, config);
     realmOfRouter = (router, name) => router.#realms.get(name);
+    clusterOfRouter = (router) => router.#cluster;
   }
 
   #addRealm(options: RealmOptions, path: string, config: ConfigObjectOptions): void {
@@ -344,5 +380,7 @@ export class Router {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     for (const connection of [...this.#connections]) connection.close();
+    await this.ready.catch(() => {});
+    await this.#cluster?.close();
   }
 }

@@ -1,0 +1,281 @@
+/**
+ * One Cloverleaf process as a node of a cluster: its NATS connection, its
+ * ID, the subjects of its cluster, and which other nodes are alive. Each
+ * node publishes a heartbeat every `heartbeat` ms and a farewell when it
+ * closes; a node not heard from for `nodeTimeout` ms is down (its
+ * sessions, registrations and calls are then gone cluster-wide). When NATS
+ * is unreachable the node keeps serving its own sessions, logs that it is
+ * partitioned, and resumes when the connection returns.
+ *
+ * The NATS client (`@nats-io/transport-node`) is loaded only by
+ * {@linkcode ClusterNode.connect}, so a router without a cluster never loads it.
+ *
+ * @module
+ */
+
+import type { Logger } from "../router/core/types.ts";
+
+/** Options for a cluster node (`RouterOptions.cluster`, `--cluster`). */
+export interface ClusterOptions {
+  /** NATS server URLs (`nats://host:port`). */
+  servers: string[];
+  /**
+   * The cluster's name: nodes with the same name serve the same realms as
+   * one router. Letters, digits, `_` and `-`.
+   * @default {"cloverleaf"}
+   */
+  name?: string;
+  /**
+   * Milliseconds between heartbeats.
+   * @default {1000}
+   */
+  heartbeat?: number;
+  /**
+   * Milliseconds without a heartbeat after which a node is down.
+   * @default {5000}
+   */
+  nodeTimeout?: number;
+}
+
+/** A NATS subscription a node holds. */
+export interface ClusterSubscription {
+  /** Stops receiving. */
+  unsubscribe(): void;
+}
+
+/** What NATS delivers to a subscription. */
+export type ClusterHandler = (data: Uint8Array, subject: string) => void;
+
+/** The part of the NATS client a node uses. */
+interface NatsConnection {
+  publish(subject: string, data?: Uint8Array): void;
+  subscribe(
+    subject: string,
+    options: {
+      callback: (error: Error | null, msg: { subject: string; data: Uint8Array }) => void;
+    },
+  ): ClusterSubscription;
+  flush(): Promise<void>;
+  drain(): Promise<void>;
+  close(): Promise<void>;
+  closed(): Promise<void | Error>;
+  status(): AsyncIterable<{ type: string }>;
+}
+
+const NAME = /^[A-Za-z0-9_-]+$/;
+const utf8 = new TextEncoder();
+const text = new TextDecoder();
+
+/** A node of a cluster. */
+export class ClusterNode {
+  /** This node's ID (random, unique per process). */
+  readonly id: string;
+  /** The cluster's name. */
+  readonly name: string;
+  /** The prefix of every subject of this cluster (`clv.<name>`). */
+  readonly prefix: string;
+  #nc: NatsConnection;
+  #log: Logger;
+  #seen = new Map<string, number>();
+  #downHandlers: ((node: string) => void)[] = [];
+  #upHandlers: ((node: string) => void)[] = [];
+  #timer: ReturnType<typeof setInterval>;
+  #heartbeat: number;
+  #nodeTimeout: number;
+  #closed = false;
+
+  private constructor(nc: NatsConnection, options: ClusterOptions, log: Logger) {
+    this.#nc = nc;
+    this.#log = log;
+    this.name = options.name ?? "cloverleaf";
+    this.prefix = `clv.${this.name}`;
+    this.id = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
+    this.#heartbeat = options.heartbeat ?? 1000;
+    this.#nodeTimeout = options.nodeTimeout ?? 5000;
+    this.subscribe(`${this.prefix}.nodes.>`, (data, subject) => this.#onNode(subject, data));
+    this.#beat();
+    this.#timer = setInterval(() => {
+      this.#beat();
+      this.#sweep();
+    }, this.#heartbeat);
+    this.#watch();
+  }
+
+  /**
+   * Connects to NATS and joins the cluster.
+   *
+   * @param options Servers, cluster name, liveness timing.
+   * @param log Where the node logs (joins, partitions, nodes down).
+   * @returns The node.
+   * @throws {TypeError} For a bad cluster name or no servers.
+   * @throws {Error} When no NATS server can be reached.
+   */
+  static async connect(options: ClusterOptions, log: Logger): Promise<ClusterNode> {
+    if (options.servers.length === 0) throw new TypeError("cluster.servers: at least one server");
+    if (options.name !== undefined && !NAME.test(options.name)) {
+      throw new TypeError(`cluster.name: "${options.name}" must be letters, digits, _ or -`);
+    }
+    const { connect } = await import("@nats-io/transport-node");
+    const nc = await connect({
+      servers: options.servers,
+      name: `cloverleaf`,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+    }) as unknown as NatsConnection;
+    const node = new ClusterNode(nc, options, log);
+    log(
+      "info",
+      `Cluster "${node.name}": node ${node.id} joined through ${options.servers.join(", ")}`,
+    );
+    return node;
+  }
+
+  /**
+   * A subject of this cluster.
+   *
+   * @param parts Tokens after the cluster prefix.
+   * @returns `clv.<name>.<parts…>`.
+   */
+  subject(...parts: string[]): string {
+    return [this.prefix, ...parts].join(".");
+  }
+
+  /**
+   * Publishes bytes on a subject (queued; see {@linkcode ClusterNode.flush}).
+   *
+   * @param subject The subject.
+   * @param data The bytes.
+   */
+  publish(subject: string, data: Uint8Array): void {
+    if (this.#closed) return;
+    this.#nc.publish(subject, data);
+  }
+
+  /**
+   * Receives what is published on a subject (NATS wildcards allowed).
+   *
+   * @param subject The subject.
+   * @param handler Called for each message, in order.
+   * @returns The subscription.
+   */
+  subscribe(subject: string, handler: ClusterHandler): ClusterSubscription {
+    return this.#nc.subscribe(subject, {
+      callback: (error, msg) => {
+        if (error !== null) return this.#log("warn", `Cluster: subscription ${subject}: ${error}`);
+        try {
+          handler(msg.data, msg.subject);
+        } catch (failure) {
+          this.#log("error", `Cluster: handling ${msg.subject}: ${failure}`);
+        }
+      },
+    });
+  }
+
+  /** Resolves once NATS has every message published so far. */
+  flush(): Promise<void> {
+    return this.#nc.flush();
+  }
+
+  /** The nodes heard from within the node timeout, this one included. */
+  nodes(): string[] {
+    return [this.id, ...this.#seen.keys()].sort();
+  }
+
+  /**
+   * Calls `handler` with a node's ID when it goes down (timed out or said
+   * goodbye).
+   *
+   * @param handler The handler.
+   */
+  onNodeDown(handler: (node: string) => void): void {
+    this.#downHandlers.push(handler);
+  }
+
+  /**
+   * Calls `handler` with a node's ID when it is first heard from.
+   *
+   * @param handler The handler.
+   */
+  onNodeUp(handler: (node: string) => void): void {
+    this.#upHandlers.push(handler);
+  }
+
+  /** The underlying NATS connection, for JetStream/KV clients. */
+  get connection(): unknown {
+    return this.#nc;
+  }
+
+  /** Says goodbye to the cluster and closes the NATS connection. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    clearInterval(this.#timer);
+    this.#nc.publish(this.subject("nodes", "bye", this.id));
+    this.#closed = true;
+    try {
+      await this.#nc.drain();
+    } catch {
+      await this.#nc.close().catch(() => {});
+    }
+  }
+
+  #beat(): void {
+    if (!this.#closed) this.#nc.publish(this.subject("nodes", "hb", this.id), utf8.encode("1"));
+  }
+
+  #onNode(subject: string, _data: Uint8Array): void {
+    const [kind, id] = subject.slice(this.prefix.length + ".nodes.".length).split(".");
+    if (id === undefined || id === this.id) return;
+    if (kind === "bye") return this.#down(id, "left");
+    const known = this.#seen.has(id);
+    this.#seen.set(id, Date.now());
+    if (!known) {
+      this.#log("info", `Cluster "${this.name}": node ${id} is up`);
+      for (const handler of this.#upHandlers) handler(id);
+    }
+  }
+
+  #sweep(): void {
+    const limit = Date.now() - this.#nodeTimeout;
+    for (const [id, seen] of this.#seen) if (seen < limit) this.#down(id, "timed out");
+  }
+
+  #down(id: string, why: string): void {
+    if (!this.#seen.delete(id)) return;
+    this.#log("warn", `Cluster "${this.name}": node ${id} is down (${why})`);
+    for (const handler of this.#downHandlers) {
+      try {
+        handler(id);
+      } catch (error) {
+        this.#log("error", `Cluster: node-down handler: ${error}`);
+      }
+    }
+  }
+
+  async #watch(): Promise<void> {
+    try {
+      for await (const status of this.#nc.status()) {
+        if (status.type === "disconnect") {
+          this.#log(
+            "warn",
+            `Cluster "${this.name}": NATS unreachable, serving local sessions only`,
+          );
+        } else if (status.type === "reconnect") {
+          this.#log("info", `Cluster "${this.name}": NATS reachable again`);
+          this.#beat();
+        }
+      }
+    } catch {
+      // the connection closed
+    }
+  }
+}
+
+/**
+ * Decodes a UTF-8 payload (node IDs, small control messages).
+ *
+ * @param data The bytes.
+ * @returns The text.
+ */
+export function decodeText(data: Uint8Array): string {
+  return text.decode(data);
+}

@@ -1,0 +1,99 @@
+/**
+ * WAMP URIs as NATS subjects. A subject is dot-separated tokens, like a
+ * URI's components, but a token may not be empty nor contain `*`, `>` or
+ * whitespace, and NATS recommends printable ASCII: every character of a
+ * component outside `[A-Za-z0-9_-]` is written `%XX` (its UTF-8 bytes in
+ * hex), so the mapping is one-to-one and a component never becomes a
+ * wildcard. Matching by component is NATS's; WAMP's prefix matching is by
+ * string, so a prefix subscription takes the closest NATS wildcard that
+ * covers it and the broker filters what arrives.
+ *
+ * @module
+ */
+
+import type { MatchPolicy } from "../wamp/mod.ts";
+
+const utf8 = new TextEncoder();
+const SAFE = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * One URI component as a subject token.
+ *
+ * @param component A non-empty URI component.
+ * @returns The token.
+ *
+ * @example
+ * ```ts
+ * import { escapeToken } from "./subjects.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(escapeToken("news"), "news");
+ * equal(escapeToken("a*b"), "a%2Ab");
+ * equal(escapeToken("é"), "%C3%A9");
+ * ```
+ */
+export function escapeToken(component: string): string {
+  if (SAFE.test(component)) return component;
+  let out = "";
+  for (const char of component) {
+    if (SAFE.test(char)) out += char;
+    else {for (const byte of utf8.encode(char)) {
+        out += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+      }}
+  }
+  return out;
+}
+
+/**
+ * A topic or procedure URI as the subject tokens after a prefix.
+ *
+ * @param uri A URI with non-empty components.
+ * @returns Its tokens joined with `.`.
+ *
+ * @example
+ * ```ts
+ * import { uriSubject } from "./subjects.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(uriSubject("com.example.news"), "com.example.news");
+ * ```
+ */
+export function uriSubject(uri: string): string {
+  return uri.split(".").map(escapeToken).join(".");
+}
+
+/**
+ * The NATS subject (under a prefix) that receives every publication a
+ * subscription may match: the exact URI; a wildcard's empty components as
+ * `*`; for a prefix, the complete components followed by `>` (or the
+ * prefix's own subject too, when the prefix is itself a whole URI).
+ *
+ * @param prefix The subject prefix (no trailing dot).
+ * @param topic The subscription's topic or pattern.
+ * @param match The match policy.
+ * @returns The subjects to subscribe to.
+ *
+ * @example
+ * ```ts
+ * import { interestSubjects } from "./subjects.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(interestSubjects("p", "a.b", "exact"), ["p.a.b"]);
+ * deepEqual(interestSubjects("p", "a..c", "wildcard"), ["p.a.*.c"]);
+ * deepEqual(interestSubjects("p", "a.b.", "prefix"), ["p.a.b.>"]);
+ * deepEqual(interestSubjects("p", "a.bc", "prefix"), ["p.a.>"]);
+ * deepEqual(interestSubjects("p", "", "prefix"), ["p.>"]);
+ * ```
+ */
+export function interestSubjects(prefix: string, topic: string, match: MatchPolicy): string[] {
+  if (match === "exact") return [`${prefix}.${uriSubject(topic)}`];
+  if (match === "wildcard") {
+    const tokens = topic.split(".").map((c) => c === "" ? "*" : escapeToken(c));
+    return [`${prefix}.${tokens.join(".")}`];
+  }
+  // Prefix: string matching. "a.b." covers a.b.*...; "a.bc" covers a.bc, a.bcd, a.bc.x: all under a.
+  const components = topic.split(".");
+  components.pop(); // matched by string: under `>`, filtered by the broker
+  const whole = components.map(escapeToken);
+  return [whole.length === 0 ? `${prefix}.>` : `${prefix}.${whole.join(".")}.>`];
+}

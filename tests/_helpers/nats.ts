@@ -1,0 +1,91 @@
+/**
+ * A real `nats-server` (with JetStream) on a free loopback port, for the
+ * cluster tests. A missing `nats-server` fails the test that asks for one:
+ * `.ci/run` installs it from Debian's packages.
+ *
+ * @module
+ */
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createServer } from "node:net";
+
+/** A running NATS server. */
+export interface NatsServer {
+  /** `nats://127.0.0.1:<port>`. */
+  readonly url: string;
+  /** The port. */
+  readonly port: number;
+  /** Stops it (SIGKILL with `kill`), and removes its store unless `keepStore`. */
+  stop(options?: { kill?: boolean; keepStore?: boolean }): Promise<void>;
+  /** Starts it again on the same port and store (after `stop({ keepStore: true })`). */
+  restart(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function reachable(port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conn.close();
+      return true;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+  return false;
+}
+
+/**
+ * Starts `nats-server -js` on a free loopback port.
+ *
+ * @returns The server.
+ * @throws {Error} When `nats-server` is not installed or does not start.
+ */
+export async function startNats(): Promise<NatsServer> {
+  const port = await freePort();
+  const store = mkdtempSync(join(tmpdir(), "clv-nats-"));
+  let child: Deno.ChildProcess | undefined;
+  const start = async () => {
+    try {
+      child = new Deno.Command("nats-server", {
+        args: ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store],
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+    } catch (error) {
+      throw new Error(`nats-server is not installed (apt install nats-server): ${error}`);
+    }
+    if (!await reachable(port, 5000)) throw new Error("nats-server did not start within 5 s");
+  };
+  await start();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    async stop(options = {}) {
+      if (child !== undefined) {
+        try {
+          child.kill(options.kill ? "SIGKILL" : "SIGTERM");
+        } catch {
+          // already gone
+        }
+        await child.status;
+        child = undefined;
+      }
+      if (!options.keepStore) rmSync(store, { recursive: true, force: true });
+    },
+    restart: start,
+  };
+}
