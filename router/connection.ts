@@ -266,6 +266,7 @@ export class Connection implements PeerHandler {
         return this.#task(effect);
       case "close":
       case "abort":
+      case "cluster":
         return this.#host.runner.run({ messages: [], effects: [effect] });
     }
   }

@@ -12,7 +12,13 @@
  */
 
 import type { Dict, Payload } from "../wamp/mod.ts";
-import { type Effect, NOTHING, type Output, type RunTask } from "./core/output.ts";
+import {
+  type ClusterSend,
+  type Effect,
+  NOTHING,
+  type Output,
+  type RunTask,
+} from "./core/output.ts";
 import type { Realm } from "./core/realm.ts";
 import type { Logger } from "./core/types.ts";
 import type { Delivery } from "./delivery.ts";
@@ -30,6 +36,8 @@ export class OutputRunner {
   /** Sessions that kept messages back behind a pending authorization. */
   #waiting = new Set<WaitingSession>();
   #log: Logger;
+  /** Runs `cluster` effects, once the router joined a cluster. */
+  cluster: ((effect: ClusterSend) => void) | undefined;
 
   /**
    * Creates the runner.
@@ -111,6 +119,8 @@ export class OutputRunner {
         return this.#delivery.target(effect.session)?.shutdown(effect.reason, effect.message);
       case "abort":
         return this.#delivery.target(effect.session)?.violate(effect.message, effect.error);
+      case "cluster":
+        return this.cluster?.(effect);
     }
   }
 

@@ -25,6 +25,7 @@ import { scrambledIdGenerator } from "./scrambled_ids.ts";
 import { Connection, type ConnectionHost } from "./connection.ts";
 import { Delivery } from "./delivery.ts";
 import { ClusterNode, type ClusterOptions } from "../cluster/node.ts";
+import { type ClusterLink, linkCluster } from "./cluster_link.ts";
 import { OutputRunner } from "./output_runner.ts";
 import type { Logger, LogLevel } from "./core/types.ts";
 
@@ -198,6 +199,7 @@ export class Router {
    */
   readonly ready: Promise<void>;
   #cluster: ClusterNode | undefined;
+  #link: ClusterLink | undefined;
 
   /**
    * Creates a router.
@@ -237,6 +239,8 @@ export class Router {
     const node = await ClusterNode.connect(options, this.log);
     if (this.#closing !== undefined) return await node.close();
     this.#cluster = node;
+    const { runner, delivery } = this.#host;
+    this.#link = await linkCluster(node, this.#realms, runner, delivery, this.log);
   }
 
   /**
@@ -277,6 +281,7 @@ export class Router {
       trusted: { role: this.#trustedRole, procedures: this.#trustedIn(resolved.name) },
     });
     this.#realms.set(resolved.name, realm);
+    this.#link?.link(resolved.name, realm);
   }
 
   /** The (shared, growing) set of trusted procedures registered in a realm. */
@@ -381,6 +386,7 @@ export class Router {
     }
     for (const connection of [...this.#connections]) connection.close();
     await this.ready.catch(() => {});
+    this.#link?.close();
     await this.#cluster?.close();
   }
 }

@@ -87,9 +87,30 @@ export interface AbortSession {
   readonly error?: unknown;
 }
 
+/**
+ * Send something to the cluster (only in cluster mode): an RPC envelope to
+ * another node (`node` is its ID), or, with `node` empty, a change to the
+ * shared registration table. The envelope is plain data; the shell encodes
+ * it once and publishes it on NATS.
+ */
+export interface ClusterSend {
+  /** The effect's kind. */
+  readonly kind: "cluster";
+  /** The node it goes to; empty for the shared registration table. */
+  readonly node: string;
+  /** What to send (see `router/core/dealer/remote.ts`). */
+  readonly envelope: unknown;
+}
+
 /** An effect the shell runs for the core. */
-// deno-lint-ignore no-explicit-any
-export type Effect = ArmTimer | CancelTimer | RunTask<any> | CloseSession | AbortSession;
+export type Effect =
+  | ArmTimer
+  | CancelTimer
+  // deno-lint-ignore no-explicit-any
+  | RunTask<any>
+  | CloseSession
+  | AbortSession
+  | ClusterSend;
 
 /** Messages to deliver, then effects to run, in order. */
 export interface Output {

@@ -149,7 +149,7 @@ export class Requests {
       case MessageType.REGISTER:
         return this.#authorized(info, "register", msg.procedure, msg);
       case MessageType.UNREGISTER:
-        return messagesOnly(realm.dealer.unregister(info, msg));
+        return realm.dealer.unregisterRequest(info, msg);
       case MessageType.CALL:
         // An old ID may continue a progressive call; the dealer decides.
         if (!fresh) return realm.call(info, msg, false, false);
@@ -179,7 +179,7 @@ export class Requests {
       case MessageType.SUBSCRIBE:
         return messagesOnly(realm.broker.subscribe(info, msg));
       case MessageType.REGISTER:
-        return messagesOnly(realm.dealer.register(info, msg));
+        return realm.dealer.registerRequest(info, msg);
       case MessageType.CALL:
         return realm.call(info, msg, true, disclose);
     }

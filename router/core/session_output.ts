@@ -13,6 +13,7 @@ import type {
   ArmTimer,
   CancelTimer,
   CloseSession,
+  ClusterSend,
   Effect,
   Output,
   RunTask,
@@ -41,7 +42,8 @@ export type SessionEffect =
   | CancelTimer
   | SessionTask
   | CloseSession
-  | AbortSession;
+  | AbortSession
+  | ClusterSend;
 
 /**
  * What the shell does after a session's step, in this order: send
@@ -99,6 +101,7 @@ export function continued(effect: Effect, then: (out: Output) => SessionOutput):
     case "cancel":
     case "close":
     case "abort":
+    case "cluster":
       return effect;
     case "arm":
       return { ...effect, fire: () => then(effect.fire()) };

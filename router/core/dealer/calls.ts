@@ -39,6 +39,7 @@ import {
   reply,
 } from "./pending_calls.ts";
 import type { Registrations } from "./registrations.ts";
+import type { RemoteRpc } from "./remote.ts";
 import type { Outbound, SessionInfo } from "../types.ts";
 
 /** What {@linkcode Calls} needs from its dealer. */
@@ -62,6 +63,8 @@ export class Calls {
   #options: CallsOptions;
   #registrations: Registrations;
   #sessions = new Map<number, DealerSession>();
+  /** Callees and calls on other nodes, once the dealer joined a cluster. */
+  remote: RemoteRpc | undefined;
 
   /** Creates the table over the dealer's registrations and policies. */
   constructor(options: CallsOptions) {
@@ -77,18 +80,22 @@ export class Calls {
    * `cloverleaf.error.limit_exceeded` (continuations are not new calls). A
    * `timeout` over {@linkcode MAX_CALL_TIMEOUT} is lowered to it.
    *
-   * @param session The caller.
-   * @param msg The CALL message.
-   * @param fresh Whether the request ID is a new one in the session's
-   * sequence (the router session decides); an old ID is only acceptable as
-   * the continuation of a progressive call.
+   * @param fresh Whether the request ID is new in the session's sequence;
+   * an old ID is only acceptable as the continuation of a progressive call.
    * @param disclose Disclose the caller as if it had set `disclose_me` (an
    * authorization permission says so), unless the realm never discloses.
+   * @param target The callee, for a call routed by another node.
    * @returns INVOCATION (and the call's timer), or ERROR to the caller.
    * @throws {ProtocolViolationError} For an unannounced feature, or a
    * request ID that is neither new nor a progressive call's.
    */
-  call(session: SessionInfo, msg: CallMessage, fresh = true, disclose = false): Output {
+  call(
+    session: SessionInfo,
+    msg: CallMessage,
+    fresh = true,
+    disclose = false,
+    target?: number,
+  ): Output {
     const caller = this.session(session);
     const active = caller.calls.get(msg.request);
     if (active !== undefined) {
@@ -96,19 +103,19 @@ export class Calls {
       if (active.killing || active.progressive) return NOTHING;
       throw new ProtocolViolationError(`CALL reuses in-flight request ID ${msg.request}`);
     }
+    const away = target === undefined ? this.remote?.continued(session, msg) : undefined;
+    if (away !== undefined) return away; // a further chunk of a call forwarded to another node
     if (caller.finished.has(msg.request)) return NOTHING; // a late chunk of a finished call
     if (!fresh) {
       throw new ProtocolViolationError(`CALL request ID ${msg.request} is out of sequence`);
     }
-    return this.#newCall(session, caller, msg, disclose);
+    return this.#newCall(session, caller, msg, disclose, target);
   }
 
   /**
    * Handles YIELD: a progressive one becomes RESULT `progress: true` for a
    * caller that asked for it; the final one closes the call.
    *
-   * @param session The callee.
-   * @param msg The YIELD message.
    * @returns RESULT to the caller (and the timer's restart or cancel), or
    * nothing for a late YIELD.
    * @throws {ProtocolViolationError} For an INVOCATION ID never issued, or
@@ -150,8 +157,6 @@ export class Calls {
    * Handles ERROR for an INVOCATION: passed to the caller with the same
    * URI, args and kwargs.
    *
-   * @param session The callee.
-   * @param msg The ERROR message (request type INVOCATION).
    * @returns ERROR to the caller, or nothing for a late answer.
    * @throws {ProtocolViolationError} For an INVOCATION ID never issued.
    */
@@ -175,14 +180,15 @@ export class Calls {
    * INTERRUPT; `kill` sends INTERRUPT and lets the callee's answer through.
    * A callee that did not announce call_canceling always gets `skip`.
    *
-   * @param session The caller.
-   * @param msg The CANCEL message.
+   * A forwarded call's CANCEL goes to its callee's node.
+   *
    * @returns ERROR `canceled` and/or INTERRUPT; nothing for an unknown or
    * finished call.
    */
   cancel(session: SessionInfo, msg: CancelMessage): Output {
     const pending = this.#sessions.get(session.id)?.calls.get(msg.request);
-    if (pending === undefined || pending.killing) return NOTHING;
+    if (pending === undefined) return this.remote?.cancel(session.id, msg) ?? NOTHING;
+    if (pending.killing) return NOTHING;
     const mode = msg.options.mode ?? "killnowait";
     if (mode === "kill" && pending.calleeCancels) {
       pending.killing = true;
@@ -197,14 +203,8 @@ export class Calls {
   }
 
   /**
-   * Cleans up after a session that left: its registrations go; callers of
-   * the invocations it owed get ERROR `wamp.error.canceled` at once; callees
-   * still working on its calls get INTERRUPT `killnowait` if they can take
-   * it, and their late answers are discarded.
-   *
-   * @param sessionId The session that left.
-   * @returns ERRORs and INTERRUPTs for the other sessions, and the
-   * cancellation of the timers of the calls that ended.
+   * Cleans up after a session that left (see `Dealer.removeSession`); the
+   * nodes running its forwarded calls are told.
    */
   removeSession(sessionId: number): Output {
     const state = this.#sessions.get(sessionId);
@@ -234,16 +234,16 @@ export class Calls {
       );
     }
     this.#sessions.delete(sessionId);
+    this.remote?.callerLeft(sessionId, effects);
     return { messages: out, effects };
   }
-
-  // ---- calls ----
 
   #newCall(
     session: SessionInfo,
     caller: DealerSession,
     msg: CallMessage,
     forced: boolean,
+    target: number | undefined,
   ): Output {
     const options = msg.options;
     const refuse = (uri: string, why?: string) =>
@@ -275,10 +275,17 @@ export class Calls {
     }
     const reg = this.#registrations.best(msg.procedure);
     if (reg === undefined) return refuse(ErrorUri.NO_SUCH_PROCEDURE);
-    const calleeId = chooseCallee(reg, options, this.#options.random);
+    const calleeId = target === undefined
+      ? chooseCallee(reg, options, this.#options.random)
+      : reg.callees.includes(target)
+      ? target
+      : undefined;
     if (Array.isArray(calleeId)) return refuse(...calleeId);
     const callee = calleeId === undefined ? undefined : this.#sessions.get(calleeId);
-    if (callee === undefined) return refuse(ErrorUri.NO_SUCH_PROCEDURE);
+    if (callee === undefined) {
+      return this.remote?.forward(session, msg, calleeId, forced) ??
+        refuse(ErrorUri.NO_SUCH_PROCEDURE);
+    }
     const can = callee.features;
     if (streaming && !can.progressiveInvocations) {
       return refuse(
@@ -373,8 +380,6 @@ export class Calls {
     }
     return pending;
   }
-
-  // ---- bookkeeping ----
 
   /** The dealer's state for a session, created on first use. */
   session(info: SessionInfo): DealerSession {

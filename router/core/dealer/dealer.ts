@@ -28,7 +28,9 @@ import {
 import type { Disclosure } from "../realm_options.ts";
 import { errorReply } from "../errors.ts";
 import { limitMessage, type LimitOptions, resolveLimits } from "../limits.ts";
-import type { Output } from "../output.ts";
+import { messagesOnly, type Output } from "../output.ts";
+import { DealerCluster } from "./cluster.ts";
+import { type DealerClusterHooks, RemoteRpc } from "./remote.ts";
 import { Calls } from "./calls.ts";
 import { keptOptions, MAX_CALL_TIMEOUT } from "./pending_calls.ts";
 import { type Registration, type RegistrationObserver, Registrations } from "./registrations.ts";
@@ -78,6 +80,7 @@ export class Dealer {
   #registrations: Registrations;
   #calls: Calls;
   #limits: Required<DealerLimits>;
+  #cluster!: DealerCluster;
 
   /**
    * Creates a dealer.
@@ -133,6 +136,11 @@ export class Dealer {
    * @returns REGISTERED or ERROR.
    */
   register(session: SessionInfo, msg: RegisterMessage): Outbound[] {
+    return this.#refusal(session, msg) ?? this.#add(session, msg);
+  }
+
+  /** Why a REGISTER is refused (ERROR), or undefined when it may go on. */
+  #refusal(session: SessionInfo, msg: RegisterMessage): Outbound[] | undefined {
     const refuse = (uri: string, why?: string) => [
       errorReply(session.id, msg.type, msg.request, uri, why),
     ];
@@ -172,7 +180,18 @@ export class Dealer {
         limitMessage("register", "registrations", limits.registrations),
       );
     }
+    return undefined;
+  }
+
+  /** Adds the callee of an accepted REGISTER: REGISTERED. */
+  #add(session: SessionInfo, msg: RegisterMessage, at?: number): Outbound[] {
+    const match = msg.options.match ?? "exact";
+    const invoke = msg.options.invoke ?? "single";
     this.#calls.session(session);
+    const remote = this.#calls.remote;
+    if (remote !== undefined && at !== undefined) {
+      remote.place({ node: remote.hooks.node, session: session.id, at });
+    }
     const reg = this.#registrations.add(
       msg.procedure,
       match,
@@ -180,6 +199,7 @@ export class Dealer {
       session.id,
       keptOptions(msg.options),
     );
+    remote?.sort(reg.callees);
     return [{
       to: session.id,
       msg: { type: MessageType.REGISTERED, request: msg.request, registration: reg.id },
@@ -263,10 +283,61 @@ export class Dealer {
    * cancellation of the timers of the calls that ended.
    */
   removeSession(sessionId: number): Output {
+    const remote = this.#calls.remote;
+    if (remote !== undefined) return this.#cluster.removeSession(remote, sessionId);
     for (const reg of this.#registrations.ofCallee(sessionId)) {
       this.#registrations.remove(sessionId, reg);
     }
     return this.#calls.removeSession(sessionId);
+  }
+
+  /**
+   * Makes this dealer part of a cluster (see `dealer/cluster.ts`): REGISTER
+   * claims the shared table first, calls may go to callees on other nodes.
+   *
+   * @param hooks The node, the realm, and the shared table's claim.
+   * @returns The dealer's cluster side, for the shell's inputs.
+   */
+  joinCluster(hooks: DealerClusterHooks): DealerCluster {
+    const remote = new RemoteRpc(hooks);
+    this.#calls.remote = remote;
+    this.#cluster = new DealerCluster(remote, {
+      registrations: this.#registrations,
+      calls: this.#calls,
+      now: this.#options.now,
+      settle: this.#options.settle ?? ((out) => out),
+      refusal: (session, msg) => this.#refusal(session, msg),
+      add: (session, msg, at) => this.#add(session, msg, at),
+    });
+    return this.#cluster;
+  }
+
+  /**
+   * Handles REGISTER as a request: {@linkcode Dealer.register}, or in a
+   * cluster, a claim of the shared table first (a task), then REGISTERED.
+   *
+   * @returns REGISTERED or ERROR, or the claim.
+   */
+  registerRequest(session: SessionInfo, msg: RegisterMessage): Output {
+    if (this.#calls.remote === undefined) return messagesOnly(this.register(session, msg));
+    return this.#refused(session, msg) ?? this.#cluster.claim(session, msg);
+  }
+
+  /** {@linkcode Dealer.unregister} as a request (in a cluster, the shared table too). */
+  unregisterRequest(session: SessionInfo, msg: UnregisterMessage): Output {
+    const remote = this.#calls.remote;
+    const reg = remote === undefined ? undefined : this.#registrations.get(msg.registration);
+    const out = messagesOnly(this.unregister(session, msg));
+    if (reg === undefined || reg.callees.includes(session.id)) return out;
+    return {
+      messages: out.messages,
+      effects: [remote!.release(reg.procedure, reg.match, session.id)],
+    };
+  }
+
+  #refused(session: SessionInfo, msg: RegisterMessage): Output | undefined {
+    const refused = this.#refusal(session, msg);
+    return refused === undefined ? undefined : messagesOnly(refused);
   }
 
   #validUri(uri: string, match: MatchPolicy): boolean {

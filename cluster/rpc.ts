@@ -1,0 +1,161 @@
+/**
+ * RPC across nodes, the NATS side: each node listens on
+ * `clv.<name>.node.<id>.rpc` for {@linkcode RpcEnvelope}s (msgpack, one
+ * encode per envelope) and feeds them to its realms' dealers; the dealers'
+ * `cluster` effects go out the same way, or to the shared registration
+ * table. A caller on another node is a proxy here: a delivery target with
+ * the caller's session ID whose messages go back to the caller's node.
+ *
+ * @module
+ */
+
+import { decode, encode } from "@msgpack/msgpack";
+import type { Peer, WampMessage } from "../wamp/mod.ts";
+import type { ClusterSend, Output } from "../router/core/output.ts";
+import type { Realm } from "../router/core/realm.ts";
+import type { DealerCluster } from "../router/core/dealer/cluster.ts";
+import type { RpcEnvelope } from "../router/core/dealer/remote.ts";
+import type { Logger } from "../router/core/types.ts";
+import type { ClusterNode, ClusterSubscription } from "./node.ts";
+import type { ClusterRegistrations } from "./registrations.ts";
+
+/** What the router gives the cluster's RPC side. */
+export interface RpcHost {
+  /** Runs a realm's output (delivery and effects). */
+  run(out: Output): void;
+  /** Adds a delivery target for a proxy of a caller on another node. */
+  addProxy(session: number, peer: Peer): void;
+  /** Removes a proxy's delivery target. */
+  removeProxy(session: number): void;
+  /** Where failures are logged. */
+  log: Logger;
+}
+
+const PACK = { ignoreUndefined: true } as const;
+
+/** RPC between the nodes of a cluster, for every realm of one router. */
+export class ClusterRpc {
+  #node: ClusterNode;
+  #table: ClusterRegistrations;
+  #host: RpcHost;
+  #dealers = new Map<string, DealerCluster>();
+  /** Proxies here: session ID → the node of the caller. */
+  #proxies = new Map<number, string>();
+  #subscription: ClusterSubscription;
+
+  /**
+   * Starts listening on this node's RPC subject.
+   *
+   * @param node The cluster node.
+   * @param table The shared registration table.
+   * @param host The router's side.
+   */
+  constructor(node: ClusterNode, table: ClusterRegistrations, host: RpcHost) {
+    this.#node = node;
+    this.#table = table;
+    this.#host = host;
+    this.#subscription = node.subscribe(
+      node.subject("node", node.id, "rpc"),
+      (data) => this.#receive(decode(data) as RpcEnvelope),
+    );
+    node.onNodeDown((id) => this.#nodeDown(id));
+  }
+
+  /**
+   * Links a realm's dealer to the cluster.
+   *
+   * @param name The realm's name.
+   * @param realm The realm.
+   */
+  link(name: string, realm: Realm): void {
+    this.#dealers.set(
+      name,
+      realm.dealer.joinCluster({
+        node: this.#node.id,
+        realm: name,
+        claim: (procedure, match, invoke, entry) =>
+          this.#table.claim(name, procedure, match, invoke, entry),
+      }),
+    );
+  }
+
+  /** A realm's dealer in the cluster. */
+  dealer(realm: string): DealerCluster | undefined {
+    return this.#dealers.get(realm);
+  }
+
+  /**
+   * Runs a dealer's `cluster` effect: to another node, or to the table.
+   *
+   * @param effect The effect.
+   */
+  send(effect: ClusterSend): void {
+    const envelope = effect.envelope as RpcEnvelope;
+    if (envelope.k === "release") {
+      const { realm, procedure, match, node, session } = envelope;
+      this.#table.release(realm, procedure, match, (c) => c.node === node && c.session === session)
+        .catch((error) => this.#host.log("warn", `Cluster: unregistering ${procedure}: ${error}`));
+      return;
+    }
+    this.#node.publish(this.#node.subject("node", effect.node, "rpc"), encode(envelope, PACK));
+  }
+
+  /** Stops listening. */
+  close(): void {
+    this.#subscription.unsubscribe();
+  }
+
+  #receive(envelope: RpcEnvelope): void {
+    if (envelope.k === "release") return;
+    const dealer = this.#dealers.get(envelope.realm);
+    if (dealer === undefined) return;
+    const host = this.#host;
+    switch (envelope.k) {
+      case "call": {
+        const { caller, from } = envelope;
+        if (!this.#proxies.has(caller.id)) {
+          this.#proxies.set(caller.id, from);
+          host.addProxy(caller.id, this.#proxyPeer(envelope.realm, from, caller.id));
+        }
+        return host.run(
+          dealer.invoke(from, caller, envelope.msg, envelope.callee, envelope.forced),
+        );
+      }
+      case "cancel":
+        return host.run(dealer.cancel(envelope.caller, envelope.msg));
+      case "gone":
+        if (this.#proxies.delete(envelope.caller)) host.removeProxy(envelope.caller);
+        return host.run(dealer.callerGone(envelope.caller));
+      case "out":
+        return host.run(dealer.answer(envelope.to, envelope.msg));
+    }
+  }
+
+  #nodeDown(node: string): void {
+    for (const [id, at] of this.#proxies) {
+      if (at !== node) continue;
+      this.#proxies.delete(id);
+      this.#host.removeProxy(id);
+    }
+    for (const dealer of this.#dealers.values()) this.#host.run(dealer.nodeDown(node));
+    this.#table.releaseNode(node).catch((error) =>
+      this.#host.log("warn", `Cluster: removing node ${node}'s registrations: ${error}`)
+    );
+  }
+
+  /** A peer whose messages go to a caller on another node. */
+  #proxyPeer(realm: string, node: string, to: number): Peer {
+    const subject = this.#node.subject("node", node, "rpc");
+    const from = this.#node.id;
+    return {
+      info: { type: "cluster" } as unknown as Peer["info"],
+      send: (msg: WampMessage) => {
+        const envelope: RpcEnvelope = { k: "out", realm, from, to, msg };
+        this.#node.publish(subject, encode(envelope, PACK));
+      },
+      backlog: () => 0,
+      queued: () => 0,
+      close: () => {},
+    };
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * A dealer in a cluster: the inputs the shell feeds it from NATS (the
+ * shared registration table's changes, forwarded calls and cancels,
+ * answers for local callers, nodes going down), each returning an
+ * {@linkcode Output}, and the registration claim that REGISTER becomes.
+ * Pure: the claim is a `task` effect the shell runs against JetStream KV.
+ *
+ * @module
+ */
+
+import {
+  type CallMessage,
+  type CancelMessage,
+  ErrorUri,
+  type InvocationPolicy,
+  type MatchPolicy,
+  type RegisterMessage,
+  type WampMessage,
+} from "../../../wamp/mod.ts";
+import { errorReply } from "../errors.ts";
+import { append, type Effect, messagesOnly, NOTHING, type Output, output } from "../output.ts";
+import type { Calls } from "./calls.ts";
+import { dealerSession, keptOptions } from "./pending_calls.ts";
+import type { Registrations } from "./registrations.ts";
+import type { CalleeEntry, ProxyCaller, RemoteRpc } from "./remote.ts";
+import type { Outbound, SessionInfo } from "../types.ts";
+
+/** What {@linkcode DealerCluster} needs from its dealer. */
+export interface DealerParts {
+  /** The registration table. */
+  readonly registrations: Registrations;
+  /** The calls in flight. */
+  readonly calls: Calls;
+  /** The clock. */
+  readonly now: () => number;
+  /** Completes an output (meta events). */
+  readonly settle: (out: Output) => Output;
+  /** Why a REGISTER is refused by this node's view. */
+  readonly refusal: (session: SessionInfo, msg: RegisterMessage) => Outbound[] | undefined;
+  /** Adds an accepted REGISTER's callee at its place in the cluster-wide order. */
+  readonly add: (session: SessionInfo, msg: RegisterMessage, at: number) => Outbound[];
+}
+
+/** The cluster side of one dealer. */
+export class DealerCluster {
+  #remote: RemoteRpc;
+  #parts: DealerParts;
+
+  /**
+   * Creates it.
+   *
+   * @param remote The dealer's cluster state.
+   * @param parts The dealer's pieces.
+   */
+  constructor(remote: RemoteRpc, parts: DealerParts) {
+    this.#remote = remote;
+    this.#parts = parts;
+  }
+
+  /**
+   * REGISTER in a cluster: the callee is added to the shared table (a task
+   * the shell runs); REGISTERED follows, or ERROR `procedure_already_exists`
+   * when another node's registration is in the way.
+   *
+   * @param session The callee.
+   * @param msg The REGISTER.
+   * @returns The claim.
+   */
+  claim(session: SessionInfo, msg: RegisterMessage): Output {
+    const remote = this.#remote;
+    const match = msg.options.match ?? "exact";
+    const invoke = msg.options.invoke ?? "single";
+    const entry: CalleeEntry = {
+      node: remote.hooks.node,
+      session: session.id,
+      at: this.#parts.now(),
+      options: keptOptions(msg.options),
+      features: dealerSession(session).features,
+    };
+    remote.claims.set(session.id, (remote.claims.get(session.id) ?? 0) + 1);
+    const effect: Effect = {
+      kind: "task",
+      run: () => remote.hooks.claim(msg.procedure, match, invoke, entry),
+      resume: (result) => this.#parts.settle(this.#claimed(session, msg, entry, result)),
+    };
+    return { messages: [], effects: [effect] };
+  }
+
+  #claimed(
+    session: SessionInfo,
+    msg: RegisterMessage,
+    entry: CalleeEntry,
+    result: { ok: true; value: string | undefined } | { ok: false; error: unknown },
+  ): Output {
+    const remote = this.#remote;
+    const claims = remote.claims.get(session.id);
+    const match = msg.options.match ?? "exact";
+    if (claims === undefined) { // the session left meanwhile
+      return result.ok && result.value === undefined
+        ? { messages: [], effects: [remote.release(msg.procedure, match, session.id)] }
+        : NOTHING;
+    }
+    if (claims <= 1) remote.claims.delete(session.id);
+    else remote.claims.set(session.id, claims - 1);
+    const refuse = (uri: string, why: string) =>
+      messagesOnly([errorReply(session.id, msg.type, msg.request, uri, why)]);
+    if (!result.ok) {
+      return refuse(ErrorUri.CANCELED, `the cluster's registration table failed: ${result.error}`);
+    }
+    if (result.value !== undefined) return refuse(ErrorUri.PROCEDURE_ALREADY_EXISTS, result.value);
+    const refused = this.#parts.refusal(session, msg); // a local REGISTER won meanwhile
+    if (refused !== undefined) {
+      return {
+        messages: refused,
+        effects: [remote.release(msg.procedure, match, session.id)],
+      };
+    }
+    return messagesOnly(this.#parts.add(session, msg, entry.at));
+  }
+
+  /**
+   * A session left (in a cluster): as `Dealer.removeSession`, and its
+   * registrations leave the shared table.
+   */
+  removeSession(remote: RemoteRpc, sessionId: number): Output {
+    const registrations = this.#parts.registrations;
+    const out = output();
+    remote.claims.delete(sessionId);
+    remote.order.delete(sessionId);
+    for (const reg of registrations.ofCallee(sessionId)) {
+      registrations.remove(sessionId, reg);
+      out.effects.push(remote.release(reg.procedure, reg.match, sessionId));
+    }
+    return append(out, this.#parts.calls.removeSession(sessionId));
+  }
+
+  /**
+   * The shared table changed: `entries` are the callees of (procedure,
+   * match) on other nodes (empty when the registration is gone).
+   */
+  sync(
+    procedure: string,
+    match: MatchPolicy,
+    invoke: InvocationPolicy,
+    entries: readonly CalleeEntry[],
+  ): Output {
+    const remote = this.#remote;
+    const registrations = this.#parts.registrations;
+    const wanted = new Map<number, CalleeEntry>();
+    for (const entry of entries) {
+      if (entry.node !== remote.hooks.node) wanted.set(entry.session, entry);
+    }
+    let reg = registrations.lookup(procedure, match);
+    for (const id of reg === undefined ? [] : [...reg.callees]) {
+      if (remote.callees.has(id) && !wanted.has(id)) this.#dropCallee(id, [reg!]);
+    }
+    for (const entry of wanted.values()) {
+      reg = registrations.lookup(procedure, match);
+      if (reg?.callees.includes(entry.session)) continue;
+      if (reg !== undefined && reg.invoke !== invoke) continue; // lost a race: the table decides
+      remote.callees.set(entry.session, entry);
+      remote.place(entry);
+      reg = registrations.add(procedure, match, invoke, entry.session, entry.options);
+    }
+    reg = registrations.lookup(procedure, match);
+    if (reg !== undefined) remote.sort(reg.callees);
+    return this.#parts.settle(NOTHING);
+  }
+
+  /**
+   * A call routed by another node to a callee here: run for a proxy of the
+   * caller (its answers go back to that node).
+   */
+  invoke(
+    from: string,
+    caller: ProxyCaller,
+    msg: CallMessage,
+    callee: number,
+    forced: boolean,
+  ): Output {
+    const remote = this.#remote;
+    remote.proxies.set(caller.id, from);
+    const info: SessionInfo = { ...caller, realm: remote.hooks.realm };
+    const known = this.#parts.calls.get(caller.id)?.info ?? info;
+    return this.#parts.settle(this.#parts.calls.call(known, msg, true, forced, callee));
+  }
+
+  /** A CANCEL from another node's caller for a call run here. */
+  cancel(caller: number, msg: CancelMessage): Output {
+    const info = this.#parts.calls.get(caller)?.info;
+    return info === undefined ? NOTHING : this.#parts.settle(this.#parts.calls.cancel(info, msg));
+  }
+
+  /** What a callee's node sent a local caller. */
+  answer(to: number, msg: WampMessage): Output {
+    return this.#remote.answer(to, msg);
+  }
+
+  /** A caller on another node left: its proxy goes (callees get INTERRUPT). */
+  callerGone(caller: number): Output {
+    if (!this.#remote.proxies.delete(caller)) return NOTHING;
+    return this.#parts.settle(this.#parts.calls.removeSession(caller));
+  }
+
+  /** Whether a session ID is a proxy of a caller on another node. */
+  isProxy(session: number): boolean {
+    return this.#remote.proxies.has(session);
+  }
+
+  /**
+   * A node is down: its callees leave every registration, calls forwarded
+   * to it end with ERROR `canceled`, and its callers' proxies go.
+   */
+  nodeDown(node: string): Output {
+    const remote = this.#remote;
+    const out = output();
+    for (const m of remote.nodeDown(node)) out.messages.push(m);
+    for (const [id, entry] of [...remote.callees]) {
+      if (entry.node === node) this.#dropCallee(id, this.#parts.registrations.ofCallee(id));
+    }
+    for (const [id, at] of [...remote.proxies]) {
+      if (at !== node) continue;
+      remote.proxies.delete(id);
+      append(out, this.#parts.calls.removeSession(id));
+    }
+    return this.#parts.settle(out);
+  }
+
+  #dropCallee(id: number, regs: readonly { id: number }[]): void {
+    const registrations = this.#parts.registrations;
+    for (const { id: regId } of regs) {
+      const reg = registrations.get(regId);
+      if (reg !== undefined) registrations.remove(id, reg);
+    }
+    if (registrations.countOf(id) === 0) {
+      this.#remote.callees.delete(id);
+      this.#remote.order.delete(id);
+    }
+  }
+}

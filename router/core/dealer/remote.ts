@@ -1,0 +1,307 @@
+/**
+ * The dealer's side of a cluster, sans-I/O: callees on other nodes (mirrored
+ * from the shared registration table), calls forwarded to them, and the
+ * proxies of callers on other nodes whose calls this node's callees serve.
+ * Everything that must cross NATS is returned as a `cluster` effect holding
+ * an {@linkcode RpcEnvelope}; what arrives from NATS comes back in as plain
+ * calls that return an {@linkcode Output}.
+ *
+ * A forwarded call is routed by the caller's node (authorization, policy,
+ * choice of callee) and run by the callee's node: its dealer records the
+ * call for a proxy of the caller (same session ID) and handles timeout,
+ * cancel and progress as for a local caller; what it sends the proxy goes
+ * back to the caller's node.
+ *
+ * @module
+ */
+
+import {
+  type CallMessage,
+  type CancelMessage,
+  type Dict,
+  ErrorUri,
+  type InvocationPolicy,
+  type MatchPolicy,
+  MessageType,
+  type WampMessage,
+} from "../../../wamp/mod.ts";
+import { errorReply } from "../errors.ts";
+import { type ClusterSend, type Effect, NO_EFFECTS, NOTHING, type Output } from "../output.ts";
+import type { RpcFeatures } from "./pending_calls.ts";
+import type { Outbound, SessionInfo } from "../types.ts";
+
+/** A callee as the shared registration table lists it. */
+export interface CalleeEntry {
+  /** The node the callee is joined to. */
+  readonly node: string;
+  /** The callee's session ID. */
+  readonly session: number;
+  /** When it registered (ms since the epoch): the cluster-wide order. */
+  readonly at: number;
+  /** The REGISTER options the dealer keeps. */
+  readonly options: Dict;
+  /** The callee's RPC features. */
+  readonly features: RpcFeatures;
+}
+
+/** What the shell gives a dealer that joins a cluster. */
+export interface DealerClusterHooks {
+  /** This node's ID. */
+  readonly node: string;
+  /** The realm's name. */
+  readonly realm: string;
+  /**
+   * Adds a callee to the shared table atomically (run by the shell as a
+   * task): resolves to undefined when it is in, or the refusal's reason
+   * (`procedure_already_exists`).
+   */
+  claim(
+    procedure: string,
+    match: MatchPolicy,
+    invoke: InvocationPolicy,
+    entry: CalleeEntry,
+  ): PromiseLike<string | undefined>;
+}
+
+/** The caller's identity, as a proxy on the callee's node carries it. */
+export type ProxyCaller =
+  & Pick<
+    SessionInfo,
+    "id" | "authid" | "authrole" | "authmethod" | "authprovider" | "roles" | "transport"
+  >
+  & { trustlevel?: number };
+
+/** What nodes send each other about calls (msgpack-encoded by the shell). */
+export type RpcEnvelope =
+  | {
+    k: "call";
+    realm: string;
+    from: string;
+    caller: ProxyCaller;
+    callee: number;
+    msg: CallMessage;
+    forced: boolean;
+  }
+  | { k: "cancel"; realm: string; from: string; caller: number; msg: CancelMessage }
+  | { k: "gone"; realm: string; from: string; caller: number }
+  | { k: "out"; realm: string; from: string; to: number; msg: WampMessage }
+  | {
+    k: "release";
+    realm: string;
+    procedure: string;
+    match: MatchPolicy;
+    node: string;
+    session: number;
+  };
+
+/** A call this node forwarded to another. */
+interface Forwarded {
+  readonly node: string;
+  /** More CALL chunks may follow (progressive call invocations). */
+  streaming: boolean;
+}
+
+/** The cluster state of one dealer. */
+export class RemoteRpc {
+  /** The shell's hooks. */
+  readonly hooks: DealerClusterHooks;
+  /** Callees on other nodes, by session ID. */
+  readonly callees: Map<number, CalleeEntry> = new Map();
+  /** Every callee's place in the cluster-wide order (local ones too). */
+  readonly order: Map<number, string> = new Map();
+  /** Calls forwarded to other nodes: caller → CALL request → where. */
+  readonly forwarded: Map<number, Map<number, Forwarded>> = new Map();
+  /** Proxies of callers on other nodes: session ID → their node. */
+  readonly proxies: Map<number, string> = new Map();
+  /** Local sessions with a registration claim in flight, and how many. */
+  readonly claims: Map<number, number> = new Map();
+
+  /** Creates the state for the realm the hooks name. */
+  constructor(hooks: DealerClusterHooks) {
+    this.hooks = hooks;
+  }
+
+  /** Records a callee's place in the cluster-wide order. */
+  place(entry: { node: string; session: number; at: number }): void {
+    const at = String(entry.at).padStart(16, "0");
+    this.order.set(entry.session, `${at}:${entry.node}:${entry.session}`);
+  }
+
+  /** Sorts a registration's callees into the cluster-wide order. */
+  sort(callees: number[]): void {
+    const order = this.order;
+    callees.sort((a, b) => {
+      const x = order.get(a) ?? "", y = order.get(b) ?? "";
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+  }
+
+  /**
+   * A new call to a callee on another node: checks what the callee can
+   * take, records the call and returns the envelope for its node.
+   *
+   * @returns The output, or undefined when `callee` is not remote.
+   */
+  forward(
+    session: SessionInfo,
+    msg: CallMessage,
+    callee: number | undefined,
+    forced: boolean,
+  ): Output | undefined {
+    const entry = callee === undefined ? undefined : this.callees.get(callee);
+    if (entry === undefined) return undefined;
+    const refuse = (why: string) =>
+      reply([errorReply(session.id, msg.type, msg.request, ErrorUri.FEATURE_NOT_SUPPORTED, why)]);
+    const streaming = msg.options.progress === true;
+    if (streaming && !entry.features.progressiveInvocations) {
+      return refuse("the callee does not support progressive call invocations");
+    }
+    if (msg.options.ppt_scheme !== undefined && !entry.features.calleePassthru) {
+      return refuse("the callee does not support payload passthru");
+    }
+    let mine = this.forwarded.get(session.id);
+    if (mine === undefined) this.forwarded.set(session.id, mine = new Map());
+    mine.set(msg.request, { node: entry.node, streaming });
+    return this.#send(entry.node, {
+      k: "call",
+      realm: this.hooks.realm,
+      from: this.hooks.node,
+      caller: proxyOf(session),
+      callee: entry.session,
+      msg,
+      forced,
+    });
+  }
+
+  /**
+   * A CALL reusing the request ID of a forwarded call: a further chunk of a
+   * progressive call goes to the same node; anything else is dropped.
+   *
+   * @returns The output, or undefined when the call was not forwarded.
+   */
+  continued(session: SessionInfo, msg: CallMessage): Output | undefined {
+    const call = this.forwarded.get(session.id)?.get(msg.request);
+    if (call === undefined) return undefined;
+    if (!call.streaming) return NOTHING;
+    if (msg.options.progress !== true) call.streaming = false;
+    return this.#send(call.node, {
+      k: "call",
+      realm: this.hooks.realm,
+      from: this.hooks.node,
+      caller: proxyOf(session),
+      callee: 0,
+      msg,
+      forced: false,
+    });
+  }
+
+  /** CANCEL of a forwarded call: to the callee's node (undefined: not forwarded). */
+  cancel(caller: number, msg: CancelMessage): Output | undefined {
+    const call = this.forwarded.get(caller)?.get(msg.request);
+    if (call === undefined) return undefined;
+    return this.#send(call.node, {
+      k: "cancel",
+      realm: this.hooks.realm,
+      from: this.hooks.node,
+      caller,
+      msg,
+    });
+  }
+
+  /**
+   * What a callee's node sent a caller of this node: delivered; a final
+   * RESULT or an ERROR ends the forwarded call.
+   */
+  answer(to: number, msg: WampMessage): Output {
+    if (
+      (msg.type === MessageType.RESULT && msg.details.progress !== true) ||
+      msg.type === MessageType.ERROR
+    ) {
+      const mine = this.forwarded.get(to);
+      mine?.delete(msg.request);
+      if (mine?.size === 0) this.forwarded.delete(to);
+    }
+    return { messages: [{ to, msg }], effects: NO_EFFECTS };
+  }
+
+  /**
+   * A local caller left: the nodes running its calls are told, so their
+   * callees get INTERRUPT and its proxies go.
+   */
+  callerLeft(caller: number, effects: Effect[]): void {
+    const mine = this.forwarded.get(caller);
+    if (mine === undefined) return;
+    this.forwarded.delete(caller);
+    const nodes = new Set<string>();
+    for (const call of mine.values()) nodes.add(call.node);
+    for (const node of nodes) {
+      effects.push(
+        send(node, { k: "gone", realm: this.hooks.realm, from: this.hooks.node, caller }),
+      );
+    }
+  }
+
+  /**
+   * A node is down: every call forwarded to it ends with ERROR `canceled`.
+   *
+   * @returns The ERRORs.
+   */
+  nodeDown(node: string): Outbound[] {
+    const out: Outbound[] = [];
+    for (const [caller, mine] of this.forwarded) {
+      for (const [request, call] of mine) {
+        if (call.node !== node) continue;
+        mine.delete(request);
+        out.push(
+          errorReply(
+            caller,
+            MessageType.CALL,
+            request,
+            ErrorUri.CANCELED,
+            "the callee's node is down",
+          ),
+        );
+      }
+      if (mine.size === 0) this.forwarded.delete(caller);
+    }
+    return out;
+  }
+
+  /** The envelope removing a callee from the shared table. */
+  release(procedure: string, match: MatchPolicy, session: number): ClusterSend {
+    return send("", {
+      k: "release",
+      realm: this.hooks.realm,
+      procedure,
+      match,
+      node: this.hooks.node,
+      session,
+    });
+  }
+
+  #send(node: string, envelope: RpcEnvelope): Output {
+    return { messages: [], effects: [send(node, envelope)] };
+  }
+}
+
+/** The proxy identity of a session. */
+function proxyOf(session: SessionInfo): ProxyCaller {
+  return {
+    id: session.id,
+    authid: session.authid,
+    authrole: session.authrole,
+    authmethod: session.authmethod,
+    authprovider: session.authprovider,
+    roles: session.roles,
+    transport: session.transport,
+    ...(session.trustlevel === undefined ? {} : { trustlevel: session.trustlevel }),
+  };
+}
+
+function send(node: string, envelope: RpcEnvelope): ClusterSend {
+  return { kind: "cluster", node, envelope };
+}
+
+function reply(messages: Outbound[]): Output {
+  return { messages, effects: NO_EFFECTS };
+}
