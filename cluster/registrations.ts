@@ -99,6 +99,8 @@ export class ClusterRegistrations {
   #log: Logger;
   #watcher: { stop(): void } | undefined;
   #closed = false;
+  /** Nodes known to be down: their callees are ignored and removed. */
+  #down = new Set<string>();
 
   private constructor(kv: Kv, log: Logger) {
     this.#kv = kv;
@@ -134,7 +136,8 @@ export class ClusterRegistrations {
         try {
           if (entry.operation === "PUT") {
             const reg = decode(entry.value) as SharedRegistration;
-            change(reg.realm, reg.procedure, reg.match, reg.invoke, reg.callees);
+            const callees = reg.callees.filter((c) => !this.#down.has(c.node));
+            change(reg.realm, reg.procedure, reg.match, reg.invoke, callees);
           } else {
             const [realm, match, procedure] = entry.key.split(".");
             change(untoken(realm!), untoken(procedure!), match as MatchPolicy, "single", []);
@@ -174,7 +177,10 @@ export class ClusterRegistrations {
         }
       }
       const reg = decode(current.value) as SharedRegistration;
-      if (reg.invoke === "single" || reg.invoke !== invoke) {
+      reg.callees = reg.callees.filter((c) => !this.#down.has(c.node));
+      if (reg.callees.length === 0) {
+        reg.invoke = invoke;
+      } else if (reg.invoke === "single" || reg.invoke !== invoke) {
         return `registered with invocation policy "${reg.invoke}"`;
       }
       if (reg.callees.some((c) => c.session === entry.session)) return undefined;
@@ -216,8 +222,12 @@ export class ClusterRegistrations {
     }
   }
 
-  /** Removes every callee of a node that is down. */
+  /**
+   * Removes every callee of a node that is down (and ignores them from
+   * now on, should they still be listed).
+   */
   async releaseNode(node: string): Promise<void> {
+    this.#down.add(node);
     const keys: string[] = [];
     for await (const key of await this.#kv.keys()) keys.push(key);
     for (const key of keys) {

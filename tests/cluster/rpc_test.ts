@@ -4,9 +4,9 @@
  */
 
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { ApplicationError } from "../../mod.ts";
-import { until } from "../_helpers/router.ts";
-import { joinNode, seen, startCluster } from "./_cluster.ts";
+import { ApplicationError, connect } from "../../mod.ts";
+import { until, within } from "../_helpers/router.ts";
+import { joinNode, seen, startCluster, TIMING } from "./_cluster.ts";
 
 function isUri(uri: string) {
   return (e: unknown) => {
@@ -230,4 +230,56 @@ Deno.test("a callee that leaves: its calls fail, its registration is gone everyw
   await caller.register("com.example.hang", () => ({ args: ["mine"] }));
   deepEqual((await caller.call("com.example.hang")).args, ["mine"]);
   await caller.close();
+});
+
+Deno.test("a node SIGKILLed mid-call: the caller gets wamp.error.canceled, the registration goes", async () => {
+  await using c = await startCluster(1, "kill");
+  const [a] = c.nodes;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./_node.ts", import.meta.url).pathname,
+      c.nats.url,
+      "kill",
+      String(TIMING.heartbeat),
+      String(TIMING.nodeTimeout),
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let killed = false;
+  try {
+    const { value } = await lines.read();
+    const url = value!.trim();
+    const callee = await connect(url, { realm: "realm1", serializers: ["msgpack"] });
+    const started: number[] = [];
+    await callee.register("com.example.hang", () => {
+      started.push(1);
+      return new Promise(() => {});
+    });
+    await seen(a!, "com.example.hang", 1);
+    const caller = await joinNode(a!, "cbor");
+    const outcome = caller.call("com.example.hang").then(() => "resolved", (e) => e);
+    await until(() => started.length === 1);
+    child.kill("SIGKILL");
+    killed = true;
+    const t0 = Date.now();
+    const error = await within(outcome, TIMING.nodeTimeout + 2000);
+    const waited = Date.now() - t0;
+    ok(isUri("wamp.error.canceled")(error));
+    ok(waited <= TIMING.nodeTimeout + 1000, `canceled after ${waited} ms`);
+    await seen(a!, "com.example.hang", 0);
+    await rejects(caller.call("com.example.hang"), isUri("wamp.error.no_such_procedure"));
+    // The survivors cleaned the shared table: the procedure can be registered again.
+    await caller.register("com.example.hang", () => ({ args: ["back"] }));
+    deepEqual((await caller.call("com.example.hang")).args, ["back"]);
+    await caller.close();
+    callee.close().catch(() => {});
+  } finally {
+    if (!killed) child.kill("SIGKILL");
+    await child.status;
+    await lines.cancel().catch(() => {});
+  }
 });
