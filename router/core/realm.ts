@@ -278,7 +278,7 @@ export class Realm {
    */
   revokeRegistration(id: number, reason?: string, callee?: number): Output | undefined {
     if (this.dealer.registration(id) === undefined) return undefined;
-    return this.#finish(messagesOnly(this.dealer.revoke(id, reason, callee)));
+    return this.#finish(this.dealer.revokeRequest(id, reason, callee));
   }
 
   /**

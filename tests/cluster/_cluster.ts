@@ -58,3 +58,32 @@ export async function seen(
     `${procedure} with ${callees} callees`,
   );
 }
+
+/**
+ * The keys of the cluster's shared registration table, read straight from
+ * JetStream KV.
+ */
+export async function tableKeys(nats: NatsServer, name: string): Promise<string[]> {
+  const { connect } = await import("@nats-io/transport-node");
+  const { Kvm } = await import("@nats-io/kv");
+  const nc = await connect({ servers: [nats.url] });
+  try {
+    const kv = await new Kvm(nc).open(`clv_${name}_registrations`);
+    const keys: string[] = [];
+    for await (const key of await kv.keys()) keys.push(key);
+    return keys;
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Waits until the shared table has `n` keys. */
+export async function tableHas(nats: NatsServer, name: string, n: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  let keys = await tableKeys(nats, name);
+  while (keys.length !== n) {
+    if (Date.now() > deadline) throw new Error(`table has ${keys.join(", ")}, not ${n} keys`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    keys = await tableKeys(nats, name);
+  }
+}

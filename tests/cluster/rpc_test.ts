@@ -6,7 +6,7 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { ApplicationError, connect } from "../../mod.ts";
 import { until, within } from "../_helpers/router.ts";
-import { joinNode, seen, startCluster, TIMING } from "./_cluster.ts";
+import { joinNode, seen, startCluster, tableHas, TIMING } from "./_cluster.ts";
 
 function isUri(uri: string) {
   return (e: unknown) => {
@@ -226,6 +226,7 @@ Deno.test("a callee that leaves: its calls fail, its registration is gone everyw
   ok(isUri("wamp.error.canceled")(await outcome));
   await seen(a!, "com.example.hang", 0);
   await rejects(caller.call("com.example.hang"), isUri("wamp.error.no_such_procedure"));
+  await tableHas(c.nats, "t", 0);
   // And the shared table forgot it: a session on A may register it as single.
   await caller.register("com.example.hang", () => ({ args: ["mine"] }));
   deepEqual((await caller.call("com.example.hang")).args, ["mine"]);
@@ -272,6 +273,7 @@ Deno.test("a node SIGKILLed mid-call: the caller gets wamp.error.canceled, the r
     ok(waited <= TIMING.nodeTimeout + 1000, `canceled after ${waited} ms`);
     await seen(a!, "com.example.hang", 0);
     await rejects(caller.call("com.example.hang"), isUri("wamp.error.no_such_procedure"));
+    await tableHas(c.nats, "kill", 0);
     // The survivors cleaned the shared table: the procedure can be registered again.
     await caller.register("com.example.hang", () => ({ args: ["back"] }));
     deepEqual((await caller.call("com.example.hang")).args, ["back"]);
@@ -282,4 +284,44 @@ Deno.test("a node SIGKILLed mid-call: the caller gets wamp.error.canceled, the r
     await child.status;
     await lines.cancel().catch(() => {});
   }
+});
+
+Deno.test("a caller that leaves mid-call: the callee on the other node is interrupted", async () => {
+  await using c = await startCluster(2);
+  const [a, b] = c.nodes;
+  const callee = await joinNode(b!);
+  const caller = await joinNode(a!);
+  const interrupted: string[] = [];
+  let started = false;
+  await callee.register("com.example.wait", (_a, _k, _d, inv) =>
+    new Promise((resolve) => {
+      started = true;
+      inv.signal.addEventListener("abort", () => {
+        interrupted.push((inv.signal.reason as ApplicationError).uri);
+        resolve({});
+      });
+    }));
+  await seen(a!, "com.example.wait", 1);
+  caller.call("com.example.wait").catch(() => {});
+  await until(() => started);
+  await caller.close();
+  await until(() => interrupted.length === 1);
+  deepEqual(interrupted, ["wamp.error.canceled"]);
+  await callee.close();
+});
+
+Deno.test("revoking a registration on the callee's node removes it cluster-wide", async () => {
+  await using c = await startCluster(2);
+  const [a, b] = c.nodes;
+  const callee = await joinNode(b!);
+  const caller = await joinNode(a!);
+  const reg = await callee.register("com.example.revoked", () => ({}));
+  await seen(a!, "com.example.revoked", 1);
+  await tableHas(c.nats, "t", 1);
+  equal(b!.router.revokeRegistration("realm1", reg.id, "gone"), true);
+  await seen(a!, "com.example.revoked", 0);
+  await tableHas(c.nats, "t", 0);
+  await rejects(caller.call("com.example.revoked"), isUri("wamp.error.no_such_procedure"));
+  await callee.close();
+  await caller.close();
 });

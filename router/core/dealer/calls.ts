@@ -178,9 +178,8 @@ export class Calls {
    * Handles CANCEL (call_canceling). Modes: `skip` answers the caller at
    * once and leaves the callee alone; `killnowait` (the default) also sends
    * INTERRUPT; `kill` sends INTERRUPT and lets the callee's answer through.
-   * A callee that did not announce call_canceling always gets `skip`.
-   *
-   * A forwarded call's CANCEL goes to its callee's node.
+   * A callee that did not announce call_canceling always gets `skip`. A
+   * forwarded call's CANCEL goes to its callee's node.
    *
    * @returns ERROR `canceled` and/or INTERRUPT; nothing for an unknown or
    * finished call.
@@ -262,7 +261,8 @@ export class Calls {
     }
     if (!this.#validUri(msg.procedure, "exact")) return refuse(ErrorUri.INVALID_URI);
     const maxCalls = this.#options.callsPerSession;
-    if (caller.calls.size >= maxCalls && session.transport !== "internal") {
+    const away = this.remote?.forwarded.get(session.id)?.size ?? 0;
+    if (caller.calls.size + away >= maxCalls && session.transport !== "internal") {
       return refuse(ErrorUri.LIMIT_EXCEEDED, limitMessage("call", "callsPerSession", maxCalls));
     }
     if (ppt) {

@@ -335,6 +335,21 @@ export class Dealer {
     };
   }
 
+  /**
+   * {@linkcode Dealer.revoke} as an output: in a cluster, the revoked local
+   * callees leave the shared table too.
+   */
+  revokeRequest(id: number, reason?: string, callee?: number): Output {
+    const remote = this.#calls.remote;
+    const reg = this.#registrations.get(id);
+    const before = remote === undefined || reg === undefined ? [] : [...reg.callees];
+    const out = messagesOnly(this.revoke(id, reason, callee));
+    const gone = before.filter((s) => !reg!.callees.includes(s) && !remote!.callees.has(s));
+    if (gone.length === 0) return out;
+    const effects = gone.map((s) => remote!.release(reg!.procedure, reg!.match, s));
+    return { messages: out.messages, effects };
+  }
+
   #refused(session: SessionInfo, msg: RegisterMessage): Output | undefined {
     const refused = this.#refusal(session, msg);
     return refused === undefined ? undefined : messagesOnly(refused);
