@@ -266,6 +266,8 @@ export class Connection implements PeerHandler {
         return this.#task(effect);
       case "close":
       case "abort":
+      case "cluster-publish":
+      case "cluster-interest":
         return this.#host.runner.run({ messages: [], effects: [effect] });
     }
   }

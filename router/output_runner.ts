@@ -12,7 +12,14 @@
  */
 
 import type { Dict, Payload } from "../wamp/mod.ts";
-import { type Effect, NOTHING, type Output, type RunTask } from "./core/output.ts";
+import {
+  type ClusterInterest,
+  type ClusterPublish,
+  type Effect,
+  NOTHING,
+  type Output,
+  type RunTask,
+} from "./core/output.ts";
 import type { Realm } from "./core/realm.ts";
 import type { Logger } from "./core/types.ts";
 import type { Delivery } from "./delivery.ts";
@@ -23,6 +30,14 @@ export interface WaitingSession {
   resume(): void;
 }
 
+/** Runs the brokers' cluster effects (`cluster/pubsub.ts`). */
+export interface PubSubEffects {
+  /** Runs a `cluster-publish` effect. */
+  publish(effect: ClusterPublish): void;
+  /** Runs a `cluster-interest` effect. */
+  interest(effect: ClusterInterest): void;
+}
+
 /** Delivers outputs and runs their effects. */
 export class OutputRunner {
   #delivery: Delivery;
@@ -30,6 +45,8 @@ export class OutputRunner {
   /** Sessions that kept messages back behind a pending authorization. */
   #waiting = new Set<WaitingSession>();
   #log: Logger;
+  /** Runs the brokers' cluster effects, once the router joined a cluster. */
+  pubsub: PubSubEffects | undefined;
 
   /**
    * Creates the runner.
@@ -111,6 +128,10 @@ export class OutputRunner {
         return this.#delivery.target(effect.session)?.shutdown(effect.reason, effect.message);
       case "abort":
         return this.#delivery.target(effect.session)?.violate(effect.message, effect.error);
+      case "cluster-publish":
+        return this.pubsub?.publish(effect);
+      case "cluster-interest":
+        return this.pubsub?.interest(effect);
     }
   }
 

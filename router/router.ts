@@ -25,6 +25,7 @@ import { scrambledIdGenerator } from "./scrambled_ids.ts";
 import { Connection, type ConnectionHost } from "./connection.ts";
 import { Delivery } from "./delivery.ts";
 import { ClusterNode, type ClusterOptions } from "../cluster/node.ts";
+import { ClusterPubSub } from "../cluster/pubsub.ts";
 import { OutputRunner } from "./output_runner.ts";
 import type { Logger, LogLevel } from "./core/types.ts";
 
@@ -91,6 +92,18 @@ let addRealmCollecting: (
 ) => void;
 let realmOfRouter: (router: Router, name: string) => Realm | undefined;
 let clusterOfRouter: (router: Router) => ClusterNode | undefined;
+let pubsubOfRouter: (router: Router) => ClusterPubSub | undefined;
+
+/**
+ * A router's PubSub bridge to its cluster, once it has joined one. Not
+ * part of the public API (tests, the benchmark).
+ *
+ * @param router The router.
+ * @returns The bridge.
+ */
+export function clusterPubSubOf(router: Router): ClusterPubSub | undefined {
+  return pubsubOfRouter(router);
+}
 
 /**
  * The cluster node a router is, when it is one. Not part of the public API.
@@ -198,6 +211,7 @@ export class Router {
    */
   readonly ready: Promise<void>;
   #cluster: ClusterNode | undefined;
+  #pubsub: ClusterPubSub | undefined;
 
   /**
    * Creates a router.
@@ -237,6 +251,10 @@ export class Router {
     const node = await ClusterNode.connect(options, this.log);
     if (this.#closing !== undefined) return await node.close();
     this.#cluster = node;
+    const runner = this.#host.runner;
+    this.#pubsub = new ClusterPubSub(node, runner, (name) => this.#realms.get(name), this.log);
+    runner.pubsub = this.#pubsub;
+    for (const realm of this.#realms.values()) this.#pubsub.link(realm);
   }
 
   /**
@@ -255,6 +273,7 @@ export class Router {
     addRealmCollecting = (router, options, path, config) => router.#addRealm(options, path, config);
     realmOfRouter = (router, name) => router.#realms.get(name);
     clusterOfRouter = (router) => router.#cluster;
+    pubsubOfRouter = (router) => router.#pubsub;
   }
 
   #addRealm(options: RealmOptions, path: string, config: ConfigObjectOptions): void {
@@ -277,6 +296,7 @@ export class Router {
       trusted: { role: this.#trustedRole, procedures: this.#trustedIn(resolved.name) },
     });
     this.#realms.set(resolved.name, realm);
+    this.#pubsub?.link(realm);
   }
 
   /** The (shared, growing) set of trusted procedures registered in a realm. */
@@ -381,6 +401,7 @@ export class Router {
     }
     for (const connection of [...this.#connections]) connection.close();
     await this.ready.catch(() => {});
+    this.#pubsub?.close();
     await this.#cluster?.close();
   }
 }

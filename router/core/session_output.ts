@@ -10,6 +10,8 @@
 import type { WampMessage } from "../../wamp/mod.ts";
 import type {
   AbortSession,
+  ClusterInterest,
+  ClusterPublish,
   ArmTimer,
   CancelTimer,
   CloseSession,
@@ -41,7 +43,9 @@ export type SessionEffect =
   | CancelTimer
   | SessionTask
   | CloseSession
-  | AbortSession;
+  | AbortSession
+  | ClusterPublish
+  | ClusterInterest;
 
 /**
  * What the shell does after a session's step, in this order: send
@@ -99,6 +103,8 @@ export function continued(effect: Effect, then: (out: Output) => SessionOutput):
     case "cancel":
     case "close":
     case "abort":
+    case "cluster-publish":
+    case "cluster-interest":
       return effect;
     case "arm":
       return { ...effect, fire: () => then(effect.fire()) };

@@ -25,7 +25,15 @@ import { EventHistory } from "./event_history.ts";
 import { limitMessage, resolveLimits } from "../limits.ts";
 import { MatchIndex } from "../match_index.ts";
 import { usesPassthru } from "../passthru.ts";
-import { checkPublish, eventFor, type Publication, publicationOf } from "./publication.ts";
+import {
+  checkPublish,
+  eventFor,
+  type Publication,
+  publicationFrom,
+  publicationOf,
+  type SharedPublication,
+} from "./publication.ts";
+import { BrokerSharing } from "./sharing.ts";
 import { PublishFilter } from "./publish_filter.ts";
 import { RetainedEvents } from "./retained.ts";
 import { type BrokerOptions, mayMatchMeta, type Subscription } from "./subscription.ts";
@@ -56,6 +64,8 @@ export class Broker {
   #patterns = 0;
   /** Subscriptions that may match a `wamp.` topic (see {@linkcode watchesMeta}). */
   #metaWatchers = 0;
+  /** The realm's cluster effects, in cluster mode. */
+  #sharing: BrokerSharing | undefined;
 
   /**
    * Creates a broker, with the history-enabled subscriptions its
@@ -76,6 +86,46 @@ export class Broker {
       const sub = this.#index.get(rule.topic, match) ?? this.#create(rule.topic, match, true);
       this.#history.enable(sub.id, rule.limit ?? 100, limits.historyBytes);
     }
+  }
+
+  /**
+   * Makes this broker one of a cluster's: from now on it queues interest
+   * changes and shared publications as effects ({@linkcode Broker.sharing}).
+   *
+   * @param realm The realm's name.
+   * @returns The subscriptions that exist already (their interest starts now).
+   */
+  share(realm: string): Subscription[] {
+    this.#sharing ??= new BrokerSharing(realm);
+    return [...this.#byId.values()];
+  }
+
+  /** The cluster effects, in cluster mode. */
+  get sharing(): BrokerSharing | undefined {
+    return this.#sharing;
+  }
+
+  /**
+   * Delivers a publication another node of the cluster shared: one EVENT
+   * per matching subscription (prefix ones filtered here), to the
+   * subscribers its black/white lists and `exclude_me` allow, and kept in
+   * event history as a local one would be (never retained: retention stays
+   * with the origin node).
+   *
+   * @param shared The publication.
+   * @returns The EVENTs.
+   */
+  deliverRemote(shared: SharedPublication): Outbound[] {
+    const pub = publicationFrom(shared);
+    if (pub === undefined) return [];
+    const storable = pub.filter === undefined || pub.filter.storable;
+    const out: Outbound[] = [];
+    for (const sub of this.#index.matches(pub.topic)) {
+      if (storable) this.#history.record(sub.id, pub);
+      const to = this.#recipients(sub, pub);
+      if (to.length > 0) out.push({ to, msg: eventFor(sub, pub) });
+    }
+    return out;
   }
 
   /** How many subscriptions exist. */
@@ -185,6 +235,7 @@ export class Broker {
         out.push({ to: session.id, msg: eventFor(sub, pub, { retained: true }) });
       }
     }
+    if (this.#sharing?.hold(sub, session.id, out)) return [];
     return out;
   }
 
@@ -259,7 +310,10 @@ export class Broker {
       const to = this.#recipients(sub, pub);
       if (to.length > 0) out.push({ to, msg: eventFor(sub, pub) });
     }
-    if (ack) {
+    const sharing = this.#sharing;
+    if (sharing !== undefined && how.internal !== true) {
+      sharing.publish(pub, msg, session.id); // PUBLISHED once NATS accepted it
+    } else if (ack) {
       out.push({
         to: session.id,
         msg: { type: MessageType.PUBLISHED, request: msg.request, publication: pub.id },
@@ -329,8 +383,10 @@ export class Broker {
   #recipients(sub: Subscription, pub: Publication): number[] {
     const to: number[] = [];
     const filter = pub.filter;
+    const waiting = this.#sharing?.waiting(sub);
     for (const id of sub.subscribers) {
       if (id === pub.excluded) continue;
+      if (waiting !== undefined && waiting.has(id)) continue;
       if (filter !== undefined && !filter.allows(this.#sessions.get(id)!)) continue;
       to.push(id);
     }
@@ -350,6 +406,7 @@ export class Broker {
     this.#byId.set(sub.id, sub);
     if (mayMatchMeta(topic, match)) this.#metaWatchers++;
     if (match !== "exact") this.#patterns++;
+    this.#sharing?.created(sub);
     return sub;
   }
 
@@ -367,7 +424,8 @@ export class Broker {
       this.#byId.delete(sub.id);
       if (mayMatchMeta(sub.topic, sub.match)) this.#metaWatchers--;
       if (sub.match !== "exact") this.#patterns--;
-    }
+      this.#sharing?.deleted(sub);
+    } else this.#sharing?.left(sub, sessionId);
     this.#options.observer?.unsubscribed(sessionId, sub, deleted);
   }
 }
