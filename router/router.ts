@@ -26,6 +26,7 @@ import { Connection, type ConnectionHost } from "./connection.ts";
 import { Delivery } from "./delivery.ts";
 import { ClusterNode, type ClusterOptions } from "../cluster/node.ts";
 import { ClusterPubSub } from "../cluster/pubsub.ts";
+import { type ClusterIds, clusterIds } from "../cluster/session_ids.ts";
 import { OutputRunner } from "./output_runner.ts";
 import type { Logger, LogLevel } from "./core/types.ts";
 
@@ -212,6 +213,9 @@ export class Router {
   readonly ready: Promise<void>;
   #cluster: ClusterNode | undefined;
   #pubsub: ClusterPubSub | undefined;
+  #ids: ClusterIds | undefined;
+  /** Whether global IDs may switch to the cluster's (no injected `idGenerator`). */
+  #clusterIds: boolean;
 
   /**
    * Creates a router.
@@ -222,6 +226,7 @@ export class Router {
   constructor(options: RouterOptions = {}) {
     this.log = options.logger ?? consoleLogger("info");
     this.#globalIds = options.idGenerator ?? globalIdGenerator();
+    this.#clusterIds = options.cluster !== undefined && options.idGenerator === undefined;
     this.#trustedRole = options.trustedRole ?? "trusted";
     this.#routerIds = options.routerIdGenerator ??
       (options.idGenerator === undefined ? scrambledIdGenerator() : sequentialIdGenerator());
@@ -251,6 +256,15 @@ export class Router {
     const node = await ClusterNode.connect(options, this.log);
     if (this.#closing !== undefined) return await node.close();
     this.#cluster = node;
+    try {
+      this.#ids = await clusterIds(node, this.log, {
+        leaseMs: Math.max(3 * (options.nodeTimeout ?? 5000), 3000),
+      });
+    } catch (error) {
+      await node.close();
+      throw new Error(`Cannot lease an ID slot (is JetStream enabled?): ${error}`);
+    }
+    if (this.#clusterIds) this.#globalIds = this.#ids.next;
     const runner = this.#host.runner;
     this.#pubsub = new ClusterPubSub(node, runner, (name) => this.#realms.get(name), this.log);
     runner.pubsub = this.#pubsub;
@@ -285,7 +299,11 @@ export class Router {
       this.#trustedIn(realm).add(procedure);
     }
     const realm = new Realm(resolved, {
-      ids: { global: this.#globalIds, router: this.#routerIds },
+      ids: {
+        // In cluster mode the global IDs switch to the node's slot once it joined.
+        global: this.#clusterIds ? () => this.#globalIds() : this.#globalIds,
+        router: this.#routerIds,
+      },
       now: Date.now,
       authenticatorCall: (name, procedure, args, kwargs) => {
         const target = name ?? resolved.name;
@@ -402,6 +420,7 @@ export class Router {
     for (const connection of [...this.#connections]) connection.close();
     await this.ready.catch(() => {});
     this.#pubsub?.close();
+    await this.#ids?.close();
     await this.#cluster?.close();
   }
 }
