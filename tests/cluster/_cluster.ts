@@ -4,7 +4,7 @@
  */
 
 import type { RealmOptions } from "../../router/mod.ts";
-import { startNats } from "../_helpers/nats.ts";
+import { type NatsServer, startNats } from "../_helpers/nats.ts";
 import { startRouter, type TestRouter } from "../_helpers/router.ts";
 
 /** A running cluster. */
@@ -13,6 +13,8 @@ export interface TestCluster extends AsyncDisposable {
   nodes: TestRouter[];
   /** The NATS server's URL. */
   natsUrl: string;
+  /** The NATS server. */
+  nats: NatsServer;
 }
 
 /**
@@ -42,6 +44,7 @@ export async function startCluster(
   return {
     nodes,
     natsUrl: nats.url,
+    nats,
     async [Symbol.asyncDispose]() {
       for (const t of nodes) await t[Symbol.asyncDispose]();
       await nats.stop();

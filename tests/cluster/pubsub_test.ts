@@ -226,3 +226,25 @@ Deno.test("cluster: a testament published on A when its session leaves reaches B
   deepEqual(got[0]!.args, ["bye"]);
   await sub.close();
 });
+
+Deno.test("cluster: PUBLISHED only once NATS accepted the publication", async () => {
+  await using c = await startCluster(2);
+  const [a, b] = c.nodes;
+  const local = await join(a!, "json");
+  const remote = await join(b!, "json");
+  const pub = await join(a!, "json");
+  const got = await collect(local, "com.example.ack");
+  const far = await collect(remote, "com.example.ack");
+  await pub.publish("com.example.ack", { args: ["up"] }, { acknowledge: true });
+  await until(() => far.length === 1);
+  await c.nats.stop({ keepStore: true });
+  // NATS is gone: local subscribers are served, the acknowledgement says
+  // the publication did not leave this node.
+  const error = await pub.publish("com.example.ack", { args: ["down"] }, { acknowledge: true })
+    .then(() => undefined, (e) => e);
+  equal(error?.uri, "cloverleaf.error.cluster_unavailable");
+  deepEqual(argsOf(got), ["up", "down"]);
+  await c.nats.restart();
+  await until(() => a!.logs.some((l) => l.includes("reachable again")), 5000, "reconnect");
+  await Promise.all([local.close(), remote.close(), pub.close()]);
+});
