@@ -149,7 +149,9 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     if (!NATS_URL.test(server)) {
       errors.add(
         "--cluster",
-        `Invalid --cluster ${JSON.stringify(server)}: expected a URL such as "nats://127.0.0.1:4222"`,
+        `Invalid --cluster ${
+          JSON.stringify(server)
+        }: expected a URL such as "nats://127.0.0.1:4222"`,
       );
       continue;
     }

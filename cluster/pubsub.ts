@@ -108,7 +108,8 @@ export class ClusterPubSub {
    * @param realm The realm.
    */
   link(realm: Realm): void {
-    for (const sub of realm.broker.share(realm.name)) {
+    realm.broker.share(realm.name);
+    for (const sub of realm.broker.subscriptions()) {
       this.#hold(realm.name, sub.topic, sub.match);
     }
   }
@@ -238,7 +239,7 @@ export class ClusterPubSub {
       ...(e[8] === null ? {} : { lists: e[8] }),
       ...(e[9] === null ? {} : { excluded: e[9] }),
     };
-    const out = realm.broker.deliverRemote(shared);
+    const out = realm.broker.sharing?.deliver(shared) ?? [];
     if (out.length > 0) this.#sink.run(messagesOnly(out));
   }
 

@@ -24,11 +24,13 @@ import { Realm } from "./core/realm.ts";
 import { scrambledIdGenerator } from "./scrambled_ids.ts";
 import { Connection, type ConnectionHost } from "./connection.ts";
 import { Delivery } from "./delivery.ts";
-import { ClusterNode, type ClusterOptions } from "../cluster/node.ts";
-import { ClusterPubSub } from "../cluster/pubsub.ts";
-import { type ClusterIds, clusterIds } from "../cluster/session_ids.ts";
+import type { ClusterNode, ClusterOptions } from "../cluster/node.ts";
+import { Cluster } from "../cluster/join.ts";
 import { OutputRunner } from "./output_runner.ts";
-import type { Logger, LogLevel } from "./core/types.ts";
+import type { Logger } from "./core/types.ts";
+import { consoleLogger } from "./console_logger.ts";
+
+export { consoleLogger };
 
 /** Options for {@linkcode Router}. */
 export interface RouterOptions {
@@ -92,18 +94,17 @@ let addRealmCollecting: (
   config: ConfigObjectOptions,
 ) => void;
 let realmOfRouter: (router: Router, name: string) => Realm | undefined;
-let clusterOfRouter: (router: Router) => ClusterNode | undefined;
-let pubsubOfRouter: (router: Router) => ClusterPubSub | undefined;
+let clusterOfRouter: (router: Router) => Cluster | undefined;
 
 /**
- * A router's PubSub bridge to its cluster, once it has joined one. Not
- * part of the public API (tests, the benchmark).
+ * A router's membership of its cluster (node, IDs, PubSub bridge), once it
+ * has joined one. Not part of the public API (tests, the benchmark).
  *
  * @param router The router.
- * @returns The bridge.
+ * @returns The membership.
  */
-export function clusterPubSubOf(router: Router): ClusterPubSub | undefined {
-  return pubsubOfRouter(router);
+export function clusterOf(router: Router): Cluster | undefined {
+  return clusterOfRouter(router);
 }
 
 /**
@@ -113,7 +114,7 @@ export function clusterPubSubOf(router: Router): ClusterPubSub | undefined {
  * @returns Its node, once it has joined.
  */
 export function clusterNodeOf(router: Router): ClusterNode | undefined {
-  return clusterOfRouter(router);
+  return clusterOfRouter(router)?.node;
 }
 
 /**
@@ -144,32 +145,6 @@ export function addRealmTo(
  */
 export function realmOf(router: Router, name: string): Realm | undefined {
   return realmOfRouter(router, name);
-}
-
-const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
-
-/**
- * A logger that writes to the console at or above `level`.
- *
- * @param level The lowest level written.
- * @returns The logger.
- *
- * @example
- * ```ts
- * import { consoleLogger, Router } from "@cloverleaf/wamp";
- *
- * const router = new Router({ logger: consoleLogger("warn") });
- * await router.close();
- * ```
- */
-export function consoleLogger(level: LogLevel = "info"): Logger {
-  const min = LEVELS.indexOf(level);
-  return (at, message) => {
-    if (LEVELS.indexOf(at) < min) return;
-    const line = `${new Date().toISOString()} ${at.toUpperCase()} ${message}`;
-    if (at === "error" || at === "warn") console.error(line);
-    else console.log(line);
-  };
 }
 
 /**
@@ -211,9 +186,7 @@ export class Router {
    * it has joined the cluster (rejects when NATS cannot be reached).
    */
   readonly ready: Promise<void>;
-  #cluster: ClusterNode | undefined;
-  #pubsub: ClusterPubSub | undefined;
-  #ids: ClusterIds | undefined;
+  #cluster: Cluster | undefined;
   /** Whether global IDs may switch to the cluster's (no injected `idGenerator`). */
   #clusterIds: boolean;
 
@@ -253,22 +226,13 @@ export class Router {
 
   /** Connects to NATS and links every realm to the cluster. */
   async #joinCluster(options: ClusterOptions): Promise<void> {
-    const node = await ClusterNode.connect(options, this.log);
-    if (this.#closing !== undefined) return await node.close();
-    this.#cluster = node;
-    try {
-      this.#ids = await clusterIds(node, this.log, {
-        leaseMs: Math.max(3 * (options.nodeTimeout ?? 5000), 3000),
-      });
-    } catch (error) {
-      await node.close();
-      throw new Error(`Cannot lease an ID slot (is JetStream enabled?): ${error}`);
-    }
-    if (this.#clusterIds) this.#globalIds = this.#ids.next;
     const runner = this.#host.runner;
-    this.#pubsub = new ClusterPubSub(node, runner, (name) => this.#realms.get(name), this.log);
-    runner.pubsub = this.#pubsub;
-    for (const realm of this.#realms.values()) this.#pubsub.link(realm);
+    const cluster = await Cluster.join(options, this.log, runner, (n) => this.#realms.get(n));
+    if (this.#closing !== undefined) return await cluster.close();
+    this.#cluster = cluster;
+    if (this.#clusterIds) this.#globalIds = cluster.ids.next;
+    runner.pubsub = cluster.pubsub;
+    for (const realm of this.#realms.values()) cluster.link(realm);
   }
 
   /**
@@ -287,7 +251,6 @@ export class Router {
     addRealmCollecting = (router, options, path, config) => router.#addRealm(options, path, config);
     realmOfRouter = (router, name) => router.#realms.get(name);
     clusterOfRouter = (router) => router.#cluster;
-    pubsubOfRouter = (router) => router.#pubsub;
   }
 
   #addRealm(options: RealmOptions, path: string, config: ConfigObjectOptions): void {
@@ -314,7 +277,7 @@ export class Router {
       trusted: { role: this.#trustedRole, procedures: this.#trustedIn(resolved.name) },
     });
     this.#realms.set(resolved.name, realm);
-    this.#pubsub?.link(realm);
+    this.#cluster?.link(realm);
   }
 
   /** The (shared, growing) set of trusted procedures registered in a realm. */
@@ -419,8 +382,6 @@ export class Router {
     }
     for (const connection of [...this.#connections]) connection.close();
     await this.ready.catch(() => {});
-    this.#pubsub?.close();
-    await this.#ids?.close();
     await this.#cluster?.close();
   }
 }

@@ -10,11 +10,11 @@
 import type { WampMessage } from "../../wamp/mod.ts";
 import type {
   AbortSession,
-  ClusterInterest,
-  ClusterPublish,
   ArmTimer,
   CancelTimer,
   CloseSession,
+  ClusterInterest,
+  ClusterPublish,
   Effect,
   Output,
   RunTask,

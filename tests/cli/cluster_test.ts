@@ -20,16 +20,22 @@ Deno.test("cli check validates the cluster config and flags without connecting",
     equal(out.stdout, 'config OK: 1 realm, 1 listener, cluster "prod" through 2 NATS servers\n');
     equal(out.code, 0);
   });
-  await withConfig(JSON.stringify({ cluster: { servers: ["nats://x:1"], nme: "a" } }), async (f) => {
-    assertUsageError(await runCli(["check", "-c", f]), /"cluster\.nme": unknown key/);
-  });
+  await withConfig(
+    JSON.stringify({ cluster: { servers: ["nats://x:1"], nme: "a" } }),
+    async (f) => {
+      assertUsageError(await runCli(["check", "-c", f]), /"cluster\.nme": unknown key/);
+    },
+  );
   await withConfig(JSON.stringify({ cluster: { servers: [], name: "a b" } }), async (f) => {
     const out = await runCli(["check", "-c", f]);
     equal(out.code, 2);
     const lines = out.stderr.trimEnd().split("\n");
     match(lines[0]!, /"cluster\.name": "a b" must be letters, digits, _ or -/);
   });
-  assertUsageError(await runCli(["--cluster", "localhost:4222"]), /Invalid --cluster "localhost:4222"/);
+  assertUsageError(
+    await runCli(["--cluster", "localhost:4222"]),
+    /Invalid --cluster "localhost:4222"/,
+  );
 });
 
 Deno.test("cli exits 1 with one line when NATS cannot be reached", async () => {

@@ -6,8 +6,8 @@
 import { deepEqual, equal } from "node:assert/strict";
 import {
   autobahn,
-  AutobahnPeer,
   type AutobahnEventDetails,
+  AutobahnPeer,
   type Dict,
   Inbox,
   SERIALIZERS,
@@ -29,10 +29,17 @@ for (const serializer of SERIALIZERS) {
         const sub = await open(c.nodes[1]!.url);
         const pub = await open(c.nodes[0]!.url);
         const inbox = new Inbox<{ args: unknown[]; kwargs: Dict; details: AutobahnEventDetails }>();
-        await sub.session.subscribe("com.example.ab", (args: unknown[], kwargs: Dict, details: AutobahnEventDetails) =>
-          inbox.push({ args, kwargs, details }));
-        await sub.session.subscribe("com.example", (args: unknown[], kwargs: Dict, details: AutobahnEventDetails) =>
-          inbox.push({ args, kwargs, details }), { match: "prefix" });
+        await sub.session.subscribe(
+          "com.example.ab",
+          (args: unknown[], kwargs: Dict, details: AutobahnEventDetails) =>
+            inbox.push({ args, kwargs, details }),
+        );
+        await sub.session.subscribe(
+          "com.example",
+          (args: unknown[], kwargs: Dict, details: AutobahnEventDetails) =>
+            inbox.push({ args, kwargs, details }),
+          { match: "prefix" },
+        );
         const published = await pub.session.publish("com.example.ab", [1, "two"], { k: 3 }, {
           acknowledge: true,
           disclose_me: true,

@@ -7,7 +7,7 @@
 
 import { deepEqual, equal, ok } from "node:assert/strict";
 import type { Event, Session } from "../../mod.ts";
-import { clusterPubSubOf } from "../../router/router.ts";
+import { clusterOf } from "../../router/router.ts";
 import { join, until, type Via } from "../_helpers/router.ts";
 import { startCluster } from "./_cluster.ts";
 
@@ -64,8 +64,8 @@ for (const via of VIAS) {
     equal(prefix[1]!.topic, "com.myapp.x.c");
     equal(wild[0]!.topic, "com.myapp.a.b");
     // Three subscriptions, two NATS subjects overlapping: one delivery each.
-    equal(clusterPubSubOf(b!.router)!.stats.received, 5); // com.other too: "com.>"
-    equal(clusterPubSubOf(b!.router)!.stats.duplicates, 3);
+    equal(clusterOf(b!.router)!.pubsub.stats.received, 5); // com.other too: "com.>"
+    equal(clusterOf(b!.router)!.pubsub.stats.duplicates, 3);
     await Promise.all([sub.close(), pub.close()]);
   });
 }
@@ -159,7 +159,7 @@ Deno.test("cluster: 3 nodes, one NATS message per publication, encoded once", as
   for (let i = 0; i < 10; i++) await pub.publish("com.example.fan", { args: [i] });
   await flush(pub, "com.example.fan", inboxes);
   for (const got of inboxes) deepEqual(argsOf(got), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-  const [sa, sb, sc] = c.nodes.map((t) => clusterPubSubOf(t.router)!.stats);
+  const [sa, sb, sc] = c.nodes.map((t) => clusterOf(t.router)!.pubsub.stats);
   equal(sa!.published, 11);
   equal(sb!.received, 11); // two subscribers on B: one NATS message each time
   equal(sc!.received, 11);
@@ -172,7 +172,7 @@ Deno.test("cluster: 3 nodes, one NATS message per publication, encoded once", as
 Deno.test("cluster: a node subscribes to a subject only while a local subscription needs it", async () => {
   await using c = await startCluster(2);
   const [a, b] = c.nodes;
-  const bridge = clusterPubSubOf(b!.router)!;
+  const bridge = clusterOf(b!.router)!.pubsub;
   const s = await join(b!, "json");
   const pub = await join(a!, "json");
   deepEqual(bridge.subjects(), []);

@@ -25,14 +25,7 @@ import { EventHistory } from "./event_history.ts";
 import { limitMessage, resolveLimits } from "../limits.ts";
 import { MatchIndex } from "../match_index.ts";
 import { usesPassthru } from "../passthru.ts";
-import {
-  checkPublish,
-  eventFor,
-  type Publication,
-  publicationFrom,
-  publicationOf,
-  type SharedPublication,
-} from "./publication.ts";
+import { checkPublish, eventFor, type Publication, publicationOf } from "./publication.ts";
 import { BrokerSharing } from "./sharing.ts";
 import { PublishFilter } from "./publish_filter.ts";
 import { RetainedEvents } from "./retained.ts";
@@ -88,44 +81,14 @@ export class Broker {
     }
   }
 
-  /**
-   * Makes this broker one of a cluster's: from now on it queues interest
-   * changes and shared publications as effects ({@linkcode Broker.sharing}).
-   *
-   * @param realm The realm's name.
-   * @returns The subscriptions that exist already (their interest starts now).
-   */
-  share(realm: string): Subscription[] {
-    this.#sharing ??= new BrokerSharing(realm);
-    return [...this.#byId.values()];
+  /** Cluster mode: interest and shared publications queue in {@linkcode Broker.sharing}. */
+  share(realm: string): BrokerSharing {
+    return this.#sharing ??= new BrokerSharing(realm, (pub) => this.#fanOut(pub));
   }
 
   /** The cluster effects, in cluster mode. */
   get sharing(): BrokerSharing | undefined {
     return this.#sharing;
-  }
-
-  /**
-   * Delivers a publication another node of the cluster shared: one EVENT
-   * per matching subscription (prefix ones filtered here), to the
-   * subscribers its black/white lists and `exclude_me` allow, and kept in
-   * event history as a local one would be (never retained: retention stays
-   * with the origin node).
-   *
-   * @param shared The publication.
-   * @returns The EVENTs.
-   */
-  deliverRemote(shared: SharedPublication): Outbound[] {
-    const pub = publicationFrom(shared);
-    if (pub === undefined) return [];
-    const storable = pub.filter === undefined || pub.filter.storable;
-    const out: Outbound[] = [];
-    for (const sub of this.#index.matches(pub.topic)) {
-      if (storable) this.#history.record(sub.id, pub);
-      const to = this.#recipients(sub, pub);
-      if (to.length > 0) out.push({ to, msg: eventFor(sub, pub) });
-    }
-    return out;
   }
 
   /** How many subscriptions exist. */
@@ -303,17 +266,10 @@ export class Broker {
           : [];
       }
     }
-    const storable = checked === undefined || checked.storable;
-    const out: Outbound[] = [];
-    for (const sub of this.#index.matches(msg.topic)) {
-      if (storable) this.#history.record(sub.id, pub);
-      const to = this.#recipients(sub, pub);
-      if (to.length > 0) out.push({ to, msg: eventFor(sub, pub) });
-    }
-    const sharing = this.#sharing;
-    if (sharing !== undefined && how.internal !== true) {
-      sharing.publish(pub, msg, session.id); // PUBLISHED once NATS accepted it
-    } else if (ack) {
+    const out = this.#fanOut(pub);
+    // Clustered, PUBLISHED waits for NATS to accept the publication.
+    if (this.#sharing !== undefined && !how.internal) this.#sharing.publish(pub, msg, session.id);
+    else if (ack) {
       out.push({
         to: session.id,
         msg: { type: MessageType.PUBLISHED, request: msg.request, publication: pub.id },
@@ -377,6 +333,18 @@ export class Broker {
       return limitMessage("subscribe", "patternSubscriptions", this.#maxPatterns);
     }
     return undefined;
+  }
+
+  /** One EVENT per subscription matching `pub`, to the subscribers it may reach; history kept. */
+  #fanOut(pub: Publication): Outbound[] {
+    const storable = pub.filter === undefined || pub.filter.storable;
+    const out: Outbound[] = [];
+    for (const sub of this.#index.matches(pub.topic)) {
+      if (storable) this.#history.record(sub.id, pub);
+      const to = this.#recipients(sub, pub);
+      if (to.length > 0) out.push({ to, msg: eventFor(sub, pub) });
+    }
+    return out;
   }
 
   /** The subscribers of `sub` that may receive `pub`. */

@@ -17,7 +17,12 @@ import { ErrorUri, MessageType, type PublishMessage } from "../../../wamp/mod.ts
 import { errorReply } from "../errors.ts";
 import { type Effect, messagesOnly, NOTHING, type Output, type Settled } from "../output.ts";
 import type { Outbound } from "../types.ts";
-import { type Publication, sharedOf } from "./publication.ts";
+import {
+  type Publication,
+  publicationFrom,
+  sharedOf,
+  type SharedPublication,
+} from "./publication.ts";
 import type { Subscription } from "./subscription.ts";
 
 /** A broker's cluster effects and its subscribers waiting for interest. */
@@ -28,14 +33,30 @@ export class BrokerSharing {
   #effects: Effect[] = [];
   /** Per subscription whose interest is not yet in place: its waiting subscribers' replies. */
   #waiting = new Map<Subscription, Map<number, Outbound[]>>();
+  #fanOut: (pub: Publication) => Outbound[];
 
   /**
    * Starts sharing.
    *
    * @param realm The realm's name.
+   * @param fanOut The broker's fan-out: EVENTs for a publication (history kept).
    */
-  constructor(realm: string) {
+  constructor(realm: string, fanOut: (pub: Publication) => Outbound[]) {
     this.realm = realm;
+    this.#fanOut = fanOut;
+  }
+
+  /**
+   * Delivers a publication another node shared, as a local one (prefix
+   * matching by string here; black/white lists and `exclude_me` applied;
+   * history kept; never retained: retention stays with the origin node).
+   *
+   * @param shared The publication.
+   * @returns The EVENTs.
+   */
+  deliver(shared: SharedPublication): Outbound[] {
+    const pub = publicationFrom(shared);
+    return pub === undefined ? [] : this.#fanOut(pub);
   }
 
   /** Whether effects are queued. */
