@@ -248,3 +248,22 @@ Deno.test("cluster: PUBLISHED only once NATS accepted the publication", async ()
   await until(() => a!.logs.some((l) => l.includes("reachable again")), 5000, "reconnect");
   await Promise.all([local.close(), remote.close(), pub.close()]);
 });
+
+Deno.test("cluster: a publication over NATS's max_payload stays local and says so", async () => {
+  await using c = await startCluster(2);
+  const [a, b] = c.nodes;
+  const local = await join(a!, "msgpack");
+  const remote = await join(b!, "msgpack");
+  const pub = await join(a!, "msgpack");
+  const got = await collect(local, "com.example.big");
+  const far = await collect(remote, "com.example.big");
+  const big = "x".repeat(1_200_000); // nats-server's default max_payload is 1 MB
+  const error = await pub.publish("com.example.big", { args: [big] }, { acknowledge: true })
+    .then(() => undefined, (e) => e);
+  equal(error?.uri, "cloverleaf.error.cluster_unavailable");
+  await until(() => got.length === 1);
+  equal((got[0]!.args[0] as string).length, big.length);
+  await flush(pub, "com.example.big", [got, far]);
+  deepEqual(argsOf(far), []);
+  await Promise.all([local.close(), remote.close(), pub.close()]);
+});
