@@ -267,3 +267,29 @@ Deno.test("cluster: a publication over NATS's max_payload stays local and says s
   deepEqual(argsOf(far), []);
   await Promise.all([local.close(), remote.close(), pub.close()]);
 });
+
+Deno.test("cluster: each node's event history keeps what any node published", async () => {
+  await using c = await startCluster(2, {
+    eventHistory: [{ topic: "com.example.log", match: "prefix", limit: 10 }],
+  });
+  const [a, b] = c.nodes;
+  const pub = await join(a!, "json");
+  const reader = await join(b!, "json");
+  for (let i = 1; i <= 3; i++) {
+    await pub.publish(`com.example.log.${i}`, { args: [i] }, { acknowledge: true });
+  }
+  const sub = await reader.subscribe("com.example.log", undefined, { match: "prefix" });
+  const id = sub.id;
+  await sub.unsubscribe();
+  const events = async () =>
+    ((await reader.call("wamp.subscription.get_events", { args: [id] })).args as {
+      args: unknown[];
+    }[]).map((e) => e.args[0]);
+  let got: unknown[] = [];
+  for (let tries = 0; tries < 100 && got.length < 3; tries++) {
+    got = await events();
+    if (got.length < 3) await new Promise((r) => setTimeout(r, 10));
+  }
+  deepEqual(got, [1, 2, 3]);
+  await Promise.all([pub.close(), reader.close()]);
+});
