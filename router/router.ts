@@ -233,6 +233,7 @@ export class Router {
     if (this.#clusterIds) this.#globalIds = cluster.ids.next;
     runner.pubsub = cluster.pubsub;
     for (const realm of this.#realms.values()) cluster.link(realm);
+    await cluster.node.flush(); // ready: the realms' interest (history subscriptions) is in place
   }
 
   /**
