@@ -33,8 +33,17 @@ import { loadConfig, type ServiceConfig } from "./cli/service_config.ts";
  * Creates the router with the config's realms, then the --realm ones, else
  * realm1, recording every problem in `errors`.
  */
-function createRouter(config: ServiceConfig, logger: Logger, errors: ConfigErrors): Router {
-  const router = new Router({ logger, trustedRole: config.trustedRole });
+function createRouter(
+  config: ServiceConfig,
+  logger: Logger,
+  errors: ConfigErrors,
+  join: boolean,
+): Router {
+  const router = new Router({
+    logger,
+    trustedRole: config.trustedRole,
+    ...(config.cluster === undefined || !join ? {} : { cluster: config.cluster }),
+  });
   config.realms.forEach((realm, i) => {
     const path = `realms[${i}]`;
     // The file's JSON, unchecked until addRealm resolves it (with `errors`).
@@ -52,7 +61,8 @@ function createRouter(config: ServiceConfig, logger: Logger, errors: ConfigError
 /**
  * Loads the configuration and creates the router, collecting every
  * problem. Throws when the file cannot be read or parsed; returns the
- * router unless a problem was found (then it is closed again).
+ * router unless a problem was found (then it is closed again). Only a
+ * router that will serve (`logger` not given) joins its cluster.
  */
 async function configure(
   flags: Flags,
@@ -60,7 +70,12 @@ async function configure(
   logger?: Logger,
 ): Promise<{ config: ServiceConfig; router: Router } | undefined> {
   const config = await loadConfig(flags, errors);
-  const router = createRouter(config, logger ?? consoleLogger(config.logLevel), errors);
+  const router = createRouter(
+    config,
+    logger ?? consoleLogger(config.logLevel),
+    errors,
+    logger === undefined,
+  );
   if (errors.size === 0) return { config, router };
   await router.close();
   return undefined;
@@ -83,6 +98,12 @@ async function check(flags: Flags): Promise<number> {
       const { config, router } = configured;
       summary = `config OK: ${plural(router.realmNames.length, "realm")}, ${
         plural(config.listeners.length, "listener")
+      }${
+        config.cluster === undefined
+          ? ""
+          : `, cluster "${config.cluster.name ?? "cloverleaf"}" through ${
+            plural(config.cluster.servers.length, "NATS server")
+          }`
       }`;
       await router.close();
     }
@@ -195,6 +216,17 @@ export async function main(args: string[]): Promise<number> {
     return EXIT_USAGE;
   }
 
+  try {
+    await router.ready;
+  } catch (error) {
+    console.error(
+      `cloverleaf: Cannot join cluster through ${config.cluster?.servers.join(", ")}: ${
+        error instanceof Error ? error.message.split("\n")[0] : String(error)
+      }`,
+    );
+    await router.close(CloseUri.SYSTEM_SHUTDOWN);
+    return 1;
+  }
   const listeners: Listener[] = [];
   for (const options of config.listeners) {
     let listener: Listener;

@@ -41,6 +41,11 @@ Options:
   --realm <name>         Add a realm (anonymous access); repeatable.
                          Default, when the config file has no realm either:
                          realm1
+  --cluster <nats-url>   Join a cluster through this NATS server
+                         (nats://host:port); repeatable for several servers
+                         of one NATS cluster. Every router joined with the
+                         same cluster name serves the same realms as one
+                         (PubSub across nodes; see the README's "Cluster")
   -c, --config <file>    Read a JSON config file; flags add to it
   --log-level <level>    debug, info, warn or error (default: the config
                          file's "logLevel", else info)
@@ -64,9 +69,13 @@ Config file:
                  "strictUris": false, "strictRequestIds": true },
                { "name": "realm2", "auth": { "ticket": { "principals": {
                    "alice": { "ticket": "\${ALICE_TICKET}", "role": "user" } } } } }],
-    "trustedRole": "trusted"
+    "trustedRole": "trusted",
     (the authrole that may register dynamic authenticator and authorizer
     procedures; default "trusted")
+    "cluster": { "servers": ["nats://127.0.0.1:4222"], "name": "cloverleaf",
+                 "heartbeat": 1000, "nodeTimeout": 5000 }
+    (NATS servers; nodes with the same name are one router; milliseconds
+    between heartbeats, and without one before a node is down)
   }
 
 Environment variables in the config file:
@@ -78,7 +87,8 @@ Environment variables in the config file:
   and numbers, booleans and null are never expanded.
 
 Exit codes: 0 after a clean shutdown (SIGINT, SIGTERM) or a passing check,
-1 when a listener cannot start, 2 for bad flags or a bad config file.`);
+1 when a listener cannot start or NATS cannot be reached, 2 for bad flags
+or a bad config file.`);
 }
 
 /** Whether `level` names a log level. */
@@ -107,6 +117,7 @@ export function parseFlags(args: string[]) {
       rawsocket: { type: "string", multiple: true },
       unix: { type: "string", multiple: true },
       realm: { type: "string", multiple: true },
+      cluster: { type: "string", multiple: true },
       config: { type: "string", short: "c" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },

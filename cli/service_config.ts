@@ -8,6 +8,7 @@
 
 import { type ConfigErrors, ConfigObject, expandEnv } from "../config/mod.ts";
 import type { LogLevel } from "../router/mod.ts";
+import type { ClusterOptions } from "../cluster/node.ts";
 import {
   parseAddress,
   type ResolvedListenerOptions,
@@ -24,6 +25,31 @@ export interface ServiceConfig {
   /** The config file's realms, as written: `createRouter` resolves them. */
   realms: unknown[];
   flagRealms: string[];
+  /** `RouterOptions.cluster`: the config file's `cluster`, with `--cluster` servers added. */
+  cluster?: ClusterOptions;
+}
+
+const NATS_URL = /^(nats|tls|ws|wss):\/\/[^\s/]+$/;
+const CLUSTER_NAME = /^[A-Za-z0-9_-]+$/;
+
+/** Reads the config file's `cluster` object. */
+function readCluster(file: ConfigObject): ClusterOptions | undefined {
+  const cluster = file.object("cluster");
+  if (cluster === undefined) return undefined;
+  const servers = cluster.array("servers").map((server, i) => {
+    if (typeof server !== "string" || !NATS_URL.test(server)) {
+      throw cluster.error(`servers[${i}]`, `expected a URL such as "nats://127.0.0.1:4222"`);
+    }
+    return server;
+  });
+  const name = cluster.string("name", "cloverleaf");
+  if (!CLUSTER_NAME.test(name)) {
+    throw cluster.error("name", `"${name}" must be letters, digits, _ or -`);
+  }
+  const heartbeat = cluster.integer("heartbeat", 1000, 10, 60_000);
+  const nodeTimeout = cluster.integer("nodeTimeout", 5000, 50, 600_000);
+  cluster.done();
+  return { servers, name, heartbeat, nodeTimeout };
 }
 
 async function readConfigFile(file: string): Promise<unknown> {
@@ -94,6 +120,8 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     );
     // Resolved by createRouter (resolveRealmOptions), path realms[i].
     config.realms = file.array("realms");
+    const cluster = errors.collect(() => readCluster(file), "cluster");
+    if (cluster !== undefined) config.cluster = cluster;
     file.done();
   }
   const level = args["log-level"];
@@ -116,6 +144,22 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     for (const address of args[flag] ?? []) {
       addListener(`--${flag}`, () => ({ type, ...parseAddress(address, `--${flag}`) }));
     }
+  }
+  for (const server of args.cluster ?? []) {
+    if (!NATS_URL.test(server)) {
+      errors.add(
+        "--cluster",
+        `Invalid --cluster ${
+          JSON.stringify(server)
+        }: expected a URL such as "nats://127.0.0.1:4222"`,
+      );
+      continue;
+    }
+    config.cluster ??= { servers: [] };
+    config.cluster.servers.push(server);
+  }
+  if (config.cluster !== undefined && config.cluster.servers.length === 0) {
+    errors.add("cluster.servers", 'Invalid config "cluster.servers": expected at least one server');
   }
   for (const path of args.unix ?? []) {
     addListener("--unix", () => ({ type: "universal", unix: path }));

@@ -120,6 +120,9 @@ export class ClusterNode {
       servers: options.servers,
       name: `cloverleaf`,
       maxReconnectAttempts: -1,
+      // A node never needs what it published itself: its broker served its
+      // own subscribers already (cluster/pubsub.ts).
+      noEcho: true,
       reconnectTimeWait: 500,
     }) as unknown as NatsConnection;
     const node = new ClusterNode(nc, options, log);

@@ -267,6 +267,8 @@ export class Connection implements PeerHandler {
       case "close":
       case "abort":
       case "cluster":
+      case "cluster-publish":
+      case "cluster-interest":
         return this.#host.runner.run({ messages: [], effects: [effect] });
     }
   }

@@ -13,6 +13,8 @@
 
 import type { Dict, Payload } from "../wamp/mod.ts";
 import {
+  type ClusterInterest,
+  type ClusterPublish,
   type ClusterSend,
   type Effect,
   NOTHING,
@@ -29,6 +31,14 @@ export interface WaitingSession {
   resume(): void;
 }
 
+/** Runs the brokers' cluster effects (`cluster/pubsub.ts`). */
+export interface PubSubEffects {
+  /** Runs a `cluster-publish` effect. */
+  publish(effect: ClusterPublish): void;
+  /** Runs a `cluster-interest` effect. */
+  interest(effect: ClusterInterest): void;
+}
+
 /** Delivers outputs and runs their effects. */
 export class OutputRunner {
   #delivery: Delivery;
@@ -38,6 +48,8 @@ export class OutputRunner {
   #log: Logger;
   /** Runs `cluster` effects, once the router joined a cluster. */
   cluster: ((effect: ClusterSend) => void) | undefined;
+  /** Runs the brokers' cluster effects, once the router joined a cluster. */
+  pubsub: PubSubEffects | undefined;
 
   /**
    * Creates the runner.
@@ -121,6 +133,10 @@ export class OutputRunner {
         return this.#delivery.target(effect.session)?.violate(effect.message, effect.error);
       case "cluster":
         return this.cluster?.(effect);
+      case "cluster-publish":
+        return this.pubsub?.publish(effect);
+      case "cluster-interest":
+        return this.pubsub?.interest(effect);
     }
   }
 

@@ -24,10 +24,14 @@ import { Realm } from "./core/realm.ts";
 import { scrambledIdGenerator } from "./scrambled_ids.ts";
 import { Connection, type ConnectionHost } from "./connection.ts";
 import { Delivery } from "./delivery.ts";
-import { ClusterNode, type ClusterOptions } from "../cluster/node.ts";
+import type { ClusterNode, ClusterOptions } from "../cluster/node.ts";
+import { Cluster } from "../cluster/join.ts";
 import { type ClusterLink, linkCluster } from "./cluster_link.ts";
 import { OutputRunner } from "./output_runner.ts";
-import type { Logger, LogLevel } from "./core/types.ts";
+import type { Logger } from "./core/types.ts";
+import { consoleLogger } from "./console_logger.ts";
+
+export { consoleLogger };
 
 /** Options for {@linkcode Router}. */
 export interface RouterOptions {
@@ -91,7 +95,18 @@ let addRealmCollecting: (
   config: ConfigObjectOptions,
 ) => void;
 let realmOfRouter: (router: Router, name: string) => Realm | undefined;
-let clusterOfRouter: (router: Router) => ClusterNode | undefined;
+let clusterOfRouter: (router: Router) => Cluster | undefined;
+
+/**
+ * A router's membership of its cluster (node, IDs, PubSub bridge), once it
+ * has joined one. Not part of the public API (tests, the benchmark).
+ *
+ * @param router The router.
+ * @returns The membership.
+ */
+export function clusterOf(router: Router): Cluster | undefined {
+  return clusterOfRouter(router);
+}
 
 /**
  * The cluster node a router is, when it is one. Not part of the public API.
@@ -100,7 +115,7 @@ let clusterOfRouter: (router: Router) => ClusterNode | undefined;
  * @returns Its node, once it has joined.
  */
 export function clusterNodeOf(router: Router): ClusterNode | undefined {
-  return clusterOfRouter(router);
+  return clusterOfRouter(router)?.node;
 }
 
 /**
@@ -131,32 +146,6 @@ export function addRealmTo(
  */
 export function realmOf(router: Router, name: string): Realm | undefined {
   return realmOfRouter(router, name);
-}
-
-const LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
-
-/**
- * A logger that writes to the console at or above `level`.
- *
- * @param level The lowest level written.
- * @returns The logger.
- *
- * @example
- * ```ts
- * import { consoleLogger, Router } from "@cloverleaf/wamp";
- *
- * const router = new Router({ logger: consoleLogger("warn") });
- * await router.close();
- * ```
- */
-export function consoleLogger(level: LogLevel = "info"): Logger {
-  const min = LEVELS.indexOf(level);
-  return (at, message) => {
-    if (LEVELS.indexOf(at) < min) return;
-    const line = `${new Date().toISOString()} ${at.toUpperCase()} ${message}`;
-    if (at === "error" || at === "warn") console.error(line);
-    else console.log(line);
-  };
 }
 
 /**
@@ -198,8 +187,10 @@ export class Router {
    * it has joined the cluster (rejects when NATS cannot be reached).
    */
   readonly ready: Promise<void>;
-  #cluster: ClusterNode | undefined;
+  #cluster: Cluster | undefined;
   #link: ClusterLink | undefined;
+  /** Whether global IDs may switch to the cluster's (no injected `idGenerator`). */
+  #clusterIds: boolean;
 
   /**
    * Creates a router.
@@ -210,6 +201,7 @@ export class Router {
   constructor(options: RouterOptions = {}) {
     this.log = options.logger ?? consoleLogger("info");
     this.#globalIds = options.idGenerator ?? globalIdGenerator();
+    this.#clusterIds = options.cluster !== undefined && options.idGenerator === undefined;
     this.#trustedRole = options.trustedRole ?? "trusted";
     this.#routerIds = options.routerIdGenerator ??
       (options.idGenerator === undefined ? scrambledIdGenerator() : sequentialIdGenerator());
@@ -236,11 +228,15 @@ export class Router {
 
   /** Connects to NATS and links every realm to the cluster. */
   async #joinCluster(options: ClusterOptions): Promise<void> {
-    const node = await ClusterNode.connect(options, this.log);
-    if (this.#closing !== undefined) return await node.close();
-    this.#cluster = node;
     const { runner, delivery } = this.#host;
-    this.#link = await linkCluster(node, this.#realms, runner, delivery, this.log);
+    const cluster = await Cluster.join(options, this.log, runner, (n) => this.#realms.get(n));
+    if (this.#closing !== undefined) return await cluster.close();
+    this.#cluster = cluster;
+    if (this.#clusterIds) this.#globalIds = cluster.ids.next;
+    runner.pubsub = cluster.pubsub;
+    for (const realm of this.#realms.values()) cluster.link(realm);
+    this.#link = await linkCluster(cluster.node, this.#realms, runner, delivery, this.log);
+    await cluster.node.flush(); // ready: the realms' interest (history subscriptions) is in place
   }
 
   /**
@@ -270,7 +266,11 @@ export class Router {
       this.#trustedIn(realm).add(procedure);
     }
     const realm = new Realm(resolved, {
-      ids: { global: this.#globalIds, router: this.#routerIds },
+      ids: {
+        // In cluster mode the global IDs switch to the node's slot once it joined.
+        global: this.#clusterIds ? () => this.#globalIds() : this.#globalIds,
+        router: this.#routerIds,
+      },
       now: Date.now,
       authenticatorCall: (name, procedure, args, kwargs) => {
         const target = name ?? resolved.name;
@@ -281,6 +281,7 @@ export class Router {
       trusted: { role: this.#trustedRole, procedures: this.#trustedIn(resolved.name) },
     });
     this.#realms.set(resolved.name, realm);
+    this.#cluster?.link(realm);
     this.#link?.link(resolved.name, realm);
   }
 

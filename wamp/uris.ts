@@ -57,6 +57,12 @@ export const ErrorUri = {
    * own URI: the spec has none for this.
    */
   LIMIT_EXCEEDED: "cloverleaf.error.limit_exceeded",
+  /**
+   * In cluster mode, an acknowledged publication reached this node's
+   * subscribers but NATS did not accept it in time (the node is
+   * partitioned). Cloverleaf's own URI.
+   */
+  CLUSTER_UNAVAILABLE: "cloverleaf.error.cluster_unavailable",
   /** Authenticated, but the role does not exist. */
   NO_SUCH_ROLE: "wamp.error.no_such_role",
   /** None of the client's authmethods is acceptable (spec name). */

@@ -8,6 +8,8 @@
  * @module
  */
 
+import type { MatchPolicy } from "../../wamp/mod.ts";
+import type { SharedPublication } from "./broker/publication.ts";
 import type { Outbound } from "./types.ts";
 
 /**
@@ -102,6 +104,44 @@ export interface ClusterSend {
   readonly envelope: unknown;
 }
 
+/**
+ * Share a publication with the other nodes of the cluster (cluster mode
+ * only; its local EVENTs are in the same output). The shell encodes it once
+ * and publishes it on NATS; for an acknowledged PUBLISH it then calls
+ * `acknowledged` (PUBLISHED, or ERROR when NATS did not accept it).
+ */
+export interface ClusterPublish {
+  /** The effect's kind. */
+  readonly kind: "cluster-publish";
+  /** The realm's name. */
+  readonly realm: string;
+  /** The publication, as plain data. */
+  readonly publication: SharedPublication;
+  /** For an acknowledged PUBLISH: continues once NATS accepted it, or did not. */
+  readonly acknowledged?: (result: Settled<void>) => Output;
+}
+
+/**
+ * A realm's subscriptions start (`on`) or stop needing publications that
+ * match (`topic`, `match`) from the other nodes of the cluster (cluster
+ * mode only). For `on`, the shell calls `ready` once the cluster delivers
+ * them to this node (the waiting subscribers' SUBSCRIBED).
+ */
+export interface ClusterInterest {
+  /** The effect's kind. */
+  readonly kind: "cluster-interest";
+  /** The realm's name. */
+  readonly realm: string;
+  /** The subscription's topic or pattern. */
+  readonly topic: string;
+  /** Its match policy. */
+  readonly match: MatchPolicy;
+  /** Whether the interest starts or ends. */
+  readonly on: boolean;
+  /** For `on`: continues once the interest is in place. */
+  readonly ready?: () => Output;
+}
+
 /** An effect the shell runs for the core. */
 export type Effect =
   | ArmTimer
@@ -110,7 +150,9 @@ export type Effect =
   | RunTask<any>
   | CloseSession
   | AbortSession
-  | ClusterSend;
+  | ClusterSend
+  | ClusterPublish
+  | ClusterInterest;
 
 /** Messages to deliver, then effects to run, in order. */
 export interface Output {

@@ -364,7 +364,8 @@ export class Realm {
   #finish(out: Output): Output {
     const caller = this.#caller;
     const intercept = caller !== undefined && caller.size > 0;
-    if (!intercept && !this.#events.pending) return out;
+    const sharing = this.broker.sharing;
+    if (!intercept && !this.#events.pending && !sharing?.pending) return out;
     const done = output();
     const internalId = caller?.info.id;
     let replies: WampMessage[] | undefined;
@@ -374,6 +375,7 @@ export class Realm {
     }
     for (const e of out.effects) done.effects.push(e);
     this.#events.flush(done.messages);
+    sharing?.take(done.effects); // cluster mode: interest and shared publications
     if (replies !== undefined) {
       for (const reply of replies) append(done, caller!.receive(reply));
     }

@@ -13,6 +13,8 @@ import type {
   ArmTimer,
   CancelTimer,
   CloseSession,
+  ClusterInterest,
+  ClusterPublish,
   ClusterSend,
   Effect,
   Output,
@@ -43,7 +45,9 @@ export type SessionEffect =
   | SessionTask
   | CloseSession
   | AbortSession
-  | ClusterSend;
+  | ClusterSend
+  | ClusterPublish
+  | ClusterInterest;
 
 /**
  * What the shell does after a session's step, in this order: send
@@ -102,6 +106,8 @@ export function continued(effect: Effect, then: (out: Output) => SessionOutput):
     case "close":
     case "abort":
     case "cluster":
+    case "cluster-publish":
+    case "cluster-interest":
       return effect;
     case "arm":
       return { ...effect, fire: () => then(effect.fire()) };

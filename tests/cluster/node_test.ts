@@ -37,9 +37,11 @@ Deno.test("a node not heard from within nodeTimeout is down", async () => {
     { servers: [nats.url], heartbeat: 50, nodeTimeout: 300 },
     quiet,
   );
+  // Publishes for the ghost (a node never receives its own publications: noEcho).
+  const other = await ClusterNode.connect({ servers: [nats.url], heartbeat: 50 }, quiet);
   try {
     // A node that beats once and then falls silent, as a SIGKILLed process does.
-    a.publish(a.subject("nodes", "hb", "ghost"), new Uint8Array([1]));
+    other.publish(a.subject("nodes", "hb", "ghost"), new Uint8Array([1]));
     await until(() => a.nodes().includes("ghost"), 1000);
     const down: string[] = [];
     a.onNodeDown((id) => down.push(id));
@@ -49,6 +51,7 @@ Deno.test("a node not heard from within nodeTimeout is down", async () => {
     equal(down[0], "ghost");
   } finally {
     await a.close();
+    await other.close();
     await nats.stop();
   }
 });

@@ -26,6 +26,7 @@ import { limitMessage, resolveLimits } from "../limits.ts";
 import { MatchIndex } from "../match_index.ts";
 import { usesPassthru } from "../passthru.ts";
 import { checkPublish, eventFor, type Publication, publicationOf } from "./publication.ts";
+import { BrokerSharing } from "./sharing.ts";
 import { PublishFilter } from "./publish_filter.ts";
 import { RetainedEvents } from "./retained.ts";
 import { type BrokerOptions, mayMatchMeta, type Subscription } from "./subscription.ts";
@@ -56,6 +57,8 @@ export class Broker {
   #patterns = 0;
   /** Subscriptions that may match a `wamp.` topic (see {@linkcode watchesMeta}). */
   #metaWatchers = 0;
+  /** The realm's cluster effects, in cluster mode. */
+  #sharing: BrokerSharing | undefined;
 
   /**
    * Creates a broker, with the history-enabled subscriptions its
@@ -76,6 +79,16 @@ export class Broker {
       const sub = this.#index.get(rule.topic, match) ?? this.#create(rule.topic, match, true);
       this.#history.enable(sub.id, rule.limit ?? 100, limits.historyBytes);
     }
+  }
+
+  /** Cluster mode: interest and shared publications queue in {@linkcode Broker.sharing}. */
+  share(realm: string): BrokerSharing {
+    return this.#sharing ??= new BrokerSharing(realm, (pub) => this.#fanOut(pub));
+  }
+
+  /** The cluster effects, in cluster mode. */
+  get sharing(): BrokerSharing | undefined {
+    return this.#sharing;
   }
 
   /** How many subscriptions exist. */
@@ -185,6 +198,7 @@ export class Broker {
         out.push({ to: session.id, msg: eventFor(sub, pub, { retained: true }) });
       }
     }
+    if (this.#sharing?.hold(sub, session.id, out)) return [];
     return out;
   }
 
@@ -252,14 +266,10 @@ export class Broker {
           : [];
       }
     }
-    const storable = checked === undefined || checked.storable;
-    const out: Outbound[] = [];
-    for (const sub of this.#index.matches(msg.topic)) {
-      if (storable) this.#history.record(sub.id, pub);
-      const to = this.#recipients(sub, pub);
-      if (to.length > 0) out.push({ to, msg: eventFor(sub, pub) });
-    }
-    if (ack) {
+    const out = this.#fanOut(pub);
+    // Clustered, PUBLISHED waits for NATS to accept the publication.
+    if (this.#sharing !== undefined && !how.internal) this.#sharing.publish(pub, msg, session.id);
+    else if (ack) {
       out.push({
         to: session.id,
         msg: { type: MessageType.PUBLISHED, request: msg.request, publication: pub.id },
@@ -325,12 +335,26 @@ export class Broker {
     return undefined;
   }
 
+  /** One EVENT per subscription matching `pub`, to the subscribers it may reach; history kept. */
+  #fanOut(pub: Publication): Outbound[] {
+    const storable = pub.filter === undefined || pub.filter.storable;
+    const out: Outbound[] = [];
+    for (const sub of this.#index.matches(pub.topic)) {
+      if (storable) this.#history.record(sub.id, pub);
+      const to = this.#recipients(sub, pub);
+      if (to.length > 0) out.push({ to, msg: eventFor(sub, pub) });
+    }
+    return out;
+  }
+
   /** The subscribers of `sub` that may receive `pub`. */
   #recipients(sub: Subscription, pub: Publication): number[] {
     const to: number[] = [];
     const filter = pub.filter;
+    const waiting = this.#sharing?.waiting(sub);
     for (const id of sub.subscribers) {
       if (id === pub.excluded) continue;
+      if (waiting !== undefined && waiting.has(id)) continue;
       if (filter !== undefined && !filter.allows(this.#sessions.get(id)!)) continue;
       to.push(id);
     }
@@ -350,6 +374,7 @@ export class Broker {
     this.#byId.set(sub.id, sub);
     if (mayMatchMeta(topic, match)) this.#metaWatchers++;
     if (match !== "exact") this.#patterns++;
+    this.#sharing?.created(sub);
     return sub;
   }
 
@@ -367,7 +392,8 @@ export class Broker {
       this.#byId.delete(sub.id);
       if (mayMatchMeta(sub.topic, sub.match)) this.#metaWatchers--;
       if (sub.match !== "exact") this.#patterns--;
-    }
+      this.#sharing?.deleted(sub);
+    } else this.#sharing?.left(sub, sessionId);
     this.#options.observer?.unsubscribed(sessionId, sub, deleted);
   }
 }

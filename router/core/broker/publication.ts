@@ -168,3 +168,54 @@ export function publicationOf(
     ...(options.exclude_me === false ? {} : { excluded: session.id }),
   };
 }
+
+/**
+ * A publication as it travels between the nodes of a cluster: plain data
+ * (its black/white lists as the PUBLISH options they came from).
+ */
+export interface SharedPublication {
+  /** Global-scope publication ID (the same on every node). */
+  readonly id: number;
+  /** The concrete topic published to. */
+  readonly topic: string;
+  /** When the origin's broker accepted it. */
+  readonly timestamp: number;
+  /** EVENT.Details, as the origin built them (disclosure, trust level, `ppt_*`). */
+  readonly details: Dict;
+  /** Positional arguments, if any. */
+  readonly args?: unknown[];
+  /** Keyword arguments, if any. */
+  readonly kwargs?: Dict;
+  /** An opaque payload, if any. */
+  readonly payload?: unknown;
+  /** The `exclude*` / `eligible*` options, if any. */
+  readonly lists?: Dict;
+  /** The publisher's session ID when `exclude_me` applies. */
+  readonly excluded?: number;
+}
+
+/**
+ * A publication as plain data for the other nodes.
+ *
+ * @param pub The publication.
+ * @returns Its shared form.
+ */
+export function sharedOf(pub: Publication): SharedPublication {
+  const { filter, ...rest } = pub;
+  return filter === undefined ? rest : { ...rest, lists: filter.lists };
+}
+
+/**
+ * A publication from another node, ready for this node's subscribers.
+ *
+ * @param shared What the other node shared.
+ * @returns The publication (its lists read again), or `undefined` when
+ * the lists are malformed.
+ */
+export function publicationFrom(shared: SharedPublication): Publication | undefined {
+  const { lists, ...rest } = shared;
+  if (lists === undefined) return rest;
+  const filter = PublishFilter.from(lists);
+  if (typeof filter === "string") return undefined;
+  return filter === undefined ? rest : { ...rest, filter };
+}

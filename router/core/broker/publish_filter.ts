@@ -32,13 +32,16 @@ export class PublishFilter {
   #eligible: ReadonlySet<number> | undefined;
   #excludeBy: ReadonlyMap<string, ReadonlySet<string>>;
   #eligibleBy: ReadonlyMap<string, ReadonlySet<string>>;
+  #lists: Dict;
 
   private constructor(
     exclude: ReadonlySet<number> | undefined,
     eligible: ReadonlySet<number> | undefined,
     excludeBy: ReadonlyMap<string, ReadonlySet<string>>,
     eligibleBy: ReadonlyMap<string, ReadonlySet<string>>,
+    lists: Dict,
   ) {
+    this.#lists = lists;
     this.#exclude = exclude;
     this.#eligible = eligible;
     this.#excludeBy = excludeBy;
@@ -68,10 +71,12 @@ export class PublishFilter {
     let eligible: Set<number> | undefined;
     const excludeBy = new Map<string, Set<string>>();
     const eligibleBy = new Map<string, Set<string>>();
+    const lists: Dict = {};
     for (const key in options) {
       const value = options[key];
       if (key === "exclude" || key === "eligible") {
         if (!isList(value, "number")) return key;
+        lists[key] = value;
         if (key === "exclude") exclude = new Set(value);
         else eligible = new Set(value);
         continue;
@@ -83,6 +88,7 @@ export class PublishFilter {
         : undefined;
       if (into === undefined) continue;
       if (!isList(value, "string")) return key;
+      lists[key] = value;
       into.set(key.slice(key.indexOf("_") + 1), new Set(value));
     }
     if (
@@ -91,7 +97,16 @@ export class PublishFilter {
     ) {
       return undefined;
     }
-    return new PublishFilter(exclude, eligible, excludeBy, eligibleBy);
+    return new PublishFilter(exclude, eligible, excludeBy, eligibleBy, lists);
+  }
+
+  /**
+   * The PUBLISH options this filter was read from (its `exclude*` and
+   * `eligible*` lists only): what another node of a cluster reads it
+   * again from.
+   */
+  get lists(): Dict {
+    return this.#lists;
   }
 
   /**

@@ -1,0 +1,74 @@
+/**
+ * A router's membership of a cluster, in one piece: its node (NATS),
+ * its slot of global IDs, and PubSub across nodes. `router/router.ts`
+ * joins with {@linkcode Cluster.join} and links each realm.
+ *
+ * @module
+ */
+
+import type { Realm } from "../router/core/realm.ts";
+import type { Logger } from "../router/core/types.ts";
+import { ClusterNode, type ClusterOptions } from "./node.ts";
+import { ClusterPubSub, type OutputSink } from "./pubsub.ts";
+import { type ClusterIds, clusterIds } from "./session_ids.ts";
+
+/** A router joined to a cluster. */
+export class Cluster {
+  /** The node. */
+  readonly node: ClusterNode;
+  /** The node's global IDs (sessions, publications), unique across the cluster. */
+  readonly ids: ClusterIds;
+  /** PubSub across nodes. */
+  readonly pubsub: ClusterPubSub;
+
+  private constructor(node: ClusterNode, ids: ClusterIds, pubsub: ClusterPubSub) {
+    this.node = node;
+    this.ids = ids;
+    this.pubsub = pubsub;
+  }
+
+  /**
+   * Connects to NATS, leases an ID slot and starts PubSub across nodes.
+   *
+   * @param options The cluster's options.
+   * @param log Where the cluster logs.
+   * @param sink Where what other nodes send is delivered (the router's runner).
+   * @param realms The router's realms by name.
+   * @returns The membership.
+   * @throws {Error} When NATS cannot be reached or JetStream is unavailable.
+   */
+  static async join(
+    options: ClusterOptions,
+    log: Logger,
+    sink: OutputSink,
+    realms: (name: string) => Realm | undefined,
+  ): Promise<Cluster> {
+    const node = await ClusterNode.connect(options, log);
+    let ids: ClusterIds;
+    try {
+      ids = await clusterIds(node, log, {
+        leaseMs: Math.max(3 * (options.nodeTimeout ?? 5000), 3000),
+      });
+    } catch (error) {
+      await node.close();
+      throw new Error(`Cannot lease an ID slot (is JetStream enabled?): ${error}`);
+    }
+    return new Cluster(node, ids, new ClusterPubSub(node, sink, realms, log));
+  }
+
+  /**
+   * Links a realm: PubSub across nodes for it from now on.
+   *
+   * @param realm The realm.
+   */
+  link(realm: Realm): void {
+    this.pubsub.link(realm);
+  }
+
+  /** Leaves the cluster: stops PubSub, frees the ID slot, closes the node. */
+  async close(): Promise<void> {
+    this.pubsub.close();
+    await this.ids.close();
+    await this.node.close();
+  }
+}

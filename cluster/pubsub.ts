@@ -1,0 +1,258 @@
+/**
+ * PubSub across the nodes of a cluster: the shell that runs the brokers'
+ * `cluster-interest` and `cluster-publish` effects over NATS, and feeds
+ * what other nodes publish to the realms' brokers.
+ *
+ * Subjects: a publication to `topic` in `realm` goes to
+ * `clv.<cluster>.pub.<realm token>.<topic subject>` (`subjects.ts`), once,
+ * encoded once (MessagePack, with the origin node's ID); NATS fans it out to
+ * the nodes that hold a matching subscription. A node subscribes to a
+ * subject only while a local subscription needs it: one NATS subscription
+ * per subject, counted by the (topic, match) pairs that need it. Prefix
+ * subscriptions take the closest NATS wildcard, and the broker filters by
+ * string. Two of a node's subjects may both match a publication (an exact
+ * and a prefix subscription): NATS then delivers it twice, and the second
+ * copy is dropped here (recent publication IDs per origin).
+ *
+ * @module
+ */
+
+import { Decoder, Encoder } from "@msgpack/msgpack";
+import type { ClusterInterest, ClusterPublish, Output } from "../router/core/output.ts";
+import { messagesOnly } from "../router/core/output.ts";
+import type { SharedPublication } from "../router/core/broker/publication.ts";
+import type { Realm } from "../router/core/realm.ts";
+import type { Logger } from "../router/core/types.ts";
+import type { ClusterNode, ClusterSubscription } from "./node.ts";
+import { escapeToken, interestSubjects, uriSubject } from "./subjects.ts";
+
+/** Where outputs go (the router's `OutputRunner`). */
+export interface OutputSink {
+  /** Delivers the messages and runs the effects. */
+  run(out: Output): void;
+}
+
+/** Counters, for tests and the benchmark. */
+export interface PubSubStats {
+  /** Publications this node put on NATS. */
+  published: number;
+  /** Publications from other nodes this node received (duplicates dropped). */
+  received: number;
+  /** Duplicate copies dropped. */
+  duplicates: number;
+}
+
+/** How long an acknowledgement or a subscription waits for NATS, in ms. */
+const CONFIRM_MS = 3000;
+/** How many recent publication IDs are remembered to drop duplicates. */
+const RECENT = 4096;
+
+interface Held {
+  count: number;
+  sub: ClusterSubscription;
+}
+
+type Envelope = [
+  origin: string,
+  id: number,
+  topic: string,
+  timestamp: number,
+  details: Record<string, unknown>,
+  args: unknown[] | null,
+  kwargs: Record<string, unknown> | null,
+  payload: unknown,
+  lists: Record<string, unknown> | null,
+  excluded: number | null,
+];
+
+/** PubSub across nodes for one router. */
+export class ClusterPubSub {
+  #node: ClusterNode;
+  #sink: OutputSink;
+  #realms: (name: string) => Realm | undefined;
+  #log: Logger;
+  #subjects = new Map<string, Held>();
+  #encoder = new Encoder({ ignoreUndefined: true });
+  #decoder = new Decoder();
+  #recent = new Map<number, string>();
+  #ring: number[] = [];
+  #at = 0;
+  #closed = false;
+  /** Counters. */
+  readonly stats: PubSubStats = { published: 0, received: 0, duplicates: 0 };
+
+  /**
+   * Creates the bridge.
+   *
+   * @param node The cluster node.
+   * @param sink Where outputs go.
+   * @param realms The router's realms by name.
+   * @param log Where problems are logged.
+   */
+  constructor(
+    node: ClusterNode,
+    sink: OutputSink,
+    realms: (name: string) => Realm | undefined,
+    log: Logger,
+  ) {
+    this.#node = node;
+    this.#sink = sink;
+    this.#realms = realms;
+    this.#log = log;
+  }
+
+  /**
+   * Links a realm: its broker shares from now on, and its existing
+   * subscriptions (event-history ones) get their interest.
+   *
+   * @param realm The realm.
+   */
+  link(realm: Realm): void {
+    realm.broker.share(realm.name);
+    for (const sub of realm.broker.subscriptions()) {
+      this.#hold(realm.name, sub.topic, sub.match);
+    }
+  }
+
+  /** The NATS subjects this node subscribes to for publications, sorted. */
+  subjects(): string[] {
+    return [...this.#subjects.keys()].sort();
+  }
+
+  /**
+   * Runs a `cluster-interest` effect.
+   *
+   * @param effect The effect.
+   */
+  interest(effect: ClusterInterest): void {
+    if (!effect.on) return this.#release(effect.realm, effect.topic, effect.match);
+    this.#hold(effect.realm, effect.topic, effect.match);
+    const ready = effect.ready;
+    if (ready !== undefined) {
+      this.#confirm().then(() => this.#sink.run(ready()), () => this.#sink.run(ready()));
+    }
+  }
+
+  /**
+   * Runs a `cluster-publish` effect: encodes the publication once and
+   * publishes it; an acknowledged one is answered once NATS accepted it.
+   *
+   * @param effect The effect.
+   */
+  publish(effect: ClusterPublish): void {
+    const pub = effect.publication;
+    const envelope: Envelope = [
+      this.#node.id,
+      pub.id,
+      pub.topic,
+      pub.timestamp,
+      pub.details,
+      pub.args ?? null,
+      pub.kwargs ?? null,
+      pub.payload ?? null,
+      pub.lists ?? null,
+      pub.excluded ?? null,
+    ];
+    const acknowledged = effect.acknowledged;
+    try {
+      const subject = `${this.#realmPrefix(effect.realm)}.${uriSubject(pub.topic)}`;
+      this.#node.publish(subject, this.#encoder.encode(envelope));
+      this.stats.published++;
+    } catch (error) {
+      this.#log("warn", `Cluster: cannot share publication ${pub.id}: ${error}`);
+      if (acknowledged !== undefined) this.#sink.run(acknowledged({ ok: false, error }));
+      return;
+    }
+    if (acknowledged === undefined) return;
+    this.#confirm().then(
+      () => this.#sink.run(acknowledged({ ok: true, value: undefined })),
+      (error) => this.#sink.run(acknowledged({ ok: false, error })),
+    );
+  }
+
+  /** Stops receiving. */
+  close(): void {
+    this.#closed = true;
+    for (const { sub } of this.#subjects.values()) sub.unsubscribe();
+    this.#subjects.clear();
+  }
+
+  #realmPrefix(realm: string): string {
+    return this.#node.subject("pub", escapeToken(realm));
+  }
+
+  #hold(realm: string, topic: string, match: ClusterInterest["match"]): void {
+    if (this.#closed) return;
+    for (const subject of interestSubjects(this.#realmPrefix(realm), topic, match)) {
+      const held = this.#subjects.get(subject);
+      if (held !== undefined) {
+        held.count++;
+        continue;
+      }
+      const sub = this.#node.subscribe(subject, (data) => this.#receive(realm, data));
+      this.#subjects.set(subject, { count: 1, sub });
+    }
+  }
+
+  #release(realm: string, topic: string, match: ClusterInterest["match"]): void {
+    for (const subject of interestSubjects(this.#realmPrefix(realm), topic, match)) {
+      const held = this.#subjects.get(subject);
+      if (held === undefined || --held.count > 0) continue;
+      held.sub.unsubscribe();
+      this.#subjects.delete(subject);
+    }
+  }
+
+  /** Resolves once NATS has what was sent so far, rejects after {@linkcode CONFIRM_MS}. */
+  #confirm(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    return Promise.race([
+      this.#node.flush(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`NATS did not answer within ${CONFIRM_MS} ms`)),
+          CONFIRM_MS,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
+  }
+
+  #receive(realmName: string, data: Uint8Array): void {
+    const e = this.#decoder.decode(data) as Envelope;
+    const [origin, id] = e;
+    if (origin === this.#node.id) return;
+    if (this.#subjects.size > 1 && this.#seen(origin, id)) {
+      this.stats.duplicates++;
+      return;
+    }
+    this.stats.received++;
+    const realm = this.#realms(realmName);
+    if (realm === undefined) return;
+    const shared: SharedPublication = {
+      id,
+      topic: e[2],
+      timestamp: e[3],
+      details: e[4],
+      ...(e[5] === null ? {} : { args: e[5] }),
+      ...(e[6] === null ? {} : { kwargs: e[6] }),
+      ...(e[7] === null || e[7] === undefined ? {} : { payload: e[7] }),
+      ...(e[8] === null ? {} : { lists: e[8] }),
+      ...(e[9] === null ? {} : { excluded: e[9] }),
+    };
+    const out = realm.broker.sharing?.deliver(shared) ?? [];
+    if (out.length > 0) this.#sink.run(messagesOnly(out));
+  }
+
+  /** Whether this publication was seen already (and remembers it). */
+  #seen(origin: string, id: number): boolean {
+    if (this.#recent.get(id) === origin) return true;
+    if (this.#ring.length < RECENT) this.#ring.push(id);
+    else {
+      this.#recent.delete(this.#ring[this.#at]!);
+      this.#ring[this.#at] = id;
+      this.#at = (this.#at + 1) % RECENT;
+    }
+    this.#recent.set(id, origin);
+    return false;
+  }
+}
