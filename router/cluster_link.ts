@@ -1,6 +1,6 @@
 /**
  * Links a router's realms to its cluster: the shared registration table
- * (JetStream KV) and RPC between nodes, with proxies of remote callers
+ * (JetStream KV) and RPC between nodes, the session meta API across nodes, with proxies of remote callers
  * as delivery targets and the dealers' `cluster` effects run by the
  * {@linkcode OutputRunner}.
  *
@@ -10,6 +10,7 @@
 import type { ClusterNode } from "../cluster/node.ts";
 import { ClusterRegistrations } from "../cluster/registrations.ts";
 import { ClusterRpc } from "../cluster/rpc.ts";
+import { ClusterSessions } from "../cluster/meta.ts";
 import type { Realm } from "./core/realm.ts";
 import type { Logger } from "./core/types.ts";
 import { type Delivery, Target } from "./delivery.ts";
@@ -49,16 +50,25 @@ export async function linkCluster(
     log,
   });
   runner.cluster = (effect) => rpc.send(effect);
-  for (const [name, realm] of realms) rpc.link(name, realm);
+  const sessions = new ClusterSessions(node, (out) => runner.run(out), log);
+  runner.sessions = (effect) => sessions.send(effect);
+  for (const [name, realm] of realms) {
+    rpc.link(name, realm);
+    sessions.link(name, realm);
+  }
   await table.watch((realm, procedure, match, invoke, callees) => {
     const dealer = rpc.dealer(realm);
     if (dealer !== undefined) runner.run(dealer.sync(procedure, match, invoke, callees));
   });
   return {
-    link: (name, realm) => rpc.link(name, realm),
+    link(name, realm) {
+      rpc.link(name, realm);
+      sessions.link(name, realm);
+    },
     close() {
       table.close();
       rpc.close();
+      sessions.close();
     },
   };
 }

@@ -16,6 +16,7 @@ import {
   type ClusterInterest,
   type ClusterPublish,
   type ClusterSend,
+  type ClusterSession,
   type Effect,
   NOTHING,
   type Output,
@@ -50,6 +51,8 @@ export class OutputRunner {
   cluster: ((effect: ClusterSend) => void) | undefined;
   /** Runs the brokers' cluster effects, once the router joined a cluster. */
   pubsub: PubSubEffects | undefined;
+  /** Runs `cluster-session` effects (the session meta API), once the router joined a cluster. */
+  sessions: ((effect: ClusterSession) => void) | undefined;
 
   /**
    * Creates the runner.
@@ -137,6 +140,8 @@ export class OutputRunner {
         return this.pubsub?.publish(effect);
       case "cluster-interest":
         return this.pubsub?.interest(effect);
+      case "cluster-session":
+        return this.sessions?.(effect);
     }
   }
 

@@ -142,6 +142,21 @@ export interface ClusterInterest {
   readonly ready?: () => Output;
 }
 
+/**
+ * Tell other nodes about this node's sessions (cluster mode only): to every
+ * node, or to the one named by `to`. The envelope is plain data (see
+ * `router/core/meta/cluster_sessions.ts`); the shell encodes it once and
+ * publishes it on NATS.
+ */
+export interface ClusterSession {
+  /** The effect's kind. */
+  readonly kind: "cluster-session";
+  /** The node it goes to; undefined for every node. */
+  readonly to?: string;
+  /** What to send. */
+  readonly envelope: unknown;
+}
+
 /** An effect the shell runs for the core. */
 export type Effect =
   | ArmTimer
@@ -152,7 +167,8 @@ export type Effect =
   | AbortSession
   | ClusterSend
   | ClusterPublish
-  | ClusterInterest;
+  | ClusterInterest
+  | ClusterSession;
 
 /** Messages to deliver, then effects to run, in order. */
 export interface Output {

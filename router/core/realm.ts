@@ -22,6 +22,7 @@ import { registrationEvents, registrationProcedures } from "./meta/registration_
 import { subscriptionEvents, subscriptionProcedures } from "./meta/subscription_meta.ts";
 import type { RealmContext } from "./realm_context.ts";
 import { Members } from "./realm_members.ts";
+import type { SessionCluster, SessionClusterHooks } from "./meta/cluster_sessions.ts";
 import { procedureReflection } from "./dealer/procedure_reflection.ts";
 import { topicReflection } from "./broker/topic_reflection.ts";
 import { append, messagesOnly, NOTHING, type Output, output } from "./output.ts";
@@ -54,6 +55,7 @@ export class Realm {
   #closing = false;
   #internal: () => SessionInfo;
   #caller: InternalCaller | undefined;
+  #sessions: SessionCluster | undefined;
 
   /**
    * Creates a realm.
@@ -322,6 +324,11 @@ export class Realm {
     return this.#finish(this.#members.leave(sessionId));
   }
 
+  /** Cluster mode: the session meta API across nodes (`meta/cluster_sessions.ts`). */
+  shareSessions(hooks: SessionClusterHooks): SessionCluster {
+    return this.#sessions = this.#members.joinCluster(hooks, (out) => this.#finish(out));
+  }
+
   /**
    * Marks the realm as closing with its router: sessions leaving from now
    * on fire no meta events and no testaments (their would-be receivers are
@@ -365,7 +372,8 @@ export class Realm {
     const caller = this.#caller;
     const intercept = caller !== undefined && caller.size > 0;
     const sharing = this.broker.sharing;
-    if (!intercept && !this.#events.pending && !sharing?.pending) return out;
+    const sessions = this.#sessions;
+    if (!intercept && !this.#events.pending && !sharing?.pending && !sessions?.pending) return out;
     const done = output();
     const internalId = caller?.info.id;
     let replies: WampMessage[] | undefined;
@@ -376,6 +384,7 @@ export class Realm {
     for (const e of out.effects) done.effects.push(e);
     this.#events.flush(done.messages);
     sharing?.take(done.effects); // cluster mode: interest and shared publications
+    sessions?.take(done.effects); // cluster mode: this node's sessions joining and leaving
     if (replies !== undefined) {
       for (const reply of replies) append(done, caller!.receive(reply));
     }

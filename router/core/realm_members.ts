@@ -14,6 +14,7 @@ import type { Broker } from "./broker/broker.ts";
 import type { Dealer } from "./dealer/dealer.ts";
 import type { MetaEvents } from "./meta/events.ts";
 import { SessionMeta } from "./meta/session_meta.ts";
+import type { SessionCluster, SessionClusterHooks } from "./meta/cluster_sessions.ts";
 import { Testaments } from "./meta/testament.ts";
 import { append, NOTHING, type Output, output } from "./output.ts";
 import type { PermissionCheck, RouterProcedures } from "./procedures.ts";
@@ -95,6 +96,11 @@ export class Members {
     return this.#sessionMeta.details(member);
   }
 
+  /** Cluster mode: see {@linkcode SessionMeta.joinCluster}. */
+  joinCluster(hooks: SessionClusterHooks, settle: (out: Output) => Output): SessionCluster {
+    return this.#sessionMeta.joinCluster(hooks, settle);
+  }
+
   /** The session meta and testament procedures. */
   procedures(): RouterProcedures[] {
     return [this.#sessionMeta.procedures(), this.#testaments.procedures()];
@@ -135,7 +141,7 @@ export class Members {
       realm.broker.removeSession(id);
       out = realm.dealer.removeSession(id);
       this.#testaments.fire(member.info);
-      this.#sessionMeta.left(member.info);
+      this.#sessionMeta.left(member.info, quiet);
     };
     if (quiet || realm.closing()) realm.events.muted(depart);
     else depart();

@@ -35,6 +35,7 @@ import { deferred, type DeferredPayload, type RouterProcedures } from "../proced
 import type { RealmMember, SessionInfo } from "../types.ts";
 import { dictArg, idArg, isDict, optionalString, stringArg, stringListArg } from "./args.ts";
 import type { MetaEvents } from "./events.ts";
+import { SessionCluster, type SessionClusterHooks } from "./cluster_sessions.ts";
 
 /** What the session meta API needs from its realm. */
 export interface SessionDirectory {
@@ -49,6 +50,12 @@ export interface SessionDirectory {
    * @returns What its removal sends, and the effect that closes it.
    */
   kill(id: number, reason: string, message: string | undefined, quiet: boolean): Output;
+}
+
+/** Who a session is, for the filters of the list and kill procedures. */
+interface Identity {
+  readonly authid: string;
+  readonly authrole: string;
 }
 
 /** Keys `wamp.session.modify_details` may not change. */
@@ -69,6 +76,7 @@ export class SessionMeta {
   #options: Required<MetaOptions>;
   #events: MetaEvents;
   #custom = new Map<number, Dict>();
+  #cluster: SessionCluster | undefined;
 
   /**
    * Creates the session meta API.
@@ -104,15 +112,41 @@ export class SessionMeta {
     };
   }
 
-  /** Publishes `wamp.session.on_join`. */
-  joined(member: RealmMember): void {
-    this.#events.publish(MetaTopic.SESSION_ON_JOIN, () => [this.details(member)]);
+  /**
+   * Cluster mode: the sessions of other nodes join this API's view, and
+   * this node's sessions theirs (see `cluster_sessions.ts`).
+   *
+   * @param hooks The shell's hooks.
+   * @param settle Completes an output (the realm's).
+   * @returns The cluster side, for the shell.
+   */
+  joinCluster(hooks: SessionClusterHooks, settle: (out: Output) => Output): SessionCluster {
+    return this.#cluster = new SessionCluster(hooks, {
+      events: this.#events,
+      local: () => [...this.#directory.members()].map((m) => this.details(m)),
+      kill: (ids, reason, message, quiet) => {
+        const out = output();
+        for (const id of ids) append(out, this.#directory.kill(id, reason, message, quiet));
+        return out;
+      },
+      settle,
+    });
   }
 
-  /** Publishes `wamp.session.on_leave` and forgets the session. */
-  left(info: SessionInfo): void {
+  /** Publishes `wamp.session.on_join` (and, in a cluster, tells the other nodes). */
+  joined(member: RealmMember): void {
+    this.#events.publish(MetaTopic.SESSION_ON_JOIN, () => [this.details(member)]);
+    this.#cluster?.joined(this.details(member));
+  }
+
+  /**
+   * Publishes `wamp.session.on_leave` and forgets the session (in a
+   * cluster, tells the other nodes; `quiet`: they fire no `on_leave`).
+   */
+  left(info: SessionInfo, quiet = false): void {
     this.#custom.delete(info.id);
     this.#events.publish(MetaTopic.SESSION_ON_LEAVE, () => [info.id, info.authid, info.authrole]);
+    this.#cluster?.left(info, quiet);
   }
 
   /** The procedures, keyed by URI, for `Realm.provide`. */
@@ -124,14 +158,18 @@ export class SessionMeta {
       [MetaProcedure.SESSION_LIST]: (_caller, args) => ({
         args: [this.#matching(stringListArg(args, 0, "filter_authroles"))],
       }),
-      [MetaProcedure.SESSION_GET]: (_caller, args) => ({
-        args: [this.details(this.#get(idArg(args, 0, "session")))],
-      }),
+      [MetaProcedure.SESSION_GET]: (_caller, args) => {
+        const id = idArg(args, 0, "session");
+        const remote = this.#cluster?.session(id);
+        return { args: [remote === undefined ? this.details(this.#get(id)) : { ...remote.details }] };
+      },
     };
     if (this.#options.kill) Object.assign(procedures, this.#killProcedures());
     if (this.#options.modifyDetails) {
       procedures[MetaProcedure.SESSION_MODIFY_DETAILS] = (_caller, args) => {
-        this.#modify(this.#get(idArg(args, 0, "session")).info.id, dictArg(args, 1, "details"));
+        const member = this.#get(idArg(args, 0, "session"));
+        this.#modify(member.info.id, dictArg(args, 1, "details"));
+        this.#cluster?.joined(this.details(member));
         return {};
       };
     }
@@ -146,17 +184,17 @@ export class SessionMeta {
         if (id === caller.id) {
           throw new CallError(ErrorUri.NO_SUCH_SESSION, "a session cannot kill itself");
         }
-        this.#get(id);
+        if (this.#cluster?.session(id) === undefined) this.#get(id);
         return this.#kill([id], kwargs, false, () => ({}));
       },
       [MetaProcedure.SESSION_KILL_BY_AUTHID]: (caller, args, kwargs) => {
         const authid = stringArg(args, 0, "authid");
-        const ids = this.#others(caller, (info) => info.authid === authid);
+        const ids = this.#others(caller, (d) => d.authid === authid);
         return this.#kill(ids, kwargs, false, () => ({ args: [ids] }));
       },
       [MetaProcedure.SESSION_KILL_BY_AUTHROLE]: (caller, args, kwargs) => {
         const authrole = stringArg(args, 0, "authrole");
-        const ids = this.#others(caller, (info) => info.authrole === authrole);
+        const ids = this.#others(caller, (d) => d.authrole === authrole);
         return this.#kill(ids, kwargs, false, () => ({ args: [ids.length] }));
       },
       [MetaProcedure.SESSION_KILL_ALL]: (caller, _args, kwargs) => {
@@ -173,17 +211,18 @@ export class SessionMeta {
   }
 
   #matching(authroles: string[] | undefined): number[] {
-    const ids: number[] = [];
-    for (const { info } of this.#directory.members()) {
-      if (authroles === undefined || authroles.includes(info.authrole)) ids.push(info.id);
-    }
-    return ids;
+    return this.#others(undefined, (d) => authroles === undefined || authroles.includes(d.authrole));
   }
 
-  #others(caller: SessionInfo, test: (info: SessionInfo) => boolean): number[] {
+  /** The sessions (all nodes') other than the caller that pass `test`. */
+  #others(caller: SessionInfo | undefined, test: (who: Identity) => boolean): number[] {
     const ids: number[] = [];
     for (const { info } of this.#directory.members()) {
-      if (info.id !== caller.id && test(info)) ids.push(info.id);
+      if (info.id !== caller?.id && test(info)) ids.push(info.id);
+    }
+    for (const { details } of this.#cluster?.sessions() ?? []) {
+      const who = { authid: String(details.authid), authrole: String(details.authrole) };
+      if (test(who)) ids.push(details.session as number);
     }
     return ids;
   }
@@ -198,8 +237,21 @@ export class SessionMeta {
     const message = optionalString(kwargs, "message");
     return deferred((reply) => {
       const out = output();
-      for (const id of ids) append(out, this.#directory.kill(id, reason, message, quiet));
-      return append(out, reply(result));
+      const remote = new Map<string, number[]>();
+      for (const id of ids) {
+        const node = this.#cluster?.session(id)?.node;
+        if (node === undefined) append(out, this.#directory.kill(id, reason, message, quiet));
+        else remote.set(node, [...remote.get(node) ?? [], id]);
+      }
+      if (remote.size === 0) return append(out, reply(result));
+      // Sessions of other nodes: their nodes kill them; the answer waits for all.
+      const hooks = this.#cluster!.hooks;
+      out.effects.push({
+        kind: "task",
+        run: () => hooks.kill(remote, reason, message, quiet),
+        resume: () => reply(result),
+      });
+      return out;
     });
   }
 

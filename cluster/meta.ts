@@ -1,0 +1,186 @@
+/**
+ * The session meta API across nodes, the NATS side. Each node publishes
+ * its sessions' joins and leaves on `clv.<name>.meta.sessions` (msgpack,
+ * one encode per envelope) and feeds the other nodes' to its realms
+ * (`router/core/meta/cluster_sessions.ts`). Requests between two nodes go
+ * to `clv.<name>.node.<id>.meta`: a node that starts (or sees a node come
+ * back) asks for a snapshot of the sessions there; a node kills sessions
+ * of its own for a `wamp.session.kill*` called on another node, and
+ * answers once they are gone.
+ *
+ * Why not a table in JetStream KV: a join would cost a KV write and a
+ * round trip to the JetStream leader, and each node would still need a
+ * watcher-fed copy to answer `count`/`list` synchronously. NATS
+ * broadcasts plus node liveness give the same view with no storage:
+ * sessions live only as long as their node, and a node's death is
+ * already detected (`nodeTimeout`), which is when its sessions leave.
+ *
+ * @module
+ */
+
+import { decode, encode } from "@msgpack/msgpack";
+import type { ClusterSession, Output } from "../router/core/output.ts";
+import type { Realm } from "../router/core/realm.ts";
+import type { SessionCluster, SessionEnvelope } from "../router/core/meta/cluster_sessions.ts";
+import type { Logger } from "../router/core/types.ts";
+import type { ClusterNode, ClusterSubscription } from "./node.ts";
+
+/** What nodes ask each other directly. */
+type Request =
+  | { k: "sync"; from: string }
+  | {
+    k: "kill";
+    realm: string;
+    from: string;
+    req: number;
+    ids: number[];
+    reason: string;
+    message?: string;
+    quiet: boolean;
+  }
+  | { k: "killed"; req: number };
+
+const PACK = { ignoreUndefined: true } as const;
+
+/** The session meta API across the nodes, for every realm of one router. */
+export class ClusterSessions {
+  #node: ClusterNode;
+  #run: (out: Output) => void;
+  #log: Logger;
+  #realms = new Map<string, SessionCluster>();
+  #subscriptions: ClusterSubscription[];
+  #kills = new Map<number, () => void>();
+  #nextKill = 0;
+  #timeout: number;
+
+  /**
+   * Starts listening, and asks every node for its sessions.
+   *
+   * @param node The cluster node.
+   * @param run Runs a realm's output (delivery and effects).
+   * @param log Where failures are logged.
+   * @param timeout Milliseconds a kill request waits for its answer.
+   */
+  constructor(node: ClusterNode, run: (out: Output) => void, log: Logger, timeout = 5000) {
+    this.#node = node;
+    this.#run = run;
+    this.#log = log;
+    this.#timeout = timeout;
+    this.#subscriptions = [
+      node.subscribe(node.subject("meta", "sessions"), (data) => this.#receive(decode(data))),
+      node.subscribe(node.subject("node", node.id, "meta"), (data) => this.#receive(decode(data))),
+    ];
+    node.onNodeDown((id) => {
+      for (const sessions of this.#realms.values()) run(sessions.nodeDown(id));
+    });
+    // A node seen (again): ask it for its sessions (idempotent: a snapshot replaces).
+    node.onNodeUp((id) => this.#ask(node.subject("node", id, "meta")));
+    this.#ask(node.subject("meta", "sessions"));
+  }
+
+  /**
+   * Links a realm's session meta API.
+   *
+   * @param name The realm's name.
+   * @param realm The realm.
+   */
+  link(name: string, realm: Realm): void {
+    this.#realms.set(
+      name,
+      realm.shareSessions({
+        node: this.#node.id,
+        realm: name,
+        kill: (sessions, reason, message, quiet) =>
+          Promise.all(
+            [...sessions].map(([node, ids]) => this.#kill(name, node, ids, reason, message, quiet)),
+          ).then(() => {}),
+      }),
+    );
+  }
+
+  /**
+   * Runs a `cluster-session` effect.
+   *
+   * @param effect The effect.
+   */
+  send(effect: ClusterSession): void {
+    const node = this.#node;
+    const subject = effect.to === undefined
+      ? node.subject("meta", "sessions")
+      : node.subject("node", effect.to, "meta");
+    node.publish(subject, encode(effect.envelope, PACK));
+  }
+
+  /** Stops listening; kills in flight answer at once. */
+  close(): void {
+    for (const subscription of this.#subscriptions) subscription.unsubscribe();
+    for (const done of this.#kills.values()) done();
+    this.#kills.clear();
+  }
+
+  #ask(subject: string): void {
+    const request: Request = { k: "sync", from: this.#node.id };
+    this.#node.publish(subject, encode(request, PACK));
+  }
+
+  #kill(
+    realm: string,
+    node: string,
+    ids: number[],
+    reason: string,
+    message: string | undefined,
+    quiet: boolean,
+  ): Promise<void> {
+    const req = ++this.#nextKill;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const timer = setTimeout(() => {
+      this.#kills.delete(req);
+      this.#log("warn", `Cluster: node ${node} did not answer a kill request`);
+      resolve();
+    }, this.#timeout);
+    this.#kills.set(req, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    const request: Request = {
+      k: "kill",
+      realm,
+      from: this.#node.id,
+      req,
+      ids,
+      reason,
+      ...(message === undefined ? {} : { message }),
+      quiet,
+    };
+    this.#node.publish(this.#node.subject("node", node, "meta"), encode(request, PACK));
+    return promise;
+  }
+
+  #receive(data: unknown): void {
+    const envelope = data as SessionEnvelope | Request;
+    switch (envelope.k) {
+      case "sync":
+        for (const sessions of this.#realms.values()) this.#run(sessions.snapshot(envelope.from));
+        return;
+      case "kill": {
+        const sessions = this.#realms.get(envelope.realm);
+        if (sessions !== undefined) {
+          const { ids, reason, message, quiet } = envelope;
+          this.#run(sessions.kill(ids, reason, message, quiet));
+        }
+        const answer: Request = { k: "killed", req: envelope.req };
+        this.#node.publish(this.#node.subject("node", envelope.from, "meta"), encode(answer));
+        return;
+      }
+      case "killed": {
+        const done = this.#kills.get(envelope.req);
+        this.#kills.delete(envelope.req);
+        return done?.();
+      }
+      default: {
+        const sessions = this.#realms.get(envelope.realm);
+        if (sessions !== undefined) this.#run(sessions.receive(envelope));
+      }
+    }
+  }
+}

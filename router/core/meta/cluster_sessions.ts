@@ -1,0 +1,227 @@
+/**
+ * The session meta API in a cluster, sans-I/O: this node's view of the
+ * sessions joined to the realm on other nodes, and what it tells them of
+ * its own.
+ *
+ * Every node broadcasts its sessions' joins and leaves (a `cluster-session`
+ * effect the shell publishes on NATS) and keeps a table of the other
+ * nodes' sessions, fed by their broadcasts, by a snapshot a node sends when
+ * asked (a node that starts, or comes back, asks every node), and emptied
+ * of a node's sessions when that node is down (with `on_leave` for each).
+ * So `wamp.session.count`, `list` and `get` answer at once from memory on
+ * every node, and `on_join`/`on_leave` fire on every node, each node
+ * publishing them to its own subscribers: meta events never cross NATS as
+ * publications, so none is delivered twice.
+ *
+ * Killing a session of another node is a request to that node (a `task`
+ * effect: the shell sends it and resolves once that node removed it).
+ *
+ * @module
+ */
+
+import { type Dict, MetaTopic } from "../../../wamp/mod.ts";
+import { append, type Effect, NOTHING, type Output, output } from "../output.ts";
+import type { SessionInfo } from "../types.ts";
+import type { MetaEvents } from "./events.ts";
+
+/** What nodes tell each other about sessions (msgpack-encoded by the shell). */
+export type SessionEnvelope =
+  | {
+    /** A session joined (or, again, its details changed). */
+    k: "join";
+    realm: string;
+    node: string;
+    details: Dict;
+  }
+  | {
+    /** A session left; `quiet`: no `on_leave` (`wamp.session.kill_all`). */
+    k: "leave";
+    realm: string;
+    node: string;
+    session: number;
+    authid: string;
+    authrole: string;
+    quiet: boolean;
+  }
+  | {
+    /** Every session of `node` in `realm` now (an answer to `sync`). */
+    k: "snapshot";
+    realm: string;
+    node: string;
+    sessions: Dict[];
+  };
+
+/** What the shell gives a realm's session meta API that joins a cluster. */
+export interface SessionClusterHooks {
+  /** This node's ID. */
+  readonly node: string;
+  /** The realm's name. */
+  readonly realm: string;
+  /**
+   * Asks other nodes to kill sessions (node → session IDs; run by the shell
+   * as a task): resolves once they are gone there.
+   */
+  kill(
+    sessions: ReadonlyMap<string, number[]>,
+    reason: string,
+    message: string | undefined,
+    quiet: boolean,
+  ): PromiseLike<void>;
+}
+
+/** What {@linkcode SessionCluster} needs from the session meta API. */
+export interface SessionClusterParts {
+  /** Where meta events go. */
+  readonly events: MetaEvents;
+  /** The details of this node's sessions (for snapshots). */
+  readonly local: () => Dict[];
+  /** Kills this node's sessions among `ids` (see `SessionDirectory.kill`). */
+  readonly kill: (ids: number[], reason: string, message: string | undefined, quiet: boolean) => Output;
+  /** Completes an output (flushes meta events, takes queued effects). */
+  readonly settle: (out: Output) => Output;
+}
+
+/** A session joined on another node. */
+export interface RemoteSession {
+  /** Its node. */
+  readonly node: string;
+  /** Its details, as `wamp.session.get` reports them. */
+  readonly details: Dict;
+}
+
+/** One realm's session meta API across the cluster. */
+export class SessionCluster {
+  /** The shell's hooks. */
+  readonly hooks: SessionClusterHooks;
+  #parts: SessionClusterParts;
+  #remote = new Map<number, RemoteSession>();
+  #effects: Effect[] = [];
+
+  /**
+   * Creates it.
+   *
+   * @param hooks The shell's hooks.
+   * @param parts The session meta API's pieces.
+   */
+  constructor(hooks: SessionClusterHooks, parts: SessionClusterParts) {
+    this.hooks = hooks;
+    this.#parts = parts;
+  }
+
+  /** Whether effects are queued for the realm's output. */
+  get pending(): boolean {
+    return this.#effects.length > 0;
+  }
+
+  /** Moves the queued effects to `to`. */
+  take(to: Effect[]): void {
+    for (const effect of this.#effects) to.push(effect);
+    this.#effects.length = 0;
+  }
+
+  /** The sessions of other nodes. */
+  sessions(): IterableIterator<RemoteSession> {
+    return this.#remote.values();
+  }
+
+  /** A session of another node, by ID. */
+  session(id: number): RemoteSession | undefined {
+    return this.#remote.get(id);
+  }
+
+  /** A local session joined, or its details changed: tell every node. */
+  joined(details: Dict): void {
+    const { realm, node } = this.hooks;
+    this.#send({ k: "join", realm, node, details });
+  }
+
+  /** A local session left: tell every node. */
+  left(info: SessionInfo, quiet: boolean): void {
+    const { realm, node } = this.hooks;
+    const { id: session, authid, authrole } = info;
+    this.#send({ k: "leave", realm, node, session, authid, authrole, quiet });
+  }
+
+  /**
+   * A node asked for this node's sessions.
+   *
+   * @param to The asking node.
+   * @returns The snapshot to send it.
+   */
+  snapshot(to: string): Output {
+    const { realm, node } = this.hooks;
+    const envelope: SessionEnvelope = { k: "snapshot", realm, node, sessions: this.#parts.local() };
+    return { messages: [], effects: [{ kind: "cluster-session", to, envelope }] };
+  }
+
+  /**
+   * Another node sent an envelope.
+   *
+   * @param envelope What it sent.
+   * @returns The meta events it causes here.
+   */
+  receive(envelope: SessionEnvelope): Output {
+    const events = this.#parts.events;
+    switch (envelope.k) {
+      case "join": {
+        const id = envelope.details.session as number;
+        const known = this.#remote.has(id);
+        this.#remote.set(id, { node: envelope.node, details: envelope.details });
+        if (known) return NOTHING;
+        events.publish(MetaTopic.SESSION_ON_JOIN, () => [envelope.details]);
+        break;
+      }
+      case "leave": {
+        if (!this.#remote.delete(envelope.session) || envelope.quiet) return NOTHING;
+        const { session, authid, authrole } = envelope;
+        events.publish(MetaTopic.SESSION_ON_LEAVE, () => [session, authid, authrole]);
+        break;
+      }
+      case "snapshot": {
+        // Replaces the node's entries; the view fills without meta events.
+        for (const [id, s] of this.#remote) if (s.node === envelope.node) this.#remote.delete(id);
+        for (const details of envelope.sessions) {
+          this.#remote.set(details.session as number, { node: envelope.node, details });
+        }
+        return NOTHING;
+      }
+    }
+    return this.#parts.settle(NOTHING);
+  }
+
+  /**
+   * A node is down: its sessions leave this node's view, with `on_leave`.
+   *
+   * @param node The node.
+   * @returns The meta events.
+   */
+  nodeDown(node: string): Output {
+    const out = output();
+    for (const [id, s] of [...this.#remote]) {
+      if (s.node !== node) continue;
+      append(out, this.receive({
+        k: "leave",
+        realm: this.hooks.realm,
+        node,
+        session: id,
+        authid: String(s.details.authid),
+        authrole: String(s.details.authrole),
+        quiet: false,
+      }));
+    }
+    return out;
+  }
+
+  /**
+   * Another node asks this one to kill some of its sessions.
+   *
+   * @returns What their removal sends, and the effects that close them.
+   */
+  kill(ids: number[], reason: string, message: string | undefined, quiet: boolean): Output {
+    return this.#parts.settle(this.#parts.kill(ids, reason, message, quiet));
+  }
+
+  #send(envelope: SessionEnvelope): void {
+    this.#effects.push({ kind: "cluster-session", envelope });
+  }
+}
