@@ -1,0 +1,214 @@
+/**
+ * The Meta API across cluster nodes: session meta events and procedures
+ * (count, list, get, kill*), a SIGKILLed node's sessions leaving every
+ * view, and the registration meta API over callees on other nodes. Real
+ * nats-server, our client over WebSocket.
+ */
+
+import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import { ApplicationError, connect, type Session } from "../../mod.ts";
+import { type NatsServer, startNats } from "../_helpers/nats.ts";
+import { startRouter, type TestRouter, until, within } from "../_helpers/router.ts";
+import { joinNode, seen, TIMING } from "./_cluster.ts";
+
+/** Nodes with the kill procedures on (realm1). */
+async function startMetaCluster(
+  n: number,
+  name: string,
+): Promise<{ nats: NatsServer; nodes: TestRouter[] } & AsyncDisposable> {
+  const nats = await startNats();
+  const nodes: TestRouter[] = [];
+  for (let i = 0; i < n; i++) {
+    const node = await startRouter({
+      realms: [{ name: "realm1", meta: { kill: true } }],
+      cluster: { servers: [nats.url], name, ...TIMING },
+    });
+    await node.router.ready;
+    nodes.push(node);
+  }
+  return {
+    nats,
+    nodes,
+    async [Symbol.asyncDispose]() {
+      for (const node of nodes) await node[Symbol.asyncDispose]();
+      await nats.stop();
+    },
+  };
+}
+
+/** Waits until `session`'s view of the realm is exactly `ids` (any order). */
+async function viewIs(session: Session, ids: number[]): Promise<void> {
+  const want = [...ids].sort();
+  const deadline = Date.now() + 5000;
+  let last = (await session.meta.sessions.list()).sort();
+  while (JSON.stringify(last) !== JSON.stringify(want)) {
+    if (Date.now() > deadline) throw new Error(`view ${want}, have ${last}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    last = (await session.meta.sessions.list()).sort();
+  }
+}
+
+function isUri(uri: string) {
+  return (e: unknown) => {
+    ok(e instanceof ApplicationError, `expected ApplicationError ${uri}, got ${e}`);
+    equal(e.uri, uri);
+    return true;
+  };
+}
+
+Deno.test("session meta across nodes: on_join/on_leave, count, list (authrole filter), get", async () => {
+  await using c = await startMetaCluster(3, "meta1");
+  const [a, b, d] = c.nodes;
+  const watcher = await joinNode(a!, "msgpack");
+  const onB = await joinNode(b!, "cbor");
+  const onD = await joinNode(d!);
+  await viewIs(watcher, [watcher.id, onB.id, onD.id]);
+  const joins: number[] = [];
+  const leaves: [number, string, string][] = [];
+  await watcher.meta.sessions.onJoin((details) => void joins.push(details.session as number));
+  await watcher.meta.sessions.onLeave((id, authid, authrole) =>
+    void leaves.push([id, authid, authrole])
+  );
+  const late = await joinNode(b!, "json");
+  await until(() => joins.includes(late.id), 5000, "on_join for a session on another node");
+  equal(joins.length, 1);
+  // Every node sees every session.
+  for (const s of [watcher, onB, onD]) await viewIs(s, [watcher.id, onB.id, onD.id, late.id]);
+  equal(await watcher.meta.sessions.count(), 4);
+  equal(await watcher.meta.sessions.count(["anonymous"]), 4);
+  equal(await watcher.meta.sessions.count(["nobody"]), 0);
+  deepEqual(await watcher.meta.sessions.list(["nobody"]), []);
+  const details = await watcher.meta.sessions.get(late.id);
+  equal(details.session, late.id);
+  equal(details.authid, late.details.authid);
+  equal(details.authrole, "anonymous");
+  equal(details.realm, "realm1");
+  equal((details.transport as { type: string }).type, "websocket");
+  await rejects(watcher.meta.sessions.get(4242), isUri("wamp.error.no_such_session"));
+  await late.close();
+  await until(() => leaves.length === 1, 5000, "on_leave for a session on another node");
+  deepEqual(leaves[0], [late.id, late.details.authid, "anonymous"]);
+  await viewIs(onD, [watcher.id, onB.id, onD.id]);
+  equal(joins.length, 1);
+  for (const s of [watcher, onB, onD]) await s.close();
+});
+
+Deno.test("wamp.session.kill, kill_by_authid, kill_by_authrole and kill_all reach other nodes", async () => {
+  await using c = await startMetaCluster(2, "meta2");
+  const [a, b] = c.nodes;
+  const admin = await joinNode(a!);
+  const victims = [await joinNode(b!), await joinNode(b!), await joinNode(b!), await joinNode(a!)];
+  await viewIs(admin, [admin.id, ...victims.map((v) => v.id)]);
+  const leaves: number[] = [];
+  await admin.meta.sessions.onLeave((id) => void leaves.push(id));
+
+  await admin.meta.sessions.kill(victims[0]!.id, { reason: "com.example.bye", message: "go" });
+  const closed = await within(victims[0]!.closed, 5000, "the killed session closing");
+  equal(closed.reason, "com.example.bye");
+  // The answer comes once the session is gone from the view.
+  ok(!(await admin.meta.sessions.list()).includes(victims[0]!.id));
+  await until(() => leaves.includes(victims[0]!.id), 5000, "on_leave for the killed session");
+
+  deepEqual(await admin.meta.sessions.killByAuthid(victims[1]!.details.authid as string), [
+    victims[1]!.id,
+  ]);
+  await within(victims[1]!.closed, 5000, "killed by authid");
+
+  equal(await admin.meta.sessions.killByAuthrole("anonymous"), 2); // the caller is spared
+  await within(victims[2]!.closed, 5000, "killed by authrole (node B)");
+  await within(victims[3]!.closed, 5000, "killed by authrole (node A)");
+  deepEqual(await admin.meta.sessions.list(), [admin.id]);
+
+  const more = [await joinNode(b!), await joinNode(b!)];
+  await viewIs(admin, [admin.id, ...more.map((s) => s.id)]);
+  const before = leaves.length;
+  equal(await admin.meta.sessions.killAll(), 2);
+  for (const s of more) await within(s.closed, 5000, "killed by kill_all");
+  deepEqual(await admin.meta.sessions.list(), [admin.id]);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  equal(leaves.length, before, "kill_all fires no on_leave, on any node");
+  await rejects(admin.meta.sessions.kill(4242), isUri("wamp.error.no_such_session"));
+  await admin.close();
+});
+
+Deno.test("a node SIGKILLed: its sessions leave every view within nodeTimeout, with on_leave", async () => {
+  await using c = await startMetaCluster(1, "meta3");
+  const [a] = c.nodes;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./_node.ts", import.meta.url).pathname,
+      c.nats.url,
+      "meta3",
+      String(TIMING.heartbeat),
+      String(TIMING.nodeTimeout),
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let killed = false;
+  try {
+    const { value } = await lines.read();
+    const url = value!.trim();
+    const watcher = await joinNode(a!);
+    const doomed = [
+      await connect(url, { realm: "realm1" }),
+      await connect(url, { realm: "realm1" }),
+    ];
+    await viewIs(watcher, [watcher.id, ...doomed.map((s) => s.id)]);
+    const leaves: number[] = [];
+    await watcher.meta.sessions.onLeave((id) => void leaves.push(id));
+    child.kill("SIGKILL");
+    killed = true;
+    const t0 = Date.now();
+    await until(() => leaves.length === 2, TIMING.nodeTimeout + 2000, "on_leave for both");
+    const waited = Date.now() - t0;
+    ok(waited <= TIMING.nodeTimeout + 1000, `gone after ${waited} ms`);
+    deepEqual(leaves.sort(), doomed.map((s) => s.id).sort());
+    deepEqual(await watcher.meta.sessions.list(), [watcher.id]);
+    equal(await watcher.meta.sessions.count(), 1);
+    await watcher.close();
+    for (const s of doomed) await s.closed.catch(() => {});
+  } finally {
+    if (!killed) child.kill("SIGKILL");
+    await child.status;
+    await lines.cancel().catch(() => {});
+  }
+});
+
+Deno.test("registration meta across nodes: events once per node, list_callees/count_callees", async () => {
+  await using c = await startMetaCluster(2, "meta4");
+  const [a, b] = c.nodes;
+  const watcher = await joinNode(a!);
+  const creates: unknown[][] = [];
+  const registers: unknown[][] = [];
+  await watcher.subscribe("wamp.registration.on_create", (e) => void creates.push(e.args));
+  await watcher.subscribe("wamp.registration.on_register", (e) => void registers.push(e.args));
+  const calleeB = await joinNode(b!);
+  const calleeA = await joinNode(a!);
+  await calleeB.register("com.example.shared", () => ({ args: ["b"] }), { invoke: "roundrobin" });
+  await seen(a!, "com.example.shared", 1);
+  await calleeA.register("com.example.shared", () => ({ args: ["a"] }), { invoke: "roundrobin" });
+  await seen(a!, "com.example.shared", 2);
+  await seen(b!, "com.example.shared", 2);
+  const regs = watcher.meta.registrations;
+  const id = await regs.lookup("com.example.shared");
+  ok(typeof id === "number");
+  equal(await regs.countCallees(id), 2);
+  deepEqual((await regs.listCallees(id)).sort(), [calleeA.id, calleeB.id].sort());
+  // The same from node B, with B's registration ID.
+  const idB = await calleeB.meta.registrations.lookup("com.example.shared");
+  deepEqual((await calleeB.meta.registrations.listCallees(idB!)).sort(), [calleeA.id, calleeB.id].sort());
+  await until(() => registers.length === 2, 5000, "on_register for both callees");
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  deepEqual(creates, [[calleeB.id, { ...(creates[0]![1] as object) }]]);
+  equal((creates[0]![1] as { id: number }).id, id);
+  deepEqual(registers, [[calleeB.id, id], [calleeA.id, id]], "each once, with this node's ID");
+  await calleeB.close();
+  await seen(a!, "com.example.shared", 1);
+  equal(await regs.countCallees(id), 1);
+  await calleeA.close();
+  await watcher.close();
+});
