@@ -141,7 +141,7 @@ export class Realm {
       const procedures of [
         procedureReflection(this.dealer),
         registrationProcedures(this.dealer),
-        subscriptionProcedures(this.broker),
+        subscriptionProcedures(this.broker, this.#events),
         ...this.#members.procedures(),
       ]
     ) {

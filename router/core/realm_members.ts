@@ -98,7 +98,19 @@ export class Members {
 
   /** Cluster mode: see {@linkcode SessionMeta.joinCluster}. */
   joinCluster(hooks: SessionClusterHooks, settle: (out: Output) => Output): SessionCluster {
-    return this.#sessionMeta.joinCluster(hooks, settle);
+    const broker = this.#realm.broker;
+    return this.#sessionMeta.joinCluster(
+      hooks,
+      settle,
+      () =>
+        [...broker.subscriptions()].map(({ id, topic, match, created, subscribers }) => ({
+          id,
+          topic,
+          match,
+          created,
+          subscribers: [...subscribers],
+        })),
+    );
   }
 
   /** The session meta and testament procedures. */

@@ -158,6 +158,14 @@ Deno.test("a node SIGKILLed: its sessions leave every view within nodeTimeout, w
       await connect(url, { realm: "realm1" }),
     ];
     await viewIs(watcher, [watcher.id, ...doomed.map((s) => s.id)]);
+    await doomed[0]!.subscribe("com.example.doom", () => {});
+    await watcher.subscribe("com.example.doom", () => {});
+    const sub = (await watcher.meta.subscriptions.lookup("com.example.doom"))!;
+    const deadline = Date.now() + 5000;
+    while ((await watcher.meta.subscriptions.countSubscribers(sub)) !== 2) {
+      if (Date.now() > deadline) throw new Error("count_subscribers never reached 2");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     const leaves: number[] = [];
     await watcher.meta.sessions.onLeave((id) => void leaves.push(id));
     child.kill("SIGKILL");
@@ -169,6 +177,7 @@ Deno.test("a node SIGKILLed: its sessions leave every view within nodeTimeout, w
     deepEqual(leaves.sort(), doomed.map((s) => s.id).sort());
     deepEqual(await watcher.meta.sessions.list(), [watcher.id]);
     equal(await watcher.meta.sessions.count(), 1);
+    deepEqual(await watcher.meta.subscriptions.listSubscribers(sub), [watcher.id]);
     await watcher.close();
     for (const s of doomed) await s.closed.catch(() => {});
   } finally {
@@ -200,7 +209,10 @@ Deno.test("registration meta across nodes: events once per node, list_callees/co
   deepEqual((await regs.listCallees(id)).sort(), [calleeA.id, calleeB.id].sort());
   // The same from node B, with B's registration ID.
   const idB = await calleeB.meta.registrations.lookup("com.example.shared");
-  deepEqual((await calleeB.meta.registrations.listCallees(idB!)).sort(), [calleeA.id, calleeB.id].sort());
+  deepEqual(
+    (await calleeB.meta.registrations.listCallees(idB!)).sort(),
+    [calleeA.id, calleeB.id].sort(),
+  );
   await until(() => registers.length === 2, 5000, "on_register for both callees");
   await new Promise((resolve) => setTimeout(resolve, 200));
   deepEqual(creates, [[calleeB.id, { ...(creates[0]![1] as object) }]]);
@@ -210,5 +222,66 @@ Deno.test("registration meta across nodes: events once per node, list_callees/co
   await seen(a!, "com.example.shared", 1);
   equal(await regs.countCallees(id), 1);
   await calleeA.close();
+  await watcher.close();
+});
+
+Deno.test("subscription meta across nodes: lookup, get, list, match, list/count_subscribers", async () => {
+  await using c = await startMetaCluster(2, "meta5");
+  const [a, b] = c.nodes;
+  const watcher = await joinNode(a!);
+  const sA = await joinNode(a!), sB = await joinNode(b!, "msgpack"), sB2 = await joinNode(b!);
+  await sA.subscribe("com.example.t", () => {});
+  await sB.subscribe("com.example.t", () => {});
+  await sB2.subscribe("com.example.", () => {}, { match: "prefix" });
+  const subs = watcher.meta.subscriptions;
+  const exact = await subs.lookup("com.example.t");
+  ok(typeof exact === "number");
+  const deadline = Date.now() + 5000;
+  while ((await subs.countSubscribers(exact)) !== 2) {
+    if (Date.now() > deadline) throw new Error("count_subscribers never reached 2");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  deepEqual((await subs.listSubscribers(exact)).sort(), [sA.id, sB.id].sort());
+  // A subscription only node B has: its ID there, from node A.
+  let prefix: number | null = null;
+  while ((prefix = await subs.lookup("com.example.", { match: "prefix" })) === null) {
+    if (Date.now() > deadline) throw new Error("the prefix subscription never showed on A");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const details = await subs.get(prefix);
+  equal(details.uri, "com.example.");
+  equal(details.match, "prefix");
+  deepEqual(await subs.listSubscribers(prefix), [sB2.id]);
+  equal(await subs.countSubscribers(prefix), 1);
+  const lists = await subs.list();
+  ok(lists.exact.includes(exact) && lists.prefix.includes(prefix));
+  deepEqual((await subs.match("com.example.t")).sort(), [exact, prefix].sort());
+  // A node that starts now learns the others' sessions and subscriptions (snapshots).
+  const late = await startRouter({
+    realms: [{ name: "realm1" }],
+    cluster: { servers: [c.nats.url], name: "meta5", ...TIMING },
+  });
+  c.nodes.push(late);
+  await late.router.ready;
+  const onLate = await joinNode(late);
+  await viewIs(onLate, [watcher.id, sA.id, sB.id, sB2.id, onLate.id]);
+  const seenLate = await onLate.meta.subscriptions.lookup("com.example.t");
+  deepEqual(
+    (await onLate.meta.subscriptions.listSubscribers(seenLate!)).sort(),
+    [sA.id, sB.id].sort(),
+  );
+  await onLate.close();
+  // Node B's own ID for com.example.t counts every node's subscribers too.
+  const exactB = await sB.meta.subscriptions.lookup("com.example.t");
+  equal(await sB.meta.subscriptions.countSubscribers(exactB!), 2);
+  await sB.close();
+  await sB2.close();
+  while ((await subs.countSubscribers(exact)) !== 1) {
+    if (Date.now() > deadline) throw new Error("count_subscribers never fell to 1");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await rejects(subs.get(prefix), isUri("wamp.error.no_such_subscription"));
+  equal(await subs.lookup("com.example.", { match: "prefix" }), null);
+  await sA.close();
   await watcher.close();
 });

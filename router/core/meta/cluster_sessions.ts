@@ -22,7 +22,9 @@
 import { type Dict, MetaTopic } from "../../../wamp/mod.ts";
 import { append, type Effect, NOTHING, type Output, output } from "../output.ts";
 import type { SessionInfo } from "../types.ts";
-import type { MetaEvents } from "./events.ts";
+import type { Subscription } from "../broker/broker.ts";
+import type { MetaEvents, SubscriptionShare } from "./events.ts";
+import { RemoteSubscriptions, type SharedSubscription } from "./remote_subscriptions.ts";
 
 /** What nodes tell each other about sessions (msgpack-encoded by the shell). */
 export type SessionEnvelope =
@@ -44,11 +46,21 @@ export type SessionEnvelope =
     quiet: boolean;
   }
   | {
-    /** Every session of `node` in `realm` now (an answer to `sync`). */
+    /** A session joined (`on`) or left a subscription. */
+    k: "sub";
+    realm: string;
+    node: string;
+    sub: SharedSubscription;
+    session: number;
+    on: boolean;
+  }
+  | {
+    /** Every session and subscription of `node` in `realm` now (an answer to `sync`). */
     k: "snapshot";
     realm: string;
     node: string;
     sessions: Dict[];
+    subs: SharedSubscription[];
   };
 
 /** What the shell gives a realm's session meta API that joins a cluster. */
@@ -75,8 +87,15 @@ export interface SessionClusterParts {
   readonly events: MetaEvents;
   /** The details of this node's sessions (for snapshots). */
   readonly local: () => Dict[];
+  /** This node's subscriptions (for snapshots). */
+  readonly subscriptions: () => SharedSubscription[];
   /** Kills this node's sessions among `ids` (see `SessionDirectory.kill`). */
-  readonly kill: (ids: number[], reason: string, message: string | undefined, quiet: boolean) => Output;
+  readonly kill: (
+    ids: number[],
+    reason: string,
+    message: string | undefined,
+    quiet: boolean,
+  ) => Output;
   /** Completes an output (flushes meta events, takes queued effects). */
   readonly settle: (out: Output) => Output;
 }
@@ -90,9 +109,11 @@ export interface RemoteSession {
 }
 
 /** One realm's session meta API across the cluster. */
-export class SessionCluster {
+export class SessionCluster implements SubscriptionShare {
   /** The shell's hooks. */
   readonly hooks: SessionClusterHooks;
+  /** The other nodes' subscriptions. */
+  readonly remote: RemoteSubscriptions = new RemoteSubscriptions();
   #parts: SessionClusterParts;
   #remote = new Map<number, RemoteSession>();
   #effects: Effect[] = [];
@@ -142,6 +163,20 @@ export class SessionCluster {
     this.#send({ k: "leave", realm, node, session, authid, authrole, quiet });
   }
 
+  /** A local session joined (`on`) or left a local subscription: tell every node. */
+  changed(session: number, sub: Subscription, on: boolean): void {
+    const { realm, node } = this.hooks;
+    const { id, topic, match, created } = sub;
+    this.#send({
+      k: "sub",
+      realm,
+      node,
+      sub: { id, topic, match, created, subscribers: [] },
+      session,
+      on,
+    });
+  }
+
   /**
    * A node asked for this node's sessions.
    *
@@ -150,7 +185,14 @@ export class SessionCluster {
    */
   snapshot(to: string): Output {
     const { realm, node } = this.hooks;
-    const envelope: SessionEnvelope = { k: "snapshot", realm, node, sessions: this.#parts.local() };
+    const { local, subscriptions } = this.#parts;
+    const envelope: SessionEnvelope = {
+      k: "snapshot",
+      realm,
+      node,
+      sessions: local(),
+      subs: subscriptions(),
+    };
     return { messages: [], effects: [{ kind: "cluster-session", to, envelope }] };
   }
 
@@ -177,7 +219,11 @@ export class SessionCluster {
         events.publish(MetaTopic.SESSION_ON_LEAVE, () => [session, authid, authrole]);
         break;
       }
+      case "sub":
+        this.remote.change(envelope.node, envelope.sub, envelope.session, envelope.on);
+        return NOTHING;
       case "snapshot": {
+        this.remote.replace(envelope.node, envelope.subs ?? []);
         // Replaces the node's entries; the view fills without meta events.
         for (const [id, s] of this.#remote) if (s.node === envelope.node) this.#remote.delete(id);
         for (const details of envelope.sessions) {
@@ -196,18 +242,22 @@ export class SessionCluster {
    * @returns The meta events.
    */
   nodeDown(node: string): Output {
+    this.remote.dropNode(node);
     const out = output();
     for (const [id, s] of [...this.#remote]) {
       if (s.node !== node) continue;
-      append(out, this.receive({
-        k: "leave",
-        realm: this.hooks.realm,
-        node,
-        session: id,
-        authid: String(s.details.authid),
-        authrole: String(s.details.authrole),
-        quiet: false,
-      }));
+      append(
+        out,
+        this.receive({
+          k: "leave",
+          realm: this.hooks.realm,
+          node,
+          session: id,
+          authid: String(s.details.authid),
+          authrole: String(s.details.authrole),
+          quiet: false,
+        }),
+      );
     }
     return out;
   }

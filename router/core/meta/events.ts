@@ -10,8 +10,20 @@
  */
 
 import { type Dict, MessageType, type PublishMessage } from "../../../wamp/mod.ts";
-import type { Broker } from "../broker/broker.ts";
+import type { Broker, Subscription } from "../broker/broker.ts";
 import type { Outbound, SessionInfo } from "../types.ts";
+import type { RemoteSubscriptions } from "./remote_subscriptions.ts";
+
+/**
+ * Cluster mode: what the subscription meta API shares with the other
+ * nodes (see `cluster_sessions.ts`).
+ */
+export interface SubscriptionShare {
+  /** A local session joined (`on`) or left a local subscription. */
+  changed(session: number, sub: Subscription, on: boolean): void;
+  /** The other nodes' subscriptions. */
+  readonly remote: RemoteSubscriptions;
+}
 
 interface Pending {
   readonly from: SessionInfo;
@@ -25,6 +37,8 @@ export class MetaEvents {
   #publisher: () => SessionInfo;
   #queue: Pending[] = [];
   #muted = 0;
+  /** Cluster mode: the subscription meta API across nodes. */
+  share: SubscriptionShare | undefined;
 
   /**
    * Creates the outbox.

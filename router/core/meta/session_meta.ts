@@ -36,6 +36,7 @@ import type { RealmMember, SessionInfo } from "../types.ts";
 import { dictArg, idArg, isDict, optionalString, stringArg, stringListArg } from "./args.ts";
 import type { MetaEvents } from "./events.ts";
 import { SessionCluster, type SessionClusterHooks } from "./cluster_sessions.ts";
+import type { SharedSubscription } from "./remote_subscriptions.ts";
 
 /** What the session meta API needs from its realm. */
 export interface SessionDirectory {
@@ -118,12 +119,18 @@ export class SessionMeta {
    *
    * @param hooks The shell's hooks.
    * @param settle Completes an output (the realm's).
+   * @param subscriptions This node's subscriptions (for snapshots).
    * @returns The cluster side, for the shell.
    */
-  joinCluster(hooks: SessionClusterHooks, settle: (out: Output) => Output): SessionCluster {
-    return this.#cluster = new SessionCluster(hooks, {
+  joinCluster(
+    hooks: SessionClusterHooks,
+    settle: (out: Output) => Output,
+    subscriptions: () => SharedSubscription[],
+  ): SessionCluster {
+    this.#cluster = new SessionCluster(hooks, {
       events: this.#events,
       local: () => [...this.#directory.members()].map((m) => this.details(m)),
+      subscriptions,
       kill: (ids, reason, message, quiet) => {
         const out = output();
         for (const id of ids) append(out, this.#directory.kill(id, reason, message, quiet));
@@ -131,6 +138,7 @@ export class SessionMeta {
       },
       settle,
     });
+    return this.#events.share = this.#cluster;
   }
 
   /** Publishes `wamp.session.on_join` (and, in a cluster, tells the other nodes). */
@@ -161,7 +169,9 @@ export class SessionMeta {
       [MetaProcedure.SESSION_GET]: (_caller, args) => {
         const id = idArg(args, 0, "session");
         const remote = this.#cluster?.session(id);
-        return { args: [remote === undefined ? this.details(this.#get(id)) : { ...remote.details }] };
+        return {
+          args: [remote === undefined ? this.details(this.#get(id)) : { ...remote.details }],
+        };
       },
     };
     if (this.#options.kill) Object.assign(procedures, this.#killProcedures());
@@ -211,7 +221,10 @@ export class SessionMeta {
   }
 
   #matching(authroles: string[] | undefined): number[] {
-    return this.#others(undefined, (d) => authroles === undefined || authroles.includes(d.authrole));
+    return this.#others(
+      undefined,
+      (d) => authroles === undefined || authroles.includes(d.authrole),
+    );
   }
 
   /** The sessions (all nodes') other than the caller that pass `test`. */

@@ -1,0 +1,129 @@
+/**
+ * Cluster mode: the subscriptions of the other nodes of a realm, as the
+ * subscription meta API sees them. Each node keeps its own subscriptions
+ * (with its own IDs); this table mirrors the others' (ID, topic, match,
+ * created, subscribers), fed by their broadcasts (`cluster_sessions.ts`).
+ *
+ * @module
+ */
+
+import { type MatchPolicy, prefixMatch, wildcardMatch } from "../../../wamp/mod.ts";
+
+/** A subscription as nodes describe it to each other. */
+export interface SharedSubscription {
+  /** Its ID on its node. */
+  readonly id: number;
+  /** The topic or pattern. */
+  readonly topic: string;
+  /** The match policy. */
+  readonly match: MatchPolicy;
+  /** When it was created (ISO 8601). */
+  readonly created: string;
+  /** Its subscribers (session IDs). */
+  readonly subscribers: readonly number[];
+}
+
+/** A subscription of another node. */
+export interface RemoteSubscription {
+  /** Its node. */
+  readonly node: string;
+  /** Its ID on that node. */
+  readonly id: number;
+  /** The topic or pattern. */
+  readonly topic: string;
+  /** The match policy. */
+  readonly match: MatchPolicy;
+  /** When it was created there (ISO 8601). */
+  readonly created: string;
+  /** Its subscribers (session IDs). */
+  readonly subscribers: Set<number>;
+}
+
+function keyOf(topic: string, match: MatchPolicy): string {
+  return `${match}\u0000${topic}`;
+}
+
+/** The other nodes' subscriptions of one realm. */
+export class RemoteSubscriptions {
+  #byId = new Map<number, RemoteSubscription>();
+  #byKey = new Map<string, Set<RemoteSubscription>>();
+
+  /** A subscription of another node, by its ID. */
+  get(id: number): RemoteSubscription | undefined {
+    return this.#byId.get(id);
+  }
+
+  /** The other nodes' subscriptions to exactly (topic, match). */
+  of(topic: string, match: MatchPolicy): readonly RemoteSubscription[] {
+    return [...this.#byKey.get(keyOf(topic, match)) ?? []];
+  }
+
+  /** Every subscription of the other nodes. */
+  values(): IterableIterator<RemoteSubscription> {
+    return this.#byId.values();
+  }
+
+  /** The other nodes' subscriptions that a publication to `topic` matches. */
+  matching(topic: string): RemoteSubscription[] {
+    const found: RemoteSubscription[] = [];
+    for (const sub of this.#byId.values()) {
+      if (
+        sub.match === "exact"
+          ? sub.topic === topic
+          : sub.match === "prefix"
+          ? prefixMatch(sub.topic, topic)
+          : wildcardMatch(sub.topic, topic)
+      ) found.push(sub);
+    }
+    return found;
+  }
+
+  /**
+   * A session of `node` joined (`on`) or left a subscription there; the
+   * subscription goes with its last subscriber.
+   */
+  change(node: string, shared: SharedSubscription, session: number, on: boolean): void {
+    let sub = this.#byId.get(shared.id);
+    if (sub === undefined) {
+      if (!on) return;
+      sub = this.#add(node, shared);
+    }
+    if (on) sub.subscribers.add(session);
+    else {
+      sub.subscribers.delete(session);
+      if (sub.subscribers.size === 0) this.#remove(sub);
+    }
+  }
+
+  /** Replaces every subscription of `node` (a snapshot). */
+  replace(node: string, subs: readonly SharedSubscription[]): void {
+    this.dropNode(node);
+    for (const shared of subs) {
+      if (shared.subscribers.length > 0) this.#add(node, shared);
+    }
+  }
+
+  /** Forgets every subscription of `node`. */
+  dropNode(node: string): void {
+    for (const sub of [...this.#byId.values()]) if (sub.node === node) this.#remove(sub);
+  }
+
+  #add(node: string, shared: SharedSubscription): RemoteSubscription {
+    const { id, topic, match, created } = shared;
+    const sub = { node, id, topic, match, created, subscribers: new Set(shared.subscribers) };
+    this.#byId.set(id, sub);
+    const key = keyOf(topic, match);
+    let set = this.#byKey.get(key);
+    if (set === undefined) this.#byKey.set(key, set = new Set());
+    set.add(sub);
+    return sub;
+  }
+
+  #remove(sub: RemoteSubscription): void {
+    this.#byId.delete(sub.id);
+    const key = keyOf(sub.topic, sub.match);
+    const set = this.#byKey.get(key);
+    set?.delete(sub);
+    if (set?.size === 0) this.#byKey.delete(key);
+  }
+}
