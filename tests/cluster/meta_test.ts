@@ -285,3 +285,34 @@ Deno.test("subscription meta across nodes: lookup, get, list, match, list/count_
   await sA.close();
   await watcher.close();
 });
+
+Deno.test("subscription meta events for subscriptions on other nodes, once each, with their node's IDs", async () => {
+  await using c = await startMetaCluster(2, "meta6");
+  const [a, b] = c.nodes;
+  const watcher = await joinNode(a!);
+  const events: [string, unknown[]][] = [];
+  for (const what of ["on_create", "on_subscribe", "on_unsubscribe", "on_delete"]) {
+    await watcher.subscribe(`wamp.subscription.${what}`, (e) => void events.push([what, e.args]));
+  }
+  const sB = await joinNode(b!, "cbor");
+  const sA = await joinNode(a!);
+  const subB = await sB.subscribe("com.example.ev", () => {});
+  await until(() => events.length === 2, 5000, "on_create and on_subscribe from node B");
+  const idB = await sB.meta.subscriptions.lookup("com.example.ev");
+  equal(events[0]![0], "on_create");
+  deepEqual(events[0]![1][0], sB.id);
+  equal((events[0]![1][1] as { id: number; uri: string }).id, idB);
+  equal((events[0]![1][1] as { id: number; uri: string }).uri, "com.example.ev");
+  deepEqual(events[1], ["on_subscribe", [sB.id, idB]]);
+  await sA.subscribe("com.example.ev", () => {});
+  await until(() => events.length === 4, 5000, "on_create and on_subscribe on node A");
+  const idA = await watcher.meta.subscriptions.lookup("com.example.ev");
+  deepEqual(events.slice(2).map(([what]) => what), ["on_create", "on_subscribe"]);
+  deepEqual(events[3], ["on_subscribe", [sA.id, idA]]);
+  await subB.unsubscribe();
+  await until(() => events.length === 6, 5000, "on_unsubscribe and on_delete from node B");
+  deepEqual(events.slice(4), [["on_unsubscribe", [sB.id, idB]], ["on_delete", [sB.id, idB]]]);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  equal(events.length, 6, "no duplicate");
+  for (const s of [sA, sB, watcher]) await s.close();
+});

@@ -19,12 +19,13 @@
  * @module
  */
 
-import { type Dict, MetaTopic } from "../../../wamp/mod.ts";
+import { type Dict, isReservedUri, MetaTopic } from "../../../wamp/mod.ts";
 import { append, type Effect, NOTHING, type Output, output } from "../output.ts";
 import type { SessionInfo } from "../types.ts";
 import type { Subscription } from "../broker/broker.ts";
 import type { MetaEvents, SubscriptionShare } from "./events.ts";
 import { RemoteSubscriptions, type SharedSubscription } from "./remote_subscriptions.ts";
+import { subscriptionDetails } from "./subscription_meta.ts";
 
 /** What nodes tell each other about sessions (msgpack-encoded by the shell). */
 export type SessionEnvelope =
@@ -46,13 +47,14 @@ export type SessionEnvelope =
     quiet: boolean;
   }
   | {
-    /** A session joined (`on`) or left a subscription. */
+    /** A session joined (`on`) or left a subscription; `quiet`: no meta events. */
     k: "sub";
     realm: string;
     node: string;
     sub: SharedSubscription;
     session: number;
     on: boolean;
+    quiet: boolean;
   }
   | {
     /** Every session and subscription of `node` in `realm` now (an answer to `sync`). */
@@ -167,14 +169,9 @@ export class SessionCluster implements SubscriptionShare {
   changed(session: number, sub: Subscription, on: boolean): void {
     const { realm, node } = this.hooks;
     const { id, topic, match, created } = sub;
-    this.#send({
-      k: "sub",
-      realm,
-      node,
-      sub: { id, topic, match, created, subscribers: [] },
-      session,
-      on,
-    });
+    const shared = { id, topic, match, created, subscribers: [] };
+    const quiet = this.#parts.events.silent;
+    this.#send({ k: "sub", realm, node, sub: shared, session, on, quiet });
   }
 
   /**
@@ -219,9 +216,25 @@ export class SessionCluster implements SubscriptionShare {
         events.publish(MetaTopic.SESSION_ON_LEAVE, () => [session, authid, authrole]);
         break;
       }
-      case "sub":
-        this.remote.change(envelope.node, envelope.sub, envelope.session, envelope.on);
-        return NOTHING;
+      case "sub": {
+        const { node, sub, session, on } = envelope;
+        const changed = this.remote.change(node, sub, session, on);
+        if (changed === undefined || envelope.quiet || isReservedUri(sub.topic)) return NOTHING;
+        if (changed.created) {
+          events.publish(
+            MetaTopic.SUBSCRIPTION_ON_CREATE,
+            () => [session, subscriptionDetails(sub)],
+          );
+        }
+        const topic = on
+          ? MetaTopic.SUBSCRIPTION_ON_SUBSCRIBE
+          : MetaTopic.SUBSCRIPTION_ON_UNSUBSCRIBE;
+        events.publish(topic, () => [session, sub.id]);
+        if (changed.deleted) {
+          events.publish(MetaTopic.SUBSCRIPTION_ON_DELETE, () => [session, sub.id]);
+        }
+        break;
+      }
       case "snapshot": {
         this.remote.replace(envelope.node, envelope.subs ?? []);
         // Replaces the node's entries; the view fills without meta events.
@@ -242,8 +255,17 @@ export class SessionCluster implements SubscriptionShare {
    * @returns The meta events.
    */
   nodeDown(node: string): Output {
-    this.remote.dropNode(node);
     const out = output();
+    for (const sub of this.remote.dropNode(node)) {
+      if (isReservedUri(sub.topic)) continue;
+      const events = this.#parts.events;
+      for (const session of sub.subscribers) {
+        events.publish(MetaTopic.SUBSCRIPTION_ON_UNSUBSCRIBE, () => [session, sub.id]);
+      }
+      const last = [...sub.subscribers].pop();
+      events.publish(MetaTopic.SUBSCRIPTION_ON_DELETE, () => [last, sub.id]);
+    }
+    append(out, this.#parts.settle(NOTHING));
     for (const [id, s] of [...this.#remote]) {
       if (s.node !== node) continue;
       append(

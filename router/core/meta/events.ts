@@ -93,6 +93,11 @@ export class MetaEvents {
     });
   }
 
+  /** Whether meta events are suppressed now (see {@linkcode MetaEvents.muted}). */
+  get silent(): boolean {
+    return this.#muted > 0;
+  }
+
   /**
    * Runs `fn` with meta events and testaments suppressed
    * (`wamp.session.kill_all` fires none).

@@ -81,18 +81,31 @@ export class RemoteSubscriptions {
   /**
    * A session of `node` joined (`on`) or left a subscription there; the
    * subscription goes with its last subscriber.
+   *
+   * @returns What changed: the subscription, whether it was created or
+   * deleted; undefined when nothing did.
    */
-  change(node: string, shared: SharedSubscription, session: number, on: boolean): void {
+  change(
+    node: string,
+    shared: SharedSubscription,
+    session: number,
+    on: boolean,
+  ): { sub: RemoteSubscription; created: boolean; deleted: boolean } | undefined {
     let sub = this.#byId.get(shared.id);
+    const created = sub === undefined;
     if (sub === undefined) {
-      if (!on) return;
+      if (!on) return undefined;
       sub = this.#add(node, shared);
     }
-    if (on) sub.subscribers.add(session);
-    else {
-      sub.subscribers.delete(session);
-      if (sub.subscribers.size === 0) this.#remove(sub);
+    if (on) {
+      if (sub.subscribers.has(session)) return undefined;
+      sub.subscribers.add(session);
+      return { sub, created, deleted: false };
     }
+    if (!sub.subscribers.delete(session)) return undefined;
+    const deleted = sub.subscribers.size === 0;
+    if (deleted) this.#remove(sub);
+    return { sub, created: false, deleted };
   }
 
   /** Replaces every subscription of `node` (a snapshot). */
@@ -103,9 +116,15 @@ export class RemoteSubscriptions {
     }
   }
 
-  /** Forgets every subscription of `node`. */
-  dropNode(node: string): void {
-    for (const sub of [...this.#byId.values()]) if (sub.node === node) this.#remove(sub);
+  /**
+   * Forgets every subscription of `node`.
+   *
+   * @returns The subscriptions forgotten.
+   */
+  dropNode(node: string): RemoteSubscription[] {
+    const dropped = [...this.#byId.values()].filter((sub) => sub.node === node);
+    for (const sub of dropped) this.#remove(sub);
+    return dropped;
   }
 
   #add(node: string, shared: SharedSubscription): RemoteSubscription {
