@@ -92,7 +92,12 @@ export class ClusterSessions {
         realm: name,
         kill: (sessions, reason, message, quiet) =>
           Promise.all(
-            [...sessions].map(([node, ids]) => this.#kill(name, node, ids, reason, message, quiet)),
+            [...sessions].flatMap(([node, ids]) =>
+              // In parts, each far below NATS's max_payload.
+              chunks(ids, 10_000).map((part) =>
+                this.#kill(name, node, part, reason, message, quiet)
+              )
+            ),
           ).then(() => {}),
       }),
     );
@@ -183,4 +188,10 @@ export class ClusterSessions {
       }
     }
   }
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }

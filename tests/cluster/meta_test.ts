@@ -10,6 +10,9 @@ import { ApplicationError, connect, type Session } from "../../mod.ts";
 import { type NatsServer, startNats } from "../_helpers/nats.ts";
 import { startRouter, type TestRouter, until, within } from "../_helpers/router.ts";
 import { joinNode, seen, TIMING } from "./_cluster.ts";
+import { type ClusterSession, NOTHING, type Output } from "../../router/core/output.ts";
+import type { MetaEvents } from "../../router/core/meta/events.ts";
+import { SessionCluster, type SessionEnvelope } from "../../router/core/meta/cluster_sessions.ts";
 
 /** Nodes with the kill procedures on (realm1). */
 async function startMetaCluster(
@@ -315,4 +318,41 @@ Deno.test("subscription meta events for subscriptions on other nodes, once each,
   await new Promise((resolve) => setTimeout(resolve, 200));
   equal(events.length, 6, "no duplicate");
   for (const s of [sA, sB, watcher]) await s.close();
+});
+
+Deno.test("a snapshot of many sessions and subscribers goes in parts, and is whole again on arrival", () => {
+  const hooks = { node: "n1", realm: "realm1", kill: () => Promise.resolve() };
+  const details = Array.from({ length: 600 }, (_, i) => ({ session: i + 1, authid: `a${i}` }));
+  const subscribers = Array.from({ length: 700 }, (_, i) => i + 1);
+  const settle = (out: Output) => out;
+  const events = { publish() {}, silent: false } as unknown as MetaEvents;
+  const from = new SessionCluster(hooks, {
+    events,
+    local: () => details,
+    subscriptions: () => [
+      { id: 7, topic: "com.example.t", match: "exact", created: "", subscribers },
+    ],
+    kill: () => NOTHING,
+    settle,
+  });
+  const parts = from.snapshot("n2").effects as ClusterSession[];
+  equal(parts.length, 6, "1,300 items in parts of 250");
+  for (const part of parts) {
+    const { sessions, subs } = part.envelope as {
+      sessions: unknown[];
+      subs: { subscribers: [] }[];
+    };
+    ok(sessions.length + subs.reduce((n, s) => n + s.subscribers.length, 0) <= 250);
+  }
+  const to = new SessionCluster({ ...hooks, node: "n2" }, {
+    events,
+    local: () => [],
+    subscriptions: () => [],
+    kill: () => NOTHING,
+    settle,
+  });
+  to.receive({ k: "join", realm: "realm1", node: "n1", details: { session: 9999 } });
+  for (const part of parts) to.receive(part.envelope as SessionEnvelope);
+  equal([...to.sessions()].length, 600, "the first part replaced what was known");
+  equal(to.remote.get(7)?.subscribers.size, 700);
 });

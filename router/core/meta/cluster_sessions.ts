@@ -27,6 +27,9 @@ import type { MetaEvents, SubscriptionShare } from "./events.ts";
 import { RemoteSubscriptions, type SharedSubscription } from "./remote_subscriptions.ts";
 import { subscriptionDetails } from "./subscription_meta.ts";
 
+/** Sessions or subscribers per snapshot part (each well under 1 MB). */
+const SNAPSHOT_ITEMS = 250;
+
 /** What nodes tell each other about sessions (msgpack-encoded by the shell). */
 export type SessionEnvelope =
   | {
@@ -57,10 +60,14 @@ export type SessionEnvelope =
     quiet: boolean;
   }
   | {
-    /** Every session and subscription of `node` in `realm` now (an answer to `sync`). */
+    /**
+     * Every session and subscription of `node` in `realm` now (an answer
+     * to `sync`), in parts: the `first` replaces what was known.
+     */
     k: "snapshot";
     realm: string;
     node: string;
+    first: boolean;
     sessions: Dict[];
     subs: SharedSubscription[];
   };
@@ -183,14 +190,38 @@ export class SessionCluster implements SubscriptionShare {
   snapshot(to: string): Output {
     const { realm, node } = this.hooks;
     const { local, subscriptions } = this.#parts;
-    const envelope: SessionEnvelope = {
-      k: "snapshot",
-      realm,
-      node,
-      sessions: local(),
-      subs: subscriptions(),
+    // In parts of about SNAPSHOT_ITEMS sessions or subscribers, so that
+    // each stays well below NATS's max_payload (1 MB by default).
+    const parts: { sessions: Dict[]; subs: SharedSubscription[] }[] = [];
+    let part = { sessions: [] as Dict[], subs: [] as SharedSubscription[] };
+    let size = 0;
+    const next = () => {
+      parts.push(part = { sessions: [], subs: [] });
+      size = 0;
     };
-    return { messages: [], effects: [{ kind: "cluster-session", to, envelope }] };
+    next();
+    for (const details of local()) {
+      if (size >= SNAPSHOT_ITEMS) next();
+      part.sessions.push(details);
+      size++;
+    }
+    for (const sub of subscriptions()) {
+      for (let i = 0; i < sub.subscribers.length;) {
+        if (size >= SNAPSHOT_ITEMS) next();
+        const subscribers = sub.subscribers.slice(i, i + SNAPSHOT_ITEMS - size);
+        part.subs.push({ ...sub, subscribers });
+        size += subscribers.length;
+        i += subscribers.length;
+      }
+    }
+    return {
+      messages: [],
+      effects: parts.map((p, i): Effect => ({
+        kind: "cluster-session",
+        to,
+        envelope: { k: "snapshot", realm, node, first: i === 0, ...p } satisfies SessionEnvelope,
+      })),
+    };
   }
 
   /**
@@ -236,9 +267,12 @@ export class SessionCluster implements SubscriptionShare {
         break;
       }
       case "snapshot": {
-        this.remote.replace(envelope.node, envelope.subs ?? []);
-        // Replaces the node's entries; the view fills without meta events.
-        for (const [id, s] of this.#remote) if (s.node === envelope.node) this.#remote.delete(id);
+        // The first part replaces the node's entries; the view fills without meta events.
+        if (envelope.first) {
+          this.remote.dropNode(envelope.node);
+          for (const [id, s] of this.#remote) if (s.node === envelope.node) this.#remote.delete(id);
+        }
+        this.remote.addAll(envelope.node, envelope.subs);
         for (const details of envelope.sessions) {
           this.#remote.set(details.session as number, { node: envelope.node, details });
         }

@@ -108,11 +108,13 @@ export class RemoteSubscriptions {
     return { sub, created: false, deleted };
   }
 
-  /** Replaces every subscription of `node` (a snapshot). */
-  replace(node: string, subs: readonly SharedSubscription[]): void {
-    this.dropNode(node);
+  /** Adds subscriptions of `node` (a snapshot's part; the same ID again adds subscribers). */
+  addAll(node: string, subs: readonly SharedSubscription[]): void {
     for (const shared of subs) {
-      if (shared.subscribers.length > 0) this.#add(node, shared);
+      const sub = this.#byId.get(shared.id);
+      if (sub === undefined) {
+        if (shared.subscribers.length > 0) this.#add(node, shared);
+      } else for (const session of shared.subscribers) sub.subscribers.add(session);
     }
   }
 
