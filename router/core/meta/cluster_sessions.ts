@@ -13,6 +13,11 @@
  * publishing them to its own subscribers: meta events never cross NATS as
  * publications, so none is delivered twice.
  *
+ * Subscriptions travel the same way: each node broadcasts its subscribers
+ * joining and leaving, and every node keeps the others' subscriptions
+ * ({@linkcode RemoteSubscriptions}) for `wamp.subscription.*` and
+ * publishes their meta events to its own subscribers.
+ *
  * Killing a session of another node is a request to that node (a `task`
  * effect: the shell sends it and resolves once that node removed it).
  *
@@ -117,14 +122,18 @@ export interface RemoteSession {
   readonly details: Dict;
 }
 
-/** One realm's session meta API across the cluster. */
+/**
+ * One realm's session meta API across the cluster, and the subscription
+ * meta API's view of the other nodes' subscriptions (which travel with
+ * the same broadcasts and snapshots).
+ */
 export class SessionCluster implements SubscriptionShare {
   /** The shell's hooks. */
   readonly hooks: SessionClusterHooks;
   /** The other nodes' subscriptions. */
   readonly remote: RemoteSubscriptions = new RemoteSubscriptions();
   #parts: SessionClusterParts;
-  #remote = new Map<number, RemoteSession>();
+  #sessions = new Map<number, RemoteSession>();
   #effects: Effect[] = [];
 
   /**
@@ -151,12 +160,12 @@ export class SessionCluster implements SubscriptionShare {
 
   /** The sessions of other nodes. */
   sessions(): IterableIterator<RemoteSession> {
-    return this.#remote.values();
+    return this.#sessions.values();
   }
 
   /** A session of another node, by ID. */
   session(id: number): RemoteSession | undefined {
-    return this.#remote.get(id);
+    return this.#sessions.get(id);
   }
 
   /** A local session joined, or its details changed: tell every node. */
@@ -235,14 +244,14 @@ export class SessionCluster implements SubscriptionShare {
     switch (envelope.k) {
       case "join": {
         const id = envelope.details.session as number;
-        const known = this.#remote.has(id);
-        this.#remote.set(id, { node: envelope.node, details: envelope.details });
+        const known = this.#sessions.has(id);
+        this.#sessions.set(id, { node: envelope.node, details: envelope.details });
         if (known) return NOTHING;
         events.publish(MetaTopic.SESSION_ON_JOIN, () => [envelope.details]);
         break;
       }
       case "leave": {
-        if (!this.#remote.delete(envelope.session) || envelope.quiet) return NOTHING;
+        if (!this.#sessions.delete(envelope.session) || envelope.quiet) return NOTHING;
         const { session, authid, authrole } = envelope;
         events.publish(MetaTopic.SESSION_ON_LEAVE, () => [session, authid, authrole]);
         break;
@@ -270,11 +279,13 @@ export class SessionCluster implements SubscriptionShare {
         // The first part replaces the node's entries; the view fills without meta events.
         if (envelope.first) {
           this.remote.dropNode(envelope.node);
-          for (const [id, s] of this.#remote) if (s.node === envelope.node) this.#remote.delete(id);
+          for (const [id, s] of this.#sessions) {
+            if (s.node === envelope.node) this.#sessions.delete(id);
+          }
         }
         this.remote.addAll(envelope.node, envelope.subs);
         for (const details of envelope.sessions) {
-          this.#remote.set(details.session as number, { node: envelope.node, details });
+          this.#sessions.set(details.session as number, { node: envelope.node, details });
         }
         return NOTHING;
       }
@@ -300,7 +311,7 @@ export class SessionCluster implements SubscriptionShare {
       events.publish(MetaTopic.SUBSCRIPTION_ON_DELETE, () => [last, sub.id]);
     }
     append(out, this.#parts.settle(NOTHING));
-    for (const [id, s] of [...this.#remote]) {
+    for (const [id, s] of [...this.#sessions]) {
       if (s.node !== node) continue;
       append(
         out,
