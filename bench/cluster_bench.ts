@@ -271,7 +271,8 @@ for (let r = 0; r < Number(values.rounds); r++) {
         } else {
           const res = await rpc(setup.target, p);
           const used = cpu();
-          line = `${res.callsPerSecond} calls/s, p50 ${res.latency.p50} p99 ${res.latency.p99} ms, ` +
+          line =
+            `${res.callsPerSecond} calls/s, p50 ${res.latency.p50} p99 ${res.latency.p99} ms, ` +
             `${res.failed} failed, ${res.lost} lost, server CPU ${used}, load tool ${res.cpu.load}`;
           const nats1 = await setup.natsStats?.();
           if (nats0 && nats1) {

@@ -40,9 +40,7 @@ export const MAX_WORKERS = 256;
 function parseWorkers(value: unknown): number | undefined {
   if (value === "auto") return Math.min(Math.max(navigator.hardwareConcurrency, 1), MAX_WORKERS);
   const n = typeof value === "string" && /^[0-9]+$/.test(value) ? Number(value) : value;
-  return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= MAX_WORKERS
-    ? n
-    : undefined;
+  return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= MAX_WORKERS ? n : undefined;
 }
 
 /**

@@ -283,7 +283,12 @@ export async function superviseWorkers(
     void child.status.then(async (status) => {
       await output;
       if (slot.child === child) slot.child = undefined;
-      if (!slot.ready) slot.firstReady?.reject(status);
+      if (!slot.ready && slot.firstReady !== undefined) {
+        // The first start failed: the supervisor stops everything.
+        log("error", `Supervisor: worker ${slot.index} exited with ${describeExit(status)}`);
+        slot.firstReady.reject(status);
+        return;
+      }
       if (stopping) return;
       if (Date.now() - slot.startedAt > STABLE_AFTER) slot.backoff = FIRST_BACKOFF;
       log(
@@ -332,7 +337,7 @@ export async function superviseWorkers(
     for (const slot of slots) slot.firstReady = undefined;
     if (first !== undefined) {
       const status = first as Partial<Deno.CommandStatus>;
-      log("error", "Supervisor: a worker failed to start; stopping");
+      log("error", "Supervisor: a worker failed to start: stopping");
       await shutdown();
       return typeof status.code === "number" && status.code > 0 ? status.code : 1;
     }

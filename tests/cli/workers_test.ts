@@ -14,7 +14,7 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { connect, type Event, type Session } from "../../mod.ts";
 import { until, within } from "../_helpers/router.ts";
-import { assertUsageError, runCli, type Service, startService } from "./_service.ts";
+import { assertUsageError, run, runCli, type Service, startService } from "./_service.ts";
 
 const SLOT = 2 ** 37;
 
@@ -122,6 +122,23 @@ Deno.test("cli --workers without --allow-run exits 1 with one line", async () =>
   const out = await runCli(["--workers", "2", "--listen", `127.0.0.1:${await freePort()}`]);
   equal(out.code, 1);
   match(out.stderr, /^cloverleaf: --workers needs --allow-run/);
+});
+
+Deno.test("cli --workers without nats-server (and no --cluster) exits 1 with one line", async () => {
+  const port = await freePort();
+  const out = await run(Deno.execPath(), [
+    "run",
+    "-A",
+    "cli.ts",
+    "--workers",
+    "2",
+    "--listen",
+    `127.0.0.1:${port}`,
+  ], {
+    env: { PATH: "/nonexistent" },
+  });
+  equal(out.code, 1);
+  match(out.stderr, /^cloverleaf: --workers without --cluster needs nats-server on the PATH/);
 });
 
 Deno.test({
