@@ -18,6 +18,7 @@
  * ```sh
  * deno run -A bench/cluster_bench.ts                       # msgpack, 5 s each
  * deno run -A bench/cluster_bench.ts --serializer json --duration 10 --rounds 2
+ * deno run -A bench/cluster_bench.ts --scenarios pubsub,rpc --window 2048 --depth 256
  * ```
  *
  * @module
@@ -44,6 +45,8 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "1" },
     setups: { type: "string", default: "single,cross-node,workers-2" },
     scenarios: { type: "string", default: "pubsub,fanout,rpc" },
+    window: { type: "string" },
+    depth: { type: "string" },
   },
 });
 const serializer = serializers[values.serializer as SerializerName];
@@ -251,6 +254,8 @@ for (let r = 0; r < Number(values.rounds); r++) {
     try {
       for (const scenario of values.scenarios.split(",") as ("pubsub" | "fanout" | "rpc")[]) {
         const p = { ...DEFAULTS[scenario], duration };
+        if (values.window !== undefined) p.window = Number(values.window);
+        if (values.depth !== undefined) p.depth = Number(values.depth);
         const nats0 = await setup.natsStats?.();
         const cpu = serverCpu(setup.pids());
         let line: string;
