@@ -12,7 +12,7 @@
 import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
-import { connect, type Event, type Session } from "../../mod.ts";
+import { connect, type Event, listen, Router, type Session } from "../../mod.ts";
 import { until, within } from "../_helpers/router.ts";
 import { assertUsageError, run, runCli, type Service, startService } from "./_service.ts";
 
@@ -97,6 +97,26 @@ async function callUntil(caller: Session, procedure: string): Promise<unknown[]>
   }
 }
 
+Deno.test("listen with reusePort: two listeners share one port; without it the second fails", async () => {
+  const router = new Router({ realms: [{ name: "realm1" }], logger: () => {} });
+  const port = await freePort();
+  const a = await listen(router, { port, reusePort: true });
+  const b = await listen(router, { port, reusePort: true });
+  try {
+    equal(a.addr.transport === "tcp" && a.addr.port, port);
+    equal(b.addr.transport === "tcp" && b.addr.port, port);
+    const session = await connect(`ws://127.0.0.1:${port}/ws`, { realm: "realm1" });
+    await session.close();
+    let refused = false;
+    await listen(router, { port }).then((l) => l.close(), () => refused = true);
+    ok(refused, "a listener without reusePort cannot take the port");
+  } finally {
+    await router.close();
+    await a.close();
+    await b.close();
+  }
+});
+
 Deno.test("cli check validates --workers and the workers config key", async () => {
   const ok2 = await runCli(["check", "--workers", "2"]);
   equal(ok2.stdout, "config OK: 1 realm, 1 listener, 2 workers\n");
@@ -108,6 +128,23 @@ Deno.test("cli check validates --workers and the workers config key", async () =
     /Invalid --workers "0": expected an integer from 1 to 256 or "auto"/,
   );
   assertUsageError(await runCli(["--workers", "many"]), /Invalid --workers "many"/);
+  await withConfig(JSON.stringify({ workers: 3 }), async (file) => {
+    equal(
+      (await runCli(["check", "-c", file])).stdout,
+      "config OK: 1 realm, 1 listener, 3 workers\n",
+    );
+    // The flag wins over the file.
+    equal(
+      (await runCli(["check", "-c", file, "--workers", "1"])).stdout.includes("workers"),
+      false,
+    );
+  });
+  await withConfig(JSON.stringify({ workers: "x" }), async (file) => {
+    assertUsageError(
+      await runCli(["check", "-c", file]),
+      /Invalid config "workers": expected an integer/,
+    );
+  });
   assertUsageError(
     await runCli(["check", "--workers", "2", "--listen", "127.0.0.1:0"]),
     /2 workers cannot share port 0/,
