@@ -14,7 +14,14 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { connect, type Event, listen, Router, type Session } from "../../mod.ts";
 import { until, within } from "../_helpers/router.ts";
-import { assertUsageError, run, runCli, type Service, startService } from "./_service.ts";
+import {
+  assertUsageError,
+  run,
+  runCli,
+  type Service,
+  startService,
+  withConfig,
+} from "./_service.ts";
 
 const SLOT = 2 ** 37;
 
