@@ -10,7 +10,6 @@
  */
 
 import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { connect, type Event, listen, Router, type Session } from "../../mod.ts";
 import { until, within } from "../_helpers/router.ts";
@@ -53,14 +52,17 @@ function pids(service: Service): { workers: Map<number, number>; nats?: number }
   return nats === undefined ? { workers } : { workers, nats };
 }
 
-function alive(pid: number): boolean {
-  if (!existsSync(`/proc/${pid}`)) return false;
-  try {
-    // A zombie (exited, not yet reaped) is gone for our purposes.
-    return !/^\d+ \(.*\) Z/.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
-  } catch {
-    return false;
-  }
+/** Whether `pid` runs (`ps`: reading /proc needs --allow-all under Deno); a zombie does not. */
+async function alive(pid: number): Promise<boolean> {
+  const out = await new Deno.Command("ps", { args: ["-o", "stat=", "-p", String(pid)] }).output();
+  const stat = new TextDecoder().decode(out.stdout).trim();
+  return stat !== "" && !stat.startsWith("Z");
+}
+
+/** Whether any of `pids` runs. */
+async function anyAlive(pids: Iterable<number>): Promise<boolean> {
+  for (const pid of pids) if (await alive(pid)) return true;
+  return false;
 }
 
 /** Joins sessions until they cover `slots` distinct slots (at most `max` tries). */
@@ -213,6 +215,7 @@ Deno.test({
       equal(started.workers.size, 2);
       ok(started.nats !== undefined, "the supervisor's nats-server");
       for (const pid of [...started.workers.values(), started.nats]) known.add(pid);
+      for (const pid of known) ok(await alive(pid), `pid ${pid} runs`);
       match(service.lines.join("\n"), /Worker 1: Listening on/);
       match(service.lines.join("\n"), /Worker 2: Listening on/);
 
@@ -278,7 +281,11 @@ Deno.test({
       equal(status.code, 0);
       const closed = await within(fresh.closed, 5000, "session close");
       equal(closed.reason, "wamp.close.system_shutdown");
-      await until(() => [...known].every((pid) => !alive(pid)), 5000, "no process left");
+      const deadline = Date.now() + 5000;
+      while (await anyAlive(known)) {
+        if (Date.now() > deadline) throw new Error("processes left 5 s after SIGTERM");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       match(service.lines.join("\n"), /Supervisor: NATS stopped/);
       match(
         await service.stderr(),
@@ -287,7 +294,7 @@ Deno.test({
     } finally {
       for (const session of sessions) await session.close().catch(() => {});
       for (const pid of known) {
-        if (alive(pid)) Deno.kill(pid, "SIGKILL");
+        if (await alive(pid)) Deno.kill(pid, "SIGKILL");
       }
     }
   },
