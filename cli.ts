@@ -28,6 +28,7 @@ import { listen, type Listener } from "./transports/listener.ts";
 import { addRealmTo } from "./router/router.ts";
 import { EXIT_USAGE, type Flags, parseFlags, printUsage } from "./cli/flags.ts";
 import { loadConfig, type ServiceConfig } from "./cli/service_config.ts";
+import { superviseWorkers, WORKER_READY } from "./cli/workers.ts";
 
 /**
  * Creates the router with the config's realms, then the --realm ones, else
@@ -58,11 +59,20 @@ function createRouter(
   return router;
 }
 
+/** The console logger, its lines marked with the worker's number in a worker. */
+function serviceLogger(config: ServiceConfig): Logger {
+  const log = consoleLogger(config.logLevel);
+  if (config.worker === undefined) return log;
+  const prefix = `Worker ${config.worker}: `;
+  return (level, message) => log(level, prefix + message);
+}
+
 /**
  * Loads the configuration and creates the router, collecting every
  * problem. Throws when the file cannot be read or parsed; returns the
  * router unless a problem was found (then it is closed again). Only a
- * router that will serve (`logger` not given) joins its cluster.
+ * router that will serve (`logger` not given, and no `--workers`
+ * supervisor) joins its cluster.
  */
 async function configure(
   flags: Flags,
@@ -72,9 +82,9 @@ async function configure(
   const config = await loadConfig(flags, errors);
   const router = createRouter(
     config,
-    logger ?? consoleLogger(config.logLevel),
+    logger ?? serviceLogger(config),
     errors,
-    logger === undefined,
+    logger === undefined && config.workers === 1,
   );
   if (errors.size === 0) return { config, router };
   await router.close();
@@ -98,7 +108,7 @@ async function check(flags: Flags): Promise<number> {
       const { config, router } = configured;
       summary = `config OK: ${plural(router.realmNames.length, "realm")}, ${
         plural(config.listeners.length, "listener")
-      }${
+      }${config.workers === 1 ? "" : `, ${config.workers} workers`}${
         config.cluster === undefined
           ? ""
           : `, cluster "${config.cluster.name ?? "cloverleaf"}" through ${
@@ -129,10 +139,14 @@ function usageError(error: unknown): never {
   throw error;
 }
 
-/** Runs until SIGINT or SIGTERM, then shuts down; resolves with 0. */
+/**
+ * Runs until SIGINT or SIGTERM (or `stop` resolves), then shuts down;
+ * resolves with 0.
+ */
 function runUntilSignal(
   router: Router,
   listeners: Listener[],
+  stop?: Promise<void>,
 ): Promise<number> {
   const signals: Deno.Signal[] = Deno.build.os === "windows"
     ? ["SIGINT", "SIGBREAK"]
@@ -156,7 +170,19 @@ function runUntilSignal(
       resolve(code);
     };
     for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+    void stop?.then(onSignal);
   });
+}
+
+/** Resolves when stdin ends: a worker's supervisor is gone. */
+async function stdinClosed(): Promise<void> {
+  try {
+    for await (const _ of Deno.stdin.readable) {
+      // nothing is sent; only the end matters
+    }
+  } catch {
+    // closed
+  }
 }
 
 /**
@@ -210,17 +236,24 @@ export async function main(args: string[]): Promise<number> {
       throw first?.cause ?? first;
     }
     ({ config, router } = configured);
+    if (config.workers > 1) {
+      // The supervisor serves nothing itself: the workers do.
+      await router.close();
+      return await superviseWorkers(args, config, serviceLogger(config));
+    }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     console.error(`cloverleaf: ${message.split("\n")[0]}`);
     return EXIT_USAGE;
   }
+  const worker = config.worker;
+  const name = worker === undefined ? "cloverleaf" : `cloverleaf worker ${worker}`;
 
   try {
     await router.ready;
   } catch (error) {
     console.error(
-      `cloverleaf: Cannot join cluster through ${config.cluster?.servers.join(", ")}: ${
+      `${name}: Cannot join cluster through ${config.cluster?.servers.join(", ")}: ${
         error instanceof Error ? error.message.split("\n")[0] : String(error)
       }`,
     );
@@ -233,12 +266,14 @@ export async function main(args: string[]): Promise<number> {
     try {
       listener = await listen(router, {
         ...toListenOptions(options),
+        // Workers share the port; a long-poll transport's requests would not all reach one.
+        ...(worker === undefined ? {} : { reusePort: true, longpoll: false as const }),
         log: (level, message) => router.log(level, message),
       });
     } catch (error) {
       const host = options.host.includes(":") ? `[${options.host}]` : options.host;
       console.error(
-        `cloverleaf: Cannot listen on ${options.unix ?? `${host}:${options.port}`}: ${
+        `${name}: Cannot listen on ${options.unix ?? `${host}:${options.port}`}: ${
           error instanceof Error ? error.message.split("\n")[0] : String(error)
         }`,
       );
@@ -254,7 +289,9 @@ export async function main(args: string[]): Promise<number> {
       })`,
     );
   }
-  return await runUntilSignal(router, listeners);
+  if (worker === undefined) return await runUntilSignal(router, listeners);
+  console.log(WORKER_READY);
+  return await runUntilSignal(router, listeners, stdinClosed());
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -46,6 +46,14 @@ Options:
                          of one NATS cluster. Every router joined with the
                          same cluster name serves the same realms as one
                          (PubSub across nodes; see the README's "Cluster")
+  --workers <n|auto>     Serve with n processes on the same ports, one per
+                         core with "auto" (default 1: this process alone).
+                         The workers join one cluster: through --cluster,
+                         else through a nats-server this process starts on
+                         a free loopback port (nats-server must be
+                         installed). A worker that dies is restarted.
+                         Needs --allow-run; TCP listeners with a fixed port
+                         only; long-poll is off (see the README's "Workers")
   -c, --config <file>    Read a JSON config file; flags add to it
   --log-level <level>    debug, info, warn or error (default: the config
                          file's "logLevel", else info)
@@ -72,6 +80,8 @@ Config file:
     "trustedRole": "trusted",
     (the authrole that may register dynamic authenticator and authorizer
     procedures; default "trusted")
+    "workers": 1,
+    (processes serving the same ports, or "auto": one per core; as --workers)
     "cluster": { "servers": ["nats://127.0.0.1:4222"], "name": "cloverleaf",
                  "heartbeat": 1000, "nodeTimeout": 5000 }
     (NATS servers; nodes with the same name are one router; milliseconds
@@ -118,6 +128,9 @@ export function parseFlags(args: string[]) {
       unix: { type: "string", multiple: true },
       realm: { type: "string", multiple: true },
       cluster: { type: "string", multiple: true },
+      workers: { type: "string" },
+      // Internal: this process is worker <n> of a --workers supervisor.
+      worker: { type: "string" },
       config: { type: "string", short: "c" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },

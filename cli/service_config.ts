@@ -27,6 +27,50 @@ export interface ServiceConfig {
   flagRealms: string[];
   /** `RouterOptions.cluster`: the config file's `cluster`, with `--cluster` servers added. */
   cluster?: ClusterOptions;
+  /** Processes serving the same ports (`--workers`, config `workers`; 1: this one alone). */
+  workers: number;
+  /** Set in a worker process (internal `--worker <n>`): its number, from 1. */
+  worker?: number;
+}
+
+/** The most workers `--workers` accepts. */
+export const MAX_WORKERS = 256;
+
+/** Reads a worker count: an integer from 1 to {@linkcode MAX_WORKERS}, or `auto` (one per core). */
+function parseWorkers(value: unknown): number | undefined {
+  if (value === "auto") return Math.min(Math.max(navigator.hardwareConcurrency, 1), MAX_WORKERS);
+  const n = typeof value === "string" && /^[0-9]+$/.test(value) ? Number(value) : value;
+  return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= MAX_WORKERS ? n : undefined;
+}
+
+/**
+ * Checks that every listener can be shared by `workers` processes: a TCP
+ * port given in advance, and no long-poll (its HTTP requests must all reach
+ * the process holding the transport).
+ */
+function checkShareable(config: ServiceConfig, errors: ConfigErrors): void {
+  const n = config.workers;
+  for (const listener of config.listeners) {
+    if (listener.unix !== undefined) {
+      errors.add(
+        "workers",
+        `Invalid config "workers": ${n} workers cannot share the Unix socket listener ` +
+          `${JSON.stringify(listener.unix)}: listen on a TCP port`,
+      );
+    } else if (listener.port === 0) {
+      errors.add(
+        "workers",
+        `Invalid config "workers": ${n} workers cannot share port 0 ` +
+          `(each would get its own): give the listener on ${listener.host} a port`,
+      );
+    } else if (listener.type === "longpoll") {
+      errors.add(
+        "workers",
+        `Invalid config "workers": ${n} workers cannot share the long-poll listener on ` +
+          `port ${listener.port} (a transport's requests must reach one process)`,
+      );
+    }
+  }
 }
 
 const NATS_URL = /^(nats|tls|ws|wss):\/\/[^\s/]+$/;
@@ -102,6 +146,7 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     listeners: [],
     realms: [],
     flagRealms: args.realm ?? [],
+    workers: 1,
   };
   const addListener = (path: string, input: () => unknown) => {
     const listener = errors.collect(
@@ -122,6 +167,17 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     config.realms = file.array("realms");
     const cluster = errors.collect(() => readCluster(file), "cluster");
     if (cluster !== undefined) config.cluster = cluster;
+    if (file.has("workers")) {
+      const workers = parseWorkers(file.value("workers"));
+      if (workers === undefined) {
+        errors.add(
+          "workers",
+          `Invalid config "workers": expected an integer from 1 to ${MAX_WORKERS} or "auto", got ${
+            JSON.stringify(file.value("workers"))
+          }`,
+        );
+      } else config.workers = workers;
+    }
     file.done();
   }
   const level = args["log-level"];
@@ -167,5 +223,27 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
   if (config.listeners.length === 0) {
     config.listeners.push(resolveListenerOptions({ type: "universal" }, "default listener"));
   }
+  if (args.workers !== undefined) {
+    const workers = parseWorkers(args.workers);
+    if (workers === undefined) {
+      errors.add(
+        "--workers",
+        `Invalid --workers ${
+          JSON.stringify(args.workers)
+        }: expected an integer from 1 to ${MAX_WORKERS} or "auto"`,
+      );
+    } else config.workers = workers;
+  }
+  if (args.worker !== undefined) {
+    // A worker serves alone: the supervisor already read `workers`.
+    const worker = /^[1-9][0-9]*$/.test(args.worker) ? Number(args.worker) : undefined;
+    if (worker === undefined || args.workers !== undefined) {
+      errors.add("--worker", `Invalid --worker ${JSON.stringify(args.worker)} (internal flag)`);
+    } else {
+      config.worker = worker;
+      config.workers = 1;
+    }
+  }
+  if (config.workers > 1) checkShareable(config, errors);
   return config;
 }

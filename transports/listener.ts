@@ -42,6 +42,14 @@ export interface ListenOptions {
   port?: number;
   /** A Unix socket path to listen on instead of a TCP port. */
   path?: string;
+  /**
+   * Whether other processes may listen on the same TCP port at once
+   * (`SO_REUSEPORT`, Linux and the BSDs): the kernel then spreads new
+   * connections over them. `cloverleaf --workers N` sets it on every
+   * worker's listeners. Not for Unix sockets.
+   * @default {false}
+   */
+  reusePort?: boolean;
   /** TLS for every protocol on this listener. */
   tls?: ListenerTlsOptions;
   /** WebSocket settings, or `false` to refuse WebSocket. @default {{}} */
@@ -253,7 +261,13 @@ export async function listen(
       resolve();
     };
     if (options.path !== undefined) server.listen(options.path, done);
-    else server.listen(options.port ?? 8080, options.hostname ?? "127.0.0.1", done);
+    else {
+      server.listen({
+        port: options.port ?? 8080,
+        host: options.hostname ?? "127.0.0.1",
+        ...(options.reusePort ? { reusePort: true } : {}),
+      }, done);
+    }
   });
   server.on("error", (error) => log("warn", `Listener error: ${error.message}`));
   const address = server.address();

@@ -75,6 +75,8 @@ export async function rpc(target: Target, o: RpcOptions): Promise<RpcResult> {
   };
   const callers: Conn[] = [];
   for (let i = 0; i < o.callers; i++) callers.push(await openPeer(target, "caller"));
+  // Across cluster nodes, the registration reaches the callers' nodes within milliseconds.
+  if (target.urls !== undefined) await new Promise((resolve) => setTimeout(resolve, 300));
 
   const latencies = new Latencies();
   const pad = "x".repeat(o.size);

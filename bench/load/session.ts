@@ -21,6 +21,8 @@ export interface Target {
   serializer: Serializer;
   /** Whether the target is the bare relay of `bench/floor/` rather than a router. */
   floor: boolean;
+  /** A URL per role, instead of `url` (another cluster node for subscribers or the callee). */
+  urls?: Partial<Record<Role, string>>;
 }
 
 /** What a peer does. */
@@ -42,7 +44,7 @@ export async function openPeer(target: Target, role: Role): Promise<Conn> {
   if (target.floor) {
     return await openConn(`${target.url.replace(/\/$/, "")}/${role}`, target.serializer);
   }
-  const conn = await openConn(target.url, target.serializer);
+  const conn = await openConn(target.urls?.[role] ?? target.url, target.serializer);
   const s = target.serializer;
   const roles = { publisher: {}, subscriber: {}, caller: {}, callee: {} };
   conn.send(encodeBytes(s, { type: MessageType.HELLO, realm: target.realm, details: { roles } }));

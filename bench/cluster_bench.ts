@@ -1,0 +1,299 @@
+/**
+ * The cluster benchmark: the `pubsub`, `fanout` and `rpc` load scenarios of
+ * `bench/load/` against, in one run and in turn,
+ *
+ * - `single`: one router process (`cli.ts`, no cluster): `--workers 1`;
+ * - `cross-node`: two router processes joined through one `nats-server`,
+ *   every publisher and caller on node A, every subscriber and the callee
+ *   on node B (each EVENT, CALL and RESULT crosses NATS);
+ * - `workers-2`: `cli.ts --workers 2` on one port, every peer connecting to
+ *   it (the kernel spreads the connections over the two workers).
+ *
+ * It reports throughput, p50/p99 latency, the CPU of every server process
+ * (routers, workers and nats-server together) and, for `cross-node`, NATS
+ * messages in and out per publication or call (from the server's
+ * monitoring endpoint, heartbeats included). Also how 200 connections to
+ * the `workers-2` port spread over the workers.
+ *
+ * ```sh
+ * deno run -A bench/cluster_bench.ts                       # msgpack, 5 s each
+ * deno run -A bench/cluster_bench.ts --serializer json --duration 10 --rounds 2
+ * deno run -A bench/cluster_bench.ts --scenarios pubsub,rpc --window 2048 --depth 256
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { createServer } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { SerializerName } from "../mod.ts";
+import { connect } from "../mod.ts";
+import { serializers } from "../wamp/mod.ts";
+import { pubsub } from "./load/pubsub.ts";
+import { rpc } from "./load/rpc.ts";
+import { DEFAULTS } from "./load/scenarios.ts";
+import type { Target } from "./load/session.ts";
+import { cpuSeconds, round } from "./load/stats.ts";
+
+const { values } = parseArgs({
+  options: {
+    serializer: { type: "string", default: "msgpack" },
+    duration: { type: "string", default: "5" },
+    rounds: { type: "string", default: "1" },
+    setups: { type: "string", default: "single,cross-node,workers-2" },
+    scenarios: { type: "string", default: "pubsub,fanout,rpc" },
+    window: { type: "string" },
+    depth: { type: "string" },
+  },
+});
+const serializer = serializers[values.serializer as SerializerName];
+const duration = Number(values.duration);
+const ROOT = new URL("..", import.meta.url);
+const CLI = ["run", "-A", "--v8-flags=--max-semi-space-size=4", "cli.ts"];
+
+/** A process this benchmark started. */
+interface Proc {
+  child: Deno.ChildProcess;
+  lines: string[];
+  stop(): Promise<void>;
+}
+
+/** One setup under test: where each role connects, and the server processes. */
+interface Setup {
+  name: string;
+  target: Target;
+  pids(): number[];
+  natsStats?: () => Promise<{ in: number; out: number }>;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `command args`, keeps its stdout lines, resolves once `ready` matches one. */
+async function spawn(command: string, args: string[], ready: RegExp): Promise<Proc> {
+  const child = new Deno.Command(command, {
+    args,
+    cwd: ROOT,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines: string[] = [];
+  let seen = () => {};
+  const isReady = new Promise<void>((resolve) => seen = resolve);
+  void (async () => {
+    let rest = "";
+    for await (const text of child.stdout.pipeThrough(new TextDecoderStream())) {
+      const parts = (rest + text).split("\n");
+      rest = parts.pop()!;
+      for (const line of parts) {
+        lines.push(line);
+        if (ready.test(line)) seen();
+      }
+    }
+  })();
+  const timeout = setTimeout(() => {
+    throw new Error(`${args.join(" ")} not ready in 30 s:\n${lines.join("\n")}`);
+  }, 30_000);
+  await isReady;
+  clearTimeout(timeout);
+  return {
+    child,
+    lines,
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // gone
+      }
+      await child.status;
+    },
+  };
+}
+
+async function startNats(): Promise<{ url: string; monitor: number; proc: Proc }> {
+  const port = await freePort();
+  const monitor = await freePort();
+  const store = mkdtempSync(join(tmpdir(), "clv-bench-nats-"));
+  const child = new Deno.Command("nats-server", {
+    args: ["-a", "127.0.0.1", "-p", String(port), "-m", String(monitor), "-js", "-sd", store],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  for (let i = 0; i < 200; i++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      break;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+  const proc: Proc = {
+    child,
+    lines: [],
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+      rmSync(store, { recursive: true, force: true });
+    },
+  };
+  return { url: `nats://127.0.0.1:${port}`, monitor, proc };
+}
+
+async function single(): Promise<Setup> {
+  const port = await freePort();
+  const node = await spawn(Deno.execPath(), [...CLI, "--ws", `127.0.0.1:${port}`], /Listening/);
+  return {
+    name: "single",
+    target: { url: `ws://127.0.0.1:${port}/ws`, realm: "realm1", serializer, floor: false },
+    pids: () => [node.child.pid],
+    stop: () => node.stop(),
+  };
+}
+
+async function crossNode(): Promise<Setup> {
+  const nats = await startNats();
+  const [pa, pb] = [await freePort(), await freePort()];
+  const a = await spawn(
+    Deno.execPath(),
+    [...CLI, "--ws", `127.0.0.1:${pa}`, "--cluster", nats.url],
+    /Listening/,
+  );
+  const b = await spawn(
+    Deno.execPath(),
+    [...CLI, "--ws", `127.0.0.1:${pb}`, "--cluster", nats.url],
+    /Listening/,
+  );
+  const urlA = `ws://127.0.0.1:${pa}/ws`, urlB = `ws://127.0.0.1:${pb}/ws`;
+  return {
+    name: "cross-node",
+    target: {
+      url: urlA,
+      realm: "realm1",
+      serializer,
+      floor: false,
+      urls: { pub: urlA, caller: urlA, sub: urlB, callee: urlB },
+    },
+    pids: () => [a.child.pid, b.child.pid, nats.proc.child.pid],
+    async natsStats() {
+      const varz = await (await fetch(`http://127.0.0.1:${nats.monitor}/varz`)).json();
+      return { in: varz.in_msgs as number, out: varz.out_msgs as number };
+    },
+    async stop() {
+      await Promise.all([a.stop(), b.stop()]);
+      await nats.proc.stop();
+    },
+  };
+}
+
+async function workers(): Promise<Setup> {
+  const port = await freePort();
+  const sup = await spawn(
+    Deno.execPath(),
+    [...CLI, "--workers", "2", "--ws", `127.0.0.1:${port}`],
+    /workers serving/,
+  );
+  const pids = () => {
+    const found = new Map<string, number>();
+    for (const line of sup.lines) {
+      const w = /Supervisor: worker (\d+) ready \(pid (\d+)\)/.exec(line);
+      if (w !== null) found.set(`w${w[1]}`, Number(w[2]));
+      const n = /Supervisor: NATS started at \S+ \(pid (\d+)/.exec(line);
+      if (n !== null) found.set("nats", Number(n[1]));
+    }
+    return [...found.values()];
+  };
+  const url = `ws://127.0.0.1:${port}/ws`;
+  // Which worker each of 200 connections lands on (a node's session IDs share ID / 2^37).
+  const slots = new Map<number, number>();
+  for (let i = 0; i < 200; i++) {
+    const s = await connect(url, { realm: "realm1" });
+    const slot = Math.floor(s.id / 2 ** 37);
+    slots.set(slot, (slots.get(slot) ?? 0) + 1);
+    await s.close();
+  }
+  console.log(`workers-2: 200 connections landed ${[...slots.values()].join(" / ")}`);
+  return {
+    name: "workers-2",
+    // `urls` marks a cluster target: the rpc scenario waits for the registration to spread.
+    target: { url, realm: "realm1", serializer, floor: false, urls: { caller: url } },
+    pids,
+    stop: () => sup.stop(),
+  };
+}
+
+const SETUPS: Record<string, () => Promise<Setup>> = {
+  single,
+  "cross-node": crossNode,
+  "workers-2": workers,
+};
+
+function serverCpu(pids: number[]): () => number {
+  const t0 = performance.now();
+  const total = () => pids.reduce((sum, pid) => sum + (cpuSeconds(pid) ?? 0), 0);
+  const c0 = total();
+  return () => round((total() - c0) / ((performance.now() - t0) / 1000));
+}
+
+const lines: string[] = [];
+for (let r = 0; r < Number(values.rounds); r++) {
+  for (const name of values.setups.split(",")) {
+    const setup = await SETUPS[name]!();
+    try {
+      for (const scenario of values.scenarios.split(",") as ("pubsub" | "fanout" | "rpc")[]) {
+        const p = { ...DEFAULTS[scenario], duration };
+        if (values.window !== undefined) p.window = Number(values.window);
+        if (values.depth !== undefined) p.depth = Number(values.depth);
+        const nats0 = await setup.natsStats?.();
+        const cpu = serverCpu(setup.pids());
+        let line: string;
+        if (scenario !== "rpc") {
+          // Every subscriber of a small pubsub decodes; a fan-out samples one.
+          const sampled = p.subscribers <= 16 ? p.subscribers : 1;
+          const res = await pubsub(setup.target, { ...p, sampled });
+          const used = cpu();
+          line = `${res.eventsPerSecond} events/s (${res.publicationsPerSecond} pub/s), ` +
+            `p50 ${res.latency.p50} p99 ${res.latency.p99} ms, ${res.lost} lost, ` +
+            `server CPU ${used}, load tool ${res.cpu.load}`;
+          const nats1 = await setup.natsStats?.();
+          if (nats0 && nats1) {
+            line += `, NATS msgs per publication: in ${
+              round((nats1.in - nats0.in) / res.published)
+            } out ${round((nats1.out - nats0.out) / res.published)}`;
+          }
+        } else {
+          const res = await rpc(setup.target, p);
+          const used = cpu();
+          line =
+            `${res.callsPerSecond} calls/s, p50 ${res.latency.p50} p99 ${res.latency.p99} ms, ` +
+            `${res.failed} failed, ${res.lost} lost, server CPU ${used}, load tool ${res.cpu.load}`;
+          const nats1 = await setup.natsStats?.();
+          if (nats0 && nats1) {
+            line += `, NATS msgs per call: in ${round((nats1.in - nats0.in) / res.calls)} out ${
+              round((nats1.out - nats0.out) / res.calls)
+            }`;
+          }
+        }
+        line = `${setup.name.padEnd(10)} ${scenario.padEnd(6)} ${serializer.name}: ${line}`;
+        console.log(line);
+        lines.push(line);
+      }
+    } finally {
+      await setup.stop();
+    }
+  }
+}
+console.log(`\n${navigator.hardwareConcurrency} cores, ${duration} s each\n${lines.join("\n")}`);
+Deno.exit(0);

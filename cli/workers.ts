@@ -1,0 +1,353 @@
+/**
+ * `cloverleaf --workers N`: the supervisor. It starts N worker processes
+ * (this CLI again, with the same flags minus `--workers`, plus the internal
+ * `--worker <i>`), each listening on the same ports with `SO_REUSEPORT` so
+ * that the kernel spreads connections over them, and all joined as one
+ * cluster through NATS: the `--cluster` servers, else a `nats-server -js`
+ * it starts on a free loopback port with a temporary store. A worker that
+ * dies is restarted, after a backoff that grows while it keeps dying. On
+ * SIGINT or SIGTERM it stops every worker gracefully (each sends GOODBYE
+ * `wamp.close.system_shutdown` to its sessions), then NATS.
+ *
+ * Workers run in their own process group, so a terminal's Ctrl-C reaches
+ * the supervisor alone and the shutdown goes in order. A worker reads its
+ * stdin, a pipe from the supervisor: at its end (the supervisor is gone,
+ * even by SIGKILL) it shuts down too. A worker's stdout comes through the
+ * supervisor, which drops the one line a worker writes when it serves
+ * ({@linkcode WORKER_READY}).
+ *
+ * @module
+ */
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Logger } from "../router/mod.ts";
+import type { ServiceConfig } from "./service_config.ts";
+
+/** The line a worker writes to its stdout once all its listeners serve. */
+export const WORKER_READY = "cloverleaf-worker-ready";
+
+/** Milliseconds a worker has to stop after SIGTERM before it is killed. */
+const STOP_TIMEOUT = 10_000;
+/** The first restart delay, doubled at each death in a row, up to {@linkcode MAX_BACKOFF}. */
+const FIRST_BACKOFF = 250;
+const MAX_BACKOFF = 10_000;
+/** A worker up this long has its backoff reset. */
+const STABLE_AFTER = 30_000;
+
+/** One worker slot: the process in it, restarted as needed. */
+interface Slot {
+  readonly index: number;
+  child: Deno.ChildProcess | undefined;
+  startedAt: number;
+  backoff: number;
+  ready: boolean;
+  /** Resolves when the process in this slot first serves, or rejects when it dies before. */
+  firstReady: PromiseWithResolvers<void> | undefined;
+  restartTimer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** A `nats-server` this supervisor started. */
+interface LocalNats {
+  readonly url: string;
+  readonly child: Deno.ChildProcess;
+  readonly store: string;
+}
+
+/**
+ * The args for a worker: `args` without `--workers`, plus `--worker <i>`
+ * and, when this supervisor runs NATS, `--cluster <url>`.
+ *
+ * @param args The supervisor's command line.
+ * @param index The worker's number, from 1.
+ * @param natsUrl The local NATS server's URL, if any.
+ * @returns The worker's command line (after the script).
+ */
+export function workerArgs(args: readonly string[], index: number, natsUrl?: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (arg === "--workers") i++;
+    else if (!arg.startsWith("--workers=")) out.push(arg);
+  }
+  out.push("--worker", String(index));
+  if (natsUrl !== undefined) out.push("--cluster", natsUrl);
+  return out;
+}
+
+/** The permission flags this process runs with, for the workers (`-A` when it has all). */
+function permissionFlags(): string[] {
+  const names = ["read", "write", "net", "env", "sys", "run", "ffi", "import"] as const;
+  const granted = names.filter((name) => Deno.permissions.querySync({ name }).state === "granted");
+  if (granted.length === names.length) return ["-A"];
+  return granted.filter((name) => name !== "run").map((name) => `--allow-${name}`);
+}
+
+/** The command that starts a worker: this binary, or `deno run` of `cli.ts`. */
+function workerCommand(args: string[]): { command: string; args: string[] } {
+  if (Deno.build.standalone) return { command: Deno.execPath(), args };
+  const url = new URL("../cli.ts", import.meta.url);
+  const script = url.protocol === "file:" ? fileURLToPath(url) : url.href;
+  return {
+    command: Deno.execPath(),
+    // As `deno task start` runs the service.
+    args: ["run", ...permissionFlags(), "--v8-flags=--max-semi-space-size=4", script, ...args],
+  };
+}
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function reachable(port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return true;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+  return false;
+}
+
+/** Starts `nats-server -js` on a free loopback port with a temporary store. */
+async function startNats(log: Logger): Promise<LocalNats> {
+  const port = await freePort();
+  const store = mkdtempSync(join(tmpdir(), "cloverleaf-nats-"));
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("nats-server", {
+      args: ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+      detached: true,
+    }).spawn();
+  } catch (error) {
+    rmSync(store, { recursive: true, force: true });
+    throw new Error(
+      `--workers without --cluster needs nats-server on the PATH (apt install nats-server), ` +
+        `or give --cluster <nats-url>: ${error instanceof Error ? error.message : error}`,
+    );
+  }
+  const exited = child.status.then(() => false);
+  if (!await Promise.race([reachable(port, 5000), exited])) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+    await child.status;
+    rmSync(store, { recursive: true, force: true });
+    throw new Error(`nats-server did not start on 127.0.0.1:${port} within 5 s`);
+  }
+  const url = `nats://127.0.0.1:${port}`;
+  log("info", `Supervisor: NATS started at ${url} (pid ${child.pid}, store ${store})`);
+  return { url, child, store };
+}
+
+/** Sends `signal` to a child, ignoring one that is gone. */
+function signal(child: Deno.ChildProcess, signal: Deno.Signal): void {
+  try {
+    child.kill(signal);
+  } catch {
+    // already exited
+  }
+}
+
+/** SIGTERM, then SIGKILL after `timeout` ms; resolves once it has exited. */
+async function stopChild(child: Deno.ChildProcess, timeout: number): Promise<void> {
+  signal(child, "SIGTERM");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const killed = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      signal(child, "SIGKILL");
+      resolve();
+    }, timeout);
+  });
+  await Promise.race([child.status, killed]);
+  await child.status;
+  clearTimeout(timer);
+}
+
+/** Copies a worker's stdout to ours line by line, noting {@linkcode WORKER_READY}. */
+async function pipeLines(stream: ReadableStream<Uint8Array>, ready: () => void): Promise<void> {
+  const encoder = new TextEncoder();
+  let rest = "";
+  try {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+      const lines = (rest + text).split("\n");
+      rest = lines.pop()!;
+      const out = lines.filter((line) => {
+        if (line !== WORKER_READY) return true;
+        ready();
+        return false;
+      });
+      if (out.length > 0) await Deno.stdout.write(encoder.encode(out.join("\n") + "\n"));
+    }
+  } catch {
+    // the worker is gone
+  }
+  if (rest.length > 0) await Deno.stdout.write(encoder.encode(rest + "\n"));
+}
+
+function describeExit(status: Deno.CommandStatus): string {
+  return status.signal === null ? `code ${status.code}` : `signal ${status.signal}`;
+}
+
+/**
+ * Runs the supervisor until SIGINT or SIGTERM.
+ *
+ * @param args The command line it was started with.
+ * @param config The service config (validated; `config.workers` > 1).
+ * @param log Where its log lines go.
+ * @returns The exit code: 0 after a clean shutdown; 1 when NATS or a
+ * worker's first start fails (that worker's code when it gave one).
+ */
+export async function superviseWorkers(
+  args: readonly string[],
+  config: ServiceConfig,
+  log: Logger,
+): Promise<number> {
+  if (Deno.permissions.querySync({ name: "run" }).state !== "granted") {
+    console.error(
+      "cloverleaf: --workers needs --allow-run (it starts the worker processes and nats-server)",
+    );
+    return 1;
+  }
+  let nats: LocalNats | undefined;
+  if (config.cluster === undefined) {
+    try {
+      nats = await startNats(log);
+    } catch (error) {
+      console.error(`cloverleaf: ${error instanceof Error ? error.message : error}`);
+      return 1;
+    }
+  }
+  if (config.listeners.some((l) => l.type === "universal")) {
+    log("info", "Supervisor: long-poll is off with --workers (WebSocket and RawSocket only)");
+  }
+  const slots: Slot[] = Array.from({ length: config.workers }, (_, i) => ({
+    index: i + 1,
+    child: undefined,
+    firstReady: undefined,
+    restartTimer: undefined,
+    startedAt: 0,
+    backoff: FIRST_BACKOFF,
+    ready: false,
+  }));
+  let stopping = false;
+
+  const start = (slot: Slot) => {
+    slot.restartTimer = undefined;
+    const { command, args: argv } = workerCommand(workerArgs(args, slot.index, nats?.url));
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(command, {
+        args: argv,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "inherit",
+        detached: true,
+      }).spawn();
+    } catch (error) {
+      log("error", `Supervisor: cannot start worker ${slot.index}: ${error}`);
+      slot.firstReady?.reject(error);
+      return;
+    }
+    slot.child = child;
+    slot.ready = false;
+    slot.startedAt = Date.now();
+    log("info", `Supervisor: worker ${slot.index} started (pid ${child.pid})`);
+    const output = pipeLines(child.stdout, () => {
+      slot.ready = true;
+      log("info", `Supervisor: worker ${slot.index} ready (pid ${child.pid})`);
+      slot.firstReady?.resolve();
+    });
+    void child.status.then(async (status) => {
+      await output;
+      if (slot.child === child) slot.child = undefined;
+      if (!slot.ready && slot.firstReady !== undefined) {
+        // The first start failed: the supervisor stops everything.
+        log("error", `Supervisor: worker ${slot.index} exited with ${describeExit(status)}`);
+        slot.firstReady.reject(status);
+        return;
+      }
+      if (stopping) return;
+      if (Date.now() - slot.startedAt > STABLE_AFTER) slot.backoff = FIRST_BACKOFF;
+      log(
+        "warn",
+        `Supervisor: worker ${slot.index} (pid ${child.pid}) exited with ${
+          describeExit(status)
+        }; restarting in ${slot.backoff} ms`,
+      );
+      slot.restartTimer = setTimeout(() => start(slot), slot.backoff);
+      slot.backoff = Math.min(slot.backoff * 2, MAX_BACKOFF);
+    });
+  };
+
+  const shutdown = async () => {
+    stopping = true;
+    for (const slot of slots) clearTimeout(slot.restartTimer);
+    await Promise.all(slots.map(async (slot) => {
+      if (slot.child === undefined) return;
+      await stopChild(slot.child, STOP_TIMEOUT);
+      log("info", `Supervisor: worker ${slot.index} stopped`);
+    }));
+    if (nats !== undefined) {
+      await stopChild(nats.child, 5000);
+      rmSync(nats.store, { recursive: true, force: true });
+      log("info", "Supervisor: NATS stopped");
+    }
+  };
+
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT", "SIGBREAK"]
+    : ["SIGINT", "SIGTERM"];
+  const stopped = Promise.withResolvers<void>();
+  const onSignal = () => stopped.resolve();
+  for (const name of signals) Deno.addSignalListener(name, onSignal);
+  try {
+    for (const slot of slots) {
+      slot.firstReady = Promise.withResolvers<void>();
+      // Handled below; avoids an unhandled rejection if it fails first.
+      slot.firstReady.promise.catch(() => {});
+      start(slot);
+    }
+    const first = await Promise.race([
+      Promise.all(slots.map((slot) => slot.firstReady!.promise)).then(() => undefined),
+      stopped.promise.then(() => undefined),
+    ]).catch((failure: unknown) => failure);
+    for (const slot of slots) slot.firstReady = undefined;
+    if (first !== undefined) {
+      const status = first as Partial<Deno.CommandStatus>;
+      log("error", "Supervisor: a worker failed to start: stopping");
+      await shutdown();
+      return typeof status.code === "number" && status.code > 0 ? status.code : 1;
+    }
+    log("info", `Supervisor: ${slots.length} workers serving (pid ${Deno.pid})`);
+    await stopped.promise;
+    log("info", "Supervisor: shutting down the workers, then NATS");
+    await shutdown();
+    log("info", "Supervisor: stopped");
+    return 0;
+  } finally {
+    for (const name of signals) Deno.removeSignalListener(name, onSignal);
+  }
+}
