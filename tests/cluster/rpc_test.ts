@@ -39,6 +39,22 @@ for (const serializer of ["json", "msgpack", "cbor"] as const) {
   });
 }
 
+Deno.test("a session that is caller and callee on two nodes calls and is called both ways", async () => {
+  await using c = await startCluster(2);
+  const [a, b] = c.nodes;
+  const sa = await joinNode(a!), sb = await joinNode(b!);
+  await sa.register("com.example.on_a", () => ({ args: ["a"] }));
+  await sb.register("com.example.on_b", () => ({ args: ["b"] }));
+  await seen(a!, "com.example.on_b", 1);
+  await seen(b!, "com.example.on_a", 1);
+  // sb's call leaves a proxy of sb on node A; sa's call to sb must still cross to node B.
+  deepEqual((await sb.call("com.example.on_a")).args, ["a"]);
+  deepEqual((await sa.call("com.example.on_b")).args, ["b"]);
+  deepEqual((await sb.call("com.example.on_a")).args, ["a"]);
+  await sa.close();
+  await sb.close();
+});
+
 Deno.test("procedure_already_exists holds across nodes, a race has one winner, policies must agree", async () => {
   await using c = await startCluster(2);
   const [a, b] = c.nodes;
