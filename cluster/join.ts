@@ -10,7 +10,9 @@ import type { Realm } from "../router/core/realm.ts";
 import type { Logger } from "../router/core/types.ts";
 import { ClusterNode, type ClusterOptions } from "./node.ts";
 import { ClusterPubSub, type OutputSink } from "./pubsub.ts";
+import { ClusterRetained } from "./retained.ts";
 import { type ClusterIds, clusterIds } from "./session_ids.ts";
+import { ClusterTestamentStore } from "./testaments.ts";
 
 /** A router joined to a cluster. */
 export class Cluster {
@@ -53,7 +55,22 @@ export class Cluster {
       await node.close();
       throw new Error(`Cannot lease an ID slot (is JetStream enabled?): ${error}`);
     }
-    return new Cluster(node, ids, new ClusterPubSub(node, sink, realms, log));
+    const pubsub = new ClusterPubSub(node, sink, realms, log);
+    try {
+      pubsub.retained = await ClusterRetained.open(node, realms, log);
+      pubsub.testamentStore = await ClusterTestamentStore.open(
+        node,
+        realms,
+        (out) => sink.run(out),
+        log,
+      );
+    } catch (error) {
+      pubsub.retained?.close();
+      await ids.close();
+      await node.close();
+      throw new Error(`Cannot open the cluster's retained events and testaments: ${error}`);
+    }
+    return new Cluster(node, ids, pubsub);
   }
 
   /**
@@ -65,8 +82,13 @@ export class Cluster {
     this.pubsub.link(realm);
   }
 
-  /** Leaves the cluster: stops PubSub, frees the ID slot, closes the node. */
+  /**
+   * Leaves the cluster: forgets this node's testaments, stops PubSub, frees
+   * the ID slot, closes the node.
+   */
   async close(): Promise<void> {
+    await this.pubsub.testamentStore?.close();
+    this.pubsub.retained?.close();
     this.pubsub.close();
     await this.ids.close();
     await this.node.close();

@@ -18,13 +18,20 @@
  */
 
 import { Decoder, Encoder } from "@msgpack/msgpack";
-import type { ClusterInterest, ClusterPublish, Output } from "../router/core/output.ts";
+import type {
+  ClusterInterest,
+  ClusterPublish,
+  ClusterTestaments,
+  Output,
+} from "../router/core/output.ts";
 import { messagesOnly } from "../router/core/output.ts";
 import type { SharedPublication } from "../router/core/broker/publication.ts";
 import type { Realm } from "../router/core/realm.ts";
 import type { Logger } from "../router/core/types.ts";
 import type { ClusterNode, ClusterSubscription } from "./node.ts";
+import type { ClusterRetained } from "./retained.ts";
 import { escapeToken, interestSubjects, uriSubject } from "./subjects.ts";
+import type { ClusterTestamentStore } from "./testaments.ts";
 
 /** Where outputs go (the router's `OutputRunner`). */
 export interface OutputSink {
@@ -78,6 +85,10 @@ export class ClusterPubSub {
   #ring: number[] = [];
   #at = 0;
   #closed = false;
+  /** The cluster's retained events, once opened (`Cluster.join`). */
+  retained: ClusterRetained | undefined;
+  /** The cluster's testaments, once opened (`Cluster.join`). */
+  testamentStore: ClusterTestamentStore | undefined;
   /** Counters. */
   readonly stats: PubSubStats = { published: 0, received: 0, duplicates: 0 };
 
@@ -158,6 +169,7 @@ export class ClusterPubSub {
       const subject = `${this.#realmPrefix(effect.realm)}.${uriSubject(pub.topic)}`;
       this.#node.publish(subject, this.#encoder.encode(envelope));
       this.stats.published++;
+      if (effect.retain === true) this.retained?.retain(effect.realm, pub);
     } catch (error) {
       this.#log("warn", `Cluster: cannot share publication ${pub.id}: ${error}`);
       if (acknowledged !== undefined) this.#sink.run(acknowledged({ ok: false, error }));
@@ -168,6 +180,15 @@ export class ClusterPubSub {
       () => this.#sink.run(acknowledged({ ok: true, value: undefined })),
       (error) => this.#sink.run(acknowledged({ ok: false, error })),
     );
+  }
+
+  /**
+   * Runs a `cluster-testaments` effect.
+   *
+   * @param effect The effect.
+   */
+  testaments(effect: ClusterTestaments): void {
+    this.testamentStore?.update(effect);
   }
 
   /** Stops receiving. */

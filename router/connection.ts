@@ -269,6 +269,7 @@ export class Connection implements PeerHandler {
       case "cluster":
       case "cluster-publish":
       case "cluster-interest":
+      case "cluster-testaments":
         return this.#host.runner.run({ messages: [], effects: [effect] });
     }
   }

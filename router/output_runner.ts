@@ -14,6 +14,7 @@
 import type { Dict, Payload } from "../wamp/mod.ts";
 import {
   type ClusterInterest,
+  type ClusterTestaments,
   type ClusterPublish,
   type ClusterSend,
   type Effect,
@@ -37,6 +38,8 @@ export interface PubSubEffects {
   publish(effect: ClusterPublish): void;
   /** Runs a `cluster-interest` effect. */
   interest(effect: ClusterInterest): void;
+  /** Runs a `cluster-testaments` effect. */
+  testaments?(effect: ClusterTestaments): void;
 }
 
 /** Delivers outputs and runs their effects. */
@@ -137,6 +140,8 @@ export class OutputRunner {
         return this.pubsub?.publish(effect);
       case "cluster-interest":
         return this.pubsub?.interest(effect);
+      case "cluster-testaments":
+        return this.pubsub?.testaments?.(effect);
     }
   }
 

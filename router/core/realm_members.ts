@@ -72,6 +72,7 @@ export class Members {
       options.strictUris,
       (session, topic, publish, then) => realm.check(session, "publish", topic, publish, then),
       options.limits,
+      () => realm.broker.sharing,
     );
   }
 

@@ -16,6 +16,7 @@ import type {
   ClusterInterest,
   ClusterPublish,
   ClusterSend,
+  ClusterTestaments,
   Effect,
   Output,
   RunTask,
@@ -47,7 +48,8 @@ export type SessionEffect =
   | AbortSession
   | ClusterSend
   | ClusterPublish
-  | ClusterInterest;
+  | ClusterInterest
+  | ClusterTestaments;
 
 /**
  * What the shell does after a session's step, in this order: send
@@ -108,6 +110,7 @@ export function continued(effect: Effect, then: (out: Output) => SessionOutput):
     case "cluster":
     case "cluster-publish":
     case "cluster-interest":
+    case "cluster-testaments":
       return effect;
     case "arm":
       return { ...effect, fire: () => then(effect.fire()) };
