@@ -281,7 +281,10 @@ export class Calls {
       ? target
       : undefined;
     if (Array.isArray(calleeId)) return refuse(...calleeId);
-    const callee = calleeId === undefined ? undefined : this.#sessions.get(calleeId);
+    // A callee on another node may also be a caller here (a proxy in #sessions).
+    const callee = calleeId === undefined || this.remote?.callees.has(calleeId)
+      ? undefined
+      : this.#sessions.get(calleeId);
     if (callee === undefined) {
       return this.remote?.forward(session, msg, calleeId, forced) ??
         refuse(ErrorUri.NO_SUCH_PROCEDURE);
