@@ -8,7 +8,9 @@
  * the smallest ID publishes the dead node's testaments (detached, then
  * destroyed, each in the order added) as their sessions, through its
  * brokers and so to every node; each key is claimed by a compare-and-set
- * delete first, so no testament fires twice. A node that closes normally
+ * delete first, so no testament fires twice. A node cut off from NATS
+ * fires nothing: when NATS is back, every node waits two heartbeats for the
+ * others to be heard from again before it fires a node's testaments. A node that closes normally
  * deletes its keys first: its testaments do not fire, as on one router.
  *
  * @module
@@ -51,6 +53,8 @@ export class ClusterTestamentStore {
   /** Per key, the last write, so that writes to one key land in order. */
   #writes = new Map<string, Promise<void>>();
   #closed = false;
+  /** Nodes that went down while this node was cut off from NATS. */
+  #pending = new Set<string>();
 
   private constructor(
     kv: Kv,
@@ -64,9 +68,12 @@ export class ClusterTestamentStore {
     this.#realms = realms;
     this.#run = run;
     this.#log = log;
-    node.onNodeDown((id) => {
-      // One survivor fires them: the one with the smallest ID.
-      if (node.nodes()[0] === node.id) this.#fireNode(id).catch(() => {});
+    node.onNodeDown((id) => this.#fireNode(id).catch(() => {}));
+    // Nodes that went down while NATS was unreachable: decided once the
+    // others are heard from again.
+    node.onNodeUp((id) => {
+      this.#pending.delete(id);
+      for (const down of [...this.#pending]) this.#fireNode(down).catch(() => {});
     });
   }
 
@@ -132,10 +139,37 @@ export class ClusterTestamentStore {
     return keys;
   }
 
-  /** Publishes the testaments of a node that is down. */
+  /**
+   * Whether a node is still down, as far as this node can tell: not heard
+   * from, and this node has been connected to NATS for two heartbeats at
+   * least (after a NATS outage every node looks down until the heartbeats
+   * resume: their sessions are alive).
+   */
+  async #stillDown(node: string): Promise<boolean> {
+    const settle = 2 * this.#node.heartbeat;
+    for (;;) {
+      if (this.#closed || !this.#node.connected) return false;
+      const wait = this.#node.reconnectedAt + settle - Date.now();
+      if (wait <= 0) break;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    return !this.#node.nodes().includes(node);
+  }
+
+  /**
+   * Publishes the testaments of a node that is down, if this node is the
+   * survivor with the smallest ID.
+   */
   async #fireNode(node: string): Promise<void> {
+    if (!this.#node.connected) {
+      this.#pending.add(node);
+      return;
+    }
+    if (!await this.#stillDown(node)) return;
+    this.#pending.delete(node);
+    if (this.#node.nodes()[0] !== this.#node.id) return; // the smallest survivor fires them
     for (const key of await this.#list(node)) {
-      if (this.#closed) return;
+      if (!await this.#stillDown(node)) return;
       const entry = await this.#kv.get(key);
       if (entry === null || entry.operation !== "PUT") continue;
       try {

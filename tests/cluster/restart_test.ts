@@ -47,6 +47,12 @@ Deno.test("cluster: NATS restarts: nodes serve their own sessions meanwhile, the
   await onA.publish("com.example.x", { args: ["before"] }, { acknowledge: true });
   await until(() => farEvents.length === 1);
 
+  // A testament of a session on B: it must not fire while NATS is away.
+  const wills = await collect(onA, "com.example.will");
+  const willing = await joinNode(b!);
+  await willing.call("wamp.session.add_testament", { args: ["com.example.will", ["bye"]] });
+  await sleep(200); // the testament reaches the cluster's store
+
   await c.nats.stop({ keepStore: true });
   // Longer than the node timeout: each node takes the other for down.
   await sleep(TIMING.nodeTimeout + 700);
@@ -64,6 +70,13 @@ Deno.test("cluster: NATS restarts: nodes serve their own sessions meanwhile, the
   await seen(b!, "com.example.near", 1);
   deepEqual((await within(onA.call("com.example.far"), 5000, "call far")).args, ["far"]);
   deepEqual((await within(onB.call("com.example.near"), 5000, "call near")).args, ["near"]);
+  // B's session is alive: its testament did not fire; it fires when it leaves.
+  await sleep(4 * TIMING.heartbeat);
+  await onB.publish("com.example.will", { args: ["sentinel"] });
+  await until(() => wills.length === 1);
+  await willing.close();
+  await until(() => wills.length === 2);
+  deepEqual(wills.map((e) => e.args[0]), ["sentinel", "bye"]);
   // New subscriptions and registrations cross nodes too.
   const late = await collect(onA, "com.example.late");
   await onB.publish("com.example.late", { args: ["late"] }, { acknowledge: true });
