@@ -9,6 +9,7 @@
 import type { Realm } from "../router/core/realm.ts";
 import type { Logger } from "../router/core/types.ts";
 import { ClusterNode, type ClusterOptions } from "./node.ts";
+import { ClusterHistory } from "./history.ts";
 import { ClusterPubSub, type OutputSink } from "./pubsub.ts";
 import { ClusterRetained } from "./retained.ts";
 import { type ClusterIds, clusterIds } from "./session_ids.ts";
@@ -22,8 +23,12 @@ export class Cluster {
   readonly ids: ClusterIds;
   /** PubSub across nodes. */
   readonly pubsub: ClusterPubSub;
+  #history: ClusterHistory | undefined;
 
-  private constructor(node: ClusterNode, ids: ClusterIds, pubsub: ClusterPubSub) {
+  #log: Logger;
+
+  private constructor(node: ClusterNode, ids: ClusterIds, pubsub: ClusterPubSub, log: Logger) {
+    this.#log = log;
     this.node = node;
     this.ids = ids;
     this.pubsub = pubsub;
@@ -70,7 +75,7 @@ export class Cluster {
       await node.close();
       throw new Error(`Cannot open the cluster's retained events and testaments: ${error}`);
     }
-    return new Cluster(node, ids, pubsub);
+    return new Cluster(node, ids, pubsub, log);
   }
 
   /**
@@ -83,10 +88,22 @@ export class Cluster {
   }
 
   /**
+   * Makes the realms' event history (`eventHistory` rules) cluster-wide and
+   * durable: a JetStream stream feeds every node's history stores.
+   * Resolves once what the stream held is read back.
+   *
+   * @param realms The router's realms.
+   */
+  async openHistory(realms: Iterable<Realm>): Promise<void> {
+    this.#history = await ClusterHistory.open(this.node, realms, this.#log);
+  }
+
+  /**
    * Leaves the cluster: forgets this node's testaments, stops PubSub, frees
    * the ID slot, closes the node.
    */
   async close(): Promise<void> {
+    this.#history?.close();
     await this.pubsub.testamentStore?.close();
     this.pubsub.retained?.close();
     this.pubsub.close();

@@ -72,6 +72,31 @@ type Envelope = [
   excluded: number | null,
 ];
 
+/**
+ * Reads what a node put on NATS for a publication.
+ *
+ * @param data The bytes (MessagePack).
+ * @returns The origin node's ID and the publication.
+ */
+export function decodeEnvelope(data: Uint8Array): [origin: string, pub: SharedPublication] {
+  const e = new Decoder().decode(data) as Envelope;
+  return [e[0], sharedOfEnvelope(e)];
+}
+
+function sharedOfEnvelope(e: Envelope): SharedPublication {
+  return {
+    id: e[1],
+    topic: e[2],
+    timestamp: e[3],
+    details: e[4],
+    ...(e[5] === null ? {} : { args: e[5] }),
+    ...(e[6] === null ? {} : { kwargs: e[6] }),
+    ...(e[7] === null || e[7] === undefined ? {} : { payload: e[7] }),
+    ...(e[8] === null ? {} : { lists: e[8] }),
+    ...(e[9] === null ? {} : { excluded: e[9] }),
+  };
+}
+
 /** PubSub across nodes for one router. */
 export class ClusterPubSub {
   #node: ClusterNode;
@@ -249,17 +274,7 @@ export class ClusterPubSub {
     this.stats.received++;
     const realm = this.#realms(realmName);
     if (realm === undefined) return;
-    const shared: SharedPublication = {
-      id,
-      topic: e[2],
-      timestamp: e[3],
-      details: e[4],
-      ...(e[5] === null ? {} : { args: e[5] }),
-      ...(e[6] === null ? {} : { kwargs: e[6] }),
-      ...(e[7] === null || e[7] === undefined ? {} : { payload: e[7] }),
-      ...(e[8] === null ? {} : { lists: e[8] }),
-      ...(e[9] === null ? {} : { excluded: e[9] }),
-    };
+    const shared = sharedOfEnvelope(e);
     const out = realm.broker.sharing?.deliver(shared) ?? [];
     if (out.length > 0) this.#sink.run(messagesOnly(out));
   }

@@ -14,9 +14,9 @@
 import type { Dict, Payload } from "../wamp/mod.ts";
 import {
   type ClusterInterest,
-  type ClusterTestaments,
   type ClusterPublish,
   type ClusterSend,
+  type ClusterTestaments,
   type Effect,
   NOTHING,
   type Output,

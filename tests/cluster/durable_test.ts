@@ -9,6 +9,7 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { connect, type Event, type Session } from "../../mod.ts";
 import { realmOf } from "../../router/router.ts";
 import { startRouter, type TestRouter, until, within } from "../_helpers/router.ts";
+import { startNats } from "../_helpers/nats.ts";
 import { joinNode, startCluster, TIMING } from "./_cluster.ts";
 
 async function retainedOn(s: Session, topic: string, match = "exact"): Promise<Event[]> {
@@ -70,8 +71,11 @@ Deno.test("cluster: a restricted retained event keeps its black/white lists on o
   const info = { id: 1, authid: "anonymous", authrole: "anonymous" } as never;
   await until(() => broker.retained.for("com.example.t", "exact", info).length === 1);
   await until(() =>
-    broker.retained.for("com.example.t", "exact", { ...(info as object), authid: "bob" } as never)
-      [0]?.args?.[0] === "for bob"
+    broker.retained.for(
+      "com.example.t",
+      "exact",
+      { ...(info as object), authid: "bob" } as never,
+    )[0]?.args?.[0] === "for bob"
   );
   const got = await retainedOn(anyone, "com.example.t");
   await until(() => got.length === 1);
@@ -201,4 +205,80 @@ Deno.test("cluster: a testament fires once on a normal leave, and a node that cl
   deepEqual(got.map((e) => e.args[0]), ["left", "sentinel"]);
   onD.close().catch(() => {});
   await onA.close();
+});
+
+const HISTORY = {
+  name: "realm1",
+  eventHistory: [
+    { topic: "com.example.log", match: "prefix" as const, limit: 5 },
+    { topic: "com.example.one", limit: 2 },
+  ],
+};
+
+function historyNode(url: string): Promise<TestRouter> {
+  return startRouter({
+    realms: [HISTORY],
+    cluster: { servers: [url], name: "hist", ...TIMING },
+  }).then(async (node) => {
+    await node.router.ready;
+    return node;
+  });
+}
+
+/** The first arguments of a history subscription's events, as `get_events` on `node` returns them. */
+async function historyOn(node: TestRouter, topic: string, match = "exact"): Promise<unknown[]> {
+  const s = await joinNode(node, "msgpack");
+  try {
+    const id = (await s.call("wamp.subscription.lookup", { args: [topic, { match }] })).args[0];
+    const events = (await s.call("wamp.subscription.get_events", { args: [id] })).args as {
+      args: unknown[];
+    }[];
+    return events.map((e) => e.args[0]);
+  } finally {
+    await s.close();
+  }
+}
+
+Deno.test("cluster: event history is the same on every node and survives restarts (JetStream stream)", async () => {
+  const nats = await startNats();
+  const nodes: TestRouter[] = [];
+  try {
+    nodes.push(await historyNode(nats.url), await historyNode(nats.url));
+    const [a, b] = nodes;
+    const onA = await joinNode(a!);
+    const onB = await joinNode(b!, "cbor");
+    for (let i = 1; i <= 4; i++) {
+      await onA.publish(`com.example.log.a${i}`, { args: [`a${i}`] }, { acknowledge: true });
+      await onB.publish(`com.example.log.b${i}`, { args: [`b${i}`] }, { acknowledge: true });
+    }
+    for (let i = 1; i <= 3; i++) {
+      await onB.publish("com.example.one", { args: [i] }, { acknowledge: true });
+    }
+    await onA.publish("com.example.other", { args: ["no rule"] }, { acknowledge: true });
+    const expected = ["b2", "a3", "b3", "a4", "b4"];
+    for (const node of nodes) {
+      let got: unknown[] = [];
+      for (let tries = 0; tries < 200; tries++) {
+        got = await historyOn(node, "com.example.log", "prefix");
+        if (got.length === 5 && got[4] === "b4") break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      deepEqual(got, expected);
+      deepEqual(await historyOn(node, "com.example.one"), [2, 3]);
+    }
+    await onA.close();
+    await onB.close();
+    // B restarts: it reads the same history back.
+    await nodes.pop()![Symbol.asyncDispose]();
+    nodes.push(await historyNode(nats.url));
+    deepEqual(await historyOn(nodes[1]!, "com.example.log", "prefix"), expected);
+    // Every node down, then one up: still there.
+    for (const node of nodes.splice(0)) await node[Symbol.asyncDispose]();
+    nodes.push(await historyNode(nats.url));
+    deepEqual(await historyOn(nodes[0]!, "com.example.log", "prefix"), expected);
+    deepEqual(await historyOn(nodes[0]!, "com.example.one"), [2, 3]);
+  } finally {
+    for (const node of nodes) await node[Symbol.asyncDispose]();
+    await nats.stop();
+  }
 });
