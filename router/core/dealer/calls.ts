@@ -281,10 +281,7 @@ export class Calls {
       ? target
       : undefined;
     if (Array.isArray(calleeId)) return refuse(...calleeId);
-    // A callee on another node may also be a caller here (a proxy in #sessions).
-    const callee = calleeId === undefined || this.remote?.callees.has(calleeId)
-      ? undefined
-      : this.#sessions.get(calleeId);
+    const callee = this.remote?.callees.has(calleeId!) ? undefined : this.#sessions.get(calleeId!);
     if (callee === undefined) {
       return this.remote?.forward(session, msg, calleeId, forced) ??
         refuse(ErrorUri.NO_SUCH_PROCEDURE);
