@@ -9,8 +9,11 @@
 import type { Realm } from "../router/core/realm.ts";
 import type { Logger } from "../router/core/types.ts";
 import { ClusterNode, type ClusterOptions } from "./node.ts";
+import { ClusterHistory } from "./history.ts";
 import { ClusterPubSub, type OutputSink } from "./pubsub.ts";
+import { ClusterRetained } from "./retained.ts";
 import { type ClusterIds, clusterIds } from "./session_ids.ts";
+import { ClusterTestamentStore } from "./testaments.ts";
 
 /** A router joined to a cluster. */
 export class Cluster {
@@ -20,8 +23,12 @@ export class Cluster {
   readonly ids: ClusterIds;
   /** PubSub across nodes. */
   readonly pubsub: ClusterPubSub;
+  #history: ClusterHistory | undefined;
 
-  private constructor(node: ClusterNode, ids: ClusterIds, pubsub: ClusterPubSub) {
+  #log: Logger;
+
+  private constructor(node: ClusterNode, ids: ClusterIds, pubsub: ClusterPubSub, log: Logger) {
+    this.#log = log;
     this.node = node;
     this.ids = ids;
     this.pubsub = pubsub;
@@ -53,7 +60,22 @@ export class Cluster {
       await node.close();
       throw new Error(`Cannot lease an ID slot (is JetStream enabled?): ${error}`);
     }
-    return new Cluster(node, ids, new ClusterPubSub(node, sink, realms, log));
+    const pubsub = new ClusterPubSub(node, sink, realms, log);
+    try {
+      pubsub.retained = await ClusterRetained.open(node, realms, log);
+      pubsub.testamentStore = await ClusterTestamentStore.open(
+        node,
+        realms,
+        (out) => sink.run(out),
+        log,
+      );
+    } catch (error) {
+      pubsub.retained?.close();
+      await ids.close();
+      await node.close();
+      throw new Error(`Cannot open the cluster's retained events and testaments: ${error}`);
+    }
+    return new Cluster(node, ids, pubsub, log);
   }
 
   /**
@@ -65,8 +87,25 @@ export class Cluster {
     this.pubsub.link(realm);
   }
 
-  /** Leaves the cluster: stops PubSub, frees the ID slot, closes the node. */
+  /**
+   * Makes the realms' event history (`eventHistory` rules) cluster-wide and
+   * durable: a JetStream stream feeds every node's history stores.
+   * Resolves once what the stream held is read back.
+   *
+   * @param realms The router's realms.
+   */
+  async openHistory(realms: Iterable<Realm>): Promise<void> {
+    this.#history = await ClusterHistory.open(this.node, realms, this.#log);
+  }
+
+  /**
+   * Leaves the cluster: forgets this node's testaments, stops PubSub, frees
+   * the ID slot, closes the node.
+   */
   async close(): Promise<void> {
+    this.#history?.close();
+    await this.pubsub.testamentStore?.close();
+    this.pubsub.retained?.close();
     this.pubsub.close();
     await this.ids.close();
     await this.node.close();

@@ -83,6 +83,8 @@ export class ClusterNode {
   #heartbeat: number;
   #nodeTimeout: number;
   #closed = false;
+  #connected = true;
+  #reconnectedAt = 0;
 
   private constructor(nc: NatsConnection, options: ClusterOptions, log: Logger) {
     this.#nc = nc;
@@ -203,6 +205,21 @@ export class ClusterNode {
     this.#upHandlers.push(handler);
   }
 
+  /** Whether NATS is reachable now. */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** When NATS became reachable again last (ms since the epoch; 0: never lost). */
+  get reconnectedAt(): number {
+    return this.#reconnectedAt;
+  }
+
+  /** Milliseconds between heartbeats. */
+  get heartbeat(): number {
+    return this.#heartbeat;
+  }
+
   /** The underlying NATS connection, for JetStream/KV clients. */
   get connection(): unknown {
     return this.#nc;
@@ -258,11 +275,14 @@ export class ClusterNode {
     try {
       for await (const status of this.#nc.status()) {
         if (status.type === "disconnect") {
+          this.#connected = false;
           this.#log(
             "warn",
             `Cluster "${this.name}": NATS unreachable, serving local sessions only`,
           );
         } else if (status.type === "reconnect") {
+          this.#connected = true;
+          this.#reconnectedAt = Date.now();
           this.#log("info", `Cluster "${this.name}": NATS reachable again`);
           this.#beat();
         }

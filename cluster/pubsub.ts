@@ -18,13 +18,20 @@
  */
 
 import { Decoder, Encoder } from "@msgpack/msgpack";
-import type { ClusterInterest, ClusterPublish, Output } from "../router/core/output.ts";
+import type {
+  ClusterInterest,
+  ClusterPublish,
+  ClusterTestaments,
+  Output,
+} from "../router/core/output.ts";
 import { messagesOnly } from "../router/core/output.ts";
 import type { SharedPublication } from "../router/core/broker/publication.ts";
 import type { Realm } from "../router/core/realm.ts";
 import type { Logger } from "../router/core/types.ts";
 import type { ClusterNode, ClusterSubscription } from "./node.ts";
+import type { ClusterRetained } from "./retained.ts";
 import { escapeToken, interestSubjects, uriSubject } from "./subjects.ts";
+import type { ClusterTestamentStore } from "./testaments.ts";
 
 /** Where outputs go (the router's `OutputRunner`). */
 export interface OutputSink {
@@ -65,6 +72,31 @@ type Envelope = [
   excluded: number | null,
 ];
 
+/**
+ * Reads what a node put on NATS for a publication.
+ *
+ * @param data The bytes (MessagePack).
+ * @returns The origin node's ID and the publication.
+ */
+export function decodeEnvelope(data: Uint8Array): [origin: string, pub: SharedPublication] {
+  const e = new Decoder().decode(data) as Envelope;
+  return [e[0], sharedOfEnvelope(e)];
+}
+
+function sharedOfEnvelope(e: Envelope): SharedPublication {
+  return {
+    id: e[1],
+    topic: e[2],
+    timestamp: e[3],
+    details: e[4],
+    ...(e[5] === null ? {} : { args: e[5] }),
+    ...(e[6] === null ? {} : { kwargs: e[6] }),
+    ...(e[7] === null || e[7] === undefined ? {} : { payload: e[7] }),
+    ...(e[8] === null ? {} : { lists: e[8] }),
+    ...(e[9] === null ? {} : { excluded: e[9] }),
+  };
+}
+
 /** PubSub across nodes for one router. */
 export class ClusterPubSub {
   #node: ClusterNode;
@@ -78,6 +110,10 @@ export class ClusterPubSub {
   #ring: number[] = [];
   #at = 0;
   #closed = false;
+  /** The cluster's retained events, once opened (`Cluster.join`). */
+  retained: ClusterRetained | undefined;
+  /** The cluster's testaments, once opened (`Cluster.join`). */
+  testamentStore: ClusterTestamentStore | undefined;
   /** Counters. */
   readonly stats: PubSubStats = { published: 0, received: 0, duplicates: 0 };
 
@@ -158,6 +194,7 @@ export class ClusterPubSub {
       const subject = `${this.#realmPrefix(effect.realm)}.${uriSubject(pub.topic)}`;
       this.#node.publish(subject, this.#encoder.encode(envelope));
       this.stats.published++;
+      if (effect.retain === true) this.retained?.retain(effect.realm, pub);
     } catch (error) {
       this.#log("warn", `Cluster: cannot share publication ${pub.id}: ${error}`);
       if (acknowledged !== undefined) this.#sink.run(acknowledged({ ok: false, error }));
@@ -168,6 +205,15 @@ export class ClusterPubSub {
       () => this.#sink.run(acknowledged({ ok: true, value: undefined })),
       (error) => this.#sink.run(acknowledged({ ok: false, error })),
     );
+  }
+
+  /**
+   * Runs a `cluster-testaments` effect.
+   *
+   * @param effect The effect.
+   */
+  testaments(effect: ClusterTestaments): void {
+    this.testamentStore?.update(effect);
   }
 
   /** Stops receiving. */
@@ -228,17 +274,7 @@ export class ClusterPubSub {
     this.stats.received++;
     const realm = this.#realms(realmName);
     if (realm === undefined) return;
-    const shared: SharedPublication = {
-      id,
-      topic: e[2],
-      timestamp: e[3],
-      details: e[4],
-      ...(e[5] === null ? {} : { args: e[5] }),
-      ...(e[6] === null ? {} : { kwargs: e[6] }),
-      ...(e[7] === null || e[7] === undefined ? {} : { payload: e[7] }),
-      ...(e[8] === null ? {} : { lists: e[8] }),
-      ...(e[9] === null ? {} : { excluded: e[9] }),
-    };
+    const shared = sharedOfEnvelope(e);
     const out = realm.broker.sharing?.deliver(shared) ?? [];
     if (out.length > 0) this.#sink.run(messagesOnly(out));
   }

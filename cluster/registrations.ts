@@ -101,6 +101,9 @@ export class ClusterRegistrations {
   #closed = false;
   /** Nodes known to be down: their callees are ignored and removed. */
   #down = new Set<string>();
+  /** This node's callees in the table, by key and session: re-asserted after a partition. */
+  #mine = new Map<string, Map<number, { invoke: InvocationPolicy; entry: CalleeEntry }>>();
+  #change: RegistrationChange | undefined;
 
   private constructor(kv: Kv, log: Logger) {
     this.#kv = kv;
@@ -119,7 +122,57 @@ export class ClusterRegistrations {
     // deno-lint-ignore no-explicit-any
     const kvm = new Kvm(node.connection as any);
     const kv = await kvm.create(`clv_${node.name}_registrations`, { history: 1 });
-    return new ClusterRegistrations(kv as unknown as Kv, log);
+    const table = new ClusterRegistrations(kv as unknown as Kv, log);
+    node.onNodeUp((id) => {
+      if (table.#down.delete(id)) table.#resync(id).catch(() => {});
+    });
+    return table;
+  }
+
+  /**
+   * A node taken for down is back (NATS was unreachable, or the network
+   * split): this node's callees go back into the table (the other node may
+   * have removed them), and the table is read again, whose callees of the
+   * returning node this node had dropped.
+   */
+  async #resync(node: string): Promise<void> {
+    this.#log("info", `Cluster: node ${node} is back, resyncing the registration table`);
+    for (const [key, sessions] of this.#mine) {
+      const [realm, match, procedure] = key.split(".");
+      for (const { invoke, entry } of sessions.values()) {
+        try {
+          const refused = await this.claim(
+            untoken(realm!),
+            untoken(procedure!),
+            match as MatchPolicy,
+            invoke,
+            entry,
+          );
+          if (refused !== undefined) {
+            this.#log("warn", `Cluster: cannot restore ${untoken(procedure!)}: ${refused}`);
+          }
+        } catch (error) {
+          this.#log("warn", `Cluster: cannot restore ${untoken(procedure!)}: ${error}`);
+        }
+      }
+    }
+    const change = this.#change;
+    if (change === undefined || this.#closed) return;
+    const keys: string[] = [];
+    for await (const key of await this.#kv.keys()) keys.push(key);
+    for (const key of keys) {
+      const entry = await this.#kv.get(key);
+      if (entry === null || entry.operation !== "PUT") continue;
+      const reg = decode(entry.value) as SharedRegistration;
+      const callees = reg.callees.filter((c) => !this.#down.has(c.node));
+      change(reg.realm, reg.procedure, reg.match, reg.invoke, callees);
+    }
+  }
+
+  #remember(key: string, invoke: InvocationPolicy, entry: CalleeEntry): void {
+    let sessions = this.#mine.get(key);
+    if (sessions === undefined) this.#mine.set(key, sessions = new Map());
+    sessions.set(entry.session, { invoke, entry });
   }
 
   /**
@@ -129,6 +182,7 @@ export class ClusterRegistrations {
    * @param change The handler.
    */
   async watch(change: RegistrationChange): Promise<void> {
+    this.#change = change;
     const watcher = await this.#kv.watch({ key: ">" });
     this.#watcher = watcher;
     (async () => {
@@ -171,22 +225,27 @@ export class ClusterRegistrations {
           await (current === null
             ? this.#kv.create(key, encode(value))
             : this.#kv.update(key, encode(value), current.revision));
+          this.#remember(key, invoke, entry);
           return undefined;
         } catch {
           continue; // another node created it first: look again
         }
       }
       const reg = decode(current.value) as SharedRegistration;
+      if (reg.callees.some((c) => c.session === entry.session && c.node === entry.node)) {
+        this.#remember(key, invoke, entry); // already in (a resync after a partition)
+        return undefined;
+      }
       reg.callees = reg.callees.filter((c) => !this.#down.has(c.node));
       if (reg.callees.length === 0) {
         reg.invoke = invoke;
       } else if (reg.invoke === "single" || reg.invoke !== invoke) {
         return `registered with invocation policy "${reg.invoke}"`;
       }
-      if (reg.callees.some((c) => c.session === entry.session)) return undefined;
       reg.callees.push(entry);
       try {
         await this.#kv.update(key, encode(reg), current.revision);
+        this.#remember(key, invoke, entry);
         return undefined;
       } catch {
         // changed meanwhile: look again
@@ -206,6 +265,11 @@ export class ClusterRegistrations {
     drop: (callee: CalleeEntry) => boolean,
   ): Promise<void> {
     const key = keyOf(realm, procedure, match);
+    const mine = this.#mine.get(key);
+    if (mine !== undefined) {
+      for (const [session, { entry }] of mine) if (drop(entry)) mine.delete(session);
+      if (mine.size === 0) this.#mine.delete(key);
+    }
     for (let attempt = 0; attempt < 50 && !this.#closed; attempt++) {
       const current = await this.#kv.get(key);
       if (current === null || current.operation !== "PUT") return;
@@ -231,12 +295,13 @@ export class ClusterRegistrations {
     const keys: string[] = [];
     for await (const key of await this.#kv.keys()) keys.push(key);
     for (const key of keys) {
+      if (!this.#down.has(node)) return; // it came back meanwhile
       const [realm, match, procedure] = key.split(".");
       await this.release(
         untoken(realm!),
         untoken(procedure!),
         match as MatchPolicy,
-        (c) => c.node === node,
+        (c) => c.node === node && this.#down.has(node),
       );
     }
   }

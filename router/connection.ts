@@ -270,6 +270,7 @@ export class Connection implements PeerHandler {
       case "cluster-publish":
       case "cluster-interest":
       case "cluster-session":
+      case "cluster-testaments":
         return this.#host.runner.run({ messages: [], effects: [effect] });
     }
   }

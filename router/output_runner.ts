@@ -17,6 +17,7 @@ import {
   type ClusterPublish,
   type ClusterSend,
   type ClusterSession,
+  type ClusterTestaments,
   type Effect,
   NOTHING,
   type Output,
@@ -38,6 +39,8 @@ export interface PubSubEffects {
   publish(effect: ClusterPublish): void;
   /** Runs a `cluster-interest` effect. */
   interest(effect: ClusterInterest): void;
+  /** Runs a `cluster-testaments` effect. */
+  testaments?(effect: ClusterTestaments): void;
 }
 
 /** Delivers outputs and runs their effects. */
@@ -142,6 +145,8 @@ export class OutputRunner {
         return this.pubsub?.interest(effect);
       case "cluster-session":
         return this.sessions?.(effect);
+      case "cluster-testaments":
+        return this.pubsub?.testaments?.(effect);
     }
   }
 

@@ -235,6 +235,7 @@ export class Router {
     if (this.#clusterIds) this.#globalIds = cluster.ids.next;
     runner.pubsub = cluster.pubsub;
     for (const realm of this.#realms.values()) cluster.link(realm);
+    await cluster.openHistory(this.#realms.values());
     this.#link = await linkCluster(cluster.node, this.#realms, runner, delivery, this.log);
     await cluster.node.flush(); // ready: the realms' interest (history subscriptions) is in place
   }

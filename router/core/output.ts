@@ -10,7 +10,8 @@
 
 import type { MatchPolicy } from "../../wamp/mod.ts";
 import type { SharedPublication } from "./broker/publication.ts";
-import type { Outbound } from "./types.ts";
+import type { Dict } from "../../wamp/mod.ts";
+import type { Outbound, SessionInfo } from "./types.ts";
 
 /**
  * Arm a timer (re-arming one with the same `key` replaces it); when it
@@ -119,6 +120,37 @@ export interface ClusterPublish {
   readonly publication: SharedPublication;
   /** For an acknowledged PUBLISH: continues once NATS accepted it, or did not. */
   readonly acknowledged?: (result: Settled<void>) => Output;
+  /** Whether the origin retained it (`retain: true`): the cluster keeps it as the topic's retained event. */
+  readonly retain?: boolean;
+}
+
+/** A testament as the cluster stores it (`cluster-testaments`). */
+export interface SharedTestament {
+  /** `detached` or `destroyed`. */
+  readonly scope: "detached" | "destroyed";
+  /** The topic. */
+  readonly topic: string;
+  /** Positional arguments. */
+  readonly args: unknown[];
+  /** Keyword arguments. */
+  readonly kwargs: Dict;
+  /** PUBLISH options. */
+  readonly options: Dict;
+}
+
+/**
+ * A session's testaments changed (cluster mode only): the shell stores
+ * them cluster-wide, keyed by node and session, so that another node
+ * publishes them should this node die. An empty list forgets them (the
+ * session left, or flushed them).
+ */
+export interface ClusterTestaments {
+  /** The effect's kind. */
+  readonly kind: "cluster-testaments";
+  /** The session. */
+  readonly session: SessionInfo;
+  /** Its testaments now, detached ones first, each scope in the order added. */
+  readonly testaments: readonly SharedTestament[];
 }
 
 /**
@@ -168,7 +200,8 @@ export type Effect =
   | ClusterSend
   | ClusterPublish
   | ClusterInterest
-  | ClusterSession;
+  | ClusterSession
+  | ClusterTestaments;
 
 /** Messages to deliver, then effects to run, in order. */
 export interface Output {

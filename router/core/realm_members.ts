@@ -73,6 +73,7 @@ export class Members {
       options.strictUris,
       (session, topic, publish, then) => realm.check(session, "publish", topic, publish, then),
       options.limits,
+      () => realm.broker.sharing,
     );
   }
 

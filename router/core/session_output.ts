@@ -17,6 +17,7 @@ import type {
   ClusterPublish,
   ClusterSend,
   ClusterSession,
+  ClusterTestaments,
   Effect,
   Output,
   RunTask,
@@ -49,7 +50,8 @@ export type SessionEffect =
   | ClusterSend
   | ClusterPublish
   | ClusterInterest
-  | ClusterSession;
+  | ClusterSession
+  | ClusterTestaments;
 
 /**
  * What the shell does after a session's step, in this order: send
@@ -111,6 +113,7 @@ export function continued(effect: Effect, then: (out: Output) => SessionOutput):
     case "cluster-publish":
     case "cluster-interest":
     case "cluster-session":
+    case "cluster-testaments":
       return effect;
     case "arm":
       return { ...effect, fire: () => then(effect.fire()) };

@@ -341,3 +341,19 @@ Deno.test("revoking a registration on the callee's node removes it cluster-wide"
   await callee.close();
   await caller.close();
 });
+
+Deno.test("a session that called a procedure on B is still a callee B's callers reach on A", async () => {
+  await using c = await startCluster(2, "both");
+  const [a, b] = c.nodes;
+  const onA = await joinNode(a!);
+  const onB = await joinNode(b!, "msgpack");
+  await onA.register("com.example.on_a", () => ({ args: ["a"] }));
+  await onB.register("com.example.on_b", () => ({ args: ["b"] }));
+  await seen(a!, "com.example.on_b", 1);
+  await seen(b!, "com.example.on_a", 1);
+  // onA calls B first: B now knows onA as a caller (a proxy) too.
+  deepEqual((await within(onA.call("com.example.on_b"), 5000, "A calls B")).args, ["b"]);
+  deepEqual((await within(onB.call("com.example.on_a"), 5000, "B calls A")).args, ["a"]);
+  await onA.close();
+  await onB.close();
+});

@@ -64,6 +64,12 @@ interface Store {
 /** The history stores of a broker, one per history-enabled subscription. */
 export class EventHistory {
   #stores = new Map<number, Store>();
+  /**
+   * Cluster mode with a durable history: the broker's own recording is off
+   * and the shell feeds every store, in the cluster's order, through
+   * {@linkcode EventHistory.append} (`cluster/history.ts`).
+   */
+  external = false;
 
   /**
    * Turns history on for a subscription.
@@ -95,6 +101,17 @@ export class EventHistory {
    * @param pub The publication.
    */
   record(subscription: number, pub: Publication): void {
+    if (!this.external) this.append(subscription, pub);
+  }
+
+  /**
+   * Keeps a publication for a subscription whatever the mode (a no-op
+   * without history), dropping the oldest beyond the limit.
+   *
+   * @param subscription The subscription ID.
+   * @param pub The publication.
+   */
+  append(subscription: number, pub: Publication): void {
     const store = this.#stores.get(subscription);
     if (store === undefined) return;
     const size = store.maxBytes === Infinity

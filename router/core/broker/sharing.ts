@@ -49,7 +49,8 @@ export class BrokerSharing {
   /**
    * Delivers a publication another node shared, as a local one (prefix
    * matching by string here; black/white lists and `exclude_me` applied;
-   * history kept; never retained: retention stays with the origin node).
+   * history kept; not retained here: retained events come through the
+   * cluster's retained store, see `cluster/retained.ts`).
    *
    * @param shared The publication.
    * @returns The EVENTs.
@@ -62,6 +63,15 @@ export class BrokerSharing {
   /** Whether effects are queued. */
   get pending(): boolean {
     return this.#effects.length > 0;
+  }
+
+  /**
+   * Queues an effect for the realm's next output (testaments use it).
+   *
+   * @param effect The effect.
+   */
+  queue(effect: Effect): void {
+    this.#effects.push(effect);
   }
 
   /**
@@ -138,6 +148,7 @@ export class BrokerSharing {
       kind: "cluster-publish",
       realm: this.realm,
       publication: sharedOf(pub),
+      ...(msg.options.retain === true ? { retain: true } : {}),
       ...(ack
         ? {
           acknowledged: (result: Settled<void>) =>

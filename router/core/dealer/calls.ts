@@ -281,10 +281,8 @@ export class Calls {
       ? target
       : undefined;
     if (Array.isArray(calleeId)) return refuse(...calleeId);
-    // A proxy of a remote caller is not a local callee, even when that session is a callee too.
-    const callee = calleeId === undefined || this.remote?.proxies.has(calleeId) === true
-      ? undefined
-      : this.#sessions.get(calleeId);
+    // A callee on another node is never served here, even when a proxy of it (as a caller) is.
+    const callee = this.remote?.callees.has(calleeId!) ? undefined : this.#sessions.get(calleeId!);
     if (callee === undefined) {
       return this.remote?.forward(session, msg, calleeId, forced) ??
         refuse(ErrorUri.NO_SUCH_PROCEDURE);

@@ -35,7 +35,7 @@ import { CallError } from "../errors.ts";
 import { limitMessage, type LimitOptions, payloadSize, resolveLimits } from "../limits.ts";
 import { usesPassthru } from "../passthru.ts";
 import { PublishFilter } from "../broker/publish_filter.ts";
-import type { Output } from "../output.ts";
+import type { Effect, Output, SharedTestament } from "../output.ts";
 import { deferred, type RouterProcedures } from "../procedures.ts";
 import type { SessionInfo } from "../types.ts";
 import { isDict, optionalString, stringArg } from "./args.ts";
@@ -75,6 +75,9 @@ export type PublishCheck = (
   then: (decision: Decision) => Output,
 ) => Output;
 
+/** Where a clustered realm queues its cluster effects (its broker's sharing), if clustered. */
+export type ClusterQueue = () => { queue(effect: Effect): void } | undefined;
+
 /** How many testaments one session may keep per scope. */
 export const MAX_TESTAMENTS = 256;
 
@@ -87,6 +90,7 @@ export class Testaments {
   #bytes = 0;
   #maxSessionBytes: number;
   #maxBytes: number;
+  #cluster: ClusterQueue;
 
   /**
    * Creates the store.
@@ -96,13 +100,18 @@ export class Testaments {
    * @param mayPublish Whether a session may publish on a topic.
    * @param limits The size limits; the defaults of `DEFAULT_LIMITS` for
    * those not given.
+   * @param cluster In cluster mode, where a session's testaments are
+   * mirrored (`cluster-testaments`), so that another node fires them
+   * should this one die.
    */
   constructor(
     events: MetaEvents,
     strictUris: boolean,
     mayPublish: PublishCheck = (_session, _topic, _options, then) => then(ALLOWED),
     limits: TestamentLimits = {},
+    cluster: ClusterQueue = () => undefined,
   ) {
+    this.#cluster = cluster;
     this.#events = events;
     this.#strictUris = strictUris;
     this.#mayPublish = mayPublish;
@@ -127,6 +136,7 @@ export class Testaments {
     if (buckets === undefined) return;
     this.#buckets.delete(session.id);
     this.#bytes -= buckets.bytes;
+    this.#mirror(session, undefined);
     for (const scope of ["detached", "destroyed"] as const) {
       for (const { topic, args, kwargs, options } of buckets[scope]) {
         this.#events.publishAs(session, topic, args, kwargs, options);
@@ -159,6 +169,7 @@ export class Testaments {
           bucket.push(testament);
           buckets.bytes += testament.size;
           this.#bytes += testament.size;
+          this.#mirror(caller, buckets);
           return {};
         };
         return deferred((reply) =>
@@ -181,9 +192,23 @@ export class Testaments {
         if (buckets.detached.length === 0 && buckets.destroyed.length === 0) {
           this.#buckets.delete(caller.id);
         }
+        this.#mirror(caller, buckets);
         return {};
       },
     };
+  }
+
+  /** Cluster mode: the session's testaments as they are now go to the cluster's store. */
+  #mirror(session: SessionInfo, buckets: Buckets | undefined): void {
+    const queue = this.#cluster();
+    if (queue === undefined) return;
+    const testaments: SharedTestament[] = [];
+    for (const scope of ["detached", "destroyed"] as const) {
+      for (const { topic, args, kwargs, options } of buckets?.[scope] ?? []) {
+        testaments.push({ scope, topic, args, kwargs, options });
+      }
+    }
+    queue.queue({ kind: "cluster-testaments", session, testaments });
   }
 
   /** Throws `limit_exceeded` unless `size` more bytes fit for the session and the realm. */

@@ -1,0 +1,213 @@
+/**
+ * Testaments that outlive their node: each session's testaments are
+ * mirrored into a JetStream KV bucket (`clv_<name>_testaments`, one key per
+ * realm, node and session), kept up to date by the `cluster-testaments`
+ * effects of the realms' testament stores. A session that leaves normally
+ * fires its testaments on its own node, and its key is deleted. When a
+ * node goes down (no heartbeat for `nodeTimeout`), the surviving node with
+ * the smallest ID publishes the dead node's testaments (detached, then
+ * destroyed, each in the order added) as their sessions, through its
+ * brokers and so to every node; each key is claimed by a compare-and-set
+ * delete first, so no testament fires twice. A node cut off from NATS
+ * fires nothing: when NATS is back, every node waits two heartbeats for the
+ * others to be heard from again before it fires a node's testaments. A node that closes normally
+ * deletes its keys first: its testaments do not fire, as on one router.
+ *
+ * @module
+ */
+
+import { decode, encode } from "@msgpack/msgpack";
+import { MessageType, type PublishMessage } from "../wamp/mod.ts";
+import type {
+  ClusterTestaments as TestamentsEffect,
+  Effect,
+  Output,
+  SharedTestament,
+} from "../router/core/output.ts";
+import type { Realm } from "../router/core/realm.ts";
+import type { Logger, Outbound, SessionInfo } from "../router/core/types.ts";
+import type { ClusterNode } from "./node.ts";
+import { keyToken } from "./registrations.ts";
+
+interface KvEntry {
+  value: Uint8Array;
+  revision: number;
+  operation: "PUT" | "DEL" | "PURGE";
+}
+interface Kv {
+  get(key: string): Promise<KvEntry | null>;
+  put(key: string, data: Uint8Array): Promise<number>;
+  delete(key: string, options?: { previousSeq?: number }): Promise<void>;
+  keys(filter?: string): Promise<AsyncIterable<string>>;
+}
+
+type Stored = [session: SessionInfo, testaments: SharedTestament[]];
+
+/** The cluster's testaments. */
+export class ClusterTestamentStore {
+  #kv: Kv;
+  #node: ClusterNode;
+  #realms: (name: string) => Realm | undefined;
+  #run: (out: Output) => void;
+  #log: Logger;
+  /** Per key, the last write, so that writes to one key land in order. */
+  #writes = new Map<string, Promise<void>>();
+  #closed = false;
+  /** Nodes that went down while this node was cut off from NATS. */
+  #pending = new Set<string>();
+
+  private constructor(
+    kv: Kv,
+    node: ClusterNode,
+    realms: (name: string) => Realm | undefined,
+    run: (out: Output) => void,
+    log: Logger,
+  ) {
+    this.#kv = kv;
+    this.#node = node;
+    this.#realms = realms;
+    this.#run = run;
+    this.#log = log;
+    node.onNodeDown((id) => this.#fireNode(id).catch(() => {}));
+    // Nodes that went down while NATS was unreachable: decided once the
+    // others are heard from again.
+    node.onNodeUp((id) => {
+      this.#pending.delete(id);
+      for (const down of [...this.#pending]) this.#fireNode(down).catch(() => {});
+    });
+  }
+
+  /**
+   * Opens (creating if needed) the cluster's bucket.
+   *
+   * @param node The cluster node.
+   * @param realms The router's realms by name.
+   * @param run Runs an output (the router's runner).
+   * @param log Where failures are logged.
+   * @returns The store.
+   */
+  static async open(
+    node: ClusterNode,
+    realms: (name: string) => Realm | undefined,
+    run: (out: Output) => void,
+    log: Logger,
+  ): Promise<ClusterTestamentStore> {
+    const { Kvm } = await import("@nats-io/kv");
+    // deno-lint-ignore no-explicit-any
+    const kvm = new Kvm(node.connection as any);
+    const kv = await kvm.create(`clv_${node.name}_testaments`, { history: 1 });
+    return new ClusterTestamentStore(kv as unknown as Kv, node, realms, run, log);
+  }
+
+  /**
+   * Runs a `cluster-testaments` effect: stores or forgets a session's testaments.
+   *
+   * @param effect The effect.
+   */
+  update(effect: TestamentsEffect): void {
+    if (this.#closed) return;
+    const { session, testaments } = effect;
+    const key = `${keyToken(session.realm)}.${this.#node.id}.${session.id}`;
+    const write = async (): Promise<void> => {
+      if (testaments.length === 0) await this.#kv.delete(key);
+      else await this.#kv.put(key, encode([session, testaments], { ignoreUndefined: true }));
+    };
+    const last = this.#writes.get(key) ?? Promise.resolve();
+    const next = last.then(write).catch((error) =>
+      this.#log("warn", `Cluster: cannot store the testaments of session ${session.id}: ${error}`)
+    );
+    this.#writes.set(key, next);
+    next.then(() => {
+      if (this.#writes.get(key) === next) this.#writes.delete(key);
+    });
+  }
+
+  /** Forgets this node's testaments (a normal close fires none elsewhere). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.#writes.values());
+    try {
+      for (const key of await this.#list(this.#node.id)) await this.#kv.delete(key);
+    } catch (error) {
+      this.#log("warn", `Cluster: cannot forget this node's testaments: ${error}`);
+    }
+  }
+
+  async #list(node: string): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const key of await this.#kv.keys(`*.${node}.*`)) keys.push(key);
+    return keys;
+  }
+
+  /**
+   * Whether a node is still down, as far as this node can tell: not heard
+   * from, and this node has been connected to NATS for two heartbeats at
+   * least (after a NATS outage every node looks down until the heartbeats
+   * resume: their sessions are alive).
+   */
+  async #stillDown(node: string): Promise<boolean> {
+    const settle = 2 * this.#node.heartbeat;
+    for (;;) {
+      if (this.#closed || !this.#node.connected) return false;
+      const wait = this.#node.reconnectedAt + settle - Date.now();
+      if (wait <= 0) break;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    return !this.#node.nodes().includes(node);
+  }
+
+  /**
+   * Publishes the testaments of a node that is down, if this node is the
+   * survivor with the smallest ID.
+   */
+  async #fireNode(node: string): Promise<void> {
+    if (!this.#node.connected) {
+      this.#pending.add(node);
+      return;
+    }
+    if (!await this.#stillDown(node)) return;
+    this.#pending.delete(node);
+    if (this.#node.nodes()[0] !== this.#node.id) return; // the smallest survivor fires them
+    for (const key of await this.#list(node)) {
+      if (!await this.#stillDown(node)) return;
+      const entry = await this.#kv.get(key);
+      if (entry === null || entry.operation !== "PUT") continue;
+      try {
+        await this.#kv.delete(key, { previousSeq: entry.revision }); // the claim
+      } catch {
+        continue; // another node claimed it
+      }
+      const [session, testaments] = decode(entry.value) as Stored;
+      this.#fire(session, testaments);
+    }
+  }
+
+  #fire(session: SessionInfo, testaments: readonly SharedTestament[]): void {
+    const realm = this.#realms(session.realm);
+    if (realm === undefined) return;
+    const messages: Outbound[] = [];
+    for (const { topic, args, kwargs, options } of testaments) {
+      const { acknowledge: _, ...rest } = options;
+      const msg: PublishMessage = {
+        type: MessageType.PUBLISH,
+        request: 1,
+        options: rest,
+        topic,
+        args,
+        kwargs,
+      };
+      try {
+        for (const o of realm.broker.publish(session, msg)) messages.push(o);
+      } catch (error) {
+        this.#log("warn", `Cluster: testament of session ${session.id}: ${error}`);
+      }
+    }
+    const effects: Effect[] = [];
+    realm.broker.sharing?.take(effects); // the publications go to the other nodes too
+    this.#run({ messages, effects });
+    this.#log(
+      "info",
+      `Cluster: fired ${testaments.length} testament(s) of session ${session.id} (node down)`,
+    );
+  }
+}

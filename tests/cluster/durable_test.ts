@@ -1,0 +1,284 @@
+/**
+ * What outlives a node: retained events (JetStream KV, mirrored by every
+ * node, read again by a node that restarts) and testaments (fired by a
+ * surviving node when their session's node dies), over real sockets and a
+ * real nats-server.
+ */
+
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { connect, type Event, type Session } from "../../mod.ts";
+import { realmOf } from "../../router/router.ts";
+import { startRouter, type TestRouter, until, within } from "../_helpers/router.ts";
+import { startNats } from "../_helpers/nats.ts";
+import { joinNode, startCluster, TIMING } from "./_cluster.ts";
+
+async function retainedOn(s: Session, topic: string, match = "exact"): Promise<Event[]> {
+  const got: Event[] = [];
+  await s.subscribe(topic, (e) => {
+    got.push(e);
+  }, { get_retained: true, match } as Record<string, unknown>);
+  return got;
+}
+
+function retainedTopics(node: TestRouter): string[] {
+  return [...realmOf(node.router, "realm1")!.broker.retained.topics()].sort();
+}
+
+Deno.test("cluster: get_retained on B gets the retained event published on A, also after A restarts", async () => {
+  await using c = await startCluster(2, "ret");
+  const [a, b] = c.nodes;
+  const pub = await joinNode(a!, "msgpack");
+  await pub.publish("com.example.r", { args: ["old"] }, { retain: true, acknowledge: true });
+  await pub.publish("com.example.r", { args: ["new"] }, { retain: true, acknowledge: true });
+  await pub.publish("com.example.s", { args: ["s"] }, { retain: true, acknowledge: true });
+  await until(() => retainedTopics(b!).length === 2, 5000, "B mirrors the retained events");
+  const sub = await joinNode(b!, "cbor");
+  const got = await retainedOn(sub, "com.example.r");
+  await until(() => got.length === 1);
+  deepEqual(got[0]!.args, ["new"]);
+  equal(got[0]!.details.retained, true);
+  const prefix = await retainedOn(sub, "com.example", "prefix");
+  await until(() => prefix.length === 2);
+  deepEqual(prefix.map((e) => e.args[0]).sort(), ["new", "s"]);
+  await pub.close();
+  await sub.close();
+  // Every node down, then a new one: the retained events are still there.
+  await c.nodes.pop()![Symbol.asyncDispose]();
+  await c.nodes.pop()![Symbol.asyncDispose]();
+  const fresh = await startRouter({ cluster: { servers: [c.nats.url], name: "ret", ...TIMING } });
+  c.nodes.push(fresh);
+  await fresh.router.ready;
+  deepEqual(retainedTopics(fresh), ["com.example.r", "com.example.s"]);
+  const late = await joinNode(fresh);
+  const again = await retainedOn(late, "com.example.r");
+  await until(() => again.length === 1);
+  deepEqual(again[0]!.args, ["new"]);
+  await late.close();
+});
+
+Deno.test("cluster: a restricted retained event keeps its black/white lists on other nodes", async () => {
+  await using c = await startCluster(2, "retlists");
+  const [a, b] = c.nodes;
+  const pub = await joinNode(a!);
+  await pub.publish("com.example.t", { args: ["open"] }, { retain: true, acknowledge: true });
+  await pub.publish("com.example.t", { args: ["for bob"] }, {
+    retain: true,
+    acknowledge: true,
+    eligible_authid: ["bob"],
+  });
+  const broker = realmOf(b!.router, "realm1")!.broker;
+  const anyone = await joinNode(b!);
+  const info = { id: 1, authid: "anonymous", authrole: "anonymous" } as never;
+  await until(() => broker.retained.for("com.example.t", "exact", info).length === 1);
+  await until(() =>
+    broker.retained.for(
+      "com.example.t",
+      "exact",
+      { ...(info as object), authid: "bob" } as never,
+    )[0]?.args?.[0] === "for bob"
+  );
+  const got = await retainedOn(anyone, "com.example.t");
+  await until(() => got.length === 1);
+  deepEqual(got[0]!.args, ["open"]);
+  await pub.close();
+  await anyone.close();
+});
+
+async function kvHas(url: string, bucket: string, n: number): Promise<void> {
+  const { connect } = await import("@nats-io/transport-node");
+  const { Kvm } = await import("@nats-io/kv");
+  const nc = await connect({ servers: [url] });
+  try {
+    const kv = await new Kvm(nc).open(bucket);
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const keys: string[] = [];
+      for await (const key of await kv.keys()) keys.push(key);
+      if (keys.length === n) return;
+      if (Date.now() > deadline) throw new Error(`${bucket} has ${keys.length} keys, not ${n}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
+function spawnNode(url: string, name: string) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./_node.ts", import.meta.url).pathname,
+      url,
+      name,
+      String(TIMING.heartbeat),
+      String(TIMING.nodeTimeout),
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  return { child, lines };
+}
+
+Deno.test("cluster: testaments fire when their session's node is SIGKILLed", async () => {
+  await using c = await startCluster(2, "will");
+  const [a, b] = c.nodes;
+  const { child, lines } = spawnNode(c.nats.url, "will");
+  let killed = false;
+  try {
+    const { value } = await lines.read();
+    const doomed = await connect(value!.trim(), { realm: "realm1", serializers: ["msgpack"] });
+    const onA = await joinNode(a!);
+    const onB = await joinNode(b!, "cbor");
+    const gotA: Event[] = [];
+    const gotB: Event[] = [];
+    await onA.subscribe("com.example.gone", (e) => {
+      gotA.push(e);
+    });
+    await onB.subscribe("com.example.gone", (e) => {
+      gotB.push(e);
+    });
+    await doomed.call("wamp.session.add_testament", {
+      args: ["com.example.gone", ["detached"], { who: doomed.id }],
+      kwargs: { scope: "detached" },
+    });
+    await doomed.call("wamp.session.add_testament", {
+      args: ["com.example.gone", ["destroyed 1"]],
+    });
+    await doomed.call("wamp.session.add_testament", {
+      args: ["com.example.gone", ["destroyed 2"]],
+    });
+    // The testaments reach the cluster's store asynchronously: wait for it.
+    await kvHas(c.nats.url, "clv_will_testaments", 1);
+    child.kill("SIGKILL");
+    killed = true;
+    const t0 = Date.now();
+    await within(
+      until(() => gotA.length === 3 && gotB.length === 3, TIMING.nodeTimeout + 3000),
+      TIMING.nodeTimeout + 4000,
+    );
+    const waited = Date.now() - t0;
+    ok(waited <= TIMING.nodeTimeout + 2000, `fired after ${waited} ms`);
+    for (const got of [gotA, gotB]) {
+      deepEqual(got.map((e) => e.args[0]), ["detached", "destroyed 1", "destroyed 2"]);
+    }
+    deepEqual(gotA[0]!.kwargs, { who: doomed.id });
+    // Fired once: nothing more arrives.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    equal(gotA.length, 3);
+    equal(gotB.length, 3);
+    doomed.close().catch(() => {});
+    await onA.close();
+    await onB.close();
+  } finally {
+    if (!killed) child.kill("SIGKILL");
+    await child.status;
+    await lines.cancel().catch(() => {});
+  }
+});
+
+Deno.test("cluster: a testament fires once on a normal leave, and a node that closes normally fires none", async () => {
+  await using c = await startCluster(3, "will2");
+  const [a, b, d] = c.nodes;
+  const onA = await joinNode(a!);
+  const got: Event[] = [];
+  await onA.subscribe("com.example.bye", (e) => {
+    got.push(e);
+  });
+  const leaving = await joinNode(b!);
+  await leaving.call("wamp.session.add_testament", { args: ["com.example.bye", ["left"]] });
+  const flushed = await joinNode(b!);
+  await flushed.call("wamp.session.add_testament", { args: ["com.example.bye", ["flushed"]] });
+  await flushed.call("wamp.session.flush_testaments", {});
+  await leaving.close();
+  await until(() => got.length === 1);
+  // A session on a node that closes normally: nothing fires (as on one router).
+  const onD = await joinNode(d!);
+  await onD.call("wamp.session.add_testament", { args: ["com.example.bye", ["closed"]] });
+  c.nodes.splice(2, 1);
+  await d![Symbol.asyncDispose]();
+  await flushed.close();
+  await new Promise((resolve) => setTimeout(resolve, TIMING.nodeTimeout + 800));
+  await onA.publish("com.example.bye", { args: ["sentinel"] }, { exclude_me: false });
+  await until(() => got.length === 2);
+  deepEqual(got.map((e) => e.args[0]), ["left", "sentinel"]);
+  onD.close().catch(() => {});
+  await onA.close();
+});
+
+const HISTORY = {
+  name: "realm1",
+  eventHistory: [
+    { topic: "com.example.log", match: "prefix" as const, limit: 5 },
+    { topic: "com.example.one", limit: 2 },
+  ],
+};
+
+function historyNode(url: string): Promise<TestRouter> {
+  return startRouter({
+    realms: [HISTORY],
+    cluster: { servers: [url], name: "hist", ...TIMING },
+  }).then(async (node) => {
+    await node.router.ready;
+    return node;
+  });
+}
+
+/** The first arguments of a history subscription's events, as `get_events` on `node` returns them. */
+async function historyOn(node: TestRouter, topic: string, match = "exact"): Promise<unknown[]> {
+  const s = await joinNode(node, "msgpack");
+  try {
+    const id = (await s.call("wamp.subscription.lookup", { args: [topic, { match }] })).args[0];
+    const events = (await s.call("wamp.subscription.get_events", { args: [id] })).args as {
+      args: unknown[];
+    }[];
+    return events.map((e) => e.args[0]);
+  } finally {
+    await s.close();
+  }
+}
+
+Deno.test("cluster: event history is the same on every node and survives restarts (JetStream stream)", async () => {
+  const nats = await startNats();
+  const nodes: TestRouter[] = [];
+  try {
+    nodes.push(await historyNode(nats.url), await historyNode(nats.url));
+    const [a, b] = nodes;
+    const onA = await joinNode(a!);
+    const onB = await joinNode(b!, "cbor");
+    for (let i = 1; i <= 4; i++) {
+      await onA.publish(`com.example.log.a${i}`, { args: [`a${i}`] }, { acknowledge: true });
+      await onB.publish(`com.example.log.b${i}`, { args: [`b${i}`] }, { acknowledge: true });
+    }
+    for (let i = 1; i <= 3; i++) {
+      await onB.publish("com.example.one", { args: [i] }, { acknowledge: true });
+    }
+    await onA.publish("com.example.other", { args: ["no rule"] }, { acknowledge: true });
+    const expected = ["b2", "a3", "b3", "a4", "b4"];
+    for (const node of nodes) {
+      let got: unknown[] = [];
+      for (let tries = 0; tries < 200; tries++) {
+        got = await historyOn(node, "com.example.log", "prefix");
+        if (got.length === 5 && got[4] === "b4") break;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      deepEqual(got, expected);
+      deepEqual(await historyOn(node, "com.example.one"), [2, 3]);
+    }
+    await onA.close();
+    await onB.close();
+    // B restarts: it reads the same history back.
+    await nodes.pop()![Symbol.asyncDispose]();
+    nodes.push(await historyNode(nats.url));
+    deepEqual(await historyOn(nodes[1]!, "com.example.log", "prefix"), expected);
+    // Every node down, then one up: still there.
+    for (const node of nodes.splice(0)) await node[Symbol.asyncDispose]();
+    nodes.push(await historyNode(nats.url));
+    deepEqual(await historyOn(nodes[0]!, "com.example.log", "prefix"), expected);
+    deepEqual(await historyOn(nodes[0]!, "com.example.one"), [2, 3]);
+  } finally {
+    for (const node of nodes) await node[Symbol.asyncDispose]();
+    await nats.stop();
+  }
+});
