@@ -281,7 +281,6 @@ export class Calls {
       ? target
       : undefined;
     if (Array.isArray(calleeId)) return refuse(...calleeId);
-    // A callee on another node is never served here, even when a proxy of it (as a caller) is.
     const callee = this.remote?.callees.has(calleeId!) ? undefined : this.#sessions.get(calleeId!);
     if (callee === undefined) {
       return this.remote?.forward(session, msg, calleeId, forced) ??
