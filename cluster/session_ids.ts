@@ -22,6 +22,7 @@
  */
 
 import type { IdGenerator } from "../wamp/mod.ts";
+import { keyedPermutation } from "../wamp/permutation.ts";
 import type { Logger } from "../router/core/types.ts";
 import type { ClusterNode } from "./node.ts";
 
@@ -31,8 +32,6 @@ export const SLOT_SIZE = 2 ** 37;
 export const MAX_SLOT = 2 ** 16 - 1;
 
 const HALF_BITS = 19; // the permutation works on 38 bits, two halves of 19
-const HALF = 2 ** HALF_BITS;
-const HALF_MASK = HALF - 1;
 
 /** The part of a JetStream KV bucket used here. */
 interface SlotBucket {
@@ -60,26 +59,6 @@ export interface ClusterIds {
   readonly next: IdGenerator;
   /** Stops renewing the lease and frees the slot. */
   close(): Promise<void>;
-}
-
-function round(x: number, key: number): number {
-  let h = (x ^ key) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  h ^= h >>> 16;
-  return (h >>> 0) & HALF_MASK;
-}
-
-/** A keyed permutation of [0, 2^38): a balanced Feistel network. */
-function permute(value: number, keys: Uint32Array): number {
-  let left = Math.floor(value / HALF);
-  let right = value % HALF;
-  for (const key of keys) {
-    const next = left ^ round(right, key);
-    left = right;
-    right = next;
-  }
-  return left * HALF + right;
 }
 
 /**
@@ -134,15 +113,15 @@ export async function clusterIds(
     }
   };
   const timer = setInterval(renew, Math.max(50, Math.floor(leaseMs / 3)));
-  const keys = crypto.getRandomValues(new Uint32Array(6));
+  const permute = keyedPermutation(HALF_BITS, crypto.getRandomValues(new Uint32Array(6)));
   let counter = 0;
   return {
     get slot() {
       return slot;
     },
     next: () => {
-      let id = permute(counter, keys);
-      while (id >= SLOT_SIZE) id = permute(id, keys); // cycle-walk into [0, 2^37)
+      let id = permute(counter);
+      while (id >= SLOT_SIZE) id = permute(id); // cycle-walk into [0, 2^37)
       counter = counter + 1 >= SLOT_SIZE ? 0 : counter + 1;
       return slot * SLOT_SIZE + id;
     },
