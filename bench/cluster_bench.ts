@@ -25,7 +25,6 @@
  */
 
 import { parseArgs } from "node:util";
-import { createServer } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,6 +36,7 @@ import { rpc } from "./load/rpc.ts";
 import { DEFAULTS } from "./load/scenarios.ts";
 import type { Target } from "./load/session.ts";
 import { cpuSeconds, round } from "./load/stats.ts";
+import { freePort } from "../cli/ports.ts";
 
 const { values } = parseArgs({
   options: {
@@ -68,17 +68,6 @@ interface Setup {
   pids(): number[];
   natsStats?: () => Promise<{ in: number; out: number }>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts `command args`, keeps its stdout lines, resolves once `ready` matches one. */

@@ -20,12 +20,12 @@
  */
 
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "../router/mod.ts";
 import type { ServiceConfig } from "./service_config.ts";
+import { freePort, reachable } from "./ports.ts";
 
 /** The line a worker writes to its stdout once all its listeners serve. */
 export const WORKER_READY = "cloverleaf-worker-ready";
@@ -100,30 +100,6 @@ function workerCommand(args: string[]): { command: string; args: string[] } {
     // As `deno task start` runs the service.
     args: ["run", ...permissionFlags(), "--v8-flags=--max-semi-space-size=4", script, ...args],
   };
-}
-
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function reachable(port: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return true;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
-  return false;
 }
 
 /** Starts `nats-server -js` on a free loopback port with a temporary store. */

@@ -10,7 +10,6 @@
  */
 
 import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
-import { createServer } from "node:net";
 import { connect, type Event, listen, Router, type Session } from "../../mod.ts";
 import { until, within } from "../_helpers/router.ts";
 import {
@@ -21,22 +20,12 @@ import {
   startService,
   withConfig,
 } from "./_service.ts";
+import { freePort } from "../../cli/ports.ts";
 
 const SLOT = 2 ** 37;
 
 function slotOf(session: Session): number {
   return Math.floor(session.id / SLOT);
-}
-
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** The pids in the supervisor's lines `worker <n> ready (pid <p>)` and `NATS started … (pid <p>`. */
