@@ -173,26 +173,10 @@ export function publicationOf(
  * A publication as it travels between the nodes of a cluster: plain data
  * (its black/white lists as the PUBLISH options they came from).
  */
-export interface SharedPublication {
-  /** Global-scope publication ID (the same on every node). */
-  readonly id: number;
-  /** The concrete topic published to. */
-  readonly topic: string;
-  /** When the origin's broker accepted it. */
-  readonly timestamp: number;
-  /** EVENT.Details, as the origin built them (disclosure, trust level, `ppt_*`). */
-  readonly details: Dict;
-  /** Positional arguments, if any. */
-  readonly args?: unknown[];
-  /** Keyword arguments, if any. */
-  readonly kwargs?: Dict;
-  /** An opaque payload, if any. */
-  readonly payload?: unknown;
+export type SharedPublication = Omit<Publication, "filter"> & {
   /** The `exclude*` / `eligible*` options, if any. */
   readonly lists?: Dict;
-  /** The publisher's session ID when `exclude_me` applies. */
-  readonly excluded?: number;
-}
+};
 
 /**
  * A publication as plain data for the other nodes.
