@@ -156,7 +156,10 @@ Deno.test("cluster: a node SIGKILLed mid-flood and mid-call: survivors lose noth
         );
         const mine = s.got.filter(([from]) => from === p).map(([, n]) => n);
         equal(new Set(mine).size, mine.length, `duplicates from publisher ${p} on node ${s.node}`);
-        ok(mine.every((n, i) => i === 0 || n > mine[i - 1]!), `publisher ${p} out of order on node ${s.node}`);
+        ok(
+          mine.every((n, i) => i === 0 || n > mine[i - 1]!),
+          `publisher ${p} out of order on node ${s.node}`,
+        );
       }
     }
     for (const outcome of outcomes) ok(outcome !== "resolved");

@@ -14,7 +14,7 @@ import { type ClusterSession, NOTHING, type Output } from "../../router/core/out
 import type { MetaEvents } from "../../router/core/meta/events.ts";
 import { SessionCluster, type SessionEnvelope } from "../../router/core/meta/cluster_sessions.ts";
 
-/** Nodes with the kill procedures on (realm1). */
+/** Nodes with the kill procedures and modify_details on (realm1). */
 async function startMetaCluster(
   n: number,
   name: string,
@@ -23,7 +23,7 @@ async function startMetaCluster(
   const nodes: TestRouter[] = [];
   for (let i = 0; i < n; i++) {
     const node = await startRouter({
-      realms: [{ name: "realm1", meta: { kill: true } }],
+      realms: [{ name: "realm1", meta: { kill: true, modifyDetails: true } }],
       cluster: { servers: [nats.url], name, ...TIMING },
     });
     await node.router.ready;
@@ -132,6 +132,33 @@ Deno.test("wamp.session.kill, kill_by_authid, kill_by_authrole and kill_all reac
   equal(leaves.length, before, "kill_all fires no on_leave, on any node");
   await rejects(admin.meta.sessions.kill(4242), isUri("wamp.error.no_such_session"));
   await admin.close();
+});
+
+Deno.test("wamp.session.modify_details on a session of another node", async () => {
+  await using c = await startMetaCluster(2, "modify");
+  const [a, b] = c.nodes;
+  const admin = await joinNode(a!, "msgpack");
+  const other = await joinNode(b!, "cbor");
+  const watcher = await joinNode(b!);
+  await viewIs(admin, [admin.id, other.id, watcher.id]);
+  await admin.meta.sessions.modifyDetails(other.id, { label: "x", nested: { n: 1 } });
+  // The answer comes once the caller's node shows the change.
+  const got = await admin.meta.sessions.get(other.id);
+  equal(got.label, "x");
+  deepEqual(got.nested, { n: 1 });
+  equal((await watcher.meta.sessions.get(other.id)).label, "x");
+  await admin.meta.sessions.modifyDetails(other.id, { label: null });
+  equal((await admin.meta.sessions.get(other.id)).label, undefined);
+  equal((await watcher.meta.sessions.get(other.id)).label, undefined);
+  await rejects(
+    admin.meta.sessions.modifyDetails(other.id, { authrole: "admin" }),
+    isUri("wamp.error.invalid_argument"),
+  );
+  await rejects(
+    admin.meta.sessions.modifyDetails(4242, { a: 1 }),
+    isUri("wamp.error.no_such_session"),
+  );
+  for (const s of [admin, other, watcher]) await s.close();
 });
 
 Deno.test("a node SIGKILLed: its sessions leave every view within nodeTimeout, with on_leave", async () => {
@@ -327,7 +354,12 @@ Deno.test("subscription meta events for subscriptions on other nodes, once each,
 });
 
 Deno.test("a snapshot of many sessions and subscribers goes in parts, and is whole again on arrival", () => {
-  const hooks = { node: "n1", realm: "realm1", kill: () => Promise.resolve() };
+  const hooks = {
+    node: "n1",
+    realm: "realm1",
+    kill: () => Promise.resolve(),
+    modify: () => Promise.resolve(false),
+  };
   const details = Array.from({ length: 600 }, (_, i) => ({ session: i + 1, authid: `a${i}` }));
   const subscribers = Array.from({ length: 700 }, (_, i) => i + 1);
   const settle = (out: Output) => out;
@@ -339,6 +371,7 @@ Deno.test("a snapshot of many sessions and subscribers goes in parts, and is who
       { id: 7, topic: "com.example.t", match: "exact", created: "", subscribers },
     ],
     kill: () => NOTHING,
+    modify: () => false,
     settle,
   });
   const parts = from.snapshot("n2").effects as ClusterSession[];
@@ -355,6 +388,7 @@ Deno.test("a snapshot of many sessions and subscribers goes in parts, and is who
     local: () => [],
     subscriptions: () => [],
     kill: () => NOTHING,
+    modify: () => false,
     settle,
   });
   to.receive({ k: "join", realm: "realm1", node: "n1", details: { session: 9999 } });
