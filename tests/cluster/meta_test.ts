@@ -161,6 +161,54 @@ Deno.test("wamp.session.modify_details on a session of another node", async () =
   for (const s of [admin, other, watcher]) await s.close();
 });
 
+Deno.test("wamp.reflection.topic.list and describe see every node's subscriptions", async () => {
+  await using c = await startMetaCluster(3, "reflect");
+  const [a, b, d] = c.nodes;
+  const asker = await joinNode(a!, "json");
+  const subs = [await joinNode(b!, "msgpack"), await joinNode(d!, "cbor"), await joinNode(a!)];
+  // com.example.r: subscribed on B and C (two nodes, not A); com.example.r.* as wildcard on A only.
+  await subs[0]!.subscribe("com.example.r", () => {});
+  await subs[1]!.subscribe("com.example.r", () => {});
+  await subs[2]!.subscribe("com.example..x", () => {}, { match: "wildcard" });
+  const onlyRemote = await subs[0]!.subscribe("com.example.only", () => {}, { match: "prefix" });
+  type Described = { id: number; match: string; subscribers: number; history: boolean };
+  const describe = async (s: Session, topic: string) =>
+    (await s.call("wamp.reflection.topic.describe", { args: [topic] })).kwargs
+      .subscriptions as Described[];
+  const deadline = Date.now() + 5000;
+  while (
+    !(await describe(asker, "com.example.r").then(([r]) => r?.subscribers === 2, () => false)) ||
+    !(await describe(asker, "com.example.only").then(() => true, () => false))
+  ) {
+    ok(Date.now() < deadline, "both nodes' subscribers described on A");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const list = (await asker.call("wamp.reflection.topic.list")).args[0] as string[];
+  for (const topic of ["com.example.r", "com.example..x", "com.example.only"]) {
+    ok(list.includes(topic), `${topic} listed on node A`);
+  }
+  const [r] = await describe(asker, "com.example.r");
+  // The ID is the one wamp.subscription.lookup gives on A (another node's, the lowest).
+  equal(r!.id, await asker.meta.subscriptions.lookup("com.example.r"));
+  equal(r!.match, "exact");
+  deepEqual(
+    (await describe(asker, "com.example.only")).map(({ id, match, subscribers }) => ({
+      id,
+      match,
+      subscribers,
+    })),
+    [{ id: onlyRemote.id, match: "prefix", subscribers: 1 }],
+  );
+  // On C, which has its own subscription to com.example.r: its own ID, every node's subscribers.
+  const onC = await joinNode(d!);
+  const mine = await describe(onC, "com.example.r");
+  equal(mine.length, 1);
+  equal(mine[0]!.subscribers, 2);
+  equal(mine[0]!.id, await onC.meta.subscriptions.lookup("com.example.r"));
+  equal((await describe(onC, "com.example..x"))[0]!.subscribers, 1);
+  for (const s of [asker, onC, ...subs]) await s.close();
+});
+
 Deno.test("a node SIGKILLed: its sessions leave every view within nodeTimeout, with on_leave", async () => {
   await using c = await startMetaCluster(2, "meta3");
   const [a, b] = c.nodes;
