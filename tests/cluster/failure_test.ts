@@ -127,6 +127,13 @@ Deno.test("cluster: a node SIGKILLed mid-flood and mid-call: survivors lose noth
     killed = true;
     doomedFlooding = false;
     await doomedFlood;
+    // Calls made after the kill, before the survivors notice: forwarded to a dead node.
+    const callerB = await joinNode(b, "json");
+    sessions.push(callerB);
+    for (const who of [caller, callerB, caller]) {
+      calls.push(who.call("com.example.slow", { args: [9] }).then(() => "resolved", (e) => e));
+      await sleep(50);
+    }
     const outcomes = await within(Promise.all(calls), TIMING.nodeTimeout + 3000);
     for (const outcome of outcomes) {
       ok(
@@ -135,6 +142,7 @@ Deno.test("cluster: a node SIGKILLed mid-flood and mid-call: survivors lose noth
       );
     }
     ok(Date.now() - t0 <= TIMING.nodeTimeout + 2000, "calls canceled in time");
+    equal(outcomes.length, 8);
     await until(() => down.length === 2, 5000, "both survivors report the node down");
     const detected = Math.max(...down);
     // Flood on for a while after detection.
