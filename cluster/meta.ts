@@ -19,6 +19,7 @@
  */
 
 import { decode, encode } from "@msgpack/msgpack";
+import type { Dict } from "../wamp/mod.ts";
 import type { ClusterSession, Output } from "../router/core/output.ts";
 import type { Realm } from "../router/core/realm.ts";
 import type { SessionCluster, SessionEnvelope } from "../router/core/meta/cluster_sessions.ts";
@@ -38,7 +39,9 @@ type Request =
     message?: string;
     quiet: boolean;
   }
-  | { k: "killed"; req: number };
+  | { k: "killed"; req: number }
+  | { k: "modify"; realm: string; from: string; req: number; id: number; details: Dict }
+  | { k: "modified"; req: number; found: boolean };
 
 const PACK = { ignoreUndefined: true } as const;
 
@@ -50,6 +53,7 @@ export class ClusterSessions {
   #realms = new Map<string, SessionCluster>();
   #subscriptions: ClusterSubscription[];
   #kills = new Map<number, () => void>();
+  #modifies = new Map<number, (found: boolean) => void>();
   #nextKill = 0;
   #timeout: number;
 
@@ -99,6 +103,7 @@ export class ClusterSessions {
               )
             ),
           ).then(() => {}),
+        modify: (node, id, details) => this.#modify(name, node, id, details),
       }),
     );
   }
@@ -121,6 +126,8 @@ export class ClusterSessions {
     for (const subscription of this.#subscriptions) subscription.unsubscribe();
     for (const done of this.#kills.values()) done();
     this.#kills.clear();
+    for (const done of this.#modifies.values()) done(false);
+    this.#modifies.clear();
   }
 
   #ask(subject: string): void {
@@ -161,6 +168,23 @@ export class ClusterSessions {
     return promise;
   }
 
+  #modify(realm: string, node: string, id: number, details: Dict): Promise<boolean> {
+    const req = ++this.#nextKill;
+    const { promise, resolve } = Promise.withResolvers<boolean>();
+    const timer = setTimeout(() => {
+      this.#modifies.delete(req);
+      this.#log("warn", `Cluster: node ${node} did not answer a modify_details request`);
+      resolve(false);
+    }, this.#timeout);
+    this.#modifies.set(req, (found) => {
+      clearTimeout(timer);
+      resolve(found);
+    });
+    const request: Request = { k: "modify", realm, from: this.#node.id, req, id, details };
+    this.#node.publish(this.#node.subject("node", node, "meta"), encode(request, PACK));
+    return promise;
+  }
+
   #receive(data: unknown): void {
     const envelope = data as SessionEnvelope | Request;
     switch (envelope.k) {
@@ -176,6 +200,23 @@ export class ClusterSessions {
         const answer: Request = { k: "killed", req: envelope.req };
         this.#node.publish(this.#node.subject("node", envelope.from, "meta"), encode(answer));
         return;
+      }
+      case "modify": {
+        const sessions = this.#realms.get(envelope.realm);
+        let found = false;
+        if (sessions !== undefined) {
+          const modified = sessions.modify(envelope.id, envelope.details);
+          found = modified.found;
+          this.#run(modified.out);
+        }
+        const answer: Request = { k: "modified", req: envelope.req, found };
+        this.#node.publish(this.#node.subject("node", envelope.from, "meta"), encode(answer));
+        return;
+      }
+      case "modified": {
+        const done = this.#modifies.get(envelope.req);
+        this.#modifies.delete(envelope.req);
+        return done?.(envelope.found);
       }
       case "killed": {
         const done = this.#kills.get(envelope.req);

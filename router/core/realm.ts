@@ -92,7 +92,12 @@ export class Realm {
             : check(caller, "subscribe", sub.topic, { match: sub.match }, (d) => then(d.allow)),
       ),
     );
-    for (const [uri, handler] of Object.entries(topicReflection(this.broker))) {
+    for (
+      const [uri, handler] of Object.entries(topicReflection(
+        this.broker,
+        () => this.#sessions?.remote.values() ?? [],
+      ))
+    ) {
       this.provide(uri, handler);
     }
     this.dealer = new Dealer({

@@ -14,7 +14,7 @@ import { type ClusterSession, NOTHING, type Output } from "../../router/core/out
 import type { MetaEvents } from "../../router/core/meta/events.ts";
 import { SessionCluster, type SessionEnvelope } from "../../router/core/meta/cluster_sessions.ts";
 
-/** Nodes with the kill procedures on (realm1). */
+/** Nodes with the kill procedures and modify_details on (realm1). */
 async function startMetaCluster(
   n: number,
   name: string,
@@ -23,7 +23,7 @@ async function startMetaCluster(
   const nodes: TestRouter[] = [];
   for (let i = 0; i < n; i++) {
     const node = await startRouter({
-      realms: [{ name: "realm1", meta: { kill: true } }],
+      realms: [{ name: "realm1", meta: { kill: true, modifyDetails: true } }],
       cluster: { servers: [nats.url], name, ...TIMING },
     });
     await node.router.ready;
@@ -132,6 +132,81 @@ Deno.test("wamp.session.kill, kill_by_authid, kill_by_authrole and kill_all reac
   equal(leaves.length, before, "kill_all fires no on_leave, on any node");
   await rejects(admin.meta.sessions.kill(4242), isUri("wamp.error.no_such_session"));
   await admin.close();
+});
+
+Deno.test("wamp.session.modify_details on a session of another node", async () => {
+  await using c = await startMetaCluster(2, "modify");
+  const [a, b] = c.nodes;
+  const admin = await joinNode(a!, "msgpack");
+  const other = await joinNode(b!, "cbor");
+  const watcher = await joinNode(b!);
+  await viewIs(admin, [admin.id, other.id, watcher.id]);
+  await admin.meta.sessions.modifyDetails(other.id, { label: "x", nested: { n: 1 } });
+  // The answer comes once the caller's node shows the change.
+  const got = await admin.meta.sessions.get(other.id);
+  equal(got.label, "x");
+  deepEqual(got.nested, { n: 1 });
+  equal((await watcher.meta.sessions.get(other.id)).label, "x");
+  await admin.meta.sessions.modifyDetails(other.id, { label: null });
+  equal((await admin.meta.sessions.get(other.id)).label, undefined);
+  equal((await watcher.meta.sessions.get(other.id)).label, undefined);
+  await rejects(
+    admin.meta.sessions.modifyDetails(other.id, { authrole: "admin" }),
+    isUri("wamp.error.invalid_argument"),
+  );
+  await rejects(
+    admin.meta.sessions.modifyDetails(4242, { a: 1 }),
+    isUri("wamp.error.no_such_session"),
+  );
+  for (const s of [admin, other, watcher]) await s.close();
+});
+
+Deno.test("wamp.reflection.topic.list and describe see every node's subscriptions", async () => {
+  await using c = await startMetaCluster(3, "reflect");
+  const [a, b, d] = c.nodes;
+  const asker = await joinNode(a!, "json");
+  const subs = [await joinNode(b!, "msgpack"), await joinNode(d!, "cbor"), await joinNode(a!)];
+  // com.example.r: subscribed on B and C (two nodes, not A); com.example.r.* as wildcard on A only.
+  await subs[0]!.subscribe("com.example.r", () => {});
+  await subs[1]!.subscribe("com.example.r", () => {});
+  await subs[2]!.subscribe("com.example..x", () => {}, { match: "wildcard" });
+  const onlyRemote = await subs[0]!.subscribe("com.example.only", () => {}, { match: "prefix" });
+  type Described = { id: number; match: string; subscribers: number; history: boolean };
+  const describe = async (s: Session, topic: string) =>
+    (await s.call("wamp.reflection.topic.describe", { args: [topic] })).kwargs
+      .subscriptions as Described[];
+  const deadline = Date.now() + 5000;
+  while (
+    !(await describe(asker, "com.example.r").then(([r]) => r?.subscribers === 2, () => false)) ||
+    !(await describe(asker, "com.example.only").then(() => true, () => false))
+  ) {
+    ok(Date.now() < deadline, "both nodes' subscribers described on A");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const list = (await asker.call("wamp.reflection.topic.list")).args[0] as string[];
+  for (const topic of ["com.example.r", "com.example..x", "com.example.only"]) {
+    ok(list.includes(topic), `${topic} listed on node A`);
+  }
+  const [r] = await describe(asker, "com.example.r");
+  // The ID is the one wamp.subscription.lookup gives on A (another node's, the lowest).
+  equal(r!.id, await asker.meta.subscriptions.lookup("com.example.r"));
+  equal(r!.match, "exact");
+  deepEqual(
+    (await describe(asker, "com.example.only")).map(({ id, match, subscribers }) => ({
+      id,
+      match,
+      subscribers,
+    })),
+    [{ id: onlyRemote.id, match: "prefix", subscribers: 1 }],
+  );
+  // On C, which has its own subscription to com.example.r: its own ID, every node's subscribers.
+  const onC = await joinNode(d!);
+  const mine = await describe(onC, "com.example.r");
+  equal(mine.length, 1);
+  equal(mine[0]!.subscribers, 2);
+  equal(mine[0]!.id, await onC.meta.subscriptions.lookup("com.example.r"));
+  equal((await describe(onC, "com.example..x"))[0]!.subscribers, 1);
+  for (const s of [asker, onC, ...subs]) await s.close();
 });
 
 Deno.test("a node SIGKILLed: its sessions leave every view within nodeTimeout, with on_leave", async () => {
@@ -327,7 +402,12 @@ Deno.test("subscription meta events for subscriptions on other nodes, once each,
 });
 
 Deno.test("a snapshot of many sessions and subscribers goes in parts, and is whole again on arrival", () => {
-  const hooks = { node: "n1", realm: "realm1", kill: () => Promise.resolve() };
+  const hooks = {
+    node: "n1",
+    realm: "realm1",
+    kill: () => Promise.resolve(),
+    modify: () => Promise.resolve(false),
+  };
   const details = Array.from({ length: 600 }, (_, i) => ({ session: i + 1, authid: `a${i}` }));
   const subscribers = Array.from({ length: 700 }, (_, i) => i + 1);
   const settle = (out: Output) => out;
@@ -339,6 +419,7 @@ Deno.test("a snapshot of many sessions and subscribers goes in parts, and is who
       { id: 7, topic: "com.example.t", match: "exact", created: "", subscribers },
     ],
     kill: () => NOTHING,
+    modify: () => false,
     settle,
   });
   const parts = from.snapshot("n2").effects as ClusterSession[];
@@ -355,6 +436,7 @@ Deno.test("a snapshot of many sessions and subscribers goes in parts, and is who
     local: () => [],
     subscriptions: () => [],
     kill: () => NOTHING,
+    modify: () => false,
     settle,
   });
   to.receive({ k: "join", realm: "realm1", node: "n1", details: { session: 9999 } });

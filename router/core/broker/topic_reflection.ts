@@ -11,12 +11,17 @@
  *   retained }`, covering the subscriptions whose topic or pattern is
  *   exactly `topic`; ERROR `wamp.error.invalid_argument` when the broker
  *   knows nothing of it.
+ * - In a cluster both also see the other nodes' subscriptions, as one
+ *   router would: one entry per (topic, match), this node's ID when it has
+ *   the subscription, else another node's (the lowest, as
+ *   `wamp.subscription.lookup` gives), with the subscribers of every node.
  *
  * @module
  */
 
 import { type Dict, ErrorUri, ReflectionUri } from "../../../wamp/mod.ts";
 import type { Broker } from "./broker.ts";
+import type { RemoteSubscription } from "../meta/remote_subscriptions.ts";
 import { CallError } from "../errors.ts";
 import type { RouterProcedures } from "../procedures.ts";
 
@@ -24,24 +29,43 @@ import type { RouterProcedures } from "../procedures.ts";
  * The topic reflection procedures of a broker.
  *
  * @param broker The realm's broker.
+ * @param remote The other nodes' subscriptions (in a cluster).
  * @returns Procedure URI → implementation, for `Realm.provide()`.
  */
-export function topicReflection(broker: Broker): RouterProcedures {
+export function topicReflection(
+  broker: Broker,
+  remote: () => Iterable<RemoteSubscription> = () => [],
+): RouterProcedures {
   return {
-    [ReflectionUri.TOPIC_LIST]: () => ({ args: [listTopics(broker)] }),
-    [ReflectionUri.TOPIC_DESCRIBE]: (_caller, args) => ({ kwargs: describeTopic(broker, args[0]) }),
+    [ReflectionUri.TOPIC_LIST]: () => ({ args: [listTopics(broker, remote())] }),
+    [ReflectionUri.TOPIC_DESCRIBE]: (_caller, args) => ({
+      kwargs: describeTopic(broker, remote(), args[0]),
+    }),
   };
 }
 
-function listTopics(broker: Broker): string[] {
+function listTopics(broker: Broker, remote: Iterable<RemoteSubscription>): string[] {
   const topics = new Set<string>(broker.retained.topics());
   for (const sub of broker.subscriptions()) topics.add(sub.topic);
+  for (const sub of remote) topics.add(sub.topic);
   return [...topics].sort();
 }
 
-function describeTopic(broker: Broker, topic: unknown): Dict {
+function describeTopic(broker: Broker, remote: Iterable<RemoteSubscription>, topic: unknown): Dict {
   if (typeof topic !== "string") {
     throw new CallError(ErrorUri.INVALID_ARGUMENT, "args[0] must be a topic URI");
+  }
+  // Per match policy: the other nodes' subscriptions to `topic`, and their subscribers.
+  const others = new Map<string, { first: RemoteSubscription; subscribers: number }>();
+  for (const sub of remote) {
+    if (sub.topic !== topic) continue;
+    const seen = others.get(sub.match);
+    if (seen === undefined) {
+      others.set(sub.match, { first: sub, subscribers: sub.subscribers.size });
+    } else {
+      seen.subscribers += sub.subscribers.size;
+      if (sub.id < seen.first.id) seen.first = sub;
+    }
   }
   const subscriptions: Dict[] = [];
   for (const sub of broker.subscriptions()) {
@@ -50,9 +74,15 @@ function describeTopic(broker: Broker, topic: unknown): Dict {
       id: sub.id,
       match: sub.match,
       created: sub.created,
-      subscribers: sub.subscribers.size,
+      subscribers: sub.subscribers.size + (others.get(sub.match)?.subscribers ?? 0),
       history: broker.history.has(sub.id),
     });
+    others.delete(sub.match);
+  }
+  // Every node has the subscriptions its history rules ask for: none of these has history.
+  for (const { first, subscribers } of others.values()) {
+    const { id, match, created } = first;
+    subscriptions.push({ id, match, created, subscribers, history: false });
   }
   const retained = broker.retained.has(topic);
   if (subscriptions.length === 0 && !retained) {

@@ -93,6 +93,11 @@ export interface SessionClusterHooks {
     message: string | undefined,
     quiet: boolean,
   ): PromiseLike<void>;
+  /**
+   * Asks a session's node to apply `wamp.session.modify_details` (run by
+   * the shell as a task): resolves with whether the session was there.
+   */
+  modify(node: string, session: number, details: Dict): PromiseLike<boolean>;
 }
 
 /** What {@linkcode SessionCluster} needs from the session meta API. */
@@ -110,6 +115,8 @@ export interface SessionClusterParts {
     message: string | undefined,
     quiet: boolean,
   ) => Output;
+  /** Applies `modify_details` to this node's session; false if it is not here. */
+  readonly modify: (session: number, details: Dict) => boolean;
   /** Completes an output (flushes meta events, takes queued effects). */
   readonly settle: (out: Output) => Output;
 }
@@ -336,6 +343,16 @@ export class SessionCluster implements SubscriptionShare {
    */
   kill(ids: number[], reason: string, message: string | undefined, quiet: boolean): Output {
     return this.#parts.settle(this.#parts.kill(ids, reason, message, quiet));
+  }
+
+  /**
+   * Another node asks this one to modify a session's details.
+   *
+   * @returns Whether the session is here, and what telling the nodes sends.
+   */
+  modify(session: number, details: Dict): { found: boolean; out: Output } {
+    const found = this.#parts.modify(session, details);
+    return { found, out: this.#parts.settle(output()) };
   }
 
   #send(envelope: SessionEnvelope): void {

@@ -136,6 +136,13 @@ export class SessionMeta {
         for (const id of ids) append(out, this.#directory.kill(id, reason, message, quiet));
         return out;
       },
+      modify: (id, details) => {
+        const member = this.#directory.member(id);
+        if (member === undefined) return false;
+        this.#modify(id, details);
+        this.#cluster?.joined(this.details(member));
+        return true;
+      },
       settle,
     });
     return this.#events.share = this.#cluster;
@@ -177,8 +184,12 @@ export class SessionMeta {
     if (this.#options.kill) Object.assign(procedures, this.#killProcedures());
     if (this.#options.modifyDetails) {
       procedures[MetaProcedure.SESSION_MODIFY_DETAILS] = (_caller, args) => {
-        const member = this.#get(idArg(args, 0, "session"));
-        this.#modify(member.info.id, dictArg(args, 1, "details"));
+        const id = idArg(args, 0, "session");
+        const delta = dictArg(args, 1, "details");
+        const remote = this.#cluster?.session(id);
+        if (remote !== undefined) return this.#modifyRemote(remote.node, id, delta);
+        const member = this.#get(id);
+        this.#modify(member.info.id, delta);
         this.#cluster?.joined(this.details(member));
         return {};
       };
@@ -268,17 +279,40 @@ export class SessionMeta {
     });
   }
 
+  /** A session of another node: its node applies the change, then the answer comes. */
+  #modifyRemote(node: string, id: number, delta: Dict): DeferredPayload {
+    checkDelta(delta);
+    const hooks = this.#cluster!.hooks;
+    return deferred((reply) => ({
+      messages: [],
+      effects: [{
+        kind: "task",
+        run: () => hooks.modify(node, id, delta),
+        resume: (found) =>
+          reply(() => {
+            if (found.ok && found.value) return {};
+            throw new CallError(ErrorUri.NO_SUCH_SESSION, `no session ${id}`);
+          }),
+      }],
+    }));
+  }
+
   #modify(id: number, delta: Dict): void {
-    for (const key of Object.keys(delta)) {
-      if (IDENTITY_KEYS.has(key)) {
-        throw new CallError(ErrorUri.INVALID_ARGUMENT, `details.${key} cannot be modified`);
-      }
-    }
+    checkDelta(delta);
     const custom = { ...this.#custom.get(id) };
     for (const [key, value] of Object.entries(delta)) {
       if (value === null) delete custom[key];
       else custom[key] = isDict(value) ? { ...value } : value;
     }
     this.#custom.set(id, custom);
+  }
+}
+
+/** Refuses a `modify_details` delta that touches the session's identity. */
+function checkDelta(delta: Dict): void {
+  for (const key of Object.keys(delta)) {
+    if (IDENTITY_KEYS.has(key)) {
+      throw new CallError(ErrorUri.INVALID_ARGUMENT, `details.${key} cannot be modified`);
+    }
   }
 }
