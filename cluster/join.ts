@@ -1,19 +1,48 @@
 /**
  * A router's membership of a cluster, in one piece: its node (NATS),
- * its slot of global IDs, and PubSub across nodes. `router/router.ts`
- * joins with {@linkcode Cluster.join} and links each realm.
+ * its slot of global IDs, PubSub across nodes (with retained events,
+ * testaments and event history), the shared registration table and RPC
+ * between nodes, and the session meta API across nodes. `router/router.ts`
+ * joins with {@linkcode Cluster.join}, links realms added later with
+ * {@linkcode Cluster.link} and leaves with {@linkcode Cluster.close}; what
+ * only the router's shell can do (deliver, hold proxies of remote callers,
+ * run the cores' cluster effects) it passes in as a {@linkcode ClusterShell}.
  *
  * @module
  */
 
+import type { Peer } from "../wamp/mod.ts";
+import type { ClusterSend, ClusterSession, Output } from "../router/core/output.ts";
 import type { Realm } from "../router/core/realm.ts";
 import type { Logger } from "../router/core/types.ts";
 import { ClusterNode, type ClusterOptions } from "./node.ts";
 import { ClusterHistory } from "./history.ts";
-import { ClusterPubSub, type OutputSink } from "./pubsub.ts";
+import { ClusterSessions } from "./meta.ts";
+import { ClusterPubSub } from "./pubsub.ts";
+import { ClusterRegistrations } from "./registrations.ts";
 import { ClusterRetained } from "./retained.ts";
+import { ClusterRpc } from "./rpc.ts";
 import { type ClusterIds, clusterIds } from "./session_ids.ts";
 import { ClusterTestamentStore } from "./testaments.ts";
+
+/** What the router's shell gives its cluster membership. */
+export interface ClusterShell {
+  /** The router's realms by name (those there now get linked while joining). */
+  readonly realms: ReadonlyMap<string, Realm>;
+  /** Delivers a realm's output and runs its effects (the router's runner). */
+  run(out: Output): void;
+  /** Adds a delivery target for a proxy of a caller on another node. */
+  addProxy(session: number, peer: Peer): void;
+  /** Removes a proxy's delivery target. */
+  removeProxy(session: number): void;
+  /**
+   * Called once the node, its ID slot and PubSub are up, before any realm
+   * is linked: route the cores' cluster effects to `cluster` from now on
+   * (`cluster` and `cluster-session` effects are dropped until RPC and the
+   * session meta API are up, later in the join).
+   */
+  attach(cluster: Cluster): void;
+}
 
 /** A router joined to a cluster. */
 export class Cluster {
@@ -23,33 +52,49 @@ export class Cluster {
   readonly ids: ClusterIds;
   /** PubSub across nodes. */
   readonly pubsub: ClusterPubSub;
+  #rpc: ClusterRpc | undefined;
+  #sessions: ClusterSessions | undefined;
+  #table: ClusterRegistrations | undefined;
   #history: ClusterHistory | undefined;
+  #closing: Promise<void> | undefined;
 
-  #log: Logger;
-
-  private constructor(node: ClusterNode, ids: ClusterIds, pubsub: ClusterPubSub, log: Logger) {
-    this.#log = log;
+  private constructor(node: ClusterNode, ids: ClusterIds, pubsub: ClusterPubSub) {
     this.node = node;
     this.ids = ids;
     this.pubsub = pubsub;
   }
 
   /**
-   * Connects to NATS, leases an ID slot and starts PubSub across nodes.
+   * Runs a dealer's `cluster` effect (RPC across nodes).
+   *
+   * @param effect The effect.
+   */
+  sendRpc(effect: ClusterSend): void {
+    this.#rpc?.send(effect);
+  }
+
+  /**
+   * Runs a `cluster-session` effect (the session meta API across nodes).
+   *
+   * @param effect The effect.
+   */
+  sendSession(effect: ClusterSession): void {
+    this.#sessions?.send(effect);
+  }
+
+  /**
+   * Connects to NATS, leases an ID slot, opens the cluster's shared state
+   * (retained events, testaments, registrations, event history) and links
+   * every realm of `shell.realms`.
    *
    * @param options The cluster's options.
    * @param log Where the cluster logs.
-   * @param sink Where what other nodes send is delivered (the router's runner).
-   * @param realms The router's realms by name.
-   * @returns The membership.
-   * @throws {Error} When NATS cannot be reached or JetStream is unavailable.
+   * @param shell The router's side.
+   * @returns The membership, once the realms' interest is in place.
+   * @throws {Error} When NATS cannot be reached or JetStream is unavailable
+   * (what was opened is closed again).
    */
-  static async join(
-    options: ClusterOptions,
-    log: Logger,
-    sink: OutputSink,
-    realms: (name: string) => Realm | undefined,
-  ): Promise<Cluster> {
+  static async join(options: ClusterOptions, log: Logger, shell: ClusterShell): Promise<Cluster> {
     const node = await ClusterNode.connect(options, log);
     let ids: ClusterIds;
     try {
@@ -60,13 +105,14 @@ export class Cluster {
       await node.close();
       throw new Error(`Cannot lease an ID slot (is JetStream enabled?): ${error}`);
     }
-    const pubsub = new ClusterPubSub(node, sink, realms, log);
+    const realms = (name: string) => shell.realms.get(name);
+    const pubsub = new ClusterPubSub(node, shell, realms, log);
     try {
       pubsub.retained = await ClusterRetained.open(node, realms, log);
       pubsub.testamentStore = await ClusterTestamentStore.open(
         node,
         realms,
-        (out) => sink.run(out),
+        (out) => shell.run(out),
         log,
       );
     } catch (error) {
@@ -75,34 +121,69 @@ export class Cluster {
       await node.close();
       throw new Error(`Cannot open the cluster's retained events and testaments: ${error}`);
     }
-    return new Cluster(node, ids, pubsub, log);
+    const cluster = new Cluster(node, ids, pubsub);
+    try {
+      await cluster.#link(shell, log);
+    } catch (error) {
+      await cluster.close();
+      throw error;
+    }
+    return cluster;
+  }
+
+  /** The rest of joining: links the realms, event history, RPC, the session meta API. */
+  async #link(shell: ClusterShell, log: Logger): Promise<void> {
+    shell.attach(this);
+    for (const realm of shell.realms.values()) this.pubsub.link(realm);
+    this.#history = await ClusterHistory.open(this.node, shell.realms.values(), log);
+    const table = this.#table = await ClusterRegistrations.open(this.node, log);
+    const rpc = this.#rpc = new ClusterRpc(this.node, table, {
+      run: (out) => shell.run(out),
+      addProxy: (id, peer) => shell.addProxy(id, peer),
+      removeProxy: (id) => shell.removeProxy(id),
+      log,
+    });
+    this.#sessions = new ClusterSessions(this.node, (out) => shell.run(out), log);
+    for (const [name, realm] of shell.realms) this.#linkRpc(name, realm);
+    await table.watch((realm, procedure, match, invoke, callees) => {
+      const dealer = rpc.dealer(realm);
+      if (dealer !== undefined) shell.run(dealer.sync(procedure, match, invoke, callees));
+    });
+    await this.node.flush(); // joined: the realms' interest (history subscriptions) is in place
   }
 
   /**
-   * Links a realm: PubSub across nodes for it from now on.
+   * Links a realm added after joining: PubSub, RPC and the session meta
+   * API across nodes for it from now on.
    *
    * @param realm The realm.
    */
   link(realm: Realm): void {
     this.pubsub.link(realm);
+    this.#linkRpc(realm.name, realm);
+  }
+
+  #linkRpc(name: string, realm: Realm): void {
+    this.#rpc?.link(name, realm);
+    this.#sessions?.link(name, realm);
   }
 
   /**
-   * Makes the realms' event history (`eventHistory` rules) cluster-wide and
-   * durable: a JetStream stream feeds every node's history stores.
-   * Resolves once what the stream held is read back.
+   * Leaves the cluster: stops RPC and the session meta API, forgets this
+   * node's testaments, stops PubSub, frees the ID slot, closes the node.
+   * Closing again returns the first close.
    *
-   * @param realms The router's realms.
+   * @returns A promise that settles once the node is closed.
    */
-  async openHistory(realms: Iterable<Realm>): Promise<void> {
-    this.#history = await ClusterHistory.open(this.node, realms, this.#log);
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
   }
 
-  /**
-   * Leaves the cluster: forgets this node's testaments, stops PubSub, frees
-   * the ID slot, closes the node.
-   */
-  async close(): Promise<void> {
+  async #close(): Promise<void> {
+    this.#table?.close();
+    this.#rpc?.close();
+    this.#sessions?.close();
     this.#history?.close();
     await this.pubsub.testamentStore?.close();
     this.pubsub.retained?.close();

@@ -26,7 +26,7 @@ import { Connection, type ConnectionHost } from "./connection.ts";
 import { Delivery } from "./delivery.ts";
 import type { ClusterNode, ClusterOptions } from "../cluster/node.ts";
 import { Cluster } from "../cluster/join.ts";
-import { type ClusterLink, linkCluster } from "./cluster_link.ts";
+import { clusterShell } from "./cluster_link.ts";
 import { OutputRunner } from "./output_runner.ts";
 import type { Logger } from "./core/types.ts";
 import { consoleLogger } from "./console_logger.ts";
@@ -188,7 +188,6 @@ export class Router {
    */
   readonly ready: Promise<void>;
   #cluster: Cluster | undefined;
-  #link: ClusterLink | undefined;
   /** Whether global IDs may switch to the cluster's (no injected `idGenerator`). */
   #clusterIds: boolean;
 
@@ -229,15 +228,11 @@ export class Router {
   /** Connects to NATS and links every realm to the cluster. */
   async #joinCluster(options: ClusterOptions): Promise<void> {
     const { runner, delivery } = this.#host;
-    const cluster = await Cluster.join(options, this.log, runner, (n) => this.#realms.get(n));
-    if (this.#closing !== undefined) return await cluster.close();
-    this.#cluster = cluster;
-    if (this.#clusterIds) this.#globalIds = cluster.ids.next;
-    runner.pubsub = cluster.pubsub;
-    for (const realm of this.#realms.values()) cluster.link(realm);
-    await cluster.openHistory(this.#realms.values());
-    this.#link = await linkCluster(cluster.node, this.#realms, runner, delivery, this.log);
-    await cluster.node.flush(); // ready: the realms' interest (history subscriptions) is in place
+    const shell = clusterShell(this.#realms, runner, delivery, this.log, (cluster) => {
+      this.#cluster = cluster; // realms added from now on get linked by Cluster.link
+      if (this.#clusterIds) this.#globalIds = cluster.ids.next;
+    });
+    await Cluster.join(options, this.log, shell);
   }
 
   /**
@@ -283,7 +278,6 @@ export class Router {
     });
     this.#realms.set(resolved.name, realm);
     this.#cluster?.link(realm);
-    this.#link?.link(resolved.name, realm);
   }
 
   /** The (shared, growing) set of trusted procedures registered in a realm. */
@@ -388,7 +382,6 @@ export class Router {
     }
     for (const connection of [...this.#connections]) connection.close();
     await this.ready.catch(() => {});
-    this.#link?.close();
     await this.#cluster?.close();
   }
 }
