@@ -244,7 +244,8 @@ export async function superviseWorkers(
       }).spawn();
     } catch (error) {
       log("error", `Supervisor: cannot start worker ${slot.index}: ${error}`);
-      slot.firstReady?.reject(error);
+      if (slot.firstReady !== undefined) slot.firstReady.reject(error);
+      else if (!stopping) restartLater(slot); // a restart that failed is retried, not dropped
       return;
     }
     slot.child = child;
@@ -258,6 +259,8 @@ export async function superviseWorkers(
     });
     void child.status.then(async (status) => {
       await output;
+      // The pipe to its stdin is ours to close: one fd per restart otherwise.
+      await child.stdin.close().catch(() => {});
       if (slot.child === child) slot.child = undefined;
       if (!slot.ready && slot.firstReady !== undefined) {
         // The first start failed: the supervisor stops everything.
@@ -273,9 +276,14 @@ export async function superviseWorkers(
           describeExit(status)
         }; restarting in ${slot.backoff} ms`,
       );
-      slot.restartTimer = setTimeout(() => start(slot), slot.backoff);
-      slot.backoff = Math.min(slot.backoff * 2, MAX_BACKOFF);
+      restartLater(slot);
     });
+  };
+
+  /** Starts `slot` again after its backoff, which doubles for the next time. */
+  const restartLater = (slot: Slot) => {
+    slot.restartTimer = setTimeout(() => start(slot), slot.backoff);
+    slot.backoff = Math.min(slot.backoff * 2, MAX_BACKOFF);
   };
 
   const shutdown = async () => {
