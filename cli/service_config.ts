@@ -173,7 +173,7 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
         errors.add(
           "workers",
           `Invalid config "workers": expected an integer from 1 to ${MAX_WORKERS} or "auto", got ${
-            JSON.stringify(file.value("workers"))
+            errors.show(file.value("workers"))
           }`,
         );
       } else config.workers = workers;

@@ -139,3 +139,17 @@ Deno.test("cli check never echoes an expanded ${NAME} value in a type error", as
     }
   });
 });
+
+Deno.test("cli check never echoes an expanded ${NAME} value in the workers key", async () => {
+  await withConfig(JSON.stringify({ workers: "${CLOVERLEAF_TOKEN}" }), async (file) => {
+    const out = await runCli(["check", "-c", file], {
+      env: { CLOVERLEAF_TOKEN: "t0ps3cret-v4lue" },
+    });
+    const all = out.stdout + out.stderr;
+    ok(!all.includes("t0ps3cret"), `the value is echoed:\n${all}`);
+    match(
+      all,
+      /"workers": expected an integer from 1 to 256 or "auto", got "\$\{CLOVERLEAF_TOKEN\}"/,
+    );
+  });
+});
