@@ -77,7 +77,7 @@ const NATS_URL = /^(nats|tls|ws|wss):\/\/[^\s/]+$/;
 const CLUSTER_NAME = /^[A-Za-z0-9_-]+$/;
 
 /** Reads the config file's `cluster` object. */
-function readCluster(file: ConfigObject): ClusterOptions | undefined {
+function readCluster(file: ConfigObject, errors: ConfigErrors): ClusterOptions | undefined {
   const cluster = file.object("cluster");
   if (cluster === undefined) return undefined;
   const servers = cluster.array("servers").map((server, i) => {
@@ -88,7 +88,7 @@ function readCluster(file: ConfigObject): ClusterOptions | undefined {
   });
   const name = cluster.string("name", "cloverleaf");
   if (!CLUSTER_NAME.test(name)) {
-    throw cluster.error("name", `"${name}" must be letters, digits, _ or -`);
+    throw cluster.error("name", `${errors.show(name)} must be letters, digits, _ or -`);
   }
   const heartbeat = cluster.integer("heartbeat", 1000, 10, 60_000);
   const nodeTimeout = cluster.integer("nodeTimeout", 5000, 50, 600_000);
@@ -165,7 +165,7 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     );
     // Resolved by createRouter (resolveRealmOptions), path realms[i].
     config.realms = file.array("realms");
-    const cluster = errors.collect(() => readCluster(file), "cluster");
+    const cluster = errors.collect(() => readCluster(file, errors), "cluster");
     if (cluster !== undefined) config.cluster = cluster;
     if (file.has("workers")) {
       const workers = parseWorkers(file.value("workers"));

@@ -153,3 +153,13 @@ Deno.test("cli check never echoes an expanded ${NAME} value in the workers key",
     );
   });
 });
+
+Deno.test("cli check never echoes an expanded ${NAME} value in cluster.name", async () => {
+  const config = { cluster: { servers: ["nats://127.0.0.1:4222"], name: "${CLOVERLEAF_TOKEN}" } };
+  await withConfig(JSON.stringify(config), async (file) => {
+    const out = await runCli(["check", "-c", file], { env: { CLOVERLEAF_TOKEN: "t0p s3cret" } });
+    const all = out.stdout + out.stderr;
+    ok(!all.includes("t0p s3cret"), `the value is echoed:\n${all}`);
+    match(all, /"cluster\.name": "\$\{CLOVERLEAF_TOKEN\}" must be letters, digits, _ or -/);
+  });
+});
