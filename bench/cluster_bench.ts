@@ -36,7 +36,7 @@ import { rpc } from "./load/rpc.ts";
 import { DEFAULTS } from "./load/scenarios.ts";
 import type { Target } from "./load/session.ts";
 import { cpuSeconds, round } from "./load/stats.ts";
-import { freePort } from "../cli/ports.ts";
+import { freePort, reachable } from "../cli/ports.ts";
 
 const { values } = parseArgs({
   options: {
@@ -121,14 +121,7 @@ async function startNats(): Promise<{ url: string; monitor: number; proc: Proc }
     stdout: "null",
     stderr: "null",
   }).spawn();
-  for (let i = 0; i < 200; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      break;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
+  if (!await reachable(port, 5000)) throw new Error(`nats-server not up on port ${port} in 5 s`);
   const proc: Proc = {
     child,
     lines: [],
