@@ -41,35 +41,43 @@ function sourceFiles(): string[] {
   return [...out, "mod.ts", "cli.ts"].sort();
 }
 
-/** Code without comments (JSDoc examples import the package by name). */
-function code(file: string): string {
-  return readFileSync(join(ROOT, file), "utf8")
+/** Source text without comments (JSDoc examples import the package by name). */
+function stripComments(text: string): string {
+  return text
     .replace(/\/\*[\s\S]*?\*\//g, "")
     .replace(/(^|[^:"'`])\/\/.*$/gm, "$1");
 }
 
-/** The repository files a file imports (relative specifiers, type-only included). */
-function imports(file: string): string[] {
+function code(file: string): string {
+  return stripComments(readFileSync(join(ROOT, file), "utf8"));
+}
+
+/** The repository files `text`, the source of `file`, imports (relative specifiers, type-only included). */
+function importsIn(file: string, text: string): string[] {
   const found: string[] = [];
   const pattern = /(?:\bfrom\s*|\bimport\s*\(?\s*)["'](\.{1,2}\/[^"']+)["']/g;
-  for (const match of code(file).matchAll(pattern)) {
+  for (const match of stripComments(text).matchAll(pattern)) {
     found.push(normalize(join(dirname(file), match[1]!)));
   }
   return found;
 }
 
+type Graph = ReadonlyMap<string, readonly string[]>;
+
 const FILES = sourceFiles();
-const GRAPH = new Map(FILES.map((file) => [file, imports(file)]));
+const GRAPH: Graph = new Map(
+  FILES.map((file) => [file, importsIn(file, readFileSync(join(ROOT, file), "utf8"))]),
+);
 
 /** Every cycle, each named by its files in order from the smallest name. */
-function cycles(): string[] {
+function cycles(graph: Graph = GRAPH): string[] {
   const found = new Set<string>();
   const state = new Map<string, "open" | "done">();
   const stack: string[] = [];
   const visit = (file: string) => {
     state.set(file, "open");
     stack.push(file);
-    for (const next of GRAPH.get(file) ?? []) {
+    for (const next of graph.get(file) ?? []) {
       if (state.get(next) === "open") {
         const loop = stack.slice(stack.indexOf(next));
         const start = loop.indexOf([...loop].sort()[0]!);
@@ -79,7 +87,7 @@ function cycles(): string[] {
     stack.pop();
     state.set(file, "done");
   };
-  for (const file of FILES) if (!state.has(file)) visit(file);
+  for (const file of graph.keys()) if (!state.has(file)) visit(file);
   return [...found].sort();
 }
 
@@ -102,9 +110,9 @@ function layer(file: string): string {
   return file.split("/")[0]!;
 }
 
-function layering(): string[] {
+function layering(graph: Graph = GRAPH): string[] {
   const wrong: string[] = [];
-  for (const [file, targets] of GRAPH) {
+  for (const [file, targets] of graph) {
     const from = layer(file);
     const allowed = ALLOWED[from];
     if (allowed === undefined) continue; // mod.ts, cli.ts, cli/: the service wires everything
@@ -151,4 +159,78 @@ Deno.test(`source files stay under ${MAX_LINES} lines, codecs and spec tables as
 Deno.test("the checks see the whole tree", () => {
   deepEqual(FILES.includes("router/router.ts") && FILES.includes("wamp/messages.ts"), true);
   deepEqual(relative(ROOT, join(ROOT, "mod.ts")), "mod.ts");
+});
+
+Deno.test("each rule catches what it forbids", () => {
+  // Imports: every form, comments ignored, a URL in a string kept.
+  const text = [
+    `import { a } from "./a.ts";`,
+    `import type { B } from '../core/b.ts';`,
+    `export { c } from "./c.ts";`,
+    `import "./d.ts";`,
+    `const e = await import("./e.ts");`,
+    `import {`,
+    `  f,`,
+    `} from "./f.ts";`,
+    `const url = "http://x"; import { g } from "./g.ts";`,
+    `/* import { h } from "./h.ts"; */ import { i } from "./i.ts";`,
+    `// import { j } from "./j.ts";`,
+    `import { k } from "jsr:@std/k";`,
+  ].join("\n");
+  deepEqual(importsIn("router/x.ts", text), [
+    "router/a.ts",
+    "core/b.ts",
+    "router/c.ts",
+    "router/d.ts",
+    "router/e.ts",
+    "router/f.ts",
+    "router/g.ts",
+    "router/i.ts",
+  ]);
+  // Cycles, type-only ones included: the graph does not know the difference.
+  deepEqual(
+    cycles(
+      new Map([["b.ts", ["c.ts"]], ["c.ts", ["a.ts"]], ["a.ts", ["b.ts"]], ["d.ts", ["a.ts"]]]),
+    ),
+    ["a.ts -> b.ts -> c.ts"],
+  );
+  // Layering: upwards, into cli/ or mod.ts, and the client into server-side transports.
+  deepEqual(
+    layering(
+      new Map([
+        ["wamp/x.ts", ["config/errors.ts", "wamp/y.ts"]],
+        ["router/core/x.ts", ["router/router.ts", "config/check.ts"]],
+        ["cluster/x.ts", ["router/connection.ts", "router/core/realm.ts", "mod.ts"]],
+        ["client/x.ts", ["transports/websocket/server.ts", "transports/websocket/client.ts"]],
+        ["cli/x.ts", ["router/router.ts"]],
+      ]),
+    ),
+    [
+      "client/x.ts -> transports/websocket/server.ts",
+      "cluster/x.ts -> mod.ts",
+      "cluster/x.ts -> router/connection.ts",
+      "router/core/x.ts -> router/router.ts",
+      "wamp/x.ts -> config/errors.ts",
+    ],
+  );
+  // Purity: each form, in code and not in a comment.
+  for (
+    const impure of [
+      "setTimeout(f, 1)",
+      "clearTimeout(t)",
+      "setInterval(f, 1)",
+      "Date.now()",
+      "performance.now()",
+      "new Date()",
+      "Deno.env.get(x)",
+      "new Promise(r)",
+      "Promise.resolve()",
+      "p.then(f)",
+      "async function f() {}",
+      "await f()",
+    ]
+  ) {
+    deepEqual(IMPURE.test(stripComments(`const x = 1;\n${impure};`)), true, impure);
+    deepEqual(IMPURE.test(stripComments(`// ${impure}\n/* ${impure} */`)), false, impure);
+  }
 });
