@@ -77,6 +77,8 @@ const DISCLOSE = Object.freeze({ disclose: true });
 interface Held {
   readonly msg: RealmRequest;
   readonly fresh: boolean;
+  /** Its estimated size, counted in its queue's bytes. */
+  readonly size: number;
 }
 
 /** The requests waiting behind a pending authorization, per session. */
@@ -125,8 +127,9 @@ export class Requests {
     if (this.#queues.size === 0) return this.#handle(session, msg, fresh);
     const queue = this.#queues.get(session.id);
     if (queue === undefined) return this.#handle(session, msg, fresh);
-    queue.bytes += payloadSize([msg], MAX_HELD_BYTES);
-    if (queue.held.push({ msg, fresh }) > MAX_HELD || queue.bytes > MAX_HELD_BYTES) {
+    const size = payloadSize([msg], MAX_HELD_BYTES);
+    queue.bytes += size;
+    if (queue.held.push({ msg, fresh, size }) > MAX_HELD || queue.bytes > MAX_HELD_BYTES) {
       throw new ProtocolViolationError("too many requests awaiting authorization");
     }
     return NOTHING;
@@ -244,11 +247,16 @@ export class Requests {
       // Handle the held requests, until another one waits for a decision.
       let i = 0;
       for (; i < queue.held.length && !this.#queues.has(info.id); i++) {
-        const { msg, fresh } = queue.held[i]!;
+        const { msg, fresh, size } = queue.held[i]!;
+        queue.bytes -= size;
         append(out, this.#realm.finish(this.#handle(info, msg, fresh)));
       }
       const next = this.#queues.get(info.id);
-      if (next !== undefined) next.held.unshift(...queue.held.slice(i));
+      if (next !== undefined) {
+        // The rest waits, still counted against the limits, behind the new decision.
+        next.held.unshift(...queue.held.slice(i));
+        next.bytes += queue.bytes;
+      }
     } catch (error) {
       this.#queues.delete(info.id);
       const violation = error instanceof ProtocolViolationError;

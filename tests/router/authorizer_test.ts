@@ -418,6 +418,35 @@ Deno.test("a dynamic authorizer: requests keep their order while it decides; cac
   equal(asked.length, 2);
 });
 
+Deno.test("a dynamic authorizer: held requests still count against the byte limit behind the next decision", async () => {
+  const gates: ((d: Decision) => void)[] = [];
+  const router = new Router({
+    realms: [{
+      name: "realm1",
+      roles: [{
+        name: "anonymous",
+        authorizer: () => new Promise<Decision>((resolve) => gates.push(resolve)),
+      }],
+    }],
+    logger: () => {},
+    idGenerator: sequentialIdGenerator(),
+  });
+  const a = new Client(router);
+  const big = "x".repeat(6 * 1024 * 1024);
+  a.call("com.example.first"); // waits for the authorizer
+  a.call("com.example.second"); // held; asks the authorizer once released
+  a.call("com.example.big", [big]);
+  a.call("com.example.big", [big]); // 12 MiB held, under the limit
+  equal(a.peer.isClosed, false);
+  gates.shift()!({ allow: false });
+  await tick();
+  equal(gates.length, 1, "the second CALL is being decided, the big ones still held");
+  a.call("com.example.big", [big]); // 18 MiB held
+  deepEqual(a.peer.take().map((m) => m.type), [MessageType.ERROR, MessageType.ABORT]);
+  equal(a.peer.isClosed, true);
+  gates.shift()!({ allow: false });
+});
+
 Deno.test("adding a testament needs permission to publish on its topic", async () => {
   for (const dynamic of [false, true]) {
     const permissions = [
