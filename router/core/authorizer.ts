@@ -71,6 +71,8 @@ export interface PendingDecision {
 }
 
 const AUTHORIZER_TIMEOUT = 10_000;
+/** How many cached dynamic decisions a session keeps (the oldest goes first). */
+const MAX_CACHED_DECISIONS = 1024;
 const DENY: Decision = { allow: false };
 const ALLOW: Decision = { allow: true };
 
@@ -205,6 +207,7 @@ export class Authorizer {
         let mine = this.#cache.get(session.id);
         if (mine === undefined) this.#cache.set(session.id, mine = new Map());
         mine.set(key, decision);
+        if (mine.size > MAX_CACHED_DECISIONS) mine.delete(mine.keys().next().value!);
       }
       const out = then(decision);
       return cancel === undefined
