@@ -266,6 +266,28 @@ Deno.test("Authorizer: a dynamic authorizer gets match; its cache is per match",
   deepEqual(seen, [{}, { match: "prefix" }]);
 });
 
+Deno.test("Authorizer: a session's cached dynamic decisions are bounded, the oldest forgotten first", async () => {
+  let asked = 0;
+  const authorizer = new Authorizer([{
+    name: "r",
+    authorizer: () => {
+      asked++;
+      return { allow: true, cache: true };
+    },
+  }], noCall);
+  const info = { ...sessionInfo(1, ["publisher"]), authrole: "r" };
+  const ask = async (uri: string) => {
+    const decision = authorizer.authorize(info, () => ({}), "publish", uri, {});
+    return "allow" in decision ? decision : await decided(decision);
+  };
+  for (let i = 0; i <= 1024; i++) await ask(`com.example.t${i}`);
+  equal(asked, 1025);
+  await ask("com.example.t1024");
+  equal(asked, 1025, "a recent decision is still cached");
+  await ask("com.example.t0");
+  equal(asked, 1026, "the oldest was forgotten");
+});
+
 Deno.test("roles from config: validated, with paths in errors", () => {
   const options = resolveRealmOptions({
     name: "realm1",
