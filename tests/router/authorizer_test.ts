@@ -469,6 +469,31 @@ Deno.test("a dynamic authorizer: held requests still count against the byte limi
   gates.shift()!({ allow: false });
 });
 
+Deno.test("a dynamic authorizer: what follows a held GOODBYE is bounded in bytes too", () => {
+  const gates: ((d: Decision) => void)[] = [];
+  const router = new Router({
+    realms: [{
+      name: "realm1",
+      roles: [{
+        name: "anonymous",
+        authorizer: () => new Promise<Decision>((resolve) => gates.push(resolve)),
+      }],
+    }],
+    logger: () => {},
+    idGenerator: sequentialIdGenerator(),
+  });
+  const a = new Client(router);
+  a.call("com.example.first"); // waits for the authorizer
+  a.session.receive({ type: MessageType.GOODBYE, details: {}, reason: "wamp.close.normal" });
+  const big = "x".repeat(6 * 1024 * 1024);
+  for (let i = 0; i < 2; i++) a.call("com.example.big", [big]);
+  equal(a.peer.isClosed, false);
+  a.call("com.example.big", [big]); // 18 MiB kept back
+  deepEqual(a.peer.take().map((m) => m.type), [MessageType.ABORT]);
+  equal(a.peer.isClosed, true);
+  gates.shift()!({ allow: false });
+});
+
 Deno.test("adding a testament needs permission to publish on its topic", async () => {
   for (const dynamic of [false, true]) {
     const permissions = [
