@@ -149,7 +149,8 @@ export class Authorizer {
    * Decides whether a session may act on a URI.
    *
    * @param session The session.
-   * @param details The session's details, for a dynamic authorizer.
+   * @param details Gives a session's details by its ID, for a dynamic
+   * authorizer (called only when one has to decide).
    * @param action What it asks to do.
    * @param uri The topic, procedure or pattern.
    * @param options The request's options (`match` makes a SUBSCRIBE or
@@ -159,7 +160,7 @@ export class Authorizer {
    */
   authorize(
     session: SessionInfo,
-    details: () => Dict,
+    details: (sessionId: number) => Dict,
     action: Action,
     uri: string,
     options: Dict,
@@ -185,7 +186,8 @@ export class Authorizer {
     const cached = this.#cache.get(session.id)?.get(key);
     if (cached !== undefined) return cached;
     return {
-      start: (then) => this.#ask(rule, session, details(), [uri, action, options], key, then),
+      start: (then) =>
+        this.#ask(rule, session, details(session.id), [uri, action, options], key, then),
     };
   }
 

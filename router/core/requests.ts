@@ -92,6 +92,8 @@ interface Queue {
 export class Requests {
   #realm: RequestRealm;
   #queues = new Map<number, Queue>();
+  /** A session's details for a dynamic authorizer (one function, not one per request). */
+  #details: (sessionId: number) => Dict;
 
   /**
    * Creates the handler.
@@ -100,6 +102,7 @@ export class Requests {
    */
   constructor(realm: RequestRealm) {
     this.#realm = realm;
+    this.#details = (sessionId) => realm.details(sessionId);
   }
 
   /**
@@ -196,13 +199,7 @@ export class Requests {
   #authorized(info: SessionInfo, action: Action, uri: string, msg: Authorized): Output {
     const authorizer = this.#realm.authorizer;
     if (authorizer.open) return this.#run(info, msg, false);
-    const decision = authorizer.authorize(
-      info,
-      () => this.#realm.details(info.id),
-      action,
-      uri,
-      msg.options,
-    );
+    const decision = authorizer.authorize(info, this.#details, action, uri, msg.options);
     if ("allow" in decision) return this.#applied(decision, info, action, uri, msg);
     const queue: Queue = { info, held: [], bytes: 0 };
     this.#queues.set(info.id, queue);
