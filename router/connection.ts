@@ -21,7 +21,8 @@ import {
 } from "../wamp/mod.ts";
 import { NOTHING } from "./core/output.ts";
 import type { Realm, RealmRequest } from "./core/realm.ts";
-import { MAX_HELD } from "./core/requests.ts";
+import { payloadSize } from "./core/limits.ts";
+import { MAX_HELD, MAX_HELD_BYTES } from "./core/requests.ts";
 import type {
   SessionEffect,
   SessionOutput,
@@ -58,6 +59,8 @@ export class Connection implements PeerHandler {
    * requests behind an authorization, and what came after it, in order.
    */
   #held: WampMessage[] | undefined;
+  /** The estimated bytes held, bounded as the realm's held requests are. */
+  #heldBytes = 0;
   #helloTimeout: number;
   #helloTimer: ReturnType<typeof setTimeout> | undefined;
   #timers: Map<unknown, ReturnType<typeof setTimeout>> | undefined;
@@ -126,7 +129,8 @@ export class Connection implements PeerHandler {
     if (this.#state.phase === "closed") return;
     if (this.#held !== undefined) {
       // GOODBYE or ABORT waits behind requests a dynamic authorizer holds: keep order.
-      if (this.#held.push(msg) > MAX_HELD) {
+      this.#heldBytes += payloadSize([msg], MAX_HELD_BYTES);
+      if (this.#held.push(msg) > MAX_HELD || this.#heldBytes > MAX_HELD_BYTES) {
         this.#held = undefined;
         this.#run(this.#state.violation("too many requests awaiting authorization"));
       }
@@ -137,6 +141,7 @@ export class Connection implements PeerHandler {
       this.#host.realm(this.#state.info.realm)?.holding(this.#state.id) === true
     ) {
       this.#held = [msg];
+      this.#heldBytes = 0;
       return this.#host.runner.wait(this);
     }
     const out = this.#state.receive(msg);

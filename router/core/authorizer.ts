@@ -71,6 +71,8 @@ export interface PendingDecision {
 }
 
 const AUTHORIZER_TIMEOUT = 10_000;
+/** How many cached dynamic decisions a session keeps (the oldest goes first). */
+const MAX_CACHED_DECISIONS = 1024;
 const DENY: Decision = { allow: false };
 const ALLOW: Decision = { allow: true };
 
@@ -147,7 +149,8 @@ export class Authorizer {
    * Decides whether a session may act on a URI.
    *
    * @param session The session.
-   * @param details The session's details, for a dynamic authorizer.
+   * @param details Gives a session's details by its ID, for a dynamic
+   * authorizer (called only when one has to decide).
    * @param action What it asks to do.
    * @param uri The topic, procedure or pattern.
    * @param options The request's options (`match` makes a SUBSCRIBE or
@@ -157,7 +160,7 @@ export class Authorizer {
    */
   authorize(
     session: SessionInfo,
-    details: () => Dict,
+    details: (sessionId: number) => Dict,
     action: Action,
     uri: string,
     options: Dict,
@@ -183,7 +186,8 @@ export class Authorizer {
     const cached = this.#cache.get(session.id)?.get(key);
     if (cached !== undefined) return cached;
     return {
-      start: (then) => this.#ask(rule, session, details(), [uri, action, options], key, then),
+      start: (then) =>
+        this.#ask(rule, session, details(session.id), [uri, action, options], key, then),
     };
   }
 
@@ -205,6 +209,7 @@ export class Authorizer {
         let mine = this.#cache.get(session.id);
         if (mine === undefined) this.#cache.set(session.id, mine = new Map());
         mine.set(key, decision);
+        if (mine.size > MAX_CACHED_DECISIONS) mine.delete(mine.keys().next().value!);
       }
       const out = then(decision);
       return cancel === undefined

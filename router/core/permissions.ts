@@ -112,7 +112,7 @@ export function patternAllowed(
   match: MatchPolicy,
 ): boolean {
   if (match === "prefix") return prefixAllowed(permissions, action, uri);
-  if (match === "wildcard") return wildcardAllowed(permissions, action, uri.split("."));
+  if (match === "wildcard") return wildcardAllowed(permissions, action, uri);
   const index = new MatchIndex<Permission>();
   for (const p of permissions) index.set(p.uri, p.match ?? "exact", p);
   return allows(index.best(uri), action);
@@ -140,10 +140,11 @@ function prefixAllowed(
 function wildcardAllowed(
   permissions: readonly Permission[],
   action: Action,
-  parts: string[],
+  uri: string,
 ): boolean {
+  const parts = uri.split(".");
   const open = parts.indexOf("");
-  if (open < 0) return patternAllowed(permissions, action, parts.join("."), "exact");
+  if (open < 0) return patternAllowed(permissions, action, uri, "exact");
   let head = "";
   for (let i = 0; i < open; i++) head += parts[i] + ".";
   let governing: Permission | undefined;
@@ -152,7 +153,7 @@ function wildcardAllowed(
   for (const p of permissions) {
     switch (p.match ?? "exact") {
       case "exact":
-        if (wildcardMatch(parts.join("."), p.uri) && !allows(p, action)) return false;
+        if (wildcardMatch(uri, p.uri) && !allows(p, action)) return false;
         break;
       case "prefix":
         if (head.startsWith(p.uri)) {

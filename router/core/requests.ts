@@ -77,6 +77,8 @@ const DISCLOSE = Object.freeze({ disclose: true });
 interface Held {
   readonly msg: RealmRequest;
   readonly fresh: boolean;
+  /** Its estimated size, counted in its queue's bytes. */
+  readonly size: number;
 }
 
 /** The requests waiting behind a pending authorization, per session. */
@@ -90,6 +92,8 @@ interface Queue {
 export class Requests {
   #realm: RequestRealm;
   #queues = new Map<number, Queue>();
+  /** A session's details for a dynamic authorizer (one function, not one per request). */
+  #details: (sessionId: number) => Dict;
 
   /**
    * Creates the handler.
@@ -98,6 +102,7 @@ export class Requests {
    */
   constructor(realm: RequestRealm) {
     this.#realm = realm;
+    this.#details = (sessionId) => realm.details(sessionId);
   }
 
   /**
@@ -125,8 +130,9 @@ export class Requests {
     if (this.#queues.size === 0) return this.#handle(session, msg, fresh);
     const queue = this.#queues.get(session.id);
     if (queue === undefined) return this.#handle(session, msg, fresh);
-    queue.bytes += payloadSize([msg], MAX_HELD_BYTES);
-    if (queue.held.push({ msg, fresh }) > MAX_HELD || queue.bytes > MAX_HELD_BYTES) {
+    const size = payloadSize([msg], MAX_HELD_BYTES);
+    queue.bytes += size;
+    if (queue.held.push({ msg, fresh, size }) > MAX_HELD || queue.bytes > MAX_HELD_BYTES) {
       throw new ProtocolViolationError("too many requests awaiting authorization");
     }
     return NOTHING;
@@ -193,13 +199,7 @@ export class Requests {
   #authorized(info: SessionInfo, action: Action, uri: string, msg: Authorized): Output {
     const authorizer = this.#realm.authorizer;
     if (authorizer.open) return this.#run(info, msg, false);
-    const decision = authorizer.authorize(
-      info,
-      () => this.#realm.details(info.id),
-      action,
-      uri,
-      msg.options,
-    );
+    const decision = authorizer.authorize(info, this.#details, action, uri, msg.options);
     if ("allow" in decision) return this.#applied(decision, info, action, uri, msg);
     const queue: Queue = { info, held: [], bytes: 0 };
     this.#queues.set(info.id, queue);
@@ -244,11 +244,16 @@ export class Requests {
       // Handle the held requests, until another one waits for a decision.
       let i = 0;
       for (; i < queue.held.length && !this.#queues.has(info.id); i++) {
-        const { msg, fresh } = queue.held[i]!;
+        const { msg, fresh, size } = queue.held[i]!;
+        queue.bytes -= size;
         append(out, this.#realm.finish(this.#handle(info, msg, fresh)));
       }
       const next = this.#queues.get(info.id);
-      if (next !== undefined) next.held.unshift(...queue.held.slice(i));
+      if (next !== undefined) {
+        // The rest waits, still counted against the limits, behind the new decision.
+        next.held.unshift(...queue.held.slice(i));
+        next.bytes += queue.bytes;
+      }
     } catch (error) {
       this.#queues.delete(info.id);
       const violation = error instanceof ProtocolViolationError;

@@ -266,6 +266,28 @@ Deno.test("Authorizer: a dynamic authorizer gets match; its cache is per match",
   deepEqual(seen, [{}, { match: "prefix" }]);
 });
 
+Deno.test("Authorizer: a session's cached dynamic decisions are bounded, the oldest forgotten first", async () => {
+  let asked = 0;
+  const authorizer = new Authorizer([{
+    name: "r",
+    authorizer: () => {
+      asked++;
+      return { allow: true, cache: true };
+    },
+  }], noCall);
+  const info = { ...sessionInfo(1, ["publisher"]), authrole: "r" };
+  const ask = async (uri: string) => {
+    const decision = authorizer.authorize(info, () => ({}), "publish", uri, {});
+    return "allow" in decision ? decision : await decided(decision);
+  };
+  for (let i = 0; i <= 1024; i++) await ask(`com.example.t${i}`);
+  equal(asked, 1025);
+  await ask("com.example.t1024");
+  equal(asked, 1025, "a recent decision is still cached");
+  await ask("com.example.t0");
+  equal(asked, 1026, "the oldest was forgotten");
+});
+
 Deno.test("roles from config: validated, with paths in errors", () => {
   const options = resolveRealmOptions({
     name: "realm1",
@@ -416,6 +438,60 @@ Deno.test("a dynamic authorizer: requests keep their order while it decides; cac
   a.call(MetaProcedure.SESSION_COUNT); // cached: decided at once
   deepEqual(a.replies(), [String(MessageType.RESULT)]);
   equal(asked.length, 2);
+});
+
+Deno.test("a dynamic authorizer: held requests still count against the byte limit behind the next decision", async () => {
+  const gates: ((d: Decision) => void)[] = [];
+  const router = new Router({
+    realms: [{
+      name: "realm1",
+      roles: [{
+        name: "anonymous",
+        authorizer: () => new Promise<Decision>((resolve) => gates.push(resolve)),
+      }],
+    }],
+    logger: () => {},
+    idGenerator: sequentialIdGenerator(),
+  });
+  const a = new Client(router);
+  const big = "x".repeat(6 * 1024 * 1024);
+  a.call("com.example.first"); // waits for the authorizer
+  a.call("com.example.second"); // held; asks the authorizer once released
+  a.call("com.example.big", [big]);
+  a.call("com.example.big", [big]); // 12 MiB held, under the limit
+  equal(a.peer.isClosed, false);
+  gates.shift()!({ allow: false });
+  await tick();
+  equal(gates.length, 1, "the second CALL is being decided, the big ones still held");
+  a.call("com.example.big", [big]); // 18 MiB held
+  deepEqual(a.peer.take().map((m) => m.type), [MessageType.ERROR, MessageType.ABORT]);
+  equal(a.peer.isClosed, true);
+  gates.shift()!({ allow: false });
+});
+
+Deno.test("a dynamic authorizer: what follows a held GOODBYE is bounded in bytes too", () => {
+  const gates: ((d: Decision) => void)[] = [];
+  const router = new Router({
+    realms: [{
+      name: "realm1",
+      roles: [{
+        name: "anonymous",
+        authorizer: () => new Promise<Decision>((resolve) => gates.push(resolve)),
+      }],
+    }],
+    logger: () => {},
+    idGenerator: sequentialIdGenerator(),
+  });
+  const a = new Client(router);
+  a.call("com.example.first"); // waits for the authorizer
+  a.session.receive({ type: MessageType.GOODBYE, details: {}, reason: "wamp.close.normal" });
+  const big = "x".repeat(6 * 1024 * 1024);
+  for (let i = 0; i < 2; i++) a.call("com.example.big", [big]);
+  equal(a.peer.isClosed, false);
+  a.call("com.example.big", [big]); // 18 MiB kept back
+  deepEqual(a.peer.take().map((m) => m.type), [MessageType.ABORT]);
+  equal(a.peer.isClosed, true);
+  gates.shift()!({ allow: false });
 });
 
 Deno.test("adding a testament needs permission to publish on its topic", async () => {

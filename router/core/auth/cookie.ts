@@ -51,11 +51,7 @@ export class CookieStore {
    * @param maxAge Seconds to remember it.
    */
   remember(cookie: string, realm: string, identity: Identity, maxAge: number): void {
-    this.#cookies.delete(cookie);
-    if (this.#cookies.size >= MAX_COOKIES) {
-      this.#cookies.delete(this.#cookies.keys().next().value!);
-    }
-    this.#cookies.set(cookie, { realm, identity, expires: this.#now() + maxAge * 1000 });
+    this.#set(cookie, { realm, identity, expires: this.#now() + maxAge * 1000 });
   }
 
   /**
@@ -70,11 +66,16 @@ export class CookieStore {
   renew(presented: string, fresh: string): void {
     const entry = this.#cookies.get(presented);
     if (entry === undefined || entry.expires <= this.#now()) return;
-    this.#cookies.delete(fresh);
+    this.#set(fresh, entry);
+  }
+
+  /** Stores an entry as the newest, dropping the oldest past `MAX_COOKIES`. */
+  #set(cookie: string, entry: Remembered): void {
+    this.#cookies.delete(cookie);
     if (this.#cookies.size >= MAX_COOKIES) {
       this.#cookies.delete(this.#cookies.keys().next().value!);
     }
-    this.#cookies.set(fresh, entry);
+    this.#cookies.set(cookie, entry);
   }
 
   /** The identity remembered for a cookie in a realm, if any and not expired. */

@@ -156,17 +156,19 @@ export function publicationOf(
   }
   if (session.trustlevel !== undefined) details.trustlevel = session.trustlevel;
   copyPassthru(options, details, msg.payload !== undefined);
-  return {
+  // Built field by field: one object per PUBLISH, no temporaries.
+  const pub: { -readonly [K in keyof Publication]: Publication[K] } = {
     id: broker.publicationIds(),
     topic: msg.topic,
     timestamp: broker.now(),
     details,
-    ...(msg.args === undefined ? {} : { args: msg.args }),
-    ...(msg.kwargs === undefined ? {} : { kwargs: msg.kwargs }),
-    ...(msg.payload === undefined ? {} : { payload: msg.payload }),
-    ...(filter === undefined ? {} : { filter }),
-    ...(options.exclude_me === false ? {} : { excluded: session.id }),
   };
+  if (msg.args !== undefined) pub.args = msg.args;
+  if (msg.kwargs !== undefined) pub.kwargs = msg.kwargs;
+  if (msg.payload !== undefined) pub.payload = msg.payload;
+  if (filter !== undefined) pub.filter = filter;
+  if (options.exclude_me !== false) pub.excluded = session.id;
+  return pub;
 }
 
 /**
