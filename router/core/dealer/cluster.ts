@@ -202,11 +202,6 @@ export class DealerCluster {
     return this.#parts.settle(this.#parts.calls.removeSession(caller));
   }
 
-  /** Whether a session ID is a proxy of a caller on another node. */
-  isProxy(session: number): boolean {
-    return this.#remote.proxies.has(session);
-  }
-
   /**
    * A node is down: its callees leave every registration, calls forwarded
    * to it end with ERROR `canceled`, and its callers' proxies go.
