@@ -10,7 +10,8 @@
  */
 
 import { decode, encode } from "@msgpack/msgpack";
-import type { Peer, WampMessage } from "../wamp/mod.ts";
+import { ErrorUri, MessageType, type Peer, type WampMessage } from "../wamp/mod.ts";
+import { errorReply } from "../router/core/errors.ts";
 import type { ClusterSend, Output } from "../router/core/output.ts";
 import type { Realm } from "../router/core/realm.ts";
 import type { DealerCluster } from "../router/core/dealer/cluster.ts";
@@ -32,6 +33,7 @@ export interface RpcHost {
 }
 
 const PACK = { ignoreUndefined: true } as const;
+const UNAVAILABLE = ErrorUri.CLUSTER_UNAVAILABLE;
 
 /** RPC between the nodes of a cluster, for every realm of one router. */
 export class ClusterRpc {
@@ -97,7 +99,20 @@ export class ClusterRpc {
         .catch((error) => this.#host.log("warn", `Cluster: unregistering ${procedure}: ${error}`));
       return;
     }
-    this.#node.publish(this.#node.subject("node", effect.node, "rpc"), encode(envelope, PACK));
+    try {
+      this.#node.publish(this.#node.subject("node", effect.node, "rpc"), encode(envelope, PACK));
+    } catch (error) { // over NATS's max_payload: the caller is answered, the call ends here
+      this.#host.log(
+        "warn",
+        `Cluster: cannot send a ${envelope.k} to node ${effect.node}: ${error}`,
+      );
+      if (envelope.k !== "call") return;
+      const to = envelope.caller.id;
+      const why = `the call cannot reach the callee's node: ${error}`;
+      const { msg } = errorReply(to, MessageType.CALL, envelope.msg.request, UNAVAILABLE, why);
+      const dealer = this.#dealers.get(envelope.realm);
+      if (dealer !== undefined) this.#host.run(dealer.answer(to, msg));
+    }
   }
 
   /** Stops listening. */
@@ -151,7 +166,15 @@ export class ClusterRpc {
       info: { type: "cluster" } as unknown as Peer["info"],
       send: (msg: WampMessage) => {
         const envelope: RpcEnvelope = { k: "out", realm, from, to, msg };
-        this.#node.publish(subject, encode(envelope, PACK));
+        try {
+          this.#node.publish(subject, encode(envelope, PACK));
+        } catch (error) { // over NATS's max_payload: the caller gets an ERROR instead
+          this.#host.log("warn", `Cluster: cannot send an answer to node ${node}: ${error}`);
+          if (msg.type !== MessageType.RESULT && msg.type !== MessageType.ERROR) return;
+          const why = `the answer cannot reach the caller's node: ${error}`;
+          envelope.msg = errorReply(to, MessageType.CALL, msg.request, UNAVAILABLE, why).msg;
+          this.#node.publish(subject, encode(envelope, PACK));
+        }
       },
       backlog: () => 0,
       queued: () => 0,

@@ -1,43 +1,115 @@
 /** Test harness: routers joined as one cluster over a real nats-server. */
 
-import { connect, type Session } from "../../mod.ts";
+import { equal, ok } from "node:assert/strict";
+import { ApplicationError, connect, type Session } from "../../mod.ts";
+import type { RealmOptions } from "../../router/mod.ts";
 import { realmOf } from "../../router/router.ts";
 import type { SerializerName } from "../../wamp/mod.ts";
 import { type NatsServer, startNats } from "../_helpers/nats.ts";
-import { startRouter, type TestRouter, until } from "../_helpers/router.ts";
+import { startRouter, type TestRouter, until, within } from "../_helpers/router.ts";
 
 /** Heartbeat and node timeout the cluster tests use (ms). */
 export const TIMING = { heartbeat: 100, nodeTimeout: 800 } as const;
 
 /** A NATS server and routers joined through it. */
 export interface TestCluster extends AsyncDisposable {
+  /** The NATS server. */
   nats: NatsServer;
+  /** The nodes, in start order. */
   nodes: TestRouter[];
 }
 
 /**
- * Starts nats-server and `n` routers in one cluster (realm1 each).
+ * Starts nats-server and `n` routers in one cluster, each serving realm1
+ * with `realm` options.
  *
  * @param n How many nodes.
+ * @param name The cluster's name.
+ * @param realm realm1's options.
  * @returns The cluster, torn down with `await using`.
  */
-export async function startCluster(n: number, name = "t"): Promise<TestCluster> {
+export async function startCluster(
+  n: number,
+  name = "t",
+  realm: Omit<RealmOptions, "name"> = {},
+): Promise<TestCluster> {
   const nats = await startNats();
   const nodes: TestRouter[] = [];
-  for (let i = 0; i < n; i++) {
-    const node = await startRouter({ cluster: { servers: [nats.url], name, ...TIMING } });
-    await node.router.ready;
-    nodes.push(node);
+  const dispose = async () => {
+    for (const node of nodes) await node[Symbol.asyncDispose]();
+    await nats.stop();
+  };
+  try {
+    for (let i = 0; i < n; i++) {
+      const node = await startRouter({
+        realms: [{ name: "realm1", ...realm }],
+        cluster: { servers: [nats.url], name, ...TIMING },
+      });
+      nodes.push(node);
+      await node.router.ready;
+    }
+  } catch (error) {
+    await dispose();
+    throw error;
   }
-  return {
-    nats,
-    nodes,
-    async [Symbol.asyncDispose]() {
-      for (const node of nodes) await node[Symbol.asyncDispose]();
-      await nats.stop();
-    },
+  return { nats, nodes, [Symbol.asyncDispose]: dispose };
+}
+
+/** A node in its own process (`_node.ts`), for the SIGKILL tests. */
+export interface NodeProcess {
+  /** Its WebSocket URL. */
+  url: string;
+  /** The process. */
+  process: Deno.ChildProcess;
+}
+
+/**
+ * Starts a cluster node as its own process and waits for its URL.
+ *
+ * @param natsUrl The NATS server.
+ * @param name The cluster's name.
+ * @returns The node (SIGKILL it, then await its status).
+ */
+export async function spawnNode(natsUrl: string, name: string): Promise<NodeProcess> {
+  const process = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./_node.ts", import.meta.url).pathname,
+      natsUrl,
+      name,
+      String(TIMING.heartbeat),
+      String(TIMING.nodeTimeout),
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    const { value } = await within(lines.read(), 20_000, "a node process starts");
+    return { url: value!.trim(), process };
+  } catch (error) {
+    process.kill("SIGKILL");
+    await process.status;
+    throw error;
+  } finally {
+    lines.releaseLock();
+    process.stdout.cancel().catch(() => {});
+  }
+}
+
+/** An `assert.rejects` check: an {@linkcode ApplicationError} with `uri`. */
+export function isUri(uri: string): (e: unknown) => boolean {
+  return (e: unknown) => {
+    ok(e instanceof ApplicationError, `expected ApplicationError ${uri}, got ${e}`);
+    equal(e.uri, uri);
+    return true;
   };
 }
+
+/** Resolves after `ms` milliseconds. */
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Joins realm1 of a node over WebSocket with one serializer. */
 export function joinNode(node: TestRouter, serializer: SerializerName = "json"): Promise<Session> {

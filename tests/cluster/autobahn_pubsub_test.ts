@@ -13,7 +13,7 @@ import {
   SERIALIZERS,
   unavailable,
 } from "../interop/_autobahn.ts";
-import { startCluster } from "./_pubsub_cluster.ts";
+import { startCluster } from "./_cluster.ts";
 
 for (const serializer of SERIALIZERS) {
   Deno.test({
@@ -21,7 +21,7 @@ for (const serializer of SERIALIZERS) {
     ignore: autobahn === undefined,
     fn: async () => {
       if (autobahn === undefined) throw new Error(unavailable);
-      await using c = await startCluster(2);
+      await using c = await startCluster(2, "test");
       const peers: AutobahnPeer[] = [];
       const open = (url: string) =>
         AutobahnPeer.open(autobahn!, url, { serializer, realm: "realm1" }, (p) => peers.push(p));

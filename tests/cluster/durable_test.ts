@@ -10,7 +10,7 @@ import { connect, type Event, type Session } from "../../mod.ts";
 import { realmOf } from "../../router/router.ts";
 import { startRouter, type TestRouter, until, within } from "../_helpers/router.ts";
 import { startNats } from "../_helpers/nats.ts";
-import { joinNode, startCluster, TIMING } from "./_cluster.ts";
+import { joinNode, spawnNode, startCluster, TIMING } from "./_cluster.ts";
 
 async function retainedOn(s: Session, topic: string, match = "exact"): Promise<Event[]> {
   const got: Event[] = [];
@@ -103,32 +103,13 @@ async function kvHas(url: string, bucket: string, n: number): Promise<void> {
   }
 }
 
-function spawnNode(url: string, name: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("./_node.ts", import.meta.url).pathname,
-      url,
-      name,
-      String(TIMING.heartbeat),
-      String(TIMING.nodeTimeout),
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  return { child, lines };
-}
-
 Deno.test("cluster: testaments fire when their session's node is SIGKILLed", async () => {
   await using c = await startCluster(2, "will");
   const [a, b] = c.nodes;
-  const { child, lines } = spawnNode(c.nats.url, "will");
+  const { url, process: child } = await spawnNode(c.nats.url, "will");
   let killed = false;
   try {
-    const { value } = await lines.read();
-    const doomed = await connect(value!.trim(), { realm: "realm1", serializers: ["msgpack"] });
+    const doomed = await connect(url, { realm: "realm1", serializers: ["msgpack"] });
     const onA = await joinNode(a!);
     const onB = await joinNode(b!, "cbor");
     const gotA: Event[] = [];
@@ -174,7 +155,6 @@ Deno.test("cluster: testaments fire when their session's node is SIGKILLed", asy
   } finally {
     if (!killed) child.kill("SIGKILL");
     await child.status;
-    await lines.cancel().catch(() => {});
   }
 });
 

@@ -11,32 +11,15 @@ import { ApplicationError, connect, type Session } from "../../mod.ts";
 import { clusterNodeOf } from "../../router/router.ts";
 import type { SerializerName } from "../../wamp/mod.ts";
 import { until, within } from "../_helpers/router.ts";
-import { joinNode, seen, startCluster, TIMING } from "./_cluster.ts";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { joinNode, seen, sleep, spawnNode, startCluster, TIMING } from "./_cluster.ts";
 
 Deno.test("cluster: a node SIGKILLed mid-flood and mid-call: survivors lose nothing after detection, no caller hangs", async () => {
   await using c = await startCluster(2, "flood");
   const [a, b] = c.nodes as [typeof c.nodes[0], typeof c.nodes[0]];
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("./_node.ts", import.meta.url).pathname,
-      c.nats.url,
-      "flood",
-      String(TIMING.heartbeat),
-      String(TIMING.nodeTimeout),
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const { url, process: child } = await spawnNode(c.nats.url, "flood");
   let killed = false;
   const sessions: Session[] = [];
   try {
-    const { value } = await lines.read();
-    const url = value!.trim();
     // Clients of the doomed node: a callee, a subscriber and a publisher.
     const callee = await connect(url, { realm: "realm1", serializers: ["msgpack"] });
     const started: number[] = [];
@@ -177,7 +160,6 @@ Deno.test("cluster: a node SIGKILLed mid-flood and mid-call: survivors lose noth
   } finally {
     if (!killed) child.kill("SIGKILL");
     await child.status;
-    await lines.cancel().catch(() => {});
     for (const s of sessions) await s.close().catch(() => {});
   }
 });

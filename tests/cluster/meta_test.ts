@@ -6,38 +6,15 @@
  */
 
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { ApplicationError, connect, type Session } from "../../mod.ts";
-import { type NatsServer, startNats } from "../_helpers/nats.ts";
-import { startRouter, type TestRouter, until, within } from "../_helpers/router.ts";
-import { joinNode, seen, TIMING } from "./_cluster.ts";
+import { connect, type Session } from "../../mod.ts";
+import { startRouter, until, within } from "../_helpers/router.ts";
+import { isUri, joinNode, seen, spawnNode, startCluster, TIMING } from "./_cluster.ts";
 import { type ClusterSession, NOTHING, type Output } from "../../router/core/output.ts";
 import type { MetaEvents } from "../../router/core/meta/events.ts";
 import { SessionCluster, type SessionEnvelope } from "../../router/core/meta/cluster_sessions.ts";
 
-/** Nodes with the kill procedures and modify_details on (realm1). */
-async function startMetaCluster(
-  n: number,
-  name: string,
-): Promise<{ nats: NatsServer; nodes: TestRouter[] } & AsyncDisposable> {
-  const nats = await startNats();
-  const nodes: TestRouter[] = [];
-  for (let i = 0; i < n; i++) {
-    const node = await startRouter({
-      realms: [{ name: "realm1", meta: { kill: true, modifyDetails: true } }],
-      cluster: { servers: [nats.url], name, ...TIMING },
-    });
-    await node.router.ready;
-    nodes.push(node);
-  }
-  return {
-    nats,
-    nodes,
-    async [Symbol.asyncDispose]() {
-      for (const node of nodes) await node[Symbol.asyncDispose]();
-      await nats.stop();
-    },
-  };
-}
+/** realm1 with the kill procedures and modify_details on. */
+const META = { meta: { kill: true, modifyDetails: true } } as const;
 
 /** Waits until `session`'s view of the realm is exactly `ids` (any order). */
 async function viewIs(session: Session, ids: number[]): Promise<void> {
@@ -51,16 +28,8 @@ async function viewIs(session: Session, ids: number[]): Promise<void> {
   }
 }
 
-function isUri(uri: string) {
-  return (e: unknown) => {
-    ok(e instanceof ApplicationError, `expected ApplicationError ${uri}, got ${e}`);
-    equal(e.uri, uri);
-    return true;
-  };
-}
-
 Deno.test("session meta across nodes: on_join/on_leave, count, list (authrole filter), get", async () => {
-  await using c = await startMetaCluster(3, "meta1");
+  await using c = await startCluster(3, "meta1", META);
   const [a, b, d] = c.nodes;
   const watcher = await joinNode(a!, "msgpack");
   const onB = await joinNode(b!, "cbor");
@@ -97,7 +66,7 @@ Deno.test("session meta across nodes: on_join/on_leave, count, list (authrole fi
 });
 
 Deno.test("wamp.session.kill, kill_by_authid, kill_by_authrole and kill_all reach other nodes", async () => {
-  await using c = await startMetaCluster(2, "meta2");
+  await using c = await startCluster(2, "meta2", META);
   const [a, b] = c.nodes;
   const admin = await joinNode(a!);
   const victims = [await joinNode(b!), await joinNode(b!), await joinNode(b!), await joinNode(a!)];
@@ -135,7 +104,7 @@ Deno.test("wamp.session.kill, kill_by_authid, kill_by_authrole and kill_all reac
 });
 
 Deno.test("wamp.session.modify_details on a session of another node", async () => {
-  await using c = await startMetaCluster(2, "modify");
+  await using c = await startCluster(2, "modify", META);
   const [a, b] = c.nodes;
   const admin = await joinNode(a!, "msgpack");
   const other = await joinNode(b!, "cbor");
@@ -162,7 +131,7 @@ Deno.test("wamp.session.modify_details on a session of another node", async () =
 });
 
 Deno.test("wamp.reflection.topic.list and describe see every node's subscriptions", async () => {
-  await using c = await startMetaCluster(3, "reflect");
+  await using c = await startCluster(3, "reflect", META);
   const [a, b, d] = c.nodes;
   const asker = await joinNode(a!, "json");
   const subs = [await joinNode(b!, "msgpack"), await joinNode(d!, "cbor"), await joinNode(a!)];
@@ -210,26 +179,11 @@ Deno.test("wamp.reflection.topic.list and describe see every node's subscription
 });
 
 Deno.test("a node SIGKILLed: its sessions leave every view within nodeTimeout, with on_leave", async () => {
-  await using c = await startMetaCluster(2, "meta3");
+  await using c = await startCluster(2, "meta3", META);
   const [a, b] = c.nodes;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("./_node.ts", import.meta.url).pathname,
-      c.nats.url,
-      "meta3",
-      String(TIMING.heartbeat),
-      String(TIMING.nodeTimeout),
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const { url, process: child } = await spawnNode(c.nats.url, "meta3");
   let killed = false;
   try {
-    const { value } = await lines.read();
-    const url = value!.trim();
     const watcher = await joinNode(a!);
     const other = await joinNode(b!);
     const doomed = [
@@ -264,12 +218,11 @@ Deno.test("a node SIGKILLed: its sessions leave every view within nodeTimeout, w
   } finally {
     if (!killed) child.kill("SIGKILL");
     await child.status;
-    await lines.cancel().catch(() => {});
   }
 });
 
 Deno.test("registration meta across nodes: events once per node, list_callees/count_callees", async () => {
-  await using c = await startMetaCluster(2, "meta4");
+  await using c = await startCluster(2, "meta4", META);
   const [a, b] = c.nodes;
   const watcher = await joinNode(a!);
   const creates: unknown[][] = [];
@@ -307,7 +260,7 @@ Deno.test("registration meta across nodes: events once per node, list_callees/co
 });
 
 Deno.test("subscription meta across nodes: lookup, get, list, match, list/count_subscribers", async () => {
-  await using c = await startMetaCluster(2, "meta5");
+  await using c = await startCluster(2, "meta5", META);
   const [a, b] = c.nodes;
   const watcher = await joinNode(a!);
   const sA = await joinNode(a!), sB = await joinNode(b!, "msgpack"), sB2 = await joinNode(b!);
@@ -371,7 +324,7 @@ Deno.test("subscription meta across nodes: lookup, get, list, match, list/count_
 });
 
 Deno.test("subscription meta events for subscriptions on other nodes, once each, with their node's IDs", async () => {
-  await using c = await startMetaCluster(2, "meta6");
+  await using c = await startCluster(2, "meta6", META);
   const [a, b] = c.nodes;
   const watcher = await joinNode(a!);
   const events: [string, unknown[]][] = [];

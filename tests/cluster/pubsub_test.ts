@@ -9,7 +9,7 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import type { Event, Session } from "../../mod.ts";
 import { clusterOf } from "../../router/router.ts";
 import { join, until, type Via } from "../_helpers/router.ts";
-import { startCluster } from "./_pubsub_cluster.ts";
+import { startCluster } from "./_cluster.ts";
 
 const VIAS: readonly Via[] = ["json", "msgpack", "cbor"];
 
@@ -41,7 +41,7 @@ for (const via of VIAS) {
     Deno.test(`[${via}] cluster: ${name}`, fn);
 
   test("exact, prefix and wildcard subscriptions on B receive what A publishes", async () => {
-    await using c = await startCluster(2);
+    await using c = await startCluster(2, "test");
     const [a, b] = c.nodes;
     const sub = await join(b!, via);
     const pub = await join(a!, via);
@@ -75,7 +75,7 @@ for (const via of VIAS) {
     Deno.test(`[${via}] cluster: ${name}`, fn);
 
   test("exclude_me, black/white lists by session, authid and authrole across nodes", async () => {
-    await using c = await startCluster(2);
+    await using c = await startCluster(2, "test");
     const [a, b] = c.nodes;
     const [x, y] = [await join(b!, via), await join(b!, via)];
     const pub = await join(a!, via);
@@ -107,7 +107,7 @@ for (const via of VIAS) {
   });
 
   test("publisher disclosure, trust levels and payload passthru across nodes", async () => {
-    await using c = await startCluster(2, {
+    await using c = await startCluster(2, "test", {
       trustLevels: [{ transport: "websocket", trustlevel: 2 }],
     });
     const [a, b] = c.nodes;
@@ -134,7 +134,7 @@ for (const via of VIAS) {
 }
 
 Deno.test("cluster: a realm that always discloses does so on every node", async () => {
-  await using c = await startCluster(2, { disclosePublisher: "always" });
+  await using c = await startCluster(2, "test", { disclosePublisher: "always" });
   const sub = await join(c.nodes[1]!, "json");
   const pub = await join(c.nodes[0]!, "json");
   const got = await collect(sub, "com.example.always");
@@ -145,7 +145,7 @@ Deno.test("cluster: a realm that always discloses does so on every node", async 
 });
 
 Deno.test("cluster: 3 nodes, one NATS message per publication, encoded once", async () => {
-  await using c = await startCluster(3);
+  await using c = await startCluster(3, "test");
   const [a, b, cc] = c.nodes;
   const subsB = [await join(b!, "json"), await join(b!, "msgpack")];
   const subC = await join(cc!, "cbor");
@@ -170,7 +170,7 @@ Deno.test("cluster: 3 nodes, one NATS message per publication, encoded once", as
 });
 
 Deno.test("cluster: a node subscribes to a subject only while a local subscription needs it", async () => {
-  await using c = await startCluster(2);
+  await using c = await startCluster(2, "test");
   const [a, b] = c.nodes;
   const bridge = clusterOf(b!.router)!.pubsub;
   const s = await join(b!, "json");
@@ -199,7 +199,7 @@ Deno.test("cluster: a node subscribes to a subject only while a local subscripti
 });
 
 Deno.test("cluster: SUBSCRIBED on B means the next publication on A reaches it", async () => {
-  await using c = await startCluster(2);
+  await using c = await startCluster(2, "test");
   const [a, b] = c.nodes;
   const pub = await join(a!, "json");
   for (let i = 0; i < 20; i++) {
@@ -213,7 +213,7 @@ Deno.test("cluster: SUBSCRIBED on B means the next publication on A reaches it",
 });
 
 Deno.test("cluster: a testament published on A when its session leaves reaches B", async () => {
-  await using c = await startCluster(2);
+  await using c = await startCluster(2, "test");
   const [a, b] = c.nodes;
   const sub = await join(b!, "json");
   const got = await collect(sub, "com.example.gone");
@@ -228,7 +228,7 @@ Deno.test("cluster: a testament published on A when its session leaves reaches B
 });
 
 Deno.test("cluster: PUBLISHED only once NATS accepted the publication", async () => {
-  await using c = await startCluster(2);
+  await using c = await startCluster(2, "test");
   const [a, b] = c.nodes;
   const local = await join(a!, "json");
   const remote = await join(b!, "json");
@@ -250,7 +250,7 @@ Deno.test("cluster: PUBLISHED only once NATS accepted the publication", async ()
 });
 
 Deno.test("cluster: a publication over NATS's max_payload stays local and says so", async () => {
-  await using c = await startCluster(2);
+  await using c = await startCluster(2, "test");
   const [a, b] = c.nodes;
   const local = await join(a!, "msgpack");
   const remote = await join(b!, "msgpack");
@@ -269,7 +269,7 @@ Deno.test("cluster: a publication over NATS's max_payload stays local and says s
 });
 
 Deno.test("cluster: each node's event history keeps what any node published", async () => {
-  await using c = await startCluster(2, {
+  await using c = await startCluster(2, "test", {
     eventHistory: [{ topic: "com.example.log", match: "prefix", limit: 10 }],
   });
   const [a, b] = c.nodes;

@@ -9,9 +9,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import type { Event, Session } from "../../mod.ts";
 import { startRouter, type TestRouter, until, within } from "../_helpers/router.ts";
-import { joinNode, seen, startCluster, TIMING } from "./_cluster.ts";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { joinNode, seen, sleep, startCluster, TIMING } from "./_cluster.ts";
 
 async function collect(s: Session, topic: string): Promise<Event[]> {
   const got: Event[] = [];

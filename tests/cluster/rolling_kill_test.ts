@@ -13,45 +13,10 @@ import { connect, type Result, type Session } from "../../mod.ts";
 import type { SerializerName } from "../../wamp/mod.ts";
 import { startNats } from "../_helpers/nats.ts";
 import { until, within } from "../_helpers/router.ts";
-import { TIMING } from "./_cluster.ts";
+import { type NodeProcess, sleep, spawnNode, TIMING } from "./_cluster.ts";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const NAME = "rollkill";
 const SERIALIZERS: SerializerName[] = ["json", "msgpack", "cbor"];
-
-/** A node in its own process. */
-interface Child {
-  url: string;
-  process: Deno.ChildProcess;
-}
-
-async function spawnNode(natsUrl: string): Promise<Child> {
-  const process = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("./_node.ts", import.meta.url).pathname,
-      natsUrl,
-      NAME,
-      String(TIMING.heartbeat),
-      String(TIMING.nodeTimeout),
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const lines = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  try {
-    const { value } = await within(lines.read(), 20_000, "a node process starts");
-    return { url: value!.trim(), process };
-  } catch (error) {
-    process.kill("SIGKILL");
-    await process.status;
-    throw error;
-  } finally {
-    lines.releaseLock();
-    process.stdout.cancel().catch(() => {});
-  }
-}
 
 /** One node's clients: subscriber, publisher, callee, caller, on_leave watcher. */
 interface Clients {
@@ -128,13 +93,13 @@ async function probesArrive(clients: (Clients | undefined)[], probe: number): Pr
 
 Deno.test("cluster: rolling restart by SIGKILL of 3 node processes under light load: survivors lose nothing acknowledged after detection, calls to live nodes work", async () => {
   const nats = await startNats();
-  const children: (Child | undefined)[] = [];
+  const children: (NodeProcess | undefined)[] = [];
   const clients: (Clients | undefined)[] = [];
   const everyone: Session[] = [];
   let loading = true;
   let load: Promise<void> = Promise.resolve();
   try {
-    for (let i = 0; i < 3; i++) children.push(await spawnNode(nats.url));
+    for (let i = 0; i < 3; i++) children.push(await spawnNode(nats.url, NAME));
     for (let i = 0; i < 3; i++) {
       const c = await clientsOf(children[i]!.url, i);
       clients.push(c);
@@ -199,7 +164,7 @@ Deno.test("cluster: rolling restart by SIGKILL of 3 node processes under light l
       }
 
       // The node comes back: a new process, new clients.
-      children[victim] = await spawnNode(nats.url);
+      children[victim] = await spawnNode(nats.url, NAME);
       const fresh = await clientsOf(children[victim]!.url, victim);
       everyone.push(...sessionsOf(fresh));
       clients[victim] = fresh;

@@ -4,17 +4,9 @@
  */
 
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { ApplicationError, connect } from "../../mod.ts";
+import { type ApplicationError, connect } from "../../mod.ts";
 import { until, within } from "../_helpers/router.ts";
-import { joinNode, seen, startCluster, tableHas, TIMING } from "./_cluster.ts";
-
-function isUri(uri: string) {
-  return (e: unknown) => {
-    ok(e instanceof ApplicationError, `expected ApplicationError ${uri}, got ${e}`);
-    equal(e.uri, uri);
-    return true;
-  };
-}
+import { isUri, joinNode, seen, startCluster, tableHas, TIMING } from "./_cluster.ts";
 
 for (const serializer of ["json", "msgpack", "cbor"] as const) {
   Deno.test(`[${serializer}] a call on node A reaches a callee on node B`, async () => {

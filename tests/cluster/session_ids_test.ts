@@ -9,7 +9,7 @@ import { clusterIds, SLOT_SIZE } from "../../cluster/session_ids.ts";
 import { isId } from "../../wamp/mod.ts";
 import { startNats } from "../_helpers/nats.ts";
 import { join } from "../_helpers/router.ts";
-import { startCluster } from "./_pubsub_cluster.ts";
+import { startCluster } from "./_cluster.ts";
 
 const quiet = () => {};
 
@@ -46,7 +46,7 @@ Deno.test("cluster IDs: a taken slot is never leased twice, a closed one is free
 });
 
 Deno.test("cluster IDs: sessions on different nodes have IDs from different slots", async () => {
-  await using c = await startCluster(3);
+  await using c = await startCluster(3, "test");
   const slots = await Promise.all(c.nodes.map(async (t) => {
     const sessions = await Promise.all([0, 1, 2].map(() => join(t, "json")));
     const mine = new Set(sessions.map((s) => Math.floor(s.id / SLOT_SIZE)));

@@ -154,15 +154,18 @@ export class DealerCluster {
     for (const id of reg === undefined ? [] : [...reg.callees]) {
       if (remote.callees.has(id) && !wanted.has(id)) this.#dropCallee(id, [reg!]);
     }
+    reg = registrations.lookup(procedure, match);
+    // A set, not `callees.includes`: a change to a shared registration of n
+    // callees costs O(n) here, not O(n²).
+    const present = new Set(reg?.callees);
     for (const entry of wanted.values()) {
-      reg = registrations.lookup(procedure, match);
-      if (reg?.callees.includes(entry.session)) continue;
+      if (present.has(entry.session)) continue;
       if (reg !== undefined && reg.invoke !== invoke) continue; // lost a race: the table decides
       remote.callees.set(entry.session, entry);
       remote.place(entry);
       reg = registrations.add(procedure, match, invoke, entry.session, entry.options);
+      present.add(entry.session);
     }
-    reg = registrations.lookup(procedure, match);
     if (reg !== undefined) remote.sort(reg.callees);
     return this.#parts.settle(NOTHING);
   }
@@ -200,11 +203,6 @@ export class DealerCluster {
   callerGone(caller: number): Output {
     if (!this.#remote.proxies.delete(caller)) return NOTHING;
     return this.#parts.settle(this.#parts.calls.removeSession(caller));
-  }
-
-  /** Whether a session ID is a proxy of a caller on another node. */
-  isProxy(session: number): boolean {
-    return this.#remote.proxies.has(session);
   }
 
   /**

@@ -111,6 +111,11 @@ export class RemoteRpc {
   readonly order: Map<number, string> = new Map();
   /** Calls forwarded to other nodes: caller → CALL request → where. */
   readonly forwarded: Map<number, Map<number, Forwarded>> = new Map();
+  /**
+   * Local callers → the nodes that hold a proxy of them (every node a call
+   * was forwarded to, finished or not): told when the caller leaves.
+   */
+  readonly proxiedAt: Map<number, Set<string>> = new Map();
   /** Proxies of callers on other nodes: session ID → their node. */
   readonly proxies: Map<number, string> = new Map();
   /** Local sessions with a registration claim in flight, and how many. */
@@ -162,6 +167,9 @@ export class RemoteRpc {
     let mine = this.forwarded.get(session.id);
     if (mine === undefined) this.forwarded.set(session.id, mine = new Map());
     mine.set(msg.request, { node: entry.node, streaming });
+    let nodes = this.proxiedAt.get(session.id);
+    if (nodes === undefined) this.proxiedAt.set(session.id, nodes = new Set());
+    nodes.add(entry.node);
     return this.#send(entry.node, {
       k: "call",
       realm: this.hooks.realm,
@@ -225,15 +233,14 @@ export class RemoteRpc {
   }
 
   /**
-   * A local caller left: the nodes running its calls are told, so their
-   * callees get INTERRUPT and its proxies go.
+   * A local caller left: the nodes holding a proxy of it are told, so their
+   * callees get INTERRUPT for its calls in flight and the proxies go.
    */
   callerLeft(caller: number, effects: Effect[]): void {
-    const mine = this.forwarded.get(caller);
-    if (mine === undefined) return;
     this.forwarded.delete(caller);
-    const nodes = new Set<string>();
-    for (const call of mine.values()) nodes.add(call.node);
+    const nodes = this.proxiedAt.get(caller);
+    if (nodes === undefined) return;
+    this.proxiedAt.delete(caller);
     for (const node of nodes) {
       effects.push(
         send(node, { k: "gone", realm: this.hooks.realm, from: this.hooks.node, caller }),
@@ -264,6 +271,7 @@ export class RemoteRpc {
       }
       if (mine.size === 0) this.forwarded.delete(caller);
     }
+    for (const nodes of this.proxiedAt.values()) nodes.delete(node);
     return out;
   }
 
