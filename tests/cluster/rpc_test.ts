@@ -349,3 +349,15 @@ Deno.test("a session that called a procedure on B is still a callee B's callers 
   await onA.close();
   await onB.close();
 });
+
+Deno.test("registrationsPerSession holds in a cluster for a burst of concurrent REGISTERs", async () => {
+  await using c = await startCluster(1, "t", { limits: { registrationsPerSession: 2 } });
+  const s = await joinNode(c.nodes[0]!);
+  const outcomes = await Promise.allSettled(
+    ["a", "b", "c"].map((p) => s.register(`com.example.${p}`, () => ({}))),
+  );
+  equal(outcomes.filter((o) => o.status === "fulfilled").length, 2);
+  const refused = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
+  ok(isUri("cloverleaf.error.limit_exceeded")(refused.reason));
+  await s.close();
+});

@@ -165,8 +165,10 @@ export class Dealer {
       }
     }
     const limits = this.#limits;
+    // In a cluster, REGISTERs still claiming the shared table count too.
+    const claiming = this.#calls.remote?.claims.get(session.id) ?? 0;
     if (
-      this.#registrations.countOf(session.id) >= limits.registrationsPerSession &&
+      this.#registrations.countOf(session.id) + claiming >= limits.registrationsPerSession &&
       session.transport !== "internal"
     ) {
       return refuse(
