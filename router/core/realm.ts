@@ -375,12 +375,13 @@ export class Realm {
    */
   #finish(out: Output): Output {
     const caller = this.#caller;
-    const intercept = caller !== undefined && caller.size > 0;
+    const internalId = caller?.info.id;
+    const intercept = caller !== undefined && caller.size > 0 &&
+      out.messages.some((m) => m.to === internalId);
     const sharing = this.broker.sharing;
     const sessions = this.#sessions;
     if (!intercept && !this.#events.pending && !sharing?.pending && !sessions?.pending) return out;
     const done = output();
-    const internalId = caller?.info.id;
     let replies: WampMessage[] | undefined;
     for (const m of out.messages) {
       if (intercept && m.to === internalId) (replies ??= []).push(m.msg);
