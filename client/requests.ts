@@ -6,13 +6,24 @@
  * @module
  */
 
-import { MAX_ID, MessageType, type WampMessage } from "../wamp/mod.ts";
+import { MAX_ID, MessageType, type MessageTypeCode, type WampMessage } from "../wamp/mod.ts";
 import { ApplicationError } from "./errors.ts";
 
 interface Pending {
+  /** The request's message type: what a reply must answer. */
+  type: MessageTypeCode;
   resolve(msg: WampMessage): void;
   reject(error: Error): void;
 }
+
+/** The reply each request the session numbers here waits for. */
+const REPLY: Partial<Record<MessageTypeCode, MessageTypeCode>> = {
+  [MessageType.PUBLISH]: MessageType.PUBLISHED,
+  [MessageType.SUBSCRIBE]: MessageType.SUBSCRIBED,
+  [MessageType.UNSUBSCRIBE]: MessageType.UNSUBSCRIBED,
+  [MessageType.REGISTER]: MessageType.REGISTERED,
+  [MessageType.UNREGISTER]: MessageType.UNREGISTERED,
+};
 
 /** Request IDs and the requests waiting for their reply. Internal to the session. */
 export class Requests {
@@ -42,8 +53,10 @@ export class Requests {
     onReply?: (reply: WampMessage) => void,
   ): { msg: WampMessage; reply: Promise<WampMessage> } {
     const request = this.next();
+    const msg = make(request);
     const reply = new Promise<WampMessage>((resolve, reject) =>
       this.#pending.set(request, {
+        type: msg.type,
         resolve: onReply === undefined ? resolve : (msg) => {
           onReply(msg);
           resolve(msg);
@@ -51,7 +64,7 @@ export class Requests {
         reject,
       })
     );
-    return { msg: make(request), reply };
+    return { msg, reply };
   }
 
   /**
@@ -60,10 +73,17 @@ export class Requests {
    *
    * @param request The request ID.
    * @param msg The reply: an ERROR rejects.
+   * @returns `false` when `msg` cannot answer the pending request (a
+   * SUBSCRIBED for a PUBLISH, an ERROR for another request type): the
+   * request stays pending and the router broke the protocol.
    */
-  settle(request: number, msg: WampMessage): void {
+  settle(request: number, msg: WampMessage): boolean {
     const pending = this.#pending.get(request);
-    if (pending === undefined) return;
+    if (pending === undefined) return true;
+    const answers = msg.type === MessageType.ERROR
+      ? msg.requestType === pending.type
+      : REPLY[pending.type] === msg.type;
+    if (!answers) return false;
     this.#pending.delete(request);
     if (msg.type === MessageType.ERROR) {
       pending.reject(
@@ -76,6 +96,7 @@ export class Requests {
     } else {
       pending.resolve(msg);
     }
+    return true;
   }
 
   /**

@@ -62,21 +62,20 @@ export class Roles {
         break;
       case MessageType.UNREGISTERED:
         if (msg.request === 0) this.callee.onRevoked(msg);
-        else this.#requests.settle(msg.request, msg);
+        else return this.#requests.settle(msg.request, msg);
         break;
       case MessageType.UNSUBSCRIBED:
         if (msg.request === 0) this.subscriber.onRevoked(msg);
-        else this.#requests.settle(msg.request, msg);
+        else return this.#requests.settle(msg.request, msg);
         break;
       case MessageType.ERROR:
         if (msg.requestType === MessageType.CALL) this.caller.onError(msg);
-        else this.#requests.settle(msg.request, msg);
+        else return this.#requests.settle(msg.request, msg);
         break;
       case MessageType.SUBSCRIBED:
       case MessageType.PUBLISHED:
       case MessageType.REGISTERED:
-        this.#requests.settle(msg.request, msg);
-        break;
+        return this.#requests.settle(msg.request, msg);
       default:
         return false;
     }

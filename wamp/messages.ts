@@ -579,25 +579,35 @@ const CANCEL: KeyChecks<CancelOptions> = { mode: CANCEL_MODE, ...ROUTED };
 const INTERRUPT: KeyChecks<InterruptOptions> = { mode: CANCEL_MODE, reason: isString, ...ROUTED };
 const ERROR: KeyChecks<ErrorDetails> = { ...ROUTED, ...PPT };
 
-/** Type checks of the known keys, per message type and dict position. */
+/**
+ * Type checks of the known keys, per message type and dict position, in
+ * null-prototype tables: a key such as `hasOwnProperty` or `constructor`
+ * is a peer's unknown key, not a check inherited from `Object.prototype`.
+ */
 const CHECKS: ReadonlyMap<number, Readonly<Record<string, Guard<unknown>>>> = new Map<
   number,
   Readonly<Record<string, Guard<unknown>>>
 >([
-  [MessageType.HELLO, HELLO],
-  [MessageType.WELCOME, WELCOME],
-  [MessageType.PUBLISH, PUBLISH],
-  [MessageType.EVENT, EVENT],
-  [MessageType.SUBSCRIBE, SUBSCRIBE],
-  [MessageType.REGISTER, REGISTER],
-  [MessageType.CALL, CALL],
-  [MessageType.RESULT, RESULT],
-  [MessageType.INVOCATION, INVOCATION],
-  [MessageType.YIELD, YIELD],
-  [MessageType.CANCEL, CANCEL],
-  [MessageType.INTERRUPT, INTERRUPT],
-  [MessageType.ERROR, ERROR],
+  [MessageType.HELLO, own(HELLO)],
+  [MessageType.WELCOME, own(WELCOME)],
+  [MessageType.PUBLISH, own(PUBLISH)],
+  [MessageType.EVENT, own(EVENT)],
+  [MessageType.SUBSCRIBE, own(SUBSCRIBE)],
+  [MessageType.REGISTER, own(REGISTER)],
+  [MessageType.CALL, own(CALL)],
+  [MessageType.RESULT, own(RESULT)],
+  [MessageType.INVOCATION, own(INVOCATION)],
+  [MessageType.YIELD, own(YIELD)],
+  [MessageType.CANCEL, own(CANCEL)],
+  [MessageType.INTERRUPT, own(INTERRUPT)],
+  [MessageType.ERROR, own(ERROR)],
 ]);
+
+function own(
+  checks: Readonly<Record<string, Guard<unknown>>>,
+): Readonly<Record<string, Guard<unknown>>> {
+  return Object.assign(Object.create(null), checks);
+}
 
 /**
  * Finds the first known key of a message's Options/Details dict whose

@@ -162,6 +162,27 @@ Deno.test("Session settles each reply by its request ID, in whatever order they 
   deepEqual([await first, await second], [10, 20]);
 });
 
+Deno.test("Session aborts with protocol_violation on a reply of the wrong type for its request", async () => {
+  for (
+    const reply of [
+      { type: MessageType.SUBSCRIBED, request: 1, subscription: 3 },
+      {
+        type: MessageType.ERROR,
+        requestType: MessageType.SUBSCRIBE,
+        request: 1,
+        details: {},
+        error: "com.example.error",
+      },
+    ] as const
+  ) {
+    const { link, session } = await joined();
+    const publishing = session.publish("com.example.a", {}, { acknowledge: true });
+    link.deliver(reply);
+    await rejects(publishing, (e) => e instanceof SessionClosedError);
+    equal((await session.closed).reason, ErrorUri.PROTOCOL_VIOLATION);
+  }
+});
+
 Deno.test("Session ends a subscription the router revokes, with its reason", async () => {
   const { link, session } = await joined();
   const subscribing = session.subscribe("com.example.topic", () => {});

@@ -642,6 +642,14 @@ Deno.test("parseMessage() refuses every typed key given a value outside its type
   }
 });
 
+Deno.test("parseMessage() takes keys named like Object.prototype members as unknown keys", () => {
+  for (const key of ["hasOwnProperty", "valueOf", "isPrototypeOf", "constructor", "toString"]) {
+    const msg = parseMessage([16, 1, { [key]: 1 }, "a.topic"]);
+    equal((msg as { options: Dict }).options[key], 1);
+    equal(invalidOptionKey(MessageType.PUBLISH, { [key]: 1 }), undefined);
+  }
+});
+
 function isObject(value: unknown): boolean {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
