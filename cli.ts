@@ -29,6 +29,9 @@ import { addRealmTo } from "./router/router.ts";
 import { EXIT_USAGE, type Flags, parseFlags, printUsage } from "./cli/flags.ts";
 import { loadConfig, type ServiceConfig } from "./cli/service_config.ts";
 import { superviseWorkers, WORKER_READY } from "./cli/workers.ts";
+import { CLIENT_COMMANDS, runClientCommand } from "./cli/client/mod.ts";
+import { keygen } from "./cli/keygen.ts";
+import { hashSecret } from "./cli/hash_secret.ts";
 
 /**
  * Creates the router with the config's realms, then the --realm ones, else
@@ -209,6 +212,13 @@ async function stdinClosed(): Promise<void> {
  * ```
  */
 export async function main(args: string[]): Promise<number> {
+  // The client and credentials commands have flags of their own.
+  const [command, ...rest] = args;
+  if (command !== undefined && CLIENT_COMMANDS.has(command)) {
+    return await runClientCommand(command, rest);
+  }
+  if (command === "keygen") return await keygen(rest);
+  if (command === "hash-secret") return await hashSecret(rest);
   let config: ServiceConfig;
   let router: Router;
   try {

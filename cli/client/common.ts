@@ -1,0 +1,345 @@
+/**
+ * What every client command shares: the connection and login flags, the
+ * parsing of payload values (`42`, `'{"a":1}'`, `--kw key=value`), JSON
+ * output and the mapping of errors to exit codes (0 ok, 1 a WAMP error,
+ * 2 bad usage).
+ *
+ * @module
+ */
+
+import type { parseArgs } from "node:util";
+import {
+  ApplicationError,
+  connect,
+  type ConnectOptions,
+  type Dict,
+  type SerializerName,
+  type Session,
+} from "../../client/mod.ts";
+
+/** Exit code of a command that ended with a WAMP error. */
+export const EXIT_WAMP = 1;
+/** Exit code of a command given bad flags or arguments. */
+export const EXIT_USAGE = 2;
+
+/** The router URL when `--url` is not given: the service's default listener. */
+export const DEFAULT_URL = "ws://127.0.0.1:8080/ws";
+
+/** Bad flags or arguments: exit 2 with one line and a pointer to `--help`. */
+export class UsageError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What is wrong, naming the flag.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** The `parseArgs` option table of a command. */
+export type OptionTable = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
+
+/** Flags every client command takes: where to connect and how to log in. */
+export const CONNECT_OPTIONS = {
+  url: { type: "string" },
+  realm: { type: "string" },
+  serializer: { type: "string" },
+  authid: { type: "string" },
+  authmethod: { type: "string", multiple: true },
+  ticket: { type: "string" },
+  secret: { type: "string" },
+  "private-key": { type: "string" },
+  password: { type: "string" },
+  "channel-binding": { type: "string" },
+  ca: { type: "string" },
+  cert: { type: "string" },
+  key: { type: "string" },
+  timeout: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** The usage lines of {@linkcode CONNECT_OPTIONS}, for each command's `--help`. */
+export const CONNECT_USAGE = `Connection:
+  --url <url>            ws://, wss:// (WebSocket), tcp://, tcps://, unix:///path
+                         (RawSocket), http://, https:// (long-poll)
+                         (default ${DEFAULT_URL})
+  --realm <name>         The realm to join (default realm1)
+  --serializer <name>    json, msgpack or cbor (default json)
+  --timeout <ms>         How long to wait for the router's WELCOME (default 10000)
+  --ca <file>            PEM CA certificate to trust for wss://, tcps://, https://
+  --cert <file>, --key <file>
+                         PEM client certificate and key (TLS client-certificate login)
+
+Login (give the credentials of the methods to offer; none: anonymous):
+  --authid <id>          The authid to ask for
+  --authmethod <name>    Offer this method (repeatable; default: those with credentials)
+  --ticket <ticket>      Ticket
+  --secret <secret>      WAMP-CRA secret, or the password of a salted WAMP-CRA user
+  --private-key <key>    WAMP-Cryptosign: 64 hex characters, or a file holding them
+                         (as "cloverleaf keygen -o FILE" writes)
+  --password <password>  WAMP-SCRAM password
+  --channel-binding tls-unique
+                         Bind a cryptosign or SCRAM login to the TLS connection`;
+
+/** The values of {@linkcode CONNECT_OPTIONS} as `parseArgs` returns them. */
+export interface ConnectFlags {
+  url?: string | undefined;
+  realm?: string | undefined;
+  serializer?: string | undefined;
+  authid?: string | undefined;
+  authmethod?: string[] | undefined;
+  ticket?: string | undefined;
+  secret?: string | undefined;
+  "private-key"?: string | undefined;
+  password?: string | undefined;
+  "channel-binding"?: string | undefined;
+  ca?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
+  timeout?: string | undefined;
+}
+
+const SERIALIZERS: readonly SerializerName[] = ["json", "msgpack", "cbor"];
+
+/**
+ * Reads a cryptosign private key: 64 hex characters, or the path of a
+ * file holding them.
+ *
+ * @param value The `--private-key` value.
+ * @returns The seed, hex.
+ * @throws {UsageError} When it is neither.
+ */
+export async function readPrivateKey(value: string): Promise<string> {
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return value;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(value);
+  } catch (error) {
+    throw new UsageError(
+      `Cannot read --private-key "${value}": expected 64 hex characters or a file holding them (${
+        error instanceof Error ? error.message : error
+      })`,
+    );
+  }
+  const seed = text.trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(seed)) {
+    throw new UsageError(
+      `Cannot read --private-key "${value}": the file does not hold 64 hex characters`,
+    );
+  }
+  return seed;
+}
+
+async function readPem(flag: string, file: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(file);
+  } catch (error) {
+    throw new UsageError(
+      `Cannot read --${flag} "${file}": ${error instanceof Error ? error.message : error}`,
+    );
+  }
+}
+
+/**
+ * Parses a non-negative integer flag.
+ *
+ * @param flag The flag's name, for the error.
+ * @param value Its value, if given.
+ * @param fallback The value when it is not given.
+ * @param min The smallest value accepted.
+ * @returns The number.
+ * @throws {UsageError} When it is not an integer of at least `min`.
+ */
+export function integerFlag(
+  flag: string,
+  value: string | undefined,
+  fallback: number,
+  min = 1,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(`Invalid --${flag} "${value}": expected an integer of at least ${min}`);
+  }
+  return n;
+}
+
+/**
+ * Builds the `connect()` options from the flags.
+ *
+ * @param flags The connection and login flags.
+ * @returns The URL and the options.
+ * @throws {UsageError} For a bad serializer, key file, channel binding or timeout.
+ */
+export async function connectOptions(
+  flags: ConnectFlags,
+): Promise<{ url: string; options: ConnectOptions }> {
+  const serializer = flags.serializer ?? "json";
+  if (!(SERIALIZERS as readonly string[]).includes(serializer)) {
+    throw new UsageError(`Invalid --serializer "${serializer}": expected json, msgpack or cbor`);
+  }
+  const binding = flags["channel-binding"];
+  if (binding !== undefined && binding !== "tls-unique") {
+    throw new UsageError(`Invalid --channel-binding "${binding}": expected tls-unique`);
+  }
+  if ((flags.cert === undefined) !== (flags.key === undefined)) {
+    throw new UsageError("Invalid --cert/--key: give both or neither");
+  }
+  const options: ConnectOptions = {
+    realm: flags.realm ?? "realm1",
+    serializers: [serializer as SerializerName],
+    timeout: integerFlag("timeout", flags.timeout, 10_000),
+  };
+  if (flags.authid !== undefined) options.authid = flags.authid;
+  if (flags.authmethod !== undefined) options.authmethods = flags.authmethod;
+  if (flags.ticket !== undefined) options.ticket = flags.ticket;
+  if (flags.secret !== undefined) options.secret = flags.secret;
+  if (flags.password !== undefined) options.password = flags.password;
+  if (flags["private-key"] !== undefined) {
+    options.cryptosign = { seed: await readPrivateKey(flags["private-key"]) };
+  }
+  if (binding !== undefined) options.channelBinding = binding;
+  if (flags.ca !== undefined || flags.cert !== undefined) {
+    options.tls = {
+      ...(flags.ca === undefined ? {} : { caCerts: [await readPem("ca", flags.ca)] }),
+      ...(flags.cert === undefined ? {} : { cert: await readPem("cert", flags.cert) }),
+      ...(flags.key === undefined ? {} : { key: await readPem("key", flags.key) }),
+    };
+  }
+  return { url: flags.url ?? DEFAULT_URL, options };
+}
+
+/**
+ * Connects and joins as the flags say.
+ *
+ * @param flags The connection and login flags.
+ * @returns The joined session.
+ * @throws {UsageError} For bad flags.
+ * @throws {TransportError} When the router cannot be reached.
+ * @throws {SessionClosedError} When the router refuses the session.
+ */
+export async function join(flags: ConnectFlags): Promise<Session> {
+  const { url, options } = await connectOptions(flags);
+  return await connect(url, options);
+}
+
+/**
+ * Parses a value from the command line: JSON when it parses
+ * (`42`, `true`, `"x"`, `[1,2]`, `{"a":1}`), else the text as a string.
+ *
+ * @param text The text.
+ * @returns The value.
+ */
+export function parseValue(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Parses repeated `key=value` flags into a dictionary, each value as
+ * {@linkcode parseValue} reads it.
+ *
+ * @param flag The flag's name, for the error.
+ * @param pairs The values given.
+ * @returns The dictionary.
+ * @throws {UsageError} When one has no `=` or an empty key.
+ */
+export function parsePairs(flag: string, pairs: readonly string[] | undefined): Dict {
+  const out: Dict = {};
+  for (const pair of pairs ?? []) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new UsageError(`Invalid --${flag} "${pair}": expected key=value`);
+    out[pair.slice(0, eq)] = parseValue(pair.slice(eq + 1));
+  }
+  return out;
+}
+
+/** JSON.stringify's replacer for what the binary serializers decode: bigints, bytes. */
+function jsonSafe(_key: string, value: unknown): unknown {
+  if (typeof value === "bigint") {
+    return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  }
+  // WAMP's JSON form of binary: "\0" followed by base64.
+  if (value instanceof Uint8Array) return `\0${value.toBase64()}`;
+  return value;
+}
+
+/**
+ * Prints one value as one JSON line on stdout.
+ *
+ * @param value The value.
+ */
+export function printJson(value: unknown): void {
+  console.log(JSON.stringify(value, jsonSafe));
+}
+
+/**
+ * Prints why a command failed, one line on stderr, and gives its exit
+ * code: 2 for bad usage, 1 for anything else (the error URI first for a
+ * WAMP error, the close reason for a refused or closed session).
+ *
+ * @param command The command, for the pointer to its `--help`.
+ * @param error What was thrown.
+ * @returns The exit code.
+ */
+export function reportError(command: string, error: unknown): number {
+  if (error instanceof UsageError || isParseArgsError(error)) {
+    const message = (error as Error).message.split("\n")[0];
+    console.error(`cloverleaf: ${message} (see cloverleaf ${command} --help)`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof ApplicationError) {
+    const parts = [error.uri];
+    if (error.args.length > 0) parts.push(JSON.stringify(error.args, jsonSafe));
+    if (Object.keys(error.kwargs).length > 0) parts.push(JSON.stringify(error.kwargs, jsonSafe));
+    console.error(`cloverleaf: ${parts.join(" ")}`);
+    return EXIT_WAMP;
+  }
+  // A SessionClosedError's message names its reason URI; a TransportError's the URL.
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(`cloverleaf: ${message.split("\n")[0]}`);
+  return EXIT_WAMP;
+}
+
+function isParseArgsError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_");
+}
+
+/**
+ * Resolves on SIGINT or SIGTERM (the listeners are removed by `dispose`),
+ * so a long-running command can leave its realm cleanly.
+ *
+ * @returns The promise, and a function that removes the listeners.
+ */
+export function interrupted(): { promise: Promise<void>; dispose: () => void } {
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT", "SIGBREAK"]
+    : ["SIGINT", "SIGTERM"];
+  const { promise, resolve } = Promise.withResolvers<void>();
+  const on = () => resolve();
+  for (const signal of signals) Deno.addSignalListener(signal, on);
+  return {
+    promise,
+    dispose: () => {
+      for (const signal of signals) Deno.removeSignalListener(signal, on);
+    },
+  };
+}
+
+/** One client command: its flags, its `--help` and what it does. */
+export interface ClientCommand {
+  /** The command's name (`call`). */
+  readonly name: string;
+  /** Its usage line and description, printed before the shared flags by `--help`. */
+  readonly usage: string;
+  /** Its own flags, besides {@linkcode CONNECT_OPTIONS}. */
+  readonly options: OptionTable;
+  /** Runs it, with the parsed flags and positional arguments; resolves with the exit code. */
+  run(values: Record<string, unknown>, positionals: string[]): Promise<number>;
+}

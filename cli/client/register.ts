@@ -1,0 +1,146 @@
+/**
+ * `cloverleaf register`: registers a procedure, prints each invocation as
+ * one JSON line and answers it with a fixed result (`--result`) or with
+ * what a command prints (`--exec`).
+ *
+ * @module
+ */
+
+import type { Invocation, RegisterRequestOptions, YieldArguments } from "../../client/mod.ts";
+import {
+  type ClientCommand,
+  type ConnectFlags,
+  integerFlag,
+  interrupted,
+  join,
+  parsePairs,
+  parseValue,
+  printJson,
+  UsageError,
+} from "./common.ts";
+
+/** The shell that runs `--exec`, and its "run this" flag. */
+function shell(): [string, string] {
+  return Deno.build.os === "windows" ? ["cmd", "/c"] : ["sh", "-c"];
+}
+
+/**
+ * Runs `--exec`'s command with the invocation as JSON on stdin, and reads
+ * its stdout as the result: a JSON value (or, if it is no JSON, the text)
+ * becomes the one positional result; no output, no result. A non-zero exit
+ * fails the invocation with `wamp.error.runtime_error` and the command's
+ * last stderr line. The command is killed when the call is canceled.
+ *
+ * @param command The shell command.
+ * @param input The invocation, as printed.
+ * @param signal Aborts the command.
+ * @returns The YIELD's arguments.
+ * @throws {Error} When the command fails.
+ */
+export async function execAnswer(
+  command: string,
+  input: unknown,
+  signal: AbortSignal,
+): Promise<YieldArguments> {
+  const [sh, flag] = shell();
+  const child = new Deno.Command(sh, {
+    args: [flag, command],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    signal,
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  try {
+    await writer.write(new TextEncoder().encode(JSON.stringify(input) + "\n"));
+    await writer.close();
+  } catch {
+    // The command does not read its stdin: fine.
+  }
+  const out = await child.output();
+  const decoder = new TextDecoder();
+  if (!out.success) {
+    const why = decoder.decode(out.stderr).trim().split("\n").at(-1);
+    throw new Error(`--exec command exited with ${out.code}${why ? `: ${why}` : ""}`);
+  }
+  const text = decoder.decode(out.stdout).trim();
+  return text === "" ? {} : { args: [parseValue(text)] };
+}
+
+/** `cloverleaf register <procedure>`. */
+export const registerCommand: ClientCommand = {
+  name: "register",
+  usage: `Usage: cloverleaf register <procedure> [options]
+
+Registers a procedure and prints each invocation as one JSON line,
+{"procedure":"...","args":[...],"kwargs":{...},"details":{...}}, then
+answers it: with the --result values, or with what --exec's command prints,
+or with no result. Runs until --count invocations were answered (then exits
+0), SIGINT or SIGTERM (exits 0), or the router closes the session (exits 1).
+Once registered, prints 'Registered "<procedure>"' on stderr.
+
+Options:
+  --result <json>        A positional result, JSON when it parses, else a
+                         string; repeatable for several
+  --exec <command>       Run this shell command per invocation, the invocation
+                         (as printed) as JSON on its stdin; its stdout, JSON
+                         when it parses, else the text, is the one result
+                         (none when empty). A non-zero exit answers
+                         wamp.error.runtime_error with its last stderr line.
+                         Needs --allow-run
+  --option <key=value>   A REGISTER option (match=prefix, invoke=roundrobin, ...);
+                         repeatable
+  --count <n>            Exit after answering n invocations`,
+  options: {
+    result: { type: "string", multiple: true },
+    exec: { type: "string" },
+    option: { type: "string", multiple: true },
+    count: { type: "string" },
+  },
+  async run(values, positionals) {
+    const [procedure, extra] = positionals;
+    if (procedure === undefined) throw new UsageError("Missing <procedure>");
+    if (extra !== undefined) throw new UsageError(`Unexpected argument "${extra}"`);
+    const results = values.result as string[] | undefined;
+    const exec = values.exec as string | undefined;
+    if (results !== undefined && exec !== undefined) {
+      throw new UsageError("Give --result or --exec, not both");
+    }
+    const options = parsePairs("option", values.option as string[] | undefined);
+    const count = integerFlag("count", values.count as string | undefined, Infinity);
+    const fixed: YieldArguments = results === undefined ? {} : { args: results.map(parseValue) };
+    const session = await join(values as ConnectFlags);
+    const stop = interrupted();
+    try {
+      const done = Promise.withResolvers<void>();
+      let answered = 0;
+      const endpoint = async (
+        args: unknown[],
+        kwargs: Record<string, unknown>,
+        details: Record<string, unknown>,
+        invocation: Invocation,
+      ): Promise<YieldArguments> => {
+        const printed = { procedure: invocation.procedure, args, kwargs, details };
+        printJson(printed);
+        try {
+          return exec === undefined ? fixed : await execAnswer(exec, printed, invocation.signal);
+        } finally {
+          // After the answer went out (the callee sends it once this returns).
+          if (++answered >= count) setTimeout(done.resolve, 0);
+        }
+      };
+      await session.register(procedure, endpoint, options as RegisterRequestOptions);
+      console.error(`Registered "${procedure}"`);
+      const closed = session.closed.then((info) => info);
+      const ended = await Promise.race([done.promise, stop.promise, closed]);
+      if (ended !== undefined) {
+        console.error(`cloverleaf: session closed: ${ended.reason}`);
+        return 1;
+      }
+      return 0;
+    } finally {
+      stop.dispose();
+      await session.close();
+    }
+  },
+};
