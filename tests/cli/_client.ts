@@ -1,0 +1,122 @@
+/**
+ * Test harness for the client commands: runs `deno run -A cli.ts <cmd>`
+ * to completion (optionally feeding stdin), or starts a long-running one
+ * (`subscribe`, `register`) and waits for its "Subscribed"/"Registered"
+ * line on stderr. Children are always reaped.
+ */
+
+import { within } from "../_helpers/router.ts";
+import { type Output, ROOT } from "./_service.ts";
+
+/** `deno run -A cli.ts`, as the README runs the client commands. */
+export const CLIENT_RUN: readonly string[] = ["run", "-A", "cli.ts"];
+
+/** Runs `cli.ts args` to completion (killed after `ms`), with `stdin` as its input. */
+export async function runClient(
+  args: string[],
+  options: { stdin?: string; ms?: number } = {},
+): Promise<Output> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), options.ms ?? 30_000);
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [...CLIENT_RUN, ...args],
+      cwd: ROOT,
+      stdin: options.stdin === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+      signal: controller.signal,
+    }).spawn();
+    if (options.stdin !== undefined) {
+      const writer = child.stdin.getWriter();
+      await writer.write(new TextEncoder().encode(options.stdin));
+      await writer.close();
+    }
+    const out = await child.output();
+    const decoder = new TextDecoder();
+    return {
+      code: out.code,
+      signal: out.signal,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The JSON lines of an output's stdout. */
+export function jsonLines(out: Output): unknown[] {
+  return out.stdout.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line));
+}
+
+/** A client command still running. Dispose it to kill (if needed) and reap it. */
+export interface RunningClient extends AsyncDisposable {
+  /** Waits (bounded) for it to exit and returns what it printed. */
+  finished(ms?: number): Promise<Output>;
+  /** Sends a signal. */
+  kill(signal: Deno.Signal): void;
+}
+
+/**
+ * Starts `cli.ts args` and waits until its stderr holds `ready`
+ * (e.g. `Subscribed to`), or fails with what it printed.
+ */
+export async function startClient(args: string[], ready: string): Promise<RunningClient> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...CLIENT_RUN, ...args],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = new Response(child.stdout).text();
+  let stderr = "";
+  let wake = () => {};
+  const pump = (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      stderr += chunk;
+      wake();
+    }
+  })();
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    wake();
+    return s;
+  });
+  const output = async (ms: number): Promise<Output> => {
+    const [s, out] = await within(Promise.all([status, stdout, pump]), ms, "client exit");
+    return { code: s.code, signal: s.signal, stdout: out, stderr };
+  };
+  const reap = async () => {
+    if (!exited) {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }
+    await output(10_000);
+  };
+  try {
+    await within(
+      new Promise<void>((resolve, reject) => {
+        wake = () => {
+          if (stderr.includes(ready)) resolve();
+          else if (exited) reject(new Error(`exited before "${ready}"`));
+        };
+        wake();
+      }),
+      30_000,
+      `waiting for "${ready}"`,
+    );
+  } catch (error) {
+    await reap();
+    throw new Error(`${(error as Error).message}\nstderr:\n${stderr}`);
+  }
+  wake = () => {};
+  return {
+    finished: (ms = 15_000) => output(ms),
+    kill: (signal) => child.kill(signal),
+    [Symbol.asyncDispose]: reap,
+  };
+}
