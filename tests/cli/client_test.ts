@@ -7,6 +7,7 @@
 
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { ApplicationError, connect } from "../../mod.ts";
+import { cryptosignKeyPair } from "../../wamp/mod.ts";
 import { startRouter, within } from "../_helpers/router.ts";
 import { jsonLines, runClient, startClient } from "./_client.ts";
 import type { Output } from "./_service.ts";
@@ -327,4 +328,55 @@ Deno.test("cli call and publish --repeat --parallel print a summary line", async
   equal(failing.code, 1);
   equal(failing.stderr, "cloverleaf: wamp.error.no_such_procedure\n");
   await callee.close();
+});
+
+Deno.test("cli client commands over wss:// and tcps:// trust --ca, and bind a cryptosign login to the channel", async () => {
+  const key = cryptosignKeyPair();
+  await using t = await startRouter({
+    tls: true,
+    realms: [{
+      name: "realm1",
+      auth: {
+        cryptosign: { principals: { carol: { role: "device", authorizedKeys: [key.publicKey] } } },
+      },
+    }],
+  });
+  const dir = await Deno.makeTempDir({ prefix: "cloverleaf_ca_" });
+  try {
+    const ca = `${dir}/ca.pem`;
+    await Deno.writeTextFile(ca, t.ca!);
+    const wss = t.listener.urls.websocket!;
+    const tcps = t.listener.urls.rawsocket!;
+    match(wss, /^wss:/);
+    match(tcps, /^tcps:/);
+    for (const [url, binding] of [[wss, []], [tcps, ["--channel-binding", "tls-unique"]]]) {
+      const out = await runClient([
+        "meta",
+        "sessions",
+        "--url",
+        url as string,
+        "--ca",
+        ca,
+        "--private-key",
+        key.seed,
+        ...binding as string[],
+      ]);
+      equal(out.code, 0, out.stderr);
+      const [own] = jsonLines(out) as { authid: string; authmethod: string }[];
+      equal(own!.authid, "carol");
+      equal(own!.authmethod, "cryptosign");
+    }
+    const untrusted = await runClient([
+      "meta",
+      "sessions",
+      "--url",
+      wss,
+      "--private-key",
+      key.seed,
+    ]);
+    equal(untrusted.code, 1);
+    match(untrusted.stderr, /^cloverleaf: Cannot connect/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
