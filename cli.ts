@@ -4,7 +4,9 @@
  * and its WebSocket listeners, and shuts down gracefully on SIGINT or
  * SIGTERM (GOODBYE `wamp.close.system_shutdown` to every session, then the
  * listeners close). `cloverleaf check` validates the same config and flags
- * and reports every error instead.
+ * and reports every error instead. `cloverleaf call|publish|subscribe|
+ * register|meta` are a WAMP client for the shell (`cli/client/`), and
+ * `cloverleaf keygen|hash-secret` make credentials for the config.
  *
  * ```sh
  * deno run --allow-net --allow-read --allow-env cli.ts --ws 0.0.0.0:8080 --realm realm1
@@ -195,6 +197,9 @@ async function stdinClosed(): Promise<void> {
  * `cloverleaf: <message>`, to stderr. With the `check` command, validates
  * the config file and the flags instead, printing every error (one line
  * each, on stderr) or `config OK: <n> realms, <n> listeners` (on stdout).
+ * The client commands (`call`, `publish`, `subscribe`, `register`, `meta`)
+ * and `keygen` and `hash-secret` run with flags of their own and exit 0,
+ * 1 (a WAMP error, its URI on stderr) or 2 (bad usage).
  *
  * @param args The arguments, without the program name (`Deno.args`).
  * @returns The exit code: 0 after `--help`, `--version`, a clean shutdown

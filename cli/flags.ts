@@ -20,6 +20,8 @@ export function printUsage(): void {
 
 Usage: cloverleaf [options]
        cloverleaf check [options]
+       cloverleaf call|publish|subscribe|register|meta ... [options]
+       cloverleaf keygen|hash-secret ... [options]
 
 Commands:
   (none)                 Start the router and serve until SIGINT or SIGTERM
@@ -27,6 +29,13 @@ Commands:
                          starting anything: print every error with its path,
                          one per line, and exit 2; or print one line such as
                          "config OK: 2 realms, 1 listener" and exit 0
+  call, publish, subscribe, register, meta
+                         Connect to a router as a WAMP client and do one
+                         thing, printing JSON lines (cloverleaf <command>
+                         --help; README "The command-line client")
+  keygen                 Make a WAMP-Cryptosign key pair
+  hash-secret            Derive a WAMP-CRA or WAMP-SCRAM user for the config
+                         from a password
 
 Options:
   --listen <host:port>   Add a listener serving WebSocket, RawSocket and
@@ -144,7 +153,7 @@ export function parseFlags(args: string[]) {
     throw new TypeError(
       `Unknown command ${JSON.stringify(command)}: expected ${
         COMMANDS.map((c) => `"${c}"`).join(", ")
-      } or none (see --help)`,
+      }, a client command (call, publish, subscribe, register, meta, keygen, hash-secret) or none (see --help)`,
     );
   }
   if (extra !== undefined) {

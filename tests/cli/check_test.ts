@@ -124,7 +124,7 @@ Deno.test("cli check reports one error for a file it cannot read or parse", asyn
 Deno.test("cli rejects an unknown command or an extra argument with one line", async () => {
   assertUsageError(
     await runCli(["chekc", "-c", "x.json"]),
-    /^cloverleaf: Unknown command "chekc": expected "check" or none \(see --help\)$/,
+    /^cloverleaf: Unknown command "chekc": expected "check",? [^\n]*or none \(see --help\)$/,
   );
   assertUsageError(
     await runCli(["check", "extra"]),
