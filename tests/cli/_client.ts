@@ -120,3 +120,45 @@ export async function startClient(args: string[], ready: string): Promise<Runnin
     [Symbol.asyncDispose]: reap,
   };
 }
+
+/** The code blocks of a README section (`## title` to the next `## `), in order. */
+export async function readmeBlocks(
+  title: string,
+): Promise<{ lang: string; text: string }[]> {
+  const readme = await Deno.readTextFile(`${ROOT}README.md`);
+  const start = readme.indexOf(`\n## ${title}\n`);
+  if (start < 0) throw new Error(`README has no section "${title}"`);
+  const end = readme.indexOf("\n## ", start + 1);
+  const section = readme.slice(start, end < 0 ? undefined : end);
+  return [...section.matchAll(/```(\w*)\n([\s\S]*?)```/g)].map((m) => ({
+    lang: m[1]!,
+    text: m[2]!,
+  }));
+}
+
+/** One `cloverleaf …` line of a README sh block. */
+export interface ReadmeCommand {
+  /** The arguments after `cloverleaf`, split as sh would (quotes removed). */
+  args: string[];
+  /** Whether it ends with `&` (runs in the background). */
+  background: boolean;
+  /** The `# …` comment after it, if any. */
+  comment: string;
+}
+
+/** Splits the `cloverleaf …` lines of a sh block (single and double quotes, no escapes). */
+export function readmeCommands(block: string): ReadmeCommand[] {
+  const out: ReadmeCommand[] = [];
+  for (const line of block.split("\n")) {
+    if (!line.startsWith("cloverleaf ")) continue;
+    const [command = "", ...comment] = line.split(/\s+#\s/);
+    const words: string[] = [];
+    for (const m of command.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)) {
+      words.push(m[1] ?? m[2] ?? m[3]!);
+    }
+    const background = words.at(-1) === "&";
+    if (background) words.pop();
+    out.push({ args: words.slice(1), background, comment: comment.join(" # ").trim() });
+  }
+  return out;
+}

@@ -9,7 +9,14 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { ApplicationError, connect } from "../../mod.ts";
 import { cryptosignKeyPair } from "../../wamp/mod.ts";
 import { startRouter, within } from "../_helpers/router.ts";
-import { jsonLines, runClient, startClient } from "./_client.ts";
+import {
+  jsonLines,
+  readmeBlocks,
+  readmeCommands,
+  runClient,
+  type RunningClient,
+  startClient,
+} from "./_client.ts";
 import type { Output } from "./_service.ts";
 
 /** Asserts a usage error: exit 2, nothing on stdout, one stderr line pointing to --help. */
@@ -378,5 +385,38 @@ Deno.test("cli client commands over wss:// and tcps:// trust --ca, and bind a cr
     match(untrusted.stderr, /^cloverleaf: Cannot connect/);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cli README: the command-line client's examples run as written (with --url added)", async () => {
+  await using t = await startRouter();
+  const [block] = await readmeBlocks("The command-line client");
+  equal(block!.lang, "sh");
+  const commands = readmeCommands(block!.text);
+  ok(commands.length >= 8, "the block lists the commands");
+  const background: RunningClient[] = [];
+  let subscriber: RunningClient | undefined;
+  try {
+    for (const { args, background: bg, comment } of commands) {
+      const full = [...args, "--url", t.url];
+      if (bg) {
+        const ready = args[0] === "subscribe" ? "Subscribed to" : "Registered";
+        const client = await startClient(full, ready);
+        background.push(client);
+        if (args[0] === "subscribe") subscriber = client;
+        continue;
+      }
+      const out = await runClient(full);
+      equal(out.code, 0, `${args.join(" ")}: ${out.stderr}`);
+      if (comment.startsWith("{")) equal(out.stdout, `${comment}\n`, args.join(" "));
+      if (args.includes("--repeat")) match(out.stdout, /^1000 calls in /);
+      if (args[0] === "meta") match(out.stdout, /"uri":"com\.example\.answer"/);
+    }
+    ok(subscriber, "the block has a subscriber");
+    const events = await subscriber.finished();
+    equal(events.code, 0, events.stderr);
+    deepEqual(jsonLines(events), [{ args: ["hello"], kwargs: { from: "cli" }, details: {} }]);
+  } finally {
+    for (const client of background) await client[Symbol.asyncDispose]();
   }
 });

@@ -7,7 +7,7 @@
 import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { cryptosignKeyPair } from "../../wamp/mod.ts";
-import { jsonLines, runClient } from "./_client.ts";
+import { jsonLines, readmeBlocks, readmeCommands, runClient } from "./_client.ts";
 import { DENO_RUN, type Output, startService } from "./_service.ts";
 
 function assertUsage(out: Output, pattern: RegExp): void {
@@ -203,6 +203,36 @@ Deno.test("cli keygen and hash-secret output in a config: the service checks it 
       ws,
     ]);
     equal(unknownKey.code, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cli README: the example config's users log in as the command-line client section shows", async () => {
+  const blocks = await readmeBlocks("The command-line client");
+  const json = blocks.find((b) => b.lang === "json")!;
+  const logins = readmeCommands(blocks.at(-1)!.text);
+  equal(logins.length, 3);
+  const dir = await Deno.makeTempDir({ prefix: "cloverleaf_readme_" });
+  try {
+    const config = join(dir, "cloverleaf.json");
+    await Deno.writeTextFile(config, json.text);
+    const check = await runClient(["check", "-c", config]);
+    equal(check.code, 0, check.stderr);
+    await using service = await startService(Deno.execPath(), [
+      ...DENO_RUN,
+      "-c",
+      config,
+      "--listen",
+      "127.0.0.1:0",
+    ]);
+    for (const { args, comment } of logins) {
+      const out = await runClient([...args, "--url", service.urls[0]!]);
+      equal(out.code, 0, `${args.join(" ")}: ${out.stderr}`);
+      const authid = /"authid":"(\w+)"/.exec(comment)![1];
+      const [own] = jsonLines(out) as { authid: string }[];
+      equal(own!.authid, authid);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
