@@ -40,6 +40,9 @@ export const PAYLOAD_OPTIONS = {
 export function loadFlags(values: Record<string, unknown>): { times: number; parallel: number } {
   const times = integerFlag("repeat", values.repeat as string | undefined, 1);
   const parallel = integerFlag("parallel", values.parallel as string | undefined, 1);
+  if (values.parallel !== undefined && values.repeat === undefined) {
+    throw new UsageError("--parallel needs --repeat");
+  }
   return { times, parallel };
 }
 

@@ -131,8 +131,7 @@ Options:
       };
       await session.register(procedure, endpoint, options as RegisterRequestOptions);
       console.error(`Registered "${procedure}"`);
-      const closed = session.closed.then((info) => info);
-      const ended = await Promise.race([done.promise, stop.promise, closed]);
+      const ended = await Promise.race([done.promise, stop.promise, session.closed]);
       if (ended !== undefined) {
         console.error(`cloverleaf: session closed: ${ended.reason}`);
         return 1;

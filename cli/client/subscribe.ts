@@ -53,8 +53,7 @@ Options:
         if (++seen >= count) done.resolve();
       }, options as SubscribeOptions);
       console.error(`Subscribed to "${topic}"`);
-      const closed = session.closed.then((info) => info);
-      const ended = await Promise.race([done.promise, stop.promise, closed]);
+      const ended = await Promise.race([done.promise, stop.promise, session.closed]);
       if (ended !== undefined) {
         console.error(`cloverleaf: session closed: ${ended.reason}`);
         return 1;

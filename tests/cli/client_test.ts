@@ -123,6 +123,10 @@ Deno.test("cli client commands exit 2 on bad usage, before connecting", async ()
     await runClient(["call", "a.b", "--repeat", "0", "--url", url]),
     /Invalid --repeat "0"/,
   );
+  assertUsage(
+    await runClient(["call", "a.b", "--parallel", "4", "--url", url]),
+    /--parallel needs --repeat/,
+  );
   assertUsage(await runClient(["subscribe", "--url", url]), /Missing <topic>/);
   assertUsage(
     await runClient(["register", "a.b", "--result", "1", "--exec", "true", "--url", url]),
@@ -418,5 +422,28 @@ Deno.test("cli README: the command-line client's examples run as written (with -
     deepEqual(jsonLines(events), [{ args: ["hello"], kwargs: { from: "cli" }, details: {} }]);
   } finally {
     for (const client of background) await client[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("cli subscribe and register leave on SIGTERM (exit 0), and exit 1 when the router closes the session", async () => {
+  const t = await startRouter();
+  try {
+    await using registered = await startClient(
+      ["register", "com.example.idle", "--url", t.url],
+      "Registered",
+    );
+    registered.kill("SIGTERM");
+    const left = await registered.finished();
+    equal(left.code, 0, left.stderr);
+    await using subscribed = await startClient(
+      ["subscribe", "com.example.idle", "--url", t.listener.urls.rawsocket!],
+      "Subscribed to",
+    );
+    await t.router.close("wamp.close.system_shutdown");
+    const closed = await subscribed.finished();
+    equal(closed.code, 1);
+    match(closed.stderr, /cloverleaf: session closed: wamp\.close\.system_shutdown\n$/);
+  } finally {
+    await t[Symbol.asyncDispose]();
   }
 });
