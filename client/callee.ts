@@ -380,3 +380,14 @@ export function oversizeAnswer(msg: WampMessage, why: string): ErrorMessage | un
     args: [why],
   };
 }
+
+/**
+ * Ends a durable registration for good (its `Connection` stopped, or the
+ * router refused it on a new session). Internal.
+ *
+ * @param registration The registration.
+ * @param revoked Why, when the router refused it.
+ */
+export function retireRegistration(registration: Registration, revoked?: string): void {
+  endRegistration(registration, revoked);
+}

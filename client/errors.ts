@@ -128,3 +128,23 @@ function closedText(reason: string, message: string | undefined, by: ClosedBy | 
       return `Session closed: ${why}`;
   }
 }
+
+/**
+ * A request made through a `Connection` that has no open session: it is
+ * connecting, waiting to reconnect, or stopped. The message says which and
+ * why (`Not connected: transport lost; reconnecting, attempt 2 in 1.3 s`).
+ * A {@linkcode SessionClosedError}, so code that catches those keeps working.
+ */
+export class NotConnectedError extends SessionClosedError {
+  /**
+   * Creates the error.
+   *
+   * @param reason The last close reason URI (`wamp.close.transport_lost` when none).
+   * @param what What happened, for the message.
+   */
+  constructor(reason: string, what: string) {
+    super(reason);
+    this.name = "NotConnectedError";
+    this.message = `Not connected: ${what}`;
+  }
+}
