@@ -108,7 +108,7 @@ export class Registration implements AsyncDisposable {
     return this.#id;
   }
 
-  /** False once unregistered, revoked, or the session ended. */
+  /** False once unregistered, revoked, or the session (a durable one: its connection) ended. */
   get active(): boolean {
     return this.#active;
   }

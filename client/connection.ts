@@ -23,6 +23,7 @@ import {
 } from "./connection_options.ts";
 import type { Arguments } from "./context.ts";
 import { Durables } from "./durable.ts";
+import { deferred } from "./deferred.ts";
 import { NotConnectedError } from "./errors.ts";
 import { type CloseInfo, Session } from "./session.ts";
 import type { EventHandler, Subscription } from "./subscription.ts";
@@ -89,8 +90,8 @@ export class Connection {
   #nextAttempt: { at: number; count: number } | undefined;
   #last: { reason: ConnectionCloseReason; details: ConnectionCloseDetails } | undefined;
   #waiting = new Set<{ resolve(s: Session): void; reject(e: Error): void }>();
-  #firstJoin = Promise.withResolvers<Session>();
-  #stopped = Promise.withResolvers<ConnectionCloseReason>();
+  #firstJoin = deferred<Session>();
+  #stopped = deferred<ConnectionCloseReason>();
 
   /**
    * Creates the connection; nothing happens until {@linkcode Connection.open}.

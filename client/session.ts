@@ -23,6 +23,7 @@ import {
 import type { Endpoint, RegisterRequestOptions, Registration } from "./callee.ts";
 import { oversizeAnswer } from "./callee.ts";
 import type { CallRequestOptions, Result } from "./caller.ts";
+import { deferred } from "./deferred.ts";
 import type { Arguments, SessionContext } from "./context.ts";
 import { type ClosedBy, SessionClosedError, type UserErrorHandler } from "./errors.ts";
 import { Joiner, type JoinOptions, joinWithin } from "./join.ts";
@@ -61,8 +62,8 @@ export class Session {
   #roles: Roles;
   #state: "joining" | "open" | "closing" | "closed" = "joining";
   #joiner: Joiner;
-  #join = Promise.withResolvers<void>();
-  #closed = Promise.withResolvers<CloseInfo>();
+  #join = deferred<void>();
+  #closed = deferred<CloseInfo>();
   #meta: MetaApi | undefined;
   #closeError: SessionClosedError | undefined;
 

@@ -151,7 +151,7 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
     await this.#unsubscribe(this);
   }
 
-  /** Iterates events until unsubscribed or the session closes. */
+  /** Iterates events until unsubscribed or the session (a durable one: its connection) closes. */
   [Symbol.asyncIterator](): AsyncIterator<Event> {
     return {
       next: () => {

@@ -24,6 +24,12 @@ async function pair(t: TestRouter): Promise<[Session, Session]> {
 // deno-lint-ignore no-explicit-any
 const loose = (value: unknown): any => value;
 
+/** Input chunks, the second one positional. */
+async function* badChunks() {
+  yield { args: [1] };
+  yield loose([2]);
+}
+
 Deno.test("publish() and call() refuse positional and bare payloads with a TypeError naming the method", async () => {
   await using t = await startRouter();
   const [a, b] = await pair(t);
@@ -75,11 +81,7 @@ Deno.test("publish() and call() refuse positional and bare payloads with a TypeE
       });
     }
     // A bad chunk of a streamed call ends the call with the TypeError.
-    async function* chunks() {
-      yield { args: [1] };
-      yield loose([2]);
-    }
-    await rejects(b.call("com.example.echo", chunks()), (e: Error) => {
+    await rejects(b.call("com.example.echo", badChunks()), (e: Error) => {
       ok(e instanceof TypeError);
       match(e.message, /Session\.call\(com\.example\.echo\) input chunk.*array of 1/);
       return true;
