@@ -228,10 +228,24 @@ Deno.test("Backoff: jittered delays center on a nominal delay that grows to the 
   }
 });
 
-Deno.test("Connection: unreachable without retryIfUnreachable, unsupported schemes and refused joins are not retried", async () => {
+Deno.test("Connection: unreachable without retryIfUnreachable, onclose returning true, unsupported schemes and refused joins end the retries", async () => {
   const once = recorded(`ws://127.0.0.1:${freePort()}`, { retryIfUnreachable: false });
   await rejects(once.connection.open(), NotConnectedError);
   deepEqual(once.closes.map((c) => [c.reason, c.details.willRetry]), [["unreachable", false]]);
+
+  // onclose returning true stops the retries.
+  let asked = 0;
+  const stopped = new Connection(`ws://127.0.0.1:${freePort()}`, {
+    realm: "realm1",
+    initialRetryDelay: 10,
+    onclose: (_reason, details) => {
+      asked++;
+      return details.retryCount === 2;
+    },
+  });
+  await rejects(stopped.open(), /stopped: unreachable/);
+  equal(asked, 2);
+  equal(await stopped.closed, "unreachable");
 
   const scheme = recorded("ftp://127.0.0.1:21");
   await rejects(scheme.connection.open(), /stopped: unsupported/);
