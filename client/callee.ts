@@ -19,6 +19,7 @@ import {
 } from "../wamp/mod.ts";
 import { argumentsOf, type SessionContext } from "./context.ts";
 import { ApplicationError } from "./errors.ts";
+import { payloadError } from "./payload.ts";
 import {
   interruptError,
   type Invocation,
@@ -29,7 +30,10 @@ import {
 /**
  * A procedure implementation. Return `{ args, kwargs }` (or nothing); throw
  * {@linkcode ApplicationError} to send a specific error. Any other throw
- * sends `wamp.error.runtime_error` with the error's message. The 4th
+ * sends `wamp.error.runtime_error` with the error's message. Returning
+ * anything else (a bare value, an array) is a `TypeError` naming the
+ * procedure: the caller gets `wamp.error.runtime_error` with its message,
+ * and the session reports it (`Session.onUserError`). The 4th
  * argument, the {@linkcode Invocation}, gives the progressive-results
  * channel, the input chunks and an `AbortSignal`.
  */
@@ -51,8 +55,9 @@ export interface RegisterRequestOptions extends RegisterOptions {
   onRevoked?: (reason: string) => void;
 }
 
-// The callee role's way to end a registration, kept off the public class.
+// The callee role's way to end or move a registration, kept off the public class.
 let endRegistration: (reg: Registration, revoked?: string) => void;
+let rebindRegistration: (reg: Registration, id: number, unregister: () => Promise<void>) => void;
 
 /**
  * A registered procedure. Dispose it (`await using`) or call
@@ -61,11 +66,19 @@ let endRegistration: (reg: Registration, revoked?: string) => void;
 export class Registration implements AsyncDisposable {
   static {
     endRegistration = (reg, revoked) => reg.#end(revoked);
+    rebindRegistration = (reg, id, unregister) => {
+      reg.#id = id;
+      reg.#unregister = unregister;
+    };
   }
-  /** The router's registration ID. */
-  readonly id: number;
   /** The procedure URI or pattern registered. */
   readonly procedure: string;
+  /**
+   * Whether it outlives its session: made through a `Connection`, it is
+   * registered again on each new session (and stays active in between).
+   */
+  readonly durable: boolean;
+  #id: number;
   #active = true;
   #revoked: string | undefined;
   #unregister: () => Promise<void>;
@@ -76,14 +89,26 @@ export class Registration implements AsyncDisposable {
    * @param id The registration ID.
    * @param procedure The procedure URI or pattern.
    * @param unregister How to unregister.
+   * @param durable Whether it outlives its session (see {@linkcode Registration.durable}).
    */
-  constructor(id: number, procedure: string, unregister: () => Promise<void>) {
-    this.id = id;
+  constructor(
+    id: number,
+    procedure: string,
+    unregister: () => Promise<void>,
+    durable = false,
+  ) {
+    this.#id = id;
     this.procedure = procedure;
     this.#unregister = unregister;
+    this.durable = durable;
   }
 
-  /** False once unregistered, revoked, or the session ended. */
+  /** The router's registration ID (a durable registration gets a new one per session). */
+  get id(): number {
+    return this.#id;
+  }
+
+  /** False once unregistered, revoked, or the session (a durable one: its connection) ended. */
   get active(): boolean {
     return this.#active;
   }
@@ -145,20 +170,60 @@ export class Callee {
    * @param procedure The procedure URI or pattern.
    * @param endpoint Its implementation.
    * @param options REGISTER options plus `onRevoked`.
+   * @param durable Whether the registration outlives the session (a `Connection`'s).
    * @returns The registration.
    */
   async register(
     procedure: string,
     endpoint: Endpoint,
     options: RegisterRequestOptions = {},
+    durable = false,
   ): Promise<Registration> {
-    const { onRevoked, ...wire } = options;
     let registration: Registration | undefined;
+    await this.#request(procedure, endpoint, options, (id, unregister) => {
+      registration = new Registration(id, procedure, unregister, durable);
+      return registration;
+    });
+    return registration!;
+  }
+
+  /**
+   * Registers a durable registration again, on this session: the same
+   * object and endpoint, a new registration ID. Unregistered meanwhile, it
+   * is unregistered from the router at once.
+   *
+   * @param registration The registration, made on an earlier session.
+   * @param endpoint Its endpoint.
+   * @param options Its REGISTER options plus `onRevoked`.
+   * @returns When registered.
+   * @throws {ApplicationError} When the router refuses.
+   */
+  async reregister(
+    registration: Registration,
+    endpoint: Endpoint,
+    options: RegisterRequestOptions,
+  ): Promise<void> {
+    let unregister = (): Promise<void> => Promise.resolve();
+    await this.#request(registration.procedure, endpoint, options, (id, withdraw) => {
+      rebindRegistration(registration, id, unregister = withdraw);
+      return registration;
+    });
+    if (!registration.active) await unregister();
+  }
+
+  /** REGISTER, and the registration attached the moment REGISTERED is read. */
+  async #request(
+    procedure: string,
+    endpoint: Endpoint,
+    options: RegisterRequestOptions,
+    make: (id: number, unregister: () => Promise<void>) => Registration,
+  ): Promise<void> {
+    const { onRevoked, ...wire } = options;
     // Attached the moment REGISTERED is read, so an INVOCATION right behind
     // it (in the same read) finds its endpoint.
     const attach = (reply: WampMessage): void => {
       const id = (reply as { registration: number }).registration;
-      registration = new Registration(id, procedure, async () => {
+      const registration = make(id, async () => {
         if (!this.#registrations.delete(id) || !this.#ctx.isOpen()) return;
         await this.#ctx.request((request) => ({
           type: MessageType.UNREGISTER,
@@ -174,7 +239,6 @@ export class Callee {
       options: wire,
       procedure,
     }), attach);
-    return registration!;
   }
 
   /**
@@ -237,18 +301,21 @@ export class Callee {
     try {
       reg.onRevoked?.(reason);
     } catch (error) {
-      console.error("onRevoked handler failed:", error);
+      this.#ctx.report(error, `onRevoked of ${reg.registration.procedure}`);
     }
   }
 
   /**
-   * Ends every registration and aborts every running invocation, without
-   * answering (the session ended).
+   * Ends every registration but the durable ones (a `Connection` restores
+   * them) and aborts every running invocation, without answering (the
+   * session ended).
    *
    * @param error The abort reason.
    */
   close(error: Error): void {
-    for (const reg of this.#registrations.values()) endRegistration(reg.registration);
+    for (const reg of this.#registrations.values()) {
+      if (!reg.registration.durable) endRegistration(reg.registration);
+    }
     this.#registrations.clear();
     for (const invocation of this.#invocations.values()) invocation.abort(error, true);
     this.#invocations.clear();
@@ -258,7 +325,11 @@ export class Callee {
   async #run(endpoint: Endpoint, invocation: RunningInvocation, msg: InvocationMessage) {
     try {
       const { args, kwargs } = argumentsOf(msg);
-      invocation.yield(await endpoint(args, kwargs, msg.details, invocation));
+      const answer = await endpoint(args, kwargs, msg.details, invocation);
+      const wrong = payloadError(answer, `the endpoint of ${invocation.procedure}`);
+      if (wrong === undefined) return invocation.yield(answer);
+      this.#ctx.report(wrong, `endpoint of ${invocation.procedure}`);
+      invocation.fail(ErrorUri.RUNTIME_ERROR, { args: [wrong.message] });
     } catch (error) {
       if (error instanceof ApplicationError) {
         invocation.fail(error.uri, { args: error.args, kwargs: error.kwargs });
@@ -308,4 +379,15 @@ export function oversizeAnswer(msg: WampMessage, why: string): ErrorMessage | un
     error: ErrorUri.PAYLOAD_SIZE_EXCEEDED,
     args: [why],
   };
+}
+
+/**
+ * Ends a durable registration for good (its `Connection` stopped, or the
+ * router refused it on a new session). Internal.
+ *
+ * @param registration The registration.
+ * @param revoked Why, when the router refused it.
+ */
+export function retireRegistration(registration: Registration, revoked?: string): void {
+  endRegistration(registration, revoked);
 }

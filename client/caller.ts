@@ -9,7 +9,6 @@
 import {
   type CallOptions,
   type CancelMode,
-  CloseUri,
   type Dict,
   type ErrorMessage,
   ErrorUri,
@@ -19,7 +18,8 @@ import {
   type ResultMessage,
 } from "../wamp/mod.ts";
 import { type Arguments, argumentsOf, payloadOf, type SessionContext } from "./context.ts";
-import { ApplicationError, SessionClosedError } from "./errors.ts";
+import { ApplicationError } from "./errors.ts";
+import { payloadError } from "./payload.ts";
 
 /** A call's result: always carries `args` and `kwargs`. */
 export interface Result {
@@ -85,6 +85,27 @@ export interface CallRequestOptions extends CallOptions {
    * Receives each progressive result (spec "Progressive Call Results");
    * setting it sets `receive_progress: true`. If it throws, the call is
    * canceled (`killnowait`) and rejects with what it threw.
+   *
+   * @example Progressive results
+   * ```ts
+   * import { connectLocal, Router } from "@cloverleaf/wamp";
+   * import { deepEqual } from "node:assert/strict";
+   *
+   * const router = new Router({ realms: [{ name: "realm1" }] });
+   * const session = await connectLocal(router, "realm1");
+   * await session.register("com.example.count", (args, _kwargs, _details, invocation) => {
+   *   const n = args[0] as number;
+   *   for (let i = 1; i < n; i++) invocation.progress({ args: [i] });
+   *   return { args: [n] };
+   * });
+   * const seen: unknown[] = [];
+   * const result = await session.call("com.example.count", { args: [3] }, {
+   *   onProgress: (progress) => seen.push(progress.args[0]),
+   * });
+   * deepEqual([...seen, result.args[0]], [1, 2, 3]);
+   * await session.close();
+   * await router.close();
+   * ```
    */
   onProgress?: (progress: Result) => void;
 }
@@ -168,10 +189,11 @@ export class Caller {
     options: CallRequestOptions = {},
   ): Promise<Result> {
     const { signal, cancelMode = "killnowait", onProgress, progress: _, ...wire } = options;
+    const streamed = isAsyncIterable(payload);
+    const wrong = streamed ? undefined : payloadError(payload, `Session.call(${procedure})`);
+    if (wrong !== undefined) return Promise.reject(wrong);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (!this.#ctx.isOpen()) {
-      return Promise.reject(new SessionClosedError(CloseUri.NORMAL, "the session is not open"));
-    }
+    if (!this.#ctx.isOpen()) return Promise.reject(this.#ctx.notOpen());
     if (onProgress !== undefined) wire.receive_progress = true;
     const call: PendingCall = new PendingCall(onProgress, () => {
       this.#calls.delete(call);
@@ -181,7 +203,7 @@ export class Caller {
     const onAbort = () => this.#cancel(call, cancelMode, signal!.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
     this.#calls.add(call);
-    if (isAsyncIterable(payload)) {
+    if (streamed) {
       void this.#stream(call, procedure, payload, wire);
     } else {
       this.#send(call, { options: wire, procedure, ...payloadOf(payload) });
@@ -301,6 +323,8 @@ export class Caller {
             }),
           );
         }
+        const wrong = payloadError(current.value, `Session.call(${procedure}) input chunk`);
+        if (wrong !== undefined) throw wrong;
         const options: Dict = first ? { ...wire } : {};
         if (!last) options.progress = true;
         this.#send(call, { options, procedure, ...payloadOf(current.value) });

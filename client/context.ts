@@ -26,6 +26,8 @@ export interface SessionContext {
   routerRoles(): Dict;
   /** Sends a message; throws `SessionClosedError` when not open. */
   send(msg: WampMessage): void;
+  /** What a request on a session that is not open fails with: it says why. */
+  notOpen(): Error;
   /**
    * Sends a request and waits for its single reply (ERROR rejects).
    * `onReply` runs the moment a non-ERROR reply is read, before any later
@@ -37,6 +39,11 @@ export interface SessionContext {
   ): Promise<WampMessage>;
   /** The next session-scope request ID. */
   nextRequest(): number;
+  /**
+   * Reports a failure of application code the session runs (an event
+   * handler, an endpoint's answer, an `onRevoked`): `Session.onUserError`.
+   */
+  report(error: unknown, where: string): void;
 }
 
 /** Both fields present: what results, chunks and errors carry. */

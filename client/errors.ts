@@ -59,8 +59,25 @@ export class ApplicationError extends Error {
 }
 
 /**
+ * Receives failures of application code a session runs: an event handler
+ * that throws, an endpoint that returns something other than
+ * `{ args?, kwargs? }` (its caller gets `wamp.error.runtime_error` too),
+ * an `onRevoked` that throws. `where` names the handler and its URI.
+ */
+export type UserErrorHandler = (error: unknown, where: string) => void;
+
+/**
+ * Who ended a session: the router (GOODBYE or ABORT), the client
+ * (`close()`, or an ABORT the client sent) or the transport (lost).
+ */
+export type ClosedBy = "router" | "client" | "transport";
+
+/**
  * The session ended (GOODBYE, ABORT or a lost transport) while a request
- * was pending, or a request was made on a closed session.
+ * was pending, or a request was made on a closed session. When it is known
+ * who ended the session ({@linkcode SessionClosedError.by}), the message
+ * says what happened: `transport lost`, `closed by router: <reason>`,
+ * `closed by the client`.
  *
  * @example
  * ```ts
@@ -68,23 +85,66 @@ export class ApplicationError extends Error {
  * import { equal } from "node:assert/strict";
  *
  * equal(new SessionClosedError("wamp.close.normal").reason, "wamp.close.normal");
+ * const lost = new SessionClosedError("wamp.close.transport_lost", undefined, "transport");
+ * equal(lost.message, "Session closed: transport lost");
  * ```
  */
 export class SessionClosedError extends Error {
   /** The close or abort reason URI. */
   readonly reason: string;
+  /** Who ended the session, when known. */
+  readonly by: ClosedBy | undefined;
 
   /**
    * Creates the error.
    *
    * @param reason The close reason URI.
-   * @param message Details for humans.
+   * @param message Details for humans (the GOODBYE or ABORT message).
+   * @param by Who ended the session, when known: the message then says so.
    */
-  constructor(reason: string, message?: string) {
-    super(
-      message === undefined ? `Session closed: ${reason}` : `Session closed: ${reason}: ${message}`,
-    );
+  constructor(reason: string, message?: string, by?: ClosedBy) {
+    super(closedText(reason, message, by));
     this.name = "SessionClosedError";
     this.reason = reason;
+    this.by = by;
+  }
+}
+
+/** The reasons a client's own close() sends, which need no mention. */
+const PLAIN_CLOSE = new Set(["wamp.close.normal", "wamp.close.goodbye_and_out"]);
+
+function closedText(reason: string, message: string | undefined, by: ClosedBy | undefined): string {
+  const why = message === undefined || message === "" ? reason : `${reason}: ${message}`;
+  switch (by) {
+    case "transport":
+      return "Session closed: transport lost";
+    case "router":
+      return `Session closed by router: ${why}`;
+    case "client":
+      return PLAIN_CLOSE.has(reason) && message === undefined
+        ? "Session closed by the client"
+        : `Session closed by the client: ${why}`;
+    default:
+      return `Session closed: ${why}`;
+  }
+}
+
+/**
+ * A request made through a `Connection` that has no open session: it is
+ * connecting, waiting to reconnect, or stopped. The message says which and
+ * why (`Not connected: transport lost; reconnecting, attempt 2 in 1.3 s`).
+ * A {@linkcode SessionClosedError}, so code that catches those keeps working.
+ */
+export class NotConnectedError extends SessionClosedError {
+  /**
+   * Creates the error.
+   *
+   * @param reason The last close reason URI (`wamp.close.transport_lost` when none).
+   * @param what What happened, for the message.
+   */
+  constructor(reason: string, what: string) {
+    super(reason);
+    this.name = "NotConnectedError";
+    this.message = `Not connected: ${what}`;
   }
 }

@@ -15,6 +15,7 @@ import {
 } from "../wamp/mod.ts";
 import { type Arguments, argumentsOf, payloadOf, type SessionContext } from "./context.ts";
 import { ApplicationError } from "./errors.ts";
+import { payloadError } from "./payload.ts";
 
 /** What an endpoint returns, or passes to {@linkcode Invocation.progress}. */
 export interface YieldArguments extends Arguments {
@@ -71,6 +72,26 @@ export interface Invocation {
    * using progressive call invocations streams more, and iteration ends
    * after the chunk without `progress`. Chunks not yet read are buffered.
    * Iterating throws `signal.reason` once the invocation is aborted.
+   *
+   * @example Streaming input chunks
+   * ```ts
+   * import { connectLocal, Router } from "@cloverleaf/wamp";
+   * import { deepEqual } from "node:assert/strict";
+   *
+   * const router = new Router({ realms: [{ name: "realm1" }] });
+   * const session = await connectLocal(router, "realm1");
+   * await session.register("com.example.sum", async (_args, _kwargs, _details, invocation) => {
+   *   let sum = 0;
+   *   for await (const chunk of invocation.chunks) sum += chunk.args[0] as number;
+   *   return { args: [sum] };
+   * });
+   * async function* numbers() {
+   *   for (const n of [1, 2, 3]) yield { args: [n] };
+   * }
+   * deepEqual((await session.call("com.example.sum", numbers())).args, [6]);
+   * await session.close();
+   * await router.close();
+   * ```
    */
   readonly chunks: AsyncIterable<InvocationChunk>;
   /**
@@ -82,6 +103,7 @@ export interface Invocation {
    *
    * @param payload The progressive result, plus extra YIELD options.
    * @returns Whether a YIELD was sent.
+   * @throws {TypeError} When `payload` is not `{ args?, kwargs?, options? }`.
    */
   progress(payload?: YieldArguments): boolean;
 }
@@ -149,6 +171,8 @@ export class RunningInvocation implements Invocation {
   }
 
   progress(payload: YieldArguments = {}): boolean {
+    const wrong = payloadError(payload, `invocation.progress() of ${this.procedure}`);
+    if (wrong !== undefined) throw wrong;
     if (!this.receiveProgress || this.answered || !this.#ctx.isOpen()) return false;
     this.#ctx.send({
       type: MessageType.YIELD,

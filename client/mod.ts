@@ -40,7 +40,20 @@ export {
   type CryptosignKey,
 } from "./auth/credentials.ts";
 export { connect, connectLocal, type ConnectOptions } from "./connect.ts";
-export { ApplicationError, SessionClosedError } from "./errors.ts";
+export { Connection } from "./connection.ts";
+export {
+  type ConnectionCloseDetails,
+  type ConnectionCloseReason,
+  type ConnectionOptions,
+} from "./connection_options.ts";
+export { type RetryOptions } from "./backoff.ts";
+export {
+  ApplicationError,
+  type ClosedBy,
+  NotConnectedError,
+  SessionClosedError,
+  type UserErrorHandler,
+} from "./errors.ts";
 export { type Arguments } from "./context.ts";
 export { type CallRequestOptions, type Result } from "./caller.ts";
 export { type Endpoint, type RegisterRequestOptions, Registration } from "./callee.ts";

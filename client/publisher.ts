@@ -6,6 +6,7 @@
 
 import { MessageType, type PublishMessage, type PublishOptions } from "../wamp/mod.ts";
 import type { Arguments, SessionContext } from "./context.ts";
+import { payloadError } from "./payload.ts";
 
 /** The publisher half of a session. Internal: the session delegates to it. */
 export class Publisher {
@@ -25,12 +26,15 @@ export class Publisher {
    * @param payload Arguments and keyword arguments.
    * @param options PUBLISH options.
    * @returns The publication ID when acknowledged.
+   * @throws {TypeError} When `payload` is not `{ args?, kwargs? }`.
    */
   async publish(
     topic: string,
     payload: Arguments = {},
     options: PublishOptions = {},
   ): Promise<number | undefined> {
+    const wrong = payloadError(payload, `Session.publish(${topic})`);
+    if (wrong !== undefined) throw wrong;
     const make = (request: number): PublishMessage => ({
       type: MessageType.PUBLISH,
       request,

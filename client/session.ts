@@ -23,8 +23,9 @@ import {
 import type { Endpoint, RegisterRequestOptions, Registration } from "./callee.ts";
 import { oversizeAnswer } from "./callee.ts";
 import type { CallRequestOptions, Result } from "./caller.ts";
+import { deferred } from "./deferred.ts";
 import type { Arguments, SessionContext } from "./context.ts";
-import { SessionClosedError } from "./errors.ts";
+import { type ClosedBy, SessionClosedError, type UserErrorHandler } from "./errors.ts";
 import { Joiner, type JoinOptions, joinWithin } from "./join.ts";
 import { MetaApi } from "./meta/mod.ts";
 import { Requests } from "./requests.ts";
@@ -37,10 +38,23 @@ export interface CloseInfo {
   readonly reason: string;
   /** Details of the GOODBYE or ABORT. */
   readonly details: Dict;
+  /** Who ended it: the router (GOODBYE, ABORT), the client (`close()`, its ABORT), the transport. */
+  readonly by: ClosedBy;
 }
+
+/** A session's roles. Internal: a `Connection` restores its subscriptions and registrations. */
+export let rolesOf: (session: Session) => Roles;
 
 /** A joined WAMP session. Made by `connect()` or `connectLocal()`. */
 export class Session {
+  static {
+    rolesOf = (session) => session.#roles;
+  }
+  /**
+   * Receives failures of application code the session runs (see
+   * {@linkcode UserErrorHandler}); without one they go to `console.error`.
+   */
+  onUserError: UserErrorHandler | undefined;
   #link: Link;
   #id = 0;
   #details: WelcomeDetails = {};
@@ -48,9 +62,10 @@ export class Session {
   #roles: Roles;
   #state: "joining" | "open" | "closing" | "closed" = "joining";
   #joiner: Joiner;
-  #join = Promise.withResolvers<void>();
-  #closed = Promise.withResolvers<CloseInfo>();
+  #join = deferred<void>();
+  #closed = deferred<CloseInfo>();
   #meta: MetaApi | undefined;
+  #closeError: SessionClosedError | undefined;
 
   private constructor(link: Link, joiner: Joiner) {
     this.#link = link;
@@ -59,6 +74,8 @@ export class Session {
       isOpen: () => this.#state === "open",
       routerRoles: () => this.#details.roles ?? {},
       send: (msg) => this.#send(msg),
+      notOpen: () => this.#notOpen(),
+      report: (error, where) => this.#report(error, where),
       request: (make, onReply) => this.#request(make, onReply),
       nextRequest: () => this.#requests.next(),
     };
@@ -66,7 +83,7 @@ export class Session {
     link.bind({
       receive: (msg) => this.#receive(msg),
       fail: (error) => this.#violation(error.message),
-      closed: () => this.#finish(CloseUri.TRANSPORT_LOST, {}),
+      closed: () => this.#finish(CloseUri.TRANSPORT_LOST, {}, "transport"),
     });
   }
 
@@ -150,6 +167,10 @@ export class Session {
    * @param options PUBLISH options.
    * @returns The publication ID when acknowledged.
    * @throws {ApplicationError} When an acknowledged publish is refused.
+   * @throws {TypeError} When `payload` is not `{ args?, kwargs? }` (an
+   * array, a bare value: Autobahn's positional style).
+   * @throws {SessionClosedError} When the session is closed: its message
+   * says why (`transport lost`, `closed by router: <reason>`, …).
    */
   publish(
     topic: string,
@@ -214,54 +235,19 @@ export class Session {
    * the next one is known or the iterable ends, and only the first CALL
    * carries `options`. The callee reads them from `invocation.chunks`. If
    * the iterable throws, the call is canceled and rejects with that error.
+   * Examples: `CallRequestOptions.onProgress` (progressive results) and
+   * `Invocation.chunks` (streamed input).
    *
    * @param procedure The procedure URI.
    * @param payload Arguments and keyword arguments, or input chunks.
    * @param options CALL options, plus `signal`, `cancelMode` and `onProgress`.
    * @returns The final result, with `args` and `kwargs` always present.
    * @throws {ApplicationError} With the callee's or router's error.
-   * @throws {SessionClosedError} When the session is or becomes closed.
-   *
-   * @example Progressive results
-   * ```ts
-   * import { connectLocal, Router } from "@cloverleaf/wamp";
-   * import { deepEqual } from "node:assert/strict";
-   *
-   * const router = new Router({ realms: [{ name: "realm1" }] });
-   * const session = await connectLocal(router, "realm1");
-   * await session.register("com.example.count", (args, _kwargs, _details, invocation) => {
-   *   const n = args[0] as number;
-   *   for (let i = 1; i < n; i++) invocation.progress({ args: [i] });
-   *   return { args: [n] };
-   * });
-   * const seen: unknown[] = [];
-   * const result = await session.call("com.example.count", { args: [3] }, {
-   *   onProgress: (progress) => seen.push(progress.args[0]),
-   * });
-   * deepEqual([...seen, result.args[0]], [1, 2, 3]);
-   * await session.close();
-   * await router.close();
-   * ```
-   *
-   * @example Streaming input chunks
-   * ```ts
-   * import { connectLocal, Router } from "@cloverleaf/wamp";
-   * import { deepEqual } from "node:assert/strict";
-   *
-   * const router = new Router({ realms: [{ name: "realm1" }] });
-   * const session = await connectLocal(router, "realm1");
-   * await session.register("com.example.sum", async (_args, _kwargs, _details, invocation) => {
-   *   let sum = 0;
-   *   for await (const chunk of invocation.chunks) sum += chunk.args[0] as number;
-   *   return { args: [sum] };
-   * });
-   * async function* numbers() {
-   *   for (const n of [1, 2, 3]) yield { args: [n] };
-   * }
-   * deepEqual((await session.call("com.example.sum", numbers())).args, [6]);
-   * await session.close();
-   * await router.close();
-   * ```
+   * @throws {SessionClosedError} When the session is or becomes closed:
+   * its message says why (`transport lost`, `closed by router: <reason>`,
+   * `closed by the client`).
+   * @throws {TypeError} When `payload` (or an input chunk) is not
+   * `{ args?, kwargs? }` (an array, a bare value: Autobahn's positional style).
    */
   call(
     procedure: string,
@@ -294,7 +280,7 @@ export class Session {
       ]);
       clearTimeout(timer);
     }
-    this.#finish(reason, {});
+    this.#finish(reason, message === undefined ? {} : { message }, "client");
   }
 
   // ---- internals ----
@@ -317,12 +303,16 @@ export class Session {
           if (this.#state === "joining") this.#write(reply);
         }, (reason, message) => this.#abort(reason, message));
       case MessageType.ABORT:
-        return this.#finish(msg.reason, msg.details);
+        return this.#finish(msg.reason, msg.details, "router");
       case MessageType.GOODBYE:
         if (this.#state === "open") {
           this.#write({ type: MessageType.GOODBYE, details: {}, reason: CloseUri.GOODBYE_AND_OUT });
         }
-        return this.#finish(msg.reason, msg.details);
+        return this.#finish(
+          msg.reason,
+          msg.details,
+          this.#state === "closing" ? "client" : "router",
+        );
       default:
         if (!this.#roles.receive(msg)) this.#violation(`unexpected ${messageTypeName(msg.type)}`);
     }
@@ -343,8 +333,21 @@ export class Session {
     return reply;
   }
 
+  /** Why the session is not open, for a request made anyway. */
   #notOpen(): SessionClosedError {
-    return new SessionClosedError(CloseUri.NORMAL, "the session is not open");
+    if (this.#closeError !== undefined) return this.#closeError;
+    return this.#state === "closing"
+      ? new SessionClosedError(CloseUri.NORMAL, undefined, "client")
+      : new SessionClosedError(CloseUri.NORMAL, "the session is not joined yet");
+  }
+
+  #report(error: unknown, where: string): void {
+    if (this.onUserError === undefined) return console.error(`The ${where} failed:`, error);
+    try {
+      this.onUserError(error, where);
+    } catch (failed) {
+      console.error("Session.onUserError failed:", failed, "on", error);
+    }
   }
 
   /**
@@ -363,7 +366,7 @@ export class Session {
       const answer = oversizeAnswer(msg, why);
       if (answer !== undefined) return this.#link.send(answer);
       if (msg.type !== MessageType.ABORT) {
-        this.#finish(ErrorUri.PAYLOAD_SIZE_EXCEEDED, { message: why });
+        this.#finish(ErrorUri.PAYLOAD_SIZE_EXCEEDED, { message: why }, "client");
       }
     }
   }
@@ -375,21 +378,21 @@ export class Session {
   #abort(reason: string, message: string): void {
     if (this.#state === "closed") return;
     this.#write({ type: MessageType.ABORT, details: { message }, reason });
-    this.#finish(reason, { message });
+    this.#finish(reason, { message }, "client");
   }
 
-  #finish(reason: string, details: Dict): void {
+  #finish(reason: string, details: Dict, by: ClosedBy): void {
     if (this.#state === "closed") return;
     const wasJoining = this.#state === "joining";
     this.#state = "closed";
-    const error = new SessionClosedError(
-      reason,
-      typeof details.message === "string" ? details.message : undefined,
-    );
+    const message = typeof details.message === "string" ? details.message : undefined;
+    // A refused join keeps the plain "Session closed: <reason>: <message>".
+    const error = new SessionClosedError(reason, message, wasJoining ? undefined : by);
+    this.#closeError = error;
     if (wasJoining) this.#join.reject(error);
     this.#requests.close(error);
     this.#roles.close(error);
     this.#link.close();
-    this.#closed.resolve({ reason, details });
+    this.#closed.resolve({ reason, details, by });
   }
 }

@@ -20,6 +20,7 @@ import {
   endSubscription,
   type Event,
   type EventHandler,
+  rebindSubscription,
   Subscription,
 } from "./subscription.ts";
 
@@ -41,28 +42,53 @@ export class Subscriber {
    * @param topic The topic or pattern.
    * @param handler Called for each event; omit to iterate.
    * @param options SUBSCRIBE options.
+   * @param durable Whether the subscription outlives the session (a `Connection`'s).
    * @returns The subscription.
    */
   async subscribe(
     topic: string,
     handler?: EventHandler,
     options: SubscribeOptions = {},
+    durable = false,
   ): Promise<Subscription> {
     let sub: Subscription | undefined;
     // Attached the moment SUBSCRIBED is read, so an EVENT right behind it
     // (a retained event) finds it.
     const attach = (reply: WampMessage): void => {
       const id = (reply as { subscription: number }).subscription;
-      sub = new Subscription(id, topic, handler, (s) => this.#unsubscribe(s));
-      let local = this.#subscriptions.get(id);
-      if (local === undefined) this.#subscriptions.set(id, local = new Set());
-      local.add(sub);
+      const report = (error: unknown, where: string) => this.#ctx.report(error, where);
+      sub = new Subscription(id, topic, handler, (s) => this.#unsubscribe(s), report, durable);
+      this.#attach(sub);
     };
     await this.#ctx.request(
       (request) => ({ type: MessageType.SUBSCRIBE, request, options, topic }),
       attach,
     );
     return sub!;
+  }
+
+  /**
+   * Subscribes a durable subscription again, on this session: the same
+   * object, handler and iterator, a new subscription ID. Unsubscribed
+   * meanwhile, it is unsubscribed from the router at once.
+   *
+   * @param sub The subscription, made on an earlier session.
+   * @param options Its SUBSCRIBE options.
+   * @returns When subscribed.
+   * @throws {ApplicationError} When the router refuses.
+   */
+  async resubscribe(sub: Subscription, options: SubscribeOptions): Promise<void> {
+    const attach = (reply: WampMessage): void => {
+      const id = (reply as { subscription: number }).subscription;
+      const report = (error: unknown, where: string) => this.#ctx.report(error, where);
+      rebindSubscription(sub, id, (s) => this.#unsubscribe(s), report);
+      this.#attach(sub);
+    };
+    await this.#ctx.request(
+      (request) => ({ type: MessageType.SUBSCRIBE, request, options, topic: sub.topic }),
+      attach,
+    );
+    if (sub.done) await this.#unsubscribe(sub);
   }
 
   /**
@@ -101,10 +127,18 @@ export class Subscriber {
     this.#subscriptions.delete(id);
   }
 
-  /** Ends every subscription (the session ended). */
+  /** Ends every subscription but the durable ones, which a `Connection` restores (the session ended). */
   close(): void {
-    for (const subs of this.#subscriptions.values()) for (const s of subs) endSubscription(s);
+    for (const subs of this.#subscriptions.values()) {
+      for (const s of subs) if (!s.durable) endSubscription(s);
+    }
     this.#subscriptions.clear();
+  }
+
+  #attach(sub: Subscription): void {
+    let local = this.#subscriptions.get(sub.id);
+    if (local === undefined) this.#subscriptions.set(sub.id, local = new Set());
+    local.add(sub);
   }
 
   async #unsubscribe(sub: Subscription): Promise<void> {

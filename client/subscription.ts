@@ -23,9 +23,18 @@ export interface Event {
 /** Receives events. */
 export type EventHandler = (event: Event) => void | Promise<void>;
 
+/** Where a failing event handler is reported. */
+export type ErrorReporter = (error: unknown, where: string) => void;
+
 // The subscriber role's way in, kept off the public class.
 let deliverTo: (sub: Subscription, event: Event) => void;
 let endOf: (sub: Subscription, revoked?: string) => void;
+let rebind: (
+  sub: Subscription,
+  id: number,
+  unsubscribe: (sub: Subscription) => Promise<void>,
+  report: ErrorReporter | undefined,
+) => void;
 
 /**
  * One `subscribe()` call's subscription. With a handler, events go to it;
@@ -36,13 +45,23 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
   static {
     deliverTo = (sub, event) => sub.#deliver(event);
     endOf = (sub, revoked) => sub.#end(revoked);
+    rebind = (sub, id, unsubscribe, report) => {
+      sub.#id = id;
+      sub.#unsubscribe = unsubscribe;
+      sub.#report = report;
+    };
   }
-  /** The router's subscription ID. */
-  readonly id: number;
   /** The topic subscribed to. */
   readonly topic: string;
+  /**
+   * Whether it outlives its session: made through a `Connection`, it is
+   * subscribed again on each new session instead of ending with the old one.
+   */
+  readonly durable: boolean;
+  #id: number;
   #handler: EventHandler | undefined;
   #unsubscribe: (sub: Subscription) => Promise<void>;
+  #report: ErrorReporter | undefined;
   #queue: Event[] = [];
   #waiting: ((r: IteratorResult<Event>) => void) | undefined;
   #done = false;
@@ -55,17 +74,28 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
    * @param topic The topic.
    * @param handler An event handler, or undefined to iterate.
    * @param unsubscribe How to unsubscribe.
+   * @param report Where a failing handler is reported (default: `console.error`).
+   * @param durable Whether it outlives its session (see {@linkcode Subscription.durable}).
    */
   constructor(
     id: number,
     topic: string,
     handler: EventHandler | undefined,
     unsubscribe: (sub: Subscription) => Promise<void>,
+    report?: ErrorReporter,
+    durable = false,
   ) {
-    this.id = id;
+    this.#id = id;
     this.topic = topic;
     this.#handler = handler;
     this.#unsubscribe = unsubscribe;
+    this.#report = report;
+    this.durable = durable;
+  }
+
+  /** The router's subscription ID (a durable subscription gets a new one per session). */
+  get id(): number {
+    return this.#id;
   }
 
   /** Whether the subscription has ended. */
@@ -78,9 +108,9 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
     if (this.#handler !== undefined) {
       try {
         const r = this.#handler(event);
-        if (r instanceof Promise) r.catch((e) => console.error("Event handler failed:", e));
+        if (r instanceof Promise) r.catch((e) => this.#failed(e));
       } catch (e) {
-        console.error("Event handler failed:", e);
+        this.#failed(e);
       }
     } else if (this.#waiting !== undefined) {
       const wake = this.#waiting;
@@ -89,6 +119,12 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
     } else {
       this.#queue.push(event);
     }
+  }
+
+  #failed(error: unknown): void {
+    const where = `event handler of ${this.topic}`;
+    if (this.#report !== undefined) this.#report(error, where);
+    else console.error(`The ${where} failed:`, error);
   }
 
   /**
@@ -115,7 +151,7 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
     await this.#unsubscribe(this);
   }
 
-  /** Iterates events until unsubscribed or the session closes. */
+  /** Iterates events until unsubscribed or the session (a durable one: its connection) closes. */
   [Symbol.asyncIterator](): AsyncIterator<Event> {
     return {
       next: () => {
@@ -158,4 +194,23 @@ export function deliverEvent(sub: Subscription, event: Event): void {
  */
 export function endSubscription(sub: Subscription, revoked?: string): void {
   endOf(sub, revoked);
+}
+
+/**
+ * Moves a durable subscription to a new session: its new subscription ID,
+ * the new session's way to unsubscribe and to report handler failures.
+ * Internal: the subscriber role calls it when a `Connection` restores it.
+ *
+ * @param sub The subscription.
+ * @param id The new subscription ID.
+ * @param unsubscribe How to unsubscribe on the new session.
+ * @param report Where handler failures go.
+ */
+export function rebindSubscription(
+  sub: Subscription,
+  id: number,
+  unsubscribe: (sub: Subscription) => Promise<void>,
+  report: ErrorReporter | undefined,
+): void {
+  rebind(sub, id, unsubscribe, report);
 }

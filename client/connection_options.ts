@@ -1,0 +1,100 @@
+/**
+ * A `Connection`'s options and what its `onclose` learns, and how a
+ * failure is classified: `lost`, `unreachable`, `closed`, `unsupported`.
+ *
+ * @module
+ */
+
+import { CloseUri } from "../wamp/mod.ts";
+import type { RetryOptions } from "./backoff.ts";
+import type { ConnectOptions } from "./connect.ts";
+import { SessionClosedError, type UserErrorHandler } from "./errors.ts";
+import type { CloseInfo, Session } from "./session.ts";
+
+/**
+ * Why a connection's session ended or could not start: `lost` (an open
+ * session's transport died, or the router shut down), `unreachable` (no
+ * transport or no WELCOME), `unsupported` (the URL's scheme), `closed`
+ * (by the application, or the router ended or refused the session).
+ */
+export type ConnectionCloseReason = "lost" | "unreachable" | "closed" | "unsupported";
+
+/** What `onclose` learns besides the reason. */
+export interface ConnectionCloseDetails {
+  /** The WAMP reason URI (GOODBYE, ABORT, `wamp.close.transport_lost`), when there is one. */
+  readonly reason?: string;
+  /** What happened, for humans: the router's message or the transport's error. */
+  readonly message?: string;
+  /** Retries made since the last successful join, this one included. */
+  readonly retryCount: number;
+  /** Milliseconds until the next attempt, when `willRetry`. */
+  readonly retryDelay?: number;
+  /** Whether the connection tries again (`false`: it has stopped). */
+  readonly willRetry: boolean;
+}
+
+/** Options for a {@linkcode Connection}: `connect()`'s, plus how to retry and the callbacks. */
+export interface ConnectionOptions extends ConnectOptions, RetryOptions {
+  /**
+   * What a request does while there is no open session: `"fail"` rejects at
+   * once with a {@linkcode NotConnectedError}; `"wait"` waits for the next
+   * session (and rejects if the connection stops first).
+   * @default {"fail"}
+   */
+  whileDisconnected?: "fail" | "wait";
+  /**
+   * Called on each join, after the subscriptions and registrations are
+   * restored. A failure goes to `onUserError`.
+   */
+  onopen?: (session: Session) => void | Promise<void>;
+  /**
+   * Called each time a session ends or an attempt fails, before the retry
+   * delay. Return `true` to stop retrying.
+   */
+  onclose?: (reason: ConnectionCloseReason, details: ConnectionCloseDetails) => boolean | void;
+  /** Each session's `onUserError` (see `Session.onUserError`). */
+  onUserError?: UserErrorHandler;
+}
+
+/** Router GOODBYE/ABORT reasons after which the router is expected back: `lost`, not `closed`. */
+export const COMING_BACK = new Set<string>([CloseUri.SYSTEM_SHUTDOWN]);
+
+/**
+ * Why an attempt to connect and join failed: the URL's scheme
+ * (`unsupported`), the router's refusal (`closed`: ABORT on HELLO, no
+ * retry), or anything else (`unreachable`: refused, no WELCOME in time).
+ *
+ * @param error What the attempt threw.
+ * @returns The reason, and the WAMP reason URI and message for `onclose`.
+ */
+export function attemptFailure(
+  error: unknown,
+): [ConnectionCloseReason, { reason?: string; message?: string }] {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof SessionClosedError) {
+    // ABORT on HELLO (no such realm, not authorized): retrying changes nothing.
+    // No WELCOME in time: the router is there but not answering.
+    const reason = error.reason === CloseUri.TIMEOUT ? "unreachable" : "closed";
+    return [reason, { reason: error.reason, message }];
+  }
+  if (/unsupported scheme|not a URL/.test(message)) return ["unsupported", { message }];
+  return ["unreachable", { message }];
+}
+
+/**
+ * Why an open session ended, as a connection sees it: `lost` when the
+ * transport died or the router shut down, otherwise `closed`.
+ *
+ * @param info How the session ended.
+ * @returns The reason, and the WAMP reason URI and message for `onclose`.
+ */
+export function sessionEnd(
+  info: CloseInfo,
+): [ConnectionCloseReason, { reason: string; message?: string }] {
+  const lost = info.by === "transport" || (info.by === "router" && COMING_BACK.has(info.reason));
+  const message = typeof info.details.message === "string" ? info.details.message : undefined;
+  return [lost ? "lost" : "closed", {
+    reason: info.reason,
+    ...(message === undefined ? {} : { message }),
+  }];
+}

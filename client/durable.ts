@@ -1,0 +1,140 @@
+/**
+ * What a `Connection`'s application has subscribed and registered, kept
+ * across sessions: each new session subscribes and registers the same
+ * objects again (same handlers, same endpoints, iterators still going).
+ *
+ * @module
+ */
+
+import type { SubscribeOptions } from "../wamp/mod.ts";
+import {
+  type Endpoint,
+  type RegisterRequestOptions,
+  type Registration,
+  retireRegistration,
+} from "./callee.ts";
+import { ApplicationError, SessionClosedError } from "./errors.ts";
+import { rolesOf, type Session } from "./session.ts";
+import { endSubscription, type EventHandler, type Subscription } from "./subscription.ts";
+
+interface Registered {
+  readonly endpoint: Endpoint;
+  readonly options: RegisterRequestOptions;
+}
+
+/** The smallest registry size that triggers dropping ended entries. */
+const PRUNE_FLOOR = 64;
+
+/** A connection's durable subscriptions and registrations. Internal. */
+export class Durables {
+  #subscriptions = new Map<Subscription, SubscribeOptions>();
+  #registrations = new Map<Registration, Registered>();
+  #pruneAt = PRUNE_FLOOR;
+
+  /**
+   * Subscribes on `session`, durably.
+   *
+   * @param session The connection's open session.
+   * @param topic The topic or pattern.
+   * @param handler The event handler, or none to iterate.
+   * @param options SUBSCRIBE options.
+   * @returns The subscription, which outlives the session.
+   */
+  async subscribe(
+    session: Session,
+    topic: string,
+    handler: EventHandler | undefined,
+    options: SubscribeOptions,
+  ): Promise<Subscription> {
+    const sub = await rolesOf(session).subscriber.subscribe(topic, handler, options, true);
+    this.#subscriptions.set(sub, options);
+    this.#prune();
+    return sub;
+  }
+
+  /**
+   * Registers on `session`, durably.
+   *
+   * @param session The connection's open session.
+   * @param procedure The procedure URI or pattern.
+   * @param endpoint Its implementation.
+   * @param options REGISTER options plus `onRevoked`.
+   * @returns The registration, which outlives the session.
+   */
+  async register(
+    session: Session,
+    procedure: string,
+    endpoint: Endpoint,
+    options: RegisterRequestOptions,
+  ): Promise<Registration> {
+    const reg = await rolesOf(session).callee.register(procedure, endpoint, options, true);
+    this.#registrations.set(reg, { endpoint, options });
+    this.#prune();
+    return reg;
+  }
+
+  /**
+   * Subscribes and registers everything still wanted on a new session, all
+   * at once. What the router refuses ends, as if revoked, with the error
+   * URI as the reason (a registration's `onRevoked` is called with it);
+   * what fails because the session ended waits for the next one.
+   *
+   * @param session The new session.
+   * @returns When every request is answered.
+   */
+  async restore(session: Session): Promise<void> {
+    this.#prune(true);
+    const { subscriber, callee } = rolesOf(session);
+    const pending: Promise<void>[] = [];
+    for (const [sub, options] of this.#subscriptions) {
+      pending.push(
+        subscriber.resubscribe(sub, options).catch((error) => {
+          if (error instanceof SessionClosedError) return; // the next session tries again
+          this.#subscriptions.delete(sub);
+          endSubscription(sub, refusal(error));
+        }),
+      );
+    }
+    for (const [reg, { endpoint, options }] of this.#registrations) {
+      pending.push(
+        callee.reregister(reg, endpoint, options).catch((error) => {
+          if (error instanceof SessionClosedError) return;
+          this.#registrations.delete(reg);
+          const reason = refusal(error);
+          retireRegistration(reg, reason);
+          try {
+            options.onRevoked?.(reason);
+          } catch (failed) {
+            session.onUserError?.(failed, `onRevoked of ${reg.procedure}`);
+          }
+        }),
+      );
+    }
+    await Promise.all(pending);
+  }
+
+  /** Ends every subscription and registration (the connection stopped). */
+  retire(): void {
+    for (const sub of this.#subscriptions.keys()) endSubscription(sub);
+    for (const reg of this.#registrations.keys()) retireRegistration(reg);
+    this.#subscriptions.clear();
+    this.#registrations.clear();
+  }
+
+  /** Drops what the application ended, now and then (or now, with `always`). */
+  #prune(always = false): void {
+    const size = this.#subscriptions.size + this.#registrations.size;
+    if (!always && size < this.#pruneAt) return;
+    for (const sub of this.#subscriptions.keys()) if (sub.done) this.#subscriptions.delete(sub);
+    for (const reg of this.#registrations.keys()) if (!reg.active) this.#registrations.delete(reg);
+    this.#pruneAt = Math.max(
+      PRUNE_FLOOR,
+      2 * (this.#subscriptions.size + this.#registrations.size),
+    );
+  }
+}
+
+function refusal(error: unknown): string {
+  if (error instanceof ApplicationError) return error.uri;
+  return error instanceof Error ? error.message : String(error);
+}
