@@ -301,7 +301,12 @@ export async function main(args: string[]): Promise<number> {
     listeners.push(listener);
     const url = listenerUrls(listener);
     const realms = router.realmNames.join(", ");
-    router.log("info", `Listening on ${url} (realms: ${realms})`, { listener: url, realms });
+    const transports = Object.keys(listener.urls).join(", ");
+    router.log("info", `Listening on ${url} (realms: ${realms})`, {
+      listener: url,
+      transports,
+      realms,
+    });
   }
   if (worker === undefined) return await runUntilSignal(router, listeners);
   console.log(WORKER_READY);

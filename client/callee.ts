@@ -237,7 +237,14 @@ export class Callee {
     try {
       reg.onRevoked?.(reason);
     } catch (error) {
-      console.error("onRevoked handler failed:", error);
+      this.#ctx.log(
+        "error",
+        `onRevoked handler of "${reg.registration.procedure}" failed: ${error}`,
+        {
+          procedure: reg.registration.procedure,
+          reason: error instanceof Error ? error.message : String(error),
+        },
+      );
     }
   }
 

@@ -61,6 +61,7 @@ export class Session {
       send: (msg) => this.#send(msg),
       request: (make, onReply) => this.#request(make, onReply),
       nextRequest: () => this.#requests.next(),
+      log: joiner.log,
     };
     this.#roles = new Roles(context, this.#requests);
     link.bind({

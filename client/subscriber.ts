@@ -53,7 +53,7 @@ export class Subscriber {
     // (a retained event) finds it.
     const attach = (reply: WampMessage): void => {
       const id = (reply as { subscription: number }).subscription;
-      sub = new Subscription(id, topic, handler, (s) => this.#unsubscribe(s));
+      sub = new Subscription(id, topic, handler, (s) => this.#unsubscribe(s), this.#ctx.log);
       let local = this.#subscriptions.get(id);
       if (local === undefined) this.#subscriptions.set(id, local = new Set());
       local.add(sub);

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Dict } from "../wamp/mod.ts";
+import type { Dict, Logger } from "../wamp/mod.ts";
 
 /** An event delivered to a subscriber. */
 export interface Event {
@@ -43,6 +43,7 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
   readonly topic: string;
   #handler: EventHandler | undefined;
   #unsubscribe: (sub: Subscription) => Promise<void>;
+  #log: Logger;
   #queue: Event[] = [];
   #waiting: ((r: IteratorResult<Event>) => void) | undefined;
   #done = false;
@@ -55,17 +56,27 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
    * @param topic The topic.
    * @param handler An event handler, or undefined to iterate.
    * @param unsubscribe How to unsubscribe.
+   * @param log Where a failing event handler is logged.
    */
   constructor(
     id: number,
     topic: string,
     handler: EventHandler | undefined,
     unsubscribe: (sub: Subscription) => Promise<void>,
+    log: Logger,
   ) {
     this.id = id;
     this.topic = topic;
     this.#handler = handler;
     this.#unsubscribe = unsubscribe;
+    this.#log = log;
+  }
+
+  #handlerFailed(error: unknown): void {
+    this.#log("error", `Event handler of "${this.topic}" failed: ${error}`, {
+      topic: this.topic,
+      reason: error instanceof Error ? error.message : String(error),
+    });
   }
 
   /** Whether the subscription has ended. */
@@ -78,9 +89,9 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
     if (this.#handler !== undefined) {
       try {
         const r = this.#handler(event);
-        if (r instanceof Promise) r.catch((e) => console.error("Event handler failed:", e));
+        if (r instanceof Promise) r.catch((e) => this.#handlerFailed(e));
       } catch (e) {
-        console.error("Event handler failed:", e);
+        this.#handlerFailed(e);
       }
     } else if (this.#waiting !== undefined) {
       const wake = this.#waiting;
