@@ -30,7 +30,7 @@ import { clusterShell } from "./cluster_link.ts";
 import { OutputRunner } from "./output_runner.ts";
 import type { Logger } from "./core/types.ts";
 import { consoleLogger } from "./logger.ts";
-import { SESSION_LOG_RATE, SessionLog } from "./session_log.ts";
+import { SessionLog } from "./session_log.ts";
 
 export { consoleLogger };
 
@@ -52,9 +52,7 @@ export interface RouterOptions {
    */
   logger?: Logger;
   /**
-   * Session joins and leaves per second logged one by one at `info`; past
-   * it, one summary line per second ("123 sessions joined, 118 left in the
-   * last second"). 0: always summed up.
+   * Joins and leaves a second logged one by one (`info`); past it, one line a second sums them up.
    * @default {20}
    */
   sessionLogRate?: number;
@@ -221,7 +219,7 @@ export class Router {
       authTimeout: options.authTimeout ?? 10_000,
       roles,
       log: this.log,
-      sessions: new SessionLog(this.log, options.sessionLogRate ?? SESSION_LOG_RATE),
+      sessions: new SessionLog(this.log, options.sessionLogRate),
       realm: (name) => this.#realms.get(name),
       sessionId: () => this.#globalIds(),
       delivery,
