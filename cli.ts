@@ -87,16 +87,25 @@ async function configure(
   logger?: Logger,
 ): Promise<{ config: ServiceConfig; router: Router } | undefined> {
   const config = await loadConfig(flags, errors);
+  // Lines are held until the config is known good, then written: a bad
+  // config prints its one error line and nothing else. A --workers
+  // supervisor's router only checks the config (its workers log).
+  const held: Parameters<Logger>[] = [];
+  let log: Logger = (...line) => held.push(line);
   const router = createRouter(
     config,
-    // A --workers supervisor's router only checks the config: its workers log.
-    logger ?? (config.workers > 1 ? () => {} : serviceLogger(config)),
+    logger ?? ((...line) => log(...line)),
     errors,
     logger === undefined && config.workers === 1,
   );
-  if (errors.size === 0) return { config, router };
-  await router.close();
-  return undefined;
+  if (errors.size > 0) {
+    log = () => {};
+    await router.close();
+    return undefined;
+  }
+  log = config.workers > 1 ? () => {} : serviceLogger(config);
+  for (const line of held) log(...line);
+  return { config, router };
 }
 
 /** A listener's URLs, one per transport, comma-separated. */
