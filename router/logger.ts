@@ -14,8 +14,8 @@ export type LogFormat = "text" | "json";
 /** The log formats. */
 export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
 
-/** A value that may go in a text line as is: no space, quote, `=` or control character. */
-const BARE = /^[^\s"=\\\x00-\x1f\x7f]+$/;
+/** A value that may go in a text line as is (others are quoted as JSON strings). */
+const BARE = /^[\w.:/@+*#%?&~-]+$/;
 
 /**
  * Formats one log line.

@@ -153,6 +153,35 @@ Deno.test("logging: a dynamic authorizer that is not registered logs at warn (fi
   });
 });
 
+Deno.test("logging: a dynamic authorizer function that throws logs at warn with its error", async () => {
+  const realm = {
+    name: "realm1",
+    roles: [{
+      name: "anonymous",
+      authorizer: () => {
+        throw new Error("policy store unreachable");
+      },
+    }],
+  };
+  await withRouter({ realms: [realm] }, async (t, log) => {
+    const session = await connect(t.url, { realm: "realm1" });
+    try {
+      const published = session.publish("com.example.t", {}, { acknowledge: true });
+      const error = await published.then(() => undefined, (e: { uri?: string }) => e);
+      equal(error?.uri, ErrorUri.NOT_AUTHORIZED);
+    } finally {
+      await session.close();
+    }
+    const line = log.lines().find((l) => /Dynamic authorizer/.test(l.msg))!;
+    equal(line.level, "warn");
+    match(
+      line.msg,
+      /function failed \(policy store unreachable\): publish "com\.example\.t" denied/,
+    );
+    equal(line.reason, "policy store unreachable");
+  });
+});
+
 Deno.test("logging: a burst of joins is summed up above sessionLogRate", async () => {
   const RATE = 5, N = 40;
   await withRouter({ sessionLogRate: RATE }, async (t, log) => {
@@ -255,4 +284,43 @@ Deno.test("logging: slow-consumer warnings come at most once per session per int
   match(later[1]![1], /dropping events \(18 dropped since the last warning\)$/);
   equal(later[1]![2]?.dropped, 21);
   await router.close(undefined, 0);
+});
+
+Deno.test("logging: the client logs a failing event handler through its injected logger", async () => {
+  await withRouter({}, async (t) => {
+    const lines: [LogLevel, string, LogFields | undefined][] = [];
+    const logger: Logger = (level, message, fields) => lines.push([level, message, fields]);
+    const session = await connect(t.url, { realm: "realm1", logger });
+    try {
+      await session.subscribe("com.example.t", () => {
+        throw new Error("handler broke");
+      });
+      await session.subscribe("com.example.t", () => Promise.reject(new Error("async broke")));
+      await session.publish("com.example.t", {}, { acknowledge: true, exclude_me: false });
+      await until(() => lines.length === 2, 5000, "two lines");
+    } finally {
+      await session.close();
+    }
+    for (const [level, message, fields] of lines) {
+      equal(level, "error");
+      match(message, /^Event handler of "com\.example\.t" failed: Error: (async|handler) broke$/);
+      equal(fields?.topic, "com.example.t");
+    }
+  });
+});
+
+Deno.test("logging: client code writes through its logger, never console.error", async () => {
+  const files: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const entry of Deno.readDir(new URL(dir, import.meta.url))) {
+      if (entry.isDirectory) await walk(`${dir}${entry.name}/`);
+      else if (entry.name.endsWith(".ts")) files.push(`${dir}${entry.name}`);
+    }
+  };
+  await walk("../../client/");
+  ok(files.length > 10, files.join());
+  for (const file of files) {
+    const text = await Deno.readTextFile(new URL(file, import.meta.url));
+    ok(!/console\.(error|log|info|debug)\(/.test(text), `${file} writes to the console`);
+  }
 });
