@@ -28,6 +28,7 @@ import { CloseUri, consoleLogger, type Logger, type RealmOptions, Router } from 
 import { toListenOptions } from "./transports/config.ts";
 import { listen, type Listener } from "./transports/listener.ts";
 import { addRealmTo } from "./router/router.ts";
+import { withFields } from "./router/logger.ts";
 import { EXIT_USAGE, type Flags, parseFlags, printUsage } from "./cli/flags.ts";
 import { loadConfig, type ServiceConfig } from "./cli/service_config.ts";
 import { superviseWorkers, WORKER_READY } from "./cli/workers.ts";
@@ -64,12 +65,18 @@ function createRouter(
   return router;
 }
 
-/** The console logger, its lines marked with the worker's number in a worker. */
+/**
+ * The console logger in the configured level and format, its lines marked
+ * with the worker's number in a worker (a `Worker <n>: ` prefix in text, a
+ * `worker` field in JSON).
+ */
 function serviceLogger(config: ServiceConfig): Logger {
-  const log = consoleLogger(config.logLevel);
-  if (config.worker === undefined) return log;
-  const prefix = `Worker ${config.worker}: `;
-  return (level, message) => log(level, prefix + message);
+  const log = consoleLogger(config.logLevel, config.logFormat);
+  const worker = config.worker;
+  if (worker === undefined) return log;
+  if (config.logFormat === "json") return withFields(log, { worker });
+  const prefix = `Worker ${worker}: `;
+  return (level, message, fields) => log(level, prefix + message, fields);
 }
 
 /**
@@ -85,15 +92,30 @@ async function configure(
   logger?: Logger,
 ): Promise<{ config: ServiceConfig; router: Router } | undefined> {
   const config = await loadConfig(flags, errors);
+  // Lines are held until the config is known good, then written: a bad
+  // config prints its one error line and nothing else. A --workers
+  // supervisor's router only checks the config (its workers log).
+  const held: Parameters<Logger>[] = [];
+  let log: Logger = (...line) => held.push(line);
   const router = createRouter(
     config,
-    logger ?? serviceLogger(config),
+    logger ?? ((...line) => log(...line)),
     errors,
     logger === undefined && config.workers === 1,
   );
-  if (errors.size === 0) return { config, router };
-  await router.close();
-  return undefined;
+  if (errors.size > 0) {
+    log = () => {};
+    await router.close();
+    return undefined;
+  }
+  log = config.workers > 1 ? () => {} : serviceLogger(config);
+  for (const line of held) log(...line);
+  return { config, router };
+}
+
+/** A listener's URLs, one per transport, comma-separated. */
+function listenerUrls(listener: Listener): string {
+  return Object.values(listener.urls).join(", ") || listener.url;
 }
 
 function plural(n: number, noun: string): string {
@@ -165,7 +187,11 @@ function runUntilSignal(
       let code = 0;
       try {
         await router.close(CloseUri.SYSTEM_SHUTDOWN);
-        await Promise.all(listeners.map((l) => l.close()));
+        await Promise.all(listeners.map(async (listener) => {
+          await listener.close();
+          const url = listenerUrls(listener);
+          router.log("info", `Listener on ${url} closed`, { listener: url });
+        }));
         router.log("info", "Stopped");
       } catch (error) {
         router.log("error", `Shutdown failed: ${error instanceof Error ? error.message : error}`);
@@ -297,12 +323,14 @@ export async function main(args: string[]): Promise<number> {
       return 1;
     }
     listeners.push(listener);
-    router.log(
-      "info",
-      `Listening on ${Object.values(listener.urls).join(", ") || listener.url} (realms: ${
-        router.realmNames.join(", ")
-      })`,
-    );
+    const url = listenerUrls(listener);
+    const realms = router.realmNames.join(", ");
+    const transports = Object.keys(listener.urls).join(", ");
+    router.log("info", `Listening on ${url} (realms: ${realms})`, {
+      listener: url,
+      transports,
+      realms,
+    });
   }
   if (worker === undefined) return await runUntilSignal(router, listeners);
   console.log(WORKER_READY);

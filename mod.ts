@@ -40,6 +40,7 @@ export {
   CallError,
   consoleLogger,
   type LimitOptions,
+  type LogFields,
   type Logger,
   type LogLevel,
   type Permission,

@@ -6,10 +6,9 @@
 
 import { parseArgs } from "node:util";
 import denoConfig from "../deno.json" with { type: "json" };
-import type { LogLevel } from "../router/mod.ts";
+import { LOG_LEVELS, type LogLevel } from "../wamp/log.ts";
 
-/** The log levels, lowest first. */
-export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+export { LOG_LEVELS };
 
 /** Exit code for bad flags or a bad config file. */
 export const EXIT_USAGE = 2;
@@ -66,12 +65,15 @@ Options:
   -c, --config <file>    Read a JSON config file; flags add to it
   --log-level <level>    debug, info, warn or error (default: the config
                          file's "logLevel", else info)
+  --log-format <format>  text (key=value fields) or json (one object per
+                         line: level, time, msg and fields; default: the
+                         config file's "logFormat", else text)
   -h, --help             Print this help and exit
   -V, --version          Print the version and exit
 
 Config file:
   {
-    "logLevel": "info",
+    "logLevel": "info", "logFormat": "text",
     "listeners": [{ "type": "universal", "host": "127.0.0.1", "port": 8080,
                     "paths": ["/ws", "/"], "serializers": ["json", "msgpack", "cbor"],
                     "maxMessageSize": 16777216, "maxConnections": 0,
@@ -142,6 +144,7 @@ export function parseFlags(args: string[]) {
       worker: { type: "string" },
       config: { type: "string", short: "c" },
       "log-level": { type: "string" },
+      "log-format": { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "V" },
     },

@@ -15,10 +15,13 @@ import {
   resolveListenerOptions,
 } from "../transports/config.ts";
 import { type Flags, isLogLevel, LOG_LEVELS } from "./flags.ts";
+import { LOG_FORMATS, type LogFormat } from "../router/logger.ts";
 
 /** What the flags and the config file add up to. */
 export interface ServiceConfig {
   logLevel: LogLevel;
+  /** `--log-format`, config `logFormat`: text or JSON lines. */
+  logFormat: LogFormat;
   /** `RouterOptions.trustedRole`. */
   trustedRole: string;
   listeners: ResolvedListenerOptions[];
@@ -142,6 +145,7 @@ function lookupEnv(name: string): string | undefined {
 export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<ServiceConfig> {
   const config: ServiceConfig = {
     logLevel: "info",
+    logFormat: "text",
     trustedRole: "trusted",
     listeners: [],
     realms: [],
@@ -159,6 +163,7 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     const json = expandEnv(await readConfigFile(args.config), lookupEnv, { errors });
     const file = new ConfigObject(json, "", { errors });
     config.logLevel = file.oneOf("logLevel", LOG_LEVELS, "info");
+    config.logFormat = file.oneOf("logFormat", LOG_FORMATS, "text");
     config.trustedRole = file.string("trustedRole", "trusted");
     file.array("listeners").forEach((listener, i) =>
       addListener(`listeners[${i}]`, () => listener)
@@ -188,6 +193,16 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
       errors.add(
         "--log-level",
         `Invalid --log-level ${JSON.stringify(level)}: expected one of ${expected}`,
+      );
+    }
+  }
+  const format = args["log-format"];
+  if (format !== undefined) {
+    if ((LOG_FORMATS as readonly string[]).includes(format)) config.logFormat = format as LogFormat;
+    else {
+      errors.add(
+        "--log-format",
+        `Invalid --log-format ${JSON.stringify(format)}: expected one of "text", "json"`,
       );
     }
   }

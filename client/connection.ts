@@ -14,6 +14,7 @@ import { Backoff } from "./backoff.ts";
 import type { Endpoint, RegisterRequestOptions, Registration } from "./callee.ts";
 import type { CallRequestOptions, Result } from "./caller.ts";
 import { openLink } from "./connect.ts";
+import { warningsToConsole } from "./join.ts";
 import {
   attemptFailure,
   type ConnectionCloseDetails,
@@ -389,6 +390,12 @@ export class Connection {
 
   #report(error: unknown, where: string): void {
     if (this.#options.onUserError !== undefined) this.#options.onUserError(error, where);
-    else console.error(`The connection's ${where} failed:`, error);
+    else {
+      (this.#options.logger ?? warningsToConsole)(
+        "error",
+        `The connection's ${where} failed: ${error}`,
+        { reason: error instanceof Error ? error.message : String(error) },
+      );
+    }
   }
 }

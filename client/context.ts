@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Dict, WampMessage } from "../wamp/mod.ts";
+import type { Dict, Logger, WampMessage } from "../wamp/mod.ts";
 
 /** Positional and keyword arguments of a call, result or publication. */
 export interface Arguments {
@@ -44,6 +44,8 @@ export interface SessionContext {
    * handler, an endpoint's answer, an `onRevoked`): `Session.onUserError`.
    */
   report(error: unknown, where: string): void;
+  /** Where the session logs what it cannot throw (a failing handler). */
+  readonly log: Logger;
 }
 
 /** Both fields present: what results, chunks and errors carry. */

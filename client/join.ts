@@ -16,6 +16,7 @@ import {
   ErrorUri,
   type HelloMessage,
   type Link,
+  type Logger,
   MessageType,
   rolesDict,
   type WelcomeMessage,
@@ -33,7 +34,19 @@ export interface JoinOptions extends AuthCredentials {
    * @default {10000}
    */
   timeout?: number;
+  /**
+   * Where the session logs what it cannot throw to anyone: an event
+   * handler or `onRevoked` callback that failed (level `error`, fields
+   * `topic` or `procedure`, and `reason`).
+   * @default {`console.warn` for `warn` and `error` lines, nothing else}
+   */
+  logger?: Logger;
 }
+
+/** The client's default logger: `warn` and `error` lines to `console.warn`, nothing else. */
+export const warningsToConsole: Logger = (level, message) => {
+  if (level === "warn" || level === "error") console.warn(`cloverleaf client: ${message}`);
+};
 
 /** HELLO.Details.agent: this client and its version. */
 const AGENT = `Cloverleaf-${denoConfig.version}`;
@@ -42,6 +55,8 @@ const AGENT = `Cloverleaf-${denoConfig.version}`;
 export class Joiner {
   /** The realm to join. */
   readonly realm: string;
+  /** Where the session logs. */
+  readonly log: Logger;
   #auth: ClientAuthenticator;
 
   /**
@@ -55,6 +70,7 @@ export class Joiner {
    */
   constructor(options: JoinOptions, link: Link) {
     this.realm = options.realm;
+    this.log = options.logger ?? warningsToConsole;
     try {
       this.#auth = new ClientAuthenticator(options, link.info);
     } catch (error) {

@@ -52,7 +52,7 @@ export class Session {
   }
   /**
    * Receives failures of application code the session runs (see
-   * {@linkcode UserErrorHandler}); without one they go to `console.error`.
+   * {@linkcode UserErrorHandler}); without one they go to the session's logger (`JoinOptions.logger`).
    */
   onUserError: UserErrorHandler | undefined;
   #link: Link;
@@ -78,6 +78,7 @@ export class Session {
       report: (error, where) => this.#report(error, where),
       request: (make, onReply) => this.#request(make, onReply),
       nextRequest: () => this.#requests.next(),
+      log: joiner.log,
     };
     this.#roles = new Roles(context, this.#requests);
     link.bind({
@@ -342,11 +343,15 @@ export class Session {
   }
 
   #report(error: unknown, where: string): void {
-    if (this.onUserError === undefined) return console.error(`The ${where} failed:`, error);
+    const log = (what: string, e: unknown) =>
+      this.#joiner.log("error", `The ${what} failed: ${e}`, {
+        reason: e instanceof Error ? e.message : String(e),
+      });
+    if (this.onUserError === undefined) return log(where, error);
     try {
       this.onUserError(error, where);
     } catch (failed) {
-      console.error("Session.onUserError failed:", failed, "on", error);
+      log(`Session.onUserError for the ${where}`, failed);
     }
   }
 

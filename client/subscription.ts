@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Dict } from "../wamp/mod.ts";
+import type { Dict, Logger } from "../wamp/mod.ts";
 
 /** An event delivered to a subscriber. */
 export interface Event {
@@ -33,7 +33,7 @@ let rebind: (
   sub: Subscription,
   id: number,
   unsubscribe: (sub: Subscription) => Promise<void>,
-  report: ErrorReporter | undefined,
+  report: ErrorReporter,
 ) => void;
 
 /**
@@ -61,7 +61,7 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
   #id: number;
   #handler: EventHandler | undefined;
   #unsubscribe: (sub: Subscription) => Promise<void>;
-  #report: ErrorReporter | undefined;
+  #report: ErrorReporter;
   #queue: Event[] = [];
   #waiting: ((r: IteratorResult<Event>) => void) | undefined;
   #done = false;
@@ -74,7 +74,7 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
    * @param topic The topic.
    * @param handler An event handler, or undefined to iterate.
    * @param unsubscribe How to unsubscribe.
-   * @param report Where a failing handler is reported (default: `console.error`).
+   * @param report Where a failing handler is reported (`Session.onUserError`, else the logger).
    * @param durable Whether it outlives its session (see {@linkcode Subscription.durable}).
    */
   constructor(
@@ -82,7 +82,7 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
     topic: string,
     handler: EventHandler | undefined,
     unsubscribe: (sub: Subscription) => Promise<void>,
-    report?: ErrorReporter,
+    report: ErrorReporter,
     durable = false,
   ) {
     this.#id = id;
@@ -123,8 +123,7 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
 
   #failed(error: unknown): void {
     const where = `event handler of ${this.topic}`;
-    if (this.#report !== undefined) this.#report(error, where);
-    else console.error(`The ${where} failed:`, error);
+    this.#report(error, where);
   }
 
   /**
@@ -210,7 +209,7 @@ export function rebindSubscription(
   sub: Subscription,
   id: number,
   unsubscribe: (sub: Subscription) => Promise<void>,
-  report: ErrorReporter | undefined,
+  report: ErrorReporter,
 ): void {
   rebind(sub, id, unsubscribe, report);
 }

@@ -33,6 +33,7 @@ import { type SessionHost, SessionState } from "./core/session_state.ts";
 import type { Logger, SessionInfo } from "./core/types.ts";
 import { type Delivery, Target } from "./delivery.ts";
 import type { OutputRunner } from "./output_runner.ts";
+import type { SessionLog } from "./session_log.ts";
 
 /** What a connection needs from its router. */
 export interface ConnectionHost extends SessionHost<Realm> {
@@ -44,6 +45,8 @@ export interface ConnectionHost extends SessionHost<Realm> {
   readonly runner: OutputRunner;
   /** Where log lines go. */
   readonly log: Logger;
+  /** Where joins and leaves are logged (summed up above a rate). */
+  readonly sessions: SessionLog;
   /** Called once when the connection is gone. */
   detach(connection: Connection): void;
 }
@@ -243,12 +246,14 @@ export class Connection implements PeerHandler {
     this.#helloTimer = undefined;
     this.#target.info = info;
     this.#host.delivery.add(info.id, this.#target);
+    this.#host.sessions.joined(info, this.#peer.info.peer);
     const realm = this.#host.realm(info.realm);
     if (realm !== undefined) this.#host.runner.run(realm.join(this.#target));
   }
 
   #leave(info: SessionInfo): void {
     this.#host.delivery.remove(info.id);
+    this.#host.sessions.left(info);
     this.#held = undefined;
     const realm = this.#host.realm(info.realm);
     if (realm !== undefined) this.#host.runner.run(realm.leave(info.id));

@@ -14,7 +14,10 @@ import {
   type SlowConsumerPolicy,
   type WampMessage,
 } from "../wamp/mod.ts";
-import type { Logger, Outbound, SessionInfo } from "./core/types.ts";
+import type { LogFields, Logger, Outbound, SessionInfo } from "./core/types.ts";
+
+/** Milliseconds between two slow-consumer warnings for one session. */
+export const DROP_LOG_INTERVAL = 10_000;
 
 /** What a target closes when its session must end. */
 export interface TargetSession {
@@ -40,6 +43,10 @@ export class Target {
   #maxBacklogMessages: number;
   #policy: SlowConsumerPolicy;
   #dropping = false;
+  /** When a drop warning was last written, the count then, and whether this episode's was. */
+  #droppedLoggedAt = -Infinity;
+  #droppedLogged = 0;
+  #logging = false;
   #log: Logger;
   #session: TargetSession;
 
@@ -92,32 +99,72 @@ export class Target {
     const peer = this.peer;
     const backlog = peer.backlog();
     if (backlog <= this.#maxBacklog && peer.queued() < this.#maxBacklogMessages) {
-      if (this.#dropping) {
-        this.#dropping = false;
-        this.#log(
-          "info",
-          `Session ${this.id}: caught up, ${this.droppedEvents} events dropped so far`,
-        );
-      }
+      if (this.#dropping) this.#caughtUp();
       peer.send(msg);
       return;
     }
     if (this.#policy === "drop" && msg.type === MessageType.EVENT) {
       this.droppedEvents++;
-      if (!this.#dropping) {
-        this.#dropping = true;
-        this.#log(
-          "warn",
-          `Session ${this.id}: slow consumer, ${backlog} bytes / ${peer.queued()} messages queued: dropping events`,
-        );
-      }
+      if (!this.#dropping) this.#startDropping(backlog);
       return;
     }
     this.#log(
       "warn",
       `Session ${this.id}: slow consumer, ${backlog} bytes / ${peer.queued()} messages queued: closing session`,
+      this.#fields(backlog, "slow consumer: closed"),
     );
     this.#session.close();
+  }
+
+  /**
+   * A drop episode starts: a warning, unless one was written for this
+   * session within {@linkcode DROP_LOG_INTERVAL} (a consumer that keeps
+   * falling behind and catching up gets one line per interval, with the
+   * count of events dropped since the last one).
+   */
+  #startDropping(backlog: number): void {
+    this.#dropping = true;
+    const now = Date.now();
+    if (now - this.#droppedLoggedAt < DROP_LOG_INTERVAL) return;
+    this.#droppedLoggedAt = now;
+    this.#logging = true;
+    const dropped = this.droppedEvents - this.#droppedLogged;
+    this.#droppedLogged = this.droppedEvents;
+    const earlier = dropped > 1 ? ` (${dropped - 1} dropped since the last warning)` : "";
+    this.#log(
+      "warn",
+      `Session ${this.id}: slow consumer, ${backlog} bytes / ${this.peer.queued()} messages queued: dropping events${earlier}`,
+      { ...this.#fields(backlog, "slow consumer: dropping events"), dropped: this.droppedEvents },
+    );
+  }
+
+  /** The episode ends: a line at `info` when its start was logged. */
+  #caughtUp(): void {
+    this.#dropping = false;
+    if (!this.#logging) return;
+    this.#logging = false;
+    this.#log(
+      "info",
+      `Session ${this.id}: caught up, ${this.droppedEvents} events dropped so far`,
+      {
+        ...this.#fields(this.peer.backlog(), "slow consumer: caught up"),
+        dropped: this.droppedEvents,
+      },
+    );
+    this.#droppedLogged = this.droppedEvents;
+  }
+
+  #fields(backlog: number, reason: string): LogFields {
+    const info = this.#info;
+    return {
+      realm: info?.realm,
+      session: this.id,
+      authid: info?.authid,
+      transport: this.peer.info.type,
+      peer: this.peer.info.peer,
+      reason,
+      backlog,
+    };
   }
 
   /**

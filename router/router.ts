@@ -29,7 +29,8 @@ import { Cluster } from "../cluster/join.ts";
 import { clusterShell } from "./cluster_link.ts";
 import { OutputRunner } from "./output_runner.ts";
 import type { Logger } from "./core/types.ts";
-import { consoleLogger } from "./console_logger.ts";
+import { consoleLogger } from "./logger.ts";
+import { SessionLog } from "./session_log.ts";
 
 export { consoleLogger };
 
@@ -50,6 +51,11 @@ export interface RouterOptions {
    * @default {a console logger at level "info"}
    */
   logger?: Logger;
+  /**
+   * Joins and leaves a second logged one by one (`info`); past it, one line a second sums them up.
+   * @default {20}
+   */
+  sessionLogRate?: number;
   /**
    * Global-scope ID source (session and publication IDs); inject a
    * deterministic one in tests.
@@ -213,6 +219,7 @@ export class Router {
       authTimeout: options.authTimeout ?? 10_000,
       roles,
       log: this.log,
+      sessions: new SessionLog(this.log, options.sessionLogRate),
       realm: (name) => this.#realms.get(name),
       sessionId: () => this.#globalIds(),
       delivery,
@@ -275,9 +282,11 @@ export class Router {
       realms: (name) => this.#realms.get(name),
       cookies: this.#cookies,
       trusted: { role: this.#trustedRole, procedures: this.#trustedIn(resolved.name) },
+      log: this.log,
     });
     this.#realms.set(resolved.name, realm);
     this.#cluster?.link(realm);
+    this.log("info", `Realm "${resolved.name}" added`, { realm: resolved.name });
   }
 
   /** The (shared, growing) set of trusted procedures registered in a realm. */
@@ -374,6 +383,7 @@ export class Router {
   }
 
   async #close(reason: string, graceMs: number): Promise<void> {
+    this.log("info", `Router shutting down: ${this.#connections.size} connections`, { reason });
     for (const realm of this.#realms.values()) realm.close();
     for (const connection of [...this.#connections]) connection.shutdown(reason);
     const deadline = Date.now() + graceMs;
@@ -383,5 +393,7 @@ export class Router {
     for (const connection of [...this.#connections]) connection.close();
     await this.ready.catch(() => {});
     await this.#cluster?.close();
+    this.#host.sessions.flush();
+    this.log("info", "Router closed");
   }
 }

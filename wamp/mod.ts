@@ -13,6 +13,7 @@ export * from "./message_type.ts";
 export * from "./messages.ts";
 export * from "./options.ts";
 export * from "./payload.ts";
+export * from "./log.ts";
 export * from "./peer.ts";
 export * from "./uri.ts";
 export * from "./uris.ts";

@@ -360,7 +360,11 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
 
   #deny(reason: unknown): Output {
     const why = reason instanceof Error ? reason.message : `${reason}`;
-    this.#host.log("info", `Session ${this.#id}: ${this.#method} authentication failed: ${why}`);
+    const { realm, details } = this.#hello ?? {}, { type: transport, peer } = this.#transport;
+    const authid = typeof details?.authid === "string" ? details.authid : undefined;
+    const [session, method] = [this.#id, this.#method];
+    const fields = { realm, session, authid, method, transport, peer, reason: why };
+    this.#host.log("warn", `Session ${session}: ${method} authentication failed: ${why}`, fields);
     const effects = this.#end();
     this.#result = { aborted: true };
     return this.#send({

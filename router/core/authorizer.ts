@@ -23,7 +23,13 @@
  * @module
  */
 
-import { type Dict, isMatchPolicy, type MatchPolicy, wildcardMatch } from "../../wamp/mod.ts";
+import {
+  type Dict,
+  ErrorUri,
+  isMatchPolicy,
+  type MatchPolicy,
+  wildcardMatch,
+} from "../../wamp/mod.ts";
 import type { RouterCallDone } from "./internal_session.ts";
 import { MatchIndex } from "./match_index.ts";
 import { type ArmTimer, type Effect, NOTHING, type Output, type RunTask } from "./output.ts";
@@ -35,7 +41,8 @@ import {
   type Permission,
   type RoleOptions,
 } from "./permissions.ts";
-import type { SessionInfo } from "./types.ts";
+import { CallError } from "./errors.ts";
+import type { Logger, SessionInfo } from "./types.ts";
 
 export {
   type Action,
@@ -99,6 +106,9 @@ export class Authorizer {
   #cache = new Map<number, Map<string, Decision>>();
   #trusted: TrustedRegistrations | undefined;
   #call: AuthorizerCall;
+  #log: Logger;
+  /** Per dynamic rule: requests denied in a row because it could not decide. */
+  #failures = new Map<Rule, number>();
 
   /**
    * Creates the rules.
@@ -109,14 +119,19 @@ export class Authorizer {
    * realm: a REGISTER that could capture one of them (exactly or by
    * pattern) is denied unless the session has the trusted role, even in a
    * realm without roles.
+   * @param log Where a dynamic authorizer that fails, is not registered or
+   * does not answer in time is logged (at `warn`: every request it should
+   * decide is denied).
    */
   constructor(
     roles: readonly RoleOptions[],
     call: AuthorizerCall,
     trusted?: TrustedRegistrations,
+    log: Logger = () => {},
   ) {
     this.#trusted = trusted;
     this.#call = call;
+    this.#log = log;
     for (const role of roles) {
       const authorizer = role.authorizer;
       if (authorizer !== undefined) {
@@ -200,11 +215,22 @@ export class Authorizer {
     key: string,
     then: (decision: Decision) => Output,
   ): Output {
-    let settled = false;
-    const timer: ArmTimer = { kind: "arm", key: {}, ms: AUTHORIZER_TIMEOUT, fire: () => end(DENY) };
+    let settled = false, failure = false;
+    const failed = (error: unknown): Decision => {
+      if (!settled) this.#failed(rule, session, action, uri, error);
+      failure = true;
+      return DENY;
+    };
+    const timer: ArmTimer = {
+      kind: "arm",
+      key: {},
+      ms: AUTHORIZER_TIMEOUT,
+      fire: () => end(failed(`no answer within ${AUTHORIZER_TIMEOUT} ms`)),
+    };
     const end = (decision: Decision, cancel?: Effect): Output => {
       if (settled) return NOTHING;
       settled = true;
+      if (!failure) this.#failures.delete(rule);
       if (decision.cache === true) {
         let mine = this.#cache.get(session.id);
         if (mine === undefined) this.#cache.set(session.id, mine = new Map());
@@ -221,7 +247,8 @@ export class Authorizer {
       const task: RunTask<unknown> = {
         kind: "task",
         run: () => rule.authorizer(details, uri, action, options),
-        resume: (result) => end(result.ok ? decisionOf(result.value) : DENY, cancel),
+        resume: (result) =>
+          end(result.ok ? decisionOf(result.value) : failed(result.error), cancel),
       };
       return { messages: [], effects: [timer, task] };
     }
@@ -231,9 +258,44 @@ export class Authorizer {
       rule.procedure,
       [details, uri, action, options],
       {},
-      (r) => end(r.ok ? decisionOf(r.value.args?.[0]) : DENY, cancel),
+      (r) => end(r.ok ? decisionOf(r.value.args?.[0]) : failed(r.error), cancel),
     );
     return settled ? out : { messages: out.messages, effects: [timer, ...out.effects] };
+  }
+
+  /**
+   * Logs a dynamic authorizer that could not decide (the request is
+   * denied): the 1st, 10th, 100th, … failure in a row, so a missing
+   * authorizer shows at once and a busy realm does not flood the log.
+   */
+  #failed(rule: Rule, session: SessionInfo, action: Action, uri: string, error: unknown): void {
+    const count = (this.#failures.get(rule) ?? 0) + 1;
+    this.#failures.set(rule, count);
+    if (!/^10*$/.test(`${count}`)) return;
+    const name = "procedure" in rule ? `procedure "${rule.procedure}"` : "function";
+    const missing = error instanceof CallError && error.uri === ErrorUri.NO_SUCH_PROCEDURE;
+    const reason = missing
+      ? "not registered"
+      : error instanceof CallError
+      ? `${error.uri}: ${error.message}`
+      : error instanceof Error
+      ? error.message
+      : String(error);
+    const times = count === 1 ? "" : ` (${count} requests denied in a row)`;
+    this.#log(
+      "warn",
+      `Dynamic authorizer ${name} failed (${reason}): ${action} "${uri}" denied${times}`,
+      {
+        realm: session.realm,
+        session: session.id,
+        authid: session.authid,
+        authrole: session.authrole,
+        reason: missing ? ErrorUri.NO_SUCH_PROCEDURE : reason,
+        action,
+        uri,
+        denied: count,
+      },
+    );
   }
 
   /** Whether a REGISTER from a session without the trusted role could capture a trusted procedure. */

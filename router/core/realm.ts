@@ -122,7 +122,7 @@ export class Realm {
       cookies,
       context.now,
     );
-    this.authorizer = new Authorizer(options.roles, call, trusted);
+    this.authorizer = new Authorizer(options.roles, call, trusted, context.log);
     this.#requests = new Requests({
       broker: this.broker,
       dealer: this.dealer,

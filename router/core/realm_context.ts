@@ -11,6 +11,7 @@ import type { RouterCall } from "./auth/methods.ts";
 import type { TrustedRegistrations } from "./authorizer.ts";
 import type { RouterCallDone } from "./internal_session.ts";
 import type { Output } from "./output.ts";
+import type { Logger } from "./types.ts";
 
 /** A realm, as a target of calls made by the router (see `Realm.callAsRouter`). */
 export interface RouterCallTarget {
@@ -55,4 +56,6 @@ export interface RealmContext {
    * authrole that may register them.
    */
   readonly trusted?: TrustedRegistrations;
+  /** Where the realm logs what an operator must see (a failing dynamic authorizer). */
+  readonly log?: Logger;
 }

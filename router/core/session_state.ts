@@ -151,7 +151,13 @@ export class SessionState<R extends SessionRealm = SessionRealm> {
    */
   violation(message: string): SessionOutput {
     if (this.#phase === "closed") return QUIET;
-    this.#host.log("info", `Session ${this.id}: protocol violation: ${message}`);
+    this.#host.log("warn", `Session ${this.id}: protocol violation: ${message}`, {
+      realm: this.#info?.realm,
+      session: this.id,
+      transport: this.#transport.type,
+      peer: this.#transport.peer,
+      reason: message,
+    });
     const abort: WampMessage = {
       type: MessageType.ABORT,
       details: { message },
@@ -321,10 +327,6 @@ export class SessionState<R extends SessionRealm = SessionRealm> {
     this.#realm = result.realm;
     this.#lastRequest = 0;
     this.#phase = "open";
-    this.#host.log(
-      "debug",
-      `Session ${info.id} joined realm "${info.realm}" as ${info.authid} (${info.authmethod}, ${info.transport})`,
-    );
     return { reply, messages: [], effects, joined: info };
   }
 
@@ -359,7 +361,6 @@ export class SessionState<R extends SessionRealm = SessionRealm> {
     if (this.#phase === "open") this.#phase = "idle";
     if (realm === undefined || info === undefined) return {};
     this.#realm = undefined;
-    this.#host.log("debug", `Session ${info.id} left realm "${realm.name}"`);
     return { left: info };
   }
 

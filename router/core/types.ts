@@ -50,8 +50,4 @@ export interface Outbound {
   readonly msg: WampMessage;
 }
 
-/** Levels for {@linkcode Logger}. */
-export type LogLevel = "debug" | "info" | "warn" | "error";
-
-/** Where the router writes its log lines. */
-export type Logger = (level: LogLevel, message: string) => void;
+export type { LogFields, Logger, LogLevel } from "../../wamp/log.ts";

@@ -31,7 +31,7 @@ Deno.test("cli expands ${NAME} in the config file, whole and embedded, and $${ s
     });
     const url = service.urls[0]!;
     match(url, /^ws:\/\/127\.0\.0\.1:\d+\/secret-ws$/);
-    match(service.listening[0]!, /\(realms: com\.example\.env\)$/);
+    match(service.listening[0]!, /\(realms: com\.example\.env\)( |$)/);
 
     const alice = await within(
       connect(url, { realm: "com.example.env", authid: "alice", ticket: "Bearer t0ps3cret" }),
