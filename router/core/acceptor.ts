@@ -88,6 +88,7 @@ export function acceptHello(
   if (realm.full) {
     return abort(ErrorUri.REALM_FULL, `Realm "${realm.name}" is full`);
   }
+  if (transport.identity !== undefined) return { authenticator: vouched(transport.identity), roles };
   const offered = hello.details.authmethods;
   const methods = offered !== undefined && offered.length > 0 ? offered : ["anonymous"];
   for (const method of methods) {
@@ -100,6 +101,12 @@ export function acceptHello(
     ErrorUri.NO_AUTH_METHOD,
     `None of the offered authmethods is available on realm "${realm.name}"`,
   );
+}
+
+/** The method of a transport that vouches for its session's identity. */
+function vouched(identity: { authid: string; authrole: string }): Authenticator {
+  const welcome = { ...identity, authmethod: "internal", authprovider: "cloverleaf" };
+  return { method: "internal", hello: () => ({ welcome }) };
 }
 
 /** A realm as the acceptor sees it: {@linkcode HelloRealm} and its trust levels. */
