@@ -29,6 +29,10 @@ import { addRealmTo } from "./router/router.ts";
 import { EXIT_USAGE, type Flags, parseFlags, printUsage } from "./cli/flags.ts";
 import { loadConfig, type ServiceConfig } from "./cli/service_config.ts";
 import { superviseWorkers, WORKER_READY } from "./cli/workers.ts";
+import { type BridgeOptions, resolveBridgeOptions } from "./bridge/config.ts";
+import { httpBridge } from "./bridge/mount.ts";
+import { provideHttpServices } from "./bridge/services.ts";
+import { realmOf } from "./router/router.ts";
 
 /**
  * Creates the router with the config's realms, then the --realm ones, else
@@ -59,6 +63,49 @@ function createRouter(
   return router;
 }
 
+/**
+ * The HTTP bridge paths (the config file's, then the `--http-bridge`
+ * quick start's, for the first realm and its anonymous role), each
+ * checked against the router's realms; the REST services are provided in
+ * their realms.
+ */
+function bridgesOf(config: ServiceConfig, router: Router, errors: ConfigErrors): BridgeOptions[] {
+  const bridges: BridgeOptions[] = [];
+  config.bridges.forEach((bridge, i) => {
+    if (realmOf(router, bridge.realm) === undefined) {
+      errors.add(
+        `bridges[${i}].realm`,
+        `Invalid config "bridges[${i}].realm": no realm ${JSON.stringify(bridge.realm)}`,
+      );
+    } else bridges.push(bridge);
+  });
+  const quick = config.quickBridge;
+  const first = router.realmNames[0];
+  if (quick !== undefined && first !== undefined) {
+    const role = realmOf(router, first)!.options.anonymousRole;
+    for (const type of ["publisher", "caller", "subscriber"] as const) {
+      const path = `${quick.path}/${
+        type === "subscriber" ? "subscribe" : type === "caller" ? "call" : "publish"
+      }`;
+      const input = { path, type, realm: first, role, auth: { token: quick.token } };
+      const resolved = errors.collect(
+        () => resolveBridgeOptions(input, "--http-bridge"),
+        "--http-bridge",
+      );
+      if (resolved !== undefined) bridges.push(resolved);
+    }
+  }
+  const paths = new Set<string>();
+  for (const bridge of bridges) {
+    if (paths.has(bridge.path)) {
+      errors.add("bridges", `Invalid config "bridges": path ${bridge.path} is mounted twice`);
+    }
+    paths.add(bridge.path);
+  }
+  errors.collect(() => provideHttpServices(router, config.httpServices), "httpServices");
+  return bridges;
+}
+
 /** The console logger, its lines marked with the worker's number in a worker. */
 function serviceLogger(config: ServiceConfig): Logger {
   const log = consoleLogger(config.logLevel);
@@ -78,7 +125,7 @@ async function configure(
   flags: Flags,
   errors: ConfigErrors,
   logger?: Logger,
-): Promise<{ config: ServiceConfig; router: Router } | undefined> {
+): Promise<{ config: ServiceConfig; router: Router; bridges: BridgeOptions[] } | undefined> {
   const config = await loadConfig(flags, errors);
   const router = createRouter(
     config,
@@ -86,7 +133,8 @@ async function configure(
     errors,
     logger === undefined && config.workers === 1,
   );
-  if (errors.size === 0) return { config, router };
+  const bridges = bridgesOf(config, router, errors);
+  if (errors.size === 0) return { config, router, bridges };
   await router.close();
   return undefined;
 }
@@ -211,6 +259,7 @@ async function stdinClosed(): Promise<void> {
 export async function main(args: string[]): Promise<number> {
   let config: ServiceConfig;
   let router: Router;
+  let bridges: BridgeOptions[];
   try {
     let flags: Flags;
     try {
@@ -235,7 +284,7 @@ export async function main(args: string[]): Promise<number> {
       const first = errors.errors[0];
       throw first?.cause ?? first;
     }
-    ({ config, router } = configured);
+    ({ config, router, bridges } = configured);
     if (config.workers > 1) {
       // The supervisor serves nothing itself: the workers do.
       await router.close();
@@ -261,11 +310,14 @@ export async function main(args: string[]): Promise<number> {
     return 1;
   }
   const listeners: Listener[] = [];
+  const bridge = bridges.length === 0 ? undefined : httpBridge(router, bridges);
   for (const options of config.listeners) {
     let listener: Listener;
     try {
       listener = await listen(router, {
         ...toListenOptions(options),
+        // Every listener that speaks HTTP serves the bridge paths.
+        ...(bridge === undefined || options.type === "rawsocket" ? {} : { mounts: [bridge] }),
         // Workers share the port; a long-poll transport's requests would not all reach one.
         ...(worker === undefined ? {} : { reusePort: true, longpoll: false as const }),
         log: (level, message) => router.log(level, message),
@@ -288,6 +340,15 @@ export async function main(args: string[]): Promise<number> {
         router.realmNames.join(", ")
       })`,
     );
+    if (bridge !== undefined && options.type !== "rawsocket" && listener.addr.transport === "tcp") {
+      const { hostname, port } = listener.addr;
+      const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+      const base = `${options.tls === undefined ? "http" : "https"}://${host}:${port}`;
+      router.log(
+        "info",
+        `HTTP bridge on ${base}: ${bridges.map((b) => `${b.path} (${b.type})`).join(", ")}`,
+      );
+    }
   }
   if (worker === undefined) return await runUntilSignal(router, listeners);
   console.log(WORKER_READY);

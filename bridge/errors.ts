@@ -13,8 +13,8 @@ export const BridgeError = {
   BAD_REQUEST: "cloverleaf.error.bad_request",
   /** 401: no or a wrong bearer token, or a signed request that does not verify. */
   UNAUTHORIZED: "wamp.error.authentication_failed",
-  /** 404: no bridge serves this method on the path. */
-  NOT_FOUND: "cloverleaf.error.not_found",
+  /** 405: the path takes another method. */
+  METHOD_NOT_ALLOWED: "cloverleaf.error.method_not_allowed",
   /** 413: the body is larger than the path's `maxBodySize`. */
   TOO_LARGE: "cloverleaf.error.payload_size_exceeded",
   /** 429: `maxInFlight` requests are being answered. */
@@ -48,8 +48,9 @@ export function statusOf(uri: string): number {
       return 403;
     case ErrorUri.NO_SUCH_PROCEDURE:
     case ErrorUri.NO_SUCH_SUBSCRIPTION:
-    case BridgeError.NOT_FOUND:
       return 404;
+    case BridgeError.METHOD_NOT_ALLOWED:
+      return 405;
     case ErrorUri.TIMEOUT:
     case ErrorUri.CANCELED:
       return 504;

@@ -56,7 +56,7 @@ class BridgePath {
       });
     }
     if (request.method !== method) {
-      return refusal(BridgeError.NOT_FOUND, [`${options.path} takes ${method}`], {}, 405);
+      return refusal(BridgeError.METHOD_NOT_ALLOWED, [`${options.path} takes ${method}`]);
     }
     const length = Number(request.headers.get("content-length") ?? "0");
     if (length > options.maxBodySize) {
@@ -134,7 +134,7 @@ export function httpBridge(router: PeerAcceptor, bridges: readonly BridgeOptions
     handles: (path) => paths.has(path),
     handle(request: Request): Promise<Response> {
       const path = paths.get(new URL(request.url).pathname);
-      if (path === undefined) return Promise.resolve(refusal(BridgeError.NOT_FOUND, []));
+      if (path === undefined) return Promise.resolve(new Response("Not found\n", { status: 404 }));
       return path.handle(request);
     },
     async close(): Promise<void> {
