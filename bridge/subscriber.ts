@@ -58,7 +58,7 @@ export async function subscribe(
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let ended = false;
   let subscription: Subscription | undefined;
-  let heartbeat: ReturnType<typeof setInterval> | undefined;
+  const timer: { heartbeat?: ReturnType<typeof setInterval> } = {};
   /** Publication IDs sent from history, not to be sent again live. */
   let replayed: Set<number> | undefined;
   /** Live events held while history is read. */
@@ -66,7 +66,7 @@ export async function subscribe(
   const end = () => {
     if (ended) return;
     ended = true;
-    clearInterval(heartbeat);
+    clearInterval(timer.heartbeat);
     void subscription?.unsubscribe().catch(() => {});
     done();
   };
@@ -101,7 +101,7 @@ export async function subscribe(
     return failure(error);
   }
   push(encoder.encode(`retry: 2000\n: subscribed ${subscription.id}\n\n`));
-  heartbeat = setInterval(() => push(encoder.encode(": heartbeat\n\n")), bridge.heartbeat);
+  timer.heartbeat = setInterval(() => push(encoder.encode(": heartbeat\n\n")), bridge.heartbeat);
   if (resumeAfter !== undefined) {
     void resume(session, subscription.id, topic, resumeAfter, push).then((ids) => {
       replayed = ids;

@@ -28,6 +28,7 @@ import { type Effect, NOTHING, type Output, type RunTask, type Settled } from ".
 import { type ResolvedRealmOptions, trustLevelFor } from "./realm_options.ts";
 import type { Logger, SessionInfo } from "./types.ts";
 import { welcomeDetails } from "./welcome.ts";
+import { vouched } from "./auth/vouched.ts";
 
 /** What a HELLO needs from its realm. */
 export interface HelloRealm {
@@ -88,7 +89,9 @@ export function acceptHello(
   if (realm.full) {
     return abort(ErrorUri.REALM_FULL, `Realm "${realm.name}" is full`);
   }
-  if (transport.identity !== undefined) return { authenticator: vouched(transport.identity), roles };
+  if (transport.identity !== undefined) {
+    return { authenticator: vouched(transport.identity), roles };
+  }
   const offered = hello.details.authmethods;
   const methods = offered !== undefined && offered.length > 0 ? offered : ["anonymous"];
   for (const method of methods) {
@@ -101,12 +104,6 @@ export function acceptHello(
     ErrorUri.NO_AUTH_METHOD,
     `None of the offered authmethods is available on realm "${realm.name}"`,
   );
-}
-
-/** The method of a transport that vouches for its session's identity. */
-function vouched(identity: { authid: string; authrole: string }): Authenticator {
-  const welcome = { ...identity, authmethod: "internal", authprovider: "cloverleaf" };
-  return { method: "internal", hello: () => ({ welcome }) };
 }
 
 /** A realm as the acceptor sees it: {@linkcode HelloRealm} and its trust levels. */
