@@ -19,6 +19,8 @@ import { failure } from "./inbound.ts";
 
 const MATCHES = ["exact", "prefix", "wildcard"] as const;
 const encoder = new TextEncoder();
+/** Live events held while a resumed stream reads its history, before the stream is dropped. */
+const MAX_HELD = 1024;
 
 /** One event as an SSE record. */
 function record(id: number, topic: string, args: unknown, kwargs: unknown): Uint8Array {
@@ -80,7 +82,15 @@ export async function subscribe(
     }
   };
   const send = (event: Event) => {
-    if (held !== undefined) return void held.push(event);
+    if (ended) return;
+    if (held !== undefined) {
+      held.push(event);
+      if (held.length > MAX_HELD) {
+        end();
+        controller.error(new Error("too many events while resuming"));
+      }
+      return;
+    }
     if (replayed?.has(event.publication)) return;
     push(record(event.publication, event.topic, event.args, event.kwargs));
   };
@@ -101,7 +111,12 @@ export async function subscribe(
     return failure(error);
   }
   push(encoder.encode(`retry: 2000\n: subscribed ${subscription.id}\n\n`));
-  timer.heartbeat = setInterval(() => push(encoder.encode(": heartbeat\n\n")), bridge.heartbeat);
+  timer.heartbeat = setInterval(() => {
+    if (!subscription?.done) return push(encoder.encode(": heartbeat\n\n"));
+    // The bridge's session closed (router shutdown, killed) or the subscription was revoked.
+    end();
+    controller.close();
+  }, bridge.heartbeat);
   if (resumeAfter !== undefined) {
     void resume(session, subscription.id, topic, resumeAfter, push).then((ids) => {
       replayed = ids;
