@@ -80,6 +80,8 @@ export interface HttpServiceOptions {
   readonly timeout: number;
   /** The largest response body read (ERROR past it). */
   readonly maxResponseSize: number;
+  /** Requests in flight at once; CALLs past it get `cloverleaf.error.limit_exceeded`. */
+  readonly maxInFlight: number;
 }
 
 const TYPES: readonly BridgeType[] = ["publisher", "caller", "webhook", "subscriber"];
@@ -263,6 +265,7 @@ export function resolveHttpService(
     headers,
     timeout: c.integer("timeout", 10_000, 1, 3_600_000),
     maxResponseSize: c.integer("maxResponseSize", 1024 * 1024, 0, 64 * 1024 * 1024),
+    maxInFlight: c.integer("maxInFlight", 100, 1, 100_000),
   };
   c.done();
   return resolved;

@@ -150,8 +150,16 @@ async function exchange(
  * @returns The procedure.
  */
 export function serviceProcedure(service: HttpServiceOptions): RouterProcedure {
+  let inFlight = 0;
   return (_caller, args, kwargs) => {
     const url = fillTemplate(service.url, args, kwargs);
+    if (inFlight >= service.maxInFlight) {
+      throw new CallError(
+        ErrorUri.LIMIT_EXCEEDED,
+        `${service.maxInFlight} requests to ${service.procedure} already in flight`,
+      );
+    }
+    inFlight++;
     return deferred((reply) => ({
       messages: [],
       effects: [{
@@ -159,6 +167,7 @@ export function serviceProcedure(service: HttpServiceOptions): RouterProcedure {
         run: () => exchange(service, url, kwargs),
         resume: (settled) =>
           reply(() => {
+            inFlight--;
             if (settled.ok) return settled.value as Payload;
             if (settled.error instanceof CallError) throw settled.error;
             throw new CallError(ErrorUri.RUNTIME_ERROR, String(settled.error));

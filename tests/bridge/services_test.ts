@@ -42,7 +42,7 @@ Deno.test("REST services: a WAMP CALL becomes the HTTP request; status >= 400 be
         headers: { "x-api-key": "k" },
       },
       { procedure: "com.example.user.create", method: "POST", url: `${rest.url}/users` },
-      { procedure: "com.example.slow", url: `${rest.url}/slow`, timeout: 200 },
+      { procedure: "com.example.slow", url: `${rest.url}/slow`, timeout: 200, maxInFlight: 1 },
       { procedure: "com.example.path", url: `${rest.url}/users/{0}` },
     ].map((s, i) => resolveHttpService(s, `httpServices[${i}]`)),
   );
@@ -65,6 +65,13 @@ Deno.test("REST services: a WAMP CALL becomes the HTTP request; status >= 400 be
     equal(missing.uri, "cloverleaf.error.http_status");
     deepEqual(missing.kwargs, { status: 404, body: { message: "no such user" } });
 
+    const [slow, second] = await Promise.allSettled([
+      session.call("com.example.slow"),
+      session.call("com.example.slow"),
+    ]);
+    equal(slow.status === "rejected" && slow.reason.uri, "wamp.error.timeout");
+    equal(second.status === "rejected" && second.reason.uri, "cloverleaf.error.limit_exceeded");
+    // The place is free again once the first one ended.
     await rejects(
       session.call("com.example.slow"),
       (e: ApplicationError) => e.uri === "wamp.error.timeout",

@@ -258,7 +258,8 @@ export function serveHttp(
     if (!wire.reply(responseHead(response.status, headers))) onClosed();
     try {
       while (!wire.closed) {
-        if (wire.congested) await wire.drained();
+        // A stream that fails while the client does not read ends the wait.
+        if (wire.congested) await Promise.race([wire.drained(), reader.closed]);
         const { done, value } = await reader.read();
         if (done) break;
         wire.write(value);
