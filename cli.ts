@@ -35,6 +35,9 @@ import { superviseWorkers, WORKER_READY } from "./cli/workers.ts";
 import { CLIENT_COMMANDS, runClientCommand } from "./cli/client/mod.ts";
 import { keygen } from "./cli/keygen.ts";
 import { hashSecret } from "./cli/hash_secret.ts";
+import type { BridgeOptions } from "./bridge/config.ts";
+import { httpBridge } from "./bridge/mount.ts";
+import { bridgesOf } from "./cli/bridges.ts";
 
 /**
  * Creates the router with the config's realms, then the --realm ones, else
@@ -90,7 +93,7 @@ async function configure(
   flags: Flags,
   errors: ConfigErrors,
   logger?: Logger,
-): Promise<{ config: ServiceConfig; router: Router } | undefined> {
+): Promise<{ config: ServiceConfig; router: Router; bridges: BridgeOptions[] } | undefined> {
   const config = await loadConfig(flags, errors);
   // Lines are held until the config is known good, then written: a bad
   // config prints its one error line and nothing else. A --workers
@@ -103,6 +106,7 @@ async function configure(
     errors,
     logger === undefined && config.workers === 1,
   );
+  const bridges = bridgesOf(config, router, errors);
   if (errors.size > 0) {
     log = () => {};
     await router.close();
@@ -110,7 +114,7 @@ async function configure(
   }
   log = config.workers > 1 ? () => {} : serviceLogger(config);
   for (const line of held) log(...line);
-  return { config, router };
+  return { config, router, bridges };
 }
 
 /** A listener's URLs, one per transport, comma-separated. */
@@ -252,6 +256,7 @@ export async function main(args: string[]): Promise<number> {
   if (command === "hash-secret") return await hashSecret(rest);
   let config: ServiceConfig;
   let router: Router;
+  let bridges: BridgeOptions[];
   try {
     let flags: Flags;
     try {
@@ -276,7 +281,7 @@ export async function main(args: string[]): Promise<number> {
       const first = errors.errors[0];
       throw first?.cause ?? first;
     }
-    ({ config, router } = configured);
+    ({ config, router, bridges } = configured);
     if (config.workers > 1) {
       // The supervisor serves nothing itself: the workers do.
       await router.close();
@@ -302,11 +307,14 @@ export async function main(args: string[]): Promise<number> {
     return 1;
   }
   const listeners: Listener[] = [];
+  const bridge = bridges.length === 0 ? undefined : httpBridge(router, bridges);
   for (const options of config.listeners) {
     let listener: Listener;
     try {
       listener = await listen(router, {
         ...toListenOptions(options),
+        // Every listener that speaks HTTP serves the bridge paths.
+        ...(bridge === undefined || options.type === "rawsocket" ? {} : { mounts: [bridge] }),
         // Workers share the port; a long-poll transport's requests would not all reach one.
         ...(worker === undefined ? {} : { reusePort: true, longpoll: false as const }),
         log: (level, message) => router.log(level, message),
@@ -331,6 +339,15 @@ export async function main(args: string[]): Promise<number> {
       transports,
       realms,
     });
+    if (bridge !== undefined && options.type !== "rawsocket" && listener.addr.transport === "tcp") {
+      const { hostname, port } = listener.addr;
+      const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+      const base = `${options.tls === undefined ? "http" : "https"}://${host}:${port}`;
+      router.log(
+        "info",
+        `HTTP bridge on ${base}: ${bridges.map((b) => `${b.path} (${b.type})`).join(", ")}`,
+      );
+    }
   }
   if (worker === undefined) return await runUntilSignal(router, listeners);
   console.log(WORKER_READY);

@@ -62,6 +62,12 @@ Options:
                          installed). A worker that dies is restarted.
                          Needs --allow-run; TCP listeners with a fixed port
                          only; long-poll is off (see the README's "Workers")
+  --http-bridge <path>   Mount the HTTP bridge on every listener that
+                         speaks HTTP: <path>/publish, <path>/call and
+                         <path>/subscribe (SSE), for the first realm and its
+                         anonymous role; needs --http-token (see the
+                         README's "HTTP bridge")
+  --http-token <token>   The bearer token --http-bridge paths require
   -c, --config <file>    Read a JSON config file; flags add to it
   --log-level <level>    debug, info, warn or error (default: the config
                          file's "logLevel", else info)
@@ -88,6 +94,12 @@ Config file:
                  "strictUris": false, "strictRequestIds": true },
                { "name": "realm2", "auth": { "ticket": { "principals": {
                    "alice": { "ticket": "\${ALICE_TICKET}", "role": "user" } } } } }],
+    "bridges": [{ "path": "/api/publish", "type": "publisher", "realm": "realm1",
+                  "role": "app", "auth": { "token": "\${BRIDGE_TOKEN}" } }],
+    ("publisher", "caller", "webhook", "subscriber"; signed requests with
+    "auth": { "key", "secret" }; see the README's "HTTP bridge")
+    "httpServices": [{ "procedure": "com.example.user.get", "method": "GET",
+                       "url": "https://api.example.com/users/{id}" }],
     "trustedRole": "trusted",
     (the authrole that may register dynamic authenticator and authorizer
     procedures; default "trusted")
@@ -139,6 +151,8 @@ export function parseFlags(args: string[]) {
       unix: { type: "string", multiple: true },
       realm: { type: "string", multiple: true },
       cluster: { type: "string", multiple: true },
+      "http-bridge": { type: "string" },
+      "http-token": { type: "string" },
       workers: { type: "string" },
       // Internal: this process is worker <n> of a --workers supervisor.
       worker: { type: "string" },

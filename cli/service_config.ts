@@ -16,6 +16,12 @@ import {
 } from "../transports/config.ts";
 import { type Flags, isLogLevel, LOG_LEVELS } from "./flags.ts";
 import { LOG_FORMATS, type LogFormat } from "../router/logger.ts";
+import {
+  type BridgeOptions,
+  type HttpServiceOptions,
+  resolveBridgeOptions,
+  resolveHttpService,
+} from "../bridge/config.ts";
 
 /** What the flags and the config file add up to. */
 export interface ServiceConfig {
@@ -34,6 +40,12 @@ export interface ServiceConfig {
   workers: number;
   /** Set in a worker process (internal `--worker <n>`): its number, from 1. */
   worker?: number;
+  /** The config file's `bridges`: HTTP bridge paths. */
+  bridges: BridgeOptions[];
+  /** `--http-bridge <path>` with `--http-token`: the quick-start paths (realm and role come later). */
+  quickBridge?: { path: string; token: string };
+  /** The config file's `httpServices`: REST endpoints served as procedures. */
+  httpServices: HttpServiceOptions[];
 }
 
 /** The most workers `--workers` accepts. */
@@ -136,6 +148,23 @@ function lookupEnv(name: string): string | undefined {
   }
 }
 
+/** `--http-bridge <path>` and `--http-token <token>`: both or neither. */
+function readQuickBridge(args: Flags, config: ServiceConfig, errors: ConfigErrors): void {
+  const path = args["http-bridge"];
+  const token = args["http-token"];
+  if (path === undefined && token === undefined) return;
+  if (path === undefined) {
+    errors.add("--http-token", "Invalid --http-token: only with --http-bridge <path>");
+  } else if (token === undefined || token.length < 8) {
+    errors.add(
+      "--http-bridge",
+      "Invalid --http-bridge: needs --http-token <token> (at least 8 characters)",
+    );
+  } else if (!/^\/[\x21-\x7e]*$/.test(path) || /[?#]/.test(path)) {
+    errors.add("--http-bridge", `Invalid --http-bridge ${JSON.stringify(path)}: expected a path`);
+  } else config.quickBridge = { path: path.replace(/\/+$/, ""), token };
+}
+
 /**
  * Adds up the flags and the config file, recording every problem in
  * `errors` (one context per run: it also hides the values `${NAME}`
@@ -151,6 +180,8 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     realms: [],
     flagRealms: args.realm ?? [],
     workers: 1,
+    bridges: [],
+    httpServices: [],
   };
   const addListener = (path: string, input: () => unknown) => {
     const listener = errors.collect(
@@ -170,6 +201,22 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     );
     // Resolved by createRouter (resolveRealmOptions), path realms[i].
     config.realms = file.array("realms");
+    file.array("bridges").forEach((bridge, i) => {
+      const path = `bridges[${i}]`;
+      const resolved = errors.collect(
+        (errors) => resolveBridgeOptions(bridge, path, { errors }),
+        path,
+      );
+      if (resolved !== undefined) config.bridges.push(resolved);
+    });
+    file.array("httpServices").forEach((service, i) => {
+      const path = `httpServices[${i}]`;
+      const resolved = errors.collect(
+        (errors) => resolveHttpService(service, path, { errors }),
+        path,
+      );
+      if (resolved !== undefined) config.httpServices.push(resolved);
+    });
     const cluster = errors.collect(() => readCluster(file, errors), "cluster");
     if (cluster !== undefined) config.cluster = cluster;
     if (file.has("workers")) {
@@ -232,6 +279,7 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
   if (config.cluster !== undefined && config.cluster.servers.length === 0) {
     errors.add("cluster.servers", 'Invalid config "cluster.servers": expected at least one server');
   }
+  readQuickBridge(args, config, errors);
   for (const path of args.unix ?? []) {
     addListener("--unix", () => ({ type: "universal", unix: path }));
   }

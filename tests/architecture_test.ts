@@ -100,6 +100,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   cluster: ["wamp", "config", "router/core"],
   transports: ["wamp", "config", "router", "router/core"],
   client: ["wamp", "transports"],
+  bridge: ["wamp", "config", "router", "router/core", "transports", "client"],
 };
 
 /** The server side of transports, which the client never imports. */

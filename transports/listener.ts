@@ -11,7 +11,9 @@ import net from "node:net";
 import tls from "node:tls";
 import type { AttachOptions, PeerAcceptor, TransportLog } from "../wamp/mod.ts";
 import type { HttpRequestHead } from "./stream/http.ts";
-import { serveHttp } from "./stream/http_server.ts";
+import { type HttpMount, serveHttp } from "./stream/http_server.ts";
+
+export type { HttpMount };
 import { type LongPollOptions, LongPollService } from "./longpoll/server.ts";
 import { acceptRawSocket, type RawSocketOptions } from "./rawsocket/server.ts";
 import { upgradeWebSocket, type WebSocketOptions } from "./websocket/server.ts";
@@ -91,6 +93,12 @@ export interface ListenOptions {
   };
   /** How the router treats sessions from this listener (outbound limits, HELLO timeout). */
   attach?: AttachOptions;
+  /**
+   * HTTP services answering plain requests on their own paths (the HTTP
+   * bridge), asked in order before long-poll and WebSocket.
+   * @default {[]}
+   */
+  mounts?: readonly HttpMount[];
   /** Where log lines go. */
   log?: TransportLog;
 }
@@ -165,8 +173,12 @@ export async function listen(
   const wires = new Set<Wire>();
   const handshakeTimeout = options.handshakeTimeout ?? 10_000;
   const maxBacklog = attach.maxBacklog ?? 1024 * 1024;
+  const mounts = options.mounts ?? [];
   const httpLimits = {
-    maxBodySize: lpOptions?.maxMessageSize ?? 16 * 1024 * 1024,
+    maxBodySize: Math.max(
+      lpOptions?.maxMessageSize ?? 16 * 1024 * 1024,
+      ...mounts.map((m) => m.maxBodySize),
+    ),
     headTimeout: handshakeTimeout,
     bodyTimeout: options.http?.bodyTimeout ?? 60_000,
     idleTimeout: options.http?.idleTimeout ?? 60_000,
@@ -205,7 +217,9 @@ export async function listen(
             log,
           });
         }
-        if (wsOptions === undefined && longpoll === undefined) return wire.destroy();
+        if (wsOptions === undefined && longpoll === undefined && mounts.length === 0) {
+          return wire.destroy();
+        }
         serveHttp(wire, first, {
           upgrade(head: HttpRequestHead, rest: () => Uint8Array): boolean {
             if (head.headers.get("upgrade")?.toLowerCase() !== "websocket") return false;
@@ -222,6 +236,8 @@ export async function listen(
                 new Response("too many connections\n", { status: 503, headers }),
               );
             }
+            const mount = mounts.find((m) => m.handles(path));
+            if (mount !== undefined) return mount.handle(request, peer);
             if (longpoll?.handles(path)) return longpoll.handle(request, peer);
             if (wsOptions !== undefined && wsPaths.includes(path)) {
               return Promise.resolve(

@@ -16,7 +16,7 @@ import {
 } from "../wamp/mod.ts";
 
 class LocalEnd implements Link {
-  readonly info: TransportInfo = { type: "local" };
+  readonly info: TransportInfo;
   other!: LocalEnd;
   /** Whether received messages must be plain data, as a parser would insist. */
   readonly validate: boolean;
@@ -26,8 +26,9 @@ class LocalEnd implements Link {
   #closed = false;
   #peerClosed = false;
 
-  constructor(validate: boolean) {
+  constructor(validate: boolean, info: TransportInfo = { type: "local" }) {
     this.validate = validate;
+    this.info = info;
   }
 
   bind(handler: PeerHandler): void {
@@ -101,6 +102,12 @@ export interface LinkedPeersOptions {
    * @default {false}
    */
   validate?: boolean;
+  /**
+   * What the first end (the router's) says about the transport, e.g. an
+   * `identity` the router welcomes at once.
+   * @default {{ type: "local" }}
+   */
+  info?: TransportInfo;
 }
 
 /**
@@ -126,7 +133,7 @@ export interface LinkedPeersOptions {
  * ```
  */
 export function linkedPeers(options: LinkedPeersOptions = {}): [Link, Link] {
-  const a = new LocalEnd(options.validate ?? false);
+  const a = new LocalEnd(options.validate ?? false, options.info);
   const b = new LocalEnd(false);
   a.other = b;
   b.other = a;

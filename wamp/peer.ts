@@ -24,6 +24,13 @@ export interface TransportInfo {
   readonly cookie?: string;
   /** TLS details, when the connection is encrypted. */
   readonly tls?: TlsInfo;
+  /**
+   * An identity the transport vouches for: set only by in-process links
+   * the router's owner creates (the HTTP bridge's session of a configured
+   * role), never from anything a remote peer sends. The router welcomes
+   * such a HELLO with it at once (authmethod `internal`).
+   */
+  readonly identity?: { readonly authid: string; readonly authrole: string };
 }
 
 /** What a TLS connection tells about itself. */

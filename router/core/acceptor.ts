@@ -28,6 +28,7 @@ import { type Effect, NOTHING, type Output, type RunTask, type Settled } from ".
 import { type ResolvedRealmOptions, trustLevelFor } from "./realm_options.ts";
 import type { Logger, SessionInfo } from "./types.ts";
 import { welcomeDetails } from "./welcome.ts";
+import { vouched } from "./auth/vouched.ts";
 
 /** What a HELLO needs from its realm. */
 export interface HelloRealm {
@@ -87,6 +88,9 @@ export function acceptHello(
   }
   if (realm.full) {
     return abort(ErrorUri.REALM_FULL, `Realm "${realm.name}" is full`);
+  }
+  if (transport.identity !== undefined) {
+    return { authenticator: vouched(transport.identity), roles };
   }
   const offered = hello.details.authmethods;
   const methods = offered !== undefined && offered.length > 0 ? offered : ["anonymous"];

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type ErrorMessage, MessageType } from "../../wamp/mod.ts";
+import { type Dict, type ErrorMessage, MessageType } from "../../wamp/mod.ts";
 import type { Outbound } from "./types.ts";
 
 /**
@@ -43,16 +43,20 @@ export function errorReply(
 export class CallError extends Error {
   /** The error URI. */
   readonly uri: string;
+  /** ERROR.Kwargs, when the error carries details (an HTTP service's status and body). */
+  readonly kwargs: Dict | undefined;
 
   /**
    * Creates the error.
    *
    * @param uri The error URI.
    * @param message A human-readable explanation, sent as the only argument.
+   * @param kwargs Details for ERROR.Kwargs.
    */
-  constructor(uri: string, message?: string) {
+  constructor(uri: string, message?: string, kwargs?: Dict) {
     super(message ?? uri);
     this.name = "CallError";
     this.uri = uri;
+    this.kwargs = kwargs;
   }
 }

@@ -8,6 +8,7 @@
 
 import {
   type CallMessage,
+  type ErrorMessage,
   ErrorUri,
   MessageType,
   type Payload,
@@ -38,8 +39,11 @@ export function answer(
     if (out.kwargs !== undefined) reply.kwargs = out.kwargs;
     return messagesOnly([{ to: session.id, msg: reply }]);
   };
-  const refuse = (error: CallError): Output =>
-    messagesOnly([errorReply(session.id, msg.type, msg.request, error.uri, error.message)]);
+  const refuse = (error: CallError): Output => {
+    const reply = errorReply(session.id, msg.type, msg.request, error.uri, error.message);
+    if (error.kwargs !== undefined) (reply.msg as ErrorMessage).kwargs = error.kwargs;
+    return messagesOnly([reply]);
+  };
   let out: ReturnType<RouterProcedure>;
   try {
     out = handler(session, msg.args ?? [], msg.kwargs ?? {});

@@ -1,0 +1,173 @@
+/**
+ * The bridge paths that take a POST and act once: publisher (PUBLISH),
+ * caller (CALL) and webhook (any body, published to a configured topic).
+ *
+ * @module
+ */
+
+import { ApplicationError } from "../client/errors.ts";
+import type { Session } from "../client/session.ts";
+import { type Dict, ErrorUri, isValidUri } from "../wamp/mod.ts";
+import type { BridgeOptions } from "./config.ts";
+import { BridgeError, json, refusal } from "./errors.ts";
+
+/** What one request to a bridge path brings. */
+export interface BridgeRequest {
+  /** The request (headers). */
+  readonly request: Request;
+  /** Its URL (query). */
+  readonly url: URL;
+  /** Its body. */
+  readonly body: Uint8Array;
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** A JSON request body: `{ <name>, args, kwargs, options }`. */
+interface Action {
+  readonly uri: string;
+  readonly args: unknown[];
+  readonly kwargs: Dict;
+  readonly options: Dict;
+}
+
+/** Reads a body as `{ [name]: uri, args?, kwargs?, options? }`, or the 400 to answer. */
+function parseAction(body: Uint8Array, name: "topic" | "procedure"): Action | Response {
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(body));
+  } catch {
+    return refusal(BridgeError.BAD_REQUEST, ["the body must be a JSON object (UTF-8)"]);
+  }
+  if (!isDict(value)) return refusal(BridgeError.BAD_REQUEST, ["the body must be a JSON object"]);
+  const uri = value[name];
+  if (typeof uri !== "string" || !isValidUri(uri)) {
+    return refusal(ErrorUri.INVALID_URI, [`"${name}" must be a valid URI`]);
+  }
+  const { args = [], kwargs = {}, options = {} } = value;
+  if (!Array.isArray(args)) return refusal(BridgeError.BAD_REQUEST, ['"args" must be an array']);
+  if (!isDict(kwargs)) return refusal(BridgeError.BAD_REQUEST, ['"kwargs" must be an object']);
+  if (!isDict(options)) return refusal(BridgeError.BAD_REQUEST, ['"options" must be an object']);
+  return { uri, args, kwargs, options };
+}
+
+function isDict(value: unknown): value is Dict {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The refusal for what a WAMP request failed with: the router's or
+ * callee's ERROR as it came, anything else as 503 (the router is closing).
+ *
+ * @param error What was thrown.
+ * @returns The response.
+ */
+export function failure(error: unknown): Response {
+  if (error instanceof ApplicationError) return refusal(error.uri, error.args, error.kwargs);
+  if (error instanceof DOMException && error.name === "TimeoutError") {
+    return refusal(ErrorUri.TIMEOUT, ["the call timed out"]);
+  }
+  const why = error instanceof Error ? error.message : String(error);
+  return refusal(BridgeError.UNAVAILABLE, [`the router is not available: ${why}`]);
+}
+
+/**
+ * `POST` `{ topic, args, kwargs, options }` → PUBLISH (always acknowledged,
+ * so a refusal is reported): 202 `{ id }`.
+ *
+ * @param session The bridge's session.
+ * @param req The request.
+ * @returns The response.
+ */
+export async function publish(session: Session, req: BridgeRequest): Promise<Response> {
+  const action = parseAction(req.body, "topic");
+  if (action instanceof Response) return action;
+  try {
+    const id = await session.publish(action.uri, { args: action.args, kwargs: action.kwargs }, {
+      ...action.options,
+      acknowledge: true,
+    });
+    return json(202, { id });
+  } catch (error) {
+    return failure(error);
+  }
+}
+
+/**
+ * `POST` `{ procedure, args, kwargs, options }` → CALL: 200 `{ args, kwargs }`.
+ * The call's timeout is `options.timeout` or the bridge's, whichever is
+ * shorter.
+ *
+ * @param session The bridge's session.
+ * @param req The request.
+ * @param bridge The path's settings.
+ * @returns The response.
+ */
+export async function call(
+  session: Session,
+  req: BridgeRequest,
+  bridge: BridgeOptions,
+): Promise<Response> {
+  const action = parseAction(req.body, "procedure");
+  if (action instanceof Response) return action;
+  const { timeout: asked, receive_progress: _p, progress: _q, ...options } = action.options;
+  const timeout = typeof asked === "number" && asked > 0
+    ? Math.min(asked, bridge.timeout)
+    : bridge.timeout;
+  try {
+    const result = await session.call(action.uri, { args: action.args, kwargs: action.kwargs }, {
+      ...options,
+      timeout,
+      // The dealer answers `timeout` first; this is the bridge's own bound.
+      signal: AbortSignal.timeout(timeout + 1000),
+    });
+    return json(200, { args: result.args, kwargs: result.kwargs });
+  } catch (error) {
+    return failure(error);
+  }
+}
+
+/**
+ * `POST` with any body → an event on the configured topic: kwargs
+ * `{ body, headers }` (the body as text, or Base64 when it is not UTF-8
+ * with `encoding: "base64"`; the configured headers), plus `json` when the
+ * body is JSON. 202 `{ id }`.
+ *
+ * @param session The bridge's session.
+ * @param req The request.
+ * @param bridge The path's settings.
+ * @returns The response.
+ */
+export async function webhook(
+  session: Session,
+  req: BridgeRequest,
+  bridge: BridgeOptions,
+): Promise<Response> {
+  const headers: Record<string, string> = {};
+  for (const name of bridge.headers) {
+    const value = req.request.headers.get(name);
+    if (value !== null) headers[name] = value;
+  }
+  const kwargs: Dict = { headers };
+  try {
+    kwargs.body = decoder.decode(req.body);
+    try {
+      if ((req.request.headers.get("content-type") ?? "").includes("json")) {
+        kwargs.json = JSON.parse(kwargs.body as string);
+      }
+    } catch {
+      // not JSON after all: the text is there
+    }
+  } catch {
+    let binary = "";
+    for (const byte of req.body) binary += String.fromCharCode(byte);
+    kwargs.body = btoa(binary);
+    kwargs.encoding = "base64";
+  }
+  try {
+    const id = await session.publish(bridge.topic!, { kwargs }, { acknowledge: true });
+    return json(202, { id });
+  } catch (error) {
+    return failure(error);
+  }
+}

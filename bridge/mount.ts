@@ -1,0 +1,144 @@
+/**
+ * The HTTP bridge as a listener mount: each configured path checks the
+ * method, CORS, body size, the in-flight limit and the request's
+ * credentials, then acts through its session (one per path, joined with
+ * the path's role).
+ *
+ * @module
+ */
+
+import type { HttpMount } from "../transports/stream/http_server.ts";
+import type { PeerAcceptor } from "../wamp/mod.ts";
+import { RequestAuth } from "./auth.ts";
+import type { BridgeOptions } from "./config.ts";
+import { BridgeError, refusal } from "./errors.ts";
+import { call, publish, webhook } from "./inbound.ts";
+import { BridgeSession } from "./session.ts";
+import { subscribe } from "./subscriber.ts";
+
+/** The bridge mounted on listeners; close it with the router. */
+export interface HttpBridge extends HttpMount {
+  /** Leaves every path's session and ends open streams. */
+  close(): Promise<void>;
+}
+
+/** One configured path. */
+class BridgePath {
+  readonly options: BridgeOptions;
+  readonly session: BridgeSession;
+  readonly auth: RequestAuth;
+  /** Requests being answered and streams open. */
+  inFlight = 0;
+
+  constructor(router: PeerAcceptor, options: BridgeOptions) {
+    this.options = options;
+    this.session = new BridgeSession(router, options.realm, options.role, `bridge:${options.path}`);
+    this.auth = new RequestAuth(options.auth);
+  }
+
+  async handle(request: Request): Promise<Response> {
+    const response = await this.#answer(request);
+    return this.#cors(request, response);
+  }
+
+  async #answer(request: Request): Promise<Response> {
+    const { options } = this;
+    const method = options.type === "subscriber" ? "GET" : "POST";
+    if (request.method === "OPTIONS" && options.cors !== undefined) {
+      return new Response(null, {
+        status: 204,
+        headers: {
+          "access-control-allow-methods": `${method}, OPTIONS`,
+          "access-control-allow-headers": request.headers.get("access-control-request-headers") ??
+            "authorization, content-type",
+          "access-control-max-age": String(options.cors.maxAge),
+        },
+      });
+    }
+    if (request.method !== method) {
+      return refusal(BridgeError.METHOD_NOT_ALLOWED, [`${options.path} takes ${method}`]);
+    }
+    const length = Number(request.headers.get("content-length") ?? "0");
+    if (length > options.maxBodySize) {
+      return refusal(BridgeError.TOO_LARGE, [`the body is over ${options.maxBodySize} bytes`]);
+    }
+    const body = method === "GET" ? new Uint8Array(0) : new Uint8Array(await request.arrayBuffer());
+    if (body.length > options.maxBodySize) {
+      return refusal(BridgeError.TOO_LARGE, [`the body is over ${options.maxBodySize} bytes`]);
+    }
+    if (this.inFlight >= options.maxInFlight) {
+      return refusal(BridgeError.RATE_LIMITED, [
+        `${options.maxInFlight} requests already being answered on ${options.path}`,
+      ]);
+    }
+    const url = new URL(request.url);
+    this.inFlight++;
+    let streaming = false;
+    try {
+      const denied = await this.auth.check(request, url, body);
+      if (denied !== undefined) return denied;
+      let session;
+      try {
+        session = await this.session.get();
+      } catch (error) {
+        const why = error instanceof Error ? error.message : String(error);
+        return refusal(BridgeError.UNAVAILABLE, [`cannot join realm "${options.realm}": ${why}`]);
+      }
+      const req = { request, url, body };
+      switch (options.type) {
+        case "publisher":
+          return await publish(session, req);
+        case "caller":
+          return await call(session, req, options);
+        case "webhook":
+          return await webhook(session, req, options);
+        default:
+          streaming = true;
+          return await subscribe(session, url, request, options, () => this.inFlight--);
+      }
+    } finally {
+      if (!streaming) this.inFlight--;
+    }
+  }
+
+  #cors(request: Request, response: Response): Response {
+    const cors = this.options.cors;
+    const origin = request.headers.get("origin");
+    if (cors === undefined || origin === null) return response;
+    if (!cors.origins.includes("*") && !cors.origins.includes(origin)) return response;
+    response.headers.set("access-control-allow-origin", cors.origins.includes("*") ? "*" : origin);
+    response.headers.set("vary", "origin");
+    return response;
+  }
+}
+
+/**
+ * Builds the HTTP bridge for a router: one mount answering every
+ * configured path (give it to each listener's `mounts`).
+ *
+ * @param router The router.
+ * @param bridges The resolved paths (`resolveBridgeOptions`).
+ * @returns The mount.
+ * @throws {TypeError} When two paths are the same.
+ */
+export function httpBridge(router: PeerAcceptor, bridges: readonly BridgeOptions[]): HttpBridge {
+  const paths = new Map<string, BridgePath>();
+  for (const options of bridges) {
+    if (paths.has(options.path)) {
+      throw new TypeError(`Cannot mount the HTTP bridge: path ${options.path} is used twice`);
+    }
+    paths.set(options.path, new BridgePath(router, options));
+  }
+  return {
+    maxBodySize: Math.max(0, ...bridges.map((b) => b.maxBodySize)),
+    handles: (path) => paths.has(path),
+    handle(request: Request): Promise<Response> {
+      const path = paths.get(new URL(request.url).pathname);
+      if (path === undefined) return Promise.resolve(new Response("Not found\n", { status: 404 }));
+      return path.handle(request);
+    },
+    async close(): Promise<void> {
+      await Promise.all([...paths.values()].map((p) => p.session.close()));
+    },
+  };
+}

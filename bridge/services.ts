@@ -1,0 +1,202 @@
+/**
+ * Outgoing REST services as procedures: a CALL to a configured procedure
+ * becomes one HTTP request to its configured URL (placeholders filled from
+ * the call's arguments, URL-encoded, so the host is always the configured
+ * one), and the response becomes the RESULT, or ERROR
+ * `cloverleaf.error.http_status` for a status of 400 or more. The realm
+ * serves the procedure itself (as it serves the meta API), so callers are
+ * authorized as for any call.
+ *
+ * @module
+ */
+
+import { CallError } from "../router/core/errors.ts";
+import { deferred, type RouterProcedure } from "../router/core/procedures.ts";
+import { realmOf, type Router } from "../router/router.ts";
+import { type Dict, ErrorUri, type Payload } from "../wamp/mod.ts";
+import type { HttpServiceOptions } from "./config.ts";
+import { BridgeError } from "./errors.ts";
+
+/**
+ * Fills a URL template: `{name}` from kwargs, `{0}` from args, each value
+ * URL-encoded.
+ *
+ * @param template The configured URL.
+ * @param args The call's positional arguments.
+ * @param kwargs The call's keyword arguments.
+ * @returns The URL.
+ * @throws {CallError} `wamp.error.invalid_argument` for a missing value, or
+ * when the result would not stay on the configured origin.
+ *
+ * @example
+ * ```ts
+ * import { fillTemplate } from "./services.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(
+ *   fillTemplate("http://api.local/users/{id}?q={0}", ["a b"], { id: "x/../y" }),
+ *   "http://api.local/users/x%2F..%2Fy?q=a%20b",
+ * );
+ * ```
+ */
+export function fillTemplate(template: string, args: unknown[], kwargs: Dict): string {
+  const filled = template.replace(/\{([A-Za-z0-9_]+)\}/g, (_, name: string) => {
+    const value = /^\d+$/.test(name) ? args[Number(name)] : kwargs[name];
+    if (
+      typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean"
+    ) {
+      throw new CallError(ErrorUri.INVALID_ARGUMENT, `missing URL parameter "${name}"`);
+    }
+    return encodeURIComponent(String(value));
+  });
+  const origin = (url: string) => /^https?:\/\/[^/?#]+/.exec(url)?.[0];
+  if (origin(filled) !== origin(template)) {
+    throw new CallError(ErrorUri.INVALID_ARGUMENT, "the URL must stay on the configured host");
+  }
+  return filled;
+}
+
+/** Reads at most `max` bytes of a response body, or undefined past it. */
+async function readBody(response: Response, max: number): Promise<Uint8Array | undefined> {
+  const reader = response.body?.getReader();
+  if (reader === undefined) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+/** The HTTP exchange of one call: status, headers and body, or a CallError. */
+async function exchange(
+  service: HttpServiceOptions,
+  url: string,
+  kwargs: Dict,
+): Promise<Payload> {
+  const init: RequestInit = {
+    method: service.method,
+    headers: { ...service.headers },
+    redirect: "manual", // a redirect must not lead to another host
+    signal: AbortSignal.timeout(service.timeout),
+  };
+  if (service.method !== "GET" && kwargs.body !== undefined) {
+    init.body = JSON.stringify(kwargs.body);
+    (init.headers as Record<string, string>)["content-type"] ??= "application/json";
+  }
+  let response: Response;
+  try {
+    response = await fetch(url, init);
+  } catch (error) {
+    if (error instanceof DOMException && error.name === "TimeoutError") {
+      throw new CallError(
+        ErrorUri.TIMEOUT,
+        `${service.method} ${url}: no answer in ${service.timeout} ms`,
+      );
+    }
+    throw new CallError(
+      BridgeError.UNAVAILABLE,
+      `${service.method} ${url}: ${(error as Error).message}`,
+    );
+  }
+  const bytes = await readBody(response, service.maxResponseSize);
+  if (bytes === undefined) {
+    throw new CallError(
+      ErrorUri.LIMIT_EXCEEDED,
+      `the response is over ${service.maxResponseSize} bytes`,
+    );
+  }
+  const text = new TextDecoder().decode(bytes);
+  let body: unknown = text;
+  if ((response.headers.get("content-type") ?? "").includes("json")) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON after all: the text
+    }
+  }
+  const status = response.status;
+  if (status >= 400) {
+    throw new CallError(BridgeError.HTTP_STATUS, `${service.method} ${url}: HTTP ${status}`, {
+      status,
+      body,
+    });
+  }
+  const contentType = response.headers.get("content-type");
+  return {
+    args: [body],
+    kwargs: { status, ...(contentType === null ? {} : { content_type: contentType }) },
+  };
+}
+
+/**
+ * The router procedure for one service: the HTTP exchange runs as a task
+ * effect (the shell awaits it), its outcome answers the CALL.
+ *
+ * @param service The service.
+ * @returns The procedure.
+ */
+export function serviceProcedure(service: HttpServiceOptions): RouterProcedure {
+  let inFlight = 0;
+  return (_caller, args, kwargs) => {
+    const url = fillTemplate(service.url, args, kwargs);
+    if (inFlight >= service.maxInFlight) {
+      throw new CallError(
+        ErrorUri.LIMIT_EXCEEDED,
+        `${service.maxInFlight} requests to ${service.procedure} already in flight`,
+      );
+    }
+    inFlight++;
+    return deferred((reply) => ({
+      messages: [],
+      effects: [{
+        kind: "task",
+        run: () => exchange(service, url, kwargs),
+        resume: (settled) =>
+          reply(() => {
+            inFlight--;
+            if (settled.ok) return settled.value as Payload;
+            if (settled.error instanceof CallError) throw settled.error;
+            throw new CallError(ErrorUri.RUNTIME_ERROR, String(settled.error));
+          }),
+      }],
+    }));
+  };
+}
+
+/**
+ * Serves each service's procedure in its realm (the first realm when it
+ * names none).
+ *
+ * @param router The router.
+ * @param services The resolved services.
+ * @param path Where they came from, for errors (`httpServices`).
+ * @throws {TypeError} When a service names a realm the router does not have.
+ */
+export function provideHttpServices(
+  router: Router,
+  services: readonly HttpServiceOptions[],
+  path = "httpServices",
+): void {
+  services.forEach((service, i) => {
+    const name = service.realm ?? router.realmNames[0];
+    const realm = name === undefined ? undefined : realmOf(router, name);
+    if (realm === undefined) {
+      throw new TypeError(`Invalid config "${path}[${i}].realm": no realm ${JSON.stringify(name)}`);
+    }
+    realm.provide(service.procedure, serviceProcedure(service));
+  });
+}

@@ -1,0 +1,173 @@
+/**
+ * The SSE subscriber: `GET {path}?topic=…&match=prefix|wildcard` streams
+ * the topic's events as Server-Sent Events (`id:` the publication ID,
+ * `data:` `{ topic, args, kwargs }`), with heartbeat comments. A
+ * `Last-Event-ID` (header, or `lastEventId` query parameter) resumes from
+ * the realm's event history when the subscription keeps one. A reader
+ * that falls more than `maxBacklog` bytes behind is dropped.
+ *
+ * @module
+ */
+
+import type { Session } from "../client/session.ts";
+import type { Event, Subscription } from "../client/subscription.ts";
+import { ErrorUri, isValidUri } from "../wamp/mod.ts";
+import { streamed } from "../transports/stream/http_server.ts";
+import type { BridgeOptions } from "./config.ts";
+import { BridgeError, refusal } from "./errors.ts";
+import { failure } from "./inbound.ts";
+
+const MATCHES = ["exact", "prefix", "wildcard"] as const;
+const encoder = new TextEncoder();
+/** Live events held while a resumed stream reads its history, before the stream is dropped. */
+const MAX_HELD = 1024;
+
+/** One event as an SSE record. */
+function record(id: number, topic: string, args: unknown, kwargs: unknown): Uint8Array {
+  return encoder.encode(`id: ${id}\ndata: ${JSON.stringify({ topic, args, kwargs })}\n\n`);
+}
+
+/**
+ * Answers a subscriber request with an event stream.
+ *
+ * @param session The bridge's session.
+ * @param url The request URL (topic, match, lastEventId).
+ * @param request The request (Last-Event-ID).
+ * @param bridge The path's settings.
+ * @param done Called once when the stream ends (the path's count of open streams).
+ * @returns The streamed response, or a refusal.
+ */
+export async function subscribe(
+  session: Session,
+  url: URL,
+  request: Request,
+  bridge: BridgeOptions,
+  done: () => void,
+): Promise<Response> {
+  const topic = url.searchParams.get("topic") ?? "";
+  const match = url.searchParams.get("match") ?? "exact";
+  if (!(MATCHES as readonly string[]).includes(match)) {
+    done();
+    return refusal(BridgeError.BAD_REQUEST, ['"match" must be "exact", "prefix" or "wildcard"']);
+  }
+  if (!isValidUri(topic, { match: match as typeof MATCHES[number] })) {
+    done();
+    return refusal(ErrorUri.INVALID_URI, ['"topic" must be a valid URI or pattern']);
+  }
+  const last = request.headers.get("last-event-id") ?? url.searchParams.get("lastEventId");
+  const resumeAfter = last !== null && /^\d{1,16}$/.test(last) ? Number(last) : undefined;
+
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let ended = false;
+  let subscription: Subscription | undefined;
+  const timer: { heartbeat?: ReturnType<typeof setInterval> } = {};
+  /** Publication IDs sent from history, not to be sent again live. */
+  let replayed: Set<number> | undefined;
+  /** Live events held while history is read. */
+  let held: Event[] | undefined = resumeAfter === undefined ? undefined : [];
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    clearInterval(timer.heartbeat);
+    void subscription?.unsubscribe().catch(() => {});
+    done();
+  };
+  const push = (bytes: Uint8Array) => {
+    if (ended) return;
+    controller.enqueue(bytes);
+    if ((controller.desiredSize ?? 0) < 0) {
+      // A slow reader: drop the stream rather than hold more for it.
+      end();
+      controller.error(new Error("slow reader"));
+    }
+  };
+  const send = (event: Event) => {
+    if (ended) return;
+    if (held !== undefined) {
+      held.push(event);
+      if (held.length > MAX_HELD) {
+        end();
+        controller.error(new Error("too many events while resuming"));
+      }
+      return;
+    }
+    if (replayed?.has(event.publication)) return;
+    push(record(event.publication, event.topic, event.args, event.kwargs));
+  };
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+    },
+    cancel: end,
+  }, new ByteLengthQueuingStrategy({ highWaterMark: bridge.maxBacklog }));
+  try {
+    subscription = await session.subscribe(
+      topic,
+      send,
+      match === "exact" ? {} : { match: match as "prefix" | "wildcard" },
+    );
+  } catch (error) {
+    end();
+    return failure(error);
+  }
+  push(encoder.encode(`retry: 2000\n: subscribed ${subscription.id}\n\n`));
+  timer.heartbeat = setInterval(() => {
+    if (!subscription?.done) return push(encoder.encode(": heartbeat\n\n"));
+    // The bridge's session closed (router shutdown, killed) or the subscription was revoked.
+    end();
+    controller.close();
+  }, bridge.heartbeat);
+  if (resumeAfter !== undefined) {
+    void resume(session, subscription.id, topic, resumeAfter, push).then((ids) => {
+      replayed = ids;
+      const live = held ?? [];
+      held = undefined;
+      for (const event of live) send(event);
+    });
+  }
+  return streamed(
+    new Response(body, {
+      headers: {
+        "content-type": "text/event-stream",
+        "cache-control": "no-store",
+        "x-accel-buffering": "no",
+      },
+    }),
+  );
+}
+
+/**
+ * Sends the events after `after` from the subscription's history, if it
+ * keeps one (a comment says when it does not).
+ *
+ * @returns The publication IDs sent.
+ */
+async function resume(
+  session: Session,
+  subscription: number,
+  topic: string,
+  after: number,
+  push: (bytes: Uint8Array) => void,
+): Promise<Set<number>> {
+  const sent = new Set<number>();
+  try {
+    const history = await session.call("wamp.subscription.get_events", {
+      args: [subscription],
+      kwargs: { after_publication: after },
+    });
+    for (const item of history.args) {
+      const e = item as {
+        publication: number;
+        details?: { topic?: string };
+        args?: unknown[];
+        kwargs?: unknown;
+      };
+      sent.add(e.publication);
+      push(record(e.publication, e.details?.topic ?? topic, e.args ?? [], e.kwargs ?? {}));
+    }
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    push(encoder.encode(`: no history to resume from: ${why.replace(/\n/g, " ")}\n\n`));
+  }
+  return sent;
+}

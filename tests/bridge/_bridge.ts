@@ -1,0 +1,91 @@
+/** Test harness: a router with realm1 (roles app and limited), the HTTP bridge on a real port. */
+
+import { connect, listen, type Listener, Router, type Session } from "../../mod.ts";
+import { type BridgeOptions, resolveBridgeOptions } from "../../bridge/config.ts";
+import { type HttpBridge, httpBridge } from "../../bridge/mount.ts";
+import type { RealmOptions } from "../../router/mod.ts";
+
+/** realm1: role `app` may do anything under com.example.; role `limited` may only call com.example.allowed. */
+export const REALM: RealmOptions = {
+  name: "realm1",
+  eventHistory: [{ topic: "com.example.history", limit: 100 }],
+  roles: [
+    {
+      name: "app",
+      permissions: [
+        {
+          uri: "com.example.",
+          match: "prefix",
+          allow: { call: true, register: true, publish: true, subscribe: true },
+        },
+        { uri: "wamp.subscription.get_events", allow: { call: true } },
+      ],
+    },
+    {
+      name: "limited",
+      permissions: [{ uri: "com.example.allowed", allow: { call: true } }],
+    },
+    {
+      name: "anonymous",
+      permissions: [{
+        uri: "com.",
+        match: "prefix",
+        allow: { call: true, register: true, publish: true, subscribe: true },
+      }],
+    },
+  ],
+};
+
+/** A router with the bridge paths mounted, and a WAMP client of role anonymous. */
+export interface BridgeRouter extends AsyncDisposable {
+  router: Router;
+  listener: Listener;
+  bridge: HttpBridge;
+  /** `http://127.0.0.1:<port>` */
+  base: string;
+  /** A WebSocket client in realm1. */
+  client: Session;
+}
+
+/** Starts it; `bridges` are config entries (resolved here). */
+export async function startBridge(bridges: unknown[]): Promise<BridgeRouter> {
+  const router = new Router({ realms: [REALM], logger: () => {} });
+  const resolved: BridgeOptions[] = bridges.map((b, i) => resolveBridgeOptions(b, `bridges[${i}]`));
+  const bridge = httpBridge(router, resolved);
+  const listener = await listen(router, { port: 0, mounts: [bridge] });
+  const addr = listener.addr as { port: number };
+  const client = await connect(listener.urls.websocket!, { realm: "realm1" });
+  return {
+    router,
+    listener,
+    bridge,
+    base: `http://127.0.0.1:${addr.port}`,
+    client,
+    async [Symbol.asyncDispose]() {
+      await client.close();
+      await bridge.close();
+      await router.close();
+      await listener.close();
+    },
+  };
+}
+
+/** POSTs JSON (or raw text), returning status and parsed JSON body. */
+export async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    body: text === "" ? {} : JSON.parse(text),
+    headers: response.headers,
+  };
+}

@@ -1,0 +1,130 @@
+import { equal, match } from "node:assert/strict";
+import { assertUsageError, runCli, withConfig } from "../cli/_service.ts";
+import { post, startBridge } from "./_bridge.ts";
+
+Deno.test("config: a bad bridge or service is one line naming the key", async () => {
+  const cases: [unknown, RegExp][] = [
+    [{
+      bridges: [{
+        path: "api",
+        type: "publisher",
+        realm: "realm1",
+        role: "a",
+        auth: { token: "t" },
+      }],
+    }, /"bridges\[0\]\.path"/],
+    [{
+      bridges: [{ path: "/a", type: "pubsub", realm: "realm1", role: "a", auth: { token: "t" } }],
+    }, /"bridges\[0\]\.type"/],
+    [
+      { bridges: [{ path: "/a", type: "caller", realm: "realm1", role: "a" }] },
+      /"bridges\[0\]\.auth"/,
+    ],
+    [
+      { bridges: [{ path: "/a", type: "webhook", realm: "realm1", role: "a", auth: "none" }] },
+      /"bridges\[0\]\.topic"/,
+    ],
+    [
+      { bridges: [{ path: "/a", type: "caller", realm: "nope", role: "a", auth: "none" }] },
+      /"bridges\[0\]\.realm": no realm "nope"/,
+    ],
+    [{
+      bridges: [{
+        path: "/a",
+        type: "caller",
+        realm: "realm1",
+        role: "a",
+        auth: "none",
+        colour: 1,
+      }],
+    }, /"bridges\[0\]\.colour": unknown key/],
+    [
+      { httpServices: [{ procedure: "com.x", url: "http://{host}:80/" }] },
+      /"httpServices\[0\]\.url"/,
+    ],
+    [
+      { httpServices: [{ procedure: "com.x", url: "http://h/", method: "TRACE" }] },
+      /"httpServices\[0\]\.method"/,
+    ],
+  ];
+  for (const [config, pattern] of cases) {
+    await withConfig(JSON.stringify(config), async (file) => {
+      assertUsageError(await runCli(["-c", file, "--listen", "127.0.0.1:0"]), pattern);
+    });
+  }
+});
+
+Deno.test("flags: --http-bridge needs --http-token, and the other way round", async () => {
+  assertUsageError(await runCli(["--http-bridge", "/api"]), /--http-bridge: needs --http-token/);
+  assertUsageError(
+    await runCli(["--http-token", "abcdefgh"]),
+    /--http-token: only with --http-bridge/,
+  );
+  const ok = await runCli(["check", "--http-bridge", "/api", "--http-token", "abcdefgh"]);
+  equal(ok.code, 0, ok.stderr);
+  match(ok.stdout, /config OK/);
+});
+
+Deno.test("CORS: preflight and headers for allowed origins only", async () => {
+  await using t = await startBridge([{
+    path: "/call",
+    type: "caller",
+    realm: "realm1",
+    role: "app",
+    auth: { token: "t" },
+    cors: { origins: ["https://app.example.com"], maxAge: 60 },
+  }]);
+  const preflight = await fetch(`${t.base}/call`, {
+    method: "OPTIONS",
+    headers: {
+      origin: "https://app.example.com",
+      "access-control-request-method": "POST",
+      "access-control-request-headers": "authorization, content-type",
+    },
+  });
+  equal(preflight.status, 204);
+  equal(preflight.headers.get("access-control-allow-origin"), "https://app.example.com");
+  equal(preflight.headers.get("access-control-allow-methods"), "POST, OPTIONS");
+  equal(preflight.headers.get("access-control-allow-headers"), "authorization, content-type");
+  equal(preflight.headers.get("access-control-max-age"), "60");
+  await preflight.body?.cancel();
+
+  await t.client.register("com.example.echo", (args) => ({ args }));
+  const allowed = await post(`${t.base}/call`, { procedure: "com.example.echo", args: [1] }, {
+    authorization: "Bearer t",
+    origin: "https://app.example.com",
+  });
+  equal(allowed.status, 200);
+  equal(allowed.headers.get("access-control-allow-origin"), "https://app.example.com");
+  const other = await post(`${t.base}/call`, { procedure: "com.example.echo" }, {
+    authorization: "Bearer t",
+    origin: "https://evil.example.com",
+  });
+  equal(other.headers.get("access-control-allow-origin"), null);
+});
+
+Deno.test("caller: maxInFlight requests at once, 429 past it", async () => {
+  await using t = await startBridge([{
+    path: "/call",
+    type: "caller",
+    realm: "realm1",
+    role: "app",
+    auth: { token: "t" },
+    maxInFlight: 2,
+  }]);
+  const release = Promise.withResolvers<void>();
+  await t.client.register("com.example.wait", async () => {
+    await release.promise;
+    return { args: ["done"] };
+  });
+  const bearer = { authorization: "Bearer t" };
+  const waiting = [1, 2].map(() =>
+    post(`${t.base}/call`, { procedure: "com.example.wait" }, bearer)
+  );
+  await new Promise((r) => setTimeout(r, 100));
+  const third = await post(`${t.base}/call`, { procedure: "com.example.wait" }, bearer);
+  equal(third.status, 429);
+  equal(third.body.error, "cloverleaf.error.limit_exceeded");
+  release.resolve();
+  for (const r of await Promise.all(waiting)) equal(r.status, 200);
+});

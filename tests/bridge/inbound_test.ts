@@ -1,0 +1,134 @@
+import { deepEqual, equal } from "node:assert/strict";
+import { ApplicationError } from "../../mod.ts";
+import { post, startBridge } from "./_bridge.ts";
+
+const AUTH = { token: "t0ken" };
+const BEARER = { authorization: "Bearer t0ken" };
+const BRIDGES = [
+  { path: "/pub", type: "publisher", realm: "realm1", role: "app", auth: AUTH },
+  { path: "/call", type: "caller", realm: "realm1", role: "app", auth: AUTH, timeout: 300 },
+  { path: "/limited", type: "caller", realm: "realm1", role: "limited", auth: AUTH },
+  { path: "/small", type: "publisher", realm: "realm1", role: "app", auth: AUTH, maxBodySize: 64 },
+  {
+    path: "/hook",
+    type: "webhook",
+    realm: "realm1",
+    role: "app",
+    auth: AUTH,
+    topic: "com.example.hook",
+    headers: ["X-Event-Type"],
+  },
+];
+
+Deno.test("publisher: POST lands as an event; 202 with the publication id", async () => {
+  await using t = await startBridge(BRIDGES);
+  const got = Promise.withResolvers<{ args: unknown[]; kwargs: unknown; publication: number }>();
+  await t.client.subscribe("com.example.news", (e) => got.resolve(e));
+  const res = await post(`${t.base}/pub`, {
+    topic: "com.example.news",
+    args: [1, "two"],
+    kwargs: { three: 3 },
+  }, BEARER);
+  equal(res.status, 202);
+  const event = await got.promise;
+  deepEqual(event.args, [1, "two"]);
+  deepEqual(event.kwargs, { three: 3 });
+  equal(res.body.id, event.publication);
+});
+
+Deno.test("caller: 200 with the result; 404, 502, 504, 403 and 400 refusals", async () => {
+  await using t = await startBridge(BRIDGES);
+  await t.client.register(
+    "com.example.add",
+    (args) => ({ args: [Number(args[0]) + Number(args[1])] }),
+  );
+  await t.client.register("com.example.fail", () => {
+    throw new ApplicationError("com.example.error.no_stock", {
+      args: ["none left"],
+      kwargs: { sku: 7 },
+    });
+  });
+  await t.client.register("com.example.slow", () => new Promise(() => {}));
+  await t.client.register("com.example.allowed", () => ({ args: ["ok"] }));
+  const ok = await post(`${t.base}/call`, { procedure: "com.example.add", args: [2, 3] }, BEARER);
+  equal(ok.status, 200);
+  deepEqual(ok.body, { args: [5], kwargs: {} });
+
+  const missing = await post(`${t.base}/call`, { procedure: "com.example.nope" }, BEARER);
+  equal(missing.status, 404);
+  equal(missing.body.error, "wamp.error.no_such_procedure");
+
+  const failed = await post(`${t.base}/call`, { procedure: "com.example.fail" }, BEARER);
+  equal(failed.status, 502);
+  deepEqual(failed.body, {
+    error: "com.example.error.no_stock",
+    args: ["none left"],
+    kwargs: { sku: 7 },
+  });
+
+  const slow = await post(`${t.base}/call`, { procedure: "com.example.slow" }, BEARER);
+  equal(slow.status, 504);
+  equal(slow.body.error, "wamp.error.timeout");
+
+  const denied = await post(
+    `${t.base}/limited`,
+    { procedure: "com.example.add", args: [1, 1] },
+    BEARER,
+  );
+  equal(denied.status, 403);
+  equal(denied.body.error, "wamp.error.not_authorized");
+  const allowed = await post(`${t.base}/limited`, { procedure: "com.example.allowed" }, BEARER);
+  equal(allowed.status, 200);
+
+  const bad = await post(`${t.base}/call`, "{not json", BEARER);
+  equal(bad.status, 400);
+  equal(bad.body.error, "cloverleaf.error.bad_request");
+  const badUri = await post(`${t.base}/call`, { procedure: "no spaces allowed" }, BEARER);
+  equal(badUri.status, 400);
+});
+
+Deno.test("bearer token: missing or wrong → 401; oversize body → 413; GET on a POST path → 405", async () => {
+  await using t = await startBridge(BRIDGES);
+  const none = await post(`${t.base}/pub`, { topic: "com.example.x" });
+  equal(none.status, 401);
+  equal(none.body.error, "wamp.error.authentication_failed");
+  const wrong = await post(`${t.base}/pub`, { topic: "com.example.x" }, {
+    authorization: "Bearer t0keN",
+  });
+  equal(wrong.status, 401);
+  const big = await post(
+    `${t.base}/small`,
+    { topic: "com.example.x", args: ["x".repeat(100)] },
+    BEARER,
+  );
+  equal(big.status, 413);
+  equal(big.body.error, "cloverleaf.error.payload_size_exceeded");
+  const get = await fetch(`${t.base}/pub`, { headers: BEARER });
+  equal(get.status, 405);
+  await get.body?.cancel();
+  const unknown = await fetch(`${t.base}/nothing-here`);
+  equal(unknown.status, 404);
+  await unknown.body?.cancel();
+});
+
+Deno.test("webhook: any body lands as an event with the body and the selected headers", async () => {
+  await using t = await startBridge(BRIDGES);
+  const got = Promise.withResolvers<{ kwargs: Record<string, unknown> }>();
+  await t.client.subscribe("com.example.hook", (e) => got.resolve(e));
+  const response = await fetch(`${t.base}/hook`, {
+    method: "POST",
+    headers: {
+      ...BEARER,
+      "content-type": "application/json",
+      "x-event-type": "push",
+      "x-other": "no",
+    },
+    body: '{"ref":"main"}',
+  });
+  equal(response.status, 202);
+  await response.body?.cancel();
+  const { kwargs } = await got.promise;
+  equal(kwargs.body, '{"ref":"main"}');
+  deepEqual(kwargs.json, { ref: "main" });
+  deepEqual(kwargs.headers, { "x-event-type": "push" });
+});

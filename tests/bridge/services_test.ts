@@ -1,0 +1,104 @@
+import { deepEqual, equal, rejects } from "node:assert/strict";
+import { ApplicationError, connectLocal, Router } from "../../mod.ts";
+import { resolveHttpService } from "../../bridge/config.ts";
+import { provideHttpServices } from "../../bridge/services.ts";
+
+/** A small REST server: GET /users/:id, POST /users (echo), anything else 404, /slow never answers. */
+function restServer(): { url: string; seen: string[]; close: () => Promise<void> } {
+  const seen: string[] = [];
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async (req) => {
+    const url = new URL(req.url);
+    seen.push(`${req.method} ${url.pathname}${url.search} ${req.headers.get("x-api-key") ?? ""}`);
+    if (url.pathname === "/slow") {
+      await new Promise((r) => setTimeout(r, 400));
+      return new Response("late");
+    }
+    const user = /^\/users\/([^/]+)$/.exec(url.pathname);
+    if (req.method === "GET" && user) {
+      if (user[1] === "42") return Response.json({ id: 42, name: "Ada" });
+      return Response.json({ message: "no such user" }, { status: 404 });
+    }
+    if (req.method === "POST" && url.pathname === "/users") {
+      return Response.json({ created: await req.json() }, { status: 201 });
+    }
+    return new Response("not here", { status: 404 });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    seen,
+    close: () => server.shutdown(),
+  };
+}
+
+Deno.test("REST services: a WAMP CALL becomes the HTTP request; status >= 400 becomes ERROR", async () => {
+  const rest = restServer();
+  const router = new Router({ realms: [{ name: "realm1" }], logger: () => {} });
+  provideHttpServices(
+    router,
+    [
+      {
+        procedure: "com.example.user.get",
+        url: `${rest.url}/users/{id}`,
+        headers: { "x-api-key": "k" },
+      },
+      { procedure: "com.example.user.create", method: "POST", url: `${rest.url}/users` },
+      { procedure: "com.example.slow", url: `${rest.url}/slow`, timeout: 200, maxInFlight: 1 },
+      { procedure: "com.example.path", url: `${rest.url}/users/{0}` },
+    ].map((s, i) => resolveHttpService(s, `httpServices[${i}]`)),
+  );
+  const session = await connectLocal(router, "realm1");
+  try {
+    const found = await session.call("com.example.user.get", { kwargs: { id: 42 } });
+    deepEqual(found.args, [{ id: 42, name: "Ada" }]);
+    equal(found.kwargs.status, 200);
+
+    const created = await session.call("com.example.user.create", {
+      kwargs: { body: { name: "Bo" } },
+    });
+    deepEqual(created.args, [{ created: { name: "Bo" } }]);
+    equal(created.kwargs.status, 201);
+
+    const missing = await session.call("com.example.user.get", { kwargs: { id: 7 } }).catch((e) =>
+      e
+    );
+    equal(missing instanceof ApplicationError, true);
+    equal(missing.uri, "cloverleaf.error.http_status");
+    deepEqual(missing.kwargs, { status: 404, body: { message: "no such user" } });
+
+    const [slow, second] = await Promise.allSettled([
+      session.call("com.example.slow"),
+      session.call("com.example.slow"),
+    ]);
+    equal(slow.status === "rejected" && slow.reason.uri, "wamp.error.timeout");
+    equal(second.status === "rejected" && second.reason.uri, "cloverleaf.error.limit_exceeded");
+    // The place is free again once the first one ended.
+    await rejects(
+      session.call("com.example.slow"),
+      (e: ApplicationError) => e.uri === "wamp.error.timeout",
+    );
+    await rejects(
+      session.call("com.example.user.get"),
+      (e: ApplicationError) => e.uri === "wamp.error.invalid_argument",
+    );
+    // Values are URL-encoded: a caller cannot leave the path, let alone the host.
+    await session.call("com.example.path", { args: ["../../etc?x=@evil.example"] }).catch(() => {});
+    equal(rest.seen.at(-1), "GET /users/..%2F..%2Fetc%3Fx%3D%40evil.example ");
+    equal(rest.seen[0], "GET /users/42 k");
+  } finally {
+    await session.close();
+    await router.close();
+    await rest.close();
+  }
+});
+
+Deno.test("REST services: the host is fixed in the config", () => {
+  for (const url of ["http://{host}/x", "ftp://example.com/", "http://ex{a}mple.com/"]) {
+    let message = "";
+    try {
+      resolveHttpService({ procedure: "com.example.p", url }, "httpServices[0]");
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    equal(message.startsWith('Invalid config "httpServices[0].url"'), true, url);
+  }
+});

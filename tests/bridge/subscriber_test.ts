@@ -1,0 +1,159 @@
+import { deepEqual, equal } from "node:assert/strict";
+import { startBridge } from "./_bridge.ts";
+
+const BRIDGES = [
+  {
+    path: "/sse",
+    type: "subscriber",
+    realm: "realm1",
+    role: "app",
+    auth: { token: "t" },
+    heartbeat: 200,
+  },
+  {
+    path: "/sse2",
+    type: "subscriber",
+    realm: "realm1",
+    role: "app",
+    auth: { token: "t" },
+    maxInFlight: 1,
+  },
+];
+const BEARER = { authorization: "Bearer t" };
+
+/** Reads SSE records (id + data) off a response until `n` arrived. */
+async function records(response: Response, n: number): Promise<{ id: string; data: unknown }[]> {
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const out: { id: string; data: unknown }[] = [];
+  let buffer = "";
+  const deadline = AbortSignal.timeout(5000);
+  while (out.length < n) {
+    if (deadline.aborted) throw new Error(`only ${out.length} of ${n} records in 5 s`);
+    const { done, value } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const id = /^id: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (id !== undefined && data !== undefined) out.push({ id, data: JSON.parse(data) });
+    }
+  }
+  await reader.cancel();
+  return out;
+}
+
+/** Opens a stream and waits for its first comment (subscribed). */
+async function open(url: string, headers: Record<string, string> = {}): Promise<Response> {
+  const response = await fetch(url, {
+    headers: { ...BEARER, ...headers },
+    signal: AbortSignal.timeout(10_000),
+  });
+  equal(response.status, 200);
+  equal(response.headers.get("content-type"), "text/event-stream");
+  return response;
+}
+
+Deno.test("SSE: events stream with the publication id; prefix match", async () => {
+  await using t = await startBridge(BRIDGES);
+  const response = await open(`${t.base}/sse?topic=com.example.&match=prefix`);
+  await new Promise((r) => setTimeout(r, 50));
+  const a = await t.client.publish("com.example.a", { args: [1] }, { acknowledge: true });
+  const b = await t.client.publish("com.example.b", { kwargs: { x: 2 } }, { acknowledge: true });
+  const got = await records(response, 2);
+  deepEqual(got, [
+    { id: String(a), data: { topic: "com.example.a", args: [1], kwargs: {} } },
+    { id: String(b), data: { topic: "com.example.b", args: [], kwargs: { x: 2 } } },
+  ]);
+});
+
+Deno.test("SSE: Last-Event-ID resumes from the topic's event history", async () => {
+  await using t = await startBridge(BRIDGES);
+  // A first reader keeps the subscription (and so its history) alive.
+  const first = await open(`${t.base}/sse?topic=com.example.history`);
+  await new Promise((r) => setTimeout(r, 50));
+  const ids: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    ids.push(
+      (await t.client.publish("com.example.history", { args: [i] }, { acknowledge: true }))!,
+    );
+  }
+  const seen = await records(first, 4);
+  deepEqual(seen.map((r) => r.id), ids.map(String));
+  // Reconnect after the second event: the third and fourth come from history, then live ones.
+  const again = await open(`${t.base}/sse?topic=com.example.history`, {
+    "last-event-id": String(ids[1]),
+  });
+  await new Promise((r) => setTimeout(r, 100));
+  const live = await t.client.publish("com.example.history", { args: [4] }, { acknowledge: true });
+  const resumed = await records(again, 3);
+  deepEqual(resumed.map((r) => r.id), [ids[2], ids[3], live].map(String));
+  deepEqual(resumed.map((r) => (r.data as { args: unknown[] }).args[0]), [2, 3, 4]);
+});
+
+Deno.test("SSE: refusals (401, bad match 400, 403 for a topic the role may not subscribe, stream cap 429); heartbeats", async () => {
+  await using t = await startBridge(BRIDGES);
+  const noAuth = await fetch(`${t.base}/sse?topic=com.example.a`);
+  equal(noAuth.status, 401);
+  await noAuth.body?.cancel();
+  const badMatch = await fetch(`${t.base}/sse?topic=com.example.a&match=regex`, {
+    headers: BEARER,
+  });
+  equal(badMatch.status, 400);
+  await badMatch.body?.cancel();
+  const denied = await fetch(`${t.base}/sse?topic=org.other.topic`, { headers: BEARER });
+  equal(denied.status, 403);
+  equal((await denied.json()).error, "wamp.error.not_authorized");
+
+  const one = await open(`${t.base}/sse2?topic=com.example.a`);
+  const two = await fetch(`${t.base}/sse2?topic=com.example.a`, { headers: BEARER });
+  equal(two.status, 429);
+  await two.body?.cancel();
+  await one.body?.cancel();
+  // The closed stream frees its place.
+  await new Promise((r) => setTimeout(r, 100));
+  const three = await open(`${t.base}/sse2?topic=com.example.a`);
+  await three.body?.cancel();
+
+  const beat = await open(`${t.base}/sse?topic=com.example.quiet`);
+  const reader = beat.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const until = Date.now() + 3000;
+  while (!text.includes(": heartbeat") && Date.now() < until) {
+    text += (await reader.read()).value ?? "";
+  }
+  equal(text.includes(": heartbeat"), true);
+  await reader.cancel();
+});
+
+Deno.test("SSE: a reader that falls more than maxBacklog behind is dropped", async () => {
+  await using t = await startBridge([{
+    path: "/slow",
+    type: "subscriber",
+    realm: "realm1",
+    role: "app",
+    auth: { token: "t" },
+    maxBacklog: 64 * 1024,
+    maxInFlight: 1,
+  }]);
+  const slow = await open(`${t.base}/slow?topic=com.example.flood`);
+  await new Promise((r) => setTimeout(r, 50));
+  const chunk = "x".repeat(64 * 1024);
+  // Far more than the socket buffers and the backlog hold, never read.
+  for (let i = 0; i < 400; i++) {
+    t.client.publish("com.example.flood", { args: [chunk] });
+    if (i % 20 === 0) await new Promise((r) => setTimeout(r, 5));
+  }
+  // The stream's place is freed: a new reader gets in (maxInFlight 1).
+  let status = 0;
+  for (let i = 0; i < 50 && status !== 200; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const next = await fetch(`${t.base}/slow?topic=com.example.flood`, { headers: BEARER });
+    status = next.status;
+    await next.body?.cancel();
+  }
+  equal(status, 200);
+  await slow.body?.cancel().catch(() => {});
+});
