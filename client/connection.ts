@@ -390,12 +390,9 @@ export class Connection {
 
   #report(error: unknown, where: string): void {
     if (this.#options.onUserError !== undefined) this.#options.onUserError(error, where);
-    else {
-      (this.#options.logger ?? warningsToConsole)(
+    else {(this.#options.logger ?? warningsToConsole)(
         "error",
         `The connection's ${where} failed: ${error}`,
-        { reason: error instanceof Error ? error.message : String(error) },
-      );
-    }
+      );}
   }
 }

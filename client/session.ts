@@ -50,10 +50,7 @@ export class Session {
   static {
     rolesOf = (session) => session.#roles;
   }
-  /**
-   * Receives failures of application code the session runs (see
-   * {@linkcode UserErrorHandler}); without one they go to the session's logger (`JoinOptions.logger`).
-   */
+  /** Gets failures of application code the session runs; else `JoinOptions.logger` does. */
   onUserError: UserErrorHandler | undefined;
   #link: Link;
   #id = 0;
@@ -342,17 +339,14 @@ export class Session {
       : new SessionClosedError(CloseUri.NORMAL, "the session is not joined yet");
   }
 
-  #report(error: unknown, where: string): void {
-    const log = (what: string, e: unknown) =>
-      this.#joiner.log("error", `The ${what} failed: ${e}`, {
-        reason: e instanceof Error ? e.message : String(e),
-      });
-    if (this.onUserError === undefined) return log(where, error);
+  #report(error: unknown, where: string, handler = this.onUserError): void {
     try {
-      this.onUserError(error, where);
+      if (handler !== undefined) return handler(error, where);
     } catch (failed) {
-      log(`Session.onUserError for the ${where}`, failed);
+      return this.#report(failed, `Session.onUserError for the ${where}`, undefined);
     }
+    const reason = error instanceof Error ? error.message : String(error);
+    this.#joiner.log("error", `The ${where} failed: ${error}`, { reason });
   }
 
   /**

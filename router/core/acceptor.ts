@@ -46,11 +46,8 @@ export type Acceptance =
   | { readonly abort: AbortMessage };
 
 const CLIENT_ROLES = ["publisher", "subscriber", "caller", "callee"];
-
 function abort(reason: string, message: string): Acceptance {
-  return {
-    abort: { type: MessageType.ABORT, details: { message }, reason },
-  };
+  return { abort: { type: MessageType.ABORT, details: { message }, reason } };
 }
 
 /**
