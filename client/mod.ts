@@ -39,6 +39,7 @@ export {
   type ChallengeHandler,
   type CryptosignKey,
 } from "./auth/credentials.ts";
+export { createCryptosignKeyPair } from "./auth/cryptosign.ts";
 export { connect, connectLocal, type ConnectOptions } from "./connect.ts";
 export { ApplicationError, SessionClosedError } from "./errors.ts";
 export { type Arguments } from "./context.ts";

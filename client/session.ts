@@ -25,6 +25,7 @@ import { oversizeAnswer } from "./callee.ts";
 import type { CallRequestOptions, Result } from "./caller.ts";
 import type { Arguments, SessionContext } from "./context.ts";
 import { SessionClosedError } from "./errors.ts";
+import { deferred } from "./deferred.ts";
 import { Joiner, type JoinOptions, joinWithin } from "./join.ts";
 import { MetaApi } from "./meta/mod.ts";
 import { Requests } from "./requests.ts";
@@ -48,8 +49,8 @@ export class Session {
   #roles: Roles;
   #state: "joining" | "open" | "closing" | "closed" = "joining";
   #joiner: Joiner;
-  #join = Promise.withResolvers<void>();
-  #closed = Promise.withResolvers<CloseInfo>();
+  #join = deferred<void>();
+  #closed = deferred<CloseInfo>();
   #meta: MetaApi | undefined;
 
   private constructor(link: Link, joiner: Joiner) {
