@@ -13,7 +13,6 @@ import {
   type ChallengeMessage,
   CLIENT_FEATURES,
   CloseUri,
-  type Dict,
   ErrorUri,
   type HelloMessage,
   type Link,
