@@ -18,14 +18,18 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import * as esbuild from "esbuild";
 
 /** Where Debian's `chromium` package puts the browser. */
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 
 /**
- * Launches headless Chromium. Close it with `browser.close()`.
+ * Launches headless Chromium. Close it with `browser.close()`. playwright-core
+ * is loaded here, not when this module is: loading it reads
+ * `/proc/sys/fs/binfmt_misc/WSLInterop`, which Deno allows only with
+ * `--allow-all` (not under `deno task test`'s flags), so a test that only
+ * bundles does not need that.
  *
  * @returns The browser.
  * @throws {Error} When Chromium is not installed.
@@ -36,6 +40,7 @@ export async function launchChromium(): Promise<Browser> {
       `${CHROMIUM_PATH} is missing: install Debian's chromium package (.ci/run does)`,
     );
   }
+  const { chromium } = await import("playwright-core");
   return await chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],

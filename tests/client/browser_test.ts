@@ -9,13 +9,15 @@
  * @module
  */
 
-import { deepEqual, ok } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { bundle, launchChromium } from "../_helpers/browser.ts";
+import { bundle } from "../_helpers/browser.ts";
 import { EXPECTED, portableRouter } from "./_portable.ts";
 
 const CLIENT = fileURLToPath(new URL("../../client/mod.ts", import.meta.url));
 const SCENARIO = fileURLToPath(new URL("./_portable_scenario.ts", import.meta.url));
+/** Drives Chromium in a `deno run -A` child: playwright-core needs `--allow-all`. */
+const CHROMIUM = fileURLToPath(new URL("./_chromium.ts", import.meta.url));
 
 Deno.test("client/mod.ts bundles for the browser with no externals and no node: import", async () => {
   const { code } = await bundle(CLIENT, { minify: true });
@@ -48,19 +50,23 @@ Deno.test("headless Chromium runs the bundled client against the router: RPC, Pu
     const type = path === "/" ? "text/html" : "text/javascript";
     return new Response(body, { headers: { "content-type": type } });
   });
-  const browser = await launchChromium();
   try {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on("pageerror", (error) => errors.push(String(error)));
-    await page.goto(`http://127.0.0.1:${server.addr.port}/`);
-    await page.waitForFunction(() => "outcome" in globalThis, undefined, { timeout: 30_000 });
-    const outcome = await page.evaluate(() => (globalThis as { outcome?: unknown }).outcome);
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", CHROMIUM, `http://127.0.0.1:${server.addr.port}/`],
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    equal(output.code, 0, `Chromium run failed: ${stderr}`);
+    const { outcome, errors, deno, userAgent } = JSON.parse(
+      new TextDecoder().decode(output.stdout),
+    );
     deepEqual(errors, []);
     deepEqual(outcome, { result: EXPECTED });
-    ok(await page.evaluate(() => typeof (globalThis as { Deno?: unknown }).Deno === "undefined"));
+    equal(deno, "undefined");
+    ok(/HeadlessChrome\//.test(userAgent), userAgent);
   } finally {
-    await browser.close();
     await server.shutdown();
     await router[Symbol.asyncDispose]();
   }
