@@ -5,7 +5,7 @@
  */
 
 import { linkedPeers } from "../transports/local.ts";
-import { hasBuiltin } from "../transports/stream/builtin.ts";
+import { hasBuiltin } from "../wamp/builtin.ts";
 import type { ClientTlsOptions } from "../transports/stream/dial.ts";
 import { type Link, type PeerAcceptor, type SerializerName, TransportError } from "../wamp/mod.ts";
 import type { JoinOptions } from "./join.ts";

@@ -2,7 +2,7 @@
  * `./client` under Node 20 (the machine's `node`): client/mod.ts bundled
  * by esbuild (for Node, and the very browser bundle), run by `node` against
  * a router started by the test, over WebSocket (our own stack: Node 20 has
- * no global WebSocket) and RawSocket, with the scenario of the browser
+ * no global WebSocket), RawSocket and long-poll (fetch), with the scenario of the browser
  * test. And the same scenario in Deno, unbundled, over each WebSocket,
  * and an argon2id WAMP-SCRAM login that must not stall the event loop.
  *
@@ -44,7 +44,7 @@ async function runNode(dir: string, config: ScenarioConfig): Promise<unknown> {
 }
 
 for (const platform of ["node", "browser"] as const) {
-  Deno.test(`Node 20 runs the ${platform} bundle of the client over WebSocket and RawSocket`, async () => {
+  Deno.test(`Node 20 runs the ${platform} bundle of the client over WebSocket, RawSocket and long-poll`, async () => {
     const dir = await Deno.makeTempDir({ prefix: "cloverleaf-node-" });
     const { router, config } = await portableRouter();
     try {
@@ -54,6 +54,8 @@ for (const platform of ["node", "browser"] as const) {
       deepEqual(await runNode(dir, config), EXPECTED);
       const rawsocket = { ...config, url: router.listener.urls.rawsocket! };
       deepEqual(await runNode(dir, rawsocket), EXPECTED);
+      const longpoll = { ...config, url: router.listener.urls.longpoll! };
+      deepEqual(await runNode(dir, longpoll), EXPECTED);
     } finally {
       await router[Symbol.asyncDispose]();
       await Deno.remove(dir, { recursive: true });

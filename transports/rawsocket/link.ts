@@ -10,7 +10,7 @@
  * @module
  */
 
-import { builtin } from "../stream/builtin.ts";
+import { builtin } from "../../wamp/builtin.ts";
 import {
   type Link,
   messageTypeName,

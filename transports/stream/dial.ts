@@ -8,7 +8,7 @@
 
 import type net from "node:net";
 import type tls from "node:tls";
-import { builtin } from "./builtin.ts";
+import { builtin } from "../../wamp/builtin.ts";
 import { TransportError } from "../../wamp/mod.ts";
 import { Wire } from "./wire.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { builtin } from "./builtin.ts";
+import { builtin } from "../../wamp/builtin.ts";
 import type { TLSSocket } from "node:tls";
 import type { PeerCertificate, TlsInfo } from "../../wamp/mod.ts";
 

@@ -26,7 +26,7 @@ import { tlsInfo } from "../stream/tls_info.ts";
 import { acceptKey } from "./framing.ts";
 import { WebSocketPeer } from "./link.ts";
 import { concat } from "../stream/bytes.ts";
-import { builtin } from "../stream/builtin.ts";
+import { builtin } from "../../wamp/builtin.ts";
 import { toBase64 } from "../../wamp/bytes.ts";
 import type { Wire } from "../stream/wire.ts";
 

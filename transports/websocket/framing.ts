@@ -7,7 +7,7 @@
  * @module
  */
 
-import { builtin } from "../stream/builtin.ts";
+import { builtin } from "../../wamp/builtin.ts";
 
 const EMPTY = new Uint8Array(0);
 

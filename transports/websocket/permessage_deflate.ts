@@ -9,7 +9,7 @@
  * @module
  */
 
-import { builtin } from "../stream/builtin.ts";
+import { builtin } from "../../wamp/builtin.ts";
 
 /** Compression settings of one side. */
 export interface DeflateOptions {

@@ -19,7 +19,7 @@
 import type { Buffer } from "node:buffer";
 import type { KeyObject } from "node:crypto";
 import { concatBytes, fromHex, toHex } from "../bytes.ts";
-import { nodeCrypto } from "./node_crypto.ts";
+import { builtin } from "../builtin.ts";
 import { constantTimeEqual, decodeHex, randomBytes, xorBytes } from "./util.ts";
 
 /** DER prefix of a PKCS #8 Ed25519 private key; the 32-byte seed follows. */
@@ -57,7 +57,7 @@ export interface CryptosignKeyPair {
  */
 export function cryptosignKeyPair(seed?: string | Uint8Array): CryptosignKeyPair {
   const bytes = seed === undefined ? randomBytes(32) : seedBytes(seed);
-  const spki = nodeCrypto("derive an Ed25519 key").createPublicKey(privateKey(bytes))
+  const spki = builtin("node:crypto", "derive an Ed25519 key").createPublicKey(privateKey(bytes))
     .export({ format: "der", type: "spki" });
   return { seed: toHex(bytes), publicKey: toHex(spki.subarray(SPKI_PREFIX.length)) };
 }
@@ -89,7 +89,11 @@ export function signChallenge(
     bytes,
     channelId === undefined ? undefined : channelBytes(channelId),
   );
-  const signature = nodeCrypto("sign a Cryptosign challenge").sign(null, message, privateKey(seed));
+  const signature = builtin("node:crypto", "sign a Cryptosign challenge").sign(
+    null,
+    message,
+    privateKey(seed),
+  );
   return toHex(signature) + toHex(message);
 }
 
@@ -121,7 +125,7 @@ export function verifyCryptosign(
   const expected = cryptosignMessage(challengeBytes, channel);
   if (!constantTimeEqual(signed.subarray(64), expected)) return false;
   try {
-    const crypto = nodeCrypto("verify a Cryptosign signature");
+    const crypto = builtin("node:crypto", "verify a Cryptosign signature");
     const key = crypto.createPublicKey({
       key: concatBytes(SPKI_PREFIX, keyBytes) as Buffer, // node:crypto takes any Uint8Array
       format: "der",
@@ -160,7 +164,7 @@ export function cryptosignMessage(
 }
 
 function privateKey(seed: Uint8Array): KeyObject {
-  return nodeCrypto("use an Ed25519 key").createPrivateKey({
+  return builtin("node:crypto", "use an Ed25519 key").createPrivateKey({
     key: concatBytes(PKCS8_PREFIX, seed) as Buffer,
     format: "der",
     type: "pkcs8",

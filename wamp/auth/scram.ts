@@ -17,7 +17,7 @@
 
 import { argon2id } from "@noble/hashes/argon2.js";
 import { toBase64 } from "../bytes.ts";
-import { nodeCrypto } from "./node_crypto.ts";
+import { builtin } from "../builtin.ts";
 import { saslprep } from "./saslprep.ts";
 import { constantTimeEqual, decodeBase64, randomBytes, xorBytes } from "./util.ts";
 
@@ -57,7 +57,13 @@ export function saltedPassword(password: string, params: ScramKdfParams): Uint8A
   const { secret, saltBytes } = kdfInputs(password, params);
   const { kdf, iterations, memory } = params;
   if (kdf === "pbkdf2") {
-    return nodeCrypto("run PBKDF2").pbkdf2Sync(secret, saltBytes, iterations, 32, "sha256");
+    return builtin("node:crypto", "run PBKDF2").pbkdf2Sync(
+      secret,
+      saltBytes,
+      iterations,
+      32,
+      "sha256",
+    );
   }
   return argon2id(secret, saltBytes, { t: iterations, m: memory!, p: 1, dkLen: 32 });
 }
@@ -228,11 +234,12 @@ export function generateNonce(): string {
 }
 
 function hmac(key: Uint8Array, message: string): Uint8Array {
-  return nodeCrypto("compute HMAC-SHA256").createHmac("sha256", key).update(message).digest();
+  return builtin("node:crypto", "compute HMAC-SHA256").createHmac("sha256", key).update(message)
+    .digest();
 }
 
 function sha256(data: Uint8Array): Uint8Array {
-  return nodeCrypto("compute SHA-256").createHash("sha256").update(data).digest();
+  return builtin("node:crypto", "compute SHA-256").createHash("sha256").update(data).digest();
 }
 
 function isPositiveInteger(value: unknown): value is number {

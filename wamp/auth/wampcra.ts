@@ -12,7 +12,7 @@
  * @module
  */
 
-import { nodeCrypto } from "./node_crypto.ts";
+import { builtin } from "../builtin.ts";
 import { AuthMethod } from "./auth_method.ts";
 import { constantTimeEqual } from "./util.ts";
 
@@ -42,7 +42,13 @@ import { constantTimeEqual } from "./util.ts";
  */
 export function deriveKey(secret: string, salt: string, iterations = 1000, keylen = 32): string {
   checkKdfParams(iterations, keylen);
-  return nodeCrypto("derive a WAMP-CRA key").pbkdf2Sync(secret, salt, iterations, keylen, "sha256")
+  return builtin("node:crypto", "derive a WAMP-CRA key").pbkdf2Sync(
+    secret,
+    salt,
+    iterations,
+    keylen,
+    "sha256",
+  )
     .toString("base64");
 }
 
@@ -73,7 +79,9 @@ export function checkKdfParams(iterations: number, keylen: number): void {
  * @returns The signature, base64.
  */
 export function signChallenge(key: string, challenge: string): string {
-  return nodeCrypto("sign a WAMP-CRA challenge").createHmac("sha256", key).update(challenge)
+  return builtin("node:crypto", "sign a WAMP-CRA challenge").createHmac("sha256", key).update(
+    challenge,
+  )
     .digest("base64");
 }
 

@@ -1,9 +1,11 @@
 /**
  * Node's built-in modules (`node:net`, `node:tls`, `node:zlib`,
  * `node:crypto`), reached at call time through `process.getBuiltinModule`
- * (Deno, Node >= 20.16, Bun) instead of static imports, so the client's
- * socket transports stay loadable and bundle for a browser, where the
- * client falls back to the global `WebSocket` instead.
+ * (Deno, Node >= 20.16, Bun) instead of static imports, so every module
+ * the client loads also loads and bundles in a browser: the socket
+ * transports (there the client uses the global `WebSocket`) and the
+ * router's synchronous WAMP-CRA, Cryptosign and WAMP-SCRAM crypto (the
+ * client's own is WebCrypto, `auth/webcrypto.ts`).
  *
  * @module
  */
@@ -21,7 +23,7 @@ export interface Builtins {
   "node:tls": typeof NodeTls;
   /** Deflate for permessage-deflate. */
   "node:zlib": typeof NodeZlib;
-  /** Hashes for the WebSocket accept key and `tls-unique`. */
+  /** Hashes, HMAC, PBKDF2, Ed25519: the WebSocket accept key, `tls-unique`, the router's auth. */
   "node:crypto": typeof NodeCrypto;
 }
 
@@ -50,14 +52,13 @@ export function hasBuiltin(id: keyof Builtins): boolean {
  * A built-in module.
  *
  * @param id The module.
+ * @param what What needs it, for the error message.
  * @returns The module.
  * @throws {Error} On a platform without it (a browser).
  */
-export function builtin<K extends keyof Builtins>(id: K): Builtins[K] {
+export function builtin<K extends keyof Builtins>(id: K, what = `use ${id}`): Builtins[K] {
   if (!hasBuiltin(id)) {
-    throw new Error(
-      `${id} is not available on this platform (Deno, Node >= 20.16 and Bun have it)`,
-    );
+    throw new Error(`Cannot ${what}: ${id} is missing (Deno, Node >= 20.16 and Bun have it)`);
   }
   return found.get(id) as Builtins[K];
 }
