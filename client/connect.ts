@@ -5,6 +5,7 @@
  */
 
 import { linkedPeers } from "../transports/local.ts";
+import { hasBuiltin } from "../wamp/builtin.ts";
 import type { ClientTlsOptions } from "../transports/stream/dial.ts";
 import { type Link, type PeerAcceptor, type SerializerName, TransportError } from "../wamp/mod.ts";
 import type { JoinOptions } from "./join.ts";
@@ -35,14 +36,24 @@ export interface ConnectOptions extends JoinOptions {
   pingInterval?: number;
   /** Aborts the connection attempt. */
   signal?: AbortSignal;
+  /**
+   * WebSocket: use the platform's global `WebSocket` rather than our own
+   * stack over `node:net`. Without `node:net` (browsers) the global one is
+   * the only choice; it ignores `tls`, `headers`, `compression`, `batched`
+   * and `pingInterval`.
+   * @default {true where there is no node:net, else false}
+   */
+  globalWebSocket?: boolean;
 }
 
 /**
  * Opens the transport a URL names: `ws://` and `wss://` (WebSocket),
  * `tcp://`, `tcps://` and `unix:///path` (RawSocket), `http://` and
  * `https://` (HTTP long-poll, the URL of its base path). Each transport
- * is loaded when first used, so importing the client loads no socket code
- * (`node:net`, `node:tls`) until a URL needs it.
+ * is loaded when first used, and reaches `node:net`, `node:tls` and
+ * `node:zlib` only when it runs, so the client bundles for a browser.
+ * WebSocket goes over our own stack where `node:net` exists (Deno, Node,
+ * Bun), else over the global `WebSocket`; RawSocket needs `node:net`.
  *
  * @param url The router's URL.
  * @param options Transport settings.
@@ -69,6 +80,10 @@ export async function openLink(
   switch (scheme) {
     case "ws:":
     case "wss:": {
+      if (options.globalWebSocket ?? !hasBuiltin("node:net")) {
+        const { connectGlobalWebSocket } = await import("./links/web_socket.ts");
+        return await connectGlobalWebSocket(url, common);
+      }
       const { connectWebSocket } = await import("../transports/websocket/client.ts");
       return await connectWebSocket(url, {
         ...common,
@@ -82,6 +97,11 @@ export async function openLink(
     case "tcp:":
     case "tcps:":
     case "unix:": {
+      if (!hasBuiltin("node:net")) {
+        throw new TransportError(
+          `Cannot connect to ${url}: RawSocket needs node:net (Deno, Node, Bun)`,
+        );
+      }
       const { connectRawSocket } = await import("../transports/rawsocket/client.ts");
       return await connectRawSocket(url, {
         ...common,

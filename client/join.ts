@@ -58,6 +58,7 @@ export class Joiner {
   /** Where the session logs. */
   readonly log: Logger;
   #auth: ClientAuthenticator;
+  #link: Link;
 
   /**
    * Reads the realm and the credentials.
@@ -71,6 +72,7 @@ export class Joiner {
   constructor(options: JoinOptions, link: Link) {
     this.realm = options.realm;
     this.log = options.logger ?? warningsToConsole;
+    this.#link = link;
     try {
       this.#auth = new ClientAuthenticator(options, link.info);
     } catch (error) {
@@ -83,10 +85,23 @@ export class Joiner {
    * The HELLO to open with: the client's roles, its agent and what it
    * authenticates with.
    *
-   * @returns The HELLO.
+   * @returns The HELLO, or a promise of it when the cryptosign public key
+   * must be derived first (WebCrypto is asynchronous).
+   * @throws {Error} When the platform cannot derive the cryptosign public
+   * key (no Ed25519 in WebCrypto); the link is closed.
    */
-  hello(): HelloMessage {
-    const details = { roles: rolesDict(CLIENT_FEATURES), agent: AGENT, ...this.#auth.hello() };
+  hello(): HelloMessage | Promise<HelloMessage> {
+    const pending = this.#auth.prepare();
+    if (pending === undefined) return this.#hello();
+    return pending.then(() => this.#hello(), (error: unknown) => {
+      this.#link.close();
+      throw error;
+    });
+  }
+
+  #hello(): HelloMessage {
+    const auth = this.#auth.hello();
+    const details = { roles: rolesDict(CLIENT_FEATURES), agent: AGENT, ...auth };
     return { type: MessageType.HELLO, realm: this.realm, details };
   }
 

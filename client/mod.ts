@@ -39,6 +39,7 @@ export {
   type ChallengeHandler,
   type CryptosignKey,
 } from "./auth/credentials.ts";
+export { createCryptosignKeyPair } from "./auth/cryptosign.ts";
 export { connect, connectLocal, type ConnectOptions } from "./connect.ts";
 export { Connection } from "./connection.ts";
 export {

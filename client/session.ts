@@ -101,7 +101,8 @@ export class Session {
   static async join(link: Link, options: JoinOptions): Promise<Session> {
     const joiner = new Joiner(options, link);
     const session = new Session(link, joiner);
-    session.#write(joiner.hello());
+    const hello = joiner.hello();
+    session.#write(hello instanceof Promise ? await hello : hello);
     await joinWithin(session.#join.promise, options.timeout ?? 10_000, () => link.close());
     return session;
   }

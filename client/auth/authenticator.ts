@@ -10,13 +10,15 @@
  */
 
 import { AuthMethod } from "../../wamp/auth/auth_method.ts";
-import { cryptosignKeyPair } from "../../wamp/auth/cryptosign.ts";
+import { ed25519PublicKey } from "../../wamp/auth/webcrypto.ts";
 import { generateNonce } from "../../wamp/auth/scram.ts";
-import { answerChallenge, checkVerifier } from "../../wamp/auth/scram_client.ts";
+import { checkVerifier } from "../../wamp/auth/scram_client.ts";
+import { toBase64, toHex } from "../../wamp/bytes.ts";
 import type { Dict, TransportInfo, WelcomeDetails } from "../../wamp/mod.ts";
 import { bindChannel, type BoundChannel } from "./channel_binding.ts";
 import type { AuthCredentials, ChallengeAnswer } from "./credentials.ts";
-import { cryptosignAnswer } from "./cryptosign.ts";
+import { cryptosignAnswer, seedBytes } from "./cryptosign.ts";
+import { scramAnswer } from "./scram.ts";
 import { craAnswer } from "./wampcra.ts";
 
 /**
@@ -27,6 +29,7 @@ import { craAnswer } from "./wampcra.ts";
 export class ClientAuthenticator {
   #options: AuthCredentials;
   #methods: string[];
+  #seed: Uint8Array | undefined;
   #pubkey: string | undefined;
   #scramNonce: string | undefined;
   #verifier: string | undefined;
@@ -46,12 +49,12 @@ export class ClientAuthenticator {
     this.#options = options;
     this.#methods = options.authmethods ?? defaultMethods(options);
     if (options.cryptosign !== undefined && this.#offers(AuthMethod.CRYPTOSIGN)) {
-      this.#pubkey = cryptosignKeyPair(options.cryptosign.seed).publicKey;
+      this.#seed = seedBytes(options.cryptosign.seed);
     }
     if (options.password !== undefined && this.#offers(AuthMethod.WAMP_SCRAM)) {
       this.#scramNonce = generateNonce();
     }
-    if (this.#pubkey !== undefined || this.#scramNonce !== undefined) {
+    if (this.#seed !== undefined || this.#scramNonce !== undefined) {
       // HELLO carries one channel_binding, for whichever method the router picks.
       this.#binding = bindChannel(
         options.cryptosign?.channelBinding === undefined
@@ -63,11 +66,31 @@ export class ClientAuthenticator {
   }
 
   /**
-   * The authentication keys of HELLO.Details.
+   * Derives what HELLO needs that takes WebCrypto: the cryptosign public
+   * key. Call (and await) before {@linkcode hello} when it returns a promise.
+   *
+   * @returns A promise when there is work to do, else `undefined`.
+   */
+  prepare(): Promise<void> | undefined {
+    const seed = this.#seed;
+    if (seed === undefined || this.#pubkey !== undefined) return undefined;
+    return ed25519PublicKey(seed).then((key) => {
+      this.#pubkey = toHex(key);
+    });
+  }
+
+  /**
+   * The authentication keys of HELLO.Details, once {@linkcode prepare} is done.
    *
    * @returns `authmethods`, and `authid` and `authextra` when there are any.
+   * @throws {Error} When the cryptosign key is not prepared yet.
    */
   hello(): Dict {
+    if (this.#seed !== undefined && this.#pubkey === undefined) {
+      throw new Error(
+        "Cannot build HELLO: the cryptosign public key is not derived yet (prepare())",
+      );
+    }
     const details: Dict = { authmethods: [...this.#methods] };
     if (this.#options.authid !== undefined) details.authid = this.#options.authid;
     const authextra: Dict = { ...this.#options.authextra };
@@ -93,7 +116,7 @@ export class ClientAuthenticator {
     if (!this.#offers(authmethod)) {
       throw new Error(`Cannot authenticate with "${authmethod}": the client did not offer it`);
     }
-    const builtIn = this.#builtIn(authmethod, extra);
+    const builtIn = await this.#builtIn(authmethod, extra);
     if (builtIn !== undefined) return builtIn;
     const handler = this.#options.onChallenge;
     if (handler === undefined) {
@@ -129,7 +152,7 @@ export class ClientAuthenticator {
     return this.#methods.includes(authmethod);
   }
 
-  #builtIn(authmethod: string, extra: Dict): Required<ChallengeAnswer> | undefined {
+  async #builtIn(authmethod: string, extra: Dict): Promise<Required<ChallengeAnswer> | undefined> {
     const { ticket, secret, cryptosign, password, authid } = this.#options;
     switch (authmethod) {
       case AuthMethod.TICKET:
@@ -137,11 +160,11 @@ export class ClientAuthenticator {
       case AuthMethod.WAMPCRA:
         return secret === undefined
           ? undefined
-          : { signature: craAnswer(secret, extra), extra: {} };
+          : { signature: await craAnswer(secret, extra), extra: {} };
       case AuthMethod.CRYPTOSIGN: {
         if (cryptosign === undefined) return undefined;
         return {
-          signature: cryptosignAnswer(cryptosign, extra, this.#binding),
+          signature: await cryptosignAnswer(cryptosign, extra, this.#binding),
           extra: {},
         };
       }
@@ -155,9 +178,9 @@ export class ClientAuthenticator {
           authid,
           nonce: this.#scramNonce,
           channelBinding: binding.type,
-          cbindData: binding.channelId.toBase64(),
+          cbindData: toBase64(binding.channelId),
         };
-        const answer = answerChallenge(password, hello, extra);
+        const answer = await scramAnswer(password, hello, extra);
         this.#verifier = answer.verifier;
         return { signature: answer.signature, extra: { ...answer.extra } };
       }

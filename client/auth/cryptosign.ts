@@ -1,15 +1,57 @@
 /**
  * WAMP-Cryptosign, client side (spec "Cryptosign-based Authentication"):
  * the Ed25519 signature over the router's challenge, bound to the TLS
- * channel when asked.
+ * channel when asked. Through WebCrypto, so it runs in browsers too.
  *
  * @module
  */
 
-import { signChallenge } from "../../wamp/auth/cryptosign.ts";
-import type { Dict } from "../../wamp/mod.ts";
+import { cryptosignMessage } from "../../wamp/auth/cryptosign.ts";
+import { decodeHex } from "../../wamp/auth/util.ts";
+import { ed25519PublicKey, ed25519Sign } from "../../wamp/auth/webcrypto.ts";
+import { toHex } from "../../wamp/bytes.ts";
+import type { CryptosignKeyPair, Dict } from "../../wamp/mod.ts";
 import type { BoundChannel } from "./channel_binding.ts";
 import type { CryptosignKey } from "./credentials.ts";
+
+/**
+ * Reads a seed: 32 bytes as 64 hex characters.
+ *
+ * @param seed The seed, hex.
+ * @returns The bytes.
+ * @throws {RangeError} If it is not 32 bytes of hex.
+ */
+export function seedBytes(seed: string): Uint8Array {
+  const bytes = decodeHex(seed, 32);
+  if (bytes === undefined) throw new RangeError("Cannot use Ed25519 seed: not 32 bytes");
+  return bytes;
+}
+
+/**
+ * Creates an Ed25519 key pair for WAMP-Cryptosign through WebCrypto, in
+ * any runtime (browsers included): from a 32-byte seed, or from a fresh
+ * random one. `cryptosignKeyPair()` does the same synchronously where
+ * `node:crypto` exists.
+ *
+ * @param seed The private key, 64 hex characters.
+ * @returns The seed and its public key, both hex.
+ * @throws {RangeError} If `seed` is not 32 bytes of hex.
+ *
+ * @example
+ * ```ts
+ * import { createCryptosignKeyPair } from "@cloverleaf/wamp/client";
+ * import { equal } from "node:assert/strict";
+ *
+ * const keys = await createCryptosignKeyPair(
+ *   "4d57d97a68f555696620a6d849c0ce582568518d729eb753dc7c732de2804510",
+ * );
+ * equal(keys.publicKey, "1adfc8bfe1d35616e64dffbd900096f23b066f914c8c2ffbb66f6075b96e116d");
+ * ```
+ */
+export async function createCryptosignKeyPair(seed?: string): Promise<CryptosignKeyPair> {
+  const bytes = seed === undefined ? crypto.getRandomValues(new Uint8Array(32)) : seedBytes(seed);
+  return { seed: toHex(bytes), publicKey: toHex(await ed25519PublicKey(bytes)) };
+}
 
 /**
  * Signs a Cryptosign challenge, over `challenge XOR channel_id` when bound.
@@ -23,11 +65,11 @@ import type { CryptosignKey } from "./credentials.ts";
  * @returns AUTHENTICATE.Signature.
  * @throws {TypeError} When the challenge is malformed or confirms another binding.
  */
-export function cryptosignAnswer(
+export async function cryptosignAnswer(
   key: CryptosignKey,
   extra: Dict,
   bound: BoundChannel | undefined,
-): string {
+): Promise<string> {
   const binding = extra.channel_binding ?? null;
   if (binding !== (bound?.type ?? null)) {
     throw new TypeError(
@@ -40,5 +82,12 @@ export function cryptosignAnswer(
   if (typeof extra.challenge !== "string") {
     throw new TypeError('Cannot authenticate with "cryptosign": the challenge is not a string');
   }
-  return signChallenge(key.seed, extra.challenge, bound?.channelId);
+  const challenge = decodeHex(extra.challenge, 32);
+  if (challenge === undefined) {
+    throw new RangeError(
+      `Cannot sign Cryptosign challenge: not 32 bytes of hex (${extra.challenge.length} characters)`,
+    );
+  }
+  const message = cryptosignMessage(challenge, bound?.channelId);
+  return toHex(await ed25519Sign(seedBytes(key.seed), message)) + toHex(message);
 }

@@ -216,7 +216,7 @@ async function handshake(link: Link, credentials: AuthCredentials): Promise<Wamp
     link.send({
       type: MessageType.HELLO,
       realm: "realm1",
-      details: { roles: { caller: {} }, ...auth.hello() },
+      details: { roles: { caller: {} }, ...(await auth.prepare(), auth.hello()) },
     });
     let msg = await next();
     if (msg.type === MessageType.CHALLENGE) {
@@ -432,7 +432,10 @@ Deno.test("ClientAuthenticator asks for tls-unique in HELLO and signs challenge 
     cryptosign: { seed: DORA_SEED },
     channelBinding: "tls-unique",
   }, OVER_TLS);
-  deepEqual(auth.hello().authextra, { pubkey: DORA_PUBKEY, channel_binding: "tls-unique" });
+  deepEqual((await auth.prepare(), auth.hello()).authextra, {
+    pubkey: DORA_PUBKEY,
+    channel_binding: "tls-unique",
+  });
   const challenge = "ab".repeat(32);
   const { signature } = await auth.answer("cryptosign", {
     challenge,
@@ -459,7 +462,7 @@ Deno.test("ClientAuthenticator refuses a CHALLENGE that does not confirm the bin
   );
   // Unbound, it refuses a CHALLENGE that claims a binding.
   const unbound = new ClientAuthenticator({ cryptosign: { seed: DORA_SEED } }, OVER_TLS);
-  deepEqual(unbound.hello().authextra, { pubkey: DORA_PUBKEY });
+  deepEqual((await unbound.prepare(), unbound.hello()).authextra, { pubkey: DORA_PUBKEY });
   await rejects(
     unbound.answer("cryptosign", { challenge, channel_binding: "tls-unique" }),
     /channel binding "tls-unique" was not asked for/,
@@ -471,7 +474,7 @@ Deno.test("ClientAuthenticator binds wamp-scram: HELLO asks, AUTHENTICATE carrie
     { authid: "erin", password: C.erinPassword, channelBinding: "tls-unique" },
     OVER_TLS,
   );
-  const hello = auth.hello().authextra as Dict;
+  const hello = (await auth.prepare(), auth.hello()).authextra as Dict;
   equal(hello.channel_binding, "tls-unique");
   const nonce = `${hello.nonce}c2VydmVyLW5vbmNl`;
   const { extra } = await auth.answer("wamp-scram", { ...KDF.erin, nonce });

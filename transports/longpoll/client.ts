@@ -91,6 +91,11 @@ export async function connectLongPoll(
     }
     offered.set(serializer.subprotocol, { serializer, batched: false });
   }
+  if (options.caCerts !== undefined && typeof globalThis.Deno?.createHttpClient !== "function") {
+    throw new TransportError(
+      `Cannot connect to ${url}: a private CA for long-poll needs Deno (elsewhere, fetch trusts the system's CAs)`,
+    );
+  }
   const client = options.caCerts === undefined
     ? undefined
     : Deno.createHttpClient({ caCerts: options.caCerts });

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { TLSSocket } from "node:tls";
+import { builtin } from "../../wamp/builtin.ts";
 import {
   type Link,
   messageTypeName,
@@ -276,6 +276,6 @@ export function transportInfo(
     type: "rawsocket",
     serializer,
     peer,
-    ...(socket instanceof TLSSocket ? { tls: tlsInfo(socket, side) } : {}),
+    ...(socket instanceof builtin("node:tls").TLSSocket ? { tls: tlsInfo(socket, side) } : {}),
   };
 }

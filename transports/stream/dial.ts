@@ -6,8 +6,9 @@
  * @module
  */
 
-import net from "node:net";
-import tls from "node:tls";
+import type net from "node:net";
+import type tls from "node:tls";
+import { builtin } from "../../wamp/builtin.ts";
 import { TransportError } from "../../wamp/mod.ts";
 import { Wire } from "./wire.ts";
 
@@ -40,6 +41,7 @@ export function dial(
 ): Promise<Wire> {
   const where = "path" in address ? address.path : `${address.host}:${address.port}`;
   return new Promise<Wire>((resolve, reject) => {
+    const sockets = builtin("node:net");
     let socket: net.Socket;
     const ready = options.tls === undefined ? "connect" : "secureConnect";
     if (options.tls !== undefined) {
@@ -48,18 +50,18 @@ export function dial(
         return;
       }
       const t = options.tls;
-      socket = tls.connect({
+      socket = builtin("node:tls").connect({
         host: address.host,
         port: address.port,
-        servername: t.serverName ?? (net.isIP(address.host) ? undefined : address.host),
+        servername: t.serverName ?? (sockets.isIP(address.host) ? undefined : address.host),
         ...(t.caCerts === undefined ? {} : { ca: t.caCerts }),
         ...(t.cert === undefined ? {} : { cert: t.cert }),
         ...(t.key === undefined ? {} : { key: t.key }),
       } as tls.ConnectionOptions);
     } else {
       socket = "path" in address
-        ? net.connect({ path: address.path })
-        : net.connect({ host: address.host, port: address.port });
+        ? sockets.connect({ path: address.path })
+        : sockets.connect({ host: address.host, port: address.port });
     }
     const fail = (error: Error) => {
       cleanup();

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { builtin } from "../../wamp/builtin.ts";
 import type { TLSSocket } from "node:tls";
 import type { PeerCertificate, TlsInfo } from "../../wamp/mod.ts";
 
@@ -25,7 +25,7 @@ export function tlsInfo(socket: TLSSocket, side: "server" | "client"): TlsInfo {
   const finished = side === "server" ? socket.getPeerFinished?.() : socket.getFinished?.();
   const channelId = finished === undefined || finished.length === 0
     ? undefined
-    : new Uint8Array(createHash("sha256").update(finished).digest());
+    : new Uint8Array(builtin("node:crypto").createHash("sha256").update(finished).digest());
   const peerCertificate = side === "server" && socket.authorized
     ? certificateOf(socket)
     : undefined;

@@ -7,7 +7,6 @@
  * @module
  */
 
-import { TLSSocket } from "node:tls";
 import {
   type Link,
   type SerializerName,
@@ -27,6 +26,8 @@ import { tlsInfo } from "../stream/tls_info.ts";
 import { acceptKey } from "./framing.ts";
 import { WebSocketPeer } from "./link.ts";
 import { concat } from "../stream/bytes.ts";
+import { builtin } from "../../wamp/builtin.ts";
+import { toBase64 } from "../../wamp/bytes.ts";
 import type { Wire } from "../stream/wire.ts";
 
 /** Options for {@linkcode connectWebSocket}. */
@@ -204,7 +205,7 @@ export async function connectWebSocket(
   const protocols = serializers.flatMap((s) =>
     options.batched ? [s.subprotocol + BATCHED_SUFFIX, s.subprotocol] : [s.subprotocol]
   );
-  const key = crypto.getRandomValues(new Uint8Array(16)).toBase64();
+  const key = toBase64(crypto.getRandomValues(new Uint8Array(16)));
   const request = requestHead(u, key, protocols, options);
   const wire = await dial(
     { host: u.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(u.port || (secure ? 443 : 80)) },
@@ -227,7 +228,7 @@ export async function connectWebSocket(
     type: "websocket",
     serializer: serializer.name,
     peer: url,
-    ...(socket instanceof TLSSocket ? { tls: tlsInfo(socket, "client") } : {}),
+    ...(socket instanceof builtin("node:tls").TLSSocket ? { tls: tlsInfo(socket, "client") } : {}),
   };
   return new WebSocketPeer(wire, {
     role: "client",

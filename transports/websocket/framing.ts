@@ -7,7 +7,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { builtin } from "../../wamp/builtin.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -552,7 +552,9 @@ export function validCloseCode(code: number): boolean {
  * ```
  */
 export function acceptKey(key: string): string {
-  return createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest(
+  return builtin("node:crypto").createHash("sha1").update(
+    key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11",
+  ).digest(
     "base64",
   );
 }

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { constants, deflateRawSync, inflateRawSync } from "node:zlib";
+import { builtin } from "../../wamp/builtin.ts";
 
 /** Compression settings of one side. */
 export interface DeflateOptions {
@@ -269,10 +269,11 @@ export function acceptDeflateResponse(
  * ```
  */
 export function deflateMessage(data: Uint8Array, deflate: PerMessageDeflate): Uint8Array {
-  const out = deflateRawSync(data, {
+  const zlib = builtin("node:zlib");
+  const out = zlib.deflateRawSync(data, {
     level: deflate.level,
     windowBits: deflate.windowBits,
-    finishFlush: constants.Z_SYNC_FLUSH,
+    finishFlush: zlib.constants.Z_SYNC_FLUSH,
   });
   return out.subarray(0, out.length - 4);
 }
@@ -289,9 +290,10 @@ export function deflateMessage(data: Uint8Array, deflate: PerMessageDeflate): Ui
  * @throws {Error} When the data is not valid DEFLATE (close 1007).
  */
 export function inflateMessage(data: Uint8Array, maxSize: number): Uint8Array {
+  const zlib = builtin("node:zlib");
   try {
-    return inflateRawSync(data, {
-      finishFlush: constants.Z_SYNC_FLUSH,
+    return zlib.inflateRawSync(data, {
+      finishFlush: zlib.constants.Z_SYNC_FLUSH,
       maxOutputLength: Math.max(1, maxSize),
     });
   } catch (error) {

@@ -16,14 +16,16 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
-import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
+import type { Buffer } from "node:buffer";
+import type { KeyObject } from "node:crypto";
+import { concatBytes, fromHex, toHex } from "../bytes.ts";
+import { builtin } from "../builtin.ts";
 import { constantTimeEqual, decodeHex, randomBytes, xorBytes } from "./util.ts";
 
 /** DER prefix of a PKCS #8 Ed25519 private key; the 32-byte seed follows. */
-const PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
+export const PKCS8_PREFIX: Uint8Array = fromHex("302e020100300506032b657004220420");
 /** DER prefix of an SPKI Ed25519 public key; the 32-byte key follows. */
-const SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+export const SPKI_PREFIX: Uint8Array = fromHex("302a300506032b6570032100");
 
 /** An Ed25519 key pair for WAMP-Cryptosign. */
 export interface CryptosignKeyPair {
@@ -55,8 +57,9 @@ export interface CryptosignKeyPair {
  */
 export function cryptosignKeyPair(seed?: string | Uint8Array): CryptosignKeyPair {
   const bytes = seed === undefined ? randomBytes(32) : seedBytes(seed);
-  const spki = createPublicKey(privateKey(bytes)).export({ format: "der", type: "spki" });
-  return { seed: bytes.toHex(), publicKey: spki.subarray(SPKI_PREFIX.length).toString("hex") };
+  const spki = builtin("node:crypto", "derive an Ed25519 key").createPublicKey(privateKey(bytes))
+    .export({ format: "der", type: "spki" });
+  return { seed: toHex(bytes), publicKey: toHex(spki.subarray(SPKI_PREFIX.length)) };
 }
 
 /**
@@ -82,12 +85,16 @@ export function signChallenge(
       `Cannot sign Cryptosign challenge: not 32 bytes of hex (${challenge.length} characters)`,
     );
   }
-  const message = signedMessage(
+  const message = cryptosignMessage(
     bytes,
     channelId === undefined ? undefined : channelBytes(channelId),
   );
-  const signature = sign(null, message, privateKey(seed));
-  return signature.toString("hex") + message.toHex();
+  const signature = builtin("node:crypto", "sign a Cryptosign challenge").sign(
+    null,
+    message,
+    privateKey(seed),
+  );
+  return toHex(signature) + toHex(message);
 }
 
 /**
@@ -115,15 +122,16 @@ export function verifyCryptosign(
   if (!keyBytes || !challengeBytes || !signed || (channelId !== undefined && !channel)) {
     return false;
   }
-  const expected = signedMessage(challengeBytes, channel);
+  const expected = cryptosignMessage(challengeBytes, channel);
   if (!constantTimeEqual(signed.subarray(64), expected)) return false;
   try {
-    const key = createPublicKey({
-      key: Buffer.concat([SPKI_PREFIX, keyBytes]),
+    const crypto = builtin("node:crypto", "verify a Cryptosign signature");
+    const key = crypto.createPublicKey({
+      key: concatBytes(SPKI_PREFIX, keyBytes) as Buffer, // node:crypto takes any Uint8Array
       format: "der",
       type: "spki",
     });
-    return verify(null, expected, key, signed.subarray(0, 64));
+    return crypto.verify(null, expected, key, signed.subarray(0, 64));
   } catch {
     return false;
   }
@@ -137,16 +145,27 @@ export function verifyCryptosign(
  * @returns 32 random bytes, hex.
  */
 export function generateChallenge(): string {
-  return randomBytes(32).toHex();
+  return toHex(randomBytes(32));
 }
 
-function signedMessage(challenge: Uint8Array, channel: Uint8Array | undefined): Uint8Array {
+/**
+ * The message a Cryptosign signature covers: the challenge, or
+ * `challenge XOR channel` when bound.
+ *
+ * @param challenge The 32-byte challenge.
+ * @param channel The 32-byte channel ID, if bound.
+ * @returns The message.
+ */
+export function cryptosignMessage(
+  challenge: Uint8Array,
+  channel: Uint8Array | undefined,
+): Uint8Array {
   return channel === undefined ? challenge : xorBytes(challenge, channel);
 }
 
 function privateKey(seed: Uint8Array): KeyObject {
-  return createPrivateKey({
-    key: Buffer.concat([PKCS8_PREFIX, seed]),
+  return builtin("node:crypto", "use an Ed25519 key").createPrivateKey({
+    key: concatBytes(PKCS8_PREFIX, seed) as Buffer,
     format: "der",
     type: "pkcs8",
   });

@@ -15,8 +15,9 @@
  * @module
  */
 
-import { createHash, createHmac, pbkdf2Sync } from "node:crypto";
 import { argon2id } from "@noble/hashes/argon2.js";
+import { toBase64 } from "../bytes.ts";
+import { builtin } from "../builtin.ts";
 import { saslprep } from "./saslprep.ts";
 import { constantTimeEqual, decodeBase64, randomBytes, xorBytes } from "./util.ts";
 
@@ -53,6 +54,33 @@ export interface ScramCredentials {
  * characters SASLprep prohibits.
  */
 export function saltedPassword(password: string, params: ScramKdfParams): Uint8Array {
+  const { secret, saltBytes } = kdfInputs(password, params);
+  const { kdf, iterations, memory } = params;
+  if (kdf === "pbkdf2") {
+    return builtin("node:crypto", "run PBKDF2").pbkdf2Sync(
+      secret,
+      saltBytes,
+      iterations,
+      32,
+      "sha256",
+    );
+  }
+  return argon2id(secret, saltBytes, { t: iterations, m: memory!, p: 1, dkLen: 32 });
+}
+
+/**
+ * Checks the KDF parameters and prepares its inputs: the SASLprep'd
+ * password as UTF-8 and the decoded salt.
+ *
+ * @param password The password.
+ * @param params The KDF, salt, iterations and memory.
+ * @returns The KDF's secret and salt bytes.
+ * @throws {RangeError} As {@linkcode saltedPassword}.
+ */
+export function kdfInputs(
+  password: string,
+  params: ScramKdfParams,
+): { secret: Uint8Array; saltBytes: Uint8Array } {
   const { kdf, salt, iterations, memory } = params;
   const saltBytes = decodeBase64(salt);
   if (saltBytes === undefined) throw new RangeError(`Cannot run KDF: salt "${salt}" is not base64`);
@@ -61,13 +89,11 @@ export function saltedPassword(password: string, params: ScramKdfParams): Uint8A
       `Cannot run KDF: iterations must be a positive integer, got ${iterations}`,
     );
   }
-  const secret = new TextEncoder().encode(saslprep(password));
-  if (kdf === "pbkdf2") return pbkdf2Sync(secret, saltBytes, iterations, 32, "sha256");
-  if (kdf === "argon2id13") {
-    if (!isPositiveInteger(memory)) {
-      throw new RangeError(`Cannot run KDF: argon2id13 needs memory in KiB, got ${memory}`);
-    }
-    return argon2id(secret, saltBytes, { t: iterations, m: memory, p: 1, dkLen: 32 });
+  if (kdf === "argon2id13" && !isPositiveInteger(memory)) {
+    throw new RangeError(`Cannot run KDF: argon2id13 needs memory in KiB, got ${memory}`);
+  }
+  if (kdf === "pbkdf2" || kdf === "argon2id13") {
+    return { secret: new TextEncoder().encode(saslprep(password)), saltBytes };
   }
   throw new RangeError(`Cannot run KDF "${kdf}": use "pbkdf2" or "argon2id13"`);
 }
@@ -107,8 +133,8 @@ export function deriveCredentials(password: string, params: ScramKdfParams): Scr
  */
 export function credentialsFromSalted(salted: Uint8Array): ScramCredentials {
   return {
-    storedKey: createHash("sha256").update(hmac(salted, "Client Key")).digest("base64"),
-    serverKey: hmac(salted, "Server Key").toBase64(),
+    storedKey: toBase64(sha256(hmac(salted, "Client Key"))),
+    serverKey: toBase64(hmac(salted, "Server Key")),
   };
 }
 
@@ -148,7 +174,7 @@ export function authMessage(fields: AuthMessageFields): string {
   if (data === undefined) {
     throw new RangeError(`Cannot build AuthMessage: cbind_data is not base64`);
   }
-  const binding = new Uint8Array([...header, ...data]).toBase64();
+  const binding = toBase64(new Uint8Array([...header, ...data]));
   return `n=${user},r=${clientNonce},r=${nonce},s=${salt},i=${iterations},c=${binding},r=${nonce}`;
 }
 
@@ -161,8 +187,8 @@ export function authMessage(fields: AuthMessageFields): string {
  */
 export function clientProof(salted: Uint8Array, message: string): string {
   const clientKey = hmac(salted, "Client Key");
-  const storedKey = createHash("sha256").update(clientKey).digest();
-  return xorBytes(clientKey, hmac(storedKey, message)).toBase64();
+  const storedKey = sha256(clientKey);
+  return toBase64(xorBytes(clientKey, hmac(storedKey, message)));
 }
 
 /**
@@ -179,7 +205,7 @@ export function verifyClientProof(storedKey: string, message: string, proof: str
   const proofBytes = decodeBase64(proof);
   if (stored?.length !== 32 || proofBytes?.length !== 32) return false;
   const clientKey = xorBytes(proofBytes, hmac(stored, message));
-  return constantTimeEqual(createHash("sha256").update(clientKey).digest(), stored);
+  return constantTimeEqual(sha256(clientKey), stored);
 }
 
 /**
@@ -194,7 +220,7 @@ export function verifyClientProof(storedKey: string, message: string, proof: str
 export function serverSignature(serverKey: string, message: string): string {
   const key = decodeBase64(serverKey);
   if (key === undefined) throw new RangeError("Cannot sign AuthMessage: ServerKey is not base64");
-  return hmac(key, message).toBase64();
+  return toBase64(hmac(key, message));
 }
 
 /**
@@ -204,11 +230,16 @@ export function serverSignature(serverKey: string, message: string): string {
  * @returns 16 random bytes, base64.
  */
 export function generateNonce(): string {
-  return randomBytes(16).toBase64();
+  return toBase64(randomBytes(16));
 }
 
 function hmac(key: Uint8Array, message: string): Uint8Array {
-  return createHmac("sha256", key).update(message).digest();
+  return builtin("node:crypto", "compute HMAC-SHA256").createHmac("sha256", key).update(message)
+    .digest();
+}
+
+function sha256(data: Uint8Array): Uint8Array {
+  return builtin("node:crypto", "compute SHA-256").createHash("sha256").update(data).digest();
 }
 
 function isPositiveInteger(value: unknown): value is number {

@@ -68,6 +68,38 @@ export function answerChallenge(
   hello: ScramHello,
   extra: Readonly<Record<string, unknown>>,
 ): ScramAnswer {
+  const exchange = scramExchange(hello, extra);
+  const salted = saltedPassword(password, exchange.params);
+  return {
+    signature: clientProof(salted, exchange.message),
+    extra: exchange.extra,
+    verifier: serverSignature(credentialsFromSalted(salted).serverKey, exchange.message),
+  };
+}
+
+/** What both WAMP-SCRAM answers (sync here, WebCrypto in the client) start from. */
+export interface ScramExchange {
+  /** The KDF parameters the CHALLENGE named. */
+  params: ScramKdfParams;
+  /** The AuthMessage both sides sign. */
+  message: string;
+  /** AUTHENTICATE `Extra`. */
+  extra: ScramAuthenticateExtra;
+}
+
+/**
+ * Reads a WAMP-SCRAM CHALLENGE: checks that its nonce extends the client's
+ * own, reads the KDF parameters and builds the AuthMessage.
+ *
+ * @param hello What the client sent in HELLO.
+ * @param extra The CHALLENGE extra.
+ * @returns The KDF parameters, AuthMessage and AUTHENTICATE extra.
+ * @throws {TypeError} As {@linkcode answerChallenge}.
+ */
+export function scramExchange(
+  hello: ScramHello,
+  extra: Readonly<Record<string, unknown>>,
+): ScramExchange {
   const params = kdfParams(extra);
   const nonce = extra.nonce;
   if (typeof nonce !== "string" || nonce.length <= hello.nonce.length) {
@@ -89,14 +121,12 @@ export function answerChallenge(
     channelBinding,
     cbindData,
   });
-  const salted = saltedPassword(password, params);
-  const authenticateExtra: ScramAuthenticateExtra = cbindData === null
-    ? { nonce, channel_binding: null }
-    : { nonce, channel_binding: channelBinding, cbind_data: cbindData };
   return {
-    signature: clientProof(salted, message),
-    extra: authenticateExtra,
-    verifier: serverSignature(credentialsFromSalted(salted).serverKey, message),
+    params,
+    message,
+    extra: cbindData === null
+      ? { nonce, channel_binding: null }
+      : { nonce, channel_binding: channelBinding, cbind_data: cbindData },
   };
 }
 

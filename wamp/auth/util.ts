@@ -6,7 +6,7 @@
  * @module
  */
 
-import { timingSafeEqual } from "node:crypto";
+import { fromBase64, fromHex } from "../bytes.ts";
 
 const HEX = /^(?:[0-9a-fA-F]{2})*$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -21,7 +21,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 export function decodeHex(text: unknown, length?: number): Uint8Array | undefined {
   if (typeof text !== "string" || !HEX.test(text)) return undefined;
   if (length !== undefined && text.length !== 2 * length) return undefined;
-  return Uint8Array.fromHex(text);
+  return fromHex(text);
 }
 
 /**
@@ -32,7 +32,7 @@ export function decodeHex(text: unknown, length?: number): Uint8Array | undefine
  */
 export function decodeBase64(text: unknown): Uint8Array | undefined {
   if (typeof text !== "string" || !BASE64.test(text)) return undefined;
-  return Uint8Array.fromBase64(text);
+  return fromBase64(text);
 }
 
 /**
@@ -71,5 +71,8 @@ export function randomBytes(length: number): Uint8Array {
 export function constantTimeEqual(a: Uint8Array | string, b: Uint8Array | string): boolean {
   const left = typeof a === "string" ? new TextEncoder().encode(a) : a;
   const right = typeof b === "string" ? new TextEncoder().encode(b) : b;
-  return left.length === right.length && timingSafeEqual(left, right);
+  if (left.length !== right.length) return false;
+  let difference = 0;
+  for (let i = 0; i < left.length; i++) difference |= left[i]! ^ right[i]!;
+  return difference === 0;
 }

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { createHmac, pbkdf2Sync } from "node:crypto";
+import { builtin } from "../builtin.ts";
 import { AuthMethod } from "./auth_method.ts";
 import { constantTimeEqual } from "./util.ts";
 
@@ -41,6 +41,25 @@ import { constantTimeEqual } from "./util.ts";
  * ```
  */
 export function deriveKey(secret: string, salt: string, iterations = 1000, keylen = 32): string {
+  checkKdfParams(iterations, keylen);
+  return builtin("node:crypto", "derive a WAMP-CRA key").pbkdf2Sync(
+    secret,
+    salt,
+    iterations,
+    keylen,
+    "sha256",
+  )
+    .toString("base64");
+}
+
+/**
+ * Checks the PBKDF2 parameters of a salted WAMP-CRA key.
+ *
+ * @param iterations PBKDF2 iterations.
+ * @param keylen Derived key length in bytes.
+ * @throws {RangeError} If either is not a positive integer.
+ */
+export function checkKdfParams(iterations: number, keylen: number): void {
   for (const [name, value] of [["iterations", iterations], ["keylen", keylen]] as const) {
     if (!Number.isSafeInteger(value) || value < 1) {
       throw new RangeError(
@@ -48,7 +67,6 @@ export function deriveKey(secret: string, salt: string, iterations = 1000, keyle
       );
     }
   }
-  return pbkdf2Sync(secret, salt, iterations, keylen, "sha256").toString("base64");
 }
 
 /**
@@ -61,7 +79,10 @@ export function deriveKey(secret: string, salt: string, iterations = 1000, keyle
  * @returns The signature, base64.
  */
 export function signChallenge(key: string, challenge: string): string {
-  return createHmac("sha256", key).update(challenge).digest("base64");
+  return builtin("node:crypto", "sign a WAMP-CRA challenge").createHmac("sha256", key).update(
+    challenge,
+  )
+    .digest("base64");
 }
 
 /**

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { fromBase64, toBase64 } from "../bytes.ts";
 import { MAX_NESTING_DEPTH, unsafeValue } from "../payload.ts";
 import { JSON_SCAN_THRESHOLD, jsonTooDeep } from "./prescan.ts";
 import { type Codec, createSerializer, type Serializer } from "./serializer.ts";
@@ -26,8 +27,8 @@ import { type Codec, createSerializer, type Serializer } from "./serializer.ts";
  * ```
  */
 export function binaryToJson(value: unknown): unknown {
-  if (value instanceof Uint8Array) return "\0" + value.toBase64();
-  if (value instanceof ArrayBuffer) return "\0" + new Uint8Array(value).toBase64();
+  if (value instanceof Uint8Array) return "\0" + toBase64(value);
+  if (value instanceof ArrayBuffer) return "\0" + toBase64(new Uint8Array(value));
   if (typeof value !== "object" || value === null) return value;
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
@@ -71,7 +72,7 @@ export function binaryToJson(value: unknown): unknown {
  */
 export function jsonToBinary(value: unknown): unknown {
   if (typeof value === "string") {
-    return value.charCodeAt(0) === 0 ? Uint8Array.fromBase64(value.slice(1)) : value;
+    return value.charCodeAt(0) === 0 ? fromBase64(value.slice(1)) : value;
   }
   if (typeof value !== "object" || value === null) return value;
   if (Array.isArray(value)) {

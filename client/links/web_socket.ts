@@ -1,0 +1,181 @@
+/**
+ * WebSocket through the platform's global `WebSocket` (browsers, Bun, Node
+ * >= 22, Deno): the client's transport where it has no sockets of its own.
+ * Where `node:net` exists the client uses our own stack instead (Nagle
+ * off, permessage-deflate, batching, custom headers, TLS options), see
+ * `connect.ts`. A global `WebSocket` offers none of those, so this link
+ * ignores them.
+ *
+ * @module
+ */
+
+import {
+  type Link,
+  type PeerHandler,
+  ProtocolViolationError,
+  type Serializer,
+  type SerializerName,
+  serializers as allSerializers,
+  TransportError,
+  type TransportInfo,
+  type WampMessage,
+} from "../../wamp/mod.ts";
+
+/** Options for {@linkcode connectGlobalWebSocket}. */
+export interface GlobalWebSocketOptions {
+  /**
+   * Serializers to offer, most preferred first.
+   * @default {["json", "msgpack", "cbor"]}
+   */
+  serializers?: SerializerName[];
+  /**
+   * The largest incoming message, in bytes; a larger one closes the
+   * connection with 1009.
+   * @default {16777216}
+   */
+  maxMessageSize?: number;
+  /** Aborts the connection attempt. */
+  signal?: AbortSignal;
+}
+
+/** What the client needs of a WHATWG `WebSocket`. */
+type Socket = WebSocket;
+
+/**
+ * Opens a WebSocket with the platform's global `WebSocket`, offering
+ * `wamp.2.<serializer>` subprotocols, and waits for it to open.
+ *
+ * @param url A `ws://` or `wss://` URL.
+ * @param options Serializers, the message size limit, an abort signal.
+ * @returns The open link.
+ * @throws {TransportError} When there is no global `WebSocket`, the
+ * connection fails, or the router picks no offered subprotocol.
+ */
+export async function connectGlobalWebSocket(
+  url: string,
+  options: GlobalWebSocketOptions = {},
+): Promise<Link> {
+  const Platform = (globalThis as { WebSocket?: typeof WebSocket }).WebSocket;
+  if (Platform === undefined) {
+    throw new TransportError(`Cannot connect to ${url}: this platform has no WebSocket`);
+  }
+  const offered = (options.serializers ?? ["json", "msgpack", "cbor"]).map((name) =>
+    allSerializers[name]
+  );
+  const socket = new Platform(url, offered.map((s) => s.subprotocol));
+  socket.binaryType = "arraybuffer";
+  await opened(socket, url, options.signal);
+  const serializer = offered.find((s) => s.subprotocol === socket.protocol);
+  if (serializer === undefined) {
+    socket.close(1002, "no WAMP subprotocol");
+    throw new TransportError(
+      `Cannot connect to ${url}: the router chose subprotocol "${socket.protocol}", not one offered`,
+    );
+  }
+  return new GlobalWebSocketLink(socket, serializer, url, options.maxMessageSize ?? 16 * 1024 ** 2);
+}
+
+function opened(socket: Socket, url: string, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = (error?: TransportError) => {
+      socket.removeEventListener("open", onOpen);
+      socket.removeEventListener("error", onError);
+      socket.removeEventListener("close", onClose);
+      signal?.removeEventListener("abort", onAbort);
+      if (error === undefined) return resolve();
+      socket.close();
+      reject(error);
+    };
+    const onOpen = () => done();
+    const onError = () => done(new TransportError(`Cannot connect to ${url}: connection failed`));
+    const onClose = (event: CloseEvent) =>
+      done(new TransportError(`Cannot connect to ${url}: closed (${event.code})`));
+    const onAbort = () => done(new TransportError(`Cannot connect to ${url}: aborted`));
+    if (signal?.aborted) return onAbort();
+    socket.addEventListener("open", onOpen);
+    socket.addEventListener("error", onError);
+    socket.addEventListener("close", onClose);
+    signal?.addEventListener("abort", onAbort);
+  });
+}
+
+/** A {@linkcode Link} over an open global `WebSocket`. */
+class GlobalWebSocketLink implements Link {
+  readonly info: TransportInfo;
+  #socket: Socket;
+  #serializer: Serializer;
+  #maxMessageSize: number;
+  #handler: PeerHandler | undefined;
+  #early: (WampMessage | ProtocolViolationError)[] = [];
+  #closed = false;
+
+  constructor(socket: Socket, serializer: Serializer, url: string, maxMessageSize: number) {
+    this.#socket = socket;
+    this.#serializer = serializer;
+    this.#maxMessageSize = maxMessageSize;
+    this.info = { type: "websocket", serializer: serializer.name, peer: url };
+    socket.addEventListener("message", (event) => this.#receive(event.data));
+    socket.addEventListener("close", () => this.#gone());
+  }
+
+  bind(handler: PeerHandler): void {
+    this.#handler = handler;
+    const early = this.#early;
+    this.#early = [];
+    for (const item of early) this.#deliver(item);
+    if (this.#closed) handler.closed();
+  }
+
+  send(msg: WampMessage): void {
+    if (this.#closed || this.#socket.readyState !== 1) return;
+    this.#socket.send(this.#serializer.encode(msg) as string | Uint8Array<ArrayBuffer>);
+  }
+
+  backlog(): number {
+    return this.#socket.bufferedAmount;
+  }
+
+  queued(): number {
+    return 0;
+  }
+
+  close(): void {
+    if (this.#socket.readyState <= 1) this.#socket.close(1000);
+  }
+
+  #receive(data: unknown): void {
+    if (this.#closed) return;
+    const frame = typeof data === "string" ? data : new Uint8Array(data as ArrayBuffer);
+    const size = typeof frame === "string" ? frame.length : frame.byteLength;
+    if (size > this.#maxMessageSize) {
+      this.#socket.close(1009, "message too big");
+      return;
+    }
+    if (typeof frame === "string" === this.#serializer.binary) {
+      this.#deliver(new ProtocolViolationError("text/binary frame does not match the serializer"));
+      return;
+    }
+    let msg: WampMessage | ProtocolViolationError;
+    try {
+      msg = this.#serializer.decode(frame);
+    } catch (error) {
+      msg = error instanceof ProtocolViolationError
+        ? error
+        : new ProtocolViolationError(`Cannot decode message: ${error}`, { cause: error });
+    }
+    this.#deliver(msg);
+  }
+
+  #deliver(item: WampMessage | ProtocolViolationError): void {
+    const handler = this.#handler;
+    if (handler === undefined) this.#early.push(item);
+    else if (item instanceof ProtocolViolationError) handler.fail(item);
+    else handler.receive(item);
+  }
+
+  #gone(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#handler?.closed();
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Binary helpers that run on every platform the client does: base64 and
+ * hex. They use the platform's `Uint8Array.prototype.toBase64` family where
+ * it exists (Deno, recent browsers) and a hand-written fallback elsewhere
+ * (Node 20, older browsers), chosen once at load time.
+ *
+ * @module
+ */
+
+interface NativeBytes {
+  toBase64(): string;
+  toHex(): string;
+}
+
+interface NativeBytesConstructor {
+  fromBase64(text: string): Uint8Array;
+  fromHex(text: string): Uint8Array;
+}
+
+const NATIVE = typeof (Uint8Array.prototype as Partial<NativeBytes>).toBase64 === "function" &&
+  typeof (Uint8Array as Partial<NativeBytesConstructor>).fromHex === "function";
+
+const HEX_DIGITS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/**
+ * Encodes bytes as standard, padded base64 (RFC 4648 section 4).
+ *
+ * @param bytes The bytes.
+ * @returns The base64 text.
+ *
+ * @example
+ * ```ts
+ * import { toBase64 } from "./bytes.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(toBase64(new Uint8Array([0xfb, 0xff])), "+/8=");
+ * ```
+ */
+export function toBase64(bytes: Uint8Array): string {
+  if (NATIVE) return (bytes as unknown as NativeBytes).toBase64();
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+/**
+ * Decodes standard base64 into bytes. Check untrusted text first
+ * (`decodeBase64` in `auth/util.ts` does).
+ *
+ * @param text The base64 text.
+ * @returns The bytes.
+ * @throws {SyntaxError} When `text` is not base64.
+ */
+export function fromBase64(text: string): Uint8Array {
+  if (NATIVE) return (Uint8Array as unknown as NativeBytesConstructor).fromBase64(text);
+  let binary: string;
+  try {
+    binary = atob(text);
+  } catch {
+    throw new SyntaxError("Cannot decode base64: not base64");
+  }
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * Encodes bytes as lowercase hex.
+ *
+ * @param bytes The bytes.
+ * @returns The hex text, two characters a byte.
+ */
+export function toHex(bytes: Uint8Array): string {
+  if (NATIVE) return (bytes as unknown as NativeBytes).toHex();
+  let text = "";
+  for (const byte of bytes) text += HEX_DIGITS[byte];
+  return text;
+}
+
+/**
+ * Decodes hex text (either case) into bytes.
+ *
+ * @param text The hex text, an even number of hex digits.
+ * @returns The bytes.
+ * @throws {SyntaxError} When `text` is not hex.
+ */
+export function fromHex(text: string): Uint8Array {
+  if (NATIVE) return (Uint8Array as unknown as NativeBytesConstructor).fromHex(text);
+  if (text.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(text)) {
+    throw new SyntaxError("Cannot decode hex: not hex");
+  }
+  const bytes = new Uint8Array(text.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16);
+  return bytes;
+}
+
+/**
+ * Concatenates byte arrays.
+ *
+ * @param parts The arrays.
+ * @returns One new array with all their bytes.
+ */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
