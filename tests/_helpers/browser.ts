@@ -8,8 +8,8 @@
  */
 
 import { existsSync } from "node:fs";
-import { type Browser, chromium } from "playwright-core";
-import * as esbuild from "esbuild";
+import { type Browser, chromium } from "npm:playwright-core@1.65.2";
+import * as esbuild from "npm:esbuild@0.28.2";
 
 /** Where Debian's `chromium` package puts the browser. */
 export const CHROMIUM_PATH = "/usr/bin/chromium";

@@ -181,7 +181,7 @@ async function load(): Promise<
   { autobahn?: AutobahnModule; unavailable?: string }
 > {
   try {
-    const mod = await import("autobahn");
+    const mod = await import("npm:autobahn@26.3.1");
     const autobahn = (mod.default ?? mod) as AutobahnModule;
     for (const name of Object.values(SERIALIZER_CLASSES)) {
       if (autobahn.serializer[name] === undefined) {

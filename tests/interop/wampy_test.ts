@@ -50,7 +50,7 @@ const TIMEOUT_MS = 3000;
 
 // ---- wampy, loaded or not -----------------------------------------------------
 
-type WampyModule = typeof import("wampy");
+type WampyModule = typeof import("npm:wampy@8.0.2");
 type Wampy = InstanceType<WampyModule["Wampy"]>;
 type WampyOptions = NonNullable<ConstructorParameters<WampyModule["Wampy"]>[1]>;
 type WampySerializer = NonNullable<WampyOptions["serializer"]>;
@@ -67,10 +67,10 @@ async function load(): Promise<{ wampy?: Loaded; unavailable?: string }> {
   try {
     const [{ Wampy }, { JsonSerializer }, { MsgpackSerializer }, { CborSerializer }] = await Promise
       .all([
-        import("wampy"),
-        import("wampy/JsonSerializer.js"),
-        import("wampy/MsgpackSerializer.js"),
-        import("wampy/CborSerializer.js"),
+        import("npm:wampy@8.0.2"),
+        import("npm:wampy@8.0.2/JsonSerializer.js"),
+        import("npm:wampy@8.0.2/MsgpackSerializer.js"),
+        import("npm:wampy@8.0.2/CborSerializer.js"),
       ]);
     return { wampy: { Wampy, JsonSerializer, MsgpackSerializer, CborSerializer } };
   } catch (error) {
