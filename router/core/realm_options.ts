@@ -7,7 +7,12 @@
 
 import { ConfigObject, type ConfigObjectOptions } from "../../config/mod.ts";
 import { isValidUri, type MatchPolicy } from "../../wamp/mod.ts";
-import { type AuthOptions, resolveAuthOptions, type ResolvedAuthOptions } from "./auth/config.ts";
+import {
+  type AuthOptions,
+  checkPrincipalRoles,
+  resolveAuthOptions,
+  type ResolvedAuthOptions,
+} from "./auth/config.ts";
 import { resolveRole, type RoleOptions } from "./authorizer.ts";
 import type { EventHistoryRule } from "./broker/event_history.ts";
 import { DEFAULT_LIMITS, type LimitOptions, type ResolvedLimits } from "./limits.ts";
@@ -237,6 +242,7 @@ export function resolveRealmOptions(
     maxSessions: c.integer("maxSessions", 0, 0),
     limits: limitOptions(c.object("limits")),
   };
+  checkPrincipalRoles(c, resolved.auth, resolved.roles.map((role) => role.name));
   c.done();
   return resolved;
 }
