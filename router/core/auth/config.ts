@@ -49,6 +49,28 @@ export interface ScramPasswordUser {
   memory?: number;
 }
 
+/**
+ * A WAMP-SCRAM user given by its stored keys, as the config writes it:
+ * the KDF parameters have defaults (the resolved {@linkcode ScramUser}
+ * has them all).
+ */
+export interface ScramStoredUser {
+  /** The role granted. */
+  role: string;
+  /** The KDF. @default {"argon2id13"} */
+  kdf?: "pbkdf2" | "argon2id13";
+  /** The salt, base64. */
+  salt: string;
+  /** Iterations (Argon2id passes). @default {4096 for pbkdf2, 4 for argon2id13} */
+  iterations?: number;
+  /** Argon2id memory in KiB. @default {65536} */
+  memory?: number | null;
+  /** `SHA-256(ClientKey)`, base64 of 32 bytes. */
+  storedKey: string;
+  /** `HMAC(SaltedPassword, "Server Key")`, base64 of 32 bytes. */
+  serverKey: string;
+}
+
 /** The authentication methods of a realm. */
 export interface AuthOptions {
   /** Ticket: `principals` (authid → `{ticket, role}`) or an authenticator. */
@@ -61,7 +83,7 @@ export interface AuthOptions {
    * WAMP-SCRAM: `users` (authid → KDF parameters and stored keys, or a
    * `password` to derive them from at startup) or an authenticator.
    */
-  scram?: DynamicOption & { users?: Record<string, ScramUser | ScramPasswordUser> };
+  scram?: DynamicOption & { users?: Record<string, ScramStoredUser | ScramPasswordUser> };
   /**
    * TLS client certificate: `principals` (authid → `{role,
    * fingerprint256?, fingerprint?, subject?}`, at least one of the last
