@@ -237,12 +237,21 @@ export function resolveRealmOptions(
       eventHistoryRule(c.child(rule, `eventHistory[${i}]`), strictUris)
     ),
     meta: metaOptions(c.object("meta")),
-    auth: authOptions(c.object("auth")),
-    roles: c.array("roles").map((role, i) => resolveRole(c.child(role, `roles[${i}]`))),
+    // Each part alone: an error in one hides nothing in the others.
+    auth: c.part("auth", () => authOptions(c.object("auth"))) ?? {},
+    roles: c.array("roles").flatMap((role, i) =>
+      c.part(`roles[${i}]`, () => resolveRole(c.child(role, `roles[${i}]`))) ?? []
+    ),
     maxSessions: c.integer("maxSessions", 0, 0),
     limits: limitOptions(c.object("limits")),
   };
-  checkPrincipalRoles(c, resolved.auth, resolved.roles.map((role) => role.name));
+  // Names as written: a role with an error of its own still counts here.
+  const roleNames = c.array("roles").map((role) => (role as { name?: unknown } | null)?.name);
+  checkPrincipalRoles(
+    c,
+    resolved.auth,
+    roleNames.filter((name): name is string => typeof name === "string"),
+  );
   c.done();
   return resolved;
 }

@@ -199,7 +199,7 @@ function dynamic(c: ConfigObject): DynamicOption {
     } else if (typeof value === "string" && isValidUri(value)) {
       out.authenticator = value;
     } else {
-      throw c.error("authenticator", "expected a procedure URI or a function");
+      c.reject("authenticator", "expected a procedure URI or a function");
     }
   }
   if (c.has("authenticatorRealm")) {
