@@ -8,8 +8,7 @@
  */
 
 import { existsSync } from "node:fs";
-import { type Browser, chromium } from "npm:playwright-core@1.65.2";
-import * as esbuild from "npm:esbuild@0.28.2";
+import { type Browser, importEsbuild, importPlaywright } from "../_deps.ts";
 
 /** Where Debian's `chromium` package puts the browser. */
 export const CHROMIUM_PATH = "/usr/bin/chromium";
@@ -26,6 +25,7 @@ export async function launchChromium(): Promise<Browser> {
       `${CHROMIUM_PATH} is missing: install Debian's chromium package (.ci/run does)`,
     );
   }
+  const { chromium } = await importPlaywright();
   return await chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
@@ -54,6 +54,7 @@ export async function bundle(
   entry: string,
   options: { minify?: boolean; platform?: "browser" | "node" } = {},
 ): Promise<Bundle> {
+  const esbuild = await importEsbuild();
   try {
     const result = await esbuild.build({
       entryPoints: [entry],
