@@ -193,3 +193,15 @@ Deno.test("--tcp is --rawsocket (nexusd's flag): it serves RawSocket, and a bad 
   equal(session.realm, "realm1");
   await session.close();
 });
+
+Deno.test("the README's YAML example passes check, as the README says", async () => {
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  const section = readme.slice(readme.indexOf("### Config file: JSON or YAML"));
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+  ok(yaml !== undefined, "the section has a yaml block");
+  await withFile("cloverleaf.yaml", yaml, async (file) => {
+    const out = await runCli(["check", "-c", file], { env: { ALICE_TICKET: "s3cret" } });
+    equal(out.stderr, "");
+    equal(out.stdout, "config OK: 1 realm, 2 listeners\n");
+  });
+});
