@@ -81,6 +81,7 @@ export class ConfigObject {
 
   #get(key: string): unknown {
     this.#seen.add(key);
+    this.#errors?.noteRead(this.path(key));
     return this.#input[key];
   }
 

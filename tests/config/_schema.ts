@@ -137,3 +137,34 @@ export function allProperties(root: Schema): Set<string> {
   walk(root, "#");
   return out;
 }
+
+/**
+ * Whether the schema has the key at `path` (`realms[0].auth.ticket.principals.tina.role`):
+ * walked through properties, maps (additionalProperties), array items and
+ * any alternative.
+ *
+ * @param root The schema.
+ * @param path A key's path, as config errors name it.
+ * @returns Whether the schema allows a key there.
+ */
+export function hasPath(root: Schema, path: string): boolean {
+  const segments = [...path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) =>
+    m[2] === undefined ? { key: m[1]! } : { index: Number(m[2]) }
+  );
+  const walk = (raw: Schema, i: number): boolean => {
+    const [schema] = resolve(raw, "", root);
+    if (i === segments.length) return true;
+    if (Array.isArray(schema.anyOf)) {
+      return (schema.anyOf as Schema[]).some((branch) => walk(branch, i));
+    }
+    const segment = segments[i]!;
+    if ("index" in segment) {
+      return typeof schema.items === "object" && walk(schema.items as Schema, i + 1);
+    }
+    const property = (schema.properties as Record<string, Schema> | undefined)?.[segment.key];
+    if (property !== undefined) return walk(property, i + 1);
+    return typeof schema.additionalProperties === "object" &&
+      walk(schema.additionalProperties as Schema, i + 1);
+  };
+  return walk(root, 0);
+}

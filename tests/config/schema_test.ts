@@ -2,7 +2,11 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { parse } from "yaml";
 import { generateSchema, SCHEMA_FILE } from "../../cli/schema.ts";
 import { ROOT, runCli } from "../cli/_service.ts";
-import { allProperties, validate } from "./_schema.ts";
+import { loadConfig } from "../../cli/service_config.ts";
+import { parseFlags } from "../../cli/flags.ts";
+import { ConfigErrors } from "../../config/mod.ts";
+import { resolveRealmOptions } from "../../router/core/realm_options.ts";
+import { allProperties, hasPath, validate } from "./_schema.ts";
 
 const FULL = `${ROOT}tests/config/full_config.yaml`;
 const schema = JSON.parse(await Deno.readTextFile(`${ROOT}${SCHEMA_FILE}`));
@@ -48,6 +52,37 @@ Deno.test("the full example uses every key of the schema: every schema key is on
   const { used } = validate(full, schema);
   const unused = [...allProperties(schema)].filter((key) => !used.has(key));
   deepEqual(unused, [], `schema keys missing from full_config.yaml:\n${unused.join("\n")}`);
+});
+
+Deno.test("every key the checker asks for, present in the example or not, is in the schema", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cloverleaf_full_" });
+  const saved = ["FULL_CONFIG_DIR", "FULL_CONFIG_TICKET"].map((name) => [name, Deno.env.get(name)]);
+  try {
+    for (const name of ["server.pem", "server.key", "ca.pem"]) {
+      await Deno.writeTextFile(`${dir}/${name}`, "-----BEGIN PLACEHOLDER-----\n");
+    }
+    Deno.env.set("FULL_CONFIG_DIR", dir);
+    Deno.env.set("FULL_CONFIG_TICKET", "t0ps3cret");
+    // What `check` does, in this process, noting every key the readers ask for.
+    const errors = new ConfigErrors({ trace: true });
+    const config = await loadConfig(parseFlags(["-c", FULL]), errors);
+    config.realms.forEach((realm, i) =>
+      errors.collect(
+        (errors) => resolveRealmOptions(realm, `realms[${i}]`, { errors }),
+        `realms[${i}]`,
+      )
+    );
+    deepEqual(errors.messages, []);
+    ok(errors.read.length > 100, `${errors.read.length} keys read`);
+    const missing = errors.read.filter((path) => !hasPath(schema, path));
+    deepEqual(missing, [], `keys the checker reads that the schema lacks:\n${missing.join("\n")}`);
+  } finally {
+    for (const [name, value] of saved) {
+      if (value === undefined) Deno.env.delete(name!);
+      else Deno.env.set(name!, value);
+    }
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("a misspelled key fails check and the schema, also next to another error", async () => {
