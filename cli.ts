@@ -1,5 +1,5 @@
 /**
- * The Cloverleaf router service: parses flags, loads the JSON config file
+ * The Cloverleaf router service: parses flags, loads the config file (JSON or YAML)
  * (expanding `${NAME}` from the environment), starts a {@linkcode Router}
  * and its WebSocket listeners, and shuts down gracefully on SIGINT or
  * SIGTERM (GOODBYE `wamp.close.system_shutdown` to every session, then the

@@ -34,6 +34,56 @@ export interface BridgeCors {
   readonly maxAge: number;
 }
 
+/** One inbound bridge path, as the config file's `bridges` gives it. */
+export interface BridgeConfig {
+  /** The HTTP path, e.g. `/api/publish`. */
+  path: string;
+  /** What it does. @default {"publisher"} */
+  type?: BridgeType;
+  /** The realm it acts in. */
+  realm: string;
+  /** The authrole its session has (the realm's permissions for it apply). */
+  role: string;
+  /** A bearer token, a key and secret for signed requests, or `"none"` for an open path. */
+  auth: { token: string } | { key: string; secret: string; timestampDelta?: number } | "none";
+  /** The largest request body in bytes (413 above it). @default {65536} */
+  maxBodySize?: number;
+  /** Milliseconds a call may take (caller). @default {10000} */
+  timeout?: number;
+  /** Requests answered at once; 429 past it. @default {100} */
+  maxInFlight?: number;
+  /** CORS, when browsers call it. */
+  cors?: { origins: string[]; maxAge?: number };
+  /** The topic webhooks publish to (webhook only). */
+  topic?: string;
+  /** Request headers a webhook event carries (webhook only). */
+  headers?: string[];
+  /** Milliseconds between SSE heartbeat comments (subscriber). @default {15000} */
+  heartbeat?: number;
+  /** Bytes an SSE stream may have waiting for a slow reader. @default {262144} */
+  maxBacklog?: number;
+}
+
+/** One REST endpoint served as a procedure, as the config file's `httpServices` gives it. */
+export interface HttpServiceConfig {
+  /** The realm that serves the procedure. @default {the first realm} */
+  realm?: string;
+  /** The procedure URI. */
+  procedure: string;
+  /** The HTTP method. @default {"GET"} */
+  method?: string;
+  /** The URL template: `{name}` from kwargs, `{0}` from args, URL-encoded. */
+  url: string;
+  /** Request headers sent as given. */
+  headers?: Record<string, string>;
+  /** Milliseconds the endpoint has to answer. @default {10000} */
+  timeout?: number;
+  /** The largest response body read, in bytes. @default {1048576} */
+  maxResponseSize?: number;
+  /** Requests in flight at once. @default {100} */
+  maxInFlight?: number;
+}
+
 /** One inbound bridge path, resolved. */
 export interface BridgeOptions {
   /** The HTTP path, e.g. `/api/publish`. */

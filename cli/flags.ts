@@ -42,8 +42,9 @@ Options:
                          repeatable. Default, when the config file and the
                          flags give no listener: 127.0.0.1:8080
   --ws <host:port>       Add a WebSocket-only listener; repeatable
-  --rawsocket <host:port>
-                         Add a RawSocket-only listener; repeatable
+  --rawsocket <host:port>, --tcp <host:port>
+                         Add a RawSocket-only listener; repeatable (--tcp
+                         is nexusd's name for it)
   --unix <path>          Add a listener on a Unix socket (RawSocket and
                          WebSocket); repeatable
   --realm <name>         Add a realm (anonymous access); repeatable.
@@ -68,7 +69,8 @@ Options:
                          anonymous role; needs --http-token (see the
                          README's "HTTP bridge")
   --http-token <token>   The bearer token --http-bridge paths require
-  -c, --config <file>    Read a JSON config file; flags add to it
+  -c, --config <file>    Read a config file, JSON or YAML (.yaml, .yml);
+                         flags add to it
   --log-level <level>    debug, info, warn or error (default: the config
                          file's "logLevel", else info)
   --log-format <format>  text (key=value fields) or json (one object per
@@ -148,6 +150,8 @@ export function parseFlags(args: string[]) {
       listen: { type: "string", multiple: true },
       ws: { type: "string", multiple: true },
       rawsocket: { type: "string", multiple: true },
+      // nexusd's name for --rawsocket.
+      tcp: { type: "string", multiple: true },
       unix: { type: "string", multiple: true },
       realm: { type: "string", multiple: true },
       cluster: { type: "string", multiple: true },

@@ -1,5 +1,5 @@
 /**
- * The service's configuration: the JSON config file (with `${NAME}`
+ * The service's configuration: the config file, JSON or YAML (with `${NAME}`
  * expanded from the environment) and the flags, added up into listeners,
  * realms and logging, with every problem recorded in one `ConfigErrors`.
  *
@@ -14,6 +14,7 @@ import {
   type ResolvedListenerOptions,
   resolveListenerOptions,
 } from "../transports/config.ts";
+import { readConfigFile } from "./config_file.ts";
 import { type Flags, isLogLevel, LOG_LEVELS } from "./flags.ts";
 import { LOG_FORMATS, type LogFormat } from "../router/logger.ts";
 import {
@@ -111,30 +112,6 @@ function readCluster(file: ConfigObject, errors: ConfigErrors): ClusterOptions |
   return { servers, name, heartbeat, nodeTimeout };
 }
 
-async function readConfigFile(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (error) {
-    const why = error instanceof Error ? error.message.replace(/: readfile .*$/, "") : error;
-    throw new TypeError(`Cannot read config file "${file}": ${why}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new TypeError(
-      `Cannot parse config file "${file}": ${(error as Error).message}`,
-    );
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new TypeError(
-      `Invalid config file "${file}": expected a JSON object at the top`,
-    );
-  }
-  return value;
-}
-
 /** `Deno.env.get`, with a one-line error when env access is denied. */
 function lookupEnv(name: string): string | undefined {
   try {
@@ -193,6 +170,8 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
   if (args.config !== undefined) {
     const json = expandEnv(await readConfigFile(args.config), lookupEnv, { errors });
     const file = new ConfigObject(json, "", { errors });
+    // For editors (the JSON Schema); nothing for the router.
+    if (file.has("$schema")) file.string("$schema");
     config.logLevel = file.oneOf("logLevel", LOG_LEVELS, "info");
     config.logFormat = file.oneOf("logFormat", LOG_FORMATS, "text");
     config.trustedRole = file.string("trustedRole", "trusted");
@@ -257,6 +236,7 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     ["listen", "universal"],
     ["ws", "websocket"],
     ["rawsocket", "rawsocket"],
+    ["tcp", "rawsocket"],
   ] as const;
   for (const [flag, type] of flagListeners) {
     for (const address of args[flag] ?? []) {

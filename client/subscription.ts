@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Dict, Logger } from "../wamp/mod.ts";
+import type { Dict } from "../wamp/mod.ts";
 
 /** An event delivered to a subscriber. */
 export interface Event {

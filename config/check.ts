@@ -81,6 +81,7 @@ export class ConfigObject {
 
   #get(key: string): unknown {
     this.#seen.add(key);
+    this.#errors?.noteRead(this.path(key));
     return this.#input[key];
   }
 
@@ -111,6 +112,34 @@ export class ConfigObject {
    */
   error(key: string, reason: string): ConfigError {
     return configError(this.path(key), reason);
+  }
+
+  /**
+   * Reports a key whose value is of the right type but wrong: throws, or
+   * in collecting mode records it and reading goes on, so the keys after
+   * it (and unknown ones, at {@linkcode done}) are still checked.
+   *
+   * @param key The key.
+   * @param reason What is wrong, starting lower case.
+   * @throws {ConfigError} Unless collecting.
+   */
+  reject(key: string, reason: string): void {
+    this.#report(this.error(key, reason));
+  }
+
+  /**
+   * Reads a part below `key` that may throw (a list item that is wrong, a
+   * file that cannot be read): in collecting mode its error is recorded
+   * and `undefined` returned, so the rest of this object is still read.
+   *
+   * @param key The part's key, for errors that are not `ConfigError`s.
+   * @param read Reads the part.
+   * @returns What `read` returns, or `undefined` when it threw (collecting).
+   * @throws {ConfigError} What `read` throws, unless collecting.
+   */
+  part<T>(key: string, read: () => T): T | undefined {
+    if (this.#errors === undefined) return read();
+    return this.#errors.collect(read, this.path(key));
   }
 
   /**

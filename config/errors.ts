@@ -117,6 +117,37 @@ export class ConfigErrors {
   #errors: ConfigError[] = [];
   /** Values substituted for `${NAME}` references (value → NAME). */
   #hidden = new Map<string, string>();
+  /** The paths of the keys read, when tracing. */
+  #read: Set<string> | undefined;
+
+  /**
+   * Makes a context.
+   *
+   * @param options `trace`: also note the path of every key a reader asks
+   * for, present or not ({@linkcode ConfigErrors.read}).
+   */
+  constructor(options: { trace?: boolean } = {}) {
+    this.#read = options.trace === true ? new Set() : undefined;
+  }
+
+  /**
+   * Notes that a reader asked for the key at `path`: a key it accepts
+   * (`ConfigObject` calls it; nothing happens unless tracing).
+   *
+   * @param path The key's path.
+   */
+  noteRead(path: string): void {
+    this.#read?.add(path);
+  }
+
+  /**
+   * The paths of the keys readers asked for, in order, when tracing (else
+   * none): every key the checker accepts, in each object the configuration
+   * has. The JSON Schema drift test walks them through the schema.
+   */
+  get read(): string[] {
+    return [...(this.#read ?? [])];
+  }
 
   /** The errors, in the order found. */
   get errors(): readonly ConfigError[] {

@@ -49,6 +49,7 @@ export {
   scramAuthenticator,
   type ScramOptions,
   type ScramPasswordUser,
+  type ScramStoredUser,
   type ScramUser,
   ticketAuthenticator,
   type TicketOptions,

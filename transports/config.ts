@@ -90,36 +90,40 @@ export function resolveListenerOptions(
   const type = c.oneOf("type", TYPES, "universal");
   for (const [key, types] of Object.entries(ONLY_FOR)) {
     if (c.has(key) && !types.includes(type)) {
-      throw c.error(key, `only for ${types.map((t) => `"${t}"`).join(", ")} listeners`);
+      c.reject(key, `only for ${types.map((t) => `"${t}"`).join(", ")} listeners`);
     }
   }
   const unix = c.has("unix") ? c.string("unix") : undefined;
   if (unix !== undefined && (c.has("host") || c.has("port"))) {
-    throw c.error("unix", 'a listener has either "unix" or "host"/"port"');
+    c.reject("unix", 'a listener has either "unix" or "host"/"port"');
   }
   const host = c.string("host", "127.0.0.1");
   if (!isValidHost(host)) {
-    throw c.error(
-      "host",
-      `expected an IPv4 or IPv6 address or a hostname, got ${JSON.stringify(host)}`,
-    );
+    c.reject("host", `expected an IPv4 or IPv6 address or a hostname, got ${JSON.stringify(host)}`);
   }
   const port = c.integer("port", 8080, 0, 65535);
   const tlsConfig = c.object("tls");
-  const tls = tlsConfig === undefined ? undefined : resolveTls(tlsConfig);
-  if (tls !== undefined && unix !== undefined) {
-    throw c.error("tls", "not for a Unix socket listener");
+  const tls = tlsConfig === undefined ? undefined : c.part("tls", () => resolveTls(tlsConfig));
+  if (tlsConfig !== undefined && unix !== undefined) {
+    c.reject("tls", "not for a Unix socket listener");
   }
-  const serializers = stringList(
-    c,
-    "serializers",
-    SERIALIZERS,
-    isSerializer,
-    `one of ${SERIALIZERS.map((s) => `"${s}"`).join(", ")}`,
-  ).filter(isSerializer);
-  const paths = stringList(c, "paths", ["/ws", "/"], (p) => p.startsWith("/"), "a path");
+  const serializers = (c.part("serializers", () =>
+    stringList(
+      c,
+      "serializers",
+      SERIALIZERS,
+      isSerializer,
+      `one of ${SERIALIZERS.map((s) => `"${s}"`).join(", ")}`,
+    )) ?? [...SERIALIZERS]).filter(isSerializer);
+  const paths = c.part(
+    "paths",
+    () => stringList(c, "paths", ["/ws", "/"], (p) => p.startsWith("/"), "a path"),
+  ) ?? ["/ws", "/"];
   const allowedOrigins = c.has("allowedOrigins")
-    ? stringList(c, "allowedOrigins", [], (o) => o.length > 0, "an origin glob")
+    ? c.part(
+      "allowedOrigins",
+      () => stringList(c, "allowedOrigins", [], (o) => o.length > 0, "an origin glob"),
+    ) ?? []
     : [];
   const out = c.object("outbound");
   const outbound = {
@@ -141,7 +145,8 @@ export function resolveListenerOptions(
     maxAge: cookieConfig.integer("maxAge", 86_400, 1),
   };
   cookieConfig?.done();
-  const longpoll = longpollOptions(c.object("longpoll"));
+  const lp = c.object("longpoll");
+  const longpoll = c.part("longpoll", () => longpollOptions(lp)) ?? longpollOptions(undefined);
   const h = c.object("http");
   const http = {
     bodyTimeout: h?.integer("bodyTimeout", 60_000, 1) ?? 60_000,

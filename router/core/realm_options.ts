@@ -7,7 +7,12 @@
 
 import { ConfigObject, type ConfigObjectOptions } from "../../config/mod.ts";
 import { isValidUri, type MatchPolicy } from "../../wamp/mod.ts";
-import { type AuthOptions, resolveAuthOptions, type ResolvedAuthOptions } from "./auth/config.ts";
+import {
+  type AuthOptions,
+  checkPrincipalRoles,
+  resolveAuthOptions,
+  type ResolvedAuthOptions,
+} from "./auth/config.ts";
 import { resolveRole, type RoleOptions } from "./authorizer.ts";
 import type { EventHistoryRule } from "./broker/event_history.ts";
 import { DEFAULT_LIMITS, type LimitOptions, type ResolvedLimits } from "./limits.ts";
@@ -232,11 +237,21 @@ export function resolveRealmOptions(
       eventHistoryRule(c.child(rule, `eventHistory[${i}]`), strictUris)
     ),
     meta: metaOptions(c.object("meta")),
-    auth: authOptions(c.object("auth")),
-    roles: c.array("roles").map((role, i) => resolveRole(c.child(role, `roles[${i}]`))),
+    // Each part alone: an error in one hides nothing in the others.
+    auth: c.part("auth", () => authOptions(c.object("auth"))) ?? {},
+    roles: c.array("roles").flatMap((role, i) =>
+      c.part(`roles[${i}]`, () => resolveRole(c.child(role, `roles[${i}]`))) ?? []
+    ),
     maxSessions: c.integer("maxSessions", 0, 0),
     limits: limitOptions(c.object("limits")),
   };
+  // Names as written: a role with an error of its own still counts here.
+  const roleNames = c.array("roles").map((role) => (role as { name?: unknown } | null)?.name);
+  checkPrincipalRoles(
+    c,
+    resolved.auth,
+    roleNames.filter((name): name is string => typeof name === "string"),
+  );
   c.done();
   return resolved;
 }

@@ -18,8 +18,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Browser } from "playwright-core";
-import * as esbuild from "esbuild";
+import { type Browser, type EsbuildPlugin, importEsbuild, importPlaywright } from "../_deps.ts";
 
 /** Where Debian's `chromium` package puts the browser. */
 export const CHROMIUM_PATH = "/usr/bin/chromium";
@@ -40,7 +39,7 @@ export async function launchChromium(): Promise<Browser> {
       `${CHROMIUM_PATH} is missing: install Debian's chromium package (.ci/run does)`,
     );
   }
-  const { chromium } = await import("playwright-core");
+  const { chromium } = await importPlaywright();
   return await chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
@@ -69,6 +68,7 @@ export async function bundle(
   entry: string,
   options: { minify?: boolean; platform?: "browser" | "node" } = {},
 ): Promise<Bundle> {
+  const esbuild = await importEsbuild();
   try {
     const result = await esbuild.build({
       entryPoints: [entry],
@@ -104,7 +104,7 @@ const NPM_CACHE = join(
  *
  * @returns The plugin.
  */
-export function importMapPlugin(): esbuild.Plugin {
+export function importMapPlugin(): EsbuildPlugin {
   const imports: Record<string, string> = JSON.parse(readFileSync(DENO_JSON, "utf8")).imports;
   const mapped = new Map<string, string>();
   for (const [name, target] of Object.entries(imports)) {

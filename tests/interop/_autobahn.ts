@@ -10,6 +10,7 @@
  * @module
  */
 
+import { importAutobahn } from "../_deps.ts";
 import {
   connect,
   listen,
@@ -181,7 +182,7 @@ async function load(): Promise<
   { autobahn?: AutobahnModule; unavailable?: string }
 > {
   try {
-    const mod = await import("autobahn");
+    const mod = await importAutobahn();
     const autobahn = (mod.default ?? mod) as AutobahnModule;
     for (const name of Object.values(SERIALIZER_CLASSES)) {
       if (autobahn.serializer[name] === undefined) {

@@ -43,6 +43,7 @@ import {
   type SerializerName,
   type Session,
 } from "../../mod.ts";
+import { importWampy, type WampyModule } from "../_deps.ts";
 import { startRouter, type TestRouter, within } from "../_helpers/router.ts";
 
 /** The bound on every wait, in milliseconds. */
@@ -50,7 +51,6 @@ const TIMEOUT_MS = 3000;
 
 // ---- wampy, loaded or not -----------------------------------------------------
 
-type WampyModule = typeof import("wampy");
 type Wampy = InstanceType<WampyModule["Wampy"]>;
 type WampyOptions = NonNullable<ConstructorParameters<WampyModule["Wampy"]>[1]>;
 type WampySerializer = NonNullable<WampyOptions["serializer"]>;
@@ -65,13 +65,8 @@ interface Loaded {
 
 async function load(): Promise<{ wampy?: Loaded; unavailable?: string }> {
   try {
-    const [{ Wampy }, { JsonSerializer }, { MsgpackSerializer }, { CborSerializer }] = await Promise
-      .all([
-        import("wampy"),
-        import("wampy/JsonSerializer.js"),
-        import("wampy/MsgpackSerializer.js"),
-        import("wampy/CborSerializer.js"),
-      ]);
+    const [{ Wampy }, { JsonSerializer }, { MsgpackSerializer }, { CborSerializer }] =
+      await importWampy();
     return { wampy: { Wampy, JsonSerializer, MsgpackSerializer, CborSerializer } };
   } catch (error) {
     return { unavailable: `npm:wampy cannot be imported (${String(error).split("\n")[0]})` };

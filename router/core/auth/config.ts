@@ -8,6 +8,7 @@
  */
 
 import { deriveCredentials } from "../../../wamp/auth/scram.ts";
+import { decodeBase64 } from "../../../wamp/auth/util.ts";
 import { configError, type ConfigObject } from "../../../config/mod.ts";
 import { isValidUri } from "../../../wamp/mod.ts";
 import type { DynamicAuthenticator } from "./authenticator.ts";
@@ -48,6 +49,28 @@ export interface ScramPasswordUser {
   memory?: number;
 }
 
+/**
+ * A WAMP-SCRAM user given by its stored keys, as the config writes it:
+ * the KDF parameters have defaults (the resolved {@linkcode ScramUser}
+ * has them all).
+ */
+export interface ScramStoredUser {
+  /** The role granted. */
+  role: string;
+  /** The KDF. @default {"argon2id13"} */
+  kdf?: "pbkdf2" | "argon2id13";
+  /** The salt, base64. */
+  salt: string;
+  /** Iterations (Argon2id passes). @default {4096 for pbkdf2, 4 for argon2id13} */
+  iterations?: number;
+  /** Argon2id memory in KiB. @default {65536} */
+  memory?: number | null;
+  /** `SHA-256(ClientKey)`, base64 of 32 bytes. */
+  storedKey: string;
+  /** `HMAC(SaltedPassword, "Server Key")`, base64 of 32 bytes. */
+  serverKey: string;
+}
+
 /** The authentication methods of a realm. */
 export interface AuthOptions {
   /** Ticket: `principals` (authid → `{ticket, role}`) or an authenticator. */
@@ -60,7 +83,7 @@ export interface AuthOptions {
    * WAMP-SCRAM: `users` (authid → KDF parameters and stored keys, or a
    * `password` to derive them from at startup) or an authenticator.
    */
-  scram?: DynamicOption & { users?: Record<string, ScramUser | ScramPasswordUser> };
+  scram?: DynamicOption & { users?: Record<string, ScramStoredUser | ScramPasswordUser> };
   /**
    * TLS client certificate: `principals` (authid → `{role,
    * fingerprint256?, fingerprint?, subject?}`, at least one of the last
@@ -128,6 +151,8 @@ export function resolveAuthOptions(c: ConfigObject): ResolvedAuthOptions {
       if (p.has("salt")) user.salt = p.string("salt");
       if (p.has("iterations")) user.iterations = p.integer("iterations", 1000, 1);
       if (p.has("keylen")) user.keylen = p.integer("keylen", 32, 1, 1024);
+      // A salted user's secret is the derived key: base64 of keylen bytes.
+      if (user.salt !== undefined) base64(p, "secret", user.secret, user.keylen ?? 32);
       return user;
     }),
   };
@@ -136,11 +161,10 @@ export function resolveAuthOptions(c: ConfigObject): ResolvedAuthOptions {
     ...dynamic(cryptosign),
     ...principals(cryptosign, "principals", (p) => ({
       role: role(p),
-      authorizedKeys: p.array("authorizedKeys").map((key, i) => {
-        if (typeof key !== "string" || !/^[0-9a-fA-F]{64}$/.test(key)) {
-          throw p.error(`authorizedKeys[${i}]`, "expected 32 bytes of hex");
-        }
-        return key;
+      authorizedKeys: p.array("authorizedKeys").filter((key, i): key is string => {
+        if (typeof key === "string" && /^[0-9a-fA-F]{64}$/.test(key)) return true;
+        p.reject(`authorizedKeys[${i}]`, "expected an Ed25519 public key: 32 bytes of hex");
+        return false;
       }),
     })),
   };
@@ -175,10 +199,15 @@ function dynamic(c: ConfigObject): DynamicOption {
     } else if (typeof value === "string" && isValidUri(value)) {
       out.authenticator = value;
     } else {
-      throw c.error("authenticator", "expected a procedure URI or a function");
+      c.reject("authenticator", "expected a procedure URI or a function");
     }
   }
-  if (c.has("authenticatorRealm")) out.authenticatorRealm = c.string("authenticatorRealm");
+  if (c.has("authenticatorRealm")) {
+    out.authenticatorRealm = c.string("authenticatorRealm");
+    if (!isValidUri(out.authenticatorRealm)) {
+      c.reject("authenticatorRealm", `"${out.authenticatorRealm}" is not a valid realm name`);
+    }
+  }
   return out;
 }
 
@@ -199,8 +228,10 @@ function principals<K extends string, T>(
   const out: Record<string, T> = {};
   for (const authid of table.keys()) {
     const p = table.child(table.value(authid), authid);
-    out[authid] = read(p, table.path(authid));
+    // One principal's error does not hide the next one's, nor its unknown keys.
+    const principal = table.part(authid, () => read(p, table.path(authid)));
     p.done();
+    if (principal !== undefined) out[authid] = principal;
   }
   table.done();
   const result: Partial<Record<K, Record<string, T>>> = {};
@@ -214,14 +245,19 @@ function scramUser(p: ConfigObject): ScramUser {
   const kdf = p.oneOf("kdf", KDFS, "argon2id13");
   const params = {
     kdf,
-    salt: p.string("salt"),
+    salt: base64(p, "salt", p.string("salt")),
     iterations: p.integer("iterations", kdf === "pbkdf2" ? 4096 : 4, 1),
     ...(kdf === "argon2id13" ? { memory: p.integer("memory", 65536, 8) } : {}),
   };
   if (p.has("password")) {
     // Convenience for tests and examples: derive the stored keys at startup.
+    const password = p.string("password");
+    // A bad salt is reported already (collecting): nothing to derive.
+    if (decodeBase64(params.salt) === undefined) {
+      return { role: role(p), ...params, storedKey: "", serverKey: "" };
+    }
     try {
-      return { role: role(p), ...params, ...deriveCredentials(p.string("password"), params) };
+      return { role: role(p), ...params, ...deriveCredentials(password, params) };
     } catch (error) {
       throw p.error("password", error instanceof Error ? error.message : String(error));
     }
@@ -229,9 +265,25 @@ function scramUser(p: ConfigObject): ScramUser {
   return {
     role: role(p),
     ...params,
-    storedKey: p.string("storedKey"),
-    serverKey: p.string("serverKey"),
+    storedKey: base64(p, "storedKey", p.string("storedKey"), 32),
+    serverKey: base64(p, "serverKey", p.string("serverKey"), 32),
   };
+}
+
+/**
+ * Checks that `value` (read from `key`) is base64, of `bytes` bytes when
+ * given: a placeholder such as `"base64…"` fails here, not at login.
+ */
+function base64(p: ConfigObject, key: string, value: string, bytes?: number): string {
+  const decoded = decodeBase64(value);
+  const expected = `expected base64${bytes === undefined ? "" : ` of ${bytes} bytes`}`;
+  if (decoded === undefined || decoded.length === 0) {
+    // A salt is no secret: show it; a key or a secret is not echoed.
+    p.reject(key, key === "salt" ? `${expected}, got ${JSON.stringify(value)}` : expected);
+  } else if (bytes !== undefined && decoded.length !== bytes) {
+    p.reject(key, `${expected}, got ${decoded.length} bytes`);
+  }
+  return value;
 }
 
 function tlsPrincipal(p: ConfigObject, path: string): TlsPrincipal {
@@ -255,4 +307,43 @@ function tlsPrincipal(p: ConfigObject, path: string): TlsPrincipal {
     throw configError(path, "expected fingerprint256, fingerprint or subject");
   }
   return principal;
+}
+
+/** The principal tables of the static methods, by method. */
+const TABLES = [
+  ["ticket", "principals"],
+  ["wampcra", "users"],
+  ["cryptosign", "principals"],
+  ["scram", "users"],
+  ["tls", "principals"],
+] as const;
+
+/**
+ * Checks that every static principal's role is one of the realm's roles,
+ * when the realm declares roles: a session of an undeclared role is denied
+ * every action, so such a principal could log in and do nothing.
+ *
+ * @param c The realm's object (errors name `auth.<method>.<table>.<authid>.role`).
+ * @param auth The realm's resolved `auth`.
+ * @param roles The names of the realm's roles (none declared: nothing to check).
+ * @throws {ConfigError} At the first undeclared role (unless collecting).
+ */
+export function checkPrincipalRoles(
+  c: ConfigObject,
+  auth: ResolvedAuthOptions,
+  roles: readonly string[],
+): void {
+  if (roles.length === 0) return;
+  const known = roles.map((name) => `"${name}"`).join(", ");
+  for (const [method, table] of TABLES) {
+    const options = auth[method] as Record<string, unknown> | undefined;
+    const principals = options?.[table] as Record<string, { role: string }> | undefined;
+    for (const [authid, principal] of Object.entries(principals ?? {})) {
+      if (roles.includes(principal.role)) continue;
+      c.reject(
+        `auth.${method}.${table}.${authid}.role`,
+        `"${principal.role}" is not one of the realm's roles (${known})`,
+      );
+    }
+  }
 }

@@ -24,6 +24,7 @@ export {
   type DynamicOption,
   type ResolvedAuthOptions,
   type ScramPasswordUser,
+  type ScramStoredUser,
 } from "./config.ts";
 export {
   cryptosignAuthenticator,
