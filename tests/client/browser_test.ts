@@ -18,6 +18,8 @@ const CLIENT = fileURLToPath(new URL("../../client/mod.ts", import.meta.url));
 const SCENARIO = fileURLToPath(new URL("./_portable_scenario.ts", import.meta.url));
 /** Drives Chromium in a `deno run -A` child: playwright-core needs `--allow-all`. */
 const CHROMIUM = fileURLToPath(new URL("./_chromium.ts", import.meta.url));
+/** The lockfile of the test-only packages (playwright-core). */
+const DEV_LOCK = fileURLToPath(new URL("../../deno.dev.lock", import.meta.url));
 
 Deno.test("client/mod.ts bundles for the browser with no externals and no node: import", async () => {
   const { code } = await bundle(CLIENT, { minify: true });
@@ -52,7 +54,7 @@ Deno.test("headless Chromium runs the bundled client against the router: RPC, Pu
   });
   try {
     const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", CHROMIUM, `http://127.0.0.1:${server.addr.port}/`],
+      args: ["run", "-A", `--lock=${DEV_LOCK}`, CHROMIUM, `http://127.0.0.1:${server.addr.port}/`],
       stdout: "piped",
       stderr: "piped",
       signal: AbortSignal.timeout(60_000),
