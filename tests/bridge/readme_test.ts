@@ -1,14 +1,15 @@
 /**
- * The README's "HTTP bridge" examples run as written: the quick-start
+ * The "HTTP bridge" section's examples (docs/http-bridge.md) run as written: the quick-start
  * command (on a free port) with its curl lines, and the config file with
  * the signed-request shell recipe (curl and openssl in subprocesses).
  */
 
 import { equal, match } from "node:assert/strict";
-import { DENO_RUN, ROOT, startService, withConfig } from "../cli/_service.ts";
+import { DENO_RUN, startService, withConfig } from "../cli/_service.ts";
+import { docSection } from "../docs/_sections.ts";
 
-const README = await Deno.readTextFile(`${ROOT}/README.md`);
-const SECTION = README.slice(README.indexOf("## HTTP bridge\n"), README.indexOf("\n## Cluster\n"));
+/** The "HTTP bridge" section, wherever it is (README.md or docs/*.md). */
+const SECTION = (await docSection("HTTP bridge")).text;
 
 /** The code blocks of the section in a language, in order. */
 function blocks(lang: string): string[] {

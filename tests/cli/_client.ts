@@ -6,15 +6,19 @@
  */
 
 import { within } from "../_helpers/router.ts";
+import { sectionBlocks } from "../docs/_sections.ts";
 import { type Output, ROOT } from "./_service.ts";
 
 /** `deno run -A cli.ts`, as the README runs the client commands. */
 export const CLIENT_RUN: readonly string[] = ["run", "-A", "cli.ts"];
 
-/** Runs `cli.ts args` to completion (killed after `ms`), with `stdin` as its input. */
+/**
+ * Runs `cli.ts args` to completion (killed after `ms`), with `stdin` as its
+ * input and `env` added to its environment.
+ */
 export async function runClient(
   args: string[],
-  options: { stdin?: string; ms?: number } = {},
+  options: { stdin?: string; ms?: number; env?: Record<string, string> } = {},
 ): Promise<Output> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.ms ?? 30_000);
@@ -22,6 +26,7 @@ export async function runClient(
     const child = new Deno.Command(Deno.execPath(), {
       args: [...CLIENT_RUN, ...args],
       cwd: ROOT,
+      env: options.env ?? {},
       stdin: options.stdin === undefined ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",
@@ -121,19 +126,14 @@ export async function startClient(args: string[], ready: string): Promise<Runnin
   };
 }
 
-/** The code blocks of a README section (`## title` to the next `## `), in order. */
+/**
+ * The code blocks of a documentation section (README.md or docs/*.md, found
+ * by its heading at any level), in order.
+ */
 export async function readmeBlocks(
   title: string,
 ): Promise<{ lang: string; text: string }[]> {
-  const readme = await Deno.readTextFile(`${ROOT}README.md`);
-  const start = readme.indexOf(`\n## ${title}\n`);
-  if (start < 0) throw new Error(`README has no section "${title}"`);
-  const end = readme.indexOf("\n## ", start + 1);
-  const section = readme.slice(start, end < 0 ? undefined : end);
-  return [...section.matchAll(/```(\w*)\n([\s\S]*?)```/g)].map((m) => ({
-    lang: m[1]!,
-    text: m[2]!,
-  }));
+  return await sectionBlocks(title);
 }
 
 /** One `cloverleaf …` line of a README sh block. */

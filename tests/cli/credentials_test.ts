@@ -6,6 +6,7 @@
 
 import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { cryptosignKeyPair } from "../../wamp/mod.ts";
 import { jsonLines, readmeBlocks, readmeCommands, runClient } from "./_client.ts";
 import { DENO_RUN, type Output, startService } from "./_service.ts";
@@ -208,30 +209,41 @@ Deno.test("cli keygen and hash-secret output in a config: the service checks it 
   }
 });
 
-Deno.test("cli README: the example config's users log in as the command-line client section shows", async () => {
-  const blocks = await readmeBlocks("The command-line client");
-  const json = blocks.find((b) => b.lang === "json")!;
-  const logins = readmeCommands(blocks.at(-1)!.text);
-  equal(logins.length, 3);
+Deno.test("cli README: the config example's users log in as the Credentials section shows", async () => {
+  const yaml = (await readmeBlocks("A config file")).find((b) => b.lang === "yaml")!;
+  const start = (await readmeBlocks("A config file")).find((b) => b.lang === "sh")!;
+  const env = Object.fromEntries(
+    [...start.text.matchAll(/^([A-Z_]+)=(\S+) deno task start -c/gm)].map((m) => [m[1]!, m[2]!]),
+  );
+  deepEqual(Object.keys(env), ["ALICE_TICKET"]);
+  const logins = readmeCommands((await readmeBlocks("Credentials")).at(-1)!.text);
+  equal(logins.length, 4);
   const dir = await Deno.makeTempDir({ prefix: "cloverleaf_readme_" });
   try {
-    const config = join(dir, "cloverleaf.json");
-    await Deno.writeTextFile(config, json.text);
-    const check = await runClient(["check", "-c", config]);
+    const config = join(dir, "cloverleaf.yaml");
+    await Deno.writeTextFile(config, yaml.text);
+    const check = await runClient(["check", "-c", config], { env });
     equal(check.code, 0, check.stderr);
+    // The example's realm on a free port (its listeners: 8080 and a Unix socket in /tmp).
+    const { realms } = parse(yaml.text) as { realms: unknown[] };
+    const free = join(dir, "free.json");
+    await Deno.writeTextFile(free, JSON.stringify({ realms }));
     await using service = await startService(Deno.execPath(), [
       ...DENO_RUN,
       "-c",
-      config,
+      free,
       "--listen",
       "127.0.0.1:0",
-    ]);
+    ], { env });
     for (const { args, comment } of logins) {
       const out = await runClient([...args, "--url", service.urls[0]!]);
       equal(out.code, 0, `${args.join(" ")}: ${out.stderr}`);
-      const authid = /"authid":"(\w+)"/.exec(comment)![1];
-      const [own] = jsonLines(out) as { authid: string }[];
-      equal(own!.authid, authid);
+      if (comment.startsWith('{"publication":')) match(out.stdout, /^\{"publication":\d+\}\n$/);
+      else {
+        const authid = /"authid":"(\w+)"/.exec(comment)![1];
+        const [own] = jsonLines(out) as { authid: string }[];
+        equal(own!.authid, authid);
+      }
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

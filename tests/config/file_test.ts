@@ -2,6 +2,7 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { connect } from "../../mod.ts";
 import { within } from "../_helpers/router.ts";
 import { assertUsageError, DENO_RUN, runCli, startService } from "../cli/_service.ts";
+import { sectionBlocks } from "../docs/_sections.ts";
 
 /** Writes `text` to a temp file named `name` for the duration of `fn`. */
 async function withFile<T>(
@@ -102,7 +103,7 @@ Deno.test("check reports every login field that would fail at login, in one run"
         },
         scram: {
           users: {
-            // The README's placeholders.
+            // The placeholders the README once showed.
             bob: {
               role: "backend",
               kdf: "argon2id13",
@@ -195,9 +196,7 @@ Deno.test("--tcp is --rawsocket (nexusd's flag): it serves RawSocket, and a bad 
 });
 
 Deno.test("the README's YAML example passes check, as the README says", async () => {
-  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
-  const section = readme.slice(readme.indexOf("### Config file: JSON or YAML"));
-  const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+  const yaml = (await sectionBlocks("A config file")).find((b) => b.lang === "yaml")?.text;
   ok(yaml !== undefined, "the section has a yaml block");
   await withFile("cloverleaf.yaml", yaml, async (file) => {
     const out = await runCli(["check", "-c", file], { env: { ALICE_TICKET: "s3cret" } });
