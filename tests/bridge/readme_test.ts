@@ -42,7 +42,7 @@ function portOf(url: string): number {
   return Number(new URL(url.replace(/^ws/, "http")).port);
 }
 
-Deno.test("README: the quick start and its curl lines work as written", async () => {
+Deno.test("docs (HTTP bridge): the quick start and its curl lines work as written", async () => {
   const [start, curls] = blocks("sh");
   const flags = start!.trim().replace(/^deno task start /, "").replace(
     "127.0.0.1:8080",
@@ -86,7 +86,7 @@ Deno.test("README: the quick start and its curl lines work as written", async ()
   await curl.status;
 });
 
-Deno.test("README: the config file and the signed-request recipe work as written", async () => {
+Deno.test("docs (HTTP bridge): the config file and the signed-request recipe work as written", async () => {
   const [config] = blocks("json");
   const [, , recipe] = blocks("sh");
   const env = {
