@@ -17,6 +17,8 @@ export interface CodeBlock {
   text: string;
   /** The last non-blank line before the opening fence (for markers such as `<!-- not a config -->`). */
   before: string;
+  /** The opening fence's line number (from 1) in the text given to {@linkcode codeBlocks}. */
+  line: number;
 }
 
 /** A section: its file (relative to the root), heading and text, heading included. */
@@ -89,7 +91,12 @@ export function codeBlocks(text: string): CodeBlock[] {
     const close = lines.findIndex((line, j) => j > i && line.startsWith("```"));
     if (close < 0) break;
     const before = lines.slice(0, i).filter((line) => line.trim() !== "").at(-1) ?? "";
-    out.push({ lang: open[1]!, text: lines.slice(i + 1, close).join("\n") + "\n", before });
+    out.push({
+      lang: open[1]!,
+      text: lines.slice(i + 1, close).join("\n") + "\n",
+      before,
+      line: i + 1,
+    });
     i = close;
   }
   return out;

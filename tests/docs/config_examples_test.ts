@@ -78,22 +78,17 @@ async function examples(): Promise<Example[]> {
   for (const file of await docFiles()) {
     const text = await Deno.readTextFile(`${DOCS_ROOT}${file}`);
     const blocks = codeBlocks(text);
-    const lines = text.split("\n");
-    let from = 0;
-    const lineOf = (block: CodeBlock): number => {
-      const index = lines.findIndex((l, i) =>
-        i >= from && l.startsWith("```" + block.lang) &&
-        lines.slice(i + 1).join("\n").startsWith(block.text)
-      );
-      from = index + 1;
-      return index + 1;
-    };
     const isConfig = (b: CodeBlock) =>
       (b.lang === "json" || b.lang === "yaml") && b.before.trim() !== NOT_A_CONFIG;
     blocks.forEach((block, i) => {
-      const line = lineOf(block);
       if (!isConfig(block)) return;
-      const parsed = block.lang === "yaml" ? parseYaml(block.text) : JSON.parse(block.text);
+      const line = block.line;
+      let parsed: unknown;
+      try {
+        parsed = block.lang === "yaml" ? parseYaml(block.text) : JSON.parse(block.text);
+      } catch (error) {
+        throw new Error(`${file}:${line}: the ${block.lang} block does not parse: ${error}`);
+      }
       ok(isDict(parsed), `${file}:${line}: a config is an object`);
       const wrapped = "name" in parsed && !("realms" in parsed);
       const config = wrapped ? { realms: [parsed] } : parsed;
