@@ -7,7 +7,7 @@
 
 import { type Dict, ErrorUri } from "../wamp/mod.ts";
 
-/** Error URIs of the bridge's own refusals (documented in the README's "HTTP bridge"). */
+/** Error URIs of the bridge's own refusals (documented in docs/http-bridge.md). */
 export const BridgeError = {
   /** 400: the body is not the JSON object the path expects. */
   BAD_REQUEST: "cloverleaf.error.bad_request",

@@ -54,7 +54,7 @@ Options:
                          (nats://host:port); repeatable for several servers
                          of one NATS cluster. Every router joined with the
                          same cluster name serves the same realms as one
-                         (PubSub across nodes; see the README's "Cluster")
+                         (PubSub across nodes; see docs/cluster.md)
   --workers <n|auto>     Serve with n processes on the same ports, one per
                          core with "auto" (default 1: this process alone).
                          The workers join one cluster: through --cluster,
@@ -62,12 +62,12 @@ Options:
                          a free loopback port (nats-server must be
                          installed). A worker that dies is restarted.
                          Needs --allow-run; TCP listeners with a fixed port
-                         only; long-poll is off (see the README's "Workers")
+                         only; long-poll is off (see docs/cluster.md)
   --http-bridge <path>   Mount the HTTP bridge on every listener that
                          speaks HTTP: <path>/publish, <path>/call and
                          <path>/subscribe (SSE), for the first realm and its
-                         anonymous role; needs --http-token (see the
-                         README's "HTTP bridge")
+                         anonymous role; needs --http-token (see
+                         docs/http-bridge.md)
   --http-token <token>   The bearer token --http-bridge paths require
   -c, --config <file>    Read a config file, JSON or YAML (.yaml, .yml);
                          flags add to it
@@ -91,7 +91,7 @@ Config file:
                     "outbound": { "maxBacklog": 1048576, "maxBacklogMessages": 16384,
                                   "slowConsumer": "drop" } }],
     (types: "universal", "websocket", "rawsocket", "longpoll"; every key is
-    in the README's "Transports" section)
+    in docs/transports.md)
     "realms": [{ "name": "realm1", "anonymous": true, "anonymousRole": "anonymous",
                  "strictUris": false, "strictRequestIds": true },
                { "name": "realm2", "auth": { "ticket": { "principals": {
@@ -99,7 +99,7 @@ Config file:
     "bridges": [{ "path": "/api/publish", "type": "publisher", "realm": "realm1",
                   "role": "app", "auth": { "token": "\${BRIDGE_TOKEN}" } }],
     ("publisher", "caller", "webhook", "subscriber"; signed requests with
-    "auth": { "key", "secret" }; see the README's "HTTP bridge")
+    "auth": { "key", "secret" }; see docs/http-bridge.md)
     "httpServices": [{ "procedure": "com.example.user.get", "method": "GET",
                        "url": "https://api.example.com/users/{id}" }],
     "trustedRole": "trusted",

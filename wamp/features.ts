@@ -43,7 +43,7 @@ export type FeatureName = typeof Feature[keyof typeof Feature];
 
 /**
  * Features the router announces per role: only what is implemented and
- * tested (the README's feature table names the tests).
+ * tested (the feature table in docs/features.md names the tests).
  */
 export const ROUTER_FEATURES: Readonly<Record<RouterRole, readonly FeatureName[]>> = {
   broker: [

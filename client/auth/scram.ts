@@ -2,7 +2,7 @@
  * WAMP-SCRAM, client side, through WebCrypto (PBKDF2, HMAC, SHA-256), so
  * it runs in browsers too. Argon2id, which WebCrypto lacks, is the pure-JS
  * `@noble/hashes` implementation, loaded when a CHALLENGE first names it.
- * It runs on the calling thread: see the README for how long it blocks.
+ * It runs on the calling thread: see docs/runtimes.md for how long it blocks.
  *
  * @module
  */
