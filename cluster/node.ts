@@ -66,6 +66,48 @@ const NAME = /^[A-Za-z0-9_-]+$/;
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
 
+/**
+ * The first byte of a batch ({@linkcode ClusterNode.send}): `0xc1`, which
+ * MessagePack never uses, so a batch cannot be mistaken for one message.
+ */
+const BATCH = 0xc1;
+/** A batch is sent once it holds this many bytes. */
+const BATCH_BYTES = 64 * 1024;
+
+/**
+ * The messages in what NATS delivered: one, or those of a batch
+ * ({@linkcode ClusterNode.send}).
+ *
+ * @param data A NATS message's payload.
+ * @returns The messages, in the order they were sent.
+ *
+ * @example
+ * ```ts
+ * import { unbatch } from "./node.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(unbatch(new Uint8Array([0x91, 1])), [new Uint8Array([0x91, 1])]);
+ * deepEqual(unbatch(new Uint8Array([0xc1, 0, 0, 0, 1, 7, 0, 0, 0, 0])), [
+ *   new Uint8Array([7]),
+ *   new Uint8Array(0),
+ * ]);
+ * ```
+ */
+export function unbatch(data: Uint8Array): Uint8Array[] {
+  if (data[0] !== BATCH) return [data];
+  const out: Uint8Array[] = [];
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let at = 1;
+  while (at + 4 <= data.length) {
+    const length = view.getUint32(at);
+    at += 4;
+    if (at + length > data.length) break; // truncated: not from a node
+    out.push(data.subarray(at, at + length));
+    at += length;
+  }
+  return out;
+}
+
 /** A node of a cluster. */
 export class ClusterNode {
   /** This node's ID (random, unique per process). */
@@ -84,6 +126,11 @@ export class ClusterNode {
   #nodeTimeout: number;
   #closed = false;
   #connected = true;
+  /** The batch {@linkcode ClusterNode.send} is filling: its subject and messages. */
+  #batchSubject = "";
+  #batch: Uint8Array[] = [];
+  #batchBytes = 0;
+  #batchQueued = false;
   #reconnectedAt = 0;
 
   private constructor(nc: NatsConnection, options: ClusterOptions, log: Logger) {
@@ -153,11 +200,76 @@ export class ClusterNode {
    */
   publish(subject: string, data: Uint8Array): void {
     if (this.#closed) return;
+    this.#sendBatch();
     this.#nc.publish(subject, data);
   }
 
   /**
-   * Receives what is published on a subject (NATS wildcards allowed).
+   * Publishes a MessagePack message on a subject, coalesced: the messages
+   * sent to one subject in a row within one turn of the event loop go as
+   * one NATS message (up to 64 KiB), which {@linkcode ClusterNode.subscribe}
+   * splits again. Order holds: a {@linkcode ClusterNode.publish}, a
+   * {@linkcode ClusterNode.flush} or a send to another subject sends the
+   * batch first.
+   *
+   * @param subject The subject.
+   * @param data The bytes (MessagePack, so never starting with `0xc1`).
+   * @throws {Error} From the NATS client, for a message of 64 KiB or more
+   * that NATS refuses (over its `max_payload`); smaller ones are not checked
+   * here.
+   */
+  send(subject: string, data: Uint8Array): void {
+    if (this.#closed) return;
+    if (data.length + 4 >= BATCH_BYTES) return this.publish(subject, data); // may throw: too big
+    if (subject !== this.#batchSubject) {
+      this.#sendBatch();
+      this.#batchSubject = subject;
+    }
+    this.#batch.push(data);
+    this.#batchBytes += data.length + 4;
+    if (this.#batchBytes >= BATCH_BYTES) this.#sendBatch();
+    else if (!this.#batchQueued) {
+      this.#batchQueued = true;
+      queueMicrotask(() => {
+        this.#batchQueued = false;
+        this.#sendBatch();
+      });
+    }
+  }
+
+  #sendBatch(): void {
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    this.#batch = [];
+    const bytes = this.#batchBytes;
+    this.#batchBytes = 0;
+    if (this.#closed) return;
+    if (batch.length === 1) return this.#nc.publish(this.#batchSubject, batch[0]!);
+    const out = new Uint8Array(1 + bytes);
+    const view = new DataView(out.buffer);
+    out[0] = BATCH;
+    let at = 1;
+    for (const data of batch) {
+      view.setUint32(at, data.length);
+      out.set(data, at + 4);
+      at += 4 + data.length;
+    }
+    try {
+      this.#nc.publish(this.#batchSubject, out);
+    } catch { // over a small max_payload: one at a time
+      for (const data of batch) {
+        try {
+          this.#nc.publish(this.#batchSubject, data);
+        } catch (error) {
+          this.#log("warn", `Cluster: cannot publish on ${this.#batchSubject}: ${error}`);
+        }
+      }
+    }
+  }
+
+  /**
+   * Receives what is published on a subject (NATS wildcards allowed),
+   * each message of a batch ({@linkcode ClusterNode.send}) on its own.
    *
    * @param subject The subject.
    * @param handler Called for each message, in order.
@@ -167,10 +279,12 @@ export class ClusterNode {
     return this.#nc.subscribe(subject, {
       callback: (error, msg) => {
         if (error !== null) return this.#log("warn", `Cluster: subscription ${subject}: ${error}`);
-        try {
-          handler(msg.data, msg.subject);
-        } catch (failure) {
-          this.#log("error", `Cluster: handling ${msg.subject}: ${failure}`);
+        for (const data of unbatch(msg.data)) {
+          try {
+            handler(data, msg.subject);
+          } catch (failure) {
+            this.#log("error", `Cluster: handling ${msg.subject}: ${failure}`);
+          }
         }
       },
     });
@@ -178,6 +292,7 @@ export class ClusterNode {
 
   /** Resolves once NATS has every message published so far. */
   flush(): Promise<void> {
+    this.#sendBatch();
     return this.#nc.flush();
   }
 
@@ -229,6 +344,7 @@ export class ClusterNode {
   async close(): Promise<void> {
     if (this.#closed) return;
     clearInterval(this.#timer);
+    this.#sendBatch();
     this.#nc.publish(this.subject("nodes", "bye", this.id));
     this.#closed = true;
     try {

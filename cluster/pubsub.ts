@@ -28,7 +28,7 @@ import { messagesOnly } from "../router/core/output.ts";
 import type { SharedPublication } from "../router/core/broker/publication.ts";
 import type { Realm } from "../router/core/realm.ts";
 import type { Logger } from "../router/core/types.ts";
-import type { ClusterNode, ClusterSubscription } from "./node.ts";
+import { type ClusterNode, type ClusterSubscription, unbatch } from "./node.ts";
 import type { ClusterRetained } from "./retained.ts";
 import { escapeToken, interestSubjects, uriSubject } from "./subjects.ts";
 import type { ClusterTestamentStore } from "./testaments.ts";
@@ -53,6 +53,8 @@ export interface PubSubStats {
 const CONFIRM_MS = 3000;
 /** How many recent publication IDs are remembered to drop duplicates. */
 const RECENT = 4096;
+/** How many (realm, topic) subjects are kept computed; the cache restarts beyond. */
+const SUBJECTS = 4096;
 
 interface Held {
   count: number;
@@ -73,14 +75,17 @@ type Envelope = [
 ];
 
 /**
- * Reads what a node put on NATS for a publication.
+ * Reads what a node put on NATS for publications (one, or a batch).
  *
- * @param data The bytes (MessagePack).
- * @returns The origin node's ID and the publication.
+ * @param data The bytes (MessagePack, or a batch of it: `ClusterNode.send`).
+ * @returns The origin node's ID and the publication, for each.
  */
-export function decodeEnvelope(data: Uint8Array): [origin: string, pub: SharedPublication] {
-  const e = new Decoder().decode(data) as Envelope;
-  return [e[0], sharedOfEnvelope(e)];
+export function decodeEnvelopes(data: Uint8Array): [origin: string, pub: SharedPublication][] {
+  const decoder = new Decoder();
+  return unbatch(data).map((one) => {
+    const e = decoder.decode(one) as Envelope;
+    return [e[0], sharedOfEnvelope(e)];
+  });
 }
 
 function sharedOfEnvelope(e: Envelope): SharedPublication {
@@ -104,6 +109,8 @@ export class ClusterPubSub {
   #realms: (name: string) => Realm | undefined;
   #log: Logger;
   #subjects = new Map<string, Held>();
+  /** The subject of each recent (realm, topic), keyed `realm topic`. */
+  #topicSubjects = new Map<string, string>();
   #encoder = new Encoder({ ignoreUndefined: true });
   #decoder = new Decoder();
   #recent = new Map<number, string>();
@@ -191,8 +198,7 @@ export class ClusterPubSub {
     ];
     const acknowledged = effect.acknowledged;
     try {
-      const subject = `${this.#realmPrefix(effect.realm)}.${uriSubject(pub.topic)}`;
-      this.#node.publish(subject, this.#encoder.encode(envelope));
+      this.#node.send(this.#topicSubject(effect.realm, pub.topic), this.#encoder.encode(envelope));
       this.stats.published++;
       if (effect.retain === true) this.retained?.retain(effect.realm, pub);
     } catch (error) {
@@ -221,6 +227,17 @@ export class ClusterPubSub {
     this.#closed = true;
     for (const { sub } of this.#subjects.values()) sub.unsubscribe();
     this.#subjects.clear();
+  }
+
+  #topicSubject(realm: string, topic: string): string {
+    const key = `${realm} ${topic}`; // a realm name has no space
+    let subject = this.#topicSubjects.get(key);
+    if (subject === undefined) {
+      if (this.#topicSubjects.size >= SUBJECTS) this.#topicSubjects.clear();
+      subject = `${this.#realmPrefix(realm)}.${uriSubject(topic)}`;
+      this.#topicSubjects.set(key, subject);
+    }
+    return subject;
   }
 
   #realmPrefix(realm: string): string {

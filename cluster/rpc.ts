@@ -100,7 +100,7 @@ export class ClusterRpc {
       return;
     }
     try {
-      this.#node.publish(this.#node.subject("node", effect.node, "rpc"), encode(envelope, PACK));
+      this.#node.send(this.#node.subject("node", effect.node, "rpc"), encode(envelope, PACK));
     } catch (error) { // over NATS's max_payload: the caller is answered, the call ends here
       this.#host.log(
         "warn",
@@ -167,7 +167,7 @@ export class ClusterRpc {
       send: (msg: WampMessage) => {
         const envelope: RpcEnvelope = { k: "out", realm, from, to, msg };
         try {
-          this.#node.publish(subject, encode(envelope, PACK));
+          this.#node.send(subject, encode(envelope, PACK));
         } catch (error) { // over NATS's max_payload: the caller gets an ERROR instead
           this.#host.log("warn", `Cluster: cannot send an answer to node ${node}: ${error}`);
           if (msg.type !== MessageType.RESULT && msg.type !== MessageType.ERROR) return;
