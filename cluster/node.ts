@@ -13,6 +13,7 @@
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import type { Logger } from "../router/core/types.ts";
 
 /** Options for a cluster node (`RouterOptions.cluster`, `--cluster`). */
@@ -63,6 +64,13 @@ interface NatsConnection {
 }
 
 const NAME = /^[A-Za-z0-9_-]+$/;
+
+/** Messages {@linkcode ClusterNode.send} holds for one subject. */
+interface Batch {
+  subject: string;
+  parts: Uint8Array[];
+  bytes: number;
+}
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
 
@@ -126,11 +134,10 @@ export class ClusterNode {
   #nodeTimeout: number;
   #closed = false;
   #connected = true;
-  /** The batch {@linkcode ClusterNode.send} is filling: its subject and messages. */
-  #batchSubject = "";
-  #batch: Uint8Array[] = [];
-  #batchBytes = 0;
-  #batchQueued = false;
+  /** What {@linkcode ClusterNode.send} holds until the loop turns: batches by subject, in order. */
+  #queue: Batch[] = [];
+  #queueBytes = 0;
+  #queued = false;
   #reconnectedAt = 0;
 
   private constructor(nc: NatsConnection, options: ClusterOptions, log: Logger) {
@@ -200,17 +207,18 @@ export class ClusterNode {
    */
   publish(subject: string, data: Uint8Array): void {
     if (this.#closed) return;
-    this.#sendBatch();
+    this.#sendQueued();
     this.#nc.publish(subject, data);
   }
 
   /**
-   * Publishes a MessagePack message on a subject, coalesced: the messages
-   * sent to one subject in a row within one turn of the event loop go as
-   * one NATS message (up to 64 KiB), which {@linkcode ClusterNode.subscribe}
-   * splits again. Order holds: a {@linkcode ClusterNode.publish}, a
-   * {@linkcode ClusterNode.flush} or a send to another subject sends the
-   * batch first.
+   * Publishes a MessagePack message on a subject, coalesced: what is sent
+   * within one turn of the event loop (every socket event it handles) is
+   * handed to NATS together at its end (`setImmediate`), so it leaves in
+   * one socket write, and messages to one subject in a row go as one NATS
+   * message (a batch, up to 64 KiB), which {@linkcode ClusterNode.subscribe}
+   * splits again. Order holds: {@linkcode ClusterNode.publish} and
+   * {@linkcode ClusterNode.flush} hand over what is held first.
    *
    * @param subject The subject.
    * @param data The bytes (MessagePack, so never starting with `0xc1`).
@@ -221,49 +229,53 @@ export class ClusterNode {
   send(subject: string, data: Uint8Array): void {
     if (this.#closed) return;
     if (data.length + 4 >= BATCH_BYTES) return this.publish(subject, data); // may throw: too big
-    if (subject !== this.#batchSubject) {
-      this.#sendBatch();
-      this.#batchSubject = subject;
-    }
-    this.#batch.push(data);
-    this.#batchBytes += data.length + 4;
-    if (this.#batchBytes >= BATCH_BYTES) this.#sendBatch();
-    else if (!this.#batchQueued) {
-      this.#batchQueued = true;
-      queueMicrotask(() => {
-        this.#batchQueued = false;
-        this.#sendBatch();
+    const last = this.#queue.at(-1);
+    if (last !== undefined && last.subject === subject && last.bytes < BATCH_BYTES) {
+      last.parts.push(data);
+      last.bytes += data.length + 4;
+    } else this.#queue.push({ subject, parts: [data], bytes: data.length + 4 });
+    this.#queueBytes += data.length + 4;
+    if (this.#queueBytes >= 16 * BATCH_BYTES) this.#sendQueued();
+    else if (!this.#queued) {
+      this.#queued = true;
+      setImmediate(() => {
+        this.#queued = false;
+        this.#sendQueued();
       });
     }
   }
 
-  #sendBatch(): void {
-    const batch = this.#batch;
-    if (batch.length === 0) return;
-    this.#batch = [];
-    const bytes = this.#batchBytes;
-    this.#batchBytes = 0;
+  /** Hands what {@linkcode ClusterNode.send} holds to NATS. */
+  #sendQueued(): void {
+    const queue = this.#queue;
+    if (queue.length === 0) return;
+    this.#queue = [];
+    this.#queueBytes = 0;
     if (this.#closed) return;
-    if (batch.length === 1) return this.#nc.publish(this.#batchSubject, batch[0]!);
+    for (const batch of queue) this.#publishBatch(batch);
+  }
+
+  #publishBatch({ subject, parts, bytes }: Batch): void {
+    if (parts.length === 1) {
+      try {
+        return this.#nc.publish(subject, parts[0]!);
+      } catch (error) {
+        return this.#log("warn", `Cluster: cannot publish on ${subject}: ${error}`);
+      }
+    }
     const out = new Uint8Array(1 + bytes);
     const view = new DataView(out.buffer);
     out[0] = BATCH;
     let at = 1;
-    for (const data of batch) {
+    for (const data of parts) {
       view.setUint32(at, data.length);
       out.set(data, at + 4);
       at += 4 + data.length;
     }
     try {
-      this.#nc.publish(this.#batchSubject, out);
+      this.#nc.publish(subject, out);
     } catch { // over a small max_payload: one at a time
-      for (const data of batch) {
-        try {
-          this.#nc.publish(this.#batchSubject, data);
-        } catch (error) {
-          this.#log("warn", `Cluster: cannot publish on ${this.#batchSubject}: ${error}`);
-        }
-      }
+      for (const data of parts) this.#publishBatch({ subject, parts: [data], bytes: 0 });
     }
   }
 
@@ -292,7 +304,7 @@ export class ClusterNode {
 
   /** Resolves once NATS has every message published so far. */
   flush(): Promise<void> {
-    this.#sendBatch();
+    this.#sendQueued();
     return this.#nc.flush();
   }
 
@@ -344,7 +356,7 @@ export class ClusterNode {
   async close(): Promise<void> {
     if (this.#closed) return;
     clearInterval(this.#timer);
-    this.#sendBatch();
+    this.#sendQueued();
     this.#nc.publish(this.subject("nodes", "bye", this.id));
     this.#closed = true;
     try {
