@@ -13,8 +13,8 @@
  * @module
  */
 
-import { setImmediate } from "node:timers";
 import type { Logger } from "../router/core/types.ts";
+import { BATCH_BYTES, Batches, unbatch } from "./batch.ts";
 
 /** Options for a cluster node (`RouterOptions.cluster`, `--cluster`). */
 export interface ClusterOptions {
@@ -65,56 +65,8 @@ interface NatsConnection {
 
 const NAME = /^[A-Za-z0-9_-]+$/;
 
-/** Messages {@linkcode ClusterNode.send} holds for one subject. */
-interface Batch {
-  subject: string;
-  parts: Uint8Array[];
-  bytes: number;
-}
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
-
-/**
- * The first byte of a batch ({@linkcode ClusterNode.send}): `0xc1`, which
- * MessagePack never uses, so a batch cannot be mistaken for one message.
- */
-const BATCH = 0xc1;
-/** A batch is sent once it holds this many bytes. */
-const BATCH_BYTES = 64 * 1024;
-
-/**
- * The messages in what NATS delivered: one, or those of a batch
- * ({@linkcode ClusterNode.send}).
- *
- * @param data A NATS message's payload.
- * @returns The messages, in the order they were sent.
- *
- * @example
- * ```ts
- * import { unbatch } from "./node.ts";
- * import { deepEqual } from "node:assert/strict";
- *
- * deepEqual(unbatch(new Uint8Array([0x91, 1])), [new Uint8Array([0x91, 1])]);
- * deepEqual(unbatch(new Uint8Array([0xc1, 0, 0, 0, 1, 7, 0, 0, 0, 0])), [
- *   new Uint8Array([7]),
- *   new Uint8Array(0),
- * ]);
- * ```
- */
-export function unbatch(data: Uint8Array): Uint8Array[] {
-  if (data[0] !== BATCH) return [data];
-  const out: Uint8Array[] = [];
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  let at = 1;
-  while (at + 4 <= data.length) {
-    const length = view.getUint32(at);
-    at += 4;
-    if (at + length > data.length) break; // truncated: not from a node
-    out.push(data.subarray(at, at + length));
-    at += length;
-  }
-  return out;
-}
 
 /** A node of a cluster. */
 export class ClusterNode {
@@ -134,15 +86,14 @@ export class ClusterNode {
   #nodeTimeout: number;
   #closed = false;
   #connected = true;
-  /** What {@linkcode ClusterNode.send} holds until the loop turns: batches by subject, in order. */
-  #queue: Batch[] = [];
-  #queueBytes = 0;
-  #queued = false;
+  /** What {@linkcode ClusterNode.send} holds until the loop turns. */
+  #batches: Batches;
   #reconnectedAt = 0;
 
   private constructor(nc: NatsConnection, options: ClusterOptions, log: Logger) {
     this.#nc = nc;
     this.#log = log;
+    this.#batches = new Batches((subject, data) => nc.publish(subject, data), log);
     this.name = options.name ?? "cloverleaf";
     this.prefix = `clv.${this.name}`;
     this.id = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
@@ -207,7 +158,7 @@ export class ClusterNode {
    */
   publish(subject: string, data: Uint8Array): void {
     if (this.#closed) return;
-    this.#sendQueued();
+    this.#batches.send();
     this.#nc.publish(subject, data);
   }
 
@@ -229,54 +180,7 @@ export class ClusterNode {
   send(subject: string, data: Uint8Array): void {
     if (this.#closed) return;
     if (data.length + 4 >= BATCH_BYTES) return this.publish(subject, data); // may throw: too big
-    const last = this.#queue.at(-1);
-    if (last !== undefined && last.subject === subject && last.bytes < BATCH_BYTES) {
-      last.parts.push(data);
-      last.bytes += data.length + 4;
-    } else this.#queue.push({ subject, parts: [data], bytes: data.length + 4 });
-    this.#queueBytes += data.length + 4;
-    if (this.#queueBytes >= 16 * BATCH_BYTES) this.#sendQueued();
-    else if (!this.#queued) {
-      this.#queued = true;
-      setImmediate(() => {
-        this.#queued = false;
-        this.#sendQueued();
-      });
-    }
-  }
-
-  /** Hands what {@linkcode ClusterNode.send} holds to NATS. */
-  #sendQueued(): void {
-    const queue = this.#queue;
-    if (queue.length === 0) return;
-    this.#queue = [];
-    this.#queueBytes = 0;
-    if (this.#closed) return;
-    for (const batch of queue) this.#publishBatch(batch);
-  }
-
-  #publishBatch({ subject, parts, bytes }: Batch): void {
-    if (parts.length === 1) {
-      try {
-        return this.#nc.publish(subject, parts[0]!);
-      } catch (error) {
-        return this.#log("warn", `Cluster: cannot publish on ${subject}: ${error}`);
-      }
-    }
-    const out = new Uint8Array(1 + bytes);
-    const view = new DataView(out.buffer);
-    out[0] = BATCH;
-    let at = 1;
-    for (const data of parts) {
-      view.setUint32(at, data.length);
-      out.set(data, at + 4);
-      at += 4 + data.length;
-    }
-    try {
-      this.#nc.publish(subject, out);
-    } catch { // over a small max_payload: one at a time
-      for (const data of parts) this.#publishBatch({ subject, parts: [data], bytes: 0 });
-    }
+    this.#batches.add(subject, data);
   }
 
   /**
@@ -304,7 +208,7 @@ export class ClusterNode {
 
   /** Resolves once NATS has every message published so far. */
   flush(): Promise<void> {
-    this.#sendQueued();
+    this.#batches.send();
     return this.#nc.flush();
   }
 
@@ -356,7 +260,7 @@ export class ClusterNode {
   async close(): Promise<void> {
     if (this.#closed) return;
     clearInterval(this.#timer);
-    this.#sendQueued();
+    this.#batches.send();
     this.#nc.publish(this.subject("nodes", "bye", this.id));
     this.#closed = true;
     try {

@@ -28,7 +28,8 @@ import { messagesOnly } from "../router/core/output.ts";
 import type { SharedPublication } from "../router/core/broker/publication.ts";
 import type { Realm } from "../router/core/realm.ts";
 import type { Logger } from "../router/core/types.ts";
-import { type ClusterNode, type ClusterSubscription, unbatch } from "./node.ts";
+import { unbatch } from "./batch.ts";
+import type { ClusterNode, ClusterSubscription } from "./node.ts";
 import type { ClusterRetained } from "./retained.ts";
 import { escapeToken, interestSubjects, uriSubject } from "./subjects.ts";
 import type { ClusterTestamentStore } from "./testaments.ts";
@@ -197,17 +198,23 @@ export class ClusterPubSub {
       pub.excluded ?? null,
     ];
     const acknowledged = effect.acknowledged;
+    let stored: Promise<void> | undefined;
     try {
       this.#node.send(this.#topicSubject(effect.realm, pub.topic), this.#encoder.encode(envelope));
       this.stats.published++;
-      if (effect.retain === true) this.retained?.retain(effect.realm, pub);
+      if (effect.retain === true) {
+        stored = this.retained?.retain(effect.realm, pub) ??
+          Promise.reject(new Error("the retained events store is not open"));
+        stored.catch(() => {}); // logged by the store; answered below when acknowledged
+      }
     } catch (error) {
       this.#log("warn", `Cluster: cannot share publication ${pub.id}: ${error}`);
       if (acknowledged !== undefined) this.#sink.run(acknowledged({ ok: false, error }));
       return;
     }
     if (acknowledged === undefined) return;
-    this.#confirm().then(
+    // Retained: PUBLISHED once the retained event is stored too.
+    this.#confirm(stored).then(
       () => this.#sink.run(acknowledged({ ok: true, value: undefined })),
       (error) => this.#sink.run(acknowledged({ ok: false, error })),
     );
@@ -219,7 +226,9 @@ export class ClusterPubSub {
    * @param effect The effect.
    */
   testaments(effect: ClusterTestaments): void {
-    this.testamentStore?.update(effect);
+    if (this.testamentStore !== undefined) return this.testamentStore.update(effect);
+    const error = new Error("the testaments store is not open");
+    if (effect.stored !== undefined) this.#sink.run(effect.stored({ ok: false, error }));
   }
 
   /** Stops receiving. */
@@ -266,11 +275,16 @@ export class ClusterPubSub {
     }
   }
 
-  /** Resolves once NATS has what was sent so far, rejects after {@linkcode CONFIRM_MS}. */
-  #confirm(): Promise<void> {
+  /**
+   * Resolves once NATS has what was sent so far (and `also` resolved),
+   * rejects after {@linkcode CONFIRM_MS}.
+   */
+  #confirm(also?: Promise<void>): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     return Promise.race([
-      this.#node.flush(),
+      also === undefined
+        ? this.#node.flush()
+        : Promise.all([this.#node.flush(), also]).then(() => {}),
       new Promise<never>((_, reject) => {
         timer = setTimeout(
           () => reject(new Error(`NATS did not answer within ${CONFIRM_MS} ms`)),
