@@ -12,14 +12,16 @@
  * Workers run in their own process group, so a terminal's Ctrl-C reaches
  * the supervisor alone and the shutdown goes in order. A worker reads its
  * stdin, a pipe from the supervisor: at its end (the supervisor is gone,
- * even by SIGKILL) it shuts down too. A worker's stdout comes through the
- * supervisor, which drops the one line a worker writes when it serves
- * ({@linkcode WORKER_READY}).
+ * even by SIGKILL) it shuts down too. The supervisor's `nats-server` runs
+ * under a `/bin/sh` that does the same for it ({@linkcode NATS_WATCH}). A
+ * worker's stdout comes through the supervisor, which drops the one line a
+ * worker writes when it serves ({@linkcode WORKER_READY}). Workers that do
+ * not all serve within the start timeout (default 60 s) stop everything.
  *
  * @module
  */
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,6 +31,27 @@ import { freePort, reachable } from "./ports.ts";
 
 /** The line a worker writes to its stdout once all its listeners serve. */
 export const WORKER_READY = "cloverleaf-worker-ready";
+
+/**
+ * The shell script `nats-server` runs under (POSIX systems): it starts
+ * `nats-server` with the script's arguments, prints its pid, and kills it
+ * (then removes its store, `$CLOVERLEAF_NATS_STORE`) when its stdin (a pipe
+ * from the supervisor) ends: at a normal shutdown, when the supervisor
+ * closes it, and when the supervisor dies, even by SIGKILL, so that no
+ * `nats-server` outlives its supervisor.
+ */
+export const NATS_WATCH = '"$@" </dev/null >/dev/null 2>&1 & echo $!; read _ || true; ' +
+  'kill $! 2>/dev/null; wait $!; rm -rf -- "$CLOVERLEAF_NATS_STORE"';
+
+/** Options of {@linkcode superviseWorkers}. */
+export interface SuperviseOptions {
+  /**
+   * Milliseconds the workers have to serve at the first start; then the
+   * supervisor stops everything and returns 1.
+   * @default {60000}
+   */
+  startTimeout?: number;
+}
 
 /** Milliseconds a worker has to stop after SIGTERM before it is killed. */
 const STOP_TIMEOUT = 10_000;
@@ -53,8 +76,11 @@ interface Slot {
 /** A `nats-server` this supervisor started. */
 interface LocalNats {
   readonly url: string;
-  readonly child: Deno.ChildProcess;
+  /** The `nats-server` process's pid. */
+  readonly pid: number;
   readonly store: string;
+  /** Stops it (within 5 s, then SIGKILL) and removes its store. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -102,40 +128,102 @@ function workerCommand(args: string[]): { command: string; args: string[] } {
   };
 }
 
-/** Starts `nats-server -js` on a free loopback port with a temporary store. */
+/** `nats-server`'s path on the PATH, else undefined. */
+function findNatsServer(): string | undefined {
+  const name = Deno.build.os === "windows" ? "nats-server.exe" : "nats-server";
+  const separator = Deno.build.os === "windows" ? ";" : ":";
+  for (const dir of (Deno.env.get("PATH") ?? "").split(separator)) {
+    if (dir === "") continue;
+    const path = join(dir, name);
+    try {
+      if (statSync(path).isFile()) return path;
+    } catch {
+      // not there
+    }
+  }
+  return undefined;
+}
+
+/** Reads the first line of a stream (then lets the rest go). */
+async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
+  let text = "";
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  return text.split("\n")[0]!.trim();
+}
+
+/**
+ * Starts `nats-server -js` on a free loopback port with a temporary store,
+ * under {@linkcode NATS_WATCH} (directly on Windows).
+ */
 async function startNats(log: Logger): Promise<LocalNats> {
+  const natsServer = findNatsServer();
+  if (natsServer === undefined) {
+    throw new Error(
+      "--workers without --cluster needs nats-server on the PATH (apt install nats-server), " +
+        "or give --cluster <nats-url>",
+    );
+  }
   const port = await freePort();
   const store = mkdtempSync(join(tmpdir(), "cloverleaf-nats-"));
+  const natsArgs = ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store];
+  const watched = Deno.build.os !== "windows";
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command("nats-server", {
-      args: ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store],
-      stdin: "null",
-      stdout: "null",
+    child = new Deno.Command(watched ? "/bin/sh" : natsServer, {
+      args: watched ? ["-c", NATS_WATCH, "nats-watch", natsServer, ...natsArgs] : natsArgs,
+      env: { CLOVERLEAF_NATS_STORE: store },
+      stdin: watched ? "piped" : "null",
+      stdout: watched ? "piped" : "null",
       stderr: "null",
       detached: true,
     }).spawn();
   } catch (error) {
     rmSync(store, { recursive: true, force: true });
     throw new Error(
-      `--workers without --cluster needs nats-server on the PATH (apt install nats-server), ` +
-        `or give --cluster <nats-url>: ${error instanceof Error ? error.message : error}`,
+      `cannot start ${natsServer}: ${error instanceof Error ? error.message : error}`,
     );
   }
-  const exited = child.status.then(() => false);
-  if (!await Promise.race([reachable(port, 5000), exited])) {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
+  const pid = watched ? Number(await firstLine(child.stdout)) : child.pid;
+  const writer = watched ? child.stdin.getWriter() : undefined;
+  const stop = async () => {
+    // The watch script kills nats-server when its stdin ends.
+    if (writer !== undefined) await writer.close().catch(() => {});
+    else signal(child, "SIGTERM");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        for (const target of [pid, child.pid]) {
+          try {
+            Deno.kill(target, "SIGKILL");
+          } catch {
+            // gone
+          }
+        }
+        resolve();
+      }, 5000);
+    });
+    await Promise.race([child.status, late]);
     await child.status;
+    clearTimeout(timer);
     rmSync(store, { recursive: true, force: true });
+  };
+  const exited = child.status.then(() => false);
+  if (!Number.isInteger(pid) || pid <= 0 || !await Promise.race([reachable(port, 5000), exited])) {
+    await stop();
     throw new Error(`nats-server did not start on 127.0.0.1:${port} within 5 s`);
   }
   const url = `nats://127.0.0.1:${port}`;
-  log("info", `Supervisor: NATS started at ${url} (pid ${child.pid}, store ${store})`);
-  return { url, child, store };
+  log("info", `Supervisor: NATS started at ${url} (pid ${pid}, store ${store})`);
+  return { url, pid, store, stop };
 }
 
 /** Sends `signal` to a child, ignoring one that is gone. */
@@ -193,20 +281,25 @@ function describeExit(status: Deno.CommandStatus): string {
  * @param args The command line it was started with.
  * @param config The service config (validated; `config.workers` > 1).
  * @param log Where its log lines go.
+ * @param options The start timeout.
  * @returns The exit code: 0 after a clean shutdown; 1 when NATS or a
- * worker's first start fails (that worker's code when it gave one).
+ * worker's first start fails or times out (that worker's code when it gave
+ * one).
  */
 export async function superviseWorkers(
   args: readonly string[],
   config: ServiceConfig,
   log: Logger,
+  options: SuperviseOptions = {},
 ): Promise<number> {
   if (Deno.permissions.querySync({ name: "run" }).state !== "granted") {
     console.error(
-      "cloverleaf: --workers needs --allow-run (it starts the worker processes and nats-server)",
+      "cloverleaf: --workers needs --allow-run (it starts the worker processes and nats-server): " +
+        "deno task start:workers, or deno run --allow-run … cli.ts",
     );
     return 1;
   }
+  const startTimeout = options.startTimeout ?? 60_000;
   let nats: LocalNats | undefined;
   if (config.cluster === undefined) {
     try {
@@ -218,6 +311,14 @@ export async function superviseWorkers(
   }
   if (config.listeners.some((l) => l.type === "universal")) {
     log("info", "Supervisor: long-poll is off with --workers (WebSocket and RawSocket only)");
+  }
+  for (const l of config.listeners) {
+    if (l.maxConnections === undefined || l.maxConnections === 0) continue;
+    log(
+      "info",
+      `Supervisor: maxConnections ${l.maxConnections} on ${l.host}:${l.port} is per worker: ` +
+        `up to ${l.maxConnections * config.workers} connections in all`,
+    );
   }
   const slots: Slot[] = Array.from({ length: config.workers }, (_, i) => ({
     index: i + 1,
@@ -295,8 +396,7 @@ export async function superviseWorkers(
       log("info", `Supervisor: worker ${slot.index} stopped`);
     }));
     if (nats !== undefined) {
-      await stopChild(nats.child, 5000);
-      rmSync(nats.store, { recursive: true, force: true });
+      await nats.stop();
       log("info", "Supervisor: NATS stopped");
     }
   };
@@ -314,10 +414,20 @@ export async function superviseWorkers(
       slot.firstReady.promise.catch(() => {});
       start(slot);
     }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const late = slots.filter((slot) => !slot.ready).map((slot) => slot.index);
+        log("error", `Supervisor: worker ${late.join(", ")} not serving after ${startTimeout} ms`);
+        reject(new Error("start timeout"));
+      }, startTimeout);
+    });
     const first = await Promise.race([
       Promise.all(slots.map((slot) => slot.firstReady!.promise)).then(() => undefined),
       stopped.promise.then(() => undefined),
+      timedOut,
     ]).catch((failure: unknown) => failure);
+    clearTimeout(timer);
     for (const slot of slots) slot.firstReady = undefined;
     if (first !== undefined) {
       const status = first as Partial<Deno.CommandStatus>;

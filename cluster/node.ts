@@ -256,18 +256,25 @@ export class ClusterNode {
     return this.#nc;
   }
 
-  /** Says goodbye to the cluster and closes the NATS connection. */
-  async close(): Promise<void> {
+  /**
+   * Says goodbye to the cluster and closes the NATS connection.
+   *
+   * @param drainMs How long draining (delivering what is pending) may take
+   * before the connection is closed anyway.
+   */
+  async close(drainMs = 5000): Promise<void> {
     if (this.#closed) return;
     clearInterval(this.#timer);
     this.#batches.send();
     this.#nc.publish(this.subject("nodes", "bye", this.id));
     this.#closed = true;
-    try {
-      await this.#nc.drain();
-    } catch {
-      await this.#nc.close().catch(() => {});
-    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) =>
+      timer = setTimeout(() => resolve("late"), drainMs)
+    );
+    const drained = await Promise.race([this.#nc.drain().catch(() => "failed" as const), late]);
+    clearTimeout(timer);
+    if (drained !== undefined) await this.#nc.close().catch(() => {});
   }
 
   #beat(): void {
