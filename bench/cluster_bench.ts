@@ -19,10 +19,10 @@
  * Two more scenarios measure per-connection work, on `single` and
  * `workers-2` (not `cross-node`):
  *
- * - `logins`: `--concurrency` clients in a loop connect over `wss://` (a
- *   TLS handshake with the RSA-2048 test certificate), join realm `auth1`
- *   with WAMP-Cryptosign (an Ed25519 signature the router verifies), and
- *   close; logins/s;
+ * - `logins`: `--concurrency` lean clients in a loop connect over `wss://`
+ *   (a TLS handshake with the RSA-2048 test certificate), join realm
+ *   `auth1` with WAMP-Cryptosign (an Ed25519 signature the router
+ *   verifies) and drop the connection; logins/s;
  * - `joins`: the same over plain `ws://`, anonymous.
  *
  * ```sh
@@ -41,7 +41,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SerializerName } from "../mod.ts";
 import { connect } from "../mod.ts";
-import { cryptosignKeyPair, serializers } from "../wamp/mod.ts";
+import { cryptosignKeyPair, MessageType, serializers, type WampMessage } from "../wamp/mod.ts";
+import { signChallenge } from "../wamp/auth/cryptosign.ts";
+import { encodeBytes } from "../transports/stream/encode.ts";
+import { openConn } from "./load/conn.ts";
 import { testPki } from "../tests/_helpers/tls.ts";
 import { pubsub } from "./load/pubsub.ts";
 import { rpc } from "./load/rpc.ts";
@@ -282,27 +285,71 @@ const SETUPS: Record<string, () => Promise<Setup>> = {
 };
 
 /**
- * `concurrency` loops that connect, join and close, for `duration` s (after
- * a 1 s warm-up); how many joined per second, and how many failed.
+ * One login the way a lean client does it: connect (`wss://` or `ws://`),
+ * HELLO, answer the Cryptosign CHALLENGE (`auth`), WELCOME, then drop the
+ * connection (as a client that goes away does; the router cleans up).
+ */
+async function login(url: string, auth: boolean): Promise<void> {
+  const tls = url.startsWith("wss:") ? { caCerts: [pki.ca], serverName: "localhost" } : undefined;
+  const conn = await openConn(url, serializer, tls);
+  const inbox: WampMessage[] = [];
+  let wake = () => {};
+  conn.onMessage = (payload) => {
+    inbox.push(serializer.decode(payload));
+    wake();
+  };
+  const next = async (): Promise<WampMessage> => {
+    const deadline = Date.now() + 10_000;
+    while (inbox.length === 0) {
+      if (Date.now() > deadline) throw new Error("login: no answer in 10 s");
+      await Promise.race([
+        new Promise<void>((resolve) => wake = resolve),
+        conn.closed.then(() => {
+          throw new Error("login: connection closed");
+        }),
+      ]);
+    }
+    return inbox.shift()!;
+  };
+  try {
+    const details = auth
+      ? {
+        roles: { caller: {} },
+        authmethods: ["cryptosign"],
+        authid: "bench",
+        authextra: { pubkey: key.publicKey },
+      }
+      : { roles: { caller: {} } };
+    const realm = auth ? "auth1" : "realm1";
+    conn.send(encodeBytes(serializer, { type: MessageType.HELLO, realm, details }));
+    let msg = await next();
+    if (msg.type === MessageType.CHALLENGE) {
+      const signature = signChallenge(key, String(msg.extra.challenge));
+      conn.send(encodeBytes(serializer, { type: MessageType.AUTHENTICATE, signature, extra: {} }));
+      msg = await next();
+    }
+    if (msg.type !== MessageType.WELCOME) throw new Error(`login: got message ${msg.type}`);
+  } finally {
+    conn.close();
+  }
+}
+
+/**
+ * `concurrency` loops that log in ({@linkcode login}) for `duration` s
+ * (after a 1 s warm-up): logins per second, failures, the server's and
+ * this process's CPU.
  */
 async function loginLoop(
   url: string,
   auth: boolean,
   cpu: () => () => number,
-): Promise<{ perSecond: number; failed: number; cpu: number }> {
-  const options = {
-    realm: auth ? "auth1" : "realm1",
-    serializers: ["msgpack" as const],
-    ...(auth ? { cryptosign: key } : {}),
-    ...(url.startsWith("wss:") ? { tls: { caCerts: [pki.ca] } } : {}),
-  };
+): Promise<{ perSecond: number; failed: number; cpu: number; client: number }> {
   let joined = 0, failed = 0, running = true;
   const loop = async () => {
     while (running) {
       try {
-        const s = await connect(url, options);
+        await login(url, auth);
         joined++;
-        await s.close();
       } catch {
         failed++;
       }
@@ -310,12 +357,18 @@ async function loginLoop(
   };
   const loops = Array.from({ length: Number(values.concurrency) }, loop);
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  const [j0, t0, used] = [joined, performance.now(), cpu()];
+  const [j0, t0, used, c0] = [joined, performance.now(), cpu(), cpuSeconds("self")!];
   await new Promise((resolve) => setTimeout(resolve, duration * 1000));
-  const [j1, t1, cores] = [joined, performance.now(), used()];
+  const [j1, t1, cores, c1] = [joined, performance.now(), used(), cpuSeconds("self")!];
   running = false;
   await Promise.all(loops);
-  return { perSecond: Math.round((j1 - j0) / ((t1 - t0) / 1000)), failed, cpu: cores };
+  const seconds = (t1 - t0) / 1000;
+  return {
+    perSecond: Math.round((j1 - j0) / seconds),
+    failed,
+    cpu: cores,
+    client: round((c1 - c0) / seconds),
+  };
 }
 
 function serverCpu(pids: number[]): () => number {
@@ -342,8 +395,8 @@ for (let r = 0; r < Number(values.rounds); r++) {
           const line =
             `${setup.name.padEnd(10)} ${scenario.padEnd(6)} ${
               tls ? "wss+cryptosign" : "ws anonymous"
-            }: ${res.perSecond} logins/s, ${res.failed} failed, server CPU ${res.cpu}, ` +
-            `${round(res.cpu * 1e6 / res.perSecond)} µs per login`;
+            }: ${res.perSecond} logins/s, ${res.failed} failed, server CPU ${res.cpu} ` +
+            `(${round(res.cpu * 1e6 / res.perSecond)} µs/login), load tool ${res.client}`;
           console.log(line);
           lines.push(line);
           continue;
