@@ -8,7 +8,7 @@
  */
 
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { type Event, type Session } from "../../mod.ts";
+import type { Event, Session } from "../../mod.ts";
 import { keyToken } from "../../cluster/registrations.ts";
 import { isUri, joinNode, sleep, startCluster } from "./_cluster.ts";
 
