@@ -13,7 +13,7 @@
  * the supervisor alone and the shutdown goes in order. A worker reads its
  * stdin, a pipe from the supervisor: at its end (the supervisor is gone,
  * even by SIGKILL) it shuts down too. The supervisor's `nats-server` runs
- * under a `/bin/sh` that does the same for it ({@linkcode NATS_WATCH}). A
+ * under a `/bin/sh` that does the same for it (`cli/local_nats.ts`). A
  * worker's stdout comes through the supervisor, which drops the one line a
  * worker writes when it serves ({@linkcode WORKER_READY}). Workers that do
  * not all serve within the start timeout (default 60 s) stop everything.
@@ -21,27 +21,13 @@
  * @module
  */
 
-import { mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "../router/mod.ts";
 import type { ServiceConfig } from "./service_config.ts";
-import { freePort, reachable } from "./ports.ts";
+import { type LocalNats, startNats } from "./local_nats.ts";
 
 /** The line a worker writes to its stdout once all its listeners serve. */
 export const WORKER_READY = "cloverleaf-worker-ready";
-
-/**
- * The shell script `nats-server` runs under (POSIX systems): it starts
- * `nats-server` with the script's arguments, prints its pid, and kills it
- * (then removes its store, `$CLOVERLEAF_NATS_STORE`) when its stdin (a pipe
- * from the supervisor) ends: at a normal shutdown, when the supervisor
- * closes it, and when the supervisor dies, even by SIGKILL, so that no
- * `nats-server` outlives its supervisor.
- */
-export const NATS_WATCH = '"$@" </dev/null >/dev/null 2>&1 & echo $!; read _ || true; ' +
-  'kill $! 2>/dev/null; wait $!; rm -rf -- "$CLOVERLEAF_NATS_STORE"';
 
 /** Options of {@linkcode superviseWorkers}. */
 export interface SuperviseOptions {
@@ -71,16 +57,6 @@ interface Slot {
   /** Resolves when the process in this slot first serves, or rejects when it dies before. */
   firstReady: PromiseWithResolvers<void> | undefined;
   restartTimer: ReturnType<typeof setTimeout> | undefined;
-}
-
-/** A `nats-server` this supervisor started. */
-interface LocalNats {
-  readonly url: string;
-  /** The `nats-server` process's pid. */
-  readonly pid: number;
-  readonly store: string;
-  /** Stops it (within 5 s, then SIGKILL) and removes its store. */
-  stop(): Promise<void>;
 }
 
 /**
@@ -126,104 +102,6 @@ function workerCommand(args: string[]): { command: string; args: string[] } {
     // As `deno task start` runs the service.
     args: ["run", ...permissionFlags(), "--v8-flags=--max-semi-space-size=4", script, ...args],
   };
-}
-
-/** `nats-server`'s path on the PATH, else undefined. */
-function findNatsServer(): string | undefined {
-  const name = Deno.build.os === "windows" ? "nats-server.exe" : "nats-server";
-  const separator = Deno.build.os === "windows" ? ";" : ":";
-  for (const dir of (Deno.env.get("PATH") ?? "").split(separator)) {
-    if (dir === "") continue;
-    const path = join(dir, name);
-    try {
-      if (statSync(path).isFile()) return path;
-    } catch {
-      // not there
-    }
-  }
-  return undefined;
-}
-
-/** Reads the first line of a stream (then lets the rest go). */
-async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
-  let text = "";
-  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
-  try {
-    while (!text.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += value;
-    }
-  } finally {
-    reader.cancel().catch(() => {});
-  }
-  return text.split("\n")[0]!.trim();
-}
-
-/**
- * Starts `nats-server -js` on a free loopback port with a temporary store,
- * under {@linkcode NATS_WATCH} (directly on Windows).
- */
-async function startNats(log: Logger): Promise<LocalNats> {
-  const natsServer = findNatsServer();
-  if (natsServer === undefined) {
-    throw new Error(
-      "--workers without --cluster needs nats-server on the PATH (apt install nats-server), " +
-        "or give --cluster <nats-url>",
-    );
-  }
-  const port = await freePort();
-  const store = mkdtempSync(join(tmpdir(), "cloverleaf-nats-"));
-  const natsArgs = ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store];
-  const watched = Deno.build.os !== "windows";
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(watched ? "/bin/sh" : natsServer, {
-      args: watched ? ["-c", NATS_WATCH, "nats-watch", natsServer, ...natsArgs] : natsArgs,
-      env: { CLOVERLEAF_NATS_STORE: store },
-      stdin: watched ? "piped" : "null",
-      stdout: watched ? "piped" : "null",
-      stderr: "null",
-      detached: true,
-    }).spawn();
-  } catch (error) {
-    rmSync(store, { recursive: true, force: true });
-    throw new Error(
-      `cannot start ${natsServer}: ${error instanceof Error ? error.message : error}`,
-    );
-  }
-  const pid = watched ? Number(await firstLine(child.stdout)) : child.pid;
-  const writer = watched ? child.stdin.getWriter() : undefined;
-  const stop = async () => {
-    // The watch script kills nats-server when its stdin ends.
-    if (writer !== undefined) await writer.close().catch(() => {});
-    else signal(child, "SIGTERM");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        for (const target of [pid, child.pid]) {
-          try {
-            Deno.kill(target, "SIGKILL");
-          } catch {
-            // gone
-          }
-        }
-        resolve();
-      }, 5000);
-    });
-    await Promise.race([child.status, late]);
-    await child.status;
-    clearTimeout(timer);
-    rmSync(store, { recursive: true, force: true });
-  };
-  const exited = child.status.then(() => false);
-  if (!Number.isInteger(pid) || pid <= 0 || !await Promise.race([reachable(port, 5000), exited])) {
-    await stop();
-    throw new Error(`nats-server did not start on 127.0.0.1:${port} within 5 s`);
-  }
-  const url = `nats://127.0.0.1:${port}`;
-  log("info", `Supervisor: NATS started at ${url} (pid ${pid}, store ${store})`);
-  return { url, pid, store, stop };
 }
 
 /** Sends `signal` to a child, ignoring one that is gone. */
