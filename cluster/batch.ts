@@ -18,6 +18,8 @@ import type { Logger } from "../router/core/types.ts";
 const BATCH = 0xc1;
 /** A batch is sent once it holds this many bytes. */
 export const BATCH_BYTES = 64 * 1024;
+/** How long a lazy message ({@linkcode Batches.add}) may wait, in ms. */
+export const LAZY_MS = 5;
 
 /**
  * The messages in what NATS delivered: one, or those of a batch.
@@ -66,6 +68,7 @@ export class Batches {
   #queue: Batch[] = [];
   #bytes = 0;
   #queued = false;
+  #lazy: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * Creates the holder.
@@ -79,12 +82,17 @@ export class Batches {
   }
 
   /**
-   * Holds a message (under {@linkcode BATCH_BYTES}) until the turn ends.
+   * Holds a message (under {@linkcode BATCH_BYTES}) until the turn ends,
+   * or, `lazy`, up to {@linkcode LAZY_MS} (sooner when anything else is
+   * sent): for what may lag a little, such as session broadcasts, so that
+   * a node under many joins writes to NATS a few hundred times a second
+   * rather than twice per session.
    *
    * @param subject The subject.
    * @param data The bytes (MessagePack: never starting with `0xc1`).
+   * @param lazy Whether it may wait up to {@linkcode LAZY_MS}.
    */
-  add(subject: string, data: Uint8Array): void {
+  add(subject: string, data: Uint8Array, lazy = false): void {
     const last = this.#queue.at(-1);
     if (last !== undefined && last.subject === subject && last.bytes < BATCH_BYTES) {
       last.parts.push(data);
@@ -92,6 +100,7 @@ export class Batches {
     } else this.#queue.push({ subject, parts: [data], bytes: data.length + 4 });
     this.#bytes += data.length + 4;
     if (this.#bytes >= 16 * BATCH_BYTES) this.send();
+    else if (lazy) this.#lazy ??= setTimeout(() => this.send(), LAZY_MS);
     else if (!this.#queued) {
       this.#queued = true;
       setImmediate(() => {
@@ -103,6 +112,8 @@ export class Batches {
 
   /** Hands everything held to the NATS client now, in order. */
   send(): void {
+    clearTimeout(this.#lazy);
+    this.#lazy = undefined;
     const queue = this.#queue;
     if (queue.length === 0) return;
     this.#queue = [];

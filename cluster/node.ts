@@ -173,14 +173,16 @@ export class ClusterNode {
    *
    * @param subject The subject.
    * @param data The bytes (MessagePack, so never starting with `0xc1`).
+   * @param lazy Whether it may wait a few more ms (`Batches.add`): session
+   * broadcasts.
    * @throws {Error} From the NATS client, for a message of 64 KiB or more
    * that NATS refuses (over its `max_payload`); smaller ones are not checked
    * here.
    */
-  send(subject: string, data: Uint8Array): void {
+  send(subject: string, data: Uint8Array, lazy = false): void {
     if (this.#closed) return;
     if (data.length + 4 >= BATCH_BYTES) return this.publish(subject, data); // may throw: too big
-    this.#batches.add(subject, data);
+    this.#batches.add(subject, data, lazy);
   }
 
   /**
