@@ -10,15 +10,26 @@
  *   it (the kernel spreads the connections over the two workers).
  *
  * It reports throughput, p50/p99 latency, the CPU of every server process
- * (routers, workers and nats-server together) and, for `cross-node`, NATS
- * messages in and out per publication or call (from the server's
- * monitoring endpoint, heartbeats included). Also how 200 connections to
+ * (routers, workers and nats-server together, in cores, and in µs per
+ * event or call) and, for `cross-node`, NATS messages in and out per
+ * publication or call (from the server's monitoring endpoint, heartbeats
+ * included; a NATS message may carry a batch). Also how 200 connections to
  * the `workers-2` port spread over the workers.
+ *
+ * Two more scenarios measure per-connection work, on `single` and
+ * `workers-2` (not `cross-node`):
+ *
+ * - `logins`: `--concurrency` lean clients in a loop connect over `wss://`
+ *   (a TLS handshake with the RSA-2048 test certificate), join realm
+ *   `auth1` with WAMP-Cryptosign (an Ed25519 signature the router
+ *   verifies) and drop the connection; logins/s;
+ * - `joins`: the same over plain `ws://`, anonymous.
  *
  * ```sh
  * deno run -A bench/cluster_bench.ts                       # msgpack, 5 s each
  * deno run -A bench/cluster_bench.ts --serializer json --duration 10 --rounds 2
  * deno run -A bench/cluster_bench.ts --scenarios pubsub,rpc --window 2048 --depth 256
+ * deno run -A bench/cluster_bench.ts --setups single,workers-2 --scenarios logins,joins
  * ```
  *
  * @module
@@ -30,7 +41,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SerializerName } from "../mod.ts";
 import { connect } from "../mod.ts";
-import { serializers } from "../wamp/mod.ts";
+import { cryptosignKeyPair, MessageType, serializers, type WampMessage } from "../wamp/mod.ts";
+import { signChallenge } from "../wamp/auth/cryptosign.ts";
+import { encodeBytes } from "../transports/stream/encode.ts";
+import { openConn } from "./load/conn.ts";
+import { testPki } from "../tests/_helpers/tls.ts";
 import { pubsub } from "./load/pubsub.ts";
 import { rpc } from "./load/rpc.ts";
 import { DEFAULTS } from "./load/scenarios.ts";
@@ -47,12 +62,47 @@ const { values } = parseArgs({
     scenarios: { type: "string", default: "pubsub,fanout,rpc" },
     window: { type: "string" },
     depth: { type: "string" },
+    concurrency: { type: "string", default: "16" },
   },
 });
 const serializer = serializers[values.serializer as SerializerName];
 const duration = Number(values.duration);
 const ROOT = new URL("..", import.meta.url);
 const CLI = ["run", "-A", "--v8-flags=--max-semi-space-size=4", "cli.ts"];
+const pki = await testPki();
+const key = cryptosignKeyPair();
+
+/**
+ * The service flags of a router: a config file with realm `realm1`
+ * (anonymous), realm `auth1` (WAMP-Cryptosign only, for `key`) and a
+ * `wss://` listener on `tlsPort`, plus a WebSocket listener on `port`.
+ */
+async function serviceArgs(port: number, tlsPort: number): Promise<string[]> {
+  const file = `${pki.dir}/bench-${tlsPort}.json`;
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({
+      listeners: [{
+        type: "websocket",
+        host: "127.0.0.1",
+        port: tlsPort,
+        tls: { cert: `${pki.dir}/server.pem`, key: `${pki.dir}/server.key` },
+      }],
+      realms: [
+        { name: "realm1" },
+        {
+          name: "auth1",
+          auth: {
+            cryptosign: {
+              principals: { bench: { role: "user", authorizedKeys: [key.publicKey] } },
+            },
+          },
+        },
+      ],
+    }),
+  );
+  return ["-c", file, "--ws", `127.0.0.1:${port}`];
+}
 
 /** A process this benchmark started. */
 interface Proc {
@@ -67,6 +117,8 @@ interface Setup {
   target: Target;
   pids(): number[];
   natsStats?: () => Promise<{ in: number; out: number }>;
+  /** The `ws://` and `wss://` URLs for `joins` and `logins`, when the setup serves them. */
+  joinUrls?: { ws: string; wss: string };
   stop(): Promise<void>;
 }
 
@@ -135,11 +187,20 @@ async function startNats(): Promise<{ url: string; monitor: number; proc: Proc }
 }
 
 async function single(): Promise<Setup> {
-  const port = await freePort();
-  const node = await spawn(Deno.execPath(), [...CLI, "--ws", `127.0.0.1:${port}`], /Listening/);
+  const [port, tlsPort] = [await freePort(), await freePort()];
+  const node = await spawn(
+    Deno.execPath(),
+    [...CLI, ...await serviceArgs(port, tlsPort)],
+    /Listening/,
+  );
+  for (const p of [port, tlsPort]) {
+    if (!await reachable(p, 5000)) throw new Error(`single: port ${p} not served in 5 s`);
+  }
+  const url = `ws://127.0.0.1:${port}/ws`;
   return {
     name: "single",
-    target: { url: `ws://127.0.0.1:${port}/ws`, realm: "realm1", serializer, floor: false },
+    target: { url, realm: "realm1", serializer, floor: false },
+    joinUrls: { ws: url, wss: `wss://localhost:${tlsPort}/ws` },
     pids: () => [node.child.pid],
     stop: () => node.stop(),
   };
@@ -181,10 +242,10 @@ async function crossNode(): Promise<Setup> {
 }
 
 async function workers(): Promise<Setup> {
-  const port = await freePort();
+  const [port, tlsPort] = [await freePort(), await freePort()];
   const sup = await spawn(
     Deno.execPath(),
-    [...CLI, "--workers", "2", "--ws", `127.0.0.1:${port}`],
+    [...CLI, "--workers", "2", ...await serviceArgs(port, tlsPort)],
     /workers serving/,
   );
   const pids = () => {
@@ -211,6 +272,7 @@ async function workers(): Promise<Setup> {
     name: "workers-2",
     // `urls` marks a cluster target: the rpc scenario waits for the registration to spread.
     target: { url, realm: "realm1", serializer, floor: false, urls: { caller: url } },
+    joinUrls: { ws: url, wss: `wss://localhost:${tlsPort}/ws` },
     pids,
     stop: () => sup.stop(),
   };
@@ -221,6 +283,93 @@ const SETUPS: Record<string, () => Promise<Setup>> = {
   "cross-node": crossNode,
   "workers-2": workers,
 };
+
+/**
+ * One login the way a lean client does it: connect (`wss://` or `ws://`),
+ * HELLO, answer the Cryptosign CHALLENGE (`auth`), WELCOME, then drop the
+ * connection (as a client that goes away does; the router cleans up).
+ */
+async function login(url: string, auth: boolean): Promise<void> {
+  const tls = url.startsWith("wss:") ? { caCerts: [pki.ca], serverName: "localhost" } : undefined;
+  const conn = await openConn(url, serializer, tls);
+  const inbox: WampMessage[] = [];
+  let wake = () => {};
+  conn.onMessage = (payload) => {
+    inbox.push(serializer.decode(payload));
+    wake();
+  };
+  const next = async (): Promise<WampMessage> => {
+    const deadline = Date.now() + 10_000;
+    while (inbox.length === 0) {
+      if (Date.now() > deadline) throw new Error("login: no answer in 10 s");
+      await Promise.race([
+        new Promise<void>((resolve) => wake = resolve),
+        conn.closed.then(() => {
+          throw new Error("login: connection closed");
+        }),
+      ]);
+    }
+    return inbox.shift()!;
+  };
+  try {
+    const details = auth
+      ? {
+        roles: { caller: {} },
+        authmethods: ["cryptosign"],
+        authid: "bench",
+        authextra: { pubkey: key.publicKey },
+      }
+      : { roles: { caller: {} } };
+    const realm = auth ? "auth1" : "realm1";
+    conn.send(encodeBytes(serializer, { type: MessageType.HELLO, realm, details }));
+    let msg = await next();
+    if (msg.type === MessageType.CHALLENGE) {
+      const signature = signChallenge(key, String(msg.extra.challenge));
+      conn.send(encodeBytes(serializer, { type: MessageType.AUTHENTICATE, signature, extra: {} }));
+      msg = await next();
+    }
+    if (msg.type !== MessageType.WELCOME) throw new Error(`login: got message ${msg.type}`);
+  } finally {
+    conn.close();
+  }
+}
+
+/**
+ * `concurrency` loops that log in ({@linkcode login}) for `duration` s
+ * (after a 1 s warm-up): logins per second, failures, the server's and
+ * this process's CPU.
+ */
+async function loginLoop(
+  url: string,
+  auth: boolean,
+  cpu: () => () => number,
+): Promise<{ perSecond: number; failed: number; cpu: number; client: number }> {
+  let joined = 0, failed = 0, running = true;
+  const loop = async () => {
+    while (running) {
+      try {
+        await login(url, auth);
+        joined++;
+      } catch {
+        failed++;
+      }
+    }
+  };
+  const loops = Array.from({ length: Number(values.concurrency) }, loop);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const [j0, t0, used, c0] = [joined, performance.now(), cpu(), cpuSeconds("self")!];
+  await new Promise((resolve) => setTimeout(resolve, duration * 1000));
+  const [j1, t1, cores, c1] = [joined, performance.now(), used(), cpuSeconds("self")!];
+  running = false;
+  await Promise.all(loops);
+  const seconds = (t1 - t0) / 1000;
+  return {
+    perSecond: Math.round((j1 - j0) / seconds),
+    failed,
+    cpu: cores,
+    client: round((c1 - c0) / seconds),
+  };
+}
 
 function serverCpu(pids: number[]): () => number {
   const t0 = performance.now();
@@ -234,7 +383,27 @@ for (let r = 0; r < Number(values.rounds); r++) {
   for (const name of values.setups.split(",")) {
     const setup = await SETUPS[name]!();
     try {
-      for (const scenario of values.scenarios.split(",") as ("pubsub" | "fanout" | "rpc")[]) {
+      for (const scenario of values.scenarios.split(",")) {
+        if (scenario === "logins" || scenario === "joins") {
+          if (setup.joinUrls === undefined) continue;
+          const tls = scenario === "logins";
+          const res = await loginLoop(
+            tls ? setup.joinUrls.wss : setup.joinUrls.ws,
+            tls,
+            () => serverCpu(setup.pids()),
+          );
+          const line =
+            `${setup.name.padEnd(10)} ${scenario.padEnd(6)} ${
+              tls ? "wss+cryptosign" : "ws anonymous"
+            }: ${res.perSecond} logins/s, ${res.failed} failed, server CPU ${res.cpu} ` +
+            `(${round(res.cpu * 1e6 / res.perSecond)} µs/login), load tool ${res.client}`;
+          console.log(line);
+          lines.push(line);
+          continue;
+        }
+        if (scenario !== "pubsub" && scenario !== "fanout" && scenario !== "rpc") {
+          throw new Error(`unknown scenario ${scenario}`);
+        }
         const p = { ...DEFAULTS[scenario], duration };
         if (values.window !== undefined) p.window = Number(values.window);
         if (values.depth !== undefined) p.depth = Number(values.depth);
@@ -248,7 +417,8 @@ for (let r = 0; r < Number(values.rounds); r++) {
           const used = cpu();
           line = `${res.eventsPerSecond} events/s (${res.publicationsPerSecond} pub/s), ` +
             `p50 ${res.latency.p50} p99 ${res.latency.p99} ms, ${res.lost} lost, ` +
-            `server CPU ${used}, load tool ${res.cpu.load}`;
+            `server CPU ${used} (${round(used * 1e6 / res.eventsPerSecond)} µs/event), ` +
+            `load tool ${res.cpu.load}`;
           const nats1 = await setup.natsStats?.();
           if (nats0 && nats1) {
             line += `, NATS msgs per publication: in ${
@@ -260,7 +430,8 @@ for (let r = 0; r < Number(values.rounds); r++) {
           const used = cpu();
           line =
             `${res.callsPerSecond} calls/s, p50 ${res.latency.p50} p99 ${res.latency.p99} ms, ` +
-            `${res.failed} failed, ${res.lost} lost, server CPU ${used}, load tool ${res.cpu.load}`;
+            `${res.failed} failed, ${res.lost} lost, server CPU ${used} ` +
+            `(${round(used * 1e6 / res.callsPerSecond)} µs/call), load tool ${res.cpu.load}`;
           const nats1 = await setup.natsStats?.();
           if (nats0 && nats1) {
             line += `, NATS msgs per call: in ${round((nats1.in - nats0.in) / res.calls)} out ${

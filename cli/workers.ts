@@ -12,23 +12,32 @@
  * Workers run in their own process group, so a terminal's Ctrl-C reaches
  * the supervisor alone and the shutdown goes in order. A worker reads its
  * stdin, a pipe from the supervisor: at its end (the supervisor is gone,
- * even by SIGKILL) it shuts down too. A worker's stdout comes through the
- * supervisor, which drops the one line a worker writes when it serves
- * ({@linkcode WORKER_READY}).
+ * even by SIGKILL) it shuts down too. The supervisor's `nats-server` runs
+ * under a `/bin/sh` that does the same for it (`cli/local_nats.ts`). A
+ * worker's stdout comes through the supervisor, which drops the one line a
+ * worker writes when it serves ({@linkcode WORKER_READY}). Workers that do
+ * not all serve within the start timeout (default 60 s) stop everything.
  *
  * @module
  */
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "../router/mod.ts";
 import type { ServiceConfig } from "./service_config.ts";
-import { freePort, reachable } from "./ports.ts";
+import { type LocalNats, startNats } from "./local_nats.ts";
 
 /** The line a worker writes to its stdout once all its listeners serve. */
 export const WORKER_READY = "cloverleaf-worker-ready";
+
+/** Options of {@linkcode superviseWorkers}. */
+export interface SuperviseOptions {
+  /**
+   * Milliseconds the workers have to serve at the first start; then the
+   * supervisor stops everything and returns 1.
+   * @default {60000}
+   */
+  startTimeout?: number;
+}
 
 /** Milliseconds a worker has to stop after SIGTERM before it is killed. */
 const STOP_TIMEOUT = 10_000;
@@ -48,13 +57,6 @@ interface Slot {
   /** Resolves when the process in this slot first serves, or rejects when it dies before. */
   firstReady: PromiseWithResolvers<void> | undefined;
   restartTimer: ReturnType<typeof setTimeout> | undefined;
-}
-
-/** A `nats-server` this supervisor started. */
-interface LocalNats {
-  readonly url: string;
-  readonly child: Deno.ChildProcess;
-  readonly store: string;
 }
 
 /**
@@ -100,42 +102,6 @@ function workerCommand(args: string[]): { command: string; args: string[] } {
     // As `deno task start` runs the service.
     args: ["run", ...permissionFlags(), "--v8-flags=--max-semi-space-size=4", script, ...args],
   };
-}
-
-/** Starts `nats-server -js` on a free loopback port with a temporary store. */
-async function startNats(log: Logger): Promise<LocalNats> {
-  const port = await freePort();
-  const store = mkdtempSync(join(tmpdir(), "cloverleaf-nats-"));
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command("nats-server", {
-      args: ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-      detached: true,
-    }).spawn();
-  } catch (error) {
-    rmSync(store, { recursive: true, force: true });
-    throw new Error(
-      `--workers without --cluster needs nats-server on the PATH (apt install nats-server), ` +
-        `or give --cluster <nats-url>: ${error instanceof Error ? error.message : error}`,
-    );
-  }
-  const exited = child.status.then(() => false);
-  if (!await Promise.race([reachable(port, 5000), exited])) {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-    await child.status;
-    rmSync(store, { recursive: true, force: true });
-    throw new Error(`nats-server did not start on 127.0.0.1:${port} within 5 s`);
-  }
-  const url = `nats://127.0.0.1:${port}`;
-  log("info", `Supervisor: NATS started at ${url} (pid ${child.pid}, store ${store})`);
-  return { url, child, store };
 }
 
 /** Sends `signal` to a child, ignoring one that is gone. */
@@ -193,20 +159,25 @@ function describeExit(status: Deno.CommandStatus): string {
  * @param args The command line it was started with.
  * @param config The service config (validated; `config.workers` > 1).
  * @param log Where its log lines go.
+ * @param options The start timeout.
  * @returns The exit code: 0 after a clean shutdown; 1 when NATS or a
- * worker's first start fails (that worker's code when it gave one).
+ * worker's first start fails or times out (that worker's code when it gave
+ * one).
  */
 export async function superviseWorkers(
   args: readonly string[],
   config: ServiceConfig,
   log: Logger,
+  options: SuperviseOptions = {},
 ): Promise<number> {
   if (Deno.permissions.querySync({ name: "run" }).state !== "granted") {
     console.error(
-      "cloverleaf: --workers needs --allow-run (it starts the worker processes and nats-server)",
+      "cloverleaf: --workers needs --allow-run (it starts the worker processes and nats-server): " +
+        "deno task start:workers, or deno run --allow-run … cli.ts",
     );
     return 1;
   }
+  const startTimeout = options.startTimeout ?? 60_000;
   let nats: LocalNats | undefined;
   if (config.cluster === undefined) {
     try {
@@ -218,6 +189,14 @@ export async function superviseWorkers(
   }
   if (config.listeners.some((l) => l.type === "universal")) {
     log("info", "Supervisor: long-poll is off with --workers (WebSocket and RawSocket only)");
+  }
+  for (const l of config.listeners) {
+    if (l.maxConnections === undefined || l.maxConnections === 0) continue;
+    log(
+      "info",
+      `Supervisor: maxConnections ${l.maxConnections} on ${l.host}:${l.port} is per worker: ` +
+        `up to ${l.maxConnections * config.workers} connections in all`,
+    );
   }
   const slots: Slot[] = Array.from({ length: config.workers }, (_, i) => ({
     index: i + 1,
@@ -295,8 +274,7 @@ export async function superviseWorkers(
       log("info", `Supervisor: worker ${slot.index} stopped`);
     }));
     if (nats !== undefined) {
-      await stopChild(nats.child, 5000);
-      rmSync(nats.store, { recursive: true, force: true });
+      await nats.stop();
       log("info", "Supervisor: NATS stopped");
     }
   };
@@ -314,10 +292,20 @@ export async function superviseWorkers(
       slot.firstReady.promise.catch(() => {});
       start(slot);
     }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const late = slots.filter((slot) => !slot.ready).map((slot) => slot.index);
+        log("error", `Supervisor: worker ${late.join(", ")} not serving after ${startTimeout} ms`);
+        reject(new Error("start timeout"));
+      }, startTimeout);
+    });
     const first = await Promise.race([
       Promise.all(slots.map((slot) => slot.firstReady!.promise)).then(() => undefined),
       stopped.promise.then(() => undefined),
+      timedOut,
     ]).catch((failure: unknown) => failure);
+    clearTimeout(timer);
     for (const slot of slots) slot.firstReady = undefined;
     if (first !== undefined) {
       const status = first as Partial<Deno.CommandStatus>;

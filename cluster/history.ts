@@ -7,8 +7,9 @@
  * ordered consumer from the stream's start), so `wamp.subscription.get_events`
  * returns the same events in the same order on every node, and a node
  * that restarts reads them back. The stream keeps at most the largest
- * rule's `limit` per subject (so every rule's newest `limit` events are
- * kept) and, per realm, at most `historyBytes` times its rules together;
+ * rule's `limit` messages per subject (a message holds one publication or
+ * a batch of them, `ClusterNode.send`, so every rule's newest `limit`
+ * events are kept) and, per realm, at most `historyBytes` times its rules together;
  * each store trims to its rule as before.
  *
  * Not in the stream: meta events (never shared between nodes), and what a
@@ -22,7 +23,7 @@ import { publicationFrom } from "../router/core/broker/publication.ts";
 import type { Realm } from "../router/core/realm.ts";
 import type { Logger } from "../router/core/types.ts";
 import type { ClusterNode } from "./node.ts";
-import { decodeEnvelope } from "./pubsub.ts";
+import { decodeEnvelopes } from "./pubsub.ts";
 import { escapeToken, interestSubjects } from "./subjects.ts";
 
 interface StreamConfig {
@@ -193,15 +194,16 @@ export class ClusterHistory {
 
 /** Keeps a publication from the stream for the history-enabled subscriptions it matches. */
 function record(realm: Realm, stores: readonly HistoryStore[], data: Uint8Array): void {
-  const [, shared] = decodeEnvelope(data);
-  const pub = publicationFrom(shared);
-  if (pub === undefined) return;
-  for (const { id, topic, match } of stores) {
-    const hit = match === "exact"
-      ? topic === pub.topic
-      : match === "prefix"
-      ? prefixMatch(topic, pub.topic)
-      : wildcardMatch(topic, pub.topic);
-    if (hit) realm.broker.history.append(id, pub);
+  for (const [, shared] of decodeEnvelopes(data)) {
+    const pub = publicationFrom(shared);
+    if (pub === undefined) continue;
+    for (const { id, topic, match } of stores) {
+      const hit = match === "exact"
+        ? topic === pub.topic
+        : match === "prefix"
+        ? prefixMatch(topic, pub.topic)
+        : wildcardMatch(topic, pub.topic);
+      if (hit) realm.broker.history.append(id, pub);
+    }
   }
 }

@@ -145,9 +145,10 @@ export class Cluster {
     });
     this.#sessions = new ClusterSessions(this.node, (out) => shell.run(out), log);
     for (const [name, realm] of shell.realms) this.#linkRpc(name, realm);
-    await table.watch((realm, procedure, match, invoke, callees) => {
+    await table.watch((realm, procedure, match, invoke, callees, description) => {
       const dealer = rpc.dealer(realm);
-      if (dealer !== undefined) shell.run(dealer.sync(procedure, match, invoke, callees));
+      if (dealer === undefined) return;
+      shell.run(dealer.sync(procedure, match, invoke, callees, description));
     });
     await this.node.flush(); // joined: the realms' interest (history subscriptions) is in place
   }
@@ -185,10 +186,28 @@ export class Cluster {
     this.#rpc?.close();
     this.#sessions?.close();
     this.#history?.close();
-    await this.pubsub.testamentStore?.close();
+    // Tidying JetStream waits for NATS, which may be gone (the supervisor
+    // and its nats-server killed together): each step gets CLOSE_MS, none
+    // when NATS is unreachable already.
+    const ms = () => this.node.connected ? CLOSE_MS : 0;
+    await atMost(this.pubsub.testamentStore?.close(), ms());
     this.pubsub.retained?.close();
     this.pubsub.close();
-    await this.ids.close();
-    await this.node.close();
+    await atMost(this.ids.close(), ms());
+    await this.node.close(ms());
   }
+}
+
+/** How long each step of closing may wait for NATS, in ms. */
+const CLOSE_MS = 2000;
+
+/** Waits for `promise`, but no longer than `ms` (its failure is ignored). */
+async function atMost(promise: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (promise === undefined) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    promise.catch(() => {}),
+    new Promise((resolve) => timer = setTimeout(resolve, ms)),
+  ]);
+  clearTimeout(timer);
 }

@@ -118,7 +118,7 @@ export class ClusterSessions {
     const subject = effect.to === undefined
       ? node.subject("meta", "sessions")
       : node.subject("node", effect.to, "meta");
-    node.publish(subject, encode(effect.envelope, PACK));
+    node.send(subject, encode(effect.envelope, PACK), true); // views may lag a few ms
   }
 
   /** Stops listening; kills in flight answer at once. */

@@ -14,6 +14,7 @@
  */
 
 import type { Logger } from "../router/core/types.ts";
+import { BATCH_BYTES, Batches, unbatch } from "./batch.ts";
 
 /** Options for a cluster node (`RouterOptions.cluster`, `--cluster`). */
 export interface ClusterOptions {
@@ -63,6 +64,7 @@ interface NatsConnection {
 }
 
 const NAME = /^[A-Za-z0-9_-]+$/;
+
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
 
@@ -84,11 +86,14 @@ export class ClusterNode {
   #nodeTimeout: number;
   #closed = false;
   #connected = true;
+  /** What {@linkcode ClusterNode.send} holds until the loop turns. */
+  #batches: Batches;
   #reconnectedAt = 0;
 
   private constructor(nc: NatsConnection, options: ClusterOptions, log: Logger) {
     this.#nc = nc;
     this.#log = log;
+    this.#batches = new Batches((subject, data) => nc.publish(subject, data), log);
     this.name = options.name ?? "cloverleaf";
     this.prefix = `clv.${this.name}`;
     this.id = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
@@ -153,11 +158,36 @@ export class ClusterNode {
    */
   publish(subject: string, data: Uint8Array): void {
     if (this.#closed) return;
+    this.#batches.send();
     this.#nc.publish(subject, data);
   }
 
   /**
-   * Receives what is published on a subject (NATS wildcards allowed).
+   * Publishes a MessagePack message on a subject, coalesced: what is sent
+   * within one turn of the event loop (every socket event it handles) is
+   * handed to NATS together at its end (`setImmediate`), so it leaves in
+   * one socket write, and messages to one subject in a row go as one NATS
+   * message (a batch, up to 64 KiB), which {@linkcode ClusterNode.subscribe}
+   * splits again. Order holds: {@linkcode ClusterNode.publish} and
+   * {@linkcode ClusterNode.flush} hand over what is held first.
+   *
+   * @param subject The subject.
+   * @param data The bytes (MessagePack, so never starting with `0xc1`).
+   * @param lazy Whether it may wait a few more ms (`Batches.add`): session
+   * broadcasts.
+   * @throws {Error} From the NATS client, for a message of 64 KiB or more
+   * that NATS refuses (over its `max_payload`); smaller ones are not checked
+   * here.
+   */
+  send(subject: string, data: Uint8Array, lazy = false): void {
+    if (this.#closed) return;
+    if (data.length + 4 >= BATCH_BYTES) return this.publish(subject, data); // may throw: too big
+    this.#batches.add(subject, data, lazy);
+  }
+
+  /**
+   * Receives what is published on a subject (NATS wildcards allowed),
+   * each message of a batch ({@linkcode ClusterNode.send}) on its own.
    *
    * @param subject The subject.
    * @param handler Called for each message, in order.
@@ -167,10 +197,12 @@ export class ClusterNode {
     return this.#nc.subscribe(subject, {
       callback: (error, msg) => {
         if (error !== null) return this.#log("warn", `Cluster: subscription ${subject}: ${error}`);
-        try {
-          handler(msg.data, msg.subject);
-        } catch (failure) {
-          this.#log("error", `Cluster: handling ${msg.subject}: ${failure}`);
+        for (const data of unbatch(msg.data)) {
+          try {
+            handler(data, msg.subject);
+          } catch (failure) {
+            this.#log("error", `Cluster: handling ${msg.subject}: ${failure}`);
+          }
         }
       },
     });
@@ -178,6 +210,7 @@ export class ClusterNode {
 
   /** Resolves once NATS has every message published so far. */
   flush(): Promise<void> {
+    this.#batches.send();
     return this.#nc.flush();
   }
 
@@ -225,17 +258,25 @@ export class ClusterNode {
     return this.#nc;
   }
 
-  /** Says goodbye to the cluster and closes the NATS connection. */
-  async close(): Promise<void> {
+  /**
+   * Says goodbye to the cluster and closes the NATS connection.
+   *
+   * @param drainMs How long draining (delivering what is pending) may take
+   * before the connection is closed anyway.
+   */
+  async close(drainMs = 5000): Promise<void> {
     if (this.#closed) return;
     clearInterval(this.#timer);
+    this.#batches.send();
     this.#nc.publish(this.subject("nodes", "bye", this.id));
     this.#closed = true;
-    try {
-      await this.#nc.drain();
-    } catch {
-      await this.#nc.close().catch(() => {});
-    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<"late">((resolve) =>
+      timer = setTimeout(() => resolve("late"), drainMs)
+    );
+    const drained = await Promise.race([this.#nc.drain().catch(() => "failed" as const), late]);
+    clearTimeout(timer);
+    if (drained !== undefined) await this.#nc.close().catch(() => {});
   }
 
   #beat(): void {

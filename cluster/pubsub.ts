@@ -28,6 +28,7 @@ import { messagesOnly } from "../router/core/output.ts";
 import type { SharedPublication } from "../router/core/broker/publication.ts";
 import type { Realm } from "../router/core/realm.ts";
 import type { Logger } from "../router/core/types.ts";
+import { unbatch } from "./batch.ts";
 import type { ClusterNode, ClusterSubscription } from "./node.ts";
 import type { ClusterRetained } from "./retained.ts";
 import { escapeToken, interestSubjects, uriSubject } from "./subjects.ts";
@@ -53,6 +54,8 @@ export interface PubSubStats {
 const CONFIRM_MS = 3000;
 /** How many recent publication IDs are remembered to drop duplicates. */
 const RECENT = 4096;
+/** How many (realm, topic) subjects are kept computed; the cache restarts beyond. */
+const SUBJECTS = 4096;
 
 interface Held {
   count: number;
@@ -73,14 +76,17 @@ type Envelope = [
 ];
 
 /**
- * Reads what a node put on NATS for a publication.
+ * Reads what a node put on NATS for publications (one, or a batch).
  *
- * @param data The bytes (MessagePack).
- * @returns The origin node's ID and the publication.
+ * @param data The bytes (MessagePack, or a batch of it: `ClusterNode.send`).
+ * @returns The origin node's ID and the publication, for each.
  */
-export function decodeEnvelope(data: Uint8Array): [origin: string, pub: SharedPublication] {
-  const e = new Decoder().decode(data) as Envelope;
-  return [e[0], sharedOfEnvelope(e)];
+export function decodeEnvelopes(data: Uint8Array): [origin: string, pub: SharedPublication][] {
+  const decoder = new Decoder();
+  return unbatch(data).map((one) => {
+    const e = decoder.decode(one) as Envelope;
+    return [e[0], sharedOfEnvelope(e)];
+  });
 }
 
 function sharedOfEnvelope(e: Envelope): SharedPublication {
@@ -104,6 +110,8 @@ export class ClusterPubSub {
   #realms: (name: string) => Realm | undefined;
   #log: Logger;
   #subjects = new Map<string, Held>();
+  /** The subject of each recent (realm, topic), keyed `realm topic`. */
+  #topicSubjects = new Map<string, string>();
   #encoder = new Encoder({ ignoreUndefined: true });
   #decoder = new Decoder();
   #recent = new Map<number, string>();
@@ -190,18 +198,23 @@ export class ClusterPubSub {
       pub.excluded ?? null,
     ];
     const acknowledged = effect.acknowledged;
+    let stored: Promise<void> | undefined;
     try {
-      const subject = `${this.#realmPrefix(effect.realm)}.${uriSubject(pub.topic)}`;
-      this.#node.publish(subject, this.#encoder.encode(envelope));
+      this.#node.send(this.#topicSubject(effect.realm, pub.topic), this.#encoder.encode(envelope));
       this.stats.published++;
-      if (effect.retain === true) this.retained?.retain(effect.realm, pub);
+      if (effect.retain === true) {
+        stored = this.retained?.retain(effect.realm, pub) ??
+          Promise.reject(new Error("the retained events store is not open"));
+        stored.catch(() => {}); // logged by the store; answered below when acknowledged
+      }
     } catch (error) {
       this.#log("warn", `Cluster: cannot share publication ${pub.id}: ${error}`);
       if (acknowledged !== undefined) this.#sink.run(acknowledged({ ok: false, error }));
       return;
     }
     if (acknowledged === undefined) return;
-    this.#confirm().then(
+    // Retained: PUBLISHED once the retained event is stored too.
+    this.#confirm(stored).then(
       () => this.#sink.run(acknowledged({ ok: true, value: undefined })),
       (error) => this.#sink.run(acknowledged({ ok: false, error })),
     );
@@ -213,7 +226,9 @@ export class ClusterPubSub {
    * @param effect The effect.
    */
   testaments(effect: ClusterTestaments): void {
-    this.testamentStore?.update(effect);
+    if (this.testamentStore !== undefined) return this.testamentStore.update(effect);
+    const error = new Error("the testaments store is not open");
+    if (effect.stored !== undefined) this.#sink.run(effect.stored({ ok: false, error }));
   }
 
   /** Stops receiving. */
@@ -221,6 +236,17 @@ export class ClusterPubSub {
     this.#closed = true;
     for (const { sub } of this.#subjects.values()) sub.unsubscribe();
     this.#subjects.clear();
+  }
+
+  #topicSubject(realm: string, topic: string): string {
+    const key = `${realm} ${topic}`; // a realm name has no space
+    let subject = this.#topicSubjects.get(key);
+    if (subject === undefined) {
+      if (this.#topicSubjects.size >= SUBJECTS) this.#topicSubjects.clear();
+      subject = `${this.#realmPrefix(realm)}.${uriSubject(topic)}`;
+      this.#topicSubjects.set(key, subject);
+    }
+    return subject;
   }
 
   #realmPrefix(realm: string): string {
@@ -249,11 +275,16 @@ export class ClusterPubSub {
     }
   }
 
-  /** Resolves once NATS has what was sent so far, rejects after {@linkcode CONFIRM_MS}. */
-  #confirm(): Promise<void> {
+  /**
+   * Resolves once NATS has what was sent so far (and `also` resolved),
+   * rejects after {@linkcode CONFIRM_MS}.
+   */
+  #confirm(also?: Promise<void>): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     return Promise.race([
-      this.#node.flush(),
+      also === undefined
+        ? this.#node.flush()
+        : Promise.all([this.#node.flush(), also]).then(() => {}),
       new Promise<never>((_, reject) => {
         timer = setTimeout(
           () => reject(new Error(`NATS did not answer within ${CONFIRM_MS} ms`)),

@@ -12,7 +12,7 @@
  */
 
 import { decode, encode } from "@msgpack/msgpack";
-import type { InvocationPolicy, MatchPolicy } from "../wamp/mod.ts";
+import type { Dict, InvocationPolicy, MatchPolicy } from "../wamp/mod.ts";
 import type { CalleeEntry } from "../router/core/dealer/remote.ts";
 import type { Logger } from "../router/core/types.ts";
 import type { ClusterNode } from "./node.ts";
@@ -29,6 +29,8 @@ export interface SharedRegistration {
   invoke: InvocationPolicy;
   /** The callees, on every node. */
   callees: CalleeEntry[];
+  /** What `wamp.reflect.define` set, on any node. */
+  description?: Dict;
 }
 
 /** Told of every change: the registration's callees now (empty: gone). */
@@ -38,6 +40,7 @@ export type RegistrationChange = (
   match: MatchPolicy,
   invoke: InvocationPolicy,
   callees: readonly CalleeEntry[],
+  description: Dict | undefined,
 ) => void;
 
 interface KvEntry {
@@ -165,7 +168,7 @@ export class ClusterRegistrations {
       if (entry === null || entry.operation !== "PUT") continue;
       const reg = decode(entry.value) as SharedRegistration;
       const callees = reg.callees.filter((c) => !this.#down.has(c.node));
-      change(reg.realm, reg.procedure, reg.match, reg.invoke, callees);
+      change(reg.realm, reg.procedure, reg.match, reg.invoke, callees, reg.description);
     }
   }
 
@@ -191,10 +194,11 @@ export class ClusterRegistrations {
           if (entry.operation === "PUT") {
             const reg = decode(entry.value) as SharedRegistration;
             const callees = reg.callees.filter((c) => !this.#down.has(c.node));
-            change(reg.realm, reg.procedure, reg.match, reg.invoke, callees);
+            change(reg.realm, reg.procedure, reg.match, reg.invoke, callees, reg.description);
           } else {
             const [realm, match, procedure] = entry.key.split(".");
-            change(untoken(realm!), untoken(procedure!), match as MatchPolicy, "single", []);
+            const uri = untoken(procedure!);
+            change(untoken(realm!), uri, match as MatchPolicy, "single", [], undefined);
           }
         } catch (error) {
           this.#log("error", `Cluster: registration ${entry.key}: ${error}`);
@@ -252,6 +256,30 @@ export class ClusterRegistrations {
       }
     }
     throw new Error(`registration "${procedure}" is changing too often`);
+  }
+
+  /**
+   * Sets a registration's description (`wamp.reflect.define`), unless the
+   * registration is gone.
+   */
+  async define(
+    realm: string,
+    procedure: string,
+    match: MatchPolicy,
+    description: Dict,
+  ): Promise<void> {
+    const key = keyOf(realm, procedure, match);
+    for (let attempt = 0; attempt < 50 && !this.#closed; attempt++) {
+      const current = await this.#kv.get(key);
+      if (current === null || current.operation !== "PUT") return;
+      const reg = decode(current.value) as SharedRegistration;
+      try {
+        await this.#kv.update(key, encode({ ...reg, description }), current.revision);
+        return;
+      } catch {
+        // changed meanwhile: look again
+      }
+    }
   }
 
   /**

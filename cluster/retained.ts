@@ -82,14 +82,20 @@ export class ClusterRetained {
    *
    * @param realm The realm's name.
    * @param pub The publication.
+   * @returns Resolves once JetStream acknowledged the write; rejects when
+   * it failed (logged too).
    */
-  retain(realm: string, pub: SharedPublication): void {
-    if (this.#closed) return;
+  retain(realm: string, pub: SharedPublication): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error("the cluster is closing"));
     const kind = pub.lists === undefined ? "o" : "r";
     const key = `${keyToken(realm)}.${keyToken(pub.topic)}.${kind}`;
     const stored: Stored = [this.#node.id, realm, pub];
-    this.#kv.put(key, encode(stored, { ignoreUndefined: true })).catch((error) =>
-      this.#log("warn", `Cluster: cannot store the retained event of "${pub.topic}": ${error}`)
+    return this.#kv.put(key, encode(stored, { ignoreUndefined: true })).then(
+      () => {},
+      (error) => {
+        this.#log("warn", `Cluster: cannot store the retained event of "${pub.topic}": ${error}`);
+        throw error;
+      },
     );
   }
 

@@ -99,8 +99,14 @@ export class ClusterRpc {
         .catch((error) => this.#host.log("warn", `Cluster: unregistering ${procedure}: ${error}`));
       return;
     }
+    if (envelope.k === "define") {
+      const { realm, procedure, match, description } = envelope;
+      this.#table.define(realm, procedure, match, description)
+        .catch((error) => this.#host.log("warn", `Cluster: describing ${procedure}: ${error}`));
+      return;
+    }
     try {
-      this.#node.publish(this.#node.subject("node", effect.node, "rpc"), encode(envelope, PACK));
+      this.#node.send(this.#node.subject("node", effect.node, "rpc"), encode(envelope, PACK));
     } catch (error) { // over NATS's max_payload: the caller is answered, the call ends here
       this.#host.log(
         "warn",
@@ -121,7 +127,7 @@ export class ClusterRpc {
   }
 
   #receive(envelope: RpcEnvelope): void {
-    if (envelope.k === "release") return;
+    if (envelope.k === "release" || envelope.k === "define") return;
     const dealer = this.#dealers.get(envelope.realm);
     if (dealer === undefined) return;
     const host = this.#host;
@@ -143,6 +149,10 @@ export class ClusterRpc {
         return host.run(dealer.callerGone(envelope.caller));
       case "out":
         return host.run(dealer.answer(envelope.to, envelope.msg));
+      case "revoke":
+        return host.run(
+          dealer.revoke(envelope.procedure, envelope.match, envelope.session, envelope.reason),
+        );
     }
   }
 
@@ -167,7 +177,7 @@ export class ClusterRpc {
       send: (msg: WampMessage) => {
         const envelope: RpcEnvelope = { k: "out", realm, from, to, msg };
         try {
-          this.#node.publish(subject, encode(envelope, PACK));
+          this.#node.send(subject, encode(envelope, PACK));
         } catch (error) { // over NATS's max_payload: the caller gets an ERROR instead
           this.#host.log("warn", `Cluster: cannot send an answer to node ${node}: ${error}`);
           if (msg.type !== MessageType.RESULT && msg.type !== MessageType.ERROR) return;

@@ -100,12 +100,17 @@ export class ClusterTestamentStore {
   }
 
   /**
-   * Runs a `cluster-testaments` effect: stores or forgets a session's testaments.
+   * Runs a `cluster-testaments` effect: stores or forgets a session's
+   * testaments, then (for `add_testament`) answers through `stored`.
    *
    * @param effect The effect.
    */
   update(effect: TestamentsEffect): void {
-    if (this.#closed) return;
+    if (this.#closed) {
+      const error = new Error("the cluster is closing");
+      if (effect.stored !== undefined) this.#run(effect.stored({ ok: false, error }));
+      return;
+    }
     const { session, testaments } = effect;
     const key = `${keyToken(session.realm)}.${this.#node.id}.${session.id}`;
     const write = async (): Promise<void> => {
@@ -113,8 +118,18 @@ export class ClusterTestamentStore {
       else await this.#kv.put(key, encode([session, testaments], { ignoreUndefined: true }));
     };
     const last = this.#writes.get(key) ?? Promise.resolve();
-    const next = last.then(write).catch((error) =>
-      this.#log("warn", `Cluster: cannot store the testaments of session ${session.id}: ${error}`)
+    const stored = effect.stored;
+    const next = last.then(write).then(
+      () => {
+        if (stored !== undefined) this.#run(stored({ ok: true, value: undefined }));
+      },
+      (error) => {
+        this.#log(
+          "warn",
+          `Cluster: cannot store the testaments of session ${session.id}: ${error}`,
+        );
+        if (stored !== undefined) this.#run(stored({ ok: false, error }));
+      },
     );
     this.#writes.set(key, next);
     next.then(() => {

@@ -60,7 +60,8 @@ export const ErrorUri = {
   /**
    * In cluster mode, an acknowledged publication reached this node's
    * subscribers but NATS did not accept it in time (the node is
-   * partitioned). Cloverleaf's own URI.
+   * partitioned), or a testament could not be stored in the cluster.
+   * Cloverleaf's own URI.
    */
   CLUSTER_UNAVAILABLE: "cloverleaf.error.cluster_unavailable",
   /** Authenticated, but the role does not exist. */

@@ -10,7 +10,7 @@
 import { TransportError } from "../../mod.ts";
 import type { Serializer } from "../../wamp/mod.ts";
 import { concat } from "../../transports/stream/bytes.ts";
-import { dial } from "../../transports/stream/dial.ts";
+import { type ClientTlsOptions, dial } from "../../transports/stream/dial.ts";
 import {
   encodeFrame as encodeRawFrame,
   FrameReader,
@@ -66,14 +66,20 @@ export class Conn {
 /**
  * Opens a connection and completes the transport handshake.
  *
- * @param url `ws://host:port/path` or `tcp://host:port`.
+ * @param url `ws://host:port/path`, `wss://…` or `tcp://host:port`.
  * @param serializer The serializer to negotiate.
+ * @param tls For `wss://`: the CA to trust, …
  */
-export async function openConn(url: string, serializer: Serializer): Promise<Conn> {
+export async function openConn(
+  url: string,
+  serializer: Serializer,
+  tls?: ClientTlsOptions,
+): Promise<Conn> {
   const u = new URL(url);
   const port = Number(u.port || 80);
-  const wire = await dial({ host: u.hostname.replace(/^\[(.*)\]$/, "$1"), port });
-  if (u.protocol === "ws:") return await webSocket(wire, u, serializer);
+  const host = u.hostname.replace(/^\[(.*)\]$/, "$1");
+  const wire = await dial({ host, port }, u.protocol === "wss:" ? { tls: tls ?? {} } : {});
+  if (u.protocol === "ws:" || u.protocol === "wss:") return await webSocket(wire, u, serializer);
   if (u.protocol === "tcp:") return await rawSocket(wire, serializer);
   wire.destroy();
   throw new TransportError(`load: unsupported URL ${url} (ws:// or tcp://)`);

@@ -151,6 +151,8 @@ export interface ClusterTestaments {
   readonly session: SessionInfo;
   /** Its testaments now, detached ones first, each scope in the order added. */
   readonly testaments: readonly SharedTestament[];
+  /** For `add_testament`: continues once the cluster stored them, or could not. */
+  readonly stored?: (result: Settled<void>) => Output;
 }
 
 /**

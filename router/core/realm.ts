@@ -144,7 +144,7 @@ export class Realm {
     });
     for (
       const procedures of [
-        procedureReflection(this.dealer),
+        procedureReflection(this.dealer, () => this.broker.sharing),
         registrationProcedures(this.dealer),
         subscriptionProcedures(this.broker, this.#events),
         ...this.#members.procedures(),

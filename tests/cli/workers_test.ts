@@ -21,6 +21,11 @@ import {
   withConfig,
 } from "./_service.ts";
 import { freePort } from "../../cli/ports.ts";
+import { superviseWorkers } from "../../cli/workers.ts";
+import { loadConfig } from "../../cli/service_config.ts";
+import { parseFlags } from "../../cli/flags.ts";
+import { ConfigErrors } from "../../config/mod.ts";
+import type { Logger } from "../../router/mod.ts";
 
 const SLOT = 2 ** 37;
 
@@ -285,6 +290,119 @@ Deno.test({
       for (const pid of known) {
         if (await alive(pid)) Deno.kill(pid, "SIGKILL");
       }
+    }
+  },
+});
+
+/** The flags of a `deno task` in deno.json, after `deno`. */
+async function taskArgs(name: string): Promise<string[]> {
+  const deno = JSON.parse(
+    await Deno.readTextFile(new URL("../../deno.json", import.meta.url)),
+  ) as { tasks: Record<string, string> };
+  const [command, ...args] = deno.tasks[name]!.split(" ");
+  equal(command, "deno");
+  return args;
+}
+
+Deno.test({
+  name: "deno task start:workers serves with --workers 2, and a SIGKILLed supervisor " +
+    "leaves no worker, no nats-server and no store behind",
+  sanitizeResources: false,
+  fn: async () => {
+    const port = await freePort();
+    const args = await taskArgs("start:workers");
+    ok(args.includes("--allow-run"), "the task grants --allow-run");
+    await using service = await startService(Deno.execPath(), [
+      ...args,
+      "--workers",
+      "2",
+      "--ws",
+      `127.0.0.1:${port}`,
+    ], { listeners: 2, timeout: 30_000 });
+    const known = new Set<number>();
+    try {
+      await until(
+        () => service.lines.some((l) => l.includes("Supervisor: 2 workers serving")),
+        10_000,
+        "both workers serving",
+      );
+      const started = pids(service);
+      equal(started.workers.size, 2);
+      for (const pid of [...started.workers.values(), started.nats!]) known.add(pid);
+      const store = /store (\S+)\)/.exec(service.lines.join("\n"))![1]!;
+      const s = await connect(`ws://127.0.0.1:${port}/ws`, { realm: "realm1" });
+      await s.close();
+      const supervisor = Number(/workers serving \(pid (\d+)\)/.exec(service.lines.join("\n"))![1]);
+      Deno.kill(supervisor, "SIGKILL");
+      const deadline = Date.now() + 10_000;
+      while (await anyAlive(known)) {
+        if (Date.now() > deadline) {
+          throw new Error("processes left 10 s after the supervisor's SIGKILL");
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await until(
+        () => {
+          try {
+            Deno.statSync(store);
+            return false;
+          } catch {
+            return true;
+          }
+        },
+        5000,
+        "the NATS store removed",
+      );
+    } finally {
+      for (const pid of known) {
+        if (await alive(pid)) Deno.kill(pid, "SIGKILL");
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "superviseWorkers: workers that do not serve within the start timeout stop everything",
+  sanitizeResources: false,
+  fn: async () => {
+    // A "NATS server" that accepts and never speaks: each worker waits in its cluster join.
+    const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const held: Deno.Conn[] = [];
+    const accepting = (async () => {
+      for await (const conn of silent) held.push(conn);
+    })().catch(() => {});
+    const port = await freePort();
+    const args = [
+      "--workers",
+      "2",
+      "--ws",
+      `127.0.0.1:${port}`,
+      "--cluster",
+      `nats://127.0.0.1:${silent.addr.port}`,
+    ];
+    const errors = new ConfigErrors();
+    const config = await loadConfig(parseFlags(args), errors);
+    equal(errors.errors.length, 0);
+    const lines: string[] = [];
+    const log: Logger = (level, message) => lines.push(`${level} ${message}`);
+    const t0 = Date.now();
+    try {
+      const code = await superviseWorkers(args, config, log, { startTimeout: 1500 });
+      equal(code, 1);
+      const took = Date.now() - t0;
+      ok(took < 15_000, `returned after ${took} ms`);
+      const text = lines.join("\n");
+      match(text, /error Supervisor: worker 1, 2 not serving after 1500 ms/);
+      match(text, /Supervisor: a worker failed to start: stopping/);
+      const started = [...text.matchAll(/worker \d+ started \(pid (\d+)\)/g)].map((m) =>
+        Number(m[1])
+      );
+      equal(started.length, 2);
+      ok(!await anyAlive(started), "no worker left");
+    } finally {
+      silent.close();
+      for (const conn of held) conn.close();
+      await accepting;
     }
   },
 });

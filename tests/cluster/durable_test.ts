@@ -130,7 +130,7 @@ Deno.test("cluster: testaments fire when their session's node is SIGKILLed", asy
     await doomed.call("wamp.session.add_testament", {
       args: ["com.example.gone", ["destroyed 2"]],
     });
-    // The testaments reach the cluster's store asynchronously: wait for it.
+    // add_testament returned, so the cluster's store has them (durable_ack_test).
     await kvHas(c.nats.url, "clv_will_testaments", 1);
     child.kill("SIGKILL");
     killed = true;

@@ -11,6 +11,7 @@
 import {
   type CallMessage,
   type CancelMessage,
+  type Dict,
   ErrorUri,
   type InvocationPolicy,
   type MatchPolicy,
@@ -39,6 +40,8 @@ export interface DealerParts {
   readonly refusal: (session: SessionInfo, msg: RegisterMessage) => Outbound[] | undefined;
   /** Adds an accepted REGISTER's callee at its place in the cluster-wide order. */
   readonly add: (session: SessionInfo, msg: RegisterMessage, at: number) => Outbound[];
+  /** Revokes a registration, or one callee's part (`Dealer.revokeRequest`). */
+  readonly revoke: (id: number, reason: string | undefined, callee: number) => Output;
 }
 
 /** The cluster side of one dealer. */
@@ -135,14 +138,27 @@ export class DealerCluster {
   }
 
   /**
+   * Another node revokes this node's callee `session`'s part of (procedure,
+   * match) (`Router.revokeRegistration` there): as if revoked here.
+   */
+  revoke(procedure: string, match: MatchPolicy, session: number, reason?: string): Output {
+    const reg = this.#parts.registrations.lookup(procedure, match);
+    if (reg === undefined || !reg.callees.includes(session)) return NOTHING;
+    if (this.#remote.callees.has(session)) return NOTHING; // not ours
+    return this.#parts.settle(this.#parts.revoke(reg.id, reason, session));
+  }
+
+  /**
    * The shared table changed: `entries` are the callees of (procedure,
-   * match) on other nodes (empty when the registration is gone).
+   * match) on other nodes (empty when the registration is gone), and
+   * `description` what `wamp.reflect.define` set on any node.
    */
   sync(
     procedure: string,
     match: MatchPolicy,
     invoke: InvocationPolicy,
     entries: readonly CalleeEntry[],
+    description?: Dict,
   ): Output {
     const remote = this.#remote;
     const registrations = this.#parts.registrations;
@@ -167,6 +183,7 @@ export class DealerCluster {
       present.add(entry.session);
     }
     if (reg !== undefined) remote.sort(reg.callees);
+    if (reg !== undefined && description !== undefined) reg.description = description;
     return this.#parts.settle(NOTHING);
   }
 

@@ -28,7 +28,7 @@ import {
 import type { Disclosure } from "../realm_options.ts";
 import { errorReply } from "../errors.ts";
 import { limitMessage, type LimitOptions, resolveLimits } from "../limits.ts";
-import { messagesOnly, type Output } from "../output.ts";
+import { messagesOnly, type Output, type OutputBuilder } from "../output.ts";
 import { DealerCluster } from "./cluster.ts";
 import { type DealerClusterHooks, RemoteRpc } from "./remote.ts";
 import { Calls } from "./calls.ts";
@@ -310,6 +310,7 @@ export class Dealer {
       settle: this.#options.settle ?? ((out) => out),
       refusal: (session, msg) => this.#refusal(session, msg),
       add: (session, msg, at) => this.#add(session, msg, at),
+      revoke: (id, reason, callee) => this.revokeRequest(id, reason, callee),
     });
     return this.#cluster;
   }
@@ -339,17 +340,26 @@ export class Dealer {
 
   /**
    * {@linkcode Dealer.revoke} as an output: in a cluster, the revoked local
-   * callees leave the shared table too.
+   * callees leave the shared table too, and another node's callee is
+   * revoked by its node (the table, hence every node's view, follows).
    */
   revokeRequest(id: number, reason?: string, callee?: number): Output {
     const remote = this.#calls.remote;
     const reg = this.#registrations.get(id);
-    const before = remote === undefined || reg === undefined ? [] : [...reg.callees];
-    const out = messagesOnly(this.revoke(id, reason, callee));
-    const gone = before.filter((s) => !reg!.callees.includes(s) && !remote!.callees.has(s));
-    if (gone.length === 0) return out;
-    const effects = gone.map((s) => remote!.release(reg!.procedure, reg!.match, s));
-    return { messages: out.messages, effects };
+    if (remote === undefined || reg === undefined) {
+      return messagesOnly(this.revoke(id, reason, callee));
+    }
+    const out: OutputBuilder = { messages: [], effects: [] };
+    for (const s of callee === undefined ? [...reg.callees] : [callee]) {
+      const elsewhere = remote.callees.get(s)?.node;
+      if (elsewhere !== undefined && reg.callees.includes(s)) {
+        out.effects.push(remote.revokeAt(elsewhere, reg.procedure, reg.match, s, reason));
+      } else if (reg.callees.includes(s)) {
+        out.messages.push(...this.revoke(id, reason, s));
+        out.effects.push(remote.release(reg.procedure, reg.match, s));
+      }
+    }
+    return out;
   }
 
   #refused(session: SessionInfo, msg: RegisterMessage): Output | undefined {

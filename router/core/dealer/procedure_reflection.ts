@@ -24,9 +24,16 @@ import {
   ReflectionUri,
 } from "../../../wamp/mod.ts";
 import type { Dealer, Registration } from "./dealer.ts";
+import type { RpcEnvelope } from "./remote.ts";
 import { CallError } from "../errors.ts";
 import { payloadSize } from "../limits.ts";
 import type { RouterProcedures } from "../procedures.ts";
+import type { Effect } from "../output.ts";
+
+/** In cluster mode, the realm's queue of effects for the shell (its broker's `sharing`). */
+export type ReflectionCluster = () =>
+  | { readonly realm: string; queue(effect: Effect): void }
+  | undefined;
 
 /** The largest description `wamp.reflect.define` keeps (estimated bytes). */
 const MAX_DESCRIPTION_BYTES = 64 * 1024;
@@ -36,9 +43,14 @@ const MAX_DESCRIPTION_BYTES = 64 * 1024;
  * `Realm.provide`.
  *
  * @param dealer The realm's dealer.
+ * @param cluster In cluster mode, where a definition goes to the shared
+ * registration table, so that every node describes the procedure.
  * @returns URI → handler.
  */
-export function procedureReflection(dealer: Dealer): RouterProcedures {
+export function procedureReflection(
+  dealer: Dealer,
+  cluster: ReflectionCluster = () => undefined,
+): RouterProcedures {
   const find = (uri: unknown, match: unknown): Registration | undefined => {
     if (typeof uri !== "string") throw new CallError(ErrorUri.INVALID_ARGUMENT, "expected a URI");
     if (match === undefined) return dealer.match(uri) ?? exactly(dealer, uri);
@@ -71,6 +83,18 @@ export function procedureReflection(dealer: Dealer): RouterProcedures {
         throw new CallError(ErrorUri.INVALID_ARGUMENT, why);
       }
       reg.description = description as Dict;
+      const queue = cluster();
+      queue?.queue({
+        kind: "cluster",
+        node: "",
+        envelope: {
+          k: "define",
+          realm: queue.realm,
+          procedure: reg.procedure,
+          match: reg.match,
+          description: description as Dict,
+        } satisfies RpcEnvelope,
+      });
       return {};
     },
   };

@@ -92,7 +92,16 @@ export type RpcEnvelope =
     match: MatchPolicy;
     node: string;
     session: number;
-  };
+  }
+  | {
+    k: "revoke";
+    realm: string;
+    procedure: string;
+    match: MatchPolicy;
+    session: number;
+    reason?: string;
+  }
+  | { k: "define"; realm: string; procedure: string; match: MatchPolicy; description: Dict };
 
 /** A call this node forwarded to another. */
 interface Forwarded {
@@ -285,6 +294,25 @@ export class RemoteRpc {
       node: this.hooks.node,
       session,
     });
+  }
+
+  /** The envelope asking `node` to revoke its callee `session`'s part of a registration. */
+  revokeAt(
+    node: string,
+    procedure: string,
+    match: MatchPolicy,
+    session: number,
+    reason?: string,
+  ): ClusterSend {
+    const envelope: RpcEnvelope = {
+      k: "revoke",
+      realm: this.hooks.realm,
+      procedure,
+      match,
+      session,
+    };
+    if (reason !== undefined) envelope.reason = reason;
+    return send(node, envelope);
   }
 
   #send(node: string, envelope: RpcEnvelope): Output {

@@ -35,7 +35,7 @@ import { CallError } from "../errors.ts";
 import { limitMessage, type LimitOptions, payloadSize, resolveLimits } from "../limits.ts";
 import { usesPassthru } from "../passthru.ts";
 import { PublishFilter } from "../broker/publish_filter.ts";
-import type { Effect, Output, SharedTestament } from "../output.ts";
+import type { Effect, Output, Settled, SharedTestament } from "../output.ts";
 import { deferred, type RouterProcedures } from "../procedures.ts";
 import type { SessionInfo } from "../types.ts";
 import { isDict, optionalString, stringArg } from "./args.ts";
@@ -150,7 +150,8 @@ export class Testaments {
       [MetaProcedure.SESSION_ADD_TESTAMENT]: (caller, args, kwargs) => {
         const scope = scopeOf(kwargs);
         const testament = this.#testament(args, kwargs);
-        const add = ({ allow }: Decision) => {
+        // In cluster mode `stored` answers once the cluster's store has it.
+        const add = ({ allow }: Decision, stored?: (result: Settled<void>) => Output) => {
           if (!allow) {
             throw new CallError(
               ErrorUri.NOT_AUTHORIZED,
@@ -169,7 +170,7 @@ export class Testaments {
           bucket.push(testament);
           buckets.bytes += testament.size;
           this.#bytes += testament.size;
-          this.#mirror(caller, buckets);
+          this.#mirror(caller, buckets, stored);
           return {};
         };
         return deferred((reply) =>
@@ -177,7 +178,27 @@ export class Testaments {
             caller,
             testament.topic,
             testament.options,
-            (decision) => reply(() => add(decision)),
+            (decision) => {
+              if (this.#cluster() === undefined) return reply(() => add(decision));
+              // Cluster mode: durable before the RESULT; a failed write takes it back.
+              const stored = (result: Settled<void>): Output =>
+                reply(() => {
+                  if (result.ok) return {};
+                  this.#remove(caller, scope, testament);
+                  throw new CallError(
+                    ErrorUri.CLUSTER_UNAVAILABLE,
+                    `the testament could not be stored in the cluster: ${result.error}`,
+                  );
+                });
+              try {
+                add(decision, stored);
+              } catch (error) {
+                return reply(() => {
+                  throw error;
+                });
+              }
+              return { messages: [], effects: [] };
+            },
           )
         );
       },
@@ -198,8 +219,26 @@ export class Testaments {
     };
   }
 
-  /** Cluster mode: the session's testaments as they are now go to the cluster's store. */
-  #mirror(session: SessionInfo, buckets: Buckets | undefined): void {
+  /** Takes back a testament the cluster could not store (if the session still has it). */
+  #remove(session: SessionInfo, scope: "detached" | "destroyed", testament: Testament): void {
+    const buckets = this.#buckets.get(session.id);
+    const at = buckets?.[scope].indexOf(testament) ?? -1;
+    if (buckets === undefined || at < 0) return;
+    buckets[scope].splice(at, 1);
+    buckets.bytes -= testament.size;
+    this.#bytes -= testament.size;
+    this.#mirror(session, buckets);
+  }
+
+  /**
+   * Cluster mode: the session's testaments as they are now go to the
+   * cluster's store; `stored` continues once they are there (or not).
+   */
+  #mirror(
+    session: SessionInfo,
+    buckets: Buckets | undefined,
+    stored?: (result: Settled<void>) => Output,
+  ): void {
     const queue = this.#cluster();
     if (queue === undefined) return;
     const testaments: SharedTestament[] = [];
@@ -208,7 +247,12 @@ export class Testaments {
         testaments.push({ scope, topic, args, kwargs, options });
       }
     }
-    queue.queue({ kind: "cluster-testaments", session, testaments });
+    queue.queue({
+      kind: "cluster-testaments",
+      session,
+      testaments,
+      ...(stored === undefined ? {} : { stored }),
+    });
   }
 
   /** Throws `limit_exceeded` unless `size` more bytes fit for the session and the realm. */

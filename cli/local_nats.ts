@@ -1,0 +1,145 @@
+/**
+ * The `nats-server` a `--workers` supervisor starts when no `--cluster` is
+ * given: on a free loopback port with a temporary store, and watched so
+ * that it never outlives the supervisor.
+ *
+ * @module
+ */
+
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Logger } from "../router/mod.ts";
+import { freePort, reachable } from "./ports.ts";
+
+/**
+ * The shell script `nats-server` runs under (POSIX systems): it starts
+ * `nats-server` with the script's arguments, prints its pid, and kills it
+ * (then removes its store, `$CLOVERLEAF_NATS_STORE`) when its stdin (a pipe
+ * from the supervisor) ends: at a normal shutdown, when the supervisor
+ * closes it, and when the supervisor dies, even by SIGKILL, so that no
+ * `nats-server` outlives its supervisor.
+ */
+export const NATS_WATCH = '"$@" </dev/null >/dev/null 2>&1 & echo $!; read _ || true; ' +
+  'kill $! 2>/dev/null; wait $!; rm -rf -- "$CLOVERLEAF_NATS_STORE"';
+
+/** A `nats-server` this supervisor started. */
+export interface LocalNats {
+  readonly url: string;
+  /** The `nats-server` process's pid. */
+  readonly pid: number;
+  readonly store: string;
+  /** Stops it (within 5 s, then SIGKILL) and removes its store. */
+  stop(): Promise<void>;
+}
+
+/** `nats-server`'s path on the PATH, else undefined. */
+function findNatsServer(): string | undefined {
+  const name = Deno.build.os === "windows" ? "nats-server.exe" : "nats-server";
+  const separator = Deno.build.os === "windows" ? ";" : ":";
+  for (const dir of (Deno.env.get("PATH") ?? "").split(separator)) {
+    if (dir === "") continue;
+    const path = join(dir, name);
+    try {
+      if (statSync(path).isFile()) return path;
+    } catch {
+      // not there
+    }
+  }
+  return undefined;
+}
+
+/** Reads the first line of a stream (then lets the rest go). */
+async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
+  let text = "";
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  return text.split("\n")[0]!.trim();
+}
+
+/**
+ * Starts `nats-server -js` on a free loopback port with a temporary store,
+ * under {@linkcode NATS_WATCH} (directly on Windows).
+ *
+ * @param log Where it logs that NATS started.
+ * @returns The running server.
+ * @throws {Error} When `nats-server` is not on the PATH or does not start.
+ */
+export async function startNats(log: Logger): Promise<LocalNats> {
+  const natsServer = findNatsServer();
+  if (natsServer === undefined) {
+    throw new Error(
+      "--workers without --cluster needs nats-server on the PATH (apt install nats-server), " +
+        "or give --cluster <nats-url>",
+    );
+  }
+  const port = await freePort();
+  const store = mkdtempSync(join(tmpdir(), "cloverleaf-nats-"));
+  const natsArgs = ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store];
+  const watched = Deno.build.os !== "windows";
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(watched ? "/bin/sh" : natsServer, {
+      args: watched ? ["-c", NATS_WATCH, "nats-watch", natsServer, ...natsArgs] : natsArgs,
+      env: { CLOVERLEAF_NATS_STORE: store },
+      stdin: watched ? "piped" : "null",
+      stdout: watched ? "piped" : "null",
+      stderr: "null",
+      detached: true,
+    }).spawn();
+  } catch (error) {
+    rmSync(store, { recursive: true, force: true });
+    throw new Error(
+      `cannot start ${natsServer}: ${error instanceof Error ? error.message : error}`,
+    );
+  }
+  const pid = watched ? Number(await firstLine(child.stdout)) : child.pid;
+  const writer = watched ? child.stdin.getWriter() : undefined;
+  const stop = async () => {
+    // The watch script kills nats-server when its stdin ends.
+    if (writer !== undefined) await writer.close().catch(() => {});
+    else signal(child, "SIGTERM");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        for (const target of [pid, child.pid]) {
+          try {
+            Deno.kill(target, "SIGKILL");
+          } catch {
+            // gone
+          }
+        }
+        resolve();
+      }, 5000);
+    });
+    await Promise.race([child.status, late]);
+    await child.status;
+    clearTimeout(timer);
+    rmSync(store, { recursive: true, force: true });
+  };
+  const exited = child.status.then(() => false);
+  if (!Number.isInteger(pid) || pid <= 0 || !await Promise.race([reachable(port, 5000), exited])) {
+    await stop();
+    throw new Error(`nats-server did not start on 127.0.0.1:${port} within 5 s`);
+  }
+  const url = `nats://127.0.0.1:${port}`;
+  log("info", `Supervisor: NATS started at ${url} (pid ${pid}, store ${store})`);
+  return { url, pid, store, stop };
+}
+
+/** Sends `signal` to a child, ignoring one that is gone. */
+function signal(child: Deno.ChildProcess, signal: Deno.Signal): void {
+  try {
+    child.kill(signal);
+  } catch {
+    // already exited
+  }
+}
