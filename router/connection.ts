@@ -33,6 +33,7 @@ import { type SessionHost, SessionState } from "./core/session_state.ts";
 import type { Logger, SessionInfo } from "./core/types.ts";
 import { type Delivery, Target } from "./delivery.ts";
 import type { OutputRunner } from "./output_runner.ts";
+import type { RouterMetrics } from "./metrics.ts";
 
 /** What a connection needs from its router. */
 export interface ConnectionHost extends SessionHost<Realm> {
@@ -44,6 +45,8 @@ export interface ConnectionHost extends SessionHost<Realm> {
   readonly runner: OutputRunner;
   /** Where log lines go. */
   readonly log: Logger;
+  /** The router's metrics. */
+  readonly metrics?: RouterMetrics;
   /** Called once when the connection is gone. */
   detach(connection: Connection): void;
 }
@@ -80,7 +83,7 @@ export class Connection implements PeerHandler {
     this.#host = host;
     this.#peer = peer;
     this.#helloTimeout = options.helloTimeout ?? 10_000;
-    this.#target = new Target(peer, options, host.log, this);
+    this.#target = new Target(peer, options, host.log, this, host.metrics);
     const runner = host.runner;
     const requests = {
       request: (realm: Realm, session: SessionInfo, msg: WampMessage, fresh: boolean) => {
@@ -126,6 +129,11 @@ export class Connection implements PeerHandler {
 
   /** A message arrived from the client. */
   receive(msg: WampMessage): void {
+    this.#target.meter?.received(msg);
+    this.#receive(msg);
+  }
+
+  #receive(msg: WampMessage): void {
     if (this.#state.phase === "closed") return;
     if (this.#held !== undefined) {
       // GOODBYE or ABORT waits behind requests a dynamic authorizer holds: keep order.
@@ -171,7 +179,7 @@ export class Connection implements PeerHandler {
       return this.#host.runner.wait(this);
     }
     this.#held = undefined;
-    for (const msg of held) this.receive(msg);
+    for (const msg of held) this.#receive(msg);
   }
 
   /**
@@ -242,12 +250,14 @@ export class Connection implements PeerHandler {
     clearTimeout(this.#helloTimer);
     this.#helloTimer = undefined;
     this.#target.info = info;
+    this.#target.meter?.joined(info);
     this.#host.delivery.add(info.id, this.#target);
     const realm = this.#host.realm(info.realm);
     if (realm !== undefined) this.#host.runner.run(realm.join(this.#target));
   }
 
   #leave(info: SessionInfo): void {
+    this.#target.meter?.left();
     this.#host.delivery.remove(info.id);
     this.#held = undefined;
     const realm = this.#host.realm(info.realm);

@@ -15,6 +15,7 @@ import {
   type WampMessage,
 } from "../wamp/mod.ts";
 import type { Logger, Outbound, SessionInfo } from "./core/types.ts";
+import { type RouterMetrics, SessionMeter } from "./metrics.ts";
 
 /** What a target closes when its session must end. */
 export interface TargetSession {
@@ -35,6 +36,10 @@ export class Target {
   readonly peer: Peer;
   /** EVENTs dropped for this connection because it did not keep up. */
   droppedEvents = 0;
+  /** When the session joined (epoch milliseconds; 0 before WELCOME). */
+  joinedAt = 0;
+  /** What this connection adds to the router's metrics (none for a cluster proxy). */
+  readonly meter: SessionMeter | undefined;
   #info: SessionInfo | undefined;
   #maxBacklog: number;
   #maxBacklogMessages: number;
@@ -52,14 +57,17 @@ export class Target {
    * @param session The connection: closed when over the limit (under the
    * `close` policy, or for a message that cannot be dropped), shut down
    * with GOODBYE when the realm asks.
+   * @param metrics The router's metrics, to count this connection in.
    */
   constructor(
     peer: Peer,
     options: OutboundOptions,
     log: Logger,
     session: TargetSession,
+    metrics?: RouterMetrics,
   ) {
     this.peer = peer;
+    this.meter = metrics === undefined ? undefined : new SessionMeter(metrics, this);
     this.#maxBacklog = options.maxBacklog ?? 1024 * 1024;
     this.#maxBacklogMessages = options.maxBacklogMessages ?? 16384;
     this.#policy = options.slowConsumer ?? "drop";
@@ -76,6 +84,7 @@ export class Target {
   /** Sets the identity of the session now joined (on WELCOME). */
   set info(info: SessionInfo) {
     this.#info = info;
+    this.joinedAt = Date.now();
   }
 
   /** The session ID (0 before WELCOME). */
@@ -99,11 +108,13 @@ export class Target {
           `Session ${this.id}: caught up, ${this.droppedEvents} events dropped so far`,
         );
       }
+      this.meter?.sent(msg);
       peer.send(msg);
       return;
     }
     if (this.#policy === "drop" && msg.type === MessageType.EVENT) {
       this.droppedEvents++;
+      this.meter?.dropped();
       if (!this.#dropping) {
         this.#dropping = true;
         this.#log(
@@ -128,6 +139,7 @@ export class Target {
    * @param msg The message.
    */
   reply(msg: WampMessage): void {
+    this.meter?.sent(msg);
     this.peer.send(msg);
   }
 

@@ -24,7 +24,13 @@
  * @module
  */
 
-export { listen, type Listener, type ListenerTlsOptions, type ListenOptions } from "./listener.ts";
+export {
+  listen,
+  type Listener,
+  type ListenerStats,
+  type ListenerTlsOptions,
+  type ListenOptions,
+} from "./listener.ts";
 export type { ClientTlsOptions, DialAddress } from "./stream/dial.ts";
 export { linkedPeers, type LinkedPeersOptions } from "./local.ts";
 export { type CookieOptions } from "./stream/cookie.ts";
