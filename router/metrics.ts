@@ -3,10 +3,10 @@
  * and small fixed arrays the shell increments (`connection.ts` and
  * `delivery.ts` through a {@linkcode SessionMeter} per connection), and
  * label sets that stay bounded (realm, reason, method: at most
- * {@linkcode MAX_LABELS} values each, then `other`), never a session or
+ * `MAX_LABELS` values each, then `other`), never a session or
  * a URI. Gauges (sessions, registrations, backlog) are read when scraped.
- * The dashboard's extras (rates by topic and procedure, recent errors) are
- * kept only while an admin listener asks for them ({@linkcode RouterMetrics.watch}).
+ * The dashboard's extras (recent errors, rates by topic and procedure) are
+ * kept only while an admin listener (and for rates, a dashboard) asks.
  *
  * @module
  */
@@ -20,9 +20,10 @@ import {
   type WampMessage,
 } from "../wamp/mod.ts";
 import type { SessionInfo } from "./core/types.ts";
+import { Histogram, LabelCounter, type RateTable, type Ring } from "./counters.ts";
 
-/** The most distinct values of one label; more are counted as `other`. */
-export const MAX_LABELS = 32;
+export { Histogram, LabelCounter, MAX_LABELS, RateTable, Ring } from "./counters.ts";
+
 /** The upper bounds (seconds) of the call duration histogram's buckets. */
 export const CALL_BUCKETS: readonly number[] = [
   0.0005,
@@ -66,121 +67,6 @@ const METHODS: ReadonlySet<string> = new Set([
   "tls",
 ]);
 
-/** A counter with one label whose values are bounded. */
-export class LabelCounter {
-  #counts = new Map<string, number>();
-
-  /**
-   * Counts one more for a label value (`other` once {@linkcode MAX_LABELS} are known).
-   *
-   * @param label The label value.
-   */
-  add(label: string): void {
-    const counts = this.#counts;
-    const n = counts.get(label);
-    if (n !== undefined) counts.set(label, n + 1);
-    else if (counts.size < MAX_LABELS) counts.set(label, 1);
-    else counts.set("other", (counts.get("other") ?? 0) + 1);
-  }
-
-  /**
-   * The count of one label value.
-   *
-   * @param label The label value.
-   * @returns How many were counted.
-   */
-  get(label: string): number {
-    return this.#counts.get(label) ?? 0;
-  }
-
-  /** Every label value with its count. */
-  entries(): IterableIterator<[string, number]> {
-    return this.#counts.entries();
-  }
-}
-
-/** A histogram with fixed buckets (cumulative when exposed). */
-export class Histogram {
-  /** The buckets' upper bounds, ascending. */
-  readonly bounds: readonly number[];
-  /** Observations per bucket (not cumulative); the last is above every bound. */
-  readonly counts: Float64Array;
-  /** The sum of the observations. */
-  sum = 0;
-  /** How many observations. */
-  count = 0;
-
-  /**
-   * Creates the histogram.
-   *
-   * @param bounds The buckets' upper bounds, ascending.
-   */
-  constructor(bounds: readonly number[]) {
-    this.bounds = bounds;
-    this.counts = new Float64Array(bounds.length + 1);
-  }
-
-  /**
-   * Records an observation.
-   *
-   * @param value The value.
-   */
-  observe(value: number): void {
-    const bounds = this.bounds;
-    let i = 0;
-    while (i < bounds.length && value > bounds[i]!) i++;
-    this.counts[i]!++;
-    this.sum += value;
-    this.count++;
-  }
-}
-
-/**
- * Hits per key in the current window, for at most `max` keys (those past
- * that are counted together): the dashboard's top topics and procedures.
- */
-export class RateTable {
-  #window = new Map<string, number>();
-  #max: number;
-  /** Hits of keys that did not fit in the current window. */
-  overflow = 0;
-
-  /**
-   * Creates the table.
-   *
-   * @param max The most keys kept in one window.
-   */
-  constructor(max = 256) {
-    this.#max = max;
-  }
-
-  /**
-   * Counts a hit.
-   *
-   * @param key The topic or procedure.
-   */
-  hit(key: string): void {
-    const window = this.#window;
-    const n = window.get(key);
-    if (n !== undefined) window.set(key, n + 1);
-    else if (window.size < this.#max) window.set(key, 1);
-    else this.overflow++;
-  }
-
-  /**
-   * Ends the window: its `top` keys by hits, most first; a new window starts.
-   *
-   * @param top How many keys to return.
-   * @returns The keys with their hits.
-   */
-  roll(top: number): [string, number][] {
-    const sorted = [...this.#window].sort((a, b) => b[1] - a[1]).slice(0, top);
-    this.#window.clear();
-    this.overflow = 0;
-    return sorted;
-  }
-}
-
 /** Something that happened, for the dashboard's recent list. */
 export interface RecentEntry {
   /** When (epoch milliseconds). */
@@ -191,40 +77,6 @@ export interface RecentEntry {
   readonly realm: string;
   /** What: URIs, authid, method and peer address; never a secret. */
   readonly text: string;
-}
-
-/** The last `size` entries. */
-export class Ring<T> {
-  #items: T[] = [];
-  #next = 0;
-  #size: number;
-
-  /**
-   * Creates the ring.
-   *
-   * @param size How many entries it keeps.
-   */
-  constructor(size: number) {
-    this.#size = size;
-  }
-
-  /**
-   * Adds an entry, forgetting the oldest once full.
-   *
-   * @param item The entry.
-   */
-  push(item: T): void {
-    if (this.#items.length < this.#size) this.#items.push(item);
-    else this.#items[this.#next] = item;
-    this.#next = (this.#next + 1) % this.#size;
-  }
-
-  /** The entries, newest first. */
-  list(): T[] {
-    const items = this.#items;
-    if (items.length < this.#size) return [...items].reverse();
-    return [...items.slice(this.#next), ...items.slice(0, this.#next)].reverse();
-  }
 }
 
 /** A joined session as the metrics see it (a `delivery.ts` `Target`). */
@@ -239,14 +91,12 @@ export interface MeteredSession {
   readonly joinedAt: number;
 }
 
-/** What the dashboard asks for while it is open. */
-export interface Watch {
+/** Rates by URI, kept while a dashboard is open. */
+export interface Rates {
   /** PUBLISHes by topic. */
   readonly topics: RateTable;
   /** CALLs by procedure. */
   readonly procedures: RateTable;
-  /** Recent errors, aborts and authentication failures. */
-  readonly recent: Ring<RecentEntry>;
 }
 
 /** The router's counters. */
@@ -280,31 +130,10 @@ export class RouterMetrics {
   authorizationDenials = 0;
   /** The joined sessions. */
   readonly sessions: Set<MeteredSession> = new Set();
-  /** Set while a dashboard watches. */
-  watching: Watch | undefined;
-  #watchers = 0;
-
-  /**
-   * Starts keeping the dashboard's extras (until every watcher stopped).
-   *
-   * @returns What is kept.
-   */
-  watch(): Watch {
-    this.#watchers++;
-    return this.watching ??= {
-      topics: new RateTable(),
-      procedures: new RateTable(),
-      recent: new Ring(50),
-    };
-  }
-
-  /** A watcher stopped: the extras are dropped when it was the last. */
-  unwatch(): void {
-    if (--this.#watchers <= 0) {
-      this.#watchers = 0;
-      this.watching = undefined;
-    }
-  }
+  /** Recent errors, aborts and authentication failures, kept while an admin listener serves. */
+  recent: Ring<RecentEntry> | undefined;
+  /** PUBLISHes and CALLs by URI, kept while a dashboard is open. */
+  rates: Rates | undefined;
 }
 
 /** The metrics side of one connection: what it received and sent, its calls' timing. */
@@ -339,10 +168,10 @@ export class SessionMeter {
     metrics.messagesIn[msg.type]!++;
     switch (msg.type) {
       case MessageType.PUBLISH:
-        metrics.watching?.topics.hit(msg.topic);
+        metrics.rates?.topics.hit(msg.topic);
         return;
       case MessageType.CALL: {
-        metrics.watching?.procedures.hit(msg.procedure);
+        metrics.rates?.procedures.hit(msg.procedure);
         const calls = this.#calls ??= new Map();
         if (calls.size < MAX_TIMED_CALLS && !calls.has(msg.request)) {
           calls.set(msg.request, performance.now());
@@ -438,14 +267,16 @@ export class SessionMeter {
       this.#timed(request);
     }
     if (error === ErrorUri.NOT_AUTHORIZED) metrics.authorizationDenials++;
-    const recent = metrics.watching?.recent;
+    const recent = metrics.recent;
     if (recent === undefined || requestType === MessageType.INVOCATION) return;
     const session = this.#session;
     recent.push({
       time: Date.now(),
       kind: "error",
       realm: session.info.realm,
-      text: `${messageTypeName(requestType)} by ${session.info.authid} (${session.info.id}): ${error}`,
+      text: `${
+        messageTypeName(requestType)
+      } by ${session.info.authid} (${session.info.id}): ${error}`,
     });
   }
 
@@ -454,7 +285,7 @@ export class SessionMeter {
     metrics.aborts.add(reason);
     const auth = metrics.sessions.has(this.#session) ? false : AUTH_FAILURES.has(reason);
     if (auth) metrics.authFailures.add(method(this.#method));
-    const recent = metrics.watching?.recent;
+    const recent = metrics.recent;
     if (recent === undefined) return;
     const peer = this.#session.peer.info.peer ?? this.#session.peer.info.type;
     const who = this.#authid === "" ? "" : ` authid "${this.#authid}"`;
