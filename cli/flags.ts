@@ -54,6 +54,11 @@ Options:
                          installed). A worker that dies is restarted.
                          Needs --allow-run; TCP listeners with a fixed port
                          only; long-poll is off (see the README's "Workers")
+  --admin <host:port>    Serve Prometheus metrics (/metrics), health
+                         (/health, /ready) and a live dashboard (/) on
+                         this address; loopback clients only unless the
+                         config file's "admin.token" is set (see the
+                         README's "Operating Cloverleaf")
   -c, --config <file>    Read a JSON config file; flags add to it
   --log-level <level>    debug, info, warn or error (default: the config
                          file's "logLevel", else info)
@@ -82,6 +87,9 @@ Config file:
     procedures; default "trusted")
     "workers": 1,
     (processes serving the same ports, or "auto": one per core; as --workers)
+    "admin": { "host": "127.0.0.1", "port": 9090, "token": "\${ADMIN_TOKEN}" },
+    (the admin listener, off when absent; with a token, requests need
+    "Authorization: Bearer <token>", else only loopback clients are served)
     "cluster": { "servers": ["nats://127.0.0.1:4222"], "name": "cloverleaf",
                  "heartbeat": 1000, "nodeTimeout": 5000 }
     (NATS servers; nodes with the same name are one router; milliseconds
@@ -129,6 +137,7 @@ export function parseFlags(args: string[]) {
       realm: { type: "string", multiple: true },
       cluster: { type: "string", multiple: true },
       workers: { type: "string" },
+      admin: { type: "string" },
       // Internal: this process is worker <n> of a --workers supervisor.
       worker: { type: "string" },
       config: { type: "string", short: "c" },
