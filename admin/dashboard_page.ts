@@ -25,7 +25,7 @@ background:var(--card);position:sticky;top:0;z-index:2}
 header h1{font-size:17px;margin:0;font-weight:650;letter-spacing:.2px}
 header .sub{color:var(--muted);font-size:12.5px}
 header .spacer{flex:1}
-.pill{display:inline-flex;align-items:center;gap:6px;padding:3px 10px;border-radius:999px;background:var(--chip);
+.pill{white-space:nowrap;display:inline-flex;align-items:center;gap:6px;padding:3px 10px;border-radius:999px;background:var(--chip);
 font-size:12px;color:var(--muted)}
 .pill i{width:8px;height:8px;border-radius:50%;background:var(--muted)}
 .pill.live i{background:var(--accent);box-shadow:0 0 0 3px color-mix(in srgb,var(--accent) 25%,transparent)}
@@ -40,7 +40,8 @@ padding:16px 18px;min-width:0}
 display:flex;justify-content:space-between;align-items:baseline}
 .card h2 small{text-transform:none;letter-spacing:0;font-weight:500}
 .kpis{grid-column:1/-1;display:grid;gap:16px;grid-template-columns:repeat(auto-fit,minmax(150px,1fr))}
-.kpi .value{font-size:26px;font-weight:650;font-variant-numeric:tabular-nums;letter-spacing:-.3px}
+.kpi .value{font-size:clamp(20px,2vw,26px);font-weight:650;font-variant-numeric:tabular-nums;letter-spacing:-.3px;
+white-space:nowrap}
 .kpi .note{color:var(--muted);font-size:12px;font-variant-numeric:tabular-nums}
 .kpi.bad .value{color:var(--bad)}
 .span-8{grid-column:span 8}.span-4{grid-column:span 4}.span-6{grid-column:span 6}.span-12{grid-column:1/-1}
@@ -63,7 +64,7 @@ td.num,th.num{text-align:right}
 .bar em{position:relative;font-style:normal}
 .empty{color:var(--muted);font-size:13px;padding:10px 2px}
 .recent{list-style:none;margin:0;padding:0;max-height:300px;overflow:auto}
-.recent li{display:grid;grid-template-columns:70px 62px 1fr;gap:10px;padding:7px 2px;border-bottom:1px solid var(--line);
+.recent li{display:grid;grid-template-columns:64px 52px 1fr;gap:10px;padding:7px 2px;border-bottom:1px solid var(--line);
 font-size:13px;align-items:baseline}
 .recent li:last-child{border-bottom:0}
 .recent time{color:var(--muted);font-variant-numeric:tabular-nums;font-size:12px}
@@ -102,8 +103,8 @@ const BODY = `
       <div class="note" id="kpi-pubs">—</div></div>
     <div class="card kpi"><h2>Calls</h2><div class="value" id="rate-calls">—</div>
       <div class="note" id="kpi-calls">—</div></div>
-    <div class="card kpi" id="kpi-drop-card"><h2>Dropped events</h2><div class="value" id="kpi-dropped">—</div>
-      <div class="note">slow consumers</div></div>
+    <div class="card kpi" id="kpi-drop-card"><h2>Dropped</h2><div class="value" id="kpi-dropped">—</div>
+      <div class="note">events, slow consumers</div></div>
     <div class="card kpi" id="kpi-auth-card"><h2>Auth failures</h2><div class="value" id="kpi-auth">—</div>
       <div class="note" id="kpi-denials">—</div></div>
     <div class="card kpi"><h2>Memory</h2><div class="value" id="kpi-rss">—</div>

@@ -209,7 +209,7 @@ function render(s) {
   }), "No sessions", 11);
   const recent = s.recent.map((e) => {
     const li = el("li");
-    li.append(el("time", new Date(e.time).toLocaleTimeString()), el("span", e.kind, "tag " + e.kind),
+    li.append(el("time", new Date(e.time).toLocaleTimeString([], { hour12: false })), el("span", e.kind, "tag " + e.kind),
       el("span", (e.realm ? e.realm + " · " : "") + e.text, "text"));
     return li;
   });

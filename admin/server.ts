@@ -79,7 +79,8 @@ export async function serveAdmin(router: Router, options: AdminOptions = {}): Pr
   const token = options.token;
   const startedAt = Date.now();
   const metrics = router.metrics;
-  metrics.recent ??= new Ring(50);
+  const ownsRecent = metrics.recent === undefined;
+  metrics.recent ??= { errors: new Ring(50), sessions: new Ring(50) };
   let routerReady = false;
   router.ready.then(() => routerReady = true, () => {});
   const lag = new LagProbe();
@@ -211,6 +212,7 @@ export async function serveAdmin(router: Router, options: AdminOptions = {}): Pr
   } catch (error) {
     clearInterval(tick);
     lag.stop();
+    if (ownsRecent) metrics.recent = undefined;
     throw error;
   }
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
@@ -220,9 +222,14 @@ export async function serveAdmin(router: Router, options: AdminOptions = {}): Pr
     async close() {
       clearInterval(tick);
       lag.stop();
-      for (const stream of streams) stream.close();
+      for (const stream of streams) {
+        try {
+          stream.close();
+        } catch { /* errored: too slow */ }
+      }
       streams.clear();
       watched();
+      if (ownsRecent) metrics.recent = undefined;
       await server!.shutdown();
     },
   };

@@ -11,7 +11,7 @@
 import denoConfig from "../deno.json" with { type: "json" };
 import { MessageType } from "../wamp/mod.ts";
 import { clusterNodeOf, realmOf } from "../router/router.ts";
-import type { RecentEntry } from "../router/metrics.ts";
+import type { Recent, RecentEntry } from "../router/metrics.ts";
 import { listenerName, type MetricSources } from "./collect.ts";
 
 /** The most session rows one snapshot carries. */
@@ -165,13 +165,20 @@ export function snapshot(
     sessions: { total: m.sessions.size, rows },
     topics: rates.topics,
     procedures: rates.procedures,
-    recent: m.recent?.list() ?? [],
+    recent: recent(m.recent),
     listeners: listenerRows,
     process: { rss: memory.rss, heapUsed: memory.heapUsed, lag: sources.lag() },
     cluster: node === undefined
       ? null
       : { node: node.id, connected: node.connected, nodes: node.nodes() },
   };
+}
+
+/** The most recent entries of both rings, newest first. */
+function recent(rings: Recent | undefined): RecentEntry[] {
+  if (rings === undefined) return [];
+  return [...rings.errors.list(), ...rings.sessions.list()].sort((a, b) => b.time - a.time)
+    .slice(0, 60);
 }
 
 function sum(counts: Float64Array): number {

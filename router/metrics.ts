@@ -91,6 +91,14 @@ export interface MeteredSession {
   readonly joinedAt: number;
 }
 
+/** Recent entries, in two rings so that a burst of call errors does not hide a failed login. */
+export interface Recent {
+  /** ERRORs sent. */
+  readonly errors: Ring<RecentEntry>;
+  /** ABORTs sent and authentication failures. */
+  readonly sessions: Ring<RecentEntry>;
+}
+
 /** Rates by URI, kept while a dashboard is open. */
 export interface Rates {
   /** PUBLISHes by topic. */
@@ -131,7 +139,7 @@ export class RouterMetrics {
   /** The joined sessions. */
   readonly sessions: Set<MeteredSession> = new Set();
   /** Recent errors, aborts and authentication failures, kept while an admin listener serves. */
-  recent: Ring<RecentEntry> | undefined;
+  recent: Recent | undefined;
   /** PUBLISHes and CALLs by URI, kept while a dashboard is open. */
   rates: Rates | undefined;
 }
@@ -267,7 +275,7 @@ export class SessionMeter {
       this.#timed(request);
     }
     if (error === ErrorUri.NOT_AUTHORIZED) metrics.authorizationDenials++;
-    const recent = metrics.recent;
+    const recent = metrics.recent?.errors;
     if (recent === undefined || requestType === MessageType.INVOCATION) return;
     const session = this.#session;
     recent.push({
@@ -285,7 +293,7 @@ export class SessionMeter {
     metrics.aborts.add(reason);
     const auth = metrics.sessions.has(this.#session) ? false : AUTH_FAILURES.has(reason);
     if (auth) metrics.authFailures.add(method(this.#method));
-    const recent = metrics.recent;
+    const recent = metrics.recent?.sessions;
     if (recent === undefined) return;
     const peer = this.#session.peer.info.peer ?? this.#session.peer.info.type;
     const who = this.#authid === "" ? "" : ` authid "${this.#authid}"`;

@@ -8,7 +8,7 @@
  * has the value the run implies.
  */
 
-import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import net from "node:net";
 import { ApplicationError, connect, listen, Router, type Session } from "../../mod.ts";
 import { serveAdmin } from "../../router/mod.ts";
@@ -181,6 +181,34 @@ Deno.test("after a scripted run, /metrics parses and every counter has its value
     equal(v("cloverleaf_cluster_nodes"), undefined, "no cluster metrics without a cluster");
     deepEqual(m.get("cloverleaf_call_duration_seconds")?.type, "histogram");
     deepEqual(m.get("cloverleaf_calls_total")?.type, "counter");
+
+    // The dashboard's stream: one snapshot at once, with the failed login and no secret.
+    const stream = await get(`${admin.url}/events`);
+    equal(stream.headers.get("content-type"), "text/event-stream");
+    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let chunk = "";
+    while (!chunk.includes("\n\n")) {
+      chunk += (await within(reader.read(), 5000, "a snapshot")).value;
+    }
+    await reader.cancel();
+    const snapshot = JSON.parse(/^data: (.*)$/m.exec(chunk)![1]!);
+    equal(snapshot.sessions.total, 5);
+    equal(snapshot.sessions.rows.length, 5);
+    equal(snapshot.totals.calls.timeout, 1);
+    const failed = snapshot.recent.filter((e: { kind: string }) => e.kind === "auth");
+    equal(failed.length, 1);
+    match(
+      failed[0].text,
+      /^ticket authid "alice" from tcp4:127\.0\.0\.1:\d+: wamp\.error\.authentication_failed$/,
+    );
+    ok(
+      !chunk.includes("wrong-ticket") && !chunk.includes("right-ticket"),
+      "no ticket in the snapshot",
+    );
+    ok(
+      snapshot.recent.some((e: { text: string }) => e.text.includes("com.example.oops")),
+      "the failed call",
+    );
 
     // Health and readiness.
     const health = await get(`${admin.url}/health`);
