@@ -10,7 +10,7 @@
 
 import { MessageType, messageTypeName } from "../wamp/mod.ts";
 import { clusterNodeOf, realmOf, type Router } from "../router/router.ts";
-import type { LabelCounter } from "../router/metrics.ts";
+import { type LabelCounter, metricsOf } from "../router/metrics.ts";
 import type { Listener } from "../transports/listener.ts";
 import type { MetricFamily, Sample } from "./exposition.ts";
 
@@ -32,7 +32,7 @@ export interface MetricSources {
  */
 export function collect(sources: MetricSources): MetricFamily[] {
   const { router, listeners } = sources;
-  const m = router.metrics;
+  const m = metricsOf(router);
   const families: MetricFamily[] = [];
   const gauge = (name: string, help: string, samples: Sample[]) =>
     families.push({ name: `cloverleaf_${name}`, help, type: "gauge", samples });
@@ -149,7 +149,7 @@ function sessions(router: Router): Sample[] {
     string,
     { realm: string; transport: string; serializer: string; n: number }
   >();
-  for (const session of router.metrics.sessions) {
+  for (const session of metricsOf(router).sessions) {
     const realm = session.info.realm;
     const transport = session.peer.info.type;
     const serializer = session.peer.info.serializer ?? "none";

@@ -48,7 +48,7 @@ function bytes(n) {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let i = 0;
   while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-  return (i === 0 ? String(Math.round(n)) : n.toFixed(1)) + " " + units[i];
+  return (i === 0 || n >= 100 ? String(Math.round(n)) : n.toFixed(1)) + " " + units[i];
 }
 function age(s) {
   if (s < 60) return s + "s";

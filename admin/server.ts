@@ -11,7 +11,7 @@
 
 import type { Router } from "../router/router.ts";
 import { clusterNodeOf } from "../router/router.ts";
-import { RateTable, Ring } from "../router/metrics.ts";
+import { metricsOf, RateTable, Ring } from "../router/metrics.ts";
 import type { Listener } from "../transports/listener.ts";
 import { json, refusal } from "./access.ts";
 import { collect, type MetricSources } from "./collect.ts";
@@ -78,7 +78,7 @@ const MAX_STREAM_BACKLOG = 1024 * 1024;
 export async function serveAdmin(router: Router, options: AdminOptions = {}): Promise<AdminServer> {
   const token = options.token;
   const startedAt = Date.now();
-  const metrics = router.metrics;
+  const metrics = metricsOf(router);
   const ownsRecent = metrics.recent === undefined;
   metrics.recent ??= { errors: new Ring(50), sessions: new Ring(50) };
   let routerReady = false;

@@ -11,7 +11,12 @@
 import denoConfig from "../deno.json" with { type: "json" };
 import { MessageType } from "../wamp/mod.ts";
 import { clusterNodeOf, realmOf } from "../router/router.ts";
-import type { Recent, RecentEntry } from "../router/metrics.ts";
+import {
+  type MeteredSession,
+  metricsOf,
+  type Recent,
+  type RecentEntry,
+} from "../router/metrics.ts";
 import { listenerName, type MetricSources } from "./collect.ts";
 
 /** The most session rows one snapshot carries. */
@@ -96,14 +101,19 @@ export function snapshot(
   startedAt: number,
 ): Snapshot {
   const { router, listeners } = sources;
-  const m = router.metrics;
+  const m = metricsOf(router);
   const now = Date.now();
-  const rows: SessionRow[] = [];
-  let n = 0;
+  // Sessions in trouble (a backlog, dropped events) first, then the others in join order.
+  const troubled: MeteredSession[] = [];
+  const others: MeteredSession[] = [];
   for (const session of m.sessions) {
-    if (n++ >= MAX_SESSION_ROWS) break;
+    if (session.droppedEvents > 0 || session.peer.backlog() > 0) troubled.push(session);
+    else if (others.length < MAX_SESSION_ROWS) others.push(session);
+  }
+  troubled.sort((a, b) => b.droppedEvents - a.droppedEvents || b.peer.backlog() - a.peer.backlog());
+  const rows = [...troubled, ...others].slice(0, MAX_SESSION_ROWS).map((session): SessionRow => {
     const { info, peer } = session;
-    rows.push({
+    return {
       id: info.id,
       realm: info.realm,
       authid: info.authid,
@@ -115,8 +125,8 @@ export function snapshot(
       age: Math.max(0, Math.round((now - session.joinedAt) / 1000)),
       backlog: peer.backlog(),
       dropped: session.droppedEvents,
-    });
-  }
+    };
+  });
   const realms = router.realmNames.map((name) => {
     const realm = realmOf(router, name);
     let registrations = 0;

@@ -144,6 +144,33 @@ export class RouterMetrics {
   rates: Rates | undefined;
 }
 
+const ROUTERS = new WeakMap<object, RouterMetrics>();
+
+/**
+ * Creates a router's metrics (once, in its constructor).
+ *
+ * @param router The router.
+ * @returns Its metrics.
+ */
+export function metricsFor(router: object): RouterMetrics {
+  const metrics = new RouterMetrics();
+  ROUTERS.set(router, metrics);
+  return metrics;
+}
+
+/**
+ * A router's metrics (`admin/` reads them). Not part of the public API.
+ *
+ * @param router The router.
+ * @returns Its metrics.
+ * @throws {TypeError} When `router` is not a `Router`.
+ */
+export function metricsOf(router: object): RouterMetrics {
+  const metrics = ROUTERS.get(router);
+  if (metrics === undefined) throw new TypeError("Cannot read metrics: not a Router");
+  return metrics;
+}
+
 /** The metrics side of one connection: what it received and sent, its calls' timing. */
 export class SessionMeter {
   #metrics: RouterMetrics;

@@ -79,6 +79,5 @@ export { consoleLogger, Router, type RouterOptions } from "./router.ts";
 export type { ClusterOptions } from "../cluster/node.ts";
 export { scrambledIdGenerator } from "./scrambled_ids.ts";
 export { type AdminOptions, type AdminServer, serveAdmin } from "../admin/mod.ts";
-export type { RouterMetrics } from "./metrics.ts";
 export type { Logger, LogLevel, SessionInfo } from "./core/types.ts";
 export type { Dict, IdGenerator, MatchPolicy } from "../wamp/mod.ts";

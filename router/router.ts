@@ -28,7 +28,7 @@ import type { ClusterNode, ClusterOptions } from "../cluster/node.ts";
 import { Cluster } from "../cluster/join.ts";
 import { clusterShell } from "./cluster_link.ts";
 import { OutputRunner } from "./output_runner.ts";
-import { RouterMetrics } from "./metrics.ts";
+import { metricsFor } from "./metrics.ts";
 import type { Logger } from "./core/types.ts";
 import { consoleLogger } from "./console_logger.ts";
 
@@ -183,8 +183,6 @@ export class Router {
   #trustedProcedures = new Map<string, Set<string>>();
   /** The logger in use. */
   readonly log: Logger;
-  /** What the router counts (served by `serveAdmin` as Prometheus metrics). */
-  readonly metrics: RouterMetrics = new RouterMetrics();
   /**
    * Settles when the router can serve: at once, or, with `cluster`, once
    * it has joined the cluster (rejects when NATS cannot be reached).
@@ -216,7 +214,7 @@ export class Router {
       authTimeout: options.authTimeout ?? 10_000,
       roles,
       log: this.log,
-      metrics: this.metrics,
+      metrics: metricsFor(this),
       realm: (name) => this.#realms.get(name),
       sessionId: () => this.#globalIds(),
       delivery,

@@ -14,6 +14,7 @@ import { ApplicationError, connect, listen, Router, type Session } from "../../m
 import { serveAdmin } from "../../router/mod.ts";
 import { isLoopback, refusal } from "../../admin/access.ts";
 import { realmOf } from "../../router/router.ts";
+import { metricsOf } from "../../router/metrics.ts";
 import { stalledSubscriber } from "../_helpers/raw_rawsocket.ts";
 import { until, within } from "../_helpers/router.ts";
 import { parsePrometheus, valueOf } from "./_prometheus.ts";
@@ -85,7 +86,7 @@ Deno.test("after a scripted run, /metrics parses and every counter has its value
     const payload = "x".repeat(16 * 1024);
     for (let i = 0; i < FLOOD; i++) publisher.publish("com.example.flood", { args: [payload] });
     await publisher.publish("com.example.flood", {}, { acknowledge: true }); // after the flood
-    await until(() => router.metrics.eventsDropped > 0, 10_000, "events dropped");
+    await until(() => metricsOf(router).eventsDropped > 0, 10_000, "events dropped");
     // An authentication failure, a ticket session, an authorization denial.
     await rejects(
       join("secure", { authid: "alice", ticket: "wrong-ticket" }),
