@@ -139,7 +139,7 @@ export async function serveAdmin(router: Router, options: AdminOptions = {}): Pr
         if (mine !== undefined) streams.delete(mine);
         watched();
       },
-    }, { highWaterMark: 0 });
+    }, new ByteLengthQueuingStrategy({ highWaterMark: 0 }));
     return new Response(body, {
       headers: {
         "content-type": "text/event-stream",
