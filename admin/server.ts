@@ -80,6 +80,7 @@ export async function serveAdmin(router: Router, options: AdminOptions = {}): Pr
   const startedAt = Date.now();
   const metrics = metricsOf(router);
   const ownsRecent = metrics.recent === undefined;
+  metrics.timing = true;
   metrics.recent ??= { errors: new Ring(50), sessions: new Ring(50) };
   let routerReady = false;
   router.ready.then(() => routerReady = true, () => {});
@@ -212,7 +213,10 @@ export async function serveAdmin(router: Router, options: AdminOptions = {}): Pr
   } catch (error) {
     clearInterval(tick);
     lag.stop();
-    if (ownsRecent) metrics.recent = undefined;
+    if (ownsRecent) {
+      metrics.recent = undefined;
+      metrics.timing = false;
+    }
     throw error;
   }
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
@@ -229,7 +233,10 @@ export async function serveAdmin(router: Router, options: AdminOptions = {}): Pr
       }
       streams.clear();
       watched();
-      if (ownsRecent) metrics.recent = undefined;
+      if (ownsRecent) {
+        metrics.recent = undefined;
+        metrics.timing = false;
+      }
       await server!.shutdown();
     },
   };

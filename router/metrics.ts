@@ -138,6 +138,11 @@ export class RouterMetrics {
   authorizationDenials = 0;
   /** The joined sessions. */
   readonly sessions: Set<MeteredSession> = new Set();
+  /**
+   * Whether calls are timed (`callDuration`): while an admin listener
+   * serves, as reading the clock twice a call is the dearest part.
+   */
+  timing = false;
   /** Recent errors, aborts and authentication failures, kept while an admin listener serves. */
   recent: Recent | undefined;
   /** PUBLISHes and CALLs by URI, kept while a dashboard is open. */
@@ -174,6 +179,8 @@ export function metricsOf(router: object): RouterMetrics {
 /** The metrics side of one connection: what it received and sent, its calls' timing. */
 export class SessionMeter {
   #metrics: RouterMetrics;
+  #in: Float64Array;
+  #out: Float64Array;
   #session: MeteredSession;
   /** CALL request ID → when it arrived (`performance.now()`). */
   #calls: Map<number, number> | undefined;
@@ -190,6 +197,8 @@ export class SessionMeter {
    */
   constructor(metrics: RouterMetrics, session: MeteredSession) {
     this.#metrics = metrics;
+    this.#in = metrics.messagesIn;
+    this.#out = metrics.messagesOut;
     this.#session = session;
   }
 
@@ -199,13 +208,14 @@ export class SessionMeter {
    * @param msg The message.
    */
   received(msg: WampMessage): void {
+    this.#in[msg.type]!++;
     const metrics = this.#metrics;
-    metrics.messagesIn[msg.type]!++;
     switch (msg.type) {
       case MessageType.PUBLISH:
         metrics.rates?.topics.hit(msg.topic);
         return;
       case MessageType.CALL: {
+        if (!metrics.timing) return;
         metrics.rates?.procedures.hit(msg.procedure);
         const calls = this.#calls ??= new Map();
         if (calls.size < MAX_TIMED_CALLS && !calls.has(msg.request)) {
@@ -235,8 +245,9 @@ export class SessionMeter {
    * @param msg The message.
    */
   sent(msg: WampMessage): void {
+    this.#out[msg.type]!++;
+    if (msg.type === MessageType.EVENT) return; // the fan-out: nothing more to count
     const metrics = this.#metrics;
-    metrics.messagesOut[msg.type]!++;
     switch (msg.type) {
       case MessageType.RESULT:
         if (msg.details.progress !== true) {
@@ -287,9 +298,10 @@ export class SessionMeter {
 
   #timed(request: number): void {
     const calls = this.#calls;
-    const start = calls?.get(request);
+    if (calls === undefined || calls.size === 0) return;
+    const start = calls.get(request);
     if (start === undefined) return;
-    calls!.delete(request);
+    calls.delete(request);
     this.#metrics.callDuration.observe((performance.now() - start) / 1000);
   }
 

@@ -10,7 +10,7 @@
  * ```sh
  * deno task load:compare                       # everything, json and msgpack
  * deno task load:compare --scenarios rpc --serializers msgpack --rounds 3
- * deno task load:compare --scenarios pubsub,rpc --router-args "--admin 127.0.0.1:0"
+ * deno task load:compare --scenarios pubsub,rpc "--router-args=--admin 127.0.0.1:0"
  * ```
  *
  * @module
