@@ -128,7 +128,7 @@ export class RouterMetrics {
     timeout: 0,
     canceled: 0,
   };
-  /** Seconds from CALL to its final RESULT or ERROR. */
+  /** Seconds from CALL to its final RESULT or ERROR, of one call in `timeEvery`. */
   readonly callDuration: Histogram = new Histogram(CALL_BUCKETS);
   /** Sessions authenticated, by method. */
   readonly authSuccesses: LabelCounter = new LabelCounter();
@@ -143,6 +143,10 @@ export class RouterMetrics {
    * serves, as reading the clock twice a call is the dearest part.
    */
   timing = false;
+  /** One call in this many is timed (a power of two; 1: every call). */
+  timeEvery = 8;
+  /** Counts CALLs to pick the timed ones. */
+  callTick = 0;
   /** Recent errors, aborts and authentication failures, kept while an admin listener serves. */
   recent: Recent | undefined;
   /** PUBLISHes and CALLs by URI, kept while a dashboard is open. */
@@ -217,6 +221,7 @@ export class SessionMeter {
       case MessageType.CALL: {
         if (!metrics.timing) return;
         metrics.rates?.procedures.hit(msg.procedure);
+        if ((metrics.callTick++ & (metrics.timeEvery - 1)) !== 0) return;
         const calls = this.#calls ??= new Map();
         if (calls.size < MAX_TIMED_CALLS && !calls.has(msg.request)) {
           calls.set(msg.request, performance.now());

@@ -44,7 +44,11 @@ Deno.test("after a scripted run, /metrics parses and every counter has its value
     attach: { maxBacklog: 64 * 1024, slowConsumer: "drop" },
   });
   const small = await listen(router, { port: 0, maxConnections: 1 });
-  const admin = await serveAdmin(router, { port: 0, listeners: [listener, small] });
+  const admin = await serveAdmin(router, {
+    port: 0,
+    listeners: [listener, small],
+    callSampling: 1,
+  });
   const sessions: Session[] = [];
   let stalled: net.Socket | undefined;
   const held: net.Socket[] = [];
