@@ -27,6 +27,7 @@ import { ConfigErrors } from "./config/mod.ts";
 import { CloseUri, consoleLogger, type Logger, type RealmOptions, Router } from "./mod.ts";
 import { toListenOptions } from "./transports/config.ts";
 import { listen, type Listener } from "./transports/listener.ts";
+import { type AdminServer, serveAdmin } from "./admin/mod.ts";
 import { addRealmTo } from "./router/router.ts";
 import { withFields } from "./router/logger.ts";
 import { EXIT_USAGE, type Flags, parseFlags, printUsage } from "./cli/flags.ts";
@@ -177,6 +178,7 @@ function usageError(error: unknown): never {
 function runUntilSignal(
   router: Router,
   listeners: Listener[],
+  admin: AdminServer | undefined,
   stop?: Promise<void>,
 ): Promise<number> {
   const signals: Deno.Signal[] = Deno.build.os === "windows"
@@ -196,6 +198,7 @@ function runUntilSignal(
           const url = listenerUrls(listener);
           router.log("info", `Listener on ${url} closed`, { listener: url });
         }));
+        await admin?.close();
         router.log("info", "Stopped");
       } catch (error) {
         router.log("error", `Shutdown failed: ${error instanceof Error ? error.message : error}`);
@@ -349,9 +352,36 @@ export async function main(args: string[]): Promise<number> {
       );
     }
   }
-  if (worker === undefined) return await runUntilSignal(router, listeners);
+  let admin: AdminServer | undefined;
+  if (config.admin !== undefined) {
+    const { host, port, token } = config.admin;
+    try {
+      admin = await serveAdmin(router, {
+        hostname: host,
+        port,
+        listeners,
+        ...(token === undefined ? {} : { token }),
+      });
+    } catch (error) {
+      console.error(
+        `${name}: Cannot serve the admin listener on ${host}:${port}: ${
+          error instanceof Error ? error.message.split("\n")[0] : String(error)
+        }`,
+      );
+      await router.close(CloseUri.SYSTEM_SHUTDOWN);
+      await Promise.all(listeners.map((l) => l.close()));
+      return 1;
+    }
+    router.log(
+      "info",
+      `Admin listener on ${admin.url} (/metrics, /health, /ready, dashboard at /)${
+        token === undefined ? ", loopback clients only" : ", bearer token required"
+      }`,
+    );
+  }
+  if (worker === undefined) return await runUntilSignal(router, listeners, admin);
   console.log(WORKER_READY);
-  return await runUntilSignal(router, listeners, stdinClosed());
+  return await runUntilSignal(router, listeners, admin, stdinClosed());
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -47,6 +47,15 @@ export interface ConfigFile {
   bridges?: BridgeConfig[];
   /** REST endpoints served as procedures. */
   httpServices?: HttpServiceConfig[];
+  /** The admin listener: metrics, health, readiness and the dashboard. Off when absent. */
+  admin?: {
+    /** The address. @default {"127.0.0.1"} */
+    host?: string;
+    /** The port. @default {9090} */
+    port?: number;
+    /** A bearer token of 16 characters or more; without one, only loopback clients are served. */
+    token?: string;
+  };
 }
 
 /** Whether a config file is YAML, by its name: `.yaml` or `.yml`. */

@@ -69,6 +69,11 @@ Options:
                          anonymous role; needs --http-token (see
                          docs/http-bridge.md)
   --http-token <token>   The bearer token --http-bridge paths require
+  --admin <host:port>    Serve Prometheus metrics (/metrics), health
+                         (/health, /ready) and a live dashboard (/) on
+                         this address; loopback clients only unless the
+                         config file's "admin.token" is set (see
+                         docs/operating.md)
   -c, --config <file>    Read a config file, JSON or YAML (.yaml, .yml);
                          flags add to it
   --log-level <level>    debug, info, warn or error (default: the config
@@ -107,6 +112,9 @@ Config file:
     procedures; default "trusted")
     "workers": 1,
     (processes serving the same ports, or "auto": one per core; as --workers)
+    "admin": { "host": "127.0.0.1", "port": 9090, "token": "\${ADMIN_TOKEN}" },
+    (the admin listener, off when absent; with a token, requests need
+    "Authorization: Bearer <token>", else only loopback clients are served)
     "cluster": { "servers": ["nats://127.0.0.1:4222"], "name": "cloverleaf",
                  "heartbeat": 1000, "nodeTimeout": 5000 }
     (NATS servers; nodes with the same name are one router; milliseconds
@@ -158,6 +166,7 @@ export function parseFlags(args: string[]) {
       "http-bridge": { type: "string" },
       "http-token": { type: "string" },
       workers: { type: "string" },
+      admin: { type: "string" },
       // Internal: this process is worker <n> of a --workers supervisor.
       worker: { type: "string" },
       config: { type: "string", short: "c" },

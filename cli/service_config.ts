@@ -47,6 +47,29 @@ export interface ServiceConfig {
   quickBridge?: { path: string; token: string };
   /** The config file's `httpServices`: REST endpoints served as procedures. */
   httpServices: HttpServiceOptions[];
+  /** The admin listener (`--admin`, config `admin`): off when absent. */
+  admin?: AdminConfig;
+}
+
+/** Where the admin listener serves, and its bearer token. */
+export interface AdminConfig {
+  host: string;
+  port: number;
+  token?: string;
+}
+
+/** Reads the config file's `admin` object. */
+function readAdmin(file: ConfigObject): AdminConfig | undefined {
+  const admin = file.object("admin");
+  if (admin === undefined) return undefined;
+  const host = admin.string("host", "127.0.0.1");
+  const port = admin.integer("port", 9090, 0, 65535);
+  const token = admin.has("token") ? admin.string("token") : undefined;
+  if (token !== undefined && token.length < 16) {
+    throw admin.error("token", "expected at least 16 characters");
+  }
+  admin.done();
+  return token === undefined ? { host, port } : { host, port, token };
 }
 
 /** The most workers `--workers` accepts. */
@@ -196,6 +219,8 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
       );
       if (resolved !== undefined) config.httpServices.push(resolved);
     });
+    const admin = errors.collect(() => readAdmin(file), "admin");
+    if (admin !== undefined) config.admin = admin;
     const cluster = errors.collect(() => readCluster(file, errors), "cluster");
     if (cluster !== undefined) config.cluster = cluster;
     if (file.has("workers")) {
@@ -260,6 +285,10 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     errors.add("cluster.servers", 'Invalid config "cluster.servers": expected at least one server');
   }
   readQuickBridge(args, config, errors);
+  if (args.admin !== undefined) {
+    const address = errors.collect(() => parseAddress(args.admin!, "--admin"), "--admin");
+    if (address !== undefined) config.admin = { ...config.admin, ...address };
+  }
   for (const path of args.unix ?? []) {
     addListener("--unix", () => ({ type: "universal", unix: path }));
   }
@@ -288,5 +317,12 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     }
   }
   if (config.workers > 1) checkShareable(config, errors);
+  if (config.workers > 1 && config.admin !== undefined) {
+    errors.add(
+      "admin",
+      `Invalid config "admin": ${config.workers} workers cannot share one admin listener: ` +
+        `run it with workers 1`,
+    );
+  }
   return config;
 }

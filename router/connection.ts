@@ -34,6 +34,7 @@ import type { Logger, SessionInfo } from "./core/types.ts";
 import { type Delivery, Target } from "./delivery.ts";
 import type { OutputRunner } from "./output_runner.ts";
 import type { SessionLog } from "./session_log.ts";
+import type { RouterMetrics } from "./metrics.ts";
 
 /** What a connection needs from its router. */
 export interface ConnectionHost extends SessionHost<Realm> {
@@ -47,6 +48,8 @@ export interface ConnectionHost extends SessionHost<Realm> {
   readonly log: Logger;
   /** Where joins and leaves are logged (summed up above a rate). */
   readonly sessions: SessionLog;
+  /** The router's metrics. */
+  readonly metrics?: RouterMetrics;
   /** Called once when the connection is gone. */
   detach(connection: Connection): void;
 }
@@ -83,7 +86,7 @@ export class Connection implements PeerHandler {
     this.#host = host;
     this.#peer = peer;
     this.#helloTimeout = options.helloTimeout ?? 10_000;
-    this.#target = new Target(peer, options, host.log, this);
+    this.#target = new Target(peer, options, host.log, this, host.metrics);
     const runner = host.runner;
     const requests = {
       request: (realm: Realm, session: SessionInfo, msg: WampMessage, fresh: boolean) => {
@@ -129,6 +132,11 @@ export class Connection implements PeerHandler {
 
   /** A message arrived from the client. */
   receive(msg: WampMessage): void {
+    this.#target.meter?.received(msg);
+    this.#receive(msg);
+  }
+
+  #receive(msg: WampMessage): void {
     if (this.#state.phase === "closed") return;
     if (this.#held !== undefined) {
       // GOODBYE or ABORT waits behind requests a dynamic authorizer holds: keep order.
@@ -174,7 +182,7 @@ export class Connection implements PeerHandler {
       return this.#host.runner.wait(this);
     }
     this.#held = undefined;
-    for (const msg of held) this.receive(msg);
+    for (const msg of held) this.#receive(msg);
   }
 
   /**
@@ -245,6 +253,7 @@ export class Connection implements PeerHandler {
     clearTimeout(this.#helloTimer);
     this.#helloTimer = undefined;
     this.#target.info = info;
+    this.#target.meter?.joined(info);
     this.#host.delivery.add(info.id, this.#target);
     this.#host.sessions.joined(info, this.#peer.info.peer);
     const realm = this.#host.realm(info.realm);
@@ -252,6 +261,7 @@ export class Connection implements PeerHandler {
   }
 
   #leave(info: SessionInfo): void {
+    this.#target.meter?.left();
     this.#host.delivery.remove(info.id);
     this.#host.sessions.left(info);
     this.#held = undefined;

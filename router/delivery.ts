@@ -16,6 +16,8 @@ import {
 } from "../wamp/mod.ts";
 import type { LogFields, Logger, Outbound, SessionInfo } from "./core/types.ts";
 
+import { type RouterMetrics, SessionMeter } from "./metrics.ts";
+
 /** Milliseconds between two slow-consumer warnings for one session. */
 export const DROP_LOG_INTERVAL = 10_000;
 
@@ -38,6 +40,10 @@ export class Target {
   readonly peer: Peer;
   /** EVENTs dropped for this connection because it did not keep up. */
   droppedEvents = 0;
+  /** When the session joined (epoch milliseconds; 0 before WELCOME). */
+  joinedAt = 0;
+  /** What this connection adds to the router's metrics (none for a cluster proxy). */
+  readonly meter: SessionMeter | undefined;
   #info: SessionInfo | undefined;
   #maxBacklog: number;
   #maxBacklogMessages: number;
@@ -59,14 +65,17 @@ export class Target {
    * @param session The connection: closed when over the limit (under the
    * `close` policy, or for a message that cannot be dropped), shut down
    * with GOODBYE when the realm asks.
+   * @param metrics The router's metrics, to count this connection in.
    */
   constructor(
     peer: Peer,
     options: OutboundOptions,
     log: Logger,
     session: TargetSession,
+    metrics?: RouterMetrics,
   ) {
     this.peer = peer;
+    this.meter = metrics === undefined ? undefined : new SessionMeter(metrics, this);
     this.#maxBacklog = options.maxBacklog ?? 1024 * 1024;
     this.#maxBacklogMessages = options.maxBacklogMessages ?? 16384;
     this.#policy = options.slowConsumer ?? "drop";
@@ -83,6 +92,7 @@ export class Target {
   /** Sets the identity of the session now joined (on WELCOME). */
   set info(info: SessionInfo) {
     this.#info = info;
+    this.joinedAt = Date.now();
   }
 
   /** The session ID (0 before WELCOME). */
@@ -100,11 +110,13 @@ export class Target {
     const backlog = peer.backlog();
     if (backlog <= this.#maxBacklog && peer.queued() < this.#maxBacklogMessages) {
       if (this.#dropping) this.#caughtUp();
+      this.meter?.sent(msg);
       peer.send(msg);
       return;
     }
     if (this.#policy === "drop" && msg.type === MessageType.EVENT) {
       this.droppedEvents++;
+      this.meter?.dropped();
       if (!this.#dropping) this.#startDropping(backlog);
       return;
     }
@@ -175,6 +187,7 @@ export class Target {
    * @param msg The message.
    */
   reply(msg: WampMessage): void {
+    this.meter?.sent(msg);
     this.peer.send(msg);
   }
 

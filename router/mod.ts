@@ -79,6 +79,7 @@ export { type LimitOptions } from "./core/limits.ts";
 export { consoleLogger, Router, type RouterOptions } from "./router.ts";
 export type { ClusterOptions } from "../cluster/node.ts";
 export { scrambledIdGenerator } from "./scrambled_ids.ts";
+export { type AdminOptions, type AdminServer, serveAdmin } from "../admin/mod.ts";
 export type { LogFields, Logger, LogLevel, SessionInfo } from "./core/types.ts";
 export { formatLogLine, LOG_FORMATS, type LogFormat, withFields } from "./logger.ts";
 export type { Dict, IdGenerator, MatchPolicy } from "../wamp/mod.ts";

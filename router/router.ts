@@ -28,6 +28,7 @@ import type { ClusterNode, ClusterOptions } from "../cluster/node.ts";
 import { Cluster } from "../cluster/join.ts";
 import { clusterShell } from "./cluster_link.ts";
 import { OutputRunner } from "./output_runner.ts";
+import { metricsFor } from "./metrics.ts";
 import type { Logger } from "./core/types.ts";
 import { consoleLogger } from "./logger.ts";
 import { SessionLog } from "./session_log.ts";
@@ -220,6 +221,7 @@ export class Router {
       roles,
       log: this.log,
       sessions: new SessionLog(this.log, options.sessionLogRate),
+      metrics: metricsFor(this),
       realm: (name) => this.#realms.get(name),
       sessionId: () => this.#globalIds(),
       delivery,

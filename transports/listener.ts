@@ -18,6 +18,9 @@ import { type LongPollOptions, LongPollService } from "./longpoll/server.ts";
 import { acceptRawSocket, type RawSocketOptions } from "./rawsocket/server.ts";
 import { upgradeWebSocket, type WebSocketOptions } from "./websocket/server.ts";
 import { remoteAddress, Wire } from "./stream/wire.ts";
+import { ListenerCounts, type ListenerStats } from "./listener_stats.ts";
+
+export type { ListenerStats };
 
 /** TLS settings of a listener. */
 export interface ListenerTlsOptions {
@@ -121,6 +124,8 @@ export interface Listener {
    * kernel (HTTP responses and WAMP messages alike).
    */
   queuedBytes(): number;
+  /** Connections accepted and refused, bytes in and out. */
+  stats(): ListenerStats;
   /** Stops listening and closes every connection. */
   close(): Promise<void>;
 }
@@ -186,6 +191,7 @@ export async function listen(
   };
   const wsPaths = wsOptions?.paths ?? ["/ws", "/"];
   let origin = "http://localhost";
+  const counts = new ListenerCounts();
 
   const onSocket = (socket: net.Socket) => {
     tlsHandshakes?.settled(socket);
@@ -193,6 +199,7 @@ export async function listen(
     const full = maxConnections > 0 && wires.size >= maxConnections;
     const peer = remoteAddress(socket);
     if (full) log("warn", `Connection from ${peer} refused: ${maxConnections} connections open`);
+    counts.connection(full);
     wires.add(wire);
     // Cleared and dropped at the first byte: the closures below outlive it.
     let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(() => {
@@ -253,10 +260,12 @@ export async function listen(
       },
       closed() {
         settled();
-        wires.delete(wire);
+        if (wires.delete(wire)) counts.closed(wire);
       },
     });
-    socket.on("close", () => wires.delete(wire));
+    socket.on("close", () => {
+      if (wires.delete(wire)) counts.closed(wire);
+    });
   };
 
   const server = options.tls === undefined
@@ -316,6 +325,7 @@ export async function listen(
       for (const wire of wires) bytes += wire.queuedBytes();
       return bytes;
     },
+    stats: () => counts.stats(wires, server.listening),
     async close() {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       longpoll?.close();

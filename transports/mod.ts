@@ -28,6 +28,7 @@ export {
   type HttpMount,
   listen,
   type Listener,
+  type ListenerStats,
   type ListenerTlsOptions,
   type ListenOptions,
 } from "./listener.ts";

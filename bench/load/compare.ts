@@ -10,6 +10,7 @@
  * ```sh
  * deno task load:compare                       # everything, json and msgpack
  * deno task load:compare --scenarios rpc --serializers msgpack --rounds 3
+ * deno task load:compare --scenarios pubsub,rpc "--router-args=--admin 127.0.0.1:0"
  * ```
  *
  * @module
@@ -29,6 +30,8 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "2" },
     duration: { type: "string", default: "5" },
     json: { type: "string" },
+    // Extra flags for the router's command line (space-separated).
+    "router-args": { type: "string", default: "" },
   },
 });
 const rounds = Number(values.rounds);
@@ -59,6 +62,7 @@ const COMMANDS: Record<Name, string[]> = {
     "cli.ts",
     "--listen",
     "127.0.0.1:0",
+    ...values["router-args"].split(" ").filter((arg) => arg !== ""),
   ],
 };
 const servers: Server[] = [];

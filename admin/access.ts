@@ -1,0 +1,73 @@
+/**
+ * Who may use the admin listener: with a token, requests carrying
+ * `Authorization: Bearer <token>` (compared in constant time); without
+ * one, requests from loopback addresses only.
+ *
+ * @module
+ */
+
+/** Whether an address is a loopback address (127.0.0.0/8, ::1, IPv4-mapped 127.x). */
+export function isLoopback(address: string): boolean {
+  const host = address.startsWith("::ffff:") ? address.slice(7) : address;
+  return host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * Compares two strings in time that depends only on their lengths, not
+ * on where they differ.
+ *
+ * @param a One string.
+ * @param b The other.
+ * @returns Whether they are equal.
+ */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  let diff = x.length ^ y.length;
+  const n = Math.max(x.length, y.length);
+  for (let i = 0; i < n; i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
+  return diff === 0;
+}
+
+/**
+ * Decides whether a request may go on.
+ *
+ * @param request The request.
+ * @param remote The client's address.
+ * @param token The configured token, if any.
+ * @returns `undefined` to go on, else the refusal (401 or 403).
+ */
+export function refusal(
+  request: Request,
+  remote: string,
+  token: string | undefined,
+): Response | undefined {
+  if (token === undefined) {
+    if (isLoopback(remote)) return undefined;
+    return json(403, {
+      error: "forbidden",
+      message: "The admin listener serves loopback clients only (configure admin.token)",
+    });
+  }
+  const header = request.headers.get("authorization") ?? "";
+  const match = /^Bearer\s+(.+)$/i.exec(header);
+  if (match !== null && constantTimeEqual(match[1]!.trim(), token)) return undefined;
+  return new Response(
+    JSON.stringify({ error: "unauthorized", message: "Bearer token required" }) + "\n",
+    {
+      status: 401,
+      headers: {
+        "content-type": "application/json",
+        "www-authenticate": 'Bearer realm="cloverleaf-admin"',
+      },
+    },
+  );
+}
+
+/** A JSON response. */
+export function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body) + "\n", {
+    status,
+    headers: { "content-type": "application/json", "cache-control": "no-store" },
+  });
+}

@@ -1,0 +1,178 @@
+/**
+ * The router's metrics as Prometheus metric families: counters from
+ * `router/metrics.ts`, gauges read now from the realms, the sessions, the
+ * listeners, the cluster node and the process. Every label set is
+ * bounded (realm, transport, serializer, reason, method, type, outcome,
+ * listener); none names a session or a URI.
+ *
+ * @module
+ */
+
+import { MessageType, messageTypeName } from "../wamp/mod.ts";
+import { clusterNodeOf, realmOf, type Router } from "../router/router.ts";
+import { type LabelCounter, metricsOf } from "../router/metrics.ts";
+import type { Listener } from "../transports/listener.ts";
+import type { MetricFamily, Sample } from "./exposition.ts";
+
+/** What the admin listener reads its metrics from. */
+export interface MetricSources {
+  /** The router. */
+  readonly router: Router;
+  /** The listeners serving it. */
+  readonly listeners: readonly Listener[];
+  /** The event loop's lag now (seconds). */
+  lag(): number;
+}
+
+/**
+ * Collects every metric family.
+ *
+ * @param sources The router, its listeners and the lag probe.
+ * @returns The families, in a fixed order.
+ */
+export function collect(sources: MetricSources): MetricFamily[] {
+  const { router, listeners } = sources;
+  const m = metricsOf(router);
+  const families: MetricFamily[] = [];
+  const gauge = (name: string, help: string, samples: Sample[]) =>
+    families.push({ name: `cloverleaf_${name}`, help, type: "gauge", samples });
+  const counter = (name: string, help: string, samples: Sample[]) =>
+    families.push({ name: `cloverleaf_${name}_total`, help, type: "counter", samples });
+
+  gauge("sessions", "Sessions joined now, by realm, transport and serializer.", sessions(router));
+  counter("session_joins", "Sessions joined, by realm.", by(m.joins, "realm"));
+  counter("session_leaves", "Sessions left, by close reason.", by(m.leaves, "reason"));
+  counter("session_aborts", "ABORT messages sent, by reason.", by(m.aborts, "reason"));
+  counter("messages_received", "WAMP messages received, by type.", byType(m.messagesIn));
+  counter("messages_sent", "WAMP messages sent, by type.", byType(m.messagesOut));
+  const bytesIn: Sample[] = [];
+  const bytesOut: Sample[] = [];
+  const open: Sample[] = [];
+  const accepted: Sample[] = [];
+  const refused: Sample[] = [];
+  for (const listener of listeners) {
+    const stats = listener.stats();
+    const labels = { listener: listenerName(listener) };
+    bytesIn.push({ labels, value: stats.bytesIn });
+    bytesOut.push({ labels, value: stats.bytesOut });
+    open.push({ labels, value: listener.connections() });
+    accepted.push({ labels, value: stats.accepted });
+    refused.push({ labels, value: stats.refused });
+  }
+  counter("received_bytes", "Bytes read from connections, by listener.", bytesIn);
+  counter("sent_bytes", "Bytes written to connections, by listener.", bytesOut);
+  counter("publications", "PUBLISH messages received.", [{
+    value: m.messagesIn[MessageType.PUBLISH]!,
+  }]);
+  counter("events_delivered", "EVENT messages sent.", [{
+    value: m.messagesOut[MessageType.EVENT]!,
+  }]);
+  counter("events_dropped", "EVENTs dropped for slow consumers.", [{ value: m.eventsDropped }]);
+  counter(
+    "calls",
+    "Calls answered, by outcome (result, error, timeout, canceled).",
+    Object.entries(m.calls).map(([outcome, value]) => ({ labels: { outcome }, value })),
+  );
+  families.push({
+    name: "cloverleaf_call_duration_seconds",
+    help: "Seconds from CALL to its final RESULT or ERROR.",
+    type: "histogram",
+    samples: [m.callDuration],
+  });
+  const registrations: Sample[] = [];
+  const subscriptions: Sample[] = [];
+  for (const name of router.realmNames) {
+    const realm = realmOf(router, name);
+    if (realm === undefined) continue;
+    let n = 0;
+    for (const _ of realm.dealer.registrations()) n++;
+    registrations.push({ labels: { realm: name }, value: n });
+    subscriptions.push({ labels: { realm: name }, value: realm.broker.subscriptionCount });
+  }
+  gauge("registrations", "Registrations now, by realm.", registrations);
+  gauge("subscriptions", "Subscriptions now, by realm.", subscriptions);
+  counter(
+    "auth_successes",
+    "Sessions authenticated, by authmethod.",
+    by(m.authSuccesses, "method"),
+  );
+  counter(
+    "auth_failures",
+    "Sessions refused at authentication, by authmethod.",
+    by(m.authFailures, "method"),
+  );
+  counter("authorization_denials", "Requests refused with wamp.error.not_authorized.", [{
+    value: m.authorizationDenials,
+  }]);
+  let backlog = 0;
+  let max = 0;
+  for (const session of m.sessions) {
+    const bytes = session.peer.backlog();
+    backlog += bytes;
+    if (bytes > max) max = bytes;
+  }
+  gauge("outbound_backlog_bytes", "Bytes queued to all sessions.", [{ value: backlog }]);
+  gauge("outbound_backlog_max_bytes", "Bytes queued to the most backlogged session.", [{
+    value: max,
+  }]);
+  gauge("event_loop_lag_seconds", "How late a timer fired, at most, in the last second.", [{
+    value: sources.lag(),
+  }]);
+  const memory = Deno.memoryUsage();
+  gauge("process_resident_memory_bytes", "Resident set size.", [{ value: memory.rss }]);
+  gauge("process_heap_used_bytes", "V8 heap used.", [{ value: memory.heapUsed }]);
+  gauge("process_heap_total_bytes", "V8 heap allocated.", [{ value: memory.heapTotal }]);
+  gauge("listener_connections", "Connections open now, by listener.", open);
+  counter("listener_accepted", "Connections accepted, by listener.", accepted);
+  counter("listener_refused", "Connections refused (maxConnections), by listener.", refused);
+  const node = clusterNodeOf(router);
+  if (node !== undefined) {
+    gauge("cluster_nodes", "Cluster nodes heard from, this one included.", [{
+      value: node.nodes().length,
+    }]);
+    gauge("cluster_connected", "1 while NATS is reachable.", [{ value: node.connected ? 1 : 0 }]);
+  }
+  return families;
+}
+
+/** A listener's label: its address. */
+export function listenerName(listener: Listener): string {
+  const addr = listener.addr;
+  if (addr.transport === "unix") return addr.path;
+  return addr.hostname.includes(":")
+    ? `[${addr.hostname}]:${addr.port}`
+    : `${addr.hostname}:${addr.port}`;
+}
+
+function sessions(router: Router): Sample[] {
+  const counts = new Map<
+    string,
+    { realm: string; transport: string; serializer: string; n: number }
+  >();
+  for (const session of metricsOf(router).sessions) {
+    const realm = session.info.realm;
+    const transport = session.peer.info.type;
+    const serializer = session.peer.info.serializer ?? "none";
+    const key = `${realm}\n${transport}\n${serializer}`;
+    const entry = counts.get(key);
+    if (entry === undefined) counts.set(key, { realm, transport, serializer, n: 1 });
+    else entry.n++;
+  }
+  return [...counts.values()].map(({ realm, transport, serializer, n }) => ({
+    labels: { realm, transport, serializer },
+    value: n,
+  }));
+}
+
+function by(counter: LabelCounter, label: string): Sample[] {
+  return [...counter.entries()].map(([value, n]) => ({ labels: { [label]: value }, value: n }));
+}
+
+function byType(counts: Float64Array): Sample[] {
+  const samples: Sample[] = [];
+  for (let code = 0; code < counts.length; code++) {
+    const n = counts[code]!;
+    if (n > 0) samples.push({ labels: { type: messageTypeName(code) }, value: n });
+  }
+  return samples;
+}

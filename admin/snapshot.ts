@@ -1,0 +1,198 @@
+/**
+ * What the dashboard shows, as one JSON value sent every second: totals
+ * (the page turns them into rates), realms, the sessions table (at most
+ * {@linkcode MAX_SESSION_ROWS} rows, with the total), the top topics and
+ * procedures by rate, recent errors and authentication failures, the
+ * listeners, the process and the cluster.
+ *
+ * @module
+ */
+
+import denoConfig from "../deno.json" with { type: "json" };
+import { MessageType } from "../wamp/mod.ts";
+import { clusterNodeOf, realmOf } from "../router/router.ts";
+import {
+  type MeteredSession,
+  metricsOf,
+  type Recent,
+  type RecentEntry,
+} from "../router/metrics.ts";
+import { listenerName, type MetricSources } from "./collect.ts";
+
+/** The most session rows one snapshot carries. */
+export const MAX_SESSION_ROWS = 200;
+
+/** One row of the sessions table. */
+export interface SessionRow {
+  /** Session ID. */
+  id: number;
+  /** Realm. */
+  realm: string;
+  /** Authenticated identity. */
+  authid: string;
+  /** Role. */
+  authrole: string;
+  /** Authentication method. */
+  authmethod: string;
+  /** Transport kind. */
+  transport: string;
+  /** Serializer. */
+  serializer: string;
+  /** The client's address. */
+  peer: string;
+  /** Seconds since it joined. */
+  age: number;
+  /** Bytes queued to it. */
+  backlog: number;
+  /** EVENTs dropped for it. */
+  dropped: number;
+}
+
+/** The dashboard's data at one moment. */
+export interface Snapshot {
+  /** When (epoch milliseconds). */
+  time: number;
+  /** Seconds the admin listener has run. */
+  uptime: number;
+  /** The router's version. */
+  version: string;
+  /** Counters since start. */
+  totals: {
+    messagesIn: number;
+    messagesOut: number;
+    bytesIn: number;
+    bytesOut: number;
+    publications: number;
+    events: number;
+    eventsDropped: number;
+    calls: { result: number; error: number; timeout: number; canceled: number };
+    authFailures: number;
+    authorizationDenials: number;
+  };
+  /** Realms with their sessions, subscriptions and registrations. */
+  realms: { name: string; sessions: number; subscriptions: number; registrations: number }[];
+  /** The sessions table. */
+  sessions: { total: number; rows: SessionRow[] };
+  /** Topics by PUBLISHes per second (only while watched). */
+  topics: [string, number][];
+  /** Procedures by CALLs per second. */
+  procedures: [string, number][];
+  /** Recent errors, aborts, authentication failures, newest first. */
+  recent: RecentEntry[];
+  /** The listeners. */
+  listeners: { name: string; connections: number; accepted: number; refused: number }[];
+  /** The process. */
+  process: { rss: number; heapUsed: number; lag: number };
+  /** The cluster, when clustered. */
+  cluster: { node: string; connected: boolean; nodes: string[] } | null;
+}
+
+/**
+ * Takes a snapshot.
+ *
+ * @param sources The router, listeners and lag probe.
+ * @param rates Topics and procedures by rate, from the last window.
+ * @param startedAt When the admin listener started (epoch milliseconds).
+ * @returns The snapshot.
+ */
+export function snapshot(
+  sources: MetricSources,
+  rates: { topics: [string, number][]; procedures: [string, number][] },
+  startedAt: number,
+): Snapshot {
+  const { router, listeners } = sources;
+  const m = metricsOf(router);
+  const now = Date.now();
+  // Sessions in trouble (a backlog, dropped events) first, then the others in join order.
+  const troubled: MeteredSession[] = [];
+  const others: MeteredSession[] = [];
+  for (const session of m.sessions) {
+    if (session.droppedEvents > 0 || session.peer.backlog() > 0) troubled.push(session);
+    else if (others.length < MAX_SESSION_ROWS) others.push(session);
+  }
+  troubled.sort((a, b) => b.droppedEvents - a.droppedEvents || b.peer.backlog() - a.peer.backlog());
+  const rows = [...troubled, ...others].slice(0, MAX_SESSION_ROWS).map((session): SessionRow => {
+    const { info, peer } = session;
+    return {
+      id: info.id,
+      realm: info.realm,
+      authid: info.authid,
+      authrole: info.authrole,
+      authmethod: info.authmethod,
+      transport: peer.info.type,
+      serializer: peer.info.serializer ?? "",
+      peer: peer.info.peer ?? "",
+      age: Math.max(0, Math.round((now - session.joinedAt) / 1000)),
+      backlog: peer.backlog(),
+      dropped: session.droppedEvents,
+    };
+  });
+  const realms = router.realmNames.map((name) => {
+    const realm = realmOf(router, name);
+    let registrations = 0;
+    if (realm !== undefined) { for (const _ of realm.dealer.registrations()) registrations++; }
+    return {
+      name,
+      sessions: realm?.size ?? 0,
+      subscriptions: realm?.broker.subscriptionCount ?? 0,
+      registrations,
+    };
+  });
+  let bytesIn = 0;
+  let bytesOut = 0;
+  const listenerRows = listeners.map((listener) => {
+    const stats = listener.stats();
+    bytesIn += stats.bytesIn;
+    bytesOut += stats.bytesOut;
+    return {
+      name: listenerName(listener),
+      connections: listener.connections(),
+      accepted: stats.accepted,
+      refused: stats.refused,
+    };
+  });
+  let authFailures = 0;
+  for (const [, n] of m.authFailures.entries()) authFailures += n;
+  const memory = Deno.memoryUsage();
+  const node = clusterNodeOf(router);
+  return {
+    time: now,
+    uptime: Math.round((now - startedAt) / 1000),
+    version: denoConfig.version,
+    totals: {
+      messagesIn: sum(m.messagesIn),
+      messagesOut: sum(m.messagesOut),
+      bytesIn,
+      bytesOut,
+      publications: m.messagesIn[MessageType.PUBLISH]!,
+      events: m.messagesOut[MessageType.EVENT]!,
+      eventsDropped: m.eventsDropped,
+      calls: { ...m.calls },
+      authFailures,
+      authorizationDenials: m.authorizationDenials,
+    },
+    realms,
+    sessions: { total: m.sessions.size, rows },
+    topics: rates.topics,
+    procedures: rates.procedures,
+    recent: recent(m.recent),
+    listeners: listenerRows,
+    process: { rss: memory.rss, heapUsed: memory.heapUsed, lag: sources.lag() },
+    cluster: node === undefined
+      ? null
+      : { node: node.id, connected: node.connected, nodes: node.nodes() },
+  };
+}
+
+/** The most recent entries of both rings, newest first. */
+function recent(rings: Recent | undefined): RecentEntry[] {
+  if (rings === undefined) return [];
+  return [...rings.errors.list(), ...rings.sessions.list()].sort((a, b) => b.time - a.time)
+    .slice(0, 60);
+}
+
+function sum(counts: Float64Array): number {
+  let total = 0;
+  for (let i = 0; i < counts.length; i++) total += counts[i]!;
+  return total;
+}

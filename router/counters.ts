@@ -1,0 +1,159 @@
+/**
+ * The kinds of counters `metrics.ts` keeps: a counter with one bounded
+ * label, a histogram with fixed buckets, a bounded table of hits per key
+ * (rates by URI), and a ring of recent entries.
+ *
+ * @module
+ */
+
+/** The most distinct values of one label; more are counted as `other`. */
+export const MAX_LABELS = 32;
+
+/** A counter with one label whose values are bounded. */
+export class LabelCounter {
+  #counts = new Map<string, number>();
+
+  /**
+   * Counts one more for a label value (`other` once {@linkcode MAX_LABELS} are known).
+   *
+   * @param label The label value.
+   */
+  add(label: string): void {
+    const counts = this.#counts;
+    const n = counts.get(label);
+    if (n !== undefined) counts.set(label, n + 1);
+    else if (counts.size < MAX_LABELS) counts.set(label, 1);
+    else counts.set("other", (counts.get("other") ?? 0) + 1);
+  }
+
+  /**
+   * The count of one label value.
+   *
+   * @param label The label value.
+   * @returns How many were counted.
+   */
+  get(label: string): number {
+    return this.#counts.get(label) ?? 0;
+  }
+
+  /** Every label value with its count. */
+  entries(): IterableIterator<[string, number]> {
+    return this.#counts.entries();
+  }
+}
+
+/** A histogram with fixed buckets (cumulative when exposed). */
+export class Histogram {
+  /** The buckets' upper bounds, ascending. */
+  readonly bounds: readonly number[];
+  /** Observations per bucket (not cumulative); the last is above every bound. */
+  readonly counts: Float64Array;
+  /** The sum of the observations. */
+  sum = 0;
+  /** How many observations. */
+  count = 0;
+
+  /**
+   * Creates the histogram.
+   *
+   * @param bounds The buckets' upper bounds, ascending.
+   */
+  constructor(bounds: readonly number[]) {
+    this.bounds = bounds;
+    this.counts = new Float64Array(bounds.length + 1);
+  }
+
+  /**
+   * Records an observation.
+   *
+   * @param value The value.
+   */
+  observe(value: number): void {
+    const bounds = this.bounds;
+    let i = 0;
+    while (i < bounds.length && value > bounds[i]!) i++;
+    this.counts[i]!++;
+    this.sum += value;
+    this.count++;
+  }
+}
+
+/**
+ * Hits per key in the current window, for at most `max` keys (those past
+ * that are counted together): the dashboard's top topics and procedures.
+ */
+export class RateTable {
+  #window = new Map<string, number>();
+  #max: number;
+  /** Hits of keys that did not fit in the current window. */
+  overflow = 0;
+
+  /**
+   * Creates the table.
+   *
+   * @param max The most keys kept in one window.
+   */
+  constructor(max = 256) {
+    this.#max = max;
+  }
+
+  /**
+   * Counts a hit.
+   *
+   * @param key The topic or procedure.
+   */
+  hit(key: string): void {
+    const window = this.#window;
+    const n = window.get(key);
+    if (n !== undefined) window.set(key, n + 1);
+    else if (window.size < this.#max) window.set(key, 1);
+    else this.overflow++;
+  }
+
+  /**
+   * Ends the window: its `top` keys by hits, most first; a new window starts.
+   *
+   * @param top How many keys to return.
+   * @returns The keys with their hits.
+   */
+  roll(top: number): [string, number][] {
+    const sorted = [...this.#window].sort((a, b) => b[1] - a[1]).slice(0, top);
+    this.#window.clear();
+    this.overflow = 0;
+    return sorted;
+  }
+}
+
+/** The last `size` entries. */
+export class Ring<T> {
+  #items: T[] = [];
+  #next = 0;
+  #size: number;
+
+  /**
+   * Creates the ring.
+   *
+   * @param size How many entries it keeps.
+   */
+  constructor(size: number) {
+    this.#size = size;
+  }
+
+  /**
+   * Adds an entry, forgetting the oldest once full.
+   *
+   * @param item The entry.
+   */
+  push(item: T): void {
+    if (this.#items.length < this.#size) this.#items.push(item);
+    else this.#items[this.#next] = item;
+    this.#next = (this.#next + 1) % this.#size;
+  }
+
+  /** The entries, newest first. */
+  list(): T[] {
+    const items = this.#items;
+    if (items.length < this.#size) return [...items].reverse();
+    return [...items.slice(this.#next), ...items.slice(0, this.#next)].reverse();
+  }
+}
