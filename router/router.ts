@@ -71,10 +71,8 @@ export interface RouterOptions {
    */
   routerIdGenerator?: IdGenerator;
   /**
-   * Milliseconds a client that must authenticate has from HELLO to
-   * WELCOME (challenge answered, dynamic authenticator done); then ABORT
-   * `wamp.error.authentication_failed`.
-   * @default {10000}
+   * Milliseconds from HELLO to WELCOME for a client that must authenticate;
+   * then ABORT `wamp.error.authentication_failed`. @default {10000}
    */
   authTimeout?: number;
   /**

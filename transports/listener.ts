@@ -19,25 +19,10 @@ import { acceptRawSocket, type RawSocketOptions } from "./rawsocket/server.ts";
 import { upgradeWebSocket, type WebSocketOptions } from "./websocket/server.ts";
 import { remoteAddress, Wire } from "./stream/wire.ts";
 import { ListenerCounts, type ListenerStats } from "./listener_stats.ts";
+import { HandshakeTimers, type ListenerTlsOptions, tlsServerOptions } from "./listener_tls.ts";
 
 export type { ListenerStats };
-
-/** TLS settings of a listener. */
-export interface ListenerTlsOptions {
-  /** The PEM certificate chain. */
-  cert: string;
-  /** The PEM private key. */
-  key: string;
-  /** PEM CA certificates that client certificates must chain to. */
-  ca?: string[];
-  /**
-   * Whether to ask clients for a certificate: `none`, `request` (verified
-   * when sent; sessions may then authenticate with `tls`), or `require`
-   * (connections without a valid one are refused).
-   * @default {"none"}
-   */
-  clientCertificates?: "none" | "request" | "require";
-}
+export type { ListenerTlsOptions };
 
 /** Options for {@linkcode listen}. */
 export interface ListenOptions {
@@ -332,49 +317,6 @@ export async function listen(
       for (const wire of wires) wire.end();
       await stopped;
     },
-  };
-}
-
-/**
- * Closes TCP connections whose TLS handshake has not completed within the
- * timeout. The TLS socket a secure connection hands over is matched to its
- * TCP socket by `_parent` (Node's `TLSSocket` field, also in Deno's).
- */
-class HandshakeTimers {
-  #pending = new Map<net.Socket, ReturnType<typeof setTimeout>>();
-
-  constructor(server: net.Server, timeout: number, closed: (peer: string) => void) {
-    server.on("connection", (raw: net.Socket) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(raw);
-        closed(remoteAddress(raw));
-        raw.destroy();
-      }, timeout);
-      this.#pending.set(raw, timer);
-      raw.once("close", () => this.#clear(raw));
-    });
-  }
-
-  /** The handshake of the connection under `secure` completed. */
-  settled(secure: net.Socket): void {
-    const raw = (secure as unknown as { _parent?: net.Socket })._parent;
-    if (raw !== undefined) this.#clear(raw);
-  }
-
-  #clear(raw: net.Socket): void {
-    clearTimeout(this.#pending.get(raw));
-    this.#pending.delete(raw);
-  }
-}
-
-function tlsServerOptions(options: ListenerTlsOptions): tls.TlsOptions {
-  const mode = options.clientCertificates ?? "none";
-  return {
-    cert: options.cert,
-    key: options.key,
-    ...(options.ca === undefined ? {} : { ca: options.ca }),
-    requestCert: mode !== "none",
-    rejectUnauthorized: mode === "require",
   };
 }
 
