@@ -11,7 +11,12 @@ import { equal, ok } from "node:assert/strict";
 import { run } from "../cli/_service.ts";
 
 Deno.test("the dashboard shows sessions and rates live, without a reload", async () => {
-  const out = await run(Deno.execPath(), ["run", "-A", "--lock=deno.dev.lock", "tests/admin/_dashboard_run.ts"], 120_000);
+  const out = await run(Deno.execPath(), [
+    "run",
+    "-A",
+    "--lock=deno.dev.lock",
+    "tests/admin/_dashboard_run.ts",
+  ], 120_000);
   equal(out.code, 0, `exit code\nstdout:\n${out.stdout}\nstderr:\n${out.stderr}`);
   ok(out.stdout.includes("dashboard ok"), out.stdout);
 });
