@@ -104,6 +104,14 @@ export function collect(sources: MetricSources): MetricFamily[] {
   counter("authorization_denials", "Requests refused with wamp.error.not_authorized.", [{
     value: m.authorizationDenials,
   }]);
+  counter(
+    "bridge_requests",
+    "HTTP bridge requests answered, by path and status.",
+    [...m.bridgeRequests.entries()].map(([key, n]) => {
+      const [path = "other", status = "other"] = key === "other" ? [] : key.split(" ");
+      return { labels: { path, status }, value: n };
+    }),
+  );
   let backlog = 0;
   let max = 0;
   for (const session of m.sessions) {

@@ -9,6 +9,7 @@
 
 import type { HttpMount } from "../transports/stream/http_server.ts";
 import type { PeerAcceptor } from "../wamp/mod.ts";
+import { metricsOf, type RouterMetrics } from "../router/metrics.ts";
 import { RequestAuth } from "./auth.ts";
 import type { BridgeOptions } from "./config.ts";
 import { BridgeError, refusal } from "./errors.ts";
@@ -29,15 +30,23 @@ class BridgePath {
   readonly auth: RequestAuth;
   /** Requests being answered and streams open. */
   inFlight = 0;
+  /** Where answered requests are counted, when the acceptor is a `Router`. */
+  readonly #metrics: RouterMetrics | undefined;
 
   constructor(router: PeerAcceptor, options: BridgeOptions) {
     this.options = options;
+    try {
+      this.#metrics = metricsOf(router);
+    } catch {
+      this.#metrics = undefined;
+    }
     this.session = new BridgeSession(router, options.realm, options.role, `bridge:${options.path}`);
     this.auth = new RequestAuth(options.auth);
   }
 
   async handle(request: Request): Promise<Response> {
     const response = await this.#answer(request);
+    this.#metrics?.bridgeRequests.add(`${this.options.path} ${response.status}`);
     return this.#cors(request, response);
   }
 

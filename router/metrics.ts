@@ -136,6 +136,8 @@ export class RouterMetrics {
   readonly authFailures: LabelCounter = new LabelCounter();
   /** ERRORs `wamp.error.not_authorized` sent for requests of joined sessions. */
   authorizationDenials = 0;
+  /** HTTP bridge requests answered, by `"<path> <status>"` (the paths are configured, so bounded). */
+  readonly bridgeRequests: LabelCounter = new LabelCounter();
   /** The joined sessions. */
   readonly sessions: Set<MeteredSession> = new Set();
   /**
