@@ -332,6 +332,29 @@ export function interrupted(): { promise: Promise<void>; dispose: () => void } {
   };
 }
 
+/**
+ * Waits until a long-running command is done, interrupted (SIGINT or
+ * SIGTERM) or its session closed by the router, then leaves its realm.
+ *
+ * @param session The command's session.
+ * @param done Resolves when the command has done what it was asked to.
+ * @returns The exit code: 0, or 1 when the router closed the session.
+ */
+export async function serveUntilDone(session: Session, done: Promise<void>): Promise<number> {
+  const stop = interrupted();
+  try {
+    const ended = await Promise.race([done, stop.promise, session.closed]);
+    if (ended !== undefined) {
+      console.error(`cloverleaf: session closed: ${ended.reason}`);
+      return EXIT_WAMP;
+    }
+    return 0;
+  } finally {
+    stop.dispose();
+    await session.close();
+  }
+}
+
 /** One client command: its flags, its `--help` and what it does. */
 export interface ClientCommand {
   /** The command's name (`call`). */

@@ -11,11 +11,11 @@ import {
   type ClientCommand,
   type ConnectFlags,
   integerFlag,
-  interrupted,
   join,
   parsePairs,
   parseValue,
   printJson,
+  serveUntilDone,
   UsageError,
 } from "./common.ts";
 
@@ -110,36 +110,30 @@ Options:
     const count = integerFlag("count", values.count as string | undefined, Infinity);
     const fixed: YieldArguments = results === undefined ? {} : { args: results.map(parseValue) };
     const session = await join(values as ConnectFlags);
-    const stop = interrupted();
-    try {
-      const done = Promise.withResolvers<void>();
-      let answered = 0;
-      const endpoint = async (
-        args: unknown[],
-        kwargs: Record<string, unknown>,
-        details: Record<string, unknown>,
-        invocation: Invocation,
-      ): Promise<YieldArguments> => {
-        const printed = { procedure: invocation.procedure, args, kwargs, details };
-        printJson(printed);
-        try {
-          return exec === undefined ? fixed : await execAnswer(exec, printed, invocation.signal);
-        } finally {
-          // After the answer went out (the callee sends it once this returns).
-          if (++answered >= count) setTimeout(done.resolve, 0);
-        }
-      };
-      await session.register(procedure, endpoint, options as RegisterRequestOptions);
-      console.error(`Registered "${procedure}"`);
-      const ended = await Promise.race([done.promise, stop.promise, session.closed]);
-      if (ended !== undefined) {
-        console.error(`cloverleaf: session closed: ${ended.reason}`);
-        return 1;
+    const done = Promise.withResolvers<void>();
+    let answered = 0;
+    const endpoint = async (
+      args: unknown[],
+      kwargs: Record<string, unknown>,
+      details: Record<string, unknown>,
+      invocation: Invocation,
+    ): Promise<YieldArguments> => {
+      const printed = { procedure: invocation.procedure, args, kwargs, details };
+      printJson(printed);
+      try {
+        return exec === undefined ? fixed : await execAnswer(exec, printed, invocation.signal);
+      } finally {
+        // After the answer went out (the callee sends it once this returns).
+        if (++answered >= count) setTimeout(done.resolve, 0);
       }
-      return 0;
-    } finally {
-      stop.dispose();
+    };
+    try {
+      await session.register(procedure, endpoint, options as RegisterRequestOptions);
+    } catch (error) {
       await session.close();
+      throw error;
     }
+    console.error(`Registered "${procedure}"`);
+    return await serveUntilDone(session, done.promise);
   },
 };

@@ -10,10 +10,10 @@ import {
   type ClientCommand,
   type ConnectFlags,
   integerFlag,
-  interrupted,
   join,
   parsePairs,
   printJson,
+  serveUntilDone,
   UsageError,
 } from "./common.ts";
 
@@ -43,25 +43,19 @@ Options:
     const options = parsePairs("option", values.option as string[] | undefined);
     const count = integerFlag("count", values.count as string | undefined, Infinity);
     const session = await join(values as ConnectFlags);
-    const stop = interrupted();
+    const done = Promise.withResolvers<void>();
+    let seen = 0;
     try {
-      const done = Promise.withResolvers<void>();
-      let seen = 0;
       await session.subscribe(topic, ({ args, kwargs, details }) => {
         if (seen >= count) return;
         printJson({ args, kwargs, details });
         if (++seen >= count) done.resolve();
       }, options as SubscribeOptions);
-      console.error(`Subscribed to "${topic}"`);
-      const ended = await Promise.race([done.promise, stop.promise, session.closed]);
-      if (ended !== undefined) {
-        console.error(`cloverleaf: session closed: ${ended.reason}`);
-        return 1;
-      }
-      return 0;
-    } finally {
-      stop.dispose();
+    } catch (error) {
       await session.close();
+      throw error;
     }
+    console.error(`Subscribed to "${topic}"`);
+    return await serveUntilDone(session, done.promise);
   },
 };
