@@ -10,7 +10,11 @@
  * ```sh
  * deno task load:compare                       # everything, json and msgpack
  * deno task load:compare --scenarios rpc --serializers msgpack --rounds 3
+ * deno task load:compare --scenarios pubsub,rpc --saturate   # enough in flight to fill a core
  * ```
+ *
+ * Each summary line gives the throughput and the target's CPU time per
+ * message (µs per event or call), with the router's ratio to each relay.
  *
  * @module
  */
@@ -18,7 +22,15 @@
 import { parseArgs } from "node:util";
 import type { SerializerName } from "../../mod.ts";
 import { serializers } from "../../wamp/mod.ts";
-import { DEFAULTS, type Result, runScenario, type Scenario, summarize } from "./scenarios.ts";
+import {
+  cpuPerMessage,
+  DEFAULTS,
+  type Result,
+  runScenario,
+  SATURATING,
+  type Scenario,
+  summarize,
+} from "./scenarios.ts";
 import type { Target } from "./session.ts";
 import { round, sleep } from "./stats.ts";
 
@@ -29,10 +41,12 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "2" },
     duration: { type: "string", default: "5" },
     json: { type: "string" },
+    saturate: { type: "boolean", default: false },
   },
 });
 const rounds = Number(values.rounds);
 const duration = Number(values.duration);
+const saturate = values.saturate;
 const pinned = navigator.hardwareConcurrency >= 2 && await has("taskset");
 if (pinned) await run(["taskset", "-a", "-cp", "0", String(Deno.pid)]);
 
@@ -85,7 +99,8 @@ if (values.json !== undefined) {
 /** Each server in turn, `rounds` times; the router's mean as a ratio to each relay's. */
 async function compare(scenario: Scenario, serializer: SerializerName, rate = 0): Promise<Runs> {
   const out: Runs = { relay: [], "relay-own": [], cloverleaf: [] };
-  const label = `${scenario}${rate ? ` at ${rate}/s` : ""} ${serializer}`;
+  const shape = saturate && rate === 0 ? SATURATING[scenario] : undefined;
+  const label = `${scenario}${rate ? ` at ${rate}/s` : shape ? " saturating" : ""} ${serializer}`;
   for (let i = 0; i < (scenario === "connections" ? 1 : rounds); i++) {
     for (let [at, server] of servers.entries()) {
       if (scenario === "connections") {
@@ -93,7 +108,7 @@ async function compare(scenario: Scenario, serializer: SerializerName, rate = 0)
         await server.stop();
         server = servers[at] = await start(server.name);
       }
-      const p = { ...DEFAULTS[scenario], pid: server.pid, rate };
+      const p = { ...DEFAULTS[scenario], ...shape, pid: server.pid, rate };
       if (scenario !== "connections") p.duration = duration;
       const target: Target = {
         url: server.url,
@@ -120,6 +135,14 @@ async function compare(scenario: Scenario, serializer: SerializerName, rate = 0)
     `${label} (${metric.unit}): cloverleaf ${fmt(of("cloverleaf"))}; relay ${fmt(of("relay"))} ` +
       `(${ratio(of("cloverleaf"), of("relay"))}×); relay-own ${fmt(of("relay-own"))} ` +
       `(${ratio(of("cloverleaf"), of("relay-own"))}×)`,
+  );
+  // CPU time per message: the target's busy share over the window ÷ its rate.
+  const cpu = (name: Name) => out[name].map((r) => cpuPerMessage(r.cpu, metric.of(r)) ?? NaN);
+  const per = metric.unit.split("/")[0]!.replace(/s$/, "");
+  lines.push(
+    `${label} (target CPU µs per ${per}): cloverleaf ${fmt(cpu("cloverleaf"))}; ` +
+      `relay ${fmt(cpu("relay"))} (${ratio(cpu("cloverleaf"), cpu("relay"))}×); ` +
+      `relay-own ${fmt(cpu("relay-own"))} (${ratio(cpu("cloverleaf"), cpu("relay-own"))}×)`,
   );
   return out;
 }
