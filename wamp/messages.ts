@@ -845,6 +845,8 @@ function shortJson(value: unknown): string {
  * as the spec recommends.
  *
  * @param msg The message.
+ * @param payload Whether to add Arguments and ArgumentsKw (false: the head
+ * alone, for a serializer that splices in payload bytes it kept).
  * @returns The wire array.
  *
  * @example
@@ -862,7 +864,7 @@ function shortJson(value: unknown): string {
  * );
  * ```
  */
-export function toWire(msg: WampMessage): unknown[] {
+export function toWire(msg: WampMessage, payload = true): unknown[] {
   const layout = LAYOUTS.get(msg.type)!;
   const record = msg as unknown as Record<string, unknown>;
   const wire: unknown[] = [msg.type];
@@ -873,10 +875,10 @@ export function toWire(msg: WampMessage): unknown[] {
       wire.push(record[field]);
     }
   }
-  if (layout.payload) {
-    const { args, kwargs, payload } = msg as Payload;
-    if (payload !== undefined) {
-      wire.push(payload);
+  if (layout.payload && payload) {
+    const { args, kwargs, payload: opaque } = msg as Payload;
+    if (opaque !== undefined) {
+      wire.push(opaque);
     } else if (kwargs !== undefined && Object.keys(kwargs).length > 0) {
       wire.push(args ?? [], kwargs);
     } else if (args !== undefined && args.length > 0) {
