@@ -7,6 +7,7 @@
 import { deepEqual, equal } from "node:assert/strict";
 import { json, MessageType, msgpack, type WampMessage } from "../../wamp/mod.ts";
 import { spliceJson } from "../../wamp/serializers/json.ts";
+import { spliceMsgpack } from "../../wamp/serializers/msgpack.ts";
 import { jsonElementOffset } from "../../wamp/serializers/splice.ts";
 import { encodeBytes } from "../../transports/stream/encode.ts";
 import { rawWebSocket } from "../_helpers/raw_websocket.ts";
@@ -68,6 +69,37 @@ Deno.test("payloads that toWire would write otherwise are never spliced", () => 
     equal(spliceJson(event), undefined, frame);
     equal(text(encodeBytes(json, event)), json.encode(event), frame);
   }
+});
+
+Deno.test("a MessagePack payload passes on as its bytes, unless it holds msgpackr's undefined", () => {
+  // [16, 1, {}, "t", [1.0 as float 64], {"k": 1}]
+  const payload = [0x91, 0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0x81, 0xa1, 0x6b, 0x01];
+  const publish = msgpack.decode(Uint8Array.of(0x96, 0x10, 0x01, 0x80, 0xa1, 0x74, ...payload));
+  if (publish.type !== MessageType.PUBLISH) throw new Error("not a PUBLISH");
+  const event: WampMessage = {
+    type: MessageType.EVENT,
+    subscription: 5,
+    publication: 6,
+    details: {},
+    args: publish.args!,
+    kwargs: publish.kwargs!,
+  };
+  // Encoded afresh, 1.0 would become the integer 1: the float's bytes show the splice.
+  deepEqual([...encodeBytes(msgpack, event)], [0x96, 0x24, 0x05, 0x06, 0x80, ...payload]);
+  deepEqual(msgpack.decode(encodeBytes(msgpack, event)), event);
+  equal(spliceMsgpack({ ...event, args: [1] }), undefined);
+  // [16, 1, {}, "t", [undefined]]: encoded afresh (nil), not passed on as ext type 0.
+  const odd = msgpack.decode(Uint8Array.of(0x95, 0x10, 0x01, 0x80, 0xa1, 0x74, 0x91, 0xd4, 0, 0));
+  if (odd.type !== MessageType.PUBLISH) throw new Error("not a PUBLISH");
+  const oddEvent: WampMessage = {
+    type: MessageType.EVENT,
+    subscription: 5,
+    publication: 6,
+    details: {},
+    args: odd.args!,
+  };
+  equal(spliceMsgpack(oddEvent), undefined);
+  deepEqual([...encodeBytes(msgpack, oddEvent)], [0x95, 0x24, 0x05, 0x06, 0x80, 0x91, 0xc0]);
 });
 
 /** A raw JSON WebSocket peer that sees the router's text exactly as sent. */

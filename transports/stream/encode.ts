@@ -13,10 +13,12 @@ import {
   json,
   MessageType,
   messageTypeName,
+  msgpack,
   type Serializer,
   type WampMessage,
 } from "../../wamp/mod.ts";
 import { spliceJson } from "../../wamp/serializers/json.ts";
+import { spliceMsgpack } from "../../wamp/serializers/msgpack.ts";
 
 const utf8 = new TextEncoder();
 const utf8Text = new TextDecoder();
@@ -84,8 +86,12 @@ function encodedFor(serializer: Serializer, msg: WampMessage): Encoded {
   const entry = entryOf(serializer);
   if (entry.msg !== msg) {
     entry.bytes = undefined;
-    // A payload passed through from a JSON peer to JSON peers is spliced in as the peer sent it.
-    const spliced = serializer === json ? spliceJson(msg) : undefined;
+    // A payload passed on to peers of its sender's serializer is spliced in as it was sent.
+    const spliced = serializer === json
+      ? spliceJson(msg)
+      : serializer === msgpack
+      ? spliceMsgpack(msg)
+      : undefined;
     if (spliced !== undefined) {
       entry.bytes = spliced;
       entry.frame = undefined;

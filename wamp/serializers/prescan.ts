@@ -290,8 +290,15 @@ export function msgpackFault(bytes: Uint8Array): string | undefined {
   const end = bytes.length;
   let pos = 0;
   let depth = 0;
+  let top = 0; // items in the outermost list
+  topUndefined = false;
+  topLength = -1;
   do {
     if (pos >= end) return TRUNCATED;
+    if (depth === 1) {
+      const index = top - remaining[1]!;
+      if (index < topStarts.length) topStarts[index] = pos;
+    }
     const b = bytes[pos++]!;
     const key = depth > 0 && isDict[depth] === 1 && (remaining[depth]! & 1) === 0;
     let str = -1;
@@ -311,6 +318,7 @@ export function msgpackFault(bytes: Uint8Array): string | undefined {
         // for absent options; the decoder reads it as undefined.
         if (key) return BAD_KEY;
         pos += 2;
+        topUndefined = true;
       } else if (size === BAD) {
         return b === 0xc1 ? "msgpack byte 0xc1 is never used" : extFault(bytes, pos, b);
       } else if (size > 0) {
@@ -346,6 +354,7 @@ export function msgpackFault(bytes: Uint8Array): string | undefined {
         if (depth === MAX_NESTING_DEPTH) return TOO_DEEP;
         const items = dict ? container * 2 : container;
         if (items > end - pos) return TRUNCATED;
+        if (depth === 0) top = items;
         depth++;
         remaining[depth] = items;
         isDict[depth] = dict ? 1 : 0;
@@ -359,7 +368,39 @@ export function msgpackFault(bytes: Uint8Array): string | undefined {
       depth--;
     }
   } while (depth > 0);
-  return pos === end ? undefined : "trailing bytes after the msgpack item";
+  if (pos !== end) return "trailing bytes after the msgpack item";
+  topLength = top;
+  return undefined;
+}
+
+// Where the last frame msgpackFault accepted starts each of its outermost list's first
+// elements, how many that list holds (-1: not a list, or refused), and whether it holds
+// msgpackr's `undefined` anywhere.
+const topStarts = new Int32Array(8);
+let topLength = -1;
+let topUndefined = false;
+
+/**
+ * Where element `at` of the outermost list starts in the last frame
+ * {@linkcode msgpackFault} accepted, when that frame holds no msgpackr
+ * `undefined` (which other MessagePack peers may not read): for splicing a
+ * payload on as it came. Read it right after the scan.
+ *
+ * @param at The element's index.
+ * @returns Its byte offset, or -1.
+ *
+ * @example
+ * ```ts
+ * import { msgpackElementOffset, msgpackFault } from "./prescan.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(msgpackFault(Uint8Array.of(0x93, 0x01, 0xa1, 0x72, 0x91, 0x05)), undefined); // [1, "r", [5]]
+ * equal(msgpackElementOffset(2), 4);
+ * equal(msgpackElementOffset(3), -1);
+ * ```
+ */
+export function msgpackElementOffset(at: number): number {
+  return !topUndefined && at < topLength && at < topStarts.length ? topStarts[at]! : -1;
 }
 
 const BAD = -1;
