@@ -18,9 +18,9 @@ import {
   type WampMessage,
 } from "../../wamp/mod.ts";
 import { spliceJson } from "../../wamp/serializers/json.ts";
+import { utf8Bytes } from "../../wamp/bytes.ts";
 import { spliceMsgpack } from "../../wamp/serializers/msgpack.ts";
 
-const utf8 = new TextEncoder();
 const utf8Text = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 
@@ -166,7 +166,7 @@ export function encodeOnce(serializer: Serializer, msg: WampMessage): string | U
  */
 export function encodeBytes(serializer: Serializer, msg: WampMessage): Uint8Array {
   const entry = encodedFor(serializer, msg);
-  return entry.bytes ??= typeof entry.frame === "string" ? utf8.encode(entry.frame) : entry.frame!;
+  return entry.bytes ??= typeof entry.frame === "string" ? utf8Bytes(entry.frame) : entry.frame!;
 }
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { fromBase64, toBase64 } from "../bytes.ts";
+import { fromBase64, toBase64, utf8Bytes } from "../bytes.ts";
 import { MAX_NESTING_DEPTH, unsafeValue } from "../payload.ts";
 import { JSON_SCAN_THRESHOLD, jsonTooDeep } from "./prescan.ts";
 import { type Codec, createSerializer, type Serializer } from "./serializer.ts";
@@ -123,8 +123,6 @@ function keep(text: string, wire: unknown[]): void {
   if (offset > 0) keepPayload("json", wire, at, text.slice(offset));
 }
 
-const utf8 = new TextEncoder();
-
 /**
  * Encodes a message as JSON bytes by splicing in the payload text the
  * JSON serializer kept when it decoded the message the payload came from
@@ -158,7 +156,7 @@ export function spliceJson(msg: WampMessage): Uint8Array | undefined {
   if (typeof tail !== "string") return undefined;
   const head = JSON.stringify(binaryToJson(toWire(msg, false)));
   // The head without its closing bracket, a comma, then the kept payload (which closes the list).
-  return utf8.encode(head.slice(0, -1) + "," + tail);
+  return utf8Bytes(head.slice(0, -1) + "," + tail);
 }
 
 /**

@@ -98,7 +98,8 @@ function keep(frame: Uint8Array, wire: unknown[]): void {
 export function spliceMsgpack(msg: WampMessage): Uint8Array | undefined {
   const tail = keptPayload("msgpack", msg as { args?: unknown[] });
   if (tail === undefined || typeof tail === "string") return undefined;
-  const head = encoder.encode(toWire(msg, false));
+  // A view into the encoder's buffer, copied into `out` before the encoder runs again.
+  const head = encoder.encodeSharedRef(toWire(msg, false));
   const items = (head[0]! & 0x0f) + ((msg as { kwargs?: unknown }).kwargs === undefined ? 1 : 2);
   const out = new Uint8Array(head.length + tail.length);
   out.set(head);
