@@ -186,15 +186,17 @@ async function start(name: Name): Promise<Server> {
     stderr: "piped",
     cwd: new URL("../..", import.meta.url),
   }).spawn();
-  // The first line names the port: "listening on 1234" or "… Listening on ws://127.0.0.1:1234/ws, …".
+  // A line names the port: "listening on 1234" or "… Listening on ws://127.0.0.1:1234/ws, …"
+  // (the router may log other lines first).
   const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const listening = /(?:listening on |ws:\/\/127\.0\.0\.1:)(\d+)/i;
   let first = "";
-  while (!first.includes("\n")) {
+  while (!listening.test(first) && first.length < 64 * 1024) {
     const { value, done } = await out.read();
     if (done) break;
     first += value;
   }
-  const port = /(?:listening on |ws:\/\/127\.0\.0\.1:)(\d+)/i.exec(first)?.[1];
+  const port = listening.exec(first)?.[1];
   if (port === undefined) throw new Error(`${name} did not start: ${first}`);
   // Keep reading what the server prints, so that it never blocks on a full pipe.
   void (async () => {
