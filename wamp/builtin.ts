@@ -1,6 +1,6 @@
 /**
  * Node's built-in modules (`node:net`, `node:tls`, `node:zlib`,
- * `node:crypto`), reached at call time through `process.getBuiltinModule`
+ * `node:crypto`, `node:buffer`), reached at call time through `process.getBuiltinModule`
  * (Deno, Node >= 20.16, Bun) instead of static imports, so every module
  * the client loads also loads and bundles in a browser: the socket
  * transports (there the client uses the global `WebSocket`) and the
@@ -10,6 +10,7 @@
  * @module
  */
 
+import type * as NodeBuffer from "node:buffer";
 import type * as NodeCrypto from "node:crypto";
 import type * as NodeNet from "node:net";
 import type * as NodeTls from "node:tls";
@@ -25,6 +26,8 @@ export interface Builtins {
   "node:zlib": typeof NodeZlib;
   /** Hashes, HMAC, PBKDF2, Ed25519: the WebSocket accept key, `tls-unique`, the router's auth. */
   "node:crypto": typeof NodeCrypto;
+  /** `Buffer.from(text)`: UTF-8 encoding, faster than Deno's `TextEncoder` on short strings. */
+  "node:buffer": typeof NodeBuffer;
 }
 
 interface BuiltinProcess {

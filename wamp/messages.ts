@@ -753,20 +753,8 @@ export function parseMessage(wire: unknown, options: ParseOptions = {}): WampMes
     throw new ProtocolViolationError(`Cannot parse ${name}: ${unsafe}`);
   }
   const msg: Record<string, unknown> = { type: code };
-  let at = 1;
-  for (const fields of [layout.fields, layout.optional ?? []]) {
-    for (const [field, kind] of fields) {
-      if (at >= wire.length) break;
-      let value = wire[at++];
-      if (kind === "dict") value = value === null || value === undefined ? {} : value;
-      if (!checkField(kind, value)) {
-        throw new ProtocolViolationError(
-          `Cannot parse ${name}: invalid ${field} ${shortJson(value)}`,
-        );
-      }
-      msg[field] = kind === "dict" ? withoutNulls(value as Dict) : value;
-    }
-  }
+  let at = readFields(name, wire, 1, layout.fields, msg);
+  if (layout.optional !== undefined) at = readFields(name, wire, at, layout.optional, msg);
   if (msg.request === 0 && msg.details === undefined) {
     throw new ProtocolViolationError(`Cannot parse ${name}: request 0 without details`);
   }
@@ -780,6 +768,30 @@ export function parseMessage(wire: unknown, options: ParseOptions = {}): WampMes
   }
   if (at < wire.length) readPayload(name, wire, at, msg, layout);
   return msg as unknown as WampMessage;
+}
+
+/** Reads `fields` from `wire[at…]` into `msg`; returns the index after them. */
+function readFields(
+  name: string,
+  wire: unknown[],
+  at: number,
+  fields: readonly Field[],
+  msg: Record<string, unknown>,
+): number {
+  // Index loops: no iterator or destructuring per field of every message.
+  for (let i = 0; i < fields.length && at < wire.length; i++) {
+    const field = fields[i]!;
+    const kind = field[1];
+    let value = wire[at++];
+    if (kind === "dict") value = value === null || value === undefined ? {} : value;
+    if (!checkField(kind, value)) {
+      throw new ProtocolViolationError(
+        `Cannot parse ${name}: invalid ${field[0]} ${shortJson(value)}`,
+      );
+    }
+    msg[field[0]] = kind === "dict" ? withoutNulls(value as Dict) : value;
+  }
+  return at;
 }
 
 /** A dict without its null/undefined values, which peers send for "absent". */
@@ -845,6 +857,8 @@ function shortJson(value: unknown): string {
  * as the spec recommends.
  *
  * @param msg The message.
+ * @param payload Whether to add Arguments and ArgumentsKw (false: the head
+ * alone, for a serializer that splices in payload bytes it kept).
  * @returns The wire array.
  *
  * @example
@@ -862,7 +876,7 @@ function shortJson(value: unknown): string {
  * );
  * ```
  */
-export function toWire(msg: WampMessage): unknown[] {
+export function toWire(msg: WampMessage, payload = true): unknown[] {
   const layout = LAYOUTS.get(msg.type)!;
   const record = msg as unknown as Record<string, unknown>;
   const wire: unknown[] = [msg.type];
@@ -873,10 +887,10 @@ export function toWire(msg: WampMessage): unknown[] {
       wire.push(record[field]);
     }
   }
-  if (layout.payload) {
-    const { args, kwargs, payload } = msg as Payload;
-    if (payload !== undefined) {
-      wire.push(payload);
+  if (layout.payload && payload) {
+    const { args, kwargs, payload: opaque } = msg as Payload;
+    if (opaque !== undefined) {
+      wire.push(opaque);
     } else if (kwargs !== undefined && Object.keys(kwargs).length > 0) {
       wire.push(args ?? [], kwargs);
     } else if (args !== undefined && args.length > 0) {

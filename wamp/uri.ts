@@ -51,12 +51,18 @@ export interface UriCheckOptions {
  */
 export function isValidUri(uri: string, options: UriCheckOptions = {}): boolean {
   const emptyAllowed = options.match !== undefined && options.match !== "exact";
+  // The last URI found valid under each rule: a stream of messages mostly repeats its URIs.
+  const rule = (options.strict ? 2 : 0) + (emptyAllowed ? 1 : 0);
+  if (uri === lastValid[rule]) return true;
   if (uri.length === 0 || !uri.isWellFormed()) return false;
-  if (options.strict) {
-    return (emptyAllowed ? STRICT_EMPTY : STRICT).test(uri);
-  }
-  return (emptyAllowed ? LOOSE_EMPTY : LOOSE).test(uri);
+  const valid =
+    (options.strict ? (emptyAllowed ? STRICT_EMPTY : STRICT) : (emptyAllowed ? LOOSE_EMPTY : LOOSE))
+      .test(uri);
+  if (valid) lastValid[rule] = uri;
+  return valid;
 }
+
+const lastValid: (string | undefined)[] = [undefined, undefined, undefined, undefined];
 
 /**
  * Whether `uri` falls under the reserved `wamp.` namespace, which only the

@@ -11,7 +11,11 @@
  * deno task load:compare                       # everything, json and msgpack
  * deno task load:compare --scenarios rpc --serializers msgpack --rounds 3
  * deno task load:compare --scenarios pubsub,rpc "--router-args=--admin 127.0.0.1:0"
+ * deno task load:compare --scenarios pubsub,rpc --saturate   # enough in flight to fill a core
  * ```
+ *
+ * Each summary line gives the throughput and the target's CPU time per
+ * message (µs per event or call), with the router's ratio to each relay.
  *
  * @module
  */
@@ -19,7 +23,15 @@
 import { parseArgs } from "node:util";
 import type { SerializerName } from "../../mod.ts";
 import { serializers } from "../../wamp/mod.ts";
-import { DEFAULTS, type Result, runScenario, type Scenario, summarize } from "./scenarios.ts";
+import {
+  cpuPerMessage,
+  DEFAULTS,
+  type Result,
+  runScenario,
+  SATURATING,
+  type Scenario,
+  summarize,
+} from "./scenarios.ts";
 import type { Target } from "./session.ts";
 import { round, sleep } from "./stats.ts";
 
@@ -32,10 +44,12 @@ const { values } = parseArgs({
     json: { type: "string" },
     // Extra flags for the router's command line (space-separated).
     "router-args": { type: "string", default: "" },
+    saturate: { type: "boolean", default: false },
   },
 });
 const rounds = Number(values.rounds);
 const duration = Number(values.duration);
+const saturate = values.saturate;
 const pinned = navigator.hardwareConcurrency >= 2 && await has("taskset");
 if (pinned) await run(["taskset", "-a", "-cp", "0", String(Deno.pid)]);
 
@@ -89,7 +103,8 @@ if (values.json !== undefined) {
 /** Each server in turn, `rounds` times; the router's mean as a ratio to each relay's. */
 async function compare(scenario: Scenario, serializer: SerializerName, rate = 0): Promise<Runs> {
   const out: Runs = { relay: [], "relay-own": [], cloverleaf: [] };
-  const label = `${scenario}${rate ? ` at ${rate}/s` : ""} ${serializer}`;
+  const shape = saturate && rate === 0 ? SATURATING[scenario] : undefined;
+  const label = `${scenario}${rate ? ` at ${rate}/s` : shape ? " saturating" : ""} ${serializer}`;
   for (let i = 0; i < (scenario === "connections" ? 1 : rounds); i++) {
     for (let [at, server] of servers.entries()) {
       if (scenario === "connections") {
@@ -97,7 +112,7 @@ async function compare(scenario: Scenario, serializer: SerializerName, rate = 0)
         await server.stop();
         server = servers[at] = await start(server.name);
       }
-      const p = { ...DEFAULTS[scenario], pid: server.pid, rate };
+      const p = { ...DEFAULTS[scenario], ...shape, pid: server.pid, rate };
       if (scenario !== "connections") p.duration = duration;
       const target: Target = {
         url: server.url,
@@ -124,6 +139,14 @@ async function compare(scenario: Scenario, serializer: SerializerName, rate = 0)
     `${label} (${metric.unit}): cloverleaf ${fmt(of("cloverleaf"))}; relay ${fmt(of("relay"))} ` +
       `(${ratio(of("cloverleaf"), of("relay"))}×); relay-own ${fmt(of("relay-own"))} ` +
       `(${ratio(of("cloverleaf"), of("relay-own"))}×)`,
+  );
+  // CPU time per message: the target's busy share over the window ÷ its rate.
+  const cpu = (name: Name) => out[name].map((r) => cpuPerMessage(r.cpu, metric.of(r)) ?? NaN);
+  const per = metric.unit.split("/")[0]!.replace(/s$/, "");
+  lines.push(
+    `${label} (target CPU µs per ${per}): cloverleaf ${fmt(cpu("cloverleaf"))}; ` +
+      `relay ${fmt(cpu("relay"))} (${ratio(cpu("cloverleaf"), cpu("relay"))}×); ` +
+      `relay-own ${fmt(cpu("relay-own"))} (${ratio(cpu("cloverleaf"), cpu("relay-own"))}×)`,
   );
   return out;
 }
@@ -167,15 +190,17 @@ async function start(name: Name): Promise<Server> {
     stderr: "piped",
     cwd: new URL("../..", import.meta.url),
   }).spawn();
-  // The first line names the port: "listening on 1234" or "… Listening on ws://127.0.0.1:1234/ws, …".
+  // A line names the port: "listening on 1234" or "… Listening on ws://127.0.0.1:1234/ws, …"
+  // (the router may log other lines first).
   const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const listening = /(?:listening on |ws:\/\/127\.0\.0\.1:)(\d+)/i;
   let first = "";
-  while (!first.includes("\n")) {
+  while (!listening.test(first) && first.length < 64 * 1024) {
     const { value, done } = await out.read();
     if (done) break;
     first += value;
   }
-  const port = /(?:listening on |ws:\/\/127\.0\.0\.1:)(\d+)/i.exec(first)?.[1];
+  const port = listening.exec(first)?.[1];
   if (port === undefined) throw new Error(`${name} did not start: ${first}`);
   // Keep reading what the server prints, so that it never blocks on a full pipe.
   void (async () => {

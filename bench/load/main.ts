@@ -19,6 +19,7 @@ import {
   DEFAULTS,
   type Params,
   runScenario,
+  SATURATING,
   type Scenario,
   SCENARIOS,
   summarize,
@@ -30,6 +31,7 @@ const USAGE = `Usage: deno task load [flags]
   --realm <name>       realm to join (default realm1)
   --serializer <name>  json | msgpack | cbor (default json)
   --floor              the target is bench/floor/relay.ts (URL ws://host:port)
+  --saturate           pubsub and rpc with enough in flight that the target fills its core
   --pid <pid>          the target's process, to read its memory from /proc
   --publishers, --subscribers, --window, --callers, --depth, --rate, --duration,
   --warmup, --size, --sessions, --concurrency <n>   the scenario's shape
@@ -60,6 +62,7 @@ if (import.meta.main) {
         realm: { type: "string", default: "realm1" },
         serializer: { type: "string", default: "json" },
         floor: { type: "boolean", default: false },
+        saturate: { type: "boolean", default: false },
         json: { type: "boolean", default: false },
         help: { type: "boolean", default: false },
         ...Object.fromEntries(NUMBERS.map((n) => [n, { type: "string" as const }])),
@@ -77,7 +80,10 @@ if (import.meta.main) {
   if (!SCENARIOS.includes(scenario)) fail(`--scenario: unknown "${values.scenario}"`);
   const serializer = serializers[values.serializer as SerializerName];
   if (serializer === undefined) fail(`--serializer: unknown "${values.serializer}"`);
-  const params: Params = { ...DEFAULTS[scenario] };
+  const params: Params = {
+    ...DEFAULTS[scenario],
+    ...(values.saturate ? SATURATING[scenario] : undefined),
+  };
   for (const name of NUMBERS) {
     const raw = (values as Record<string, unknown>)[name];
     if (raw === undefined) continue;

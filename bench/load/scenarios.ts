@@ -11,6 +11,16 @@ import { rpc, type RpcOptions, type RpcResult } from "./rpc.ts";
 import type { Target } from "./session.ts";
 import type { CpuUse } from "./stats.ts";
 
+/**
+ * The shapes `--saturate` uses instead of the defaults: enough in flight
+ * that the server, not the round trip, bounds the rate (the router fills
+ * its core).
+ */
+export const SATURATING: Partial<Record<Scenario, Partial<Params>>> = {
+  pubsub: { publishers: 2, subscribers: 2, window: 2048 },
+  rpc: { callers: 8, depth: 256 },
+};
+
 /** The scenario names. */
 export const SCENARIOS = ["pubsub", "fanout", "rpc", "connections", "slowconsumer"] as const;
 /** A scenario name. */
@@ -100,21 +110,38 @@ export function summarize(r: Result): string {
     case "slowconsumer":
       return `${r.eventsPerSecond} events/s (${r.publicationsPerSecond} publications/s), ` +
         `latency p50 ${r.latency.p50} p99 ${r.latency.p99} max ${r.latency.max} ms, ` +
-        `${r.lost} lost of ${r.published}${mem(r.rss)}${cpu(r.cpu)}`;
+        `${r.lost} lost of ${r.published}${mem(r.rss)}${cpu(r.cpu, r.eventsPerSecond, "event")}`;
     case "rpc":
       return `${r.callsPerSecond} calls/s, latency p50 ${r.latency.p50} p99 ${r.latency.p99} ` +
-        `max ${r.latency.max} ms, ${r.lost} lost of ${r.calls}, ${r.failed} errors${cpu(r.cpu)}`;
+        `max ${r.latency.max} ms, ${r.lost} lost of ${r.calls}, ${r.failed} errors` +
+        cpu(r.cpu, r.callsPerSecond, "call");
     case "connections":
       return `${r.joined} joined (${r.failed} failed) in ${r.seconds} s = ${r.joinsPerSecond}/s` +
-        cpu(r.cpu) +
+        cpu(r.cpu, 0, "") +
         (r.rss === undefined ? "" : `, target RSS ${mb(r.rss.before)} → ${mb(r.rss.after)} MiB = ` +
           `${(r.rss.perSession / 1024).toFixed(1)} KiB/session`);
   }
 }
 
-function cpu(use: CpuUse): string {
+function cpu(use: CpuUse, perSecond: number, unit: string): string {
+  const per = cpuPerMessage(use, perSecond);
   return `, CPU: load tool ${use.load}` +
-    (use.target === undefined ? "" : `, target ${use.target}`);
+    (use.target === undefined ? "" : `, target ${use.target}`) +
+    (per === undefined ? "" : ` = ${per} µs per ${unit}`);
+}
+
+/**
+ * The target's CPU time per message in microseconds (its share of a core
+ * over the measured window divided by the messages per second), when its
+ * CPU use is known. Far less sensitive than throughput to other processes
+ * sharing the machine.
+ *
+ * @param use The CPU use over the measured window.
+ * @param perSecond Messages (events, calls) per second over the same window.
+ */
+export function cpuPerMessage(use: CpuUse, perSecond: number): number | undefined {
+  if (use.target === undefined || !(perSecond > 0)) return undefined;
+  return Math.round(use.target / perSecond * 1e8) / 100;
 }
 
 function mb(bytes: number): string {

@@ -6,12 +6,33 @@
 
 import { equal, ok } from "node:assert/strict";
 import { MessageType, serializers, type WampMessage } from "../../wamp/mod.ts";
-import { DEFAULTS, type Params, runScenario } from "../../bench/load/scenarios.ts";
+import {
+  cpuPerMessage,
+  DEFAULTS,
+  type Params,
+  runScenario,
+  SATURATING,
+  summarize,
+} from "../../bench/load/scenarios.ts";
 import { messageType, type Target } from "../../bench/load/session.ts";
 import { startRouter } from "../_helpers/router.ts";
 import { encodeBytes } from "../../transports/stream/encode.ts";
 
 const brief = (p: Params): Params => ({ ...p, duration: 0.3, warmup: 0.1 });
+
+Deno.test("cpuPerMessage() is the target's CPU time per message in µs, when known", () => {
+  equal(cpuPerMessage({ load: 0.5, target: 0.9 }, 600_000), 1.5);
+  equal(cpuPerMessage({ load: 0.5, target: 0.25 }, 100_000), 2.5);
+  equal(cpuPerMessage({ load: 0.5 }, 600_000), undefined);
+  equal(cpuPerMessage({ load: 0.5, target: 0.9 }, 0), undefined);
+  const latency = { p50: 1, p99: 2, max: 3, samples: 10 };
+  const rpc = { callsPerSecond: 100_000, latency, calls: 1, lost: 0, failed: 0 };
+  ok(
+    summarize({ scenario: "rpc", ...rpc, cpu: { load: 0.5, target: 0.25 } })
+      .endsWith("CPU: load tool 0.5, target 0.25 = 2.5 µs per call"),
+  );
+  ok(summarize({ scenario: "rpc", ...rpc, cpu: { load: 0.5 } }).endsWith("load tool 0.5"));
+});
 
 Deno.test("messageType() reads the type code of every serializer's messages", () => {
   const messages: WampMessage[] = [
@@ -42,6 +63,9 @@ for (const via of ["ws:json", "ws:msgpack", "tcp:cbor"] as const) {
     ok(pubsub.latency.samples > 0);
     const rpc = await runScenario("rpc", target, brief(DEFAULTS.rpc));
     ok(rpc.scenario === "rpc" && rpc.callsPerSecond > 0 && rpc.lost === 0 && rpc.failed === 0);
+    // The saturating shape: 8 callers with 256 calls each in flight, nothing lost.
+    const full = await runScenario("rpc", target, brief({ ...DEFAULTS.rpc, ...SATURATING.rpc }));
+    ok(full.scenario === "rpc" && full.lost === 0 && full.failed === 0);
     const fanout = await runScenario(
       "fanout",
       target,
@@ -105,6 +129,9 @@ Deno.test("load scenarios run against the bare relay (bench/floor/relay.ts)", as
     ok(pubsub.scenario === "pubsub" && pubsub.eventsPerSecond > 0 && pubsub.lost === 0);
     const rpc = await runScenario("rpc", target, brief({ ...DEFAULTS.rpc, callers: 3 }));
     ok(rpc.scenario === "rpc" && rpc.callsPerSecond > 0 && rpc.lost === 0 && rpc.failed === 0);
+    // The saturating shape: 8 callers with 256 calls each in flight, nothing lost.
+    const full = await runScenario("rpc", target, brief({ ...DEFAULTS.rpc, ...SATURATING.rpc }));
+    ok(full.scenario === "rpc" && full.lost === 0 && full.failed === 0);
   } finally {
     relay.kill();
     await relay.status;

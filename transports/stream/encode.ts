@@ -9,9 +9,19 @@
  * @module
  */
 
-import { MessageType, messageTypeName, type Serializer, type WampMessage } from "../../wamp/mod.ts";
+import {
+  json,
+  MessageType,
+  messageTypeName,
+  msgpack,
+  type Serializer,
+  type WampMessage,
+} from "../../wamp/mod.ts";
+import { spliceJson } from "../../wamp/serializers/json.ts";
+import { utf8Bytes } from "../../wamp/bytes.ts";
+import { spliceMsgpack } from "../../wamp/serializers/msgpack.ts";
 
-const utf8 = new TextEncoder();
+const utf8Text = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -51,12 +61,12 @@ export class FrameCache {
 /** The last message a serializer encoded, what it became, and its frames. */
 class Encoded {
   msg: WampMessage | undefined;
-  /** The serializer's output (empty when it threw). */
-  frame: string | Uint8Array = EMPTY;
+  /** The serializer's output (empty when it threw; undefined until asked for, when spliced). */
+  frame: string | Uint8Array | undefined = EMPTY;
   /** Whether the serializer threw, and what. */
   failed = false;
   error: unknown;
-  /** The frame's bytes (UTF-8 for text), made on first use. */
+  /** The frame's bytes (UTF-8 for text), made on first use (or first, when spliced). */
   bytes: Uint8Array | undefined;
   /** The frame caches of this serializer, by framing. */
   readonly frames = new Map<string, FrameCache>();
@@ -76,6 +86,20 @@ function encodedFor(serializer: Serializer, msg: WampMessage): Encoded {
   const entry = entryOf(serializer);
   if (entry.msg !== msg) {
     entry.bytes = undefined;
+    // A payload passed on to peers of its sender's serializer is spliced in as it was sent.
+    const spliced = serializer === json
+      ? spliceJson(msg)
+      : serializer === msgpack
+      ? spliceMsgpack(msg)
+      : undefined;
+    if (spliced !== undefined) {
+      entry.bytes = spliced;
+      entry.frame = undefined;
+      entry.failed = false;
+      entry.error = undefined;
+      entry.msg = msg;
+      return entry;
+    }
     try {
       entry.frame = serializer.encode(msg);
       entry.failed = false;
@@ -114,7 +138,8 @@ function encodedFor(serializer: Serializer, msg: WampMessage): Encoded {
  * ```
  */
 export function encodeOnce(serializer: Serializer, msg: WampMessage): string | Uint8Array {
-  return encodedFor(serializer, msg).frame;
+  const entry = encodedFor(serializer, msg);
+  return entry.frame ??= serializer.binary ? entry.bytes! : utf8Text.decode(entry.bytes);
 }
 
 /**
@@ -141,7 +166,7 @@ export function encodeOnce(serializer: Serializer, msg: WampMessage): string | U
  */
 export function encodeBytes(serializer: Serializer, msg: WampMessage): Uint8Array {
   const entry = encodedFor(serializer, msg);
-  return entry.bytes ??= typeof entry.frame === "string" ? utf8.encode(entry.frame) : entry.frame;
+  return entry.bytes ??= typeof entry.frame === "string" ? utf8Bytes(entry.frame) : entry.frame!;
 }
 
 /**

@@ -6,10 +6,12 @@
  * @module
  */
 
-import { fromBase64, toBase64 } from "../bytes.ts";
+import { fromBase64, toBase64, utf8Bytes } from "../bytes.ts";
 import { MAX_NESTING_DEPTH, unsafeValue } from "../payload.ts";
 import { JSON_SCAN_THRESHOLD, jsonTooDeep } from "./prescan.ts";
 import { type Codec, createSerializer, type Serializer } from "./serializer.ts";
+import { toWire, type WampMessage } from "../messages.ts";
+import { jsonElementOffset, keepPayload, keptPayload, payloadIndex, spliceable } from "./splice.ts";
 
 /**
  * Replaces every `Uint8Array` inside `value` by its `"\0" + base64` string.
@@ -106,10 +108,56 @@ const codec: Codec = {
       if (fault !== undefined) throw new TypeError(fault);
     }
     // U+0000 can only appear escaped in JSON text, so this finds every candidate.
-    return escapes && text.includes("\\u0000") ? jsonToBinary(value) : value;
+    if (escapes && text.includes("\\u0000")) jsonToBinary(value);
+    if (Array.isArray(value)) keep(text, value);
+    return value;
   },
   prechecked: true,
 };
+
+/** Keeps the payload bytes of a PUBLISH, CALL or YIELD for {@linkcode spliceJson}. */
+function keep(text: string, wire: unknown[]): void {
+  const at = payloadIndex(wire);
+  if (at < 0 || !spliceable(wire, at)) return;
+  const offset = jsonElementOffset(text, at);
+  if (offset > 0) keepPayload("json", wire, at, text.slice(offset));
+}
+
+/**
+ * Encodes a message as JSON bytes by splicing in the payload text the
+ * JSON serializer kept when it decoded the message the payload came from
+ * (an EVENT's from its PUBLISH, an INVOCATION's from its CALL, a RESULT's
+ * from its YIELD): only the head is encoded. Same meaning as
+ * `json.encode`; the payload keeps the publisher's spelling of it.
+ *
+ * @param msg The message.
+ * @returns Its UTF-8 JSON bytes, or undefined when it carries no kept payload.
+ *
+ * @example
+ * ```ts
+ * import { json, MessageType } from "@cloverleaf/wamp/wamp";
+ * import { spliceJson } from "./json.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const call = json.decode('[48,7,{},"a.proc",[1, "x"]]');
+ * if (call.type !== MessageType.CALL || call.args === undefined) throw new Error();
+ * const invocation = {
+ *   type: MessageType.INVOCATION,
+ *   request: 9,
+ *   registration: 3,
+ *   details: {},
+ *   args: call.args,
+ * } as const;
+ * equal(new TextDecoder().decode(spliceJson(invocation)), '[68,9,3,{},[1, "x"]]');
+ * ```
+ */
+export function spliceJson(msg: WampMessage): Uint8Array | undefined {
+  const tail = keptPayload("json", msg as { args?: unknown[] });
+  if (typeof tail !== "string") return undefined;
+  const head = JSON.stringify(binaryToJson(toWire(msg, false)));
+  // The head without its closing bracket, a comma, then the kept payload (which closes the list).
+  return utf8Bytes(head.slice(0, -1) + "," + tail);
+}
 
 /**
  * The JSON serializer.

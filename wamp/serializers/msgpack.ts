@@ -9,8 +9,10 @@
  */
 
 import { Decoder, Encoder, type ExtensionCodecType } from "@msgpack/msgpack";
-import { msgpackFault } from "./prescan.ts";
+import { msgpackElementOffset, msgpackFault } from "./prescan.ts";
 import { createSerializer, type Serializer } from "./serializer.ts";
+import { toWire, type WampMessage } from "../messages.ts";
+import { keepPayload, keptPayload, payloadIndex, spliceable } from "./splice.ts";
 
 // No ext type decodes to anything but msgpackr's `undefined` (type 0, one
 // zero byte, which wampy sends for absent options): the pre-scan refuses the
@@ -48,7 +50,60 @@ export const msgpack: Serializer = createSerializer(
       if (typeof frame === "string") throw new TypeError("text frame");
       const fault = msgpackFault(frame);
       if (fault !== undefined) throw new TypeError(fault);
-      return decoder.decode(frame);
+      const value = decoder.decode(frame);
+      if (Array.isArray(value)) keep(frame, value);
+      return value;
     },
   },
 );
+
+/** Keeps the payload bytes of a PUBLISH, CALL or YIELD for {@linkcode spliceMsgpack}. */
+function keep(frame: Uint8Array, wire: unknown[]): void {
+  const at = payloadIndex(wire);
+  if (at < 0 || !spliceable(wire, at)) return;
+  const offset = msgpackElementOffset(at);
+  // A copy: the frame may be a view into a buffer that is reused.
+  if (offset > 0) keepPayload("msgpack", wire, at, frame.slice(offset));
+}
+
+/**
+ * Encodes a message as MessagePack by splicing in the payload bytes the
+ * MessagePack serializer kept when it decoded the message the payload came
+ * from (an EVENT's from its PUBLISH, an INVOCATION's from its CALL, a
+ * RESULT's from its YIELD): only the head is encoded.
+ *
+ * @param msg The message.
+ * @returns Its bytes, or undefined when it carries no kept payload.
+ *
+ * @example
+ * ```ts
+ * import { MessageType, msgpack } from "@cloverleaf/wamp/wamp";
+ * import { spliceMsgpack } from "./msgpack.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const call = msgpack.decode(msgpack.encode({
+ *   type: MessageType.CALL, request: 7, options: {}, procedure: "a.proc", args: [1, "x"],
+ * }));
+ * if (call.type !== MessageType.CALL || call.args === undefined) throw new Error();
+ * const invocation = {
+ *   type: MessageType.INVOCATION,
+ *   request: 9,
+ *   registration: 3,
+ *   details: {},
+ *   args: call.args,
+ * } as const;
+ * deepEqual(spliceMsgpack(invocation), msgpack.encode(invocation));
+ * ```
+ */
+export function spliceMsgpack(msg: WampMessage): Uint8Array | undefined {
+  const tail = keptPayload("msgpack", msg as { args?: unknown[] });
+  if (tail === undefined || typeof tail === "string") return undefined;
+  // A view into the encoder's buffer, copied into `out` before the encoder runs again.
+  const head = encoder.encodeSharedRef(toWire(msg, false));
+  const items = (head[0]! & 0x0f) + ((msg as { kwargs?: unknown }).kwargs === undefined ? 1 : 2);
+  const out = new Uint8Array(head.length + tail.length);
+  out.set(head);
+  out[0] = 0x90 | items; // a WAMP message's list has at most 7 elements: a fixarray
+  out.set(tail, head.length);
+  return out;
+}

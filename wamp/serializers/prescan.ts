@@ -13,6 +13,9 @@
  */
 
 import { MAX_NESTING_DEPTH } from "../payload.ts";
+import { isUtf8 } from "./utf8.ts";
+
+export { isUtf8 };
 
 // Items still expected at each open level (index 1..MAX_NESTING_DEPTH), -1
 // for a CBOR indefinite-length list or dict, and whether the level is a dict.
@@ -25,58 +28,6 @@ const TOO_DEEP = `nesting deeper than ${MAX_NESTING_DEPTH} levels`;
 const TRUNCATED = "truncated frame";
 const NOT_UTF8 = "string is not valid UTF-8";
 const BAD_KEY = "dict key is not a string or integer";
-
-/**
- * Checks that `bytes[start..end)` is valid UTF-8 (RFC 3629: no overlong
- * forms, no surrogates, nothing above U+10FFFF).
- *
- * @param bytes The buffer.
- * @param start First byte of the string.
- * @param end One past the last byte.
- * @returns Whether the range is valid UTF-8.
- *
- * @example
- * ```ts
- * import { isUtf8 } from "./prescan.ts";
- * import { equal } from "node:assert/strict";
- *
- * const text = new TextEncoder().encode("héllo €𝄞");
- * equal(isUtf8(text, 0, text.length), true);
- * equal(isUtf8(Uint8Array.of(0xc0, 0xaf), 0, 2), false); // overlong "/"
- * equal(isUtf8(Uint8Array.of(0xed, 0xa0, 0x80), 0, 3), false); // a surrogate
- * ```
- */
-export function isUtf8(bytes: Uint8Array, start: number, end: number): boolean {
-  let i = start;
-  while (i < end) {
-    const c = bytes[i]!;
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    let need: number;
-    let low = 0x80;
-    let high = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) need = 1;
-    else if (c >= 0xe0 && c <= 0xef) {
-      need = 2;
-      if (c === 0xe0) low = 0xa0;
-      else if (c === 0xed) high = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      need = 3;
-      if (c === 0xf0) low = 0x90;
-      else if (c === 0xf4) high = 0x8f;
-    } else return false;
-    if (i + need >= end) return false;
-    const c1 = bytes[i + 1]!;
-    if (c1 < low || c1 > high) return false;
-    for (let k = 2; k <= need; k++) {
-      if ((bytes[i + k]! & 0xc0) !== 0x80) return false;
-    }
-    i += need + 1;
-  }
-  return true;
-}
 
 /**
  * Frames longer than this (in UTF-16 units) get {@linkcode jsonTooDeep}
@@ -290,8 +241,15 @@ export function msgpackFault(bytes: Uint8Array): string | undefined {
   const end = bytes.length;
   let pos = 0;
   let depth = 0;
+  let top = 0; // items in the outermost list
+  topUndefined = false;
+  topLength = -1;
   do {
     if (pos >= end) return TRUNCATED;
+    if (depth === 1) {
+      const index = top - remaining[1]!;
+      if (index < topStarts.length) topStarts[index] = pos;
+    }
     const b = bytes[pos++]!;
     const key = depth > 0 && isDict[depth] === 1 && (remaining[depth]! & 1) === 0;
     let str = -1;
@@ -311,6 +269,7 @@ export function msgpackFault(bytes: Uint8Array): string | undefined {
         // for absent options; the decoder reads it as undefined.
         if (key) return BAD_KEY;
         pos += 2;
+        topUndefined = true;
       } else if (size === BAD) {
         return b === 0xc1 ? "msgpack byte 0xc1 is never used" : extFault(bytes, pos, b);
       } else if (size > 0) {
@@ -346,6 +305,7 @@ export function msgpackFault(bytes: Uint8Array): string | undefined {
         if (depth === MAX_NESTING_DEPTH) return TOO_DEEP;
         const items = dict ? container * 2 : container;
         if (items > end - pos) return TRUNCATED;
+        if (depth === 0) top = items;
         depth++;
         remaining[depth] = items;
         isDict[depth] = dict ? 1 : 0;
@@ -359,7 +319,39 @@ export function msgpackFault(bytes: Uint8Array): string | undefined {
       depth--;
     }
   } while (depth > 0);
-  return pos === end ? undefined : "trailing bytes after the msgpack item";
+  if (pos !== end) return "trailing bytes after the msgpack item";
+  topLength = top;
+  return undefined;
+}
+
+// Where the last frame msgpackFault accepted starts each of its outermost list's first
+// elements, how many that list holds (-1: not a list, or refused), and whether it holds
+// msgpackr's `undefined` anywhere.
+const topStarts = new Int32Array(8);
+let topLength = -1;
+let topUndefined = false;
+
+/**
+ * Where element `at` of the outermost list starts in the last frame
+ * {@linkcode msgpackFault} accepted, when that frame holds no msgpackr
+ * `undefined` (which other MessagePack peers may not read): for splicing a
+ * payload on as it came. Read it right after the scan.
+ *
+ * @param at The element's index.
+ * @returns Its byte offset, or -1.
+ *
+ * @example
+ * ```ts
+ * import { msgpackElementOffset, msgpackFault } from "./prescan.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(msgpackFault(Uint8Array.of(0x93, 0x01, 0xa1, 0x72, 0x91, 0x05)), undefined); // [1, "r", [5]]
+ * equal(msgpackElementOffset(2), 4);
+ * equal(msgpackElementOffset(3), -1);
+ * ```
+ */
+export function msgpackElementOffset(at: number): number {
+  return !topUndefined && at < topLength && at < topStarts.length ? topStarts[at]! : -1;
 }
 
 const BAD = -1;

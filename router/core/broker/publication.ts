@@ -116,7 +116,7 @@ export function checkPublish(
   if (usesPassthru(options)) {
     const problem = passthruProblem(options);
     if (problem !== undefined) return [ErrorUri.INVALID_ARGUMENT, problem];
-  } else if (PPT_KEYS.some((key) => options[key] !== undefined)) {
+  } else if (hasPassthruKey(options)) {
     return [ErrorUri.INVALID_ARGUMENT, "ppt_* options need a non-empty ppt_scheme"];
   }
   const filter = PublishFilter.from(options);
@@ -124,6 +124,14 @@ export function checkPublish(
     return [ErrorUri.INVALID_ARGUMENT, `option "${filter}" must be a list of the right type`];
   }
   return filter;
+}
+
+/** Whether any `ppt_*` option is set (a loop: no closure per PUBLISH). */
+function hasPassthruKey(options: Dict): boolean {
+  for (let i = 0; i < PPT_KEYS.length; i++) {
+    if (options[PPT_KEYS[i]!] !== undefined) return true;
+  }
+  return false;
 }
 
 /**

@@ -67,6 +67,17 @@ export class PublishFilter {
    * ```
    */
   static from(options: Dict): PublishFilter | undefined | string {
+    // Most PUBLISHes restrict nobody: look before building anything.
+    let restricts = false;
+    for (const key in options) {
+      if (key.startsWith("e") && (key.startsWith("exclude") || key.startsWith("eligible"))) {
+        if (key !== "exclude_me") {
+          restricts = true;
+          break;
+        }
+      }
+    }
+    if (!restricts) return undefined;
     let exclude: Set<number> | undefined;
     let eligible: Set<number> | undefined;
     const excludeBy = new Map<string, Set<string>>();
