@@ -338,11 +338,18 @@ export function interrupted(): { promise: Promise<void>; dispose: () => void } {
  *
  * @param session The command's session.
  * @param done Resolves when the command has done what it was asked to.
+ * @param ready The line printed (to stderr) once a signal would be handled, so
+ *   that a script that waits for it may send one.
  * @returns The exit code: 0, or 1 when the router closed the session.
  */
-export async function serveUntilDone(session: Session, done: Promise<void>): Promise<number> {
+export async function serveUntilDone(
+  session: Session,
+  done: Promise<void>,
+  ready: string,
+): Promise<number> {
   const stop = interrupted();
   try {
+    console.error(ready);
     const ended = await Promise.race([done, stop.promise, session.closed]);
     if (ended !== undefined) {
       console.error(`cloverleaf: session closed: ${ended.reason}`);

@@ -133,7 +133,6 @@ Options:
       await session.close();
       throw error;
     }
-    console.error(`Registered "${procedure}"`);
-    return await serveUntilDone(session, done.promise);
+    return await serveUntilDone(session, done.promise, `Registered "${procedure}"`);
   },
 };

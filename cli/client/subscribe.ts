@@ -55,7 +55,6 @@ Options:
       await session.close();
       throw error;
     }
-    console.error(`Subscribed to "${topic}"`);
-    return await serveUntilDone(session, done.promise);
+    return await serveUntilDone(session, done.promise, `Subscribed to "${topic}"`);
   },
 };
