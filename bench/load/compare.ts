@@ -12,6 +12,7 @@
  * deno task load:compare --scenarios rpc --serializers msgpack --rounds 3
  * deno task load:compare --scenarios pubsub,rpc "--router-args=--admin 127.0.0.1:0"
  * deno task load:compare --scenarios pubsub,rpc --saturate   # enough in flight to fill a core
+ * deno task load:compare --scenarios rpc --router ../before   # another checkout's router
  * ```
  *
  * Each summary line gives the throughput and the target's CPU time per
@@ -44,6 +45,8 @@ const { values } = parseArgs({
     json: { type: "string" },
     // Extra flags for the router's command line (space-separated).
     "router-args": { type: "string", default: "" },
+    // Another checkout's router (a directory holding cli.ts and deno.json), to compare trees.
+    router: { type: "string" },
     saturate: { type: "boolean", default: false },
   },
 });
@@ -73,7 +76,9 @@ const COMMANDS: Record<Name, string[]> = {
     "run",
     "-A",
     "--v8-flags=--max-semi-space-size=4",
-    "cli.ts",
+    ...(values.router === undefined
+      ? ["cli.ts"]
+      : [`--config=${values.router}/deno.json`, `${values.router}/cli.ts`]),
     "--listen",
     "127.0.0.1:0",
     ...values["router-args"].split(" ").filter((arg) => arg !== ""),
