@@ -31,7 +31,10 @@ export interface PubSubOptions {
   publishers: number;
   /** Subscribing sessions that read. */
   subscribers: number;
-  /** Subscribers that stop reading right after subscribing. @default {0} */
+  /**
+   * Subscribers that read through the warm-up and stop reading when the
+   * measurement starts. @default {0}
+   */
   stalled?: number;
   /** Publications in flight per publisher. */
   window: number;
@@ -66,8 +69,13 @@ export interface PubSubResult {
   published: number;
   /** Events due to healthy subscribers and never received (after a 5 s drain). */
   lost: number;
-  /** The target's resident memory in bytes: before connecting, at the peak, at the end. */
-  rss?: { before: number; peak: number; after: number };
+  /**
+   * The target's resident memory in bytes: before measuring (after the
+   * warm-up, when stalled subscribers stop reading), at the peak, at the
+   * end; and before connecting (`cold`: the difference to `before` is the
+   * process warming up to the load, stalled or not).
+   */
+  rss?: { cold: number; before: number; peak: number; after: number };
 }
 
 /**
@@ -78,15 +86,17 @@ export interface PubSubResult {
  */
 export async function pubsub(target: Target, o: PubSubOptions): Promise<PubSubResult> {
   const s = target.serializer;
-  const before = rss(o.pid);
+  const cold = rss(o.pid);
   const subs: Conn[] = [];
   for (let i = 0; i < o.subscribers + (o.stalled ?? 0); i++) {
     subs.push(await openPeer(target, "sub"));
   }
   const pubs: Conn[] = [];
   for (let i = 0; i < o.publishers; i++) pubs.push(await openPeer(target, "pub"));
+  // They read (uncounted) through the warm-up, so that what the target
+  // holds for them is measured apart from the target warming up.
   const stalled = subs.splice(o.subscribers);
-  for (const c of stalled) c.pause();
+  for (const c of stalled) c.onMessage = () => {};
 
   const latencies = new Latencies();
   const pad = "x".repeat(o.size);
@@ -98,7 +108,8 @@ export async function pubsub(target: Target, o: PubSubOptions): Promise<PubSubRe
   let running = true;
   const requests = new Array<number>(o.publishers).fill(0); // request IDs run per session
   let turn = 0;
-  let peak = before ?? 0;
+  let before = cold;
+  let peak = cold ?? 0;
 
   const publishOne = () => {
     const i = turn++ % pubs.length;
@@ -139,7 +150,14 @@ export async function pubsub(target: Target, o: PubSubOptions): Promise<PubSubRe
   const sampler = setInterval(() => peak = Math.max(peak, rss(o.pid) ?? 0), 100);
   pump();
 
-  const m = await measure(o, () => ({ received, published }), (on) => measuring = on);
+  const m = await measure(o, () => ({ received, published }), (on) => {
+    if (on) {
+      for (const c of stalled) c.pause();
+      before = rss(o.pid);
+      peak = before ?? 0;
+    }
+    measuring = on;
+  });
   running = false;
   pacer.stop();
   const due = () => published * healthy;
@@ -155,8 +173,8 @@ export async function pubsub(target: Target, o: PubSubOptions): Promise<PubSubRe
     cpu: m.cpu,
     published,
     lost: due() - received,
-    ...(before === undefined || after === undefined
+    ...(cold === undefined || before === undefined || after === undefined
       ? {}
-      : { rss: { before, peak: Math.max(peak, after), after } }),
+      : { rss: { cold, before, peak: Math.max(peak, after), after } }),
   };
 }

@@ -100,10 +100,11 @@ const MiB = 1024 * 1024;
  * @param r A result.
  */
 export function summarize(r: Result): string {
-  const mem = (x: { before: number; peak?: number; after: number } | undefined) =>
+  const mem = (x: { cold: number; before: number; peak: number; after: number } | undefined) =>
     x === undefined
       ? ""
-      : `, target RSS ${mb(x.before)} → peak ${mb(x.peak ?? x.after)} → ${mb(x.after)} MiB`;
+      : `, target RSS ${mb(x.cold)} cold, ${mb(x.before)} warm → peak ${mb(x.peak)} → ` +
+        `${mb(x.after)} MiB (+${mb(x.peak - x.before)} while measured)`;
   switch (r.scenario) {
     case "pubsub":
     case "fanout":

@@ -1,0 +1,152 @@
+/**
+ * The slow-consumer bound of `router/delivery.ts` over a real socket whose
+ * other end never reads: what a {@linkcode Target} lets wait for one
+ * connection is bounded in messages (`maxBacklogMessages`, within a turn)
+ * and in bytes (`maxBacklog`, in the wire and the socket); past either,
+ * EVENTs are dropped (policy `drop`) or the session is closed (policy
+ * `close`, or a message that cannot be dropped).
+ *
+ * @module
+ */
+
+import { equal, ok } from "node:assert/strict";
+import net from "node:net";
+import { Target } from "../../router/delivery.ts";
+import { RawSocketConnection } from "../../transports/rawsocket/link.ts";
+import { Wire } from "../../transports/stream/wire.ts";
+import {
+  type EventMessage,
+  json,
+  MessageType,
+  type ResultMessage,
+  type SlowConsumerPolicy,
+} from "../../wamp/mod.ts";
+
+/** A router-side connection to a client that never reads, and its target. */
+interface Stalled extends AsyncDisposable {
+  target: Target;
+  peer: RawSocketConnection;
+  logs: string[];
+  closes: number;
+}
+
+async function stalled(
+  limits: { maxBacklog: number; maxBacklogMessages: number; slowConsumer: SlowConsumerPolicy },
+): Promise<Stalled> {
+  const accepted = Promise.withResolvers<net.Socket>();
+  const server = net.createServer((socket) => accepted.resolve(socket));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const client = net.connect(port, "127.0.0.1");
+  client.pause(); // never reads
+  const socket = await accepted.promise;
+  const wire = new Wire(socket, { maxBacklog: limits.maxBacklog });
+  const peer = new RawSocketConnection(wire, {
+    info: { type: "rawsocket", serializer: "json" },
+    serializer: json,
+    receiveLimit: 1 << 24,
+    sendLimit: 1 << 24,
+    pingInterval: 0,
+    pingTimeout: 1000,
+  });
+  const logs: string[] = [];
+  const out: Stalled = {
+    target: new Target(peer, limits, (_level, message) => logs.push(message), {
+      close: () => {
+        out.closes++;
+        wire.destroy();
+      },
+      shutdown: () => {},
+      violate: () => {},
+    }),
+    peer,
+    logs,
+    closes: 0,
+    async [Symbol.asyncDispose]() {
+      wire.destroy();
+      client.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+  return out;
+}
+
+let publication = 0;
+function event(bytes: number): EventMessage {
+  return {
+    type: MessageType.EVENT,
+    subscription: 1,
+    publication: ++publication,
+    details: {},
+    args: ["x".repeat(bytes)],
+  };
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
+
+Deno.test("a target queues at most maxBacklogMessages EVENTs in one turn, drops the rest, and sends again once they are written", async () => {
+  await using s = await stalled({
+    maxBacklog: 1 << 20,
+    maxBacklogMessages: 100,
+    slowConsumer: "drop",
+  });
+  for (let i = 0; i < 1000; i++) s.target.send(event(10));
+  equal(s.peer.queued(), 100);
+  equal(s.target.droppedEvents, 900);
+  ok(s.logs.some((l) => l.includes("dropping events")), s.logs.join("\n"));
+  await turn(); // the wire hands the 100 to the socket
+  equal(s.peer.queued(), 0);
+  s.target.send(event(10));
+  equal(s.peer.queued(), 1);
+  equal(s.target.droppedEvents, 900);
+  ok(s.logs.some((l) => l.includes("caught up, 900 events dropped")), s.logs.join("\n"));
+  equal(s.closes, 0);
+});
+
+Deno.test("a target whose client never reads holds at most maxBacklog bytes (plus one message) across turns", async () => {
+  const maxBacklog = 64 * 1024;
+  await using s = await stalled({ maxBacklog, maxBacklogMessages: 16384, slowConsumer: "drop" });
+  let sent = 0;
+  // 16 MiB offered, far past what the kernel's buffers take for a client that never reads.
+  for (let round = 0; round < 256 && s.target.droppedEvents === 0; round++) {
+    for (let i = 0; i < 64; i++, sent++) s.target.send(event(1000));
+    ok(s.peer.backlog() <= maxBacklog + 1100, `backlog ${s.peer.backlog()} bytes`);
+    await turn();
+  }
+  ok(s.target.droppedEvents > 0, `nothing dropped after ${sent} events`);
+  for (let round = 0; round < 20; round++) {
+    for (let i = 0; i < 64; i++) s.target.send(event(1000));
+    ok(s.peer.backlog() <= maxBacklog + 1100, `backlog ${s.peer.backlog()} bytes`);
+    await turn();
+  }
+  ok(s.peer.backlog() > maxBacklog / 2, `backlog ${s.peer.backlog()}: the bound was reached`);
+  equal(s.closes, 0);
+});
+
+Deno.test("past the bound, a message that cannot be dropped closes the session under the drop policy", async () => {
+  await using s = await stalled({
+    maxBacklog: 1 << 20,
+    maxBacklogMessages: 10,
+    slowConsumer: "drop",
+  });
+  for (let i = 0; i < 20; i++) s.target.send(event(10));
+  equal(s.target.droppedEvents, 10);
+  equal(s.closes, 0);
+  const result: ResultMessage = { type: MessageType.RESULT, request: 1, details: {} };
+  s.target.send(result);
+  equal(s.closes, 1);
+  ok(s.logs.some((l) => l.includes("closing session")), s.logs.join("\n"));
+});
+
+Deno.test("past the bound, an EVENT closes the session under the close policy", async () => {
+  await using s = await stalled({
+    maxBacklog: 1 << 20,
+    maxBacklogMessages: 10,
+    slowConsumer: "close",
+  });
+  for (let i = 0; i < 10; i++) s.target.send(event(10));
+  equal(s.closes, 0);
+  s.target.send(event(10));
+  equal(s.closes, 1);
+  equal(s.target.droppedEvents, 0);
+});
