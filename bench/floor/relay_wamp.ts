@@ -6,7 +6,7 @@
  *
  * - every message is decoded with the codec our serializers use
  *   (`JSON.parse`, `@msgpack/msgpack`, `cbor-x`), plainly: no validation,
- *   no pre-scan, no payload kept for splicing;
+ *   no pre-scan, no payload kept for splicing; and encoded whole with it;
  * - HELLO → WELCOME; SUBSCRIBE/REGISTER (and their undo) routed by exact
  *   URI (a `Map` by URI);
  * - PUBLISH → one EVENT, encoded once per serializer and framed once per
@@ -44,6 +44,7 @@ import {
   RAWSOCKET_MAGIC,
 } from "../../transports/rawsocket/handshake.ts";
 import { Wire } from "../../transports/stream/wire.ts";
+import { utf8Bytes } from "../../wamp/bytes.ts";
 import { announce } from "./switchboard.ts";
 
 const MAX = 16 * 1024 * 1024;
@@ -58,7 +59,6 @@ interface Codec {
   encode(wire: unknown[]): Uint8Array;
 }
 
-const utf8 = new TextEncoder();
 const text = new TextDecoder();
 const packer = new MsgpackEncoder({ ignoreUndefined: true });
 const unpacker = new Decoder();
@@ -71,7 +71,7 @@ const CODECS: Codec[] = [
     rawSocketId: 1,
     binary: false,
     decode: (p) => JSON.parse(text.decode(p)),
-    encode: (w) => utf8.encode(JSON.stringify(w)),
+    encode: (w) => utf8Bytes(JSON.stringify(w)), // as the router's JSON encoding
   },
   {
     name: "msgpack",
