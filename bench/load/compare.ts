@@ -1,10 +1,12 @@
 /**
- * Runs the load scenarios against Cloverleaf (`cli.ts`) and two bare
- * relays with no WAMP logic, in the same run and in turn (relay,
- * relay-own, router, relay, …), and reports the router as a ratio to each:
- * `relay` is on Deno's native WebSocket (`bench/floor/relay.ts`),
- * `relay-own` on the router's own WebSocket stack
- * (`bench/floor/relay_own.ts`). The servers run pinned to CPU 1 and this
+ * Runs the load scenarios against Cloverleaf (`cli.ts`) and three
+ * floors, in the same run and in turn (relay, relay-own, relay-wamp,
+ * router, relay, …), and reports the router as a ratio to each: two bare
+ * relays with no WAMP logic, `relay` on Deno's native WebSocket
+ * (`bench/floor/relay.ts`) and `relay-own` on the router's own WebSocket
+ * stack (`bench/floor/relay_own.ts`), and `relay-wamp`, a minimal WAMP
+ * router on that stack (`bench/floor/relay_wamp.ts`: plain decode,
+ * exact-URI routing, each EVENT encoded once per serializer). The servers run pinned to CPU 1 and this
  * process to CPU 0 (with `taskset`, when there are two cores).
  *
  * ```sh
@@ -16,7 +18,7 @@
  * ```
  *
  * Each summary line gives the throughput and the target's CPU time per
- * message (µs per event or call), with the router's ratio to each relay.
+ * message (µs per event or call), with the router's ratio to each floor.
  *
  * @module
  */
@@ -61,16 +63,18 @@ interface Server {
   name: Name;
   pid: number;
   url: string;
+  /** A bare relay (no WAMP: the role is the URL path). */
   floor: boolean;
   stop(): Promise<void>;
 }
-/** The two floors (Deno's native WebSocket; our own stack) and the router. */
-type Name = "relay" | "relay-own" | "cloverleaf";
+/** The floors (Deno's native WebSocket; our own stack; minimal WAMP on it) and the router. */
+type Name = "relay" | "relay-own" | "relay-wamp" | "cloverleaf";
 type Runs = Record<Name, Result[]>;
 
 const COMMANDS: Record<Name, string[]> = {
   relay: ["run", "--allow-net", "bench/floor/relay.ts", "0"],
   "relay-own": ["run", "--allow-net", "bench/floor/relay_own.ts", "0"],
+  "relay-wamp": ["run", "--allow-net", "bench/floor/relay_wamp.ts", "0"],
   // As `deno task start` runs it.
   cloverleaf: [
     "run",
@@ -107,7 +111,7 @@ if (values.json !== undefined) {
 
 /** Each server in turn, `rounds` times; the router's mean as a ratio to each relay's. */
 async function compare(scenario: Scenario, serializer: SerializerName, rate = 0): Promise<Runs> {
-  const out: Runs = { relay: [], "relay-own": [], cloverleaf: [] };
+  const out: Runs = { relay: [], "relay-own": [], "relay-wamp": [], cloverleaf: [] };
   const shape = saturate && rate === 0 ? SATURATING[scenario] : undefined;
   const label = `${scenario}${rate ? ` at ${rate}/s` : shape ? " saturating" : ""} ${serializer}`;
   for (let i = 0; i < (scenario === "connections" ? 1 : rounds); i++) {
@@ -140,19 +144,11 @@ async function compare(scenario: Scenario, serializer: SerializerName, rate = 0)
     return out;
   }
   const of = (name: Name) => out[name].map(metric.of);
-  lines.push(
-    `${label} (${metric.unit}): cloverleaf ${fmt(of("cloverleaf"))}; relay ${fmt(of("relay"))} ` +
-      `(${ratio(of("cloverleaf"), of("relay"))}×); relay-own ${fmt(of("relay-own"))} ` +
-      `(${ratio(of("cloverleaf"), of("relay-own"))}×)`,
-  );
+  lines.push(`${label} (${metric.unit}): ${against(of)}`);
   // CPU time per message: the target's busy share over the window ÷ its rate.
   const cpu = (name: Name) => out[name].map((r) => cpuPerMessage(r.cpu, metric.of(r)) ?? NaN);
   const per = metric.unit.split("/")[0]!.replace(/s$/, "");
-  lines.push(
-    `${label} (target CPU µs per ${per}): cloverleaf ${fmt(cpu("cloverleaf"))}; ` +
-      `relay ${fmt(cpu("relay"))} (${ratio(cpu("cloverleaf"), cpu("relay"))}×); ` +
-      `relay-own ${fmt(cpu("relay-own"))} (${ratio(cpu("cloverleaf"), cpu("relay-own"))}×)`,
-  );
+  lines.push(`${label} (target CPU µs per ${per}): ${against(cpu)}`);
   return out;
 }
 
@@ -166,12 +162,16 @@ async function latency(serializer: SerializerName): Promise<void> {
     const rate = Math.round(lowest / 2 / (scenario === "pubsub" ? DEFAULTS.pubsub.subscribers : 1));
     const half = await compare(scenario, serializer, rate);
     const p99 = (name: Name) => half[name].map((r) => ("latency" in r ? r.latency.p99 : NaN));
-    lines.push(
-      `${scenario} ${serializer} p99 at ${rate}/s (ms): cloverleaf ${fmt(p99("cloverleaf"))}; ` +
-        `relay ${fmt(p99("relay"))} (${ratio(p99("cloverleaf"), p99("relay"))}×); ` +
-        `relay-own ${fmt(p99("relay-own"))} (${ratio(p99("cloverleaf"), p99("relay-own"))}×)`,
-    );
+    lines.push(`${scenario} ${serializer} p99 at ${rate}/s (ms): ${against(p99)}`);
   }
+}
+
+/** "cloverleaf A; relay B (A/B×); …": the router's figures, then each floor's with the ratio. */
+function against(of: (name: Name) => number[]): string {
+  const floors = servers.map((s) => s.name).filter((name) => name !== "cloverleaf");
+  return `cloverleaf ${fmt(of("cloverleaf"))}; ` +
+    floors.map((name) => `${name} ${fmt(of(name))} (${ratio(of("cloverleaf"), of(name))}×)`)
+      .join("; ");
 }
 
 function headline(scenario: Scenario): { of: (r: Result) => number; unit: string } | undefined {
@@ -215,8 +215,11 @@ async function start(name: Name): Promise<Server> {
   return {
     name,
     pid: child.pid,
-    url: name === "cloverleaf" ? `ws://127.0.0.1:${port}/ws` : `ws://127.0.0.1:${port}`,
-    floor: name !== "cloverleaf",
+    url: name === "cloverleaf" || name === "relay-wamp"
+      ? `ws://127.0.0.1:${port}/ws`
+      : `ws://127.0.0.1:${port}`,
+    // Only the bare relays skip WAMP; relay-wamp is joined like the router.
+    floor: name === "relay" || name === "relay-own",
     async stop() {
       child.kill("SIGTERM");
       await child.status;
