@@ -178,7 +178,7 @@ Deno.test("each rule catches what it forbids", () => {
     `const url = "http://x"; import { g } from "./g.ts";`,
     `/* import { h } from "./h.ts"; */ import { i } from "./i.ts";`,
     `// import { j } from "./j.ts";`,
-    `import { k } from "jsr:@std/k";`,
+    `import { k } from "npm:k@1";`,
   ].join("\n");
   deepEqual(importsIn("router/x.ts", text), [
     "router/a.ts",
