@@ -45,6 +45,7 @@ import {
 } from "../../transports/rawsocket/handshake.ts";
 import { Wire } from "../../transports/stream/wire.ts";
 import { utf8Bytes } from "../../wamp/bytes.ts";
+import { MessageType as T } from "../../wamp/message_type.ts";
 import { announce } from "./switchboard.ts";
 
 const MAX = 16 * 1024 * 1024;
@@ -129,29 +130,6 @@ const proceduresById = new Map<number, Procedure>();
 const invocations = new Map<number, Invocation>();
 let nextId = 0;
 const id = () => ++nextId;
-
-const T = {
-  HELLO: 1,
-  WELCOME: 2,
-  ABORT: 3,
-  GOODBYE: 6,
-  ERROR: 8,
-  PUBLISH: 16,
-  PUBLISHED: 17,
-  SUBSCRIBE: 32,
-  SUBSCRIBED: 33,
-  UNSUBSCRIBE: 34,
-  UNSUBSCRIBED: 35,
-  EVENT: 36,
-  CALL: 48,
-  RESULT: 50,
-  REGISTER: 64,
-  REGISTERED: 65,
-  UNREGISTER: 66,
-  UNREGISTERED: 67,
-  INVOCATION: 68,
-  YIELD: 70,
-} as const;
 
 const WELCOME_DETAILS = { roles: { broker: {}, dealer: {} } };
 

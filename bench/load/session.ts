@@ -75,8 +75,14 @@ async function expect(conn: Conn, s: Serializer, type: number): Promise<void> {
   }
 }
 
-/** The next message on `conn`, decoded (10 s at most). */
-function next(conn: Conn, s: Serializer): Promise<WampMessage> {
+/**
+ * The next message on `conn`, decoded (10 s at most).
+ *
+ * @param conn The connection.
+ * @param s Its serializer.
+ * @returns The message; rejects on a timeout, a closed connection or a bad message.
+ */
+export function next(conn: Conn, s: Serializer): Promise<WampMessage> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("load: no answer in 10 s")), 10_000);
     conn.onMessage = (payload) => {

@@ -7,10 +7,9 @@
  */
 
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { MessageType, type Serializer, serializers, type WampMessage } from "../../wamp/mod.ts";
+import { MessageType, type Serializer, serializers } from "../../wamp/mod.ts";
 import { DEFAULTS, type Params, runScenario, SATURATING } from "../../bench/load/scenarios.ts";
-import { openPeer, PROCEDURE, type Target, TOPIC } from "../../bench/load/session.ts";
-import type { Conn } from "../../bench/load/conn.ts";
+import { next, openPeer, PROCEDURE, type Target, TOPIC } from "../../bench/load/session.ts";
 import { encodeBytes } from "../../transports/stream/encode.ts";
 
 const brief = (p: Params): Params => ({ ...p, duration: 0.3, warmup: 0.1 });
@@ -73,22 +72,6 @@ for (const via of ["ws:json", "ws:msgpack", "tcp:cbor"] as const) {
     );
     ok(fanout.scenario === "fanout" && fanout.eventsPerSecond > 0);
     equal(fanout.lost, 0);
-  });
-}
-
-/** The next message on `conn`, decoded strictly (5 s at most). */
-function next(conn: Conn, s: Serializer): Promise<WampMessage> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("no message in 5 s")), 5_000);
-    conn.onMessage = (payload) => {
-      clearTimeout(timer);
-      conn.onMessage = () => {};
-      try {
-        resolve(s.decode(payload));
-      } catch (error) {
-        reject(error);
-      }
-    };
   });
 }
 
