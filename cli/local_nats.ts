@@ -6,7 +6,7 @@
  * @module
  */
 
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "../router/mod.ts";
@@ -26,6 +26,8 @@ export const NATS_WATCH = '"$@" </dev/null >/dev/null 2>&1 & echo $!; read _ || 
 /** A `nats-server` this supervisor started. */
 export interface LocalNats {
   readonly url: string;
+  /** The token it requires: a random one, kept in its 0700 store, never on a command line. */
+  readonly token: string;
   /** The `nats-server` process's pid. */
   readonly pid: number;
   readonly store: string;
@@ -83,7 +85,14 @@ export async function startNats(log: Logger): Promise<LocalNats> {
   }
   const port = await freePort();
   const store = mkdtempSync(join(tmpdir(), "cloverleaf-nats-"));
-  const natsArgs = ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store];
+  // Only the workers may connect: a token from a file no other user can read (mkdtemp is 0700).
+  const token = Array.from(
+    crypto.getRandomValues(new Uint8Array(24)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+  const conf = join(store, "nats.conf");
+  writeFileSync(conf, `authorization { token: "${token}" }\n`, { mode: 0o600 });
+  const natsArgs = ["-c", conf, "-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store];
   const watched = Deno.build.os !== "windows";
   let child: Deno.ChildProcess;
   try {
@@ -132,7 +141,7 @@ export async function startNats(log: Logger): Promise<LocalNats> {
   }
   const url = `nats://127.0.0.1:${port}`;
   log("info", `Supervisor: NATS started at ${url} (pid ${pid}, store ${store})`);
-  return { url, pid, store, stop };
+  return { url, token, pid, store, stop };
 }
 
 /** Sends `signal` to a child, ignoring one that is gone. */

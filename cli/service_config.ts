@@ -72,6 +72,18 @@ function readAdmin(file: ConfigObject): AdminConfig | undefined {
   return token === undefined ? { host, port } : { host, port, token };
 }
 
+/** The environment variable that carries the cluster's NATS token (to `--workers` workers too). */
+export const CLUSTER_TOKEN_ENV = "CLOVERLEAF_CLUSTER_TOKEN";
+
+/** `CLOVERLEAF_CLUSTER_TOKEN`, when set and readable. */
+function envToken(): string | undefined {
+  try {
+    return Deno.env.get(CLUSTER_TOKEN_ENV) || undefined;
+  } catch {
+    return undefined; // no --allow-env
+  }
+}
+
 /** The most workers `--workers` accepts. */
 export const MAX_WORKERS = 256;
 
@@ -131,8 +143,9 @@ function readCluster(file: ConfigObject, errors: ConfigErrors): ClusterOptions |
   }
   const heartbeat = cluster.integer("heartbeat", 1000, 10, 60_000);
   const nodeTimeout = cluster.integer("nodeTimeout", 5000, 50, 600_000);
+  const token = cluster.has("token") ? cluster.string("token") : undefined;
   cluster.done();
-  return { servers, name, heartbeat, nodeTimeout };
+  return { servers, name, heartbeat, nodeTimeout, ...(token === undefined ? {} : { token }) };
 }
 
 /** `Deno.env.get`, with a one-line error when env access is denied. */
@@ -281,6 +294,8 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     config.cluster ??= { servers: [] };
     config.cluster.servers.push(server);
   }
+  const token = envToken();
+  if (config.cluster !== undefined && token !== undefined) config.cluster.token ??= token;
   if (config.cluster !== undefined && config.cluster.servers.length === 0) {
     errors.add("cluster.servers", 'Invalid config "cluster.servers": expected at least one server');
   }

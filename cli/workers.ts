@@ -25,6 +25,7 @@ import { fileURLToPath } from "node:url";
 import type { Logger } from "../router/mod.ts";
 import type { ServiceConfig } from "./service_config.ts";
 import { type LocalNats, startNats } from "./local_nats.ts";
+import { CLUSTER_TOKEN_ENV } from "./service_config.ts";
 
 /** The line a worker writes to its stdout once all its listeners serve. */
 export const WORKER_READY = "cloverleaf-worker-ready";
@@ -216,6 +217,8 @@ export async function superviseWorkers(
     try {
       child = new Deno.Command(command, {
         args: argv,
+        // The local NATS server's token goes by environment, not argv (which `ps` shows).
+        ...(nats === undefined ? {} : { env: { [CLUSTER_TOKEN_ENV]: nats.token } }),
         stdin: "piped",
         stdout: "piped",
         stderr: "inherit",

@@ -21,6 +21,12 @@ export interface ClusterOptions {
   /** NATS server URLs (`nats://host:port`). */
   servers: string[];
   /**
+   * The token the NATS servers require (`authorization { token }`); the
+   * service also takes it from `CLOVERLEAF_CLUSTER_TOKEN`.
+   * @default {none}
+   */
+  token?: string;
+  /**
    * The cluster's name: nodes with the same name serve the same realms as
    * one router. Letters, digits, `_` and `-`.
    * @default {"cloverleaf"}
@@ -125,6 +131,7 @@ export class ClusterNode {
     const { connect } = await import("@nats-io/transport-node");
     const nc = await connect({
       servers: options.servers,
+      ...(options.token === undefined ? {} : { token: options.token }),
       name: `cloverleaf`,
       maxReconnectAttempts: -1,
       // A node never needs what it published itself: its broker served its

@@ -9,7 +9,7 @@
  * ID divided by 2^37.
  */
 
-import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
+import { deepEqual, equal, match, notEqual, ok, rejects } from "node:assert/strict";
 import { connect, type Event, listen, Router, type Session } from "../../mod.ts";
 import { until, within } from "../_helpers/router.ts";
 import {
@@ -208,6 +208,13 @@ Deno.test({
       const started = pids(service);
       equal(started.workers.size, 2);
       ok(started.nats !== undefined, "the supervisor's nats-server");
+      // Its NATS takes only the workers: a connection without the token is refused.
+      const natsUrl = /Supervisor: NATS started at (\S+)/.exec(service.lines.join("\n"))![1]!;
+      const { connect } = await import("@nats-io/transport-node");
+      await rejects(
+        connect({ servers: natsUrl, maxReconnectAttempts: 0, timeout: 5000 }),
+        /authorization|auth/i,
+      );
       for (const pid of [...started.workers.values(), started.nats]) known.add(pid);
       for (const pid of known) ok(await alive(pid), `pid ${pid} runs`);
       match(service.lines.join("\n"), /Worker 1: Listening on/);
