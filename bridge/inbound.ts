@@ -5,6 +5,7 @@
  * @module
  */
 
+import { unsafeValue } from "../wamp/payload.ts";
 import { ApplicationError } from "../client/errors.ts";
 import type { Session } from "../client/session.ts";
 import { type Dict, ErrorUri, isValidUri } from "../wamp/mod.ts";
@@ -48,6 +49,10 @@ function parseAction(body: Uint8Array, name: "topic" | "procedure"): Action | Re
   if (!Array.isArray(args)) return refusal(BridgeError.BAD_REQUEST, ['"args" must be an array']);
   if (!isDict(kwargs)) return refusal(BridgeError.BAD_REQUEST, ['"kwargs" must be an object']);
   if (!isDict(options)) return refusal(BridgeError.BAD_REQUEST, ['"options" must be an object']);
+  // What the router would refuse in a message aborts the session every request on this path
+  // shares: refuse it here, to this sender only (nesting counted as inside the message array).
+  const unsafe = unsafeValue([0, options, args, kwargs]);
+  if (unsafe !== undefined) return refusal(BridgeError.BAD_REQUEST, [`the body holds ${unsafe}`]);
   return { uri, args, kwargs, options };
 }
 
@@ -164,6 +169,8 @@ export async function webhook(
     kwargs.body = btoa(binary);
     kwargs.encoding = "base64";
   }
+  const unsafe = unsafeValue([0, kwargs]);
+  if (unsafe !== undefined) return refusal(BridgeError.BAD_REQUEST, [`the body holds ${unsafe}`]);
   try {
     const id = await session.publish(bridge.topic!, { kwargs }, { acknowledge: true });
     return json(202, { id });

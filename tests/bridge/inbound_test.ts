@@ -132,3 +132,22 @@ Deno.test("webhook: any body lands as an event with the body and the selected he
   deepEqual(kwargs.json, { ref: "main" });
   deepEqual(kwargs.headers, { "x-event-type": "push" });
 });
+
+Deno.test("a body the router would refuse gets 400 for its sender; the path's session lives on", async () => {
+  await using t = await startBridge(BRIDGES);
+  await t.client.register("com.example.add", (args) => ({ args: [Number(args[0]) + 1] }));
+  const lone = await post(
+    `${t.base}/call`,
+    { procedure: "com.example.add", args: ["\ud800"] },
+    BEARER,
+  );
+  equal(lone.status, 400);
+  equal(lone.body.error, "cloverleaf.error.bad_request");
+  let deep: unknown = [];
+  for (let i = 0; i < 70; i++) deep = [deep];
+  const nested = await post(`${t.base}/pub`, { topic: "com.example.x", args: [deep] }, BEARER);
+  equal(nested.status, 400);
+  const ok = await post(`${t.base}/call`, { procedure: "com.example.add", args: [1] }, BEARER);
+  equal(ok.status, 200);
+  deepEqual(ok.body, { args: [2], kwargs: {} });
+});
