@@ -12,6 +12,7 @@ import { jsonElementOffset } from "../../wamp/serializers/splice.ts";
 import { encodeBytes } from "../../transports/stream/encode.ts";
 import { rawWebSocket } from "../_helpers/raw_websocket.ts";
 import { startRouter, within } from "../_helpers/router.ts";
+import { connect, connectLocal } from "../../mod.ts";
 
 const text = (bytes: Uint8Array | undefined) => new TextDecoder().decode(bytes);
 
@@ -123,15 +124,12 @@ Deno.test("over a real socket, EVENT, INVOCATION and RESULT carry the sender's J
   const pub = await peer(url);
   await sub.ws.send('[32,1,{},"t.x"]');
   equal(JSON.parse(await sub.next("SUBSCRIBED"))[0], MessageType.SUBSCRIBED);
-  const published = '[1.50, "a\\"]b", {"k": [ ]}], {"z": 1, "u": "\\u00e9\\u0000AQI="}';
+  const published = '[1.50, "a\\"]b", {"k": [ ]}], {"z": 1, "u": "é"}';
   await pub.ws.send(`[16, 1, {"acknowledge": true}, "t.x", ${published}]`);
   const event = await sub.next("EVENT");
   equal(event.endsWith(`,${published}]`), true, event);
   const [type, , , details, args, kwargs] = JSON.parse(event);
-  deepEqual([type, details, args, kwargs], [36, {}, [1.5, 'a"]b', { k: [] }], {
-    z: 1,
-    u: "é\u0000AQI=",
-  }]);
+  deepEqual([type, details, args, kwargs], [36, {}, [1.5, 'a"]b', { k: [] }], { z: 1, u: "é" }]);
   equal(JSON.parse(await pub.next("PUBLISHED"))[0], MessageType.PUBLISHED);
 
   await sub.ws.send('[64,2,{},"p.echo"]');
@@ -143,6 +141,31 @@ Deno.test("over a real socket, EVENT, INVOCATION and RESULT carry the sender's J
   await sub.ws.send(`[70, ${request}, {}, [], {"sum":  6}]`);
   const result = await pub.next("RESULT");
   equal(result, '[50,2,{},[], {"sum":  6}]');
+  // Text with \u escapes is encoded afresh: a duplicate key could hide what the checks never saw.
+  await pub.ws.send('[16, 3, {}, "t.x", [1], {"u": "\\u0000AQI=", "d": "x", "d": "\\u00e9"}]');
+  const escaped = await sub.next("EVENT");
+  equal(escaped.endsWith(',[1],{"u":"\\u0000AQI=","d":"é"}]'), true, escaped);
   sub.ws.close();
   pub.ws.close();
+});
+
+Deno.test("a local callee that changes its args in place: the remote caller gets the changed values", async () => {
+  await using r = await startRouter();
+  const callee = await connectLocal(r.router, "realm1");
+  await callee.register("p.double", (args) => {
+    args[0] = Number(args[0]) * 2;
+    return { args };
+  });
+  for (const serializer of ["json", "msgpack"] as const) {
+    const caller = await connect(r.listener.urls.websocket!, {
+      realm: "realm1",
+      serializers: [serializer],
+    });
+    try {
+      deepEqual((await caller.call("p.double", { args: [21] })).args, [42]);
+    } finally {
+      await caller.close();
+    }
+  }
+  await callee.close();
 });

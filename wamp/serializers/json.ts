@@ -109,7 +109,9 @@ const codec: Codec = {
     }
     // U+0000 can only appear escaped in JSON text, so this finds every candidate.
     if (escapes && text.includes("\\u0000")) jsonToBinary(value);
-    if (Array.isArray(value)) keep(text, value);
+    // Only text without `\u` escapes is passed on as it came: escapes are where a duplicate key
+    // could hide what the checks above never saw (a lone surrogate, a NUL string).
+    if (!escapes && Array.isArray(value)) keep(text, value);
     return value;
   },
   prechecked: true,

@@ -11,7 +11,8 @@
  * whose payload objects are not the decoded ones, is encoded as usual.
  * A payload is only ever sent on as part of a message that was decoded
  * whole and passed every check, since only such a message reaches the
- * router and holds the payload objects.
+ * router and holds the payload objects; and only in the turn it was
+ * decoded in, before in-process code could change those objects.
  *
  * @module
  */
@@ -29,6 +30,17 @@ interface Kept {
   payload: string | Uint8Array;
 }
 const kept = new Map<string, Kept>();
+let forgetting = false;
+
+/** Drops every kept payload (at the end of the turn that kept them). */
+function forget(): void {
+  forgetting = false;
+  for (const slot of kept.values()) {
+    slot.args = undefined;
+    slot.kwargs = undefined;
+    slot.payload = "";
+  }
+}
 
 /**
  * Where Arguments stand in a wire array whose payload the router forwards
@@ -85,6 +97,13 @@ export function keepPayload(
   at: number,
   payload: string | Uint8Array,
 ): void {
+  // Kept for this turn only: the router forwards what it decoded before the turn ends, while
+  // in-process code (a local callee or subscriber, run from a later microtask) may change the
+  // payload objects before it sends them on.
+  if (!forgetting) {
+    forgetting = true;
+    queueMicrotask(forget);
+  }
   const slot = kept.get(serializer);
   if (slot === undefined) {
     kept.set(serializer, { args: wire[at] as unknown[], kwargs: wire[at + 1], payload });
