@@ -170,7 +170,9 @@ export class RequestAuth {
     ) {
       return refusal(BridgeError.UNAUTHORIZED, ["invalid key or signature"]);
     }
-    return this.#fresh(nonce, now, at + window);
+    // now + 2 windows: later than the request's own window ends, and in arrival order, so the
+    // oldest entry is always the first to expire.
+    return this.#fresh(nonce, now, now + 2 * window);
   }
 
   /** Remembers a nonce until `expires`; refuses one seen before. */

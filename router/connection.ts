@@ -152,7 +152,7 @@ export class Connection implements PeerHandler {
       this.#host.realm(this.#state.info.realm)?.holding(this.#state.id) === true
     ) {
       this.#held = [msg];
-      this.#heldBytes = 0;
+      this.#heldBytes = payloadSize([msg], MAX_HELD_BYTES);
       return this.#host.runner.wait(this);
     }
     const out = this.#state.receive(msg);

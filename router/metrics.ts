@@ -235,8 +235,11 @@ export class SessionMeter {
         this.#method = Array.isArray(methods) && typeof methods[0] === "string"
           ? methods[0]
           : "anonymous";
-        this.#authid = typeof msg.details.authid === "string" ? msg.details.authid : "";
-        this.#realm = msg.realm;
+        // Kept for the dashboard's recent list: a peer's strings, so cut short.
+        this.#authid = typeof msg.details.authid === "string"
+          ? msg.details.authid.slice(0, MAX_NAME)
+          : "";
+        this.#realm = msg.realm.slice(0, MAX_NAME);
         return;
       }
       case MessageType.GOODBYE:
@@ -296,7 +299,7 @@ export class SessionMeter {
   /** The session left. */
   left(): void {
     const metrics = this.#metrics;
-    metrics.leaves.add(this.#reason ?? CloseUri.TRANSPORT_LOST);
+    metrics.leaves.add(reasonLabel(this.#reason ?? CloseUri.TRANSPORT_LOST));
     metrics.sessions.delete(this.#session);
     this.#calls?.clear();
     this.#reason = undefined;
@@ -355,6 +358,19 @@ export class SessionMeter {
 }
 
 /** An authmethod as a bounded label. */
+/** The close reasons and errors WAMP names: the only `reason` label values (a peer's own are `other`). */
+const REASONS: ReadonlySet<string> = new Set([
+  ...Object.values(CloseUri),
+  ...Object.values(ErrorUri),
+]);
+
+/** The most characters of a peer's authid or realm kept for the recent list. */
+const MAX_NAME = 128;
+
+function reasonLabel(reason: string): string {
+  return REASONS.has(reason) ? reason : "other";
+}
+
 function method(name: string): string {
   return METHODS.has(name) ? name : "other";
 }

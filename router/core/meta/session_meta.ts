@@ -265,7 +265,11 @@ export class SessionMeta {
       for (const id of ids) {
         const node = this.#cluster?.session(id)?.node;
         if (node === undefined) append(out, this.#directory.kill(id, reason, message, quiet));
-        else remote.set(node, [...remote.get(node) ?? [], id]);
+        else {
+          const list = remote.get(node);
+          if (list === undefined) remote.set(node, [id]);
+          else list.push(id);
+        }
       }
       if (remote.size === 0) return append(out, reply(result));
       // Sessions of other nodes: their nodes kill them; the answer waits for all.
