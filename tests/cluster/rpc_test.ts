@@ -6,7 +6,7 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { type ApplicationError, connect } from "../../mod.ts";
 import { until, within } from "../_helpers/router.ts";
-import { isUri, joinNode, seen, startCluster, tableHas, TIMING } from "./_cluster.ts";
+import { isUri, joinNode, seen, sleep, startCluster, tableHas, TIMING } from "./_cluster.ts";
 
 for (const serializer of ["json", "msgpack", "cbor"] as const) {
   Deno.test(`[${serializer}] a call on node A reaches a callee on node B`, async () => {
@@ -360,4 +360,21 @@ Deno.test("registrationsPerSession holds in a cluster for a burst of concurrent 
   const refused = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
   ok(isUri("cloverleaf.error.limit_exceeded")(refused.reason));
   await s.close();
+});
+
+Deno.test("a session's second REGISTER of a procedure it is registering is refused, and its entry stays shared", async () => {
+  await using c = await startCluster(2);
+  const [a, b] = c.nodes;
+  const callee = await joinNode(b!);
+  const caller = await joinNode(a!);
+  const both = await Promise.allSettled([
+    callee.register("com.example.twice", () => ({ args: ["one"] })),
+    callee.register("com.example.twice", () => ({ args: ["two"] })),
+  ]);
+  equal(both.filter((r) => r.status === "fulfilled").length, 1);
+  await seen(a!, "com.example.twice", 1);
+  await sleep(300); // a wrongful release would reach node A by now
+  deepEqual((await caller.call("com.example.twice")).args?.length, 1);
+  await callee.close();
+  await caller.close();
 });

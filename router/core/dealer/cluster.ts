@@ -113,10 +113,12 @@ export class DealerCluster {
     if (result.value !== undefined) return refuse(ErrorUri.PROCEDURE_ALREADY_EXISTS, result.value);
     const refused = this.#parts.refusal(session, msg); // a local REGISTER won meanwhile
     if (refused !== undefined) {
-      return {
-        messages: refused,
-        effects: [remote.release(msg.procedure, match, session.id)],
-      };
+      // The session's own earlier REGISTER of it won: the shared entry is that one's, keep it.
+      const own = this.#parts.registrations.lookup(msg.procedure, match)?.callees
+        .includes(session.id);
+      return own
+        ? messagesOnly(refused)
+        : { messages: refused, effects: [remote.release(msg.procedure, match, session.id)] };
     }
     return messagesOnly(this.#parts.add(session, msg, entry.at));
   }
