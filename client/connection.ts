@@ -3,8 +3,8 @@
  * is lost (the router restarts, the network drops) it reconnects with
  * exponential backoff and jitter, joins again with the same credentials,
  * and subscribes and registers again what the application subscribed and
- * registered through it. Modeled on Autobahn|JS's `Connection`.
- * Platform-neutral: timers and `Math.random` only.
+ * registered through it. Modeled on Autobahn|JS's `Connection`;
+ * platform-neutral (timers and `Math.random` only).
  *
  * @module
  */
@@ -75,9 +75,7 @@ export class Connection {
   /** Called on each join (see {@linkcode ConnectionOptions.onopen}); may be set at any time. */
   onopen: ((session: Session) => void | Promise<void>) | undefined;
   /** Called when a session ends (see {@linkcode ConnectionOptions.onclose}). */
-  onclose:
-    | ((reason: ConnectionCloseReason, details: ConnectionCloseDetails) => boolean | void)
-    | undefined;
+  onclose: ConnectionOptions["onclose"];
   readonly #url: string;
   readonly #options: ConnectionOptions;
   readonly #backoff: Backoff;
@@ -389,10 +387,13 @@ export class Connection {
   }
 
   #report(error: unknown, where: string): void {
-    if (this.#options.onUserError !== undefined) this.#options.onUserError(error, where);
-    else {(this.#options.logger ?? warningsToConsole)(
-        "error",
-        `The connection's ${where} failed: ${error}`,
-      );}
+    const log = this.#options.logger ?? warningsToConsole;
+    try {
+      if (this.#options.onUserError === undefined) throw error;
+      this.#options.onUserError(error, where); // a throw here must not reach the reconnect loop
+    } catch (failed) {
+      const what = failed === error ? where : "onUserError";
+      log("error", `The connection's ${what} failed: ${failed}`);
+    }
   }
 }

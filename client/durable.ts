@@ -105,7 +105,11 @@ export class Durables {
           try {
             options.onRevoked?.(reason);
           } catch (failed) {
-            session.onUserError?.(failed, `onRevoked of ${reg.procedure}`);
+            try {
+              session.onUserError?.(failed, `onRevoked of ${reg.procedure}`);
+            } catch {
+              // onUserError failed too: the other restores go on regardless
+            }
           }
         }),
       );

@@ -327,3 +327,28 @@ Deno.test("Connection: a registration the new router refuses ends, revoked with 
     await server.listener.close();
   }
 });
+
+Deno.test("onopen and onUserError both throwing: the failure is logged, and close() still ends the connection", async () => {
+  const router = new Router({ realms: [{ name: "realm1" }], logger: () => {} });
+  const listener = await listen(router, { hostname: "127.0.0.1", port: 0 });
+  const lines: string[] = [];
+  const connection = new Connection(listener.urls.websocket!, {
+    realm: "realm1",
+    logger: (_level, message) => lines.push(message),
+    onUserError: () => {
+      throw new Error("reporter broke");
+    },
+  });
+  connection.onopen = () => {
+    throw new Error("onopen broke");
+  };
+  try {
+    await within(connection.open(), 5000, "open");
+    await until(() => lines.length > 0, 5000, "the logged failure");
+    match(lines[0]!, /onUserError failed: Error: reporter broke/);
+    await within(connection.close(), 5000, "close");
+  } finally {
+    await router.close();
+    await listener.close();
+  }
+});
