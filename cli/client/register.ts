@@ -19,6 +19,9 @@ import {
   UsageError,
 } from "./common.ts";
 
+/** The most `--exec` commands running at once; invocations past it fail with `wamp.error.runtime_error`. */
+export const MAX_EXEC = 8;
+
 /** The shell that runs `--exec`, and its "run this" flag. */
 function shell(): [string, string] {
   return Deno.build.os === "windows" ? ["cmd", "/c"] : ["sh", "-c"];
@@ -87,7 +90,8 @@ Options:
                          when it parses, else the text, is the one result
                          (none when empty). A non-zero exit answers
                          wamp.error.runtime_error with its last stderr line.
-                         Needs --allow-run
+                         At most 8 run at once (more invocations get
+                         wamp.error.runtime_error). Needs --allow-run
   --option <key=value>   A REGISTER option (match=prefix, invoke=roundrobin, ...);
                          repeatable
   --count <n>            Exit after answering n invocations`,
@@ -112,6 +116,7 @@ Options:
     const session = await join(values as ConnectFlags);
     const done = Promise.withResolvers<void>();
     let answered = 0;
+    let running = 0;
     const endpoint = async (
       args: unknown[],
       kwargs: Record<string, unknown>,
@@ -120,9 +125,14 @@ Options:
     ): Promise<YieldArguments> => {
       const printed = { procedure: invocation.procedure, args, kwargs, details };
       printJson(printed);
+      if (exec !== undefined && running >= MAX_EXEC) {
+        throw new Error(`${MAX_EXEC} --exec commands are already running`);
+      }
+      running++;
       try {
         return exec === undefined ? fixed : await execAnswer(exec, printed, invocation.signal);
       } finally {
+        running--;
         // After the answer went out (the callee sends it once this returns).
         if (++answered >= count) setTimeout(done.resolve, 0);
       }

@@ -264,6 +264,32 @@ Deno.test("cli register --exec answers with the command's stdout, and its failur
   equal(jsonLines(out).length, 2);
 });
 
+Deno.test("cli register --exec runs at most 8 commands at once; calls past that get runtime_error", async () => {
+  await using t = await startRouter();
+  await using callee = await startClient([
+    "register",
+    "com.example.slow",
+    "--exec",
+    "sleep 1; echo done",
+    "--url",
+    t.url,
+  ], "Registered");
+  const caller = await connect(t.url, { realm: "realm1" });
+  const calls = await within(
+    Promise.allSettled(Array.from({ length: 10 }, () => caller.call("com.example.slow"))),
+    15_000,
+    "10 calls",
+  );
+  await caller.close();
+  equal(calls.filter((c) => c.status === "fulfilled").length, 8);
+  for (const c of calls) {
+    if (c.status === "rejected") {
+      equal((c.reason as ApplicationError).uri, "wamp.error.runtime_error");
+    }
+  }
+  callee.kill("SIGTERM");
+});
+
 Deno.test("cli meta sessions, session and registrations show the realm", async () => {
   await using t = await startRouter();
   const other = await connect(t.url, { realm: "realm1" });
