@@ -178,6 +178,17 @@ export async function superviseWorkers(
     );
     return 1;
   }
+  // Workers get only what is granted in full: a scoped grant (--allow-net=host) reads as
+  // "prompt", and a worker without it could not listen or read its config.
+  const partial = (["net", "read", "env"] as const)
+    .filter((name) => Deno.permissions.querySync({ name }).state !== "granted");
+  if (partial.length > 0) {
+    console.error(
+      `cloverleaf: --workers needs ${partial.map((n) => `--allow-${n}`).join(", ")} without a ` +
+        "scope (the workers are started with the same flags): deno task start:workers",
+    );
+    return 1;
+  }
   const startTimeout = options.startTimeout ?? 60_000;
   let nats: LocalNats | undefined;
   if (config.cluster === undefined) {

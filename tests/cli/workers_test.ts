@@ -164,6 +164,25 @@ Deno.test("cli --workers without --allow-run exits 1 with one line", async () =>
   match(out.stderr, /^cloverleaf: --workers needs --allow-run/);
 });
 
+Deno.test("cli --workers with scoped --allow-net exits 1 with one line naming it", async () => {
+  const port = await freePort();
+  const out = await run(Deno.execPath(), [
+    "run",
+    "--allow-run",
+    "--allow-read",
+    "--allow-env",
+    "--allow-write",
+    `--allow-net=127.0.0.1:${port}`,
+    "cli.ts",
+    "--workers",
+    "2",
+    "--listen",
+    `127.0.0.1:${port}`,
+  ]);
+  equal(out.code, 1);
+  match(out.stderr, /^cloverleaf: --workers needs --allow-net without a scope/);
+});
+
 Deno.test("cli --workers without nats-server (and no --cluster) exits 1 with one line", async () => {
   const port = await freePort();
   const out = await run(Deno.execPath(), [
