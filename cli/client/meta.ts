@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { MatchLists, Session } from "../../client/mod.ts";
+import { ApplicationError, type MatchLists, type Session } from "../../client/mod.ts";
 import { type ClientCommand, type ConnectFlags, join, printJson, UsageError } from "./common.ts";
 
 const WHAT = ["sessions", "session", "registrations", "subscriptions"] as const;
@@ -14,25 +14,44 @@ function ids(lists: MatchLists): number[] {
   return [...lists.exact, ...lists.prefix, ...lists.wildcard];
 }
 
+/** `get` of something listed a moment ago, or undefined when it is gone since (left, unregistered). */
+async function gone<T>(get: Promise<T>): Promise<T | undefined> {
+  try {
+    return await get;
+  } catch (error) {
+    if (error instanceof ApplicationError && /^wamp\.error\.no_such_/.test(error.uri)) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
 async function show(session: Session, what: string, id: string | undefined): Promise<void> {
   const meta = session.meta;
   switch (what) {
     case "sessions":
-      for (const id of await meta.sessions.list()) printJson(await meta.sessions.get(id));
+      for (const id of await meta.sessions.list()) {
+        const details = await gone(meta.sessions.get(id));
+        if (details !== undefined) printJson(details);
+      }
       return;
     case "session":
       printJson(await meta.sessions.get(Number(id)));
       return;
     case "registrations":
       for (const id of ids(await meta.registrations.list())) {
-        const details = await meta.registrations.get(id);
-        printJson({ ...details, callees: await meta.registrations.listCallees(id) });
+        const details = await gone(meta.registrations.get(id));
+        const callees = await gone(meta.registrations.listCallees(id));
+        if (details !== undefined && callees !== undefined) printJson({ ...details, callees });
       }
       return;
     case "subscriptions":
       for (const id of ids(await meta.subscriptions.list())) {
-        const details = await meta.subscriptions.get(id);
-        printJson({ ...details, subscribers: await meta.subscriptions.listSubscribers(id) });
+        const details = await gone(meta.subscriptions.get(id));
+        const subscribers = await gone(meta.subscriptions.listSubscribers(id));
+        if (details !== undefined && subscribers !== undefined) {
+          printJson({ ...details, subscribers });
+        }
       }
       return;
   }
