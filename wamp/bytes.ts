@@ -49,6 +49,34 @@ export function utf8Bytes(text: string): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.length);
 }
 
+const looseDecoder = new TextDecoder();
+const fatalDecoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The text of UTF-8 bytes, refusing invalid UTF-8 (as a `fatal` decoder
+ * does, and at the cost of a lenient one: Deno's fatal `TextDecoder`
+ * takes 2.6x as long on a 100-byte message, 4x on 1 KiB). Valid UTF-8
+ * never decodes to U+FFFD unless it spells U+FFFD, so only text holding
+ * one is decoded again, strictly. A leading BOM is dropped, as by both.
+ *
+ * @param bytes The bytes.
+ * @returns The text.
+ * @throws {TypeError} When the bytes are not valid UTF-8.
+ *
+ * @example
+ * ```ts
+ * import { utf8Text } from "./bytes.ts";
+ * import { equal, throws } from "node:assert/strict";
+ *
+ * equal(utf8Text(Uint8Array.of(0xc3, 0xa9, 0xef, 0xbf, 0xbd)), "é\ufffd");
+ * throws(() => utf8Text(Uint8Array.of(0xc3)), TypeError);
+ * ```
+ */
+export function utf8Text(bytes: Uint8Array): string {
+  const text = looseDecoder.decode(bytes);
+  return text.includes("\ufffd") ? fatalDecoder.decode(bytes) : text;
+}
+
 const HEX_DIGITS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /**

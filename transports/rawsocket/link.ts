@@ -27,6 +27,7 @@ import { encodeFrame, type Frame, FrameReader, FrameType } from "./framing.ts";
 import { tlsInfo } from "../stream/tls_info.ts";
 import { Inbox, Keepalive } from "../stream/keepalive.ts";
 import type { Wire } from "../stream/wire.ts";
+import { utf8Text } from "../../wamp/bytes.ts";
 
 /** What {@linkcode RawSocketConnection} is built from. */
 export interface RawSocketConnectionOptions {
@@ -51,7 +52,6 @@ export interface RawSocketConnectionOptions {
   oversize?: (connection: RawSocketConnection, msg: WampMessage, size: number) => void;
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 const ascii = new TextEncoder();
 
 /**
@@ -234,7 +234,7 @@ export class RawSocketConnection implements Link {
     let msg: WampMessage | ProtocolViolationError;
     try {
       const { serializer } = this.#options;
-      msg = serializer.decode(serializer.binary ? payload : utf8.decode(payload));
+      msg = serializer.decode(serializer.binary ? payload : utf8Text(payload));
     } catch (error) {
       msg = error instanceof ProtocolViolationError
         ? error

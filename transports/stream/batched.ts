@@ -10,6 +10,7 @@
  */
 
 import { ProtocolViolationError, type Serializer } from "../../wamp/mod.ts";
+import { utf8Text } from "../../wamp/bytes.ts";
 
 /** What a batched subprotocol adds to its serializer's subprotocol. */
 export const BATCHED_SUFFIX = ".batched";
@@ -144,8 +145,6 @@ export function splitTextBatch(text: string): string[] {
   return out;
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
 /**
  * Splits a batched body into frames for `serializer.decode`.
  *
@@ -161,7 +160,7 @@ export function splitBatchedBody(
   if (serializer.binary) return splitBatch(body);
   let text: string;
   try {
-    text = utf8.decode(body);
+    text = utf8Text(body);
   } catch (cause) {
     throw new ProtocolViolationError("Cannot split batch: invalid UTF-8", { cause });
   }

@@ -29,6 +29,7 @@ import {
   parseClosePayload,
 } from "./framing.ts";
 import { FLUSH_BYTES, type Wire } from "../stream/wire.ts";
+import { utf8Text } from "../../wamp/bytes.ts";
 
 /** Options for {@linkcode WebSocketPeer}. */
 export interface WebSocketPeerOptions {
@@ -71,7 +72,6 @@ export interface WebSocketPeerOptions {
 /** How long to wait for the other side's close frame, in milliseconds. */
 const CLOSE_WAIT = 2000;
 const EMPTY = new Uint8Array(0);
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * One open WebSocket connection, after the upgrade, on either side.
@@ -305,7 +305,7 @@ export class WebSocketPeer implements Link {
     let data: string | Uint8Array = payload;
     if (text || !binary) {
       try {
-        data = utf8.decode(payload);
+        data = utf8Text(payload);
       } catch {
         this.#fail(CloseCode.INVALID_PAYLOAD, "message is not UTF-8");
         return;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { fromBase64, toBase64, utf8Bytes } from "../bytes.ts";
+import { fromBase64, toBase64, utf8Bytes, utf8Text } from "../bytes.ts";
 import { MAX_NESTING_DEPTH, unsafeValue } from "../payload.ts";
 import { JSON_SCAN_THRESHOLD, jsonTooDeep } from "./prescan.ts";
 import { type Codec, createSerializer, type Serializer } from "./serializer.ts";
@@ -86,14 +86,12 @@ export function jsonToBinary(value: unknown): unknown {
   return value;
 }
 
-const decoder = new TextDecoder("utf-8", { fatal: true });
-
 const codec: Codec = {
   encode(wire) {
     return JSON.stringify(binaryToJson(wire));
   },
   decode(frame) {
-    const text = typeof frame === "string" ? frame : decoder.decode(frame);
+    const text = typeof frame === "string" ? frame : utf8Text(frame);
     const scanned = text.length > JSON_SCAN_THRESHOLD;
     if (scanned && jsonTooDeep(text)) {
       throw new TypeError(`nesting deeper than ${MAX_NESTING_DEPTH} levels`);
