@@ -13,6 +13,7 @@ import {
   type Serializer,
   type WampMessage,
 } from "../wamp/mod.ts";
+import { encodeBytes } from "../transports/stream/encode.ts";
 
 const event: EventMessage = {
   type: MessageType.EVENT,
@@ -125,6 +126,44 @@ for (const [kind, msg] of Object.entries(messages)) {
       baseline: s.name === "json",
       fn() {
         s.decode(frame);
+      },
+    });
+  }
+}
+
+// A CALL decoded and passed on as an INVOCATION, as the router does: spliced (JSON: re-encoded
+// with its head below SPLICE_MIN_CHARS of text, else spliced) vs encoded whole from the objects.
+for (const size of [16, 256, 1024, 4096]) {
+  for (const s of [json, msgpack] as Serializer[]) {
+    const call = s.encode({
+      type: MessageType.CALL,
+      request: 9,
+      options: {},
+      procedure: "com.example.echo",
+      args: [1767225600123.5, "x".repeat(size)],
+    });
+    const invocation = (args: unknown[]): WampMessage => ({
+      type: MessageType.INVOCATION,
+      request: 10,
+      registration: 4567890123456,
+      details: {},
+      args,
+    });
+    const argsOf = (msg: WampMessage) => (msg as { args: unknown[] }).args;
+    Deno.bench({
+      name: `${s.name} ${size} B spliced`,
+      group: `splice ${s.name} ${size}`,
+      baseline: true,
+      fn() {
+        encodeBytes(s, invocation(argsOf(s.decode(call))));
+      },
+    });
+    Deno.bench({
+      name: `${s.name} ${size} B whole`,
+      group: `splice ${s.name} ${size}`,
+      fn() {
+        // A copy of the Arguments is not the decoded list: encoded afresh.
+        encodeBytes(s, invocation([...argsOf(s.decode(call))]));
       },
     });
   }

@@ -25,7 +25,8 @@ Deno.test("jsonElementOffset() skips strings, escapes, nesting and whitespace", 
 });
 
 Deno.test("an EVENT carrying a decoded PUBLISH's payload objects splices its JSON text", () => {
-  const payload = '[1.50, "a\\"]b", {"k": [ ]}], {"z": 1}';
+  // Long enough to be spliced (shorter text is encoded whole).
+  const payload = `[1.50, "a\\"]b", {"k": [ ]}, "${"x".repeat(1024)}"], {"z": 1}`;
   const publish = json.decode(`[16, 1, {}, "t.x", ${payload}]`);
   if (publish.type !== MessageType.PUBLISH) throw new Error("not a PUBLISH");
   const event: WampMessage = {
@@ -124,25 +125,36 @@ Deno.test("over a real socket, EVENT, INVOCATION and RESULT carry the sender's J
   const pub = await peer(url);
   await sub.ws.send('[32,1,{},"t.x"]');
   equal(JSON.parse(await sub.next("SUBSCRIBED"))[0], MessageType.SUBSCRIBED);
-  const published = '[1.50, "a\\"]b", {"k": [ ]}], {"z": 1, "u": "é"}';
+  const long = "x".repeat(1024);
+  const published = `[1.50, "a\\"]b", {"k": [ ]}], {"z": 1, "u": "é", "l": "${long}"}`;
   await pub.ws.send(`[16, 1, {"acknowledge": true}, "t.x", ${published}]`);
   const event = await sub.next("EVENT");
   equal(event.endsWith(`,${published}]`), true, event);
   const [type, , , details, args, kwargs] = JSON.parse(event);
-  deepEqual([type, details, args, kwargs], [36, {}, [1.5, 'a"]b', { k: [] }], { z: 1, u: "é" }]);
+  deepEqual([type, details, args, kwargs], [36, {}, [1.5, 'a"]b', { k: [] }], {
+    z: 1,
+    u: "é",
+    l: long,
+  }]);
   equal(JSON.parse(await pub.next("PUBLISHED"))[0], MessageType.PUBLISHED);
 
   await sub.ws.send('[64,2,{},"p.echo"]');
   equal(JSON.parse(await sub.next("REGISTERED"))[0], MessageType.REGISTERED);
-  await pub.ws.send('[48, 2, {}, "p.echo", [ 1, 2 ,3 ]]');
+  await pub.ws.send(`[48, 2, {}, "p.echo", [ 1, 2 ,3, "${long}" ]]`);
   const invocation = await sub.next("INVOCATION");
-  equal(invocation.endsWith(",[ 1, 2 ,3 ]]"), true, invocation);
+  equal(invocation.endsWith(`,[ 1, 2 ,3, "${long}" ]]`), true, invocation);
   const request = JSON.parse(invocation)[1];
-  await sub.ws.send(`[70, ${request}, {}, [], {"sum":  6}]`);
+  await sub.ws.send(`[70, ${request}, {}, [], {"sum":  6, "l": "${long}"}]`);
   const result = await pub.next("RESULT");
-  equal(result, '[50,2,{},[], {"sum":  6}]');
+  equal(result, `[50,2,{},[], {"sum":  6, "l": "${long}"}]`);
+  // A short payload is encoded whole, with the same meaning.
+  await pub.ws.send('[48, 3, {}, "p.echo", [ 1, 2 ,3 ]]');
+  const short = await sub.next("INVOCATION");
+  equal(short.endsWith(",[1,2,3]]"), true, short);
+  await sub.ws.send(`[70, ${JSON.parse(short)[1]}, {}, [], {"sum":  6}]`);
+  equal(await pub.next("RESULT"), '[50,3,{},[],{"sum":6}]');
   // Text with \u escapes is encoded afresh: a duplicate key could hide what the checks never saw.
-  await pub.ws.send('[16, 3, {}, "t.x", [1], {"u": "\\u0000AQI=", "d": "x", "d": "\\u00e9"}]');
+  await pub.ws.send('[16, 4, {}, "t.x", [1], {"u": "\\u0000AQI=", "d": "x", "d": "\\u00e9"}]');
   const escaped = await sub.next("EVENT");
   equal(escaped.endsWith(',[1],{"u":"\\u0000AQI=","d":"é"}]'), true, escaped);
   sub.ws.close();

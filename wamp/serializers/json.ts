@@ -115,20 +115,30 @@ const codec: Codec = {
   prechecked: true,
 };
 
-/** Keeps the payload bytes of a PUBLISH, CALL or YIELD for {@linkcode spliceJson}. */
+/**
+ * Keeps the text of a PUBLISH, CALL or YIELD for {@linkcode spliceJson}:
+ * where its payload starts is only looked for when it is spliced.
+ */
 function keep(text: string, wire: unknown[]): void {
   const at = payloadIndex(wire);
-  if (at < 0 || !spliceable(wire, at)) return;
-  const offset = jsonElementOffset(text, at);
-  if (offset > 0) keepPayload("json", wire, at, text.slice(offset));
+  if (at >= 0 && spliceable(wire, at)) keepPayload("json", wire, at, text);
 }
+
+/**
+ * Below this many characters of kept text, re-encoding the payload with
+ * the head costs less than finding it in the text and splicing it
+ * (`deno bench bench/serializers_bench.ts`, group "splice").
+ */
+const SPLICE_MIN_CHARS = 1024;
 
 /**
  * Encodes a message as JSON bytes by splicing in the payload text the
  * JSON serializer kept when it decoded the message the payload came from
  * (an EVENT's from its PUBLISH, an INVOCATION's from its CALL, a RESULT's
  * from its YIELD): only the head is encoded. Same meaning as
- * `json.encode`; the payload keeps the publisher's spelling of it.
+ * `json.encode`; a spliced payload keeps the publisher's spelling of it.
+ * Short messages are encoded whole instead, without looking for binary
+ * in the payload (text with no `\u` escape holds none).
  *
  * @param msg The message.
  * @returns Its UTF-8 JSON bytes, or undefined when it carries no kept payload.
@@ -139,7 +149,8 @@ function keep(text: string, wire: unknown[]): void {
  * import { spliceJson } from "./json.ts";
  * import { equal } from "node:assert/strict";
  *
- * const call = json.decode('[48,7,{},"a.proc",[1, "x"]]');
+ * const long = "x".repeat(1024);
+ * const call = json.decode(`[48,7,{},"a.proc",[1, "${long}"]]`);
  * if (call.type !== MessageType.CALL || call.args === undefined) throw new Error();
  * const invocation = {
  *   type: MessageType.INVOCATION,
@@ -148,15 +159,25 @@ function keep(text: string, wire: unknown[]): void {
  *   details: {},
  *   args: call.args,
  * } as const;
- * equal(new TextDecoder().decode(spliceJson(invocation)), '[68,9,3,{},[1, "x"]]');
+ * equal(new TextDecoder().decode(spliceJson(invocation)), `[68,9,3,{},[1, "${long}"]]`);
  * ```
  */
 export function spliceJson(msg: WampMessage): Uint8Array | undefined {
-  const tail = keptPayload("json", msg as { args?: unknown[] });
-  if (typeof tail !== "string") return undefined;
-  const head = JSON.stringify(binaryToJson(toWire(msg, false)));
+  const kept = keptPayload("json", msg as { args?: unknown[] });
+  if (kept === undefined || typeof kept.payload !== "string") return undefined;
+  const text = kept.payload;
+  const head = binaryToJson(toWire(msg, false)) as unknown[];
+  if (text.length < SPLICE_MIN_CHARS) {
+    // The payload objects as decoded from text with no `\u` escape: no binary to convert.
+    const { args, kwargs } = msg as { args: unknown[]; kwargs?: unknown };
+    if (kwargs === undefined) head.push(args);
+    else head.push(args, kwargs);
+    return utf8Bytes(JSON.stringify(head));
+  }
+  const offset = jsonElementOffset(text, kept.at);
+  if (offset <= 0) return undefined;
   // The head without its closing bracket, a comma, then the kept payload (which closes the list).
-  return utf8Bytes(head.slice(0, -1) + "," + tail);
+  return utf8Bytes(JSON.stringify(head).slice(0, -1) + "," + text.slice(offset));
 }
 
 /**

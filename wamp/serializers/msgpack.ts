@@ -96,7 +96,7 @@ function keep(frame: Uint8Array, wire: unknown[]): void {
  * ```
  */
 export function spliceMsgpack(msg: WampMessage): Uint8Array | undefined {
-  const tail = keptPayload("msgpack", msg as { args?: unknown[] });
+  const tail = keptPayload("msgpack", msg as { args?: unknown[] })?.payload;
   if (tail === undefined || typeof tail === "string") return undefined;
   // A view into the encoder's buffer, copied into `out` before the encoder runs again.
   const head = encoder.encodeSharedRef(toWire(msg, false));

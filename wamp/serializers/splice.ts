@@ -24,12 +24,21 @@ import type { Dict } from "../options.ts";
 // decodes it (a fan-out encodes one EVENT object for every subscriber), so one slot per
 // codec catches the hot path with no per-message allocation or weak table. Strong
 // references, bounded: one message per codec.
-interface Kept {
+interface Slot {
   args: unknown[] | undefined;
   kwargs: unknown;
   payload: string | Uint8Array;
+  at: number;
 }
-const kept = new Map<string, Kept>();
+
+/** What a serializer kept of a decoded message: see {@linkcode keepPayload}. */
+export interface Kept {
+  /** What the serializer kept. */
+  readonly payload: string | Uint8Array;
+  /** The index of Arguments in the decoded wire array. */
+  readonly at: number;
+}
+const kept = new Map<string, Slot>();
 let forgetting = false;
 
 /** Drops every kept payload (at the end of the turn that kept them). */
@@ -88,8 +97,9 @@ export function spliceable(wire: unknown[], at: number): boolean {
  * @param serializer The codec name (`json`, `msgpack`).
  * @param wire The decoded wire array.
  * @param at The index of Arguments.
- * @param payload From Arguments to the end of the message: JSON text, or bytes (a copy, never
- * modified later).
+ * @param payload What the serializer needs to splice the payload later: the whole JSON text
+ * (Arguments is its element `at`), or MessagePack bytes from Arguments to the end (a copy,
+ * never modified later).
  */
 export function keepPayload(
   serializer: string,
@@ -106,12 +116,13 @@ export function keepPayload(
   }
   const slot = kept.get(serializer);
   if (slot === undefined) {
-    kept.set(serializer, { args: wire[at] as unknown[], kwargs: wire[at + 1], payload });
+    kept.set(serializer, { args: wire[at] as unknown[], kwargs: wire[at + 1], payload, at });
     return;
   }
   slot.args = wire[at] as unknown[];
   slot.kwargs = wire[at + 1];
   slot.payload = payload;
+  slot.at = at;
 }
 
 /**
@@ -121,18 +132,16 @@ export function keepPayload(
  *
  * @param serializer The codec name.
  * @param msg The payload of a message about to be encoded.
- * @returns What it kept from Arguments to the end of the message, or undefined.
+ * @returns What it kept (given to {@linkcode keepPayload}), or undefined.
  */
 export function keptPayload(
   serializer: string,
   msg: { args?: unknown[]; kwargs?: Dict; payload?: unknown },
-): string | Uint8Array | undefined {
+): Kept | undefined {
   const args = msg.args;
   if (args === undefined || msg.payload !== undefined) return undefined;
   const slot = kept.get(serializer);
-  return slot !== undefined && slot.args === args && slot.kwargs === msg.kwargs
-    ? slot.payload
-    : undefined;
+  return slot !== undefined && slot.args === args && slot.kwargs === msg.kwargs ? slot : undefined;
 }
 
 /**
