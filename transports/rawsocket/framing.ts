@@ -10,6 +10,8 @@
  * @module
  */
 
+import { slabBytes } from "../../wamp/bytes.ts";
+
 import { ProtocolViolationError } from "../../wamp/mod.ts";
 
 const EMPTY = new Uint8Array(0);
@@ -63,7 +65,8 @@ export function encodeFrameHeader(type: FrameTypeCode, length: number): Uint8Arr
 }
 
 /**
- * Encodes a whole frame, header and payload, in one array.
+ * Encodes a whole frame, header and payload, in one array of its own
+ * bytes (a small one is a view into a shared slab: `slabBytes`).
  *
  * @param type Message, PING or PONG.
  * @param payload The payload, at most 2^24 octets.
@@ -79,7 +82,7 @@ export function encodeFrameHeader(type: FrameTypeCode, length: number): Uint8Arr
  * ```
  */
 export function encodeFrame(type: FrameTypeCode, payload: Uint8Array): Uint8Array {
-  const frame = new Uint8Array(4 + payload.byteLength);
+  const frame = slabBytes(4 + payload.byteLength);
   writeFrameHeader(frame, type, payload.byteLength);
   frame.set(payload, 4);
   return frame;

@@ -173,7 +173,15 @@ export class Wire {
   flush(): void {
     this.#scheduled = false;
     if (this.#queue.length === 0 || this.#closed) return;
-    const chunk = this.#queue.length === 1 ? this.#queue[0]! : concat(this.#queue);
+    const first = this.#queue[0]!;
+    // One chunk goes as it is (a fan-out's frame, shared by every link), unless it is a view
+    // into a slab (`slabBytes`) and the socket is congested: the socket would hold it, and the
+    // whole slab with it, for as long as the peer does not read.
+    const chunk = this.#queue.length > 1
+      ? concat(this.#queue)
+      : first.byteLength === first.buffer.byteLength || this.socket.writableLength === 0
+      ? first
+      : first.slice();
     this.#queue = [];
     this.#queuedBytes = 0;
     this.#queuedMessages = 0;

@@ -8,6 +8,7 @@
  */
 
 import { builtin } from "../../wamp/builtin.ts";
+import { slabBytes } from "../../wamp/bytes.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -394,8 +395,9 @@ export interface EncodeFrameOptions {
 }
 
 /**
- * Encodes one frame: header and payload in one new array (the payload is
- * copied, and masked when asked).
+ * Encodes one frame: header and payload in one array of its own bytes
+ * (the payload is copied, and masked when asked). A small frame is a view
+ * into a shared slab (`slabBytes`): read it, never write to it.
  *
  * @param opcode The opcode ({@linkcode Opcode}).
  * @param payload The payload.
@@ -419,7 +421,7 @@ export function encodeFrame(
   const mask = options.mask ?? false;
   const extra = length < 126 ? 0 : length < 65536 ? 2 : 8;
   const size = 2 + extra + (mask ? 4 : 0);
-  const frame = new Uint8Array(size + length);
+  const frame = slabBytes(size + length);
   frame[0] = (options.fin === false ? 0 : 0x80) | (options.compressed ? 0x40 : 0) | opcode;
   const maskBit = mask ? 0x80 : 0;
   if (extra === 0) frame[1] = maskBit | length;

@@ -7,12 +7,13 @@
  * @module
  */
 
-import { deepEqual, equal, notStrictEqual, strictEqual, throws } from "node:assert/strict";
+import { deepEqual, equal, notStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import type { Socket } from "node:net";
 import { encodeBytes, encodeOnce, frameCache } from "../../../transports/stream/encode.ts";
 import { RawSocketConnection } from "../../../transports/rawsocket/link.ts";
 import { WebSocketPeer } from "../../../transports/websocket/link.ts";
 import { Wire } from "../../../transports/stream/wire.ts";
+import { encodeFrame, Opcode } from "../../../transports/websocket/framing.ts";
 import {
   cbor,
   createSerializer,
@@ -156,4 +157,22 @@ Deno.test("a fan-out over WebSocket and RawSocket links encodes once and frames 
   for (const frame of frames.slice(3)) strictEqual(frame, frames[3]);
   deepEqual(frames[0]!.subarray(2), new TextEncoder().encode('[36,1,2,{},["hello"]]'));
   deepEqual(frames[3]!.subarray(4), new TextEncoder().encode('[36,1,2,{},["hello"]]'));
+});
+
+Deno.test("a wire hands a slab-carved frame to its socket as it is, and a copy once congested", () => {
+  const written: Uint8Array[] = [];
+  const socket = recordingSocket(written) as Socket & { writableLength: number };
+  const wire = new Wire(socket);
+  const frame = encodeFrame(Opcode.TEXT, new TextEncoder().encode("[17,1,2]"));
+  ok(frame.byteLength < frame.buffer.byteLength, "a small frame is a view into a slab");
+  wire.write(frame);
+  wire.flush();
+  strictEqual(written[0], frame);
+  // Congested: the socket would hold the view, and the whole slab with it.
+  socket.writableLength = 1;
+  wire.write(frame);
+  wire.flush();
+  notStrictEqual(written[1], frame);
+  deepEqual(written[1], frame);
+  equal(written[1]!.byteLength, written[1]!.buffer.byteLength);
 });
