@@ -841,6 +841,12 @@ function readPayload(
   msg.payload = args;
 }
 
+/** Whether a dict has a key (without listing them all). */
+function hasKeys(dict: Dict): boolean {
+  for (const _ in dict) return true;
+  return false;
+}
+
 function shortJson(value: unknown): string {
   let text: string;
   try {
@@ -880,18 +886,22 @@ export function toWire(msg: WampMessage, payload = true): unknown[] {
   const layout = LAYOUTS.get(msg.type)!;
   const record = msg as unknown as Record<string, unknown>;
   const wire: unknown[] = [msg.type];
-  for (const [field] of layout.fields) wire.push(record[field]);
-  if (layout.optional) {
-    for (const [field] of layout.optional) {
-      if (record[field] === undefined) break;
-      wire.push(record[field]);
+  // Index loops: no iterator or destructuring per field of every message sent.
+  const fields = layout.fields;
+  for (let i = 0; i < fields.length; i++) wire.push(record[fields[i]![0]]);
+  const optional = layout.optional;
+  if (optional !== undefined) {
+    for (let i = 0; i < optional.length; i++) {
+      const value = record[optional[i]![0]];
+      if (value === undefined) break;
+      wire.push(value);
     }
   }
   if (layout.payload && payload) {
     const { args, kwargs, payload: opaque } = msg as Payload;
     if (opaque !== undefined) {
       wire.push(opaque);
-    } else if (kwargs !== undefined && Object.keys(kwargs).length > 0) {
+    } else if (kwargs !== undefined && hasKeys(kwargs)) {
       wire.push(args ?? [], kwargs);
     } else if (args !== undefined && args.length > 0) {
       wire.push(args);

@@ -41,6 +41,11 @@ const OPAQUE_KEYS = ["enc_algo", "enc_serializer", "enc_key"] as const;
  * @returns `to`.
  */
 export function copyPassthru(from: Dict, to: Dict, opaque = false): Dict {
+  // Named loads, cached per options shape: the common case (no PPT) costs no keyed lookups.
+  if (
+    !opaque && from.ppt_scheme === undefined && from.ppt_serializer === undefined &&
+    from.ppt_cipher === undefined && from.ppt_keyid === undefined
+  ) return to;
   for (const key of PPT_KEYS) {
     if (from[key] !== undefined) to[key] = from[key];
   }

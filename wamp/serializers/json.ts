@@ -11,7 +11,14 @@ import { MAX_NESTING_DEPTH, unsafeValue } from "../payload.ts";
 import { JSON_SCAN_THRESHOLD, jsonTooDeep } from "./prescan.ts";
 import { type Codec, createSerializer, type Serializer } from "./serializer.ts";
 import { toWire, type WampMessage } from "../messages.ts";
-import { jsonElementOffset, keepPayload, keptPayload, payloadIndex, spliceable } from "./splice.ts";
+import {
+  jsonElementOffset,
+  keepPayload,
+  keptPayload,
+  payloadIndex,
+  payloadSlot,
+  spliceable,
+} from "./splice.ts";
 
 /**
  * Replaces every `Uint8Array` inside `value` by its `"\0" + base64` string.
@@ -29,9 +36,10 @@ import { jsonElementOffset, keepPayload, keptPayload, payloadIndex, spliceable }
  * ```
  */
 export function binaryToJson(value: unknown): unknown {
+  // Most values are not objects: settled before any prototype walk.
+  if (typeof value !== "object" || value === null) return value;
   if (value instanceof Uint8Array) return "\0" + toBase64(value);
   if (value instanceof ArrayBuffer) return "\0" + toBase64(new Uint8Array(value));
-  if (typeof value !== "object" || value === null) return value;
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
@@ -115,13 +123,15 @@ const codec: Codec = {
   prechecked: true,
 };
 
+const slot = payloadSlot();
+
 /**
  * Keeps the text of a PUBLISH, CALL or YIELD for {@linkcode spliceJson}:
  * where its payload starts is only looked for when it is spliced.
  */
 function keep(text: string, wire: unknown[]): void {
   const at = payloadIndex(wire);
-  if (at >= 0 && spliceable(wire, at)) keepPayload("json", wire, at, text);
+  if (at >= 0 && spliceable(wire, at)) keepPayload(slot, wire, at, text);
 }
 
 /**
@@ -163,7 +173,7 @@ const SPLICE_MIN_CHARS = 1024;
  * ```
  */
 export function spliceJson(msg: WampMessage): Uint8Array | undefined {
-  const kept = keptPayload("json", msg as { args?: unknown[] });
+  const kept = keptPayload(slot, msg as { args?: unknown[] });
   if (kept === undefined || typeof kept.payload !== "string") return undefined;
   const text = kept.payload;
   const head = binaryToJson(toWire(msg, false)) as unknown[];

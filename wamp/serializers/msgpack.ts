@@ -12,7 +12,7 @@ import { Decoder, Encoder, type ExtensionCodecType } from "@msgpack/msgpack";
 import { msgpackElementOffset, msgpackFault } from "./prescan.ts";
 import { createSerializer, type Serializer } from "./serializer.ts";
 import { toWire, type WampMessage } from "../messages.ts";
-import { keepPayload, keptPayload, payloadIndex, spliceable } from "./splice.ts";
+import { keepPayload, keptPayload, payloadIndex, payloadSlot, spliceable } from "./splice.ts";
 
 // No ext type decodes to anything but msgpackr's `undefined` (type 0, one
 // zero byte, which wampy sends for absent options): the pre-scan refuses the
@@ -57,13 +57,16 @@ export const msgpack: Serializer = createSerializer(
   },
 );
 
+const slot = payloadSlot();
+
 /** Keeps the payload bytes of a PUBLISH, CALL or YIELD for {@linkcode spliceMsgpack}. */
 function keep(frame: Uint8Array, wire: unknown[]): void {
   const at = payloadIndex(wire);
   if (at < 0 || !spliceable(wire, at)) return;
   const offset = msgpackElementOffset(at);
-  // A copy: the frame may be a view into a buffer that is reused.
-  if (offset > 0) keepPayload("msgpack", wire, at, frame.slice(offset));
+  // A view, not a copy: the transports hand each frame over in bytes of its own, never
+  // written to again, and the payload is kept only for this turn.
+  if (offset > 0) keepPayload(slot, wire, at, frame.subarray(offset));
 }
 
 /**
@@ -96,7 +99,7 @@ function keep(frame: Uint8Array, wire: unknown[]): void {
  * ```
  */
 export function spliceMsgpack(msg: WampMessage): Uint8Array | undefined {
-  const tail = keptPayload("msgpack", msg as { args?: unknown[] })?.payload;
+  const tail = keptPayload(slot, msg as { args?: unknown[] })?.payload;
   if (tail === undefined || typeof tail === "string") return undefined;
   // A view into the encoder's buffer, copied into `out` before the encoder runs again.
   const head = encoder.encodeSharedRef(toWire(msg, false));

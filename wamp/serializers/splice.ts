@@ -24,31 +24,45 @@ import type { Dict } from "../options.ts";
 // decodes it (a fan-out encodes one EVENT object for every subscriber), so one slot per
 // codec catches the hot path with no per-message allocation or weak table. Strong
 // references, bounded: one message per codec.
-interface Slot {
+
+/** Where one codec keeps its last payload: get it once, with {@linkcode payloadSlot}. */
+export interface PayloadSlot {
+  /** The decoded Arguments (undefined: nothing kept). */
   args: unknown[] | undefined;
+  /** The decoded ArgumentsKw. */
   kwargs: unknown;
+  /** What the codec kept. */
   payload: string | Uint8Array;
+  /** The index of Arguments in the decoded wire array. */
   at: number;
 }
 
 /** What a serializer kept of a decoded message: see {@linkcode keepPayload}. */
-export interface Kept {
-  /** What the serializer kept. */
-  readonly payload: string | Uint8Array;
-  /** The index of Arguments in the decoded wire array. */
-  readonly at: number;
-}
-const kept = new Map<string, Slot>();
+export type Kept = Readonly<Pick<PayloadSlot, "payload" | "at">>;
+
+const slots: PayloadSlot[] = [];
 let forgetting = false;
 
 /** Drops every kept payload (at the end of the turn that kept them). */
 function forget(): void {
   forgetting = false;
-  for (const slot of kept.values()) {
+  for (const slot of slots) {
     slot.args = undefined;
     slot.kwargs = undefined;
     slot.payload = "";
   }
+}
+
+/**
+ * A codec's slot for the payload it keeps; ask once, when the codec is
+ * defined.
+ *
+ * @returns A new slot, emptied at the end of every turn that fills it.
+ */
+export function payloadSlot(): PayloadSlot {
+  const slot: PayloadSlot = { args: undefined, kwargs: undefined, payload: "", at: 0 };
+  slots.push(slot);
+  return slot;
 }
 
 /**
@@ -94,15 +108,15 @@ export function spliceable(wire: unknown[], at: number): boolean {
  * {@linkcode keptPayload}. Call it only after the message passed every
  * check, with a wire array for which {@linkcode spliceable} holds.
  *
- * @param serializer The codec name (`json`, `msgpack`).
+ * @param slot The codec's slot.
  * @param wire The decoded wire array.
  * @param at The index of Arguments.
  * @param payload What the serializer needs to splice the payload later: the whole JSON text
- * (Arguments is its element `at`), or MessagePack bytes from Arguments to the end (a copy,
- * never modified later).
+ * (Arguments is its element `at`), or MessagePack bytes from Arguments to the end (bytes
+ * not written to again within this turn).
  */
 export function keepPayload(
-  serializer: string,
+  slot: PayloadSlot,
   wire: unknown[],
   at: number,
   payload: string | Uint8Array,
@@ -114,11 +128,6 @@ export function keepPayload(
     forgetting = true;
     queueMicrotask(forget);
   }
-  const slot = kept.get(serializer);
-  if (slot === undefined) {
-    kept.set(serializer, { args: wire[at] as unknown[], kwargs: wire[at + 1], payload, at });
-    return;
-  }
   slot.args = wire[at] as unknown[];
   slot.kwargs = wire[at + 1];
   slot.payload = payload;
@@ -126,22 +135,21 @@ export function keepPayload(
 }
 
 /**
- * The payload `serializer` kept for a message's Arguments and ArgumentsKw,
+ * The payload a codec kept for a message's Arguments and ArgumentsKw,
  * when both are the objects it decoded together, in the last message it
  * decoded with a payload to pass through.
  *
- * @param serializer The codec name.
+ * @param slot The codec's slot.
  * @param msg The payload of a message about to be encoded.
  * @returns What it kept (given to {@linkcode keepPayload}), or undefined.
  */
 export function keptPayload(
-  serializer: string,
+  slot: PayloadSlot,
   msg: { args?: unknown[]; kwargs?: Dict; payload?: unknown },
 ): Kept | undefined {
   const args = msg.args;
   if (args === undefined || msg.payload !== undefined) return undefined;
-  const slot = kept.get(serializer);
-  return slot !== undefined && slot.args === args && slot.kwargs === msg.kwargs ? slot : undefined;
+  return slot.args === args && slot.kwargs === msg.kwargs ? slot : undefined;
 }
 
 /**
