@@ -95,6 +95,24 @@ function encodeBase64Url(bytes: Uint8Array): string {
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_");
 }
 
+/** The fields of a signed request, or the 400 when one is missing. */
+function signedFields(
+  url: URL,
+): { key: string; timestamp: string; seq: string; nonce: string; signature: string } | Response {
+  const q = url.searchParams;
+  const key = q.get("key");
+  const timestamp = q.get("timestamp");
+  const seq = q.get("seq");
+  const nonce = q.get("nonce");
+  const signature = q.get("signature");
+  if (key === null || timestamp === null || seq === null || nonce === null || signature === null) {
+    return refusal(BridgeError.BAD_REQUEST, [
+      "signed request required: key, timestamp, seq, nonce and signature query parameters",
+    ]);
+  }
+  return { key, timestamp, seq, nonce, signature };
+}
+
 /** Checks requests against one path's {@linkcode BridgeAuth}. */
 export class RequestAuth {
   #auth: BridgeAuth;
@@ -114,37 +132,29 @@ export class RequestAuth {
   }
 
   /**
-   * Checks a request.
+   * Checks what a request's head shows, before its body is read: a bearer
+   * token whole; of a signed request, that every field is there and well
+   * formed, the key and the timestamp (the signature needs the body: see
+   * {@linkcode RequestAuth.checkBody}).
    *
-   * @param request The request (headers).
+   * @param headers The request's headers.
    * @param url Its URL (query parameters).
-   * @param body Its body.
-   * @returns A refusal (400, 401, 429), or undefined when it may go on.
+   * @returns A refusal (400, 401), or undefined when it may go on.
    */
-  async check(request: Request, url: URL, body: Uint8Array): Promise<Response | undefined> {
+  checkHead(headers: Headers, url: URL): Response | undefined {
     const auth = this.#auth;
     if ("none" in auth) return undefined;
     if ("token" in auth) {
-      const header = request.headers.get("authorization") ?? "";
+      const header = headers.get("authorization") ?? "";
       const presented = /^Bearer\s+(\S+)$/i.exec(header)?.[1] ??
         url.searchParams.get("access_token") ?? "";
       return constantTimeEqual(presented, auth.token)
         ? undefined
         : refusal(BridgeError.UNAUTHORIZED, ["a valid bearer token is required"]);
     }
-    const q = url.searchParams;
-    const key = q.get("key");
-    const timestamp = q.get("timestamp");
-    const seq = q.get("seq");
-    const nonce = q.get("nonce");
-    const signature = q.get("signature");
-    if (
-      key === null || timestamp === null || seq === null || nonce === null || signature === null
-    ) {
-      return refusal(BridgeError.BAD_REQUEST, [
-        "signed request required: key, timestamp, seq, nonce and signature query parameters",
-      ]);
-    }
+    const fields = signedFields(url);
+    if (fields instanceof Response) return fields;
+    const { key, timestamp, seq, nonce } = fields;
     if (!/^\d{1,19}$/.test(seq) || !/^\d{1,19}$/.test(nonce)) {
       return refusal(BridgeError.BAD_REQUEST, ["seq and nonce must be integers"]);
     }
@@ -156,23 +166,40 @@ export class RequestAuth {
         `invalid timestamp (expected UTC ISO-8601, e.g. "2026-12-04T16:59:51.123Z")`,
       ]);
     }
-    const now = this.#now();
-    const window = auth.timestampDelta * 1000;
-    if (Math.abs(now - at) > window) {
+    if (Math.abs(this.#now() - at) > auth.timestampDelta * 1000) {
       return refusal(BridgeError.UNAUTHORIZED, [
         `timestamp more than ${auth.timestampDelta} s from the router's clock`,
       ]);
     }
+    if (!constantTimeEqual(key, auth.key)) {
+      return refusal(BridgeError.UNAUTHORIZED, ["invalid key or signature"]);
+    }
+    return undefined;
+  }
+
+  /**
+   * Checks a signed request's signature and nonce, once its body is read
+   * (after {@linkcode RequestAuth.checkHead} let it through).
+   *
+   * @param url Its URL (query parameters).
+   * @param body Its body.
+   * @returns A refusal (400, 401, 429), or undefined when it may go on.
+   */
+  async checkBody(url: URL, body: Uint8Array): Promise<Response | undefined> {
+    const auth = this.#auth;
+    if (!("secret" in auth)) return undefined;
+    const fields = signedFields(url);
+    if (fields instanceof Response) return fields;
+    const { key, timestamp, seq, nonce, signature } = fields;
     const expected = await signRequest(auth.secret, key, timestamp, seq, nonce, body);
     const given = signature.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-    if (
-      !constantTimeEqual(key, auth.key) || !constantTimeEqual(given, expected.replace(/=+$/, ""))
-    ) {
+    if (!constantTimeEqual(given, expected.replace(/=+$/, ""))) {
       return refusal(BridgeError.UNAUTHORIZED, ["invalid key or signature"]);
     }
     // now + 2 windows: later than the request's own window ends, and in arrival order, so the
     // oldest entry is always the first to expire.
-    return this.#fresh(nonce, now, now + 2 * window);
+    const now = this.#now();
+    return this.#fresh(nonce, now, now + 2 * auth.timestampDelta * 1000);
   }
 
   /** Remembers a nonce until `expires`; refuses one seen before. */

@@ -164,11 +164,10 @@ export async function listen(
   const handshakeTimeout = options.handshakeTimeout ?? 10_000;
   const maxBacklog = attach.maxBacklog ?? 1024 * 1024;
   const mounts = options.mounts ?? [];
+  /** The largest body a long-poll request brings; other paths set their own (`admit`). */
+  const longpollBody = lpOptions?.maxMessageSize ?? 16 * 1024 * 1024;
   const httpLimits = {
-    maxBodySize: Math.max(
-      lpOptions?.maxMessageSize ?? 16 * 1024 * 1024,
-      ...mounts.map((m) => m.maxBodySize),
-    ),
+    maxBodySize: longpollBody,
     headTimeout: handshakeTimeout,
     bodyTimeout: options.http?.bodyTimeout ?? 60_000,
     idleTimeout: options.http?.idleTimeout ?? 60_000,
@@ -220,14 +219,22 @@ export async function listen(
             upgradeWebSocket(wire, head, rest(), acceptor, { ...wsOptions, attach, peer, log });
             return true;
           },
-          handle(request: Request): Promise<Response> {
-            const path = new URL(request.url).pathname;
+          // Each path's own body limit, decided before the body is read: a request to a
+          // path with a small limit (or refused from its head) never has a larger one held.
+          admit(head: HttpRequestHead): number | Response {
             if (full) {
               const headers = { connection: "close" };
-              return Promise.resolve(
-                new Response("too many connections\n", { status: 503, headers }),
-              );
+              return new Response("too many connections\n", { status: 503, headers });
             }
+            const url = new URL(origin + head.target); // as the request handle() gets
+            const mount = mounts.find((m) => m.handles(url.pathname));
+            if (mount !== undefined) return mount.admit(head, url);
+            if (longpoll?.handles(url.pathname)) return longpollBody;
+            if (wsOptions !== undefined && wsPaths.includes(url.pathname)) return 0;
+            return new Response("Not found\n", { status: 404 });
+          },
+          handle(request: Request): Promise<Response> {
+            const path = new URL(request.url).pathname;
             const mount = mounts.find((m) => m.handles(path));
             if (mount !== undefined) return mount.handle(request, peer);
             if (longpoll?.handles(path)) return longpoll.handle(request, peer);
