@@ -230,23 +230,20 @@ export async function listen(
             const mount = mounts.find((m) => m.handles(url.pathname));
             if (mount !== undefined) return mount.admit(head, url);
             if (longpoll?.handles(url.pathname)) return longpollBody;
-            if (wsOptions !== undefined && wsPaths.includes(url.pathname)) return 0;
-            return new Response("Not found\n", { status: 404 });
+            if (wsOptions === undefined || !wsPaths.includes(url.pathname)) return notFound();
+            // A WebSocket upgrade brings no body; anything else is answered here.
+            if (head.headers.get("upgrade")?.toLowerCase() === "websocket") return 0;
+            return new Response("This is a WAMP WebSocket endpoint\n", {
+              status: 426,
+              headers: { upgrade: "websocket" },
+            });
           },
           handle(request: Request): Promise<Response> {
             const path = new URL(request.url).pathname;
             const mount = mounts.find((m) => m.handles(path));
             if (mount !== undefined) return mount.handle(request, peer);
             if (longpoll?.handles(path)) return longpoll.handle(request, peer);
-            if (wsOptions !== undefined && wsPaths.includes(path)) {
-              return Promise.resolve(
-                new Response("This is a WAMP WebSocket endpoint\n", {
-                  status: 426,
-                  headers: { upgrade: "websocket" },
-                }),
-              );
-            }
-            return Promise.resolve(new Response("Not found\n", { status: 404 }));
+            return Promise.resolve(notFound()); // admit() answered any other request
           },
         }, { ...httpLimits, origin, peer });
       },
@@ -325,6 +322,11 @@ export async function listen(
       await stopped;
     },
   };
+}
+
+/** The answer for a path nothing on the listener serves. */
+function notFound(): Response {
+  return new Response("Not found\n", { status: 404 });
 }
 
 /**
