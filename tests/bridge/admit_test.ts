@@ -57,7 +57,7 @@ Deno.test("a body over the path's own maxBodySize is refused from the head, its 
   match(answer, /connection: close/i);
 });
 
-Deno.test("a request without its bearer token is refused from the head, its body never read", async () => {
+Deno.test("a request without its bearer token, to no path or to the WebSocket path is refused from the head, its body never read", async () => {
   await using t = await startBridge(BRIDGES);
   const answer = await exchange(
     portOf(t.base),
@@ -71,6 +71,11 @@ Deno.test("a request without its bearer token is refused from the head, its body
     "POST /nowhere HTTP/1.1\r\nhost: x\r\ncontent-length: 5000\r\n\r\n",
   );
   match(nowhere, /^HTTP\/1\.1 404 /);
+  const notUpgrade = await exchange(
+    portOf(t.base),
+    "POST /ws HTTP/1.1\r\nhost: x\r\ncontent-length: 5000\r\n\r\n",
+  );
+  match(notUpgrade, /^HTTP\/1\.1 426 /);
 });
 
 Deno.test("a refusal of a request with no body keeps the connection for the next one", async () => {
