@@ -6,27 +6,12 @@
  * @module
  */
 
+import { constantTimeEqual } from "../wamp/auth/util.ts";
+
 /** Whether an address is a loopback address (127.0.0.0/8, ::1, IPv4-mapped 127.x). */
 export function isLoopback(address: string): boolean {
   const host = address.startsWith("::ffff:") ? address.slice(7) : address;
   return host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-
-/**
- * Compares two strings in time that depends only on their lengths, not
- * on where they differ.
- *
- * @param a One string.
- * @param b The other.
- * @returns Whether they are equal.
- */
-export function constantTimeEqual(a: string, b: string): boolean {
-  const x = new TextEncoder().encode(a);
-  const y = new TextEncoder().encode(b);
-  let diff = x.length ^ y.length;
-  const n = Math.max(x.length, y.length);
-  for (let i = 0; i < n; i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return diff === 0;
 }
 
 /**

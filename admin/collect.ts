@@ -10,6 +10,7 @@
 
 import { MessageType, messageTypeName } from "../wamp/mod.ts";
 import { clusterNodeOf, realmOf, type Router } from "../router/router.ts";
+import type { Realm } from "../router/core/realm.ts";
 import { type LabelCounter, metricsOf } from "../router/metrics.ts";
 import type { Listener } from "../transports/listener.ts";
 import type { MetricFamily, Sample } from "./exposition.ts";
@@ -84,9 +85,7 @@ export function collect(sources: MetricSources): MetricFamily[] {
   for (const name of router.realmNames) {
     const realm = realmOf(router, name);
     if (realm === undefined) continue;
-    let n = 0;
-    for (const _ of realm.dealer.registrations()) n++;
-    registrations.push({ labels: { realm: name }, value: n });
+    registrations.push({ labels: { realm: name }, value: registrationCount(realm) });
     subscriptions.push({ labels: { realm: name }, value: realm.broker.subscriptionCount });
   }
   gauge("registrations", "Registrations now, by realm.", registrations);
@@ -141,6 +140,20 @@ export function collect(sources: MetricSources): MetricFamily[] {
     gauge("cluster_connected", "1 while NATS is reachable.", [{ value: node.connected ? 1 : 0 }]);
   }
   return families;
+}
+
+/**
+ * How many registrations a realm has. The dealer keeps no count it
+ * exposes (the broker has `subscriptionCount`), so this walks them: the
+ * one place to change once it does.
+ *
+ * @param realm The realm.
+ * @returns The count.
+ */
+export function registrationCount(realm: Realm): number {
+  let n = 0;
+  for (const _ of realm.dealer.registrations()) n++;
+  return n;
 }
 
 /** A listener's label: its address. */

@@ -17,7 +17,7 @@ import {
   type Recent,
   type RecentEntry,
 } from "../router/metrics.ts";
-import { listenerName, type MetricSources } from "./collect.ts";
+import { listenerName, type MetricSources, registrationCount } from "./collect.ts";
 
 /** The most session rows one snapshot carries. */
 export const MAX_SESSION_ROWS = 200;
@@ -103,39 +103,14 @@ export function snapshot(
   const { router, listeners } = sources;
   const m = metricsOf(router);
   const now = Date.now();
-  // Sessions in trouble (a backlog, dropped events) first, then the others in join order.
-  const troubled: MeteredSession[] = [];
-  const others: MeteredSession[] = [];
-  for (const session of m.sessions) {
-    if (session.droppedEvents > 0 || session.peer.backlog() > 0) troubled.push(session);
-    else if (others.length < MAX_SESSION_ROWS) others.push(session);
-  }
-  troubled.sort((a, b) => b.droppedEvents - a.droppedEvents || b.peer.backlog() - a.peer.backlog());
-  const rows = [...troubled, ...others].slice(0, MAX_SESSION_ROWS).map((session): SessionRow => {
-    const { info, peer } = session;
-    return {
-      id: info.id,
-      realm: info.realm,
-      authid: info.authid,
-      authrole: info.authrole,
-      authmethod: info.authmethod,
-      transport: peer.info.type,
-      serializer: peer.info.serializer ?? "",
-      peer: peer.info.peer ?? "",
-      age: Math.max(0, Math.round((now - session.joinedAt) / 1000)),
-      backlog: peer.backlog(),
-      dropped: session.droppedEvents,
-    };
-  });
+  const rows = sessionRows(m.sessions, now);
   const realms = router.realmNames.map((name) => {
     const realm = realmOf(router, name);
-    let registrations = 0;
-    if (realm !== undefined) { for (const _ of realm.dealer.registrations()) registrations++; }
     return {
       name,
       sessions: realm?.size ?? 0,
       subscriptions: realm?.broker.subscriptionCount ?? 0,
-      registrations,
+      registrations: realm === undefined ? 0 : registrationCount(realm),
     };
   });
   let bytesIn = 0;
@@ -181,6 +156,79 @@ export function snapshot(
     cluster: node === undefined
       ? null
       : { node: node.id, connected: node.connected, nodes: node.nodes() },
+  };
+}
+
+/** A session in trouble, with what ranks it. */
+interface Ranked {
+  readonly session: MeteredSession;
+  readonly dropped: number;
+  readonly backlog: number;
+}
+
+/** Whether `a` ranks before `b`: more dropped EVENTs, then a larger backlog. */
+function before(a: Ranked, b: Ranked): boolean {
+  return a.dropped > b.dropped || (a.dropped === b.dropped && a.backlog > b.backlog);
+}
+
+/**
+ * The sessions table: sessions in trouble (dropped EVENTs, a backlog)
+ * first, most dropped then largest backlog first, then the others in join
+ * order; at most `max` rows. Each session is looked at once and only the
+ * best `max` in trouble are kept in order, so the cost does not grow with
+ * how many sessions ever dropped an EVENT beyond one pass over them.
+ *
+ * @param sessions The router's sessions, in join order.
+ * @param now The time (epoch milliseconds), for each row's age.
+ * @param max The most rows.
+ * @returns The rows.
+ */
+export function sessionRows(
+  sessions: Iterable<MeteredSession>,
+  now: number,
+  max: number = MAX_SESSION_ROWS,
+): SessionRow[] {
+  const troubled: Ranked[] = [];
+  const others: MeteredSession[] = [];
+  for (const session of sessions) {
+    const ranked = { session, dropped: session.droppedEvents, backlog: session.peer.backlog() };
+    if (ranked.dropped === 0 && ranked.backlog === 0) {
+      if (others.length < max) others.push(session);
+      continue;
+    }
+    if (troubled.length === max && !before(ranked, troubled[max - 1]!)) continue;
+    let lo = 0;
+    let hi = troubled.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (before(ranked, troubled[mid]!)) hi = mid;
+      else lo = mid + 1;
+    }
+    troubled.splice(lo, 0, ranked);
+    if (troubled.length > max) troubled.pop();
+  }
+  const rows = troubled.map(({ session, backlog }) => row(session, backlog, now));
+  for (const session of others) {
+    if (rows.length >= max) break;
+    rows.push(row(session, 0, now));
+  }
+  return rows;
+}
+
+function row(session: MeteredSession, backlog: number, now: number): SessionRow {
+  const { info, peer } = session;
+  return {
+    id: info.id,
+    realm: info.realm,
+    authid: info.authid,
+    authrole: info.authrole,
+    authmethod: info.authmethod,
+    transport: peer.info.type,
+    serializer: peer.info.serializer ?? "",
+    peer: peer.info.peer ?? "",
+    age: Math.max(0, Math.round((now - session.joinedAt) / 1000)),
+    backlog,
+    dropped: session.droppedEvents,
   };
 }
 

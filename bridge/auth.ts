@@ -1,14 +1,20 @@
 /**
- * Who may use a bridge path: a bearer token, or Crossbar-style signed
- * requests (query parameters `key`, `timestamp`, `seq`, `nonce`,
- * `signature`, where `signature` is the URL-safe Base64 HMAC-SHA256 under
- * the secret of `key + timestamp + seq + nonce + body`, concatenated as
- * they appear in the query string), with the timestamp within
- * `timestampDelta` seconds of the router's clock and every nonce used once.
+ * Who may use a bridge path: a bearer token, or signed requests after
+ * Crossbar's HTTP bridge (query parameters `key`, `timestamp`, `seq`,
+ * `nonce`, then `signature`), with the timestamp within `timestampDelta`
+ * seconds of the router's clock and every nonce used once. Unlike
+ * Crossbar, whose signature covers the fields and the body only, the
+ * signature covers the request target (path and query, without the
+ * `signature` parameter) and the body: a captured request cannot be sent
+ * again to another path or with another topic. `signature` is the
+ * URL-safe Base64 HMAC-SHA256 under the secret of the target followed by
+ * the body.
  *
  * @module
  */
 
+import { constantTimeEqual } from "../wamp/auth/util.ts";
+import { concatBytes, toBase64 } from "../wamp/bytes.ts";
 import type { BridgeAuth } from "./config.ts";
 import { BridgeError, refusal } from "./errors.ts";
 
@@ -17,82 +23,107 @@ export const MAX_NONCES = 10_000;
 
 const encoder = new TextEncoder();
 
-/**
- * Compares two strings in time that depends only on their lengths.
- *
- * @param a One string.
- * @param b The other.
- * @returns Whether they are equal.
- *
- * @example
- * ```ts
- * import { constantTimeEqual } from "./auth.ts";
- * import { equal } from "node:assert/strict";
- *
- * equal(constantTimeEqual("secret", "secret"), true);
- * equal(constantTimeEqual("secret", "secreT"), false);
- * ```
- */
-export function constantTimeEqual(a: string, b: string): boolean {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < x.length; i++) diff |= x[i]! ^ (y[i % Math.max(y.length, 1)] ?? 0);
-  return diff === 0;
+/** Options of {@linkcode signRequest}. */
+export interface SignOptions {
+  /** The key the path's `auth.key` names. */
+  key: string;
+  /** The path's `auth.secret`. */
+  secret: string;
+  /** The request body (none for a subscriber's GET). @default {""} */
+  body?: Uint8Array | string;
+  /** The sequence number. @default {1} */
+  seq?: number;
+  /** The nonce, used once within the timestamp window. @default {a random 53-bit integer} */
+  nonce?: number;
+  /** The time of the request, epoch milliseconds. @default {Date.now()} */
+  now?: number;
 }
 
 /**
- * Signs a request as a signed-request client must: URL-safe Base64 (with
- * padding) of HMAC-SHA256(secret, key + timestamp + seq + nonce + body).
+ * Signs a request for a path with signed-request `auth`: appends `key`,
+ * `timestamp`, `seq` and `nonce` to the target's query, then `signature`,
+ * the URL-safe Base64 (with padding) HMAC-SHA256 under the secret of the
+ * target so far followed by the body.
  *
- * @param secret The shared secret.
- * @param key The key.
- * @param timestamp The ISO-8601 UTC timestamp, e.g. `2026-12-04T10:00:00.000Z`.
- * @param seq The sequence number, as sent.
- * @param nonce The nonce, as sent.
- * @param body The request body.
- * @returns The signature.
+ * @param target The request target: the path, with the query it sends
+ * (e.g. `/api/events?topic=com.example.news`).
+ * @param options Key, secret, body; seq, nonce and time when not the defaults.
+ * @returns The signed target, to append to `http(s)://host:port`.
  *
  * @example
  * ```ts
  * import { signRequest } from "./auth.ts";
- * import { equal } from "node:assert/strict";
+ * import { match } from "node:assert/strict";
  *
- * const body = new TextEncoder().encode('{"topic":"t"}');
- * const signature = await signRequest("s3cret", "k", "2026-12-04T10:00:00.000Z", "1", "42", body);
- * equal(signature.length, 44);
+ * const target = await signRequest("/api/events?topic=com.example.news", {
+ *   key: "app1",
+ *   secret: "s3cret",
+ *   nonce: 42,
+ *   now: Date.parse("2026-12-04T10:00:00.000Z"),
+ * });
+ * match(target, /^\/api\/events\?topic=com\.example\.news&key=app1&timestamp=2026-12-04T10:00:00\.000Z&seq=1&nonce=42&signature=[\w-]{43}=$/);
  * ```
  */
-export async function signRequest(
-  secret: string,
-  key: string,
-  timestamp: string,
-  seq: string,
-  nonce: string,
-  body: Uint8Array,
-): Promise<string> {
-  const hmacKey = await crypto.subtle.importKey(
+export async function signRequest(target: string, options: SignOptions): Promise<string> {
+  const timestamp = new Date(options.now ?? Date.now()).toISOString();
+  const nonce = options.nonce ?? Math.floor(Math.random() * Number.MAX_SAFE_INTEGER);
+  const fields = `key=${encodeURIComponent(options.key)}&timestamp=${timestamp}` +
+    `&seq=${options.seq ?? 1}&nonce=${nonce}`;
+  const unsigned = `${target}${target.includes("?") ? "&" : "?"}${fields}`;
+  const body = typeof options.body === "string"
+    ? encoder.encode(options.body)
+    : options.body ?? new Uint8Array(0);
+  const url = new URL(unsigned, "http://localhost");
+  const signature = await sign(await hmacKey(options.secret), signedText(url), body);
+  return `${unsigned}&signature=${signature}`;
+}
+
+/** The HMAC key of a secret. */
+function hmacKey(secret: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey(
     "raw",
     encoder.encode(secret),
     { name: "HMAC", hash: "SHA-256" },
     false,
     ["sign"],
   );
-  return encodeBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", hmacKey, signed())));
-  function signed(): Uint8Array<ArrayBuffer> {
-    const head = encoder.encode(key + timestamp + seq + nonce);
-    const all = new Uint8Array(head.length + body.length);
-    all.set(head);
-    all.set(body, head.length);
-    return all;
-  }
 }
 
-/** URL-safe Base64 with padding, as Python's `base64.urlsafe_b64encode`. */
-function encodeBase64Url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_");
+/** URL-safe Base64 (with padding) of HMAC-SHA256(key, text + body). */
+async function sign(key: CryptoKey, text: string, body: Uint8Array): Promise<string> {
+  const data = concatBytes(encoder.encode(text), body) as Uint8Array<ArrayBuffer>;
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, data));
+  return toBase64(mac).replace(/\+/g, "-").replace(/\//g, "_");
+}
+
+/**
+ * What a signature covers besides the body: the path and the query as
+ * sent, without the `signature` parameter (the other parameters in their
+ * order and encoding).
+ */
+function signedText(url: URL): string {
+  const query = url.search.slice(1).split("&").filter((part) =>
+    part !== "" && !part.startsWith("signature=")
+  ).join("&");
+  return query === "" ? url.pathname : `${url.pathname}?${query}`;
+}
+
+/** The fields of a signed request, or the 400 when one is missing. */
+function signedFields(
+  url: URL,
+): { key: string; timestamp: string; seq: string; nonce: string; signature: string } | Response {
+  const q = url.searchParams;
+  const key = q.get("key");
+  const timestamp = q.get("timestamp");
+  const seq = q.get("seq");
+  const nonce = q.get("nonce");
+  const signature = q.get("signature");
+  if (key === null || timestamp === null || seq === null || nonce === null || signature === null) {
+    return refusal(BridgeError.BAD_REQUEST, [
+      "signed request required: key, timestamp, seq, nonce and signature query parameters",
+    ]);
+  }
+  return { key, timestamp, seq, nonce, signature };
 }
 
 /** Checks requests against one path's {@linkcode BridgeAuth}. */
@@ -101,6 +132,8 @@ export class RequestAuth {
   #now: () => number;
   /** Nonces seen, with when they stop mattering (the timestamp window has passed). */
   #nonces = new Map<string, number>();
+  /** The secret's HMAC key, once imported. */
+  #hmac: Promise<CryptoKey> | undefined;
 
   /**
    * Creates the checker.
@@ -114,37 +147,29 @@ export class RequestAuth {
   }
 
   /**
-   * Checks a request.
+   * Checks what a request's head shows, before its body is read: a bearer
+   * token whole; of a signed request, that every field is there and well
+   * formed, the key and the timestamp (the signature needs the body: see
+   * {@linkcode RequestAuth.checkBody}).
    *
-   * @param request The request (headers).
+   * @param headers The request's headers.
    * @param url Its URL (query parameters).
-   * @param body Its body.
-   * @returns A refusal (400, 401, 429), or undefined when it may go on.
+   * @returns A refusal (400, 401), or undefined when it may go on.
    */
-  async check(request: Request, url: URL, body: Uint8Array): Promise<Response | undefined> {
+  checkHead(headers: Headers, url: URL): Response | undefined {
     const auth = this.#auth;
     if ("none" in auth) return undefined;
     if ("token" in auth) {
-      const header = request.headers.get("authorization") ?? "";
+      const header = headers.get("authorization") ?? "";
       const presented = /^Bearer\s+(\S+)$/i.exec(header)?.[1] ??
         url.searchParams.get("access_token") ?? "";
       return constantTimeEqual(presented, auth.token)
         ? undefined
         : refusal(BridgeError.UNAUTHORIZED, ["a valid bearer token is required"]);
     }
-    const q = url.searchParams;
-    const key = q.get("key");
-    const timestamp = q.get("timestamp");
-    const seq = q.get("seq");
-    const nonce = q.get("nonce");
-    const signature = q.get("signature");
-    if (
-      key === null || timestamp === null || seq === null || nonce === null || signature === null
-    ) {
-      return refusal(BridgeError.BAD_REQUEST, [
-        "signed request required: key, timestamp, seq, nonce and signature query parameters",
-      ]);
-    }
+    const fields = signedFields(url);
+    if (fields instanceof Response) return fields;
+    const { key, timestamp, seq, nonce } = fields;
     if (!/^\d{1,19}$/.test(seq) || !/^\d{1,19}$/.test(nonce)) {
       return refusal(BridgeError.BAD_REQUEST, ["seq and nonce must be integers"]);
     }
@@ -156,23 +181,41 @@ export class RequestAuth {
         `invalid timestamp (expected UTC ISO-8601, e.g. "2026-12-04T16:59:51.123Z")`,
       ]);
     }
-    const now = this.#now();
-    const window = auth.timestampDelta * 1000;
-    if (Math.abs(now - at) > window) {
+    if (Math.abs(this.#now() - at) > auth.timestampDelta * 1000) {
       return refusal(BridgeError.UNAUTHORIZED, [
         `timestamp more than ${auth.timestampDelta} s from the router's clock`,
       ]);
     }
-    const expected = await signRequest(auth.secret, key, timestamp, seq, nonce, body);
+    if (!constantTimeEqual(key, auth.key)) {
+      return refusal(BridgeError.UNAUTHORIZED, ["invalid key or signature"]);
+    }
+    return undefined;
+  }
+
+  /**
+   * Checks a signed request's signature and nonce, once its body is read
+   * (after {@linkcode RequestAuth.checkHead} let it through).
+   *
+   * @param url Its URL (query parameters).
+   * @param body Its body.
+   * @returns A refusal (400, 401, 429), or undefined when it may go on.
+   */
+  async checkBody(url: URL, body: Uint8Array): Promise<Response | undefined> {
+    const auth = this.#auth;
+    if (!("secret" in auth)) return undefined;
+    const fields = signedFields(url);
+    if (fields instanceof Response) return fields;
+    const { nonce, signature } = fields;
+    this.#hmac ??= hmacKey(auth.secret); // imported once, not per request
+    const expected = await sign(await this.#hmac, signedText(url), body);
     const given = signature.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-    if (
-      !constantTimeEqual(key, auth.key) || !constantTimeEqual(given, expected.replace(/=+$/, ""))
-    ) {
+    if (!constantTimeEqual(given, expected.replace(/=+$/, ""))) {
       return refusal(BridgeError.UNAUTHORIZED, ["invalid key or signature"]);
     }
     // now + 2 windows: later than the request's own window ends, and in arrival order, so the
     // oldest entry is always the first to expire.
-    return this.#fresh(nonce, now, now + 2 * window);
+    const now = this.#now();
+    return this.#fresh(nonce, now, now + 2 * auth.timestampDelta * 1000);
   }
 
   /** Remembers a nonce until `expires`; refuses one seen before. */

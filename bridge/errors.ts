@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Dict, ErrorUri } from "../wamp/mod.ts";
+import { binaryToJson, type Dict, ErrorUri } from "../wamp/mod.ts";
 
 /** Error URIs of the bridge's own refusals (documented in docs/http-bridge.md). */
 export const BridgeError = {
@@ -73,7 +73,7 @@ export function statusOf(uri: string): number {
 }
 
 /**
- * A JSON response.
+ * A JSON response (binary as WAMP's JSON serializer writes it: `"\0"` + Base64).
  *
  * @param status The status code.
  * @param body The value to send.
@@ -84,7 +84,7 @@ export function json(status: number, body: unknown, headers: HeadersInit = {}): 
   const h = new Headers(headers);
   h.set("content-type", "application/json");
   h.set("cache-control", "no-store");
-  return new Response(JSON.stringify(body), { status, headers: h });
+  return new Response(JSON.stringify(binaryToJson(body)), { status, headers: h });
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 
 import { unsafeValue } from "../wamp/payload.ts";
+import { toBase64 } from "../wamp/bytes.ts";
 import { ApplicationError } from "../client/errors.ts";
 import type { Session } from "../client/session.ts";
 import { type Dict, ErrorUri, isValidUri } from "../wamp/mod.ts";
@@ -164,9 +165,7 @@ export async function webhook(
       // not JSON after all: the text is there
     }
   } catch {
-    let binary = "";
-    for (const byte of req.body) binary += String.fromCharCode(byte);
-    kwargs.body = btoa(binary);
+    kwargs.body = toBase64(req.body);
     kwargs.encoding = "base64";
   }
   const unsafe = unsafeValue([0, kwargs]);

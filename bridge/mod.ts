@@ -59,7 +59,7 @@ export type {
   HttpServiceOptions,
 } from "./config.ts";
 export { provideHttpServices } from "./services.ts";
-export { signRequest } from "./auth.ts";
+export { type SignOptions, signRequest } from "./auth.ts";
 export { BridgeError } from "./errors.ts";
 
 /**

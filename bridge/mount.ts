@@ -8,6 +8,7 @@
  */
 
 import type { HttpMount } from "../transports/stream/http_server.ts";
+import type { HttpRequestHead } from "../transports/stream/http.ts";
 import type { PeerAcceptor } from "../wamp/mod.ts";
 import { metricsOf, type RouterMetrics } from "../router/metrics.ts";
 import { RequestAuth } from "./auth.ts";
@@ -44,10 +45,38 @@ class BridgePath {
     this.auth = new RequestAuth(options.auth);
   }
 
+  /**
+   * Decides on a request from its head: the body limit, or a refusal
+   * answered before the body is read.
+   */
+  admit(head: HttpRequestHead, url: URL): number | Response {
+    const refused = this.#precheck(head.method, url, head.headers);
+    if (refused === undefined) return this.options.maxBodySize;
+    this.#metrics?.bridgeRequests.add(`${this.options.path} ${refused.status}`);
+    return this.#cors(head.headers, refused);
+  }
+
   async handle(request: Request): Promise<Response> {
     const response = await this.#answer(request);
     this.#metrics?.bridgeRequests.add(`${this.options.path} ${response.status}`);
-    return this.#cors(request, response);
+    return this.#cors(request.headers, response);
+  }
+
+  /**
+   * What can be refused from the head alone, in this order: the method,
+   * the declared body size, the in-flight limit, the credentials.
+   */
+  #precheck(method: string, url: URL, headers: Headers): Response | undefined {
+    const { options } = this;
+    if (method === "OPTIONS" && options.cors !== undefined) return undefined;
+    const allowed = options.type === "subscriber" ? "GET" : "POST";
+    if (method !== allowed) {
+      return refusal(BridgeError.METHOD_NOT_ALLOWED, [`${options.path} takes ${allowed}`]);
+    }
+    const length = Number(headers.get("content-length") ?? "0");
+    if (length > options.maxBodySize) return this.#tooLarge();
+    if (this.inFlight >= options.maxInFlight) return this.#busy();
+    return this.auth.checkHead(headers, url);
   }
 
   async #answer(request: Request): Promise<Response> {
@@ -64,27 +93,17 @@ class BridgePath {
         },
       });
     }
-    if (request.method !== method) {
-      return refusal(BridgeError.METHOD_NOT_ALLOWED, [`${options.path} takes ${method}`]);
-    }
-    const length = Number(request.headers.get("content-length") ?? "0");
-    if (length > options.maxBodySize) {
-      return refusal(BridgeError.TOO_LARGE, [`the body is over ${options.maxBodySize} bytes`]);
-    }
-    const body = method === "GET" ? new Uint8Array(0) : new Uint8Array(await request.arrayBuffer());
-    if (body.length > options.maxBodySize) {
-      return refusal(BridgeError.TOO_LARGE, [`the body is over ${options.maxBodySize} bytes`]);
-    }
-    if (this.inFlight >= options.maxInFlight) {
-      return refusal(BridgeError.RATE_LIMITED, [
-        `${options.maxInFlight} requests already being answered on ${options.path}`,
-      ]);
-    }
+    // Checked again: the listener asked before the body, but a caller of handle() may not have.
     const url = new URL(request.url);
+    const refused = this.#precheck(request.method, url, request.headers);
+    if (refused !== undefined) return refused;
+    const body = method === "GET" ? new Uint8Array(0) : new Uint8Array(await request.arrayBuffer());
+    if (body.length > options.maxBodySize) return this.#tooLarge();
+    if (this.inFlight >= options.maxInFlight) return this.#busy();
     this.inFlight++;
     let streaming = false;
     try {
-      const denied = await this.auth.check(request, url, body);
+      const denied = await this.auth.checkBody(url, body);
       if (denied !== undefined) return denied;
       let session;
       try {
@@ -110,9 +129,20 @@ class BridgePath {
     }
   }
 
-  #cors(request: Request, response: Response): Response {
+  #busy(): Response {
+    const { maxInFlight, path } = this.options;
+    return refusal(BridgeError.RATE_LIMITED, [
+      `${maxInFlight} requests already being answered on ${path}`,
+    ]);
+  }
+
+  #tooLarge(): Response {
+    return refusal(BridgeError.TOO_LARGE, [`the body is over ${this.options.maxBodySize} bytes`]);
+  }
+
+  #cors(headers: Headers, response: Response): Response {
     const cors = this.options.cors;
-    const origin = request.headers.get("origin");
+    const origin = headers.get("origin");
     if (cors === undefined || origin === null) return response;
     if (!cors.origins.includes("*") && !cors.origins.includes(origin)) return response;
     response.headers.set("access-control-allow-origin", cors.origins.includes("*") ? "*" : origin);
@@ -139,8 +169,10 @@ export function httpBridge(router: PeerAcceptor, bridges: readonly BridgeOptions
     paths.set(options.path, new BridgePath(router, options));
   }
   return {
-    maxBodySize: Math.max(0, ...bridges.map((b) => b.maxBodySize)),
     handles: (path) => paths.has(path),
+    admit(head: HttpRequestHead, url: URL): number | Response {
+      return paths.get(url.pathname)?.admit(head, url) ?? 0;
+    },
     handle(request: Request): Promise<Response> {
       const path = paths.get(new URL(request.url).pathname);
       if (path === undefined) return Promise.resolve(new Response("Not found\n", { status: 404 }));

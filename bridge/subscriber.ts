@@ -11,7 +11,7 @@
 
 import type { Session } from "../client/session.ts";
 import type { Event, Subscription } from "../client/subscription.ts";
-import { ErrorUri, isValidUri } from "../wamp/mod.ts";
+import { binaryToJson, ErrorUri, isValidUri } from "../wamp/mod.ts";
 import { streamed } from "../transports/stream/http_server.ts";
 import type { BridgeOptions } from "./config.ts";
 import { BridgeError, refusal } from "./errors.ts";
@@ -22,9 +22,11 @@ const encoder = new TextEncoder();
 /** Live events held while a resumed stream reads its history, before the stream is dropped. */
 const MAX_HELD = 1024;
 
-/** One event as an SSE record. */
+/** One event as an SSE record (binary as `"\0"` + Base64, as in WAMP's JSON). */
 function record(id: number, topic: string, args: unknown, kwargs: unknown): Uint8Array {
-  return encoder.encode(`id: ${id}\ndata: ${JSON.stringify({ topic, args, kwargs })}\n\n`);
+  return encoder.encode(
+    `id: ${id}\ndata: ${JSON.stringify(binaryToJson({ topic, args, kwargs }))}\n\n`,
+  );
 }
 
 /**

@@ -8,6 +8,7 @@
 import { type BridgeOptions, resolveBridgeOptions } from "../bridge/config.ts";
 import { provideHttpServices } from "../bridge/services.ts";
 import type { ConfigErrors } from "../config/mod.ts";
+import { undeclaredRole } from "../router/core/auth/config.ts";
 import { realmOf, type Router } from "../router/router.ts";
 import type { ServiceConfig } from "./service_config.ts";
 
@@ -24,11 +25,16 @@ export function bridgesOf(
 ): BridgeOptions[] {
   const bridges: BridgeOptions[] = [];
   config.bridges.forEach((bridge, i) => {
-    if (realmOf(router, bridge.realm) === undefined) {
+    const realm = realmOf(router, bridge.realm);
+    // A role the realm does not declare is denied everything, as for a principal's.
+    const problem = realm && undeclaredRole(bridge.role, realm.options.roles.map((r) => r.name));
+    if (realm === undefined) {
       errors.add(
         `bridges[${i}].realm`,
         `Invalid config "bridges[${i}].realm": no realm ${JSON.stringify(bridge.realm)}`,
       );
+    } else if (problem !== undefined) {
+      errors.add(`bridges[${i}].role`, `Invalid config "bridges[${i}].role": ${problem}`);
     } else bridges.push(bridge);
   });
   const quick = config.quickBridge;

@@ -164,11 +164,10 @@ export async function listen(
   const handshakeTimeout = options.handshakeTimeout ?? 10_000;
   const maxBacklog = attach.maxBacklog ?? 1024 * 1024;
   const mounts = options.mounts ?? [];
+  /** The largest body a long-poll request brings; other paths set their own (`admit`). */
+  const longpollBody = lpOptions?.maxMessageSize ?? 16 * 1024 * 1024;
   const httpLimits = {
-    maxBodySize: Math.max(
-      lpOptions?.maxMessageSize ?? 16 * 1024 * 1024,
-      ...mounts.map((m) => m.maxBodySize),
-    ),
+    maxBodySize: longpollBody,
     headTimeout: handshakeTimeout,
     bodyTimeout: options.http?.bodyTimeout ?? 60_000,
     idleTimeout: options.http?.idleTimeout ?? 60_000,
@@ -220,26 +219,31 @@ export async function listen(
             upgradeWebSocket(wire, head, rest(), acceptor, { ...wsOptions, attach, peer, log });
             return true;
           },
-          handle(request: Request): Promise<Response> {
-            const path = new URL(request.url).pathname;
+          // Each path's own body limit, decided before the body is read: a request to a
+          // path with a small limit (or refused from its head) never has a larger one held.
+          admit(head: HttpRequestHead): number | Response {
             if (full) {
               const headers = { connection: "close" };
-              return Promise.resolve(
-                new Response("too many connections\n", { status: 503, headers }),
-              );
+              return new Response("too many connections\n", { status: 503, headers });
             }
+            const url = new URL(origin + head.target); // as the request handle() gets
+            const mount = mounts.find((m) => m.handles(url.pathname));
+            if (mount !== undefined) return mount.admit(head, url);
+            if (longpoll?.handles(url.pathname)) return longpollBody;
+            if (wsOptions === undefined || !wsPaths.includes(url.pathname)) return notFound();
+            // A WebSocket upgrade brings no body; anything else is answered here.
+            if (head.headers.get("upgrade")?.toLowerCase() === "websocket") return 0;
+            return new Response("This is a WAMP WebSocket endpoint\n", {
+              status: 426,
+              headers: { upgrade: "websocket" },
+            });
+          },
+          handle(request: Request): Promise<Response> {
+            const path = new URL(request.url).pathname;
             const mount = mounts.find((m) => m.handles(path));
             if (mount !== undefined) return mount.handle(request, peer);
             if (longpoll?.handles(path)) return longpoll.handle(request, peer);
-            if (wsOptions !== undefined && wsPaths.includes(path)) {
-              return Promise.resolve(
-                new Response("This is a WAMP WebSocket endpoint\n", {
-                  status: 426,
-                  headers: { upgrade: "websocket" },
-                }),
-              );
-            }
-            return Promise.resolve(new Response("Not found\n", { status: 404 }));
+            return Promise.resolve(notFound()); // admit() answered any other request
           },
         }, { ...httpLimits, origin, peer });
       },
@@ -318,6 +322,11 @@ export async function listen(
       await stopped;
     },
   };
+}
+
+/** The answer for a path nothing on the listener serves. */
+function notFound(): Response {
+  return new Response("Not found\n", { status: 404 });
 }
 
 /**

@@ -54,6 +54,33 @@ Deno.test("config: a bad bridge or service is one line naming the key", async ()
   }
 });
 
+Deno.test("check: a bridge role the realm does not declare is one line naming the key", async () => {
+  const bridge = { path: "/a", type: "caller", realm: "realm1", auth: "none" };
+  const realms = [{ name: "realm1", roles: [{ name: "app", permissions: [] }] }];
+  await withConfig(
+    JSON.stringify({ realms, bridges: [{ ...bridge, role: "ap" }] }),
+    async (file) => {
+      assertUsageError(
+        await runCli(["check", "-c", file]),
+        /"bridges\[0\]\.role": "ap" is not one of the realm's roles \("app"\)/,
+      );
+    },
+  );
+  // A declared role passes, and so does any role in a realm without roles (everything is allowed).
+  await withConfig(
+    JSON.stringify({ realms, bridges: [{ ...bridge, role: "app" }] }),
+    async (file) => {
+      const ok = await runCli(["check", "-c", file]);
+      equal(ok.code, 0, ok.stderr);
+    },
+  );
+  const open = { realms: [{ name: "realm1" }], bridges: [{ ...bridge, role: "whatever" }] };
+  await withConfig(JSON.stringify(open), async (file) => {
+    const ok = await runCli(["check", "-c", file]);
+    equal(ok.code, 0, ok.stderr);
+  });
+});
+
 Deno.test("flags: --http-bridge needs --http-token, and the other way round", async () => {
   assertUsageError(await runCli(["--http-bridge", "/api"]), /--http-bridge: needs --http-token/);
   assertUsageError(

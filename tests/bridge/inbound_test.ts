@@ -131,6 +131,20 @@ Deno.test("webhook: any body lands as an event with the body and the selected he
   equal(kwargs.body, '{"ref":"main"}');
   deepEqual(kwargs.json, { ref: "main" });
   deepEqual(kwargs.headers, { "x-event-type": "push" });
+
+  // A body that is not UTF-8 comes as Base64.
+  const binary = Promise.withResolvers<{ kwargs: Record<string, unknown> }>();
+  await t.client.subscribe("com.example.hook", (e) => binary.resolve(e));
+  const raw = await fetch(`${t.base}/hook`, {
+    method: "POST",
+    headers: BEARER,
+    body: new Uint8Array([0xff, 0x00, 0x80]),
+  });
+  equal(raw.status, 202);
+  await raw.body?.cancel();
+  const event = await binary.promise;
+  equal(event.kwargs.body, "/wCA");
+  equal(event.kwargs.encoding, "base64");
 });
 
 Deno.test("a body the router would refuse gets 400 for its sender; the path's session lives on", async () => {

@@ -10,23 +10,13 @@ const SIGNED = [{
   auth: { key: "k1", secret: "s3cret", timestampDelta: 60 },
 }];
 
-/** The query string of a signed request for `body`. */
-async function signed(
+/** The signed target of a POST of `body` to /pub. */
+function signed(
   body: string,
   nonce: number,
   { secret = "s3cret", at = Date.now(), key = "k1" } = {},
 ): Promise<string> {
-  const timestamp = new Date(at).toISOString();
-  const signature = await signRequest(
-    secret,
-    key,
-    timestamp,
-    "1",
-    String(nonce),
-    new TextEncoder().encode(body),
-  );
-  const q = new URLSearchParams({ key, timestamp, seq: "1", nonce: String(nonce), signature });
-  return `?${q}`;
+  return signRequest("/pub", { key, secret, body, nonce, now: at });
 }
 
 Deno.test("signed requests: success, bad signature, replay, timestamp skew, missing fields", async () => {
@@ -34,31 +24,31 @@ Deno.test("signed requests: success, bad signature, replay, timestamp skew, miss
   const body = JSON.stringify({ topic: "com.example.signed", args: [1] });
   const nonce = Math.floor(Math.random() * 1e9);
 
-  const ok = await post(`${t.base}/pub${await signed(body, nonce)}`, body);
+  const ok = await post(`${t.base}${await signed(body, nonce)}`, body);
   equal(ok.status, 202);
   equal(typeof ok.body.id, "number");
 
-  const replay = await post(`${t.base}/pub${await signed(body, nonce)}`, body);
+  const replay = await post(`${t.base}${await signed(body, nonce)}`, body);
   equal(replay.status, 401);
   equal(replay.body.error, "wamp.error.authentication_failed");
 
   const badSecret = await post(
-    `${t.base}/pub${await signed(body, nonce + 1, { secret: "no" })}`,
+    `${t.base}${await signed(body, nonce + 1, { secret: "no" })}`,
     body,
   );
   equal(badSecret.status, 401);
-  const badKey = await post(`${t.base}/pub${await signed(body, nonce + 2, { key: "k2" })}`, body);
+  const badKey = await post(`${t.base}${await signed(body, nonce + 2, { key: "k2" })}`, body);
   equal(badKey.status, 401);
 
   // The body is signed: changing it breaks the signature.
   const tampered = await post(
-    `${t.base}/pub${await signed(body, nonce + 3)}`,
+    `${t.base}${await signed(body, nonce + 3)}`,
     body.replace("1", "2"),
   );
   equal(tampered.status, 401);
 
   const skewed = await post(
-    `${t.base}/pub${await signed(body, nonce + 4, { at: Date.now() - 120_000 })}`,
+    `${t.base}${await signed(body, nonce + 4, { at: Date.now() - 120_000 })}`,
     body,
   );
   equal(skewed.status, 401);
@@ -68,15 +58,74 @@ Deno.test("signed requests: success, bad signature, replay, timestamp skew, miss
   equal(unsigned.status, 400);
 
   // A refused nonce was not spent: it still works once signed right.
-  const later = await post(`${t.base}/pub${await signed(body, nonce + 1)}`, body);
+  const later = await post(`${t.base}${await signed(body, nonce + 1)}`, body);
   equal(later.status, 202);
 });
 
-Deno.test("signRequest matches Crossbar's recipe: urlsafe Base64 of HMAC-SHA256(key|ts|seq|nonce|body)", async () => {
+Deno.test("signRequest: urlsafe Base64 of HMAC-SHA256(target without signature + body)", async () => {
   const { createHmac } = await import("node:crypto");
-  const body = new TextEncoder().encode('{"topic":"com.myapp.topic1"}');
-  const ts = "2026-12-04T16:59:51.123Z";
-  const expected = createHmac("sha256", "secret1").update("key1" + ts + "7" + "123456").update(body)
-    .digest("base64").replace(/\+/g, "-").replace(/\//g, "_");
-  equal(await signRequest("secret1", "key1", ts, "7", "123456", body), expected);
+  const body = '{"topic":"com.myapp.topic1"}';
+  const now = Date.parse("2026-12-04T16:59:51.123Z");
+  const target = await signRequest("/api/pub?x=1", {
+    key: "key1",
+    secret: "secret1",
+    body,
+    seq: 7,
+    nonce: 123456,
+    now,
+  });
+  const unsigned = "/api/pub?x=1&key=key1&timestamp=2026-12-04T16:59:51.123Z&seq=7&nonce=123456";
+  const expected = createHmac("sha256", "secret1").update(unsigned).update(body).digest("base64")
+    .replace(/\+/g, "-").replace(/\//g, "_");
+  equal(target, `${unsigned}&signature=${expected}`);
+});
+
+Deno.test("a signed GET's query is signed: a captured subscriber request with its topic swapped gets 401", async () => {
+  await using t = await startBridge([{
+    path: "/events",
+    type: "subscriber",
+    realm: "realm1",
+    role: "app",
+    auth: { key: "k1", secret: "s3cret", timestampDelta: 60 },
+  }]);
+  const target = await signRequest("/events?topic=com.example.public", {
+    key: "k1",
+    secret: "s3cret",
+  });
+  const swapped = target.replace("com.example.public", "com.example.secret");
+  const refused = await fetch(`${t.base}${swapped}`, { signal: AbortSignal.timeout(5000) });
+  equal(refused.status, 401);
+  equal((await refused.json()).error, "wamp.error.authentication_failed");
+  // Moved to another path, or with a parameter added, it is refused too.
+  const added = await fetch(`${t.base}${target.replace("?", "?match=prefix&")}`);
+  equal(added.status, 401);
+  await added.body?.cancel();
+
+  const stream = await fetch(`${t.base}${target}`, { signal: AbortSignal.timeout(5000) });
+  equal(stream.status, 200);
+  const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes(": subscribed")) text += (await reader.read()).value ?? "";
+  await reader.cancel();
+});
+
+Deno.test("the secret's HMAC key is imported once per path, not per request", async () => {
+  const subtle = crypto.subtle;
+  const importKey = subtle.importKey;
+  let imports = 0;
+  subtle.importKey = function (...args: Parameters<typeof importKey>) {
+    imports++;
+    return importKey.apply(subtle, args);
+  } as typeof importKey;
+  try {
+    await using t = await startBridge(SIGNED);
+    const body = JSON.stringify({ topic: "com.example.signed" });
+    const base = Math.floor(Math.random() * 1e9);
+    const targets = await Promise.all([0, 1, 2, 3, 4].map((i) => signed(body, base + i)));
+    const before = imports;
+    for (const target of targets) equal((await post(`${t.base}${target}`, body)).status, 202);
+    equal(imports - before, 1);
+  } finally {
+    subtle.importKey = importKey;
+  }
 });

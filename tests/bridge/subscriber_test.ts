@@ -69,6 +69,35 @@ Deno.test("SSE: events stream with the publication id; prefix match", async () =
   ]);
 });
 
+Deno.test('SSE and call results carry binary as WAMP\'s JSON does: "\\0" + Base64', async () => {
+  await using t = await startBridge([...BRIDGES, {
+    path: "/call",
+    type: "caller",
+    realm: "realm1",
+    role: "app",
+    auth: { token: "t" },
+  }]);
+  const bytes = new Uint8Array([1, 2, 255]);
+  const response = await open(`${t.base}/sse?topic=com.example.bin`);
+  await new Promise((r) => setTimeout(r, 50));
+  const id = await t.client.publish("com.example.bin", { args: [bytes], kwargs: { b: bytes } }, {
+    acknowledge: true,
+  });
+  deepEqual(await records(response, 1), [
+    {
+      id: String(id),
+      data: { topic: "com.example.bin", args: ["\0AQL/"], kwargs: { b: "\0AQL/" } },
+    },
+  ]);
+  await t.client.register("com.example.bytes", () => ({ args: [bytes] }));
+  const called = await fetch(`${t.base}/call`, {
+    method: "POST",
+    headers: BEARER,
+    body: JSON.stringify({ procedure: "com.example.bytes" }),
+  });
+  deepEqual(await called.json(), { args: ["\0AQL/"], kwargs: {} });
+});
+
 Deno.test("SSE: Last-Event-ID resumes from the topic's event history", async () => {
   await using t = await startBridge(BRIDGES);
   // A first reader keeps the subscription (and so its history) alive.

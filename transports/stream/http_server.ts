@@ -30,6 +30,13 @@ export interface HttpRoutes {
    * taking over).
    */
   upgrade(head: HttpRequestHead, rest: () => Uint8Array): boolean;
+  /**
+   * Decides on a request from its head alone, before its body is read:
+   * the largest body it may bring (413 past it), or a refusal answered at
+   * once (the connection then closes, unless the request has no body).
+   * Without it, every request may bring `HttpLimits.maxBodySize`.
+   */
+  admit?(head: HttpRequestHead): number | Response;
   /** Answers a plain request. */
   handle(request: Request): Promise<Response>;
 }
@@ -39,14 +46,23 @@ export interface HttpMount {
   /** Whether it answers requests for this path. */
   handles(path: string): boolean;
   /**
+   * Decides on a request to one of its paths from its head, before the
+   * body is read: the largest body that path takes, or a refusal (wrong
+   * method, body too large, no credentials) answered without reading it.
+   *
+   * @param head The request head.
+   * @param url The request URL (the path as {@linkcode HttpMount.handles} got it).
+   * @returns The body limit in bytes, or the refusal.
+   */
+  admit(head: HttpRequestHead, url: URL): number | Response;
+  /**
    * Answers a request.
    *
-   * @param request The request (its body already read, within `maxBodySize`).
+   * @param request The request (its body already read, within what
+   * {@linkcode HttpMount.admit} allowed).
    * @param peer The remote address, for log lines.
    */
   handle(request: Request, peer: string): Promise<Response>;
-  /** The largest request body it accepts; the listener reads up to this much. */
-  readonly maxBodySize: number;
 }
 
 /** Responses whose body is written as it comes (see {@linkcode streamed}). */
@@ -69,7 +85,7 @@ export function streamed(response: Response): Response {
 
 /** Limits of {@linkcode serveHttp}. */
 export interface HttpLimits {
-  /** The largest request body accepted (413 above it). */
+  /** The largest request body accepted (413 above it), unless `HttpRoutes.admit` says otherwise. */
   maxBodySize: number;
   /** The scheme and authority for request URLs, e.g. `http://127.0.0.1:8080`. */
   origin: string;
@@ -190,9 +206,15 @@ export function serveHttp(
       const lengthHeader = head.headers.get("content-length") ?? "0";
       if (!/^\d{1,15}$/.test(lengthHeader)) return refuse(400, "malformed Content-Length");
       const bodySize = Number(lengthHeader);
-      if (bodySize > limits.maxBodySize) {
-        return refuse(413, `request body over ${limits.maxBodySize} bytes`);
+      // Decided from the head: nothing of a body is held for a request refused here.
+      let admitted: number | Response;
+      try {
+        admitted = routes.admit?.(head) ?? limits.maxBodySize;
+      } catch {
+        return refuse(500, "internal error");
       }
+      if (typeof admitted !== "number") return answerAtOnce(head, admitted, bodySize === 0);
+      if (bodySize > admitted) return refuse(413, `request body over ${admitted} bytes`);
       pending = { head, bodySize };
       if (input.length < bodySize) enter("body");
     }
@@ -204,16 +226,21 @@ export function serveHttp(
       enter("done"); // the wire belongs to the upgraded protocol now
       return;
     }
+    answer(() => respond(head, body, keptAlive(head)));
+  };
+  /** Answers a request, then takes the next one or closes. */
+  const answer = (writing: () => Promise<boolean>) => {
     enter("busy");
-    const keepAlive = head.version === "HTTP/1.1"
-      ? head.headers.get("connection")?.toLowerCase() !== "close"
-      : head.headers.get("connection")?.toLowerCase() === "keep-alive";
-    respond(head, body, keepAlive).then((open) => {
+    writing().then((open) => {
       if (phase === "done") return;
       if (!open) return close();
       enter(input.length === 0 ? "idle" : "head");
       next();
     });
+  };
+  /** Writes a refusal decided from the head; the connection stays open only with no body to skip. */
+  const answerAtOnce = (head: HttpRequestHead, response: Response, bodiless: boolean) => {
+    answer(() => write(head, response, bodiless && keptAlive(head)));
   };
   /** Answers one request; resolves with whether the connection stays open. */
   const respond = async (
@@ -231,6 +258,14 @@ export function serveHttp(
     } catch {
       response = new Response("internal error\n", { status: 500 });
     }
+    return await write(head, response, keepAlive);
+  };
+  /** Writes a response; resolves with whether the connection stays open. */
+  const write = async (
+    head: HttpRequestHead,
+    response: Response,
+    keepAlive: boolean,
+  ): Promise<boolean> => {
     if (STREAMED.has(response) && response.body !== null) return stream(response, response.body);
     const payload = head.method === "HEAD" ? EMPTY : new Uint8Array(await response.arrayBuffer());
     if (wire.closed) return false;
@@ -290,6 +325,12 @@ export function serveHttp(
   });
   enter("head");
   next();
+}
+
+/** Whether the client asked to keep the connection open after this request. */
+function keptAlive(head: HttpRequestHead): boolean {
+  const connection = head.headers.get("connection")?.toLowerCase();
+  return head.version === "HTTP/1.1" ? connection !== "close" : connection === "keep-alive";
 }
 
 /** A timer, or none for 0 ms. */

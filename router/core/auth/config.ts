@@ -334,16 +334,35 @@ export function checkPrincipalRoles(
   roles: readonly string[],
 ): void {
   if (roles.length === 0) return;
-  const known = roles.map((name) => `"${name}"`).join(", ");
   for (const [method, table] of TABLES) {
     const options = auth[method] as Record<string, unknown> | undefined;
     const principals = options?.[table] as Record<string, { role: string }> | undefined;
     for (const [authid, principal] of Object.entries(principals ?? {})) {
-      if (roles.includes(principal.role)) continue;
-      c.reject(
-        `auth.${method}.${table}.${authid}.role`,
-        `"${principal.role}" is not one of the realm's roles (${known})`,
-      );
+      const problem = undeclaredRole(principal.role, roles);
+      if (problem !== undefined) c.reject(`auth.${method}.${table}.${authid}.role`, problem);
     }
   }
+}
+
+/**
+ * What is wrong with giving sessions a role, when the realm declares
+ * roles and not this one (such a session is denied every action): for
+ * static principals and HTTP bridge paths alike.
+ *
+ * @param role The role given.
+ * @param roles The names of the realm's roles (none declared: any role is fine).
+ * @returns The problem, or undefined when there is none.
+ *
+ * @example
+ * ```ts
+ * import { undeclaredRole } from "./config.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(undeclaredRole("app", ["app"]), undefined);
+ * equal(undeclaredRole("ap", ["app", "admin"]), `"ap" is not one of the realm's roles ("app", "admin")`);
+ * ```
+ */
+export function undeclaredRole(role: string, roles: readonly string[]): string | undefined {
+  if (roles.length === 0 || roles.includes(role)) return undefined;
+  return `"${role}" is not one of the realm's roles (${roles.map((r) => `"${r}"`).join(", ")})`;
 }
