@@ -1,14 +1,14 @@
 /**
- * Who may use a bridge path: a bearer token, or signed requests after
+ * Who may use a bridge path: a bearer token, or signed requests as in
  * Crossbar's HTTP bridge (query parameters `key`, `timestamp`, `seq`,
  * `nonce`, then `signature`), with the timestamp within `timestampDelta`
- * seconds of the router's clock and every nonce used once. Unlike
- * Crossbar, whose signature covers the fields and the body only, the
- * signature covers the request target (path and query, without the
- * `signature` parameter) and the body: a captured request cannot be sent
- * again to another path or with another topic. `signature` is the
- * URL-safe Base64 HMAC-SHA256 under the secret of the target followed by
- * the body.
+ * seconds of the router's clock and every nonce used once. `signature` is
+ * the URL-safe Base64 HMAC-SHA256 under the secret of `key + timestamp +
+ * seq + nonce + body`, as Crossbar computes it, so its clients sign our
+ * POSTs unchanged. A GET (the SSE subscriber, which Crossbar does not
+ * have) has no body and takes what it asks for from its query: there the
+ * request target (path and query, without `signature`) stands in for the
+ * body, so a captured GET cannot be sent again with another topic.
  *
  * @module
  */
@@ -29,7 +29,10 @@ export interface SignOptions {
   key: string;
   /** The path's `auth.secret`. */
   secret: string;
-  /** The request body (none for a subscriber's GET). @default {""} */
+  /**
+   * The body of a POST, which the signature covers as Crossbar's does.
+   * Leave it out for a GET: the signature then covers the target.
+   */
   body?: Uint8Array | string;
   /** The sequence number. @default {1} */
   seq?: number;
@@ -42,8 +45,9 @@ export interface SignOptions {
 /**
  * Signs a request for a path with signed-request `auth`: appends `key`,
  * `timestamp`, `seq` and `nonce` to the target's query, then `signature`,
- * the URL-safe Base64 (with padding) HMAC-SHA256 under the secret of the
- * target so far followed by the body.
+ * the URL-safe Base64 (with padding) HMAC-SHA256 under the secret of
+ * `key + timestamp + seq + nonce` followed by the body (a POST), or by the
+ * target so far (a GET, without `body`).
  *
  * @param target The request target: the path, with the query it sends
  * (e.g. `/api/events?topic=com.example.news`).
@@ -70,11 +74,14 @@ export async function signRequest(target: string, options: SignOptions): Promise
   const fields = `key=${encodeURIComponent(options.key)}&timestamp=${timestamp}` +
     `&seq=${options.seq ?? 1}&nonce=${nonce}`;
   const unsigned = `${target}${target.includes("?") ? "&" : "?"}${fields}`;
-  const body = typeof options.body === "string"
-    ? encoder.encode(options.body)
-    : options.body ?? new Uint8Array(0);
   const url = new URL(unsigned, "http://localhost");
-  const signature = await sign(await hmacKey(options.secret), signedText(url), body);
+  const body = options.body === undefined
+    ? undefined
+    : typeof options.body === "string"
+    ? encoder.encode(options.body)
+    : options.body;
+  const key = await hmacKey(options.secret);
+  const signature = await sign(key, signedData(url, body ?? targetOf(url)));
   return `${unsigned}&signature=${signature}`;
 }
 
@@ -89,23 +96,31 @@ function hmacKey(secret: string): Promise<CryptoKey> {
   );
 }
 
-/** URL-safe Base64 (with padding) of HMAC-SHA256(key, text + body). */
-async function sign(key: CryptoKey, text: string, body: Uint8Array): Promise<string> {
-  const data = concatBytes(encoder.encode(text), body) as Uint8Array<ArrayBuffer>;
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, data));
+/** URL-safe Base64 (with padding) of HMAC-SHA256 of `data`. */
+async function sign(key: CryptoKey, data: Uint8Array): Promise<string> {
+  const mac = new Uint8Array(
+    await crypto.subtle.sign("HMAC", key, data as Uint8Array<ArrayBuffer>),
+  );
   return toBase64(mac).replace(/\+/g, "-").replace(/\//g, "_");
 }
 
+/** What a signature covers, as Crossbar: `key + timestamp + seq + nonce + body`. */
+function signedData(url: URL, body: Uint8Array): Uint8Array {
+  const q = url.searchParams;
+  const fields = `${q.get("key")}${q.get("timestamp")}${q.get("seq")}${q.get("nonce")}`;
+  return concatBytes(encoder.encode(fields), body);
+}
+
 /**
- * What a signature covers besides the body: the path and the query as
- * sent, without the `signature` parameter (the other parameters in their
- * order and encoding).
+ * What a GET's signature covers in place of a body: the path and the query
+ * as sent, without the `signature` parameter (the others in their order
+ * and encoding).
  */
-function signedText(url: URL): string {
+function targetOf(url: URL): Uint8Array {
   const query = url.search.slice(1).split("&").filter((part) =>
     part !== "" && !part.startsWith("signature=")
   ).join("&");
-  return query === "" ? url.pathname : `${url.pathname}?${query}`;
+  return encoder.encode(query === "" ? url.pathname : `${url.pathname}?${query}`);
 }
 
 /** The fields of a signed request, or the 400 when one is missing. */
@@ -196,18 +211,21 @@ export class RequestAuth {
    * Checks a signed request's signature and nonce, once its body is read
    * (after {@linkcode RequestAuth.checkHead} let it through).
    *
+   * @param method Its method: a GET's signature covers its target, any
+   * other's its body.
    * @param url Its URL (query parameters).
    * @param body Its body.
    * @returns A refusal (400, 401, 429), or undefined when it may go on.
    */
-  async checkBody(url: URL, body: Uint8Array): Promise<Response | undefined> {
+  async checkBody(method: string, url: URL, body: Uint8Array): Promise<Response | undefined> {
     const auth = this.#auth;
     if (!("secret" in auth)) return undefined;
     const fields = signedFields(url);
     if (fields instanceof Response) return fields;
     const { nonce, signature } = fields;
     this.#hmac ??= hmacKey(auth.secret); // imported once, not per request
-    const expected = await sign(await this.#hmac, signedText(url), body);
+    const data = signedData(url, method === "GET" ? targetOf(url) : body);
+    const expected = await sign(await this.#hmac, data);
     const given = signature.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
     if (!constantTimeEqual(given, expected.replace(/=+$/, ""))) {
       return refusal(BridgeError.UNAUTHORIZED, ["invalid key or signature"]);

@@ -103,7 +103,7 @@ class BridgePath {
     this.inFlight++;
     let streaming = false;
     try {
-      const denied = await this.auth.checkBody(url, body);
+      const denied = await this.auth.checkBody(method, url, body);
       if (denied !== undefined) return denied;
       let session;
       try {

@@ -62,7 +62,7 @@ Deno.test("signed requests: success, bad signature, replay, timestamp skew, miss
   equal(later.status, 202);
 });
 
-Deno.test("signRequest: urlsafe Base64 of HMAC-SHA256(target without signature + body)", async () => {
+Deno.test("signRequest: a POST is signed as Crossbar signs it, HMAC-SHA256(key + timestamp + seq + nonce + body)", async () => {
   const { createHmac } = await import("node:crypto");
   const body = '{"topic":"com.myapp.topic1"}';
   const now = Date.parse("2026-12-04T16:59:51.123Z");
@@ -75,9 +75,18 @@ Deno.test("signRequest: urlsafe Base64 of HMAC-SHA256(target without signature +
     now,
   });
   const unsigned = "/api/pub?x=1&key=key1&timestamp=2026-12-04T16:59:51.123Z&seq=7&nonce=123456";
-  const expected = createHmac("sha256", "secret1").update(unsigned).update(body).digest("base64")
-    .replace(/\+/g, "-").replace(/\//g, "_");
+  const expected = createHmac("sha256", "secret1")
+    .update("key1" + "2026-12-04T16:59:51.123Z" + "7" + "123456" + body)
+    .digest("base64").replace(/\+/g, "-").replace(/\//g, "_");
   equal(target, `${unsigned}&signature=${expected}`);
+  // A GET (no body): the target stands in for the body.
+  const get = await signRequest("/api/events?topic=t", { key: "key1", secret: "secret1", now });
+  const getTarget = get.slice(0, get.indexOf("&signature="));
+  const nonce = new URL(get, "http://x").searchParams.get("nonce");
+  const getExpected = createHmac("sha256", "secret1")
+    .update("key1" + "2026-12-04T16:59:51.123Z" + "1" + nonce + getTarget)
+    .digest("base64").replace(/\+/g, "-").replace(/\//g, "_");
+  equal(get, `${getTarget}&signature=${getExpected}`);
 });
 
 Deno.test("a signed GET's query is signed: a captured subscriber request with its topic swapped gets 401", async () => {
