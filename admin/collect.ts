@@ -85,7 +85,7 @@ export function collect(sources: MetricSources): MetricFamily[] {
   for (const name of router.realmNames) {
     const realm = realmOf(router, name);
     if (realm === undefined) continue;
-    registrations.push({ labels: { realm: name }, value: registrationCount(realm) });
+    registrations.push({ labels: { realm: name }, value: realm.dealer.registrationCount });
     subscriptions.push({ labels: { realm: name }, value: realm.broker.subscriptionCount });
   }
   gauge("registrations", "Registrations now, by realm.", registrations);
@@ -140,20 +140,6 @@ export function collect(sources: MetricSources): MetricFamily[] {
     gauge("cluster_connected", "1 while NATS is reachable.", [{ value: node.connected ? 1 : 0 }]);
   }
   return families;
-}
-
-/**
- * How many registrations a realm has. The dealer keeps no count it
- * exposes (the broker has `subscriptionCount`), so this walks them: the
- * one place to change once it does.
- *
- * @param realm The realm.
- * @returns The count.
- */
-export function registrationCount(realm: Realm): number {
-  let n = 0;
-  for (const _ of realm.dealer.registrations()) n++;
-  return n;
 }
 
 /** A listener's label: its address. */

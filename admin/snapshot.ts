@@ -17,7 +17,7 @@ import {
   type Recent,
   type RecentEntry,
 } from "../router/metrics.ts";
-import { listenerName, type MetricSources, registrationCount } from "./collect.ts";
+import { listenerName, type MetricSources } from "./collect.ts";
 
 /** The most session rows one snapshot carries. */
 export const MAX_SESSION_ROWS = 200;
@@ -110,7 +110,7 @@ export function snapshot(
       name,
       sessions: realm?.size ?? 0,
       subscriptions: realm?.broker.subscriptionCount ?? 0,
-      registrations: realm === undefined ? 0 : registrationCount(realm),
+      registrations: realm?.dealer.registrationCount ?? 0,
     };
   });
   let bytesIn = 0;

@@ -106,6 +106,11 @@ export class Dealer {
     return this.#registrations.get(id);
   }
 
+  /** How many registrations exist. */
+  get registrationCount(): number {
+    return this.#registrations.size;
+  }
+
   /** Every registration. */
   registrations(): IterableIterator<Registration> {
     return this.#registrations.values();
