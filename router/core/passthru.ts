@@ -26,6 +26,18 @@ export function usesPassthru(options: PassthruOptions): boolean {
   return (options.ppt_scheme?.length ?? 0) > 0;
 }
 
+/**
+ * Whether any `ppt_*` option is set. Named loads, cached per options
+ * shape: the common case (no PPT) costs no keyed lookup.
+ *
+ * @param options A message's options.
+ * @returns Whether one of {@linkcode PPT_KEYS} is there.
+ */
+export function hasPassthruKey(options: Dict): boolean {
+  return options.ppt_scheme !== undefined || options.ppt_serializer !== undefined ||
+    options.ppt_cipher !== undefined || options.ppt_keyid !== undefined;
+}
+
 /** Autobahn's end-to-end encryption keys, which describe a bare `payload`. */
 const OPAQUE_KEYS = ["enc_algo", "enc_serializer", "enc_key"] as const;
 
@@ -41,11 +53,7 @@ const OPAQUE_KEYS = ["enc_algo", "enc_serializer", "enc_key"] as const;
  * @returns `to`.
  */
 export function copyPassthru(from: Dict, to: Dict, opaque = false): Dict {
-  // Named loads, cached per options shape: the common case (no PPT) costs no keyed lookups.
-  if (
-    !opaque && from.ppt_scheme === undefined && from.ppt_serializer === undefined &&
-    from.ppt_cipher === undefined && from.ppt_keyid === undefined
-  ) return to;
+  if (!opaque && !hasPassthruKey(from)) return to;
   for (const key of PPT_KEYS) {
     if (from[key] !== undefined) to[key] = from[key];
   }

@@ -17,7 +17,7 @@ import {
   MessageType,
   type PublishMessage,
 } from "../../../wamp/mod.ts";
-import { copyPassthru, passthruProblem, PPT_KEYS, usesPassthru } from "../passthru.ts";
+import { copyPassthru, hasPassthruKey, passthruProblem, usesPassthru } from "../passthru.ts";
 import { PublishFilter } from "./publish_filter.ts";
 import type { SessionInfo } from "../types.ts";
 
@@ -124,14 +124,6 @@ export function checkPublish(
     return [ErrorUri.INVALID_ARGUMENT, `option "${filter}" must be a list of the right type`];
   }
   return filter;
-}
-
-/** Whether any `ppt_*` option is set (a loop: no closure per PUBLISH). */
-function hasPassthruKey(options: Dict): boolean {
-  for (let i = 0; i < PPT_KEYS.length; i++) {
-    if (options[PPT_KEYS[i]!] !== undefined) return true;
-  }
-  return false;
 }
 
 /**
