@@ -86,6 +86,7 @@ export {
   type Dict,
   ErrorUri,
   type InvocationPolicy,
+  type KdfLimits,
   type LogFields,
   type Logger,
   type LogLevel,

@@ -153,14 +153,14 @@ export class ClientAuthenticator {
   }
 
   async #builtIn(authmethod: string, extra: Dict): Promise<Required<ChallengeAnswer> | undefined> {
-    const { ticket, secret, cryptosign, password, authid } = this.#options;
+    const { ticket, secret, cryptosign, password, authid, kdfLimits } = this.#options;
     switch (authmethod) {
       case AuthMethod.TICKET:
         return ticket === undefined ? undefined : { signature: ticket, extra: {} };
       case AuthMethod.WAMPCRA:
         return secret === undefined
           ? undefined
-          : { signature: await craAnswer(secret, extra), extra: {} };
+          : { signature: await craAnswer(secret, extra, kdfLimits), extra: {} };
       case AuthMethod.CRYPTOSIGN: {
         if (cryptosign === undefined) return undefined;
         return {
@@ -180,7 +180,7 @@ export class ClientAuthenticator {
           channelBinding: binding.type,
           cbindData: toBase64(binding.channelId),
         };
-        const answer = await scramAnswer(password, hello, extra);
+        const answer = await scramAnswer(password, hello, extra, kdfLimits);
         this.#verifier = answer.verifier;
         return { signature: answer.signature, extra: { ...answer.extra } };
       }
