@@ -11,13 +11,14 @@
 
 import { AuthMethod } from "../../wamp/auth/auth_method.ts";
 import { ed25519PublicKey } from "../../wamp/auth/webcrypto.ts";
+import { seedBytes } from "../../wamp/auth/cryptosign.ts";
 import { generateNonce } from "../../wamp/auth/scram.ts";
 import { checkVerifier } from "../../wamp/auth/scram_client.ts";
 import { toBase64, toHex } from "../../wamp/bytes.ts";
 import type { Dict, TransportInfo, WelcomeDetails } from "../../wamp/mod.ts";
 import { bindChannel, type BoundChannel } from "./channel_binding.ts";
 import type { AuthCredentials, ChallengeAnswer } from "./credentials.ts";
-import { cryptosignAnswer, seedBytes } from "./cryptosign.ts";
+import { cryptosignAnswer } from "./cryptosign.ts";
 import { scramAnswer } from "./scram.ts";
 import { craAnswer } from "./wampcra.ts";
 

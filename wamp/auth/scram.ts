@@ -127,16 +127,7 @@ export function kdfInputs(
  * ```
  */
 export function deriveCredentials(password: string, params: ScramKdfParams): ScramCredentials {
-  return credentialsFromSalted(saltedPassword(password, params));
-}
-
-/**
- * Computes `StoredKey` and `ServerKey` from an already salted password.
- *
- * @param salted The salted password from {@linkcode saltedPassword}.
- * @returns The stored key and server key, base64.
- */
-export function credentialsFromSalted(salted: Uint8Array): ScramCredentials {
+  const salted = saltedPassword(password, params);
   return {
     storedKey: toBase64(sha256(hmac(salted, "Client Key"))),
     serverKey: toBase64(hmac(salted, "Server Key")),
@@ -181,19 +172,6 @@ export function authMessage(fields: AuthMessageFields): string {
   }
   const binding = toBase64(new Uint8Array([...header, ...data]));
   return `n=${user},r=${clientNonce},r=${nonce},s=${salt},i=${iterations},c=${binding},r=${nonce}`;
-}
-
-/**
- * Computes the client's proof: `ClientKey XOR HMAC(StoredKey, AuthMessage)`.
- *
- * @param salted The salted password from {@linkcode saltedPassword}.
- * @param message The AuthMessage.
- * @returns The ClientProof, base64: AUTHENTICATE's `Signature`.
- */
-export function clientProof(salted: Uint8Array, message: string): string {
-  const clientKey = hmac(salted, "Client Key");
-  const storedKey = sha256(clientKey);
-  return toBase64(xorBytes(clientKey, hmac(storedKey, message)));
 }
 
 /**
