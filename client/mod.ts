@@ -97,4 +97,5 @@ export {
   type SerializerName,
   type SubscribeOptions,
   TransportError,
+  UnsupportedUrlError,
 } from "../wamp/mod.ts";
