@@ -108,7 +108,7 @@ Deno.test("kdfOverLimit: at the limits is within them, one past is not; the clie
   equal(kdfOverLimit("argon2id13", 16, KDF_LIMITS.argon2Memory), undefined);
   match(kdfOverLimit("argon2id13", 17, KDF_LIMITS.argon2Memory)!, /argon2Work/);
   match(kdfOverLimit("argon2id13", 1, KDF_LIMITS.argon2Memory + 1)!, /argon2Memory/);
-  // Crossbar's own SCRAM users (4096 passes of 512 KiB) are within the defaults.
+  // What Autobahn|Python's derive_scram_credential makes (4096 passes of 512 KiB) is within.
   equal(kdfOverLimit("argon2id13", 4096, 512), undefined);
 });
 
