@@ -110,6 +110,13 @@ Deno.test("kdfOverLimit: at the limits is within them, one past is not; the clie
   match(kdfOverLimit("argon2id13", 1, KDF_LIMITS.argon2Memory + 1)!, /argon2Memory/);
   // What Autobahn|Python's derive_scram_credential makes (4096 passes of 512 KiB) is within.
   equal(kdfOverLimit("argon2id13", 4096, 512), undefined);
+  // A limit left undefined (from JavaScript) is the default; one not a positive number, an error.
+  const unset = { pbkdf2Iterations: undefined } as unknown as KdfLimits;
+  match(kdfOverLimit("pbkdf2", 2_000_000, null, unset)!, /1000000/);
+  throws(
+    () => kdfOverLimit("pbkdf2", 1, null, { pbkdf2Iterations: NaN }),
+    /kdfLimits\.pbkdf2Iterations/,
+  );
 });
 
 Deno.test("router config, wampcraDeriveKey and hash-secret refuse KDF parameters a client would refuse", async () => {

@@ -49,6 +49,7 @@ export const CRA_MAX_KEYLEN = 1024;
  * @param memory Argon2id memory in KiB; ignored for PBKDF2.
  * @param limits The limits; each one left out is its default.
  * @returns Why, naming the limit, or `undefined` when within them.
+ * @throws {RangeError} If a limit given is not a positive number.
  *
  * @example
  * ```ts
@@ -68,7 +69,9 @@ export function kdfOverLimit(
   memory: number | null | undefined,
   limits: KdfLimits = {},
 ): string | undefined {
-  const { pbkdf2Iterations, argon2Memory, argon2Work } = { ...KDF_LIMITS, ...limits };
+  const pbkdf2Iterations = limit(limits, "pbkdf2Iterations");
+  const argon2Memory = limit(limits, "argon2Memory");
+  const argon2Work = limit(limits, "argon2Work");
   if (kdf === "pbkdf2") {
     return iterations > pbkdf2Iterations
       ? `pbkdf2 iterations ${iterations} is over the limit of ${pbkdf2Iterations} ` +
@@ -84,4 +87,13 @@ export function kdfOverLimit(
     ? `argon2id13 iterations × memory ${iterations} × ${memory} KiB is over the limit of ` +
       `${argon2Work} KiB (kdfLimits.argon2Work)`
     : undefined;
+}
+
+/** One limit: the one given, else the default. */
+function limit(limits: KdfLimits, key: keyof KdfLimits): number {
+  const value = limits[key] ?? KDF_LIMITS[key];
+  if (!(value > 0)) {
+    throw new RangeError(`kdfLimits.${key} must be a positive number, got ${value}`);
+  }
+  return value;
 }
