@@ -7,7 +7,7 @@
  */
 
 import { cryptosignMessage, seedBytes } from "../../wamp/auth/cryptosign.ts";
-import { decodeHex } from "../../wamp/auth/util.ts";
+import { decodeHex, randomBytes } from "../../wamp/auth/util.ts";
 import { ed25519PublicKey, ed25519Sign } from "../../wamp/auth/webcrypto.ts";
 import { toHex } from "../../wamp/bytes.ts";
 import type { CryptosignKeyPair, Dict } from "../../wamp/mod.ts";
@@ -36,7 +36,7 @@ import type { CryptosignKey } from "./credentials.ts";
  * ```
  */
 export async function createCryptosignKeyPair(seed?: string): Promise<CryptosignKeyPair> {
-  const bytes = seed === undefined ? crypto.getRandomValues(new Uint8Array(32)) : seedBytes(seed);
+  const bytes = seed === undefined ? randomBytes(32) : seedBytes(seed);
   return { seed: toHex(bytes), publicKey: toHex(await ed25519PublicKey(bytes)) };
 }
 
