@@ -11,6 +11,9 @@
  */
 
 import { parseArgs } from "node:util";
+import { kdfOverLimit } from "../wamp/auth/kdf_limits.ts";
+import { decodeBase64 } from "../wamp/auth/util.ts";
+import { checkKdfParams } from "../wamp/auth/wampcra.ts";
 import {
   type ScramCredentials,
   scramDeriveCredentials,
@@ -132,7 +135,11 @@ export async function hashSecret(args: string[]): Promise<number> {
       }
       const iterations = integerFlag("iterations", values.iterations, 1000);
       const keylen = integerFlag("keylen", values.keylen, 32);
-      if (keylen > 1024) throw new UsageError(`Invalid --keylen "${keylen}": at most 1024`);
+      try {
+        checkKdfParams(iterations, keylen);
+      } catch (error) {
+        throw new UsageError(`${(error as RangeError).message}: a client would refuse it`);
+      }
       const password = await readPassword(values.password);
       const secret = wampcraDeriveKey(password, salt, iterations, keylen);
       user = { role, secret, salt, iterations, keylen };
@@ -145,7 +152,7 @@ export async function hashSecret(args: string[]): Promise<number> {
       if (kdf === "pbkdf2" && values.memory !== undefined) {
         throw new UsageError("--memory is for argon2id13, not pbkdf2");
       }
-      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(salt) || salt.length % 4 !== 0) {
+      if (!decodeBase64(salt)?.length) {
         throw new UsageError(`Invalid --salt "${salt}": scram salts are base64`);
       }
       const params: ScramKdfParams = {
@@ -154,6 +161,10 @@ export async function hashSecret(args: string[]): Promise<number> {
         iterations: integerFlag("iterations", values.iterations, kdf === "pbkdf2" ? 4096 : 4),
         ...(kdf === "argon2id13" ? { memory: integerFlag("memory", values.memory, 65536, 8) } : {}),
       };
+      const over = kdfOverLimit(kdf, params.iterations, params.memory);
+      if (over !== undefined) {
+        throw new UsageError(`Cannot hash: ${over}: a client would refuse it`);
+      }
       const password = await readPassword(values.password);
       let credentials: ScramCredentials;
       try {

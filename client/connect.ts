@@ -7,7 +7,12 @@
 import { linkedPeers } from "../transports/local.ts";
 import { hasBuiltin } from "../wamp/builtin.ts";
 import type { ClientTlsOptions } from "../transports/stream/dial.ts";
-import { type Link, type PeerAcceptor, type SerializerName, TransportError } from "../wamp/mod.ts";
+import {
+  type Link,
+  type PeerAcceptor,
+  type SerializerName,
+  UnsupportedUrlError,
+} from "../wamp/mod.ts";
 import type { JoinOptions } from "./join.ts";
 import { Session } from "./session.ts";
 
@@ -58,7 +63,8 @@ export interface ConnectOptions extends JoinOptions {
  * @param url The router's URL.
  * @param options Transport settings.
  * @returns The open link, not yet joined.
- * @throws {TransportError} When the scheme is unknown or the connection fails.
+ * @throws {UnsupportedUrlError} When the URL is not one of these.
+ * @throws {TransportError} When the connection fails.
  */
 export async function openLink(
   url: string,
@@ -68,7 +74,7 @@ export async function openLink(
   try {
     scheme = new URL(url).protocol;
   } catch {
-    throw new TransportError(`Cannot connect to ${url}: not a URL`);
+    throw new UnsupportedUrlError(url, "not a URL");
   }
   const { serializers, tls, headers, maxMessageSize, compression, batched, pingInterval, signal } =
     options;
@@ -98,9 +104,7 @@ export async function openLink(
     case "tcps:":
     case "unix:": {
       if (!hasBuiltin("node:net")) {
-        throw new TransportError(
-          `Cannot connect to ${url}: RawSocket needs node:net (Deno, Node, Bun)`,
-        );
+        throw new UnsupportedUrlError(url, "RawSocket needs node:net (Deno, Node, Bun)");
       }
       const { connectRawSocket } = await import("../transports/rawsocket/client.ts");
       return await connectRawSocket(url, {
@@ -119,7 +123,7 @@ export async function openLink(
       });
     }
     default:
-      throw new TransportError(`Cannot connect to ${url}: unsupported scheme "${scheme}"`);
+      throw new UnsupportedUrlError(url, `unsupported scheme "${scheme}"`);
   }
 }
 

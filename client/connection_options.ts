@@ -5,7 +5,7 @@
  * @module
  */
 
-import { CloseUri } from "../wamp/mod.ts";
+import { CloseUri, UnsupportedUrlError } from "../wamp/mod.ts";
 import type { RetryOptions } from "./backoff.ts";
 import type { ConnectOptions } from "./connect.ts";
 import { SessionClosedError, type UserErrorHandler } from "./errors.ts";
@@ -60,9 +60,10 @@ export interface ConnectionOptions extends ConnectOptions, RetryOptions {
 export const COMING_BACK = new Set<string>([CloseUri.SYSTEM_SHUTDOWN]);
 
 /**
- * Why an attempt to connect and join failed: the URL's scheme
- * (`unsupported`), the router's refusal (`closed`: ABORT on HELLO, no
- * retry), or anything else (`unreachable`: refused, no WELCOME in time).
+ * Why an attempt to connect and join failed, by the error's class: an
+ * {@linkcode UnsupportedUrlError} (`unsupported`), the router's refusal
+ * (`closed`: ABORT on HELLO, no retry), or anything else (`unreachable`:
+ * refused, no WELCOME in time).
  *
  * @param error What the attempt threw.
  * @returns The reason, and the WAMP reason URI and message for `onclose`.
@@ -77,7 +78,7 @@ export function attemptFailure(
     const reason = error.reason === CloseUri.TIMEOUT ? "unreachable" : "closed";
     return [reason, { reason: error.reason, message }];
   }
-  if (/unsupported scheme|not a URL/.test(message)) return ["unsupported", { message }];
+  if (error instanceof UnsupportedUrlError) return ["unsupported", { message }];
   return ["unreachable", { message }];
 }
 

@@ -86,6 +86,7 @@ export {
   type Dict,
   ErrorUri,
   type InvocationPolicy,
+  type KdfLimits,
   type LogFields,
   type Logger,
   type LogLevel,
@@ -96,4 +97,5 @@ export {
   type SerializerName,
   type SubscribeOptions,
   TransportError,
+  UnsupportedUrlError,
 } from "../wamp/mod.ts";

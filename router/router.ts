@@ -212,13 +212,13 @@ export class Router {
     const roles: Record<string, Record<string, unknown>> = rolesDict(ROUTER_FEATURES);
     roles.dealer!.reflection = true; // a role key, not a feature (spec "Interface Reflection")
     roles.broker!.reflection = true; // wamp.reflection.topic.* (router/core/broker/topic_reflection.ts)
-    const delivery = new Delivery();
+    const delivery = new Delivery(), sessions = new SessionLog(this.log, options.sessionLogRate);
     this.#host = {
       agent: options.agent ?? `Cloverleaf-${denoConfig.version}`,
       authTimeout: options.authTimeout ?? 10_000,
       roles,
-      log: this.log,
-      sessions: new SessionLog(this.log, options.sessionLogRate),
+      log: sessions.log, // a client's failed logins and violations are limited per kind
+      sessions,
       metrics: metricsFor(this),
       realm: (name) => this.#realms.get(name),
       sessionId: () => this.#globalIds(),

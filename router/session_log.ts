@@ -1,24 +1,46 @@
 /**
- * Session joins and leaves at `info`, one line each while they are few;
- * above a rate (joins and leaves per second), one summary line per second
- * instead, so ten thousand clients reconnecting do not flood the log.
+ * What the router logs about sessions, bounded so that clients cannot flood
+ * the log: joins and leaves at `info`, one line each while they are few,
+ * above a rate (joins and leaves per second) one summary line per second
+ * instead; and the lines a client causes at will (a failed login, a
+ * protocol violation: any line with an `event` field), at most
+ * {@linkcode EVENT_LOG_LIMIT} of a kind per {@linkcode EVENT_LOG_INTERVAL},
+ * then one line saying how many more there were.
  *
  * @module
  */
 
-import type { Logger } from "../wamp/log.ts";
+import type { LogFields, Logger, LogLevel } from "../wamp/log.ts";
 import type { SessionInfo } from "./core/types.ts";
 
 /** The default rate above which joins and leaves are summed up. */
 export const SESSION_LOG_RATE = 20;
 
-/** Logs joins and leaves, summed up above a rate. */
+/** Lines of one `event` kind written per {@linkcode EVENT_LOG_INTERVAL}; the rest are counted. */
+export const EVENT_LOG_LIMIT = 10;
+
+/** The window of {@linkcode EVENT_LOG_LIMIT}, in milliseconds. */
+export const EVENT_LOG_INTERVAL = 10_000;
+
+/** One `event` kind's window: when it started, lines in it, lines not written. */
+interface EventWindow {
+  readonly start: number;
+  readonly level: LogLevel;
+  lines: number;
+  suppressed: number;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+/** Logs joins and leaves, summed up above a rate, and limits lines per `event` kind. */
 export class SessionLog {
   #log: Logger;
   #rate: number;
+  #eventLimit: number;
+  #eventInterval: number;
+  #events = new Map<string, EventWindow>();
   /** Start of the current one-second window (ms), and the joins and leaves in it. */
   #windowStart = 0;
-  #events = 0;
+  #inWindow = 0;
   /** Joins and leaves counted but not logged one by one in the current window. */
   #joined = 0;
   #left = 0;
@@ -30,11 +52,42 @@ export class SessionLog {
    * @param log Where lines go.
    * @param rate Joins and leaves per second logged one by one; past it, a
    * summary each second (0: always summed up).
+   * @param eventLimit Lines of one `event` kind per `eventInterval`.
+   * @param eventInterval The window of `eventLimit`, in milliseconds.
    */
-  constructor(log: Logger, rate: number = SESSION_LOG_RATE) {
+  constructor(
+    log: Logger,
+    rate: number = SESSION_LOG_RATE,
+    eventLimit = EVENT_LOG_LIMIT,
+    eventInterval = EVENT_LOG_INTERVAL,
+  ) {
     this.#log = log;
     this.#rate = rate;
+    this.#eventLimit = eventLimit;
+    this.#eventInterval = eventInterval;
   }
+
+  /**
+   * The logger to hand to sessions: lines with an `event` field (a kind a
+   * client can cause at will, e.g. `authentication_failed`) are written at
+   * most `eventLimit` times per `eventInterval` and kind, then counted, and
+   * the count is written when the window ends; other lines pass through.
+   */
+  readonly log: Logger = (level, message, fields) => {
+    const kind = fields?.event;
+    if (kind === undefined) return this.#log(level, message, fields);
+    const now = Date.now();
+    const last = this.#events.get(kind);
+    if (last !== undefined && now - last.start >= this.#eventInterval) this.#endWindow(kind, last);
+    const window = this.#events.get(kind) ?? { start: now, level, lines: 0, suppressed: 0 };
+    this.#events.set(kind, window);
+    if (++window.lines <= this.#eventLimit) return this.#log(level, message, fields);
+    window.suppressed++;
+    window.timer ??= setTimeout(
+      () => this.#endWindow(kind, window),
+      window.start + this.#eventInterval - now,
+    );
+  };
 
   /**
    * A session joined a realm.
@@ -73,8 +126,9 @@ export class SessionLog {
     } else this.#left++;
   }
 
-  /** Writes the summary of the joins and leaves not logged one by one, if any. */
+  /** Writes the summaries of what was not logged one by one, if any (the router closes). */
   flush(): void {
+    for (const [kind, window] of this.#events) this.#endWindow(kind, window);
     clearTimeout(this.#timer);
     this.#timer = undefined;
     const joined = this.#joined, left = this.#left;
@@ -87,14 +141,29 @@ export class SessionLog {
     );
   }
 
+  /** An `event` kind's window is over: how many lines were not written, if any. */
+  #endWindow(kind: string, window: EventWindow): void {
+    clearTimeout(window.timer);
+    if (this.#events.get(kind) === window) this.#events.delete(kind);
+    const { suppressed } = window;
+    if (suppressed === 0) return;
+    const fields: LogFields = { event: kind, suppressed };
+    const seconds = this.#eventInterval / 1000;
+    this.#log(
+      window.level,
+      `${suppressed} more "${kind}" lines suppressed (over ${this.#eventLimit} in ${seconds} s)`,
+      fields,
+    );
+  }
+
   /** Counts one join or leave; true when it is logged one by one. */
   #count(): boolean {
     const now = Date.now();
     if (now - this.#windowStart >= 1000) {
       this.#windowStart = now;
-      this.#events = 0;
+      this.#inWindow = 0;
     }
-    if (++this.#events <= this.#rate) return true;
+    if (++this.#inWindow <= this.#rate) return true;
     this.#timer ??= setTimeout(() => this.flush(), 1000 - (now - this.#windowStart));
     return false;
   }

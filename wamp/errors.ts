@@ -51,6 +51,39 @@ export class TransportError extends Error {
 }
 
 /**
+ * A URL no transport here can connect to: not a URL, a scheme no transport
+ * serves, a transport this platform lacks. Trying again cannot help, so a
+ * client `Connection` stops at once (`onclose` reason `unsupported`).
+ *
+ * @example
+ * ```ts
+ * import { TransportError, UnsupportedUrlError } from "@cloverleaf/wamp/wamp";
+ * import { equal, ok } from "node:assert/strict";
+ *
+ * const error = new UnsupportedUrlError("ftp://host", 'unsupported scheme "ftp:"');
+ * ok(error instanceof TransportError);
+ * equal(error.message, 'Cannot connect to ftp://host: unsupported scheme "ftp:"');
+ * ```
+ */
+export class UnsupportedUrlError extends TransportError {
+  /** The URL. */
+  readonly url: string;
+
+  /**
+   * Creates the error.
+   *
+   * @param url The URL.
+   * @param why What is wrong with it.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(url: string, why: string, options?: ErrorOptions) {
+    super(`Cannot connect to ${url}: ${why}`, options);
+    this.name = "UnsupportedUrlError";
+    this.url = url;
+  }
+}
+
+/**
  * A link refused to send a message over the remote side's limit (its
  * `sendLimit`, announced in the RawSocket handshake): nothing was sent. The
  * sender decides what happens next; a client session answers an oversize

@@ -34,6 +34,11 @@ export interface LogFields {
   reason?: string | undefined;
   /** The authentication method. */
   method?: string | undefined;
+  /**
+   * The kind of a line a client can cause at will (`authentication_failed`,
+   * `protocol_violation`): the router writes a few of a kind, then counts.
+   */
+  event?: string | undefined;
   /** Anything else. */
   [key: string]: string | number | boolean | undefined;
 }

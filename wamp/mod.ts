@@ -19,6 +19,7 @@ export * from "./uri.ts";
 export * from "./uris.ts";
 export * from "./serializers/mod.ts";
 export { deriveKey as wampcraDeriveKey } from "./auth/wampcra.ts";
+export { KDF_LIMITS, type KdfLimits } from "./auth/kdf_limits.ts";
 export { type CryptosignKeyPair, cryptosignKeyPair } from "./auth/cryptosign.ts";
 export {
   deriveCredentials as scramDeriveCredentials,

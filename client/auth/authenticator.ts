@@ -11,13 +11,14 @@
 
 import { AuthMethod } from "../../wamp/auth/auth_method.ts";
 import { ed25519PublicKey } from "../../wamp/auth/webcrypto.ts";
+import { seedBytes } from "../../wamp/auth/cryptosign.ts";
 import { generateNonce } from "../../wamp/auth/scram.ts";
 import { checkVerifier } from "../../wamp/auth/scram_client.ts";
 import { toBase64, toHex } from "../../wamp/bytes.ts";
 import type { Dict, TransportInfo, WelcomeDetails } from "../../wamp/mod.ts";
 import { bindChannel, type BoundChannel } from "./channel_binding.ts";
 import type { AuthCredentials, ChallengeAnswer } from "./credentials.ts";
-import { cryptosignAnswer, seedBytes } from "./cryptosign.ts";
+import { cryptosignAnswer } from "./cryptosign.ts";
 import { scramAnswer } from "./scram.ts";
 import { craAnswer } from "./wampcra.ts";
 
@@ -153,14 +154,14 @@ export class ClientAuthenticator {
   }
 
   async #builtIn(authmethod: string, extra: Dict): Promise<Required<ChallengeAnswer> | undefined> {
-    const { ticket, secret, cryptosign, password, authid } = this.#options;
+    const { ticket, secret, cryptosign, password, authid, kdfLimits } = this.#options;
     switch (authmethod) {
       case AuthMethod.TICKET:
         return ticket === undefined ? undefined : { signature: ticket, extra: {} };
       case AuthMethod.WAMPCRA:
         return secret === undefined
           ? undefined
-          : { signature: await craAnswer(secret, extra), extra: {} };
+          : { signature: await craAnswer(secret, extra, kdfLimits), extra: {} };
       case AuthMethod.CRYPTOSIGN: {
         if (cryptosign === undefined) return undefined;
         return {
@@ -180,7 +181,7 @@ export class ClientAuthenticator {
           channelBinding: binding.type,
           cbindData: toBase64(binding.channelId),
         };
-        const answer = await scramAnswer(password, hello, extra);
+        const answer = await scramAnswer(password, hello, extra, kdfLimits);
         this.#verifier = answer.verifier;
         return { signature: answer.signature, extra: { ...answer.extra } };
       }

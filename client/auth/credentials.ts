@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Dict } from "../../wamp/mod.ts";
+import type { Dict, KdfLimits } from "../../wamp/mod.ts";
 
 /** An answer to a CHALLENGE: AUTHENTICATE's `Signature` and `Extra`. */
 export interface ChallengeAnswer {
@@ -156,6 +156,16 @@ export interface AuthCredentials {
    * @default {null (unbound)}
    */
   channelBinding?: "tls-unique" | null;
+  /**
+   * The most key-derivation work a CHALLENGE may ask for (WAMP-SCRAM's
+   * PBKDF2 iterations or Argon2id memory and passes, salted WAMP-CRA's
+   * iterations). Past a limit the client sends ABORT
+   * `wamp.error.cannot_authenticate` and the join rejects with a
+   * `SessionClosedError` whose message names the limit. See
+   * docs/security.md, "Key derivation".
+   * @default {KDF_LIMITS: 1,000,000 PBKDF2 iterations, 256 MiB and 4 GiB of passes × memory for Argon2id}
+   */
+  kdfLimits?: KdfLimits;
   /** Answers CHALLENGEs for offered methods that have no credentials here. */
   onChallenge?: ChallengeHandler;
 }

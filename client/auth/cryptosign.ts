@@ -6,26 +6,13 @@
  * @module
  */
 
-import { cryptosignMessage } from "../../wamp/auth/cryptosign.ts";
-import { decodeHex } from "../../wamp/auth/util.ts";
+import { cryptosignMessage, seedBytes } from "../../wamp/auth/cryptosign.ts";
+import { decodeHex, randomBytes } from "../../wamp/auth/util.ts";
 import { ed25519PublicKey, ed25519Sign } from "../../wamp/auth/webcrypto.ts";
 import { toHex } from "../../wamp/bytes.ts";
 import type { CryptosignKeyPair, Dict } from "../../wamp/mod.ts";
 import type { BoundChannel } from "./channel_binding.ts";
 import type { CryptosignKey } from "./credentials.ts";
-
-/**
- * Reads a seed: 32 bytes as 64 hex characters.
- *
- * @param seed The seed, hex.
- * @returns The bytes.
- * @throws {RangeError} If it is not 32 bytes of hex.
- */
-export function seedBytes(seed: string): Uint8Array {
-  const bytes = decodeHex(seed, 32);
-  if (bytes === undefined) throw new RangeError("Cannot use Ed25519 seed: not 32 bytes");
-  return bytes;
-}
 
 /**
  * Creates an Ed25519 key pair for WAMP-Cryptosign through WebCrypto, in
@@ -49,7 +36,7 @@ export function seedBytes(seed: string): Uint8Array {
  * ```
  */
 export async function createCryptosignKeyPair(seed?: string): Promise<CryptosignKeyPair> {
-  const bytes = seed === undefined ? crypto.getRandomValues(new Uint8Array(32)) : seedBytes(seed);
+  const bytes = seed === undefined ? randomBytes(32) : seedBytes(seed);
   return { seed: toHex(bytes), publicKey: toHex(await ed25519PublicKey(bytes)) };
 }
 

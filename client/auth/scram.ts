@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { KdfLimits } from "../../wamp/auth/kdf_limits.ts";
 import { kdfInputs } from "../../wamp/auth/scram.ts";
 import { type ScramAnswer, scramExchange, type ScramHello } from "../../wamp/auth/scram_client.ts";
 import { xorBytes } from "../../wamp/auth/util.ts";
@@ -21,17 +22,20 @@ import type { ScramKdfParams } from "../../wamp/mod.ts";
  * @param password The user's password.
  * @param hello What the client sent in HELLO.
  * @param extra The CHALLENGE extra.
+ * @param limits The most KDF work to do; each one left out is its default.
  * @returns The answer.
  * @throws {TypeError} When the CHALLENGE is malformed or its nonce is not ours.
- * @throws {RangeError} When the KDF is unknown or its parameters are invalid.
+ * @throws {RangeError} When the KDF is unknown, its parameters are invalid
+ * or over the limits (checked before any work).
  */
 export async function scramAnswer(
   password: string,
   hello: ScramHello,
   extra: Readonly<Record<string, unknown>>,
+  limits?: KdfLimits,
 ): Promise<ScramAnswer> {
   const { params, message, extra: authenticateExtra } = scramExchange(hello, extra);
-  const salted = await saltedPassword(password, params);
+  const salted = await saltedPassword(password, params, limits);
   const clientKey = await hmacSha256(salted, "Client Key");
   const storedKey = await sha256(clientKey);
   const serverKey = await hmacSha256(salted, "Server Key");
@@ -47,10 +51,15 @@ export async function scramAnswer(
  *
  * @param password The password.
  * @param params The KDF parameters.
+ * @param limits The most KDF work to do.
  * @returns The salted password.
  */
-async function saltedPassword(password: string, params: ScramKdfParams): Promise<Uint8Array> {
-  const { secret, saltBytes } = kdfInputs(password, params);
+async function saltedPassword(
+  password: string,
+  params: ScramKdfParams,
+  limits: KdfLimits | undefined,
+): Promise<Uint8Array> {
+  const { secret, saltBytes } = kdfInputs(password, params, limits);
   if (params.kdf === "pbkdf2") {
     return await pbkdf2Sha256(secret, saltBytes, params.iterations, 32);
   }

@@ -363,8 +363,8 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
     const why = reason instanceof Error ? reason.message : `${reason}`;
     const { realm, details } = this.#hello ?? {}, { type: transport, peer } = this.#transport;
     const authid = typeof details?.authid === "string" ? details.authid : undefined;
-    const [session, method] = [this.#id, this.#method];
-    const fields = { realm, session, authid, method, transport, peer, reason: why };
+    const [session, method, event] = [this.#id, this.#method, "authentication_failed"];
+    const fields = { realm, session, authid, method, transport, peer, reason: why, event };
     this.#host.log("warn", `Session ${session}: ${method} authentication failed: ${why}`, fields);
     const effects = this.#end();
     this.#result = { aborted: true };

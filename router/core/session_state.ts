@@ -157,6 +157,7 @@ export class SessionState<R extends SessionRealm = SessionRealm> {
       transport: this.#transport.type,
       peer: this.#transport.peer,
       reason: message,
+      event: "protocol_violation", // limited per kind by the shell's log
     });
     const abort: WampMessage = {
       type: MessageType.ABORT,

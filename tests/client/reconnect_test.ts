@@ -16,7 +16,9 @@ import {
   type ConnectionOptions,
   NotConnectedError,
   type Session,
+  UnsupportedUrlError,
 } from "../../client/mod.ts";
+import { openLink } from "../../client/connect.ts";
 import { listen, type Listener, Router } from "../../mod.ts";
 import { DENO_RUN, startService } from "../cli/_service.ts";
 import { until, within } from "../_helpers/router.ts";
@@ -262,6 +264,25 @@ Deno.test("Connection: unreachable without retryIfUnreachable, onclose returning
     await server.router.close();
     await server.listener.close();
   }
+});
+
+Deno.test("Connection: the retry decision goes by the error's class, not its text", async () => {
+  // Unreachable (long-poll errors name the URL), with a path that reads like the
+  // messages of an unsupported URL: retried.
+  const path = recorded(`http://127.0.0.1:${freePort()}/not a URL/unsupported scheme`, {
+    maxRetries: 2,
+  });
+  await rejects(path.connection.open(), /stopped: unreachable/);
+  deepEqual(path.closes.map((c) => [c.reason, c.details.willRetry]), [
+    ["unreachable", true],
+    ["unreachable", true],
+    ["unreachable", false],
+  ]);
+  // Not a URL at all: an UnsupportedUrlError, not retried.
+  const bad = recorded("127.0.0.1:8080");
+  await rejects(bad.connection.open(), /stopped: unsupported/);
+  deepEqual(bad.closes.map((c) => [c.reason, c.details.willRetry]), [["unsupported", false]]);
+  await rejects(openLink("gopher://127.0.0.1"), UnsupportedUrlError);
 });
 
 Deno.test("Connection.close() stops the retries; whileDisconnected: wait holds requests until the next session", async () => {

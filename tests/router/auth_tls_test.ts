@@ -21,7 +21,8 @@ import { resolveRealmOptions } from "../../router/core/realm_options.ts";
 import { Router } from "../../router/router.ts";
 import { cryptosignKeyPair, signChallenge } from "../../wamp/auth/cryptosign.ts";
 import { deriveCredentials, type ScramKdfParams } from "../../wamp/auth/scram.ts";
-import { answerChallenge, checkVerifier } from "../../wamp/auth/scram_client.ts";
+import { checkVerifier } from "../../wamp/auth/scram_client.ts";
+import { scramAnswer as clientScramAnswer } from "../../client/auth/scram.ts";
 import {
   type Dict,
   ErrorUri,
@@ -511,7 +512,7 @@ async function scramChallenge(transport: TransportInfo, channelBinding: string |
 
 /** What a client sends, binding to `channelId`. */
 function scramAnswer(extra: Dict, channelId: Uint8Array | null) {
-  return answerChallenge(
+  return clientScramAnswer(
     PASSWORD,
     channelId === null ? { authid: "erin", nonce: NONCE } : {
       authid: "erin",
@@ -525,7 +526,7 @@ function scramAnswer(extra: Dict, channelId: Uint8Array | null) {
 
 Deno.test("scramAuthenticator() accepts a proof bound to the connection's tls-unique", async () => {
   const step = await scramChallenge(tlsTransport(), "tls-unique");
-  const answer = scramAnswer(step.challenge, CHANNEL_ID);
+  const answer = await scramAnswer(step.challenge, CHANNEL_ID);
   deepEqual(answer.extra.channel_binding, "tls-unique");
   const welcome = welcomeOf(await step.answer(answer.signature, { ...answer.extra }));
   equal(welcome.authid, "erin");
@@ -535,14 +536,14 @@ Deno.test("scramAuthenticator() accepts a proof bound to the connection's tls-un
 Deno.test("scramAuthenticator() denies a proof bound to another channel", async () => {
   // Honest about its (other) channel: cbind_data gives it away.
   let step = await scramChallenge(tlsTransport(), "tls-unique");
-  let answer = scramAnswer(step.challenge, OTHER_CHANNEL_ID);
+  let answer = await scramAnswer(step.challenge, OTHER_CHANNEL_ID);
   equal(
     denialOf(await step.answer(answer.signature, { ...answer.extra })),
     "wamp-scram: cbind_data is not this connection's tls-unique channel ID",
   );
   // Relaying our cbind_data with a proof made over its own channel: the proof fails.
   step = await scramChallenge(tlsTransport(), "tls-unique");
-  answer = scramAnswer(step.challenge, OTHER_CHANNEL_ID);
+  answer = await scramAnswer(step.challenge, OTHER_CHANNEL_ID);
   const relayed = { ...answer.extra, cbind_data: CHANNEL_ID.toBase64() };
   equal(
     denialOf(await step.answer(answer.signature, relayed)),
@@ -552,20 +553,20 @@ Deno.test("scramAuthenticator() denies a proof bound to another channel", async 
 
 Deno.test("scramAuthenticator() denies an AUTHENTICATE whose binding differs from HELLO's", async () => {
   let step = await scramChallenge(tlsTransport(), "tls-unique");
-  let answer = scramAnswer(step.challenge, null);
+  let answer = await scramAnswer(step.challenge, null);
   equal(
     denialOf(await step.answer(answer.signature, { ...answer.extra })),
     "wamp-scram: channel binding null is not the one asked for",
   );
   step = await scramChallenge(tlsTransport(), null);
-  answer = scramAnswer(step.challenge, CHANNEL_ID);
+  answer = await scramAnswer(step.challenge, CHANNEL_ID);
   equal(
     denialOf(await step.answer(answer.signature, { ...answer.extra })),
     "wamp-scram: channel binding was not asked for",
   );
   // Unbound both ways still works over TLS.
   step = await scramChallenge(tlsTransport(), null);
-  answer = scramAnswer(step.challenge, null);
+  answer = await scramAnswer(step.challenge, null);
   equal(welcomeOf(await step.answer(answer.signature, { ...answer.extra })).authid, "erin");
 });
 

@@ -176,7 +176,14 @@ function decodeBytes(value: string | Uint8Array): Uint8Array | undefined {
   return value.length === 32 ? value : undefined;
 }
 
-function seedBytes(seed: string | Uint8Array): Uint8Array {
+/**
+ * Reads an Ed25519 seed: 32 bytes, or 64 hex characters.
+ *
+ * @param seed The seed.
+ * @returns The bytes.
+ * @throws {RangeError} If it is not 32 bytes.
+ */
+export function seedBytes(seed: string | Uint8Array): Uint8Array {
   const bytes = decodeBytes(seed);
   if (bytes === undefined) throw new RangeError("Cannot use Ed25519 seed: not 32 bytes");
   return bytes;

@@ -18,6 +18,7 @@
 import { argon2id } from "@noble/hashes/argon2.js";
 import { toBase64 } from "../bytes.ts";
 import { builtin } from "../builtin.ts";
+import { type KdfLimits, kdfOverLimit } from "./kdf_limits.ts";
 import { saslprep } from "./saslprep.ts";
 import { constantTimeEqual, decodeBase64, randomBytes, xorBytes } from "./util.ts";
 
@@ -50,8 +51,8 @@ export interface ScramCredentials {
  * @param password The password.
  * @param params The KDF, salt, iterations and memory.
  * @returns The salted password.
- * @throws {RangeError} If the parameters are invalid or the password holds
- * characters SASLprep prohibits.
+ * @throws {RangeError} If the parameters are invalid or over the default
+ * `KDF_LIMITS`, or the password holds characters SASLprep prohibits.
  */
 export function saltedPassword(password: string, params: ScramKdfParams): Uint8Array {
   const { secret, saltBytes } = kdfInputs(password, params);
@@ -69,17 +70,19 @@ export function saltedPassword(password: string, params: ScramKdfParams): Uint8A
 }
 
 /**
- * Checks the KDF parameters and prepares its inputs: the SASLprep'd
- * password as UTF-8 and the decoded salt.
+ * Checks the KDF parameters, within `limits`, and prepares its inputs:
+ * the SASLprep'd password as UTF-8 and the decoded salt.
  *
  * @param password The password.
  * @param params The KDF, salt, iterations and memory.
+ * @param limits The most work to do; each one left out is its default.
  * @returns The KDF's secret and salt bytes.
- * @throws {RangeError} As {@linkcode saltedPassword}.
+ * @throws {RangeError} As {@linkcode saltedPassword}, naming the limit.
  */
 export function kdfInputs(
   password: string,
   params: ScramKdfParams,
+  limits?: KdfLimits,
 ): { secret: Uint8Array; saltBytes: Uint8Array } {
   const { kdf, salt, iterations, memory } = params;
   const saltBytes = decodeBase64(salt);
@@ -92,6 +95,8 @@ export function kdfInputs(
   if (kdf === "argon2id13" && !isPositiveInteger(memory)) {
     throw new RangeError(`Cannot run KDF: argon2id13 needs memory in KiB, got ${memory}`);
   }
+  const over = kdfOverLimit(kdf, iterations, memory, limits);
+  if (over !== undefined) throw new RangeError(`Cannot run KDF: ${over}`);
   if (kdf === "pbkdf2" || kdf === "argon2id13") {
     return { secret: new TextEncoder().encode(saslprep(password)), saltBytes };
   }
@@ -122,16 +127,7 @@ export function kdfInputs(
  * ```
  */
 export function deriveCredentials(password: string, params: ScramKdfParams): ScramCredentials {
-  return credentialsFromSalted(saltedPassword(password, params));
-}
-
-/**
- * Computes `StoredKey` and `ServerKey` from an already salted password.
- *
- * @param salted The salted password from {@linkcode saltedPassword}.
- * @returns The stored key and server key, base64.
- */
-export function credentialsFromSalted(salted: Uint8Array): ScramCredentials {
+  const salted = saltedPassword(password, params);
   return {
     storedKey: toBase64(sha256(hmac(salted, "Client Key"))),
     serverKey: toBase64(hmac(salted, "Server Key")),
@@ -176,19 +172,6 @@ export function authMessage(fields: AuthMessageFields): string {
   }
   const binding = toBase64(new Uint8Array([...header, ...data]));
   return `n=${user},r=${clientNonce},r=${nonce},s=${salt},i=${iterations},c=${binding},r=${nonce}`;
-}
-
-/**
- * Computes the client's proof: `ClientKey XOR HMAC(StoredKey, AuthMessage)`.
- *
- * @param salted The salted password from {@linkcode saltedPassword}.
- * @param message The AuthMessage.
- * @returns The ClientProof, base64: AUTHENTICATE's `Signature`.
- */
-export function clientProof(salted: Uint8Array, message: string): string {
-  const clientKey = hmac(salted, "Client Key");
-  const storedKey = sha256(clientKey);
-  return toBase64(xorBytes(clientKey, hmac(storedKey, message)));
 }
 
 /**

@@ -1,20 +1,13 @@
 /**
- * The client side of WAMP-SCRAM: answer the router's CHALLENGE with a
- * ClientProof, then check the router's WELCOME `authextra.verifier`.
- * Primitives and the router side are in `scram.ts`.
+ * The client side of WAMP-SCRAM: read the router's CHALLENGE, then check
+ * the router's WELCOME `authextra.verifier`. The ClientProof itself is
+ * computed through WebCrypto (`client/auth/scram.ts`); primitives and the
+ * router side are in `scram.ts`.
  *
  * @module
  */
 
-import {
-  authMessage,
-  clientProof,
-  credentialsFromSalted,
-  saltedPassword,
-  type ScramKdf,
-  type ScramKdfParams,
-  serverSignature,
-} from "./scram.ts";
+import { authMessage, type ScramKdf, type ScramKdfParams } from "./scram.ts";
 import { constantTimeEqual } from "./util.ts";
 
 /** What the client sent in HELLO for WAMP-SCRAM. */
@@ -49,35 +42,7 @@ export interface ScramAnswer {
   verifier: string;
 }
 
-/**
- * Answers a WAMP-SCRAM CHALLENGE: checks that the CHALLENGE nonce extends
- * the client's own, runs the KDF the router named, and computes the
- * ClientProof and the ServerSignature to expect in WELCOME.
- *
- * @param password The user's password.
- * @param hello What the client sent in HELLO.
- * @param extra The CHALLENGE extra (`nonce`, `salt`, `kdf`, `iterations`,
- * `memory`).
- * @returns The AUTHENTICATE signature and extra, and the expected verifier.
- * @throws {TypeError} If the CHALLENGE extra is malformed or its nonce does
- * not start with the client nonce; the client should then ABORT.
- * @throws {RangeError} If the KDF is unknown or its parameters are invalid.
- */
-export function answerChallenge(
-  password: string,
-  hello: ScramHello,
-  extra: Readonly<Record<string, unknown>>,
-): ScramAnswer {
-  const exchange = scramExchange(hello, extra);
-  const salted = saltedPassword(password, exchange.params);
-  return {
-    signature: clientProof(salted, exchange.message),
-    extra: exchange.extra,
-    verifier: serverSignature(credentialsFromSalted(salted).serverKey, exchange.message),
-  };
-}
-
-/** What both WAMP-SCRAM answers (sync here, WebCrypto in the client) start from. */
+/** What a WAMP-SCRAM answer starts from: the CHALLENGE, read and checked. */
 export interface ScramExchange {
   /** The KDF parameters the CHALLENGE named. */
   params: ScramKdfParams;
@@ -94,7 +59,8 @@ export interface ScramExchange {
  * @param hello What the client sent in HELLO.
  * @param extra The CHALLENGE extra.
  * @returns The KDF parameters, AuthMessage and AUTHENTICATE extra.
- * @throws {TypeError} As {@linkcode answerChallenge}.
+ * @throws {TypeError} If the CHALLENGE extra is malformed or its nonce does
+ * not start with the client nonce; the client should then ABORT.
  */
 export function scramExchange(
   hello: ScramHello,

@@ -14,6 +14,7 @@
 
 import { builtin } from "../builtin.ts";
 import { AuthMethod } from "./auth_method.ts";
+import { CRA_MAX_KEYLEN, type KdfLimits, kdfOverLimit } from "./kdf_limits.ts";
 import { constantTimeEqual } from "./util.ts";
 
 /**
@@ -30,7 +31,8 @@ import { constantTimeEqual } from "./util.ts";
  * @param iterations PBKDF2 iterations, the CHALLENGE extra `iterations`.
  * @param keylen Derived key length in bytes, the CHALLENGE extra `keylen`.
  * @returns The derived key, base64.
- * @throws {RangeError} If `iterations` or `keylen` is not a positive integer.
+ * @throws {RangeError} If `iterations` or `keylen` is not a positive integer,
+ * or over the default `KDF_LIMITS` and `CRA_MAX_KEYLEN`.
  *
  * @example Derive the key the router stores for a user
  * ```ts
@@ -57,9 +59,11 @@ export function deriveKey(secret: string, salt: string, iterations = 1000, keyle
  *
  * @param iterations PBKDF2 iterations.
  * @param keylen Derived key length in bytes.
- * @throws {RangeError} If either is not a positive integer.
+ * @param limits The most work to do; each one left out is its default.
+ * @throws {RangeError} If either is not a positive integer, `iterations` is
+ * over `limits.pbkdf2Iterations` or `keylen` over `CRA_MAX_KEYLEN`.
  */
-export function checkKdfParams(iterations: number, keylen: number): void {
+export function checkKdfParams(iterations: number, keylen: number, limits?: KdfLimits): void {
   for (const [name, value] of [["iterations", iterations], ["keylen", keylen]] as const) {
     if (!Number.isSafeInteger(value) || value < 1) {
       throw new RangeError(
@@ -67,6 +71,10 @@ export function checkKdfParams(iterations: number, keylen: number): void {
       );
     }
   }
+  const over = keylen > CRA_MAX_KEYLEN
+    ? `keylen ${keylen} is over the limit of ${CRA_MAX_KEYLEN} bytes`
+    : kdfOverLimit("pbkdf2", iterations, null, limits);
+  if (over !== undefined) throw new RangeError(`Cannot derive WAMP-CRA key: ${over}`);
 }
 
 /**

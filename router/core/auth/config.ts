@@ -7,6 +7,7 @@
  * @module
  */
 
+import { CRA_MAX_KEYLEN, KDF_LIMITS, kdfOverLimit } from "../../../wamp/auth/kdf_limits.ts";
 import { deriveCredentials } from "../../../wamp/auth/scram.ts";
 import { decodeBase64 } from "../../../wamp/auth/util.ts";
 import { configError, type ConfigObject } from "../../../config/mod.ts";
@@ -149,10 +150,12 @@ export function resolveAuthOptions(c: ConfigObject): ResolvedAuthOptions {
     ...principals(wampcra, "users", (p) => {
       const user: CraUser = { secret: p.string("secret"), role: role(p) };
       if (p.has("salt")) user.salt = p.string("salt");
-      if (p.has("iterations")) user.iterations = p.integer("iterations", 1000, 1);
-      if (p.has("keylen")) user.keylen = p.integer("keylen", 32, 1, 1024);
+      if (p.has("iterations")) {
+        user.iterations = p.integer("iterations", 1000, 1, KDF_LIMITS.pbkdf2Iterations);
+      }
+      if (p.has("keylen")) user.keylen = p.integer("keylen", 32, 1, CRA_MAX_KEYLEN);
       // A salted user's secret is the derived key: base64 of keylen bytes.
-      if (user.salt !== undefined) base64(p, "secret", user.secret, user.keylen ?? 32);
+      if (user.salt !== undefined) isBase64(p, "secret", user.secret, user.keylen ?? 32);
       return user;
     }),
   };
@@ -243,38 +246,45 @@ const KDFS = ["pbkdf2", "argon2id13"] as const;
 
 function scramUser(p: ConfigObject): ScramUser {
   const kdf = p.oneOf("kdf", KDFS, "argon2id13");
+  const pbkdf2 = kdf === "pbkdf2";
+  const salt = p.string("salt");
+  // A bad salt or too much work is reported (collecting): nothing to derive.
+  let derivable = isBase64(p, "salt", salt);
+  const maxIterations = pbkdf2 ? KDF_LIMITS.pbkdf2Iterations : KDF_LIMITS.argon2Work / 8;
   const params = {
     kdf,
-    salt: base64(p, "salt", p.string("salt")),
-    iterations: p.integer("iterations", kdf === "pbkdf2" ? 4096 : 4, 1),
-    ...(kdf === "argon2id13" ? { memory: p.integer("memory", 65536, 8) } : {}),
+    salt,
+    iterations: p.integer("iterations", pbkdf2 ? 4096 : 4, 1, maxIterations),
+    ...(pbkdf2 ? {} : { memory: p.integer("memory", 65536, 8, KDF_LIMITS.argon2Memory) }),
   };
+  const over = kdfOverLimit(kdf, params.iterations, params.memory);
+  if (over !== undefined) {
+    p.reject("iterations", `${over}: a client would refuse to log in`);
+    derivable = false;
+  }
   if (p.has("password")) {
     // Convenience for tests and examples: derive the stored keys at startup.
     const password = p.string("password");
-    // A bad salt is reported already (collecting): nothing to derive.
-    if (decodeBase64(params.salt) === undefined) {
-      return { role: role(p), ...params, storedKey: "", serverKey: "" };
-    }
+    if (!derivable) return { role: role(p), ...params, storedKey: "", serverKey: "" };
     try {
       return { role: role(p), ...params, ...deriveCredentials(password, params) };
     } catch (error) {
       throw p.error("password", error instanceof Error ? error.message : String(error));
     }
   }
-  return {
-    role: role(p),
-    ...params,
-    storedKey: base64(p, "storedKey", p.string("storedKey"), 32),
-    serverKey: base64(p, "serverKey", p.string("serverKey"), 32),
-  };
+  const storedKey = p.string("storedKey"), serverKey = p.string("serverKey");
+  isBase64(p, "storedKey", storedKey, 32);
+  isBase64(p, "serverKey", serverKey, 32);
+  return { role: role(p), ...params, storedKey, serverKey };
 }
 
 /**
  * Checks that `value` (read from `key`) is base64, of `bytes` bytes when
  * given: a placeholder such as `"base64…"` fails here, not at login.
+ *
+ * @returns Whether it is.
  */
-function base64(p: ConfigObject, key: string, value: string, bytes?: number): string {
+function isBase64(p: ConfigObject, key: string, value: string, bytes?: number): boolean {
   const decoded = decodeBase64(value);
   const expected = `expected base64${bytes === undefined ? "" : ` of ${bytes} bytes`}`;
   if (decoded === undefined || decoded.length === 0) {
@@ -282,8 +292,8 @@ function base64(p: ConfigObject, key: string, value: string, bytes?: number): st
     p.reject(key, key === "salt" ? `${expected}, got ${JSON.stringify(value)}` : expected);
   } else if (bytes !== undefined && decoded.length !== bytes) {
     p.reject(key, `${expected}, got ${decoded.length} bytes`);
-  }
-  return value;
+  } else return true;
+  return false;
 }
 
 function tlsPrincipal(p: ConfigObject, path: string): TlsPrincipal {

@@ -1,0 +1,45 @@
+/**
+ * `SessionLog.log`, the logger sessions write through: lines with an
+ * `event` field are limited per kind and window, the count of the rest is
+ * written when the window ends (by its timer, or by `flush()`), a new
+ * window writes again, and lines without `event` always pass.
+ */
+
+import { deepEqual } from "node:assert/strict";
+import type { LogFields } from "../../wamp/log.ts";
+import { SessionLog } from "../../router/session_log.ts";
+import { until } from "../_helpers/router.ts";
+
+Deno.test("SessionLog.log: a few lines per event kind and window, then the count when the window ends", async () => {
+  const lines: [string, LogFields | undefined][] = [];
+  const log = new SessionLog(
+    (_level, message, fields) => void lines.push([message, fields]),
+    20,
+    2,
+    100,
+  );
+  for (let i = 0; i < 5; i++) log.log("warn", `failed ${i}`, { event: "authentication_failed" });
+  log.log("warn", "violation", { event: "protocol_violation" });
+  for (let i = 0; i < 3; i++) log.log("error", `internal ${i}`);
+  deepEqual(lines.map(([message]) => message), [
+    "failed 0",
+    "failed 1",
+    "violation",
+    "internal 0",
+    "internal 1",
+    "internal 2",
+  ]);
+  await until(() => lines.length === 7, 2000, "the count, by the window's timer");
+  deepEqual(lines[6], [
+    '3 more "authentication_failed" lines suppressed (over 2 in 0.1 s)',
+    { event: "authentication_failed", suppressed: 3 },
+  ]);
+  // A new window: written again; flush() (router close) ends it and its timer.
+  for (let i = 5; i < 8; i++) log.log("warn", `failed ${i}`, { event: "authentication_failed" });
+  log.flush();
+  deepEqual(lines.slice(7).map(([message]) => message), [
+    "failed 5",
+    "failed 6",
+    '1 more "authentication_failed" lines suppressed (over 2 in 0.1 s)',
+  ]);
+});
