@@ -119,6 +119,38 @@ export function slabBytes(n: number): Uint8Array {
   return view;
 }
 
+/**
+ * `head` zeroed bytes then the UTF-8 of `text`, in one view carved from
+ * the slab of {@linkcode slabBytes} (same rules): a frame header and its
+ * text payload encoded in place, with no array of its own for either.
+ * Room for the longest encoding is reserved and the rest given back.
+ *
+ * @param text The text.
+ * @param head Bytes to leave before it.
+ * @returns The view, or undefined when `text` could take 2 KiB or more.
+ *
+ * @example
+ * ```ts
+ * import { slabUtf8 } from "./bytes.ts";
+ * import { deepEqual, equal } from "node:assert/strict";
+ *
+ * deepEqual(slabUtf8("é", 2), Uint8Array.of(0, 0, 0xc3, 0xa9));
+ * equal(slabUtf8("x".repeat(1000), 0), undefined);
+ * ```
+ */
+export function slabUtf8(text: string, head: number): Uint8Array | undefined {
+  const most = head + 3 * text.length;
+  if (most >= SLAB_MAX) return undefined;
+  if (slabAt + most > SLAB_SIZE) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabAt = 0;
+  }
+  const start = slabAt;
+  const { written } = textEncoder.encodeInto(text, slab.subarray(start + head, start + most));
+  slabAt = start + head + written;
+  return slab.subarray(start, slabAt);
+}
+
 const HEX_DIGITS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /**

@@ -37,7 +37,7 @@ Deno.test("an EVENT carrying a decoded PUBLISH's payload objects splices its JSO
     args: publish.args!,
     kwargs: publish.kwargs!,
   };
-  equal(text(spliceJson(event)), `[36,5,6,{"publisher":3},${payload}]`);
+  equal(spliceJson(event), `[36,5,6,{"publisher":3},${payload}]`);
   equal(text(encodeBytes(json, event)), `[36,5,6,{"publisher":3},${payload}]`);
   // Same meaning as encoding it afresh; another serializer encodes it afresh.
   deepEqual(json.decode(text(encodeBytes(json, event))), json.decode(json.encode(event)));

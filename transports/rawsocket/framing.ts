@@ -10,7 +10,7 @@
  * @module
  */
 
-import { slabBytes } from "../../wamp/bytes.ts";
+import { slabBytes, slabUtf8 } from "../../wamp/bytes.ts";
 
 import { ProtocolViolationError } from "../../wamp/mod.ts";
 
@@ -85,6 +85,27 @@ export function encodeFrame(type: FrameTypeCode, payload: Uint8Array): Uint8Arra
   const frame = slabBytes(4 + payload.byteLength);
   writeFrameHeader(frame, type, payload.byteLength);
   frame.set(payload, 4);
+  return frame;
+}
+
+/**
+ * Encodes a MESSAGE frame with the UTF-8 of `text` written in place, in a
+ * view of a shared slab (`slabUtf8`: read it, never write to it).
+ *
+ * @param text The payload (a JSON message).
+ * @returns The frame, or undefined for text that could take 2 KiB or more.
+ *
+ * @example
+ * ```ts
+ * import { encodeFrame, encodeTextFrame, FrameType } from "./framing.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(encodeTextFrame("[17,1,2]"), encodeFrame(FrameType.MESSAGE, new TextEncoder().encode("[17,1,2]")));
+ * ```
+ */
+export function encodeTextFrame(text: string): Uint8Array | undefined {
+  const frame = slabUtf8(text, 4);
+  if (frame !== undefined) writeFrameHeader(frame, FrameType.MESSAGE, frame.length - 4);
   return frame;
 }
 

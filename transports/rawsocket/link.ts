@@ -22,8 +22,14 @@ import {
   type TransportLog,
   type WampMessage,
 } from "../../wamp/mod.ts";
-import { encodeBytes, encodeFailure, type FrameCache, frameCache } from "../stream/encode.ts";
-import { encodeFrame, type Frame, FrameReader, FrameType } from "./framing.ts";
+import {
+  encodeBytes,
+  encodeFailure,
+  encodeOnce,
+  type FrameCache,
+  frameCache,
+} from "../stream/encode.ts";
+import { encodeFrame, encodeTextFrame, type Frame, FrameReader, FrameType } from "./framing.ts";
 import { tlsInfo } from "../stream/tls_info.ts";
 import { Inbox, Keepalive } from "../stream/keepalive.ts";
 import type { Wire } from "../stream/wire.ts";
@@ -139,9 +145,9 @@ export class RawSocketConnection implements Link {
     const { serializer, sendLimit } = this.#options;
     let frame = this.#frames.get(msg);
     if (frame === undefined) {
-      let bytes: Uint8Array;
+      let encoded: string | Uint8Array;
       try {
-        bytes = encodeBytes(serializer, msg);
+        encoded = encodeOnce(serializer, msg);
       } catch (error) {
         // An EVENT is dropped for this recipient only; anything else closes.
         const failure = encodeFailure(msg, error);
@@ -149,8 +155,14 @@ export class RawSocketConnection implements Link {
         if (!failure.drop) this.close();
         return;
       }
-      if (bytes.length > sendLimit) return this.#oversize(msg, bytes.length);
-      frame = this.#frames.set(msg, encodeFrame(FrameType.MESSAGE, bytes));
+      // JSON text framed as it is encoded (short text), else its bytes framed.
+      frame = typeof encoded === "string" ? encodeTextFrame(encoded) : undefined;
+      if (frame === undefined) {
+        const bytes = encodeBytes(serializer, msg);
+        if (bytes.length > sendLimit) return this.#oversize(msg, bytes.length);
+        frame = encodeFrame(FrameType.MESSAGE, bytes);
+      }
+      this.#frames.set(msg, frame);
     }
     if (frame.length - 4 > sendLimit) return this.#oversize(msg, frame.length - 4);
     this.#wire.write(frame, 1);

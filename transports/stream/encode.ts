@@ -9,19 +9,8 @@
  * @module
  */
 
-import {
-  json,
-  MessageType,
-  messageTypeName,
-  msgpack,
-  type Serializer,
-  type WampMessage,
-} from "../../wamp/mod.ts";
-import { spliceJson } from "../../wamp/serializers/json.ts";
+import { MessageType, messageTypeName, type Serializer, type WampMessage } from "../../wamp/mod.ts";
 import { utf8Bytes } from "../../wamp/bytes.ts";
-import { spliceMsgpack } from "../../wamp/serializers/msgpack.ts";
-
-const utf8Text = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -61,8 +50,8 @@ export class FrameCache {
 /** The last message a serializer encoded, what it became, and its frames. */
 class Encoded {
   msg: WampMessage | undefined;
-  /** The serializer's output (empty when it threw; undefined until asked for, when spliced). */
-  frame: string | Uint8Array | undefined = EMPTY;
+  /** The serializer's output (empty when it threw). */
+  frame: string | Uint8Array = EMPTY;
   /** Whether the serializer threw, and what. */
   failed = false;
   error: unknown;
@@ -87,14 +76,9 @@ function encodedFor(serializer: Serializer, msg: WampMessage): Encoded {
   if (entry.msg !== msg) {
     entry.bytes = undefined;
     // A payload passed on to peers of its sender's serializer is spliced in as it was sent.
-    const spliced = serializer === json
-      ? spliceJson(msg)
-      : serializer === msgpack
-      ? spliceMsgpack(msg)
-      : undefined;
+    const spliced = serializer.splice?.(msg);
     if (spliced !== undefined) {
-      entry.bytes = spliced;
-      entry.frame = undefined;
+      entry.frame = spliced;
       entry.failed = false;
       entry.error = undefined;
       entry.msg = msg;
@@ -139,7 +123,7 @@ function encodedFor(serializer: Serializer, msg: WampMessage): Encoded {
  */
 export function encodeOnce(serializer: Serializer, msg: WampMessage): string | Uint8Array {
   const entry = encodedFor(serializer, msg);
-  return entry.frame ??= serializer.binary ? entry.bytes! : utf8Text.decode(entry.bytes);
+  return entry.frame;
 }
 
 /**
@@ -166,7 +150,7 @@ export function encodeOnce(serializer: Serializer, msg: WampMessage): string | U
  */
 export function encodeBytes(serializer: Serializer, msg: WampMessage): Uint8Array {
   const entry = encodedFor(serializer, msg);
-  return entry.bytes ??= typeof entry.frame === "string" ? utf8Bytes(entry.frame) : entry.frame!;
+  return entry.bytes ??= typeof entry.frame === "string" ? utf8Bytes(entry.frame) : entry.frame;
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 
 import { builtin } from "../../wamp/builtin.ts";
-import { slabBytes } from "../../wamp/bytes.ts";
+import { slabBytes, slabUtf8 } from "../../wamp/bytes.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -454,6 +454,43 @@ export function encodeFrame(
     unmask(frame, size, length, key, 0);
   }
   return frame;
+}
+
+/**
+ * Encodes an unmasked, unfragmented text frame with the UTF-8 of `text`
+ * written in place, in a view of a shared slab (`slabUtf8`: read it, never
+ * write to it), with no copy of the payload.
+ *
+ * @param text The payload.
+ * @returns The frame, or undefined for text that could take 2 KiB or more
+ * (frame its bytes with {@linkcode encodeFrame}).
+ *
+ * @example
+ * ```ts
+ * import { encodeFrame, encodeTextFrame, Opcode } from "./framing.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const text = "[17,1,2]";
+ * deepEqual(encodeTextFrame(text), encodeFrame(Opcode.TEXT, new TextEncoder().encode(text)));
+ * const long = "é".repeat(100);
+ * deepEqual(encodeTextFrame(long), encodeFrame(Opcode.TEXT, new TextEncoder().encode(long)));
+ * ```
+ */
+export function encodeTextFrame(text: string): Uint8Array | undefined {
+  const bytes = slabUtf8(text, 4);
+  if (bytes === undefined) return undefined;
+  const length = bytes.length - 4; // under 2 KiB: a 7-bit or 16-bit length
+  if (length < 126) {
+    const frame = bytes.subarray(2);
+    frame[0] = 0x80 | Opcode.TEXT;
+    frame[1] = length;
+    return frame;
+  }
+  bytes[0] = 0x80 | Opcode.TEXT;
+  bytes[1] = 126;
+  bytes[2] = length >>> 8;
+  bytes[3] = length & 0xff;
+  return bytes;
 }
 
 const utf8 = new TextEncoder();

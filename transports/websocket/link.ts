@@ -18,56 +18,28 @@ import {
 } from "../../wamp/mod.ts";
 import { Inbox, Keepalive } from "../stream/keepalive.ts";
 import { BATCHED_SUFFIX, joinBatch, splitBatch, splitTextBatch } from "../stream/batched.ts";
-import { encodeBytes, encodeFailure, type FrameCache, frameCache } from "../stream/encode.ts";
+import {
+  encodeBytes,
+  encodeFailure,
+  encodeOnce,
+  type FrameCache,
+  frameCache,
+} from "../stream/encode.ts";
 import { deflateMessage, inflateMessage, type PerMessageDeflate } from "./permessage_deflate.ts";
 import {
   CloseCode,
   closePayload,
   encodeFrame,
+  encodeTextFrame,
   FrameParser,
   Opcode,
   parseClosePayload,
 } from "./framing.ts";
 import { FLUSH_BYTES, type Wire } from "../stream/wire.ts";
 import { utf8Text } from "../../wamp/bytes.ts";
+import type { WebSocketPeerOptions } from "./peer_options.ts";
 
-/** Options for {@linkcode WebSocketPeer}. */
-export interface WebSocketPeerOptions {
-  /**
-   * Which end this is: a server reads masked frames and sends unmasked
-   * ones, a client the other way round.
-   */
-  role: "server" | "client";
-  /** The negotiated serializer (JSON travels in text frames, the others in binary frames). */
-  serializer: Serializer;
-  /**
-   * Whether the subprotocol is the serializer's batched variant: the
-   * messages sent in one turn of the event loop go out as one WebSocket
-   * message. @default {false}
-   */
-  batched?: boolean;
-  /** Transport details for the WAMP end. */
-  info: TransportInfo;
-  /**
-   * The largest incoming message, in bytes, before and after inflating;
-   * a larger one closes the connection with 1009. @default {16777216}
-   */
-  maxMessageSize?: number;
-  /** permessage-deflate, when negotiated. */
-  deflate?: PerMessageDeflate | undefined;
-  /**
-   * Milliseconds without anything received after which a ping is sent
-   * (0: never). @default {0}
-   */
-  pingInterval?: number;
-  /**
-   * Milliseconds to wait for anything (a pong or data) after a ping
-   * before closing with 1001. @default {10000}
-   */
-  pingTimeout?: number;
-  /** Where to log protocol errors and timeouts. */
-  log?: TransportLog | undefined;
-}
+export type { WebSocketPeerOptions } from "./peer_options.ts";
 
 /** How long to wait for the other side's close frame, in milliseconds. */
 const CLOSE_WAIT = 2000;
@@ -181,19 +153,24 @@ export class WebSocketPeer implements Link {
    */
   send(msg: WampMessage): void {
     if (this.#closeSent || this.#closed) return;
-    if (!this.#batched && this.#deflate === undefined) {
-      const frame = this.#plain?.get(msg);
-      if (frame !== undefined) return this.#wire.write(frame, 1);
-    }
-    let bytes: Uint8Array;
+    const plain = !this.#batched && this.#deflate === undefined ? this.#plain : undefined;
+    const cached = plain?.get(msg);
+    if (cached !== undefined) return this.#wire.write(cached, 1);
+    let encoded: string | Uint8Array;
     try {
-      bytes = encodeBytes(this.#serializer, msg);
+      encoded = encodeOnce(this.#serializer, msg);
     } catch (error) {
       const failure = encodeFailure(msg, error);
       this.#log?.("warn", `${this.#who()}: ${failure.message}`);
       if (!failure.drop) this.close(CloseCode.INTERNAL_ERROR, "cannot encode message");
       return;
     }
+    if (plain !== undefined && typeof encoded === "string") {
+      // JSON text framed as it is encoded: no byte array of its own, no copy.
+      const frame = encodeTextFrame(encoded);
+      if (frame !== undefined) return this.#wire.write(plain.set(msg, frame), 1);
+    }
+    const bytes = encodeBytes(this.#serializer, msg);
     if (this.#batched) {
       if (this.#batch.length === 0) queueMicrotask(() => this.#flushBatch());
       this.#batch.push(bytes);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { fromBase64, toBase64, utf8Bytes, utf8Text } from "../bytes.ts";
+import { fromBase64, toBase64, utf8Text } from "../bytes.ts";
 import { MAX_NESTING_DEPTH, unsafeValue } from "../payload.ts";
 import { JSON_SCAN_THRESHOLD, jsonTooDeep } from "./prescan.ts";
 import { type Codec, createSerializer, type Serializer } from "./serializer.ts";
@@ -121,6 +121,7 @@ const codec: Codec = {
     return value;
   },
   prechecked: true,
+  splice: spliceJson,
 };
 
 const slot = payloadSlot();
@@ -151,7 +152,7 @@ const SPLICE_MIN_CHARS = 1024;
  * in the payload (text with no `\u` escape holds none).
  *
  * @param msg The message.
- * @returns Its UTF-8 JSON bytes, or undefined when it carries no kept payload.
+ * @returns Its JSON text, or undefined when it carries no kept payload.
  *
  * @example
  * ```ts
@@ -169,10 +170,10 @@ const SPLICE_MIN_CHARS = 1024;
  *   details: {},
  *   args: call.args,
  * } as const;
- * equal(new TextDecoder().decode(spliceJson(invocation)), `[68,9,3,{},[1, "${long}"]]`);
+ * equal(spliceJson(invocation), `[68,9,3,{},[1, "${long}"]]`);
  * ```
  */
-export function spliceJson(msg: WampMessage): Uint8Array | undefined {
+export function spliceJson(msg: WampMessage): string | undefined {
   const kept = keptPayload(slot, msg as { args?: unknown[] });
   if (kept === undefined || typeof kept.payload !== "string") return undefined;
   const text = kept.payload;
@@ -182,12 +183,12 @@ export function spliceJson(msg: WampMessage): Uint8Array | undefined {
     const { args, kwargs } = msg as { args: unknown[]; kwargs?: unknown };
     if (kwargs === undefined) head.push(args);
     else head.push(args, kwargs);
-    return utf8Bytes(JSON.stringify(head));
+    return JSON.stringify(head);
   }
   const offset = jsonElementOffset(text, kept.at);
   if (offset <= 0) return undefined;
   // The head without its closing bracket, a comma, then the kept payload (which closes the list).
-  return utf8Bytes(JSON.stringify(head).slice(0, -1) + "," + text.slice(offset));
+  return JSON.stringify(head).slice(0, -1) + "," + text.slice(offset);
 }
 
 /**

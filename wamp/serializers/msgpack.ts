@@ -54,6 +54,7 @@ export const msgpack: Serializer = createSerializer(
       if (Array.isArray(value)) keep(frame, value);
       return value;
     },
+    splice: spliceMsgpack,
   },
 );
 

@@ -30,6 +30,13 @@ export interface Serializer {
    * @throws {ProtocolViolationError} On undecodable or invalid input.
    */
   decode(frame: string | Uint8Array): WampMessage;
+  /**
+   * Encodes a message whose Arguments and ArgumentsKw are the objects this
+   * serializer decoded in this turn, reusing what it kept of them (see
+   * `wamp/serializers/splice.ts`); undefined for any other message, which
+   * `encode` then takes. Same meaning as `encode`.
+   */
+  splice?(msg: WampMessage): string | Uint8Array | undefined;
 }
 
 /** The two halves a concrete serializer provides. */
@@ -44,6 +51,8 @@ export interface Codec {
    * @default {false}
    */
   readonly prechecked?: boolean;
+  /** The serializer's {@linkcode Serializer.splice}, if it keeps payloads. */
+  splice?(msg: WampMessage): string | Uint8Array | undefined;
 }
 
 /**
@@ -73,6 +82,7 @@ export function createSerializer(
   const prechecked = { prechecked: codec.prechecked === true };
   return {
     ...info,
+    ...(codec.splice === undefined ? {} : { splice: codec.splice }),
     encode(msg: WampMessage): string | Uint8Array {
       return codec.encode(toWire(msg));
     },
