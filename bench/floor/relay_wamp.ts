@@ -6,7 +6,8 @@
  *
  * - every message is decoded with the codec our serializers use
  *   (`JSON.parse`, `@msgpack/msgpack`, `cbor-x`), plainly: no validation,
- *   no pre-scan, no payload kept for splicing; and encoded whole with it;
+ *   no pre-scan, no payload kept for splicing; and encoded whole with it
+ *   (JSON text framed in place, as the router's links frame it);
  * - HELLO → WELCOME; SUBSCRIBE/REGISTER (and their undo) routed by exact
  *   URI (a `Map` by URI);
  * - PUBLISH → one EVENT, encoded once per serializer and framed once per
@@ -29,9 +30,16 @@ import { Decoder, Encoder as MsgpackEncoder } from "@msgpack/msgpack";
 import { Encoder as CborEncoder } from "cbor-x/encode";
 import { concat } from "../../transports/stream/bytes.ts";
 import { parseRequestHead, responseHead } from "../../transports/stream/http.ts";
-import { acceptKey, encodeFrame, FrameParser, Opcode } from "../../transports/websocket/framing.ts";
+import {
+  acceptKey,
+  encodeFrame,
+  encodeTextFrame,
+  FrameParser,
+  Opcode,
+} from "../../transports/websocket/framing.ts";
 import {
   encodeFrame as encodeRawFrame,
+  encodeTextFrame as encodeRawTextFrame,
   FrameReader,
   FrameType,
 } from "../../transports/rawsocket/framing.ts";
@@ -57,7 +65,8 @@ interface Codec {
   rawSocketId: number;
   binary: boolean;
   decode(payload: Uint8Array): unknown;
-  encode(wire: unknown[]): Uint8Array;
+  /** Text for JSON (framed in place, as the router's links frame it), else bytes. */
+  encode(wire: unknown[]): string | Uint8Array;
 }
 
 const text = new TextDecoder();
@@ -72,7 +81,7 @@ const CODECS: Codec[] = [
     rawSocketId: 1,
     binary: false,
     decode: (p) => JSON.parse(text.decode(p)),
-    encode: (w) => utf8Bytes(JSON.stringify(w)), // as the router's JSON encoding
+    encode: (w) => JSON.stringify(w),
   },
   {
     name: "msgpack",
@@ -96,7 +105,7 @@ const CODECS: Codec[] = [
 interface Peer {
   codec: Codec;
   /** Frames a serialized message for this peer's transport. */
-  frame(payload: Uint8Array): Uint8Array;
+  frame(payload: string | Uint8Array): Uint8Array;
   /** `codec.name` + the framing: peers with the same key get the same frame. */
   key: string;
   wire: Wire;
@@ -226,7 +235,7 @@ function publish(peer: Peer, msg: unknown[]): void {
   const publication = id();
   if (topic !== undefined) {
     const event = [T.EVENT, topic.id, publication, {}, ...payload(msg, 4)];
-    const encoded = new Map<Codec, Uint8Array>();
+    const encoded = new Map<Codec, string | Uint8Array>();
     const framed = new Map<string, Uint8Array>();
     for (const sub of topic.subscribers) {
       if (sub === peer) continue; // exclude_me, the default
@@ -321,7 +330,15 @@ function accept(wire: Wire): void {
 
 function webSocket(wire: Wire, codec: Codec, rest: Uint8Array): void {
   const opcode = codec.binary ? Opcode.BINARY : Opcode.TEXT;
-  const peer = newPeer(wire, codec, "websocket", (p) => encodeFrame(opcode, p));
+  const peer = newPeer(
+    wire,
+    codec,
+    "websocket",
+    (p) =>
+      typeof p === "string"
+        ? encodeTextFrame(p) ?? encodeFrame(opcode, utf8Bytes(p))
+        : encodeFrame(opcode, p),
+  );
   const parser = new FrameParser({
     message: (_text, bytes) => message(peer, bytes),
     control(op, bytes) {
@@ -346,7 +363,15 @@ function rawSocket(wire: Wire, handshake: Uint8Array, rest: Uint8Array): void {
   wire.write(
     encodeHandshake({ serializer: codec.rawSocketId, lengthExponent: lengthExponent(MAX) }),
   );
-  const peer = newPeer(wire, codec, "rawsocket", (p) => encodeRawFrame(FrameType.MESSAGE, p));
+  const peer = newPeer(
+    wire,
+    codec,
+    "rawsocket",
+    (p) =>
+      typeof p === "string"
+        ? encodeRawTextFrame(p) ?? encodeRawFrame(FrameType.MESSAGE, utf8Bytes(p))
+        : encodeRawFrame(FrameType.MESSAGE, p),
+  );
   const reader = new FrameReader(MAX);
   const data = (chunk: Uint8Array) => {
     try {
