@@ -23,9 +23,11 @@
 
 import { fileURLToPath } from "node:url";
 import type { Logger } from "../router/mod.ts";
+import { RELAY_ENV, relaySetting } from "./worker.ts";
 import type { ServiceConfig } from "./service_config.ts";
 import { type LocalNats, startNats } from "./local_nats.ts";
 import { CLUSTER_TOKEN_ENV } from "./service_config.ts";
+import { interrupted, stopChild } from "./process.ts";
 
 /** The line a worker writes to its stdout once all its listeners serve. */
 export const WORKER_READY = "cloverleaf-worker-ready";
@@ -105,30 +107,6 @@ function workerCommand(args: string[]): { command: string; args: string[] } {
   };
 }
 
-/** Sends `signal` to a child, ignoring one that is gone. */
-function signal(child: Deno.ChildProcess, signal: Deno.Signal): void {
-  try {
-    child.kill(signal);
-  } catch {
-    // already exited
-  }
-}
-
-/** SIGTERM, then SIGKILL after `timeout` ms; resolves once it has exited. */
-async function stopChild(child: Deno.ChildProcess, timeout: number): Promise<void> {
-  signal(child, "SIGTERM");
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const killed = new Promise<void>((resolve) => {
-    timer = setTimeout(() => {
-      signal(child, "SIGKILL");
-      resolve();
-    }, timeout);
-  });
-  await Promise.race([child.status, killed]);
-  await child.status;
-  clearTimeout(timer);
-}
-
 /** Copies a worker's stdout to ours line by line, noting {@linkcode WORKER_READY}. */
 async function pipeLines(stream: ReadableStream<Uint8Array>, ready: () => void): Promise<void> {
   const encoder = new TextEncoder();
@@ -199,8 +177,17 @@ export async function superviseWorkers(
       return 1;
     }
   }
-  if (config.listeners.some((l) => l.type === "universal")) {
-    log("info", "Supervisor: long-poll is off with --workers (WebSocket and RawSocket only)");
+  const env: Record<string, string> = nats === undefined ? {} : { [CLUSTER_TOKEN_ENV]: nats.token };
+  if (config.listeners.some((l) => l.type === "universal" || l.type === "longpoll")) {
+    try {
+      env[RELAY_ENV] = await relaySetting(config.workers);
+    } catch (error) {
+      console.error(`cloverleaf: ${error instanceof Error ? error.message : error}`);
+      await nats?.stop();
+      return 1;
+    }
+    const ports = env[RELAY_ENV].split(" ")[1]!.replaceAll(",", ", ");
+    log("info", `Supervisor: long-poll relay between the workers on 127.0.0.1 ports ${ports}`);
   }
   for (const l of config.listeners) {
     if (l.maxConnections === undefined || l.maxConnections === 0) continue;
@@ -228,8 +215,9 @@ export async function superviseWorkers(
     try {
       child = new Deno.Command(command, {
         args: argv,
-        // The local NATS server's token goes by environment, not argv (which `ps` shows).
-        ...(nats === undefined ? {} : { env: { [CLUSTER_TOKEN_ENV]: nats.token } }),
+        // The local NATS server's token and the relay's secret go by environment, not argv
+        // (which `ps` shows).
+        env,
         stdin: "piped",
         stdout: "piped",
         stderr: "inherit",
@@ -293,12 +281,7 @@ export async function superviseWorkers(
     }
   };
 
-  const signals: Deno.Signal[] = Deno.build.os === "windows"
-    ? ["SIGINT", "SIGBREAK"]
-    : ["SIGINT", "SIGTERM"];
-  const stopped = Promise.withResolvers<void>();
-  const onSignal = () => stopped.resolve();
-  for (const name of signals) Deno.addSignalListener(name, onSignal);
+  const stopped = interrupted();
   try {
     for (const slot of slots) {
       slot.firstReady = Promise.withResolvers<void>();
@@ -334,6 +317,6 @@ export async function superviseWorkers(
     log("info", "Supervisor: stopped");
     return 0;
   } finally {
-    for (const name of signals) Deno.removeSignalListener(name, onSignal);
+    stopped.dispose();
   }
 }
