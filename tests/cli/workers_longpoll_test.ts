@@ -14,12 +14,10 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { connect, type Event, type Session } from "../../mod.ts";
 import { until, within } from "../_helpers/router.ts";
-import { runCli, startService, withConfig } from "./_service.ts";
+import { runCli, withConfig } from "./_service.ts";
+import { callUntil, slotOf, startWorkers } from "./_workers.ts";
 import { freePort } from "../../cli/ports.ts";
 import { ownerOf } from "../../transports/longpoll/relay.ts";
-
-const SLOT = 2 ** 37;
-const slotOf = (session: Session) => Math.floor(session.id / SLOT);
 
 /** A POST on a new connection (so that the kernel picks a worker again). */
 async function freshPost(url: string, body?: string): Promise<Response & { text_: string }> {
@@ -52,22 +50,9 @@ Deno.test({
   fn: async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}/lp`;
-    await using service = await startService(Deno.execPath(), [
-      "run",
-      "-A",
-      "cli.ts",
-      "--workers",
-      "2",
-      "--listen",
-      `127.0.0.1:${port}`,
-    ], { listeners: 2, timeout: 30_000 });
+    await using service = await startWorkers(port);
     const sessions: Session[] = [];
     try {
-      await until(
-        () => service.lines.some((l) => l.includes("Supervisor: 2 workers serving")),
-        10_000,
-        "both workers serving",
-      );
       match(
         service.lines.join("\n"),
         /Supervisor: long-poll relay between the workers on 127\.0\.0\.1 ports \d+, \d+/,
@@ -104,22 +89,11 @@ Deno.test({
       // RPC across workers, both ways, several calls each.
       await onA[0]!.register("com.example.lp.on_a", ([x]) => ({ args: ["a", x] }));
       await onB[0]!.register("com.example.lp.on_b", ([x]) => ({ args: ["b", x] }));
-      const deadline = Date.now() + 5000;
       for (let i = 0; i < 10; i++) {
         const [caller, procedure, who] = i % 2 === 0
           ? [onB[i % onB.length]!, "com.example.lp.on_a", "a"]
           : [onA[i % onA.length]!, "com.example.lp.on_b", "b"];
-        for (;;) {
-          try {
-            const result = await within(caller.call(procedure, { args: [i] }), 10_000, "call");
-            deepEqual(result.args, [who, i]);
-            break;
-          } catch (error) {
-            // The registration reaches the other worker within milliseconds.
-            if (!String(error).includes("no_such_procedure") || Date.now() > deadline) throw error;
-            await new Promise((resolve) => setTimeout(resolve, 20));
-          }
-        }
+        deepEqual(await callUntil(caller, procedure, [i]), [who, i]);
       }
 
       // A raw transport, each request on a new connection: some land on the other worker
