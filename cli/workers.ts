@@ -17,6 +17,8 @@
  * worker's stdout comes through the supervisor, which drops the one line a
  * worker writes when it serves ({@linkcode WORKER_READY}). Workers that do
  * not all serve within the start timeout (default 60 s) stop everything.
+ * When a listener serves long-poll, it picks each worker's private port
+ * for the long-poll relay, and a secret (`cli/worker.ts`).
  *
  * @module
  */
