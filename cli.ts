@@ -33,7 +33,7 @@ import { withFields } from "./router/logger.ts";
 import { EXIT_USAGE, type Flags, parseFlags, printUsage } from "./cli/flags.ts";
 import { loadConfig, type ServiceConfig } from "./cli/service_config.ts";
 import { superviseWorkers, WORKER_READY } from "./cli/workers.ts";
-import { startRelay, supervisorGone, workerListenOptions } from "./cli/worker.ts";
+import { startWorkerSide, supervisorGone, workerListenOptions } from "./cli/worker.ts";
 import { interrupted } from "./cli/process.ts";
 import type { LongPollRelay } from "./transports/longpoll/relay.ts";
 import { CLIENT_COMMANDS, runClientCommand } from "./cli/client/mod.ts";
@@ -299,15 +299,13 @@ export async function main(args: string[]): Promise<number> {
     return 1;
   }
   let relay: LongPollRelay | undefined;
+  // A worker's admin listener is on its private port; the supervisor serves --admin.
+  let adminConfig = config.admin;
   try {
     // A worker's long-poll requests may land on any worker: the relay passes them to the owner.
-    relay = worker === undefined ? undefined : startRelay(worker, router.log);
+    if (worker !== undefined) ({ relay, admin: adminConfig } = startWorkerSide(worker, router.log));
   } catch (error) {
-    console.error(
-      `${name}: Cannot start the long-poll relay: ${
-        error instanceof Error ? error.message : error
-      }`,
-    );
+    console.error(`${name}: Cannot set up its private ports: ${(error as Error).message}`);
     await router.close(CloseUri.SYSTEM_SHUTDOWN);
     return 1;
   }
@@ -357,8 +355,8 @@ export async function main(args: string[]): Promise<number> {
     }
   }
   let admin: AdminServer | undefined;
-  if (config.admin !== undefined) {
-    const { host, port, token } = config.admin;
+  if (adminConfig !== undefined) {
+    const { host, port, token } = adminConfig;
     try {
       admin = await serveAdmin(router, {
         hostname: host,
@@ -374,6 +372,7 @@ export async function main(args: string[]): Promise<number> {
       );
       await router.close(CloseUri.SYSTEM_SHUTDOWN);
       await Promise.all(listeners.map((l) => l.close()));
+      await relay?.close();
       return 1;
     }
     router.log(

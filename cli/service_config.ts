@@ -326,12 +326,5 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     }
   }
   if (config.workers > 1) checkShareable(config, errors);
-  if (config.workers > 1 && config.admin !== undefined) {
-    errors.add(
-      "admin",
-      `Invalid config "admin": ${config.workers} workers cannot share one admin listener: ` +
-        `run it with workers 1`,
-    );
-  }
   return config;
 }

@@ -25,7 +25,8 @@
 
 import { fileURLToPath } from "node:url";
 import type { Logger } from "../router/mod.ts";
-import { RELAY_ENV, relaySetting } from "./worker.ts";
+import { pickWorkerPorts, WORKER_ENV, type WorkerPorts } from "./worker.ts";
+import { serveWorkersAdmin, type WorkersAdminServer } from "./workers_admin.ts";
 import type { ServiceConfig } from "./service_config.ts";
 import { type LocalNats, startNats } from "./local_nats.ts";
 import { CLUSTER_TOKEN_ENV } from "./service_config.ts";
@@ -180,16 +181,18 @@ export async function superviseWorkers(
     }
   }
   const env: Record<string, string> = nats === undefined ? {} : { [CLUSTER_TOKEN_ENV]: nats.token };
-  if (config.listeners.some((l) => l.type === "universal" || l.type === "longpoll")) {
-    try {
-      env[RELAY_ENV] = await relaySetting(config.workers);
-    } catch (error) {
-      console.error(`cloverleaf: ${error instanceof Error ? error.message : error}`);
-      await nats?.stop();
-      return 1;
-    }
-    const ports = env[RELAY_ENV].split(" ")[1]!.replaceAll(",", ", ");
-    log("info", `Supervisor: long-poll relay between the workers on 127.0.0.1 ports ${ports}`);
+  let ports: WorkerPorts | undefined;
+  try {
+    ports = await pickWorkerPorts(config);
+  } catch (error) {
+    console.error(`cloverleaf: ${error instanceof Error ? error.message : error}`);
+    await nats?.stop();
+    return 1;
+  }
+  if (ports !== undefined) env[WORKER_ENV] = JSON.stringify(ports);
+  if (ports?.relay !== undefined) {
+    const list = ports.relay.join(", ");
+    log("info", `Supervisor: long-poll relay between the workers on 127.0.0.1 ports ${list}`);
   }
   for (const l of config.listeners) {
     if (l.maxConnections === undefined || l.maxConnections === 0) continue;
@@ -209,6 +212,26 @@ export async function superviseWorkers(
     ready: false,
   }));
   let stopping = false;
+  let admin: WorkersAdminServer | undefined;
+  if (config.admin !== undefined && ports?.admin !== undefined) {
+    const workerAdmins = slots.map((slot, i) => ({
+      index: slot.index,
+      port: ports.admin![i]!,
+      ready: () => slot.ready && slot.child !== undefined,
+    }));
+    try {
+      admin = await serveWorkersAdmin(config.admin, workerAdmins, ports.secret);
+    } catch (error) {
+      const { host, port } = config.admin;
+      console.error(`cloverleaf: Cannot serve the admin listener on ${host}:${port}: ${error}`);
+      await nats?.stop();
+      return 1;
+    }
+    log(
+      "info",
+      `Supervisor: admin listener on ${admin.url} (/metrics of every worker, /health, /ready)`,
+    );
+  }
 
   const start = (slot: Slot) => {
     slot.restartTimer = undefined;
@@ -271,6 +294,7 @@ export async function superviseWorkers(
 
   const shutdown = async () => {
     stopping = true;
+    await admin?.close();
     for (const slot of slots) clearTimeout(slot.restartTimer);
     await Promise.all(slots.map(async (slot) => {
       if (slot.child === undefined) return;
