@@ -107,8 +107,8 @@ Deno.test("LongPollRelay: clients join, call and subscribe with requests on eith
     deepEqual(events[0]!.args, ["hi"]);
     const [one, two] = bed.relays.map((r) => r.counts);
     ok(one!.forwarded > 0 && two!.forwarded > 0, `both relayed: ${JSON.stringify([one, two])}`);
-    equal(one!.forwarded, two!.served);
-    equal(two!.forwarded, one!.served);
+    // Counted once the answer is back, and once the request arrived (a held receive: only that).
+    ok(one!.forwarded <= two!.served && two!.forwarded <= one!.served);
   } finally {
     for (const session of sessions) await within(session.close(), 5000, "close");
   }
