@@ -108,6 +108,42 @@ function passHeaders(from: Headers): Headers {
  * One worker's end of the long-poll relay: its private loopback port, the
  * long-poll services (one per listener) that port serves, and a pooled
  * HTTP client to every other worker's port.
+ *
+ * @example Two workers in one process: worker 2 relays a request for worker 1's transport
+ * ```ts
+ * import { LongPollRelay } from "./relay.ts";
+ * import { LongPollService } from "./server.ts";
+ * import { Router } from "../../router/mod.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const free = () => {
+ *   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ *   listener.close();
+ *   return listener.addr.port;
+ * };
+ * const ports = [free(), free()];
+ * const router = new Router({ realms: [{ name: "realm1" }] });
+ * const relays = [1, 2].map((worker) =>
+ *   new LongPollRelay({ worker, ports, secret: "a-secret-of-16-chars-or-more" })
+ * );
+ * const [one, two] = relays.map((via) => new LongPollService(router, { relay: { via, name: "0" } }));
+ * const opened = await one!.handle(
+ *   new Request("http://localhost/lp/open", {
+ *     method: "POST",
+ *     body: JSON.stringify({ protocols: ["wamp.2.json"] }),
+ *   }),
+ * );
+ * const { transport } = await opened.json();
+ * const closed = await two!.handle(
+ *   new Request(`http://localhost/lp/${transport}/close`, { method: "POST" }),
+ * );
+ * equal(closed.status, 204);
+ * equal(closed.headers.get("via"), "1.1 cloverleaf-worker-2");
+ * equal(one!.size, 0);
+ * for (const service of [one!, two!]) service.close();
+ * for (const relay of relays) await relay.close();
+ * await router.close();
+ * ```
  */
 export class LongPollRelay {
   /** This worker's number. */
@@ -140,21 +176,25 @@ export class LongPollRelay {
     this.#ports = options.ports;
     this.#secret = options.secret;
     const log = options.log;
-    this.#server = Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, (request, info) => {
-      const from = info.remoteAddr.hostname;
-      if (!isLoopback(from) || !sameSecret(request.headers.get(SECRET_HEADER), this.#secret)) {
-        log?.("warn", `Long-poll relay: request from ${from} refused (403): not a worker`);
-        void request.body?.cancel().catch(() => {});
-        return new Response("Forbidden\n", { status: 403 });
-      }
-      const target = this.#targets.get(request.headers.get(SERVICE_HEADER) ?? "");
-      if (target === undefined) {
-        void request.body?.cancel().catch(() => {});
-        return new Response("No such WAMP transport\n", { status: 404 });
-      }
-      this.#counts.served++;
-      return target.serveRelayed(request);
-    });
+    const onError = () => new Response("Internal error\n", { status: 500 });
+    this.#server = Deno.serve(
+      { hostname: "127.0.0.1", port, onListen() {}, onError },
+      (request, info) => {
+        const from = info.remoteAddr.hostname;
+        if (!isLoopback(from) || !sameSecret(request.headers.get(SECRET_HEADER), this.#secret)) {
+          log?.("warn", `Long-poll relay: request from ${from} refused (403): not a worker`);
+          void request.body?.cancel().catch(() => {});
+          return new Response("Forbidden\n", { status: 403 });
+        }
+        const target = this.#targets.get(request.headers.get(SERVICE_HEADER) ?? "");
+        if (target === undefined) {
+          void request.body?.cancel().catch(() => {});
+          return new Response("No such WAMP transport\n", { status: 404 });
+        }
+        this.#counts.served++;
+        return target.serveRelayed(request);
+      },
+    );
   }
 
   /** Requests this worker passed on to others, and requests it answered for them. */
