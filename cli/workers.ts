@@ -17,8 +17,10 @@
  * worker's stdout comes through the supervisor, which drops the one line a
  * worker writes when it serves ({@linkcode WORKER_READY}). Workers that do
  * not all serve within the start timeout (default 60 s) stop everything.
- * When a listener serves long-poll, it picks each worker's private port
- * for the long-poll relay, and a secret (`cli/worker.ts`).
+ * When a listener serves long-poll or `--admin` is on, it picks each
+ * worker's private loopback ports (the long-poll relay, the worker's admin
+ * listener) and a secret (`cli/worker.ts`), and serves `--admin` itself
+ * from the workers' admin listeners (`cli/workers_admin.ts`).
  *
  * @module
  */
