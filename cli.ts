@@ -33,6 +33,9 @@ import { withFields } from "./router/logger.ts";
 import { EXIT_USAGE, type Flags, parseFlags, printUsage } from "./cli/flags.ts";
 import { loadConfig, type ServiceConfig } from "./cli/service_config.ts";
 import { superviseWorkers, WORKER_READY } from "./cli/workers.ts";
+import { startWorkerSide, supervisorGone, workerListenOptions } from "./cli/worker.ts";
+import { interrupted } from "./cli/process.ts";
+import type { LongPollRelay } from "./transports/longpoll/relay.ts";
 import { CLIENT_COMMANDS, runClientCommand } from "./cli/client/mod.ts";
 import { keygen } from "./cli/keygen.ts";
 import { hashSecret } from "./cli/hash_secret.ts";
@@ -172,54 +175,40 @@ function usageError(error: unknown): never {
 }
 
 /**
- * Runs until SIGINT or SIGTERM (or `stop` resolves), then shuts down;
- * resolves with 0.
+ * Runs until SIGINT or SIGTERM (or `stop` resolves), then shuts down (a
+ * second signal meanwhile is ignored); resolves with 0, or 1 when the
+ * shutdown failed.
  */
-function runUntilSignal(
+async function runUntilSignal(
   router: Router,
   listeners: Listener[],
   admin: AdminServer | undefined,
-  stop?: Promise<void>,
+  worker?: { stop: Promise<void>; relay: LongPollRelay | undefined },
 ): Promise<number> {
-  const signals: Deno.Signal[] = Deno.build.os === "windows"
-    ? ["SIGINT", "SIGBREAK"]
-    : ["SIGINT", "SIGTERM"];
-  return new Promise((resolve) => {
-    let stopping = false;
-    const onSignal = async () => {
-      if (stopping) return;
-      stopping = true;
-      router.log("info", "Shutting down: closing sessions and listeners");
-      let code = 0;
-      try {
-        await router.close(CloseUri.SYSTEM_SHUTDOWN);
-        await Promise.all(listeners.map(async (listener) => {
-          await listener.close();
-          const url = listenerUrls(listener);
-          router.log("info", `Listener on ${url} closed`, { listener: url });
-        }));
-        await admin?.close();
-        router.log("info", "Stopped");
-      } catch (error) {
-        router.log("error", `Shutdown failed: ${error instanceof Error ? error.message : error}`);
-        code = 1;
-      }
-      for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
-      resolve(code);
-    };
-    for (const signal of signals) Deno.addSignalListener(signal, onSignal);
-    void stop?.then(onSignal);
-  });
-}
-
-/** Resolves when stdin ends: a worker's supervisor is gone. */
-async function stdinClosed(): Promise<void> {
+  const signals = interrupted();
   try {
-    for await (const _ of Deno.stdin.readable) {
-      // nothing is sent; only the end matters
+    await Promise.race([signals.promise, worker?.stop ?? signals.promise]);
+    router.log("info", "Shutting down: closing sessions and listeners");
+    await router.close(CloseUri.SYSTEM_SHUTDOWN);
+    await Promise.all(listeners.map(async (listener) => {
+      await listener.close();
+      const url = listenerUrls(listener);
+      router.log("info", `Listener on ${url} closed`, { listener: url });
+    }));
+    await admin?.close();
+    const relay = worker?.relay;
+    if (relay !== undefined) {
+      await relay.close();
+      const { forwarded, served } = relay.counts;
+      router.log("info", `Long-poll relay: passed ${forwarded} requests on, answered ${served}`);
     }
-  } catch {
-    // closed
+    router.log("info", "Stopped");
+    return 0;
+  } catch (error) {
+    router.log("error", `Shutdown failed: ${error instanceof Error ? error.message : error}`);
+    return 1;
+  } finally {
+    signals.dispose();
   }
 }
 
@@ -309,17 +298,29 @@ export async function main(args: string[]): Promise<number> {
     await router.close(CloseUri.SYSTEM_SHUTDOWN);
     return 1;
   }
+  let relay: LongPollRelay | undefined;
+  // A worker's admin listener is on its private port; the supervisor serves --admin.
+  let adminConfig = config.admin;
+  try {
+    // A worker's long-poll requests may land on any worker: the relay passes them to the owner.
+    if (worker !== undefined) ({ relay, admin: adminConfig } = startWorkerSide(worker, router.log));
+  } catch (error) {
+    console.error(`${name}: Cannot set up its private ports: ${(error as Error).message}`);
+    await router.close(CloseUri.SYSTEM_SHUTDOWN);
+    return 1;
+  }
   const listeners: Listener[] = [];
   const bridge = bridges.length === 0 ? undefined : httpBridge(router, bridges);
-  for (const options of config.listeners) {
+  for (const [index, options] of config.listeners.entries()) {
     let listener: Listener;
     try {
+      const listenOptions = toListenOptions(options);
       listener = await listen(router, {
-        ...toListenOptions(options),
+        ...(worker === undefined
+          ? listenOptions
+          : workerListenOptions(listenOptions, index, relay)),
         // Every listener that speaks HTTP serves the bridge paths.
         ...(bridge === undefined || options.type === "rawsocket" ? {} : { mounts: [bridge] }),
-        // Workers share the port; a long-poll transport's requests would not all reach one.
-        ...(worker === undefined ? {} : { reusePort: true, longpoll: false as const }),
         log: (level, message) => router.log(level, message),
       });
     } catch (error) {
@@ -331,6 +332,7 @@ export async function main(args: string[]): Promise<number> {
       );
       await router.close(CloseUri.SYSTEM_SHUTDOWN);
       await Promise.all(listeners.map((l) => l.close()));
+      await relay?.close();
       return 1;
     }
     listeners.push(listener);
@@ -353,8 +355,8 @@ export async function main(args: string[]): Promise<number> {
     }
   }
   let admin: AdminServer | undefined;
-  if (config.admin !== undefined) {
-    const { host, port, token } = config.admin;
+  if (adminConfig !== undefined) {
+    const { host, port, token } = adminConfig;
     try {
       admin = await serveAdmin(router, {
         hostname: host,
@@ -370,6 +372,7 @@ export async function main(args: string[]): Promise<number> {
       );
       await router.close(CloseUri.SYSTEM_SHUTDOWN);
       await Promise.all(listeners.map((l) => l.close()));
+      await relay?.close();
       return 1;
     }
     router.log(
@@ -381,7 +384,7 @@ export async function main(args: string[]): Promise<number> {
   }
   if (worker === undefined) return await runUntilSignal(router, listeners, admin);
   console.log(WORKER_READY);
-  return await runUntilSignal(router, listeners, admin, stdinClosed());
+  return await runUntilSignal(router, listeners, admin, { stop: supervisorGone(), relay });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

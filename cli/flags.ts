@@ -62,7 +62,7 @@ Options:
                          a free loopback port (nats-server must be
                          installed). A worker that dies is restarted.
                          Needs --allow-run; TCP listeners with a fixed port
-                         only; long-poll is off (see docs/cluster.md)
+                         only (see docs/cluster.md)
   --http-bridge <path>   Mount the HTTP bridge on every listener that
                          speaks HTTP: <path>/publish, <path>/call and
                          <path>/subscribe (SSE), for the first realm and its

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "../router/mod.ts";
 import { freePort, reachable } from "./ports.ts";
+import { signal, stopChild } from "./process.ts";
 
 /**
  * The shell script `nats-server` runs under (POSIX systems): it starts
@@ -113,12 +114,10 @@ export async function startNats(log: Logger): Promise<LocalNats> {
   const pid = watched ? Number(await firstLine(child.stdout)) : child.pid;
   const writer = watched ? child.stdin.getWriter() : undefined;
   const stop = async () => {
-    // The watch script kills nats-server when its stdin ends.
-    if (writer !== undefined) await writer.close().catch(() => {});
-    else signal(child, "SIGTERM");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
+    await stopChild(child, 5000, {
+      // The watch script kills nats-server when its stdin ends.
+      ask: () => writer === undefined ? signal(child, "SIGTERM") : writer.close().catch(() => {}),
+      kill: () => {
         for (const target of [pid, child.pid]) {
           try {
             Deno.kill(target, "SIGKILL");
@@ -126,12 +125,8 @@ export async function startNats(log: Logger): Promise<LocalNats> {
             // gone
           }
         }
-        resolve();
-      }, 5000);
+      },
     });
-    await Promise.race([child.status, late]);
-    await child.status;
-    clearTimeout(timer);
     rmSync(store, { recursive: true, force: true });
   };
   const exited = child.status.then(() => false);
@@ -142,13 +137,4 @@ export async function startNats(log: Logger): Promise<LocalNats> {
   const url = `nats://127.0.0.1:${port}`;
   log("info", `Supervisor: NATS started at ${url} (pid ${pid}, store ${store})`);
   return { url, token, pid, store, stop };
-}
-
-/** Sends `signal` to a child, ignoring one that is gone. */
-function signal(child: Deno.ChildProcess, signal: Deno.Signal): void {
-  try {
-    child.kill(signal);
-  } catch {
-    // already exited
-  }
 }

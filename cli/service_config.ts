@@ -96,8 +96,8 @@ function parseWorkers(value: unknown): number | undefined {
 
 /**
  * Checks that every listener can be shared by `workers` processes: a TCP
- * port given in advance, and no long-poll (its HTTP requests must all reach
- * the process holding the transport).
+ * port given in advance (long-poll included: the workers relay its
+ * requests to the worker holding the transport).
  */
 function checkShareable(config: ServiceConfig, errors: ConfigErrors): void {
   const n = config.workers;
@@ -113,12 +113,6 @@ function checkShareable(config: ServiceConfig, errors: ConfigErrors): void {
         "workers",
         `Invalid config "workers": ${n} workers cannot share port 0 ` +
           `(each would get its own): give the listener on ${listener.host} a port`,
-      );
-    } else if (listener.type === "longpoll") {
-      errors.add(
-        "workers",
-        `Invalid config "workers": ${n} workers cannot share the long-poll listener on ` +
-          `port ${listener.port} (a transport's requests must reach one process)`,
       );
     }
   }
@@ -332,12 +326,5 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     }
   }
   if (config.workers > 1) checkShareable(config, errors);
-  if (config.workers > 1 && config.admin !== undefined) {
-    errors.add(
-      "admin",
-      `Invalid config "admin": ${config.workers} workers cannot share one admin listener: ` +
-        `run it with workers 1`,
-    );
-  }
   return config;
 }

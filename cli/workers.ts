@@ -17,15 +17,22 @@
  * worker's stdout comes through the supervisor, which drops the one line a
  * worker writes when it serves ({@linkcode WORKER_READY}). Workers that do
  * not all serve within the start timeout (default 60 s) stop everything.
+ * When a listener serves long-poll or `--admin` is on, it picks each
+ * worker's private loopback ports (the long-poll relay, the worker's admin
+ * listener) and a secret (`cli/worker.ts`), and serves `--admin` itself
+ * from the workers' admin listeners (`cli/workers_admin.ts`).
  *
  * @module
  */
 
 import { fileURLToPath } from "node:url";
 import type { Logger } from "../router/mod.ts";
+import { pickWorkerPorts, WORKER_ENV, type WorkerPorts } from "./worker.ts";
+import { serveWorkersAdmin, type WorkersAdminServer } from "./workers_admin.ts";
 import type { ServiceConfig } from "./service_config.ts";
 import { type LocalNats, startNats } from "./local_nats.ts";
 import { CLUSTER_TOKEN_ENV } from "./service_config.ts";
+import { interrupted, stopChild } from "./process.ts";
 
 /** The line a worker writes to its stdout once all its listeners serve. */
 export const WORKER_READY = "cloverleaf-worker-ready";
@@ -105,30 +112,6 @@ function workerCommand(args: string[]): { command: string; args: string[] } {
   };
 }
 
-/** Sends `signal` to a child, ignoring one that is gone. */
-function signal(child: Deno.ChildProcess, signal: Deno.Signal): void {
-  try {
-    child.kill(signal);
-  } catch {
-    // already exited
-  }
-}
-
-/** SIGTERM, then SIGKILL after `timeout` ms; resolves once it has exited. */
-async function stopChild(child: Deno.ChildProcess, timeout: number): Promise<void> {
-  signal(child, "SIGTERM");
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const killed = new Promise<void>((resolve) => {
-    timer = setTimeout(() => {
-      signal(child, "SIGKILL");
-      resolve();
-    }, timeout);
-  });
-  await Promise.race([child.status, killed]);
-  await child.status;
-  clearTimeout(timer);
-}
-
 /** Copies a worker's stdout to ours line by line, noting {@linkcode WORKER_READY}. */
 async function pipeLines(stream: ReadableStream<Uint8Array>, ready: () => void): Promise<void> {
   const encoder = new TextEncoder();
@@ -199,8 +182,19 @@ export async function superviseWorkers(
       return 1;
     }
   }
-  if (config.listeners.some((l) => l.type === "universal")) {
-    log("info", "Supervisor: long-poll is off with --workers (WebSocket and RawSocket only)");
+  const env: Record<string, string> = nats === undefined ? {} : { [CLUSTER_TOKEN_ENV]: nats.token };
+  let ports: WorkerPorts | undefined;
+  try {
+    ports = await pickWorkerPorts(config);
+  } catch (error) {
+    console.error(`cloverleaf: ${error instanceof Error ? error.message : error}`);
+    await nats?.stop();
+    return 1;
+  }
+  if (ports !== undefined) env[WORKER_ENV] = JSON.stringify(ports);
+  if (ports?.relay !== undefined) {
+    const list = ports.relay.join(", ");
+    log("info", `Supervisor: long-poll relay between the workers on 127.0.0.1 ports ${list}`);
   }
   for (const l of config.listeners) {
     if (l.maxConnections === undefined || l.maxConnections === 0) continue;
@@ -220,6 +214,26 @@ export async function superviseWorkers(
     ready: false,
   }));
   let stopping = false;
+  let admin: WorkersAdminServer | undefined;
+  if (config.admin !== undefined && ports?.admin !== undefined) {
+    const workerAdmins = slots.map((slot, i) => ({
+      index: slot.index,
+      port: ports.admin![i]!,
+      ready: () => slot.ready && slot.child !== undefined,
+    }));
+    try {
+      admin = await serveWorkersAdmin(config.admin, workerAdmins, ports.secret);
+    } catch (error) {
+      const { host, port } = config.admin;
+      console.error(`cloverleaf: Cannot serve the admin listener on ${host}:${port}: ${error}`);
+      await nats?.stop();
+      return 1;
+    }
+    log(
+      "info",
+      `Supervisor: admin listener on ${admin.url} (/metrics of every worker, /health, /ready)`,
+    );
+  }
 
   const start = (slot: Slot) => {
     slot.restartTimer = undefined;
@@ -228,8 +242,9 @@ export async function superviseWorkers(
     try {
       child = new Deno.Command(command, {
         args: argv,
-        // The local NATS server's token goes by environment, not argv (which `ps` shows).
-        ...(nats === undefined ? {} : { env: { [CLUSTER_TOKEN_ENV]: nats.token } }),
+        // The local NATS server's token and the relay's secret go by environment, not argv
+        // (which `ps` shows).
+        env,
         stdin: "piped",
         stdout: "piped",
         stderr: "inherit",
@@ -281,6 +296,7 @@ export async function superviseWorkers(
 
   const shutdown = async () => {
     stopping = true;
+    await admin?.close();
     for (const slot of slots) clearTimeout(slot.restartTimer);
     await Promise.all(slots.map(async (slot) => {
       if (slot.child === undefined) return;
@@ -293,12 +309,7 @@ export async function superviseWorkers(
     }
   };
 
-  const signals: Deno.Signal[] = Deno.build.os === "windows"
-    ? ["SIGINT", "SIGBREAK"]
-    : ["SIGINT", "SIGTERM"];
-  const stopped = Promise.withResolvers<void>();
-  const onSignal = () => stopped.resolve();
-  for (const name of signals) Deno.addSignalListener(name, onSignal);
+  const stopped = interrupted();
   try {
     for (const slot of slots) {
       slot.firstReady = Promise.withResolvers<void>();
@@ -334,6 +345,6 @@ export async function superviseWorkers(
     log("info", "Supervisor: stopped");
     return 0;
   } finally {
-    for (const name of signals) Deno.removeSignalListener(name, onSignal);
+    stopped.dispose();
   }
 }

@@ -16,6 +16,7 @@ import {
   type SerializerName,
   type Session,
 } from "../../client/mod.ts";
+import { interrupted } from "../process.ts";
 
 /** Exit code of a command that ended with a WAMP error. */
 export const EXIT_WAMP = 1;
@@ -309,27 +310,6 @@ export function reportError(command: string, error: unknown): number {
 function isParseArgsError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_");
-}
-
-/**
- * Resolves on SIGINT or SIGTERM (the listeners are removed by `dispose`),
- * so a long-running command can leave its realm cleanly.
- *
- * @returns The promise, and a function that removes the listeners.
- */
-export function interrupted(): { promise: Promise<void>; dispose: () => void } {
-  const signals: Deno.Signal[] = Deno.build.os === "windows"
-    ? ["SIGINT", "SIGBREAK"]
-    : ["SIGINT", "SIGTERM"];
-  const { promise, resolve } = Promise.withResolvers<void>();
-  const on = () => resolve();
-  for (const signal of signals) Deno.addSignalListener(signal, on);
-  return {
-    promise,
-    dispose: () => {
-      for (const signal of signals) Deno.removeSignalListener(signal, on);
-    },
-  };
 }
 
 /**

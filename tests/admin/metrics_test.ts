@@ -321,10 +321,6 @@ Deno.test("bad admin config keys and flags give one-line errors naming the key",
     ],
     ['{"admin": {"host": 7}}', /Invalid config "admin\.host": expected a non-empty string/],
     ['{"admin": "on"}', /Invalid config "admin"/],
-    [
-      '{"admin": {}, "workers": 2}',
-      /Invalid config "admin": 2 workers cannot share one admin listener/,
-    ],
   ];
   for (const [config, pattern] of cases) {
     await withConfig(config, async (file) => {

@@ -12,26 +12,14 @@
 import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
 import { connect, type Event, listen, Router, type Session } from "../../mod.ts";
 import { until, within } from "../_helpers/router.ts";
-import {
-  assertUsageError,
-  run,
-  runCli,
-  type Service,
-  startService,
-  withConfig,
-} from "./_service.ts";
+import { assertUsageError, run, runCli, type Service, withConfig } from "./_service.ts";
 import { freePort } from "../../cli/ports.ts";
+import { callUntil, slotOf, startWorkers } from "./_workers.ts";
 import { superviseWorkers } from "../../cli/workers.ts";
 import { loadConfig } from "../../cli/service_config.ts";
 import { parseFlags } from "../../cli/flags.ts";
 import { ConfigErrors } from "../../config/mod.ts";
 import type { Logger } from "../../router/mod.ts";
-
-const SLOT = 2 ** 37;
-
-function slotOf(session: Session): number {
-  return Math.floor(session.id / SLOT);
-}
 
 /** The pids in the supervisor's lines `worker <n> ready (pid <p>)` and `NATS started … (pid <p>`. */
 function pids(service: Service): { workers: Map<number, number>; nats?: number } {
@@ -103,25 +91,6 @@ async function joinSlot(url: string, slot: number, sessions: Session[]): Promise
     if (slotOf(session) === slot) return session;
   }
   throw new Error(`no session on slot ${slot} in 40 joins`);
-}
-
-/**
- * Calls `procedure` until it is known on the caller's worker (the shared
- * registration table reaches the other nodes within milliseconds).
- */
-async function callUntil(caller: Session, procedure: string): Promise<unknown[]> {
-  const deadline = Date.now() + 5000;
-  while (true) {
-    try {
-      return (await within(caller.call(procedure), 5000, `call ${procedure}`)).args;
-    } catch (error) {
-      const noSuch = String((error as { error?: unknown }).error ?? error).includes(
-        "no_such_procedure",
-      );
-      if (!noSuch || Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
 }
 
 Deno.test("listen with reusePort: two listeners share one port; without it the second fails", async () => {
@@ -232,22 +201,9 @@ Deno.test({
     const port = await freePort();
     const url = `ws://127.0.0.1:${port}/ws`;
     const known = new Set<number>();
-    await using service = await startService(Deno.execPath(), [
-      "run",
-      "-A",
-      "cli.ts",
-      "--workers",
-      "2",
-      "--listen",
-      `127.0.0.1:${port}`,
-    ], { listeners: 2, timeout: 30_000 });
+    await using service = await startWorkers(port);
     const sessions: Session[] = [];
     try {
-      await until(
-        () => service.lines.some((l) => l.includes("Supervisor: 2 workers serving")),
-        10_000,
-        "both workers serving",
-      );
       const started = pids(service);
       equal(started.workers.size, 2);
       ok(started.nats !== undefined, "the supervisor's nats-server");
@@ -358,20 +314,9 @@ Deno.test({
     const port = await freePort();
     const args = await taskArgs("start:workers");
     ok(args.includes("--allow-run"), "the task grants --allow-run");
-    await using service = await startService(Deno.execPath(), [
-      ...args,
-      "--workers",
-      "2",
-      "--ws",
-      `127.0.0.1:${port}`,
-    ], { listeners: 2, timeout: 30_000 });
+    await using service = await startWorkers(port, { deno: args, listen: "--ws" });
     const known = new Set<number>();
     try {
-      await until(
-        () => service.lines.some((l) => l.includes("Supervisor: 2 workers serving")),
-        10_000,
-        "both workers serving",
-      );
       const started = pids(service);
       equal(started.workers.size, 2);
       for (const pid of [...started.workers.values(), started.nats!]) known.add(pid);

@@ -42,6 +42,8 @@ export function answer(status: number, headers: Headers, text?: string): Respons
 
 /** What a transport needs from its service. */
 export interface TransportHost {
+  /** What transport IDs start with (`w<n>-` under a relay, else nothing). */
+  readonly idPrefix: string;
   /** Milliseconds a `receive` is held while nothing is queued (0: until something is). */
   readonly pollTimeout: number;
   /** Milliseconds without a request before the transport closes (0: never). */
@@ -95,7 +97,7 @@ export class LongPollTransport implements Peer {
     remote: string | undefined,
     service: TransportHost,
   ) {
-    this.id = newTransportId();
+    this.id = service.idPrefix + newTransportId();
     this.serializer = serializer;
     this.batched = batched;
     this.#service = service;

@@ -19,6 +19,7 @@ import {
 import { originPolicy } from "../stream/origin.ts";
 import { concat } from "../stream/bytes.ts";
 import { answer, LongPollTransport, type TransportHost } from "./link.ts";
+import { type LongPollRelay, ownerOf } from "./relay.ts";
 
 /** Options for {@linkcode LongPollService}. */
 export interface LongPollOptions {
@@ -62,9 +63,18 @@ export interface LongPollOptions {
   attach?: AttachOptions;
   /** Where refusals and messages that cannot be encoded are logged. */
   log?: TransportLog;
+  /**
+   * Under `cloverleaf --workers`: the relay between the workers and this
+   * service's name on it (the same in every worker). Transport IDs then
+   * carry this worker's number, and a request for another worker's
+   * transport is passed on to that worker (see `relay.ts`).
+   */
+  relay?: { readonly via: LongPollRelay; readonly name: string };
 }
 
 const MAX_OPEN_BODY = 64 * 1024;
+/** Milliseconds a worker has to answer a relayed request, beyond a `receive`'s poll timeout. */
+const RELAY_GRACE = 10_000;
 const SEND_FAILURES: Record<number, string> = {
   400: "Cannot decode the WAMP message",
   413: "Request body too large",
@@ -150,6 +160,7 @@ export class LongPollService {
   #transports = new Map<string, LongPollTransport>();
   #timing: TransportHost;
   #originAllowed: (origin: string) => boolean;
+  #relay: LongPollOptions["relay"];
   #closed = false;
 
   /**
@@ -187,7 +198,10 @@ export class LongPollService {
     this.#maxTransports = numbers.maxTransports;
     this.#attach = options.attach;
     this.#originAllowed = originPolicy(options.allowedOrigins ?? []);
+    this.#relay = options.relay;
+    this.#relay?.via.add(this.#relay.name, this);
     this.#timing = {
+      idPrefix: this.#relay === undefined ? "" : `w${this.#relay.via.worker}-`,
       pollTimeout: numbers.pollTimeout,
       sessionTimeout: numbers.sessionTimeout,
       log: options.log,
@@ -222,7 +236,23 @@ export class LongPollService {
    * @param peer The remote address, shown in session details.
    * @returns The response; for a `receive`, once there is something to say.
    */
-  async handle(request: Request, peer?: string): Promise<Response> {
+  handle(request: Request, peer?: string): Promise<Response> {
+    return this.#handle(request, peer, false);
+  }
+
+  /**
+   * Answers a request another worker relayed (`relay.ts`): as
+   * {@linkcode LongPollService.handle}, but a request for a transport this
+   * worker does not own gets 404 rather than being relayed again.
+   *
+   * @param request The request.
+   * @returns The response.
+   */
+  serveRelayed(request: Request): Promise<Response> {
+    return this.#handle(request, undefined, true);
+  }
+
+  async #handle(request: Request, peer: string | undefined, relayed: boolean): Promise<Response> {
     const origin = request.headers.get("origin");
     if (origin !== null && !this.#originAllowed(origin)) {
       this.#timing.log?.(
@@ -255,6 +285,13 @@ export class LongPollService {
     }
     if (rest === "/open") return await this.#open(request, headers, peer);
     const [, id, op] = /^\/([^/]+)\/(send|receive|close)$/.exec(rest) ?? [];
+    const owner = id === undefined || this.#relay === undefined ? undefined : ownerOf(id);
+    if (!relayed && owner !== undefined && owner !== this.#relay!.via.worker) {
+      const poll = this.#timing.pollTimeout;
+      const timeout = op !== "receive" ? RELAY_GRACE : poll > 0 ? poll + RELAY_GRACE : undefined;
+      const forwarded = await this.#relay!.via.forward(owner, this.#relay!.name, request, timeout);
+      if (forwarded !== undefined) return forwarded; // else the owner is gone: 404
+    }
     const transport = id === undefined ? undefined : this.#transports.get(id);
     if (transport === undefined || transport.state === "closed") {
       await request.body?.cancel().catch(() => {});
@@ -270,6 +307,7 @@ export class LongPollService {
   /** Closes every transport (their sessions leave); `open` then gets 503. */
   close(): void {
     this.#closed = true;
+    this.#relay?.via.delete(this.#relay.name, this);
     for (const transport of [...this.#transports.values()]) transport.destroy();
   }
 

@@ -1,0 +1,177 @@
+/**
+ * The long-poll relay (`transports/longpoll/relay.ts`), in one process over
+ * real sockets: two "workers" (a long-poll service each, with its relay on
+ * a private loopback port) in front of one router, and a front port that
+ * hands requests to the workers in turn, as `SO_REUSEPORT` may. Our
+ * client's long-poll link joins, calls and subscribes through it, and the
+ * relays' counts prove the requests crossed.
+ */
+
+import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
+import { Router } from "../../../router/mod.ts";
+import { Session } from "../../../client/session.ts";
+import type { Event } from "../../../client/subscription.ts";
+import { type LongPollOptions, LongPollService } from "../../../transports/longpoll/server.ts";
+import { connectLongPoll } from "../../../transports/longpoll/client.ts";
+import { LongPollRelay, ownerOf } from "../../../transports/longpoll/relay.ts";
+import { freePort } from "../../../cli/ports.ts";
+import { until, within } from "../../_helpers/router.ts";
+
+const SECRET = "s3cret-s3cret-s3cret";
+
+/** Two workers' long-poll services and relays, and front ports onto them. */
+interface Bed extends AsyncDisposable {
+  router: Router;
+  relays: LongPollRelay[];
+  services: LongPollService[];
+  /** Base URLs: alternating between the workers per request, then worker 1 only, worker 2 only. */
+  mixed: string;
+  one: string;
+  two: string;
+}
+
+async function startBed(options: LongPollOptions = {}): Promise<Bed> {
+  const router = new Router({ realms: [{ name: "realm1" }], logger: () => {} });
+  const ports = [await freePort(), await freePort()];
+  notEqual(ports[0], ports[1]);
+  const relays = [1, 2].map((worker) => new LongPollRelay({ worker, ports, secret: SECRET }));
+  const services = relays.map((via) =>
+    new LongPollService(router, { ...options, relay: { via, name: "0" } })
+  );
+  let turn = 0;
+  let opens = 0;
+  const serve = (pick: (path: string) => LongPollService) =>
+    Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      (req) => pick(new URL(req.url).pathname).handle(req),
+    );
+  const servers = [
+    // Transports are opened on each worker in turn, and every other request goes to either.
+    serve((path) => services[(path.endsWith("/open") ? opens++ : turn++) % 2]!),
+    serve(() => services[0]!),
+    serve(() => services[1]!),
+  ];
+  const [mixed, one, two] = servers.map((s) => `http://127.0.0.1:${s.addr.port}/lp`);
+  return {
+    router,
+    relays,
+    services,
+    mixed: mixed!,
+    one: one!,
+    two: two!,
+    async [Symbol.asyncDispose]() {
+      for (const service of services) service.close();
+      await router.close();
+      for (const relay of relays) await relay.close().catch(() => {});
+      for (const server of servers) await server.shutdown();
+    },
+  };
+}
+
+async function post(url: string, body?: string, headers: HeadersInit = {}) {
+  const res = await within(fetch(url, { method: "POST", body: body ?? null, headers }), 5000, url);
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+/** Opens a JSON transport by hand through `url`; returns its URL under `base`. */
+async function open(url: string): Promise<string> {
+  const a = await post(`${url}/open`, JSON.stringify({ protocols: ["wamp.2.json"] }));
+  equal(a.status, 200, a.text);
+  return JSON.parse(a.text).transport;
+}
+
+Deno.test("ownerOf() reads the worker number in front of a transport ID", () => {
+  equal(ownerOf("w1-abc"), 1);
+  equal(ownerOf("w256-abc_-"), 256);
+  equal(ownerOf("w0-abc"), undefined);
+  equal(ownerOf("abc-w2-x"), undefined);
+});
+
+Deno.test("LongPollRelay: clients join, call and subscribe with requests on either worker", async () => {
+  await using bed = await startBed();
+  const sessions: Session[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      const link = await within(connectLongPoll(bed.mixed), 5000, "connectLongPoll");
+      sessions.push(await within(Session.join(link, { realm: "realm1" }), 5000, "join"));
+    }
+    const [callee, caller, subscriber] = sessions as [Session, Session, Session];
+    await callee.register("com.example.add", ([x, y]) => ({ args: [Number(x) + Number(y)] }));
+    const events: Event[] = [];
+    await subscriber.subscribe("com.example.topic", (e) => void events.push(e));
+    for (let i = 0; i < 5; i++) {
+      deepEqual((await within(caller.call("com.example.add", { args: [i, 1] }))).args, [i + 1]);
+    }
+    await caller.publish("com.example.topic", { args: ["hi"] }, { acknowledge: true });
+    await until(() => events.length === 1, 5000, "the event");
+    deepEqual(events[0]!.args, ["hi"]);
+    const [one, two] = bed.relays.map((r) => r.counts);
+    ok(one!.forwarded > 0 && two!.forwarded > 0, `both relayed: ${JSON.stringify([one, two])}`);
+    // Counted once the answer is back, and once the request arrived (a held receive: only that).
+    ok(one!.forwarded <= two!.served && two!.forwarded <= one!.served);
+  } finally {
+    for (const session of sessions) await within(session.close(), 5000, "close");
+  }
+});
+
+Deno.test("LongPollRelay: a request through the other worker is answered by the owner, with Via", async () => {
+  await using bed = await startBed({ pollTimeout: 60_000 });
+  const id = await open(bed.one);
+  equal(ownerOf(id), 1);
+  const sent = await post(`${bed.two}/${id}/send`, '[1,"realm1",{"roles":{"caller":{}}}]', {
+    origin: "https://app.example",
+  });
+  equal(sent.status, 204, sent.text);
+  equal(sent.headers.get("via"), "1.1 cloverleaf-worker-2");
+  equal(sent.headers.get("access-control-allow-origin"), "https://app.example");
+  const welcome = await post(`${bed.two}/${id}/receive`);
+  equal(welcome.status, 200);
+  match(welcome.text, /^\[2,\d+,/);
+  // A held receive through the relay is answered when something is queued.
+  const held = post(`${bed.two}/${id}/receive`);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  equal((await post(`${bed.one}/${id}/send`, '[48,1,{},"wamp.session.count"]')).status, 204);
+  match((await held).text, /^\[50,1,\{\},\[1\]\]$/);
+  equal((await post(`${bed.two}/${id}/close`)).status, 204);
+  equal(bed.services[0]!.size, 0, "closed on its owner");
+});
+
+Deno.test("LongPollRelay: the owner's body limit holds through the relay", async () => {
+  await using bed = await startBed({ maxMessageSize: 100 });
+  const id = await open(bed.one);
+  const big = `[1,"realm1",{"x":"${"a".repeat(200)}"}]`;
+  equal((await post(`${bed.two}/${id}/send`, big)).status, 413);
+  const abort = await post(`${bed.two}/${id}/receive`);
+  match(
+    abort.text,
+    /^\[3,\{"message":"Message larger than 100 bytes"\},"wamp\.error\.protocol_violation"\]/,
+  );
+  await until(() => bed.services[0]!.size === 0, 5000, "the transport closed on its owner");
+});
+
+Deno.test("LongPollRelay: a dead owner or an unknown worker gets 404, as an unknown transport", async () => {
+  await using bed = await startBed();
+  const id = await open(bed.one);
+  equal((await post(`${bed.two}/w9-${id.slice(3)}/receive`)).status, 404);
+  await bed.relays[0]!.close();
+  const gone = await post(`${bed.two}/${id}/receive`);
+  equal(gone.status, 404);
+  equal(gone.text, "No such WAMP transport\n");
+});
+
+Deno.test("LongPollRelay: the private port refuses requests without the secret", async () => {
+  await using bed = await startBed();
+  const id = await open(bed.one);
+  const direct = `http://127.0.0.1:${bed.relays[0]!.port}/lp/${id}/receive`;
+  equal((await post(direct, undefined, { "x-cloverleaf-relay-service": "0" })).status, 403);
+  const wrong = {
+    "x-cloverleaf-relay": "x".repeat(SECRET.length),
+    "x-cloverleaf-relay-service": "0",
+  };
+  equal((await post(direct, undefined, wrong)).status, 403);
+  // With the secret, a transport of another worker is not relayed again.
+  const other = `http://127.0.0.1:${bed.relays[1]!.port}/lp/${id}/receive`;
+  const relayed = { "x-cloverleaf-relay": SECRET, "x-cloverleaf-relay-service": "0" };
+  equal((await post(other, undefined, relayed)).status, 404);
+  equal(bed.relays[1]!.counts.forwarded, 0);
+});
