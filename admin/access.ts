@@ -7,12 +7,9 @@
  */
 
 import { constantTimeEqual } from "../wamp/auth/util.ts";
+import { isLoopback } from "../transports/address.ts";
 
-/** Whether an address is a loopback address (127.0.0.0/8, ::1, IPv4-mapped 127.x). */
-export function isLoopback(address: string): boolean {
-  const host = address.startsWith("::ffff:") ? address.slice(7) : address;
-  return host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
+export { isLoopback } from "../transports/address.ts";
 
 /**
  * Decides whether a request may go on.

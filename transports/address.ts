@@ -107,3 +107,15 @@ function isIPv6(host: string): boolean {
     return false;
   }
 }
+
+/**
+ * Whether an address is a loopback address (127.0.0.0/8, ::1, IPv4-mapped
+ * 127.x).
+ *
+ * @param address A peer's address, as a socket reports it.
+ * @returns Whether it is on loopback.
+ */
+export function isLoopback(address: string): boolean {
+  const host = address.startsWith("::ffff:") ? address.slice(7) : address;
+  return host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}

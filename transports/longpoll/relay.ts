@@ -19,6 +19,8 @@
  */
 
 import type { TransportLog } from "../../wamp/mod.ts";
+import { constantTimeEqual } from "../../wamp/auth/util.ts";
+import { isLoopback } from "../address.ts";
 
 /** What a relay passes requests to: a long-poll service of this worker. */
 export interface RelayTarget {
@@ -79,20 +81,6 @@ const OWNED_ID = /^w([1-9][0-9]{0,3})-/;
 export function ownerOf(id: string): number | undefined {
   const match = OWNED_ID.exec(id);
   return match === null ? undefined : Number(match[1]);
-}
-
-/** Whether an address is on the loopback network (127.0.0.0/8, ::1, mapped or not). */
-function isLoopback(hostname: string): boolean {
-  const host = hostname.replace(/^::ffff:/i, "");
-  return host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-
-/** Compares two strings in time that depends on their length only. */
-function sameSecret(given: string | null, secret: string): boolean {
-  if (given === null || given.length !== secret.length) return false;
-  let diff = 0;
-  for (let i = 0; i < secret.length; i++) diff |= given.charCodeAt(i) ^ secret.charCodeAt(i);
-  return diff === 0;
 }
 
 /** The headers of `from` without one hop's own. */
@@ -181,7 +169,10 @@ export class LongPollRelay {
       { hostname: "127.0.0.1", port, onListen() {}, onError },
       (request, info) => {
         const from = info.remoteAddr.hostname;
-        if (!isLoopback(from) || !sameSecret(request.headers.get(SECRET_HEADER), this.#secret)) {
+        if (
+          !isLoopback(from) ||
+          !constantTimeEqual(request.headers.get(SECRET_HEADER) ?? "", this.#secret)
+        ) {
           log?.("warn", `Long-poll relay: request from ${from} refused (403): not a worker`);
           void request.body?.cancel().catch(() => {});
           return new Response("Forbidden\n", { status: 403 });
