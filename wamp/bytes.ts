@@ -151,6 +151,31 @@ export function slabUtf8(text: string, head: number): Uint8Array | undefined {
   return slab.subarray(start, slabAt);
 }
 
+/**
+ * Bytes that are alone in their `ArrayBuffer`: `bytes` itself, or a copy
+ * when it is a view into shared memory (a slab of {@linkcode slabBytes}, a
+ * pool). For a queue that keeps bytes longer than a turn: a kept view
+ * would keep all the memory it shares.
+ *
+ * @param bytes The bytes.
+ * @returns Bytes of their own, with the same content.
+ *
+ * @example
+ * ```ts
+ * import { ownBytes, slabBytes } from "./bytes.ts";
+ * import { equal, notEqual } from "node:assert/strict";
+ *
+ * const shared = slabBytes(4);
+ * notEqual(ownBytes(shared), shared);
+ * equal(ownBytes(shared).buffer.byteLength, 4);
+ * const alone = new Uint8Array(4);
+ * equal(ownBytes(alone), alone);
+ * ```
+ */
+export function ownBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+}
+
 const HEX_DIGITS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /**

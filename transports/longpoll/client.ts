@@ -19,6 +19,7 @@ import {
 } from "../../wamp/mod.ts";
 import { Inbox } from "../stream/keepalive.ts";
 import { encodeBytes } from "../stream/encode.ts";
+import { ownBytes } from "../../wamp/bytes.ts";
 import { joinBatch, splitBatchedBody } from "../stream/batched.ts";
 
 /** Options for {@linkcode connectLongPoll}. */
@@ -171,7 +172,7 @@ class LongPollLink implements Link {
     } catch {
       return; // Peer.send never throws
     }
-    this.#outbox.push(bytes);
+    this.#outbox.push(ownBytes(bytes)); // kept until posted: never a view of shared memory
     this.#outBytes += bytes.byteLength;
     if (!this.#sending) {
       this.#sending = true;

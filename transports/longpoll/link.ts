@@ -18,6 +18,7 @@ import {
 } from "../../wamp/mod.ts";
 import { joinBatch, splitBatchedBody } from "../stream/batched.ts";
 import { encodeBytes, encodeFailure } from "../stream/encode.ts";
+import { ownBytes } from "../../wamp/bytes.ts";
 
 /** A transport ID: 24 random bytes, base64url; the only credential a transport has. */
 function newTransportId(): string {
@@ -128,7 +129,7 @@ export class LongPollTransport implements Peer {
       if (!failure.drop) this.close();
       return;
     }
-    this.#queue.push(bytes);
+    this.#queue.push(ownBytes(bytes)); // kept until polled: never a view of shared memory
     this.#bytes += bytes.byteLength;
     if (this.#parked !== undefined) this.#unpark(this.#take(this.#parked.headers));
   }

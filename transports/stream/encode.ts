@@ -129,7 +129,9 @@ export function encodeOnce(serializer: Serializer, msg: WampMessage): string | U
 /**
  * Encodes a message to bytes, as {@linkcode encodeOnce} does: the same
  * message object with the same serializer gives the same bytes (do not
- * modify them), or the same error.
+ * modify them), or the same error. The bytes may be a view into memory
+ * shared with other messages: frame them or send them in this turn, or
+ * keep `ownBytes` of them (`wamp/bytes.ts`).
  *
  * @param serializer The connection's serializer.
  * @param msg The message.

@@ -23,6 +23,7 @@ import {
 } from "../../wamp/mod.ts";
 import type { CookieOptions } from "../stream/cookie.ts";
 import { encodeFailure, encodeOnce } from "../stream/encode.ts";
+import { ownBytes } from "../../wamp/bytes.ts";
 import { negotiateWebSocket, supportedSubprotocols } from "./negotiate.ts";
 export type { CookieOptions } from "../stream/cookie.ts";
 export { negotiateSubprotocol } from "./negotiate.ts";
@@ -97,7 +98,8 @@ class DenoWebSocketPeer implements Peer {
       if (!failure.drop) this.#socket.close(1011, "cannot encode message");
       return;
     }
-    this.#socket.send(frame);
+    // Deno's WebSocket may hold the bytes until sent: never a view of shared memory.
+    this.#socket.send(typeof frame === "string" ? frame : ownBytes(frame));
   }
 
   backlog(): number {

@@ -13,6 +13,7 @@ import { msgpackElementOffset, msgpackFault } from "./prescan.ts";
 import { createSerializer, type Serializer } from "./serializer.ts";
 import { toWire, type WampMessage } from "../messages.ts";
 import { keepPayload, keptPayload, payloadIndex, payloadSlot, spliceable } from "./splice.ts";
+import { slabBytes } from "../bytes.ts";
 
 // No ext type decodes to anything but msgpackr's `undefined` (type 0, one
 // zero byte, which wampy sends for absent options): the pre-scan refuses the
@@ -105,7 +106,8 @@ export function spliceMsgpack(msg: WampMessage): Uint8Array | undefined {
   // A view into the encoder's buffer, copied into `out` before the encoder runs again.
   const head = encoder.encodeSharedRef(toWire(msg, false));
   const items = (head[0]! & 0x0f) + ((msg as { kwargs?: unknown }).kwargs === undefined ? 1 : 2);
-  const out = new Uint8Array(head.length + tail.length);
+  // Framed (copied) by the transport before the turn ends: carved, not allocated.
+  const out = slabBytes(head.length + tail.length);
   out.set(head);
   out[0] = 0x90 | items; // a WAMP message's list has at most 7 elements: a fixarray
   out.set(tail, head.length);

@@ -34,7 +34,9 @@ export interface Serializer {
    * Encodes a message whose Arguments and ArgumentsKw are the objects this
    * serializer decoded in this turn, reusing what it kept of them (see
    * `wamp/serializers/splice.ts`); undefined for any other message, which
-   * `encode` then takes. Same meaning as `encode`.
+   * `encode` then takes. Same meaning as `encode`; binary output may be a
+   * view into memory shared with other messages (`slabBytes` in
+   * `wamp/bytes.ts`): frame or copy it before the turn ends, never keep it.
    */
   splice?(msg: WampMessage): string | Uint8Array | undefined;
 }
