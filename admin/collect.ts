@@ -10,7 +10,6 @@
 
 import { MessageType, messageTypeName } from "../wamp/mod.ts";
 import { clusterNodeOf, realmOf, type Router } from "../router/router.ts";
-import type { Realm } from "../router/core/realm.ts";
 import { type LabelCounter, metricsOf } from "../router/metrics.ts";
 import type { Listener } from "../transports/listener.ts";
 import type { MetricFamily, Sample } from "./exposition.ts";
