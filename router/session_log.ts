@@ -81,7 +81,9 @@ export class SessionLog {
     if (last !== undefined && now - last.start >= this.#eventInterval) this.#endWindow(kind, last);
     const window = this.#events.get(kind) ?? { start: now, level, lines: 0, suppressed: 0 };
     this.#events.set(kind, window);
-    if (++window.lines <= this.#eventLimit) return this.#log(level, message, fields);
+    if (++window.lines <= this.#eventLimit) {
+      return this.#log(level, clip(message), clipFields(fields!));
+    }
     window.suppressed++;
     window.timer ??= setTimeout(
       () => this.#endWindow(kind, window),
@@ -129,6 +131,11 @@ export class SessionLog {
   /** Writes the summaries of what was not logged one by one, if any (the router closes). */
   flush(): void {
     for (const [kind, window] of this.#events) this.#endWindow(kind, window);
+    this.#flushJoins();
+  }
+
+  /** Writes the join/leave summary of the last second, if any (event windows run on). */
+  #flushJoins(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     const joined = this.#joined, left = this.#left;
@@ -164,7 +171,24 @@ export class SessionLog {
       this.#inWindow = 0;
     }
     if (++this.#inWindow <= this.#rate) return true;
-    this.#timer ??= setTimeout(() => this.flush(), 1000 - (now - this.#windowStart));
+    this.#timer ??= setTimeout(() => this.#flushJoins(), 1000 - (now - this.#windowStart));
     return false;
   }
+}
+
+/** The longest text a line a client can cause at will carries in one place. */
+const MAX_TEXT = 200;
+
+/** A peer's text, cut short: a limit on lines is a limit on bytes only with this. */
+function clip(text: string): string {
+  return text.length <= MAX_TEXT ? text : `${text.slice(0, MAX_TEXT)}…`;
+}
+
+/** The fields of such a line, their strings cut short. */
+function clipFields(fields: LogFields): LogFields {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    out[key] = typeof value === "string" ? clip(value) : value;
+  }
+  return out as LogFields;
 }
