@@ -99,6 +99,9 @@ Deno.test("client: a salted WAMP-CRA CHALLENGE over the iteration or keylen limi
   await refused(r.url, { ...cra, kdfLimits: { pbkdf2Iterations: 10 } }, /iterations 1000001/);
   await using long = await hostileRouter({ salt: "s4lt", iterations: 1, keylen: 1025 });
   await refused(long.url, cra, /keylen 1025 is over the limit of 1024 bytes/);
+  // PBKDF2 repeats every iteration per 32-byte block: 32 blocks of 40,000 is past 1,000,000.
+  await using wide = await hostileRouter({ salt: "s4lt", iterations: 40_000, keylen: 1024 });
+  await refused(wide.url, cra, /iterations 40000 × 32 blocks of keylen 1024/);
 });
 
 Deno.test("kdfOverLimit: at the limits is within them, one past is not; the client's limits replace the defaults", () => {

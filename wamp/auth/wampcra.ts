@@ -60,8 +60,9 @@ export function deriveKey(secret: string, salt: string, iterations = 1000, keyle
  * @param iterations PBKDF2 iterations.
  * @param keylen Derived key length in bytes.
  * @param limits The most work to do; each one left out is its default.
- * @throws {RangeError} If either is not a positive integer, `iterations` is
- * over `limits.pbkdf2Iterations` or `keylen` over `CRA_MAX_KEYLEN`.
+ * @throws {RangeError} If either is not a positive integer, `iterations`
+ * times the key's 32-byte blocks is over `limits.pbkdf2Iterations`, or
+ * `keylen` is over `CRA_MAX_KEYLEN`.
  */
 export function checkKdfParams(iterations: number, keylen: number, limits?: KdfLimits): void {
   for (const [name, value] of [["iterations", iterations], ["keylen", keylen]] as const) {
@@ -71,9 +72,16 @@ export function checkKdfParams(iterations: number, keylen: number, limits?: KdfL
       );
     }
   }
+  // PBKDF2 runs all its iterations once per 32-byte block of the key.
+  const blocks = Math.ceil(keylen / 32);
   const over = keylen > CRA_MAX_KEYLEN
     ? `keylen ${keylen} is over the limit of ${CRA_MAX_KEYLEN} bytes`
-    : kdfOverLimit("pbkdf2", iterations, null, limits);
+    : kdfOverLimit("pbkdf2", iterations * blocks, null, limits)?.replace(
+      `iterations ${iterations * blocks}`,
+      blocks === 1
+        ? `iterations ${iterations}`
+        : `iterations ${iterations} × ${blocks} blocks of keylen ${keylen}`,
+    );
   if (over !== undefined) throw new RangeError(`Cannot derive WAMP-CRA key: ${over}`);
 }
 
