@@ -18,6 +18,7 @@ import {
   serializers as allSerializers,
   TransportError,
   type TransportInfo,
+  UnsupportedUrlError,
   type WampMessage,
 } from "../../wamp/mod.ts";
 
@@ -57,7 +58,7 @@ export async function connectGlobalWebSocket(
 ): Promise<Link> {
   const Platform = (globalThis as { WebSocket?: typeof WebSocket }).WebSocket;
   if (Platform === undefined) {
-    throw new TransportError(`Cannot connect to ${url}: this platform has no WebSocket`);
+    throw new UnsupportedUrlError(url, "this platform has no WebSocket");
   }
   const offered = (options.serializers ?? ["json", "msgpack", "cbor"]).map((name) =>
     allSerializers[name]

@@ -13,6 +13,7 @@ import {
   type SerializerName,
   serializers as allSerializers,
   TransportError,
+  UnsupportedUrlError,
   type WampMessage,
 } from "../../wamp/mod.ts";
 import { type ClientTlsOptions, dial, type DialAddress } from "../stream/dial.ts";
@@ -79,7 +80,7 @@ export interface RawSocketAddress {
  *
  * @param url The URL.
  * @returns The address to dial and whether to use TLS.
- * @throws {TransportError} When the URL is not one of these.
+ * @throws {UnsupportedUrlError} When the URL is not one of these.
  *
  * @example
  * ```ts
@@ -95,24 +96,22 @@ export function parseRawSocketUrl(url: string): RawSocketAddress {
   try {
     parsed = new URL(url);
   } catch (cause) {
-    throw new TransportError(`Cannot connect to "${url}": not a URL`, { cause });
+    throw new UnsupportedUrlError(url, "not a URL", { cause });
   }
   const scheme = parsed.protocol;
   if (scheme === "unix:") {
     const path = decodeURIComponent(parsed.pathname);
     if (parsed.host !== "" || !path.startsWith("/")) {
-      throw new TransportError(`Cannot connect to "${url}": a unix: URL needs an absolute path`);
+      throw new UnsupportedUrlError(url, "a unix: URL needs an absolute path");
     }
     return { address: { path }, tls: false };
   }
   if (scheme !== "tcp:" && scheme !== "tcps:") {
-    throw new TransportError(
-      `Cannot connect to "${url}": unsupported scheme "${scheme}" (use tcp:, tcps: or unix:)`,
-    );
+    throw new UnsupportedUrlError(url, `unsupported scheme "${scheme}" (use tcp:, tcps: or unix:)`);
   }
   const port = Number(parsed.port);
   if (parsed.hostname === "" || parsed.port === "" || !(port > 0)) {
-    throw new TransportError(`Cannot connect to "${url}": host and port required`);
+    throw new UnsupportedUrlError(url, "host and port required");
   }
   const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
   return { address: { host, port }, tls: scheme === "tcps:" };
