@@ -283,6 +283,15 @@ Deno.test("Connection: the retry decision goes by the error's class, not its tex
   await rejects(bad.connection.open(), /stopped: unsupported/);
   deepEqual(bad.closes.map((c) => [c.reason, c.details.willRetry]), [["unsupported", false]]);
   await rejects(openLink("gopher://127.0.0.1"), UnsupportedUrlError);
+  // A RawSocket URL without a port, a relative unix: path: not retried either.
+  for (const url of ["tcp://127.0.0.1", "unix:relative.sock"]) {
+    const malformed = recorded(url);
+    await rejects(malformed.connection.open(), /stopped: unsupported/);
+    deepEqual(malformed.closes.map((c) => [c.reason, c.details.willRetry]), [[
+      "unsupported",
+      false,
+    ]]);
+  }
 });
 
 Deno.test("Connection.close() stops the retries; whileDisconnected: wait holds requests until the next session", async () => {
