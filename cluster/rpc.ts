@@ -95,7 +95,7 @@ export class ClusterRpc {
     const envelope = effect.envelope as RpcEnvelope;
     if (envelope.k === "release") {
       const { realm, procedure, match, node, session } = envelope;
-      this.#table.release(realm, procedure, match, (c) => c.node === node && c.session === session)
+      this.#table.release(realm, procedure, match, node, session)
         .catch((error) => this.#host.log("warn", `Cluster: unregistering ${procedure}: ${error}`));
       return;
     }
