@@ -81,10 +81,15 @@ export class DealerCluster {
       features: dealerSession(session).features,
     };
     remote.claims.set(session.id, (remote.claims.get(session.id) ?? 0) + 1);
+    const fresh = this.#parts.registrations.lookup(msg.procedure, match) === undefined;
+    if (fresh) remote.claimingNew(msg.procedure, match, 1);
     const effect: Effect = {
       kind: "task",
       run: () => remote.hooks.claim(msg.procedure, match, invoke, entry),
-      resume: (result) => this.#parts.settle(this.#claimed(session, msg, entry, result)),
+      resume: (result) => {
+        if (fresh) remote.claimingNew(msg.procedure, match, -1);
+        return this.#parts.settle(this.#claimed(session, msg, entry, result));
+      },
     };
     return { messages: [], effects: [effect] };
   }
