@@ -298,6 +298,7 @@ export class ClusterNode {
     this.#seen.set(id, Date.now());
     if (!known) {
       this.#log("info", `Cluster "${this.name}": node ${id} is up`);
+      this.#beat(); // the newcomer learns of this node at once, not a heartbeat later
       for (const handler of this.#upHandlers) handler(id);
     }
   }
