@@ -41,8 +41,6 @@ export class ClusterRpc {
   #table: ClusterRegistrations;
   #host: RpcHost;
   #dealers = new Map<string, DealerCluster>();
-  /** Proxies here: session ID → the node of the caller. */
-  #proxies = new Map<number, string>();
   #subscription: ClusterSubscription;
 
   /**
@@ -133,9 +131,8 @@ export class ClusterRpc {
     const host = this.#host;
     switch (envelope.k) {
       case "call": {
-        const { caller, from } = envelope;
-        if (!this.#proxies.has(caller.id)) {
-          this.#proxies.set(caller.id, from);
+        const { caller, from } = envelope; // the dealer keeps the proxy (`invoke`)
+        if (!dealer.proxies.has(caller.id)) {
           host.addProxy(caller.id, this.#proxyPeer(envelope.realm, from, caller.id));
         }
         return host.run(
@@ -145,7 +142,7 @@ export class ClusterRpc {
       case "cancel":
         return host.run(dealer.cancel(envelope.caller, envelope.msg));
       case "gone":
-        if (this.#proxies.delete(envelope.caller)) host.removeProxy(envelope.caller);
+        if (dealer.proxies.has(envelope.caller)) host.removeProxy(envelope.caller);
         return host.run(dealer.callerGone(envelope.caller));
       case "out":
         return host.run(dealer.answer(envelope.to, envelope.msg));
@@ -157,12 +154,10 @@ export class ClusterRpc {
   }
 
   #nodeDown(node: string): void {
-    for (const [id, at] of this.#proxies) {
-      if (at !== node) continue;
-      this.#proxies.delete(id);
-      this.#host.removeProxy(id);
+    for (const dealer of this.#dealers.values()) {
+      for (const [id, at] of dealer.proxies) if (at === node) this.#host.removeProxy(id);
+      this.#host.run(dealer.nodeDown(node));
     }
-    for (const dealer of this.#dealers.values()) this.#host.run(dealer.nodeDown(node));
     this.#table.releaseNode(node).catch((error) =>
       this.#host.log("warn", `Cluster: removing node ${node}'s registrations: ${error}`)
     );

@@ -60,6 +60,11 @@ export class DealerCluster {
     this.#parts = parts;
   }
 
+  /** The proxies here of callers on other nodes: session ID → their node. */
+  get proxies(): ReadonlyMap<number, string> {
+    return this.#remote.proxies;
+  }
+
   /**
    * REGISTER in a cluster: the callee is added to the shared table (a task
    * the shell runs); REGISTERED follows, or ERROR `procedure_already_exists`
