@@ -3,7 +3,8 @@
  * fed by a KV watcher: heads and callee keys by registration. Changes are
  * gathered and told to the dealers once per registration per turn of the
  * event loop, so a burst of n callees joining costs each dealer n updates
- * of the registrations they touch, not one per key written.
+ * of the registrations they touch, not one per key written. Also the
+ * table's key tokens ({@linkcode keyToken}, shared by the other buckets).
  *
  * @module
  */
@@ -60,8 +61,37 @@ export function live(entry: KvEntry | null): entry is KvEntry {
   return entry !== null && entry.operation === "PUT";
 }
 
+const SAFE = /[A-Za-z0-9_-]/;
+const utf8 = new TextEncoder();
+
 /**
- * The text of a key token (`keyToken` in `registrations.ts`).
+ * Text as a KV key token: `[A-Za-z0-9_-]` kept, every other byte `=XX`;
+ * reversible with `decodeURIComponent` after `=` → `%`.
+ *
+ * @param text Any text.
+ * @returns The token (never empty: a leading `_`).
+ *
+ * @example
+ * ```ts
+ * import { keyToken } from "./registration_mirror.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(keyToken("com.example"), "_com=2Eexample");
+ * ```
+ */
+export function keyToken(text: string): string {
+  let out = "_";
+  for (const char of text) {
+    if (SAFE.test(char)) out += char;
+    else {for (const byte of utf8.encode(char)) {
+        out += `=${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+      }}
+  }
+  return out;
+}
+
+/**
+ * The text of a key token ({@linkcode keyToken}).
  *
  * @param token The token.
  * @returns The text.

@@ -33,6 +33,7 @@ import type { Logger } from "../router/core/types.ts";
 import type { ClusterNode } from "./node.ts";
 import {
   type Head,
+  keyToken,
   type KvEntry,
   live,
   type RegistrationChange,
@@ -41,7 +42,7 @@ import {
   untoken,
 } from "./registration_mirror.ts";
 
-export type { RegistrationChange };
+export { keyToken, type RegistrationChange };
 
 interface Kv {
   get(key: string): Promise<KvEntry | null>;
@@ -53,38 +54,10 @@ interface Kv {
   watch(options?: { key?: string }): Promise<AsyncIterable<KvEntry> & { stop(): void }>;
 }
 
-const SAFE = /[A-Za-z0-9_-]/;
-const utf8 = new TextEncoder();
 const PACK = { ignoreUndefined: true } as const;
 /** How long a takeover's mark holds before others may undo it (its node died mid-way). */
-const MARK_MS = 10_000;
+const MARK_MS = 2000;
 const ATTEMPTS = 50;
-
-/**
- * Text as a KV key token: `[A-Za-z0-9_-]` kept, every other byte `=XX`;
- * reversible with `decodeURIComponent` after `=` → `%`.
- *
- * @param text Any text.
- * @returns The token (never empty: a leading `_`).
- *
- * @example
- * ```ts
- * import { keyToken } from "./registrations.ts";
- * import { equal } from "node:assert/strict";
- *
- * equal(keyToken("com.example"), "_com=2Eexample");
- * ```
- */
-export function keyToken(text: string): string {
-  let out = "_";
-  for (const char of text) {
-    if (SAFE.test(char)) out += char;
-    else {for (const byte of utf8.encode(char)) {
-        out += `=${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-      }}
-  }
-  return out;
-}
 
 /** The key of a registration's head. */
 function keyOf(realm: string, procedure: string, match: MatchPolicy): string {
@@ -241,15 +214,22 @@ export class ClusterRegistrations {
         }
         epoch = taken;
       }
-      await this.#kv.put(mine, encode([epoch, entry] satisfies Stored, PACK));
-      const after = await this.#kv.get(key);
-      const now = live(after) ? decode(after.value) as Head : undefined;
+      let now: Head | undefined;
+      try {
+        await this.#kv.put(mine, encode([epoch, entry] satisfies Stored, PACK));
+        const after = await this.#kv.get(key);
+        now = live(after) ? decode(after.value) as Head : undefined;
+      } catch (error) { // NATS failed mid-way: no callee key left behind, if it can help it
+        await this.#kv.delete(mine).catch(() => {});
+        throw error;
+      }
       if (now !== undefined && now.epoch === epoch && now.next === undefined) {
         this.#remember(key, invoke, entry);
         return undefined;
       }
       await this.#kv.delete(mine); // the head moved meanwhile: look again
     }
+    if (this.#closed) throw new Error("the cluster is closing");
     throw new Error(`registration "${procedure}" is changing too often`);
   }
 
@@ -357,12 +337,26 @@ export class ClusterRegistrations {
     if (this.#mirror.valid(key).length === 0) await this.#removeHead(key);
   }
 
-  /** Removes a head left without callees (unless one joined meanwhile). */
+  /**
+   * Removes a head left without callees (unless one joined meanwhile),
+   * trying again a few times when NATS fails mid-way (its own mark left).
+   */
   async #removeHead(key: string): Promise<void> {
-    const current = await this.#kv.get(key);
-    if (!live(current)) return;
-    const head = decode(current.value) as Head;
-    if (head.next === undefined) await this.#takeover(key, head, current.revision, undefined);
+    for (let attempt = 0; attempt < 5 && !this.#closed; attempt++) {
+      try {
+        const current = await this.#kv.get(key);
+        if (!live(current)) return;
+        const head = decode(current.value) as Head;
+        const { next } = head;
+        if (next !== undefined && next.node !== this.#node.id && !this.#stale(next)) return;
+        if (this.#mirror.valid(key).length > 0) return; // a callee joined meanwhile
+        const done = await this.#takeover(key, head, current.revision, undefined);
+        if (typeof done === "string" || done.refused) return;
+      } catch (error) {
+        this.#log("warn", `Cluster: removing registration ${key}: ${error}`);
+      }
+      await pause(50 * (attempt + 1));
+    }
   }
 
   /**
