@@ -10,8 +10,9 @@ import { ClusterNode } from "../../cluster/node.ts";
 import { ClusterRegistrations } from "../../cluster/registrations.ts";
 import type { CalleeEntry } from "../../router/core/dealer/remote.ts";
 import { startNats } from "../_helpers/nats.ts";
-import { until } from "../_helpers/router.ts";
-import { tableHas, tableKeys } from "./_cluster.ts";
+import { type TestRouter, until } from "../_helpers/router.ts";
+import { connectLocal } from "../../mod.ts";
+import { seen, startCluster, tableHas, tableKeys } from "./_cluster.ts";
 
 const quiet = () => {};
 
@@ -175,4 +176,26 @@ Deno.test("a dead node's callees are removed by the smallest survivor only, and 
     await close(all);
     await nats.stop();
   }
+});
+
+Deno.test("end to end: 2000 sessions on 2 nodes register one roundrobin procedure, calls rotate over them", async () => {
+  await using c = await startCluster(2, "big");
+  const [a, b] = c.nodes as [TestRouter, TestRouter];
+  const sessions = await Promise.all(
+    [a, b].flatMap((n) => Array.from({ length: 1000 }, () => connectLocal(n.router, "realm1"))),
+  );
+  const registered = await Promise.allSettled(
+    sessions.map((s, i) => s.register("com.big", () => ({ args: [i] }), { invoke: "roundrobin" })),
+  );
+  equal(registered.filter((r) => r.status === "rejected").length, 0);
+  await seen(a, "com.big", 2000);
+  await seen(b, "com.big", 2000);
+  const callees = new Set<number>();
+  for (let i = 0; i < 100; i++) callees.add((await sessions[0]!.call("com.big")).args[0] as number);
+  equal(callees.size, 100, "roundrobin: a new callee each call");
+  await Promise.all(sessions.slice(0, 1000).map((s) => s.close()));
+  await seen(b, "com.big", 1000);
+  await Promise.all(sessions.slice(1000).map((s) => s.close()));
+  await seen(a, "com.big", 0);
+  await tableHas(c.nats, "big", 0);
 });
