@@ -51,6 +51,24 @@ export interface KvEntry {
   operation: "PUT" | "DEL" | "PURGE";
 }
 
+/** The part of a JetStream KV bucket the table uses. */
+export interface Kv {
+  /** Reads a key (null: never written). */
+  get(key: string): Promise<KvEntry | null>;
+  /** Writes a key that is absent or deleted (else rejects). */
+  create(key: string, data: Uint8Array): Promise<number>;
+  /** Writes a key. */
+  put(key: string, data: Uint8Array): Promise<number>;
+  /** Writes a key at `revision` only (else rejects). */
+  update(key: string, data: Uint8Array, revision: number): Promise<number>;
+  /** Deletes a key (at `previousSeq` only, when given); wildcards allowed. */
+  delete(key: string, options?: { previousSeq?: number }): Promise<void>;
+  /** The keys present matching `filter`. */
+  keys(filter?: string): Promise<AsyncIterable<string>>;
+  /** Every key's value now, then every change. */
+  watch(options?: { key?: string }): Promise<AsyncIterable<KvEntry> & { stop(): void }>;
+}
+
 /**
  * Whether an entry holds a value (not absent, deleted or purged).
  *

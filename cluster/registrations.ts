@@ -34,7 +34,7 @@ import type { ClusterNode } from "./node.ts";
 import {
   type Head,
   keyToken,
-  type KvEntry,
+  type Kv,
   live,
   type RegistrationChange,
   RegistrationMirror,
@@ -44,20 +44,12 @@ import {
 
 export { keyToken, type RegistrationChange };
 
-interface Kv {
-  get(key: string): Promise<KvEntry | null>;
-  create(key: string, data: Uint8Array): Promise<number>;
-  put(key: string, data: Uint8Array): Promise<number>;
-  update(key: string, data: Uint8Array, revision: number): Promise<number>;
-  delete(key: string, options?: { previousSeq?: number }): Promise<void>;
-  keys(filter?: string): Promise<AsyncIterable<string>>;
-  watch(options?: { key?: string }): Promise<AsyncIterable<KvEntry> & { stop(): void }>;
-}
-
 const PACK = { ignoreUndefined: true } as const;
 /** How long a takeover's mark holds before others may undo it (its node died mid-way). */
 const MARK_MS = 2000;
 const ATTEMPTS = 50;
+/** How long after a node's death a survivor that becomes the smallest still removes its callees. */
+const TAKEOVER_MS = 5 * 60_000;
 
 /** The key of a registration's head. */
 function keyOf(realm: string, procedure: string, match: MatchPolicy): string {
@@ -76,6 +68,8 @@ export class ClusterRegistrations {
   #closed = false;
   /** Nodes known to be down: their callees are ignored (and removed by one survivor). */
   #down = new Set<string>();
+  /** Nodes down lately, whose callees the smallest survivor may not have removed yet. */
+  #uncleaned = new Map<string, number>();
   /** This node's callees in the table, by head and session: re-asserted after a partition. */
   #mine = new Map<string, Map<number, { invoke: InvocationPolicy; entry: CalleeEntry }>>();
   /** Callee keys of nodes down that this node removed (for tests). */
@@ -362,13 +356,18 @@ export class ClusterRegistrations {
   /**
    * A node is down: its callees are ignored from now on, and the survivor
    * with the smallest ID removes them from the table, with those of every
-   * node it knows to be down (a takeover when the one before died too).
+   * node down in the last {@linkcode TAKEOVER_MS} (a takeover when the one
+   * before died too).
    */
   async releaseNode(node: string): Promise<void> {
     this.#down.add(node);
     for (const key of this.#mirror.headsOf(node)) this.#mirror.touch(key);
+    const now = Date.now();
+    this.#uncleaned.set(node, now);
+    for (const [id, at] of this.#uncleaned) if (now - at > TAKEOVER_MS) this.#uncleaned.delete(id);
     if (this.#node.nodes()[0] !== this.#node.id) return;
-    for (const down of [...this.#down]) {
+    for (const down of [...this.#uncleaned.keys()]) {
+      this.#uncleaned.delete(down);
       if (!this.#down.has(down) || this.#closed) continue; // it came back meanwhile
       const heads = this.#mirror.headsOf(down);
       const keys: string[] = [];

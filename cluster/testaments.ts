@@ -45,6 +45,9 @@ interface Kv {
 
 type Stored = [session: SessionInfo, testaments: SharedTestament[]];
 
+/** How long after a node's death a survivor that becomes the smallest still fires its testaments. */
+const TAKEOVER_MS = 5 * 60_000;
+
 /** The cluster's testaments. */
 export class ClusterTestamentStore {
   #kv: Kv;
@@ -57,8 +60,8 @@ export class ClusterTestamentStore {
   #closed = false;
   /** Nodes that went down while this node was cut off from NATS. */
   #pending = new Set<string>();
-  /** Nodes down whose testaments may not all have fired yet. */
-  #unfired = new Set<string>();
+  /** Nodes down lately (when) whose testaments may not all have fired yet. */
+  #unfired = new Map<string, number>();
 
   private constructor(
     kv: Kv,
@@ -181,7 +184,9 @@ export class ClusterTestamentStore {
    * survivor with the smallest ID.
    */
   async #fireNode(node: string): Promise<void> {
-    this.#unfired.add(node);
+    const now = Date.now();
+    this.#unfired.set(node, now);
+    for (const [id, at] of this.#unfired) if (now - at > TAKEOVER_MS) this.#unfired.delete(id);
     if (!this.#node.connected) {
       this.#pending.add(node);
       return;
@@ -191,7 +196,7 @@ export class ClusterTestamentStore {
     if (this.#node.nodes()[0] !== this.#node.id) return; // the smallest survivor fires them
     // With those of every node down not fired yet: the smallest before may
     // have died before it was done (each key is claimed: none fires twice).
-    for (const down of [...this.#unfired]) {
+    for (const down of [...this.#unfired.keys()]) {
       await this.#fireKeys(down);
       this.#unfired.delete(down);
     }
