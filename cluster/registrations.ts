@@ -343,7 +343,6 @@ export class ClusterRegistrations {
         const head = decode(current.value) as Head;
         const { next } = head;
         if (next !== undefined && next.node !== this.#node.id && !this.#stale(next)) return;
-        if (this.#mirror.valid(key).length > 0) return; // a callee joined meanwhile
         const done = await this.#takeover(key, head, current.revision, undefined);
         if (typeof done === "string" || done.refused) return;
       } catch (error) {
@@ -369,16 +368,17 @@ export class ClusterRegistrations {
     for (const down of [...this.#uncleaned.keys()]) {
       this.#uncleaned.delete(down);
       if (!this.#down.has(down) || this.#closed) continue; // it came back meanwhile
-      const heads = this.#mirror.headsOf(down);
+      // The heads to remove if left without callees: from the table itself
+      // (the mirror may lag), and the mirror's.
+      const heads = new Set(this.#mirror.headsOf(down));
       const keys: string[] = [];
       for await (const key of await this.#kv.keys(`*.*.*.${down}.*`)) keys.push(key);
       for (const key of keys) {
         await this.#kv.delete(key);
         this.released++;
+        heads.add(key.split(".", 3).join("."));
       }
-      for (const key of heads) {
-        if (this.#mirror.valid(key).length === 0) await this.#removeHead(key);
-      }
+      for (const key of heads) await this.#removeHead(key);
     }
   }
 
