@@ -184,6 +184,15 @@ export class RegistrationMirror {
     return heads;
   }
 
+  /** The heads with no callee that counts (left behind, or just being made). */
+  empty(): string[] {
+    const out: string[] = [];
+    for (const [key, reg] of this.#regs) {
+      if (reg.head !== undefined && this.valid(key).length === 0) out.push(key);
+    }
+    return out;
+  }
+
   /** Every head key known. */
   keys(): IterableIterator<string> {
     return this.#regs.keys();

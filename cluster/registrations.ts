@@ -369,8 +369,9 @@ export class ClusterRegistrations {
       this.#uncleaned.delete(down);
       if (!this.#down.has(down) || this.#closed) continue; // it came back meanwhile
       // The heads to remove if left without callees: from the table itself
-      // (the mirror may lag), and the mirror's.
-      const heads = new Set(this.#mirror.headsOf(down));
+      // (the mirror may lag), the mirror's, and any left behind before (a
+      // node taken for down, then heard again, then down).
+      const heads = new Set([...this.#mirror.headsOf(down), ...this.#mirror.empty()]);
       const keys: string[] = [];
       for await (const key of await this.#kv.keys(`*.*.*.${down}.*`)) keys.push(key);
       for (const key of keys) {

@@ -74,3 +74,25 @@ Deno.test("cluster publish and subscribe carry bytes between nodes", async () =>
     await nats.stop();
   }
 });
+
+Deno.test("a node whose process stalls past the node timeout takes no node for down", async () => {
+  const nats = await startNats();
+  const options = { servers: [nats.url], heartbeat: 50, nodeTimeout: 300 };
+  const a = await ClusterNode.connect(options, quiet);
+  const b = await ClusterNode.connect(options, quiet);
+  try {
+    await until(() => a.nodes().length === 2 && b.nodes().length === 2, 3000);
+    const down: string[] = [];
+    a.onNodeDown((id) => down.push(id));
+    b.onNodeDown((id) => down.push(id));
+    const stop = Date.now() + 600; // both stall (one process): heartbeats wait in the socket
+    while (Date.now() < stop) { /* busy */ }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    deepEqual(down, []);
+    equal(a.nodes().length, 2);
+  } finally {
+    await a.close();
+    await b.close();
+    await nats.stop();
+  }
+});
