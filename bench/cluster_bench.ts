@@ -116,7 +116,7 @@ interface Setup {
   name: string;
   target: Target;
   pids(): number[];
-  natsStats?: () => Promise<{ in: number; out: number }>;
+  natsStats?: () => Promise<{ in: number; out: number; inBytes: number }>;
   /** The `ws://` and `wss://` URLs for `joins` and `logins`, when the setup serves them. */
   joinUrls?: { ws: string; wss: string };
   stop(): Promise<void>;
@@ -232,7 +232,11 @@ async function crossNode(): Promise<Setup> {
     pids: () => [a.child.pid, b.child.pid, nats.proc.child.pid],
     async natsStats() {
       const varz = await (await fetch(`http://127.0.0.1:${nats.monitor}/varz`)).json();
-      return { in: varz.in_msgs as number, out: varz.out_msgs as number };
+      return {
+        in: varz.in_msgs as number,
+        out: varz.out_msgs as number,
+        inBytes: varz.in_bytes as number,
+      };
     },
     async stop() {
       await Promise.all([a.stop(), b.stop()]);
@@ -436,7 +440,7 @@ for (let r = 0; r < Number(values.rounds); r++) {
           if (nats0 && nats1) {
             line += `, NATS msgs per call: in ${round((nats1.in - nats0.in) / res.calls)} out ${
               round((nats1.out - nats0.out) / res.calls)
-            }`;
+            }, NATS bytes in per call ${round((nats1.inBytes - nats0.inBytes) / res.calls)}`;
           }
         }
         line = `${setup.name.padEnd(10)} ${scenario.padEnd(6)} ${serializer.name}: ${line}`;

@@ -18,7 +18,6 @@
  * @module
  */
 
-import { type MatchPolicy, prefixMatch, wildcardMatch } from "../wamp/mod.ts";
 import { publicationFrom } from "../router/core/broker/publication.ts";
 import type { Realm } from "../router/core/realm.ts";
 import type { Logger } from "../router/core/types.ts";
@@ -41,12 +40,6 @@ interface Jsm {
     update(name: string, config: Partial<StreamConfig>): Promise<unknown>;
     info(name: string): Promise<{ state: { last_seq: number } }>;
   };
-}
-/** A history-enabled subscription (made by a realm's `eventHistory` rule). */
-interface HistoryStore {
-  readonly id: number;
-  readonly topic: string;
-  readonly match: MatchPolicy;
 }
 interface JsMsg {
   subject: string;
@@ -150,18 +143,7 @@ export class ClusterHistory {
       await jsm.streams.update(name, config); // another node (or an earlier run) made it
     }
     const last = (await jsm.streams.info(name)).state.last_seq;
-    const stores = new Map<Realm, HistoryStore[]>();
-    for (const realm of byToken.values()) {
-      const broker = realm.broker;
-      broker.history.external = true;
-      const list: HistoryStore[] = [];
-      for (const sub of broker.subscriptions()) {
-        if (broker.history.has(sub.id)) {
-          list.push({ id: sub.id, topic: sub.topic, match: sub.match });
-        }
-      }
-      stores.set(realm, list);
-    }
+    for (const realm of byToken.values()) realm.broker.history.external = true;
     const consumer = await jetstream(nc).consumers.get(name);
     const messages = await consumer.consume() as unknown as Messages;
     history.#messages = messages;
@@ -173,7 +155,7 @@ export class ClusterHistory {
         try {
           const rest = m.subject.slice(skip);
           const realm = byToken.get(rest.slice(0, rest.indexOf(".")));
-          if (realm !== undefined) record(realm, stores.get(realm)!, m.data);
+          if (realm !== undefined) record(realm, m.data);
         } catch (error) {
           log("error", `Cluster: history ${m.subject}: ${error}`);
         }
@@ -192,18 +174,17 @@ export class ClusterHistory {
   }
 }
 
-/** Keeps a publication from the stream for the history-enabled subscriptions it matches. */
-function record(realm: Realm, stores: readonly HistoryStore[], data: Uint8Array): void {
+/**
+ * Keeps a publication from the stream for the history-enabled
+ * subscriptions it matches (the broker's own matching).
+ */
+function record(realm: Realm, data: Uint8Array): void {
+  const { broker } = realm;
   for (const [, shared] of decodeEnvelopes(data)) {
     const pub = publicationFrom(shared);
     if (pub === undefined) continue;
-    for (const { id, topic, match } of stores) {
-      const hit = match === "exact"
-        ? topic === pub.topic
-        : match === "prefix"
-        ? prefixMatch(topic, pub.topic)
-        : wildcardMatch(topic, pub.topic);
-      if (hit) realm.broker.history.append(id, pub);
+    for (const { id } of broker.matching(pub.topic)) {
+      if (broker.history.has(id)) broker.history.append(id, pub);
     }
   }
 }

@@ -3,8 +3,9 @@
  * its sessions' joins and leaves on `clv.<name>.meta.sessions` (msgpack,
  * one encode per envelope) and feeds the other nodes' to its realms
  * (`router/core/meta/cluster_sessions.ts`). Requests between two nodes go
- * to `clv.<name>.node.<id>.meta`: a node that starts (or sees a node come
- * back) asks for a snapshot of the sessions there; a node kills sessions
+ * to `clv.<name>.node.<id>.meta`: a node that starts asks every node it
+ * knows, and then each node it sees come (back), once, for a snapshot of
+ * the sessions there; a node kills sessions
  * of its own for a `wamp.session.kill*` called on another node, and
  * answers once they are gone.
  *
@@ -77,9 +78,11 @@ export class ClusterSessions {
     node.onNodeDown((id) => {
       for (const sessions of this.#realms.values()) run(sessions.nodeDown(id));
     });
-    // A node seen (again): ask it for its sessions (idempotent: a snapshot replaces).
+    // Every node known now, then each node seen (again), is asked once for
+    // its sessions (a node answers a newcomer's heartbeat with its own, so
+    // the nodes up are known by now).
     node.onNodeUp((id) => this.#ask(node.subject("node", id, "meta")));
-    this.#ask(node.subject("meta", "sessions"));
+    for (const id of node.nodes()) if (id !== node.id) this.#ask(node.subject("node", id, "meta"));
   }
 
   /**

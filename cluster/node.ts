@@ -107,9 +107,17 @@ export class ClusterNode {
     this.#nodeTimeout = options.nodeTimeout ?? 5000;
     this.subscribe(`${this.prefix}.nodes.>`, (data, subject) => this.#onNode(subject, data));
     this.#beat();
+    let last = Date.now();
+    let skipped = false;
     this.#timer = setInterval(() => {
       this.#beat();
-      this.#sweep();
+      // After a stall of this process (its timer late), the heartbeats that
+      // arrived meanwhile are read first: a node stalled accuses no one
+      // (one round is skipped, never two in a row).
+      const now = Date.now();
+      skipped = !skipped && now - last >= 2 * this.#heartbeat;
+      if (!skipped) this.#sweep();
+      last = now;
     }, this.#heartbeat);
     this.#watch();
   }
@@ -298,6 +306,7 @@ export class ClusterNode {
     this.#seen.set(id, Date.now());
     if (!known) {
       this.#log("info", `Cluster "${this.name}": node ${id} is up`);
+      this.#beat(); // the newcomer learns of this node at once, not a heartbeat later
       for (const handler of this.#upHandlers) handler(id);
     }
   }

@@ -75,6 +75,9 @@ type Envelope = [
   excluded: number | null,
 ];
 
+/** The one decoder of publication envelopes (decoding is synchronous: never shared mid-way). */
+const decoder = new Decoder();
+
 /**
  * Reads what a node put on NATS for publications (one, or a batch).
  *
@@ -82,7 +85,6 @@ type Envelope = [
  * @returns The origin node's ID and the publication, for each.
  */
 export function decodeEnvelopes(data: Uint8Array): [origin: string, pub: SharedPublication][] {
-  const decoder = new Decoder();
   return unbatch(data).map((one) => {
     const e = decoder.decode(one) as Envelope;
     return [e[0], sharedOfEnvelope(e)];
@@ -113,7 +115,6 @@ export class ClusterPubSub {
   /** The subject of each recent (realm, topic), keyed `realm topic`. */
   #topicSubjects = new Map<string, string>();
   #encoder = new Encoder({ ignoreUndefined: true });
-  #decoder = new Decoder();
   #recent = new Map<number, string>();
   #ring: number[] = [];
   #at = 0;
@@ -295,7 +296,7 @@ export class ClusterPubSub {
   }
 
   #receive(realmName: string, data: Uint8Array): void {
-    const e = this.#decoder.decode(data) as Envelope;
+    const e = decoder.decode(data) as Envelope;
     const [origin, id] = e;
     if (origin === this.#node.id) return;
     if (this.#subjects.size > 1 && this.#seen(origin, id)) {

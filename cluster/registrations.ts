@@ -1,12 +1,27 @@
 /**
  * The cluster's shared registration table, in a JetStream KV bucket
- * (`clv_<name>_registrations`): one key per realm, match policy and
- * procedure, whose value lists the callees (node, session, order, kept
- * options, RPC features) and the invocation policy. Changes are atomic:
- * a new registration is a KV `create` (exactly one of two racing nodes
- * wins), a change a compare-and-set `update` on the revision read. Every
- * node watches the bucket and mirrors other nodes' callees into its
- * dealers.
+ * (`clv_<name>_registrations`), one key per callee so that a callee
+ * joining or leaving costs O(1) whatever the registration's size:
+ *
+ * - the head `<realm>.<match>.<procedure>` holds the invocation policy, an
+ *   epoch (random, new with each new registration of the procedure) and
+ *   what `wamp.reflect.define` set;
+ * - each callee is `<head>.<node>.<session>`, holding the epoch it joined
+ *   and its {@linkcode CalleeEntry}. Only callees of the head's epoch, on
+ *   nodes not down, count.
+ *
+ * A callee joins a shared registration of its policy by writing its key,
+ * then reading the head again: the epoch unchanged and no takeover in
+ * flight, it is in (else it removes its key and tries again). A new
+ * registration (no head, or one whose callees are all gone) takes the head
+ * over: it marks the head (`next`), lists the head's callees, and only with
+ * none moves the head to its policy and a new epoch (with some, it undoes
+ * the mark and answers `procedure_already_exists`). A callee that joined
+ * before the mark is seen by the listing; one that writes its key after the
+ * mark sees it and backs off, so exactly one of two racing REGISTERs wins,
+ * as on one router. A head left without callees is removed the same way.
+ * Every node watches the bucket and mirrors other nodes' callees into its
+ * dealers; each burst of changes reaches a dealer once per registration.
  *
  * @module
  */
@@ -16,101 +31,57 @@ import type { Dict, InvocationPolicy, MatchPolicy } from "../wamp/mod.ts";
 import type { CalleeEntry } from "../router/core/dealer/remote.ts";
 import type { Logger } from "../router/core/types.ts";
 import type { ClusterNode } from "./node.ts";
+import {
+  type Head,
+  keyToken,
+  type Kv,
+  live,
+  type RegistrationChange,
+  RegistrationMirror,
+  type Stored,
+  untoken,
+} from "./registration_mirror.ts";
 
-/** A registration as the table stores it. */
-export interface SharedRegistration {
-  /** The realm. */
-  realm: string;
-  /** The procedure URI or pattern. */
-  procedure: string;
-  /** The match policy. */
-  match: MatchPolicy;
-  /** The invocation policy. */
-  invoke: InvocationPolicy;
-  /** The callees, on every node. */
-  callees: CalleeEntry[];
-  /** What `wamp.reflect.define` set, on any node. */
-  description?: Dict;
-}
+export { keyToken, type RegistrationChange };
 
-/** Told of every change: the registration's callees now (empty: gone). */
-export type RegistrationChange = (
-  realm: string,
-  procedure: string,
-  match: MatchPolicy,
-  invoke: InvocationPolicy,
-  callees: readonly CalleeEntry[],
-  description: Dict | undefined,
-) => void;
+const PACK = { ignoreUndefined: true } as const;
+/** How long a takeover's mark holds before others may undo it (its node died mid-way). */
+const MARK_MS = 2000;
+const ATTEMPTS = 50;
+/** How long after a node's death a survivor that becomes the smallest still removes its callees. */
+const TAKEOVER_MS = 5 * 60_000;
 
-interface KvEntry {
-  key: string;
-  value: Uint8Array;
-  revision: number;
-  operation: "PUT" | "DEL" | "PURGE";
-}
-interface Kv {
-  get(key: string): Promise<KvEntry | null>;
-  create(key: string, data: Uint8Array): Promise<number>;
-  update(key: string, data: Uint8Array, revision: number): Promise<number>;
-  delete(key: string, options?: { previousSeq?: number }): Promise<void>;
-  keys(filter?: string): Promise<AsyncIterable<string>>;
-  watch(options?: { key?: string }): Promise<AsyncIterable<KvEntry> & { stop(): void }>;
-}
-
-const SAFE = /[A-Za-z0-9_-]/;
-const utf8 = new TextEncoder();
-
-/**
- * Text as a KV key token: `[A-Za-z0-9_-]` kept, every other byte `=XX`;
- * reversible with `decodeURIComponent` after `=` → `%`.
- *
- * @param text Any text.
- * @returns The token (never empty: a leading `_`).
- *
- * @example
- * ```ts
- * import { keyToken } from "./registrations.ts";
- * import { equal } from "node:assert/strict";
- *
- * equal(keyToken("com.example"), "_com=2Eexample");
- * ```
- */
-export function keyToken(text: string): string {
-  let out = "_";
-  for (const char of text) {
-    if (SAFE.test(char)) out += char;
-    else {for (const byte of utf8.encode(char)) {
-        out += `=${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-      }}
-  }
-  return out;
-}
-
-function untoken(token: string): string {
-  return decodeURIComponent(token.slice(1).replaceAll("=", "%"));
-}
-
-/** The key of a registration. */
+/** The key of a registration's head. */
 function keyOf(realm: string, procedure: string, match: MatchPolicy): string {
   return `${keyToken(realm)}.${match}.${keyToken(procedure)}`;
 }
 
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const newEpoch = () => crypto.randomUUID().slice(0, 8);
+
 /** The shared registration table of one cluster. */
 export class ClusterRegistrations {
   #kv: Kv;
+  #node: ClusterNode;
   #log: Logger;
   #watcher: { stop(): void } | undefined;
   #closed = false;
-  /** Nodes known to be down: their callees are ignored and removed. */
+  /** Nodes known to be down: their callees are ignored (and removed by one survivor). */
   #down = new Set<string>();
-  /** This node's callees in the table, by key and session: re-asserted after a partition. */
+  /** Nodes down lately, whose callees the smallest survivor may not have removed yet. */
+  #uncleaned = new Map<string, number>();
+  /** This node's callees in the table, by head and session: re-asserted after a partition. */
   #mine = new Map<string, Map<number, { invoke: InvocationPolicy; entry: CalleeEntry }>>();
-  #change: RegistrationChange | undefined;
+  /** Callee keys of nodes down that this node removed (for tests). */
+  released = 0;
+  /** The table as watched. */
+  #mirror: RegistrationMirror;
 
-  private constructor(kv: Kv, log: Logger) {
+  private constructor(kv: Kv, node: ClusterNode, log: Logger) {
     this.#kv = kv;
+    this.#node = node;
     this.#log = log;
+    this.#mirror = new RegistrationMirror(this.#down, log);
   }
 
   /**
@@ -125,7 +96,7 @@ export class ClusterRegistrations {
     // deno-lint-ignore no-explicit-any
     const kvm = new Kvm(node.connection as any);
     const kv = await kvm.create(`clv_${node.name}_registrations`, { history: 1 });
-    const table = new ClusterRegistrations(kv as unknown as Kv, log);
+    const table = new ClusterRegistrations(kv as unknown as Kv, node, log);
     node.onNodeUp((id) => {
       if (table.#down.delete(id)) table.#resync(id).catch(() => {});
     });
@@ -135,40 +106,36 @@ export class ClusterRegistrations {
   /**
    * A node taken for down is back (NATS was unreachable, or the network
    * split): this node's callees go back into the table (the other node may
-   * have removed them), and the table is read again, whose callees of the
-   * returning node this node had dropped.
+   * have removed them), and the returning node's callees count again.
    */
   async #resync(node: string): Promise<void> {
     this.#log("info", `Cluster: node ${node} is back, resyncing the registration table`);
+    for (const key of this.#mirror.keys()) this.#mirror.touch(key);
     for (const [key, sessions] of this.#mine) {
       const [realm, match, procedure] = key.split(".");
-      for (const { invoke, entry } of sessions.values()) {
+      for (const { invoke, entry } of [...sessions.values()]) {
+        const uri = untoken(procedure!);
         try {
+          const stored = await this.#kv.get(`${key}.${entry.node}.${entry.session}`);
+          const head = await this.#kv.get(key);
+          if (live(stored) && live(head)) {
+            const [epoch] = decode(stored.value) as Stored;
+            if (epoch === (decode(head.value) as Head).epoch) continue; // still in
+          }
           const refused = await this.claim(
             untoken(realm!),
-            untoken(procedure!),
+            uri,
             match as MatchPolicy,
             invoke,
             entry,
           );
           if (refused !== undefined) {
-            this.#log("warn", `Cluster: cannot restore ${untoken(procedure!)}: ${refused}`);
+            this.#log("warn", `Cluster: cannot restore ${uri}: ${refused}`);
           }
         } catch (error) {
-          this.#log("warn", `Cluster: cannot restore ${untoken(procedure!)}: ${error}`);
+          this.#log("warn", `Cluster: cannot restore ${uri}: ${error}`);
         }
       }
-    }
-    const change = this.#change;
-    if (change === undefined || this.#closed) return;
-    const keys: string[] = [];
-    for await (const key of await this.#kv.keys()) keys.push(key);
-    for (const key of keys) {
-      const entry = await this.#kv.get(key);
-      if (entry === null || entry.operation !== "PUT") continue;
-      const reg = decode(entry.value) as SharedRegistration;
-      const callees = reg.callees.filter((c) => !this.#down.has(c.node));
-      change(reg.realm, reg.procedure, reg.match, reg.invoke, callees, reg.description);
     }
   }
 
@@ -180,26 +147,18 @@ export class ClusterRegistrations {
 
   /**
    * Watches the table: `change` is called for every registration there
-   * now, then for every change.
+   * now, then for every change (once per registration for a burst).
    *
    * @param change The handler.
    */
   async watch(change: RegistrationChange): Promise<void> {
-    this.#change = change;
+    this.#mirror.change = change;
     const watcher = await this.#kv.watch({ key: ">" });
     this.#watcher = watcher;
     (async () => {
       for await (const entry of watcher) {
         try {
-          if (entry.operation === "PUT") {
-            const reg = decode(entry.value) as SharedRegistration;
-            const callees = reg.callees.filter((c) => !this.#down.has(c.node));
-            change(reg.realm, reg.procedure, reg.match, reg.invoke, callees, reg.description);
-          } else {
-            const [realm, match, procedure] = entry.key.split(".");
-            const uri = untoken(procedure!);
-            change(untoken(realm!), uri, match as MatchPolicy, "single", [], undefined);
-          }
+          this.#mirror.apply(entry);
         } catch (error) {
           this.#log("error", `Cluster: registration ${entry.key}: ${error}`);
         }
@@ -221,41 +180,110 @@ export class ClusterRegistrations {
     entry: CalleeEntry,
   ): Promise<string | undefined> {
     const key = keyOf(realm, procedure, match);
-    for (let attempt = 0; attempt < 50; attempt++) {
+    const mine = `${key}.${entry.node}.${entry.session}`;
+    for (let attempt = 0; attempt < ATTEMPTS && !this.#closed; attempt++) {
       const current = await this.#kv.get(key);
-      if (current === null || current.operation !== "PUT") {
-        const value: SharedRegistration = { realm, procedure, match, invoke, callees: [entry] };
+      const head = live(current) ? decode(current.value) as Head : undefined;
+      let epoch: string;
+      if (head?.next !== undefined) { // a takeover in flight: wait, or undo a stale one
+        if (this.#stale(head.next)) await this.#unmark(key, head, current!.revision);
+        else await pause(5 + attempt * Math.random() * 10);
+        continue;
+      }
+      if (head !== undefined && head.invoke === invoke && invoke !== "single") {
+        epoch = head.epoch; // join
+      } else if (head === undefined) {
+        epoch = newEpoch(); // a new registration: no callee can hold a fresh epoch
+        const value = encode({ invoke, epoch } satisfies Head, PACK);
         try {
-          await (current === null
-            ? this.#kv.create(key, encode(value))
-            : this.#kv.update(key, encode(value), current.revision));
-          this.#remember(key, invoke, entry);
-          return undefined;
+          await this.#kv.create(key, value);
         } catch {
           continue; // another node created it first: look again
         }
+      } else {
+        const taken = await this.#takeover(key, head, current!.revision, invoke);
+        if (typeof taken !== "string") {
+          if (taken.refused) return `registered with invocation policy "${head.invoke}"`;
+          continue;
+        }
+        epoch = taken;
       }
-      const reg = decode(current.value) as SharedRegistration;
-      if (reg.callees.some((c) => c.session === entry.session && c.node === entry.node)) {
-        this.#remember(key, invoke, entry); // already in (a resync after a partition)
-        return undefined;
-      }
-      reg.callees = reg.callees.filter((c) => !this.#down.has(c.node));
-      if (reg.callees.length === 0) {
-        reg.invoke = invoke;
-      } else if (reg.invoke === "single" || reg.invoke !== invoke) {
-        return `registered with invocation policy "${reg.invoke}"`;
-      }
-      reg.callees.push(entry);
+      let now: Head | undefined;
       try {
-        await this.#kv.update(key, encode(reg), current.revision);
+        await this.#kv.put(mine, encode([epoch, entry] satisfies Stored, PACK));
+        const after = await this.#kv.get(key);
+        now = live(after) ? decode(after.value) as Head : undefined;
+      } catch (error) { // NATS failed mid-way: no callee key left behind, if it can help it
+        await this.#kv.delete(mine).catch(() => {});
+        throw error;
+      }
+      if (now !== undefined && now.epoch === epoch && now.next === undefined) {
         this.#remember(key, invoke, entry);
         return undefined;
-      } catch {
-        // changed meanwhile: look again
       }
+      await this.#kv.delete(mine); // the head moved meanwhile: look again
     }
+    if (this.#closed) throw new Error("the cluster is closing");
     throw new Error(`registration "${procedure}" is changing too often`);
+  }
+
+  /**
+   * Takes a head whose callees are all gone over for `invoke` (a new
+   * epoch), or removes it (`invoke` undefined).
+   *
+   * @returns The new epoch; `refused` when the head has callees; `retry`
+   * when it changed meanwhile.
+   */
+  async #takeover(
+    key: string,
+    head: Head,
+    revision: number,
+    invoke: InvocationPolicy | undefined,
+  ): Promise<string | { refused: boolean }> {
+    if (await this.#hasCallees(key, head.epoch)) return { refused: true };
+    const next = { node: this.#node.id, at: Date.now(), ...(invoke ? { invoke } : {}) };
+    let marked: number;
+    try {
+      marked = await this.#kv.update(key, encode({ ...head, next }, PACK), revision);
+    } catch {
+      return { refused: false };
+    }
+    if (await this.#hasCallees(key, head.epoch)) { // one joined before the mark: it won
+      await this.#unmark(key, head, marked);
+      return { refused: true };
+    }
+    try {
+      if (invoke === undefined) {
+        await this.#kv.delete(key, { previousSeq: marked });
+        return "";
+      }
+      const epoch = newEpoch();
+      await this.#kv.update(key, encode({ invoke, epoch } satisfies Head, PACK), marked);
+      return epoch;
+    } catch {
+      return { refused: false };
+    }
+  }
+
+  /** Whether a takeover's mark outlived its node or {@linkcode MARK_MS}. */
+  #stale(next: NonNullable<Head["next"]>): boolean {
+    return this.#down.has(next.node) || Date.now() - next.at > MARK_MS;
+  }
+
+  async #unmark(key: string, head: Head, revision: number): Promise<void> {
+    const { next: _, ...rest } = head;
+    await this.#kv.update(key, encode(rest, PACK), revision).catch(() => {});
+  }
+
+  /** Whether the table lists a callee of `epoch` under `key` on a node not down. */
+  async #hasCallees(key: string, epoch: string): Promise<boolean> {
+    for await (const name of await this.#kv.keys(`${key}.*.*`)) {
+      const entry = await this.#kv.get(name);
+      if (!live(entry)) continue;
+      const [its, callee] = decode(entry.value) as Stored;
+      if (its === epoch && !this.#down.has(callee.node)) return true;
+    }
+    return false;
   }
 
   /**
@@ -269,12 +297,12 @@ export class ClusterRegistrations {
     description: Dict,
   ): Promise<void> {
     const key = keyOf(realm, procedure, match);
-    for (let attempt = 0; attempt < 50 && !this.#closed; attempt++) {
+    for (let attempt = 0; attempt < ATTEMPTS && !this.#closed; attempt++) {
       const current = await this.#kv.get(key);
-      if (current === null || current.operation !== "PUT") return;
-      const reg = decode(current.value) as SharedRegistration;
+      if (!live(current)) return;
+      const head = decode(current.value) as Head;
       try {
-        await this.#kv.update(key, encode({ ...reg, description }), current.revision);
+        await this.#kv.update(key, encode({ ...head, description }, PACK), current.revision);
         return;
       } catch {
         // changed meanwhile: look again
@@ -283,60 +311,82 @@ export class ClusterRegistrations {
   }
 
   /**
-   * Removes callees (those `drop` picks) from a registration; the
-   * registration goes with its last callee.
+   * Removes a callee from a registration; the registration goes with its
+   * last callee (as this node's mirror sees it).
    */
   async release(
     realm: string,
     procedure: string,
     match: MatchPolicy,
-    drop: (callee: CalleeEntry) => boolean,
+    node: string,
+    session: number,
   ): Promise<void> {
     const key = keyOf(realm, procedure, match);
     const mine = this.#mine.get(key);
-    if (mine !== undefined) {
-      for (const [session, { entry }] of mine) if (drop(entry)) mine.delete(session);
-      if (mine.size === 0) this.#mine.delete(key);
-    }
-    for (let attempt = 0; attempt < 50 && !this.#closed; attempt++) {
-      const current = await this.#kv.get(key);
-      if (current === null || current.operation !== "PUT") return;
-      const reg = decode(current.value) as SharedRegistration;
-      const callees = reg.callees.filter((c) => !drop(c));
-      if (callees.length === reg.callees.length) return;
+    if (mine?.delete(session) && mine.size === 0) this.#mine.delete(key);
+    if (this.#closed) return;
+    const id = `${node}.${session}`;
+    await this.#kv.delete(`${key}.${id}`);
+    this.#mirror.forget(key, id);
+    if (this.#mirror.valid(key).length === 0) await this.#removeHead(key);
+  }
+
+  /**
+   * Removes a head left without callees (unless one joined meanwhile),
+   * trying again a few times when NATS fails mid-way (its own mark left).
+   */
+  async #removeHead(key: string): Promise<void> {
+    for (let attempt = 0; attempt < 5 && !this.#closed; attempt++) {
       try {
-        if (callees.length === 0) await this.#kv.delete(key, { previousSeq: current.revision });
-        else await this.#kv.update(key, encode({ ...reg, callees }), current.revision);
-        return;
-      } catch {
-        // changed meanwhile: look again
+        const current = await this.#kv.get(key);
+        if (!live(current)) return;
+        const head = decode(current.value) as Head;
+        const { next } = head;
+        if (next !== undefined && next.node !== this.#node.id && !this.#stale(next)) return;
+        const done = await this.#takeover(key, head, current.revision, undefined);
+        if (typeof done === "string" || done.refused) return;
+      } catch (error) {
+        this.#log("warn", `Cluster: removing registration ${key}: ${error}`);
       }
+      await pause(50 * (attempt + 1));
     }
   }
 
   /**
-   * Removes every callee of a node that is down (and ignores them from
-   * now on, should they still be listed).
+   * A node is down: its callees are ignored from now on, and the survivor
+   * with the smallest ID removes them from the table, with those of every
+   * node down in the last {@linkcode TAKEOVER_MS} (a takeover when the one
+   * before died too).
    */
   async releaseNode(node: string): Promise<void> {
     this.#down.add(node);
-    const keys: string[] = [];
-    for await (const key of await this.#kv.keys()) keys.push(key);
-    for (const key of keys) {
-      if (!this.#down.has(node)) return; // it came back meanwhile
-      const [realm, match, procedure] = key.split(".");
-      await this.release(
-        untoken(realm!),
-        untoken(procedure!),
-        match as MatchPolicy,
-        (c) => c.node === node && this.#down.has(node),
-      );
+    for (const key of this.#mirror.headsOf(node)) this.#mirror.touch(key);
+    const now = Date.now();
+    this.#uncleaned.set(node, now);
+    for (const [id, at] of this.#uncleaned) if (now - at > TAKEOVER_MS) this.#uncleaned.delete(id);
+    if (this.#node.nodes()[0] !== this.#node.id) return;
+    for (const down of [...this.#uncleaned.keys()]) {
+      this.#uncleaned.delete(down);
+      if (!this.#down.has(down) || this.#closed) continue; // it came back meanwhile
+      // The heads to remove if left without callees: from the table itself
+      // (the mirror may lag), the mirror's, and any left behind before (a
+      // node taken for down, then heard again, then down).
+      const heads = new Set([...this.#mirror.headsOf(down), ...this.#mirror.empty()]);
+      const keys: string[] = [];
+      for await (const key of await this.#kv.keys(`*.*.*.${down}.*`)) keys.push(key);
+      for (const key of keys) {
+        await this.#kv.delete(key);
+        this.released++;
+        heads.add(key.split(".", 3).join("."));
+      }
+      for (const key of heads) await this.#removeHead(key);
     }
   }
 
   /** Stops watching. */
   close(): void {
     this.#closed = true;
+    this.#mirror.closed = true;
     this.#watcher?.stop();
   }
 }

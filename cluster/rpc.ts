@@ -19,6 +19,7 @@ import type { RpcEnvelope } from "../router/core/dealer/remote.ts";
 import type { Logger } from "../router/core/types.ts";
 import type { ClusterNode, ClusterSubscription } from "./node.ts";
 import type { ClusterRegistrations } from "./registrations.ts";
+import { CallerIdentities, isBare, type WhoEnvelope } from "./caller_identities.ts";
 
 /** What the router gives the cluster's RPC side. */
 export interface RpcHost {
@@ -41,9 +42,9 @@ export class ClusterRpc {
   #table: ClusterRegistrations;
   #host: RpcHost;
   #dealers = new Map<string, DealerCluster>();
-  /** Proxies here: session ID → the node of the caller. */
-  #proxies = new Map<number, string>();
   #subscription: ClusterSubscription;
+  /** Which nodes know which of this node's callers (`caller_identities.ts`). */
+  #identities = new CallerIdentities();
 
   /**
    * Starts listening on this node's RPC subject.
@@ -58,7 +59,7 @@ export class ClusterRpc {
     this.#host = host;
     this.#subscription = node.subscribe(
       node.subject("node", node.id, "rpc"),
-      (data) => this.#receive(decode(data) as RpcEnvelope),
+      (data) => this.#receive(decode(data) as RpcEnvelope | WhoEnvelope),
     );
     node.onNodeDown((id) => this.#nodeDown(id));
   }
@@ -95,7 +96,7 @@ export class ClusterRpc {
     const envelope = effect.envelope as RpcEnvelope;
     if (envelope.k === "release") {
       const { realm, procedure, match, node, session } = envelope;
-      this.#table.release(realm, procedure, match, (c) => c.node === node && c.session === session)
+      this.#table.release(realm, procedure, match, node, session)
         .catch((error) => this.#host.log("warn", `Cluster: unregistering ${procedure}: ${error}`));
       return;
     }
@@ -105,8 +106,11 @@ export class ClusterRpc {
         .catch((error) => this.#host.log("warn", `Cluster: describing ${procedure}: ${error}`));
       return;
     }
+    let wire: RpcEnvelope = envelope;
+    if (envelope.k === "call") wire = this.#identities.outgoing(envelope, effect.node);
+    else if (envelope.k === "gone") this.#identities.forget(envelope.caller, effect.node);
     try {
-      this.#node.send(this.#node.subject("node", effect.node, "rpc"), encode(envelope, PACK));
+      this.#node.send(this.#node.subject("node", effect.node, "rpc"), encode(wire, PACK));
     } catch (error) { // over NATS's max_payload: the caller is answered, the call ends here
       this.#host.log(
         "warn",
@@ -126,16 +130,25 @@ export class ClusterRpc {
     this.#subscription.unsubscribe();
   }
 
-  #receive(envelope: RpcEnvelope): void {
+  #receive(envelope: RpcEnvelope | WhoEnvelope): void {
     if (envelope.k === "release" || envelope.k === "define") return;
     const dealer = this.#dealers.get(envelope.realm);
     if (dealer === undefined) return;
     const host = this.#host;
     switch (envelope.k) {
       case "call": {
-        const { caller, from } = envelope;
-        if (!this.#proxies.has(caller.id)) {
-          this.#proxies.set(caller.id, from);
+        const { caller, from } = envelope; // the dealer keeps the proxy (`invoke`)
+        const known = dealer.proxies.has(caller.id);
+        if (!known && isBare(caller)) { // its identity first, please
+          const who: WhoEnvelope = {
+            k: "who",
+            realm: envelope.realm,
+            from: this.#node.id,
+            call: envelope,
+          };
+          return this.#node.send(this.#node.subject("node", from, "rpc"), encode(who, PACK));
+        }
+        if (!known) {
           host.addProxy(caller.id, this.#proxyPeer(envelope.realm, from, caller.id));
         }
         return host.run(
@@ -145,10 +158,18 @@ export class ClusterRpc {
       case "cancel":
         return host.run(dealer.cancel(envelope.caller, envelope.msg));
       case "gone":
-        if (this.#proxies.delete(envelope.caller)) host.removeProxy(envelope.caller);
+        if (dealer.proxies.has(envelope.caller)) host.removeProxy(envelope.caller);
         return host.run(dealer.callerGone(envelope.caller));
       case "out":
         return host.run(dealer.answer(envelope.to, envelope.msg));
+      case "who": {
+        const call = this.#identities.resend(envelope);
+        if (call === undefined) return;
+        return this.#node.send(
+          this.#node.subject("node", envelope.from, "rpc"),
+          encode(call, PACK),
+        );
+      }
       case "revoke":
         return host.run(
           dealer.revoke(envelope.procedure, envelope.match, envelope.session, envelope.reason),
@@ -157,12 +178,11 @@ export class ClusterRpc {
   }
 
   #nodeDown(node: string): void {
-    for (const [id, at] of this.#proxies) {
-      if (at !== node) continue;
-      this.#proxies.delete(id);
-      this.#host.removeProxy(id);
+    this.#identities.nodeDown(node);
+    for (const dealer of this.#dealers.values()) {
+      for (const [id, at] of dealer.proxies) if (at === node) this.#host.removeProxy(id);
+      this.#host.run(dealer.nodeDown(node));
     }
-    for (const dealer of this.#dealers.values()) this.#host.run(dealer.nodeDown(node));
     this.#table.releaseNode(node).catch((error) =>
       this.#host.log("warn", `Cluster: removing node ${node}'s registrations: ${error}`)
     );

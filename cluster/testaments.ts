@@ -8,10 +8,12 @@
  * the smallest ID publishes the dead node's testaments (detached, then
  * destroyed, each in the order added) as their sessions, through its
  * brokers and so to every node; each key is claimed by a compare-and-set
- * delete first, so no testament fires twice. A node cut off from NATS
- * fires nothing: when NATS is back, every node waits two heartbeats for the
- * others to be heard from again before it fires a node's testaments. A node that closes normally
- * deletes its keys first: its testaments do not fire, as on one router.
+ * delete first, so no testament fires twice. Should that survivor die
+ * before it is done, the next smallest fires what is left, with its own.
+ * A node cut off from NATS fires nothing: when NATS is back, every node
+ * waits two heartbeats for the others to be heard from again before it
+ * fires a node's testaments. A node that closes normally deletes its keys
+ * first: its testaments do not fire, as on one router.
  *
  * @module
  */
@@ -43,6 +45,9 @@ interface Kv {
 
 type Stored = [session: SessionInfo, testaments: SharedTestament[]];
 
+/** How long after a node's death a survivor that becomes the smallest still fires its testaments. */
+const TAKEOVER_MS = 5 * 60_000;
+
 /** The cluster's testaments. */
 export class ClusterTestamentStore {
   #kv: Kv;
@@ -55,6 +60,8 @@ export class ClusterTestamentStore {
   #closed = false;
   /** Nodes that went down while this node was cut off from NATS. */
   #pending = new Set<string>();
+  /** Nodes down lately (when) whose testaments may not all have fired yet. */
+  #unfired = new Map<string, number>();
 
   private constructor(
     kv: Kv,
@@ -73,6 +80,7 @@ export class ClusterTestamentStore {
     // others are heard from again.
     node.onNodeUp((id) => {
       this.#pending.delete(id);
+      this.#unfired.delete(id);
       for (const down of [...this.#pending]) this.#fireNode(down).catch(() => {});
     });
   }
@@ -176,6 +184,9 @@ export class ClusterTestamentStore {
    * survivor with the smallest ID.
    */
   async #fireNode(node: string): Promise<void> {
+    const now = Date.now();
+    this.#unfired.set(node, now);
+    for (const [id, at] of this.#unfired) if (now - at > TAKEOVER_MS) this.#unfired.delete(id);
     if (!this.#node.connected) {
       this.#pending.add(node);
       return;
@@ -183,6 +194,15 @@ export class ClusterTestamentStore {
     if (!await this.#stillDown(node)) return;
     this.#pending.delete(node);
     if (this.#node.nodes()[0] !== this.#node.id) return; // the smallest survivor fires them
+    // With those of every node down not fired yet: the smallest before may
+    // have died before it was done (each key is claimed: none fires twice).
+    for (const down of [...this.#unfired.keys()]) {
+      await this.#fireKeys(down);
+      this.#unfired.delete(down);
+    }
+  }
+
+  async #fireKeys(node: string): Promise<void> {
     for (const key of await this.#list(node)) {
       if (!await this.#stillDown(node)) return;
       const entry = await this.#kv.get(key);

@@ -7,7 +7,7 @@
 
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { connect, type Event, type Session } from "../../mod.ts";
-import { realmOf } from "../../router/router.ts";
+import { clusterOf, realmOf } from "../../router/router.ts";
 import { startRouter, type TestRouter, until, within } from "../_helpers/router.ts";
 import { startNats } from "../_helpers/nats.ts";
 import { joinNode, spawnNode, startCluster, TIMING } from "./_cluster.ts";
@@ -260,5 +260,38 @@ Deno.test("cluster: event history is the same on every node and survives restart
   } finally {
     for (const node of nodes) await node[Symbol.asyncDispose]();
     await nats.stop();
+  }
+});
+
+Deno.test("cluster: testaments still fire when the survivor due to fire them dies too", async () => {
+  await using c = await startCluster(3, "will2");
+  const [s1, , s3] = [...c.nodes].sort((x, y) =>
+    clusterOf(x.router)!.node.id < clusterOf(y.router)!.node.id ? -1 : 1
+  );
+  const { url, process: child } = await spawnNode(c.nats.url, "will2");
+  let killed = false;
+  try {
+    const doomed = await connect(url, { realm: "realm1", serializers: ["msgpack"] });
+    const onS3 = await joinNode(s3!);
+    const got: Event[] = [];
+    await onS3.subscribe("com.example.gone", (e) => {
+      got.push(e);
+    });
+    await doomed.call("wamp.session.add_testament", { args: ["com.example.gone", ["last"]] });
+    await kvHas(c.nats.url, "clv_will2_testaments", 1);
+    // s1, the smallest survivor, is dying (its store closed) when the node dies.
+    await clusterOf(s1!.router)!.pubsub.testamentStore!.close();
+    child.kill("SIGKILL");
+    killed = true;
+    await new Promise((resolve) => setTimeout(resolve, TIMING.nodeTimeout + 500));
+    equal(got.length, 0, "s1 was to fire it");
+    await s1![Symbol.asyncDispose]();
+    await within(until(() => got.length === 1, 5000), 6000, "s2 fires it once s1 is down");
+    deepEqual(got[0]!.args, ["last"]);
+    doomed.close().catch(() => {});
+    await onS3.close();
+  } finally {
+    if (!killed) child.kill("SIGKILL");
+    await child.status;
   }
 });

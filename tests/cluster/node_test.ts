@@ -10,13 +10,26 @@ import { until } from "../_helpers/router.ts";
 
 const quiet = () => {};
 
-Deno.test("cluster nodes see each other, and a node that closes is down at once", async () => {
+/** Runs `body` with two nodes that see each other (heartbeat 50 ms, node timeout 300 ms). */
+async function withTwoNodes(
+  body: (a: ClusterNode, b: ClusterNode) => Promise<void>,
+): Promise<void> {
   const nats = await startNats();
   const options = { servers: [nats.url], heartbeat: 50, nodeTimeout: 300 };
   const a = await ClusterNode.connect(options, quiet);
   const b = await ClusterNode.connect(options, quiet);
   try {
     await until(() => a.nodes().length === 2 && b.nodes().length === 2, 3000);
+    await body(a, b);
+  } finally {
+    await a.close();
+    await b.close();
+    await nats.stop();
+  }
+}
+
+Deno.test("cluster nodes see each other, and a node that closes is down at once", async () => {
+  await withTwoNodes(async (a, b) => {
     deepEqual(a.nodes(), [a.id, b.id].sort());
     const down: string[] = [];
     a.onNodeDown((id) => down.push(id));
@@ -24,11 +37,7 @@ Deno.test("cluster nodes see each other, and a node that closes is down at once"
     await until(() => down.length === 1, 1000);
     deepEqual(down, [b.id]);
     deepEqual(a.nodes(), [a.id]);
-  } finally {
-    await a.close();
-    await b.close();
-    await nats.stop();
-  }
+  });
 });
 
 Deno.test("a node not heard from within nodeTimeout is down", async () => {
@@ -73,4 +82,17 @@ Deno.test("cluster publish and subscribe carry bytes between nodes", async () =>
     await b.close();
     await nats.stop();
   }
+});
+
+Deno.test("a node whose process stalls past the node timeout takes no node for down", async () => {
+  await withTwoNodes(async (a, b) => {
+    const down: string[] = [];
+    a.onNodeDown((id) => down.push(id));
+    b.onNodeDown((id) => down.push(id));
+    const stop = Date.now() + 600; // both stall (one process): heartbeats wait in the socket
+    while (Date.now() < stop) { /* busy */ }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    deepEqual(down, []);
+    equal(a.nodes().length, 2);
+  });
 });

@@ -60,6 +60,11 @@ export class DealerCluster {
     this.#parts = parts;
   }
 
+  /** The proxies here of callers on other nodes: session ID → their node. */
+  get proxies(): ReadonlyMap<number, string> {
+    return this.#remote.proxies;
+  }
+
   /**
    * REGISTER in a cluster: the callee is added to the shared table (a task
    * the shell runs); REGISTERED follows, or ERROR `procedure_already_exists`
@@ -81,10 +86,15 @@ export class DealerCluster {
       features: dealerSession(session).features,
     };
     remote.claims.set(session.id, (remote.claims.get(session.id) ?? 0) + 1);
+    const fresh = this.#parts.registrations.lookup(msg.procedure, match) === undefined;
+    if (fresh) remote.claimingNew(msg.procedure, match, 1);
     const effect: Effect = {
       kind: "task",
       run: () => remote.hooks.claim(msg.procedure, match, invoke, entry),
-      resume: (result) => this.#parts.settle(this.#claimed(session, msg, entry, result)),
+      resume: (result) => {
+        if (fresh) remote.claimingNew(msg.procedure, match, -1);
+        return this.#parts.settle(this.#claimed(session, msg, entry, result));
+      },
     };
     return { messages: [], effects: [effect] };
   }

@@ -181,7 +181,10 @@ export class Dealer {
         limitMessage("register", "registrationsPerSession", limits.registrationsPerSession),
       );
     }
-    if (existing === undefined && this.#registrations.size >= limits.registrations) {
+    // In a cluster, new registrations still claiming the shared table count too.
+    const exists = (p: string, m: MatchPolicy) => this.#registrations.lookup(p, m) !== undefined;
+    const pending = this.#calls.remote?.pendingOthers(msg.procedure, match, exists) ?? 0;
+    if (existing === undefined && this.#registrations.size + pending >= limits.registrations) {
       return refuse(
         ErrorUri.LIMIT_EXCEEDED,
         limitMessage("register", "registrations", limits.registrations),

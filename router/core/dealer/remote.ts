@@ -129,10 +129,37 @@ export class RemoteRpc {
   readonly proxies: Map<number, string> = new Map();
   /** Local sessions with a registration claim in flight, and how many. */
   readonly claims: Map<number, number> = new Map();
+  /** New registrations being claimed (by `match procedure`), and how many claims each. */
+  readonly claimsNew: Map<string, { procedure: string; match: MatchPolicy; n: number }> = new Map();
 
   /** Creates the state for the realm the hooks name. */
   constructor(hooks: DealerClusterHooks) {
     this.hooks = hooks;
+  }
+
+  /**
+   * How many registrations other than (procedure, match), not there yet,
+   * are being claimed: they count towards the realm's registration limit.
+   */
+  pendingOthers(
+    procedure: string,
+    match: MatchPolicy,
+    exists: (procedure: string, match: MatchPolicy) => boolean,
+  ): number {
+    let n = 0;
+    for (const [key, claim] of this.claimsNew) {
+      if (key !== `${match} ${procedure}` && !exists(claim.procedure, claim.match)) n++;
+    }
+    return n;
+  }
+
+  /** Counts a claim of a new registration in (`by` 1) or out (`by` -1). */
+  claimingNew(procedure: string, match: MatchPolicy, by: 1 | -1): void {
+    const key = `${match} ${procedure}`;
+    const claim = this.claimsNew.get(key) ?? { procedure, match, n: 0 };
+    claim.n += by;
+    if (claim.n > 0) this.claimsNew.set(key, claim);
+    else this.claimsNew.delete(key);
   }
 
   /** Records a callee's place in the cluster-wide order. */

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { type MatchPolicy, prefixMatch, wildcardMatch } from "../../../wamp/mod.ts";
+import type { MatchPolicy } from "../../../wamp/mod.ts";
+import { MatchIndex } from "../match_index.ts";
 
 /** A subscription as nodes describe it to each other. */
 export interface SharedSubscription {
@@ -39,14 +40,11 @@ export interface RemoteSubscription {
   readonly subscribers: Set<number>;
 }
 
-function keyOf(topic: string, match: MatchPolicy): string {
-  return `${match}\u0000${topic}`;
-}
-
 /** The other nodes' subscriptions of one realm. */
 export class RemoteSubscriptions {
   #byId = new Map<number, RemoteSubscription>();
-  #byKey = new Map<string, Set<RemoteSubscription>>();
+  /** By (topic, match): the subscriptions of every other node to it. */
+  #index = new MatchIndex<Set<RemoteSubscription>>();
 
   /** A subscription of another node, by its ID. */
   get(id: number): RemoteSubscription | undefined {
@@ -55,7 +53,7 @@ export class RemoteSubscriptions {
 
   /** The other nodes' subscriptions to exactly (topic, match). */
   of(topic: string, match: MatchPolicy): readonly RemoteSubscription[] {
-    return [...this.#byKey.get(keyOf(topic, match)) ?? []];
+    return [...this.#index.get(topic, match) ?? []];
   }
 
   /** Every subscription of the other nodes. */
@@ -63,18 +61,14 @@ export class RemoteSubscriptions {
     return this.#byId.values();
   }
 
-  /** The other nodes' subscriptions that a publication to `topic` matches. */
+  /**
+   * The other nodes' subscriptions that a publication to `topic` matches
+   * (through the core's {@linkcode MatchIndex}: the cost grows with the
+   * matches, not with the subscriptions).
+   */
   matching(topic: string): RemoteSubscription[] {
     const found: RemoteSubscription[] = [];
-    for (const sub of this.#byId.values()) {
-      if (
-        sub.match === "exact"
-          ? sub.topic === topic
-          : sub.match === "prefix"
-          ? prefixMatch(sub.topic, topic)
-          : wildcardMatch(sub.topic, topic)
-      ) found.push(sub);
-    }
+    for (const set of this.#index.matches(topic)) for (const sub of set) found.push(sub);
     return found;
   }
 
@@ -133,18 +127,16 @@ export class RemoteSubscriptions {
     const { id, topic, match, created } = shared;
     const sub = { node, id, topic, match, created, subscribers: new Set(shared.subscribers) };
     this.#byId.set(id, sub);
-    const key = keyOf(topic, match);
-    let set = this.#byKey.get(key);
-    if (set === undefined) this.#byKey.set(key, set = new Set());
+    let set = this.#index.get(topic, match);
+    if (set === undefined) this.#index.set(topic, match, set = new Set());
     set.add(sub);
     return sub;
   }
 
   #remove(sub: RemoteSubscription): void {
     this.#byId.delete(sub.id);
-    const key = keyOf(sub.topic, sub.match);
-    const set = this.#byKey.get(key);
+    const set = this.#index.get(sub.topic, sub.match);
     set?.delete(sub);
-    if (set?.size === 0) this.#byKey.delete(key);
+    if (set?.size === 0) this.#index.delete(sub.topic, sub.match);
   }
 }

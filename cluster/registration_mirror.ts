@@ -1,0 +1,242 @@
+/**
+ * This node's copy of the shared registration table (`registrations.ts`),
+ * fed by a KV watcher: heads and callee keys by registration. Changes are
+ * gathered and told to the dealers once per registration per turn of the
+ * event loop, so a burst of n callees joining costs each dealer n updates
+ * of the registrations they touch, not one per key written. Also the
+ * table's key tokens ({@linkcode keyToken}, shared by the other buckets).
+ *
+ * @module
+ */
+
+import { decode } from "@msgpack/msgpack";
+import type { Dict, InvocationPolicy, MatchPolicy } from "../wamp/mod.ts";
+import type { CalleeEntry } from "../router/core/dealer/remote.ts";
+import type { Logger } from "../router/core/types.ts";
+
+/** Told of every change: the registration's callees now (empty: gone). */
+export type RegistrationChange = (
+  realm: string,
+  procedure: string,
+  match: MatchPolicy,
+  invoke: InvocationPolicy,
+  callees: readonly CalleeEntry[],
+  description: Dict | undefined,
+) => void;
+
+/** A registration's head in the table. */
+export interface Head {
+  /** The invocation policy. */
+  invoke: InvocationPolicy;
+  /** The registration's epoch: only callees of it count. */
+  epoch: string;
+  /** What `wamp.reflect.define` set. */
+  description?: Dict;
+  /** A takeover (or removal, `invoke` absent) in flight: by which node, since when. */
+  next?: { invoke?: InvocationPolicy; node: string; at: number };
+}
+
+/** A callee's key: its epoch and entry. */
+export type Stored = [epoch: string, entry: CalleeEntry];
+
+/** A KV entry, as the table reads it. */
+export interface KvEntry {
+  /** The key. */
+  key: string;
+  /** The value. */
+  value: Uint8Array;
+  /** The revision. */
+  revision: number;
+  /** What was done. */
+  operation: "PUT" | "DEL" | "PURGE";
+}
+
+/** The part of a JetStream KV bucket the table uses. */
+export interface Kv {
+  /** Reads a key (null: never written). */
+  get(key: string): Promise<KvEntry | null>;
+  /** Writes a key that is absent or deleted (else rejects). */
+  create(key: string, data: Uint8Array): Promise<number>;
+  /** Writes a key. */
+  put(key: string, data: Uint8Array): Promise<number>;
+  /** Writes a key at `revision` only (else rejects). */
+  update(key: string, data: Uint8Array, revision: number): Promise<number>;
+  /** Deletes a key (at `previousSeq` only, when given); wildcards allowed. */
+  delete(key: string, options?: { previousSeq?: number }): Promise<void>;
+  /** The keys present matching `filter`. */
+  keys(filter?: string): Promise<AsyncIterable<string>>;
+  /** Every key's value now, then every change. */
+  watch(options?: { key?: string }): Promise<AsyncIterable<KvEntry> & { stop(): void }>;
+}
+
+/**
+ * Whether an entry holds a value (not absent, deleted or purged).
+ *
+ * @param entry The entry read.
+ * @returns Whether it is a PUT.
+ */
+export function live(entry: KvEntry | null): entry is KvEntry {
+  return entry !== null && entry.operation === "PUT";
+}
+
+const SAFE = /[A-Za-z0-9_-]/;
+const utf8 = new TextEncoder();
+
+/**
+ * Text as a KV key token: `[A-Za-z0-9_-]` kept, every other byte `=XX`;
+ * reversible with `decodeURIComponent` after `=` → `%`.
+ *
+ * @param text Any text.
+ * @returns The token (never empty: a leading `_`).
+ *
+ * @example
+ * ```ts
+ * import { keyToken } from "./registration_mirror.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(keyToken("com.example"), "_com=2Eexample");
+ * ```
+ */
+export function keyToken(text: string): string {
+  let out = "_";
+  for (const char of text) {
+    if (SAFE.test(char)) out += char;
+    else {for (const byte of utf8.encode(char)) {
+        out += `=${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+      }}
+  }
+  return out;
+}
+
+/**
+ * The text of a key token ({@linkcode keyToken}).
+ *
+ * @param token The token.
+ * @returns The text.
+ */
+export function untoken(token: string): string {
+  return decodeURIComponent(token.slice(1).replaceAll("=", "%"));
+}
+
+interface Mirrored {
+  head: Head | undefined;
+  callees: Map<string, Stored>;
+}
+
+/** The table as this node watches it. */
+export class RegistrationMirror {
+  #regs = new Map<string, Mirrored>();
+  #dirty = new Set<string>();
+  #down: ReadonlySet<string>;
+  #log: Logger;
+  /** Where changes go (none: kept until set). */
+  change: RegistrationChange | undefined;
+  /** Set once the table closes: nothing is told any more. */
+  closed = false;
+
+  /**
+   * Creates an empty mirror.
+   *
+   * @param down The nodes known to be down (their callees do not count).
+   * @param log Where failures are logged.
+   */
+  constructor(down: ReadonlySet<string>, log: Logger) {
+    this.#down = down;
+    this.#log = log;
+  }
+
+  /**
+   * Applies what the watcher saw.
+   *
+   * @param entry A head (3 tokens) or callee (5 tokens) key's new state.
+   */
+  apply(entry: KvEntry): void {
+    const parts = entry.key.split(".");
+    const key = parts.slice(0, 3).join(".");
+    let reg = this.#regs.get(key);
+    if (reg === undefined) this.#regs.set(key, reg = { head: undefined, callees: new Map() });
+    if (parts.length === 3) {
+      reg.head = live(entry) ? decode(entry.value) as Head : undefined;
+    } else if (parts.length === 5) {
+      const id = `${parts[3]}.${parts[4]}`;
+      if (live(entry)) reg.callees.set(id, decode(entry.value) as Stored);
+      else reg.callees.delete(id);
+    }
+    this.touch(key);
+  }
+
+  /** Forgets a callee at once (deleted by this node; the watcher confirms later). */
+  forget(key: string, id: string): void {
+    this.#regs.get(key)?.callees.delete(id);
+  }
+
+  /** The heads listing a callee of `node`. */
+  headsOf(node: string): string[] {
+    const heads: string[] = [];
+    for (const [key, reg] of this.#regs) {
+      for (const [, entry] of reg.callees.values()) {
+        if (entry.node === node) {
+          heads.push(key);
+          break;
+        }
+      }
+    }
+    return heads;
+  }
+
+  /** The heads with no callee that counts (left behind, or just being made). */
+  empty(): string[] {
+    const out: string[] = [];
+    for (const [key, reg] of this.#regs) {
+      if (reg.head !== undefined && this.valid(key).length === 0) out.push(key);
+    }
+    return out;
+  }
+
+  /** Every head key known. */
+  keys(): IterableIterator<string> {
+    return this.#regs.keys();
+  }
+
+  /** The callees of a head that count: of its epoch, on nodes not down. */
+  valid(key: string): CalleeEntry[] {
+    const out: CalleeEntry[] = [];
+    const reg = this.#regs.get(key);
+    if (reg?.head === undefined) return out;
+    for (const [epoch, entry] of reg.callees.values()) {
+      if (epoch === reg.head.epoch && !this.#down.has(entry.node)) out.push(entry);
+    }
+    return out;
+  }
+
+  /** Marks a registration changed: told at the end of this turn. */
+  touch(key: string): void {
+    if (this.#dirty.size === 0) setTimeout(() => this.#flush(), 0);
+    this.#dirty.add(key);
+  }
+
+  /** Tells the dealers of every registration changed since last time. */
+  #flush(): void {
+    const change = this.change;
+    const dirty = [...this.#dirty];
+    this.#dirty.clear();
+    if (change === undefined || this.closed) return;
+    for (const key of dirty) {
+      const reg = this.#regs.get(key);
+      if (reg === undefined) continue;
+      const [realm, match, procedure] = key.split(".").map((t, i) => i === 1 ? t : untoken(t));
+      const callees = this.valid(key);
+      if (reg.head === undefined && reg.callees.size === 0) this.#regs.delete(key);
+      try {
+        if (reg.head === undefined || callees.length === 0) {
+          change(realm!, procedure!, match as MatchPolicy, "single", [], undefined);
+        } else {
+          const { invoke, description } = reg.head;
+          change(realm!, procedure!, match as MatchPolicy, invoke, callees, description);
+        }
+      } catch (error) {
+        this.#log("error", `Cluster: registration ${procedure}: ${error}`);
+      }
+    }
+  }
+}
