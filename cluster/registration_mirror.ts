@@ -69,6 +69,51 @@ export interface Kv {
   watch(options?: { key?: string }): Promise<AsyncIterable<KvEntry> & { stop(): void }>;
 }
 
+/** How long a listing of the table may take before the mirror stands in for it. */
+const LIST_MS = 2000;
+
+/**
+ * The table's keys matching `filter`, or what this node's mirror shows
+ * when NATS does not list them within 2 s (nats-server 2.9 can stall a
+ * listing for about 30 s after deletes).
+ *
+ * @param kv The table.
+ * @param filter The keys to list (wildcards allowed).
+ * @param mirrored The same keys as the mirror shows them.
+ * @param log Where a late listing is told.
+ * @returns The keys.
+ */
+export async function listKeys(
+  kv: Kv,
+  filter: string,
+  mirrored: () => string[],
+  log: Logger,
+): Promise<string[]> {
+  const keys: string[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), LIST_MS));
+  const byMirror = () => {
+    log("warn", `Cluster: listing "${filter}" took over ${LIST_MS} ms: going by the mirror`);
+    return mirrored();
+  };
+  try {
+    const listing = await Promise.race([kv.keys(filter), late]);
+    if (listing === "late") return byMirror();
+    const iterator = listing[Symbol.asyncIterator]();
+    while (true) {
+      const next = await Promise.race([iterator.next(), late]);
+      if (next === "late") {
+        iterator.return?.()?.catch(() => {});
+        return byMirror();
+      }
+      if (next.done) return keys;
+      keys.push(next.value);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Whether an entry holds a value (not absent, deleted or purged).
  *
@@ -182,6 +227,20 @@ export class RegistrationMirror {
       }
     }
     return heads;
+  }
+
+  /** The table keys of a head's callees, as mirrored (whatever their epoch or node). */
+  calleeKeys(key: string): string[] {
+    return [...this.#regs.get(key)?.callees.keys() ?? []].map((id) => `${key}.${id}`);
+  }
+
+  /** The table keys of `node`'s callees, as mirrored. */
+  calleeKeysOf(node: string): string[] {
+    const out: string[] = [];
+    for (const [key, reg] of this.#regs) {
+      for (const [id, [, entry]] of reg.callees) if (entry.node === node) out.push(`${key}.${id}`);
+    }
+    return out;
   }
 
   /** The heads with no callee that counts (left behind, or just being made). */

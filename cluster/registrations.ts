@@ -35,6 +35,7 @@ import {
   type Head,
   keyToken,
   type Kv,
+  listKeys,
   live,
   type RegistrationChange,
   RegistrationMirror,
@@ -277,7 +278,9 @@ export class ClusterRegistrations {
 
   /** Whether the table lists a callee of `epoch` under `key` on a node not down. */
   async #hasCallees(key: string, epoch: string): Promise<boolean> {
-    for await (const name of await this.#kv.keys(`${key}.*.*`)) {
+    const mirrored = () => this.#mirror.calleeKeys(key);
+    const names = await listKeys(this.#kv, `${key}.*.*`, mirrored, this.#log);
+    for (const name of names) {
       const entry = await this.#kv.get(name);
       if (!live(entry)) continue;
       const [its, callee] = decode(entry.value) as Stored;
@@ -372,8 +375,8 @@ export class ClusterRegistrations {
       // (the mirror may lag), the mirror's, and any left behind before (a
       // node taken for down, then heard again, then down).
       const heads = new Set([...this.#mirror.headsOf(down), ...this.#mirror.empty()]);
-      const keys: string[] = [];
-      for await (const key of await this.#kv.keys(`*.*.*.${down}.*`)) keys.push(key);
+      const mirrored = () => this.#mirror.calleeKeysOf(down);
+      const keys = await listKeys(this.#kv, `*.*.*.${down}.*`, mirrored, this.#log);
       for (const key of keys) {
         await this.#kv.delete(key);
         this.released++;

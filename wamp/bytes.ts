@@ -170,10 +170,14 @@ export function slabUtf8(text: string, head: number): Uint8Array | undefined {
  * equal(ownBytes(shared).buffer.byteLength, 4);
  * const alone = new Uint8Array(4);
  * equal(ownBytes(alone), alone);
+ * const { Buffer } = await import("node:buffer");
+ * const pooled = Buffer.from("short");
+ * equal(ownBytes(pooled).buffer.byteLength, 5);
  * ```
  */
 export function ownBytes(bytes: Uint8Array): Uint8Array {
-  return bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+  // `new Uint8Array(view)` copies (a Node Buffer's `slice()` would not).
+  return bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
 }
 
 const HEX_DIGITS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));

@@ -281,11 +281,14 @@ Deno.test("a node SIGKILLed mid-call: the caller gets wamp.error.canceled, the r
     ok(waited <= TIMING.nodeTimeout + 1000, `canceled after ${waited} ms`);
     await seen(a!, "com.example.hang", 0);
     await rejects(caller.call("com.example.hang"), isUri("wamp.error.no_such_procedure"));
+    console.error("DBG before tableHas", Date.now() - t0);
     await tableHas(c.nats, "kill", 0);
+    console.error("DBG after tableHas", Date.now() - t0);
     // The survivors cleaned the shared table: the procedure can be registered again.
     await caller.register("com.example.hang", () => ({ args: ["back"] }));
     deepEqual((await caller.call("com.example.hang")).args, ["back"]);
     await caller.close();
+    console.error("DBG end", Date.now() - t0);
     callee.close().catch(() => {});
   } finally {
     if (!killed) child.kill("SIGKILL");
