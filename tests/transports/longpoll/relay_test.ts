@@ -7,7 +7,7 @@
  * relays' counts prove the requests crossed.
  */
 
-import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
+import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { Router } from "../../../router/mod.ts";
 import { Session } from "../../../client/session.ts";
 import type { Event } from "../../../client/subscription.ts";
