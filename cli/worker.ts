@@ -53,7 +53,7 @@ function newSecret(): string {
  *
  * @param config The workers' number, whether a listener serves long-poll, whether admin is on.
  * @returns The sockets, or `undefined` when the workers need none.
- * @throws {Error} When the directory cannot be made.
+ * @throws {Error} When the directory cannot be made, or its path is too long for sockets.
  */
 export async function makeWorkerSockets(
   config: { workers: number; longpoll: boolean; admin: boolean },
@@ -62,6 +62,11 @@ export async function makeWorkerSockets(
   if (!longpoll && !admin) return undefined;
   const dir = await Deno.makeTempDir({ prefix: "cloverleaf-workers-" });
   await Deno.chmod(dir, 0o700);
+  // A Unix socket's path has at most 107 bytes (sun_path).
+  if (new TextEncoder().encode(`${dir}/admin-${config.workers}.sock`).length > 107) {
+    await Deno.remove(dir, { recursive: true });
+    throw new Error(`${dir} is too long for Unix sockets: set TMPDIR to a shorter directory`);
+  }
   const sockets = (kind: string): PrivateSockets => ({
     secret: newSecret(),
     sockets: Array.from({ length: config.workers }, (_, i) => `${dir}/${kind}-${i + 1}.sock`),

@@ -196,7 +196,8 @@ export async function superviseWorkers(
       admin: config.admin !== undefined,
     });
   } catch (error) {
-    console.error(`cloverleaf: Cannot make the workers' private directory: ${error}`);
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`cloverleaf: Cannot make the workers' private directory: ${message}`);
     await nats?.stop();
     return 1;
   }

@@ -11,7 +11,7 @@
  * (`cluster/session_ids.ts`, the ID divided by 2^37).
  */
 
-import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
+import { deepEqual, equal, match, notEqual, ok, rejects } from "node:assert/strict";
 import { connect, type Event, type Session } from "../../mod.ts";
 import { until, within } from "../_helpers/router.ts";
 import { runCli, withConfig } from "./_service.ts";
@@ -57,6 +57,23 @@ Deno.test("makeWorkerSockets(): a private directory, a socket per worker, a secr
     await removeWorkerSockets(sockets);
   }
   await Deno.stat(sockets.dir).then(() => ok(false, "removed"), () => {});
+  // A temporary directory too deep for a socket's path: refused, nothing left behind.
+  const deep = await Deno.makeTempDir();
+  const tmp = `${deep}/${"d".repeat(100)}`;
+  await Deno.mkdir(tmp);
+  const saved = Deno.env.get("TMPDIR");
+  Deno.env.set("TMPDIR", tmp);
+  try {
+    await rejects(
+      makeWorkerSockets({ workers: 2, longpoll: true, admin: false }),
+      /too long for Unix sockets: set TMPDIR to a shorter directory/,
+    );
+    equal([...Deno.readDirSync(tmp)].length, 0);
+  } finally {
+    if (saved === undefined) Deno.env.delete("TMPDIR");
+    else Deno.env.set("TMPDIR", saved);
+    await Deno.remove(deep, { recursive: true });
+  }
 });
 
 Deno.test({
