@@ -226,10 +226,11 @@ export class LongPollService {
    *
    * @param head The request head.
    * @param url The request URL.
+   * @param peer The remote address, for the log.
    * @returns The body limit in bytes, or the response to answer at once.
    */
-  admit(head: HttpRequestHead, url: URL): number | Response {
-    const route = this.#route(head.method, url.pathname, head.headers, undefined);
+  admit(head: HttpRequestHead, url: URL, peer?: string): number | Response {
+    const route = this.#route(head.method, url.pathname, head.headers, peer);
     if (route instanceof Response) return route;
     if (route.op === undefined) return route.open ? MAX_OPEN_BODY : 0;
     if (route.owner === undefined) {
@@ -255,7 +256,8 @@ export class LongPollService {
     if (origin !== null && !this.#originAllowed(origin)) {
       this.#timing.log?.(
         "info",
-        `Long-poll request from ${peer ?? "?"} refused (403): Origin not allowed: ${origin}`,
+        `Long-poll request${peer === undefined ? "" : ` from ${peer}`} refused (403): ` +
+          `Origin not allowed: ${origin}`,
       );
       const headers = new Headers({ "cache-control": "no-store" });
       return answer(403, headers, `Origin not allowed: ${origin}`);

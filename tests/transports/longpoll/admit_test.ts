@@ -35,7 +35,9 @@ async function headOnly(
 
 Deno.test("long-poll admit(): refusals and body limits are decided from the head", async () => {
   const router = new Router({ realms: [{ name: "realm1" }], logger: () => {} });
+  const lines: string[] = [];
   const listener = await listen(router, {
+    log: (level, message) => void lines.push(`${level} ${message}`),
     hostname: "127.0.0.1",
     port: 0,
     websocket: false,
@@ -59,6 +61,7 @@ Deno.test("long-poll admit(): refusals and body limits are decided from the head
       }),
       / 403 /,
     );
+    match(lines.join("\n"), /Long-poll request from tcp4:127\.0\.0\.1:\d+ refused \(403\): Origin/);
     // Bodies: open takes a little, receive and close none, send up to maxMessageSize.
     match(await headOnly(port, "POST", "/lp/open", big), / 413 /);
     match(await headOnly(port, "POST", `/lp/${transport}/receive`, 1), / 413 /);
