@@ -299,13 +299,18 @@ export async function main(args: string[]): Promise<number> {
     return 1;
   }
   let relay: LongPollRelay | undefined;
-  // A worker's admin listener is on its private port; the supervisor serves --admin.
-  let adminConfig = config.admin;
+  // A worker's admin listener is on its private socket; the supervisor serves --admin.
+  let adminConfig: { host: string; port: number; token?: string; path?: string } | undefined =
+    config.admin;
   try {
     // A worker's long-poll requests may land on any worker: the relay passes them to the owner.
-    if (worker !== undefined) ({ relay, admin: adminConfig } = startWorkerSide(worker, router.log));
+    if (worker !== undefined) {
+      const side = startWorkerSide(worker, router.log);
+      relay = side.relay;
+      adminConfig = side.admin === undefined ? undefined : { host: "", port: 0, ...side.admin };
+    }
   } catch (error) {
-    console.error(`${name}: Cannot set up its private ports: ${(error as Error).message}`);
+    console.error(`${name}: Cannot set up its private sockets: ${(error as Error).message}`);
     await router.close(CloseUri.SYSTEM_SHUTDOWN);
     return 1;
   }
@@ -356,17 +361,16 @@ export async function main(args: string[]): Promise<number> {
   }
   let admin: AdminServer | undefined;
   if (adminConfig !== undefined) {
-    const { host, port, token } = adminConfig;
+    const { host, port, token, path } = adminConfig;
     try {
       admin = await serveAdmin(router, {
-        hostname: host,
-        port,
+        ...(path === undefined ? { hostname: host, port } : { path }),
         listeners,
         ...(token === undefined ? {} : { token }),
       });
     } catch (error) {
       console.error(
-        `${name}: Cannot serve the admin listener on ${host}:${port}: ${
+        `${name}: Cannot serve the admin listener on ${path ?? `${host}:${port}`}: ${
           error instanceof Error ? error.message.split("\n")[0] : String(error)
         }`,
       );

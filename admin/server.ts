@@ -26,6 +26,11 @@ export interface AdminOptions {
   /** The TCP port; 0 picks a free one. @default {9090} */
   port?: number;
   /**
+   * A Unix socket to listen on instead of `hostname` and `port` (then
+   * `addr.port` is 0); it needs a `token`, without which every request is refused.
+   */
+  path?: string;
+  /**
    * A bearer token every request (but the page itself) must carry; without
    * one, only loopback clients are served.
    */
@@ -42,9 +47,9 @@ export interface AdminOptions {
 
 /** A running admin listener. */
 export interface AdminServer {
-  /** The address it listens on. */
+  /** The address it listens on (on a Unix socket: the path as `hostname`, `port` 0). */
   readonly addr: { hostname: string; port: number };
-  /** Its base URL, such as `http://127.0.0.1:9090`. */
+  /** Its base URL, such as `http://127.0.0.1:9090` (on a Unix socket: `unix:<path>`). */
   readonly url: string;
   /** Stops serving (open dashboards are disconnected). */
   close(): Promise<void>;
@@ -208,19 +213,24 @@ export async function serveAdmin(router: Router, options: AdminOptions = {}): Pr
     }
   };
 
-  const { promise: listening, resolve, reject } = Promise.withResolvers<Deno.NetAddr>();
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  const { promise: listening, resolve, reject } = Promise.withResolvers<Deno.Addr>();
+  let server: Deno.HttpServer<Deno.Addr>;
   try {
-    server = Deno.serve({
-      hostname: options.hostname ?? "127.0.0.1",
-      port: options.port ?? 9090,
-      onListen: resolve,
-      onError: () => json(500, { error: "internal error" }),
-    }, (request, info) => handle(request, info.remoteAddr.hostname));
+    const onError = () => json(500, { error: "internal error" });
+    server = options.path === undefined
+      ? Deno.serve({
+        hostname: options.hostname ?? "127.0.0.1",
+        port: options.port ?? 9090,
+        onListen: resolve,
+        onError,
+      }, (request, info) => handle(request, info.remoteAddr.hostname))
+      : Deno.serve({ path: options.path, onListen: resolve, onError }, (request) =>
+        // No client address to call loopback: only the token lets a request in.
+        handle(request, ""));
   } catch (error) {
     reject(error);
   }
-  let addr: Deno.NetAddr;
+  let addr: Deno.Addr;
   try {
     addr = await listening;
   } catch (error) {
@@ -232,10 +242,12 @@ export async function serveAdmin(router: Router, options: AdminOptions = {}): Pr
     }
     throw error;
   }
-  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  const hostname = addr.transport === "unix" ? addr.path : (addr as Deno.NetAddr).hostname;
+  const port = addr.transport === "unix" ? 0 : (addr as Deno.NetAddr).port;
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   return {
-    addr: { hostname: addr.hostname, port: addr.port },
-    url: `http://${host}:${addr.port}`,
+    addr: { hostname, port },
+    url: addr.transport === "unix" ? `unix:${hostname}` : `http://${host}:${port}`,
     async close() {
       clearInterval(tick);
       lag.stop();

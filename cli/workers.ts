@@ -18,8 +18,8 @@
  * worker writes when it serves ({@linkcode WORKER_READY}). Workers that do
  * not all serve within the start timeout (default 60 s) stop everything.
  * When a listener serves long-poll or `--admin` is on, it picks each
- * worker's private loopback ports (the long-poll relay, the worker's admin
- * listener) and a secret (`cli/worker.ts`), and serves `--admin` itself
+ * worker's private Unix sockets (the long-poll relay, the worker's admin
+ * listener) and their secrets (`cli/worker.ts`), and serves `--admin` itself
  * from the workers' admin listeners (`cli/workers_admin.ts`).
  *
  * @module
@@ -27,7 +27,12 @@
 
 import { fileURLToPath } from "node:url";
 import type { Logger } from "../router/mod.ts";
-import { pickWorkerPorts, WORKER_ENV, type WorkerPorts } from "./worker.ts";
+import {
+  makeWorkerSockets,
+  removeWorkerSockets,
+  WORKER_ENV,
+  type WorkerSockets,
+} from "./worker.ts";
 import { serveWorkersAdmin, type WorkersAdminServer } from "./workers_admin.ts";
 import type { ServiceConfig } from "./service_config.ts";
 import { type LocalNats, startNats } from "./local_nats.ts";
@@ -183,18 +188,25 @@ export async function superviseWorkers(
     }
   }
   const env: Record<string, string> = nats === undefined ? {} : { [CLUSTER_TOKEN_ENV]: nats.token };
-  let ports: WorkerPorts | undefined;
+  let sockets: WorkerSockets | undefined;
   try {
-    ports = await pickWorkerPorts(config);
+    sockets = await makeWorkerSockets({
+      workers: config.workers,
+      longpoll: config.listeners.some((l) => l.type === "universal" || l.type === "longpoll"),
+      admin: config.admin !== undefined,
+    });
   } catch (error) {
-    console.error(`cloverleaf: ${error instanceof Error ? error.message : error}`);
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`cloverleaf: Cannot make the workers' private directory: ${message}`);
     await nats?.stop();
     return 1;
   }
-  if (ports !== undefined) env[WORKER_ENV] = JSON.stringify(ports);
-  if (ports?.relay !== undefined) {
-    const list = ports.relay.join(", ");
-    log("info", `Supervisor: long-poll relay between the workers on 127.0.0.1 ports ${list}`);
+  if (sockets !== undefined) env[WORKER_ENV] = JSON.stringify(sockets);
+  if (sockets?.relay !== undefined) {
+    log(
+      "info",
+      `Supervisor: long-poll relay between the workers on Unix sockets in ${sockets.dir}`,
+    );
   }
   for (const l of config.listeners) {
     if (l.maxConnections === undefined || l.maxConnections === 0) continue;
@@ -215,18 +227,20 @@ export async function superviseWorkers(
   }));
   let stopping = false;
   let admin: WorkersAdminServer | undefined;
-  if (config.admin !== undefined && ports?.admin !== undefined) {
+  if (config.admin !== undefined && sockets?.admin !== undefined) {
+    const { secret, sockets: paths } = sockets.admin;
     const workerAdmins = slots.map((slot, i) => ({
       index: slot.index,
-      port: ports.admin![i]!,
+      socket: paths[i]!,
       ready: () => slot.ready && slot.child !== undefined,
     }));
     try {
-      admin = await serveWorkersAdmin(config.admin, workerAdmins, ports.secret);
+      admin = await serveWorkersAdmin(config.admin, workerAdmins, secret);
     } catch (error) {
       const { host, port } = config.admin;
       console.error(`cloverleaf: Cannot serve the admin listener on ${host}:${port}: ${error}`);
       await nats?.stop();
+      await removeWorkerSockets(sockets);
       return 1;
     }
     log(
@@ -303,6 +317,7 @@ export async function superviseWorkers(
       await stopChild(slot.child, STOP_TIMEOUT);
       log("info", `Supervisor: worker ${slot.index} stopped`);
     }));
+    await removeWorkerSockets(sockets);
     if (nats !== undefined) {
       await nats.stop();
       log("info", "Supervisor: NATS stopped");

@@ -1,7 +1,7 @@
 /**
  * The admin listener of a `--workers` supervisor (`--admin` with
  * `--workers`). Each worker serves its own admin listener (`serveAdmin`) on
- * a private loopback port with the supervisor's secret as its token; the
+ * a private Unix socket with the supervisor's secret as its token; the
  * supervisor serves the configured address, with the configured access
  * (a bearer token, else loopback clients only), and answers from them:
  *
@@ -11,7 +11,9 @@
  * - `GET /health`: 200 while the supervisor runs, with each worker's state;
  * - `GET /ready`: 200 when every worker's `/ready` is 200, else 503.
  *
- * The dashboard (`/`, `/events`) stays per worker: it is not served here.
+ * The dashboard (`/`, `/events`) is not served under `--workers` (404):
+ * the workers' own are on their private sockets, which only the
+ * supervisor reaches.
  *
  * @module
  */
@@ -27,8 +29,8 @@ const EXPOSITION = "text/plain; version=0.0.4; charset=utf-8";
 export interface WorkerAdmin {
   /** The worker's number. */
   readonly index: number;
-  /** Its private loopback port. */
-  readonly port: number;
+  /** Its private Unix socket. */
+  readonly socket: string;
   /** Whether the worker runs and has said it serves. */
   ready(): boolean;
 }
@@ -119,16 +121,16 @@ export async function serveWorkersAdmin(
   secret: string,
 ): Promise<WorkersAdminServer> {
   const startedAt = Date.now();
-  // Straight to each port: an HTTP_PROXY in the environment must not take loopback requests.
+  // Straight to each socket: no HTTP_PROXY from the environment in between.
   const clients = new Map(workers.map((w) => [
     w.index,
-    Deno.createHttpClient({ proxy: { transport: "tcp", hostname: "127.0.0.1", port: w.port } }),
+    Deno.createHttpClient({ proxy: { transport: "unix", path: w.socket } }),
   ]));
   /** A worker's answer to `GET <path>`, or undefined when it gives none in time. */
   const ask = async (worker: WorkerAdmin, path: string) => {
     if (!worker.ready()) return undefined;
     try {
-      const res = await fetch(`http://127.0.0.1:${worker.port}${path}`, {
+      const res = await fetch(`http://worker-${worker.index}${path}`, {
         headers: { authorization: `Bearer ${secret}` },
         client: clients.get(worker.index)!,
         signal: AbortSignal.timeout(WORKER_TIMEOUT),

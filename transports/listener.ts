@@ -229,7 +229,7 @@ export async function listen(
             const url = new URL(origin + head.target); // as the request handle() gets
             const mount = mounts.find((m) => m.handles(url.pathname));
             if (mount !== undefined) return mount.admit(head, url);
-            if (longpoll?.handles(url.pathname)) return longpollBody;
+            if (longpoll?.handles(url.pathname)) return longpoll.admit(head, url, peer);
             if (wsOptions === undefined || !wsPaths.includes(url.pathname)) return notFound();
             // A WebSocket upgrade brings no body; anything else is answered here.
             if (head.headers.get("upgrade")?.toLowerCase() === "websocket") return 0;

@@ -45,7 +45,12 @@ export {
 export { connectRawSocket, type ConnectRawSocketOptions } from "./rawsocket/client.ts";
 export { type LongPollOptions, LongPollService } from "./longpoll/server.ts";
 export { connectLongPoll, type ConnectLongPollOptions } from "./longpoll/client.ts";
-export { LongPollRelay, type LongPollRelayOptions, type RelayTarget } from "./longpoll/relay.ts";
+export {
+  type ForwardOptions,
+  LongPollRelay,
+  type LongPollRelayOptions,
+  type RelayTarget,
+} from "./longpoll/relay.ts";
 export {
   serveWebSocket,
   type ServeWebSocketOptions,

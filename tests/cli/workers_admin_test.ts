@@ -1,7 +1,7 @@
 /**
  * `--admin` with `--workers`: the supervisor's admin listener
  * (`cli/workers_admin.ts`) answers /health, /ready and /metrics from the
- * workers' own admin listeners on their private ports, each sample with a
+ * workers' own admin listeners on their private Unix sockets, each sample with a
  * `worker` label.
  */
 
@@ -66,7 +66,7 @@ Deno.test("cli check accepts --admin with --workers", async () => {
 
 Deno.test({
   name: "cli --workers 2 --admin: the supervisor serves /health, /ready and every worker's " +
-    "/metrics with a worker label; the workers' own admin ports need the secret",
+    "/metrics with a worker label; the workers' own admin sockets need a token",
   sanitizeResources: false,
   fn: async () => {
     const port = await freePort();
@@ -81,10 +81,14 @@ Deno.test({
       match(lines, new RegExp(`Supervisor: admin listener on ${base} \\(/metrics of every worker`));
       const workerAdmins = [...lines.matchAll(/Worker (\d): Admin listener on (\S+) /g)];
       equal(workerAdmins.length, 2, lines);
-      for (const [, , url] of workerAdmins) {
-        match(url!, /^http:\/\/127\.0\.0\.1:\d+$/);
-        // Private: the supervisor's secret is their token.
-        const res = await fetch(`${url}/metrics`);
+      for (const [, n, url] of workerAdmins) {
+        // On a Unix socket in the supervisor's private directory, not a port anyone could take.
+        const path = /^unix:(\/.*\/admin-(\d)\.sock)$/.exec(url!);
+        ok(path !== null && path[2] === n, url);
+        equal((await Deno.stat(path[1]!.replace(/\/[^/]*$/, ""))).mode! & 0o777, 0o700);
+        // Private: a token the supervisor made is required.
+        using client = Deno.createHttpClient({ proxy: { transport: "unix", path: path[1]! } });
+        const res = await fetch("http://worker/metrics", { client });
         await res.body?.cancel();
         equal(res.status, 401);
       }
@@ -134,7 +138,7 @@ Deno.test({
       equal(text.match(/^# TYPE cloverleaf_session_joins_total /gm)?.length, 1, "one family");
       match(text, /^cloverleaf_call_duration_seconds_bucket\{worker="2",le="\+Inf"\} \d+$/m);
 
-      // The dashboard stays per worker.
+      // No dashboard under --workers: the workers' own are on their private sockets.
       const page = await fetch(`${base}/`);
       await page.body?.cancel();
       equal(page.status, 404);

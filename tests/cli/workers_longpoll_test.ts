@@ -11,13 +11,14 @@
  * (`cluster/session_ids.ts`, the ID divided by 2^37).
  */
 
-import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { deepEqual, equal, match, notEqual, ok, rejects } from "node:assert/strict";
 import { connect, type Event, type Session } from "../../mod.ts";
 import { until, within } from "../_helpers/router.ts";
 import { runCli, withConfig } from "./_service.ts";
 import { callUntil, slotOf, startWorkers } from "./_workers.ts";
 import { freePort } from "../../cli/ports.ts";
 import { ownerOf } from "../../transports/longpoll/relay.ts";
+import { makeWorkerSockets, removeWorkerSockets } from "../../cli/worker.ts";
 
 /** A POST on a new connection (so that the kernel picks a worker again). */
 async function freshPost(url: string, body?: string): Promise<Response & { text_: string }> {
@@ -43,6 +44,38 @@ Deno.test("cli check accepts long-poll listeners with --workers", async () => {
   });
 });
 
+Deno.test("makeWorkerSockets(): a private directory, a socket per worker, a secret per kind", async () => {
+  equal(await makeWorkerSockets({ workers: 2, longpoll: false, admin: false }), undefined);
+  const sockets = (await makeWorkerSockets({ workers: 2, longpoll: true, admin: true }))!;
+  try {
+    equal((await Deno.stat(sockets.dir)).mode! & 0o777, 0o700);
+    deepEqual(sockets.relay!.sockets, [1, 2].map((n) => `${sockets.dir}/relay-${n}.sock`));
+    deepEqual(sockets.admin!.sockets, [1, 2].map((n) => `${sockets.dir}/admin-${n}.sock`));
+    ok(sockets.relay!.secret.length >= 32 && sockets.admin!.secret.length >= 32);
+    notEqual(sockets.relay!.secret, sockets.admin!.secret, "the relay's secret is not a token");
+  } finally {
+    await removeWorkerSockets(sockets);
+  }
+  await Deno.stat(sockets.dir).then(() => ok(false, "removed"), () => {});
+  // A temporary directory too deep for a socket's path: refused, nothing left behind.
+  const deep = await Deno.makeTempDir();
+  const tmp = `${deep}/${"d".repeat(100)}`;
+  await Deno.mkdir(tmp);
+  const saved = Deno.env.get("TMPDIR");
+  Deno.env.set("TMPDIR", tmp);
+  try {
+    await rejects(
+      makeWorkerSockets({ workers: 2, longpoll: true, admin: false }),
+      /too long for Unix sockets: set TMPDIR to a shorter directory/,
+    );
+    equal([...Deno.readDirSync(tmp)].length, 0);
+  } finally {
+    if (saved === undefined) Deno.env.delete("TMPDIR");
+    else Deno.env.set("TMPDIR", saved);
+    await Deno.remove(deep, { recursive: true });
+  }
+});
+
 Deno.test({
   name: "cli --workers 2: long-poll clients join, call and subscribe across workers, " +
     "their requests relayed to the owning worker",
@@ -53,10 +86,13 @@ Deno.test({
     await using service = await startWorkers(port);
     const sessions: Session[] = [];
     try {
-      match(
-        service.lines.join("\n"),
-        /Supervisor: long-poll relay between the workers on 127\.0\.0\.1 ports \d+, \d+/,
-      );
+      const announced = /Supervisor: long-poll relay between the workers on Unix sockets in (\S+)$/m
+        .exec(service.lines.join("\n"));
+      ok(announced !== null, service.lines.join("\n"));
+      // The sockets are in a directory only this user can enter: no port anyone could take.
+      const dir = announced[1]!;
+      equal((await Deno.stat(dir)).mode! & 0o777, 0o700);
+      for (const n of [1, 2]) ok((await Deno.lstat(`${dir}/relay-${n}.sock`)).isSocket);
       // Long-poll sessions on both workers (at least 4 in all).
       const slots = new Set<number>();
       while ((slots.size < 2 || sessions.length < 4) && sessions.length < 40) {
@@ -131,6 +167,7 @@ Deno.test({
       for (const session of sessions) await within(session.close(), 10_000, "close");
       sessions.length = 0;
       equal((await service.stop("SIGTERM")).code, 0);
+      await Deno.stat(dir).then(() => ok(false, `${dir} left behind`), () => {});
       // Each worker's count of requests passed on and answered for the other.
       const counts = new Map<number, [number, number]>();
       for (const line of service.lines) {

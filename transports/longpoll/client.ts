@@ -18,8 +18,7 @@ import {
   type WampMessage,
 } from "../../wamp/mod.ts";
 import { Inbox } from "../stream/keepalive.ts";
-import { encodeBytes } from "../stream/encode.ts";
-import { ownBytes } from "../../wamp/bytes.ts";
+import { encodeOwnedBytes } from "../stream/encode.ts";
 import { joinBatch, splitBatchedBody } from "../stream/batched.ts";
 
 /** Options for {@linkcode connectLongPoll}. */
@@ -168,11 +167,11 @@ class LongPollLink implements Link {
     if (this.#state !== "open") return;
     let bytes: Uint8Array;
     try {
-      bytes = encodeBytes(this.#serializer, msg);
+      bytes = encodeOwnedBytes(this.#serializer, msg); // one copy per message, shared by every queue
     } catch {
       return; // Peer.send never throws
     }
-    this.#outbox.push(ownBytes(bytes)); // kept until posted: never a view of shared memory
+    this.#outbox.push(bytes); // kept until posted: never a view of shared memory
     this.#outBytes += bytes.byteLength;
     if (!this.#sending) {
       this.#sending = true;

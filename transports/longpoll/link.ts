@@ -17,8 +17,7 @@ import {
   type WampMessage,
 } from "../../wamp/mod.ts";
 import { joinBatch, splitBatchedBody } from "../stream/batched.ts";
-import { encodeBytes, encodeFailure } from "../stream/encode.ts";
-import { ownBytes } from "../../wamp/bytes.ts";
+import { encodeFailure, encodeOwnedBytes } from "../stream/encode.ts";
 
 /** A transport ID: 24 random bytes, base64url; the only credential a transport has. */
 function newTransportId(): string {
@@ -120,7 +119,7 @@ export class LongPollTransport implements Peer {
     if (this.state !== "open") return;
     let bytes: Uint8Array;
     try {
-      bytes = encodeBytes(this.serializer, msg);
+      bytes = encodeOwnedBytes(this.serializer, msg); // one copy per message, shared by every queue
     } catch (error) {
       // Peer.send never throws: drop an EVENT for this recipient only, and
       // close on anything else rather than leave a caller or callee waiting.
@@ -129,7 +128,7 @@ export class LongPollTransport implements Peer {
       if (!failure.drop) this.close();
       return;
     }
-    this.#queue.push(ownBytes(bytes)); // kept until polled: never a view of shared memory
+    this.#queue.push(bytes); // kept until polled: never a view of shared memory
     this.#bytes += bytes.byteLength;
     if (this.#parked !== undefined) this.#unpark(this.#take(this.#parked.headers));
   }

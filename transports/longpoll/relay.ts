@@ -5,22 +5,23 @@
  * each to any worker, while the transport (its queue, its held `receive`)
  * lives in the worker that opened it. So under a relay a transport's ID
  * starts with its owner's number (`w2-…`), every worker listens on a
- * private loopback port of its own (the supervisor tells each worker every
- * port, and a secret), and a worker that receives a request for another
- * worker's transport passes it on to that worker's port and its answer
- * back ({@linkcode LongPollRelay.forward}).
+ * Unix socket of its own, in a directory only the service's user can
+ * enter (the supervisor makes it, tells each worker every socket and a
+ * secret, and removes it), and a worker that receives a request for
+ * another worker's transport passes it on to that worker's socket and its
+ * answer back ({@linkcode LongPollRelay.forward}). No TCP port: nobody
+ * else can take a worker's place while it starts or restarts.
  *
- * The private port takes only requests from loopback that carry the
- * secret, and only for transports of its own worker (never relayed twice).
- * A dead owner answers nothing: the request gets 404, as for an unknown
- * transport.
+ * The socket takes only requests that carry the secret, and only for
+ * transports of its own worker (never relayed twice). A dead owner
+ * answers nothing: the request gets 404, as for an unknown transport.
+ * Refusals are logged once, then as a count per minute.
  *
  * @module
  */
 
 import type { TransportLog } from "../../wamp/mod.ts";
 import { constantTimeEqual } from "../../wamp/auth/util.ts";
-import { isLoopback } from "../address.ts";
 
 /** What a relay passes requests to: a long-poll service of this worker. */
 export interface RelayTarget {
@@ -37,12 +38,26 @@ export interface RelayTarget {
 export interface LongPollRelayOptions {
   /** This worker's number, from 1: the prefix of its transport IDs. */
   worker: number;
-  /** Every worker's private loopback port, worker 1's first (this one's included). */
-  ports: readonly number[];
+  /**
+   * Every worker's Unix socket path, worker 1's first (this one's
+   * included), in a directory only this user can enter: a file left at
+   * this worker's path (by its predecessor) is removed.
+   */
+  sockets: readonly string[];
   /** The secret every relayed request carries (the supervisor's, shared by its workers). */
   secret: string;
   /** Where refused requests are logged. */
   log?: TransportLog;
+  /** Milliseconds between the lines counting refused requests. @default {60000} */
+  logInterval?: number;
+}
+
+/** Options for {@linkcode LongPollRelay.forward}. */
+export interface ForwardOptions {
+  /** Milliseconds the owner has to answer; absent for no limit. */
+  timeout?: number;
+  /** Whether the request's body is passed on (streamed; only a `send` has one). */
+  body: boolean;
 }
 
 /** The header that carries the relay's secret. */
@@ -93,9 +108,9 @@ function passHeaders(from: Headers): Headers {
 }
 
 /**
- * One worker's end of the long-poll relay: its private loopback port, the
- * long-poll services (one per listener) that port serves, and a pooled
- * HTTP client to every other worker's port.
+ * One worker's end of the long-poll relay: its Unix socket, the long-poll
+ * services (one per listener) that socket serves, and a pooled HTTP client
+ * to every other worker's socket.
  *
  * @example Two workers in one process: worker 2 relays a request for worker 1's transport
  * ```ts
@@ -104,15 +119,11 @@ function passHeaders(from: Headers): Headers {
  * import { Router } from "../../router/mod.ts";
  * import { equal } from "node:assert/strict";
  *
- * const free = () => {
- *   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
- *   listener.close();
- *   return listener.addr.port;
- * };
- * const ports = [free(), free()];
+ * const dir = await Deno.makeTempDir();
+ * const sockets = [`${dir}/relay-1.sock`, `${dir}/relay-2.sock`];
  * const router = new Router({ realms: [{ name: "realm1" }] });
  * const relays = [1, 2].map((worker) =>
- *   new LongPollRelay({ worker, ports, secret: "a-secret-of-16-chars-or-more" })
+ *   new LongPollRelay({ worker, sockets, secret: "a-secret-of-16-chars-or-more" })
  * );
  * const [one, two] = relays.map((via) => new LongPollService(router, { relay: { via, name: "0" } }));
  * const opened = await one!.handle(
@@ -131,65 +142,66 @@ function passHeaders(from: Headers): Headers {
  * for (const service of [one!, two!]) service.close();
  * for (const relay of relays) await relay.close();
  * await router.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class LongPollRelay {
   /** This worker's number. */
   readonly worker: number;
-  /** The private port it listens on. */
-  readonly port: number;
-  #ports: readonly number[];
+  /** The Unix socket it listens on. */
+  readonly socket: string;
+  #sockets: readonly string[];
   #secret: string;
   #targets = new Map<string, RelayTarget>();
   #clients = new Map<number, Deno.HttpClient>();
-  #server: Deno.HttpServer<Deno.NetAddr>;
-  #counts = { forwarded: 0, served: 0 };
+  #server: Deno.HttpServer<Deno.UnixAddr>;
+  #counts = { forwarded: 0, served: 0, refused: 0 };
+  #refusals: RefusalLog;
 
   /**
-   * Listens on this worker's private port (127.0.0.1 only).
+   * Listens on this worker's Unix socket.
    *
-   * @param options This worker's number, every worker's port, the secret.
-   * @throws {RangeError} When `ports` has no port for `worker`.
-   * @throws {Deno.errors.AddrInUse} When the port is taken.
+   * @param options This worker's number, every worker's socket, the secret.
+   * @throws {RangeError} When `sockets` has no socket for `worker`.
+   * @throws {Deno.errors.AddrInUse} When the socket cannot be made.
    */
   constructor(options: LongPollRelayOptions) {
-    const port = options.ports[options.worker - 1];
-    if (port === undefined) {
+    const socket = options.sockets[options.worker - 1];
+    if (socket === undefined) {
       throw new RangeError(
-        `Cannot start long-poll relay for worker ${options.worker}: ${options.ports.length} ports given`,
+        `Cannot start long-poll relay for worker ${options.worker}: ${options.sockets.length} sockets given`,
       );
     }
     this.worker = options.worker;
-    this.port = port;
-    this.#ports = options.ports;
+    this.socket = socket;
+    this.#sockets = options.sockets;
     this.#secret = options.secret;
-    const log = options.log;
+    this.#refusals = new RefusalLog(options.log, options.logInterval ?? 60_000);
+    try {
+      Deno.removeSync(socket); // a crashed predecessor's: the directory is this user's alone
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
     const onError = () => new Response("Internal error\n", { status: 500 });
-    this.#server = Deno.serve(
-      { hostname: "127.0.0.1", port, onListen() {}, onError },
-      (request, info) => {
-        const from = info.remoteAddr.hostname;
-        if (
-          !isLoopback(from) ||
-          !constantTimeEqual(request.headers.get(SECRET_HEADER) ?? "", this.#secret)
-        ) {
-          log?.("warn", `Long-poll relay: request from ${from} refused (403): not a worker`);
-          void request.body?.cancel().catch(() => {});
-          return new Response("Forbidden\n", { status: 403 });
-        }
-        const target = this.#targets.get(request.headers.get(SERVICE_HEADER) ?? "");
-        if (target === undefined) {
-          void request.body?.cancel().catch(() => {});
-          return new Response("No such WAMP transport\n", { status: 404 });
-        }
-        this.#counts.served++;
-        return target.serveRelayed(request);
-      },
-    );
+    this.#server = Deno.serve({ path: socket, onListen() {}, onError }, (request) => {
+      if (!constantTimeEqual(request.headers.get(SECRET_HEADER) ?? "", this.#secret)) {
+        this.#counts.refused++;
+        this.#refusals.refused();
+        void request.body?.cancel().catch(() => {});
+        return new Response("Forbidden\n", { status: 403 });
+      }
+      const target = this.#targets.get(request.headers.get(SERVICE_HEADER) ?? "");
+      if (target === undefined) {
+        void request.body?.cancel().catch(() => {});
+        return new Response("No such WAMP transport\n", { status: 404 });
+      }
+      this.#counts.served++;
+      return target.serveRelayed(request);
+    });
   }
 
-  /** Requests this worker passed on to others, and requests it answered for them. */
-  get counts(): { forwarded: number; served: number } {
+  /** Requests this worker passed on to others, answered for them, and refused (no secret). */
+  get counts(): { forwarded: number; served: number; refused: number } {
     return { ...this.#counts };
   }
 
@@ -214,39 +226,55 @@ export class LongPollRelay {
   }
 
   /**
+   * Whether a worker `owner` other than this one is in the relay.
+   *
+   * @param owner A worker number.
+   * @returns Whether requests for its transports are passed on.
+   */
+  relays(owner: number): boolean {
+    return owner !== this.worker && this.#sockets[owner - 1] !== undefined;
+  }
+
+  /**
    * Passes a request for another worker's transport on to that worker and
    * returns its answer, marked with a `Via` header.
    *
    * @param owner The transport's worker.
    * @param name The long-poll service's name.
-   * @param request The request (its body is read whole).
-   * @param timeout Milliseconds the owner has to answer, or undefined for no limit.
-   * @returns The owner's response, 504 when it does not answer within
-   * `timeout`, or `undefined` when no worker `owner` answers (it is gone, or
+   * @param request The request.
+   * @param options The time the owner has, and whether the body goes along
+   * (streamed; otherwise it is dropped here).
+   * @returns The owner's response, 504 when it does not answer within the
+   * timeout, or `undefined` when no worker `owner` answers (it is gone, or
    * there is none): then the transport is unknown.
    */
   async forward(
     owner: number,
     name: string,
     request: Request,
-    timeout: number | undefined,
+    options: ForwardOptions,
   ): Promise<Response | undefined> {
-    const port = this.#ports[owner - 1];
-    if (port === undefined || owner === this.worker) return undefined;
+    const socket = this.#sockets[owner - 1];
+    const body = options.body ? request.body : null;
+    if (body === null) void request.body?.cancel().catch(() => {});
+    if (socket === undefined || owner === this.worker) {
+      void body?.cancel().catch(() => {});
+      return undefined;
+    }
     let client = this.#clients.get(owner);
     if (client === undefined) {
-      // Straight to the port: an HTTP_PROXY in the environment must not take loopback requests.
-      client = Deno.createHttpClient({ proxy: { transport: "tcp", hostname: "127.0.0.1", port } });
+      // Straight to the socket: no HTTP_PROXY from the environment in between.
+      client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
       this.#clients.set(owner, client);
     }
     const headers = passHeaders(request.headers);
     headers.set(SECRET_HEADER, this.#secret);
     headers.set(SERVICE_HEADER, name);
-    const body = request.body === null ? null : await request.bytes();
+    const { timeout } = options;
     const signal = timeout === undefined ? undefined : AbortSignal.timeout(timeout);
     const url = new URL(request.url);
     try {
-      const upstream = await fetch(`http://127.0.0.1:${port}${url.pathname}${url.search}`, {
+      const upstream = await fetch(`http://worker-${owner}${url.pathname}${url.search}`, {
         method: request.method,
         headers,
         body,
@@ -271,11 +299,57 @@ export class LongPollRelay {
     }
   }
 
-  /** Stops listening and closes the connections to the other workers. */
+  /** Stops listening (the socket file goes) and closes the connections to the other workers. */
   async close(): Promise<void> {
     for (const client of this.#clients.values()) client.close();
     this.#clients.clear();
     this.#targets.clear();
+    this.#refusals.close();
     await this.#server.shutdown();
+  }
+}
+
+/**
+ * Logs refused requests without letting them flood the log: the first at
+ * once, then how many more each interval, while there are more.
+ */
+class RefusalLog {
+  #log: TransportLog | undefined;
+  #interval: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #more = 0;
+
+  constructor(log: TransportLog | undefined, interval: number) {
+    this.#log = log;
+    this.#interval = interval;
+  }
+
+  /** Counts one refusal. */
+  refused(): void {
+    if (this.#timer !== undefined) {
+      this.#more++;
+      return;
+    }
+    this.#log?.("warn", "Long-poll relay: request refused (403): not from a worker");
+    this.#arm();
+  }
+
+  #arm(): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#more === 0) return;
+      this.#log?.(
+        "warn",
+        `Long-poll relay: ${this.#more} more requests refused (403) in the last ${this.#interval} ms`,
+      );
+      this.#more = 0;
+      this.#arm();
+    }, this.#interval);
+  }
+
+  /** Stops counting. */
+  close(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 }

@@ -17,8 +17,9 @@ import {
   type TransportLog,
 } from "../../wamp/mod.ts";
 import { originPolicy } from "../stream/origin.ts";
-import { concat } from "../stream/bytes.ts";
+import type { HttpRequestHead } from "../stream/http.ts";
 import { answer, LongPollTransport, type TransportHost } from "./link.ts";
+import { readBody, standardHeaders } from "./http.ts";
 import { type LongPollRelay, ownerOf } from "./relay.ts";
 
 /** Options for {@linkcode LongPollService}. */
@@ -80,41 +81,6 @@ const SEND_FAILURES: Record<number, string> = {
   413: "Request body too large",
   500: "Internal error",
 };
-
-/**
- * Reads a request body up to `limit` bytes.
- *
- * @returns The body, or `undefined` when it is larger than `limit`.
- */
-async function readBody(request: Request, limit: number): Promise<Uint8Array | undefined> {
-  if (Number(request.headers.get("content-length") ?? 0) > limit) {
-    await request.body?.cancel().catch(() => {});
-    return undefined;
-  }
-  if (request.body === null) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of request.body) {
-    size += chunk.byteLength;
-    if (size > limit) return undefined; // leaving the loop cancels the stream
-    chunks.push(chunk);
-  }
-  return concat(chunks);
-}
-
-/** The headers every answer carries: CORS as Crossbar sends them, no caching. */
-function standardHeaders(request: Request): Headers {
-  const origin = request.headers.get("origin");
-  const headers = new Headers({
-    "access-control-allow-origin": origin === null || origin === "null" ? "*" : origin,
-    "access-control-allow-credentials": "true",
-    "cache-control": "no-store, no-cache, must-revalidate, max-age=0",
-  });
-  if (origin !== null) headers.set("vary", "origin");
-  const asked = request.headers.get("access-control-request-headers");
-  if (asked !== null) headers.set("access-control-allow-headers", asked);
-  return headers;
-}
 
 /**
  * Serves WAMP over HTTP long-poll and attaches each transport to a router.
@@ -252,47 +218,97 @@ export class LongPollService {
     return this.#handle(request, undefined, true);
   }
 
-  async #handle(request: Request, peer: string | undefined, relayed: boolean): Promise<Response> {
-    const origin = request.headers.get("origin");
+  /**
+   * Decides on a request from its head, before its body is read: the
+   * largest body it may bring (`maxMessageSize` for a `send`, a little for
+   * `open`, nothing otherwise), or the refusal (a disallowed Origin 403, a
+   * method other than POST 405, an unknown or closed transport 404).
+   *
+   * @param head The request head.
+   * @param url The request URL.
+   * @param peer The remote address, for the log.
+   * @returns The body limit in bytes, or the response to answer at once.
+   */
+  admit(head: HttpRequestHead, url: URL, peer?: string): number | Response {
+    const route = this.#route(head.method, url.pathname, head.headers, peer);
+    if (route instanceof Response) return route;
+    if (route.op === undefined) return route.open ? MAX_OPEN_BODY : 0;
+    if (route.owner === undefined) {
+      const transport = this.#transports.get(route.id);
+      if (transport === undefined || transport.state === "closed") {
+        return answer(404, standardHeaders(head.headers), "No such WAMP transport");
+      }
+    }
+    return route.op === "send" ? this.#maxMessageSize : 0;
+  }
+
+  /**
+   * What a request is, from its method, path and headers: a refusal, or
+   * what to do (`owner` is set when another worker's relay serves it).
+   */
+  #route(
+    method: string,
+    path: string,
+    request: Headers,
+    peer: string | undefined,
+  ): Response | { open: boolean; id: string; op: string | undefined; owner: number | undefined } {
+    const origin = request.get("origin");
     if (origin !== null && !this.#originAllowed(origin)) {
       this.#timing.log?.(
         "info",
-        `Long-poll request from ${peer ?? "?"} refused (403): Origin not allowed: ${origin}`,
+        `Long-poll request${peer === undefined ? "" : ` from ${peer}`} refused (403): ` +
+          `Origin not allowed: ${origin}`,
       );
-      await request.body?.cancel().catch(() => {});
-      return answer(
-        403,
-        new Headers({ "cache-control": "no-store" }),
-        `Origin not allowed: ${origin}`,
-      );
+      const headers = new Headers({ "cache-control": "no-store" });
+      return answer(403, headers, `Origin not allowed: ${origin}`);
     }
     const headers = standardHeaders(request);
-    const path = new URL(request.url).pathname;
     if (!this.handles(path)) return answer(404, headers, "Not found");
+    const rest = path.slice(this.#path.length);
+    if (method === "OPTIONS" || (method === "GET" && (rest === "" || rest === "/"))) {
+      return { open: false, id: "", op: undefined, owner: undefined };
+    }
+    if (method !== "POST") {
+      headers.set("allow", "POST, OPTIONS");
+      return answer(405, headers, "Method not allowed: use POST");
+    }
+    if (rest === "/open") return { open: true, id: "", op: undefined, owner: undefined };
+    const [, id, op] = /^\/([^/]+)\/(send|receive|close)$/.exec(rest) ?? [];
+    if (id === undefined) return answer(404, headers, "No such WAMP transport");
+    const owner = this.#relay === undefined ? undefined : ownerOf(id);
+    const relayed = owner !== undefined && this.#relay!.via.relays(owner);
+    return { open: false, id, op, owner: relayed ? owner : undefined };
+  }
+
+  async #handle(request: Request, peer: string | undefined, relayed: boolean): Promise<Response> {
+    const path = new URL(request.url).pathname;
+    const route = this.#route(request.method, path, request.headers, peer);
+    if (route instanceof Response) {
+      await request.body?.cancel().catch(() => {});
+      return route;
+    }
+    const headers = standardHeaders(request.headers);
     if (request.method === "OPTIONS") {
       headers.set("access-control-allow-methods", "POST, OPTIONS");
       headers.set("access-control-max-age", "86400");
       return answer(204, headers);
     }
-    const rest = path.slice(this.#path.length);
-    if (request.method === "GET" && (rest === "" || rest === "/")) {
+    if (request.method === "GET") {
       const offered = [...this.#offered.keys()].join(", ");
       return answer(200, headers, `This is a WAMP HTTP long-poll endpoint (${offered})`);
     }
-    if (request.method !== "POST") {
-      headers.set("allow", "POST, OPTIONS");
-      return answer(405, headers, "Method not allowed: use POST");
-    }
-    if (rest === "/open") return await this.#open(request, headers, peer);
-    const [, id, op] = /^\/([^/]+)\/(send|receive|close)$/.exec(rest) ?? [];
-    const owner = id === undefined || this.#relay === undefined ? undefined : ownerOf(id);
-    if (!relayed && owner !== undefined && owner !== this.#relay!.via.worker) {
+    if (route.open) return await this.#open(request, headers, peer);
+    const { id, op, owner } = route;
+    if (!relayed && owner !== undefined) {
       const poll = this.#timing.pollTimeout;
       const timeout = op !== "receive" ? RELAY_GRACE : poll > 0 ? poll + RELAY_GRACE : undefined;
-      const forwarded = await this.#relay!.via.forward(owner, this.#relay!.name, request, timeout);
+      const forwarded = await this.#relay!.via.forward(owner, this.#relay!.name, request, {
+        body: op === "send",
+        ...(timeout === undefined ? {} : { timeout }),
+      });
       if (forwarded !== undefined) return forwarded; // else the owner is gone: 404
     }
-    const transport = id === undefined ? undefined : this.#transports.get(id);
+    const transport = this.#transports.get(id);
     if (transport === undefined || transport.state === "closed") {
       await request.body?.cancel().catch(() => {});
       return answer(404, headers, "No such WAMP transport");

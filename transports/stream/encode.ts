@@ -57,6 +57,8 @@ class Encoded {
   error: unknown;
   /** The frame's bytes (UTF-8 for text), made on first use (or first, when spliced). */
   bytes: Uint8Array | undefined;
+  /** The bytes alone in their buffer (a copy when `bytes` is a view), made on first use. */
+  owned: Uint8Array | undefined;
   /** The frame caches of this serializer, by framing. */
   readonly frames = new Map<string, FrameCache>();
 }
@@ -75,6 +77,7 @@ function encodedFor(serializer: Serializer, msg: WampMessage): Encoded {
   const entry = entryOf(serializer);
   if (entry.msg !== msg) {
     entry.bytes = undefined;
+    entry.owned = undefined;
     // A payload passed on to peers of its sender's serializer is spliced in as it was sent.
     const spliced = serializer.splice?.(msg);
     if (spliced !== undefined) {
@@ -151,8 +154,44 @@ export function encodeOnce(serializer: Serializer, msg: WampMessage): string | U
  * ```
  */
 export function encodeBytes(serializer: Serializer, msg: WampMessage): Uint8Array {
-  const entry = encodedFor(serializer, msg);
+  return bytesOf(encodedFor(serializer, msg));
+}
+
+/** An entry's frame as bytes, made once. */
+function bytesOf(entry: Encoded): Uint8Array {
   return entry.bytes ??= typeof entry.frame === "string" ? utf8Bytes(entry.frame) : entry.frame;
+}
+
+/**
+ * Encodes a message to bytes alone in their buffer, as
+ * {@linkcode encodeBytes} does but never a view of shared memory: for a
+ * queue that keeps them past this turn. Every queue that asks for the same
+ * message gets the same bytes (do not modify them): a fan-out to N such
+ * queues copies the message once, not N times.
+ *
+ * @param serializer The connection's serializer.
+ * @param msg The message.
+ * @returns Its serialized bytes, in a buffer of their own.
+ * @throws {Error} When the message cannot be encoded.
+ *
+ * @example
+ * ```ts
+ * import { encodeOwnedBytes } from "./encode.ts";
+ * import { MessageType, serializers } from "../../wamp/mod.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const msg = { type: MessageType.PUBLISHED, request: 1, publication: 2 } as const;
+ * const bytes = encodeOwnedBytes(serializers.msgpack, msg);
+ * equal(bytes.byteLength, bytes.buffer.byteLength);
+ * equal(encodeOwnedBytes(serializers.msgpack, msg), bytes);
+ * ```
+ */
+export function encodeOwnedBytes(serializer: Serializer, msg: WampMessage): Uint8Array {
+  const entry = encodedFor(serializer, msg);
+  if (entry.owned !== undefined) return entry.owned;
+  const bytes = bytesOf(entry);
+  // Not ownBytes(): its slice() of a node Buffer (cbor-x's output) is a view of the pool again.
+  return entry.owned = bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
 }
 
 /**

@@ -1,20 +1,19 @@
 /**
  * The long-poll relay (`transports/longpoll/relay.ts`), in one process over
  * real sockets: two "workers" (a long-poll service each, with its relay on
- * a private loopback port) in front of one router, and a front port that
+ * a Unix socket in a private directory) in front of one router, and a front port that
  * hands requests to the workers in turn, as `SO_REUSEPORT` may. Our
  * client's long-poll link joins, calls and subscribes through it, and the
  * relays' counts prove the requests crossed.
  */
 
-import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
+import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { Router } from "../../../router/mod.ts";
 import { Session } from "../../../client/session.ts";
 import type { Event } from "../../../client/subscription.ts";
 import { type LongPollOptions, LongPollService } from "../../../transports/longpoll/server.ts";
 import { connectLongPoll } from "../../../transports/longpoll/client.ts";
 import { LongPollRelay, ownerOf } from "../../../transports/longpoll/relay.ts";
-import { freePort } from "../../../cli/ports.ts";
 import { until, within } from "../../_helpers/router.ts";
 
 const SECRET = "s3cret-s3cret-s3cret";
@@ -22,6 +21,7 @@ const SECRET = "s3cret-s3cret-s3cret";
 /** Two workers' long-poll services and relays, and front ports onto them. */
 interface Bed extends AsyncDisposable {
   router: Router;
+  dir: string;
   relays: LongPollRelay[];
   services: LongPollService[];
   /** Base URLs: alternating between the workers per request, then worker 1 only, worker 2 only. */
@@ -32,9 +32,9 @@ interface Bed extends AsyncDisposable {
 
 async function startBed(options: LongPollOptions = {}): Promise<Bed> {
   const router = new Router({ realms: [{ name: "realm1" }], logger: () => {} });
-  const ports = [await freePort(), await freePort()];
-  notEqual(ports[0], ports[1]);
-  const relays = [1, 2].map((worker) => new LongPollRelay({ worker, ports, secret: SECRET }));
+  const dir = await Deno.makeTempDir();
+  const sockets = [`${dir}/relay-1.sock`, `${dir}/relay-2.sock`];
+  const relays = [1, 2].map((worker) => new LongPollRelay({ worker, sockets, secret: SECRET }));
   const services = relays.map((via) =>
     new LongPollService(router, { ...options, relay: { via, name: "0" } })
   );
@@ -54,6 +54,7 @@ async function startBed(options: LongPollOptions = {}): Promise<Bed> {
   const [mixed, one, two] = servers.map((s) => `http://127.0.0.1:${s.addr.port}/lp`);
   return {
     router,
+    dir,
     relays,
     services,
     mixed: mixed!,
@@ -64,12 +65,19 @@ async function startBed(options: LongPollOptions = {}): Promise<Bed> {
       await router.close();
       for (const relay of relays) await relay.close().catch(() => {});
       for (const server of servers) await server.shutdown();
+      await Deno.remove(dir, { recursive: true });
     },
   };
 }
 
-async function post(url: string, body?: string, headers: HeadersInit = {}) {
-  const res = await within(fetch(url, { method: "POST", body: body ?? null, headers }), 5000, url);
+async function post(
+  url: string,
+  body?: string,
+  headers: HeadersInit = {},
+  client?: Deno.HttpClient,
+) {
+  const init = { method: "POST", body: body ?? null, headers, ...(client ? { client } : {}) };
+  const res = await within(fetch(url, init), 5000, url);
   return { status: res.status, headers: res.headers, text: await res.text() };
 }
 
@@ -159,19 +167,97 @@ Deno.test("LongPollRelay: a dead owner or an unknown worker gets 404, as an unkn
   equal(gone.text, "No such WAMP transport\n");
 });
 
-Deno.test("LongPollRelay: the private port refuses requests without the secret", async () => {
+/** A client straight to a relay's Unix socket. */
+function socketClient(relay: LongPollRelay): Deno.HttpClient {
+  return Deno.createHttpClient({ proxy: { transport: "unix", path: relay.socket } });
+}
+
+Deno.test("LongPollRelay: the private socket refuses requests without the secret", async () => {
   await using bed = await startBed();
   const id = await open(bed.one);
-  const direct = `http://127.0.0.1:${bed.relays[0]!.port}/lp/${id}/receive`;
-  equal((await post(direct, undefined, { "x-cloverleaf-relay-service": "0" })).status, 403);
+  using one = socketClient(bed.relays[0]!);
+  using two = socketClient(bed.relays[1]!);
+  const url = `http://worker/lp/${id}/receive`;
+  equal((await post(url, undefined, { "x-cloverleaf-relay-service": "0" }, one)).status, 403);
   const wrong = {
     "x-cloverleaf-relay": "x".repeat(SECRET.length),
     "x-cloverleaf-relay-service": "0",
   };
-  equal((await post(direct, undefined, wrong)).status, 403);
+  equal((await post(url, undefined, wrong, one)).status, 403);
+  equal(bed.relays[0]!.counts.refused, 2);
   // With the secret, a transport of another worker is not relayed again.
-  const other = `http://127.0.0.1:${bed.relays[1]!.port}/lp/${id}/receive`;
   const relayed = { "x-cloverleaf-relay": SECRET, "x-cloverleaf-relay-service": "0" };
-  equal((await post(other, undefined, relayed)).status, 404);
+  equal((await post(url, undefined, relayed, two)).status, 404);
   equal(bed.relays[1]!.counts.forwarded, 0);
+});
+
+Deno.test("LongPollRelay: listens on a Unix socket only, replaces a stale one, removes it on close", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const sockets = [`${dir}/relay-1.sock`, `${dir}/relay-2.sock`];
+    // A predecessor's socket file (a worker killed before it could remove it).
+    await Deno.writeFile(sockets[0]!, new Uint8Array());
+    const relay = new LongPollRelay({ worker: 1, sockets, secret: SECRET });
+    equal(relay.socket, sockets[0]);
+    ok((await Deno.lstat(sockets[0]!)).isSocket, "a socket in place of the stale file");
+    using client = socketClient(relay);
+    equal((await post("http://worker/lp/x/receive", undefined, {}, client)).status, 403);
+    await relay.close();
+    await Deno.lstat(sockets[0]!).then(
+      () => ok(false, "the socket file is still there"),
+      (error) => ok(error instanceof Deno.errors.NotFound),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("LongPollRelay: refused requests are logged once, then counted per interval", async () => {
+  const dir = await Deno.makeTempDir();
+  const lines: string[] = [];
+  const relay = new LongPollRelay({
+    worker: 1,
+    sockets: [`${dir}/relay-1.sock`],
+    secret: SECRET,
+    log: (level, message) => void lines.push(`${level} ${message}`),
+    logInterval: 200,
+  });
+  try {
+    using client = socketClient(relay);
+    for (let i = 0; i < 5; i++) {
+      equal((await post("http://worker/lp/x/receive", undefined, {}, client)).status, 403);
+    }
+    deepEqual(lines, ["warn Long-poll relay: request refused (403): not from a worker"]);
+    await until(() => lines.length === 2, 2000, "the count line");
+    equal(lines[1], "warn Long-poll relay: 4 more requests refused (403) in the last 200 ms");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    equal(lines.length, 2, "no line for an interval without refusals");
+  } finally {
+    await relay.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("LongPollRelay: only a send's body is passed on; receive and close go without theirs", async () => {
+  await using bed = await startBed();
+  const id = await open(bed.one);
+  const seen: { op: string; bytes: number }[] = [];
+  const owner = bed.services[0]!;
+  // Worker 1's relay target, watched: what arrives from worker 2.
+  bed.relays[0]!.add("0", {
+    async serveRelayed(request: Request): Promise<Response> {
+      const op = new URL(request.url).pathname.split("/").pop()!;
+      seen.push({ op, bytes: (await request.clone().bytes()).byteLength });
+      return await owner.serveRelayed(request);
+    },
+  });
+  const junk = "x".repeat(64 * 1024);
+  equal((await post(`${bed.two}/${id}/send`, '[1,"realm1",{"roles":{"caller":{}}}]')).status, 204);
+  equal((await post(`${bed.two}/${id}/receive`, junk)).status, 200);
+  equal((await post(`${bed.two}/${id}/close`, junk)).status, 204);
+  deepEqual(seen, [
+    { op: "send", bytes: 36 },
+    { op: "receive", bytes: 0 },
+    { op: "close", bytes: 0 },
+  ]);
 });

@@ -9,7 +9,12 @@
 
 import { deepEqual, equal, notStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
 import type { Socket } from "node:net";
-import { encodeBytes, encodeOnce, frameCache } from "../../../transports/stream/encode.ts";
+import {
+  encodeBytes,
+  encodeOnce,
+  encodeOwnedBytes,
+  frameCache,
+} from "../../../transports/stream/encode.ts";
 import { RawSocketConnection } from "../../../transports/rawsocket/link.ts";
 import { WebSocketPeer } from "../../../transports/websocket/link.ts";
 import { Wire } from "../../../transports/stream/wire.ts";
@@ -175,4 +180,23 @@ Deno.test("a wire hands a slab-carved frame to its socket as it is, and a copy o
   notStrictEqual(written[1], frame);
   deepEqual(written[1], frame);
   equal(written[1]!.byteLength, written[1]!.buffer.byteLength);
+});
+
+Deno.test("encodeOwnedBytes() copies a message once for every queue that keeps it", () => {
+  for (const serializer of [json, msgpack, cbor]) {
+    const msg: WampMessage = {
+      type: MessageType.EVENT,
+      subscription: 1,
+      publication: 2,
+      details: {},
+      args: ["x".repeat(100)],
+    };
+    const owned = encodeOwnedBytes(serializer, msg);
+    equal(owned.byteLength, owned.buffer.byteLength, `${serializer.name}: alone in its buffer`);
+    deepEqual(owned, encodeBytes(serializer, msg));
+    // Long-poll queues of N subscribers: one copy, the same bytes for all.
+    strictEqual(encodeOwnedBytes(serializer, msg), owned);
+    const other = { ...msg, publication: 3 } as WampMessage;
+    notStrictEqual(encodeOwnedBytes(serializer, other), owned);
+  }
 });
