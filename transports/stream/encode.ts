@@ -10,7 +10,7 @@
  */
 
 import { MessageType, messageTypeName, type Serializer, type WampMessage } from "../../wamp/mod.ts";
-import { utf8Bytes } from "../../wamp/bytes.ts";
+import { ownBytes, utf8Bytes } from "../../wamp/bytes.ts";
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -55,7 +55,7 @@ class Encoded {
   /** Whether the serializer threw, and what. */
   failed = false;
   error: unknown;
-  /** The frame's bytes (UTF-8 for text), made on first use (or first, when spliced). */
+  /** The frame's bytes (UTF-8 for text), made on first use. */
   bytes: Uint8Array | undefined;
   /** The bytes alone in their buffer (a copy when `bytes` is a view), made on first use. */
   owned: Uint8Array | undefined;
@@ -190,8 +190,7 @@ export function encodeOwnedBytes(serializer: Serializer, msg: WampMessage): Uint
   const entry = encodedFor(serializer, msg);
   if (entry.owned !== undefined) return entry.owned;
   const bytes = bytesOf(entry);
-  // Not ownBytes(): its slice() of a node Buffer (cbor-x's output) is a view of the pool again.
-  return entry.owned = bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
+  return entry.owned = ownBytes(bytes);
 }
 
 /**

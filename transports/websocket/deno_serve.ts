@@ -22,8 +22,7 @@ import {
   type WampMessage,
 } from "../../wamp/mod.ts";
 import type { CookieOptions } from "../stream/cookie.ts";
-import { encodeFailure, encodeOnce } from "../stream/encode.ts";
-import { ownBytes } from "../../wamp/bytes.ts";
+import { encodeFailure, encodeOnce, encodeOwnedBytes } from "../stream/encode.ts";
 import { negotiateWebSocket, supportedSubprotocols } from "./negotiate.ts";
 export type { CookieOptions } from "../stream/cookie.ts";
 export { negotiateSubprotocol } from "./negotiate.ts";
@@ -99,7 +98,7 @@ class DenoWebSocketPeer implements Peer {
       return;
     }
     // Deno's WebSocket may hold the bytes until sent: never a view of shared memory.
-    this.#socket.send(typeof frame === "string" ? frame : ownBytes(frame));
+    this.#socket.send(typeof frame === "string" ? frame : encodeOwnedBytes(this.#serializer, msg));
   }
 
   backlog(): number {
