@@ -10,6 +10,9 @@ const SIGNED = [{
   auth: { key: "k1", secret: "s3cret", timestampDelta: 60 },
 }];
 
+/** A signed SSE subscriber path, same key and secret. */
+const EVENTS = [{ ...SIGNED[0], path: "/events", type: "subscriber" }];
+
 /** The signed target of a POST of `body` to /pub. */
 function signed(
   body: string,
@@ -91,13 +94,7 @@ Deno.test("signRequest: a POST is signed as Crossbar signs it, HMAC-SHA256(key +
 });
 
 Deno.test("a signed GET's query is signed: a captured subscriber request with its topic swapped gets 401", async () => {
-  await using t = await startBridge([{
-    path: "/events",
-    type: "subscriber",
-    realm: "realm1",
-    role: "app",
-    auth: { key: "k1", secret: "s3cret", timestampDelta: 60 },
-  }]);
+  await using t = await startBridge(EVENTS);
   const target = await signRequest("/events?topic=com.example.public", {
     key: "k1",
     secret: "s3cret",
@@ -145,13 +142,7 @@ Deno.test("the secret's HMAC key is imported once per key and secret, not per re
 
 Deno.test("a GET's signature covers its target after WHATWG URL parsing (docs/http-bridge.md), not as sent", async () => {
   const { createHmac } = await import("node:crypto");
-  await using t = await startBridge([{
-    path: "/events",
-    type: "subscriber",
-    realm: "realm1",
-    role: "app",
-    auth: { key: "k1", secret: "s3cret", timestampDelta: 60 },
-  }]);
+  await using t = await startBridge(EVENTS);
   /** `sent` signed by hand over `covered`, as a client following the doc would. */
   const signedOver = (sent: string, covered: string, nonce: number) => {
     const ts = new Date().toISOString();
