@@ -1,14 +1,17 @@
 /**
  * Who may use a bridge path: a bearer token, or signed requests as in
  * Crossbar's HTTP bridge (query parameters `key`, `timestamp`, `seq`,
- * `nonce`, then `signature`), with the timestamp within `timestampDelta`
- * seconds of the router's clock and every nonce used once. `signature` is
- * the URL-safe Base64 HMAC-SHA256 under the secret of `key + timestamp +
- * seq + nonce + body`, as Crossbar computes it, so its clients sign our
- * POSTs unchanged. A GET (the SSE subscriber, which Crossbar does not
- * have) has no body and takes what it asks for from its query: there the
- * request target (path and query, without `signature`) stands in for the
- * body, so a captured GET cannot be sent again with another topic.
+ * `nonce`, then `signature`, each once), with the timestamp within
+ * `timestampDelta` seconds of the router's clock. `signature` is the
+ * URL-safe Base64 HMAC-SHA256 under the secret of `key + timestamp + seq +
+ * nonce + body`, as Crossbar computes it, so its clients sign our POSTs
+ * unchanged. A GET (the SSE subscriber, which Crossbar does not have) has
+ * no body and takes what it asks for from its query: there the request
+ * target (path and query after URL parsing, without `signature`) stands in
+ * for the body, so a captured GET cannot be sent again with another topic.
+ * Each signature is taken once by the whole bridge: what it covers names
+ * neither path nor method (and `seq=1&nonce=42` signs as `seq=14&nonce=2`),
+ * so the paths of one key and secret share the memory of used ones.
  *
  * @module
  */
@@ -18,8 +21,8 @@ import { concatBytes, toBase64 } from "../wamp/bytes.ts";
 import type { BridgeAuth } from "./config.ts";
 import { BridgeError, refusal } from "./errors.ts";
 
-/** Nonces a signed path remembers; past this many unexpired ones, requests get 429. */
-export const MAX_NONCES = 10_000;
+/** Signatures a key remembers; past this many unexpired ones, requests get 429. */
+export const MAX_SIGNATURES = 10_000;
 
 const encoder = new TextEncoder();
 
@@ -53,6 +56,7 @@ export interface SignOptions {
  * (e.g. `/api/events?topic=com.example.news`).
  * @param options Key, secret, body; seq, nonce and time when not the defaults.
  * @returns The signed target, to append to `http(s)://host:port`.
+ * @throws {TypeError} When the target has a signed parameter of its own.
  *
  * @example
  * ```ts
@@ -75,13 +79,20 @@ export async function signRequest(target: string, options: SignOptions): Promise
     `&seq=${options.seq ?? 1}&nonce=${nonce}`;
   const unsigned = `${target}${target.includes("?") ? "&" : "?"}${fields}`;
   const url = new URL(unsigned, "http://localhost");
+  // Read back as the bridge reads it (a placeholder signature, not signed).
+  const parsed = signedFields(new URL(`${url.href}&signature=`));
+  if (parsed instanceof Response) {
+    throw new TypeError(
+      `Cannot sign ${target}: it has a key, timestamp, seq, nonce or signature already`,
+    );
+  }
   const body = options.body === undefined
     ? undefined
     : typeof options.body === "string"
     ? encoder.encode(options.body)
     : options.body;
   const key = await hmacKey(options.secret);
-  const signature = await sign(key, signedData(url, body ?? targetOf(url)));
+  const signature = await sign(key, signedData(parsed, body ?? targetOf(url)));
   return `${unsigned}&signature=${signature}`;
 }
 
@@ -105,16 +116,16 @@ async function sign(key: CryptoKey, data: Uint8Array): Promise<string> {
 }
 
 /** What a signature covers, as Crossbar: `key + timestamp + seq + nonce + body`. */
-function signedData(url: URL, body: Uint8Array): Uint8Array {
-  const q = url.searchParams;
-  const fields = `${q.get("key")}${q.get("timestamp")}${q.get("seq")}${q.get("nonce")}`;
-  return concatBytes(encoder.encode(fields), body);
+function signedData(fields: SignedFields, body: Uint8Array): Uint8Array {
+  const { key, timestamp, seq, nonce } = fields;
+  return concatBytes(encoder.encode(`${key}${timestamp}${seq}${nonce}`), body);
 }
 
 /**
  * What a GET's signature covers in place of a body: the path and the query
- * as sent, without the `signature` parameter (the others in their order
- * and encoding).
+ * after WHATWG URL parsing (dot segments resolved, characters outside URL
+ * code points percent-encoded), without the `signature` parameter (the
+ * others in their order and encoding).
  */
 function targetOf(url: URL): Uint8Array {
   const query = url.search.slice(1).split("&").filter((part) =>
@@ -123,17 +134,37 @@ function targetOf(url: URL): Uint8Array {
   return encoder.encode(query === "" ? url.pathname : `${url.pathname}?${query}`);
 }
 
-/** The fields of a signed request, or the 400 when one is missing. */
-function signedFields(
-  url: URL,
-): { key: string; timestamp: string; seq: string; nonce: string; signature: string } | Response {
-  const q = url.searchParams;
-  const key = q.get("key");
-  const timestamp = q.get("timestamp");
-  const seq = q.get("seq");
-  const nonce = q.get("nonce");
-  const signature = q.get("signature");
-  if (key === null || timestamp === null || seq === null || nonce === null || signature === null) {
+/** The query parameters of a signed request, each given once. */
+export interface SignedFields {
+  readonly key: string;
+  readonly timestamp: string;
+  readonly seq: string;
+  readonly nonce: string;
+  readonly signature: string;
+}
+
+const SIGNED_NAMES = ["key", "timestamp", "seq", "nonce", "signature"] as const;
+type SignedName = typeof SIGNED_NAMES[number];
+
+/**
+ * The fields of a signed request, read in one pass over the query, or the
+ * 400 when one is missing or given twice (which one counts would be the
+ * sender's choice: `seq=1&nonce=42` and `seq=14&nonce=2` sign the same bytes).
+ */
+function signedFields(url: URL): SignedFields | Response {
+  const found: Partial<Record<SignedName, string>> = {};
+  for (const [name, value] of url.searchParams) {
+    if (!(SIGNED_NAMES as readonly string[]).includes(name)) continue;
+    if (found[name as SignedName] !== undefined) {
+      return refusal(BridgeError.BAD_REQUEST, [`signed request: "${name}" is given twice`]);
+    }
+    found[name as SignedName] = value;
+  }
+  const { key, timestamp, seq, nonce, signature } = found;
+  if (
+    key === undefined || timestamp === undefined || seq === undefined || nonce === undefined ||
+    signature === undefined
+  ) {
     return refusal(BridgeError.BAD_REQUEST, [
       "signed request required: key, timestamp, seq, nonce and signature query parameters",
     ]);
@@ -141,37 +172,134 @@ function signedFields(
   return { key, timestamp, seq, nonce, signature };
 }
 
+/**
+ * What the paths with one key and secret share: the HMAC key, imported
+ * once, and the signatures used, each remembered until no path of them
+ * would take it again, so a signature is taken once by the whole bridge
+ * whatever path or method it comes with.
+ */
+export class SigningKey {
+  /** The secret's HMAC key, once imported. */
+  #hmac: Promise<CryptoKey> | undefined;
+  readonly #secret: string;
+  /** Milliseconds a used signature is remembered. */
+  readonly #keep: number;
+  /** Signatures used (canonical: URL-safe, unpadded), with when they stop mattering. */
+  #spent = new Map<string, number>();
+
+  /**
+   * Creates the shared state.
+   *
+   * @param secret The HMAC secret.
+   * @param timestampDelta The largest `timestampDelta` (seconds) of the paths sharing it.
+   */
+  constructor(secret: string, timestampDelta: number) {
+    this.#secret = secret;
+    // 2 windows: a request is taken while its timestamp is within one window of the clock, so
+    // until at most 2 windows after the first time; in arrival order, the oldest expires first.
+    this.#keep = 2 * timestampDelta * 1000;
+  }
+
+  /** The HMAC key. */
+  hmac(): Promise<CryptoKey> {
+    return this.#hmac ??= hmacKey(this.#secret);
+  }
+
+  /**
+   * Remembers a verified signature; refuses one used before.
+   *
+   * @param signature The canonical signature (URL-safe Base64, no padding).
+   * @param now The clock, milliseconds.
+   * @returns The refusal (401 replay, 429 memory full), or undefined.
+   */
+  spend(signature: string, now: number): Response | undefined {
+    const spent = this.#spent;
+    const seen = spent.get(signature);
+    if (seen !== undefined && seen >= now) {
+      return refusal(BridgeError.UNAUTHORIZED, ["signature already used (replayed request)"]);
+    }
+    // Insertion order is the ring: drop what has expired from the front.
+    for (const [old, until] of spent) {
+      if (until >= now && spent.size < MAX_SIGNATURES) break;
+      if (until >= now) {
+        return refusal(BridgeError.RATE_LIMITED, [
+          `${MAX_SIGNATURES} signed requests within the timestamp window`,
+        ]);
+      }
+      spent.delete(old);
+    }
+    spent.delete(signature);
+    spent.set(signature, now + this.#keep);
+    return undefined;
+  }
+}
+
+/**
+ * The checkers of a bridge's paths, in their order: paths with the same
+ * key and secret share one {@linkcode SigningKey} (its memory kept for the
+ * largest `timestampDelta` among them).
+ *
+ * @param auths Each path's settings.
+ * @param now The clock (milliseconds), injectable for tests.
+ * @returns One checker per path.
+ */
+export function requestAuths(
+  auths: readonly BridgeAuth[],
+  now: () => number = Date.now,
+): RequestAuth[] {
+  const deltas = new Map<string, number>();
+  const id = (auth: { key: string; secret: string }) => JSON.stringify([auth.key, auth.secret]);
+  for (const auth of auths) {
+    if ("secret" in auth) {
+      deltas.set(id(auth), Math.max(deltas.get(id(auth)) ?? 0, auth.timestampDelta));
+    }
+  }
+  const keys = new Map<string, SigningKey>();
+  return auths.map((auth) => {
+    if (!("secret" in auth)) return new RequestAuth(auth, now);
+    let key = keys.get(id(auth));
+    if (key === undefined) {
+      keys.set(id(auth), key = new SigningKey(auth.secret, deltas.get(id(auth))!));
+    }
+    return new RequestAuth(auth, now, key);
+  });
+}
+
 /** Checks requests against one path's {@linkcode BridgeAuth}. */
 export class RequestAuth {
   #auth: BridgeAuth;
   #now: () => number;
-  /** Nonces seen, with when they stop mattering (the timestamp window has passed). */
-  #nonces = new Map<string, number>();
-  /** The secret's HMAC key, once imported. */
-  #hmac: Promise<CryptoKey> | undefined;
+  /** The HMAC key and used signatures, shared with the bridge's other paths of this key. */
+  #signing: SigningKey | undefined;
 
   /**
    * Creates the checker.
    *
    * @param auth The path's settings.
    * @param now The clock (milliseconds), injectable for tests.
+   * @param signing What it shares with other paths of the same key and
+   * secret ({@linkcode requestAuths}); its own when not given.
    */
-  constructor(auth: BridgeAuth, now: () => number = Date.now) {
+  constructor(auth: BridgeAuth, now: () => number = Date.now, signing?: SigningKey) {
     this.#auth = auth;
     this.#now = now;
+    if ("secret" in auth) {
+      this.#signing = signing ?? new SigningKey(auth.secret, auth.timestampDelta);
+    }
   }
 
   /**
    * Checks what a request's head shows, before its body is read: a bearer
-   * token whole; of a signed request, that every field is there and well
-   * formed, the key and the timestamp (the signature needs the body: see
-   * {@linkcode RequestAuth.checkBody}).
+   * token whole; of a signed request, that every field is there once and
+   * well formed, the key and the timestamp (the signature needs the body:
+   * see {@linkcode RequestAuth.checkBody}).
    *
    * @param headers The request's headers.
    * @param url Its URL (query parameters).
-   * @returns A refusal (400, 401), or undefined when it may go on.
+   * @returns A refusal (400, 401); the signed fields, for
+   * {@linkcode RequestAuth.checkBody}; or undefined when it may go on.
    */
-  checkHead(headers: Headers, url: URL): Response | undefined {
+  checkHead(headers: Headers, url: URL): Response | SignedFields | undefined {
     const auth = this.#auth;
     if ("none" in auth) return undefined;
     if ("token" in auth) {
@@ -204,56 +332,35 @@ export class RequestAuth {
     if (!constantTimeEqual(key, auth.key)) {
       return refusal(BridgeError.UNAUTHORIZED, ["invalid key or signature"]);
     }
-    return undefined;
+    return fields;
   }
 
   /**
-   * Checks a signed request's signature and nonce, once its body is read
-   * (after {@linkcode RequestAuth.checkHead} let it through).
+   * Checks a signed request's signature, and that it is used once, when
+   * its body is read (after {@linkcode RequestAuth.checkHead} let it
+   * through with these fields).
    *
+   * @param fields What {@linkcode RequestAuth.checkHead} returned.
    * @param method Its method: a GET's signature covers its target, any
    * other's its body.
-   * @param url Its URL (query parameters).
+   * @param url Its URL.
    * @param body Its body.
-   * @returns A refusal (400, 401, 429), or undefined when it may go on.
+   * @returns A refusal (401, 429), or undefined when it may go on.
    */
-  async checkBody(method: string, url: URL, body: Uint8Array): Promise<Response | undefined> {
-    const auth = this.#auth;
-    if (!("secret" in auth)) return undefined;
-    const fields = signedFields(url);
-    if (fields instanceof Response) return fields;
-    const { nonce, signature } = fields;
-    this.#hmac ??= hmacKey(auth.secret); // imported once, not per request
-    const data = signedData(url, method === "GET" ? targetOf(url) : body);
-    const expected = await sign(await this.#hmac, data);
-    const given = signature.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-    if (!constantTimeEqual(given, expected.replace(/=+$/, ""))) {
+  async checkBody(
+    fields: SignedFields,
+    method: string,
+    url: URL,
+    body: Uint8Array,
+  ): Promise<Response | undefined> {
+    const signing = this.#signing;
+    if (signing === undefined) return undefined;
+    const data = signedData(fields, method === "GET" ? targetOf(url) : body);
+    const expected = (await sign(await signing.hmac(), data)).replace(/=+$/, "");
+    const given = fields.signature.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    if (!constantTimeEqual(given, expected)) {
       return refusal(BridgeError.UNAUTHORIZED, ["invalid key or signature"]);
     }
-    // now + 2 windows: later than the request's own window ends, and in arrival order, so the
-    // oldest entry is always the first to expire.
-    const now = this.#now();
-    return this.#fresh(nonce, now, now + 2 * auth.timestampDelta * 1000);
-  }
-
-  /** Remembers a nonce until `expires`; refuses one seen before. */
-  #fresh(nonce: string, now: number, expires: number): Response | undefined {
-    const seen = this.#nonces.get(nonce);
-    if (seen !== undefined && seen >= now) {
-      return refusal(BridgeError.UNAUTHORIZED, ["nonce already used (replayed request)"]);
-    }
-    // Insertion order is the ring: drop what has expired from the front.
-    for (const [old, until] of this.#nonces) {
-      if (until >= now && this.#nonces.size < MAX_NONCES) break;
-      if (until >= now) {
-        return refusal(BridgeError.RATE_LIMITED, [
-          `${MAX_NONCES} signed requests within the timestamp window`,
-        ]);
-      }
-      this.#nonces.delete(old);
-    }
-    this.#nonces.delete(nonce);
-    this.#nonces.set(nonce, expires);
-    return undefined;
+    return signing.spend(expected, this.#now());
   }
 }

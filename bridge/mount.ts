@@ -7,11 +7,11 @@
  * @module
  */
 
-import type { HttpMount } from "../transports/stream/http_server.ts";
+import type { HttpAdmission, HttpMount } from "../transports/stream/http_server.ts";
 import type { HttpRequestHead } from "../transports/stream/http.ts";
 import type { PeerAcceptor } from "../wamp/mod.ts";
 import { metricsOf, type RouterMetrics } from "../router/metrics.ts";
-import { RequestAuth } from "./auth.ts";
+import { type RequestAuth, requestAuths, type SignedFields } from "./auth.ts";
 import type { BridgeOptions } from "./config.ts";
 import { BridgeError, refusal } from "./errors.ts";
 import { call, publish, webhook } from "./inbound.ts";
@@ -24,64 +24,109 @@ export interface HttpBridge extends HttpMount {
   close(): Promise<void>;
 }
 
+const EMPTY = new Uint8Array(0);
+
+/**
+ * A request a path let in from its head: it holds one of the path's
+ * in-flight slots from then until it is answered (a stream: until it
+ * ends), or until the listener drops it unanswered (`abandon`).
+ */
+class Admitted implements HttpAdmission {
+  readonly path: BridgePath;
+  /** The request URL, as the head gave it. */
+  readonly url: URL;
+  readonly maxBodySize: number;
+  /** A signed request's fields, for the signature check once the body is read. */
+  readonly signed: SignedFields | undefined;
+  #held = true;
+
+  constructor(path: BridgePath, url: URL, maxBodySize: number, signed: SignedFields | undefined) {
+    this.path = path;
+    this.url = url;
+    this.maxBodySize = maxBodySize;
+    this.signed = signed;
+    path.inFlight++;
+  }
+
+  /** Gives the slot back (once). */
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    this.path.inFlight--;
+  }
+
+  abandon(): void {
+    this.release();
+  }
+}
+
 /** One configured path. */
 class BridgePath {
   readonly options: BridgeOptions;
   readonly session: BridgeSession;
   readonly auth: RequestAuth;
-  /** Requests being answered and streams open. */
+  /** The method it takes (besides a CORS preflight). */
+  readonly method: "GET" | "POST";
+  /** Requests let in and not yet answered, and streams open. */
   inFlight = 0;
   /** Where answered requests are counted, when the acceptor is a `Router`. */
   readonly #metrics: RouterMetrics | undefined;
 
-  constructor(router: PeerAcceptor, options: BridgeOptions) {
+  constructor(router: PeerAcceptor, options: BridgeOptions, auth: RequestAuth) {
     this.options = options;
+    this.method = options.type === "subscriber" ? "GET" : "POST";
     try {
       this.#metrics = metricsOf(router);
     } catch {
       this.#metrics = undefined;
     }
     this.session = new BridgeSession(router, options.realm, options.role, `bridge:${options.path}`);
-    this.auth = new RequestAuth(options.auth);
+    this.auth = auth;
   }
 
   /**
-   * Decides on a request from its head: the body limit, or a refusal
-   * answered before the body is read.
+   * Decides on a request from its head: 0 for a CORS preflight, else an
+   * admission holding an in-flight slot, or a refusal answered before the
+   * body is read.
    */
-  admit(head: HttpRequestHead, url: URL): number | Response {
-    const refused = this.#precheck(head.method, url, head.headers);
-    if (refused === undefined) return this.options.maxBodySize;
-    this.#metrics?.bridgeRequests.add(`${this.options.path} ${refused.status}`);
-    return this.#cors(head.headers, refused);
+  admit(head: HttpRequestHead, url: URL): number | Admitted | Response {
+    const admitted = this.#preflight(head.method, head.headers) ??
+      this.#admit(head.method, url, head.headers);
+    if (!(admitted instanceof Response)) return admitted;
+    this.#metrics?.bridgeRequests.add(`${this.options.path} ${admitted.status}`);
+    return this.#cors(head.headers, admitted);
   }
 
-  async handle(request: Request): Promise<Response> {
-    const response = await this.#answer(request);
+  async handle(request: Request, admitted: Admitted | undefined): Promise<Response> {
+    const response = await this.#answer(request, admitted);
     this.#metrics?.bridgeRequests.add(`${this.options.path} ${response.status}`);
     return this.#cors(request.headers, response);
   }
 
-  /**
-   * What can be refused from the head alone, in this order: the method,
-   * the declared body size, the in-flight limit, the credentials.
-   */
-  #precheck(method: string, url: URL, headers: Headers): Response | undefined {
-    const { options } = this;
-    if (method === "OPTIONS" && options.cors !== undefined) return undefined;
-    const allowed = options.type === "subscriber" ? "GET" : "POST";
-    if (method !== allowed) {
-      return refusal(BridgeError.METHOD_NOT_ALLOWED, [`${options.path} takes ${allowed}`]);
-    }
-    const length = Number(headers.get("content-length") ?? "0");
-    if (length > options.maxBodySize) return this.#tooLarge();
-    if (this.inFlight >= options.maxInFlight) return this.#busy();
-    return this.auth.checkHead(headers, url);
+  /** A CORS preflight brings no body: 0, or 413 when one is announced; undefined for other requests. */
+  #preflight(method: string, headers: Headers): number | Response | undefined {
+    if (method !== "OPTIONS" || this.options.cors === undefined) return undefined;
+    return Number(headers.get("content-length") ?? "0") > 0 ? this.#tooLarge(0) : 0;
   }
 
-  async #answer(request: Request): Promise<Response> {
+  /**
+   * What can be refused from the head alone, in this order: the method,
+   * the declared body size (a GET takes none), the in-flight limit, the
+   * credentials. Let in, the request takes a slot.
+   */
+  #admit(method: string, url: URL, headers: Headers): Admitted | Response {
     const { options } = this;
-    const method = options.type === "subscriber" ? "GET" : "POST";
+    if (method !== this.method) return this.#notAllowed();
+    const limit = method === "GET" ? 0 : options.maxBodySize;
+    if (Number(headers.get("content-length") ?? "0") > limit) return this.#tooLarge(limit);
+    if (this.inFlight >= options.maxInFlight) return this.#busy();
+    const checked = this.auth.checkHead(headers, url);
+    if (checked instanceof Response) return checked;
+    return new Admitted(this, url, limit, checked);
+  }
+
+  async #answer(request: Request, admitted: Admitted | undefined): Promise<Response> {
+    const { options, method } = this;
     if (request.method === "OPTIONS" && options.cors !== undefined) {
       return new Response(null, {
         status: 204,
@@ -93,18 +138,18 @@ class BridgePath {
         },
       });
     }
-    // Checked again: the listener asked before the body, but a caller of handle() may not have.
-    const url = new URL(request.url);
-    const refused = this.#precheck(request.method, url, request.headers);
-    if (refused !== undefined) return refused;
-    const body = method === "GET" ? new Uint8Array(0) : new Uint8Array(await request.arrayBuffer());
-    if (body.length > options.maxBodySize) return this.#tooLarge();
-    if (this.inFlight >= options.maxInFlight) return this.#busy();
-    this.inFlight++;
+    // Not let in by a listener (a caller of handle() without admit()): the same checks now.
+    const ticket = admitted ?? this.#admit(request.method, new URL(request.url), request.headers);
+    if (ticket instanceof Response) return ticket;
+    const { url } = ticket;
     let streaming = false;
     try {
-      const denied = await this.auth.checkBody(method, url, body);
-      if (denied !== undefined) return denied;
+      const body = method === "GET" ? EMPTY : new Uint8Array(await request.arrayBuffer());
+      if (body.length > ticket.maxBodySize) return this.#tooLarge(ticket.maxBodySize);
+      if (ticket.signed !== undefined) {
+        const denied = await this.auth.checkBody(ticket.signed, method, url, body);
+        if (denied !== undefined) return denied;
+      }
       let session;
       try {
         session = await this.session.get();
@@ -120,13 +165,23 @@ class BridgePath {
           return await call(session, req, options);
         case "webhook":
           return await webhook(session, req, options);
-        default:
-          streaming = true;
-          return await subscribe(session, url, request, options, () => this.inFlight--);
+        default: {
+          const stream = await subscribe(session, url, request, options, () => ticket.release());
+          streaming = true; // the slot is the stream's until it ends
+          return stream;
+        }
       }
     } finally {
-      if (!streaming) this.inFlight--;
+      if (!streaming) ticket.release();
     }
+  }
+
+  /** 405, with the methods the path takes (RFC 9110 §15.5.6). */
+  #notAllowed(): Response {
+    const { options, method } = this;
+    const response = refusal(BridgeError.METHOD_NOT_ALLOWED, [`${options.path} takes ${method}`]);
+    response.headers.set("allow", options.cors === undefined ? method : `${method}, OPTIONS`);
+    return response;
   }
 
   #busy(): Response {
@@ -136,8 +191,10 @@ class BridgePath {
     ]);
   }
 
-  #tooLarge(): Response {
-    return refusal(BridgeError.TOO_LARGE, [`the body is over ${this.options.maxBodySize} bytes`]);
+  #tooLarge(limit: number): Response {
+    return refusal(BridgeError.TOO_LARGE, [
+      limit === 0 ? "this request takes no body" : `the body is over ${limit} bytes`,
+    ]);
   }
 
   #cors(headers: Headers, response: Response): Response {
@@ -162,21 +219,29 @@ class BridgePath {
  */
 export function httpBridge(router: PeerAcceptor, bridges: readonly BridgeOptions[]): HttpBridge {
   const paths = new Map<string, BridgePath>();
-  for (const options of bridges) {
+  // One memory of used signatures per key and secret, whatever path a signature comes to.
+  const auths = requestAuths(bridges.map((options) => options.auth));
+  bridges.forEach((options, i) => {
     if (paths.has(options.path)) {
       throw new TypeError(`Cannot mount the HTTP bridge: path ${options.path} is used twice`);
     }
-    paths.set(options.path, new BridgePath(router, options));
-  }
+    paths.set(options.path, new BridgePath(router, options, auths[i]!));
+  });
   return {
     handles: (path) => paths.has(path),
-    admit(head: HttpRequestHead, url: URL): number | Response {
+    admit(head: HttpRequestHead, url: URL): number | HttpAdmission | Response {
       return paths.get(url.pathname)?.admit(head, url) ?? 0;
     },
-    handle(request: Request): Promise<Response> {
+    handle(request: Request, _peer: string, admission?: HttpAdmission): Promise<Response> {
+      // Let in by this bridge's admit(): its path; else the URL's (and the checks admit() makes).
+      if (
+        admission instanceof Admitted && paths.get(admission.path.options.path) === admission.path
+      ) {
+        return admission.path.handle(request, admission);
+      }
       const path = paths.get(new URL(request.url).pathname);
       if (path === undefined) return Promise.resolve(new Response("Not found\n", { status: 404 }));
-      return path.handle(request);
+      return path.handle(request, undefined);
     },
     async close(): Promise<void> {
       await Promise.all([...paths.values()].map((p) => p.session.close()));

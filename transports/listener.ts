@@ -11,9 +11,9 @@ import net from "node:net";
 import tls from "node:tls";
 import type { AttachOptions, PeerAcceptor, TransportLog } from "../wamp/mod.ts";
 import type { HttpRequestHead } from "./stream/http.ts";
-import { type HttpMount, serveHttp } from "./stream/http_server.ts";
+import { type HttpAdmission, type HttpMount, serveHttp } from "./stream/http_server.ts";
 
-export type { HttpMount };
+export type { HttpAdmission, HttpMount };
 import { type LongPollOptions, LongPollService } from "./longpoll/server.ts";
 import { acceptRawSocket, type RawSocketOptions } from "./rawsocket/server.ts";
 import { upgradeWebSocket, type WebSocketOptions } from "./websocket/server.ts";
@@ -175,6 +175,8 @@ export async function listen(
   };
   const wsPaths = wsOptions?.paths ?? ["/ws", "/"];
   let origin = "http://localhost";
+  /** A request's URL, as handle() gets it: every route is decided on its normalized path. */
+  const urlOf = (head: HttpRequestHead): URL => new URL(origin + head.target);
   const counts = new ListenerCounts();
 
   const onSocket = (socket: net.Socket) => {
@@ -214,21 +216,25 @@ export async function listen(
         serveHttp(wire, first, {
           upgrade(head: HttpRequestHead, rest: () => Uint8Array): boolean {
             if (head.headers.get("upgrade")?.toLowerCase() !== "websocket") return false;
-            if (wsOptions === undefined || !wsPaths.includes(head.path)) return false;
-            if (full) return false;
-            upgradeWebSocket(wire, head, rest(), acceptor, { ...wsOptions, attach, peer, log });
+            if (wsOptions === undefined || full) return false;
+            // The path admit() routed by (normalized), mounts and long-poll asked first as there.
+            const path = urlOf(head).pathname;
+            if (!wsPaths.includes(path) || longpoll?.handles(path)) return false;
+            if (mounts.some((m) => m.handles(path))) return false;
+            const routed = path === head.path ? head : { ...head, path };
+            upgradeWebSocket(wire, routed, rest(), acceptor, { ...wsOptions, attach, peer, log });
             return true;
           },
           // Each path's own body limit, decided before the body is read: a request to a
           // path with a small limit (or refused from its head) never has a larger one held.
-          admit(head: HttpRequestHead): number | Response {
+          admit(head: HttpRequestHead): number | HttpAdmission | Response {
             if (full) {
               const headers = { connection: "close" };
               return new Response("too many connections\n", { status: 503, headers });
             }
-            const url = new URL(origin + head.target); // as the request handle() gets
+            const url = urlOf(head);
             const mount = mounts.find((m) => m.handles(url.pathname));
-            if (mount !== undefined) return mount.admit(head, url);
+            if (mount !== undefined) return mount.admit?.(head, url) ?? httpLimits.maxBodySize;
             if (longpoll?.handles(url.pathname)) return longpoll.admit(head, url, peer);
             if (wsOptions === undefined || !wsPaths.includes(url.pathname)) return notFound();
             // A WebSocket upgrade brings no body; anything else is answered here.
@@ -238,10 +244,10 @@ export async function listen(
               headers: { upgrade: "websocket" },
             });
           },
-          handle(request: Request): Promise<Response> {
+          handle(request: Request, admission?: HttpAdmission): Promise<Response> {
             const path = new URL(request.url).pathname;
             const mount = mounts.find((m) => m.handles(path));
-            if (mount !== undefined) return mount.handle(request, peer);
+            if (mount !== undefined) return mount.handle(request, peer, admission);
             if (longpoll?.handles(path)) return longpoll.handle(request, peer);
             return Promise.resolve(notFound()); // admit() answered any other request
           },

@@ -25,6 +25,7 @@
  */
 
 export {
+  type HttpAdmission,
   type HttpMount,
   listen,
   type Listener,

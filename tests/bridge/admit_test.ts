@@ -5,44 +5,13 @@
  */
 
 import { equal, match } from "node:assert/strict";
-import { startBridge } from "./_bridge.ts";
+import { exchange, portOf, startBridge } from "./_bridge.ts";
 
 const AUTH = { token: "t0ken" };
 const BRIDGES = [
   { path: "/pub", type: "publisher", realm: "realm1", role: "app", auth: AUTH },
   { path: "/small", type: "publisher", realm: "realm1", role: "app", auth: AUTH, maxBodySize: 64 },
 ];
-
-/** Sends `text` on a new connection and reads until `responses` whole response heads came (or it closed). */
-async function exchange(port: number, text: string, responses = 1): Promise<string> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const decoder = new TextDecoder();
-  let got = "";
-  try {
-    await conn.write(new TextEncoder().encode(text));
-    const buffer = new Uint8Array(64 * 1024);
-    const deadline = AbortSignal.timeout(3000);
-    while (got.split("\r\n\r\n").length <= responses) {
-      const read = conn.read(buffer);
-      const n = await Promise.race([
-        read,
-        new Promise<"timeout">((resolve) =>
-          deadline.addEventListener("abort", () => resolve("timeout"))
-        ),
-      ]);
-      if (n === "timeout") throw new Error(`no whole answer in 3 s; got ${JSON.stringify(got)}`);
-      if (n === null) break;
-      got += decoder.decode(buffer.subarray(0, n));
-    }
-  } finally {
-    conn.close();
-  }
-  return got;
-}
-
-function portOf(base: string): number {
-  return Number(new URL(base).port);
-}
 
 Deno.test("a body over the path's own maxBodySize is refused from the head, its body never awaited", async () => {
   await using t = await startBridge(BRIDGES);
@@ -90,4 +59,97 @@ Deno.test("a refusal of a request with no body keeps the connection for the next
   );
   match(answer, /^HTTP\/1\.1 405 /);
   equal(/HTTP\/1\.1 202 /.test(answer), true, answer);
+});
+
+/** POSTs a publication to `path` with the bearer token; the status. */
+async function publishStatus(base: string, path: string): Promise<number> {
+  const response = await fetch(`${base}${path}`, {
+    method: "POST",
+    headers: { authorization: "Bearer t0ken", "content-type": "application/json" },
+    body: JSON.stringify({ topic: "com.example.slot" }),
+    signal: AbortSignal.timeout(5000),
+  });
+  await response.body?.cancel();
+  return response.status;
+}
+
+/** Retries `status()` every 50 ms until it gives `expected` (then true), for at most 3 s. */
+async function becomes(status: () => Promise<number>, expected: number): Promise<boolean> {
+  const deadline = Date.now() + 3000;
+  while (Date.now() < deadline) {
+    if (await status() === expected) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
+}
+
+Deno.test("maxInFlight counts a request from its head: one whose body drips holds its slot until its connection ends", async () => {
+  await using t = await startBridge([
+    { path: "/one", type: "publisher", realm: "realm1", role: "app", auth: AUTH, maxInFlight: 1 },
+  ], { http: { bodyTimeout: 2000 } });
+  const head = "POST /one HTTP/1.1\r\nhost: x\r\nauthorization: Bearer t0ken\r\n" +
+    "content-type: application/json\r\ncontent-length: 1000\r\n\r\n{";
+  // Admitted, its body never finishes: the path's one slot is taken from its head on.
+  const dripping = await Deno.connect({ hostname: "127.0.0.1", port: portOf(t.base) });
+  await dripping.write(new TextEncoder().encode(head));
+  equal(await becomes(() => publishStatus(t.base, "/one"), 429), true, "never 429");
+  dripping.close(); // gone before its body came: the slot is given back
+  equal(await becomes(() => publishStatus(t.base, "/one"), 202), true, "slot not given back");
+
+  // The same when the body times out (408) instead.
+  const late = exchange(portOf(t.base), head);
+  equal(await becomes(() => publishStatus(t.base, "/one"), 429), true, "never 429");
+  match(await late, /^HTTP\/1\.1 408 /);
+  equal(await becomes(() => publishStatus(t.base, "/one"), 202), true, "slot not given back");
+});
+
+Deno.test("a subscriber GET and a CORS preflight take no body: one announced gets 413 from the head", async () => {
+  await using t = await startBridge([
+    { path: "/events", type: "subscriber", realm: "realm1", role: "app", auth: AUTH },
+    { ...BRIDGES[0], path: "/cors", cors: { origins: ["*"] } },
+  ]);
+  const get = await exchange(
+    portOf(t.base),
+    "GET /events?topic=com.example.x HTTP/1.1\r\nhost: x\r\nauthorization: Bearer t0ken\r\n" +
+      "content-length: 5\r\n\r\n",
+  );
+  match(get, /^HTTP\/1\.1 413 /);
+  match(get, /cloverleaf\.error\.payload_size_exceeded/);
+  const preflight = await exchange(
+    portOf(t.base),
+    "OPTIONS /cors HTTP/1.1\r\nhost: x\r\norigin: https://a.example\r\n" +
+      "access-control-request-method: POST\r\ncontent-length: 5\r\n\r\n",
+  );
+  match(preflight, /^HTTP\/1\.1 413 /);
+  // Without a body, both are answered as before.
+  match(
+    await exchange(
+      portOf(t.base),
+      "OPTIONS /cors HTTP/1.1\r\nhost: x\r\norigin: https://a.example\r\n\r\n",
+    ),
+    /^HTTP\/1\.1 204 /,
+  );
+});
+
+Deno.test("405 names the methods the path takes in Allow", async () => {
+  await using t = await startBridge([
+    ...BRIDGES,
+    { path: "/events", type: "subscriber", realm: "realm1", role: "app", auth: AUTH },
+    { ...BRIDGES[0], path: "/cors", cors: { origins: ["*"] } },
+  ]);
+  const cases: [method: string, path: string, allow: string][] = [
+    ["GET", "/pub", "POST"],
+    ["POST", "/events", "GET"],
+    ["PUT", "/cors", "POST, OPTIONS"],
+  ];
+  for (const [method, path, allow] of cases) {
+    const response = await fetch(`${t.base}${path}`, {
+      method,
+      headers: { authorization: "Bearer t0ken" },
+      body: method === "GET" ? null : "{}",
+    });
+    await response.body?.cancel();
+    equal(response.status, 405);
+    equal(response.headers.get("allow"), allow);
+  }
 });

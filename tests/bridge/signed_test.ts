@@ -1,6 +1,6 @@
-import { equal } from "node:assert/strict";
+import { equal, match } from "node:assert/strict";
 import { signRequest } from "../../bridge/auth.ts";
-import { post, startBridge } from "./_bridge.ts";
+import { exchange, portOf, post, startBridge } from "./_bridge.ts";
 
 const SIGNED = [{
   path: "/pub",
@@ -9,6 +9,9 @@ const SIGNED = [{
   role: "app",
   auth: { key: "k1", secret: "s3cret", timestampDelta: 60 },
 }];
+
+/** A signed SSE subscriber path, same key and secret. */
+const EVENTS = [{ ...SIGNED[0], path: "/events", type: "subscriber" }];
 
 /** The signed target of a POST of `body` to /pub. */
 function signed(
@@ -24,11 +27,12 @@ Deno.test("signed requests: success, bad signature, replay, timestamp skew, miss
   const body = JSON.stringify({ topic: "com.example.signed", args: [1] });
   const nonce = Math.floor(Math.random() * 1e9);
 
-  const ok = await post(`${t.base}${await signed(body, nonce)}`, body);
+  const target = await signed(body, nonce);
+  const ok = await post(`${t.base}${target}`, body);
   equal(ok.status, 202);
   equal(typeof ok.body.id, "number");
 
-  const replay = await post(`${t.base}${await signed(body, nonce)}`, body);
+  const replay = await post(`${t.base}${target}`, body);
   equal(replay.status, 401);
   equal(replay.body.error, "wamp.error.authentication_failed");
 
@@ -90,13 +94,7 @@ Deno.test("signRequest: a POST is signed as Crossbar signs it, HMAC-SHA256(key +
 });
 
 Deno.test("a signed GET's query is signed: a captured subscriber request with its topic swapped gets 401", async () => {
-  await using t = await startBridge([{
-    path: "/events",
-    type: "subscriber",
-    realm: "realm1",
-    role: "app",
-    auth: { key: "k1", secret: "s3cret", timestampDelta: 60 },
-  }]);
+  await using t = await startBridge(EVENTS);
   const target = await signRequest("/events?topic=com.example.public", {
     key: "k1",
     secret: "s3cret",
@@ -118,7 +116,7 @@ Deno.test("a signed GET's query is signed: a captured subscriber request with it
   await reader.cancel();
 });
 
-Deno.test("the secret's HMAC key is imported once per path, not per request", async () => {
+Deno.test("the secret's HMAC key is imported once per key and secret, not per request or path", async () => {
   const subtle = crypto.subtle;
   const importKey = subtle.importKey;
   let imports = 0;
@@ -127,14 +125,37 @@ Deno.test("the secret's HMAC key is imported once per path, not per request", as
     return importKey.apply(subtle, args);
   } as typeof importKey;
   try {
-    await using t = await startBridge(SIGNED);
+    await using t = await startBridge([...SIGNED, { ...SIGNED[0], path: "/pub2" }]);
     const body = JSON.stringify({ topic: "com.example.signed" });
     const base = Math.floor(Math.random() * 1e9);
     const targets = await Promise.all([0, 1, 2, 3, 4].map((i) => signed(body, base + i)));
     const before = imports;
-    for (const target of targets) equal((await post(`${t.base}${target}`, body)).status, 202);
+    for (const [i, target] of targets.entries()) {
+      const to = i % 2 === 0 ? target : target.replace("/pub?", "/pub2?");
+      equal((await post(`${t.base}${to}`, body)).status, 202);
+    }
     equal(imports - before, 1);
   } finally {
     subtle.importKey = importKey;
   }
+});
+
+Deno.test("a GET's signature covers its target after WHATWG URL parsing (docs/http-bridge.md), not as sent", async () => {
+  const { createHmac } = await import("node:crypto");
+  await using t = await startBridge(EVENTS);
+  /** `sent` signed by hand over `covered`, as a client following the doc would. */
+  const signedOver = (sent: string, covered: string, nonce: number) => {
+    const ts = new Date().toISOString();
+    const fields = `&key=k1&timestamp=${ts}&seq=1&nonce=${nonce}`;
+    const signature = createHmac("sha256", "s3cret").update(`k1${ts}1${nonce}${covered}${fields}`)
+      .digest("base64").replace(/\+/g, "-").replace(/\//g, "_");
+    return `${sent}${fields}&signature=${signature}`;
+  };
+  // Sent as is on a raw socket (fetch would parse it first).
+  const sent = "/x/../events?topic=com.example.n&note=a<b";
+  const parsed = "/events?topic=com.example.n&note=a%3Cb"; // new URL(sent, base)
+  const get = (target: string) =>
+    exchange(portOf(t.base), `GET ${target} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`);
+  match(await get(signedOver(sent, sent, 1)), /^HTTP\/1\.1 401 /);
+  match(await get(signedOver(sent, parsed, 2)), /^HTTP\/1\.1 200 /);
 });

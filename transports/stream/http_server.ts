@@ -32,13 +32,34 @@ export interface HttpRoutes {
   upgrade(head: HttpRequestHead, rest: () => Uint8Array): boolean;
   /**
    * Decides on a request from its head alone, before its body is read:
-   * the largest body it may bring (413 past it), or a refusal answered at
-   * once (the connection then closes, unless the request has no body).
-   * Without it, every request may bring `HttpLimits.maxBodySize`.
+   * the largest body it may bring (413 past it), an admission (the same,
+   * with what the decision found), or a refusal answered at once (the
+   * connection then closes, unless the request has no body). Without it,
+   * every request may bring `HttpLimits.maxBodySize`.
    */
-  admit?(head: HttpRequestHead): number | Response;
-  /** Answers a plain request. */
-  handle(request: Request): Promise<Response>;
+  admit?(head: HttpRequestHead): number | HttpAdmission | Response;
+  /**
+   * Answers a plain request.
+   *
+   * @param request The request, its body read.
+   * @param admission What {@linkcode HttpRoutes.admit} returned for it, when an admission.
+   */
+  handle(request: Request, admission?: HttpAdmission): Promise<Response>;
+}
+
+/**
+ * A request let in from its head ({@linkcode HttpRoutes.admit},
+ * {@linkcode HttpMount.admit}), which may hold something for it (an
+ * in-flight slot) until it is answered. The request loop hands it to
+ * `handle` with the request, or calls `abandon` when the request ends
+ * before that: its body over the limit or late, the connection closed
+ * first, or the request taken over as an upgrade.
+ */
+export interface HttpAdmission {
+  /** The largest body the request may bring (413 past it). */
+  readonly maxBodySize: number;
+  /** Called once when the request will not be handed to `handle`. */
+  abandon?(): void;
 }
 
 /** An HTTP service mounted on a listener (`ListenOptions.mounts`): the HTTP bridge. */
@@ -47,22 +68,26 @@ export interface HttpMount {
   handles(path: string): boolean;
   /**
    * Decides on a request to one of its paths from its head, before the
-   * body is read: the largest body that path takes, or a refusal (wrong
-   * method, body too large, no credentials) answered without reading it.
+   * body is read: the largest body that path takes (or an admission with
+   * it), or a refusal (wrong method, body too large, no credentials)
+   * answered without reading it. Without it, the listener's default body
+   * limit applies.
    *
    * @param head The request head.
    * @param url The request URL (the path as {@linkcode HttpMount.handles} got it).
-   * @returns The body limit in bytes, or the refusal.
+   * @returns The body limit in bytes, an admission, or the refusal.
    */
-  admit(head: HttpRequestHead, url: URL): number | Response;
+  admit?(head: HttpRequestHead, url: URL): number | HttpAdmission | Response;
   /**
    * Answers a request.
    *
    * @param request The request (its body already read, within what
    * {@linkcode HttpMount.admit} allowed).
    * @param peer The remote address, for log lines.
+   * @param admission What `admit` returned for this request, when an
+   * admission; absent when `handle` is called without `admit`.
    */
-  handle(request: Request, peer: string): Promise<Response>;
+  handle(request: Request, peer: string, admission?: HttpAdmission): Promise<Response>;
 }
 
 /** Responses whose body is written as it comes (see {@linkcode streamed}). */
@@ -149,8 +174,10 @@ export function serveHttp(
   let phase: "head" | "body" | "busy" | "idle" | "done" = "head";
   /** Waiting for the responses to drain before taking the next request. */
   let waiting = false;
-  /** The head of the request whose body is being read. */
-  let pending: { head: HttpRequestHead; bodySize: number } | undefined;
+  /** The request whose body is being read (abandoned when the connection ends first). */
+  let pending:
+    | { head: HttpRequestHead; bodySize: number; admission: HttpAdmission | undefined }
+    | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   /** Cancels the streamed response being written, when the wire closes. */
   let onClosed: (() => void) | undefined;
@@ -158,6 +185,11 @@ export function serveHttp(
     phase = next;
     clearTimeout(timer);
     timer = undefined;
+    if (next === "done" && pending !== undefined) {
+      const { admission } = pending;
+      pending = undefined;
+      admission?.abandon?.();
+    }
     if (next === "head") timer = timeout(headTimeout, () => expire("head", headTimeout));
     else if (next === "body") timer = timeout(bodyTimeout, () => expire("body", bodyTimeout));
     else if (next === "idle") timer = timeout(idleTimeout, close);
@@ -207,26 +239,29 @@ export function serveHttp(
       if (!/^\d{1,15}$/.test(lengthHeader)) return refuse(400, "malformed Content-Length");
       const bodySize = Number(lengthHeader);
       // Decided from the head: nothing of a body is held for a request refused here.
-      let admitted: number | Response;
+      let admitted: number | HttpAdmission | Response;
       try {
         admitted = routes.admit?.(head) ?? limits.maxBodySize;
       } catch {
         return refuse(500, "internal error");
       }
-      if (typeof admitted !== "number") return answerAtOnce(head, admitted, bodySize === 0);
-      if (bodySize > admitted) return refuse(413, `request body over ${admitted} bytes`);
-      pending = { head, bodySize };
+      if (admitted instanceof Response) return answerAtOnce(head, admitted, bodySize === 0);
+      const admission = typeof admitted === "number" ? undefined : admitted;
+      pending = { head, bodySize, admission };
+      const limit = admission?.maxBodySize ?? admitted as number;
+      if (bodySize > limit) return refuse(413, `request body over ${limit} bytes`);
       if (input.length < bodySize) enter("body");
     }
     if (input.length < pending.bodySize) return; // wait for the body
-    const { head, bodySize } = pending;
+    const { head, bodySize, admission } = pending;
     pending = undefined;
     const body = input.take(bodySize);
     if (routes.upgrade(head, () => input.take(input.length))) {
+      admission?.abandon?.();
       enter("done"); // the wire belongs to the upgraded protocol now
       return;
     }
-    answer(() => respond(head, body, keptAlive(head)));
+    answer(() => respond(head, body, keptAlive(head), admission));
   };
   /** Answers a request, then takes the next one or closes. */
   const answer = (writing: () => Promise<boolean>) => {
@@ -247,15 +282,20 @@ export function serveHttp(
     head: HttpRequestHead,
     body: Uint8Array,
     keepAlive: boolean,
+    admission: HttpAdmission | undefined,
   ): Promise<boolean> => {
     let response: Response;
+    let handed = false;
     try {
       const init: RequestInit = { method: head.method, headers: head.headers };
       if (head.method !== "GET" && head.method !== "HEAD") {
         init.body = body as Uint8Array<ArrayBuffer>;
       }
-      response = await routes.handle(new Request(limits.origin + head.target, init));
+      const request = new Request(limits.origin + head.target, init);
+      handed = true; // from here on, what the admission holds is handle()'s to release
+      response = await routes.handle(request, admission);
     } catch {
+      if (!handed) admission?.abandon?.();
       response = new Response("internal error\n", { status: 500 });
     }
     return await write(head, response, keepAlive);
