@@ -131,9 +131,10 @@ for (const [kind, msg] of Object.entries(messages)) {
   }
 }
 
-// A CALL decoded and passed on as an INVOCATION, as the router does: spliced (JSON: re-encoded
-// with its head below SPLICE_MIN_CHARS of text, else spliced) vs encoded whole from the objects.
-for (const size of [16, 256, 1024, 4096]) {
+// A CALL decoded and passed on as an INVOCATION, as the router does ("spliced": the serializer's
+// splice, which for JSON under 1 KiB of text re-encodes the head and payload without walking the
+// payload for binary) vs encoded whole from copied objects (walked).
+for (const size of [16, 256, 512, 768, 1024, 4096]) {
   for (const s of [json, msgpack] as Serializer[]) {
     const call = s.encode({
       type: MessageType.CALL,

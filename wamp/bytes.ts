@@ -123,11 +123,12 @@ export function slabBytes(n: number): Uint8Array {
  * `head` zeroed bytes then the UTF-8 of `text`, in one view carved from
  * the slab of {@linkcode slabBytes} (same rules): a frame header and its
  * text payload encoded in place, with no array of its own for either.
- * Room for the longest encoding is reserved and the rest given back.
+ * Room for the longest encoding (up to 2 KiB) is reserved and the rest
+ * given back.
  *
  * @param text The text.
  * @param head Bytes to leave before it.
- * @returns The view, or undefined when `text` could take 2 KiB or more.
+ * @returns The view, or undefined when `text` takes 2 KiB or more.
  *
  * @example
  * ```ts
@@ -135,18 +136,24 @@ export function slabBytes(n: number): Uint8Array {
  * import { deepEqual, equal } from "node:assert/strict";
  *
  * deepEqual(slabUtf8("é", 2), Uint8Array.of(0, 0, 0xc3, 0xa9));
- * equal(slabUtf8("x".repeat(1000), 0), undefined);
+ * equal(slabUtf8("x".repeat(2000), 0)?.length, 2000);
+ * equal(slabUtf8("é".repeat(1500), 0), undefined);
  * ```
  */
 export function slabUtf8(text: string, head: number): Uint8Array | undefined {
-  const most = head + 3 * text.length;
-  if (most >= SLAB_MAX) return undefined;
-  if (slabAt + most > SLAB_SIZE) {
+  if (head + text.length >= SLAB_MAX) return undefined;
+  const room = Math.min(head + 3 * text.length, SLAB_MAX - 1);
+  if (slabAt + room > SLAB_SIZE) {
     slab = new Uint8Array(SLAB_SIZE);
     slabAt = 0;
   }
   const start = slabAt;
-  const { written } = textEncoder.encodeInto(text, slab.subarray(start + head, start + most));
+  const into = slab.subarray(start + head, start + room);
+  const { read, written } = textEncoder.encodeInto(text, into);
+  if (read < text.length) { // over 2 KiB of UTF-8: leave the slab as it was (zeroed)
+    into.fill(0, 0, written);
+    return undefined;
+  }
   slabAt = start + head + written;
   return slab.subarray(start, slabAt);
 }

@@ -38,6 +38,8 @@ Deno.test("an EVENT carrying a decoded PUBLISH's payload objects splices its JSO
     kwargs: publish.kwargs!,
   };
   equal(spliceJson(event), `[36,5,6,{"publisher":3},${payload}]`);
+  // Another subscription's EVENT with the same payload: spliced too (the payload found once).
+  equal(spliceJson({ ...event, subscription: 8 }), `[36,8,6,{"publisher":3},${payload}]`);
   equal(text(encodeBytes(json, event)), `[36,5,6,{"publisher":3},${payload}]`);
   // Same meaning as encoding it afresh; another serializer encodes it afresh.
   deepEqual(json.decode(text(encodeBytes(json, event))), json.decode(json.encode(event)));

@@ -93,7 +93,7 @@ export function encodeFrame(type: FrameTypeCode, payload: Uint8Array): Uint8Arra
  * view of a shared slab (`slabUtf8`: read it, never write to it).
  *
  * @param text The payload (a JSON message).
- * @returns The frame, or undefined for text that could take 2 KiB or more.
+ * @returns The frame, or undefined for text that takes 2 KiB or more.
  *
  * @example
  * ```ts

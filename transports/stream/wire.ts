@@ -12,6 +12,7 @@
 
 import type { Socket } from "node:net";
 import { concat } from "./bytes.ts";
+import { ownBytes } from "../../wamp/bytes.ts";
 
 /** What the owner of a {@linkcode Wire} is told. */
 export interface WireHandler {
@@ -177,11 +178,12 @@ export class Wire {
     // One chunk goes as it is (a fan-out's frame, shared by every link), unless it is a view
     // into a slab (`slabBytes`) and the socket is congested: the socket would hold it, and the
     // whole slab with it, for as long as the peer does not read.
+    // (A write that stalls from here on still holds its slab: at most one per stalled socket.)
     const chunk = this.#queue.length > 1
       ? concat(this.#queue)
-      : first.byteLength === first.buffer.byteLength || this.socket.writableLength === 0
+      : this.socket.writableLength === 0
       ? first
-      : first.slice();
+      : ownBytes(first);
     this.#queue = [];
     this.#queuedBytes = 0;
     this.#queuedMessages = 0;

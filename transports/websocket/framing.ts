@@ -462,7 +462,7 @@ export function encodeFrame(
  * write to it), with no copy of the payload.
  *
  * @param text The payload.
- * @returns The frame, or undefined for text that could take 2 KiB or more
+ * @returns The frame, or undefined for text that takes 2 KiB or more
  * (frame its bytes with {@linkcode encodeFrame}).
  *
  * @example

@@ -136,9 +136,12 @@ function keep(text: string, wire: unknown[]): void {
 }
 
 /**
- * Below this many characters of kept text, re-encoding the payload with
- * the head costs less than finding it in the text and splicing it
- * (`deno bench bench/serializers_bench.ts`, group "splice").
+ * Below this many characters of kept text, the payload is encoded again
+ * with the head (not walked for binary: text with no escape holds none)
+ * instead of found in the text and spliced: finding it cost about 110 ns
+ * per decoded message, more than splicing saved on small payloads
+ * (`--cpu-prof` of `load:compare` rpc json); from 1 KiB, splicing wins
+ * (`deno bench -A bench/serializers_bench.ts`, groups "splice json").
  */
 const SPLICE_MIN_CHARS = 1024;
 
@@ -180,15 +183,20 @@ export function spliceJson(msg: WampMessage): string | undefined {
   const head = binaryToJson(toWire(msg, false)) as unknown[];
   if (text.length < SPLICE_MIN_CHARS) {
     // The payload objects as decoded from text with no `\u` escape: no binary to convert.
+    // Numbers are written as JSON.parse read them (doubles, as RFC 8259 advises peers).
     const { args, kwargs } = msg as { args: unknown[]; kwargs?: unknown };
     if (kwargs === undefined) head.push(args);
     else head.push(args, kwargs);
     return JSON.stringify(head);
   }
-  const offset = jsonElementOffset(text, kept.at);
-  if (offset <= 0) return undefined;
+  // Found once per decoded message, however many EVENTs (one per subscription) carry it.
+  if (kept.derived === undefined) {
+    const offset = jsonElementOffset(text, kept.at);
+    kept.derived = offset > 0 ? text.slice(offset) : "";
+  }
+  if (kept.derived === "") return undefined;
   // The head without its closing bracket, a comma, then the kept payload (which closes the list).
-  return JSON.stringify(head).slice(0, -1) + "," + text.slice(offset);
+  return JSON.stringify(head).slice(0, -1) + "," + kept.derived;
 }
 
 /**

@@ -66,8 +66,9 @@ function keep(frame: Uint8Array, wire: unknown[]): void {
   const at = payloadIndex(wire);
   if (at < 0 || !spliceable(wire, at)) return;
   const offset = msgpackElementOffset(at);
-  // A view, not a copy: the transports hand each frame over in bytes of its own, never
-  // written to again, and the payload is kept only for this turn.
+  // A view, not a copy: it is read only while the message that carried it is handled, in the
+  // same synchronous dispatch (kept payloads are forgotten at the end of the turn, before the
+  // next read can reuse a transport's buffer).
   if (offset > 0) keepPayload(slot, wire, at, frame.subarray(offset));
 }
 

@@ -35,10 +35,12 @@ export interface PayloadSlot {
   payload: string | Uint8Array;
   /** The index of Arguments in the decoded wire array. */
   at: number;
+  /** What the codec worked out from `payload` once, for every message it splices it into. */
+  derived: string | undefined;
 }
 
 /** What a serializer kept of a decoded message: see {@linkcode keepPayload}. */
-export type Kept = Readonly<Pick<PayloadSlot, "payload" | "at">>;
+export type Kept = Pick<PayloadSlot, "payload" | "at" | "derived">;
 
 const slots: PayloadSlot[] = [];
 let forgetting = false;
@@ -50,6 +52,7 @@ function forget(): void {
     slot.args = undefined;
     slot.kwargs = undefined;
     slot.payload = "";
+    slot.derived = undefined;
   }
 }
 
@@ -60,7 +63,13 @@ function forget(): void {
  * @returns A new slot, emptied at the end of every turn that fills it.
  */
 export function payloadSlot(): PayloadSlot {
-  const slot: PayloadSlot = { args: undefined, kwargs: undefined, payload: "", at: 0 };
+  const slot: PayloadSlot = {
+    args: undefined,
+    kwargs: undefined,
+    payload: "",
+    at: 0,
+    derived: undefined,
+  };
   slots.push(slot);
   return slot;
 }
@@ -132,6 +141,7 @@ export function keepPayload(
   slot.kwargs = wire[at + 1];
   slot.payload = payload;
   slot.at = at;
+  slot.derived = undefined;
 }
 
 /**

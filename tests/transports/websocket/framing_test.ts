@@ -4,6 +4,7 @@ import {
   CloseCode,
   closePayload,
   encodeFrame,
+  encodeTextFrame,
   FrameParser,
   type FrameParserOptions,
   Opcode,
@@ -310,5 +311,20 @@ Deno.test("FrameParser reads a large masked frame split into chunks of any size"
     const copy = frame.slice(); // the parser unmasks in place
     for (let at = 0; at < copy.length; at += size) parser.push(copy.subarray(at, at + size));
     deepEqual(got, payload, `chunks of ${size}`);
+  }
+});
+
+Deno.test("encodeTextFrame: the same bytes as encodeFrame over UTF-8, at every length boundary, or undefined", () => {
+  for (const char of ["x", "é", "€", "😀", "\ud800"]) {
+    for (const n of [0, 1, 41, 42, 125, 126, 681, 682, 1000, 2043, 2044, 2047, 2048, 3000]) {
+      const text = char.repeat(n);
+      const bytes = new TextEncoder().encode(text);
+      const frame = encodeTextFrame(text);
+      if (bytes.length + 4 >= 2048 || frame === undefined) {
+        equal(frame === undefined, bytes.length + 4 >= 2048, `${char} x ${n}`);
+        continue;
+      }
+      deepEqual(frame, encodeFrame(Opcode.TEXT, bytes), `${char} x ${n}`);
+    }
   }
 });
