@@ -326,7 +326,7 @@ export async function main(args: string[]): Promise<number> {
           : workerListenOptions(listenOptions, index, relay)),
         // Every listener that speaks HTTP serves the bridge paths.
         ...(bridge === undefined || options.type === "rawsocket" ? {} : { mounts: [bridge] }),
-        log: (level, message) => router.log(level, message),
+        log: (level, message, fields) => router.log(level, message, fields),
       });
     } catch (error) {
       const host = options.host.includes(":") ? `[${options.host}]` : options.host;

@@ -345,11 +345,14 @@ export class Connection implements PeerHandler {
       if (this.#state.phase === "authenticating") {
         return this.#run(this.#state.expire("timed out (helloTimeout)"));
       }
+      const peer = this.#peer.info.peer ?? this.#peer.info.type;
       this.#host.log(
         "info",
-        `Connection from ${
-          this.#peer.info.peer ?? this.#peer.info.type
-        }: no session within ${helloTimeout} ms, closing`,
+        `Connection from ${peer}: no session within ${helloTimeout} ms, closing`,
+        {
+          event: "hello_timeout",
+          peer,
+        },
       );
       this.#run(this.#state.close());
     }, helloTimeout);

@@ -37,15 +37,9 @@ export { consoleLogger };
 
 /** Options for {@linkcode Router}. */
 export interface RouterOptions {
-  /**
-   * The realms to create.
-   * @default {[]}
-   */
+  /** The realms to create. @default {[]} */
   realms?: RealmOptions[];
-  /**
-   * The agent string in WELCOME.
-   * @default {"Cloverleaf-<version>"}
-   */
+  /** The agent string in WELCOME. @default {"Cloverleaf-<version>"} */
   agent?: string;
   /**
    * Where log lines go.
@@ -185,7 +179,7 @@ export class Router {
   #trustedRole: string;
   /** Per realm name: the authenticator and authorizer procedures registered there. */
   #trustedProcedures = new Map<string, Set<string>>();
-  /** The logger in use. */
+  /** The logger in use (lines with an `event` field limited per kind: `SessionLog.log`). */
   readonly log: Logger;
   /**
    * Settles when the router can serve: at once, or, with `cluster`, once
@@ -203,7 +197,9 @@ export class Router {
    * @throws {TypeError} When a realm's options are invalid or repeated.
    */
   constructor(options: RouterOptions = {}) {
-    this.log = options.logger ?? consoleLogger("info");
+    const logger = options.logger ?? consoleLogger("info");
+    const sessions = new SessionLog(logger, options.sessionLogRate);
+    this.log = sessions.log; // lines with an `event` are limited per kind, wherever they come from
     this.#globalIds = options.idGenerator ?? globalIdGenerator();
     this.#clusterIds = options.cluster !== undefined && options.idGenerator === undefined;
     this.#trustedRole = options.trustedRole ?? "trusted";
@@ -212,12 +208,12 @@ export class Router {
     const roles: Record<string, Record<string, unknown>> = rolesDict(ROUTER_FEATURES);
     roles.dealer!.reflection = true; // a role key, not a feature (spec "Interface Reflection")
     roles.broker!.reflection = true; // wamp.reflection.topic.* (router/core/broker/topic_reflection.ts)
-    const delivery = new Delivery(), sessions = new SessionLog(this.log, options.sessionLogRate);
+    const delivery = new Delivery();
     this.#host = {
       agent: options.agent ?? `Cloverleaf-${denoConfig.version}`,
       authTimeout: options.authTimeout ?? 10_000,
       roles,
-      log: sessions.log, // a client's failed logins and violations are limited per kind
+      log: this.log,
       sessions,
       metrics: metricsFor(this),
       realm: (name) => this.#realms.get(name),

@@ -184,12 +184,20 @@ export async function listen(
     const wire = new Wire(socket, { maxBacklog });
     const full = maxConnections > 0 && wires.size >= maxConnections;
     const peer = remoteAddress(socket);
-    if (full) log("warn", `Connection from ${peer} refused: ${maxConnections} connections open`);
+    if (full) {
+      log("warn", `Connection from ${peer} refused: ${maxConnections} connections open`, {
+        event: "connection_refused",
+        peer,
+      });
+    }
     counts.connection(full);
     wires.add(wire);
     // Cleared and dropped at the first byte: the closures below outlive it.
     let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(() => {
-      log("info", `Connection from ${peer} closed: nothing sent within ${handshakeTimeout} ms`);
+      log("info", `Connection from ${peer} closed: nothing sent within ${handshakeTimeout} ms`, {
+        event: "handshake_timeout",
+        peer,
+      });
       wire.destroy();
     }, handshakeTimeout);
     const settled = () => {

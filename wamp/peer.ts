@@ -8,6 +8,7 @@
 
 import type { ProtocolViolationError } from "./errors.ts";
 import type { WampMessage } from "./messages.ts";
+import type { LogFields } from "./log.ts";
 
 /** Describes the transport under a session (shown in session details). */
 export interface TransportInfo {
@@ -112,8 +113,13 @@ export interface Link extends Peer {
   bind(handler: PeerHandler): void;
 }
 
-/** Where transports write log lines (a listener's `log` option). */
-export type TransportLog = (level: "info" | "warn", message: string) => void;
+/**
+ * Where transports write log lines (a listener's `log` option). Lines a
+ * client can cause at will carry an `event` field (`connection_refused`,
+ * `handshake_timeout`): a router's `log` writes a few of each kind per
+ * window and counts the rest.
+ */
+export type TransportLog = (level: "info" | "warn", message: string, fields?: LogFields) => void;
 
 /** What to do with a connection whose outbound backlog is over its limit. */
 export type SlowConsumerPolicy = "drop" | "close";

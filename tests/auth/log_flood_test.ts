@@ -65,3 +65,37 @@ Deno.test("router log: failed logins and protocol violations are limited per kin
   ]);
   match(summaries[0]!.message, /^\d+ more "\w+" lines suppressed \(over 10 in 10 s\)$/);
 });
+
+Deno.test("router log: connections refused past maxConnections are limited too (listener lines through router.log)", async () => {
+  const { listen, Router } = await import("../../mod.ts");
+  const lines: Line[] = [];
+  const router = new Router({
+    realms: [{ name: "realm1" }],
+    logger: (level, message, fields) => void lines.push({ level, message, fields: fields ?? {} }),
+  });
+  const listener = await listen(router, {
+    hostname: "127.0.0.1",
+    port: 0,
+    maxConnections: 1,
+    log: router.log,
+  });
+  const port = listener.addr.transport === "tcp" ? listener.addr.port : 0;
+  const held = await Deno.connect({ hostname: "127.0.0.1", port });
+  const more: Deno.Conn[] = [];
+  try {
+    await until(() => listener.stats().accepted === 1, 5000, "the first one accepted");
+    for (let i = 0; i < 30; i++) more.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+    await until(() => listener.stats().refused === 30, 5000, "30 refused");
+    const refused = lines.filter((l) => l.fields.event === "connection_refused");
+    equal(refused.length, EVENT_LOG_LIMIT);
+    match(refused[0]!.message, /refused: 1 connections open/);
+  } finally {
+    held.close();
+    for (const conn of more) conn.close();
+    await listener.close();
+    await router.close();
+  }
+  const summary = lines.find((l) => l.fields.event === "connection_refused" && l.fields.suppressed);
+  ok(summary !== undefined, "the count of the rest, at router close");
+  equal(summary!.fields.suppressed, 20);
+});
