@@ -4,6 +4,7 @@
  * @module
  */
 
+import { checkKdfLimits } from "../wamp/auth/kdf_limits.ts";
 import { linkedPeers } from "../transports/local.ts";
 import { hasBuiltin } from "../wamp/builtin.ts";
 import type { ClientTlsOptions } from "../transports/stream/dial.ts";
@@ -156,6 +157,7 @@ export async function openLink(
  * ```
  */
 export async function connect(url: string, options: ConnectOptions): Promise<Session> {
+  if (options.kdfLimits !== undefined) checkKdfLimits(options.kdfLimits); // before any I/O
   const link = await openLink(url, options);
   return await Session.join(link, options);
 }

@@ -1,14 +1,13 @@
 /**
- * A connection that outlives its sessions: it joins, and when the session
- * is lost (the router restarts, the network drops) it reconnects with
- * exponential backoff and jitter, joins again with the same credentials,
- * and subscribes and registers again what the application subscribed and
- * registered through it. Modeled on Autobahn|JS's `Connection`;
- * platform-neutral (timers and `Math.random` only).
+ * A connection that outlives its sessions: it joins, and when the session is lost (the router
+ * restarts, the network drops) it reconnects with exponential backoff and jitter, joins again with
+ * the same credentials, and subscribes and registers again what the application subscribed and
+ * registered through it, like Autobahn|JS's `Connection` (timers and `Math.random` only).
  *
  * @module
  */
 
+import { checkKdfLimits } from "../wamp/auth/kdf_limits.ts";
 import { CloseUri, type PublishOptions, type SubscribeOptions } from "../wamp/mod.ts";
 import { Backoff } from "./backoff.ts";
 import type { Endpoint, RegisterRequestOptions, Registration } from "./callee.ts";
@@ -97,9 +96,10 @@ export class Connection {
    *
    * @param url The router's URL (any scheme `connect()` takes).
    * @param options Realm, credentials, transport settings, retries, callbacks.
-   * @throws {RangeError} When a retry option is out of range (it names the option).
+   * @throws {RangeError} When a retry option or `kdfLimits` is out of range (it names it).
    */
   constructor(url: string, options: ConnectionOptions) {
+    if (options.kdfLimits !== undefined) checkKdfLimits(options.kdfLimits); // not retried later
     this.#url = url;
     this.#options = options;
     this.#backoff = new Backoff(options);

@@ -14,6 +14,7 @@ import { ed25519PublicKey } from "../../wamp/auth/webcrypto.ts";
 import { seedBytes } from "../../wamp/auth/cryptosign.ts";
 import { generateNonce } from "../../wamp/auth/scram.ts";
 import { checkVerifier } from "../../wamp/auth/scram_client.ts";
+import { checkKdfLimits } from "../../wamp/auth/kdf_limits.ts";
 import { toBase64, toHex } from "../../wamp/bytes.ts";
 import type { Dict, TransportInfo, WelcomeDetails } from "../../wamp/mod.ts";
 import { bindChannel, type BoundChannel } from "./channel_binding.ts";
@@ -48,6 +49,7 @@ export class ClientAuthenticator {
    */
   constructor(options: AuthCredentials, transport?: TransportInfo) {
     this.#options = options;
+    if (options.kdfLimits !== undefined) checkKdfLimits(options.kdfLimits);
     this.#methods = options.authmethods ?? defaultMethods(options);
     if (options.cryptosign !== undefined && this.#offers(AuthMethod.CRYPTOSIGN)) {
       this.#seed = seedBytes(options.cryptosign.seed);

@@ -174,3 +174,22 @@ Deno.test("router config, wampcraDeriveKey and hash-secret refuse KDF parameters
   equal(cra2.code, 2, cra2.stderr);
   match(cra2.stderr, /keylen 1025 is over the limit of 1024 bytes/);
 });
+
+Deno.test("client: a kdfLimits of its own that is not a positive number fails connect() before any I/O", async () => {
+  // Port 9 (discard) on loopback: nothing is dialed, the options are refused first.
+  await rejects(
+    connect("ws://127.0.0.1:9/ws", {
+      realm: "realm1",
+      password: "pa55",
+      authid: "alice",
+      authmethods: ["wamp-scram"],
+      kdfLimits: { pbkdf2Iterations: 0 },
+    }),
+    /kdfLimits\.pbkdf2Iterations must be a positive number, got 0/,
+  );
+  const { Connection } = await import("../../client/mod.ts");
+  throws(
+    () => new Connection("ws://127.0.0.1:9/ws", { realm: "realm1", kdfLimits: { argon2Work: -1 } }),
+    /kdfLimits\.argon2Work must be a positive number/,
+  );
+});

@@ -89,6 +89,26 @@ export function kdfOverLimit(
     : undefined;
 }
 
+/**
+ * Checks a client's `kdfLimits` when it is given, not at the first
+ * CHALLENGE (where a mistake of its own would read as the router's).
+ *
+ * @param limits The limits.
+ * @throws {RangeError} When one is not a positive number.
+ *
+ * @example
+ * ```ts
+ * import { checkKdfLimits } from "./kdf_limits.ts";
+ * import { throws } from "node:assert/strict";
+ *
+ * checkKdfLimits({ pbkdf2Iterations: 10 });
+ * throws(() => checkKdfLimits({ argon2Memory: 0 }), /kdfLimits.argon2Memory must be a positive number/);
+ * ```
+ */
+export function checkKdfLimits(limits: KdfLimits): void {
+  for (const key of Object.keys(KDF_LIMITS) as (keyof KdfLimits)[]) limit(limits, key);
+}
+
 /** One limit: the one given, else the default. */
 function limit(limits: KdfLimits, key: keyof KdfLimits): number {
   const value = limits[key] ?? KDF_LIMITS[key];
