@@ -27,6 +27,7 @@ import { ConfigErrors } from "./config/mod.ts";
 import { CloseUri, consoleLogger, type Logger, type RealmOptions, Router } from "./mod.ts";
 import { toListenOptions } from "./transports/config.ts";
 import { listen, type Listener } from "./transports/listener.ts";
+import { authority } from "./transports/address.ts";
 import { type AdminServer, serveAdmin } from "./admin/mod.ts";
 import { addRealmTo } from "./router/router.ts";
 import { withFields } from "./router/logger.ts";
@@ -286,19 +287,23 @@ export async function main(args: string[]): Promise<number> {
   }
   const worker = config.worker;
   const name = worker === undefined ? "cloverleaf" : `cloverleaf worker ${worker}`;
+  const listeners: Listener[] = [];
+  let relay: LongPollRelay | undefined;
+  /** One line saying what could not start and why, then everything started is closed: exit 1. */
+  const cannot = async (what: string, error: unknown): Promise<number> => {
+    const why = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    console.error(`${name}: Cannot ${what}: ${why}`);
+    await router.close(CloseUri.SYSTEM_SHUTDOWN);
+    await Promise.all(listeners.map((l) => l.close()));
+    await relay?.close();
+    return 1;
+  };
 
   try {
     await router.ready;
   } catch (error) {
-    console.error(
-      `${name}: Cannot join cluster through ${config.cluster?.servers.join(", ")}: ${
-        error instanceof Error ? error.message.split("\n")[0] : String(error)
-      }`,
-    );
-    await router.close(CloseUri.SYSTEM_SHUTDOWN);
-    return 1;
+    return await cannot(`join cluster through ${config.cluster?.servers.join(", ")}`, error);
   }
-  let relay: LongPollRelay | undefined;
   // A worker's admin listener is on its private socket; the supervisor serves --admin.
   let adminConfig: { host: string; port: number; token?: string; path?: string } | undefined =
     config.admin;
@@ -310,11 +315,8 @@ export async function main(args: string[]): Promise<number> {
       adminConfig = side.admin === undefined ? undefined : { host: "", port: 0, ...side.admin };
     }
   } catch (error) {
-    console.error(`${name}: Cannot set up its private sockets: ${(error as Error).message}`);
-    await router.close(CloseUri.SYSTEM_SHUTDOWN);
-    return 1;
+    return await cannot("set up its private sockets", error);
   }
-  const listeners: Listener[] = [];
   const bridge = bridges.length === 0 ? undefined : httpBridge(router, bridges);
   for (const [index, options] of config.listeners.entries()) {
     let listener: Listener;
@@ -329,16 +331,10 @@ export async function main(args: string[]): Promise<number> {
         log: (level, message, fields) => router.log(level, message, fields),
       });
     } catch (error) {
-      const host = options.host.includes(":") ? `[${options.host}]` : options.host;
-      console.error(
-        `${name}: Cannot listen on ${options.unix ?? `${host}:${options.port}`}: ${
-          error instanceof Error ? error.message.split("\n")[0] : String(error)
-        }`,
+      return await cannot(
+        `listen on ${options.unix ?? authority(options.host, options.port)}`,
+        error,
       );
-      await router.close(CloseUri.SYSTEM_SHUTDOWN);
-      await Promise.all(listeners.map((l) => l.close()));
-      await relay?.close();
-      return 1;
     }
     listeners.push(listener);
     const url = listenerUrls(listener);
@@ -351,8 +347,7 @@ export async function main(args: string[]): Promise<number> {
     });
     if (bridge !== undefined && options.type !== "rawsocket" && listener.addr.transport === "tcp") {
       const { hostname, port } = listener.addr;
-      const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-      const base = `${options.tls === undefined ? "http" : "https"}://${host}:${port}`;
+      const base = `${options.tls === undefined ? "http" : "https"}://${authority(hostname, port)}`;
       router.log(
         "info",
         `HTTP bridge on ${base}: ${bridges.map((b) => `${b.path} (${b.type})`).join(", ")}`,
@@ -369,15 +364,7 @@ export async function main(args: string[]): Promise<number> {
         ...(token === undefined ? {} : { token }),
       });
     } catch (error) {
-      console.error(
-        `${name}: Cannot serve the admin listener on ${path ?? `${host}:${port}`}: ${
-          error instanceof Error ? error.message.split("\n")[0] : String(error)
-        }`,
-      );
-      await router.close(CloseUri.SYSTEM_SHUTDOWN);
-      await Promise.all(listeners.map((l) => l.close()));
-      await relay?.close();
-      return 1;
+      return await cannot(`serve the admin listener on ${path ?? authority(host, port)}`, error);
     }
     router.log(
       "info",

@@ -12,6 +12,7 @@ import { MessageType, messageTypeName } from "../wamp/mod.ts";
 import { clusterNodeOf, realmOf, type Router } from "../router/router.ts";
 import { type LabelCounter, metricsOf } from "../router/metrics.ts";
 import type { Listener } from "../transports/listener.ts";
+import { authority } from "../transports/address.ts";
 import type { MetricFamily, Sample } from "./exposition.ts";
 
 /** What the admin listener reads its metrics from. */
@@ -145,9 +146,7 @@ export function collect(sources: MetricSources): MetricFamily[] {
 export function listenerName(listener: Listener): string {
   const addr = listener.addr;
   if (addr.transport === "unix") return addr.path;
-  return addr.hostname.includes(":")
-    ? `[${addr.hostname}]:${addr.port}`
-    : `${addr.hostname}:${addr.port}`;
+  return authority(addr.hostname, addr.port);
 }
 
 function sessions(router: Router): Sample[] {

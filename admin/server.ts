@@ -13,6 +13,7 @@ import type { Router } from "../router/router.ts";
 import { clusterNodeOf } from "../router/router.ts";
 import { metricsOf, RateTable, Ring } from "../router/metrics.ts";
 import type { Listener } from "../transports/listener.ts";
+import { authority } from "../transports/address.ts";
 import { json, refusal } from "./access.ts";
 import { collect, type MetricSources } from "./collect.ts";
 import { DASHBOARD_HTML } from "./dashboard_page.ts";
@@ -244,10 +245,9 @@ export async function serveAdmin(router: Router, options: AdminOptions = {}): Pr
   }
   const hostname = addr.transport === "unix" ? addr.path : (addr as Deno.NetAddr).hostname;
   const port = addr.transport === "unix" ? 0 : (addr as Deno.NetAddr).port;
-  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   return {
     addr: { hostname, port },
-    url: addr.transport === "unix" ? `unix:${hostname}` : `http://${host}:${port}`,
+    url: addr.transport === "unix" ? `unix:${hostname}` : `http://${authority(hostname, port)}`,
     async close() {
       clearInterval(tick);
       lag.stop();

@@ -20,6 +20,7 @@
 
 import { json, refusal } from "../admin/access.ts";
 import type { AdminConfig } from "./service_config.ts";
+import { authority } from "../transports/address.ts";
 
 /** Milliseconds a worker's admin listener has to answer the supervisor. */
 const WORKER_TIMEOUT = 5000;
@@ -203,9 +204,8 @@ export async function serveWorkersAdmin(
     throw error;
   }
   const addr = await listening.promise;
-  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   return {
-    url: `http://${host}:${addr.port}`,
+    url: `http://${authority(addr.hostname, addr.port)}`,
     async close() {
       await server.shutdown();
       for (const client of clients.values()) client.close();

@@ -119,3 +119,24 @@ export function isLoopback(address: string): boolean {
   const host = address.startsWith("::ffff:") ? address.slice(7) : address;
   return host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
+
+/**
+ * The `host:port` of an address as it goes in a URL: an IPv6 host in
+ * brackets.
+ *
+ * @param host A hostname or IP address.
+ * @param port The port.
+ * @returns The authority.
+ *
+ * @example
+ * ```ts
+ * import { authority } from "./address.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(authority("::1", 8080), "[::1]:8080");
+ * equal(authority("127.0.0.1", 8080), "127.0.0.1:8080");
+ * ```
+ */
+export function authority(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -18,6 +18,7 @@ import { type LongPollOptions, LongPollService } from "./longpoll/server.ts";
 import { acceptRawSocket, type RawSocketOptions } from "./rawsocket/server.ts";
 import { upgradeWebSocket, type WebSocketOptions } from "./websocket/server.ts";
 import { remoteAddress, Wire } from "./stream/wire.ts";
+import { authority } from "./address.ts";
 import { ListenerCounts, type ListenerStats } from "./listener_stats.ts";
 import { HandshakeTimers, type ListenerTlsOptions, tlsServerOptions } from "./listener_tls.ts";
 
@@ -306,13 +307,12 @@ export async function listen(
   const secure = options.tls !== undefined;
   const urls: { websocket?: string; rawsocket?: string; longpoll?: string } = {};
   if (addr.transport === "tcp") {
-    const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-    const authority = `${host}:${addr.port}`;
-    origin = `${secure ? "https" : "http"}://${authority}`;
+    const hostPort = authority(addr.hostname, addr.port);
+    origin = `${secure ? "https" : "http"}://${hostPort}`;
     if (wsOptions !== undefined) {
-      urls.websocket = `${secure ? "wss" : "ws"}://${authority}${wsPaths[0] ?? "/ws"}`;
+      urls.websocket = `${secure ? "wss" : "ws"}://${hostPort}${wsPaths[0] ?? "/ws"}`;
     }
-    if (rsOptions !== undefined) urls.rawsocket = `${secure ? "tcps" : "tcp"}://${authority}`;
+    if (rsOptions !== undefined) urls.rawsocket = `${secure ? "tcps" : "tcp"}://${hostPort}`;
     if (longpoll !== undefined) urls.longpoll = `${origin}${longpoll.path}`;
   } else if (rsOptions !== undefined) {
     urls.rawsocket = `unix://${addr.path}`;
