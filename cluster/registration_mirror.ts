@@ -73,27 +73,31 @@ export interface Kv {
 const LIST_MS = 2000;
 
 /**
- * The table's keys matching `filter`, or what this node's mirror shows
- * when NATS does not list them within 2 s (nats-server 2.9 can stall a
- * listing for about 30 s after deletes).
+ * The table's keys matching `filter`, or, when NATS does not list them
+ * within 2 s (nats-server 2.9 can stall a listing for about 30 s after
+ * deletes), what this node's mirror shows, or an error without `mirrored`
+ * (where a lagging mirror could let a check pass that must not).
  *
  * @param kv The table.
  * @param filter The keys to list (wildcards allowed).
- * @param mirrored The same keys as the mirror shows them.
+ * @param mirrored The same keys as the mirror shows them, if they may stand in.
  * @param log Where a late listing is told.
  * @returns The keys.
+ * @throws {Error} When the listing is late and there is no `mirrored`.
  */
 export async function listKeys(
   kv: Kv,
   filter: string,
-  mirrored: () => string[],
+  mirrored: (() => string[]) | undefined,
   log: Logger,
 ): Promise<string[]> {
   const keys: string[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), LIST_MS));
   const byMirror = () => {
-    log("warn", `Cluster: listing "${filter}" took over ${LIST_MS} ms: going by the mirror`);
+    const what = `Cluster: listing "${filter}" took over ${LIST_MS} ms`;
+    if (mirrored === undefined) throw new Error(what);
+    log("warn", `${what}: going by the mirror`);
     return mirrored();
   };
   try {
@@ -112,6 +116,20 @@ export async function listKeys(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Deletes a key at the revision it has now: a write that comes between
+ * (a node back from the dead writing its callee again) makes it fail.
+ *
+ * @param kv The table.
+ * @param key The key.
+ * @returns Whether this deleted it.
+ */
+export async function deleteAsRead(kv: Kv, key: string): Promise<boolean> {
+  const entry = await kv.get(key);
+  if (!live(entry)) return false;
+  return await kv.delete(key, { previousSeq: entry.revision }).then(() => true, () => false);
 }
 
 /**

@@ -32,6 +32,7 @@ import type { CalleeEntry } from "../router/core/dealer/remote.ts";
 import type { Logger } from "../router/core/types.ts";
 import type { ClusterNode } from "./node.ts";
 import {
+  deleteAsRead,
   type Head,
   keyToken,
   type Kv,
@@ -46,8 +47,8 @@ import {
 export { keyToken, type RegistrationChange };
 
 const PACK = { ignoreUndefined: true } as const;
-/** How long a takeover's mark holds before others may undo it (its node died mid-way). */
-const MARK_MS = 2000;
+/** How long a takeover's mark holds before others undo it: past its own two listings (2 s each). */
+const MARK_MS = 6000;
 const ATTEMPTS = 50;
 /** How long after a node's death a survivor that becomes the smallest still removes its callees. */
 const TAKEOVER_MS = 5 * 60_000;
@@ -121,15 +122,14 @@ export class ClusterRegistrations {
           const head = await this.#kv.get(key);
           if (live(stored) && live(head)) {
             const [epoch] = decode(stored.value) as Stored;
-            if (epoch === (decode(head.value) as Head).epoch) continue; // still in
+            if (epoch === (decode(head.value) as Head).epoch) {
+              // Still in: written again, so a survivor's delete from before fails (its revision).
+              await this.#kv.update(stored.key, stored.value, stored.revision);
+              continue;
+            }
           }
-          const refused = await this.claim(
-            untoken(realm!),
-            uri,
-            match as MatchPolicy,
-            invoke,
-            entry,
-          );
+          const policy = match as MatchPolicy;
+          const refused = await this.claim(untoken(realm!), uri, policy, invoke, entry);
           if (refused !== undefined) {
             this.#log("warn", `Cluster: cannot restore ${uri}: ${refused}`);
           }
@@ -249,7 +249,11 @@ export class ClusterRegistrations {
     } catch {
       return { refused: false };
     }
-    if (await this.#hasCallees(key, head.epoch)) { // one joined before the mark: it won
+    const joined = await this.#hasCallees(key, head.epoch).catch(async (error) => {
+      await this.#unmark(key, head, marked); // not left for others to wait out
+      throw error;
+    });
+    if (joined) { // one joined before the mark: it won
       await this.#unmark(key, head, marked);
       return { refused: true };
     }
@@ -276,10 +280,9 @@ export class ClusterRegistrations {
     await this.#kv.update(key, encode(rest, PACK), revision).catch(() => {});
   }
 
-  /** Whether the table lists a callee of `epoch` under `key` on a node not down. */
+  /** Whether the table lists a callee of `epoch` under `key` on a node not down (not the mirror). */
   async #hasCallees(key: string, epoch: string): Promise<boolean> {
-    const mirrored = () => this.#mirror.calleeKeys(key);
-    const names = await listKeys(this.#kv, `${key}.*.*`, mirrored, this.#log);
+    const names = await listKeys(this.#kv, `${key}.*.*`, undefined, this.#log);
     for (const name of names) {
       const entry = await this.#kv.get(name);
       if (!live(entry)) continue;
@@ -378,8 +381,8 @@ export class ClusterRegistrations {
       const mirrored = () => this.#mirror.calleeKeysOf(down);
       const keys = await listKeys(this.#kv, `*.*.*.${down}.*`, mirrored, this.#log);
       for (const key of keys) {
-        await this.#kv.delete(key);
-        this.released++;
+        if (!this.#down.has(down) || this.#closed) break; // it came back: its keys stand
+        if (await deleteAsRead(this.#kv, key)) this.released++;
         heads.add(key.split(".", 3).join("."));
       }
       for (const key of heads) await this.#removeHead(key);

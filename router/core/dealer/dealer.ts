@@ -183,7 +183,8 @@ export class Dealer {
     }
     // In a cluster, new registrations still claiming the shared table count too.
     const exists = (p: string, m: MatchPolicy) => this.#registrations.lookup(p, m) !== undefined;
-    const pending = this.#calls.remote?.pendingOthers(msg.procedure, match, exists) ?? 0;
+    const room = limits.registrations - this.#registrations.size;
+    const pending = this.#calls.remote?.pendingOthers(msg.procedure, match, exists, room) ?? 0;
     if (existing === undefined && this.#registrations.size + pending >= limits.registrations) {
       return refuse(
         ErrorUri.LIMIT_EXCEEDED,
