@@ -270,11 +270,23 @@ export function fromHex(text: string): Uint8Array {
  * @returns One new array with all their bytes.
  */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
+  return concat(parts);
+}
+
+/**
+ * Joins byte chunks into one new array.
+ *
+ * @param chunks The chunks, in order.
+ * @returns Their bytes, copied into one array.
+ */
+export function concat(chunks: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  let length = 0;
+  for (const c of chunks) length += c.byteLength;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
   }
   return out;
 }
