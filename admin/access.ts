@@ -11,6 +11,9 @@ import { isLoopback } from "../transports/address.ts";
 
 export { isLoopback } from "../transports/address.ts";
 
+/** Headers a reverse proxy adds: the client is not the loopback address the socket shows. */
+const PROXY_HEADERS = ["forwarded", "x-forwarded-for", "x-real-ip"];
+
 /**
  * Decides whether a request may go on.
  *
@@ -25,7 +28,9 @@ export function refusal(
   token: string | undefined,
 ): Response | undefined {
   if (token === undefined) {
-    if (isLoopback(remote)) return undefined;
+    // A proxy on this host connects from loopback for everyone: proxied requests need the token.
+    const proxied = PROXY_HEADERS.some((name) => request.headers.has(name));
+    if (isLoopback(remote) && !proxied) return undefined;
     return json(403, {
       error: "forbidden",
       message: "The admin listener serves loopback clients only (configure admin.token)",

@@ -133,6 +133,7 @@ export async function serveAdmin(router: Router, options: AdminOptions = {}): Pr
   const push = (stream: ReadableStreamDefaultController<Uint8Array>, data: Uint8Array) => {
     if ((stream.desiredSize ?? 0) < -MAX_STREAM_BACKLOG) {
       streams.delete(stream);
+      watched(); // the last one gone: stop counting rates
       return stream.error(new Error("dashboard too slow"));
     }
     stream.enqueue(data);

@@ -176,6 +176,8 @@ export class Target {
       peer: this.peer.info.peer,
       reason,
       backlog,
+      // A kind a client can cause at will (many connections that stop reading): limited in Router.log.
+      event: "slow_consumer",
     };
   }
 

@@ -16,6 +16,9 @@ export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
 
 /** A value that may go in a text line as is (others are quoted as JSON strings). */
 const BARE = /^[\w.:/@+*#%?&~-]+$/;
+const CONTROL = /[\x00-\x1f\x7f]/g;
+/** A control character as JSON writes it (`\n`, `\u0007`). */
+const escapeControl = (char: string): string => JSON.stringify(char).slice(1, -1);
 
 /**
  * Formats one log line.
@@ -60,7 +63,8 @@ export function formatLogLine(
     }
     return JSON.stringify(line);
   }
-  let line = `${time} ${level.toUpperCase()} ${message}`;
+  // A peer's text in a message cannot start a line of its own: control characters escaped.
+  let line = `${time} ${level.toUpperCase()} ${message.replace(CONTROL, escapeControl)}`;
   if (fields !== undefined) {
     for (const key in fields) {
       const value = fields[key];

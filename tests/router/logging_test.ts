@@ -265,6 +265,7 @@ Deno.test("logging: slow-consumer warnings come at most once per session per int
   equal(warnings.length, 1, "one warning within the interval");
   equal(warnings[0]![2]?.dropped, 1);
   equal(warnings[0]![2]?.reason, "slow consumer: dropping events");
+  equal(warnings[0]![2]?.event, "slow_consumer"); // limited per kind by Router.log
   equal(
     logs.filter(([, m]) => /caught up/.test(m)).length,
     1,
