@@ -276,7 +276,18 @@ function jsonSafe(_key: string, value: unknown): unknown {
  * @param value The value.
  */
 export function printJson(value: unknown): void {
-  console.log(JSON.stringify(value, jsonSafe));
+  console.log(jsonLine(value));
+}
+
+/**
+ * A value as the CLI prints it: JSON, binary as WAMP's `"\0" + base64`, a
+ * bigint as a number when it is safe, else as its digits.
+ *
+ * @param value The value.
+ * @returns One line of JSON.
+ */
+export function jsonLine(value: unknown): string {
+  return JSON.stringify(value, jsonSafe);
 }
 
 /**

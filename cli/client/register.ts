@@ -12,6 +12,7 @@ import {
   type ConnectFlags,
   integerFlag,
   join,
+  jsonLine,
   parsePairs,
   parseValue,
   printJson,
@@ -46,21 +47,43 @@ export async function execAnswer(
   signal: AbortSignal,
 ): Promise<YieldArguments> {
   const [sh, flag] = shell();
+  // Its own process group: a cancel kills the command, not only the shell that started it (whose
+  // orphans would hold stdout open, the call unanswered and its --exec slot taken for good).
   const child = new Deno.Command(sh, {
     args: [flag, command],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
-    signal,
+    detached: true,
   }).spawn();
-  const writer = child.stdin.getWriter();
+  const kill = () => {
+    try {
+      if (Deno.build.os === "windows") child.kill("SIGKILL");
+      else Deno.kill(-child.pid, "SIGKILL");
+    } catch {
+      // Gone already.
+    }
+  };
+  if (signal.aborted) kill();
+  else signal.addEventListener("abort", kill, { once: true });
+  // stdin is written while stdout is read: a command that echoes as it reads cannot stall on a
+  // full pipe.
+  const feed = (async () => {
+    const writer = child.stdin.getWriter();
+    try {
+      await writer.write(new TextEncoder().encode(jsonLine(input) + "\n"));
+    } catch {
+      // The command does not read its stdin: fine.
+    } finally {
+      await writer.close().catch(() => {});
+    }
+  })();
+  let out: Deno.CommandOutput;
   try {
-    await writer.write(new TextEncoder().encode(JSON.stringify(input) + "\n"));
-    await writer.close();
-  } catch {
-    // The command does not read its stdin: fine.
+    [out] = await Promise.all([child.output(), feed]);
+  } finally {
+    signal.removeEventListener("abort", kill);
   }
-  const out = await child.output();
   const decoder = new TextDecoder();
   if (!out.success) {
     const why = decoder.decode(out.stderr).trim().split("\n").at(-1);
