@@ -72,10 +72,16 @@ export async function keygen(args: string[]): Promise<number> {
       console.log(`Private key: ${seed}\nPublic key: ${publicKey}`);
       return 0;
     }
-    await writeNew(file, `${seed}\n`, 0o600);
+    // The public half first: when it cannot be written, no private key is left without it.
+    await writeNew(`${file}.pub`, `${publicKey}\n`, 0o644);
+    try {
+      await writeNew(file, `${seed}\n`, 0o600);
+    } catch (error) {
+      await Deno.remove(`${file}.pub`).catch(() => {});
+      throw error;
+    }
     // createNew applies the umask to the mode: make sure it is 0600.
     if (Deno.build.os !== "windows") await Deno.chmod(file, 0o600);
-    await writeNew(`${file}.pub`, `${publicKey}\n`, 0o644);
     console.log(`Public key: ${publicKey}`);
     return 0;
   } catch (error) {

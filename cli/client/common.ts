@@ -118,6 +118,12 @@ export async function readPrivateKey(value: string): Promise<string> {
   try {
     text = await Deno.readTextFile(value);
   } catch (error) {
+    // A mistyped key is not repeated on stderr (nor in the OS error, which names the "path").
+    if (/^(0x)?[0-9a-fA-F\s]{32,}$/.test(value)) {
+      throw new UsageError(
+        "Cannot read --private-key: not 64 hex characters (a key is not repeated here)",
+      );
+    }
     throw new UsageError(
       `Cannot read --private-key "${value}": expected 64 hex characters or a file holding them (${
         error instanceof Error ? error.message : error

@@ -4,7 +4,7 @@
  * commands log in with the key file and the passwords.
  */
 
-import { deepEqual, equal, match, notEqual, ok } from "node:assert/strict";
+import { deepEqual, equal, match, notEqual, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { cryptosignKeyPair } from "../../wamp/mod.ts";
@@ -42,6 +42,23 @@ Deno.test("cli keygen -o writes the private key with mode 0600 and never overwri
     assertUsage(await runClient(["keygen", "-o", file]), /the file exists/);
     equal((await Deno.readTextFile(file)).trim(), seed, "the key is still there");
     assertUsage(await runClient(["keygen", "extra"]), /Unexpected argument "extra"/);
+    // A .pub in the way: no private key is written without its public half.
+    const lone = join(dir, "bob.key");
+    await Deno.writeTextFile(`${lone}.pub`, "someone else's\n");
+    assertUsage(await runClient(["keygen", "-o", lone]), /the file exists/);
+    await rejects(Deno.stat(lone), Deno.errors.NotFound);
+    // A mistyped key is not repeated on stderr.
+    const typo = "0x" + "ab".repeat(31);
+    const bad = await runClient([
+      "call",
+      "p",
+      "--private-key",
+      typo,
+      "--url",
+      "ws://127.0.0.1:9/ws",
+    ]);
+    match(bad.stderr, /Cannot read --private-key: not 64 hex characters/);
+    equal(bad.stderr.includes(typo), false, bad.stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
