@@ -16,6 +16,7 @@ export const LOG_FORMATS: readonly LogFormat[] = ["text", "json"];
 
 /** A value that may go in a text line as is (others are quoted as JSON strings). */
 const BARE = /^[\w.:/@+*#%?&~-]+$/;
+// deno-lint-ignore no-control-regex -- control characters are what it finds
 const CONTROL = /[\x00-\x1f\x7f]/g;
 /** A control character as JSON writes it (`\n`, `\u0007`). */
 const escapeControl = (char: string): string => JSON.stringify(char).slice(1, -1);
