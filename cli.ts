@@ -29,7 +29,7 @@ import { toListenOptions } from "./transports/config.ts";
 import { listen, type Listener } from "./transports/listener.ts";
 import { authority } from "./transports/address.ts";
 import { type AdminServer, serveAdmin } from "./admin/mod.ts";
-import { addRealmTo } from "./router/router.ts";
+import { addRealmTo, clusterNodeOf } from "./router/router.ts";
 import { withFields } from "./router/logger.ts";
 import { EXIT_USAGE, type Flags, parseFlags, printUsage } from "./cli/flags.ts";
 import { loadConfig, type ServiceConfig } from "./cli/service_config.ts";
@@ -42,6 +42,7 @@ import { keygen } from "./cli/keygen.ts";
 import { hashSecret } from "./cli/hash_secret.ts";
 import type { BridgeOptions } from "./bridge/config.ts";
 import { httpBridge } from "./bridge/mount.ts";
+import { clusterSignatures } from "./cluster/bridge_signatures.ts";
 import { bridgesOf } from "./cli/bridges.ts";
 
 /**
@@ -317,7 +318,11 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     return await cannot("set up its private sockets", error);
   }
-  const bridge = bridges.length === 0 ? undefined : httpBridge(router, bridges);
+  // In a cluster (and so under --workers) a signed bridge request is taken once by every node.
+  const node = clusterNodeOf(router);
+  const bridge = bridges.length === 0
+    ? undefined
+    : httpBridge(router, bridges, node === undefined ? undefined : clusterSignatures(node));
   for (const [index, options] of config.listeners.entries()) {
     let listener: Listener;
     try {

@@ -11,7 +11,9 @@
  * for the body, so a captured GET cannot be sent again with another topic.
  * Each signature is taken once by the whole bridge: what it covers names
  * neither path nor method (and `seq=1&nonce=42` signs as `seq=14&nonce=2`),
- * so the paths of one key and secret share the memory of used ones.
+ * so the paths of one key and secret share the memory of used ones. With
+ * {@linkcode SharedSignatures} (a cluster's, the workers' of one service),
+ * a signature is taken once by every router sharing it.
  *
  * @module
  */
@@ -20,9 +22,7 @@ import { constantTimeEqual } from "../wamp/auth/util.ts";
 import { concatBytes, toBase64 } from "../wamp/bytes.ts";
 import type { BridgeAuth } from "./config.ts";
 import { BridgeError, refusal } from "./errors.ts";
-
-/** Signatures a key remembers; past this many unexpired ones, requests get 429. */
-export const MAX_SIGNATURES = 10_000;
+import { hmacKey, type SharedSignatures, SigningKey } from "./signing_key.ts";
 
 const encoder = new TextEncoder();
 
@@ -96,17 +96,6 @@ export async function signRequest(target: string, options: SignOptions): Promise
   return `${unsigned}&signature=${signature}`;
 }
 
-/** The HMAC key of a secret. */
-function hmacKey(secret: string): Promise<CryptoKey> {
-  return crypto.subtle.importKey(
-    "raw",
-    encoder.encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-}
-
 /** URL-safe Base64 (with padding) of HMAC-SHA256 of `data`. */
 async function sign(key: CryptoKey, data: Uint8Array): Promise<string> {
   const mac = new Uint8Array(
@@ -173,79 +162,19 @@ function signedFields(url: URL): SignedFields | Response {
 }
 
 /**
- * What the paths with one key and secret share: the HMAC key, imported
- * once, and the signatures used, each remembered until no path of them
- * would take it again, so a signature is taken once by the whole bridge
- * whatever path or method it comes with.
- */
-export class SigningKey {
-  /** The secret's HMAC key, once imported. */
-  #hmac: Promise<CryptoKey> | undefined;
-  readonly #secret: string;
-  /** Milliseconds a used signature is remembered. */
-  readonly #keep: number;
-  /** Signatures used (canonical: URL-safe, unpadded), with when they stop mattering. */
-  #spent = new Map<string, number>();
-
-  /**
-   * Creates the shared state.
-   *
-   * @param secret The HMAC secret.
-   * @param timestampDelta The largest `timestampDelta` (seconds) of the paths sharing it.
-   */
-  constructor(secret: string, timestampDelta: number) {
-    this.#secret = secret;
-    // 2 windows: a request is taken while its timestamp is within one window of the clock, so
-    // until at most 2 windows after the first time; in arrival order, the oldest expires first.
-    this.#keep = 2 * timestampDelta * 1000;
-  }
-
-  /** The HMAC key. */
-  hmac(): Promise<CryptoKey> {
-    return this.#hmac ??= hmacKey(this.#secret);
-  }
-
-  /**
-   * Remembers a verified signature; refuses one used before.
-   *
-   * @param signature The canonical signature (URL-safe Base64, no padding).
-   * @param now The clock, milliseconds.
-   * @returns The refusal (401 replay, 429 memory full), or undefined.
-   */
-  spend(signature: string, now: number): Response | undefined {
-    const spent = this.#spent;
-    const seen = spent.get(signature);
-    if (seen !== undefined && seen >= now) {
-      return refusal(BridgeError.UNAUTHORIZED, ["signature already used (replayed request)"]);
-    }
-    // Insertion order is the ring: drop what has expired from the front.
-    for (const [old, until] of spent) {
-      if (until >= now && spent.size < MAX_SIGNATURES) break;
-      if (until >= now) {
-        return refusal(BridgeError.RATE_LIMITED, [
-          `${MAX_SIGNATURES} signed requests within the timestamp window`,
-        ]);
-      }
-      spent.delete(old);
-    }
-    spent.delete(signature);
-    spent.set(signature, now + this.#keep);
-    return undefined;
-  }
-}
-
-/**
  * The checkers of a bridge's paths, in their order: paths with the same
  * key and secret share one {@linkcode SigningKey} (its memory kept for the
  * largest `timestampDelta` among them).
  *
  * @param auths Each path's settings.
  * @param now The clock (milliseconds), injectable for tests.
+ * @param shared A memory of used signatures shared with other routers.
  * @returns One checker per path.
  */
 export function requestAuths(
   auths: readonly BridgeAuth[],
   now: () => number = Date.now,
+  shared?: SharedSignatures,
 ): RequestAuth[] {
   const deltas = new Map<string, number>();
   const id = (auth: { key: string; secret: string }) => JSON.stringify([auth.key, auth.secret]);
@@ -259,7 +188,7 @@ export function requestAuths(
     if (!("secret" in auth)) return new RequestAuth(auth, now);
     let key = keys.get(id(auth));
     if (key === undefined) {
-      keys.set(id(auth), key = new SigningKey(auth.secret, deltas.get(id(auth))!));
+      keys.set(id(auth), key = new SigningKey(auth.secret, deltas.get(id(auth))!, shared));
     }
     return new RequestAuth(auth, now, key);
   });
@@ -345,7 +274,7 @@ export class RequestAuth {
    * other's its body.
    * @param url Its URL.
    * @param body Its body.
-   * @returns A refusal (401, 429), or undefined when it may go on.
+   * @returns A refusal (401, 429, 503), or undefined when it may go on.
    */
   async checkBody(
     fields: SignedFields,
@@ -361,6 +290,6 @@ export class RequestAuth {
     if (!constantTimeEqual(given, expected)) {
       return refusal(BridgeError.UNAUTHORIZED, ["invalid key or signature"]);
     }
-    return signing.spend(expected, this.#now());
+    return signing.spend(expected, this.#now()) ?? await signing.spendShared(expected);
   }
 }

@@ -60,6 +60,7 @@ export type {
 } from "./config.ts";
 export { provideHttpServices } from "./services.ts";
 export { type SignOptions, signRequest } from "./auth.ts";
+export type { SharedSignatures } from "./signing_key.ts";
 export { BridgeError } from "./errors.ts";
 
 /**

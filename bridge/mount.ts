@@ -12,6 +12,7 @@ import type { HttpRequestHead } from "../transports/stream/http.ts";
 import type { PeerAcceptor } from "../wamp/mod.ts";
 import { metricsOf, type RouterMetrics } from "../router/metrics.ts";
 import { type RequestAuth, requestAuths, type SignedFields } from "./auth.ts";
+import type { SharedSignatures } from "./signing_key.ts";
 import type { BridgeOptions } from "./config.ts";
 import { BridgeError, refusal } from "./errors.ts";
 import { call, publish, webhook } from "./inbound.ts";
@@ -214,13 +215,19 @@ class BridgePath {
  *
  * @param router The router.
  * @param bridges The resolved paths (`resolveBridgeOptions`).
+ * @param signatures Used signatures shared with the other routers of a
+ * cluster (`clusterSignatures`), so a signed request is taken once by all.
  * @returns The mount.
  * @throws {TypeError} When two paths are the same.
  */
-export function httpBridge(router: PeerAcceptor, bridges: readonly BridgeOptions[]): HttpBridge {
+export function httpBridge(
+  router: PeerAcceptor,
+  bridges: readonly BridgeOptions[],
+  signatures?: SharedSignatures,
+): HttpBridge {
   const paths = new Map<string, BridgePath>();
   // One memory of used signatures per key and secret, whatever path a signature comes to.
-  const auths = requestAuths(bridges.map((options) => options.auth));
+  const auths = requestAuths(bridges.map((options) => options.auth), Date.now, signatures);
   bridges.forEach((options, i) => {
     if (paths.has(options.path)) {
       throw new TypeError(`Cannot mount the HTTP bridge: path ${options.path} is used twice`);

@@ -7,6 +7,7 @@
 
 import { deepEqual, equal } from "node:assert/strict";
 import { RequestAuth, requestAuths, signRequest } from "../../bridge/auth.ts";
+import { SigningKey } from "../../bridge/signing_key.ts";
 import type { BridgeAuth } from "../../bridge/config.ts";
 import { post, startBridge } from "./_bridge.ts";
 
@@ -123,4 +124,25 @@ Deno.test("through the listener, a request's head is checked once and its signat
     RequestAuth.prototype.checkHead = checkHead;
     RequestAuth.prototype.checkBody = checkBody;
   }
+});
+
+Deno.test("a signature the shared memory could not record is not kept: the same request may come again", async () => {
+  let reachable = false;
+  const seen = new Set<string>();
+  const key = new SigningKey("s3cret", 60, {
+    spend(signature: string): Promise<boolean> {
+      if (!reachable) return Promise.reject(new Error("NATS is down"));
+      const fresh = !seen.has(signature);
+      seen.add(signature);
+      return Promise.resolve(fresh);
+    },
+  });
+  const now = Date.now();
+  equal(key.spend("sig1", now), undefined);
+  equal((await key.spendShared("sig1"))?.status, 503);
+  reachable = true;
+  equal(key.spend("sig1", now), undefined);
+  equal(await key.spendShared("sig1"), undefined);
+  equal(key.spend("sig1", now)?.status, 401);
+  equal((await key.spendShared("sig1"))?.status, 401);
 });
