@@ -4,8 +4,11 @@
  * above a rate (joins and leaves per second) one summary line per second
  * instead; and the lines a client causes at will (a failed login, a
  * protocol violation: any line with an `event` field), at most
- * {@linkcode EVENT_LOG_LIMIT} of a kind per {@linkcode EVENT_LOG_INTERVAL},
- * then one line saying how many more there were.
+ * {@linkcode EVENT_LOG_LIMIT} of a kind per source address and
+ * {@linkcode EVENT_LOG_KIND_LIMIT} of a kind in all per
+ * {@linkcode EVENT_LOG_INTERVAL}, then one line saying how many more there
+ * were and from where most came. Per source, so that one noisy client does
+ * not hide another's attempts.
  *
  * @module
  */
@@ -16,18 +19,31 @@ import type { SessionInfo } from "./core/types.ts";
 /** The default rate above which joins and leaves are summed up. */
 export const SESSION_LOG_RATE = 20;
 
-/** Lines of one `event` kind written per {@linkcode EVENT_LOG_INTERVAL}; the rest are counted. */
+/** Lines of one `event` kind from one source written per {@linkcode EVENT_LOG_INTERVAL}. */
 export const EVENT_LOG_LIMIT = 10;
+
+/** Lines of one `event` kind written in all per {@linkcode EVENT_LOG_INTERVAL}; the rest are counted. */
+export const EVENT_LOG_KIND_LIMIT = 50;
+
+/** Sources a window tells apart; further ones share one count (their lines still count in all). */
+const MAX_SOURCES = 256;
+
+/** Sources named in a window's summary line, most lines first. */
+const NAMED_SOURCES = 5;
 
 /** The window of {@linkcode EVENT_LOG_LIMIT}, in milliseconds. */
 export const EVENT_LOG_INTERVAL = 10_000;
 
-/** One `event` kind's window: when it started, lines in it, lines not written. */
+/** One `event` kind's window: when it started, lines in it (in all, by source), lines not written. */
 interface EventWindow {
   readonly start: number;
   readonly level: LogLevel;
   lines: number;
   suppressed: number;
+  /** Lines by source (written and not). */
+  readonly sources: Map<string, number>;
+  /** Lines not written, by source. */
+  readonly suppressedBy: Map<string, number>;
   timer?: ReturnType<typeof setTimeout>;
 }
 
@@ -36,6 +52,7 @@ export class SessionLog {
   #log: Logger;
   #rate: number;
   #eventLimit: number;
+  #kindLimit: number;
   #eventInterval: number;
   #events = new Map<string, EventWindow>();
   /** Start of the current one-second window (ms), and the joins and leaves in it. */
@@ -52,26 +69,30 @@ export class SessionLog {
    * @param log Where lines go.
    * @param rate Joins and leaves per second logged one by one; past it, a
    * summary each second (0: always summed up).
-   * @param eventLimit Lines of one `event` kind per `eventInterval`.
+   * @param eventLimit Lines of one `event` kind from one source per `eventInterval`.
    * @param eventInterval The window of `eventLimit`, in milliseconds.
+   * @param kindLimit Lines of one `event` kind in all per `eventInterval`.
    */
   constructor(
     log: Logger,
     rate: number = SESSION_LOG_RATE,
     eventLimit = EVENT_LOG_LIMIT,
     eventInterval = EVENT_LOG_INTERVAL,
+    kindLimit = Math.max(eventLimit, EVENT_LOG_KIND_LIMIT),
   ) {
     this.#log = log;
     this.#rate = rate;
     this.#eventLimit = eventLimit;
+    this.#kindLimit = kindLimit;
     this.#eventInterval = eventInterval;
   }
 
   /**
    * The logger to hand to sessions: lines with an `event` field (a kind a
    * client can cause at will, e.g. `authentication_failed`) are written at
-   * most `eventLimit` times per `eventInterval` and kind, then counted, and
-   * the count is written when the window ends; other lines pass through.
+   * most `eventLimit` times per `eventInterval`, kind and source address
+   * (the `peer` field's host), and `kindLimit` times per kind, then counted,
+   * and the count is written when the window ends; other lines pass through.
    */
   readonly log: Logger = (level, message, fields) => {
     const kind = fields?.event;
@@ -79,12 +100,26 @@ export class SessionLog {
     const now = Date.now();
     const last = this.#events.get(kind);
     if (last !== undefined && now - last.start >= this.#eventInterval) this.#endWindow(kind, last);
-    const window = this.#events.get(kind) ?? { start: now, level, lines: 0, suppressed: 0 };
-    this.#events.set(kind, window);
-    if (++window.lines <= this.#eventLimit) {
+    let window = this.#events.get(kind);
+    if (window === undefined) {
+      window = {
+        start: now,
+        level,
+        lines: 0,
+        suppressed: 0,
+        sources: new Map(),
+        suppressedBy: new Map(),
+      };
+      this.#events.set(kind, window);
+    }
+    const source = sourceOf(fields!.peer, window.sources);
+    const fromSource = (window.sources.get(source) ?? 0) + 1;
+    window.sources.set(source, fromSource);
+    if (fromSource <= this.#eventLimit && ++window.lines <= this.#kindLimit) {
       return this.#log(level, clip(message), clipFields(fields!));
     }
     window.suppressed++;
+    window.suppressedBy.set(source, (window.suppressedBy.get(source) ?? 0) + 1);
     window.timer ??= setTimeout(
       () => this.#endWindow(kind, window),
       window.start + this.#eventInterval - now,
@@ -154,11 +189,18 @@ export class SessionLog {
     if (this.#events.get(kind) === window) this.#events.delete(kind);
     const { suppressed } = window;
     if (suppressed === 0) return;
-    const fields: LogFields = { event: kind, suppressed };
+    const top = [...window.suppressedBy].filter(([source]) => source !== "")
+      .sort((a, b) => b[1] - a[1]).slice(0, NAMED_SOURCES)
+      .map(([source, n]) => `${source} (${n})`).join(", ");
+    const fields: LogFields = top === ""
+      ? { event: kind, suppressed }
+      : { event: kind, suppressed, sources: top };
     const seconds = this.#eventInterval / 1000;
+    const limits = `over ${this.#eventLimit} per source or ${this.#kindLimit} in ${seconds} s`;
+    const from = top === "" ? "" : `; most from ${top}`;
     this.#log(
       window.level,
-      `${suppressed} more "${kind}" lines suppressed (over ${this.#eventLimit} in ${seconds} s)`,
+      `${suppressed} more "${kind}" lines suppressed (${limits})${from}`,
       fields,
     );
   }
@@ -174,6 +216,31 @@ export class SessionLog {
     this.#timer ??= setTimeout(() => this.#flushJoins(), 1000 - (now - this.#windowStart));
     return false;
   }
+}
+
+/**
+ * Where a line came from: its `peer` field's host (IPv6: its /64), so that
+ * one client's connections count as one source; "" without a peer, and
+ * "other" past {@linkcode MAX_SOURCES} sources in a window.
+ */
+function sourceOf(peer: unknown, sources: ReadonlyMap<string, number>): string {
+  if (typeof peer !== "string") return "";
+  let host = clip(peer.replace(/:\d+$/, ""));
+  const v6 = /^(tcp6:)?\[([0-9a-f:.]+)\]$/i.exec(host);
+  if (v6 !== null) host = `${v6[1] ?? ""}[${prefix64(v6[2]!)}::/64]`;
+  return sources.has(host) || sources.size < MAX_SOURCES ? host : "other";
+}
+
+/** The first four groups of an IPv6 address, `::` expanded. */
+function prefix64(address: string): string {
+  const [head = "", tail] = address.split("::");
+  const groups = head === "" ? [] : head.split(":");
+  if (tail !== undefined) {
+    const rest = tail === "" ? [] : tail.split(":");
+    while (groups.length + rest.length < 8) groups.push("0");
+    groups.push(...rest);
+  }
+  return groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "").toLowerCase()).join(":");
 }
 
 /** The longest text a line a client can cause at will carries in one place. */
