@@ -10,36 +10,17 @@
  */
 
 import { deepEqual, equal } from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import * as client from "../../client/mod.ts";
-import { bundle } from "../_helpers/browser.ts";
 import { startRouter } from "../_helpers/router.ts";
 import { scramDeriveCredentials } from "../../wamp/mod.ts";
 import { EXPECTED, portableRouter } from "./_portable.ts";
 import { scenario, type ScenarioConfig } from "./_portable_scenario.ts";
+import { runScenario, writeScenario } from "./_runtimes.ts";
 
-const CLIENT = fileURLToPath(new URL("../../client/mod.ts", import.meta.url));
-const SCENARIO = fileURLToPath(new URL("./_portable_scenario.ts", import.meta.url));
-
-const RUNNER = `import * as client from "./client.mjs";
-import { scenario } from "./scenario.mjs";
-const result = await scenario(client, JSON.parse(process.argv[2]));
-process.stdout.write(JSON.stringify({ node: process.version, result }));
-process.exit(0);
-`;
-
+/** The scenario's result under Node 20. */
 async function runNode(dir: string, config: ScenarioConfig): Promise<unknown> {
-  const output = await new Deno.Command("node", {
-    args: ["run.mjs", JSON.stringify(config)],
-    cwd: dir,
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(30_000),
-  }).output();
-  const stderr = new TextDecoder().decode(output.stderr);
-  equal(output.code, 0, `node failed: ${stderr}`);
-  const { node, result } = JSON.parse(new TextDecoder().decode(output.stdout));
-  equal(node.split(".")[0], "v20", `not Node 20: ${node}`);
+  const { version, result } = await runScenario("node", dir, config);
+  equal(version.split(".")[0], "v20", `not Node 20: ${version}`);
   return result;
 }
 
@@ -48,9 +29,7 @@ for (const platform of ["node", "browser"] as const) {
     const dir = await Deno.makeTempDir({ prefix: "cloverleaf-node-" });
     const { router, config } = await portableRouter();
     try {
-      await Deno.writeTextFile(`${dir}/client.mjs`, (await bundle(CLIENT, { platform })).code);
-      await Deno.writeTextFile(`${dir}/scenario.mjs`, (await bundle(SCENARIO, { platform })).code);
-      await Deno.writeTextFile(`${dir}/run.mjs`, RUNNER);
+      await writeScenario(dir, platform);
       deepEqual(await runNode(dir, config), EXPECTED);
       const rawsocket = { ...config, url: router.listener.urls.rawsocket! };
       deepEqual(await runNode(dir, rawsocket), EXPECTED);
