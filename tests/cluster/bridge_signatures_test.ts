@@ -17,6 +17,13 @@ import { startCluster } from "./_cluster.ts";
 
 const AUTH = { key: "k1", secret: "s3cret-for-the-cluster", timestampDelta: 60 };
 const BODY = JSON.stringify({ topic: "com.example.signed", args: [1] });
+/** realm1: anonymous sessions (the bridge's role) may publish under com. */
+const PUBLISHERS = {
+  roles: [{
+    name: "anonymous",
+    permissions: [{ uri: "com.", match: "prefix" as const, allow: { publish: true } }],
+  }],
+};
 const PATH = { path: "/pub", type: "publisher", realm: "realm1", role: "anonymous", auth: AUTH };
 
 /** The bridge on its own HTTP listener, sharing the node's memory of signatures. */
@@ -37,12 +44,7 @@ async function mount(router: Router): Promise<{ base: string } & AsyncDisposable
 }
 
 Deno.test("a signed request taken by one node is refused as a replay by another", async () => {
-  await using cluster = await startCluster(2, "sig", {
-    roles: [{
-      name: "anonymous",
-      permissions: [{ uri: "com.", match: "prefix", allow: { publish: true } }],
-    }],
-  });
+  await using cluster = await startCluster(2, "sig", PUBLISHERS);
   await using a = await mount(cluster.nodes[0]!.router);
   await using b = await mount(cluster.nodes[1]!.router);
   const target = await signRequest("/pub", { ...AUTH, body: BODY });
@@ -57,12 +59,7 @@ Deno.test("a signed request taken by one node is refused as a replay by another"
 });
 
 Deno.test("with NATS unreachable a signed request is refused with 503, not taken unchecked", async () => {
-  await using cluster = await startCluster(1, "sig2", {
-    roles: [{
-      name: "anonymous",
-      permissions: [{ uri: "com.", match: "prefix", allow: { publish: true } }],
-    }],
-  });
+  await using cluster = await startCluster(1, "sig2", PUBLISHERS);
   await using a = await mount(cluster.nodes[0]!.router);
   await cluster.nats.stop();
   const target = await signRequest("/pub", { ...AUTH, body: BODY });
