@@ -8,6 +8,15 @@
 /** How a subscription or registration URI is matched against concrete URIs. */
 export type MatchPolicy = "exact" | "prefix" | "wildcard";
 
+/**
+ * The longest URI a router takes, in UTF-16 code units. The spec sets no
+ * limit; a router stores the URIs of subscriptions, registrations and
+ * authorization decisions, so one without a limit lets one session hold
+ * gigabytes (1000 subscriptions of 16 MiB topics). No real application
+ * comes near it.
+ */
+export const MAX_URI_LENGTH = 4096;
+
 const LOOSE = /^([^\s.#]+\.)*([^\s.#]+)$/u;
 const LOOSE_EMPTY = /^(([^\s.#]+\.)|\.)*([^\s.#]+)?$/u;
 const STRICT = /^([0-9a-z_]+\.)*([0-9a-z_]+)$/;
@@ -32,7 +41,8 @@ export interface UriCheckOptions {
  * Checks a URI against the spec's loose or strict rules. Exact URIs need
  * non-empty components; prefix and wildcard patterns may have empty ones
  * (a wildcard position, or a trailing dot on a prefix). A URI must be
- * well-formed UTF-16 (no lone surrogates).
+ * well-formed UTF-16 (no lone surrogates) and at most
+ * {@linkcode MAX_URI_LENGTH} long.
  *
  * @param uri The URI to check.
  * @param options Strictness and match policy.
@@ -47,6 +57,7 @@ export interface UriCheckOptions {
  * equal(isValidUri("com..topic1"), false);
  * equal(isValidUri("com..topic1", { match: "wildcard" }), true);
  * equal(isValidUri("Com.MyApp", { strict: true }), false);
+ * equal(isValidUri("com." + "x".repeat(5000)), false);
  * ```
  */
 export function isValidUri(uri: string, options: UriCheckOptions = {}): boolean {
@@ -54,7 +65,7 @@ export function isValidUri(uri: string, options: UriCheckOptions = {}): boolean 
   // The last URI found valid under each rule: a stream of messages mostly repeats its URIs.
   const rule = (options.strict ? 2 : 0) + (emptyAllowed ? 1 : 0);
   if (uri === lastValid[rule]) return true;
-  if (uri.length === 0 || !uri.isWellFormed()) return false;
+  if (uri.length === 0 || uri.length > MAX_URI_LENGTH || !uri.isWellFormed()) return false;
   const valid =
     (options.strict ? (emptyAllowed ? STRICT_EMPTY : STRICT) : (emptyAllowed ? LOOSE_EMPTY : LOOSE))
       .test(uri);

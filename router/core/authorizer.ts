@@ -80,6 +80,16 @@ export interface PendingDecision {
 const AUTHORIZER_TIMEOUT = 10_000;
 /** How many cached dynamic decisions a session keeps (the oldest goes first). */
 const MAX_CACHED_DECISIONS = 1024;
+/** How many characters of keys (action, match, URI) a session's cached decisions hold at most. */
+const MAX_CACHED_CHARS = 256 * 1024;
+/**
+ * Dynamic decisions a session may wait for at once. Its requests wait in
+ * line behind one, but the router procedures that check a permission (a
+ * testament's publish, `get_events`' subscribe) do not: without this, one
+ * session could fill the realm's router calls and have everybody else's
+ * dynamic checks and logins refused. Past it, the check is denied.
+ */
+export const MAX_PENDING_DECISIONS = 16;
 const DENY: Decision = { allow: false };
 const ALLOW: Decision = { allow: true };
 
@@ -103,7 +113,9 @@ type Rule =
 /** The authorization rules of one realm. */
 export class Authorizer {
   #rules = new Map<string, Rule>();
-  #cache = new Map<number, Map<string, Decision>>();
+  #cache = new Map<number, { readonly decisions: Map<string, Decision>; chars: number }>();
+  /** Dynamic decisions pending, by session (none once the session is forgotten). */
+  #pending = new Map<number, number>();
   #trusted: TrustedRegistrations | undefined;
   #call: AuthorizerCall;
   #log: Logger;
@@ -198,12 +210,57 @@ export class Authorizer {
       return disclose === true ? { allow: true, disclose: true } : ALLOW;
     }
     const key = `${action} ${match} ${uri}`;
-    const cached = this.#cache.get(session.id)?.get(key);
+    const cached = this.#cache.get(session.id)?.decisions.get(key);
     if (cached !== undefined) return cached;
     return {
-      start: (then) =>
-        this.#ask(rule, session, details(session.id), [uri, action, options], key, then),
+      start: (then) => {
+        const pending = this.#pending.get(session.id) ?? 0;
+        if (pending >= MAX_PENDING_DECISIONS) return this.#overLimit(session, action, uri, then);
+        this.#pending.set(session.id, pending + 1);
+        return this.#ask(rule, session, details(session.id), [uri, action, options], key, then);
+      },
     };
+  }
+
+  /** A session waits for too many dynamic decisions: this one is denied, and logged. */
+  #overLimit(
+    session: SessionInfo,
+    action: Action,
+    uri: string,
+    then: (decision: Decision) => Output,
+  ): Output {
+    this.#log(
+      "warn",
+      `Session ${session.id}: ${MAX_PENDING_DECISIONS} authorizations pending: ${action} "${uri}" denied`,
+      {
+        realm: session.realm,
+        session: session.id,
+        authid: session.authid,
+        action,
+        uri,
+        event: "authorization_limit", // a client can cause it at will: limited by the shell's log
+      },
+    );
+    return then(DENY);
+  }
+
+  /** A dynamic decision arrived: caches it while the session is still here. */
+  #decided(session: number, key: string, decision: Decision): void {
+    const pending = this.#pending.get(session);
+    if (pending === undefined) return; // forgotten: the session left while it was pending
+    if (pending > 1) this.#pending.set(session, pending - 1);
+    else this.#pending.delete(session);
+    if (decision.cache !== true) return;
+    let mine = this.#cache.get(session);
+    if (mine === undefined) this.#cache.set(session, mine = { decisions: new Map(), chars: 0 });
+    const { decisions } = mine;
+    if (!decisions.has(key)) mine.chars += key.length;
+    decisions.set(key, decision);
+    while (decisions.size > MAX_CACHED_DECISIONS || mine.chars > MAX_CACHED_CHARS) {
+      const oldest = decisions.keys().next().value!;
+      decisions.delete(oldest);
+      mine.chars -= oldest.length;
+    }
   }
 
   /** Asks a dynamic authorizer, racing its answer against the timeout. */
@@ -231,12 +288,7 @@ export class Authorizer {
       if (settled) return NOTHING;
       settled = true;
       if (!failure) this.#failures.delete(rule);
-      if (decision.cache === true) {
-        let mine = this.#cache.get(session.id);
-        if (mine === undefined) this.#cache.set(session.id, mine = new Map());
-        mine.set(key, decision);
-        if (mine.size > MAX_CACHED_DECISIONS) mine.delete(mine.keys().next().value!);
-      }
+      this.#decided(session.id, key, decision);
       const out = then(decision);
       return cancel === undefined
         ? out
@@ -313,9 +365,10 @@ export class Authorizer {
     return false;
   }
 
-  /** Forgets a session's cached decisions. */
+  /** Forgets a session's cached decisions, and any decision it still waits for. */
   forget(sessionId: number): void {
     this.#cache.delete(sessionId);
+    this.#pending.delete(sessionId);
   }
 }
 

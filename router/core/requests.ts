@@ -16,6 +16,7 @@ import {
   type Dict,
   type ErrorMessage,
   ErrorUri,
+  MAX_URI_LENGTH,
   MessageType,
   messageTypeName,
   ProtocolViolationError,
@@ -199,6 +200,10 @@ export class Requests {
   #authorized(info: SessionInfo, action: Action, uri: string, msg: Authorized): Output {
     const authorizer = this.#realm.authorizer;
     if (authorizer.open) return this.#run(info, msg, false);
+    // Before any authorizer sees it (a dynamic one's decisions are kept by URI).
+    if (uri.length > MAX_URI_LENGTH) {
+      return this.#refused(info, msg, ErrorUri.INVALID_URI, "too long");
+    }
     const decision = authorizer.authorize(info, this.#details, action, uri, msg.options);
     if ("allow" in decision) return this.#applied(decision, info, action, uri, msg);
     const queue: Queue = { info, held: [], bytes: 0 };
@@ -215,16 +220,18 @@ export class Requests {
     msg: Authorized,
   ): Output {
     if (allow) return this.#run(info, msg, disclose === true);
+    return this.#refused(
+      info,
+      msg,
+      ErrorUri.NOT_AUTHORIZED,
+      `${action} on "${uri}" is not allowed`,
+    );
+  }
+
+  /** ERROR for a refused request (for PUBLISH only when acknowledged). */
+  #refused(info: SessionInfo, msg: Authorized, uri: string, why: string): Output {
     if (msg.type === MessageType.PUBLISH && msg.options.acknowledge !== true) return NOTHING;
-    return messagesOnly([
-      errorReply(
-        info.id,
-        msg.type,
-        msg.request,
-        ErrorUri.NOT_AUTHORIZED,
-        `${action} on "${uri}" is not allowed`,
-      ),
-    ]);
+    return messagesOnly([errorReply(info.id, msg.type, msg.request, uri, why)]);
   }
 
   /** A dynamic decision arrived: apply it, then handle the held requests. */
