@@ -62,6 +62,11 @@ export class ClusterRpc {
       (data) => this.#receive(decode(data) as RpcEnvelope | WhoEnvelope),
     );
     node.onNodeDown((id) => this.#nodeDown(id));
+    // A callee of this node whose registration another node's took over meanwhile: revoked here.
+    table.onLost = (realm, procedure, match, session, reason) => {
+      const dealer = this.#dealers.get(realm);
+      if (dealer !== undefined) host.run(dealer.revoke(procedure, match, session, reason));
+    };
   }
 
   /**

@@ -189,6 +189,7 @@ export class DealerCluster {
     for (const entry of wanted.values()) {
       if (present.has(entry.session)) continue;
       if (reg !== undefined && reg.invoke !== invoke) continue; // lost a race: the table decides
+      if (reg?.invoke === "single" && reg.callees.length > 0) continue; // one holder (own_callees.ts)
       remote.callees.set(entry.session, entry);
       remote.place(entry);
       reg = registrations.add(procedure, match, invoke, entry.session, entry.options);
