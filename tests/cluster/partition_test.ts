@@ -26,10 +26,17 @@ Deno.test("a single registration taken over during a partition: the node back re
   await until(() => dealerOf(s)?.lookup("com.example.one") !== undefined, 5000, "S sees it");
   // S takes L for down (a partition): it removes L's callee, and a callee on S takes the URI.
   await onS.registrations!.releaseNode(onL.node.id);
+  let most = 0; // L's holders of the single registration, at most, meanwhile
+  const watch = setInterval(() => {
+    most = Math.max(most, dealerOf(l)!.lookup("com.example.one")?.callees.length ?? 0);
+  }, 1);
   const second = await joinNode(s!, "cbor");
   await second.register("com.example.one", () => ({ args: ["second"] }));
   // L hears of it: its callee is revoked, the table's holder counts on L too.
   await until(() => reasons.length === 1, 5000, "L's callee is revoked");
+  await until(() => dealerOf(l)!.lookup("com.example.one")?.callees.length === 1, 5000, "c2");
+  clearInterval(watch);
+  equal(most, 1, "L never had two holders");
   deepEqual(reasons, [LOST_REASON]);
   equal(reg.active, false);
   await onS.registrations!.nodeUp(onL.node.id); // the partition heals
