@@ -7,64 +7,13 @@
 
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { encode } from "@msgpack/msgpack";
-import { ClusterNode } from "../../cluster/node.ts";
-import { ClusterRegistrations, keyToken } from "../../cluster/registrations.ts";
-import type { Kv } from "../../cluster/registration_mirror.ts";
-import type { CalleeEntry } from "../../router/core/dealer/remote.ts";
-import type { Dict } from "../../wamp/mod.ts";
-import { type NatsServer, startNats } from "../_helpers/nats.ts";
+import { keyToken } from "../../cluster/registrations.ts";
+import { startNats } from "../_helpers/nats.ts";
 import { until } from "../_helpers/router.ts";
 import { tableHas, tableKeys } from "./_cluster.ts";
-
-const quiet = () => {};
-
-interface Member {
-  node: ClusterNode;
-  table: ClusterRegistrations;
-  /** The description of each procedure, as this member's watcher last told. */
-  described: Map<string, Dict | undefined>;
-}
-
-/** `n` table members, smallest node ID first. */
-async function members(url: string, name: string, n: number): Promise<Member[]> {
-  const out: Member[] = [];
-  for (let i = 0; i < n; i++) {
-    const node = await ClusterNode.connect(
-      { servers: [url], name, heartbeat: 100, nodeTimeout: 800 },
-      quiet,
-    );
-    const table = await ClusterRegistrations.open(node, quiet);
-    const described = new Map<string, Dict | undefined>();
-    await table.watch((_realm, procedure, _match, _invoke, _callees, description) => {
-      described.set(procedure, description);
-    });
-    out.push({ node, table, described });
-  }
-  await until(() => out.every((m) => m.node.nodes().length === n), 5000, "nodes see each other");
-  return out.sort((a, b) => a.node.id < b.node.id ? -1 : 1);
-}
-
-function entry(node: string, session: number): CalleeEntry {
-  return { node, session, at: session, options: {}, features: {} as CalleeEntry["features"] };
-}
-
-/** The table's bucket, straight from JetStream KV, on a connection of its own. */
-async function bucket(nats: NatsServer, name: string) {
-  const { connect } = await import("@nats-io/transport-node");
-  const { Kvm } = await import("@nats-io/kv");
-  const nc = await connect({ servers: [nats.url] });
-  const kv = await new Kvm(nc).open(`clv_${name}_registrations`) as unknown as Kv;
-  return { nc, kv };
-}
+import { bucket, close, entry, type Member, members } from "./_table.ts";
 
 const head = (procedure: string) => `${keyToken("r")}.exact.${keyToken(procedure)}`;
-
-async function close(all: Member[]): Promise<void> {
-  for (const { table, node } of all) {
-    table.close();
-    await node.close(500);
-  }
-}
 
 Deno.test("the last two callees of shared registrations leave on 2 nodes at once: no head is left", async () => {
   const nats = await startNats();
