@@ -10,7 +10,7 @@
  * - a head shown without a callee that counts (two nodes released the last
  *   two callees at once, each seeing the other's) for {@linkcode SWEEP_MS}
  *   is removed by the takeover protocol, so a callee joining meanwhile is
- *   never lost.
+ *   never lost; so is a description left without its head.
  *
  * @module
  */
@@ -18,6 +18,7 @@
 import type { Logger } from "../router/core/types.ts";
 import type { ClusterNode } from "./node.ts";
 import { deleteAsRead, type Kv, listKeys, type RegistrationMirror } from "./registration_mirror.ts";
+import { descriptionKey } from "./registration_descriptions.ts";
 
 /** How long after a node's death a survivor that becomes the smallest still removes its callees. */
 const TAKEOVER_MS = 5 * 60_000;
@@ -116,7 +117,12 @@ export class RegistrationCleanup {
     this.#empty.clear();
     try {
       for (const key of keys) {
-        if (this.#closed || !this.#mirror.emptyHead(key)) continue; // a callee came, or it went
+        if (this.#closed) break;
+        if (this.#mirror.orphanDescription(key)) { // its head's removal missed it
+          await deleteAsRead(this.#kv, descriptionKey(key));
+          continue;
+        }
+        if (!this.#mirror.emptyHead(key)) continue; // a callee came, or it went
         await this.#removeHead(key, true);
         // Still there, marked: a takeover in flight, or a mark to outlive first.
         if (this.#mirror.emptyHead(key) && this.#mirror.marked(key)) this.#empty.add(key);

@@ -200,7 +200,7 @@ export class RegistrationMirror {
   change: RegistrationChange | undefined;
   /** Set once the table closes: nothing is told any more. */
   closed = false;
-  /** Told of each registration told gone or left without a callee that counts. */
+  /** Told of each head left without a callee that counts, and each description without its head. */
   emptied: ((key: string) => void) | undefined;
 
   /**
@@ -305,6 +305,12 @@ export class RegistrationMirror {
     return this.#regs.get(key)?.head !== undefined && this.valid(key).length === 0;
   }
 
+  /** Whether a description is mirrored without its head (and no callee): left behind. */
+  orphanDescription(key: string): boolean {
+    const reg = this.#regs.get(key);
+    return reg?.head === undefined && reg?.described !== undefined && reg.callees.size === 0;
+  }
+
   /** Whether a head is mirrored with a takeover's mark. */
   marked(key: string): boolean {
     return this.#regs.get(key)?.head?.next !== undefined;
@@ -347,7 +353,9 @@ export class RegistrationMirror {
       if (head === undefined && reg.callees.size === 0 && described === undefined) {
         this.#regs.delete(key);
       }
-      if (head !== undefined && callees.length === 0) this.emptied?.(key);
+      if (callees.length === 0 && (head !== undefined || described !== undefined)) {
+        this.emptied?.(key); // a head without callees, or a description left without its head
+      }
       try {
         if (head === undefined || callees.length === 0) {
           change(realm!, procedure!, match as MatchPolicy, "single", [], undefined);

@@ -67,6 +67,10 @@ Deno.test("wamp.reflect.define in a loop: the head is never written, writes coal
     await until(() => b.described.has("com.d") && a.described.has("com.d"), 5000, "told");
     await new Promise((resolve) => setTimeout(resolve, 100));
     deepEqual([a.described.get("com.d"), b.described.get("com.d")], [undefined, undefined]);
+    // A description left without its head (its removal missed it) is removed too.
+    await kv.put(`${head("com.orphan")}.d`, encode(["e", { left: true }]));
+    await b.table.release("r", "com.d", "exact", b.node.id, 2);
+    await tableHas(nats, "define", 0);
   } finally {
     await nc.close();
     await close(all);
