@@ -64,6 +64,11 @@ export class Cluster {
     this.pubsub = pubsub;
   }
 
+  /** The shared registration table, once joined (for tests). */
+  get registrations(): ClusterRegistrations | undefined {
+    return this.#table;
+  }
+
   /**
    * Runs a dealer's `cluster` effect (RPC across nodes).
    *

@@ -30,14 +30,15 @@ export interface Head {
   invoke: InvocationPolicy;
   /** The registration's epoch: only callees of it count. */
   epoch: string;
-  /** What `wamp.reflect.define` set. */
-  description?: Dict;
   /** A takeover (or removal, `invoke` absent) in flight: by which node, since when. */
   next?: { invoke?: InvocationPolicy; node: string; at: number };
 }
 
 /** A callee's key: its epoch and entry. */
 export type Stored = [epoch: string, entry: CalleeEntry];
+
+/** A description's key (`<head>.d`): the epoch it describes and what `wamp.reflect.define` set. */
+export type Described = [epoch: string, description: Dict];
 
 /** A KV entry, as the table reads it. */
 export interface KvEntry {
@@ -184,6 +185,9 @@ export function untoken(token: string): string {
 interface Mirrored {
   head: Head | undefined;
   callees: Map<string, Stored>;
+  /** The callee keys' revisions, by the same IDs. */
+  revisions: Map<string, number>;
+  described: Described | undefined;
 }
 
 /** The table as this node watches it. */
@@ -196,6 +200,8 @@ export class RegistrationMirror {
   change: RegistrationChange | undefined;
   /** Set once the table closes: nothing is told any more. */
   closed = false;
+  /** Told of each head left without a callee that counts, and each description without its head. */
+  emptied: ((key: string) => void) | undefined;
 
   /**
    * Creates an empty mirror.
@@ -211,19 +217,29 @@ export class RegistrationMirror {
   /**
    * Applies what the watcher saw.
    *
-   * @param entry A head (3 tokens) or callee (5 tokens) key's new state.
+   * @param entry A head (3 tokens), description (4) or callee (5) key's new state.
    */
   apply(entry: KvEntry): void {
     const parts = entry.key.split(".");
     const key = parts.slice(0, 3).join(".");
     let reg = this.#regs.get(key);
-    if (reg === undefined) this.#regs.set(key, reg = { head: undefined, callees: new Map() });
+    if (reg === undefined) {
+      reg = { head: undefined, callees: new Map(), revisions: new Map(), described: undefined };
+      this.#regs.set(key, reg);
+    }
     if (parts.length === 3) {
       reg.head = live(entry) ? decode(entry.value) as Head : undefined;
+    } else if (parts.length === 4) {
+      reg.described = live(entry) ? decode(entry.value) as Described : undefined;
     } else if (parts.length === 5) {
       const id = `${parts[3]}.${parts[4]}`;
-      if (live(entry)) reg.callees.set(id, decode(entry.value) as Stored);
-      else reg.callees.delete(id);
+      if (live(entry)) {
+        reg.callees.set(id, decode(entry.value) as Stored);
+        reg.revisions.set(id, entry.revision);
+      } else {
+        reg.callees.delete(id);
+        reg.revisions.delete(id);
+      }
     }
     this.touch(key);
   }
@@ -231,6 +247,22 @@ export class RegistrationMirror {
   /** Forgets a callee at once (deleted by this node; the watcher confirms later). */
   forget(key: string, id: string): void {
     this.#regs.get(key)?.callees.delete(id);
+  }
+
+  /**
+   * The revision of callee `id`'s key when it counts: of the head's epoch
+   * (no takeover marked), as mirrored; else undefined.
+   */
+  counts(key: string, id: string): number | undefined {
+    const reg = this.#regs.get(key);
+    const stored = reg?.callees.get(id);
+    if (reg?.head === undefined || reg.head.next !== undefined) return undefined;
+    return stored?.[0] === reg.head.epoch ? reg.revisions.get(id) : undefined;
+  }
+
+  /** Whether a description key of the head is mirrored (whatever its epoch). */
+  described(key: string): boolean {
+    return this.#regs.get(key)?.described !== undefined;
   }
 
   /** The heads listing a callee of `node`. */
@@ -264,10 +296,24 @@ export class RegistrationMirror {
   /** The heads with no callee that counts (left behind, or just being made). */
   empty(): string[] {
     const out: string[] = [];
-    for (const [key, reg] of this.#regs) {
-      if (reg.head !== undefined && this.valid(key).length === 0) out.push(key);
-    }
+    for (const key of this.#regs.keys()) if (this.emptyHead(key)) out.push(key);
     return out;
+  }
+
+  /** Whether a head is mirrored with no callee that counts. */
+  emptyHead(key: string): boolean {
+    return this.#regs.get(key)?.head !== undefined && this.valid(key).length === 0;
+  }
+
+  /** Whether a description is mirrored without its head (and no callee): left behind. */
+  orphanDescription(key: string): boolean {
+    const reg = this.#regs.get(key);
+    return reg?.head === undefined && reg?.described !== undefined && reg.callees.size === 0;
+  }
+
+  /** Whether a head is mirrored with a takeover's mark. */
+  marked(key: string): boolean {
+    return this.#regs.get(key)?.head?.next !== undefined;
   }
 
   /** Every head key known. */
@@ -303,13 +349,20 @@ export class RegistrationMirror {
       if (reg === undefined) continue;
       const [realm, match, procedure] = key.split(".").map((t, i) => i === 1 ? t : untoken(t));
       const callees = this.valid(key);
-      if (reg.head === undefined && reg.callees.size === 0) this.#regs.delete(key);
+      const { head, described } = reg;
+      if (head === undefined && reg.callees.size === 0 && described === undefined) {
+        this.#regs.delete(key);
+      }
+      if (callees.length === 0 && (head !== undefined || described !== undefined)) {
+        this.emptied?.(key); // a head without callees, or a description left without its head
+      }
       try {
-        if (reg.head === undefined || callees.length === 0) {
+        if (head === undefined || callees.length === 0) {
           change(realm!, procedure!, match as MatchPolicy, "single", [], undefined);
         } else {
-          const { invoke, description } = reg.head;
-          change(realm!, procedure!, match as MatchPolicy, invoke, callees, description);
+          // A description of an earlier epoch is not this registration's.
+          const description = described?.[0] === head.epoch ? described[1] : undefined;
+          change(realm!, procedure!, match as MatchPolicy, head.invoke, callees, description);
         }
       } catch (error) {
         this.#log("error", `Cluster: registration ${procedure}: ${error}`);

@@ -3,12 +3,12 @@
  * (`clv_<name>_registrations`), one key per callee so that a callee
  * joining or leaving costs O(1) whatever the registration's size:
  *
- * - the head `<realm>.<match>.<procedure>` holds the invocation policy, an
- *   epoch (random, new with each new registration of the procedure) and
- *   what `wamp.reflect.define` set;
+ * - the head `<realm>.<match>.<procedure>` holds the invocation policy and
+ *   an epoch (random, new with each new registration of the procedure);
  * - each callee is `<head>.<node>.<session>`, holding the epoch it joined
  *   and its {@linkcode CalleeEntry}. Only callees of the head's epoch, on
- *   nodes not down, count.
+ *   nodes not down, count;
+ * - what `wamp.reflect.define` set is `<head>.d` (`registration_descriptions.ts`).
  *
  * A callee joins a shared registration of its policy by writing its key,
  * then reading the head again: the epoch unchanged and no takeover in
@@ -19,9 +19,14 @@
  * the mark and answers `procedure_already_exists`). A callee that joined
  * before the mark is seen by the listing; one that writes its key after the
  * mark sees it and backs off, so exactly one of two racing REGISTERs wins,
- * as on one router. A head left without callees is removed the same way.
- * Every node watches the bucket and mirrors other nodes' callees into its
- * dealers; each burst of changes reaches a dealer once per registration.
+ * as on one router. A head left without callees is removed the same way, by
+ * the last callee's node, and else (two nodes releasing the last two at
+ * once) by the smallest live node (`registration_cleanup.ts`). A mark is stale after {@linkcode MARK_MS} by this
+ * node's monotonic clock from when it first saw it (never by comparing
+ * another node's wall clock). Every node watches the bucket and mirrors
+ * other nodes' callees into its dealers; each burst of changes reaches a
+ * dealer once per registration. This node's own callees are kept in by
+ * `own_callees.ts`.
  *
  * @module
  */
@@ -41,8 +46,10 @@ import {
   type RegistrationChange,
   RegistrationMirror,
   type Stored,
-  untoken,
 } from "./registration_mirror.ts";
+import { descriptionKey, RegistrationDescriptions } from "./registration_descriptions.ts";
+import { type Lost, OwnCallees } from "./own_callees.ts";
+import { RegistrationCleanup } from "./registration_cleanup.ts";
 
 export { keyToken, type RegistrationChange };
 
@@ -50,8 +57,6 @@ const PACK = { ignoreUndefined: true } as const;
 /** How long a takeover's mark holds before others undo it: past its own two listings (2 s each). */
 const MARK_MS = 6000;
 const ATTEMPTS = 50;
-/** How long after a node's death a survivor that becomes the smallest still removes its callees. */
-const TAKEOVER_MS = 5 * 60_000;
 
 /** The key of a registration's head. */
 function keyOf(realm: string, procedure: string, match: MatchPolicy): string {
@@ -70,20 +75,37 @@ export class ClusterRegistrations {
   #closed = false;
   /** Nodes known to be down: their callees are ignored (and removed by one survivor). */
   #down = new Set<string>();
-  /** Nodes down lately, whose callees the smallest survivor may not have removed yet. */
-  #uncleaned = new Map<string, number>();
-  /** This node's callees in the table, by head and session: re-asserted after a partition. */
-  #mine = new Map<string, Map<number, { invoke: InvocationPolicy; entry: CalleeEntry }>>();
   /** Callee keys of nodes down that this node removed (for tests). */
-  released = 0;
+  get released(): number {
+    return this.cleanup.released;
+  }
   /** The table as watched. */
   #mirror: RegistrationMirror;
+  /** This node's callees in the table: re-asserted after a partition, revoked when taken over. */
+  readonly own: OwnCallees;
+  /** The registrations' descriptions (for tests: their writes). */
+  readonly descriptions: RegistrationDescriptions;
+  /** Marked heads seen, by key: the mark's revision and when this node first saw it (monotonic). */
+  #marks = new Map<string, { revision: number; since: number }>();
+  /** The smallest live node's chores: dead nodes' callees, empty heads. */
+  readonly cleanup: RegistrationCleanup;
 
   private constructor(kv: Kv, node: ClusterNode, log: Logger) {
     this.#kv = kv;
     this.#node = node;
     this.#log = log;
     this.#mirror = new RegistrationMirror(this.#down, log);
+    const removeHead = (key: string, sweeping?: boolean) => this.#removeHead(key, sweeping);
+    this.cleanup = new RegistrationCleanup(kv, this.#mirror, this.#down, node, removeHead, log);
+    this.#mirror.emptied = (key) => this.cleanup.emptied(key);
+    this.descriptions = new RegistrationDescriptions(kv);
+    const claim = this.claim.bind(this);
+    this.own = new OwnCallees(kv, this.#mirror, claim, log);
+  }
+
+  /** Told of each callee of this node that lost its registration to another node's. */
+  set onLost(lost: Lost) {
+    this.own.onLost = lost;
   }
 
   /**
@@ -99,9 +121,7 @@ export class ClusterRegistrations {
     const kvm = new Kvm(node.connection as any);
     const kv = await kvm.create(`clv_${node.name}_registrations`, { history: 1 });
     const table = new ClusterRegistrations(kv as unknown as Kv, node, log);
-    node.onNodeUp((id) => {
-      if (table.#down.delete(id)) table.#resync(id).catch(() => {});
-    });
+    node.onNodeUp((id) => table.nodeUp(id).catch(() => {}));
     return table;
   }
 
@@ -109,41 +129,14 @@ export class ClusterRegistrations {
    * A node taken for down is back (NATS was unreachable, or the network
    * split): this node's callees go back into the table (the other node may
    * have removed them), and the returning node's callees count again.
+   *
+   * @param node The node.
    */
-  async #resync(node: string): Promise<void> {
+  async nodeUp(node: string): Promise<void> {
+    if (!this.#down.delete(node)) return;
     this.#log("info", `Cluster: node ${node} is back, resyncing the registration table`);
     for (const key of this.#mirror.keys()) this.#mirror.touch(key);
-    for (const [key, sessions] of this.#mine) {
-      const [realm, match, procedure] = key.split(".");
-      for (const { invoke, entry } of [...sessions.values()]) {
-        const uri = untoken(procedure!);
-        try {
-          const stored = await this.#kv.get(`${key}.${entry.node}.${entry.session}`);
-          const head = await this.#kv.get(key);
-          if (live(stored) && live(head)) {
-            const [epoch] = decode(stored.value) as Stored;
-            if (epoch === (decode(head.value) as Head).epoch) {
-              // Still in: written again, so a survivor's delete from before fails (its revision).
-              await this.#kv.update(stored.key, stored.value, stored.revision);
-              continue;
-            }
-          }
-          const policy = match as MatchPolicy;
-          const refused = await this.claim(untoken(realm!), uri, policy, invoke, entry);
-          if (refused !== undefined) {
-            this.#log("warn", `Cluster: cannot restore ${uri}: ${refused}`);
-          }
-        } catch (error) {
-          this.#log("warn", `Cluster: cannot restore ${uri}: ${error}`);
-        }
-      }
-    }
-  }
-
-  #remember(key: string, invoke: InvocationPolicy, entry: CalleeEntry): void {
-    let sessions = this.#mine.get(key);
-    if (sessions === undefined) this.#mine.set(key, sessions = new Map());
-    sessions.set(entry.session, { invoke, entry });
+    await this.own.resync();
   }
 
   /**
@@ -160,6 +153,7 @@ export class ClusterRegistrations {
       for await (const entry of watcher) {
         try {
           this.#mirror.apply(entry);
+          this.own.seen(entry, this.#node.id);
         } catch (error) {
           this.#log("error", `Cluster: registration ${entry.key}: ${error}`);
         }
@@ -186,9 +180,11 @@ export class ClusterRegistrations {
       const current = await this.#kv.get(key);
       const head = live(current) ? decode(current.value) as Head : undefined;
       let epoch: string;
-      if (head?.next !== undefined) { // a takeover in flight: wait, or undo a stale one
-        if (this.#stale(head.next)) await this.#unmark(key, head, current!.revision);
-        else await pause(5 + attempt * Math.random() * 10);
+      if (head?.next === undefined) this.#marks.delete(key);
+      else { // a takeover in flight: wait, or undo a stale one
+        if (this.#stale(key, current!.revision, head.next)) {
+          await this.#unmark(key, head, current!.revision);
+        } else await pause(5 + attempt * Math.random() * 10);
         continue;
       }
       if (head !== undefined && head.invoke === invoke && invoke !== "single") {
@@ -219,7 +215,7 @@ export class ClusterRegistrations {
         throw error;
       }
       if (now !== undefined && now.epoch === epoch && now.next === undefined) {
-        this.#remember(key, invoke, entry);
+        this.own.remember(key, invoke, entry, epoch);
         return undefined;
       }
       await this.#kv.delete(mine); // the head moved meanwhile: look again
@@ -260,6 +256,7 @@ export class ClusterRegistrations {
     try {
       if (invoke === undefined) {
         await this.#kv.delete(key, { previousSeq: marked });
+        if (this.#mirror.described(key)) await deleteAsRead(this.#kv, descriptionKey(key));
         return "";
       }
       const epoch = newEpoch();
@@ -270,9 +267,22 @@ export class ClusterRegistrations {
     }
   }
 
-  /** Whether a takeover's mark outlived its node or {@linkcode MARK_MS}. */
-  #stale(next: NonNullable<Head["next"]>): boolean {
-    return this.#down.has(next.node) || Date.now() - next.at > MARK_MS;
+  /**
+   * Whether a takeover's mark (at `revision` of head `key`) outlived its
+   * node, or {@linkcode MARK_MS} since this node first saw it: no other
+   * node's clock is read, so clock skew makes no live mark stale.
+   */
+  #stale(key: string, revision: number, next: NonNullable<Head["next"]>): boolean {
+    if (this.#down.has(next.node)) return true;
+    const now = performance.now();
+    const seen = this.#marks.get(key);
+    if (seen?.revision !== revision) {
+      this.#marks.set(key, { revision, since: now });
+      return false;
+    }
+    if (now - seen.since <= MARK_MS) return false;
+    this.#marks.delete(key);
+    return true;
   }
 
   async #unmark(key: string, head: Head, revision: number): Promise<void> {
@@ -296,24 +306,8 @@ export class ClusterRegistrations {
    * Sets a registration's description (`wamp.reflect.define`), unless the
    * registration is gone.
    */
-  async define(
-    realm: string,
-    procedure: string,
-    match: MatchPolicy,
-    description: Dict,
-  ): Promise<void> {
-    const key = keyOf(realm, procedure, match);
-    for (let attempt = 0; attempt < ATTEMPTS && !this.#closed; attempt++) {
-      const current = await this.#kv.get(key);
-      if (!live(current)) return;
-      const head = decode(current.value) as Head;
-      try {
-        await this.#kv.update(key, encode({ ...head, description }, PACK), current.revision);
-        return;
-      } catch {
-        // changed meanwhile: look again
-      }
-    }
+  define(realm: string, procedure: string, match: MatchPolicy, description: Dict): Promise<void> {
+    return this.descriptions.define(keyOf(realm, procedure, match), description);
   }
 
   /**
@@ -328,8 +322,7 @@ export class ClusterRegistrations {
     session: number,
   ): Promise<void> {
     const key = keyOf(realm, procedure, match);
-    const mine = this.#mine.get(key);
-    if (mine?.delete(session) && mine.size === 0) this.#mine.delete(key);
+    if (node === this.#node.id) this.own.forget(key, session);
     if (this.#closed) return;
     const id = `${node}.${session}`;
     await this.#kv.delete(`${key}.${id}`);
@@ -339,16 +332,18 @@ export class ClusterRegistrations {
 
   /**
    * Removes a head left without callees (unless one joined meanwhile),
-   * trying again a few times when NATS fails mid-way (its own mark left).
+   * trying again a few times when NATS fails mid-way (its own mark left);
+   * `sweeping`, a mark of this node (a takeover in flight) holds as others' do.
    */
-  async #removeHead(key: string): Promise<void> {
+  async #removeHead(key: string, sweeping = false): Promise<void> {
     for (let attempt = 0; attempt < 5 && !this.#closed; attempt++) {
       try {
         const current = await this.#kv.get(key);
         if (!live(current)) return;
         const head = decode(current.value) as Head;
         const { next } = head;
-        if (next !== undefined && next.node !== this.#node.id && !this.#stale(next)) return;
+        const holds = next !== undefined && (sweeping || next.node !== this.#node.id);
+        if (holds && !this.#stale(key, current.revision, next)) return;
         const done = await this.#takeover(key, head, current.revision, undefined);
         if (typeof done === "string" || done.refused) return;
       } catch (error) {
@@ -360,39 +355,19 @@ export class ClusterRegistrations {
 
   /**
    * A node is down: its callees are ignored from now on, and the survivor
-   * with the smallest ID removes them from the table, with those of every
-   * node down in the last {@linkcode TAKEOVER_MS} (a takeover when the one
-   * before died too).
+   * with the smallest ID removes them (`registration_cleanup.ts`).
+   *
+   * @param node The node.
    */
-  async releaseNode(node: string): Promise<void> {
-    this.#down.add(node);
-    for (const key of this.#mirror.headsOf(node)) this.#mirror.touch(key);
-    const now = Date.now();
-    this.#uncleaned.set(node, now);
-    for (const [id, at] of this.#uncleaned) if (now - at > TAKEOVER_MS) this.#uncleaned.delete(id);
-    if (this.#node.nodes()[0] !== this.#node.id) return;
-    for (const down of [...this.#uncleaned.keys()]) {
-      this.#uncleaned.delete(down);
-      if (!this.#down.has(down) || this.#closed) continue; // it came back meanwhile
-      // The heads to remove if left without callees: from the table itself
-      // (the mirror may lag), the mirror's, and any left behind before (a
-      // node taken for down, then heard again, then down).
-      const heads = new Set([...this.#mirror.headsOf(down), ...this.#mirror.empty()]);
-      const mirrored = () => this.#mirror.calleeKeysOf(down);
-      const keys = await listKeys(this.#kv, `*.*.*.${down}.*`, mirrored, this.#log);
-      for (const key of keys) {
-        if (!this.#down.has(down) || this.#closed) break; // it came back: its keys stand
-        if (await deleteAsRead(this.#kv, key)) this.released++;
-        heads.add(key.split(".", 3).join("."));
-      }
-      for (const key of heads) await this.#removeHead(key);
-    }
+  releaseNode(node: string): Promise<void> {
+    return this.cleanup.nodeDown(node);
   }
 
   /** Stops watching. */
   close(): void {
     this.#closed = true;
     this.#mirror.closed = true;
+    this.cleanup.close();
     this.#watcher?.stop();
   }
 }

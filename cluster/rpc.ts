@@ -19,7 +19,7 @@ import type { RpcEnvelope } from "../router/core/dealer/remote.ts";
 import type { Logger } from "../router/core/types.ts";
 import type { ClusterNode, ClusterSubscription } from "./node.ts";
 import type { ClusterRegistrations } from "./registrations.ts";
-import { CallerIdentities, isBare, type WhoEnvelope } from "./caller_identities.ts";
+import { isBare, type WhoEnvelope } from "./caller_identities.ts";
 
 /** What the router gives the cluster's RPC side. */
 export interface RpcHost {
@@ -43,8 +43,6 @@ export class ClusterRpc {
   #host: RpcHost;
   #dealers = new Map<string, DealerCluster>();
   #subscription: ClusterSubscription;
-  /** Which nodes know which of this node's callers (`caller_identities.ts`). */
-  #identities = new CallerIdentities();
 
   /**
    * Starts listening on this node's RPC subject.
@@ -62,6 +60,11 @@ export class ClusterRpc {
       (data) => this.#receive(decode(data) as RpcEnvelope | WhoEnvelope),
     );
     node.onNodeDown((id) => this.#nodeDown(id));
+    // A callee of this node whose registration another node's took over meanwhile: revoked here.
+    table.onLost = (realm, procedure, match, session, reason) => {
+      const dealer = this.#dealers.get(realm);
+      if (dealer !== undefined) host.run(dealer.revoke(procedure, match, session, reason));
+    };
   }
 
   /**
@@ -106,11 +109,8 @@ export class ClusterRpc {
         .catch((error) => this.#host.log("warn", `Cluster: describing ${procedure}: ${error}`));
       return;
     }
-    let wire: RpcEnvelope = envelope;
-    if (envelope.k === "call") wire = this.#identities.outgoing(envelope, effect.node);
-    else if (envelope.k === "gone") this.#identities.forget(envelope.caller, effect.node);
     try {
-      this.#node.send(this.#node.subject("node", effect.node, "rpc"), encode(wire, PACK));
+      this.#node.send(this.#node.subject("node", effect.node, "rpc"), encode(envelope, PACK));
     } catch (error) { // over NATS's max_payload: the caller is answered, the call ends here
       this.#host.log(
         "warn",
@@ -162,9 +162,10 @@ export class ClusterRpc {
         return host.run(dealer.callerGone(envelope.caller));
       case "out":
         return host.run(dealer.answer(envelope.to, envelope.msg));
-      case "who": {
-        const call = this.#identities.resend(envelope);
-        if (call === undefined) return;
+      case "who": { // the dealer knows the caller and which nodes have its proxy
+        const caller = dealer.identify(envelope.call.caller.id, envelope.from);
+        if (caller === undefined) return;
+        const call = { ...envelope.call, caller };
         return this.#node.send(
           this.#node.subject("node", envelope.from, "rpc"),
           encode(call, PACK),
@@ -178,7 +179,6 @@ export class ClusterRpc {
   }
 
   #nodeDown(node: string): void {
-    this.#identities.nodeDown(node);
     for (const dealer of this.#dealers.values()) {
       for (const [id, at] of dealer.proxies) if (at === node) this.#host.removeProxy(id);
       this.#host.run(dealer.nodeDown(node));

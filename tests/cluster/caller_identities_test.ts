@@ -1,60 +1,60 @@
 /**
  * A caller's identity crosses NATS once per node: later calls carry its
- * session ID alone, and a node without the caller's proxy asks for it.
+ * session ID alone, and a node without the caller's proxy asks for it. The
+ * dealer's `RemoteRpc.proxiedAt` alone knows which nodes have the proxy.
  */
 
 import { deepEqual, equal } from "node:assert/strict";
-import { CallerIdentities, isBare } from "../../cluster/caller_identities.ts";
-import type { CallEnvelope } from "../../cluster/caller_identities.ts";
+import { type CallEnvelope, isBare } from "../../cluster/caller_identities.ts";
+import { type CalleeEntry, RemoteRpc } from "../../router/core/dealer/remote.ts";
+import type { RpcFeatures } from "../../router/core/dealer/pending_calls.ts";
+import type { Effect } from "../../router/core/output.ts";
+import type { SessionInfo } from "../../router/core/types.ts";
 import { MessageType } from "../../wamp/mod.ts";
 import { encode } from "@msgpack/msgpack";
 import { clusterNodeOf } from "../../router/router.ts";
 import { joinNode, seen, startCluster } from "./_cluster.ts";
 
-function call(id: number): CallEnvelope {
-  return {
-    k: "call",
-    realm: "r",
-    from: "A",
-    caller: {
-      id,
-      authid: "alice",
-      authrole: "user",
-      authmethod: "anonymous",
-      authprovider: "static",
-      roles: { caller: {} },
-      transport: "websocket",
-    },
-    callee: 9,
-    msg: { type: MessageType.CALL, request: 1, options: {}, procedure: "p" },
-    forced: false,
-  };
+const alice: SessionInfo = {
+  id: 1,
+  realm: "r",
+  authid: "alice",
+  authrole: "user",
+  authmethod: "anonymous",
+  authprovider: "static",
+  roles: { caller: {} },
+  transport: "websocket",
+};
+
+/** A dealer's cluster state with callee 9 on node B and 10 on node C. */
+function remote(): RemoteRpc {
+  const rpc = new RemoteRpc({ node: "A", realm: "r", claim: () => Promise.resolve(undefined) });
+  const features = {} as RpcFeatures;
+  for (const [session, node] of [[9, "B"], [10, "C"]] as const) {
+    rpc.callees.set(session, { node, session, at: 0, options: {}, features } as CalleeEntry);
+  }
+  return rpc;
 }
 
-Deno.test("caller identities: once per node, again after gone, node down or a who", () => {
-  const ids = new CallerIdentities();
-  equal(isBare(ids.outgoing(call(1), "B").caller), false);
-  equal(isBare(ids.outgoing(call(1), "B").caller), true);
-  deepEqual(ids.outgoing(call(1), "B").caller, { id: 1 });
-  equal(isBare(ids.outgoing(call(1), "C").caller), false, "another node");
-  ids.forget(1, "B"); // gone
-  equal(isBare(ids.outgoing(call(1), "B").caller), false);
-  ids.nodeDown("B");
-  equal(isBare(ids.outgoing(call(1), "B").caller), false);
-  const bare = ids.outgoing(call(1), "B");
-  const again = ids.resend({ k: "who", realm: "r", from: "B", call: bare })!;
-  deepEqual(again.caller, call(1).caller);
-  equal(again.msg, bare.msg);
-  equal(
-    ids.resend({
-      k: "who",
-      realm: "r",
-      from: "B",
-      call: { ...bare, caller: { id: 2 } } as CallEnvelope,
-    }),
-    undefined,
-    "a caller never seen",
-  );
+let request = 0;
+/** The caller a forwarded call carries. */
+function sent(rpc: RemoteRpc, callee: number): CallEnvelope["caller"] {
+  const msg = { type: MessageType.CALL, request: ++request, options: {}, procedure: "p" } as const;
+  const out = rpc.forward(alice, msg, callee, false)!;
+  const effect = out.effects[0] as Extract<Effect, { kind: "cluster" }>;
+  return (effect.envelope as CallEnvelope).caller;
+}
+
+Deno.test("caller identities: once per node, again after the caller left or the node went down", () => {
+  const rpc = remote();
+  equal(isBare(sent(rpc, 9)), false);
+  deepEqual(sent(rpc, 9), { id: 1 });
+  equal(isBare(sent(rpc, 10)), false, "another node");
+  rpc.callerLeft(1, []); // B and C are told `gone`: their proxies go
+  equal(isBare(sent(rpc, 9)), false);
+  rpc.nodeDown("B");
+  equal(isBare(sent(rpc, 9)), false);
+  equal(isBare(sent(rpc, 9)), true);
 });
 
 Deno.test("repeated calls across nodes disclose the caller each time (the proxy supplies the identity)", async () => {

@@ -6,52 +6,11 @@
  */
 
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { ClusterNode } from "../../cluster/node.ts";
-import { ClusterRegistrations } from "../../cluster/registrations.ts";
-import type { CalleeEntry } from "../../router/core/dealer/remote.ts";
 import { startNats } from "../_helpers/nats.ts";
 import { type TestRouter, until } from "../_helpers/router.ts";
 import { connectLocal } from "../../mod.ts";
 import { seen, startCluster, tableHas, tableKeys } from "./_cluster.ts";
-
-const quiet = () => {};
-
-interface Member {
-  node: ClusterNode;
-  table: ClusterRegistrations;
-  /** The callees of each procedure, as this member's watcher last told. */
-  seen: Map<string, readonly CalleeEntry[]>;
-}
-
-async function members(url: string, name: string, n: number): Promise<Member[]> {
-  const out: Member[] = [];
-  for (let i = 0; i < n; i++) {
-    const node = await ClusterNode.connect(
-      { servers: [url], name, heartbeat: 100, nodeTimeout: 800 },
-      quiet,
-    );
-    const table = await ClusterRegistrations.open(node, quiet);
-    node.onNodeDown((id) => table.releaseNode(id).catch(() => {}));
-    const seen = new Map<string, readonly CalleeEntry[]>();
-    await table.watch((_realm, procedure, _match, _invoke, callees) => {
-      seen.set(procedure, callees);
-    });
-    out.push({ node, table, seen });
-  }
-  await until(() => out.every((m) => m.node.nodes().length === n), 5000, "nodes see each other");
-  return out.sort((a, b) => a.node.id < b.node.id ? -1 : 1);
-}
-
-function entry(node: string, session: number): CalleeEntry {
-  return { node, session, at: session, options: {}, features: {} as CalleeEntry["features"] };
-}
-
-async function close(all: Member[]): Promise<void> {
-  for (const { table, node } of all) {
-    table.close();
-    await node.close(500);
-  }
-}
+import { close, entry, type Member, members } from "./_table.ts";
 
 Deno.test("2000 callees join one shared registration from 2 nodes at once, one key each", async () => {
   const nats = await startNats();

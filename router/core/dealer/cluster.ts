@@ -23,7 +23,7 @@ import { append, type Effect, messagesOnly, NOTHING, type Output, output } from 
 import type { Calls } from "./calls.ts";
 import { dealerSession, keptOptions } from "./pending_calls.ts";
 import type { Registrations } from "./registrations.ts";
-import type { CalleeEntry, ProxyCaller, RemoteRpc } from "./remote.ts";
+import { type CalleeEntry, type ProxyCaller, proxyOf, type RemoteRpc } from "./remote.ts";
 import type { Outbound, SessionInfo } from "../types.ts";
 
 /** What {@linkcode DealerCluster} needs from its dealer. */
@@ -189,6 +189,7 @@ export class DealerCluster {
     for (const entry of wanted.values()) {
       if (present.has(entry.session)) continue;
       if (reg !== undefined && reg.invoke !== invoke) continue; // lost a race: the table decides
+      if (reg?.invoke === "single" && reg.callees.length > 0) continue; // one holder (own_callees.ts)
       remote.callees.set(entry.session, entry);
       remote.place(entry);
       reg = registrations.add(procedure, match, invoke, entry.session, entry.options);
@@ -215,6 +216,20 @@ export class DealerCluster {
     const info: SessionInfo = { ...caller, realm: remote.hooks.realm };
     const known = this.#parts.calls.get(caller.id)?.info ?? info;
     return this.#parts.settle(this.#parts.calls.call(known, msg, true, forced, callee));
+  }
+
+  /**
+   * `node` has no proxy of local caller `caller` (a call came bare): its
+   * identity, the node counted among those holding a proxy of it.
+   *
+   * @returns The identity; undefined when the caller left.
+   */
+  identify(caller: number, node: string): ProxyCaller | undefined {
+    const nodes = this.#remote.proxiedAt.get(caller);
+    const info = this.#parts.calls.get(caller)?.info;
+    if (nodes === undefined || info === undefined) return undefined;
+    nodes.add(node);
+    return proxyOf(info);
   }
 
   /** A CANCEL from another node's caller for a call run here. */

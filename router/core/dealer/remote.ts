@@ -208,12 +208,14 @@ export class RemoteRpc {
     mine.set(msg.request, { node: entry.node, streaming });
     let nodes = this.proxiedAt.get(session.id);
     if (nodes === undefined) this.proxiedAt.set(session.id, nodes = new Set());
+    // The identity crosses once per node; its proxy there supplies it later (else it asks: `who`).
+    const told = nodes.has(entry.node);
     nodes.add(entry.node);
     return this.#send(entry.node, {
       k: "call",
       realm: this.hooks.realm,
       from: this.hooks.node,
-      caller: proxyOf(session),
+      caller: told ? { id: session.id } as ProxyCaller : proxyOf(session),
       callee: entry.session,
       msg,
       forced,
@@ -350,8 +352,13 @@ export class RemoteRpc {
   }
 }
 
-/** The proxy identity of a session. */
-function proxyOf(session: SessionInfo): ProxyCaller {
+/**
+ * The proxy identity of a session.
+ *
+ * @param session The caller.
+ * @returns What a proxy of it on another node carries.
+ */
+export function proxyOf(session: SessionInfo): ProxyCaller {
   return {
     id: session.id,
     authid: session.authid,

@@ -1,0 +1,84 @@
+/**
+ * What `wamp.reflect.define` set on a registration of the shared table
+ * (`registrations.ts`), in its own key `<head>.d` holding the head's epoch
+ * and the description: the head, which the takeover protocol compares and
+ * sets, is never written for it, so a callee defining in a loop disturbs no
+ * REGISTER. One write is in flight per registration; definitions arriving
+ * meanwhile coalesce into the last one. A description of an epoch that is
+ * not the head's (the registration went and came again) counts for nothing
+ * (`registration_mirror.ts`), and one written as the head went is removed.
+ *
+ * @module
+ */
+
+import { decode, encode } from "@msgpack/msgpack";
+import type { Dict } from "../wamp/mod.ts";
+import { type Described, type Head, type Kv, live } from "./registration_mirror.ts";
+
+/**
+ * The description key of a head.
+ *
+ * @param head The head's key.
+ * @returns Its description's key.
+ */
+export function descriptionKey(head: string): string {
+  return `${head}.d`;
+}
+
+/** The descriptions of one table's registrations. */
+export class RegistrationDescriptions {
+  #kv: Kv;
+  /** Heads with a write in flight → the description to write next (undefined: none). */
+  #pending = new Map<string, Dict | undefined>();
+  /** Writes to the table (for tests). */
+  writes = 0;
+
+  /**
+   * Creates it over the table's bucket.
+   *
+   * @param kv The bucket.
+   */
+  constructor(kv: Kv) {
+    this.#kv = kv;
+  }
+
+  /**
+   * Sets the description of the registration at `head`, unless it is gone;
+   * with a write for it in flight, only the last description given
+   * meanwhile is written after it.
+   *
+   * @param head The head's key.
+   * @param description The description.
+   * @returns A promise that settles when this description is written or coalesced.
+   */
+  async define(head: string, description: Dict): Promise<void> {
+    if (this.#pending.has(head)) {
+      this.#pending.set(head, description);
+      return;
+    }
+    this.#pending.set(head, undefined);
+    let next: Dict | undefined = description;
+    try {
+      while (next !== undefined) {
+        await this.#write(head, next);
+        next = this.#pending.get(head);
+        this.#pending.set(head, undefined);
+      }
+    } finally {
+      this.#pending.delete(head);
+    }
+  }
+
+  async #write(head: string, description: Dict): Promise<void> {
+    const before = await this.#kv.get(head);
+    if (!live(before)) return;
+    const { epoch } = decode(before.value) as Head;
+    const key = descriptionKey(head);
+    this.writes++;
+    const revision = await this.#kv.put(key, encode([epoch, description] satisfies Described));
+    const after = await this.#kv.get(head);
+    if (live(after) && (decode(after.value) as Head).epoch === epoch) return;
+    // The registration went meanwhile (its removal may have missed this key): not left behind.
+    await this.#kv.delete(key, { previousSeq: revision }).catch(() => {});
+  }
+}
