@@ -98,9 +98,7 @@ const COMMANDS: Record<Name, string[]> = {
     ...(values.router === undefined
       ? ["cli.ts"]
       : [`--config=${values.router}/deno.json`, `${values.router}/cli.ts`]),
-    "--listen",
-    "127.0.0.1:0",
-    ...values["router-args"].split(" ").filter((arg) => arg !== ""),
+    // start() adds `--listen 127.0.0.1:<a free port>` (`--workers` needs a port given) and --router-args.
   ],
   // The config file is added by start().
   nexus: [],
@@ -122,6 +120,12 @@ for (const name of names) {
 if (!names.includes("cloverleaf")) names.unshift("cloverleaf");
 const servers: Server[] = [];
 for (const name of names) servers.push(await start(name));
+/**
+ * Unpinned, the CPU per message is the target's whole process tree
+ * (workers, their NATS) over the whole run (warm-up and drain included)
+ * ÷ the messages delivered in it, in µs: one figure for every target.
+ */
+const wholeRun = new Map<Result, number>();
 const records: Record<string, unknown>[] = [];
 const lines: string[] = [];
 
@@ -162,10 +166,22 @@ async function compare(scenario: Scenario, serializer: SerializerName, rate = 0)
         serializer: serializers[serializer],
         floor: server.floor,
       };
+      const cpuBefore = values.unpinned ? treeCpu(server.pid) : 0;
       const result = await runScenario(scenario, target, p);
+      const delivered = result.scenario === "rpc"
+        ? result.calls - result.lost
+        : "published" in result
+        ? result.published * p.subscribers - result.lost
+        : 0;
+      if (values.unpinned) {
+        wholeRun.set(result, (treeCpu(server.pid) - cpuBefore) / delivered * 1e6);
+      }
       out[server.name].push(result);
       records.push({ scenario, serializer, server: server.name, round: i, params: p, result });
-      console.log(`${label} ${server.name}: ${summarize(result)}`);
+      const tree = wholeRun.has(result)
+        ? `; process tree ${round(wholeRun.get(result)!)} µs each`
+        : "";
+      console.log(`${label} ${server.name}: ${summarize(result)}${tree}`);
       await sleep(500);
     }
   }
@@ -179,9 +195,13 @@ async function compare(scenario: Scenario, serializer: SerializerName, rate = 0)
   const of = (name: Name) => out[name].map(metric.of);
   lines.push(`${label} (${metric.unit}): ${against(of)}`);
   // CPU time per message: the target's busy share over the window ÷ its rate.
-  const cpu = (name: Name) => out[name].map((r) => cpuPerMessage(r.cpu, metric.of(r)) ?? NaN);
+  const cpu = (name: Name) =>
+    out[name].map((r) =>
+      values.unpinned ? wholeRun.get(r) ?? NaN : cpuPerMessage(r.cpu, metric.of(r)) ?? NaN
+    );
   const per = metric.unit.split("/")[0]!.replace(/s$/, "");
-  lines.push(`${label} (target CPU µs per ${per}): ${against(cpu)}`);
+  const how = values.unpinned ? ", process tree, whole run" : "";
+  lines.push(`${label} (target CPU µs per ${per}${how}): ${against(cpu)}`);
   return out;
 }
 
@@ -251,11 +271,13 @@ function nexusConfig(port: number, queue: number): string {
 async function start(name: Name, queue = 0): Promise<Server> {
   let args = COMMANDS[name];
   let dir: string | undefined;
+  if (name === "cloverleaf") {
+    const extra = values["router-args"].split(" ").filter((arg) => arg !== "");
+    args = [...args, "--listen", `127.0.0.1:${freePort()}`, ...extra];
+  }
   if (name === "nexus") {
-    // nexusd takes its port from its config: take a free one.
-    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const port = probe.addr.port;
-    probe.close();
+    // nexusd takes its port from its config.
+    const port = freePort();
     dir = await Deno.makeTempDir({ prefix: "compare-nexus-" });
     await Deno.writeTextFile(`${dir}/nexus.json`, nexusConfig(port, queue));
     args = ["-c", `${dir}/nexus.json`];
@@ -303,6 +325,40 @@ async function start(name: Name, queue = 0): Promise<Server> {
       if (dir !== undefined) await Deno.remove(dir, { recursive: true });
     },
   };
+}
+
+/** A loopback port free now. */
+function freePort(): number {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = probe.addr.port;
+  probe.close();
+  return port;
+}
+
+/** CPU seconds used so far by `pid` and every live descendant (user + system, from `/proc`). */
+function treeCpu(pid: number): number {
+  const children = new Map<number, number[]>();
+  const seconds = new Map<number, number>();
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      // After the parenthesised command name: state, ppid, …; utime and stime are the 12th and 13th.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const ppid = Number(fields[1]);
+      children.set(ppid, [...children.get(ppid) ?? [], Number(entry.name)]);
+      seconds.set(Number(entry.name), (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // Gone since the listing.
+    }
+  }
+  let total = 0;
+  for (const queue = [pid]; queue.length > 0;) {
+    const next = queue.pop()!;
+    total += seconds.get(next) ?? 0;
+    queue.push(...children.get(next) ?? []);
+  }
+  return total;
 }
 
 async function has(command: string): Promise<boolean> {
