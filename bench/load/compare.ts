@@ -118,6 +118,9 @@ for (const name of names) {
   }
 }
 if (!names.includes("cloverleaf")) names.unshift("cloverleaf");
+if (values.nexus !== undefined && !(await Deno.stat(values.nexus).catch(() => null))?.isFile) {
+  throw new Error(`--nexus: no file at ${values.nexus}`);
+}
 const servers: Server[] = [];
 for (const name of names) servers.push(await start(name));
 /**
