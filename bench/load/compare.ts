@@ -6,8 +6,11 @@
  * (`bench/floor/relay.ts`) and `relay-own` on the router's own WebSocket
  * stack (`bench/floor/relay_own.ts`), and `relay-wamp`, a minimal WAMP
  * router on that stack (`bench/floor/relay_wamp.ts`: plain decode,
- * exact-URI routing, each EVENT encoded once per serializer). The servers run pinned to CPU 1 and this
- * process to CPU 0 (with `taskset`, when there are two cores).
+ * exact-URI routing, each EVENT encoded once per serializer). With
+ * `--nexus PATH` a nexusd binary (gammazero/nexus) is one more target, run
+ * from a generated config (see {@linkcode nexusConfig}). The servers run
+ * pinned to CPU 1 and this process to CPU 0 (with `taskset`, when there are
+ * two cores); `--unpinned` leaves every process free to use every core.
  *
  * ```sh
  * deno task load:compare                       # everything, json and msgpack
@@ -15,6 +18,9 @@
  * deno task load:compare --scenarios pubsub,rpc "--router-args=--admin 127.0.0.1:0"
  * deno task load:compare --scenarios pubsub,rpc --saturate   # enough in flight to fill a core
  * deno task load:compare --scenarios rpc --router ../before   # another checkout's router
+ * deno task load:compare --scenarios pubsub,rpc --nexus /tmp/nexus/nexusd
+ * deno task load:compare --scenarios pubsub,rpc --saturate --unpinned --targets cloverleaf,nexus \
+ *   --nexus /tmp/nexus/nexusd "--router-args=--workers 2"   # every core, against nexus's
  * ```
  *
  * Each summary line gives the throughput and the target's CPU time per
@@ -29,6 +35,7 @@ import { serializers } from "../../wamp/mod.ts";
 import {
   cpuPerMessage,
   DEFAULTS,
+  type Params,
   type Result,
   runScenario,
   SATURATING,
@@ -50,12 +57,18 @@ const { values } = parseArgs({
     // Another checkout's router (a directory holding cli.ts and deno.json), to compare trees.
     router: { type: "string" },
     saturate: { type: "boolean", default: false },
+    // A nexusd binary: nexus becomes one more target.
+    nexus: { type: "string" },
+    // No CPU pinning: every server (and this process) may use every core.
+    unpinned: { type: "boolean", default: false },
+    // The targets to run, comma-separated (the router always runs).
+    targets: { type: "string" },
   },
 });
 const rounds = Number(values.rounds);
 const duration = Number(values.duration);
 const saturate = values.saturate;
-const pinned = navigator.hardwareConcurrency >= 2 && await has("taskset");
+const pinned = !values.unpinned && navigator.hardwareConcurrency >= 2 && await has("taskset");
 if (pinned) await run(["taskset", "-a", "-cp", "0", String(Deno.pid)]);
 
 /** A server in a subprocess. */
@@ -65,10 +78,12 @@ interface Server {
   url: string;
   /** A bare relay (no WAMP: the role is the URL path). */
   floor: boolean;
+  /** nexus only: its outbound queue per session (see {@linkcode nexusQueue}). */
+  queue?: number;
   stop(): Promise<void>;
 }
-/** The floors (Deno's native WebSocket; our own stack; minimal WAMP on it) and the router. */
-type Name = "relay" | "relay-own" | "relay-wamp" | "cloverleaf";
+/** The floors (Deno's native WebSocket; our own stack; minimal WAMP on it), the router, nexus. */
+type Name = "relay" | "relay-own" | "relay-wamp" | "cloverleaf" | "nexus";
 type Runs = Record<Name, Result[]>;
 
 const COMMANDS: Record<Name, string[]> = {
@@ -83,13 +98,37 @@ const COMMANDS: Record<Name, string[]> = {
     ...(values.router === undefined
       ? ["cli.ts"]
       : [`--config=${values.router}/deno.json`, `${values.router}/cli.ts`]),
-    "--listen",
-    "127.0.0.1:0",
-    ...values["router-args"].split(" ").filter((arg) => arg !== ""),
+    // start() adds `--listen 127.0.0.1:<a free port>` (`--workers` needs a port given) and --router-args.
   ],
+  // The config file is added by start().
+  nexus: [],
 };
+const names = (values.targets?.split(",") ??
+  [
+    "relay",
+    "relay-own",
+    "relay-wamp",
+    "cloverleaf",
+    ...values.nexus === undefined ? [] : ["nexus"],
+  ]) as Name[];
+for (const name of names) {
+  if (!(name in COMMANDS)) throw new Error(`--targets: unknown target ${name}`);
+  if (name === "nexus" && values.nexus === undefined) {
+    throw new Error("--targets: nexus needs --nexus PATH");
+  }
+}
+if (!names.includes("cloverleaf")) names.unshift("cloverleaf");
+if (values.nexus !== undefined && !(await Deno.stat(values.nexus).catch(() => null))?.isFile) {
+  throw new Error(`--nexus: no file at ${values.nexus}`);
+}
 const servers: Server[] = [];
-for (const name of Object.keys(COMMANDS) as Name[]) servers.push(await start(name));
+for (const name of names) servers.push(await start(name));
+/**
+ * Unpinned, the CPU per message is the target's whole process tree
+ * (workers, their NATS) over the whole run (warm-up and drain included)
+ * ÷ the messages delivered in it, in µs: one figure for every target.
+ */
+const wholeRun = new Map<Result, number>();
 const records: Record<string, unknown>[] = [];
 const lines: string[] = [];
 
@@ -111,15 +150,16 @@ if (values.json !== undefined) {
 
 /** Each server in turn, `rounds` times; the router's mean as a ratio to each relay's. */
 async function compare(scenario: Scenario, serializer: SerializerName, rate = 0): Promise<Runs> {
-  const out: Runs = { relay: [], "relay-own": [], "relay-wamp": [], cloverleaf: [] };
+  const out: Runs = { relay: [], "relay-own": [], "relay-wamp": [], cloverleaf: [], nexus: [] };
   const shape = saturate && rate === 0 ? SATURATING[scenario] : undefined;
   const label = `${scenario}${rate ? ` at ${rate}/s` : shape ? " saturating" : ""} ${serializer}`;
   for (let i = 0; i < (scenario === "connections" ? 1 : rounds); i++) {
     for (let [at, server] of servers.entries()) {
-      if (scenario === "connections") {
-        // Memory per session is measured on a fresh process: a warm one reuses what earlier runs grew.
+      const queue = nexusQueue(scenario, { ...DEFAULTS[scenario], ...shape });
+      // Memory per session is measured on a fresh process: a warm one reuses what earlier runs grew.
+      if (scenario === "connections" || (server.name === "nexus" && server.queue !== queue)) {
         await server.stop();
-        server = servers[at] = await start(server.name);
+        server = servers[at] = await start(server.name, queue);
       }
       const p = { ...DEFAULTS[scenario], ...shape, pid: server.pid, rate };
       if (scenario !== "connections") p.duration = duration;
@@ -129,10 +169,22 @@ async function compare(scenario: Scenario, serializer: SerializerName, rate = 0)
         serializer: serializers[serializer],
         floor: server.floor,
       };
+      const cpuBefore = values.unpinned ? treeCpu(server.pid) : 0;
       const result = await runScenario(scenario, target, p);
+      const delivered = result.scenario === "rpc"
+        ? result.calls - result.lost
+        : "published" in result
+        ? result.published * p.subscribers - result.lost
+        : 0;
+      if (values.unpinned) {
+        wholeRun.set(result, (treeCpu(server.pid) - cpuBefore) / delivered * 1e6);
+      }
       out[server.name].push(result);
       records.push({ scenario, serializer, server: server.name, round: i, params: p, result });
-      console.log(`${label} ${server.name}: ${summarize(result)}`);
+      const tree = wholeRun.has(result)
+        ? `; process tree ${round(wholeRun.get(result)!)} µs each`
+        : "";
+      console.log(`${label} ${server.name}: ${summarize(result)}${tree}`);
       await sleep(500);
     }
   }
@@ -146,9 +198,13 @@ async function compare(scenario: Scenario, serializer: SerializerName, rate = 0)
   const of = (name: Name) => out[name].map(metric.of);
   lines.push(`${label} (${metric.unit}): ${against(of)}`);
   // CPU time per message: the target's busy share over the window ÷ its rate.
-  const cpu = (name: Name) => out[name].map((r) => cpuPerMessage(r.cpu, metric.of(r)) ?? NaN);
+  const cpu = (name: Name) =>
+    out[name].map((r) =>
+      values.unpinned ? wholeRun.get(r) ?? NaN : cpuPerMessage(r.cpu, metric.of(r)) ?? NaN
+    );
   const per = metric.unit.split("/")[0]!.replace(/s$/, "");
-  lines.push(`${label} (target CPU µs per ${per}): ${against(cpu)}`);
+  const how = values.unpinned ? ", process tree, whole run" : "";
+  lines.push(`${label} (target CPU µs per ${per}${how}): ${against(cpu)}`);
   return out;
 }
 
@@ -161,12 +217,14 @@ async function latency(serializer: SerializerName): Promise<void> {
     // pubsub counts events (one per subscriber); the rate paces publications.
     const rate = Math.round(lowest / 2 / (scenario === "pubsub" ? DEFAULTS.pubsub.subscribers : 1));
     const half = await compare(scenario, serializer, rate);
-    const p99 = (name: Name) => half[name].map((r) => ("latency" in r ? r.latency.p99 : NaN));
-    lines.push(`${scenario} ${serializer} p99 at ${rate}/s (ms): ${against(p99)}`);
+    for (const q of ["p99", "max"] as const) {
+      const at = (name: Name) => half[name].map((r) => ("latency" in r ? r.latency[q] : NaN));
+      lines.push(`${scenario} ${serializer} ${q} at ${rate}/s (ms): ${against(at)}`);
+    }
   }
 }
 
-/** "cloverleaf A; relay B (A/B×); …": the router's figures, then each floor's with the ratio. */
+/** "cloverleaf A; relay B (A/B×); …": the router's figures, then each other target's with the ratio. */
 function against(of: (name: Name) => number[]): string {
   const floors = servers.map((s) => s.name).filter((name) => name !== "cloverleaf");
   return `cloverleaf ${fmt(of("cloverleaf"))}; ` +
@@ -184,11 +242,51 @@ function headline(scenario: Scenario): { of: (r: Result) => number; unit: string
   return undefined;
 }
 
-async function start(name: Name): Promise<Server> {
-  const args = COMMANDS[name];
-  const argv = pinned
-    ? ["taskset", "-c", "1", Deno.execPath(), ...args]
-    : [Deno.execPath(), ...args];
+/**
+ * nexus's outbound queue per session for a scenario: nexus drops a message
+ * to a session whose queue is full, and allocates the whole queue with the
+ * session, so it is sized to 4× what the scenario keeps in flight (no drop
+ * to a reading peer, no memory the load cannot use); nexus's default (64)
+ * for idle sessions.
+ */
+function nexusQueue(scenario: Scenario, p: Params): number {
+  if (scenario === "connections") return 0;
+  return Math.max(64, 4 * Math.max(p.publishers * p.window, p.callers * p.depth));
+}
+
+/**
+ * A nexusd config: realm1 with anonymous authentication, one WebSocket
+ * listener (JSON, MessagePack and CBOR) on 127.0.0.1:`port`, no
+ * keep-alive pings, no compression, no event history, debug logging off.
+ */
+function nexusConfig(port: number, queue: number): string {
+  return JSON.stringify({
+    websocket: {
+      address: `127.0.0.1:${port}`,
+      keep_alive: 0,
+      enable_compression: false,
+      out_queue_size: queue,
+    },
+    router: { realms: [{ uri: "realm1", anonymous_auth: true }], debug: false },
+  });
+}
+
+async function start(name: Name, queue = 0): Promise<Server> {
+  let args = COMMANDS[name];
+  let dir: string | undefined;
+  if (name === "cloverleaf") {
+    const extra = values["router-args"].split(" ").filter((arg) => arg !== "");
+    args = [...args, "--listen", `127.0.0.1:${freePort()}`, ...extra];
+  }
+  if (name === "nexus") {
+    // nexusd takes its port from its config.
+    const port = freePort();
+    dir = await Deno.makeTempDir({ prefix: "compare-nexus-" });
+    await Deno.writeTextFile(`${dir}/nexus.json`, nexusConfig(port, queue));
+    args = ["-c", `${dir}/nexus.json`];
+  }
+  const exec = name === "nexus" ? values.nexus! : Deno.execPath();
+  const argv = pinned ? ["taskset", "-c", "1", exec, ...args] : [exec, ...args];
   const child = new Deno.Command(argv[0]!, {
     args: argv.slice(1),
     stdout: "piped",
@@ -207,6 +305,7 @@ async function start(name: Name): Promise<Server> {
   }
   const port = listening.exec(first)?.[1];
   if (port === undefined) throw new Error(`${name} did not start: ${first}`);
+  // nexus serves WebSocket at any path.
   // Keep reading what the server prints, so that it never blocks on a full pipe.
   void (async () => {
     while (!(await out.read()).done);
@@ -217,14 +316,52 @@ async function start(name: Name): Promise<Server> {
     pid: child.pid,
     url: name === "cloverleaf" || name === "relay-wamp"
       ? `ws://127.0.0.1:${port}/ws`
+      : name === "nexus"
+      ? `ws://127.0.0.1:${port}/`
       : `ws://127.0.0.1:${port}`,
-    // Only the bare relays skip WAMP; relay-wamp is joined like the router.
+    // Only the bare relays skip WAMP; relay-wamp and nexus are joined like the router.
     floor: name === "relay" || name === "relay-own",
+    ...(name === "nexus" ? { queue } : {}),
     async stop() {
       child.kill("SIGTERM");
       await child.status;
+      if (dir !== undefined) await Deno.remove(dir, { recursive: true });
     },
   };
+}
+
+/** A loopback port free now. */
+function freePort(): number {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = probe.addr.port;
+  probe.close();
+  return port;
+}
+
+/** CPU seconds used so far by `pid` and every live descendant (user + system, from `/proc`). */
+function treeCpu(pid: number): number {
+  const children = new Map<number, number[]>();
+  const seconds = new Map<number, number>();
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      // After the parenthesised command name: state, ppid, …; utime and stime are the 12th and 13th.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const ppid = Number(fields[1]);
+      children.set(ppid, [...children.get(ppid) ?? [], Number(entry.name)]);
+      seconds.set(Number(entry.name), (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // Gone since the listing.
+    }
+  }
+  let total = 0;
+  for (const queue = [pid]; queue.length > 0;) {
+    const next = queue.pop()!;
+    total += seconds.get(next) ?? 0;
+    queue.push(...children.get(next) ?? []);
+  }
+  return total;
 }
 
 async function has(command: string): Promise<boolean> {
