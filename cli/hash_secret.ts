@@ -20,6 +20,7 @@ import {
   type ScramKdfParams,
   wampcraDeriveKey,
 } from "../wamp/mod.ts";
+import { toBase64 } from "../wamp/bytes.ts";
 import { integerFlag, reportError, UsageError } from "./client/common.ts";
 
 const USAGE = `Usage: cloverleaf hash-secret wampcra [options]
@@ -127,7 +128,7 @@ export async function hashSecret(args: string[]): Promise<number> {
     }
     if (extra !== undefined) throw new UsageError(`Unexpected argument "${extra}"`);
     const role = values.role ?? "user";
-    const salt = values.salt ?? crypto.getRandomValues(new Uint8Array(16)).toBase64();
+    const salt = values.salt ?? toBase64(crypto.getRandomValues(new Uint8Array(16)));
     let user: Record<string, unknown>;
     if (method === "wampcra") {
       for (const flag of ["kdf", "memory"] as const) {

@@ -13,6 +13,7 @@
 import type { Logger } from "../router/mod.ts";
 import type { ListenOptions } from "../transports/listener.ts";
 import { LongPollRelay } from "../transports/longpoll/relay.ts";
+import { toBase64 } from "../wamp/bytes.ts";
 
 /**
  * The environment variable that gives each worker its private sockets
@@ -42,7 +43,11 @@ export interface WorkerSockets {
 
 /** A random secret of 32 base64url characters. */
 function newSecret(): string {
-  return crypto.getRandomValues(new Uint8Array(24)).toBase64({ alphabet: "base64url" });
+  // 24 bytes: no padding.
+  return toBase64(crypto.getRandomValues(new Uint8Array(24))).replace(/\+/g, "-").replace(
+    /\//g,
+    "_",
+  );
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   type Session,
 } from "../../client/mod.ts";
 import { interrupted } from "../process.ts";
+import { toBase64 } from "../../wamp/bytes.ts";
 
 /** Exit code of a command that ended with a WAMP error. */
 export const EXIT_WAMP = 1;
@@ -272,7 +273,8 @@ function jsonSafe(_key: string, value: unknown): unknown {
     return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   }
   // WAMP's JSON form of binary: "\0" followed by base64.
-  if (value instanceof Uint8Array) return `\0${value.toBase64()}`;
+  // (wamp/bytes.ts: Uint8Array.prototype.toBase64 is not in every runtime.)
+  if (value instanceof Uint8Array) return `\0${toBase64(value)}`;
   return value;
 }
 
