@@ -14,7 +14,7 @@ import {
   type ResolvedListenerOptions,
   resolveListenerOptions,
 } from "../transports/config.ts";
-import { readConfigFile } from "./config_file.ts";
+import { type AdminConfig, readConfigFile } from "./config_file.ts";
 import { type Flags, isLogLevel, LOG_LEVELS } from "./flags.ts";
 import { LOG_FORMATS, type LogFormat } from "../router/logger.ts";
 import {
@@ -51,12 +51,7 @@ export interface ServiceConfig {
   admin?: AdminConfig;
 }
 
-/** Where the admin listener serves, and its bearer token. */
-export interface AdminConfig {
-  host: string;
-  port: number;
-  token?: string;
-}
+export type { AdminConfig };
 
 /** Reads the config file's `admin` object. */
 function readAdmin(file: ConfigObject): AdminConfig | undefined {
