@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ConfigErrors, ConfigObject, expandEnv } from "../config/mod.ts";
+import { type ConfigErrors, ConfigObject, expandEnv, weakSecret } from "../config/mod.ts";
 import type { LogLevel } from "../router/mod.ts";
 import type { ClusterOptions } from "../cluster/node.ts";
 import {
@@ -41,8 +41,8 @@ export interface ServiceConfig {
   workers: number;
   /** Set in a worker process (internal `--worker <n>`): its number, from 1. */
   worker?: number;
-  /** The config file's `bridges`: HTTP bridge paths. */
-  bridges: BridgeOptions[];
+  /** The config file's `bridges`: HTTP bridge paths, each with its path in the file (`bridges[2]`). */
+  bridges: { at: string; bridge: BridgeOptions }[];
   /** `--http-bridge <path>` with `--http-token`: the quick-start paths (realm and role come later). */
   quickBridge?: { path: string; token: string };
   /** The config file's `httpServices`: REST endpoints served as procedures. */
@@ -59,10 +59,7 @@ function readAdmin(file: ConfigObject): AdminConfig | undefined {
   if (admin === undefined) return undefined;
   const host = admin.string("host", "127.0.0.1");
   const port = admin.integer("port", 9090, 0, 65535);
-  const token = admin.has("token") ? admin.string("token") : undefined;
-  if (token !== undefined && token.length < 16) {
-    throw admin.error("token", "expected at least 16 characters");
-  }
+  const token = admin.has("token") ? admin.secret("token") : undefined;
   admin.done();
   return token === undefined ? { host, port } : { host, port, token };
 }
@@ -157,11 +154,10 @@ function readQuickBridge(args: Flags, config: ServiceConfig, errors: ConfigError
   if (path === undefined && token === undefined) return;
   if (path === undefined) {
     errors.add("--http-token", "Invalid --http-token: only with --http-bridge <path>");
-  } else if (token === undefined || token.length < 8) {
-    errors.add(
-      "--http-bridge",
-      "Invalid --http-bridge: needs --http-token <token> (at least 8 characters)",
-    );
+  } else if (token === undefined) {
+    errors.add("--http-bridge", "Invalid --http-bridge: needs --http-token <token>");
+  } else if (weakSecret(token) !== undefined) {
+    errors.add("--http-token", `Invalid --http-token: ${weakSecret(token)}`);
   } else if (!/^\/[\x21-\x7e]*$/.test(path) || /[?#]/.test(path)) {
     errors.add("--http-bridge", `Invalid --http-bridge ${JSON.stringify(path)}: expected a path`);
   } else config.quickBridge = { path: path.replace(/\/+$/, ""), token };
@@ -211,7 +207,7 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
         (errors) => resolveBridgeOptions(bridge, path, { errors }),
         path,
       );
-      if (resolved !== undefined) config.bridges.push(resolved);
+      if (resolved !== undefined) config.bridges.push({ at: path, bridge: resolved });
     });
     file.array("httpServices").forEach((service, i) => {
       const path = `httpServices[${i}]`;

@@ -187,7 +187,9 @@ for (const example of EXAMPLES) {
     // Variables the text gives no value for get a placeholder (fine for check; a ticket
     // taken from one then cannot log in, and the test says so).
     const env: Record<string, string> = {};
-    for (const name of envNames(example.block.text)) env[name] = example.env[name] ?? "placeholder";
+    for (const name of envNames(example.block.text)) {
+      env[name] = example.env[name] ?? "placeholder-of-16-chars";
+    }
     // The block as written, unless it is one realm; TLS files that do not exist here
     // (`/etc/…`) are the throwaway test PKI's.
     let [suffix, content] = example.wrapped
