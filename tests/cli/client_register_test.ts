@@ -7,7 +7,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { ApplicationError, connect } from "../../mod.ts";
 import { startRouter, within } from "../_helpers/router.ts";
-import { jsonLines, startClient } from "./_client.ts";
+import { assertUsage, jsonLines, runClient, startClient } from "./_client.ts";
 
 Deno.test("cli register --result answers a call and prints the invocation", async () => {
   await using t = await startRouter();
@@ -99,4 +99,47 @@ Deno.test("cli register --exec runs at most 8 commands at once; calls past that 
     }
   }
   callee.kill("SIGTERM");
+});
+
+Deno.test("cli register --exec-timeout kills a command still running and answers wamp.error.timeout", async () => {
+  await using t = await startRouter();
+  const marker = `cloverleaf-exec-timeout-${crypto.randomUUID()}`;
+  await using callee = await startClient([
+    "register",
+    "com.example.stuck",
+    "--exec",
+    `sleep 30 # ${marker}`,
+    "--exec-timeout",
+    "500",
+    "--url",
+    t.url,
+  ], "Registered");
+  const caller = await connect(t.url, { realm: "realm1" });
+  // The caller sets no timeout of its own: only --exec-timeout ends the call.
+  const failed = await within(
+    caller.call("com.example.stuck").then(() => undefined, (e) => e),
+    10_000,
+    "the stuck call",
+  );
+  await caller.close();
+  ok(failed instanceof ApplicationError, String(failed));
+  equal(failed.uri, "wamp.error.timeout");
+  deepEqual(failed.args, ["--exec command still running after 500 ms: killed"]);
+  // The register process's own argv names the marker: look once it is gone.
+  callee.kill("SIGTERM");
+  equal((await callee.finished()).code, 0);
+  const ps = await new Deno.Command("pgrep", { args: ["-f", marker] }).output();
+  equal(new TextDecoder().decode(ps.stdout).trim(), "", "no process left behind");
+});
+
+Deno.test("cli register --exec-timeout is a positive integer, and only with --exec", async () => {
+  const url = "ws://127.0.0.1:9/ws";
+  assertUsage(
+    await runClient(["register", "a.b", "--exec", "true", "--exec-timeout", "0", "--url", url]),
+    /Invalid --exec-timeout "0"/,
+  );
+  assertUsage(
+    await runClient(["register", "a.b", "--exec-timeout", "500", "--url", url]),
+    /--exec-timeout: only with --exec/,
+  );
 });
