@@ -15,6 +15,7 @@ import {
   resolveListenerOptions,
 } from "../transports/config.ts";
 import { type AdminConfig, readConfigFile } from "./config_file.ts";
+import { secretFlag } from "./secret_file.ts";
 import { type Flags, isLogLevel, LOG_LEVELS } from "./flags.ts";
 import { LOG_FORMATS, type LogFormat } from "../router/logger.ts";
 import {
@@ -67,10 +68,10 @@ function readAdmin(file: ConfigObject): AdminConfig | undefined {
 /** The environment variable that carries the cluster's NATS token (to `--workers` workers too). */
 export const CLUSTER_TOKEN_ENV = "CLOVERLEAF_CLUSTER_TOKEN";
 
-/** `CLOVERLEAF_CLUSTER_TOKEN`, when set and readable. */
-function envToken(): string | undefined {
+/** An environment variable, when set, not empty and readable. */
+function lookupEnvQuietly(name: string): string | undefined {
   try {
-    return Deno.env.get(CLUSTER_TOKEN_ENV) || undefined;
+    return Deno.env.get(name) || undefined;
   } catch {
     return undefined; // no --allow-env
   }
@@ -147,17 +148,48 @@ function lookupEnv(name: string): string | undefined {
   }
 }
 
-/** `--http-bridge <path>` and `--http-token <token>`: both or neither. */
-function readQuickBridge(args: Flags, config: ServiceConfig, errors: ConfigErrors): void {
+/**
+ * The environment variable that may carry `--http-bridge`'s token: the
+ * supervisor gives it to `--workers` workers this way, not on their argv.
+ */
+export const HTTP_TOKEN_ENV = "CLOVERLEAF_HTTP_TOKEN";
+
+/**
+ * `--http-bridge <path>` and its token: `--http-token`, `--http-token-file`
+ * or, when neither is given, {@linkcode HTTP_TOKEN_ENV}. Each error names
+ * the flag (or variable) it is about.
+ */
+async function readQuickBridge(
+  args: Flags,
+  config: ServiceConfig,
+  errors: ConfigErrors,
+): Promise<void> {
   const path = args["http-bridge"];
-  const token = args["http-token"];
-  if (path === undefined && token === undefined) return;
+  const file = args["http-token-file"];
+  let key = file === undefined ? "--http-token" : "--http-token-file";
+  let token: string | undefined;
+  try {
+    token = await secretFlag("http-token", args["http-token"], file);
+  } catch (error) {
+    errors.add(key, (error as Error).message);
+    return;
+  }
   if (path === undefined) {
-    errors.add("--http-token", "Invalid --http-token: only with --http-bridge <path>");
-  } else if (token === undefined) {
-    errors.add("--http-bridge", "Invalid --http-bridge: needs --http-token <token>");
-  } else if (weakSecret(token) !== undefined) {
-    errors.add("--http-token", `Invalid --http-token: ${weakSecret(token)}`);
+    if (token !== undefined) errors.add(key, `Invalid ${key}: only with --http-bridge <path>`);
+    return;
+  }
+  if (token === undefined) {
+    token = lookupEnvQuietly(HTTP_TOKEN_ENV);
+    key = HTTP_TOKEN_ENV;
+  }
+  const weak = token === undefined ? undefined : weakSecret(token);
+  if (token === undefined) {
+    errors.add(
+      "--http-bridge",
+      `Invalid --http-bridge: needs --http-token <token> (or --http-token-file <file>, or ${HTTP_TOKEN_ENV})`,
+    );
+  } else if (weak !== undefined) {
+    errors.add(key, `Invalid ${key}: ${weak}`);
   } else if (!/^\/[\x21-\x7e]*$/.test(path) || /[?#]/.test(path)) {
     errors.add("--http-bridge", `Invalid --http-bridge ${JSON.stringify(path)}: expected a path`);
   } else config.quickBridge = { path: path.replace(/\/+$/, ""), token };
@@ -279,12 +311,12 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     config.cluster ??= { servers: [] };
     config.cluster.servers.push(server);
   }
-  const token = envToken();
+  const token = lookupEnvQuietly(CLUSTER_TOKEN_ENV);
   if (config.cluster !== undefined && token !== undefined) config.cluster.token ??= token;
   if (config.cluster !== undefined && config.cluster.servers.length === 0) {
     errors.add("cluster.servers", 'Invalid config "cluster.servers": expected at least one server');
   }
-  readQuickBridge(args, config, errors);
+  await readQuickBridge(args, config, errors);
   if (args.admin !== undefined) {
     const address = errors.collect(() => parseAddress(args.admin!, "--admin"), "--admin");
     if (address !== undefined) config.admin = { ...config.admin, ...address };

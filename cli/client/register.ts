@@ -15,9 +15,7 @@ import {
 } from "../../client/mod.ts";
 import {
   type ClientCommand,
-  type ConnectFlags,
   integerFlag,
-  join,
   jsonLine,
   parsePairs,
   parseValue,
@@ -25,6 +23,7 @@ import {
   serveUntilDone,
   UsageError,
 } from "./common.ts";
+import { type ConnectFlags, join } from "./connect.ts";
 
 /** The most `--exec` commands running at once; invocations past it fail with `wamp.error.runtime_error`. */
 export const MAX_EXEC = 8;

@@ -22,7 +22,7 @@ import { equal, ok } from "node:assert/strict";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { connect } from "../../client/mod.ts";
-import { CONNECT_OPTIONS, type ConnectFlags, connectOptions } from "../../cli/client/common.ts";
+import { CONNECT_OPTIONS, type ConnectFlags, connectOptions } from "../../cli/client/connect.ts";
 import { within } from "../_helpers/router.ts";
 import { testPki } from "../_helpers/tls.ts";
 import { readmeCommands } from "../cli/_client.ts";
