@@ -299,6 +299,14 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     }
   }
   for (const server of args.cluster ?? []) {
+    // Credentials in the URL would be on argv, the workers' too: not repeated here either.
+    if (/^[a-z]+:\/\/[^/]*@/.test(server)) {
+      errors.add(
+        "--cluster",
+        `Invalid --cluster: a URL with credentials shows in the process list; give the token in ${CLUSTER_TOKEN_ENV} or the config file's cluster.token`,
+      );
+      continue;
+    }
     if (!NATS_URL.test(server)) {
       errors.add(
         "--cluster",

@@ -148,3 +148,11 @@ Deno.test("cli --http-token-file and CLOVERLEAF_HTTP_TOKEN give --http-bridge it
     );
   });
 });
+
+Deno.test("cli --cluster refuses a URL with credentials, without repeating it", async () => {
+  const line = assertUsageError(
+    await runCli(["check", "--cluster", "nats://hunter2-token@127.0.0.1:4222"]),
+    /^cloverleaf: Invalid --cluster: a URL with credentials shows in the process list; give the token in CLOVERLEAF_CLUSTER_TOKEN/,
+  );
+  ok(!line.includes("hunter2"), line);
+});
