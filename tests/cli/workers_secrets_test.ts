@@ -8,8 +8,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { freePort } from "../../cli/ports.ts";
 import { workerArgs } from "../../cli/workers.ts";
-import { until } from "../_helpers/router.ts";
-import { startService } from "./_service.ts";
+import { startWorkers } from "./_workers.ts";
 
 Deno.test("workerArgs drops --workers and the secret flags, in both spellings", () => {
   deepEqual(
@@ -40,25 +39,10 @@ Deno.test({
   fn: async () => {
     const token = `worker-token-${crypto.randomUUID()}`;
     const port = await freePort();
-    await using service = await startService(Deno.execPath(), [
-      "run",
-      "-A",
-      "cli.ts",
-      "--workers",
-      "2",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--http-bridge",
-      "/api",
-      "--http-token",
-      token,
-    ], { listeners: 2, timeout: 30_000 });
     // Each worker refuses to start without the token: both serving means both got it.
-    await until(
-      () => service.lines.some((l) => l.includes("Supervisor: 2 workers serving")),
-      10_000,
-      "both workers serving",
-    );
+    await using service = await startWorkers(port, {
+      extra: ["--http-bridge", "/api", "--http-token", token],
+    });
     const pids = service.lines.flatMap((line) => {
       const m = /Supervisor: worker \d+ ready \(pid (\d+)\)/.exec(line);
       return m === null ? [] : [Number(m[1])];
