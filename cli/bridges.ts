@@ -7,7 +7,7 @@
 
 import { type BridgeOptions, resolveBridgeOptions } from "../bridge/config.ts";
 import { provideHttpServices } from "../bridge/services.ts";
-import type { ConfigErrors } from "../config/mod.ts";
+import { type ConfigErrors, weakSecret } from "../config/mod.ts";
 import { undeclaredRole } from "../router/core/auth/config.ts";
 import { realmOf, type Router } from "../router/router.ts";
 import type { ServiceConfig } from "./service_config.ts";
@@ -23,20 +23,20 @@ export function bridgesOf(
   router: Router,
   errors: ConfigErrors,
 ): BridgeOptions[] {
-  const bridges: BridgeOptions[] = [];
-  config.bridges.forEach((bridge, i) => {
+  const bridges: { at: string; bridge: BridgeOptions }[] = [];
+  for (const { at, bridge } of config.bridges) {
     const realm = realmOf(router, bridge.realm);
     // A role the realm does not declare is denied everything, as for a principal's.
     const problem = realm && undeclaredRole(bridge.role, realm.options.roles.map((r) => r.name));
     if (realm === undefined) {
       errors.add(
-        `bridges[${i}].realm`,
-        `Invalid config "bridges[${i}].realm": no realm ${JSON.stringify(bridge.realm)}`,
+        `${at}.realm`,
+        `Invalid config "${at}.realm": no realm ${JSON.stringify(bridge.realm)}`,
       );
     } else if (problem !== undefined) {
-      errors.add(`bridges[${i}].role`, `Invalid config "bridges[${i}].role": ${problem}`);
-    } else bridges.push(bridge);
-  });
+      errors.add(`${at}.role`, `Invalid config "${at}.role": ${problem}`);
+    } else if (strongAuth(at, bridge, errors)) bridges.push({ at, bridge });
+  }
   const quick = config.quickBridge;
   const first = router.realmNames[0];
   if (quick !== undefined && first !== undefined) {
@@ -50,16 +50,36 @@ export function bridgesOf(
         () => resolveBridgeOptions(input, "--http-bridge"),
         "--http-bridge",
       );
-      if (resolved !== undefined) bridges.push(resolved);
+      if (resolved !== undefined) bridges.push({ at: "--http-bridge", bridge: resolved });
     }
   }
+  // The second of two bridges on one path is the one named.
   const paths = new Set<string>();
-  for (const bridge of bridges) {
+  for (const { at, bridge } of bridges) {
     if (paths.has(bridge.path)) {
-      errors.add("bridges", `Invalid config "bridges": path ${bridge.path} is mounted twice`);
+      const key = at === "--http-bridge" ? at : `${at}.path`;
+      const where = at === "--http-bridge" ? "Invalid --http-bridge" : `Invalid config "${key}"`;
+      errors.add(key, `${where}: path ${bridge.path} is mounted twice`);
     }
     paths.add(bridge.path);
   }
   errors.collect(() => provideHttpServices(router, config.httpServices), "httpServices");
-  return bridges;
+  return bridges.map(({ bridge }) => bridge);
+}
+
+/**
+ * Whether a bridge's token or signing secret keeps the one rule
+ * (`config/secret.ts`); else records the error on its key.
+ */
+function strongAuth(at: string, bridge: BridgeOptions, errors: ConfigErrors): boolean {
+  const auth = bridge.auth;
+  const [key, value] = "token" in auth
+    ? ["token", auth.token]
+    : "secret" in auth
+    ? ["secret", auth.secret]
+    : [];
+  const problem = value === undefined ? undefined : weakSecret(value);
+  if (problem === undefined) return true;
+  errors.add(`${at}.auth.${key}`, `Invalid config "${at}.auth.${key}": ${problem}`);
+  return false;
 }

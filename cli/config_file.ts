@@ -14,6 +14,19 @@ import type { LogFormat } from "../router/logger.ts";
 import type { LogLevel, RealmOptions } from "../router/mod.ts";
 import type { ListenerOptions } from "../transports/config.ts";
 
+/** The config file's `admin`: where the admin listener serves, and its bearer token. */
+export interface AdminFile {
+  /** The address. @default {"127.0.0.1"} */
+  host?: string;
+  /** The port. @default {9090} */
+  port?: number;
+  /** A bearer token of 16 characters or more; without one, only loopback clients are served. */
+  token?: string;
+}
+
+/** The admin listener as read: {@linkcode AdminFile} with its defaults filled in. */
+export type AdminConfig = Required<Pick<AdminFile, "host" | "port">> & Pick<AdminFile, "token">;
+
 /**
  * The config file (`-c`, `--config`), JSON or YAML. Every key is optional;
  * flags add to it.
@@ -48,14 +61,7 @@ export interface ConfigFile {
   /** REST endpoints served as procedures. */
   httpServices?: HttpServiceConfig[];
   /** The admin listener: metrics, health, readiness and the dashboard. Off when absent. */
-  admin?: {
-    /** The address. @default {"127.0.0.1"} */
-    host?: string;
-    /** The port. @default {9090} */
-    port?: number;
-    /** A bearer token of 16 characters or more; without one, only loopback clients are served. */
-    token?: string;
-  };
+  admin?: AdminFile;
 }
 
 /** Whether a config file is YAML, by its name: `.yaml` or `.yml`. */

@@ -68,7 +68,13 @@ Options:
                          <path>/subscribe (SSE), for the first realm and its
                          anonymous role; needs --http-token (see
                          docs/http-bridge.md)
-  --http-token <token>   The bearer token --http-bridge paths require
+  --http-token <token>   The bearer token --http-bridge paths require (16
+                         characters or more). The process list shows it to
+                         every user: prefer --http-token-file or the
+                         CLOVERLEAF_HTTP_TOKEN environment variable
+  --http-token-file <file>
+                         Read the --http-bridge token from this file (one
+                         trailing newline dropped)
   --admin <host:port>    Serve Prometheus metrics (/metrics), health
                          (/health, /ready) and a live dashboard (/) on
                          this address; loopback clients only unless the
@@ -165,6 +171,7 @@ export function parseFlags(args: string[]) {
       cluster: { type: "string", multiple: true },
       "http-bridge": { type: "string" },
       "http-token": { type: "string" },
+      "http-token-file": { type: "string" },
       workers: { type: "string" },
       admin: { type: "string" },
       // Internal: this process is worker <n> of a --workers supervisor.

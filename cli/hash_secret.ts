@@ -20,6 +20,8 @@ import {
   type ScramKdfParams,
   wampcraDeriveKey,
 } from "../wamp/mod.ts";
+import { toBase64 } from "../wamp/bytes.ts";
+import { secretFlag } from "./secret_file.ts";
 import { integerFlag, reportError, UsageError } from "./client/common.ts";
 
 const USAGE = `Usage: cloverleaf hash-secret wampcra [options]
@@ -29,12 +31,14 @@ Derives what the router config stores for a password and prints it as JSON,
 ready to paste into the realm's "auth": a user of "wampcra": {"users": ...}
 (salted WAMP-CRA: the client logs in with the password as --secret) or of
 "scram": {"users": ...} (WAMP-SCRAM: the client logs in with --password).
-The password comes from --password, else from stdin (asked for, not echoed,
-on a terminal; else its first line).
+The password comes from --password or --password-file, else from stdin
+(asked for, not echoed, on a terminal; else its first line).
 
 Options:
   --password <password>  The password (visible to other users in the process list:
-                         prefer stdin)
+                         prefer stdin or --password-file)
+  --password-file <file> Read the password from this file (one trailing newline
+                         dropped)
   --role <role>          The user's role (default "user")
   --authid <id>          Print {"<id>": {...}}, a whole "users" table, instead of the user
   --salt <salt>          The salt (default: 16 random bytes, base64; for scram it
@@ -85,7 +89,9 @@ async function readPassword(flag: string | undefined): Promise<string> {
     const text = await new Response(Deno.stdin.readable).text();
     password = text.split(/\r?\n/)[0] ?? "";
   }
-  if (password === "") throw new UsageError("Missing password: give --password or a line on stdin");
+  if (password === "") {
+    throw new UsageError("Missing password: give --password, --password-file or a line on stdin");
+  }
   return password;
 }
 
@@ -101,6 +107,7 @@ export async function hashSecret(args: string[]): Promise<number> {
       args,
       options: {
         password: { type: "string" },
+        "password-file": { type: "string" },
         role: { type: "string" },
         authid: { type: "string" },
         salt: { type: "string" },
@@ -126,8 +133,14 @@ export async function hashSecret(args: string[]): Promise<number> {
       );
     }
     if (extra !== undefined) throw new UsageError(`Unexpected argument "${extra}"`);
+    let given: string | undefined;
+    try {
+      given = await secretFlag("password", values.password, values["password-file"]);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
     const role = values.role ?? "user";
-    const salt = values.salt ?? crypto.getRandomValues(new Uint8Array(16)).toBase64();
+    const salt = values.salt ?? toBase64(crypto.getRandomValues(new Uint8Array(16)));
     let user: Record<string, unknown>;
     if (method === "wampcra") {
       for (const flag of ["kdf", "memory"] as const) {
@@ -140,7 +153,7 @@ export async function hashSecret(args: string[]): Promise<number> {
       } catch (error) {
         throw new UsageError(`${(error as RangeError).message}: a client would refuse it`);
       }
-      const password = await readPassword(values.password);
+      const password = await readPassword(given);
       const secret = wampcraDeriveKey(password, salt, iterations, keylen);
       user = { role, secret, salt, iterations, keylen };
     } else {
@@ -165,7 +178,7 @@ export async function hashSecret(args: string[]): Promise<number> {
       if (over !== undefined) {
         throw new UsageError(`Cannot hash: ${over}: a client would refuse it`);
       }
-      const password = await readPassword(values.password);
+      const password = await readPassword(given);
       let credentials: ScramCredentials;
       try {
         credentials = scramDeriveCredentials(password, params);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ConfigErrors, ConfigObject, expandEnv } from "../config/mod.ts";
+import { type ConfigErrors, ConfigObject, expandEnv, weakSecret } from "../config/mod.ts";
 import type { LogLevel } from "../router/mod.ts";
 import type { ClusterOptions } from "../cluster/node.ts";
 import {
@@ -14,7 +14,8 @@ import {
   type ResolvedListenerOptions,
   resolveListenerOptions,
 } from "../transports/config.ts";
-import { readConfigFile } from "./config_file.ts";
+import { type AdminConfig, readConfigFile } from "./config_file.ts";
+import { secretFlag } from "./secret_file.ts";
 import { type Flags, isLogLevel, LOG_LEVELS } from "./flags.ts";
 import { LOG_FORMATS, type LogFormat } from "../router/logger.ts";
 import {
@@ -41,8 +42,8 @@ export interface ServiceConfig {
   workers: number;
   /** Set in a worker process (internal `--worker <n>`): its number, from 1. */
   worker?: number;
-  /** The config file's `bridges`: HTTP bridge paths. */
-  bridges: BridgeOptions[];
+  /** The config file's `bridges`: HTTP bridge paths, each with its path in the file (`bridges[2]`). */
+  bridges: { at: string; bridge: BridgeOptions }[];
   /** `--http-bridge <path>` with `--http-token`: the quick-start paths (realm and role come later). */
   quickBridge?: { path: string; token: string };
   /** The config file's `httpServices`: REST endpoints served as procedures. */
@@ -51,12 +52,7 @@ export interface ServiceConfig {
   admin?: AdminConfig;
 }
 
-/** Where the admin listener serves, and its bearer token. */
-export interface AdminConfig {
-  host: string;
-  port: number;
-  token?: string;
-}
+export type { AdminConfig };
 
 /** Reads the config file's `admin` object. */
 function readAdmin(file: ConfigObject): AdminConfig | undefined {
@@ -64,10 +60,7 @@ function readAdmin(file: ConfigObject): AdminConfig | undefined {
   if (admin === undefined) return undefined;
   const host = admin.string("host", "127.0.0.1");
   const port = admin.integer("port", 9090, 0, 65535);
-  const token = admin.has("token") ? admin.string("token") : undefined;
-  if (token !== undefined && token.length < 16) {
-    throw admin.error("token", "expected at least 16 characters");
-  }
+  const token = admin.has("token") ? admin.secret("token") : undefined;
   admin.done();
   return token === undefined ? { host, port } : { host, port, token };
 }
@@ -75,10 +68,10 @@ function readAdmin(file: ConfigObject): AdminConfig | undefined {
 /** The environment variable that carries the cluster's NATS token (to `--workers` workers too). */
 export const CLUSTER_TOKEN_ENV = "CLOVERLEAF_CLUSTER_TOKEN";
 
-/** `CLOVERLEAF_CLUSTER_TOKEN`, when set and readable. */
-function envToken(): string | undefined {
+/** An environment variable, when set, not empty and readable. */
+function lookupEnvQuietly(name: string): string | undefined {
   try {
-    return Deno.env.get(CLUSTER_TOKEN_ENV) || undefined;
+    return Deno.env.get(name) || undefined;
   } catch {
     return undefined; // no --allow-env
   }
@@ -155,18 +148,48 @@ function lookupEnv(name: string): string | undefined {
   }
 }
 
-/** `--http-bridge <path>` and `--http-token <token>`: both or neither. */
-function readQuickBridge(args: Flags, config: ServiceConfig, errors: ConfigErrors): void {
+/**
+ * The environment variable that may carry `--http-bridge`'s token: the
+ * supervisor gives it to `--workers` workers this way, not on their argv.
+ */
+export const HTTP_TOKEN_ENV = "CLOVERLEAF_HTTP_TOKEN";
+
+/**
+ * `--http-bridge <path>` and its token: `--http-token`, `--http-token-file`
+ * or, when neither is given, {@linkcode HTTP_TOKEN_ENV}. Each error names
+ * the flag (or variable) it is about.
+ */
+async function readQuickBridge(
+  args: Flags,
+  config: ServiceConfig,
+  errors: ConfigErrors,
+): Promise<void> {
   const path = args["http-bridge"];
-  const token = args["http-token"];
-  if (path === undefined && token === undefined) return;
+  const file = args["http-token-file"];
+  let key = file === undefined ? "--http-token" : "--http-token-file";
+  let token: string | undefined;
+  try {
+    token = await secretFlag("http-token", args["http-token"], file);
+  } catch (error) {
+    errors.add(key, (error as Error).message);
+    return;
+  }
   if (path === undefined) {
-    errors.add("--http-token", "Invalid --http-token: only with --http-bridge <path>");
-  } else if (token === undefined || token.length < 8) {
+    if (token !== undefined) errors.add(key, `Invalid ${key}: only with --http-bridge <path>`);
+    return;
+  }
+  if (token === undefined) {
+    token = lookupEnvQuietly(HTTP_TOKEN_ENV);
+    key = HTTP_TOKEN_ENV;
+  }
+  const weak = token === undefined ? undefined : weakSecret(token);
+  if (token === undefined) {
     errors.add(
       "--http-bridge",
-      "Invalid --http-bridge: needs --http-token <token> (at least 8 characters)",
+      `Invalid --http-bridge: needs --http-token <token> (or --http-token-file <file>, or ${HTTP_TOKEN_ENV})`,
     );
+  } else if (weak !== undefined) {
+    errors.add(key, `Invalid ${key}: ${weak}`);
   } else if (!/^\/[\x21-\x7e]*$/.test(path) || /[?#]/.test(path)) {
     errors.add("--http-bridge", `Invalid --http-bridge ${JSON.stringify(path)}: expected a path`);
   } else config.quickBridge = { path: path.replace(/\/+$/, ""), token };
@@ -216,7 +239,7 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
         (errors) => resolveBridgeOptions(bridge, path, { errors }),
         path,
       );
-      if (resolved !== undefined) config.bridges.push(resolved);
+      if (resolved !== undefined) config.bridges.push({ at: path, bridge: resolved });
     });
     file.array("httpServices").forEach((service, i) => {
       const path = `httpServices[${i}]`;
@@ -276,6 +299,14 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     }
   }
   for (const server of args.cluster ?? []) {
+    // Credentials in the URL would be on argv, the workers' too: not repeated here either.
+    if (/^[a-z]+:\/\/[^/]*@/.test(server)) {
+      errors.add(
+        "--cluster",
+        `Invalid --cluster: a URL with credentials shows in the process list; give the token in ${CLUSTER_TOKEN_ENV} or the config file's cluster.token`,
+      );
+      continue;
+    }
     if (!NATS_URL.test(server)) {
       errors.add(
         "--cluster",
@@ -288,12 +319,12 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     config.cluster ??= { servers: [] };
     config.cluster.servers.push(server);
   }
-  const token = envToken();
+  const token = lookupEnvQuietly(CLUSTER_TOKEN_ENV);
   if (config.cluster !== undefined && token !== undefined) config.cluster.token ??= token;
   if (config.cluster !== undefined && config.cluster.servers.length === 0) {
     errors.add("cluster.servers", 'Invalid config "cluster.servers": expected at least one server');
   }
-  readQuickBridge(args, config, errors);
+  await readQuickBridge(args, config, errors);
   if (args.admin !== undefined) {
     const address = errors.collect(() => parseAddress(args.admin!, "--admin"), "--admin");
     if (address !== undefined) config.admin = { ...config.admin, ...address };

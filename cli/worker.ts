@@ -13,6 +13,8 @@
 import type { Logger } from "../router/mod.ts";
 import type { ListenOptions } from "../transports/listener.ts";
 import { LongPollRelay } from "../transports/longpoll/relay.ts";
+import { toBase64 } from "../wamp/bytes.ts";
+import { weakSecret } from "../config/mod.ts";
 
 /**
  * The environment variable that gives each worker its private sockets
@@ -42,7 +44,11 @@ export interface WorkerSockets {
 
 /** A random secret of 32 base64url characters. */
 function newSecret(): string {
-  return crypto.getRandomValues(new Uint8Array(24)).toBase64({ alphabet: "base64url" });
+  // 24 bytes: no padding.
+  return toBase64(crypto.getRandomValues(new Uint8Array(24))).replace(/\+/g, "-").replace(
+    /\//g,
+    "_",
+  );
 }
 
 /**
@@ -104,7 +110,7 @@ function checked(
   const { secret, sockets } = kinds;
   const path = Array.isArray(sockets) ? sockets[worker - 1] : undefined;
   if (
-    typeof secret !== "string" || secret.length < 16 || typeof path !== "string" ||
+    typeof secret !== "string" || weakSecret(secret) !== undefined || typeof path !== "string" ||
     !sockets.every((s) => typeof s === "string")
   ) {
     throw new Error(`malformed ${WORKER_ENV}`);

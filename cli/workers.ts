@@ -36,7 +36,7 @@ import {
 import { serveWorkersAdmin, type WorkersAdminServer } from "./workers_admin.ts";
 import type { ServiceConfig } from "./service_config.ts";
 import { type LocalNats, startNats } from "./local_nats.ts";
-import { CLUSTER_TOKEN_ENV } from "./service_config.ts";
+import { CLUSTER_TOKEN_ENV, HTTP_TOKEN_ENV } from "./service_config.ts";
 import { interrupted, stopChild } from "./process.ts";
 
 /** The line a worker writes to its stdout once all its listeners serve. */
@@ -72,9 +72,14 @@ interface Slot {
   restartTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
+/** The supervisor's flags a worker does not get: `--workers`, and the secrets (by environment). */
+const SUPERVISOR_ONLY = new Set(["--workers", "--http-token", "--http-token-file"]);
+
 /**
- * The args for a worker: `args` without `--workers`, plus `--worker <i>`
- * and, when this supervisor runs NATS, `--cluster <url>`.
+ * The args for a worker: `args` without `--workers` and without the
+ * secret-bearing flags (`--http-token`, `--http-token-file`: the worker
+ * gets the token in {@linkcode HTTP_TOKEN_ENV}, which `ps` does not show),
+ * plus `--worker <i>` and, when this supervisor runs NATS, `--cluster <url>`.
  *
  * @param args The supervisor's command line.
  * @param index The worker's number, from 1.
@@ -89,8 +94,8 @@ export function workerArgs(args: readonly string[], index: number, natsUrl?: str
       out.push(...args.slice(i));
       break;
     }
-    if (arg === "--workers") i++;
-    else if (!arg.startsWith("--workers=")) out.push(arg);
+    if (SUPERVISOR_ONLY.has(arg)) i++;
+    else if (!SUPERVISOR_ONLY.has(arg.split("=")[0]!)) out.push(arg);
   }
   out.push("--worker", String(index));
   if (natsUrl !== undefined) out.push("--cluster", natsUrl);
@@ -202,6 +207,7 @@ export async function superviseWorkers(
     return 1;
   }
   if (sockets !== undefined) env[WORKER_ENV] = JSON.stringify(sockets);
+  if (config.quickBridge !== undefined) env[HTTP_TOKEN_ENV] = config.quickBridge.token;
   if (sockets?.relay !== undefined) {
     log(
       "info",
@@ -256,8 +262,8 @@ export async function superviseWorkers(
     try {
       child = new Deno.Command(command, {
         args: argv,
-        // The local NATS server's token and the relay's secret go by environment, not argv
-        // (which `ps` shows).
+        // The local NATS server's token, the private sockets' secrets and --http-token go by
+        // environment, not argv (which `ps` shows every user).
         env,
         stdin: "piped",
         stdout: "piped",

@@ -12,6 +12,7 @@
  */
 
 import { type ConfigError, configError, type ConfigErrors, show } from "./errors.ts";
+import { weakSecret } from "./secret.ts";
 
 /** Options for a {@linkcode ConfigObject}. */
 export interface ConfigObjectOptions {
@@ -172,6 +173,18 @@ export class ConfigObject {
     return typeof value === "string" && value.length > 0
       ? value
       : this.#fail(key, "a non-empty string", value, fallback ?? "");
+  }
+
+  /**
+   * Reads a bearer token or shared secret: a string of at least
+   * `MIN_SECRET_LENGTH` (16) characters (`config/secret.ts`). A short one
+   * is rejected without showing it, and read on.
+   */
+  secret(key: string): string {
+    const value = this.string(key);
+    const problem = weakSecret(value);
+    if (problem !== undefined && value !== "") this.reject(key, problem);
+    return value;
   }
 
   /** Reads an integer within [min, max]. */

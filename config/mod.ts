@@ -32,3 +32,4 @@
 export { ConfigObject, type ConfigObjectOptions } from "./check.ts";
 export { ConfigError, configError, ConfigErrors } from "./errors.ts";
 export { expandEnv, type ExpandEnvOptions } from "./env.ts";
+export { MIN_SECRET_LENGTH, weakSecret } from "./secret.ts";

@@ -9,14 +9,13 @@
 import type { Arguments, CallRequestOptions, Dict } from "../../client/mod.ts";
 import {
   type ClientCommand,
-  type ConnectFlags,
   integerFlag,
-  join,
   parsePairs,
   parseValue,
   printJson,
   UsageError,
 } from "./common.ts";
+import { type ConnectFlags, join } from "./connect.ts";
 import { repeat, summaryLine } from "./load.ts";
 
 /** The payload the positional arguments and `--kw` flags give. */

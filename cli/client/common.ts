@@ -1,6 +1,6 @@
 /**
- * What every client command shares: the connection and login flags, the
- * parsing of payload values (`42`, `'{"a":1}'`, `--kw key=value`), JSON
+ * What every client command shares (the connection and login flags are in
+ * `connect.ts`): the parsing of payload values (`42`, `'{"a":1}'`, `--kw key=value`), JSON
  * output and the mapping of errors to exit codes (0 ok, 1 a WAMP error,
  * 2 bad usage).
  *
@@ -8,15 +8,9 @@
  */
 
 import type { parseArgs } from "node:util";
-import {
-  ApplicationError,
-  connect,
-  type ConnectOptions,
-  type Dict,
-  type SerializerName,
-  type Session,
-} from "../../client/mod.ts";
+import { ApplicationError, type Dict, type Session } from "../../client/mod.ts";
 import { interrupted } from "../process.ts";
+import { toBase64 } from "../../wamp/bytes.ts";
 
 /** Exit code of a command that ended with a WAMP error. */
 export const EXIT_WAMP = 1;
@@ -42,113 +36,6 @@ export class UsageError extends Error {
 /** The `parseArgs` option table of a command. */
 export type OptionTable = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
 
-/** Flags every client command takes: where to connect and how to log in. */
-export const CONNECT_OPTIONS = {
-  url: { type: "string" },
-  realm: { type: "string" },
-  serializer: { type: "string" },
-  authid: { type: "string" },
-  authmethod: { type: "string", multiple: true },
-  ticket: { type: "string" },
-  secret: { type: "string" },
-  "private-key": { type: "string" },
-  password: { type: "string" },
-  "channel-binding": { type: "string" },
-  ca: { type: "string" },
-  cert: { type: "string" },
-  key: { type: "string" },
-  timeout: { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const;
-
-/** The usage lines of {@linkcode CONNECT_OPTIONS}, for each command's `--help`. */
-export const CONNECT_USAGE = `Connection:
-  --url <url>            ws://, wss:// (WebSocket), tcp://, tcps://, unix:///path
-                         (RawSocket), http://, https:// (long-poll)
-                         (default ${DEFAULT_URL})
-  --realm <name>         The realm to join (default realm1)
-  --serializer <name>    json, msgpack or cbor (default json)
-  --timeout <ms>         How long to wait for the router's WELCOME (default 10000)
-  --ca <file>            PEM CA certificate to trust for wss://, tcps://, https://
-  --cert <file>, --key <file>
-                         PEM client certificate and key (TLS client-certificate login)
-
-Login (give the credentials of the methods to offer; none: anonymous):
-  --authid <id>          The authid to ask for
-  --authmethod <name>    Offer this method (repeatable; default: those with credentials)
-  --ticket <ticket>      Ticket
-  --secret <secret>      WAMP-CRA secret, or the password of a salted WAMP-CRA user
-  --private-key <key>    WAMP-Cryptosign: 64 hex characters, or a file holding them
-                         (as "cloverleaf keygen -o FILE" writes)
-  --password <password>  WAMP-SCRAM password
-  --channel-binding tls-unique
-                         Bind a cryptosign or SCRAM login to the TLS connection`;
-
-/** The values of {@linkcode CONNECT_OPTIONS} as `parseArgs` returns them. */
-export interface ConnectFlags {
-  url?: string | undefined;
-  realm?: string | undefined;
-  serializer?: string | undefined;
-  authid?: string | undefined;
-  authmethod?: string[] | undefined;
-  ticket?: string | undefined;
-  secret?: string | undefined;
-  "private-key"?: string | undefined;
-  password?: string | undefined;
-  "channel-binding"?: string | undefined;
-  ca?: string | undefined;
-  cert?: string | undefined;
-  key?: string | undefined;
-  timeout?: string | undefined;
-}
-
-const SERIALIZERS: readonly SerializerName[] = ["json", "msgpack", "cbor"];
-
-/**
- * Reads a cryptosign private key: 64 hex characters, or the path of a
- * file holding them.
- *
- * @param value The `--private-key` value.
- * @returns The seed, hex.
- * @throws {UsageError} When it is neither.
- */
-export async function readPrivateKey(value: string): Promise<string> {
-  if (/^[0-9a-fA-F]{64}$/.test(value)) return value;
-  let text: string;
-  try {
-    text = await Deno.readTextFile(value);
-  } catch (error) {
-    // A mistyped key is not repeated on stderr (nor in the OS error, which names the "path").
-    if (/^(0x)?[0-9a-fA-F\s]{32,}$/.test(value)) {
-      throw new UsageError(
-        "Cannot read --private-key: not 64 hex characters (a key is not repeated here)",
-      );
-    }
-    throw new UsageError(
-      `Cannot read --private-key "${value}": expected 64 hex characters or a file holding them (${
-        error instanceof Error ? error.message : error
-      })`,
-    );
-  }
-  const seed = text.trim();
-  if (!/^[0-9a-fA-F]{64}$/.test(seed)) {
-    throw new UsageError(
-      `Cannot read --private-key "${value}": the file does not hold 64 hex characters`,
-    );
-  }
-  return seed;
-}
-
-async function readPem(flag: string, file: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(file);
-  } catch (error) {
-    throw new UsageError(
-      `Cannot read --${flag} "${file}": ${error instanceof Error ? error.message : error}`,
-    );
-  }
-}
-
 /**
  * Parses a non-negative integer flag.
  *
@@ -171,65 +58,6 @@ export function integerFlag(
     throw new UsageError(`Invalid --${flag} "${value}": expected an integer of at least ${min}`);
   }
   return n;
-}
-
-/**
- * Builds the `connect()` options from the flags.
- *
- * @param flags The connection and login flags.
- * @returns The URL and the options.
- * @throws {UsageError} For a bad serializer, key file, channel binding or timeout.
- */
-export async function connectOptions(
-  flags: ConnectFlags,
-): Promise<{ url: string; options: ConnectOptions }> {
-  const serializer = flags.serializer ?? "json";
-  if (!(SERIALIZERS as readonly string[]).includes(serializer)) {
-    throw new UsageError(`Invalid --serializer "${serializer}": expected json, msgpack or cbor`);
-  }
-  const binding = flags["channel-binding"];
-  if (binding !== undefined && binding !== "tls-unique") {
-    throw new UsageError(`Invalid --channel-binding "${binding}": expected tls-unique`);
-  }
-  if ((flags.cert === undefined) !== (flags.key === undefined)) {
-    throw new UsageError("Invalid --cert/--key: give both or neither");
-  }
-  const options: ConnectOptions = {
-    realm: flags.realm ?? "realm1",
-    serializers: [serializer as SerializerName],
-    timeout: integerFlag("timeout", flags.timeout, 10_000),
-  };
-  if (flags.authid !== undefined) options.authid = flags.authid;
-  if (flags.authmethod !== undefined) options.authmethods = flags.authmethod;
-  if (flags.ticket !== undefined) options.ticket = flags.ticket;
-  if (flags.secret !== undefined) options.secret = flags.secret;
-  if (flags.password !== undefined) options.password = flags.password;
-  if (flags["private-key"] !== undefined) {
-    options.cryptosign = { seed: await readPrivateKey(flags["private-key"]) };
-  }
-  if (binding !== undefined) options.channelBinding = binding;
-  if (flags.ca !== undefined || flags.cert !== undefined) {
-    options.tls = {
-      ...(flags.ca === undefined ? {} : { caCerts: [await readPem("ca", flags.ca)] }),
-      ...(flags.cert === undefined ? {} : { cert: await readPem("cert", flags.cert) }),
-      ...(flags.key === undefined ? {} : { key: await readPem("key", flags.key) }),
-    };
-  }
-  return { url: flags.url ?? DEFAULT_URL, options };
-}
-
-/**
- * Connects and joins as the flags say.
- *
- * @param flags The connection and login flags.
- * @returns The joined session.
- * @throws {UsageError} For bad flags.
- * @throws {TransportError} When the router cannot be reached.
- * @throws {SessionClosedError} When the router refuses the session.
- */
-export async function join(flags: ConnectFlags): Promise<Session> {
-  const { url, options } = await connectOptions(flags);
-  return await connect(url, options);
 }
 
 /**
@@ -272,7 +100,8 @@ function jsonSafe(_key: string, value: unknown): unknown {
     return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   }
   // WAMP's JSON form of binary: "\0" followed by base64.
-  if (value instanceof Uint8Array) return `\0${value.toBase64()}`;
+  // (wamp/bytes.ts: Uint8Array.prototype.toBase64 is not in every runtime.)
+  if (value instanceof Uint8Array) return `\0${toBase64(value)}`;
   return value;
 }
 

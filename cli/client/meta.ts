@@ -6,7 +6,8 @@
  */
 
 import { ApplicationError, type MatchLists, type Session } from "../../client/mod.ts";
-import { type ClientCommand, type ConnectFlags, join, printJson, UsageError } from "./common.ts";
+import { type ClientCommand, printJson, UsageError } from "./common.ts";
+import { type ConnectFlags, join } from "./connect.ts";
 
 const WHAT = ["sessions", "session", "registrations", "subscriptions"] as const;
 

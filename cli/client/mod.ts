@@ -8,13 +8,8 @@
 
 import { parseArgs } from "node:util";
 import { callCommand } from "./call.ts";
-import {
-  type ClientCommand,
-  CONNECT_OPTIONS,
-  CONNECT_USAGE,
-  reportError,
-  UsageError,
-} from "./common.ts";
+import { type ClientCommand, reportError, UsageError } from "./common.ts";
+import { CONNECT_OPTIONS, CONNECT_USAGE } from "./connect.ts";
 import { metaCommand } from "./meta.ts";
 import { publishCommand } from "./publish.ts";
 import { registerCommand } from "./register.ts";

@@ -6,14 +6,8 @@
  */
 
 import type { Dict, PublishOptions } from "../../client/mod.ts";
-import {
-  type ClientCommand,
-  type ConnectFlags,
-  join,
-  parsePairs,
-  printJson,
-  UsageError,
-} from "./common.ts";
+import { type ClientCommand, parsePairs, printJson, UsageError } from "./common.ts";
+import { type ConnectFlags, join } from "./connect.ts";
 import { loadFlags, PAYLOAD_OPTIONS, payloadFrom } from "./call.ts";
 import { repeat, summaryLine } from "./load.ts";
 

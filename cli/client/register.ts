@@ -6,12 +6,16 @@
  * @module
  */
 
-import type { Invocation, RegisterRequestOptions, YieldArguments } from "../../client/mod.ts";
+import {
+  ApplicationError,
+  ErrorUri,
+  type Invocation,
+  type RegisterRequestOptions,
+  type YieldArguments,
+} from "../../client/mod.ts";
 import {
   type ClientCommand,
-  type ConnectFlags,
   integerFlag,
-  join,
   jsonLine,
   parsePairs,
   parseValue,
@@ -19,9 +23,13 @@ import {
   serveUntilDone,
   UsageError,
 } from "./common.ts";
+import { type ConnectFlags, join } from "./connect.ts";
 
 /** The most `--exec` commands running at once; invocations past it fail with `wamp.error.runtime_error`. */
 export const MAX_EXEC = 8;
+
+/** Milliseconds an `--exec` command may run (`--exec-timeout`) before it is killed. */
+export const DEFAULT_EXEC_TIMEOUT = 60_000;
 
 /** The shell that runs `--exec`, and its "run this" flag. */
 function shell(): [string, string] {
@@ -33,18 +41,23 @@ function shell(): [string, string] {
  * its stdout as the result: a JSON value (or, if it is no JSON, the text)
  * becomes the one positional result; no output, no result. A non-zero exit
  * fails the invocation with `wamp.error.runtime_error` and the command's
- * last stderr line. The command is killed when the call is canceled.
+ * last stderr line. The command (its whole process group) is killed when
+ * the call is canceled, or when it runs past `timeout`: then the
+ * invocation fails with `wamp.error.timeout`.
  *
  * @param command The shell command.
  * @param input The invocation, as printed.
  * @param signal Aborts the command.
+ * @param timeout Milliseconds it may run.
  * @returns The YIELD's arguments.
+ * @throws {ApplicationError} `wamp.error.timeout` when it ran past `timeout`.
  * @throws {Error} When the command fails.
  */
 export async function execAnswer(
   command: string,
   input: unknown,
   signal: AbortSignal,
+  timeout: number = DEFAULT_EXEC_TIMEOUT,
 ): Promise<YieldArguments> {
   const [sh, flag] = shell();
   // Its own process group: a cancel kills the command, not only the shell that started it (whose
@@ -66,6 +79,11 @@ export async function execAnswer(
   };
   if (signal.aborted) kill();
   else signal.addEventListener("abort", kill, { once: true });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    kill();
+  }, timeout);
   // stdin is written while stdout is read: a command that echoes as it reads cannot stall on a
   // full pipe.
   const feed = (async () => {
@@ -82,7 +100,13 @@ export async function execAnswer(
   try {
     [out] = await Promise.all([child.output(), feed]);
   } finally {
+    clearTimeout(timer);
     signal.removeEventListener("abort", kill);
+  }
+  if (timedOut) {
+    throw new ApplicationError(ErrorUri.TIMEOUT, {
+      args: [`--exec command still running after ${timeout} ms: killed`],
+    });
   }
   const decoder = new TextDecoder();
   if (!out.success) {
@@ -115,12 +139,16 @@ Options:
                          wamp.error.runtime_error with its last stderr line.
                          At most 8 run at once (more invocations get
                          wamp.error.runtime_error). Needs --allow-run
+  --exec-timeout <ms>    Kill an --exec command (its process group) still
+                         running after this long and answer wamp.error.timeout
+                         (default 60000)
   --option <key=value>   A REGISTER option (match=prefix, invoke=roundrobin, ...);
                          repeatable
   --count <n>            Exit after answering n invocations`,
   options: {
     result: { type: "string", multiple: true },
     exec: { type: "string" },
+    "exec-timeout": { type: "string" },
     option: { type: "string", multiple: true },
     count: { type: "string" },
   },
@@ -133,6 +161,11 @@ Options:
     if (results !== undefined && exec !== undefined) {
       throw new UsageError("Give --result or --exec, not both");
     }
+    const execTimeout = values["exec-timeout"] as string | undefined;
+    if (execTimeout !== undefined && exec === undefined) {
+      throw new UsageError("Invalid --exec-timeout: only with --exec");
+    }
+    const timeout = integerFlag("exec-timeout", execTimeout, DEFAULT_EXEC_TIMEOUT);
     const options = parsePairs("option", values.option as string[] | undefined);
     const count = integerFlag("count", values.count as string | undefined, Infinity);
     const fixed: YieldArguments = results === undefined ? {} : { args: results.map(parseValue) };
@@ -153,7 +186,9 @@ Options:
       }
       running++;
       try {
-        return exec === undefined ? fixed : await execAnswer(exec, printed, invocation.signal);
+        return exec === undefined
+          ? fixed
+          : await execAnswer(exec, printed, invocation.signal, timeout);
       } finally {
         running--;
         // After the answer went out (the callee sends it once this returns).

@@ -8,14 +8,13 @@
 import type { SubscribeOptions } from "../../client/mod.ts";
 import {
   type ClientCommand,
-  type ConnectFlags,
   integerFlag,
-  join,
   parsePairs,
   printJson,
   serveUntilDone,
   UsageError,
 } from "./common.ts";
+import { type ConnectFlags, join } from "./connect.ts";
 
 /** `cloverleaf subscribe <topic>`. */
 export const subscribeCommand: ClientCommand = {

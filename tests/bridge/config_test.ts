@@ -87,7 +87,7 @@ Deno.test("flags: --http-bridge needs --http-token, and the other way round", as
     await runCli(["--http-token", "abcdefgh"]),
     /--http-token: only with --http-bridge/,
   );
-  const ok = await runCli(["check", "--http-bridge", "/api", "--http-token", "abcdefgh"]);
+  const ok = await runCli(["check", "--http-bridge", "/api", "--http-token", "abcdefgh-abcdefgh"]);
   equal(ok.code, 0, ok.stderr);
   match(ok.stdout, /config OK/);
 });

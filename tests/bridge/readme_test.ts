@@ -91,7 +91,7 @@ Deno.test("docs (HTTP bridge): the config file and the signed-request recipe wor
   const [, , recipe] = blocks("sh");
   const env = {
     BRIDGE_SECRET: "kitchen-sink-secret",
-    BRIDGE_TOKEN: "tok-123456",
+    BRIDGE_TOKEN: "tok-1234567890abcdef",
     USERS_API_TOKEN: "u",
   };
   await withConfig(config!.replace('"port": 8080', '"port": 0'), async (file) => {

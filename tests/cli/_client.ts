@@ -5,6 +5,7 @@
  * line on stderr. Children are always reaped.
  */
 
+import { equal, match } from "node:assert/strict";
 import { within } from "../_helpers/router.ts";
 import { sectionBlocks } from "../docs/_sections.ts";
 import { type Output, ROOT } from "./_service.ts";
@@ -161,4 +162,14 @@ export function readmeCommands(block: string): ReadmeCommand[] {
     out.push({ args: words.slice(1), background, comment: comment.join(" # ").trim() });
   }
   return out;
+}
+
+/** Asserts a client usage error: exit 2, nothing on stdout, one stderr line pointing to --help. */
+export function assertUsage(out: Output, pattern: RegExp): void {
+  equal(out.code, 2, `exit code (stderr: ${out.stderr})`);
+  equal(out.stdout, "");
+  const lines = out.stderr.trimEnd().split("\n");
+  equal(lines.length, 1, `one stderr line, got:\n${out.stderr}`);
+  match(lines[0]!, /^cloverleaf: .*\(see cloverleaf [a-z-]+ --help\)$/);
+  match(lines[0]!, pattern);
 }

@@ -16,14 +16,14 @@ export function slotOf(session: Session): number {
 }
 
 /**
- * Runs `deno <deno…> --workers 2 <listen> 127.0.0.1:<port>` and waits
- * until both workers listen and the supervisor says they serve.
+ * Runs `deno <deno…> --workers 2 <listen> 127.0.0.1:<port> <extra…>` and
+ * waits until both workers listen and the supervisor says they serve.
  */
 export async function startWorkers(
   port: number,
-  { deno = ["run", "-A", "cli.ts"], listen = "--listen" } = {},
+  { deno = ["run", "-A", "cli.ts"], listen = "--listen", extra = [] as string[] } = {},
 ): Promise<Service> {
-  const args = [...deno, "--workers", "2", listen, `127.0.0.1:${port}`];
+  const args = [...deno, "--workers", "2", listen, `127.0.0.1:${port}`, ...extra];
   const service = await startService(Deno.execPath(), args, {
     listeners: 2,
     timeout: 30_000,

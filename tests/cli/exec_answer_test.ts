@@ -5,7 +5,8 @@
  * invocation reaches stdin as the CLI prints it (binary as "\0" + base64).
  */
 
-import { deepEqual, equal, rejects } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import { ApplicationError } from "../../client/mod.ts";
 import { execAnswer } from "../../cli/client/register.ts";
 import { within } from "../_helpers/router.ts";
 
@@ -37,4 +38,14 @@ Deno.test("execAnswer: binary reaches stdin as the CLI prints it", async () => {
     new AbortController().signal,
   );
   deepEqual(result.args, [{ args: ["\0AQI="] }]);
+});
+
+Deno.test("execAnswer: past its timeout the command's process group is killed and the answer is wamp.error.timeout", async () => {
+  const marker = `cloverleaf-exec-${crypto.randomUUID()}`;
+  const answer = execAnswer(`sleep 30 # ${marker}`, {}, new AbortController().signal, 300);
+  const error = await within(answer.then(() => undefined, (e) => e), 5000, "the timed-out command");
+  ok(error instanceof ApplicationError);
+  equal(error.uri, "wamp.error.timeout");
+  const ps = await new Deno.Command("pgrep", { args: ["-f", marker] }).output();
+  equal(new TextDecoder().decode(ps.stdout).trim(), "", "no process left behind");
 });

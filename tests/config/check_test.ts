@@ -184,3 +184,15 @@ Deno.test("ConfigError carries the path of the offending key", () => {
   }, "realms[0]");
   deepEqual(errors.errors.map((e) => [e.path, e.message]), [[semantic.path, semantic.message]]);
 });
+
+Deno.test("ConfigObject.secret: 16 characters or more, a shorter one rejected without showing it", () => {
+  const c = new ConfigObject({ token: "sixteen-chars-xx", short: "s3cret" }, "admin");
+  equal(c.secret("token"), "sixteen-chars-xx");
+  throws(
+    () => c.secret("short"),
+    /^TypeError: Invalid config "admin\.short": expected at least 16 characters$/,
+  );
+  const errors = new ConfigErrors();
+  new ConfigObject({ short: "s3cret" }, "admin", { errors }).secret("short");
+  deepEqual(errors.messages, ['Invalid config "admin.short": expected at least 16 characters']);
+});

@@ -2,7 +2,8 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { parse } from "yaml";
 import { generateSchema, SCHEMA_FILE } from "../../cli/schema.ts";
 import { ROOT, runCli } from "../cli/_service.ts";
-import { loadConfig } from "../../cli/service_config.ts";
+import { type AdminConfig, loadConfig } from "../../cli/service_config.ts";
+import type { AdminFile } from "../../cli/config_file.ts";
 import { parseFlags } from "../../cli/flags.ts";
 import { ConfigErrors } from "../../config/mod.ts";
 import { resolveRealmOptions } from "../../router/core/realm_options.ts";
@@ -111,4 +112,13 @@ Deno.test("the schema has a description for every top-level key and names $schem
   for (const [key, property] of Object.entries(top)) {
     ok((property.description ?? "").length > 0, `${key} has a description`);
   }
+});
+
+Deno.test("the admin listener's config has one source: the file's AdminFile, resolved as AdminConfig", () => {
+  // Compile-time: AdminConfig is AdminFile with the defaults filled in, no key more or less.
+  type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+  const keys: Same<keyof AdminConfig, keyof AdminFile> = true;
+  const file: Same<Partial<AdminConfig>, AdminFile> = true;
+  ok(keys && file);
+  equal(schema.properties.admin.$ref, "#/$defs/AdminFile");
 });

@@ -22,7 +22,7 @@ import { equal, ok } from "node:assert/strict";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { connect } from "../../client/mod.ts";
-import { CONNECT_OPTIONS, type ConnectFlags, connectOptions } from "../../cli/client/common.ts";
+import { CONNECT_OPTIONS, type ConnectFlags, connectOptions } from "../../cli/client/connect.ts";
 import { within } from "../_helpers/router.ts";
 import { testPki } from "../_helpers/tls.ts";
 import { readmeCommands } from "../cli/_client.ts";
@@ -187,7 +187,9 @@ for (const example of EXAMPLES) {
     // Variables the text gives no value for get a placeholder (fine for check; a ticket
     // taken from one then cannot log in, and the test says so).
     const env: Record<string, string> = {};
-    for (const name of envNames(example.block.text)) env[name] = example.env[name] ?? "placeholder";
+    for (const name of envNames(example.block.text)) {
+      env[name] = example.env[name] ?? "placeholder-of-16-chars";
+    }
     // The block as written, unless it is one realm; TLS files that do not exist here
     // (`/etc/…`) are the throwaway test PKI's.
     let [suffix, content] = example.wrapped
