@@ -16,6 +16,8 @@ export type { Browser } from "npm:playwright-core@1.65.2";
 export type { Plugin as EsbuildPlugin } from "npm:esbuild@0.28.2";
 /** The wampy module. */
 export type WampyModule = typeof import("npm:wampy@8.0.2");
+/** The thruway.js module. */
+export type ThruwayModule = typeof import("npm:thruway.js@2.0.7");
 
 /** Loads playwright-core (tests/_helpers/browser.ts). */
 export const importPlaywright = () => import("npm:playwright-core@1.65.2");
@@ -30,4 +32,15 @@ export const importWampy = () =>
     import("npm:wampy@8.0.2/JsonSerializer.js"),
     import("npm:wampy@8.0.2/MsgpackSerializer.js"),
     import("npm:wampy@8.0.2/CborSerializer.js"),
+  ]);
+/**
+ * Loads thruway.js, its WampErrorException and its peer rxjs 5's Observable
+ * (tests/interop/thruway_test.ts); its peers rxjs 5.5.12 and ws 6 are in
+ * deno.dev.lock.
+ */
+export const importThruway = () =>
+  Promise.all([
+    import("npm:thruway.js@2.0.7"),
+    import("npm:thruway.js@2.0.7/src/Common/WampErrorException.js"),
+    import("npm:rxjs@5.5.12/Observable.js"),
   ]);
