@@ -74,6 +74,7 @@ export class Members {
       (session, topic, publish, then) => realm.check(session, "publish", topic, publish, then),
       options.limits,
       () => realm.broker.sharing,
+      (id) => this.#members.has(id),
     );
   }
 

@@ -30,6 +30,7 @@ import {
 import type { MetaOptions } from "../realm_options.ts";
 import { transportDict } from "../auth/authenticator.ts";
 import { CallError } from "../errors.ts";
+import { payloadSize } from "../limits.ts";
 import { append, type Output, output } from "../output.ts";
 import { deferred, type DeferredPayload, type RouterProcedures } from "../procedures.ts";
 import type { RealmMember, SessionInfo } from "../types.ts";
@@ -58,6 +59,9 @@ interface Identity {
   readonly authid: string;
   readonly authrole: string;
 }
+
+/** The estimated size (`payloadSize`) a session's details set by `modify_details` may reach. */
+export const MAX_CUSTOM_DETAILS = 64 * 1024;
 
 /** Keys `wamp.session.modify_details` may not change. */
 const IDENTITY_KEYS: ReadonlySet<string> = new Set([
@@ -138,8 +142,8 @@ export class SessionMeta {
       },
       modify: (id, details) => {
         const member = this.#directory.member(id);
-        if (member === undefined) return false;
-        this.#modify(id, details);
+        // Past the limit the change is not made (the caller hears no_such_session).
+        if (member === undefined || !this.#modify(id, details)) return false;
         this.#cluster?.joined(this.details(member));
         return true;
       },
@@ -189,7 +193,12 @@ export class SessionMeta {
         const remote = this.#cluster?.session(id);
         if (remote !== undefined) return this.#modifyRemote(remote.node, id, delta);
         const member = this.#get(id);
-        this.#modify(member.info.id, delta);
+        if (!this.#modify(member.info.id, delta)) {
+          throw new CallError(
+            ErrorUri.LIMIT_EXCEEDED,
+            `a session's modified details may take at most ${MAX_CUSTOM_DETAILS} bytes`,
+          );
+        }
         this.#cluster?.joined(this.details(member));
         return {};
       };
@@ -301,14 +310,17 @@ export class SessionMeta {
     }));
   }
 
-  #modify(id: number, delta: Dict): void {
+  /** Applies a delta to a session's own details; false when they would grow past the limit. */
+  #modify(id: number, delta: Dict): boolean {
     checkDelta(delta);
     const custom = { ...this.#custom.get(id) };
     for (const [key, value] of Object.entries(delta)) {
       if (value === null) delete custom[key];
       else custom[key] = isDict(value) ? { ...value } : value;
     }
+    if (payloadSize([custom], MAX_CUSTOM_DETAILS) > MAX_CUSTOM_DETAILS) return false;
     this.#custom.set(id, custom);
+    return true;
   }
 }
 

@@ -91,6 +91,7 @@ export class Testaments {
   #maxSessionBytes: number;
   #maxBytes: number;
   #cluster: ClusterQueue;
+  #joined: (sessionId: number) => boolean;
 
   /**
    * Creates the store.
@@ -103,6 +104,9 @@ export class Testaments {
    * @param cluster In cluster mode, where a session's testaments are
    * mirrored (`cluster-testaments`), so that another node fires them
    * should this one die.
+   * @param joined Whether a session is still joined: a testament whose
+   * permission check ends after its session left is not kept (it would
+   * never fire, nor be freed).
    */
   constructor(
     events: MetaEvents,
@@ -110,8 +114,10 @@ export class Testaments {
     mayPublish: PublishCheck = (_session, _topic, _options, then) => then(ALLOWED),
     limits: TestamentLimits = {},
     cluster: ClusterQueue = () => undefined,
+    joined: (sessionId: number) => boolean = () => true,
   ) {
     this.#cluster = cluster;
+    this.#joined = joined;
     this.#events = events;
     this.#strictUris = strictUris;
     this.#mayPublish = mayPublish;
@@ -158,6 +164,7 @@ export class Testaments {
               `publish on "${testament.topic}" is not allowed`,
             );
           }
+          if (!this.#joined(caller.id)) return {}; // left while its permission was decided
           const buckets = this.#bucketsOf(caller.id);
           const bucket = buckets[scope];
           if (bucket.length >= MAX_TESTAMENTS) {
