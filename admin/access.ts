@@ -1,7 +1,10 @@
 /**
  * Who may use the admin listener: with a token, requests carrying
  * `Authorization: Bearer <token>` (compared in constant time); without
- * one, requests from loopback addresses only.
+ * one, requests from loopback addresses only, naming a loopback host (a
+ * web page whose DNS name was rebound to 127.0.0.1 sends its own name in
+ * `Host`, so it cannot read the admin surface through the visitor's
+ * browser).
  *
  * @module
  */
@@ -30,7 +33,9 @@ export function refusal(
   if (token === undefined) {
     // A proxy on this host connects from loopback for everyone: proxied requests need the token.
     const proxied = PROXY_HEADERS.some((name) => request.headers.has(name));
-    if (isLoopback(remote) && !proxied) return undefined;
+    if (isLoopback(remote) && !proxied && loopbackHost(request.headers.get("host"))) {
+      return undefined;
+    }
     return json(403, {
       error: "forbidden",
       message: "The admin listener serves loopback clients only (configure admin.token)",
@@ -49,6 +54,18 @@ export function refusal(
       },
     },
   );
+}
+
+/**
+ * Whether a `Host` header names this machine: `localhost` (and its
+ * subdomains, which resolve to loopback only), or a loopback address; no
+ * header (not a browser) passes too.
+ */
+function loopbackHost(host: string | null): boolean {
+  if (host === null) return true;
+  const name = (host.startsWith("[") ? host.slice(1, host.indexOf("]")) : host.replace(/:\d*$/, ""))
+    .toLowerCase();
+  return name === "localhost" || name.endsWith(".localhost") || isLoopback(name);
 }
 
 /** A JSON response. */
