@@ -262,7 +262,7 @@ export class Connection {
     session.onUserError = this.#options.onUserError;
     this.#session = session;
     this.#everJoined = true;
-    this.#backoff.reset();
+    this.#backoff.opened(); // the retries start over if it stays open
     await this.#durables.restore(session);
     if (session.isOpen && !this.#stopping) {
       this.#state = "open";
