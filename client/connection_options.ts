@@ -26,7 +26,7 @@ export interface ConnectionCloseDetails {
   readonly reason?: string;
   /** What happened, for humans: the router's message or the transport's error. */
   readonly message?: string;
-  /** Retries made since the last successful join, this one included. */
+  /** Retries made since the retries last started over (see `stableAfter`), this one included. */
   readonly retryCount: number;
   /** Milliseconds until the next attempt, when `willRetry`. */
   readonly retryDelay?: number;
