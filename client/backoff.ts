@@ -2,7 +2,10 @@
  * The delays between a `Connection`'s attempts: exponential backoff with
  * normally distributed jitter, capped, for a limited number of retries
  * (Autobahn|JS's defaults: 1.5 s growing by 1.5 up to 300 s, jitter 0.1,
- * 15 retries). Platform-neutral: `Math.random` only.
+ * 15 retries), starting over only after a session that stayed open
+ * `stableAfter` ms (as AWS IoT's and aws-c-mqtt's reconnects do), so a
+ * router that drops its clients soon after they join is not hammered.
+ * Platform-neutral: `Math.random` and `Date.now` only.
  *
  * @module
  */
@@ -11,11 +14,16 @@
 export interface RetryOptions {
   /**
    * Retries after a failure before giving up; `Infinity` never gives up,
-   * 0 never retries. Counted from the last successful join.
+   * 0 never retries. Counted from the last session that stayed open
+   * `stableAfter` ms.
    * @default {15}
    */
   maxRetries?: number;
-  /** The first delay, in ms. @default {1500} */
+  /**
+   * The first delay, in ms. With 0 the first retry is immediate and the
+   * next ones grow from 100 ms (0 would never grow).
+   * @default {1500}
+   */
   initialRetryDelay?: number;
   /** The longest delay, in ms. @default {300000} */
   maxRetryDelay?: number;
@@ -33,7 +41,17 @@ export interface RetryOptions {
    * @default {true}
    */
   retryIfUnreachable?: boolean;
+  /**
+   * How long, in ms, a session must stay open for the retries to start
+   * over (count and delay); one lost sooner goes on from the last delay.
+   * 0: start over at every join.
+   * @default {10000}
+   */
+  stableAfter?: number;
 }
+
+/** Where the delays grow from when `initialRetryDelay` is 0, in ms. */
+const FLOOR_AFTER_ZERO = 100;
 
 /** Counts retries and picks each one's delay. */
 export class Backoff {
@@ -42,8 +60,11 @@ export class Backoff {
   readonly #ceiling: number;
   readonly #growth: number;
   readonly #jitter: number;
+  readonly #floor: number;
+  readonly #stableAfter: number;
   #count = 0;
   #nominal: number;
+  #openedAt: number | undefined;
 
   /**
    * Reads and checks the options.
@@ -57,29 +78,48 @@ export class Backoff {
     this.#ceiling = check(options, "maxRetryDelay", 300_000, this.#initial);
     this.#growth = check(options, "retryDelayGrowth", 1.5, 1);
     this.#jitter = check(options, "retryDelayJitter", 0.1, 0);
+    this.#stableAfter = check(options, "stableAfter", 10_000, 0);
+    this.#floor = this.#initial === 0 ? Math.min(FLOOR_AFTER_ZERO, this.#ceiling) : 0;
     this.#nominal = this.#initial;
   }
 
-  /** Retries made since the last {@linkcode Backoff.reset}. */
+  /** Retries made since the retries last started over. */
   get count(): number {
     return this.#count;
   }
 
   /**
-   * Takes the next retry.
+   * A session opened: if it stays open `stableAfter` ms, the next retry
+   * starts over.
    *
+   * @param now The time, in ms (`Date.now()`).
+   */
+  opened(now: number = Date.now()): void {
+    if (this.#stableAfter === 0) this.reset();
+    else this.#openedAt = now;
+  }
+
+  /**
+   * Takes the next retry: after a session that stayed open `stableAfter`
+   * ms, the first one again.
+   *
+   * @param now The time, in ms (`Date.now()`).
    * @returns Its delay in ms, or `undefined` when the retries are used up.
    */
-  next(): number | undefined {
+  next(now: number = Date.now()): number | undefined {
+    if (this.#openedAt !== undefined) {
+      if (now - this.#openedAt >= this.#stableAfter) this.reset();
+      this.#openedAt = undefined;
+    }
     if (this.#count >= this.#max) return undefined;
     this.#count++;
     const mean = this.#nominal;
-    this.#nominal = Math.min(this.#nominal * this.#growth, this.#ceiling);
+    this.#nominal = Math.min(Math.max(mean * this.#growth, this.#floor), this.#ceiling);
     const delay = mean + mean * this.#jitter * gaussian();
     return Math.round(Math.min(Math.max(delay, 0), this.#ceiling));
   }
 
-  /** Starts over: the next delay is the initial one (after a successful join). */
+  /** Starts over: the next delay is the initial one, and the count is 0. */
   reset(): void {
     this.#count = 0;
     this.#nominal = this.#initial;

@@ -14,6 +14,7 @@ import {
   type SerializerName,
   UnsupportedUrlError,
 } from "../wamp/mod.ts";
+import { prepareCredentials } from "./auth/authenticator.ts";
 import type { JoinOptions } from "./join.ts";
 import { Session } from "./session.ts";
 
@@ -129,6 +130,24 @@ export async function openLink(
 }
 
 /**
+ * What every join over a URL starts with: the credentials are checked
+ * (the cryptosign key derived, once per key) before the link is opened,
+ * so a key that cannot be used fails at once, with no connection made.
+ *
+ * @param url The router's URL.
+ * @param options Credentials and transport settings.
+ * @returns The open link, not yet joined.
+ * @throws {CredentialsError} When the credentials cannot be used.
+ * @throws {UnsupportedUrlError} When the URL is not one `openLink()` takes.
+ * @throws {TransportError} When the connection fails.
+ */
+export async function dial(url: string, options: ConnectOptions): Promise<Link> {
+  if (options.kdfLimits !== undefined) checkKdfLimits(options.kdfLimits); // before any I/O
+  await prepareCredentials(options);
+  return await openLink(url, options);
+}
+
+/**
  * Connects to a WAMP router by URL and joins a realm: `ws://`/`wss://`
  * (WebSocket), `tcp://`/`tcps://`/`unix:///path` (RawSocket) or
  * `http://`/`https://` (long-poll). The session API is the same on each.
@@ -136,6 +155,7 @@ export async function openLink(
  * @param url The router's URL.
  * @param options Realm, authentication, transport settings.
  * @returns The joined session.
+ * @throws {CredentialsError} When the credentials cannot be used (before connecting).
  * @throws {TransportError} When the connection fails.
  * @throws {SessionClosedError} When the router refuses the session.
  *
@@ -157,9 +177,7 @@ export async function openLink(
  * ```
  */
 export async function connect(url: string, options: ConnectOptions): Promise<Session> {
-  if (options.kdfLimits !== undefined) checkKdfLimits(options.kdfLimits); // before any I/O
-  const link = await openLink(url, options);
-  return await Session.join(link, options);
+  return await Session.join(await dial(url, options), options);
 }
 
 /**

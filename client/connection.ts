@@ -12,7 +12,7 @@ import { CloseUri, type PublishOptions, type SubscribeOptions } from "../wamp/mo
 import { Backoff } from "./backoff.ts";
 import type { Endpoint, RegisterRequestOptions, Registration } from "./callee.ts";
 import type { CallRequestOptions, Result } from "./caller.ts";
-import { openLink } from "./connect.ts";
+import { dial } from "./connect.ts";
 import { warningsToConsole } from "./join.ts";
 import {
   attemptFailure,
@@ -238,7 +238,7 @@ export class Connection {
       this.#state = "connecting";
       let session: Session;
       try {
-        const link = await openLink(this.#url, { ...this.#options, signal: this.#attempt.signal });
+        const link = await dial(this.#url, { ...this.#options, signal: this.#attempt.signal });
         session = await Session.join(link, this.#options);
       } catch (error) {
         if (this.#stopping) break;
@@ -262,7 +262,7 @@ export class Connection {
     session.onUserError = this.#options.onUserError;
     this.#session = session;
     this.#everJoined = true;
-    this.#backoff.reset();
+    this.#backoff.opened(); // the retries start over if it stays open
     await this.#durables.restore(session);
     if (session.isOpen && !this.#stopping) {
       this.#state = "open";

@@ -5,17 +5,18 @@
  * @module
  */
 
-import { CloseUri, UnsupportedUrlError } from "../wamp/mod.ts";
+import { CloseUri, ErrorUri, UnsupportedUrlError } from "../wamp/mod.ts";
 import type { RetryOptions } from "./backoff.ts";
 import type { ConnectOptions } from "./connect.ts";
-import { SessionClosedError, type UserErrorHandler } from "./errors.ts";
+import { CredentialsError, SessionClosedError, type UserErrorHandler } from "./errors.ts";
 import type { CloseInfo, Session } from "./session.ts";
 
 /**
  * Why a connection's session ended or could not start: `lost` (an open
  * session's transport died, or the router shut down), `unreachable` (no
  * transport or no WELCOME), `unsupported` (the URL's scheme), `closed`
- * (by the application, or the router ended or refused the session).
+ * (by the application, or the router ended or refused the session, or
+ * the client's credentials cannot be used).
  */
 export type ConnectionCloseReason = "lost" | "unreachable" | "closed" | "unsupported";
 
@@ -25,7 +26,7 @@ export interface ConnectionCloseDetails {
   readonly reason?: string;
   /** What happened, for humans: the router's message or the transport's error. */
   readonly message?: string;
-  /** Retries made since the last successful join, this one included. */
+  /** Retries made since the retries last started over (see `stableAfter`), this one included. */
   readonly retryCount: number;
   /** Milliseconds until the next attempt, when `willRetry`. */
   readonly retryDelay?: number;
@@ -62,8 +63,10 @@ export const COMING_BACK = new Set<string>([CloseUri.SYSTEM_SHUTDOWN]);
 /**
  * Why an attempt to connect and join failed, by the error's class: an
  * {@linkcode UnsupportedUrlError} (`unsupported`), the router's refusal
- * (`closed`: ABORT on HELLO, no retry), or anything else (`unreachable`:
- * refused, no WELCOME in time).
+ * (`closed`: ABORT on HELLO, no retry), credentials that cannot be used
+ * (`closed`, `wamp.error.cannot_authenticate`: a {@linkcode CredentialsError},
+ * found before connecting), or anything else (`unreachable`: refused, no
+ * WELCOME in time).
  *
  * @param error What the attempt threw.
  * @returns The reason, and the WAMP reason URI and message for `onclose`.
@@ -79,6 +82,9 @@ export function attemptFailure(
     return [reason, { reason: error.reason, message }];
   }
   if (error instanceof UnsupportedUrlError) return ["unsupported", { message }];
+  if (error instanceof CredentialsError) {
+    return ["closed", { reason: ErrorUri.CANNOT_AUTHENTICATE, message }];
+  }
   return ["unreachable", { message }];
 }
 

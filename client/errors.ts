@@ -148,3 +148,34 @@ export class NotConnectedError extends SessionClosedError {
     this.message = `Not connected: ${what}`;
   }
 }
+
+/**
+ * Credentials this client cannot use, found before any connection is
+ * made: a cryptosign seed that is not 32 bytes of hex, or a platform
+ * whose WebCrypto has no Ed25519 (or no WebCrypto at all). Trying again
+ * cannot help, so `connect()` rejects with it and a `Connection` stops at
+ * once (`onclose` reason `closed`, `wamp.error.cannot_authenticate`).
+ *
+ * @example
+ * ```ts
+ * import { connect, CredentialsError } from "@cloverleaf/wamp/client";
+ * import { rejects } from "node:assert/strict";
+ *
+ * await rejects(
+ *   connect("ws://127.0.0.1:1", { realm: "realm1", cryptosign: { seed: "not hex" } }),
+ *   CredentialsError,
+ * );
+ * ```
+ */
+export class CredentialsError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What is wrong with which credential.
+   * @param options Standard error options (`cause`).
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "CredentialsError";
+  }
+}

@@ -66,7 +66,6 @@ export class Joiner {
    * @param options Realm and credentials.
    * @param link The link the join runs over (channel binding reads its
    * transport info); closed when the credentials are unusable.
-   * @throws {RangeError} If the cryptosign seed is not 32 bytes of hex.
    * @throws {TypeError} When channel binding is asked for over a link without TLS.
    */
   constructor(options: JoinOptions, link: Link) {
@@ -87,8 +86,8 @@ export class Joiner {
    *
    * @returns The HELLO, or a promise of it when the cryptosign public key
    * must be derived first (WebCrypto is asynchronous).
-   * @throws {Error} When the platform cannot derive the cryptosign public
-   * key (no Ed25519 in WebCrypto); the link is closed.
+   * @throws {CredentialsError} When the cryptosign public key cannot be
+   * derived (a bad seed, no Ed25519 in WebCrypto); the link is closed.
    */
   hello(): HelloMessage | Promise<HelloMessage> {
     const pending = this.#auth.prepare();

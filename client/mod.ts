@@ -51,6 +51,7 @@ export { type RetryOptions } from "./backoff.ts";
 export {
   ApplicationError,
   type ClosedBy,
+  CredentialsError,
   NotConnectedError,
   SessionClosedError,
   type UserErrorHandler,

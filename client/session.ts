@@ -95,14 +95,15 @@ export class Session {
    * when the client cannot answer a CHALLENGE (`wamp.error.cannot_authenticate`)
    * or when the router fails to prove it knows WAMP-SCRAM credentials
    * (`wamp.error.authentication_failed`).
-   * @throws {RangeError} If the cryptosign seed is not 32 bytes of hex.
+   * @throws {CredentialsError} When the cryptosign key cannot be used (link closed).
    * @throws {TypeError} When channel binding is asked for over a link without TLS.
    */
   static async join(link: Link, options: JoinOptions): Promise<Session> {
     const joiner = new Joiner(options, link);
+    const pending = joiner.hello(); // a key that cannot be derived: no session to reject
+    const hello = pending instanceof Promise ? await pending : pending;
     const session = new Session(link, joiner);
-    const hello = joiner.hello();
-    session.#write(hello instanceof Promise ? await hello : hello);
+    session.#write(hello);
     await joinWithin(session.#join.promise, options.timeout ?? 10_000, () => link.close());
     return session;
   }

@@ -10,16 +10,14 @@
  */
 
 import { AuthMethod } from "../../wamp/auth/auth_method.ts";
-import { ed25519PublicKey } from "../../wamp/auth/webcrypto.ts";
-import { seedBytes } from "../../wamp/auth/cryptosign.ts";
 import { generateNonce } from "../../wamp/auth/scram.ts";
 import { checkVerifier } from "../../wamp/auth/scram_client.ts";
 import { checkKdfLimits } from "../../wamp/auth/kdf_limits.ts";
-import { toBase64, toHex } from "../../wamp/bytes.ts";
+import { toBase64 } from "../../wamp/bytes.ts";
 import type { Dict, TransportInfo, WelcomeDetails } from "../../wamp/mod.ts";
 import { bindChannel, type BoundChannel } from "./channel_binding.ts";
-import type { AuthCredentials, ChallengeAnswer } from "./credentials.ts";
-import { cryptosignAnswer } from "./cryptosign.ts";
+import type { AuthCredentials, ChallengeAnswer, CryptosignKey } from "./credentials.ts";
+import { cryptosignAnswer, cryptosignPublicKey } from "./cryptosign.ts";
 import { scramAnswer } from "./scram.ts";
 import { craAnswer } from "./wampcra.ts";
 
@@ -31,7 +29,7 @@ import { craAnswer } from "./wampcra.ts";
 export class ClientAuthenticator {
   #options: AuthCredentials;
   #methods: string[];
-  #seed: Uint8Array | undefined;
+  #cryptosign: CryptosignKey | undefined;
   #pubkey: string | undefined;
   #scramNonce: string | undefined;
   #verifier: string | undefined;
@@ -43,7 +41,6 @@ export class ClientAuthenticator {
    * @param options The credentials.
    * @param transport The transport the join runs over: channel binding
    * reads its `tls.channelId`.
-   * @throws {RangeError} If the cryptosign seed is not 32 bytes of hex.
    * @throws {TypeError} If a channel binding is asked for and the transport
    * has no TLS channel ID.
    */
@@ -52,12 +49,12 @@ export class ClientAuthenticator {
     if (options.kdfLimits !== undefined) checkKdfLimits(options.kdfLimits);
     this.#methods = options.authmethods ?? defaultMethods(options);
     if (options.cryptosign !== undefined && this.#offers(AuthMethod.CRYPTOSIGN)) {
-      this.#seed = seedBytes(options.cryptosign.seed);
+      this.#cryptosign = options.cryptosign;
     }
     if (options.password !== undefined && this.#offers(AuthMethod.WAMP_SCRAM)) {
       this.#scramNonce = generateNonce();
     }
-    if (this.#seed !== undefined || this.#scramNonce !== undefined) {
+    if (this.#cryptosign !== undefined || this.#scramNonce !== undefined) {
       // HELLO carries one channel_binding, for whichever method the router picks.
       this.#binding = bindChannel(
         options.cryptosign?.channelBinding === undefined
@@ -73,12 +70,13 @@ export class ClientAuthenticator {
    * key. Call (and await) before {@linkcode hello} when it returns a promise.
    *
    * @returns A promise when there is work to do, else `undefined`.
+   * @throws {CredentialsError} (rejecting) When the key cannot be derived.
    */
   prepare(): Promise<void> | undefined {
-    const seed = this.#seed;
-    if (seed === undefined || this.#pubkey !== undefined) return undefined;
-    return ed25519PublicKey(seed).then((key) => {
-      this.#pubkey = toHex(key);
+    const key = this.#cryptosign;
+    if (key === undefined || this.#pubkey !== undefined) return undefined;
+    return cryptosignPublicKey(key).then((pubkey) => {
+      this.#pubkey = pubkey;
     });
   }
 
@@ -89,7 +87,7 @@ export class ClientAuthenticator {
    * @throws {Error} When the cryptosign key is not prepared yet.
    */
   hello(): Dict {
-    if (this.#seed !== undefined && this.#pubkey === undefined) {
+    if (this.#cryptosign !== undefined && this.#pubkey === undefined) {
       throw new Error(
         "Cannot build HELLO: the cryptosign public key is not derived yet (prepare())",
       );
@@ -189,6 +187,21 @@ export class ClientAuthenticator {
       }
     }
     return undefined;
+  }
+}
+
+/**
+ * Checks what can be checked of the credentials before connecting: derives
+ * the cryptosign public key when cryptosign is offered (once per key).
+ *
+ * @param options The credentials.
+ * @throws {CredentialsError} (rejecting) When the cryptosign key cannot be
+ * used: a bad seed, no Ed25519 in this platform's WebCrypto.
+ */
+export async function prepareCredentials(options: AuthCredentials): Promise<void> {
+  const methods = options.authmethods ?? defaultMethods(options);
+  if (options.cryptosign !== undefined && methods.includes(AuthMethod.CRYPTOSIGN)) {
+    await cryptosignPublicKey(options.cryptosign);
   }
 }
 

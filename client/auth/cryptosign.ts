@@ -11,8 +11,47 @@ import { decodeHex, randomBytes } from "../../wamp/auth/util.ts";
 import { ed25519PublicKey, ed25519Sign } from "../../wamp/auth/webcrypto.ts";
 import { toHex } from "../../wamp/bytes.ts";
 import type { CryptosignKeyPair, Dict } from "../../wamp/mod.ts";
+import { CredentialsError } from "../errors.ts";
 import type { BoundChannel } from "./channel_binding.ts";
 import type { CryptosignKey } from "./credentials.ts";
+
+/** Public keys derived, by key object: a `Connection` derives once, not at every join. */
+const derived = new WeakMap<CryptosignKey, { seed: string; publicKey: Promise<string> }>();
+
+/**
+ * The public key of a cryptosign key, hex, derived through WebCrypto once
+ * per key object (and seed).
+ *
+ * @param key The private key.
+ * @returns Its public key.
+ * @throws {CredentialsError} When the seed is not 32 bytes of hex, or the
+ * platform cannot derive Ed25519 keys (no Ed25519 in WebCrypto, no WebCrypto).
+ */
+export function cryptosignPublicKey(key: CryptosignKey): Promise<string> {
+  const known = derived.get(key);
+  if (known !== undefined && known.seed === key.seed) return known.publicKey;
+  const publicKey = derivePublicKey(key.seed);
+  derived.set(key, { seed: key.seed, publicKey });
+  return publicKey;
+}
+
+async function derivePublicKey(seed: string): Promise<string> {
+  let bytes: Uint8Array;
+  try {
+    bytes = seedBytes(seed);
+  } catch (cause) {
+    throw new CredentialsError('Cannot use the "cryptosign" seed: not 32 bytes of hex', { cause });
+  }
+  try {
+    return toHex(await ed25519PublicKey(bytes));
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    throw new CredentialsError(
+      `Cannot derive the "cryptosign" public key (no Ed25519 in this platform's WebCrypto?): ${why}`,
+      { cause },
+    );
+  }
+}
 
 /**
  * Creates an Ed25519 key pair for WAMP-Cryptosign through WebCrypto, in

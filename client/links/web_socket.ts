@@ -9,7 +9,9 @@
  * @module
  */
 
+import { Inbox } from "../../transports/stream/keepalive.ts";
 import {
+  ErrorUri,
   type Link,
   type PeerHandler,
   ProtocolViolationError,
@@ -68,7 +70,7 @@ export async function connectGlobalWebSocket(
   await opened(socket, url, options.signal);
   const serializer = offered.find((s) => s.subprotocol === socket.protocol);
   if (serializer === undefined) {
-    socket.close(1002, "no WAMP subprotocol");
+    socket.close(1000, "no WAMP subprotocol"); // a global WebSocket may not send 1002
     throw new TransportError(
       `Cannot connect to ${url}: the router chose subprotocol "${socket.protocol}", not one offered`,
     );
@@ -100,14 +102,19 @@ function opened(socket: Socket, url: string, signal: AbortSignal | undefined): P
   });
 }
 
-/** A {@linkcode Link} over an open global `WebSocket`. */
+/**
+ * A {@linkcode Link} over an open global `WebSocket`. A frame that does not
+ * decode (or is over the size limit, or of the wrong kind) goes to the
+ * handler as a `ProtocolViolationError`, the last thing it gets, and the
+ * socket closes with that reason. A global `WebSocket` may close only with
+ * 1000 or 3000-4999, so the code is 1000 and the reason says what was wrong.
+ */
 class GlobalWebSocketLink implements Link {
   readonly info: TransportInfo;
   #socket: Socket;
   #serializer: Serializer;
   #maxMessageSize: number;
-  #handler: PeerHandler | undefined;
-  #early: (WampMessage | ProtocolViolationError)[] = [];
+  #inbox = new Inbox();
   #closed = false;
 
   constructor(socket: Socket, serializer: Serializer, url: string, maxMessageSize: number) {
@@ -120,11 +127,8 @@ class GlobalWebSocketLink implements Link {
   }
 
   bind(handler: PeerHandler): void {
-    this.#handler = handler;
-    const early = this.#early;
-    this.#early = [];
-    for (const item of early) this.#deliver(item);
-    if (this.#closed) handler.closed();
+    this.#inbox.bind(handler, this.#closed);
+    if (this.#inbox.failed) this.close(); // the handler had its say (an ABORT)
   }
 
   send(msg: WampMessage): void {
@@ -141,42 +145,35 @@ class GlobalWebSocketLink implements Link {
   }
 
   close(): void {
-    if (this.#socket.readyState <= 1) this.#socket.close(1000);
+    if (this.#socket.readyState > 1) return;
+    if (this.#inbox.failed) this.#socket.close(1000, ErrorUri.PROTOCOL_VIOLATION);
+    else this.#socket.close(1000);
   }
 
   #receive(data: unknown): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#inbox.failed) return;
     const frame = typeof data === "string" ? data : new Uint8Array(data as ArrayBuffer);
     const size = typeof frame === "string" ? frame.length : frame.byteLength;
-    if (size > this.#maxMessageSize) {
-      this.#socket.close(1009, "message too big");
-      return;
-    }
-    if (typeof frame === "string" === this.#serializer.binary) {
-      this.#deliver(new ProtocolViolationError("text/binary frame does not match the serializer"));
-      return;
-    }
-    let msg: WampMessage | ProtocolViolationError;
+    let msg: WampMessage;
     try {
+      if (size > this.#maxMessageSize) {
+        throw new ProtocolViolationError(`message over ${this.#maxMessageSize} bytes`);
+      }
+      if (typeof frame === "string" === this.#serializer.binary) {
+        throw new ProtocolViolationError("text/binary frame does not match the serializer");
+      }
       msg = this.#serializer.decode(frame);
     } catch (error) {
-      msg = error instanceof ProtocolViolationError
-        ? error
-        : new ProtocolViolationError(`Cannot decode message: ${error}`, { cause: error });
+      this.#inbox.fail(error);
+      if (this.#inbox.bound) this.close(); // the handler had its say (an ABORT)
+      return;
     }
-    this.#deliver(msg);
-  }
-
-  #deliver(item: WampMessage | ProtocolViolationError): void {
-    const handler = this.#handler;
-    if (handler === undefined) this.#early.push(item);
-    else if (item instanceof ProtocolViolationError) handler.fail(item);
-    else handler.receive(item);
+    this.#inbox.deliver(msg);
   }
 
   #gone(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#handler?.closed();
+    this.#inbox.closed();
   }
 }

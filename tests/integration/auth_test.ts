@@ -25,6 +25,7 @@ import {
   Session,
   SessionClosedError,
 } from "../../mod.ts";
+import { CredentialsError } from "../../client/mod.ts";
 import { resolveRealmOptions } from "../../router/core/realm_options.ts";
 import type { DynamicAuthRequest } from "../../router/mod.ts";
 import {
@@ -673,7 +674,7 @@ Deno.test("auth: a malformed cryptosign seed fails before HELLO", async () => {
   const router = scriptedRouter();
   await rejects(
     Session.join(router.client, { realm: "realm1", cryptosign: { seed: "abcd" } }),
-    RangeError,
+    CredentialsError,
   );
   await until(() => router.closed, 1000, "the link closed");
 });

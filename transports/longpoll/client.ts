@@ -9,7 +9,6 @@
 import {
   type Link,
   type PeerHandler,
-  ProtocolViolationError,
   type Serializer,
   type SerializerName,
   serializers as allSerializers,
@@ -256,11 +255,7 @@ class LongPollLink implements Link {
       const frames = this.#batched ? splitBatchedBody(this.#serializer, body) : [body];
       messages = frames.map((frame) => this.#serializer.decode(frame));
     } catch (error) {
-      return this.#inbox.deliver(
-        error instanceof ProtocolViolationError
-          ? error
-          : new ProtocolViolationError(String(error), { cause: error }),
-      );
+      return this.#inbox.fail(error);
     }
     for (const msg of messages) this.#inbox.deliver(msg);
   }

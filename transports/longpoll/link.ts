@@ -7,16 +7,16 @@
  * @module
  */
 
-import {
-  type Peer,
-  type PeerHandler,
-  ProtocolViolationError,
-  type Serializer,
-  type TransportInfo,
-  type TransportLog,
-  type WampMessage,
+import type {
+  Peer,
+  PeerHandler,
+  Serializer,
+  TransportInfo,
+  TransportLog,
+  WampMessage,
 } from "../../wamp/mod.ts";
 import { joinBatch, splitBatchedBody } from "../stream/batched.ts";
+import { asProtocolViolation } from "../stream/keepalive.ts";
 import { encodeFailure, encodeOwnedBytes } from "../stream/encode.ts";
 
 /** A transport ID: 24 random bytes, base64url; the only credential a transport has. */
@@ -241,11 +241,7 @@ export class LongPollTransport implements Peer {
         this.handler?.receive(msg);
       }
     } catch (error) {
-      this.handler?.fail(
-        error instanceof ProtocolViolationError
-          ? error
-          : new ProtocolViolationError(String(error), { cause: error }),
-      );
+      this.handler?.fail(asProtocolViolation(error));
       return 400;
     }
     return 204;

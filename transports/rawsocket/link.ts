@@ -15,7 +15,6 @@ import {
   type Link,
   messageTypeName,
   type PeerHandler,
-  ProtocolViolationError,
   type Serializer,
   type SerializerName,
   type TransportInfo,
@@ -243,14 +242,12 @@ export class RawSocketConnection implements Link {
   }
 
   #message(payload: Uint8Array): void {
-    let msg: WampMessage | ProtocolViolationError;
+    let msg: WampMessage;
     try {
       const { serializer } = this.#options;
       msg = serializer.decode(serializer.binary ? payload : utf8Text(payload));
     } catch (error) {
-      msg = error instanceof ProtocolViolationError
-        ? error
-        : new ProtocolViolationError(`Cannot decode message: ${error}`, { cause: error });
+      return this.#inbox.fail(error);
     }
     this.#inbox.deliver(msg);
   }

@@ -13,7 +13,6 @@ import {
   type Peer,
   type PeerAcceptor,
   type PeerHandler,
-  ProtocolViolationError,
   type Serializer,
   type SerializerName,
   serializers as allSerializers,
@@ -22,6 +21,7 @@ import {
   type WampMessage,
 } from "../../wamp/mod.ts";
 import type { CookieOptions } from "../stream/cookie.ts";
+import { asProtocolViolation } from "../stream/keepalive.ts";
 import { encodeFailure, encodeOnce, encodeOwnedBytes } from "../stream/encode.ts";
 import { negotiateWebSocket, supportedSubprotocols } from "./negotiate.ts";
 export type { CookieOptions } from "../stream/cookie.ts";
@@ -133,11 +133,7 @@ function pumpWebSocket(
     try {
       msg = serializer.decode(data);
     } catch (error) {
-      handler.fail(
-        error instanceof ProtocolViolationError
-          ? error
-          : new ProtocolViolationError(String(error), { cause: error }),
-      );
+      handler.fail(asProtocolViolation(error));
       return;
     }
     handler.receive(msg);

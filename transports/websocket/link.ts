@@ -7,14 +7,13 @@
  * @module
  */
 
-import {
-  type Link,
-  type PeerHandler,
-  ProtocolViolationError,
-  type Serializer,
-  type TransportInfo,
-  type TransportLog,
-  type WampMessage,
+import type {
+  Link,
+  PeerHandler,
+  Serializer,
+  TransportInfo,
+  TransportLog,
+  WampMessage,
 } from "../../wamp/mod.ts";
 import { Inbox, Keepalive } from "../stream/keepalive.ts";
 import { BATCHED_SUFFIX, joinBatch, splitBatch, splitTextBatch } from "../stream/batched.ts";
@@ -52,7 +51,7 @@ const EMPTY = new Uint8Array(0);
  * Protocol errors close the connection with 1002, bad UTF-8 in a text
  * message or bad compressed data with 1007, a message over the limit with
  * 1009; a message that does not decode as WAMP goes to the handler as a
- * {@linkcode ProtocolViolationError}.
+ * `ProtocolViolationError`.
  */
 export class WebSocketPeer implements Link {
   /** Transport details. */
@@ -310,14 +309,12 @@ export class WebSocketPeer implements Link {
   }
 
   #decode(data: string | Uint8Array): void {
-    let msg: WampMessage | ProtocolViolationError;
+    let msg: WampMessage;
     try {
       msg = this.#serializer.decode(data);
     } catch (error) {
       this.#failed = true;
-      msg = error instanceof ProtocolViolationError
-        ? error
-        : new ProtocolViolationError(`Cannot decode message: ${error}`, { cause: error });
+      return this.#inbox.fail(error);
     }
     this.#inbox.deliver(msg);
   }
