@@ -7,7 +7,7 @@
  */
 
 import { equal, rejects } from "node:assert/strict";
-import { ApplicationError, connect } from "../../mod.ts";
+import { type ApplicationError, connect } from "../../mod.ts";
 import { startRouter } from "../_helpers/router.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
