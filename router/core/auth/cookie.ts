@@ -21,15 +21,28 @@ import type { Authenticator, Identity } from "./authenticator.ts";
 /** How many cookies the store keeps; the oldest go first. */
 const MAX_COOKIES = 100_000;
 
+/**
+ * How many live cookies one identity (realm and authid) has; its oldest
+ * goes first. A client renewing its own cookie on every connection would
+ * otherwise push everybody else's out of the store.
+ */
+export const MAX_COOKIES_PER_IDENTITY = 16;
+
+/** Who a cookie stands for: what a cookie login welcomes with (nothing of the HELLO it came from). */
+export type CookieIdentity = Pick<Identity, "authid" | "authrole">;
+
+/** A remembered cookie. */
 interface Remembered {
   readonly realm: string;
-  readonly identity: Identity;
+  readonly identity: CookieIdentity;
   readonly expires: number;
 }
 
 /** The router's memory of authenticated tracking cookies. */
 export class CookieStore {
   #cookies = new Map<string, Remembered>();
+  /** The cookies of each identity (`realm authid`), oldest first. */
+  #byIdentity = new Map<string, string[]>();
   #now: () => number;
 
   /**
@@ -51,7 +64,12 @@ export class CookieStore {
    * @param maxAge Seconds to remember it.
    */
   remember(cookie: string, realm: string, identity: Identity, maxAge: number): void {
-    this.#set(cookie, { realm, identity, expires: this.#now() + maxAge * 1000 });
+    const { authid, authrole } = identity;
+    this.#set(cookie, {
+      realm,
+      identity: { authid, authrole },
+      expires: this.#now() + maxAge * 1000,
+    });
   }
 
   /**
@@ -69,21 +87,39 @@ export class CookieStore {
     this.#set(fresh, entry);
   }
 
-  /** Stores an entry as the newest, dropping the oldest past `MAX_COOKIES`. */
+  /**
+   * Stores an entry as the newest, dropping the oldest past `MAX_COOKIES`,
+   * and the identity's oldest past {@linkcode MAX_COOKIES_PER_IDENTITY}.
+   */
   #set(cookie: string, entry: Remembered): void {
-    this.#cookies.delete(cookie);
-    if (this.#cookies.size >= MAX_COOKIES) {
-      this.#cookies.delete(this.#cookies.keys().next().value!);
-    }
+    this.#delete(cookie);
+    if (this.#cookies.size >= MAX_COOKIES) this.#delete(this.#cookies.keys().next().value!);
+    const who = `${entry.realm} ${entry.identity.authid}`;
+    const mine = this.#byIdentity.get(who) ?? [];
+    this.#byIdentity.set(who, mine);
+    while (mine.length >= MAX_COOKIES_PER_IDENTITY) this.#delete(mine[0]!);
+    mine.push(cookie);
     this.#cookies.set(cookie, entry);
   }
 
+  /** Forgets a cookie, and it from its identity's list. */
+  #delete(cookie: string): void {
+    const entry = this.#cookies.get(cookie);
+    if (entry === undefined) return;
+    this.#cookies.delete(cookie);
+    const who = `${entry.realm} ${entry.identity.authid}`;
+    const mine = this.#byIdentity.get(who);
+    if (mine === undefined) return;
+    mine.splice(mine.indexOf(cookie), 1);
+    if (mine.length === 0) this.#byIdentity.delete(who);
+  }
+
   /** The identity remembered for a cookie in a realm, if any and not expired. */
-  identity(cookie: string, realm: string): Identity | undefined {
+  identity(cookie: string, realm: string): CookieIdentity | undefined {
     const entry = this.#cookies.get(cookie);
     if (entry === undefined) return undefined;
     if (entry.expires <= this.#now()) {
-      this.#cookies.delete(cookie);
+      this.#delete(cookie);
       return undefined;
     }
     return entry.realm === realm ? entry.identity : undefined;
