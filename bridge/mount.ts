@@ -30,7 +30,10 @@ const EMPTY = new Uint8Array(0);
 /**
  * A request a path let in from its head: it holds one of the path's
  * in-flight slots from then until it is answered (a stream: until it
- * ends), or until the listener drops it unanswered (`abandon`).
+ * ends), or until the listener drops it unanswered (`abandon`). A signed
+ * request takes its slot only once its signature verified: its head shows
+ * only the key, which is public, so anyone could otherwise hold every
+ * slot with heads whose bodies never come.
  */
 class Admitted implements HttpAdmission {
   readonly path: BridgePath;
@@ -39,14 +42,22 @@ class Admitted implements HttpAdmission {
   readonly maxBodySize: number;
   /** A signed request's fields, for the signature check once the body is read. */
   readonly signed: SignedFields | undefined;
-  #held = true;
+  #held = false;
 
   constructor(path: BridgePath, url: URL, maxBodySize: number, signed: SignedFields | undefined) {
     this.path = path;
     this.url = url;
     this.maxBodySize = maxBodySize;
     this.signed = signed;
-    path.inFlight++;
+    if (signed === undefined) this.take();
+  }
+
+  /** Takes a slot, if one is free (else false). */
+  take(): boolean {
+    if (this.#held || this.path.inFlight >= this.path.options.maxInFlight) return this.#held;
+    this.#held = true;
+    this.path.inFlight++;
+    return true;
   }
 
   /** Gives the slot back (once). */
@@ -150,6 +161,7 @@ class BridgePath {
       if (ticket.signed !== undefined) {
         const denied = await this.auth.checkBody(ticket.signed, method, url, body);
         if (denied !== undefined) return denied;
+        if (!ticket.take()) return this.#busy();
       }
       let session;
       try {

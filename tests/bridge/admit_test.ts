@@ -5,7 +5,8 @@
  */
 
 import { equal, match } from "node:assert/strict";
-import { exchange, portOf, startBridge } from "./_bridge.ts";
+import { signRequest } from "../../bridge/auth.ts";
+import { exchange, portOf, post, startBridge } from "./_bridge.ts";
 
 const AUTH = { token: "t0ken" };
 const BRIDGES = [
@@ -151,5 +152,37 @@ Deno.test("405 names the methods the path takes in Allow", async () => {
     await response.body?.cancel();
     equal(response.status, 405);
     equal(response.headers.get("allow"), allow);
+  }
+});
+
+Deno.test("on a signed path, heads with the public key and a bad signature whose bodies never come hold no slot", async () => {
+  const signed = { key: "app1", secret: "a-signing-secret-0123", timestampDelta: 300 };
+  await using t = await startBridge([
+    {
+      path: "/signed",
+      type: "publisher",
+      realm: "realm1",
+      role: "app",
+      auth: signed,
+      maxInFlight: 3,
+    },
+  ]);
+  const port = portOf(t.base);
+  const held: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      held.push(conn);
+      const query = `key=app1&timestamp=${new Date().toISOString()}&seq=1&nonce=${i}&signature=x`;
+      await conn.write(new TextEncoder().encode(
+        `POST /signed?${query} HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n{`,
+      ));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const body = JSON.stringify({ topic: "com.example.news", args: ["hi"] });
+    const target = await signRequest("/signed", { ...signed, body });
+    equal((await post(`${t.base}${target}`, body)).status, 202);
+  } finally {
+    for (const conn of held) conn.close();
   }
 });
