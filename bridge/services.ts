@@ -25,18 +25,20 @@ import { BridgeError } from "./errors.ts";
  * @param args The call's positional arguments.
  * @param kwargs The call's keyword arguments.
  * @returns The URL.
- * @throws {CallError} `wamp.error.invalid_argument` for a missing value, or
+ * @throws {CallError} `wamp.error.invalid_argument` for a missing value, a
+ * value `.` or `..` (a dot segment), or
  * when the result would not stay on the configured origin.
  *
  * @example
  * ```ts
  * import { fillTemplate } from "./services.ts";
- * import { equal } from "node:assert/strict";
+ * import { equal, throws } from "node:assert/strict";
  *
  * equal(
  *   fillTemplate("http://api.local/users/{id}?q={0}", ["a b"], { id: "x/../y" }),
  *   "http://api.local/users/x%2F..%2Fy?q=a%20b",
  * );
+ * throws(() => fillTemplate("http://api.local/users/{id}/profile", [], { id: ".." }));
  * ```
  */
 export function fillTemplate(template: string, args: unknown[], kwargs: Dict): string {
@@ -47,7 +49,15 @@ export function fillTemplate(template: string, args: unknown[], kwargs: Dict): s
     ) {
       throw new CallError(ErrorUri.INVALID_ARGUMENT, `missing URL parameter "${name}"`);
     }
-    return encodeURIComponent(String(value));
+    const text = String(value);
+    // Encoded or not, a dot segment climbs the path: /users/{id}/profile with ".." is /profile.
+    if (text === "." || text === "..") {
+      throw new CallError(
+        ErrorUri.INVALID_ARGUMENT,
+        `URL parameter "${name}" may not be "${text}"`,
+      );
+    }
+    return encodeURIComponent(text);
   });
   const origin = (url: string) => /^https?:\/\/[^/?#]+/.exec(url)?.[0];
   if (origin(filled) !== origin(template)) {
