@@ -11,6 +11,14 @@
 
 import type { ClusterNode } from "./node.ts";
 
+/**
+ * How much longer than asked a used signature is kept: each node judges a
+ * request's timestamp by its own clock, so a node whose clock is behind
+ * the first one's would take a replay this long after the record expired.
+ * Nodes' clocks must agree within it.
+ */
+export const CLOCK_SKEW_MS = 60_000;
+
 /** JetStream's "wrong last sequence": the key exists (the signature was used). */
 const KEY_EXISTS = 10071;
 
@@ -50,7 +58,7 @@ export function clusterSignatures(node: ClusterNode): ClusterOnce {
     // deno-lint-ignore no-explicit-any
     const kvm = new Kvm(node.connection as any);
     return await kvm.create(`clv_${node.name}_bridge_signatures_${keep}`, {
-      ttl: keep,
+      ttl: keep + CLOCK_SKEW_MS,
       history: 1,
       storage: "memory",
     }) as unknown as SignatureBucket;

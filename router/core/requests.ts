@@ -5,7 +5,8 @@
  * dealer or a router procedure. While a dynamic authorizer decides, the
  * session's later requests wait in order (at most {@linkcode MAX_HELD}
  * messages, {@linkcode MAX_HELD_BYTES} estimated bytes: past that the
- * session has committed a protocol violation).
+ * session has committed a protocol violation; the HTTP bridge's sessions,
+ * bounded by their paths' `maxInFlight` and `maxBodySize`, are not held to it).
  *
  * @module
  */
@@ -133,7 +134,10 @@ export class Requests {
     if (queue === undefined) return this.#handle(session, msg, fresh);
     const size = payloadSize([msg], MAX_HELD_BYTES);
     queue.bytes += size;
-    if (queue.held.push({ msg, fresh, size }) > MAX_HELD || queue.bytes > MAX_HELD_BYTES) {
+    const over = queue.held.push({ msg, fresh, size }) > MAX_HELD || queue.bytes > MAX_HELD_BYTES;
+    // The HTTP bridge's session carries many clients' requests, bounded by its paths' maxInFlight
+    // and maxBodySize: one client's burst must not abort the session the others share.
+    if (over && session.transport !== "http") {
       throw new ProtocolViolationError("too many requests awaiting authorization");
     }
     return NOTHING;
