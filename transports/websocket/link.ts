@@ -17,7 +17,13 @@ import {
   type WampMessage,
 } from "../../wamp/mod.ts";
 import { Inbox, Keepalive } from "../stream/keepalive.ts";
-import { BATCHED_SUFFIX, joinBatch, splitBatch, splitTextBatch } from "../stream/batched.ts";
+import {
+  BATCHED_SUFFIX,
+  joinBatch,
+  MAX_BATCH_MESSAGES,
+  splitBatch,
+  splitTextBatch,
+} from "../stream/batched.ts";
 import {
   encodeBytes,
   encodeFailure,
@@ -175,7 +181,9 @@ export class WebSocketPeer implements Link {
       if (this.#batch.length === 0) queueMicrotask(() => this.#flushBatch());
       this.#batch.push(bytes);
       this.#batchBytes += bytes.length;
-      if (this.#batchBytes >= FLUSH_BYTES) this.#flushBatch();
+      if (this.#batchBytes >= FLUSH_BYTES || this.#batch.length === MAX_BATCH_MESSAGES) {
+        this.#flushBatch();
+      }
       return;
     }
     this.#wire.write(this.#frameFor(msg, bytes), 1);
