@@ -180,11 +180,14 @@ export function resolveListenerOptions(
 }
 
 function longpollOptions(lp: ConfigObject | undefined): ResolvedListenerOptions["longpoll"] {
-  if (lp === undefined) return { path: "/lp", pollTimeout: 10_000, sessionTimeout: 60_000 };
+  if (lp === undefined) {
+    return { path: "/lp", pollTimeout: 10_000, sessionTimeout: 60_000, maxTransportsPerSource: 16 };
+  }
   const longpoll = {
     path: lp.string("path", "/lp"),
     pollTimeout: lp.integer("pollTimeout", 10_000, 1),
     sessionTimeout: lp.integer("sessionTimeout", 60_000, 1),
+    maxTransportsPerSource: lp.integer("maxTransportsPerSource", 16, 0),
   };
   if (!longpoll.path.startsWith("/")) throw lp.error("path", 'expected a path starting with "/"');
   lp.done();

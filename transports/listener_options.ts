@@ -90,10 +90,16 @@ export interface ListenerOptions {
   /** The tracking cookie: off without this key. @default {{ name: "cbtid", maxAge: 86400 }} */
   cookie?: { name?: string; maxAge?: number };
   /**
-   * Long-poll settings.
-   * @default {{ path: "/lp", pollTimeout: 10000, sessionTimeout: 60000 }}
+   * Long-poll settings (`maxTransportsPerSource`: transports open at once from
+   * one address, 0 for no limit).
+   * @default {{ path: "/lp", pollTimeout: 10000, sessionTimeout: 60000, maxTransportsPerSource: 16 }}
    */
-  longpoll?: { path?: string; pollTimeout?: number; sessionTimeout?: number };
+  longpoll?: {
+    path?: string;
+    pollTimeout?: number;
+    sessionTimeout?: number;
+    maxTransportsPerSource?: number;
+  };
 }
 
 /** A listener's TLS settings, files read. */
@@ -167,5 +173,6 @@ export interface ResolvedListenerOptions {
     readonly path: string;
     readonly pollTimeout: number;
     readonly sessionTimeout: number;
+    readonly maxTransportsPerSource: number;
   };
 }

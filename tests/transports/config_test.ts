@@ -20,7 +20,7 @@ const DEFAULTS = {
   paths: ["/ws", "/"],
   compression: { enabled: false, threshold: 256, level: 6 },
   allowedOrigins: [],
-  longpoll: { path: "/lp", pollTimeout: 10000, sessionTimeout: 60000 },
+  longpoll: { path: "/lp", pollTimeout: 10000, sessionTimeout: 60000, maxTransportsPerSource: 16 },
 };
 
 Deno.test("resolveListenerOptions() fills in every default", () => {
@@ -47,7 +47,7 @@ Deno.test("resolveListenerOptions() keeps every key given", () => {
     compression: { enabled: true, threshold: 0, level: 1 },
     allowedOrigins: ["https://*.example.com"],
     cookie: { name: "sid", maxAge: 60 },
-    longpoll: { path: "/poll", pollTimeout: 1000, sessionTimeout: 2000 },
+    longpoll: { path: "/poll", pollTimeout: 1000, sessionTimeout: 2000, maxTransportsPerSource: 0 },
   };
   deepEqual(resolveListenerOptions(input, "l"), input);
   deepEqual(

@@ -7,7 +7,8 @@ import type { WampMessage } from "../../wamp/messages.ts";
 import { cbor } from "../../wamp/serializers/cbor.ts";
 import { msgpack } from "../../wamp/serializers/msgpack.ts";
 import { json } from "../../wamp/serializers/json.ts";
-import { cborFault, isUtf8, jsonTooDeep, msgpackFault } from "../../wamp/serializers/prescan.ts";
+import { cborFault, isUtf8, msgpackFault } from "../../wamp/serializers/prescan.ts";
+import { jsonFault } from "../../wamp/serializers/json_scan.ts";
 import type { Serializer } from "../../wamp/serializers/serializer.ts";
 
 const text = new TextEncoder();
@@ -333,9 +334,10 @@ Deno.test("json.decode() refuses 16 MiB of nesting without parsing it", () => {
   equal(json.decode(inString).type, MessageType.PUBLISH);
 });
 
-Deno.test("jsonTooDeep() counts lists and dicts outside strings", () => {
-  equal(jsonTooDeep("[".repeat(64) + "]".repeat(64)), false);
-  equal(jsonTooDeep("[".repeat(65)), true);
-  equal(jsonTooDeep('["\\"[[[[' + "[".repeat(70) + '"]'), false);
-  equal(jsonTooDeep('{"a":'.repeat(65)), true);
+Deno.test("jsonFault() counts lists and dicts outside strings", () => {
+  const deep = "nesting deeper than 64 levels";
+  equal(jsonFault("[".repeat(64) + "]".repeat(64)), undefined);
+  equal(jsonFault("[".repeat(65)), deep);
+  equal(jsonFault('["\\"[[[[' + "[".repeat(70) + '"]'), undefined);
+  equal(jsonFault('{"a":'.repeat(65)), deep);
 });

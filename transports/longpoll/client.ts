@@ -18,7 +18,7 @@ import {
 } from "../../wamp/mod.ts";
 import { Inbox } from "../stream/keepalive.ts";
 import { encodeOwnedBytes } from "../stream/encode.ts";
-import { joinBatch, splitBatchedBody } from "../stream/batched.ts";
+import { joinBatch, MAX_BATCH_MESSAGES, splitBatchedBody } from "../stream/batched.ts";
 
 /** Options for {@linkcode connectLongPoll}. */
 export interface ConnectLongPollOptions {
@@ -213,7 +213,7 @@ class LongPollLink implements Link {
 
   async #sendLoop(): Promise<void> {
     while (this.#outbox.length > 0 && this.#state !== "closed") {
-      const frames = this.#batched ? this.#outbox.splice(0) : this.#outbox.splice(0, 1);
+      const frames = this.#outbox.splice(0, this.#batched ? MAX_BATCH_MESSAGES : 1);
       const body = this.#batched ? joinBatch(frames, this.#serializer.binary) : frames[0]!;
       this.#posting = { messages: frames.length, bytes: body.byteLength };
       this.#outBytes -= frames.reduce((n, f) => n + f.byteLength, 0);

@@ -15,7 +15,7 @@ import type {
   TransportLog,
   WampMessage,
 } from "../../wamp/mod.ts";
-import { joinBatch, splitBatchedBody } from "../stream/batched.ts";
+import { joinBatch, MAX_BATCH_MESSAGES, splitBatchedBody } from "../stream/batched.ts";
 import { asProtocolViolation } from "../stream/keepalive.ts";
 import { encodeFailure, encodeOwnedBytes } from "../stream/encode.ts";
 
@@ -213,9 +213,9 @@ export class LongPollTransport implements Peer {
     this.touch();
   }
 
-  /** Takes one queued message (or, batched, all of them) as a response. */
+  /** Takes one queued message (or, batched, up to a batch's worth) as a response. */
   #take(headers: Headers): Response {
-    const frames = this.batched ? this.#queue.splice(0) : this.#queue.splice(0, 1);
+    const frames = this.#queue.splice(0, this.batched ? MAX_BATCH_MESSAGES : 1);
     const body = this.batched ? joinBatch(frames, this.serializer.binary) : frames[0]!;
     for (const f of frames) this.#bytes -= f.byteLength;
     headers.set(

@@ -21,6 +21,7 @@ import type { HttpRequestHead } from "../stream/http.ts";
 import { answer, LongPollTransport, type TransportHost } from "./link.ts";
 import { readBody, standardHeaders } from "./http.ts";
 import { type LongPollRelay, ownerOf } from "./relay.ts";
+import { SourceLimit } from "./sources.ts";
 
 /** Options for {@linkcode LongPollService}. */
 export interface LongPollOptions {
@@ -51,6 +52,11 @@ export interface LongPollOptions {
   sessionTimeout?: number;
   /** The most transports open at once (`open` then gets 503); 0 for no limit. @default {0} */
   maxTransports?: number;
+  /**
+   * The most open at once from one address (an IPv6 /64; `open` then gets 429); 0 for no
+   * limit (behind a reverse proxy every client has its address). @default {16}
+   */
+  maxTransportsPerSource?: number;
   /**
    * Origins allowed to use long-poll, as globs where `*` stands for any
    * characters but `/` (as for WebSocket). A request with another `Origin`
@@ -124,6 +130,7 @@ export class LongPollService {
   #maxTransports: number;
   #attach: AttachOptions | undefined;
   #transports = new Map<string, LongPollTransport>();
+  #sources: SourceLimit;
   #timing: TransportHost;
   #originAllowed: (origin: string) => boolean;
   #relay: LongPollOptions["relay"];
@@ -156,12 +163,14 @@ export class LongPollService {
       pollTimeout: options.pollTimeout ?? 10_000,
       sessionTimeout: options.sessionTimeout ?? 60_000,
       maxTransports: options.maxTransports ?? 0,
+      maxTransportsPerSource: options.maxTransportsPerSource ?? 16,
     };
     for (const [key, value] of Object.entries(numbers)) {
       if (!(value >= 0)) throw new RangeError(`Cannot use ${key} ${value}: it must be at least 0`);
     }
     this.#maxMessageSize = numbers.maxMessageSize;
     this.#maxTransports = numbers.maxTransports;
+    this.#sources = new SourceLimit(numbers.maxTransportsPerSource);
     this.#attach = options.attach;
     this.#originAllowed = originPolicy(options.allowedOrigins ?? []);
     this.#relay = options.relay;
@@ -171,7 +180,7 @@ export class LongPollService {
       pollTimeout: numbers.pollTimeout,
       sessionTimeout: numbers.sessionTimeout,
       log: options.log,
-      gone: (id) => this.#transports.delete(id),
+      gone: (id) => this.#transports.delete(id) && this.#sources.remove(id),
     };
   }
 
@@ -334,6 +343,7 @@ export class LongPollService {
     if (this.#maxTransports > 0 && this.#transports.size >= this.#maxTransports) {
       return answer(503, headers, "Too many WAMP transports open");
     }
+    if (!this.#sources.admits(peer)) return answer(429, headers, "Too many transports from here");
     let protocols: unknown;
     try {
       protocols = (JSON.parse(new TextDecoder().decode(body)) as { protocols?: unknown })
@@ -361,6 +371,7 @@ export class LongPollService {
     }
     if (transport.state === "closed") return answer(503, headers, "Router refused the transport");
     this.#transports.set(transport.id, transport);
+    this.#sources.add(transport.id, peer);
     transport.touch();
     headers.set("content-type", "application/json; charset=utf-8");
     return new Response(JSON.stringify({ protocol, transport: transport.id }), { headers });

@@ -16,7 +16,13 @@ import type {
   WampMessage,
 } from "../../wamp/mod.ts";
 import { Inbox, Keepalive } from "../stream/keepalive.ts";
-import { BATCHED_SUFFIX, joinBatch, splitBatch, splitTextBatch } from "../stream/batched.ts";
+import {
+  BATCHED_SUFFIX,
+  joinBatch,
+  MAX_BATCH_MESSAGES,
+  splitBatch,
+  splitTextBatch,
+} from "../stream/batched.ts";
 import {
   encodeBytes,
   encodeFailure,
@@ -24,7 +30,12 @@ import {
   type FrameCache,
   frameCache,
 } from "../stream/encode.ts";
-import { deflateMessage, inflateMessage, type PerMessageDeflate } from "./permessage_deflate.ts";
+import {
+  deflateMessage,
+  inflatedLimit,
+  inflateMessage,
+  type PerMessageDeflate,
+} from "./permessage_deflate.ts";
 import {
   CloseCode,
   closePayload,
@@ -174,7 +185,9 @@ export class WebSocketPeer implements Link {
       if (this.#batch.length === 0) queueMicrotask(() => this.#flushBatch());
       this.#batch.push(bytes);
       this.#batchBytes += bytes.length;
-      if (this.#batchBytes >= FLUSH_BYTES) this.#flushBatch();
+      if (this.#batchBytes >= FLUSH_BYTES || this.#batch.length === MAX_BATCH_MESSAGES) {
+        this.#flushBatch();
+      }
       return;
     }
     this.#wire.write(this.#frameFor(msg, bytes), 1);
@@ -228,7 +241,10 @@ export class WebSocketPeer implements Link {
   #frame(payload: Uint8Array, compress: boolean): Uint8Array {
     if (compress) {
       const packed = deflateMessage(payload, this.#deflate!);
-      if (packed.length < payload.length) {
+      // Sent as it is when a peer of ours would refuse it inflated (see inflatedLimit).
+      if (
+        packed.length < payload.length && inflatedLimit(packed.length, Infinity) >= payload.length
+      ) {
         return encodeFrame(this.#opcode, packed, { mask: this.#client, compressed: true });
       }
     }
@@ -266,13 +282,16 @@ export class WebSocketPeer implements Link {
   #message(text: boolean, payload: Uint8Array, compressed: boolean): void {
     if (this.#failed || this.#closeReceived) return;
     if (compressed) {
+      // The router bounds what a peer's compressed byte may cost it; a client takes what its
+      // router sends, up to maxMessageSize (other routers compress past our ratio).
+      const limit = this.#client ? this.#max : inflatedLimit(payload.length, this.#max);
       try {
-        payload = inflateMessage(payload, this.#max);
+        payload = inflateMessage(payload, limit);
       } catch (error) {
         const tooBig = error instanceof RangeError;
         this.#fail(
           tooBig ? CloseCode.TOO_BIG : CloseCode.INVALID_PAYLOAD,
-          tooBig ? `message over ${this.#max} bytes` : "bad compressed data",
+          tooBig ? `message inflates to over ${limit} bytes` : "bad compressed data",
         );
         return;
       }

@@ -10,7 +10,8 @@
  */
 
 import { Encoder } from "cbor-x/encode";
-import { cborFault } from "./prescan.ts";
+import { cborFault, frameHasBinary } from "./prescan.ts";
+import { ownBinaryValues } from "../bytes.ts";
 import { createSerializer, type Serializer } from "./serializer.ts";
 
 const codec = new Encoder({
@@ -40,7 +41,10 @@ export const cbor: Serializer = createSerializer(
       if (typeof frame === "string") throw new TypeError("text frame");
       const fault = cborFault(frame);
       if (fault !== undefined) throw new TypeError(fault);
-      return bigIntsToNumbers(codec.decode(frame));
+      const binary = frameHasBinary();
+      const value = bigIntsToNumbers(codec.decode(frame));
+      // Byte strings decode as views into the frame: kept past the turn, a small one would pin it.
+      return binary ? ownBinaryValues(value) : value;
     },
   },
 );

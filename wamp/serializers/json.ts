@@ -8,7 +8,7 @@
 
 import { fromBase64, toBase64, utf8Text } from "../bytes.ts";
 import { MAX_NESTING_DEPTH, unsafeValue } from "../payload.ts";
-import { JSON_SCAN_THRESHOLD, jsonTooDeep } from "./prescan.ts";
+import { JSON_SCAN_THRESHOLD, jsonFault } from "./json_scan.ts";
 import { type Codec, createSerializer, type Serializer } from "./serializer.ts";
 import { toWire, type WampMessage } from "../messages.ts";
 import {
@@ -101,8 +101,9 @@ const codec: Codec = {
   decode(frame) {
     const text = typeof frame === "string" ? frame : utf8Text(frame);
     const scanned = text.length > JSON_SCAN_THRESHOLD;
-    if (scanned && jsonTooDeep(text)) {
-      throw new TypeError(`nesting deeper than ${MAX_NESTING_DEPTH} levels`);
+    if (scanned) {
+      const fault = jsonFault(text);
+      if (fault !== undefined) throw new TypeError(fault);
     }
     const value = JSON.parse(text);
     // JSON.parse yields plain data only. Lone surrogates can only come from

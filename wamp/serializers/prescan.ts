@@ -2,7 +2,8 @@
  * Structural pre-scans of MessagePack and CBOR frames, run before the
  * decoder sees the bytes. One pass, no allocation, linear in the frame:
  * checks that the frame is exactly one well-formed item, nests at most
- * {@linkcode MAX_NESTING_DEPTH} levels, holds only plain data (no CBOR tags
+ * {@linkcode MAX_NESTING_DEPTH} levels, holds at most {@linkcode MAX_DICT_KEYS}
+ * dict keys in all, holds only plain data (no CBOR tags
  * or simple values other than false/true/null/undefined, no msgpack ext
  * types), keys dicts by strings or integers, and that every string is valid
  * UTF-8. The decoders then never meet input they handle in super-linear
@@ -30,49 +31,37 @@ const NOT_UTF8 = "string is not valid UTF-8";
 const BAD_KEY = "dict key is not a string or integer";
 
 /**
- * Frames longer than this (in UTF-16 units) get {@linkcode jsonTooDeep}
- * before `JSON.parse`; shorter ones cannot nest deep enough to cost more
- * than about a millisecond to parse, and the walk after parsing refuses them.
+ * The most dict keys (entries of every dict, nested ones included) one
+ * message may hold. Decoders build objects in time that grows faster than
+ * their key count (a 16 MB MessagePack dict of 2 million keys took 8 s), so
+ * the pre-scans count keys in their one pass and refuse past this.
  */
-export const JSON_SCAN_THRESHOLD = 64 * 1024;
+export const MAX_DICT_KEYS = 65535;
+
+/** What the pre-scans say of a message with more than {@linkcode MAX_DICT_KEYS} dict keys. */
+export const TOO_MANY_KEYS = `more than ${MAX_DICT_KEYS} dict keys`;
+
+// Whether the last frame a pre-scan accepted holds a byte string (the decoders
+// return those as views into the frame: see `ownBytes` in `../bytes.ts`).
+let binarySeen = false;
 
 /**
- * Whether JSON text nests lists and dicts deeper than
- * {@linkcode MAX_NESTING_DEPTH} levels, skipping string contents. One pass,
- * stopping at the first level too deep. `JSON.parse` takes 80 to 170 ns per
- * character on deeply nested text (over a second for a 16 MiB frame of `[`),
- * about 40 times its cost on ordinary text; this scan takes about 2 ns.
+ * Whether the last frame {@linkcode msgpackFault} or {@linkcode cborFault}
+ * accepted holds a byte string. Read it right after the scan.
  *
- * @param text JSON text (it need not be valid: `JSON.parse` still decides).
- * @returns Whether the text nests too deep.
+ * @returns True when it holds one.
  *
  * @example
  * ```ts
- * import { jsonTooDeep } from "./prescan.ts";
+ * import { cborFault, frameHasBinary } from "./prescan.ts";
  * import { equal } from "node:assert/strict";
  *
- * equal(jsonTooDeep('[16,1,{},"t",[["[[[["]]]'), false);
- * equal(jsonTooDeep("[".repeat(65)), true);
+ * equal(cborFault(Uint8Array.of(0x81, 0x41, 0x07)), undefined); // [h'07']
+ * equal(frameHasBinary(), true);
  * ```
  */
-export function jsonTooDeep(text: string): boolean {
-  let depth = 0;
-  const n = text.length;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22) { // '"': skip to the closing quote, past escapes
-      for (i++; i < n; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 0x5c) i++;
-        else if (d === 0x22) break;
-      }
-    } else if (c === 0x5b || c === 0x7b) { // '[' '{'
-      if (++depth > MAX_NESTING_DEPTH) return true;
-    } else if (c === 0x5d || c === 0x7d) { // ']' '}'
-      depth--;
-    }
-  }
-  return false;
+export function frameHasBinary(): boolean {
+  return binarySeen;
 }
 
 /**
@@ -100,6 +89,8 @@ export function cborFault(bytes: Uint8Array): string | undefined {
   const end = bytes.length;
   let pos = 0;
   let depth = 0;
+  let keys = 0;
+  binarySeen = false;
   do {
     if (pos >= end) return TRUNCATED;
     const initial = bytes[pos++]!;
@@ -133,6 +124,7 @@ export function cborFault(bytes: Uint8Array): string | undefined {
           break;
         case 2:
         case 3: {
+          if (major === 2) binarySeen = true;
           if (arg === -1) {
             const at = scanChunks(bytes, pos, major);
             if (at < 0) return at === -2 ? NOT_UTF8 : "invalid indefinite-length CBOR string";
@@ -150,6 +142,7 @@ export function cborFault(bytes: Uint8Array): string | undefined {
           if (depth === MAX_NESTING_DEPTH) return TOO_DEEP;
           const items = arg === -1 ? -1 : major === 5 ? arg * 2 : arg;
           if (items > end - pos) return TRUNCATED;
+          if (major === 5 && arg !== -1 && (keys += arg) > MAX_DICT_KEYS) return TOO_MANY_KEYS;
           depth++;
           remaining[depth] = items;
           isDict[depth] = major === 5 ? 1 : 0;
@@ -170,6 +163,10 @@ export function cborFault(bytes: Uint8Array): string | undefined {
     while (depth > 0) {
       const left = remaining[depth]!;
       if (left === -1) {
+        // An indefinite-length dict counts a key each time one is done.
+        if (isDict[depth] === 1 && parity[depth] === 0 && ++keys > MAX_DICT_KEYS) {
+          return TOO_MANY_KEYS;
+        }
         parity[depth] = 1 - parity[depth]!;
         break;
       }
@@ -242,6 +239,8 @@ export function msgpackFault(bytes: Uint8Array): string | undefined {
   let pos = 0;
   let depth = 0;
   let top = 0; // items in the outermost list
+  let keys = 0;
+  binarySeen = false;
   topUndefined = false;
   topLength = -1;
   do {
@@ -281,6 +280,7 @@ export function msgpackFault(bytes: Uint8Array): string | undefined {
           if (length > end - pos) return TRUNCATED;
           pos += length;
           if (key) return BAD_KEY;
+          binarySeen = true;
         } else if (b >= 0xd9 && b <= 0xdb) {
           str = readUint(bytes, pos, size);
           pos += size;
@@ -305,6 +305,7 @@ export function msgpackFault(bytes: Uint8Array): string | undefined {
         if (depth === MAX_NESTING_DEPTH) return TOO_DEEP;
         const items = dict ? container * 2 : container;
         if (items > end - pos) return TRUNCATED;
+        if (dict && (keys += container) > MAX_DICT_KEYS) return TOO_MANY_KEYS;
         if (depth === 0) top = items;
         depth++;
         remaining[depth] = items;

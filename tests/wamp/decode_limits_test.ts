@@ -1,0 +1,140 @@
+/**
+ * What a decoded message costs the router: byte strings own their bytes
+ * (a small one kept past the turn must not pin its frame), and a message
+ * holds at most MAX_DICT_KEYS dict keys in all (decoders build big dicts
+ * in super-linear time).
+ */
+import { equal, match, throws } from "node:assert/strict";
+import { ProtocolViolationError } from "../../wamp/errors.ts";
+import { MessageType } from "../../wamp/message_type.ts";
+import { cbor } from "../../wamp/serializers/cbor.ts";
+import { json } from "../../wamp/serializers/json.ts";
+import { msgpack } from "../../wamp/serializers/msgpack.ts";
+import { MAX_DICT_KEYS } from "../../wamp/serializers/prescan.ts";
+import type { PublishMessage } from "../../wamp/messages.ts";
+
+const publish = (options: Record<string, unknown>, args: unknown[], kwargs = {}): PublishMessage =>
+  ({ type: MessageType.PUBLISH, request: 1, options, topic: "t", args, kwargs }) as PublishMessage;
+
+/** The frame copied into the start of a much larger buffer, as a read chunk or batch holds it. */
+function inBigBuffer(frame: Uint8Array): Uint8Array {
+  const big = new Uint8Array(frame.length + 4 * 1024 * 1024);
+  big.set(frame);
+  return big.subarray(0, frame.length);
+}
+
+for (const s of [msgpack, cbor]) {
+  Deno.test(`${s.name}: a small byte string does not keep its frame alive`, () => {
+    const msg = publish({ pad: "p".repeat(512 * 1024) }, [Uint8Array.of(7)], {
+      deep: [{ bin: Uint8Array.of(1, 2) }],
+    });
+    const frame = inBigBuffer(s.encode(msg) as Uint8Array);
+    const got = s.decode(frame) as PublishMessage;
+    const arg = got.args![0] as Uint8Array;
+    equal(arg[0], 7);
+    equal(arg.buffer.byteLength, 1);
+    const deep = (got.kwargs!.deep as { bin: Uint8Array }[])[0]!.bin;
+    equal(deep.buffer.byteLength, 2);
+    equal(deep[1], 2);
+  });
+
+  Deno.test(`${s.name}: a byte string that is most of its frame is not copied`, () => {
+    // A frame of its own, as transports hand over (encoders return views into their buffers).
+    const frame = new Uint8Array(
+      s.encode(publish({}, [new Uint8Array(64 * 1024).fill(9)])) as Uint8Array,
+    );
+    const arg = (s.decode(frame) as PublishMessage).args![0] as Uint8Array;
+    equal(arg.buffer, frame.buffer);
+    equal(arg.length, 64 * 1024);
+  });
+}
+
+/** A msgpack PUBLISH whose kwargs is a map32 of `keys` 6-character keys. */
+function msgpackKeys(keys: number): Uint8Array {
+  const head = [0x96, 0x10, 0x01, 0x80, 0xa1, 0x74, 0x90, 0xdf];
+  const out = new Uint8Array(head.length + 4 + keys * 8);
+  out.set(head);
+  new DataView(out.buffer).setUint32(head.length, keys);
+  let at = head.length + 4;
+  for (let i = 0; i < keys; i++) {
+    out[at++] = 0xa6;
+    const k = i.toString(36).padStart(6, "0");
+    for (let j = 0; j < 6; j++) out[at++] = k.charCodeAt(j);
+    out[at++] = 0;
+  }
+  return out;
+}
+
+/** A CBOR PUBLISH whose kwargs has `keys` keys, definite-length or indefinite. */
+function cborKeys(keys: number, indefinite: boolean): Uint8Array {
+  const head = [0x86, 0x10, 0x01, 0xa0, 0x61, 0x74, 0x80];
+  const out = new Uint8Array(head.length + 6 + keys * 8);
+  out.set(head);
+  let at = head.length;
+  if (indefinite) out[at++] = 0xbf;
+  else {
+    out[at++] = 0xba;
+    new DataView(out.buffer).setUint32(at, keys);
+    at += 4;
+  }
+  for (let i = 0; i < keys; i++) {
+    out[at++] = 0x66;
+    const k = i.toString(36).padStart(6, "0");
+    for (let j = 0; j < 6; j++) out[at++] = k.charCodeAt(j);
+    out[at++] = 0;
+  }
+  if (indefinite) out[at++] = 0xff;
+  return out.subarray(0, at);
+}
+
+function jsonKeys(keys: number): string {
+  const parts: string[] = [];
+  for (let i = 0; i < keys; i++) parts.push(`"${i.toString(36).padStart(6, "0")}":0`);
+  return `[16,1,{},"t",[],{${parts.join(",")}}]`;
+}
+
+const tooMany = (decode: () => unknown): void => {
+  throws(decode, (e: Error) => {
+    equal(e instanceof ProtocolViolationError, true);
+    match(e.message, new RegExp(`more than ${MAX_DICT_KEYS} dict keys`));
+    return true;
+  });
+};
+
+Deno.test(`a message holds at most ${MAX_DICT_KEYS} dict keys, in every serializer`, () => {
+  equal(
+    Object.keys((msgpack.decode(msgpackKeys(MAX_DICT_KEYS)) as PublishMessage).kwargs!).length,
+    MAX_DICT_KEYS,
+  );
+  tooMany(() => msgpack.decode(msgpackKeys(MAX_DICT_KEYS + 1)));
+  for (const indefinite of [false, true]) {
+    equal(
+      Object.keys((cbor.decode(cborKeys(MAX_DICT_KEYS, indefinite)) as PublishMessage).kwargs!)
+        .length,
+      MAX_DICT_KEYS,
+    );
+    tooMany(() => cbor.decode(cborKeys(MAX_DICT_KEYS + 1, indefinite)));
+  }
+  equal(
+    Object.keys((json.decode(jsonKeys(MAX_DICT_KEYS)) as PublishMessage).kwargs!).length,
+    MAX_DICT_KEYS,
+  );
+  tooMany(() => json.decode(jsonKeys(MAX_DICT_KEYS + 1)));
+  // Keys count across every dict of the message, nested ones too.
+  const half = Object.fromEntries(
+    Array.from({ length: MAX_DICT_KEYS / 2 }, (_, i) => [`k${i}`, 0]),
+  );
+  const split = publish({ a: 1 }, [half], { ...half, z: { y: 1 } });
+  for (const s of [msgpack, cbor, json]) tooMany(() => s.decode(s.encode(split)));
+});
+
+Deno.test("a 16 MB dict of 2 million keys is refused in linear time", () => {
+  const frames = [msgpackKeys(2_000_000), cborKeys(2_000_000, true), jsonKeys(2_000_000)];
+  const started = performance.now();
+  tooMany(() => msgpack.decode(frames[0]!));
+  tooMany(() => cbor.decode(frames[1]!));
+  tooMany(() => json.decode(frames[2]!));
+  // It took 8 s to decode; the scans stop at the first key too many.
+  const ms = performance.now() - started;
+  equal(ms < 1000, true, `${ms.toFixed(0)} ms`);
+});
