@@ -15,6 +15,7 @@
 
 import type { LogFields, Logger, LogLevel } from "../wamp/log.ts";
 import type { SessionInfo } from "./core/types.ts";
+import { sourceOf } from "../wamp/address.ts";
 
 /** The default rate above which joins and leaves are summed up. */
 export const SESSION_LOG_RATE = 20;
@@ -112,7 +113,7 @@ export class SessionLog {
       };
       this.#events.set(kind, window);
     }
-    const source = sourceOf(fields!.peer, window.sources);
+    const source = lineSource(fields!.peer, window.sources);
     const fromSource = (window.sources.get(source) ?? 0) + 1;
     window.sources.set(source, fromSource);
     if (fromSource <= this.#eventLimit && ++window.lines <= this.#kindLimit) {
@@ -219,28 +220,14 @@ export class SessionLog {
 }
 
 /**
- * Where a line came from: its `peer` field's host (IPv6: its /64), so that
- * one client's connections count as one source; "" without a peer, and
+ * Where a line came from: its `peer` field's source (`wamp/address.ts`), so
+ * that one client's connections count as one; "" without a peer, and
  * "other" past {@linkcode MAX_SOURCES} sources in a window.
  */
-function sourceOf(peer: unknown, sources: ReadonlyMap<string, number>): string {
+function lineSource(peer: unknown, sources: ReadonlyMap<string, number>): string {
   if (typeof peer !== "string") return "";
-  let host = clip(peer.replace(/:\d+$/, ""));
-  const v6 = /^(tcp6:)?\[([0-9a-f:.]+)\]$/i.exec(host);
-  if (v6 !== null) host = `${v6[1] ?? ""}[${prefix64(v6[2]!)}::/64]`;
-  return sources.has(host) || sources.size < MAX_SOURCES ? host : "other";
-}
-
-/** The first four groups of an IPv6 address, `::` expanded. */
-function prefix64(address: string): string {
-  const [head = "", tail] = address.split("::");
-  const groups = head === "" ? [] : head.split(":");
-  if (tail !== undefined) {
-    const rest = tail === "" ? [] : tail.split(":");
-    while (groups.length + rest.length < 8) groups.push("0");
-    groups.push(...rest);
-  }
-  return groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "").toLowerCase()).join(":");
+  const source = clip(sourceOf(peer));
+  return sources.has(source) || sources.size < MAX_SOURCES ? source : "other";
 }
 
 /** The longest text a line a client can cause at will carries in one place. */

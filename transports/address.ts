@@ -141,35 +141,4 @@ export function authority(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/**
- * Where a connection comes from, for per-source limits: its peer address
- * without the port, an IPv6 address as its /64 (one host commonly holds a
- * whole /64).
- *
- * @param peer A peer as a wire names it: `tcp4:1.2.3.4:5678`, `tcp6:[::1]:5678`, `unix`.
- * @returns The source, e.g. `tcp4:1.2.3.4` or `tcp6:[2001:db8:0:1::/64]`.
- *
- * @example
- * ```ts
- * import { sourceOf } from "./address.ts";
- * import { equal } from "node:assert/strict";
- *
- * equal(sourceOf("tcp4:10.0.0.7:51234"), "tcp4:10.0.0.7");
- * equal(sourceOf("tcp6:[2001:db8:0:1:aa::5]:443"), "tcp6:[2001:db8:0:1::/64]");
- * equal(sourceOf("tcp6:[::1]:443"), "tcp6:[0:0:0:0::/64]");
- * equal(sourceOf("unix"), "unix");
- * ```
- */
-export function sourceOf(peer: string): string {
-  const host = peer.replace(/:\d+$/, "");
-  const v6 = /^(tcp6:)?\[([0-9a-f:.]+)\]$/i.exec(host);
-  if (v6 === null) return host;
-  const [head = "", tail] = v6[2]!.split("::");
-  const groups = head === "" ? [] : head.split(":");
-  if (tail !== undefined) {
-    const rest = tail === "" ? [] : tail.split(":");
-    while (groups.length + rest.length < 8) groups.push("0");
-    groups.push(...rest);
-  }
-  return `${v6[1] ?? ""}[${groups.slice(0, 4).join(":")}::/64]`;
-}
+export { sourceOf } from "../wamp/address.ts";

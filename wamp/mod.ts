@@ -6,6 +6,7 @@
  * @module
  */
 
+export * from "./address.ts";
 export * from "./errors.ts";
 export * from "./features.ts";
 export * from "./ids.ts";
