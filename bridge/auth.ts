@@ -274,6 +274,8 @@ export class RequestAuth {
    * other's its body.
    * @param url Its URL.
    * @param body Its body.
+   * @param verified Called once the signature verified, before it is
+   * spent: a refusal it returns (no slot free) leaves the signature unspent.
    * @returns A refusal (401, 429, 503), or undefined when it may go on.
    */
   async checkBody(
@@ -281,6 +283,7 @@ export class RequestAuth {
     method: string,
     url: URL,
     body: Uint8Array,
+    verified: () => Response | undefined = () => undefined,
   ): Promise<Response | undefined> {
     const signing = this.#signing;
     if (signing === undefined) return undefined;
@@ -290,6 +293,8 @@ export class RequestAuth {
     if (!constantTimeEqual(given, expected)) {
       return refusal(BridgeError.UNAUTHORIZED, ["invalid key or signature"]);
     }
-    return signing.spend(expected, this.#now()) ?? await signing.spendShared(expected);
+    // Refused here (no slot), the signature is not spent: the same request may come again.
+    return verified() ?? signing.spend(expected, this.#now()) ??
+      await signing.spendShared(expected);
   }
 }

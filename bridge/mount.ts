@@ -28,12 +28,21 @@ export interface HttpBridge extends HttpMount {
 const EMPTY = new Uint8Array(0);
 
 /**
+ * Signed requests a path reads bodies of, not yet verified, per in-flight
+ * slot: enough that heads whose bodies never come must outnumber the
+ * slots four times to delay the key's holder, few enough that the bodies
+ * buffered stay bounded (`maxInFlight` x 4 x `maxBodySize`).
+ */
+const UNVERIFIED_PER_SLOT = 4;
+
+/**
  * A request a path let in from its head: it holds one of the path's
  * in-flight slots from then until it is answered (a stream: until it
  * ends), or until the listener drops it unanswered (`abandon`). A signed
  * request takes its slot only once its signature verified: its head shows
  * only the key, which is public, so anyone could otherwise hold every
- * slot with heads whose bodies never come.
+ * slot with heads whose bodies never come. Until then it holds one of the
+ * path's places for unverified bodies ({@linkcode UNVERIFIED_PER_SLOT}).
  */
 class Admitted implements HttpAdmission {
   readonly path: BridgePath;
@@ -43,28 +52,39 @@ class Admitted implements HttpAdmission {
   /** A signed request's fields, for the signature check once the body is read. */
   readonly signed: SignedFields | undefined;
   #held = false;
+  #verifying: boolean;
 
   constructor(path: BridgePath, url: URL, maxBodySize: number, signed: SignedFields | undefined) {
     this.path = path;
     this.url = url;
     this.maxBodySize = maxBodySize;
     this.signed = signed;
-    if (signed === undefined) this.take();
+    this.#verifying = signed !== undefined;
+    if (this.#verifying) path.verifying++;
+    else this.take();
   }
 
-  /** Takes a slot, if one is free (else false). */
+  /** Takes a slot, if one is free (else false); a signed request's place for verifying is freed. */
   take(): boolean {
+    this.#verified();
     if (this.#held || this.path.inFlight >= this.path.options.maxInFlight) return this.#held;
     this.#held = true;
     this.path.inFlight++;
     return true;
   }
 
-  /** Gives the slot back (once). */
+  /** Gives the slot (or the place for verifying) back (once). */
   release(): void {
+    this.#verified();
     if (!this.#held) return;
     this.#held = false;
     this.path.inFlight--;
+  }
+
+  #verified(): void {
+    if (!this.#verifying) return;
+    this.#verifying = false;
+    this.path.verifying--;
   }
 
   abandon(): void {
@@ -81,6 +101,8 @@ class BridgePath {
   readonly method: "GET" | "POST";
   /** Requests let in and not yet answered, and streams open. */
   inFlight = 0;
+  /** Signed requests let in whose signature is not verified yet (a bound on their bodies). */
+  verifying = 0;
   /** Where answered requests are counted, when the acceptor is a `Router`. */
   readonly #metrics: RouterMetrics | undefined;
 
@@ -134,6 +156,9 @@ class BridgePath {
     if (this.inFlight >= options.maxInFlight) return this.#busy();
     const checked = this.auth.checkHead(headers, url);
     if (checked instanceof Response) return checked;
+    if (checked !== undefined && this.verifying >= UNVERIFIED_PER_SLOT * options.maxInFlight) {
+      return this.#busy();
+    }
     return new Admitted(this, url, limit, checked);
   }
 
@@ -159,9 +184,14 @@ class BridgePath {
       const body = method === "GET" ? EMPTY : new Uint8Array(await request.arrayBuffer());
       if (body.length > ticket.maxBodySize) return this.#tooLarge(ticket.maxBodySize);
       if (ticket.signed !== undefined) {
-        const denied = await this.auth.checkBody(ticket.signed, method, url, body);
+        const denied = await this.auth.checkBody(
+          ticket.signed,
+          method,
+          url,
+          body,
+          () => ticket.take() ? undefined : this.#busy(),
+        );
         if (denied !== undefined) return denied;
-        if (!ticket.take()) return this.#busy();
       }
       let session;
       try {

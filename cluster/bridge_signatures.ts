@@ -19,8 +19,8 @@ import type { ClusterNode } from "./node.ts";
  */
 export const CLOCK_SKEW_MS = 60_000;
 
-/** JetStream's "wrong last sequence": the key exists (the signature was used). */
-const KEY_EXISTS = 10071;
+/** JetStream's "wrong last sequence" (and its "unknown" form): the key exists (the signature was used). */
+const KEY_EXISTS: ReadonlySet<unknown> = new Set([10071, 10164]);
 
 /**
  * Keys that are used once across the cluster (the bridge's
@@ -74,7 +74,7 @@ export function clusterSignatures(node: ClusterNode): ClusterOnce {
         await (await bucket).create(signature, EMPTY);
         return true;
       } catch (error) {
-        if ((error as { code?: unknown }).code === KEY_EXISTS) return false;
+        if (KEY_EXISTS.has((error as { code?: unknown }).code)) return false;
         throw error;
       }
     },

@@ -36,6 +36,9 @@ export class UsageError extends Error {
 /** The `parseArgs` option table of a command. */
 export type OptionTable = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
 
+/** The longest delay a timer takes (JavaScript timers fire at once past it). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * Parses a non-negative integer flag.
  *
@@ -43,19 +46,22 @@ export type OptionTable = NonNullable<Parameters<typeof parseArgs>[0]>["options"
  * @param value Its value, if given.
  * @param fallback The value when it is not given.
  * @param min The smallest value accepted.
+ * @param max The largest value accepted.
  * @returns The number.
- * @throws {UsageError} When it is not an integer of at least `min`.
+ * @throws {UsageError} When it is not an integer from `min` to `max`.
  */
 export function integerFlag(
   flag: string,
   value: string | undefined,
   fallback: number,
   min = 1,
+  max = Number.MAX_SAFE_INTEGER,
 ): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(`Invalid --${flag} "${value}": expected an integer of at least ${min}`);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
+    throw new UsageError(`Invalid --${flag} "${value}": expected an integer ${range}`);
   }
   return n;
 }

@@ -17,6 +17,7 @@ import {
   type ClientCommand,
   integerFlag,
   jsonLine,
+  MAX_TIMER_MS,
   parsePairs,
   parseValue,
   printJson,
@@ -165,7 +166,7 @@ Options:
     if (execTimeout !== undefined && exec === undefined) {
       throw new UsageError("Invalid --exec-timeout: only with --exec");
     }
-    const timeout = integerFlag("exec-timeout", execTimeout, DEFAULT_EXEC_TIMEOUT);
+    const timeout = integerFlag("exec-timeout", execTimeout, DEFAULT_EXEC_TIMEOUT, 1, MAX_TIMER_MS);
     const options = parsePairs("option", values.option as string[] | undefined);
     const count = integerFlag("count", values.count as string | undefined, Infinity);
     const fixed: YieldArguments = results === undefined ? {} : { args: results.map(parseValue) };

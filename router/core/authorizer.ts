@@ -83,11 +83,9 @@ const MAX_CACHED_DECISIONS = 1024;
 /** How many characters of keys (action, match, URI) a session's cached decisions hold at most. */
 const MAX_CACHED_CHARS = 256 * 1024;
 /**
- * Dynamic decisions a session may wait for at once. Its requests wait in
- * line behind one, but the router procedures that check a permission (a
- * testament's publish, `get_events`' subscribe) do not: without this, one
- * session could fill the realm's router calls and have everybody else's
- * dynamic checks and logins refused. Past it, the check is denied.
+ * Dynamic decisions a session may wait for at once (its requests wait in
+ * line behind one; the router procedures that check a permission do not):
+ * one session must not fill the realm's router calls. Past it: denied.
  */
 export const MAX_PENDING_DECISIONS = 16;
 const DENY: Decision = { allow: false };
@@ -215,7 +213,9 @@ export class Authorizer {
     return {
       start: (then) => {
         const pending = this.#pending.get(session.id) ?? 0;
-        if (pending >= MAX_PENDING_DECISIONS) return this.#overLimit(session, action, uri, then);
+        if (pending >= MAX_PENDING_DECISIONS) {
+          return this.#overLimit(session, details, action, uri, then);
+        }
         this.#pending.set(session.id, pending + 1);
         return this.#ask(rule, session, details(session.id), [uri, action, options], key, then);
       },
@@ -225,6 +225,7 @@ export class Authorizer {
   /** A session waits for too many dynamic decisions: this one is denied, and logged. */
   #overLimit(
     session: SessionInfo,
+    details: (sessionId: number) => Dict,
     action: Action,
     uri: string,
     then: (decision: Decision) => Output,
@@ -236,6 +237,7 @@ export class Authorizer {
         realm: session.realm,
         session: session.id,
         authid: session.authid,
+        peer: peerOf(details(session.id)),
         action,
         uri,
         event: "authorization_limit", // a client can cause it at will: limited by the shell's log
@@ -377,6 +379,12 @@ function requestMatch(action: Action, options: Dict): MatchPolicy | undefined {
   if (action !== "subscribe" && action !== "register") return "exact";
   const match = options.match ?? "exact";
   return isMatchPolicy(match) ? match : undefined;
+}
+
+/** The peer address in a session's details (`transport.peer`), for the log's per-source limit. */
+function peerOf(details: Dict): string | undefined {
+  const transport = details.transport as Dict | undefined;
+  return typeof transport?.peer === "string" ? transport.peer : undefined;
 }
 
 function decisionOf(answer: unknown): Decision {

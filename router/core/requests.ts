@@ -6,7 +6,8 @@
  * session's later requests wait in order (at most {@linkcode MAX_HELD}
  * messages, {@linkcode MAX_HELD_BYTES} estimated bytes: past that the
  * session has committed a protocol violation; the HTTP bridge's sessions,
- * bounded by their paths' `maxInFlight` and `maxBodySize`, are not held to it).
+ * which carry many clients' requests, get the one request past it refused
+ * with `cloverleaf.error.limit_exceeded` instead).
  *
  * @module
  */
@@ -72,6 +73,12 @@ export interface RequestRealm {
 /** A request that needs authorization. */
 type Authorized = PublishMessage | SubscribeMessage | RegisterMessage | CallMessage;
 
+/** Whether a request is one the realm authorizes (and so one that can be refused with ERROR). */
+function isAuthorized(msg: RealmRequest): msg is Authorized {
+  return msg.type === MessageType.PUBLISH || msg.type === MessageType.SUBSCRIBE ||
+    msg.type === MessageType.REGISTER || msg.type === MessageType.CALL;
+}
+
 const PLAIN = Object.freeze({ disclose: false });
 const DISCLOSE = Object.freeze({ disclose: true });
 
@@ -133,13 +140,16 @@ export class Requests {
     const queue = this.#queues.get(session.id);
     if (queue === undefined) return this.#handle(session, msg, fresh);
     const size = payloadSize([msg], MAX_HELD_BYTES);
-    queue.bytes += size;
-    const over = queue.held.push({ msg, fresh, size }) > MAX_HELD || queue.bytes > MAX_HELD_BYTES;
-    // The HTTP bridge's session carries many clients' requests, bounded by its paths' maxInFlight
-    // and maxBodySize: one client's burst must not abort the session the others share.
-    if (over && session.transport !== "http") {
+    if (queue.held.length >= MAX_HELD || queue.bytes + size > MAX_HELD_BYTES) {
+      // The HTTP bridge's session carries many clients' requests: one client's burst is refused
+      // alone, rather than aborting the session the others share.
+      if (session.transport === "http" && isAuthorized(msg)) {
+        return this.#refused(session, msg, ErrorUri.LIMIT_EXCEEDED, "too many requests held");
+      }
       throw new ProtocolViolationError("too many requests awaiting authorization");
     }
+    queue.bytes += size;
+    queue.held.push({ msg, fresh, size });
     return NOTHING;
   }
 

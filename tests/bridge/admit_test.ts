@@ -186,3 +186,52 @@ Deno.test("on a signed path, heads with the public key and a bad signature whose
     for (const conn of held) conn.close();
   }
 });
+
+Deno.test("a signed request refused for want of a slot keeps its signature unspent", async () => {
+  const signed = { key: "app1", secret: "a-signing-secret-0123", timestampDelta: 300 };
+  await using t = await startBridge([
+    { path: "/s", type: "subscriber", realm: "realm1", role: "app", auth: signed, maxInFlight: 1 },
+  ]);
+  // One SSE stream takes the only slot.
+  const first = await signRequest("/s?topic=com.example.a", signed);
+  const stream = await fetch(`${t.base}${first}`, { signal: AbortSignal.timeout(5000) });
+  equal(stream.status, 200);
+  const second = await signRequest("/s?topic=com.example.b", { ...signed, seq: 2 });
+  const busy = await fetch(`${t.base}${second}`, { signal: AbortSignal.timeout(5000) });
+  equal(busy.status, 429);
+  await busy.body?.cancel();
+  await stream.body?.cancel();
+  // The slot is free again: the same signed request is taken now (its signature was not spent).
+  let again: Response | undefined;
+  for (let i = 0; i < 50; i++) {
+    again = await fetch(`${t.base}${second}`, { signal: AbortSignal.timeout(5000) });
+    if (again.status !== 429) break;
+    await again.body?.cancel();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  equal(again!.status, 200);
+  await again!.body?.cancel();
+});
+
+Deno.test("signed heads whose bodies are not verified yet are bounded per path (4 per slot)", async () => {
+  const signed = { key: "app1", secret: "a-signing-secret-0123", timestampDelta: 300 };
+  await using t = await startBridge([
+    { path: "/p", type: "publisher", realm: "realm1", role: "app", auth: signed, maxInFlight: 1 },
+  ]);
+  const port = portOf(t.base);
+  const head = (i: number) =>
+    `POST /p?key=app1&timestamp=${new Date().toISOString()}&seq=1&nonce=${i}&signature=x ` +
+    "HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n{";
+  const held: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < 4; i++) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      held.push(conn);
+      await conn.write(new TextEncoder().encode(head(i)));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    match(await exchange(port, head(9)), /^HTTP\/1\.1 429 /);
+  } finally {
+    for (const conn of held) conn.close();
+  }
+});

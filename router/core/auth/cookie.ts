@@ -115,7 +115,7 @@ export class CookieStore {
   }
 
   /** The identity remembered for a cookie in a realm, if any and not expired. */
-  identity(cookie: string, realm: string): CookieIdentity | undefined {
+  identity(cookie: string, realm: string): Pick<Identity, "authid" | "authrole"> | undefined {
     const entry = this.#cookies.get(cookie);
     if (entry === undefined) return undefined;
     if (entry.expires <= this.#now()) {
