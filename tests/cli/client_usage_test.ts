@@ -37,6 +37,24 @@ Deno.test("cli client commands exit 2 on bad usage, before connecting", async ()
     /--parallel needs --repeat/,
   );
   assertUsage(await runClient(["subscribe", "--url", url]), /Missing <topic>/);
+  // A timer past 2^31-1 ms would fire at once: refused.
+  assertUsage(
+    await runClient([
+      "register",
+      "a.b",
+      "--exec",
+      "true",
+      "--exec-timeout",
+      "3000000000",
+      "--url",
+      url,
+    ]),
+    /Invalid --exec-timeout "3000000000": expected an integer from 1 to 2147483647/,
+  );
+  assertUsage(
+    await runClient(["call", "a.b", "--timeout", "3000000000", "--url", url]),
+    /Invalid --timeout "3000000000"/,
+  );
   assertUsage(
     await runClient(["register", "a.b", "--result", "1", "--exec", "true", "--url", url]),
     /--result or --exec/,
