@@ -10,6 +10,7 @@
  */
 
 import { decode } from "@msgpack/msgpack";
+import { createHash } from "node:crypto";
 import type { Dict, InvocationPolicy, MatchPolicy } from "../wamp/mod.ts";
 import type { CalleeEntry } from "../router/core/dealer/remote.ts";
 import type { Logger } from "../router/core/types.ts";
@@ -32,6 +33,8 @@ export interface Head {
   epoch: string;
   /** A takeover (or removal, `invoke` absent) in flight: by which node, since when. */
   next?: { invoke?: InvocationPolicy; node: string; at: number };
+  /** The realm and procedure, when the key hashes either ({@linkcode keyToken}). */
+  names?: [realm: string, procedure: string] | undefined;
 }
 
 /** A callee's key: its epoch and entry. */
@@ -145,13 +148,17 @@ export function live(entry: KvEntry | null): entry is KvEntry {
 
 const SAFE = /[A-Za-z0-9_-]/;
 const utf8 = new TextEncoder();
+/** The longest key token written out: a longer one is hashed (a key is a NATS subject). */
+export const KEY_TOKEN_MAX = 128;
 
 /**
  * Text as a KV key token: `[A-Za-z0-9_-]` kept, every other byte `=XX`;
- * reversible with `decodeURIComponent` after `=` → `%`.
+ * reversible with `decodeURIComponent` after `=` → `%`. Past
+ * {@linkcode KEY_TOKEN_MAX} characters, `h` and the text's SHA-256
+ * (base64url) instead: not reversible, so the value names what it hashes.
  *
  * @param text Any text.
- * @returns The token (never empty: a leading `_`).
+ * @returns The token (never empty: a leading `_`, or `h` when hashed).
  *
  * @example
  * ```ts
@@ -169,17 +176,33 @@ export function keyToken(text: string): string {
         out += `=${byte.toString(16).toUpperCase().padStart(2, "0")}`;
       }}
   }
-  return out;
+  return out.length <= KEY_TOKEN_MAX
+    ? out
+    : `h${createHash("sha256").update(text).digest("base64url")}`;
 }
 
 /**
  * The text of a key token ({@linkcode keyToken}).
  *
  * @param token The token.
- * @returns The text.
+ * @returns The text (undefined: a hashed token).
  */
-export function untoken(token: string): string {
+export function untoken(token: string): string | undefined {
+  if (!token.startsWith("_")) return undefined;
   return decodeURIComponent(token.slice(1).replaceAll("=", "%"));
+}
+
+/**
+ * What a head records of its names: the realm and procedure, when the key
+ * hashes either (else the key says them).
+ *
+ * @param realm The realm.
+ * @param procedure The procedure.
+ * @returns The names, or undefined.
+ */
+export function headNames(realm: string, procedure: string): Head["names"] {
+  const hashed = !keyToken(realm).startsWith("_") || !keyToken(procedure).startsWith("_");
+  return hashed ? [realm, procedure] : undefined;
 }
 
 interface Mirrored {
@@ -188,6 +211,8 @@ interface Mirrored {
   /** The callee keys' revisions, by the same IDs. */
   revisions: Map<string, number>;
   described: Described | undefined;
+  /** The realm and procedure, from a head (when the key hashes them). */
+  names?: Head["names"];
 }
 
 /** The table as this node watches it. */
@@ -229,6 +254,7 @@ export class RegistrationMirror {
     }
     if (parts.length === 3) {
       reg.head = live(entry) ? decode(entry.value) as Head : undefined;
+      reg.names ??= reg.head?.names; // kept past the head: its removal is told by them
     } else if (parts.length === 4) {
       reg.described = live(entry) ? decode(entry.value) as Described : undefined;
     } else if (parts.length === 5) {
@@ -347,7 +373,9 @@ export class RegistrationMirror {
     for (const key of dirty) {
       const reg = this.#regs.get(key);
       if (reg === undefined) continue;
-      const [realm, match, procedure] = key.split(".").map((t, i) => i === 1 ? t : untoken(t));
+      const [realmToken, match, procedureToken] = key.split(".");
+      const realm = reg.names?.[0] ?? untoken(realmToken!);
+      const procedure = reg.names?.[1] ?? untoken(procedureToken!);
       const callees = this.valid(key);
       const { head, described } = reg;
       if (head === undefined && reg.callees.size === 0 && described === undefined) {
@@ -356,13 +384,14 @@ export class RegistrationMirror {
       if (callees.length === 0 && (head !== undefined || described !== undefined)) {
         this.emptied?.(key); // a head without callees, or a description left without its head
       }
+      if (realm === undefined || procedure === undefined) continue; // hashed, and no head seen
       try {
         if (head === undefined || callees.length === 0) {
-          change(realm!, procedure!, match as MatchPolicy, "single", [], undefined);
+          change(realm, procedure, match as MatchPolicy, "single", [], undefined);
         } else {
           // A description of an earlier epoch is not this registration's.
           const description = described?.[0] === head.epoch ? described[1] : undefined;
-          change(realm!, procedure!, match as MatchPolicy, head.invoke, callees, description);
+          change(realm, procedure, match as MatchPolicy, head.invoke, callees, description);
         }
       } catch (error) {
         this.#log("error", `Cluster: registration ${procedure}: ${error}`);

@@ -39,6 +39,7 @@ import type { ClusterNode } from "./node.ts";
 import {
   deleteAsRead,
   type Head,
+  headNames,
   keyToken,
   type Kv,
   listKeys,
@@ -191,7 +192,8 @@ export class ClusterRegistrations {
         epoch = head.epoch; // join
       } else if (head === undefined) {
         epoch = newEpoch(); // a new registration: no callee can hold a fresh epoch
-        const value = encode({ invoke, epoch } satisfies Head, PACK);
+        const names = headNames(realm, procedure);
+        const value = encode({ invoke, epoch, names } satisfies Head, PACK);
         try {
           await this.#kv.create(key, value);
         } catch {
@@ -215,7 +217,7 @@ export class ClusterRegistrations {
         throw error;
       }
       if (now !== undefined && now.epoch === epoch && now.next === undefined) {
-        this.own.remember(key, invoke, entry, epoch);
+        this.own.remember(key, invoke, entry, epoch, [realm, procedure]);
         return undefined;
       }
       await this.#kv.delete(mine); // the head moved meanwhile: look again
@@ -260,7 +262,8 @@ export class ClusterRegistrations {
         return "";
       }
       const epoch = newEpoch();
-      await this.#kv.update(key, encode({ invoke, epoch } satisfies Head, PACK), marked);
+      const names = head.names;
+      await this.#kv.update(key, encode({ invoke, epoch, names } satisfies Head, PACK), marked);
       return epoch;
     } catch {
       return { refused: false };
