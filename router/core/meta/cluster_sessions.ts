@@ -198,12 +198,12 @@ export class SessionCluster implements SubscriptionShare {
   }
 
   /**
-   * A node asked for this node's sessions.
+   * A node asked for this node's sessions (or this node is back on NATS).
    *
-   * @param to The asking node.
+   * @param to The asking node (undefined: every node).
    * @returns The snapshot to send it.
    */
-  snapshot(to: string): Output {
+  snapshot(to?: string): Output {
     const { realm, node } = this.hooks;
     const { local, subscriptions } = this.#parts;
     // In parts of about SNAPSHOT_ITEMS sessions or subscribers, so that
@@ -234,7 +234,7 @@ export class SessionCluster implements SubscriptionShare {
       messages: [],
       effects: parts.map((p, i): Effect => ({
         kind: "cluster-session",
-        to,
+        ...(to === undefined ? {} : { to }),
         envelope: { k: "snapshot", realm, node, first: i === 0, ...p } satisfies SessionEnvelope,
       })),
     };
