@@ -127,7 +127,11 @@ export class ClusterSessions {
     const subject = effect.to === undefined
       ? node.subject("meta", "sessions")
       : node.subject("node", effect.to, "meta");
-    node.send(subject, encode(effect.envelope, PACK), true); // views may lag a few ms
+    try {
+      node.send(subject, encode(effect.envelope, PACK), true); // views may lag a few ms
+    } catch (error) { // over NATS's max_payload: this part only is lost, the link holds
+      this.#log("warn", `Cluster: cannot send session news on ${subject}: ${error}`);
+    }
   }
 
   /** Stops listening; kills in flight answer at once. */
