@@ -4,7 +4,9 @@
  * forwarded call's RESULT, the other nodes' join/leave broadcasts. Back on
  * NATS, it ends the calls it forwarded (ERROR `canceled`, freeing their
  * `callsPerSession` slots) and takes every node's sessions afresh (no
- * ghost). Node A reaches nats-server through a TCP relay the test cuts.
+ * ghost). It says so (`nodes.back.<id>`): the others end the calls they
+ * forwarded to it, whose CALL it may never have had. Node A (or B) reaches
+ * nats-server through a TCP relay the test cuts.
  */
 
 import { equal, ok } from "node:assert/strict";
@@ -105,6 +107,44 @@ Deno.test("a node back on NATS ends its forwarded calls and repairs its view of 
       await new Promise((r) => setTimeout(r, 100));
     }
     equal(await count(caller), 2, "the session that left during the cut is gone on A");
+    await caller.close();
+    await callee.close();
+  } finally {
+    for (const node of nodes) await node[Symbol.asyncDispose]();
+    link.close();
+    await nats.stop();
+  }
+});
+
+Deno.test("the callee's node back on NATS: calls forwarded to it meanwhile end", async () => {
+  const nats = await startNats();
+  const link = relay(nats.port);
+  const nodes: TestRouter[] = [];
+  try {
+    for (const url of [nats.url, link.url]) { // B, the callee's, through the relay
+      const node = await startRouter({
+        realms: [{ name: "realm1", limits: { callsPerSession: 1 } }],
+        cluster: { servers: [url], name: "back2", heartbeat: 100, nodeTimeout: 10_000 },
+      });
+      nodes.push(node);
+      await node.router.ready;
+    }
+    const [a, b] = nodes;
+    const callee = await join(b!, "json");
+    await callee.register("com.echo", () => ({ args: ["pong"] }));
+    const caller = await join(a!, "json");
+    let first: unknown;
+    for (let i = 0; i < 50 && first !== "pong"; i++) {
+      first = await caller.call("com.echo").then((r) => r.args[0], () => undefined);
+      if (first !== "pong") await new Promise((r) => setTimeout(r, 100));
+    }
+    equal(first, "pong");
+    link.cut(1000); // the CALL forwarded now finds no B on NATS: lost
+    await new Promise((r) => setTimeout(r, 50));
+    const ended = await within(caller.call("com.echo").then(() => "result", (e) => e), 6000, "end");
+    ok(ended instanceof ApplicationError, `the call ended with ${ended}`);
+    equal(ended.uri, "wamp.error.canceled");
+    equal((await within(caller.call("com.echo"), 5000, "a call after")).args[0], "pong");
     await caller.close();
     await callee.close();
   } finally {
