@@ -61,21 +61,42 @@ function relay(port: number): { url: string; cut(ms: number): void; close(): voi
 
 const count = async (s: Session) => (await s.call("wamp.session.count")).args[0] as number;
 
-Deno.test("a node back on NATS ends its forwarded calls and repairs its view of the sessions", async () => {
+/**
+ * Runs `body` with nodes A and B (callsPerSession 1, a node timeout no cut
+ * reaches), the one at `relayed` reaching NATS through the relay.
+ */
+async function withNodes(
+  name: string,
+  relayed: 0 | 1,
+  body: (a: TestRouter, b: TestRouter, link: ReturnType<typeof relay>) => Promise<void>,
+): Promise<void> {
   const nats = await startNats();
   const link = relay(nats.port);
   const nodes: TestRouter[] = [];
   try {
-    const timing = { heartbeat: 100, nodeTimeout: 10_000 }; // no node is taken for down
-    for (const url of [link.url, nats.url]) {
+    for (const i of [0, 1]) {
       const node = await startRouter({
         realms: [{ name: "realm1", limits: { callsPerSession: 1 } }],
-        cluster: { servers: [url], name: "back", ...timing },
+        cluster: {
+          servers: [i === relayed ? link.url : nats.url],
+          name,
+          heartbeat: 100,
+          nodeTimeout: 10_000,
+        },
       });
       nodes.push(node);
       await node.router.ready;
     }
-    const [a, b] = nodes;
+    await body(nodes[0]!, nodes[1]!, link);
+  } finally {
+    for (const node of nodes) await node[Symbol.asyncDispose]();
+    link.close();
+    await nats.stop();
+  }
+}
+
+Deno.test("a node back on NATS ends its forwarded calls and repairs its view of the sessions", async () => {
+  await withNodes("back", 0, async (a, b, link) => {
     const callee = await join(b!, "json");
     let answered = 0;
     await callee.register("com.slow", async () => {
@@ -109,27 +130,11 @@ Deno.test("a node back on NATS ends its forwarded calls and repairs its view of 
     equal(await count(caller), 2, "the session that left during the cut is gone on A");
     await caller.close();
     await callee.close();
-  } finally {
-    for (const node of nodes) await node[Symbol.asyncDispose]();
-    link.close();
-    await nats.stop();
-  }
+  });
 });
 
 Deno.test("the callee's node back on NATS: calls forwarded to it meanwhile end", async () => {
-  const nats = await startNats();
-  const link = relay(nats.port);
-  const nodes: TestRouter[] = [];
-  try {
-    for (const url of [nats.url, link.url]) { // B, the callee's, through the relay
-      const node = await startRouter({
-        realms: [{ name: "realm1", limits: { callsPerSession: 1 } }],
-        cluster: { servers: [url], name: "back2", heartbeat: 100, nodeTimeout: 10_000 },
-      });
-      nodes.push(node);
-      await node.router.ready;
-    }
-    const [a, b] = nodes;
+  await withNodes("back2", 1, async (a, b, link) => { // B, the callee's, through the relay
     const callee = await join(b!, "json");
     await callee.register("com.echo", () => ({ args: ["pong"] }));
     const caller = await join(a!, "json");
@@ -147,9 +152,5 @@ Deno.test("the callee's node back on NATS: calls forwarded to it meanwhile end",
     equal((await within(caller.call("com.echo"), 5000, "a call after")).args[0], "pong");
     await caller.close();
     await callee.close();
-  } finally {
-    for (const node of nodes) await node[Symbol.asyncDispose]();
-    link.close();
-    await nats.stop();
-  }
+  });
 });
