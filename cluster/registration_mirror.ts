@@ -4,16 +4,18 @@
  * gathered and told to the dealers once per registration per turn of the
  * event loop, so a burst of n callees joining costs each dealer n updates
  * of the registrations they touch, not one per key written. Also the
- * table's key tokens ({@linkcode keyToken}, shared by the other buckets).
+ * table's key tokens (`key_tokens.ts`, shared by the other buckets).
  *
  * @module
  */
 
 import { decode } from "@msgpack/msgpack";
-import { createHash } from "node:crypto";
 import type { Dict, InvocationPolicy, MatchPolicy } from "../wamp/mod.ts";
 import type { CalleeEntry } from "../router/core/dealer/remote.ts";
 import type { Logger } from "../router/core/types.ts";
+import { untoken } from "./key_tokens.ts";
+
+export { headNames, keyToken, untoken } from "./key_tokens.ts";
 
 /** Told of every change: the registration's callees now (empty: gone). */
 export type RegistrationChange = (
@@ -144,65 +146,6 @@ export async function deleteAsRead(kv: Kv, key: string): Promise<boolean> {
  */
 export function live(entry: KvEntry | null): entry is KvEntry {
   return entry !== null && entry.operation === "PUT";
-}
-
-const SAFE = /[A-Za-z0-9_-]/;
-const utf8 = new TextEncoder();
-/** The longest key token written out: a longer one is hashed (a key is a NATS subject). */
-export const KEY_TOKEN_MAX = 128;
-
-/**
- * Text as a KV key token: `[A-Za-z0-9_-]` kept, every other byte `=XX`;
- * reversible with `decodeURIComponent` after `=` → `%`. Past
- * {@linkcode KEY_TOKEN_MAX} characters, `h` and the text's SHA-256
- * (base64url) instead: not reversible, so the value names what it hashes.
- *
- * @param text Any text.
- * @returns The token (never empty: a leading `_`, or `h` when hashed).
- *
- * @example
- * ```ts
- * import { keyToken } from "./registration_mirror.ts";
- * import { equal } from "node:assert/strict";
- *
- * equal(keyToken("com.example"), "_com=2Eexample");
- * ```
- */
-export function keyToken(text: string): string {
-  let out = "_";
-  for (const char of text) {
-    if (SAFE.test(char)) out += char;
-    else {for (const byte of utf8.encode(char)) {
-        out += `=${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-      }}
-  }
-  return out.length <= KEY_TOKEN_MAX
-    ? out
-    : `h${createHash("sha256").update(text).digest("base64url")}`;
-}
-
-/**
- * The text of a key token ({@linkcode keyToken}).
- *
- * @param token The token.
- * @returns The text (undefined: a hashed token).
- */
-export function untoken(token: string): string | undefined {
-  if (!token.startsWith("_")) return undefined;
-  return decodeURIComponent(token.slice(1).replaceAll("=", "%"));
-}
-
-/**
- * What a head records of its names: the realm and procedure, when the key
- * hashes either (else the key says them).
- *
- * @param realm The realm.
- * @param procedure The procedure.
- * @returns The names, or undefined.
- */
-export function headNames(realm: string, procedure: string): Head["names"] {
-  const hashed = !keyToken(realm).startsWith("_") || !keyToken(procedure).startsWith("_");
-  return hashed ? [realm, procedure] : undefined;
 }
 
 interface Mirrored {

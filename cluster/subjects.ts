@@ -74,6 +74,8 @@ export function escapeToken(component: string): string {
  * import { equal } from "node:assert/strict";
  *
  * equal(uriSubject("com.example.news"), "com.example.news");
+ * equal(uriSubject("com." + "a".repeat(4000)).length, 4 + 44); // `#` and 43 characters
+ * equal(uriSubject(Array(40).fill("c").join(".")).split(".").length, 17);
  * ```
  */
 export function uriSubject(uri: string): string {
