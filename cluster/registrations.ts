@@ -177,6 +177,9 @@ export class ClusterRegistrations {
   ): Promise<string | undefined> {
     const key = keyOf(realm, procedure, match);
     const mine = `${key}.${entry.node}.${entry.session}`;
+    // Waits on a live mark last until it is done or stale (MARK_MS), not ATTEMPTS tries.
+    const marksUntil = performance.now() + 2 * MARK_MS;
+    let waits = 0;
     for (let attempt = 0; attempt < ATTEMPTS && !this.#closed; attempt++) {
       const current = await this.#kv.get(key);
       const head = live(current) ? decode(current.value) as Head : undefined;
@@ -185,7 +188,10 @@ export class ClusterRegistrations {
       else { // a takeover in flight: wait, or undo a stale one
         if (this.#stale(key, current!.revision, head.next)) {
           await this.#unmark(key, head, current!.revision);
-        } else await pause(5 + attempt * Math.random() * 10);
+        } else {
+          await pause(Math.min(5 + waits++ * Math.random() * 10, 200));
+          if (performance.now() < marksUntil) attempt--;
+        }
         continue;
       }
       if (head !== undefined && head.invoke === invoke && invoke !== "single") {
