@@ -92,7 +92,10 @@ export async function startNats(log: Logger): Promise<LocalNats> {
     (b) => b.toString(16).padStart(2, "0"),
   ).join("");
   const conf = join(store, "nats.conf");
-  writeFileSync(conf, `authorization { token: "${token}" }\n`, { mode: 0o600 });
+  // max_control_line past its 4096 default: defence in depth (every subject the cluster builds is bounded).
+  writeFileSync(conf, `authorization { token: "${token}" }\nmax_control_line: 16384\n`, {
+    mode: 0o600,
+  });
   const natsArgs = ["-c", conf, "-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store];
   const watched = Deno.build.os !== "windows";
   let child: Deno.ChildProcess;

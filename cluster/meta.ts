@@ -82,6 +82,12 @@ export class ClusterSessions {
     // its sessions (a node answers a newcomer's heartbeat with its own, so
     // the nodes up are known by now).
     node.onNodeUp((id) => this.#ask(node.subject("node", id, "meta")));
+    // Back on NATS after broadcasts were lost: every node's sessions again, and this node's to all.
+    node.onReconnect((id) => {
+      if (id !== node.id) return;
+      this.#ask(node.subject("meta", "sessions"));
+      for (const sessions of this.#realms.values()) run(sessions.snapshot());
+    });
     for (const id of node.nodes()) if (id !== node.id) this.#ask(node.subject("node", id, "meta"));
   }
 
@@ -121,7 +127,11 @@ export class ClusterSessions {
     const subject = effect.to === undefined
       ? node.subject("meta", "sessions")
       : node.subject("node", effect.to, "meta");
-    node.send(subject, encode(effect.envelope, PACK), true); // views may lag a few ms
+    try {
+      node.send(subject, encode(effect.envelope, PACK), true); // views may lag a few ms
+    } catch (error) { // over NATS's max_payload: this part only is lost, the link holds
+      this.#log("warn", `Cluster: cannot send session news on ${subject}: ${error}`);
+    }
   }
 
   /** Stops listening; kills in flight answer at once. */

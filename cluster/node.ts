@@ -87,6 +87,7 @@ export class ClusterNode {
   #seen = new Map<string, number>();
   #downHandlers: ((node: string) => void)[] = [];
   #upHandlers: ((node: string) => void)[] = [];
+  #backHandlers: ((node: string) => void)[] = [];
   #timer: ReturnType<typeof setInterval>;
   #heartbeat: number;
   #nodeTimeout: number;
@@ -253,6 +254,17 @@ export class ClusterNode {
     this.#upHandlers.push(handler);
   }
 
+  /**
+   * Calls `handler` with a node's ID when NATS may have dropped messages to
+   * and from it: this node's own ID when its connection came back, another
+   * node's when that node says its came back (`nodes.back.<id>`).
+   *
+   * @param handler The handler.
+   */
+  onReconnect(handler: (node: string) => void): void {
+    this.#backHandlers.push(handler);
+  }
+
   /** Whether NATS is reachable now. */
   get connected(): boolean {
     return this.#connected;
@@ -302,6 +314,7 @@ export class ClusterNode {
     const [kind, id] = subject.slice(this.prefix.length + ".nodes.".length).split(".");
     if (id === undefined || id === this.id) return;
     if (kind === "bye") return this.#down(id, "left");
+    if (kind === "back") return this.#back(id);
     const known = this.#seen.has(id);
     this.#seen.set(id, Date.now());
     if (!known) {
@@ -314,6 +327,16 @@ export class ClusterNode {
   #sweep(): void {
     const limit = Date.now() - this.#nodeTimeout;
     for (const [id, seen] of this.#seen) if (seen < limit) this.#down(id, "timed out");
+  }
+
+  #back(id: string): void {
+    for (const handler of this.#backHandlers) {
+      try {
+        handler(id);
+      } catch (error) {
+        this.#log("error", `Cluster: reconnect handler: ${error}`);
+      }
+    }
   }
 
   #down(id: string, why: string): void {
@@ -342,6 +365,8 @@ export class ClusterNode {
           this.#reconnectedAt = Date.now();
           this.#log("info", `Cluster "${this.name}": NATS reachable again`);
           this.#beat();
+          this.#nc.publish(this.subject("nodes", "back", this.id));
+          this.#back(this.id);
         }
       }
     } catch {

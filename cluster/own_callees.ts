@@ -30,7 +30,6 @@ import {
   live,
   type RegistrationMirror,
   type Stored,
-  untoken,
 } from "./registration_mirror.ts";
 
 const PACK = { ignoreUndefined: true } as const;
@@ -58,6 +57,8 @@ interface Own {
   entry: CalleeEntry;
   /** The epoch it joined. */
   epoch: string;
+  /** The realm and procedure (a key may hash them). */
+  names: [realm: string, procedure: string];
 }
 
 /** The reason a lost callee's UNREGISTERED carries. */
@@ -92,11 +93,17 @@ export class OwnCallees {
     this.#log = log;
   }
 
-  /** A callee of this node is in (of `epoch`). */
-  remember(key: string, invoke: InvocationPolicy, entry: CalleeEntry, epoch: string): void {
+  /** A callee of this node is in (of `epoch`), to `names` (realm, procedure). */
+  remember(
+    key: string,
+    invoke: InvocationPolicy,
+    entry: CalleeEntry,
+    epoch: string,
+    names: [realm: string, procedure: string],
+  ): void {
     let sessions = this.#mine.get(key);
     if (sessions === undefined) this.#mine.set(key, sessions = new Map());
-    sessions.set(entry.session, { invoke, entry, epoch });
+    sessions.set(entry.session, { invoke, entry, epoch, names });
   }
 
   /** A callee of this node leaves (before its key is deleted). */
@@ -151,12 +158,11 @@ export class OwnCallees {
 
   /** Claims a callee again, unless the table shows it in; refused, it is lost. */
   async #restore(key: string, own: Own): Promise<void> {
-    const { entry, invoke } = own;
+    const { entry, invoke, names: [realm, uri] } = own;
     const name = `${key}.${entry.node}.${entry.session}`;
     if (this.#restoring.has(name)) return;
     this.#restoring.add(name);
-    const [realm, match, procedure] = key.split(".");
-    const uri = untoken(procedure!);
+    const match = key.split(".")[1];
     try {
       const stored = await this.#kv.get(name);
       const head = await this.#kv.get(key);
@@ -166,12 +172,12 @@ export class OwnCallees {
       }
       if (this.#mine.get(key)?.get(entry.session) !== own) return; // it left meanwhile
       this.restores++;
-      const refused = await this.#claim(untoken(realm!), uri, match as MatchPolicy, invoke, entry);
+      const refused = await this.#claim(realm, uri, match as MatchPolicy, invoke, entry);
       if (refused === undefined) return;
       this.#log("warn", `Cluster: registration ${uri} was taken over elsewhere: ${refused}`);
       this.forget(key, entry.session);
       await this.#kv.delete(name).catch(() => {}); // its key of an epoch gone, if left
-      this.onLost?.(untoken(realm!), uri, match as MatchPolicy, entry.session, LOST_REASON);
+      this.onLost?.(realm, uri, match as MatchPolicy, entry.session, LOST_REASON);
       this.#mirror.touch(key); // the dealers take the holder the table shows
     } catch (error) {
       this.#log("warn", `Cluster: cannot restore ${uri}: ${error}`);

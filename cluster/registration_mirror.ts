@@ -4,7 +4,7 @@
  * gathered and told to the dealers once per registration per turn of the
  * event loop, so a burst of n callees joining costs each dealer n updates
  * of the registrations they touch, not one per key written. Also the
- * table's key tokens ({@linkcode keyToken}, shared by the other buckets).
+ * table's key tokens (`key_tokens.ts`, shared by the other buckets).
  *
  * @module
  */
@@ -13,6 +13,9 @@ import { decode } from "@msgpack/msgpack";
 import type { Dict, InvocationPolicy, MatchPolicy } from "../wamp/mod.ts";
 import type { CalleeEntry } from "../router/core/dealer/remote.ts";
 import type { Logger } from "../router/core/types.ts";
+import { untoken } from "./key_tokens.ts";
+
+export { headNames, keyToken, untoken } from "./key_tokens.ts";
 
 /** Told of every change: the registration's callees now (empty: gone). */
 export type RegistrationChange = (
@@ -32,6 +35,8 @@ export interface Head {
   epoch: string;
   /** A takeover (or removal, `invoke` absent) in flight: by which node, since when. */
   next?: { invoke?: InvocationPolicy; node: string; at: number };
+  /** The realm and procedure, when the key hashes either ({@linkcode keyToken}). */
+  names?: [realm: string, procedure: string] | undefined;
 }
 
 /** A callee's key: its epoch and entry. */
@@ -143,51 +148,14 @@ export function live(entry: KvEntry | null): entry is KvEntry {
   return entry !== null && entry.operation === "PUT";
 }
 
-const SAFE = /[A-Za-z0-9_-]/;
-const utf8 = new TextEncoder();
-
-/**
- * Text as a KV key token: `[A-Za-z0-9_-]` kept, every other byte `=XX`;
- * reversible with `decodeURIComponent` after `=` → `%`.
- *
- * @param text Any text.
- * @returns The token (never empty: a leading `_`).
- *
- * @example
- * ```ts
- * import { keyToken } from "./registration_mirror.ts";
- * import { equal } from "node:assert/strict";
- *
- * equal(keyToken("com.example"), "_com=2Eexample");
- * ```
- */
-export function keyToken(text: string): string {
-  let out = "_";
-  for (const char of text) {
-    if (SAFE.test(char)) out += char;
-    else {for (const byte of utf8.encode(char)) {
-        out += `=${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-      }}
-  }
-  return out;
-}
-
-/**
- * The text of a key token ({@linkcode keyToken}).
- *
- * @param token The token.
- * @returns The text.
- */
-export function untoken(token: string): string {
-  return decodeURIComponent(token.slice(1).replaceAll("=", "%"));
-}
-
 interface Mirrored {
   head: Head | undefined;
   callees: Map<string, Stored>;
   /** The callee keys' revisions, by the same IDs. */
   revisions: Map<string, number>;
   described: Described | undefined;
+  /** The realm and procedure, from a head (when the key hashes them). */
+  names?: Head["names"];
 }
 
 /** The table as this node watches it. */
@@ -229,6 +197,7 @@ export class RegistrationMirror {
     }
     if (parts.length === 3) {
       reg.head = live(entry) ? decode(entry.value) as Head : undefined;
+      reg.names ??= reg.head?.names; // kept past the head: its removal is told by them
     } else if (parts.length === 4) {
       reg.described = live(entry) ? decode(entry.value) as Described : undefined;
     } else if (parts.length === 5) {
@@ -347,7 +316,9 @@ export class RegistrationMirror {
     for (const key of dirty) {
       const reg = this.#regs.get(key);
       if (reg === undefined) continue;
-      const [realm, match, procedure] = key.split(".").map((t, i) => i === 1 ? t : untoken(t));
+      const [realmToken, match, procedureToken] = key.split(".");
+      const realm = reg.names?.[0] ?? untoken(realmToken!);
+      const procedure = reg.names?.[1] ?? untoken(procedureToken!);
       const callees = this.valid(key);
       const { head, described } = reg;
       if (head === undefined && reg.callees.size === 0 && described === undefined) {
@@ -356,13 +327,14 @@ export class RegistrationMirror {
       if (callees.length === 0 && (head !== undefined || described !== undefined)) {
         this.emptied?.(key); // a head without callees, or a description left without its head
       }
+      if (realm === undefined || procedure === undefined) continue; // hashed, and no head seen
       try {
         if (head === undefined || callees.length === 0) {
-          change(realm!, procedure!, match as MatchPolicy, "single", [], undefined);
+          change(realm, procedure, match as MatchPolicy, "single", [], undefined);
         } else {
           // A description of an earlier epoch is not this registration's.
           const description = described?.[0] === head.epoch ? described[1] : undefined;
-          change(realm!, procedure!, match as MatchPolicy, head.invoke, callees, description);
+          change(realm, procedure, match as MatchPolicy, head.invoke, callees, description);
         }
       } catch (error) {
         this.#log("error", `Cluster: registration ${procedure}: ${error}`);

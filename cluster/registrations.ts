@@ -39,6 +39,7 @@ import type { ClusterNode } from "./node.ts";
 import {
   deleteAsRead,
   type Head,
+  headNames,
   keyToken,
   type Kv,
   listKeys,
@@ -176,6 +177,9 @@ export class ClusterRegistrations {
   ): Promise<string | undefined> {
     const key = keyOf(realm, procedure, match);
     const mine = `${key}.${entry.node}.${entry.session}`;
+    // Waits on a live mark last until it is done or stale (MARK_MS), not ATTEMPTS tries.
+    const marksUntil = performance.now() + 2 * MARK_MS;
+    let waits = 0;
     for (let attempt = 0; attempt < ATTEMPTS && !this.#closed; attempt++) {
       const current = await this.#kv.get(key);
       const head = live(current) ? decode(current.value) as Head : undefined;
@@ -184,14 +188,18 @@ export class ClusterRegistrations {
       else { // a takeover in flight: wait, or undo a stale one
         if (this.#stale(key, current!.revision, head.next)) {
           await this.#unmark(key, head, current!.revision);
-        } else await pause(5 + attempt * Math.random() * 10);
+        } else {
+          await pause(Math.min(5 + waits++ * Math.random() * 10, 200));
+          if (performance.now() < marksUntil) attempt--;
+        }
         continue;
       }
       if (head !== undefined && head.invoke === invoke && invoke !== "single") {
         epoch = head.epoch; // join
       } else if (head === undefined) {
         epoch = newEpoch(); // a new registration: no callee can hold a fresh epoch
-        const value = encode({ invoke, epoch } satisfies Head, PACK);
+        const names = headNames(realm, procedure);
+        const value = encode({ invoke, epoch, names } satisfies Head, PACK);
         try {
           await this.#kv.create(key, value);
         } catch {
@@ -215,7 +223,7 @@ export class ClusterRegistrations {
         throw error;
       }
       if (now !== undefined && now.epoch === epoch && now.next === undefined) {
-        this.own.remember(key, invoke, entry, epoch);
+        this.own.remember(key, invoke, entry, epoch, [realm, procedure]);
         return undefined;
       }
       await this.#kv.delete(mine); // the head moved meanwhile: look again
@@ -260,7 +268,8 @@ export class ClusterRegistrations {
         return "";
       }
       const epoch = newEpoch();
-      await this.#kv.update(key, encode({ invoke, epoch } satisfies Head, PACK), marked);
+      const names = head.names;
+      await this.#kv.update(key, encode({ invoke, epoch, names } satisfies Head, PACK), marked);
       return epoch;
     } catch {
       return { refused: false };

@@ -60,6 +60,11 @@ export class ClusterRpc {
       (data) => this.#receive(decode(data) as RpcEnvelope | WhoEnvelope),
     );
     node.onNodeDown((id) => this.#nodeDown(id));
+    // Messages lost while a connection to NATS was down: calls in flight there end.
+    node.onReconnect((id) => {
+      const at = id === node.id ? undefined : id;
+      for (const dealer of this.#dealers.values()) host.run(dealer.lapsed(at));
+    });
     // A callee of this node whose registration another node's took over meanwhile: revoked here.
     table.onLost = (realm, procedure, match, session, reason) => {
       const dealer = this.#dealers.get(realm);

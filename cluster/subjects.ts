@@ -8,19 +8,37 @@
  * string, so a prefix subscription takes the closest NATS wildcard that
  * covers it and the broker filters what arrives.
  *
+ * Every subject is bounded, whatever the URI (nats-server closes a
+ * connection whose line passes its `max_control_line`): a token longer
+ * than {@linkcode TOKEN_MAX} becomes `#` and the SHA-256 of the component,
+ * and a URI of more than {@linkcode TOKENS_MAX} components keeps its first
+ * ones and a last `#` token hashing the whole URI. A hash never matches a
+ * wrong topic: the receiving broker still compares the full URI.
+ *
  * @module
  */
 
+import { createHash } from "node:crypto";
 import type { MatchPolicy } from "../wamp/mod.ts";
 
 const utf8 = new TextEncoder();
 const SAFE = /^[A-Za-z0-9_-]+$/;
 
+/** The longest token kept as written (escaped): longer ones are hashed. */
+export const TOKEN_MAX = 64;
+/** The most tokens of a URI kept: past them, one token hashes the whole URI. */
+export const TOKENS_MAX = 16;
+
+/** `#` and the SHA-256 of `text` (base64url): a token no escaped component can be. */
+function hashToken(text: string): string {
+  return `#${createHash("sha256").update(text).digest("base64url")}`;
+}
+
 /**
  * One URI component as a subject token.
  *
  * @param component A non-empty URI component.
- * @returns The token.
+ * @returns The token (at most {@linkcode TOKEN_MAX} characters).
  *
  * @example
  * ```ts
@@ -33,7 +51,7 @@ const SAFE = /^[A-Za-z0-9_-]+$/;
  * ```
  */
 export function escapeToken(component: string): string {
-  if (SAFE.test(component)) return component;
+  if (component.length <= TOKEN_MAX && SAFE.test(component)) return component;
   let out = "";
   for (const char of component) {
     if (SAFE.test(char)) out += char;
@@ -41,14 +59,14 @@ export function escapeToken(component: string): string {
         out += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
       }}
   }
-  return out;
+  return out.length <= TOKEN_MAX ? out : hashToken(component);
 }
 
 /**
  * A topic or procedure URI as the subject tokens after a prefix.
  *
  * @param uri A URI with non-empty components.
- * @returns Its tokens joined with `.`.
+ * @returns Its tokens joined with `.` (at most {@linkcode TOKENS_MAX} + 1).
  *
  * @example
  * ```ts
@@ -56,10 +74,21 @@ export function escapeToken(component: string): string {
  * import { equal } from "node:assert/strict";
  *
  * equal(uriSubject("com.example.news"), "com.example.news");
+ * equal(uriSubject("com." + "a".repeat(4000)).length, 4 + 44); // `#` and 43 characters
+ * equal(uriSubject(Array(40).fill("c").join(".")).split(".").length, 17);
  * ```
  */
 export function uriSubject(uri: string): string {
-  return uri.split(".").map(escapeToken).join(".");
+  const components = uri.split(".");
+  if (components.length <= TOKENS_MAX) return components.map(escapeToken).join(".");
+  const kept = components.slice(0, TOKENS_MAX).map(escapeToken);
+  return `${kept.join(".")}.${hashToken(uri)}`;
+}
+
+/** Tokens past {@linkcode TOKENS_MAX} as `>`: what a long URI's subject keeps, and more. */
+function covering(tokens: string[], rest: boolean): string {
+  if (tokens.length > TOKENS_MAX) return `${tokens.slice(0, TOKENS_MAX).join(".")}.>`;
+  return rest ? `${tokens.join(".")}.>` : tokens.join(".");
 }
 
 /**
@@ -89,11 +118,11 @@ export function interestSubjects(prefix: string, topic: string, match: MatchPoli
   if (match === "exact") return [`${prefix}.${uriSubject(topic)}`];
   if (match === "wildcard") {
     const tokens = topic.split(".").map((c) => c === "" ? "*" : escapeToken(c));
-    return [`${prefix}.${tokens.join(".")}`];
+    return [`${prefix}.${covering(tokens, false)}`];
   }
   // Prefix: string matching. "a.b." covers a.b.*...; "a.bc" covers a.bc, a.bcd, a.bc.x: all under a.
   const components = topic.split(".");
   components.pop(); // matched by string: under `>`, filtered by the broker
   const whole = components.map(escapeToken);
-  return [whole.length === 0 ? `${prefix}.>` : `${prefix}.${whole.join(".")}.>`];
+  return [whole.length === 0 ? `${prefix}.>` : `${prefix}.${covering(whole, true)}`];
 }

@@ -24,6 +24,7 @@ import type {
   ClusterTestaments as TestamentsEffect,
   Effect,
   Output,
+  Settled,
   SharedTestament,
 } from "../router/core/output.ts";
 import type { Realm } from "../router/core/realm.ts";
@@ -45,6 +46,12 @@ interface Kv {
 
 type Stored = [session: SessionInfo, testaments: SharedTestament[]];
 
+/** A state to write, and who waits for it to land. */
+interface Write {
+  effect: TestamentsEffect;
+  stored: ((result: Settled<void>) => Output)[];
+}
+
 /** How long after a node's death a survivor that becomes the smallest still fires its testaments. */
 const TAKEOVER_MS = 5 * 60_000;
 
@@ -55,8 +62,11 @@ export class ClusterTestamentStore {
   #realms: (name: string) => Realm | undefined;
   #run: (out: Output) => void;
   #log: Logger;
-  /** Per key, the last write, so that writes to one key land in order. */
-  #writes = new Map<string, Promise<void>>();
+  /**
+   * Per key, the write in flight and the state waiting for it (the latest
+   * only, with every caller to answer): at most two per session.
+   */
+  #keys = new Map<string, { next?: Write; done: Promise<void> }>();
   #closed = false;
   /** Nodes that went down while this node was cut off from NATS. */
   #pending = new Set<string>();
@@ -119,36 +129,46 @@ export class ClusterTestamentStore {
       if (effect.stored !== undefined) this.#run(effect.stored({ ok: false, error }));
       return;
     }
-    const { session, testaments } = effect;
-    const key = `${keyToken(session.realm)}.${this.#node.id}.${session.id}`;
-    const write = async (): Promise<void> => {
-      if (testaments.length === 0) await this.#kv.delete(key);
-      else await this.#kv.put(key, encode([session, testaments], { ignoreUndefined: true }));
-    };
-    const last = this.#writes.get(key) ?? Promise.resolve();
-    const stored = effect.stored;
-    const next = last.then(write).then(
-      () => {
-        if (stored !== undefined) this.#run(stored({ ok: true, value: undefined }));
-      },
-      (error) => {
+    const key = `${keyToken(effect.session.realm)}.${this.#node.id}.${effect.session.id}`;
+    const state = this.#keys.get(key);
+    const stored = effect.stored === undefined ? [] : [effect.stored];
+    if (state === undefined) return this.#write(key, { effect, stored });
+    // A write in flight: this state waits, merged with any waiting (only the latest is written).
+    if (state.next === undefined) state.next = { effect, stored };
+    else {
+      state.next.effect = effect;
+      state.next.stored.push(...stored);
+    }
+  }
+
+  /** Writes a session's testaments; then the state that waited meanwhile, if any. */
+  #write(key: string, write: Write): void {
+    const state: { next?: Write; done: Promise<void> } = { done: Promise.resolve() };
+    this.#keys.set(key, state);
+    const { session, testaments } = write.effect;
+    state.done = (async () => {
+      let result: Settled<void>;
+      try {
+        if (testaments.length === 0) await this.#kv.delete(key);
+        else await this.#kv.put(key, encode([session, testaments], { ignoreUndefined: true }));
+        result = { ok: true, value: undefined };
+      } catch (error) {
         this.#log(
           "warn",
           `Cluster: cannot store the testaments of session ${session.id}: ${error}`,
         );
-        if (stored !== undefined) this.#run(stored({ ok: false, error }));
-      },
-    );
-    this.#writes.set(key, next);
-    next.then(() => {
-      if (this.#writes.get(key) === next) this.#writes.delete(key);
-    });
+        result = { ok: false, error };
+      }
+      for (const stored of write.stored) this.#run(stored(result));
+      this.#keys.delete(key);
+      if (state.next !== undefined) this.#write(key, state.next);
+    })();
   }
 
   /** Forgets this node's testaments (a normal close fires none elsewhere). */
   async close(): Promise<void> {
     this.#closed = true;
-    await Promise.all(this.#writes.values());
+    while (this.#keys.size > 0) await Promise.all([...this.#keys.values()].map((k) => k.done));
     try {
       for (const key of await this.#list(this.#node.id)) await this.#kv.delete(key);
     } catch (error) {

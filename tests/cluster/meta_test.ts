@@ -6,6 +6,7 @@
  */
 
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
+import { encode } from "@msgpack/msgpack";
 import { connect, type Session } from "../../mod.ts";
 import { startRouter, until, within } from "../_helpers/router.ts";
 import { isUri, joinNode, seen, spawnNode, startCluster, TIMING } from "./_cluster.ts";
@@ -361,8 +362,9 @@ Deno.test("a snapshot of many sessions and subscribers goes in parts, and is who
     kill: () => Promise.resolve(),
     modify: () => Promise.resolve(false),
   };
-  const details = Array.from({ length: 600 }, (_, i) => ({ session: i + 1, authid: `a${i}` }));
-  const subscribers = Array.from({ length: 700 }, (_, i) => i + 1);
+  const pad = "é".repeat(1000); // 2 KB of UTF-8 a session: parts go by bytes, not count
+  const details = Array.from({ length: 600 }, (_, i) => ({ session: i + 1, authid: `a${i}`, pad }));
+  const subscribers = Array.from({ length: 40_000 }, (_, i) => i + 1);
   const settle = (out: Output) => out;
   const events = { publish() {}, silent: false } as unknown as MetaEvents;
   const from = new SessionCluster(hooks, {
@@ -376,14 +378,8 @@ Deno.test("a snapshot of many sessions and subscribers goes in parts, and is who
     settle,
   });
   const parts = from.snapshot("n2").effects as ClusterSession[];
-  equal(parts.length, 6, "1,300 items in parts of 250");
-  for (const part of parts) {
-    const { sessions, subs } = part.envelope as {
-      sessions: unknown[];
-      subs: { subscribers: [] }[];
-    };
-    ok(sessions.length + subs.reduce((n, s) => n + s.subscribers.length, 0) <= 250);
-  }
+  ok(parts.length >= 7, `1.2 MB of sessions, 40,000 subscribers: ${parts.length} parts`);
+  for (const part of parts) ok(encode(part.envelope).length <= 256 * 1024, "a part is small");
   const to = new SessionCluster({ ...hooks, node: "n2" }, {
     events,
     local: () => [],
@@ -395,5 +391,5 @@ Deno.test("a snapshot of many sessions and subscribers goes in parts, and is who
   to.receive({ k: "join", realm: "realm1", node: "n1", details: { session: 9999 } });
   for (const part of parts) to.receive(part.envelope as SessionEnvelope);
   equal([...to.sessions()].length, 600, "the first part replaced what was known");
-  equal(to.remote.get(7)?.subscribers.size, 700);
+  equal(to.remote.get(7)?.subscribers.size, 40_000);
 });

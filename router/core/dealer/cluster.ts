@@ -250,6 +250,14 @@ export class DealerCluster {
   }
 
   /**
+   * NATS may have lost messages to or from `node` (undefined: this node lost
+   * NATS): calls forwarded there end with ERROR `canceled`, callees interrupted.
+   */
+  lapsed(node: string | undefined): Output {
+    return this.#remote.lapsed(node);
+  }
+
+  /**
    * A node is down: its callees leave every registration, calls forwarded
    * to it end with ERROR `canceled`, and its callers' proxies go.
    */

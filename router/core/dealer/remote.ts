@@ -262,13 +262,13 @@ export class RemoteRpc {
    * RESULT or an ERROR ends the forwarded call.
    */
   answer(to: number, msg: WampMessage): Output {
-    if (
-      (msg.type === MessageType.RESULT && msg.details.progress !== true) ||
-      msg.type === MessageType.ERROR
-    ) {
+    if (msg.type === MessageType.RESULT || msg.type === MessageType.ERROR) {
       const mine = this.forwarded.get(to);
-      mine?.delete(msg.request);
-      if (mine?.size === 0) this.forwarded.delete(to);
+      if (mine?.has(msg.request) !== true) return NOTHING; // ended here already (`lapsed`)
+      if (msg.type === MessageType.ERROR || msg.details.progress !== true) {
+        mine.delete(msg.request);
+        if (mine.size === 0) this.forwarded.delete(to);
+      }
     }
     return { messages: [{ to, msg }], effects: NO_EFFECTS };
   }
@@ -295,24 +295,38 @@ export class RemoteRpc {
    * @returns The ERRORs.
    */
   nodeDown(node: string): Outbound[] {
+    for (const nodes of this.proxiedAt.values()) nodes.delete(node);
+    return this.#end(node, "the callee's node is down");
+  }
+
+  /**
+   * NATS may have dropped messages to or from `node` (undefined: this node
+   * lost NATS): every call forwarded there ends with ERROR `canceled`, and
+   * its callee is interrupted (a CANCEL `kill` to its node), so no caller
+   * waits forever for an answer lost and its `callsPerSession` slot is
+   * free again.
+   *
+   * @returns The ERRORs and the CANCELs.
+   */
+  lapsed(node: string | undefined): Output {
+    const effects: Effect[] = [];
+    const messages = this.#end(node, "the cluster lost messages", effects);
+    return { messages, effects };
+  }
+
+  #end(node: string | undefined, why: string, cancels?: Effect[]): Outbound[] {
     const out: Outbound[] = [];
+    const { realm, node: from } = this.hooks;
     for (const [caller, mine] of this.forwarded) {
       for (const [request, call] of mine) {
-        if (call.node !== node) continue;
+        if (node !== undefined && call.node !== node) continue;
         mine.delete(request);
-        out.push(
-          errorReply(
-            caller,
-            MessageType.CALL,
-            request,
-            ErrorUri.CANCELED,
-            "the callee's node is down",
-          ),
-        );
+        out.push(errorReply(caller, MessageType.CALL, request, ErrorUri.CANCELED, why));
+        const msg: CancelMessage = { type: MessageType.CANCEL, request, options: { mode: "kill" } };
+        cancels?.push(send(call.node, { k: "cancel", realm, from, caller, msg }));
       }
       if (mine.size === 0) this.forwarded.delete(caller);
     }
-    for (const nodes of this.proxiedAt.values()) nodes.delete(node);
     return out;
   }
 

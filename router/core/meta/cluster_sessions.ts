@@ -32,8 +32,17 @@ import type { MetaEvents, SubscriptionShare } from "./events.ts";
 import { RemoteSubscriptions, type SharedSubscription } from "./remote_subscriptions.ts";
 import { subscriptionDetails } from "./subscription_meta.ts";
 
-/** Sessions or subscribers per snapshot part (each well under 1 MB). */
-const SNAPSHOT_ITEMS = 250;
+/** Bytes per snapshot part, about (NATS's max_payload is 1 MiB by default). */
+const SNAPSHOT_BYTES = 256 * 1024;
+/** A subscriber's session ID, at most, as counted (JSON: 16 digits and a comma). */
+const ID_BYTES = 17;
+const utf8 = new TextEncoder();
+
+/** A value's size as JSON in UTF-8: over its MessagePack size (what the shell sends). */
+function sizeOf(value: unknown): number {
+  const json = JSON.stringify(value, (_, v) => typeof v === "bigint" ? String(v) : v) ?? "";
+  return utf8.encode(json).length;
+}
 
 /** What nodes tell each other about sessions (msgpack-encoded by the shell). */
 export type SessionEnvelope =
@@ -198,16 +207,16 @@ export class SessionCluster implements SubscriptionShare {
   }
 
   /**
-   * A node asked for this node's sessions.
+   * A node asked for this node's sessions (or this node is back on NATS).
    *
-   * @param to The asking node.
+   * @param to The asking node (undefined: every node).
    * @returns The snapshot to send it.
    */
-  snapshot(to: string): Output {
+  snapshot(to?: string): Output {
     const { realm, node } = this.hooks;
     const { local, subscriptions } = this.#parts;
-    // In parts of about SNAPSHOT_ITEMS sessions or subscribers, so that
-    // each stays well below NATS's max_payload (1 MB by default).
+    // In parts of about SNAPSHOT_BYTES (by size, not count: a topic may be
+    // 4096 characters), each far below NATS's max_payload.
     const parts: { sessions: Dict[]; subs: SharedSubscription[] }[] = [];
     let part = { sessions: [] as Dict[], subs: [] as SharedSubscription[] };
     let size = 0;
@@ -215,18 +224,23 @@ export class SessionCluster implements SubscriptionShare {
       parts.push(part = { sessions: [], subs: [] });
       size = 0;
     };
+    const room = (bytes: number) => {
+      if (size > 0 && size + bytes > SNAPSHOT_BYTES) next();
+      size += bytes;
+    };
     next();
     for (const details of local()) {
-      if (size >= SNAPSHOT_ITEMS) next();
+      room(sizeOf(details));
       part.sessions.push(details);
-      size++;
     }
     for (const sub of subscriptions()) {
+      const head = sizeOf({ ...sub, subscribers: [] });
       for (let i = 0; i < sub.subscribers.length;) {
-        if (size >= SNAPSHOT_ITEMS) next();
-        const subscribers = sub.subscribers.slice(i, i + SNAPSHOT_ITEMS - size);
+        room(head + ID_BYTES);
+        const n = Math.max(1, Math.floor((SNAPSHOT_BYTES - size) / ID_BYTES) + 1);
+        const subscribers = sub.subscribers.slice(i, i + n);
         part.subs.push({ ...sub, subscribers });
-        size += subscribers.length;
+        size += (subscribers.length - 1) * ID_BYTES;
         i += subscribers.length;
       }
     }
@@ -234,7 +248,7 @@ export class SessionCluster implements SubscriptionShare {
       messages: [],
       effects: parts.map((p, i): Effect => ({
         kind: "cluster-session",
-        to,
+        ...(to === undefined ? {} : { to }),
         envelope: { k: "snapshot", realm, node, first: i === 0, ...p } satisfies SessionEnvelope,
       })),
     };

@@ -220,8 +220,19 @@ export class Testaments {
         if (buckets.detached.length === 0 && buckets.destroyed.length === 0) {
           this.#buckets.delete(caller.id);
         }
-        this.#mirror(caller, buckets);
-        return {};
+        if (this.#cluster() === undefined) return {};
+        // Cluster mode: answered once the store has what is left (writes to it merge).
+        return deferred((reply) => {
+          this.#mirror(caller, buckets, (result) =>
+            reply(() => {
+              if (result.ok) return {};
+              throw new CallError(
+                ErrorUri.CLUSTER_UNAVAILABLE,
+                `the testaments could not be flushed in the cluster: ${result.error}`,
+              );
+            }));
+          return { messages: [], effects: [] };
+        });
       },
     };
   }
