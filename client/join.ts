@@ -59,6 +59,7 @@ export class Joiner {
   readonly log: Logger;
   #auth: ClientAuthenticator;
   #link: Link;
+  #challenged = false;
 
   /**
    * Reads the realm and the credentials.
@@ -107,7 +108,9 @@ export class Joiner {
   /**
    * Answers a CHALLENGE, on a later tick: `send` gets the AUTHENTICATE, or
    * `abort` gets ABORT `wamp.error.cannot_authenticate` and why, when the
-   * client cannot or will not answer.
+   * client cannot or will not answer. WAMP authenticates in one round: a
+   * second CHALLENGE in one join gets ABORT `wamp.error.protocol_violation`
+   * at once, and starts no second key derivation.
    *
    * @param msg The CHALLENGE.
    * @param send Sends the AUTHENTICATE.
@@ -118,6 +121,10 @@ export class Joiner {
     send: (reply: AuthenticateMessage) => void,
     abort: (reason: string, message: string) => void,
   ): void {
+    if (this.#challenged) {
+      return abort(ErrorUri.PROTOCOL_VIOLATION, "a second CHALLENGE in one join");
+    }
+    this.#challenged = true;
     this.#auth.answer(msg.authmethod, msg.extra).then(
       ({ signature, extra }) => send({ type: MessageType.AUTHENTICATE, signature, extra }),
       (error: unknown) =>
