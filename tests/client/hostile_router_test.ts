@@ -17,7 +17,13 @@ Deno.test("hostile router: a second CHALLENGE in one join is a protocol violatio
     }
   });
   const error = await within(
-    connect(router.url, { realm: "r", authid: "a", ticket: "t", serializers: ["json"], timeout: 3000 })
+    connect(router.url, {
+      realm: "r",
+      authid: "a",
+      ticket: "t",
+      serializers: ["json"],
+      timeout: 3000,
+    })
       .then(() => undefined, (e: unknown) => e),
     5000,
     "the join",
