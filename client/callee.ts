@@ -20,6 +20,7 @@ import {
 import { argumentsOf, type SessionContext } from "./context.ts";
 import { ApplicationError } from "./errors.ts";
 import { payloadError } from "./payload.ts";
+import { UNAVAILABLE } from "./limits.ts";
 import {
   interruptError,
   type Invocation,
@@ -263,6 +264,11 @@ export class Callee {
     );
     if (reg === undefined) {
       invocation.fail(ErrorUri.NO_SUCH_REGISTRATION, { args: ["registration withdrawn"] });
+      return this.#done(invocation);
+    }
+    const max = this.#ctx.limits.maxInvocations;
+    if (this.#invocations.size >= max) {
+      invocation.fail(UNAVAILABLE, { args: [`${max} invocations running (maxInvocations)`] });
       return this.#done(invocation);
     }
     this.#invocations.set(msg.request, invocation);

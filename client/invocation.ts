@@ -15,6 +15,7 @@ import {
 } from "../wamp/mod.ts";
 import { type Arguments, argumentsOf, payloadOf, type SessionContext } from "./context.ts";
 import { ApplicationError } from "./errors.ts";
+import { MAX_TIMER } from "./limits.ts";
 import { payloadError } from "./payload.ts";
 
 /** What an endpoint returns, or passes to {@linkcode Invocation.progress}. */
@@ -70,7 +71,9 @@ export interface Invocation {
    * The call's input chunks, the first included (the same payload as the
    * endpoint's `args` and `kwargs`). A plain call has one chunk; a caller
    * using progressive call invocations streams more, and iteration ends
-   * after the chunk without `progress`. Chunks not yet read are buffered.
+   * after the chunk without `progress`. Chunks not yet read are buffered,
+   * up to `JoinOptions.maxInputChunks`: one more answers ERROR
+   * `cloverleaf.error.limit_exceeded` and aborts the invocation.
    * Iterating throws `signal.reason` once the invocation is aborted.
    *
    * @example Streaming input chunks
@@ -165,8 +168,12 @@ export class RunningInvocation implements Invocation {
       const waiting = this.#waiting;
       this.#waiting = undefined;
       waiting.resolve({ value: chunk, done: false });
-    } else {
+    } else if (this.#queue.length < this.#ctx.limits.maxInputChunks) {
       this.#queue.push(chunk);
+    } else {
+      const why = `limit "maxInputChunks" (${this.#ctx.limits.maxInputChunks}) exceeded`;
+      this.fail(ErrorUri.LIMIT_EXCEEDED, { args: [why] });
+      this.abort(new ApplicationError(ErrorUri.LIMIT_EXCEEDED, { args: [why] }), true);
     }
   }
 
@@ -250,7 +257,7 @@ export class RunningInvocation implements Invocation {
       this.#timer = undefined;
       this.fail(ErrorUri.TIMEOUT);
       this.abort(interruptError(ErrorUri.TIMEOUT, undefined), true);
-    }, timeout);
+    }, Math.min(timeout, MAX_TIMER)); // longer would fire at once
   }
 
   #stopTimer(): void {

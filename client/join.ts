@@ -24,9 +24,10 @@ import {
 import { ClientAuthenticator } from "./auth/authenticator.ts";
 import type { AuthCredentials } from "./auth/credentials.ts";
 import { SessionClosedError } from "./errors.ts";
+import { type ClientLimitOptions, type ClientLimits, clientLimits } from "./limits.ts";
 
-/** Options for joining a realm: the realm, credentials, a timeout. */
-export interface JoinOptions extends AuthCredentials {
+/** Options for joining a realm: the realm, credentials, a timeout, the client's limits. */
+export interface JoinOptions extends AuthCredentials, ClientLimitOptions {
   /** The realm to join. */
   realm: string;
   /**
@@ -57,6 +58,8 @@ export class Joiner {
   readonly realm: string;
   /** Where the session logs. */
   readonly log: Logger;
+  /** The session's limits. */
+  readonly limits: ClientLimits;
   #auth: ClientAuthenticator;
   #link: Link;
   #challenged = false;
@@ -68,12 +71,14 @@ export class Joiner {
    * @param link The link the join runs over (channel binding reads its
    * transport info); closed when the credentials are unusable.
    * @throws {TypeError} When channel binding is asked for over a link without TLS.
+   * @throws {RangeError} When a limit is out of range.
    */
   constructor(options: JoinOptions, link: Link) {
     this.realm = options.realm;
     this.log = options.logger ?? warningsToConsole;
     this.#link = link;
     try {
+      this.limits = clientLimits(options);
       this.#auth = new ClientAuthenticator(options, link.info);
     } catch (error) {
       link.close();

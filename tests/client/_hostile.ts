@@ -38,6 +38,7 @@ export function hostile(
     socket.onmessage = (event) => {
       const msg = JSON.parse(String(event.data));
       received.push(msg);
+      if (msg[0] === 6) send([6, {}, "wamp.close.goodbye_and_out"]); // GOODBYE
       onMessage(msg, send, socket);
     };
     socket.onerror = () => {};

@@ -10,7 +10,7 @@ import type net from "node:net";
 import type tls from "node:tls";
 import { builtin } from "../../wamp/builtin.ts";
 import { TransportError } from "../../wamp/mod.ts";
-import { Wire, type WireOptions } from "./wire.ts";
+import { Wire } from "./wire.ts";
 
 /** TLS settings for a client connection. */
 export interface ClientTlsOptions {
@@ -40,7 +40,7 @@ export interface DialOptions {
    */
   timeout?: number | undefined;
   /**
-   * The wire's outbound limit ({@linkcode WireOptions.maxBacklog}): past
+   * The wire's outbound limit (the wire option `maxBacklog`): past
    * half of it the wire stops reading, so a router that sends PINGs and
    * never reads gets the client to queue this much of PONGs at most, and
    * PONGs past it close the connection.
