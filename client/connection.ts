@@ -7,7 +7,6 @@
  * @module
  */
 
-import { checkKdfLimits } from "../wamp/auth/kdf_limits.ts";
 import { CloseUri, type PublishOptions, type SubscribeOptions } from "../wamp/mod.ts";
 import { Backoff } from "./backoff.ts";
 import type { Endpoint, RegisterRequestOptions, Registration } from "./callee.ts";
@@ -16,6 +15,7 @@ import { dial } from "./connect.ts";
 import { warningsToConsole } from "./join.ts";
 import {
   attemptFailure,
+  checkOptions,
   type ConnectionCloseDetails,
   type ConnectionCloseReason,
   type ConnectionOptions,
@@ -96,10 +96,10 @@ export class Connection {
    *
    * @param url The router's URL (any scheme `connect()` takes).
    * @param options Realm, credentials, transport settings, retries, callbacks.
-   * @throws {RangeError} When a retry option or `kdfLimits` is out of range (it names it).
+   * @throws {RangeError} When a retry option, `kdfLimits` or a limit is out of range (it names it).
    */
   constructor(url: string, options: ConnectionOptions) {
-    if (options.kdfLimits !== undefined) checkKdfLimits(options.kdfLimits); // not retried later
+    checkOptions(options); // kdfLimits and the client's limits: not refused on every attempt
     this.#url = url;
     this.#options = options;
     this.#backoff = new Backoff(options);
@@ -252,7 +252,7 @@ export class Connection {
       }
       const info = await this.#serve(session);
       if (this.#stopping) break;
-      if (!await this.#retry(...sessionEnd(info))) break;
+      if (!await this.#retry(...sessionEnd(info, this.#durables.stalled))) break;
     }
     this.#stop("closed", { message: "closed by the client" }); // unless stopped already
   }

@@ -8,7 +8,9 @@
 import { CloseUri, ErrorUri, UnsupportedUrlError } from "../wamp/mod.ts";
 import type { RetryOptions } from "./backoff.ts";
 import type { ConnectOptions } from "./connect.ts";
+import { checkKdfLimits } from "../wamp/auth/kdf_limits.ts";
 import { CredentialsError, SessionClosedError, type UserErrorHandler } from "./errors.ts";
+import { clientLimits } from "./limits.ts";
 import type { CloseInfo, Session } from "./session.ts";
 
 /**
@@ -89,15 +91,32 @@ export function attemptFailure(
 }
 
 /**
+ * Checks the options a connection would otherwise refuse on every attempt.
+ *
+ * @param options The connection's options.
+ * @throws {RangeError} When `kdfLimits` or a client limit is out of range (it names it).
+ */
+export function checkOptions(options: ConnectionOptions): void {
+  if (options.kdfLimits !== undefined) checkKdfLimits(options.kdfLimits);
+  clientLimits(options);
+}
+
+/**
  * Why an open session ended, as a connection sees it: `lost` when the
- * transport died or the router shut down, otherwise `closed`.
+ * transport died, the router shut down or stopped answering (the
+ * connection closed the session with `wamp.close.timeout` when restoring
+ * got no reply), otherwise `closed`.
  *
  * @param info How the session ended.
+ * @param stalled Whether restoring got no reply in time (the connection
+ * closed the session): `lost`, reason `wamp.close.timeout`.
  * @returns The reason, and the WAMP reason URI and message for `onclose`.
  */
 export function sessionEnd(
   info: CloseInfo,
+  stalled = false,
 ): [ConnectionCloseReason, { reason: string; message?: string }] {
+  if (stalled) return ["lost", { reason: CloseUri.TIMEOUT, message: "restoring got no reply" }];
   const lost = info.by === "transport" || (info.by === "router" && COMING_BACK.has(info.reason));
   const message = typeof info.details.message === "string" ? info.details.message : undefined;
   return [lost ? "lost" : "closed", {
