@@ -5,6 +5,7 @@
  */
 
 import { equal, match, ok } from "node:assert/strict";
+import { connectGlobalWebSocket } from "../../client/links/web_socket.ts";
 import { connectRawSocket } from "../../transports/rawsocket/client.ts";
 import { connectWebSocket } from "../../transports/websocket/client.ts";
 import { acceptKey } from "../../transports/websocket/framing.ts";
@@ -78,6 +79,31 @@ Deno.test("client wire: a server that accepts TCP and never answers TLS fails th
       ok(Date.now() - started < 2000, name);
     }
     equal(held.length, 2);
+  } finally {
+    listener.close();
+    for (const conn of held) conn.close();
+    await accepting;
+  }
+});
+
+Deno.test("global WebSocket link: a server that accepts TCP and never answers the upgrade fails after handshakeTimeout", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) held.push(conn);
+  })().catch(() => {});
+  try {
+    const started = Date.now();
+    const error = await within(
+      connectGlobalWebSocket(`ws://127.0.0.1:${port}`, { handshakeTimeout: 300 })
+        .then(() => undefined, (e: unknown) => e),
+      5000,
+      "the attempt",
+    );
+    ok(error instanceof TransportError, String(error));
+    match(error.message, /not open in 300 ms/);
+    ok(Date.now() - started < 2000);
   } finally {
     listener.close();
     for (const conn of held) conn.close();
