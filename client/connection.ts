@@ -15,10 +15,10 @@ import { dial } from "./connect.ts";
 import { warningsToConsole } from "./join.ts";
 import {
   attemptFailure,
-  checkOptions,
   type ConnectionCloseDetails,
   type ConnectionCloseReason,
   type ConnectionOptions,
+  connectionOptions,
   sessionEnd,
 } from "./connection_options.ts";
 import type { Arguments } from "./context.ts";
@@ -99,9 +99,8 @@ export class Connection {
    * @throws {RangeError} When a retry option, `kdfLimits` or a limit is out of range (it names it).
    */
   constructor(url: string, options: ConnectionOptions) {
-    checkOptions(options); // kdfLimits and the client's limits: not refused on every attempt
+    this.#options = connectionOptions(options); // checked now, not on every attempt
     this.#url = url;
-    this.#options = options;
     this.#backoff = new Backoff(options);
     this.onopen = options.onopen;
     this.onclose = options.onclose;

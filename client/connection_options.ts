@@ -46,6 +46,15 @@ export interface ConnectionOptions extends ConnectOptions, RetryOptions {
    */
   whileDisconnected?: "fail" | "wait";
   /**
+   * WebSocket and RawSocket: milliseconds of silence before a ping (0:
+   * none). A connection pings by default, unlike `connect()`: a router
+   * that went silent (a half-open TCP connection, a hung process) is lost
+   * after this plus `pingTimeout` (10 s) and the connection retries,
+   * instead of holding a session that never answers.
+   * @default {30000}
+   */
+  pingInterval?: number;
+  /**
    * Called on each join, after the subscriptions and registrations are
    * restored. A failure goes to `onUserError`.
    */
@@ -58,6 +67,9 @@ export interface ConnectionOptions extends ConnectOptions, RetryOptions {
   /** Each session's `onUserError` (see `Session.onUserError`). */
   onUserError?: UserErrorHandler;
 }
+
+/** A connection's default `pingInterval`, in ms. */
+const CONNECTION_PING_INTERVAL = 30_000;
 
 /** Router GOODBYE/ABORT reasons after which the router is expected back: `lost`, not `closed`. */
 export const COMING_BACK = new Set<string>([CloseUri.SYSTEM_SHUTDOWN]);
@@ -91,14 +103,17 @@ export function attemptFailure(
 }
 
 /**
- * Checks the options a connection would otherwise refuse on every attempt.
+ * A connection's options, checked now (else every attempt would refuse
+ * them), with its own defaults (`pingInterval`).
  *
  * @param options The connection's options.
+ * @returns The options, with the defaults.
  * @throws {RangeError} When `kdfLimits` or a client limit is out of range (it names it).
  */
-export function checkOptions(options: ConnectionOptions): void {
+export function connectionOptions(options: ConnectionOptions): ConnectionOptions {
   if (options.kdfLimits !== undefined) checkKdfLimits(options.kdfLimits);
   clientLimits(options);
+  return { pingInterval: CONNECTION_PING_INTERVAL, ...options };
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 
 import { equal, ok, throws } from "node:assert/strict";
+import { connectionOptions } from "../../client/connection_options.ts";
 import { Connection } from "../../mod.ts";
 import { until } from "../_helpers/router.ts";
 import { hostile } from "./_hostile.ts";
@@ -58,4 +59,10 @@ Deno.test("client limits: a limit out of range is a RangeError naming it, from C
     () => new Connection("ws://127.0.0.1:1", { realm: "r", maxQueuedEvents: Number.NaN }),
     /maxQueuedEvents/,
   );
+});
+
+Deno.test("Connection: pings a silent router by default (pingInterval 30 s), unless told otherwise", () => {
+  equal(connectionOptions({ realm: "r" }).pingInterval, 30_000);
+  equal(connectionOptions({ realm: "r", pingInterval: 0 }).pingInterval, 0);
+  equal(connectionOptions({ realm: "r", pingInterval: 5000 }).pingInterval, 5000);
 });
