@@ -8,7 +8,6 @@
 
 import {
   type Dict,
-  type ErrorMessage,
   ErrorUri,
   type InterruptMessage,
   type InvocationMessage,
@@ -272,7 +271,7 @@ export class Callee {
       return this.#done(invocation);
     }
     this.#invocations.set(msg.request, invocation);
-    void this.#run(reg.endpoint, invocation, msg);
+    this.#run(reg.endpoint, invocation, msg);
   }
 
   /**
@@ -328,24 +327,36 @@ export class Callee {
     this.#finishedInputs.clear();
   }
 
-  async #run(endpoint: Endpoint, invocation: RunningInvocation, msg: InvocationMessage) {
+  /** Runs an endpoint; one that answers synchronously is answered at once, never counted running. */
+  #run(endpoint: Endpoint, invocation: RunningInvocation, msg: InvocationMessage): void {
     try {
       const { args, kwargs } = argumentsOf(msg);
-      const answer = await endpoint(args, kwargs, msg.details, invocation);
-      const wrong = payloadError(answer, `the endpoint of ${invocation.procedure}`);
-      if (wrong === undefined) return invocation.yield(answer);
+      const answer = endpoint(args, kwargs, msg.details, invocation);
+      if (!(answer instanceof Promise)) return this.#answer(invocation, answer);
+      answer.then((a) => this.#answer(invocation, a), (e) => this.#fail(invocation, e));
+    } catch (error) {
+      this.#fail(invocation, error);
+    }
+  }
+
+  #answer(invocation: RunningInvocation, answer: YieldArguments | void): void {
+    const wrong = payloadError(answer, `the endpoint of ${invocation.procedure}`);
+    if (wrong === undefined) invocation.yield(answer);
+    else {
       this.#ctx.report(wrong, `endpoint of ${invocation.procedure}`);
       invocation.fail(ErrorUri.RUNTIME_ERROR, { args: [wrong.message] });
-    } catch (error) {
-      if (error instanceof ApplicationError) {
-        invocation.fail(error.uri, { args: error.args, kwargs: error.kwargs });
-      } else {
-        const message = error instanceof Error ? error.message : String(error);
-        invocation.fail(ErrorUri.RUNTIME_ERROR, { args: [message] });
-      }
-    } finally {
-      this.#done(invocation);
     }
+    this.#done(invocation);
+  }
+
+  #fail(invocation: RunningInvocation, error: unknown): void {
+    if (error instanceof ApplicationError) {
+      invocation.fail(error.uri, { args: error.args, kwargs: error.kwargs });
+    } else {
+      const message = error instanceof Error ? error.message : String(error);
+      invocation.fail(ErrorUri.RUNTIME_ERROR, { args: [message] });
+    }
+    this.#done(invocation);
   }
 
   #done(invocation: RunningInvocation): void {
@@ -361,30 +372,6 @@ export class Callee {
       }
     }
   }
-}
-
-/**
- * What the callee sends instead of an answer the link refused as over the
- * router's limit: a YIELD (or an invocation's ERROR) becomes ERROR
- * `wamp.error.payload_size_exceeded` under the router's own request ID,
- * so the caller learns why and the session stays open.
- *
- * @param msg The refused message.
- * @param why What was refused, for the caller.
- * @returns The ERROR to send, or `undefined` when `msg` is no answer to an INVOCATION.
- */
-export function oversizeAnswer(msg: WampMessage, why: string): ErrorMessage | undefined {
-  const answer = msg.type === MessageType.YIELD ||
-    (msg.type === MessageType.ERROR && msg.requestType === MessageType.INVOCATION);
-  if (!answer) return undefined;
-  return {
-    type: MessageType.ERROR,
-    requestType: MessageType.INVOCATION,
-    request: msg.request,
-    details: {},
-    error: ErrorUri.PAYLOAD_SIZE_EXCEEDED,
-    args: [why],
-  };
 }
 
 /**

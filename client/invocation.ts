@@ -8,10 +8,12 @@
 
 import {
   type Dict,
+  type ErrorMessage,
   ErrorUri,
   type InvocationDetails,
   type InvocationMessage,
   MessageType,
+  type WampMessage,
 } from "../wamp/mod.ts";
 import { type Arguments, argumentsOf, payloadOf, type SessionContext } from "./context.ts";
 import { ApplicationError } from "./errors.ts";
@@ -264,4 +266,28 @@ export class RunningInvocation implements Invocation {
     clearTimeout(this.#timer);
     this.#timer = undefined;
   }
+}
+
+/**
+ * What the callee sends instead of an answer the link refused as over the
+ * router's limit: a YIELD (or an invocation's ERROR) becomes ERROR
+ * `wamp.error.payload_size_exceeded` under the router's own request ID,
+ * so the caller learns why and the session stays open.
+ *
+ * @param msg The refused message.
+ * @param why What was refused, for the caller.
+ * @returns The ERROR to send, or `undefined` when `msg` is no answer to an INVOCATION.
+ */
+export function oversizeAnswer(msg: WampMessage, why: string): ErrorMessage | undefined {
+  const answer = msg.type === MessageType.YIELD ||
+    (msg.type === MessageType.ERROR && msg.requestType === MessageType.INVOCATION);
+  if (!answer) return undefined;
+  return {
+    type: MessageType.ERROR,
+    requestType: MessageType.INVOCATION,
+    request: msg.request,
+    details: {},
+    error: ErrorUri.PAYLOAD_SIZE_EXCEEDED,
+    args: [why],
+  };
 }

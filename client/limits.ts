@@ -9,7 +9,8 @@
 /** The limits' options, part of `JoinOptions`. */
 export interface ClientLimitOptions {
   /**
-   * How many invocations the session's endpoints run at once. An
+   * How many invocations the session's endpoints run at once (an endpoint
+   * that answers synchronously is answered at once and never counts). An
    * INVOCATION past it gets ERROR `wamp.error.unavailable` at once (the
    * spec's "callee cannot take this call now", on which a dealer that
    * supports call re-routing tries another callee) and runs nothing.

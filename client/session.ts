@@ -20,7 +20,7 @@ import {
   type WelcomeDetails,
 } from "../wamp/mod.ts";
 import type { Endpoint, RegisterRequestOptions, Registration } from "./callee.ts";
-import { oversizeAnswer } from "./callee.ts";
+import { oversizeAnswer } from "./invocation.ts";
 import type { CallRequestOptions, Result } from "./caller.ts";
 import { deferred } from "./deferred.ts";
 import type { Arguments, SessionContext } from "./context.ts";

@@ -167,3 +167,18 @@ Deno.test("hostile router: a request the router never answers rejects after requ
   ok(session.isOpen);
   await session.close();
 });
+
+Deno.test("maxInvocations: an endpoint that answers synchronously is answered at once and never counts", async () => {
+  await using router = dealer((send) => {
+    for (let i = 1; i <= 5; i++) send([68, i, 77, {}, [i]]);
+  });
+  const session = await connect(router.url, {
+    realm: "r",
+    serializers: ["json"],
+    maxInvocations: 1,
+  });
+  await session.register("p", (args) => ({ args }));
+  await until(() => answers(router.received).length === 5, 3000, "five answers");
+  deepEqual(answers(router.received), [1, 2, 3, 4, 5].map((i) => [i, "yield"]));
+  await session.close();
+});
