@@ -55,6 +55,7 @@ export {
   type Arguments,
   type AuthCredentials,
   type CallRequestOptions,
+  type ClientLimitOptions,
   type CloseInfo,
   connect,
   Connection,

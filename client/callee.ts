@@ -8,7 +8,6 @@
 
 import {
   type Dict,
-  type ErrorMessage,
   ErrorUri,
   type InterruptMessage,
   type InvocationMessage,
@@ -20,6 +19,7 @@ import {
 import { argumentsOf, type SessionContext } from "./context.ts";
 import { ApplicationError } from "./errors.ts";
 import { payloadError } from "./payload.ts";
+import { UNAVAILABLE } from "./limits.ts";
 import {
   interruptError,
   type Invocation,
@@ -265,8 +265,13 @@ export class Callee {
       invocation.fail(ErrorUri.NO_SUCH_REGISTRATION, { args: ["registration withdrawn"] });
       return this.#done(invocation);
     }
+    const max = this.#ctx.limits.maxInvocations;
+    if (this.#invocations.size >= max) {
+      invocation.fail(UNAVAILABLE, { args: [`${max} invocations running (maxInvocations)`] });
+      return this.#done(invocation);
+    }
     this.#invocations.set(msg.request, invocation);
-    void this.#run(reg.endpoint, invocation, msg);
+    this.#run(reg.endpoint, invocation, msg);
   }
 
   /**
@@ -322,24 +327,36 @@ export class Callee {
     this.#finishedInputs.clear();
   }
 
-  async #run(endpoint: Endpoint, invocation: RunningInvocation, msg: InvocationMessage) {
+  /** Runs an endpoint; one that answers synchronously is answered at once, never counted running. */
+  #run(endpoint: Endpoint, invocation: RunningInvocation, msg: InvocationMessage): void {
     try {
       const { args, kwargs } = argumentsOf(msg);
-      const answer = await endpoint(args, kwargs, msg.details, invocation);
-      const wrong = payloadError(answer, `the endpoint of ${invocation.procedure}`);
-      if (wrong === undefined) return invocation.yield(answer);
+      const answer = endpoint(args, kwargs, msg.details, invocation);
+      if (!(answer instanceof Promise)) return this.#answer(invocation, answer);
+      answer.then((a) => this.#answer(invocation, a), (e) => this.#fail(invocation, e));
+    } catch (error) {
+      this.#fail(invocation, error);
+    }
+  }
+
+  #answer(invocation: RunningInvocation, answer: YieldArguments | void): void {
+    const wrong = payloadError(answer, `the endpoint of ${invocation.procedure}`);
+    if (wrong === undefined) invocation.yield(answer);
+    else {
       this.#ctx.report(wrong, `endpoint of ${invocation.procedure}`);
       invocation.fail(ErrorUri.RUNTIME_ERROR, { args: [wrong.message] });
-    } catch (error) {
-      if (error instanceof ApplicationError) {
-        invocation.fail(error.uri, { args: error.args, kwargs: error.kwargs });
-      } else {
-        const message = error instanceof Error ? error.message : String(error);
-        invocation.fail(ErrorUri.RUNTIME_ERROR, { args: [message] });
-      }
-    } finally {
-      this.#done(invocation);
     }
+    this.#done(invocation);
+  }
+
+  #fail(invocation: RunningInvocation, error: unknown): void {
+    if (error instanceof ApplicationError) {
+      invocation.fail(error.uri, { args: error.args, kwargs: error.kwargs });
+    } else {
+      const message = error instanceof Error ? error.message : String(error);
+      invocation.fail(ErrorUri.RUNTIME_ERROR, { args: [message] });
+    }
+    this.#done(invocation);
   }
 
   #done(invocation: RunningInvocation): void {
@@ -355,30 +372,6 @@ export class Callee {
       }
     }
   }
-}
-
-/**
- * What the callee sends instead of an answer the link refused as over the
- * router's limit: a YIELD (or an invocation's ERROR) becomes ERROR
- * `wamp.error.payload_size_exceeded` under the router's own request ID,
- * so the caller learns why and the session stays open.
- *
- * @param msg The refused message.
- * @param why What was refused, for the caller.
- * @returns The ERROR to send, or `undefined` when `msg` is no answer to an INVOCATION.
- */
-export function oversizeAnswer(msg: WampMessage, why: string): ErrorMessage | undefined {
-  const answer = msg.type === MessageType.YIELD ||
-    (msg.type === MessageType.ERROR && msg.requestType === MessageType.INVOCATION);
-  if (!answer) return undefined;
-  return {
-    type: MessageType.ERROR,
-    requestType: MessageType.INVOCATION,
-    request: msg.request,
-    details: {},
-    error: ErrorUri.PAYLOAD_SIZE_EXCEEDED,
-    args: [why],
-  };
 }
 
 /**

@@ -7,7 +7,6 @@
  * @module
  */
 
-import { checkKdfLimits } from "../wamp/auth/kdf_limits.ts";
 import { CloseUri, type PublishOptions, type SubscribeOptions } from "../wamp/mod.ts";
 import { Backoff } from "./backoff.ts";
 import type { Endpoint, RegisterRequestOptions, Registration } from "./callee.ts";
@@ -19,6 +18,7 @@ import {
   type ConnectionCloseDetails,
   type ConnectionCloseReason,
   type ConnectionOptions,
+  connectionOptions,
   sessionEnd,
 } from "./connection_options.ts";
 import type { Arguments } from "./context.ts";
@@ -96,12 +96,11 @@ export class Connection {
    *
    * @param url The router's URL (any scheme `connect()` takes).
    * @param options Realm, credentials, transport settings, retries, callbacks.
-   * @throws {RangeError} When a retry option or `kdfLimits` is out of range (it names it).
+   * @throws {RangeError} When a retry option, `kdfLimits` or a limit is out of range (it names it).
    */
   constructor(url: string, options: ConnectionOptions) {
-    if (options.kdfLimits !== undefined) checkKdfLimits(options.kdfLimits); // not retried later
+    this.#options = connectionOptions(options); // checked now, not on every attempt
     this.#url = url;
-    this.#options = options;
     this.#backoff = new Backoff(options);
     this.onopen = options.onopen;
     this.onclose = options.onclose;
@@ -252,7 +251,7 @@ export class Connection {
       }
       const info = await this.#serve(session);
       if (this.#stopping) break;
-      if (!await this.#retry(...sessionEnd(info))) break;
+      if (!await this.#retry(...sessionEnd(info, this.#durables.stalled))) break;
     }
     this.#stop("closed", { message: "closed by the client" }); // unless stopped already
   }

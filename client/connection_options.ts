@@ -8,7 +8,9 @@
 import { CloseUri, ErrorUri, UnsupportedUrlError } from "../wamp/mod.ts";
 import type { RetryOptions } from "./backoff.ts";
 import type { ConnectOptions } from "./connect.ts";
+import { checkKdfLimits } from "../wamp/auth/kdf_limits.ts";
 import { CredentialsError, SessionClosedError, type UserErrorHandler } from "./errors.ts";
+import { clientLimits } from "./limits.ts";
 import type { CloseInfo, Session } from "./session.ts";
 
 /**
@@ -44,6 +46,15 @@ export interface ConnectionOptions extends ConnectOptions, RetryOptions {
    */
   whileDisconnected?: "fail" | "wait";
   /**
+   * WebSocket and RawSocket: milliseconds of silence before a ping (0:
+   * none). A connection pings by default, unlike `connect()`: a router
+   * that went silent (a half-open TCP connection, a hung process) is lost
+   * after this plus `pingTimeout` (10 s) and the connection retries,
+   * instead of holding a session that never answers.
+   * @default {30000}
+   */
+  pingInterval?: number;
+  /**
    * Called on each join, after the subscriptions and registrations are
    * restored. A failure goes to `onUserError`.
    */
@@ -56,6 +67,9 @@ export interface ConnectionOptions extends ConnectOptions, RetryOptions {
   /** Each session's `onUserError` (see `Session.onUserError`). */
   onUserError?: UserErrorHandler;
 }
+
+/** A connection's default `pingInterval`, in ms. */
+const CONNECTION_PING_INTERVAL = 30_000;
 
 /** Router GOODBYE/ABORT reasons after which the router is expected back: `lost`, not `closed`. */
 export const COMING_BACK = new Set<string>([CloseUri.SYSTEM_SHUTDOWN]);
@@ -89,15 +103,35 @@ export function attemptFailure(
 }
 
 /**
+ * A connection's options, checked now (else every attempt would refuse
+ * them), with its own defaults (`pingInterval`).
+ *
+ * @param options The connection's options.
+ * @returns The options, with the defaults.
+ * @throws {RangeError} When `kdfLimits` or a client limit is out of range (it names it).
+ */
+export function connectionOptions(options: ConnectionOptions): ConnectionOptions {
+  if (options.kdfLimits !== undefined) checkKdfLimits(options.kdfLimits);
+  clientLimits(options);
+  return { pingInterval: CONNECTION_PING_INTERVAL, ...options };
+}
+
+/**
  * Why an open session ended, as a connection sees it: `lost` when the
- * transport died or the router shut down, otherwise `closed`.
+ * transport died, the router shut down or stopped answering (the
+ * connection closed the session with `wamp.close.timeout` when restoring
+ * got no reply), otherwise `closed`.
  *
  * @param info How the session ended.
+ * @param stalled Whether restoring got no reply in time (the connection
+ * closed the session): `lost`, reason `wamp.close.timeout`.
  * @returns The reason, and the WAMP reason URI and message for `onclose`.
  */
 export function sessionEnd(
   info: CloseInfo,
+  stalled = false,
 ): [ConnectionCloseReason, { reason: string; message?: string }] {
+  if (stalled) return ["lost", { reason: CloseUri.TIMEOUT, message: "restoring got no reply" }];
   const lost = info.by === "transport" || (info.by === "router" && COMING_BACK.has(info.reason));
   const message = typeof info.details.message === "string" ? info.details.message : undefined;
   return [lost ? "lost" : "closed", {

@@ -6,6 +6,7 @@
  */
 
 import type { Dict, Logger, WampMessage } from "../wamp/mod.ts";
+import type { ClientLimits } from "./limits.ts";
 
 /** Positional and keyword arguments of a call, result or publication. */
 export interface Arguments {
@@ -46,6 +47,8 @@ export interface SessionContext {
   report(error: unknown, where: string): void;
   /** Where the session logs what it cannot throw (a failing handler). */
   readonly log: Logger;
+  /** The session's limits against a router that sends too much. */
+  readonly limits: ClientLimits;
 }
 
 /** Both fields present: what results, chunks and errors carry. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { SubscribeOptions } from "../wamp/mod.ts";
+import { CloseUri, ErrorUri, type SubscribeOptions } from "../wamp/mod.ts";
 import {
   type Endpoint,
   type RegisterRequestOptions,
@@ -27,6 +27,8 @@ const PRUNE_FLOOR = 64;
 
 /** A connection's durable subscriptions and registrations. Internal. */
 export class Durables {
+  /** Whether the last restore got no reply in time and closed its session. */
+  stalled = false;
   #subscriptions = new Map<Subscription, SubscribeOptions>();
   #registrations = new Map<Registration, Registered>();
   #pruneAt = PRUNE_FLOOR;
@@ -77,19 +79,29 @@ export class Durables {
    * Subscribes and registers everything still wanted on a new session, all
    * at once. What the router refuses ends, as if revoked, with the error
    * URI as the reason (a registration's `onRevoked` is called with it);
-   * what fails because the session ended waits for the next one.
+   * what fails because the session ended waits for the next one. A request
+   * with no reply in `requestTimeout` (a router that stopped answering)
+   * waits for the next one too, and closes this session with
+   * `wamp.close.timeout`, so the connection tries again.
    *
    * @param session The new session.
-   * @returns When every request is answered.
+   * @returns When every request is answered, or the session closed.
    */
   async restore(session: Session): Promise<void> {
     this.#prune(true);
     const { subscriber, callee } = rolesOf(session);
     const pending: Promise<void>[] = [];
+    let timedOut = false;
+    this.stalled = false;
+    const retried = (error: unknown): boolean => {
+      if (error instanceof SessionClosedError) return true; // the next session tries again
+      if (!(error instanceof ApplicationError) || error.uri !== ErrorUri.TIMEOUT) return false;
+      return timedOut = true;
+    };
     for (const [sub, options] of this.#subscriptions) {
       pending.push(
         subscriber.resubscribe(sub, options).catch((error) => {
-          if (error instanceof SessionClosedError) return; // the next session tries again
+          if (retried(error)) return;
           this.#subscriptions.delete(sub);
           endSubscription(sub, refusal(error));
         }),
@@ -98,7 +110,7 @@ export class Durables {
     for (const [reg, { endpoint, options }] of this.#registrations) {
       pending.push(
         callee.reregister(reg, endpoint, options).catch((error) => {
-          if (error instanceof SessionClosedError) return;
+          if (retried(error)) return;
           this.#registrations.delete(reg);
           const reason = refusal(error);
           retireRegistration(reg, reason);
@@ -115,6 +127,10 @@ export class Durables {
       );
     }
     await Promise.all(pending);
+    if (timedOut && session.isOpen) {
+      this.stalled = true;
+      await session.close(CloseUri.TIMEOUT, "restoring got no reply in time");
+    }
   }
 
   /** Ends every subscription and registration (the connection stopped). */

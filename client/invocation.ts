@@ -8,13 +8,16 @@
 
 import {
   type Dict,
+  type ErrorMessage,
   ErrorUri,
   type InvocationDetails,
   type InvocationMessage,
   MessageType,
+  type WampMessage,
 } from "../wamp/mod.ts";
 import { type Arguments, argumentsOf, payloadOf, type SessionContext } from "./context.ts";
 import { ApplicationError } from "./errors.ts";
+import { MAX_TIMER } from "./limits.ts";
 import { payloadError } from "./payload.ts";
 
 /** What an endpoint returns, or passes to {@linkcode Invocation.progress}. */
@@ -70,7 +73,9 @@ export interface Invocation {
    * The call's input chunks, the first included (the same payload as the
    * endpoint's `args` and `kwargs`). A plain call has one chunk; a caller
    * using progressive call invocations streams more, and iteration ends
-   * after the chunk without `progress`. Chunks not yet read are buffered.
+   * after the chunk without `progress`. Chunks not yet read are buffered,
+   * up to `JoinOptions.maxInputChunks`: one more answers ERROR
+   * `cloverleaf.error.limit_exceeded` and aborts the invocation.
    * Iterating throws `signal.reason` once the invocation is aborted.
    *
    * @example Streaming input chunks
@@ -165,8 +170,12 @@ export class RunningInvocation implements Invocation {
       const waiting = this.#waiting;
       this.#waiting = undefined;
       waiting.resolve({ value: chunk, done: false });
-    } else {
+    } else if (this.#queue.length < this.#ctx.limits.maxInputChunks) {
       this.#queue.push(chunk);
+    } else {
+      const why = `limit "maxInputChunks" (${this.#ctx.limits.maxInputChunks}) exceeded`;
+      this.fail(ErrorUri.LIMIT_EXCEEDED, { args: [why] });
+      this.abort(new ApplicationError(ErrorUri.LIMIT_EXCEEDED, { args: [why] }), true);
     }
   }
 
@@ -250,11 +259,35 @@ export class RunningInvocation implements Invocation {
       this.#timer = undefined;
       this.fail(ErrorUri.TIMEOUT);
       this.abort(interruptError(ErrorUri.TIMEOUT, undefined), true);
-    }, timeout);
+    }, Math.min(timeout, MAX_TIMER)); // longer would fire at once
   }
 
   #stopTimer(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
   }
+}
+
+/**
+ * What the callee sends instead of an answer the link refused as over the
+ * router's limit: a YIELD (or an invocation's ERROR) becomes ERROR
+ * `wamp.error.payload_size_exceeded` under the router's own request ID,
+ * so the caller learns why and the session stays open.
+ *
+ * @param msg The refused message.
+ * @param why What was refused, for the caller.
+ * @returns The ERROR to send, or `undefined` when `msg` is no answer to an INVOCATION.
+ */
+export function oversizeAnswer(msg: WampMessage, why: string): ErrorMessage | undefined {
+  const answer = msg.type === MessageType.YIELD ||
+    (msg.type === MessageType.ERROR && msg.requestType === MessageType.INVOCATION);
+  if (!answer) return undefined;
+  return {
+    type: MessageType.ERROR,
+    requestType: MessageType.INVOCATION,
+    request: msg.request,
+    details: {},
+    error: ErrorUri.PAYLOAD_SIZE_EXCEEDED,
+    args: [why],
+  };
 }

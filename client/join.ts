@@ -24,9 +24,10 @@ import {
 import { ClientAuthenticator } from "./auth/authenticator.ts";
 import type { AuthCredentials } from "./auth/credentials.ts";
 import { SessionClosedError } from "./errors.ts";
+import { type ClientLimitOptions, type ClientLimits, clientLimits } from "./limits.ts";
 
-/** Options for joining a realm: the realm, credentials, a timeout. */
-export interface JoinOptions extends AuthCredentials {
+/** Options for joining a realm: the realm, credentials, a timeout, the client's limits. */
+export interface JoinOptions extends AuthCredentials, ClientLimitOptions {
   /** The realm to join. */
   realm: string;
   /**
@@ -57,8 +58,11 @@ export class Joiner {
   readonly realm: string;
   /** Where the session logs. */
   readonly log: Logger;
+  /** The session's limits. */
+  readonly limits: ClientLimits;
   #auth: ClientAuthenticator;
   #link: Link;
+  #challenged = false;
 
   /**
    * Reads the realm and the credentials.
@@ -67,12 +71,14 @@ export class Joiner {
    * @param link The link the join runs over (channel binding reads its
    * transport info); closed when the credentials are unusable.
    * @throws {TypeError} When channel binding is asked for over a link without TLS.
+   * @throws {RangeError} When a limit is out of range.
    */
   constructor(options: JoinOptions, link: Link) {
     this.realm = options.realm;
     this.log = options.logger ?? warningsToConsole;
     this.#link = link;
     try {
+      this.limits = clientLimits(options);
       this.#auth = new ClientAuthenticator(options, link.info);
     } catch (error) {
       link.close();
@@ -107,7 +113,9 @@ export class Joiner {
   /**
    * Answers a CHALLENGE, on a later tick: `send` gets the AUTHENTICATE, or
    * `abort` gets ABORT `wamp.error.cannot_authenticate` and why, when the
-   * client cannot or will not answer.
+   * client cannot or will not answer. WAMP authenticates in one round: a
+   * second CHALLENGE in one join gets ABORT `wamp.error.protocol_violation`
+   * at once, and starts no second key derivation.
    *
    * @param msg The CHALLENGE.
    * @param send Sends the AUTHENTICATE.
@@ -118,6 +126,10 @@ export class Joiner {
     send: (reply: AuthenticateMessage) => void,
     abort: (reason: string, message: string) => void,
   ): void {
+    if (this.#challenged) {
+      return abort(ErrorUri.PROTOCOL_VIOLATION, "a second CHALLENGE in one join");
+    }
+    this.#challenged = true;
     this.#auth.answer(msg.authmethod, msg.extra).then(
       ({ signature, extra }) => send({ type: MessageType.AUTHENTICATE, signature, extra }),
       (error: unknown) =>

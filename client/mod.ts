@@ -75,6 +75,7 @@ export {
   type TestamentScope,
 } from "./meta/mod.ts";
 export { type JoinOptions } from "./join.ts";
+export type { ClientLimitOptions } from "./limits.ts";
 export { type CloseInfo, Session } from "./session.ts";
 export { type Event, type EventHandler, Subscription } from "./subscription.ts";
 export type { ClientTlsOptions } from "../transports/stream/dial.ts";

@@ -6,7 +6,14 @@
  * @module
  */
 
-import { MAX_ID, MessageType, type MessageTypeCode, type WampMessage } from "../wamp/mod.ts";
+import {
+  ErrorUri,
+  MAX_ID,
+  MessageType,
+  type MessageTypeCode,
+  messageTypeName,
+  type WampMessage,
+} from "../wamp/mod.ts";
 import { ApplicationError } from "./errors.ts";
 
 interface Pending {
@@ -14,6 +21,7 @@ interface Pending {
   type: MessageTypeCode;
   resolve(msg: WampMessage): void;
   reject(error: Error): void;
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** The reply each request the session numbers here waits for. */
@@ -29,6 +37,11 @@ const REPLY: Partial<Record<MessageTypeCode, MessageTypeCode>> = {
 export class Requests {
   #last = 0;
   #pending = new Map<number, Pending>();
+  /**
+   * Milliseconds a request waits for its reply before it rejects with
+   * `wamp.error.timeout` (`JoinOptions.requestTimeout`; 0: for ever).
+   */
+  timeout = 0;
 
   /**
    * The next session-scope request ID.
@@ -54,6 +67,7 @@ export class Requests {
   ): { msg: WampMessage; reply: Promise<WampMessage> } {
     const request = this.next();
     const msg = make(request);
+    const timeout = this.timeout;
     const reply = new Promise<WampMessage>((resolve, reject) =>
       this.#pending.set(request, {
         type: msg.type,
@@ -62,6 +76,7 @@ export class Requests {
           resolve(msg);
         },
         reject,
+        timer: timeout > 0 ? setTimeout(() => this.#expire(request), timeout) : undefined,
       })
     );
     return { msg, reply };
@@ -85,6 +100,7 @@ export class Requests {
       : REPLY[pending.type] === msg.type;
     if (!answers) return false;
     this.#pending.delete(request);
+    clearTimeout(pending.timer);
     if (msg.type === MessageType.ERROR) {
       pending.reject(
         new ApplicationError(msg.error, {
@@ -105,7 +121,19 @@ export class Requests {
    * @param error What they reject with.
    */
   close(error: Error): void {
-    for (const pending of this.#pending.values()) pending.reject(error);
+    for (const pending of this.#pending.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+    }
     this.#pending.clear();
+  }
+
+  /** No reply in time: the request rejects; a reply arriving later is dropped. */
+  #expire(request: number): void {
+    const pending = this.#pending.get(request);
+    if (pending === undefined) return;
+    this.#pending.delete(request);
+    const what = `${messageTypeName(pending.type)} got no reply in ${this.timeout} ms`;
+    pending.reject(new ApplicationError(ErrorUri.TIMEOUT, { args: [what] }));
   }
 }

@@ -38,6 +38,7 @@ export class Roles {
     this.caller = new Caller(ctx);
     this.callee = new Callee(ctx);
     this.#requests = requests;
+    requests.timeout = ctx.limits.requestTimeout;
   }
 
   /**

@@ -1,8 +1,7 @@
 /**
- * A client session over any {@linkcode Link}: joining, the session state
- * and request IDs, GOODBYE and ABORT, and the dispatch of what arrives to
- * the roles (`publisher.ts`, `subscriber.ts`, `caller.ts`, `callee.ts`),
- * which the public methods delegate to.
+ * A client session over any {@linkcode Link}: joining, GOODBYE and ABORT,
+ * the dispatch of what arrives to the roles (`publisher.ts`, `subscriber.ts`,
+ * `caller.ts`, `callee.ts`), which the public methods delegate to.
  *
  * @module
  */
@@ -21,7 +20,7 @@ import {
   type WelcomeDetails,
 } from "../wamp/mod.ts";
 import type { Endpoint, RegisterRequestOptions, Registration } from "./callee.ts";
-import { oversizeAnswer } from "./callee.ts";
+import { oversizeAnswer } from "./invocation.ts";
 import type { CallRequestOptions, Result } from "./caller.ts";
 import { deferred } from "./deferred.ts";
 import type { Arguments, SessionContext } from "./context.ts";
@@ -76,6 +75,7 @@ export class Session {
       request: (make, onReply) => this.#request(make, onReply),
       nextRequest: () => this.#requests.next(),
       log: joiner.log,
+      limits: joiner.limits,
     };
     this.#roles = new Roles(context, this.#requests);
     link.bind({

@@ -57,7 +57,8 @@ export class Subscriber {
     const attach = (reply: WampMessage): void => {
       const id = (reply as { subscription: number }).subscription;
       const report = (error: unknown, where: string) => this.#ctx.report(error, where);
-      sub = new Subscription(id, topic, handler, (s) => this.#unsubscribe(s), report, durable);
+      const max = this.#ctx.limits.maxQueuedEvents;
+      sub = new Subscription(id, topic, handler, (s) => this.#unsubscribe(s), report, durable, max);
       this.#attach(sub);
     };
     await this.#ctx.request(

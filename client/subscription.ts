@@ -66,6 +66,8 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
   #waiting: ((r: IteratorResult<Event>) => void) | undefined;
   #done = false;
   #revoked: string | undefined;
+  #maxQueued: number;
+  #dropped = 0;
 
   /**
    * Created by the session; not meant to be constructed directly.
@@ -76,6 +78,7 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
    * @param unsubscribe How to unsubscribe.
    * @param report Where a failing handler is reported (`Session.onUserError`, else the logger).
    * @param durable Whether it outlives its session (see {@linkcode Subscription.durable}).
+   * @param maxQueued How many unread events iteration holds (`JoinOptions.maxQueuedEvents`).
    */
   constructor(
     id: number,
@@ -84,6 +87,7 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
     unsubscribe: (sub: Subscription) => Promise<void>,
     report: ErrorReporter,
     durable = false,
+    maxQueued = 10_000,
   ) {
     this.#id = id;
     this.topic = topic;
@@ -91,6 +95,7 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
     this.#unsubscribe = unsubscribe;
     this.#report = report;
     this.durable = durable;
+    this.#maxQueued = maxQueued;
   }
 
   /** The router's subscription ID (a durable subscription gets a new one per session). */
@@ -117,8 +122,21 @@ export class Subscription implements AsyncIterable<Event>, AsyncDisposable {
       this.#waiting = undefined;
       wake({ value: event, done: false });
     } else {
+      if (this.#queue.length >= this.#maxQueued) {
+        this.#queue.shift();
+        this.#dropped++;
+      }
       this.#queue.push(event);
     }
+  }
+
+  /**
+   * Events dropped unread: an iterated subscription holds at most
+   * `JoinOptions.maxQueuedEvents` (default 10,000) not yet read, and drops
+   * the oldest past that.
+   */
+  get dropped(): number {
+    return this.#dropped;
   }
 
   #failed(error: unknown): void {

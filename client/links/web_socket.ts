@@ -39,6 +39,12 @@ export interface GlobalWebSocketOptions {
   maxMessageSize?: number;
   /** Aborts the connection attempt. */
   signal?: AbortSignal;
+  /**
+   * Milliseconds the socket may take to open (connection, TLS, upgrade):
+   * a server that accepts and never answers fails the attempt.
+   * @default {10000}
+   */
+  handshakeTimeout?: number;
 }
 
 /** What the client needs of a WHATWG `WebSocket`. */
@@ -49,7 +55,7 @@ type Socket = WebSocket;
  * `wamp.2.<serializer>` subprotocols, and waits for it to open.
  *
  * @param url A `ws://` or `wss://` URL.
- * @param options Serializers, the message size limit, an abort signal.
+ * @param options Serializers, the message size limit, an abort signal, a timeout.
  * @returns The open link.
  * @throws {TransportError} When there is no global `WebSocket`, the
  * connection fails, or the router picks no offered subprotocol.
@@ -67,7 +73,7 @@ export async function connectGlobalWebSocket(
   );
   const socket = new Platform(url, offered.map((s) => s.subprotocol));
   socket.binaryType = "arraybuffer";
-  await opened(socket, url, options.signal);
+  await opened(socket, url, options.signal, options.handshakeTimeout ?? 10_000);
   const serializer = offered.find((s) => s.subprotocol === socket.protocol);
   if (serializer === undefined) {
     socket.close(1000, "no WAMP subprotocol"); // a global WebSocket may not send 1002
@@ -78,9 +84,19 @@ export async function connectGlobalWebSocket(
   return new GlobalWebSocketLink(socket, serializer, url, options.maxMessageSize ?? 16 * 1024 ** 2);
 }
 
-function opened(socket: Socket, url: string, signal: AbortSignal | undefined): Promise<void> {
+function opened(
+  socket: Socket,
+  url: string,
+  signal: AbortSignal | undefined,
+  timeout: number,
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => done(new TransportError(`Cannot connect to ${url}: not open in ${timeout} ms`)),
+      timeout,
+    );
     const done = (error?: TransportError) => {
+      clearTimeout(timer);
       socket.removeEventListener("open", onOpen);
       socket.removeEventListener("error", onError);
       socket.removeEventListener("close", onClose);

@@ -4,7 +4,7 @@
  */
 
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
-import { oversizeAnswer } from "../../client/callee.ts";
+import { oversizeAnswer } from "../../client/invocation.ts";
 import { SessionClosedError } from "../../client/errors.ts";
 import { MetaApi, type MetaPeer } from "../../client/meta/mod.ts";
 import { Session } from "../../client/session.ts";

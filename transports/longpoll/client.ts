@@ -9,6 +9,7 @@
 import {
   type Link,
   type PeerHandler,
+  ProtocolViolationError,
   type Serializer,
   type SerializerName,
   serializers as allSerializers,
@@ -19,6 +20,7 @@ import {
 import { Inbox } from "../stream/keepalive.ts";
 import { encodeOwnedBytes } from "../stream/encode.ts";
 import { joinBatch, MAX_BATCH_MESSAGES, splitBatchedBody } from "../stream/batched.ts";
+import { concat } from "../stream/bytes.ts";
 
 /** Options for {@linkcode connectLongPoll}. */
 export interface ConnectLongPollOptions {
@@ -37,7 +39,23 @@ export interface ConnectLongPollOptions {
   signal?: AbortSignal;
   /** Extra CA certificates (PEM) trusted for `https:` URLs. */
   caCerts?: string[];
+  /**
+   * The largest incoming message, in bytes. A `receive` body over it (a
+   * batched one, which may hold up to 1024 messages: over 4 times it) is
+   * not read further and fails the transport as a protocol violation.
+   * @default {16777216}
+   */
+  maxMessageSize?: number;
 }
+
+/** The largest answer to `open` read, in bytes. */
+const OPEN_LIMIT = 64 * 1024;
+
+/** A `204` sooner than this after its `receive` was a quick one, in ms. */
+const QUICK_204 = 100;
+
+/** The first and the longest wait before polling again after quick 204s, in ms. */
+const BACKOFF = { first: 25, max: 2000 };
 
 /** How long `close` may take before the transport is given up, in ms. */
 const CLOSE_TIMEOUT = 5000;
@@ -47,7 +65,7 @@ const CLOSE_TIMEOUT = 5000;
  * receiving.
  *
  * @param url The base URL of the long-poll service, e.g. `http://127.0.0.1:8080/lp`.
- * @param options Serializers, batching, abort signal, CA certificates.
+ * @param options Serializers, batching, abort signal, CA certificates, size limit.
  * @returns The open link.
  * @throws {TransportError} When the URL is not `http:` or `https:`, the
  * request fails, or the server answers with an error or a protocol we did
@@ -107,7 +125,7 @@ export async function connectLongPoll(
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(client === undefined ? {} : { client }),
     });
-    const text = await res.text();
+    const text = new TextDecoder().decode(await readBody(res, OPEN_LIMIT, "answer to open"));
     if (res.status !== 200) throw new Error(`HTTP ${res.status} ${text.trim()}`);
     opened = JSON.parse(text);
   } catch (error) {
@@ -123,7 +141,40 @@ export async function connectLongPoll(
       `Cannot connect to ${url}: unexpected answer ${JSON.stringify(opened)}`,
     );
   }
-  return new LongPollLink(`${base}/${transport}`, chosen.serializer, chosen.batched, client);
+  const maxMessageSize = options.maxMessageSize ?? 16 * 1024 * 1024;
+  return new LongPollLink(`${base}/${transport}`, chosen, maxMessageSize, client);
+}
+
+/**
+ * Reads a response body, at most `limit` bytes (with a reader, not async
+ * iteration, which not every browser has).
+ *
+ * @param res The response.
+ * @param limit The most bytes read.
+ * @param what What the body is, for the error.
+ * @returns The body.
+ * @throws {ProtocolViolationError} When it is longer: it is canceled.
+ */
+async function readBody(res: Response, limit: number, what: string): Promise<Uint8Array> {
+  const tooLong = new ProtocolViolationError(`${what} over ${limit} bytes`);
+  if (Number(res.headers.get("content-length") ?? 0) > limit) {
+    await res.body?.cancel().catch(() => {});
+    throw tooLong;
+  }
+  const reader = res.body?.getReader();
+  if (reader === undefined) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return concat(chunks);
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLong;
+    }
+    chunks.push(value);
+  }
 }
 
 /** A long-poll transport, client side. */
@@ -132,6 +183,7 @@ class LongPollLink implements Link {
   #url: string;
   #serializer: Serializer;
   #batched: boolean;
+  #maxMessageSize: number;
   #client: Deno.HttpClient | undefined;
   #inbox = new Inbox();
   #outbox: Uint8Array[] = [];
@@ -144,10 +196,16 @@ class LongPollLink implements Link {
   /** The receive loop, the send loop and the close request, while they run. */
   #tasks = new Set<Promise<void>>();
 
-  constructor(url: string, serializer: Serializer, batched: boolean, client?: Deno.HttpClient) {
+  constructor(
+    url: string,
+    { serializer, batched }: { serializer: Serializer; batched: boolean },
+    maxMessageSize: number,
+    client?: Deno.HttpClient,
+  ) {
     this.#url = url;
     this.#serializer = serializer;
     this.#batched = batched;
+    this.#maxMessageSize = maxMessageSize;
     this.#client = client;
     this.info = {
       type: "longpoll",
@@ -234,19 +292,45 @@ class LongPollLink implements Link {
   }
 
   async #receiveLoop(): Promise<void> {
+    const limit = this.#maxMessageSize * (this.#batched ? 4 : 1);
+    let wait = 0; // after quick 204s, a growing pause before the next receive
     while (this.#state !== "closed") {
       let body: Uint8Array;
       try {
+        const started = Date.now();
         const res = await this.#post("receive");
-        body = new Uint8Array(await res.arrayBuffer());
-        if (res.status === 204) continue;
+        if (res.status === 204) {
+          await res.body?.cancel();
+          wait = Date.now() - started >= QUICK_204
+            ? 0
+            : Math.min(BACKOFF.max, 2 * wait || BACKOFF.first);
+          if (wait > 0) await this.#pause(wait);
+          continue;
+        }
         if (res.status !== 200) break; // 404: the transport is gone
-      } catch {
+        wait = 0;
+        body = await readBody(res, limit, "receive body");
+      } catch (error) {
+        if (error instanceof ProtocolViolationError) this.#inbox.fail(error);
         break;
       }
       if (body.byteLength > 0) this.#received(body);
     }
     this.#gone();
+  }
+
+  /** Waits `ms`, or less when the transport closes. */
+  #pause(ms: number): Promise<void> {
+    const signal = this.#abort.signal;
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener("abort", done);
+    });
   }
 
   #received(body: Uint8Array): void {

@@ -16,7 +16,7 @@ import {
   UnsupportedUrlError,
   type WampMessage,
 } from "../../wamp/mod.ts";
-import { type ClientTlsOptions, dial, type DialAddress } from "../stream/dial.ts";
+import { clientBacklog, type ClientTlsOptions, dial, type DialAddress } from "../stream/dial.ts";
 import { RawSocketConnection, transportInfo } from "./link.ts";
 import {
   decodeHandshakeReply,
@@ -60,10 +60,18 @@ export interface ConnectRawSocketOptions {
    */
   pingTimeout?: number;
   /**
-   * Milliseconds to wait for the router's handshake reply.
+   * Milliseconds to wait for the connection and TLS handshake, and again
+   * for the router's handshake reply.
    * @default {10000}
    */
   handshakeTimeout?: number;
+  /**
+   * Bytes that may wait to go out: past half of it the client stops
+   * reading (a router that sends PINGs and never reads its PONGs is not
+   * buffered for without bound), and PONGs past it close the connection.
+   * @default {16 MiB, or 2 x maxMessageSize when that is more}
+   */
+  maxBacklog?: number;
 }
 
 /** Where a RawSocket URL points. */
@@ -169,6 +177,8 @@ export async function connectRawSocket(
   const wire = await dial(address, {
     tls: tls ? options.tls ?? {} : undefined,
     signal: options.signal,
+    timeout: options.handshakeTimeout,
+    maxBacklog: options.maxBacklog ?? clientBacklog(options.maxMessageSize),
   });
   const limit = receiveLimit(options.maxMessageSize);
   wire.write(

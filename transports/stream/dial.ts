@@ -27,18 +27,49 @@ export interface ClientTlsOptions {
 /** Where to connect: a TCP host and port, or a Unix socket path. */
 export type DialAddress = { host: string; port: number } | { path: string };
 
+/** Options for {@linkcode dial}. */
+export interface DialOptions {
+  /** TLS settings, to use TLS. */
+  tls?: ClientTlsOptions | undefined;
+  /** Aborts the attempt. */
+  signal?: AbortSignal | undefined;
+  /**
+   * Milliseconds the connection and the TLS handshake may take together:
+   * a server that accepts TCP and never answers TLS fails the attempt.
+   * @default {10000}
+   */
+  timeout?: number | undefined;
+  /**
+   * The wire's outbound limit (the wire option `maxBacklog`): past
+   * half of it the wire stops reading, so a router that sends PINGs and
+   * never reads gets the client to queue this much of PONGs at most, and
+   * PONGs past it close the connection.
+   * @default {16777216}
+   */
+  maxBacklog?: number | undefined;
+}
+
+/**
+ * The client's outbound limit for a maximum message size: 16 MiB, or two
+ * of the largest message when that is more.
+ *
+ * @param maxMessageSize The largest message, in bytes.
+ * @returns The limit, in bytes.
+ */
+export function clientBacklog(maxMessageSize: number | undefined): number {
+  return Math.max(16 * 1024 * 1024, 2 * (maxMessageSize ?? 0));
+}
+
 /**
  * Opens a stream to a server.
  *
  * @param address Host and port, or a Unix socket path.
- * @param options `tls` to use TLS; `signal` to abort.
+ * @param options `tls` to use TLS; `signal` to abort; `timeout`; `maxBacklog`.
  * @returns The connected wire.
- * @throws {TransportError} When the connection or the TLS handshake fails.
+ * @throws {TransportError} When the connection or the TLS handshake fails,
+ * or does not complete within `timeout`.
  */
-export function dial(
-  address: DialAddress,
-  options: { tls?: ClientTlsOptions | undefined; signal?: AbortSignal | undefined } = {},
-): Promise<Wire> {
+export function dial(address: DialAddress, options: DialOptions = {}): Promise<Wire> {
   const where = "path" in address ? address.path : `${address.host}:${address.port}`;
   return new Promise<Wire>((resolve, reject) => {
     const sockets = builtin("node:net");
@@ -69,14 +100,20 @@ export function dial(
       reject(new TransportError(`Cannot connect to ${where}: ${error.message}`, { cause: error }));
     };
     const onAbort = () => fail(new Error("aborted"));
+    const timeout = options.timeout ?? 10_000;
+    const timer = setTimeout(
+      () => fail(new Error(`no ${options.tls ? "TLS handshake" : "connection"} in ${timeout} ms`)),
+      timeout,
+    );
     const cleanup = () => {
+      clearTimeout(timer);
       socket.off("error", fail);
       socket.off(ready, onReady);
       options.signal?.removeEventListener("abort", onAbort);
     };
     const onReady = () => {
       cleanup();
-      resolve(new Wire(socket));
+      resolve(new Wire(socket, { maxBacklog: options.maxBacklog ?? clientBacklog(undefined) }));
     };
     socket.once("error", fail);
     socket.once(ready, onReady);

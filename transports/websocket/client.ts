@@ -15,7 +15,7 @@ import {
   type TransportInfo,
 } from "../../wamp/mod.ts";
 import { BATCHED_SUFFIX } from "../stream/batched.ts";
-import { type ClientTlsOptions, dial } from "../stream/dial.ts";
+import { clientBacklog, type ClientTlsOptions, dial } from "../stream/dial.ts";
 import { MAX_HEAD_SIZE } from "../stream/http.ts";
 import {
   acceptDeflateResponse,
@@ -72,10 +72,18 @@ export interface ConnectWebSocketOptions {
    */
   pingTimeout?: number;
   /**
-   * Milliseconds to wait for the upgrade response.
+   * Milliseconds to wait for the connection and TLS handshake, and again
+   * for the upgrade response.
    * @default {10000}
    */
   handshakeTimeout?: number;
+  /**
+   * Bytes that may wait to go out: past half of it the client stops
+   * reading (a router that sends PINGs and never reads its PONGs is not
+   * buffered for without bound), and PONGs past it close the connection.
+   * @default {16 MiB, or 2 x maxMessageSize when that is more}
+   */
+  maxBacklog?: number;
 }
 
 /** A parsed HTTP response head. */
@@ -209,7 +217,12 @@ export async function connectWebSocket(
   const request = requestHead(u, key, protocols, options);
   const wire = await dial(
     { host: u.hostname.replace(/^\[(.*)\]$/, "$1"), port: Number(u.port || (secure ? 443 : 80)) },
-    { tls: secure ? options.tls ?? {} : undefined, signal: options.signal },
+    {
+      tls: secure ? options.tls ?? {} : undefined,
+      signal: options.signal,
+      timeout: options.handshakeTimeout,
+      maxBacklog: options.maxBacklog ?? clientBacklog(options.maxMessageSize),
+    },
   );
   wire.write(request);
   const { head, early } = await responseHead(wire, url, options);

@@ -1,0 +1,54 @@
+/**
+ * A small hostile WAMP router for the client's tests: a Deno.serve
+ * WebSocket server on 127.0.0.1 speaking `wamp.2.json` that answers each
+ * message as the test's `onMessage` says (and records what it got).
+ */
+
+/** Sends one WAMP message (or a raw text frame) to the client. */
+export type Send = (msg: unknown[] | string) => void;
+
+/** A running hostile router. */
+export interface Hostile extends AsyncDisposable {
+  /** Its `ws://` URL. */
+  url: string;
+  /** Every message the client sent, decoded. */
+  received: unknown[][];
+  /** Stops it. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts a hostile router.
+ *
+ * @param onMessage Answers a message from the client.
+ * @returns The router.
+ */
+export function hostile(
+  // deno-lint-ignore no-explicit-any
+  onMessage: (msg: any[], send: Send, socket: WebSocket) => void,
+): Hostile {
+  const received: unknown[][] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    const { socket, response } = Deno.upgradeWebSocket(request, { protocol: "wamp.2.json" });
+    const send: Send = (m) => {
+      try {
+        socket.send(typeof m === "string" ? m : JSON.stringify(m));
+      } catch { /* closed */ }
+    };
+    socket.onmessage = (event) => {
+      const msg = JSON.parse(String(event.data));
+      received.push(msg);
+      if (msg[0] === 6) send([6, {}, "wamp.close.goodbye_and_out"]); // GOODBYE
+      onMessage(msg, send, socket);
+    };
+    socket.onerror = () => {};
+    return response;
+  });
+  const shutdown = (): Promise<void> => server.shutdown();
+  return {
+    url: `ws://127.0.0.1:${server.addr.port}`,
+    received,
+    shutdown,
+    [Symbol.asyncDispose]: shutdown,
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * The long-poll client against a hostile HTTP server on 127.0.0.1 (attack
+ * review E): bodies past the size limit are not read whole, and a server
+ * answering every `receive` with 204 at once is not polled in a spin.
+ */
+
+import { equal, match, ok } from "node:assert/strict";
+import { connect } from "../../mod.ts";
+import { connectLongPoll } from "../../transports/longpoll/client.ts";
+import { TransportError } from "../../wamp/mod.ts";
+import { until, within } from "../_helpers/router.ts";
+
+/** A long-poll server whose `receive` streams `mib` MiB of JSON whitespace (or answers 204). */
+function server(receive: "stream" | "204", options: { mib?: number; open?: string } = {}) {
+  const state = { sent: 0, receives: 0 };
+  const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/lp/open") {
+      return new Response(
+        options.open ?? JSON.stringify({ protocol: "wamp.2.json", transport: "t1" }),
+      );
+    }
+    if (path === "/lp/t1/receive") {
+      state.receives++;
+      if (receive === "204") return new Response(null, { status: 204 });
+      const chunk = new Uint8Array(64 * 1024).fill(0x20);
+      let left = (options.mib ?? 8) * 16;
+      return new Response(
+        new ReadableStream({
+          pull(controller) {
+            if (left-- > 0) {
+              state.sent += chunk.length;
+              controller.enqueue(chunk);
+            } else controller.close();
+          },
+        }, { highWaterMark: 1 }),
+      );
+    }
+    return new Response(null, { status: 204 });
+  });
+  return { url: `http://127.0.0.1:${http.addr.port}/lp`, state, http };
+}
+
+Deno.test("long-poll client: a receive body over maxMessageSize fails the link before it is read whole", async () => {
+  const lp = server("stream", { mib: 64 });
+  try {
+    const link = await connectLongPoll(lp.url, {
+      serializers: ["json"],
+      maxMessageSize: 64 * 1024,
+    });
+    const got: string[] = [];
+    link.bind({
+      receive: () => void got.push("receive"),
+      fail: (error) => void got.push(`fail ${error.message}`),
+      closed: () => void got.push("closed"),
+    });
+    await until(() => got.includes("closed"), 5000, "the link closes");
+    equal(got.length, 2, JSON.stringify(got));
+    match(got[0]!, /receive body over 65536 bytes/);
+    // What the server could push into socket buffers before the client canceled, not 64 MiB.
+    ok(lp.state.sent < 16 * 1024 * 1024, `server sent ${lp.state.sent} bytes`);
+  } finally {
+    await lp.http.shutdown();
+  }
+});
+
+Deno.test("long-poll client: connect() hands maxMessageSize to the long-poll link", async () => {
+  const lp = server("stream", { mib: 64 });
+  try {
+    const error = await within(
+      connect(lp.url, { realm: "r", serializers: ["json"], maxMessageSize: 1024 * 1024 })
+        .then(() => undefined, (e: unknown) => e),
+      8000,
+      "the join",
+    );
+    match(String(error), /receive body over 1048576 bytes/);
+    ok(lp.state.sent < 16 * 1024 * 1024, `server sent ${lp.state.sent} bytes`);
+  } finally {
+    await lp.http.shutdown();
+  }
+});
+
+Deno.test("long-poll client: an answer to open over 64 KiB is refused", async () => {
+  const lp = server("204", { open: " ".repeat(200_000) + "{}" });
+  try {
+    const error = await within(
+      connectLongPoll(lp.url, { serializers: ["json"] }).then(() => undefined, (e: unknown) => e),
+      5000,
+    );
+    ok(error instanceof TransportError, String(error));
+    match(error.message, /answer to open over 65536 bytes/);
+  } finally {
+    await lp.http.shutdown();
+  }
+});
+
+Deno.test("long-poll client: quick 204s to receive back off instead of polling in a spin", async () => {
+  const lp = server("204");
+  try {
+    const link = await connectLongPoll(lp.url, { serializers: ["json"] });
+    link.bind({ receive() {}, fail() {}, closed() {} });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // 25, 50, 100, 200, 400 ms of backoff fit in a second: a handful of receives, not thousands.
+    ok(lp.state.receives <= 10, `${lp.state.receives} receives in 1 s`);
+    ok(lp.state.receives >= 3, `${lp.state.receives} receives in 1 s`);
+    link.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  } finally {
+    await lp.http.shutdown();
+  }
+});

@@ -1,0 +1,184 @@
+/**
+ * The client against a hostile router (attack review E): a router that
+ * sends what it should not, or too much of it, gets a bounded client.
+ */
+
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { ApplicationError, connect, ErrorUri, SessionClosedError } from "../../mod.ts";
+import { until, within } from "../_helpers/router.ts";
+import { hostile } from "./_hostile.ts";
+
+Deno.test("hostile router: a second CHALLENGE in one join is a protocol violation, answered by no second AUTHENTICATE", async () => {
+  await using router = hostile((msg, send) => {
+    if (msg[0] === 1) {
+      send([4, "ticket", {}]);
+      send([4, "ticket", {}]);
+      send([4, "ticket", {}]);
+    }
+  });
+  const error = await within(
+    connect(router.url, {
+      realm: "r",
+      authid: "a",
+      ticket: "t",
+      serializers: ["json"],
+      timeout: 3000,
+    })
+      .then(() => undefined, (e: unknown) => e),
+    5000,
+    "the join",
+  );
+  ok(error instanceof SessionClosedError, String(error));
+  equal(error.reason, ErrorUri.PROTOCOL_VIOLATION);
+  match(error.message, /second CHALLENGE/);
+  await until(() => router.received.some((m) => m[0] === 3), 2000, "the router gets ABORT");
+  const kinds = router.received.map((m) => m[0]);
+  deepEqual(kinds.filter((k) => k === 5), [], "no AUTHENTICATE after the ABORT");
+  equal(router.received.find((m) => m[0] === 3)?.[2], ErrorUri.PROTOCOL_VIOLATION);
+});
+
+const WELCOME = [2, 1, {
+  roles: { broker: {}, dealer: { features: { progressive_call_invocations: true } } },
+}];
+
+/** A router that welcomes, answers REGISTER with registration 77 and then runs `onRegister`. */
+function dealer(onRegister: (send: (msg: unknown[]) => void) => void) {
+  return hostile((msg, send) => {
+    if (msg[0] === 1) send(WELCOME);
+    if (msg[0] === 64) {
+      send([65, msg[1], 77]);
+      onRegister(send);
+    }
+  });
+}
+
+/** The ERRORs and YIELDs the router got, as [request, error URI or "yield"]. */
+function answers(received: unknown[][]): [number, string][] {
+  return received.filter((m) => m[0] === 8 || m[0] === 70).map((m) =>
+    m[0] === 70 ? [m[1] as number, "yield"] : [m[2] as number, m[4] as string]
+  );
+}
+
+Deno.test("hostile router: INVOCATIONs past maxInvocations get ERROR wamp.error.unavailable at once and run nothing", async () => {
+  await using router = dealer((send) => {
+    for (let i = 1; i <= 5; i++) send([68, i, 77, {}, [i]]);
+  });
+  const session = await connect(router.url, {
+    realm: "r",
+    serializers: ["json"],
+    maxInvocations: 2,
+  });
+  const release = Promise.withResolvers<void>();
+  const ran: unknown[] = [];
+  await session.register("p", async (args) => {
+    ran.push(args[0]);
+    await release.promise;
+    return { args: ["done"] };
+  });
+  await until(() => answers(router.received).length === 3, 3000, "three refusals");
+  deepEqual(answers(router.received), [
+    [3, "wamp.error.unavailable"],
+    [4, "wamp.error.unavailable"],
+    [
+      5,
+      "wamp.error.unavailable",
+    ],
+  ]);
+  deepEqual(ran, [1, 2]);
+  release.resolve();
+  await until(() => answers(router.received).length === 5, 3000, "the two running answer");
+  await session.close();
+});
+
+Deno.test("hostile router: input chunks past maxInputChunks answer ERROR limit_exceeded and abort the invocation", async () => {
+  await using router = dealer((send) => {
+    send([68, 1, 77, { progress: true }, ["first"]]);
+    for (let i = 0; i < 10; i++) send([68, 1, 77, { progress: true }, [i]]);
+  });
+  const session = await connect(router.url, {
+    realm: "r",
+    serializers: ["json"],
+    maxInputChunks: 3,
+  });
+  let reason: unknown;
+  await session.register("p", async (_args, _kwargs, _details, invocation) => {
+    // Reads nothing: the chunks queue until the invocation is aborted.
+    await new Promise((resolve) => invocation.signal.addEventListener("abort", resolve));
+    reason = invocation.signal.reason;
+    return { args: ["ignored"] };
+  });
+  await until(() => reason !== undefined, 3000, "the abort");
+  match(String(reason), /maxInputChunks/);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  deepEqual(answers(router.received), [[1, ErrorUri.LIMIT_EXCEEDED]]);
+  await session.close();
+});
+
+Deno.test("hostile router: an INVOCATION timeout past 2^31-1 ms does not fire at once", async () => {
+  await using router = dealer((send) => {
+    send([68, 1, 77, { timeout: 2 ** 31 }, []]);
+    send([68, 2, 77, { timeout: 30 * 86_400_000 }, []]);
+  });
+  const session = await connect(router.url, { realm: "r", serializers: ["json"] });
+  await session.register("p", async () => {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    return { args: ["done"] };
+  });
+  await until(() => answers(router.received).length === 2, 3000, "two answers");
+  deepEqual(answers(router.received), [[1, "yield"], [2, "yield"]]);
+  await session.close();
+});
+
+Deno.test("hostile router: an iterated subscription holds at most maxQueuedEvents unread and counts the dropped", async () => {
+  await using router = hostile((msg, send) => {
+    if (msg[0] === 1) send(WELCOME);
+    if (msg[0] === 32) {
+      send([33, msg[1], 9]);
+      for (let i = 1; i <= 150; i++) send([36, 9, i, {}, [i]]);
+    }
+  });
+  const session = await connect(router.url, {
+    realm: "r",
+    serializers: ["json"],
+    maxQueuedEvents: 100,
+  });
+  const sub = await session.subscribe("t");
+  await until(() => sub.dropped === 50, 3000, "50 dropped");
+  const it = sub[Symbol.asyncIterator]();
+  equal((await it.next()).value?.publication, 51);
+  await session.close();
+});
+
+Deno.test("hostile router: a request the router never answers rejects after requestTimeout", async () => {
+  await using router = hostile((msg, send) => {
+    if (msg[0] === 1) send(WELCOME);
+  });
+  const session = await connect(router.url, {
+    realm: "r",
+    serializers: ["json"],
+    requestTimeout: 200,
+  });
+  const started = Date.now();
+  const error = await within(session.subscribe("t").then(() => undefined, (e: unknown) => e), 3000);
+  ok(error instanceof ApplicationError, String(error));
+  equal(error.uri, ErrorUri.TIMEOUT);
+  match(error.message, /SUBSCRIBE got no reply in 200 ms/);
+  ok(Date.now() - started < 2000);
+  ok(session.isOpen);
+  await session.close();
+});
+
+Deno.test("maxInvocations: an endpoint that answers synchronously is answered at once and never counts", async () => {
+  await using router = dealer((send) => {
+    for (let i = 1; i <= 5; i++) send([68, i, 77, {}, [i]]);
+  });
+  const session = await connect(router.url, {
+    realm: "r",
+    serializers: ["json"],
+    maxInvocations: 1,
+  });
+  await session.register("p", (args) => ({ args }));
+  await until(() => answers(router.received).length === 5, 3000, "five answers");
+  deepEqual(answers(router.received), [1, 2, 3, 4, 5].map((i) => [i, "yield"]));
+  await session.close();
+});
