@@ -95,7 +95,9 @@ export class RegistrationDescriptions {
       this.writes++;
       const revision = await (live(current)
         ? this.#kv.update(key, value, current.revision)
-        : this.#kv.create(key, value)).catch(() => undefined);
+        : this.#kv.create(key, value)).catch(() =>
+          undefined
+        );
       if (revision === undefined) continue; // written meanwhile: look again
       const after = await this.#kv.get(head);
       if (live(after) && (decode(after.value) as Head).epoch === epoch) return;

@@ -359,7 +359,7 @@ Deno.test("a snapshot of many sessions and subscribers goes in parts, and is who
     node: "n1",
     realm: "realm1",
     kill: () => Promise.resolve(),
-    modify: () => Promise.resolve(false),
+    modify: () => Promise.resolve(undefined),
   };
   const details = Array.from({ length: 600 }, (_, i) => ({ session: i + 1, authid: `a${i}` }));
   const subscribers = Array.from({ length: 700 }, (_, i) => i + 1);
@@ -372,7 +372,7 @@ Deno.test("a snapshot of many sessions and subscribers goes in parts, and is who
       { id: 7, topic: "com.example.t", match: "exact", created: "", subscribers },
     ],
     kill: () => NOTHING,
-    modify: () => false,
+    modify: () => undefined,
     settle,
   });
   const parts = from.snapshot("n2").effects as ClusterSession[];
@@ -389,7 +389,7 @@ Deno.test("a snapshot of many sessions and subscribers goes in parts, and is who
     local: () => [],
     subscriptions: () => [],
     kill: () => NOTHING,
-    modify: () => false,
+    modify: () => undefined,
     settle,
   });
   to.receive({ k: "join", realm: "realm1", node: "n1", details: { session: 9999 } });

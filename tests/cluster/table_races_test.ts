@@ -155,7 +155,10 @@ Deno.test("a description written for an epoch gone never replaces the next regis
           raced = true;
           await a.table.release("r", "com.d", "exact", a.node.id, 1);
           await tableHas(nats, "describe", 0);
-          equal(await a.table.claim("r", "com.d", "exact", "single", entry(a.node.id, 2)), undefined);
+          equal(
+            await a.table.claim("r", "com.d", "exact", "single", entry(a.node.id, 2)),
+            undefined,
+          );
           await a.table.define("r", "com.d", "exact", { next: true });
         }
         return read;
