@@ -189,7 +189,7 @@ interface Mirrored {
   revisions: Map<string, number>;
   described: Described | undefined;
   /** The head's takeover mark: its revision, and when the watcher first saw it (monotonic ms). */
-  mark: { revision: number; since: number } | undefined;
+  mark?: { revision: number; since: number } | undefined;
 }
 
 /** The table as this node watches it. */
@@ -226,13 +226,7 @@ export class RegistrationMirror {
     const key = parts.slice(0, 3).join(".");
     let reg = this.#regs.get(key);
     if (reg === undefined) {
-      reg = {
-        head: undefined,
-        callees: new Map(),
-        revisions: new Map(),
-        described: undefined,
-        mark: undefined,
-      };
+      reg = { head: undefined, callees: new Map(), revisions: new Map(), described: undefined };
       this.#regs.set(key, reg);
     }
     if (parts.length === 3) {
