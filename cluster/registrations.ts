@@ -174,6 +174,7 @@ export class ClusterRegistrations {
   ): Promise<string | undefined> {
     const key = keyOf(realm, procedure, match);
     const mine = `${key}.${entry.node}.${entry.session}`;
+    const waitUntil = performance.now() + 2 * MARK_MS; // a live mark is waited out till then
     for (let attempt = 0; attempt < ATTEMPTS && !this.#closed; attempt++) {
       const current = await this.#kv.get(key);
       const head = live(current) ? decode(current.value) as Head : undefined;
@@ -181,7 +182,10 @@ export class ClusterRegistrations {
       if (head?.next !== undefined) { // a takeover in flight: wait, or undo a stale one
         if (this.#stale(key, current!.revision, head.next)) {
           await this.#unmark(key, head, current!.revision);
-        } else await pause(5 + attempt * Math.random() * 10);
+        } else {
+          await pause(5 + Math.min(attempt, 20) * Math.random() * 10);
+          if (performance.now() < waitUntil) attempt--; // not an attempt: the mark's node is at work
+        }
         continue;
       }
       if (head !== undefined && head.invoke === invoke && invoke !== "single") {

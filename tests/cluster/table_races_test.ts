@@ -119,6 +119,26 @@ Deno.test("a mark a live node left is stale MARK_MS after the watcher saw it, no
   }
 });
 
+Deno.test("a REGISTER waits a fresh live mark out, however short its pauses", async () => {
+  const nats = await startNats();
+  const all = await members(nats.url, "freshmark", 2);
+  const { nc, kv } = await bucket(nats, "freshmark");
+  const random = Math.random;
+  try {
+    const [a, b] = all as [Member, Member];
+    const next = { node: a.node.id };
+    await kv.put(`${head("com.f")}.${a.node.id}.7`, encode(["e1", entry(a.node.id, 7)]));
+    await kv.put(head("com.f"), encode({ invoke: "roundrobin", epoch: "e1", next }));
+    Math.random = () => 0; // the claim's pauses at their shortest: 50 of them pass in well under 6 s
+    equal(await b.table.claim("r", "com.f", "exact", "roundrobin", entry(b.node.id, 1)), undefined);
+  } finally {
+    Math.random = random;
+    await nc.close();
+    await close(all);
+    await nats.stop();
+  }
+});
+
 Deno.test("a node down: its heads are removed by the sweep only, not by the node-down cleanup too", async () => {
   const nats = await startNats();
   const all = await members(nats.url, "downheads", 1);
