@@ -20,7 +20,7 @@
  */
 
 import { decode, encode } from "@msgpack/msgpack";
-import type { Dict } from "../wamp/mod.ts";
+import { type Dict, ErrorUri } from "../wamp/mod.ts";
 import type { ClusterSession, Output } from "../router/core/output.ts";
 import type { Realm } from "../router/core/realm.ts";
 import type { SessionCluster, SessionEnvelope } from "../router/core/meta/cluster_sessions.ts";
@@ -42,7 +42,7 @@ type Request =
   }
   | { k: "killed"; req: number }
   | { k: "modify"; realm: string; from: string; req: number; id: number; details: Dict }
-  | { k: "modified"; req: number; found: boolean };
+  | { k: "modified"; req: number; found: boolean; refused?: string };
 
 const PACK = { ignoreUndefined: true } as const;
 
@@ -54,7 +54,7 @@ export class ClusterSessions {
   #realms = new Map<string, SessionCluster>();
   #subscriptions: ClusterSubscription[];
   #kills = new Map<number, () => void>();
-  #modifies = new Map<number, (found: boolean) => void>();
+  #modifies = new Map<number, (refused: string | undefined) => void>();
   #nextKill = 0;
   #timeout: number;
 
@@ -139,7 +139,7 @@ export class ClusterSessions {
     for (const subscription of this.#subscriptions) subscription.unsubscribe();
     for (const done of this.#kills.values()) done();
     this.#kills.clear();
-    for (const done of this.#modifies.values()) done(false);
+    for (const done of this.#modifies.values()) done(ErrorUri.NO_SUCH_SESSION);
     this.#modifies.clear();
   }
 
@@ -181,17 +181,17 @@ export class ClusterSessions {
     return promise;
   }
 
-  #modify(realm: string, node: string, id: number, details: Dict): Promise<boolean> {
+  #modify(realm: string, node: string, id: number, details: Dict): Promise<string | undefined> {
     const req = ++this.#nextKill;
-    const { promise, resolve } = Promise.withResolvers<boolean>();
+    const { promise, resolve } = Promise.withResolvers<string | undefined>();
     const timer = setTimeout(() => {
       this.#modifies.delete(req);
       this.#log("warn", `Cluster: node ${node} did not answer a modify_details request`);
-      resolve(false);
+      resolve(ErrorUri.NO_SUCH_SESSION);
     }, this.#timeout);
-    this.#modifies.set(req, (found) => {
+    this.#modifies.set(req, (refused) => {
       clearTimeout(timer);
-      resolve(found);
+      resolve(refused);
     });
     const request: Request = { k: "modify", realm, from: this.#node.id, req, id, details };
     this.#node.publish(this.#node.subject("node", node, "meta"), encode(request, PACK));
@@ -216,20 +216,26 @@ export class ClusterSessions {
       }
       case "modify": {
         const sessions = this.#realms.get(envelope.realm);
-        let found = false;
+        let refused: string | undefined = ErrorUri.NO_SUCH_SESSION;
         if (sessions !== undefined) {
           const modified = sessions.modify(envelope.id, envelope.details);
-          found = modified.found;
+          refused = modified.refused;
           this.#run(modified.out);
         }
-        const answer: Request = { k: "modified", req: envelope.req, found };
+        const found = refused === undefined; // (a node before `refused` reads only this)
+        const answer: Request = {
+          k: "modified",
+          req: envelope.req,
+          found,
+          ...(refused ? { refused } : {}),
+        };
         this.#node.publish(this.#node.subject("node", envelope.from, "meta"), encode(answer));
         return;
       }
       case "modified": {
         const done = this.#modifies.get(envelope.req);
         this.#modifies.delete(envelope.req);
-        return done?.(envelope.found);
+        return done?.(envelope.found ? undefined : envelope.refused ?? ErrorUri.NO_SUCH_SESSION);
       }
       case "killed": {
         const done = this.#kills.get(envelope.req);

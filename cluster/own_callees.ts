@@ -67,8 +67,13 @@ export const LOST_REASON = "cloverleaf.registration.taken_over";
 /** This node's callees in the table, by head and session. */
 export class OwnCallees {
   #mine = new Map<string, Map<number, Own>>();
-  /** Callee keys being restored (one restore at a time each). */
-  #restoring = new Set<string>();
+  /**
+   * Callee keys being restored (one restore at a time each), with whether
+   * another trigger came meanwhile (the restore then runs once again).
+   */
+  #restoring = new Map<string, boolean>();
+  /** Callee keys whose session left while being restored (a claim may write them after). */
+  #left = new Set<string>();
   #kv: Kv;
   #mirror: RegistrationMirror;
   #claim: Claim;
@@ -109,7 +114,12 @@ export class OwnCallees {
   /** A callee of this node leaves (before its key is deleted). */
   forget(key: string, session: number): void {
     const mine = this.#mine.get(key);
-    if (mine?.delete(session) && mine.size === 0) this.#mine.delete(key);
+    const own = mine?.get(session);
+    if (own === undefined) return;
+    const name = `${key}.${own.entry.node}.${session}`;
+    if (this.#restoring.has(name)) this.#left.add(name);
+    mine!.delete(session);
+    if (mine!.size === 0) this.#mine.delete(key);
   }
 
   /**
@@ -160,8 +170,11 @@ export class OwnCallees {
   async #restore(key: string, own: Own): Promise<void> {
     const { entry, invoke, names: [realm, uri] } = own;
     const name = `${key}.${entry.node}.${entry.session}`;
-    if (this.#restoring.has(name)) return;
-    this.#restoring.add(name);
+    if (this.#restoring.has(name)) {
+      this.#restoring.set(name, true); // once more after this one: it may have read too early
+      return;
+    }
+    this.#restoring.set(name, false);
     const match = key.split(".")[1];
     try {
       const stored = await this.#kv.get(name);
@@ -173,7 +186,13 @@ export class OwnCallees {
       if (this.#mine.get(key)?.get(entry.session) !== own) return; // it left meanwhile
       this.restores++;
       const refused = await this.#claim(realm, uri, match as MatchPolicy, invoke, entry);
-      if (refused === undefined) return;
+      if (refused === undefined) {
+        if (!this.#left.has(name)) return;
+        // It left during the claim: the claim's write may have landed after its delete.
+        this.forget(key, entry.session);
+        await this.#kv.delete(name);
+        return;
+      }
       this.#log("warn", `Cluster: registration ${uri} was taken over elsewhere: ${refused}`);
       this.forget(key, entry.session);
       await this.#kv.delete(name).catch(() => {}); // its key of an epoch gone, if left
@@ -182,7 +201,11 @@ export class OwnCallees {
     } catch (error) {
       this.#log("warn", `Cluster: cannot restore ${uri}: ${error}`);
     } finally {
+      const again = this.#restoring.get(name);
       this.#restoring.delete(name);
+      this.#left.delete(name);
+      const now = this.#mine.get(key)?.get(entry.session);
+      if (again && now !== undefined) this.#restore(key, now).catch(() => {});
     }
   }
 }

@@ -5,12 +5,15 @@
  * - a node down: its callees' keys are removed (each deleted at the
  *   revision read: a node back meanwhile keeps what it wrote again), with
  *   those of every node down in the last {@linkcode TAKEOVER_MS} (a
- *   takeover when the smallest died too), and the heads left without
- *   callees;
- * - a head shown without a callee that counts (two nodes released the last
- *   two callees at once, each seeing the other's) for {@linkcode SWEEP_MS}
+ *   takeover when the smallest died too);
+ * - a head shown without a callee key of its epoch on any node, down or
+ *   not (two nodes released the last two callees at once, each seeing the
+ *   other's; or a down node's callees were removed) for {@linkcode SWEEP_MS}
  *   is removed by the takeover protocol, so a callee joining meanwhile is
- *   never lost; so is a description left without its head.
+ *   never lost; so is a description left without its head. A head that
+ *   only a down node's callees hold is left to the node-down cleanup: a
+ *   node taken for down that still reaches the bucket writes its callees
+ *   again, and the head stands with them (no sweep and restore in a loop).
  *
  * @module
  */
@@ -82,27 +85,24 @@ export class RegistrationCleanup {
     this.#uncleaned.set(node, now);
     for (const [id, at] of this.#uncleaned) if (now - at > TAKEOVER_MS) this.#uncleaned.delete(id);
     if (this.#node.nodes()[0] !== this.#node.id) return;
+    // Heads left behind before (a node taken for down, then heard again,
+    // then down); those emptied below come by the watcher: the sweep removes both.
+    for (const key of this.#mirror.empty()) this.emptied(key);
     for (const down of [...this.#uncleaned.keys()]) {
       this.#uncleaned.delete(down);
       if (!this.#down.has(down) || this.#closed) continue; // it came back meanwhile
-      // The heads to remove if left without callees: from the table itself
-      // (the mirror may lag), the mirror's, and any left behind before (a
-      // node taken for down, then heard again, then down).
-      const heads = new Set([...this.#mirror.headsOf(down), ...this.#mirror.empty()]);
       const mirrored = () => this.#mirror.calleeKeysOf(down);
       const keys = await listKeys(this.#kv, `*.*.*.${down}.*`, mirrored, this.#log);
       for (const key of keys) {
         if (!this.#down.has(down) || this.#closed) break; // it came back: its keys stand
         if (await deleteAsRead(this.#kv, key)) this.released++;
-        heads.add(key.split(".", 3).join("."));
       }
-      for (const key of heads) await this.#removeHead(key);
     }
   }
 
   /**
    * A head shows no callee that counts: the smallest live node removes it
-   * if still so at the next sweep.
+   * if it shows no callee key of its epoch at the next sweep.
    *
    * @param key The head's key.
    */
@@ -122,7 +122,7 @@ export class RegistrationCleanup {
           await deleteAsRead(this.#kv, descriptionKey(key));
           continue;
         }
-        if (!this.#mirror.emptyHead(key)) continue; // a callee came, or it went
+        if (!this.#mirror.emptyHead(key)) continue; // a callee came (or a down node's), or it went
         await this.#removeHead(key, true);
         // Still there, marked: a takeover in flight, or a mark to outlive first.
         if (this.#mirror.emptyHead(key) && this.#mirror.marked(key)) this.#empty.add(key);

@@ -7,6 +7,10 @@
  * meanwhile coalesce into the last one. A description of an epoch that is
  * not the head's (the registration went and came again) counts for nothing
  * (`registration_mirror.ts`), and one written as the head went is removed.
+ * A write is made at the revision of the description key read before the
+ * head: whatever is there then was written for that head's epoch or an
+ * older one, so a write for an epoch gone never replaces the next
+ * registration's description.
  *
  * @module
  */
@@ -14,6 +18,9 @@
 import { decode, encode } from "@msgpack/msgpack";
 import type { Dict } from "../wamp/mod.ts";
 import { type Described, type Head, type Kv, live } from "./registration_mirror.ts";
+
+/** How many times a description write is tried when others write the key meanwhile. */
+const ATTEMPTS = 5;
 
 /**
  * The description key of a head.
@@ -69,16 +76,34 @@ export class RegistrationDescriptions {
     }
   }
 
+  /**
+   * Writes a description for the head's epoch as first read: at the
+   * description key's revision read before the head (a newer registration's
+   * description written since makes the write fail, and is kept), never
+   * onto another epoch's registration.
+   */
   async #write(head: string, description: Dict): Promise<void> {
-    const before = await this.#kv.get(head);
-    if (!live(before)) return;
-    const { epoch } = decode(before.value) as Head;
     const key = descriptionKey(head);
-    this.writes++;
-    const revision = await this.#kv.put(key, encode([epoch, description] satisfies Described));
-    const after = await this.#kv.get(head);
-    if (live(after) && (decode(after.value) as Head).epoch === epoch) return;
-    // The registration went meanwhile (its removal may have missed this key): not left behind.
-    await this.#kv.delete(key, { previousSeq: revision }).catch(() => {});
+    let first: string | undefined;
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const current = await this.#kv.get(key); // before the head: see the class's doc
+      const before = await this.#kv.get(head);
+      if (!live(before)) return;
+      const { epoch } = decode(before.value) as Head;
+      if ((first ??= epoch) !== epoch) return; // the registration it was for went
+      const value = encode([epoch, description] satisfies Described);
+      this.writes++;
+      const revision = await (live(current)
+        ? this.#kv.update(key, value, current.revision)
+        : this.#kv.create(key, value)).catch(() =>
+          undefined
+        );
+      if (revision === undefined) continue; // written meanwhile: look again
+      const after = await this.#kv.get(head);
+      if (live(after) && (decode(after.value) as Head).epoch === epoch) return;
+      // The registration went meanwhile (its removal may have missed this key): not left behind.
+      await this.#kv.delete(key, { previousSeq: revision }).catch(() => {});
+      return;
+    }
   }
 }

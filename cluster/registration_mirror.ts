@@ -33,8 +33,8 @@ export interface Head {
   invoke: InvocationPolicy;
   /** The registration's epoch: only callees of it count. */
   epoch: string;
-  /** A takeover (or removal, `invoke` absent) in flight: by which node, since when. */
-  next?: { invoke?: InvocationPolicy; node: string; at: number };
+  /** A takeover (or removal, `invoke` absent) in flight, by which node (its age is judged by the watcher). */
+  next?: { invoke?: InvocationPolicy; node: string };
   /** The realm and procedure, when the key hashes either ({@linkcode keyToken}). */
   names?: [realm: string, procedure: string] | undefined;
 }
@@ -156,6 +156,8 @@ interface Mirrored {
   described: Described | undefined;
   /** The realm and procedure, from a head (when the key hashes them). */
   names?: Head["names"];
+  /** The head's takeover mark: its revision, and when the watcher first saw it (monotonic ms). */
+  mark?: { revision: number; since: number } | undefined;
 }
 
 /** The table as this node watches it. */
@@ -198,6 +200,11 @@ export class RegistrationMirror {
     if (parts.length === 3) {
       reg.head = live(entry) ? decode(entry.value) as Head : undefined;
       reg.names ??= reg.head?.names; // kept past the head: its removal is told by them
+      // The watcher sees every revision of the head: a mark's age counts from here.
+      if (reg.head?.next === undefined) reg.mark = undefined;
+      else if (reg.mark?.revision !== entry.revision) {
+        reg.mark = { revision: entry.revision, since: performance.now() };
+      }
     } else if (parts.length === 4) {
       reg.described = live(entry) ? decode(entry.value) as Described : undefined;
     } else if (parts.length === 5) {
@@ -262,16 +269,32 @@ export class RegistrationMirror {
     return out;
   }
 
-  /** The heads with no callee that counts (left behind, or just being made). */
+  /** The heads with no callee key of their epoch (left behind, or just being made). */
   empty(): string[] {
     const out: string[] = [];
     for (const key of this.#regs.keys()) if (this.emptyHead(key)) out.push(key);
     return out;
   }
 
-  /** Whether a head is mirrored with no callee that counts. */
+  /**
+   * Whether a head is mirrored with no callee key of its epoch on any node,
+   * down or not: a down node's callees are removed by the node-down cleanup
+   * first (a node taken for down may still be writing them again).
+   */
   emptyHead(key: string): boolean {
-    return this.#regs.get(key)?.head !== undefined && this.valid(key).length === 0;
+    const reg = this.#regs.get(key);
+    if (reg?.head === undefined) return false;
+    for (const [epoch] of reg.callees.values()) if (epoch === reg.head.epoch) return false;
+    return true;
+  }
+
+  /**
+   * When the watcher first saw the head's mark at `revision` (monotonic ms);
+   * undefined when it has not seen that mark (yet).
+   */
+  markSeen(key: string, revision: number): number | undefined {
+    const mark = this.#regs.get(key)?.mark;
+    return mark?.revision === revision ? mark.since : undefined;
   }
 
   /** Whether a description is mirrored without its head (and no callee): left behind. */

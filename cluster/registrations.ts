@@ -21,9 +21,9 @@
  * mark sees it and backs off, so exactly one of two racing REGISTERs wins,
  * as on one router. A head left without callees is removed the same way, by
  * the last callee's node, and else (two nodes releasing the last two at
- * once) by the smallest live node (`registration_cleanup.ts`). A mark is stale after {@linkcode MARK_MS} by this
- * node's monotonic clock from when it first saw it (never by comparing
- * another node's wall clock). Every node watches the bucket and mirrors
+ * once) by the smallest live node (`registration_cleanup.ts`). A mark is
+ * stale {@linkcode MARK_MS} after this node's watcher saw it, by this node's
+ * monotonic clock (never by another node's clock). Every node watches the bucket and mirrors
  * other nodes' callees into its dealers; each burst of changes reaches a
  * dealer once per registration. This node's own callees are kept in by
  * `own_callees.ts`.
@@ -49,7 +49,7 @@ import {
   type Stored,
 } from "./registration_mirror.ts";
 import { descriptionKey, RegistrationDescriptions } from "./registration_descriptions.ts";
-import { type Lost, OwnCallees } from "./own_callees.ts";
+import { type Claim, type Lost, OwnCallees } from "./own_callees.ts";
 import { RegistrationCleanup } from "./registration_cleanup.ts";
 
 export { keyToken, type RegistrationChange };
@@ -86,8 +86,6 @@ export class ClusterRegistrations {
   readonly own: OwnCallees;
   /** The registrations' descriptions (for tests: their writes). */
   readonly descriptions: RegistrationDescriptions;
-  /** Marked heads seen, by key: the mark's revision and when this node first saw it (monotonic). */
-  #marks = new Map<string, { revision: number; since: number }>();
   /** The smallest live node's chores: dead nodes' callees, empty heads. */
   readonly cleanup: RegistrationCleanup;
 
@@ -100,7 +98,7 @@ export class ClusterRegistrations {
     this.cleanup = new RegistrationCleanup(kv, this.#mirror, this.#down, node, removeHead, log);
     this.#mirror.emptied = (key) => this.cleanup.emptied(key);
     this.descriptions = new RegistrationDescriptions(kv);
-    const claim = this.claim.bind(this);
+    const claim: Claim = (...args) => this.claim(...args); // (a test may wrap table.claim)
     this.own = new OwnCallees(kv, this.#mirror, claim, log);
   }
 
@@ -184,8 +182,7 @@ export class ClusterRegistrations {
       const current = await this.#kv.get(key);
       const head = live(current) ? decode(current.value) as Head : undefined;
       let epoch: string;
-      if (head?.next === undefined) this.#marks.delete(key);
-      else { // a takeover in flight: wait, or undo a stale one
+      if (head?.next !== undefined) { // a takeover in flight: wait, or undo a stale one
         if (this.#stale(key, current!.revision, head.next)) {
           await this.#unmark(key, head, current!.revision);
         } else {
@@ -246,7 +243,7 @@ export class ClusterRegistrations {
     invoke: InvocationPolicy | undefined,
   ): Promise<string | { refused: boolean }> {
     if (await this.#hasCallees(key, head.epoch)) return { refused: true };
-    const next = { node: this.#node.id, at: Date.now(), ...(invoke ? { invoke } : {}) };
+    const next = { node: this.#node.id, ...(invoke ? { invoke } : {}) };
     let marked: number;
     try {
       marked = await this.#kv.update(key, encode({ ...head, next }, PACK), revision);
@@ -278,20 +275,14 @@ export class ClusterRegistrations {
 
   /**
    * Whether a takeover's mark (at `revision` of head `key`) outlived its
-   * node, or {@linkcode MARK_MS} since this node first saw it: no other
-   * node's clock is read, so clock skew makes no live mark stale.
+   * node, or {@linkcode MARK_MS} since this node's watcher saw it (not yet
+   * seen: it holds): no other node's clock is read, so clock skew makes no
+   * live mark stale.
    */
   #stale(key: string, revision: number, next: NonNullable<Head["next"]>): boolean {
     if (this.#down.has(next.node)) return true;
-    const now = performance.now();
-    const seen = this.#marks.get(key);
-    if (seen?.revision !== revision) {
-      this.#marks.set(key, { revision, since: now });
-      return false;
-    }
-    if (now - seen.since <= MARK_MS) return false;
-    this.#marks.delete(key);
-    return true;
+    const seen = this.#mirror.markSeen(key, revision);
+    return seen !== undefined && performance.now() - seen > MARK_MS;
   }
 
   async #unmark(key: string, head: Head, revision: number): Promise<void> {

@@ -360,7 +360,7 @@ Deno.test("a snapshot of many sessions and subscribers goes in parts, and is who
     node: "n1",
     realm: "realm1",
     kill: () => Promise.resolve(),
-    modify: () => Promise.resolve(false),
+    modify: () => Promise.resolve(undefined),
   };
   const pad = "é".repeat(1000); // 2 KB of UTF-8 a session: parts go by bytes, not count
   const details = Array.from({ length: 600 }, (_, i) => ({ session: i + 1, authid: `a${i}`, pad }));
@@ -374,7 +374,7 @@ Deno.test("a snapshot of many sessions and subscribers goes in parts, and is who
       { id: 7, topic: "com.example.t", match: "exact", created: "", subscribers },
     ],
     kill: () => NOTHING,
-    modify: () => false,
+    modify: () => undefined,
     settle,
   });
   const parts = from.snapshot("n2").effects as ClusterSession[];
@@ -385,7 +385,7 @@ Deno.test("a snapshot of many sessions and subscribers goes in parts, and is who
     local: () => [],
     subscriptions: () => [],
     kill: () => NOTHING,
-    modify: () => false,
+    modify: () => undefined,
     settle,
   });
   to.receive({ k: "join", realm: "realm1", node: "n1", details: { session: 9999 } });

@@ -104,9 +104,10 @@ export interface SessionClusterHooks {
   ): PromiseLike<void>;
   /**
    * Asks a session's node to apply `wamp.session.modify_details` (run by
-   * the shell as a task): resolves with whether the session was there.
+   * the shell as a task): resolves with undefined when applied, else the
+   * error URI its caller hears (no such session, or past the size limit).
    */
-  modify(node: string, session: number, details: Dict): PromiseLike<boolean>;
+  modify(node: string, session: number, details: Dict): PromiseLike<string | undefined>;
 }
 
 /** What {@linkcode SessionCluster} needs from the session meta API. */
@@ -124,8 +125,8 @@ export interface SessionClusterParts {
     message: string | undefined,
     quiet: boolean,
   ) => Output;
-  /** Applies `modify_details` to this node's session; false if it is not here. */
-  readonly modify: (session: number, details: Dict) => boolean;
+  /** Applies `modify_details` to this node's session: undefined when done, else the error URI why not. */
+  readonly modify: (session: number, details: Dict) => string | undefined;
   /** Completes an output (flushes meta events, takes queued effects). */
   readonly settle: (out: Output) => Output;
 }
@@ -362,11 +363,11 @@ export class SessionCluster implements SubscriptionShare {
   /**
    * Another node asks this one to modify a session's details.
    *
-   * @returns Whether the session is here, and what telling the nodes sends.
+   * @returns Why not (an error URI; undefined: done), and what telling the nodes sends.
    */
-  modify(session: number, details: Dict): { found: boolean; out: Output } {
-    const found = this.#parts.modify(session, details);
-    return { found, out: this.#parts.settle(output()) };
+  modify(session: number, details: Dict): { refused: string | undefined; out: Output } {
+    const refused = this.#parts.modify(session, details);
+    return { refused, out: this.#parts.settle(output()) };
   }
 
   #send(envelope: SessionEnvelope): void {

@@ -142,10 +142,10 @@ export class SessionMeta {
       },
       modify: (id, details) => {
         const member = this.#directory.member(id);
-        // Past the limit the change is not made (the caller hears no_such_session).
-        if (member === undefined || !this.#modify(id, details)) return false;
+        if (member === undefined) return ErrorUri.NO_SUCH_SESSION;
+        if (!this.#modify(id, details)) return ErrorUri.LIMIT_EXCEEDED; // the change is not made
         this.#cluster?.joined(this.details(member));
-        return true;
+        return undefined;
       },
       settle,
     });
@@ -193,12 +193,7 @@ export class SessionMeta {
         const remote = this.#cluster?.session(id);
         if (remote !== undefined) return this.#modifyRemote(remote.node, id, delta);
         const member = this.#get(id);
-        if (!this.#modify(member.info.id, delta)) {
-          throw new CallError(
-            ErrorUri.LIMIT_EXCEEDED,
-            `a session's modified details may take at most ${MAX_CUSTOM_DETAILS} bytes`,
-          );
-        }
+        if (!this.#modify(member.info.id, delta)) throw tooLarge();
         this.#cluster?.joined(this.details(member));
         return {};
       };
@@ -301,9 +296,10 @@ export class SessionMeta {
       effects: [{
         kind: "task",
         run: () => hooks.modify(node, id, delta),
-        resume: (found) =>
+        resume: (refused) =>
           reply(() => {
-            if (found.ok && found.value) return {};
+            if (refused.ok && refused.value === undefined) return {};
+            if (refused.ok && refused.value === ErrorUri.LIMIT_EXCEEDED) throw tooLarge();
             throw new CallError(ErrorUri.NO_SUCH_SESSION, `no session ${id}`);
           }),
       }],
@@ -322,6 +318,14 @@ export class SessionMeta {
     this.#custom.set(id, custom);
     return true;
   }
+}
+
+/** The error of a `modify_details` that would grow a session's details past the limit. */
+function tooLarge(): CallError {
+  return new CallError(
+    ErrorUri.LIMIT_EXCEEDED,
+    `a session's modified details may take at most ${MAX_CUSTOM_DETAILS} bytes`,
+  );
 }
 
 /** Refuses a `modify_details` delta that touches the session's identity. */
