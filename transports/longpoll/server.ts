@@ -180,7 +180,9 @@ export class LongPollService {
       pollTimeout: numbers.pollTimeout,
       sessionTimeout: numbers.sessionTimeout,
       log: options.log,
-      gone: (id) => this.#transports.delete(id) && this.#sources.remove(id),
+      // Counted once set (below, right after the transport is known): forgotten once.
+      gone: (transport) =>
+        this.#transports.delete(transport.id) && this.#sources.remove(transport.info.peer),
     };
   }
 
@@ -371,7 +373,7 @@ export class LongPollService {
     }
     if (transport.state === "closed") return answer(503, headers, "Router refused the transport");
     this.#transports.set(transport.id, transport);
-    this.#sources.add(transport.id, peer);
+    this.#sources.add(transport.info.peer);
     transport.touch();
     headers.set("content-type", "application/json; charset=utf-8");
     return new Response(JSON.stringify({ protocol, transport: transport.id }), { headers });
