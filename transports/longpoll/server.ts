@@ -180,9 +180,7 @@ export class LongPollService {
       pollTimeout: numbers.pollTimeout,
       sessionTimeout: numbers.sessionTimeout,
       log: options.log,
-      // Counted once set (below, right after the transport is known): forgotten once.
-      gone: (transport) =>
-        this.#transports.delete(transport.id) && this.#sources.remove(transport.info.peer),
+      gone: (t) => this.#transports.delete(t.id) && this.#sources.remove(t.info.peer),
     };
   }
 
