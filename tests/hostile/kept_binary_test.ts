@@ -4,12 +4,15 @@
  * each in every decode doubled a binary PUBLISH's decode cost), so each
  * retention point copies the small ones as it measures what it keeps
  * (`keptPayloadSize`). A 1-byte binary in a retained event, event history or
- * a held request must not keep its 512 KiB frame alive.
+ * a testament must not keep its 512 KiB frame alive.
  */
 
 import { equal, ok } from "node:assert/strict";
 import type { PublishOptions } from "../../wamp/options.ts";
-import type { PublishMessage } from "../../wamp/messages.ts";
+import type { CallMessage, PublishMessage } from "../../wamp/messages.ts";
+import { MetaProcedure } from "../../wamp/uris.ts";
+import { Testaments } from "../../router/core/meta/testament.ts";
+import type { MetaEvents } from "../../router/core/meta/events.ts";
 import { MessageType } from "../../wamp/message_type.ts";
 import { cbor } from "../../wamp/serializers/cbor.ts";
 import { msgpack } from "../../wamp/serializers/msgpack.ts";
@@ -99,5 +102,24 @@ for (const s of [msgpack, cbor]) {
     history.append(1, ppt as Publication);
     equal(ppt.payload.buffer.byteLength, 2);
     equal(ppt.payload[1], 5);
+  });
+}
+
+for (const s of [msgpack, cbor]) {
+  Deno.test(`${s.name}: a testament keeps binaries of its own`, () => {
+    const call = s.decode(inBigBuffer(s.encode({
+      type: MessageType.CALL,
+      request: 1,
+      options: {},
+      procedure: MetaProcedure.SESSION_ADD_TESTAMENT,
+      args: ["com.kept.will", [Uint8Array.of(7)], { k: [Uint8Array.of(8)] }],
+    } as CallMessage) as Uint8Array)) as CallMessage;
+    const testaments = new Testaments({} as MetaEvents, false);
+    const caller = { id: 1, realm: "realm1", authid: "a", authrole: "r" } as SessionInfo;
+    testaments.procedures()[MetaProcedure.SESSION_ADD_TESTAMENT]!(caller, call.args!, {});
+    const [, args, kwargs] = call.args as [string, Uint8Array[], { k: Uint8Array[] }];
+    equal(args[0]!.buffer.byteLength, 1);
+    equal(kwargs.k[0]!.buffer.byteLength, 1);
+    equal(kwargs.k[0]![0], 8);
   });
 }
