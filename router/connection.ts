@@ -21,7 +21,7 @@ import {
 } from "../wamp/mod.ts";
 import { NOTHING } from "./core/output.ts";
 import type { Realm, RealmRequest } from "./core/realm.ts";
-import { payloadSize } from "./core/limits.ts";
+import { keptPayloadSize } from "./core/limits.ts";
 import { MAX_HELD, MAX_HELD_BYTES } from "./core/requests.ts";
 import type {
   SessionEffect,
@@ -140,7 +140,7 @@ export class Connection implements PeerHandler {
     if (this.#state.phase === "closed") return;
     if (this.#held !== undefined) {
       // GOODBYE or ABORT waits behind requests a dynamic authorizer holds: keep order.
-      this.#heldBytes += payloadSize([msg], MAX_HELD_BYTES);
+      this.#heldBytes += keptPayloadSize([msg], MAX_HELD_BYTES);
       if (this.#held.push(msg) > MAX_HELD || this.#heldBytes > MAX_HELD_BYTES) {
         this.#held = undefined;
         this.#run(this.#state.violation("too many requests awaiting authorization"));
@@ -152,7 +152,7 @@ export class Connection implements PeerHandler {
       this.#host.realm(this.#state.info.realm)?.holding(this.#state.id) === true
     ) {
       this.#held = [msg];
-      this.#heldBytes = payloadSize([msg], MAX_HELD_BYTES);
+      this.#heldBytes = keptPayloadSize([msg], MAX_HELD_BYTES);
       return this.#host.runner.wait(this);
     }
     const out = this.#state.receive(msg);

@@ -188,41 +188,31 @@ export function ownBytes(bytes: Uint8Array): Uint8Array {
 }
 
 /**
- * Gives every byte string inside a decoded value bytes of its own where it
- * is a view into a buffer over twice its size (the frame it was decoded
- * from, or the read chunk that frame was in): kept past the turn (a retained
- * event, a testament, a held call) a 1-byte view would otherwise keep a
- * whole 16 MiB frame alive. A view covering at least half its buffer is
- * left as it is: it keeps at most twice its size. Replaces in place, in
- * lists and plain dicts; returns `value`.
+ * Bytes that keep no more memory alive than twice their size: `bytes`
+ * itself, or a copy when it is a view into a buffer over twice its size
+ * (a byte string the MessagePack and CBOR decoders return as a view into
+ * its frame, or into the read chunk that frame was in). For what is kept
+ * past the turn (a retained event, a testament, a held call: see
+ * `keptPayloadSize` in `router/core/limits.ts`): a 1-byte view would keep
+ * a whole 16 MiB frame alive. Unlike {@linkcode ownBytes}, a view covering
+ * at least half its buffer is not copied.
  *
- * @param value A decoded value (plain data).
- * @returns The same value.
+ * @param bytes The bytes.
+ * @returns `bytes`, or a copy of its own.
  *
  * @example
  * ```ts
- * import { ownBinaryValues } from "./bytes.ts";
+ * import { unpinnedBytes } from "./bytes.ts";
  * import { equal } from "node:assert/strict";
  *
  * const frame = new Uint8Array(1024);
- * const wire = [16, { bin: frame.subarray(3, 4) }, [frame.subarray(0, 1000)]];
- * ownBinaryValues(wire);
- * equal((wire[1] as { bin: Uint8Array }).bin.buffer.byteLength, 1);
- * equal((wire[2] as Uint8Array[])[0]!.buffer, frame.buffer);
+ * equal(unpinnedBytes(frame.subarray(3, 4)).buffer.byteLength, 1);
+ * equal(unpinnedBytes(frame.subarray(0, 1000)).buffer, frame.buffer);
  * ```
  */
-export function ownBinaryValues(value: unknown): unknown {
-  if (typeof value !== "object" || value === null) return value;
-  if (value instanceof Uint8Array) {
-    return value.byteLength * 2 >= value.buffer.byteLength ? value : new Uint8Array(value);
-  }
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = ownBinaryValues(value[i]);
-    return value;
-  }
-  const record = value as Record<string, unknown>;
-  for (const key in record) record[key] = ownBinaryValues(record[key]);
-  return value;
+export function unpinnedBytes(bytes: Uint8Array): Uint8Array {
+  // `new Uint8Array(view)` copies (a Node Buffer's `slice()` would not).
+  return bytes.byteLength * 2 >= bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
 }
 
 const HEX_DIGITS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));

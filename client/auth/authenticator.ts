@@ -48,9 +48,7 @@ export class ClientAuthenticator {
     this.#options = options;
     if (options.kdfLimits !== undefined) checkKdfLimits(options.kdfLimits);
     this.#methods = options.authmethods ?? defaultMethods(options);
-    if (options.cryptosign !== undefined && this.#offers(AuthMethod.CRYPTOSIGN)) {
-      this.#cryptosign = options.cryptosign;
-    }
+    this.#cryptosign = offeredCryptosign(options, this.#methods);
     if (options.password !== undefined && this.#offers(AuthMethod.WAMP_SCRAM)) {
       this.#scramNonce = generateNonce();
     }
@@ -199,10 +197,16 @@ export class ClientAuthenticator {
  * used: a bad seed, no Ed25519 in this platform's WebCrypto.
  */
 export async function prepareCredentials(options: AuthCredentials): Promise<void> {
-  const methods = options.authmethods ?? defaultMethods(options);
-  if (options.cryptosign !== undefined && methods.includes(AuthMethod.CRYPTOSIGN)) {
-    await cryptosignPublicKey(options.cryptosign);
-  }
+  const cryptosign = offeredCryptosign(options);
+  if (cryptosign !== undefined) await cryptosignPublicKey(cryptosign);
+}
+
+/** The cryptosign key, when given and cryptosign is among the methods offered. */
+function offeredCryptosign(
+  options: AuthCredentials,
+  methods: readonly string[] = options.authmethods ?? defaultMethods(options),
+): CryptosignKey | undefined {
+  return methods.includes(AuthMethod.CRYPTOSIGN) ? options.cryptosign : undefined;
 }
 
 /** The methods to offer when `authmethods` is not given. */

@@ -12,6 +12,7 @@
  */
 
 import type { Dict } from "../../wamp/mod.ts";
+import { unpinnedBytes } from "../../wamp/bytes.ts";
 
 /**
  * Per-session and per-realm resource limits; every key is a positive
@@ -233,4 +234,75 @@ export function payloadSize(values: readonly unknown[], budget: number): number 
     } else size += SCALAR_COST;
   }
   return size;
+}
+
+/** The entries of a publication or message that hold its payload, for {@linkcode keptPayloadSize}. */
+export const PAYLOAD_KEYS: readonly string[] = ["args", "kwargs", "payload"];
+
+/**
+ * {@linkcode payloadSize} for a payload about to be kept past the turn (a
+ * retained event, event history, a testament, a held request, session
+ * details, a procedure description), in the same one walk: every byte
+ * string it meets that is a view into a buffer over twice its size (the
+ * MessagePack and CBOR decoders return byte strings as views into the
+ * frame) is replaced where it is by a copy of its own, so that what is
+ * kept does not keep its frame alive. Only what is kept pays for it: a
+ * message handled within its turn is never walked.
+ *
+ * @param holder The list or dict that holds the values to measure (not
+ * counted itself); a byte string directly in it is replaced there too.
+ * @param budget Stop counting past this many bytes (then the payload is
+ * refused, and may be left partly walked).
+ * @param keys Which of `holder`'s entries to measure: all when omitted.
+ * @returns The estimate, or a number over `budget` when it is over.
+ *
+ * @example
+ * ```ts
+ * import { keptPayloadSize } from "./limits.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const frame = new Uint8Array(1024);
+ * const pub = { topic: "t", args: [frame.subarray(0, 2)], payload: frame.subarray(2, 3) };
+ * equal(keptPayloadSize(pub, 1000, ["args", "payload"]), 8 + 1 + 2 + 1);
+ * equal(pub.args[0]!.buffer.byteLength, 2);
+ * equal(pub.payload.buffer.byteLength, 1);
+ * ```
+ */
+export function keptPayloadSize(
+  holder: object,
+  budget: number,
+  keys?: readonly string[],
+): number {
+  const stack: unknown[] = [];
+  const dict = holder as Dict;
+  for (const key of keys ?? Object.keys(holder)) stack.push(unpinned(dict, key));
+  let size = 0;
+  while (stack.length > 0 && size <= budget) {
+    const value = stack.pop();
+    if (value === undefined) continue;
+    if (typeof value === "string") size += value.length;
+    else if (ArrayBuffer.isView(value)) size += value.byteLength;
+    else if (Array.isArray(value)) {
+      size += CONTAINER_COST + value.length;
+      if (size > budget) break;
+      for (let i = 0; i < value.length; i++) {
+        const item = value[i];
+        stack.push(item instanceof Uint8Array ? (value[i] = unpinnedBytes(item)) : item);
+      }
+    } else if (typeof value === "object" && value !== null) {
+      size += CONTAINER_COST;
+      for (const key in value as Dict) {
+        size += key.length + 1;
+        if (size > budget) break;
+        stack.push(unpinned(value as Dict, key));
+      }
+    } else size += SCALAR_COST;
+  }
+  return size;
+}
+
+/** `dict[key]`, first replaced by bytes of its own when it is a byte string pinning a larger buffer. */
+function unpinned(dict: Dict, key: string): unknown {
+  const value = dict[key];
+  return value instanceof Uint8Array ? (dict[key] = unpinnedBytes(value)) : value;
 }

@@ -33,7 +33,7 @@ import type { Action, Authorizer, Decision } from "./authorizer.ts";
 import type { Broker } from "./broker/broker.ts";
 import type { Dealer } from "./dealer/dealer.ts";
 import { errorReply } from "./errors.ts";
-import { payloadSize } from "./limits.ts";
+import { keptPayloadSize } from "./limits.ts";
 import { append, messagesOnly, NOTHING, type Output, output } from "./output.ts";
 import type { SessionInfo } from "./types.ts";
 
@@ -139,7 +139,7 @@ export class Requests {
     if (this.#queues.size === 0) return this.#handle(session, msg, fresh);
     const queue = this.#queues.get(session.id);
     if (queue === undefined) return this.#handle(session, msg, fresh);
-    const size = payloadSize([msg], MAX_HELD_BYTES);
+    const size = keptPayloadSize([msg], MAX_HELD_BYTES);
     if (queue.held.length >= MAX_HELD || queue.bytes + size > MAX_HELD_BYTES) {
       // The HTTP bridge's session carries many clients' requests: one client's burst is refused
       // alone, rather than aborting the session the others share.

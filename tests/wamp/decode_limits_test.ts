@@ -1,8 +1,9 @@
 /**
- * What a decoded message costs the router: byte strings own their bytes
- * (a small one kept past the turn must not pin its frame), and a message
- * holds at most MAX_DICT_KEYS dict keys in all (decoders build big dicts
- * in super-linear time).
+ * What a decoded message costs the router: byte strings decode as views
+ * and own their bytes once kept (a small one kept past the turn must not pin
+ * its frame), and a message holds at most MAX_DICT_KEYS dict keys and
+ * MAX_BYTE_STRINGS byte strings in all (decoders build big dicts in
+ * super-linear time; each byte string is one more object to copy).
  */
 import { equal, match, throws } from "node:assert/strict";
 import { ProtocolViolationError } from "../../wamp/errors.ts";
@@ -10,7 +11,8 @@ import { MessageType } from "../../wamp/message_type.ts";
 import { cbor } from "../../wamp/serializers/cbor.ts";
 import { json } from "../../wamp/serializers/json.ts";
 import { msgpack } from "../../wamp/serializers/msgpack.ts";
-import { MAX_DICT_KEYS } from "../../wamp/serializers/prescan.ts";
+import { MAX_BYTE_STRINGS, MAX_DICT_KEYS } from "../../wamp/serializers/prescan.ts";
+import { keptPayloadSize, PAYLOAD_KEYS } from "../../router/core/limits.ts";
 import type { PublishMessage } from "../../wamp/messages.ts";
 
 const publish = (options: Record<string, unknown>, args: unknown[], kwargs = {}): PublishMessage =>
@@ -24,12 +26,15 @@ function inBigBuffer(frame: Uint8Array): Uint8Array {
 }
 
 for (const s of [msgpack, cbor]) {
-  Deno.test(`${s.name}: a small byte string does not keep its frame alive`, () => {
+  Deno.test(`${s.name}: a small byte string kept past the turn does not keep its frame alive`, () => {
     const msg = publish({ pad: "p".repeat(512 * 1024) }, [Uint8Array.of(7)], {
       deep: [{ bin: Uint8Array.of(1, 2) }],
     });
     const frame = inBigBuffer(s.encode(msg) as Uint8Array);
     const got = s.decode(frame) as PublishMessage;
+    // Decoded as views (no copy in the hot path); what keeps the payload copies them.
+    equal((got.args![0] as Uint8Array).buffer, frame.buffer);
+    keptPayloadSize(got, 1 << 20, PAYLOAD_KEYS);
     const arg = got.args![0] as Uint8Array;
     equal(arg[0], 7);
     equal(arg.buffer.byteLength, 1);
@@ -38,16 +43,54 @@ for (const s of [msgpack, cbor]) {
     equal(deep[1], 2);
   });
 
-  Deno.test(`${s.name}: a byte string that is most of its frame is not copied`, () => {
+  Deno.test(`${s.name}: a kept byte string that is most of its frame is not copied`, () => {
     // A frame of its own, as transports hand over (encoders return views into their buffers).
     const frame = new Uint8Array(
       s.encode(publish({}, [new Uint8Array(64 * 1024).fill(9)])) as Uint8Array,
     );
-    const arg = (s.decode(frame) as PublishMessage).args![0] as Uint8Array;
+    const got = s.decode(frame) as PublishMessage;
+    keptPayloadSize(got, 1 << 20, PAYLOAD_KEYS);
+    const arg = got.args![0] as Uint8Array;
     equal(arg.buffer, frame.buffer);
     equal(arg.length, 64 * 1024);
   });
 }
+
+/** A msgpack or CBOR PUBLISH whose args are `n` one-byte byte strings (a list32 / 4-byte-length array). */
+function byteStrings(n: number, cborFormat: boolean): Uint8Array {
+  const head = cborFormat
+    ? [0x85, 0x10, 0x01, 0xa0, 0x61, 0x74, 0x9a]
+    : [0x95, 0x10, 0x01, 0x80, 0xa1, 0x74, 0xdd];
+  const out = new Uint8Array(head.length + 4 + n * (cborFormat ? 2 : 3));
+  out.set(head);
+  new DataView(out.buffer).setUint32(head.length, n);
+  let at = head.length + 4;
+  for (let i = 0; i < n; i++) {
+    if (cborFormat) out[at++] = 0x41;
+    else {
+      out[at++] = 0xc4;
+      out[at++] = 1;
+    }
+    out[at++] = i & 0xff;
+  }
+  return out;
+}
+
+Deno.test(`a message holds at most ${MAX_BYTE_STRINGS} byte strings; 1M are refused at once`, () => {
+  for (const [s, isCbor] of [[msgpack, false], [cbor, true]] as const) {
+    const ok = s.decode(byteStrings(MAX_BYTE_STRINGS, isCbor)) as PublishMessage;
+    equal(ok.args!.length, MAX_BYTE_STRINGS);
+    throws(
+      () => s.decode(byteStrings(MAX_BYTE_STRINGS + 1, isCbor)),
+      /more than 65535 byte strings/,
+    );
+    const huge = byteStrings(1_000_000, isCbor);
+    const started = performance.now();
+    throws(() => s.decode(huge), /more than 65535 byte strings/);
+    const ms = performance.now() - started;
+    equal(ms < 200, true, `${s.name}: ${ms.toFixed(0)} ms`);
+  }
+});
 
 /** A msgpack PUBLISH whose kwargs is a map32 of `keys` 6-character keys. */
 function msgpackKeys(keys: number): Uint8Array {

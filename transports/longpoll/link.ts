@@ -50,8 +50,8 @@ export interface TransportHost {
   readonly sessionTimeout: number;
   /** Where messages that cannot be encoded are logged. */
   readonly log: TransportLog | undefined;
-  /** The transport closed: forget it. */
-  gone(id: string): void;
+  /** The transport closed: forget it (its ID, and its peer's count). */
+  gone(transport: LongPollTransport): void;
 }
 
 /** A held `receive`. */
@@ -200,7 +200,7 @@ export class LongPollTransport implements Peer {
     if (this.#parked !== undefined) {
       this.#unpark(answer(404, this.#parked.headers, "WAMP transport closed"));
     }
-    this.#service.gone(this.id);
+    this.#service.gone(this);
     this.handler?.closed();
   }
 

@@ -180,7 +180,7 @@ export class LongPollService {
       pollTimeout: numbers.pollTimeout,
       sessionTimeout: numbers.sessionTimeout,
       log: options.log,
-      gone: (id) => this.#transports.delete(id) && this.#sources.remove(id),
+      gone: (t) => this.#transports.delete(t.id) && this.#sources.remove(t.info.peer),
     };
   }
 
@@ -371,7 +371,7 @@ export class LongPollService {
     }
     if (transport.state === "closed") return answer(503, headers, "Router refused the transport");
     this.#transports.set(transport.id, transport);
-    this.#sources.add(transport.id, peer);
+    this.#sources.add(transport.info.peer);
     transport.touch();
     headers.set("content-type", "application/json; charset=utf-8");
     return new Response(JSON.stringify({ protocol, transport: transport.id }), { headers });

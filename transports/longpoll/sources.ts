@@ -18,17 +18,16 @@ import { sourceOf } from "../address.ts";
  *
  * const limit = new SourceLimit(1);
  * equal(limit.admits("tcp4:10.0.0.7:1000"), true);
- * limit.add("a", "tcp4:10.0.0.7:1000");
+ * limit.add("tcp4:10.0.0.7:1000");
  * equal(limit.admits("tcp4:10.0.0.7:2000"), false);
  * equal(limit.admits("tcp4:10.0.0.8:1000"), true);
- * limit.remove("a");
+ * limit.remove("tcp4:10.0.0.7:1000");
  * equal(limit.admits("tcp4:10.0.0.7:2000"), true);
  * ```
  */
 export class SourceLimit {
   #max: number;
   #counts = new Map<string, number>();
-  #sourceOf = new Map<string, string>(); // transport ID to its counted source
 
   /**
    * Creates the counter.
@@ -53,26 +52,24 @@ export class SourceLimit {
   /**
    * Counts a transport that opened.
    *
-   * @param id The transport's ID.
-   * @param peer Its peer.
+   * @param peer Its peer (the transport's `info.peer`).
    */
-  add(id: string, peer: string | undefined): void {
+  add(peer: string | undefined): void {
     if (this.#max === 0 || peer === undefined) return;
     const source = sourceOf(peer);
-    this.#sourceOf.set(id, source);
     this.#counts.set(source, (this.#counts.get(source) ?? 0) + 1);
   }
 
   /**
-   * Stops counting a transport that closed (one never counted is ignored).
+   * Stops counting a transport that closed: call it once for each
+   * {@linkcode SourceLimit.add}, with the same peer.
    *
-   * @param id The transport's ID.
+   * @param peer Its peer (the transport's `info.peer`).
    */
-  remove(id: string): void {
-    const source = this.#sourceOf.get(id);
-    if (source === undefined) return;
-    this.#sourceOf.delete(id);
-    const left = this.#counts.get(source)! - 1;
+  remove(peer: string | undefined): void {
+    if (this.#max === 0 || peer === undefined) return;
+    const source = sourceOf(peer);
+    const left = (this.#counts.get(source) ?? 0) - 1;
     if (left > 0) this.#counts.set(source, left);
     else this.#counts.delete(source);
   }

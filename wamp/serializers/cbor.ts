@@ -10,8 +10,7 @@
  */
 
 import { Encoder } from "cbor-x/encode";
-import { cborFault, frameHasBinary } from "./prescan.ts";
-import { ownBinaryValues } from "../bytes.ts";
+import { cborFault } from "./prescan.ts";
 import { createSerializer, type Serializer } from "./serializer.ts";
 
 const codec = new Encoder({
@@ -41,10 +40,9 @@ export const cbor: Serializer = createSerializer(
       if (typeof frame === "string") throw new TypeError("text frame");
       const fault = cborFault(frame);
       if (fault !== undefined) throw new TypeError(fault);
-      const binary = frameHasBinary();
-      const value = bigIntsToNumbers(codec.decode(frame));
-      // Byte strings decode as views into the frame: kept past the turn, a small one would pin it.
-      return binary ? ownBinaryValues(value) : value;
+      // Byte strings decode as views into the frame: what keeps them past the turn copies them
+      // (`keptPayloadSize` in router/core/limits.ts), not every decode.
+      return bigIntsToNumbers(codec.decode(frame));
     },
   },
 );

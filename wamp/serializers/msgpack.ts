@@ -9,11 +9,11 @@
  */
 
 import { Decoder, Encoder, type ExtensionCodecType } from "@msgpack/msgpack";
-import { frameHasBinary, msgpackElementOffset, msgpackFault } from "./prescan.ts";
+import { msgpackElementOffset, msgpackFault } from "./prescan.ts";
 import { createSerializer, type Serializer } from "./serializer.ts";
 import { toWire, type WampMessage } from "../messages.ts";
 import { keepPayload, keptPayload, payloadIndex, payloadSlot, spliceable } from "./splice.ts";
-import { ownBinaryValues, slabBytes } from "../bytes.ts";
+import { slabBytes } from "../bytes.ts";
 
 // No ext type decodes to anything but msgpackr's `undefined` (type 0, one
 // zero byte, which wampy sends for absent options): the pre-scan refuses the
@@ -51,10 +51,9 @@ export const msgpack: Serializer = createSerializer(
       if (typeof frame === "string") throw new TypeError("text frame");
       const fault = msgpackFault(frame);
       if (fault !== undefined) throw new TypeError(fault);
-      const binary = frameHasBinary();
+      // `bin` values decode as views into the frame: what keeps them past the turn copies them
+      // (`keptPayloadSize` in router/core/limits.ts), not every decode.
       const value = decoder.decode(frame);
-      // `bin` values decode as views into the frame: kept past the turn, a small one would pin it.
-      if (binary) ownBinaryValues(value);
       if (Array.isArray(value)) keep(frame, value);
       return value;
     },

@@ -10,7 +10,7 @@
 
 import { type Dict, ErrorUri, isValidUri, type MatchPolicy } from "../../../wamp/mod.ts";
 import { CallError } from "../errors.ts";
-import { payloadSize } from "../limits.ts";
+import { keptPayloadSize, PAYLOAD_KEYS } from "../limits.ts";
 import { eventFor, type EventSubscription, type Publication } from "./publication.ts";
 import type { Output } from "../output.ts";
 import { deferred, type RouterProcedure } from "../procedures.ts";
@@ -114,9 +114,7 @@ export class EventHistory {
   append(subscription: number, pub: Publication): void {
     const store = this.#stores.get(subscription);
     if (store === undefined) return;
-    const size = store.maxBytes === Infinity
-      ? 0
-      : pub.topic.length + payloadSize([pub.args, pub.kwargs, pub.payload], store.maxBytes);
+    const size = pub.topic.length + keptPayloadSize(pub, store.maxBytes, PAYLOAD_KEYS);
     if (size > store.maxBytes) return; // delivered, never kept
     store.events.push(pub);
     store.sizes.push(size);

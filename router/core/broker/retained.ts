@@ -15,7 +15,13 @@
  */
 
 import { type MatchPolicy, prefixMatch, wildcardMatch } from "../../../wamp/mod.ts";
-import { limitMessage, type LimitOptions, payloadSize, resolveLimits } from "../limits.ts";
+import {
+  keptPayloadSize,
+  limitMessage,
+  type LimitOptions,
+  PAYLOAD_KEYS,
+  resolveLimits,
+} from "../limits.ts";
 import type { Publication } from "./publication.ts";
 import type { SessionInfo } from "../types.ts";
 
@@ -87,7 +93,7 @@ export class RetainedEvents {
    */
   retain(pub: Publication): string | undefined {
     const budget = this.#maxEventBytes;
-    const size = pub.topic.length + payloadSize([pub.args, pub.kwargs, pub.payload], budget);
+    const size = pub.topic.length + keptPayloadSize(pub, budget, PAYLOAD_KEYS);
     if (size > budget) {
       return limitMessage(`retain an event on "${pub.topic}"`, "retainedEventBytes", budget);
     }

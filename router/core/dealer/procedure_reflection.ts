@@ -26,7 +26,7 @@ import {
 import type { Dealer, Registration } from "./dealer.ts";
 import type { RpcEnvelope } from "./remote.ts";
 import { CallError } from "../errors.ts";
-import { payloadSize } from "../limits.ts";
+import { keptPayloadSize } from "../limits.ts";
 import type { RouterProcedures } from "../procedures.ts";
 import type { Effect } from "../output.ts";
 
@@ -78,7 +78,7 @@ export function procedureReflection(
       if (typeof description !== "object" || description === null || Array.isArray(description)) {
         throw new CallError(ErrorUri.INVALID_ARGUMENT, "the description must be a dict");
       }
-      if (payloadSize([description], MAX_DESCRIPTION_BYTES) > MAX_DESCRIPTION_BYTES) {
+      if (keptPayloadSize([description], MAX_DESCRIPTION_BYTES) > MAX_DESCRIPTION_BYTES) {
         const why = `the description must be at most ${MAX_DESCRIPTION_BYTES} bytes`;
         throw new CallError(ErrorUri.INVALID_ARGUMENT, why);
       }

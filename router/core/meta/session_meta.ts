@@ -30,7 +30,7 @@ import {
 import type { MetaOptions } from "../realm_options.ts";
 import { transportDict } from "../auth/authenticator.ts";
 import { CallError } from "../errors.ts";
-import { payloadSize } from "../limits.ts";
+import { keptPayloadSize } from "../limits.ts";
 import { append, type Output, output } from "../output.ts";
 import { deferred, type DeferredPayload, type RouterProcedures } from "../procedures.ts";
 import type { RealmMember, SessionInfo } from "../types.ts";
@@ -314,7 +314,7 @@ export class SessionMeta {
       if (value === null) delete custom[key];
       else custom[key] = isDict(value) ? { ...value } : value;
     }
-    if (payloadSize([custom], MAX_CUSTOM_DETAILS) > MAX_CUSTOM_DETAILS) return false;
+    if (keptPayloadSize([custom], MAX_CUSTOM_DETAILS) > MAX_CUSTOM_DETAILS) return false;
     this.#custom.set(id, custom);
     return true;
   }

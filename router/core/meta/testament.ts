@@ -32,7 +32,7 @@ import {
 } from "../../../wamp/mod.ts";
 import type { Decision } from "../authorizer.ts";
 import { CallError } from "../errors.ts";
-import { limitMessage, type LimitOptions, payloadSize, resolveLimits } from "../limits.ts";
+import { keptPayloadSize, limitMessage, type LimitOptions, resolveLimits } from "../limits.ts";
 import { usesPassthru } from "../passthru.ts";
 import { PublishFilter } from "../broker/publish_filter.ts";
 import type { Effect, Output, Settled, SharedTestament } from "../output.ts";
@@ -317,7 +317,7 @@ export class Testaments {
     if (typeof filter === "string") throw invalid(`publish_options.${filter} must be a list`);
     if (usesPassthru(options)) throw invalid("payload passthru is not available for testaments");
     const budget = this.#maxSessionBytes;
-    const size = topic.length + payloadSize([payload, keywords, options], budget);
+    const size = topic.length + keptPayloadSize([payload, keywords, options], budget);
     return { topic, args: payload, kwargs: keywords, options, size };
   }
 }
