@@ -9,7 +9,7 @@
 
 import type { HttpAdmission, HttpMount } from "../transports/stream/http_server.ts";
 import type { HttpRequestHead } from "../transports/stream/http.ts";
-import type { PeerAcceptor } from "../wamp/mod.ts";
+import { type PeerAcceptor, sourceOf } from "../wamp/mod.ts";
 import { metricsOf, type RouterMetrics } from "../router/metrics.ts";
 import { type RequestAuth, requestAuths, type SignedFields } from "./auth.ts";
 import type { SharedSignatures } from "./signing_key.ts";
@@ -36,6 +36,12 @@ const EMPTY = new Uint8Array(0);
 const UNVERIFIED_PER_SLOT = 4;
 
 /**
+ * Unverified signed requests one source address (`sourceOf`) may have on
+ * a path: so that one client cannot take the path's whole allowance.
+ */
+const UNVERIFIED_PER_SOURCE = 8;
+
+/**
  * A request a path let in from its head: it holds one of the path's
  * in-flight slots from then until it is answered (a stream: until it
  * ends), or until the listener drops it unanswered (`abandon`). A signed
@@ -52,16 +58,26 @@ class Admitted implements HttpAdmission {
   /** A signed request's fields, for the signature check once the body is read. */
   readonly signed: SignedFields | undefined;
   #held = false;
-  #verifying: boolean;
+  /** While unverified: the source it counts against. */
+  #verifying: string | undefined;
 
-  constructor(path: BridgePath, url: URL, maxBodySize: number, signed: SignedFields | undefined) {
+  constructor(
+    path: BridgePath,
+    url: URL,
+    maxBodySize: number,
+    signed: SignedFields | undefined,
+    source: string,
+  ) {
     this.path = path;
     this.url = url;
     this.maxBodySize = maxBodySize;
     this.signed = signed;
-    this.#verifying = signed !== undefined;
-    if (this.#verifying) path.verifying++;
-    else this.take();
+    if (signed === undefined) this.take();
+    else {
+      this.#verifying = source;
+      path.verifying++;
+      path.unverified.set(source, (path.unverified.get(source) ?? 0) + 1);
+    }
   }
 
   /** Takes a slot, if one is free (else false); a signed request's place for verifying is freed. */
@@ -82,9 +98,14 @@ class Admitted implements HttpAdmission {
   }
 
   #verified(): void {
-    if (!this.#verifying) return;
-    this.#verifying = false;
-    this.path.verifying--;
+    const source = this.#verifying;
+    if (source === undefined) return;
+    this.#verifying = undefined;
+    const { path } = this;
+    path.verifying--;
+    const left = path.unverified.get(source)! - 1;
+    if (left > 0) path.unverified.set(source, left);
+    else path.unverified.delete(source);
   }
 
   abandon(): void {
@@ -103,6 +124,8 @@ class BridgePath {
   inFlight = 0;
   /** Signed requests let in whose signature is not verified yet (a bound on their bodies). */
   verifying = 0;
+  /** The same, by source address. */
+  readonly unverified = new Map<string, number>();
   /** Where answered requests are counted, when the acceptor is a `Router`. */
   readonly #metrics: RouterMetrics | undefined;
 
@@ -123,9 +146,9 @@ class BridgePath {
    * admission holding an in-flight slot, or a refusal answered before the
    * body is read.
    */
-  admit(head: HttpRequestHead, url: URL): number | Admitted | Response {
+  admit(head: HttpRequestHead, url: URL, peer = ""): number | Admitted | Response {
     const admitted = this.#preflight(head.method, head.headers) ??
-      this.#admit(head.method, url, head.headers);
+      this.#admit(head.method, url, head.headers, peer);
     if (!(admitted instanceof Response)) return admitted;
     this.#metrics?.bridgeRequests.add(`${this.options.path} ${admitted.status}`);
     return this.#cors(head.headers, admitted);
@@ -148,7 +171,7 @@ class BridgePath {
    * the declared body size (a GET takes none), the in-flight limit, the
    * credentials. Let in, the request takes a slot.
    */
-  #admit(method: string, url: URL, headers: Headers): Admitted | Response {
+  #admit(method: string, url: URL, headers: Headers, peer: string): Admitted | Response {
     const { options } = this;
     if (method !== this.method) return this.#notAllowed();
     const limit = method === "GET" ? 0 : options.maxBodySize;
@@ -156,10 +179,14 @@ class BridgePath {
     if (this.inFlight >= options.maxInFlight) return this.#busy();
     const checked = this.auth.checkHead(headers, url);
     if (checked instanceof Response) return checked;
-    if (checked !== undefined && this.verifying >= UNVERIFIED_PER_SLOT * options.maxInFlight) {
+    const source = sourceOf(peer);
+    if (
+      checked !== undefined && (this.verifying >= UNVERIFIED_PER_SLOT * options.maxInFlight ||
+        (this.unverified.get(source) ?? 0) >= UNVERIFIED_PER_SOURCE)
+    ) {
       return this.#busy();
     }
-    return new Admitted(this, url, limit, checked);
+    return new Admitted(this, url, limit, checked, source);
   }
 
   async #answer(request: Request, admitted: Admitted | undefined): Promise<Response> {
@@ -176,7 +203,8 @@ class BridgePath {
       });
     }
     // Not let in by a listener (a caller of handle() without admit()): the same checks now.
-    const ticket = admitted ?? this.#admit(request.method, new URL(request.url), request.headers);
+    const ticket = admitted ??
+      this.#admit(request.method, new URL(request.url), request.headers, "");
     if (ticket instanceof Response) return ticket;
     const { url } = ticket;
     let streaming = false;
@@ -278,8 +306,8 @@ export function httpBridge(
   });
   return {
     handles: (path) => paths.has(path),
-    admit(head: HttpRequestHead, url: URL): number | HttpAdmission | Response {
-      return paths.get(url.pathname)?.admit(head, url) ?? 0;
+    admit(head: HttpRequestHead, url: URL, peer?: string): number | HttpAdmission | Response {
+      return paths.get(url.pathname)?.admit(head, url, peer) ?? 0;
     },
     handle(request: Request, _peer: string, admission?: HttpAdmission): Promise<Response> {
       // Let in by this bridge's admit(): its path; else the URL's (and the checks admit() makes).

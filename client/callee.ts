@@ -329,14 +329,19 @@ export class Callee {
 
   /** Runs an endpoint; one that answers synchronously is answered at once, never counted running. */
   #run(endpoint: Endpoint, invocation: RunningInvocation, msg: InvocationMessage): void {
+    let answer: unknown;
     try {
       const { args, kwargs } = argumentsOf(msg);
-      const answer = endpoint(args, kwargs, msg.details, invocation);
-      if (!(answer instanceof Promise)) return this.#answer(invocation, answer);
-      answer.then((a) => this.#answer(invocation, a), (e) => this.#fail(invocation, e));
+      answer = endpoint(args, kwargs, msg.details, invocation);
+      if (typeof (answer as PromiseLike<unknown> | undefined)?.then !== "function") {
+        return this.#answer(invocation, answer as YieldArguments);
+      }
     } catch (error) {
-      this.#fail(invocation, error);
+      return this.#fail(invocation, error);
     }
+    // An answer that cannot be sent (it does not encode) fails the invocation too.
+    Promise.resolve(answer).then((a) => this.#answer(invocation, a as YieldArguments))
+      .catch((error) => this.#fail(invocation, error));
   }
 
   #answer(invocation: RunningInvocation, answer: YieldArguments | void): void {
@@ -349,14 +354,20 @@ export class Callee {
     this.#done(invocation);
   }
 
+  /** Answers ERROR for what the endpoint threw; never throws (the invocation is done). */
   #fail(invocation: RunningInvocation, error: unknown): void {
-    if (error instanceof ApplicationError) {
-      invocation.fail(error.uri, { args: error.args, kwargs: error.kwargs });
-    } else {
-      const message = error instanceof Error ? error.message : String(error);
-      invocation.fail(ErrorUri.RUNTIME_ERROR, { args: [message] });
+    try {
+      if (error instanceof ApplicationError) {
+        invocation.fail(error.uri, { args: error.args, kwargs: error.kwargs });
+      } else {
+        const message = error instanceof Error ? error.message : String(error);
+        invocation.fail(ErrorUri.RUNTIME_ERROR, { args: [message] });
+      }
+    } catch {
+      // not sent either: the link is failing, and the session with it
+    } finally {
+      this.#done(invocation);
     }
-    this.#done(invocation);
   }
 
   #done(invocation: RunningInvocation): void {

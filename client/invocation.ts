@@ -174,6 +174,7 @@ export class RunningInvocation implements Invocation {
       this.#queue.push(chunk);
     } else {
       const why = `limit "maxInputChunks" (${this.#ctx.limits.maxInputChunks}) exceeded`;
+      this.#queue.length = 0; // answered: the endpoint gets no stale chunks
       this.fail(ErrorUri.LIMIT_EXCEEDED, { args: [why] });
       this.abort(new ApplicationError(ErrorUri.LIMIT_EXCEEDED, { args: [why] }), true);
     }

@@ -15,6 +15,7 @@ import {
   type WampMessage,
 } from "../wamp/mod.ts";
 import { ApplicationError } from "./errors.ts";
+import { MAX_TIMER } from "./limits.ts";
 
 interface Pending {
   /** The request's message type: what a reply must answer. */
@@ -76,7 +77,10 @@ export class Requests {
           resolve(msg);
         },
         reject,
-        timer: timeout > 0 ? setTimeout(() => this.#expire(request), timeout) : undefined,
+        // 0, Infinity or past what a timer takes (it would fire at once): no timeout.
+        timer: timeout > 0 && timeout <= MAX_TIMER
+          ? setTimeout(() => this.#expire(request), timeout)
+          : undefined,
       })
     );
     return { msg, reply };

@@ -243,7 +243,9 @@ export async function listen(
             }
             const url = urlOf(head);
             const mount = mounts.find((m) => m.handles(url.pathname));
-            if (mount !== undefined) return mount.admit?.(head, url) ?? httpLimits.maxBodySize;
+            if (mount !== undefined) {
+              return mount.admit?.(head, url, peer) ?? httpLimits.maxBodySize;
+            }
             if (longpoll?.handles(url.pathname)) return longpoll.admit(head, url, peer);
             if (wsOptions === undefined || !wsPaths.includes(url.pathname)) return notFound();
             // A WebSocket upgrade brings no body; anything else is answered here.

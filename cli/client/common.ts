@@ -36,9 +36,6 @@ export class UsageError extends Error {
 /** The `parseArgs` option table of a command. */
 export type OptionTable = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
 
-/** The longest delay a timer takes (JavaScript timers fire at once past it). */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /**
  * Parses a non-negative integer flag.
  *

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { MAX_TIMER } from "../../client/limits.ts";
 import {
   connect,
   type ConnectOptions,
@@ -14,7 +15,7 @@ import {
   type Session,
 } from "../../client/mod.ts";
 import { secretFlag } from "../secret_file.ts";
-import { DEFAULT_URL, integerFlag, MAX_TIMER_MS, UsageError } from "./common.ts";
+import { DEFAULT_URL, integerFlag, UsageError } from "./common.ts";
 
 /** Flags every client command takes: where to connect and how to log in. */
 export const CONNECT_OPTIONS = {
@@ -174,7 +175,7 @@ export async function connectOptions(
   const options: ConnectOptions = {
     realm: flags.realm ?? "realm1",
     serializers: [serializer as SerializerName],
-    timeout: integerFlag("timeout", flags.timeout, 10_000, 1, MAX_TIMER_MS),
+    timeout: integerFlag("timeout", flags.timeout, 10_000, 1, MAX_TIMER),
   };
   if (flags.authid !== undefined) options.authid = flags.authid;
   if (flags.authmethod !== undefined) options.authmethods = flags.authmethod;

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { MAX_TIMER } from "../../client/limits.ts";
 import {
   ApplicationError,
   ErrorUri,
@@ -17,7 +18,6 @@ import {
   type ClientCommand,
   integerFlag,
   jsonLine,
-  MAX_TIMER_MS,
   parsePairs,
   parseValue,
   printJson,
@@ -166,7 +166,7 @@ Options:
     if (execTimeout !== undefined && exec === undefined) {
       throw new UsageError("Invalid --exec-timeout: only with --exec");
     }
-    const timeout = integerFlag("exec-timeout", execTimeout, DEFAULT_EXEC_TIMEOUT, 1, MAX_TIMER_MS);
+    const timeout = integerFlag("exec-timeout", execTimeout, DEFAULT_EXEC_TIMEOUT, 1, MAX_TIMER);
     const options = parsePairs("option", values.option as string[] | undefined);
     const count = integerFlag("count", values.count as string | undefined, Infinity);
     const fixed: YieldArguments = results === undefined ? {} : { args: results.map(parseValue) };

@@ -143,10 +143,13 @@ export class Requests {
     if (queue.held.length >= MAX_HELD || queue.bytes + size > MAX_HELD_BYTES) {
       // The HTTP bridge's session carries many clients' requests: one client's burst is refused
       // alone, rather than aborting the session the others share.
-      if (session.transport === "http" && isAuthorized(msg)) {
+      if (session.transport !== "http") {
+        throw new ProtocolViolationError("too many requests awaiting authorization");
+      }
+      if (isAuthorized(msg)) {
         return this.#refused(session, msg, ErrorUri.LIMIT_EXCEEDED, "too many requests held");
       }
-      throw new ProtocolViolationError("too many requests awaiting authorization");
+      // An UNSUBSCRIBE, YIELD, CANCEL… waits all the same: bounded by what was let in before it.
     }
     queue.bytes += size;
     queue.held.push({ msg, fresh, size });

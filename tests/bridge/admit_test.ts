@@ -5,6 +5,7 @@
  */
 
 import { equal, match } from "node:assert/strict";
+import net from "node:net";
 import { signRequest } from "../../bridge/auth.ts";
 import { exchange, portOf, post, startBridge } from "./_bridge.ts";
 
@@ -231,6 +232,46 @@ Deno.test("signed heads whose bodies are not verified yet are bounded per path (
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
     match(await exchange(port, head(9)), /^HTTP\/1\.1 429 /);
+  } finally {
+    for (const conn of held) conn.close();
+  }
+});
+
+Deno.test("unverified signed heads from one source address are bounded (8), not another source's", async () => {
+  const signed = { key: "app1", secret: "a-signing-secret-0123", timestampDelta: 300 };
+  await using t = await startBridge([
+    { path: "/p", type: "publisher", realm: "realm1", role: "app", auth: signed, maxInFlight: 10 },
+  ]);
+  const port = portOf(t.base);
+  const head = (i: number) =>
+    `POST /p?key=app1&timestamp=${new Date().toISOString()}&seq=1&nonce=${i}&signature=x ` +
+    "HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n{";
+  const held: Deno.Conn[] = [];
+  try {
+    for (let i = 0; i < 8; i++) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      held.push(conn);
+      await conn.write(new TextEncoder().encode(head(i)));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    match(await exchange(port, head(9)), /^HTTP\/1\.1 429 /);
+    // From 127.0.0.2, a signed request is let in and taken.
+    const body = JSON.stringify({ topic: "com.example.news", args: ["hi"] });
+    const target = await signRequest("/p", { ...signed, body });
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect({ host: "127.0.0.1", port, localAddress: "127.0.0.2" }, () => {
+        socket.write(
+          `POST ${target} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n` +
+            `content-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+        );
+      });
+      let text = "";
+      socket.on("data", (chunk: Uint8Array) => text += new TextDecoder().decode(chunk));
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+      socket.setTimeout(5000, () => socket.destroy(new Error("timeout")));
+    });
+    match(answer, /^HTTP\/1\.1 202 /);
   } finally {
     for (const conn of held) conn.close();
   }

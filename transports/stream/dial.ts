@@ -113,7 +113,9 @@ export function dial(address: DialAddress, options: DialOptions = {}): Promise<W
     };
     const onReady = () => {
       cleanup();
-      resolve(new Wire(socket, { maxBacklog: options.maxBacklog ?? clientBacklog(undefined) }));
+      const maxBacklog = options.maxBacklog ?? clientBacklog(undefined);
+      // Replies (PONGs) bounded; reading never stops: the router may have stopped reading us.
+      resolve(new Wire(socket, { maxBacklog, keepReading: true }));
     };
     socket.once("error", fail);
     socket.once(ready, onReady);

@@ -75,9 +75,10 @@ export interface HttpMount {
    *
    * @param head The request head.
    * @param url The request URL (the path as {@linkcode HttpMount.handles} got it).
+   * @param peer The remote address (`tcp4:1.2.3.4:5678`), for limits per source.
    * @returns The body limit in bytes, an admission, or the refusal.
    */
-  admit?(head: HttpRequestHead, url: URL): number | HttpAdmission | Response;
+  admit?(head: HttpRequestHead, url: URL, peer?: string): number | HttpAdmission | Response;
   /**
    * Answers a request.
    *

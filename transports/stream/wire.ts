@@ -36,6 +36,13 @@ export interface WireOptions {
    * @default {Infinity} (always read: the client side)
    */
   maxBacklog?: number;
+  /**
+   * Read on while congested: only the replies are bounded. The client
+   * side: a router stops reading a client that does not keep up, so a
+   * client that stopped too would deadlock with it.
+   * @default {false}
+   */
+  keepReading?: boolean;
 }
 
 /** Bytes queued in one turn beyond which the wire writes at once, not at the end of the turn. */
@@ -55,6 +62,7 @@ export class Wire {
   #queuedMessages = 0;
   #scheduled = false;
   #maxBacklog: number;
+  #keepReading: boolean;
   /** Half of #maxBacklog: reading stops while more than this waits to go out. */
   #pauseAt: number;
   /** Reading stops while more than #pauseAt bytes wait to go out. */
@@ -81,6 +89,7 @@ export class Wire {
   constructor(socket: Socket, options: WireOptions = {}) {
     this.socket = socket;
     this.#maxBacklog = options.maxBacklog ?? Infinity;
+    this.#keepReading = options.keepReading === true;
     this.#pauseAt = this.#maxBacklog / 2;
     if (typeof socket.setNoDelay === "function") socket.setNoDelay(true);
     socket.on("data", (chunk: Uint8Array) => {
@@ -241,7 +250,7 @@ export class Wire {
   };
 
   #updateReading(): void {
-    const read = !this.#congested && !this.#held;
+    const read = (this.#keepReading || !this.#congested) && !this.#held;
     if (read === this.#reading || this.#closed) return;
     this.#reading = read;
     if (read) this.socket.resume();
