@@ -1,0 +1,40 @@
+/**
+ * A dialled (client) wire reads on while what it wrote waits to go out: a
+ * router stops reading a client that does not keep up, and a client that
+ * stopped too would deadlock with it. Only its replies are bounded.
+ */
+
+import { equal, ok } from "node:assert/strict";
+import net from "node:net";
+import { dial } from "../../../transports/stream/dial.ts";
+import { until } from "../../_helpers/router.ts";
+
+Deno.test("dial(): a congested client wire still reads what the peer sends", async () => {
+  let peer: net.Socket | undefined;
+  const server = net.createServer((socket) => {
+    peer = socket;
+    socket.pause(); // the "router" stops reading this client
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const wire = await dial({ host: "127.0.0.1", port }, { maxBacklog: 64 * 1024 });
+  let received = 0;
+  wire.bind({ data: (chunk) => void (received += chunk.length), closed: () => {} });
+  try {
+    await until(() => peer !== undefined, 2000, "the connection");
+    // Write until the kernel buffers are full and the wire counts itself congested.
+    for (let i = 0; i < 400 && !wire.congested; i++) {
+      wire.write(new Uint8Array(64 * 1024));
+      wire.flush();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    ok(wire.congested, "the wire is congested");
+    peer!.write(new Uint8Array(1000));
+    await until(() => received === 1000, 3000, "the peer's bytes, read while congested");
+    equal(received, 1000);
+  } finally {
+    wire.destroy();
+    peer?.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
