@@ -25,6 +25,9 @@ interface Pending {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
+/** How many timed-out SUBSCRIBE and REGISTER request IDs are kept for their late replies. */
+const EXPIRED_KEPT = 1024;
+
 /** The reply each request the session numbers here waits for. */
 const REPLY: Partial<Record<MessageTypeCode, MessageTypeCode>> = {
   [MessageType.PUBLISH]: MessageType.PUBLISHED,
@@ -38,6 +41,13 @@ const REPLY: Partial<Record<MessageTypeCode, MessageTypeCode>> = {
 export class Requests {
   #last = 0;
   #pending = new Map<number, Pending>();
+  /** SUBSCRIBEs and REGISTERs that timed out, by request ID (the latest {@linkcode EXPIRED_KEPT}). */
+  #expired = new Map<number, MessageTypeCode>();
+  /**
+   * Sends what withdraws a subscription or registration the router made
+   * after its request timed out (the client never learnt its ID).
+   */
+  withdraw: ((msg: WampMessage) => void) | undefined;
   /**
    * Milliseconds a request waits for its reply before it rejects with
    * `wamp.error.timeout` (`JoinOptions.requestTimeout`; 0: for ever).
@@ -98,7 +108,10 @@ export class Requests {
    */
   settle(request: number, msg: WampMessage): boolean {
     const pending = this.#pending.get(request);
-    if (pending === undefined) return true;
+    if (pending === undefined) {
+      this.#late(request, msg);
+      return true;
+    }
     const answers = msg.type === MessageType.ERROR
       ? msg.requestType === pending.type
       : REPLY[pending.type] === msg.type;
@@ -137,7 +150,34 @@ export class Requests {
     const pending = this.#pending.get(request);
     if (pending === undefined) return;
     this.#pending.delete(request);
+    if (pending.type === MessageType.SUBSCRIBE || pending.type === MessageType.REGISTER) {
+      this.#expired.set(request, pending.type);
+      if (this.#expired.size > EXPIRED_KEPT) {
+        this.#expired.delete(this.#expired.keys().next().value!);
+      }
+    }
     const what = `${messageTypeName(pending.type)} got no reply in ${this.timeout} ms`;
     pending.reject(new ApplicationError(ErrorUri.TIMEOUT, { args: [what] }));
+  }
+
+  /** A late SUBSCRIBED or REGISTERED for a request that timed out: withdrawn at once. */
+  #late(request: number, msg: WampMessage): void {
+    const type = this.#expired.get(request);
+    if (type === undefined) return;
+    this.#expired.delete(request);
+    const next = this.next();
+    if (type === MessageType.SUBSCRIBE && msg.type === MessageType.SUBSCRIBED) {
+      this.withdraw?.({
+        type: MessageType.UNSUBSCRIBE,
+        request: next,
+        subscription: msg.subscription,
+      });
+    } else if (type === MessageType.REGISTER && msg.type === MessageType.REGISTERED) {
+      this.withdraw?.({
+        type: MessageType.UNREGISTER,
+        request: next,
+        registration: msg.registration,
+      });
+    }
   }
 }

@@ -39,6 +39,11 @@ export class Roles {
     this.callee = new Callee(ctx);
     this.#requests = requests;
     requests.timeout = ctx.limits.requestTimeout;
+    requests.withdraw = (msg) => {
+      try {
+        ctx.send(msg);
+      } catch { /* the session closed: nothing left to withdraw */ }
+    };
   }
 
   /**
