@@ -41,6 +41,12 @@ export interface ConnectOptions extends JoinOptions {
   batched?: boolean;
   /** WebSocket and RawSocket: milliseconds of silence before a ping (0: none). @default {0} */
   pingInterval?: number;
+  /**
+   * WebSocket and RawSocket: milliseconds for the connection, its TLS
+   * handshake and the WebSocket or RawSocket handshake.
+   * @default {10000}
+   */
+  handshakeTimeout?: number;
   /** Aborts the connection attempt. */
   signal?: AbortSignal;
   /**
@@ -80,6 +86,8 @@ export async function openLink(
   }
   const { serializers, tls, headers, maxMessageSize, compression, batched, pingInterval, signal } =
     options;
+  const { handshakeTimeout } = options;
+  const handshake = handshakeTimeout === undefined ? {} : { handshakeTimeout };
   const common = {
     ...(serializers === undefined ? {} : { serializers }),
     ...(maxMessageSize === undefined ? {} : { maxMessageSize }),
@@ -90,11 +98,12 @@ export async function openLink(
     case "wss:": {
       if (options.globalWebSocket ?? !hasBuiltin("node:net")) {
         const { connectGlobalWebSocket } = await import("./links/web_socket.ts");
-        return await connectGlobalWebSocket(url, common);
+        return await connectGlobalWebSocket(url, { ...common, ...handshake });
       }
       const { connectWebSocket } = await import("../transports/websocket/client.ts");
       return await connectWebSocket(url, {
         ...common,
+        ...handshake,
         ...(tls === undefined ? {} : { tls }),
         ...(headers === undefined ? {} : { headers }),
         ...(compression === undefined ? {} : { compression }),
@@ -111,6 +120,7 @@ export async function openLink(
       const { connectRawSocket } = await import("../transports/rawsocket/client.ts");
       return await connectRawSocket(url, {
         ...common,
+        ...handshake,
         ...(tls === undefined ? {} : { tls }),
         ...(pingInterval === undefined ? {} : { pingInterval }),
       });
