@@ -4,7 +4,7 @@
  * refusal is an ERROR `cloverleaf.error.limit_exceeded` whose first
  * argument names the limit.
  *
- * Sizes are estimates, cheap by design: {@linkcode payloadSize} walks a
+ * Sizes are estimates, cheap by design: {@linkcode keptPayloadSize} walks a
  * payload once, stops as soon as it passes its budget, and counts string
  * lengths, byte lengths, 8 per number and a little per container.
  *
@@ -192,6 +192,9 @@ const CONTAINER_COST = 8;
 /** What a number, boolean or null costs. */
 const SCALAR_COST = 8;
 
+/** The entries of a publication or message that hold its payload, for {@linkcode keptPayloadSize}. */
+export const PAYLOAD_KEYS: readonly string[] = ["args", "kwargs", "payload"];
+
 /**
  * Estimates the size of a payload (args, kwargs, a passthru payload) in
  * bytes: string lengths, byte lengths, 8 per number, boolean or null, 8
@@ -199,50 +202,9 @@ const SCALAR_COST = 8;
  * iterative (no recursion, whatever the nesting) and stops as soon as the
  * sum passes `budget`, so it costs O(min(size, budget)).
  *
- * @param values The values to measure (`undefined` ones count 0).
- * @param budget Stop counting past this many bytes.
- * @returns The estimate, or a number over `budget` when it is over.
- *
- * @example
- * ```ts
- * import { payloadSize } from "./limits.ts";
- * import { equal, ok } from "node:assert/strict";
- *
- * equal(payloadSize([["abc", 1]], 1000), 8 + 2 + 3 + 8);
- * ok(payloadSize([[[], [], []]], 20) > 20);
- * ok(payloadSize(["x".repeat(5000)], 1000) > 1000);
- * ```
- */
-export function payloadSize(values: readonly unknown[], budget: number): number {
-  let size = 0;
-  const stack: unknown[] = [...values];
-  while (stack.length > 0 && size <= budget) {
-    const value = stack.pop();
-    if (value === undefined) continue;
-    if (typeof value === "string") size += value.length;
-    else if (ArrayBuffer.isView(value)) size += value.byteLength;
-    else if (Array.isArray(value)) {
-      size += CONTAINER_COST + value.length;
-      if (size <= budget) { for (const item of value) stack.push(item); }
-    } else if (typeof value === "object" && value !== null) {
-      size += CONTAINER_COST;
-      for (const key in value as Dict) {
-        size += key.length + 1;
-        if (size > budget) break;
-        stack.push((value as Dict)[key]);
-      }
-    } else size += SCALAR_COST;
-  }
-  return size;
-}
-
-/** The entries of a publication or message that hold its payload, for {@linkcode keptPayloadSize}. */
-export const PAYLOAD_KEYS: readonly string[] = ["args", "kwargs", "payload"];
-
-/**
- * {@linkcode payloadSize} for a payload about to be kept past the turn (a
- * retained event, event history, a testament, a held request, session
- * details, a procedure description), in the same one walk: every byte
+ * It is for a payload about to be kept past the turn (a retained event,
+ * event history, a testament, a held request, session details, a
+ * procedure description), and in the same one walk every byte
  * string it meets that is a view into a buffer over twice its size (the
  * MessagePack and CBOR decoders return byte strings as views into the
  * frame) is replaced where it is by a copy of its own, so that what is

@@ -8,7 +8,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { Broker } from "../../router/core/broker/broker.ts";
 import { Dealer, MAX_CALL_TIMEOUT } from "../../router/core/dealer/dealer.ts";
-import { DEFAULT_LIMITS, payloadSize } from "../../router/core/limits.ts";
+import { DEFAULT_LIMITS, keptPayloadSize } from "../../router/core/limits.ts";
 import { Router } from "../../router/router.ts";
 import type { Connection as Session } from "../../router/connection.ts";
 import type { SessionInfo } from "../../router/core/types.ts";
@@ -348,14 +348,14 @@ Deno.test("Broker.publish() counts evicted restricted retained events as freed",
   equal(broker.retained.bytes, 8 * 122);
 });
 
-Deno.test("payloadSize() is bounded by its budget, not by the payload", () => {
+Deno.test("keptPayloadSize() is bounded by its budget, not by the payload", () => {
   const wide = new Array(1_000_000).fill(0);
-  ok(payloadSize([wide], 65536) > 65536);
+  ok(keptPayloadSize([wide], 65536) > 65536);
   let deep: unknown = [];
   for (let i = 0; i < 100_000; i++) deep = [deep];
-  ok(payloadSize([deep], 65536) > 65536);
-  equal(payloadSize([["ab"], { k: new Uint8Array(10) }], 1000), 8 + 1 + 2 + 8 + 2 + 10);
-  equal(payloadSize([undefined, undefined], 10), 0);
+  ok(keptPayloadSize([deep], 65536) > 65536);
+  equal(keptPayloadSize([["ab"], { k: new Uint8Array(10) }], 1000), 8 + 1 + 2 + 8 + 2 + 10);
+  equal(keptPayloadSize([undefined, undefined], 10), 0);
 });
 
 // ---- through a router: the realm's limits reach broker, dealer and testaments ----

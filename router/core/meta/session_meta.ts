@@ -60,7 +60,7 @@ interface Identity {
   readonly authrole: string;
 }
 
-/** The estimated size (`payloadSize`) a session's details set by `modify_details` may reach. */
+/** The estimated size (`keptPayloadSize`) a session's details set by `modify_details` may reach. */
 export const MAX_CUSTOM_DETAILS = 64 * 1024;
 
 /** Keys `wamp.session.modify_details` may not change. */

@@ -8,7 +8,7 @@
  * session resumption, detaching and destroying happen together.
  *
  * Memory is bounded: at most {@linkcode MAX_TESTAMENTS} per scope, and by
- * the estimate of `payloadSize` (topic, args, kwargs and publish options)
+ * the estimate of `keptPayloadSize` (topic, args, kwargs and publish options)
  * `testamentBytesPerSession` per session and `testamentBytes` per realm
  * (realm option `limits`); a testament over either is refused with
  * `cloverleaf.error.limit_exceeded`.
