@@ -178,9 +178,12 @@ Deno.test({
       equal(counts.size, 2, `both workers' relay counts:\n${service.lines.join("\n")}`);
       const [one, two] = [counts.get(1)!, counts.get(2)!];
       // A request is counted as passed on once its answer is back, as answered once it arrived
-      // (one still held when its worker stopped is only the latter).
-      ok(one[0] <= two[1], `passed on by 1 (${one[0]}) <= answered by 2 (${two[1]})`);
-      ok(two[0] <= one[1], `passed on by 2 (${two[0]}) <= answered by 1 (${one[1]})`);
+      // (one still held when its worker stopped is only the latter). A worker writes its counts
+      // as it stops, and may still answer a request or two arriving after that line (seen under
+      // load: 21 passed on against 20 answered): a slack of 2.
+      const SLACK = 2;
+      ok(one[0] <= two[1] + SLACK, `passed on by 1 (${one[0]}) <= answered by 2 (${two[1]})`);
+      ok(two[0] <= one[1] + SLACK, `passed on by 2 (${two[0]}) <= answered by 1 (${one[1]})`);
       ok(one[0] + two[0] >= via.length, `relayed requests: ${one[0]} + ${two[0]}`);
     } finally {
       for (const session of sessions) await session.close().catch(() => {});
