@@ -15,6 +15,27 @@ const BRIDGES = [
   { path: "/small", type: "publisher", realm: "realm1", role: "app", auth: AUTH, maxBodySize: 64 },
 ];
 
+/** A signed path's key and secret. */
+const SIGNED = { key: "app1", secret: "a-signing-secret-0123", timestampDelta: 300 };
+
+/** A signed POST head with the public key, a current timestamp and a bad signature; its body never comes. */
+function forgedHead(path: string, nonce: number): string {
+  const query = `key=app1&timestamp=${new Date().toISOString()}&seq=1&nonce=${nonce}&signature=x`;
+  return `POST ${path}?${query} HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n{`;
+}
+
+/** `n` connections, each holding a forged head open (close them when done). */
+async function holdForgedHeads(port: number, path: string, n: number): Promise<Deno.Conn[]> {
+  const held: Deno.Conn[] = [];
+  for (let i = 0; i < n; i++) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    held.push(conn);
+    await conn.write(new TextEncoder().encode(forgedHead(path, i)));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  return held;
+}
+
 Deno.test("a body over the path's own maxBodySize is refused from the head, its body never awaited", async () => {
   await using t = await startBridge(BRIDGES);
   // 1 MB: under the listener's largest limit (long-poll's 16 MiB), far over /small's 64 bytes.
@@ -157,31 +178,20 @@ Deno.test("405 names the methods the path takes in Allow", async () => {
 });
 
 Deno.test("on a signed path, heads with the public key and a bad signature whose bodies never come hold no slot", async () => {
-  const signed = { key: "app1", secret: "a-signing-secret-0123", timestampDelta: 300 };
   await using t = await startBridge([
     {
       path: "/signed",
       type: "publisher",
       realm: "realm1",
       role: "app",
-      auth: signed,
+      auth: SIGNED,
       maxInFlight: 3,
     },
   ]);
-  const port = portOf(t.base);
-  const held: Deno.Conn[] = [];
+  const held = await holdForgedHeads(portOf(t.base), "/signed", 3);
   try {
-    for (let i = 0; i < 3; i++) {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      held.push(conn);
-      const query = `key=app1&timestamp=${new Date().toISOString()}&seq=1&nonce=${i}&signature=x`;
-      await conn.write(new TextEncoder().encode(
-        `POST /signed?${query} HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n{`,
-      ));
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
     const body = JSON.stringify({ topic: "com.example.news", args: ["hi"] });
-    const target = await signRequest("/signed", { ...signed, body });
+    const target = await signRequest("/signed", { ...SIGNED, body });
     equal((await post(`${t.base}${target}`, body)).status, 202);
   } finally {
     for (const conn of held) conn.close();
@@ -189,15 +199,14 @@ Deno.test("on a signed path, heads with the public key and a bad signature whose
 });
 
 Deno.test("a signed request refused for want of a slot keeps its signature unspent", async () => {
-  const signed = { key: "app1", secret: "a-signing-secret-0123", timestampDelta: 300 };
   await using t = await startBridge([
-    { path: "/s", type: "subscriber", realm: "realm1", role: "app", auth: signed, maxInFlight: 1 },
+    { path: "/s", type: "subscriber", realm: "realm1", role: "app", auth: SIGNED, maxInFlight: 1 },
   ]);
   // One SSE stream takes the only slot.
-  const first = await signRequest("/s?topic=com.example.a", signed);
+  const first = await signRequest("/s?topic=com.example.a", SIGNED);
   const stream = await fetch(`${t.base}${first}`, { signal: AbortSignal.timeout(5000) });
   equal(stream.status, 200);
-  const second = await signRequest("/s?topic=com.example.b", { ...signed, seq: 2 });
+  const second = await signRequest("/s?topic=com.example.b", { ...SIGNED, seq: 2 });
   const busy = await fetch(`${t.base}${second}`, { signal: AbortSignal.timeout(5000) });
   equal(busy.status, 429);
   await busy.body?.cancel();
@@ -215,49 +224,29 @@ Deno.test("a signed request refused for want of a slot keeps its signature unspe
 });
 
 Deno.test("signed heads whose bodies are not verified yet are bounded per path (4 per slot)", async () => {
-  const signed = { key: "app1", secret: "a-signing-secret-0123", timestampDelta: 300 };
   await using t = await startBridge([
-    { path: "/p", type: "publisher", realm: "realm1", role: "app", auth: signed, maxInFlight: 1 },
+    { path: "/p", type: "publisher", realm: "realm1", role: "app", auth: SIGNED, maxInFlight: 1 },
   ]);
   const port = portOf(t.base);
-  const head = (i: number) =>
-    `POST /p?key=app1&timestamp=${new Date().toISOString()}&seq=1&nonce=${i}&signature=x ` +
-    "HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n{";
-  const held: Deno.Conn[] = [];
+  const held = await holdForgedHeads(port, "/p", 4);
   try {
-    for (let i = 0; i < 4; i++) {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      held.push(conn);
-      await conn.write(new TextEncoder().encode(head(i)));
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    match(await exchange(port, head(9)), /^HTTP\/1\.1 429 /);
+    match(await exchange(port, forgedHead("/p", 9)), /^HTTP\/1\.1 429 /);
   } finally {
     for (const conn of held) conn.close();
   }
 });
 
 Deno.test("unverified signed heads from one source address are bounded (8), not another source's", async () => {
-  const signed = { key: "app1", secret: "a-signing-secret-0123", timestampDelta: 300 };
   await using t = await startBridge([
-    { path: "/p", type: "publisher", realm: "realm1", role: "app", auth: signed, maxInFlight: 10 },
+    { path: "/p", type: "publisher", realm: "realm1", role: "app", auth: SIGNED, maxInFlight: 10 },
   ]);
   const port = portOf(t.base);
-  const head = (i: number) =>
-    `POST /p?key=app1&timestamp=${new Date().toISOString()}&seq=1&nonce=${i}&signature=x ` +
-    "HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n{";
-  const held: Deno.Conn[] = [];
+  const held = await holdForgedHeads(port, "/p", 8);
   try {
-    for (let i = 0; i < 8; i++) {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      held.push(conn);
-      await conn.write(new TextEncoder().encode(head(i)));
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    match(await exchange(port, head(9)), /^HTTP\/1\.1 429 /);
+    match(await exchange(port, forgedHead("/p", 9)), /^HTTP\/1\.1 429 /);
     // From 127.0.0.2, a signed request is let in and taken.
     const body = JSON.stringify({ topic: "com.example.news", args: ["hi"] });
-    const target = await signRequest("/p", { ...signed, body });
+    const target = await signRequest("/p", { ...SIGNED, body });
     const answer = await new Promise<string>((resolve, reject) => {
       const socket = net.connect({ host: "127.0.0.1", port, localAddress: "127.0.0.2" }, () => {
         socket.write(
