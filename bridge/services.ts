@@ -16,6 +16,7 @@ import { realmOf, type Router } from "../router/router.ts";
 import { type Dict, ErrorUri, type Payload } from "../wamp/mod.ts";
 import type { HttpServiceOptions } from "./config.ts";
 import { BridgeError } from "./errors.ts";
+import { readBounded } from "../transports/stream/bytes.ts";
 
 /**
  * Fills a URL template: `{name}` from kwargs, `{0}` from args, each value
@@ -66,31 +67,6 @@ export function fillTemplate(template: string, args: unknown[], kwargs: Dict): s
   return filled;
 }
 
-/** Reads at most `max` bytes of a response body, or undefined past it. */
-async function readBody(response: Response, max: number): Promise<Uint8Array | undefined> {
-  const reader = response.body?.getReader();
-  if (reader === undefined) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
-}
-
 /** The HTTP exchange of one call: status, headers and body, or a CallError. */
 async function exchange(
   service: HttpServiceOptions,
@@ -122,7 +98,7 @@ async function exchange(
       `${service.method} ${url}: ${(error as Error).message}`,
     );
   }
-  const bytes = await readBody(response, service.maxResponseSize);
+  const bytes = await readBounded(response, service.maxResponseSize);
   if (bytes === undefined) {
     throw new CallError(
       ErrorUri.LIMIT_EXCEEDED,

@@ -20,7 +20,7 @@ import {
 import { Inbox } from "../stream/keepalive.ts";
 import { encodeOwnedBytes } from "../stream/encode.ts";
 import { joinBatch, MAX_BATCH_MESSAGES, splitBatchedBody } from "../stream/batched.ts";
-import { concat } from "../stream/bytes.ts";
+import { readBounded } from "../stream/bytes.ts";
 
 /** Options for {@linkcode connectLongPoll}. */
 export interface ConnectLongPollOptions {
@@ -156,25 +156,9 @@ export async function connectLongPoll(
  * @throws {ProtocolViolationError} When it is longer: it is canceled.
  */
 async function readBody(res: Response, limit: number, what: string): Promise<Uint8Array> {
-  const tooLong = new ProtocolViolationError(`${what} over ${limit} bytes`);
-  if (Number(res.headers.get("content-length") ?? 0) > limit) {
-    await res.body?.cancel().catch(() => {});
-    throw tooLong;
-  }
-  const reader = res.body?.getReader();
-  if (reader === undefined) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return concat(chunks);
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      throw tooLong;
-    }
-    chunks.push(value);
-  }
+  const body = await readBounded(res, limit);
+  if (body === undefined) throw new ProtocolViolationError(`${what} over ${limit} bytes`);
+  return body;
 }
 
 /** A long-poll transport, client side. */
