@@ -52,3 +52,33 @@ export function hostile(
     [Symbol.asyncDispose]: shutdown,
   };
 }
+
+/** A TCP server on 127.0.0.1 that accepts connections and never says a word. */
+export interface SilentServer extends AsyncDisposable {
+  /** Its port. */
+  port: number;
+  /** The connections it holds. */
+  held: Deno.Conn[];
+}
+
+/**
+ * Starts a silent server (for handshake timeouts).
+ *
+ * @returns The server, closed with `await using`.
+ */
+export function silentServer(): SilentServer {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) held.push(conn);
+  })().catch(() => {});
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    held,
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      for (const conn of held) conn.close();
+      await accepting;
+    },
+  };
+}

@@ -11,6 +11,7 @@ import { connectWebSocket } from "../../transports/websocket/client.ts";
 import { acceptKey } from "../../transports/websocket/framing.ts";
 import { TransportError } from "../../wamp/mod.ts";
 import { within } from "../_helpers/router.ts";
+import { silentServer } from "./_hostile.ts";
 
 Deno.test("client wire: a router that floods PINGs and never reads gets at most maxBacklog of PONGs queued", async () => {
   const MIB = 24;
@@ -60,53 +61,32 @@ Deno.test("client wire: a router that floods PINGs and never reads gets at most 
 });
 
 Deno.test("client wire: a server that accepts TCP and never answers TLS fails the connection after handshakeTimeout", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  const held: Deno.Conn[] = [];
-  const accepting = (async () => {
-    for await (const conn of listener) held.push(conn);
-  })().catch(() => {});
-  try {
-    const attempts: [string, () => Promise<unknown>][] = [
-      ["wss", () => connectWebSocket(`wss://127.0.0.1:${port}`, { handshakeTimeout: 300 })],
-      ["tcps", () => connectRawSocket(`tcps://127.0.0.1:${port}`, { handshakeTimeout: 300 })],
-    ];
-    for (const [name, attempt] of attempts) {
-      const started = Date.now();
-      const error = await within(attempt().then(() => undefined, (e: unknown) => e), 5000, name);
-      ok(error instanceof TransportError, `${name}: ${error}`);
-      match(error.message, /no TLS handshake in 300 ms/, name);
-      ok(Date.now() - started < 2000, name);
-    }
-    equal(held.length, 2);
-  } finally {
-    listener.close();
-    for (const conn of held) conn.close();
-    await accepting;
+  await using server = silentServer();
+  const { port, held } = server;
+  const attempts: [string, () => Promise<unknown>][] = [
+    ["wss", () => connectWebSocket(`wss://127.0.0.1:${port}`, { handshakeTimeout: 300 })],
+    ["tcps", () => connectRawSocket(`tcps://127.0.0.1:${port}`, { handshakeTimeout: 300 })],
+  ];
+  for (const [name, attempt] of attempts) {
+    const started = Date.now();
+    const error = await within(attempt().then(() => undefined, (e: unknown) => e), 5000, name);
+    ok(error instanceof TransportError, `${name}: ${error}`);
+    match(error.message, /no TLS handshake in 300 ms/, name);
+    ok(Date.now() - started < 2000, name);
   }
+  equal(held.length, 2);
 });
 
 Deno.test("global WebSocket link: a server that accepts TCP and never answers the upgrade fails after handshakeTimeout", async () => {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  const held: Deno.Conn[] = [];
-  const accepting = (async () => {
-    for await (const conn of listener) held.push(conn);
-  })().catch(() => {});
-  try {
-    const started = Date.now();
-    const error = await within(
-      connectGlobalWebSocket(`ws://127.0.0.1:${port}`, { handshakeTimeout: 300 })
-        .then(() => undefined, (e: unknown) => e),
-      5000,
-      "the attempt",
-    );
-    ok(error instanceof TransportError, String(error));
-    match(error.message, /not open in 300 ms/);
-    ok(Date.now() - started < 2000);
-  } finally {
-    listener.close();
-    for (const conn of held) conn.close();
-    await accepting;
-  }
+  await using server = silentServer();
+  const started = Date.now();
+  const error = await within(
+    connectGlobalWebSocket(`ws://127.0.0.1:${server.port}`, { handshakeTimeout: 300 })
+      .then(() => undefined, (e: unknown) => e),
+    5000,
+    "the attempt",
+  );
+  ok(error instanceof TransportError, String(error));
+  match(error.message, /not open in 300 ms/);
+  ok(Date.now() - started < 2000);
 });
