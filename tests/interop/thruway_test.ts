@@ -38,6 +38,7 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { ApplicationError, connect, type Event, type Result, type Session } from "../../mod.ts";
 import { importThruway } from "../_deps.ts";
 import { startRouter, type TestRouter, until, within } from "../_helpers/router.ts";
+import { useThenDispose } from "../_helpers/dispose.ts";
 
 /** The bound on every wait, in milliseconds. */
 const TIMEOUT_MS = 3000;
@@ -274,20 +275,7 @@ class Bed implements AsyncDisposable {
 async function withBed(w: Loaded, strict: boolean, fn: (bed: Bed) => Promise<void>): Promise<void> {
   const realms = [{ name: "realm1", ...(strict ? {} : { strictRequestIds: false }) }];
   const bed = new Bed(await startRouter({ realms }), w);
-  let failure: unknown;
-  try {
-    await fn(bed);
-  } catch (error) {
-    failure = error;
-  }
-  try {
-    await bed[Symbol.asyncDispose]();
-  } catch (error) {
-    if (failure === undefined) throw error;
-    const first = failure instanceof Error ? failure.stack ?? failure.message : String(failure);
-    throw new Error(`${first}\n...and then: ${(error as Error).message}`);
-  }
-  if (failure !== undefined) throw failure;
+  await useThenDispose(bed, fn);
 }
 
 // ---- the tests --------------------------------------------------------------------

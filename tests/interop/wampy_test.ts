@@ -45,6 +45,7 @@ import {
 } from "../../mod.ts";
 import { importWampy, type WampyModule } from "../_deps.ts";
 import { startRouter, type TestRouter, within } from "../_helpers/router.ts";
+import { useThenDispose } from "../_helpers/dispose.ts";
 
 /** The bound on every wait, in milliseconds. */
 const TIMEOUT_MS = 3000;
@@ -600,20 +601,7 @@ async function withBed(
   fn: (bed: Bed) => Promise<void>,
 ): Promise<void> {
   const bed = await Bed.start(w, protocol);
-  let failure: unknown;
-  try {
-    await fn(bed);
-  } catch (error) {
-    failure = error;
-  }
-  try {
-    await bed[Symbol.asyncDispose]();
-  } catch (error) {
-    if (failure === undefined) throw error;
-    const first = failure instanceof Error ? failure.stack ?? failure.message : String(failure);
-    throw new Error(`${first}\n...and then: ${(error as Error).message}`);
-  }
-  if (failure !== undefined) throw failure;
+  await useThenDispose(bed, fn);
 }
 
 function named(tag: string, what: string): string {
