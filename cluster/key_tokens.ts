@@ -31,16 +31,48 @@ export const KEY_TOKEN_MAX = 128;
  * ```
  */
 export function keyToken(text: string): string {
-  let out = "_";
+  return boundedToken(text, "=", KEY_TOKEN_MAX, "h", "_");
+}
+
+/**
+ * Text as one NATS subject token: `lead`, then `[A-Za-z0-9_-]` kept and
+ * every other UTF-8 byte as `escape` and two hex digits; past `max`
+ * characters, `hashMark` and the text's SHA-256 (base64url) instead. The
+ * one escaping of subjects (`subjects.ts`) and KV keys.
+ *
+ * @param text Any text.
+ * @param escape The escape character.
+ * @param max The longest token written out.
+ * @param hashMark What starts a hashed token (no written-out token starts so).
+ * @param lead What starts a written-out token.
+ * @returns The token.
+ */
+export function boundedToken(
+  text: string,
+  escape: string,
+  max: number,
+  hashMark: string,
+  lead = "",
+): string {
+  let out = lead;
   for (const char of text) {
     if (SAFE.test(char)) out += char;
     else {for (const byte of utf8.encode(char)) {
-        out += `=${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+        out += `${escape}${byte.toString(16).toUpperCase().padStart(2, "0")}`;
       }}
   }
-  return out.length <= KEY_TOKEN_MAX
-    ? out
-    : `h${createHash("sha256").update(text).digest("base64url")}`;
+  return out.length <= max ? out : `${hashMark}${sha256(text)}`;
+}
+
+/**
+ * The SHA-256 of text, base64url (43 characters): what stands for a token
+ * too long to write out.
+ *
+ * @param text Any text.
+ * @returns The digest.
+ */
+export function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("base64url");
 }
 
 /**

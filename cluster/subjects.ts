@@ -18,21 +18,15 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import type { MatchPolicy } from "../wamp/mod.ts";
+import { boundedToken, sha256 } from "./key_tokens.ts";
 
-const utf8 = new TextEncoder();
 const SAFE = /^[A-Za-z0-9_-]+$/;
 
 /** The longest token kept as written (escaped): longer ones are hashed. */
 export const TOKEN_MAX = 64;
 /** The most tokens of a URI kept: past them, one token hashes the whole URI. */
 export const TOKENS_MAX = 16;
-
-/** `#` and the SHA-256 of `text` (base64url): a token no escaped component can be. */
-function hashToken(text: string): string {
-  return `#${createHash("sha256").update(text).digest("base64url")}`;
-}
 
 /**
  * One URI component as a subject token.
@@ -52,14 +46,8 @@ function hashToken(text: string): string {
  */
 export function escapeToken(component: string): string {
   if (component.length <= TOKEN_MAX && SAFE.test(component)) return component;
-  let out = "";
-  for (const char of component) {
-    if (SAFE.test(char)) out += char;
-    else {for (const byte of utf8.encode(char)) {
-        out += `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-      }}
-  }
-  return out.length <= TOKEN_MAX ? out : hashToken(component);
+  // `#` starts a hashed token: no escaped component can.
+  return boundedToken(component, "%", TOKEN_MAX, "#");
 }
 
 /**
@@ -82,7 +70,7 @@ export function uriSubject(uri: string): string {
   const components = uri.split(".");
   if (components.length <= TOKENS_MAX) return components.map(escapeToken).join(".");
   const kept = components.slice(0, TOKENS_MAX).map(escapeToken);
-  return `${kept.join(".")}.${hashToken(uri)}`;
+  return `${kept.join(".")}.#${sha256(uri)}`;
 }
 
 /** Tokens past {@linkcode TOKENS_MAX} as `>`: what a long URI's subject keeps, and more. */
