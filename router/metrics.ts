@@ -19,6 +19,7 @@ import {
   type Peer,
   type WampMessage,
 } from "../wamp/mod.ts";
+import { IdTable } from "../wamp/id_table.ts";
 import type { SessionInfo } from "./core/types.ts";
 import { Histogram, LabelCounter, type RateTable, type Ring } from "./counters.ts";
 
@@ -189,7 +190,7 @@ export class SessionMeter {
   #out: Float64Array;
   #session: MeteredSession;
   /** CALL request ID → when it arrived (`performance.now()`). */
-  #calls: Map<number, number> | undefined;
+  #calls: IdTable<number> | undefined;
   #method = "anonymous";
   #authid = "";
   #realm = "";
@@ -224,7 +225,7 @@ export class SessionMeter {
         if (!metrics.timing) return;
         metrics.rates?.procedures.hit(msg.procedure);
         if ((metrics.callTick++ & (metrics.timeEvery - 1)) !== 0) return;
-        const calls = this.#calls ??= new Map();
+        const calls = this.#calls ??= new IdTable();
         if (calls.size < MAX_TIMED_CALLS && !calls.has(msg.request)) {
           calls.set(msg.request, performance.now());
         }
@@ -301,7 +302,7 @@ export class SessionMeter {
     const metrics = this.#metrics;
     metrics.leaves.add(reasonLabel(this.#reason ?? CloseUri.TRANSPORT_LOST));
     metrics.sessions.delete(this.#session);
-    this.#calls?.clear();
+    this.#calls = undefined;
     this.#reason = undefined;
     this.#method = "anonymous";
   }

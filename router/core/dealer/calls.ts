@@ -34,8 +34,7 @@ import {
   endCall,
   interrupt,
   invocationDetails,
-  MAX_CALL_TIMEOUT,
-  type PendingCall,
+  PendingCall,
   reply,
 } from "./pending_calls.ts";
 import type { Registrations } from "./registrations.ts";
@@ -78,7 +77,7 @@ export class Calls {
    * callee under the same INVOCATION request ID. A new call from a session
    * with `callsPerSession` calls in flight is refused at once with
    * `cloverleaf.error.limit_exceeded` (continuations are not new calls). A
-   * `timeout` over {@linkcode MAX_CALL_TIMEOUT} is lowered to it.
+   * `timeout` over `MAX_CALL_TIMEOUT` (`pending_calls.ts`) is lowered to it.
    *
    * @param fresh Whether the request ID is new in the session's sequence;
    * an old ID is only acceptable as the continuation of a progressive call.
@@ -214,13 +213,13 @@ export class Calls {
       const timer = this.#end(pending);
       if (timer !== undefined) effects.push(timer);
     };
-    for (const pending of [...state.calls.values()]) {
+    for (const pending of state.calls.sortedValues()) {
       end(pending);
       if (pending.calleeCancels && !pending.killing) {
         out.push(interrupt(pending, "killnowait", ErrorUri.CANCELED));
       }
     }
-    for (const pending of [...state.invocations.values()]) {
+    for (const pending of state.invocations.sortedValues()) {
       end(pending);
       out.push(
         errorReply(
@@ -297,22 +296,7 @@ export class Calls {
       return refuse(ErrorUri.FEATURE_NOT_SUPPORTED, "the callee does not support payload passthru");
     }
     const calleeOptions = reg.options.get(callee.info.id) ?? {};
-    const timeout = Math.min(options.timeout ?? 0, MAX_CALL_TIMEOUT);
-    const pending: PendingCall = {
-      caller: session.id,
-      callRequest: msg.request,
-      callee: callee.info.id,
-      invocationRequest: ++callee.lastInvocation,
-      registration: reg.id,
-      receiveProgress: options.receive_progress === true && can.progressiveResults,
-      callerPassthru: caller.features.callerPassthru,
-      calleeCancels: can.cancels,
-      timeout,
-      streaming,
-      progressive: streaming,
-      killing: false,
-      armed: false,
-    };
+    const pending = new PendingCall(caller, msg, callee, reg.id);
     caller.calls.set(msg.request, pending);
     callee.invocations.set(pending.invocationRequest, pending);
     const timer = this.#arm(pending);

@@ -1,0 +1,186 @@
+/**
+ * A table keyed by WAMP IDs for entries that come and go by the thousand
+ * per second: the calls and invocations in flight.
+ *
+ * Why not a `Map`: a `Map` that is added to and deleted from with ever new
+ * keys rebuilds its hash table every few operations, and an old table
+ * links to its successor. Once the `Map` has moved to V8's old generation,
+ * each discarded table is an old object that the young collector must
+ * treat as live, so it keeps the next table, and every value stored in
+ * it, alive: every call record was promoted and freed only by a full
+ * mark-compact, which ran every half second at 40,000 calls/s and stalled
+ * the router's loop for 10–15 ms each time. This table allocates only when
+ * it grows or shrinks, and clears a slot as soon as its entry is deleted.
+ *
+ * Open addressing with linear probing and backward-shift deletion (no
+ * tombstones). An ID's home slot is a multiplicative hash with a
+ * multiplier drawn once per process, so a peer that picks its own request
+ * IDs cannot make them collide on purpose.
+ *
+ * @module
+ */
+
+/** The key of an empty slot: WAMP IDs are never negative. */
+const EMPTY = -1;
+/** The smallest table, in slots (a power of two). */
+const MIN_SLOTS = 8;
+/** An odd multiplier, secret to this process. */
+const SEED = crypto.getRandomValues(new Uint32Array(1))[0]! | 1;
+
+/**
+ * A map from WAMP IDs (integers in [0, 2^53]) to values that stays cheap
+ * for the garbage collector under constant insertion and deletion. Holds
+ * at most half its slots; shrinks when under an eighth full.
+ *
+ * @example
+ * ```ts
+ * import { IdTable } from "./id_table.ts";
+ * import { deepEqual, equal } from "node:assert/strict";
+ *
+ * const calls = new IdTable<string>();
+ * calls.set(7, "a");
+ * calls.set(3, "b");
+ * equal(calls.get(7), "a");
+ * equal(calls.delete(7), true);
+ * equal(calls.get(7), undefined);
+ * deepEqual(calls.sortedValues(), ["b"]);
+ * ```
+ */
+export class IdTable<V> {
+  #keys: Float64Array = new Float64Array(0);
+  #values: (V | undefined)[] = [];
+  #mask = 0;
+  #shift = 0;
+  #size = 0;
+
+  /** Creates an empty table. */
+  constructor() {
+    this.#allocate(MIN_SLOTS);
+  }
+
+  /** How many entries the table holds. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /**
+   * The value stored for an ID.
+   *
+   * @param id The ID.
+   * @returns Its value, or undefined.
+   */
+  get(id: number): V | undefined {
+    const i = this.#find(id);
+    return i < 0 ? undefined : this.#values[i];
+  }
+
+  /**
+   * Whether an ID has an entry.
+   *
+   * @param id The ID.
+   * @returns Whether it has one.
+   */
+  has(id: number): boolean {
+    return this.#find(id) >= 0;
+  }
+
+  /**
+   * Stores a value for an ID, replacing any value it had.
+   *
+   * @param id The ID: an integer in [0, 2^53].
+   * @param value The value.
+   */
+  set(id: number, value: V): void {
+    const keys = this.#keys;
+    const mask = this.#mask;
+    let i = this.#home(id);
+    for (let k = keys[i]!; k !== EMPTY; k = keys[i]!) {
+      if (k === id) {
+        this.#values[i] = value;
+        return;
+      }
+      i = (i + 1) & mask;
+    }
+    if ((this.#size + 1) * 2 > keys.length) {
+      this.#allocate(keys.length * 2);
+      return this.set(id, value);
+    }
+    keys[i] = id;
+    this.#values[i] = value;
+    this.#size++;
+  }
+
+  /**
+   * Removes an ID's entry; its slot lets go of the value at once.
+   *
+   * @param id The ID.
+   * @returns Whether it had an entry.
+   */
+  delete(id: number): boolean {
+    let hole = this.#find(id);
+    if (hole < 0) return false;
+    const keys = this.#keys;
+    const values = this.#values;
+    const mask = this.#mask;
+    // Backward shift: move up every later entry of the run that may sit in the hole.
+    for (let j = (hole + 1) & mask, k = keys[j]!; k !== EMPTY; j = (j + 1) & mask, k = keys[j]!) {
+      const home = this.#home(k);
+      if (((j - home) & mask) >= ((j - hole) & mask)) {
+        keys[hole] = k;
+        values[hole] = values[j];
+        hole = j;
+      }
+    }
+    keys[hole] = EMPTY;
+    values[hole] = undefined;
+    this.#size--;
+    if (this.#size * 8 < keys.length && keys.length > MIN_SLOTS) this.#allocate(keys.length / 2);
+    return true;
+  }
+
+  /**
+   * Every value, in the order of their IDs (the order they were added in,
+   * for IDs handed out in sequence): a copy, safe to change the table
+   * while going through it.
+   *
+   * @returns The values.
+   */
+  sortedValues(): V[] {
+    const ids: number[] = [];
+    const keys = this.#keys;
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== EMPTY) ids.push(keys[i]!);
+    ids.sort((a, b) => a - b);
+    return ids.map((id) => this.get(id)!);
+  }
+
+  /** The slot of an ID, or -1. */
+  #find(id: number): number {
+    const keys = this.#keys;
+    const mask = this.#mask;
+    let i = this.#home(id);
+    for (let k = keys[i]!; k !== EMPTY; k = keys[i]!) {
+      if (k === id) return i;
+      i = (i + 1) & mask;
+    }
+    return -1;
+  }
+
+  /** Where an ID's probe starts: the high bits of its 32-bit fold times the multiplier. */
+  #home(id: number): number {
+    return Math.imul(((id / 4294967296) >>> 0) ^ (id >>> 0), SEED) >>> this.#shift;
+  }
+
+  /** Moves every entry to a new table of `slots` slots (a power of two). */
+  #allocate(slots: number): void {
+    const oldKeys = this.#keys;
+    const oldValues = this.#values;
+    this.#keys = new Float64Array(slots).fill(EMPTY);
+    this.#values = new Array<V | undefined>(slots).fill(undefined);
+    this.#mask = slots - 1;
+    this.#shift = 32 - Math.log2(slots);
+    this.#size = 0;
+    for (let i = 0; i < oldKeys.length; i++) {
+      if (oldKeys[i] !== EMPTY) this.set(oldKeys[i]!, oldValues[i]!);
+    }
+  }
+}
