@@ -24,13 +24,20 @@
 const EMPTY = -1;
 /** The smallest table, in slots (a power of two). */
 const MIN_SLOTS = 8;
+/**
+ * Tables of this many slots or fewer (12 KiB) never shrink: a session whose
+ * calls in flight swing between none and hundreds, as a callee answering
+ * in batches does, would otherwise reallocate its table on every swing.
+ */
+const KEEP_SLOTS = 1024;
 /** An odd multiplier, secret to this process. */
 const SEED = crypto.getRandomValues(new Uint32Array(1))[0]! | 1;
 
 /**
  * A map from WAMP IDs (integers in [0, 2^53]) to values that stays cheap
  * for the garbage collector under constant insertion and deletion. Holds
- * at most half its slots; shrinks when under an eighth full.
+ * at most half its slots; a table past 1024 slots shrinks when under an
+ * eighth full.
  *
  * @example
  * ```ts
@@ -134,7 +141,7 @@ export class IdTable<V> {
     keys[hole] = EMPTY;
     values[hole] = undefined;
     this.#size--;
-    if (this.#size * 8 < keys.length && keys.length > MIN_SLOTS) this.#allocate(keys.length / 2);
+    if (this.#size * 8 < keys.length && keys.length > KEEP_SLOTS) this.#allocate(keys.length / 2);
     return true;
   }
 
