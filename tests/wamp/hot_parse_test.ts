@@ -6,7 +6,7 @@
  */
 
 import { deepEqual, equal } from "node:assert/strict";
-import { MessageType, parseMessage, parseMessageByLayout } from "../../wamp/mod.ts";
+import { MessageType, parseMessage, parseMessageByLayout, toWire } from "../../wamp/mod.ts";
 
 const IDS: unknown[] = [1, 7, 2 ** 53, 0, -1, 1.5, 2 ** 53 + 2, "1", null];
 const DICTS: unknown[] = [
@@ -113,4 +113,42 @@ Deno.test("short, nested and non-plain messages read as the layout table reads t
   same([MessageType.YIELD, 1, {}, [deep]]); // nested past MAX_NESTING_DEPTH
   same([MessageType.SUBSCRIBE, 1, {}, "t"]); // not a hot type: the table alone
   same([MessageType.EVENT, 1, 2]);
+});
+
+/** The spec's field order of each hot message (the head before Arguments). */
+const HEADS: Record<number, string[]> = {
+  [MessageType.PUBLISH]: ["request", "options", "topic"],
+  [MessageType.CALL]: ["request", "options", "procedure"],
+  [MessageType.YIELD]: ["request", "options"],
+  [MessageType.RESULT]: ["request", "details"],
+  [MessageType.EVENT]: ["subscription", "publication", "details"],
+  [MessageType.INVOCATION]: ["request", "registration", "details"],
+};
+
+Deno.test("toWire writes the hot messages in the spec's order, payload as parsed", () => {
+  let n = 0;
+  for (const [code, fields] of Object.entries(HEADS)) {
+    for (const dict of [{}, { progress: true }]) {
+      // Each field its own value, so that two swapped fields show.
+      const values: Record<string, unknown> = {
+        request: 11,
+        subscription: 12,
+        publication: 13,
+        registration: 14,
+        topic: "a.topic",
+        procedure: "a.proc",
+        options: dict,
+        details: dict,
+      };
+      const head = [Number(code), ...fields.map((f) => values[f])];
+      for (const payload of [[], [[1]], [[1], { k: 2 }], [[], { k: 2 }]]) {
+        const wire = [...head, ...payload];
+        const msg = parseMessage(wire) as unknown as Record<string, unknown>;
+        deepEqual(toWire(msg as never), wire, JSON.stringify(wire));
+        deepEqual(toWire(msg as never, false), head);
+        n++;
+      }
+    }
+  }
+  equal(n, 6 * 2 * 4);
 });
