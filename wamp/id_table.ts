@@ -3,14 +3,18 @@
  * per second: the calls and invocations in flight.
  *
  * Why not a `Map`: a `Map` that is added to and deleted from with ever new
- * keys rebuilds its hash table every few operations, and an old table
- * links to its successor. Once the `Map` has moved to V8's old generation,
- * each discarded table is an old object that the young collector must
- * treat as live, so it keeps the next table, and every value stored in
- * it, alive: every call record was promoted and freed only by a full
- * mark-compact, which ran every half second at 40,000 calls/s and stalled
- * the router's loop for 10–15 ms each time. This table allocates only when
- * it grows or shrinks, and clears a slot as soon as its entry is deleted.
+ * keys rebuilds its hash table every few operations. Once the `Map` lives
+ * in V8's old generation, the values stored in it survive young
+ * collections even after their deletion (measured: records going
+ * through a `Map` kept at 8 entries were all promoted, 920 KiB per
+ * scavenge, or with V8's pretenuring on, allocated old from the start,
+ * with 41 mark-compacts in 3 s; through this table, none and none. An
+ * obsolete table links to its successor, and is an old object the young
+ * collector cannot know is dead). In the router every call record was promoted and freed only
+ * by a full mark-compact, which ran every half second at 40,000 calls/s and
+ * stalled the loop for 10–15 ms each time. This table allocates only when
+ * it grows (or, past 1024 slots, shrinks), and clears a slot as soon as
+ * its entry is deleted.
  *
  * Open addressing with linear probing and backward-shift deletion (no
  * tombstones). An ID's home slot is a multiplicative hash with a
