@@ -26,6 +26,7 @@ import {
   RunningInvocation,
   type YieldArguments,
 } from "./invocation.ts";
+import { IdTable } from "../wamp/id_table.ts";
 
 /**
  * A procedure implementation. Return `{ args, kwargs }` (or nothing); throw
@@ -153,7 +154,7 @@ const FINISHED_INPUTS = 1024;
 export class Callee {
   #ctx: SessionContext;
   #registrations = new Map<number, Registered>();
-  #invocations = new Map<number, RunningInvocation>();
+  #invocations = new IdTable<RunningInvocation>();
   /** Answered invocations whose caller may still send input chunks. */
   #finishedInputs = new Set<number>();
 
@@ -322,7 +323,7 @@ export class Callee {
       if (!reg.registration.durable) endRegistration(reg.registration);
     }
     this.#registrations.clear();
-    for (const invocation of this.#invocations.values()) invocation.abort(error, true);
+    for (const invocation of this.#invocations.sortedValues()) invocation.abort(error, true);
     this.#invocations.clear();
     this.#finishedInputs.clear();
   }

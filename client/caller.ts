@@ -20,6 +20,7 @@ import {
 import { type Arguments, argumentsOf, payloadOf, type SessionContext } from "./context.ts";
 import { ApplicationError } from "./errors.ts";
 import { payloadError } from "./payload.ts";
+import { IdTable } from "../wamp/id_table.ts";
 
 /** A call's result: always carries `args` and `kwargs`. */
 export interface Result {
@@ -166,7 +167,7 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<Arguments> {
 export class Caller {
   #ctx: SessionContext;
   #calls = new Set<PendingCall>();
-  #byRequest = new Map<number, PendingCall>();
+  #byRequest = new IdTable<PendingCall>();
 
   /**
    * @param ctx The session.

@@ -16,6 +16,7 @@ import {
 } from "../wamp/mod.ts";
 import { ApplicationError } from "./errors.ts";
 import { MAX_TIMER } from "./limits.ts";
+import { IdTable } from "../wamp/id_table.ts";
 
 interface Pending {
   /** The request's message type: what a reply must answer. */
@@ -40,7 +41,7 @@ const REPLY: Partial<Record<MessageTypeCode, MessageTypeCode>> = {
 /** Request IDs and the requests waiting for their reply. Internal to the session. */
 export class Requests {
   #last = 0;
-  #pending = new Map<number, Pending>();
+  #pending = new IdTable<Pending>();
   /** SUBSCRIBEs and REGISTERs that timed out, by request ID (the latest {@linkcode EXPIRED_KEPT}). */
   #expired = new Map<number, MessageTypeCode>();
   /**
@@ -138,7 +139,7 @@ export class Requests {
    * @param error What they reject with.
    */
   close(error: Error): void {
-    for (const pending of this.#pending.values()) {
+    for (const pending of this.#pending.sortedValues()) {
       clearTimeout(pending.timer);
       pending.reject(error);
     }

@@ -149,6 +149,13 @@ export class IdTable<V> {
     return true;
   }
 
+  /** Removes every entry (and lets go of the table's slots). */
+  clear(): void {
+    this.#keys = new Float64Array(0);
+    this.#values = [];
+    this.#allocate(MIN_SLOTS);
+  }
+
   /**
    * Every value, in the order of their IDs (the order they were added in,
    * for IDs handed out in sequence): a copy, safe to change the table

@@ -87,4 +87,10 @@ Deno.test("IdTable replaces a value set again and lets go of deleted ones", () =
   equal(table.get(9), b);
   table.delete(9);
   deepEqual(table.sortedValues(), []);
+  for (let id = 1; id <= 100; id++) table.set(id, a);
+  table.clear();
+  equal(table.size, 0);
+  equal(table.get(50), undefined);
+  table.set(50, b);
+  deepEqual(table.sortedValues(), [b]);
 });
