@@ -10,11 +10,11 @@
  * scavenge, or with V8's pretenuring on, allocated old from the start,
  * with 41 mark-compacts in 3 s; through this table, none and none. An
  * obsolete table links to its successor, and is an old object the young
- * collector cannot know is dead). In the router every call record was promoted and freed only
- * by a full mark-compact, which ran every half second at 40,000 calls/s and
- * stalled the loop for 10–15 ms each time. This table allocates only when
- * it grows (or, past 1024 slots, shrinks), and clears a slot as soon as
- * its entry is deleted.
+ * collector cannot know is dead). In the router every call record was
+ * promoted and freed only by a full mark-compact, which ran every half
+ * second at 40,000 calls/s and stalled the loop for 10–15 ms each time.
+ * This table allocates only when it grows (or, past 1024 slots and 31/32
+ * empty, shrinks), and clears a slot as soon as its entry is deleted.
  *
  * Open addressing with linear probing and backward-shift deletion (no
  * tombstones). An ID's home slot is a multiplicative hash with a
@@ -40,8 +40,8 @@ const SEED = crypto.getRandomValues(new Uint32Array(1))[0]! | 1;
 /**
  * A map from WAMP IDs (integers in [0, 2^53]) to values that stays cheap
  * for the garbage collector under constant insertion and deletion. Holds
- * at most half its slots; a table past 1024 slots shrinks when under an
- * eighth full.
+ * at most half its slots; a table past 1024 slots shrinks when under a
+ * 32nd full.
  *
  * @example
  * ```ts
@@ -145,7 +145,7 @@ export class IdTable<V> {
     keys[hole] = EMPTY;
     values[hole] = undefined;
     this.#size--;
-    if (this.#size * 8 < keys.length && keys.length > KEEP_SLOTS) this.#allocate(keys.length / 2);
+    if (this.#size * 32 < keys.length && keys.length > KEEP_SLOTS) this.#allocate(keys.length / 2);
     return true;
   }
 
@@ -185,7 +185,8 @@ export class IdTable<V> {
 
   /** Where an ID's probe starts: the high bits of its 32-bit fold times the multiplier. */
   #home(id: number): number {
-    return Math.imul(((id / 4294967296) >>> 0) ^ (id >>> 0), SEED) >>> this.#shift;
+    const high = id > 0xffffffff ? (id / 4294967296) >>> 0 : 0;
+    return Math.imul(high ^ (id >>> 0), SEED) >>> this.#shift;
   }
 
   /** Moves every entry to a new table of `slots` slots (a power of two). */
