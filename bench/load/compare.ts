@@ -11,6 +11,9 @@
  * from a generated config (see {@linkcode nexusConfig}). The servers run
  * pinned to CPU 1 and this process to CPU 0 (with `taskset`, when there are
  * two cores); `--unpinned` leaves every process free to use every core.
+ * While one target runs, the others are stopped (`SIGSTOP`, their whole
+ * process trees) and continued after it: an idle process still collects
+ * its garbage, and pinned it would take turns on the measured core.
  *
  * ```sh
  * deno task load:compare                       # everything, json and msgpack
@@ -44,6 +47,7 @@ import {
 } from "./scenarios.ts";
 import type { Target } from "./session.ts";
 import { round, sleep } from "./stats.ts";
+import { pauseTree, treeCpu } from "./process_tree.ts";
 
 const { values } = parseArgs({
   options: {
@@ -170,7 +174,16 @@ async function compare(scenario: Scenario, serializer: SerializerName, rate = 0)
         floor: server.floor,
       };
       const cpuBefore = values.unpinned ? treeCpu(server.pid) : 0;
-      const result = await runScenario(scenario, target, p);
+      // The other targets are stopped meanwhile: an idle process still collects garbage, and
+      // pinned, it would take its turns on the measured target's core.
+      const others = servers.filter((other) => other !== server).map((other) => other.pid);
+      for (const pid of others) pauseTree(pid, true);
+      let result: Result;
+      try {
+        result = await runScenario(scenario, target, p);
+      } finally {
+        for (const pid of others) pauseTree(pid, false);
+      }
       const delivered = result.scenario === "rpc"
         ? result.calls - result.lost
         : "published" in result
@@ -336,32 +349,6 @@ function freePort(): number {
   const port = probe.addr.port;
   probe.close();
   return port;
-}
-
-/** CPU seconds used so far by `pid` and every live descendant (user + system, from `/proc`). */
-function treeCpu(pid: number): number {
-  const children = new Map<number, number[]>();
-  const seconds = new Map<number, number>();
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      // After the parenthesised command name: state, ppid, …; utime and stime are the 12th and 13th.
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const ppid = Number(fields[1]);
-      children.set(ppid, [...children.get(ppid) ?? [], Number(entry.name)]);
-      seconds.set(Number(entry.name), (Number(fields[11]) + Number(fields[12])) / 100);
-    } catch {
-      // Gone since the listing.
-    }
-  }
-  let total = 0;
-  for (const queue = [pid]; queue.length > 0;) {
-    const next = queue.pop()!;
-    total += seconds.get(next) ?? 0;
-    queue.push(...children.get(next) ?? []);
-  }
-  return total;
 }
 
 async function has(command: string): Promise<boolean> {
