@@ -17,9 +17,9 @@
  * empty, shrinks), and clears a slot as soon as its entry is deleted.
  *
  * Open addressing with linear probing and backward-shift deletion (no
- * tombstones). An ID's home slot is a multiplicative hash with a
- * multiplier drawn once per process, so a peer that picks its own request
- * IDs cannot make them collide on purpose.
+ * tombstones). An ID's home slot is a hash keyed with a secret drawn once
+ * per process, so a peer that picks its own request IDs cannot make them
+ * collide on purpose.
  *
  * @module
  */
@@ -34,8 +34,11 @@ const MIN_SLOTS = 8;
  * in batches does, would otherwise reallocate its table on every swing.
  */
 const KEEP_SLOTS = 1024;
-/** An odd multiplier, secret to this process. */
-const SEED = crypto.getRandomValues(new Uint32Array(1))[0]! | 1;
+/** Secret to this process: mixed into every ID before it is hashed. */
+const [SEED_LOW, SEED_HIGH] = crypto.getRandomValues(new Uint32Array(2)) as unknown as [
+  number,
+  number,
+];
 
 /**
  * A map from WAMP IDs (integers in [0, 2^53]) to values that stays cheap
@@ -183,10 +186,17 @@ export class IdTable<V> {
     return -1;
   }
 
-  /** Where an ID's probe starts: the high bits of its 32-bit fold times the multiplier. */
+  /**
+   * Where an ID's probe starts: its low half keyed with the process's
+   * secret, its high half (if any) through a secret odd multiplier, so no
+   * family of IDs collides whatever the secret; then Fibonacci hashing
+   * (the golden ratio's multiplier, high bits), which spreads IDs handed
+   * out in sequence evenly.
+   */
   #home(id: number): number {
-    const high = id > 0xffffffff ? (id / 4294967296) >>> 0 : 0;
-    return Math.imul(high ^ (id >>> 0), SEED) >>> this.#shift;
+    let h = (id >>> 0) ^ SEED_LOW;
+    if (id > 0xffffffff) h ^= Math.imul((id / 4294967296) >>> 0, SEED_HIGH | 1);
+    return Math.imul(h, 0x9e3779b1) >>> this.#shift;
   }
 
   /** Moves every entry to a new table of `slots` slots (a power of two). */

@@ -652,6 +652,14 @@ function isDict(value: unknown): value is Dict {
     !(value instanceof Uint8Array);
 }
 
+/**
+ * A URI field: a non-empty, well-formed string (no lone surrogates: JSON
+ * "\ud800" escapes, or a lenient decoder).
+ */
+function isUriField(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0 && value.isWellFormed();
+}
+
 function checkField(kind: FieldKind, value: unknown): boolean {
   switch (kind) {
     case "id":
@@ -663,8 +671,7 @@ function checkField(kind: FieldKind, value: unknown): boolean {
     case "string":
       return typeof value === "string";
     case "uri":
-      // Well-formed: no lone surrogates (JSON "\ud800" escapes, or a lenient decoder).
-      return typeof value === "string" && value.length > 0 && value.isWellFormed();
+      return isUriField(value);
     case "dict":
       return isDict(value);
   }
@@ -818,7 +825,7 @@ function readHot(code: unknown, wire: unknown[]): WampMessage | undefined {
     case MessageType.PUBLISH:
     case MessageType.CALL: {
       const uri = wire[3];
-      if (typeof uri !== "string" || uri.length === 0 || !uri.isWellFormed()) return undefined;
+      if (!isUriField(uri)) return undefined;
       dict = wire[2];
       msg = code === MessageType.PUBLISH
         ? { type: code, request: wire[1], options: dict, topic: uri }
@@ -852,11 +859,7 @@ function readHot(code: unknown, wire: unknown[]): WampMessage | undefined {
       return undefined;
   }
   const n = wire.length;
-  if (n < at || n > at + 2 || !isId(wire[1]) || !isDict(dict)) return undefined;
-  for (const key in dict) {
-    const value = dict[key];
-    if (value === null || value === undefined) return undefined;
-  }
+  if (n < at || n > at + 2 || !isId(wire[1]) || !isDict(dict) || hasNull(dict)) return undefined;
   if (invalidOptionKey(code as number, dict) !== undefined) return undefined;
   if (n > at + 1) {
     if (!isDict(wire[at + 1])) return undefined;
@@ -895,11 +898,16 @@ function readFields(
 
 /** A dict without its null/undefined values, which peers send for "absent". */
 function withoutNulls(dict: Dict): Dict {
+  return hasNull(dict) ? copyWithoutNulls(dict) : dict;
+}
+
+/** Whether a dict holds a null (or undefined) value: one that peers send for "absent". */
+function hasNull(dict: Dict): boolean {
   for (const key in dict) {
     const value = dict[key];
-    if (value === null || value === undefined) return copyWithoutNulls(dict);
+    if (value === null || value === undefined) return true;
   }
-  return dict;
+  return false;
 }
 
 function copyWithoutNulls(dict: Dict): Dict {
@@ -982,8 +990,10 @@ function shortJson(value: unknown): string {
  * ```
  */
 export function toWire(msg: WampMessage, payload = true): unknown[] {
-  const wire = hotHead(msg) ?? headByLayout(msg);
-  if (payload && LAYOUTS.get(msg.type)!.payload === true) {
+  const hot = hotHead(msg);
+  const wire = hot ?? headByLayout(msg);
+  // Every hot message may carry a payload.
+  if (payload && (hot !== undefined || LAYOUTS.get(msg.type)!.payload === true)) {
     const { args, kwargs, payload: opaque } = msg as Payload;
     if (opaque !== undefined) {
       wire.push(opaque);

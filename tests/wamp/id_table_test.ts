@@ -1,7 +1,8 @@
 /**
  * IdTable behaves as a Map from IDs: checked against a Map over random
- * operations, with IDs crowded into few home slots, IDs past 2^32, and the
- * table growing and shrinking.
+ * operations, with few IDs (long probe runs), IDs past 2^32 (and families
+ * that share a half, or the XOR of their halves), and the table growing and
+ * shrinking.
  */
 
 import { deepEqual, equal } from "node:assert/strict";
@@ -52,7 +53,10 @@ Deno.test("IdTable agrees with a Map for IDs up to 2^53 and past 2^32", () => {
       const kind = r();
       if (kind < 0.3) return edges[Math.floor(r() * edges.length)]!;
       if (kind < 0.6) return Math.floor(r() * MAX_ID) + 1;
-      return 2 ** 32 * Math.floor(r() * 64); // equal low 32 bits
+      if (kind < 0.8) return 2 ** 32 * Math.floor(r() * 64); // equal low 32 bits
+      // Halves whose XOR is the same: they folded to one value when the halves were XORed unkeyed.
+      const high = 1 + Math.floor(r() * 2 ** 21 - 1);
+      return high * 2 ** 32 + ((high ^ 0x5a5a) >>> 0);
     });
   }
 });
