@@ -127,6 +127,20 @@ if (values.nexus !== undefined && !(await Deno.stat(values.nexus).catch(() => nu
 }
 const servers: Server[] = [];
 for (const name of names) servers.push(await start(name));
+// Interrupted, the servers are continued (one may be stopped while another runs) and ended.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, () => {
+    for (const server of servers) {
+      pauseTree(server.pid, false);
+      try {
+        Deno.kill(server.pid, "SIGTERM");
+      } catch {
+        // Gone already.
+      }
+    }
+    Deno.exit(130);
+  });
+}
 /**
  * Unpinned, the CPU per message is the target's whole process tree
  * (workers, their NATS) over the whole run (warm-up and drain included)
@@ -336,7 +350,12 @@ async function start(name: Name, queue = 0): Promise<Server> {
     floor: name === "relay" || name === "relay-own",
     ...(name === "nexus" ? { queue } : {}),
     async stop() {
-      child.kill("SIGTERM");
+      pauseTree(child.pid, false); // a stopped process would hold the SIGTERM
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Ended already.
+      }
       await child.status;
       if (dir !== undefined) await Deno.remove(dir, { recursive: true });
     },
