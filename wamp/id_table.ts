@@ -3,16 +3,14 @@
  * per second: the calls and invocations in flight.
  *
  * Why not a `Map`: a `Map` that is added to and deleted from with ever new
- * keys rebuilds its hash table every few operations. Once the `Map` lives
- * in V8's old generation, the values stored in it survive young
- * collections even after their deletion (measured: records going
- * through a `Map` kept at 8 entries were all promoted, 920 KiB per
- * scavenge, or with V8's pretenuring on, allocated old from the start,
- * with 41 mark-compacts in 3 s; through this table, none and none. An
- * obsolete table links to its successor, and is an old object the young
- * collector cannot know is dead). In the router every call record was
- * promoted and freed only by a full mark-compact, which ran every half
- * second at 40,000 calls/s and stalled the loop for 10–15 ms each time.
+ * keys rebuilds its hash table every few operations. Once the `Map` is in
+ * V8's old generation, the values that went through it survive young
+ * collections (an obsolete table links to its successor, and is an old
+ * object the young collector cannot know is dead): every call record was
+ * promoted, and freed only by mark-compacts, which stall the loop
+ * (`bench/gc_promoted.ts`; `bench/id_table_bench.ts` times records going
+ * through either, collections included; before and after in
+ * `bench/results/s28-before-after.txt`).
  * This table allocates only when it grows (or, past 1024 slots and 31/32
  * empty, shrinks), and clears a slot as soon as its entry is deleted.
  *
