@@ -313,8 +313,8 @@ export class Callee {
 
   /**
    * Ends every registration but the durable ones (a `Connection` restores
-   * them) and aborts every running invocation, without answering (the
-   * session ended).
+   * them) and aborts every running invocation (not one an earlier abort
+   * ended), without answering (the session ended).
    *
    * @param error The abort reason.
    */
@@ -323,7 +323,8 @@ export class Callee {
       if (!reg.registration.durable) endRegistration(reg.registration);
     }
     this.#registrations.clear();
-    for (const invocation of this.#invocations.sortedValues()) invocation.abort(error, true);
+    const running = this.#invocations;
+    for (const i of running.sortedValues()) if (running.get(i.request) === i) i.abort(error, true);
     this.#invocations.clear();
     this.#finishedInputs.clear();
   }
