@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { Dict, Payload } from "../wamp/mod.ts";
+import { type Dict, type Payload, ProtocolViolationError } from "../wamp/mod.ts";
 import {
   type ClusterInterest,
   type ClusterPublish,
@@ -81,7 +81,17 @@ export class OutputRunner {
   run(out: Output): void {
     if (out.messages.length > 0) this.#delivery.deliver(out.messages);
     const effects = out.effects;
-    for (let i = 0; i < effects.length; i++) this.#effect(effects[i]!);
+    for (let i = 0; i < effects.length; i++) {
+      // An effect that fails (a cluster send on a closing NATS connection) is logged: the effects
+      // after it still run, and the session whose message led here is not blamed for it. A
+      // protocol violation (a held request of that session, run by a task) still ends it.
+      try {
+        this.#effect(effects[i]!);
+      } catch (error) {
+        if (error instanceof ProtocolViolationError) throw error;
+        this.#log("error", `Internal error in a router effect (${effects[i]!.kind}): ${error}`);
+      }
+    }
   }
 
   /**
