@@ -33,10 +33,11 @@ const MIN_SLOTS = 8;
  */
 const KEEP_SLOTS = 1024;
 /** Secret to this process: mixed into every ID before it is hashed. */
-const [SEED_LOW, SEED_HIGH] = crypto.getRandomValues(new Uint32Array(2)) as unknown as [
-  number,
-  number,
-];
+const SEEDS = crypto.getRandomValues(new Uint32Array(2));
+/** XORed into an ID's low 32 bits. */
+const SEED_LOW = SEEDS[0]!;
+/** An odd multiplier for an ID's high bits. */
+const SEED_HIGH = SEEDS[1]! | 1;
 
 /**
  * A map from WAMP IDs (integers in [0, 2^53]) to values that stays cheap
@@ -193,7 +194,7 @@ export class IdTable<V> {
    */
   #home(id: number): number {
     let h = (id >>> 0) ^ SEED_LOW;
-    if (id > 0xffffffff) h ^= Math.imul((id / 4294967296) >>> 0, SEED_HIGH | 1);
+    if (id > 0xffffffff) h ^= Math.imul((id / 4294967296) >>> 0, SEED_HIGH);
     return Math.imul(h, 0x9e3779b1) >>> this.#shift;
   }
 
