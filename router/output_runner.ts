@@ -89,7 +89,10 @@ export class OutputRunner {
         this.#effect(effects[i]!);
       } catch (error) {
         if (error instanceof ProtocolViolationError) throw error;
-        this.#log("error", `Internal error in a router effect (${effects[i]!.kind}): ${error}`);
+        // With an `event`: a failure that repeats on every message is written a few times a window.
+        this.#log("error", `Internal error in a router effect (${effects[i]!.kind}): ${error}`, {
+          event: "effect_failed",
+        });
       }
     }
   }
