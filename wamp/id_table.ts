@@ -166,11 +166,11 @@ export class IdTable<V> {
    * @returns The values.
    */
   sortedValues(): V[] {
-    const ids: number[] = [];
     const keys = this.#keys;
-    for (let i = 0; i < keys.length; i++) if (keys[i] !== EMPTY) ids.push(keys[i]!);
-    ids.sort((a, b) => a - b);
-    return ids.map((id) => this.get(id)!);
+    const slots: number[] = [];
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== EMPTY) slots.push(i);
+    slots.sort((a, b) => keys[a]! - keys[b]!);
+    return slots.map((i) => this.#values[i]!);
   }
 
   /** The slot of an ID, or -1. */
