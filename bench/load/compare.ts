@@ -188,8 +188,7 @@ async function compare(scenario: Scenario, serializer: SerializerName, rate = 0)
         floor: server.floor,
       };
       const cpuBefore = values.unpinned ? treeCpu(server.pid) : 0;
-      // The other targets are stopped meanwhile: an idle process still collects garbage, and
-      // pinned, it would take its turns on the measured target's core.
+      // The other targets are stopped meanwhile (see the header).
       const others = servers.filter((other) => other !== server).map((other) => other.pid);
       for (const pid of others) pauseTree(pid, true);
       let result: Result;
