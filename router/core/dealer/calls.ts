@@ -352,7 +352,7 @@ export class Calls {
 
   /** Forgets a call on both sides; returns the cancellation of its timer, if armed. */
   #end(pending: PendingCall): Effect | undefined {
-    return endCall(this.#sessions, pending);
+    return endCall(pending);
   }
 
   /** The call an answer belongs to; undefined for a late answer. */

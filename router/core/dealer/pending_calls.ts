@@ -41,12 +41,16 @@ export const MAX_CALL_TIMEOUT = 2 ** 31 - 1;
  * `bench/results/s28-before-after.txt`).
  */
 export class PendingCall {
-  /** The caller's session ID. */
-  readonly caller: number;
+  /**
+   * The caller's dealer state: held, not looked up by session ID, when the
+   * call ends (a state of a session that left is no longer in the dealer;
+   * forgetting a call in it changes nothing).
+   */
+  readonly callerState: DealerSession;
   /** The CALL request ID. */
   readonly callRequest: number;
-  /** The callee's session ID. */
-  readonly callee: number;
+  /** The callee's dealer state. */
+  readonly calleeState: DealerSession;
   /** The INVOCATION request ID. */
   readonly invocationRequest: number;
   /** The registration ID. */
@@ -84,9 +88,9 @@ export class PendingCall {
   ) {
     const options = msg.options;
     const can = callee.features;
-    this.caller = caller.info.id;
+    this.callerState = caller;
     this.callRequest = msg.request;
-    this.callee = callee.info.id;
+    this.calleeState = callee;
     this.invocationRequest = ++callee.lastInvocation;
     this.registration = registration;
     this.receiveProgress = options.receive_progress === true && can.progressiveResults;
@@ -94,6 +98,16 @@ export class PendingCall {
     this.calleeCancels = can.cancels;
     this.timeout = Math.min(options.timeout ?? 0, MAX_CALL_TIMEOUT);
     this.streaming = this.progressive = options.progress === true;
+  }
+
+  /** The caller's session ID. */
+  get caller(): number {
+    return this.callerState.info.id;
+  }
+
+  /** The callee's session ID. */
+  get callee(): number {
+    return this.calleeState.info.id;
   }
 }
 
@@ -187,24 +201,18 @@ export function copyPayload<T extends Payload>(from: Payload, to: T): T {
  * Forgets a call on both sides (a progressive call's ID is remembered, so
  * late chunks are dropped).
  *
- * @param sessions The dealer's sessions.
  * @param pending The call.
  * @returns The cancellation of its timer, if one is armed.
  */
-export function endCall(
-  sessions: ReadonlyMap<number, DealerSession>,
-  pending: PendingCall,
-): Effect | undefined {
+export function endCall(pending: PendingCall): Effect | undefined {
   pending.streaming = false;
-  sessions.get(pending.callee)?.invocations.delete(pending.invocationRequest);
-  const caller = sessions.get(pending.caller);
-  if (caller !== undefined) {
-    caller.calls.delete(pending.callRequest);
-    if (pending.progressive) {
-      caller.finished.add(pending.callRequest);
-      if (caller.finished.size > FINISHED_MEMORY) {
-        caller.finished.delete(caller.finished.values().next().value!);
-      }
+  pending.calleeState.invocations.delete(pending.invocationRequest);
+  const caller = pending.callerState;
+  caller.calls.delete(pending.callRequest);
+  if (pending.progressive) {
+    caller.finished.add(pending.callRequest);
+    if (caller.finished.size > FINISHED_MEMORY) {
+      caller.finished.delete(caller.finished.values().next().value!);
     }
   }
   if (!pending.armed) return undefined;
