@@ -11,8 +11,8 @@
  * (`bench/gc_promoted.ts`; `bench/id_table_bench.ts` times records going
  * through either, collections included; before and after in
  * `bench/results/s28-before-after.txt`).
- * This table allocates only when it grows (or, past 1024 slots and 31/32
- * empty, shrinks), and clears a slot as soon as its entry is deleted.
+ * This table allocates only when it grows (or, past 1024 slots, shrinks
+ * after a quiet spell), and clears a slot as soon as its entry is deleted.
  *
  * Open addressing with linear probing and backward-shift deletion (no
  * tombstones). An ID's home slot is a hash keyed with a secret drawn once
@@ -27,9 +27,11 @@ const EMPTY = -1;
 /** The smallest table, in slots (a power of two). */
 const MIN_SLOTS = 8;
 /**
- * Tables of this many slots or fewer (12 KiB) never shrink: a session whose
- * calls in flight swing between none and hundreds, as a callee answering
- * in batches does, would otherwise reallocate its table on every swing.
+ * Tables of this many slots or fewer (12 KiB) never shrink. A larger one
+ * shrinks only when its peak over its last `slots` deletions used under an
+ * eighth of it: a callee answering in batches swings between a few calls
+ * in flight and a thousand, dozens of times a second, and shrinking at the
+ * bottom of each swing reallocated and rehashed its table on every one.
  */
 const KEEP_SLOTS = 1024;
 /** Secret to this process: mixed into every ID before it is hashed. */
@@ -42,8 +44,9 @@ const SEED_HIGH = SEEDS[1]! | 1;
 /**
  * A map from WAMP IDs (integers in [0, 2^53]) to values that stays cheap
  * for the garbage collector under constant insertion and deletion. Holds
- * at most half its slots; a table past 1024 slots shrinks when under a
- * 32nd full.
+ * at most half its slots; a table past 1024 slots shrinks when its
+ * entries stayed under an eighth of it for as many deletions as it has
+ * slots.
  *
  * @example
  * ```ts
@@ -65,6 +68,10 @@ export class IdTable<V> {
   #mask = 0;
   #shift = 0;
   #size = 0;
+  /** Deletions since the table was last allocated or its peak last checked. */
+  #deletes = 0;
+  /** The most entries it held over those deletions. */
+  #peak = 0;
 
   /** Creates an empty table. */
   constructor() {
@@ -74,6 +81,11 @@ export class IdTable<V> {
   /** How many entries the table holds. */
   get size(): number {
     return this.#size;
+  }
+
+  /** How many slots the table has (twice its entries or more): its memory. */
+  get slots(): number {
+    return this.#keys.length;
   }
 
   /**
@@ -120,7 +132,7 @@ export class IdTable<V> {
     }
     keys[i] = id;
     this.#values[i] = value;
-    this.#size++;
+    if (++this.#size > this.#peak) this.#peak = this.#size;
   }
 
   /**
@@ -147,7 +159,7 @@ export class IdTable<V> {
     keys[hole] = EMPTY;
     values[hole] = undefined;
     this.#size--;
-    if (this.#size * 32 < keys.length && keys.length > KEEP_SLOTS) this.#allocate(keys.length / 2);
+    if (++this.#deletes >= keys.length) this.#settle();
     return true;
   }
 
@@ -198,6 +210,19 @@ export class IdTable<V> {
     return Math.imul(h, 0x9e3779b1) >>> this.#shift;
   }
 
+  /**
+   * After as many deletions as it has slots: a table past 1024 slots whose
+   * peak over them used under an eighth of it halves (until the peak uses
+   * an eighth, or it is down to 1024).
+   */
+  #settle(): void {
+    let slots = this.#keys.length;
+    while (slots > KEEP_SLOTS && this.#peak * 8 < slots) slots /= 2;
+    if (slots < this.#keys.length) this.#allocate(slots);
+    this.#deletes = 0;
+    this.#peak = this.#size;
+  }
+
   /** Moves every entry to a new table of `slots` slots (a power of two). */
   #allocate(slots: number): void {
     const oldKeys = this.#keys;
@@ -210,5 +235,7 @@ export class IdTable<V> {
     for (let i = 0; i < oldKeys.length; i++) {
       if (oldKeys[i] !== EMPTY) this.set(oldKeys[i]!, oldValues[i]!);
     }
+    this.#deletes = 0;
+    this.#peak = this.#size;
   }
 }

@@ -81,6 +81,33 @@ Deno.test("IdTable grows to thousands of entries and shrinks back", () => {
   equal(table.size, 17);
 });
 
+Deno.test("IdTable keeps its size through swings and shrinks after a quiet spell", () => {
+  // A callee answering in batches: its calls in flight swing between 60 and 1100.
+  const table = new IdTable<number>();
+  let next = 1;
+  let oldest = 1;
+  const slotsSeen = new Set<number>();
+  for (let swing = 0; swing < 200; swing++) {
+    while (table.size < 1100) table.set(next, next++);
+    while (table.size > 60) equal(table.delete(oldest++), true);
+    if (swing > 0) slotsSeen.add(table.slots);
+  }
+  deepEqual([...slotsSeen], [4096]);
+  // Then a few calls at a time: back to 1024 slots after as many deletions as it had slots.
+  for (let n = 0; n < 5000; n++) {
+    table.set(next, next++);
+    table.delete(oldest++);
+  }
+  while (table.size > 10) table.delete(oldest++);
+  for (let n = 0; n < 5000; n++) {
+    table.set(next, next++);
+    table.delete(oldest++);
+  }
+  equal(table.slots, 1024);
+  equal(table.size, 10);
+  for (let id = oldest; id < next; id++) equal(table.get(id), id);
+});
+
 Deno.test("IdTable replaces a value set again and lets go of deleted ones", () => {
   const table = new IdTable<object>();
   const a = {};
