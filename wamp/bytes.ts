@@ -77,7 +77,16 @@ export function utf8Text(bytes: Uint8Array): string {
   return text.includes("\ufffd") ? fatalDecoder.decode(bytes) : text;
 }
 
-const SLAB_SIZE = 32 * 1024;
+/**
+ * Slab size. The few slabs that are in use when a young collection runs
+ * (the current one, those that writes in flight still hold) end up in the
+ * old generation, about ten a second at 34,000 calls/s, and their memory
+ * counts toward V8's limit until a mark-compact frees it. With 32 KiB slabs
+ * that brought a mark-compact (a 15-20 ms stall on one core) every 30 s;
+ * with 8 KiB, one in 100 s, the one every process has soon after it starts
+ * (`bench/results/s29-slab.txt`). Saturating throughput is the same.
+ */
+const SLAB_SIZE = 8 * 1024;
 /** Arrays from this size up are allocated alone. */
 const SLAB_MAX = 2048;
 let slab = new Uint8Array(SLAB_SIZE);
@@ -85,7 +94,7 @@ let slabAt = 0;
 
 /**
  * `n` fresh zeroed bytes for an outgoing frame or message, carved from a
- * shared 32 KiB slab when small (a new array from 2 KiB up). Deno takes
+ * shared 8 KiB slab when small (a new array from 2 KiB up). Deno takes
  * about 9x as long to allocate a 120-byte `Uint8Array` of its own as to
  * carve one, and every such array is one more object for the collector to
  * track. The views of one slab share its `ArrayBuffer`: never use
