@@ -21,6 +21,7 @@ import { remoteAddress, Wire } from "./stream/wire.ts";
 import { authority } from "./address.ts";
 import { ListenerCounts, type ListenerStats } from "./listener_stats.ts";
 import { HandshakeTimers, type ListenerTlsOptions, tlsServerOptions } from "./listener_tls.ts";
+import { watchAccepts } from "./accept_watchdog.ts";
 
 export type { ListenerStats };
 export type { ListenerTlsOptions };
@@ -65,6 +66,15 @@ export interface ListenOptions {
    * @default {10000}
    */
   handshakeTimeout?: number;
+  /**
+   * Milliseconds between the checks that a TCP listener still accepts
+   * connections (it connects to itself; one that does not see its own
+   * connection within 3 s is closed and listens again); 0 for none. Deno's
+   * `node:net` stops accepting for good once the process runs out of file
+   * descriptors, as a flood of connections can make it.
+   * @default {5000}
+   */
+  acceptCheckInterval?: number;
   /** Timeouts of the HTTP request loop (long-poll requests, WebSocket upgrades). */
   http?: {
     /**
@@ -181,6 +191,7 @@ export async function listen(
   const counts = new ListenerCounts();
 
   const onSocket = (socket: net.Socket) => {
+    if (socket.destroyed) return; // the accept watchdog's probe
     tlsHandshakes?.settled(socket);
     const wire = new Wire(socket, { maxBacklog });
     const full = maxConnections > 0 && wires.size >= maxConnections;
@@ -302,6 +313,20 @@ export async function listen(
   });
   server.on("error", (error) => log("warn", `Listener error: ${error.message}`));
   const address = server.address();
+  const checkEvery = options.acceptCheckInterval ?? 5000;
+  const watchdog = typeof address === "object" && address !== null && checkEvery > 0
+    ? watchAccepts(server, {
+      port: address.port,
+      address: address.address,
+      hostname: options.hostname ?? "127.0.0.1",
+      reusePort: options.reusePort === true,
+      interval: checkEvery,
+      restarted: () =>
+        log("warn", `Listener on ${url} stopped accepting connections; listening again`, {
+          event: "listener_restarted",
+        }),
+    })
+    : undefined;
   const addr: Listener["addr"] = options.path !== undefined || typeof address === "string" ||
       address === null
     ? { transport: "unix", path: options.path ?? String(address) }
@@ -332,6 +357,7 @@ export async function listen(
     },
     stats: () => counts.stats(wires, server.listening),
     async close() {
+      watchdog?.stop();
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       longpoll?.close();
       for (const wire of wires) wire.end();

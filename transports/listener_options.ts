@@ -54,6 +54,12 @@ export interface ListenerOptions {
   /** Open connections allowed at once (0: no limit). @default {0} */
   maxConnections?: number;
   /**
+   * Milliseconds between the TCP listener's checks that it still accepts
+   * (0: none); see `ListenOptions.acceptCheckInterval`.
+   * @default {5000}
+   */
+  acceptCheckInterval?: number;
+  /**
    * Milliseconds to send the first byte; then each HTTP request head has as long again.
    * @default {10000}
    */
@@ -144,6 +150,8 @@ export interface ResolvedListenerOptions {
   readonly maxMessageSize: number;
   /** Open connections allowed at once (0: no limit). */
   readonly maxConnections: number;
+  /** Milliseconds between the TCP listener's checks that it still accepts (0: none). */
+  readonly acceptCheckInterval: number;
   /** Milliseconds to send the first byte; then each HTTP request head has as long again. */
   readonly handshakeTimeout: number;
   /** Milliseconds for an HTTP request body, and for an idle kept-alive HTTP connection. */

@@ -1,0 +1,77 @@
+/**
+ * A client that opens more connections than the router's process has file
+ * descriptors for. Deno's `node:net` server stops accepting for good once
+ * an accept fails with EMFILE; each TCP listener connects to itself every
+ * few seconds and listens again when it no longer sees its own connection
+ * (`transports/accept_watchdog.ts`), so the router takes new sessions again
+ * after the flood. The router runs as the service, under `ulimit -n 100`.
+ */
+
+import { equal, match } from "node:assert/strict";
+import net from "node:net";
+import { connect, listen, Router, type Session } from "../../mod.ts";
+import { DENO_RUN, startService } from "../cli/_service.ts";
+import { until, within } from "../_helpers/router.ts";
+
+const LIMIT = 100;
+const FLOOD = 300;
+
+/** A session on `url`, trying again (each try bounded) until `ms` have passed. */
+async function connectRetrying(url: string, ms: number): Promise<Session> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await within(connect(url, { realm: "realm1" }), 2000, "a session");
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+  }
+}
+
+Deno.test("a flood past the open-file limit leaves a router that takes sessions again", async () => {
+  const command = [Deno.execPath(), ...DENO_RUN, "--listen", "127.0.0.1:0"]
+    .map((arg) => `'${arg}'`).join(" ");
+  await using service = await startService("bash", ["-c", `ulimit -n ${LIMIT} && exec ${command}`]);
+  const url = service.urls.find((u) => u.startsWith("ws://"))!;
+  const port = Number(new URL(url).port);
+
+  const sockets: net.Socket[] = [];
+  let settled = 0;
+  for (let i = 0; i < FLOOD; i++) {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.once("connect", () => settled++);
+    socket.once("error", () => settled++);
+    sockets.push(socket);
+  }
+  await until(() => settled === FLOOD, 10_000, "the flood's connections");
+  for (const socket of sockets) socket.destroy();
+
+  // Without the watchdog no connection was accepted from here on, ever.
+  const session = await connectRetrying(url, 15_000);
+  equal(session.realm, "realm1");
+  await session.close();
+  await service.stop("SIGTERM");
+  match(await service.stderr(), /stopped accepting connections; listening again/);
+});
+
+Deno.test("a listener's own accept checks are not connections: no count, no log", async () => {
+  const router = new Router({ realms: [{ name: "realm1" }] });
+  const lines: string[] = [];
+  const listener = await listen(router, {
+    port: 0,
+    acceptCheckInterval: 50,
+    log: (_level, message) => lines.push(message),
+  });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    equal(listener.stats().accepted, 0);
+    equal(listener.connections(), 0);
+    equal(lines.length, 0, lines.join("\n"));
+    const session = await connect(listener.urls.websocket!, { realm: "realm1" });
+    equal(listener.stats().accepted, 1);
+    await session.close();
+  } finally {
+    await listener.close();
+    await router.close();
+  }
+});

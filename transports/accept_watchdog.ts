@@ -1,0 +1,186 @@
+/**
+ * Keeps a TCP listener accepting. Deno's `node:net` server stops accepting
+ * for good once an accept fails for want of a file descriptor (EMFILE),
+ * and says nothing: no `error` event, and no retry once descriptors are
+ * free again (Deno 2.9.6; `Deno.listen` recovers, `node:net` does not).
+ * One client that opened as many connections as the process's open-file
+ * limit allows, without sending a byte, left a router that answered no one
+ * until it was restarted.
+ *
+ * The process cannot read its own limit without `--allow-all`, so instead
+ * of staying below it the listener watches itself: every few seconds it
+ * connects to its own address, and a listener that does not see that
+ * connection arrive is closed and listens again, which accepts again.
+ *
+ * @module
+ */
+
+import net from "node:net";
+
+/** What the watchdog needs from its listener. */
+export interface AcceptWatchdogOptions {
+  /** The listener's port. */
+  readonly port: number;
+  /** The IP address it is bound to (a wildcard address is probed on loopback). */
+  readonly address: string;
+  /** Milliseconds between probes. */
+  readonly interval: number;
+  /** Milliseconds the server has to see a probe that connected. */
+  readonly timeout: number;
+  /** Called when a probe connected and the server never saw it. */
+  readonly stalled: () => void;
+}
+
+/**
+ * Probes a listener's accept loop by connecting to it; see the module
+ * documentation.
+ */
+export class AcceptWatchdog {
+  #options: AcceptWatchdogOptions;
+  #timer: ReturnType<typeof setInterval>;
+  /** The probe in flight: its own address and port, and whether the server saw it. */
+  #probe: { socket: net.Socket; address: string; port: number; seen: boolean } | undefined;
+  #deadline: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * Starts probing.
+   *
+   * @param options The listener's address, the timing, what to do on a stall.
+   */
+  constructor(options: AcceptWatchdogOptions) {
+    this.#options = options;
+    this.#timer = setInterval(() => this.#send(), options.interval);
+  }
+
+  /**
+   * Whether a socket the server accepted is the watchdog's probe: then it
+   * is counted as seen, and the caller closes it and does nothing else.
+   *
+   * @param socket A socket the server accepted.
+   * @returns True for the probe.
+   */
+  claims(socket: net.Socket): boolean {
+    const probe = this.#probe;
+    if (probe === undefined || socket.remotePort !== probe.port) return false;
+    if (plain(socket.remoteAddress) !== probe.address) return false;
+    probe.seen = true;
+    this.#end();
+    return true;
+  }
+
+  /** Stops probing. */
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#end();
+  }
+
+  #send(): void {
+    if (this.#probe !== undefined) return;
+    const { port, timeout } = this.#options;
+    // From a port of its own choosing: the server may see the connection before the probe
+    // knows which port it got. One in use fails, and the next probe draws another.
+    const address = connectable(this.#options.address);
+    const localPort = PROBE_PORTS + Math.floor(Math.random() * PROBE_PORT_RANGE);
+    const socket = net.connect({ port, host: address, localAddress: address, localPort });
+    const probe = { socket, address, port: localPort, seen: false };
+    this.#probe = probe;
+    socket.on("error", () => this.#probe === probe && this.#end()); // no descriptor, or refused
+    socket.once("connect", () => {
+      this.#deadline = setTimeout(() => {
+        if (this.#probe !== probe || probe.seen) return;
+        this.#end();
+        this.#options.stalled();
+      }, timeout);
+    });
+  }
+
+  #end(): void {
+    clearTimeout(this.#deadline);
+    this.#deadline = undefined;
+    this.#probe?.socket.destroy();
+    this.#probe = undefined;
+  }
+}
+
+/** The first port a probe may connect from (above Linux's ephemeral ports, 32768-60999). */
+const PROBE_PORTS = 61000;
+/** How many ports from there. */
+const PROBE_PORT_RANGE = 4500;
+
+/** The address to connect to for a listener bound to `hostname`. */
+function connectable(address: string): string {
+  if (address === "0.0.0.0") return "127.0.0.1";
+  if (address === "::") return "::1";
+  return plain(address);
+}
+
+/** An address without the IPv4-mapped IPv6 prefix. */
+function plain(address: string | undefined): string {
+  if (address === undefined) return "";
+  return address.startsWith("::ffff:") ? address.slice(7) : address;
+}
+
+/** Where a listener listens, and what to tell of a restart. */
+export interface WatchedListener {
+  /** The port it is bound to. */
+  readonly port: number;
+  /** The IP address it is bound to. */
+  readonly address: string;
+  /** The host it was asked to bind (what it listens on again). */
+  readonly hostname: string;
+  /** Whether it listens with `reusePort`. */
+  readonly reusePort: boolean;
+  /** Milliseconds between probes. */
+  readonly interval: number;
+  /** Called when the server has been found stalled and listens again. */
+  readonly restarted: () => void;
+}
+
+/**
+ * Watches a listening TCP server's accept loop: its own probes are closed
+ * before any other `connection` listener sees them, and a server that
+ * misses one is closed and listens again on the same address (its open
+ * connections stay).
+ *
+ * @param server The listening server.
+ * @param listener Its address, and what to tell of a restart.
+ * @returns The watchdog; stop it when the server closes.
+ *
+ * @example
+ * ```ts
+ * import net from "node:net";
+ * import { watchAccepts } from "./accept_watchdog.ts";
+ *
+ * const server = net.createServer((socket) => socket.destroy());
+ * await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+ * const { port } = server.address() as net.AddressInfo;
+ * const watchdog = watchAccepts(server, {
+ *   port,
+ *   address: "127.0.0.1",
+ *   hostname: "127.0.0.1",
+ *   reusePort: false,
+ *   interval: 5000,
+ *   restarted: () => console.log("listening again"),
+ * });
+ * watchdog.stop();
+ * await new Promise((resolve) => server.close(resolve));
+ * ```
+ */
+export function watchAccepts(server: net.Server, listener: WatchedListener): AcceptWatchdog {
+  const { port, hostname, reusePort } = listener;
+  const watchdog = new AcceptWatchdog({
+    port,
+    address: listener.address,
+    interval: listener.interval,
+    timeout: 3000,
+    stalled() {
+      listener.restarted();
+      server.close();
+      server.listen({ port, host: hostname, ...(reusePort ? { reusePort: true } : {}) });
+    },
+  });
+  server.prependListener("connection", (socket: net.Socket) => {
+    if (watchdog.claims(socket)) socket.destroy();
+  });
+  return watchdog;
+}
