@@ -11,6 +11,9 @@
  * of staying below it the listener watches itself: every few seconds it
  * connects to its own address, and a listener that does not see that
  * connection arrive is closed and listens again, which accepts again.
+ * Listeners sharing their port with other processes (`reusePort`, the
+ * `--workers` mode) are not watched: the kernel may hand the probe to
+ * another process.
  *
  * @module
  */

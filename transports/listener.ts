@@ -71,7 +71,8 @@ export interface ListenOptions {
    * connections (it connects to itself; one that does not see its own
    * connection within 3 s is closed and listens again); 0 for none. Deno's
    * `node:net` stops accepting for good once the process runs out of file
-   * descriptors, as a flood of connections can make it.
+   * descriptors, as a flood of connections can make it. Not with
+   * `reusePort` (another process may get the listener's own connection).
    * @default {5000}
    */
   acceptCheckInterval?: number;
@@ -313,7 +314,7 @@ export async function listen(
   });
   server.on("error", (error) => log("warn", `Listener error: ${error.message}`));
   const address = server.address();
-  const checkEvery = options.acceptCheckInterval ?? 5000;
+  const checkEvery = options.reusePort ? 0 : options.acceptCheckInterval ?? 5000;
   const watchdog = typeof address === "object" && address !== null && checkEvery > 0
     ? watchAccepts(server, {
       port: address.port,
