@@ -12,6 +12,7 @@ import net from "node:net";
 import { connect, listen, Router, type Session } from "../../mod.ts";
 import { DENO_RUN, startService } from "../cli/_service.ts";
 import { until, within } from "../_helpers/router.ts";
+import { testPki } from "../_helpers/tls.ts";
 
 const LIMIT = 100;
 const FLOOD = 300;
@@ -54,24 +55,32 @@ Deno.test("a flood past the open-file limit leaves a router that takes sessions 
   match(await service.stderr(), /stopped accepting connections; listening again/);
 });
 
-Deno.test("a listener's own accept checks are not connections: no count, no log", async () => {
-  const router = new Router({ realms: [{ name: "realm1" }] });
-  const lines: string[] = [];
-  const listener = await listen(router, {
-    port: 0,
-    acceptCheckInterval: 50,
-    log: (_level, message) => lines.push(message),
-  });
-  try {
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    equal(listener.stats().accepted, 0);
-    equal(listener.connections(), 0);
-    equal(lines.length, 0, lines.join("\n"));
-    const session = await connect(listener.urls.websocket!, { realm: "realm1" });
-    equal(listener.stats().accepted, 1);
-    await session.close();
-  } finally {
-    await listener.close();
-    await router.close();
-  }
-});
+for (const secure of [false, true]) {
+  Deno.test(
+    `a listener's own accept checks are not connections: no count, no log${secure ? " (TLS)" : ""}`,
+    async () => {
+      const pki = secure ? await testPki() : undefined;
+      const router = new Router({ realms: [{ name: "realm1" }] });
+      const lines: string[] = [];
+      const listener = await listen(router, {
+        port: 0,
+        acceptCheckInterval: 50,
+        log: (_level, message) => lines.push(message),
+        ...(pki === undefined ? {} : { tls: { cert: pki.cert, key: pki.key } }),
+      });
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        equal(listener.stats().accepted, 0);
+        equal(listener.connections(), 0);
+        equal(lines.length, 0, lines.join("\n"));
+        const tls = pki === undefined ? {} : { tls: { caCerts: [pki.ca] } };
+        const session = await connect(listener.urls.websocket!, { realm: "realm1", ...tls });
+        equal(listener.stats().accepted, 1);
+        await session.close();
+      } finally {
+        await listener.close();
+        await router.close();
+      }
+    },
+  );
+}
