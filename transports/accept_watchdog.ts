@@ -19,6 +19,7 @@
  */
 
 import net from "node:net";
+import type { TransportLog } from "../wamp/mod.ts";
 
 /** What the watchdog needs from its listener. */
 export interface AcceptWatchdogOptions {
@@ -30,9 +31,16 @@ export interface AcceptWatchdogOptions {
   readonly interval: number;
   /** Milliseconds the server has to see a probe that connected. */
   readonly timeout: number;
-  /** Called when a probe connected and the server never saw it. */
+  /** Whether the server is listening (one that is not is made to listen again, each interval). */
+  readonly listening: () => boolean;
+  /** Called when the server missed a probe, or is not listening: make it listen again. */
   readonly stalled: () => void;
+  /** Called once when probes have kept failing (not for want of descriptors): no checks happen. */
+  readonly failing: (error: Error) => void;
 }
+
+/** Probes that failed in a row, not for want of descriptors, before `failing` is called. */
+const FAILURES_TOLD = 5;
 
 /**
  * Probes a listener's accept loop by connecting to it; see the module
@@ -44,6 +52,7 @@ export class AcceptWatchdog {
   /** The probe in flight: its own address and port, and whether the server saw it. */
   #probe: { socket: net.Socket; address: string; port: number; seen: boolean } | undefined;
   #deadline: ReturnType<typeof setTimeout> | undefined;
+  #failures = 0;
 
   /**
    * Starts probing.
@@ -67,6 +76,7 @@ export class AcceptWatchdog {
     if (probe === undefined || socket.remotePort !== probe.port) return false;
     if (plain(socket.remoteAddress) !== probe.address) return false;
     probe.seen = true;
+    this.#failures = 0;
     this.#end();
     return true;
   }
@@ -77,24 +87,33 @@ export class AcceptWatchdog {
     this.#end();
   }
 
-  #send(): void {
+  #send(retries = 2): void {
     if (this.#probe !== undefined) return;
+    // A restart whose listen failed (the port taken meanwhile): listen again, each interval.
+    if (!this.#options.listening()) return this.#options.stalled();
     const { port, timeout } = this.#options;
     // From a port of its own choosing: the server may see the connection before the probe
-    // knows which port it got. One in use fails, and the next probe draws another.
+    // knows which port it got. One in use fails, and another is drawn.
     const address = connectable(this.#options.address);
     const localPort = PROBE_PORTS + Math.floor(Math.random() * PROBE_PORT_RANGE);
     const socket = net.connect({ port, host: address, localAddress: address, localPort });
     const probe = { socket, address, port: localPort, seen: false };
     this.#probe = probe;
-    socket.on("error", () => this.#probe === probe && this.#end()); // no descriptor, or refused
-    socket.once("connect", () => {
-      this.#deadline = setTimeout(() => {
-        if (this.#probe !== probe || probe.seen) return;
-        this.#end();
-        this.#options.stalled();
-      }, timeout);
+    socket.on("error", (error: Error & { code?: string }) => {
+      if (this.#probe !== probe) return;
+      this.#end();
+      if (error.code === "EADDRINUSE" && retries > 0) return this.#send(retries - 1);
+      // Out of descriptors, the probe cannot tell; anything else, the check does not work.
+      if (error.code === "EMFILE" || error.code === "ENFILE") return;
+      if (++this.#failures === FAILURES_TOLD) this.#options.failing(error);
     });
+    // From now, not from connecting: a server that stopped accepting fills its listen queue, and
+    // then the kernel drops a probe's connection without refusing it.
+    this.#deadline = setTimeout(() => {
+      if (this.#probe !== probe || probe.seen) return;
+      this.#end();
+      this.#options.stalled();
+    }, timeout);
   }
 
   #end(): void {
@@ -135,8 +154,10 @@ export interface WatchedListener {
   readonly reusePort: boolean;
   /** Milliseconds between probes. */
   readonly interval: number;
-  /** Called when the server has been found stalled and listens again. */
-  readonly restarted: () => void;
+  /** Where a restart, and checks that keep failing, are logged. */
+  readonly log: TransportLog;
+  /** The listener's name in those lines (its URL). */
+  readonly name: () => string;
 }
 
 /**
@@ -163,7 +184,8 @@ export interface WatchedListener {
  *   hostname: "127.0.0.1",
  *   reusePort: false,
  *   interval: 5000,
- *   restarted: () => console.log("listening again"),
+ *   log: (level, message) => console.log(level, message),
+ *   name: () => `ws://127.0.0.1:${port}/ws`,
  * });
  * watchdog.stop();
  * await new Promise((resolve) => server.close(resolve));
@@ -176,9 +198,24 @@ export function watchAccepts(server: net.Server, listener: WatchedListener): Acc
     address: listener.address,
     interval: listener.interval,
     timeout: 3000,
+    listening: () => server.listening,
+    failing: (error) =>
+      listener.log(
+        "warn",
+        `Listener on ${listener.name()}: cannot check that it accepts: ${error.message}`,
+      ),
     stalled() {
-      listener.restarted();
-      server.close();
+      if (server.listening) {
+        listener.log(
+          "warn",
+          `Listener on ${listener.name()} stopped accepting connections; listening again`,
+          {
+            event: "listener_restarted",
+          },
+        );
+        server.close();
+      }
+      // A failure is the server's `error` event, and the next interval tries again.
       server.listen({ port, host: hostname, ...(reusePort ? { reusePort: true } : {}) });
     },
   });

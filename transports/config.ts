@@ -163,7 +163,7 @@ export function resolveListenerOptions(
     batched: c.boolean("batched", true),
     maxMessageSize: c.integer("maxMessageSize", 16 * 1024 * 1024, 512, MAX_MESSAGE),
     maxConnections: c.integer("maxConnections", 0, 0),
-    acceptCheckInterval: c.integer("acceptCheckInterval", 5000, 0),
+    acceptCheckInterval: c.integer("acceptCheckInterval", 5000, 0, 2 ** 31 - 1),
     handshakeTimeout: c.integer("handshakeTimeout", 10_000, 1),
     http,
     helloTimeout: c.integer("helloTimeout", 10_000, 0),

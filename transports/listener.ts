@@ -322,10 +322,8 @@ export async function listen(
       hostname: options.hostname ?? "127.0.0.1",
       reusePort: options.reusePort === true,
       interval: checkEvery,
-      restarted: () =>
-        log("warn", `Listener on ${url} stopped accepting connections; listening again`, {
-          event: "listener_restarted",
-        }),
+      log,
+      name: () => url,
     })
     : undefined;
   const addr: Listener["addr"] = options.path !== undefined || typeof address === "string" ||

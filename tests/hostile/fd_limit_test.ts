@@ -4,7 +4,10 @@
  * an accept fails with EMFILE; each TCP listener connects to itself every
  * few seconds and listens again when it no longer sees its own connection
  * (`transports/accept_watchdog.ts`), so the router takes new sessions again
- * after the flood. The router runs as the service, under `ulimit -n 100`.
+ * after the flood. The router runs as the service, under `ulimit -n 100`;
+ * the flood is larger than that and the listen queue (511) together, so
+ * the queue is left full of connections no one accepts, and the kernel
+ * drops new ones, the listener's own check included.
  */
 
 import { equal, match } from "node:assert/strict";
@@ -15,7 +18,7 @@ import { until, within } from "../_helpers/router.ts";
 import { testPki } from "../_helpers/tls.ts";
 
 const LIMIT = 100;
-const FLOOD = 300;
+const FLOOD = 700;
 
 /** A session on `url`, trying again (each try bounded) until `ms` have passed. */
 async function connectRetrying(url: string, ms: number): Promise<Session> {
@@ -37,14 +40,16 @@ Deno.test("a flood past the open-file limit leaves a router that takes sessions 
   const port = Number(new URL(url).port);
 
   const sockets: net.Socket[] = [];
-  let settled = 0;
+  let connected = 0;
   for (let i = 0; i < FLOOD; i++) {
     const socket = net.connect(port, "127.0.0.1");
-    socket.once("connect", () => settled++);
-    socket.once("error", () => settled++);
+    socket.once("connect", () => connected++);
+    socket.on("error", () => {});
     sockets.push(socket);
   }
-  await until(() => settled === FLOOD, 10_000, "the flood's connections");
+  // Past the limit and the queue, the kernel drops connections: they never settle.
+  await until(() => connected >= 500, 10_000, "the flood's connections");
+  await new Promise((resolve) => setTimeout(resolve, 1000));
   for (const socket of sockets) socket.destroy();
 
   // Without the watchdog no connection was accepted from here on, ever.
