@@ -46,7 +46,9 @@ const SEED_HIGH = SEEDS[1]! | 1;
  * for the garbage collector under constant insertion and deletion. Holds
  * at most half its slots; a table past 1024 slots shrinks when its
  * entries stayed under an eighth of it for as many deletions as it has
- * slots.
+ * slots. So shrinking needs traffic: a table that drained and then goes
+ * quiet keeps its slots (at most four per entry it once held, 12 bytes
+ * each) until it is cleared or dropped.
  *
  * @example
  * ```ts
