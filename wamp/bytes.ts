@@ -80,11 +80,12 @@ export function utf8Text(bytes: Uint8Array): string {
 /**
  * Slab size. The few slabs that are in use when a young collection runs
  * (the current one, those that writes in flight still hold) end up in the
- * old generation, about ten a second at 34,000 calls/s, and their memory
+ * old generation, about eleven a second at 34,000 calls/s, and their memory
  * counts toward V8's limit until a mark-compact frees it. With 32 KiB slabs
- * that brought a mark-compact (a 15-20 ms stall on one core) every 30 s;
- * with 8 KiB, one in 100 s, the one every process has soon after it starts
- * (`bench/results/s29-slab.txt`). Saturating throughput is the same.
+ * that brought a mark-compact (5-17 ms of the main thread's time here)
+ * every 30 s; with 8 KiB, one in 100 s, the one every process has soon
+ * after it starts. Saturating throughput is the same
+ * (`bench/results/s29-slab.txt`).
  */
 const SLAB_SIZE = 8 * 1024;
 /** Arrays from this size up are allocated alone. */
