@@ -29,7 +29,7 @@ export interface AcceptWatchdogOptions {
   readonly address: string;
   /** Milliseconds between probes. */
   readonly interval: number;
-  /** Milliseconds the server has to see a probe that connected. */
+  /** Milliseconds from sending a probe for the server to accept it, or any connection. */
   readonly timeout: number;
   /** Whether the server is listening (one that is not is made to listen again, each interval). */
   readonly listening: () => boolean;
@@ -50,7 +50,9 @@ export class AcceptWatchdog {
   #options: AcceptWatchdogOptions;
   #timer: ReturnType<typeof setInterval>;
   /** The probe in flight: its own address and port, and whether the server saw it. */
-  #probe: { socket: net.Socket; address: string; port: number; seen: boolean } | undefined;
+  #probe:
+    | { socket: net.Socket; address: string; port: number; seen: boolean; accepted: boolean }
+    | undefined;
   #deadline: ReturnType<typeof setTimeout> | undefined;
   #failures = 0;
 
@@ -67,13 +69,18 @@ export class AcceptWatchdog {
   /**
    * Whether a socket the server accepted is the watchdog's probe: then it
    * is counted as seen, and the caller closes it and does nothing else.
+   * Pass every socket the server accepts: any of them shows the server
+   * still accepts.
    *
    * @param socket A socket the server accepted.
    * @returns True for the probe.
    */
   claims(socket: net.Socket): boolean {
     const probe = this.#probe;
-    if (probe === undefined || socket.remotePort !== probe.port) return false;
+    if (probe === undefined) return false;
+    // Any connection accepted proves the loop alive: a full queue then only delays the probe.
+    probe.accepted = true;
+    if (socket.remotePort !== probe.port) return false;
     if (plain(socket.remoteAddress) !== probe.address) return false;
     probe.seen = true;
     this.#failures = 0;
@@ -97,7 +104,7 @@ export class AcceptWatchdog {
     const address = connectable(this.#options.address);
     const localPort = PROBE_PORTS + Math.floor(Math.random() * PROBE_PORT_RANGE);
     const socket = net.connect({ port, host: address, localAddress: address, localPort });
-    const probe = { socket, address, port: localPort, seen: false };
+    const probe = { socket, address, port: localPort, seen: false, accepted: false };
     this.#probe = probe;
     socket.on("error", (error: Error & { code?: string }) => {
       if (this.#probe !== probe) return;
@@ -109,10 +116,12 @@ export class AcceptWatchdog {
     });
     // From now, not from connecting: a server that stopped accepting fills its listen queue, and
     // then the kernel drops a probe's connection without refusing it.
+    // A listener that accepted anything meanwhile is alive (a storm of connections can fill its
+    // queue for seconds): only one that accepted nothing at all is restarted.
     this.#deadline = setTimeout(() => {
       if (this.#probe !== probe || probe.seen) return;
       this.#end();
-      this.#options.stalled();
+      if (!probe.accepted) this.#options.stalled();
     }, timeout);
   }
 
