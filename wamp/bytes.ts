@@ -80,7 +80,7 @@ export function utf8Text(bytes: Uint8Array): string {
 /**
  * Slab size. The few slabs that are in use when a young collection runs
  * (the current one, those that writes in flight still hold) end up in the
- * old generation, about eleven a second at 34,000 calls/s, and their memory
+ * old generation, about ten a second at 34,000 calls/s, and their memory
  * counts toward V8's limit until a mark-compact frees it. With 32 KiB slabs
  * that brought a mark-compact (5-17 ms of the main thread's time here)
  * every 30 s; with 8 KiB, one in 100 s, the one every process has soon
