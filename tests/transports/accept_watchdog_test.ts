@@ -16,23 +16,27 @@ async function server(onSocket: (socket: net.Socket) => void): Promise<net.Serve
   return s;
 }
 
-function counts() {
-  return { stalled: 0, failing: 0 };
+/** A watchdog on `port` (timeout 100 ms) that counts its stalls and its failing calls. */
+function watch(port: number, address: string, interval: number, listening: () => boolean) {
+  const seen = { stalled: 0, failing: 0 };
+  const watchdog = new AcceptWatchdog({
+    port,
+    address,
+    interval,
+    timeout: 100,
+    listening,
+    stalled: () => seen.stalled++,
+    failing: () => seen.failing++,
+  });
+  return { watchdog, seen };
 }
+
+const portOf = (s: net.Server): number => (s.address() as net.AddressInfo).port;
 
 Deno.test("AcceptWatchdog: a server that accepts nothing it is shown is stalled", async () => {
   const sockets: net.Socket[] = [];
   const s = await server((socket) => sockets.push(socket)); // never passed to claims()
-  const seen = counts();
-  const watchdog = new AcceptWatchdog({
-    port: (s.address() as net.AddressInfo).port,
-    address: "127.0.0.1",
-    interval: 50,
-    timeout: 100,
-    listening: () => true,
-    stalled: () => seen.stalled++,
-    failing: () => seen.failing++,
-  });
+  const { watchdog, seen } = watch(portOf(s), "127.0.0.1", 50, () => true);
   try {
     await until(() => seen.stalled > 0, 3000, "a stall");
     equal(seen.failing, 0);
@@ -50,16 +54,8 @@ Deno.test("AcceptWatchdog: a server that claims its probes is never stalled", as
     if (box.watchdog?.claims(socket)) claimed++;
     socket.destroy();
   });
-  const seen = counts();
-  const watchdog = box.watchdog = new AcceptWatchdog({
-    port: (s.address() as net.AddressInfo).port,
-    address: "0.0.0.0", // probed on loopback
-    interval: 50,
-    timeout: 100,
-    listening: () => true,
-    stalled: () => seen.stalled++,
-    failing: () => seen.failing++,
-  });
+  const { watchdog, seen } = watch(portOf(s), "0.0.0.0", 50, () => true); // probed on loopback
+  box.watchdog = watchdog;
   try {
     await until(() => claimed >= 3, 3000, "three claimed probes");
     equal(seen.stalled, 0);
@@ -71,19 +67,10 @@ Deno.test("AcceptWatchdog: a server that claims its probes is never stalled", as
 
 Deno.test("AcceptWatchdog: not listening means listen again each interval; refusals are told once", async () => {
   const s = await server((socket) => socket.destroy());
-  const port = (s.address() as net.AddressInfo).port;
+  const port = portOf(s);
   await new Promise((resolve) => s.close(resolve)); // nothing listens on `port` now
-  const seen = counts();
   let listening = false;
-  const watchdog = new AcceptWatchdog({
-    port,
-    address: "127.0.0.1",
-    interval: 30,
-    timeout: 100,
-    listening: () => listening,
-    stalled: () => seen.stalled++,
-    failing: () => seen.failing++,
-  });
+  const { watchdog, seen } = watch(port, "127.0.0.1", 30, () => listening);
   try {
     await until(() => seen.stalled >= 2, 3000, "two attempts to listen");
     listening = true; // it "listens", but connections are refused
