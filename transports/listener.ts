@@ -68,8 +68,8 @@ export interface ListenOptions {
   handshakeTimeout?: number;
   /**
    * Milliseconds between the checks that a TCP listener still accepts
-   * connections (it connects to itself; one that does not see its own
-   * connection within 3 s is closed and listens again); 0 for none. Deno's
+   * connections (it connects to itself; one that accepts nothing at all
+   * within 3 s is closed and listens again); 0 for none. Deno's
    * `node:net` stops accepting for good once the process runs out of file
    * descriptors, as a flood of connections can make it. Not with
    * `reusePort` (another process may get the listener's own connection).
