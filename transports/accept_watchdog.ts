@@ -11,9 +11,18 @@
  * of staying below it the listener watches itself: every few seconds it
  * connects to its own address, and a listener that does not see that
  * connection arrive is closed and listens again, which accepts again.
- * Listeners sharing their port with other processes (`reusePort`, the
- * `--workers` mode) are not watched: the kernel may hand the probe to
- * another process.
+ *
+ * Listeners sharing their port (`reusePort`, the `--workers` mode) are
+ * watched too. The kernel hands each connection to one of them by a hash
+ * of its addresses, so a probe may reach a sibling: the probe writes a
+ * byte that starts no request of any protocol served here, and a live
+ * sibling answers with an error and closes, whereupon the probe tries
+ * another port (up to {@linkcode PROBES_PER_CHECK} per check). A probe
+ * that reached no one who accepts is a stall: the member that does not
+ * accept is this one, or, if this one accepted nothing either, perhaps a
+ * sibling (an idle listener then listens again for nothing, which costs
+ * nothing). The port that last reached this listener is tried first, so
+ * once found, its checks stay its own.
  *
  * @module
  */
@@ -42,6 +51,27 @@ export interface AcceptWatchdogOptions {
 /** Probes that failed in a row, not for want of descriptors, before `failing` is called. */
 const FAILURES_TOLD = 5;
 
+/** Probes a check sends at most, while each reaches a sibling sharing the port. */
+export const PROBES_PER_CHECK = 8;
+
+/**
+ * What a probe writes once connected: a NUL, which starts no HTTP request,
+ * RawSocket handshake (0x7F) or TLS record. A sibling's listener answers it
+ * with an error and closes.
+ */
+const PROBE_BYTES = new Uint8Array([0, 13, 10, 13, 10]);
+
+/** A probe in flight: its own address and port, and what the server did with it. */
+interface Probe {
+  readonly socket: net.Socket;
+  readonly address: string;
+  readonly port: number;
+  /** The server accepted it: the listener is alive. */
+  seen: boolean;
+  /** The server accepted some connection meanwhile: alive as well. */
+  accepted: boolean;
+}
+
 /**
  * Probes a listener's accept loop by connecting to it; see the module
  * documentation.
@@ -49,12 +79,11 @@ const FAILURES_TOLD = 5;
 export class AcceptWatchdog {
   #options: AcceptWatchdogOptions;
   #timer: ReturnType<typeof setInterval>;
-  /** The probe in flight: its own address and port, and whether the server saw it. */
-  #probe:
-    | { socket: net.Socket; address: string; port: number; seen: boolean; accepted: boolean }
-    | undefined;
+  #probe: Probe | undefined;
   #deadline: ReturnType<typeof setTimeout> | undefined;
   #failures = 0;
+  /** The local port whose probe this listener last accepted: tried first. */
+  #home: number | undefined;
 
   /**
    * Starts probing.
@@ -84,6 +113,7 @@ export class AcceptWatchdog {
     if (plain(socket.remoteAddress) !== probe.address) return false;
     probe.seen = true;
     this.#failures = 0;
+    this.#home = probe.port;
     this.#end();
     return true;
   }
@@ -94,7 +124,14 @@ export class AcceptWatchdog {
     this.#end();
   }
 
-  #send(retries = 2): void {
+  /**
+   * Sends a probe, from the home port if there is one, else from a port
+   * drawn at random.
+   *
+   * @param tries Probes this check may still send after this one.
+   * @param accepted Whether the server accepted anything during this check's earlier probes.
+   */
+  #send(tries = PROBES_PER_CHECK - 1, accepted = false): void {
     if (this.#probe !== undefined) return;
     // A restart whose listen failed (the port taken meanwhile): listen again, each interval.
     if (!this.#options.listening()) return this.#options.stalled();
@@ -102,18 +139,33 @@ export class AcceptWatchdog {
     // From a port of its own choosing: the server may see the connection before the probe
     // knows which port it got. One in use fails, and another is drawn.
     const address = connectable(this.#options.address);
-    const localPort = PROBE_PORTS + Math.floor(Math.random() * PROBE_PORT_RANGE);
+    const localPort = this.#home ?? PROBE_PORTS + Math.floor(Math.random() * PROBE_PORT_RANGE);
+    this.#home = undefined; // until the server claims it again
     const socket = net.connect({ port, host: address, localAddress: address, localPort });
-    const probe = { socket, address, port: localPort, seen: false, accepted: false };
+    const probe: Probe = { socket, address, port: localPort, seen: false, accepted };
     this.#probe = probe;
+    const next = () => {
+      if (tries > 0) this.#send(tries - 1, probe.accepted);
+    };
     socket.on("error", (error: Error & { code?: string }) => {
       if (this.#probe !== probe) return;
       this.#end();
-      if (error.code === "EADDRINUSE" && retries > 0) return this.#send(retries - 1);
+      // A sibling sharing the port reset it: as good as closed.
+      if (error.code === "ECONNRESET" || error.code === "EPIPE") return next();
+      if (error.code === "EADDRINUSE") return next();
       // Out of descriptors, the probe cannot tell; anything else, the check does not work.
       if (error.code === "EMFILE" || error.code === "ENFILE") return;
       if (++this.#failures === FAILURES_TOLD) this.#options.failing(error);
     });
+    socket.once("connect", () => socket.write(PROBE_BYTES));
+    // Answered or closed by someone else than this server: a sibling sharing the port has it.
+    const elsewhere = () => {
+      if (this.#probe !== probe) return;
+      this.#end();
+      next();
+    };
+    socket.on("data", elsewhere);
+    socket.on("end", elsewhere);
     // From now, not from connecting: a server that stopped accepting fills its listen queue, and
     // then the kernel drops a probe's connection without refusing it.
     // A listener that accepted anything meanwhile is alive (a storm of connections can fill its

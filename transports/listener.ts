@@ -71,8 +71,9 @@ export interface ListenOptions {
    * connections (it connects to itself; one that accepts nothing at all
    * within 3 s is closed and listens again); 0 for none. Deno's
    * `node:net` stops accepting for good once the process runs out of file
-   * descriptors, as a flood of connections can make it. Not with
-   * `reusePort` (another process may get the listener's own connection).
+   * descriptors, as a flood of connections can make it. With `reusePort`
+   * a check may reach another process on the port, and then tries again
+   * from another local port (see `transports/accept_watchdog.ts`).
    * @default {5000}
    */
   acceptCheckInterval?: number;
@@ -314,7 +315,7 @@ export async function listen(
   });
   server.on("error", (error) => log("warn", `Listener error: ${error.message}`));
   const address = server.address();
-  const checkEvery = options.reusePort ? 0 : options.acceptCheckInterval ?? 5000;
+  const checkEvery = options.acceptCheckInterval ?? 5000;
   const watchdog = typeof address === "object" && address !== null && checkEvery > 0
     ? watchAccepts(server, {
       port: address.port,

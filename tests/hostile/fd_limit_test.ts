@@ -7,13 +7,17 @@
  * after the flood. The router runs as the service, under `ulimit -n 100`;
  * the flood is larger than that and the listen queue (min(511, somaxconn)) together, so
  * the queue is left full of connections no one accepts, and the kernel
- * drops new ones, the listener's own check included.
+ * drops new ones, the listener's own check included. With `--workers 2`
+ * every worker's accept loop dies the same way, each under its own limit,
+ * and each finds it through a check the kernel may hand to the other.
  */
 
 import { equal, match, ok } from "node:assert/strict";
 import net from "node:net";
 import { connect, listen, Router, type Session } from "../../mod.ts";
 import { DENO_RUN, startService } from "../cli/_service.ts";
+import { slotOf } from "../cli/_workers.ts";
+import { freePort } from "../../cli/ports.ts";
 import { within } from "../_helpers/router.ts";
 import { testPki } from "../_helpers/tls.ts";
 
@@ -32,29 +36,41 @@ async function connectRetrying(url: string, ms: number): Promise<Session> {
   }
 }
 
-Deno.test("a flood past the open-file limit leaves a router that takes sessions again", async () => {
-  const command = [Deno.execPath(), ...DENO_RUN, "--listen", "127.0.0.1:0"]
-    .map((arg) => `'${arg}'`).join(" ");
-  await using service = await startService("bash", ["-c", `ulimit -n ${LIMIT} && exec ${command}`]);
-  const url = service.urls.find((u) => u.startsWith("ws://"))!;
-  const port = Number(new URL(url).port);
-
+/**
+ * Opens `count` connections to `port`, waits until no more get through
+ * (past the limit and the queue, the kernel drops them), and closes them.
+ */
+async function flood(port: number, count: number): Promise<void> {
   const sockets: net.Socket[] = [];
   let connected = 0;
-  for (let i = 0; i < FLOOD; i++) {
+  for (let i = 0; i < count; i++) {
     const socket = net.connect(port, "127.0.0.1");
     socket.once("connect", () => connected++);
     socket.on("error", () => {});
     sockets.push(socket);
   }
-  // Past the limit and the queue, the kernel drops connections: wait until no more get through.
   let before = -1;
   for (let i = 0; i < 20 && connected !== before; i++) {
     before = connected;
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
-  ok(connected < FLOOD, `the listen queue overflowed (${connected} of ${FLOOD} connected)`);
+  ok(connected < count, `the listen queue overflowed (${connected} of ${count} connected)`);
   for (const socket of sockets) socket.destroy();
+}
+
+/** The service's command line under `ulimit -n LIMIT`, for `bash -c`. */
+function limited(args: string[]): string[] {
+  const command = [Deno.execPath(), ...args].map((arg) => `'${arg}'`).join(" ");
+  return ["-c", `ulimit -n ${LIMIT} && exec ${command}`];
+}
+
+Deno.test("a flood past the open-file limit leaves a router that takes sessions again", async () => {
+  await using service = await startService(
+    "bash",
+    limited([...DENO_RUN, "--listen", "127.0.0.1:0"]),
+  );
+  const url = service.urls.find((u) => u.startsWith("ws://"))!;
+  await flood(Number(new URL(url).port), FLOOD);
 
   // Without the watchdog no connection was accepted from here on, ever.
   const session = await connectRetrying(url, 15_000);
@@ -62,6 +78,33 @@ Deno.test("a flood past the open-file limit leaves a router that takes sessions 
   await session.close();
   await service.stop("SIGTERM");
   match(await service.stderr(), /stopped accepting connections; listening again/);
+});
+
+Deno.test({
+  name: "a flood past the open-file limit of every worker leaves each taking sessions again",
+  sanitizeResources: false,
+  async fn() {
+    const port = await freePort();
+    const args = ["run", "-A", "cli.ts", "--workers", "2", "--listen", `127.0.0.1:${port}`];
+    await using service = await startService("bash", limited(args), {
+      listeners: 2,
+      timeout: 30_000,
+    });
+    const url = `ws://127.0.0.1:${port}/ws`;
+    await flood(port, 2 * FLOOD); // two listen queues
+
+    // Sessions land on both workers again: the kernel spreads connections by their ports.
+    const slots = new Set<number>();
+    for (let i = 0; i < 40 && slots.size < 2; i++) {
+      const session = await connectRetrying(url, 15_000);
+      slots.add(slotOf(session));
+      await session.close();
+    }
+    equal(slots.size, 2, "sessions on both workers");
+    await service.stop("SIGTERM");
+    const restarts = (await service.stderr()).match(/stopped accepting connections/g) ?? [];
+    ok(restarts.length >= 2, `each worker listened again (${restarts.length} restarts)`);
+  },
 });
 
 for (const secure of [false, true]) {

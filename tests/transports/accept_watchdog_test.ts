@@ -2,28 +2,53 @@
  * The accept watchdog against real sockets on 127.0.0.1: a server that
  * never hands it what it accepts looks stalled; one that is not listening
  * is made to listen each interval; checks refused again and again are told
- * once; what the server accepts is claimed when it is the probe.
+ * once; what the server accepts is claimed when it is the probe. Servers
+ * sharing a port (`reusePort`): a probe a sibling answers is sent again
+ * from another port, and a member that accepts nothing is still found.
  */
 
 import { equal, ok } from "node:assert/strict";
 import net from "node:net";
-import { AcceptWatchdog } from "../../transports/accept_watchdog.ts";
+import { AcceptWatchdog, PROBES_PER_CHECK } from "../../transports/accept_watchdog.ts";
 import { until } from "../_helpers/router.ts";
 
-async function server(onSocket: (socket: net.Socket) => void): Promise<net.Server> {
+async function server(
+  onSocket: (socket: net.Socket) => void,
+  port = 0,
+  reusePort = false,
+): Promise<net.Server> {
   const s = net.createServer(onSocket);
-  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) =>
+    s.listen({ port, host: "127.0.0.1", ...(reusePort ? { reusePort } : {}) }, resolve)
+  );
   return s;
 }
 
-/** A watchdog on `port` (timeout 100 ms) that counts its stalls and its failing calls. */
-function watch(port: number, address: string, interval: number, listening: () => boolean) {
+/** A sibling on a shared port, as the router's listener is to a probe: it answers, and closes. */
+function sibling(got: { probes: number }): (socket: net.Socket) => void {
+  return (socket) => {
+    socket.on("error", () => {});
+    socket.once("data", () => {
+      got.probes++;
+      socket.end("HTTP/1.1 400 Bad Request\r\n\r\n");
+    });
+  };
+}
+
+/** A watchdog on `port` that counts its stalls and its failing calls. */
+function watch(
+  port: number,
+  address: string,
+  interval: number,
+  listening: () => boolean,
+  timeout = 100,
+) {
   const seen = { stalled: 0, failing: 0 };
   const watchdog = new AcceptWatchdog({
     port,
     address,
     interval,
-    timeout: 100,
+    timeout,
     listening,
     stalled: () => seen.stalled++,
     failing: () => seen.failing++,
@@ -81,5 +106,72 @@ Deno.test("AcceptWatchdog: not listening means listen again each interval; refus
     ok(seen.stalled === before, "a refused check is no stall");
   } finally {
     watchdog.stop();
+  }
+});
+
+Deno.test("AcceptWatchdog: a probe a sibling on the port answers is sent again, up to the limit", async () => {
+  // The watched server has gone (closed); its sibling on the shared port answers every probe.
+  const got = { probes: 0 };
+  const watched = await server(() => {}, 0, true);
+  const port = portOf(watched);
+  const other = await server(sibling(got), port, true);
+  await new Promise((resolve) => watched.close(resolve));
+  const { watchdog, seen } = watch(port, "127.0.0.1", 400, () => true, 1000);
+  try {
+    await until(() => got.probes >= PROBES_PER_CHECK, 3000, "a check's probes");
+    await new Promise((resolve) => setTimeout(resolve, 200)); // before the next check
+    equal(got.probes, PROBES_PER_CHECK, "one check sends at most the limit");
+    equal(seen.stalled, 0, "a sibling that answers is no stall");
+    equal(seen.failing, 0);
+  } finally {
+    watchdog.stop();
+    await new Promise((resolve) => other.close(resolve));
+  }
+});
+
+Deno.test("AcceptWatchdog: a member of a shared port that accepts nothing it is shown is stalled", async () => {
+  const got = { probes: 0 };
+  const sockets: net.Socket[] = [];
+  const dead = await server((socket) => sockets.push(socket), 0, true); // never passed to claims()
+  const port = portOf(dead);
+  const other = await server(sibling(got), port, true);
+  const { watchdog, seen } = watch(port, "127.0.0.1", 50, () => true);
+  try {
+    await until(() => seen.stalled >= 3, 5000, "three stalls");
+    equal(seen.failing, 0);
+  } finally {
+    watchdog.stop();
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => other.close(resolve));
+    await new Promise((resolve) => dead.close(resolve));
+  }
+});
+
+Deno.test("AcceptWatchdog: a live member of a shared port finds its own port and keeps it", async () => {
+  const got = { probes: 0 };
+  const box: { watchdog?: AcceptWatchdog } = {};
+  let claimed = 0;
+  const live = await server(
+    (socket) => {
+      if (box.watchdog?.claims(socket)) claimed++;
+      socket.destroy();
+    },
+    0,
+    true,
+  );
+  const port = portOf(live);
+  const other = await server(sibling(got), port, true);
+  const { watchdog, seen } = watch(port, "127.0.0.1", 50, () => true, 1000);
+  box.watchdog = watchdog;
+  try {
+    await until(() => claimed >= 1, 3000, "a claimed probe");
+    const before = got.probes;
+    await until(() => claimed >= 6, 3000, "five more claimed probes");
+    equal(got.probes, before, "once found, each check reaches this server at once");
+    equal(seen.stalled, 0);
+  } finally {
+    watchdog.stop();
+    await new Promise((resolve) => other.close(resolve));
+    await new Promise((resolve) => live.close(resolve));
   }
 });
