@@ -24,18 +24,29 @@
  * nothing). The port that last reached this listener is tried first, so
  * once found, its checks stay its own.
  *
+ * A Unix socket's listener cannot tell its probe from other connections
+ * when it accepts it: the probe is closed by the listener on its first
+ * byte, and any connection accepted while it waits shows the loop alive.
+ * That includes a full listen queue, which a Unix socket refuses at once.
+ *
  * @module
  */
 
 import net from "node:net";
 import type { TransportLog } from "../wamp/mod.ts";
 
+/**
+ * Where a listener listens: its port and the IP address it is bound to (a
+ * wildcard address is probed on loopback), or its Unix socket's path.
+ */
+export type ProbeTarget = { readonly port: number; readonly address: string } | {
+  readonly path: string;
+};
+
 /** What the watchdog needs from its listener. */
 export interface AcceptWatchdogOptions {
-  /** The listener's port. */
-  readonly port: number;
-  /** The IP address it is bound to (a wildcard address is probed on loopback). */
-  readonly address: string;
+  /** Where it listens. */
+  readonly target: ProbeTarget;
   /** Milliseconds between probes. */
   readonly interval: number;
   /** Milliseconds from sending a probe for the server to accept it, or any connection. */
@@ -55,17 +66,19 @@ const FAILURES_TOLD = 5;
 export const PROBES_PER_CHECK = 8;
 
 /**
- * What a probe writes once connected: a NUL, which starts no HTTP request,
- * RawSocket handshake (0x7F) or TLS record. A sibling's listener answers it
- * with an error and closes.
+ * The first byte a probe writes once connected: a NUL, which starts no HTTP
+ * request, RawSocket handshake (0x7F) or TLS record. The router's listener
+ * closes a connection that starts with it, quietly and uncounted; a TLS
+ * listener fails its handshake.
  */
-const PROBE_BYTES = new Uint8Array([0, 13, 10, 13, 10]);
+export const PROBE_BYTE = 0;
+const PROBE_BYTES = new Uint8Array([PROBE_BYTE]);
 
-/** A probe in flight: its own address and port, and what the server did with it. */
+/** A probe in flight: its own address and port (none on a Unix socket), and what the server did with it. */
 interface Probe {
   readonly socket: net.Socket;
   readonly address: string;
-  readonly port: number;
+  readonly port: number | undefined;
   /** The server accepted it: the listener is alive. */
   seen: boolean;
   /** The server accepted some connection meanwhile: alive as well. */
@@ -109,7 +122,7 @@ export class AcceptWatchdog {
     if (probe === undefined) return false;
     // Any connection accepted proves the loop alive: a full queue then only delays the probe.
     probe.accepted = true;
-    if (socket.remotePort !== probe.port) return false;
+    if (probe.port === undefined || socket.remotePort !== probe.port) return false;
     if (plain(socket.remoteAddress) !== probe.address) return false;
     probe.seen = true;
     this.#failures = 0;
@@ -135,20 +148,18 @@ export class AcceptWatchdog {
     if (this.#probe !== undefined) return;
     // A restart whose listen failed (the port taken meanwhile): listen again, each interval.
     if (!this.#options.listening()) return this.#options.stalled();
-    const { port, timeout } = this.#options;
-    // From a port of its own choosing: the server may see the connection before the probe
-    // knows which port it got. One in use fails, and another is drawn.
-    const address = connectable(this.#options.address);
-    const localPort = this.#home ?? PROBE_PORTS + Math.floor(Math.random() * PROBE_PORT_RANGE);
-    this.#home = undefined; // until the server claims it again
-    const socket = net.connect({ port, host: address, localAddress: address, localPort });
-    const probe: Probe = { socket, address, port: localPort, seen: false, accepted };
+    const { target, timeout } = this.#options;
+    const probe = "path" in target ? this.#unix(target.path) : this.#tcp(target, accepted);
     this.#probe = probe;
+    const { socket } = probe;
+    // A Unix socket has no siblings: answered or closed, it was accepted by this server.
     const next = () => {
-      if (tries > 0) this.#send(tries - 1, probe.accepted);
+      if (tries > 0 && !("path" in target)) this.#send(tries - 1, probe.accepted);
     };
     socket.on("error", (error: Error & { code?: string }) => {
       if (this.#probe !== probe) return;
+      // A Unix socket's listen queue is full: the deadline tells whether anything was accepted.
+      if (error.code === "EAGAIN") return;
       this.#end();
       // A sibling sharing the port reset it: as good as closed.
       if (error.code === "ECONNRESET" || error.code === "EPIPE") return next();
@@ -161,6 +172,7 @@ export class AcceptWatchdog {
     // Answered or closed by someone else than this server: a sibling sharing the port has it.
     const elsewhere = () => {
       if (this.#probe !== probe) return;
+      this.#failures = 0;
       this.#end();
       next();
     };
@@ -175,6 +187,32 @@ export class AcceptWatchdog {
       this.#end();
       if (!probe.accepted) this.#options.stalled();
     }, timeout);
+  }
+
+  /** A probe from a port of its own choosing: the server may see the connection before the
+   * probe knows which port it got. One in use fails, and another is drawn. */
+  #tcp(target: { port: number; address: string }, accepted: boolean): Probe {
+    const address = connectable(target.address);
+    const localPort = this.#home ?? PROBE_PORTS + Math.floor(Math.random() * PROBE_PORT_RANGE);
+    this.#home = undefined; // until the server claims it again
+    const socket = net.connect({
+      port: target.port,
+      host: address,
+      localAddress: address,
+      localPort,
+    });
+    return { socket, address, port: localPort, seen: false, accepted };
+  }
+
+  /** A probe to a Unix socket: the server cannot tell it from others when it accepts it. */
+  #unix(path: string): Probe {
+    return {
+      socket: net.connect({ path }),
+      address: "",
+      port: undefined,
+      seen: false,
+      accepted: false,
+    };
   }
 
   #end(): void {
@@ -205,13 +243,11 @@ function plain(address: string | undefined): string {
 
 /** Where a listener listens, and what to tell of a restart. */
 export interface WatchedListener {
-  /** The port it is bound to. */
-  readonly port: number;
-  /** The IP address it is bound to. */
-  readonly address: string;
-  /** The host it was asked to bind (what it listens on again). */
+  /** Where it is bound. */
+  readonly target: ProbeTarget;
+  /** The host a TCP listener was asked to bind (what it listens on again). */
   readonly hostname: string;
-  /** Whether it listens with `reusePort`. */
+  /** Whether a TCP listener listens with `reusePort`. */
   readonly reusePort: boolean;
   /** Milliseconds between probes. */
   readonly interval: number;
@@ -222,10 +258,11 @@ export interface WatchedListener {
 }
 
 /**
- * Watches a listening TCP server's accept loop: its own probes are closed
- * before any other `connection` listener sees them, and a server that
- * misses one is closed and listens again on the same address (its open
- * connections stay).
+ * Watches a listening server's accept loop: its own probes over TCP are
+ * closed before any other `connection` listener sees them (over a Unix
+ * socket, the listener closes a connection that starts with
+ * {@linkcode PROBE_BYTE}), and a server that misses one is closed and
+ * listens again on the same address (its open connections stay).
  *
  * @param server The listening server.
  * @param listener Its address, and what to tell of a restart.
@@ -240,8 +277,7 @@ export interface WatchedListener {
  * await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
  * const { port } = server.address() as net.AddressInfo;
  * const watchdog = watchAccepts(server, {
- *   port,
- *   address: "127.0.0.1",
+ *   target: { port, address: "127.0.0.1" },
  *   hostname: "127.0.0.1",
  *   reusePort: false,
  *   interval: 5000,
@@ -253,10 +289,9 @@ export interface WatchedListener {
  * ```
  */
 export function watchAccepts(server: net.Server, listener: WatchedListener): AcceptWatchdog {
-  const { port, hostname, reusePort } = listener;
+  const { target, hostname, reusePort } = listener;
   const watchdog = new AcceptWatchdog({
-    port,
-    address: listener.address,
+    target,
     interval: listener.interval,
     timeout: 3000,
     listening: () => server.listening,
@@ -276,8 +311,14 @@ export function watchAccepts(server: net.Server, listener: WatchedListener): Acc
         );
         server.close();
       }
-      // A failure is the server's `error` event, and the next interval tries again.
-      server.listen({ port, host: hostname, ...(reusePort ? { reusePort: true } : {}) });
+      // A failure is the server's `error` event, and the next interval tries again. Closing
+      // removed a Unix socket's file.
+      if ("path" in target) server.listen(target.path);
+      else {server.listen({
+          port: target.port,
+          host: hostname,
+          ...(reusePort ? { reusePort } : {}),
+        });}
     },
   });
   server.prependListener("connection", (socket: net.Socket) => {

@@ -21,7 +21,8 @@ import { remoteAddress, Wire } from "./stream/wire.ts";
 import { authority } from "./address.ts";
 import { ListenerCounts, type ListenerStats } from "./listener_stats.ts";
 import { HandshakeTimers, type ListenerTlsOptions, tlsServerOptions } from "./listener_tls.ts";
-import { watchAccepts } from "./accept_watchdog.ts";
+import { PROBE_BYTE, watchAccepts } from "./accept_watchdog.ts";
+import { removeStaleSocket } from "./stale_socket.ts";
 
 export type { ListenerStats };
 export type { ListenerTlsOptions };
@@ -67,7 +68,7 @@ export interface ListenOptions {
    */
   handshakeTimeout?: number;
   /**
-   * Milliseconds between the checks that a TCP listener still accepts
+   * Milliseconds between the checks that the listener still accepts
    * connections (it connects to itself; one that accepts nothing at all
    * within 3 s is closed and listens again); 0 for none. Deno's
    * `node:net` stops accepting for good once the process runs out of file
@@ -222,6 +223,11 @@ export async function listen(
       // The first chunk decides; the protocol chosen binds the wire to itself.
       data(first) {
         settled();
+        if (first[0] === PROBE_BYTE) { // an accept check: not a connection (nor its bytes)
+          wires.delete(wire);
+          counts.uncount(full);
+          return wire.destroy();
+        }
         if (first[0] === RAWSOCKET_MAGIC) {
           if (rsOptions === undefined) return wire.destroy();
           return acceptRawSocket(wire, first, acceptor, {
@@ -316,10 +322,11 @@ export async function listen(
   server.on("error", (error) => log("warn", `Listener error: ${error.message}`));
   const address = server.address();
   const checkEvery = options.acceptCheckInterval ?? 5000;
-  const watchdog = typeof address === "object" && address !== null && checkEvery > 0
+  const watchdog = checkEvery > 0 && address !== null
     ? watchAccepts(server, {
-      port: address.port,
-      address: address.address,
+      target: typeof address === "string"
+        ? { path: options.path ?? address }
+        : { port: address.port, address: address.address },
       hostname: options.hostname ?? "127.0.0.1",
       reusePort: options.reusePort === true,
       interval: checkEvery,
@@ -369,30 +376,4 @@ export async function listen(
 /** The answer for a path nothing on the listener serves. */
 function notFound(): Response {
   return new Response("Not found\n", { status: 404 });
-}
-
-/**
- * Removes a Unix socket file left by a crashed run; refuses when another
- * process still listens on it.
- */
-async function removeStaleSocket(path: string): Promise<void> {
-  try {
-    const stat = await Deno.lstat(path);
-    if (!stat.isSocket) {
-      throw new Error(`Cannot listen on ${path}: the file exists and is not a socket`);
-    }
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return;
-    throw error;
-  }
-  const live = await new Promise<boolean>((resolve) => {
-    const probe = net.connect({ path });
-    probe.once("connect", () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once("error", () => resolve(false));
-  });
-  if (live) throw new Error(`Cannot listen on ${path}: another process is listening on it`);
-  await Deno.remove(path);
 }

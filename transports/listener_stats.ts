@@ -36,6 +36,12 @@ export class ListenerCounts {
     else this.#accepted++;
   }
 
+  /** Takes back a connection counted that was an accept check (`accept_watchdog.ts`). */
+  uncount(refused: boolean): void {
+    if (refused) this.#refused--;
+    else this.#accepted--;
+  }
+
   /** Adds up the bytes of a connection that closed. */
   closed(wire: Wire): void {
     this.#bytesIn += wire.bytesRead;

@@ -12,13 +12,14 @@
  * and each finds it through a check the kernel may hand to the other.
  */
 
-import { equal, match, ok } from "node:assert/strict";
+import { deepEqual, equal, match, ok } from "node:assert/strict";
 import net from "node:net";
 import { connect, listen, Router, type Session } from "../../mod.ts";
 import { DENO_RUN, startService } from "../cli/_service.ts";
 import { slotOf } from "../cli/_workers.ts";
 import { freePort } from "../../cli/ports.ts";
 import { within } from "../_helpers/router.ts";
+import { PROBE_BYTE } from "../../transports/accept_watchdog.ts";
 import { testPki } from "../_helpers/tls.ts";
 
 const LIMIT = 100;
@@ -37,14 +38,17 @@ async function connectRetrying(url: string, ms: number): Promise<Session> {
 }
 
 /**
- * Opens `count` connections to `port`, waits until no more get through
- * (past the limit and the queue, the kernel drops them), and closes them.
+ * Opens `count` connections to `to` (a port on 127.0.0.1 or a Unix
+ * socket's path), waits until no more get through (past the limit and the
+ * queue, TCP drops them and a Unix socket refuses them), and closes them.
  */
-async function flood(port: number, count: number): Promise<void> {
+async function flood(to: number | string, count: number): Promise<void> {
   const sockets: net.Socket[] = [];
   let connected = 0;
   for (let i = 0; i < count; i++) {
-    const socket = net.connect(port, "127.0.0.1");
+    const socket = typeof to === "string"
+      ? net.connect({ path: to })
+      : net.connect(to, "127.0.0.1");
     socket.once("connect", () => connected++);
     socket.on("error", () => {});
     sockets.push(socket);
@@ -80,6 +84,24 @@ Deno.test("a flood past the open-file limit leaves a router that takes sessions 
   match(await service.stderr(), /stopped accepting connections; listening again/);
 });
 
+Deno.test("a flood past the open-file limit over a Unix socket leaves it taking sessions again", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/router.sock`;
+    const args = ["run", "-A", "cli.ts", "--listen", "127.0.0.1:0", "--unix", path];
+    await using service = await startService("bash", limited(args), { listeners: 2 });
+    await flood(path, FLOOD);
+
+    const session = await connectRetrying(`unix://${path}`, 15_000);
+    equal(session.realm, "realm1");
+    await session.close();
+    await service.stop("SIGTERM");
+    match(await service.stderr(), /unix:\/\/\S+ stopped accepting connections; listening again/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test({
   name: "a flood past the open-file limit of every worker leaves each taking sessions again",
   sanitizeResources: false,
@@ -107,32 +129,50 @@ Deno.test({
   },
 });
 
-for (const secure of [false, true]) {
-  Deno.test(
-    `a listener's own accept checks are not connections: no count, no log${secure ? " (TLS)" : ""}`,
-    async () => {
-      const pki = secure ? await testPki() : undefined;
-      const router = new Router({ realms: [{ name: "realm1" }] });
-      const lines: string[] = [];
-      const listener = await listen(router, {
-        port: 0,
-        acceptCheckInterval: 50,
-        log: (_level, message) => lines.push(message),
-        ...(pki === undefined ? {} : { tls: { cert: pki.cert, key: pki.key } }),
-      });
-      try {
-        await new Promise((resolve) => setTimeout(resolve, 400));
-        equal(listener.stats().accepted, 0);
-        equal(listener.connections(), 0);
-        equal(lines.length, 0, lines.join("\n"));
-        const tls = pki === undefined ? {} : { tls: { caCerts: [pki.ca] } };
-        const session = await connect(listener.urls.websocket!, { realm: "realm1", ...tls });
-        equal(listener.stats().accepted, 1);
-        await session.close();
-      } finally {
-        await listener.close();
-        await router.close();
-      }
-    },
-  );
+for (const kind of ["tcp", "tls", "unix"] as const) {
+  Deno.test(`a listener's own accept checks are not connections: no count, no log (${kind})`, async () => {
+    const pki = kind === "tls" ? await testPki() : undefined;
+    const dir = kind === "unix" ? await Deno.makeTempDir() : undefined;
+    const router = new Router({ realms: [{ name: "realm1" }] });
+    const lines: string[] = [];
+    const listener = await listen(router, {
+      ...(dir === undefined ? { port: 0 } : { path: `${dir}/router.sock` }),
+      acceptCheckInterval: 50,
+      log: (_level, message) => lines.push(message),
+      ...(pki === undefined ? {} : { tls: { cert: pki.cert, key: pki.key } }),
+    });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const quiet = listener.stats();
+      deepEqual([quiet.accepted, quiet.refused, quiet.bytesIn, quiet.bytesOut], [0, 0, 0, 0]);
+      equal(listener.connections(), 0);
+      equal(lines.length, 0, lines.join("\n"));
+      const tls = pki === undefined ? {} : { tls: { caCerts: [pki.ca] } };
+      const url = listener.urls.websocket ?? listener.urls.rawsocket!;
+      const session = await connect(url, { realm: "realm1", ...tls });
+      equal(listener.stats().accepted, 1);
+      await session.close();
+    } finally {
+      await listener.close();
+      await router.close();
+      if (dir !== undefined) await Deno.remove(dir, { recursive: true });
+    }
+  });
 }
+
+Deno.test("a connection that starts as an accept check (another worker's) is closed, uncounted", async () => {
+  const router = new Router({ realms: [{ name: "realm1" }] });
+  const listener = await listen(router, { port: 0, acceptCheckInterval: 0 });
+  try {
+    const port = Number(new URL(listener.urls.websocket!).port);
+    const socket = net.connect(port, "127.0.0.1");
+    socket.on("error", () => {});
+    socket.write(new Uint8Array([PROBE_BYTE]));
+    await within(new Promise((resolve) => socket.once("close", resolve)), 2000, "closed");
+    const stats = listener.stats();
+    deepEqual([stats.accepted, stats.bytesIn, stats.bytesOut], [0, 0, 0]);
+  } finally {
+    await listener.close();
+    await router.close();
+  }
+});

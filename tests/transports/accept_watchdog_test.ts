@@ -4,10 +4,11 @@
  * is made to listen each interval; checks refused again and again are told
  * once; what the server accepts is claimed when it is the probe. Servers
  * sharing a port (`reusePort`): a probe a sibling answers is sent again
- * from another port, and a member that accepts nothing is still found.
+ * from another port, and a member that accepts nothing is still found. Over
+ * a Unix socket, any connection accepted shows the server alive.
  */
 
-import { equal, ok } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
 import net from "node:net";
 import { AcceptWatchdog, PROBES_PER_CHECK } from "../../transports/accept_watchdog.ts";
 import { until } from "../_helpers/router.ts";
@@ -45,8 +46,7 @@ function watch(
 ) {
   const seen = { stalled: 0, failing: 0 };
   const watchdog = new AcceptWatchdog({
-    port,
-    address,
+    target: { port, address },
     interval,
     timeout,
     listening,
@@ -173,5 +173,41 @@ Deno.test("AcceptWatchdog: a live member of a shared port finds its own port and
     watchdog.stop();
     await new Promise((resolve) => other.close(resolve));
     await new Promise((resolve) => live.close(resolve));
+  }
+});
+
+Deno.test("AcceptWatchdog: over a Unix socket, a server that accepts is alive, one that does not is stalled", async () => {
+  const dir = await Deno.makeTempDir();
+  const sockets: net.Socket[] = [];
+  const box: { watchdog?: AcceptWatchdog } = {};
+  let accepting = true;
+  const path = `${dir}/s.sock`;
+  const s = net.createServer((socket) => {
+    if (!accepting) return void sockets.push(socket); // never passed to claims()
+    equal(box.watchdog?.claims(socket), false, "a Unix socket's probe is not told apart");
+    socket.destroy(); // as the listener does on the probe's first byte
+  });
+  await new Promise<void>((resolve) => s.listen(path, resolve));
+  const seen = { stalled: 0, failing: 0 };
+  const watchdog = new AcceptWatchdog({
+    target: { path },
+    interval: 50,
+    timeout: 150,
+    listening: () => true,
+    stalled: () => seen.stalled++,
+    failing: () => seen.failing++,
+  });
+  box.watchdog = watchdog;
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    deepEqual(seen, { stalled: 0, failing: 0 });
+    accepting = false;
+    await until(() => seen.stalled > 0, 3000, "a stall");
+    equal(seen.failing, 0);
+  } finally {
+    watchdog.stop();
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => s.close(resolve));
+    await Deno.remove(dir, { recursive: true });
   }
 });
