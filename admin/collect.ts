@@ -51,6 +51,7 @@ export function collect(sources: MetricSources): MetricFamily[] {
   const open: Sample[] = [];
   const accepted: Sample[] = [];
   const refused: Sample[] = [];
+  const checks: Sample[] = [];
   for (const listener of listeners) {
     const stats = listener.stats();
     const labels = { listener: listenerName(listener) };
@@ -59,6 +60,7 @@ export function collect(sources: MetricSources): MetricFamily[] {
     open.push({ labels, value: listener.connections() });
     accepted.push({ labels, value: stats.accepted });
     refused.push({ labels, value: stats.refused });
+    checks.push({ labels, value: stats.checks });
   }
   counter("received_bytes", "Bytes read from connections, by listener.", bytesIn);
   counter("sent_bytes", "Bytes written to connections, by listener.", bytesOut);
@@ -132,6 +134,11 @@ export function collect(sources: MetricSources): MetricFamily[] {
   gauge("listener_connections", "Connections open now, by listener.", open);
   counter("listener_accepted", "Connections accepted, by listener.", accepted);
   counter("listener_refused", "Connections refused (maxConnections), by listener.", refused);
+  counter(
+    "listener_checks",
+    "Connections that opened as accept checks (a NUL byte) and were closed at once, by listener.",
+    checks,
+  );
   const node = clusterNodeOf(router);
   if (node !== undefined) {
     gauge("cluster_nodes", "Cluster nodes heard from, this one included.", [{

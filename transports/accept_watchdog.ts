@@ -16,13 +16,16 @@
  * watched too. The kernel hands each connection to one of them by a hash
  * of its addresses, so a probe may reach a sibling: the probe writes a
  * byte that starts no request of any protocol served here, and a live
- * sibling answers with an error and closes, whereupon the probe tries
- * another port (up to {@linkcode PROBES_PER_CHECK} per check). A probe
- * that reached no one who accepts is a stall: the member that does not
- * accept is this one, or, if this one accepted nothing either, perhaps a
- * sibling (an idle listener then listens again for nothing, which costs
- * nothing). The port that last reached this listener is tried first, so
- * once found, its checks stay its own.
+ * sibling closes the connection (a TLS one with an alert), whereupon the
+ * probe tries another port (up to {@linkcode PROBES_PER_CHECK} per check).
+ * A probe that reached no one who accepts is a stall: the member that does
+ * not accept is this one, or, if this one accepted nothing either, perhaps
+ * a sibling. An idle listener then listens again for nothing: a warning,
+ * and the kernel spreads connections over the members anew, so each
+ * member's checks look for their port again. The port that last reached
+ * this listener is tried first, so once found, its checks stay its own;
+ * after a member joins or leaves, a check misses a dead member with odds
+ * of ((N-1)/N)^8 for N members, and the next check tries again.
  *
  * A Unix socket's listener cannot tell its probe from other connections
  * when it accepts it: the probe is closed by the listener on its first
@@ -57,6 +60,8 @@ export interface AcceptWatchdogOptions {
   readonly stalled: () => void;
   /** Called once when probes have kept failing (not for want of descriptors): no checks happen. */
   readonly failing: (error: Error) => void;
+  /** The local ports a TCP probe is drawn from: the first and how many. @default {[61000, 4500]} */
+  readonly probePorts?: readonly [number, number];
 }
 
 /** Probes that failed in a row, not for want of descriptors, before `failing` is called. */
@@ -68,8 +73,8 @@ export const PROBES_PER_CHECK = 8;
 /**
  * The first byte a probe writes once connected: a NUL, which starts no HTTP
  * request, RawSocket handshake (0x7F) or TLS record. The router's listener
- * closes a connection that starts with it, quietly and uncounted; a TLS
- * listener fails its handshake.
+ * closes a connection that starts with it at once, logs nothing and counts
+ * it apart (`ListenerStats.checks`); a TLS listener fails its handshake.
  */
 export const PROBE_BYTE = 0;
 const PROBE_BYTES = new Uint8Array([PROBE_BYTE]);
@@ -163,7 +168,8 @@ export class AcceptWatchdog {
       this.#end();
       // A sibling sharing the port reset it: as good as closed.
       if (error.code === "ECONNRESET" || error.code === "EPIPE") return next();
-      if (error.code === "EADDRINUSE") return next();
+      // A port in use: another is drawn, and a check whose every port was taken fails.
+      if (error.code === "EADDRINUSE" && tries > 0) return next();
       // Out of descriptors, the probe cannot tell; anything else, the check does not work.
       if (error.code === "EMFILE" || error.code === "ENFILE") return;
       if (++this.#failures === FAILURES_TOLD) this.#options.failing(error);
@@ -193,7 +199,8 @@ export class AcceptWatchdog {
    * probe knows which port it got. One in use fails, and another is drawn. */
   #tcp(target: { port: number; address: string }, accepted: boolean): Probe {
     const address = connectable(target.address);
-    const localPort = this.#home ?? PROBE_PORTS + Math.floor(Math.random() * PROBE_PORT_RANGE);
+    const [first, count] = this.#options.probePorts ?? PROBE_PORTS;
+    const localPort = this.#home ?? first + Math.floor(Math.random() * count);
     this.#home = undefined; // until the server claims it again
     const socket = net.connect({
       port: target.port,
@@ -223,10 +230,8 @@ export class AcceptWatchdog {
   }
 }
 
-/** The first port a probe may connect from (above Linux's ephemeral ports, 32768-60999). */
-const PROBE_PORTS = 61000;
-/** How many ports from there. */
-const PROBE_PORT_RANGE = 4500;
+/** The ports a probe connects from: above Linux's ephemeral ports (32768-60999), 4500 of them. */
+const PROBE_PORTS: readonly [number, number] = [61000, 4500];
 
 /** The address to connect to for a listener bound to `hostname`. */
 function connectable(address: string): string {

@@ -199,16 +199,20 @@ export async function listen(
     const wire = new Wire(socket, { maxBacklog });
     const full = maxConnections > 0 && wires.size >= maxConnections;
     const peer = remoteAddress(socket);
-    if (full) {
+    // Told once the connection shows it is no accept check: at its first byte, or when it ends
+    // or times out silent.
+    const refused = () => {
+      if (!full) return;
       log("warn", `Connection from ${peer} refused: ${maxConnections} connections open`, {
         event: "connection_refused",
         peer,
       });
-    }
+    };
     counts.connection(full);
     wires.add(wire);
     // Cleared and dropped at the first byte: the closures below outlive it.
     let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(() => {
+      refused();
       log("info", `Connection from ${peer} closed: nothing sent within ${handshakeTimeout} ms`, {
         event: "handshake_timeout",
         peer,
@@ -223,11 +227,12 @@ export async function listen(
       // The first chunk decides; the protocol chosen binds the wire to itself.
       data(first) {
         settled();
-        if (first[0] === PROBE_BYTE) { // an accept check: not a connection (nor its bytes)
+        if (first[0] === PROBE_BYTE) { // an accept check: counted apart, not logged
           wires.delete(wire);
-          counts.uncount(full);
+          counts.check(full);
           return wire.destroy();
         }
+        refused();
         if (first[0] === RAWSOCKET_MAGIC) {
           if (rsOptions === undefined) return wire.destroy();
           return acceptRawSocket(wire, first, acceptor, {
@@ -284,6 +289,7 @@ export async function listen(
         }, { ...httpLimits, origin, peer });
       },
       closed() {
+        if (timer !== undefined) refused(); // closed silent
         settled();
         if (wires.delete(wire)) counts.closed(wire);
       },

@@ -54,7 +54,7 @@ export interface ListenerOptions {
   /** Open connections allowed at once (0: no limit). @default {0} */
   maxConnections?: number;
   /**
-   * Milliseconds between the TCP listener's checks that it still accepts
+   * Milliseconds between the listener's checks that it still accepts
    * (0: none); see `ListenOptions.acceptCheckInterval`.
    * @default {5000}
    */
@@ -150,7 +150,7 @@ export interface ResolvedListenerOptions {
   readonly maxMessageSize: number;
   /** Open connections allowed at once (0: no limit). */
   readonly maxConnections: number;
-  /** Milliseconds between the TCP listener's checks that it still accepts (0: none). */
+  /** Milliseconds between the listener's checks that it still accepts (0: none). */
   readonly acceptCheckInterval: number;
   /** Milliseconds to send the first byte; then each HTTP request head has as long again. */
   readonly handshakeTimeout: number;

@@ -17,6 +17,12 @@ export interface ListenerStats {
   readonly accepted: number;
   /** Connections refused (over `maxConnections`). */
   readonly refused: number;
+  /**
+   * Connections that opened as accept checks (a NUL byte: this listener's
+   * own over a Unix socket, another worker's on a shared port, or anyone's)
+   * and were closed at once: not in `accepted` or `refused`, nor their bytes.
+   */
+  readonly checks: number;
   /** Bytes read from its connections. */
   readonly bytesIn: number;
   /** Bytes written to its connections. */
@@ -27,6 +33,7 @@ export interface ListenerStats {
 export class ListenerCounts {
   #accepted = 0;
   #refused = 0;
+  #checks = 0;
   #bytesIn = 0;
   #bytesOut = 0;
 
@@ -36,10 +43,11 @@ export class ListenerCounts {
     else this.#accepted++;
   }
 
-  /** Takes back a connection counted that was an accept check (`accept_watchdog.ts`). */
-  uncount(refused: boolean): void {
+  /** Counts apart a connection counted that was an accept check (`accept_watchdog.ts`). */
+  check(refused: boolean): void {
     if (refused) this.#refused--;
     else this.#accepted--;
+    this.#checks++;
   }
 
   /** Adds up the bytes of a connection that closed. */
@@ -62,6 +70,7 @@ export class ListenerCounts {
       bytesIn += wire.bytesRead;
       bytesOut += wire.bytesWritten;
     }
-    return { listening, accepted: this.#accepted, refused: this.#refused, bytesIn, bytesOut };
+    const [accepted, refused, checks] = [this.#accepted, this.#refused, this.#checks];
+    return { listening, accepted, refused, checks, bytesIn, bytesOut };
   }
 }

@@ -24,14 +24,19 @@ export async function removeStaleSocket(path: string): Promise<void> {
     if (error instanceof Deno.errors.NotFound) return;
     throw error;
   }
-  const live = await new Promise<boolean>((resolve) => {
+  // Refused: no one listens. A full listen queue (EAGAIN), or anything else, is someone.
+  const state = await new Promise<"live" | "stale" | "gone">((resolve) => {
     const probe = net.connect({ path });
     probe.once("connect", () => {
       probe.destroy();
-      resolve(true);
+      resolve("live");
     });
-    probe.once("error", () => resolve(false));
+    probe.once("error", (error: Error & { code?: string }) => {
+      resolve(error.code === "ECONNREFUSED" ? "stale" : error.code === "ENOENT" ? "gone" : "live");
+    });
   });
-  if (live) throw new Error(`Cannot listen on ${path}: another process is listening on it`);
-  await Deno.remove(path);
+  if (state === "live") {
+    throw new Error(`Cannot listen on ${path}: another process is listening on it`);
+  }
+  if (state === "stale") await Deno.remove(path);
 }

@@ -211,3 +211,32 @@ Deno.test("AcceptWatchdog: over a Unix socket, a server that accepts is alive, o
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("AcceptWatchdog: checks whose every probe port is taken are told, once", async () => {
+  const sockets: net.Socket[] = [];
+  const s = await server((socket) => sockets.push(socket)); // never passed to claims()
+  // Both probe ports held by someone else, bound to the probe's address.
+  const held = [await server(() => {}), await server(() => {})];
+  const ports = held.map(portOf).sort((a, b) => a - b);
+  const seen = { stalled: 0, failing: 0 };
+  const watchdog = new AcceptWatchdog({
+    target: { port: portOf(s), address: "127.0.0.1" },
+    interval: 30,
+    timeout: 100,
+    listening: () => true,
+    stalled: () => seen.stalled++,
+    failing: () => seen.failing++,
+    // Only the two held ports (when they are adjacent), else one of them alone.
+    probePorts: ports[1] === ports[0]! + 1 ? [ports[0]!, 2] : [ports[0]!, 1],
+  });
+  try {
+    await until(() => seen.failing === 1, 3000, "failing told");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    deepEqual(seen, { stalled: 0, failing: 1 }, "told once; no check got through");
+  } finally {
+    watchdog.stop();
+    for (const socket of sockets) socket.destroy();
+    for (const h of held) await new Promise((resolve) => h.close(resolve));
+    await new Promise((resolve) => s.close(resolve));
+  }
+});

@@ -245,3 +245,34 @@ Deno.test("long-poll transports count against maxConnections even once their HTT
   equal(refused.status, 503);
   await refused.body?.cancel();
 });
+
+Deno.test("a Unix socket listener refuses a path whose listener has a full queue", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/wamp.sock`;
+  const busy = Deno.listen({ transport: "unix", path }); // never accepts
+  const queued: net.Socket[] = [];
+  const router = new Router({ realms: [{ name: "realm1" }], logger: () => {} });
+  try {
+    // Until the kernel refuses with EAGAIN: the queue is full (at most somaxconn, bounded here).
+    let full = false;
+    for (let i = 0; i < 10_000 && !full; i++) {
+      full = await new Promise<boolean>((resolve) => {
+        const socket = net.connect({ path });
+        queued.push(socket);
+        socket.once("connect", () => resolve(false));
+        socket.once(
+          "error",
+          (error: Error & { code?: string }) => resolve(error.code === "EAGAIN"),
+        );
+      });
+    }
+    ok(full, "the queue filled");
+    await rejects(listen(router, { path }), /another process is listening/);
+    ok((await Deno.lstat(path)).isSocket, "its socket file is left alone");
+  } finally {
+    for (const socket of queued) socket.destroy();
+    busy.close();
+    await router.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
