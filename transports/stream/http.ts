@@ -18,6 +18,12 @@ export interface HttpRequestHead {
   readonly version: string;
   /** The headers (names case-insensitive; repeated ones joined by `, `). */
   readonly headers: Headers;
+  /**
+   * The header lines as name and value, in order: what a `Request` is
+   * built from (Deno builds one from a `Headers` in time quadratic in its
+   * size: 0.84 ms for 100 headers, against 27 µs from these pairs).
+   */
+  readonly fields: readonly (readonly [string, string])[];
 }
 
 /** The result of {@linkcode parseRequestHead}. */
@@ -28,6 +34,9 @@ export type ParsedHead =
 
 /** The largest request head accepted, in bytes. */
 export const MAX_HEAD_SIZE = 16 * 1024;
+
+/** The most header lines a request head may have (as hyper allows); more is answered 431. */
+export const MAX_HEADER_LINES = 100;
 
 const decoder = new TextDecoder("latin1");
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -63,17 +72,21 @@ export function parseRequestHead(bytes: Uint8Array): ParsedHead {
   const lines = decoder.decode(bytes.subarray(0, end)).split("\r\n");
   const requestLine = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) (HTTP\/1\.[01])$/.exec(lines[0]!);
   if (requestLine === null) return { error: "malformed request line" };
+  if (lines.length - 1 > MAX_HEADER_LINES) return { error: "too many header lines" };
   const headers = new Headers();
+  const fields: [string, string][] = [];
   for (const line of lines.slice(1)) {
     if (line === "") continue;
     const colon = line.indexOf(":");
     const name = line.slice(0, colon);
     if (colon <= 0 || !TOKEN.test(name)) return { error: "malformed header line" };
+    const value = line.slice(colon + 1).trim();
     try {
-      headers.append(name, line.slice(colon + 1).trim());
+      headers.append(name, value);
     } catch {
       return { error: `malformed header ${name}` };
     }
+    fields.push([name, value]);
   }
   const target = requestLine[2]!;
   const query = target.indexOf("?");
@@ -84,6 +97,7 @@ export function parseRequestHead(bytes: Uint8Array): ParsedHead {
       path: query < 0 ? target : target.slice(0, query),
       version: requestLine[3]!,
       headers,
+      fields,
     },
     length: end + 4,
   };
@@ -105,6 +119,7 @@ const REASONS: Record<number, string> = {
   202: "Accepted",
   204: "No Content",
   400: "Bad Request",
+  401: "Unauthorized",
   403: "Forbidden",
   404: "Not Found",
   405: "Method Not Allowed",
@@ -112,9 +127,12 @@ const REASONS: Record<number, string> = {
   411: "Length Required",
   413: "Content Too Large",
   426: "Upgrade Required",
+  429: "Too Many Requests",
   431: "Request Header Fields Too Large",
   500: "Internal Server Error",
+  502: "Bad Gateway",
   503: "Service Unavailable",
+  504: "Gateway Timeout",
 };
 
 /**

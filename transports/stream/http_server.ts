@@ -230,7 +230,8 @@ export function serveHttp(
       const parsed = parseRequestHead(input.take(headLength));
       if (!("head" in parsed)) {
         const error = "error" in parsed ? parsed.error : "malformed request head";
-        return refuse(error === "request head too large" ? 431 : 400, error);
+        const tooLarge = error === "request head too large" || error === "too many header lines";
+        return refuse(tooLarge ? 431 : 400, error);
       }
       const { head } = parsed;
       if (head.headers.has("transfer-encoding")) {
@@ -288,7 +289,7 @@ export function serveHttp(
     let response: Response;
     let handed = false;
     try {
-      const init: RequestInit = { method: head.method, headers: head.headers };
+      const init: RequestInit = { method: head.method, headers: head.fields as [string, string][] };
       if (head.method !== "GET" && head.method !== "HEAD") {
         init.body = body as Uint8Array<ArrayBuffer>;
       }
