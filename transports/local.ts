@@ -8,10 +8,11 @@
 
 import {
   type Link,
+  parseMessage,
   type PeerHandler,
   ProtocolViolationError,
+  toWire,
   type TransportInfo,
-  unsafeValue,
   type WampMessage,
 } from "../wamp/mod.ts";
 
@@ -76,12 +77,20 @@ class LocalEnd implements Link {
     if (handler === undefined) return;
     while (this.#inbox.length > 0 && !this.#closed) {
       const msg = this.#inbox.shift()!;
-      const fault = this.validate ? unsafeValue(msg) : undefined;
-      if (fault === undefined) {
+      if (!this.validate) {
         handler.receive(msg);
-      } else {
-        handler.fail(new ProtocolViolationError(`Cannot accept message: ${fault}`));
+        continue;
       }
+      // Read as a serializer reads what arrives: plain data, each field and option of its type.
+      let read: WampMessage;
+      try {
+        read = parseMessage(toWire(msg));
+      } catch (error) {
+        const fault = error instanceof Error ? error.message : String(error);
+        handler.fail(new ProtocolViolationError(`Cannot accept message: ${fault}`));
+        continue;
+      }
+      handler.receive(read);
     }
     if (this.#peerClosed) {
       this.#closed = true;
