@@ -9,7 +9,7 @@ import { unsafeValue } from "../wamp/payload.ts";
 import { toBase64 } from "../wamp/bytes.ts";
 import { ApplicationError } from "../client/errors.ts";
 import type { Session } from "../client/session.ts";
-import { type Dict, ErrorUri, isValidUri } from "../wamp/mod.ts";
+import { type Dict, ErrorUri, isValidUri, MessageType, parseMessage } from "../wamp/mod.ts";
 import type { BridgeOptions } from "./config.ts";
 import { BridgeError, json, refusal } from "./errors.ts";
 
@@ -51,9 +51,15 @@ function parseAction(body: Uint8Array, name: "topic" | "procedure"): Action | Re
   if (!isDict(kwargs)) return refusal(BridgeError.BAD_REQUEST, ['"kwargs" must be an object']);
   if (!isDict(options)) return refusal(BridgeError.BAD_REQUEST, ['"options" must be an object']);
   // What the router would refuse in a message aborts the session every request on this path
-  // shares: refuse it here, to this sender only (nesting counted as inside the message array).
-  const unsafe = unsafeValue([0, options, args, kwargs]);
-  if (unsafe !== undefined) return refusal(BridgeError.BAD_REQUEST, [`the body holds ${unsafe}`]);
+  // shares: refuse it here, to this sender only. Read as the router reads it from a socket:
+  // plain data nested no deeper than allowed, each option of its type.
+  const type = name === "topic" ? MessageType.PUBLISH : MessageType.CALL;
+  try {
+    parseMessage([type, 1, options, uri, args, kwargs]);
+  } catch (error) {
+    const fault = error instanceof Error ? error.message : String(error);
+    return refusal(BridgeError.BAD_REQUEST, [`the body holds what WAMP refuses: ${fault}`]);
+  }
   return { uri, args, kwargs, options };
 }
 

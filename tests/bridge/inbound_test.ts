@@ -161,7 +161,22 @@ Deno.test("a body the router would refuse gets 400 for its sender; the path's se
   for (let i = 0; i < 70; i++) deep = [deep];
   const nested = await post(`${t.base}/pub`, { topic: "com.example.x", args: [deep] }, BEARER);
   equal(nested.status, 400);
+  // An option of the wrong type, which a socket peer's PUBLISH or CALL is aborted for: refused
+  // here, and never passed on (a subscriber or callee would be sent what it must refuse).
+  const events: unknown[] = [];
+  await t.client.subscribe("com.example.x", (e) => void events.push(e));
+  const options = { ppt_scheme: "x_a", ppt_serializer: 5 };
+  const typed = await post(`${t.base}/pub`, { topic: "com.example.x", options }, BEARER);
+  equal(typed.status, 400);
+  equal(typed.body.error, "cloverleaf.error.bad_request");
+  const typedCall = await post(
+    `${t.base}/call`,
+    { procedure: "com.example.add", args: [1], options },
+    BEARER,
+  );
+  equal(typedCall.status, 400);
   const ok = await post(`${t.base}/call`, { procedure: "com.example.add", args: [1] }, BEARER);
   equal(ok.status, 200);
   deepEqual(ok.body, { args: [2], kwargs: {} });
+  deepEqual(events, []);
 });
