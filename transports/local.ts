@@ -105,9 +105,11 @@ class LocalEnd implements Link {
 export interface LinkedPeersOptions {
   /**
    * The first end (the router's) refuses what a serializer would refuse at
-   * arrival: values that are not plain data or nest deeper than
-   * `MAX_NESTING_DEPTH` (its handler's `fail` gets a `ProtocolViolationError`),
-   * so an in-process client cannot send what remote peers could not be sent.
+   * arrival (it reads each message with `parseMessage`): values that are not
+   * plain data or nest deeper than `MAX_NESTING_DEPTH`, fields and options
+   * of the wrong type (its handler's `fail` gets a
+   * `ProtocolViolationError`), so an in-process client cannot send what
+   * remote peers could not be sent.
    * @default {false}
    */
   validate?: boolean;
