@@ -286,7 +286,16 @@ export class RequestAuth {
     verified: () => Response | undefined = () => undefined,
   ): Promise<Response | undefined> {
     const signing = this.#signing;
-    if (signing === undefined) return undefined;
+    const auth = this.#auth;
+    if (signing === undefined || !("secret" in auth)) return undefined;
+    // Again when spent: a used signature is remembered for 2 windows from its first use, which
+    // only covers requests spent within a window of their timestamp (a body may be held for
+    // `http.bodyTimeout` after the head was let through).
+    if (Math.abs(this.#now() - Date.parse(fields.timestamp)) > auth.timestampDelta * 1000) {
+      return refusal(BridgeError.UNAUTHORIZED, [
+        `timestamp more than ${auth.timestampDelta} s from the router's clock when the body came`,
+      ]);
+    }
     const data = signedData(fields, method === "GET" ? targetOf(url) : body);
     const expected = (await sign(await signing.hmac(), data)).replace(/=+$/, "");
     const given = fields.signature.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");

@@ -146,3 +146,27 @@ Deno.test("a signature the shared memory could not record is not kept: the same 
   equal(key.spend("sig1", now)?.status, 401);
   equal((await key.spendShared("sig1"))?.status, 401);
 });
+
+Deno.test("a signed request whose body comes after its timestamp's window is refused, not taken again", async () => {
+  let clock = Date.parse("2026-12-04T10:00:00.000Z");
+  const [auth] = requestAuths([{ ...AUTH, timestampDelta: 2 }], () => clock);
+  const target = await signRequest("/pub", { ...AUTH, body: BODY, now: clock });
+  const url = new URL(target, "http://x");
+  const body = new TextEncoder().encode(BODY);
+  const head = () => auth!.checkHead(new Headers(), url);
+  const spend = async (fields: ReturnType<typeof head>) => {
+    if (fields === undefined || fields instanceof Response) throw new Error("refused at the head");
+    const refused = await auth!.checkBody(fields, "POST", url, body);
+    return refused === undefined ? "ok" : `${refused.status} ${(await refused.json()).args[0]}`;
+  };
+  equal(await spend(head()), "ok");
+  // A replay whose head comes within the window, its body held until the first use is forgotten
+  // (2 windows): the window is checked again when the signature is spent.
+  clock += 1_900;
+  const held = head();
+  clock += 3_000;
+  equal(
+    await spend(held),
+    "401 timestamp more than 2 s from the router's clock when the body came",
+  );
+});
