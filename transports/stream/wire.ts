@@ -162,19 +162,20 @@ export class Wire {
    * an HTTP response). While the wire is congested, replies are counted,
    * and past `maxBacklog` of them (at least 64 KiB) the connection is
    * closed at once: reading stops at the limit, so only a peer that
-   * somehow keeps asking and never reads gets there.
+   * somehow keeps asking and never reads gets there. A reply larger than
+   * that by itself (a RawSocket PONG for a PING of up to `maxMessageSize`)
+   * closes the connection too.
    *
    * @param bytes The bytes (not copied: do not reuse the buffer).
    * @returns Whether the reply was queued.
    */
   reply(bytes: Uint8Array): boolean {
-    if (this.#congested) {
-      this.#congestedReplies += bytes.length;
-      if (this.#congestedReplies > Math.max(this.#maxBacklog, FLUSH_BYTES)) {
-        this.destroy();
-        return false;
-      }
+    const replies = (this.#congested ? this.#congestedReplies : 0) + bytes.length;
+    if (replies > Math.max(this.#maxBacklog, FLUSH_BYTES)) {
+      this.destroy();
+      return false;
     }
+    if (this.#congested) this.#congestedReplies = replies;
     this.write(bytes);
     return !this.#closed;
   }

@@ -407,6 +407,17 @@ Deno.test("RawSocketConnection answers a PING at once with a PONG echoing its pa
   c.close();
 });
 
+Deno.test("RawSocketConnection closes a peer whose PING asks for a PONG past the backlog limit", async () => {
+  await using server = await TestServer.start();
+  const c = await handshaken(server);
+  // The limit is `maxBacklog` (1 MiB here): a PING past it is not echoed, whoever reads, since
+  // the PONG would sit whole in the router's memory for a peer that does not.
+  c.write(encodeFrame(FrameType.PING, new Uint8Array(64 * 1024)));
+  deepEqual((await c.frame()).payload.length, 64 * 1024);
+  c.write(encodeFrame(FrameType.PING, new Uint8Array(2 * 1024 * 1024)));
+  await within(c.ended, 5000, "the connection closed");
+});
+
 Deno.test("RawSocketConnection PINGs a silent peer and closes it when nothing answers", async () => {
   await using server = await TestServer.start({
     rawsocket: { pingInterval: 20, pingTimeout: 50 },
