@@ -87,9 +87,17 @@ Deno.test("router log: connections refused past maxConnections are limited too (
   const more: Deno.Conn[] = [];
   try {
     await until(() => listener.stats().accepted === 1, 5000, "the first one accepted");
-    for (let i = 0; i < 30; i++) more.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+    for (let i = 0; i < 30; i++) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      more.push(conn);
+      // A refusal is told at the first byte (a NUL would be an accept check, not told).
+      await conn.write(new TextEncoder().encode("GET / HTTP/1.1\r\n"));
+    }
     await until(() => listener.stats().refused === 30, 5000, "30 refused");
-    const refused = lines.filter((l) => l.fields.event === "connection_refused");
+    const told = () => lines.filter((l) => l.fields.event === "connection_refused");
+    await until(() => told().length === EVENT_LOG_LIMIT, 5000, "the first refusals told");
+    await new Promise((resolve) => setTimeout(resolve, 200)); // and no more
+    const refused = told();
     equal(refused.length, EVENT_LOG_LIMIT);
     match(refused[0]!.message, /refused: 1 connections open/);
   } finally {
