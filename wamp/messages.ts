@@ -38,6 +38,7 @@ import {
   type YieldOptions,
 } from "./options.ts";
 import { unsafeValue } from "./payload.ts";
+import { preview } from "./preview.ts";
 
 /** The application payload a message may carry. */
 export interface Payload {
@@ -772,7 +773,7 @@ export function parseMessageByLayout(wire: unknown, options: ParseOptions = {}):
   const layout = typeof code === "number" ? LAYOUTS.get(code) : undefined;
   if (layout === undefined) {
     throw new ProtocolViolationError(
-      `Cannot parse message: unknown message type ${JSON.stringify(code)}`,
+      `Cannot parse message: unknown message type ${preview(code)}`,
     );
   }
   const name = messageTypeName(code as number);
@@ -888,7 +889,7 @@ function readFields(
     if (kind === "dict") value = value === null || value === undefined ? {} : value;
     if (!checkField(kind, value)) {
       throw new ProtocolViolationError(
-        `Cannot parse ${name}: invalid ${field[0]} ${shortJson(value)}`,
+        `Cannot parse ${name}: invalid ${field[0]} ${preview(value)}`,
       );
     }
     msg[field[0]] = kind === "dict" ? withoutNulls(value as Dict) : value;
@@ -952,16 +953,6 @@ function readPayload(
 function hasKeys(dict: Dict): boolean {
   for (const _ in dict) return true;
   return false;
-}
-
-function shortJson(value: unknown): string {
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
 /**

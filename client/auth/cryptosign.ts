@@ -14,6 +14,7 @@ import type { CryptosignKeyPair, Dict } from "../../wamp/mod.ts";
 import { CredentialsError } from "../errors.ts";
 import type { BoundChannel } from "./channel_binding.ts";
 import type { CryptosignKey } from "./credentials.ts";
+import { preview } from "../../wamp/preview.ts";
 
 /** Public keys derived, by key object: a `Connection` derives once, not at every join. */
 const derived = new WeakMap<CryptosignKey, { seed: string; publicKey: Promise<string> }>();
@@ -102,7 +103,7 @@ export async function cryptosignAnswer(
       bound === undefined
         ? `Cannot authenticate with "cryptosign": channel binding "${binding}" was not asked for`
         : `Cannot authenticate with "cryptosign": the router did not confirm channel binding ` +
-          `"${bound.type}" (got ${JSON.stringify(binding)})`,
+          `"${bound.type}" (got ${preview(binding)})`,
     );
   }
   if (typeof extra.challenge !== "string") {

@@ -25,6 +25,7 @@
 import { AuthMethod, ChannelBinding } from "../../../wamp/auth/auth_method.ts";
 import { generateChallenge, verifyCryptosign } from "../../../wamp/auth/cryptosign.ts";
 import { decodeHex } from "../../../wamp/auth/util.ts";
+import { preview } from "../../../wamp/preview.ts";
 import {
   askAuthenticator,
   type Authenticator,
@@ -128,7 +129,7 @@ function channelBinding(request: AuthRequest): Binding {
   const asked = request.authextra.channel_binding ?? null;
   if (asked === null) return { type: null };
   if (asked !== ChannelBinding.TLS_UNIQUE) {
-    return { deny: `cryptosign: channel binding ${JSON.stringify(asked)} is not supported` };
+    return { deny: `cryptosign: channel binding ${preview(asked)} is not supported` };
   }
   const channelId = request.transport.tls?.channelId;
   if (channelId?.length !== 32) {

@@ -44,6 +44,7 @@ import {
   type DynamicSource,
 } from "./authenticator.ts";
 import { Decoys } from "./decoys.ts";
+import { preview } from "../../../wamp/preview.ts";
 
 /** A static WAMP-SCRAM user: KDF parameters and stored credentials. */
 export interface ScramUser extends ScramKdfParams, ScramCredentials {
@@ -187,7 +188,7 @@ function channelBinding(request: AuthRequest): Binding | undefined | string {
   const asked = request.authextra.channel_binding ?? null;
   if (asked === null) return undefined;
   if (asked !== ChannelBinding.TLS_UNIQUE) {
-    return `wamp-scram: channel binding ${JSON.stringify(asked)} is not supported`;
+    return `wamp-scram: channel binding ${preview(asked)} is not supported`;
   }
   const channelId = request.transport.tls?.channelId;
   if (channelId === undefined || channelId.length === 0) {
@@ -203,7 +204,7 @@ function checkBinding(binding: Binding | undefined, answered: Dict): string | un
   if (binding === undefined) return type === null ? undefined : "channel binding was not asked for";
   const data = answered.cbind_data;
   if (type !== binding.type) {
-    return `channel binding ${JSON.stringify(type)} is not the one asked for`;
+    return `channel binding ${preview(type)} is not the one asked for`;
   }
   if (typeof data !== "string" || !constantTimeEqual(data, binding.data)) {
     return `cbind_data is not this connection's ${binding.type} channel ID`;

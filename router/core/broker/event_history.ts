@@ -15,6 +15,7 @@ import { eventFor, type EventSubscription, type Publication } from "./publicatio
 import type { Output } from "../output.ts";
 import { deferred, type RouterProcedure } from "../procedures.ts";
 import type { SessionInfo } from "../types.ts";
+import { preview } from "../../../wamp/preview.ts";
 
 /** A realm's event-history rule: keep the last `limit` events of a topic or pattern. */
 export interface EventHistoryRule {
@@ -273,7 +274,7 @@ interface Query {
 function invalid(key: string, expected: string, value: unknown): CallError {
   return new CallError(
     ErrorUri.INVALID_ARGUMENT,
-    `"${key}" must be ${expected}, got ${JSON.stringify(value) ?? String(value)}`,
+    `"${key}" must be ${expected}, got ${preview(value)}`,
   );
 }
 

@@ -7,9 +7,10 @@
 
 import { type Dict, ErrorUri, isId, type MatchPolicy } from "../../../wamp/mod.ts";
 import { CallError } from "../errors.ts";
+import { preview } from "../../../wamp/preview.ts";
 
 function invalid(what: string, expected: string, value: unknown): CallError {
-  const shown = JSON.stringify(value) ?? String(value);
+  const shown = preview(value);
   return new CallError(ErrorUri.INVALID_ARGUMENT, `${what} must be ${expected}, not ${shown}`);
 }
 
