@@ -7,6 +7,7 @@
 
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { Broker } from "../../router/core/broker/broker.ts";
+import { RETAINED_EVENT_OVERHEAD } from "../../router/core/broker/retained.ts";
 import { Dealer, MAX_CALL_TIMEOUT } from "../../router/core/dealer/dealer.ts";
 import { DEFAULT_LIMITS, keptPayloadSize } from "../../router/core/limits.ts";
 import { Router } from "../../router/router.ts";
@@ -333,19 +334,63 @@ Deno.test("Broker.publish() keeps the realm's retained bytes under retainedBytes
 });
 
 Deno.test("Broker.publish() counts evicted restricted retained events as freed", () => {
-  const broker = newBroker({ limits: { retainedBytes: 1000 } });
-  for (let i = 0; i < 20; i++) {
+  const broker = newBroker({ limits: { retainedBytes: 8000 } });
+  const restricted = (request: number): PublishMessage => ({
+    type: MessageType.PUBLISH,
+    request,
+    options: { retain: true, acknowledge: true, eligible: [other.id] },
+    topic: "com.example.r",
+    args: ["x".repeat(100)],
+  });
+  equal(broker.publish(caller, restricted(1))[0]?.msg.type, MessageType.PUBLISHED);
+  // The overhead, topic, args, details (none) and lists (eligible: [id]).
+  const each = RETAINED_EVENT_OVERHEAD + 13 + (8 + 1 + 100) + (8 + 1 + 8);
+  equal(broker.retained.bytes, each);
+  for (let i = 1; i < 20; i++) {
+    const [reply] = broker.publish(caller, restricted(i + 1));
+    equal(reply?.msg.type, MessageType.PUBLISHED, `publication ${i}`);
+  }
+  // 8 restricted events stay.
+  equal(broker.retained.bytes, 8 * each);
+});
+
+Deno.test("Broker.publish() counts a retained event's black/white lists and details", () => {
+  const broker = newBroker();
+  const authids = Array.from({ length: 20_000 }, (_, i) => `user-${i}`);
+  const [listed] = broker.publish(caller, {
+    type: MessageType.PUBLISH,
+    request: 1,
+    options: { retain: true, acknowledge: true, exclude_authid: authids },
+    topic: "com.example.r",
+  });
+  equal(outcome(listed?.msg), ErrorUri.LIMIT_EXCEEDED, "200 KB of lists is over 64 KiB");
+  const pptPublisher = {
+    ...sessionInfo(7, []),
+    roles: { publisher: { features: { payload_passthru_mode: true } } },
+  };
+  const [ppt] = broker.publish(pptPublisher, {
+    type: MessageType.PUBLISH,
+    request: 2,
+    options: { retain: true, acknowledge: true, ppt_scheme: "x_a", ppt_keyid: "k".repeat(70_000) },
+    topic: "com.example.r",
+  });
+  equal(outcome(ppt?.msg), ErrorUri.LIMIT_EXCEEDED, "70 KB of details is over 64 KiB");
+  equal(broker.retained.bytes, 0);
+});
+
+Deno.test("Broker.publish(): retained events without payload are bounded in number by retainedBytes", () => {
+  const broker = newBroker({ limits: { retainedBytes: 100 * RETAINED_EVENT_OVERHEAD } });
+  let kept = 0;
+  for (let i = 0; i < 1000; i++) {
     const [reply] = broker.publish(caller, {
       type: MessageType.PUBLISH,
       request: i + 1,
-      options: { retain: true, acknowledge: true, eligible: [other.id] },
-      topic: "com.example.r",
-      args: ["x".repeat(100)],
+      options: { retain: true, acknowledge: true },
+      topic: `t${i}`,
     });
-    equal(reply?.msg.type, MessageType.PUBLISHED, `publication ${i}`);
+    if (reply?.msg.type === MessageType.PUBLISHED) kept++;
   }
-  // 8 restricted events stay, each 13 + 9 + 100 bytes.
-  equal(broker.retained.bytes, 8 * 122);
+  ok(kept > 90 && kept < 100, `${kept} kept`);
 });
 
 Deno.test("keptPayloadSize() is bounded by its budget, not by the payload", () => {

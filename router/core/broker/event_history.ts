@@ -10,8 +10,12 @@
 
 import { type Dict, ErrorUri, isValidUri, type MatchPolicy } from "../../../wamp/mod.ts";
 import { CallError } from "../errors.ts";
-import { keptPayloadSize, PAYLOAD_KEYS } from "../limits.ts";
-import { eventFor, type EventSubscription, type Publication } from "./publication.ts";
+import {
+  eventFor,
+  type EventSubscription,
+  keptPublicationSize,
+  type Publication,
+} from "./publication.ts";
 import type { Output } from "../output.ts";
 import { deferred, type RouterProcedure } from "../procedures.ts";
 import type { SessionInfo } from "../types.ts";
@@ -115,7 +119,7 @@ export class EventHistory {
   append(subscription: number, pub: Publication): void {
     const store = this.#stores.get(subscription);
     if (store === undefined) return;
-    const size = pub.topic.length + keptPayloadSize(pub, store.maxBytes, PAYLOAD_KEYS);
+    const size = keptPublicationSize(pub, store.maxBytes);
     if (size > store.maxBytes) return; // delivered, never kept
     store.events.push(pub);
     store.sizes.push(size);

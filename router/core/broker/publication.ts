@@ -18,6 +18,7 @@ import {
   type PublishMessage,
 } from "../../../wamp/mod.ts";
 import { copyPassthru, hasPassthruKey, passthruProblem, usesPassthru } from "../passthru.ts";
+import { keptPayloadSize, PAYLOAD_KEYS } from "../limits.ts";
 import { PublishFilter } from "./publish_filter.ts";
 import type { SessionInfo } from "../types.ts";
 
@@ -204,4 +205,22 @@ export function publicationFrom(shared: SharedPublication): Publication | undefi
   const filter = PublishFilter.from(lists);
   if (typeof filter === "string") return undefined;
   return filter === undefined ? rest : { ...rest, filter };
+}
+
+/**
+ * The estimated size of a publication a broker keeps (retained, or in an
+ * event history): its topic, payload, EVENT details (passthru keys) and
+ * black/white lists, each counted until the total passes `budget`.
+ *
+ * @param pub The publication.
+ * @param budget The size past which counting may stop.
+ * @returns The size, in the units of `keptPayloadSize`.
+ */
+export function keptPublicationSize(pub: Publication, budget: number): number {
+  let size = pub.topic.length + keptPayloadSize(pub, budget, PAYLOAD_KEYS);
+  if (size <= budget) size += keptPayloadSize(pub.details, budget - size);
+  if (size <= budget && pub.filter !== undefined) {
+    size += keptPayloadSize(pub.filter.lists, budget - size);
+  }
+  return size;
 }

@@ -14,19 +14,20 @@
  * @module
  */
 
-import { type MatchPolicy, prefixMatch, wildcardMatch } from "../../../wamp/mod.ts";
-import {
-  keptPayloadSize,
-  limitMessage,
-  type LimitOptions,
-  PAYLOAD_KEYS,
-  resolveLimits,
-} from "../limits.ts";
-import type { Publication } from "./publication.ts";
+import type { MatchPolicy } from "../../../wamp/mod.ts";
+import { limitMessage, type LimitOptions, resolveLimits } from "../limits.ts";
+import { keptPublicationSize, type Publication } from "./publication.ts";
 import type { SessionInfo } from "../types.ts";
 
 /** How many restricted retained events a topic keeps above its open one. */
 const MAX_RESTRICTED = 8;
+
+/**
+ * What a retained event costs beyond what it carries: its objects and its
+ * topic's entry (a million retained events without payload took 506 MiB).
+ * Their number has no limit of its own: `retainedBytes` bounds it.
+ */
+export const RETAINED_EVENT_OVERHEAD = 512;
 
 /** A retained publication and its estimated size. */
 interface Kept {
@@ -93,7 +94,7 @@ export class RetainedEvents {
    */
   retain(pub: Publication): string | undefined {
     const budget = this.#maxEventBytes;
-    const size = pub.topic.length + keptPayloadSize(pub, budget, PAYLOAD_KEYS);
+    const size = RETAINED_EVENT_OVERHEAD + keptPublicationSize(pub, budget);
     if (size > budget) {
       return limitMessage(`retain an event on "${pub.topic}"`, "retainedEventBytes", budget);
     }
@@ -136,9 +137,10 @@ export class RetainedEvents {
       return found === undefined ? [] : [found];
     }
     const out: Publication[] = [];
-    const matches = match === "prefix" ? prefixMatch : wildcardMatch;
+    // Every retained topic is looked at: the pattern is split once, the topics not at all.
+    const matches = match === "prefix" ? (uri: string) => uri.startsWith(topic) : wildcard(topic);
     for (const [uri, kept] of this.#byTopic) {
-      if (!matches(topic, uri)) continue;
+      if (!matches(uri)) continue;
       const found = newestFor(kept, session);
       if (found !== undefined) out.push(found);
     }
@@ -158,4 +160,26 @@ function newestFor(
     return pub;
   }
   return undefined;
+}
+
+/**
+ * A wildcard pattern's test for concrete URIs (as `wildcardMatch`), with
+ * the pattern split once and each URI walked in place, not split.
+ */
+function wildcard(pattern: string): (uri: string) => boolean {
+  const parts = pattern.split(".");
+  return (uri) => {
+    let at = 0;
+    for (let i = 0; i < parts.length; i++) {
+      const dot = uri.indexOf(".", at);
+      const last = i === parts.length - 1;
+      // The last part runs to the URI's end, every other to a dot.
+      if (last ? dot >= 0 : dot < 0) return false;
+      const end = last ? uri.length : dot;
+      const part = parts[i]!;
+      if (part !== "" && (end - at !== part.length || !uri.startsWith(part, at))) return false;
+      at = end + 1;
+    }
+    return true;
+  };
 }
