@@ -58,6 +58,13 @@ export interface LimitOptions {
    */
   registrations?: number;
   /**
+   * Pattern registrations (`prefix` and `wildcard`) the realm holds in all,
+   * within `registrations`: what finding the callee of one CALL may have
+   * to look through.
+   * @default {10000}
+   */
+  patternRegistrations?: number;
+  /**
    * The estimated size of one retained event, in bytes (topic, args,
    * kwargs, payload). A PUBLISH with `retain` over it is refused.
    * @default {65536}
@@ -105,6 +112,8 @@ export interface ResolvedLimits {
   readonly registrationsPerSession: number;
   /** Registrations the realm holds in all. */
   readonly registrations: number;
+  /** Pattern registrations the realm holds in all. */
+  readonly patternRegistrations: number;
   /** The estimated size of one retained event, in bytes. */
   readonly retainedEventBytes: number;
   /** The estimated size of every retained event of the realm together, in bytes. */
@@ -136,6 +145,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   patternSubscriptions: 10_000,
   registrationsPerSession: 1000,
   registrations: 100_000,
+  patternRegistrations: 10_000,
   retainedEventBytes: 64 * 1024,
   retainedBytes: 16 * 1024 * 1024,
   testamentBytesPerSession: 64 * 1024,

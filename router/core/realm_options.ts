@@ -283,6 +283,7 @@ function limitOptions(c: ConfigObject | undefined): ResolvedLimits {
     patternSubscriptions: limit("patternSubscriptions"),
     registrationsPerSession: limit("registrationsPerSession"),
     registrations: limit("registrations"),
+    patternRegistrations: limit("patternRegistrations"),
     retainedEventBytes: limit("retainedEventBytes"),
     retainedBytes: limit("retainedBytes"),
     testamentBytesPerSession: limit("testamentBytesPerSession"),

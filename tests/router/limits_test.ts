@@ -267,6 +267,46 @@ Deno.test("Broker.subscribe() refuses a new pattern subscription over patternSub
   equal(subscribe(broker, other, 5, "com..c").type, MessageType.SUBSCRIBED);
 });
 
+Deno.test("Dealer.register() refuses a new pattern registration over patternRegistrations", () => {
+  const dealer = newDealer({ limits: { patternRegistrations: 2 } });
+  const pattern = (session: SessionInfo, request: number, procedure: string, match: string) =>
+    dealer.register(session, {
+      type: MessageType.REGISTER,
+      request,
+      options: { match: match as "prefix" | "wildcard" },
+      procedure,
+    })[0]!.msg;
+  equal(pattern(caller, 1, "com..a", "wildcard").type, MessageType.REGISTERED);
+  equal(pattern(callee, 1, "com.b", "prefix").type, MessageType.REGISTERED);
+  const full = pattern(other, 1, "com..c", "wildcard");
+  equal(outcome(full), ErrorUri.LIMIT_EXCEEDED);
+  equal(why(full), 'Cannot register: limit "patternRegistrations" (2) exceeded');
+  // Exact registrations are still fine; leaving frees a pattern.
+  equal(register(dealer, other, 2, "com.example.exact").type, MessageType.REGISTERED);
+  dealer.removeSession(caller.id);
+  equal(pattern(other, 3, "com..c", "wildcard").type, MessageType.REGISTERED);
+});
+
+Deno.test("a wildcard pattern has at most 64 components, to subscribe and to register", () => {
+  const broker = newBroker();
+  const dealer = newDealer();
+  const of = (n: number) => Array.from({ length: n }, (_, i) => (i === 1 ? "" : "c")).join(".");
+  equal(subscribe(broker, caller, 1, of(64)).type, MessageType.SUBSCRIBED);
+  equal(outcome(subscribe(broker, caller, 2, of(65))), ErrorUri.INVALID_URI);
+  const wildcard = (request: number, procedure: string) =>
+    dealer.register(callee, {
+      type: MessageType.REGISTER,
+      request,
+      options: { match: "wildcard" },
+      procedure,
+    })[0]!.msg;
+  equal(wildcard(1, of(64)).type, MessageType.REGISTERED);
+  equal(outcome(wildcard(2, of(2048))), ErrorUri.INVALID_URI);
+  // Prefix patterns and exact URIs have no such limit (they are looked up, not walked).
+  const long = Array.from({ length: 2048 }, () => "c").join(".");
+  equal(register(dealer, callee, 3, long).type, MessageType.REGISTERED);
+});
+
 function retainPublish(
   request: number,
   topic: string,

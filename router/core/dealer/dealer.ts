@@ -69,7 +69,7 @@ export interface DealerOptions {
 /** The limits a dealer enforces. */
 export type DealerLimits = Pick<
   LimitOptions,
-  "callsPerSession" | "registrationsPerSession" | "registrations"
+  "callsPerSession" | "registrationsPerSession" | "registrations" | "patternRegistrations"
 >;
 
 export { MAX_CALL_TIMEOUT };
@@ -189,6 +189,13 @@ export class Dealer {
       return refuse(
         ErrorUri.LIMIT_EXCEEDED,
         limitMessage("register", "registrations", limits.registrations),
+      );
+    }
+    const patterns = limits.patternRegistrations;
+    if (existing === undefined && match !== "exact" && this.#registrations.patterns >= patterns) {
+      return refuse(
+        ErrorUri.LIMIT_EXCEEDED,
+        limitMessage("register", "patternRegistrations", patterns),
       );
     }
     return undefined;

@@ -50,6 +50,7 @@ export class Registrations {
   #now: () => number;
   #observer: RegistrationObserver | undefined;
   #index = new MatchIndex<Registration>();
+  #patterns = 0;
   #byId = new Map<number, Registration>();
   #byCallee = new Map<number, Set<Registration>>();
 
@@ -91,6 +92,11 @@ export class Registrations {
     return this.#byId.size;
   }
 
+  /** How many of them are patterns (`prefix`, `wildcard`). */
+  get patterns(): number {
+    return this.#patterns;
+  }
+
   /** How many registrations a callee holds. */
   countOf(sessionId: number): number {
     return this.#byCallee.get(sessionId)?.size ?? 0;
@@ -129,6 +135,7 @@ export class Registrations {
       };
       this.#index.set(procedure, match, reg);
       this.#byId.set(reg.id, reg);
+      if (match !== "exact") this.#patterns++;
     }
     reg.callees.push(callee);
     reg.options.set(callee, options);
@@ -156,6 +163,7 @@ export class Registrations {
     if (deleted) {
       this.#index.delete(reg.procedure, reg.match);
       this.#byId.delete(reg.id);
+      if (reg.match !== "exact") this.#patterns--;
     }
     this.#observer?.unregistered(callee, reg, deleted);
   }
