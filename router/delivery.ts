@@ -108,7 +108,7 @@ export class Target {
   send(msg: WampMessage): void {
     const peer = this.peer;
     const backlog = peer.backlog();
-    if (backlog <= this.#maxBacklog && peer.queued() < this.#maxBacklogMessages) {
+    if (!this.overLimit(backlog)) {
       if (this.#dropping) this.#caughtUp();
       this.meter?.sent(msg);
       peer.send(msg);
@@ -126,6 +126,17 @@ export class Target {
       this.#fields(backlog, "slow consumer: closed"),
     );
     this.#session.close();
+  }
+
+  /**
+   * Whether the connection holds more than its outbound limit, in bytes or
+   * messages: one more message that cannot be dropped would close it.
+   *
+   * @param backlog Its backlog in bytes, if just read.
+   * @returns True when over the limit.
+   */
+  overLimit(backlog: number = this.peer.backlog()): boolean {
+    return backlog > this.#maxBacklog || this.peer.queued() >= this.#maxBacklogMessages;
   }
 
   /**

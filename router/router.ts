@@ -279,6 +279,7 @@ export class Router {
       cookies: this.#cookies,
       trusted: { role: this.#trustedRole, procedures: this.#trustedIn(resolved.name) },
       log: this.log,
+      busy: (id) => this.#host.delivery.target(id)?.overLimit() ?? false,
     });
     this.#realms.set(resolved.name, realm);
     this.#cluster?.link(realm);

@@ -37,6 +37,12 @@ export const ErrorUri = {
   CANCELED: "wamp.error.canceled",
   /** The call timed out. */
   TIMEOUT: "wamp.error.timeout",
+  /**
+   * No callee can take the call now: in Cloverleaf, the callee is not
+   * reading what it is sent (its outbound backlog is over the limit), so
+   * the CALL is refused rather than the callee closed.
+   */
+  NO_AVAILABLE_CALLEE: "wamp.error.no_available_callee",
   /** A message is too large for the transport. */
   PAYLOAD_SIZE_EXCEEDED: "wamp.error.payload_size_exceeded",
   /** The peer broke the protocol; sent in ABORT. */

@@ -79,8 +79,7 @@ export class Realm {
       observer: subscriptionEvents(this.#events),
       limits: options.limits,
     });
-    const check: PermissionCheck = (session, action, uri, opts, then) =>
-      this.#check(session, action, uri, opts, then);
+    const check: PermissionCheck = (...args) => this.#check(...args);
     this.provide(
       MetaProcedure.SUBSCRIPTION_GET_EVENTS,
       getEventsProcedure(
@@ -108,6 +107,7 @@ export class Realm {
       settle: (out) => this.#finish(out),
       observer: registrationEvents(this.#events),
       limits: options.limits,
+      busy: context.busy ?? (() => false),
     });
     const call: AuthorizerCall = (realm, procedure, args, kwargs, done) => {
       const target = realm === undefined || realm === options.name ? this : realms(realm);

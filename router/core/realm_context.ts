@@ -58,4 +58,9 @@ export interface RealmContext {
   readonly trusted?: TrustedRegistrations;
   /** Where the realm logs what an operator must see (a failing dynamic authorizer). */
   readonly log?: Logger;
+  /**
+   * Whether a session is not reading what it is sent (over its outbound
+   * limit): the dealer refuses new calls to it rather than close it.
+   */
+  readonly busy?: (session: number) => boolean;
 }

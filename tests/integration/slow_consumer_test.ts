@@ -129,3 +129,31 @@ Deno.test("a caller that stops reading its RESULTs is paused, bounded, and loses
   socket.destroy();
   await callee.close();
 });
+
+Deno.test("a burst of large calls to a callee that reads is refused from the caller, the callee stays", async () => {
+  await using t = await startRouter({
+    listener: { attach: { maxBacklog: MAX_BACKLOG, slowConsumer: "drop" } },
+  });
+  const { connect } = await import("../../mod.ts");
+  const callee = await connect(t.listener.urls.websocket!, { realm: "realm1" });
+  await callee.register("com.example.size", (args) => ({ args: [String(args[0]).length] }));
+  const caller = await connectLocal(t.router, "realm1");
+  // Back to back, each past the callee's outbound limit and the socket's buffer on its own: the
+  // first INVOCATION is still being written when the next CALLs come.
+  const big = "x".repeat(8 * 1024 * 1024);
+  const outcomes = await Promise.all(
+    Array.from({ length: 3 }, () =>
+      caller.call("com.example.size", { args: [big] }).then(
+        (r) => String(r.args[0]),
+        (error) => String((error as { uri?: string }).uri ?? error),
+      )),
+  );
+  equal(outcomes[0], String(big.length));
+  ok(outcomes.includes("wamp.error.no_available_callee"), outcomes.join(", "));
+  ok(outcomes.every((o) => o === String(big.length) || o === "wamp.error.no_available_callee"));
+  ok(!t.logs.some((l) => l.includes("slow consumer")), t.logs.join("\n"));
+  // The callee was not closed, and takes calls again once it has read.
+  equal((await caller.call("com.example.size", { args: ["abc"] })).args[0], 3);
+  await caller.close();
+  await callee.close();
+});

@@ -793,7 +793,7 @@ Deno.test("Router cancels pending calls when the callee is aborted for a violati
   equal(error?.request, 1);
 });
 
-Deno.test("Session.send() closes a slow callee on INVOCATION and cancels the call", () => {
+Deno.test("a CALL to a callee past its outbound limit is refused from the caller; the callee stays", () => {
   const { router } = testRouter();
   const callee = join(router, { callee: {} }, {
     maxBacklog: 10,
@@ -805,15 +805,19 @@ Deno.test("Session.send() closes a slow callee on INVOCATION and cancels the cal
   callee.peer.bytesQueued = 11;
   caller.session.receive(call(1, "com.example.add"));
   deepEqual(callee.peer.take(), []);
-  equal(callee.peer.closeCount, 1);
+  equal(callee.peer.closeCount, 0);
   const [error] = caller.peer.take() as ErrorMessage[];
   deepEqual([error?.type, error?.requestType, error?.request, error?.error], [
     MessageType.ERROR,
     MessageType.CALL,
     1,
-    ErrorUri.CANCELED,
+    ErrorUri.NO_AVAILABLE_CALLEE,
   ]);
   equal(caller.peer.closeCount, 0);
+  // Once it has drained, calls reach it again.
+  callee.peer.bytesQueued = 0;
+  caller.session.receive(call(2, "com.example.add"));
+  equal((callee.peer.take()[0] as { type: number }).type, MessageType.INVOCATION);
 });
 
 Deno.test("Session.info throws and Session.id is 0 before WELCOME", () => {

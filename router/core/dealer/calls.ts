@@ -51,6 +51,8 @@ export interface CallsOptions {
   readonly discloseCaller: Disclosure;
   /** Random numbers in [0, 1) for the `random` policy. */
   readonly random: () => number;
+  /** Whether a session is not reading what it is sent. */
+  readonly busy: (session: number) => boolean;
   /** Calls a session may have in flight. */
   readonly callsPerSession: number;
   /** Completes what a fired timer returns. */
@@ -294,6 +296,10 @@ export class Calls {
     }
     if (ppt && !can.calleePassthru) {
       return refuse(ErrorUri.FEATURE_NOT_SUPPORTED, "the callee does not support payload passthru");
+    }
+    // Refused here: an INVOCATION past the callee's outbound limit would close the callee.
+    if (this.#options.busy(callee.info.id)) {
+      return refuse(ErrorUri.NO_AVAILABLE_CALLEE, "the callee is not reading what it is sent");
     }
     const calleeOptions = reg.options.get(callee.info.id) ?? {};
     const pending = new PendingCall(caller, msg, callee, reg.id);

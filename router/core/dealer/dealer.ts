@@ -51,6 +51,13 @@ export interface DealerOptions {
   /** Random numbers in [0, 1) for the `random` policy. @default {Math.random} */
   random?: () => number;
   /**
+   * Whether a session is not reading what it is sent (its outbound backlog
+   * is over the limit, so one more message would close it): a new CALL
+   * whose callee is busy is refused with `wamp.error.no_available_callee`.
+   * @default {never}
+   */
+  busy?: (session: number) => boolean;
+  /**
    * Completes what a fired call timer returns before the shell gets it
    * (the realm adds its meta events and routes its own session's replies).
    * @default {the output unchanged}
@@ -96,6 +103,7 @@ export class Dealer {
       strictUris: options.strictUris ?? false,
       discloseCaller: options.discloseCaller ?? "request",
       random: options.random ?? Math.random,
+      busy: options.busy ?? (() => false),
       callsPerSession: this.#limits.callsPerSession,
       settle: options.settle ?? ((out) => out),
     });
