@@ -48,6 +48,14 @@ export interface LimitOptions {
    */
   patternSubscriptions?: number;
   /**
+   * The components of the realm's wildcard patterns in all, those of a
+   * common beginning counted once: the nodes matching one URI may have to
+   * walk (about 140 ns each), for subscriptions and for registrations each.
+   * A new wildcard pattern past it is refused.
+   * @default {100000}
+   */
+  wildcardComponents?: number;
+  /**
    * Registrations one session may hold.
    * @default {1000}
    */
@@ -108,6 +116,8 @@ export interface ResolvedLimits {
   readonly subscriptions: number;
   /** Pattern subscriptions the realm holds in all. */
   readonly patternSubscriptions: number;
+  /** The components of the realm's wildcard patterns in all (subscriptions, registrations each). */
+  readonly wildcardComponents: number;
   /** Registrations one session may hold. */
   readonly registrationsPerSession: number;
   /** Registrations the realm holds in all. */
@@ -143,6 +153,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   subscriptionsPerSession: 1000,
   subscriptions: 100_000,
   patternSubscriptions: 10_000,
+  wildcardComponents: 100_000,
   registrationsPerSession: 1000,
   registrations: 100_000,
   patternRegistrations: 10_000,

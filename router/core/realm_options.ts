@@ -281,6 +281,7 @@ function limitOptions(c: ConfigObject | undefined): ResolvedLimits {
     subscriptionsPerSession: limit("subscriptionsPerSession"),
     subscriptions: limit("subscriptions"),
     patternSubscriptions: limit("patternSubscriptions"),
+    wildcardComponents: limit("wildcardComponents"),
     registrationsPerSession: limit("registrationsPerSession"),
     registrations: limit("registrations"),
     patternRegistrations: limit("patternRegistrations"),

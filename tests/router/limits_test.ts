@@ -307,6 +307,33 @@ Deno.test("a wildcard pattern has at most 64 components, to subscribe and to reg
   equal(register(dealer, callee, 3, long).type, MessageType.REGISTERED);
 });
 
+Deno.test("wildcard patterns are bounded by their components in all (wildcardComponents)", () => {
+  const broker = newBroker({ limits: { wildcardComponents: 10 } });
+  const dealer = newDealer({ limits: { wildcardComponents: 10 } });
+  const wildcard = (request: number, procedure: string) =>
+    dealer.register(callee, {
+      type: MessageType.REGISTER,
+      request,
+      options: { match: "wildcard" },
+      procedure,
+    })[0]!.msg;
+  // 4 + 4 nodes; a third pattern of 4 would pass 10, one sharing 3 of them adds 1 but is counted
+  // as 4 (the check does not look for what it shares, unless the pattern itself exists).
+  equal(subscribe(broker, caller, 1, "a..c.d").type, MessageType.SUBSCRIBED);
+  equal(subscribe(broker, caller, 2, "x..z.w").type, MessageType.SUBSCRIBED);
+  const full = subscribe(broker, caller, 3, "m..o.p");
+  equal(outcome(full), ErrorUri.LIMIT_EXCEEDED);
+  equal(why(full), 'Cannot subscribe: limit "wildcardComponents" (10) exceeded');
+  equal(subscribe(broker, other, 4, "a..c.d").type, MessageType.SUBSCRIBED, "joining is free");
+  equal(wildcard(1, "a..c.d").type, MessageType.REGISTERED);
+  equal(wildcard(2, "x..z.w").type, MessageType.REGISTERED);
+  equal(why(wildcard(3, "m..o.p")), 'Cannot register: limit "wildcardComponents" (10) exceeded');
+  // Leaving frees the nodes.
+  broker.removeSession(caller.id);
+  broker.removeSession(other.id);
+  equal(subscribe(broker, caller, 5, "m..o.p").type, MessageType.SUBSCRIBED);
+});
+
 function retainPublish(
   request: number,
   topic: string,

@@ -310,3 +310,21 @@ Deno.test("MatchIndex agrees with a linear scan over prefixMatch() and wildcardM
   }
   deepEqual(sorted(index.values()), sorted(entries.keys()));
 });
+
+Deno.test("MatchIndex counts its wildcard trie's nodes: shared beginnings once, freed on delete", () => {
+  const index = new MatchIndex<number>();
+  index.set("a..c", "wildcard", 1);
+  equal(index.wildcardNodes, 3);
+  index.set("a..d", "wildcard", 2); // shares "a" and the wildcard
+  equal(index.wildcardNodes, 4);
+  index.set("a.b", "exact", 3);
+  index.set("a", "prefix", 4);
+  equal(index.wildcardNodes, 4, "other policies have no nodes");
+  equal(index.wildcardFull("x.y.z", 6), true);
+  equal(index.wildcardFull("x.y", 6), false);
+  equal(index.wildcardFull("a..c", 4), false, "a pattern stored already adds nothing");
+  index.delete("a..c", "wildcard");
+  equal(index.wildcardNodes, 3);
+  index.delete("a..d", "wildcard");
+  equal(index.wildcardNodes, 0);
+});

@@ -22,7 +22,7 @@ import {
 } from "../../../wamp/mod.ts";
 import { errorReply } from "../errors.ts";
 import { EventHistory } from "./event_history.ts";
-import { limitMessage, resolveLimits } from "../limits.ts";
+import { limitMessage, type ResolvedLimits, resolveLimits } from "../limits.ts";
 import { MatchIndex } from "../match_index.ts";
 import { usesPassthru } from "../passthru.ts";
 import { checkPublish, eventFor, type Publication, publicationOf } from "./publication.ts";
@@ -50,9 +50,7 @@ export class Broker {
   #sessions = new Map<number, SessionInfo>();
   #history = new EventHistory();
   #retained: RetainedEvents;
-  #maxPerSession: number;
-  #maxSubscriptions: number;
-  #maxPatterns: number;
+  #limits: ResolvedLimits;
   /** How many prefix and wildcard subscriptions exist. */
   #patterns = 0;
   /** Subscriptions that may match a `wamp.` topic (see {@linkcode watchesMeta}). */
@@ -69,11 +67,8 @@ export class Broker {
   constructor(options: BrokerOptions) {
     this.#options = options;
     this.#now = options.now;
-    const limits = resolveLimits(options.limits);
+    const limits = this.#limits = resolveLimits(options.limits);
     this.#retained = new RetainedEvents(limits);
-    this.#maxPerSession = limits.subscriptionsPerSession;
-    this.#maxSubscriptions = limits.subscriptions;
-    this.#maxPatterns = limits.patternSubscriptions;
     for (const rule of options.eventHistory ?? []) {
       const match = rule.match ?? "exact";
       const sub = this.#index.get(rule.topic, match) ?? this.#create(rule.topic, match, true);
@@ -117,10 +112,7 @@ export class Broker {
     return this.#index.get(topic, match);
   }
 
-  /**
-   * Whether any subscription may match a `wamp.` topic: when none does,
-   * the realm skips building meta events altogether.
-   */
+  /** Whether any subscription may match a `wamp.` topic (if none, no meta events are built). */
   get watchesMeta(): boolean {
     return this.#metaWatchers > 0;
   }
@@ -177,7 +169,7 @@ export class Broker {
       return [errorReply(session.id, msg.type, msg.request, ErrorUri.INVALID_URI)];
     }
     const existing = this.#index.get(msg.topic, match);
-    const refusal = this.#overLimit(session, existing, match);
+    const refusal = this.#overLimit(session, existing, msg.topic, match);
     if (refusal !== undefined) {
       return [errorReply(session.id, msg.type, msg.request, ErrorUri.LIMIT_EXCEEDED, refusal)];
     }
@@ -315,22 +307,28 @@ export class Broker {
     for (const sub of [...mine]) this.#remove(sessionId, sub);
   }
 
-  /** Why `session` may not join `existing` (or a new subscription), if it may not. */
+  /** Why `session` may not join `existing` (or a new subscription on `topic`), if it may not. */
   #overLimit(
     session: SessionInfo,
     existing: Subscription | undefined,
+    topic: string,
     match: MatchPolicy,
   ): string | undefined {
     if (existing?.subscribers.has(session.id)) return undefined;
     const held = this.#bySession.get(session.id)?.size ?? 0;
-    if (held >= this.#maxPerSession && session.transport !== "internal") {
-      return limitMessage("subscribe", "subscriptionsPerSession", this.#maxPerSession);
+    const limits = this.#limits;
+    if (held >= limits.subscriptionsPerSession && session.transport !== "internal") {
+      return limitMessage("subscribe", "subscriptionsPerSession", limits.subscriptionsPerSession);
     }
-    if (existing === undefined && this.#byId.size >= this.#maxSubscriptions) {
-      return limitMessage("subscribe", "subscriptions", this.#maxSubscriptions);
+    if (existing !== undefined) return undefined;
+    if (this.#byId.size >= limits.subscriptions) {
+      return limitMessage("subscribe", "subscriptions", limits.subscriptions);
     }
-    if (existing === undefined && match !== "exact" && this.#patterns >= this.#maxPatterns) {
-      return limitMessage("subscribe", "patternSubscriptions", this.#maxPatterns);
+    if (match !== "exact" && this.#patterns >= limits.patternSubscriptions) {
+      return limitMessage("subscribe", "patternSubscriptions", limits.patternSubscriptions);
+    }
+    if (match === "wildcard" && this.#index.wildcardFull(topic, limits.wildcardComponents)) {
+      return limitMessage("subscribe", "wildcardComponents", limits.wildcardComponents);
     }
     return undefined;
   }

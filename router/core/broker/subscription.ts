@@ -82,6 +82,7 @@ export type BrokerLimits = Pick<
   | "subscriptionsPerSession"
   | "subscriptions"
   | "patternSubscriptions"
+  | "wildcardComponents"
   | "retainedEventBytes"
   | "retainedBytes"
   | "historyBytes"

@@ -27,12 +27,13 @@ import {
 } from "../../../wamp/mod.ts";
 import type { Disclosure } from "../realm_options.ts";
 import { errorReply } from "../errors.ts";
-import { limitMessage, type LimitOptions, resolveLimits } from "../limits.ts";
+import { type LimitOptions, resolveLimits } from "../limits.ts";
 import { messagesOnly, type Output, type OutputBuilder } from "../output.ts";
 import { DealerCluster } from "./cluster.ts";
 import { type DealerClusterHooks, RemoteRpc } from "./remote.ts";
 import { Calls } from "./calls.ts";
 import { keptOptions, MAX_CALL_TIMEOUT } from "./pending_calls.ts";
+import { registerOverLimit } from "./register_limits.ts";
 import { type Registration, type RegistrationObserver, Registrations } from "./registrations.ts";
 import type { Outbound, SessionInfo } from "../types.ts";
 
@@ -76,7 +77,11 @@ export interface DealerOptions {
 /** The limits a dealer enforces. */
 export type DealerLimits = Pick<
   LimitOptions,
-  "callsPerSession" | "registrationsPerSession" | "registrations" | "patternRegistrations"
+  | "callsPerSession"
+  | "registrationsPerSession"
+  | "registrations"
+  | "patternRegistrations"
+  | "wildcardComponents"
 >;
 
 export { MAX_CALL_TIMEOUT };
@@ -177,36 +182,13 @@ export class Dealer {
         );
       }
     }
-    const limits = this.#limits;
-    // In a cluster, REGISTERs still claiming the shared table count too.
-    const claiming = this.#calls.remote?.claims.get(session.id) ?? 0;
-    if (
-      this.#registrations.countOf(session.id) + claiming >= limits.registrationsPerSession &&
-      session.transport !== "internal"
-    ) {
-      return refuse(
-        ErrorUri.LIMIT_EXCEEDED,
-        limitMessage("register", "registrationsPerSession", limits.registrationsPerSession),
-      );
-    }
-    // In a cluster, new registrations still claiming the shared table count too.
-    const exists = (p: string, m: MatchPolicy) => this.#registrations.lookup(p, m) !== undefined;
-    const room = limits.registrations - this.#registrations.size;
-    const pending = this.#calls.remote?.pendingOthers(msg.procedure, match, exists, room) ?? 0;
-    if (existing === undefined && this.#registrations.size + pending >= limits.registrations) {
-      return refuse(
-        ErrorUri.LIMIT_EXCEEDED,
-        limitMessage("register", "registrations", limits.registrations),
-      );
-    }
-    const patterns = limits.patternRegistrations;
-    if (existing === undefined && match !== "exact" && this.#registrations.patterns >= patterns) {
-      return refuse(
-        ErrorUri.LIMIT_EXCEEDED,
-        limitMessage("register", "patternRegistrations", patterns),
-      );
-    }
-    return undefined;
+    const why = registerOverLimit(this.#registrations, this.#limits, this.#calls.remote, {
+      session,
+      procedure: msg.procedure,
+      match,
+      fresh: existing === undefined,
+    });
+    return why === undefined ? undefined : refuse(ErrorUri.LIMIT_EXCEEDED, why);
   }
 
   /** Adds the callee of an accepted REGISTER: REGISTERED. */

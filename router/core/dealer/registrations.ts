@@ -97,6 +97,11 @@ export class Registrations {
     return this.#patterns;
   }
 
+  /** Whether a new wildcard pattern might take the index past `max` nodes (`MatchIndex`). */
+  wildcardFull(pattern: string, max: number): boolean {
+    return this.#index.wildcardFull(pattern, max);
+  }
+
   /** How many registrations a callee holds. */
   countOf(sessionId: number): number {
     return this.#byCallee.get(sessionId)?.size ?? 0;
