@@ -66,6 +66,7 @@ export function statusOf(uri: string): number {
     case ErrorUri.LIMIT_EXCEEDED:
       return 429;
     case BridgeError.UNAVAILABLE:
+    case ErrorUri.NO_AVAILABLE_CALLEE:
       return 503;
     default:
       return 502;

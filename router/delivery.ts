@@ -114,6 +114,9 @@ export class Target {
       peer.send(msg);
       return;
     }
+    // An INTERRUPT ends a call the router has given up on, or asks for an answer the callee
+    // sends anyway: dropped, it costs the callee nothing.
+    if (this.#policy === "drop" && msg.type === MessageType.INTERRUPT) return;
     if (this.#policy === "drop" && msg.type === MessageType.EVENT) {
       this.droppedEvents++;
       this.meter?.dropped();

@@ -212,6 +212,7 @@ export async function listen(
     wires.add(wire);
     // Cleared and dropped at the first byte: the closures below outlive it.
     let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(() => {
+      timer = undefined; // told here, not again when it closes
       refused();
       log("info", `Connection from ${peer} closed: nothing sent within ${handshakeTimeout} ms`, {
         event: "handshake_timeout",

@@ -152,8 +152,26 @@ Deno.test("a burst of large calls to a callee that reads is refused from the cal
   ok(outcomes.includes("wamp.error.no_available_callee"), outcomes.join(", "));
   ok(outcomes.every((o) => o === String(big.length) || o === "wamp.error.no_available_callee"));
   ok(!t.logs.some((l) => l.includes("slow consumer")), t.logs.join("\n"));
-  // The callee was not closed, and takes calls again once it has read.
-  equal((await caller.call("com.example.size", { args: ["abc"] })).args[0], 3);
+  // A large call that times out at once, or is canceled at once: the INTERRUPT, owed to a callee
+  // still reading the INVOCATION, is dropped rather than closing it.
+  const timedOut = await caller.call("com.example.size", { args: [big] }, { timeout: 1 })
+    .then(() => "result", (error) => String((error as { uri?: string }).uri ?? error));
+  equal(timedOut, "wamp.error.timeout");
+  const controller = new AbortController();
+  const canceled = caller.call("com.example.size", { args: [big] }, { signal: controller.signal })
+    .then(() => "result", (error) => String((error as { uri?: string }).uri ?? error));
+  controller.abort();
+  await canceled;
+  ok(!t.logs.some((l) => l.includes("slow consumer")), t.logs.join("\n"));
+  // Once it has read them, it takes calls again.
+  let answer: unknown;
+  for (let i = 0; i < 100 && answer === undefined; i++) {
+    answer = await caller.call("com.example.size", { args: ["abcd"] }).then(
+      (r) => r.args[0],
+      () => new Promise((resolve) => setTimeout(() => resolve(undefined), 50)),
+    );
+  }
+  equal(answer, 4);
   await caller.close();
   await callee.close();
 });

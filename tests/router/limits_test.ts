@@ -147,6 +147,28 @@ Deno.test("Dealer.call() counts a progressive call once, whatever its chunks", (
   );
 });
 
+Deno.test("Dealer.call(): a new call or a further chunk to a busy callee is refused from the caller", () => {
+  let busy = false;
+  const dealer = newDealer({ busy: () => busy });
+  register(dealer, streamer, 1, "com.example.stream");
+  const first = dealer.call(streamer, call(1, "com.example.stream", { progress: true }));
+  equal(first[0]?.msg.type, MessageType.INVOCATION);
+  busy = true;
+  const refused = dealer.call(streamer, call(2, "com.example.stream"));
+  deepEqual(refused.map((o) => [o.to, outcome(o.msg)]), [
+    [streamer.id, ErrorUri.NO_AVAILABLE_CALLEE],
+  ]);
+  // A chunk cannot be dropped: the call ends, the callee is told (the shell drops that INTERRUPT
+  // too while it is busy).
+  const chunk = dealer.call(streamer, call(1, "com.example.stream", { progress: true }), false);
+  deepEqual(chunk.map((o) => [o.to, outcome(o.msg)]), [
+    [streamer.id, MessageType.INTERRUPT],
+    [streamer.id, ErrorUri.NO_AVAILABLE_CALLEE],
+  ]);
+  busy = false;
+  equal(dealer.call(streamer, call(3, "com.example.stream"))[0]?.msg.type, MessageType.INVOCATION);
+});
+
 Deno.test("Dealer.call() arms at most MAX_CALL_TIMEOUT, so a huge timeout never fires early", () => {
   const timers = new FakeTimers();
   const armed = timers.armed;
@@ -411,7 +433,7 @@ Deno.test("Broker.publish() counts evicted restricted retained events as freed",
   });
   equal(broker.publish(caller, restricted(1))[0]?.msg.type, MessageType.PUBLISHED);
   // The overhead, topic, args, details (none) and lists (eligible: [id]).
-  const each = RETAINED_EVENT_OVERHEAD + 13 + (8 + 1 + 100) + (8 + 1 + 8);
+  const each = RETAINED_EVENT_OVERHEAD + 13 + (8 + 1 + 100) + (8 + 1 + 8 + 64);
   equal(broker.retained.bytes, each);
   for (let i = 1; i < 20; i++) {
     const [reply] = broker.publish(caller, restricted(i + 1));

@@ -113,6 +113,24 @@ Deno.test("maxConnections: RawSocket gets handshake error 4, HTTP gets 503; othe
   (await connect(t.listener.urls.websocket!, { realm: "realm1" })).close();
 });
 
+Deno.test("a refused connection is told once: at its first byte, or when it ends or times out silent", async () => {
+  await using t = await startRouter({ listener: { maxConnections: 1, handshakeTimeout: 50 } });
+  const first = await connect(t.listener.urls.rawsocket!, { realm: "realm1" });
+  const refusals = () => t.logs.filter((l) => l.includes("connections open")).length;
+  const silent = await rawTcp(t.listener.urls.rawsocket!);
+  await within(silent.closed); // the handshake timeout
+  equal(refusals(), 1);
+  const gone = await rawTcp(t.listener.urls.rawsocket!);
+  gone.socket.destroy();
+  await until(() => refusals() === 2, 2000, "the refusal of a connection that left silent");
+  const talking = await rawTcp(t.listener.urls.rawsocket!);
+  talking.socket.write(Uint8Array.of(0x7f, 0xf1, 0, 0));
+  await within(talking.closed);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  equal(refusals(), 3);
+  await first.close();
+});
+
 Deno.test("handshakeTimeout closes a connection that sends nothing; helloTimeout one that never joins", async () => {
   await using t = await startRouter({
     listener: { handshakeTimeout: 50, attach: { helloTimeout: 100 } },

@@ -220,7 +220,20 @@ export function keptPublicationSize(pub: Publication, budget: number): number {
   let size = pub.topic.length + keptPayloadSize(pub, budget, PAYLOAD_KEYS);
   if (size <= budget) size += keptPayloadSize(pub.details, budget - size);
   if (size <= budget && pub.filter !== undefined) {
-    size += keptPayloadSize(pub.filter.lists, budget - size);
+    const lists = pub.filter.lists;
+    size += keptPayloadSize(lists, budget - size);
+    // Each entry is also a slot in the list and in the set the filter builds from it.
+    for (const key in lists) {
+      const list = lists[key];
+      if (Array.isArray(list)) size += list.length * LIST_ENTRY_COST;
+    }
   }
   return size;
 }
+
+/**
+ * What a black/white list entry costs besides its value: its slots in the
+ * list and in the filter's set (short unique authids took about 72 bytes
+ * each in all, session IDs 54).
+ */
+const LIST_ENTRY_COST = 64;
