@@ -31,18 +31,12 @@ import type { Subscription } from "../broker/broker.ts";
 import type { MetaEvents, SubscriptionShare } from "./events.ts";
 import { RemoteSubscriptions, type SharedSubscription } from "./remote_subscriptions.ts";
 import { subscriptionDetails } from "./subscription_meta.ts";
+import { sizeOf } from "./snapshot_size.ts";
 
 /** Bytes per snapshot part, about (NATS's max_payload is 1 MiB by default). */
 const SNAPSHOT_BYTES = 256 * 1024;
 /** A subscriber's session ID, at most, as counted (JSON: 16 digits and a comma). */
 const ID_BYTES = 17;
-const utf8 = new TextEncoder();
-
-/** A value's size as JSON in UTF-8: over its MessagePack size (what the shell sends). */
-function sizeOf(value: unknown): number {
-  const json = JSON.stringify(value, (_, v) => typeof v === "bigint" ? String(v) : v) ?? "";
-  return utf8.encode(json).length;
-}
 
 /** What nodes tell each other about sessions (msgpack-encoded by the shell). */
 export type SessionEnvelope =
