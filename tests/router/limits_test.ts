@@ -169,6 +169,33 @@ Deno.test("Dealer.call(): a new call or a further chunk to a busy callee is refu
   equal(dealer.call(streamer, call(3, "com.example.stream"))[0]?.msg.type, MessageType.INVOCATION);
 });
 
+for (const invoke of ["roundrobin", "random", "first", "last"] as const) {
+  Deno.test(`Dealer.call(): a shared (${invoke}) registration passes over a busy callee`, () => {
+    const busy = new Set<number>();
+    const dealer = newDealer({ busy: (id) => busy.has(id), random: () => 0 });
+    for (const session of [callee, other]) {
+      const [out] = dealer.register(session, {
+        type: MessageType.REGISTER,
+        request: 1,
+        options: { invoke },
+        procedure: "com.example.shared",
+      });
+      equal(out?.msg.type, MessageType.REGISTERED);
+    }
+    for (let i = 1; i <= 4; i++) {
+      busy.clear();
+      const [free] = dealer.call(caller, call(i * 10, "com.example.shared"));
+      busy.add(free!.to as number); // the one the policy picks next time may be it
+      const [out] = dealer.call(caller, call(i * 10 + 1, "com.example.shared"));
+      equal(out?.msg.type, MessageType.INVOCATION);
+      equal(busy.has(out!.to as number), false, "sent to the callee that reads");
+    }
+    busy.add(callee.id).add(other.id);
+    const [refused] = dealer.call(caller, call(100, "com.example.shared"));
+    equal(outcome(refused?.msg), ErrorUri.NO_AVAILABLE_CALLEE);
+  });
+}
+
 Deno.test("Dealer.call() arms at most MAX_CALL_TIMEOUT, so a huge timeout never fires early", () => {
   const timers = new FakeTimers();
   const armed = timers.armed;

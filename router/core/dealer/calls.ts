@@ -22,7 +22,7 @@ import {
 } from "../../../wamp/mod.ts";
 import type { Disclosure } from "../realm_options.ts";
 import { errorReply } from "../errors.ts";
-import { chooseCallee } from "./invocation_policy.ts";
+import { chooseCallee, freeCallee } from "./invocation_policy.ts";
 import { limitMessage } from "../limits.ts";
 import { type Effect, NOTHING, type Output } from "../output.ts";
 import { copyPassthru, passthruProblem, usesPassthru } from "../passthru.ts";
@@ -276,12 +276,16 @@ export class Calls {
     }
     const reg = this.#registrations.best(msg.procedure);
     if (reg === undefined) return refuse(ErrorUri.NO_SUCH_PROCEDURE);
-    const calleeId = target === undefined
+    const chosen = target === undefined
       ? chooseCallee(reg, options, this.#options.random)
       : reg.callees.includes(target)
       ? target
       : undefined;
-    if (Array.isArray(calleeId)) return refuse(...calleeId);
+    if (Array.isArray(chosen)) return refuse(...chosen);
+    // A shared registration passes over callees that are not reading (not a partitioned call).
+    const calleeId = target === undefined && options.runmode === undefined
+      ? freeCallee(reg, chosen, this.#options.busy)
+      : chosen;
     const callee = this.remote?.callees.has(calleeId!) ? undefined : this.#sessions.get(calleeId!);
     if (callee === undefined) {
       return this.remote?.forward(session, msg, calleeId, forced) ??

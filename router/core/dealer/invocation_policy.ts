@@ -112,3 +112,30 @@ export function chooseCallee(
   }
   return shardCallee(reg.callees, options.rkey);
 }
+
+/**
+ * The callee to send a call to instead of a busy one: the next one that is
+ * not busy, in the policy's order from `chosen` (`last` backwards, the
+ * others forwards), or `chosen` itself when all are busy or the
+ * registration is not shared.
+ *
+ * @param reg The registration.
+ * @param chosen The callee the policy picked.
+ * @param busy Whether a session is not reading what it is sent.
+ * @returns The callee.
+ */
+export function freeCallee(
+  reg: CalleeList & { readonly invoke: InvocationPolicy },
+  chosen: number | undefined,
+  busy: (session: number) => boolean,
+): number | undefined {
+  if (chosen === undefined || reg.invoke === "single" || !busy(chosen)) return chosen;
+  const { callees } = reg;
+  const at = callees.indexOf(chosen);
+  const step = reg.invoke === "last" ? callees.length - 1 : 1;
+  for (let i = 1; i < callees.length; i++) {
+    const other = callees[(at + i * step) % callees.length]!;
+    if (!busy(other)) return other;
+  }
+  return chosen;
+}
