@@ -75,6 +75,22 @@ function register(
   })[0]!.msg;
 }
 
+/** REGISTER of a pattern, and the dealer's first answer. */
+function registerPattern(
+  dealer: Driven<Dealer>,
+  session: SessionInfo,
+  request: number,
+  procedure: string,
+  match: "prefix" | "wildcard",
+) {
+  return dealer.register(session, {
+    type: MessageType.REGISTER,
+    request,
+    options: { match },
+    procedure,
+  })[0]!.msg;
+}
+
 function subscribe(broker: Broker, session: SessionInfo, request: number, topic: string) {
   return broker.subscribe(session, {
     type: MessageType.SUBSCRIBE,
@@ -318,13 +334,12 @@ Deno.test("Broker.subscribe() refuses a new pattern subscription over patternSub
 
 Deno.test("Dealer.register() refuses a new pattern registration over patternRegistrations", () => {
   const dealer = newDealer({ limits: { patternRegistrations: 2 } });
-  const pattern = (session: SessionInfo, request: number, procedure: string, match: string) =>
-    dealer.register(session, {
-      type: MessageType.REGISTER,
-      request,
-      options: { match: match as "prefix" | "wildcard" },
-      procedure,
-    })[0]!.msg;
+  const pattern = (
+    session: SessionInfo,
+    request: number,
+    procedure: string,
+    match: "prefix" | "wildcard",
+  ) => registerPattern(dealer, session, request, procedure, match);
   equal(pattern(caller, 1, "com..a", "wildcard").type, MessageType.REGISTERED);
   equal(pattern(callee, 1, "com.b", "prefix").type, MessageType.REGISTERED);
   const full = pattern(other, 1, "com..c", "wildcard");
@@ -343,12 +358,7 @@ Deno.test("a wildcard pattern has at most 64 components, to subscribe and to reg
   equal(subscribe(broker, caller, 1, of(64)).type, MessageType.SUBSCRIBED);
   equal(outcome(subscribe(broker, caller, 2, of(65))), ErrorUri.INVALID_URI);
   const wildcard = (request: number, procedure: string) =>
-    dealer.register(callee, {
-      type: MessageType.REGISTER,
-      request,
-      options: { match: "wildcard" },
-      procedure,
-    })[0]!.msg;
+    registerPattern(dealer, callee, request, procedure, "wildcard");
   equal(wildcard(1, of(64)).type, MessageType.REGISTERED);
   equal(outcome(wildcard(2, of(2048))), ErrorUri.INVALID_URI);
   // Prefix patterns and exact URIs have no such limit (they are looked up, not walked).
@@ -360,12 +370,7 @@ Deno.test("wildcard patterns are bounded by their components in all (wildcardCom
   const broker = newBroker({ limits: { wildcardComponents: 10 } });
   const dealer = newDealer({ limits: { wildcardComponents: 10 } });
   const wildcard = (request: number, procedure: string) =>
-    dealer.register(callee, {
-      type: MessageType.REGISTER,
-      request,
-      options: { match: "wildcard" },
-      procedure,
-    })[0]!.msg;
+    registerPattern(dealer, callee, request, procedure, "wildcard");
   // 4 + 4 nodes; a third pattern of 4 would pass 10, one sharing 3 of them adds 1 but is counted
   // as 4 (the check does not look for what it shares, unless the pattern itself exists).
   equal(subscribe(broker, caller, 1, "a..c.d").type, MessageType.SUBSCRIBED);
