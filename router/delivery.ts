@@ -108,15 +108,15 @@ export class Target {
   send(msg: WampMessage): void {
     const peer = this.peer;
     const backlog = peer.backlog();
-    if (!this.overLimit(backlog)) {
+    // An INTERRUPT goes past the limit (under `drop`): small, one per call in flight at most, and
+    // dropped it would leave a `kill` CANCEL waiting forever, or a callee waiting for a chunk.
+    const interrupt = msg.type === MessageType.INTERRUPT && this.#policy === "drop";
+    if (!this.overLimit(backlog) || interrupt) {
       if (this.#dropping) this.#caughtUp();
       this.meter?.sent(msg);
       peer.send(msg);
       return;
     }
-    // An INTERRUPT ends a call the router has given up on, or asks for an answer the callee
-    // sends anyway: dropped, it costs the callee nothing.
-    if (this.#policy === "drop" && msg.type === MessageType.INTERRUPT) return;
     if (this.#policy === "drop" && msg.type === MessageType.EVENT) {
       this.droppedEvents++;
       this.meter?.dropped();

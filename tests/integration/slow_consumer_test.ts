@@ -12,7 +12,7 @@ import { connectLocal, type Session } from "../../mod.ts";
 import { concat } from "../../transports/stream/bytes.ts";
 import { jsonFrame, rawTcp, stalledSubscriber } from "../_helpers/raw_rawsocket.ts";
 import { rawWebSocket } from "../_helpers/raw_websocket.ts";
-import { startRouter, type TestRouter, until } from "../_helpers/router.ts";
+import { startRouter, type TestRouter, until, within } from "../_helpers/router.ts";
 import { realmOf } from "../../router/router.ts";
 
 const TOTAL = 50_000;
@@ -172,6 +172,43 @@ Deno.test("a burst of large calls to a callee that reads is refused from the cal
     );
   }
   equal(answer, 4);
+  await caller.close();
+  await callee.close();
+});
+
+Deno.test("a kill CANCEL reaches a callee past its outbound limit: the INTERRUPT is not dropped", async () => {
+  await using t = await startRouter({
+    listener: { attach: { maxBacklog: MAX_BACKLOG, slowConsumer: "drop" } },
+  });
+  const { connect } = await import("../../mod.ts");
+  const callee = await connect(t.listener.urls.websocket!, { realm: "realm1" });
+  let interrupted = false;
+  await callee.register(
+    "com.example.wait",
+    (_args, _kwargs, _details, invocation) =>
+      new Promise((_resolve, reject) => {
+        invocation.signal.addEventListener("abort", () => {
+          interrupted = true;
+          reject(invocation.signal.reason);
+        });
+      }),
+  );
+  await callee.register("com.example.size", (args) => ({ args: [String(args[0]).length] }));
+  const caller = await connectLocal(t.router, "realm1");
+  const controller = new AbortController();
+  const waiting = caller.call("com.example.wait", {}, {
+    signal: controller.signal,
+    cancelMode: "kill",
+  })
+    .then(() => "result", (error) => String((error as { uri?: string }).uri ?? error));
+  await until(() => t.router.connectionCount > 0 && !interrupted, 1000);
+  // The callee is past its limit while it reads a large INVOCATION; the CANCEL comes then.
+  const big = caller.call("com.example.size", { args: ["x".repeat(8 * 1024 * 1024)] });
+  controller.abort();
+  equal(await within(waiting, 5000, "the killed call settling"), "wamp.error.canceled");
+  equal(interrupted, true);
+  equal((await big).args[0], 8 * 1024 * 1024);
+  ok(!t.logs.some((l) => l.includes("slow consumer")), t.logs.join("\n"));
   await caller.close();
   await callee.close();
 });

@@ -331,8 +331,8 @@ export class Calls {
 
   /** A further chunk of a progressive call: only `progress` counts. */
   #continue(pending: PendingCall, msg: CallMessage): Output {
-    // A chunk cannot be dropped, nor sent past the callee's limit: the call ends (INTERRUPT is
-    // dropped, not sent, to a callee past its limit).
+    // A chunk cannot be dropped, nor sent past the callee's limit: the call ends (its INTERRUPT
+    // goes past the limit).
     if (this.#options.busy(pending.callee)) {
       const uri = ErrorUri.NO_AVAILABLE_CALLEE;
       return reply(abandoned(pending, "killnowait", uri), this.#end(pending));

@@ -134,8 +134,11 @@ export function freeCallee(
   const at = callees.indexOf(chosen);
   const step = reg.invoke === "last" ? callees.length - 1 : 1;
   for (let i = 1; i < callees.length; i++) {
-    const other = callees[(at + i * step) % callees.length]!;
-    if (!busy(other)) return other;
+    const index = (at + i * step) % callees.length;
+    if (busy(callees[index]!)) continue;
+    // Round-robin goes on after the callee that took the call.
+    if (reg.invoke === "roundrobin") reg.next = index + 1;
+    return callees[index];
   }
   return chosen;
 }

@@ -38,12 +38,15 @@ export function sizeOf(value: unknown): number {
   return size;
 }
 
-/** How many bytes a string takes in UTF-8 (a surrogate pair as 4, a lone surrogate as 2). */
+/**
+ * How many bytes a string takes in UTF-8, at most: a surrogate counts 3,
+ * as a lone one is written (U+FFFD); a pair takes 4 of those 6.
+ */
 function utf8Length(text: string): number {
   let bytes = text.length;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
-    if (code >= 0x80) bytes += code < 0x800 || (code >= 0xd800 && code < 0xe000) ? 1 : 2;
+    if (code >= 0x80) bytes += code < 0x800 ? 1 : 2;
   }
   return bytes;
 }
