@@ -36,13 +36,14 @@ import {
  * ```
  */
 export function binaryToJson(value: unknown): unknown {
-  // Most values are not objects: settled before any prototype walk, and not recursed into.
+  // Most values are not objects: settled before any prototype walk.
   if (typeof value !== "object" || value === null) return value;
+  if (value instanceof Uint8Array) return "\0" + toBase64(value);
+  if (value instanceof ArrayBuffer) return "\0" + toBase64(new Uint8Array(value));
   if (Array.isArray(value)) {
     let out: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
       const item = value[i];
-      if (typeof item !== "object" || item === null) continue;
       const conv = binaryToJson(item);
       if (conv !== item) {
         out ??= value.slice();
@@ -51,13 +52,10 @@ export function binaryToJson(value: unknown): unknown {
     }
     return out ?? value;
   }
-  if (value instanceof Uint8Array) return "\0" + toBase64(value);
-  if (value instanceof ArrayBuffer) return "\0" + toBase64(new Uint8Array(value));
   let out: Record<string, unknown> | undefined;
   const record = value as Record<string, unknown>;
   for (const key in record) {
     const item = record[key];
-    if (typeof item !== "object" || item === null) continue;
     const conv = binaryToJson(item);
     if (conv !== item) {
       out ??= { ...record };
