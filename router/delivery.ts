@@ -111,8 +111,9 @@ export class Target {
     // An INTERRUPT goes past the limit (under `drop`): small, one per call in flight at most, and
     // dropped it would leave a `kill` CANCEL waiting forever, or a callee waiting for a chunk.
     const interrupt = msg.type === MessageType.INTERRUPT && this.#policy === "drop";
-    if (!this.overLimit(backlog) || interrupt) {
-      if (this.#dropping) this.#caughtUp();
+    const over = this.overLimit(backlog);
+    if (!over || interrupt) {
+      if (this.#dropping && !over) this.#caughtUp();
       this.meter?.sent(msg);
       peer.send(msg);
       return;
