@@ -100,6 +100,7 @@ function covering(tokens: string[], rest: boolean): string {
  * deepEqual(interestSubjects("p", "a.b.", "prefix"), ["p.a.b.>"]);
  * deepEqual(interestSubjects("p", "a.bc", "prefix"), ["p.a.>"]);
  * deepEqual(interestSubjects("p", "", "prefix"), ["p.>"]);
+ * deepEqual(interestSubjects("p", "a..b", "prefix"), ["p.a.*.>"]);
  * ```
  */
 export function interestSubjects(prefix: string, topic: string, match: MatchPolicy): string[] {
@@ -111,6 +112,8 @@ export function interestSubjects(prefix: string, topic: string, match: MatchPoli
   // Prefix: string matching. "a.b." covers a.b.*...; "a.bc" covers a.bc, a.bcd, a.bc.x: all under a.
   const components = topic.split(".");
   components.pop(); // matched by string: under `>`, filtered by the broker
-  const whole = components.map(escapeToken);
+  // An empty component (the loose rule lets a prefix have one) matches no valid topic; as `*` the
+  // subject stays valid.
+  const whole = components.map((c) => c === "" ? "*" : escapeToken(c));
   return [whole.length === 0 ? `${prefix}.>` : `${prefix}.${covering(whole, true)}`];
 }
