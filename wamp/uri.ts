@@ -157,11 +157,22 @@ export function prefixMatch(pattern: string, uri: string): boolean {
  * ```
  */
 export function wildcardMatch(pattern: string, uri: string): boolean {
-  const p = pattern.split(".");
-  const u = uri.split(".");
-  if (p.length !== u.length) return false;
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] !== "" && p[i] !== u[i]) return false;
+  // Component by component in place: nothing is split (a retained-event walk tests every topic).
+  let p = 0;
+  let u = 0;
+  for (;;) {
+    const pDot = pattern.indexOf(".", p);
+    const uDot = uri.indexOf(".", u);
+    const pEnd = pDot < 0 ? pattern.length : pDot;
+    const uEnd = uDot < 0 ? uri.length : uDot;
+    if (pEnd > p) { // an empty pattern component matches any one component
+      if (pEnd - p !== uEnd - u) return false;
+      for (let i = 0; i < pEnd - p; i++) {
+        if (pattern.charCodeAt(p + i) !== uri.charCodeAt(u + i)) return false;
+      }
+    }
+    if (pDot < 0 || uDot < 0) return pDot < 0 && uDot < 0;
+    p = pDot + 1;
+    u = uDot + 1;
   }
-  return true;
 }

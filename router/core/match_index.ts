@@ -192,8 +192,7 @@ export class MatchIndex<T> {
    * @returns True when it might.
    */
   wildcardFull(pattern: string, max: number): boolean {
-    let components = 1;
-    for (let at = pattern.indexOf("."); at >= 0; at = pattern.indexOf(".", at + 1)) components++;
+    const components = pattern.split(".").length;
     return this.#wildcardNodes + components > max && this.#wildcardNode(pattern) === undefined;
   }
 

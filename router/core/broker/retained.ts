@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { MatchPolicy } from "../../../wamp/mod.ts";
+import { type MatchPolicy, prefixMatch, wildcardMatch } from "../../../wamp/mod.ts";
 import { limitMessage, type LimitOptions, resolveLimits } from "../limits.ts";
 import { keptPublicationSize, type Publication } from "./publication.ts";
 import type { SessionInfo } from "../types.ts";
@@ -137,10 +137,10 @@ export class RetainedEvents {
       return found === undefined ? [] : [found];
     }
     const out: Publication[] = [];
-    // Every retained topic is looked at: the pattern is split once, the topics not at all.
-    const matches = match === "prefix" ? (uri: string) => uri.startsWith(topic) : wildcard(topic);
+    // Every retained topic is looked at (`wildcardMatch` splits neither string).
+    const matches = match === "prefix" ? prefixMatch : wildcardMatch;
     for (const [uri, kept] of this.#byTopic) {
-      if (!matches(uri)) continue;
+      if (!matches(topic, uri)) continue;
       const found = newestFor(kept, session);
       if (found !== undefined) out.push(found);
     }
@@ -160,26 +160,4 @@ function newestFor(
     return pub;
   }
   return undefined;
-}
-
-/**
- * A wildcard pattern's test for concrete URIs (as `wildcardMatch`), with
- * the pattern split once and each URI walked in place, not split.
- */
-function wildcard(pattern: string): (uri: string) => boolean {
-  const parts = pattern.split(".");
-  return (uri) => {
-    let at = 0;
-    for (let i = 0; i < parts.length; i++) {
-      const dot = uri.indexOf(".", at);
-      const last = i === parts.length - 1;
-      // The last part runs to the URI's end, every other to a dot.
-      if (last ? dot >= 0 : dot < 0) return false;
-      const end = last ? uri.length : dot;
-      const part = parts[i]!;
-      if (part !== "" && (end - at !== part.length || !uri.startsWith(part, at))) return false;
-      at = end + 1;
-    }
-    return true;
-  };
 }
