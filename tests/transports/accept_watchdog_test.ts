@@ -58,6 +58,17 @@ function watch(
 
 const portOf = (s: net.Server): number => (s.address() as net.AddressInfo).port;
 
+/** Stops the watchdog, destroys the sockets a server kept, and closes the servers. */
+async function teardown(
+  watchdog: AcceptWatchdog,
+  sockets: net.Socket[],
+  ...servers: net.Server[]
+): Promise<void> {
+  watchdog.stop();
+  for (const socket of sockets) socket.destroy();
+  for (const s of servers) await new Promise((resolve) => s.close(resolve));
+}
+
 Deno.test("AcceptWatchdog: a server that accepts nothing it is shown is stalled", async () => {
   const sockets: net.Socket[] = [];
   const s = await server((socket) => sockets.push(socket)); // never passed to claims()
@@ -66,9 +77,7 @@ Deno.test("AcceptWatchdog: a server that accepts nothing it is shown is stalled"
     await until(() => seen.stalled > 0, 3000, "a stall");
     equal(seen.failing, 0);
   } finally {
-    watchdog.stop();
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => s.close(resolve));
+    await teardown(watchdog, sockets, s);
   }
 });
 
@@ -85,8 +94,7 @@ Deno.test("AcceptWatchdog: a server that claims its probes is never stalled", as
     await until(() => claimed >= 3, 3000, "three claimed probes");
     equal(seen.stalled, 0);
   } finally {
-    watchdog.stop();
-    await new Promise((resolve) => s.close(resolve));
+    await teardown(watchdog, [], s);
   }
 });
 
@@ -124,8 +132,7 @@ Deno.test("AcceptWatchdog: a probe a sibling on the port answers is sent again, 
     equal(seen.stalled, 0, "a sibling that answers is no stall");
     equal(seen.failing, 0);
   } finally {
-    watchdog.stop();
-    await new Promise((resolve) => other.close(resolve));
+    await teardown(watchdog, [], other);
   }
 });
 
@@ -140,10 +147,7 @@ Deno.test("AcceptWatchdog: a member of a shared port that accepts nothing it is 
     await until(() => seen.stalled >= 3, 5000, "three stalls");
     equal(seen.failing, 0);
   } finally {
-    watchdog.stop();
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => other.close(resolve));
-    await new Promise((resolve) => dead.close(resolve));
+    await teardown(watchdog, sockets, other, dead);
   }
 });
 
@@ -170,9 +174,7 @@ Deno.test("AcceptWatchdog: a live member of a shared port finds its own port and
     equal(got.probes, before, "once found, each check reaches this server at once");
     equal(seen.stalled, 0);
   } finally {
-    watchdog.stop();
-    await new Promise((resolve) => other.close(resolve));
-    await new Promise((resolve) => live.close(resolve));
+    await teardown(watchdog, [], other, live);
   }
 });
 
@@ -205,9 +207,7 @@ Deno.test("AcceptWatchdog: over a Unix socket, a server that accepts is alive, o
     await until(() => seen.stalled > 0, 3000, "a stall");
     equal(seen.failing, 0);
   } finally {
-    watchdog.stop();
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => s.close(resolve));
+    await teardown(watchdog, sockets, s);
     await Deno.remove(dir, { recursive: true });
   }
 });
@@ -234,9 +234,6 @@ Deno.test("AcceptWatchdog: checks whose every probe port is taken are told, once
     await new Promise((resolve) => setTimeout(resolve, 300));
     deepEqual(seen, { stalled: 0, failing: 1 }, "told once; no check got through");
   } finally {
-    watchdog.stop();
-    for (const socket of sockets) socket.destroy();
-    for (const h of held) await new Promise((resolve) => h.close(resolve));
-    await new Promise((resolve) => s.close(resolve));
+    await teardown(watchdog, sockets, ...held, s);
   }
 });
