@@ -91,3 +91,45 @@ for (const n of [10, 1_000, 100_000]) {
     },
   });
 }
+
+/**
+ * The worst a subscriber can make one URI cost within the default limits
+ * (10,000 pattern subscriptions, 100,000 wildcard components): patterns
+ * that match the URI in every component but the last, differing in which
+ * of the others are empty, so that a lookup must follow each of them.
+ */
+function nearlyMatching(length: number, count: number, spread: "low bits" | "random"): string[] {
+  const parts = Array.from({ length }, (_, i) => `c${String(i).padStart(2, "0")}`);
+  let seed = 1;
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const out: string[] = [];
+  for (let k = 0; k < count; k++) {
+    const pattern = parts.slice();
+    for (let i = 0; i < length - 1; i++) {
+      if (spread === "random" ? random() < 0.5 : i < 14 && (k >> i) & 1) pattern[i] = "";
+    }
+    pattern[length - 1] = `x${k}`;
+    out.push(pattern.join("."));
+  }
+  return out;
+}
+
+for (
+  const [length, count, spread] of [[18, 10_000, "low bits"], [64, 1_500, "random"]] as const
+) {
+  const index = new MatchIndex<string>();
+  for (const pattern of nearlyMatching(length, count, spread)) {
+    if (index.wildcardFull(pattern, 100_000)) throw new Error("Bench setup is wrong");
+    index.set(pattern, "wildcard", pattern);
+  }
+  const uri = Array.from({ length }, (_, i) => `c${String(i).padStart(2, "0")}`).join(".");
+  if (index.matches(uri).length !== 0) throw new Error("Bench setup is wrong");
+  Deno.bench({
+    name:
+      `MatchIndex.matches() with ${count} wildcard patterns of ${length} components that nearly match`,
+    group: "adversarial",
+    fn() {
+      index.matches(uri);
+    },
+  });
+}

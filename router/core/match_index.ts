@@ -7,60 +7,7 @@
  */
 
 import type { MatchPolicy } from "../../wamp/mod.ts";
-
-/** A node of the wildcard trie: one level per URI component. */
-interface WildcardNode<T> {
-  /** Children for literal (non-empty) pattern components. */
-  literal: Map<string, WildcardNode<T>> | undefined;
-  /** The child for an empty pattern component (matches any one component). */
-  wildcard: WildcardNode<T> | undefined;
-  /** Whether a pattern ends at this node. */
-  has: boolean;
-  value: T | undefined;
-}
-
-function newNode<T>(): WildcardNode<T> {
-  return { literal: undefined, wildcard: undefined, has: false, value: undefined };
-}
-
-function isEmptyNode<T>(node: WildcardNode<T>): boolean {
-  return !node.has && node.wildcard === undefined &&
-    (node.literal === undefined || node.literal.size === 0);
-}
-
-/** Appends every value under `node` matching `parts[depth..]`, literal branches first. */
-function collect<T>(node: WildcardNode<T>, parts: string[], depth: number, out: T[]): void {
-  if (depth === parts.length) {
-    if (node.has) out.push(node.value as T);
-    return;
-  }
-  const next = node.literal?.get(parts[depth]!);
-  if (next !== undefined) collect(next, parts, depth + 1, out);
-  if (node.wildcard !== undefined) collect(node.wildcard, parts, depth + 1, out);
-}
-
-/** The first node under `node` (literal branches first) at which a pattern matching `parts[depth..]` ends. */
-function first<T>(
-  node: WildcardNode<T>,
-  parts: string[],
-  depth: number,
-): WildcardNode<T> | undefined {
-  if (depth === parts.length) return node.has ? node : undefined;
-  const next = node.literal?.get(parts[depth]!);
-  if (next !== undefined) {
-    const found = first(next, parts, depth + 1);
-    if (found !== undefined) return found;
-  }
-  return node.wildcard === undefined ? undefined : first(node.wildcard, parts, depth + 1);
-}
-
-function* walk<T>(node: WildcardNode<T>): Generator<T> {
-  if (node.has) yield node.value as T;
-  if (node.literal !== undefined) {
-    for (const child of node.literal.values()) yield* walk(child);
-  }
-  if (node.wildcard !== undefined) yield* walk(node.wildcard);
-}
+import { WildcardTrie } from "./wildcard_trie.ts";
 
 /**
  * An index of URI patterns under the three WAMP match policies, each
@@ -69,8 +16,8 @@ function* walk<T>(node: WildcardNode<T>): Generator<T> {
  * Matching cost does not grow with the number of patterns that cannot
  * match: exact patterns live in a `Map`; prefix patterns in a `Map` probed
  * once per distinct prefix length (at most the URI's length); wildcard
- * patterns in a trie with one level per component, walked only along
- * branches that match.
+ * patterns in a radix trie over components (`wildcard_trie.ts`), walked
+ * only along branches that match.
  *
  * Semantics follow the spec's pattern-based subscription and registration
  * (https://wamp-proto.org/wamp_latest_ietf.html#name-pattern-based-registration,
@@ -89,10 +36,7 @@ export class MatchIndex<T> {
   /** Distinct prefix lengths in use, longest first, and how many patterns have each. */
   #prefixLengths: number[] = [];
   #prefixLengthCounts = new Map<number, number>();
-  #wildcard: WildcardNode<T> = newNode();
-  #wildcardSize = 0;
-  /** Nodes of the wildcard trie, the root aside: what matching one URI may walk, at most. */
-  #wildcardNodes = 0;
+  #wildcard = new WildcardTrie<T>();
 
   /**
    * The value stored for exactly this (pattern, match) pair; no matching is
@@ -109,7 +53,7 @@ export class MatchIndex<T> {
       case "prefix":
         return this.#prefix.get(pattern);
       case "wildcard":
-        return this.#wildcardNode(pattern)?.value;
+        return this.#wildcard.get(pattern);
     }
   }
 
@@ -130,27 +74,9 @@ export class MatchIndex<T> {
         if (!this.#prefix.has(pattern)) this.#addPrefixLength(pattern.length);
         this.#prefix.set(pattern, value);
         return;
-      case "wildcard": {
-        let node = this.#wildcard;
-        for (const part of pattern.split(".")) {
-          if (part === "") {
-            if (node.wildcard === undefined) this.#wildcardNodes++;
-            node = node.wildcard ??= newNode();
-          } else {
-            node.literal ??= new Map();
-            let child = node.literal.get(part);
-            if (child === undefined) {
-              node.literal.set(part, child = newNode());
-              this.#wildcardNodes++;
-            }
-            node = child;
-          }
-        }
-        if (!node.has) this.#wildcardSize++;
-        node.has = true;
-        node.value = value;
+      case "wildcard":
+        this.#wildcard.set(pattern, value);
         return;
-      }
     }
   }
 
@@ -170,17 +96,16 @@ export class MatchIndex<T> {
         this.#removePrefixLength(pattern.length);
         return true;
       case "wildcard":
-        return this.#deleteWildcard(pattern);
+        return this.#wildcard.delete(pattern);
     }
   }
 
   /**
-   * The nodes of the wildcard patterns' trie: one per component, those of
-   * a common beginning shared. Matching one URI walks at most these, about
-   * 140 ns each.
+   * The components of the wildcard patterns, those of a common beginning
+   * counted once: what the patterns' trie holds.
    */
   get wildcardNodes(): number {
-    return this.#wildcardNodes;
+    return this.#wildcard.components;
   }
 
   /**
@@ -193,12 +118,12 @@ export class MatchIndex<T> {
    */
   wildcardFull(pattern: string, max: number): boolean {
     const components = pattern.split(".").length;
-    return this.#wildcardNodes + components > max && this.#wildcardNode(pattern) === undefined;
+    return this.#wildcard.components + components > max && !this.#wildcard.has(pattern);
   }
 
   /** The number of stored entries, over all match policies. */
   get size(): number {
-    return this.#exact.size + this.#prefix.size + this.#wildcardSize;
+    return this.#exact.size + this.#prefix.size + this.#wildcard.size;
   }
 
   /**
@@ -209,7 +134,7 @@ export class MatchIndex<T> {
   *values(): IterableIterator<T> {
     yield* this.#exact.values();
     yield* this.#prefix.values();
-    yield* walk(this.#wildcard);
+    yield* this.#wildcard.values();
   }
 
   /**
@@ -231,7 +156,7 @@ export class MatchIndex<T> {
       const value = this.#prefix.get(key);
       if (value !== undefined || this.#prefix.has(key)) out.push(value as T);
     }
-    if (this.#wildcardSize > 0) collect(this.#wildcard, uri.split("."), 0, out);
+    this.#wildcard.collect(uri, out);
     return out;
   }
 
@@ -255,8 +180,7 @@ export class MatchIndex<T> {
       const value = this.#prefix.get(key);
       if (value !== undefined || this.#prefix.has(key)) return value;
     }
-    if (this.#wildcardSize === 0) return undefined;
-    return first(this.#wildcard, uri.split("."), 0)?.value;
+    return this.#wildcard.best(uri);
   }
 
   #addPrefixLength(length: number): void {
@@ -276,43 +200,5 @@ export class MatchIndex<T> {
     }
     this.#prefixLengthCounts.delete(length);
     this.#prefixLengths.splice(this.#prefixLengths.indexOf(length), 1);
-  }
-
-  #wildcardNode(pattern: string): WildcardNode<T> | undefined {
-    let node: WildcardNode<T> | undefined = this.#wildcard;
-    for (const part of pattern.split(".")) {
-      node = part === "" ? node.wildcard : node.literal?.get(part);
-      if (node === undefined) return undefined;
-    }
-    return node.has ? node : undefined;
-  }
-
-  #deleteWildcard(pattern: string): boolean {
-    const parts = pattern.split(".");
-    const path: WildcardNode<T>[] = [this.#wildcard];
-    let node = this.#wildcard;
-    for (const part of parts) {
-      const next = part === "" ? node.wildcard : node.literal?.get(part);
-      if (next === undefined) return false;
-      path.push(node = next);
-    }
-    if (!node.has) return false;
-    node.has = false;
-    node.value = undefined;
-    this.#wildcardSize--;
-    // Prune nodes left without entries or children, from the leaf up.
-    for (let i = parts.length; i > 0; i--) {
-      const child = path[i]!;
-      if (!isEmptyNode(child)) break;
-      const parent = path[i - 1]!;
-      const part = parts[i - 1]!;
-      this.#wildcardNodes--;
-      if (part === "") parent.wildcard = undefined;
-      else {
-        parent.literal!.delete(part);
-        if (parent.literal!.size === 0) parent.literal = undefined;
-      }
-    }
-    return true;
   }
 }

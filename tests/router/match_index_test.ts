@@ -328,3 +328,28 @@ Deno.test("MatchIndex counts its wildcard trie's nodes: shared beginnings once, 
   index.delete("a..d", "wildcard");
   equal(index.wildcardNodes, 0);
 });
+
+Deno.test("MatchIndex.wildcardNodes is the patterns' distinct beginnings, as runs split and merge", () => {
+  const random = prng(0x51DE);
+  const index = new MatchIndex<string>();
+  const patterns = new Set<string>();
+  for (let round = 0; round < 2000; round++) {
+    const parts = Array.from(
+      { length: 1 + Math.floor(random() * 6) },
+      () => ["a", "b", ""][Math.floor(random() * 3)]!,
+    );
+    const pattern = parts.join(".");
+    if (random() < 0.4) equal(index.delete(pattern, "wildcard"), patterns.delete(pattern));
+    else {
+      index.set(pattern, "wildcard", pattern);
+      patterns.add(pattern);
+    }
+    const beginnings = new Set<string>();
+    for (const p of patterns) {
+      const ps = p.split(".");
+      for (let i = 1; i <= ps.length; i++) beginnings.add(ps.slice(0, i).join("."));
+    }
+    equal(index.wildcardNodes, beginnings.size, `after ${round} changes`);
+    for (const p of patterns) equal(index.get(p, "wildcard"), p);
+  }
+});
