@@ -10,7 +10,13 @@
  */
 
 import { decode, encode } from "@msgpack/msgpack";
-import { ErrorUri, MessageType, type Peer, type WampMessage } from "../wamp/mod.ts";
+import {
+  type CancelMessage,
+  ErrorUri,
+  MessageType,
+  type Peer,
+  type WampMessage,
+} from "../wamp/mod.ts";
 import { errorReply } from "../router/core/errors.ts";
 import type { ClusterSend, Output } from "../router/core/output.ts";
 import type { Realm } from "../router/core/realm.ts";
@@ -116,17 +122,32 @@ export class ClusterRpc {
     }
     try {
       this.#node.send(this.#node.subject("node", effect.node, "rpc"), encode(envelope, PACK));
-    } catch (error) { // over NATS's max_payload: the caller is answered, the call ends here
+    } catch (error) { // over NATS's max_payload: the caller is answered, the call ends on both nodes
       this.#host.log(
         "warn",
         `Cluster: cannot send a ${envelope.k} to node ${effect.node}: ${error}`,
       );
       if (envelope.k !== "call") return;
-      const to = envelope.caller.id;
+      const { realm, caller, msg: { request } } = envelope;
       const why = `the call cannot reach the callee's node: ${error}`;
-      const { msg } = errorReply(to, MessageType.CALL, envelope.msg.request, UNAVAILABLE, why);
-      const dealer = this.#dealers.get(envelope.realm);
-      if (dealer !== undefined) this.#host.run(dealer.answer(to, msg));
+      const { msg } = errorReply(caller.id, MessageType.CALL, request, UNAVAILABLE, why);
+      const dealer = this.#dealers.get(realm);
+      if (dealer !== undefined) this.#host.run(dealer.answer(caller.id, msg));
+      // A later chunk of a progressive call leaves an invocation open over there: it ends
+      // (a first CALL's node never saw the call, and ignores this).
+      const cancel: CancelMessage = {
+        type: MessageType.CANCEL,
+        request,
+        options: { mode: "kill" },
+      };
+      const kill: RpcEnvelope = {
+        k: "cancel",
+        realm,
+        from: this.#node.id,
+        caller: caller.id,
+        msg: cancel,
+      };
+      this.#node.send(this.#node.subject("node", effect.node, "rpc"), encode(kill, PACK));
     }
   }
 

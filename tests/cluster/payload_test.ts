@@ -42,3 +42,31 @@ Deno.test("a RESULT over NATS's max_payload from a callee on another node reache
   await caller.close();
   await callee.close();
 });
+
+Deno.test("a later chunk of a progressive call over NATS's max_payload ends the call on both nodes", async () => {
+  await using c = await startCluster(2, "big3");
+  const [a, b] = c.nodes;
+  const callee = await joinNode(b!, "msgpack");
+  const caller = await joinNode(a!, "msgpack");
+  let interrupted!: () => void;
+  const interrupt = new Promise<void>((resolve) => interrupted = resolve);
+  await callee.register("com.example.sink", async (_a, _k, _d, inv) => {
+    inv.signal.addEventListener("abort", () => interrupted(), { once: true });
+    for await (const _ of inv.chunks) { /* the big one never comes */ }
+    return { args: ["all read"] };
+  });
+  await seen(a!, "com.example.sink", 1);
+  async function* chunks() {
+    yield { args: ["small"] };
+    yield { args: ["x".repeat(1_200_000)] };
+  }
+  const error = await within(
+    caller.call("com.example.sink", chunks()).then(() => undefined, (e) => e),
+    5000,
+    "the big chunk's answer",
+  );
+  equal(error?.uri, "cloverleaf.error.cluster_unavailable");
+  await within(interrupt, 5000, "the callee's INTERRUPT");
+  await caller.close();
+  await callee.close();
+});
