@@ -122,7 +122,17 @@ export async function call(
 ): Promise<Response> {
   const action = parseAction(req.body, "procedure");
   if (action instanceof Response) return action;
-  const { timeout: asked, receive_progress: _p, progress: _q, ...options } = action.options;
+  // What only the client reads (`signal`, `cancelMode`, `onProgress`) is the bridge's to set: a
+  // request's `cancelMode` went out in a CANCEL that aborts the session the whole path shares.
+  const {
+    timeout: asked,
+    receive_progress: _p,
+    progress: _q,
+    signal: _s,
+    cancelMode: _c,
+    onProgress: _o,
+    ...options
+  } = action.options;
   const timeout = typeof asked === "number" && asked > 0
     ? Math.min(asked, bridge.timeout)
     : bridge.timeout;

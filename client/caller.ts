@@ -111,6 +111,23 @@ export interface CallRequestOptions extends CallOptions {
   onProgress?: (progress: Result) => void;
 }
 
+const CANCEL_MODES: readonly unknown[] = ["skip", "kill", "killnowait"] satisfies CancelMode[];
+
+/** Why the client-only call options are wrong (a CANCEL must not carry a mode the router refuses). */
+function optionsError(
+  cancelMode: unknown,
+  onProgress: unknown,
+  where: string,
+): TypeError | undefined {
+  if (!CANCEL_MODES.includes(cancelMode)) {
+    return new TypeError(`${where}: cancelMode must be "skip", "kill" or "killnowait"`);
+  }
+  if (onProgress !== undefined && typeof onProgress !== "function") {
+    return new TypeError(`${where}: onProgress must be a function`);
+  }
+  return undefined;
+}
+
 /** One outstanding call. */
 class PendingCall {
   /** The CALL request ID, 0 until the first CALL went out. */
@@ -191,7 +208,9 @@ export class Caller {
   ): Promise<Result> {
     const { signal, cancelMode = "killnowait", onProgress, progress: _, ...wire } = options;
     const streamed = isAsyncIterable(payload);
-    const wrong = streamed ? undefined : payloadError(payload, `Session.call(${procedure})`);
+    const where = `Session.call(${procedure})`;
+    const wrong = (streamed ? undefined : payloadError(payload, where)) ??
+      optionsError(cancelMode, onProgress, where);
     if (wrong !== undefined) return Promise.reject(wrong);
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (!this.#ctx.isOpen()) return Promise.reject(this.#ctx.notOpen());

@@ -1,5 +1,7 @@
 import { deepEqual, equal } from "node:assert/strict";
 import { ApplicationError } from "../../mod.ts";
+import { resolveHttpService } from "../../bridge/config.ts";
+import { provideHttpServices } from "../../bridge/services.ts";
 import { post, startBridge } from "./_bridge.ts";
 
 const AUTH = { token: "t0ken" };
@@ -179,4 +181,34 @@ Deno.test("a body the router would refuse gets 400 for its sender; the path's se
   equal(ok.status, 200);
   deepEqual(ok.body, { args: [2], kwargs: {} });
   deepEqual(events, []);
+});
+
+Deno.test("caller: client-only options in a request (cancelMode) cannot abort the path's session", async () => {
+  // An upstream the dealer arms no timer for: only the bridge's own bound (timeout + 1 s) ends a
+  // call to it: 1001 ms for the attacker's, 3 s for the victim's.
+  const upstream = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, async () => {
+    await new Promise((r) => setTimeout(r, 1500));
+    return Response.json({ ok: true });
+  });
+  try {
+    const slow = { path: "/slow", type: "caller", realm: "realm1", role: "app", auth: AUTH };
+    await using t = await startBridge([...BRIDGES, { ...slow, timeout: 2000 }]);
+    provideHttpServices(t.router, [
+      resolveHttpService(
+        { procedure: "com.example.report", url: `http://127.0.0.1:${upstream.addr.port}/r` },
+        "httpServices[0]",
+      ),
+    ]);
+    const victim = post(`${t.base}/slow`, { procedure: "com.example.report" }, BEARER);
+    const attacker = await post(`${t.base}/slow`, {
+      procedure: "com.example.report",
+      options: { timeout: 1, cancelMode: "x", onProgress: null },
+    }, BEARER);
+    equal(attacker.status, 504);
+    const answered = await victim;
+    equal(answered.status, 200, JSON.stringify(answered.body));
+    deepEqual(answered.body.args, [{ ok: true }]);
+  } finally {
+    await upstream.shutdown();
+  }
 });

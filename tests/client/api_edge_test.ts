@@ -72,6 +72,16 @@ Deno.test("publish() and call() refuse positional and bare payloads with a TypeE
         () => b.call("com.example.echo", loose({ kwargs: [1] })),
         /"kwargs" must be an object/,
       ],
+      [
+        "call cancelMode unknown",
+        () => b.call("com.example.echo", {}, { cancelMode: loose("x") }),
+        /Session\.call\(com\.example\.echo\): cancelMode must be "skip", "kill" or "killnowait"/,
+      ],
+      [
+        "streamed call onProgress not a function",
+        () => b.call("com.example.echo", badChunks(), { onProgress: loose(null) }),
+        /Session\.call\(com\.example\.echo\): onProgress must be a function/,
+      ],
     ];
     for (const [name, run, pattern] of cases) {
       await rejects(run(), (e: Error) => {
