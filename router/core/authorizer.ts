@@ -23,25 +23,22 @@
  * @module
  */
 
-import {
-  type Dict,
-  ErrorUri,
-  isMatchPolicy,
-  type MatchPolicy,
-  wildcardMatch,
-} from "../../wamp/mod.ts";
+import { type Dict, ErrorUri, wildcardMatch } from "../../wamp/mod.ts";
 import type { RouterCallDone } from "./internal_session.ts";
 import { MatchIndex } from "./match_index.ts";
 import { type ArmTimer, type Effect, NOTHING, type Output, type RunTask } from "./output.ts";
 import {
   type Action,
   type Decision,
+  decisionOf,
   type DynamicAuthorizer,
   patternAllowed,
   type Permission,
+  requestMatch,
   type RoleOptions,
 } from "./permissions.ts";
 import { CallError } from "./errors.ts";
+import { ASKED_BYTES, keptPayloadSize } from "./limits.ts";
 import type { Logger, SessionInfo } from "./types.ts";
 
 export {
@@ -214,7 +211,12 @@ export class Authorizer {
       start: (then) => {
         const pending = this.#pending.get(session.id) ?? 0;
         if (pending >= MAX_PENDING_DECISIONS) {
-          return this.#overLimit(session, details, action, uri, then);
+          const why = `${MAX_PENDING_DECISIONS} authorizations pending`;
+          return this.#overLimit(session, details, [action, uri, why], then);
+        }
+        if (keptPayloadSize(options, ASKED_BYTES) > ASKED_BYTES) {
+          const why = `options over ${ASKED_BYTES} bytes`;
+          return this.#overLimit(session, details, [action, uri, why], then);
         }
         this.#pending.set(session.id, pending + 1);
         return this.#ask(rule, session, details(session.id), [uri, action, options], key, then);
@@ -222,17 +224,20 @@ export class Authorizer {
     };
   }
 
-  /** A session waits for too many dynamic decisions: this one is denied, and logged. */
+  /**
+   * A request the dynamic authorizer is not asked about (its session waits
+   * for too many decisions, or its options are too large): denied, and
+   * logged.
+   */
   #overLimit(
     session: SessionInfo,
     details: (sessionId: number) => Dict,
-    action: Action,
-    uri: string,
+    [action, uri, why]: [Action, string, string],
     then: (decision: Decision) => Output,
   ): Output {
     this.#log(
       "warn",
-      `Session ${session.id}: ${MAX_PENDING_DECISIONS} authorizations pending: ${action} "${uri}" denied`,
+      `Session ${session.id}: ${why}: ${action} "${uri}" denied`,
       {
         realm: session.realm,
         session: session.id,
@@ -374,26 +379,8 @@ export class Authorizer {
   }
 }
 
-/** The match policy of a request: exact unless a SUBSCRIBE or REGISTER says otherwise; undefined when unknown. */
-function requestMatch(action: Action, options: Dict): MatchPolicy | undefined {
-  if (action !== "subscribe" && action !== "register") return "exact";
-  const match = options.match ?? "exact";
-  return isMatchPolicy(match) ? match : undefined;
-}
-
 /** The peer address in a session's details (`transport.peer`), for the log's per-source limit. */
 function peerOf(details: Dict): string | undefined {
   const transport = details.transport as Dict | undefined;
   return typeof transport?.peer === "string" ? transport.peer : undefined;
-}
-
-function decisionOf(answer: unknown): Decision {
-  if (answer === true) return ALLOW;
-  if (typeof answer !== "object" || answer === null || Array.isArray(answer)) return DENY;
-  const { allow, disclose, cache } = answer as Dict;
-  return {
-    allow: allow === true,
-    ...(disclose === true ? { disclose: true } : {}),
-    ...(cache === true ? { cache: true } : {}),
-  };
 }

@@ -210,6 +210,16 @@ export function limitMessage(action: string, key: keyof LimitOptions, limit: num
   return `Cannot ${action}: limit "${key}" (${limit}) exceeded`;
 }
 
+/**
+ * The most a client may make the router send a dynamic authenticator or
+ * authorizer on its behalf (HELLO's authid and authextra and a ticket; a
+ * request's options), estimated as {@linkcode keptPayloadSize} does. Such a
+ * procedure serves every session: one huge INVOCATION to it would hold up
+ * every other login or request behind it. Over it, the router denies
+ * without asking.
+ */
+export const ASKED_BYTES = 64 * 1024;
+
 /** What a container costs besides its contents. */
 const CONTAINER_COST = 8;
 /** What a number, boolean or null costs. */

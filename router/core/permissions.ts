@@ -8,7 +8,13 @@
  */
 
 import type { ConfigObject } from "../../config/mod.ts";
-import { type Dict, isValidUri, type MatchPolicy, wildcardMatch } from "../../wamp/mod.ts";
+import {
+  type Dict,
+  isMatchPolicy,
+  isValidUri,
+  type MatchPolicy,
+  wildcardMatch,
+} from "../../wamp/mod.ts";
 import { MatchIndex } from "./match_index.ts";
 
 /** What a session asks to do. */
@@ -251,4 +257,38 @@ function permission(c: ConfigObject): Permission {
   }
   c.done();
   return out;
+}
+
+/**
+ * The match policy of a request: exact unless a SUBSCRIBE or REGISTER says
+ * otherwise; undefined when unknown.
+ *
+ * @param action What the request does.
+ * @param options Its options.
+ * @returns The policy.
+ */
+export function requestMatch(action: Action, options: Dict): MatchPolicy | undefined {
+  if (action !== "subscribe" && action !== "register") return "exact";
+  const match = options.match ?? "exact";
+  return isMatchPolicy(match) ? match : undefined;
+}
+
+/**
+ * A dynamic authorizer's answer as a decision: `true`, or a dict with
+ * `allow`, `disclose` and `cache`; anything else denies.
+ *
+ * @param answer The answer.
+ * @returns The decision.
+ */
+export function decisionOf(answer: unknown): Decision {
+  if (answer === true) return { allow: true };
+  if (typeof answer !== "object" || answer === null || Array.isArray(answer)) {
+    return { allow: false };
+  }
+  const { allow, disclose, cache } = answer as Dict;
+  return {
+    allow: allow === true,
+    ...(disclose === true ? { disclose: true } : {}),
+    ...(cache === true ? { cache: true } : {}),
+  };
 }

@@ -2,11 +2,12 @@
  * What one session can make a dynamic authorizer hold: at most
  * `MAX_PENDING_DECISIONS` decisions waited for at once (the router
  * procedures that check a permission do not wait in the session's line),
- * cached decisions bounded in characters as well as in number, and no
- * decision cached for a session that left while it was pending.
+ * cached decisions bounded in characters as well as in number, no
+ * decision cached for a session that left while it was pending, and
+ * nothing asked about a request whose options are over `ASKED_BYTES`.
  */
 
-import { equal, ok } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
 import {
   Authorizer,
   type AuthorizerCall,
@@ -14,6 +15,7 @@ import {
   MAX_PENDING_DECISIONS,
   type PendingDecision,
 } from "../../router/core/authorizer.ts";
+import { ASKED_BYTES } from "../../router/core/limits.ts";
 import { NOTHING, type Output } from "../../router/core/output.ts";
 import { sessionInfo } from "../_helpers/session_info.ts";
 
@@ -78,4 +80,18 @@ Deno.test("Authorizer: cached decisions are bounded in characters (long URIs), t
   equal(asked, 100, "a recent decision is cached");
   await ask(long(0));
   equal(asked, 101, "the oldest is gone: 100 long keys are over the character budget");
+});
+
+Deno.test("Authorizer: a request whose options are over ASKED_BYTES is denied without asking", () => {
+  let asked = 0;
+  const authorizer = new Authorizer([{ name: "r", authorizer: () => (asked++, true) }], noCall);
+  const decided: Decision[] = [];
+  const start = (options: Record<string, unknown>) =>
+    (authorizer.authorize(session(1), () => ({}), "publish", "com.t", options) as PendingDecision)
+      .start((d) => (decided.push(d), NOTHING));
+  const over = start({ x_pad: "x".repeat(ASKED_BYTES + 1) });
+  equal(over.effects.length, 0, "no task, no timer");
+  deepEqual(decided, [{ allow: false }]);
+  taskOf(start({ x_pad: "x".repeat(ASKED_BYTES - 100) }))();
+  equal(asked, 1, "options under the bound are the authorizer's to judge");
 });

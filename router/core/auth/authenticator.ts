@@ -12,6 +12,7 @@
 
 import { ChannelBinding } from "../../../wamp/auth/auth_method.ts";
 import type { Dict, PeerCertificate, TransportInfo } from "../../../wamp/mod.ts";
+import { ASKED_BYTES, keptPayloadSize } from "../limits.ts";
 
 /** The identity a session is welcomed with. */
 export interface Identity {
@@ -221,7 +222,8 @@ function lowerKeys(fields: Readonly<Record<string, string>>): Dict {
  * @param ticket The ticket (ticket method only).
  * @param next Continues with the principal (a dict with a string `role`).
  * @returns The outcome; it denies when the answer has no role (or the
- * authenticator threw).
+ * authenticator threw), and without asking when what the client gave is
+ * over `ASKED_BYTES`.
  */
 export function askAuthenticator(
   source: DynamicSource,
@@ -230,6 +232,10 @@ export function askAuthenticator(
   ticket: string | undefined,
   next: (principal: Dict & { role: string }) => AuthOutcome,
 ): AuthOutcome {
+  const { authid, authextra } = request;
+  if (keptPayloadSize({ authid, authextra, ticket }, ASKED_BYTES) > ASKED_BYTES) {
+    return deny(`its authid, authextra and ticket are over ${ASKED_BYTES} bytes`);
+  }
   const asked: DynamicAuthRequest = {
     realm: request.realm,
     ...(request.authid === undefined ? {} : { authid: request.authid }),
