@@ -48,6 +48,14 @@ export class Target {
   #maxBacklog: number;
   #maxBacklogMessages: number;
   #policy: SlowConsumerPolicy;
+  /**
+   * What a message handed over while the backlog was within `maxBacklog`
+   * left queued, when that alone is over the limit: such a message takes a
+   * while to write out even to a peer that reads at full speed, and is no
+   * sign of a slow consumer. Until the backlog is within the limit again,
+   * it may exceed the limit by that much.
+   */
+  #allowance = 0;
   #dropping = false;
   /** When a drop warning was last written, the count then, and whether this episode's was. */
   #droppedLoggedAt = -Infinity;
@@ -116,6 +124,10 @@ export class Target {
       if (this.#dropping && !over) this.#caughtUp();
       this.meter?.sent(msg);
       peer.send(msg);
+      if (backlog <= this.#maxBacklog) {
+        const left = peer.backlog() - backlog;
+        if (left > this.#maxBacklog) this.#allowance = left;
+      }
       return;
     }
     if (this.#policy === "drop" && msg.type === MessageType.EVENT) {
@@ -134,13 +146,17 @@ export class Target {
 
   /**
    * Whether the connection holds more than its outbound limit, in bytes or
-   * messages: one more message that cannot be dropped would close it.
+   * messages: one more message that cannot be dropped would close it. In
+   * bytes the limit is `maxBacklog`, plus what one message larger than that
+   * left queued, until the backlog is within it again.
    *
    * @param backlog Its backlog in bytes, if just read.
    * @returns True when over the limit.
    */
   overLimit(backlog: number = this.peer.backlog()): boolean {
-    return backlog > this.#maxBacklog || this.peer.queued() >= this.#maxBacklogMessages;
+    if (backlog <= this.#maxBacklog) this.#allowance = 0;
+    else if (backlog > this.#maxBacklog + this.#allowance) return true;
+    return this.peer.queued() >= this.#maxBacklogMessages;
   }
 
   /**

@@ -212,3 +212,31 @@ Deno.test("a kill CANCEL reaches a callee past its outbound limit: the INTERRUPT
   await caller.close();
   await callee.close();
 });
+
+Deno.test("a session that reads is not closed for the RESULT that follows a large EVENT to it", async () => {
+  await using t = await startRouter({
+    listener: { attach: { maxBacklog: MAX_BACKLOG, slowConsumer: "drop" } },
+  });
+  const { connect } = await import("../../mod.ts");
+  const reader = await connect(t.listener.urls.websocket!, { realm: "realm1" });
+  const events: number[] = [];
+  await reader.subscribe(TOPIC, (e) => void events.push(String(e.args[0]).length));
+  const other = await connectLocal(t.router, "realm1");
+  let answer!: () => void;
+  await other.register(
+    "com.example.later",
+    () => new Promise((r) => answer = () => r({ args: [1] })),
+  );
+  const result = reader.call("com.example.later");
+  await until(() => answer !== undefined, 5000, "the INVOCATION");
+  // The EVENT is still being written to the reader when the RESULT comes.
+  const big = "x".repeat(12 * 1024 * 1024);
+  await other.publish(TOPIC, { args: [big] }, { acknowledge: true, exclude_me: true });
+  answer();
+  equal((await within(result, 10_000, "the RESULT")).args[0], 1);
+  await until(() => events.length === 1, 10_000, "the EVENT");
+  equal(events[0], big.length);
+  ok(!t.logs.some((l) => l.includes("slow consumer")), t.logs.join("\n"));
+  await reader.close();
+  await other.close();
+});

@@ -150,3 +150,19 @@ Deno.test("past the bound, an EVENT closes the session under the close policy", 
   equal(s.closes, 1);
   equal(s.target.droppedEvents, 0);
 });
+
+Deno.test("one message larger than maxBacklog is no sign of a slow consumer: what follows goes out, up to the limit past it", async () => {
+  const maxBacklog = 64 * 1024;
+  await using s = await stalled({ maxBacklog, maxBacklogMessages: 16384, slowConsumer: "drop" });
+  s.target.send(event(12 << 20)); // more than the kernel's buffers take for a client not reading
+  const left = s.peer.backlog();
+  ok(left > maxBacklog, `backlog ${left} bytes`);
+  const result: ResultMessage = { type: MessageType.RESULT, request: 1, details: {} };
+  s.target.send(result); // a reader at full speed could be writing the large one out still
+  equal(s.closes, 0);
+  for (let i = 0; i < 200 && s.target.droppedEvents === 0; i++) s.target.send(event(1000));
+  ok(s.target.droppedEvents > 0, "past the limit beyond the large message, EVENTs are dropped");
+  ok(s.peer.backlog() <= left + maxBacklog + 2200, `backlog ${s.peer.backlog()} bytes`);
+  s.target.send(result);
+  equal(s.closes, 1, "and a message that cannot be dropped closes the session");
+});
