@@ -31,6 +31,7 @@ import {
   frameCache,
 } from "../stream/encode.ts";
 import {
+  compresses,
   deflateMessage,
   inflatedLimit,
   inflateMessage,
@@ -112,11 +113,13 @@ export class WebSocketPeer implements Link {
     this.#deflate = options.deflate;
     const d = options.deflate;
     if (!this.#client) {
-      this.#plain = frameCache(options.serializer, "websocket");
+      // A batched link's frames are one-message batches (its large messages: see send()).
+      const framing = this.#batched ? "websocket/batched" : "websocket";
+      this.#plain = frameCache(options.serializer, framing);
       if (d !== undefined) {
         this.#deflated = frameCache(
           options.serializer,
-          `websocket/deflate/${d.level}/${d.windowBits}`,
+          `${framing}/deflate/${d.level}/${d.windowBits}`,
         );
       }
     }
@@ -182,6 +185,11 @@ export class WebSocketPeer implements Link {
     }
     const bytes = encodeBytes(this.#serializer, msg);
     if (this.#batched) {
+      if (bytes.length >= FLUSH_BYTES) { // alone, its frame shared by a fan-out's batched links
+        this.#flushBatch();
+        const alone = (b: Uint8Array) => joinBatch([b], this.#serializer.binary);
+        return this.#wire.write(this.#frameFor(msg, bytes, alone), 1);
+      }
       if (this.#batch.length === 0) queueMicrotask(() => this.#flushBatch());
       this.#batch.push(bytes);
       this.#batchBytes += bytes.length;
@@ -228,13 +236,13 @@ export class WebSocketPeer implements Link {
     else this.#closeTimer = setTimeout(() => this.#wire.end(), CLOSE_WAIT);
   }
 
-  /** The frame for one message, shared on the server side for fan-out. */
-  #frameFor(msg: WampMessage, bytes: Uint8Array): Uint8Array {
+  /** The frame of `bytes` (or of what `wrap` makes of them), shared on the server side for fan-out. */
+  #frameFor(msg: WampMessage, bytes: Uint8Array, wrap = (b: Uint8Array) => b): Uint8Array {
     const deflate = this.#deflate;
-    const compress = deflate !== undefined && bytes.length >= deflate.threshold;
+    const compress = deflate !== undefined && compresses(bytes.length, deflate);
     const cache = compress ? this.#deflated : this.#plain;
-    if (cache === undefined) return this.#frame(bytes, compress); // the client side masks
-    return cache.get(msg) ?? cache.set(msg, this.#frame(bytes, compress));
+    if (cache === undefined) return this.#frame(wrap(bytes), compress); // the client side masks
+    return cache.get(msg) ?? cache.set(msg, this.#frame(wrap(bytes), compress));
   }
 
   /** Frames one message payload, compressed when that makes it smaller. */
@@ -261,7 +269,7 @@ export class WebSocketPeer implements Link {
     const deflate = this.#deflate;
     const frame = this.#frame(
       payload,
-      deflate !== undefined && payload.length >= deflate.threshold,
+      deflate !== undefined && compresses(payload.length, deflate),
     );
     this.#wire.write(frame, batch.length);
   }

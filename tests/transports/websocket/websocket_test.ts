@@ -14,6 +14,7 @@ import { parseRequestHead, textResponse } from "../../../transports/stream/http.
 import {
   deflateMessage,
   inflateMessage,
+  MAX_DEFLATE_BYTES,
 } from "../../../transports/websocket/permessage_deflate.ts";
 import { serveWebSocket } from "../../../transports/websocket/deno_serve.ts";
 import {
@@ -729,4 +730,68 @@ Deno.test("keepalive: a peer that never answers pings is closed with 1001; peers
   let closed = false;
   link.bind({ receive() {}, fail() {}, closed: () => closed = true });
   await until(() => closed, 5000, "link closed for want of a pong");
+});
+
+Deno.test("a large EVENT to batched subscribers goes as one frame shared by them, small ones in batches", async () => {
+  for (const compressed of [false, true]) {
+    await using t = await startServer({ compression: { enabled: compressed }, pingInterval: 0 });
+    const options = { serializers: ["msgpack" as const], batched: true, compression: compressed };
+    const subscribers = [await join(t.url, options), await join(t.url, options)];
+    await using publisher = await join(t.url, { serializers: ["json"] });
+    const seen: number[][] = [[], []];
+    for (const [i, s] of subscribers.entries()) {
+      await s.subscribe("com.example.big", (e) => void seen[i]!.push(String(e.args[0]).length));
+    }
+    const written: Uint8Array[] = [];
+    for (const wire of t.wires.slice(0, 2)) {
+      const write = wire.write.bind(wire);
+      wire.write = (
+        bytes,
+        messages,
+      ) => (bytes.length > 100_000 && written.push(bytes), write(bytes, messages));
+    }
+    // Incompressible, so that its compressed frame is large too.
+    const big = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(60_000)))).repeat(
+      3,
+    );
+    await publisher.publish("com.example.big", { args: ["small"] }, { acknowledge: true });
+    await publisher.publish("com.example.big", { args: [big] }, { acknowledge: true });
+    await publisher.publish("com.example.big", { args: ["small"] }, { acknowledge: true });
+    await until(() => seen.every((s) => s.length === 3), 5000, "the EVENTs");
+    deepEqual(seen, [[5, big.length, 5], [5, big.length, 5]]);
+    equal(written.length, 2, `${compressed}: one large frame per subscriber`);
+    ok(written[0] === written[1], `${compressed}: the same frame`);
+    equal((written[0]![0]! & 0x40) !== 0, compressed, "RSV1: compressed or not");
+    for (const s of subscribers) await s[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("permessage-deflate: a message over MAX_DEFLATE_BYTES goes uncompressed, one under it compressed", async () => {
+  await using t = await startServer({ compression: { enabled: true }, pingInterval: 0 });
+  await using subscriber = await join(t.url, { serializers: ["json"], compression: true });
+  await using publisher = await join(t.url, { serializers: ["json"] });
+  const sizes: number[] = [];
+  await subscriber.subscribe("com.example.t", (e) => void sizes.push(String(e.args[0]).length));
+  const frames: Uint8Array[] = [];
+  const wire = t.wires[0]!;
+  const write = wire.write.bind(wire);
+  wire.write = (bytes, messages) => (frames.push(bytes), write(bytes, messages));
+  // Base64 of random bytes: compressible (4 to 3), not past the inflate ratio a peer allows.
+  const random = new Uint8Array(MAX_DEFLATE_BYTES);
+  for (let i = 0; i < random.length; i += 65536) {
+    crypto.getRandomValues(random.subarray(i, i + 65536));
+  }
+  let text = "";
+  for (let i = 0; i < random.length; i += 30_000) {
+    text += btoa(String.fromCharCode(...random.subarray(i, i + 30_000)));
+  }
+  for (const n of [MAX_DEFLATE_BYTES - 1000, MAX_DEFLATE_BYTES + 1000]) {
+    await publisher.publish("com.example.t", { args: [text.slice(0, n)] }, { acknowledge: true });
+  }
+  await until(() => sizes.length === 2, 5000, "the EVENTs");
+  deepEqual(sizes, [MAX_DEFLATE_BYTES - 1000, MAX_DEFLATE_BYTES + 1000]);
+  const rsv1 = frames.filter((f) => f.length > 1000 || (f[0]! & 0x40) !== 0).map((f) =>
+    (f[0]! & 0x40) !== 0
+  );
+  deepEqual(rsv1, [true, false]);
 });
