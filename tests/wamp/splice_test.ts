@@ -51,6 +51,42 @@ Deno.test("an EVENT carrying a decoded PUBLISH's payload objects splices its JSO
   equal(spliceJson(argsOnly as WampMessage), undefined);
 });
 
+Deno.test("a short spliced EVENT, INVOCATION or RESULT is the text json.encode writes", () => {
+  const details = [{}, { publisher: 3, topic: "t.x" }, { x_bin: new Uint8Array([1, 2]) }, {
+    procedure: "a.b",
+    x_u: undefined,
+    x_n: null,
+  }];
+  for (const spelled of ['[1.5, "a", {"k": []}]', '[1], {"z": [true]}']) {
+    const call = json.decode(`[48, 9, {}, "a.b", ${spelled}]`);
+    if (call.type !== MessageType.CALL) throw new Error("not a CALL");
+    const payload = call.kwargs === undefined ? { args: call.args! } : {
+      args: call.args!,
+      kwargs: call.kwargs,
+    };
+    for (const d of details as Record<string, unknown>[]) {
+      const messages: WampMessage[] = [
+        {
+          type: MessageType.EVENT,
+          subscription: 2 ** 53,
+          publication: 7,
+          details: d,
+          ...payload,
+        },
+        {
+          type: MessageType.INVOCATION,
+          request: 1,
+          registration: 2 ** 52 + 1,
+          details: d,
+          ...payload,
+        },
+        { type: MessageType.RESULT, request: 12, details: d, ...payload },
+      ];
+      for (const msg of messages) equal(spliceJson(msg), json.encode(msg), JSON.stringify(msg));
+    }
+  }
+});
+
 Deno.test("payloads that toWire would write otherwise are never spliced", () => {
   for (
     const frame of [
