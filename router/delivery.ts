@@ -116,11 +116,8 @@ export class Target {
   send(msg: WampMessage): void {
     const peer = this.peer;
     const backlog = peer.backlog();
-    // An INTERRUPT goes past the limit (under `drop`): small, one per call in flight at most, and
-    // dropped it would leave a `kill` CANCEL waiting forever, or a callee waiting for a chunk.
-    const interrupt = msg.type === MessageType.INTERRUPT && this.#policy === "drop";
     const over = this.overLimit(backlog);
-    if (!over || interrupt) {
+    if (!over || this.#endsCall(msg)) {
       if (this.#dropping && !over) this.#caughtUp();
       this.meter?.sent(msg);
       peer.send(msg);
@@ -142,6 +139,21 @@ export class Target {
       this.#fields(backlog, "slow consumer: closed"),
     );
     this.#session.close();
+  }
+
+  /**
+   * Whether a message goes past the limit (under `drop`): an INTERRUPT, or
+   * an ERROR for a CALL without payload. Each is small, one per call in
+   * flight at most; dropped, it would leave a `kill` CANCEL waiting
+   * forever, a callee waiting for a chunk, or a caller for its call's end
+   * (the dealer ends a call whose progressive result finds its caller over
+   * the limit).
+   */
+  #endsCall(msg: WampMessage): boolean {
+    if (this.#policy !== "drop") return false;
+    if (msg.type === MessageType.INTERRUPT) return true;
+    return msg.type === MessageType.ERROR && msg.requestType === MessageType.CALL &&
+      msg.args === undefined && msg.kwargs === undefined && msg.payload === undefined;
   }
 
   /**

@@ -7,7 +7,7 @@
  * than closed or silently denied one.
  */
 
-import { equal, ok } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
 import { connectLocal, type Session } from "../../mod.ts";
 import { concat } from "../../transports/stream/bytes.ts";
 import { jsonFrame, rawTcp, stalledSubscriber } from "../_helpers/raw_rawsocket.ts";
@@ -239,4 +239,57 @@ Deno.test("a session that reads is not closed for the RESULT that follows a larg
   ok(!t.logs.some((l) => l.includes("slow consumer")), t.logs.join("\n"));
   await reader.close();
   await other.close();
+});
+
+Deno.test("progressive results to a caller that stops reading end the call, not the caller", async () => {
+  await using t = await startRouter({
+    listener: { attach: { maxBacklog: 64 * 1024, slowConsumer: "drop" } },
+  });
+  const callee = await connectLocal(t.router, "realm1");
+  let interrupted = false;
+  let sent = 0;
+  await callee.register("com.example.stream", async (_a, _k, _d, inv) => {
+    inv.signal.addEventListener("abort", () => interrupted = true);
+    while (!inv.signal.aborted && sent < 20_000) {
+      inv.progress({ args: ["p".repeat(1000)] });
+      if (++sent % 50 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    return { args: ["done"] };
+  });
+  const socket = await rawTcp(t.listener.urls.rawsocket!);
+  socket.pause(); // never reads, until the end
+  socket.write(concat([
+    Uint8Array.of(0x7f, 0xf1, 0, 0),
+    jsonFrame([1, "realm1", {
+      roles: { caller: { features: { progressive_call_results: true } } },
+    }]),
+    jsonFrame([48, 1, { receive_progress: true }, "com.example.stream"]),
+  ]));
+  await until(() => interrupted, 10_000, "the callee's INTERRUPT");
+  ok(sent < 20_000, `${sent} progressive results`);
+  ok(!t.logs.some((l) => l.includes("closing session")), t.logs.join("\n"));
+  equal(realmOf(t.router, "realm1")!.size, 2, "the caller is still there");
+  // Reading again, it finds the results it was sent, then ERROR canceled.
+  let buffered = new Uint8Array(0);
+  let handshake = true;
+  let error: unknown[] | undefined;
+  socket.on("data", (chunk: Uint8Array) => {
+    buffered = concat([buffered, chunk]);
+    if (handshake && buffered.length >= 4) {
+      buffered = buffered.subarray(4);
+      handshake = false;
+    }
+    while (buffered.length >= 4) {
+      const length = (buffered[1]! << 16) | (buffered[2]! << 8) | buffered[3]!;
+      if (buffered.length < 4 + length) break;
+      const msg = JSON.parse(new TextDecoder().decode(buffered.subarray(4, 4 + length)));
+      if (msg[0] === 8) error = msg;
+      buffered = buffered.subarray(4 + length);
+    }
+  });
+  socket.resume();
+  await until(() => error !== undefined, 10_000, "the ERROR");
+  deepEqual(error, [8, 48, 1, {}, "wamp.error.canceled"]);
+  socket.destroy();
+  await callee.close();
 });

@@ -132,18 +132,18 @@ export class Calls {
     const pending = this.#pending(session.id, msg.request, "YIELD");
     if (pending === undefined) return NOTHING;
     if (ppt && !pending.callerPassthru) {
-      return reply([
-        errorReply(
-          pending.caller,
-          MessageType.CALL,
-          pending.callRequest,
-          ErrorUri.FEATURE_NOT_SUPPORTED,
-          "the callee answered with payload passthru, which the caller did not announce",
-        ),
-      ], this.#end(pending));
+      const why = "the callee answered with payload passthru, which the caller did not announce";
+      const { caller, callRequest } = pending;
+      const uri = ErrorUri.FEATURE_NOT_SUPPORTED;
+      const error = errorReply(caller, MessageType.CALL, callRequest, uri, why);
+      return reply([error], this.#end(pending));
     }
     const progress = msg.options.progress === true;
     if (progress && !pending.receiveProgress) return NOTHING;
+    // A progressive result to a caller not reading can neither wait nor be dropped: the call ends.
+    if (progress && this.#options.busy(pending.caller)) {
+      return reply(abandoned(pending, "killnowait", ErrorUri.CANCELED), this.#end(pending));
+    }
     const timer = progress ? this.#arm(pending) : this.#end(pending);
     const details: ResultDetails = progress ? { progress: true } : {};
     const result: ResultMessage = {
