@@ -74,10 +74,19 @@ export async function subscribe(
     void subscription?.unsubscribe().catch(() => {});
     done();
   };
+  const limit = bridge.maxBacklog;
+  /**
+   * What one record larger than `maxBacklog`, queued while the stream was
+   * within it, adds to it until the stream is within it again: a reader
+   * at full speed takes a while to read it (as `Target` in
+   * `router/delivery.ts` allows a WAMP connection).
+   */
+  let allowance = 0;
   const push = (bytes: Uint8Array) => {
     if (ended) return;
+    if ((controller.desiredSize ?? 0) >= 0) allowance = bytes.length > limit ? bytes.length : 0;
     controller.enqueue(bytes);
-    if ((controller.desiredSize ?? 0) < 0) {
+    if ((controller.desiredSize ?? 0) < -allowance) {
       // A slow reader: drop the stream rather than hold more for it.
       end();
       controller.error(new Error("slow reader"));

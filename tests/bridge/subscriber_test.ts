@@ -186,3 +186,25 @@ Deno.test("SSE: a reader that falls more than maxBacklog behind is dropped", asy
   equal(status, 200);
   await slow.body?.cancel().catch(() => {});
 });
+
+Deno.test("SSE: an event larger than maxBacklog, while another is read, reaches the reader; the stream goes on", async () => {
+  await using t = await startBridge([{
+    path: "/big",
+    type: "subscriber",
+    realm: "realm1",
+    role: "app",
+    auth: { token: "t" },
+    maxBacklog: 64 * 1024,
+  }]);
+  const response = await open(`${t.base}/big?topic=com.example.big`);
+  await new Promise((r) => setTimeout(r, 50));
+  const big = "x".repeat(200 * 1024);
+  // Back to back: the second is queued while the first is still being written.
+  t.client.publish("com.example.big", { args: [big] });
+  t.client.publish("com.example.big", { args: [big] });
+  for (let i = 0; i < 3; i++) {
+    await t.client.publish("com.example.big", { args: [i] }, { acknowledge: true });
+  }
+  const got = await records(response, 5);
+  deepEqual(got.map((r) => (r.data as { args: unknown[] }).args[0]), [big, big, 0, 1, 2]);
+});
