@@ -8,6 +8,7 @@
  */
 
 import { deepEqual, equal, ok } from "node:assert/strict";
+import type net from "node:net";
 import { connectLocal, type Session } from "../../mod.ts";
 import { concat } from "../../transports/stream/bytes.ts";
 import { jsonFrame, rawTcp, stalledSubscriber } from "../_helpers/raw_rawsocket.ts";
@@ -40,6 +41,25 @@ function stalledSession(t: TestRouter, type: string): Stalled | undefined {
     (m as unknown as Stalled).peer?.info.type === type &&
     (m as unknown as Stalled).droppedEvents > 0
   ) as unknown as Stalled | undefined;
+}
+
+/** Hands `each` every JSON message a RawSocket client reads from now on (after the handshake). */
+function onMessages(socket: net.Socket, each: (msg: unknown[]) => void): void {
+  let buffered = new Uint8Array(0);
+  let handshake = true;
+  socket.on("data", (chunk: Uint8Array) => {
+    buffered = concat([buffered, chunk]);
+    if (handshake && buffered.length >= 4) {
+      buffered = buffered.subarray(4);
+      handshake = false;
+    }
+    while (buffered.length >= 4) {
+      const length = (buffered[1]! << 16) | (buffered[2]! << 8) | buffered[3]!;
+      if (buffered.length < 4 + length) break;
+      each(JSON.parse(new TextDecoder().decode(buffered.subarray(4, 4 + length))));
+      buffered = buffered.subarray(4 + length);
+    }
+  });
 }
 
 /** Publishes TOTAL events, paced by the healthy subscriber (a window of 500). */
@@ -106,22 +126,9 @@ Deno.test("a caller that stops reading its RESULTs is paused, bounded, and loses
   ok(!t.logs.some((l) => l.includes("closing session")), t.logs.join("\n"));
   // Once it reads, every CALL is answered (RESULT, or limit_exceeded past
   // callsPerSession): nothing was dropped.
-  let buffered = new Uint8Array(0);
   let answers = 0;
-  let handshake = true;
-  socket.on("data", (chunk: Uint8Array) => {
-    buffered = concat([buffered, chunk]);
-    if (handshake && buffered.length >= 4) {
-      buffered = buffered.subarray(4);
-      handshake = false;
-    }
-    while (buffered.length >= 4) {
-      const length = (buffered[1]! << 16) | (buffered[2]! << 8) | buffered[3]!;
-      if (buffered.length < 4 + length) break;
-      const type = JSON.parse(new TextDecoder().decode(buffered.subarray(4, 4 + length)))[0];
-      if (type === 50 || type === 8) answers++;
-      buffered = buffered.subarray(4 + length);
-    }
+  onMessages(socket, ([type]) => {
+    if (type === 50 || type === 8) answers++;
   });
   socket.resume();
   await until(() => answers === CALLS, 20_000, `${CALLS} answers`);
@@ -270,22 +277,9 @@ Deno.test("progressive results to a caller that stops reading end the call, not 
   ok(!t.logs.some((l) => l.includes("closing session")), t.logs.join("\n"));
   equal(realmOf(t.router, "realm1")!.size, 2, "the caller is still there");
   // Reading again, it finds the results it was sent, then ERROR canceled.
-  let buffered = new Uint8Array(0);
-  let handshake = true;
   let error: unknown[] | undefined;
-  socket.on("data", (chunk: Uint8Array) => {
-    buffered = concat([buffered, chunk]);
-    if (handshake && buffered.length >= 4) {
-      buffered = buffered.subarray(4);
-      handshake = false;
-    }
-    while (buffered.length >= 4) {
-      const length = (buffered[1]! << 16) | (buffered[2]! << 8) | buffered[3]!;
-      if (buffered.length < 4 + length) break;
-      const msg = JSON.parse(new TextDecoder().decode(buffered.subarray(4, 4 + length)));
-      if (msg[0] === 8) error = msg;
-      buffered = buffered.subarray(4 + length);
-    }
+  onMessages(socket, (msg) => {
+    if (msg[0] === 8) error = msg;
   });
   socket.resume();
   await until(() => error !== undefined, 10_000, "the ERROR");
