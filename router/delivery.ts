@@ -49,13 +49,15 @@ export class Target {
   #maxBacklogMessages: number;
   #policy: SlowConsumerPolicy;
   /**
-   * What a message handed over while the backlog was within `maxBacklog`
-   * left queued, when that alone is over the limit: such a message takes a
-   * while to write out even to a peer that reads at full speed, and is no
-   * sign of a slow consumer. Until the backlog is within the limit again,
-   * it may exceed the limit by that much.
+   * What is left to write of a message larger than `maxBacklog`, handed
+   * over while the backlog was within it: such a message takes a while to
+   * write out even to a peer that reads at full speed, and is no sign of a
+   * slow consumer. The backlog may exceed the limit by that much, which
+   * shrinks as bytes go out (each drop of the backlog counts).
    */
   #allowance = 0;
+  /** The backlog when last seen (after a send, or when checked). */
+  #seen = 0;
   #dropping = false;
   /** When a drop warning was last written, the count then, and whether this episode's was. */
   #droppedLoggedAt = -Infinity;
@@ -121,10 +123,11 @@ export class Target {
       if (this.#dropping && !over) this.#caughtUp();
       this.meter?.sent(msg);
       peer.send(msg);
-      if (backlog <= this.#maxBacklog) {
-        const left = peer.backlog() - backlog;
-        if (left > this.#maxBacklog) this.#allowance = left;
+      const after = peer.backlog();
+      if (backlog <= this.#maxBacklog && after - backlog > this.#maxBacklog) {
+        this.#allowance = after - backlog;
       }
+      this.#seen = after;
       return;
     }
     if (this.#policy === "drop" && msg.type === MessageType.EVENT) {
@@ -159,15 +162,19 @@ export class Target {
   /**
    * Whether the connection holds more than its outbound limit, in bytes or
    * messages: one more message that cannot be dropped would close it. In
-   * bytes the limit is `maxBacklog`, plus what one message larger than that
-   * left queued, until the backlog is within it again.
+   * bytes the limit is `maxBacklog`, plus what is left to write of one
+   * message larger than that, handed over while within it.
    *
    * @param backlog Its backlog in bytes, if just read.
    * @returns True when over the limit.
    */
   overLimit(backlog: number = this.peer.backlog()): boolean {
     if (backlog <= this.#maxBacklog) this.#allowance = 0;
-    else if (backlog > this.#maxBacklog + this.#allowance) return true;
+    else if (backlog < this.#seen) {
+      this.#allowance = Math.max(0, this.#allowance - this.#seen + backlog);
+    }
+    this.#seen = backlog;
+    if (backlog > this.#maxBacklog + this.#allowance) return true;
     return this.peer.queued() >= this.#maxBacklogMessages;
   }
 

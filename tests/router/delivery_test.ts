@@ -166,3 +166,34 @@ Deno.test("one message larger than maxBacklog is no sign of a slow consumer: wha
   s.target.send(result);
   equal(s.closes, 1, "and a message that cannot be dropped closes the session");
 });
+
+Deno.test("the allowance for a large message shrinks as it goes out: a peer that reads it and stops is held to maxBacklog", () => {
+  let backlog = 0;
+  const peer = {
+    info: { type: "fake" },
+    send: (msg: EventMessage) => void (backlog += String(msg.args?.[0] ?? "").length),
+    backlog: () => backlog,
+    queued: () => 0,
+    close: () => {},
+  };
+  let closes = 0;
+  const target = new Target(
+    peer as unknown as ConstructorParameters<typeof Target>[0],
+    { maxBacklog: 1000, maxBacklogMessages: 16384, slowConsumer: "drop" },
+    () => {},
+    { close: () => void closes++, shutdown: () => {}, violate: () => {} },
+  );
+  target.send(event(10_000));
+  equal(backlog, 10_000);
+  // The peer reads the large message only, while events of 100 bytes keep coming.
+  let sent = 0;
+  for (let i = 0; i < 200 && target.droppedEvents === 0; i++) {
+    const before = backlog;
+    target.send(event(100));
+    if (backlog > before) sent++;
+    backlog -= Math.min(100, Math.max(0, 10_000 - 100 * i)); // 100 bytes of the large one read
+  }
+  ok(target.droppedEvents > 0, "dropped once the small ones pass the limit");
+  ok(sent * 100 <= 1000 + 100 + 100, `${sent} small events held`);
+  equal(closes, 0);
+});
