@@ -140,13 +140,15 @@ export class Wire {
   /**
    * Queues bytes; they go out at the end of this turn of the event loop,
    * together with everything else queued in it (at once when 64 KiB are
-   * queued).
+   * queued). Bytes of 64 KiB or more go at once, as they are, after what
+   * was queued: a fan-out's large frame stays one buffer for every link.
    *
    * @param bytes The bytes (not copied: do not reuse the buffer).
    * @param messages How many messages they carry, for {@linkcode Wire.queuedMessages}.
    */
   write(bytes: Uint8Array, messages = 0): void {
     if (this.#closed || this.#ending) return;
+    if (bytes.byteLength >= FLUSH_BYTES && this.#queue.length > 0) this.flush();
     this.#queue.push(bytes);
     this.#queuedBytes += bytes.byteLength;
     this.#queuedMessages += messages;

@@ -17,7 +17,7 @@ import {
 } from "../../../transports/stream/encode.ts";
 import { RawSocketConnection } from "../../../transports/rawsocket/link.ts";
 import { WebSocketPeer } from "../../../transports/websocket/link.ts";
-import { Wire } from "../../../transports/stream/wire.ts";
+import { FLUSH_BYTES, Wire } from "../../../transports/stream/wire.ts";
 import { encodeFrame, Opcode } from "../../../transports/websocket/framing.ts";
 import {
   cbor,
@@ -180,6 +180,21 @@ Deno.test("a wire hands a slab-carved frame to its socket as it is, and a copy o
   notStrictEqual(written[1], frame);
   deepEqual(written[1], frame);
   equal(written[1]!.byteLength, written[1]!.buffer.byteLength);
+});
+
+Deno.test("a wire writes a chunk of 64 KiB or more as it is, after what was queued", () => {
+  const written: Uint8Array[] = [];
+  const wire = new Wire(recordingSocket(written));
+  const small = new Uint8Array(10).fill(1);
+  const large = new Uint8Array(FLUSH_BYTES).fill(2); // a fan-out's frame: every link's
+  wire.write(small);
+  wire.write(large);
+  wire.write(small);
+  wire.flush();
+  equal(written.length, 3);
+  deepEqual(written[0], small);
+  strictEqual(written[1], large, "not copied into one chunk with the others");
+  deepEqual(written[2], small);
 });
 
 Deno.test("encodeOwnedBytes() copies a message once for every queue that keeps it", () => {
