@@ -51,9 +51,9 @@ export interface LimitOptions {
    * The components of the realm's wildcard patterns in all, those of a
    * common beginning counted once, for subscriptions and for registrations
    * each: the memory the patterns take. A new wildcard pattern past it is
-   * refused. (Matching one URI visits at most two trie nodes per pattern
-   * of its length: about 2 ms at most at the default limits,
-   * `bench/match_index_bench.ts`.)
+   * refused. (Matching one URI visits at most about two trie nodes per
+   * pattern whose beginning it matches: about 2 ms at most at the default
+   * limits, `bench/match_index_bench.ts`.)
    * @default {100000}
    */
   wildcardComponents?: number;

@@ -113,9 +113,10 @@ function* walk<T>(node: Node<T>): Generator<T> {
  * Wildcard patterns, each holding one value: an empty component matches
  * exactly one component of any content, with equal component counts.
  *
- * Matching walks only branches that match, and a run of components that no
- * other pattern branches from is one node. So a URI costs at most two node
- * visits per pattern of its length, whatever the patterns' lengths.
+ * Matching walks only branches that match the URI so far, and a run of
+ * components that no other pattern branches from is one node. So a URI
+ * costs at most about two node visits per stored pattern whose beginning
+ * it matches, however long the patterns are.
  *
  * @typeParam T The value stored per pattern.
  */
