@@ -10,7 +10,8 @@
  * subject only while a local subscription needs it: one NATS subscription
  * per subject, counted by the (topic, match) pairs that need it. Prefix
  * subscriptions take the closest NATS wildcard, and the broker filters by
- * string. Two of a node's subjects may both match a publication (an exact
+ * string; on a subject only prefixes ending inside a component hold, what
+ * none of them match is dropped from its head, undecoded. Two of a node's subjects may both match a publication (an exact
  * and a prefix subscription): NATS then delivers it twice, and the second
  * copy is dropped here (recent publication IDs per origin).
  *
@@ -29,6 +30,7 @@ import type { SharedPublication } from "../router/core/broker/publication.ts";
 import type { Realm } from "../router/core/realm.ts";
 import type { Logger } from "../router/core/types.ts";
 import { unbatch } from "./batch.ts";
+import { envelopeHead } from "./envelope_head.ts";
 import type { ClusterNode, ClusterSubscription } from "./node.ts";
 import type { ClusterRetained } from "./retained.ts";
 import { escapeToken, interestSubjects, uriSubject } from "./subjects.ts";
@@ -48,6 +50,8 @@ export interface PubSubStats {
   received: number;
   /** Duplicate copies dropped. */
   duplicates: number;
+  /** Publications dropped undecoded: on a subject wider than the prefixes that hold it, none matched. */
+  skipped: number;
 }
 
 /** How long an acknowledgement or a subscription waits for NATS, in ms. */
@@ -60,6 +64,14 @@ const SUBJECTS = 4096;
 interface Held {
   count: number;
   sub: ClusterSubscription;
+  /** Holders whose subscriptions want everything on the subject. */
+  tight: number;
+  /**
+   * The other holders: prefixes that end inside a component (`a.bc` holds
+   * `a.>`), by how many hold each. Publications none of them match are
+   * dropped before they are decoded.
+   */
+  prefixes: Map<string, number>;
 }
 
 type Envelope = [
@@ -105,6 +117,24 @@ function sharedOfEnvelope(e: Envelope): SharedPublication {
   };
 }
 
+/**
+ * The prefix a (topic, match) holds its subject for when the subject is
+ * wider than what it matches (a prefix ending inside a component: `a.bc`
+ * holds `a.>`); undefined when it wants all of its subject.
+ */
+function looseness(topic: string, match: ClusterInterest["match"]): string | undefined {
+  return match === "prefix" && topic !== "" && !topic.endsWith(".") ? topic : undefined;
+}
+
+/** Whether a publication from another node is for one of `prefixes` (read from its head only). */
+function wanted(data: Uint8Array, prefixes: Map<string, number>, self: string): boolean {
+  const head = envelopeHead(data);
+  if (head === undefined) return true; // decoded, and refused there
+  if (head.origin === self) return false;
+  for (const prefix of prefixes.keys()) if (head.topic.startsWith(prefix)) return true;
+  return false;
+}
+
 /** PubSub across nodes for one router. */
 export class ClusterPubSub {
   #node: ClusterNode;
@@ -124,7 +154,7 @@ export class ClusterPubSub {
   /** The cluster's testaments, once opened (`Cluster.join`). */
   testamentStore: ClusterTestamentStore | undefined;
   /** Counters. */
-  readonly stats: PubSubStats = { published: 0, received: 0, duplicates: 0 };
+  readonly stats: PubSubStats = { published: 0, received: 0, duplicates: 0, skipped: 0 };
 
   /**
    * Creates the bridge.
@@ -256,21 +286,31 @@ export class ClusterPubSub {
 
   #hold(realm: string, topic: string, match: ClusterInterest["match"]): void {
     if (this.#closed) return;
+    const loose = looseness(topic, match);
     for (const subject of interestSubjects(this.#realmPrefix(realm), topic, match)) {
-      const held = this.#subjects.get(subject);
-      if (held !== undefined) {
-        held.count++;
-        continue;
+      let held = this.#subjects.get(subject);
+      if (held === undefined) {
+        const sub = this.#node.subscribe(subject, (data) => this.#receive(realm, data, held!));
+        this.#subjects.set(subject, held = { count: 0, sub, tight: 0, prefixes: new Map() });
       }
-      const sub = this.#node.subscribe(subject, (data) => this.#receive(realm, data));
-      this.#subjects.set(subject, { count: 1, sub });
+      held.count++;
+      if (loose === undefined) held.tight++;
+      else held.prefixes.set(loose, (held.prefixes.get(loose) ?? 0) + 1);
     }
   }
 
   #release(realm: string, topic: string, match: ClusterInterest["match"]): void {
+    const loose = looseness(topic, match);
     for (const subject of interestSubjects(this.#realmPrefix(realm), topic, match)) {
       const held = this.#subjects.get(subject);
-      if (held === undefined || --held.count > 0) continue;
+      if (held === undefined) continue;
+      if (loose === undefined) held.tight--;
+      else {
+        const n = (held.prefixes.get(loose) ?? 1) - 1;
+        if (n > 0) held.prefixes.set(loose, n);
+        else held.prefixes.delete(loose);
+      }
+      if (--held.count > 0) continue;
       held.sub.unsubscribe();
       this.#subjects.delete(subject);
     }
@@ -295,7 +335,11 @@ export class ClusterPubSub {
     ]).finally(() => clearTimeout(timer));
   }
 
-  #receive(realmName: string, data: Uint8Array): void {
+  #receive(realmName: string, data: Uint8Array, held: Held): void {
+    if (held.tight === 0 && !wanted(data, held.prefixes, this.#node.id)) {
+      this.stats.skipped++;
+      return;
+    }
     const e = decoder.decode(data) as Envelope;
     const [origin, id] = e;
     if (origin === this.#node.id) return;

@@ -64,8 +64,11 @@ for (const via of VIAS) {
     equal(prefix[1]!.topic, "com.myapp.x.c");
     equal(wild[0]!.topic, "com.myapp.a.b");
     // Three subscriptions, two NATS subjects overlapping: one delivery each.
-    equal(clusterOf(b!.router)!.pubsub.stats.received, 5); // com.other too: "com.>"
-    equal(clusterOf(b!.router)!.pubsub.stats.duplicates, 3);
+    const stats = clusterOf(b!.router)!.pubsub.stats;
+    equal(stats.received, 4);
+    equal(stats.duplicates, 3);
+    // com.other came too ("com.myapp" holds "com.>"), and was dropped from its head, undecoded.
+    equal(stats.skipped, 1);
     await Promise.all([sub.close(), pub.close()]);
   });
 }
@@ -292,4 +295,29 @@ Deno.test("cluster: each node's event history keeps what any node published", as
   }
   deepEqual(got, [1, 2, 3]);
   await Promise.all([pub.close(), reader.close()]);
+});
+
+Deno.test("cluster: a prefix ending inside a component holds a wider subject; what it does not match is dropped undecoded", async () => {
+  await using c = await startCluster(2, "test");
+  const [a, b] = c.nodes;
+  const sub = await join(b!, "json");
+  const pub = await join(a!, "json");
+  const stats = clusterOf(b!.router)!.pubsub.stats;
+  const narrow = await collect(sub, "com.ab", { match: "prefix" }); // holds "com.>"
+  for (let i = 0; i < 100; i++) pub.publish("com.x.y", { args: [i] });
+  await flush(pub, "com.abc", [narrow]);
+  deepEqual(argsOf(narrow), []);
+  equal(stats.skipped, 100);
+  equal(stats.received, 1, "the sentinel only");
+  // A subscription that wants all of the subject: everything is decoded while it is there.
+  const wide = await sub.subscribe("com.", () => {}, { match: "prefix" });
+  await pub.publish("com.x.y", { args: ["wide"] }, { acknowledge: true });
+  await flush(pub, "com.abd", [narrow]);
+  equal(stats.skipped, 100);
+  await wide.unsubscribe();
+  await pub.publish("com.x.y", { args: ["narrow again"] }, { acknowledge: true });
+  await flush(pub, "com.abe", [narrow]);
+  equal(stats.skipped, 101);
+  deepEqual(narrow.map((e) => e.topic), ["com.abc", "com.abd", "com.abe"]);
+  await Promise.all([sub.close(), pub.close()]);
 });
