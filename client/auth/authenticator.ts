@@ -34,6 +34,8 @@ export class ClientAuthenticator {
   #scramNonce: string | undefined;
   #verifier: string | undefined;
   #binding: BoundChannel | undefined;
+  /** Whether a CHALLENGE was answered. */
+  #challenged = false;
 
   /**
    * Reads the credentials.
@@ -115,6 +117,7 @@ export class ClientAuthenticator {
     if (!this.#offers(authmethod)) {
       throw new Error(`Cannot authenticate with "${authmethod}": the client did not offer it`);
     }
+    this.#challenged = true;
     const builtIn = await this.#builtIn(authmethod, extra);
     if (builtIn !== undefined) return builtIn;
     const handler = this.#options.onChallenge;
@@ -132,13 +135,27 @@ export class ClientAuthenticator {
   }
 
   /**
-   * Checks WELCOME.Details: after WAMP-SCRAM, the router must prove it knows
-   * the credentials with `authextra.verifier`.
+   * Checks WELCOME.Details: its `authmethod` is one the client offered, and
+   * one that needs no CHALLENGE unless one was answered (a router, or a
+   * man in the middle, cannot skip the credentials the client asked to be
+   * checked with); after WAMP-SCRAM, the router must prove it knows the
+   * credentials with `authextra.verifier`.
    *
    * @param details WELCOME.Details.
    * @returns Why the WELCOME is not acceptable, or `undefined` if it is.
    */
   welcome(details: WelcomeDetails): string | undefined {
+    const method = details.authmethod;
+    if (method !== undefined && !this.#offers(method)) {
+      return `the router welcomed the session with "${method}", which the client did not offer`;
+    }
+    const unchallenged = method === undefined
+      ? this.#methods.some((m) => UNCHALLENGED.has(m))
+      : UNCHALLENGED.has(method);
+    if (!this.#challenged && !unchallenged) {
+      const how = method === undefined ? "without an authmethod" : `with "${method}"`;
+      return `the router welcomed the session ${how} and no CHALLENGE`;
+    }
     const scram = details.authmethod === AuthMethod.WAMP_SCRAM || this.#verifier !== undefined;
     if (!scram || this.#scramNonce === undefined) return undefined;
     const verifier = details.authextra?.verifier;
@@ -210,6 +227,9 @@ function offeredCryptosign(
 }
 
 /** The methods to offer when `authmethods` is not given. */
+/** Methods a router may welcome without a CHALLENGE (a cookie's login is the transport's). */
+const UNCHALLENGED: ReadonlySet<string> = new Set([AuthMethod.ANONYMOUS, AuthMethod.TLS, "cookie"]);
+
 function defaultMethods(options: AuthCredentials): string[] {
   const methods: string[] = [];
   if (options.cryptosign !== undefined) methods.push(AuthMethod.CRYPTOSIGN);

@@ -37,6 +37,37 @@ Deno.test("hostile router: a second CHALLENGE in one join is a protocol violatio
   equal(router.received.find((m) => m[0] === 3)?.[2], ErrorUri.PROTOCOL_VIOLATION);
 });
 
+Deno.test("hostile router: a WELCOME that skips the credentials the client offered is refused", async () => {
+  const cases: [string, Record<string, unknown>, Record<string, unknown>][] = [
+    ["anonymous, not offered", { password: "pw" }, { authmethod: "anonymous" }],
+    ["no authmethod", { password: "pw" }, {}],
+    ["ticket, not offered", { password: "pw" }, { authmethod: "ticket" }],
+    ["scram without its CHALLENGE", { password: "pw" }, { authmethod: "wamp-scram" }],
+    ["ticket without its CHALLENGE", { ticket: "t" }, { authmethod: "ticket" }],
+  ];
+  for (const [name, credentials, details] of cases) {
+    await using router = hostile((msg, send) => {
+      if (msg[0] === 1) send([2, 1, { roles: { broker: {} }, ...details }]);
+    });
+    const error = await within(
+      connect(router.url, { realm: "r", authid: "a", serializers: ["json"], ...credentials })
+        .then((s) => s.close().then(() => undefined), (e: unknown) => e),
+      5000,
+      name,
+    );
+    ok(error instanceof SessionClosedError, `${name}: ${error}`);
+    match(error.message, /welcomed the session|could not prove/, name);
+  }
+  // Anonymous, offered: welcome without a CHALLENGE, with or without its authmethod.
+  for (const details of [{ authmethod: "anonymous" }, {}]) {
+    await using router = hostile((msg, send) => {
+      if (msg[0] === 1) send([2, 1, { roles: { broker: {} }, ...details }]);
+    });
+    const session = await connect(router.url, { realm: "r", serializers: ["json"] });
+    await session.close();
+  }
+});
+
 const WELCOME = [2, 1, {
   roles: { broker: {}, dealer: { features: { progressive_call_invocations: true } } },
 }];
