@@ -130,6 +130,7 @@ export async function openLink(
       const { connectLongPoll } = await import("../transports/longpoll/client.ts");
       return await connectLongPoll(url, {
         ...common,
+        ...handshake,
         ...(tls?.caCerts === undefined ? {} : { caCerts: tls.caCerts }),
         ...(batched === undefined ? {} : { batched }),
       });

@@ -109,3 +109,29 @@ Deno.test("long-poll client: quick 204s to receive back off instead of polling i
     await lp.http.shutdown();
   }
 });
+
+Deno.test("long-poll client: a server that never answers open fails connect() after handshakeTimeout", async () => {
+  const held: ((response: Response) => void)[] = [];
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Promise<Response>((resolve) => held.push(resolve)), // answered at the end only
+  );
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}/lp`;
+    for (
+      const attempt of [
+        () => connectLongPoll(url, { handshakeTimeout: 300 }),
+        () => connect(url, { realm: "r", handshakeTimeout: 300 }),
+      ]
+    ) {
+      const started = Date.now();
+      const error = await within(attempt().then(() => undefined, (e: unknown) => e), 5000, "open");
+      ok(error instanceof TransportError, String(error));
+      match(error.message, /no answer to open in 300 ms/);
+      ok(Date.now() - started < 2000);
+    }
+  } finally {
+    for (const answer of held) answer(new Response("late"));
+    await server.shutdown().catch(() => {});
+  }
+});

@@ -37,6 +37,12 @@ export interface ConnectLongPollOptions {
   batched?: boolean;
   /** Aborts opening the transport. */
   signal?: AbortSignal;
+  /**
+   * How long opening the transport (`open` and its answer) may take, in
+   * ms.
+   * @default {10000}
+   */
+  handshakeTimeout?: number;
   /** Extra CA certificates (PEM) trusted for `https:` URLs. */
   caCerts?: string[];
   /**
@@ -117,12 +123,22 @@ export async function connectLongPoll(
     ? undefined
     : Deno.createHttpClient({ caCerts: options.caCerts });
   let opened: { protocol?: unknown; transport?: unknown };
+  // The caller's signal, or the handshake timeout: a router that never answers fails the open.
+  const timeout = options.handshakeTimeout ?? 10_000;
+  const abort = new AbortController();
+  const stop = () => abort.abort(options.signal?.reason);
+  const timer = setTimeout(
+    () => abort.abort(new Error(`no answer to open in ${timeout} ms`)),
+    timeout,
+  );
+  options.signal?.addEventListener("abort", stop, { once: true });
+  if (options.signal?.aborted) stop();
   try {
     const res = await fetch(`${base}/open`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ protocols: [...offered.keys()] }),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      signal: abort.signal,
       ...(client === undefined ? {} : { client }),
     });
     const text = new TextDecoder().decode(await readBody(res, OPEN_LIMIT, "answer to open"));
@@ -130,8 +146,12 @@ export async function connectLongPoll(
     opened = JSON.parse(text);
   } catch (error) {
     client?.close();
-    const message = error instanceof Error ? error.message : String(error);
-    throw new TransportError(`Cannot connect to ${url}: ${message}`, { cause: error });
+    const cause = abort.signal.aborted ? abort.signal.reason : error;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    throw new TransportError(`Cannot connect to ${url}: ${message}`, { cause });
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", stop);
   }
   const chosen = typeof opened.protocol === "string" ? offered.get(opened.protocol) : undefined;
   const transport = opened.transport;
