@@ -8,6 +8,7 @@
  */
 
 import {
+  MAX_URI_LENGTH,
   MessageType,
   type OutboundOptions,
   type Peer,
@@ -146,8 +147,9 @@ export class Target {
 
   /**
    * Whether a message goes past the limit (under `drop`): an INTERRUPT, or
-   * an ERROR for a CALL without payload. Each is small, one per call in
-   * flight at most; dropped, it would leave a `kill` CANCEL waiting
+   * an ERROR for a CALL without payload and with a URI of at most
+   * `MAX_URI_LENGTH` (a callee's may be longer). Each is small, one per
+   * call in flight at most; dropped, it would leave a `kill` CANCEL waiting
    * forever, a callee waiting for a chunk, or a caller for its call's end
    * (the dealer ends a call whose progressive result finds its caller over
    * the limit).
@@ -156,6 +158,7 @@ export class Target {
     if (this.#policy !== "drop") return false;
     if (msg.type === MessageType.INTERRUPT) return true;
     return msg.type === MessageType.ERROR && msg.requestType === MessageType.CALL &&
+      msg.error.length <= MAX_URI_LENGTH && Object.keys(msg.details).length === 0 &&
       msg.args === undefined && msg.kwargs === undefined && msg.payload === undefined;
   }
 

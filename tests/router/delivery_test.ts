@@ -9,12 +9,13 @@
  * @module
  */
 
-import { equal, ok } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
 import net from "node:net";
 import { Target } from "../../router/delivery.ts";
 import { RawSocketConnection } from "../../transports/rawsocket/link.ts";
 import { Wire } from "../../transports/stream/wire.ts";
 import {
+  type ErrorMessage,
   type EventMessage,
   json,
   MessageType,
@@ -196,4 +197,45 @@ Deno.test("the allowance for a large message shrinks as it goes out: a peer that
   ok(target.droppedEvents > 0, "dropped once the small ones pass the limit");
   ok(sent * 100 <= 1000 + 100 + 100, `${sent} small events held`);
   equal(closes, 0);
+});
+
+Deno.test("past the limit, an ERROR that ends a call goes out only when small: no payload, no details, a URI of at most 4096", () => {
+  const backlog = 10_000; // over the limit
+  const sent: string[] = [];
+  const peer = {
+    info: { type: "fake" },
+    send: (msg: { error?: string }) => void sent.push(msg.error ?? ""),
+    backlog: () => backlog,
+    queued: () => 0,
+    close: () => {},
+  };
+  let closes = 0;
+  const target = new Target(
+    peer as unknown as ConstructorParameters<typeof Target>[0],
+    { maxBacklog: 1000, maxBacklogMessages: 16384, slowConsumer: "drop" },
+    () => {},
+    { close: () => void closes++, shutdown: () => {}, violate: () => {} },
+  );
+  const error = (uri: string, extra: Record<string, unknown> = {}) => ({
+    type: MessageType.ERROR,
+    requestType: MessageType.CALL,
+    request: 1,
+    details: {},
+    error: uri,
+    ...extra,
+  } as ErrorMessage);
+  target.send(error("wamp.error.canceled"));
+  deepEqual(sent, ["wamp.error.canceled"]);
+  equal(closes, 0);
+  for (
+    const big of [
+      error(`a.${"x".repeat(4096)}`),
+      error("a.b", { args: ["x"] }),
+      error("a.b", { details: { x: 1 } }),
+    ]
+  ) {
+    target.send(big);
+  }
+  equal(sent.length, 1, "none of the others went out");
+  equal(closes, 3);
 });
