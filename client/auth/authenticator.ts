@@ -36,6 +36,8 @@ export class ClientAuthenticator {
   #binding: BoundChannel | undefined;
   /** Whether a CHALLENGE was answered. */
   #challenged = false;
+  /** An in-process link: no one in the middle (the router may vouch for the session: `internal`). */
+  #inProcess: boolean;
 
   /**
    * Reads the credentials.
@@ -48,6 +50,7 @@ export class ClientAuthenticator {
    */
   constructor(options: AuthCredentials, transport?: TransportInfo) {
     this.#options = options;
+    this.#inProcess = transport?.type === "local";
     if (options.kdfLimits !== undefined) checkKdfLimits(options.kdfLimits);
     this.#methods = options.authmethods ?? defaultMethods(options);
     this.#cryptosign = offeredCryptosign(options, this.#methods);
@@ -135,33 +138,39 @@ export class ClientAuthenticator {
   }
 
   /**
-   * Checks WELCOME.Details: its `authmethod` is one the client offered, and
-   * one that needs no CHALLENGE unless one was answered (a router, or a
-   * man in the middle, cannot skip the credentials the client asked to be
-   * checked with); after WAMP-SCRAM, the router must prove it knows the
-   * credentials with `authextra.verifier`.
+   * Checks WELCOME.Details, over a link that is not in-process: its
+   * `authmethod` is one the client offered, and one that needs no
+   * CHALLENGE unless one was answered (a router, or a man in the middle,
+   * cannot skip the credentials the client asked to be checked with);
+   * after WAMP-SCRAM, the router must prove it knows the credentials with
+   * `authextra.verifier`.
    *
    * @param details WELCOME.Details.
    * @returns Why the WELCOME is not acceptable, or `undefined` if it is.
    */
   welcome(details: WelcomeDetails): string | undefined {
     const method = details.authmethod;
-    if (method !== undefined && !this.#offers(method)) {
-      return `the router welcomed the session with "${method}", which the client did not offer`;
-    }
-    const unchallenged = method === undefined
-      ? this.#methods.some((m) => UNCHALLENGED.has(m))
-      : UNCHALLENGED.has(method);
-    if (!this.#challenged && !unchallenged) {
-      const how = method === undefined ? "without an authmethod" : `with "${method}"`;
-      return `the router welcomed the session ${how} and no CHALLENGE`;
-    }
+    const skipped = this.#inProcess ? undefined : this.#skipped(method);
+    if (skipped !== undefined) return skipped;
     const scram = details.authmethod === AuthMethod.WAMP_SCRAM || this.#verifier !== undefined;
     if (!scram || this.#scramNonce === undefined) return undefined;
     const verifier = details.authextra?.verifier;
     if (this.#verifier !== undefined && checkVerifier(this.#verifier, verifier)) return undefined;
     return "the router could not prove it knows the credentials: " +
       `wamp-scram verifier ${verifier === undefined ? "missing" : "wrong"}`;
+  }
+
+  /** Why a WELCOME with `method` skipped the credentials the client offered, if it did. */
+  #skipped(method: string | undefined): string | undefined {
+    if (method !== undefined && !this.#offers(method)) {
+      return `the router welcomed the session with "${method}", which the client did not offer`;
+    }
+    const unchallenged = method === undefined
+      ? this.#methods.some((m) => UNCHALLENGED.has(m))
+      : UNCHALLENGED.has(method);
+    if (this.#challenged || unchallenged) return undefined;
+    const how = method === undefined ? "without an authmethod" : `with "${method}"`;
+    return `the router welcomed the session ${how} and no CHALLENGE`;
   }
 
   #offers(authmethod: string): boolean {
