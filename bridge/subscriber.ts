@@ -19,6 +19,8 @@ import { failure } from "./inbound.ts";
 
 const MATCHES = ["exact", "prefix", "wildcard"] as const;
 const encoder = new TextEncoder();
+/** The largest record, in `maxBacklog`s, a stream may hold past its limit (see `push`). */
+const MAX_ALLOWANCE = 4;
 /** Live events held while a resumed stream reads its history, before the stream is dropped. */
 const MAX_HELD = 1024;
 
@@ -27,6 +29,27 @@ function record(id: number, topic: string, args: unknown, kwargs: unknown): Uint
   return encoder.encode(
     `id: ${id}\ndata: ${JSON.stringify(binaryToJson({ topic, args, kwargs }))}\n\n`,
   );
+}
+
+/** The record last made of a live event, and what it was made from. */
+let last: { event: Event; bytes: Uint8Array } | undefined;
+
+/**
+ * A live event's record, made once for every stream of the fan-out: each
+ * gets an `Event` of its own, with the same args and kwargs.
+ */
+function liveRecord(event: Event): Uint8Array {
+  const made = last?.event;
+  if (
+    made?.publication === event.publication && made.args === event.args &&
+    made.kwargs === event.kwargs && made.topic === event.topic
+  ) {
+    return last!.bytes;
+  }
+  const bytes = record(event.publication, event.topic, event.args, event.kwargs);
+  if (last === undefined) queueMicrotask(() => last = undefined); // kept for this turn only
+  last = { event, bytes };
+  return bytes;
 }
 
 /**
@@ -76,15 +99,18 @@ export async function subscribe(
   };
   const limit = bridge.maxBacklog;
   /**
-   * What one record larger than `maxBacklog`, queued while the stream was
-   * within it, adds to it until the stream is within it again: a reader
-   * at full speed takes a while to read it (as `Target` in
-   * `router/delivery.ts` allows a WAMP connection).
+   * What one record larger than `maxBacklog` (up to `MAX_ALLOWANCE` times
+   * it), queued while the stream was within it, adds to it until the stream
+   * is within it again: a reader at full speed takes a while to read it (as
+   * `Target` in `router/delivery.ts` allows a WAMP connection). Unlike a
+   * WAMP connection's frame, the HTTP server copies it for each stream.
    */
   let allowance = 0;
   const push = (bytes: Uint8Array) => {
     if (ended) return;
-    if ((controller.desiredSize ?? 0) >= 0) allowance = bytes.length > limit ? bytes.length : 0;
+    if ((controller.desiredSize ?? 0) >= 0) {
+      allowance = bytes.length > limit && bytes.length <= MAX_ALLOWANCE * limit ? bytes.length : 0;
+    }
     controller.enqueue(bytes);
     if ((controller.desiredSize ?? 0) < -allowance) {
       // A slow reader: drop the stream rather than hold more for it.
@@ -103,7 +129,7 @@ export async function subscribe(
       return;
     }
     if (replayed?.has(event.publication)) return;
-    push(record(event.publication, event.topic, event.args, event.kwargs));
+    push(liveRecord(event));
   };
   const body = new ReadableStream<Uint8Array>({
     start(c) {
