@@ -41,8 +41,8 @@ let last: { event: Event; bytes: Uint8Array } | undefined;
 function liveRecord(event: Event): Uint8Array {
   const made = last?.event;
   if (
-    made?.publication === event.publication && made.args === event.args &&
-    made.kwargs === event.kwargs && made.topic === event.topic
+    made?.publication === event.publication && made.topic === event.topic &&
+    same(made.args, event.args) && same(made.kwargs, event.kwargs)
   ) {
     return last!.bytes;
   }
@@ -50,6 +50,14 @@ function liveRecord(event: Event): Uint8Array {
   if (last === undefined) queueMicrotask(() => last = undefined); // kept for this turn only
   last = { event, bytes };
   return bytes;
+}
+
+/** The same list or dict, or both empty (each `Event` gets an empty one of its own). */
+function same(a: object, b: object): boolean {
+  if (a === b) return true;
+  for (const _ in a) return false;
+  for (const _ in b) return false;
+  return Array.isArray(a) === Array.isArray(b);
 }
 
 /**

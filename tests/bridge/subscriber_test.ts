@@ -208,3 +208,34 @@ Deno.test("SSE: an event larger than maxBacklog, while another is read, reaches 
   const got = await records(response, 5);
   deepEqual(got.map((r) => (r.data as { args: unknown[] }).args[0]), [big, big, 0, 1, 2]);
 });
+
+Deno.test("SSE: an event's record is made once for all the streams it goes to", async () => {
+  await using t = await startBridge(BRIDGES);
+  const responses = [
+    await open(`${t.base}/sse?topic=com.example.shared`),
+    await open(`${t.base}/sse?topic=com.example.shared`),
+    await open(`${t.base}/sse?topic=com.example.shared`),
+  ];
+  await new Promise((r) => setTimeout(r, 50));
+  const big = "x".repeat(100_000);
+  const stringify = JSON.stringify;
+  let made = 0;
+  JSON.stringify = ((value: unknown, ...rest: []) => {
+    const text = stringify(value, ...rest);
+    if (text.length >= big.length && text.includes('"topic"')) made++;
+    return text;
+  }) as typeof JSON.stringify;
+  try {
+    await t.client.publish("com.example.shared", { args: [big] }, { acknowledge: true });
+    for (const response of responses) {
+      deepEqual((await records(response, 1))[0]!.data, {
+        topic: "com.example.shared",
+        args: [big],
+        kwargs: {},
+      });
+    }
+  } finally {
+    JSON.stringify = stringify;
+  }
+  equal(made, 1);
+});
