@@ -185,7 +185,11 @@ export class WebSocketPeer implements Link {
     }
     const bytes = encodeBytes(this.#serializer, msg);
     if (this.#batched) {
-      if (bytes.length >= FLUSH_BYTES) { // alone, its frame shared by a fan-out's batched links
+      // Alone, its frame shared by a fan-out's batched links: a large message, or one compressed.
+      const deflate = this.#deflate;
+      if (
+        bytes.length >= FLUSH_BYTES || (deflate !== undefined && compresses(bytes.length, deflate))
+      ) {
         this.#flushBatch();
         const alone = (b: Uint8Array) => joinBatch([b], this.#serializer.binary);
         return this.#wire.write(this.#frameFor(msg, bytes, alone), 1);
@@ -265,13 +269,8 @@ export class WebSocketPeer implements Link {
     this.#batch = [];
     this.#batchBytes = 0;
     if (this.#closed) return;
-    const payload = joinBatch(batch, this.#serializer.binary);
-    const deflate = this.#deflate;
-    const frame = this.#frame(
-      payload,
-      deflate !== undefined && compresses(payload.length, deflate),
-    );
-    this.#wire.write(frame, batch.length);
+    // Uncompressed: what is compressed goes alone (see send()), once for a whole fan-out.
+    this.#wire.write(this.#frame(joinBatch(batch, this.#serializer.binary), false), batch.length);
   }
 
   #sendClose(code: number, reason: string): void {

@@ -795,3 +795,30 @@ Deno.test("permessage-deflate: a message over MAX_DEFLATE_BYTES goes uncompresse
   );
   deepEqual(rsv1, [true, false]);
 });
+
+Deno.test("batched and compressed: a message to compress goes alone, compressed once for all; batches go uncompressed", async () => {
+  await using t = await startServer({ compression: { enabled: true }, pingInterval: 0 });
+  const options = { serializers: ["json" as const], batched: true, compression: true };
+  const subscribers = [await join(t.url, options), await join(t.url, options)];
+  await using publisher = await join(t.url, { serializers: ["json"] });
+  const seen: string[][] = [[], []];
+  for (const [i, s] of subscribers.entries()) {
+    await s.subscribe("com.example.z", (e) => void seen[i]!.push(String(e.args[0])));
+  }
+  const written: Uint8Array[][] = [[], []];
+  for (const [i, wire] of t.wires.slice(0, 2).entries()) {
+    const write = wire.write.bind(wire);
+    wire.write = (bytes, messages) => (written[i]!.push(bytes), write(bytes, messages));
+  }
+  const mid = "compress me ".repeat(200); // 2.4 KB: over the threshold, far under 64 KiB
+  await publisher.publish("com.example.z", { args: [mid] }, { acknowledge: true });
+  await publisher.publish("com.example.z", { args: ["tiny"] }, { acknowledge: true });
+  await until(() => seen.every((s) => s.length === 2), 5000, "the EVENTs");
+  deepEqual(seen, [[mid, "tiny"], [mid, "tiny"]]);
+  const [a, b] = written;
+  ok(a!.length === 2 && b!.length === 2, `${a!.length} and ${b!.length} writes`);
+  ok(a![0] === b![0], "one compressed frame for both");
+  equal(a![0]![0]! & 0x40, 0x40, "compressed");
+  equal(a![1]![0]! & 0x40, 0, "the batch of the small one is not");
+  for (const s of subscribers) await s[Symbol.asyncDispose]();
+});
