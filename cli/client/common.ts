@@ -144,7 +144,7 @@ export function reportError(command: string, error: unknown): number {
     return EXIT_USAGE;
   }
   if (error instanceof ApplicationError) {
-    const parts = [error.uri];
+    const parts = [printable(error.uri)];
     if (error.args.length > 0) parts.push(JSON.stringify(error.args, jsonSafe));
     if (Object.keys(error.kwargs).length > 0) parts.push(JSON.stringify(error.kwargs, jsonSafe));
     console.error(`cloverleaf: ${parts.join(" ")}`);
@@ -152,8 +152,24 @@ export function reportError(command: string, error: unknown): number {
   }
   // A SessionClosedError's message names its reason URI; a TransportError's the URL.
   const message = error instanceof Error ? error.message : String(error);
-  console.error(`cloverleaf: ${message.split("\n")[0]}`);
+  console.error(`cloverleaf: ${printable(message.split("\n")[0]!)}`);
   return EXIT_WAMP;
+}
+
+/**
+ * Text from the router, fit for a terminal: control characters (escape
+ * sequences could clear the screen, retitle the window or write the
+ * clipboard) are written as JSON escapes.
+ *
+ * @param text The text.
+ * @returns It, with each control character as `\uXXXX`.
+ */
+export function printable(text: string): string {
+  return text.replace(
+    // deno-lint-ignore no-control-regex
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 function isParseArgsError(error: unknown): boolean {
@@ -181,7 +197,7 @@ export async function serveUntilDone(
     console.error(ready);
     const ended = await Promise.race([done, stop.promise, session.closed]);
     if (ended !== undefined) {
-      console.error(`cloverleaf: session closed: ${ended.reason}`);
+      console.error(`cloverleaf: session closed: ${printable(ended.reason)}`);
       return EXIT_WAMP;
     }
     return 0;
