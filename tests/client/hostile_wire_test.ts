@@ -1,16 +1,13 @@
 /**
  * The client's own WebSocket and RawSocket stacks against a hostile
  * server over raw TCP on 127.0.0.1 (attack review E): one that never reads
- * but floods PINGs, one that never reads what the client sends, one that
- * accepts TCP and never speaks TLS.
+ * but floods PINGs, one that accepts TCP and never speaks TLS.
  */
 
 import { equal, match, ok } from "node:assert/strict";
-import net from "node:net";
 import { connectGlobalWebSocket } from "../../client/links/web_socket.ts";
 import { connectRawSocket } from "../../transports/rawsocket/client.ts";
 import { connectWebSocket } from "../../transports/websocket/client.ts";
-import { Wire } from "../../transports/stream/wire.ts";
 import { acceptKey } from "../../transports/websocket/framing.ts";
 import { TransportError } from "../../wamp/mod.ts";
 import { within } from "../_helpers/router.ts";
@@ -92,24 +89,4 @@ Deno.test("global WebSocket link: a server that accepts TCP and never answers th
   ok(error instanceof TransportError, String(error));
   match(error.message, /not open in 300 ms/);
   ok(Date.now() - started < 2000);
-});
-
-Deno.test("client wire: a router that never reads what the client sends is dropped past maxBacklog", async () => {
-  await using server = silentServer(); // accepts, never reads
-  const socket = net.connect(server.port, "127.0.0.1");
-  await new Promise((resolve) => socket.once("connect", resolve));
-  const maxBacklog = 256 * 1024;
-  const wire = new Wire(socket, { maxBacklog, keepReading: true });
-  let closed = false;
-  wire.bind({ data() {}, closed: () => void (closed = true) });
-  const chunk = new Uint8Array(1000);
-  let peak = 0;
-  // Far more than the kernel's buffers take (tens of MiB), a turn at a time.
-  for (let i = 0; i < 400 && !closed; i++) {
-    for (let j = 0; j < 100; j++) wire.write(chunk);
-    peak = Math.max(peak, wire.queuedBytes());
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  ok(closed, `not closed; ${wire.queuedBytes()} bytes queued`);
-  ok(peak <= maxBacklog + 100 * 1000, `peak ${peak} bytes queued`);
 });

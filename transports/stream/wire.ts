@@ -37,12 +37,9 @@ export interface WireOptions {
    */
   maxBacklog?: number;
   /**
-   * Read on while congested. The client side: a router stops reading a
-   * client that does not keep up, so a client that stopped too would
-   * deadlock with it. Reading on, the wire bounds what waits to go out
-   * instead: a write while more than `maxBacklog` waits closes it (the
-   * peer is not reading what it is sent, whatever it made the client
-   * answer).
+   * Read on while congested: only the replies are bounded. The client
+   * side: a router stops reading a client that does not keep up, so a
+   * client that stopped too would deadlock with it.
    * @default {false}
    */
   keepReading?: boolean;
@@ -151,7 +148,6 @@ export class Wire {
    */
   write(bytes: Uint8Array, messages = 0): void {
     if (this.#closed || this.#ending) return;
-    if (this.#keepReading && this.queuedBytes() > this.#maxBacklog) return this.destroy();
     if (bytes.byteLength >= FLUSH_BYTES && this.#queue.length > 0) this.flush();
     this.#queue.push(bytes);
     this.#queuedBytes += bytes.byteLength;
