@@ -54,9 +54,12 @@ export class Target {
    * over while the backlog was within it: such a message takes a while to
    * write out even to a peer that reads at full speed, and is no sign of a
    * slow consumer. The backlog may exceed the limit by that much, which
-   * shrinks as bytes go out (each drop of the backlog counts).
+   * shrinks as its bytes go out: drops of the backlog count once the bytes
+   * queued ahead of it (`#ahead`) have gone.
    */
   #allowance = 0;
+  /** What was queued ahead of that message and has not gone out yet. */
+  #ahead = 0;
   /** The backlog when last seen (after a send, or when checked). */
   #seen = 0;
   #dropping = false;
@@ -127,6 +130,7 @@ export class Target {
       const after = peer.backlog();
       if (backlog <= this.#maxBacklog && after - backlog > this.#maxBacklog) {
         this.#allowance = after - backlog;
+        this.#ahead = backlog;
       }
       this.#seen = after;
       return;
@@ -174,7 +178,10 @@ export class Target {
   overLimit(backlog: number = this.peer.backlog()): boolean {
     if (backlog <= this.#maxBacklog) this.#allowance = 0;
     else if (backlog < this.#seen) {
-      this.#allowance = Math.max(0, this.#allowance - this.#seen + backlog);
+      const gone = this.#seen - backlog;
+      const ahead = Math.min(gone, this.#ahead);
+      this.#ahead -= ahead;
+      this.#allowance = Math.max(0, this.#allowance - (gone - ahead));
     }
     this.#seen = backlog;
     if (backlog > this.#maxBacklog + this.#allowance) return true;

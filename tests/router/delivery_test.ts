@@ -239,3 +239,33 @@ Deno.test("past the limit, an ERROR that ends a call goes out only when small: n
   equal(sent.length, 1, "none of the others went out");
   equal(closes, 3);
 });
+
+Deno.test("the allowance counts from the large message on: what was queued ahead of it going out leaves it whole", () => {
+  let backlog = 900; // small messages queued ahead
+  const peer = {
+    info: { type: "fake" },
+    send: (msg: ResultMessage) => void (backlog += String(msg.args?.[0] ?? "").length),
+    backlog: () => backlog,
+    queued: () => 0,
+    close: () => {},
+  };
+  let closes = 0;
+  const target = new Target(
+    peer as unknown as ConstructorParameters<typeof Target>[0],
+    { maxBacklog: 1000, maxBacklogMessages: 16384, slowConsumer: "drop" },
+    () => {},
+    { close: () => void closes++, shutdown: () => {}, violate: () => {} },
+  );
+  const result = (n: number): ResultMessage => ({
+    type: MessageType.RESULT,
+    request: 1,
+    details: {},
+    args: ["r".repeat(n)],
+  });
+  target.send(result(10_000));
+  backlog -= 1000; // the 900 ahead, and 100 of the large one, read
+  target.send(result(200));
+  backlog -= 100;
+  target.send(result(200));
+  equal(closes, 0, "400 bytes behind the large message are within the limit");
+});
