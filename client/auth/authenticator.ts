@@ -149,8 +149,7 @@ export class ClientAuthenticator {
    * @returns Why the WELCOME is not acceptable, or `undefined` if it is.
    */
   welcome(details: WelcomeDetails): string | undefined {
-    const method = details.authmethod;
-    const skipped = this.#inProcess ? undefined : this.#skipped(method);
+    const skipped = this.#inProcess ? undefined : this.#skipped(details);
     if (skipped !== undefined) return skipped;
     const scram = details.authmethod === AuthMethod.WAMP_SCRAM || this.#verifier !== undefined;
     if (!scram || this.#scramNonce === undefined) return undefined;
@@ -160,15 +159,23 @@ export class ClientAuthenticator {
       `wamp-scram verifier ${verifier === undefined ? "missing" : "wrong"}`;
   }
 
-  /** Why a WELCOME with `method` skipped the credentials the client offered, if it did. */
-  #skipped(method: string | undefined): string | undefined {
+  /**
+   * Why a WELCOME skipped the credentials the client offered, if it did:
+   * it names a method the client did not offer, or one that always
+   * CHALLENGEs (or none, when every offered method does) with no CHALLENGE
+   * answered. A cookie login (`authprovider` `cookie`, when the client
+   * offered `cookie`) names the method the cookie was won with.
+   */
+  #skipped(details: WelcomeDetails): string | undefined {
+    const method = details.authmethod;
+    if (this.#offers("cookie") && details.authprovider === "cookie") return undefined;
     if (method !== undefined && !this.#offers(method)) {
       return `the router welcomed the session with "${method}", which the client did not offer`;
     }
-    const unchallenged = method === undefined
-      ? this.#methods.some((m) => UNCHALLENGED.has(m))
-      : UNCHALLENGED.has(method);
-    if (this.#challenged || unchallenged) return undefined;
+    const skipped = method === undefined
+      ? this.#methods.every((m) => CHALLENGED.has(m))
+      : CHALLENGED.has(method);
+    if (this.#challenged || !skipped) return undefined;
     const how = method === undefined ? "without an authmethod" : `with "${method}"`;
     return `the router welcomed the session ${how} and no CHALLENGE`;
   }
@@ -235,10 +242,15 @@ function offeredCryptosign(
   return methods.includes(AuthMethod.CRYPTOSIGN) ? options.cryptosign : undefined;
 }
 
-/** The methods to offer when `authmethods` is not given. */
-/** Methods a router may welcome without a CHALLENGE (a cookie's login is the transport's). */
-const UNCHALLENGED: ReadonlySet<string> = new Set([AuthMethod.ANONYMOUS, AuthMethod.TLS, "cookie"]);
+/** The methods whose login always takes a CHALLENGE. */
+const CHALLENGED: ReadonlySet<string> = new Set([
+  AuthMethod.TICKET,
+  AuthMethod.WAMPCRA,
+  AuthMethod.WAMP_SCRAM,
+  AuthMethod.CRYPTOSIGN,
+]);
 
+/** The methods to offer when `authmethods` is not given. */
 function defaultMethods(options: AuthCredentials): string[] {
   const methods: string[] = [];
   if (options.cryptosign !== undefined) methods.push(AuthMethod.CRYPTOSIGN);

@@ -58,12 +58,28 @@ Deno.test("hostile router: a WELCOME that skips the credentials the client offer
     ok(error instanceof SessionClosedError, `${name}: ${error}`);
     match(error.message, /welcomed the session|could not prove/, name);
   }
-  // Anonymous, offered: welcome without a CHALLENGE, with or without its authmethod.
-  for (const details of [{ authmethod: "anonymous" }, {}]) {
+  // Welcomes without a CHALLENGE that a real router gives: anonymous (with or without its
+  // authmethod), a cookie login (Crossbar names the method the cookie was won with), a method
+  // of the router's own that takes none (Bondy's trust).
+  const accepted: [Record<string, unknown>, Record<string, unknown>][] = [
+    [{}, { authmethod: "anonymous" }],
+    [{}, {}],
+    [{ authmethods: ["cookie", "wampcra"], secret: "s" }, {
+      authmethod: "wampcra",
+      authprovider: "cookie",
+    }],
+    [{ authmethods: ["trust"] }, { authmethod: "trust" }],
+  ];
+  for (const [credentials, details] of accepted) {
     await using router = hostile((msg, send) => {
       if (msg[0] === 1) send([2, 1, { roles: { broker: {} }, ...details }]);
     });
-    const session = await connect(router.url, { realm: "r", serializers: ["json"] });
+    const session = await connect(router.url, {
+      realm: "r",
+      authid: "a",
+      serializers: ["json"],
+      ...credentials,
+    });
     await session.close();
   }
 });
