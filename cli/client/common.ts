@@ -125,7 +125,7 @@ export function printJson(value: unknown): void {
  * @returns One line of JSON.
  */
 export function jsonLine(value: unknown): string {
-  return JSON.stringify(value, jsonSafe);
+  return printable(JSON.stringify(value, jsonSafe));
 }
 
 /**
@@ -145,8 +145,8 @@ export function reportError(command: string, error: unknown): number {
   }
   if (error instanceof ApplicationError) {
     const parts = [printable(error.uri)];
-    if (error.args.length > 0) parts.push(JSON.stringify(error.args, jsonSafe));
-    if (Object.keys(error.kwargs).length > 0) parts.push(JSON.stringify(error.kwargs, jsonSafe));
+    if (error.args.length > 0) parts.push(jsonLine(error.args));
+    if (Object.keys(error.kwargs).length > 0) parts.push(jsonLine(error.kwargs));
     console.error(`cloverleaf: ${parts.join(" ")}`);
     return EXIT_WAMP;
   }

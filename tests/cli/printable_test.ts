@@ -5,7 +5,7 @@
  */
 
 import { deepEqual, equal } from "node:assert/strict";
-import { printable, reportError } from "../../cli/client/common.ts";
+import { jsonLine, printable, reportError } from "../../cli/client/common.ts";
 import { ApplicationError, SessionClosedError } from "../../mod.ts";
 
 Deno.test("cli printable() writes control characters as \\u escapes, the rest as it is", () => {
@@ -29,4 +29,11 @@ Deno.test("cli reportError() prints a router's error URI and close reason withou
     [false, false],
     printed.join("\n"),
   );
+});
+
+Deno.test("cli jsonLine() escapes DEL and C1 controls too, and stays the same JSON", () => {
+  const value = { a: "\u009b[2J\u007f", b: ["\u001b"] };
+  const line = jsonLine(value);
+  equal(/[\u007f-\u009f]/.test(line), false, line);
+  deepEqual(JSON.parse(line), value);
 });
