@@ -125,7 +125,8 @@ export function printJson(value: unknown): void {
  * @returns One line of JSON.
  */
 export function jsonLine(value: unknown): string {
-  return printable(JSON.stringify(value, jsonSafe));
+  const text: string | undefined = JSON.stringify(value, jsonSafe);
+  return text === undefined ? String(text) : printable(text);
 }
 
 /**

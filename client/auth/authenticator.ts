@@ -149,6 +149,8 @@ export class ClientAuthenticator {
    * @returns Why the WELCOME is not acceptable, or `undefined` if it is.
    */
   welcome(details: WelcomeDetails): string | undefined {
+    // A cookie login names the method the cookie was won with, and has no proof to check.
+    if (this.#offers("cookie") && details.authprovider === "cookie") return undefined;
     const skipped = this.#inProcess ? undefined : this.#skipped(details);
     if (skipped !== undefined) return skipped;
     const scram = details.authmethod === AuthMethod.WAMP_SCRAM || this.#verifier !== undefined;
@@ -161,19 +163,17 @@ export class ClientAuthenticator {
 
   /**
    * Why a WELCOME skipped the credentials the client offered, if it did:
-   * it names a method the client did not offer, or one that always
-   * CHALLENGEs (or none, when every offered method does) with no CHALLENGE
-   * answered. A cookie login (`authprovider` `cookie`, when the client
-   * offered `cookie`) names the method the cookie was won with.
+   * it names a method the client did not offer, or, with no CHALLENGE
+   * answered, one that always CHALLENGEs, or none when the client offered
+   * nothing that can go without one (anonymous, tls, cookie).
    */
   #skipped(details: WelcomeDetails): string | undefined {
     const method = details.authmethod;
-    if (this.#offers("cookie") && details.authprovider === "cookie") return undefined;
     if (method !== undefined && !this.#offers(method)) {
       return `the router welcomed the session with "${method}", which the client did not offer`;
     }
     const skipped = method === undefined
-      ? this.#methods.every((m) => CHALLENGED.has(m))
+      ? !this.#methods.some((m) => UNCHALLENGED.has(m))
       : CHALLENGED.has(method);
     if (this.#challenged || !skipped) return undefined;
     const how = method === undefined ? "without an authmethod" : `with "${method}"`;
@@ -241,6 +241,9 @@ function offeredCryptosign(
 ): CryptosignKey | undefined {
   return methods.includes(AuthMethod.CRYPTOSIGN) ? options.cryptosign : undefined;
 }
+
+/** The methods a WELCOME that names none may stand for without a CHALLENGE. */
+const UNCHALLENGED: ReadonlySet<string> = new Set([AuthMethod.ANONYMOUS, AuthMethod.TLS, "cookie"]);
 
 /** The methods whose login always takes a CHALLENGE. */
 const CHALLENGED: ReadonlySet<string> = new Set([

@@ -36,4 +36,5 @@ Deno.test("cli jsonLine() escapes DEL and C1 controls too, and stays the same JS
   const line = jsonLine(value);
   equal(/[\u007f-\u009f]/.test(line), false, line);
   deepEqual(JSON.parse(line), value);
+  equal(jsonLine(undefined), "undefined", "as before: a RESULT without args prints so");
 });

@@ -44,6 +44,7 @@ Deno.test("hostile router: a WELCOME that skips the credentials the client offer
     ["ticket, not offered", { password: "pw" }, { authmethod: "ticket" }],
     ["scram without its CHALLENGE", { password: "pw" }, { authmethod: "wamp-scram" }],
     ["ticket without its CHALLENGE", { ticket: "t" }, { authmethod: "ticket" }],
+    ["no authmethod, a custom method offered", { authmethods: ["x-otp"] }, {}],
   ];
   for (const [name, credentials, details] of cases) {
     await using router = hostile((msg, send) => {
@@ -66,6 +67,10 @@ Deno.test("hostile router: a WELCOME that skips the credentials the client offer
     [{}, {}],
     [{ authmethods: ["cookie", "wampcra"], secret: "s" }, {
       authmethod: "wampcra",
+      authprovider: "cookie",
+    }],
+    [{ authmethods: ["cookie", "wamp-scram"], password: "pw" }, {
+      authmethod: "wamp-scram",
       authprovider: "cookie",
     }],
     [{ authmethods: ["trust"] }, { authmethod: "trust" }],
