@@ -14,6 +14,7 @@ import {
   ErrorUri,
   Feature,
   hasFeature,
+  isCancelMode,
   MessageType,
   type ResultMessage,
 } from "../wamp/mod.ts";
@@ -111,15 +112,13 @@ export interface CallRequestOptions extends CallOptions {
   onProgress?: (progress: Result) => void;
 }
 
-const CANCEL_MODES: readonly unknown[] = ["skip", "kill", "killnowait"] satisfies CancelMode[];
-
 /** Why the client-only call options are wrong (a CANCEL must not carry a mode the router refuses). */
 function optionsError(
   cancelMode: unknown,
   onProgress: unknown,
   where: string,
 ): TypeError | undefined {
-  if (!CANCEL_MODES.includes(cancelMode)) {
+  if (!isCancelMode(cancelMode)) {
     return new TypeError(`${where}: cancelMode must be "skip", "kill" or "killnowait"`);
   }
   if (onProgress !== undefined && typeof onProgress !== "function") {

@@ -18,7 +18,6 @@ import { isId } from "./ids.ts";
 import { MessageType, messageTypeName } from "./message_type.ts";
 import {
   type CallOptions,
-  type CancelMode,
   type CancelOptions,
   type Dict,
   type ErrorDetails,
@@ -27,6 +26,7 @@ import {
   type InterruptOptions,
   type InvocationDetails,
   type InvocationPolicy,
+  isCancelMode,
   isMatchPolicy,
   type PassthruOptions,
   type PublishOptions,
@@ -478,7 +478,7 @@ function oneOf<T extends string>(...values: T[]): Guard<T> {
 
 const INVOKE = oneOf<InvocationPolicy>("single", "roundrobin", "random", "first", "last");
 const MATCH = isMatchPolicy;
-const CANCEL_MODE = oneOf<CancelMode>("skip", "kill", "killnowait");
+const CANCEL_MODE = isCancelMode;
 
 // The spec's payload passthru keys; Autobahn's transparent-payload keys as
 // the conformance vectors use them.

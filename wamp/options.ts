@@ -267,3 +267,23 @@ export interface WelcomeDetails {
 export function isMatchPolicy(value: unknown): value is MatchPolicy {
   return value === "exact" || value === "prefix" || value === "wildcard";
 }
+
+/**
+ * Whether a value is a CANCEL/INTERRUPT mode: `skip`, `kill` or
+ * `killnowait`.
+ *
+ * @param value Any value.
+ * @returns True for one of the three modes.
+ *
+ * @example
+ * ```ts
+ * import { isCancelMode } from "@cloverleaf/wamp/wamp";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(isCancelMode("kill"), true);
+ * equal(isCancelMode("x"), false);
+ * ```
+ */
+export function isCancelMode(value: unknown): value is CancelMode {
+  return value === "skip" || value === "kill" || value === "killnowait";
+}
