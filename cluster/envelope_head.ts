@@ -7,21 +7,9 @@
  * @module
  */
 
-const utf8 = new TextDecoder();
+import { msgpackFixedSize } from "../wamp/serializers/prescan.ts";
 
-/** The bytes after the tag of a MessagePack number that is not a fixint. */
-const NUMBER_SIZES = new Map([
-  [0xcc, 1],
-  [0xd0, 1],
-  [0xcd, 2],
-  [0xd1, 2],
-  [0xce, 4],
-  [0xd2, 4],
-  [0xca, 4],
-  [0xcf, 8],
-  [0xd3, 8],
-  [0xcb, 8],
-]);
+const utf8 = new TextDecoder();
 
 /** The origin node and topic of an envelope. */
 export interface EnvelopeHead {
@@ -51,32 +39,34 @@ export interface EnvelopeHead {
  * ```
  */
 export function envelopeHead(data: Uint8Array): EnvelopeHead | undefined {
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   let at = 0;
   const byte = (): number => at < data.length ? data[at++]! : -1;
+  /** Reads the `size`-byte unsigned integer at `at`; -1 when it runs past the end, or `size` is -1. */
+  const uint = (size: number): number => {
+    if (size < 0 || at + size > data.length) return -1;
+    let value = 0;
+    for (let i = 0; i < size; i++) value = value * 256 + data[at++]!;
+    return value;
+  };
   const head = byte();
-  if (head === 0xdc) at += 2;
-  else if (head === 0xdd) at += 4;
-  else if ((head & 0xf0) !== 0x90 || head < 0) return undefined;
+  const list = (head & 0xf0) === 0x90 ||
+    ((head === 0xdc || head === 0xdd) && uint(msgpackFixedSize(head)) >= 0);
+  if (!list) return undefined;
   const text = (): string | undefined => {
     const tag = byte();
-    let length: number;
-    if ((tag & 0xe0) === 0xa0) length = tag & 0x1f;
-    else if (tag === 0xd9 && at + 1 <= data.length) length = data[at++]!;
-    else if (tag === 0xda && at + 2 <= data.length) (length = view.getUint16(at), at += 2);
-    else if (tag === 0xdb && at + 4 <= data.length) (length = view.getUint32(at), at += 4);
-    else return undefined;
-    if (at + length > data.length) return undefined;
-    const out = utf8.decode(data.subarray(at, at + length));
+    const fix = (tag & 0xe0) === 0xa0;
+    const length = fix ? tag & 0x1f : tag >= 0xd9 && tag <= 0xdb ? uint(msgpackFixedSize(tag)) : -1;
+    if (length < 0 || at + length > data.length) return undefined;
     at += length;
-    return out;
+    return utf8.decode(data.subarray(at - length, at));
   };
   const origin = text();
   if (origin === undefined) return undefined;
-  const tag = byte(); // the publication ID: an integer, or a float from another encoder
-  const size = tag >= 0 && (tag <= 0x7f || tag >= 0xe0) ? 0 : NUMBER_SIZES.get(tag);
-  if (size === undefined) return undefined;
-  at += size;
+  // The publication ID: a fixint, or an integer or float of the formats 0xca..0xd3.
+  const tag = byte();
+  const number = tag >= 0xca && tag <= 0xd3;
+  if (tag < 0 || !(tag <= 0x7f || tag >= 0xe0 || number)) return undefined;
+  if (number && uint(msgpackFixedSize(tag)) < 0) return undefined;
   const topic = text();
   return topic === undefined ? undefined : { origin, topic };
 }

@@ -343,6 +343,29 @@ export function msgpackElementOffset(at: number): number {
   return !topUndefined && at < topLength && at < topStarts.length ? topStarts[at]! : -1;
 }
 
+/**
+ * The bytes after a MessagePack format byte of 0xc0..0xdf: the length
+ * field of a bin, ext, str, array or map, the value of a number, 0 for
+ * nil and booleans; -1 for a format refused here (ext, 0xc1) or a byte
+ * outside that range.
+ *
+ * @param b The format byte.
+ * @returns The count, or -1.
+ *
+ * @example
+ * ```ts
+ * import { msgpackFixedSize } from "./prescan.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(msgpackFixedSize(0xcf), 8); // uint 64
+ * equal(msgpackFixedSize(0xda), 2); // str 16
+ * equal(msgpackFixedSize(0x90), -1);
+ * ```
+ */
+export function msgpackFixedSize(b: number): number {
+  return b >= 0xc0 && b <= 0xdf ? FIXED[b - 0xc0]! : BAD;
+}
+
 const BAD = -1;
 // Bytes after the first byte of the formats 0xc0..0xdf: nil, (never used),
 // false, true, bin 8/16/32, ext 8/16/32, float 32/64, uint 8..64, int 8..64,
