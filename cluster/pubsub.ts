@@ -58,6 +58,11 @@ export interface PubSubStats {
 const CONFIRM_MS = 3000;
 /** How many recent publication IDs are remembered to drop duplicates. */
 const RECENT = 4096;
+/**
+ * The most prefixes a publication's head is matched against one by one;
+ * past it, it is decoded and the broker matches it through its index.
+ */
+const PEEK_PREFIXES = 64;
 /** How many (realm, topic) subjects are kept computed; the cache restarts beyond. */
 const SUBJECTS = 4096;
 
@@ -336,7 +341,8 @@ export class ClusterPubSub {
   }
 
   #receive(realmName: string, data: Uint8Array, held: Held): void {
-    if (held.tight === 0 && !wanted(data, held.prefixes, this.#node.id)) {
+    const loose = held.tight === 0 && held.prefixes.size <= PEEK_PREFIXES;
+    if (loose && !wanted(data, held.prefixes, this.#node.id)) {
       this.stats.skipped++;
       return;
     }
