@@ -1,24 +1,17 @@
 import { deepEqual, equal } from "node:assert/strict";
 import { startBridge } from "./_bridge.ts";
 
-const BRIDGES = [
-  {
-    path: "/sse",
-    type: "subscriber",
-    realm: "realm1",
-    role: "app",
-    auth: { token: "t" },
-    heartbeat: 200,
-  },
-  {
-    path: "/sse2",
-    type: "subscriber",
-    realm: "realm1",
-    role: "app",
-    auth: { token: "t" },
-    maxInFlight: 1,
-  },
-];
+/** A subscriber path of role `app` with token `t`, and `more` settings. */
+const subscriber = (path: string, more: Record<string, unknown> = {}) => ({
+  path,
+  type: "subscriber",
+  realm: "realm1",
+  role: "app",
+  auth: { token: "t" },
+  ...more,
+});
+
+const BRIDGES = [subscriber("/sse", { heartbeat: 200 }), subscriber("/sse2", { maxInFlight: 1 })];
 const BEARER = { authorization: "Bearer t" };
 
 /** Reads SSE records (id + data) off a response until `n` arrived. */
@@ -158,15 +151,9 @@ Deno.test("SSE: refusals (401, bad match 400, 403 for a topic the role may not s
 });
 
 Deno.test("SSE: a reader that falls more than maxBacklog behind is dropped", async () => {
-  await using t = await startBridge([{
-    path: "/slow",
-    type: "subscriber",
-    realm: "realm1",
-    role: "app",
-    auth: { token: "t" },
-    maxBacklog: 64 * 1024,
-    maxInFlight: 1,
-  }]);
+  await using t = await startBridge([
+    subscriber("/slow", { maxBacklog: 64 * 1024, maxInFlight: 1 }),
+  ]);
   const slow = await open(`${t.base}/slow?topic=com.example.flood`);
   await new Promise((r) => setTimeout(r, 50));
   const chunk = "x".repeat(64 * 1024);
@@ -188,14 +175,7 @@ Deno.test("SSE: a reader that falls more than maxBacklog behind is dropped", asy
 });
 
 Deno.test("SSE: an event larger than maxBacklog, while another is read, reaches the reader; the stream goes on", async () => {
-  await using t = await startBridge([{
-    path: "/big",
-    type: "subscriber",
-    realm: "realm1",
-    role: "app",
-    auth: { token: "t" },
-    maxBacklog: 64 * 1024,
-  }]);
+  await using t = await startBridge([subscriber("/big", { maxBacklog: 64 * 1024 })]);
   const response = await open(`${t.base}/big?topic=com.example.big`);
   await new Promise((r) => setTimeout(r, 50));
   const big = "x".repeat(200 * 1024);
