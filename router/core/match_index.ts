@@ -121,6 +121,11 @@ export class MatchIndex<T> {
     return this.#wildcard.components + components > max && !this.#wildcard.has(pattern);
   }
 
+  /** The number of stored `prefix` and `wildcard` entries. */
+  get patterns(): number {
+    return this.#prefix.size + this.#wildcard.size;
+  }
+
   /** The number of stored entries, over all match policies. */
   get size(): number {
     return this.#exact.size + this.#prefix.size + this.#wildcard.size;

@@ -51,8 +51,6 @@ export class Broker {
   #history = new EventHistory();
   #retained: RetainedEvents;
   #limits: ResolvedLimits;
-  /** How many prefix and wildcard subscriptions exist. */
-  #patterns = 0;
   /** Subscriptions that may match a `wamp.` topic (see {@linkcode watchesMeta}). */
   #metaWatchers = 0;
   /** The realm's cluster effects, in cluster mode. */
@@ -324,7 +322,7 @@ export class Broker {
     if (this.#byId.size >= limits.subscriptions) {
       return limitMessage("subscribe", "subscriptions", limits.subscriptions);
     }
-    if (match !== "exact" && this.#patterns >= limits.patternSubscriptions) {
+    if (match !== "exact" && this.#index.patterns >= limits.patternSubscriptions) {
       return limitMessage("subscribe", "patternSubscriptions", limits.patternSubscriptions);
     }
     if (match === "wildcard" && this.#index.wildcardFull(topic, limits.wildcardComponents)) {
@@ -371,7 +369,6 @@ export class Broker {
     this.#index.set(topic, match, sub);
     this.#byId.set(sub.id, sub);
     if (mayMatchMeta(topic, match)) this.#metaWatchers++;
-    if (match !== "exact") this.#patterns++;
     this.#sharing?.created(sub);
     return sub;
   }
@@ -389,7 +386,6 @@ export class Broker {
       this.#index.delete(sub.topic, sub.match);
       this.#byId.delete(sub.id);
       if (mayMatchMeta(sub.topic, sub.match)) this.#metaWatchers--;
-      if (sub.match !== "exact") this.#patterns--;
       this.#sharing?.deleted(sub);
     } else this.#sharing?.left(sub, sessionId);
     this.#options.observer?.unsubscribed(sessionId, sub, deleted);

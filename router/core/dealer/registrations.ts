@@ -50,7 +50,6 @@ export class Registrations {
   #now: () => number;
   #observer: RegistrationObserver | undefined;
   #index = new MatchIndex<Registration>();
-  #patterns = 0;
   #byId = new Map<number, Registration>();
   #byCallee = new Map<number, Set<Registration>>();
 
@@ -94,7 +93,7 @@ export class Registrations {
 
   /** How many of them are patterns (`prefix`, `wildcard`). */
   get patterns(): number {
-    return this.#patterns;
+    return this.#index.patterns;
   }
 
   /** Whether a new wildcard pattern might take the index past `max` nodes (`MatchIndex`). */
@@ -140,7 +139,6 @@ export class Registrations {
       };
       this.#index.set(procedure, match, reg);
       this.#byId.set(reg.id, reg);
-      if (match !== "exact") this.#patterns++;
     }
     reg.callees.push(callee);
     reg.options.set(callee, options);
@@ -168,7 +166,6 @@ export class Registrations {
     if (deleted) {
       this.#index.delete(reg.procedure, reg.match);
       this.#byId.delete(reg.id);
-      if (reg.match !== "exact") this.#patterns--;
     }
     this.#observer?.unregistered(callee, reg, deleted);
   }
