@@ -30,7 +30,11 @@ export interface HttpRequestHead {
 export type ParsedHead =
   | { readonly head: HttpRequestHead; readonly length: number }
   | { readonly incomplete: true }
-  | { readonly error: string };
+  | {
+    readonly error: string;
+    /** What to answer: 431 when the head is too large, else 400. */
+    readonly status: 400 | 431;
+  };
 
 /** The largest request head accepted, in bytes. */
 export const MAX_HEAD_SIZE = 16 * 1024;
@@ -46,8 +50,8 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  *
  * @param bytes What has arrived so far.
  * @returns The head and its length in bytes (the body starts there),
- * `incomplete` when more bytes are needed, or an error to answer with 400
- * (431 when the head is too large).
+ * `incomplete` when more bytes are needed, or an error and the status to
+ * answer it with.
  *
  * @example
  * ```ts
@@ -65,26 +69,26 @@ export function parseRequestHead(bytes: Uint8Array): ParsedHead {
   const end = headEnd(bytes);
   if (end < 0) {
     return bytes.length > MAX_HEAD_SIZE
-      ? { error: "request head too large" }
+      ? { error: "request head too large", status: 431 }
       : { incomplete: true };
   }
-  if (end > MAX_HEAD_SIZE) return { error: "request head too large" };
+  if (end > MAX_HEAD_SIZE) return { error: "request head too large", status: 431 };
   const lines = decoder.decode(bytes.subarray(0, end)).split("\r\n");
   const requestLine = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) (HTTP\/1\.[01])$/.exec(lines[0]!);
-  if (requestLine === null) return { error: "malformed request line" };
-  if (lines.length - 1 > MAX_HEADER_LINES) return { error: "too many header lines" };
+  if (requestLine === null) return { error: "malformed request line", status: 400 };
+  if (lines.length - 1 > MAX_HEADER_LINES) return { error: "too many header lines", status: 431 };
   const headers = new Headers();
   const fields: [string, string][] = [];
   for (const line of lines.slice(1)) {
     if (line === "") continue;
     const colon = line.indexOf(":");
     const name = line.slice(0, colon);
-    if (colon <= 0 || !TOKEN.test(name)) return { error: "malformed header line" };
+    if (colon <= 0 || !TOKEN.test(name)) return { error: "malformed header line", status: 400 };
     const value = line.slice(colon + 1).trim();
     try {
       headers.append(name, value);
     } catch {
-      return { error: `malformed header ${name}` };
+      return { error: `malformed header ${name}`, status: 400 };
     }
     fields.push([name, value]);
   }

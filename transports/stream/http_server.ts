@@ -229,9 +229,8 @@ export function serveHttp(
       if (headLength === -1) return;
       const parsed = parseRequestHead(input.take(headLength));
       if (!("head" in parsed)) {
-        const error = "error" in parsed ? parsed.error : "malformed request head";
-        const tooLarge = error === "request head too large" || error === "too many header lines";
-        return refuse(tooLarge ? 431 : 400, error);
+        if ("error" in parsed) return refuse(parsed.status, parsed.error);
+        return refuse(400, "malformed request head");
       }
       const { head } = parsed;
       if (head.headers.has("transfer-encoding")) {
