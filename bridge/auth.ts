@@ -253,7 +253,7 @@ export class RequestAuth {
         `invalid timestamp (expected UTC ISO-8601, e.g. "2026-12-04T16:59:51.123Z")`,
       ]);
     }
-    if (Math.abs(this.#now() - at) > auth.timestampDelta * 1000) {
+    if (this.#stale(at, auth.timestampDelta)) {
       return refusal(BridgeError.UNAUTHORIZED, [
         `timestamp more than ${auth.timestampDelta} s from the router's clock`,
       ]);
@@ -262,6 +262,11 @@ export class RequestAuth {
       return refusal(BridgeError.UNAUTHORIZED, ["invalid key or signature"]);
     }
     return fields;
+  }
+
+  /** Whether a timestamp (epoch ms) is more than `delta` seconds from the router's clock. */
+  #stale(at: number, delta: number): boolean {
+    return Math.abs(this.#now() - at) > delta * 1000;
   }
 
   /**
@@ -291,7 +296,7 @@ export class RequestAuth {
     // Again when spent: a used signature is remembered for 2 windows from its first use, which
     // only covers requests spent within a window of their timestamp (a body may be held for
     // `http.bodyTimeout` after the head was let through).
-    if (Math.abs(this.#now() - Date.parse(fields.timestamp)) > auth.timestampDelta * 1000) {
+    if (this.#stale(Date.parse(fields.timestamp), auth.timestampDelta)) {
       return refusal(BridgeError.UNAUTHORIZED, [
         `timestamp more than ${auth.timestampDelta} s from the router's clock when the body came`,
       ]);
