@@ -9,7 +9,7 @@
  * @module
  */
 
-import { Inbox } from "../../transports/stream/keepalive.ts";
+import { Inbox } from "../../transports/stream/inbox.ts";
 import {
   ErrorUri,
   type Link,

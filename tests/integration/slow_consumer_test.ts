@@ -4,7 +4,8 @@
  * listener's outbound limits (far below 16 MB), the healthy subscriber
  * loses nothing and sees every event in order, and a caller that stops
  * reading its RESULTs is paused (the router stops reading from it) rather
- * than closed or silently denied one.
+ * than closed or silently denied one, as long as the replies it can have
+ * in flight (`callsPerSession` of them) fit in half its outbound limit.
  */
 
 import { deepEqual, equal, ok } from "node:assert/strict";
@@ -103,39 +104,54 @@ for (const transport of ["rawsocket", "websocket"] as const) {
   });
 }
 
-Deno.test("a caller that stops reading its RESULTs is paused, bounded, and loses none of them", async () => {
-  await using t = await startRouter({
-    listener: { attach: { maxBacklogMessages: 2000, slowConsumer: "drop" } },
+/**
+ * The replies a caller can have in flight: 400 pending calls of 1 KiB
+ * results, under half its outbound limit (where the router stops reading
+ * from it). Past that a caller that does not read is a slow consumer.
+ */
+const PENDING = 400;
+
+for (const writes of [12_000, 1_500]) {
+  Deno.test(`a caller that stops reading its RESULTs is paused, bounded, and loses none of them (CALLs in writes of ${writes})`, async () => {
+    await using t = await startRouter({
+      realms: [{ name: "realm1", limits: { callsPerSession: PENDING } }],
+      listener: { attach: { maxBacklogMessages: 2000, slowConsumer: "drop" } },
+    });
+    ok(PENDING * 1024 < MAX_BACKLOG / 2);
+    const callee = await connectLocal(t.router, "realm1");
+    await callee.register("com.example.big", () => ({ args: ["r".repeat(1000)] }));
+    // A raw caller that sends 12,000 CALLs without reading a RESULT.
+    const socket = await rawTcp(t.listener.urls.rawsocket!);
+    socket.pause();
+    socket.write(Uint8Array.of(0x7f, 0xf1, 0, 0));
+    socket.write(jsonFrame([1, "realm1", { roles: { caller: {} } }]));
+    const CALLS = 12_000;
+    for (let i = 1; i <= CALLS; i += writes) {
+      const frames = [];
+      for (let j = i; j < i + writes && j <= CALLS; j++) {
+        frames.push(jsonFrame([48, j, {}, "com.example.big"]));
+      }
+      socket.write(concat(frames));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // The kernel's buffers fill, then the router stops reading from it: its
+    // queue stays near the limit.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    ok(t.listener.queuedBytes() <= 2 * MAX_BACKLOG, `${t.listener.queuedBytes()} bytes queued`);
+    ok(!t.logs.some((l) => l.includes("closing session")), t.logs.join("\n"));
+    // Once it reads, every CALL is answered (RESULT, or limit_exceeded past
+    // callsPerSession): nothing was dropped.
+    let answers = 0;
+    onMessages(socket, ([type]) => {
+      if (type === 50 || type === 8) answers++;
+    });
+    socket.resume();
+    await until(() => answers === CALLS, 20_000, `${CALLS} answers`);
+    equal(realmOf(t.router, "realm1")!.size, 2, "the caller is still there");
+    socket.destroy();
+    await callee.close();
   });
-  const callee = await connectLocal(t.router, "realm1");
-  await callee.register("com.example.big", () => ({ args: ["r".repeat(1000)] }));
-  // A raw caller that sends 12,000 CALLs without reading a RESULT.
-  const socket = await rawTcp(t.listener.urls.rawsocket!);
-  socket.pause();
-  const frames = [
-    Uint8Array.of(0x7f, 0xf1, 0, 0),
-    jsonFrame([1, "realm1", { roles: { caller: {} } }]),
-  ];
-  const CALLS = 12_000;
-  for (let i = 1; i <= CALLS; i++) frames.push(jsonFrame([48, i, {}, "com.example.big"]));
-  socket.write(concat(frames));
-  // The kernel's buffers fill, then the router stops reading from it: its
-  // queue stays near the limit.
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  ok(t.listener.queuedBytes() <= 2 * MAX_BACKLOG, `${t.listener.queuedBytes()} bytes queued`);
-  ok(!t.logs.some((l) => l.includes("closing session")), t.logs.join("\n"));
-  // Once it reads, every CALL is answered (RESULT, or limit_exceeded past
-  // callsPerSession): nothing was dropped.
-  let answers = 0;
-  onMessages(socket, ([type]) => {
-    if (type === 50 || type === 8) answers++;
-  });
-  socket.resume();
-  await until(() => answers === CALLS, 20_000, `${CALLS} answers`);
-  equal(realmOf(t.router, "realm1")!.size, 2, "the caller is still there");
-  socket.destroy();
-  await callee.close();
-});
+}
 
 Deno.test("a burst of large calls to a callee that reads is refused from the caller, the callee stays", async () => {
   await using t = await startRouter({

@@ -17,7 +17,7 @@ import {
   type TransportInfo,
   type WampMessage,
 } from "../../wamp/mod.ts";
-import { Inbox } from "../stream/keepalive.ts";
+import { Inbox } from "../stream/inbox.ts";
 import { encodeOwnedBytes } from "../stream/encode.ts";
 import { joinBatch, MAX_BATCH_MESSAGES, splitBatchedBody } from "../stream/batched.ts";
 import { readBounded } from "../stream/bytes.ts";

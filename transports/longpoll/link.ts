@@ -10,13 +10,14 @@
 import type {
   Peer,
   PeerHandler,
+  ProtocolViolationError,
   Serializer,
   TransportInfo,
   TransportLog,
   WampMessage,
 } from "../../wamp/mod.ts";
 import { joinBatch, MAX_BATCH_MESSAGES, splitBatchedBody } from "../stream/batched.ts";
-import { asProtocolViolation } from "../stream/keepalive.ts";
+import { Inbox } from "../stream/inbox.ts";
 import { encodeFailure, encodeOwnedBytes } from "../stream/encode.ts";
 
 /** A transport ID: 24 random bytes, base64url; the only credential a transport has. */
@@ -71,12 +72,12 @@ export class LongPollTransport implements Peer {
   readonly serializer: Serializer;
   /** Whether the subprotocol is the batched variant. */
   readonly batched: boolean;
-  /** Where messages and closure go, once the router has attached it. */
-  handler: PeerHandler | undefined;
   /** Open; closing (ends once the client has what is queued); closed. */
   state: "open" | "closing" | "closed" = "open";
   /** Incoming bodies are handed on in the order their requests arrived. */
   deliveries: Promise<void> = Promise.resolve();
+  /** What the client sent, on its way to the router (a body's turn of the event loop is bounded). */
+  #inbox = new Inbox({ hold() {}, drained: () => Promise.resolve() });
   #queue: Uint8Array[] = [];
   #bytes = 0;
   #parked: Parked | undefined;
@@ -201,7 +202,7 @@ export class LongPollTransport implements Peer {
       this.#unpark(answer(404, this.#parked.headers, "WAMP transport closed"));
     }
     this.#service.gone(this);
-    this.handler?.closed();
+    this.#inbox.closed();
   }
 
   #unpark(response: Response): void {
@@ -227,23 +228,45 @@ export class LongPollTransport implements Peer {
   }
 
   /**
-   * Hands a `send` body to the router.
+   * Sets where messages and closure go, once the router has attached it.
+   *
+   * @param handler The router's handler for this transport.
+   */
+  bind(handler: PeerHandler): void {
+    this.#inbox.bind(handler, this.state === "closed");
+  }
+
+  /**
+   * Hands the router a failure (a body over the size limit): it ends the session.
+   *
+   * @param error Why.
+   */
+  fail(error: ProtocolViolationError): void {
+    this.#inbox.deliver(error);
+  }
+
+  /**
+   * Hands a `send` body to the router. A body whose messages keep the
+   * router past one turn of the event loop goes on in later turns; the
+   * answer waits for its last message.
    *
    * @returns The HTTP status: 204, or 400 when it did not decode.
    */
-  deliver(body: Uint8Array): number {
+  async deliver(body: Uint8Array): Promise<number> {
     if (this.state !== "open") return 204; // closing: the router no longer listens
+    let status = 204;
     try {
       const frames = this.batched ? splitBatchedBody(this.serializer, body) : [body];
       for (const frame of frames) {
         const msg = this.serializer.decode(frame);
         if (this.state !== "open") break;
-        this.handler?.receive(msg);
+        this.#inbox.deliver(msg);
       }
     } catch (error) {
-      this.handler?.fail(asProtocolViolation(error));
-      return 400;
+      this.#inbox.fail(error);
+      status = 400;
     }
-    return 204;
+    await this.#inbox.drained();
+    return status;
   }
 }

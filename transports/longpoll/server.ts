@@ -364,7 +364,7 @@ export class LongPollService {
     }
     const transport = new LongPollTransport(chosen.serializer, chosen.batched, peer, this.#timing);
     try {
-      transport.handler = this.#acceptor.attach(transport, this.#attach);
+      transport.bind(this.#acceptor.attach(transport, this.#attach));
     } catch {
       transport.destroy();
       return answer(503, headers, "Router is closing");
@@ -384,7 +384,7 @@ export class LongPollService {
       const bytes = await body;
       if (bytes === null) return 400; // the client went away mid-body
       if (bytes === undefined) {
-        transport.handler?.fail(
+        transport.fail(
           new ProtocolViolationError(`Message larger than ${this.#maxMessageSize} bytes`),
         );
         return 413;

@@ -30,7 +30,8 @@ import {
 } from "../stream/encode.ts";
 import { encodeFrame, encodeTextFrame, type Frame, FrameReader, FrameType } from "./framing.ts";
 import { tlsInfo } from "../stream/tls_info.ts";
-import { Inbox, Keepalive } from "../stream/keepalive.ts";
+import { Inbox } from "../stream/inbox.ts";
+import { Keepalive } from "../stream/keepalive.ts";
 import type { Wire } from "../stream/wire.ts";
 import { utf8Text } from "../../wamp/bytes.ts";
 
@@ -72,7 +73,7 @@ export class RawSocketConnection implements Link {
   /** Frames shared with every RawSocket link on this serializer (fan-out frames once). */
   #frames: FrameCache;
   #reader: FrameReader;
-  #inbox = new Inbox();
+  #inbox: Inbox;
   #keepalive: Keepalive;
   #closed = false;
   #pings = 0;
@@ -86,6 +87,7 @@ export class RawSocketConnection implements Link {
    */
   constructor(wire: Wire, options: RawSocketConnectionOptions) {
     this.#wire = wire;
+    this.#inbox = new Inbox(wire);
     this.#options = options;
     this.#frames = frameCache(options.serializer, "rawsocket");
     this.info = options.info;

@@ -1,12 +1,9 @@
 /**
- * What every stream transport's connection shares: a keepalive that pings
- * a silent peer and gives up when no answer comes, and an inbox that keeps
- * what arrives until the connection is bound to a handler.
+ * The keepalive every stream transport's connection has: it pings a silent
+ * peer and gives up when no answer comes.
  *
  * @module
  */
-
-import { type PeerHandler, ProtocolViolationError, type WampMessage } from "../../wamp/mod.ts";
 
 /** How a {@linkcode Keepalive} reaches its connection. */
 export interface KeepaliveOptions {
@@ -103,89 +100,5 @@ export class Keepalive {
       this.stop();
       this.#options.dead();
     }, this.#options.timeout);
-  }
-}
-
-/** What arrives on a connection: a message, or a frame that could not be decoded. */
-export type Arrival = WampMessage | ProtocolViolationError;
-
-/**
- * What a frame that could not be decoded (or split, or read as UTF-8)
- * becomes: the `ProtocolViolationError` the session answers with ABORT.
- *
- * @param error What decoding threw.
- * @returns It, when it is one already; else one wrapping it.
- */
-export function asProtocolViolation(error: unknown): ProtocolViolationError {
-  if (error instanceof ProtocolViolationError) return error;
-  const why = error instanceof Error ? error.message : String(error);
-  return new ProtocolViolationError(`Cannot decode message: ${why}`, { cause: error });
-}
-
-/**
- * Hands arrivals to the connection's handler, keeping them until
- * {@linkcode Inbox.bind} sets one. After a failure nothing more is handed
- * on: the session ends with it, and what follows a bad frame is not read.
- */
-export class Inbox {
-  #handler: PeerHandler | undefined;
-  #early: Arrival[] = [];
-  #failed = false;
-
-  /**
-   * Sets the handler and hands it what arrived before.
-   *
-   * @param handler Where messages and closure go.
-   * @param closed Whether the connection is already gone.
-   */
-  bind(handler: PeerHandler, closed: boolean): void {
-    this.#handler = handler;
-    const early = this.#early;
-    this.#early = [];
-    for (const item of early) {
-      if (item instanceof Error) handler.fail(item);
-      else handler.receive(item);
-    }
-    if (closed) handler.closed();
-  }
-
-  /**
-   * Delivers (or keeps) one arrival; nothing after a failure.
-   *
-   * @param item A message, or a decoding failure.
-   */
-  deliver(item: Arrival): void {
-    if (this.#failed) return;
-    const handler = this.#handler;
-    if (item instanceof Error) {
-      this.#failed = true;
-      if (handler === undefined) this.#early.push(item);
-      else handler.fail(item);
-    } else if (handler === undefined) this.#early.push(item);
-    else handler.receive(item);
-  }
-
-  /**
-   * Delivers what decoding threw, as a {@linkcode ProtocolViolationError}.
-   *
-   * @param error What decoding threw.
-   */
-  fail(error: unknown): void {
-    this.deliver(asProtocolViolation(error));
-  }
-
-  /** Whether a failure was delivered (or kept): nothing more will be. */
-  get failed(): boolean {
-    return this.#failed;
-  }
-
-  /** Whether a handler is set. */
-  get bound(): boolean {
-    return this.#handler !== undefined;
-  }
-
-  /** Tells the handler, if bound, that the connection is gone. */
-  closed(): void {
-    this.#handler?.closed();
   }
 }

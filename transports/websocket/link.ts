@@ -15,7 +15,8 @@ import type {
   TransportLog,
   WampMessage,
 } from "../../wamp/mod.ts";
-import { Inbox, Keepalive } from "../stream/keepalive.ts";
+import { Inbox } from "../stream/inbox.ts";
+import { Keepalive } from "../stream/keepalive.ts";
 import {
   BATCHED_SUFFIX,
   joinBatch,
@@ -84,7 +85,7 @@ export class WebSocketPeer implements Link {
   #max: number;
   #log: TransportLog | undefined;
   #parser: FrameParser;
-  #inbox = new Inbox();
+  #inbox: Inbox;
   #closed = false;
   #closeSent = false;
   #closeReceived = false;
@@ -103,6 +104,7 @@ export class WebSocketPeer implements Link {
    */
   constructor(wire: Wire, options: WebSocketPeerOptions, rest: Uint8Array = EMPTY) {
     this.#wire = wire;
+    this.#inbox = new Inbox(wire);
     this.info = options.info;
     this.#serializer = options.serializer;
     this.#opcode = options.serializer.binary ? Opcode.BINARY : Opcode.TEXT;

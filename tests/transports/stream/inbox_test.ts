@@ -1,0 +1,121 @@
+/**
+ * The inbox hands arrivals on in order, and a connection's arrivals run at
+ * most `TURN_MS` per turn of the event loop when the connection can stop
+ * reading: the rest, closure included, wait for a later turn.
+ */
+
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { Inbox, TURN_MS } from "../../../transports/stream/inbox.ts";
+import {
+  MessageType,
+  type PeerHandler,
+  ProtocolViolationError,
+  type WampMessage,
+} from "../../../wamp/mod.ts";
+
+function publish(request: number): WampMessage {
+  return { type: MessageType.PUBLISH, request, options: {}, topic: "t" };
+}
+
+/** Reading that records each hold; `drained` resolves when `congested` is not set. */
+function reading(
+  congested?: Promise<void>,
+): { hold(held: boolean): void; drained(): Promise<void>; holds: boolean[] } {
+  const holds: boolean[] = [];
+  return {
+    holds,
+    hold: (held) => void holds.push(held),
+    drained: () => congested ?? Promise.resolve(),
+  };
+}
+
+/** A handler that spends `cost` ms on each message and records what it heard. */
+function recorder(cost: number): { handler: PeerHandler; heard: string[] } {
+  const heard: string[] = [];
+  const handler: PeerHandler = {
+    receive(msg) {
+      const until = Date.now() + cost;
+      while (Date.now() < until) { /* a message that costs the router `cost` ms */ }
+      heard.push(`m${(msg as { request: number }).request}`);
+    },
+    fail: (error) => heard.push(`fail: ${error.message}`),
+    closed: () => heard.push("closed"),
+  };
+  return { handler, heard };
+}
+
+Deno.test("an inbox that cannot stop reading hands every arrival on as it comes", () => {
+  const { handler, heard } = recorder(2);
+  const inbox = new Inbox();
+  inbox.bind(handler, false);
+  for (let i = 1; i <= 12; i++) inbox.deliver(publish(i));
+  inbox.closed();
+  equal(heard.length, 13);
+  equal(heard.at(-1), "closed");
+});
+
+Deno.test("past TURN_MS in one turn, the rest waits for a later turn, reading stopped, order kept", async () => {
+  const { handler, heard } = recorder(3);
+  const { holds, ...wire } = reading();
+  const inbox = new Inbox(wire);
+  inbox.bind(handler, false);
+  const count = Math.ceil((4 * TURN_MS) / 3) + 8;
+  for (let i = 1; i <= count; i++) inbox.deliver(publish(i));
+  inbox.fail(new ProtocolViolationError("bad frame"));
+  inbox.deliver(publish(999)); // after a failure: never handed on
+  inbox.closed();
+  const first = heard.length;
+  ok(first < count, `${first} of ${count} messages were handed on in the first turn`);
+  ok(first * 3 >= TURN_MS, `the first turn stopped after ${first} messages`);
+  deepEqual(holds, [true]);
+  equal(inbox.waiting, true);
+  await inbox.drained();
+  deepEqual(heard, [
+    ...Array.from({ length: count }, (_, i) => `m${i + 1}`),
+    "fail: bad frame",
+    "closed",
+  ]);
+  deepEqual(holds, [true, false]);
+  equal(inbox.waiting, false);
+});
+
+Deno.test("arrivals before bind wait for it; bind hands them on within the turn's time", async () => {
+  const { handler, heard } = recorder(3);
+  const { holds, ...wire } = reading();
+  const inbox = new Inbox(wire);
+  const count = Math.ceil((4 * TURN_MS) / 3) + 8;
+  for (let i = 1; i <= count; i++) inbox.deliver(publish(i));
+  inbox.bind(handler, true);
+  ok(heard.length < count, `${heard.length} of ${count} were handed on at bind`);
+  await inbox.drained();
+  equal(heard.length, count + 1);
+  equal(heard.at(-1), "closed");
+  deepEqual(holds, [true, false]);
+});
+
+Deno.test("cheap arrivals never stop reading", () => {
+  const { handler, heard } = recorder(0);
+  const { holds, ...wire } = reading();
+  const inbox = new Inbox(wire);
+  inbox.bind(handler, false);
+  for (let i = 1; i <= 1000; i++) inbox.deliver(publish(i));
+  equal(heard.length, 1000);
+  deepEqual(holds, []);
+});
+
+Deno.test("what waits is unread: it goes on only once the connection's backlog would let it read", async () => {
+  const { handler, heard } = recorder(3);
+  const { promise: congested, resolve: drain } = Promise.withResolvers<void>();
+  const { holds, ...wire } = reading(congested);
+  const inbox = new Inbox(wire);
+  inbox.bind(handler, false);
+  const count = Math.ceil((4 * TURN_MS) / 3) + 8;
+  for (let i = 1; i <= count; i++) inbox.deliver(publish(i));
+  const first = heard.length;
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  equal(heard.length, first, "nothing more while the backlog stops reading");
+  drain();
+  await inbox.drained();
+  equal(heard.length, count);
+  deepEqual(holds, [true, false]);
+});
