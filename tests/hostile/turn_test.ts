@@ -1,18 +1,18 @@
 /**
  * One connection whose messages are each costly (a SUBSCRIBE asking for
- * the retained events of a pattern looks at every retained topic) sends
- * thousands of them in one burst: the router reads them in one chunk, but
- * runs only `TURN_MS` of them per turn of the event loop, so another
- * session's calls keep being answered meanwhile. Before, the burst held
- * every other session for seconds (2.9 s for 10,000 such SUBSCRIBEs at
- * 30,000 retained topics).
+ * the retained events of a wildcard pattern that starts with a wildcard
+ * looks at every retained topic: 2 ms at 30,000) sends a thousand of them
+ * in one burst: the router reads them in one chunk, but runs only
+ * `TURN_MS` of them per turn of the event loop, so another session's
+ * calls keep being answered meanwhile. Before, the burst held every other
+ * session for seconds.
  */
 
 import { ok } from "node:assert/strict";
 import { join, startRouter, within } from "../_helpers/router.ts";
 
 const RETAINED = 30_000;
-const BURST = 5_000;
+const BURST = 1_000;
 
 for (const via of ["tcp:json", "ws-batched:msgpack", "longpoll-batched:json"] as const) {
   Deno.test(`${via}: a burst of costly SUBSCRIBEs holds another session's calls for at most a few turns`, async () => {
@@ -47,9 +47,9 @@ for (const via of ["tcp:json", "ws-batched:msgpack", "longpoll-batched:json"] as
     await new Promise((resolve) => setTimeout(resolve, 100));
     const burst: Promise<unknown>[] = [];
     for (let i = 0; i < BURST; i++) {
-      // Prefixes that match no retained topic: each one looks at all of them.
-      burst.push(attacker.subscribe(`org.none.p${i}`, () => {}, {
-        match: "prefix",
+      // Patterns that match no retained topic: each one looks at all of them.
+      burst.push(attacker.subscribe(`.none.p${i}`, () => {}, {
+        match: "wildcard",
         get_retained: true,
       }));
     }

@@ -17,6 +17,7 @@
 import { type MatchPolicy, prefixMatch, wildcardMatch } from "../../../wamp/mod.ts";
 import { limitMessage, type LimitOptions, resolveLimits } from "../limits.ts";
 import { keptPublicationSize, type Publication } from "./publication.ts";
+import { SortedTopics } from "./sorted_topics.ts";
 import type { SessionInfo } from "../types.ts";
 
 /** How many restricted retained events a topic keeps above its open one. */
@@ -42,6 +43,8 @@ export type RetainedLimits = Pick<LimitOptions, "retainedEventBytes" | "retained
 export class RetainedEvents {
   /** Per topic, newest last: at most one unrestricted event, then restricted ones. */
   #byTopic = new Map<string, Kept[]>();
+  /** The same topics, in order: a pattern looks only at those that start as it does. */
+  #topics = new SortedTopics();
   #bytes = 0;
   #maxEventBytes: number;
   #maxBytes: number;
@@ -112,6 +115,7 @@ export class RetainedEvents {
       return limitMessage(`retain an event on "${pub.topic}"`, "retainedBytes", this.#maxBytes);
     }
     this.#bytes += size - freed;
+    if (kept.length === 0) this.#topics.add(pub.topic);
     if (pub.filter === undefined) {
       this.#byTopic.set(pub.topic, [{ pub, size }]);
       return undefined;
@@ -137,15 +141,28 @@ export class RetainedEvents {
       return found === undefined ? [] : [found];
     }
     const out: Publication[] = [];
-    // Every retained topic is looked at (`wildcardMatch` splits neither string).
     const matches = match === "prefix" ? prefixMatch : wildcardMatch;
-    for (const [uri, kept] of this.#byTopic) {
+    // Only the topics that start as the pattern does; all of them when it starts with a wildcard.
+    const start = literalStart(topic, match);
+    const uris = start === "" ? this.#byTopic.keys() : this.#topics.startingWith(start);
+    for (const uri of uris) {
       if (!matches(topic, uri)) continue;
-      const found = newestFor(kept, session);
+      const found = newestFor(this.#byTopic.get(uri), session);
       if (found !== undefined) out.push(found);
     }
     return out;
   }
+}
+
+/**
+ * What every topic a pattern matches starts with: a prefix itself; a
+ * wildcard pattern's components before its first empty one.
+ */
+function literalStart(pattern: string, match: MatchPolicy): string {
+  if (match === "prefix") return pattern;
+  if (pattern.startsWith(".")) return "";
+  const gap = pattern.indexOf("..");
+  return gap < 0 ? pattern : pattern.slice(0, gap + 1);
 }
 
 function newestFor(
