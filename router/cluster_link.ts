@@ -30,7 +30,7 @@ export function clusterShell(
   log: Logger,
   attached: (cluster: Cluster) => void,
 ): ClusterShell {
-  const ignore = { close() {}, shutdown() {}, violate() {} };
+  const ignore = { close() {}, shutdown() {}, violate() {}, handle() {} };
   return {
     realms,
     run: (out) => runner.run(out),

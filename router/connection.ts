@@ -186,6 +186,16 @@ export class Connection implements PeerHandler {
   }
 
   /**
+   * Handles a message as if the client had sent it: the router answering
+   * for a client that cannot take what it was sent (`oversize.ts`).
+   *
+   * @param msg The message.
+   */
+  handle(msg: WampMessage): void {
+    this.#receive(msg);
+  }
+
+  /**
    * Aborts the session for a protocol violation found later (a request
    * released after an authorization).
    *

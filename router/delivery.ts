@@ -9,6 +9,7 @@
 
 import {
   MAX_URI_LENGTH,
+  MessageTooLargeError,
   MessageType,
   type OutboundOptions,
   type Peer,
@@ -18,6 +19,7 @@ import {
 import type { LogFields, Logger, Outbound, SessionInfo } from "./core/types.ts";
 
 import { type RouterMetrics, SessionMeter } from "./metrics.ts";
+import { oversize } from "./oversize.ts";
 
 /** Milliseconds between two slow-consumer warnings for one session. */
 export const DROP_LOG_INTERVAL = 10_000;
@@ -30,6 +32,11 @@ export interface TargetSession {
   shutdown(reason: string, message?: string): void;
   /** Aborts the session for a protocol violation found after the fact. */
   violate(message: string, error?: unknown): void;
+  /**
+   * Handles a message as if the peer had sent it: the router answering
+   * for a peer that cannot take what it was sent (`oversize.ts`).
+   */
+  handle(msg: WampMessage): void;
 }
 
 /**
@@ -126,7 +133,12 @@ export class Target {
     if (!over || this.#endsCall(msg)) {
       if (this.#dropping && !over) this.#caughtUp();
       this.meter?.sent(msg);
-      peer.send(msg);
+      try {
+        peer.send(msg);
+      } catch (error) {
+        if (!(error instanceof MessageTooLargeError)) throw error;
+        return this.#tooLarge(msg, error);
+      }
       const after = peer.backlog();
       if (backlog <= this.#maxBacklog && after - backlog > this.#maxBacklog) {
         this.#allowance = after - backlog;
@@ -146,6 +158,29 @@ export class Target {
       `Session ${this.id}: slow consumer, ${backlog} bytes / ${peer.queued()} messages queued: closing session`,
       this.#fields(backlog, "slow consumer: closed"),
     );
+    this.#session.close();
+  }
+
+  /** A message over what the peer accepts: see `oversize.ts`. */
+  #tooLarge(msg: WampMessage, error: MessageTooLargeError): void {
+    const instead = oversize(msg, error);
+    const fields = { event: "message_too_large", reason: instead.why };
+    switch (instead.kind) {
+      case "drop":
+        this.droppedEvents++;
+        this.meter?.dropped();
+        return this.#log("warn", `Session ${this.id}: ${instead.why}: EVENT dropped`, fields);
+      case "handle":
+        // Once this delivery is over: what the answer leads to is the realm's to route.
+        return queueMicrotask(() => this.#session.handle(instead.msg));
+      case "send":
+        try {
+          return this.peer.send(instead.msg);
+        } catch {
+          break; // not even that fits
+        }
+    }
+    this.#log("warn", `Session ${this.id}: ${instead.why}: closing session`, fields);
     this.#session.close();
   }
 

@@ -60,6 +60,7 @@ async function stalled(
       },
       shutdown: () => {},
       violate: () => {},
+      handle: () => {},
     }),
     peer,
     logs,
@@ -189,7 +190,7 @@ function fakeTarget(backlog = 0) {
     peer as unknown as ConstructorParameters<typeof Target>[0],
     { maxBacklog: 1000, maxBacklogMessages: 16384, slowConsumer: "drop" },
     () => {},
-    { close: () => void fake.closes++, shutdown: () => {}, violate: () => {} },
+    { close: () => void fake.closes++, shutdown: () => {}, violate: () => {}, handle: () => {} },
   );
   return { target, fake };
 }

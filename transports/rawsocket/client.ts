@@ -9,12 +9,11 @@
 
 import {
   type Link,
-  MessageTooLargeError,
+  type MessageTooLargeError,
   type SerializerName,
   serializers as allSerializers,
   TransportError,
   UnsupportedUrlError,
-  type WampMessage,
 } from "../../wamp/mod.ts";
 import { clientBacklog, type ClientTlsOptions, dial, type DialAddress } from "../stream/dial.ts";
 import { RawSocketConnection, transportInfo } from "./link.ts";
@@ -204,7 +203,6 @@ export async function connectRawSocket(
     sendLimit: sendLimit(reply.lengthExponent),
     pingInterval: options.pingInterval ?? 0,
     pingTimeout: options.pingTimeout ?? 10_000,
-    oversize: refuseOversize,
   });
   connection.start(concat(early));
   return connection;
@@ -249,12 +247,4 @@ function handshakeReply(
       closed: () => done("connection closed during the handshake"),
     });
   });
-}
-
-/**
- * A message over the router's limit is not sent, and not answered here:
- * the sender learns it from the throw and decides.
- */
-function refuseOversize(connection: RawSocketConnection, _msg: WampMessage, size: number): never {
-  throw new MessageTooLargeError(size, connection.sendLimit);
 }

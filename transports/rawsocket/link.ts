@@ -13,7 +13,7 @@
 import { builtin } from "../../wamp/builtin.ts";
 import {
   type Link,
-  messageTypeName,
+  MessageTooLargeError,
   type PeerHandler,
   type Serializer,
   type SerializerName,
@@ -51,11 +51,6 @@ export interface RawSocketConnectionOptions {
   pingTimeout: number;
   /** Where connection-level events are logged. */
   log?: TransportLog;
-  /**
-   * Called instead of sending a message over the peer's limit.
-   * @default {logs a warning and closes the connection}
-   */
-  oversize?: (connection: RawSocketConnection, msg: WampMessage, size: number) => void;
 }
 
 const ascii = new TextEncoder();
@@ -134,12 +129,14 @@ export class RawSocketConnection implements Link {
   }
 
   /**
-   * Frames and queues a message. A message over the peer's limit is not
-   * sent: see {@linkcode RawSocketConnectionOptions.oversize}. An EVENT
-   * that cannot be encoded is dropped with a log line; any other message
-   * that cannot be encoded closes the connection.
+   * Frames and queues a message. An EVENT that cannot be encoded is
+   * dropped with a log line; any other message that cannot be encoded
+   * closes the connection.
    *
    * @param msg The message.
+   * @throws {MessageTooLargeError} When the message is over the peer's
+   * limit: nothing was sent, and the sender decides (the router drops an
+   * EVENT, answers for the rest; a client session, see `Session`).
    */
   send(msg: WampMessage): void {
     if (this.#wire.closed) return;
@@ -160,12 +157,12 @@ export class RawSocketConnection implements Link {
       frame = typeof encoded === "string" ? encodeTextFrame(encoded) : undefined;
       if (frame === undefined) {
         const bytes = encodeBytes(serializer, msg);
-        if (bytes.length > sendLimit) return this.#oversize(msg, bytes.length);
+        if (bytes.length > sendLimit) throw new MessageTooLargeError(bytes.length, sendLimit);
         frame = encodeFrame(FrameType.MESSAGE, bytes);
       }
       this.#frames.set(msg, frame);
     }
-    if (frame.length - 4 > sendLimit) return this.#oversize(msg, frame.length - 4);
+    if (frame.length - 4 > sendLimit) throw new MessageTooLargeError(frame.length - 4, sendLimit);
     this.#wire.write(frame, 1);
   }
 
@@ -204,20 +201,6 @@ export class RawSocketConnection implements Link {
   close(): void {
     this.#keepalive.stop();
     this.#wire.end();
-  }
-
-  #oversize(msg: WampMessage, size: number): void {
-    if (this.#options.oversize !== undefined) {
-      this.#options.oversize(this, msg, size);
-      return;
-    }
-    this.#log(
-      "warn",
-      `${
-        messageTypeName(msg.type)
-      } of ${size} bytes is over the peer's limit of ${this.#options.sendLimit}: closing`,
-    );
-    this.close();
   }
 
   #data(chunk: Uint8Array): void {

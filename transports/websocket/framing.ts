@@ -493,6 +493,29 @@ export function encodeTextFrame(text: string): Uint8Array | undefined {
   return bytes;
 }
 
+/**
+ * The payload length a frame's header gives (frames of {@linkcode encodeFrame}
+ * or {@linkcode encodeTextFrame}: unmasked).
+ *
+ * @param frame The frame.
+ * @returns Its payload's length, in bytes.
+ *
+ * @example
+ * ```ts
+ * import { encodeFrame, Opcode, payloadLength } from "./framing.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(payloadLength(encodeFrame(Opcode.BINARY, new Uint8Array(70_000))), 70_000);
+ * ```
+ */
+export function payloadLength(frame: Uint8Array): number {
+  const short = frame[1]! & 0x7f;
+  if (short < 126) return short;
+  if (short === 126) return (frame[2]! << 8) | frame[3]!;
+  const view = new DataView(frame.buffer, frame.byteOffset + 2, 8);
+  return view.getUint32(0) * 2 ** 32 + view.getUint32(4);
+}
+
 const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 

@@ -7,13 +7,14 @@
  * @module
  */
 
-import type {
-  Link,
-  PeerHandler,
-  Serializer,
-  TransportInfo,
-  TransportLog,
-  WampMessage,
+import {
+  type Link,
+  MessageTooLargeError,
+  type PeerHandler,
+  type Serializer,
+  type TransportInfo,
+  type TransportLog,
+  type WampMessage,
 } from "../../wamp/mod.ts";
 import { Inbox } from "../stream/inbox.ts";
 import { Keepalive } from "../stream/keepalive.ts";
@@ -24,13 +25,7 @@ import {
   splitBatch,
   splitTextBatch,
 } from "../stream/batched.ts";
-import {
-  encodeBytes,
-  encodeFailure,
-  encodeOnce,
-  type FrameCache,
-  frameCache,
-} from "../stream/encode.ts";
+import { encodeBytes, encodeFailure, encodeOnce, type FrameCache } from "../stream/encode.ts";
 import {
   compresses,
   deflateMessage,
@@ -46,10 +41,11 @@ import {
   FrameParser,
   Opcode,
   parseClosePayload,
+  payloadLength,
 } from "./framing.ts";
 import { FLUSH_BYTES, type Wire } from "../stream/wire.ts";
 import { utf8Text } from "../../wamp/bytes.ts";
-import type { WebSocketPeerOptions } from "./peer_options.ts";
+import { sharedFrames, type WebSocketPeerOptions } from "./peer_options.ts";
 
 export type { WebSocketPeerOptions } from "./peer_options.ts";
 
@@ -73,6 +69,8 @@ export class WebSocketPeer implements Link {
   readonly subprotocol: string;
   /** Whether permessage-deflate was negotiated. */
   readonly compression: boolean;
+  /** The largest message sent, on the server side: `maxMessageSize`. */
+  readonly sendLimit?: number;
   #wire: Wire;
   #serializer: Serializer;
   #opcode: number;
@@ -114,18 +112,9 @@ export class WebSocketPeer implements Link {
     this.compression = options.deflate !== undefined;
     this.#deflate = options.deflate;
     const d = options.deflate;
-    if (!this.#client) {
-      // A batched link's frames are one-message batches (its large messages: see send()).
-      const framing = this.#batched ? "websocket/batched" : "websocket";
-      this.#plain = frameCache(options.serializer, framing);
-      if (d !== undefined) {
-        this.#deflated = frameCache(
-          options.serializer,
-          `${framing}/deflate/${d.level}/${d.windowBits}`,
-        );
-      }
-    }
+    ({ plain: this.#plain, deflated: this.#deflated } = sharedFrames(options));
     this.#max = options.maxMessageSize ?? 16 * 1024 * 1024;
+    if (!this.#client) this.sendLimit = this.#max;
     this.#log = options.log;
     const pingTimeout = options.pingTimeout ?? 10_000;
     this.#keepalive = new Keepalive({
@@ -165,12 +154,14 @@ export class WebSocketPeer implements Link {
    * any other message that cannot be encoded closes the connection (1011).
    *
    * @param msg The message.
+   * @throws {MessageTooLargeError} On the server side, for a message over
+   * `maxMessageSize`: nothing was sent, and the router decides.
    */
   send(msg: WampMessage): void {
     if (this.#closeSent || this.#closed) return;
     const plain = !this.#batched && this.#deflate === undefined ? this.#plain : undefined;
     const cached = plain?.get(msg);
-    if (cached !== undefined) return this.#wire.write(cached, 1);
+    if (cached !== undefined) return this.#wire.write(this.#fits(cached, payloadLength(cached)), 1);
     let encoded: string | Uint8Array;
     try {
       encoded = encodeOnce(this.#serializer, msg);
@@ -185,7 +176,7 @@ export class WebSocketPeer implements Link {
       const frame = encodeTextFrame(encoded);
       if (frame !== undefined) return this.#wire.write(plain.set(msg, frame), 1);
     }
-    const bytes = encodeBytes(this.#serializer, msg);
+    const bytes = this.#fits(encodeBytes(this.#serializer, msg));
     if (this.#batched) {
       // Alone, its frame shared by a fan-out's batched links: a large message, or one compressed.
       const deflate = this.#deflate;
@@ -205,6 +196,13 @@ export class WebSocketPeer implements Link {
       return;
     }
     this.#wire.write(this.#frameFor(msg, bytes), 1);
+  }
+
+  /** Returns `bytes`, unless `size` (theirs by default) is over the send limit. */
+  #fits(bytes: Uint8Array, size = bytes.length): Uint8Array {
+    const limit = this.sendLimit;
+    if (limit !== undefined && size > limit) throw new MessageTooLargeError(size, limit);
+    return bytes;
   }
 
   /**

@@ -1,10 +1,12 @@
 /**
- * The options of a `WebSocketPeer` (`link.ts`).
+ * The options of a `WebSocketPeer` (`link.ts`), and the frame caches a
+ * server-side peer shares with the others of its kind.
  *
  * @module
  */
 
 import type { Serializer, TransportInfo, TransportLog } from "../../wamp/mod.ts";
+import { type FrameCache, frameCache } from "../stream/encode.ts";
 import type { PerMessageDeflate } from "./permessage_deflate.ts";
 
 /** Options for a `WebSocketPeer`. */
@@ -26,7 +28,10 @@ export interface WebSocketPeerOptions {
   info: TransportInfo;
   /**
    * The largest incoming message, in bytes, before and after inflating;
-   * a larger one closes the connection with 1009. @default {16777216}
+   * a larger one closes the connection with 1009. On the server side also
+   * the largest message sent: `send()` throws `MessageTooLargeError` for
+   * a larger one (the router never sends what it would not accept).
+   * @default {16777216}
    */
   maxMessageSize?: number;
   /** permessage-deflate, when negotiated. */
@@ -43,4 +48,27 @@ export interface WebSocketPeerOptions {
   pingTimeout?: number;
   /** Where to log protocol errors and timeouts. */
   log?: TransportLog | undefined;
+}
+
+/**
+ * The frames a server-side peer shares for fan-out with the others on its
+ * serializer and framing: plain, and compressed with its deflate settings.
+ * A batched link's frames are one-message batches (its large messages: see
+ * `WebSocketPeer.send`). A client's frames are masked: none.
+ *
+ * @param options The peer's options.
+ * @returns The caches.
+ */
+export function sharedFrames(
+  options: WebSocketPeerOptions,
+): { plain?: FrameCache; deflated?: FrameCache } {
+  if (options.role === "client") return {};
+  const framing = options.batched ? "websocket/batched" : "websocket";
+  const d = options.deflate;
+  return {
+    plain: frameCache(options.serializer, framing),
+    ...(d === undefined ? {} : {
+      deflated: frameCache(options.serializer, `${framing}/deflate/${d.level}/${d.windowBits}`),
+    }),
+  };
 }
