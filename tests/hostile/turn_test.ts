@@ -8,30 +8,47 @@
  * session for seconds.
  */
 
-import { ok } from "node:assert/strict";
-import { join, startRouter, within } from "../_helpers/router.ts";
+import { equal, ok } from "node:assert/strict";
+import type { Session } from "../../mod.ts";
+import { concat } from "../../transports/stream/bytes.ts";
+import { jsonFrame, rawTcp } from "../_helpers/raw_rawsocket.ts";
+import { join, startRouter, type TestRouter, within } from "../_helpers/router.ts";
 
 const RETAINED = 30_000;
 const BURST = 1_000;
 
-for (const via of ["tcp:json", "ws-batched:msgpack", "longpoll-batched:json"] as const) {
-  Deno.test(`${via}: a burst of costly SUBSCRIBEs holds another session's calls for at most a few turns`, async () => {
-    await using t = await startRouter({
-      realms: [{
-        name: "realm1",
-        limits: { subscriptionsPerSession: BURST, patternSubscriptions: BURST },
-      }],
-    });
-    const publisher = await join(t, "tcp:msgpack");
-    const acks: Promise<unknown>[] = [];
-    for (let i = 0; i < RETAINED; i++) {
-      acks.push(publisher.publish(`com.example.t${i}`, {}, { retain: true, acknowledge: true }));
-    }
-    await within(Promise.all(acks), 20_000, "the retained events");
-    const callee = await join(t, "json");
-    await callee.register("com.example.echo", (args) => ({ args }));
-    const bystander = await join(t, "msgpack");
-    const attacker = await join(t, via);
+/** A router holding 30,000 retained events, a callee of `com.example.echo` and a bystander. */
+async function setUp(): Promise<{ t: TestRouter; bystander: Session }> {
+  const t = await startRouter({
+    realms: [{
+      name: "realm1",
+      limits: { subscriptionsPerSession: BURST, patternSubscriptions: BURST },
+    }],
+  });
+  const publisher = await join(t, "tcp:msgpack");
+  const acks: Promise<unknown>[] = [];
+  for (let i = 0; i < RETAINED; i++) {
+    acks.push(publisher.publish(`com.example.t${i}`, {}, { retain: true, acknowledge: true }));
+  }
+  await within(Promise.all(acks), 20_000, "the retained events");
+  const callee = await join(t, "json");
+  await callee.register("com.example.echo", (args) => ({ args }));
+  return { t, bystander: await join(t, "msgpack") };
+}
+
+const CASES = [
+  ["tcp:json", 1],
+  ["ws-batched:msgpack", 1],
+  ["longpoll-batched:json", 1],
+  ["tcp:json", 4],
+] as const;
+
+for (const [via, count] of CASES) {
+  const who = count === 1 ? "a burst" : `${count} bursts at once`;
+  Deno.test(`${via}: ${who} of costly SUBSCRIBEs hold another session's calls for at most a few turns`, async () => {
+    const { t, bystander } = await setUp();
+    await using _router = t;
+    const attackers = await Promise.all(Array.from({ length: count }, () => join(t, via)));
 
     let attacking = true;
     let worst = 0;
@@ -46,12 +63,14 @@ for (const via of ["tcp:json", "ws-batched:msgpack", "longpoll-batched:json"] as
     })();
     await new Promise((resolve) => setTimeout(resolve, 100));
     const burst: Promise<unknown>[] = [];
-    for (let i = 0; i < BURST; i++) {
-      // Patterns that match no retained topic: each one looks at all of them.
-      burst.push(attacker.subscribe(`.none.p${i}`, () => {}, {
-        match: "wildcard",
-        get_retained: true,
-      }));
+    for (const [k, attacker] of attackers.entries()) {
+      for (let i = 0; i < BURST / count; i++) {
+        // Patterns that match no retained topic: each one looks at all of them.
+        burst.push(attacker.subscribe(`.example.a${k}p${i}`, () => {}, {
+          match: "wildcard",
+          get_retained: true,
+        }));
+      }
     }
     await within(Promise.all(burst), 30_000, "the burst of SUBSCRIBEs");
     attacking = false;
@@ -60,3 +79,28 @@ for (const via of ["tcp:json", "ws-batched:msgpack", "longpoll-batched:json"] as
     ok(worst < 300, `a call waited ${worst.toFixed(0)} ms behind the burst`);
   });
 }
+
+Deno.test("what came before a bad frame is answered, though it waited for later turns", async () => {
+  const { t } = await setUp();
+  await using _router = t;
+  const socket = await rawTcp(t.listener.urls.rawsocket!);
+  let text = "";
+  socket.on("data", (chunk: Uint8Array) => text += new TextDecoder().decode(chunk));
+  const closed = new Promise((resolve) => socket.once("close", resolve));
+  const frames = [
+    Uint8Array.of(0x7f, 0xf1, 0, 0),
+    jsonFrame([1, "realm1", { roles: { subscriber: {}, publisher: {} } }]),
+  ];
+  // 60 SUBSCRIBEs of 2 ms each: the turn runs out; what follows waits.
+  for (let i = 1; i <= 60; i++) {
+    frames.push(jsonFrame([32, i, { match: "wildcard", get_retained: true }, `.example.p${i}`]));
+  }
+  for (let i = 61; i <= 360; i++) {
+    frames.push(jsonFrame([16, i, { acknowledge: true }, "com.example.x"]));
+  }
+  frames.push(Uint8Array.of(3, 0, 0, 0)); // a frame of a reserved type: the router closes
+  socket.write(concat(frames));
+  await within(closed, 10_000, "the router closing");
+  equal((text.match(/\[33,/g) ?? []).length, 60, "SUBSCRIBED");
+  equal((text.match(/\[17,/g) ?? []).length, 300, "PUBLISHED");
+});

@@ -9,7 +9,6 @@
 
 import {
   type Link,
-  type MessageTooLargeError,
   type SerializerName,
   serializers as allSerializers,
   TransportError,

@@ -82,7 +82,7 @@ export class RawSocketConnection implements Link {
    */
   constructor(wire: Wire, options: RawSocketConnectionOptions) {
     this.#wire = wire;
-    this.#inbox = new Inbox(wire);
+    this.#inbox = new Inbox(wire.keepsReading ? undefined : wire);
     this.#options = options;
     this.#frames = frameCache(options.serializer, "rawsocket");
     this.info = options.info;
@@ -206,24 +206,35 @@ export class RawSocketConnection implements Link {
   #data(chunk: Uint8Array): void {
     this.#keepalive.heard();
     const frames = this.#reader.push(chunk);
+    // Past its turn's time, the inbox waits: the rest of the chunk is kept as frames, in order.
     while (!this.#wire.closed) {
       let next: IteratorResult<Frame, void>;
       try {
         next = frames.next();
       } catch (error) {
-        this.#log("info", `${(error as Error).message}: closing`);
-        return this.close();
+        const broken = () => this.#broken(error as Error);
+        return this.#inbox.waiting ? this.#inbox.defer(broken) : broken();
       }
       if (next.done) return;
       const frame = next.value;
-      if (frame.type === FrameType.MESSAGE) this.#message(frame.payload);
-      else if (frame.type === FrameType.PING) {
-        // Reading stops at the outbound limit; a peer that still gets
-        // maxBacklog of PONGs queued past it is closed (Wire.reply).
-        this.#wire.reply(encodeFrame(FrameType.PONG, frame.payload));
-      }
-      // A PONG only proves the peer is alive, which any arrival does.
+      if (this.#inbox.waiting) this.#inbox.defer(() => this.#frame(frame));
+      else this.#frame(frame);
     }
+  }
+
+  #frame(frame: Frame): void {
+    if (frame.type === FrameType.MESSAGE) this.#message(frame.payload);
+    else if (frame.type === FrameType.PING) {
+      // Reading stops at the outbound limit; a peer that still gets
+      // maxBacklog of PONGs queued past it is closed (Wire.reply).
+      this.#wire.reply(encodeFrame(FrameType.PONG, frame.payload));
+    }
+    // A PONG only proves the peer is alive, which any arrival does.
+  }
+
+  #broken(error: Error): void {
+    this.#log("info", `${error.message}: closing`);
+    this.close();
   }
 
   #message(payload: Uint8Array): void {

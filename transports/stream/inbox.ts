@@ -55,15 +55,21 @@ export function asProtocolViolation(error: unknown): ProtocolViolationError {
   return new ProtocolViolationError(`Cannot decode message: ${why}`, { cause: error });
 }
 
+/** What an inbox keeps: an arrival, or a link's work on a frame not read yet ({@linkcode Inbox.defer}). */
+type Kept = Arrival | (() => void);
+
 /**
  * Hands arrivals to the connection's handler, in order, keeping them until
  * {@linkcode Inbox.bind} sets one. After a failure nothing more is handed
  * on: the session ends with it, and what follows a bad frame is not read.
  *
  * Given a way to stop reading, it hands on at most {@linkcode TURN_MS} of
- * arrivals per turn: it then stops reading, keeps what the current chunk
- * still holds, and goes on in a `setTimeout` (Deno runs a `setImmediate`
- * before any pending I/O: other connections would still wait).
+ * arrivals per turn. It then stops reading, and the link keeps the rest of
+ * what it read as frames, undecoded ({@linkcode Inbox.waiting},
+ * {@linkcode Inbox.defer}); they go on in later turns, once the
+ * connection's backlog would let it read. One timer serves every waiting
+ * inbox, one turn each per tick, so other connections are read between
+ * any two.
  *
  * @example
  * ```ts
@@ -81,16 +87,26 @@ export function asProtocolViolation(error: unknown): ProtocolViolationError {
  * ```
  */
 export class Inbox {
+  /** Inboxes whose next turn is due, in order; one runs per tick of one timer. */
+  static #due: Inbox[] = [];
+  static #ticking = false;
+
   #handler: PeerHandler | undefined;
-  /** Arrivals not handed on yet, from `#next` on; while any are, new ones join them. */
-  #kept: Arrival[] = [];
+  /** What waits for a later turn, from `#next` on. */
+  #kept: Kept[] = [];
   #next = 0;
+  /** What a turn's work deferred once its time was up: before `#kept[#next]`. */
+  #front: Kept[] = [];
   #failed = false;
-  /** The connection is gone: the handler hears it once `#kept` is handed on. */
+  /** The connection is gone: the handler hears it once what was kept is handed on. */
   #gone = false;
+  #toldGone = false;
   #reading: InboxReading | undefined;
-  /** Whether reading is stopped until `#kept` is handed on. */
+  /** Whether reading is stopped until what was kept is handed on. */
   #held = false;
+  /** Whether a later turn is handing on what was kept, and whether its time is up. */
+  #running = false;
+  #spent = false;
   /** `Date.now()` when this turn's first arrival was handed on; 0 between turns. */
   #turnStart = 0;
   /** Arrivals handed on so far: its low bits pace the clock reads. */
@@ -120,6 +136,27 @@ export class Inbox {
   }
 
   /**
+   * Whether what the link reads now must wait for a later turn: it then
+   * hands its work on each frame to {@linkcode Inbox.defer} instead of
+   * decoding it.
+   */
+  get waiting(): boolean {
+    if (this.#handler === undefined) return false; // arrivals are kept decoded until bound
+    return this.#running ? this.#spent : this.#held || this.#kept.length > 0;
+  }
+
+  /**
+   * Keeps a link's work on a frame it read (decoding and delivering it,
+   * answering a ping, closing) for its turn, after what came before it.
+   *
+   * @param work The work.
+   */
+  defer(work: () => void): void {
+    if (this.#running) this.#front.push(work);
+    else this.#kept.push(work);
+  }
+
+  /**
    * Delivers (or keeps) one arrival; nothing after a failure.
    *
    * @param item A message, or a decoding failure.
@@ -128,18 +165,18 @@ export class Inbox {
     if (this.#failed) return;
     if (item instanceof Error) this.#failed = true;
     const handler = this.#handler;
-    if (handler === undefined || this.#held || this.#kept.length > 0) {
-      this.#kept.push(item);
+    if (handler === undefined) return void this.#kept.push(item);
+    if (this.#running) {
+      if (this.#spent) return void this.#front.push(item);
+      hand(handler, item);
+      if (this.#reading !== undefined && this.#overTurn()) this.#spent = true;
       return;
     }
+    if (this.#held || this.#kept.length > 0) return void this.#kept.push(item);
     if (this.#reading === undefined) return hand(handler, item);
     if (this.#turnStart === 0) this.#startTurn();
     hand(handler, item);
-    if (this.#overTurn()) {
-      this.#held = true;
-      this.#reading.hold(true);
-      setTimeout(this.#later);
-    }
+    if (this.#overTurn()) this.#later();
   }
 
   /**
@@ -161,25 +198,26 @@ export class Inbox {
     return this.#handler !== undefined;
   }
 
-  /** Whether arrivals wait for a later turn (reading is stopped meanwhile). */
-  get waiting(): boolean {
-    return this.#held;
-  }
-
   /**
-   * Resolves once every arrival so far has been handed on.
+   * Resolves once everything kept so far has been handed on.
    *
    * @returns A promise that never rejects.
    */
   drained(): Promise<void> {
-    if (this.#kept.length === 0) return Promise.resolve();
+    if (!this.#held && this.#kept.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
   /** Tells the handler, once what was kept is handed on, that the connection is gone. */
   closed(): void {
     this.#gone = true;
-    if (this.#kept.length === 0) this.#handler?.closed();
+    if (!this.#held && !this.#running && this.#kept.length === 0) this.#tellGone();
+  }
+
+  #tellGone(): void {
+    if (this.#toldGone || this.#handler === undefined) return;
+    this.#toldGone = true;
+    this.#handler.closed();
   }
 
   #startTurn(): void {
@@ -196,35 +234,62 @@ export class Inbox {
     return (++this.#handed & CLOCK_EVERY) === 0 && Date.now() - this.#turnStart >= TURN_MS;
   }
 
-  /** A later turn: goes on once the connection would read again. */
-  #later = (): void => {
-    void this.#reading!.drained().then(this.#handOn);
+  /** Stops reading; the next turn is due once the connection's backlog would let it read. */
+  #later(): void {
+    const reading = this.#reading!;
+    if (!this.#held) reading.hold(this.#held = true);
+    void reading.drained().then(() => Inbox.#schedule(this));
+  }
+
+  static #schedule(inbox: Inbox): void {
+    Inbox.#due.push(inbox);
+    if (Inbox.#ticking) return;
+    Inbox.#ticking = true;
+    setTimeout(Inbox.#tick);
+  }
+
+  /** One inbox's turn; the next one's in the next tick, after the event loop has read sockets. */
+  static #tick = (): void => {
+    Inbox.#ticking = false;
+    const inbox = Inbox.#due.shift();
+    if (Inbox.#due.length > 0) {
+      Inbox.#ticking = true;
+      setTimeout(Inbox.#tick);
+    }
+    if (inbox !== undefined) inbox.#handOn();
   };
 
-  /** Hands on what was kept, until the turn's time is up (then goes on in a later turn). */
-  #handOn = (): void => {
+  /** Hands on what was kept, until the turn's time is up (then a later turn goes on). */
+  #handOn(): void {
     const handler = this.#handler;
     if (handler === undefined) return;
-    const reading = this.#reading;
-    if (reading !== undefined && this.#turnStart === 0) this.#startTurn();
-    while (this.#next < this.#kept.length) {
-      const item = this.#kept[this.#next]!;
-      this.#kept[this.#next++] = undefined!;
-      hand(handler, item);
-      if (this.#next < this.#kept.length && reading !== undefined && this.#overTurn()) {
-        if (!this.#held) reading.hold(this.#held = true);
-        setTimeout(this.#later);
-        return;
+    if (this.#reading !== undefined && this.#turnStart === 0) this.#startTurn();
+    this.#running = true;
+    this.#spent = false;
+    while (this.#front.length > 0 || this.#next < this.#kept.length) {
+      let item: Kept;
+      if (this.#front.length > 0) item = this.#front.shift()!;
+      else {
+        item = this.#kept[this.#next]!;
+        this.#kept[this.#next++] = undefined!;
+      }
+      if (typeof item === "function") item();
+      else hand(handler, item);
+      if (!this.#spent && this.#reading !== undefined && this.#overTurn()) this.#spent = true;
+      if (this.#spent && (this.#front.length > 0 || this.#next < this.#kept.length)) {
+        this.#running = false;
+        return this.#later();
       }
     }
+    this.#running = false;
     this.#kept = [];
     this.#next = 0;
-    if (this.#held) reading!.hold(this.#held = false);
-    if (this.#gone) handler.closed();
+    if (this.#held) this.#reading!.hold(this.#held = false);
+    if (this.#gone) this.#tellGone();
     const waiters = this.#drainWaiters;
     this.#drainWaiters = [];
     for (const resolve of waiters) resolve();
-  };
+  }
 }
 
 function hand(handler: PeerHandler, item: Arrival): void {

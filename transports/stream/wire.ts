@@ -126,6 +126,11 @@ export class Wire {
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
+  /** Whether it reads on while congested (the client side: see `WireOptions.keepReading`). */
+  get keepsReading(): boolean {
+    return this.#keepReading;
+  }
+
   /**
    * Stops (`true`) or restarts (`false`) reading for the owner's own
    * reasons, independently of the outbound backpressure.

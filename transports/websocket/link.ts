@@ -18,19 +18,12 @@ import {
 } from "../../wamp/mod.ts";
 import { Inbox } from "../stream/inbox.ts";
 import { Keepalive } from "../stream/keepalive.ts";
-import {
-  BATCHED_SUFFIX,
-  joinBatch,
-  MAX_BATCH_MESSAGES,
-  splitBatch,
-  splitTextBatch,
-} from "../stream/batched.ts";
+import { BATCHED_SUFFIX, joinBatch, MAX_BATCH_MESSAGES } from "../stream/batched.ts";
 import { encodeBytes, encodeFailure, encodeOnce, type FrameCache } from "../stream/encode.ts";
 import {
   compresses,
   deflateMessage,
   inflatedLimit,
-  inflateMessage,
   type PerMessageDeflate,
 } from "./permessage_deflate.ts";
 import {
@@ -44,8 +37,8 @@ import {
   payloadLength,
 } from "./framing.ts";
 import { FLUSH_BYTES, type Wire } from "../stream/wire.ts";
-import { utf8Text } from "../../wamp/bytes.ts";
 import { sharedFrames, type WebSocketPeerOptions } from "./peer_options.ts";
+import { messageParts } from "./incoming.ts";
 
 export type { WebSocketPeerOptions } from "./peer_options.ts";
 
@@ -102,7 +95,7 @@ export class WebSocketPeer implements Link {
    */
   constructor(wire: Wire, options: WebSocketPeerOptions, rest: Uint8Array = EMPTY) {
     this.#wire = wire;
-    this.#inbox = new Inbox(wire);
+    this.#inbox = new Inbox(wire.keepsReading ? undefined : wire);
     this.info = options.info;
     this.#serializer = options.serializer;
     this.#opcode = options.serializer.binary ? Opcode.BINARY : Opcode.TEXT;
@@ -127,10 +120,21 @@ export class WebSocketPeer implements Link {
       },
       dead: () => this.#fail(CloseCode.GOING_AWAY, `no answer to ping in ${pingTimeout} ms`),
     });
+    // Past its turn's time, the inbox waits: the rest of the chunk is kept as frames, in order.
+    const inbox = this.#inbox;
     this.#parser = new FrameParser({
-      message: (text, payload, compressed) => this.#message(text, payload, compressed),
-      control: (opcode, payload) => this.#control(opcode, payload),
-      error: (code, reason) => this.#fail(code, reason),
+      message: (text, payload, compressed) => {
+        if (!inbox.waiting) return this.#message(text, payload, compressed);
+        const own = payload.slice(); // a view of the chunk
+        inbox.defer(() => this.#message(text, own, compressed));
+      },
+      control: (opcode, payload) => {
+        if (!inbox.waiting) return this.#control(opcode, payload);
+        const own = payload.slice();
+        inbox.defer(() => this.#control(opcode, own));
+      },
+      error: (code, reason) =>
+        inbox.waiting ? inbox.defer(() => this.#fail(code, reason)) : this.#fail(code, reason),
     }, { masked: !this.#client, maxMessageSize: this.#max, compression: d !== undefined });
     wire.bind({ data: (chunk) => this.#data(chunk), closed: () => this.#gone() });
     if (this.#closed) return;
@@ -288,49 +292,30 @@ export class WebSocketPeer implements Link {
 
   #message(text: boolean, payload: Uint8Array, compressed: boolean): void {
     if (this.#failed || this.#closeReceived) return;
-    if (compressed) {
-      // The router bounds what a peer's compressed byte may cost it; a client takes what its
-      // router sends, up to maxMessageSize (other routers compress past our ratio).
-      const limit = this.#client ? this.#max : inflatedLimit(payload.length, this.#max);
-      try {
-        payload = inflateMessage(payload, limit);
-      } catch (error) {
-        const tooBig = error instanceof RangeError;
-        this.#fail(
-          tooBig ? CloseCode.TOO_BIG : CloseCode.INVALID_PAYLOAD,
-          tooBig ? `message inflates to over ${limit} bytes` : "bad compressed data",
-        );
-        return;
-      }
-    }
-    const binary = this.#serializer.binary;
-    let data: string | Uint8Array = payload;
-    if (text || !binary) {
-      try {
-        data = utf8Text(payload);
-      } catch {
-        this.#fail(CloseCode.INVALID_PAYLOAD, "message is not UTF-8");
-        return;
-      }
-    }
-    if (!this.#batched) {
-      this.#decode(data);
-      return;
-    }
-    if (binary && typeof data === "string") {
-      this.#fail(CloseCode.UNSUPPORTED_DATA, "text message on a binary subprotocol");
-      return;
-    }
-    let parts: (string | Uint8Array)[];
-    try {
-      parts = typeof data === "string" ? splitTextBatch(data) : splitBatch(data);
-    } catch (error) {
-      this.#fail(CloseCode.PROTOCOL_ERROR, (error as Error).message);
-      return;
-    }
-    for (const part of parts) {
+    // The router bounds what a peer's compressed byte may cost it; a client takes what its
+    // router sends, up to maxMessageSize (other routers compress past our ratio).
+    const inflateTo = !compressed
+      ? undefined
+      : this.#client
+      ? this.#max
+      : inflatedLimit(payload.length, this.#max);
+    const parts = messageParts(text, payload, inflateTo, {
+      binary: this.#serializer.binary,
+      batched: this.#batched,
+    });
+    if ("code" in parts) return this.#fail(parts.code, parts.reason);
+    this.#parts(parts, 0);
+  }
+
+  /** Decodes parts from `from` on; past the turn's time the rest waits for its turn. */
+  #parts(parts: (string | Uint8Array)[], from: number): void {
+    for (let i = from; i < parts.length; i++) {
       if (this.#failed || this.#closed) return;
-      this.#decode(part);
+      if (i > from && this.#inbox.waiting) {
+        const rest = parts.slice(i).map((p) => typeof p === "string" ? p : p.slice());
+        return this.#inbox.defer(() => this.#parts(rest, 0));
+      }
+      this.#decode(parts[i]!);
     }
   }
 

@@ -119,3 +119,81 @@ Deno.test("what waits is unread: it goes on only once the connection's backlog w
   equal(heard.length, count);
   deepEqual(holds, [true, false]);
 });
+
+Deno.test("past the turn's time the link's frames wait undecoded (defer), in order with closure", async () => {
+  const { handler, heard } = recorder(3);
+  const { holds, ...wire } = reading();
+  const inbox = new Inbox(wire);
+  inbox.bind(handler, false);
+  const count = Math.ceil((4 * TURN_MS) / 3) + 8;
+  let decoded = 0;
+  // A link's read loop: each frame decoded and delivered now, or deferred while the inbox waits.
+  for (let i = 1; i <= count; i++) {
+    const frame = () => {
+      decoded++;
+      inbox.deliver(publish(i));
+    };
+    if (inbox.waiting) inbox.defer(frame);
+    else frame();
+  }
+  inbox.closed();
+  ok(decoded < count, `${decoded} of ${count} frames were decoded in the first turn`);
+  equal(heard.at(-1), `m${decoded}`);
+  await inbox.drained();
+  deepEqual(heard, [...Array.from({ length: count }, (_, i) => `m${i + 1}`), "closed"]);
+  equal(decoded, count);
+  deepEqual(holds, [true, false]);
+});
+
+Deno.test("waiting inboxes take one turn each per timer tick: other callbacks run between any two", async () => {
+  const order: string[] = [];
+  const inboxes = ["a", "b"].map((name) => {
+    const handler: PeerHandler = {
+      receive() {
+        const until = Date.now() + 3;
+        while (Date.now() < until) { /* costly */ }
+        if (order.at(-1) !== name) order.push(name);
+      },
+      fail() {},
+      closed() {},
+    };
+    const inbox = new Inbox(reading());
+    inbox.bind(handler, false);
+    return inbox;
+  });
+  const count = Math.ceil((3 * TURN_MS) / 3) + 8;
+  for (const inbox of inboxes) {
+    for (let i = 1; i <= count; i++) inbox.deliver(publish(i));
+  }
+  // A timer chain standing for other connections' callbacks.
+  let ticking = true;
+  const tick = () => {
+    if (order.at(-1) !== "tick") order.push("tick");
+    if (ticking) setTimeout(tick);
+  };
+  setTimeout(tick);
+  await Promise.all(inboxes.map((inbox) => inbox.drained()));
+  ticking = false;
+  // After their first turns, a and b never follow each other without a tick between.
+  const later = order.slice(order.indexOf("tick"));
+  for (let i = 1; i < later.length; i++) {
+    ok(later[i] === "tick" || later[i - 1] === "tick", order.join(" "));
+  }
+  ok(later.includes("a") && later.includes("b"), order.join(" "));
+});
+
+Deno.test("the handler hears the connection is gone once, after what was kept", async () => {
+  const { handler, heard } = recorder(3);
+  const { holds, ...wire } = reading();
+  const inbox = new Inbox(wire);
+  inbox.bind(handler, false);
+  // The turn runs out on the last arrival of the chunk: nothing is kept, but reading is held.
+  let i = 0;
+  while (!inbox.waiting) inbox.deliver(publish(++i));
+  inbox.closed();
+  await inbox.drained();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  deepEqual(heard.filter((h) => h === "closed"), ["closed"]);
+  equal(heard.at(-1), "closed");
+  deepEqual(holds, [true, false]);
+});
