@@ -91,14 +91,8 @@ export class Realm {
             : check(caller, "subscribe", sub.topic, { match: sub.match }, (d) => then(d.allow)),
       ),
     );
-    for (
-      const [uri, handler] of Object.entries(topicReflection(
-        this.broker,
-        () => this.#sessions?.remote.values() ?? [],
-      ))
-    ) {
-      this.provide(uri, handler);
-    }
+    const topics = topicReflection(this.broker, () => this.#sessions?.remote.values() ?? []);
+    for (const [uri, handler] of Object.entries(topics)) this.provide(uri, handler);
     this.dealer = new Dealer({
       strictUris: options.strictUris,
       registrationIds: ids.router,
@@ -141,6 +135,7 @@ export class Realm {
       check,
       ...(cookies === undefined ? {} : { cookies }),
       closing: () => this.#closing,
+      finish: (out) => this.#finish(out),
     });
     for (
       const procedures of [

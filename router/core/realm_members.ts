@@ -42,6 +42,8 @@ export interface MembersRealm {
   readonly cookies?: CookieStore;
   /** Whether the realm is closing with its router (leaving sessions fire nothing). */
   closing(): boolean;
+  /** Completes an output produced outside an entry point (a timer's): meta events, cluster effects. */
+  finish(out: Output): Output;
 }
 
 /** The joined sessions of one realm. */
@@ -75,6 +77,7 @@ export class Members {
       options.limits,
       () => realm.broker.sharing,
       (id) => this.#members.has(id),
+      (out) => realm.finish(out),
     );
   }
 
@@ -154,8 +157,12 @@ export class Members {
     const depart = () => {
       realm.broker.removeSession(id);
       out = realm.dealer.removeSession(id);
-      this.#testaments.fire(member.info);
-      this.#sessionMeta.left(member.info, quiet);
+      // on_leave follows its testaments, which may go out in later turns.
+      const later = this.#testaments.fire(
+        member.info,
+        () => this.#sessionMeta.left(member.info, quiet),
+      );
+      if (later !== undefined) out = { messages: out.messages, effects: [...out.effects, later] };
     };
     if (quiet || realm.closing()) realm.events.muted(depart);
     else depart();

@@ -264,7 +264,7 @@ Deno.test("wamp.session.add_testament checks its arguments", () => {
   equal(a.call(add, ["com.x", [], {}], { scope: "detached" })[0]?.type, MessageType.RESULT);
 });
 
-Deno.test("testaments: detached before destroyed, flush empties one scope, options honoured", () => {
+Deno.test("testaments: detached before destroyed, flush empties one scope, options honoured", async () => {
   const r = router();
   const watcher = new Client(r);
   const other = new Client(r);
@@ -284,12 +284,36 @@ Deno.test("testaments: detached before destroyed, flush empties one scope, optio
   add(["detached 2"], { scope: "detached" });
   add(["only watcher"], { publish_options: { eligible: [watcher.id], acknowledge: true } });
   dying.session.closed(); // transport lost, no GOODBYE
+  // The first at once, each of the others in a turn of its own.
+  await new Promise((resolve) => setTimeout(resolve, 50));
   deepEqual(watcher.events().map((e) => e.args?.[0]), [
     "detached 2",
     "destroyed 1",
     "only watcher",
   ]);
   deepEqual(other.events().map((e) => e.args?.[0]), ["detached 2", "destroyed 1"]);
+});
+
+Deno.test("a leaving session's testaments go out one per turn of the event loop, on_leave after them", async () => {
+  const r = router();
+  const watcher = new Client(r);
+  watcher.subscribe("com.example.will");
+  watcher.subscribe(MetaTopic.SESSION_ON_LEAVE);
+  const dying = new Client(r);
+  for (let i = 0; i < MAX_TESTAMENTS; i++) {
+    dying.call(MetaProcedure.SESSION_ADD_TESTAMENT, ["com.example.will", [i], {}]);
+  }
+  // Each could fan out to every subscriber of its topic: the leave publishes only the first.
+  dying.session.closed();
+  deepEqual(watcher.events().map((e) => e.args?.[0]), [0]);
+  const seen: unknown[] = [0];
+  for (let turn = 0; turn < 100 && seen.length <= MAX_TESTAMENTS; turn++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const events = watcher.events();
+    ok(events.length < MAX_TESTAMENTS / 2, `${events.length} testaments in 10 ms`);
+    seen.push(...events.map((e) => e.args?.[0]));
+  }
+  deepEqual(seen, [...Array.from({ length: MAX_TESTAMENTS }, (_, i) => i), dying.id]);
 });
 
 Deno.test("wamp.session.modify_details changes reported details, never the identity", () => {

@@ -92,6 +92,7 @@ export class Testaments {
   #maxBytes: number;
   #cluster: ClusterQueue;
   #joined: (sessionId: number) => boolean;
+  #settle: (out: Output) => Output;
 
   /**
    * Creates the store.
@@ -107,6 +108,8 @@ export class Testaments {
    * @param joined Whether a session is still joined: a testament whose
    * permission check ends after its session left is not kept (it would
    * never fire, nor be freed).
+   * @param settle Completes what a later testament's publication returns
+   * (its EVENTs, the realm's meta events and cluster effects).
    */
   constructor(
     events: MetaEvents,
@@ -115,9 +118,11 @@ export class Testaments {
     limits: TestamentLimits = {},
     cluster: ClusterQueue = () => undefined,
     joined: (sessionId: number) => boolean = () => true,
+    settle: (out: Output) => Output = (out) => out,
   ) {
     this.#cluster = cluster;
     this.#joined = joined;
+    this.#settle = settle;
     this.#events = events;
     this.#strictUris = strictUris;
     this.#mayPublish = mayPublish;
@@ -133,21 +138,41 @@ export class Testaments {
 
   /**
    * Publishes a session's testaments (detached, then destroyed) and
-   * forgets them.
+   * forgets them, then runs `after`: the first at once, each of the others
+   * in a turn of its own (a timer chain), since each may fan out to every
+   * subscriber of its topic. None while meta events are muted.
    *
    * @param session The session that left.
+   * @param after What follows them (its `on_leave`).
+   * @returns The timer that publishes the next one, if any.
    */
-  fire(session: SessionInfo): void {
+  fire(session: SessionInfo, after: () => void = () => {}): Effect | undefined {
     const buckets = this.#buckets.get(session.id);
-    if (buckets === undefined) return;
-    this.#buckets.delete(session.id);
-    this.#bytes -= buckets.bytes;
-    this.#mirror(session, undefined);
-    for (const scope of ["detached", "destroyed"] as const) {
-      for (const { topic, args, kwargs, options } of buckets[scope]) {
-        this.#events.publishAs(session, topic, args, kwargs, options);
-      }
+    if (buckets !== undefined) {
+      this.#buckets.delete(session.id);
+      this.#bytes -= buckets.bytes;
+      this.#mirror(session, undefined);
     }
+    if (buckets === undefined || this.#events.silent) return void after();
+    return this.#publish(session, [...buckets.detached, ...buckets.destroyed], 0, after);
+  }
+
+  #publish(
+    session: SessionInfo,
+    all: readonly Testament[],
+    i: number,
+    after: () => void,
+  ): Effect | undefined {
+    if (i < all.length) {
+      const { topic, args, kwargs, options } = all[i]!;
+      this.#events.publishAs(session, topic, args, kwargs, options);
+    }
+    if (i + 1 >= all.length) return void after();
+    const fire = (): Output => {
+      const next = this.#publish(session, all, i + 1, after);
+      return this.#settle({ messages: [], effects: next === undefined ? [] : [next] });
+    };
+    return { kind: "arm", key: all, ms: 0, fire };
   }
 
   /** `add_testament` and `flush_testaments`, keyed by URI. */
