@@ -28,6 +28,8 @@ import {
 export class Subscriber {
   #ctx: SessionContext;
   #subscriptions = new Map<number, Set<Subscription>>();
+  /** Subscriptions whose UNSUBSCRIBE is out, with its request ID. */
+  #unsubscribing = new Map<number, number>();
 
   /**
    * @param ctx The session.
@@ -51,21 +53,27 @@ export class Subscriber {
     options: SubscribeOptions = {},
     durable = false,
   ): Promise<Subscription> {
-    let sub: Subscription | undefined;
-    // Attached the moment SUBSCRIBED is read, so an EVENT right behind it
-    // (a retained event) finds it.
-    const attach = (reply: WampMessage): void => {
-      const id = (reply as { subscription: number }).subscription;
-      const report = (error: unknown, where: string) => this.#ctx.report(error, where);
-      const max = this.#ctx.limits.maxQueuedEvents;
-      sub = new Subscription(id, topic, handler, (s) => this.#unsubscribe(s), report, durable, max);
-      this.#attach(sub);
-    };
-    await this.#ctx.request(
-      (request) => ({ type: MessageType.SUBSCRIBE, request, options, topic }),
-      attach,
-    );
-    return sub!;
+    for (;;) {
+      let sub: Subscription | undefined;
+      // Attached the moment SUBSCRIBED is read, so an EVENT right behind it
+      // (a retained event) finds it.
+      const attach = (reply: WampMessage): void => {
+        const { request, subscription: id } = reply as { request: number; subscription: number };
+        if (this.#leaving(id, request)) return;
+        const report = (error: unknown, where: string) => this.#ctx.report(error, where);
+        const max = this.#ctx.limits.maxQueuedEvents;
+        const unsubscribe = (s: Subscription) => this.#unsubscribe(s);
+        sub = new Subscription(id, topic, handler, unsubscribe, report, durable, max);
+        this.#attach(sub);
+      };
+      await this.#ctx.request(
+        (request) => ({ type: MessageType.SUBSCRIBE, request, options, topic }),
+        attach,
+      );
+      // Answered with a subscription the last holder here unsubscribes from after this SUBSCRIBE
+      // (the router handles that UNSUBSCRIBE next): SUBSCRIBE again, behind it.
+      if (sub !== undefined) return sub;
+    }
   }
 
   /**
@@ -142,16 +150,29 @@ export class Subscriber {
     local.add(sub);
   }
 
+  /**
+   * Whether a SUBSCRIBE's answer names a subscription whose UNSUBSCRIBE
+   * went out after that SUBSCRIBE: the router drops it once it reads it.
+   */
+  #leaving(subscription: number, subscribeRequest: number): boolean {
+    return (this.#unsubscribing.get(subscription) ?? 0) > subscribeRequest;
+  }
+
   async #unsubscribe(sub: Subscription): Promise<void> {
     const local = this.#subscriptions.get(sub.id);
     if (local === undefined || !local.delete(sub)) return;
     if (local.size > 0) return;
-    this.#subscriptions.delete(sub.id);
+    const id = sub.id;
+    this.#subscriptions.delete(id);
     if (!this.#ctx.isOpen()) return;
-    await this.#ctx.request((request) => ({
-      type: MessageType.UNSUBSCRIBE,
-      request,
-      subscription: sub.id,
-    }));
+    let sent = 0;
+    try {
+      await this.#ctx.request((request) => {
+        this.#unsubscribing.set(id, sent = request);
+        return { type: MessageType.UNSUBSCRIBE, request, subscription: id };
+      });
+    } finally {
+      if (this.#unsubscribing.get(id) === sent) this.#unsubscribing.delete(id);
+    }
   }
 }
