@@ -139,11 +139,25 @@ export async function subscribe(
     if (replayed?.has(event.publication)) return;
     push(liveRecord(event));
   };
+  /** Resolved once the reader has taken enough that the stream is within `maxBacklog` again. */
+  let roomWaiters: (() => void)[] = [];
+  const room = (): Promise<void> =>
+    ended || (controller.desiredSize ?? 0) > 0
+      ? Promise.resolve()
+      : new Promise((resolve) => roomWaiters.push(resolve));
   const body = new ReadableStream<Uint8Array>({
     start(c) {
       controller = c;
     },
-    cancel: end,
+    pull() {
+      const waiters = roomWaiters;
+      roomWaiters = [];
+      for (const resolve of waiters) resolve();
+    },
+    cancel() {
+      end();
+      for (const resolve of roomWaiters) resolve();
+    },
   }, new ByteLengthQueuingStrategy({ highWaterMark: bridge.maxBacklog }));
   try {
     subscription = await session.subscribe(
@@ -163,7 +177,7 @@ export async function subscribe(
     controller.close();
   }, bridge.heartbeat);
   if (resumeAfter !== undefined) {
-    void resume(session, subscription.id, topic, resumeAfter, push).then((ids) => {
+    void resume(session, subscription.id, topic, resumeAfter, push, room).then((ids) => {
       replayed = ids;
       const live = held ?? [];
       held = undefined;
@@ -183,7 +197,9 @@ export async function subscribe(
 
 /**
  * Sends the events after `after` from the subscription's history, if it
- * keeps one (a comment says when it does not).
+ * keeps one (a comment says when it does not), each once the reader has
+ * room for it: a resuming reader is not dropped as a slow one for what it
+ * missed.
  *
  * @returns The publication IDs sent.
  */
@@ -193,6 +209,7 @@ async function resume(
   topic: string,
   after: number,
   push: (bytes: Uint8Array) => void,
+  room: () => Promise<void>,
 ): Promise<Set<number>> {
   const sent = new Set<number>();
   try {
@@ -207,6 +224,7 @@ async function resume(
         args?: unknown[];
         kwargs?: unknown;
       };
+      await room();
       sent.add(e.publication);
       push(record(e.publication, e.details?.topic ?? topic, e.args ?? [], e.kwargs ?? {}));
     }

@@ -115,6 +115,27 @@ Deno.test("SSE: Last-Event-ID resumes from the topic's event history", async () 
   deepEqual(resumed.map((r) => (r.data as { args: unknown[] }).args[0]), [2, 3, 4]);
 });
 
+Deno.test("SSE: a reader resuming after more history than maxBacklog gets all of it", async () => {
+  await using t = await startBridge(BRIDGES);
+  const first = await open(`${t.base}/sse?topic=com.example.history`);
+  await new Promise((r) => setTimeout(r, 50));
+  // 8 events of 60 KB: 480 KB of history, over the path's 256 KiB maxBacklog.
+  const ids: number[] = [];
+  for (let i = 0; i < 8; i++) {
+    ids.push(
+      (await t.client.publish("com.example.history", { args: [String(i).repeat(60_000)] }, {
+        acknowledge: true,
+      }))!,
+    );
+  }
+  await first.body?.cancel();
+  const again = await open(`${t.base}/sse?topic=com.example.history`, {
+    "last-event-id": String(ids[0]),
+  });
+  const resumed = await records(again, 7);
+  deepEqual(resumed.map((r) => r.id), ids.slice(1).map(String));
+});
+
 Deno.test("SSE: refusals (401, bad match 400, 403 for a topic the role may not subscribe, stream cap 429); heartbeats", async () => {
   await using t = await startBridge(BRIDGES);
   const noAuth = await fetch(`${t.base}/sse?topic=com.example.a`);
