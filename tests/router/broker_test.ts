@@ -1,5 +1,6 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { Broker } from "../../router/core/broker/broker.ts";
+import { MAX_ATTRIBUTE_LISTS } from "../../router/core/broker/publish_filter.ts";
 import { getEventsProcedure } from "../../router/core/broker/event_history.ts";
 import { settled } from "../_helpers/driven.ts";
 import { topicReflection } from "../../router/core/broker/topic_reflection.ts";
@@ -419,6 +420,24 @@ Deno.test("subscriber_blackwhite_listing", async (t) => {
       deepEqual(got[id] ?? [], expected);
     });
   }
+  await t.step(
+    `at most ${MAX_ATTRIBUTE_LISTS} attribute lists; empty exclude lists do not count`,
+    () => {
+      const [broker, id] = setup();
+      const lists = (n: number, value: string[]) =>
+        Object.fromEntries(Array.from({ length: n }, (_, i) => [`exclude_k${i}`, value]));
+      const many = broker.publish(
+        pub,
+        publish(1, "com.example.t", {
+          acknowledge: true,
+          ...lists(MAX_ATTRIBUTE_LISTS + 1, ["v"]),
+        }),
+      );
+      equal(errorOf(many), ErrorUri.INVALID_ARGUMENT);
+      const empty = broker.publish(pub, publish(2, "com.example.t", lists(56, [])));
+      deepEqual(deliveries(empty)[id], [11, 12, 13]);
+    },
+  );
   await t.step("HELLO's claimed authid does not count, the authenticated one does", () => {
     const broker = newBroker();
     const liar = member(15, { authid: "real", hello: { authid: "ann" } });

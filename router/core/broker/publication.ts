@@ -122,7 +122,7 @@ export function checkPublish(
   }
   const filter = PublishFilter.from(options);
   if (typeof filter === "string") {
-    return [ErrorUri.INVALID_ARGUMENT, `option "${filter}" must be a list of the right type`];
+    return [ErrorUri.INVALID_ARGUMENT, filter];
   }
   return filter;
 }

@@ -26,6 +26,13 @@ const SESSION_ATTRIBUTES = ["authid", "authrole", "authmethod", "authprovider"] 
 /** Attribute filters the event history may keep (spec: stable attributes only). */
 const STABLE_ATTRIBUTES: ReadonlySet<string> = new Set(["authid", "authrole"]);
 
+/**
+ * How many `exclude_<key>` / `eligible_<key>` lists one PUBLISH may carry:
+ * each is tested for every subscriber (the spec defines two, authid and
+ * authrole).
+ */
+export const MAX_ATTRIBUTE_LISTS = 16;
+
 /** A PUBLISH's black/white lists, ready to test subscribers against. */
 export class PublishFilter {
   #exclude: ReadonlySet<number> | undefined;
@@ -53,7 +60,10 @@ export class PublishFilter {
    *
    * @param options PUBLISH.Options.
    * @returns The filter, `undefined` when the options restrict nobody, or
-   * the name of the first option whose value is not a list of the right type.
+   * why the options are refused: an option whose value is not a list of
+   * the right type, or more than {@linkcode MAX_ATTRIBUTE_LISTS} lists on
+   * session attributes (each is tested for every subscriber). An empty
+   * `exclude_<key>` list excludes nobody and is not kept.
    *
    * @example
    * ```ts
@@ -63,7 +73,10 @@ export class PublishFilter {
    * const filter = PublishFilter.from({ eligible_authrole: ["admin"] });
    * ok(filter instanceof PublishFilter);
    * equal(PublishFilter.from({ acknowledge: true }), undefined);
-   * equal(PublishFilter.from({ exclude_authid: "alice" }), "exclude_authid");
+   * equal(
+   *   PublishFilter.from({ exclude_authid: "alice" }),
+   *   'option "exclude_authid" must be a list of strings',
+   * );
    * ```
    */
   static from(options: Dict): PublishFilter | undefined | string {
@@ -86,7 +99,7 @@ export class PublishFilter {
     for (const key in options) {
       const value = options[key];
       if (key === "exclude" || key === "eligible") {
-        if (!isList(value, "number")) return key;
+        if (!isList(value, "number")) return `option "${key}" must be a list of numbers`;
         lists[key] = value;
         if (key === "exclude") exclude = new Set(value);
         else eligible = new Set(value);
@@ -98,9 +111,13 @@ export class PublishFilter {
         ? eligibleBy
         : undefined;
       if (into === undefined) continue;
-      if (!isList(value, "string")) return key;
+      if (!isList(value, "string")) return `option "${key}" must be a list of strings`;
       lists[key] = value;
+      if (into === excludeBy && value.length === 0) continue;
       into.set(key.slice(key.indexOf("_") + 1), new Set(value));
+      if (excludeBy.size + eligibleBy.size > MAX_ATTRIBUTE_LISTS) {
+        return `at most ${MAX_ATTRIBUTE_LISTS} exclude_<key> and eligible_<key> options`;
+      }
     }
     if (
       exclude === undefined && eligible === undefined && excludeBy.size === 0 &&
