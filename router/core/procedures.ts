@@ -6,7 +6,8 @@
  * @module
  */
 
-import type { Dict, Payload } from "../../wamp/mod.ts";
+import { type Dict, ErrorUri, type Payload } from "../../wamp/mod.ts";
+import { CallError } from "./errors.ts";
 import type { Decision } from "./permissions.ts";
 import type { Output } from "./output.ts";
 import type { SessionInfo } from "./types.ts";
@@ -66,3 +67,45 @@ export type PermissionCheck = (
 
 /** A set of router procedures, keyed by URI. */
 export type RouterProcedures = Record<string, RouterProcedure>;
+
+/**
+ * The most characters a router procedure's list of URIs may hold
+ * (`wamp.reflection.topic.list`, `wamp.reflection.procedure.list`): a
+ * realm may hold 100,000 URIs of up to 4,096 characters each, and one
+ * small CALL should not build a reply of hundreds of MiB.
+ */
+export const MAX_LIST_CHARS = 16 * 1024 * 1024;
+
+/**
+ * The distinct URIs, sorted, or an ERROR `cloverleaf.error.limit_exceeded`
+ * once they pass {@linkcode MAX_LIST_CHARS} (before anything is sorted).
+ *
+ * @param uris The URIs, possibly repeated.
+ * @param what What they are, for the error.
+ * @returns The sorted list.
+ * @throws {CallError} When they pass the limit.
+ *
+ * @example
+ * ```ts
+ * import { sortedUris } from "./procedures.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(sortedUris(["b", "a", "b"], "topics"), ["a", "b"]);
+ * ```
+ */
+export function sortedUris(uris: Iterable<string>, what: string): string[] {
+  const distinct = new Set<string>();
+  let chars = 0;
+  for (const uri of uris) {
+    if (distinct.has(uri)) continue;
+    distinct.add(uri);
+    chars += uri.length;
+    if (chars > MAX_LIST_CHARS) {
+      throw new CallError(
+        ErrorUri.LIMIT_EXCEEDED,
+        `the ${what} take more than ${MAX_LIST_CHARS} characters`,
+      );
+    }
+  }
+  return [...distinct].sort();
+}

@@ -1,6 +1,8 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { Broker } from "../../router/core/broker/broker.ts";
 import { MAX_ATTRIBUTE_LISTS } from "../../router/core/broker/publish_filter.ts";
+import { CallError } from "../../router/core/errors.ts";
+import { MAX_LIST_CHARS } from "../../router/core/procedures.ts";
 import { getEventsProcedure } from "../../router/core/broker/event_history.ts";
 import { settled } from "../_helpers/driven.ts";
 import { topicReflection } from "../../router/core/broker/topic_reflection.ts";
@@ -875,6 +877,20 @@ Deno.test("subscription_revocation", () => {
   });
   // A revoked session can subscribe again.
   subscriptionOf(broker.subscribe(aware, subscribe(3, "com.example.t")));
+});
+
+Deno.test("topic_reflection: a topic list over MAX_LIST_CHARS is refused with limit_exceeded", () => {
+  const broker = newBroker();
+  const long = "x".repeat(4000);
+  const count = Math.floor(MAX_LIST_CHARS / 4000) + 1;
+  for (let i = 0; i < count; i++) {
+    broker.subscribe(session(100 + Math.floor(i / 900)), subscribe(i + 1, `com.${long}.t${i}`));
+  }
+  const list = topicReflection(broker)["wamp.reflection.topic.list"]!;
+  throws(
+    () => list(carol, [], {}),
+    (e) => e instanceof CallError && e.uri === ErrorUri.LIMIT_EXCEEDED,
+  );
 });
 
 Deno.test("topic_reflection", () => {

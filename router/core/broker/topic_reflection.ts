@@ -23,7 +23,7 @@ import { type Dict, ErrorUri, ReflectionUri } from "../../../wamp/mod.ts";
 import type { Broker } from "./broker.ts";
 import type { RemoteSubscription } from "../meta/remote_subscriptions.ts";
 import { CallError } from "../errors.ts";
-import type { RouterProcedures } from "../procedures.ts";
+import { type RouterProcedures, sortedUris } from "../procedures.ts";
 
 /**
  * The topic reflection procedures of a broker.
@@ -45,10 +45,12 @@ export function topicReflection(
 }
 
 function listTopics(broker: Broker, remote: Iterable<RemoteSubscription>): string[] {
-  const topics = new Set<string>(broker.retained.topics());
-  for (const sub of broker.subscriptions()) topics.add(sub.topic);
-  for (const sub of remote) topics.add(sub.topic);
-  return [...topics].sort();
+  function* all(): Generator<string> {
+    yield* broker.retained.topics();
+    for (const sub of broker.subscriptions()) yield sub.topic;
+    for (const sub of remote) yield sub.topic;
+  }
+  return sortedUris(all(), "topics");
 }
 
 function describeTopic(broker: Broker, remote: Iterable<RemoteSubscription>, topic: unknown): Dict {

@@ -27,7 +27,7 @@ import type { Dealer, Registration } from "./dealer.ts";
 import type { RpcEnvelope } from "./remote.ts";
 import { CallError } from "../errors.ts";
 import { keptPayloadSize } from "../limits.ts";
-import type { RouterProcedures } from "../procedures.ts";
+import { type RouterProcedures, sortedUris } from "../procedures.ts";
 import type { Effect } from "../output.ts";
 
 /** In cluster mode, the realm's queue of effects for the shell (its broker's `sharing`). */
@@ -58,7 +58,7 @@ export function procedureReflection(
   };
   return {
     [ReflectionUri.PROCEDURE_LIST]: () => ({
-      args: [[...new Set([...dealer.registrations()].map((reg) => reg.procedure))].sort()],
+      args: [sortedUris(Array.from(dealer.registrations(), (reg) => reg.procedure), "procedures")],
     }),
     [ReflectionUri.PROCEDURE_DESCRIBE]: (_caller, args, kwargs) => {
       const reg = find(args[0], kwargs.match);
