@@ -19,7 +19,7 @@
  * @module
  */
 
-import { type Dict, ErrorUri, ReflectionUri } from "../../../wamp/mod.ts";
+import { type Dict, ErrorUri, type MatchPolicy, ReflectionUri } from "../../../wamp/mod.ts";
 import type { Broker } from "./broker.ts";
 import type { RemoteSubscription } from "../meta/remote_subscriptions.ts";
 import { CallError } from "../errors.ts";
@@ -53,6 +53,8 @@ function listTopics(broker: Broker, remote: Iterable<RemoteSubscription>): strin
   return sortedUris(all(), "topics");
 }
 
+const MATCH_POLICIES: readonly MatchPolicy[] = ["exact", "prefix", "wildcard"];
+
 function describeTopic(broker: Broker, remote: Iterable<RemoteSubscription>, topic: unknown): Dict {
   if (typeof topic !== "string") {
     throw new CallError(ErrorUri.INVALID_ARGUMENT, "args[0] must be a topic URI");
@@ -70,8 +72,11 @@ function describeTopic(broker: Broker, remote: Iterable<RemoteSubscription>, top
     }
   }
   const subscriptions: Dict[] = [];
-  for (const sub of broker.subscriptions()) {
-    if (sub.topic !== topic) continue;
+  // One subscription per match policy at most: looked up, not searched for among them all.
+  const local = MATCH_POLICIES.map((match) => broker.lookup(topic, match))
+    .filter((sub) => sub !== undefined)
+    .sort((a, b) => a.created < b.created ? -1 : a.created > b.created ? 1 : 0);
+  for (const sub of local) {
     subscriptions.push({
       id: sub.id,
       match: sub.match,
