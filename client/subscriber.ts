@@ -87,16 +87,22 @@ export class Subscriber {
    * @throws {ApplicationError} When the router refuses.
    */
   async resubscribe(sub: Subscription, options: SubscribeOptions): Promise<void> {
+    let attached = false;
     const attach = (reply: WampMessage): void => {
-      const id = (reply as { subscription: number }).subscription;
+      const { request, subscription: id } = reply as { request: number; subscription: number };
+      if (this.#leaving(id, request)) return;
       const report = (error: unknown, where: string) => this.#ctx.report(error, where);
       rebindSubscription(sub, id, (s) => this.#unsubscribe(s), report);
       this.#attach(sub);
+      attached = true;
     };
-    await this.#ctx.request(
-      (request) => ({ type: MessageType.SUBSCRIBE, request, options, topic: sub.topic }),
-      attach,
-    );
+    // As in subscribe(): again, behind an UNSUBSCRIBE of the subscription answered.
+    while (!attached) {
+      await this.#ctx.request(
+        (request) => ({ type: MessageType.SUBSCRIBE, request, options, topic: sub.topic }),
+        attach,
+      );
+    }
     if (sub.done) await this.#unsubscribe(sub);
   }
 

@@ -187,12 +187,17 @@ export class Connection implements PeerHandler {
 
   /**
    * Handles a message as if the client had sent it: the router answering
-   * for a client that cannot take what it was sent (`oversize.ts`).
+   * for a client that cannot take what it was sent (`oversize.ts`), ahead
+   * of what waits for an authorization. Nothing happens unless `session`
+   * is still the one joined.
    *
    * @param msg The message.
+   * @param session The session it answers for.
    */
-  handle(msg: WampMessage): void {
-    this.#receive(msg);
+  handle(msg: WampMessage, session: number): void {
+    if (!this.#state.joined || this.#state.id !== session) return;
+    const out = this.#state.receive(msg);
+    if (out !== NOTHING) this.#run(out);
   }
 
   /**

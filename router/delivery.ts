@@ -34,9 +34,10 @@ export interface TargetSession {
   violate(message: string, error?: unknown): void;
   /**
    * Handles a message as if the peer had sent it: the router answering
-   * for a peer that cannot take what it was sent (`oversize.ts`).
+   * for a peer that cannot take what it was sent (`oversize.ts`). Nothing
+   * happens unless `session` is still the one joined.
    */
-  handle(msg: WampMessage): void;
+  handle(msg: WampMessage, session: number): void;
 }
 
 /**
@@ -132,13 +133,13 @@ export class Target {
     const over = this.overLimit(backlog);
     if (!over || this.#endsCall(msg)) {
       if (this.#dropping && !over) this.#caughtUp();
-      this.meter?.sent(msg);
       try {
         peer.send(msg);
       } catch (error) {
         if (!(error instanceof MessageTooLargeError)) throw error;
         return this.#tooLarge(msg, error);
       }
+      this.meter?.sent(msg);
       const after = peer.backlog();
       if (backlog <= this.#maxBacklog && after - backlog > this.#maxBacklog) {
         this.#allowance = after - backlog;
@@ -170,9 +171,13 @@ export class Target {
         this.droppedEvents++;
         this.meter?.dropped();
         return this.#log("warn", `Session ${this.id}: ${instead.why}: EVENT dropped`, fields);
-      case "handle":
-        // Once this delivery is over: what the answer leads to is the realm's to route.
-        return queueMicrotask(() => this.#session.handle(instead.msg));
+      case "handle": {
+        this.#log("info", `Session ${this.id}: ${instead.why}: answered for it`, fields);
+        // Once this delivery is over (what the answer leads to is the realm's to route), and
+        // only for this session, should the connection carry another by then.
+        const session = this.id;
+        return queueMicrotask(() => this.#session.handle(instead.msg, session));
+      }
       case "send":
         try {
           return this.peer.send(instead.msg);

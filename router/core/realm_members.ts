@@ -157,11 +157,10 @@ export class Members {
     const depart = () => {
       realm.broker.removeSession(id);
       out = realm.dealer.removeSession(id);
-      // on_leave follows its testaments, which may go out in later turns.
-      const later = this.#testaments.fire(
-        member.info,
-        () => this.#sessionMeta.left(member.info, quiet),
-      );
+      // on_leave follows its testaments, which may go out in later turns (by then the connection
+      // may carry another session: its identity is taken now).
+      const info = member.info;
+      const later = this.#testaments.fire(info, () => this.#sessionMeta.left(info, quiet));
       if (later !== undefined) out = { messages: out.messages, effects: [...out.effects, later] };
     };
     if (quiet || realm.closing()) realm.events.muted(depart);

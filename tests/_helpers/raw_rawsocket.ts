@@ -63,9 +63,14 @@ export interface RawFrames {
 
 /**
  * Connects to a `tcp://` URL and does the RawSocket handshake for the
- * serializer `serializerId` (1 json, 2 msgpack, 3 cbor) with a 16 MiB limit.
+ * serializer `serializerId` (1 json, 2 msgpack, 3 cbor) with a limit of
+ * 2^(9 + `exponent`) bytes (16 MiB by default).
  */
-export async function rawFrames(url: string, serializerId: number): Promise<RawFrames> {
+export async function rawFrames(
+  url: string,
+  serializerId: number,
+  exponent = 15,
+): Promise<RawFrames> {
   const { hostname, port } = new URL(url);
   const conn = await Deno.connect({ hostname, port: Number(port) });
   const chunks: Uint8Array[] = [];
@@ -93,7 +98,7 @@ export async function rawFrames(url: string, serializerId: number): Promise<RawF
       return false;
     }
   };
-  await write(Uint8Array.of(0x7f, 0xf0 | serializerId, 0, 0));
+  await write(Uint8Array.of(0x7f, (exponent << 4) | serializerId, 0, 0));
   const reply = await take(4);
   if (reply?.[0] !== 0x7f) throw new Error(`RawSocket handshake refused: ${reply}`);
   return {

@@ -14,6 +14,8 @@ import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { ApplicationError, connect, type Session } from "../../mod.ts";
 import { ErrorUri } from "../../wamp/mod.ts";
 import { join, startRouter, type TestRouter, until, within } from "../_helpers/router.ts";
+import { jsonFrame, rawTcp } from "../_helpers/raw_rawsocket.ts";
+import { concat } from "../../transports/stream/bytes.ts";
 
 /** 1,000 bytes of MessagePack, 6,000 of JSON: over the 4 KiB limit of the recipient. */
 const SWOLLEN = "\u0001".repeat(1000);
@@ -89,3 +91,91 @@ for (const carrier of ["tcp", "ws"] as const) {
     await other.close();
   });
 }
+
+/** A raw JSON RawSocket connection announcing 4 KiB: writes messages in one write, reads them. */
+async function rawSmall(t: TestRouter) {
+  const socket = await rawTcp(t.listener.urls.rawsocket!);
+  const seen: unknown[][] = [];
+  let buffer = new Uint8Array(0);
+  let handshake = true;
+  socket.on("data", (chunk: Uint8Array) => {
+    buffer = concat([buffer, chunk]);
+    if (handshake) {
+      if (buffer.length < 4) return;
+      buffer = buffer.subarray(4);
+      handshake = false;
+    }
+    while (buffer.length >= 4) {
+      const length = new DataView(buffer.buffer, buffer.byteOffset).getUint32(0) & 0xffffff;
+      if (buffer.length < 4 + length) break;
+      if ((buffer[0]! & 7) === 0) {
+        seen.push(JSON.parse(new TextDecoder().decode(buffer.subarray(4, 4 + length))));
+      }
+      buffer = buffer.subarray(4 + length);
+    }
+  });
+  socket.write(Uint8Array.of(0x7f, 0x31, 0, 0)); // 2^(9+3) bytes, JSON
+  return {
+    seen,
+    send: (...msgs: unknown[]) => void socket.write(concat(msgs.map((m) => jsonFrame(m)))),
+    until: async (match: (msg: unknown[]) => boolean): Promise<unknown[]> => {
+      await until(() => seen.some(match), 3000, "the message");
+      return seen.find(match)!;
+    },
+    close: () => socket.destroy(),
+  };
+}
+
+const FEATURES = { features: { progressive_call_results: true, call_canceling: true } };
+const HELLO = [1, "realm1", { roles: { caller: FEATURES, callee: FEATURES, subscriber: {} } }];
+
+Deno.test("what the router answers for an oversize message never reaches the connection's next session", async (t) => {
+  await using r = await startRouter();
+  const other = await join(r, "tcp:msgpack");
+  let interrupted = false;
+  await other.register("com.example.wait", async (_args, _kwargs, _details, inv) => {
+    await new Promise<void>((resolve) => inv.signal.addEventListener("abort", () => resolve()));
+    interrupted = true;
+    return {};
+  });
+  for (const next of ["a new session", "no session"] as const) {
+    await t.step(`a progressive RESULT too large, then GOODBYE and ${next}`, async () => {
+      interrupted = false;
+      const s = await rawSmall(r);
+      // The session calls itself; its progressive answer is too large for it.
+      s.send(HELLO, [64, 1, {}, "com.example.self"]);
+      await s.until((m) => m[0] === 65);
+      s.send([48, 2, { receive_progress: true }, "com.example.self", []]);
+      const invocation = await s.until((m) => m[0] === 68);
+      const after = next === "a new session"
+        ? [HELLO, [32, 1, {}, "com.example.t"], [48, 2, {}, "com.example.wait", []]] // its call 2
+        : [];
+      s.send(
+        [70, invocation[1], { progress: true }, [SWOLLEN]],
+        [6, {}, "wamp.close.normal"],
+        ...after,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      deepEqual(s.seen.filter((m) => m[0] === 3 || m[0] === 8), [], JSON.stringify(s.seen));
+      equal(interrupted, false, "the new session's call was canceled");
+      s.close();
+      await until(() => interrupted || next === "no session", 3000, "its call ending with it");
+    });
+  }
+  await other.close();
+});
+
+Deno.test("ws: an EVENT of under 2 KiB over the listener's maxMessageSize reaches none of its subscribers", async () => {
+  await using r = await startRouter({ listener: { websocket: { maxMessageSize: 1024 } } });
+  const subscribers = [await join(r, "ws:json"), await join(r, "ws:json")];
+  const got: unknown[][] = [[], []];
+  for (const [i, s] of subscribers.entries()) {
+    await s.subscribe("com.example.t", (e) => void got[i]!.push(e.args[0]));
+  }
+  const publisher = await join(r, "tcp:msgpack");
+  // 250 bytes of MessagePack, 1,500 of JSON text: framed by the short-text path.
+  await publisher.publish("com.example.t", { args: ["\u0001".repeat(250)] }, { acknowledge: true });
+  await publisher.publish("com.example.t", { args: ["fits"] }, { acknowledge: true });
+  await until(() => got.every((g) => g.length > 0), 3000, "the EVENT that fits");
+  deepEqual(got, [["fits"], ["fits"]]);
+});

@@ -316,6 +316,22 @@ Deno.test("a leaving session's testaments go out one per turn of the event loop,
   deepEqual(seen, [...Array.from({ length: MAX_TESTAMENTS }, (_, i) => i), dying.id]);
 });
 
+Deno.test("on_leave after testaments names the session that left, though its connection joined again", async () => {
+  const r = router();
+  const watcher = new Client(r);
+  watcher.subscribe(MetaTopic.SESSION_ON_LEAVE);
+  const dying = new Client(r);
+  for (let i = 0; i < 3; i++) {
+    dying.call(MetaProcedure.SESSION_ADD_TESTAMENT, ["com.example.will", [i], {}]);
+  }
+  const old = dying.id;
+  dying.session.receive({ type: MessageType.GOODBYE, details: {}, reason: CloseUri.NORMAL });
+  dying.session.receive({ type: MessageType.HELLO, realm: "realm1", details: { roles: ROLES } });
+  ok(dying.id !== old, "joined again as a new session");
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  deepEqual(watcher.events().map((e) => e.args?.[0]), [old]);
+});
+
 Deno.test("wamp.session.modify_details changes reported details, never the identity", () => {
   const a = new Client(router({ modifyDetails: true }));
   const modify = MetaProcedure.SESSION_MODIFY_DETAILS;

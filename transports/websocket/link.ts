@@ -178,7 +178,9 @@ export class WebSocketPeer implements Link {
     if (plain !== undefined && typeof encoded === "string") {
       // JSON text framed as it is encoded: no byte array of its own, no copy.
       const frame = encodeTextFrame(encoded);
-      if (frame !== undefined) return this.#wire.write(plain.set(msg, frame), 1);
+      if (frame !== undefined) {
+        return this.#wire.write(this.#fits(plain.set(msg, frame), payloadLength(frame)), 1);
+      }
     }
     const bytes = this.#fits(encodeBytes(this.#serializer, msg));
     if (this.#batched) {
