@@ -166,7 +166,7 @@ export class EventHistory {
       );
     }
     const q = parseQuery(kwargs);
-    let events = store.events;
+    const events = store.events;
     // Publication bounds: positions in the stored order.
     let start = 0;
     let end = events.length; // exclusive
@@ -184,17 +184,25 @@ export class EventHistory {
       const i = at(q.until_publication);
       end = Math.min(end, i < 0 ? -1 : i + 1);
     }
-    events = events.slice(start, Math.max(start, end)).filter((e) =>
+    const keep = (e: typeof events[number]) =>
       (q.topic === undefined || e.topic === q.topic) &&
       (q.from_time === undefined || e.timestamp >= q.from_time) &&
       (q.after_time === undefined || e.timestamp > q.after_time) &&
       (q.before_time === undefined || e.timestamp < q.before_time) &&
       (q.until_time === undefined || e.timestamp <= q.until_time) &&
-      (e.filter === undefined || e.filter.allows(requester))
-    );
-    if (q.reverse) events.reverse();
-    if (q.limit !== undefined) events = events.slice(0, q.limit);
-    return events.map((pub) => historyEvent(sub, pub));
+      (e.filter === undefined || e.filter.allows(requester));
+    // From the end the query reads from, stopping at `limit`: not every stored event is tested.
+    const found: typeof events = [];
+    const max = q.limit ?? Infinity;
+    const step = q.reverse ? -1 : 1;
+    for (
+      let i = q.reverse ? Math.max(start, end) - 1 : start;
+      i >= start && i < Math.max(start, end) && found.length < max;
+      i += step
+    ) {
+      if (keep(events[i]!)) found.push(events[i]!);
+    }
+    return found.map((pub) => historyEvent(sub, pub));
   }
 }
 
