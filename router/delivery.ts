@@ -8,6 +8,7 @@
  */
 
 import {
+  ErrorUri,
   MAX_URI_LENGTH,
   MessageTooLargeError,
   MessageType,
@@ -71,6 +72,8 @@ export class Target {
   /** The backlog when last seen (after a send, or when checked). */
   #seen = 0;
   #dropping = false;
+  /** Calls (request IDs) whose progressive RESULT was too large: see `#endingCall`. */
+  #ending: Set<number> | undefined;
   /** When a drop warning was last written, the count then, and whether this episode's was. */
   #droppedLoggedAt = -Infinity;
   #droppedLogged = 0;
@@ -114,6 +117,7 @@ export class Target {
   /** Sets the identity of the session now joined (on WELCOME). */
   set info(info: SessionInfo) {
     this.#info = info;
+    this.#ending = undefined;
     this.joinedAt = Date.now();
   }
 
@@ -128,6 +132,7 @@ export class Target {
    * @param msg The message.
    */
   send(msg: WampMessage): void {
+    if (this.#ending !== undefined && this.#endingCall(msg)) return;
     const peer = this.peer;
     const backlog = peer.backlog();
     const over = this.overLimit(backlog);
@@ -162,6 +167,34 @@ export class Target {
     this.#session.close();
   }
 
+  /**
+   * Whether a message belongs to a call whose progressive RESULT was too
+   * large (its CANCEL is on the way): more progressive RESULTs are dropped,
+   * and a final RESULT that overtook the CANCEL becomes ERROR `canceled`
+   * rather than an answer missing a part.
+   */
+  #endingCall(msg: WampMessage): boolean {
+    const ending = this.#ending!;
+    if (msg.type === MessageType.RESULT && ending.has(msg.request)) {
+      if (msg.details.progress === true) return true;
+      ending.delete(msg.request);
+      const { request } = msg;
+      const canceled = ErrorUri.CANCELED;
+      this.send({
+        type: MessageType.ERROR,
+        requestType: MessageType.CALL,
+        request,
+        details: {},
+        error: canceled,
+      });
+      return true;
+    }
+    if (msg.type === MessageType.ERROR && msg.requestType === MessageType.CALL) {
+      ending.delete(msg.request);
+    }
+    return false;
+  }
+
   /** A message over what the peer accepts: see `oversize.ts`. */
   #tooLarge(msg: WampMessage, error: MessageTooLargeError): void {
     const instead = oversize(msg, error);
@@ -173,6 +206,7 @@ export class Target {
         return this.#log("warn", `Session ${this.id}: ${instead.why}: EVENT dropped`, fields);
       case "handle": {
         this.#log("info", `Session ${this.id}: ${instead.why}: answered for it`, fields);
+        if (msg.type === MessageType.RESULT) (this.#ending ??= new Set()).add(msg.request);
         // Once this delivery is over (what the answer leads to is the realm's to route), and
         // only for this session, should the connection carry another by then.
         const session = this.id;

@@ -179,3 +179,22 @@ Deno.test("ws: an EVENT of under 2 KiB over the listener's maxMessageSize reache
   await until(() => got.every((g) => g.length > 0), 3000, "the EVENT that fits");
   deepEqual(got, [["fits"], ["fits"]]);
 });
+
+Deno.test("a progressive RESULT too large, then the final one in the same turn: the call ends canceled, not short", async () => {
+  await using r = await startRouter();
+  const s = await rawSmall(r);
+  s.send(HELLO, [64, 1, {}, "com.example.self"]);
+  await s.until((m) => m[0] === 65);
+  s.send([48, 2, { receive_progress: true }, "com.example.self", []]);
+  const invocation = await s.until((m) => m[0] === 68);
+  s.send(
+    [70, invocation[1], { progress: true }, [SWOLLEN]],
+    [70, invocation[1], { progress: true }, ["small"]],
+    [70, invocation[1], {}, ["done"]],
+  );
+  const end = await s.until((m) => (m[0] === 8 || m[0] === 50) && m[2] === 2);
+  deepEqual(end, [8, 48, 2, {}, ErrorUri.CANCELED]);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  deepEqual(s.seen.filter((m) => m[0] === 50), [], "no RESULT for the call");
+  s.close();
+});
