@@ -19,6 +19,7 @@ import {
 } from "../wamp/mod.ts";
 import type { LogFields, Logger, Outbound, SessionInfo } from "./core/types.ts";
 
+import { errorReply } from "./core/errors.ts";
 import { type RouterMetrics, SessionMeter } from "./metrics.ts";
 import { oversize } from "./oversize.ts";
 
@@ -178,15 +179,7 @@ export class Target {
     if (msg.type === MessageType.RESULT && ending.has(msg.request)) {
       if (msg.details.progress === true) return true;
       ending.delete(msg.request);
-      const { request } = msg;
-      const canceled = ErrorUri.CANCELED;
-      this.send({
-        type: MessageType.ERROR,
-        requestType: MessageType.CALL,
-        request,
-        details: {},
-        error: canceled,
-      });
+      this.send(errorReply(this.id, MessageType.CALL, msg.request, ErrorUri.CANCELED).msg);
       return true;
     }
     if (msg.type === MessageType.ERROR && msg.requestType === MessageType.CALL) {
@@ -205,7 +198,8 @@ export class Target {
         this.meter?.dropped();
         return this.#log("warn", `Session ${this.id}: ${instead.why}: EVENT dropped`, fields);
       case "handle": {
-        this.#log("info", `Session ${this.id}: ${instead.why}: answered for it`, fields);
+        const answered = { ...fields, event: "message_too_large_answered" };
+        this.#log("info", `Session ${this.id}: ${instead.why}: answered for it`, answered);
         if (msg.type === MessageType.RESULT) (this.#ending ??= new Set()).add(msg.request);
         // Once this delivery is over (what the answer leads to is the realm's to route), and
         // only for this session, should the connection carry another by then.
@@ -214,7 +208,8 @@ export class Target {
       }
       case "send":
         try {
-          return this.peer.send(instead.msg);
+          this.peer.send(instead.msg);
+          return this.meter?.sent(instead.msg);
         } catch {
           break; // not even that fits
         }

@@ -12,7 +12,8 @@
 
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { ApplicationError, connect, type Session } from "../../mod.ts";
-import { ErrorUri } from "../../wamp/mod.ts";
+import { ErrorUri, MessageType } from "../../wamp/mod.ts";
+import { metricsOf } from "../../router/metrics.ts";
 import { join, startRouter, type TestRouter, until, within } from "../_helpers/router.ts";
 import { jsonFrame, rawTcp } from "../_helpers/raw_rawsocket.ts";
 import { concat } from "../../transports/stream/bytes.ts";
@@ -60,9 +61,11 @@ for (const carrier of ["tcp", "ws"] as const) {
       deepEqual((await other.call("com.example.small", { args: ["fits"] })).args, ["fits"]);
     });
 
-    await t.step("a RESULT becomes ERROR payload_size_exceeded", async () => {
+    await t.step("a RESULT becomes ERROR payload_size_exceeded, counted as sent", async () => {
       await other.register("com.example.big", () => ({ args: [SWOLLEN] }));
+      const errors = metricsOf(r.router).messagesOut[MessageType.ERROR]!;
       await rejects(within(recipient.call("com.example.big")), sizeExceeded);
+      equal(metricsOf(r.router).messagesOut[MessageType.ERROR], errors + 1);
     });
 
     await t.step(
