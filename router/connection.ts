@@ -186,18 +186,21 @@ export class Connection implements PeerHandler {
   }
 
   /**
-   * Handles a message as if the client had sent it: the router answering
-   * for a client that cannot take what it was sent (`oversize.ts`), ahead
-   * of what waits for an authorization. Nothing happens unless `session`
-   * is still the one joined.
+   * Handles a message as if the client had sent it: the router answering for a client that
+   * cannot take what it was sent (`oversize.ts`), never held behind (nor counted against) what
+   * waits for an authorization. Nothing happens unless `session` is still the one joined.
    *
    * @param msg The message.
    * @param session The session it answers for.
    */
   handle(msg: WampMessage, session: number): void {
-    if (!this.#state.joined || this.#state.id !== session) return;
-    const out = this.#state.receive(msg);
-    if (out !== NOTHING) this.#run(out);
+    const info = this.#state.joined && this.#state.id === session ? this.#state.info : undefined;
+    const realm = info && this.#host.realm(info.realm);
+    try {
+      if (realm) this.#host.runner.run(realm.receive(info!, msg as RealmRequest, true, false));
+    } catch (error) {
+      this.#host.log("error", `Session ${session}: internal error answering for it: ${error}`);
+    }
   }
 
   /**

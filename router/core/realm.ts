@@ -207,13 +207,15 @@ export class Realm {
    * @param fresh For CALL: whether its request ID is new in the session's
    * sequence; an old one is only acceptable as the continuation of a
    * progressive call.
+   * @param queued Whether it waits behind requests held for an
+   * authorization (false for what the router answers for a session).
    * @returns What happens.
    * @throws {ProtocolViolationError} For a request the session may not
    * make (an unannounced feature, an unknown INVOCATION, too many requests
    * waiting for an authorization).
    */
-  receive(session: SessionInfo, msg: RealmRequest, fresh = true): Output {
-    return this.#finish(this.#requests.receive(session, msg, fresh));
+  receive(session: SessionInfo, msg: RealmRequest, fresh = true, queued = true): Output {
+    return this.#finish(this.#requests.receive(session, msg, fresh, queued));
   }
 
   /**

@@ -131,12 +131,13 @@ export class Requests {
    * @param msg The request.
    * @param fresh For CALL: whether its request ID is new (an old one may
    * continue a progressive call).
+   * @param queued Whether it may wait behind a pending authorization.
    * @returns What happens.
    * @throws {ProtocolViolationError} For a request the session may not
    * send, or too many held ones.
    */
-  receive(session: SessionInfo, msg: RealmRequest, fresh: boolean): Output {
-    if (this.#queues.size === 0) return this.#handle(session, msg, fresh);
+  receive(session: SessionInfo, msg: RealmRequest, fresh: boolean, queued = true): Output {
+    if (this.#queues.size === 0 || !queued) return this.#handle(session, msg, fresh);
     const queue = this.#queues.get(session.id);
     if (queue === undefined) return this.#handle(session, msg, fresh);
     const size = keptPayloadSize([msg], MAX_HELD_BYTES);
