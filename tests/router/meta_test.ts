@@ -316,6 +316,33 @@ Deno.test("a leaving session's testaments go out one per turn of the event loop,
   deepEqual(seen, [...Array.from({ length: MAX_TESTAMENTS }, (_, i) => i), dying.id]);
 });
 
+Deno.test("sessions leaving together share one queue of testaments: their turns do not add up", async () => {
+  const r = router();
+  const watcher = new Client(r);
+  watcher.subscribe("com.example.will");
+  watcher.subscribe(MetaTopic.SESSION_ON_LEAVE);
+  const [a, b] = [new Client(r), new Client(r)];
+  for (const [name, dying] of [["a", a], ["b", b]] as const) {
+    for (let i = 1; i <= 3; i++) {
+      dying.call(MetaProcedure.SESSION_ADD_TESTAMENT, ["com.example.will", [`${name}${i}`], {}]);
+    }
+  }
+  a.session.closed();
+  b.session.closed();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  // Each leave publishes its first at once; the rest go one per turn, oldest first.
+  deepEqual(watcher.events().map((e) => e.args?.[0]), [
+    "a1",
+    "b1",
+    "a2",
+    "a3",
+    a.id,
+    "b2",
+    "b3",
+    b.id,
+  ]);
+});
+
 Deno.test("on_leave after testaments names the session that left, though its connection joined again", async () => {
   const r = router();
   const watcher = new Client(r);

@@ -93,6 +93,11 @@ export class Testaments {
   #cluster: ClusterQueue;
   #joined: (sessionId: number) => boolean;
   #settle: (out: Output) => Output;
+  /** Testaments of sessions that left, not published yet, and what follows each session's: oldest first, from `#next`. */
+  #queue: ({ session: SessionInfo; testament: Testament } | { after: () => void })[] = [];
+  #next = 0;
+  /** Whether a timer publishes what is queued. */
+  #chained = false;
 
   /**
    * Creates the store.
@@ -138,41 +143,65 @@ export class Testaments {
 
   /**
    * Publishes a session's testaments (detached, then destroyed) and
-   * forgets them, then runs `after`: the first at once, each of the others
-   * in a turn of its own (a timer chain), since each may fan out to every
-   * subscriber of its topic. None while meta events are muted.
+   * forgets them, then runs `after`: the first at once, the others one per
+   * turn of the event loop (each may fan out to every subscriber of its
+   * topic), in one queue for every session that left, so sessions leaving
+   * together do not add up their turns. A queued testament still counts
+   * against `testamentBytes` until it is published. None while meta events
+   * are muted.
    *
    * @param session The session that left.
    * @param after What follows them (its `on_leave`).
-   * @returns The timer that publishes the next one, if any.
+   * @returns The timer that publishes the next queued one, when the queue was idle.
    */
   fire(session: SessionInfo, after: () => void = () => {}): Effect | undefined {
     const buckets = this.#buckets.get(session.id);
-    if (buckets !== undefined) {
-      this.#buckets.delete(session.id);
+    if (buckets === undefined) return void after();
+    this.#buckets.delete(session.id);
+    this.#mirror(session, undefined);
+    const [first, ...rest] = [...buckets.detached, ...buckets.destroyed];
+    if (first === undefined || this.#events.silent) {
       this.#bytes -= buckets.bytes;
-      this.#mirror(session, undefined);
+      return void after();
     }
-    if (buckets === undefined || this.#events.silent) return void after();
-    return this.#publish(session, [...buckets.detached, ...buckets.destroyed], 0, after);
+    this.#bytes -= buckets.bytes - rest.reduce((sum, t) => sum + t.size, 0);
+    this.#publishAs(session, first);
+    if (rest.length === 0) return void after();
+    for (const testament of rest) this.#queue.push({ session, testament });
+    this.#queue.push({ after });
+    if (this.#chained) return undefined;
+    this.#chained = true;
+    return this.#tick();
   }
 
-  #publish(
-    session: SessionInfo,
-    all: readonly Testament[],
-    i: number,
-    after: () => void,
-  ): Effect | undefined {
-    if (i < all.length) {
-      const { topic, args, kwargs, options } = all[i]!;
-      this.#events.publishAs(session, topic, args, kwargs, options);
-    }
-    if (i + 1 >= all.length) return void after();
+  #publishAs(session: SessionInfo, { topic, args, kwargs, options }: Testament): void {
+    this.#events.publishAs(session, topic, args, kwargs, options);
+  }
+
+  /** Publishes the next queued testament (and runs the `after`s that follow it), then re-arms. */
+  #tick(): Effect {
     const fire = (): Output => {
-      const next = this.#publish(session, all, i + 1, after);
-      return this.#settle({ messages: [], effects: next === undefined ? [] : [next] });
+      let published = false;
+      while (this.#next < this.#queue.length) {
+        const entry = this.#queue[this.#next]!;
+        if ("testament" in entry && published) break;
+        this.#queue[this.#next++] = undefined!;
+        if ("after" in entry) entry.after();
+        else {
+          this.#bytes -= entry.testament.size;
+          this.#publishAs(entry.session, entry.testament);
+          published = true;
+        }
+      }
+      const more = this.#next < this.#queue.length;
+      if (!more) {
+        this.#queue = [];
+        this.#next = 0;
+        this.#chained = false;
+      }
+      return this.#settle({ messages: [], effects: more ? [this.#tick()] : [] });
     };
-    return { kind: "arm", key: all, ms: 0, fire };
+    return { kind: "arm", key: this, ms: 0, fire };
   }
 
   /** `add_testament` and `flush_testaments`, keyed by URI. */
