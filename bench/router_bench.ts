@@ -1,7 +1,11 @@
-/** The router core in memory: broker fan-out and dealer call→yield. Run: deno task bench */
+/**
+ * The router core in memory: broker fan-out, event history at its limit and dealer call→yield.
+ * Run: deno task bench
+ */
 
 import { Broker } from "../router/core/broker/broker.ts";
 import { Dealer } from "../router/core/dealer/dealer.ts";
+import { EventHistory } from "../router/core/broker/event_history.ts";
 import type { SessionInfo } from "../router/mod.ts";
 import { MessageType, sequentialIdGenerator } from "../wamp/mod.ts";
 
@@ -47,6 +51,21 @@ for (const subscribers of [1, 100, 1000]) {
         args: ["hello"],
       });
     },
+  });
+}
+
+// A history at its limit drops its oldest event on every PUBLISH.
+for (const limit of [100, 100_000]) {
+  const history = new EventHistory();
+  history.enable(1, limit);
+  let id = 0;
+  const append = () => history.append(1, { id: ++id, topic: "t", timestamp: id, details: {} });
+  for (let i = 0; i < limit; i++) append();
+  Deno.bench({
+    name: `EventHistory.append() at its limit of ${limit} events`,
+    group: "history",
+    baseline: limit === 100,
+    fn: append,
   });
 }
 

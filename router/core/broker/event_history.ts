@@ -20,6 +20,7 @@ import type { Output } from "../output.ts";
 import { deferred, type RouterProcedure } from "../procedures.ts";
 import type { SessionInfo } from "../types.ts";
 import { preview } from "../../../wamp/preview.ts";
+import { Fifo } from "../fifo.ts";
 
 /** A realm's event-history rule: keep the last `limit` events of a topic or pattern. */
 export interface EventHistoryRule {
@@ -62,8 +63,8 @@ interface Store {
   readonly limit: number;
   readonly maxBytes: number;
   bytes: number;
-  events: Publication[];
-  sizes: number[];
+  readonly events: Fifo<Publication>;
+  readonly sizes: Fifo<number>;
 }
 
 /** The history stores of a broker, one per history-enabled subscription. */
@@ -85,7 +86,14 @@ export class EventHistory {
    * `historyBytes`).
    */
   enable(subscription: number, limit: number, maxBytes = Infinity): void {
-    this.#stores.set(subscription, { limit, maxBytes, bytes: 0, events: [], sizes: [] });
+    const store = {
+      limit,
+      maxBytes,
+      bytes: 0,
+      events: new Fifo<Publication>(),
+      sizes: new Fifo<number>(),
+    };
+    this.#stores.set(subscription, store);
   }
 
   /**
@@ -170,7 +178,10 @@ export class EventHistory {
     // Publication bounds: positions in the stored order.
     let start = 0;
     let end = events.length; // exclusive
-    const at = (id: number) => events.findIndex((e) => e.id === id);
+    const at = (id: number) => {
+      for (let i = 0; i < events.length; i++) if (events.at(i)!.id === id) return i;
+      return -1;
+    };
     if (q.from_publication !== undefined) {
       const i = at(q.from_publication);
       if (i >= 0) start = Math.max(start, i);
@@ -184,7 +195,7 @@ export class EventHistory {
       const i = at(q.until_publication);
       end = Math.min(end, i < 0 ? -1 : i + 1);
     }
-    const keep = (e: typeof events[number]) =>
+    const keep = (e: Publication) =>
       (q.topic === undefined || e.topic === q.topic) &&
       (q.from_time === undefined || e.timestamp >= q.from_time) &&
       (q.after_time === undefined || e.timestamp > q.after_time) &&
@@ -192,7 +203,7 @@ export class EventHistory {
       (q.until_time === undefined || e.timestamp <= q.until_time) &&
       (e.filter === undefined || e.filter.allows(requester));
     // From the end the query reads from, stopping at `limit`: not every stored event is tested.
-    const found: typeof events = [];
+    const found: Publication[] = [];
     const max = q.limit ?? Infinity;
     const step = q.reverse ? -1 : 1;
     for (
@@ -200,7 +211,8 @@ export class EventHistory {
       i >= start && i < Math.max(start, end) && found.length < max;
       i += step
     ) {
-      if (keep(events[i]!)) found.push(events[i]!);
+      const pub = events.at(i)!;
+      if (keep(pub)) found.push(pub);
     }
     return found.map((pub) => historyEvent(sub, pub));
   }
