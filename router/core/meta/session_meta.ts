@@ -236,10 +236,9 @@ export class SessionMeta {
   }
 
   #matching(authroles: string[] | undefined): number[] {
-    return this.#others(
-      undefined,
-      (d) => authroles === undefined || authroles.includes(d.authrole),
-    );
+    // A set: a list of many roles, tested against every session, cost a CALL 1.5 ms at 10,000.
+    const roles = authroles && new Set(authroles);
+    return this.#others(undefined, (d) => roles === undefined || roles.has(d.authrole));
   }
 
   /** The sessions (all nodes') other than the caller that pass `test`. */
