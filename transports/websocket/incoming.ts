@@ -28,6 +28,44 @@ export interface Reading {
   readonly batched: boolean;
 }
 
+/** Why a payload that is not UTF-8 cannot be read as text. */
+export const NOT_UTF8: Unreadable = {
+  code: CloseCode.INVALID_PAYLOAD,
+  reason: "message is not UTF-8",
+};
+
+/**
+ * An uncompressed payload as the serializer reads it: UTF-8 text for a
+ * text serializer or a text frame, else the bytes.
+ *
+ * @param text Whether it came in a text frame.
+ * @param payload The payload.
+ * @param binary Whether the serializer reads bytes.
+ * @returns The text or bytes, or undefined when text is not UTF-8
+ * ({@linkcode NOT_UTF8}).
+ *
+ * @example
+ * ```ts
+ * import { payloadData } from "./incoming.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(payloadData(false, new TextEncoder().encode("[1]"), false), "[1]");
+ * equal(payloadData(true, Uint8Array.of(0xc3), true), undefined);
+ * ```
+ */
+export function payloadData(
+  text: boolean,
+  payload: Uint8Array,
+  binary: boolean,
+): string | Uint8Array | undefined {
+  if (!text && binary) return payload;
+  try {
+    return utf8Text(payload);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Reads a message's payload as the serializer's input: one part, or a
  * batch's parts.
@@ -64,14 +102,8 @@ export function messageParts(
         : { code: CloseCode.INVALID_PAYLOAD, reason: "bad compressed data" };
     }
   }
-  let data: string | Uint8Array = payload;
-  if (text || !reading.binary) {
-    try {
-      data = utf8Text(payload);
-    } catch {
-      return { code: CloseCode.INVALID_PAYLOAD, reason: "message is not UTF-8" };
-    }
-  }
+  const data = payloadData(text, payload, reading.binary);
+  if (data === undefined) return NOT_UTF8;
   if (!reading.batched) return [data];
   if (reading.binary && typeof data === "string") {
     return { code: CloseCode.UNSUPPORTED_DATA, reason: "text message on a binary subprotocol" };

@@ -38,7 +38,7 @@ import {
 } from "./framing.ts";
 import { FLUSH_BYTES, type Wire } from "../stream/wire.ts";
 import { sharedFrames, type WebSocketPeerOptions } from "./peer_options.ts";
-import { messageParts } from "./incoming.ts";
+import { messageParts, NOT_UTF8, payloadData, type Reading } from "./incoming.ts";
 
 export type { WebSocketPeerOptions } from "./peer_options.ts";
 
@@ -69,6 +69,8 @@ export class WebSocketPeer implements Link {
   #opcode: number;
   #client: boolean;
   #batched: boolean;
+  /** How messages are read: the serializer's kind, and whether they are batches. */
+  #reading: Reading;
   #deflate: PerMessageDeflate | undefined;
   /** The server side's unmasked frames, shared for fan-out: plain, and compressed. */
   #plain: FrameCache | undefined;
@@ -101,6 +103,7 @@ export class WebSocketPeer implements Link {
     this.#opcode = options.serializer.binary ? Opcode.BINARY : Opcode.TEXT;
     this.#client = options.role === "client";
     this.#batched = options.batched ?? false;
+    this.#reading = { binary: options.serializer.binary, batched: this.#batched };
     this.subprotocol = options.serializer.subprotocol + (this.#batched ? BATCHED_SUFFIX : "");
     this.compression = options.deflate !== undefined;
     this.#deflate = options.deflate;
@@ -301,10 +304,12 @@ export class WebSocketPeer implements Link {
       : this.#client
       ? this.#max
       : inflatedLimit(payload.length, this.#max);
-    const parts = messageParts(text, payload, inflateTo, {
-      binary: this.#serializer.binary,
-      batched: this.#batched,
-    });
+    if (inflateTo === undefined && !this.#batched) {
+      // Most messages: one part, read as it came (no list, no inflating).
+      const data = payloadData(text, payload, this.#reading.binary);
+      return data === undefined ? this.#fail(NOT_UTF8.code, NOT_UTF8.reason) : this.#decode(data);
+    }
+    const parts = messageParts(text, payload, inflateTo, this.#reading);
     if ("code" in parts) return this.#fail(parts.code, parts.reason);
     this.#parts(parts, 0);
   }
