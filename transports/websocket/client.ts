@@ -16,7 +16,7 @@ import {
 } from "../../wamp/mod.ts";
 import { BATCHED_SUFFIX } from "../stream/batched.ts";
 import { clientBacklog, type ClientTlsOptions, dial } from "../stream/dial.ts";
-import { MAX_HEAD_SIZE } from "../stream/http.ts";
+import { MAX_HEAD_SIZE, MAX_HEADER_LINES } from "../stream/http.ts";
 import {
   acceptDeflateResponse,
   DEFLATE_OFFER,
@@ -149,6 +149,8 @@ export function parseResponseHead(
   const lines = latin1.decode(bytes.subarray(0, end)).split("\r\n");
   const status = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(lines[0]!);
   if (status === null) return { error: `malformed status line "${lines[0]!.slice(0, 80)}"` };
+  // As for requests: each line appended to one name rebuilds its value (4,000 lines took 20 ms).
+  if (lines.length - 1 > MAX_HEADER_LINES) return { error: "too many header lines" };
   const headers = new Headers();
   for (const line of lines.slice(1)) {
     const colon = line.indexOf(":");
