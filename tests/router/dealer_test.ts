@@ -419,3 +419,19 @@ Deno.test("Dealer.removeSession() cancels calls owed after the callee unregister
   const out = dealer.removeSession(1);
   deepEqual(out.map((o) => [o.to, errorOf(o).error]), [[2, ErrorUri.CANCELED]]);
 });
+
+Deno.test("Dealer.call(): no pattern reaches a wamp. procedure (those are the router's)", () => {
+  const dealer = newDealer();
+  const registered = (out: Outbound[]) => equal(out[0]!.msg.type, MessageType.REGISTERED);
+  registered(dealer.register(callee, register(1, "wam", { match: "prefix" })));
+  registered(dealer.register(callee, register(2, "..", { match: "wildcard" })));
+  // One the router serves only when enabled, and one it never serves.
+  for (const [request, procedure] of [[3, "wamp.session.kill"], [4, "wamp.x.y"]] as const) {
+    equal(
+      errorOf(dealer.call(alice, call(request, procedure))[0]).error,
+      ErrorUri.NO_SUCH_PROCEDURE,
+    );
+    equal(dealer.match(procedure), undefined); // wamp.registration.match agrees
+  }
+  equal(dealer.call(alice, call(5, "wamx.session.kill"))[0]!.msg.type, MessageType.INVOCATION);
+});

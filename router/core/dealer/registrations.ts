@@ -5,7 +5,13 @@
  * @module
  */
 
-import type { Dict, IdGenerator, InvocationPolicy, MatchPolicy } from "../../../wamp/mod.ts";
+import {
+  type Dict,
+  type IdGenerator,
+  type InvocationPolicy,
+  isReservedUri,
+  type MatchPolicy,
+} from "../../../wamp/mod.ts";
 import type { CalleeList } from "./invocation_policy.ts";
 import { MatchIndex } from "../match_index.ts";
 
@@ -76,9 +82,14 @@ export class Registrations {
     return this.#index.get(procedure, match);
   }
 
-  /** The registration a call to `procedure` reaches (the spec's precedence). */
+  /**
+   * The registration a call to `procedure` reaches (the spec's precedence).
+   * None for a `wamp.` procedure: those are the router's, and no client may
+   * register one, so a pattern (`wam`, `..`) must not catch a CALL to one
+   * the router does not serve (`wamp.session.kill` when off) either.
+   */
   best(procedure: string): Registration | undefined {
-    return this.#index.best(procedure);
+    return isReservedUri(procedure) ? undefined : this.#index.best(procedure);
   }
 
   /** Every registration. */
