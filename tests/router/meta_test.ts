@@ -294,7 +294,7 @@ Deno.test("testaments: detached before destroyed, flush empties one scope, optio
   deepEqual(other.events().map((e) => e.args?.[0]), ["detached 2", "destroyed 1"]);
 });
 
-Deno.test("a leaving session's testaments go out one per turn of the event loop, on_leave after them", async () => {
+Deno.test("a leaving session's testaments go out a few per turn of the event loop, on_leave after them", async () => {
   const r = router();
   const watcher = new Client(r);
   watcher.subscribe("com.example.will");
@@ -316,7 +316,7 @@ Deno.test("a leaving session's testaments go out one per turn of the event loop,
   deepEqual(seen, [...Array.from({ length: MAX_TESTAMENTS }, (_, i) => i), dying.id]);
 });
 
-Deno.test("sessions leaving together share one queue of testaments: their turns do not add up", async () => {
+Deno.test("sessions leaving together take turns publishing their testaments: their turns do not add up", async () => {
   const r = router();
   const watcher = new Client(r);
   watcher.subscribe("com.example.will");
@@ -330,17 +330,51 @@ Deno.test("sessions leaving together share one queue of testaments: their turns 
   a.session.closed();
   b.session.closed();
   await new Promise((resolve) => setTimeout(resolve, 50));
-  // Each leave publishes its first at once; the rest go one per turn, oldest first.
+  // Each leave publishes its first at once; then one of each session in turn.
   deepEqual(watcher.events().map((e) => e.args?.[0]), [
     "a1",
     "b1",
     "a2",
+    "b2",
     "a3",
     a.id,
-    "b2",
     "b3",
     b.id,
   ]);
+});
+
+Deno.test("a session's testaments and on_leave do not wait behind another's hundreds", async () => {
+  const r = router();
+  const watcher = new Client(r);
+  watcher.subscribe("com.example.will");
+  watcher.subscribe(MetaTopic.SESSION_ON_LEAVE);
+  const [many, few] = [new Client(r), new Client(r)];
+  for (const scope of ["detached", "destroyed"]) {
+    for (let i = 0; i < MAX_TESTAMENTS; i++) {
+      const args = ["com.example.will", [`many ${scope} ${i}`], {}];
+      many.call(MetaProcedure.SESSION_ADD_TESTAMENT, args, { scope });
+    }
+  }
+  few.call(MetaProcedure.SESSION_ADD_TESTAMENT, ["com.example.will", ["few 1"], {}]);
+  few.call(MetaProcedure.SESSION_ADD_TESTAMENT, ["com.example.will", ["few 2"], {}]);
+  many.session.closed();
+  few.session.closed();
+  const seen: unknown[] = [];
+  for (let turn = 0; turn < 200 && !seen.includes(many.id); turn++) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    seen.push(...watcher.events().map((e) => e.args?.[0]));
+  }
+  // Before: "few 2" and few's on_leave came after all 512 of the other's (4.3 s for 4 such sessions).
+  deepEqual(seen.slice(0, 6), [
+    "many detached 0",
+    "few 1",
+    "many detached 1",
+    "few 2",
+    few.id,
+    "many detached 2",
+  ]);
+  equal(seen.length, 2 * MAX_TESTAMENTS + 2 + 2);
+  equal(seen.at(-1), many.id);
 });
 
 Deno.test("on_leave after testaments names the session that left, though its connection joined again", async () => {

@@ -40,6 +40,7 @@ import { deferred, type RouterProcedures } from "../procedures.ts";
 import type { SessionInfo } from "../types.ts";
 import { isDict, optionalString, stringArg } from "./args.ts";
 import type { MetaEvents } from "./events.ts";
+import { TestamentQueue } from "./testament_queue.ts";
 
 const ALLOWED: Decision = { allow: true };
 
@@ -92,12 +93,8 @@ export class Testaments {
   #maxBytes: number;
   #cluster: ClusterQueue;
   #joined: (sessionId: number) => boolean;
-  #settle: (out: Output) => Output;
-  /** Testaments of sessions that left, not published yet, and what follows each session's: oldest first, from `#next`. */
-  #queue: ({ session: SessionInfo; testament: Testament } | { after: () => void })[] = [];
-  #next = 0;
-  /** Whether a timer publishes what is queued. */
-  #chained = false;
+  /** Testaments of sessions that left, not published yet. */
+  #queue: TestamentQueue<Testament>;
 
   /**
    * Creates the store.
@@ -127,7 +124,10 @@ export class Testaments {
   ) {
     this.#cluster = cluster;
     this.#joined = joined;
-    this.#settle = settle;
+    this.#queue = new TestamentQueue((session, testament) => {
+      this.#bytes -= testament.size;
+      this.#publishAs(session, testament);
+    }, settle);
     this.#events = events;
     this.#strictUris = strictUris;
     this.#mayPublish = mayPublish;
@@ -143,10 +143,9 @@ export class Testaments {
 
   /**
    * Publishes a session's testaments (detached, then destroyed) and
-   * forgets them, then runs `after`: the first at once, the others one per
-   * turn of the event loop (each may fan out to every subscriber of its
-   * topic), in one queue for every session that left, so sessions leaving
-   * together do not add up their turns. A queued testament still counts
+   * forgets them, then runs `after`: the first at once, the others a few
+   * per turn of the event loop, in rotation with those of other sessions
+   * that left (`testament_queue.ts`). A queued testament still counts
    * against `testamentBytes` until it is published. None while meta events
    * are muted.
    *
@@ -167,41 +166,11 @@ export class Testaments {
     this.#bytes -= buckets.bytes - rest.reduce((sum, t) => sum + t.size, 0);
     this.#publishAs(session, first);
     if (rest.length === 0) return void after();
-    for (const testament of rest) this.#queue.push({ session, testament });
-    this.#queue.push({ after });
-    if (this.#chained) return undefined;
-    this.#chained = true;
-    return this.#tick();
+    return this.#queue.add(session, rest, after);
   }
 
   #publishAs(session: SessionInfo, { topic, args, kwargs, options }: Testament): void {
     this.#events.publishAs(session, topic, args, kwargs, options);
-  }
-
-  /** Publishes the next queued testament (and runs the `after`s that follow it), then re-arms. */
-  #tick(): Effect {
-    const fire = (): Output => {
-      let published = false;
-      while (this.#next < this.#queue.length) {
-        const entry = this.#queue[this.#next]!;
-        if ("testament" in entry && published) break;
-        this.#queue[this.#next++] = undefined!;
-        if ("after" in entry) entry.after();
-        else {
-          this.#bytes -= entry.testament.size;
-          this.#publishAs(entry.session, entry.testament);
-          published = true;
-        }
-      }
-      const more = this.#next < this.#queue.length;
-      if (!more) {
-        this.#queue = [];
-        this.#next = 0;
-        this.#chained = false;
-      }
-      return this.#settle({ messages: [], effects: more ? [this.#tick()] : [] });
-    };
-    return { kind: "arm", key: this, ms: 0, fire };
   }
 
   /** `add_testament` and `flush_testaments`, keyed by URI. */
