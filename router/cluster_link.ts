@@ -10,7 +10,8 @@
 import type { Cluster, ClusterShell } from "../cluster/join.ts";
 import type { Realm } from "./core/realm.ts";
 import type { Logger } from "./core/types.ts";
-import { type Delivery, Target } from "./delivery.ts";
+import type { Delivery } from "./delivery.ts";
+import { Target } from "./target.ts";
 import type { OutputRunner } from "./output_runner.ts";
 
 /**

@@ -31,7 +31,8 @@ import type {
 } from "./core/session_output.ts";
 import { type SessionHost, SessionState } from "./core/session_state.ts";
 import type { Logger, SessionInfo } from "./core/types.ts";
-import { type Delivery, Target } from "./delivery.ts";
+import type { Delivery } from "./delivery.ts";
+import { Target } from "./target.ts";
 import type { OutputRunner } from "./output_runner.ts";
 import type { SessionLog } from "./session_log.ts";
 import type { RouterMetrics } from "./metrics.ts";

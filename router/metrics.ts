@@ -1,7 +1,7 @@
 /**
  * What the router counts for its operators, in one place: plain numbers
  * and small fixed arrays the shell increments (`connection.ts` and
- * `delivery.ts` through a {@linkcode SessionMeter} per connection), and
+ * `target.ts` through a {@linkcode SessionMeter} per connection), and
  * label sets that stay bounded (realm, reason, method: at most
  * `MAX_LABELS` values each, then `other`), never a session or
  * a URI. Gauges (sessions, registrations, backlog) are read when scraped.
@@ -80,7 +80,7 @@ export interface RecentEntry {
   readonly text: string;
 }
 
-/** A joined session as the metrics see it (a `delivery.ts` `Target`). */
+/** A joined session as the metrics see it (a `target.ts` `Target`). */
 export interface MeteredSession {
   /** The session's identity. */
   readonly info: SessionInfo;

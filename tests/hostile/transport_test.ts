@@ -27,7 +27,7 @@ import {
   Session,
 } from "../../mod.ts";
 import { linkedPeers } from "../../transports/mod.ts";
-import type { Target } from "../../router/delivery.ts";
+import type { Target } from "../../router/target.ts";
 import type { Peer, PeerAcceptor, SerializerName, WampMessage } from "../../wamp/mod.ts";
 import { MessageType, serializers } from "../../wamp/mod.ts";
 import { jsonFrame, rawTcp } from "../_helpers/raw_rawsocket.ts";

@@ -11,7 +11,7 @@
 
 import { deepEqual, equal, ok } from "node:assert/strict";
 import net from "node:net";
-import { Target } from "../../router/delivery.ts";
+import { Target } from "../../router/target.ts";
 import { RawSocketConnection } from "../../transports/rawsocket/link.ts";
 import { Wire } from "../../transports/stream/wire.ts";
 import {

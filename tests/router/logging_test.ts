@@ -19,7 +19,7 @@ import {
 } from "../_helpers/auth.ts";
 import { FakePeer } from "../_helpers/fake_peer.ts";
 import { Router } from "../../router/router.ts";
-import { DROP_LOG_INTERVAL } from "../../router/delivery.ts";
+import { DROP_LOG_INTERVAL } from "../../router/target.ts";
 
 /** One logged line, as a JSON log collector would read it back. */
 interface Line {
