@@ -279,7 +279,7 @@ export class Router {
       cookies: this.#cookies,
       trusted: { role: this.#trustedRole, procedures: this.#trustedIn(resolved.name) },
       log: this.log,
-      busy: (id) => this.#host.delivery.target(id)?.overLimit() ?? false,
+      busy: (id) => this.#host.delivery.target(id)?.crowded() ?? false,
     });
     this.#realms.set(resolved.name, realm);
     this.#cluster?.link(realm);

@@ -8,6 +8,7 @@
  */
 
 import {
+  DEFAULT_OUTBOUND,
   ErrorUri,
   MAX_URI_LENGTH,
   MessageTooLargeError,
@@ -102,9 +103,9 @@ export class Target {
   ) {
     this.peer = peer;
     this.meter = metrics === undefined ? undefined : new SessionMeter(metrics, this);
-    this.#maxBacklog = options.maxBacklog ?? 1024 * 1024;
-    this.#maxBacklogMessages = options.maxBacklogMessages ?? 16384;
-    this.#policy = options.slowConsumer ?? "drop";
+    this.#maxBacklog = options.maxBacklog ?? DEFAULT_OUTBOUND.maxBacklog;
+    this.#maxBacklogMessages = options.maxBacklogMessages ?? DEFAULT_OUTBOUND.maxBacklogMessages;
+    this.#policy = options.slowConsumer ?? DEFAULT_OUTBOUND.slowConsumer;
     this.#log = log;
     this.#session = session;
   }
@@ -137,8 +138,10 @@ export class Target {
     const peer = this.peer;
     const backlog = peer.backlog();
     const over = this.overLimit(backlog);
-    if (!over || this.#endsCall(msg)) {
-      if (this.#dropping && !over) this.#caughtUp();
+    // EVENTs stop at half the limit: the other half is the session's own answers' (`crowded`).
+    const event = msg.type === MessageType.EVENT && this.#policy === "drop";
+    if (event ? !over && !this.#crowded(backlog) : !over || this.#endsCall(msg)) {
+      if (this.#dropping && !this.#crowded(backlog)) this.#caughtUp();
       try {
         peer.send(msg);
       } catch (error) {
@@ -154,7 +157,7 @@ export class Target {
       this.#seen = after;
       return;
     }
-    if (this.#policy === "drop" && msg.type === MessageType.EVENT) {
+    if (event) {
       this.droppedEvents++;
       this.meter?.dropped();
       if (!this.#dropping) this.#startDropping(backlog);
@@ -233,6 +236,26 @@ export class Target {
     return msg.type === MessageType.ERROR && msg.requestType === MessageType.CALL &&
       msg.error.length <= MAX_URI_LENGTH && Object.keys(msg.details).length === 0 &&
       msg.args === undefined && msg.kwargs === undefined && msg.payload === undefined;
+  }
+
+  /**
+   * Whether the connection holds more than half its outbound limit (in
+   * bytes or messages): where its reading stops, and where what others
+   * send it stops too (EVENTs are dropped, new INVOCATIONs refused), so
+   * that the other half is left for the answers it asked for. Before,
+   * another session's EVENTs or CALLs could fill it all, and the next
+   * RESULT it was owed closed it as a slow consumer.
+   *
+   * @returns True when past half the limit.
+   */
+  crowded(): boolean {
+    const backlog = this.peer.backlog();
+    return this.overLimit(backlog) || this.#crowded(backlog);
+  }
+
+  #crowded(backlog: number): boolean {
+    return backlog > this.#maxBacklog / 2 + this.#allowance ||
+      this.peer.queued() >= this.#maxBacklogMessages / 2;
   }
 
   /**

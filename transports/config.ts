@@ -8,7 +8,7 @@
  */
 
 import { ConfigObject, type ConfigObjectOptions } from "../config/mod.ts";
-import type { SerializerName, SlowConsumerPolicy } from "../wamp/mod.ts";
+import { DEFAULT_OUTBOUND, type SerializerName, type SlowConsumerPolicy } from "../wamp/mod.ts";
 import { isValidHost } from "./address.ts";
 import type { ListenerTlsOptions, ListenOptions } from "./listener.ts";
 import type {
@@ -126,10 +126,12 @@ export function resolveListenerOptions(
     ) ?? []
     : [];
   const out = c.object("outbound");
+  const { maxBacklog, maxBacklogMessages, slowConsumer } = DEFAULT_OUTBOUND;
   const outbound = {
-    maxBacklog: out?.integer("maxBacklog", 1024 * 1024, 0) ?? 1024 * 1024,
-    maxBacklogMessages: out?.integer("maxBacklogMessages", 16384, 1) ?? 16384,
-    slowConsumer: out?.oneOf("slowConsumer", SLOW_CONSUMER, "drop") ?? "drop",
+    maxBacklog: out?.integer("maxBacklog", maxBacklog, 0) ?? maxBacklog,
+    maxBacklogMessages: out?.integer("maxBacklogMessages", maxBacklogMessages, 1) ??
+      maxBacklogMessages,
+    slowConsumer: out?.oneOf("slowConsumer", SLOW_CONSUMER, slowConsumer) ?? slowConsumer,
   };
   out?.done();
   const z = c.object("compression");

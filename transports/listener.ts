@@ -9,7 +9,12 @@
 
 import net from "node:net";
 import tls from "node:tls";
-import type { AttachOptions, PeerAcceptor, TransportLog } from "../wamp/mod.ts";
+import {
+  type AttachOptions,
+  DEFAULT_OUTBOUND,
+  type PeerAcceptor,
+  type TransportLog,
+} from "../wamp/mod.ts";
 import type { HttpRequestHead } from "./stream/http.ts";
 import { type HttpAdmission, type HttpMount, serveHttp } from "./stream/http_server.ts";
 
@@ -176,7 +181,7 @@ export async function listen(
     : new LongPollService(acceptor, { ...lpOptions, maxTransports, allowedOrigins, attach, log });
   const wires = new Set<Wire>();
   const handshakeTimeout = options.handshakeTimeout ?? 10_000;
-  const maxBacklog = attach.maxBacklog ?? 1024 * 1024;
+  const maxBacklog = attach.maxBacklog ?? DEFAULT_OUTBOUND.maxBacklog;
   const mounts = options.mounts ?? [];
   /** The largest body a long-poll request brings; other paths set their own (`admit`). */
   const longpollBody = lpOptions?.maxMessageSize ?? 16 * 1024 * 1024;

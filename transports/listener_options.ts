@@ -77,7 +77,7 @@ export interface ListenerOptions {
   pingTimeout?: number;
   /**
    * Outbound limits for each connection.
-   * @default {{ maxBacklog: 1048576, maxBacklogMessages: 16384, slowConsumer: "drop" }}
+   * @default {{ maxBacklog: 2097152, maxBacklogMessages: 32768, slowConsumer: "drop" }}
    */
   outbound?: {
     maxBacklog?: number;

@@ -128,13 +128,16 @@ export type SlowConsumerPolicy = "drop" | "close";
 export interface OutboundOptions {
   /**
    * Bytes that may wait in the transport's send buffer before the
-   * slow-consumer policy applies.
-   * @default {1048576}
+   * slow-consumer policy applies. Reading stops at half; under `drop`,
+   * EVENTs stop there too (and new INVOCATIONs are refused), so the other
+   * half is left for what the session asked for.
+   * @default {2097152}
    */
   maxBacklog?: number;
   /**
-   * Messages that may wait before the slow-consumer policy applies.
-   * @default {16384}
+   * Messages that may wait before the slow-consumer policy applies (EVENTs
+   * under `drop`: half as many).
+   * @default {32768}
    */
   maxBacklogMessages?: number;
   /**
@@ -146,6 +149,24 @@ export interface OutboundOptions {
    */
   slowConsumer?: SlowConsumerPolicy;
 }
+
+/**
+ * The default outbound limits of a connection ({@linkcode OutboundOptions}):
+ * 2 MiB and 32,768 messages, half of them for EVENTs.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_OUTBOUND } from "./peer.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(DEFAULT_OUTBOUND.maxBacklog / 2, 1024 * 1024);
+ * ```
+ */
+export const DEFAULT_OUTBOUND: Readonly<Required<OutboundOptions>> = {
+  maxBacklog: 2 * 1024 * 1024,
+  maxBacklogMessages: 32768,
+  slowConsumer: "drop",
+};
 
 /** How a router treats one attached connection: set per listener. */
 export interface AttachOptions extends OutboundOptions {

@@ -157,7 +157,8 @@ Deno.test("binary arguments cross serializers: msgpack bin <-> json \\0base64 <-
 });
 
 Deno.test("a subscriber that stops reading is bounded and costs healthy subscribers nothing", async () => {
-  await using t = startRouter({ outbound: { maxBacklog: 256 * 1024 } });
+  // Bursts of 200 KB: under half of it, where EVENTs stop.
+  await using t = startRouter({ outbound: { maxBacklog: 512 * 1024 } });
   const healthy = await connect(t.url, { realm: "realm1", serializers: ["json"] });
   let received = 0;
   await healthy.subscribe("com.example.flood", () => {

@@ -563,8 +563,8 @@ Deno.test("Session.send() drops an EVENT for a slow consumer under policy drop",
     1,
     "one warning per episode",
   );
-  // Once it catches up, events flow again.
-  sub.peer.bytesQueued = 10;
+  // Once it catches up (EVENTs may take half its limit), events flow again.
+  sub.peer.bytesQueued = 5;
   publishOne();
   deepEqual(sub.peer.take().map((m) => m.type), [MessageType.EVENT]);
   equal(sub.session.droppedEvents, 2);
@@ -608,14 +608,14 @@ Deno.test("Session.send() closes a slow consumer on an EVENT under policy close"
   equal(realmOf(router, "realm1")!.broker.subscription(1), undefined);
 });
 
-Deno.test("Session.send() sends everything while the backlog is within the limit", () => {
+Deno.test("Session.send() sends everything while the backlog is within half the limit", () => {
   for (const policy of ["drop", "close"] as const) {
     const { router } = testRouter();
     const conn = join(router, ALL_ROLES, {
       maxBacklog: 10,
       slowConsumer: policy,
     });
-    conn.peer.bytesQueued = 10;
+    conn.peer.bytesQueued = 5;
     conn.session.receive(subscribe(1, "com.example.topic"));
     conn.session.receive(register(2, "com.example.add"));
     conn.session.receive(
@@ -1023,4 +1023,21 @@ Deno.test("a realm with maxSessions refuses the session over the limit with real
   ok(abort?.type === MessageType.ABORT);
   equal(abort.reason, "cloverleaf.error.realm_full");
   equal(second.closeCount, 1);
+});
+
+Deno.test("Session.send() under drop: past half the limit EVENTs are dropped, its own RESULTs still go", () => {
+  const { router } = testRouter();
+  const conn = join(router, ALL_ROLES, { maxBacklog: 10, slowConsumer: "drop" });
+  conn.session.receive(subscribe(1, "com.example.topic"));
+  conn.session.receive(register(2, "com.example.add"));
+  conn.peer.take();
+  conn.peer.bytesQueued = 10;
+  conn.session.receive(publish(3, "com.example.topic", { options: { exclude_me: false } }));
+  conn.session.receive(call(4, "com.example.add"));
+  // Past half its limit the callee is busy: the CALL is refused, the EVENT dropped.
+  deepEqual(conn.peer.take().map((m) => [m.type, (m as { error?: string }).error]), [
+    [MessageType.ERROR, "wamp.error.no_available_callee"],
+  ]);
+  equal(conn.session.droppedEvents, 1);
+  equal(conn.peer.closeCount, 0);
 });

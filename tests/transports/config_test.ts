@@ -17,7 +17,7 @@ const DEFAULTS = {
   helloTimeout: 10000,
   pingInterval: 30000,
   pingTimeout: 10000,
-  outbound: { maxBacklog: 1048576, maxBacklogMessages: 16384, slowConsumer: "drop" },
+  outbound: { maxBacklog: 2097152, maxBacklogMessages: 32768, slowConsumer: "drop" },
   paths: ["/ws", "/"],
   compression: { enabled: false, threshold: 256, level: 6 },
   allowedOrigins: [],

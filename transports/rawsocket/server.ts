@@ -11,6 +11,7 @@
 import type { Socket } from "node:net";
 import {
   type AttachOptions,
+  DEFAULT_OUTBOUND,
   type PeerAcceptor,
   type PeerHandler,
   type Serializer,
@@ -227,7 +228,7 @@ export function rawSocketHandler(
   acceptor: PeerAcceptor,
   options: Omit<AcceptRawSocketOptions, "peer"> = {},
 ): (socket: Socket) => void {
-  const maxBacklog = options.attach?.maxBacklog ?? 1024 * 1024;
+  const maxBacklog = options.attach?.maxBacklog ?? DEFAULT_OUTBOUND.maxBacklog;
   return (socket) =>
     acceptRawSocket(new Wire(socket, { maxBacklog }), new Uint8Array(), acceptor, options);
 }

@@ -65,6 +65,12 @@ export class Wire {
   #keepReading: boolean;
   /** Half of #maxBacklog: reading stops while more than this waits to go out. */
   #pauseAt: number;
+  /**
+   * Queued bytes that go out at once: 64 KiB, or a quarter of `maxBacklog`
+   * when that is less (EVENTs stop at half: a turn's burst must reach the
+   * socket before it looks like a backlog).
+   */
+  #flushAt: number;
   /** Reading stops while more than #pauseAt bytes wait to go out. */
   #congested = false;
   /** Bytes of replies queued since the wire became congested. */
@@ -91,6 +97,7 @@ export class Wire {
     this.#maxBacklog = options.maxBacklog ?? Infinity;
     this.#keepReading = options.keepReading === true;
     this.#pauseAt = this.#maxBacklog / 2;
+    this.#flushAt = Math.min(FLUSH_BYTES, this.#pauseAt / 2);
     if (typeof socket.setNoDelay === "function") socket.setNoDelay(true);
     socket.on("data", (chunk: Uint8Array) => {
       this.bytesRead += chunk.byteLength;
@@ -145,8 +152,9 @@ export class Wire {
   /**
    * Queues bytes; they go out at the end of this turn of the event loop,
    * together with everything else queued in it (at once when 64 KiB are
-   * queued). Bytes of 64 KiB or more go at once, as they are, after what
-   * was queued: a fan-out's large frame stays one buffer for every link.
+   * queued, or a quarter of `maxBacklog` when less). Bytes of 64 KiB or
+   * more go at once, as they are, after what was queued: a fan-out's large
+   * frame stays one buffer for every link.
    *
    * @param bytes The bytes (not copied: do not reuse the buffer).
    * @param messages How many messages they carry, for {@linkcode Wire.queuedMessages}.
@@ -157,7 +165,7 @@ export class Wire {
     this.#queue.push(bytes);
     this.#queuedBytes += bytes.byteLength;
     this.#queuedMessages += messages;
-    if (this.#queuedBytes >= FLUSH_BYTES) this.flush();
+    if (this.#queuedBytes >= this.#flushAt) this.flush();
     else if (!this.#scheduled) {
       this.#scheduled = true;
       queueMicrotask(() => this.flush());

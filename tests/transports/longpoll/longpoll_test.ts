@@ -247,7 +247,7 @@ Deno.test("LongPollService closes a transport that stops polling after sessionTi
 });
 
 Deno.test("LongPollService counts a transport's queue for the slow-consumer policy", async () => {
-  await using bed = startBed({}, { attach: { maxBacklogMessages: 5 } });
+  await using bed = startBed({}, { attach: { maxBacklogMessages: 10 } });
   const transport = await rawJoin(bed.url);
   equal((await post(`${transport}/send`, '[32,1,{},"com.example.slow"]')).status, 204);
   match(text(await post(`${transport}/receive`)), /^\[33,/);
@@ -255,7 +255,7 @@ Deno.test("LongPollService counts a transport's queue for the slow-consumer poli
   for (let i = 0; i < 20; i++) pub.session.publish("com.example.slow", { args: [i] });
   await pub.session.publish("com.example.slow", {}, { acknowledge: true });
   ok(bed.logs.some((l) => /slow consumer/.test(l)), bed.logs.join("\n"));
-  // Unbatched: one EVENT per receive; 5 were queued, the rest dropped.
+  // Unbatched: one EVENT per receive; 5 were queued (EVENTs take half the limit), the rest dropped.
   const got: string[] = [];
   for (let i = 0; i < 5; i++) got.push(text(await post(`${transport}/receive`)));
   deepEqual(got.map((t) => JSON.parse(t)[4]), [[0], [1], [2], [3], [4]]);
