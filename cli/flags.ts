@@ -99,7 +99,7 @@ Config file:
                     "tls": { "cert": "cert.pem", "key": "key.pem" },
                     "compression": { "enabled": true, "threshold": 256 },
                     "pingInterval": 30000, "pingTimeout": 10000,
-                    "outbound": { "maxBacklog": 1048576, "maxBacklogMessages": 16384,
+                    "outbound": { "maxBacklog": 2097152, "maxBacklogMessages": 32768,
                                   "slowConsumer": "drop" } }],
     (types: "universal", "websocket", "rawsocket", "longpoll"; every key is
     in docs/transports.md)
