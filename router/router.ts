@@ -279,7 +279,7 @@ export class Router {
       cookies: this.#cookies,
       trusted: { role: this.#trustedRole, procedures: this.#trustedIn(resolved.name) },
       log: this.log,
-      busy: (id) => this.#host.delivery.target(id)?.crowded() ?? false,
+      busy: (id, whole) => this.#host.delivery.target(id)?.busy(whole) ?? false,
     });
     this.#realms.set(resolved.name, realm);
     this.#cluster?.link(realm);

@@ -61,12 +61,13 @@ export class Target {
   #maxBacklogMessages: number;
   #policy: SlowConsumerPolicy;
   /**
-   * What is left to write of a message larger than `maxBacklog`, handed
-   * over while the backlog was within it: such a message takes a while to
-   * write out even to a peer that reads at full speed, and is no sign of a
-   * slow consumer. The backlog may exceed the limit by that much, which
-   * shrinks as its bytes go out: drops of the backlog count once the bytes
-   * queued ahead of it (`#ahead`) have gone.
+   * What is left to write of a message larger than half of `maxBacklog`
+   * (where EVENTs stop), handed over while the backlog was within the
+   * limit: such a message takes a while to write out even to a peer that
+   * reads at full speed, and is no sign of a slow consumer. The backlog
+   * may exceed either line by that much, which shrinks as its bytes go
+   * out: drops of the backlog count once the bytes queued ahead of it
+   * (`#ahead`) have gone.
    */
   #allowance = 0;
   /** What was queued ahead of that message and has not gone out yet. */
@@ -138,7 +139,7 @@ export class Target {
     const peer = this.peer;
     const backlog = peer.backlog();
     const over = this.overLimit(backlog);
-    // EVENTs stop at half the limit: the other half is the session's own answers' (`crowded`).
+    // EVENTs stop at half the limit: the other half is the session's own answers' (`busy`).
     const event = msg.type === MessageType.EVENT && this.#policy === "drop";
     if (event ? !over && !this.#crowded(backlog) : !over || this.#endsCall(msg)) {
       if (this.#dropping && !this.#crowded(backlog)) this.#caughtUp();
@@ -150,7 +151,7 @@ export class Target {
       }
       this.meter?.sent(msg);
       const after = peer.backlog();
-      if (backlog <= this.#maxBacklog && after - backlog > this.#maxBacklog) {
+      if (backlog <= this.#maxBacklog && after - backlog > this.#maxBacklog / 2) {
         this.#allowance = after - backlog;
         this.#ahead = backlog;
       }
@@ -239,18 +240,21 @@ export class Target {
   }
 
   /**
-   * Whether the connection holds more than half its outbound limit (in
-   * bytes or messages): where its reading stops, and where what others
-   * send it stops too (EVENTs are dropped, new INVOCATIONs refused), so
-   * that the other half is left for the answers it asked for. Before,
-   * another session's EVENTs or CALLs could fill it all, and the next
-   * RESULT it was owed closed it as a slow consumer.
+   * Whether the connection is not reading what it is sent: it holds more
+   * than half its outbound limit (in bytes or messages), where its reading
+   * stops, and where what others send it stops too (EVENTs are dropped,
+   * new INVOCATIONs refused), so that the other half is left for the
+   * answers it asked for. Before, another session's EVENTs or CALLs could
+   * fill it all, and the next RESULT it was owed closed it as a slow
+   * consumer. With `whole`: past all of it (a call in progress ends rather
+   * than send it one more chunk).
    *
-   * @returns True when past half the limit.
+   * @param whole Past the whole limit rather than half of it.
+   * @returns True when past it.
    */
-  crowded(): boolean {
+  busy(whole = false): boolean {
     const backlog = this.peer.backlog();
-    return this.overLimit(backlog) || this.#crowded(backlog);
+    return this.overLimit(backlog) || (!whole && this.#crowded(backlog));
   }
 
   #crowded(backlog: number): boolean {
@@ -262,13 +266,13 @@ export class Target {
    * Whether the connection holds more than its outbound limit, in bytes or
    * messages: one more message that cannot be dropped would close it. In
    * bytes the limit is `maxBacklog`, plus what is left to write of one
-   * message larger than that, handed over while within it.
+   * message larger than half of it, handed over while within it.
    *
    * @param backlog Its backlog in bytes, if just read.
    * @returns True when over the limit.
    */
   overLimit(backlog: number = this.peer.backlog()): boolean {
-    if (backlog <= this.#maxBacklog) this.#allowance = 0;
+    if (backlog <= this.#maxBacklog / 2) this.#allowance = 0;
     else if (backlog < this.#seen) {
       const gone = this.#seen - backlog;
       const ahead = Math.min(gone, this.#ahead);

@@ -162,11 +162,11 @@ export interface OutboundOptions {
  * equal(DEFAULT_OUTBOUND.maxBacklog / 2, 1024 * 1024);
  * ```
  */
-export const DEFAULT_OUTBOUND: Readonly<Required<OutboundOptions>> = {
+export const DEFAULT_OUTBOUND: Readonly<Required<OutboundOptions>> = Object.freeze({
   maxBacklog: 2 * 1024 * 1024,
   maxBacklogMessages: 32768,
   slowConsumer: "drop",
-};
+});
 
 /** How a router treats one attached connection: set per listener. */
 export interface AttachOptions extends OutboundOptions {

@@ -59,8 +59,8 @@ export interface RealmContext {
   /** Where the realm logs what an operator must see (a failing dynamic authorizer). */
   readonly log?: Logger;
   /**
-   * Whether a session is not reading what it is sent (over its outbound
-   * limit): the dealer refuses new calls to it rather than close it.
+   * Whether a session is not reading what it is sent (past half its
+   * outbound limit, or with `whole` past all of it): see `DealerOptions.busy`.
    */
-  readonly busy?: (session: number) => boolean;
+  readonly busy?: (session: number, whole?: boolean) => boolean;
 }

@@ -44,25 +44,34 @@ function frames(socket: net.Socket): { next(): Promise<string> } {
   };
 }
 
-for (const flood of ["EVENTs", "INVOCATIONs"] as const) {
-  Deno.test(`another session's ${flood} cannot make a connection's own RESULT close it`, async () => {
+const CASES = [
+  { flood: "EVENTs", progress: false },
+  { flood: "INVOCATIONs", progress: false },
+  { flood: "EVENTs", progress: true },
+] as const;
+
+for (const { flood, progress } of CASES) {
+  const what = progress ? "end its progressive call" : "make its own RESULT close it";
+  Deno.test(`another session's ${flood} sent to a connection cannot ${what}`, async () => {
     await using t = await startRouter({
       listener: { attach: { maxBacklog: MAX_BACKLOG, slowConsumer: "drop" } },
     });
     let release = () => {};
     const released = new Promise<void>((resolve) => release = resolve);
     const callee = await connectLocal(t.router, "realm1");
-    await callee.register("svc.slow", async () => {
+    await callee.register("svc.slow", async (_args, _kwargs, _details, invocation) => {
       await released;
+      if (progress) invocation.progress({ args: ["part"] });
       return { args: ["done"] };
     });
     // The victim subscribes (or registers), calls, and stops reading.
     const victim = await rawTcp(t.listener.urls.rawsocket!);
     const read = frames(victim);
     victim.write(Uint8Array.of(0x7f, 0xf1, 0, 0));
-    victim.write(jsonFrame([1, "realm1", { roles: { subscriber: {}, caller: {}, callee: {} } }]));
+    const caller = { features: { progressive_call_results: true } };
+    victim.write(jsonFrame([1, "realm1", { roles: { subscriber: {}, caller, callee: {} } }]));
     victim.write(jsonFrame(flood === "EVENTs" ? [32, 1, {}, "room"] : [64, 1, {}, "victim.echo"]));
-    victim.write(jsonFrame([48, 2, {}, "svc.slow", []]));
+    victim.write(jsonFrame([48, 2, { receive_progress: progress }, "svc.slow", []]));
     for (let seen = ""; !seen.startsWith("[33,1,") && !seen.startsWith("[65,1,");) {
       seen = await read.next();
     }
@@ -82,19 +91,24 @@ for (const flood of ["EVENTs", "INVOCATIONs"] as const) {
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
     ok(crowded(), "the victim's outbound queue never filled");
-    release(); // the victim's RESULT comes now, behind what was queued for it
+    release(); // the victim's RESULT (after a progressive one) comes now, behind what was queued
     await new Promise((resolve) => setTimeout(resolve, 100));
     ok(!t.logs.some((l) => l.includes("closing session")), t.logs.join("\n"));
     victim.resume();
-    let result = "";
+    const answers: string[] = [];
     await within(
       (async () => {
-        while (!result.startsWith("[50,2,")) result = await read.next();
+        while (!answers.at(-1)?.startsWith("[50,2,{},")) {
+          const msg = await read.next();
+          if (msg.startsWith("[50,2,") || msg.startsWith("[8,48,2,")) answers.push(msg);
+          if (msg.startsWith("[8,48,2,")) break;
+        }
       })(),
       10_000,
       "the victim's RESULT",
     );
-    equal(result, '[50,2,{},["done"]]');
+    const done = '[50,2,{},["done"]]';
+    equal(answers.join(" "), progress ? `[50,2,{"progress":true},["part"]] ${done}` : done);
     await until(() => !victim.destroyed, 100, "still connected");
     victim.destroy();
     await attacker.close();

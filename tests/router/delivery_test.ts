@@ -231,6 +231,19 @@ Deno.test("the allowance for a large message shrinks as it goes out: a peer that
   equal(fake.closes, 0);
 });
 
+Deno.test("a message larger than half of maxBacklog, where EVENTs stop, is no sign of a slow consumer either", () => {
+  const { target, fake } = fakeTarget();
+  target.send(event(700)); // past half of 1000, within it
+  for (let i = 0; i < 4; i++) target.send(event(100));
+  equal(fake.sent.length, 5);
+  equal(target.droppedEvents, 0);
+  equal(target.busy(), false); // new calls still reach it
+  for (let i = 0; i < 10; i++) target.send(event(100));
+  ok(target.droppedEvents > 0, "past half the limit beyond it, EVENTs are dropped");
+  equal(target.busy(), true);
+  equal(fake.closes, 0);
+});
+
 Deno.test("past the limit, an ERROR that ends a call goes out only when small: no payload, no details, a URI of at most 4096", () => {
   const { target, fake } = fakeTarget(10_000); // over the limit
   const error = (uri: string, extra: Record<string, unknown> = {}) => ({

@@ -133,6 +133,11 @@ export class Wire {
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
+  /** Queued bytes that go out at once (see {@linkcode Wire.write}): a batch goes out there too. */
+  get flushAt(): number {
+    return this.#flushAt;
+  }
+
   /** Whether it reads on while congested (the client side: see `WireOptions.keepReading`). */
   get keepsReading(): boolean {
     return this.#keepReading;

@@ -199,7 +199,7 @@ export class WebSocketPeer implements Link {
       if (this.#batch.length === 0) queueMicrotask(() => this.#flushBatch());
       this.#batch.push(bytes);
       this.#batchBytes += bytes.length;
-      if (this.#batchBytes >= FLUSH_BYTES || this.#batch.length === MAX_BATCH_MESSAGES) {
+      if (this.#batchBytes >= this.#wire.flushAt || this.#batch.length === MAX_BATCH_MESSAGES) {
         this.#flushBatch();
       }
       return;
@@ -317,7 +317,8 @@ export class WebSocketPeer implements Link {
   /** Decodes parts from `from` on; past the turn's time the rest waits for its turn. */
   #parts(parts: (string | Uint8Array)[], from: number): void {
     for (let i = from; i < parts.length; i++) {
-      if (this.#failed || this.#closed) return;
+      // What arrived before the connection went is handled, as a single message is.
+      if (this.#failed) return;
       if (i > from && this.#inbox.waiting) {
         const rest = parts.slice(i).map((p) => typeof p === "string" ? p : p.slice());
         return this.#inbox.defer(() => this.#parts(rest, 0));

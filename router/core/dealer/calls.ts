@@ -51,8 +51,8 @@ export interface CallsOptions {
   readonly discloseCaller: Disclosure;
   /** Random numbers in [0, 1) for the `random` policy. */
   readonly random: () => number;
-  /** Whether a session is not reading what it is sent. */
-  readonly busy: (session: number) => boolean;
+  /** Whether a session is not reading what it is sent (`DealerOptions.busy`). */
+  readonly busy: (session: number, whole?: boolean) => boolean;
   /** Calls a session may have in flight. */
   readonly callsPerSession: number;
   /** Completes what a fired timer returns. */
@@ -141,7 +141,7 @@ export class Calls {
     const progress = msg.options.progress === true;
     if (progress && !pending.receiveProgress) return NOTHING;
     // A progressive result to a caller not reading can neither wait nor be dropped: the call ends.
-    if (progress && this.#options.busy(pending.caller)) {
+    if (progress && this.#options.busy(pending.caller, true)) {
       return reply(abandoned(pending, "killnowait", ErrorUri.CANCELED), this.#end(pending));
     }
     const timer = progress ? this.#arm(pending) : this.#end(pending);
@@ -333,7 +333,7 @@ export class Calls {
   #continue(pending: PendingCall, msg: CallMessage): Output {
     // A chunk cannot be dropped, nor sent past the callee's limit: the call ends (its INTERRUPT
     // goes past the limit).
-    if (this.#options.busy(pending.callee)) {
+    if (this.#options.busy(pending.callee, true)) {
       const uri = ErrorUri.NO_AVAILABLE_CALLEE;
       return reply(abandoned(pending, "killnowait", uri), this.#end(pending));
     }

@@ -52,12 +52,14 @@ export interface DealerOptions {
   /** Random numbers in [0, 1) for the `random` policy. @default {Math.random} */
   random?: () => number;
   /**
-   * Whether a session is not reading what it is sent (its outbound backlog
-   * is over the limit, so one more message would close it): a new CALL
-   * whose callee is busy is refused with `wamp.error.no_available_callee`.
+   * Whether a session is not reading what it is sent: past half its
+   * outbound limit, where what others send it stops (a new CALL whose
+   * callee is busy is refused with `wamp.error.no_available_callee`); with
+   * `whole`, past all of it, so one more message would close it (a call in
+   * progress ends rather than send it a progressive RESULT or a chunk).
    * @default {never}
    */
-  busy?: (session: number) => boolean;
+  busy?: (session: number, whole?: boolean) => boolean;
   /**
    * Completes what a fired call timer returns before the shell gets it
    * (the realm adds its meta events and routes its own session's replies).
