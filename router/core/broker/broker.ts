@@ -25,7 +25,7 @@ import { EventHistory } from "./event_history.ts";
 import { limitMessage, type ResolvedLimits, resolveLimits } from "../limits.ts";
 import { MatchIndex } from "../match_index.ts";
 import { usesPassthru } from "../passthru.ts";
-import { checkPublish, eventFor, type Publication, publicationOf } from "./publication.ts";
+import { checkPublish, eventFor, type Publication, publicationOf, stamped } from "./publication.ts";
 import { BrokerSharing } from "./sharing.ts";
 import { PublishFilter } from "./publish_filter.ts";
 import { RetainedEvents } from "./retained.ts";
@@ -258,8 +258,9 @@ export class Broker {
     }
     const out = this.#fanOut(pub);
     // Clustered, PUBLISHED waits for NATS to accept the publication.
-    if (this.#sharing !== undefined && !how.internal) this.#sharing.publish(pub, msg, session.id);
-    else if (ack) {
+    if (this.#sharing !== undefined && !how.internal) {
+      this.#sharing.publish(stamped(pub, this.#now), msg, session.id);
+    } else if (ack) {
       out.push({
         to: session.id,
         msg: { type: MessageType.PUBLISHED, request: msg.request, publication: pub.id },
@@ -336,7 +337,9 @@ export class Broker {
     const storable = pub.filter === undefined || pub.filter.storable;
     const out: Outbound[] = [];
     for (const sub of this.#index.matches(pub.topic)) {
-      if (storable) this.#history.record(sub.id, pub);
+      if (storable && this.#history.has(sub.id)) {
+        this.#history.record(sub.id, stamped(pub, this.#now));
+      }
       const to = this.#recipients(sub, pub);
       if (to.length > 0) out.push({ to, msg: eventFor(sub, pub) });
     }
