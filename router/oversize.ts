@@ -11,7 +11,9 @@
  * - a final RESULT, or an ERROR for a CALL, becomes ERROR
  *   `wamp.error.payload_size_exceeded` (the call is over already);
  * - an INVOCATION is answered as if its callee had refused it with that
- *   ERROR: the caller gets it, the callee never hears of the call;
+ *   ERROR: the caller gets it, the callee never hears of the call (for a
+ *   chunk of a progressive call: none of the chunks after it, and an
+ *   INTERRUPT if it has chunks before it, from the dealer);
  * - a progressive RESULT ends its call as if its caller had sent CANCEL
  *   `killnowait`: ERROR `wamp.error.canceled` to the caller, INTERRUPT to
  *   the callee (as for a caller that stops reading);

@@ -75,8 +75,8 @@ export class Target {
   /** The backlog when last seen (after a send, or when checked). */
   #seen = 0;
   #dropping = false;
-  /** Calls (request IDs) whose progressive RESULT was too large: see `#endingCall`. */
-  #ending: Set<number> | undefined;
+  /** Calls whose message was too large for this peer, by the side it is on: see `#endingCall`. */
+  #ending: { results: Set<number>; invocations: Set<number> } | undefined;
   /** When a drop warning was last written, the count then, and whether this episode's was. */
   #droppedLoggedAt = -Infinity;
   #droppedLogged = 0;
@@ -173,21 +173,25 @@ export class Target {
   }
 
   /**
-   * Whether a message belongs to a call whose progressive RESULT was too
-   * large (its CANCEL is on the way): more progressive RESULTs are dropped,
-   * and a final RESULT that overtook the CANCEL becomes ERROR `canceled`
-   * rather than an answer missing a part.
+   * Whether a message belongs to a call a message too large for this peer
+   * is ending, and is dropped. As its caller: its progressive RESULT was
+   * too large (its CANCEL is on the way): more progressive RESULTs are
+   * dropped, and a final RESULT that overtook the CANCEL becomes ERROR
+   * `canceled` rather than an answer missing a part. As its callee: a
+   * chunk of its INVOCATION was too large (its ERROR is on the way): the
+   * chunks after it are dropped.
    */
   #endingCall(msg: WampMessage): boolean {
-    const ending = this.#ending!;
-    if (msg.type === MessageType.RESULT && ending.has(msg.request)) {
+    const { results, invocations } = this.#ending!;
+    if (msg.type === MessageType.INVOCATION) return invocations.has(msg.request);
+    if (msg.type === MessageType.RESULT && results.has(msg.request)) {
       if (msg.details.progress === true) return true;
-      ending.delete(msg.request);
+      results.delete(msg.request);
       this.send(errorReply(this.id, MessageType.CALL, msg.request, ErrorUri.CANCELED).msg);
       return true;
     }
     if (msg.type === MessageType.ERROR && msg.requestType === MessageType.CALL) {
-      ending.delete(msg.request);
+      results.delete(msg.request);
     }
     return false;
   }
@@ -204,11 +208,18 @@ export class Target {
       case "handle": {
         const answered = { ...fields, event: "message_too_large_answered" };
         this.#log("info", `Session ${this.id}: ${instead.why}: answered for it`, answered);
-        if (msg.type === MessageType.RESULT) (this.#ending ??= new Set()).add(msg.request);
+        const ending = this.#ending ??= { results: new Set(), invocations: new Set() };
+        if (msg.type === MessageType.RESULT || msg.type === MessageType.INVOCATION) {
+          (msg.type === MessageType.RESULT ? ending.results : ending.invocations).add(msg.request);
+        }
         // Once this delivery is over (what the answer leads to is the realm's to route), and
         // only for this session, should the connection carry another by then.
         const session = this.id;
-        return queueMicrotask(() => this.#session.handle(instead.msg, session));
+        return queueMicrotask(() => {
+          this.#session.handle(instead.msg, session);
+          // The call is over for the dealer: it drops any later chunk.
+          if (msg.type === MessageType.INVOCATION) ending.invocations.delete(msg.request);
+        });
       }
       case "send":
         try {

@@ -201,3 +201,35 @@ Deno.test("a progressive RESULT too large, then the final one in the same turn: 
   deepEqual(s.seen.filter((m) => m[0] === 50), [], "no RESULT for the call");
   s.close();
 });
+
+const STREAMS = {
+  features: { progressive_call_invocations: true, call_canceling: true },
+};
+
+for (const order of ["a later chunk", "the first chunk"] as const) {
+  Deno.test(`${order} of a progressive call too large for its callee: the caller gets payload_size_exceeded, the callee what came before and INTERRUPT`, async () => {
+    await using r = await startRouter();
+    const callee = await rawSmall(r);
+    callee.send([1, "realm1", { roles: { callee: STREAMS } }], [64, 1, {}, "com.example.sink"]);
+    await callee.until((m) => m[0] === 65);
+    const caller = await rawSmall(r);
+    caller.send([1, "realm1", { roles: { caller: STREAMS } }]);
+    await caller.until((m) => m[0] === 2);
+    const chunks = order === "a later chunk" ? ["small", SWOLLEN] : [SWOLLEN, "small"];
+    caller.send(
+      ...chunks.map((c) => [48, 1, { progress: true }, "com.example.sink", [c]]),
+      [48, 1, {}, "com.example.sink", ["last"]],
+    );
+    const end = await caller.until((m) => m[0] === 8 || m[0] === 50);
+    deepEqual(end.slice(0, 5), [8, 48, 1, {}, ErrorUri.PAYLOAD_SIZE_EXCEEDED]);
+    await callee.until((m) => m[0] === 69);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // No chunk after the one that did not fit; INTERRUPT ends what the callee has.
+    const got = callee.seen.filter((m) => m[0] === 68).map((m) => (m[4] as string[])[0]);
+    deepEqual(got, order === "a later chunk" ? ["small"] : []);
+    const interrupt = callee.seen.find((m) => m[0] === 69)!;
+    deepEqual(interrupt[2], { mode: "killnowait", reason: ErrorUri.PAYLOAD_SIZE_EXCEEDED });
+    caller.close();
+    callee.close();
+  });
+}

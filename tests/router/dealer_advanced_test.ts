@@ -189,6 +189,24 @@ Deno.test("progressive_call_invocations", async (t) => {
     deepEqual(dealer.call(alice, call(1, "p"), false), []);
   });
 
+  await t.step("payload_size_exceeded after a chunk reached the callee: INTERRUPT too", () => {
+    for (const chunks of [1, 2]) {
+      const { dealer } = setup();
+      dealer.register(callee, register(1, "p"));
+      const inv = invocation(dealer.call(alice, call(1, "p", { progress: true })));
+      if (chunks === 2) invocation(dealer.call(alice, call(1, "p", { progress: true }), false));
+      // What the router answers for a callee a chunk was too large for (router/oversize.ts).
+      const out = dealer.error(
+        callee,
+        invocationError(inv.request, ErrorUri.PAYLOAD_SIZE_EXCEEDED),
+      );
+      const toCaller: [number, number] = [alice.id, MessageType.ERROR];
+      const toCallee: [number, number] = [callee.id, MessageType.INTERRUPT];
+      deepEqual(types(out), chunks === 1 ? [toCaller] : [toCallee, toCaller]);
+      equal((out.at(-1)!.msg as ErrorMessage).error, ErrorUri.PAYLOAD_SIZE_EXCEEDED);
+    }
+  });
+
   await t.step("a caller that did not announce the feature violates the protocol", () => {
     const { dealer } = setup();
     dealer.register(callee, register(1, "p"));

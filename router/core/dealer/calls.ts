@@ -34,6 +34,7 @@ import {
   endCall,
   interrupt,
   invocationDetails,
+  invocationError,
   PendingCall,
   reply,
 } from "./pending_calls.ts";
@@ -164,15 +165,7 @@ export class Calls {
   error(session: SessionInfo, msg: ErrorMessage): Output {
     const pending = this.#pending(session.id, msg.request, "ERROR");
     if (pending === undefined) return NOTHING;
-    const timer = this.#end(pending);
-    const error: ErrorMessage = {
-      type: MessageType.ERROR,
-      requestType: MessageType.CALL,
-      request: pending.callRequest,
-      details: copyPassthru(msg.details, {}),
-      error: msg.error,
-    };
-    return reply([{ to: pending.caller, msg: copyPayload(msg, error) }], timer);
+    return reply(invocationError(pending, msg), this.#end(pending));
   }
 
   /**
@@ -339,6 +332,7 @@ export class Calls {
     }
     const more = msg.options.progress === true;
     if (!more) pending.streaming = false;
+    pending.chunks++;
     const invocation: InvocationMessage = {
       type: MessageType.INVOCATION,
       request: pending.invocationRequest,

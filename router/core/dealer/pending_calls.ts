@@ -9,6 +9,8 @@ import {
   type CallMessage,
   type CancelMode,
   type Dict,
+  type ErrorMessage,
+  ErrorUri,
   Feature,
   hasFeature,
   type InterruptMessage,
@@ -69,6 +71,8 @@ export class PendingCall {
   progressive: boolean;
   /** A `kill` cancel is waiting for the callee's answer. */
   killing = false;
+  /** INVOCATIONs sent for it (more than one: the callee has some of a progressive call). */
+  chunks = 1;
   /** Its timeout timer is armed (the call object is the timer's key). */
   armed = false;
 
@@ -218,6 +222,35 @@ export function endCall(pending: PendingCall): Effect | undefined {
   if (!pending.armed) return undefined;
   pending.armed = false;
   return { kind: "cancel", key: pending };
+}
+
+/**
+ * What a callee's ERROR for an INVOCATION leads to: the caller gets ERROR
+ * with the same URI, details passed through and payload. A
+ * `payload_size_exceeded` for a progressive call of several chunks also
+ * sends the callee INTERRUPT: the router answers so for a callee that a
+ * chunk was too large for (`router/oversize.ts`), and it holds the chunks
+ * before it. (A callee's own such ERROR gets an INTERRUPT for a call that
+ * is over for it, which callees ignore.)
+ *
+ * @param pending The call, ended.
+ * @param msg The callee's ERROR.
+ * @returns What to deliver.
+ */
+export function invocationError(pending: PendingCall, msg: ErrorMessage): Outbound[] {
+  const error: ErrorMessage = {
+    type: MessageType.ERROR,
+    requestType: MessageType.CALL,
+    request: pending.callRequest,
+    details: copyPassthru(msg.details, {}),
+    error: msg.error,
+  };
+  const out: Outbound[] = [{ to: pending.caller, msg: copyPayload(msg, error) }];
+  const uri = ErrorUri.PAYLOAD_SIZE_EXCEEDED;
+  if (msg.error === uri && pending.chunks > 1 && pending.calleeCancels) {
+    out.unshift(interrupt(pending, "killnowait", uri));
+  }
+  return out;
 }
 
 /** Messages, and the timer effect that goes with them. */
