@@ -11,9 +11,12 @@
  * per subject, counted by the (topic, match) pairs that need it. Prefix
  * subscriptions take the closest NATS wildcard, and the broker filters by
  * string; on a subject only prefixes ending inside a component hold, what
- * none of them match is dropped from its head, undecoded. Two of a node's subjects may both match a publication (an exact
- * and a prefix subscription): NATS then delivers it twice, and the second
- * copy is dropped here (recent publication IDs per origin).
+ * none of them match is dropped from its head, undecoded. Past 16 pattern
+ * subjects in a realm, further patterns share the realm's whole subject
+ * (`interest.ts`). Several of a node's subjects may match a publication
+ * (an exact and a prefix subscription): NATS then delivers it once for
+ * each, and the copies after the first are dropped here (recent
+ * publication IDs per origin).
  *
  * @module
  */
@@ -30,10 +33,10 @@ import type { SharedPublication } from "../router/core/broker/publication.ts";
 import type { Realm } from "../router/core/realm.ts";
 import type { Logger } from "../router/core/types.ts";
 import { unbatch } from "./batch.ts";
-import { envelopeHead } from "./envelope_head.ts";
-import type { ClusterNode, ClusterSubscription } from "./node.ts";
+import type { ClusterNode } from "./node.ts";
 import type { ClusterRetained } from "./retained.ts";
-import { escapeToken, interestSubjects, uriSubject } from "./subjects.ts";
+import { escapeToken, uriSubject } from "./subjects.ts";
+import { type Held, Interests, wanted } from "./interest.ts";
 import type { ClusterTestamentStore } from "./testaments.ts";
 
 /** Where outputs go (the router's `OutputRunner`). */
@@ -65,19 +68,6 @@ const RECENT = 4096;
 const PEEK_PREFIXES = 64;
 /** How many (realm, topic) subjects are kept computed; the cache restarts beyond. */
 const SUBJECTS = 4096;
-
-interface Held {
-  count: number;
-  sub: ClusterSubscription;
-  /** Holders whose subscriptions want everything on the subject. */
-  tight: number;
-  /**
-   * The other holders: prefixes that end inside a component (`a.bc` holds
-   * `a.>`), by how many hold each. Publications none of them match are
-   * dropped before they are decoded.
-   */
-  prefixes: Map<string, number>;
-}
 
 type Envelope = [
   origin: string,
@@ -122,31 +112,13 @@ function sharedOfEnvelope(e: Envelope): SharedPublication {
   };
 }
 
-/**
- * The prefix a (topic, match) holds its subject for when the subject is
- * wider than what it matches (a prefix ending inside a component: `a.bc`
- * holds `a.>`); undefined when it wants all of its subject.
- */
-function looseness(topic: string, match: ClusterInterest["match"]): string | undefined {
-  return match === "prefix" && topic !== "" && !topic.endsWith(".") ? topic : undefined;
-}
-
-/** Whether a publication from another node is for one of `prefixes` (read from its head only). */
-function wanted(data: Uint8Array, prefixes: Map<string, number>, self: string): boolean {
-  const head = envelopeHead(data);
-  if (head === undefined) return true; // decoded, and refused there
-  if (head.origin === self) return false;
-  for (const prefix of prefixes.keys()) if (head.topic.startsWith(prefix)) return true;
-  return false;
-}
-
 /** PubSub across nodes for one router. */
 export class ClusterPubSub {
   #node: ClusterNode;
   #sink: OutputSink;
   #realms: (name: string) => Realm | undefined;
   #log: Logger;
-  #subjects = new Map<string, Held>();
+  #interests: Interests;
   /** The subject of each recent (realm, topic), keyed `realm topic`. */
   #topicSubjects = new Map<string, string>();
   #encoder = new Encoder({ ignoreUndefined: true });
@@ -179,6 +151,10 @@ export class ClusterPubSub {
     this.#sink = sink;
     this.#realms = realms;
     this.#log = log;
+    this.#interests = new Interests(
+      (subject, handler) => node.subscribe(subject, handler),
+      (realm, data, held) => this.#receive(realm, data, held),
+    );
   }
 
   /**
@@ -196,7 +172,7 @@ export class ClusterPubSub {
 
   /** The NATS subjects this node subscribes to for publications, sorted. */
   subjects(): string[] {
-    return [...this.#subjects.keys()].sort();
+    return this.#interests.subjects();
   }
 
   /**
@@ -270,8 +246,7 @@ export class ClusterPubSub {
   /** Stops receiving. */
   close(): void {
     this.#closed = true;
-    for (const { sub } of this.#subjects.values()) sub.unsubscribe();
-    this.#subjects.clear();
+    this.#interests.close();
   }
 
   #topicSubject(realm: string, topic: string): string {
@@ -290,35 +265,11 @@ export class ClusterPubSub {
   }
 
   #hold(realm: string, topic: string, match: ClusterInterest["match"]): void {
-    if (this.#closed) return;
-    const loose = looseness(topic, match);
-    for (const subject of interestSubjects(this.#realmPrefix(realm), topic, match)) {
-      let held = this.#subjects.get(subject);
-      if (held === undefined) {
-        const sub = this.#node.subscribe(subject, (data) => this.#receive(realm, data, held!));
-        this.#subjects.set(subject, held = { count: 0, sub, tight: 0, prefixes: new Map() });
-      }
-      held.count++;
-      if (loose === undefined) held.tight++;
-      else held.prefixes.set(loose, (held.prefixes.get(loose) ?? 0) + 1);
-    }
+    if (!this.#closed) this.#interests.hold(this.#realmPrefix(realm), realm, topic, match);
   }
 
   #release(realm: string, topic: string, match: ClusterInterest["match"]): void {
-    const loose = looseness(topic, match);
-    for (const subject of interestSubjects(this.#realmPrefix(realm), topic, match)) {
-      const held = this.#subjects.get(subject);
-      if (held === undefined) continue;
-      if (loose === undefined) held.tight--;
-      else {
-        const n = (held.prefixes.get(loose) ?? 1) - 1;
-        if (n > 0) held.prefixes.set(loose, n);
-        else held.prefixes.delete(loose);
-      }
-      if (--held.count > 0) continue;
-      held.sub.unsubscribe();
-      this.#subjects.delete(subject);
-    }
+    this.#interests.release(this.#realmPrefix(realm), realm, topic, match);
   }
 
   /**
@@ -349,7 +300,7 @@ export class ClusterPubSub {
     const e = decoder.decode(data) as Envelope;
     const [origin, id] = e;
     if (origin === this.#node.id) return;
-    if (this.#subjects.size > 1 && this.#seen(origin, id)) {
+    if (this.#interests.size > 1 && this.#seen(origin, id)) {
       this.stats.duplicates++;
       return;
     }

@@ -321,3 +321,35 @@ Deno.test("cluster: a prefix ending inside a component holds a wider subject; wh
   deepEqual(narrow.map((e) => e.topic), ["com.abc", "com.abd", "com.abe"]);
   await Promise.all([sub.close(), pub.close()]);
 });
+
+Deno.test("cluster: past 16 pattern subjects, a realm's patterns share its whole subject: a publication reaches a node at most 17 times", async () => {
+  await using c = await startCluster(2, "test");
+  const [a, b] = c.nodes;
+  const bridge = clusterOf(b!.router)!.pubsub;
+  const s = await join(b!, "json");
+  const pub = await join(a!, "json");
+  // 24 distinct wildcard patterns, all matching a.a.a.a.a.x: each would be a NATS subject of its own.
+  let got = 0;
+  const subs = [];
+  for (let i = 0; i < 24; i++) {
+    const parts = [0, 1, 2, 3, 4].map((k) => (i >> k) & 1 ? "" : "a");
+    subs.push(
+      await s.subscribe([...parts, "x"].join("."), () => void got++, { match: "wildcard" }),
+    );
+  }
+  const subjects = bridge.subjects();
+  equal(subjects.length, 17);
+  ok(subjects.includes("clv.test.pub.realm1.>"), subjects.join("\n"));
+  const before = { ...bridge.stats };
+  await pub.publish("a.a.a.a.a.x", { args: [1] }, { acknowledge: true });
+  await until(() => got === subs.length, 5000, "one EVENT per subscription");
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const copies = bridge.stats.received - before.received + bridge.stats.duplicates -
+    before.duplicates;
+  ok(copies <= 17, `${copies} copies`);
+  equal(bridge.stats.received - before.received, 1);
+  for (const sub of subs) await sub.unsubscribe();
+  deepEqual(bridge.subjects(), []);
+  await s.close();
+  await pub.close();
+});
