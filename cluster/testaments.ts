@@ -19,16 +19,14 @@
  */
 
 import { decode, encode } from "@msgpack/msgpack";
-import { MessageType, type PublishMessage } from "../wamp/mod.ts";
 import type {
   ClusterTestaments as TestamentsEffect,
-  Effect,
   Output,
   Settled,
   SharedTestament,
 } from "../router/core/output.ts";
 import type { Realm } from "../router/core/realm.ts";
-import type { Logger, Outbound, SessionInfo } from "../router/core/types.ts";
+import type { Logger, SessionInfo } from "../router/core/types.ts";
 import type { ClusterNode } from "./node.ts";
 import { keyToken } from "./registrations.ts";
 
@@ -240,26 +238,9 @@ export class ClusterTestamentStore {
   #fire(session: SessionInfo, testaments: readonly SharedTestament[]): void {
     const realm = this.#realms(session.realm);
     if (realm === undefined) return;
-    const messages: Outbound[] = [];
-    for (const { topic, args, kwargs, options } of testaments) {
-      const { acknowledge: _, ...rest } = options;
-      const msg: PublishMessage = {
-        type: MessageType.PUBLISH,
-        request: 1,
-        options: rest,
-        topic,
-        args,
-        kwargs,
-      };
-      try {
-        for (const o of realm.broker.publish(session, msg)) messages.push(o);
-      } catch (error) {
-        this.#log("warn", `Cluster: testament of session ${session.id}: ${error}`);
-      }
-    }
-    const effects: Effect[] = [];
-    realm.broker.sharing?.take(effects); // the publications go to the other nodes too
-    this.#run({ messages, effects });
+    // As this node's own: the first at once, the others in rotation (a node's death fired them
+    // all in one turn: 512 on a topic 3,000 wildcard subscriptions match held a bystander 1.5 s).
+    this.#run(realm.fireTestaments(session, testaments));
     this.#log(
       "info",
       `Cluster: fired ${testaments.length} testament(s) of session ${session.id} (node down)`,

@@ -1,9 +1,8 @@
 /**
- * A realm: a routing namespace with its own sessions, broker and dealer.
- * Every entry point takes values (a session, a message) and returns an
- * {@linkcode Output}: the messages to deliver, addressed to sessions, and
- * the effects the shell runs (timers, dynamic authorizers, closing a
- * killed session). The realm never calls a session.
+ * A realm: a routing namespace with its own sessions, broker and dealer. Every entry
+ * point takes values (a session, a message) and returns an {@linkcode Output}: the
+ * messages to deliver, addressed to sessions, and the effects the shell runs (timers,
+ * dynamic authorizers, closing a killed session). The realm never calls a session.
  *
  * @module
  */
@@ -25,7 +24,14 @@ import { Members } from "./realm_members.ts";
 import type { SessionCluster, SessionClusterHooks } from "./meta/cluster_sessions.ts";
 import { procedureReflection } from "./dealer/procedure_reflection.ts";
 import { topicReflection } from "./broker/topic_reflection.ts";
-import { append, messagesOnly, NOTHING, type Output, output } from "./output.ts";
+import {
+  append,
+  messagesOnly,
+  NOTHING,
+  type Output,
+  output,
+  type SharedTestament,
+} from "./output.ts";
 import type { PermissionCheck, RouterProcedure } from "./procedures.ts";
 import { type RealmRequest, Requests } from "./requests.ts";
 import { answer } from "./router_procedure.ts";
@@ -185,8 +191,7 @@ export class Realm {
   }
 
   /**
-   * Serves a procedure from the router itself. Such procedures take
-   * precedence over registrations (which cannot use `wamp.` URIs anyway).
+   * Serves a procedure from the router itself (before any registration).
    *
    * @param procedure The procedure URI.
    * @param handler Its implementation.
@@ -219,9 +224,8 @@ export class Realm {
   }
 
   /**
-   * Whether a session's requests wait for a dynamic authorization (the
-   * session should keep its other messages, GOODBYE included, in order
-   * behind them).
+   * Whether a session's requests wait for a dynamic authorization (its
+   * other messages, GOODBYE included, keep their order behind them).
    *
    * @param sessionId The session.
    * @returns True while they wait.
@@ -301,9 +305,8 @@ export class Realm {
   }
 
   /**
-   * Adds a session that was just welcomed (`wamp.session.on_join`); with
-   * cookie authentication, its connection's cookie now stands for its
-   * identity here.
+   * Adds a session that was just welcomed (`wamp.session.on_join`); with cookie
+   * authentication, its connection's cookie now stands for its identity here.
    *
    * @param member The session (kept: {@linkcode Realm.members} returns it).
    * @returns The meta events to deliver.
@@ -314,10 +317,9 @@ export class Realm {
   }
 
   /**
-   * Removes a session and everything it held: subscriptions, registrations,
-   * requests waiting for an authorization, and the calls it owed (their
-   * callers get ERROR at once). Then its testaments and
-   * `wamp.session.on_leave` are published, unless the router is closing.
+   * Removes a session and everything it held: subscriptions, registrations, requests waiting
+   * for an authorization, and the calls it owed (their callers get ERROR at once). Then its
+   * testaments and `wamp.session.on_leave` are published, unless the router is closing.
    *
    * @param sessionId The session.
    * @returns What to deliver, and the timers to cancel.
@@ -331,11 +333,12 @@ export class Realm {
     return this.#sessions = this.#members.joinCluster(hooks, (out) => this.#finish(out));
   }
 
-  /**
-   * Marks the realm as closing with its router: sessions leaving from now
-   * on fire no meta events and no testaments (their would-be receivers are
-   * closing too).
-   */
+  /** Cluster mode: a session of a node that is down leaves its testaments here (in rotation). */
+  fireTestaments(session: SessionInfo, testaments: readonly SharedTestament[]): Output {
+    return this.#finish(this.#members.fireShared(session, testaments));
+  }
+
+  /** Closing with its router: sessions leaving from now on fire no meta events, no testaments. */
   close(): void {
     this.#closing = true;
   }

@@ -16,11 +16,11 @@ import type { MetaEvents } from "./meta/events.ts";
 import { SessionMeta } from "./meta/session_meta.ts";
 import type { SessionCluster, SessionClusterHooks } from "./meta/cluster_sessions.ts";
 import { Testaments } from "./meta/testament.ts";
-import { append, NOTHING, type Output, output } from "./output.ts";
+import { append, NOTHING, type Output, output, type SharedTestament } from "./output.ts";
 import type { PermissionCheck, RouterProcedures } from "./procedures.ts";
 import type { ResolvedRealmOptions } from "./realm_options.ts";
 import type { Requests } from "./requests.ts";
-import type { RealmMember } from "./types.ts";
+import type { RealmMember, SessionInfo } from "./types.ts";
 
 /** What the members need from their realm. */
 export interface MembersRealm {
@@ -116,6 +116,19 @@ export class Members {
           subscribers: [...subscribers],
         })),
     );
+  }
+
+  /**
+   * Cluster mode: publishes a dead node's session's testaments
+   * ({@linkcode Testaments.fireShared}).
+   *
+   * @param session The session.
+   * @param testaments Its testaments.
+   * @returns The timer that publishes the ones queued, if any.
+   */
+  fireShared(session: SessionInfo, testaments: readonly SharedTestament[]): Output {
+    const timer = this.#testaments.fireShared(session, testaments);
+    return { messages: [], effects: timer === undefined ? [] : [timer] };
   }
 
   /** The session meta and testament procedures. */

@@ -10,7 +10,7 @@ import { Broker } from "../../router/core/broker/broker.ts";
 import type { MetaOptions } from "../../router/core/realm_options.ts";
 import { MetaEvents } from "../../router/core/meta/events.ts";
 import { MAX_TESTAMENTS } from "../../router/core/meta/testament.ts";
-import { Router } from "../../router/router.ts";
+import { realmOf, Router } from "../../router/router.ts";
 import type { Connection as Session } from "../../router/connection.ts";
 import type { Outbound } from "../../router/core/types.ts";
 import {
@@ -408,4 +408,26 @@ Deno.test("wamp.session.modify_details changes reported details, never the ident
   }
   a.refused(ErrorUri.NO_SUCH_SESSION, modify, [12345, {}]);
   a.refused(ErrorUri.INVALID_ARGUMENT, modify, [a.id, "x"]);
+});
+
+Deno.test("cluster mode: a node that is down leaves its sessions' testaments here, fired in rotation as ours", () => {
+  const r = router();
+  const realm = realmOf(r, "realm1")!;
+  const watcher = new Client(r);
+  watcher.subscribe("com.example.will");
+  const testaments = Array.from({ length: 20 }, (_, i) => ({
+    scope: "destroyed" as const,
+    topic: "com.example.will",
+    args: [i],
+    kwargs: {},
+    options: {},
+  }));
+  const out = realm.fireTestaments(
+    { ...sessionInfo(99, ["publisher"]), realm: "realm1" },
+    testaments,
+  );
+  // The first at once; the others wait for the timer that publishes them a few per turn.
+  const events = out.messages.filter((m) => m.msg.type === MessageType.EVENT);
+  deepEqual(events.map((m) => (m.msg as EventMessage).args), [[0]]);
+  equal(out.effects.filter((e) => e.kind === "arm").length, 1);
 });

@@ -169,6 +169,30 @@ export class Testaments {
     return this.#queue.add(session, rest, after);
   }
 
+  /**
+   * Publishes the testaments of a session of another node that is down
+   * (cluster mode, `cluster/testaments.ts`), as {@linkcode Testaments.fire}
+   * does this node's: the first at once, the others in rotation with those
+   * of other sessions, each counted against `testamentBytes` until it is
+   * published. Before, all of them went out in one turn.
+   *
+   * @param session The session.
+   * @param shared Its testaments, as the cluster keeps them.
+   * @returns The timer that publishes the next queued one, when the queue was idle.
+   */
+  fireShared(session: SessionInfo, shared: readonly SharedTestament[]): Effect | undefined {
+    const testaments = shared.map(({ topic, args, kwargs, options }): Testament => {
+      const size = topic.length + keptPayloadSize([args, kwargs, options], Infinity);
+      return { topic, args, kwargs, options, size };
+    });
+    const [first, ...rest] = testaments;
+    if (first === undefined || this.#events.silent) return undefined;
+    this.#publishAs(session, first);
+    if (rest.length === 0) return undefined;
+    for (const testament of rest) this.#bytes += testament.size;
+    return this.#queue.add(session, rest, () => {});
+  }
+
   #publishAs(session: SessionInfo, { topic, args, kwargs, options }: Testament): void {
     this.#events.publishAs(session, topic, args, kwargs, options);
   }
