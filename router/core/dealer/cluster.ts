@@ -15,13 +15,14 @@ import {
   ErrorUri,
   type InvocationPolicy,
   type MatchPolicy,
+  MessageType,
   type RegisterMessage,
   type WampMessage,
 } from "../../../wamp/mod.ts";
 import { errorReply } from "../errors.ts";
 import { append, type Effect, messagesOnly, NOTHING, type Output, output } from "../output.ts";
 import type { Calls } from "./calls.ts";
-import { dealerSession, keptOptions } from "./pending_calls.ts";
+import { dealerSession, finished, keptOptions } from "./pending_calls.ts";
 import type { Registrations } from "./registrations.ts";
 import { type CalleeEntry, type ProxyCaller, proxyOf, type RemoteRpc } from "./remote.ts";
 import type { Outbound, SessionInfo } from "../types.ts";
@@ -238,9 +239,22 @@ export class DealerCluster {
     return info === undefined ? NOTHING : this.#parts.settle(this.#parts.calls.cancel(info, msg));
   }
 
-  /** What a callee's node sent a local caller. */
+  /**
+   * What a callee's node sent a local caller. A call it ends while the
+   * caller still streams chunks is remembered as over, as a local one is:
+   * before, the next chunk on its way aborted the caller ("out of
+   * sequence").
+   */
   answer(to: number, msg: WampMessage): Output {
-    return this.#remote.answer(to, msg);
+    const ends = msg.type === MessageType.RESULT || msg.type === MessageType.ERROR;
+    const request = ends ? msg.request : 0;
+    const call = ends ? this.#remote.forwarded.get(to)?.get(request) : undefined;
+    const out = this.#remote.answer(to, msg);
+    const caller = this.#parts.calls.get(to);
+    if (call?.streaming === true && caller !== undefined) {
+      if (this.#remote.forwarded.get(to)?.has(request) !== true) finished(caller, request);
+    }
+    return out;
   }
 
   /** A caller on another node left: its proxy goes (callees get INTERRUPT). */

@@ -202,6 +202,20 @@ export function copyPayload<T extends Payload>(from: Payload, to: T): T {
 }
 
 /**
+ * Remembers a caller's progressive call as over: the chunks of it still on
+ * their way are dropped, not taken for a request out of sequence.
+ *
+ * @param caller The caller's dealer state.
+ * @param request The call's request ID.
+ */
+export function finished(caller: DealerSession, request: number): void {
+  caller.finished.add(request);
+  if (caller.finished.size > FINISHED_MEMORY) {
+    caller.finished.delete(caller.finished.values().next().value!);
+  }
+}
+
+/**
  * Forgets a call on both sides (a progressive call's ID is remembered, so
  * late chunks are dropped).
  *
@@ -213,12 +227,7 @@ export function endCall(pending: PendingCall): Effect | undefined {
   pending.calleeState.invocations.delete(pending.invocationRequest);
   const caller = pending.callerState;
   caller.calls.delete(pending.callRequest);
-  if (pending.progressive) {
-    caller.finished.add(pending.callRequest);
-    if (caller.finished.size > FINISHED_MEMORY) {
-      caller.finished.delete(caller.finished.values().next().value!);
-    }
-  }
+  if (pending.progressive) finished(caller, pending.callRequest);
   if (!pending.armed) return undefined;
   pending.armed = false;
   return { kind: "cancel", key: pending };
