@@ -381,7 +381,7 @@ export class Router {
 
   async #close(reason: string, graceMs: number): Promise<void> {
     this.log("info", `Router shutting down: ${this.#connections.size} connections`, { reason });
-    for (const realm of this.#realms.values()) realm.close();
+    for (const realm of this.#realms.values()) this.#host.runner.run(realm.close());
     for (const connection of [...this.#connections]) connection.shutdown(reason);
     const deadline = Date.now() + graceMs;
     while (this.#connections.size > 0 && Date.now() < deadline) {

@@ -116,12 +116,8 @@ export class Realm {
       }
       return target.callAsRouter(procedure, args, kwargs, 10_000, done);
     };
-    this.authenticators = realmAuthenticators(
-      options,
-      context.authenticatorCall,
-      cookies,
-      context.now,
-    );
+    const { authenticatorCall, now } = context;
+    this.authenticators = realmAuthenticators(options, authenticatorCall, cookies, now);
     this.authorizer = new Authorizer(options.roles, call, trusted, context.log);
     this.#requests = new Requests({
       broker: this.broker,
@@ -338,9 +334,13 @@ export class Realm {
     return this.#finish(this.#members.fireShared(session, testaments));
   }
 
-  /** Closing with its router: sessions leaving from now on fire no meta events, no testaments. */
-  close(): void {
+  /**
+   * Closing with its router: sessions leaving from now on fire no meta events and no testaments;
+   * the queued ones of sessions that left before go out now (shared with the cluster too).
+   */
+  close(): Output {
     this.#closing = true;
+    return this.#finish(this.#members.drainTestaments());
   }
 
   /** A joined session's details (empty once it left). */

@@ -131,6 +131,17 @@ export class Members {
     return { messages: [], effects: timer === undefined ? [] : [timer] };
   }
 
+  /**
+   * The testaments of sessions that left, still queued, published now (see
+   * {@linkcode Testaments.drain}).
+   *
+   * @returns Nothing but the publications, for the realm to complete.
+   */
+  drainTestaments(): Output {
+    this.#testaments.drain();
+    return NOTHING;
+  }
+
   /** The session meta and testament procedures. */
   procedures(): RouterProcedures[] {
     return [this.#sessionMeta.procedures(), this.#testaments.procedures()];

@@ -431,3 +431,18 @@ Deno.test("cluster mode: a node that is down leaves its sessions' testaments her
   deepEqual(events.map((m) => (m.msg as EventMessage).args), [[0]]);
   equal(out.effects.filter((e) => e.kind === "arm").length, 1);
 });
+
+Deno.test("a router that closes publishes the testaments still queued at once (no later turn comes)", async () => {
+  const r = router();
+  const watcher = new Client(r);
+  watcher.subscribe("com.example.will");
+  const dying = new Client(r);
+  for (let i = 0; i < 20; i++) {
+    dying.call(MetaProcedure.SESSION_ADD_TESTAMENT, ["com.example.will", [i], {}]);
+  }
+  dying.session.closed();
+  deepEqual(watcher.events().map((e) => e.args?.[0]), [0]);
+  await r.close(CloseUri.SYSTEM_SHUTDOWN, 0);
+  const rest = watcher.events().map((e) => e.args?.[0]);
+  deepEqual(rest, Array.from({ length: 19 }, (_, i) => i + 1));
+});

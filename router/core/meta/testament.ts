@@ -193,6 +193,11 @@ export class Testaments {
     return this.#queue.add(session, rest, () => {});
   }
 
+  /** Publishes every queued testament now (the router is closing: no later turn comes). */
+  drain(): void {
+    this.#queue.drain();
+  }
+
   #publishAs(session: SessionInfo, { topic, args, kwargs, options }: Testament): void {
     this.#events.publishAs(session, topic, args, kwargs, options);
   }

@@ -104,6 +104,23 @@ export class TestamentQueue<T> {
   }
 
   /**
+   * Publishes every queued testament now, in the order the turns would
+   * have (the router is closing: what it shares must go before NATS
+   * closes). The timer armed for the next turn then finds nothing.
+   */
+  drain(): void {
+    for (
+      let leaving = this.#leaving.shift();
+      leaving !== undefined;
+      leaving = this.#leaving.shift()
+    ) {
+      this.#publish(leaving.session, leaving.testaments[leaving.next++]!);
+      if (leaving.next < leaving.testaments.length) this.#leaving.push(leaving);
+      else leaving.after();
+    }
+  }
+
+  /**
    * Publishes testaments, one session after another, until
    * {@linkcode TESTAMENTS_PER_TURN} or {@linkcode EVENTS_PER_TURN}; then
    * re-arms while some are left.
