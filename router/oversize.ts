@@ -13,7 +13,7 @@
  * - an INVOCATION is answered as if its callee had refused it with that
  *   ERROR: the caller gets it, the callee never hears of the call (for a
  *   chunk of a progressive call: none of the chunks after it, and an
- *   INTERRUPT if it has chunks before it, from the dealer);
+ *   INTERRUPT from the dealer once the call had more than one chunk);
  * - a progressive RESULT ends its call as if its caller had sent CANCEL
  *   `killnowait`: ERROR `wamp.error.canceled` to the caller, INTERRUPT to
  *   the callee (as for a caller that stops reading);
