@@ -27,8 +27,6 @@ export class Inbound {
   /** `Date.now()` when this turn's first message was handled; 0 between turns. */
   #turnStart = 0;
   #scheduled = false;
-  /** Messages handed on at once: its low bits pace the clock reads. */
-  #handed = 0;
 
   /**
    * Handles a message's work now, or after what waits (once this turn's
@@ -47,14 +45,15 @@ export class Inbound {
     work();
   }
 
-  /** Whether this turn's time is up (starting the turn's clock if it is new; read every 8th). */
+  /** Whether this turn's time is up (starting the turn's clock if it is new). */
   #over(): boolean {
+    const now = Date.now();
     if (this.#turnStart === 0) {
-      this.#turnStart = Date.now();
+      this.#turnStart = now;
       queueMicrotask(() => this.#turnStart = 0);
       return false;
     }
-    return (++this.#handed & 7) === 0 && Date.now() - this.#turnStart >= TURN_MS;
+    return now - this.#turnStart >= TURN_MS;
   }
 
   #schedule(): void {
