@@ -15,7 +15,6 @@
 
 import type { Logger } from "../router/core/types.ts";
 import { BATCH_BYTES, Batches, unbatch } from "./batch.ts";
-import { Inbound } from "./inbound.ts";
 
 /** Options for a cluster node (`RouterOptions.cluster`, `--cluster`). */
 export interface ClusterOptions {
@@ -96,7 +95,6 @@ export class ClusterNode {
   #connected = true;
   /** What {@linkcode ClusterNode.send} holds until the loop turns. */
   #batches: Batches;
-  #inbound = new Inbound();
   #reconnectedAt = 0;
 
   private constructor(nc: NatsConnection, options: ClusterOptions, log: Logger) {
@@ -108,7 +106,7 @@ export class ClusterNode {
     this.id = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
     this.#heartbeat = options.heartbeat ?? 1000;
     this.#nodeTimeout = options.nodeTimeout ?? 5000;
-    this.subscribe(`${this.prefix}.nodes.>`, (data, subject) => this.#onNode(subject, data), false);
+    this.subscribe(`${this.prefix}.nodes.>`, (data, subject) => this.#onNode(subject, data));
     this.#beat();
     let last = Date.now();
     let skipped = false;
@@ -209,24 +207,18 @@ export class ClusterNode {
    *
    * @param subject The subject.
    * @param handler Called for each message, in order.
-   * @param paced Whether it waits behind this node's other paced messages
-   * for its turn (`inbound.ts`); heartbeats do not.
    * @returns The subscription.
    */
-  subscribe(subject: string, handler: ClusterHandler, paced = true): ClusterSubscription {
+  subscribe(subject: string, handler: ClusterHandler): ClusterSubscription {
     return this.#nc.subscribe(subject, {
       callback: (error, msg) => {
         if (error !== null) return this.#log("warn", `Cluster: subscription ${subject}: ${error}`);
         for (const data of unbatch(msg.data)) {
-          const handle = () => {
-            try {
-              handler(data, msg.subject);
-            } catch (failure) {
-              this.#log("error", `Cluster: handling ${msg.subject}: ${failure}`);
-            }
-          };
-          if (paced) this.#inbound.push(handle, data.length);
-          else handle();
+          try {
+            handler(data, msg.subject);
+          } catch (failure) {
+            this.#log("error", `Cluster: handling ${msg.subject}: ${failure}`);
+          }
         }
       },
     });
