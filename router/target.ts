@@ -141,8 +141,9 @@ export class Target {
     const over = this.overLimit(backlog);
     // EVENTs stop at half the limit: the other half is the session's own answers' (`busy`).
     const event = msg.type === MessageType.EVENT && this.#policy === "drop";
-    if (event ? !over && !this.#crowded(backlog) : !over || this.#endsCall(msg)) {
-      if (this.#dropping && !this.#crowded(backlog)) this.#caughtUp();
+    const crowded = (event || this.#dropping) && this.#crowded(backlog); // read once per message
+    if (event ? !over && !crowded : !over || this.#endsCall(msg)) {
+      if (this.#dropping && !crowded) this.#caughtUp();
       try {
         peer.send(msg);
       } catch (error) {
