@@ -121,3 +121,64 @@ export async function rawFrames(
     },
   };
 }
+
+/** A bare JSON RawSocket client: what it got, parsed, and how to send in one write. */
+export interface RawJsonClient {
+  /** Every message received, in order. */
+  readonly seen: unknown[][];
+  /** Whether the router closed the connection. */
+  readonly closed: boolean;
+  /** Sends messages in one write. */
+  send(...msgs: unknown[]): void;
+  /** The first message received that matches, waiting for it up to `ms`. */
+  until(match: (msg: unknown[]) => boolean, ms?: number): Promise<unknown[]>;
+  /** Drops the connection. */
+  close(): void;
+}
+
+/**
+ * Connects to a `tcp://` URL and does the RawSocket handshake for JSON,
+ * announcing the limit the handshake's second byte gives (`0x31`: 4 KiB,
+ * `0xf1`: 16 MiB); then reads and parses every message frame.
+ */
+export async function rawJsonClient(url: string, limitByte: number): Promise<RawJsonClient> {
+  const socket = await rawTcp(url);
+  const seen: unknown[][] = [];
+  let buffer = new Uint8Array(0);
+  let handshake = true;
+  let closed = false;
+  socket.on("close", () => closed = true);
+  socket.on("data", (chunk: Uint8Array) => {
+    buffer = concat([buffer, chunk]);
+    if (handshake) {
+      if (buffer.length < 4) return;
+      buffer = buffer.subarray(4);
+      handshake = false;
+    }
+    while (buffer.length >= 4) {
+      const length = new DataView(buffer.buffer, buffer.byteOffset).getUint32(0) & 0xffffff;
+      if (buffer.length < 4 + length) break;
+      if ((buffer[0]! & 7) === 0) {
+        seen.push(JSON.parse(new TextDecoder().decode(buffer.subarray(4, 4 + length))));
+      }
+      buffer = buffer.subarray(4 + length);
+    }
+  });
+  socket.write(Uint8Array.of(0x7f, limitByte, 0, 0));
+  return {
+    seen,
+    get closed() {
+      return closed;
+    },
+    send: (...msgs) => void socket.write(concat(msgs.map((m) => jsonFrame(m)))),
+    until: async (match, ms = 4000) => {
+      const deadline = Date.now() + ms;
+      while (!seen.some(match)) {
+        if (Date.now() > deadline) throw new Error(`the message not reached within ${ms} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      return seen.find(match)!;
+    },
+    close: () => socket.destroy(),
+  };
+}

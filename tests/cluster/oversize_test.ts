@@ -6,50 +6,15 @@
 
 import { deepEqual, equal } from "node:assert/strict";
 import { ErrorUri } from "../../wamp/mod.ts";
-import { jsonFrame, rawTcp } from "../_helpers/raw_rawsocket.ts";
-import { concat } from "../../transports/stream/bytes.ts";
-import { type TestRouter, until } from "../_helpers/router.ts";
+import { rawJsonClient } from "../_helpers/raw_rawsocket.ts";
+import type { TestRouter } from "../_helpers/router.ts";
 import { startCluster } from "./_cluster.ts";
 
 const SWOLLEN = "\u0001".repeat(1000);
 const STREAMS = { features: { progressive_call_invocations: true, call_canceling: true } };
 
-async function raw(t: TestRouter, limitByte: number) {
-  const socket = await rawTcp(t.listener.urls.rawsocket!);
-  const seen: unknown[][] = [];
-  let buffer = new Uint8Array(0);
-  let handshake = true;
-  let closed = false;
-  socket.on("close", () => closed = true);
-  socket.on("data", (chunk: Uint8Array) => {
-    buffer = concat([buffer, chunk]);
-    if (handshake) {
-      if (buffer.length < 4) return;
-      buffer = buffer.subarray(4);
-      handshake = false;
-    }
-    while (buffer.length >= 4) {
-      const length = new DataView(buffer.buffer, buffer.byteOffset).getUint32(0) & 0xffffff;
-      if (buffer.length < 4 + length) break;
-      if ((buffer[0]! & 7) === 0) {
-        seen.push(JSON.parse(new TextDecoder().decode(buffer.subarray(4, 4 + length))));
-      }
-      buffer = buffer.subarray(4 + length);
-    }
-  });
-  socket.write(Uint8Array.of(0x7f, limitByte, 0, 0));
-  return {
-    seen,
-    get closed() {
-      return closed;
-    },
-    send: (...msgs: unknown[]) => void socket.write(concat(msgs.map((m) => jsonFrame(m)))),
-    until: async (match: (msg: unknown[]) => boolean) => {
-      await until(() => seen.some(match), 4000, "msg");
-      return seen.find(match)!;
-    },
-    close: () => socket.destroy(),
-  };
+function raw(t: TestRouter, limitByte: number) {
+  return rawJsonClient(t.listener.urls.rawsocket!, limitByte);
 }
 
 Deno.test("cluster: a forwarded progressive call its callee's node ends: the chunks still on their way are dropped, the caller stays", async () => {

@@ -15,8 +15,7 @@ import { ApplicationError, connect, type Session } from "../../mod.ts";
 import { ErrorUri, MessageType } from "../../wamp/mod.ts";
 import { metricsOf } from "../../router/metrics.ts";
 import { join, startRouter, type TestRouter, until, within } from "../_helpers/router.ts";
-import { jsonFrame, rawTcp } from "../_helpers/raw_rawsocket.ts";
-import { concat } from "../../transports/stream/bytes.ts";
+import { rawJsonClient } from "../_helpers/raw_rawsocket.ts";
 
 /** 1,000 bytes of MessagePack, 6,000 of JSON: over the 4 KiB limit of the recipient. */
 const SWOLLEN = "\u0001".repeat(1000);
@@ -95,38 +94,9 @@ for (const carrier of ["tcp", "ws"] as const) {
   });
 }
 
-/** A raw JSON RawSocket connection announcing 4 KiB: writes messages in one write, reads them. */
-async function rawSmall(t: TestRouter) {
-  const socket = await rawTcp(t.listener.urls.rawsocket!);
-  const seen: unknown[][] = [];
-  let buffer = new Uint8Array(0);
-  let handshake = true;
-  socket.on("data", (chunk: Uint8Array) => {
-    buffer = concat([buffer, chunk]);
-    if (handshake) {
-      if (buffer.length < 4) return;
-      buffer = buffer.subarray(4);
-      handshake = false;
-    }
-    while (buffer.length >= 4) {
-      const length = new DataView(buffer.buffer, buffer.byteOffset).getUint32(0) & 0xffffff;
-      if (buffer.length < 4 + length) break;
-      if ((buffer[0]! & 7) === 0) {
-        seen.push(JSON.parse(new TextDecoder().decode(buffer.subarray(4, 4 + length))));
-      }
-      buffer = buffer.subarray(4 + length);
-    }
-  });
-  socket.write(Uint8Array.of(0x7f, 0x31, 0, 0)); // 2^(9+3) bytes, JSON
-  return {
-    seen,
-    send: (...msgs: unknown[]) => void socket.write(concat(msgs.map((m) => jsonFrame(m)))),
-    until: async (match: (msg: unknown[]) => boolean): Promise<unknown[]> => {
-      await until(() => seen.some(match), 3000, "the message");
-      return seen.find(match)!;
-    },
-    close: () => socket.destroy(),
-  };
+/** A raw JSON RawSocket connection announcing 4 KiB. */
+function rawSmall(t: TestRouter) {
+  return rawJsonClient(t.listener.urls.rawsocket!, 0x31);
 }
 
 const FEATURES = { features: { progressive_call_results: true, call_canceling: true } };
