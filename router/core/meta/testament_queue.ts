@@ -109,15 +109,17 @@ export class TestamentQueue<T> {
    * closes). The timer armed for the next turn then finds nothing.
    */
   drain(): void {
-    for (
-      let leaving = this.#leaving.shift();
-      leaving !== undefined;
-      leaving = this.#leaving.shift()
-    ) {
-      this.#publish(leaving.session, leaving.testaments[leaving.next++]!);
-      if (leaving.next < leaving.testaments.length) this.#leaving.push(leaving);
-      else leaving.after();
-    }
+    while (this.#step());
+  }
+
+  /** Publishes the next session's next testament (its `after` once it was the last); false when none waits. */
+  #step(): boolean {
+    const leaving = this.#leaving.shift();
+    if (leaving === undefined) return false;
+    this.#publish(leaving.session, leaving.testaments[leaving.next++]!);
+    if (leaving.next < leaving.testaments.length) this.#leaving.push(leaving);
+    else leaving.after();
+    return true;
   }
 
   /**
@@ -130,11 +132,7 @@ export class TestamentQueue<T> {
       const done = output();
       let events = 0;
       for (let n = 0; n < TESTAMENTS_PER_TURN && events < EVENTS_PER_TURN; n++) {
-        const leaving = this.#leaving.shift();
-        if (leaving === undefined) break;
-        this.#publish(leaving.session, leaving.testaments[leaving.next++]!);
-        if (leaving.next < leaving.testaments.length) this.#leaving.push(leaving);
-        else leaving.after();
+        if (!this.#step()) break;
         const out = this.#settle(output());
         for (const { to } of out.messages) events += typeof to === "number" ? 1 : to.length;
         append(done, out);
