@@ -40,18 +40,89 @@ export const LAZY_MS = 5;
  * ```
  */
 export function unbatch(data: Uint8Array): Uint8Array[] {
-  if (data[0] !== BATCH) return [data];
   const out: Uint8Array[] = [];
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  let at = 1;
-  while (at + 4 <= data.length) {
-    const length = view.getUint32(at);
-    at += 4;
-    if (at + length > data.length) break; // truncated: not from a node
-    out.push(data.subarray(at, at + length));
-    at += length;
-  }
+  const cursor = new BatchCursor(data);
+  for (let one = cursor.next(); one !== undefined; one = cursor.next()) out.push(one);
   return out;
+}
+
+/**
+ * The messages in what NATS delivered, read one at a time, so that reading
+ * can stop between two and go on later ({@linkcode unbatch} reads them all).
+ *
+ * @example
+ * ```ts
+ * import { BatchCursor } from "./batch.ts";
+ * import { deepEqual, equal } from "node:assert/strict";
+ *
+ * const cursor = new BatchCursor(new Uint8Array([0xc1, 0, 0, 0, 1, 7, 0, 0, 0, 1, 8]));
+ * deepEqual(cursor.next(), new Uint8Array([7]));
+ * cursor.detach();
+ * equal(cursor.bytes, 6);
+ * deepEqual(cursor.next(), new Uint8Array([8]));
+ * equal(cursor.next(), undefined);
+ * ```
+ */
+export class BatchCursor {
+  #data: Uint8Array;
+  /** Where the next message's length is (a batch); 0: one message, not read yet. */
+  #at: number;
+
+  /** @param data A NATS message's payload. */
+  constructor(data: Uint8Array) {
+    this.#data = data;
+    this.#at = data[0] === BATCH ? 1 : 0;
+  }
+
+  /**
+   * Reads the next message.
+   *
+   * @returns It, or undefined after the last (or where a batch is truncated: not from a node).
+   */
+  next(): Uint8Array | undefined {
+    const data = this.#data;
+    const at = this.#at;
+    if (at === 0) {
+      this.#at = data.length + 1;
+      return data;
+    }
+    if (at + 4 > data.length) return undefined;
+    const end = at + 4 +
+      ((data[at]! << 24 | data[at + 1]! << 16 | data[at + 2]! << 8 | data[at + 3]!) >>> 0);
+    if (end > data.length) {
+      this.#at = data.length + 1;
+      return undefined;
+    }
+    this.#at = end;
+    return data.subarray(at + 4, end);
+  }
+
+  /** Whether every message was read. */
+  get done(): boolean {
+    return this.#at !== 0 && this.#at + 4 > this.#data.length;
+  }
+
+  /** The bytes not read yet (those a {@linkcode BatchCursor.detach} copies). */
+  get bytes(): number {
+    return this.#at === 0 ? this.#data.length : Math.max(0, this.#data.length - this.#at + 1);
+  }
+
+  /**
+   * Keeps the messages not read yet in a copy of their own: what NATS
+   * delivers is a view of its read buffer, which would stay in memory
+   * whole as long as any view of it does.
+   */
+  detach(): void {
+    if (this.#at === 0) {
+      this.#data = this.#data.slice();
+      return;
+    }
+    const rest = new Uint8Array(this.bytes);
+    rest[0] = BATCH;
+    if (this.#at < this.#data.length) rest.set(this.#data.subarray(this.#at), 1);
+    this.#data = rest;
+    this.#at = 1;
+  }
 }
 
 /** Messages held for one subject. */

@@ -187,6 +187,7 @@ export class Cluster {
   }
 
   async #close(): Promise<void> {
+    this.node.stopReceiving(); // nothing from NATS is handled once closing begins
     this.#table?.close();
     this.#rpc?.close();
     this.#sessions?.close();

@@ -14,7 +14,8 @@
  */
 
 import type { Logger } from "../router/core/types.ts";
-import { BATCH_BYTES, Batches, unbatch } from "./batch.ts";
+import { BATCH_BYTES, Batches } from "./batch.ts";
+import { Inbound } from "./inbound.ts";
 
 /** Options for a cluster node (`RouterOptions.cluster`, `--cluster`). */
 export interface ClusterOptions {
@@ -95,18 +96,23 @@ export class ClusterNode {
   #connected = true;
   /** What {@linkcode ClusterNode.send} holds until the loop turns. */
   #batches: Batches;
+  /** What NATS brings, and node events, in order and in turns. */
+  #inbound: Inbound;
   #reconnectedAt = 0;
 
   private constructor(nc: NatsConnection, options: ClusterOptions, log: Logger) {
     this.#nc = nc;
     this.#log = log;
     this.#batches = new Batches((subject, data) => nc.publish(subject, data), log);
+    this.#inbound = new Inbound(log);
     this.name = options.name ?? "cloverleaf";
     this.prefix = `clv.${this.name}`;
     this.id = crypto.randomUUID().replaceAll("-", "").slice(0, 16);
     this.#heartbeat = options.heartbeat ?? 1000;
     this.#nodeTimeout = options.nodeTimeout ?? 5000;
-    this.subscribe(`${this.prefix}.nodes.>`, (data, subject) => this.#onNode(subject, data));
+    nc.subscribe(`${this.prefix}.nodes.>`, {
+      callback: (error, msg) => error === null && this.#onNode(msg.subject),
+    });
     this.#beat();
     let last = Date.now();
     let skipped = false;
@@ -203,7 +209,9 @@ export class ClusterNode {
 
   /**
    * Receives what is published on a subject (NATS wildcards allowed),
-   * each message of a batch ({@linkcode ClusterNode.send}) on its own.
+   * each message of a batch ({@linkcode ClusterNode.send}) on its own, in
+   * the order NATS delivers them across every subscription and node event
+   * (`inbound.ts`: in turns of the event loop).
    *
    * @param subject The subject.
    * @param handler Called for each message, in order.
@@ -213,13 +221,7 @@ export class ClusterNode {
     return this.#nc.subscribe(subject, {
       callback: (error, msg) => {
         if (error !== null) return this.#log("warn", `Cluster: subscription ${subject}: ${error}`);
-        for (const data of unbatch(msg.data)) {
-          try {
-            handler(data, msg.subject);
-          } catch (failure) {
-            this.#log("error", `Cluster: handling ${msg.subject}: ${failure}`);
-          }
-        }
+        this.#inbound.message(msg.data, msg.subject, handler);
       },
     });
   }
@@ -237,7 +239,7 @@ export class ClusterNode {
 
   /**
    * Calls `handler` with a node's ID when it goes down (timed out or said
-   * goodbye).
+   * goodbye), after what that node sent before.
    *
    * @param handler The handler.
    */
@@ -293,6 +295,7 @@ export class ClusterNode {
    */
   async close(drainMs = 5000): Promise<void> {
     if (this.#closed) return;
+    this.stopReceiving();
     clearInterval(this.#timer);
     this.#batches.send();
     this.#nc.publish(this.subject("nodes", "bye", this.id));
@@ -306,21 +309,32 @@ export class ClusterNode {
     if (drained !== undefined) await this.#nc.close().catch(() => {});
   }
 
+  /** Handles nothing more that NATS brings (what waits is dropped): the node is closing. */
+  stopReceiving(): void {
+    this.#inbound.close();
+  }
+
   #beat(): void {
     if (!this.#closed) this.#nc.publish(this.subject("nodes", "hb", this.id), utf8.encode("1"));
   }
 
-  #onNode(subject: string, _data: Uint8Array): void {
+  /**
+   * A heartbeat, farewell or "back" from another node. Who is alive is
+   * known at once (a heartbeat never waits behind other messages); what
+   * handlers do about it waits in line behind what came before.
+   */
+  #onNode(subject: string): void {
+    if (this.#closed) return;
     const [kind, id] = subject.slice(this.prefix.length + ".nodes.".length).split(".");
     if (id === undefined || id === this.id) return;
     if (kind === "bye") return this.#down(id, "left");
-    if (kind === "back") return this.#back(id);
+    if (kind === "back") return this.#tell(this.#backHandlers, id, "reconnect");
     const known = this.#seen.has(id);
     this.#seen.set(id, Date.now());
     if (!known) {
       this.#log("info", `Cluster "${this.name}": node ${id} is up`);
       this.#beat(); // the newcomer learns of this node at once, not a heartbeat later
-      for (const handler of this.#upHandlers) handler(id);
+      this.#tell(this.#upHandlers, id, "node-up");
     }
   }
 
@@ -329,26 +343,23 @@ export class ClusterNode {
     for (const [id, seen] of this.#seen) if (seen < limit) this.#down(id, "timed out");
   }
 
-  #back(id: string): void {
-    for (const handler of this.#backHandlers) {
-      try {
-        handler(id);
-      } catch (error) {
-        this.#log("error", `Cluster: reconnect handler: ${error}`);
+  /** Calls each of `handlers` with a node's ID, after what waits in line (`inbound.ts`). */
+  #tell(handlers: ((node: string) => void)[], id: string, what: string): void {
+    this.#inbound.event(() => {
+      for (const handler of handlers) {
+        try {
+          handler(id);
+        } catch (error) {
+          this.#log("error", `Cluster: ${what} handler: ${error}`);
+        }
       }
-    }
+    });
   }
 
   #down(id: string, why: string): void {
     if (!this.#seen.delete(id)) return;
     this.#log("warn", `Cluster "${this.name}": node ${id} is down (${why})`);
-    for (const handler of this.#downHandlers) {
-      try {
-        handler(id);
-      } catch (error) {
-        this.#log("error", `Cluster: node-down handler: ${error}`);
-      }
-    }
+    this.#tell(this.#downHandlers, id, "node-down");
   }
 
   async #watch(): Promise<void> {
@@ -366,7 +377,7 @@ export class ClusterNode {
           this.#log("info", `Cluster "${this.name}": NATS reachable again`);
           this.#beat();
           this.#nc.publish(this.subject("nodes", "back", this.id));
-          this.#back(this.id);
+          this.#tell(this.#backHandlers, this.id, "reconnect");
         }
       }
     } catch {

@@ -1,0 +1,204 @@
+/**
+ * What NATS brings a node, handled in order and in turns, as a client
+ * connection's messages are (`transports/stream/inbox.ts`): at most
+ * {@linkcode TURN_MS} of it per turn of the event loop, the rest after a
+ * timer, so that the node's own sessions get the event loop between turns.
+ * Before, a flood of publications from another node, fanned out here to
+ * 1,000 subscriptions, held this node's sessions 2.6 s.
+ *
+ * - **Order.** One line for every subscription, and node events (another
+ *   node down, up or back; this node back on NATS) wait in it too, so an
+ *   event never overtakes what that node sent before it. Only heartbeats
+ *   skip the line (`node.ts`): a backlog must not get a live node taken for
+ *   down.
+ * - **Memory.** What waits is copied out of the NATS client's read buffer
+ *   (a view would keep the whole buffer), and past
+ *   {@linkcode MAX_WAITING_BYTES} (its estimated memory) the oldest is
+ *   handled at once: a node that cannot keep up then goes at the pace NATS
+ *   brings work, a socket read at a time, instead of growing.
+ * - **Closing.** Once closed, nothing more is handled.
+ *
+ * @module
+ */
+
+import { Fifo } from "../router/core/fifo.ts";
+import type { Logger } from "../router/core/types.ts";
+import { BatchCursor } from "./batch.ts";
+
+/** Milliseconds of NATS messages handled per turn of the event loop. */
+export const TURN_MS = 20;
+
+/** The memory what waits may take (estimated: bytes plus {@linkcode ENTRY_BYTES} each). */
+export const MAX_WAITING_BYTES = 16 * 1024 * 1024;
+
+/** What a waiting message costs besides its bytes (the entry, its copy, its subject). */
+export const ENTRY_BYTES = 256;
+
+/** What a subscription does with each message NATS delivers. */
+export type InboundHandler = (data: Uint8Array, subject: string) => void;
+
+/** A NATS message waiting, perhaps partly handled (a batch). */
+interface Waiting {
+  readonly cursor: BatchCursor;
+  readonly subject: string;
+  readonly handler: InboundHandler;
+  readonly bytes: number;
+}
+
+/** A message or a node event. */
+type Entry = Waiting | (() => void);
+
+/**
+ * NATS messages and node events, handled in order and in turns.
+ *
+ * @example
+ * ```ts
+ * import { Inbound } from "./inbound.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const inbound = new Inbound(() => {});
+ * const seen: string[] = [];
+ * inbound.message(new Uint8Array([0x91, 1]), "a", (_data, subject) => seen.push(subject));
+ * inbound.event(() => seen.push("event"));
+ * deepEqual(seen, ["a", "event"]); // nothing waited: both at once
+ * inbound.close();
+ * ```
+ */
+export class Inbound {
+  #log: Logger;
+  #waiting = new Fifo<Entry>();
+  /** Estimated memory of what waits. */
+  #bytes = 0;
+  /** `Date.now()` when this turn began; 0 between turns. */
+  #turnStart = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  /** @param log Where a handler's failure is logged. */
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  /** How many messages and events wait. */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  /**
+   * Handles a NATS message (each of a batch's on its own): now, while
+   * nothing waits and this turn has time, else after what waits.
+   *
+   * @param data The payload.
+   * @param subject Its subject.
+   * @param handler Its subscription's handler.
+   */
+  message(data: Uint8Array, subject: string, handler: InboundHandler): void {
+    if (this.#closed) return;
+    const cursor = new BatchCursor(data);
+    if (this.#waiting.length === 0) {
+      this.#begin();
+      if (this.#read(cursor, subject, handler)) return;
+    }
+    cursor.detach();
+    this.#wait({ cursor, subject, handler, bytes: cursor.bytes + ENTRY_BYTES });
+  }
+
+  /**
+   * Runs a node event after what waits (now, if nothing does).
+   *
+   * @param work The event's handlers.
+   */
+  event(work: () => void): void {
+    if (this.#closed) return;
+    if (this.#waiting.length > 0) return this.#wait(work);
+    this.#run(work);
+  }
+
+  /** Drops what waits and handles nothing more. */
+  close(): void {
+    this.#closed = true;
+    this.#waiting = new Fifo();
+    this.#bytes = 0;
+    clearTimeout(this.#timer);
+  }
+
+  #wait(entry: Entry): void {
+    this.#waiting.push(entry);
+    if (typeof entry !== "function") this.#bytes += entry.bytes;
+    while (this.#bytes > MAX_WAITING_BYTES && !this.#closed) this.#next(Infinity);
+    this.#schedule();
+  }
+
+  /** Starts this turn's clock, if this turn has not started it. */
+  #begin(): void {
+    if (this.#turnStart !== 0) return;
+    this.#turnStart = Date.now();
+    this.#schedule();
+  }
+
+  /** The next turn: a timer, so that the event loop polls for I/O before it. */
+  #schedule(): void {
+    this.#timer ??= setTimeout(this.#turn);
+  }
+
+  #turn = (): void => {
+    this.#timer = undefined;
+    this.#turnStart = 0;
+    if (this.#waiting.length === 0) return;
+    this.#begin();
+    while (this.#waiting.length > 0 && !this.#closed) {
+      if (!this.#next(this.#turnStart + TURN_MS)) break;
+    }
+  };
+
+  /**
+   * Handles the oldest entry, until `deadline`.
+   *
+   * @returns Whether it was handled whole (and taken out of the line).
+   */
+  #next(deadline: number): boolean {
+    const entry = this.#waiting.at(0)!;
+    if (typeof entry === "function") {
+      this.#waiting.shift();
+      this.#run(entry);
+      return Date.now() < deadline;
+    }
+    if (!this.#read(entry.cursor, entry.subject, entry.handler, deadline)) return false;
+    if (this.#closed) return false;
+    this.#waiting.shift();
+    this.#bytes -= entry.bytes;
+    return true;
+  }
+
+  /**
+   * Hands a payload's messages to its handler until `deadline`.
+   *
+   * @returns Whether every message was handed on.
+   */
+  #read(
+    cursor: BatchCursor,
+    subject: string,
+    handler: InboundHandler,
+    deadline = this.#turnStart + TURN_MS,
+  ): boolean {
+    for (;;) {
+      if (Date.now() >= deadline) return cursor.done;
+      const data = cursor.next();
+      if (data === undefined) return true;
+      try {
+        handler(data, subject);
+      } catch (failure) {
+        this.#log("error", `Cluster: handling ${subject}: ${failure}`);
+      }
+      if (this.#closed) return true;
+    }
+  }
+
+  #run(work: () => void): void {
+    try {
+      work();
+    } catch (failure) {
+      this.#log("error", `Cluster: node event: ${failure}`);
+    }
+  }
+}

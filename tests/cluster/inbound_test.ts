@@ -1,0 +1,147 @@
+/**
+ * What NATS brings a node is handled in order and in turns of at most
+ * TURN_MS, with node events in the same line, in bounded memory, and
+ * nothing after close (`cluster/inbound.ts`); the last test runs two real
+ * nodes over nats-server.
+ */
+
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { ENTRY_BYTES, Inbound, MAX_WAITING_BYTES, TURN_MS } from "../../cluster/inbound.ts";
+import { ClusterNode } from "../../cluster/node.ts";
+import { startNats } from "../_helpers/nats.ts";
+import { until } from "../_helpers/router.ts";
+
+const quiet = () => {};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function busy(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) { /* work */ }
+}
+
+/** A batch (`cluster/batch.ts`) of one-byte messages `from`, `from + 1`, … */
+function batch(from: number, count: number): Uint8Array {
+  const data = new Uint8Array(1 + 5 * count);
+  data[0] = 0xc1;
+  for (let i = 0; i < count; i++) {
+    data[1 + 5 * i + 3] = 1;
+    data[1 + 5 * i + 4] = from + i;
+  }
+  return data;
+}
+
+Deno.test("Inbound: past TURN_MS the rest waits, in order, batches split between turns", async () => {
+  const inbound = new Inbound(quiet);
+  const done: number[] = [];
+  const handler = (data: Uint8Array) => {
+    busy(TURN_MS / 4);
+    done.push(data[0]!);
+  };
+  inbound.message(batch(0, 6), "a", handler);
+  inbound.message(batch(6, 6), "b", handler);
+  const first = done.length;
+  ok(first >= 3 && first <= 5, `${first} in the first turn`);
+  let between = -1;
+  setTimeout(() => between = done.length);
+  await until(() => done.length === 12, 3000);
+  deepEqual(done, Array.from({ length: 12 }, (_, i) => i));
+  ok(between > first && between < 12, `the event loop turned with ${between} done`);
+  inbound.close();
+});
+
+Deno.test("Inbound: what arrives within its turn's time runs at once", () => {
+  const inbound = new Inbound(quiet);
+  const done: number[] = [];
+  for (let i = 0; i < 100; i++) inbound.message(new Uint8Array([i]), "a", (d) => done.push(d[0]!));
+  equal(done.length, 100);
+  equal(inbound.waiting, 0);
+  inbound.close();
+});
+
+Deno.test("Inbound: a node event waits behind the messages before it, and runs before those after", async () => {
+  const inbound = new Inbound(quiet);
+  const seen: string[] = [];
+  const slow = (data: Uint8Array) => {
+    busy(TURN_MS / 2);
+    seen.push(`m${data[0]}`);
+  };
+  for (let i = 0; i < 4; i++) inbound.message(new Uint8Array([i]), "a", slow);
+  inbound.event(() => seen.push("down"));
+  inbound.message(new Uint8Array([4]), "a", slow);
+  ok(!seen.includes("down"), "the event waits");
+  await until(() => seen.length === 6, 3000);
+  deepEqual(seen, ["m0", "m1", "m2", "m3", "down", "m4"]);
+  inbound.close();
+});
+
+Deno.test("Inbound: what waits is a copy, not a view of the NATS client's buffer", async () => {
+  const inbound = new Inbound(quiet);
+  const got: number[] = [];
+  inbound.message(new Uint8Array([0]), "a", () => busy(TURN_MS));
+  const buffer = new Uint8Array(1024).fill(7);
+  inbound.message(buffer.subarray(0, 1), "a", (data) => {
+    got.push(data[0]!);
+    equal(data.buffer.byteLength, 1, "not the 1 KiB buffer");
+  });
+  buffer.fill(9); // the NATS client reuses its buffer
+  await until(() => got.length === 1, 2000);
+  deepEqual(got, [7]);
+  inbound.close();
+});
+
+Deno.test("Inbound: past MAX_WAITING_BYTES the oldest is handled at once, so memory stays bounded", () => {
+  const inbound = new Inbound(quiet);
+  let handled = 0;
+  inbound.message(new Uint8Array([0]), "a", () => busy(TURN_MS)); // this turn is over
+  const size = 64 * 1024;
+  const fits = Math.floor(MAX_WAITING_BYTES / (size + ENTRY_BYTES));
+  for (let i = 0; i < fits + 50; i++) inbound.message(new Uint8Array(size), "a", () => handled++);
+  equal(handled, 50, "the 50 past the limit made room at once, oldest first");
+  equal(inbound.waiting, fits);
+  inbound.close();
+});
+
+Deno.test("Inbound: once closed, nothing waiting or new is handled", async () => {
+  const inbound = new Inbound(quiet);
+  const seen: number[] = [];
+  inbound.message(new Uint8Array([0]), "a", () => busy(TURN_MS));
+  inbound.message(new Uint8Array([1]), "a", (d) => seen.push(d[0]!));
+  inbound.event(() => seen.push(-1));
+  inbound.close();
+  inbound.message(new Uint8Array([2]), "a", (d) => seen.push(d[0]!));
+  inbound.event(() => seen.push(-2));
+  await sleep(50);
+  deepEqual(seen, []);
+  equal(inbound.waiting, 0);
+});
+
+Deno.test("cluster node: a node's farewell is acted on after what it sent before it, and the loop turns meanwhile", async () => {
+  const nats = await startNats();
+  const options = { servers: [nats.url], heartbeat: 50, nodeTimeout: 300 };
+  const a = await ClusterNode.connect(options, quiet);
+  const b = await ClusterNode.connect(options, quiet);
+  try {
+    await until(() => a.nodes().length === 2 && b.nodes().length === 2, 3000);
+    let handled = 0;
+    let atDown = -1;
+    let ticks = 0;
+    a.subscribe(a.subject("flood"), () => {
+      busy(1);
+      handled++;
+    });
+    a.onNodeDown(() => atDown = handled);
+    await a.flush();
+    const n = 200; // 200 ms of work: ten turns
+    for (let i = 0; i < n; i++) b.publish(b.subject("flood"), new Uint8Array([0x90])); // MessagePack, never 0xc1 (a batch)
+    const timer = setInterval(() => ticks++, 5);
+    await b.close();
+    await until(() => atDown !== -1, 5000);
+    clearInterval(timer);
+    equal(atDown, n, `every message of the node before its farewell (${atDown}, ${handled} now)`);
+    ok(ticks >= 5, `timers ran between turns (${ticks})`);
+  } finally {
+    await a.close();
+    await b.close();
+    await nats.stop();
+  }
+});
