@@ -12,10 +12,15 @@
  *   skip the line (`node.ts`): a backlog must not get a live node taken for
  *   down.
  * - **Memory.** What waits is copied out of the NATS client's read buffer
- *   (a view would keep the whole buffer), and past
- *   {@linkcode MAX_WAITING_BYTES} (its estimated memory) the oldest is
- *   handled at once: a node that cannot keep up then goes at the pace NATS
- *   brings work, a socket read at a time, instead of growing.
+ *   (a view would keep the whole buffer). A node that cannot keep up with
+ *   what other nodes publish to its subscribers (a publisher there costs
+ *   that node one message, here one EVENT per subscriber) drops those
+ *   publications past {@linkcode DROP_AT}, as NATS would drop them for a
+ *   slow consumer, and stays responsive; other messages (calls, session
+ *   news) still wait, and past {@linkcode MAX_WAITING_BYTES} the oldest is
+ *   handled at once. Before, such a flood held the node for seconds at a
+ *   time, NATS cut it off as a slow consumer, and the other nodes took it
+ *   for down.
  * - **Closing.** Once closed, nothing more is handled.
  *
  * @module
@@ -28,8 +33,14 @@ import { BatchCursor } from "./batch.ts";
 /** Milliseconds of NATS messages handled per turn of the event loop. */
 export const TURN_MS = 20;
 
-/** The memory what waits may take (estimated: bytes plus {@linkcode ENTRY_BYTES} each). */
-export const MAX_WAITING_BYTES = 16 * 1024 * 1024;
+/** Past this much waiting (estimated: bytes plus {@linkcode ENTRY_BYTES} each), publications are dropped. */
+export const DROP_AT = 16 * 1024 * 1024;
+
+/** The memory what waits may take: past it the oldest is handled at once. */
+export const MAX_WAITING_BYTES = 2 * DROP_AT;
+
+/** Milliseconds between two warnings that publications are dropped. */
+const WARN_EVERY_MS = 10_000;
 
 /**
  * What a waiting message costs besides its bytes: the entry, its copy's
@@ -76,6 +87,8 @@ export class Inbound {
   #turnStart = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  #dropped = 0;
+  #warnedAt = 0;
 
   /** @param log Where a handler's failure is logged. */
   constructor(log: Logger) {
@@ -87,6 +100,11 @@ export class Inbound {
     return this.#waiting.length;
   }
 
+  /** Publications dropped so far (`droppable` messages past {@linkcode DROP_AT}). */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
   /**
    * Handles a NATS message (each of a batch's on its own): now, while
    * nothing waits and this turn has time, else after what waits.
@@ -94,14 +112,16 @@ export class Inbound {
    * @param data The payload.
    * @param subject Its subject.
    * @param handler Its subscription's handler.
+   * @param droppable Whether it is a publication, dropped past {@linkcode DROP_AT}.
    */
-  message(data: Uint8Array, subject: string, handler: InboundHandler): void {
+  message(data: Uint8Array, subject: string, handler: InboundHandler, droppable = false): void {
     if (this.#closed) return;
     const cursor = new BatchCursor(data);
     if (this.#waiting.length === 0) {
       this.#begin();
       if (this.#read(cursor, subject, handler)) return;
     }
+    if (droppable && this.#bytes >= DROP_AT) return this.#drop(cursor);
     cursor.detach();
     this.#wait({ cursor, subject, handler, bytes: cursor.bytes + ENTRY_BYTES });
   }
@@ -123,6 +143,17 @@ export class Inbound {
     this.#waiting = new Fifo();
     this.#bytes = 0;
     clearTimeout(this.#timer);
+  }
+
+  #drop(cursor: BatchCursor): void {
+    while (cursor.next() !== undefined) this.#dropped++;
+    const now = Date.now();
+    if (now - this.#warnedAt < WARN_EVERY_MS) return;
+    this.#warnedAt = now;
+    this.#log(
+      "warn",
+      `Cluster: this node cannot keep up with what other nodes publish to its subscribers, dropping their publications (${this.#dropped} so far)`,
+    );
   }
 
   #wait(entry: Entry): void {

@@ -215,13 +215,15 @@ export class ClusterNode {
    *
    * @param subject The subject.
    * @param handler Called for each message, in order.
+   * @param publications Whether it brings publications, which this node
+   * drops when it cannot keep up (`inbound.ts`).
    * @returns The subscription.
    */
-  subscribe(subject: string, handler: ClusterHandler): ClusterSubscription {
+  subscribe(subject: string, handler: ClusterHandler, publications = false): ClusterSubscription {
     return this.#nc.subscribe(subject, {
       callback: (error, msg) => {
         if (error !== null) return this.#log("warn", `Cluster: subscription ${subject}: ${error}`);
-        this.#inbound.message(msg.data, msg.subject, handler);
+        this.#inbound.message(msg.data, msg.subject, handler, publications);
       },
     });
   }

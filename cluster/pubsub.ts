@@ -152,7 +152,7 @@ export class ClusterPubSub {
     this.#realms = realms;
     this.#log = log;
     this.#interests = new Interests(
-      (subject, handler) => node.subscribe(subject, handler),
+      (subject, handler) => node.subscribe(subject, handler, true),
       (realm, data, held) => this.#receive(realm, data, held),
     );
   }

@@ -6,7 +6,13 @@
  */
 
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { ENTRY_BYTES, Inbound, MAX_WAITING_BYTES, TURN_MS } from "../../cluster/inbound.ts";
+import {
+  DROP_AT,
+  ENTRY_BYTES,
+  Inbound,
+  MAX_WAITING_BYTES,
+  TURN_MS,
+} from "../../cluster/inbound.ts";
 import { ClusterNode } from "../../cluster/node.ts";
 import { startNats } from "../_helpers/nats.ts";
 import { until } from "../_helpers/router.ts";
@@ -98,6 +104,27 @@ Deno.test("Inbound: past MAX_WAITING_BYTES the oldest is handled at once, so mem
   for (let i = 0; i < fits + 50; i++) inbound.message(new Uint8Array(size), "a", () => handled++);
   equal(handled, 50, "the 50 past the limit made room at once, oldest first");
   equal(inbound.waiting, fits);
+  inbound.close();
+});
+
+Deno.test("Inbound: past DROP_AT publications are dropped (counted, warned once), other messages still wait", async () => {
+  const warnings: string[] = [];
+  const inbound = new Inbound((level, text) => level === "warn" && warnings.push(text));
+  const handled: string[] = [];
+  inbound.message(new Uint8Array([0]), "a", () => busy(TURN_MS)); // this turn is over
+  const size = 64 * 1024;
+  const fits = Math.ceil(DROP_AT / (size + ENTRY_BYTES));
+  for (let i = 0; i < fits + 20; i++) {
+    inbound.message(new Uint8Array(size), "pub", () => handled.push("pub"), true);
+  }
+  inbound.message(batch(0, 3), "pub", () => handled.push("pub"), true);
+  inbound.message(new Uint8Array([1]), "rpc", () => handled.push("rpc"));
+  equal(inbound.dropped, 23, "20 publications and a batch of 3");
+  equal(inbound.waiting, fits + 1);
+  equal(warnings.length, 1);
+  ok(/dropping their publications \(1 so far\)$/.test(warnings[0]!), warnings[0]);
+  await until(() => handled.length === fits + 1, 5000);
+  equal(handled.at(-1), "rpc");
   inbound.close();
 });
 
