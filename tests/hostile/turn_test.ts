@@ -41,6 +41,7 @@ const CASES = [
   ["ws-batched:msgpack", 1],
   ["longpoll-batched:json", 1],
   ["tcp:json", 4],
+  ["ws:json", 8],
 ] as const;
 
 for (const [via, count] of CASES) {
@@ -76,7 +77,11 @@ for (const [via, count] of CASES) {
     attacking = false;
     await calling;
     ok(calls > 10, `${calls} calls during the burst`);
-    ok(worst < 300, `a call waited ${worst.toFixed(0)} ms behind the burst`);
+    // Bursts that arrive together share one turn of the event loop, and
+    // connections waiting for a turn share TURN_MS between them: 8 held a
+    // call 240-300 ms when each took a whole turn, 35-45 ms now.
+    const bound = count === 1 ? 300 : 120;
+    ok(worst < bound, `a call waited ${worst.toFixed(0)} ms behind the burst`);
   });
 }
 

@@ -79,6 +79,25 @@ Deno.test("past TURN_MS in one turn, the rest waits for a later turn, reading st
   equal(inbox.waiting, false);
 });
 
+Deno.test("connections whose arrivals come in the same turn of the event loop share TURN_MS, one arrival each past it", async () => {
+  const inboxes = Array.from({ length: 4 }, () => {
+    const { handler, heard } = recorder(3);
+    const inbox = new Inbox(reading());
+    inbox.bind(handler, false);
+    return { inbox, heard };
+  });
+  const count = Math.ceil(TURN_MS / 3) + 16;
+  for (const { inbox } of inboxes) {
+    for (let i = 1; i <= count; i++) inbox.deliver(publish(i));
+    await Promise.resolve(); // each connection's data in its own callback, as sockets' are
+  }
+  const first = inboxes.map(({ heard }) => heard.length);
+  ok(first[0]! * 3 >= TURN_MS && first[0]! < count, `the first had a whole turn: ${first}`);
+  deepEqual(first.slice(1), [1, 1, 1], "the others one arrival each");
+  await Promise.all(inboxes.map(({ inbox }) => inbox.drained()));
+  for (const { heard } of inboxes) equal(heard.length, count);
+});
+
 Deno.test("arrivals before bind wait for it; bind hands them on within the turn's time", async () => {
   const { handler, heard } = recorder(3);
   const { holds, ...wire } = reading();
