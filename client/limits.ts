@@ -38,6 +38,16 @@ export interface ClientLimitOptions {
    * @default {60000}
    */
   requestTimeout?: number;
+  /**
+   * Bytes that may wait to be sent, not yet read by the router. Past it, a
+   * request the application makes (CALL, PUBLISH, SUBSCRIBE, REGISTER,
+   * their withdrawals) rejects with `ApplicationError`
+   * `cloverleaf.error.limit_exceeded`, and an
+   * answer to an INVOCATION ends the session with that reason: the router
+   * is not reading what it asked for (`outbound.ts`).
+   * @default {67108864}
+   */
+  maxSendBacklog?: number;
 }
 
 /** The limits in force: every option with its default. */
@@ -62,6 +72,7 @@ export function clientLimits(options: ClientLimitOptions): ClientLimits {
     maxInputChunks: options.maxInputChunks ?? 1000,
     maxQueuedEvents: options.maxQueuedEvents ?? 10_000,
     requestTimeout: options.requestTimeout ?? 60_000,
+    maxSendBacklog: options.maxSendBacklog ?? 64 * 1024 * 1024,
   };
   for (const [key, value] of Object.entries(limits)) {
     const least = key === "requestTimeout" ? 0 : 1;

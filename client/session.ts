@@ -11,7 +11,6 @@ import {
   type Dict,
   ErrorUri,
   type Link,
-  MessageTooLargeError,
   MessageType,
   messageTypeName,
   type PublishOptions,
@@ -20,13 +19,13 @@ import {
   type WelcomeDetails,
 } from "../wamp/mod.ts";
 import type { Endpoint, RegisterRequestOptions, Registration } from "./callee.ts";
-import { oversizeAnswer } from "./invocation.ts";
 import type { CallRequestOptions, Result } from "./caller.ts";
 import { deferred } from "./deferred.ts";
 import type { Arguments, SessionContext } from "./context.ts";
 import { type ClosedBy, SessionClosedError, type UserErrorHandler } from "./errors.ts";
 import { Joiner, type JoinOptions, joinWithin } from "./join.ts";
 import { MetaApi } from "./meta/mod.ts";
+import { Outbound } from "./outbound.ts";
 import { Requests } from "./requests.ts";
 import { Roles } from "./roles.ts";
 import type { EventHandler, Subscription } from "./subscription.ts";
@@ -52,6 +51,7 @@ export class Session {
   /** Gets failures of application code the session runs; else `JoinOptions.logger` does. */
   onUserError: UserErrorHandler | undefined;
   #link: Link;
+  #out: Outbound;
   #id = 0;
   #details: WelcomeDetails = {};
   #requests = new Requests();
@@ -66,6 +66,8 @@ export class Session {
   private constructor(link: Link, joiner: Joiner) {
     this.#link = link;
     this.#joiner = joiner;
+    const end = (reason: string, message: string) => this.#finish(reason, { message }, "client");
+    this.#out = new Outbound(link, joiner.limits.maxSendBacklog, end);
     const context: SessionContext = {
       isOpen: () => this.#state === "open",
       routerRoles: () => this.#details.roles ?? {},
@@ -103,7 +105,7 @@ export class Session {
     const pending = joiner.hello(); // a key that cannot be derived: no session to reject
     const hello = pending instanceof Promise ? await pending : pending;
     const session = new Session(link, joiner);
-    session.#write(hello);
+    session.#out.send(hello);
     await joinWithin(session.#join.promise, options.timeout ?? 10_000, () => link.close());
     return session;
   }
@@ -268,7 +270,7 @@ export class Session {
   async close(reason: string = CloseUri.NORMAL, message?: string): Promise<void> {
     if (this.#state === "open") {
       this.#state = "closing";
-      this.#write({
+      this.#out.send({
         type: MessageType.GOODBYE,
         details: message === undefined ? {} : { message },
         reason,
@@ -300,13 +302,17 @@ export class Session {
       case MessageType.CHALLENGE:
         if (this.#state !== "joining") return this.#violation("CHALLENGE on an open session");
         return this.#joiner.challenge(msg, (reply) => {
-          if (this.#state === "joining") this.#write(reply);
+          if (this.#state === "joining") this.#out.send(reply);
         }, (reason, message) => this.#abort(reason, message));
       case MessageType.ABORT:
         return this.#finish(msg.reason, msg.details, "router");
       case MessageType.GOODBYE:
         if (this.#state === "open") {
-          this.#write({ type: MessageType.GOODBYE, details: {}, reason: CloseUri.GOODBYE_AND_OUT });
+          this.#out.send({
+            type: MessageType.GOODBYE,
+            details: {},
+            reason: CloseUri.GOODBYE_AND_OUT,
+          });
         }
         return this.#finish(
           msg.reason,
@@ -320,7 +326,7 @@ export class Session {
 
   #send(msg: WampMessage): void {
     if (this.#state !== "open") throw this.#notOpen();
-    this.#write(msg);
+    this.#out.send(msg);
   }
 
   #request(
@@ -328,8 +334,10 @@ export class Session {
     onReply?: (reply: WampMessage) => void,
   ): Promise<WampMessage> {
     if (this.#state !== "open") return Promise.reject(this.#notOpen());
+    const refused = this.#out.refusal();
+    if (refused !== undefined) return Promise.reject(refused);
     const { msg, reply } = this.#requests.open(make, onReply);
-    this.#write(msg);
+    this.#out.send(msg);
     return reply;
   }
 
@@ -351,34 +359,13 @@ export class Session {
     this.#joiner.log("error", `The ${where} failed: ${error}`, { reason });
   }
 
-  /**
-   * Everything the session sends goes out here. A message the link refuses
-   * as over the router's limit is the session's to answer: a callee's
-   * answer is replaced ({@linkcode oversizeAnswer}); an ABORT is dropped
-   * (the session ends anyway); anything else carries a request ID the
-   * router expects in sequence, so the session ends: `payload_size_exceeded`.
-   */
-  #write(msg: WampMessage): void {
-    try {
-      this.#link.send(msg);
-    } catch (error) {
-      if (!(error instanceof MessageTooLargeError)) throw error;
-      const why = `${messageTypeName(msg.type)} of ${error.size} bytes is over the router's limit`;
-      const answer = oversizeAnswer(msg, why);
-      if (answer !== undefined) return this.#link.send(answer);
-      if (msg.type !== MessageType.ABORT) {
-        this.#finish(ErrorUri.PAYLOAD_SIZE_EXCEEDED, { message: why }, "client");
-      }
-    }
-  }
-
   #violation(message: string): void {
     this.#abort(ErrorUri.PROTOCOL_VIOLATION, message);
   }
 
   #abort(reason: string, message: string): void {
     if (this.#state === "closed") return;
-    this.#write({ type: MessageType.ABORT, details: { message }, reason });
+    this.#out.send({ type: MessageType.ABORT, details: { message }, reason });
     this.#finish(reason, { message }, "client");
   }
 

@@ -5,7 +5,8 @@
 
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { oversizeAnswer } from "../../client/invocation.ts";
-import { SessionClosedError } from "../../client/errors.ts";
+import { ApplicationError, SessionClosedError } from "../../client/errors.ts";
+import type { JoinOptions } from "../../client/join.ts";
 import { MetaApi, type MetaPeer } from "../../client/meta/mod.ts";
 import { Session } from "../../client/session.ts";
 import type { Subscription } from "../../client/subscription.ts";
@@ -25,6 +26,8 @@ class ScriptedLink implements Link {
   readonly info: TransportInfo = { type: "scripted" };
   readonly sent: WampMessage[] = [];
   closed = false;
+  /** What {@linkcode ScriptedLink.backlog} reports: bytes the router has not read. */
+  bytes = 0;
   /** The size to refuse a message with (as over the router's limit), if any. */
   refuse: (msg: WampMessage) => number | undefined = () => undefined;
   #handler: PeerHandler | undefined;
@@ -40,7 +43,7 @@ class ScriptedLink implements Link {
   }
 
   backlog(): number {
-    return 0;
+    return this.bytes;
   }
 
   queued(): number {
@@ -65,9 +68,11 @@ class ScriptedLink implements Link {
 const ROUTER_ROLES: Dict = { broker: { features: {} }, dealer: { features: {} } };
 
 /** Joins over a scripted link: the router welcomes at once. */
-async function joined(): Promise<{ link: ScriptedLink; session: Session }> {
+async function joined(
+  options: Partial<JoinOptions> = {},
+): Promise<{ link: ScriptedLink; session: Session }> {
   const link = new ScriptedLink();
-  const joining = Session.join(link, { realm: "realm1" });
+  const joining = Session.join(link, { realm: "realm1", ...options });
   equal(link.last().type, MessageType.HELLO);
   link.deliver({ type: MessageType.WELCOME, session: 7, details: { roles: ROUTER_ROLES } });
   return { link, session: await joining };
@@ -225,4 +230,43 @@ Deno.test("MetaApi works over any object with call() and subscribe()", async () 
   };
   equal(await new MetaApi(peer).sessions.count(), 3);
   deepEqual(calls, [["wamp.session.count", []]]);
+});
+
+Deno.test("past maxSendBacklog the application's requests are refused, and nothing goes out for them", async () => {
+  const { link, session } = await joined({ maxSendBacklog: 1000 });
+  link.bytes = 1000;
+  const refused = (e: unknown) =>
+    e instanceof ApplicationError && e.uri === ErrorUri.LIMIT_EXCEEDED &&
+    /1000 bytes wait to be sent: the router is not reading \(maxSendBacklog 1000\)/.test(
+      String(e.args[0]),
+    );
+  await rejects(session.publish("com.example.t", { args: [1] }), refused);
+  await rejects(session.publish("com.example.t", {}, { acknowledge: true }), refused);
+  await rejects(session.call("com.example.echo"), refused);
+  await rejects(session.subscribe("com.example.t", () => {}), refused);
+  await rejects(session.register("com.example.echo", () => {}), refused);
+  deepEqual(link.sent.map((m) => m.type), [MessageType.HELLO]);
+  ok(session.isOpen, "the session goes on");
+  link.bytes = 999;
+  await session.publish("com.example.t", { args: [2] });
+  equal(link.last().type, MessageType.PUBLISH);
+});
+
+Deno.test("past maxSendBacklog an answer to an INVOCATION ends the session: the router is not reading", async () => {
+  const { link, session } = await joined({ maxSendBacklog: 1000 });
+  const registering = session.register("com.example.echo", (args) => ({ args }));
+  link.deliver({ type: MessageType.REGISTERED, request: 1, registration: 5 });
+  await registering;
+  const invoke = (request: number) =>
+    link.deliver({ type: MessageType.INVOCATION, request, registration: 5, details: {}, args: [] });
+  invoke(1);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  equal(link.last().type, MessageType.YIELD);
+  link.bytes = 5000;
+  invoke(2);
+  const closed = await session.closed;
+  equal(closed.reason, ErrorUri.LIMIT_EXCEEDED);
+  equal(closed.by, "client");
+  ok(link.closed);
+  equal(link.sent.filter((m) => m.type === MessageType.YIELD).length, 1, "no YIELD for the second");
 });
