@@ -34,7 +34,7 @@ export const MAX_SLOT = 2 ** 16 - 1;
 const HALF_BITS = 19; // the permutation works on 38 bits, two halves of 19
 
 /** The part of a JetStream KV bucket used here. */
-interface SlotBucket {
+export interface SlotBucket {
   create(key: string, data: Uint8Array): Promise<number>;
   update(key: string, data: Uint8Array, version: number): Promise<number>;
   delete(key: string): Promise<void>;
@@ -82,25 +82,74 @@ export async function clusterIds(
   const bucket = await kvm.create(`clv_${node.name}_slots`, { ttl: leaseMs, history: 1 }) as
     & SlotBucket
     & Record<string, unknown>;
-  const owner = new TextEncoder().encode(node.id);
+  const lease = await leaseSlot(bucket, node.id, leaseMs, log, options.prefer);
+  const permute = keyedPermutation(HALF_BITS, crypto.getRandomValues(new Uint32Array(6)));
+  let counter = 0;
+  return {
+    get slot() {
+      return lease.slot;
+    },
+    next: () => {
+      let id = permute(counter);
+      while (id >= SLOT_SIZE) id = permute(id); // cycle-walk into [0, 2^37)
+      counter = counter + 1 >= SLOT_SIZE ? 0 : counter + 1;
+      return lease.slot * SLOT_SIZE + id;
+    },
+    close: () => lease.close(),
+  };
+}
+
+/** A slot a node holds: {@linkcode leaseSlot}. */
+export interface SlotLease {
+  /** The slot now (another, once the lease was lost and claimed again). */
+  readonly slot: number;
+  /** Stops renewing and frees the slot. */
+  close(): Promise<void>;
+}
+
+/**
+ * Claims a free slot (`prefer` first, then random ones) and renews it
+ * every third of the lease, one renewal at a time: a renewal still in
+ * flight when the next is due (NATS slow) makes the next wait, where a
+ * second one would fail on the first's revision and claim another slot.
+ *
+ * @param bucket The slots' bucket.
+ * @param owner The node's ID, stored with its slot.
+ * @param leaseMs The bucket's TTL.
+ * @param log Where a lost or unrenewable lease is logged.
+ * @param prefer The slot to try first.
+ * @returns The lease.
+ * @throws {Error} When no slot is free (64 tries).
+ */
+export async function leaseSlot(
+  bucket: SlotBucket,
+  owner: string,
+  leaseMs: number,
+  log: Logger,
+  prefer?: number,
+): Promise<SlotLease> {
+  const bytes = new TextEncoder().encode(owner);
   const claim = async (first?: number): Promise<[number, number]> => {
     for (let attempt = 0; attempt < 64; attempt++) {
       const slot = attempt === 0 && first !== undefined
         ? first
         : 1 + Math.floor(Math.random() * MAX_SLOT);
       try {
-        return [slot, await bucket.create(String(slot), owner)];
+        return [slot, await bucket.create(String(slot), bytes)];
       } catch {
         // taken: try another
       }
     }
     throw new Error("no free ID slot in the cluster");
   };
-  let [slot, revision] = await claim(options.prefer);
+  let [slot, revision] = await claim(prefer);
   let closed = false;
+  let renewing = false;
   const renew = async () => {
+    if (renewing) return;
+    renewing = true;
     try {
-      revision = await bucket.update(String(slot), owner, revision);
+      revision = await bucket.update(String(slot), bytes, revision);
     } catch {
       if (closed) return;
       const old = slot;
@@ -110,20 +159,14 @@ export async function clusterIds(
       } catch (error) {
         log("warn", `Cluster: cannot renew ID slot ${old}: ${error}`);
       }
+    } finally {
+      renewing = false;
     }
   };
   const timer = setInterval(renew, Math.max(50, Math.floor(leaseMs / 3)));
-  const permute = keyedPermutation(HALF_BITS, crypto.getRandomValues(new Uint32Array(6)));
-  let counter = 0;
   return {
     get slot() {
       return slot;
-    },
-    next: () => {
-      let id = permute(counter);
-      while (id >= SLOT_SIZE) id = permute(id); // cycle-walk into [0, 2^37)
-      counter = counter + 1 >= SLOT_SIZE ? 0 : counter + 1;
-      return slot * SLOT_SIZE + id;
     },
     async close() {
       closed = true;

@@ -3,9 +3,9 @@
  * JetStream KV, and its IDs are `slot × 2^37 + a permutation of a counter`.
  */
 
-import { equal, notEqual, ok } from "node:assert/strict";
+import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
 import { ClusterNode } from "../../cluster/node.ts";
-import { clusterIds, SLOT_SIZE } from "../../cluster/session_ids.ts";
+import { clusterIds, leaseSlot, SLOT_SIZE, type SlotBucket } from "../../cluster/session_ids.ts";
 import { isId } from "../../wamp/mod.ts";
 import { startNats } from "../_helpers/nats.ts";
 import { join } from "../_helpers/router.ts";
@@ -57,4 +57,33 @@ Deno.test("cluster IDs: sessions on different nodes have IDs from different slot
     return [...mine][0]!;
   }));
   equal(new Set(slots).size, 3);
+});
+
+Deno.test("a slot's renewal still in flight when the next is due makes it wait: no second slot is claimed", async () => {
+  let inFlight = 0;
+  let most = 0;
+  const created: string[] = [];
+  let revision = 1;
+  const bucket: SlotBucket = {
+    create: (key) => {
+      created.push(key);
+      return Promise.resolve(revision);
+    },
+    update: async (_key, _data, version) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 200)); // NATS slow
+      inFlight--;
+      if (version !== revision) throw new Error("wrong last sequence");
+      return ++revision;
+    },
+    delete: () => Promise.resolve(),
+  };
+  const warnings: string[] = [];
+  const lease = await leaseSlot(bucket, "node", 150, (_level, text) => warnings.push(text), 7);
+  await new Promise((resolve) => setTimeout(resolve, 700)); // renewals due every 50 ms
+  await lease.close();
+  equal(most, 1, "one renewal at a time");
+  deepEqual(created, ["7"], "the slot was never lost");
+  deepEqual(warnings, []);
+  equal(lease.slot, 7);
 });
