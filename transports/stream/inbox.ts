@@ -26,7 +26,7 @@ export const TURN_MS = 20;
 
 /**
  * The clock is read at every (this + 1)th arrival (`Date.now()` costs 36
- * ns), and at every one while other inboxes wait for a turn.
+ * ns), and at every one while they cost a millisecond between two reads.
  */
 const CLOCK_EVERY = 7;
 
@@ -35,7 +35,7 @@ const CLOCK_EVERY = 7;
  * {@linkcode TURN_MS} / (n + 1), so a connection that has a turn to come
  * waits about `TURN_MS` for it however many others are busy.
  */
-const MIN_TURN_MS = 2;
+export const MIN_TURN_MS = 2;
 
 /**
  * How an inbox stops its connection's reading: a {@linkcode Wire} is one.
@@ -78,10 +78,13 @@ type Kept = Arrival | (() => void);
  * what it read as frames, undecoded ({@linkcode Inbox.waiting},
  * {@linkcode Inbox.defer}); they go on in later turns, once the
  * connection's backlog would let it read. One timer serves every waiting
- * inbox, one turn each per tick, so other connections are read between
- * any two. Inboxes share the time too: while others wait for a turn, a
- * turn is shorter, and once the turns in one turn of the event loop took
- * {@linkcode TURN_MS}, each further inbox hands on one arrival and waits.
+ * inbox: each tick gives them turns, in order, until {@linkcode TURN_MS},
+ * so other connections are read between ticks. Inboxes share the time:
+ * while `n` wait, a turn lasts `TURN_MS / (n + 1)` (at least
+ * {@linkcode MIN_TURN_MS}), and once the turns in one turn of the event
+ * loop took `TURN_MS`, each further inbox hands on one arrival. Reading
+ * stops only when more arrives after a turn's time is up, so a connection
+ * that sends one message at a time never waits for a tick.
  *
  * @example
  * ```ts
@@ -99,7 +102,7 @@ type Kept = Arrival | (() => void);
  * ```
  */
 export class Inbox {
-  /** Inboxes whose next turn is due, in order; one runs per tick of one timer. */
+  /** Inboxes whose next turn is due, in order; a tick of one timer runs them. */
   static #due: Inbox[] = [];
   static #ticking = false;
   /**
@@ -132,6 +135,18 @@ export class Inbox {
   #turnStart = 0;
   /** Arrivals handed on so far: its low bits pace the clock reads. */
   #handed = 0;
+  /** The mask on `#handed` for a clock read: {@linkcode CLOCK_EVERY}, or 0 (every arrival) while they are costly. */
+  #every = CLOCK_EVERY;
+  /** When the clock was last read in this turn. */
+  #clockAt = 0;
+  /** Whether this turn began after the event loop's turns took {@linkcode TURN_MS}: one arrival, then wait. */
+  #late = false;
+  /**
+   * Whether this turn's time is up: what else arrives in it waits (reading
+   * stops only then, so a connection that sends one message at a time is
+   * never held).
+   */
+  #over = false;
   #drainWaiters: (() => void)[] = [];
 
   /**
@@ -163,7 +178,7 @@ export class Inbox {
    */
   get waiting(): boolean {
     if (this.#handler === undefined) return false; // arrivals are kept decoded until bound
-    return this.#running ? this.#spent : this.#held || this.#kept.length > 0;
+    return this.#running ? this.#spent : this.#held || this.#over || this.#kept.length > 0;
   }
 
   /**
@@ -173,8 +188,9 @@ export class Inbox {
    * @param work The work.
    */
   defer(work: () => void): void {
-    if (this.#running) this.#front.push(work);
-    else this.#kept.push(work);
+    if (this.#running) return void this.#front.push(work);
+    this.#kept.push(work);
+    if (!this.#held && this.#handler !== undefined) this.#later();
   }
 
   /**
@@ -193,11 +209,15 @@ export class Inbox {
       if (this.#reading !== undefined && this.#overTurn()) this.#spent = true;
       return;
     }
-    if (this.#held || this.#kept.length > 0) return void this.#kept.push(item);
+    if (this.#held || this.#over || this.#kept.length > 0) {
+      this.#kept.push(item);
+      if (!this.#held) this.#later();
+      return;
+    }
     if (this.#reading === undefined) return hand(handler, item);
     if (this.#turnStart === 0) this.#startTurn();
     hand(handler, item);
-    if (this.#overTurn()) this.#later();
+    if (this.#overTurn()) this.#over = true;
   }
 
   /**
@@ -242,12 +262,17 @@ export class Inbox {
   }
 
   #startTurn(): void {
-    this.#turnStart = Date.now();
+    const now = Date.now();
+    this.#turnStart = this.#clockAt = now;
+    const loop = Inbox.#loopStart;
+    this.#late = loop !== 0 && now - loop >= TURN_MS;
+    if (loop !== 0) this.#every = 0; // the loop is busy: the first reads at once
     queueMicrotask(this.#endTurn);
   }
 
   #endTurn = (): void => {
     this.#turnStart = 0;
+    this.#over = false;
   };
 
   /**
@@ -256,15 +281,18 @@ export class Inbox {
    * or every inbox's turns in this turn of the event loop have run for it.
    */
   #overTurn(): boolean {
-    const loop = Inbox.#loopStart;
-    if (loop !== 0 && Date.now() - loop >= TURN_MS) return true;
-    const due = Inbox.#due.length;
-    if ((++this.#handed & CLOCK_EVERY) !== 0 && due === 0) return false;
+    if (this.#late) return true;
+    if ((++this.#handed & this.#every) !== 0) return false;
     const now = Date.now();
+    // A millisecond since the last read: costly arrivals, so the clock at every one.
+    this.#every = now > this.#clockAt ? 0 : CLOCK_EVERY;
+    this.#clockAt = now;
+    const loop = Inbox.#loopStart;
     if (loop === 0 && now > this.#turnStart) {
       Inbox.#loopStart = this.#turnStart;
       Inbox.#loopTimer = setTimeout(Inbox.#newLoop);
-    }
+    } else if (loop !== 0 && now - loop >= TURN_MS) return true;
+    const due = Inbox.#due.length;
     return now - this.#turnStart >=
       (due === 0 ? TURN_MS : Math.max(MIN_TURN_MS, TURN_MS / (due + 1)));
   }
@@ -289,16 +317,19 @@ export class Inbox {
     setTimeout(Inbox.#tick);
   }
 
-  /** One inbox's turn; the next one's in the next tick, after the event loop has read sockets. */
+  /**
+   * Due inboxes' turns, in order, until they took {@linkcode TURN_MS}; the
+   * rest in the next tick, after the event loop has read sockets.
+   */
   static #tick = (): void => {
     Inbox.#ticking = false;
     Inbox.#newLoop();
-    const inbox = Inbox.#due.shift();
-    if (Inbox.#due.length > 0) {
+    const start = Date.now();
+    while (Inbox.#due.length > 0 && Date.now() - start < TURN_MS) Inbox.#due.shift()!.#handOn();
+    if (Inbox.#due.length > 0 && !Inbox.#ticking) {
       Inbox.#ticking = true;
       setTimeout(Inbox.#tick);
     }
-    if (inbox !== undefined) inbox.#handOn();
   };
 
   /** Hands on what was kept, until the turn's time is up (then a later turn goes on). */
