@@ -73,7 +73,6 @@ interface NatsConnection {
 const NAME = /^[A-Za-z0-9_-]+$/;
 
 const utf8 = new TextEncoder();
-const text = new TextDecoder();
 
 /** A node of a cluster. */
 export class ClusterNode {
@@ -88,7 +87,7 @@ export class ClusterNode {
   #seen = new Map<string, number>();
   #downHandlers: ((node: string) => void)[] = [];
   #upHandlers: ((node: string) => void)[] = [];
-  #backHandlers: ((node: string) => void)[] = [];
+  #backHandlers: ((node: string, arrived: number) => void)[] = [];
   #timer: ReturnType<typeof setInterval>;
   #heartbeat: number;
   #nodeTimeout: number;
@@ -261,11 +260,12 @@ export class ClusterNode {
   /**
    * Calls `handler` with a node's ID when NATS may have dropped messages to
    * and from it: this node's own ID when its connection came back, another
-   * node's when that node says its came back (`nodes.back.<id>`).
+   * node's when that node says its came back (`nodes.back.<id>`); and when
+   * that news arrived (ms since the epoch): the handler runs later, in line.
    *
    * @param handler The handler.
    */
-  onReconnect(handler: (node: string) => void): void {
+  onReconnect(handler: (node: string, arrived: number) => void): void {
     this.#backHandlers.push(handler);
   }
 
@@ -346,11 +346,12 @@ export class ClusterNode {
   }
 
   /** Calls each of `handlers` with a node's ID, after what waits in line (`inbound.ts`). */
-  #tell(handlers: ((node: string) => void)[], id: string, what: string): void {
+  #tell(handlers: ((node: string, arrived: number) => void)[], id: string, what: string): void {
+    const arrived = Date.now();
     this.#inbound.event(() => {
       for (const handler of handlers) {
         try {
-          handler(id);
+          handler(id, arrived);
         } catch (error) {
           this.#log("error", `Cluster: ${what} handler: ${error}`);
         }
@@ -386,14 +387,4 @@ export class ClusterNode {
       // the connection closed
     }
   }
-}
-
-/**
- * Decodes a UTF-8 payload (node IDs, small control messages).
- *
- * @param data The bytes.
- * @returns The text.
- */
-export function decodeText(data: Uint8Array): string {
-  return text.decode(data);
 }

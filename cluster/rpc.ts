@@ -67,9 +67,9 @@ export class ClusterRpc {
     );
     node.onNodeDown((id) => this.#nodeDown(id));
     // Messages lost while a connection to NATS was down: calls in flight there end.
-    node.onReconnect((id) => {
+    node.onReconnect((id, arrived) => {
       const at = id === node.id ? undefined : id;
-      for (const dealer of this.#dealers.values()) host.run(dealer.lapsed(at));
+      for (const dealer of this.#dealers.values()) host.run(dealer.lapsed(at, arrived));
     });
     // A callee of this node whose registration another node's took over meanwhile: revoked here.
     table.onLost = (realm, procedure, match, session, reason) => {

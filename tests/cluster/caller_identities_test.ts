@@ -28,7 +28,10 @@ const alice: SessionInfo = {
 
 /** A dealer's cluster state with callee 9 on node B and 10 on node C. */
 function remote(): RemoteRpc {
-  const rpc = new RemoteRpc({ node: "A", realm: "r", claim: () => Promise.resolve(undefined) });
+  const rpc = new RemoteRpc(
+    { node: "A", realm: "r", claim: () => Promise.resolve(undefined) },
+    Date.now,
+  );
   const features = {} as RpcFeatures;
   for (const [session, node] of [[9, "B"], [10, "C"]] as const) {
     rpc.callees.set(session, { node, session, at: 0, options: {}, features } as CalleeEntry);

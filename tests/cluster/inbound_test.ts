@@ -14,8 +14,10 @@ import {
   TURN_MS,
 } from "../../cluster/inbound.ts";
 import { ClusterNode } from "../../cluster/node.ts";
+import { clusterNodeOf, realmOf } from "../../router/router.ts";
 import { startNats } from "../_helpers/nats.ts";
-import { until } from "../_helpers/router.ts";
+import { join, until } from "../_helpers/router.ts";
+import { startCluster } from "./_cluster.ts";
 
 const quiet = () => {};
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -170,5 +172,35 @@ Deno.test("cluster node: a node's farewell is acted on after what it sent before
     await a.close();
     await b.close();
     await nats.stop();
+  }
+});
+
+Deno.test("cluster: a node's 'back' waiting in line ends only the calls forwarded to it before it arrived", async () => {
+  await using c = await startCluster(2, "back");
+  const [a, b] = c.nodes as [typeof c.nodes[0], typeof c.nodes[0]];
+  const callee = await join(b, "json");
+  await callee.register("com.example.echo", () => ({ args: ["ok"] }));
+  const caller = await join(a, "json");
+  const dealer = realmOf(a.router, "realm1")!.dealer;
+  await until(() => (dealer.lookup("com.example.echo", "exact")?.callees.length ?? 0) === 1, 5000);
+  const nodeA = clusterNodeOf(a.router)!;
+  const nodeB = clusterNodeOf(b.router)!;
+  // A line on A: 300 messages of 2 ms (as a burst of publications to many subscribers would).
+  nodeA.subscribe(nodeA.subject("slow"), () => busy(2));
+  await nodeA.flush();
+  const { connect } = await import("@nats-io/transport-node");
+  const nc = await connect({ servers: [c.nats.url] });
+  try {
+    for (let i = 0; i < 300; i++) nc.publish(nodeA.subject("slow"), new Uint8Array([0x90]));
+    nc.publish(nodeA.subject("nodes", "back", nodeB.id)); // what B says after a reconnect
+    await nc.flush();
+    await sleep(60); // A has read it; its line is still busy
+    const outcome = await caller.call("com.example.echo").then(
+      (r) => `result ${r.args[0]}`,
+      (e) => `error ${e.uri ?? e}`,
+    );
+    equal(outcome, "result ok");
+  } finally {
+    await nc.close();
   }
 });

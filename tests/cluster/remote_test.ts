@@ -21,7 +21,10 @@ const caller: SessionInfo = {
 };
 
 function remote(): RemoteRpc {
-  const rpc = new RemoteRpc({ node: "A", realm: "r", claim: () => Promise.resolve(undefined) });
+  const rpc = new RemoteRpc(
+    { node: "A", realm: "r", claim: () => Promise.resolve(undefined) },
+    Date.now,
+  );
   const features = { progressiveInvocations: true, calleePassthru: true } as RpcFeatures;
   const entry: CalleeEntry = { node: "B", session: 9, at: 0, options: {}, features };
   rpc.callees.set(9, entry);

@@ -265,10 +265,11 @@ export class DealerCluster {
 
   /**
    * NATS may have lost messages to or from `node` (undefined: this node lost
-   * NATS): calls forwarded there end with ERROR `canceled`, callees interrupted.
+   * NATS) until `before` (the realm's clock): calls forwarded there by then
+   * end with ERROR `canceled`, callees interrupted.
    */
-  lapsed(node: string | undefined): Output {
-    return this.#remote.lapsed(node);
+  lapsed(node: string | undefined, before = Infinity): Output {
+    return this.#remote.lapsed(node, before);
   }
 
   /**

@@ -309,7 +309,7 @@ export class Dealer {
    * @returns The dealer's cluster side, for the shell's inputs.
    */
   joinCluster(hooks: DealerClusterHooks): DealerCluster {
-    const remote = new RemoteRpc(hooks);
+    const remote = new RemoteRpc(hooks, this.#options.now);
     this.#calls.remote = remote;
     this.#cluster = new DealerCluster(remote, {
       registrations: this.#registrations,

@@ -108,6 +108,8 @@ interface Forwarded {
   readonly node: string;
   /** More CALL chunks may follow (progressive call invocations). */
   streaming: boolean;
+  /** When it was forwarded (the realm's clock). */
+  readonly since: number;
 }
 
 /** The cluster state of one dealer. */
@@ -132,9 +134,11 @@ export class RemoteRpc {
   /** New registrations being claimed (by `match procedure`), and how many claims each. */
   readonly claimsNew: Map<string, { procedure: string; match: MatchPolicy; n: number }> = new Map();
 
-  /** Creates the state for the realm the hooks name. */
-  constructor(hooks: DealerClusterHooks) {
+  #now: () => number;
+  /** Creates the state for the realm the hooks name, with the realm's clock. */
+  constructor(hooks: DealerClusterHooks, now: () => number) {
     this.hooks = hooks;
+    this.#now = now;
   }
 
   /**
@@ -205,7 +209,7 @@ export class RemoteRpc {
     }
     let mine = this.forwarded.get(session.id);
     if (mine === undefined) this.forwarded.set(session.id, mine = new Map());
-    mine.set(msg.request, { node: entry.node, streaming });
+    mine.set(msg.request, { node: entry.node, streaming, since: this.#now() });
     let nodes = this.proxiedAt.get(session.id);
     if (nodes === undefined) this.proxiedAt.set(session.id, nodes = new Set());
     // The identity crosses once per node; its proxy there supplies it later (else it asks: `who`).
@@ -301,25 +305,26 @@ export class RemoteRpc {
 
   /**
    * NATS may have dropped messages to or from `node` (undefined: this node
-   * lost NATS): every call forwarded there ends with ERROR `canceled`, and
-   * its callee is interrupted (a CANCEL `kill` to its node), so no caller
-   * waits forever for an answer lost and its `callsPerSession` slot is
-   * free again.
+   * lost NATS) until `before`: every call forwarded there by then ends with
+   * ERROR `canceled`, and its callee is interrupted (a CANCEL `kill` to its
+   * node), so no caller waits forever for an answer lost and its
+   * `callsPerSession` slot is free again. Calls forwarded since were not lost.
    *
    * @returns The ERRORs and the CANCELs.
    */
-  lapsed(node: string | undefined): Output {
+  lapsed(node: string | undefined, before = Infinity): Output {
     const effects: Effect[] = [];
-    const messages = this.#end(node, "the cluster lost messages", effects);
+    const messages = this.#end(node, "the cluster lost messages", effects, before);
     return { messages, effects };
   }
 
-  #end(node: string | undefined, why: string, cancels?: Effect[]): Outbound[] {
+  #end(node: string | undefined, why: string, cancels?: Effect[], before = Infinity): Outbound[] {
     const out: Outbound[] = [];
     const { realm, node: from } = this.hooks;
     for (const [caller, mine] of this.forwarded) {
       for (const [request, call] of mine) {
         if (node !== undefined && call.node !== node) continue;
+        if (call.since > before) continue; // forwarded after the news: not lost
         mine.delete(request);
         out.push(errorReply(caller, MessageType.CALL, request, ErrorUri.CANCELED, why));
         const msg: CancelMessage = { type: MessageType.CANCEL, request, options: { mode: "kill" } };
