@@ -33,7 +33,7 @@ import { BatchCursor } from "./batch.ts";
 /** Milliseconds of NATS messages handled per turn of the event loop. */
 export const TURN_MS = 20;
 
-/** Past this much waiting (estimated: bytes plus {@linkcode ENTRY_BYTES} each), publications are dropped. */
+/** Past this much publications waiting (estimated: bytes plus {@linkcode ENTRY_BYTES} each), more are dropped. */
 export const DROP_AT = 16 * 1024 * 1024;
 
 /** The memory what waits may take: past it the oldest is handled at once. */
@@ -57,6 +57,8 @@ interface Waiting {
   readonly subject: string;
   readonly handler: InboundHandler;
   readonly bytes: number;
+  /** Whether it is publications (counted in `#publicationBytes`). */
+  readonly droppable: boolean;
 }
 
 /** A message or a node event. */
@@ -83,6 +85,8 @@ export class Inbound {
   #waiting = new Fifo<Entry>();
   /** Estimated memory of what waits. */
   #bytes = 0;
+  /** The part of `#bytes` that is publications: what {@linkcode DROP_AT} is about. */
+  #publicationBytes = 0;
   /** `Date.now()` when this turn began; 0 between turns. */
   #turnStart = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -121,9 +125,9 @@ export class Inbound {
       this.#begin();
       if (this.#read(cursor, subject, handler)) return;
     }
-    if (droppable && this.#bytes >= DROP_AT) return this.#drop(cursor);
+    if (droppable && this.#publicationBytes >= DROP_AT) return this.#drop(cursor);
     cursor.detach();
-    this.#wait({ cursor, subject, handler, bytes: cursor.bytes + ENTRY_BYTES });
+    this.#wait({ cursor, subject, handler, bytes: cursor.bytes + ENTRY_BYTES, droppable });
   }
 
   /**
@@ -141,7 +145,7 @@ export class Inbound {
   close(): void {
     this.#closed = true;
     this.#waiting = new Fifo();
-    this.#bytes = 0;
+    this.#bytes = this.#publicationBytes = 0;
     clearTimeout(this.#timer);
   }
 
@@ -158,7 +162,10 @@ export class Inbound {
 
   #wait(entry: Entry): void {
     this.#waiting.push(entry);
-    if (typeof entry !== "function") this.#bytes += entry.bytes;
+    if (typeof entry !== "function") {
+      this.#bytes += entry.bytes;
+      if (entry.droppable) this.#publicationBytes += entry.bytes;
+    }
     while (this.#bytes > MAX_WAITING_BYTES && !this.#closed) this.#next(Infinity);
     this.#schedule();
   }
@@ -201,6 +208,7 @@ export class Inbound {
     if (this.#closed) return false;
     this.#waiting.shift();
     this.#bytes -= entry.bytes;
+    if (entry.droppable) this.#publicationBytes -= entry.bytes;
     return true;
   }
 

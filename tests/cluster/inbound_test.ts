@@ -130,6 +130,22 @@ Deno.test("Inbound: past DROP_AT publications are dropped (counted, warned once)
   inbound.close();
 });
 
+Deno.test("Inbound: other messages waiting do not count against DROP_AT: a publication behind them waits", async () => {
+  const inbound = new Inbound(quiet);
+  const handled: string[] = [];
+  inbound.message(new Uint8Array([0]), "a", () => busy(TURN_MS)); // this turn is over
+  const size = 64 * 1024;
+  const count = Math.ceil(DROP_AT / (size + ENTRY_BYTES)) + 10; // more than DROP_AT of calls
+  for (let i = 0; i < count; i++) {
+    inbound.message(new Uint8Array(size), "rpc", () => handled.push("rpc"));
+  }
+  inbound.message(new Uint8Array([0x90]), "pub", () => handled.push("pub"), true);
+  equal(inbound.dropped, 0);
+  await until(() => handled.length === count + 1, 5000);
+  equal(handled.at(-1), "pub");
+  inbound.close();
+});
+
 Deno.test("Inbound: once closed, nothing waiting or new is handled", async () => {
   const inbound = new Inbound(quiet);
   const seen: number[] = [];
