@@ -240,7 +240,7 @@ export class Inbound {
     try {
       work();
     } catch (failure) {
-      this.#log("error", `Cluster: node event: ${failure}`);
+      this.#log("error", `Cluster: in line: ${failure}`);
     }
   }
 }

@@ -311,6 +311,17 @@ export class ClusterNode {
     if (drained !== undefined) await this.#nc.close().catch(() => {});
   }
 
+  /**
+   * Runs `work` after what NATS brought that waits in line (`inbound.ts`;
+   * at once when nothing does), so that what arrives another way (a KV
+   * watch) does not overtake it.
+   *
+   * @param work The work.
+   */
+  afterWaiting(work: () => void): void {
+    this.#inbound.event(work);
+  }
+
   /** Handles nothing more that NATS brings (what waits is dropped): the node is closing. */
   stopReceiving(): void {
     this.#inbound.close();
