@@ -191,6 +191,20 @@ Deno.test("cluster node: a node's farewell is acted on after what it sent before
   }
 });
 
+/**
+ * Gives `node` a line: 300 NATS messages of 2 ms each (as a burst of
+ * publications to many subscribers would), sent from a connection of the
+ * test's, which it returns (close it).
+ */
+async function busyLine(node: ClusterNode, url: string) {
+  node.subscribe(node.subject("slow"), () => busy(2));
+  await node.flush();
+  const { connect } = await import("@nats-io/transport-node");
+  const nc = await connect({ servers: [url] });
+  for (let i = 0; i < 300; i++) nc.publish(node.subject("slow"), new Uint8Array([0x90]));
+  return nc;
+}
+
 Deno.test("cluster: a node's 'back' waiting in line ends only the calls forwarded to it before it arrived", async () => {
   await using c = await startCluster(2, "back");
   const [a, b] = c.nodes as [typeof c.nodes[0], typeof c.nodes[0]];
@@ -201,13 +215,8 @@ Deno.test("cluster: a node's 'back' waiting in line ends only the calls forwarde
   await until(() => (dealer.lookup("com.example.echo", "exact")?.callees.length ?? 0) === 1, 5000);
   const nodeA = clusterNodeOf(a.router)!;
   const nodeB = clusterNodeOf(b.router)!;
-  // A line on A: 300 messages of 2 ms (as a burst of publications to many subscribers would).
-  nodeA.subscribe(nodeA.subject("slow"), () => busy(2));
-  await nodeA.flush();
-  const { connect } = await import("@nats-io/transport-node");
-  const nc = await connect({ servers: [c.nats.url] });
+  const nc = await busyLine(nodeA, c.nats.url);
   try {
-    for (let i = 0; i < 300; i++) nc.publish(nodeA.subject("slow"), new Uint8Array([0x90]));
     nc.publish(nodeA.subject("nodes", "back", nodeB.id)); // what B says after a reconnect
     await nc.flush();
     await sleep(60); // A has read it; its line is still busy
@@ -230,12 +239,8 @@ Deno.test("cluster: a retained event reaches a subscription made while its live 
   const subscriber = await join(a, "json");
   await sleep(300);
   const nodeA = clusterNodeOf(a.router)!;
-  nodeA.subscribe(nodeA.subject("slow"), () => busy(2));
-  await nodeA.flush();
-  const { connect } = await import("@nats-io/transport-node");
-  const nc = await connect({ servers: [c.nats.url] });
+  const nc = await busyLine(nodeA, c.nats.url);
   try {
-    for (let i = 0; i < 300; i++) nc.publish(nodeA.subject("slow"), new Uint8Array([0x90]));
     await nc.flush();
     await sleep(30);
     await publisher.publish("com.example.r", { args: ["E"] }, { retain: true, acknowledge: true });
