@@ -95,8 +95,7 @@ export class ClusterNode {
   #connected = true;
   /** What {@linkcode ClusterNode.send} holds until the loop turns. */
   #batches: Batches;
-  /** What NATS brings, and node events, in order and in turns. */
-  #inbound: Inbound;
+  #inbound: Inbound; // what NATS brings, and node events, in order and in turns
   #reconnectedAt = 0;
 
   private constructor(nc: NatsConnection, options: ClusterOptions, log: Logger) {
@@ -312,11 +311,9 @@ export class ClusterNode {
   }
 
   /**
-   * Runs `work` after what NATS brought that waits in line (`inbound.ts`;
-   * at once when nothing does), so that what arrives another way (a KV
-   * watch) does not overtake it.
+   * Runs `work` after what waits in line (`inbound.ts`), or at once: what arrives another way.
    *
-   * @param work The work.
+   * @param work The work (a KV watch's update).
    */
   afterWaiting(work: () => void): void {
     this.#inbound.event(work);
