@@ -125,9 +125,12 @@ export class Inbound {
       this.#begin();
       if (this.#read(cursor, subject, handler)) return;
     }
-    if (droppable && this.#publicationBytes >= DROP_AT) return this.#drop(cursor);
+    const bytes = cursor.bytes + ENTRY_BYTES;
+    // A publication is dropped rather than make what waits run at once (past MAX_WAITING_BYTES).
+    const full = this.#publicationBytes >= DROP_AT || this.#bytes + bytes > MAX_WAITING_BYTES;
+    if (droppable && full) return this.#drop(cursor);
     cursor.detach();
-    this.#wait({ cursor, subject, handler, bytes: cursor.bytes + ENTRY_BYTES, droppable });
+    this.#wait({ cursor, subject, handler, bytes, droppable });
   }
 
   /**

@@ -256,3 +256,16 @@ Deno.test("cluster: a retained event reaches a subscription made while its live 
     await nc.close();
   }
 });
+
+Deno.test("Inbound: a publication that would take what waits past MAX_WAITING_BYTES is dropped, not what waits run at once", () => {
+  const inbound = new Inbound(quiet);
+  inbound.message(new Uint8Array([0]), "a", () => busy(TURN_MS)); // this turn is over
+  const size = 64 * 1024;
+  const calls = Math.floor((MAX_WAITING_BYTES - 1024 * 1024) / (size + ENTRY_BYTES));
+  let ran = 0;
+  for (let i = 0; i < calls; i++) inbound.message(new Uint8Array(size), "rpc", () => ran++);
+  for (let i = 0; i < 200; i++) inbound.message(new Uint8Array(size), "pub", () => {}, true);
+  equal(ran, 0, "the calls still wait");
+  ok(inbound.dropped > 150, `${inbound.dropped} publications dropped`);
+  inbound.close();
+});
