@@ -243,7 +243,7 @@ export class Inbound {
     try {
       work();
     } catch (failure) {
-      this.#log("error", `Cluster: in line: ${failure}`);
+      this.#log("error", `Cluster: node event: ${failure}`);
     }
   }
 }

@@ -310,15 +310,6 @@ export class ClusterNode {
     if (drained !== undefined) await this.#nc.close().catch(() => {});
   }
 
-  /**
-   * Runs `work` after what waits in line (`inbound.ts`), or at once: what arrives another way.
-   *
-   * @param work The work (a KV watch's update).
-   */
-  afterWaiting(work: () => void): void {
-    this.#inbound.event(work);
-  }
-
   /** Handles nothing more that NATS brings (what waits is dropped): the node is closing. */
   stopReceiving(): void {
     this.#inbound.close();

@@ -117,11 +117,7 @@ export class ClusterRetained {
     (async () => {
       for await (const entry of it) {
         try {
-          if (entry.operation === "PUT") {
-            const stored = decode(entry.value) as Stored;
-            // After the live copy, which may wait in line: a subscription made meanwhile gets it once.
-            this.#node.afterWaiting(() => this.#mirror(stored));
-          }
+          if (entry.operation === "PUT") this.#mirror(decode(entry.value) as Stored);
         } catch (error) {
           this.#log("error", `Cluster: retained event ${entry.key}: ${error}`);
         }

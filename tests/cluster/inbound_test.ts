@@ -230,33 +230,6 @@ Deno.test("cluster: a node's 'back' waiting in line ends only the calls forwarde
   }
 });
 
-Deno.test("cluster: a retained event reaches a subscription made while its live copy waits in line once", async () => {
-  await using c = await startCluster(2, "retained");
-  const [a, b] = c.nodes as [typeof c.nodes[0], typeof c.nodes[0]];
-  const watcher = await join(a, "json"); // A's interest in the topic: NATS brings it to A
-  await watcher.subscribe("com.example.r", () => {});
-  const publisher = await join(b, "json");
-  const subscriber = await join(a, "json");
-  await sleep(300);
-  const nodeA = clusterNodeOf(a.router)!;
-  const nc = await busyLine(nodeA, c.nats.url);
-  try {
-    await nc.flush();
-    await sleep(30);
-    await publisher.publish("com.example.r", { args: ["E"] }, { retain: true, acknowledge: true });
-    await sleep(150); // the KV copy has come; the live copy still waits in A's line
-    const got: string[] = [];
-    await subscriber.subscribe("com.example.r", (e) => {
-      got.push(`${e.args[0]}${e.details.retained === true ? " (retained)" : ""}`);
-    }, { get_retained: true });
-    await until(() => got.length > 0, 5000);
-    await sleep(700); // the line is through
-    equal(got.length, 1, got.join(", "));
-  } finally {
-    await nc.close();
-  }
-});
-
 Deno.test("Inbound: a publication that would take what waits past MAX_WAITING_BYTES is dropped, not what waits run at once", () => {
   const inbound = new Inbound(quiet);
   inbound.message(new Uint8Array([0]), "a", () => busy(TURN_MS)); // this turn is over
