@@ -226,7 +226,7 @@ export class Callee {
       const id = (reply as { registration: number }).registration;
       const registration = make(id, async () => {
         if (!this.#registrations.delete(id) || !this.#ctx.isOpen()) return;
-        await this.#ctx.request((request) => ({
+        await this.#ctx.withdraw((request) => ({
           type: MessageType.UNREGISTER,
           request,
           registration: id,

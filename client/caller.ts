@@ -274,12 +274,17 @@ export class Caller {
   #send(call: PendingCall, msg: { options: Dict; procedure: string } & Arguments): void {
     try {
       if (call.request === 0) {
+        const refused = this.#ctx.isOpen() ? this.#ctx.refusal() : undefined; // before the ID is taken
+        if (refused !== undefined) throw refused;
         call.request = this.#ctx.nextRequest();
         this.#byRequest.set(call.request, call);
       }
       this.#ctx.send({ type: MessageType.CALL, request: call.request, ...msg });
     } catch (error) {
-      call.reject(error);
+      // A later chunk refused: the router has the call's start, so it is canceled there too.
+      if (call.request !== 0 && this.#byRequest.get(call.request) === call) {
+        this.#cancel(call, "killnowait", error);
+      } else call.reject(error);
     }
   }
 

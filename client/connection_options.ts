@@ -132,7 +132,9 @@ export function sessionEnd(
   stalled = false,
 ): [ConnectionCloseReason, { reason: string; message?: string }] {
   if (stalled) return ["lost", { reason: CloseUri.TIMEOUT, message: "restoring got no reply" }];
-  const lost = info.by === "transport" || (info.by === "router" && COMING_BACK.has(info.reason));
+  const lost = info.by === "transport" || (info.by === "router" && COMING_BACK.has(info.reason)) ||
+    // The client ended it: the router did not read its answers (outbound.ts), as a link lost.
+    (info.by === "client" && info.reason === ErrorUri.LIMIT_EXCEEDED);
   const message = typeof info.details.message === "string" ? info.details.message : undefined;
   return [lost ? "lost" : "closed", {
     reason: info.reason,

@@ -38,8 +38,12 @@ export interface SessionContext {
     make: (request: number) => WampMessage,
     onReply?: (reply: WampMessage) => void,
   ): Promise<WampMessage>;
+  /** Sends an UNSUBSCRIBE or UNREGISTER as {@linkcode SessionContext.request}, never refused by `maxSendBacklog`. */
+  withdraw(make: (request: number) => WampMessage): Promise<WampMessage>;
   /** The next session-scope request ID. */
   nextRequest(): number;
+  /** Why a request made now is refused (`maxSendBacklog`): check it before taking a request ID. */
+  refusal(): Error | undefined;
   /**
    * Reports a failure of application code the session runs (an event
    * handler, an endpoint's answer, an `onRevoked`): `Session.onUserError`.

@@ -40,11 +40,11 @@ export interface ClientLimitOptions {
   requestTimeout?: number;
   /**
    * Bytes that may wait to be sent, not yet read by the router. Past it, a
-   * request the application makes (CALL, PUBLISH, SUBSCRIBE, REGISTER,
-   * their withdrawals) rejects with `ApplicationError`
-   * `cloverleaf.error.limit_exceeded`, and an
-   * answer to an INVOCATION ends the session with that reason: the router
-   * is not reading what it asked for (`outbound.ts`).
+   * request the application makes (CALL, PUBLISH, SUBSCRIBE, REGISTER;
+   * withdrawals always go) rejects with `ApplicationError`
+   * `cloverleaf.error.limit_exceeded`, and an answer to an INVOCATION ends
+   * the session with that reason: the router is not reading what it asked
+   * for (`outbound.ts`; a `Connection` reconnects).
    * @default {67108864}
    */
   maxSendBacklog?: number;

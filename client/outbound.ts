@@ -5,12 +5,15 @@
  * A router that stops reading while it sends INVOCATIONs (or anything the
  * client answers) would make the client queue its answers without end.
  * Past `maxSendBacklog` bytes waiting, a request the application makes
- * (CALL, PUBLISH, SUBSCRIBE, REGISTER and their withdrawals) is refused
- * with `cloverleaf.error.limit_exceeded`, so the application can slow
- * down, and an answer the router asked for (YIELD, ERROR to an INVOCATION)
- * ends the session: the router is not reading. Everything else (HELLO,
- * AUTHENTICATE, CANCEL, GOODBYE, ABORT) is small, and one per request or
- * session, and always goes.
+ * (CALL, PUBLISH, SUBSCRIBE, REGISTER) is refused with
+ * `cloverleaf.error.limit_exceeded` before it takes a request ID (the
+ * roles ask {@linkcode Outbound.refusal} first), so the application can
+ * slow down, and an answer the router asked for (YIELD, ERROR to an
+ * INVOCATION) ends the session: the router is not reading (a `Connection`
+ * reconnects, as for a lost link). Everything else (HELLO, AUTHENTICATE,
+ * UNSUBSCRIBE, UNREGISTER, CANCEL, GOODBYE, ABORT) is small, one per
+ * request, subscription or session, and always goes: a withdrawal refused
+ * would leave the router's state behind the client's.
  *
  * @module
  */
@@ -31,9 +34,7 @@ const REQUESTS: ReadonlySet<number> = new Set([
   MessageType.CALL,
   MessageType.PUBLISH,
   MessageType.SUBSCRIBE,
-  MessageType.UNSUBSCRIBE,
   MessageType.REGISTER,
-  MessageType.UNREGISTER,
 ]);
 
 /** What the router asked the client for: past the send backlog, the session ends. */

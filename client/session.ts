@@ -75,7 +75,9 @@ export class Session {
       notOpen: () => this.#notOpen(),
       report: (error, where) => this.#report(error, where),
       request: (make, onReply) => this.#request(make, onReply),
+      withdraw: (make) => this.#request(make, undefined, true),
       nextRequest: () => this.#requests.next(),
+      refusal: () => this.#out.refusal(),
       log: joiner.log,
       limits: joiner.limits,
     };
@@ -332,9 +334,11 @@ export class Session {
   #request(
     make: (request: number) => WampMessage,
     onReply?: (reply: WampMessage) => void,
+    withdrawal = false,
   ): Promise<WampMessage> {
     if (this.#state !== "open") return Promise.reject(this.#notOpen());
-    const refused = this.#out.refusal();
+    // A withdrawal always goes: the client has forgotten the subscription or registration already.
+    const refused = withdrawal ? undefined : this.#out.refusal();
     if (refused !== undefined) return Promise.reject(refused);
     const { msg, reply } = this.#requests.open(make, onReply);
     this.#out.send(msg);

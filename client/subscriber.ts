@@ -173,7 +173,7 @@ export class Subscriber {
     if (!this.#ctx.isOpen()) return;
     let sent = 0;
     try {
-      await this.#ctx.request((request) => {
+      await this.#ctx.withdraw((request) => {
         this.#unsubscribing.set(id, sent = request);
         return { type: MessageType.UNSUBSCRIBE, request, subscription: id };
       });

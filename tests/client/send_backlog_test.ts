@@ -1,17 +1,20 @@
 /**
- * A router that stops reading while it sends INVOCATIONs: the client over
- * a global `WebSocket` (which cannot stop reading) ends the session with
- * `cloverleaf.error.limit_exceeded` once `maxSendBacklog` of its answers
- * wait, instead of queueing them without end. The "router" is raw TCP on
- * 127.0.0.1 speaking just enough WebSocket.
+ * `maxSendBacklog`: a router that stops reading while it sends
+ * INVOCATIONs (raw TCP on 127.0.0.1 speaking just enough WebSocket) gets
+ * the session ended instead of its answers queued without end; requests
+ * the application makes past it are refused without leaving a gap in the
+ * request IDs, a half call, or a withdrawal undone (our router, with the
+ * link's backlog raised by the test).
  */
 
 import { equal, ok } from "node:assert/strict";
+import { openLink } from "../../client/connect.ts";
+import { sessionEnd } from "../../client/connection_options.ts";
 import { connectGlobalWebSocket } from "../../client/links/web_socket.ts";
 import { Session } from "../../client/session.ts";
 import { ErrorUri } from "../../mod.ts";
 import { acceptKey } from "../../transports/websocket/framing.ts";
-import { within } from "../_helpers/router.ts";
+import { startRouter, type TestRouter, within } from "../_helpers/router.ts";
 
 const utf8 = new TextEncoder();
 
@@ -73,4 +76,96 @@ Deno.test("a router that stops reading while it sends INVOCATIONs: the session e
     listener.close();
     await router;
   }
+});
+
+Deno.test("a session ended because the router did not read is a lost link for a Connection: it reconnects", () => {
+  const [kind] = sessionEnd({ reason: ErrorUri.LIMIT_EXCEEDED, details: {}, by: "client" });
+  equal(kind, "lost");
+});
+
+/** Joins over RawSocket with `maxSendBacklog` 1000 and a backlog the test raises (a router not reading). */
+async function joinBacklogged(
+  t: TestRouter,
+): Promise<{ session: Session; set: (n: number) => void }> {
+  const link = await openLink(t.listener.urls.rawsocket!, { serializers: ["json"] });
+  let extra = 0;
+  const real = link.backlog.bind(link);
+  link.backlog = () => real() + extra;
+  const session = await Session.join(link, { realm: "realm1", maxSendBacklog: 1000 });
+  return { session, set: (n) => extra = n };
+}
+
+Deno.test("a CALL or PUBLISH refused past maxSendBacklog takes no request ID: the session goes on", async () => {
+  await using t = await startRouter();
+  const callee = await Session.join(await openLink(t.listener.urls.rawsocket!, {}), {
+    realm: "realm1",
+  });
+  await callee.register("com.example.echo", () => ({ args: ["ok"] }));
+  const { session, set } = await joinBacklogged(t);
+  set(5000);
+  const refused = (e: unknown) => (e as { uri?: string }).uri === ErrorUri.LIMIT_EXCEEDED;
+  ok(await session.call("com.example.echo").then(() => false, refused), "the CALL is refused");
+  ok(
+    await session.publish("com.example.t", { args: [1] }).then(() => false, refused),
+    "the PUBLISH",
+  );
+  set(0);
+  // The router numbers requests strictly: a skipped ID would have ended the session.
+  equal((await within(session.call("com.example.echo"), 3000)).args[0], "ok");
+  await session.close();
+  await callee.close();
+});
+
+Deno.test("a progressive call refused mid-stream is cancelled at the router: the callee's invocation ends", async () => {
+  await using t = await startRouter();
+  const callee = await Session.join(await openLink(t.listener.urls.rawsocket!, {}), {
+    realm: "realm1",
+  });
+  let signal: AbortSignal | undefined;
+  await callee.register("com.example.sum", async (_args, _kwargs, _details, invocation) => {
+    signal = invocation.signal;
+    let sum = 0;
+    for await (const chunk of invocation.chunks) sum += Number(chunk.args[0]);
+    return { args: [sum] };
+  });
+  const { session, set } = await joinBacklogged(t);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => release = resolve);
+  async function* input() {
+    yield { args: [1] };
+    yield { args: [2] }; // the first chunk goes once the client knows more follow
+    await gate;
+    yield { args: [3] };
+  }
+  const calling = session.call("com.example.sum", input()).then(() => "result", (e) => e.uri);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  set(5000);
+  release();
+  equal(await calling, ErrorUri.LIMIT_EXCEEDED);
+  set(0);
+  await within(
+    (async () => {
+      while (signal?.aborted !== true) await new Promise((resolve) => setTimeout(resolve, 10));
+    })(),
+    3000,
+    "the callee's invocation ends",
+  );
+  await session.close();
+  await callee.close();
+});
+
+Deno.test("withdrawals are never refused: an unregister() past maxSendBacklog still reaches the router", async () => {
+  await using t = await startRouter();
+  const { session, set } = await joinBacklogged(t);
+  const registration = await session.register("com.example.echo", () => ({ args: ["ok"] }));
+  set(5000);
+  await registration.unregister();
+  set(0);
+  const caller = await Session.join(await openLink(t.listener.urls.rawsocket!, {}), {
+    realm: "realm1",
+  });
+  const outcome = await caller.call("com.example.echo").then(() => "result", (e) => e.uri);
+  equal(outcome, ErrorUri.NO_SUCH_PROCEDURE);
+  await caller.close();
+  await session.close();
 });
