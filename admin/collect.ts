@@ -145,6 +145,14 @@ export function collect(sources: MetricSources): MetricFamily[] {
       value: node.nodes().length,
     }]);
     gauge("cluster_connected", "1 while NATS is reachable.", [{ value: node.connected ? 1 : 0 }]);
+    gauge("cluster_inbound_waiting", "NATS messages and node events waiting for a turn.", [{
+      value: node.waiting,
+    }]);
+    counter(
+      "cluster_dropped_publications",
+      "Publications from other nodes dropped: this node could not keep up.",
+      [{ value: node.dropped }],
+    );
   }
   return families;
 }

@@ -268,6 +268,16 @@ export class ClusterNode {
     this.#backHandlers.push(handler);
   }
 
+  /** NATS messages and node events waiting in line for a turn (`inbound.ts`). */
+  get waiting(): number {
+    return this.#inbound.waiting;
+  }
+
+  /** Publications from other nodes dropped because this node could not keep up (`inbound.ts`). */
+  get dropped(): number {
+    return this.#inbound.dropped;
+  }
+
   /** Whether NATS is reachable now. */
   get connected(): boolean {
     return this.#connected;

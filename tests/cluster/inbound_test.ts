@@ -14,6 +14,7 @@ import {
   TURN_MS,
 } from "../../cluster/inbound.ts";
 import { ClusterNode } from "../../cluster/node.ts";
+import { serveAdmin } from "../../router/mod.ts";
 import { clusterNodeOf, realmOf } from "../../router/router.ts";
 import { startNats } from "../_helpers/nats.ts";
 import { join, until } from "../_helpers/router.ts";
@@ -241,4 +242,17 @@ Deno.test("Inbound: a publication that would take what waits past MAX_WAITING_BY
   equal(ran, 0, "the calls still wait");
   ok(inbound.dropped > 150, `${inbound.dropped} publications dropped`);
   inbound.close();
+});
+
+Deno.test("cluster: /metrics shows what waits in line and the publications dropped", async () => {
+  await using c = await startCluster(1, "metrics");
+  const [a] = c.nodes as [typeof c.nodes[0]];
+  const admin = await serveAdmin(a.router, { port: 0, listeners: [a.listener] });
+  try {
+    const text = await (await fetch(`${admin.url}/metrics`)).text();
+    ok(/^cloverleaf_cluster_inbound_waiting 0$/m.test(text), text);
+    ok(/^cloverleaf_cluster_dropped_publications_total 0$/m.test(text), text);
+  } finally {
+    await admin.close();
+  }
 });

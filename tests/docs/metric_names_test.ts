@@ -6,7 +6,12 @@ import { serveAdmin } from "../../router/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 /** Only a cluster node exposes these. */
-const CLUSTER_ONLY = ["cloverleaf_cluster_connected", "cloverleaf_cluster_nodes"];
+const CLUSTER_ONLY = [
+  "cloverleaf_cluster_connected",
+  "cloverleaf_cluster_dropped_publications_total",
+  "cloverleaf_cluster_inbound_waiting",
+  "cloverleaf_cluster_nodes",
+];
 
 /** The README lists `cloverleaf_sessions`, then the others as `_name` (prefix left out). */
 function readmeNames(text: string): string[] {
