@@ -208,7 +208,8 @@ export class Inbound {
       return Date.now() < deadline;
     }
     if (!this.#read(entry.cursor, entry.subject, entry.handler, deadline)) return false;
-    if (this.#closed) return false;
+    // Closed, or taken out already by a handler that made room (an event past MAX_WAITING_BYTES).
+    if (this.#closed || this.#waiting.at(0) !== entry) return false;
     this.#waiting.shift();
     this.#bytes -= entry.bytes;
     if (entry.droppable) this.#publicationBytes -= entry.bytes;

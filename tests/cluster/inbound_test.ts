@@ -256,3 +256,21 @@ Deno.test("cluster: /metrics shows what waits in line and the publications dropp
     await admin.close();
   }
 });
+
+Deno.test("Inbound: a handler that adds an event while the oldest are handled at once loses nothing", async () => {
+  const inbound = new Inbound(quiet);
+  const seen: string[] = [];
+  inbound.message(new Uint8Array([0]), "a", () => busy(TURN_MS)); // this turn is over
+  const size = 4 * 1024 * 1024;
+  const count = Math.ceil(MAX_WAITING_BYTES / size) + 1;
+  for (let i = 0; i < count; i++) {
+    inbound.message(new Uint8Array(size), `m${i}`, (_data, subject) => {
+      seen.push(subject);
+      if (subject === "m0") inbound.event(() => seen.push("event"));
+    });
+  }
+  await until(() => inbound.waiting === 0, 3000);
+  inbound.close();
+  deepEqual(seen.filter((s) => s !== "event"), Array.from({ length: count }, (_, i) => `m${i}`));
+  equal(seen.filter((s) => s === "event").length, 1);
+});
