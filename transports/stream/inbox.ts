@@ -14,6 +14,7 @@
  * @module
  */
 
+import { Fifo } from "../../router/core/fifo.ts";
 import { type PeerHandler, ProtocolViolationError, type WampMessage } from "../../wamp/mod.ts";
 
 /**
@@ -103,7 +104,7 @@ type Kept = Arrival | (() => void);
  */
 export class Inbox {
   /** Inboxes whose next turn is due, in order; a tick of one timer runs them. */
-  static #due: Inbox[] = [];
+  static #due = new Fifo<Inbox>(); // a tick may take thousands: no Array.shift
   static #ticking = false;
   /**
    * When the first turn that ran a millisecond or more in this turn of the
