@@ -36,7 +36,7 @@ export const TURN_MS = 20;
 /** Past this much publications waiting (estimated: bytes plus {@linkcode ENTRY_BYTES} each), more are dropped. */
 export const DROP_AT = 16 * 1024 * 1024;
 
-/** The memory what waits may take: past it the oldest is handled at once. */
+/** The memory what waits (node events included) may take: past it the oldest is handled at once. */
 export const MAX_WAITING_BYTES = 2 * DROP_AT;
 
 /** Milliseconds between two warnings that publications are dropped. */
@@ -165,7 +165,8 @@ export class Inbound {
 
   #wait(entry: Entry): void {
     this.#waiting.push(entry);
-    if (typeof entry !== "function") {
+    if (typeof entry === "function") this.#bytes += ENTRY_BYTES; // a node event: small, but counted
+    else {
       this.#bytes += entry.bytes;
       if (entry.droppable) this.#publicationBytes += entry.bytes;
     }
@@ -204,6 +205,7 @@ export class Inbound {
     const entry = this.#waiting.at(0)!;
     if (typeof entry === "function") {
       this.#waiting.shift();
+      this.#bytes -= ENTRY_BYTES;
       this.#run(entry);
       return Date.now() < deadline;
     }

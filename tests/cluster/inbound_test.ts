@@ -274,3 +274,14 @@ Deno.test("Inbound: a handler that adds an event while the oldest are handled at
   deepEqual(seen.filter((s) => s !== "event"), Array.from({ length: count }, (_, i) => `m${i}`));
   equal(seen.filter((s) => s === "event").length, 1);
 });
+
+Deno.test("Inbound: node events count against MAX_WAITING_BYTES too: past it the oldest run at once", () => {
+  const inbound = new Inbound(quiet);
+  inbound.message(new Uint8Array([0]), "a", () => busy(TURN_MS)); // this turn is over
+  inbound.message(new Uint8Array([1]), "a", () => {}); // waits: events now wait behind it
+  let ran = 0;
+  const events = Math.floor(MAX_WAITING_BYTES / ENTRY_BYTES) + 10;
+  for (let i = 0; i < events; i++) inbound.event(() => ran++);
+  ok(ran >= 9 && ran < events, `${ran} ran at once`);
+  inbound.close();
+});
