@@ -274,8 +274,6 @@ export class Caller {
   #send(call: PendingCall, msg: { options: Dict; procedure: string } & Arguments): void {
     try {
       if (call.request === 0) {
-        const refused = this.#ctx.isOpen() ? this.#ctx.refusal() : undefined; // before the ID is taken
-        if (refused !== undefined) throw refused;
         call.request = this.#ctx.nextRequest();
         this.#byRequest.set(call.request, call);
       }

@@ -40,10 +40,12 @@ export interface SessionContext {
   ): Promise<WampMessage>;
   /** Sends an UNSUBSCRIBE or UNREGISTER as {@linkcode SessionContext.request}, never refused by `maxSendBacklog`. */
   withdraw(make: (request: number) => WampMessage): Promise<WampMessage>;
-  /** The next session-scope request ID. */
+  /**
+   * The next session-scope request ID, for a request the application makes.
+   * Throws, taking none (no gap in the sequence), when the session is not
+   * open or past `maxSendBacklog` (`outbound.ts`).
+   */
   nextRequest(): number;
-  /** Why a request made now is refused (`maxSendBacklog`): check it before taking a request ID. */
-  refusal(): Error | undefined;
   /**
    * Reports a failure of application code the session runs (an event
    * handler, an endpoint's answer, an `onRevoked`): `Session.onUserError`.

@@ -43,9 +43,6 @@ export class Publisher {
       ...payload,
     });
     if (options.acknowledge !== true) {
-      if (!this.#ctx.isOpen()) throw this.#ctx.notOpen();
-      const refused = this.#ctx.refusal(); // before the request ID is taken: no gap in the sequence
-      if (refused !== undefined) throw refused;
       this.#ctx.send(make(this.#ctx.nextRequest()));
       return undefined;
     }

@@ -76,8 +76,7 @@ export class Session {
       report: (error, where) => this.#report(error, where),
       request: (make, onReply) => this.#request(make, onReply),
       withdraw: (make) => this.#request(make, undefined, true),
-      nextRequest: () => this.#requests.next(),
-      refusal: () => this.#out.refusal(),
+      nextRequest: () => this.#nextRequest(),
       log: joiner.log,
       limits: joiner.limits,
     };
@@ -329,6 +328,13 @@ export class Session {
   #send(msg: WampMessage): void {
     if (this.#state !== "open") throw this.#notOpen();
     this.#out.send(msg);
+  }
+
+  #nextRequest(): number {
+    if (this.#state !== "open") throw this.#notOpen();
+    const refused = this.#out.refusal();
+    if (refused !== undefined) throw refused;
+    return this.#requests.next();
   }
 
   #request(
