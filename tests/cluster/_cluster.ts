@@ -6,6 +6,7 @@ import { ApplicationError, connect, type Session } from "../../mod.ts";
 import type { RealmOptions } from "../../router/mod.ts";
 import { realmOf } from "../../router/router.ts";
 import type { SerializerName } from "../../wamp/mod.ts";
+import { ClusterNode } from "../../cluster/node.ts";
 import { type NatsServer, startNats } from "../_helpers/nats.ts";
 import { startRouter, type TestRouter, until, within } from "../_helpers/router.ts";
 
@@ -166,5 +167,26 @@ export async function tableHas(nats: NatsServer, name: string, n: number): Promi
     if (Date.now() > deadline) throw new Error(`table has ${keys.join(", ")}, not ${n} keys`);
     await new Promise((resolve) => setTimeout(resolve, 25));
     keys = await tableKeys(nats, name);
+  }
+}
+
+/**
+ * Runs `body` with two bare cluster nodes that see each other (heartbeat
+ * 50 ms, node timeout 300 ms), over a nats-server of their own.
+ */
+export async function withTwoNodes(
+  body: (a: ClusterNode, b: ClusterNode) => Promise<void>,
+): Promise<void> {
+  const nats = await startNats();
+  const options = { servers: [nats.url], heartbeat: 50, nodeTimeout: 300 };
+  const a = await ClusterNode.connect(options, () => {});
+  const b = await ClusterNode.connect(options, () => {});
+  try {
+    await until(() => a.nodes().length === 2 && b.nodes().length === 2, 3000);
+    await body(a, b);
+  } finally {
+    await a.close();
+    await b.close();
+    await nats.stop();
   }
 }

@@ -13,12 +13,11 @@ import {
   MAX_WAITING_BYTES,
   TURN_MS,
 } from "../../cluster/inbound.ts";
-import { ClusterNode } from "../../cluster/node.ts";
+import type { ClusterNode } from "../../cluster/node.ts";
 import { serveAdmin } from "../../router/mod.ts";
 import { clusterNodeOf, realmOf } from "../../router/router.ts";
-import { startNats } from "../_helpers/nats.ts";
 import { join, until } from "../_helpers/router.ts";
-import { startCluster } from "./_cluster.ts";
+import { startCluster, withTwoNodes } from "./_cluster.ts";
 
 const quiet = () => {};
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -162,12 +161,7 @@ Deno.test("Inbound: once closed, nothing waiting or new is handled", async () =>
 });
 
 Deno.test("cluster node: a node's farewell is acted on after what it sent before it, and the loop turns meanwhile", async () => {
-  const nats = await startNats();
-  const options = { servers: [nats.url], heartbeat: 50, nodeTimeout: 300 };
-  const a = await ClusterNode.connect(options, quiet);
-  const b = await ClusterNode.connect(options, quiet);
-  try {
-    await until(() => a.nodes().length === 2 && b.nodes().length === 2, 3000);
+  await withTwoNodes(async (a, b) => {
     let handled = 0;
     let atDown = -1;
     let ticks = 0;
@@ -185,11 +179,7 @@ Deno.test("cluster node: a node's farewell is acted on after what it sent before
     clearInterval(timer);
     equal(atDown, n, `every message of the node before its farewell (${atDown}, ${handled} now)`);
     ok(ticks >= 5, `timers ran between turns (${ticks})`);
-  } finally {
-    await a.close();
-    await b.close();
-    await nats.stop();
-  }
+  });
 });
 
 /**

@@ -7,26 +7,9 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { ClusterNode } from "../../cluster/node.ts";
 import { startNats } from "../_helpers/nats.ts";
 import { until } from "../_helpers/router.ts";
+import { withTwoNodes } from "./_cluster.ts";
 
 const quiet = () => {};
-
-/** Runs `body` with two nodes that see each other (heartbeat 50 ms, node timeout 300 ms). */
-async function withTwoNodes(
-  body: (a: ClusterNode, b: ClusterNode) => Promise<void>,
-): Promise<void> {
-  const nats = await startNats();
-  const options = { servers: [nats.url], heartbeat: 50, nodeTimeout: 300 };
-  const a = await ClusterNode.connect(options, quiet);
-  const b = await ClusterNode.connect(options, quiet);
-  try {
-    await until(() => a.nodes().length === 2 && b.nodes().length === 2, 3000);
-    await body(a, b);
-  } finally {
-    await a.close();
-    await b.close();
-    await nats.stop();
-  }
-}
 
 Deno.test("cluster nodes see each other, and a node that closes is down at once", async () => {
   await withTwoNodes(async (a, b) => {
