@@ -5,7 +5,8 @@
  * in one burst: the router reads them in one chunk, but runs only
  * `TURN_MS` of them per turn of the event loop, so another session's
  * calls keep being answered meanwhile. Before, the burst held every other
- * session for seconds.
+ * session for seconds. Many connections that each keep one such message
+ * in flight share the turns the same way.
  */
 
 import { equal, ok } from "node:assert/strict";
@@ -18,11 +19,11 @@ const RETAINED = 30_000;
 const BURST = 1_000;
 
 /** A router holding 30,000 retained events, a callee of `com.example.echo` and a bystander. */
-async function setUp(): Promise<{ t: TestRouter; bystander: Session }> {
+async function setUp(perSession = BURST): Promise<{ t: TestRouter; bystander: Session }> {
   const t = await startRouter({
     realms: [{
       name: "realm1",
-      limits: { subscriptionsPerSession: BURST, patternSubscriptions: BURST },
+      limits: { subscriptionsPerSession: perSession, patternSubscriptions: 32 * perSession },
     }],
   });
   const publisher = await join(t, "tcp:msgpack");
@@ -108,4 +109,33 @@ Deno.test("what came before a bad frame is answered, though it waited for later 
   await within(closed, 10_000, "the router closing");
   equal((text.match(/\[33,/g) ?? []).length, 60, "SUBSCRIBED");
   equal((text.match(/\[17,/g) ?? []).length, 300, "PUBLISHED");
+});
+
+Deno.test("32 connections that each keep one costly SUBSCRIBE in flight hold another session's calls for a turn or two", async () => {
+  const { t, bystander } = await setUp(10_000);
+  await using _router = t;
+  const attackers = await Promise.all(Array.from({ length: 32 }, () => join(t, "ws:json")));
+  let attacking = true;
+  const attacks = attackers.map(async (attacker, k) => {
+    for (let i = 0; attacking; i++) {
+      await attacker.subscribe(`.example.a${k}p${i}`, () => {}, {
+        match: "wildcard",
+        get_retained: true,
+      });
+    }
+  });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const waits: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const start = performance.now();
+    await bystander.call("com.example.echo", { args: [i] });
+    waits.push(performance.now() - start);
+  }
+  attacking = false;
+  await within(Promise.all(attacks), 30_000, "the attackers");
+  waits.sort((a, b) => a - b);
+  const median = waits[waits.length >> 1]!;
+  // Each connection used to run one SUBSCRIBE per turn of the event loop
+  // (64 ms): 150 ms per call. Costly ones now wait for a tick: 45 ms.
+  ok(median < 90, `a call waited ${median.toFixed(0)} ms (median) behind the costly SUBSCRIBEs`);
 });

@@ -39,6 +39,14 @@ const CLOCK_EVERY = 7;
 export const MIN_TURN_MS = 2;
 
 /**
+ * When an inbox's turns count as costly: what its turns took, in ms read
+ * off `Date.now()`, each earlier turn's weighing a quarter less. A cheap
+ * turn that the clock's millisecond happens to tick in reads 1; turns of a
+ * millisecond or more each soon read 4 or more.
+ */
+const COSTLY = 1.5;
+
+/**
  * How an inbox stops its connection's reading: a {@linkcode Wire} is one.
  * What it keeps counts as unread: it goes on only once the connection
  * would read again.
@@ -83,9 +91,10 @@ type Kept = Arrival | (() => void);
  * so other connections are read between ticks. Inboxes share the time:
  * while `n` wait, a turn lasts `TURN_MS / (n + 1)` (at least
  * {@linkcode MIN_TURN_MS}), and once the turns in one turn of the event
- * loop took `TURN_MS`, each further inbox hands on one arrival. Reading
- * stops only when more arrives after a turn's time is up, so a connection
- * that sends one message at a time never waits for a tick.
+ * loop took `TURN_MS`, each further inbox hands on one arrival, or none
+ * if its recent turns were costly (it waits for a tick). Reading stops
+ * only when more arrives after a turn's time is up, so a connection that
+ * sends one cheap message at a time never waits for a tick.
  *
  * @example
  * ```ts
@@ -142,6 +151,17 @@ export class Inbox {
   #clockAt = 0;
   /** Whether this turn began after the event loop's turns took {@linkcode TURN_MS}: one arrival, then wait. */
   #late = false;
+  /**
+   * What this inbox's turns cost, in ms, older turns weighing less. Once it
+   * reaches {@linkcode COSTLY} and the event loop's turns took
+   * {@linkcode TURN_MS}, its next arrival waits for a tick instead of
+   * running at once: connections that each keep one costly request in
+   * flight no longer each take their time in every turn of the event loop
+   * (32 with 2 ms SUBSCRIBEs held a light call 150-240 ms; 40-45 now).
+   */
+  #cost = 0;
+  /** Arrivals handed on when this turn began: whether it handed on any. */
+  #turnFrom = 0;
   /**
    * Whether this turn's time is up: what else arrives in it waits (reading
    * stops only then, so a connection that sends one message at a time is
@@ -216,7 +236,13 @@ export class Inbox {
       return;
     }
     if (this.#reading === undefined) return hand(handler, item);
-    if (this.#turnStart === 0) this.#startTurn();
+    if (this.#turnStart === 0) {
+      this.#startTurn();
+      if (this.#late && this.#cost >= COSTLY) {
+        this.#kept.push(item);
+        return this.#later();
+      }
+    }
     hand(handler, item);
     if (this.#overTurn()) this.#over = true;
   }
@@ -265,6 +291,7 @@ export class Inbox {
   #startTurn(): void {
     const now = Date.now();
     this.#turnStart = this.#clockAt = now;
+    this.#turnFrom = this.#handed;
     const loop = Inbox.#loopStart;
     this.#late = loop !== 0 && now - loop >= TURN_MS;
     if (loop !== 0) this.#every = 0; // the loop is busy: the first reads at once
@@ -272,6 +299,8 @@ export class Inbox {
   }
 
   #endTurn = (): void => {
+    const handed = this.#handed !== this.#turnFrom;
+    if (handed) this.#cost = this.#cost * 0.75 + this.#clockAt - this.#turnStart;
     this.#turnStart = 0;
     this.#over = false;
   };
@@ -282,9 +311,15 @@ export class Inbox {
    * or every inbox's turns in this turn of the event loop have run for it.
    */
   #overTurn(): boolean {
-    if (this.#late) return true;
-    if ((++this.#handed & this.#every) !== 0) return false;
+    // The first arrival of a turn is always timed: what the turn cost decides where its next one runs.
+    if ((++this.#handed & this.#every) !== 0 && !this.#late && this.#handed - this.#turnFrom > 1) {
+      return false;
+    }
     const now = Date.now();
+    if (this.#late) { // one arrival, timed for `#cost`
+      this.#clockAt = now;
+      return true;
+    }
     // A millisecond since the last read: costly arrivals, so the clock at every one.
     this.#every = now > this.#clockAt ? 0 : CLOCK_EVERY;
     this.#clockAt = now;

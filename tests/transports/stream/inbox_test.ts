@@ -99,6 +99,36 @@ Deno.test("connections whose arrivals come in the same turn of the event loop sh
   for (const { heard } of inboxes) equal(heard.length, count);
 });
 
+Deno.test("past TURN_MS in a turn of the event loop, an inbox whose recent turns were costly waits for a tick; a cheap one goes on", async () => {
+  const bound = (cost: number) => {
+    const { handler, heard } = recorder(cost);
+    const inbox = new Inbox(reading());
+    inbox.bind(handler, false);
+    return { inbox, heard };
+  };
+  const costly = Array.from({ length: Math.ceil(TURN_MS / 2) + 4 }, () => bound(2));
+  const cheap = bound(0);
+  // Each connection keeps one costly request in flight: one arrival per turn of the event loop.
+  const round = async (request: number) => {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    for (const { inbox } of costly) {
+      inbox.deliver(publish(request));
+      await Promise.resolve();
+    }
+    cheap.inbox.deliver(publish(request));
+  };
+  await round(1);
+  equal(costly.filter(({ heard }) => heard.length === 1).length, costly.length, "one each, as yet");
+  await Promise.all(costly.map(({ inbox }) => inbox.drained()));
+  await round(2);
+  const waiting = costly.filter(({ heard }) => heard.length === 1).length;
+  ok(waiting >= 2, `${waiting} costly inboxes wait for a tick`);
+  ok(costly.every(({ inbox, heard }) => inbox.waiting === (heard.length === 1)));
+  deepEqual(cheap.heard, ["m1", "m2"], "the cheap one's arrival ran at once");
+  await Promise.all(costly.map(({ inbox }) => inbox.drained()));
+  for (const { heard } of costly) deepEqual(heard, ["m1", "m2"]);
+});
+
 Deno.test("arrivals before bind wait for it; bind hands them on within the turn's time", async () => {
   const { handler, heard } = recorder(3);
   const { holds, ...wire } = reading();
