@@ -46,6 +46,9 @@ export const MIN_TURN_MS = 2;
  */
 const COSTLY = 1.5;
 
+/** While an inbox's turns cost this much (see {@linkcode COSTLY}), each of its arrivals is timed. */
+const TIMED = 0.5;
+
 /**
  * How an inbox stops its connection's reading: a {@linkcode Wire} is one.
  * What it keeps counts as unread: it goes on only once the connection
@@ -157,7 +160,7 @@ export class Inbox {
    * {@linkcode TURN_MS}, its next arrival waits for a tick instead of
    * running at once: connections that each keep one costly request in
    * flight no longer each take their time in every turn of the event loop
-   * (32 with 2 ms SUBSCRIBEs held a light call 150-240 ms; 40-45 now).
+   * (32 with 2 ms SUBSCRIBEs held a light call 150-240 ms; 20-45 now).
    */
   #cost = 0;
   /** Arrivals handed on when this turn began: whether it handed on any. */
@@ -294,7 +297,8 @@ export class Inbox {
     this.#turnFrom = this.#handed;
     const loop = Inbox.#loopStart;
     this.#late = loop !== 0 && now - loop >= TURN_MS;
-    if (loop !== 0) this.#every = 0; // the loop is busy: the first reads at once
+    // The loop is busy, or this inbox's turns were costly of late: the first arrival reads at once.
+    if (loop !== 0 || this.#cost >= TIMED) this.#every = 0;
     queueMicrotask(this.#endTurn);
   }
 
@@ -311,10 +315,7 @@ export class Inbox {
    * or every inbox's turns in this turn of the event loop have run for it.
    */
   #overTurn(): boolean {
-    // The first arrival of a turn is always timed: what the turn cost decides where its next one runs.
-    if ((++this.#handed & this.#every) !== 0 && !this.#late && this.#handed - this.#turnFrom > 1) {
-      return false;
-    }
+    if ((++this.#handed & this.#every) !== 0 && !this.#late) return false;
     const now = Date.now();
     if (this.#late) { // one arrival, timed for `#cost`
       this.#clockAt = now;
