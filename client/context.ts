@@ -46,6 +46,8 @@ export interface SessionContext {
    * open or past `maxSendBacklog` (`outbound.ts`).
    */
   nextRequest(): number;
+  /** Whether a request the application makes now would be refused: past `maxSendBacklog`. */
+  sendBlocked(): boolean;
   /**
    * Reports a failure of application code the session runs (an event
    * handler, an endpoint's answer, an `onRevoked`): `Session.onUserError`.

@@ -22,6 +22,13 @@ interface Registered {
   readonly options: RegisterRequestOptions;
 }
 
+/**
+ * Restore requests in flight at once: a `Connection` with 100,000
+ * subscriptions does not write them all in one turn (past
+ * `maxSendBacklog` the rest would end as refused).
+ */
+const RESTORE_WINDOW = 1024;
+
 /** The smallest registry size that triggers dropping ended entries. */
 const PRUNE_FLOOR = 64;
 
@@ -76,8 +83,9 @@ export class Durables {
   }
 
   /**
-   * Subscribes and registers everything still wanted on a new session, all
-   * at once. What the router refuses ends, as if revoked, with the error
+   * Subscribes and registers everything still wanted on a new session,
+   * {@linkcode RESTORE_WINDOW} requests in flight at most, fewer while
+   * `maxSendBacklog` would refuse one. What the router refuses ends, as if revoked, with the error
    * URI as the reason (a registration's `onRevoked` is called with it);
    * what fails because the session ended waits for the next one. A request
    * with no reply in `requestTimeout` (a router that stopped answering)
@@ -89,8 +97,16 @@ export class Durables {
    */
   async restore(session: Session): Promise<void> {
     this.#prune(true);
-    const { subscriber, callee } = rolesOf(session);
-    const pending: Promise<void>[] = [];
+    const { subscriber, callee, sendBlocked } = rolesOf(session);
+    const pending = new Set<Promise<void>>();
+    const add = async (request: () => Promise<void>): Promise<void> => {
+      while (pending.size >= RESTORE_WINDOW || (pending.size > 0 && sendBlocked())) {
+        await Promise.race(pending); // an answer means what went before it was sent
+      }
+      if (!session.isOpen) return; // what is left waits for the next session
+      const settled: Promise<void> = request().finally(() => pending.delete(settled));
+      pending.add(settled);
+    };
     let timedOut = false;
     this.stalled = false;
     const retried = (error: unknown): boolean => {
@@ -98,17 +114,19 @@ export class Durables {
       if (!(error instanceof ApplicationError) || error.uri !== ErrorUri.TIMEOUT) return false;
       return timedOut = true;
     };
-    for (const [sub, options] of this.#subscriptions) {
-      pending.push(
+    for (const [sub, options] of [...this.#subscriptions]) {
+      if (sub.done) continue; // ended while earlier ones were restored
+      await add(() =>
         subscriber.resubscribe(sub, options).catch((error) => {
           if (retried(error)) return;
           this.#subscriptions.delete(sub);
           endSubscription(sub, refusal(error));
-        }),
+        })
       );
     }
-    for (const [reg, { endpoint, options }] of this.#registrations) {
-      pending.push(
+    for (const [reg, { endpoint, options }] of [...this.#registrations]) {
+      if (!reg.active) continue;
+      await add(() =>
         callee.reregister(reg, endpoint, options).catch((error) => {
           if (retried(error)) return;
           this.#registrations.delete(reg);
@@ -123,7 +141,7 @@ export class Durables {
               // onUserError failed too: the other restores go on regardless
             }
           }
-        }),
+        })
       );
     }
     await Promise.all(pending);

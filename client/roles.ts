@@ -26,6 +26,8 @@ export class Roles {
   readonly caller: Caller;
   /** REGISTER, INVOCATION, YIELD, INTERRUPT, revocation. */
   readonly callee: Callee;
+  /** Whether a request made now would be refused: too much waits to be sent (`maxSendBacklog`). */
+  readonly sendBlocked: () => boolean;
   #requests: Requests;
 
   /**
@@ -37,6 +39,7 @@ export class Roles {
     this.subscriber = new Subscriber(ctx);
     this.caller = new Caller(ctx);
     this.callee = new Callee(ctx);
+    this.sendBlocked = () => ctx.sendBlocked();
     this.#requests = requests;
     requests.timeout = ctx.limits.requestTimeout;
     requests.withdraw = (msg) => {

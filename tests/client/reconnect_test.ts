@@ -358,6 +358,36 @@ Deno.test("Connection: a registration the new router refuses ends, revoked with 
   }
 });
 
+Deno.test("Connection restores more subscriptions than maxSendBacklog holds: a window at a time, none refused", async () => {
+  const port = freePort();
+  let server = await routerOn(port);
+  const { connection, opens } = recorded(`ws://127.0.0.1:${port}`, {
+    initialRetryDelay: 50,
+    maxSendBacklog: 16 * 1024,
+  });
+  try {
+    await connection.open();
+    const topic = (i: number) => `com.example.restored.${"x".repeat(64)}.${i}`;
+    const subs = [];
+    for (let i = 0; i < 600; i++) subs.push(await connection.subscribe(topic(i), () => {}));
+    await server.router.close();
+    await server.listener.close();
+    server = await routerOn(port);
+    await until(() => opens() === 2, 10_000, "the second join");
+    // 600 SUBSCRIBEs of ~110 bytes written in one turn were 4x maxSendBacklog: most ended refused.
+    equal(subs.filter((sub) => sub.done).length, 0, "subscriptions ended");
+    const probe = await connect(`ws://127.0.0.1:${port}`, { realm: "realm1" });
+    const lookup = await probe.call("wamp.subscription.lookup", { args: [topic(599)] });
+    const count = await probe.call("wamp.subscription.count_subscribers", { args: lookup.args });
+    deepEqual(count.args, [1], "the last one is back at the router");
+    await probe.close();
+  } finally {
+    await connection.close();
+    await server.router.close();
+    await server.listener.close();
+  }
+});
+
 Deno.test("onopen and onUserError both throwing: the failure is logged, and close() still ends the connection", async () => {
   const router = new Router({ realms: [{ name: "realm1" }], logger: () => {} });
   const listener = await listen(router, { hostname: "127.0.0.1", port: 0 });
