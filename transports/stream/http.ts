@@ -191,3 +191,24 @@ export function textResponse(
   out.set(bytes, head.length);
   return out;
 }
+
+/**
+ * The elements of a comma-separated header value (`Connection`,
+ * `Upgrade`, `Sec-WebSocket-Protocol`), each trimmed. Linear in the
+ * value: a regular expression such as `/\s*,\s*\/` takes time quadratic in
+ * a run of inner whitespace (16,000 spaces: 0.2 s).
+ *
+ * @param value The header's value.
+ * @returns Its elements, empty ones included.
+ *
+ * @example
+ * ```ts
+ * import { headerTokens } from "./http.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * deepEqual(headerTokens(" keep-alive ,Upgrade"), ["keep-alive", "Upgrade"]);
+ * ```
+ */
+export function headerTokens(value: string): string[] {
+  return value.split(",").map((token) => token.trim());
+}

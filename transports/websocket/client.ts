@@ -16,7 +16,7 @@ import {
 } from "../../wamp/mod.ts";
 import { BATCHED_SUFFIX } from "../stream/batched.ts";
 import { clientBacklog, type ClientTlsOptions, dial } from "../stream/dial.ts";
-import { MAX_HEAD_SIZE, MAX_HEADER_LINES } from "../stream/http.ts";
+import { headerTokens, MAX_HEAD_SIZE, MAX_HEADER_LINES } from "../stream/http.ts";
 import {
   acceptDeflateResponse,
   DEFLATE_OFFER,
@@ -270,10 +270,10 @@ function checkResponse(
     const body = new TextDecoder().decode(concat(early).subarray(0, 200)).trim();
     return { error: `HTTP ${head.status} ${head.reason}${body === "" ? "" : `: ${body}`}` };
   }
-  if (!/(^|,)\s*websocket\s*(,|$)/i.test(h.get("upgrade") ?? "")) {
+  if (!headerTokens(h.get("upgrade")?.toLowerCase() ?? "").includes("websocket")) {
     return { error: "no Upgrade: websocket" };
   }
-  if (!/(^|,)\s*upgrade\s*(,|$)/i.test(h.get("connection") ?? "")) {
+  if (!headerTokens(h.get("connection")?.toLowerCase() ?? "").includes("upgrade")) {
     return { error: "no Connection: upgrade" };
   }
   if (h.get("sec-websocket-accept") !== accept) return { error: "wrong Sec-WebSocket-Accept" };

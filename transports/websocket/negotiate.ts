@@ -17,6 +17,7 @@ import {
 } from "../../wamp/mod.ts";
 import { BATCHED_SUFFIX } from "../stream/batched.ts";
 import { type CookieOptions, trackingCookie } from "../stream/cookie.ts";
+import { headerTokens } from "../stream/http.ts";
 import { originAllowed } from "../stream/origin.ts";
 
 /** What {@linkcode negotiateWebSocket} is told: the WAMP settings of an endpoint. */
@@ -72,8 +73,6 @@ export interface Refused {
   /** The reason, without a trailing newline. */
   readonly text: string;
 }
-
-const TOKEN_SPLIT = /\s*,\s*/;
 
 /**
  * Negotiates the WAMP side of a WebSocket upgrade: checks the `Origin`
@@ -156,7 +155,7 @@ export function pickSubprotocol(
   batched: boolean,
 ): Subprotocol | undefined {
   if (header === null) return undefined;
-  for (const name of header.trim().split(TOKEN_SPLIT)) {
+  for (const name of headerTokens(header)) {
     const isBatched = batched && name.endsWith(BATCHED_SUFFIX);
     const base = isBatched ? name.slice(0, -BATCHED_SUFFIX.length) : name;
     const serializer = offered.find((s) => s.subprotocol === base);

@@ -18,7 +18,7 @@ import type {
   TransportLog,
 } from "../../wamp/mod.ts";
 import type { CookieOptions } from "../stream/cookie.ts";
-import { type HttpRequestHead, responseHead, textResponse } from "../stream/http.ts";
+import { headerTokens, type HttpRequestHead, responseHead, textResponse } from "../stream/http.ts";
 import { negotiateDeflate } from "./permessage_deflate.ts";
 import { tlsInfo } from "../stream/tls_info.ts";
 import { acceptKey, CloseCode } from "./framing.ts";
@@ -93,11 +93,9 @@ export interface UpgradeWebSocketOptions extends WebSocketOptions {
   log?: TransportLog;
 }
 
-const TOKEN_SPLIT = /\s*,\s*/;
-
 /** Whether a comma-separated header holds `token` (ignoring case). */
 function hasToken(header: string | null, token: string): boolean {
-  return header?.toLowerCase().split(TOKEN_SPLIT).includes(token) ?? false;
+  return header !== null && headerTokens(header.toLowerCase()).includes(token);
 }
 
 /**
