@@ -20,7 +20,9 @@ const SIGNED = { key: "app1", secret: "a-signing-secret-0123", timestampDelta: 3
 
 /** A signed POST head with the public key, a current timestamp and a bad signature; its body never comes. */
 function forgedHead(path: string, nonce: number): string {
-  const query = `key=app1&timestamp=${new Date().toISOString()}&seq=1&nonce=${nonce}&signature=x`;
+  const signature = "x".repeat(43); // well formed, not the HMAC of the body to come
+  const query = `key=app1&timestamp=${new Date().toISOString()}&seq=1&nonce=${nonce}` +
+    `&signature=${signature}`;
   return `POST ${path}?${query} HTTP/1.1\r\nhost: x\r\ncontent-length: 1000\r\n\r\n{`;
 }
 

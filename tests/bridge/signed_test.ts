@@ -60,6 +60,13 @@ Deno.test("signed requests: success, bad signature, replay, timestamp skew, miss
 
   const unsigned = await post(`${t.base}/pub`, body);
   equal(unsigned.status, 400);
+  // Not an HMAC-SHA256 in base64: refused from the head (12,000 "=" cost /=+$/ 0.1 s).
+  const malformed = await post(
+    `${t.base}${target.replace(/signature=.*$/, `signature=${"=".repeat(12_000)}x`)}`,
+    body,
+  );
+  equal(malformed.status, 400);
+  match(String((malformed.body.args as string[])[0]), /signature must be/);
 
   // A refused nonce was not spent: it still works once signed right.
   const later = await post(`${t.base}${await signed(body, nonce + 1)}`, body);
