@@ -29,6 +29,7 @@ import { type ResolvedRealmOptions, trustLevelFor } from "./realm_options.ts";
 import type { Logger, SessionInfo } from "./types.ts";
 import { welcomeDetails } from "./welcome.ts";
 import { vouched } from "./auth/vouched.ts";
+import { helloAttributes, helloRoles } from "./kept_hello.ts";
 
 /** What a HELLO needs from its realm. */
 export interface HelloRealm {
@@ -45,7 +46,6 @@ export type Acceptance =
   | { readonly authenticator: Authenticator; readonly roles: Dict }
   | { readonly abort: AbortMessage };
 
-const CLIENT_ROLES = ["publisher", "subscriber", "caller", "callee"];
 function abort(reason: string, message: string): Acceptance {
   return { abort: { type: MessageType.ABORT, details: { message }, reason } };
 }
@@ -59,19 +59,16 @@ function abort(reason: string, message: string): Acceptance {
  * @param hello The HELLO message.
  * @param realm The realm it names, or `undefined` if there is none.
  * @param transport The transport it came over.
- * @returns The chosen method and the client's roles, or the ABORT to send.
+ * @returns The chosen method and the client's roles (as the session keeps
+ * them: `kept_hello.ts`), or the ABORT to send.
  */
 export function acceptHello(
   hello: HelloMessage,
   realm: HelloRealm | undefined,
   transport: TransportInfo = { type: "unknown" },
 ): Acceptance {
-  const roles = hello.details.roles;
-  if (
-    typeof roles !== "object" || roles === null || Array.isArray(roles) ||
-    !CLIENT_ROLES.some((role) => role in roles) ||
-    Object.values(roles).some((v) => typeof v !== "object" || v === null)
-  ) {
+  const roles = helloRoles(hello.details.roles);
+  if (roles === undefined) {
     return abort(
       ErrorUri.PROTOCOL_VIOLATION,
       "HELLO.Details.roles must announce publisher, subscriber, caller or callee",
@@ -342,7 +339,7 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
       ...identity,
       roles: this.#roles,
       transport,
-      hello: hello.details,
+      hello: helloAttributes(hello.details),
       ...(trustlevel === undefined ? {} : { trustlevel }),
     };
     this.#result = { welcome: info, realm };

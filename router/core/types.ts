@@ -21,11 +21,11 @@ export interface SessionInfo {
   readonly authmethod: string;
   /** Who authenticated it (`static`, …). */
   readonly authprovider: string;
-  /** The client's HELLO.Details.roles. */
+  /** The client's HELLO.Details.roles, as kept (`kept_hello.ts`: client roles and their features). */
   readonly roles: Dict;
   /** The transport kind (`websocket`, `local`, …). */
   readonly transport: string;
-  /** The client's whole HELLO.Details (for nexus-style `eligible_<key>` filters). */
+  /** The string attributes of the client's HELLO.Details, bounded (for nexus-style `eligible_<key>` filters). */
   readonly hello?: Dict;
   /** The trust level the realm's rules give this session, if any. */
   readonly trustlevel?: number;

@@ -68,7 +68,7 @@ Deno.test("acceptHello() welcomes an anonymous session with the client's roles",
   };
   const accepted = acceptHello(hello({ roles, agent: "test" }), REALM);
   ok("roles" in accepted);
-  equal(accepted.roles, roles);
+  deepEqual(accepted.roles, roles);
   const identity = identityOf(accepted);
   match(identity.authid, /^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/);
   deepEqual({ ...identity, authid: "" }, {
@@ -260,6 +260,31 @@ Deno.test("Acceptor: anonymous HELLO arms authTimeout, runs the step and WELCOME
   deepEqual(result.welcome.roles, { caller: {} });
   // The timer firing late changes nothing.
   deepEqual(arm!.fire(), NOTHING);
+});
+
+Deno.test("Acceptor: the session keeps its HELLO's client roles with their claimed features and its short string attributes, nothing else", () => {
+  const { acceptor } = acceptorFor({ name: "realm1" });
+  const big = Array.from({ length: 100_000 }, (_, i) => i);
+  const features: Dict = { call_canceling: true, progressive_call_results: false, junk: big };
+  for (let i = 0; i < 200; i++) features[`f${i}`] = true;
+  runNow(
+    effectsOf(acceptor.hello(hello({
+      roles: { caller: { features, extra: big }, broker: { features: { x: true } } },
+      agent: "test",
+      site: "eu-1",
+      long: "x".repeat(2000),
+      junk: big,
+      nested: { site: "us" },
+    }))).task,
+  );
+  const result = acceptor.result;
+  ok(result !== undefined && "welcome" in result);
+  deepEqual(result.welcome.hello, { agent: "test", site: "eu-1" });
+  const kept = (result.welcome.roles.caller as { features: Dict }).features;
+  deepEqual(Object.keys(result.welcome.roles), ["caller"]);
+  equal(kept.call_canceling, true);
+  equal(Object.keys(kept).length, 64, "at most 64 features per role");
+  ok(Object.values(kept).every((value) => value === true));
 });
 
 Deno.test("Acceptor: a HELLO that cannot go on is ABORTed at once, with no effects and no session ID", () => {
