@@ -88,8 +88,9 @@ export interface LimitOptions {
    */
   retainedBytes?: number;
   /**
-   * The estimated size of one session's testaments together, in bytes.
-   * @default {65536}
+   * The estimated size of one session's testaments together, in bytes
+   * (each counts 128 bytes besides its topic and payload).
+   * @default {131072}
    */
   testamentBytesPerSession?: number;
   /**
@@ -161,7 +162,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   patternRegistrations: 10_000,
   retainedEventBytes: 64 * 1024,
   retainedBytes: 16 * 1024 * 1024,
-  testamentBytesPerSession: 64 * 1024,
+  testamentBytesPerSession: 128 * 1024,
   testamentBytes: 16 * 1024 * 1024,
   historyBytes: 1024 * 1024,
 });

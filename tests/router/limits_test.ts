@@ -576,15 +576,16 @@ function router(limits?: Dict): Router {
 
 Deno.test("wamp.session.add_testament refuses over testamentBytesPerSession; flush frees", () => {
   const a = new Client(router());
-  equal(a.testament(70_000), ErrorUri.LIMIT_EXCEEDED);
-  for (let i = 0; i < 6; i++) equal(a.testament(10_000), MessageType.RESULT, `testament ${i}`);
+  equal(a.testament(140_000), ErrorUri.LIMIT_EXCEEDED);
+  // Each counts its payload and 128 bytes more (TESTAMENT_OVERHEAD).
+  for (let i = 0; i < 12; i++) equal(a.testament(10_000), MessageType.RESULT, `testament ${i}`);
   const refused = a.call(MetaProcedure.SESSION_ADD_TESTAMENT, [
     "com.example.will",
     ["x".repeat(10_000)],
     {},
   ]);
   equal(outcome(refused), ErrorUri.LIMIT_EXCEEDED);
-  equal(why(refused), 'Cannot add a testament: limit "testamentBytesPerSession" (65536) exceeded');
+  equal(why(refused), 'Cannot add a testament: limit "testamentBytesPerSession" (131072) exceeded');
   equal(a.testament(5000, { scope: "detached" }), MessageType.RESULT);
   a.call(MetaProcedure.SESSION_FLUSH_TESTAMENTS);
   equal(a.testament(10_000), MessageType.RESULT);
@@ -599,6 +600,19 @@ Deno.test("wamp.session.add_testament refuses over the realm's testamentBytes; l
   equal(b.testament(10_000), ErrorUri.LIMIT_EXCEEDED);
   a.session.closed();
   equal(b.testament(10_000), MessageType.RESULT);
+});
+
+Deno.test("testaments waiting after their sessions left count with their overhead: sessions that add and leave again and again fill testamentBytes, not memory", () => {
+  const r = router({ testamentBytes: 64 * 1024 });
+  let accepted = 0;
+  for (let cycle = 0; cycle < 100; cycle++) {
+    const a = new Client(r);
+    for (let i = 0; i < 64; i++) if (a.testament(1) === MessageType.RESULT) accepted++;
+    a.session.closed(); // the first goes out, the rest wait for later turns (none come here)
+  }
+  // Counted ~30 bytes each, 1,659 were accepted (their sessions kept whole while they waited).
+  ok(accepted <= (64 * 1024) / 128, `${accepted} testaments accepted`);
+  ok(accepted >= 300, `${accepted} testaments accepted`);
 });
 
 Deno.test("wamp.reflect.define refuses a description over 64 KiB", () => {

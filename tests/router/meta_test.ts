@@ -260,7 +260,7 @@ Deno.test("wamp.session.add_testament checks its arguments", () => {
   for (let i = 0; i < MAX_TESTAMENTS; i++) {
     equal(a.call(add, ["com.x", [i], {}])[0]?.type, MessageType.RESULT);
   }
-  a.refused(ErrorUri.INVALID_ARGUMENT, add, ["com.x", [], {}]);
+  a.refused(ErrorUri.LIMIT_EXCEEDED, add, ["com.x", [], {}]);
   equal(a.call(add, ["com.x", [], {}], { scope: "detached" })[0]?.type, MessageType.RESULT);
 });
 

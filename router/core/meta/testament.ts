@@ -8,7 +8,9 @@
  * session resumption, detaching and destroying happen together.
  *
  * Memory is bounded: at most {@linkcode MAX_TESTAMENTS} per scope, and by
- * the estimate of `keptPayloadSize` (topic, args, kwargs and publish options)
+ * the estimate of `keptPayloadSize` (topic, args, kwargs and publish options,
+ * plus {@linkcode TESTAMENT_OVERHEAD} each; a session that left counts
+ * {@linkcode QUEUED_SESSION_BYTES} while its testaments wait)
  * `testamentBytesPerSession` per session and `testamentBytes` per realm
  * (realm option `limits`); a testament over either is refused with
  * `cloverleaf.error.limit_exceeded`.
@@ -81,6 +83,23 @@ export type ClusterQueue = () => { queue(effect: Effect): void } | undefined;
 
 /** How many testaments one session may keep per scope. */
 export const MAX_TESTAMENTS = 256;
+
+/**
+ * What a testament costs besides its topic and payload, in bytes, counted
+ * with them against `testamentBytesPerSession` and `testamentBytes`: its
+ * record and its three dicts (measured: ~240 bytes of heap for an empty
+ * one). Without it, an empty testament counted ~25 bytes and a realm held
+ * ten times its `testamentBytes`.
+ */
+export const TESTAMENT_OVERHEAD = 128;
+
+/**
+ * What a session that left costs while its testaments wait their turn
+ * (`testament_queue.ts`): counted against `testamentBytes` until its last
+ * is out. One connection that joins, adds testaments and leaves again and
+ * again fills the realm's budget, not the router's memory.
+ */
+export const QUEUED_SESSION_BYTES = 512;
 
 /** The testaments of one realm's sessions. */
 export class Testaments {
@@ -166,7 +185,7 @@ export class Testaments {
     this.#bytes -= buckets.bytes - rest.reduce((sum, t) => sum + t.size, 0);
     this.#publishAs(session, first);
     if (rest.length === 0) return void after();
-    return this.#queue.add(session, rest, after);
+    return this.#enqueue(session, rest, after);
   }
 
   /**
@@ -182,7 +201,8 @@ export class Testaments {
    */
   fireShared(session: SessionInfo, shared: readonly SharedTestament[]): Effect | undefined {
     const testaments = shared.map(({ topic, args, kwargs, options }): Testament => {
-      const size = topic.length + keptPayloadSize([args, kwargs, options], Infinity);
+      const size = TESTAMENT_OVERHEAD + topic.length +
+        keptPayloadSize([args, kwargs, options], Infinity);
       return { topic, args, kwargs, options, size };
     });
     const [first, ...rest] = testaments;
@@ -190,7 +210,23 @@ export class Testaments {
     this.#publishAs(session, first);
     if (rest.length === 0) return undefined;
     for (const testament of rest) this.#bytes += testament.size;
-    return this.#queue.add(session, rest, () => {});
+    return this.#enqueue(session, rest, () => {});
+  }
+
+  /**
+   * Queues what is left of a session's testaments, as a slim copy of the
+   * session (what publishing as it needs: not its HELLO's attributes, only
+   * its publisher role), counted against `testamentBytes` until the last is out.
+   */
+  #enqueue(session: SessionInfo, rest: Testament[], after: () => void): Effect | undefined {
+    const { hello: _, roles, ...identity } = session;
+    const publisher = roles.publisher;
+    const slim: SessionInfo = { ...identity, roles: publisher === undefined ? {} : { publisher } };
+    this.#bytes += QUEUED_SESSION_BYTES;
+    return this.#queue.add(slim, rest, () => {
+      this.#bytes -= QUEUED_SESSION_BYTES;
+      after();
+    });
   }
 
   /** Publishes every queued testament now (the router is closing: no later turn comes). */
@@ -221,8 +257,8 @@ export class Testaments {
           const bucket = buckets[scope];
           if (bucket.length >= MAX_TESTAMENTS) {
             throw new CallError(
-              ErrorUri.INVALID_ARGUMENT,
-              `a session may keep at most ${MAX_TESTAMENTS} testaments per scope`,
+              ErrorUri.LIMIT_EXCEEDED,
+              `Cannot add a testament: a session may keep at most ${MAX_TESTAMENTS} per scope`,
             );
           }
           this.#admit(buckets, testament.size);
@@ -369,7 +405,8 @@ export class Testaments {
     if (typeof filter === "string") throw invalid(`publish_options.${filter} must be a list`);
     if (usesPassthru(options)) throw invalid("payload passthru is not available for testaments");
     const budget = this.#maxSessionBytes;
-    const size = topic.length + keptPayloadSize([payload, keywords, options], budget);
+    const size = TESTAMENT_OVERHEAD + topic.length +
+      keptPayloadSize([payload, keywords, options], budget);
     return { topic, args: payload, kwargs: keywords, options, size };
   }
 }
