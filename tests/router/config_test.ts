@@ -32,7 +32,7 @@ Deno.test("resolveRealmOptions() fills in every default", () => {
       patternRegistrations: 10_000,
       retainedEventBytes: 65536,
       retainedBytes: 16 * 1024 * 1024,
-      testamentBytesPerSession: 65536,
+      testamentBytesPerSession: 131072,
       testamentBytes: 16 * 1024 * 1024,
       historyBytes: 1024 * 1024,
     },
