@@ -1,9 +1,11 @@
 /**
  * What a decoded message costs the router: byte strings decode as views
  * and own their bytes once kept (a small one kept past the turn must not pin
- * its frame), and a message holds at most MAX_DICT_KEYS dict keys and
- * MAX_BYTE_STRINGS byte strings in all (decoders build big dicts in
- * super-linear time; each byte string is one more object to copy).
+ * its frame), and a message holds at most MAX_DICT_KEYS dict keys,
+ * MAX_BYTE_STRINGS byte strings, MAX_CONTAINERS lists and dicts and
+ * MAX_VALUES values in all (decoders build big dicts in super-linear time;
+ * each byte string is one more object to copy; decoding takes time in
+ * proportion to the values and the containers).
  */
 import { equal, match, throws } from "node:assert/strict";
 import { ProtocolViolationError } from "../../wamp/errors.ts";
@@ -11,7 +13,12 @@ import { MessageType } from "../../wamp/message_type.ts";
 import { cbor } from "../../wamp/serializers/cbor.ts";
 import { json } from "../../wamp/serializers/json.ts";
 import { msgpack } from "../../wamp/serializers/msgpack.ts";
-import { MAX_BYTE_STRINGS, MAX_DICT_KEYS } from "../../wamp/serializers/prescan.ts";
+import {
+  MAX_BYTE_STRINGS,
+  MAX_CONTAINERS,
+  MAX_DICT_KEYS,
+  MAX_VALUES,
+} from "../../wamp/serializers/prescan.ts";
 import { keptPayloadSize, PAYLOAD_KEYS } from "../../router/core/limits.ts";
 import type { PublishMessage } from "../../wamp/messages.ts";
 
@@ -180,4 +187,33 @@ Deno.test("a 16 MB dict of 2 million keys is refused in linear time", () => {
   // It took 8 s to decode; the scans stop at the first key too many.
   const ms = performance.now() - started;
   equal(ms < 1000, true, `${ms.toFixed(0)} ms`);
+});
+
+Deno.test(`a message holds at most ${MAX_VALUES} values and ${MAX_CONTAINERS} lists and dicts, in every serializer`, () => {
+  const values = (n: number) => publish({}, new Array(n).fill(7));
+  const lists = (n: number) => publish({}, Array.from({ length: n }, () => []));
+  for (const s of [msgpack, cbor, json]) {
+    equal(
+      (s.decode(s.encode(values(MAX_VALUES - 16))) as PublishMessage).args!.length,
+      MAX_VALUES - 16,
+    );
+    throws(() => s.decode(s.encode(values(MAX_VALUES + 1))), /more than 1000000 values/);
+    equal(
+      (s.decode(s.encode(lists(MAX_CONTAINERS - 16))) as PublishMessage).args!.length,
+      MAX_CONTAINERS - 16,
+    );
+    throws(() => s.decode(s.encode(lists(MAX_CONTAINERS + 1))), /more than 65535 lists and dicts/);
+  }
+});
+
+Deno.test("a 16 MB frame of tiny values is refused in the scan, before it is decoded", () => {
+  // 8 million values: 0.2-0.4 s to decode, in one turn of the event loop.
+  const tiny = publish({}, new Array(8_000_000).fill(0));
+  for (const s of [msgpack, cbor, json]) {
+    const frame = s.encode(tiny);
+    const started = performance.now();
+    throws(() => s.decode(frame), /more than 1000000 values/);
+    const ms = performance.now() - started;
+    equal(ms < 100, true, `${s.name}: ${ms.toFixed(0)} ms`);
+  }
 });

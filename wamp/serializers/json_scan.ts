@@ -1,13 +1,20 @@
 /**
  * The scan of long JSON text before `JSON.parse`: the JSON counterpart of
  * the MessagePack and CBOR pre-scans in `prescan.ts`, for the two things
- * `JSON.parse` takes super-linear time on.
+ * `JSON.parse` takes super-linear time on, and the counts that bound its time.
  *
  * @module
  */
 
 import { MAX_NESTING_DEPTH } from "../payload.ts";
-import { MAX_DICT_KEYS, TOO_MANY_KEYS } from "./prescan.ts";
+import {
+  MAX_CONTAINERS,
+  MAX_DICT_KEYS,
+  MAX_VALUES,
+  TOO_MANY_CONTAINERS,
+  TOO_MANY_KEYS,
+  TOO_MANY_VALUES,
+} from "./prescan.ts";
 
 const TOO_DEEP = `nesting deeper than ${MAX_NESTING_DEPTH} levels`;
 
@@ -22,8 +29,9 @@ export const JSON_SCAN_THRESHOLD = 64 * 1024;
 /**
  * What is wrong with JSON text that `JSON.parse` would take too long on:
  * lists and dicts nested deeper than {@linkcode MAX_NESTING_DEPTH} levels,
- * or more than {@linkcode MAX_DICT_KEYS} dict keys (each `:` outside a
- * string is one). One pass skipping string contents, stopping at the first
+ * more than {@linkcode MAX_DICT_KEYS} dict keys (each `:` outside a
+ * string is one), {@linkcode MAX_CONTAINERS} lists and dicts, or about
+ * {@linkcode MAX_VALUES} values (each `,` outside a string is one more). One pass skipping string contents, stopping at the first
  * fault. `JSON.parse` takes 80 to 170 ns per character on deeply nested text
  * (over a second for a 16 MiB frame of `[`), about 40 times its cost on
  * ordinary text; this scan takes about 2 ns.
@@ -43,6 +51,8 @@ export const JSON_SCAN_THRESHOLD = 64 * 1024;
 export function jsonFault(text: string): string | undefined {
   let depth = 0;
   let keys = 0;
+  let commas = 0;
+  let containers = 0;
   const n = text.length;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
@@ -52,10 +62,13 @@ export function jsonFault(text: string): string | undefined {
         if (d === 0x5c) i++;
         else if (d === 0x22) break;
       }
+    } else if (c === 0x2c) { // ',': one more value in a list (or entry in a dict)
+      if (++commas >= MAX_VALUES) return TOO_MANY_VALUES;
     } else if (c === 0x3a) { // ':'
       if (++keys > MAX_DICT_KEYS) return TOO_MANY_KEYS;
     } else if (c === 0x5b || c === 0x7b) { // '[' '{'
       if (++depth > MAX_NESTING_DEPTH) return TOO_DEEP;
+      if (++containers > MAX_CONTAINERS) return TOO_MANY_CONTAINERS;
     } else if (c === 0x5d || c === 0x7d) { // ']' '}'
       depth--;
     }
