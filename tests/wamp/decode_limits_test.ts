@@ -18,7 +18,7 @@ import {
   MAX_CONTAINERS,
   MAX_DICT_KEYS,
   MAX_VALUES,
-} from "../../wamp/serializers/prescan.ts";
+} from "../../wamp/serializers/decode_limits.ts";
 import { keptPayloadSize, PAYLOAD_KEYS } from "../../router/core/limits.ts";
 import type { PublishMessage } from "../../wamp/messages.ts";
 

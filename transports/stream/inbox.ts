@@ -15,7 +15,8 @@
  */
 
 import { Fifo } from "../../router/core/fifo.ts";
-import { type PeerHandler, ProtocolViolationError, type WampMessage } from "../../wamp/mod.ts";
+import type { PeerHandler } from "../../wamp/mod.ts";
+import { type Arrival, asProtocolViolation } from "./arrival.ts";
 
 /**
  * How long one connection's arrivals may run in one turn of the event loop,
@@ -59,22 +60,6 @@ export interface InboxReading {
   hold(held: boolean): void;
   /** Resolves once the connection's outbound backlog no longer stops reading. */
   drained(): Promise<void>;
-}
-
-/** What arrives on a connection: a message, or a frame that could not be decoded. */
-export type Arrival = WampMessage | ProtocolViolationError;
-
-/**
- * What a frame that could not be decoded (or split, or read as UTF-8)
- * becomes: the `ProtocolViolationError` the session answers with ABORT.
- *
- * @param error What decoding threw.
- * @returns It, when it is one already; else one wrapping it.
- */
-export function asProtocolViolation(error: unknown): ProtocolViolationError {
-  if (error instanceof ProtocolViolationError) return error;
-  const why = error instanceof Error ? error.message : String(error);
-  return new ProtocolViolationError(`Cannot decode message: ${why}`, { cause: error });
 }
 
 /** What an inbox keeps: an arrival, or a link's work on a frame not read yet ({@linkcode Inbox.defer}). */
@@ -251,7 +236,7 @@ export class Inbox {
   }
 
   /**
-   * Delivers what decoding threw, as a {@linkcode ProtocolViolationError}.
+   * Delivers what decoding threw, as a `ProtocolViolationError`.
    *
    * @param error What decoding threw.
    */

@@ -21,7 +21,7 @@ import {
   type WampMessage,
 } from "../../wamp/mod.ts";
 import type { CookieOptions } from "../stream/cookie.ts";
-import { asProtocolViolation } from "../stream/inbox.ts";
+import { asProtocolViolation } from "../stream/arrival.ts";
 import { encodeFailure, encodeOnce, encodeOwnedBytes } from "../stream/encode.ts";
 import { negotiateWebSocket, supportedSubprotocols } from "./negotiate.ts";
 export type { CookieOptions } from "../stream/cookie.ts";

@@ -14,7 +14,7 @@ import {
   TOO_MANY_CONTAINERS,
   TOO_MANY_KEYS,
   TOO_MANY_VALUES,
-} from "./prescan.ts";
+} from "./decode_limits.ts";
 
 const TOO_DEEP = `nesting deeper than ${MAX_NESTING_DEPTH} levels`;
 

@@ -16,6 +16,16 @@
 
 import { MAX_NESTING_DEPTH } from "../payload.ts";
 import { isUtf8 } from "./utf8.ts";
+import {
+  MAX_BYTE_STRINGS,
+  MAX_CONTAINERS,
+  MAX_DICT_KEYS,
+  MAX_VALUES,
+  TOO_MANY_BYTE_STRINGS,
+  TOO_MANY_CONTAINERS,
+  TOO_MANY_KEYS,
+  TOO_MANY_VALUES,
+} from "./decode_limits.ts";
 
 export { isUtf8 };
 
@@ -30,48 +40,6 @@ const TOO_DEEP = `nesting deeper than ${MAX_NESTING_DEPTH} levels`;
 const TRUNCATED = "truncated frame";
 const NOT_UTF8 = "string is not valid UTF-8";
 const BAD_KEY = "dict key is not a string or integer";
-
-/**
- * The most dict keys (entries of every dict, nested ones included) one
- * message may hold. Decoders build objects in time that grows faster than
- * their key count (a 16 MB MessagePack dict of 2 million keys took 8 s), so
- * the pre-scans count keys in their one pass and refuse past this.
- */
-export const MAX_DICT_KEYS = 65535;
-
-/** What the pre-scans say of a message with more than {@linkcode MAX_DICT_KEYS} dict keys. */
-export const TOO_MANY_KEYS = `more than ${MAX_DICT_KEYS} dict keys`;
-
-/**
- * The most byte strings one message may hold. The decoders return each as
- * a view, and what keeps a payload copies each small one (1 million
- * one-byte byte strings in a 3 MB frame took 0.15 s to decode, and 1 s to
- * copy), so the pre-scans count them with the dict keys and refuse past this.
- */
-export const MAX_BYTE_STRINGS = 65535;
-
-/** What the pre-scans say of a message with more than {@linkcode MAX_BYTE_STRINGS} byte strings. */
-export const TOO_MANY_BYTE_STRINGS = `more than ${MAX_BYTE_STRINGS} byte strings`;
-
-/**
- * The most values (of any kind, lists and dicts included) one message may
- * hold. Decoding takes time in proportion, up to 45 ms per million (one
- * character strings from MessagePack; numbers 18 ms): a 16 MiB frame of
- * tiny values held the router 0.2-0.4 s, before any check of what it is.
- */
-export const MAX_VALUES = 1_000_000;
-
-/** What the pre-scans say of a message with more than {@linkcode MAX_VALUES} values. */
-export const TOO_MANY_VALUES = `more than ${MAX_VALUES} values`;
-
-/**
- * The most lists and dicts (empty ones included) one message may hold: the
- * decoders build each as an object, 73-125 ms per million empty lists.
- */
-export const MAX_CONTAINERS = 65535;
-
-/** What the pre-scans say of a message with more than {@linkcode MAX_CONTAINERS} lists and dicts. */
-export const TOO_MANY_CONTAINERS = `more than ${MAX_CONTAINERS} lists and dicts`;
 
 /**
  * Pre-scans a CBOR frame (RFC 8949). Refuses tags (major type 6: WAMP needs

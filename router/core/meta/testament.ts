@@ -9,7 +9,7 @@
  *
  * Memory is bounded: at most {@linkcode MAX_TESTAMENTS} per scope, and by
  * the estimate of `keptPayloadSize` (topic, args, kwargs and publish options,
- * plus {@linkcode TESTAMENT_OVERHEAD} each; a session that left counts
+ * plus `TESTAMENT_OVERHEAD` each; a session that left counts
  * {@linkcode QUEUED_SESSION_BYTES} while its testaments wait)
  * `testamentBytesPerSession` per session and `testamentBytes` per realm
  * (realm option `limits`); a testament over either is refused with
@@ -23,40 +23,24 @@
  * @module
  */
 
-import {
-  type Dict,
-  ErrorUri,
-  invalidOptionKey,
-  isReservedUri,
-  isValidUri,
-  MessageType,
-  MetaProcedure,
-} from "../../../wamp/mod.ts";
+import { type Dict, ErrorUri, MetaProcedure } from "../../../wamp/mod.ts";
 import type { Decision } from "../authorizer.ts";
 import { CallError } from "../errors.ts";
 import { keptPayloadSize, limitMessage, type LimitOptions, resolveLimits } from "../limits.ts";
-import { usesPassthru } from "../passthru.ts";
-import { PublishFilter } from "../broker/publish_filter.ts";
 import type { Effect, Output, Settled, SharedTestament } from "../output.ts";
 import { deferred, type RouterProcedures } from "../procedures.ts";
 import type { SessionInfo } from "../types.ts";
-import { isDict, optionalString, stringArg } from "./args.ts";
+import {
+  parseTestament,
+  scopeOf,
+  type Testament,
+  TESTAMENT_OVERHEAD,
+  type TestamentScope,
+} from "./testament_args.ts";
 import type { MetaEvents } from "./events.ts";
 import { TestamentQueue } from "./testament_queue.ts";
 
 const ALLOWED: Decision = { allow: true };
-
-/** When a testament is published. */
-export type TestamentScope = "detached" | "destroyed";
-
-interface Testament {
-  readonly topic: string;
-  readonly args: unknown[];
-  readonly kwargs: Dict;
-  readonly options: Dict;
-  /** The estimated size in bytes. */
-  readonly size: number;
-}
 
 /** One session's testaments. */
 interface Buckets extends Record<TestamentScope, Testament[]> {
@@ -83,15 +67,6 @@ export type ClusterQueue = () => { queue(effect: Effect): void } | undefined;
 
 /** How many testaments one session may keep per scope. */
 export const MAX_TESTAMENTS = 256;
-
-/**
- * What a testament costs besides its topic and payload, in bytes, counted
- * with them against `testamentBytesPerSession` and `testamentBytes`: its
- * record and its three dicts (measured: ~240 bytes of heap for an empty
- * one). Without it, an empty testament counted ~25 bytes and a realm held
- * ten times its `testamentBytes`.
- */
-export const TESTAMENT_OVERHEAD = 128;
 
 /**
  * What a session that left costs while its testaments wait their turn
@@ -243,7 +218,7 @@ export class Testaments {
     return {
       [MetaProcedure.SESSION_ADD_TESTAMENT]: (caller, args, kwargs) => {
         const scope = scopeOf(kwargs);
-        const testament = this.#testament(args, kwargs);
+        const testament = parseTestament(args, kwargs, this.#strictUris, this.#maxSessionBytes);
         // In cluster mode `stored` answers once the cluster's store has it.
         const add = ({ allow }: Decision, stored?: (result: Settled<void>) => Output) => {
           if (!allow) {
@@ -384,41 +359,4 @@ export class Testaments {
     }
     return buckets;
   }
-
-  #testament(args: unknown[], kwargs: Dict): Testament {
-    const topic = stringArg(args, 0, "topic");
-    if (!isValidUri(topic, { strict: this.#strictUris }) || isReservedUri(topic)) {
-      throw new CallError(
-        ErrorUri.INVALID_URI,
-        `"${topic}" is not a topic a session may publish to`,
-      );
-    }
-    const payload = args[1] ?? [];
-    const keywords = args[2] ?? {};
-    const options = kwargs.publish_options ?? {};
-    if (!Array.isArray(payload)) throw invalid("args[1] (args) must be a list");
-    if (!isDict(keywords)) throw invalid("args[2] (kwargs) must be a dict");
-    if (!isDict(options)) throw invalid("kwargs.publish_options must be a dict");
-    const bad = invalidOptionKey(MessageType.PUBLISH, options);
-    if (bad !== undefined) throw invalid(`publish_options.${bad} has the wrong type`);
-    const filter = PublishFilter.from(options);
-    if (typeof filter === "string") throw invalid(`publish_options.${filter} must be a list`);
-    if (usesPassthru(options)) throw invalid("payload passthru is not available for testaments");
-    const budget = this.#maxSessionBytes;
-    const size = TESTAMENT_OVERHEAD + topic.length +
-      keptPayloadSize([payload, keywords, options], budget);
-    return { topic, args: payload, kwargs: keywords, options, size };
-  }
-}
-
-function scopeOf(kwargs: Dict): TestamentScope {
-  const scope = optionalString(kwargs, "scope") ?? "destroyed";
-  if (scope !== "detached" && scope !== "destroyed") {
-    throw invalid(`kwargs.scope must be "detached" or "destroyed", not "${scope}"`);
-  }
-  return scope;
-}
-
-function invalid(message: string): CallError {
-  return new CallError(ErrorUri.INVALID_ARGUMENT, message);
 }
