@@ -468,7 +468,9 @@ Deno.test("cryptosignAuthenticator() denies a bound signature made for another c
     const step = challengeOf(await cryptosign.hello(request(tlsTransport(), undefined, BOUND)));
     equal(
       denialOf(await step.answer(sign(step.challenge.challenge as string), {})),
-      `cryptosign: key ${DORA.publicKey.slice(0, 16)}… not accepted (bound to tls-unique)`,
+      `cryptosign: the signature by key ${
+        DORA.publicKey.slice(0, 16)
+      }… does not verify (bound to tls-unique)`,
     );
   }
 });

@@ -100,12 +100,16 @@ function challengeFor(
   return {
     challenge: { challenge, channel_binding: binding.type },
     answer(signature) {
-      if (
-        !verifyCryptosign(pubkey, challenge, signature, binding.channelId) ||
-        granted === undefined
-      ) {
+      const verified = verifyCryptosign(pubkey, challenge, signature, binding.channelId);
+      if (!verified || granted === undefined) {
+        // For the log only: the client hears "authentication failed" either way.
         const bound = binding.type === null ? "" : ` (bound to ${binding.type})`;
-        return deny(`cryptosign: key ${pubkey.slice(0, 16)}… not accepted${bound}`);
+        const key = `key ${pubkey.slice(0, 16)}…`;
+        return deny(
+          verified
+            ? `cryptosign: ${key} not accepted`
+            : `cryptosign: the signature by ${key} does not verify${bound}`,
+        );
       }
       return {
         welcome: {
