@@ -85,8 +85,8 @@ export class Durables {
   /**
    * Subscribes and registers everything still wanted on a new session,
    * {@linkcode RESTORE_WINDOW} requests in flight at most, fewer while
-   * `maxSendBacklog` would refuse one. What the router refuses ends, as if revoked, with the error
-   * URI as the reason (a registration's `onRevoked` is called with it);
+   * `maxSendBacklog` would refuse one. What the router refuses ends, as if
+   * revoked, with the error URI as the reason (a registration's `onRevoked` is called with it);
    * what fails because the session ended waits for the next one. A request
    * with no reply in `requestTimeout` (a router that stopped answering)
    * waits for the next one too, and closes this session with

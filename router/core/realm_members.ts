@@ -16,6 +16,7 @@ import type { MetaEvents } from "./meta/events.ts";
 import { SessionMeta } from "./meta/session_meta.ts";
 import type { SessionCluster, SessionClusterHooks } from "./meta/cluster_sessions.ts";
 import { Testaments } from "./meta/testament.ts";
+import { departed } from "./meta/testament_queue.ts";
 import { append, NOTHING, type Output, output, type SharedTestament } from "./output.ts";
 import type { PermissionCheck, RouterProcedures } from "./procedures.ts";
 import type { ResolvedRealmOptions } from "./realm_options.ts";
@@ -182,8 +183,8 @@ export class Members {
       realm.broker.removeSession(id);
       out = realm.dealer.removeSession(id);
       // on_leave follows its testaments, which may go out in later turns (by then the connection
-      // may carry another session: its identity is taken now).
-      const info = member.info;
+      // may carry another session: its identity is taken now, slim, as the queue keeps it).
+      const info = departed(member.info);
       const later = this.#testaments.fire(info, () => this.#sessionMeta.left(info, quiet));
       if (later !== undefined) out = { messages: out.messages, effects: [...out.effects, later] };
     };

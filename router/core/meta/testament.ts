@@ -38,7 +38,7 @@ import {
   type TestamentScope,
 } from "./testament_args.ts";
 import type { MetaEvents } from "./events.ts";
-import { TestamentQueue } from "./testament_queue.ts";
+import { departed, TestamentQueue } from "./testament_queue.ts";
 
 const ALLOWED: Decision = { allow: true };
 
@@ -189,16 +189,13 @@ export class Testaments {
   }
 
   /**
-   * Queues what is left of a session's testaments, as a slim copy of the
-   * session (what publishing as it needs: not its HELLO's attributes, only
-   * its publisher role), counted against `testamentBytes` until the last is out.
+   * Queues what is left of a session's testaments, with a slim copy of the
+   * session ({@linkcode departed}), counted against `testamentBytes` until
+   * the last is out.
    */
   #enqueue(session: SessionInfo, rest: Testament[], after: () => void): Effect | undefined {
-    const { hello: _, roles, ...identity } = session;
-    const publisher = roles.publisher;
-    const slim: SessionInfo = { ...identity, roles: publisher === undefined ? {} : { publisher } };
     this.#bytes += QUEUED_SESSION_BYTES;
-    return this.#queue.add(slim, rest, () => {
+    return this.#queue.add(departed(session), rest, () => {
       this.#bytes -= QUEUED_SESSION_BYTES;
       after();
     });

@@ -25,6 +25,20 @@ export const TESTAMENTS_PER_TURN = 8;
  */
 export const EVENTS_PER_TURN = 1024;
 
+/**
+ * What is kept of a session that left while its testaments (and its
+ * `on_leave`) wait their turn: its identity and its publisher role, what
+ * publishing as it needs; not its HELLO's attributes nor its other roles.
+ *
+ * @param session The session that left.
+ * @returns A slim copy.
+ */
+export function departed(session: SessionInfo): SessionInfo {
+  const { hello: _, roles, ...identity } = session;
+  const publisher = roles.publisher;
+  return { ...identity, roles: publisher === undefined ? {} : { publisher } };
+}
+
 /** A session that left: its testaments from `next` on, then what follows them. */
 interface Leaving<T> {
   readonly session: SessionInfo;
