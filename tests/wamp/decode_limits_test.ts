@@ -2,8 +2,8 @@
  * What a decoded message costs the router: byte strings decode as views
  * and own their bytes once kept (a small one kept past the turn must not pin
  * its frame), and a message holds at most MAX_DICT_KEYS dict keys,
- * MAX_BYTE_STRINGS byte strings, MAX_CONTAINERS lists and dicts and
- * MAX_VALUES values in all (decoders build big dicts in super-linear time;
+ * MAX_BYTE_STRINGS byte strings and MAX_VALUES values (a list or dict
+ * weighing CONTAINER_WEIGHT) in all (decoders build big dicts in super-linear time;
  * each byte string is one more object to copy; decoding takes time in
  * proportion to the values and the containers).
  */
@@ -14,8 +14,8 @@ import { cbor } from "../../wamp/serializers/cbor.ts";
 import { json } from "../../wamp/serializers/json.ts";
 import { msgpack } from "../../wamp/serializers/msgpack.ts";
 import {
+  CONTAINER_WEIGHT,
   MAX_BYTE_STRINGS,
-  MAX_CONTAINERS,
   MAX_DICT_KEYS,
   MAX_VALUES,
 } from "../../wamp/serializers/decode_limits.ts";
@@ -189,21 +189,26 @@ Deno.test("a 16 MB dict of 2 million keys is refused in linear time", () => {
   equal(ms < 1000, true, `${ms.toFixed(0)} ms`);
 });
 
-Deno.test(`a message holds at most ${MAX_VALUES} values and ${MAX_CONTAINERS} lists and dicts, in every serializer`, () => {
+Deno.test(`a message holds at most ${MAX_VALUES} values, a list or dict counting ${CONTAINER_WEIGHT}, in every serializer`, () => {
   const values = (n: number) => publish({}, new Array(n).fill(7));
   const lists = (n: number) => publish({}, Array.from({ length: n }, () => []));
+  // A time series of 70,000 [t, v] pairs is an ordinary payload (a cap of 65,535 lists refused it).
+  const pairs = publish({}, Array.from({ length: 70_000 }, (_, i) => [i, i / 2]));
+  const tooMany = /more than 1000000 values/;
   for (const s of [msgpack, cbor, json]) {
-    equal(
-      (s.decode(s.encode(values(MAX_VALUES - 16))) as PublishMessage).args!.length,
-      MAX_VALUES - 16,
-    );
-    throws(() => s.decode(s.encode(values(MAX_VALUES + 1))), /more than 1000000 values/);
-    equal(
-      (s.decode(s.encode(lists(MAX_CONTAINERS - 16))) as PublishMessage).args!.length,
-      MAX_CONTAINERS - 16,
-    );
-    throws(() => s.decode(s.encode(lists(MAX_CONTAINERS + 1))), /more than 65535 lists and dicts/);
+    const many = s.decode(s.encode(values(MAX_VALUES - 64))) as PublishMessage;
+    equal(many.args!.length, MAX_VALUES - 64);
+    throws(() => s.decode(s.encode(values(MAX_VALUES + 1))), tooMany);
+    equal((s.decode(s.encode(pairs)) as PublishMessage).args!.length, 70_000);
+    const empty = Math.floor(MAX_VALUES / (CONTAINER_WEIGHT + 2));
+    equal((s.decode(s.encode(lists(empty - 64))) as PublishMessage).args!.length, empty - 64);
+    throws(() => s.decode(s.encode(lists(MAX_VALUES / CONTAINER_WEIGHT))), tooMany);
   }
+  // JSON byte strings count as the binary serializers' do.
+  const binary = `[16,1,{},"t",[${
+    new Array(MAX_BYTE_STRINGS + 1).fill('"\\u0000AQ=="').join(",")
+  }]]`;
+  throws(() => json.decode(binary), /more than 65535 byte strings/);
 });
 
 Deno.test("a 16 MB frame of tiny values is refused in the scan, before it is decoded", () => {

@@ -31,21 +31,20 @@ export const MAX_BYTE_STRINGS = 65535;
 export const TOO_MANY_BYTE_STRINGS = `more than ${MAX_BYTE_STRINGS} byte strings`;
 
 /**
- * The most values (of any kind, lists and dicts included) one message may
- * hold. Decoding takes time in proportion, up to 45 ms per million (one
- * character strings from MessagePack; numbers 18 ms): a 16 MiB frame of
- * tiny values held the router 0.2-0.4 s, before any check of what it is.
+ * What one message may hold, counted in values of any kind, where a list
+ * or a dict counts {@linkcode CONTAINER_WEIGHT} besides what it holds (the
+ * decoders build each as an object: a million empty lists took 73-125 ms,
+ * a million small numbers 18 ms). A 16 MiB frame of a million-odd tiny
+ * values held the router 0.2-0.4 s before anything looked at it; past this
+ * the pre-scans refuse the frame. It does not bound every decode: a
+ * million short strings, floats or 64-bit integers still take 0.1-0.3 s
+ * (what bounds those is the frame's size, `maxMessageSize`).
  */
 export const MAX_VALUES = 1_000_000;
 
-/** What the pre-scans say of a message with more than {@linkcode MAX_VALUES} values. */
-export const TOO_MANY_VALUES = `more than ${MAX_VALUES} values`;
+/** What a list or a dict counts against {@linkcode MAX_VALUES}, besides what it holds. */
+export const CONTAINER_WEIGHT = 4;
 
-/**
- * The most lists and dicts (empty ones included) one message may hold: the
- * decoders build each as an object, 73-125 ms per million empty lists.
- */
-export const MAX_CONTAINERS = 65535;
-
-/** What the pre-scans say of a message with more than {@linkcode MAX_CONTAINERS} lists and dicts. */
-export const TOO_MANY_CONTAINERS = `more than ${MAX_CONTAINERS} lists and dicts`;
+/** What the pre-scans say of a message over {@linkcode MAX_VALUES}. */
+export const TOO_MANY_VALUES =
+  `more than ${MAX_VALUES} values (a list or dict counts ${CONTAINER_WEIGHT})`;

@@ -8,10 +8,11 @@
 
 import { MAX_NESTING_DEPTH } from "../payload.ts";
 import {
-  MAX_CONTAINERS,
+  CONTAINER_WEIGHT,
+  MAX_BYTE_STRINGS,
   MAX_DICT_KEYS,
   MAX_VALUES,
-  TOO_MANY_CONTAINERS,
+  TOO_MANY_BYTE_STRINGS,
   TOO_MANY_KEYS,
   TOO_MANY_VALUES,
 } from "./decode_limits.ts";
@@ -30,8 +31,10 @@ export const JSON_SCAN_THRESHOLD = 64 * 1024;
  * What is wrong with JSON text that `JSON.parse` would take too long on:
  * lists and dicts nested deeper than {@linkcode MAX_NESTING_DEPTH} levels,
  * more than {@linkcode MAX_DICT_KEYS} dict keys (each `:` outside a
- * string is one), {@linkcode MAX_CONTAINERS} lists and dicts, or about
- * {@linkcode MAX_VALUES} values (each `,` outside a string is one more). One pass skipping string contents, stopping at the first
+ * string is one), {@linkcode MAX_BYTE_STRINGS} byte strings (strings that
+ * start with `\u0000`), or about {@linkcode MAX_VALUES} values (each `,`
+ * and `:` outside a string one more, each `[` and `{` as the binary scans
+ * count a list or dict and its first element). One pass skipping string contents, stopping at the first
  * fault. `JSON.parse` takes 80 to 170 ns per character on deeply nested text
  * (over a second for a 16 MiB frame of `[`), about 40 times its cost on
  * ordinary text; this scan takes about 2 ns.
@@ -51,24 +54,30 @@ export const JSON_SCAN_THRESHOLD = 64 * 1024;
 export function jsonFault(text: string): string | undefined {
   let depth = 0;
   let keys = 0;
-  let commas = 0;
-  let containers = 0;
+  let values = 0;
+  let binaries = 0;
   const n = text.length;
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22) { // '"': skip to the closing quote, past escapes
+      // A string starting with U+0000 is a byte string (base64): counted as the binary scans do.
+      if (text.startsWith("\\u0000", i + 1) && ++binaries > MAX_BYTE_STRINGS) {
+        return TOO_MANY_BYTE_STRINGS;
+      }
       for (i++; i < n; i++) {
         const d = text.charCodeAt(i);
         if (d === 0x5c) i++;
         else if (d === 0x22) break;
       }
     } else if (c === 0x2c) { // ',': one more value in a list (or entry in a dict)
-      if (++commas >= MAX_VALUES) return TOO_MANY_VALUES;
-    } else if (c === 0x3a) { // ':'
+      if (++values > MAX_VALUES) return TOO_MANY_VALUES;
+    } else if (c === 0x3a) { // ':': a key, which the binary scans count as a value too
       if (++keys > MAX_DICT_KEYS) return TOO_MANY_KEYS;
+      if (++values > MAX_VALUES) return TOO_MANY_VALUES;
     } else if (c === 0x5b || c === 0x7b) { // '[' '{'
       if (++depth > MAX_NESTING_DEPTH) return TOO_DEEP;
-      if (++containers > MAX_CONTAINERS) return TOO_MANY_CONTAINERS;
+      // The container and its first element (no comma before it).
+      if ((values += CONTAINER_WEIGHT + 1) > MAX_VALUES) return TOO_MANY_VALUES;
     } else if (c === 0x5d || c === 0x7d) { // ']' '}'
       depth--;
     }

@@ -3,8 +3,8 @@
  * decoder sees the bytes. One pass, no allocation, linear in the frame:
  * checks that the frame is exactly one well-formed item, nests at most
  * {@linkcode MAX_NESTING_DEPTH} levels, holds at most {@linkcode MAX_DICT_KEYS}
- * dict keys, {@linkcode MAX_BYTE_STRINGS} byte strings, {@linkcode MAX_CONTAINERS}
- * lists and dicts and {@linkcode MAX_VALUES} values in all, holds only plain data (no CBOR tags
+ * dict keys, {@linkcode MAX_BYTE_STRINGS} byte strings and {@linkcode MAX_VALUES}
+ * values (lists and dicts weighing more) in all, holds only plain data (no CBOR tags
  * or simple values other than false/true/null/undefined, no msgpack ext
  * types), keys dicts by strings or integers, and that every string is valid
  * UTF-8. The decoders then never meet input they handle in super-linear
@@ -17,12 +17,11 @@
 import { MAX_NESTING_DEPTH } from "../payload.ts";
 import { isUtf8 } from "./utf8.ts";
 import {
+  CONTAINER_WEIGHT,
   MAX_BYTE_STRINGS,
-  MAX_CONTAINERS,
   MAX_DICT_KEYS,
   MAX_VALUES,
   TOO_MANY_BYTE_STRINGS,
-  TOO_MANY_CONTAINERS,
   TOO_MANY_KEYS,
   TOO_MANY_VALUES,
 } from "./decode_limits.ts";
@@ -69,7 +68,6 @@ export function cborFault(bytes: Uint8Array): string | undefined {
   let keys = 0;
   let binaries = 0;
   let values = 0;
-  let containers = 0;
   do {
     if (pos >= end) return TRUNCATED;
     const initial = bytes[pos++]!;
@@ -118,7 +116,7 @@ export function cborFault(bytes: Uint8Array): string | undefined {
         }
         case 4:
         case 5: {
-          if (++containers > MAX_CONTAINERS) return TOO_MANY_CONTAINERS;
+          if ((values += CONTAINER_WEIGHT) > MAX_VALUES) return TOO_MANY_VALUES;
           if (arg === 0) break;
           if (depth === MAX_NESTING_DEPTH) return TOO_DEEP;
           const items = arg === -1 ? -1 : major === 5 ? arg * 2 : arg;
@@ -223,7 +221,6 @@ export function msgpackFault(bytes: Uint8Array): string | undefined {
   let keys = 0;
   let binaries = 0;
   let values = 0;
-  let containers = 0;
   topUndefined = false;
   topLength = -1;
   do {
@@ -285,7 +282,7 @@ export function msgpackFault(bytes: Uint8Array): string | undefined {
       pos += str;
     } else if (container >= 0) {
       if (key) return BAD_KEY;
-      if (++containers > MAX_CONTAINERS) return TOO_MANY_CONTAINERS;
+      if ((values += CONTAINER_WEIGHT) > MAX_VALUES) return TOO_MANY_VALUES;
       if (container > 0) {
         if (depth === MAX_NESTING_DEPTH) return TOO_DEEP;
         const items = dict ? container * 2 : container;
