@@ -92,6 +92,14 @@ export interface PeerHandler {
   fail(error: ProtocolViolationError): void;
   /** The transport is gone (closed by either side, or lost). */
   closed(): void;
+  /**
+   * Whether a session has joined over this transport. While it is `false`
+   * (a router's connection before WELCOME), the router's links refuse a
+   * message over 64 KiB before decoding it: HELLO and AUTHENTICATE are
+   * small, and decoding a 16 MiB frame took up to 2 s. Leave it out for no
+   * such limit.
+   */
+  readonly joined?: boolean;
 }
 
 /**

@@ -18,6 +18,7 @@ import type {
 } from "../../wamp/mod.ts";
 import { joinBatch, MAX_BATCH_MESSAGES, splitBatchedBody } from "../stream/batched.ts";
 import { Inbox } from "../stream/inbox.ts";
+import { preJoinFault } from "../stream/arrival.ts";
 import { encodeFailure, encodeOwnedBytes } from "../stream/encode.ts";
 
 /** A transport ID: 24 random bytes, base64url; the only credential a transport has. */
@@ -258,6 +259,8 @@ export class LongPollTransport implements Peer {
     try {
       const frames = this.batched ? splitBatchedBody(this.serializer, body) : [body];
       for (const frame of frames) {
+        const refused = preJoinFault(this.#inbox.joined, frame.length);
+        if (refused !== undefined) throw refused;
         const msg = this.serializer.decode(frame);
         if (this.state !== "open") break;
         this.#inbox.deliver(msg);

@@ -31,6 +31,7 @@ import {
 import { encodeFrame, encodeTextFrame, type Frame, FrameReader, FrameType } from "./framing.ts";
 import { tlsInfo } from "../stream/tls_info.ts";
 import { Inbox } from "../stream/inbox.ts";
+import { preJoinFault } from "../stream/arrival.ts";
 import { Keepalive } from "../stream/keepalive.ts";
 import type { Wire } from "../stream/wire.ts";
 import { utf8Text } from "../../wamp/bytes.ts";
@@ -238,6 +239,8 @@ export class RawSocketConnection implements Link {
   }
 
   #message(payload: Uint8Array): void {
+    const refused = preJoinFault(this.#inbox.joined, payload.length);
+    if (refused !== undefined) return this.#inbox.fail(refused);
     let msg: WampMessage;
     try {
       const { serializer } = this.#options;

@@ -22,3 +22,28 @@ export function asProtocolViolation(error: unknown): ProtocolViolationError {
   const why = error instanceof Error ? error.message : String(error);
   return new ProtocolViolationError(`Cannot decode message: ${why}`, { cause: error });
 }
+
+/**
+ * The largest message a router's link decodes before the session over it
+ * joined (HELLO, AUTHENTICATE), in bytes (characters for WebSocket text).
+ */
+export const PRE_JOIN_SIZE = 64 * 1024;
+
+/**
+ * Why a message is refused before it is decoded: no session has joined
+ * over the connection yet (`PeerHandler.joined` is `false`) and the
+ * message is over {@linkcode PRE_JOIN_SIZE}.
+ *
+ * @param joined What the connection's handler says.
+ * @param size The message's size.
+ * @returns The failure to deliver, or undefined when it may be decoded.
+ */
+export function preJoinFault(
+  joined: boolean | undefined,
+  size: number,
+): ProtocolViolationError | undefined {
+  if (joined !== false || size <= PRE_JOIN_SIZE) return undefined;
+  return new ProtocolViolationError(
+    `Cannot decode message: ${size} bytes before the session joined (at most ${PRE_JOIN_SIZE})`,
+  );
+}

@@ -249,6 +249,11 @@ export class Inbox {
     return this.#failed;
   }
 
+  /** What the handler says of a joined session (`PeerHandler.joined`; undefined before bind). */
+  get joined(): boolean | undefined {
+    return this.#handler?.joined;
+  }
+
   /** Whether a handler is set. */
   get bound(): boolean {
     return this.#handler !== undefined;

@@ -21,7 +21,7 @@ import {
   type WampMessage,
 } from "../../wamp/mod.ts";
 import type { CookieOptions } from "../stream/cookie.ts";
-import { asProtocolViolation } from "../stream/arrival.ts";
+import { asProtocolViolation, preJoinFault } from "../stream/arrival.ts";
 import { encodeFailure, encodeOnce, encodeOwnedBytes } from "../stream/encode.ts";
 import { negotiateWebSocket, supportedSubprotocols } from "./negotiate.ts";
 export type { CookieOptions } from "../stream/cookie.ts";
@@ -131,6 +131,8 @@ function pumpWebSocket(
     }
     let msg: WampMessage;
     try {
+      const refused = preJoinFault(handler.joined, size);
+      if (refused !== undefined) throw refused;
       msg = serializer.decode(data);
     } catch (error) {
       handler.fail(asProtocolViolation(error));

@@ -17,6 +17,7 @@ import {
   type WampMessage,
 } from "../../wamp/mod.ts";
 import { Inbox } from "../stream/inbox.ts";
+import { preJoinFault } from "../stream/arrival.ts";
 import { Keepalive } from "../stream/keepalive.ts";
 import { BATCHED_SUFFIX, joinBatch, MAX_BATCH_MESSAGES } from "../stream/batched.ts";
 import { encodeBytes, encodeFailure, encodeOnce, type FrameCache } from "../stream/encode.ts";
@@ -330,6 +331,8 @@ export class WebSocketPeer implements Link {
   #decode(data: string | Uint8Array): void {
     let msg: WampMessage;
     try {
+      const refused = preJoinFault(this.#inbox.joined, data.length);
+      if (refused !== undefined) throw refused;
       msg = this.#serializer.decode(data);
     } catch (error) {
       this.#failed = true;
