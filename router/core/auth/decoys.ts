@@ -7,18 +7,12 @@
  * @module
  */
 
-import { createHash, createHmac } from "node:crypto";
+import { createHmac } from "node:crypto";
+import { randomBytes } from "../../../wamp/auth/util.ts";
 
 /** Picks stable decoy parameters for unknown authids. */
 export class Decoys<T> {
-  /**
-   * Derived from the configured users, secrets included: the same config
-   * gives the same decoys after a restart and in every worker (a key drawn
-   * at random made an unknown name's salt change at each restart, and
-   * differ between workers, while a real user's stayed: which names exist
-   * showed), and no one who lacks the secrets can work them out.
-   */
-  #key: Buffer;
+  #key = randomBytes(32);
   #users: readonly T[];
 
   /**
@@ -28,8 +22,6 @@ export class Decoys<T> {
    */
   constructor(users: readonly T[]) {
     this.#users = users;
-    this.#key = createHash("sha256").update("cloverleaf decoys\0").update(JSON.stringify(users))
-      .digest();
   }
 
   /** The configured user a decoy for `authid` imitates (undefined when none). */
