@@ -12,6 +12,13 @@ import { randomBytes } from "../../../wamp/auth/util.ts";
 
 /** Picks stable decoy parameters for unknown authids. */
 export class Decoys<T> {
+  /**
+   * Random, per process: an unknown name's decoy changes when the router
+   * restarts, and differs between `--workers`, while a real user's salt
+   * does not, which shows an observer who exists. Derived from the users'
+   * secrets it would not change, but a CHALLENGE for an unknown name would
+   * then let anyone who knows one authid test password guesses offline.
+   */
   #key = randomBytes(32);
   #users: readonly T[];
 
