@@ -13,7 +13,7 @@ import {
   type Registration,
   retireRegistration,
 } from "./callee.ts";
-import { ApplicationError, SessionClosedError } from "./errors.ts";
+import { ApplicationError, SendBacklogError, SessionClosedError } from "./errors.ts";
 import { rolesOf, type Session } from "./session.ts";
 import { endSubscription, type EventHandler, type Subscription } from "./subscription.ts";
 
@@ -88,9 +88,10 @@ export class Durables {
    * `maxSendBacklog` would refuse one. What the router refuses ends, as if
    * revoked, with the error URI as the reason (a registration's `onRevoked` is called with it);
    * what fails because the session ended waits for the next one. A request
-   * with no reply in `requestTimeout` (a router that stopped answering)
-   * waits for the next one too, and closes this session with
-   * `wamp.close.timeout`, so the connection tries again.
+   * with no reply in `requestTimeout` (a router that stopped answering), or
+   * refused by the client's own `maxSendBacklog` (one that stopped reading),
+   * waits for the next one too, with everything not yet sent, and closes
+   * this session with `wamp.close.timeout`, so the connection tries again.
    *
    * @param session The new session.
    * @returns When every request is answered, or the session closed.
@@ -99,18 +100,22 @@ export class Durables {
     this.#prune(true);
     const { subscriber, callee, sendBlocked } = rolesOf(session);
     const pending = new Set<Promise<void>>();
+    let timedOut = false;
     const add = async (request: () => Promise<void>): Promise<void> => {
       while (pending.size >= RESTORE_WINDOW || (pending.size > 0 && sendBlocked())) {
         await Promise.race(pending); // an answer means what went before it was sent
       }
-      if (!session.isOpen) return; // what is left waits for the next session
+      // What is left waits for the next session (a router that stopped answering or reading
+      // ends this one: one timeout, not one per window).
+      if (!session.isOpen || timedOut) return;
       const settled: Promise<void> = request().finally(() => pending.delete(settled));
       pending.add(settled);
     };
-    let timedOut = false;
     this.stalled = false;
     const retried = (error: unknown): boolean => {
       if (error instanceof SessionClosedError) return true; // the next session tries again
+      // No reply in time, or the client's own backlog full: the router is not keeping up.
+      if (error instanceof SendBacklogError) return timedOut = true;
       if (!(error instanceof ApplicationError) || error.uri !== ErrorUri.TIMEOUT) return false;
       return timedOut = true;
     };

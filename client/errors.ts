@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Dict } from "../wamp/mod.ts";
+import { type Dict, ErrorUri } from "../wamp/mod.ts";
 
 /**
  * A WAMP application error: what a failed call rejects with, and what an
@@ -55,6 +55,35 @@ export class ApplicationError extends Error {
     this.args = payload.args ?? [];
     this.kwargs = payload.kwargs ?? {};
     this.details = payload.details ?? {};
+  }
+}
+
+/**
+ * A request the application made was refused by the client itself, not
+ * the router: more than `maxSendBacklog` bytes wait to be sent (the router
+ * is not reading). Its `uri` is `cloverleaf.error.limit_exceeded`, as a
+ * router's refusal for a limit is; the request took no request ID and can
+ * be made again once the backlog drains.
+ *
+ * @example
+ * ```ts
+ * import { ApplicationError, SendBacklogError } from "@cloverleaf/wamp/client";
+ * import { equal, ok } from "node:assert/strict";
+ *
+ * const refused = new SendBacklogError("70000000 bytes wait to be sent");
+ * ok(refused instanceof ApplicationError);
+ * equal(refused.uri, "cloverleaf.error.limit_exceeded");
+ * ```
+ */
+export class SendBacklogError extends ApplicationError {
+  /**
+   * Creates the refusal.
+   *
+   * @param why What waits, and the limit.
+   */
+  constructor(why: string) {
+    super(ErrorUri.LIMIT_EXCEEDED, { args: [why] });
+    this.name = "SendBacklogError";
   }
 }
 

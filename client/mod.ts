@@ -53,6 +53,7 @@ export {
   type ClosedBy,
   CredentialsError,
   NotConnectedError,
+  SendBacklogError,
   SessionClosedError,
   type UserErrorHandler,
 } from "./errors.ts";

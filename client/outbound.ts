@@ -26,7 +26,7 @@ import {
   messageTypeName,
   type WampMessage,
 } from "../wamp/mod.ts";
-import { ApplicationError } from "./errors.ts";
+import { SendBacklogError } from "./errors.ts";
 import { oversizeAnswer } from "./invocation.ts";
 
 /** What the application asks for: refused past the send backlog. */
@@ -66,10 +66,10 @@ export class Outbound {
    *
    * @returns The error to reject it with, or undefined when it may go.
    */
-  refusal(): ApplicationError | undefined {
+  refusal(): SendBacklogError | undefined {
     const backlog = this.#link.backlog();
     if (backlog < this.#maxBacklog) return undefined;
-    return new ApplicationError(ErrorUri.LIMIT_EXCEEDED, { args: [this.#why(backlog)] });
+    return new SendBacklogError(this.#why(backlog));
   }
 
   /**
@@ -80,7 +80,7 @@ export class Outbound {
    * `payload_size_exceeded`.
    *
    * @param msg The message.
-   * @throws {ApplicationError} `cloverleaf.error.limit_exceeded` for a
+   * @throws {SendBacklogError} `cloverleaf.error.limit_exceeded` for a
    * request the application makes while too much waits to be sent.
    */
   send(msg: WampMessage): void {

@@ -177,6 +177,7 @@ export class WildcardTrie<T> {
    * @param value The value to store.
    */
   set(pattern: string, value: T): void {
+    if (tooLong(pattern)) throw new RangeError(`a pattern of ${pattern.length} characters`);
     const parts = pattern.split(".");
     let node = this.#root;
     let depth = 0;

@@ -25,18 +25,21 @@ export const TESTAMENTS_PER_TURN = 8;
  */
 export const EVENTS_PER_TURN = 1024;
 
+const NO_ROLES = Object.freeze({});
+
 /**
  * What is kept of a session that left while its testaments (and its
- * `on_leave`) wait their turn: its identity and its publisher role, what
- * publishing as it needs; not its HELLO's attributes nor its other roles.
+ * `on_leave`) wait their turn: its identity, what publishing as it needs;
+ * not its HELLO's attributes nor its roles (a publisher's features matter
+ * only to payload passthru, which testaments cannot use: 64 of them per
+ * queued session held 10 times `testamentBytes`).
  *
  * @param session The session that left.
  * @returns A slim copy.
  */
 export function departed(session: SessionInfo): SessionInfo {
-  const { hello: _, roles, ...identity } = session;
-  const publisher = roles.publisher;
-  return { ...identity, roles: publisher === undefined ? {} : { publisher } };
+  const { hello: _, roles: __, ...identity } = session;
+  return { ...identity, roles: NO_ROLES };
 }
 
 /** A session that left: its testaments from `next` on, then what follows them. */
@@ -124,6 +127,7 @@ export class TestamentQueue<T> {
    */
   drain(): void {
     while (this.#step());
+    this.#chained = false; // a later add arms its own timer
   }
 
   /** Publishes the next session's next testament (its `after` once it was the last); false when none waits. */
