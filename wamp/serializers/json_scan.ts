@@ -1,7 +1,8 @@
 /**
  * The scan of long JSON text before `JSON.parse`: the JSON counterpart of
  * the MessagePack and CBOR pre-scans in `prescan.ts`, for the two things
- * `JSON.parse` takes super-linear time on, and the counts that bound its time.
+ * `JSON.parse` takes super-linear time on, and the counts that bound its
+ * time.
  *
  * @module
  */
@@ -34,8 +35,8 @@ export const JSON_SCAN_THRESHOLD = 64 * 1024;
  * string is one), {@linkcode MAX_BYTE_STRINGS} byte strings (strings that
  * start with `\u0000`), or about {@linkcode MAX_VALUES} values (each `,`
  * and `:` outside a string one more, each `[` and `{` as the binary scans
- * count a list or dict and its first element). One pass skipping string contents, stopping at the first
- * fault. `JSON.parse` takes 80 to 170 ns per character on deeply nested text
+ * count a list or dict and its first element). One pass skipping string
+ * contents, stopping at the first fault. `JSON.parse` takes 80 to 170 ns per character on deeply nested text
  * (over a second for a 16 MiB frame of `[`), about 40 times its cost on
  * ordinary text; this scan takes about 2 ns.
  *
