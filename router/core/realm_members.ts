@@ -185,7 +185,9 @@ export class Members {
       // on_leave follows its testaments, which may go out in later turns (by then the connection
       // may carry another session: its identity is taken now, slim, as the queue keeps it).
       const info = departed(member.info);
-      const later = this.#testaments.fire(info, () => this.#sessionMeta.left(info, quiet));
+      const left = () => this.#sessionMeta.left(info, quiet);
+      // Sessions that left through one connection take one turn among those waiting.
+      const later = this.#testaments.fire(info, left, member.peer);
       if (later !== undefined) out = { messages: out.messages, effects: [...out.effects, later] };
     };
     if (quiet || realm.closing()) realm.events.muted(depart);

@@ -38,8 +38,8 @@ function queue(reach: (testament: number) => number) {
     timer = out.effects.find((e) => e.kind === "arm");
     return published.splice(0);
   };
-  const add = (id: number, testaments: number[], after = () => {}) => {
-    timer = q.add(sessionInfo(id, []), testaments, after) ?? timer;
+  const add = (id: number, testaments: number[], after = () => {}, source?: unknown) => {
+    timer = q.add(sessionInfo(id, []), testaments, after, source ?? {}) ?? timer;
   };
   return { add, turn, q };
 }
@@ -64,4 +64,19 @@ Deno.test("TestamentQueue: a turn stops once its testaments reach EVENTS_PER_TUR
   deepEqual(turn(), [1]); // a fan-out to EVENTS_PER_TURN goes alone
   deepEqual(turn(), [2, 3]);
   deepEqual(turn(), [4]);
+});
+
+Deno.test("TestamentQueue: the sessions of one connection take one turn in the rotation, in order", () => {
+  const { add, turn, q } = queue(() => 0);
+  const left: number[] = [];
+  const cycling = {}; // one connection that joined and left 100 times, 3 testaments each
+  for (let i = 0; i < 100; i++) {
+    add(i, [1000 * i + 1, 1000 * i + 2, 1000 * i + 3], () => left.push(i), cycling);
+  }
+  add(999, [7, 8], () => left.push(999));
+  // Per session, the victim's second testament waited behind all 100 (a rotation of 101).
+  deepEqual(turn().slice(0, 5), [1, 7, 2, 8, 3]);
+  deepEqual(left.slice(0, 2), [999, 0], "the victim's on_leave in the first turn");
+  for (let n = 0; n < 100 && q.size > 0; n++) turn();
+  deepEqual(left, [999, ...Array.from({ length: 100 }, (_, i) => i)]);
 });

@@ -145,9 +145,11 @@ export class Testaments {
    *
    * @param session The session that left.
    * @param after What follows them (its `on_leave`).
+   * @param source What it left through (its connection): the sessions of
+   * one source take one turn among those waiting.
    * @returns The timer that publishes the next queued one, when the queue was idle.
    */
-  fire(session: SessionInfo, after: () => void = () => {}): Effect | undefined {
+  fire(session: SessionInfo, after: () => void = () => {}, source?: unknown): Effect | undefined {
     const buckets = this.#buckets.get(session.id);
     if (buckets === undefined) return void after();
     this.#buckets.delete(session.id);
@@ -160,7 +162,7 @@ export class Testaments {
     this.#bytes -= buckets.bytes - rest.reduce((sum, t) => sum + t.size, 0);
     this.#publishAs(session, first);
     if (rest.length === 0) return void after();
-    return this.#enqueue(session, rest, after);
+    return this.#enqueue(session, rest, after, source);
   }
 
   /**
@@ -193,12 +195,18 @@ export class Testaments {
    * session ({@linkcode departed}), counted against `testamentBytes` until
    * the last is out.
    */
-  #enqueue(session: SessionInfo, rest: Testament[], after: () => void): Effect | undefined {
+  #enqueue(
+    session: SessionInfo,
+    rest: Testament[],
+    after: () => void,
+    source?: unknown,
+  ): Effect | undefined {
     this.#bytes += QUEUED_SESSION_BYTES;
-    return this.#queue.add(departed(session), rest, () => {
+    const done = () => {
       this.#bytes -= QUEUED_SESSION_BYTES;
       after();
-    });
+    };
+    return this.#queue.add(departed(session), rest, done, source ?? {});
   }
 
   /** Publishes every queued testament now (the router is closing: no later turn comes). */
