@@ -138,8 +138,8 @@ export class Testaments {
   /**
    * Publishes a session's testaments (detached, then destroyed) and
    * forgets them, then runs `after`: the first at once, the others a few
-   * per turn of the event loop, in rotation with those of other sessions
-   * that left (`testament_queue.ts`). A queued testament still counts
+   * per turn of the event loop, in rotation with those of other connections'
+   * sessions that left (`testament_queue.ts`). A queued testament still counts
    * against `testamentBytes` until it is published. None while meta events
    * are muted.
    *
