@@ -67,9 +67,12 @@ export class Outbound {
    * @returns The error to reject it with, or undefined when it may go.
    */
   refusal(): SendBacklogError | undefined {
-    const backlog = this.#link.backlog();
-    if (backlog < this.#maxBacklog) return undefined;
-    return new SendBacklogError(this.#why(backlog));
+    return this.blocked ? new SendBacklogError(this.#why(this.#link.backlog())) : undefined;
+  }
+
+  /** Whether a request the application makes now would be refused ({@linkcode Outbound.refusal}). */
+  get blocked(): boolean {
+    return this.#link.backlog() >= this.#maxBacklog;
   }
 
   /**

@@ -77,7 +77,7 @@ export class Session {
       request: (make, onReply) => this.#request(make, onReply),
       withdraw: (make) => this.#request(make, undefined, true),
       nextRequest: () => this.#nextRequest(),
-      sendBlocked: () => this.#out.refusal() !== undefined,
+      sendBlocked: () => this.#out.blocked,
       log: joiner.log,
       limits: joiner.limits,
     };
