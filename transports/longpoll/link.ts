@@ -259,7 +259,7 @@ export class LongPollTransport implements Peer {
     try {
       const frames = this.batched ? splitBatchedBody(this.serializer, body) : [body];
       for (const frame of frames) {
-        const refused = preJoinFault(this.#inbox.joined, frame.length);
+        const refused = preJoinFault(frame.length, this.#inbox);
         if (refused !== undefined) throw refused;
         const msg = this.serializer.decode(frame);
         if (this.state !== "open") break;

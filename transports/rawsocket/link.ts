@@ -239,7 +239,7 @@ export class RawSocketConnection implements Link {
   }
 
   #message(payload: Uint8Array): void {
-    const refused = preJoinFault(this.#inbox.joined, payload.length);
+    const refused = preJoinFault(payload.length, this.#inbox);
     if (refused !== undefined) return this.#inbox.fail(refused);
     let msg: WampMessage;
     try {

@@ -30,19 +30,20 @@ export function asProtocolViolation(error: unknown): ProtocolViolationError {
 export const PRE_JOIN_SIZE = 64 * 1024;
 
 /**
- * Why a message is refused before it is decoded: no session has joined
- * over the connection yet (`PeerHandler.joined` is `false`) and the
- * message is over {@linkcode PRE_JOIN_SIZE}.
+ * Why a message is refused before it is decoded: it is over
+ * {@linkcode PRE_JOIN_SIZE} and no session has joined over the connection
+ * yet (`PeerHandler.joined` is `false`). Asked of every message: the size
+ * is compared first, so a small one costs one comparison.
  *
- * @param joined What the connection's handler says.
  * @param size The message's size.
+ * @param handler The connection's handler (or its inbox, which asks it).
  * @returns The failure to deliver, or undefined when it may be decoded.
  */
 export function preJoinFault(
-  joined: boolean | undefined,
   size: number,
+  handler: { readonly joined?: boolean | undefined },
 ): ProtocolViolationError | undefined {
-  if (joined !== false || size <= PRE_JOIN_SIZE) return undefined;
+  if (size <= PRE_JOIN_SIZE || handler.joined !== false) return undefined;
   return new ProtocolViolationError(
     `Cannot decode message: ${size} bytes before the session joined (at most ${PRE_JOIN_SIZE})`,
   );

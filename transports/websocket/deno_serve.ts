@@ -131,7 +131,7 @@ function pumpWebSocket(
     }
     let msg: WampMessage;
     try {
-      const refused = preJoinFault(handler.joined, size);
+      const refused = preJoinFault(size, handler);
       if (refused !== undefined) throw refused;
       msg = serializer.decode(data);
     } catch (error) {

@@ -331,7 +331,7 @@ export class WebSocketPeer implements Link {
   #decode(data: string | Uint8Array): void {
     let msg: WampMessage;
     try {
-      const refused = preJoinFault(this.#inbox.joined, data.length);
+      const refused = preJoinFault(data.length, this.#inbox);
       if (refused !== undefined) throw refused;
       msg = this.#serializer.decode(data);
     } catch (error) {
