@@ -206,7 +206,7 @@ export class Testaments {
       this.#bytes -= QUEUED_SESSION_BYTES;
       after();
     };
-    return this.#queue.add(departed(session), rest, done, source ?? {});
+    return this.#queue.add(departed(session), rest, done, source);
   }
 
   /** Publishes every queued testament now (the router is closing: no later turn comes). */
