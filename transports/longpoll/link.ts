@@ -7,19 +7,22 @@
  * @module
  */
 
-import type {
-  Peer,
-  PeerHandler,
+import {
+  type Peer,
+  type PeerHandler,
   ProtocolViolationError,
-  Serializer,
-  TransportInfo,
-  TransportLog,
-  WampMessage,
+  type Serializer,
+  type TransportInfo,
+  type TransportLog,
+  type WampMessage,
 } from "../../wamp/mod.ts";
 import { joinBatch, MAX_BATCH_MESSAGES, splitBatchedBody } from "../stream/batched.ts";
 import { Inbox } from "../stream/inbox.ts";
-import { preJoinFault } from "../stream/arrival.ts";
+import { PRE_JOIN_SIZE, preJoinFault, PreJoinSizeError } from "../stream/arrival.ts";
 import { encodeFailure, encodeOwnedBytes } from "../stream/encode.ts";
+
+/** The largest `send` body before the session joined: one message and a batch's 4-byte prefix. */
+const PRE_JOIN_BODY = PRE_JOIN_SIZE + 4;
 
 /** A transport ID: 24 random bytes, base64url; the only credential a transport has. */
 function newTransportId(): string {
@@ -235,6 +238,33 @@ export class LongPollTransport implements Peer {
    */
   bind(handler: PeerHandler): void {
     this.#inbox.bind(handler, this.state === "closed");
+  }
+
+  /**
+   * The largest `send` body taken now.
+   *
+   * @param max The service's `maxMessageSize`.
+   * @returns `max`, or one message of 64 KiB before the session joined.
+   */
+  bodyLimit(max: number): number {
+    return this.#inbox.joined === false ? Math.min(max, PRE_JOIN_BODY) : max;
+  }
+
+  /**
+   * Ends the session for a `send` body over {@linkcode LongPollTransport.bodyLimit},
+   * which is not read (ABORT `wamp.error.protocol_violation`).
+   *
+   * @param limit The body limit it is over.
+   * @param max The service's `maxMessageSize`.
+   * @returns 413, the request's answer.
+   */
+  refuseBody(limit: number, max: number): 413 {
+    this.fail(
+      limit < max
+        ? new PreJoinSizeError(`a body over ${limit} bytes`)
+        : new ProtocolViolationError(`Message larger than ${max} bytes`),
+    );
+    return 413;
   }
 
   /**

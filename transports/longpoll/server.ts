@@ -10,7 +10,6 @@
 import {
   type AttachOptions,
   type PeerAcceptor,
-  ProtocolViolationError,
   type Serializer,
   type SerializerName,
   serializers as allSerializers,
@@ -242,13 +241,15 @@ export class LongPollService {
     const route = this.#route(head.method, url.pathname, head.headers, peer);
     if (route instanceof Response) return route;
     if (route.op === undefined) return route.open ? MAX_OPEN_BODY : 0;
-    if (route.owner === undefined) {
-      const transport = this.#transports.get(route.id);
-      if (transport === undefined || transport.state === "closed") {
-        return answer(404, standardHeaders(head.headers), "No such WAMP transport");
-      }
+    const max = route.op === "send" ? this.#maxMessageSize : 0;
+    if (route.owner !== undefined) return max; // relayed: its owner checks the body
+    const transport = this.#transports.get(route.id);
+    if (transport === undefined || transport.state === "closed") {
+      return answer(404, standardHeaders(head.headers), "No such WAMP transport");
     }
-    return route.op === "send" ? this.#maxMessageSize : 0;
+    const limit = transport.bodyLimit(max);
+    if (Number(head.headers.get("content-length")) > limit) transport.refuseBody(limit, max);
+    return limit;
   }
 
   /**
@@ -379,16 +380,12 @@ export class LongPollService {
 
   async #send(transport: LongPollTransport, request: Request, headers: Headers): Promise<Response> {
     transport.touch();
-    const body = readBody(request, this.#maxMessageSize).catch(() => null);
+    const limit = transport.bodyLimit(this.#maxMessageSize);
+    const body = readBody(request, limit).catch(() => null);
     const turn = transport.deliveries.then(async () => {
       const bytes = await body;
       if (bytes === null) return 400; // the client went away mid-body
-      if (bytes === undefined) {
-        transport.fail(
-          new ProtocolViolationError(`Message larger than ${this.#maxMessageSize} bytes`),
-        );
-        return 413;
-      }
+      if (bytes === undefined) return transport.refuseBody(limit, this.#maxMessageSize);
       return transport.deliver(bytes);
     }).catch(() => 500);
     transport.deliveries = turn.then(() => {});

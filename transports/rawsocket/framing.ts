@@ -164,14 +164,20 @@ export class FrameReader {
   #payload: Uint8Array = EMPTY;
   #received = 0;
   #failed: Error | undefined;
+  #admit: ((length: number) => Error | undefined) | undefined;
 
   /**
    * Creates a reader.
    *
    * @param maxLength The largest payload accepted (at most 2^24).
+   * @param admit Asked of every header within `maxLength`: an error refuses
+   * the frame before its payload is read (a router's connection before its
+   * session joined takes less), and is what {@linkcode FrameReader.push}
+   * throws.
    */
-  constructor(maxLength: number) {
+  constructor(maxLength: number, admit?: (length: number) => Error | undefined) {
     this.maxLength = Math.min(maxLength, MAX_FRAME_LENGTH);
+    this.#admit = admit;
   }
 
   /**
@@ -181,7 +187,8 @@ export class FrameReader {
    * @param chunk The next bytes; only read while iterating.
    * @returns The frames completed by this chunk, in order.
    * @throws {ProtocolViolationError} On a bad header or an oversize length;
-   * frames before it are yielded first.
+   * frames before it are yielded first. (Or the error `admit` refused a
+   * header with.)
    */
   *push(chunk: Uint8Array): Generator<Frame, void, undefined> {
     if (this.#failed !== undefined) throw this.#failed;
@@ -249,6 +256,8 @@ export class FrameReader {
     if (length > this.maxLength) {
       fail(`RawSocket frame of ${length} octets is over the limit of ${this.maxLength}`);
     }
+    const refused = this.#admit?.(length);
+    if (refused !== undefined) throw this.#failed = refused;
     this.#type = type as FrameTypeCode;
     return length;
   }

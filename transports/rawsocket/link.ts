@@ -31,7 +31,7 @@ import {
 import { encodeFrame, encodeTextFrame, type Frame, FrameReader, FrameType } from "./framing.ts";
 import { tlsInfo } from "../stream/tls_info.ts";
 import { Inbox } from "../stream/inbox.ts";
-import { preJoinFault } from "../stream/arrival.ts";
+import { preJoinFault, PreJoinSizeError } from "../stream/arrival.ts";
 import { Keepalive } from "../stream/keepalive.ts";
 import type { Wire } from "../stream/wire.ts";
 import { utf8Text } from "../../wamp/bytes.ts";
@@ -87,7 +87,8 @@ export class RawSocketConnection implements Link {
     this.#options = options;
     this.#frames = frameCache(options.serializer, "rawsocket");
     this.info = options.info;
-    this.#reader = new FrameReader(options.receiveLimit);
+    // Before its session joined, a frame over 64 KiB is refused from its header.
+    this.#reader = new FrameReader(options.receiveLimit, (n) => preJoinFault(n, this.#inbox));
     this.#keepalive = new Keepalive({
       interval: options.pingInterval,
       timeout: options.pingTimeout,
@@ -213,7 +214,10 @@ export class RawSocketConnection implements Link {
       try {
         next = frames.next();
       } catch (error) {
-        const broken = () => this.#broken(error as Error);
+        // A frame refused for its size before the session joined gets ABORT, as a message would.
+        const broken = error instanceof PreJoinSizeError
+          ? () => this.#inbox.fail(error)
+          : () => this.#broken(error as Error);
         return this.#inbox.waiting ? this.#inbox.defer(broken) : broken();
       }
       if (next.done) return;
@@ -239,8 +243,6 @@ export class RawSocketConnection implements Link {
   }
 
   #message(payload: Uint8Array): void {
-    const refused = preJoinFault(payload.length, this.#inbox);
-    if (refused !== undefined) return this.#inbox.fail(refused);
     let msg: WampMessage;
     try {
       const { serializer } = this.#options;

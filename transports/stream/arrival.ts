@@ -30,10 +30,27 @@ export function asProtocolViolation(error: unknown): ProtocolViolationError {
 export const PRE_JOIN_SIZE = 64 * 1024;
 
 /**
+ * A message refused for its size alone before its session joined: from the
+ * frame header where the transport has one (RawSocket, WebSocket), so the
+ * payload is never buffered, else before it is decoded.
+ */
+export class PreJoinSizeError extends ProtocolViolationError {
+  /**
+   * @param size The message's size (announced or read), or what it came to.
+   */
+  constructor(size: number | string) {
+    const what = typeof size === "number" ? `${size} bytes` : size;
+    super(`Cannot decode message: ${what} before the session joined (at most ${PRE_JOIN_SIZE})`);
+    this.name = "PreJoinSizeError";
+  }
+}
+
+/**
  * Why a message is refused before it is decoded: it is over
  * {@linkcode PRE_JOIN_SIZE} and no session has joined over the connection
- * yet (`PeerHandler.joined` is `false`). Asked of every message: the size
- * is compared first, so a small one costs one comparison.
+ * yet (`PeerHandler.joined` is `false`). Asked of every message (and of
+ * every frame header): the size is compared first, so a small one costs
+ * one comparison.
  *
  * @param size The message's size.
  * @param handler The connection's handler (or its inbox, which asks it).
@@ -42,9 +59,7 @@ export const PRE_JOIN_SIZE = 64 * 1024;
 export function preJoinFault(
   size: number,
   handler: { readonly joined?: boolean | undefined },
-): ProtocolViolationError | undefined {
+): PreJoinSizeError | undefined {
   if (size <= PRE_JOIN_SIZE || handler.joined !== false) return undefined;
-  return new ProtocolViolationError(
-    `Cannot decode message: ${size} bytes before the session joined (at most ${PRE_JOIN_SIZE})`,
-  );
+  return new PreJoinSizeError(size);
 }

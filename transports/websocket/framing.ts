@@ -75,8 +75,9 @@ export interface FrameHandler {
    *
    * @param code 1002 (protocol error) or 1009 (too big).
    * @param reason What was wrong.
+   * @param refusal The error `admit` refused the message with (code 1009).
    */
-  error(code: number, reason: string): void;
+  error(code: number, reason: string, refusal?: Error): void;
 }
 
 /** Options for {@linkcode FrameParser}. */
@@ -90,6 +91,13 @@ export interface FrameParserOptions {
   maxMessageSize: number;
   /** Whether RSV1 (a compressed message) is allowed. @default {false} */
   compression?: boolean;
+  /**
+   * Asked at each data frame's header with the message's bytes so far,
+   * when within `maxMessageSize`: an error refuses the message before its
+   * payload is read (a router's connection before its session joined
+   * takes less), reported through `FrameHandler.error`.
+   */
+  admit?: (messageBytes: number) => Error | undefined;
 }
 
 /**
@@ -119,6 +127,7 @@ export class FrameParser {
   #masked: boolean;
   #max: number;
   #compression: boolean;
+  #admit: ((messageBytes: number) => Error | undefined) | undefined;
   #stopped = false;
   // A header split across chunks.
   #head: Uint8Array | undefined;
@@ -155,6 +164,7 @@ export class FrameParser {
     this.#masked = options.masked;
     this.#max = options.maxMessageSize;
     this.#compression = options.compression ?? false;
+    this.#admit = options.admit;
   }
 
   /** Ignores everything from now on. */
@@ -291,6 +301,8 @@ export class FrameParser {
     if (opcode < 0x8 && this.#messageBytes + length > this.#max) {
       return this.#fail(CloseCode.TOO_BIG, `message over ${this.#max} bytes`);
     }
+    const refused = opcode < 0x8 ? this.#admit?.(this.#messageBytes + length) : undefined;
+    if (refused !== undefined) return this.#fail(CloseCode.TOO_BIG, refused.message, refused);
     if (masked) {
       const k = at + size - 4;
       this.#mask = ((bytes[k]! << 24) | (bytes[k + 1]! << 16) | (bytes[k + 2]! << 8) |
@@ -307,9 +319,9 @@ export class FrameParser {
     return size;
   }
 
-  #fail(code: number, reason: string): -1 {
+  #fail(code: number, reason: string, refusal?: Error): -1 {
     this.stop();
-    this.#handler.error(code, reason);
+    this.#handler.error(code, reason, refusal);
     return -1;
   }
 

@@ -2,14 +2,15 @@
  * What an incoming WebSocket message's payload reads as: inflated when
  * compressed, UTF-8 text for JSON or a text frame, split into a batch's
  * parts on a batched subprotocol; or the close code and reason when it
- * cannot be read.
+ * cannot be read. And frames kept for the inbox's next turn.
  *
  * @module
  */
 
 import { utf8Text } from "../../wamp/bytes.ts";
 import { splitBatch, splitTextBatch } from "../stream/batched.ts";
-import { CloseCode } from "./framing.ts";
+import type { Inbox } from "../stream/inbox.ts";
+import { CloseCode, type FrameHandler } from "./framing.ts";
 import { inflateMessage } from "./permessage_deflate.ts";
 
 /** Why a message cannot be read: the connection closes with this code. */
@@ -113,4 +114,32 @@ export function messageParts(
   } catch (error) {
     return { code: CloseCode.PROTOCOL_ERROR, reason: (error as Error).message };
   }
+}
+
+/**
+ * A parser's handler that hands frames on at once, or, past the inbox's
+ * turn, keeps them for its next one, in order (copied: a payload may be a
+ * view of the chunk being parsed).
+ *
+ * @param inbox The connection's inbox.
+ * @param handler What frames go to.
+ * @returns The handler to give the parser.
+ */
+export function turnTaking(inbox: Inbox, handler: FrameHandler): FrameHandler {
+  return {
+    message(text, payload, compressed) {
+      if (!inbox.waiting) return handler.message(text, payload, compressed);
+      const own = payload.slice();
+      inbox.defer(() => handler.message(text, own, compressed));
+    },
+    control(opcode, payload) {
+      if (!inbox.waiting) return handler.control(opcode, payload);
+      const own = payload.slice();
+      inbox.defer(() => handler.control(opcode, own));
+    },
+    error(code, reason, refusal) {
+      if (!inbox.waiting) return handler.error(code, reason, refusal);
+      inbox.defer(() => handler.error(code, reason, refusal));
+    },
+  };
 }

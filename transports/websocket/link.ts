@@ -17,7 +17,7 @@ import {
   type WampMessage,
 } from "../../wamp/mod.ts";
 import { Inbox } from "../stream/inbox.ts";
-import { preJoinFault } from "../stream/arrival.ts";
+import { PRE_JOIN_SIZE, preJoinFault, PreJoinSizeError } from "../stream/arrival.ts";
 import { Keepalive } from "../stream/keepalive.ts";
 import { BATCHED_SUFFIX, joinBatch, MAX_BATCH_MESSAGES } from "../stream/batched.ts";
 import { encodeBytes, encodeFailure, encodeOnce, type FrameCache } from "../stream/encode.ts";
@@ -39,13 +39,14 @@ import {
 } from "./framing.ts";
 import { FLUSH_BYTES, type Wire } from "../stream/wire.ts";
 import { sharedFrames, type WebSocketPeerOptions } from "./peer_options.ts";
-import { messageParts, NOT_UTF8, payloadData, type Reading } from "./incoming.ts";
+import { messageParts, NOT_UTF8, payloadData, type Reading, turnTaking } from "./incoming.ts";
 
 export type { WebSocketPeerOptions } from "./peer_options.ts";
 
 /** How long to wait for the other side's close frame, in milliseconds. */
 const CLOSE_WAIT = 2000;
 const EMPTY = new Uint8Array(0);
+const NOT_JOINED = { joined: false };
 
 /**
  * One open WebSocket connection, after the upgrade, on either side.
@@ -84,6 +85,8 @@ export class WebSocketPeer implements Link {
   #closeSent = false;
   #closeReceived = false;
   #failed = false;
+  /** Whether a router's session has joined (`joined: false` until bound, on the server side). */
+  #joining: { readonly joined?: boolean | undefined };
   #batch: Uint8Array[] = [];
   #batchBytes = 0;
   #keepalive: Keepalive;
@@ -108,7 +111,6 @@ export class WebSocketPeer implements Link {
     this.subprotocol = options.serializer.subprotocol + (this.#batched ? BATCHED_SUFFIX : "");
     this.compression = options.deflate !== undefined;
     this.#deflate = options.deflate;
-    const d = options.deflate;
     ({ plain: this.#plain, deflated: this.#deflated } = sharedFrames(options));
     this.#max = options.maxMessageSize ?? 16 * 1024 * 1024;
     if (!this.#client) this.sendLimit = this.#max;
@@ -124,22 +126,22 @@ export class WebSocketPeer implements Link {
       },
       dead: () => this.#fail(CloseCode.GOING_AWAY, `no answer to ping in ${pingTimeout} ms`),
     });
-    // Past its turn's time, the inbox waits: the rest of the chunk is kept as frames, in order.
-    const inbox = this.#inbox;
-    this.#parser = new FrameParser({
-      message: (text, payload, compressed) => {
-        if (!inbox.waiting) return this.#message(text, payload, compressed);
-        const own = payload.slice(); // a view of the chunk
-        inbox.defer(() => this.#message(text, own, compressed));
+    this.#joining = this.#client ? {} : NOT_JOINED;
+    this.#parser = new FrameParser(
+      turnTaking(this.#inbox, {
+        message: (text, payload, compressed) => this.#message(text, payload, compressed),
+        control: (opcode, payload) => this.#control(opcode, payload),
+        error: (code, reason, refusal) =>
+          refusal === undefined ? this.#fail(code, reason) : this.#refuse(refusal),
+      }),
+      {
+        masked: !this.#client,
+        maxMessageSize: this.#max,
+        compression: this.compression,
+        // Before its session joined, a message over 64 KiB is refused from its frame header.
+        admit: (bytes) => preJoinFault(bytes, this.#joining),
       },
-      control: (opcode, payload) => {
-        if (!inbox.waiting) return this.#control(opcode, payload);
-        const own = payload.slice();
-        inbox.defer(() => this.#control(opcode, own));
-      },
-      error: (code, reason) =>
-        inbox.waiting ? inbox.defer(() => this.#fail(code, reason)) : this.#fail(code, reason),
-    }, { masked: !this.#client, maxMessageSize: this.#max, compression: d !== undefined });
+    );
     wire.bind({ data: (chunk) => this.#data(chunk), closed: () => this.#gone() });
     if (this.#closed) return;
     this.#keepalive.start();
@@ -152,6 +154,7 @@ export class WebSocketPeer implements Link {
    * @param handler Where messages and closure go.
    */
   bind(handler: PeerHandler): void {
+    this.#joining = this.#inbox;
     this.#inbox.bind(handler, this.#closed);
   }
 
@@ -300,17 +303,21 @@ export class WebSocketPeer implements Link {
     if (this.#failed || this.#closeReceived) return;
     // The router bounds what a peer's compressed byte may cost it; a client takes what its
     // router sends, up to maxMessageSize (other routers compress past our ratio).
+    const joined = this.#joining.joined !== false;
     const inflateTo = !compressed
       ? undefined
       : this.#client
       ? this.#max
-      : inflatedLimit(payload.length, this.#max);
+      : inflatedLimit(payload.length, joined ? this.#max : PRE_JOIN_SIZE);
     if (inflateTo === undefined && !this.#batched) {
       // Most messages: one part, read as it came (no list, no inflating).
       const data = payloadData(text, payload, this.#reading.binary);
       return data === undefined ? this.#fail(NOT_UTF8.code, NOT_UTF8.reason) : this.#decode(data);
     }
     const parts = messageParts(text, payload, inflateTo, this.#reading);
+    if ("code" in parts && parts.code === CloseCode.TOO_BIG && !joined) {
+      return this.#refuse(new PreJoinSizeError(`${payload.length} bytes inflating to more`));
+    }
     if ("code" in parts) return this.#fail(parts.code, parts.reason);
     this.#parts(parts, 0);
   }
@@ -331,14 +338,17 @@ export class WebSocketPeer implements Link {
   #decode(data: string | Uint8Array): void {
     let msg: WampMessage;
     try {
-      const refused = preJoinFault(data.length, this.#inbox);
-      if (refused !== undefined) throw refused;
       msg = this.#serializer.decode(data);
     } catch (error) {
-      this.#failed = true;
-      return this.#inbox.fail(error);
+      return this.#refuse(error);
     }
     this.#inbox.deliver(msg);
+  }
+
+  /** Fails the session with ABORT for a message it may not send (the connection closes after). */
+  #refuse(error: unknown): void {
+    this.#failed = true;
+    this.#inbox.fail(error);
   }
 
   #control(opcode: number, payload: Uint8Array): void {
@@ -352,10 +362,7 @@ export class WebSocketPeer implements Link {
     }
     if (opcode !== Opcode.CLOSE) return; // a pong: any arrival proves the peer alive
     const parsed = parseClosePayload(payload);
-    if ("error" in parsed) {
-      this.#fail(parsed.error, parsed.reason);
-      return;
-    }
+    if ("error" in parsed) return this.#fail(parsed.error, parsed.reason);
     this.#closeReceived = true;
     this.#parser.stop();
     if (!this.#closeSent) this.#sendClose(parsed.code, ""); // echo the code

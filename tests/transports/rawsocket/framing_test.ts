@@ -279,3 +279,14 @@ Deno.test("FrameReader holds a payload dripped a byte at a time in one buffer, n
   equal(frame!.payload[LENGTH - 1], (LENGTH - 1) & 0xff);
   equal(frame!.payload[54321], 54321 & 0xff);
 });
+
+Deno.test("FrameReader refuses a header that admit refuses, before its payload, and stays failed", () => {
+  const refusal = new ProtocolViolationError("too much for now");
+  const asked: number[] = [];
+  const reader = new FrameReader(1000, (n) => (asked.push(n), n > 10 ? refusal : undefined));
+  const frames = [...reader.push(encodeFrame(FrameType.MESSAGE, new Uint8Array(10)))];
+  equal(frames.length, 1);
+  throws(() => [...reader.push(encodeFrameHeader(FrameType.PING, 500))], (e) => e === refusal);
+  throws(() => [...reader.push(new Uint8Array(3))], (e) => e === refusal);
+  deepEqual(asked, [10, 500]);
+});

@@ -328,3 +328,25 @@ Deno.test("encodeTextFrame: the same bytes as encodeFrame over UTF-8, at every l
     }
   }
 });
+
+Deno.test("FrameParser asks admit at each data frame's header, with the message's bytes so far", () => {
+  const asked: number[] = [];
+  const got: unknown[] = [];
+  const refusal = new Error("too much for now");
+  const parser = new FrameParser({
+    message: (_text, payload) => got.push(payload.length),
+    control: () => {},
+    error: (code, reason, error) => got.push([code, reason, error]),
+  }, {
+    masked: false,
+    maxMessageSize: 1000,
+    admit: (bytes) => (asked.push(bytes), bytes > 10 ? refusal : undefined),
+  });
+  parser.push(encodeFrame(Opcode.BINARY, new Uint8Array(10)));
+  // A fragmented message: 6 bytes, then a continuation's header announcing 500 more.
+  parser.push(new Uint8Array([0x02, 6, 0, 0, 0, 0, 0, 0, 0x80, 126, 0x01, 0xf4]));
+  deepEqual(asked, [10, 6, 506]);
+  deepEqual(got, [10, [CloseCode.TOO_BIG, "too much for now", refusal]]);
+  parser.push(encodeFrame(Opcode.BINARY, new Uint8Array(1)));
+  equal(got.length, 2, "stopped");
+});
