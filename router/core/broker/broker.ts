@@ -334,10 +334,9 @@ export class Broker {
 
   /** One EVENT per subscription matching `pub`, to the subscribers it may reach; history kept. */
   #fanOut(pub: Publication): Outbound[] {
-    const storable = pub.filter === undefined || pub.filter.storable;
     const out: Outbound[] = [];
     for (const sub of this.#index.matches(pub.topic)) {
-      if (storable && this.#history.has(sub.id)) {
+      if (this.#history.has(sub.id)) {
         this.#history.record(sub.id, stamped(pub, this.#now));
       }
       const to = this.#recipients(sub, pub);

@@ -119,14 +119,16 @@ export class EventHistory {
 
   /**
    * Keeps a publication for a subscription whatever the mode (a no-op
-   * without history), dropping the oldest beyond the limit.
+   * without history, or for a publication that excludes or admits
+   * sessions by ID or by a custom key: `PublishFilter.storable`), dropping
+   * the oldest beyond the limit.
    *
    * @param subscription The subscription ID.
    * @param pub The publication.
    */
   append(subscription: number, pub: Publication): void {
     const store = this.#stores.get(subscription);
-    if (store === undefined) return;
+    if (store === undefined || (pub.filter !== undefined && !pub.filter.storable)) return;
     const size = keptPublicationSize(pub, store.maxBytes);
     if (size > store.maxBytes) return; // delivered, never kept
     store.events.push(pub);
