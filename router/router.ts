@@ -8,6 +8,7 @@ import denoConfig from "../deno.json" with { type: "json" };
 import {
   type AttachOptions,
   CloseUri,
+  ErrorUri,
   globalIdGenerator,
   type IdGenerator,
   type Peer,
@@ -21,6 +22,7 @@ import { type RealmOptions, resolveRealmOptions } from "./core/realm_options.ts"
 import { CookieStore } from "./core/auth/cookie.ts";
 import { trustedProcedures } from "./core/auth/methods.ts";
 import { Realm } from "./core/realm.ts";
+import { TrustedProcedures } from "./trusted.ts";
 import { scrambledIdGenerator } from "./scrambled_ids.ts";
 import { Connection, type ConnectionHost } from "./connection.ts";
 import { Delivery } from "./delivery.ts";
@@ -176,9 +178,7 @@ export class Router {
   #host: ConnectionHost;
   #closing: Promise<void> | undefined;
   #cookies = new CookieStore(Date.now);
-  #trustedRole: string;
-  /** Per realm name: the authenticator and authorizer procedures registered there. */
-  #trustedProcedures = new Map<string, Set<string>>();
+  #trusted: TrustedProcedures;
   /** The logger in use (lines with an `event` field limited per kind: `SessionLog.log`). */
   readonly log: Logger;
   /**
@@ -202,7 +202,7 @@ export class Router {
     this.log = sessions.log; // lines with an `event` are limited per kind, wherever they come from
     this.#globalIds = options.idGenerator ?? globalIdGenerator();
     this.#clusterIds = options.cluster !== undefined && options.idGenerator === undefined;
-    this.#trustedRole = options.trustedRole ?? "trusted";
+    this.#trusted = new TrustedProcedures(options.trustedRole ?? "trusted");
     this.#routerIds = options.routerIdGenerator ??
       (options.idGenerator === undefined ? scrambledIdGenerator() : sequentialIdGenerator());
     const roles: Record<string, Record<string, unknown>> = rolesDict(ROUTER_FEATURES);
@@ -262,7 +262,11 @@ export class Router {
       throw new TypeError(`Cannot add realm "${resolved.name}": realm already exists`);
     }
     for (const { realm, procedure } of trustedProcedures(resolved)) {
-      this.#trustedIn(realm).add(procedure);
+      const registry = this.#realms.get(realm);
+      for (const { registration: id, callee } of this.#trusted.add(procedure, realm, registry)) {
+        this.log("warn", `Session ${callee} loses registration ${id}: ${procedure} is now trusted`);
+        this.revokeRegistration(realm, id, ErrorUri.NOT_AUTHORIZED, callee);
+      }
     }
     const realm = new Realm(resolved, {
       ids: {
@@ -277,20 +281,13 @@ export class Router {
       },
       realms: (name) => this.#realms.get(name),
       cookies: this.#cookies,
-      trusted: { role: this.#trustedRole, procedures: this.#trustedIn(resolved.name) },
+      trusted: { role: this.#trusted.role, procedures: this.#trusted.in(resolved.name) },
       log: this.log,
       busy: (id, whole) => this.#host.delivery.target(id)?.busy(whole) ?? false,
     });
     this.#realms.set(resolved.name, realm);
     this.#cluster?.link(realm);
     this.log("info", `Realm "${resolved.name}" added`, { realm: resolved.name });
-  }
-
-  /** The (shared, growing) set of trusted procedures registered in a realm. */
-  #trustedIn(realm: string): Set<string> {
-    let procedures = this.#trustedProcedures.get(realm);
-    if (procedures === undefined) this.#trustedProcedures.set(realm, procedures = new Set());
-    return procedures;
   }
 
   /** The names of all realms. */

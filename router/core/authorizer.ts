@@ -23,12 +23,13 @@
  * @module
  */
 
-import { type Dict, ErrorUri, wildcardMatch } from "../../wamp/mod.ts";
+import { type Dict, ErrorUri } from "../../wamp/mod.ts";
 import type { RouterCallDone } from "./internal_session.ts";
 import { MatchIndex } from "./match_index.ts";
 import { type ArmTimer, type Effect, NOTHING, type Output, type RunTask } from "./output.ts";
 import {
   type Action,
+  captures,
   type Decision,
   decisionOf,
   type DynamicAuthorizer,
@@ -362,12 +363,8 @@ export class Authorizer {
     const trusted = this.#trusted;
     if (trusted === undefined || trusted.procedures.size === 0) return false;
     if (session.authrole === trusted.role) return false;
-    const match = options.match ?? "exact";
     for (const procedure of trusted.procedures) {
-      if (match === "exact" && procedure !== uri) continue;
-      if (match === "prefix" && !procedure.startsWith(uri)) continue;
-      if (match === "wildcard" && !wildcardMatch(uri, procedure)) continue;
-      return true; // an unknown match policy counts as capturing: deny
+      if (captures(uri, options.match, procedure)) return true;
     }
     return false;
   }

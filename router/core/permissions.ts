@@ -1,7 +1,8 @@
 /**
  * Static permissions of realm roles, in Crossbar's vocabulary: the types
  * of a role's rules, whether a pattern request is covered by them
- * ({@linkcode patternAllowed}), and a role's validation from config
+ * ({@linkcode patternAllowed}), whether a registration captures a
+ * procedure ({@linkcode captures}), and a role's validation from config
  * ({@linkcode resolveRole}).
  *
  * @module
@@ -201,6 +202,32 @@ function sameShape(own: readonly string[], parts: readonly string[], covers: boo
     if (own[i] === "" || own[i] === parts[i]) continue;
     if (covers || parts[i] !== "") return false;
   }
+  return true;
+}
+
+/**
+ * Whether a registration of `pattern` could receive calls to `procedure`
+ * (the router's own trusted procedures are guarded with it).
+ *
+ * @param pattern The registered URI or pattern.
+ * @param match Its match policy (absent: exact; an unknown one captures everything).
+ * @param procedure A procedure URI.
+ * @returns True when calls to `procedure` could reach it.
+ *
+ * @example
+ * ```ts
+ * import { captures } from "./permissions.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(captures("com.auth", "prefix", "com.auth.login"), true);
+ * equal(captures("com..login", "wildcard", "com.auth.login"), true);
+ * equal(captures("com.other", "exact", "com.auth.login"), false);
+ * ```
+ */
+export function captures(pattern: string, match: unknown, procedure: string): boolean {
+  if ((match ?? "exact") === "exact") return pattern === procedure;
+  if (match === "prefix") return procedure.startsWith(pattern);
+  if (match === "wildcard") return wildcardMatch(pattern, procedure);
   return true;
 }
 

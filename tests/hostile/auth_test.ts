@@ -219,6 +219,53 @@ Deno.test("only the trusted role may register an authenticator or authorizer pro
   await Promise.all([attacker.close(), trusted.close(), joined.close()]);
 });
 
+Deno.test("a procedure trusted by a realm added later is taken from callees without the trusted role", async () => {
+  await using t = await startRouter({
+    realms: [{
+      name: "backend",
+      anonymous: true,
+      anonymousRole: "guest",
+      auth: {
+        ticket: { principals: { svc: { ticket: "svc-secret", role: "trusted" } } },
+      },
+    }],
+  });
+  const attacker = await within(connect(t.url, { realm: "backend", timeout: 5000 }));
+  const revoked: string[] = [];
+  const onRevoked = (reason: string) => void revoked.push(reason);
+  const exact = await attacker.register("com.example.auth3", () => ({ args: ["admin"] }), {
+    onRevoked,
+  });
+  const prefix = await attacker.register("com.example.", () => ({ args: ["admin"] }), {
+    match: "prefix",
+    onRevoked,
+  });
+  await attacker.register("com.example.other", () => ({ args: [1] }));
+  t.router.addRealm({
+    name: "front",
+    auth: { ticket: { authenticator: "com.example.auth3", authenticatorRealm: "backend" } },
+  });
+  await until(() => revoked.length === 2);
+  deepEqual(revoked, [ErrorUri.NOT_AUTHORIZED, ErrorUri.NOT_AUTHORIZED]);
+  equal(exact.revoked, ErrorUri.NOT_AUTHORIZED);
+  equal(prefix.revoked, ErrorUri.NOT_AUTHORIZED);
+  equal((await attacker.call("com.example.other")).args[0], 1, "what captures nothing stays");
+  // No login through the attacker's procedure; the trusted one takes it over.
+  await rejects(
+    within(connect(t.url, { realm: "front", authid: "x", ticket: "y", timeout: 5000 })),
+  );
+  const svc = await within(
+    connect(t.url, { realm: "backend", authid: "svc", ticket: "svc-secret", timeout: 5000 }),
+  );
+  await svc.register("com.example.auth3", () => ({ args: ["user"] }));
+  const joined = await within(
+    connect(t.url, { realm: "front", authid: "x", ticket: "y", timeout: 5000 }),
+  );
+  equal(joined.details.authrole, "user");
+  ok(t.logs.some((line) => /loses registration .*com\.example\.auth3 is now trusted/.test(line)));
+  await Promise.all([attacker.close(), svc.close(), joined.close()]);
+});
+
 /** The tracking cookie a handshake response sets. */
 function setCookie(head: string): string | undefined {
   return head.match(/^set-cookie: cbtid=([A-Za-z0-9_-]+);/im)?.[1];

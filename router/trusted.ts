@@ -1,0 +1,72 @@
+/**
+ * The router's own trusted procedures, per realm: the authenticators and
+ * authorizers its realms call. Only sessions with the trusted role may
+ * register them (`Authorizer`, at REGISTER); a procedure trusted later, by
+ * a realm added while the router serves, is taken from callees without
+ * that role who registered it (or a pattern capturing it) before.
+ *
+ * @module
+ */
+
+import type { Realm } from "./core/realm.ts";
+import { captures } from "./core/permissions.ts";
+
+/** A callee's part of a registration, to revoke. */
+export interface Capture {
+  /** The registration ID. */
+  readonly registration: number;
+  /** The callee session ID. */
+  readonly callee: number;
+}
+
+/** The trusted procedures of every realm, and the role that may register them. */
+export class TrustedProcedures {
+  /** The role whose sessions may register trusted procedures. */
+  readonly role: string;
+  #byRealm = new Map<string, Set<string>>();
+
+  /**
+   * @param role The trusted role.
+   */
+  constructor(role: string) {
+    this.role = role;
+  }
+
+  /**
+   * The trusted procedures of a realm: one set, shared with the realm's
+   * authorizer, that grows as realms are added.
+   *
+   * @param realm The realm's name.
+   * @returns The set.
+   */
+  in(realm: string): Set<string> {
+    let procedures = this.#byRealm.get(realm);
+    if (procedures === undefined) this.#byRealm.set(realm, procedures = new Set());
+    return procedures;
+  }
+
+  /**
+   * Trusts a procedure in a realm.
+   *
+   * @param procedure The procedure URI.
+   * @param realm The realm's name.
+   * @param registry The realm, when it exists already.
+   * @returns The registrations that capture it for a session of the realm
+   * without the trusted role: to revoke. (A callee on another cluster node
+   * is checked by that node when it registers.)
+   */
+  add(procedure: string, realm: string, registry: Realm | undefined): Capture[] {
+    this.in(realm).add(procedure);
+    const out: Capture[] = [];
+    for (const reg of registry?.dealer.registrations() ?? []) {
+      if (!captures(reg.procedure, reg.match, procedure)) continue;
+      for (const callee of reg.callees) {
+        const member = registry!.member(callee);
+        if (member !== undefined && member.info.authrole !== this.role) {
+          out.push({ registration: reg.id, callee });
+        }
+      }
+    }
+    return out;
+  }
+}
