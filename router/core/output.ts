@@ -136,6 +136,8 @@ export interface SharedTestament {
   readonly kwargs: Dict;
   /** PUBLISH options. */
   readonly options: Dict;
+  /** Published with the publisher disclosed: its role's permission forces it. */
+  readonly disclose?: boolean;
 }
 
 /**

@@ -544,7 +544,7 @@ Deno.test("a permission's disclose reveals the caller and publisher; a realm tha
             match: "prefix",
             allow: { call: true, register: true, publish: true, subscribe: true },
             disclose: { caller: true, publisher: true },
-          }],
+          }, { uri: MetaProcedure.SESSION_ADD_TESTAMENT, allow: { call: true } }],
         }],
       }],
       logger: () => {},
@@ -577,5 +577,15 @@ Deno.test("a permission's disclose reveals the caller and publisher; a realm tha
     equal(invocation?.type === MessageType.INVOCATION && invocation.details.caller, shown);
     equal(event?.type === MessageType.EVENT && event.details.publisher, shown);
     deepEqual(caller.replies(), [], `${policy}: nothing refused`);
+    // A testament is published as the session would have: disclosed as well.
+    caller.call(MetaProcedure.SESSION_ADD_TESTAMENT, ["com.example.news", [], {}]);
+    deepEqual(caller.replies(), [String(MessageType.RESULT)]);
+    caller.session.closed();
+    const [will] = callee.peer.take();
+    equal(
+      will?.type === MessageType.EVENT && will.details.publisher,
+      shown,
+      `${policy}: testament`,
+    );
   }
 });

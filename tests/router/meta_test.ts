@@ -421,6 +421,7 @@ Deno.test("cluster mode: a node that is down leaves its sessions' testaments her
     args: [i],
     kwargs: {},
     options: {},
+    disclose: true, // its role's permission forced the publisher's disclosure
   }));
   const out = realm.fireTestaments(
     { ...sessionInfo(99, ["publisher"]), realm: "realm1" },
@@ -429,6 +430,7 @@ Deno.test("cluster mode: a node that is down leaves its sessions' testaments her
   // The first at once; the others wait for the timer that publishes them a few per turn.
   const events = out.messages.filter((m) => m.msg.type === MessageType.EVENT);
   deepEqual(events.map((m) => (m.msg as EventMessage).args), [[0]]);
+  equal((events[0]!.msg as EventMessage).details.publisher, 99);
   equal(out.effects.filter((e) => e.kind === "arm").length, 1);
 });
 

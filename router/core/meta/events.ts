@@ -29,6 +29,7 @@ interface Pending {
   readonly from: SessionInfo;
   readonly msg: PublishMessage;
   readonly internal: boolean;
+  readonly disclose?: boolean;
 }
 
 /** The realm's outbox for meta events and testaments. */
@@ -82,14 +83,24 @@ export class MetaEvents {
    * @param args Positional arguments.
    * @param kwargs Keyword arguments.
    * @param options PUBLISH options (`acknowledge` is ignored).
+   * @param disclose Disclose the publisher, as if it had set `disclose_me`
+   * (its role's permission forces it).
    */
-  publishAs(from: SessionInfo, topic: string, args: unknown[], kwargs: Dict, options: Dict): void {
+  publishAs(
+    from: SessionInfo,
+    topic: string,
+    args: unknown[],
+    kwargs: Dict,
+    options: Dict,
+    disclose = false,
+  ): void {
     if (this.#muted > 0) return;
     const { acknowledge: _, ...rest } = options;
     this.#queue.push({
       from,
       msg: { type: MessageType.PUBLISH, request: 1, options: rest, topic, args, kwargs },
       internal: false,
+      disclose,
     });
   }
 
@@ -122,8 +133,9 @@ export class MetaEvents {
     if (this.#queue.length === 0) return;
     try {
       for (let i = 0; i < this.#queue.length; i++) {
-        const { from, msg, internal } = this.#queue[i]!;
-        for (const o of this.#broker().publish(from, msg, { internal })) out.push(o);
+        const { from, msg, internal, disclose } = this.#queue[i]!;
+        const how = { internal, disclose: disclose === true };
+        for (const o of this.#broker().publish(from, msg, how)) out.push(o);
       }
     } finally {
       this.#queue.length = 0;

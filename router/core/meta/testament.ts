@@ -177,10 +177,10 @@ export class Testaments {
    * @returns The timer that publishes the next queued one, when the queue was idle.
    */
   fireShared(session: SessionInfo, shared: readonly SharedTestament[]): Effect | undefined {
-    const testaments = shared.map(({ topic, args, kwargs, options }): Testament => {
+    const testaments = shared.map(({ topic, args, kwargs, options, disclose }): Testament => {
       const size = TESTAMENT_OVERHEAD + topic.length +
         keptPayloadSize([args, kwargs, options], Infinity);
-      return { topic, args, kwargs, options, size };
+      return { topic, args, kwargs, options, size, ...(disclose === true ? { disclose } : {}) };
     });
     const [first, ...rest] = testaments;
     if (first === undefined || this.#events.silent) return undefined;
@@ -214,8 +214,8 @@ export class Testaments {
     this.#queue.drain();
   }
 
-  #publishAs(session: SessionInfo, { topic, args, kwargs, options }: Testament): void {
-    this.#events.publishAs(session, topic, args, kwargs, options);
+  #publishAs(session: SessionInfo, { topic, args, kwargs, options, disclose }: Testament): void {
+    this.#events.publishAs(session, topic, args, kwargs, options, disclose === true);
   }
 
   /** `add_testament` and `flush_testaments`, keyed by URI. */
@@ -225,7 +225,7 @@ export class Testaments {
         const scope = scopeOf(kwargs);
         const testament = parseTestament(args, kwargs, this.#strictUris, this.#maxSessionBytes);
         // In cluster mode `stored` answers once the cluster's store has it.
-        const add = ({ allow }: Decision, stored?: (result: Settled<void>) => Output) => {
+        const add = ({ allow, disclose }: Decision, stored?: (result: Settled<void>) => Output) => {
           if (!allow) {
             throw new CallError(
               ErrorUri.NOT_AUTHORIZED,
@@ -242,7 +242,7 @@ export class Testaments {
             );
           }
           this.#admit(buckets, testament.size);
-          bucket.push(testament);
+          bucket.push(disclose === true ? { ...testament, disclose } : testament);
           buckets.bytes += testament.size;
           this.#bytes += testament.size;
           this.#mirror(caller, buckets, stored);
@@ -329,8 +329,8 @@ export class Testaments {
     if (queue === undefined) return;
     const testaments: SharedTestament[] = [];
     for (const scope of ["detached", "destroyed"] as const) {
-      for (const { topic, args, kwargs, options } of buckets?.[scope] ?? []) {
-        testaments.push({ scope, topic, args, kwargs, options });
+      for (const { topic, args, kwargs, options, disclose } of buckets?.[scope] ?? []) {
+        testaments.push({ scope, topic, args, kwargs, options, ...(disclose ? { disclose } : {}) });
       }
     }
     queue.queue({

@@ -30,6 +30,8 @@ export interface Testament {
   readonly options: Dict;
   /** The estimated size in bytes. */
   readonly size: number;
+  /** Published with the publisher disclosed: its role's permission forces it. */
+  readonly disclose?: boolean;
 }
 
 /**
