@@ -32,6 +32,8 @@ export interface ServiceConfig {
   logFormat: LogFormat;
   /** `RouterOptions.trustedRole`. */
   trustedRole: string;
+  /** `RouterOptions.decoySecret`, from {@linkcode DECOY_SECRET_ENV}. */
+  decoySecret?: string;
   listeners: ResolvedListenerOptions[];
   /** The config file's realms, as written: `createRouter` resolves them. */
   realms: unknown[];
@@ -67,6 +69,12 @@ function readAdmin(file: ConfigObject): AdminConfig | undefined {
 
 /** The environment variable that carries the cluster's NATS token (to `--workers` workers too). */
 export const CLUSTER_TOKEN_ENV = "CLOVERLEAF_CLUSTER_TOKEN";
+
+/**
+ * The environment variable that carries `RouterOptions.decoySecret`
+ * (`--workers` share the supervisor's, or one it draws).
+ */
+export const DECOY_SECRET_ENV = "CLOVERLEAF_DECOY_SECRET";
 
 /** An environment variable, when set, not empty and readable. */
 function lookupEnvQuietly(name: string): string | undefined {
@@ -319,6 +327,8 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     config.cluster ??= { servers: [] };
     config.cluster.servers.push(server);
   }
+  const decoySecret = lookupEnvQuietly(DECOY_SECRET_ENV);
+  if (decoySecret !== undefined) config.decoySecret = decoySecret;
   const token = lookupEnvQuietly(CLUSTER_TOKEN_ENV);
   if (config.cluster !== undefined && token !== undefined) config.cluster.token ??= token;
   if (config.cluster !== undefined && config.cluster.servers.length === 0) {

@@ -36,7 +36,7 @@ import {
 import { serveWorkersAdmin, type WorkersAdminServer } from "./workers_admin.ts";
 import type { ServiceConfig } from "./service_config.ts";
 import { type LocalNats, startNats } from "./local_nats.ts";
-import { CLUSTER_TOKEN_ENV, HTTP_TOKEN_ENV } from "./service_config.ts";
+import { CLUSTER_TOKEN_ENV, DECOY_SECRET_ENV, HTTP_TOKEN_ENV } from "./service_config.ts";
 import { interrupted, stopChild } from "./process.ts";
 
 /** The line a worker writes to its stdout once all its listeners serve. */
@@ -208,6 +208,8 @@ export async function superviseWorkers(
   }
   if (sockets !== undefined) env[WORKER_ENV] = JSON.stringify(sockets);
   if (config.quickBridge !== undefined) env[HTTP_TOKEN_ENV] = config.quickBridge.token;
+  // One decoy secret for all: an unknown authid's CHALLENGE is the same from every worker.
+  env[DECOY_SECRET_ENV] = config.decoySecret ?? crypto.randomUUID();
   if (sockets?.relay !== undefined) {
     log(
       "info",

@@ -34,60 +34,11 @@ import { metricsFor } from "./metrics.ts";
 import type { Logger } from "./core/types.ts";
 import { consoleLogger } from "./logger.ts";
 import { SessionLog } from "./session_log.ts";
+import type { RouterOptions } from "./router_options.ts";
 
 export { consoleLogger };
 
-/** Options for {@linkcode Router}. */
-export interface RouterOptions {
-  /** The realms to create. @default {[]} */
-  realms?: RealmOptions[];
-  /** The agent string in WELCOME. @default {"Cloverleaf-<version>"} */
-  agent?: string;
-  /**
-   * Where log lines go.
-   * @default {a console logger at level "info"}
-   */
-  logger?: Logger;
-  /**
-   * Joins and leaves a second logged one by one (`info`); past it, one line a second sums them up.
-   * @default {20}
-   */
-  sessionLogRate?: number;
-  /**
-   * Global-scope ID source (session and publication IDs); inject a
-   * deterministic one in tests.
-   * @default {globalIdGenerator()}
-   */
-  idGenerator?: IdGenerator;
-  /**
-   * Router-scope ID source (subscription and registration IDs). By default
-   * unique and not guessable in sequence ({@linkcode scrambledIdGenerator});
-   * when `idGenerator` is injected, 1, 2, 3, … so tests stay deterministic.
-   * @default {scrambledIdGenerator(), or sequentialIdGenerator() with idGenerator}
-   */
-  routerIdGenerator?: IdGenerator;
-  /**
-   * Milliseconds from HELLO to WELCOME for a client that must authenticate;
-   * then ABORT `wamp.error.authentication_failed`. @default {10000}
-   */
-  authTimeout?: number;
-  /**
-   * The authrole whose sessions may register the dynamic authenticator and
-   * authorizer procedures that realms name (and patterns that could
-   * capture them); other sessions get ERROR `wamp.error.not_authorized`,
-   * even in a realm without roles. The router's internal session needs no
-   * registration.
-   * @default {"trusted"}
-   */
-  trustedRole?: string;
-  /**
-   * Makes this router one node of a cluster: every router with the same
-   * cluster name, connected to the same NATS servers, serves the same
-   * realms as one router. Await {@linkcode Router.ready} before serving.
-   * @default {no cluster: this process serves alone}
-   */
-  cluster?: ClusterOptions;
-}
+export type { RouterOptions };
 
 let addRealmCollecting: (
   router: Router,
@@ -179,6 +130,7 @@ export class Router {
   #closing: Promise<void> | undefined;
   #cookies = new CookieStore(Date.now);
   #trusted: TrustedProcedures;
+  #decoySecret: string | undefined;
   /** The logger in use (lines with an `event` field limited per kind: `SessionLog.log`). */
   readonly log: Logger;
   /**
@@ -203,6 +155,7 @@ export class Router {
     this.#globalIds = options.idGenerator ?? globalIdGenerator();
     this.#clusterIds = options.cluster !== undefined && options.idGenerator === undefined;
     this.#trusted = new TrustedProcedures(options.trustedRole ?? "trusted");
+    this.#decoySecret = options.decoySecret;
     this.#routerIds = options.routerIdGenerator ??
       (options.idGenerator === undefined ? scrambledIdGenerator() : sequentialIdGenerator());
     const roles: Record<string, Record<string, unknown>> = rolesDict(ROUTER_FEATURES);
@@ -281,6 +234,7 @@ export class Router {
       },
       realms: (name) => this.#realms.get(name),
       cookies: this.#cookies,
+      decoySecret: this.#decoySecret,
       trusted: { role: this.#trusted.role, procedures: this.#trusted.in(resolved.name) },
       log: this.log,
       busy: (id, whole) => this.#host.delivery.target(id)?.busy(whole) ?? false,

@@ -116,8 +116,7 @@ export class Realm {
       }
       return target.callAsRouter(procedure, args, kwargs, 10_000, done);
     };
-    const { authenticatorCall, now } = context;
-    this.authenticators = realmAuthenticators(options, authenticatorCall, cookies, now);
+    this.authenticators = realmAuthenticators(options, context);
     this.authorizer = new Authorizer(options.roles, call, trusted, context.log);
     this.#requests = new Requests({
       broker: this.broker,

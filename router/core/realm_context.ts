@@ -51,6 +51,8 @@ export interface RealmContext {
   readonly realms?: (name: string) => RouterCallTarget | undefined;
   /** The router's cookie store (cookie authentication). */
   readonly cookies?: CookieStore;
+  /** The key of decoy CHALLENGEs for unknown authids (`RouterOptions.decoySecret`). */
+  readonly decoySecret?: string | undefined;
   /**
    * The authenticator and authorizer procedures registered here, and the
    * authrole that may register them.

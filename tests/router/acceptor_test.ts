@@ -32,7 +32,9 @@ function realmOf(options: RealmOptions): HelloRealm {
   const resolved = resolveRealmOptions(options);
   return {
     name: resolved.name,
-    authenticators: realmAuthenticators(resolved, () => Promise.reject(new Error("no calls"))),
+    authenticators: realmAuthenticators(resolved, {
+      authenticatorCall: () => Promise.reject(new Error("no calls")),
+    }),
   };
 }
 
@@ -180,7 +182,9 @@ function acceptorFor(
   const resolved = resolveRealmOptions(options);
   const realm = {
     name: resolved.name,
-    authenticators: realmAuthenticators(resolved, () => Promise.reject(new Error("no calls"))),
+    authenticators: realmAuthenticators(resolved, {
+      authenticatorCall: () => Promise.reject(new Error("no calls")),
+    }),
     options: resolved,
     full: false,
   };

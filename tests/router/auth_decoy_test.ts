@@ -77,3 +77,35 @@ Deno.test("wampcra: a known and an unknown authid take the same path to CHALLENG
   deepEqual(unknown.shown, { ...carl, salt: "decoy-salt" });
   ok(unknown.key.length >= 32 && unknown.key !== "k", "an unknown authid gets a random key");
 });
+
+Deno.test("wampcra and wamp-scram: with the same decoySecret, two routers give an unknown authid the same decoy", async () => {
+  const users = {
+    carl: { secret: "k", role: "crauser", salt: "s1", iterations: 100, keylen: 16 },
+    dora: { secret: "k", role: "crauser", salt: "s2", iterations: 200, keylen: 16 },
+  };
+  const decoy = async (decoySecret?: string) => {
+    const step = await challengeOf(
+      wampcraAuthenticator({ users, decoySecret }).hello(request("mallory")),
+    );
+    return JSON.stringify([step.salt, step.iterations]);
+  };
+  equal(await decoy("shared"), await decoy("shared"));
+  notEqual(await decoy("shared"), await decoy("other"));
+  const scramUser = {
+    role: "r",
+    kdf: "argon2id13" as const,
+    salt: "c2FsdHNhbHQ=",
+    iterations: 2,
+    memory: 64,
+    storedKey: "a",
+    serverKey: "b",
+  };
+  const scramSalt = async (decoySecret: string) =>
+    (await challengeOf(
+      scramAuthenticator({ users: { erin: scramUser }, decoySecret }).hello(
+        request("mallory", { nonce: "bm9uY2U=" }),
+      ),
+    )).salt;
+  equal(await scramSalt("shared"), await scramSalt("shared"));
+  notEqual(await scramSalt("shared"), await scramSalt("other"));
+});

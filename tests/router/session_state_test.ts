@@ -31,7 +31,9 @@ function stateFor(
   const resolved = resolveRealmOptions({ name: "realm1", ...options });
   const realm: SessionRealm = {
     name: "realm1",
-    authenticators: realmAuthenticators(resolved, () => Promise.reject(new Error("no calls"))),
+    authenticators: realmAuthenticators(resolved, {
+      authenticatorCall: () => Promise.reject(new Error("no calls")),
+    }),
     options: resolved,
   };
   const handed: Handed[] = [];

@@ -13,22 +13,26 @@ import { randomBytes } from "../../../wamp/auth/util.ts";
 /** Picks stable decoy parameters for unknown authids. */
 export class Decoys<T> {
   /**
-   * Random, per process: an unknown name's decoy changes when the router
-   * restarts, and differs between `--workers`, while a real user's salt
-   * does not, which shows an observer who exists. Derived from the users'
-   * secrets it would not change, but a CHALLENGE for an unknown name would
-   * then let anyone who knows one authid test password guesses offline.
+   * The router's `decoySecret`, else random per process: then an unknown
+   * name's decoy changes when the router restarts, and differs between
+   * processes, while a real user's salt does not, which shows an observer
+   * who exists. Never derived from the users' secrets: a CHALLENGE for an
+   * unknown name would then let anyone who knows one authid test password
+   * guesses offline.
    */
-  #key = randomBytes(32);
+  #key: Uint8Array | string;
   #users: readonly T[];
 
   /**
    * Creates the decoy source.
    *
    * @param users The configured users whose parameters decoys copy.
+   * @param secret The key of the decoys (`RouterOptions.decoySecret`).
+   * @default {random per process}
    */
-  constructor(users: readonly T[]) {
+  constructor(users: readonly T[], secret?: string) {
     this.#users = users;
+    this.#key = secret ?? randomBytes(32);
   }
 
   /** The configured user a decoy for `authid` imitates (undefined when none). */

@@ -30,21 +30,30 @@ export type RouterCall = (
   kwargs: Dict,
 ) => PromiseLike<Payload>;
 
+/** What a realm's authenticators take from the router. */
+export interface AuthenticatorContext {
+  /** How the router calls authenticator procedures. */
+  readonly authenticatorCall: RouterCall;
+  /** The router's cookie store (cookie authentication). */
+  readonly cookies?: CookieStore | undefined;
+  /** The clock for WAMP-CRA challenge timestamps. */
+  readonly now?: (() => number) | undefined;
+  /** The key of decoy CHALLENGEs for unknown authids (`RouterOptions.decoySecret`). */
+  readonly decoySecret?: string | undefined;
+}
+
 /**
  * The authenticators a realm offers, by authmethod name.
  *
  * @param options The realm's options.
- * @param call How the router calls authenticator procedures.
- * @param cookies The router's cookie store (cookie authentication).
- * @param now The clock for WAMP-CRA challenge timestamps.
+ * @param context What they take from the router.
  * @returns authmethod → authenticator.
  */
 export function realmAuthenticators(
   options: ResolvedRealmOptions,
-  call: RouterCall,
-  cookies?: CookieStore,
-  now?: () => number,
+  context: AuthenticatorContext,
 ): Map<string, Authenticator> {
+  const { authenticatorCall: call, cookies, now, decoySecret } = context;
   const methods: Authenticator[] = [];
   if (options.auth.cookie !== undefined && cookies !== undefined) {
     methods.push(cookieAuthenticator(cookies));
@@ -63,7 +72,12 @@ export function realmAuthenticators(
   }
   if (wampcra) {
     methods.push(
-      wampcraAuthenticator({ users: wampcra.users, authenticator: dynamic(wampcra), now }),
+      wampcraAuthenticator({
+        users: wampcra.users,
+        authenticator: dynamic(wampcra),
+        now,
+        decoySecret,
+      }),
     );
   }
   if (cryptosign) {
@@ -75,7 +89,7 @@ export function realmAuthenticators(
   if (scram) {
     // resolveAuthOptions has already turned password users into stored keys.
     const users = scram.users as Record<string, ScramUser> | undefined;
-    methods.push(scramAuthenticator({ users, authenticator: dynamic(scram) }));
+    methods.push(scramAuthenticator({ users, authenticator: dynamic(scram), decoySecret }));
   }
   if (tls) {
     methods.push(tlsAuthenticator({ principals: tls.principals, authenticator: dynamic(tls) }));

@@ -31,7 +31,7 @@ export {
   type CryptosignOptions,
   type CryptosignPrincipal,
 } from "./cryptosign.ts";
-export { realmAuthenticators, type RouterCall } from "./methods.ts";
+export { type AuthenticatorContext, realmAuthenticators, type RouterCall } from "./methods.ts";
 export { scramAuthenticator, type ScramOptions, type ScramUser } from "./scram.ts";
 export { ticketAuthenticator, type TicketOptions, type TicketPrincipal } from "./ticket.ts";
 export { tlsAuthenticator, type TlsOptions, type TlsPrincipal } from "./tls.ts";

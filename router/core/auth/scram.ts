@@ -62,6 +62,8 @@ export interface ScramOptions {
    * `stored-key` / `server-key` spelling).
    */
   authenticator?: DynamicSource | undefined;
+  /** The key of decoy CHALLENGEs for unknown authids (`RouterOptions.decoySecret`). */
+  decoySecret?: string | undefined;
 }
 
 /**
@@ -72,7 +74,7 @@ export interface ScramOptions {
  */
 export function scramAuthenticator(options: ScramOptions): Authenticator {
   const { users = {}, authenticator } = options;
-  const decoys = new Decoys(Object.values(users));
+  const decoys = new Decoys(Object.values(users), options.decoySecret);
   return {
     method: AuthMethod.WAMP_SCRAM,
     hello(request) {

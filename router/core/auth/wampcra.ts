@@ -53,6 +53,8 @@ export interface WampcraOptions {
    * @default {the system clock}
    */
   now?: (() => number) | undefined;
+  /** The key of decoy CHALLENGEs for unknown authids (`RouterOptions.decoySecret`). */
+  decoySecret?: string | undefined;
 }
 
 /** Where decoys come from: {@linkcode Decoys}, or a recording stand-in in tests. */
@@ -112,7 +114,7 @@ export function craPrincipal(
  */
 export function wampcraAuthenticator(options: WampcraOptions): Authenticator {
   const { users = {}, authenticator } = options;
-  const decoys = new Decoys(Object.values(users));
+  const decoys = new Decoys(Object.values(users), options.decoySecret);
   return {
     method: AuthMethod.WAMPCRA,
     hello(request) {

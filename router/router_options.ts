@@ -1,0 +1,72 @@
+/**
+ * What a {@linkcode Router} is made with.
+ *
+ * @module
+ */
+
+import type { IdGenerator } from "../wamp/mod.ts";
+import type { RealmOptions } from "./core/realm_options.ts";
+import type { Logger } from "./core/types.ts";
+import type { ClusterOptions } from "../cluster/node.ts";
+
+/** Options for {@linkcode Router}. */
+export interface RouterOptions {
+  /** The realms to create. @default {[]} */
+  realms?: RealmOptions[];
+  /** The agent string in WELCOME. @default {"Cloverleaf-<version>"} */
+  agent?: string;
+  /**
+   * Where log lines go.
+   * @default {a console logger at level "info"}
+   */
+  logger?: Logger;
+  /**
+   * Joins and leaves a second logged one by one (`info`); past it, one line a second sums them up.
+   * @default {20}
+   */
+  sessionLogRate?: number;
+  /**
+   * Global-scope ID source (session and publication IDs); inject a
+   * deterministic one in tests.
+   * @default {globalIdGenerator()}
+   */
+  idGenerator?: IdGenerator;
+  /**
+   * Router-scope ID source (subscription and registration IDs). By default
+   * unique and not guessable in sequence ({@linkcode scrambledIdGenerator});
+   * when `idGenerator` is injected, 1, 2, 3, … so tests stay deterministic.
+   * @default {scrambledIdGenerator(), or sequentialIdGenerator() with idGenerator}
+   */
+  routerIdGenerator?: IdGenerator;
+  /**
+   * Milliseconds from HELLO to WELCOME for a client that must authenticate;
+   * then ABORT `wamp.error.authentication_failed`. @default {10000}
+   */
+  authTimeout?: number;
+  /**
+   * The authrole whose sessions may register the dynamic authenticator and
+   * authorizer procedures that realms name (and patterns that could
+   * capture them); other sessions get ERROR `wamp.error.not_authorized`,
+   * even in a realm without roles. The router's internal session needs no
+   * registration.
+   * @default {"trusted"}
+   */
+  trustedRole?: string;
+  /**
+   * The secret that keys the decoy CHALLENGEs of WAMP-CRA and WAMP-SCRAM
+   * for an authid with no user: which user's parameters they copy, and
+   * the salt. Give every worker and node the same one, kept over restarts,
+   * and an unknown name's CHALLENGE never changes, as a real user's does not
+   * (the CLI reads `CLOVERLEAF_DECOY_SECRET`; `--workers` share one). It is
+   * derived from no password, so a CHALLENGE gives nothing to guess at.
+   * @default {random per process}
+   */
+  decoySecret?: string;
+  /**
+   * Makes this router one node of a cluster: every router with the same
+   * cluster name, connected to the same NATS servers, serves the same
+   * realms as one router. Await {@linkcode Router.ready} before serving.
+   * @default {no cluster: this process serves alone}
+   */
+  cluster?: ClusterOptions;
+}
