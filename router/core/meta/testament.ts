@@ -224,6 +224,7 @@ export class Testaments {
       [MetaProcedure.SESSION_ADD_TESTAMENT]: (caller, args, kwargs) => {
         const scope = scopeOf(kwargs);
         const testament = parseTestament(args, kwargs, this.#strictUris, this.#maxSessionBytes);
+        let kept = testament; // as the bucket holds it: disclosed if the decision says so
         // In cluster mode `stored` answers once the cluster's store has it.
         const add = ({ allow, disclose }: Decision, stored?: (result: Settled<void>) => Output) => {
           if (!allow) {
@@ -242,7 +243,8 @@ export class Testaments {
             );
           }
           this.#admit(buckets, testament.size);
-          bucket.push(disclose === true ? { ...testament, disclose } : testament);
+          if (disclose === true) kept = { ...testament, disclose };
+          bucket.push(kept);
           buckets.bytes += testament.size;
           this.#bytes += testament.size;
           this.#mirror(caller, buckets, stored);
@@ -259,7 +261,7 @@ export class Testaments {
               const stored = (result: Settled<void>): Output =>
                 reply(() => {
                   if (result.ok) return {};
-                  this.#remove(caller, scope, testament);
+                  this.#remove(caller, scope, kept);
                   throw new CallError(
                     ErrorUri.CLUSTER_UNAVAILABLE,
                     `the testament could not be stored in the cluster: ${result.error}`,
