@@ -296,6 +296,8 @@ export class Authorizer {
       if (settled) return NOTHING;
       settled = true;
       if (!failure) this.#failures.delete(rule);
+      // A procedure trusted while it decided (a realm added) is not given away by its answer.
+      if (action === "register" && this.#capturesTrusted(session, uri, options)) decision = DENY;
       this.#decided(session.id, key, decision);
       const out = then(decision);
       return cancel === undefined

@@ -266,6 +266,35 @@ Deno.test("a procedure trusted by a realm added later is taken from callees with
   await Promise.all([attacker.close(), svc.close(), joined.close()]);
 });
 
+Deno.test("a REGISTER a dynamic authorizer still decides is refused once a realm added meanwhile trusts it", async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => release = resolve);
+  await using t = await startRouter({
+    realms: [{
+      name: "backend",
+      anonymous: true,
+      anonymousRole: "guest",
+      roles: [{
+        name: "guest",
+        authorizer: async (_session, _uri, action) => {
+          if (action === "register") await gate; // a slow authorizer
+          return true;
+        },
+      }],
+    }],
+  });
+  const attacker = await within(connect(t.url, { realm: "backend", timeout: 5000 }));
+  const pending = attacker.register("com.example.auth4", () => ({ args: ["admin"] }));
+  await new Promise((resolve) => setTimeout(resolve, 50)); // the REGISTER waits for its decision
+  t.router.addRealm({
+    name: "front",
+    auth: { ticket: { authenticator: "com.example.auth4", authenticatorRealm: "backend" } },
+  });
+  release();
+  await rejects(pending, notAuthorized);
+  await attacker.close();
+});
+
 /** The tracking cookie a handshake response sets. */
 function setCookie(head: string): string | undefined {
   return head.match(/^set-cookie: cbtid=([A-Za-z0-9_-]+);/im)?.[1];
