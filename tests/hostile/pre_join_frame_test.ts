@@ -10,6 +10,7 @@
 
 import { equal, match, ok } from "node:assert/strict";
 import net from "node:net";
+import { connect } from "../../mod.ts";
 import { startRouter, within } from "../_helpers/router.ts";
 
 const ANNOUNCED = 8 * 1024 * 1024;
@@ -59,7 +60,7 @@ Deno.test("RawSocket: a frame header announcing 8 MiB before HELLO gets ABORT at
     ascii('[1,"realm1",{"authid":"'),
   ], ABORTED));
   match(got, /"wamp\.error\.protocol_violation"/);
-  match(got, /8388608 bytes before the session joined/);
+  match(got, /before the session joined: 8388608 bytes/);
 });
 
 Deno.test("WebSocket: a frame header announcing 8 MiB before HELLO gets ABORT and close", async () => {
@@ -78,7 +79,7 @@ Deno.test("WebSocket: a frame header announcing 8 MiB before HELLO gets ABORT an
   ], ABORTED));
   match(got, /^HTTP\/1\.1 101/);
   match(got, /"wamp\.error\.protocol_violation"/);
-  match(got, /8388608 bytes before the session joined/);
+  match(got, /before the session joined: 8388608 bytes/);
 });
 
 Deno.test("long-poll: a send announcing 8 MiB before HELLO gets 413, and the session ABORT", async () => {
@@ -103,5 +104,81 @@ Deno.test("long-poll: a send announcing 8 MiB before HELLO gets 413, and the ses
   const abort = await received.json() as unknown[];
   equal(abort[0], 3);
   equal(abort[2], "wamp.error.protocol_violation");
-  ok(t.logs.some((line) => /body over 65540 bytes before the session joined/.test(line)));
+  ok(t.logs.some((line) => /before the session joined: 8388608 bytes/.test(line)));
+});
+
+/** A JSON message framed for RawSocket, or as a masked WebSocket text frame (a zero mask). */
+function framed(transport: "rawsocket" | "websocket", msg: unknown): Uint8Array {
+  const body = ascii(JSON.stringify(msg));
+  const n = body.length;
+  const head = transport === "rawsocket"
+    ? [0, n >> 16, (n >> 8) & 0xff, n & 0xff]
+    : n < 126
+    ? [0x81, 0x80 | n, 0, 0, 0, 0]
+    : n < 65536
+    ? [0x81, 0xfe, n >> 8, n & 0xff, 0, 0, 0, 0]
+    : [0x81, 0xff, 0, 0, 0, 0, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff, 0, 0, 0, 0];
+  const out = new Uint8Array(head.length + n);
+  out.set(head);
+  out.set(body, head.length);
+  return out;
+}
+
+for (const transport of ["rawsocket", "websocket"] as const) {
+  Deno.test(`${transport}: a large HELLO after GOODBYE is refused, though its header came while the session was joined`, async () => {
+    await using t = await startRouter();
+    const publisher = await connect(t.url, { realm: "realm1" });
+    for (let i = 0; i < 3000; i++) {
+      publisher.publish(`com.r.t${i}`, { args: [i] }, { retain: true });
+    }
+    await publisher.publish("com.r.last", { args: [0] }, { retain: true, acknowledge: true });
+    const hello = [1, "realm1", { roles: { subscriber: {} } }];
+    const opening = transport === "rawsocket" ? Uint8Array.of(0x7f, 0xf1, 0, 0) : ascii(
+      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+        "Sec-WebSocket-Protocol: wamp.2.json\r\n\r\n",
+    );
+    // Costly SUBSCRIBEs use up the connection's turn: the GOODBYE behind them waits for the
+    // next, while the big HELLO's header is already parsed.
+    const costly = Array.from(
+      { length: 12 },
+      (_, i) => framed(transport, [32, 1 + i, { match: "prefix", get_retained: true }, "com.r"]),
+    );
+    const rest = [
+      framed(transport, [6, {}, "wamp.close.normal"]),
+      framed(transport, [1, "realm1", {
+        roles: { subscriber: {} },
+        authextra: { pad: "x".repeat(4 << 20) },
+      }]),
+    ];
+    const port = portOf(transport === "rawsocket" ? t.listener.urls.rawsocket! : t.url);
+    const got = await within(
+      exchange(
+        port,
+        [opening, framed(transport, hello), Buffer.concat([...costly, ...rest])],
+        ABORTED,
+      ),
+    );
+    equal(got.match(/\[2,\d+/g)?.length, 1, "one WELCOME");
+    match(got, /before the session joined: 419\d+ bytes/);
+    await publisher.close();
+  });
+}
+
+Deno.test("websocket: a HELLO and a 100 KiB PUBLISH sent with the upgrade request: WELCOME, PUBLISHED", async () => {
+  await using t = await startRouter();
+  const upgrade = ascii(
+    "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+      "Sec-WebSocket-Protocol: wamp.2.json\r\n\r\n",
+  );
+  const hello = framed("websocket", [1, "realm1", { roles: { publisher: {} } }]);
+  const publish = framed("websocket", [16, 1, { acknowledge: true }, "com.example.big", [
+    "y".repeat(100_000),
+  ]]);
+  const got = await within(
+    exchange(portOf(t.url), [Buffer.concat([upgrade, hello, publish])], /\[17,1,/),
+  );
+  match(got, /\[2,\d+/);
+  match(got, /\[17,1,/);
 });

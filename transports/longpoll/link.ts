@@ -256,12 +256,13 @@ export class LongPollTransport implements Peer {
    *
    * @param limit The body limit it is over.
    * @param max The service's `maxMessageSize`.
+   * @param size The body's size, when its head says it.
    * @returns 413, the request's answer.
    */
-  refuseBody(limit: number, max: number): 413 {
+  refuseBody(limit: number, max: number, size?: number): 413 {
     this.fail(
       limit < max
-        ? new PreJoinSizeError(`a body over ${limit} bytes`)
+        ? new PreJoinSizeError(size ?? "a larger body")
         : new ProtocolViolationError(`Message larger than ${max} bytes`),
     );
     return 413;

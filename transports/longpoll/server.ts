@@ -248,7 +248,8 @@ export class LongPollService {
       return answer(404, standardHeaders(head.headers), "No such WAMP transport");
     }
     const limit = transport.bodyLimit(max);
-    if (Number(head.headers.get("content-length")) > limit) transport.refuseBody(limit, max);
+    const size = Number(head.headers.get("content-length"));
+    if (size > limit) transport.refuseBody(limit, max, size);
     return limit;
   }
 

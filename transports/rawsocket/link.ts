@@ -243,6 +243,9 @@ export class RawSocketConnection implements Link {
   }
 
   #message(payload: Uint8Array): void {
+    // Its header was admitted when parsed; the session may have left since (GOODBYE in the same chunk).
+    const refused = preJoinFault(payload.length, this.#inbox);
+    if (refused !== undefined) return this.#inbox.fail(refused);
     let msg: WampMessage;
     try {
       const { serializer } = this.#options;

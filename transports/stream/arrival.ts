@@ -36,11 +36,16 @@ export const PRE_JOIN_SIZE = 64 * 1024;
  */
 export class PreJoinSizeError extends ProtocolViolationError {
   /**
-   * @param size The message's size (announced or read), or what it came to.
+   * Creates the error.
+   *
+   * @param size The message's size (announced or read), or what is known
+   * of it ("a larger body").
    */
   constructor(size: number | string) {
     const what = typeof size === "number" ? `${size} bytes` : size;
-    super(`Cannot decode message: ${what} before the session joined (at most ${PRE_JOIN_SIZE})`);
+    super(
+      `Cannot decode message before the session joined: ${what} (at most ${PRE_JOIN_SIZE} bytes)`,
+    );
     this.name = "PreJoinSizeError";
   }
 }

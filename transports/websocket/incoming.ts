@@ -11,7 +11,8 @@ import { utf8Text } from "../../wamp/bytes.ts";
 import { splitBatch, splitTextBatch } from "../stream/batched.ts";
 import type { Inbox } from "../stream/inbox.ts";
 import { CloseCode, type FrameHandler } from "./framing.ts";
-import { inflateMessage } from "./permessage_deflate.ts";
+import { inflatedLimit, inflateMessage } from "./permessage_deflate.ts";
+import { PRE_JOIN_SIZE } from "../stream/arrival.ts";
 
 /** Why a message cannot be read: the connection closes with this code. */
 export interface Unreadable {
@@ -117,6 +118,26 @@ export function messageParts(
 }
 
 /**
+ * How far a compressed message may inflate, in bytes.
+ *
+ * @param size Its compressed size.
+ * @param max The link's `maxMessageSize`.
+ * @param side A client takes what its router sends, up to `max` (other
+ * routers compress past our ratio); a router bounds what a peer's
+ * compressed byte may cost it ({@linkcode inflatedLimit}), and takes at most
+ * {@linkcode PRE_JOIN_SIZE} while the session joins.
+ * @returns The limit.
+ */
+export function inflateLimit(
+  size: number,
+  max: number,
+  side: "client" | "router" | "joining",
+): number {
+  if (side === "client") return max;
+  return inflatedLimit(size, side === "joining" ? Math.min(max, PRE_JOIN_SIZE) : max);
+}
+
+/**
  * A parser's handler that hands frames on at once, or, past the inbox's
  * turn, keeps them for its next one, in order (copied: a payload may be a
  * view of the chunk being parsed).
@@ -125,7 +146,7 @@ export function messageParts(
  * @param handler What frames go to.
  * @returns The handler to give the parser.
  */
-export function turnTaking(inbox: Inbox, handler: FrameHandler): FrameHandler {
+export function inTurn(inbox: Inbox, handler: FrameHandler): FrameHandler {
   return {
     message(text, payload, compressed) {
       if (!inbox.waiting) return handler.message(text, payload, compressed);

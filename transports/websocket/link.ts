@@ -17,7 +17,7 @@ import {
   type WampMessage,
 } from "../../wamp/mod.ts";
 import { Inbox } from "../stream/inbox.ts";
-import { PRE_JOIN_SIZE, preJoinFault, PreJoinSizeError } from "../stream/arrival.ts";
+import { preJoinFault, PreJoinSizeError } from "../stream/arrival.ts";
 import { Keepalive } from "../stream/keepalive.ts";
 import { BATCHED_SUFFIX, joinBatch, MAX_BATCH_MESSAGES } from "../stream/batched.ts";
 import { encodeBytes, encodeFailure, encodeOnce, type FrameCache } from "../stream/encode.ts";
@@ -39,7 +39,8 @@ import {
 } from "./framing.ts";
 import { FLUSH_BYTES, type Wire } from "../stream/wire.ts";
 import { sharedFrames, type WebSocketPeerOptions } from "./peer_options.ts";
-import { messageParts, NOT_UTF8, payloadData, type Reading, turnTaking } from "./incoming.ts";
+import { inflateLimit, inTurn, messageParts, NOT_UTF8, payloadData } from "./incoming.ts";
+import type { Reading } from "./incoming.ts";
 
 export type { WebSocketPeerOptions } from "./peer_options.ts";
 
@@ -87,6 +88,7 @@ export class WebSocketPeer implements Link {
   #failed = false;
   /** Whether a router's session has joined (`joined: false` until bound, on the server side). */
   #joining: { readonly joined?: boolean | undefined };
+  #rest: Uint8Array = EMPTY; // the server side's bytes that came with the upgrade, read once bound
   #batch: Uint8Array[] = [];
   #batchBytes = 0;
   #keepalive: Keepalive;
@@ -128,7 +130,7 @@ export class WebSocketPeer implements Link {
     });
     this.#joining = this.#client ? {} : NOT_JOINED;
     this.#parser = new FrameParser(
-      turnTaking(this.#inbox, {
+      inTurn(this.#inbox, {
         message: (text, payload, compressed) => this.#message(text, payload, compressed),
         control: (opcode, payload) => this.#control(opcode, payload),
         error: (code, reason, refusal) =>
@@ -145,7 +147,9 @@ export class WebSocketPeer implements Link {
     wire.bind({ data: (chunk) => this.#data(chunk), closed: () => this.#gone() });
     if (this.#closed) return;
     this.#keepalive.start();
-    if (rest.length > 0) this.#data(rest);
+    // The server side reads what came with the upgrade once bound: a HELLO there joins first.
+    if (this.#client) this.#data(rest);
+    else this.#rest = rest;
   }
 
   /**
@@ -156,6 +160,9 @@ export class WebSocketPeer implements Link {
   bind(handler: PeerHandler): void {
     this.#joining = this.#inbox;
     this.#inbox.bind(handler, this.#closed);
+    const rest = this.#rest;
+    this.#rest = EMPTY;
+    if (rest.length > 0 && !this.#closed) this.#data(rest);
   }
 
   /**
@@ -301,22 +308,17 @@ export class WebSocketPeer implements Link {
 
   #message(text: boolean, payload: Uint8Array, compressed: boolean): void {
     if (this.#failed || this.#closeReceived) return;
-    // The router bounds what a peer's compressed byte may cost it; a client takes what its
-    // router sends, up to maxMessageSize (other routers compress past our ratio).
-    const joined = this.#joining.joined !== false;
-    const inflateTo = !compressed
-      ? undefined
-      : this.#client
-      ? this.#max
-      : inflatedLimit(payload.length, joined ? this.#max : PRE_JOIN_SIZE);
+    const early = compressed && this.#joining.joined === false;
+    const side = this.#client ? "client" : early ? "joining" : "router";
+    const inflateTo = compressed ? inflateLimit(payload.length, this.#max, side) : undefined;
     if (inflateTo === undefined && !this.#batched) {
       // Most messages: one part, read as it came (no list, no inflating).
       const data = payloadData(text, payload, this.#reading.binary);
       return data === undefined ? this.#fail(NOT_UTF8.code, NOT_UTF8.reason) : this.#decode(data);
     }
     const parts = messageParts(text, payload, inflateTo, this.#reading);
-    if ("code" in parts && parts.code === CloseCode.TOO_BIG && !joined) {
-      return this.#refuse(new PreJoinSizeError(`${payload.length} bytes inflating to more`));
+    if ("code" in parts && parts.code === CloseCode.TOO_BIG && early) {
+      return this.#refuse(new PreJoinSizeError(`${payload.length} bytes, more inflated`));
     }
     if ("code" in parts) return this.#fail(parts.code, parts.reason);
     this.#parts(parts, 0);
@@ -338,6 +340,9 @@ export class WebSocketPeer implements Link {
   #decode(data: string | Uint8Array): void {
     let msg: WampMessage;
     try {
+      // Its header was admitted when parsed; the session may have left since (GOODBYE first).
+      const refused = preJoinFault(data.length, this.#joining);
+      if (refused !== undefined) throw refused;
       msg = this.#serializer.decode(data);
     } catch (error) {
       return this.#refuse(error);
@@ -352,13 +357,10 @@ export class WebSocketPeer implements Link {
   }
 
   #control(opcode: number, payload: Uint8Array): void {
-    if (opcode === Opcode.PING) {
-      // A reply to what was read: reading stops at the outbound limit, and
-      // a peer that still gets maxBacklog of PONGs queued past it is closed.
-      if (!this.#closeSent) {
-        this.#wire.reply(encodeFrame(Opcode.PONG, payload, { mask: this.#client }));
-      }
-      return;
+    // A PONG is a reply to what was read: reading stops at the outbound limit, and
+    // a peer that still gets maxBacklog of PONGs queued past it is closed.
+    if (opcode === Opcode.PING && !this.#closeSent) {
+      return void this.#wire.reply(encodeFrame(Opcode.PONG, payload, { mask: this.#client }));
     }
     if (opcode !== Opcode.CLOSE) return; // a pong: any arrival proves the peer alive
     const parsed = parseClosePayload(payload);
