@@ -26,6 +26,8 @@ export class TrustedProcedures {
   #byRealm = new Map<string, Set<string>>();
 
   /**
+   * Creates the table, empty.
+   *
    * @param role The trusted role.
    */
   constructor(role: string) {
