@@ -27,6 +27,7 @@ import {
   type YieldArguments,
 } from "./invocation.ts";
 import { IdTable } from "../wamp/id_table.ts";
+import { endRegistration, rebindRegistration, Registration } from "./registration.ts";
 
 /**
  * A procedure implementation. Return `{ args, kwargs }` (or nothing); throw
@@ -54,91 +55,6 @@ export interface RegisterRequestOptions extends RegisterOptions {
    * The registration is inactive by then.
    */
   onRevoked?: (reason: string) => void;
-}
-
-// The callee role's way to end or move a registration, kept off the public class.
-let endRegistration: (reg: Registration, revoked?: string) => void;
-let rebindRegistration: (reg: Registration, id: number, unregister: () => Promise<void>) => void;
-
-/**
- * A registered procedure. Dispose it (`await using`) or call
- * {@linkcode Registration.unregister} to withdraw it.
- */
-export class Registration implements AsyncDisposable {
-  static {
-    endRegistration = (reg, revoked) => reg.#end(revoked);
-    rebindRegistration = (reg, id, unregister) => {
-      reg.#id = id;
-      reg.#unregister = unregister;
-    };
-  }
-  /** The procedure URI or pattern registered. */
-  readonly procedure: string;
-  /**
-   * Whether it outlives its session: made through a `Connection`, it is
-   * registered again on each new session (and stays active in between).
-   */
-  readonly durable: boolean;
-  #id: number;
-  #active = true;
-  #revoked: string | undefined;
-  #unregister: () => Promise<void>;
-
-  /**
-   * Created by the session; not meant to be constructed directly.
-   *
-   * @param id The registration ID.
-   * @param procedure The procedure URI or pattern.
-   * @param unregister How to unregister.
-   * @param durable Whether it outlives its session (see {@linkcode Registration.durable}).
-   */
-  constructor(
-    id: number,
-    procedure: string,
-    unregister: () => Promise<void>,
-    durable = false,
-  ) {
-    this.#id = id;
-    this.procedure = procedure;
-    this.#unregister = unregister;
-    this.durable = durable;
-  }
-
-  /** The router's registration ID (a durable registration gets a new one per session). */
-  get id(): number {
-    return this.#id;
-  }
-
-  /** False once unregistered, revoked, or the session (a durable one: its connection) ended. */
-  get active(): boolean {
-    return this.#active;
-  }
-
-  /**
-   * Why the router revoked the registration (`registration_revocation`):
-   * its reason, or `""` without one; `undefined` unless revoked.
-   */
-  get revoked(): string | undefined {
-    return this.#revoked;
-  }
-
-  #end(revoked?: string): void {
-    if (!this.#active) return;
-    this.#active = false;
-    this.#revoked = revoked;
-  }
-
-  /** Withdraws the registration (nothing to do once inactive). */
-  async unregister(): Promise<void> {
-    if (!this.#active) return;
-    this.#active = false;
-    await this.#unregister();
-  }
-
-  /** Unregisters (for `await using`). */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.unregister();
-  }
 }
 
 interface Registered {
@@ -385,15 +301,4 @@ export class Callee {
       }
     }
   }
-}
-
-/**
- * Ends a durable registration for good (its `Connection` stopped, or the
- * router refused it on a new session). Internal.
- *
- * @param registration The registration.
- * @param revoked Why, when the router refused it.
- */
-export function retireRegistration(registration: Registration, revoked?: string): void {
-  endRegistration(registration, revoked);
 }

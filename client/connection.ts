@@ -9,7 +9,8 @@
 
 import { CloseUri, type PublishOptions, type SubscribeOptions } from "../wamp/mod.ts";
 import { Backoff } from "./backoff.ts";
-import type { Endpoint, RegisterRequestOptions, Registration } from "./callee.ts";
+import type { Endpoint, RegisterRequestOptions } from "./callee.ts";
+import type { Registration } from "./registration.ts";
 import type { CallRequestOptions, Result } from "./caller.ts";
 import { dial } from "./connect.ts";
 import { warningsToConsole } from "./join.ts";

@@ -7,12 +7,8 @@
  */
 
 import { CloseUri, ErrorUri, type SubscribeOptions } from "../wamp/mod.ts";
-import {
-  type Endpoint,
-  type RegisterRequestOptions,
-  type Registration,
-  retireRegistration,
-} from "./callee.ts";
+import type { Endpoint, RegisterRequestOptions } from "./callee.ts";
+import { endRegistration, type Registration } from "./registration.ts";
 import { ApplicationError, SendBacklogError, SessionClosedError } from "./errors.ts";
 import { rolesOf, type Session } from "./session.ts";
 import { endSubscription, type EventHandler, type Subscription } from "./subscription.ts";
@@ -136,7 +132,7 @@ export class Durables {
           if (retried(error)) return;
           this.#registrations.delete(reg);
           const reason = refusal(error);
-          retireRegistration(reg, reason);
+          endRegistration(reg, reason);
           try {
             options.onRevoked?.(reason);
           } catch (failed) {
@@ -159,7 +155,7 @@ export class Durables {
   /** Ends every subscription and registration (the connection stopped). */
   retire(): void {
     for (const sub of this.#subscriptions.keys()) endSubscription(sub);
-    for (const reg of this.#registrations.keys()) retireRegistration(reg);
+    for (const reg of this.#registrations.keys()) endRegistration(reg);
     this.#subscriptions.clear();
     this.#registrations.clear();
   }

@@ -59,7 +59,8 @@ export {
 } from "./errors.ts";
 export { type Arguments } from "./context.ts";
 export { type CallRequestOptions, type Result } from "./caller.ts";
-export { type Endpoint, type RegisterRequestOptions, Registration } from "./callee.ts";
+export { type Endpoint, type RegisterRequestOptions } from "./callee.ts";
+export { Registration } from "./registration.ts";
 export { type Invocation, type InvocationChunk, type YieldArguments } from "./invocation.ts";
 export {
   type KillOptions,

@@ -18,7 +18,8 @@ import {
   type WampMessage,
   type WelcomeDetails,
 } from "../wamp/mod.ts";
-import type { Endpoint, RegisterRequestOptions, Registration } from "./callee.ts";
+import type { Endpoint, RegisterRequestOptions } from "./callee.ts";
+import type { Registration } from "./registration.ts";
 import type { CallRequestOptions, Result } from "./caller.ts";
 import { deferred } from "./deferred.ts";
 import type { Arguments, SessionContext } from "./context.ts";
