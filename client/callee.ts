@@ -138,8 +138,10 @@ export class Callee {
     const { onRevoked, ...wire } = options;
     // Attached the moment REGISTERED is read, so an INVOCATION right behind
     // it (in the same read) finds its endpoint.
-    const attach = (reply: WampMessage): void => {
+    const attach = (reply: WampMessage): string | void => {
       const id = (reply as { registration: number }).registration;
+      // One registration per ID: another would take this one's invocations.
+      if (this.#registrations.has(id)) return `REGISTERED with registration ${id}, held already`;
       const registration = make(id, async () => {
         if (!this.#registrations.delete(id) || !this.#ctx.isOpen()) return;
         await this.#ctx.withdraw((request) => ({
@@ -163,10 +165,15 @@ export class Callee {
    * progressive invocation its next chunk.
    *
    * @param msg The INVOCATION.
+   * @returns How it breaks the protocol: a running invocation's request ID
+   * with another registration.
    */
-  onInvocation(msg: InvocationMessage): void {
+  onInvocation(msg: InvocationMessage): string | void {
     const running = this.#invocations.get(msg.request);
-    if (running !== undefined) return running.push(msg);
+    if (running?.registration === msg.registration) return void running.push(msg);
+    if (running !== undefined) {
+      return `INVOCATION ${msg.request} for registration ${msg.registration}, running for another`;
+    }
     if (this.#finishedInputs.has(msg.request)) {
       // A continuation of an invocation already answered: ignored.
       if (msg.details.progress !== true) this.#finishedInputs.delete(msg.request);

@@ -32,11 +32,13 @@ export interface SessionContext {
   /**
    * Sends a request and waits for its single reply (ERROR rejects).
    * `onReply` runs the moment a non-ERROR reply is read, before any later
-   * message is handled (a REGISTERED with an INVOCATION right behind it).
+   * message is handled (a REGISTERED with an INVOCATION right behind it);
+   * text it returns says how the reply breaks the protocol (the session
+   * ends with ABORT).
    */
   request(
     make: (request: number) => WampMessage,
-    onReply?: (reply: WampMessage) => void,
+    onReply?: (reply: WampMessage) => string | void,
   ): Promise<WampMessage>;
   /** Sends an UNSUBSCRIBE or UNREGISTER as {@linkcode SessionContext.request}, never refused by `maxSendBacklog`. */
   withdraw(make: (request: number) => WampMessage): Promise<WampMessage>;
@@ -53,6 +55,8 @@ export interface SessionContext {
    * handler, an endpoint's answer, an `onRevoked`): `Session.onUserError`.
    */
   report(error: unknown, where: string): void;
+  /** Ends the session with ABORT `wamp.error.protocol_violation`: the router broke the protocol. */
+  violation(message: string): void;
   /** Where the session logs what it cannot throw (a failing handler). */
   readonly log: Logger;
   /** The session's limits against a router that sends too much. */

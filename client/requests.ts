@@ -14,14 +14,15 @@ import {
   messageTypeName,
   type WampMessage,
 } from "../wamp/mod.ts";
-import { ApplicationError } from "./errors.ts";
+import { ApplicationError, SessionClosedError } from "./errors.ts";
 import { MAX_TIMER } from "./limits.ts";
 import { IdTable } from "../wamp/id_table.ts";
 
 interface Pending {
   /** The request's message type: what a reply must answer. */
   type: MessageTypeCode;
-  resolve(msg: WampMessage): void;
+  /** Settles it with its reply; returns what was wrong with the reply, if anything. */
+  resolve(msg: WampMessage): string | void;
   reject(error: Error): void;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
@@ -70,12 +71,14 @@ export class Requests {
    * non-ERROR reply is read, before any later message is handled.
    *
    * @param make Builds the request from its ID.
-   * @param onReply Runs on the reply, before the promise resolves.
+   * @param onReply Runs on the reply, before the promise resolves; what it
+   * returns, when anything, says how the reply breaks the protocol: the
+   * request rejects with that, and {@linkcode Requests.settle} returns it.
    * @returns The request to send, and its reply.
    */
   open(
     make: (request: number) => WampMessage,
-    onReply?: (reply: WampMessage) => void,
+    onReply?: (reply: WampMessage) => string | void,
   ): { msg: WampMessage; reply: Promise<WampMessage> } {
     const request = this.next();
     const msg = make(request);
@@ -84,8 +87,10 @@ export class Requests {
       this.#pending.set(request, {
         type: msg.type,
         resolve: onReply === undefined ? resolve : (msg) => {
-          onReply(msg);
-          resolve(msg);
+          const wrong = onReply(msg);
+          if (wrong === undefined) resolve(msg);
+          else reject(new SessionClosedError(ErrorUri.PROTOCOL_VIOLATION, wrong, "client"));
+          return wrong;
         },
         reject,
         // 0, Infinity or past what a timer takes (it would fire at once): no timeout.
@@ -105,9 +110,10 @@ export class Requests {
    * @param msg The reply: an ERROR rejects.
    * @returns `false` when `msg` cannot answer the pending request (a
    * SUBSCRIBED for a PUBLISH, an ERROR for another request type): the
-   * request stays pending and the router broke the protocol.
+   * request stays pending and the router broke the protocol; what else
+   * broke it (a REGISTERED with an ID the session holds), as text.
    */
-  settle(request: number, msg: WampMessage): boolean {
+  settle(request: number, msg: WampMessage): boolean | string {
     const pending = this.#pending.get(request);
     if (pending === undefined) {
       this.#late(request, msg);
@@ -128,7 +134,7 @@ export class Requests {
         }),
       );
     } else {
-      pending.resolve(msg);
+      return pending.resolve(msg) ?? true;
     }
     return true;
   }

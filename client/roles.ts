@@ -8,7 +8,7 @@
  * @module
  */
 
-import { MessageType, type WampMessage } from "../wamp/mod.ts";
+import { MessageType, messageTypeName, type WampMessage } from "../wamp/mod.ts";
 import { Callee } from "./callee.ts";
 import { Caller } from "./caller.ts";
 import type { SessionContext } from "./context.ts";
@@ -29,6 +29,7 @@ export class Roles {
   /** Whether a request made now would be refused: too much waits to be sent (`maxSendBacklog`). */
   readonly sendBlocked: () => boolean;
   #requests: Requests;
+  #ctx: SessionContext;
 
   /**
    * @param ctx The session as the roles see it.
@@ -41,6 +42,7 @@ export class Roles {
     this.callee = new Callee(ctx);
     this.sendBlocked = () => ctx.sendBlocked();
     this.#requests = requests;
+    this.#ctx = ctx;
     requests.timeout = ctx.limits.requestTimeout;
     requests.withdraw = (msg) => {
       try {
@@ -53,16 +55,22 @@ export class Roles {
    * Hands an arriving message to the role it is for.
    *
    * @param msg The message.
-   * @returns Whether a role took it (`false`: no client role expects it).
+   * A message no role expects, or one that breaks the protocol (a reply
+   * that names an ID the session holds already), ends the session.
    */
-  receive(msg: WampMessage): boolean {
+  receive(msg: WampMessage): void {
+    const taken = this.#route(msg);
+    if (taken !== true) this.#ctx.violation(taken || `unexpected ${messageTypeName(msg.type)}`);
+  }
+
+  /** Hands it on: whether a role took it, or how it breaks the protocol. */
+  #route(msg: WampMessage): boolean | string {
     switch (msg.type) {
       case MessageType.EVENT:
         this.subscriber.onEvent(msg);
         break;
       case MessageType.INVOCATION:
-        this.callee.onInvocation(msg);
-        break;
+        return this.callee.onInvocation(msg) ?? true;
       case MessageType.INTERRUPT:
         this.callee.onInterrupt(msg);
         break;

@@ -12,7 +12,6 @@ import {
   ErrorUri,
   type Link,
   MessageType,
-  messageTypeName,
   type PublishOptions,
   type SubscribeOptions,
   type WampMessage,
@@ -75,6 +74,7 @@ export class Session {
       send: (msg) => this.#send(msg),
       notOpen: () => this.#notOpen(),
       report: (error, where) => this.#report(error, where),
+      violation: (message) => this.#violation(message),
       request: (make, onReply) => this.#request(make, onReply),
       withdraw: (make) => this.#request(make, undefined, true),
       nextRequest: () => this.#nextRequest(),
@@ -323,7 +323,7 @@ export class Session {
           this.#state === "closing" ? "client" : "router",
         );
       default:
-        if (!this.#roles.receive(msg)) this.#violation(`unexpected ${messageTypeName(msg.type)}`);
+        return this.#roles.receive(msg);
     }
   }
 
@@ -341,7 +341,7 @@ export class Session {
 
   #request(
     make: (request: number) => WampMessage,
-    onReply?: (reply: WampMessage) => void,
+    onReply?: (reply: WampMessage) => string | void,
     withdrawal = false,
   ): Promise<WampMessage> {
     if (this.#state !== "open") return Promise.reject(this.#notOpen());

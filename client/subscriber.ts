@@ -57,9 +57,10 @@ export class Subscriber {
       let sub: Subscription | undefined;
       // Attached the moment SUBSCRIBED is read, so an EVENT right behind it
       // (a retained event) finds it.
-      const attach = (reply: WampMessage): void => {
+      const attach = (reply: WampMessage): string | void => {
         const { request, subscription: id } = reply as { request: number; subscription: number };
         if (this.#leaving(id, request)) return;
+        if (this.#taken(id, topic)) return `SUBSCRIBED with subscription ${id}, another topic's`;
         const report = (error: unknown, where: string) => this.#ctx.report(error, where);
         const max = this.#ctx.limits.maxQueuedEvents;
         const unsubscribe = (s: Subscription) => this.#unsubscribe(s);
@@ -88,9 +89,10 @@ export class Subscriber {
    */
   async resubscribe(sub: Subscription, options: SubscribeOptions): Promise<void> {
     let attached = false;
-    const attach = (reply: WampMessage): void => {
+    const attach = (reply: WampMessage): string | void => {
       const { request, subscription: id } = reply as { request: number; subscription: number };
       if (this.#leaving(id, request)) return;
+      if (this.#taken(id, sub.topic)) return `SUBSCRIBED with subscription ${id}, another topic's`;
       const report = (error: unknown, where: string) => this.#ctx.report(error, where);
       rebindSubscription(sub, id, (s) => this.#unsubscribe(s), report);
       this.#attach(sub);
@@ -148,6 +150,12 @@ export class Subscriber {
       for (const s of subs) if (!s.durable) endSubscription(s);
     }
     this.#subscriptions.clear();
+  }
+
+  /** Whether another topic's subscription here holds `id`: a router gives one topic one ID. */
+  #taken(id: number, topic: string): boolean {
+    for (const held of this.#subscriptions.get(id) ?? []) return held.topic !== topic;
+    return false;
   }
 
   #attach(sub: Subscription): void {

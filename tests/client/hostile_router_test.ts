@@ -234,3 +234,71 @@ Deno.test("maxInvocations: an endpoint that answers synchronously is answered at
   deepEqual(answers(router.received), [1, 2, 3, 4, 5].map((i) => [i, "yield"]));
   await session.close();
 });
+
+/** Whether the client ended the session with ABORT protocol_violation, and its message. */
+function abortOf(received: unknown[][]): string | undefined {
+  const abort = received.find((m) => m[0] === 3 && m[2] === ErrorUri.PROTOCOL_VIOLATION);
+  return (abort?.[1] as { message?: string } | undefined)?.message;
+}
+
+Deno.test("hostile router: a REGISTERED with an ID the session holds ends it (its invocations would run the other endpoint)", async () => {
+  await using router = hostile((msg, send) => {
+    if (msg[0] === 1) send(WELCOME);
+    if (msg[0] === 64) send([65, msg[1], 77]); // the same ID for every procedure
+  });
+  const session = await connect(router.url, { realm: "r", serializers: ["json"] });
+  const transfer = await session.register("com.bank.transfer", () => ({ args: ["moved"] }));
+  equal(transfer.id, 77);
+  await within(
+    session.register("com.app.echo", () => ({ args: ["echo"] })).then(
+      () => Promise.reject(new Error("registered")),
+      (error) => ok(error instanceof SessionClosedError, String(error)),
+    ),
+  );
+  await until(() => abortOf(router.received) !== undefined, 3000, "ABORT");
+  match(abortOf(router.received)!, /REGISTERED with registration 77, held already/);
+  equal(session.isOpen, false);
+});
+
+Deno.test("hostile router: a SUBSCRIBED with another topic's subscription ID ends the session", async () => {
+  await using router = hostile((msg, send) => {
+    if (msg[0] === 1) send(WELCOME);
+    if (msg[0] === 32) send([33, msg[1], 555]);
+  });
+  const session = await connect(router.url, { realm: "r", serializers: ["json"] });
+  await session.subscribe("com.bank.alerts", () => {});
+  // The same topic again shares the ID, as routers answer it.
+  await session.subscribe("com.bank.alerts", () => {});
+  await within(
+    session.subscribe("com.public.chat", () => {}).then(
+      () => Promise.reject(new Error("subscribed")),
+      (error) => ok(error instanceof SessionClosedError, String(error)),
+    ),
+  );
+  await until(() => abortOf(router.received) !== undefined, 3000, "ABORT");
+  match(abortOf(router.received)!, /SUBSCRIBED with subscription 555, another topic's/);
+});
+
+Deno.test("hostile router: an INVOCATION reusing a running invocation's ID for another registration ends the session", async () => {
+  const ids = [1, 2];
+  await using router = hostile((msg, send) => {
+    if (msg[0] === 1) send(WELCOME);
+    if (msg[0] === 64) {
+      send([65, msg[1], ids.shift()]);
+      if (ids.length === 0) {
+        send([68, 5, 1, { progress: true }, ["start A"]]);
+        send([68, 5, 2, {}, ["meant for B"]]);
+      }
+    }
+  });
+  const session = await connect(router.url, { realm: "r", serializers: ["json"] });
+  const got: unknown[] = [];
+  await session.register("a", async (args, _kwargs, _details, invocation) => {
+    for await (const chunk of invocation.chunks) got.push(chunk.args[0]);
+    return { args: ["A"] };
+  });
+  await session.register("b", () => ({ args: ["B"] }));
+  await until(() => abortOf(router.received) !== undefined, 3000, "ABORT");
+  match(abortOf(router.received)!, /INVOCATION 5 for registration 2, running for another/);
+  deepEqual(got, ["start A"], "B's chunk never reached A");
+});
