@@ -22,6 +22,14 @@ import { type Arguments, argumentsOf, payloadOf, type SessionContext } from "./c
 import { ApplicationError } from "./errors.ts";
 import { payloadError } from "./payload.ts";
 import { IdTable } from "../wamp/id_table.ts";
+import { PendingCall } from "./pending_call.ts";
+
+/**
+ * How long past a call's `timeout` the client waits for the router's
+ * answer (its ERROR `wamp.error.timeout`, or a result) before it gives up
+ * on its own: a router that enforces no timeout leaves nothing hanging.
+ */
+export const CALL_TIMEOUT_GRACE = 1000;
 
 /** A call's result: always carries `args` and `kwargs`. */
 export interface Result {
@@ -127,54 +135,6 @@ function optionsError(
   return undefined;
 }
 
-/** One outstanding call. */
-class PendingCall {
-  /** The CALL request ID, 0 until the first CALL went out. */
-  request = 0;
-  /** CANCEL `kill` was sent: chunks stop, the callee's answer still counts. */
-  canceled = false;
-  settled = false;
-  readonly promise: Promise<Result>;
-  /** Resolves when the call settles or is canceled: streaming stops then. */
-  readonly stopped: Promise<undefined>;
-  readonly onProgress: ((progress: Result) => void) | undefined;
-  #resolve!: (result: Result) => void;
-  #reject!: (error: unknown) => void;
-  #stop!: (value: undefined) => void;
-  #onSettled: () => void;
-
-  constructor(onProgress: ((progress: Result) => void) | undefined, onSettled: () => void) {
-    this.onProgress = onProgress;
-    this.#onSettled = onSettled;
-    this.promise = new Promise((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
-    this.stopped = new Promise((resolve) => this.#stop = resolve);
-  }
-
-  resolve(result: Result): void {
-    if (this.#settle()) this.#resolve(result);
-  }
-
-  reject(error: unknown): void {
-    if (this.#settle()) this.#reject(error);
-  }
-
-  cancel(): void {
-    this.canceled = true;
-    this.#stop(undefined);
-  }
-
-  #settle(): boolean {
-    if (this.settled) return false;
-    this.settled = true;
-    this.#stop(undefined);
-    this.#onSettled();
-    return true;
-  }
-}
-
 function isAsyncIterable(value: unknown): value is AsyncIterable<Arguments> {
   return typeof value === "object" && value !== null && Symbol.asyncIterator in value;
 }
@@ -182,8 +142,8 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<Arguments> {
 /** The caller half of a session. Internal: the session delegates to it. */
 export class Caller {
   #ctx: SessionContext;
-  #calls = new Set<PendingCall>();
-  #byRequest = new IdTable<PendingCall>();
+  #calls = new Set<PendingCall<Result>>();
+  #byRequest = new IdTable<PendingCall<Result>>();
 
   /**
    * @param ctx The session.
@@ -214,13 +174,22 @@ export class Caller {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (!this.#ctx.isOpen()) return Promise.reject(this.#ctx.notOpen());
     if (onProgress !== undefined) wire.receive_progress = true;
-    const call: PendingCall = new PendingCall(onProgress, () => {
+    const call: PendingCall<Result> = new PendingCall(onProgress, () => {
       this.#calls.delete(call);
       this.#byRequest.delete(call.request);
       signal?.removeEventListener("abort", onAbort);
     });
     const onAbort = () => this.#cancel(call, cancelMode, signal!.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
+    if (typeof wire.timeout === "number" && wire.timeout > 0) {
+      const late =
+        `Session.call(${procedure}): no answer ${CALL_TIMEOUT_GRACE} ms past its timeout`;
+      const timedOut = new ApplicationError(ErrorUri.TIMEOUT, { args: [late] });
+      call.watch(
+        wire.timeout + CALL_TIMEOUT_GRACE,
+        () => this.#cancel(call, "killnowait", timedOut),
+      );
+    }
     this.#calls.add(call);
     if (streamed) {
       void this.#stream(call, procedure, payload, wire);
@@ -241,6 +210,7 @@ export class Caller {
     if (call === undefined) return;
     const result: Result = { ...argumentsOf(msg), details: msg.details };
     if (msg.details.progress !== true) return call.resolve(result);
+    call.heard();
     if (call.onProgress === undefined) return;
     try {
       call.onProgress(result);
@@ -271,7 +241,7 @@ export class Caller {
   }
 
   /** Sends a CALL for `call`, numbering it on its first CALL. */
-  #send(call: PendingCall, msg: { options: Dict; procedure: string } & Arguments): void {
+  #send(call: PendingCall<Result>, msg: { options: Dict; procedure: string } & Arguments): void {
     try {
       if (call.request === 0) {
         call.request = this.#ctx.nextRequest();
@@ -291,13 +261,15 @@ export class Caller {
    * once, before CANCEL goes out, so the router's `canceled` answer finds
    * nothing pending; `kill` waits for the answer.
    */
-  #cancel(call: PendingCall, mode: CancelMode, reason: unknown): void {
+  #cancel(call: PendingCall<Result>, mode: CancelMode, reason: unknown): void {
     if (call.settled || call.canceled) return;
     const request = call.request;
     const canCancel = request !== 0 && this.#ctx.isOpen() &&
       hasFeature(this.#ctx.routerRoles(), "dealer", Feature.CALL_CANCELING);
     if (mode === "kill" && canCancel) {
       call.cancel();
+      // The callee's answer still counts, for requestTimeout: then the call rejects with `reason`.
+      call.watch(this.#ctx.limits.requestTimeout, () => call.reject(reason));
     } else {
       call.reject(reason);
     }
@@ -313,7 +285,7 @@ export class Caller {
    * is an ordinary CALL.
    */
   async #stream(
-    call: PendingCall,
+    call: PendingCall<Result>,
     procedure: string,
     chunks: AsyncIterable<Arguments>,
     wire: Dict,

@@ -302,3 +302,66 @@ Deno.test("hostile router: an INVOCATION reusing a running invocation's ID for a
   match(abortOf(router.received)!, /INVOCATION 5 for registration 2, running for another/);
   deepEqual(got, ["start A"], "B's chunk never reached A");
 });
+
+/** A dealer that takes calls and cancels, answers none unless `answer` does, and records them. */
+function silentDealer(answer: (msg: unknown[], send: (m: unknown[]) => void) => void = () => {}) {
+  return hostile((msg, send) => {
+    if (msg[0] === 1) {
+      send([2, 1, {
+        roles: { dealer: { features: { call_canceling: true, progressive_call_results: true } } },
+      }]);
+    }
+    if (msg[0] === 48) answer(msg, send);
+  });
+}
+
+Deno.test("hostile router: a call with a timeout the router never answers rejects wamp.error.timeout soon after it, and is canceled", async () => {
+  await using router = silentDealer();
+  const session = await connect(router.url, { realm: "r", serializers: ["json"] });
+  const started = performance.now();
+  const error = await within(session.call("p", {}, { timeout: 200 }).catch((e) => e));
+  const took = performance.now() - started;
+  ok(error instanceof ApplicationError && error.uri === ErrorUri.TIMEOUT, String(error));
+  ok(took >= 200 + 900 && took < 3000, `${Math.round(took)} ms`);
+  await until(() => router.received.some((m) => m[0] === 49), 2000, "CANCEL");
+  deepEqual(router.received.find((m) => m[0] === 49)?.[2], { mode: "killnowait" });
+  await session.close();
+});
+
+Deno.test("hostile router: progressive results keep a call with a timeout waiting; the final one settles it", async () => {
+  await using router = silentDealer((msg, send) => {
+    let n = 0;
+    const timer = setInterval(() => {
+      if (++n < 12) return send([50, msg[1], { progress: true }, [n]]);
+      clearInterval(timer);
+      send([50, msg[1], {}, ["done"]]);
+    }, 150); // 1.8 s in all, each result well within the timeout and its grace
+  });
+  const session = await connect(router.url, { realm: "r", serializers: ["json"] });
+  const seen: unknown[] = [];
+  const result = await within(session.call("p", {}, {
+    timeout: 200,
+    onProgress: (p) => seen.push(p.args[0]),
+  }));
+  deepEqual(result.args, ["done"]);
+  equal(seen.length, 11);
+  await session.close();
+});
+
+Deno.test("hostile router: a call canceled with kill that the router never answers rejects after requestTimeout", async () => {
+  await using router = silentDealer();
+  const session = await connect(router.url, {
+    realm: "r",
+    serializers: ["json"],
+    requestTimeout: 300,
+  });
+  const controller = new AbortController();
+  const pending = session.call("p", {}, { signal: controller.signal, cancelMode: "kill" })
+    .catch((e) => e);
+  await until(() => router.received.some((m) => m[0] === 48), 2000, "CALL");
+  controller.abort(new Error("enough"));
+  await until(() => router.received.some((m) => m[0] === 49), 2000, "CANCEL");
+  const error = await within(pending, 2000, "the call's rejection");
+  equal((error as Error).message, "enough");
+  await session.close();
+});
