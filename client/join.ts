@@ -63,6 +63,8 @@ export class Joiner {
   #auth: ClientAuthenticator;
   #link: Link;
   #challenged = false;
+  /** Stops the CHALLENGE's key derivation once the join ended (seconds of Argon2id work). */
+  #ended = new AbortController();
 
   /**
    * Reads the realm and the credentials.
@@ -130,11 +132,16 @@ export class Joiner {
       return abort(ErrorUri.PROTOCOL_VIOLATION, "a second CHALLENGE in one join");
     }
     this.#challenged = true;
-    this.#auth.answer(msg.authmethod, msg.extra).then(
+    this.#auth.answer(msg.authmethod, msg.extra, this.#ended.signal).then(
       ({ signature, extra }) => send({ type: MessageType.AUTHENTICATE, signature, extra }),
       (error: unknown) =>
         abort(ErrorUri.CANNOT_AUTHENTICATE, error instanceof Error ? error.message : String(error)),
     );
+  }
+
+  /** The join ended (joined, refused, timed out, or the link went): stops what answers a CHALLENGE. */
+  ended(): void {
+    this.#ended.abort(new Error("the join ended"));
   }
 
   /**

@@ -385,6 +385,7 @@ export class Session {
     if (this.#state === "closed") return;
     const wasJoining = this.#state === "joining";
     this.#state = "closed";
+    this.#joiner.ended();
     const message = typeof details.message === "string" ? details.message : undefined;
     // A refused join keeps the plain "Session closed: <reason>: <message>".
     const error = new SessionClosedError(reason, message, wasJoining ? undefined : by);

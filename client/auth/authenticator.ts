@@ -112,16 +112,21 @@ export class ClientAuthenticator {
    *
    * @param authmethod CHALLENGE.AuthMethod.
    * @param extra CHALLENGE.Extra.
+   * @param signal Stops a key derivation under way (the join ended).
    * @returns AUTHENTICATE's signature and extra.
    * @throws {Error} When the client cannot or will not answer; the message
    * says why, for the ABORT.
    */
-  async answer(authmethod: string, extra: Dict): Promise<Required<ChallengeAnswer>> {
+  async answer(
+    authmethod: string,
+    extra: Dict,
+    signal?: AbortSignal,
+  ): Promise<Required<ChallengeAnswer>> {
     if (!this.#offers(authmethod)) {
       throw new Error(`Cannot authenticate with "${authmethod}": the client did not offer it`);
     }
     this.#challenged = true;
-    const builtIn = await this.#builtIn(authmethod, extra);
+    const builtIn = await this.#builtIn(authmethod, extra, signal);
     if (builtIn !== undefined) return builtIn;
     const handler = this.#options.onChallenge;
     if (handler === undefined) {
@@ -184,7 +189,11 @@ export class ClientAuthenticator {
     return this.#methods.includes(authmethod);
   }
 
-  async #builtIn(authmethod: string, extra: Dict): Promise<Required<ChallengeAnswer> | undefined> {
+  async #builtIn(
+    authmethod: string,
+    extra: Dict,
+    signal: AbortSignal | undefined,
+  ): Promise<Required<ChallengeAnswer> | undefined> {
     const { ticket, secret, cryptosign, password, authid, kdfLimits } = this.#options;
     switch (authmethod) {
       case AuthMethod.TICKET:
@@ -212,7 +221,7 @@ export class ClientAuthenticator {
           channelBinding: binding.type,
           cbindData: toBase64(binding.channelId),
         };
-        const answer = await scramAnswer(password, hello, extra, kdfLimits);
+        const answer = await scramAnswer(password, hello, extra, kdfLimits, signal);
         this.#verifier = answer.verifier;
         return { signature: answer.signature, extra: { ...answer.extra } };
       }

@@ -23,6 +23,7 @@ import type { ScramKdfParams } from "../../wamp/mod.ts";
  * @param hello What the client sent in HELLO.
  * @param extra The CHALLENGE extra.
  * @param limits The most KDF work to do; each one left out is its default.
+ * @param signal Stops an Argon2id derivation (the join ended): it rejects with the reason.
  * @returns The answer.
  * @throws {TypeError} When the CHALLENGE is malformed or its nonce is not ours.
  * @throws {RangeError} When the KDF is unknown, its parameters are invalid
@@ -33,9 +34,10 @@ export async function scramAnswer(
   hello: ScramHello,
   extra: Readonly<Record<string, unknown>>,
   limits?: KdfLimits,
+  signal?: AbortSignal,
 ): Promise<ScramAnswer> {
   const { params, message, extra: authenticateExtra } = scramExchange(hello, extra);
-  const salted = await saltedPassword(password, params, limits);
+  const salted = await saltedPassword(password, params, limits, signal);
   const clientKey = await hmacSha256(salted, "Client Key");
   const storedKey = await sha256(clientKey);
   const serverKey = await hmacSha256(salted, "Server Key");
@@ -52,12 +54,14 @@ export async function scramAnswer(
  * @param password The password.
  * @param params The KDF parameters.
  * @param limits The most KDF work to do.
+ * @param signal Stops an Argon2id derivation (seconds of work and 256 MiB).
  * @returns The salted password.
  */
 async function saltedPassword(
   password: string,
   params: ScramKdfParams,
   limits: KdfLimits | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<Uint8Array> {
   const { secret, saltBytes } = kdfInputs(password, params, limits);
   if (params.kdf === "pbkdf2") {
@@ -69,5 +73,7 @@ async function saltedPassword(
     m: params.memory!,
     p: 1,
     dkLen: 32,
+    // Called about 10,000 times over the derivation: a throw ends it.
+    ...(signal === undefined ? {} : { onProgress: () => signal.throwIfAborted() }),
   });
 }

@@ -4,6 +4,7 @@
  */
 
 import { deepEqual, equal, match, ok } from "node:assert/strict";
+import process from "node:process";
 import { ApplicationError, connect, ErrorUri, SessionClosedError } from "../../mod.ts";
 import { until, within } from "../_helpers/router.ts";
 import { hostile } from "./_hostile.ts";
@@ -364,4 +365,31 @@ Deno.test("hostile router: a call canceled with kill that the router never answe
   const error = await within(pending, 2000, "the call's rejection");
   equal((error as Error).message, "enough");
   await session.close();
+});
+
+Deno.test("hostile router: a WAMP-SCRAM Argon2id derivation stops when its join times out", async () => {
+  await using router = hostile((msg, send) => {
+    if (msg[0] !== 1) return;
+    // About 5 s of Argon2id work (64 MiB x 16), within the default kdfLimits; no WELCOME follows.
+    const nonce = `${msg[2].authextra.nonce}s`;
+    const salt = btoa("saltsaltsaltsalt");
+    send([4, "wamp-scram", { nonce, salt, kdf: "argon2id13", iterations: 16, memory: 65536 }]);
+  });
+  const joining = connect(router.url, {
+    realm: "r",
+    serializers: ["json"],
+    authid: "a",
+    password: "p",
+    timeout: 500,
+  });
+  const error = await within(joining.catch((e) => e), 5000, "the join's end");
+  ok(error instanceof SessionClosedError, String(error));
+  await new Promise((resolve) => setTimeout(resolve, 200)); // a derivation left stops at its next step
+  const before = process.cpuUsage();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const used = process.cpuUsage(before);
+  ok(
+    used.user + used.system < 400_000,
+    `${Math.round((used.user + used.system) / 1000)} ms of CPU in 1 s`,
+  );
 });
