@@ -10,9 +10,15 @@ import { connectLongPoll } from "../../transports/longpoll/client.ts";
 import { TransportError } from "../../wamp/mod.ts";
 import { until, within } from "../_helpers/router.ts";
 
-/** A long-poll server whose `receive` streams `mib` MiB of JSON whitespace (or answers 204). */
-function server(receive: "stream" | "204", options: { mib?: number; open?: string } = {}) {
-  const state = { sent: 0, receives: 0 };
+/**
+ * A long-poll server whose `receive` streams `mib` MiB of JSON whitespace, answers 204, or 200
+ * with nothing; a `send` it answers 204, or holds for ever.
+ */
+function server(
+  receive: "stream" | "204" | "empty 200",
+  options: { mib?: number; open?: string; holdSends?: boolean } = {},
+) {
+  const state = { sent: 0, receives: 0, held: 0 };
   const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
     const path = new URL(request.url).pathname;
     if (path === "/lp/open") {
@@ -23,6 +29,7 @@ function server(receive: "stream" | "204", options: { mib?: number; open?: strin
     if (path === "/lp/t1/receive") {
       state.receives++;
       if (receive === "204") return new Response(null, { status: 204 });
+      if (receive === "empty 200") return new Response("");
       const chunk = new Uint8Array(64 * 1024).fill(0x20);
       let left = (options.mib ?? 8) * 16;
       return new Response(
@@ -35,6 +42,15 @@ function server(receive: "stream" | "204", options: { mib?: number; open?: strin
           },
         }, { highWaterMark: 1 }),
       );
+    }
+    if (path === "/lp/t1/send" && options.holdSends) {
+      state.held++;
+      return new Promise<Response>((resolve) => {
+        request.signal.addEventListener("abort", () => {
+          state.held--;
+          resolve(new Response(null, { status: 204 }));
+        });
+      });
     }
     return new Response(null, { status: 204 });
   });
@@ -94,17 +110,35 @@ Deno.test("long-poll client: an answer to open over 64 KiB is refused", async ()
   }
 });
 
-Deno.test("long-poll client: quick 204s to receive back off instead of polling in a spin", async () => {
-  const lp = server("204");
+for (const answer of ["204", "empty 200"] as const) {
+  Deno.test(`long-poll client: quick ${answer}s to receive back off instead of polling in a spin`, async () => {
+    const lp = server(answer);
+    try {
+      const link = await connectLongPoll(lp.url, { serializers: ["json"] });
+      link.bind({ receive() {}, fail() {}, closed() {} });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      // 25, 50, 100, 200, 400 ms of backoff fit in a second: a handful of receives, not thousands.
+      ok(lp.state.receives <= 10, `${lp.state.receives} receives in 1 s`);
+      ok(lp.state.receives >= 3, `${lp.state.receives} receives in 1 s`);
+      link.close();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      await lp.http.shutdown();
+    }
+  });
+}
+
+Deno.test("long-poll client: close() is over within its timeout though the server holds a send", async () => {
+  const lp = server("204", { holdSends: true });
   try {
     const link = await connectLongPoll(lp.url, { serializers: ["json"] });
-    link.bind({ receive() {}, fail() {}, closed() {} });
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    // 25, 50, 100, 200, 400 ms of backoff fit in a second: a handful of receives, not thousands.
-    ok(lp.state.receives <= 10, `${lp.state.receives} receives in 1 s`);
-    ok(lp.state.receives >= 3, `${lp.state.receives} receives in 1 s`);
+    let closed = false;
+    link.bind({ receive() {}, fail() {}, closed: () => void (closed = true) });
+    link.send({ type: 1, realm: "r", details: {} } as Parameters<typeof link.send>[0]);
+    await until(() => lp.state.held === 1, 2000, "the held send");
     link.close();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await within(until(() => closed, 7000, "closed"), 8000);
+    await until(() => lp.state.held === 0, 2000, "the send aborted");
   } finally {
     await lp.http.shutdown();
   }

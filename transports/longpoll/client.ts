@@ -65,6 +65,7 @@ const BACKOFF = { first: 25, max: 2000 };
 
 /** How long `close` may take before the transport is given up, in ms. */
 const CLOSE_TIMEOUT = 5000;
+const EMPTY = new Uint8Array(0);
 
 /**
  * Opens a WAMP HTTP long-poll transport (`POST <url>/open`) and starts
@@ -196,6 +197,8 @@ class LongPollLink implements Link {
   #sending = false;
   #state: "open" | "closing" | "closed" = "open";
   #reported = false;
+  /** `close()`'s deadline: the transport is over then, whatever the server still holds. */
+  #closing: ReturnType<typeof setTimeout> | undefined;
   #abort = new AbortController();
   /** The receive loop, the send loop and the close request, while they run. */
   #tasks = new Set<Promise<void>>();
@@ -249,10 +252,11 @@ class LongPollLink implements Link {
     return this.#outbox.length + this.#posting.messages;
   }
 
-  /** Sends what is queued, then posts `close`. */
+  /** Sends what is queued, then posts `close`; over in `CLOSE_TIMEOUT` whatever the server holds. */
   close(): void {
     if (this.#state !== "open") return;
     this.#state = "closing";
+    this.#closing = setTimeout(() => this.#gone(), CLOSE_TIMEOUT);
     if (!this.#sending) this.#task(this.#postClose());
   }
 
@@ -297,28 +301,28 @@ class LongPollLink implements Link {
 
   async #receiveLoop(): Promise<void> {
     const limit = this.#maxMessageSize * (this.#batched ? 4 : 1);
-    let wait = 0; // after quick 204s, a growing pause before the next receive
+    let wait = 0; // after quick empty answers (204, or 200 with nothing), a growing pause
     while (this.#state !== "closed") {
       let body: Uint8Array;
       try {
         const started = Date.now();
         const res = await this.#post("receive");
-        if (res.status === 204) {
-          await res.body?.cancel();
+        if (res.status !== 200 && res.status !== 204) break; // 404: the transport is gone
+        body = res.status === 200 ? await readBody(res, limit, "receive body") : EMPTY;
+        if (res.status === 204) await res.body?.cancel();
+        if (body.byteLength === 0) {
           wait = Date.now() - started >= QUICK_204
             ? 0
             : Math.min(BACKOFF.max, 2 * wait || BACKOFF.first);
           if (wait > 0) await this.#pause(wait);
           continue;
         }
-        if (res.status !== 200) break; // 404: the transport is gone
         wait = 0;
-        body = await readBody(res, limit, "receive body");
       } catch (error) {
         if (error instanceof ProtocolViolationError) this.#inbox.fail(error);
         break;
       }
-      if (body.byteLength > 0) this.#received(body);
+      this.#received(body);
     }
     this.#gone();
   }
@@ -369,6 +373,7 @@ class LongPollLink implements Link {
   #gone(): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
+    clearTimeout(this.#closing);
     this.#outbox = [];
     this.#outBytes = 0;
     this.#abort.abort();
