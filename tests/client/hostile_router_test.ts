@@ -294,7 +294,7 @@ Deno.test("hostile router: an INVOCATION reusing a running invocation's ID for a
   });
   const session = await connect(router.url, { realm: "r", serializers: ["json"] });
   const got: unknown[] = [];
-  await session.register("a", async (args, _kwargs, _details, invocation) => {
+  await session.register("a", async (_args, _kwargs, _details, invocation) => {
     for await (const chunk of invocation.chunks) got.push(chunk.args[0]);
     return { args: ["A"] };
   });
