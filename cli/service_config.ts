@@ -328,7 +328,9 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     config.cluster.servers.push(server);
   }
   const decoySecret = lookupEnvQuietly(DECOY_SECRET_ENV);
-  if (decoySecret !== undefined) config.decoySecret = decoySecret;
+  if (decoySecret !== undefined && decoySecret.length < 16) {
+    errors.add(DECOY_SECRET_ENV, `Invalid ${DECOY_SECRET_ENV}: give at least 16 characters`);
+  } else if (decoySecret !== undefined) config.decoySecret = decoySecret;
   const token = lookupEnvQuietly(CLUSTER_TOKEN_ENV);
   if (config.cluster !== undefined && token !== undefined) config.cluster.token ??= token;
   if (config.cluster !== undefined && config.cluster.servers.length === 0) {

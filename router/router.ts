@@ -155,6 +155,11 @@ export class Router {
     this.#globalIds = options.idGenerator ?? globalIdGenerator();
     this.#clusterIds = options.cluster !== undefined && options.idGenerator === undefined;
     this.#trusted = new TrustedProcedures(options.trustedRole ?? "trusted");
+    if (options.decoySecret !== undefined && options.decoySecret.length < 16) {
+      throw new RangeError(
+        "Invalid decoySecret: give at least 16 characters (a guessable key keys nothing)",
+      );
+    }
     this.#decoySecret = options.decoySecret;
     this.#routerIds = options.routerIdGenerator ??
       (options.idGenerator === undefined ? scrambledIdGenerator() : sequentialIdGenerator());

@@ -59,6 +59,7 @@ export interface RouterOptions {
    * and an unknown name's CHALLENGE never changes, as a real user's does not
    * (the CLI reads `CLOVERLEAF_DECOY_SECRET`; `--workers` share one). It is
    * derived from no password, so a CHALLENGE gives nothing to guess at.
+   * At least 16 characters; each realm and method keys its own decoys with it.
    * @default {random per process}
    */
   decoySecret?: string;

@@ -163,3 +163,11 @@ Deno.test("cli check never echoes an expanded ${NAME} value in cluster.name", as
     match(all, /"cluster\.name": "\$\{CLOVERLEAF_TOKEN\}" must be letters, digits, _ or -/);
   });
 });
+
+Deno.test("cli refuses a CLOVERLEAF_DECOY_SECRET under 16 characters, naming it, never the value", async () => {
+  const line = assertUsageError(
+    await runCli(["--listen", "127.0.0.1:0"], { env: { CLOVERLEAF_DECOY_SECRET: "tiny-secret" } }),
+    /^cloverleaf: Invalid CLOVERLEAF_DECOY_SECRET: give at least 16 characters$/,
+  );
+  equal(line.includes("tiny-secret"), false);
+});

@@ -1,6 +1,7 @@
 /** Unknown users get decoy challenges that look like a configured user's. */
 
-import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
+import { deepEqual, equal, notEqual, ok, throws } from "node:assert/strict";
+import { Router } from "../../mod.ts";
 import type { AuthOutcome, AuthRequest } from "../../router/core/auth/authenticator.ts";
 import { scramAuthenticator } from "../../router/core/auth/scram.ts";
 import {
@@ -78,19 +79,21 @@ Deno.test("wampcra: a known and an unknown authid take the same path to CHALLENG
   ok(unknown.key.length >= 32 && unknown.key !== "k", "an unknown authid gets a random key");
 });
 
-Deno.test("wampcra and wamp-scram: with the same decoySecret, two routers give an unknown authid the same decoy", async () => {
+Deno.test("wampcra and wamp-scram: with the same decoySecret, two routers give an unknown authid the same decoy; realms and methods their own", async () => {
   const users = {
     carl: { secret: "k", role: "crauser", salt: "s1", iterations: 100, keylen: 16 },
     dora: { secret: "k", role: "crauser", salt: "s2", iterations: 200, keylen: 16 },
   };
-  const decoy = async (decoySecret?: string) => {
+  const decoy = async (secret: string, realm = "realm1") => {
     const step = await challengeOf(
-      wampcraAuthenticator({ users, decoySecret }).hello(request("mallory")),
+      wampcraAuthenticator({ users, decoySecret: { secret, realm } }).hello(request("mallory")),
     );
-    return JSON.stringify([step.salt, step.iterations]);
+    return String(step.salt);
   };
-  equal(await decoy("shared"), await decoy("shared"));
-  notEqual(await decoy("shared"), await decoy("other"));
+  const shared = "a shared decoy secret";
+  equal(await decoy(shared), await decoy(shared));
+  notEqual(await decoy(shared), await decoy("another decoy secret"));
+  notEqual(await decoy(shared), await decoy(shared, "realm2"), "realms compare nothing");
   const scramUser = {
     role: "r",
     kdf: "argon2id13" as const,
@@ -100,12 +103,20 @@ Deno.test("wampcra and wamp-scram: with the same decoySecret, two routers give a
     storedKey: "a",
     serverKey: "b",
   };
-  const scramSalt = async (decoySecret: string) =>
-    (await challengeOf(
-      scramAuthenticator({ users: { erin: scramUser }, decoySecret }).hello(
-        request("mallory", { nonce: "bm9uY2U=" }),
-      ),
-    )).salt;
-  equal(await scramSalt("shared"), await scramSalt("shared"));
-  notEqual(await scramSalt("shared"), await scramSalt("other"));
+  const scramSalt = async (secret: string) =>
+    String(
+      (await challengeOf(
+        scramAuthenticator({ users: { erin: scramUser }, decoySecret: { secret, realm: "realm1" } })
+          .hello(request("mallory", { nonce: "bm9uY2U=" })),
+      )).salt,
+    );
+  equal(await scramSalt(shared), await scramSalt(shared));
+  notEqual(await scramSalt(shared), await scramSalt("another decoy secret"));
+  notEqual(await scramSalt(shared), await decoy(shared), "methods compare nothing");
+});
+
+Deno.test("Router refuses a decoySecret shorter than 16 characters", () => {
+  throws(() => new Router({ decoySecret: "", logger: () => {} }), /decoySecret/);
+  throws(() => new Router({ decoySecret: "short", logger: () => {} }), /decoySecret/);
+  new Router({ decoySecret: "sixteen chars ok", logger: () => {} });
 });

@@ -53,7 +53,10 @@ export function realmAuthenticators(
   options: ResolvedRealmOptions,
   context: AuthenticatorContext,
 ): Map<string, Authenticator> {
-  const { authenticatorCall: call, cookies, now, decoySecret } = context;
+  const { authenticatorCall: call, cookies, now } = context;
+  const decoySecret = context.decoySecret === undefined
+    ? undefined
+    : { secret: context.decoySecret, realm: options.name };
   const methods: Authenticator[] = [];
   if (options.auth.cookie !== undefined && cookies !== undefined) {
     methods.push(cookieAuthenticator(cookies));

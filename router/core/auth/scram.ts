@@ -43,7 +43,7 @@ import {
   deny,
   type DynamicSource,
 } from "./authenticator.ts";
-import { Decoys } from "./decoys.ts";
+import { Decoys, type DecoySecret } from "./decoys.ts";
 import { preview } from "../../../wamp/preview.ts";
 
 /** A static WAMP-SCRAM user: KDF parameters and stored credentials. */
@@ -62,8 +62,8 @@ export interface ScramOptions {
    * `stored-key` / `server-key` spelling).
    */
   authenticator?: DynamicSource | undefined;
-  /** The key of decoy CHALLENGEs for unknown authids (`RouterOptions.decoySecret`). */
-  decoySecret?: string | undefined;
+  /** The key of decoy CHALLENGEs for unknown authids (`RouterOptions.decoySecret`, the realm). */
+  decoySecret?: Omit<DecoySecret, "method"> | undefined;
 }
 
 /**
@@ -74,7 +74,11 @@ export interface ScramOptions {
  */
 export function scramAuthenticator(options: ScramOptions): Authenticator {
   const { users = {}, authenticator } = options;
-  const decoys = new Decoys(Object.values(users), options.decoySecret);
+  const { decoySecret } = options;
+  const decoys = new Decoys(
+    Object.values(users),
+    decoySecret && { ...decoySecret, method: AuthMethod.WAMP_SCRAM },
+  );
   return {
     method: AuthMethod.WAMP_SCRAM,
     hello(request) {

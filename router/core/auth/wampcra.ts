@@ -17,7 +17,7 @@
 import { AuthMethod } from "../../../wamp/auth/auth_method.ts";
 import { craChallenge, craTimestamp, verifyCra } from "../../../wamp/auth/wampcra.ts";
 import { randomBytes } from "../../../wamp/auth/util.ts";
-import { Decoys } from "./decoys.ts";
+import { Decoys, type DecoySecret } from "./decoys.ts";
 import type { Dict } from "../../../wamp/mod.ts";
 import {
   askAuthenticator,
@@ -53,8 +53,8 @@ export interface WampcraOptions {
    * @default {the system clock}
    */
   now?: (() => number) | undefined;
-  /** The key of decoy CHALLENGEs for unknown authids (`RouterOptions.decoySecret`). */
-  decoySecret?: string | undefined;
+  /** The key of decoy CHALLENGEs for unknown authids (`RouterOptions.decoySecret`, the realm). */
+  decoySecret?: Omit<DecoySecret, "method"> | undefined;
 }
 
 /** Where decoys come from: {@linkcode Decoys}, or a recording stand-in in tests. */
@@ -114,7 +114,11 @@ export function craPrincipal(
  */
 export function wampcraAuthenticator(options: WampcraOptions): Authenticator {
   const { users = {}, authenticator } = options;
-  const decoys = new Decoys(Object.values(users), options.decoySecret);
+  const { decoySecret } = options;
+  const decoys = new Decoys(
+    Object.values(users),
+    decoySecret && { ...decoySecret, method: AuthMethod.WAMPCRA },
+  );
   return {
     method: AuthMethod.WAMPCRA,
     hello(request) {
