@@ -144,6 +144,12 @@ export class Joiner {
     this.#ended.abort(new Error("the join ended"));
   }
 
+  /** The join timed out: it is over at once, its key derivation too (a link may close late), and the link closes. */
+  expired(): void {
+    this.ended();
+    this.#link.close();
+  }
+
   /**
    * Checks the WELCOME: after WAMP-SCRAM the router must prove it knows
    * the credentials.

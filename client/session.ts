@@ -109,7 +109,7 @@ export class Session {
     const hello = pending instanceof Promise ? await pending : pending;
     const session = new Session(link, joiner);
     session.#out.send(hello);
-    await joinWithin(session.#join.promise, options.timeout ?? 10_000, () => link.close());
+    await joinWithin(session.#join.promise, options.timeout ?? 10_000, () => joiner.expired());
     return session;
   }
 

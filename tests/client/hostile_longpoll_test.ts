@@ -5,6 +5,7 @@
  */
 
 import { equal, match, ok } from "node:assert/strict";
+import process from "node:process";
 import { connect } from "../../mod.ts";
 import { connectLongPoll } from "../../transports/longpoll/client.ts";
 import { TransportError } from "../../wamp/mod.ts";
@@ -167,5 +168,56 @@ Deno.test("long-poll client: a server that never answers open fails connect() af
   } finally {
     for (const answer of held) answer(new Response("late"));
     await server.shutdown().catch(() => {});
+  }
+});
+
+Deno.test("long-poll client: a join that times out stops its Argon2id derivation though the server holds its send", async () => {
+  const hello = Promise.withResolvers<{ authextra: { nonce: string } }>();
+  let challenged = false;
+  const held: (() => void)[] = []; // sends answered only at the end
+  const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/lp/open") {
+      return new Response(JSON.stringify({ protocol: "wamp.2.json", transport: "t1" }));
+    }
+    if (path === "/lp/t1/send") {
+      const msg = await request.json();
+      if (msg[0] === 1) hello.resolve(msg[2]);
+      return new Promise<Response>((resolve) => held.push(() => resolve(new Response(null))));
+    }
+    if (path === "/lp/t1/receive" && !challenged) {
+      challenged = true;
+      const details = await hello.promise;
+      const extra = {
+        nonce: `${details.authextra.nonce}s`,
+        salt: btoa("saltsaltsaltsalt"),
+        kdf: "argon2id13",
+        iterations: 16,
+        memory: 65536,
+      };
+      return new Response(JSON.stringify([4, "wamp-scram", extra]));
+    }
+    return new Response(null, { status: 204 });
+  });
+  try {
+    const joining = connect(`http://127.0.0.1:${http.addr.port}/lp`, {
+      realm: "r",
+      serializers: ["json"],
+      authid: "a",
+      password: "p",
+      timeout: 500,
+    });
+    await within(joining.catch(() => {}), 5000, "the join's end");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const before = process.cpuUsage();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const used = process.cpuUsage(before);
+    ok(
+      used.user + used.system < 400_000,
+      `${Math.round((used.user + used.system) / 1000)} ms of CPU in 1 s`,
+    );
+  } finally {
+    for (const release of held) release();
+    await http.shutdown();
   }
 });
