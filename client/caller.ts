@@ -29,7 +29,7 @@ import { PendingCall } from "./pending_call.ts";
  * answer (its ERROR `wamp.error.timeout`, or a result) before it gives up
  * on its own: a router that enforces no timeout leaves nothing hanging.
  */
-export const CALL_TIMEOUT_GRACE = 1000;
+const CALL_TIMEOUT_GRACE = 1000;
 
 /** A call's result: always carries `args` and `kwargs`. */
 export interface Result {
@@ -181,15 +181,6 @@ export class Caller {
     });
     const onAbort = () => this.#cancel(call, cancelMode, signal!.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
-    if (typeof wire.timeout === "number" && wire.timeout > 0) {
-      const late =
-        `Session.call(${procedure}): no answer ${CALL_TIMEOUT_GRACE} ms past its timeout`;
-      const timedOut = new ApplicationError(ErrorUri.TIMEOUT, { args: [late] });
-      call.watch(
-        wire.timeout + CALL_TIMEOUT_GRACE,
-        () => this.#cancel(call, "killnowait", timedOut),
-      );
-    }
     this.#calls.add(call);
     if (streamed) {
       void this.#stream(call, procedure, payload, wire);
@@ -246,6 +237,7 @@ export class Caller {
       if (call.request === 0) {
         call.request = this.#ctx.nextRequest();
         this.#byRequest.set(call.request, call);
+        this.#watch(call, msg);
       }
       this.#ctx.send({ type: MessageType.CALL, request: call.request, ...msg });
     } catch (error) {
@@ -254,6 +246,27 @@ export class Caller {
         this.#cancel(call, "killnowait", error);
       } else call.reject(error);
     }
+  }
+
+  /**
+   * A call with a `timeout`, from its first CALL on: given up
+   * {@linkcode CALL_TIMEOUT_GRACE} ms past it when the router says nothing
+   * (each progressive result restarts the wait).
+   */
+  #watch(
+    call: PendingCall<Result>,
+    { options, procedure }: { options: Dict; procedure: string },
+  ): void {
+    const timeout = options.timeout;
+    if (typeof timeout !== "number" || timeout <= 0) return;
+    call.watch(timeout + CALL_TIMEOUT_GRACE, () => {
+      const late =
+        `Session.call(${procedure}): no answer ${CALL_TIMEOUT_GRACE} ms past its timeout`;
+      const error = new ApplicationError(ErrorUri.TIMEOUT, { args: [late] });
+      // Cancelled with kill already, it waited for the callee's answer: that wait is over too.
+      if (call.canceled) call.reject(error);
+      else this.#cancel(call, "killnowait", error);
+    });
   }
 
   /**
@@ -268,8 +281,9 @@ export class Caller {
       hasFeature(this.#ctx.routerRoles(), "dealer", Feature.CALL_CANCELING);
     if (mode === "kill" && canCancel) {
       call.cancel();
-      // The callee's answer still counts, for requestTimeout: then the call rejects with `reason`.
-      call.watch(this.#ctx.limits.requestTimeout, () => call.reject(reason));
+      // The callee's answer still counts, for requestTimeout (or what the timeout leaves of it):
+      // then the call rejects with `reason`.
+      if (!call.watching) call.watch(this.#ctx.limits.requestTimeout, () => call.reject(reason));
     } else {
       call.reject(reason);
     }

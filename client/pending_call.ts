@@ -14,10 +14,13 @@ export class PendingCall<Result> {
   request = 0;
   /** CANCEL `kill` was sent: chunks stop, the callee's answer still counts. */
   canceled = false;
+  /** Resolved or rejected: nothing settles it again. */
   settled = false;
+  /** What `Session.call()` returns. */
   readonly promise: Promise<Result>;
   /** Resolves when the call settles or is canceled: streaming stops then. */
   readonly stopped: Promise<undefined>;
+  /** Gets each progressive result. */
   readonly onProgress: ((progress: Result) => void) | undefined;
   #resolve!: (result: Result) => void;
   #reject!: (error: unknown) => void;
@@ -28,6 +31,10 @@ export class PendingCall<Result> {
   #silent: (() => void) | undefined;
   #wait = 0;
 
+  /**
+   * @param onProgress Gets each progressive result.
+   * @param onSettled Runs once when it settles (the caller forgets it).
+   */
   constructor(onProgress: ((progress: Result) => void) | undefined, onSettled: () => void) {
     this.onProgress = onProgress;
     this.#onSettled = onSettled;
@@ -38,17 +45,25 @@ export class PendingCall<Result> {
     this.stopped = new Promise((resolve) => this.#stop = resolve);
   }
 
+  /** Settles it with its final result (once). */
   resolve(result: Result): void {
     if (this.#settle()) this.#resolve(result);
   }
 
+  /** Settles it with an error (once). */
   reject(error: unknown): void {
     if (this.#settle()) this.#reject(error);
   }
 
+  /** CANCEL `kill` went out: chunks stop; the callee's answer still settles it. */
   cancel(): void {
     this.canceled = true;
     this.#stop(undefined);
+  }
+
+  /** Whether {@linkcode PendingCall.watch} waits for the call. */
+  get watching(): boolean {
+    return this.#silent !== undefined;
   }
 
   /** Runs `silent` unless something arrives for the call within `ms` (each arrival restarts it). */
