@@ -171,6 +171,42 @@ Deno.test("long-poll client: a server that never answers open fails connect() af
   }
 });
 
+Deno.test("long-poll client: close() keeps its deadline though a held send is answered just before it", async () => {
+  const held: (() => void)[] = [];
+  const http = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/lp/open") {
+      return new Response(JSON.stringify({ protocol: "wamp.2.json", transport: "t1" }));
+    }
+    if (path === "/lp/t1/send") {
+      return new Promise((resolve) =>
+        setTimeout(() => resolve(new Response(null, { status: 204 })), 4500)
+      );
+    }
+    if (path === "/lp/t1/close") {
+      return new Promise<Response>((resolve) => {
+        held.push(() => resolve(new Response(null, { status: 204 })));
+      });
+    }
+    return new Response(null, { status: 204 });
+  });
+  try {
+    const link = await connectLongPoll(`http://127.0.0.1:${http.addr.port}/lp`, {
+      serializers: ["json"],
+    });
+    let closed = 0;
+    link.bind({ receive() {}, fail() {}, closed: () => void (closed = performance.now()) });
+    link.send({ type: 1, realm: "r", details: {} } as Parameters<typeof link.send>[0]);
+    const started = performance.now();
+    link.close();
+    await within(until(() => closed > 0, 9000, "closed"), 10_000);
+    ok(closed - started < 6500, `closed after ${Math.round(closed - started)} ms`);
+  } finally {
+    for (const release of held) release();
+    await http.shutdown();
+  }
+});
+
 Deno.test("long-poll client: a join that times out stops its Argon2id derivation though the server holds its send", async () => {
   const hello = Promise.withResolvers<{ authextra: { nonce: string } }>();
   let challenged = false;

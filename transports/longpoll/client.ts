@@ -353,8 +353,12 @@ class LongPollLink implements Link {
   }
 
   async #postClose(): Promise<void> {
+    if (this.#state === "closed") return;
+    // Ends at CLOSE_TIMEOUT, or at close()'s deadline when a send held it up (#gone aborts).
     const done = new AbortController();
-    const timer = setTimeout(() => done.abort(), CLOSE_TIMEOUT);
+    const stop = () => done.abort();
+    this.#abort.signal.addEventListener("abort", stop);
+    const timer = setTimeout(stop, CLOSE_TIMEOUT);
     try {
       const res = await this.#post("close", undefined, done.signal);
       await res.body?.cancel();
@@ -362,6 +366,7 @@ class LongPollLink implements Link {
       // gone already
     } finally {
       clearTimeout(timer);
+      this.#abort.signal.removeEventListener("abort", stop);
     }
     this.#gone();
   }
