@@ -124,45 +124,51 @@ function framed(transport: "rawsocket" | "websocket", msg: unknown): Uint8Array 
   return out;
 }
 
+const PADS = {
+  "4 MiB of ASCII": "x".repeat(4 << 20),
+  "60,000 three-byte chars": "€".repeat(60_000),
+};
 for (const transport of ["rawsocket", "websocket"] as const) {
-  Deno.test(`${transport}: a large HELLO after GOODBYE is refused, though its header came while the session was joined`, async () => {
-    await using t = await startRouter();
-    const publisher = await connect(t.url, { realm: "realm1" });
-    for (let i = 0; i < 3000; i++) {
-      publisher.publish(`com.r.t${i}`, { args: [i] }, { retain: true });
-    }
-    await publisher.publish("com.r.last", { args: [0] }, { retain: true, acknowledge: true });
-    const hello = [1, "realm1", { roles: { subscriber: {} } }];
-    const opening = transport === "rawsocket" ? Uint8Array.of(0x7f, 0xf1, 0, 0) : ascii(
-      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
-        "Sec-WebSocket-Protocol: wamp.2.json\r\n\r\n",
-    );
-    // Costly SUBSCRIBEs use up the connection's turn: the GOODBYE behind them waits for the
-    // next, while the big HELLO's header is already parsed.
-    const costly = Array.from(
-      { length: 12 },
-      (_, i) => framed(transport, [32, 1 + i, { match: "prefix", get_retained: true }, "com.r"]),
-    );
-    const rest = [
-      framed(transport, [6, {}, "wamp.close.normal"]),
-      framed(transport, [1, "realm1", {
-        roles: { subscriber: {} },
-        authextra: { pad: "x".repeat(4 << 20) },
-      }]),
-    ];
-    const port = portOf(transport === "rawsocket" ? t.listener.urls.rawsocket! : t.url);
-    const got = await within(
-      exchange(
-        port,
-        [opening, framed(transport, hello), Buffer.concat([...costly, ...rest])],
-        ABORTED,
-      ),
-    );
-    equal(got.match(/\[2,\d+/g)?.length, 1, "one WELCOME");
-    match(got, /before the session joined: 419\d+ bytes/);
-    await publisher.close();
-  });
+  for (const [what, pad] of Object.entries(PADS)) {
+    Deno.test(`${transport}: a HELLO of ${what} after GOODBYE is refused, though its header came while the session was joined`, async () => {
+      await using t = await startRouter();
+      const publisher = await connect(t.url, { realm: "realm1" });
+      for (let i = 0; i < 3000; i++) {
+        publisher.publish(`com.r.t${i}`, { args: [i] }, { retain: true });
+      }
+      await publisher.publish("com.r.last", { args: [0] }, { retain: true, acknowledge: true });
+      const hello = [1, "realm1", { roles: { subscriber: {} } }];
+      const opening = transport === "rawsocket" ? Uint8Array.of(0x7f, 0xf1, 0, 0) : ascii(
+        "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+          "Sec-WebSocket-Protocol: wamp.2.json\r\n\r\n",
+      );
+      // Costly SUBSCRIBEs use up the connection's turn: the GOODBYE behind them waits for the
+      // next, while the big HELLO's header is already parsed.
+      const costly = Array.from(
+        { length: 12 },
+        (_, i) => framed(transport, [32, 1 + i, { match: "prefix", get_retained: true }, "com.r"]),
+      );
+      const rest = [
+        framed(transport, [6, {}, "wamp.close.normal"]),
+        framed(transport, [1, "realm1", {
+          roles: { subscriber: {} },
+          authextra: { pad },
+        }]),
+      ];
+      const port = portOf(transport === "rawsocket" ? t.listener.urls.rawsocket! : t.url);
+      const got = await within(
+        exchange(
+          port,
+          [opening, framed(transport, hello), Buffer.concat([...costly, ...rest])],
+          ABORTED,
+        ),
+      );
+      equal(got.match(/\[2,\d+/g)?.length, 1, "one WELCOME");
+      match(got, /before the session joined: \d+ bytes/);
+      await publisher.close();
+    });
+  }
 }
 
 Deno.test("websocket: a HELLO and a 100 KiB PUBLISH sent with the upgrade request: WELCOME, PUBLISHED", async () => {

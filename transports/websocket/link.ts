@@ -308,6 +308,9 @@ export class WebSocketPeer implements Link {
 
   #message(text: boolean, payload: Uint8Array, compressed: boolean): void {
     if (this.#failed || this.#closeReceived) return;
+    // Admitted at its header; the session may have left since (a GOODBYE just before it).
+    const refused = preJoinFault(payload.byteLength, this.#joining);
+    if (refused !== undefined) return this.#refuse(refused);
     const early = compressed && this.#joining.joined === false;
     const side = this.#client ? "client" : early ? "joining" : "router";
     const inflateTo = compressed ? inflateLimit(payload.length, this.#max, side) : undefined;
@@ -340,9 +343,6 @@ export class WebSocketPeer implements Link {
   #decode(data: string | Uint8Array): void {
     let msg: WampMessage;
     try {
-      // Its header was admitted when parsed; the session may have left since (GOODBYE first).
-      const refused = preJoinFault(data.length, this.#joining);
-      if (refused !== undefined) throw refused;
       msg = this.#serializer.decode(data);
     } catch (error) {
       return this.#refuse(error);
