@@ -52,11 +52,11 @@ export class Roles {
   }
 
   /**
-   * Hands an arriving message to the role it is for.
+   * Hands an arriving message to the role it is for. A message no role
+   * expects, or one that breaks the protocol (a reply that names an ID the
+   * session holds already), ends the session.
    *
    * @param msg The message.
-   * A message no role expects, or one that breaks the protocol (a reply
-   * that names an ID the session holds already), ends the session.
    */
   receive(msg: WampMessage): void {
     const taken = this.#route(msg);
