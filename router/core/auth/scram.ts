@@ -63,7 +63,7 @@ export interface ScramOptions {
    */
   authenticator?: DynamicSource | undefined;
   /** The key of decoy CHALLENGEs for unknown authids (`RouterOptions.decoySecret`, the realm). */
-  decoySecret?: Omit<DecoySecret, "method"> | undefined;
+  decoySecret?: { readonly secret: string; readonly realm: string } | undefined;
 }
 
 /**

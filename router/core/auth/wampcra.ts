@@ -54,7 +54,7 @@ export interface WampcraOptions {
    */
   now?: (() => number) | undefined;
   /** The key of decoy CHALLENGEs for unknown authids (`RouterOptions.decoySecret`, the realm). */
-  decoySecret?: Omit<DecoySecret, "method"> | undefined;
+  decoySecret?: { readonly secret: string; readonly realm: string } | undefined;
 }
 
 /** Where decoys come from: {@linkcode Decoys}, or a recording stand-in in tests. */
