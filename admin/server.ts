@@ -127,11 +127,17 @@ export async function serveAdmin(router: Router, options: AdminOptions = {}): Pr
       };
     }
     if (streams.size === 0) return;
-    const data = encoder.encode(`data: ${JSON.stringify(snapshot(sources, rates, startedAt))}\n\n`);
+    let data: Uint8Array;
+    try {
+      data = encoder.encode(`data: ${JSON.stringify(snapshot(sources, rates, startedAt))}\n\n`);
+    } catch {
+      return; // no snapshot this second; the router goes on
+    }
     for (const stream of streams) push(stream, data);
   }, 1000);
   const push = (stream: ReadableStreamDefaultController<Uint8Array>, data: Uint8Array) => {
-    if ((stream.desiredSize ?? 0) < -MAX_STREAM_BACKLOG) {
+    // What waits, this snapshot counted: one large snapshot cannot pass the limit whole.
+    if ((stream.desiredSize ?? 0) - data.length < -MAX_STREAM_BACKLOG) {
       streams.delete(stream);
       watched(); // the last one gone: stop counting rates
       return stream.error(new Error("dashboard too slow"));

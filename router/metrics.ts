@@ -332,9 +332,9 @@ export class SessionMeter {
       time: Date.now(),
       kind: "error",
       realm: session.info.realm,
-      text: `${
-        messageTypeName(requestType)
-      } by ${session.info.authid} (${session.info.id}): ${error}`,
+      text: clipped(
+        `${messageTypeName(requestType)} by ${session.info.authid} (${session.info.id}): ${error}`,
+      ),
     });
   }
 
@@ -351,11 +351,22 @@ export class SessionMeter {
       time: Date.now(),
       kind: auth ? "auth" : "abort",
       realm: this.#realm,
-      text: auth
-        ? `${method(this.#method)}${who} from ${peer}: ${reason}`
-        : `${peer}${who}: ${reason}`,
+      text: clipped(
+        auth ? `${method(this.#method)}${who} from ${peer}: ${reason}` : `${peer}${who}: ${reason}`,
+      ),
     });
   }
+}
+
+/**
+ * The most characters a recent entry's text keeps: a callee's ERROR URI
+ * may be megabytes long, and 50 of them were kept (and sent to every
+ * dashboard each second).
+ */
+const MAX_RECENT_TEXT = 512;
+
+function clipped(text: string): string {
+  return text.length > MAX_RECENT_TEXT ? `${text.slice(0, MAX_RECENT_TEXT)}…` : text;
 }
 
 /** An authmethod as a bounded label. */

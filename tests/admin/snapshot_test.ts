@@ -4,8 +4,9 @@
  * cost does not grow with how many ever dropped an EVENT beyond one pass).
  */
 
-import { deepEqual, equal } from "node:assert/strict";
-import { Router } from "../../mod.ts";
+import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
+import { ApplicationError, connectLocal, Router } from "../../mod.ts";
+import { Ring } from "../../router/counters.ts";
 import { type MeteredSession, metricsOf } from "../../router/metrics.ts";
 import { MAX_SESSION_ROWS, snapshot } from "../../admin/snapshot.ts";
 
@@ -51,4 +52,23 @@ Deno.test("snapshot: the top sessions in trouble in one pass (backlog read once 
     for (const session of added) sessions.delete(session);
     await router.close();
   }
+});
+
+Deno.test("recent errors keep at most 512 characters of a callee's ERROR URI (it may be megabytes)", async () => {
+  const router = new Router({ realms: [{ name: "realm1" }], logger: () => {} });
+  const metrics = metricsOf(router);
+  metrics.recent = { errors: new Ring(50), sessions: new Ring(50) };
+  const callee = await connectLocal(router, "realm1");
+  const caller = await connectLocal(router, "realm1");
+  const uri = `com.example.${"x".repeat(1 << 20)}`;
+  await callee.register("com.example.fail", () => {
+    throw new ApplicationError(uri);
+  });
+  await rejects(caller.call("com.example.fail"), (e: Error) => e instanceof ApplicationError);
+  const [entry] = metrics.recent.errors.list();
+  ok(entry !== undefined && entry.text.length <= 513, `${entry?.text.length} characters`);
+  match(entry!.text, /^CALL by .*: com\.example\.x+…$/);
+  await caller.close();
+  await callee.close();
+  await router.close();
 });
