@@ -1,5 +1,6 @@
-import { deepEqual, equal } from "node:assert/strict";
-import { ApplicationError } from "../../mod.ts";
+import { deepEqual, equal, match } from "node:assert/strict";
+import { ApplicationError, type Dict } from "../../mod.ts";
+import { until } from "../_helpers/router.ts";
 import { resolveHttpService } from "../../bridge/config.ts";
 import { provideHttpServices } from "../../bridge/services.ts";
 import { post, startBridge } from "./_bridge.ts";
@@ -211,4 +212,30 @@ Deno.test("caller: client-only options in a request (cancelMode) cannot abort th
   } finally {
     await upstream.shutdown();
   }
+});
+
+Deno.test("a body over 64 KiB is scanned as a JSON frame is: too many values, too deep → 400, and no publication", async () => {
+  const big = { maxBodySize: 16 * 1024 * 1024 };
+  await using t = await startBridge([
+    { path: "/pub", type: "publisher", realm: "realm1", role: "app", auth: AUTH, ...big },
+    { ...BRIDGES[4], ...big },
+  ]);
+  const events: unknown[] = [];
+  await t.client.subscribe("com.example.x", (e) => void events.push(e.args.length));
+  // 2,000,000 values: twice what any one message may hold.
+  const many = `{"topic":"com.example.x","args":[${"0,".repeat(2_000_000)}0]}`;
+  const refused = await post(`${t.base}/pub`, many, BEARER);
+  equal(refused.status, 400);
+  match(String((refused.body.args as string[])[0]), /the body must be a JSON object.*values/);
+  const deep = await post(`${t.base}/pub`, "[".repeat(1 << 20), BEARER);
+  equal(deep.status, 400);
+  // A webhook takes the text, not the JSON, of such a body.
+  const hooked: Dict[] = [];
+  await t.client.subscribe("com.example.hook", (e) => void hooked.push(e.kwargs));
+  const hook = await post(`${t.base}/hook`, `[${"0,".repeat(2_000_000)}0]`, BEARER);
+  equal(hook.status, 202);
+  await until(() => hooked.length === 1, 5000, "the hook's event");
+  equal(hooked[0]!.json, undefined);
+  equal(typeof hooked[0]!.body, "string");
+  deepEqual(events, []);
 });
