@@ -153,8 +153,9 @@ export async function call(
     const result = await session.call(action.uri, { args: action.args, kwargs: action.kwargs }, {
       ...options,
       timeout,
-      // The dealer answers `timeout` first; this is the bridge's own bound.
-      signal: AbortSignal.timeout(timeout + 1000),
+      // The dealer answers `timeout` first; this is the bridge's own bound. A client that hangs
+      // up gives its call up (cancelled, its maxInFlight slot free).
+      signal: AbortSignal.any([req.request.signal, AbortSignal.timeout(timeout + 1000)]),
     });
     return json(200, { args: result.args, kwargs: result.kwargs });
   } catch (error) {

@@ -3,7 +3,7 @@ import { ApplicationError, type Dict } from "../../mod.ts";
 import { until } from "../_helpers/router.ts";
 import { resolveHttpService } from "../../bridge/config.ts";
 import { provideHttpServices } from "../../bridge/services.ts";
-import { post, startBridge } from "./_bridge.ts";
+import { portOf, post, startBridge } from "./_bridge.ts";
 
 const AUTH = { token: "t0ken" };
 const BEARER = { authorization: "Bearer t0ken" };
@@ -238,4 +238,36 @@ Deno.test("a body over 64 KiB is scanned as a JSON frame is: too many values, to
   equal(hooked[0]!.json, undefined);
   equal(typeof hooked[0]!.body, "string");
   deepEqual(events, []);
+});
+
+Deno.test("caller: a client that hangs up gives its call up: the callee gets INTERRUPT, the path's slot is free", async () => {
+  await using t = await startBridge([
+    { path: "/call", type: "caller", realm: "realm1", role: "app", auth: AUTH, maxInFlight: 2 },
+  ]);
+  let interrupted = 0;
+  await t.client.register(
+    "com.example.never",
+    (_args, _kwargs, _details, invocation) =>
+      new Promise((_, reject) => {
+        invocation.signal.addEventListener("abort", () => {
+          interrupted++;
+          reject(invocation.signal.reason);
+        });
+      }),
+  );
+  await t.client.register("com.example.now", () => ({ args: ["now"] }));
+  const body = JSON.stringify({ procedure: "com.example.never" });
+  for (let i = 0; i < 2; i++) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: portOf(t.base) });
+    await conn.write(new TextEncoder().encode(
+      `POST /call HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t0ken\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    ));
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the call is under way
+    conn.close();
+  }
+  await until(() => interrupted === 2, 3000, "both calls interrupted");
+  const answer = await post(`${t.base}/call`, { procedure: "com.example.now" }, BEARER);
+  equal(answer.status, 200);
+  deepEqual(answer.body.args, ["now"]);
 });

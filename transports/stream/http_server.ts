@@ -182,6 +182,8 @@ export function serveHttp(
   let timer: ReturnType<typeof setTimeout> | undefined;
   /** Cancels the streamed response being written, when the wire closes. */
   let onClosed: (() => void) | undefined;
+  /** The request being answered: its `signal` aborts when the wire closes first. */
+  let answering: AbortController | undefined;
   const enter = (next: typeof phase) => {
     phase = next;
     clearTimeout(timer);
@@ -288,7 +290,12 @@ export function serveHttp(
     let response: Response;
     let handed = false;
     try {
-      const init: RequestInit = { method: head.method, headers: head.fields as [string, string][] };
+      answering = new AbortController();
+      const init: RequestInit = {
+        method: head.method,
+        headers: head.fields as [string, string][],
+        signal: answering.signal,
+      };
       if (head.method !== "GET" && head.method !== "HEAD") {
         init.body = body as Uint8Array<ArrayBuffer>;
       }
@@ -362,6 +369,7 @@ export function serveHttp(
     closed() {
       enter("done");
       onClosed?.();
+      answering?.abort(new Error("the client closed the connection"));
     },
   });
   enter("head");
