@@ -21,6 +21,13 @@ const MATCHES = ["exact", "prefix", "wildcard"] as const;
 const encoder = new TextEncoder();
 /** The largest record, in `maxBacklog`s, a stream may hold past its limit (see `push`). */
 const MAX_ALLOWANCE = 4;
+/**
+ * How long a stream may stay more than `maxBacklog` behind before it is
+ * dropped, in ms: a burst published in one turn puts a reader at full
+ * speed there too (its records past the backlog are dropped, and it is told
+ * how many).
+ */
+const SLOW_READER_MS = 2000;
 /** Live events held while a resumed stream reads its history, before the stream is dropped. */
 const MAX_HELD = 1024;
 
@@ -93,7 +100,13 @@ export async function subscribe(
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let ended = false;
   let subscription: Subscription | undefined;
-  const timer: { heartbeat?: ReturnType<typeof setInterval> } = {};
+  const timer: {
+    heartbeat?: ReturnType<typeof setInterval>;
+    /** Ends a reader still behind `SLOW_READER_MS` after it fell behind. */
+    slow?: ReturnType<typeof setTimeout> | undefined;
+  } = {};
+  /** Records dropped while the reader was behind: it is told how many once it catches up. */
+  let dropped = 0;
   /** Publication IDs sent from history, not to be sent again live. */
   let replayed: Set<number> | undefined;
   /** Live events held while history is read. */
@@ -102,6 +115,7 @@ export async function subscribe(
     if (ended) return;
     ended = true;
     clearInterval(timer.heartbeat);
+    clearTimeout(timer.slow);
     void subscription?.unsubscribe().catch(() => {});
     done();
   };
@@ -119,12 +133,22 @@ export async function subscribe(
     if ((controller.desiredSize ?? 0) >= 0) {
       allowance = bytes.length > limit && bytes.length <= MAX_ALLOWANCE * limit ? bytes.length : 0;
     }
-    controller.enqueue(bytes);
     if ((controller.desiredSize ?? 0) < -allowance) {
-      // A slow reader: drop the stream rather than hold more for it.
-      end();
-      controller.error(new Error("slow reader"));
+      // Behind by more than maxBacklog: the record is dropped; still behind after a while, the stream.
+      dropped++;
+      timer.slow ??= setTimeout(() => {
+        end();
+        controller.error(new Error("slow reader"));
+      }, SLOW_READER_MS);
+      return;
     }
+    tellDropped();
+    controller.enqueue(bytes);
+  };
+  /** Tells a reader that caught up how many records it missed (an SSE comment). */
+  const tellDropped = () => {
+    if (dropped > 0) controller.enqueue(encoder.encode(`: ${dropped} records dropped\n\n`));
+    dropped = 0;
   };
   const send = (event: Event) => {
     if (ended) return;
@@ -150,6 +174,9 @@ export async function subscribe(
       controller = c;
     },
     pull() {
+      clearTimeout(timer.slow); // within maxBacklog again
+      timer.slow = undefined;
+      if (!ended) tellDropped();
       const waiters = roomWaiters;
       roomWaiters = [];
       for (const resolve of waiters) resolve();

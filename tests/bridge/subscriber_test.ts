@@ -1,5 +1,6 @@
 import { deepEqual, equal } from "node:assert/strict";
 import { startBridge } from "./_bridge.ts";
+import { until } from "../_helpers/router.ts";
 
 /** A subscriber path of role `app` with token `t`, and `more` settings. */
 const subscriber = (path: string, more: Record<string, unknown> = {}) => ({
@@ -171,28 +172,51 @@ Deno.test("SSE: refusals (401, bad match 400, 403 for a topic the role may not s
   await reader.cancel();
 });
 
-Deno.test("SSE: a reader that falls more than maxBacklog behind is dropped", async () => {
+Deno.test("SSE: a reader that stays more than maxBacklog behind is dropped", async () => {
   await using t = await startBridge([
     subscriber("/slow", { maxBacklog: 64 * 1024, maxInFlight: 1 }),
   ]);
   const slow = await open(`${t.base}/slow?topic=com.example.flood`);
   await new Promise((r) => setTimeout(r, 50));
   const chunk = "x".repeat(64 * 1024);
-  // Far more than the socket buffers and the backlog hold, never read.
-  for (let i = 0; i < 400; i++) {
-    t.client.publish("com.example.flood", { args: [chunk] });
-    if (i % 20 === 0) await new Promise((r) => setTimeout(r, 5));
-  }
-  // The stream's place is freed: a new reader gets in (maxInFlight 1).
+  // Published on, never read: once the socket and the connection's queue are full, the stream
+  // stays behind, and SLOW_READER_MS later it is dropped: its place is freed (maxInFlight 1).
   let status = 0;
-  for (let i = 0; i < 50 && status !== 200; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    const next = await fetch(`${t.base}/slow?topic=com.example.flood`, { headers: BEARER });
-    status = next.status;
-    await next.body?.cancel();
+  const started = Date.now();
+  while (status !== 200 && Date.now() - started < 15_000) {
+    for (let i = 0; i < 20; i++) t.client.publish("com.example.flood", { args: [chunk] });
+    await new Promise((r) => setTimeout(r, 5));
+    if ((Date.now() - started) % 200 < 10) {
+      const next = await fetch(`${t.base}/slow?topic=com.example.flood`, { headers: BEARER });
+      status = next.status;
+      await next.body?.cancel();
+    }
   }
   equal(status, 200);
   await slow.body?.cancel().catch(() => {});
+});
+
+Deno.test("SSE: a burst past maxBacklog in one turn reaches a reader at full speed in part, with a count of what was dropped; the stream goes on", async () => {
+  await using t = await startBridge([subscriber("/burst", { maxBacklog: 64 * 1024 })]);
+  const reader = await open(`${t.base}/burst?topic=com.example.burst`);
+  const text = reader.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let got = "";
+  const reading = (async () => {
+    for (;;) {
+      const { done, value } = await text.read();
+      if (done) return;
+      got += value;
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 50));
+  const chunk = "y".repeat(16 * 1024);
+  for (let i = 0; i < 40; i++) t.client.publish("com.example.burst", { args: [chunk] });
+  await until(() => /records dropped/.test(got), 3000, "the count of what was dropped");
+  await new Promise((r) => setTimeout(r, 2500)); // past SLOW_READER_MS: still open
+  t.client.publish("com.example.burst", { args: ["after"] });
+  await until(() => got.includes('"after"'), 3000, "an event after the burst");
+  await text.cancel();
+  await reading.catch(() => {});
 });
 
 Deno.test("SSE: an event larger than maxBacklog, while another is read, reaches the reader; the stream goes on", async () => {
