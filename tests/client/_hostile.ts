@@ -4,6 +4,9 @@
  * message as the test's `onMessage` says (and records what it got).
  */
 
+import { ok } from "node:assert/strict";
+import process from "node:process";
+
 /** Sends one WAMP message (or a raw text frame) to the client. */
 export type Send = (msg: unknown[] | string) => void;
 
@@ -81,4 +84,19 @@ export function silentServer(): SilentServer {
       await accepting;
     },
   };
+}
+
+/**
+ * Asserts the process is idle: after 200 ms to settle, under 0.4 s of CPU
+ * in the next second (a key derivation left running takes a whole core).
+ */
+export async function assertIdle(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const before = process.cpuUsage();
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const used = process.cpuUsage(before);
+  ok(
+    used.user + used.system < 400_000,
+    `${Math.round((used.user + used.system) / 1000)} ms of CPU in 1 s`,
+  );
 }

@@ -47,6 +47,13 @@ const ABORTED = /"wamp\.error\.protocol_violation"\]/;
 
 const ascii = (text: string) => new TextEncoder().encode(text);
 
+/** A WebSocket upgrade request for `wamp.2.json` on /ws. */
+const UPGRADE = ascii(
+  "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+    "Sec-WebSocket-Protocol: wamp.2.json\r\n\r\n",
+);
+
 function portOf(url: string): number {
   return Number(new URL(url).port);
 }
@@ -65,15 +72,10 @@ Deno.test("RawSocket: a frame header announcing 8 MiB before HELLO gets ABORT at
 
 Deno.test("WebSocket: a frame header announcing 8 MiB before HELLO gets ABORT and close", async () => {
   await using t = await startRouter();
-  const upgrade = ascii(
-    "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
-      "Sec-WebSocket-Protocol: wamp.2.json\r\n\r\n",
-  );
   // FIN + text, masked, 64-bit length, a zero mask: the payload reads as it is.
   const header = Uint8Array.of(0x81, 0xff, 0, 0, 0, 0, 0, ANNOUNCED >> 16, 0, 0, 0, 0, 0, 0);
   const got = await within(exchange(portOf(t.listener.urls.websocket!), [
-    upgrade,
+    UPGRADE,
     header,
     ascii('[1,"realm1",{"authid":"'),
   ], ABORTED));
@@ -138,11 +140,7 @@ for (const transport of ["rawsocket", "websocket"] as const) {
       }
       await publisher.publish("com.r.last", { args: [0] }, { retain: true, acknowledge: true });
       const hello = [1, "realm1", { roles: { subscriber: {} } }];
-      const opening = transport === "rawsocket" ? Uint8Array.of(0x7f, 0xf1, 0, 0) : ascii(
-        "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
-          "Sec-WebSocket-Protocol: wamp.2.json\r\n\r\n",
-      );
+      const opening = transport === "rawsocket" ? Uint8Array.of(0x7f, 0xf1, 0, 0) : UPGRADE;
       // Costly SUBSCRIBEs use up the connection's turn: the GOODBYE behind them waits for the
       // next, while the big HELLO's header is already parsed.
       const costly = Array.from(
@@ -173,17 +171,12 @@ for (const transport of ["rawsocket", "websocket"] as const) {
 
 Deno.test("websocket: a HELLO and a 100 KiB PUBLISH sent with the upgrade request: WELCOME, PUBLISHED", async () => {
   await using t = await startRouter();
-  const upgrade = ascii(
-    "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
-      "Sec-WebSocket-Protocol: wamp.2.json\r\n\r\n",
-  );
   const hello = framed("websocket", [1, "realm1", { roles: { publisher: {} } }]);
   const publish = framed("websocket", [16, 1, { acknowledge: true }, "com.example.big", [
     "y".repeat(100_000),
   ]]);
   const got = await within(
-    exchange(portOf(t.url), [Buffer.concat([upgrade, hello, publish])], /\[17,1,/),
+    exchange(portOf(t.url), [Buffer.concat([UPGRADE, hello, publish])], /\[17,1,/),
   );
   match(got, /\[2,\d+/);
   match(got, /\[17,1,/);
