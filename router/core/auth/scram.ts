@@ -43,7 +43,7 @@ import {
   deny,
   type DynamicSource,
 } from "./authenticator.ts";
-import { Decoys, type DecoySecret } from "./decoys.ts";
+import { Decoys } from "./decoys.ts";
 import { preview } from "../../../wamp/preview.ts";
 
 /** A static WAMP-SCRAM user: KDF parameters and stored credentials. */

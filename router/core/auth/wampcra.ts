@@ -17,7 +17,7 @@
 import { AuthMethod } from "../../../wamp/auth/auth_method.ts";
 import { craChallenge, craTimestamp, verifyCra } from "../../../wamp/auth/wampcra.ts";
 import { randomBytes } from "../../../wamp/auth/util.ts";
-import { Decoys, type DecoySecret } from "./decoys.ts";
+import { Decoys } from "./decoys.ts";
 import type { Dict } from "../../../wamp/mod.ts";
 import {
   askAuthenticator,
