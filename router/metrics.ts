@@ -20,6 +20,7 @@ import {
   type WampMessage,
 } from "../wamp/mod.ts";
 import { IdTable } from "../wamp/id_table.ts";
+import { cut } from "../wamp/preview.ts";
 import type { SessionInfo } from "./core/types.ts";
 import { Histogram, LabelCounter, type RateTable, type Ring } from "./counters.ts";
 
@@ -238,9 +239,9 @@ export class SessionMeter {
           : "anonymous";
         // Kept for the dashboard's recent list: a peer's strings, so cut short.
         this.#authid = typeof msg.details.authid === "string"
-          ? msg.details.authid.slice(0, MAX_NAME)
+          ? cut(msg.details.authid, MAX_NAME)
           : "";
-        this.#realm = msg.realm.slice(0, MAX_NAME);
+        this.#realm = cut(msg.realm, MAX_NAME);
         return;
       }
       case MessageType.GOODBYE:
@@ -366,7 +367,7 @@ export class SessionMeter {
 const MAX_RECENT_TEXT = 512;
 
 function clipped(text: string): string {
-  return text.length > MAX_RECENT_TEXT ? `${text.slice(0, MAX_RECENT_TEXT)}…` : text;
+  return cut(text, MAX_RECENT_TEXT);
 }
 
 /** An authmethod as a bounded label. */

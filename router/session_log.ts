@@ -16,6 +16,7 @@
 import type { LogFields, Logger, LogLevel } from "../wamp/log.ts";
 import type { SessionInfo } from "./core/types.ts";
 import { sourceOf } from "../wamp/address.ts";
+import { cut } from "../wamp/preview.ts";
 
 /** The default rate above which joins and leaves are summed up. */
 export const SESSION_LOG_RATE = 20;
@@ -235,7 +236,7 @@ const MAX_TEXT = 200;
 
 /** A peer's text, cut short: a limit on lines is a limit on bytes only with this. */
 function clip(text: string): string {
-  return text.length <= MAX_TEXT ? text : `${text.slice(0, MAX_TEXT)}…`;
+  return cut(text, MAX_TEXT);
 }
 
 /** The fields of such a line, their strings cut short. */
