@@ -60,8 +60,11 @@ export interface AdminServer {
 const MAX_EVENT_STREAMS = 16;
 /** Rows of the top topics and procedures. */
 const TOP = 10;
-/** Bytes a dashboard may fall behind before it is disconnected. */
-const MAX_STREAM_BACKLOG = 1024 * 1024;
+/**
+ * Seconds a dashboard may go without taking its last snapshot (it holds
+ * one at most: the ones in between are skipped) before it is disconnected.
+ */
+const MAX_BEHIND_SECONDS = 10;
 
 /**
  * Serves a router's metrics, health, readiness and live dashboard.
@@ -109,7 +112,8 @@ export async function serveAdmin(router: Router, options: AdminOptions = {}): Pr
     listeners: options.listeners ?? [],
     lag: () => lag.value,
   };
-  const streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
+  /** Open dashboards, each with the seconds it has held its last snapshot untaken. */
+  const streams = new Map<ReadableStreamDefaultController<Uint8Array>, number>();
   const encoder = new TextEncoder();
   let rates = { topics: [] as [string, number][], procedures: [] as [string, number][] };
   let last = performance.now();
@@ -133,15 +137,18 @@ export async function serveAdmin(router: Router, options: AdminOptions = {}): Pr
     } catch {
       return; // no snapshot this second; the router goes on
     }
-    for (const stream of streams) push(stream, data);
+    for (const stream of streams.keys()) push(stream, data);
   }, 1000);
   const push = (stream: ReadableStreamDefaultController<Uint8Array>, data: Uint8Array) => {
-    // What waits, this snapshot counted: one large snapshot cannot pass the limit whole.
-    if ((stream.desiredSize ?? 0) - data.length < -MAX_STREAM_BACKLOG) {
+    // Still holding the last snapshot: this one is skipped (memory: one snapshot a viewer).
+    if ((stream.desiredSize ?? 0) < 0) {
+      const behind = (streams.get(stream) ?? 0) + 1;
+      if (behind < MAX_BEHIND_SECONDS) return void streams.set(stream, behind);
       streams.delete(stream);
       watched(); // the last one gone: stop counting rates
       return stream.error(new Error("dashboard too slow"));
     }
+    streams.set(stream, 0);
     stream.enqueue(data);
   };
   const watched = () => {
@@ -157,7 +164,7 @@ export async function serveAdmin(router: Router, options: AdminOptions = {}): Pr
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
         mine = controller;
-        streams.add(controller);
+        streams.set(controller, 0);
         watched();
         const first = snapshot(sources, rates, startedAt);
         controller.enqueue(encoder.encode(`retry: 2000\ndata: ${JSON.stringify(first)}\n\n`));
@@ -258,7 +265,7 @@ export async function serveAdmin(router: Router, options: AdminOptions = {}): Pr
     async close() {
       clearInterval(tick);
       lag.stop();
-      for (const stream of streams) {
+      for (const stream of streams.keys()) {
         try {
           stream.close();
         } catch { /* errored: too slow */ }

@@ -7,6 +7,7 @@
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { ApplicationError, connectLocal, Router } from "../../mod.ts";
 import { Ring } from "../../router/counters.ts";
+import { serveAdmin } from "../../admin/mod.ts";
 import { type MeteredSession, metricsOf } from "../../router/metrics.ts";
 import { MAX_SESSION_ROWS, snapshot } from "../../admin/snapshot.ts";
 
@@ -71,4 +72,30 @@ Deno.test("recent errors keep at most 512 characters of a callee's ERROR URI (it
   await caller.close();
   await callee.close();
   await router.close();
+});
+
+Deno.test("a dashboard reading at full speed stays connected though each snapshot is over 1 MiB", async () => {
+  const realms = Array.from({ length: 14_000 }, (_, i) => ({
+    name: `com.tenant.customer-${String(i).padStart(6, "0")}`,
+  }));
+  const router = new Router({ realms, logger: () => {} });
+  const admin = await serveAdmin(router, { port: 0 });
+  try {
+    const response = await fetch(`${admin.url}/events`);
+    const reader = response.body!.getReader();
+    let bytes = 0;
+    let snapshots = 0;
+    const deadline = Date.now() + 2500;
+    while (Date.now() < deadline && snapshots < 3) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      bytes += value.length;
+      snapshots = Math.floor(bytes / (1 << 20)); // about one MiB each
+    }
+    ok(snapshots >= 2, `${(bytes / (1 << 20)).toFixed(1)} MiB in 2.5 s`);
+    await reader.cancel();
+  } finally {
+    await admin.close();
+    await router.close();
+  }
 });
