@@ -11,7 +11,7 @@
 import { equal, match, ok } from "node:assert/strict";
 import net from "node:net";
 import { connect } from "../../mod.ts";
-import { startRouter, within } from "../_helpers/router.ts";
+import { startRouter, until, within } from "../_helpers/router.ts";
 
 const ANNOUNCED = 8 * 1024 * 1024;
 
@@ -180,4 +180,23 @@ Deno.test("websocket: a HELLO and a 100 KiB PUBLISH sent with the upgrade reques
   );
   match(got, /\[2,\d+/);
   match(got, /\[17,1,/);
+});
+
+Deno.test("websocket batched: a large HELLO part after a GOODBYE part in one frame is refused", async () => {
+  await using t = await startRouter();
+  const ws = new WebSocket(t.url, ["wamp.2.json.batched"]);
+  const got: string[] = [];
+  ws.onmessage = (e) => got.push(...String(e.data).split("\x1e").filter((m) => m !== ""));
+  const closed = new Promise<void>((resolve) => ws.onclose = () => resolve());
+  await new Promise((resolve) => ws.onopen = resolve);
+  ws.send(`${JSON.stringify([1, "realm1", { roles: { subscriber: {} } }])}\x1e`);
+  await until(() => got.some((m) => m.startsWith("[2,")), 3000, "WELCOME");
+  const pad = "x".repeat(1 << 20);
+  ws.send(
+    `${JSON.stringify([6, {}, "wamp.close.normal"])}\x1e` +
+      `${JSON.stringify([1, "realm1", { roles: { subscriber: {} }, authextra: { pad } }])}\x1e`,
+  );
+  await within(closed, 5000, "the close");
+  ok(got.some((m) => /^\[3,.*before the session joined/.test(m)), got.join("\n").slice(0, 500));
+  equal(got.filter((m) => m.startsWith("[2,")).length, 1, "one WELCOME");
 });

@@ -185,7 +185,7 @@ export class WebSocketPeer implements Link {
       encoded = encodeOnce(this.#serializer, msg);
     } catch (error) {
       const failure = encodeFailure(msg, error);
-      this.#log?.("warn", `${this.#who()}: ${failure.message}`);
+      this.#log?.("warn", `WebSocket ${this.info.peer ?? ""}: ${failure.message}`);
       if (!failure.drop) this.close(CloseCode.INTERNAL_ERROR, "cannot encode message");
       return;
     }
@@ -343,6 +343,9 @@ export class WebSocketPeer implements Link {
   #decode(data: string | Uint8Array): void {
     let msg: WampMessage;
     try {
+      // A batch's part too: a GOODBYE part before it ends the session (characters for text).
+      const refused = preJoinFault(data.length, this.#joining);
+      if (refused !== undefined) throw refused;
       msg = this.#serializer.decode(data);
     } catch (error) {
       return this.#refuse(error);
@@ -376,7 +379,7 @@ export class WebSocketPeer implements Link {
   #fail(code: number, reason: string): void {
     this.#failed = true;
     this.#parser.stop();
-    this.#log?.("info", `${this.#who()}: ${reason}: closing with ${code}`);
+    this.#log?.("info", `WebSocket ${this.info.peer ?? ""}: ${reason}: closing with ${code}`);
     if (!this.#closeSent) this.#sendClose(code, reason);
     clearTimeout(this.#closeTimer);
     this.#wire.end();
@@ -391,9 +394,5 @@ export class WebSocketPeer implements Link {
     this.#batch = [];
     this.#batchBytes = 0;
     this.#inbox.closed();
-  }
-
-  #who(): string {
-    return `WebSocket ${this.info.peer ?? ""}`;
   }
 }
