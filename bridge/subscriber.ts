@@ -198,7 +198,11 @@ export async function subscribe(
   }
   push(encoder.encode(`retry: 2000\n: subscribed ${subscription.id}\n\n`));
   timer.heartbeat = setInterval(() => {
-    if (!subscription?.done) return push(encoder.encode(": heartbeat\n\n"));
+    if (!subscription?.done) {
+      // A reader behind needs no heartbeat (nor to count one among the records it missed).
+      if ((controller.desiredSize ?? 0) >= 0) push(encoder.encode(": heartbeat\n\n"));
+      return;
+    }
     // The bridge's session closed (router shutdown, killed) or the subscription was revoked.
     end();
     controller.close();
