@@ -333,8 +333,9 @@ export class SessionMeter {
       time: Date.now(),
       kind: "error",
       realm: session.info.realm,
-      text: clipped(
+      text: cut(
         `${messageTypeName(requestType)} by ${session.info.authid} (${session.info.id}): ${error}`,
+        MAX_RECENT_TEXT,
       ),
     });
   }
@@ -352,8 +353,9 @@ export class SessionMeter {
       time: Date.now(),
       kind: auth ? "auth" : "abort",
       realm: this.#realm,
-      text: clipped(
+      text: cut(
         auth ? `${method(this.#method)}${who} from ${peer}: ${reason}` : `${peer}${who}: ${reason}`,
+        MAX_RECENT_TEXT,
       ),
     });
   }
@@ -366,11 +368,6 @@ export class SessionMeter {
  */
 const MAX_RECENT_TEXT = 512;
 
-function clipped(text: string): string {
-  return cut(text, MAX_RECENT_TEXT);
-}
-
-/** An authmethod as a bounded label. */
 /** The close reasons and errors WAMP names: the only `reason` label values (a peer's own are `other`). */
 const REASONS: ReadonlySet<string> = new Set([
   ...Object.values(CloseUri),
@@ -384,6 +381,7 @@ function reasonLabel(reason: string): string {
   return REASONS.has(reason) ? reason : "other";
 }
 
+/** An authmethod as a bounded label. */
 function method(name: string): string {
   return METHODS.has(name) ? name : "other";
 }
