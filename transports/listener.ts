@@ -16,7 +16,12 @@ import {
   type TransportLog,
 } from "../wamp/mod.ts";
 import type { HttpRequestHead } from "./stream/http.ts";
-import { type HttpAdmission, type HttpMount, serveHttp } from "./stream/http_server.ts";
+import {
+  type Admitted,
+  type HttpAdmission,
+  type HttpMount,
+  serveHttp,
+} from "./stream/http_server.ts";
 
 export type { HttpAdmission, HttpMount };
 import { type LongPollOptions, LongPollService } from "./longpoll/server.ts";
@@ -266,7 +271,7 @@ export async function listen(
           },
           // Each path's own body limit, decided before the body is read: a request to a
           // path with a small limit (or refused from its head) never has a larger one held.
-          admit(head: HttpRequestHead): number | HttpAdmission | Response {
+          admit(head: HttpRequestHead): Admitted | Promise<Admitted> {
             if (full) {
               const headers = { connection: "close" };
               return new Response("too many connections\n", { status: 503, headers });

@@ -22,7 +22,7 @@ import { PRE_JOIN_SIZE, preJoinFault, PreJoinSizeError } from "../stream/arrival
 import { encodeFailure, encodeOwnedBytes } from "../stream/encode.ts";
 
 /** The largest `send` body before the session joined: one message and a batch's 4-byte prefix. */
-const PRE_JOIN_BODY = PRE_JOIN_SIZE + 4;
+export const PRE_JOIN_BODY = PRE_JOIN_SIZE + 4;
 
 /** A transport ID: 24 random bytes, base64url; the only credential a transport has. */
 function newTransportId(): string {

@@ -22,6 +22,7 @@
 
 import type { TransportLog } from "../../wamp/mod.ts";
 import { constantTimeEqual } from "../../wamp/auth/util.ts";
+import { RefusalLog } from "./refusals.ts";
 
 /** What a relay passes requests to: a long-poll service of this worker. */
 export interface RelayTarget {
@@ -32,6 +33,17 @@ export interface RelayTarget {
    * @returns The response.
    */
   serveRelayed(request: Request): Promise<Response>;
+  /**
+   * Decides on a `send` to one of this worker's transports that another
+   * worker received, from its head alone: as for a `send` received here,
+   * a size over the limit ends the transport's session.
+   *
+   * @param id The transport's ID.
+   * @param size The body's size, from the request head.
+   * @returns The largest body the `send` may bring, or `undefined` for an
+   * unknown or closed transport.
+   */
+  admitSend(id: string, size: number): number | undefined;
 }
 
 /** Options for {@linkcode LongPollRelay}. */
@@ -75,6 +87,11 @@ const HOP_HEADERS = new Set([
   SECRET_HEADER,
   SERVICE_HEADER,
 ]);
+/** The headers of an admission query (`LongPollRelay.admit`): the transport and the body size. */
+const TRANSPORT_HEADER = "x-cloverleaf-relay-transport";
+const SIZE_HEADER = "x-cloverleaf-relay-size";
+/** Milliseconds the owner has to answer an admission query. */
+const ADMIT_TIMEOUT = 10_000;
 /** A transport ID under a relay: `w<owner>-<random>`. */
 const OWNED_ID = /^w([1-9][0-9]{0,3})-/;
 
@@ -195,6 +212,13 @@ export class LongPollRelay {
         void request.body?.cancel().catch(() => {});
         return new Response("No such WAMP transport\n", { status: 404 });
       }
+      const transport = request.headers.get(TRANSPORT_HEADER);
+      if (transport !== null) {
+        void request.body?.cancel().catch(() => {});
+        const limit = target.admitSend(transport, Number(request.headers.get(SIZE_HEADER)));
+        if (limit === undefined) return new Response("No such WAMP transport\n", { status: 404 });
+        return new Response(String(limit));
+      }
       this.#counts.served++;
       return target.serveRelayed(request);
     });
@@ -236,6 +260,53 @@ export class LongPollRelay {
   }
 
   /**
+   * Asks worker `owner` how large a body a `send` to its transport may
+   * bring (before the body is read here: one that could not join reads
+   * 64 KiB at most). A size over the answer ends the transport's session,
+   * as for a `send` received by its owner.
+   *
+   * @param owner The transport's worker.
+   * @param name The long-poll service's name.
+   * @param id The transport's ID.
+   * @param size The body's size, from the request head.
+   * @returns The body limit, or `undefined` when the transport is unknown
+   * or closed, or its worker does not answer (within 10 s).
+   */
+  async admit(owner: number, name: string, id: string, size: number): Promise<number | undefined> {
+    const client = this.#client(owner);
+    if (client === undefined) return undefined;
+    const headers = new Headers({ [SECRET_HEADER]: this.#secret, [SERVICE_HEADER]: name });
+    headers.set(TRANSPORT_HEADER, id);
+    headers.set(SIZE_HEADER, String(size));
+    try {
+      const signal = AbortSignal.timeout(ADMIT_TIMEOUT);
+      const answer = await fetch(`http://worker-${owner}/`, {
+        method: "POST",
+        headers,
+        client,
+        signal,
+      });
+      const text = await answer.text();
+      return answer.status === 200 && /^\d{1,15}$/.test(text) ? Number(text) : undefined;
+    } catch {
+      return undefined; // gone or late: as for an unknown transport
+    }
+  }
+
+  /** The pooled HTTP client to worker `owner`'s socket, or none for this worker or no such worker. */
+  #client(owner: number): Deno.HttpClient | undefined {
+    const socket = this.#sockets[owner - 1];
+    if (socket === undefined || owner === this.worker) return undefined;
+    let client = this.#clients.get(owner);
+    if (client === undefined) {
+      // Straight to the socket: no HTTP_PROXY from the environment in between.
+      client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
+      this.#clients.set(owner, client);
+    }
+    return client;
+  }
+
+  /**
    * Passes a request for another worker's transport on to that worker and
    * returns its answer, marked with a `Via` header.
    *
@@ -254,18 +325,12 @@ export class LongPollRelay {
     request: Request,
     options: ForwardOptions,
   ): Promise<Response | undefined> {
-    const socket = this.#sockets[owner - 1];
     const body = options.body ? request.body : null;
     if (body === null) void request.body?.cancel().catch(() => {});
-    if (socket === undefined || owner === this.worker) {
+    const client = this.#client(owner);
+    if (client === undefined) {
       void body?.cancel().catch(() => {});
       return undefined;
-    }
-    let client = this.#clients.get(owner);
-    if (client === undefined) {
-      // Straight to the socket: no HTTP_PROXY from the environment in between.
-      client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
-      this.#clients.set(owner, client);
     }
     const headers = passHeaders(request.headers);
     headers.set(SECRET_HEADER, this.#secret);
@@ -306,50 +371,5 @@ export class LongPollRelay {
     this.#targets.clear();
     this.#refusals.close();
     await this.#server.shutdown();
-  }
-}
-
-/**
- * Logs refused requests without letting them flood the log: the first at
- * once, then how many more each interval, while there are more.
- */
-class RefusalLog {
-  #log: TransportLog | undefined;
-  #interval: number;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #more = 0;
-
-  constructor(log: TransportLog | undefined, interval: number) {
-    this.#log = log;
-    this.#interval = interval;
-  }
-
-  /** Counts one refusal. */
-  refused(): void {
-    if (this.#timer !== undefined) {
-      this.#more++;
-      return;
-    }
-    this.#log?.("warn", "Long-poll relay: request refused (403): not from a worker");
-    this.#arm();
-  }
-
-  #arm(): void {
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      if (this.#more === 0) return;
-      this.#log?.(
-        "warn",
-        `Long-poll relay: ${this.#more} more requests refused (403) in the last ${this.#interval} ms`,
-      );
-      this.#more = 0;
-      this.#arm();
-    }, this.#interval);
-  }
-
-  /** Stops counting. */
-  close(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
   }
 }

@@ -11,72 +11,17 @@ import {
   type AttachOptions,
   type PeerAcceptor,
   type Serializer,
-  type SerializerName,
   serializers as allSerializers,
-  type TransportLog,
 } from "../../wamp/mod.ts";
 import { originPolicy } from "../stream/origin.ts";
 import type { HttpRequestHead } from "../stream/http.ts";
-import { answer, LongPollTransport, type TransportHost } from "./link.ts";
+import { answer, LongPollTransport, PRE_JOIN_BODY, type TransportHost } from "./link.ts";
 import { readBody, standardHeaders } from "./http.ts";
 import { type LongPollRelay, ownerOf } from "./relay.ts";
+import type { LongPollOptions } from "./options.ts";
 import { SourceLimit } from "./sources.ts";
 
-/** Options for {@linkcode LongPollService}. */
-export interface LongPollOptions {
-  /** The base path: `open` and the transports live under it. @default {"/lp"} */
-  path?: string;
-  /**
-   * Serializers offered; the client's order of preference decides.
-   * @default {["json", "msgpack", "cbor"]}
-   */
-  serializers?: SerializerName[];
-  /** Whether the `wamp.2.<serializer>.batched` variants are offered too. @default {true} */
-  batched?: boolean;
-  /** The largest request body accepted, in bytes; a larger one gets HTTP 413. @default {16777216} */
-  maxMessageSize?: number;
-  /**
-   * Milliseconds a `receive` is held open while nothing is queued; it is
-   * then answered with 204 and an empty body, and the client polls again.
-   * 0 holds it until something is queued. Autobahn|JS gives up on a
-   * request after 12 s, so keep this below that.
-   * @default {10000}
-   */
-  pollTimeout?: number;
-  /**
-   * Milliseconds without any request (a held `receive` counts as one) after
-   * which a transport is closed and its session leaves; 0 for never.
-   * @default {60000}
-   */
-  sessionTimeout?: number;
-  /** The most transports open at once (`open` then gets 503); 0 for no limit. @default {0} */
-  maxTransports?: number;
-  /**
-   * The most open at once from one address (an IPv6 /64; `open` then gets 429); 0 for no
-   * limit (behind a reverse proxy every client has its address). @default {16}
-   */
-  maxTransportsPerSource?: number;
-  /**
-   * Origins allowed to use long-poll, as globs where `*` stands for any
-   * characters but `/` (as for WebSocket). A request with another `Origin`
-   * gets 403 without CORS headers; one without `Origin` (not from a
-   * browser) is allowed; only allowed origins are echoed with
-   * `Access-Control-Allow-Credentials`. Empty or absent: any origin (a
-   * listener passes its WebSocket `allowedOrigins` when this is absent).
-   */
-  allowedOrigins?: string[];
-  /** How the router treats each transport (outbound limits, HELLO timeout). */
-  attach?: AttachOptions;
-  /** Where refusals and messages that cannot be encoded are logged. */
-  log?: TransportLog;
-  /**
-   * Under `cloverleaf --workers`: the relay between the workers and this
-   * service's name on it (the same in every worker). Transport IDs then
-   * carry this worker's number, and a request for another worker's
-   * transport is passed on to that worker (see `relay.ts`).
-   */
-  relay?: { readonly via: LongPollRelay; readonly name: string };
-}
+export type { LongPollOptions } from "./options.ts";
 
 const MAX_OPEN_BODY = 64 * 1024;
 /** Milliseconds a worker has to answer a relayed request, beyond a `receive`'s poll timeout. */
@@ -228,27 +173,50 @@ export class LongPollService {
 
   /**
    * Decides on a request from its head, before its body is read: the
-   * largest body it may bring (`maxMessageSize` for a `send`, a little for
-   * `open`, nothing otherwise), or the refusal (a disallowed Origin 403, a
-   * method other than POST 405, an unknown or closed transport 404).
+   * largest body it may bring (`maxMessageSize` for a `send`, 64 KiB
+   * before the session joined, a little for `open`, nothing otherwise), or
+   * the refusal (a disallowed Origin 403, a method other than POST 405, an
+   * unknown or closed transport 404). A `send` over the limit ends the
+   * session. Under a relay, a `send` to another worker's transport larger
+   * than 64 KiB waits for its owner's decision ({@linkcode LongPollRelay.admit}).
    *
    * @param head The request head.
    * @param url The request URL.
    * @param peer The remote address, for the log.
    * @returns The body limit in bytes, or the response to answer at once.
    */
-  admit(head: HttpRequestHead, url: URL, peer?: string): number | Response {
+  admit(
+    head: HttpRequestHead,
+    url: URL,
+    peer?: string,
+  ): number | Response | Promise<number | Response> {
     const route = this.#route(head.method, url.pathname, head.headers, peer);
     if (route instanceof Response) return route;
     if (route.op === undefined) return route.open ? MAX_OPEN_BODY : 0;
-    const max = route.op === "send" ? this.#maxMessageSize : 0;
-    if (route.owner !== undefined) return max; // relayed: its owner checks the body
-    const transport = this.#transports.get(route.id);
-    if (transport === undefined || transport.state === "closed") {
-      return answer(404, standardHeaders(head.headers), "No such WAMP transport");
-    }
-    const limit = transport.bodyLimit(max);
+    if (route.op !== "send") return 0;
     const size = Number(head.headers.get("content-length"));
+    const unknown = () => answer(404, standardHeaders(head.headers), "No such WAMP transport");
+    if (route.owner === undefined) return this.admitSend(route.id, size) ?? unknown();
+    // Relayed: a body no session may send before joining is read only once its owner says so.
+    if (!(size > PRE_JOIN_BODY)) return this.#maxMessageSize;
+    const { via, name } = this.#relay!;
+    return via.admit(route.owner, name, route.id, size).then((limit) => limit ?? unknown());
+  }
+
+  /**
+   * Decides on a `send` to one of this worker's transports from its size:
+   * the largest body it may bring now, and a size over it ends the session
+   * (ABORT `wamp.error.protocol_violation`; the request gets 413).
+   *
+   * @param id The transport's ID.
+   * @param size The body's size, from the request head.
+   * @returns The body limit, or `undefined` for an unknown or closed transport.
+   */
+  admitSend(id: string, size: number): number | undefined {
+    const transport = this.#transports.get(id);
+    if (transport === undefined || transport.state === "closed") return undefined;
+    const max = this.#maxMessageSize;
+    const limit = transport.bodyLimit(max);
     if (size > limit) transport.refuseBody(limit, max, size);
     return limit;
   }

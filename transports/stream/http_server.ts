@@ -8,7 +8,6 @@
  * @module
  */
 
-import type { TransportLog } from "../../wamp/mod.ts";
 import {
   type HttpRequestHead,
   MAX_HEAD_SIZE,
@@ -18,78 +17,10 @@ import {
 } from "./http.ts";
 import type { Wire } from "./wire.ts";
 import { InputQueue } from "./input_queue.ts";
+import type { Admitted, HttpAdmission, HttpLimits, HttpRoutes } from "./http_routes.ts";
 
 export { InputQueue };
-
-/** What the request loop asks its owner for each request. */
-export interface HttpRoutes {
-  /**
-   * Takes over the connection for an upgrade request (WebSocket), or
-   * returns false to let the request go to {@linkcode HttpRoutes.handle}.
-   * `rest` takes the bytes that followed the request (call it only when
-   * taking over).
-   */
-  upgrade(head: HttpRequestHead, rest: () => Uint8Array): boolean;
-  /**
-   * Decides on a request from its head alone, before its body is read:
-   * the largest body it may bring (413 past it), an admission (the same,
-   * with what the decision found), or a refusal answered at once (the
-   * connection then closes, unless the request has no body). Without it,
-   * every request may bring `HttpLimits.maxBodySize`.
-   */
-  admit?(head: HttpRequestHead): number | HttpAdmission | Response;
-  /**
-   * Answers a plain request.
-   *
-   * @param request The request, its body read.
-   * @param admission What {@linkcode HttpRoutes.admit} returned for it, when an admission.
-   */
-  handle(request: Request, admission?: HttpAdmission): Promise<Response>;
-}
-
-/**
- * A request let in from its head ({@linkcode HttpRoutes.admit},
- * {@linkcode HttpMount.admit}), which may hold something for it (an
- * in-flight slot) until it is answered. The request loop hands it to
- * `handle` with the request, or calls `abandon` when the request ends
- * before that: its body over the limit or late, the connection closed
- * first, or the request taken over as an upgrade.
- */
-export interface HttpAdmission {
-  /** The largest body the request may bring (413 past it). */
-  readonly maxBodySize: number;
-  /** Called once when the request will not be handed to `handle`. */
-  abandon?(): void;
-}
-
-/** An HTTP service mounted on a listener (`ListenOptions.mounts`): the HTTP bridge. */
-export interface HttpMount {
-  /** Whether it answers requests for this path. */
-  handles(path: string): boolean;
-  /**
-   * Decides on a request to one of its paths from its head, before the
-   * body is read: the largest body that path takes (or an admission with
-   * it), or a refusal (wrong method, body too large, no credentials)
-   * answered without reading it. Without it, the listener's default body
-   * limit applies.
-   *
-   * @param head The request head.
-   * @param url The request URL (the path as {@linkcode HttpMount.handles} got it).
-   * @param peer The remote address (`tcp4:1.2.3.4:5678`), for limits per source.
-   * @returns The body limit in bytes, an admission, or the refusal.
-   */
-  admit?(head: HttpRequestHead, url: URL, peer?: string): number | HttpAdmission | Response;
-  /**
-   * Answers a request.
-   *
-   * @param request The request (its body already read, within what
-   * {@linkcode HttpMount.admit} allowed).
-   * @param peer The remote address, for log lines.
-   * @param admission What `admit` returned for this request, when an
-   * admission; absent when `handle` is called without `admit`.
-   */
-  handle(request: Request, peer: string, admission?: HttpAdmission): Promise<Response>;
-}
+export type { Admitted, HttpAdmission, HttpLimits, HttpMount, HttpRoutes } from "./http_routes.ts";
 
 /** Responses whose body is written as it comes (see {@linkcode streamed}). */
 const STREAMED = new WeakSet<Response>();
@@ -107,34 +38,6 @@ const STREAMED = new WeakSet<Response>();
 export function streamed(response: Response): Response {
   STREAMED.add(response);
   return response;
-}
-
-/** Limits of {@linkcode serveHttp}. */
-export interface HttpLimits {
-  /** The largest request body accepted (413 above it), unless `HttpRoutes.admit` says otherwise. */
-  maxBodySize: number;
-  /** The scheme and authority for request URLs, e.g. `http://127.0.0.1:8080`. */
-  origin: string;
-  /**
-   * Milliseconds a request head may take to arrive whole, from its first
-   * byte (from the start, for the first request); 408, then the
-   * connection closes. @default {10000}
-   */
-  headTimeout?: number;
-  /**
-   * Milliseconds a request body may take to arrive whole, from the end of
-   * its head; 408, then the connection closes. @default {60000}
-   */
-  bodyTimeout?: number;
-  /**
-   * Milliseconds a kept-alive connection may stay idle between requests
-   * before it is closed. @default {60000}
-   */
-  idleTimeout?: number;
-  /** Where timeouts are logged. */
-  log?: TransportLog;
-  /** The remote address, for log lines. */
-  peer?: string;
 }
 
 /** Pipelined input held while a request is answered, beyond which reading stops. */
@@ -242,20 +145,27 @@ export function serveHttp(
       if (!/^\d{1,15}$/.test(lengthHeader)) return refuse(400, "malformed Content-Length");
       const bodySize = Number(lengthHeader);
       // Decided from the head: nothing of a body is held for a request refused here.
-      let admitted: number | HttpAdmission | Response;
+      let admitted: Admitted | Promise<Admitted>;
       try {
         admitted = routes.admit?.(head) ?? limits.maxBodySize;
       } catch {
         return refuse(500, "internal error");
       }
-      if (admitted instanceof Response) return answerAtOnce(head, admitted, bodySize === 0);
-      const admission = typeof admitted === "number" ? undefined : admitted;
-      pending = { head, bodySize, admission };
-      const limit = admission?.maxBodySize ?? admitted as number;
-      if (bodySize > limit) return refuse(413, `request body over ${limit} bytes`);
-      if (input.length < bodySize) enter("body");
+      if (admitted instanceof Promise) {
+        enter("busy"); // reading stops past 64 KiB until it is decided
+        admitted.then((decided) => {
+          if (phase !== "done") {
+            enter("head");
+            if (take(head, bodySize, decided)) next();
+          } else if (typeof decided === "object" && !(decided instanceof Response)) {
+            decided.abandon?.(); // the connection closed first
+          }
+        }, () => phase !== "done" && refuse(500, "internal error"));
+        return;
+      }
+      if (!take(head, bodySize, admitted)) return;
     }
-    if (input.length < pending.bodySize) return; // wait for the body
+    if (pending === undefined || input.length < pending.bodySize) return; // wait for the body
     const { head, bodySize, admission } = pending;
     pending = undefined;
     const body = input.take(bodySize);
@@ -265,6 +175,22 @@ export function serveHttp(
       return;
     }
     answer(() => respond(head, body, keptAlive(head), admission));
+  };
+  /** Goes on with a request as admitted; returns whether its body is to be read. */
+  const take = (head: HttpRequestHead, bodySize: number, admitted: Admitted): boolean => {
+    if (admitted instanceof Response) {
+      answerAtOnce(head, admitted, bodySize === 0);
+      return false;
+    }
+    const admission = typeof admitted === "number" ? undefined : admitted;
+    pending = { head, bodySize, admission };
+    const limit = admission?.maxBodySize ?? admitted as number;
+    if (bodySize > limit) {
+      refuse(413, `request body over ${limit} bytes`);
+      return false;
+    }
+    if (input.length < bodySize) enter("body");
+    return true;
   };
   /** Answers a request, then takes the next one or closes. */
   const answer = (writing: () => Promise<boolean>) => {

@@ -250,6 +250,7 @@ Deno.test("LongPollRelay: only a send's body is passed on; receive and close go 
       seen.push({ op, bytes: (await request.clone().bytes()).byteLength });
       return await owner.serveRelayed(request);
     },
+    admitSend: (transport, size) => owner.admitSend(transport, size),
   });
   const junk = "x".repeat(64 * 1024);
   equal((await post(`${bed.two}/${id}/send`, '[1,"realm1",{"roles":{"caller":{}}}]')).status, 204);
