@@ -17,7 +17,7 @@ import { originPolicy } from "../stream/origin.ts";
 import type { HttpRequestHead } from "../stream/http.ts";
 import { answer, LongPollTransport, PRE_JOIN_BODY, type TransportHost } from "./link.ts";
 import { readBody, standardHeaders } from "./http.ts";
-import { type LongPollRelay, ownerOf } from "./relay.ts";
+import { ownerOf } from "./relay.ts";
 import type { LongPollOptions } from "./options.ts";
 import { SourceLimit } from "./sources.ts";
 
@@ -178,7 +178,7 @@ export class LongPollService {
    * the refusal (a disallowed Origin 403, a method other than POST 405, an
    * unknown or closed transport 404). A `send` over the limit ends the
    * session. Under a relay, a `send` to another worker's transport larger
-   * than 64 KiB waits for its owner's decision ({@linkcode LongPollRelay.admit}).
+   * than 64 KiB waits for its owner's decision (`LongPollRelay.admit`).
    *
    * @param head The request head.
    * @param url The request URL.
