@@ -9,6 +9,7 @@
 
 import {
   type EventMessage,
+  type MatchPolicy,
   MessageType,
   type SubscribeOptions,
   type UnsubscribedMessage,
@@ -28,6 +29,8 @@ import {
 export class Subscriber {
   #ctx: SessionContext;
   #subscriptions = new Map<number, Set<Subscription>>();
+  /** The match policy of each set of subscriptions sharing an ID. */
+  #policies = new WeakMap<Set<Subscription>, MatchPolicy>();
   /** Subscriptions whose UNSUBSCRIBE is out, with its request ID. */
   #unsubscribing = new Map<number, number>();
 
@@ -60,12 +63,14 @@ export class Subscriber {
       const attach = (reply: WampMessage): string | void => {
         const { request, subscription: id } = reply as { request: number; subscription: number };
         if (this.#leaving(id, request)) return;
-        if (this.#taken(id, topic)) return `SUBSCRIBED with subscription ${id}, another topic's`;
+        if (this.#taken(id, topic, options.match)) {
+          return `SUBSCRIBED with subscription ${id}, held for another topic or match`;
+        }
         const report = (error: unknown, where: string) => this.#ctx.report(error, where);
         const max = this.#ctx.limits.maxQueuedEvents;
         const unsubscribe = (s: Subscription) => this.#unsubscribe(s);
         sub = new Subscription(id, topic, handler, unsubscribe, report, durable, max);
-        this.#attach(sub);
+        this.#attach(sub, options.match);
       };
       await this.#ctx.request(
         (request) => ({ type: MessageType.SUBSCRIBE, request, options, topic }),
@@ -92,10 +97,12 @@ export class Subscriber {
     const attach = (reply: WampMessage): string | void => {
       const { request, subscription: id } = reply as { request: number; subscription: number };
       if (this.#leaving(id, request)) return;
-      if (this.#taken(id, sub.topic)) return `SUBSCRIBED with subscription ${id}, another topic's`;
+      if (this.#taken(id, sub.topic, options.match)) {
+        return `SUBSCRIBED with subscription ${id}, held for another topic or match`;
+      }
       const report = (error: unknown, where: string) => this.#ctx.report(error, where);
       rebindSubscription(sub, id, (s) => this.#unsubscribe(s), report);
-      this.#attach(sub);
+      this.#attach(sub, options.match);
       attached = true;
     };
     // As in subscribe(): again, behind an UNSUBSCRIBE of the subscription answered.
@@ -152,15 +159,25 @@ export class Subscriber {
     this.#subscriptions.clear();
   }
 
-  /** Whether another topic's subscription here holds `id`: a router gives one topic one ID. */
-  #taken(id: number, topic: string): boolean {
-    for (const held of this.#subscriptions.get(id) ?? []) return held.topic !== topic;
+  /**
+   * Whether another topic's subscription here holds `id`: a router gives
+   * one topic and match policy one ID (`com.a` exact and `com.a` prefix
+   * are two subscriptions).
+   */
+  #taken(id: number, topic: string, match: MatchPolicy = "exact"): boolean {
+    const local = this.#subscriptions.get(id);
+    for (const held of local ?? []) {
+      return held.topic !== topic || this.#policies.get(local!) !== match;
+    }
     return false;
   }
 
-  #attach(sub: Subscription): void {
+  #attach(sub: Subscription, match: MatchPolicy = "exact"): void {
     let local = this.#subscriptions.get(sub.id);
-    if (local === undefined) this.#subscriptions.set(sub.id, local = new Set());
+    if (local === undefined) {
+      this.#subscriptions.set(sub.id, local = new Set());
+      this.#policies.set(local, match);
+    }
     local.add(sub);
   }
 

@@ -276,7 +276,30 @@ Deno.test("hostile router: a SUBSCRIBED with another topic's subscription ID end
     ),
   );
   await until(() => abortOf(router.received) !== undefined, 3000, "ABORT");
-  match(abortOf(router.received)!, /SUBSCRIBED with subscription 555, another topic's/);
+  match(
+    abortOf(router.received)!,
+    /SUBSCRIBED with subscription 555, held for another topic or match/,
+  );
+});
+
+Deno.test("hostile router: a SUBSCRIBED giving a prefix subscription the exact one's ID ends the session", async () => {
+  await using router = hostile((msg, send) => {
+    if (msg[0] === 1) send(WELCOME);
+    if (msg[0] === 32) send([33, msg[1], 555]);
+  });
+  const session = await connect(router.url, { realm: "r", serializers: ["json"] });
+  await session.subscribe("com.bank", () => {});
+  await within(
+    session.subscribe("com.bank", () => {}, { match: "prefix" }).then(
+      () => Promise.reject(new Error("subscribed")),
+      (error) => ok(error instanceof SessionClosedError, String(error)),
+    ),
+  );
+  await until(() => abortOf(router.received) !== undefined, 3000, "ABORT");
+  match(
+    abortOf(router.received)!,
+    /SUBSCRIBED with subscription 555, held for another topic or match/,
+  );
 });
 
 Deno.test("hostile router: an INVOCATION reusing a running invocation's ID for another registration ends the session", async () => {
