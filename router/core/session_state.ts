@@ -338,15 +338,15 @@ export class SessionState<R extends SessionRealm = SessionRealm> {
 
   /**
    * Enforces session-scope request IDs: each new one is the last plus 1.
-   * With `mayRepeat` (CALL), an out-of-sequence ID is not an error here: it
-   * returns false and the dealer judges it.
+   * With `mayRepeat` (CALL), an ID issued before is not an error here: it
+   * returns false and the dealer judges it (one never issued is).
    *
    * @returns Whether `request` is a new ID.
    */
   #nextRequest(request: number, mayRepeat = false): boolean {
     const expected = this.#lastRequest >= MAX_ID ? 1 : this.#lastRequest + 1;
     if (request !== expected && this.#realm!.options.strictRequestIds) {
-      if (mayRepeat) return false;
+      if (mayRepeat && request < expected) return false;
       throw new ProtocolViolationError(
         `Request ID ${request} out of sequence: expected ${expected}`,
       );

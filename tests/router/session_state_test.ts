@@ -115,6 +115,18 @@ Deno.test("SessionState: requests reach the realm after role and request-ID chec
   deepEqual(state.receive(publish(4)), { messages: [], effects: [] });
 });
 
+Deno.test("SessionState: a CALL with an ID never issued is a protocol violation, not a continuation", () => {
+  const { state, handed } = stateFor();
+  join(state);
+  state.receive(publish(1));
+  const out = state.receive({ type: MessageType.CALL, request: 3, options: {}, procedure: "p" });
+  aborted(out, ErrorUri.PROTOCOL_VIOLATION);
+  deepEqual((out.reply![0] as AbortMessage).details, {
+    message: "Request ID 3 out of sequence: expected 2",
+  });
+  deepEqual(handed, [{ session: 1, type: MessageType.PUBLISH, fresh: true }]);
+});
+
 Deno.test("SessionState: an out-of-sequence request ID is a protocol violation", () => {
   const { state, handed, logs } = stateFor();
   join(state);

@@ -109,6 +109,9 @@ export class Calls {
     if (away !== undefined) return away; // a further chunk of a call forwarded to another node
     if (caller.finished.has(msg.request)) return NOTHING; // a late chunk of a finished call
     if (!fresh) {
+      // An ID issued before (the session checked): from a caller that may stream, a late chunk of
+      // a call that ended, however many ended since (the spec: silently discarded).
+      if (caller.features.streams) return NOTHING;
       throw new ProtocolViolationError(`CALL request ID ${msg.request} is out of sequence`);
     }
     return this.#newCall(session, caller, msg, disclose, target);

@@ -145,7 +145,11 @@ export interface DealerSession {
   readonly invocations: IdTable<PendingCall>;
   /** The last INVOCATION request ID issued to this session. */
   lastInvocation: number;
-  /** Recently finished progressive calls: late chunks for them are dropped. */
+  /**
+   * Recently finished progressive calls: late chunks for them are dropped
+   * where request IDs may repeat (`strictRequestIds` off; with it, any old
+   * ID from a caller that may stream is dropped).
+   */
   readonly finished: Set<number>;
 }
 
