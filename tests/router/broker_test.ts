@@ -1,6 +1,6 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { Broker } from "../../router/core/broker/broker.ts";
-import { MAX_ATTRIBUTE_LISTS } from "../../router/core/broker/publish_filter.ts";
+import { MAX_ATTRIBUTE_LISTS, MAX_LIST_ENTRIES } from "../../router/core/broker/publish_filter.ts";
 import { CallError } from "../../router/core/errors.ts";
 import { MAX_LIST_CHARS } from "../../router/core/procedures.ts";
 import { getEventsProcedure } from "../../router/core/broker/event_history.ts";
@@ -440,6 +440,26 @@ Deno.test("subscriber_blackwhite_listing", async (t) => {
       deepEqual(deliveries(empty)[id], [11, 12, 13]);
     },
   );
+  await t.step(`at most ${MAX_LIST_ENTRIES} entries in all the lists together`, () => {
+    const [broker, id] = setup();
+    const ids = (n: number) => Array.from({ length: n }, (_, i) => 1000 + i);
+    const names = (n: number) => Array.from({ length: n }, (_, i) => `u${i}`);
+    const half = MAX_LIST_ENTRIES / 2;
+    const over = [
+      { exclude: ids(MAX_LIST_ENTRIES + 1) },
+      { exclude: ids(half), eligible_authid: names(half + 1) },
+      { exclude_authid: names(half), exclude_x: names(half), eligible: [1] },
+    ];
+    for (const [i, lists] of over.entries()) {
+      const out = broker.publish(
+        pub,
+        publish(i + 1, "com.example.t", { acknowledge: true, ...lists }),
+      );
+      equal(errorOf(out), ErrorUri.INVALID_ARGUMENT, JSON.stringify(Object.keys(lists)));
+    }
+    const full = { exclude: ids(half), exclude_authid: names(half), x_list: names(10) };
+    deepEqual(deliveries(broker.publish(pub, publish(9, "com.example.t", full)))[id], [11, 12, 13]);
+  });
   await t.step("HELLO's claimed authid does not count, the authenticated one does", () => {
     const broker = newBroker();
     const liar = member(15, { authid: "real", hello: { authid: "ann" } });
