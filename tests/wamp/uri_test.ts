@@ -141,6 +141,20 @@ Deno.test("wildcardMatch() matches component by component", async (t) => {
   }
 });
 
+Deno.test("wildcardMatch() compares long components (compared as slices) as short ones", () => {
+  for (const n of [15, 16, 17, 40, 4000]) {
+    const long = "a".repeat(n);
+    for (const at of [0, n >> 1, n - 1]) {
+      const other = long.slice(0, at) + "b" + long.slice(at + 1);
+      equal(wildcardMatch(`x.${long}.`, `x.${long}.y`), true, `${n}`);
+      equal(wildcardMatch(`.${long}`, `x.${other}`), false, `${n} differing at ${at}`);
+      equal(wildcardMatch(`${other}.`, `${long}.y`), false, `${n} differing at ${at}`);
+    }
+    equal(wildcardMatch(`.${long}`, `x.${long}a`), false, "longer");
+    equal(wildcardMatch(`.${long}.z`, `x.${long}`), false, "fewer components");
+  }
+});
+
 const RESERVED: [uri: string, expected: boolean][] = [
   ["wamp", true],
   ["wamp.session.count", true],
