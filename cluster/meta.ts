@@ -103,15 +103,18 @@ export class ClusterSessions {
       realm.shareSessions({
         node: this.#node.id,
         realm: name,
-        kill: (sessions, reason, message, quiet) =>
-          Promise.all(
+        kill: async (sessions, reason, message, quiet) => {
+          const asked = await Promise.allSettled(
             [...sessions].flatMap(([node, ids]) =>
               // In parts, each far below NATS's max_payload.
               chunks(ids, 10_000).map((part) =>
                 this.#kill(name, node, part, reason, message, quiet)
               )
             ),
-          ).then(() => {}),
+          );
+          const failed = asked.find((a) => a.status === "rejected");
+          if (failed !== undefined) throw failed.reason;
+        },
         modify: (node, id, details) => this.#modify(name, node, id, details),
       }),
     );
@@ -177,7 +180,14 @@ export class ClusterSessions {
       ...(message === undefined ? {} : { message }),
       quiet,
     };
-    this.#node.publish(this.#node.subject("node", node, "meta"), encode(request, PACK));
+    try {
+      this.#node.publish(this.#node.subject("node", node, "meta"), encode(request, PACK));
+    } catch (error) { // not sent (over NATS's max_payload, or the link is down): a failure
+      clearTimeout(timer);
+      this.#kills.delete(req);
+      this.#log("warn", `Cluster: cannot send a kill request to node ${node}: ${error}`);
+      return Promise.reject(error);
+    }
     return promise;
   }
 

@@ -13,6 +13,8 @@ import { isUri, joinNode, seen, spawnNode, startCluster, TIMING } from "./_clust
 import { type ClusterSession, NOTHING, type Output } from "../../router/core/output.ts";
 import type { MetaEvents } from "../../router/core/meta/events.ts";
 import { SessionCluster, type SessionEnvelope } from "../../router/core/meta/cluster_sessions.ts";
+import { MAX_KILL_MESSAGE } from "../../router/core/meta/session_meta.ts";
+import { realmOf } from "../../router/router.ts";
 
 /** realm1 with the kill procedures and modify_details on. */
 const META = { meta: { kill: true, modifyDetails: true } } as const;
@@ -353,6 +355,33 @@ Deno.test("subscription meta events for subscriptions on other nodes, once each,
   await new Promise((resolve) => setTimeout(resolve, 200));
   equal(events.length, 6, "no duplicate");
   for (const s of [sA, sB, watcher]) await s.close();
+});
+
+Deno.test("a kill that cannot reach a session's node is an ERROR, not a success; a long message is refused first", async () => {
+  await using t = await startRouter({ realms: [{ name: "realm1", ...META }] });
+  const asked: string[] = [];
+  const cluster = realmOf(t.router, "realm1")!.shareSessions({
+    node: "n1",
+    realm: "realm1",
+    kill: (_sessions, _reason, message) => {
+      asked.push(message ?? "");
+      return Promise.reject(new Error("over NATS's max_payload"));
+    },
+    modify: () => Promise.resolve(undefined),
+  });
+  cluster.receive({ k: "join", realm: "realm1", node: "n2", details: { session: 9999 } });
+  const admin = await connect(t.url, { realm: "realm1" });
+  await rejects(
+    admin.meta.sessions.kill(9999, { message: "x".repeat(MAX_KILL_MESSAGE + 1) }),
+    isUri("wamp.error.invalid_argument"),
+  );
+  deepEqual(asked, [], "refused before any node is asked");
+  await rejects(
+    admin.meta.sessions.kill(9999, { message: "bye" }),
+    isUri("cloverleaf.error.cluster_unavailable"),
+  );
+  deepEqual(asked, ["bye"]);
+  await admin.close();
 });
 
 Deno.test("a snapshot of many sessions and subscribers goes in parts, and is whole again on arrival", () => {

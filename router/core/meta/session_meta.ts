@@ -63,6 +63,13 @@ interface Identity {
 /** The estimated size (`keptPayloadSize`) a session's details set by `modify_details` may reach. */
 export const MAX_CUSTOM_DETAILS = 64 * 1024;
 
+/**
+ * The longest kill `message`, in characters: it goes to the killed
+ * session's GOODBYE, and to its node in a cluster (a longer one could not
+ * be sent there, and those sessions would stay).
+ */
+export const MAX_KILL_MESSAGE = 4096;
+
 /** Keys `wamp.session.modify_details` may not change. */
 const IDENTITY_KEYS: ReadonlySet<string> = new Set([
   "session",
@@ -262,6 +269,12 @@ export class SessionMeta {
       throw new CallError(ErrorUri.INVALID_URI, `"${reason}" is not a valid reason URI`);
     }
     const message = optionalString(kwargs, "message");
+    if (message !== undefined && message.length > MAX_KILL_MESSAGE) {
+      throw new CallError(
+        ErrorUri.INVALID_ARGUMENT,
+        `"message" may take at most ${MAX_KILL_MESSAGE} characters`,
+      );
+    }
     return deferred((reply) => {
       const out = output();
       const remote = new Map<string, number[]>();
@@ -280,7 +293,14 @@ export class SessionMeta {
       out.effects.push({
         kind: "task",
         run: () => hooks.kill(remote, reason, message, quiet),
-        resume: () => reply(result),
+        resume: (killed) =>
+          reply(() => {
+            if (killed.ok) return result();
+            throw new CallError(
+              ErrorUri.CLUSTER_UNAVAILABLE,
+              "the request could not reach every node of the sessions",
+            );
+          }),
       });
       return out;
     });
@@ -289,6 +309,9 @@ export class SessionMeta {
   /** A session of another node: its node applies the change, then the answer comes. */
   #modifyRemote(node: string, id: number, delta: Dict): DeferredPayload {
     checkDelta(delta);
+    // The details it would add could not fit: refused here, as its node would (and it may not
+    // be possible to send it there).
+    if (keptPayloadSize([delta], MAX_CUSTOM_DETAILS) > MAX_CUSTOM_DETAILS) throw tooLarge();
     const hooks = this.#cluster!.hooks;
     return deferred((reply) => ({
       messages: [],
