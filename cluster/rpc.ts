@@ -226,6 +226,21 @@ export class ClusterRpc {
           this.#node.send(subject, encode(envelope, PACK));
         } catch (error) { // over NATS's max_payload: the caller gets an ERROR instead
           this.#host.log("warn", `Cluster: cannot send an answer to node ${node}: ${error}`);
+          if (msg.type === MessageType.RESULT && msg.details.progress === true) {
+            // As on one router (`router/oversize.ts`): the call ends as if its caller had sent
+            // CANCEL killnowait (ERROR canceled to it, INTERRUPT to the callee), once this
+            // delivery is over.
+            const cancel: CancelMessage = {
+              type: MessageType.CANCEL,
+              request: msg.request,
+              options: { mode: "killnowait" },
+            };
+            const dealer = this.#dealers.get(realm);
+            if (dealer !== undefined) {
+              queueMicrotask(() => this.#host.run(dealer.cancel(to, cancel)));
+            }
+            return;
+          }
           if (msg.type !== MessageType.RESULT && msg.type !== MessageType.ERROR) return;
           const why = `the answer cannot reach the caller's node: ${error}`;
           envelope.msg = errorReply(to, MessageType.CALL, msg.request, UNAVAILABLE, why).msg;

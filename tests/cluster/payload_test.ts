@@ -70,3 +70,28 @@ Deno.test("a later chunk of a progressive call over NATS's max_payload ends the 
   await caller.close();
   await callee.close();
 });
+
+Deno.test("a progressive RESULT over NATS's max_payload ends the call as a CANCEL would: ERROR canceled, INTERRUPT to the callee", async () => {
+  await using c = await startCluster(2, "big4");
+  const [a, b] = c.nodes;
+  const callee = await joinNode(b!, "msgpack");
+  const caller = await joinNode(a!, "msgpack");
+  let interrupted!: () => void;
+  const interrupt = new Promise<void>((resolve) => interrupted = resolve);
+  await callee.register("com.example.stream", async (_a, _k, _d, inv) => {
+    inv.signal.addEventListener("abort", () => interrupted(), { once: true });
+    inv.progress({ args: ["x".repeat(1_200_000)] });
+    await within(interrupt, 5000, "the callee's INTERRUPT");
+    return { args: ["done"] };
+  });
+  await seen(a!, "com.example.stream", 1);
+  const error = await within(
+    caller.call("com.example.stream", {}, { onProgress: () => {} }).then(() => undefined, (e) => e),
+    5000,
+    "the call's end",
+  );
+  equal(error?.uri, "wamp.error.canceled");
+  await within(interrupt, 5000, "the callee's INTERRUPT");
+  await caller.close();
+  await callee.close();
+});
