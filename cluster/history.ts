@@ -1,16 +1,18 @@
 /**
- * Event history cluster-wide and durable: a JetStream stream
- * (`clv_<name>_history`, file storage) captures, straight from the
- * publication subjects (`cluster/pubsub.ts`), every publication that a
- * realm's `eventHistory` rule covers, wherever it was published. Each node
- * feeds its history-enabled subscriptions from the stream alone (an
- * ordered consumer from the stream's start), so `wamp.subscription.get_events`
- * returns the same events in the same order on every node, and a node
- * that restarts reads them back. The stream keeps at most the largest
- * rule's `limit` messages per subject (a message holds one publication or
- * a batch of them, `ClusterNode.send`, so every rule's newest `limit`
- * events are kept) and, per realm, at most `historyBytes` times its rules together;
- * each store trims to its rule as before.
+ * Event history cluster-wide and durable: a JetStream stream per realm
+ * (`clv_<name>_history_<realm>`, file storage) captures, straight from the
+ * publication subjects (`cluster/pubsub.ts`), every publication that one
+ * of the realm's `eventHistory` rules covers, wherever it was published.
+ * Each node feeds its history-enabled subscriptions from the streams alone
+ * (an ordered consumer from each stream's start), so
+ * `wamp.subscription.get_events` returns the same events in the same order
+ * on every node, and a node that restarts reads them back. A stream keeps
+ * at most the largest of its rules' `limit` messages per subject (a
+ * message holds one publication or a batch of them, `ClusterNode.send`, so
+ * every rule's newest `limit` events are kept) and at most `historyBytes`
+ * times its rules; each store trims to its rule as before. The realms'
+ * streams are apart so that one realm's publications never push out
+ * another's (the rules of one realm still share theirs).
  *
  * Not in the stream: meta events (never shared between nodes), and what a
  * node published while cut off from NATS.
@@ -38,7 +40,8 @@ interface Jsm {
   streams: {
     add(config: StreamConfig): Promise<unknown>;
     update(name: string, config: Partial<StreamConfig>): Promise<unknown>;
-    info(name: string): Promise<{ state: { last_seq: number } }>;
+    info(name: string): Promise<{ state: { last_seq: number; messages: number } }>;
+    delete(name: string): Promise<boolean>;
   };
 }
 interface JsMsg {
@@ -83,17 +86,27 @@ function disjoint(subjects: Iterable<string>): string[] {
   return all.filter((s) => !all.some((t) => t !== s && covers(t, s)));
 }
 
+/** One realm's history stream: its rules' subjects and limits. */
+interface RealmStream {
+  readonly realm: Realm;
+  readonly config: StreamConfig;
+}
+
+/** Milliseconds a starting node waits for a stream to be read back. */
+const CATCH_UP_MS = 5000;
+
 /** The durable event history of one cluster. */
 export class ClusterHistory {
-  #messages: Messages | undefined;
+  #messages: Messages[] = [];
 
   private constructor() {}
 
   /**
-   * Creates (or updates) the cluster's history stream for the router's
-   * realms' `eventHistory` rules, switches their history stores to it, and
-   * resolves once what the stream held is read back. Without rules it does
-   * nothing (each node keeps no history).
+   * Creates (or updates) one history stream per realm with `eventHistory`
+   * rules, switches their history stores to it, and resolves once what the
+   * streams held is read back. Without rules it does nothing (each node
+   * keeps no history). A realm's stream holds its own rules' publications
+   * only: another realm's cannot push them out.
    *
    * @param node The cluster node.
    * @param realms The router's realms.
@@ -106,72 +119,103 @@ export class ClusterHistory {
     log: Logger,
   ): Promise<ClusterHistory> {
     const history = new ClusterHistory();
-    const byToken = new Map<string, Realm>();
-    const subjects: string[] = [];
-    let perSubject = 0;
-    let bytes = 0;
+    const streams: RealmStream[] = [];
     for (const realm of realms) {
       const rules = realm.options.eventHistory;
       if (rules.length === 0) continue;
       const token = escapeToken(realm.name);
-      byToken.set(token, realm);
       const prefix = node.subject("pub", token);
+      const subjects: string[] = [];
+      let perSubject = 0;
       for (const rule of rules) {
         subjects.push(...interestSubjects(prefix, rule.topic, rule.match ?? "exact"));
         perSubject = Math.max(perSubject, rule.limit ?? 100);
-        bytes += realm.options.limits.historyBytes;
       }
+      const bytes = rules.length * realm.options.limits.historyBytes;
+      streams.push({
+        realm,
+        config: {
+          name: `clv_${node.name}_history_${token}`,
+          subjects: disjoint(subjects),
+          max_msgs_per_subject: perSubject,
+          max_bytes: Number.isFinite(bytes) ? bytes : -1,
+          storage: "file",
+          discard: "old",
+          num_replicas: 1,
+        },
+      });
     }
-    if (subjects.length === 0) return history;
+    if (streams.length === 0) return history;
     const { jetstream, jetstreamManager } = await import("@nats-io/jetstream");
     // deno-lint-ignore no-explicit-any
     const nc = node.connection as any;
     const jsm = await jetstreamManager(nc) as unknown as Jsm;
-    const name = `clv_${node.name}_history`;
-    const config: StreamConfig = {
-      name,
-      subjects: disjoint(subjects),
-      max_msgs_per_subject: perSubject,
-      max_bytes: Number.isFinite(bytes) ? bytes : -1,
-      storage: "file",
-      discard: "old",
-      num_replicas: 1,
-    };
-    try {
-      await jsm.streams.add(config);
-    } catch {
-      await jsm.streams.update(name, config); // another node (or an earlier run) made it
-    }
-    const last = (await jsm.streams.info(name)).state.last_seq;
-    for (const realm of byToken.values()) realm.broker.history.external = true;
-    const consumer = await jetstream(nc).consumers.get(name);
-    const messages = await consumer.consume() as unknown as Messages;
-    history.#messages = messages;
-    const { promise: caughtUp, resolve } = Promise.withResolvers<void>();
-    if (last === 0) resolve();
-    const skip = node.subject("pub").length + 1;
-    (async () => {
-      for await (const m of messages) {
-        try {
-          const rest = m.subject.slice(skip);
-          const realm = byToken.get(rest.slice(0, rest.indexOf(".")));
-          if (realm !== undefined) record(realm, m.data);
-        } catch (error) {
-          log("error", `Cluster: history ${m.subject}: ${error}`);
-        }
-        if (m.seq >= last) resolve();
+    await dropShared(jsm, `clv_${node.name}_history`, log);
+    const js = jetstream(nc);
+    const caughtUp: Promise<void>[] = [];
+    for (const { realm, config } of streams) {
+      try {
+        await jsm.streams.add(config);
+      } catch {
+        await jsm.streams.update(config.name, config); // another node (or an earlier run) made it
       }
-    })().catch((error) => log("warn", `Cluster: history stream: ${error}`)).finally(resolve);
-    const timer = setTimeout(resolve, 5000);
-    await caughtUp;
+      const last = (await jsm.streams.info(config.name)).state.last_seq;
+      realm.broker.history.external = true;
+      const messages = await (await js.consumers.get(config.name)).consume() as unknown as Messages;
+      history.#messages.push(messages);
+      caughtUp.push(readBack(messages, realm, last, log));
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => timer = setTimeout(resolve, CATCH_UP_MS));
+    await Promise.race([Promise.all(caughtUp), late]);
     clearTimeout(timer);
     return history;
   }
 
-  /** Stops reading the stream. */
+  /** Stops reading the streams. */
   close(): void {
-    this.#messages?.stop();
+    for (const messages of this.#messages) messages.stop();
   }
+}
+
+/**
+ * Removes the one history stream all realms shared in earlier versions:
+ * its subjects overlap the realms' streams, and one realm's flood could
+ * push out another realm's events there. What it held is dropped.
+ */
+async function dropShared(jsm: Jsm, name: string, log: Logger): Promise<void> {
+  let held: number;
+  try {
+    held = (await jsm.streams.info(name)).state.messages;
+  } catch {
+    return; // none
+  }
+  await jsm.streams.delete(name);
+  log(
+    "warn",
+    `Cluster: event history now has one stream per realm; ${name} (${held} messages) removed`,
+  );
+}
+
+/**
+ * Feeds a realm's history stores from its stream, for as long as the
+ * node runs; resolves once the messages up to `last` (what the stream held
+ * at the start) are read.
+ */
+function readBack(messages: Messages, realm: Realm, last: number, log: Logger): Promise<void> {
+  const { promise, resolve } = Promise.withResolvers<void>();
+  if (last === 0) resolve();
+  (async () => {
+    for await (const m of messages) {
+      try {
+        record(realm, m.data);
+      } catch (error) {
+        log("error", `Cluster: history ${m.subject}: ${error}`);
+      }
+      if (m.seq >= last) resolve();
+    }
+  })().catch((error) => log("warn", `Cluster: history stream: ${error}`)).finally(resolve);
+  return promise;
 }
 
 /**

@@ -269,6 +269,62 @@ Deno.test("cluster: event history is the same on every node and survives restart
   }
 });
 
+Deno.test("cluster: one realm's history flood does not push out another realm's stored history", async () => {
+  const realms = [
+    { name: "realm1", eventHistory: [{ topic: "com.victim.log", limit: 10 }] },
+    { name: "realm2", eventHistory: [{ topic: "com.attacker.log", limit: 100 }] },
+  ];
+  const nats = await startNats();
+  const start = async () => {
+    const node = await startRouter({
+      realms,
+      cluster: { servers: [nats.url], name: "hx", ...TIMING },
+    });
+    await node.router.ready;
+    return node;
+  };
+  // A stream all realms shared, as earlier versions made it: removed, its subjects overlap.
+  const { connect: natsConnect } = await import("@nats-io/transport-node");
+  const { jetstreamManager } = await import("@nats-io/jetstream");
+  const nc = await natsConnect({ servers: [nats.url] });
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: "clv_hx_history", subjects: ["clv.hx.pub.>"] });
+  const nodes: TestRouter[] = [];
+  try {
+    nodes.push(await start());
+    const names: string[] = [];
+    for await (const info of jsm.streams.list()) {
+      if (info.config.name.includes("history")) names.push(info.config.name);
+    }
+    deepEqual(names.sort(), ["clv_hx_history_realm1", "clv_hx_history_realm2"]);
+    const victim = await connect(nodes[0]!.url, { realm: "realm1" });
+    for (let i = 1; i <= 3; i++) {
+      await victim.publish("com.victim.log", { args: [`v${i}`] }, { acknowledge: true });
+    }
+    await victim.close();
+    const attacker = await connect(nodes[0]!.url, { realm: "realm2", serializers: ["msgpack"] });
+    for (let i = 0; i < 60; i++) {
+      await attacker.publish("com.attacker.log", { args: [i, "x".repeat(60_000)] }, {
+        acknowledge: true,
+      });
+    }
+    await attacker.close();
+    await nodes.pop()![Symbol.asyncDispose]();
+    nodes.push(await start()); // reads the history back from the streams
+    const s = await connect(nodes[0]!.url, { realm: "realm1" });
+    const id = (await s.call("wamp.subscription.lookup", { args: ["com.victim.log"] })).args[0];
+    const events = (await s.call("wamp.subscription.get_events", { args: [id] })).args as {
+      args: unknown[];
+    }[];
+    deepEqual(events.map((e) => e.args[0]), ["v1", "v2", "v3"]);
+    await s.close();
+  } finally {
+    await nc.close();
+    for (const node of nodes) await node[Symbol.asyncDispose]();
+    await nats.stop();
+  }
+});
+
 Deno.test("cluster: testaments still fire when the survivor due to fire them dies too", async () => {
   await using c = await startCluster(3, "will2");
   const [s1, , s3] = [...c.nodes].sort((x, y) =>
