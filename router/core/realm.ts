@@ -74,7 +74,7 @@ export class Realm {
     const { ids, realms = () => undefined, cookies, trusted } = context;
     let internal: SessionInfo | undefined;
     this.#internal = () => internal ??= internalSession(options.name, ids.global());
-    this.#events = new MetaEvents(() => this.broker, this.#internal);
+    this.#events = new MetaEvents(() => this.broker, this.#internal, () => this.#finish(NOTHING));
     this.broker = new Broker({
       strictUris: options.strictUris,
       subscriptionIds: ids.router,
@@ -387,7 +387,8 @@ export class Realm {
       else done.messages.push(m);
     }
     for (const e of out.effects) done.effects.push(e);
-    this.#events.flush(done.messages);
+    const later = this.#events.flush(done.messages); // the rest of a long queue: a later turn
+    if (later !== undefined) done.effects.push(later);
     sharing?.take(done.effects); // cluster mode: interest and shared publications
     sessions?.take(done.effects); // cluster mode: this node's sessions joining and leaving
     if (replies !== undefined) {
