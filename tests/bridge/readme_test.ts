@@ -100,8 +100,12 @@ Deno.test("docs (HTTP bridge): the config file and the signed-request recipe wor
     const script = recipe!.replaceAll("127.0.0.1:8080", `127.0.0.1:${port}`);
     const first = JSON.parse(await sh(script));
     equal(typeof first.id, "number");
-    // The same script again draws a new nonce: accepted too. A replay of a fixed one is not.
-    const fixed = script.replace(/NONCE=\$\([^)]*\)\)?/, "NONCE=77");
+    // The same script again draws a new nonce: accepted too. A replay of a fixed one (with a
+    // fixed timestamp: two runs may fall in two seconds) is not.
+    const now = `${new Date().toISOString().slice(0, 19)}.000Z`;
+    const fixed = script.replace(/NONCE=\$\([^)]*\)\)?/, "NONCE=77")
+      .replace(/TS=\$\(date [^)]*\)/, `TS=${now}`);
+    equal(fixed.includes(`TS=${now}`), true, "the timestamp is fixed");
     equal(typeof JSON.parse(await sh(fixed)).id, "number");
     equal(JSON.parse(await sh(fixed)).error, "wamp.error.authentication_failed");
   });
