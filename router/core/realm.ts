@@ -338,7 +338,7 @@ export class Realm {
    * the queued ones of sessions that left before go out now (shared with the cluster too).
    */
   close(): Output {
-    this.#closing = true;
+    this.#closing = this.#events.closing = true;
     return this.#finish(this.#members.drainTestaments());
   }
 

@@ -133,3 +133,23 @@ Deno.test("relayed long-poll: once joined, a 1 MiB PUBLISH through the other wor
   const published = await post(`${bed.one}/${transport}/receive`);
   equal(JSON.parse(published.text)[0], 17, published.text);
 });
+
+Deno.test("relayed long-poll: a client's request carrying the relay's admission headers is no admission query", async () => {
+  await using bed = await startBed();
+  const victim = await open(bed.one);
+  const hello = JSON.stringify([1, "realm1", { roles: { subscriber: {} } }]);
+  equal((await post(`${bed.two}/${victim}/send`, hello)).status, 204);
+  equal(JSON.parse((await post(`${bed.one}/${victim}/receive`)).text)[0], 2);
+  const forged = await within(
+    fetch(`${bed.two}/w1-bogus/send`, {
+      method: "POST",
+      body: "[]",
+      headers: { "x-cloverleaf-relay-transport": victim, "x-cloverleaf-relay-size": "999999999" },
+    }),
+    5000,
+  );
+  equal(forged.status, 404, await forged.text());
+  // The victim's session goes on: a SUBSCRIBE is answered.
+  equal((await post(`${bed.two}/${victim}/send`, '[32,1,{},"com.example.t"]')).status, 204);
+  equal(JSON.parse((await post(`${bed.one}/${victim}/receive`)).text)[0], 33);
+});

@@ -9,12 +9,12 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { Router } from "../../router/router.ts";
 import type { Connection as Session } from "../../router/connection.ts";
-import { META_EVENTS_PER_FLUSH } from "../../router/core/meta/events.ts";
+import { EVENTS_PER_TURN } from "../../router/core/meta/events.ts";
 import { MessageType, MetaTopic, sequentialIdGenerator } from "../../wamp/mod.ts";
 import { FakePeer } from "../_helpers/fake_peer.ts";
 import { until } from "../_helpers/router.ts";
 
-const ROLES = { subscriber: {}, callee: {} };
+const ROLES = { subscriber: {}, callee: {}, caller: {}, publisher: {} };
 
 function join(router: Router): { peer: FakePeer; session: Session } {
   const peer = new FakePeer();
@@ -51,7 +51,7 @@ Deno.test("a leaving session's meta events go out in batches, all of them, in or
   leaver.session.receive({ type: MessageType.GOODBYE, details: {}, reason: "wamp.close.normal" });
   const atOnce = watchers.reduce((n, { peer }, i) => n + events(peer).length - before[i]!, 0);
   const all = watchers.length * registrations * 2;
-  ok(atOnce <= META_EVENTS_PER_FLUSH + watchers.length, `${atOnce} EVENTs in the leaving turn`);
+  ok(atOnce <= EVENTS_PER_TURN + watchers.length, `${atOnce} EVENTs in the leaving turn`);
   await until(
     () => watchers.every(({ peer }, i) => events(peer).length - before[i]! === registrations * 2),
     5000,
@@ -65,4 +65,42 @@ Deno.test("a leaving session's meta events go out in batches, all of them, in or
     equal(new Set(ids).size, registrations);
   }
   await router.close();
+});
+
+Deno.test("testaments still queued when the router closes all go out before its GOODBYEs", async () => {
+  const router = new Router({
+    realms: [{ name: "realm1" }],
+    logger: () => {},
+    idGenerator: sequentialIdGenerator(),
+  });
+  const watchers = Array.from({ length: 10 }, () => join(router));
+  for (const { session } of watchers) {
+    session.receive({ type: MessageType.SUBSCRIBE, request: 1, options: {}, topic: "com.will" });
+  }
+  const leavers = Array.from({ length: 4 }, () => join(router));
+  for (const { session } of leavers) {
+    for (let i = 1; i <= 256; i++) {
+      session.receive({
+        type: MessageType.CALL,
+        request: i,
+        options: {},
+        procedure: "wamp.session.add_testament",
+        args: ["com.will", [i], {}],
+      });
+    }
+    session.receive({ type: MessageType.GOODBYE, details: {}, reason: "wamp.close.normal" });
+  }
+  const closing = router.close();
+  for (const { peer, session } of watchers) {
+    const goodbye = peer.sent.findIndex((m) => m.type === MessageType.GOODBYE);
+    ok(goodbye > 0, "GOODBYE sent");
+    const events = peer.sent.slice(0, goodbye).filter((m) => m.type === MessageType.EVENT);
+    equal(events.length, 4 * 256, "every testament before GOODBYE");
+    session.receive({
+      type: MessageType.GOODBYE,
+      details: {},
+      reason: "wamp.close.goodbye_and_out",
+    });
+  }
+  await closing;
 });

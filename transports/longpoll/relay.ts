@@ -76,6 +76,9 @@ export interface ForwardOptions {
 const SECRET_HEADER = "x-cloverleaf-relay";
 /** The header that names the long-poll service (a listener) on the owner. */
 const SERVICE_HEADER = "x-cloverleaf-relay-service";
+/** The headers of an admission query (`LongPollRelay.admit`, path `/`): transport, body size. */
+const TRANSPORT_HEADER = "x-cloverleaf-relay-transport";
+const SIZE_HEADER = "x-cloverleaf-relay-size";
 /** Headers of one hop that are not passed on (`content-length` is set again). */
 const HOP_HEADERS = new Set([
   "connection",
@@ -86,10 +89,9 @@ const HOP_HEADERS = new Set([
   "date",
   SECRET_HEADER,
   SERVICE_HEADER,
+  TRANSPORT_HEADER, // a client's would make a relayed request an admission query
+  SIZE_HEADER,
 ]);
-/** The headers of an admission query (`LongPollRelay.admit`): the transport and the body size. */
-const TRANSPORT_HEADER = "x-cloverleaf-relay-transport";
-const SIZE_HEADER = "x-cloverleaf-relay-size";
 /** Milliseconds the owner has to answer an admission query. */
 const ADMIT_TIMEOUT = 10_000;
 /** A transport ID under a relay: `w<owner>-<random>`. */
@@ -213,7 +215,7 @@ export class LongPollRelay {
         return new Response("No such WAMP transport\n", { status: 404 });
       }
       const transport = request.headers.get(TRANSPORT_HEADER);
-      if (transport !== null) {
+      if (transport !== null && new URL(request.url).pathname === "/") {
         void request.body?.cancel().catch(() => {});
         const limit = target.admitSend(transport, Number(request.headers.get(SIZE_HEADER)));
         if (limit === undefined) return new Response("No such WAMP transport\n", { status: 404 });

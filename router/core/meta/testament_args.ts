@@ -75,7 +75,7 @@ export function parseTestament(
   const bad = invalidOptionKey(MessageType.PUBLISH, options);
   if (bad !== undefined) throw invalid(`publish_options.${bad} has the wrong type`);
   const filter = PublishFilter.from(options);
-  if (typeof filter === "string") throw invalid(`publish_options.${filter} must be a list`);
+  if (typeof filter === "string") throw invalid(`publish_options: ${filter}`);
   if (usesPassthru(options)) throw invalid("payload passthru is not available for testaments");
   const size = TESTAMENT_OVERHEAD + topic.length +
     keptPayloadSize([payload, keywords, options], budget);

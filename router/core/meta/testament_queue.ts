@@ -8,6 +8,7 @@
  */
 
 import { Fifo } from "../fifo.ts";
+import { EVENTS_PER_TURN } from "./events.ts";
 import { append, type Effect, type Output, output } from "../output.ts";
 import type { SessionInfo } from "../types.ts";
 
@@ -18,12 +19,7 @@ import type { SessionInfo } from "../types.ts";
  */
 export const TESTAMENTS_PER_TURN = 8;
 
-/**
- * The EVENTs a turn's testaments may lead to before the rest wait for the
- * next turn: a testament whose topic 3,000 subscriptions match goes alone
- * (8 of them in a turn held a bystander 170 ms, against 50 ms one by one).
- */
-export const EVENTS_PER_TURN = 1024;
+export { EVENTS_PER_TURN };
 
 const NO_ROLES = Object.freeze({});
 
