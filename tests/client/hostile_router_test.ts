@@ -7,6 +7,7 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { ApplicationError, connect, ErrorUri, SessionClosedError } from "../../mod.ts";
 import { until, within } from "../_helpers/router.ts";
 import { assertIdle, hostile } from "./_hostile.ts";
+import type { SubscribeOptions } from "../../wamp/mod.ts";
 
 Deno.test("hostile router: a second CHALLENGE in one join is a protocol violation, answered by no second AUTHENTICATE", async () => {
   await using router = hostile((msg, send) => {
@@ -260,47 +261,35 @@ Deno.test("hostile router: a REGISTERED with an ID the session holds ends it (it
   equal(session.isOpen, false);
 });
 
-Deno.test("hostile router: a SUBSCRIBED with another topic's subscription ID ends the session", async () => {
-  await using router = hostile((msg, send) => {
-    if (msg[0] === 1) send(WELCOME);
-    if (msg[0] === 32) send([33, msg[1], 555]);
+const COLLISIONS: [what: string, first: string, then: [string, SubscribeOptions]][] = [
+  ["another topic's subscription ID", "com.bank.alerts", ["com.public.chat", {}]],
+  ["the subscription ID of the topic under another match policy", "com.bank", ["com.bank", {
+    match: "prefix",
+  }]],
+];
+for (const [what, first, [topic, options]] of COLLISIONS) {
+  Deno.test(`hostile router: a SUBSCRIBED with ${what} ends the session`, async () => {
+    await using router = hostile((msg, send) => {
+      if (msg[0] === 1) send(WELCOME);
+      if (msg[0] === 32) send([33, msg[1], 555]);
+    });
+    const session = await connect(router.url, { realm: "r", serializers: ["json"] });
+    await session.subscribe(first, () => {});
+    // The same topic and policy again shares the ID, as routers answer it.
+    await session.subscribe(first, () => {});
+    await within(
+      session.subscribe(topic, () => {}, options).then(
+        () => Promise.reject(new Error("subscribed")),
+        (error) => ok(error instanceof SessionClosedError, String(error)),
+      ),
+    );
+    await until(() => abortOf(router.received) !== undefined, 3000, "ABORT");
+    match(
+      abortOf(router.received)!,
+      /SUBSCRIBED with subscription 555, held for another topic or match/,
+    );
   });
-  const session = await connect(router.url, { realm: "r", serializers: ["json"] });
-  await session.subscribe("com.bank.alerts", () => {});
-  // The same topic again shares the ID, as routers answer it.
-  await session.subscribe("com.bank.alerts", () => {});
-  await within(
-    session.subscribe("com.public.chat", () => {}).then(
-      () => Promise.reject(new Error("subscribed")),
-      (error) => ok(error instanceof SessionClosedError, String(error)),
-    ),
-  );
-  await until(() => abortOf(router.received) !== undefined, 3000, "ABORT");
-  match(
-    abortOf(router.received)!,
-    /SUBSCRIBED with subscription 555, held for another topic or match/,
-  );
-});
-
-Deno.test("hostile router: a SUBSCRIBED giving a prefix subscription the exact one's ID ends the session", async () => {
-  await using router = hostile((msg, send) => {
-    if (msg[0] === 1) send(WELCOME);
-    if (msg[0] === 32) send([33, msg[1], 555]);
-  });
-  const session = await connect(router.url, { realm: "r", serializers: ["json"] });
-  await session.subscribe("com.bank", () => {});
-  await within(
-    session.subscribe("com.bank", () => {}, { match: "prefix" }).then(
-      () => Promise.reject(new Error("subscribed")),
-      (error) => ok(error instanceof SessionClosedError, String(error)),
-    ),
-  );
-  await until(() => abortOf(router.received) !== undefined, 3000, "ABORT");
-  match(
-    abortOf(router.received)!,
-    /SUBSCRIBED with subscription 555, held for another topic or match/,
-  );
-});
+}
 
 Deno.test("hostile router: an INVOCATION reusing a running invocation's ID for another registration ends the session", async () => {
   const ids = [1, 2];
