@@ -287,18 +287,28 @@ export class LongPollTransport implements Peer {
   async deliver(body: Uint8Array): Promise<number> {
     if (this.state !== "open") return 204; // closing: the router no longer listens
     let status = 204;
-    try {
-      const frames = this.batched ? splitBatchedBody(this.serializer, body) : [body];
-      for (const frame of frames) {
+    const take = (frame: string | Uint8Array) => {
+      if (status !== 204 || this.state !== "open") return;
+      try {
         const refused = preJoinFault(frame.length, this.#inbox);
         if (refused !== undefined) throw refused;
-        const msg = this.serializer.decode(frame);
-        if (this.state !== "open") break;
-        this.#inbox.deliver(msg);
+        this.#inbox.deliver(this.serializer.decode(frame));
+      } catch (error) {
+        this.#inbox.fail(error);
+        status = 400;
       }
+    };
+    let frames: (string | Uint8Array)[];
+    try {
+      frames = this.batched ? splitBatchedBody(this.serializer, body) : [body];
     } catch (error) {
       this.#inbox.fail(error);
-      status = 400;
+      return 400;
+    }
+    // Decoded one at a time, as a stream link does: past the turn, the rest waits undecoded.
+    for (const frame of frames) {
+      if (this.#inbox.waiting) this.#inbox.defer(() => take(frame));
+      else take(frame);
     }
     await this.#inbox.drained();
     return status;

@@ -223,7 +223,11 @@ export class RawSocketConnection implements Link {
       if (next.done) return;
       const frame = next.value;
       if (this.#inbox.waiting) this.#inbox.defer(() => this.#frame(frame));
-      else this.#frame(frame);
+      else {
+        this.#frame(frame);
+        // A PING answered counts against the turn as a message does: a flood ends its turn.
+        if (frame.type !== FrameType.MESSAGE) this.#inbox.worked();
+      }
     }
   }
 

@@ -17,38 +17,9 @@
 import { Fifo } from "../../router/core/fifo.ts";
 import type { PeerHandler } from "../../wamp/mod.ts";
 import { type Arrival, asProtocolViolation } from "./arrival.ts";
+import { CLOCK_EVERY, COSTLY, MIN_TURN_MS, TIMED, TURN_MS } from "./turn_limits.ts";
 
-/**
- * How long one connection's arrivals may run in one turn of the event loop,
- * in milliseconds, before the rest wait for a later turn. A later turn
- * costs about 1 ms of Deno's timers, and a publisher at full speed has
- * turns of 10-20 ms: at 10 ms such a publisher lost 3-5% of its throughput.
- */
-export const TURN_MS = 20;
-
-/**
- * The clock is read at every (this + 1)th arrival (`Date.now()` costs 36
- * ns), and at every one while they cost a millisecond between two reads.
- */
-const CLOCK_EVERY = 7;
-
-/**
- * The shortest turn, in ms: while `n` inboxes wait for a turn, each gets
- * {@linkcode TURN_MS} / (n + 1), so a connection that has a turn to come
- * waits about `TURN_MS` for it however many others are busy.
- */
-export const MIN_TURN_MS = 2;
-
-/**
- * When an inbox's turns count as costly: what its turns took, in ms read
- * off `Date.now()`, each earlier turn's weighing a quarter less. A cheap
- * turn that the clock's millisecond happens to tick in reads 1; turns of a
- * millisecond or more each soon read 4 or more.
- */
-const COSTLY = 1.5;
-
-/** While an inbox's turns cost this much (see {@linkcode COSTLY}), each of its arrivals is timed. */
-const TIMED = 0.5;
+export { MIN_TURN_MS, TURN_MS };
 
 /**
  * How an inbox stops its connection's reading: a {@linkcode Wire} is one.
@@ -232,6 +203,26 @@ export class Inbox {
       }
     }
     hand(handler, item);
+    if (this.#overTurn()) this.#over = true;
+  }
+
+  /**
+   * Counts a link's work on a frame that hands nothing on (a ping it
+   * answered, a fragment it kept) as an arrival: a flood of them ends the
+   * turn as messages do, and once it is over, reading stops until a later
+   * turn (nothing is kept for it).
+   */
+  worked(): void {
+    if (this.#handler === undefined || this.#reading === undefined || this.#failed) return;
+    if (this.#running) {
+      if (!this.#spent && this.#overTurn()) this.#spent = true;
+      return;
+    }
+    if (this.#held || this.#over || this.#kept.length > 0) {
+      if (!this.#held) this.#later();
+      return;
+    }
+    if (this.#turnStart === 0) this.#startTurn();
     if (this.#overTurn()) this.#over = true;
   }
 

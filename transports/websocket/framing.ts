@@ -70,6 +70,8 @@ export interface FrameHandler {
    * @param payload Its payload (at most 125 bytes), unmasked.
    */
   control(opcode: number, payload: Uint8Array): void;
+  /** A fragment of a data message was kept, the message not whole yet. */
+  fragment?(): void;
   /**
    * The stream broke the protocol; the parser stops. Close with `code`.
    *
@@ -337,7 +339,7 @@ export class FrameParser {
     }
     this.#append(payload);
     this.#assembling = !this.#fin;
-    if (!this.#fin) return;
+    if (!this.#fin) return this.#handler.fragment?.();
     const whole = this.#assembled.subarray(0, this.#assembledLength);
     this.#assembled = EMPTY;
     this.#assembledLength = 0;

@@ -140,7 +140,8 @@ export function inflateLimit(
 /**
  * A parser's handler that hands frames on at once, or, past the inbox's
  * turn, keeps them for its next one, in order (copied: a payload may be a
- * view of the chunk being parsed).
+ * view of the chunk being parsed). Control frames and fragments count
+ * against the turn as messages do.
  *
  * @param inbox The connection's inbox.
  * @param handler What frames go to.
@@ -154,9 +155,16 @@ export function inTurn(inbox: Inbox, handler: FrameHandler): FrameHandler {
       inbox.defer(() => handler.message(text, own, compressed));
     },
     control(opcode, payload) {
-      if (!inbox.waiting) return handler.control(opcode, payload);
-      const own = payload.slice();
-      inbox.defer(() => handler.control(opcode, own));
+      if (inbox.waiting) {
+        const own = payload.slice();
+        return inbox.defer(() => handler.control(opcode, own));
+      }
+      handler.control(opcode, payload);
+      inbox.worked(); // a flood of pings ends its turn as messages do
+    },
+    fragment() {
+      // Kept by the parser whatever the turn; counted, so that a flood of fragments stops reading.
+      inbox.worked();
     },
     error(code, reason, refusal) {
       if (!inbox.waiting) return handler.error(code, reason, refusal);

@@ -246,9 +246,8 @@ export class WebSocketPeer implements Link {
   }
 
   /**
-   * Starts the close handshake: flushes what is queued, sends a close
-   * frame, and ends the stream when the other side answers (or after 2 s).
-   * Idempotent.
+   * Starts the close handshake (idempotent): flushes what is queued, sends a
+   * close frame, and ends the stream when the other side answers (or after 2 s).
    *
    * @param code The close code. @default {1000}
    * @param reason A short reason.
@@ -327,14 +326,16 @@ export class WebSocketPeer implements Link {
     this.#parts(parts, 0);
   }
 
-  /** Decodes parts from `from` on; past the turn's time the rest waits for its turn. */
-  #parts(parts: (string | Uint8Array)[], from: number): void {
+  /** Decodes parts from `from` on; past the turn's time the rest (copied once) waits its turn. */
+  #parts(parts: (string | Uint8Array)[], from: number, owned = false): void {
     for (let i = from; i < parts.length; i++) {
       // What arrived before the connection went is handled, as a single message is.
       if (this.#failed) return;
       if (i > from && this.#inbox.waiting) {
-        const rest = parts.slice(i).map((p) => typeof p === "string" ? p : p.slice());
-        return this.#inbox.defer(() => this.#parts(rest, 0));
+        const rest = owned
+          ? parts
+          : parts.slice(i).map((p) => typeof p === "string" ? p : p.slice());
+        return this.#inbox.defer(() => this.#parts(rest, owned ? i : 0, true));
       }
       this.#decode(parts[i]!);
     }
