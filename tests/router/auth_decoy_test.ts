@@ -120,3 +120,23 @@ Deno.test("Router refuses a decoySecret shorter than 16 characters", () => {
   throws(() => new Router({ decoySecret: "short", logger: () => {} }), /decoySecret/);
   new Router({ decoySecret: "sixteen chars ok", logger: () => {} });
 });
+
+Deno.test("wamp-scram: a client nonce over 1024 characters is refused at HELLO, known authid or not", async () => {
+  const scram = scramAuthenticator({
+    users: {
+      erin: {
+        role: "r",
+        kdf: "pbkdf2",
+        salt: "c2FsdA==",
+        iterations: 4096,
+        storedKey: "a",
+        serverKey: "b",
+      },
+    },
+  });
+  for (const authid of ["erin", "mallory"]) {
+    await challengeOf(scram.hello(request(authid, { nonce: "A".repeat(1024) })));
+    const refused = await scram.hello(request(authid, { nonce: "A".repeat(1028) }));
+    ok("deny" in refused && /nonce over 1024/.test(refused.deny), JSON.stringify(refused));
+  }
+});

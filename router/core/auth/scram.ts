@@ -44,6 +44,7 @@ import {
   type DynamicSource,
 } from "./authenticator.ts";
 import { Decoys } from "./decoys.ts";
+import { toBase64 } from "../../../wamp/bytes.ts";
 import { preview } from "../../../wamp/preview.ts";
 
 /** A static WAMP-SCRAM user: KDF parameters and stored credentials. */
@@ -87,6 +88,9 @@ export function scramAuthenticator(options: ScramOptions): Authenticator {
       if (authid === undefined) return deny("wamp-scram needs an authid");
       if (typeof clientNonce !== "string" || decodeBase64(clientNonce) === undefined) {
         return deny("wamp-scram needs authextra.nonce, base64");
+      }
+      if (clientNonce.length > MAX_CLIENT_NONCE) {
+        return deny(`wamp-scram: authextra.nonce over ${MAX_CLIENT_NONCE} characters`);
       }
       const binding = channelBinding(request);
       if (typeof binding === "string") return deny(binding);
@@ -140,7 +144,9 @@ export function scramAuthenticator(options: ScramOptions): Authenticator {
           channelBinding: binding?.type ?? null,
           cbindData: binding?.data ?? null,
         });
-        if (user === undefined || !verifyClientProof(user.storedKey, message, signature)) {
+        // An unknown authid's proof costs what a known one's does (its timing told them apart).
+        const valid = verifyClientProof(user?.storedKey ?? DECOY_STORED_KEY, message, signature);
+        if (user === undefined || !valid) {
           return deny(`wrong wamp-scram proof for "${authid}"`);
         }
         return {
@@ -156,6 +162,15 @@ export function scramAuthenticator(options: ScramOptions): Authenticator {
     };
   }
 }
+
+/** What an unknown authid's proof is checked against: a key no proof matches. */
+const DECOY_STORED_KEY = toBase64(crypto.getRandomValues(new Uint8Array(32)));
+
+/**
+ * The longest client nonce taken, in characters (base64 of 768 bytes;
+ * clients send 16-32): it is in the AuthMessage three times.
+ */
+const MAX_CLIENT_NONCE = 1024;
 
 /** Reads SCRAM credentials from a dynamic authenticator's answer. */
 function scramUser(principal: Dict & { role: string }): ScramUser | undefined {
