@@ -305,6 +305,7 @@ export class Connection implements PeerHandler {
         return this.#task(effect);
       case "close":
       case "abort":
+      case "resume":
       case "cluster":
       case "cluster-publish":
       case "cluster-interest":

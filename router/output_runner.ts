@@ -150,6 +150,8 @@ export class OutputRunner {
         return this.#delivery.target(effect.session)?.shutdown(effect.reason, effect.message);
       case "abort":
         return this.#delivery.target(effect.session)?.violate(effect.message, effect.error);
+      case "resume": // once what runs now is done: a session going on may run more
+        return queueMicrotask(() => this.#resumeWaiting());
       case "cluster":
         return this.cluster?.(effect);
       case "cluster-publish":
@@ -184,6 +186,11 @@ export class OutputRunner {
     } catch (error) {
       this.#log("error", `Internal error in a router continuation: ${error}`);
     }
+    this.#resumeWaiting();
+  }
+
+  /** Lets the sessions waiting for a router call's answer go on. */
+  #resumeWaiting(): void {
     if (this.#waiting.size === 0) return;
     const waiting = [...this.#waiting];
     this.#waiting.clear();

@@ -74,6 +74,19 @@ export interface CloseSession {
 }
 
 /**
+ * Router calls (a procedure authorizer's or authenticator's) were
+ * answered: the sessions whose GOODBYE or ABORT waits behind a decision
+ * may go on (the shell asks each again).
+ */
+export interface ResumeHeld {
+  /** The effect's kind. */
+  readonly kind: "resume";
+}
+
+/** The {@linkcode ResumeHeld} effect (shared). */
+export const RESUME_HELD: ResumeHeld = Object.freeze({ kind: "resume" });
+
+/**
  * Abort a session for a protocol violation found in work that finished
  * later (a request released after an authorization): the shell sends
  * ABORT `wamp.error.protocol_violation` with `message` and closes the
@@ -201,6 +214,7 @@ export type Effect =
   | RunTask<any>
   | CloseSession
   | AbortSession
+  | ResumeHeld
   | ClusterSend
   | ClusterPublish
   | ClusterInterest

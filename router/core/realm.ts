@@ -30,6 +30,7 @@ import {
   NOTHING,
   type Output,
   output,
+  RESUME_HELD,
   type SharedTestament,
 } from "./output.ts";
 import type { PermissionCheck, RouterProcedure } from "./procedures.ts";
@@ -177,7 +178,6 @@ export class Realm {
 
   /**
    * A joined session's details, as the session meta API reports them.
-   *
    * @param member The session.
    * @returns `{session, authid, authrole, authmethod, authprovider, realm, transport}`.
    */
@@ -187,7 +187,6 @@ export class Realm {
 
   /**
    * Serves a procedure from the router itself (before any registration).
-   *
    * @param procedure The procedure URI.
    * @param handler Its implementation.
    */
@@ -393,6 +392,7 @@ export class Realm {
     sessions?.take(done.effects); // cluster mode: this node's sessions joining and leaving
     if (replies !== undefined) {
       for (const reply of replies) append(done, caller!.receive(reply));
+      done.effects.push(RESUME_HELD); // a session may have waited for such an answer
     }
     return done;
   }

@@ -20,6 +20,7 @@ import type {
   ClusterTestaments,
   Effect,
   Output,
+  ResumeHeld,
   RunTask,
   Settled,
 } from "./output.ts";
@@ -47,6 +48,7 @@ export type SessionEffect =
   | SessionTask
   | CloseSession
   | AbortSession
+  | ResumeHeld
   | ClusterSend
   | ClusterPublish
   | ClusterInterest
@@ -109,6 +111,7 @@ export function continued(effect: Effect, then: (out: Output) => SessionOutput):
     case "cancel":
     case "close":
     case "abort":
+    case "resume":
     case "cluster":
     case "cluster-publish":
     case "cluster-interest":
