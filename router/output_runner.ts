@@ -105,6 +105,7 @@ export class OutputRunner {
    * @param procedure The procedure URI.
    * @param args Positional arguments.
    * @param kwargs Keyword arguments.
+   * @param ended Cancels the call when it aborts first (the handshake that asked ended).
    * @returns The result's payload.
    */
   call(
@@ -113,14 +114,23 @@ export class OutputRunner {
     procedure: string,
     args: unknown[],
     kwargs: Dict,
+    ended?: AbortSignal,
   ): Promise<Payload> {
     if (realm === undefined) return Promise.reject(new Error(`realm "${name}" does not exist`));
+    if (ended?.aborted) return Promise.reject(new Error("the handshake ended"));
     const { promise, resolve, reject } = Promise.withResolvers<Payload>();
+    let cancel: (() => Output) | undefined;
+    const abandon = () => {
+      if (cancel !== undefined) this.run(cancel());
+      reject(new Error("the handshake ended"));
+    };
     this.run(realm.callAsRouter(procedure, args, kwargs, 10_000, (result) => {
+      ended?.removeEventListener("abort", abandon);
       if (result.ok) resolve(result.value);
       else reject(result.error);
       return NOTHING;
-    }));
+    }, (c) => cancel = c));
+    ended?.addEventListener("abort", abandon, { once: true });
     return promise;
   }
 

@@ -233,9 +233,10 @@ export class Router {
         router: this.#routerIds,
       },
       now: Date.now,
-      authenticatorCall: (name, procedure, args, kwargs) => {
+      authenticatorCall: (name, procedure, args, kwargs, ended) => {
         const target = name ?? resolved.name;
-        return this.#host.runner.call(this.#realms.get(target), target, procedure, args, kwargs);
+        const realm = this.#realms.get(target);
+        return this.#host.runner.call(realm, target, procedure, args, kwargs, ended);
       },
       realms: (name) => this.#realms.get(name),
       cookies: this.#cookies,

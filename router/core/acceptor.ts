@@ -177,6 +177,7 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
   #roles: Dict = {};
   #answer: Answer | undefined;
   #armed = false;
+  #ended: AbortController | undefined; // aborts when the handshake ends: a router call is cancelled
   #result: AcceptorResult<R> | undefined;
 
   /**
@@ -279,11 +280,12 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
     return { messages: [], effects: this.#end() };
   }
 
-  /** Runs a step as a task; its outcome continues the handshake. */
-  #task(run: () => unknown, then: (value: unknown) => AuthOutcome): Output {
+  /** Runs a step as a task; its outcome continues the handshake (ending it aborts the step). */
+  #task(run: (ended: AbortSignal) => unknown, then: (value: unknown) => AuthOutcome): Output {
+    const ended = (this.#ended ??= new AbortController()).signal;
     const task: RunTask = {
       kind: "task",
-      run,
+      run: () => run(ended),
       resume: (settled: Settled<unknown>) => this.#settle(settled, then),
     };
     if (this.#armed) return { messages: [], effects: [task] };
@@ -380,6 +382,7 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
   /** Stops the timer (if armed) and forgets the CHALLENGE. */
   #end(): Effect[] {
     this.#answer = undefined;
+    this.#ended?.abort(); // a router call still out for it is cancelled
     if (!this.#armed) return [];
     this.#armed = false;
     return [{ kind: "cancel", key: this }];

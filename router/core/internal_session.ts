@@ -9,6 +9,7 @@
 
 import {
   type CallMessage,
+  type CancelMessage,
   type Dict,
   ErrorUri,
   type IdGenerator,
@@ -58,6 +59,7 @@ export class InternalCaller {
   #route: (info: SessionInfo, msg: CallMessage) => Output;
   #requests: IdGenerator = sequentialIdGenerator();
   #waiting = new Map<number, RouterCallDone>();
+  #cancel: (info: SessionInfo, msg: CancelMessage) => Output;
 
   /**
    * Creates the caller.
@@ -65,9 +67,14 @@ export class InternalCaller {
    * @param info The internal session's identity.
    * @param route Routes a CALL (the realm's `call`), returning what happens.
    */
-  constructor(info: SessionInfo, route: (info: SessionInfo, msg: CallMessage) => Output) {
+  constructor(
+    info: SessionInfo,
+    route: (info: SessionInfo, msg: CallMessage) => Output,
+    cancel: (info: SessionInfo, msg: CancelMessage) => Output,
+  ) {
     this.info = info;
     this.#route = route;
+    this.#cancel = cancel;
   }
 
   /** How many calls are in flight. */
@@ -87,6 +94,8 @@ export class InternalCaller {
    * (`cloverleaf.error.limit_exceeded` at once when
    * {@linkcode MAX_ROUTER_CALLS} are already in flight: the callee never
    * sees the call).
+   * @param started Given the call's request ID once it is out (for
+   * {@linkcode InternalCaller.cancel}).
    * @returns What happens now (the CALL's routing).
    */
   call(
@@ -95,6 +104,7 @@ export class InternalCaller {
     kwargs: Dict,
     timeout: number,
     done: RouterCallDone,
+    started?: (request: number) => void,
   ): Output {
     if (this.#waiting.size >= MAX_ROUTER_CALLS) {
       return done({
@@ -107,6 +117,7 @@ export class InternalCaller {
     }
     const request = this.#requests();
     this.#waiting.set(request, done);
+    started?.(request);
     return this.#route(this.info, {
       type: MessageType.CALL,
       request,
@@ -114,6 +125,23 @@ export class InternalCaller {
       procedure,
       args,
       kwargs,
+    });
+  }
+
+  /**
+   * Gives up a call nobody waits for any more (the handshake that asked
+   * ended): CANCEL `killnowait`, and its place is free at once; its
+   * continuation never runs.
+   *
+   * @param request The call's request ID.
+   * @returns What the dealer does (nothing for a call already answered).
+   */
+  cancel(request: number): Output {
+    if (!this.#waiting.delete(request)) return NOTHING;
+    return this.#cancel(this.info, {
+      type: MessageType.CANCEL,
+      request,
+      options: { mode: "killnowait" },
     });
   }
 

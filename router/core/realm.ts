@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type CallMessage, type Dict, MetaProcedure, type WampMessage } from "../../wamp/mod.ts";
+import { type CallMessage, type Dict, MetaProcedure } from "../../wamp/mod.ts";
 import type { Authenticator } from "./auth/authenticator.ts";
 import { realmAuthenticators } from "./auth/methods.ts";
 import { Authorizer, type AuthorizerCall } from "./authorizer.ts";
@@ -24,18 +24,11 @@ import { Members } from "./realm_members.ts";
 import type { SessionCluster, SessionClusterHooks } from "./meta/cluster_sessions.ts";
 import { procedureReflection } from "./dealer/procedure_reflection.ts";
 import { topicReflection } from "./broker/topic_reflection.ts";
-import {
-  append,
-  messagesOnly,
-  NOTHING,
-  type Output,
-  output,
-  RESUME_HELD,
-  type SharedTestament,
-} from "./output.ts";
+import { messagesOnly, NOTHING, type Output, type SharedTestament } from "./output.ts";
 import type { PermissionCheck, RouterProcedure } from "./procedures.ts";
 import { type RealmRequest, Requests } from "./requests.ts";
 import { answer } from "./router_procedure.ts";
+import { completed } from "./realm_output.ts";
 import type { RealmMember, SessionInfo } from "./types.ts";
 
 export type { RealmContext, RealmIds, RouterCallTarget } from "./realm_context.ts";
@@ -178,6 +171,7 @@ export class Realm {
 
   /**
    * A joined session's details, as the session meta API reports them.
+   *
    * @param member The session.
    * @returns `{session, authid, authrole, authmethod, authprovider, realm, transport}`.
    */
@@ -187,6 +181,7 @@ export class Realm {
 
   /**
    * Serves a procedure from the router itself (before any registration).
+   *
    * @param procedure The procedure URI.
    * @param handler Its implementation.
    */
@@ -255,6 +250,7 @@ export class Realm {
    * @param done Continues with the result's payload, or a `CallError`
    * with the ERROR's URI (`no_such_procedure`, `timeout`, the callee's
    * error).
+   * @param started Given, once the call is out, what cancels it (`killnowait`; `done` never runs).
    * @returns What happens now.
    */
   callAsRouter(
@@ -263,9 +259,15 @@ export class Realm {
     kwargs: Dict,
     timeout: number,
     done: RouterCallDone,
+    started?: (cancel: () => Output) => void,
   ): Output {
-    this.#caller ??= new InternalCaller(this.#internal(), (info, msg) => this.call(info, msg));
-    return this.#finish(this.#caller.call(procedure, args, kwargs, timeout, done));
+    const caller = this.#caller ??= new InternalCaller(
+      this.#internal(),
+      (info, msg) => this.call(info, msg),
+      (info, msg) => this.dealer.cancel(info, msg),
+    );
+    const cancelling = started && ((id: number) => started(() => this.#finish(caller.cancel(id))));
+    return this.#finish(caller.call(procedure, args, kwargs, timeout, done, cancelling));
   }
 
   /**
@@ -366,34 +368,8 @@ export class Realm {
     return decision.start((settled) => this.#finish(then(settled)));
   }
 
-  /**
-   * Completes an output: the queued meta events follow its messages, and
-   * replies addressed to the internal session go to the router calls
-   * waiting for them (whose continuations add their own output).
-   */
+  /** Completes an output (`realm_output.ts`): meta events, cluster shares, router-call answers. */
   #finish(out: Output): Output {
-    const caller = this.#caller;
-    const internalId = caller?.info.id;
-    const intercept = caller !== undefined && caller.size > 0 &&
-      out.messages.some((m) => m.to === internalId);
-    const sharing = this.broker.sharing;
-    const sessions = this.#sessions;
-    if (!intercept && !this.#events.pending && !sharing?.pending && !sessions?.pending) return out;
-    const done = output();
-    let replies: WampMessage[] | undefined;
-    for (const m of out.messages) {
-      if (intercept && m.to === internalId) (replies ??= []).push(m.msg);
-      else done.messages.push(m);
-    }
-    for (const e of out.effects) done.effects.push(e);
-    const later = this.#events.flush(done.messages); // the rest of a long queue: a later turn
-    if (later !== undefined) done.effects.push(later);
-    sharing?.take(done.effects); // cluster mode: interest and shared publications
-    sessions?.take(done.effects); // cluster mode: this node's sessions joining and leaving
-    if (replies !== undefined) {
-      for (const reply of replies) append(done, caller!.receive(reply));
-      done.effects.push(RESUME_HELD); // a session may have waited for such an answer
-    }
-    return done;
+    return completed(out, this.#events, this.#caller, this.broker.sharing, this.#sessions);
   }
 }

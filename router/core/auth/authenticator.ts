@@ -59,9 +59,10 @@ export type AuthOutcome =
     /**
      * Asks something that may take a while (a dynamic authenticator): the
      * router calls it (it may return a promise) and waits, under its
-     * `authTimeout`; when it throws, the handshake is denied.
+     * `authTimeout`; when it throws, the handshake is denied. `ended`
+     * aborts when the handshake ends first (the client left).
      */
-    readonly ask: () => unknown;
+    readonly ask: (ended?: AbortSignal) => unknown;
     /** Continues with the answer (throwing denies). */
     readonly next: (answer: unknown) => AuthOutcome;
   };
@@ -120,8 +121,8 @@ export type DynamicAuthenticator = (
  * principal.
  */
 export interface ProcedureAuthenticator {
-  /** Calls the procedure (returns a promise of the call's result). */
-  readonly call: (request: DynamicAuthRequest) => unknown;
+  /** Calls the procedure (returns a promise of the call's result; `ended` cancels it). */
+  readonly call: (request: DynamicAuthRequest, ended?: AbortSignal) => unknown;
   /** The principal in the call's result. */
   readonly principal: (result: unknown) => DynamicPrincipal;
 }
@@ -252,7 +253,7 @@ export function askAuthenticator(
     };
   }
   return {
-    ask: () => source.call(asked),
+    ask: (ended) => source.call(asked, ended),
     next: (result) => next(principalOf(source.principal(result))),
   };
 }

@@ -22,12 +22,15 @@ import { wampcraAuthenticator } from "./wampcra.ts";
 /**
  * Calls a procedure as the router, in the named realm (or the realm
  * itself); the router runs it as a task and reads the result's payload.
+ * When `ended` aborts first, the call is cancelled (`killnowait`) and its
+ * place among the realm's router calls freed.
  */
 export type RouterCall = (
   realm: string | undefined,
   procedure: string,
   args: unknown[],
   kwargs: Dict,
+  ended?: AbortSignal,
 ) => PromiseLike<Payload>;
 
 /** What a realm's authenticators take from the router. */
@@ -111,9 +114,9 @@ function procedureAuthenticator(
   realm: string | undefined,
 ): ProcedureAuthenticator {
   return {
-    call: (request) => {
+    call: (request, ended) => {
       const { realm: asked, authid, ...details } = request;
-      return call(realm, procedure, [asked, authid ?? null, details], {});
+      return call(realm, procedure, [asked, authid ?? null, details], {}, ended);
     },
     principal: (result) => (result as Payload).args?.[0] as DynamicPrincipal,
   };
