@@ -64,9 +64,16 @@ export class HandshakeTimers {
  *
  * @param options The listener's TLS settings.
  * @returns The server options.
+ * @throws {TypeError} When client certificates are asked for without `ca`:
+ * they would be checked against the public roots, which sign anyone.
  */
 export function tlsServerOptions(options: ListenerTlsOptions): tls.TlsOptions {
   const mode = options.clientCertificates ?? "none";
+  if (mode !== "none" && options.ca === undefined) {
+    throw new TypeError(
+      `Cannot ask for client certificates ("${mode}") without "ca", the CA they chain to`,
+    );
+  }
   return {
     cert: options.cert,
     key: options.key,
