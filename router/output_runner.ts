@@ -49,6 +49,8 @@ export class OutputRunner {
   #timers = new Map<unknown, ReturnType<typeof setTimeout>>();
   /** Sessions that kept messages back behind a pending authorization. */
   #waiting = new Set<WaitingSession>();
+  /** A microtask that lets waiting sessions go on is queued. */
+  #resuming = false;
   #log: Logger;
   /** Runs `cluster` effects, once the router joined a cluster. */
   cluster: ((effect: ClusterSend) => void) | undefined;
@@ -120,17 +122,19 @@ export class OutputRunner {
     if (ended?.aborted) return Promise.reject(new Error("the handshake ended"));
     const { promise, resolve, reject } = Promise.withResolvers<Payload>();
     let cancel: (() => Output) | undefined;
-    const abandon = () => {
-      if (cancel !== undefined) this.run(cancel());
-      reject(new Error("the handshake ended"));
-    };
+    // After the step that ended the handshake returned (an abort listener's throw would be uncaught).
+    const abandon = () => queueMicrotask(() => this.#later(() => cancel?.() ?? NOTHING));
+    ended?.addEventListener("abort", abandon, { once: true });
     this.run(realm.callAsRouter(procedure, args, kwargs, 10_000, (result) => {
       ended?.removeEventListener("abort", abandon);
+      cancel = undefined;
       if (result.ok) resolve(result.value);
       else reject(result.error);
       return NOTHING;
     }, (c) => cancel = c));
-    ended?.addEventListener("abort", abandon, { once: true });
+    ended?.addEventListener("abort", () => reject(new Error("the handshake ended")), {
+      once: true,
+    });
     return promise;
   }
 
@@ -160,8 +164,13 @@ export class OutputRunner {
         return this.#delivery.target(effect.session)?.shutdown(effect.reason, effect.message);
       case "abort":
         return this.#delivery.target(effect.session)?.violate(effect.message, effect.error);
-      case "resume": // once what runs now is done: a session going on may run more
-        return queueMicrotask(() => this.#resumeWaiting());
+      case "resume": // once what runs now is done (one microtask however many ask for it)
+        if (this.#resuming) return;
+        this.#resuming = true;
+        return queueMicrotask(() => {
+          this.#resuming = false;
+          this.#resumeWaiting();
+        });
       case "cluster":
         return this.cluster?.(effect);
       case "cluster-publish":

@@ -69,7 +69,7 @@ export class HandshakeTimers {
  */
 export function tlsServerOptions(options: ListenerTlsOptions): tls.TlsOptions {
   const mode = options.clientCertificates ?? "none";
-  if (mode !== "none" && options.ca === undefined) {
+  if (mode !== "none" && !(options.ca?.length)) {
     throw new TypeError(
       `Cannot ask for client certificates ("${mode}") without "ca", the CA they chain to`,
     );

@@ -280,9 +280,9 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
     return { messages: [], effects: this.#end() };
   }
 
-  /** Runs a step as a task; its outcome continues the handshake (ending it aborts the step). */
-  #task(run: (ended: AbortSignal) => unknown, then: (value: unknown) => AuthOutcome): Output {
-    const ended = (this.#ended ??= new AbortController()).signal;
+  /** Runs a step as a task; its outcome continues the handshake (ending it aborts an `ask`). */
+  #task(run: (ended?: AbortSignal) => unknown, then: (value: unknown) => AuthOutcome): Output {
+    const ended = run.length > 0 ? (this.#ended ??= new AbortController()).signal : undefined; // `ask`
     const task: RunTask = {
       kind: "task",
       run: () => run(ended),

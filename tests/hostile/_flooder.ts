@@ -57,12 +57,13 @@ if (kind === "fragment") {
   socket.write(wsFrame(EMPTY, 1, false)); // the message the fragments continue
   unit = wsFrame(EMPTY, 0, false);
 }
+const gone = new Promise((resolve) => socket.once("close", resolve));
 const per = Math.floor((1 << 20) / unit.length);
 const block = new Uint8Array(per * unit.length);
 for (let i = 0; i < per; i++) block.set(unit, i * unit.length);
 for (let i = 0; i < Number(mib) && !socket.destroyed; i++) {
   if (!socket.write(block)) {
-    await new Promise((resolve) => socket.once("drain", resolve).once("close", resolve));
+    await Promise.race([new Promise((resolve) => socket.once("drain", resolve)), gone]);
   }
 }
 console.log("done");

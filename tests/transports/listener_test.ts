@@ -245,10 +245,15 @@ Deno.test("a TLS listener verifies client certificates: authmethod tls over wss,
   const router = new Router({ realms: [{ name: "realm1" }], logger: () => {} });
   // Without `ca` client certificates would be checked against the public roots: refused.
   for (const clientCertificates of ["request", "require"] as const) {
-    await rejects(
-      listen(router, { port: 0, tls: { cert: pki.cert, key: pki.key, clientCertificates } }),
-      /without "ca"/,
-    );
+    for (const ca of [{}, { ca: [] }]) {
+      await rejects(
+        listen(router, {
+          port: 0,
+          tls: { cert: pki.cert, key: pki.key, clientCertificates, ...ca },
+        }),
+        /without "ca"/,
+      );
+    }
   }
   const strict = await listen(router, {
     port: 0,

@@ -209,8 +209,8 @@ export class Inbox {
   /**
    * Counts a link's work on a frame that hands nothing on (a ping it
    * answered, a fragment it kept) as an arrival: a flood of them ends the
-   * turn as messages do, and once it is over, reading stops until a later
-   * turn (nothing is kept for it).
+   * turn as messages do, and a frame that comes after the turn is over
+   * stops reading until a later turn (nothing is kept for it).
    */
   worked(): void {
     if (this.#handler === undefined || this.#reading === undefined || this.#failed) return;

@@ -86,11 +86,11 @@ export function scramAuthenticator(options: ScramOptions): Authenticator {
       const authid = request.authid;
       const clientNonce = request.authextra.nonce;
       if (authid === undefined) return deny("wamp-scram needs an authid");
+      if (typeof clientNonce === "string" && clientNonce.length > MAX_CLIENT_NONCE) {
+        return deny(`wamp-scram: authextra.nonce over ${MAX_CLIENT_NONCE} characters`);
+      }
       if (typeof clientNonce !== "string" || decodeBase64(clientNonce) === undefined) {
         return deny("wamp-scram needs authextra.nonce, base64");
-      }
-      if (clientNonce.length > MAX_CLIENT_NONCE) {
-        return deny(`wamp-scram: authextra.nonce over ${MAX_CLIENT_NONCE} characters`);
       }
       const binding = channelBinding(request);
       if (typeof binding === "string") return deny(binding);
