@@ -23,10 +23,18 @@
  * @module
  */
 
-import { type Dict, ErrorUri } from "../../wamp/mod.ts";
+import type { Dict } from "../../wamp/mod.ts";
 import type { RouterCallDone } from "./internal_session.ts";
 import { MatchIndex } from "./match_index.ts";
-import { type ArmTimer, type Effect, NOTHING, type Output, type RunTask } from "./output.ts";
+import {
+  append,
+  type ArmTimer,
+  type Effect,
+  NOTHING,
+  type Output,
+  output,
+  type RunTask,
+} from "./output.ts";
 import {
   type Action,
   captures,
@@ -38,7 +46,7 @@ import {
   requestMatch,
   type RoleOptions,
 } from "./permissions.ts";
-import { CallError } from "./errors.ts";
+import { AuthorizerFailures } from "./authorizer_failures.ts";
 import { ASKED_BYTES, keptPayloadSize } from "./limits.ts";
 import type { Logger, SessionInfo } from "./types.ts";
 
@@ -62,6 +70,7 @@ export type AuthorizerCall = (
   args: unknown[],
   kwargs: Dict,
   done: RouterCallDone,
+  started?: (cancel: () => Output) => void,
 ) => Output;
 
 /**
@@ -112,11 +121,12 @@ export class Authorizer {
   #cache = new Map<number, { readonly decisions: Map<string, Decision>; chars: number }>();
   /** Dynamic decisions pending, by session (none once the session is forgotten). */
   #pending = new Map<number, number>();
+  /** Procedure authorizers' calls still out, by session: cancelled when it leaves. */
+  #calls = new Map<number, Set<() => Output>>();
   #trusted: TrustedRegistrations | undefined;
   #call: AuthorizerCall;
   #log: Logger;
-  /** Per dynamic rule: requests denied in a row because it could not decide. */
-  #failures = new Map<Rule, number>();
+  #failures: AuthorizerFailures;
 
   /**
    * Creates the rules.
@@ -140,6 +150,7 @@ export class Authorizer {
     this.#trusted = trusted;
     this.#call = call;
     this.#log = log;
+    this.#failures = new AuthorizerFailures(log);
     for (const role of roles) {
       const authorizer = role.authorizer;
       if (authorizer !== undefined) {
@@ -282,7 +293,8 @@ export class Authorizer {
   ): Output {
     let settled = false, failure = false;
     const failed = (error: unknown): Decision => {
-      if (!settled) this.#failed(rule, session, action, uri, error);
+      const name = "procedure" in rule ? `procedure "${rule.procedure}"` : "function";
+      if (!settled) this.#failures.failed(rule, name, session, action, uri, error);
       failure = true;
       return DENY;
     };
@@ -295,7 +307,7 @@ export class Authorizer {
     const end = (decision: Decision, cancel?: Effect): Output => {
       if (settled) return NOTHING;
       settled = true;
-      if (!failure) this.#failures.delete(rule);
+      if (!failure) this.#failures.decided(rule);
       // A procedure trusted while it decided (a realm added) is not given away by its answer.
       if (action === "register" && this.#capturesTrusted(session, uri, options)) decision = DENY;
       this.#decided(session.id, key, decision);
@@ -315,49 +327,22 @@ export class Authorizer {
       return { messages: [], effects: [timer, task] };
     }
     // Crossbar's dynamic authorizer call: `authorize(session, uri, action, options)`.
-    const out = this.#call(
-      rule.realm,
-      rule.procedure,
-      [details, uri, action, options],
-      {},
-      (r) => end(r.ok ? decisionOf(r.value.args?.[0]) : failed(r.error), cancel),
-    );
+    let stop: (() => Output) | undefined;
+    const calls = this.#calls;
+    const out = this.#call(rule.realm, rule.procedure, [details, uri, action, options], {}, (r) => {
+      if (stop !== undefined) calls.get(session.id)?.delete(stop);
+      return end(r.ok ? decisionOf(r.value.args?.[0]) : failed(r.error), cancel);
+    }, (cancelCall) => {
+      stop = () => { // the session left: no decision, no timer, the call cancelled
+        settled = true;
+        const o = cancelCall();
+        return { messages: o.messages, effects: [cancel, ...o.effects] };
+      };
+      const held = calls.get(session.id);
+      if (held === undefined) calls.set(session.id, new Set([stop]));
+      else held.add(stop);
+    });
     return settled ? out : { messages: out.messages, effects: [timer, ...out.effects] };
-  }
-
-  /**
-   * Logs a dynamic authorizer that could not decide (the request is
-   * denied): the 1st, 10th, 100th, … failure in a row, so a missing
-   * authorizer shows at once and a busy realm does not flood the log.
-   */
-  #failed(rule: Rule, session: SessionInfo, action: Action, uri: string, error: unknown): void {
-    const count = (this.#failures.get(rule) ?? 0) + 1;
-    this.#failures.set(rule, count);
-    if (!/^10*$/.test(`${count}`)) return;
-    const name = "procedure" in rule ? `procedure "${rule.procedure}"` : "function";
-    const missing = error instanceof CallError && error.uri === ErrorUri.NO_SUCH_PROCEDURE;
-    const reason = missing
-      ? "not registered"
-      : error instanceof CallError
-      ? `${error.uri}: ${error.message}`
-      : error instanceof Error
-      ? error.message
-      : String(error);
-    const times = count === 1 ? "" : ` (${count} requests denied in a row)`;
-    this.#log(
-      "warn",
-      `Dynamic authorizer ${name} failed (${reason}): ${action} "${uri}" denied${times}`,
-      {
-        realm: session.realm,
-        session: session.id,
-        authid: session.authid,
-        authrole: session.authrole,
-        reason: missing ? ErrorUri.NO_SUCH_PROCEDURE : reason,
-        action,
-        uri,
-        denied: count,
-      },
-    );
   }
 
   /** Whether a REGISTER from a session without the trusted role could capture a trusted procedure. */
@@ -371,10 +356,23 @@ export class Authorizer {
     return false;
   }
 
-  /** Forgets a session's cached decisions, and any decision it still waits for. */
-  forget(sessionId: number): void {
+  /**
+   * Forgets a session's cached decisions and any decision it still waits
+   * for: a procedure authorizer's call still out for it is cancelled
+   * (`killnowait`), its place among the realm's router calls freed.
+   *
+   * @param sessionId The session, which left.
+   * @returns The cancellations.
+   */
+  forget(sessionId: number): Output {
     this.#cache.delete(sessionId);
     this.#pending.delete(sessionId);
+    const calls = this.#calls.get(sessionId);
+    if (calls === undefined) return NOTHING;
+    this.#calls.delete(sessionId);
+    const out = output();
+    for (const stop of calls) append(out, stop());
+    return out;
   }
 }
 

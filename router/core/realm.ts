@@ -103,12 +103,12 @@ export class Realm {
       limits: options.limits,
       busy: context.busy ?? (() => false),
     });
-    const call: AuthorizerCall = (realm, procedure, args, kwargs, done) => {
+    const call: AuthorizerCall = (realm, procedure, args, kwargs, done, started) => {
       const target = realm === undefined || realm === options.name ? this : realms(realm);
       if (target === undefined) {
         return done({ ok: false, error: new Error(`realm "${realm}" does not exist`) });
       }
-      return target.callAsRouter(procedure, args, kwargs, 10_000, done);
+      return target.callAsRouter(procedure, args, kwargs, 10_000, done, started);
     };
     this.authenticators = realmAuthenticators(options, context);
     this.authorizer = new Authorizer(options.roles, call, trusted, context.log);

@@ -192,9 +192,13 @@ export class Members {
     };
     if (quiet || realm.closing()) realm.events.muted(depart);
     else depart();
-    realm.authorizer.forget(id);
+    const stopped = realm.authorizer.forget(id); // decisions it waited for: calls cancelled
     realm.requests.forget(id);
-    return out;
+    if (stopped === NOTHING) return out;
+    const all = output();
+    append(all, out);
+    append(all, stopped);
+    return all;
   }
 
   /** `wamp.session.kill*`: the session leaves now; the shell closes it with GOODBYE. */
