@@ -62,7 +62,8 @@ export {
 
 /**
  * Calls a procedure as the router, in the named realm (or the realm
- * itself), and continues with its outcome.
+ * itself), and continues with its outcome; `started`, once the call is
+ * out, gets what cancels it (the session that asked left).
  */
 export type AuthorizerCall = (
   realm: string | undefined,
@@ -330,7 +331,8 @@ export class Authorizer {
     let stop: (() => Output) | undefined;
     const calls = this.#calls;
     const out = this.#call(rule.realm, rule.procedure, [details, uri, action, options], {}, (r) => {
-      if (stop !== undefined) calls.get(session.id)?.delete(stop);
+      const held = stop === undefined ? undefined : calls.get(session.id);
+      if (held?.delete(stop!) && held.size === 0) calls.delete(session.id);
       return end(r.ok ? decisionOf(r.value.args?.[0]) : failed(r.error), cancel);
     }, (cancelCall) => {
       stop = () => { // the session left: no decision, no timer, the call cancelled

@@ -171,7 +171,9 @@ export class Members {
    * Removes a session and everything it held; its testaments and
    * `on_leave` are queued unless `quiet` or the realm is closing.
    *
-   * @returns What the dealer sends the other sessions, and timers to cancel.
+   * @returns What the dealer sends the other sessions, timers to cancel,
+   * and the cancellation of authorizer calls still out for it (INTERRUPT to
+   * their callee, completed by their realm).
    */
   leave(id: number, quiet = false): Output {
     const member = this.#members.get(id);

@@ -25,9 +25,11 @@ Deno.test("sessions that leave while an authorizer decides do not keep its route
   });
   const backend = await connectLocal(t.router, "auth");
   let interrupted = 0;
-  await backend.register("com.example.authorize", async (_args, _kwargs, _details, inv) => {
+  await backend.register("com.example.authorize", async (args, _kwargs, _details, inv) => {
+    if (args[1] === "com.example.mine") return { args: [true] };
+    // Longer than the whole test: only a cancelled call frees its place in time.
     await new Promise((resolve) => {
-      const timer = setTimeout(resolve, 1000);
+      const timer = setTimeout(resolve, 10_000);
       inv.signal.addEventListener("abort", () => {
         interrupted++;
         clearTimeout(timer);
