@@ -1,13 +1,12 @@
 /**
- * The opening handshake as one state machine (spec "Session
- * Establishment"): HELLO, then AUTHENTICATE when challenged, each answered
- * with CHALLENGE, WELCOME or ABORT. {@linkcode acceptHello} takes the
- * first look (roles, realm, which of the realm's authentication methods
- * runs); {@linkcode Acceptor} runs the method's steps. A step the method
- * may take its time over (a custom method's promise, a dynamic
- * authenticator) is a {@linkcode RunTask} the shell runs and resumes, and
- * the router's `authTimeout` an {@linkcode ArmTimer}: the acceptor never
- * waits, so tests drive it by resuming tasks and firing timers.
+ * The opening handshake as one state machine (spec "Session Establishment"): HELLO, then
+ * AUTHENTICATE when challenged, each answered with CHALLENGE, WELCOME or ABORT.
+ * {@linkcode acceptHello} takes the first look (roles, realm, which of the realm's
+ * authentication methods runs); {@linkcode Acceptor} runs the method's steps. A step the
+ * method may take its time over (a custom method's promise, a dynamic authenticator) is a
+ * {@linkcode RunTask} the shell runs and resumes, and the router's `authTimeout` an
+ * {@linkcode ArmTimer}: the acceptor never waits, so tests drive it by resuming tasks and
+ * firing timers.
  *
  * @module
  */
@@ -281,11 +280,10 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
   }
 
   /** Runs a step as a task; its outcome continues the handshake (ending it aborts an `ask`). */
-  #task(run: (ended?: AbortSignal) => unknown, then: (value: unknown) => AuthOutcome): Output {
-    const ended = run.length > 0 ? (this.#ended ??= new AbortController()).signal : undefined; // `ask`
+  #task(run: (ended?: AbortSignal) => unknown, then: Then, ask = false): Output {
     const task: RunTask = {
       kind: "task",
-      run: () => run(ended),
+      run: () => run(ask ? (this.#ended ??= new AbortController()).signal : undefined),
       resume: (settled: Settled<unknown>) => this.#settle(settled, then),
     };
     if (this.#armed) return { messages: [], effects: [task] };
@@ -299,7 +297,7 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
     return { messages: [], effects: [timer, task] };
   }
 
-  #settle(settled: Settled<unknown>, then: (value: unknown) => AuthOutcome): Output {
+  #settle(settled: Settled<unknown>, then: Then): Output {
     if (this.#result !== undefined) return NOTHING;
     if (!settled.ok) return this.#deny(settled.error);
     let outcome: AuthOutcome;
@@ -310,7 +308,7 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
     } catch (error) {
       return this.#deny(error);
     }
-    if ("ask" in outcome) return this.#task(outcome.ask, outcome.next);
+    if ("ask" in outcome) return this.#task(outcome.ask, outcome.next, true);
     this.#answer = outcome.answer;
     return this.#send({
       type: MessageType.CHALLENGE,
@@ -393,6 +391,8 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
   }
 }
 
+/** What continues a handshake with a step's outcome. */
+type Then = (value: unknown) => AuthOutcome;
 /** A method's step returns its outcome. */
 function outcomeOf(value: unknown): AuthOutcome {
   return value as AuthOutcome;

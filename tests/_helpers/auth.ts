@@ -201,3 +201,17 @@ export async function rawWamp(url: string): Promise<RawWamp> {
     [Symbol.asyncDispose]: () => ws[Symbol.asyncDispose](),
   };
 }
+
+/**
+ * Realms where anonymous sessions of `realm1` (role `guest`) are authorized
+ * by the procedure `com.example.authorize`, registered in realm `auth`
+ * (whose anonymous sessions have the trusted role).
+ */
+export const PROCEDURE_AUTHORIZER_REALMS = [
+  { name: "auth", anonymousRole: "trusted" },
+  {
+    name: "realm1",
+    anonymousRole: "guest",
+    roles: [{ name: "guest", authorizer: "com.example.authorize", authorizerRealm: "auth" }],
+  },
+];
