@@ -6,7 +6,13 @@
  * @module
  */
 
-import { type ConfigErrors, ConfigObject, expandEnv, weakSecret } from "../config/mod.ts";
+import {
+  configError,
+  type ConfigErrors,
+  ConfigObject,
+  expandEnv,
+  weakSecret,
+} from "../config/mod.ts";
 import type { LogLevel } from "../router/mod.ts";
 import type { ClusterOptions } from "../cluster/node.ts";
 import {
@@ -248,6 +254,17 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
         path,
       );
       if (resolved !== undefined) config.bridges.push({ at: path, bridge: resolved });
+      // An open path of the trusted role would let anyone call the realms' authenticators.
+      if (
+        resolved !== undefined && "none" in resolved.auth && resolved.role === config.trustedRole
+      ) {
+        errors.collect(() => {
+          throw configError(
+            `${path}.role`,
+            `an open path ("auth": "none") may not have the trusted role "${resolved.role}"`,
+          );
+        }, path);
+      }
     });
     file.array("httpServices").forEach((service, i) => {
       const path = `httpServices[${i}]`;

@@ -216,6 +216,7 @@ export class Router {
 
   #addRealm(options: RealmOptions, path: string, config: ConfigObjectOptions): void {
     const resolved = resolveRealmOptions(options, path, config);
+    this.#trusted.check(resolved, path);
     if (this.#realms.has(resolved.name)) {
       throw new TypeError(`Cannot add realm "${resolved.name}": realm already exists`);
     }

@@ -44,11 +44,13 @@ export interface RouterOptions {
    */
   authTimeout?: number;
   /**
-   * The authrole whose sessions may register the dynamic authenticator and
-   * authorizer procedures that realms name (and patterns that could
-   * capture them); other sessions get ERROR `wamp.error.not_authorized`,
-   * even in a realm without roles. The router's internal session needs no
-   * registration.
+   * The authrole whose sessions may register and call the dynamic
+   * authenticator and authorizer procedures that realms name (and register
+   * patterns that could capture them); other sessions get ERROR
+   * `wamp.error.not_authorized`, even in a realm without roles. The
+   * router's own calls are not checked. Only credentials give this role: a
+   * realm whose anonymous sessions would get it is refused (`ConfigError`
+   * at `anonymousRole`).
    * @default {"trusted"}
    */
   trustedRole?: string;

@@ -9,7 +9,9 @@
  */
 
 import type { Realm } from "./core/realm.ts";
+import type { ResolvedRealmOptions } from "./core/realm_options.ts";
 import { captures } from "./core/permissions.ts";
+import { configError } from "../config/mod.ts";
 
 /** A callee's part of a registration, to revoke. */
 export interface Capture {
@@ -45,6 +47,25 @@ export class TrustedProcedures {
     let procedures = this.#byRealm.get(realm);
     if (procedures === undefined) this.#byRealm.set(realm, procedures = new Set());
     return procedures;
+  }
+
+  /**
+   * Refuses a realm that would give the trusted role without credentials:
+   * anyone who can reach the router could then join anonymously, register
+   * the authenticator and answer every login (there is no realm "only the
+   * backend can reach": every listener serves every realm).
+   *
+   * @param realm The realm's resolved options.
+   * @param path Where they came from, for the error.
+   * @throws {ConfigError} At `<path>.anonymousRole`.
+   */
+  check(realm: ResolvedRealmOptions, path: string): void {
+    if (!realm.anonymous || realm.anonymousRole !== this.role) return;
+    throw configError(
+      `${path}.anonymousRole`,
+      `anonymous sessions may not get the trusted role "${this.role}" (it registers authenticators ` +
+        "and authorizers): give the backend a principal with that role",
+    );
   }
 
   /**

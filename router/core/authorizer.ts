@@ -200,7 +200,7 @@ export class Authorizer {
     uri: string,
     options: Dict,
   ): Decision | PendingDecision {
-    if (action === "register" && this.#capturesTrusted(session, uri, options)) return DENY;
+    if (this.#reachesTrusted(session, action, uri, options)) return DENY;
     if (this.#rules.size === 0) return ALLOW;
     const rule = this.#rules.get(session.authrole);
     if (rule === undefined) return DENY;
@@ -310,7 +310,7 @@ export class Authorizer {
       settled = true;
       if (!failure) this.#failures.decided(rule);
       // A procedure trusted while it decided (a realm added) is not given away by its answer.
-      if (action === "register" && this.#capturesTrusted(session, uri, options)) decision = DENY;
+      if (this.#reachesTrusted(session, action, uri, options)) decision = DENY;
       this.#decided(session.id, key, decision);
       const out = then(decision);
       return cancel === undefined
@@ -347,11 +347,18 @@ export class Authorizer {
     return settled ? out : { messages: out.messages, effects: [timer, ...out.effects] };
   }
 
-  /** Whether a REGISTER from a session without the trusted role could capture a trusted procedure. */
-  #capturesTrusted(session: SessionInfo, uri: string, options: Dict): boolean {
+  /**
+   * Whether a session without the trusted role asks for a trusted
+   * procedure: a REGISTER that could capture one (it would answer others'
+   * logins or requests), or a CALL of one (an authenticator answers with
+   * secrets and roles). The router's own calls do not come through here.
+   */
+  #reachesTrusted(session: SessionInfo, action: Action, uri: string, options: Dict): boolean {
     const trusted = this.#trusted;
     if (trusted === undefined || trusted.procedures.size === 0) return false;
     if (session.authrole === trusted.role) return false;
+    if (action === "call") return trusted.procedures.has(uri);
+    if (action !== "register") return false;
     for (const procedure of trusted.procedures) {
       if (captures(uri, options.match, procedure)) return true;
     }

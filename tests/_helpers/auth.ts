@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { RealmOptions } from "../../mod.ts";
 import { linkedPeers } from "../../transports/mod.ts";
 import {
   cryptosignKeyPair,
@@ -203,12 +204,26 @@ export async function rawWamp(url: string): Promise<RawWamp> {
 }
 
 /**
+ * A realm `auth` whose one principal, {@linkcode BACKEND}, has the trusted
+ * role (anonymous sessions may not: the router refuses such a realm).
+ *
+ * @param name The realm's name.
+ * @returns Its options.
+ */
+export function trustedRealm(name = "auth"): RealmOptions {
+  return { name, auth: { ticket: { principals: { backend: { ticket: "b", role: "trusted" } } } } };
+}
+
+/** Join options of the backend principal of {@linkcode trustedRealm}. */
+export const BACKEND = { authid: "backend", ticket: "b", timeout: 5000 } as const;
+
+/**
  * Realms where anonymous sessions of `realm1` (role `guest`) are authorized
  * by the procedure `com.example.authorize`, registered in realm `auth`
- * (whose anonymous sessions have the trusted role).
+ * (by {@linkcode BACKEND}, which has the trusted role).
  */
-export const PROCEDURE_AUTHORIZER_REALMS = [
-  { name: "auth", anonymousRole: "trusted" },
+export const PROCEDURE_AUTHORIZER_REALMS: RealmOptions[] = [
+  trustedRealm(),
   {
     name: "realm1",
     anonymousRole: "guest",

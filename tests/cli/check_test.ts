@@ -103,6 +103,22 @@ Deno.test("cli check prints every independent error with its path, one per line,
   });
 });
 
+Deno.test("cli check refuses the trusted role to anyone without credentials", async () => {
+  const config = {
+    trustedRole: "backend",
+    realms: [{ name: "auth", anonymousRole: "backend" }, { name: "app" }],
+    bridges: [{ path: "/call", type: "caller", realm: "app", role: "backend", auth: "none" }],
+  };
+  await withConfig(JSON.stringify(config), async (file) => {
+    const out = await runCli(["check", "-c", file]);
+    equal(out.code, 2);
+    deepEqual(out.stderr.trimEnd().split("\n"), [
+      'cloverleaf: Invalid config "bridges[0].role": an open path ("auth": "none") may not have the trusted role "backend"',
+      'cloverleaf: Invalid config "realms[0].anonymousRole": anonymous sessions may not get the trusted role "backend" (it registers authenticators and authorizers): give the backend a principal with that role',
+    ]);
+  });
+});
+
 Deno.test("cli check reports one error for a file it cannot read or parse", async () => {
   await withConfig("{ realms: [] }", async (file) => {
     assertUsageError(await runCli(["check", "-c", file]), /Cannot parse config file ".*": /);

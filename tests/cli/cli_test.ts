@@ -306,7 +306,7 @@ Deno.test("cli trustedRole: that role registers the authenticator, and a ticket 
     listeners: [{ type: "websocket", host: "127.0.0.1", port: 0 }],
     trustedRole: "backend",
     realms: [
-      { name: "auth", anonymousRole: "backend" },
+      { name: "auth", auth: { ticket: { principals: { svc: { ticket: "s", role: "backend" } } } } },
       {
         name: "app",
         auth: { ticket: { authenticator: "com.example.authenticate", authenticatorRealm: "auth" } },
@@ -316,7 +316,11 @@ Deno.test("cli trustedRole: that role registers the authenticator, and a ticket 
   await withConfig(JSON.stringify(config), async (file) => {
     await using service = await startService(Deno.execPath(), [...DENO_RUN, "-c", file]);
     const url = service.urls[0]!;
-    const backend = await within(connect(url, { realm: "auth" }), 10_000, "join auth");
+    const backend = await within(
+      connect(url, { realm: "auth", authid: "svc", ticket: "s" }),
+      10_000,
+      "join auth",
+    );
     equal(backend.details.authrole, "backend");
     // Refused (wamp.error.not_authorized) unless the config's trustedRole reaches the router.
     await backend.register("com.example.authenticate", (args) => {

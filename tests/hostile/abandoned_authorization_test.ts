@@ -9,13 +9,13 @@
 import { equal, ok } from "node:assert/strict";
 import { connect, connectLocal } from "../../mod.ts";
 import { MAX_ROUTER_CALLS } from "../../router/core/internal_session.ts";
-import { PROCEDURE_AUTHORIZER_REALMS } from "../_helpers/auth.ts";
+import { BACKEND, PROCEDURE_AUTHORIZER_REALMS } from "../_helpers/auth.ts";
 import { rawFrames } from "../_helpers/raw_rawsocket.ts";
 import { startRouter, within } from "../_helpers/router.ts";
 
 Deno.test("sessions that leave while an authorizer decides do not keep its router calls", async () => {
   await using t = await startRouter({ realms: PROCEDURE_AUTHORIZER_REALMS });
-  const backend = await connectLocal(t.router, "auth");
+  const backend = await connectLocal(t.router, "auth", BACKEND);
   let interrupted = 0;
   await backend.register("com.example.authorize", async (args, _kwargs, _details, inv) => {
     if (args[1] === "com.example.mine") return { args: [true] };

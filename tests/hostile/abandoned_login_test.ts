@@ -11,13 +11,14 @@
 import { equal, ok } from "node:assert/strict";
 import { connect, connectLocal } from "../../mod.ts";
 import { MAX_ROUTER_CALLS } from "../../router/core/internal_session.ts";
+import { BACKEND, trustedRealm } from "../_helpers/auth.ts";
 import { rawFrames } from "../_helpers/raw_rawsocket.ts";
 import { startRouter, within } from "../_helpers/router.ts";
 
 Deno.test("logins abandoned while an authenticator decides do not keep its router calls", async () => {
   await using t = await startRouter({
     realms: [
-      { name: "auth", anonymousRole: "trusted" },
+      trustedRealm(),
       {
         name: "realm1",
         auth: {
@@ -27,7 +28,7 @@ Deno.test("logins abandoned while an authenticator decides do not keep its route
     ],
     listener: { maxConnections: 2 },
   });
-  const backend = await connectLocal(t.router, "auth");
+  const backend = await connectLocal(t.router, "auth", BACKEND);
   let interrupted = 0;
   await backend.register("com.example.authenticate", async (args, _kwargs, _details, inv) => {
     await new Promise((resolve) => {

@@ -6,11 +6,12 @@
  * alongside that must lose nothing.
  */
 
-import { deepEqual, equal, notEqual, ok, rejects } from "node:assert/strict";
+import { deepEqual, equal, match, notEqual, ok, rejects, throws } from "node:assert/strict";
 import {
   ApplicationError,
   connect,
   connectLocal,
+  Router,
   type RouterOptions,
   type Session,
 } from "../../mod.ts";
@@ -23,7 +24,8 @@ import {
 } from "../../wamp/mod.ts";
 import { serializers } from "../../wamp/serializers/mod.ts";
 import type net from "node:net";
-import { rawWamp } from "../_helpers/auth.ts";
+import { BACKEND, rawWamp, trustedRealm } from "../_helpers/auth.ts";
+import type { ConfigError } from "../../config/mod.ts";
 import { jsonFrame, rawTcp } from "../_helpers/raw_rawsocket.ts";
 import { rawWebSocket } from "../_helpers/raw_websocket.ts";
 import { startRouter, type TestRouter, until, within } from "../_helpers/router.ts";
@@ -188,7 +190,7 @@ Deno.test("only the trusted role may register an authenticator or authorizer pro
         anonymous: true,
         auth: { ticket: { authenticator: "com.example.authenticate" } },
       },
-      { name: "backend", anonymousRole: "trusted" },
+      trustedRealm("backend"),
       {
         name: "front",
         auth: { ticket: { authenticator: "com.example.auth2", authenticatorRealm: "backend" } },
@@ -210,13 +212,93 @@ Deno.test("only the trusted role may register an authenticator or authorizer pro
   );
   await attacker.register("com.example.other", () => ({ args: [1] }));
   // A realm that names its authenticator in another realm guards it there.
-  const trusted = await within(connect(t.url, { realm: "backend", timeout: 5000 }));
+  const trusted = await within(connect(t.url, { realm: "backend", ...BACKEND }));
   await trusted.register("com.example.auth2", () => ({ args: ["user"] }));
   const joined = await within(
     connect(t.url, { realm: "front", authid: "x", ticket: "y", timeout: 5000 }),
   );
   equal(joined.details.authrole, "user");
   await Promise.all([attacker.close(), trusted.close(), joined.close()]);
+});
+
+Deno.test("only the trusted role may call an authenticator or authorizer procedure", async () => {
+  const principals = { backend: { ticket: "b", role: "trusted" } };
+  await using t = await startRouter({
+    realms: [
+      {
+        name: "app",
+        anonymous: true,
+        anonymousRole: "guest",
+        auth: { ticket: { principals } },
+        roles: [
+          {
+            name: "guest",
+            permissions: [{ uri: "com.example.", match: "prefix", allow: { call: true } }],
+          },
+          {
+            name: "trusted",
+            permissions: [{ uri: "com.", match: "prefix", allow: { call: true, register: true } }],
+          },
+        ],
+      },
+      { name: "open", anonymous: true, auth: { ticket: { principals } } }, // no roles
+      {
+        name: "front",
+        auth: { ticket: { authenticator: "com.example.authenticate", authenticatorRealm: "app" } },
+        roles: [{ name: "user", authorizer: "com.example.authorize", authorizerRealm: "open" }],
+      },
+    ],
+  });
+  const secrets = () => ({ args: [{ secret: "dave's secret", role: "admin" }] });
+  const backends = await Promise.all(
+    ["app", "open"].map((realm) => within(connect(t.url, { realm, ...BACKEND }))),
+  );
+  await backends[0]!.register("com.example.authenticate", secrets);
+  await backends[0]!.register("com.example.other", () => ({ args: [1] }));
+  await backends[1]!.register("com.example.authorize", () => ({ args: [true] }));
+  const guest = await within(connect(t.url, { realm: "app", timeout: 5000 }));
+  await rejects(
+    guest.call("com.example.authenticate", { args: ["front", "dave", {}] }),
+    notAuthorized,
+  );
+  equal((await guest.call("com.example.other")).args[0], 1, "other procedures of the prefix");
+  // In a realm without roles as well, and for an authorizer.
+  const anonymous = await within(connect(t.url, { realm: "open", timeout: 5000 }));
+  await rejects(anonymous.call("com.example.authorize", { args: ["x", "call"] }), notAuthorized);
+  // The trusted role may (the router's own calls never ask).
+  deepEqual((await backends[0]!.call("com.example.authenticate")).args, secrets().args);
+  const user = await within(
+    connect(t.url, { realm: "front", authid: "dave", ticket: "x", timeout: 5000 }),
+  );
+  equal(user.details.authrole, "admin");
+  await Promise.all([...backends, guest, anonymous, user].map((s) => s.close()));
+});
+
+Deno.test("a realm may not give its anonymous sessions the trusted role", () => {
+  for (
+    const [options, path] of [
+      [{ realms: [{ name: "auth", anonymousRole: "trusted" }] }, "realms[0].anonymousRole"],
+      [{
+        realms: [{ name: "a" }, {
+          name: "b",
+          anonymous: true,
+          anonymousRole: "backend",
+          auth: { ticket: { principals: {} } },
+        }],
+        trustedRole: "backend",
+      }, "realms[1].anonymousRole"],
+    ] as [RouterOptions, string][]
+  ) {
+    throws(() => new Router({ ...options, logger: () => {} }), (error: ConfigError) => {
+      equal(error.path, path);
+      match(error.message, /anonymous sessions may not get the trusted role/);
+      return true;
+    });
+  }
+  const router = new Router({ realms: [], logger: () => {} });
+  throws(() => router.addRealm({ name: "late", anonymousRole: "trusted" }), /trusted role/);
+  // Credentials may give it, and anonymous sessions any other role.
+  new Router({ realms: [trustedRealm(), { name: "x", anonymousRole: "guest" }], logger: () => {} });
 });
 
 Deno.test("a procedure trusted by a realm added later is taken from callees without the trusted role", async () => {
@@ -481,10 +563,10 @@ Deno.test("hostile dynamic authenticator and authorizer: throws, silence, garbag
           },
         ],
       },
-      { name: "auth", anonymousRole: "trusted" },
+      trustedRealm(),
     ],
   });
-  const backend = await within(connect(t.url, { realm: "auth", timeout: 5000 }));
+  const backend = await within(connect(t.url, { realm: "auth", ...BACKEND }));
   const answers: Record<string, () => unknown> = {
     throws: () => {
       throw new ApplicationError("com.example.boom");
@@ -570,14 +652,14 @@ Deno.test("requests held behind a pending dynamic authorization are bounded in b
 Deno.test("logins waiting on a dynamic authenticator are bounded: past 1000 in flight they fail at once", async () => {
   await using t = await startRouter({
     realms: [
-      { name: "auth", anonymousRole: "trusted" },
+      trustedRealm(),
       {
         name: "realm1",
         auth: { ticket: { authenticator: "com.example.authenticate", authenticatorRealm: "auth" } },
       },
     ],
   });
-  const backend = await connectLocal(t.router, "auth");
+  const backend = await connectLocal(t.router, "auth", BACKEND);
   let invoked = 0;
   const never = new Promise<never>(() => {});
   await backend.register("com.example.authenticate", () => {

@@ -37,6 +37,7 @@ import {
 import { authMessage, serverSignature } from "../../wamp/auth/scram.ts";
 import {
   assertNoSecrets,
+  BACKEND,
   CREDENTIALS as C,
   DORA_PUBKEY,
   DORA_SEED,
@@ -45,6 +46,7 @@ import {
   scriptedRouter,
   STATIC_REALM_JSON,
   STRANGER_SEED,
+  trustedRealm,
 } from "../_helpers/auth.ts";
 import { startRouter, type TestRouter, until, type Via, VIAS, within } from "../_helpers/router.ts";
 
@@ -348,15 +350,12 @@ const AUTHENTICATE = "com.example.authenticate";
 
 function procedureRouter(): RouterOptions {
   const dynamic = { authenticator: AUTHENTICATE, authenticatorRealm: "auth" };
-  return routerWith({ ticket: dynamic, wampcra: dynamic }, {
-    name: "auth",
-    anonymousRole: "trusted",
-  })();
+  return routerWith({ ticket: dynamic, wampcra: dynamic }, trustedRealm())();
 }
 
 authTest("dynamic procedure in another realm", procedureRouter, async (t, via) => {
   const calls: unknown[][] = [];
-  const backend = await connectLocal(t.router, "auth");
+  const backend = await connectLocal(t.router, "auth", BACKEND);
   await backend.register(AUTHENTICATE, (args) => {
     calls.push(args);
     const [realm, authid, details] = args as [string, string | null, Dict];

@@ -41,10 +41,12 @@ import { concat } from "../../transports/stream/bytes.ts";
 import { Wire } from "../../transports/stream/wire.ts";
 import {
   assertNoSecrets,
+  BACKEND,
   CREDENTIALS as C,
   DORA_PUBKEY,
   DORA_SEED,
   KDF,
+  trustedRealm,
 } from "../_helpers/auth.ts";
 import { within } from "../_helpers/router.ts";
 import { type TestPki, testPki } from "../_helpers/tls.ts";
@@ -305,7 +307,7 @@ tlsTest(
     const calls: unknown[][] = [];
     const backend = await within(Session.join(await dial(t, pki, false), {
       realm: "auth",
-      timeout: 5000,
+      ...BACKEND,
     }));
     await backend.register("com.example.authenticate", (args) => {
       calls.push(args);
@@ -338,7 +340,7 @@ tlsTest(
     await session.close();
     await backend.close();
   },
-  { name: "auth", anonymousRole: "trusted" },
+  trustedRealm(),
 );
 
 // ---- channel binding -----------------------------------------------------------

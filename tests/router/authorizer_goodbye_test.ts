@@ -9,13 +9,13 @@
 
 import { equal } from "node:assert/strict";
 import { connectLocal } from "../../mod.ts";
-import { PROCEDURE_AUTHORIZER_REALMS } from "../_helpers/auth.ts";
+import { BACKEND, PROCEDURE_AUTHORIZER_REALMS } from "../_helpers/auth.ts";
 import { rawFrames } from "../_helpers/raw_rawsocket.ts";
 import { startRouter, within } from "../_helpers/router.ts";
 
 Deno.test("a GOODBYE behind SUBSCRIBEs that a procedure authorizer decides on is answered", async () => {
   await using t = await startRouter({ realms: PROCEDURE_AUTHORIZER_REALMS });
-  const backend = await connectLocal(t.router, "auth");
+  const backend = await connectLocal(t.router, "auth", BACKEND);
   await backend.register("com.example.authorize", async () => {
     await new Promise((resolve) => setTimeout(resolve, 30));
     return { args: [true] };
