@@ -307,7 +307,7 @@ export class LongPollTransport implements Peer {
     }
     // Decoded one at a time, as a stream link does: past the turn, the rest waits undecoded.
     for (const frame of frames) {
-      if (this.#inbox.waiting) this.#inbox.defer(() => take(frame));
+      if (this.#inbox.waitsFor(frame.length)) this.#inbox.defer(() => take(frame));
       else take(frame);
     }
     await this.#inbox.drained();

@@ -222,7 +222,7 @@ export class RawSocketConnection implements Link {
       }
       if (next.done) return;
       const frame = next.value;
-      if (this.#inbox.waiting) this.#inbox.defer(() => this.#frame(frame));
+      if (this.#inbox.waitsFor(frame.payload.length)) this.#inbox.defer(() => this.#frame(frame));
       else {
         this.#frame(frame);
         // A PING answered counts against the turn as a message does: a flood ends its turn.

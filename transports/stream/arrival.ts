@@ -1,6 +1,7 @@
 /**
  * What arrives on a connection for its session: a decoded message, or the
- * failure a frame that could not be decoded becomes.
+ * failure a frame that could not be decoded becomes; and how an inbox
+ * stops its connection's reading.
  *
  * @module
  */
@@ -9,6 +10,18 @@ import { ProtocolViolationError, type WampMessage } from "../../wamp/mod.ts";
 
 /** What arrives on a connection: a message, or a frame that could not be decoded. */
 export type Arrival = WampMessage | ProtocolViolationError;
+
+/**
+ * How an inbox (`inbox.ts`) stops its connection's reading: a `Wire` is
+ * one. What it keeps counts as unread: it goes on only once the connection
+ * would read again.
+ */
+export interface InboxReading {
+  /** Stops (`true`) or restarts (`false`) reading, for the inbox's own reasons. */
+  hold(held: boolean): void;
+  /** Resolves once the connection's outbound backlog no longer stops reading. */
+  drained(): Promise<void>;
+}
 
 /**
  * What a frame that could not be decoded (or split, or read as UTF-8)

@@ -16,22 +16,10 @@
 
 import { Fifo } from "../../router/core/fifo.ts";
 import type { PeerHandler } from "../../wamp/mod.ts";
-import { type Arrival, asProtocolViolation } from "./arrival.ts";
-import { CLOCK_EVERY, COSTLY, MIN_TURN_MS, TIMED, TURN_MS } from "./turn_limits.ts";
+import { type Arrival, asProtocolViolation, type InboxReading } from "./arrival.ts";
+import { CLOCK_EVERY, COSTLY, LARGE_FRAME, MIN_TURN_MS, TIMED, TURN_MS } from "./turn_limits.ts";
 
-export { MIN_TURN_MS, TURN_MS };
-
-/**
- * How an inbox stops its connection's reading: a {@linkcode Wire} is one.
- * What it keeps counts as unread: it goes on only once the connection
- * would read again.
- */
-export interface InboxReading {
-  /** Stops (`true`) or restarts (`false`) reading, for the inbox's own reasons. */
-  hold(held: boolean): void;
-  /** Resolves once the connection's outbound backlog no longer stops reading. */
-  drained(): Promise<void>;
-}
+export { type InboxReading, MIN_TURN_MS, TURN_MS };
 
 /** What an inbox keeps: an arrival, or a link's work on a frame not read yet ({@linkcode Inbox.defer}). */
 type Kept = Arrival | (() => void);
@@ -159,6 +147,25 @@ export class Inbox {
   get waiting(): boolean {
     if (this.#handler === undefined) return false; // arrivals are kept decoded until bound
     return this.#running ? this.#spent : this.#held || this.#over || this.#kept.length > 0;
+  }
+
+  /**
+   * Whether a frame of `size` bytes the link read now must wait for a
+   * later turn, as {@linkcode Inbox.waiting} says; a frame of
+   * {@linkcode LARGE_FRAME} bytes or more also waits once the event loop's
+   * turns took {@linkcode TURN_MS}, and one decoded now starts this
+   * inbox's turn first, so that its decoding counts against the turn.
+   *
+   * @param size The frame's size in bytes.
+   * @returns Whether to hand its work to {@linkcode Inbox.defer}.
+   */
+  waitsFor(size: number): boolean {
+    if (this.waiting) return true;
+    if (size < LARGE_FRAME || this.#reading === undefined || this.#running) return false;
+    if (this.#handler === undefined) return false;
+    if (this.#turnStart === 0) this.#startTurn();
+    this.#every = 0; // the clock is read once it is handed on
+    return this.#late;
   }
 
   /**

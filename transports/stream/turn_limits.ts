@@ -35,3 +35,12 @@ export const COSTLY = 1.5;
 
 /** While an inbox's turns cost this much (see `COSTLY`), each of its arrivals is timed. */
 export const TIMED = 0.5;
+
+/**
+ * Frames of this many bytes or more cost a decode in proportion (16 MiB:
+ * 50-115 ms): their decoding counts against the turn, and once the event
+ * loop's turns took `TURN_MS` such a frame waits for a later turn before
+ * it is decoded (24 connections each sending one 16 MiB frame at once held
+ * every other session 0.8-1.9 s).
+ */
+export const LARGE_FRAME = 64 * 1024;

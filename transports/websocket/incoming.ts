@@ -150,7 +150,7 @@ export function inflateLimit(
 export function inTurn(inbox: Inbox, handler: FrameHandler): FrameHandler {
   return {
     message(text, payload, compressed) {
-      if (!inbox.waiting) return handler.message(text, payload, compressed);
+      if (!inbox.waitsFor(payload.length)) return handler.message(text, payload, compressed);
       const own = payload.slice();
       inbox.defer(() => handler.message(text, own, compressed));
     },

@@ -6,6 +6,7 @@
 
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { Inbox, TURN_MS } from "../../../transports/stream/inbox.ts";
+import { LARGE_FRAME } from "../../../transports/stream/turn_limits.ts";
 import {
   MessageType,
   type PeerHandler,
@@ -128,6 +129,40 @@ Deno.test("past TURN_MS in a turn of the event loop, an inbox whose recent turns
   deepEqual(cheap.heard, ["m1", "m2"], "the cheap one's arrival ran at once");
   await Promise.all(costly.map(({ inbox }) => inbox.drained()));
   for (const { heard } of costly) deepEqual(heard, ["m1", "m2"]);
+});
+
+Deno.test("a large frame's decoding counts against the turn: past TURN_MS, other connections' large frames wait undecoded", async () => {
+  const inboxes = Array.from({ length: 4 }, () => {
+    const { handler, heard } = recorder(0);
+    const inbox = new Inbox(reading());
+    inbox.bind(handler, false);
+    return { inbox, heard };
+  });
+  const decoded: number[] = [];
+  /** A link's work on a large frame: decoding it costs 1.5 TURN_MS, then the message is delivered. */
+  const decode = (i: number) => {
+    const until = Date.now() + TURN_MS * 1.5;
+    while (Date.now() < until) { /* JSON.parse of 16 MiB */ }
+    decoded.push(i);
+    inboxes[i]!.inbox.deliver(publish(i));
+  };
+  await new Promise((resolve) => setTimeout(resolve, 5)); // a new turn of the event loop
+  for (const [i, { inbox }] of inboxes.entries()) {
+    if (inbox.waitsFor(LARGE_FRAME)) inbox.defer(() => decode(i));
+    else decode(i);
+    await Promise.resolve(); // each connection's data in its own callback, as sockets' are
+  }
+  deepEqual(decoded, [0], "one decoded at once, the others waiting for their turns");
+  // A small frame of a cheap connection still goes on at once (one arrival past the turn).
+  const cheap = recorder(0);
+  const small = new Inbox(reading());
+  small.bind(cheap.handler, false);
+  equal(small.waitsFor(LARGE_FRAME - 1), false);
+  small.deliver(publish(9));
+  deepEqual(cheap.heard, ["m9"]);
+  await Promise.all(inboxes.map(({ inbox }) => inbox.drained()));
+  deepEqual(decoded, [0, 1, 2, 3]);
+  for (const [i, { heard }] of inboxes.entries()) deepEqual(heard, [`m${i}`]);
 });
 
 Deno.test("arrivals before bind wait for it; bind hands them on within the turn's time", async () => {
