@@ -7,6 +7,7 @@
 
 import { unsafeValue } from "../wamp/payload.ts";
 import { toBase64 } from "../wamp/bytes.ts";
+import { jsonToBinary } from "../wamp/serializers/json.ts";
 import { ApplicationError } from "../client/errors.ts";
 import type { Session } from "../client/session.ts";
 import { type Dict, ErrorUri, isValidUri, MessageType, parseMessage } from "../wamp/mod.ts";
@@ -37,12 +38,22 @@ interface Action {
 /**
  * `JSON.parse`, after the scan a long JSON frame gets (nesting, dict keys,
  * 1,000,000 values): a body over 64 KiB costs what a frame costs, not up
- * to a second of the router's time for 16 MiB of `[`.
+ * to a second of the router's time for 16 MiB of `[`. Strings that start
+ * with U+0000 are bytes, as WAMP's JSON reads them (`"\u0000"` and
+ * Base64, as the bridge writes binary values).
  */
 function parseJson(text: string): unknown {
   const fault = text.length > JSON_SCAN_THRESHOLD ? jsonFault(text) : undefined;
   if (fault !== undefined) throw new RangeError(fault);
-  return JSON.parse(text);
+  const value = JSON.parse(text);
+  if (!text.includes("\\u0000")) return value;
+  const unsafe = unsafeValue(value, true, false); // nesting checked before the conversion walks
+  if (unsafe !== undefined) throw new RangeError(`it holds ${unsafe}`);
+  try {
+    return jsonToBinary(value);
+  } catch {
+    throw new RangeError('a string that starts with "\\u0000" is not "\\u0000" and Base64');
+  }
 }
 
 /** Reads a body as `{ [name]: uri, args?, kwargs?, options? }`, or the 400 to answer. */
@@ -187,6 +198,8 @@ export async function webhook(
   const kwargs: Dict = { headers };
   try {
     kwargs.body = decoder.decode(req.body);
+    // Text that starts with U+0000 would be read as binary by JSON peers: it goes as Base64.
+    if ((kwargs.body as string).charCodeAt(0) === 0) throw new TypeError("binary");
     try {
       if ((req.request.headers.get("content-type") ?? "").includes("json")) {
         kwargs.json = parseJson(kwargs.body as string);

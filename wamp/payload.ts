@@ -30,7 +30,9 @@ export const MAX_NESTING_DEPTH = 64;
  * cbor-x `Tag`, `bigint`, a function, …), a string or dict key with a lone
  * surrogate (MessagePack and CBOR could only carry it as invalid UTF-8;
  * `isWellFormed()` answers at once for the one-byte strings V8 keeps most
- * text in), or nesting deeper than
+ * text in), a string value that starts with U+0000 (WAMP's JSON reads it
+ * as binary; `nulText`), an own `__proto__` key (`JSON.parse` makes one;
+ * MessagePack decoders refuse it), or nesting deeper than
  * {@linkcode MAX_NESTING_DEPTH} (which also catches cycles). The walk stops
  * at the limit, so its cost is bounded by the size of the value, whatever
  * the nesting.
@@ -38,6 +40,8 @@ export const MAX_NESTING_DEPTH = 64;
  * @param value A decoded message (or any part of one).
  * @param checkStrings Whether to look for lone surrogates (a decoder that
  * cannot produce them, such as JSON text without `\u` escapes, skips it).
+ * @param nulText Whether to refuse string values that start with U+0000
+ * (the JSON decoder, which reads them as binary next, does not).
  * @returns What is wrong, or `undefined` when the value is plain data.
  *
  * @example
@@ -56,14 +60,19 @@ export const MAX_NESTING_DEPTH = 64;
  * equal(unsafeValue(deep), "nesting deeper than 64 levels");
  * ```
  */
-export function unsafeValue(value: unknown, checkStrings = true): string | undefined {
-  return fault(value, MAX_NESTING_DEPTH, checkStrings);
+export function unsafeValue(
+  value: unknown,
+  checkStrings = true,
+  nulText = checkStrings,
+): string | undefined {
+  return fault(value, MAX_NESTING_DEPTH, checkStrings, nulText);
 }
 
-function fault(value: unknown, levels: number, strings: boolean): string | undefined {
+function fault(value: unknown, levels: number, strings: boolean, nul: boolean): string | undefined {
   if (typeof value !== "object") {
     const type = typeof value;
     if (type === "string") {
+      if (nul && (value as string).charCodeAt(0) === 0) return NUL_TEXT;
       return !strings || (value as string).isWellFormed() ? undefined : LONE_SURROGATE;
     }
     return type === "number" || type === "boolean" || type === "undefined"
@@ -75,7 +84,7 @@ function fault(value: unknown, levels: number, strings: boolean): string | undef
     if (levels <= 0) return TOO_DEEP;
     // Index loop: `for…of` and `for…in` are slower on arrays.
     for (let i = 0; i < value.length; i++) {
-      const found = fault(value[i], levels - 1, strings);
+      const found = fault(value[i], levels - 1, strings, nul);
       if (found !== undefined) return found;
     }
     return undefined;
@@ -91,7 +100,8 @@ function fault(value: unknown, levels: number, strings: boolean): string | undef
   const record = value as Record<string, unknown>;
   for (const key in record) {
     if (strings && !key.isWellFormed()) return LONE_SURROGATE;
-    const found = fault(record[key], levels - 1, strings);
+    if (key === "__proto__") return PROTO_KEY;
+    const found = fault(record[key], levels - 1, strings, nul);
     if (found !== undefined) return found;
   }
   return undefined;
@@ -101,3 +111,5 @@ const TOO_DEEP = `nesting deeper than ${MAX_NESTING_DEPTH} levels`;
 // JSON's "\ud800" escape (or an in-process string) can hold one; encoded as
 // MessagePack or CBOR it would not be valid UTF-8.
 const LONE_SURROGATE = "a string with a lone surrogate (not valid Unicode)";
+const NUL_TEXT = "a text string that starts with U+0000 (WAMP's JSON reads it as binary)";
+const PROTO_KEY = "a __proto__ key (MessagePack decoders refuse it)";

@@ -184,6 +184,41 @@ Deno.test("a body the router would refuse gets 400 for its sender; the path's se
   deepEqual(events, []);
 });
 
+Deno.test("binary as WAMP's JSON spells it; what another serializer cannot carry gets 400", async () => {
+  await using t = await startBridge(BRIDGES);
+  const events: unknown[][] = [];
+  await t.client.subscribe("com.example.bin", (e) => void events.push(e.args));
+  const raw = async (path: string, body: string, type = "application/json") => {
+    const response = await fetch(`${t.base}${path}`, {
+      method: "POST",
+      headers: { ...BEARER, "content-type": type },
+      body,
+    });
+    return { status: response.status, text: await response.text() };
+  };
+  // "\u0000" and Base64 is bytes, as over WAMP's JSON (and as the bridge writes them).
+  const bytes = await raw("/pub", '{"topic":"com.example.bin","args":["\\u0000AQI="]}');
+  equal(bytes.status, 202);
+  await until(() => events.length === 1);
+  deepEqual(events[0], [new Uint8Array([1, 2])]);
+  // Not Base64: no serializer could carry it as sent (JSON subscribers were closed).
+  const bad = await raw("/pub", '{"topic":"com.example.bin","args":["\\u0000!!"]}');
+  equal(bad.status, 400);
+  match(bad.text, /Base64/);
+  // An own __proto__ key, which MessagePack subscribers refused (and were closed for).
+  const proto = await raw("/pub", '{"topic":"com.example.bin","kwargs":{"__proto__":{"a":1}}}');
+  equal(proto.status, 400);
+  match(proto.text, /__proto__/);
+  const hook = await raw("/hook", '{"__proto__":1}');
+  equal(hook.status, 400);
+  // A webhook's text that starts with U+0000 comes as Base64.
+  const got = Promise.withResolvers<Record<string, unknown>>();
+  await t.client.subscribe("com.example.hook", (e) => got.resolve(e.kwargs));
+  equal((await raw("/hook", "\0ab", "text/plain")).status, 202);
+  deepEqual([(await got.promise).body, (await got.promise).encoding], ["AGFi", "base64"]);
+  deepEqual(events.length, 1);
+});
+
 Deno.test("caller: client-only options in a request (cancelMode) cannot abort the path's session", async () => {
   // An upstream the dealer arms no timer for: only the bridge's own bound (timeout + 1 s) ends a
   // call to it: 1001 ms for the attacker's, 3 s for the victim's.

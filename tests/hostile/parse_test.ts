@@ -227,6 +227,35 @@ Deno.test("poison CBOR (tags 2, 28/29) and msgpack (ext) payloads are refused at
   for (const ser of SERS) deepEqual(subs.got[ser], ["healthy"]);
 });
 
+Deno.test("payloads another serializer cannot carry are refused from their sender: NUL-led text, __proto__ keys", async () => {
+  await using t = await startRouter();
+  await using subs = await bystanders(t, "com.t");
+  const publish = (kwargs: unknown) => [16, 1, { acknowledge: true }, "com.t", [], kwargs];
+  // MessagePack and CBOR text that JSON peers would read as binary ("\0" + Base64, here not
+  // Base64 at all), and the own __proto__ key JSON.parse makes, which MessagePack peers refuse.
+  const frames: [Ser, string | Uint8Array][] = [
+    ["msgpack", encode("msgpack", publish({ a: "\0!!" }))],
+    ["cbor", encode("cbor", publish({ a: ["x", "\0AQI="] }))],
+    ["json", '[16,1,{"acknowledge":true},"com.t",[],{"__proto__":{"a":1}}]'],
+    ["json", '[16,1,{"acknowledge":true},"com.t",[],{"\\u005f_proto__":1}]'],
+  ];
+  for (const [ser, frame] of frames) {
+    await using peer = await joinRaw(t, "ws", ser);
+    await peer.send(frame);
+    await expectAbort(peer);
+  }
+  // Keys are not converted: a NUL-led key travels, as does binary over every serializer.
+  await using peer = await joinRaw(t, "tcp", "msgpack");
+  await peer.send(
+    encode("msgpack", [16, 1, { acknowledge: true }, "com.t", [new Uint8Array([1, 2])], {
+      "\0k": 1,
+    }]),
+  );
+  equal((await expect(peer, 17))[0], 17);
+  await subs.stillServed("healthy");
+  for (const ser of SERS) deepEqual(subs.got[ser], [new Uint8Array([1, 2]), "healthy"]);
+});
+
 Deno.test("a poison event is never retained for a later get_retained subscriber", async () => {
   await using t = await startRouter();
   await using peer = await joinRaw(t, "ws", "json");

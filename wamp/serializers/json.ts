@@ -108,10 +108,14 @@ const codec: Codec = {
     const value = JSON.parse(text);
     // JSON.parse yields plain data only. Lone surrogates can only come from
     // `\u` escapes; the depth is known for text this short (each level takes
-    // two brackets) and for scanned text. Most messages need no walk at all.
+    // two brackets) and for scanned text; a `__proto__` key is spelled out or
+    // escaped. Most messages need no walk at all. Strings that start with
+    // U+0000 are binary, converted below.
     const escapes = text.includes("\\u");
-    if (escapes || (!scanned && text.length > 2 * MAX_NESTING_DEPTH)) {
-      const fault = unsafeValue(value, escapes);
+    if (
+      escapes || (!scanned && text.length > 2 * MAX_NESTING_DEPTH) || text.includes("__proto__")
+    ) {
+      const fault = unsafeValue(value, escapes, false);
       if (fault !== undefined) throw new TypeError(fault);
     }
     // U+0000 can only appear escaped in JSON text, so this finds every candidate.

@@ -39,6 +39,13 @@ const TOO_DEEP = `nesting deeper than ${MAX_NESTING_DEPTH} levels`;
 const TRUNCATED = "truncated frame";
 const NOT_UTF8 = "string is not valid UTF-8";
 const BAD_KEY = "dict key is not a string or integer";
+/**
+ * WAMP's JSON reads a string that starts with U+0000 as base64 bytes (spec
+ * "Binary conversion of JSON strings"): such a text value could not reach
+ * JSON peers as it was sent (it broke their sessions), so it is refused
+ * from its sender. Dict keys are not converted, and may.
+ */
+const NUL_TEXT = "a text string that starts with U+0000 (WAMP's JSON reads it as binary)";
 
 /**
  * Pre-scans a CBOR frame (RFC 8949). Refuses tags (major type 6: WAMP needs
@@ -47,7 +54,8 @@ const BAD_KEY = "dict key is not a string or integer";
  * Autobahn|JS sends bytes),
  * simple values other than false/true/null/undefined, reserved encodings,
  * nesting deeper than {@linkcode MAX_NESTING_DEPTH}, lengths beyond the
- * frame, invalid UTF-8 and trailing bytes.
+ * frame, invalid UTF-8, text values that start with U+0000 and trailing
+ * bytes.
  *
  * @param bytes The frame.
  * @returns What is wrong, or `undefined` when the frame may be decoded.
@@ -74,9 +82,8 @@ export function cborFault(bytes: Uint8Array): string | undefined {
     if (initial !== 0xff && ++values > MAX_VALUES) return TOO_MANY_VALUES;
     const major = initial >> 5;
     const info = initial & 31;
-    if (depth > 0 && isDict[depth] === 1 && keyNext(depth) && major > 1 && major !== 3) {
-      if (initial !== 0xff) return BAD_KEY;
-    }
+    const key = depth > 0 && isDict[depth] === 1 && keyNext(depth);
+    if (key && major > 1 && major !== 3 && initial !== 0xff) return BAD_KEY;
     if (initial === 0xff) {
       // "break": closes an indefinite-length list or dict.
       if (depth === 0 || remaining[depth] !== -1) return "unexpected CBOR break";
@@ -104,12 +111,16 @@ export function cborFault(bytes: Uint8Array): string | undefined {
         case 3: {
           if (major === 2 && ++binaries > MAX_BYTE_STRINGS) return TOO_MANY_BYTE_STRINGS;
           if (arg === -1) {
-            const at = scanChunks(bytes, pos, major);
-            if (at < 0) return at === -2 ? NOT_UTF8 : "invalid indefinite-length CBOR string";
+            const at = scanChunks(bytes, pos, major, !key);
+            if (at < 0) {
+              if (at === -3) return NUL_TEXT;
+              return at === -2 ? NOT_UTF8 : "invalid indefinite-length CBOR string";
+            }
             pos = at;
           } else {
             if (arg > end - pos) return TRUNCATED;
             if (major === 3 && !isUtf8(bytes, pos, pos + arg)) return NOT_UTF8;
+            if (major === 3 && arg > 0 && bytes[pos] === 0 && !key) return NUL_TEXT;
             pos += arg;
           }
           break;
@@ -171,10 +182,11 @@ function readUint(bytes: Uint8Array, pos: number, size: number): number {
 /**
  * Scans the chunks of an indefinite-length CBOR byte or text string up to
  * its break. Returns the position after the break, -1 when malformed, -2
- * for invalid UTF-8.
+ * for invalid UTF-8, -3 for a text value (`value`) that starts with U+0000.
  */
-function scanChunks(bytes: Uint8Array, pos: number, major: number): number {
+function scanChunks(bytes: Uint8Array, pos: number, major: number, value: boolean): number {
   const end = bytes.length;
+  let first = major === 3 && value;
   while (pos < end) {
     const initial = bytes[pos++]!;
     if (initial === 0xff) return pos;
@@ -190,6 +202,10 @@ function scanChunks(bytes: Uint8Array, pos: number, major: number): number {
     }
     if (length > end - pos) return -1;
     if (major === 3 && !isUtf8(bytes, pos, pos + length)) return -2;
+    if (first && length > 0) {
+      if (bytes[pos] === 0) return -3;
+      first = false;
+    }
     pos += length;
   }
   return -1;
@@ -199,7 +215,8 @@ function scanChunks(bytes: Uint8Array, pos: number, major: number): number {
  * Pre-scans a MessagePack frame. Refuses ext types (the timestamp ext
  * included: WAMP has no dates), the never-used byte 0xc1, nesting deeper than
  * {@linkcode MAX_NESTING_DEPTH}, lengths beyond the frame, dict keys other
- * than strings and integers, invalid UTF-8 and trailing bytes.
+ * than strings and integers, invalid UTF-8, text values that start with
+ * U+0000 and trailing bytes.
  *
  * @param bytes The frame.
  * @returns What is wrong, or `undefined` when the frame may be decoded.
@@ -279,6 +296,7 @@ export function msgpackFault(bytes: Uint8Array): string | undefined {
     if (str >= 0) {
       if (str > end - pos) return TRUNCATED;
       if (!isUtf8(bytes, pos, pos + str)) return NOT_UTF8;
+      if (str > 0 && bytes[pos] === 0 && !key) return NUL_TEXT;
       pos += str;
     } else if (container >= 0) {
       if (key) return BAD_KEY;
