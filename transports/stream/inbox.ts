@@ -151,19 +151,24 @@ export class Inbox {
 
   /**
    * Whether a frame of `size` bytes the link read now must wait for a
-   * later turn, as {@linkcode Inbox.waiting} says; a frame of
-   * {@linkcode LARGE_FRAME} bytes or more also waits once the event loop's
-   * turns took {@linkcode TURN_MS}, and one decoded now starts this
-   * inbox's turn first, so that its decoding counts against the turn.
+   * later turn, undecoded: as {@linkcode Inbox.waiting} says, or as
+   * {@linkcode Inbox.deliver} would keep its message (a costly inbox's
+   * first arrival once the event loop's turns took {@linkcode TURN_MS}),
+   * or, for a frame of {@linkcode LARGE_FRAME} bytes or more, whenever the
+   * event loop's turns took that long. One decoded now starts this inbox's
+   * turn first, so that its decoding counts against the turn.
    *
    * @param size The frame's size in bytes.
    * @returns Whether to hand its work to {@linkcode Inbox.defer}.
    */
   waitsFor(size: number): boolean {
     if (this.waiting) return true;
-    if (size < LARGE_FRAME || this.#reading === undefined || this.#running) return false;
-    if (this.#handler === undefined) return false;
-    if (this.#turnStart === 0) this.#startTurn();
+    if (this.#reading === undefined || this.#running || this.#handler === undefined) return false;
+    if (this.#turnStart === 0) {
+      this.#startTurn();
+      if (this.#late && this.#cost >= COSTLY) return true;
+    }
+    if (size < LARGE_FRAME) return false;
     this.#every = 0; // the clock is read once it is handed on
     return this.#late;
   }
@@ -233,11 +238,7 @@ export class Inbox {
     if (this.#overTurn()) this.#over = true;
   }
 
-  /**
-   * Delivers what decoding threw, as a `ProtocolViolationError`.
-   *
-   * @param error What decoding threw.
-   */
+  /** Delivers what decoding threw (`error`), as a `ProtocolViolationError`. */
   fail(error: unknown): void {
     this.deliver(asProtocolViolation(error));
   }

@@ -129,6 +129,20 @@ Deno.test("past TURN_MS in a turn of the event loop, an inbox whose recent turns
   deepEqual(cheap.heard, ["m1", "m2"], "the cheap one's arrival ran at once");
   await Promise.all(costly.map(({ inbox }) => inbox.drained()));
   for (const { heard } of costly) deepEqual(heard, ["m1", "m2"]);
+  // A link asks before it decodes: the frames of the costly ones wait undecoded, as their
+  // messages would have waited decoded.
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  const deferred: number[] = [];
+  for (const [i, { inbox }] of costly.entries()) {
+    if (inbox.waitsFor(16)) {
+      deferred.push(i);
+      inbox.defer(() => inbox.deliver(publish(3)));
+    } else inbox.deliver(publish(3));
+    await Promise.resolve();
+  }
+  ok(deferred.length >= 2, `${deferred.length} costly inboxes' frames wait for a tick`);
+  await Promise.all(costly.map(({ inbox }) => inbox.drained()));
+  for (const { heard } of costly) deepEqual(heard, ["m1", "m2", "m3"]);
 });
 
 Deno.test("a large frame's decoding counts against the turn: past TURN_MS, other connections' large frames wait undecoded", async () => {
