@@ -435,3 +435,16 @@ Deno.test("Dealer.call(): no pattern reaches a wamp. procedure (those are the ro
   }
   equal(dealer.call(alice, call(5, "wamx.session.kill"))[0]!.msg.type, MessageType.INVOCATION);
 });
+
+Deno.test("in a cluster, another session's UNREGISTER is refused and takes nothing from the shared table", () => {
+  const dealer = new Dealer({ registrationIds: sequentialIdGenerator(), now: Date.now });
+  dealer.joinCluster({ node: "n1", realm: "r", claim: () => Promise.resolve(undefined) });
+  const [registered] = dealer.register(callee, register(1, "com.p"));
+  const id = (registered!.msg as { registration: number }).registration;
+  const foreign = dealer.unregisterRequest(alice, unregister(1, id));
+  equal((foreign.messages[0]!.msg as ErrorMessage).error, ErrorUri.NO_SUCH_REGISTRATION);
+  deepEqual(foreign.effects, [], "no release of the shared table");
+  const own = dealer.unregisterRequest(callee, unregister(2, id));
+  equal(own.messages[0]!.msg.type, MessageType.UNREGISTERED);
+  equal(own.effects.length, 1, "the callee's own UNREGISTER releases its entry");
+});

@@ -338,8 +338,10 @@ export class Dealer {
   unregisterRequest(session: SessionInfo, msg: UnregisterMessage): Output {
     const remote = this.#calls.remote;
     const reg = remote === undefined ? undefined : this.#registrations.get(msg.registration);
+    // Only a callee of it leaves the shared table (another session's UNREGISTER is refused).
+    const callee = reg?.callees.includes(session.id) === true;
     const out = messagesOnly(this.unregister(session, msg));
-    if (reg === undefined || reg.callees.includes(session.id)) return out;
+    if (!callee || reg!.callees.includes(session.id)) return out;
     return {
       messages: out.messages,
       effects: [remote!.release(reg.procedure, reg.match, session.id)],
