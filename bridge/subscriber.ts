@@ -28,7 +28,11 @@ const MAX_ALLOWANCE = 4;
  * how many).
  */
 const SLOW_READER_MS = 2000;
-/** Live events held while a resumed stream reads its history, before the stream is dropped. */
+/**
+ * Live events held while a resumed stream reads its history, besides
+ * `maxBacklog` bytes of them: more are dropped (and counted) as a slow
+ * reader's are.
+ */
 const MAX_HELD = 1024;
 
 /** One event as an SSE record (binary as `"\0"` + Base64, as in WAMP's JSON). */
@@ -109,15 +113,34 @@ export async function subscribe(
   let dropped = 0;
   /** Publication IDs sent from history, not to be sent again live. */
   let replayed: Set<number> | undefined;
-  /** Live events held while history is read. */
-  let held: Event[] | undefined = resumeAfter === undefined ? undefined : [];
+  /** Live events' records held while history is read (up to `maxBacklog` bytes, `heldBytes`). */
+  let held: { publication: number; bytes: Uint8Array }[] | undefined = resumeAfter === undefined
+    ? undefined
+    : [];
+  let heldBytes = 0;
+  /** Resolved once the stream is within `maxBacklog` again (true), or ended (false). */
+  let roomWaiters: ((room: boolean) => void)[] = [];
+  const release = (room: boolean) => {
+    const waiters = roomWaiters;
+    roomWaiters = [];
+    for (const resolve of waiters) resolve(room);
+  };
   const end = () => {
     if (ended) return;
     ended = true;
     clearInterval(timer.heartbeat);
     clearTimeout(timer.slow);
+    held = undefined;
+    release(false); // a resume waiting for room stops
     void subscription?.unsubscribe().catch(() => {});
     done();
+  };
+  /** Ends the stream `SLOW_READER_MS` from now unless the reader catches up first (`pull`). */
+  const slow = () => {
+    timer.slow ??= setTimeout(() => {
+      end();
+      controller.error(new Error("slow reader"));
+    }, SLOW_READER_MS);
   };
   const limit = bridge.maxBacklog;
   /**
@@ -136,10 +159,7 @@ export async function subscribe(
     if ((controller.desiredSize ?? 0) < -allowance) {
       // Behind by more than maxBacklog: the record is dropped; still behind after a while, the stream.
       dropped++;
-      timer.slow ??= setTimeout(() => {
-        end();
-        controller.error(new Error("slow reader"));
-      }, SLOW_READER_MS);
+      slow();
       return;
     }
     tellDropped();
@@ -147,28 +167,43 @@ export async function subscribe(
   };
   /** Tells a reader that caught up how many records it missed (an SSE comment). */
   const tellDropped = () => {
-    if (dropped > 0) controller.enqueue(encoder.encode(`: ${dropped} records dropped\n\n`));
-    dropped = 0;
+    const count = dropped;
+    dropped = 0; // first: the enqueue may call `pull`, which tells again
+    if (count > 0) controller.enqueue(encoder.encode(`: ${count} records dropped\n\n`));
   };
   const send = (event: Event) => {
     if (ended) return;
-    if (held !== undefined) {
-      held.push(event);
-      if (held.length > MAX_HELD) {
-        end();
-        controller.error(new Error("too many events while resuming"));
-      }
-      return;
+    if (held === undefined) {
+      if (!replayed?.has(event.publication)) push(liveRecord(event));
+    } else if (heldBytes >= limit || held.length >= MAX_HELD) {
+      dropped++; // as a plain stream's past maxBacklog (`room` runs the slow-reader timer)
+    } else {
+      const bytes = liveRecord(event);
+      held.push({ publication: event.publication, bytes });
+      heldBytes += bytes.length;
     }
-    if (replayed?.has(event.publication)) return;
-    push(liveRecord(event));
   };
-  /** Resolved once the reader has taken enough that the stream is within `maxBacklog` again. */
-  let roomWaiters: (() => void)[] = [];
-  const room = (): Promise<void> =>
-    ended || (controller.desiredSize ?? 0) > 0
-      ? Promise.resolve()
-      : new Promise((resolve) => roomWaiters.push(resolve));
+  /** Whether the stream is within `maxBacklog`, once it is; a reader that stays behind is dropped. */
+  const room = (): Promise<boolean> => {
+    if (ended) return Promise.resolve(false);
+    if ((controller.desiredSize ?? 0) > 0) return Promise.resolve(true);
+    slow();
+    return new Promise((resolve) => roomWaiters.push(resolve));
+  };
+  /** After history: the live events held meanwhile, each once the reader has room for it. */
+  const flush = async (sent: Set<number>) => {
+    replayed = sent;
+    while (held !== undefined && held.length > 0) {
+      const batch = held;
+      held = []; // what comes meanwhile is held, within maxBacklog, for the next round
+      for (const { publication, bytes } of batch) {
+        if (!await room()) return;
+        heldBytes -= bytes.length;
+        if (!sent.has(publication)) push(bytes);
+      }
+    }
+    held = undefined;
+  };
   const body = new ReadableStream<Uint8Array>({
     start(c) {
       controller = c;
@@ -177,13 +212,10 @@ export async function subscribe(
       clearTimeout(timer.slow); // within maxBacklog again
       timer.slow = undefined;
       if (!ended) tellDropped();
-      const waiters = roomWaiters;
-      roomWaiters = [];
-      for (const resolve of waiters) resolve();
+      release(true);
     },
     cancel() {
       end();
-      for (const resolve of roomWaiters) resolve();
     },
   }, new ByteLengthQueuingStrategy({ highWaterMark: bridge.maxBacklog }));
   try {
@@ -208,12 +240,7 @@ export async function subscribe(
     controller.close();
   }, bridge.heartbeat);
   if (resumeAfter !== undefined) {
-    void resume(session, subscription.id, topic, resumeAfter, push, room).then((ids) => {
-      replayed = ids;
-      const live = held ?? [];
-      held = undefined;
-      for (const event of live) send(event);
-    });
+    void resume(session, subscription.id, topic, resumeAfter, push, room).then(flush);
   }
   return streamed(
     new Response(body, {
@@ -230,7 +257,7 @@ export async function subscribe(
  * Sends the events after `after` from the subscription's history, if it
  * keeps one (a comment says when it does not), each once the reader has
  * room for it: a resuming reader is not dropped as a slow one for what it
- * missed.
+ * missed, unless it stays at `maxBacklog` for `SLOW_READER_MS` (see `room`).
  *
  * @returns The publication IDs sent.
  */
@@ -240,7 +267,7 @@ async function resume(
   topic: string,
   after: number,
   push: (bytes: Uint8Array) => void,
-  room: () => Promise<void>,
+  room: () => Promise<boolean>,
 ): Promise<Set<number>> {
   const sent = new Set<number>();
   try {
@@ -255,7 +282,7 @@ async function resume(
         args?: unknown[];
         kwargs?: unknown;
       };
-      await room();
+      if (!await room()) break; // the stream ended
       sent.add(e.publication);
       push(record(e.publication, e.details?.topic ?? topic, e.args ?? [], e.kwargs ?? {}));
     }

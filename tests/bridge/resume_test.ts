@@ -1,0 +1,216 @@
+/**
+ * An SSE stream resumed with `Last-Event-ID` is bounded as a plain one:
+ * live events held while its history is sent take at most `maxBacklog`
+ * bytes (the rest are dropped and counted), and a reader that stops reading
+ * is dropped as a slow one.
+ */
+
+import { equal, ok } from "node:assert/strict";
+import { connect, listen, type Listener, Router, type Session } from "../../mod.ts";
+import { type HttpBridge, httpBridge } from "../../bridge/mount.ts";
+import { resolveBridgeOptions } from "../../bridge/config.ts";
+import type { DynamicAuthorizer } from "../../router/core/permissions.ts";
+import { portOf } from "./_bridge.ts";
+
+const TOPIC = "com.example.history";
+const TOKEN = "resume-token-0123";
+const HEAD = (lastEventId: number) =>
+  `GET /sse?topic=${TOPIC} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n` +
+  `Last-Event-ID: ${lastEventId}\r\n\r\n`;
+
+interface Setup extends AsyncDisposable {
+  base: string;
+  publisher: Session;
+}
+
+/** A router whose `/sse` path (role `reader`, `authorizer`) keeps `limit` events (32 MiB) of history. */
+async function start(
+  authorizer: DynamicAuthorizer,
+  limit: number,
+  more: Record<string, unknown> = {},
+): Promise<Setup> {
+  const router = new Router({
+    realms: [{
+      name: "realm1",
+      limits: { historyBytes: 32 * 1024 * 1024 },
+      eventHistory: [{ topic: TOPIC, limit }],
+      roles: [{ name: "reader", authorizer }, {
+        name: "anonymous",
+        permissions: [{ uri: "com.", match: "prefix", allow: { publish: true } }],
+      }],
+    }],
+    logger: () => {},
+  });
+  const bridge: HttpBridge = httpBridge(router, [resolveBridgeOptions({
+    path: "/sse",
+    type: "subscriber",
+    realm: "realm1",
+    role: "reader",
+    auth: { token: TOKEN },
+    maxBacklog: 64 * 1024,
+    ...more,
+  }, "bridges[0]")]);
+  const listener: Listener = await listen(router, { port: 0, mounts: [bridge] });
+  const publisher = await connect(listener.urls.websocket!, { realm: "realm1" });
+  return {
+    base: `http://127.0.0.1:${(listener.addr as { port: number }).port}`,
+    publisher,
+    async [Symbol.asyncDispose]() {
+      await publisher.close();
+      await bridge.close();
+      await router.close();
+      await listener.close();
+    },
+  };
+}
+
+/** Publishes `n` events of `size` bytes, acknowledged; returns their publication IDs. */
+async function publish(session: Session, n: number, size: number): Promise<number[]> {
+  const ids: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = await session.publish(TOPIC, { args: [i, "h".repeat(size)] }, { acknowledge: true });
+    ids.push(id!);
+  }
+  return ids;
+}
+
+Deno.test("SSE: a resumed stream that stops reading while its history is sent is dropped as a slow reader", async () => {
+  await using t = await start(() => true, 100, { maxInFlight: 1 });
+  // 20 MiB of history: more than the kernel's buffers and the connection take while not read.
+  const ids = await publish(t.publisher, 100, 200 * 1024);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: portOf(t.base) });
+  try {
+    await conn.write(new TextEncoder().encode(HEAD(ids[0]!)));
+    // Not read from here on: its place (maxInFlight 1) is freed once the stream is dropped.
+    let status = 0;
+    const deadline = Date.now() + 15_000;
+    while (status !== 200 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      const next = await fetch(`${t.base}/sse?topic=${TOPIC}`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+        signal: AbortSignal.timeout(5000),
+      });
+      status = next.status;
+      await next.body?.cancel();
+    }
+    equal(status, 200, "the stalled stream's place was not freed in 15 s");
+    // The stalled reader's connection ends once it reads what its buffers held.
+    const buffer = new Uint8Array(1024 * 1024);
+    const read = async () => {
+      while (await conn.read(buffer) !== null) { /* drain */ }
+    };
+    const closed = await Promise.race([
+      read().then(() => true, () => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 10_000)),
+    ]);
+    ok(closed, "the stalled stream's connection did not end");
+  } finally {
+    conn.close();
+  }
+});
+
+Deno.test("SSE: live events held while a resume waits for history take at most maxBacklog; the rest are dropped and counted", async () => {
+  const gate = Promise.withResolvers<void>();
+  // The history's call waits behind the gate: meanwhile every live event is held. The topic
+  // keeps the last 2 events, which come from history: the other 38 only from what was held.
+  await using t = await start(
+    (_session, uri) =>
+      uri === "wamp.subscription.get_events" ? gate.promise.then(() => true) : true,
+    2,
+    { heartbeat: 100 },
+  );
+  const ids = await publish(t.publisher, 3, 10);
+  const response = await fetch(`${t.base}/sse?topic=${TOPIC}`, {
+    headers: { authorization: `Bearer ${TOKEN}`, "last-event-id": String(ids[0]) },
+    signal: AbortSignal.timeout(15_000),
+  });
+  equal(response.status, 200);
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const reading = (async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      text += value;
+    }
+  })();
+  try {
+    const records = () =>
+      text.split("\n\n").slice(0, -1).flatMap((block) => {
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        return data === undefined ? [] : [JSON.parse(data) as { args: unknown[] }];
+      });
+    // Each within 5 s: well before the authorizer's own 10 s (no answer denies the history).
+    const wait = async (check: () => boolean, what: string) => {
+      const deadline = Date.now() + 5000;
+      while (!check()) {
+        if (Date.now() > deadline) throw new Error(`${what} not seen; got ${text.slice(0, 400)}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    await wait(() => text.includes(": subscribed"), "the subscribed comment");
+    // 40 live events of 16 KiB (640 KiB) while the path's maxBacklog is 64 KiB.
+    await publish(t.publisher, 40, 16 * 1024);
+    const dropped = () =>
+      [...text.matchAll(/^: (\d+) records dropped$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    // Dropped as they come, not held: a heartbeat tells the count before the history is read.
+    await wait(() => dropped() >= 38 - 5, "the count of live events dropped while history waits");
+    gate.resolve();
+    const live = () => records().filter((r) => (r.args[1] as string).length > 10).length;
+    // Without a bound, all 38 come; within 64 KiB, 4 (and 34 or so are counted as dropped).
+    await wait(() => live() >= 2 && live() + dropped() >= 40, "the 40 events, or their count");
+    ok(live() <= 2 + 5, `${live() - 2} live events of 16 KiB held past a maxBacklog of 64 KiB`);
+    ok(dropped() >= 38 - 5, `${dropped()} counted as dropped`);
+    equal(
+      live() + dropped(),
+      40 + 2,
+      "each dropped one counted once (the last 2 held and replayed)",
+    );
+    // The stream goes on.
+    await t.publisher.publish(TOPIC, { args: ["after", "x"] }, { acknowledge: true });
+    await wait(() => records().some((r) => r.args[0] === "after"), "an event after the resume");
+  } finally {
+    await reader.cancel().catch(() => {});
+    await reading.catch(() => {});
+  }
+});
+
+Deno.test("SSE: more than 1,024 live events while a resume waits for history: the stream goes on, the ones past maxBacklog counted", async () => {
+  const gate = Promise.withResolvers<void>();
+  await using t = await start(
+    (_session, uri) =>
+      uri === "wamp.subscription.get_events" ? gate.promise.then(() => true) : true,
+    2,
+  );
+  const ids = await publish(t.publisher, 1, 10);
+  const response = await fetch(`${t.base}/sse?topic=${TOPIC}`, {
+    headers: { authorization: `Bearer ${TOKEN}`, "last-event-id": String(ids[0]) },
+    signal: AbortSignal.timeout(15_000),
+  });
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  const reading = (async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      text += value;
+    }
+  })();
+  try {
+    // 1,100 events of about 100 bytes: 110 KB, past both MAX_HELD and the 64 KiB maxBacklog.
+    for (let i = 0; i < 1100; i++) t.publisher.publish(TOPIC, { args: [i, "x"] });
+    await t.publisher.publish(TOPIC, { args: ["last", "x"] }, { acknowledge: true });
+    await new Promise((r) => setTimeout(r, 200));
+    gate.resolve();
+    await t.publisher.publish(TOPIC, { args: ["after", "x"] }, { acknowledge: true });
+    const deadline = Date.now() + 10_000;
+    while (!text.includes('"after"')) {
+      if (Date.now() > deadline) throw new Error(`the stream ended: ${text.slice(-300)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    ok(/^: \d+ records dropped$/m.test(text), "the count of those dropped");
+  } finally {
+    await reader.cancel().catch(() => {});
+    await reading.catch(() => {});
+  }
+});
