@@ -231,8 +231,11 @@ export async function subscribe(
   push(encoder.encode(`retry: 2000\n: subscribed ${subscription.id}\n\n`));
   timer.heartbeat = setInterval(() => {
     if (!subscription?.done) {
-      // A reader behind needs no heartbeat (nor to count one among the records it missed).
-      if ((controller.desiredSize ?? 0) >= 0) push(encoder.encode(": heartbeat\n\n"));
+      // A reader behind needs no heartbeat (nor to count one among the records it missed); one
+      // behind by more than it may be, with no event coming to find it, is dropped as slow.
+      const desired = controller.desiredSize ?? 0;
+      if (desired >= 0) push(encoder.encode(": heartbeat\n\n"));
+      else if (desired < -allowance) slow();
       return;
     }
     // The bridge's session closed (router shutdown, killed) or the subscription was revoked.
