@@ -294,7 +294,7 @@ export async function listen(
             const path = new URL(request.url).pathname;
             const mount = mounts.find((m) => m.handles(path));
             if (mount !== undefined) return mount.handle(request, peer, admission);
-            if (longpoll?.handles(path)) return longpoll.handle(request, peer);
+            if (longpoll?.handles(path)) return longpoll.handle(request, peer, { admission });
             return Promise.resolve(notFound()); // admit() answered any other request
           },
         }, { ...httpLimits, origin, peer });

@@ -44,7 +44,11 @@ export {
   type RawSocketOptions,
 } from "./rawsocket/server.ts";
 export { connectRawSocket, type ConnectRawSocketOptions } from "./rawsocket/client.ts";
-export { type LongPollOptions, LongPollService } from "./longpoll/server.ts";
+export {
+  type LongPollOptions,
+  type LongPollRequestOptions,
+  LongPollService,
+} from "./longpoll/server.ts";
 export { connectLongPoll, type ConnectLongPollOptions } from "./longpoll/client.ts";
 export {
   type ForwardOptions,

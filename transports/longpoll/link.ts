@@ -20,6 +20,7 @@ import { joinBatch, MAX_BATCH_MESSAGES, splitBatchedBody } from "../stream/batch
 import { Inbox } from "../stream/inbox.ts";
 import { PRE_JOIN_SIZE, preJoinFault, PreJoinSizeError } from "../stream/arrival.ts";
 import { encodeFailure, encodeOwnedBytes } from "../stream/encode.ts";
+import { SendGate } from "./send_gate.ts";
 
 /** The largest `send` body before the session joined: one message and a batch's 4-byte prefix. */
 export const PRE_JOIN_BODY = PRE_JOIN_SIZE + 4;
@@ -78,8 +79,8 @@ export class LongPollTransport implements Peer {
   readonly batched: boolean;
   /** Open; closing (ends once the client has what is queued); closed. */
   state: "open" | "closing" | "closed" = "open";
-  /** Incoming bodies are handed on in the order their requests arrived. */
-  deliveries: Promise<void> = Promise.resolve();
+  /** Its `send` requests' turn: one is read and delivered at a time, in the order they arrived. */
+  readonly sends: SendGate = new SendGate();
   /** What the client sent, on its way to the router (a body's turn of the event loop is bounded). */
   #inbox = new Inbox({ hold() {}, drained: () => Promise.resolve() });
   #queue: Uint8Array[] = [];
@@ -206,6 +207,7 @@ export class LongPollTransport implements Peer {
       this.#unpark(answer(404, this.#parked.headers, "WAMP transport closed"));
     }
     this.#service.gone(this);
+    this.sends.close();
     this.#inbox.closed();
   }
 

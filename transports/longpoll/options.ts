@@ -6,6 +6,7 @@
 
 import type { AttachOptions, SerializerName, TransportLog } from "../../wamp/mod.ts";
 import type { LongPollRelay } from "./relay.ts";
+import type { HttpAdmission } from "../stream/http_routes.ts";
 
 /** Options for {@linkcode LongPollService}. */
 export interface LongPollOptions {
@@ -61,4 +62,10 @@ export interface LongPollOptions {
    * transport is passed on to that worker (see `relay.ts`).
    */
   relay?: { readonly via: LongPollRelay; readonly name: string };
+}
+
+/** What the listener knows of a request besides the request itself ({@linkcode LongPollService.handle}). */
+export interface LongPollRequestOptions {
+  /** What {@linkcode LongPollService.admit} returned for it: a `send`'s turn, released once answered. */
+  admission?: HttpAdmission | undefined;
 }

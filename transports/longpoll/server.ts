@@ -15,20 +15,24 @@ import {
 } from "../../wamp/mod.ts";
 import { originPolicy } from "../stream/origin.ts";
 import type { HttpRequestHead } from "../stream/http.ts";
+import type { Admitted, HttpAdmission } from "../stream/http_routes.ts";
 import { answer, LongPollTransport, PRE_JOIN_BODY, type TransportHost } from "./link.ts";
 import { readBody, standardHeaders } from "./http.ts";
 import { ownerOf } from "./relay.ts";
-import type { LongPollOptions } from "./options.ts";
+import type { LongPollOptions, LongPollRequestOptions } from "./options.ts";
 import { SourceLimit } from "./sources.ts";
+import { admitSend, sendTurn } from "./send_gate.ts";
 
-export type { LongPollOptions } from "./options.ts";
+export type { LongPollOptions, LongPollRequestOptions } from "./options.ts";
 
 const MAX_OPEN_BODY = 64 * 1024;
 /** Milliseconds a worker has to answer a relayed request, beyond a `receive`'s poll timeout. */
 const RELAY_GRACE = 10_000;
 const SEND_FAILURES: Record<number, string> = {
   400: "Cannot decode the WAMP message",
+  404: "No such WAMP transport",
   413: "Request body too large",
+  429: "Too many sends waiting for this WAMP transport",
   500: "Internal error",
 };
 
@@ -149,14 +153,19 @@ export class LongPollService {
   }
 
   /**
-   * Answers one HTTP request.
+   * Answers one HTTP request. A transport's `send`s are read and
+   * delivered one at a time, in order; up to 64 wait, their bodies
+   * unread (429 past that).
    *
    * @param request The request (a `?x=` cache-buster is ignored).
    * @param peer The remote address, shown in session details.
+   * @param options The request's admission and connection, from a listener.
    * @returns The response; for a `receive`, once there is something to say.
    */
-  handle(request: Request, peer?: string): Promise<Response> {
-    return this.#handle(request, peer, false);
+  handle(request: Request, peer?: string, options: LongPollRequestOptions = {}): Promise<Response> {
+    const { admission } = options;
+    // What the admission holds is released once answered, whatever the answer.
+    return this.#handle(request, peer, false, options).finally(() => admission?.abandon?.());
   }
 
   /**
@@ -168,7 +177,7 @@ export class LongPollService {
    * @returns The response.
    */
   serveRelayed(request: Request): Promise<Response> {
-    return this.#handle(request, undefined, true);
+    return this.#handle(request, undefined, true, {});
   }
 
   /**
@@ -177,26 +186,32 @@ export class LongPollService {
    * before the session joined, a little for `open`, nothing otherwise), or
    * the refusal (a disallowed Origin 403, a method other than POST 405, an
    * unknown or closed transport 404). A `send` over the limit ends the
-   * session. Under a relay, a `send` to another worker's transport larger
-   * than 64 KiB waits for its owner's decision (`LongPollRelay.admit`).
+   * session. A `send` waits for its transport's turn (a promise), with
+   * its body unread; past 64 waiting it gets 429 (`send_gate.ts`). Under
+   * a relay, a `send` to another worker's transport larger than 64 KiB
+   * waits for its owner's decision (`LongPollRelay.admit`).
    *
    * @param head The request head.
    * @param url The request URL.
    * @param peer The remote address, for the log.
-   * @returns The body limit in bytes, or the response to answer at once.
+   * @returns The body limit in bytes (a `send`: an admission holding its
+   * turn, for {@linkcode LongPollService.handle}), or the response to
+   * answer at once, or a promise of either.
    */
-  admit(
-    head: HttpRequestHead,
-    url: URL,
-    peer?: string,
-  ): number | Response | Promise<number | Response> {
+  admit(head: HttpRequestHead, url: URL, peer?: string): Admitted | Promise<Admitted> {
     const route = this.#route(head.method, url.pathname, head.headers, peer);
     if (route instanceof Response) return route;
     if (route.op === undefined) return route.open ? MAX_OPEN_BODY : 0;
     if (route.op !== "send") return 0;
     const size = Number(head.headers.get("content-length"));
     const unknown = () => answer(404, standardHeaders(head.headers), "No such WAMP transport");
-    if (route.owner === undefined) return this.admitSend(route.id, size) ?? unknown();
+    if (route.owner === undefined) {
+      const transport = this.#transports.get(route.id);
+      if (transport === undefined || transport.state === "closed") return unknown();
+      const refuse = (status: 404 | 429) =>
+        answer(status, standardHeaders(head.headers), SEND_FAILURES[status]);
+      return admitSend(transport.sends, route.id, () => this.admitSend(route.id, size), refuse);
+    }
     // Relayed: a body no session may send before joining is read only once its owner says so.
     if (!(size > PRE_JOIN_BODY)) return this.#maxMessageSize;
     const { via, name } = this.#relay!;
@@ -259,7 +274,12 @@ export class LongPollService {
     return { open: false, id, op, owner: relayed ? owner : undefined };
   }
 
-  async #handle(request: Request, peer: string | undefined, relayed: boolean): Promise<Response> {
+  async #handle(
+    request: Request,
+    peer: string | undefined,
+    relayed: boolean,
+    options: LongPollRequestOptions,
+  ): Promise<Response> {
     const path = new URL(request.url).pathname;
     const route = this.#route(request.method, path, request.headers, peer);
     if (route instanceof Response) {
@@ -292,7 +312,7 @@ export class LongPollService {
       await request.body?.cancel().catch(() => {});
       return answer(404, headers, "No such WAMP transport");
     }
-    if (op === "send") return await this.#send(transport, request, headers);
+    if (op === "send") return await this.#send(transport, request, headers, options.admission);
     await request.body?.cancel().catch(() => {});
     if (op === "receive") return await transport.receive(headers);
     transport.destroy();
@@ -347,18 +367,29 @@ export class LongPollService {
     return new Response(JSON.stringify({ protocol, transport: transport.id }), { headers });
   }
 
-  async #send(transport: LongPollTransport, request: Request, headers: Headers): Promise<Response> {
+  /** Reads and delivers a `send` in its transport's turn (its admission's, or taken here). */
+  async #send(
+    transport: LongPollTransport,
+    request: Request,
+    headers: Headers,
+    admission: HttpAdmission | undefined,
+  ): Promise<Response> {
     transport.touch();
-    const limit = transport.bodyLimit(this.#maxMessageSize);
-    const body = readBody(request, limit).catch(() => null);
-    const turn = transport.deliveries.then(async () => {
-      const bytes = await body;
-      if (bytes === null) return 400; // the client went away mid-body
-      if (bytes === undefined) return transport.refuseBody(limit, this.#maxMessageSize);
-      return transport.deliver(bytes);
-    }).catch(() => 500);
-    transport.deliveries = turn.then(() => {});
-    const status = await turn;
-    return answer(status, headers, SEND_FAILURES[status]);
+    const turn = await sendTurn(transport.sends, transport.id, admission);
+    if (typeof turn === "number") { // the body is not read
+      await request.body?.cancel().catch(() => {});
+      return answer(turn, headers, SEND_FAILURES[turn]);
+    }
+    try {
+      const limit = transport.bodyLimit(this.#maxMessageSize);
+      const bytes = await readBody(request, limit).catch(() => null);
+      let status: number;
+      if (bytes === null) status = 400; // the client went away mid-body
+      else if (bytes === undefined) status = transport.refuseBody(limit, this.#maxMessageSize);
+      else status = await transport.deliver(bytes).catch(() => 500);
+      return answer(status, headers, SEND_FAILURES[status]);
+    } finally {
+      turn.release();
+    }
   }
 }
