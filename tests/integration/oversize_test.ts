@@ -1,13 +1,14 @@
 /**
  * A message the router would send over what its recipient accepts (a
- * RawSocket client's announced limit, a WebSocket listener's own
- * `maxMessageSize`) never closes the recipient. JSON escaping makes a
+ * RawSocket client's announced limit, a WebSocket or long-poll
+ * listener's own `maxMessageSize`) never closes the recipient. JSON escaping makes a
  * MessagePack string of control characters six times larger, so any
  * publisher or caller could reach such a limit: the EVENT is dropped for
  * that subscriber, an INVOCATION is refused to its caller, a RESULT
  * becomes ERROR `payload_size_exceeded`, and a progressive RESULT ends
  * its call (`canceled`, INTERRUPT to the callee). Before, each of these
- * closed the recipient's connection.
+ * closed the recipient's connection (a long-poll recipient was sent it,
+ * and our client ended its session over it).
  */
 
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
@@ -21,9 +22,12 @@ import { rawJsonClient } from "../_helpers/raw_rawsocket.ts";
 const SWOLLEN = "\u0001".repeat(1000);
 const LIMIT = 4096;
 
-/** The recipient with a 4 KiB limit: announced over RawSocket, the listener's own over WebSocket. */
-function small(t: TestRouter, carrier: "tcp" | "ws"): Promise<Session> {
-  if (carrier === "ws") return join(t, "ws:json");
+/** Where the recipient is. */
+type Carrier = "tcp" | "ws" | "longpoll" | "longpoll-batched";
+
+/** The recipient with a 4 KiB limit: announced over RawSocket, else the listener's own. */
+function small(t: TestRouter, carrier: Carrier): Promise<Session> {
+  if (carrier !== "tcp") return join(t, `${carrier}:json`);
   const url = t.listener.urls.rawsocket!;
   return connect(url, { realm: "realm1", serializers: ["json"], maxMessageSize: LIMIT });
 }
@@ -32,10 +36,14 @@ function sizeExceeded(error: unknown): boolean {
   return error instanceof ApplicationError && error.uri === ErrorUri.PAYLOAD_SIZE_EXCEEDED;
 }
 
-for (const carrier of ["tcp", "ws"] as const) {
+for (const carrier of ["tcp", "ws", "longpoll", "longpoll-batched"] as const) {
   Deno.test(`${carrier}: what a recipient cannot take is dropped or answered for, never closing it`, async (t) => {
     await using r = await startRouter({
-      listener: carrier === "ws" ? { websocket: { maxMessageSize: LIMIT } } : {},
+      listener: carrier === "tcp"
+        ? {}
+        : carrier === "ws"
+        ? { websocket: { maxMessageSize: LIMIT } }
+        : { longpoll: { maxMessageSize: LIMIT } },
     });
     const recipient = await small(r, carrier);
     const other = await join(r, "tcp:msgpack");

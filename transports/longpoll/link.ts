@@ -8,6 +8,7 @@
  */
 
 import {
+  MessageTooLargeError,
   type Peer,
   type PeerHandler,
   ProtocolViolationError,
@@ -54,6 +55,8 @@ export interface TransportHost {
   readonly pollTimeout: number;
   /** Milliseconds without a request before the transport closes (0: never). */
   readonly sessionTimeout: number;
+  /** The service's `maxMessageSize`: the largest message sent to the client, and batched answer. */
+  readonly maxMessageSize: number;
   /** Where messages that cannot be encoded are logged. */
   readonly log: TransportLog | undefined;
   /** The transport closed: forget it (its ID, and its peer's count). */
@@ -79,6 +82,8 @@ export class LongPollTransport implements Peer {
   readonly batched: boolean;
   /** Open; closing (ends once the client has what is queued); closed. */
   state: "open" | "closing" | "closed" = "open";
+  /** The largest message sent to the client (the service's `maxMessageSize`). */
+  readonly sendLimit: number;
   /** Its `send` requests' turn: one is read and delivered at a time, in the order they arrived. */
   readonly sends: SendGate = new SendGate();
   /** What the client sent, on its way to the router (a body's turn of the event loop is bounded). */
@@ -107,6 +112,7 @@ export class LongPollTransport implements Peer {
     this.serializer = serializer;
     this.batched = batched;
     this.#service = service;
+    this.sendLimit = service.maxMessageSize;
     this.info = {
       type: "longpoll",
       serializer: serializer.name,
@@ -115,11 +121,15 @@ export class LongPollTransport implements Peer {
   }
 
   /**
-   * Queues a message for the next `receive`. Never throws: an EVENT that
-   * cannot be encoded is dropped with a log line, anything else that
-   * cannot be encoded closes the transport.
+   * Queues a message for the next `receive`. An EVENT that cannot be
+   * encoded is dropped with a log line, anything else that cannot be
+   * encoded closes the transport.
    *
    * @param msg The message.
+   * @throws {MessageTooLargeError} For a message over
+   * {@linkcode LongPollTransport.sendLimit}: nothing was queued, and the
+   * router decides (it drops an EVENT, answers a call with
+   * `wamp.error.payload_size_exceeded`), as for a WebSocket.
    */
   send(msg: WampMessage): void {
     if (this.state !== "open") return;
@@ -133,6 +143,9 @@ export class LongPollTransport implements Peer {
       this.#service.log?.("warn", `Long-poll ${this.info.peer ?? ""}: ${failure.message}`);
       if (!failure.drop) this.close();
       return;
+    }
+    if (bytes.byteLength > this.sendLimit) {
+      throw new MessageTooLargeError(bytes.byteLength, this.sendLimit);
     }
     this.#queue.push(bytes); // kept until polled: never a view of shared memory
     this.#bytes += bytes.byteLength;
@@ -220,9 +233,23 @@ export class LongPollTransport implements Peer {
     this.touch();
   }
 
-  /** Takes one queued message (or, batched, up to a batch's worth) as a response. */
+  /**
+   * Takes one queued message as a response, or batched, up to 1024 of
+   * them within {@linkcode LongPollTransport.sendLimit} bytes (at least
+   * one): a client that accepts a message of that size accepts the batch,
+   * which before had no cap (1024 messages of 16 MiB each).
+   */
   #take(headers: Headers): Response {
-    const frames = this.#queue.splice(0, this.batched ? MAX_BATCH_MESSAGES : 1);
+    let count = 1;
+    if (this.batched) {
+      const framing = this.serializer.binary ? 4 : 1; // a length prefix, or a 0x1E after it
+      let size = this.#queue[0]!.byteLength + framing;
+      for (; count < this.#queue.length && count < MAX_BATCH_MESSAGES; count++) {
+        size += this.#queue[count]!.byteLength + framing;
+        if (size > this.sendLimit) break;
+      }
+    }
+    const frames = this.#queue.splice(0, count);
     const body = this.batched ? joinBatch(frames, this.serializer.binary) : frames[0]!;
     for (const f of frames) this.#bytes -= f.byteLength;
     headers.set(

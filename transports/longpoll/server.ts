@@ -127,6 +127,7 @@ export class LongPollService {
       idPrefix: this.#relay === undefined ? "" : `w${this.#relay.via.worker}-`,
       pollTimeout: numbers.pollTimeout,
       sessionTimeout: numbers.sessionTimeout,
+      maxMessageSize: numbers.maxMessageSize,
       log: options.log,
       gone: (t) => this.#transports.delete(t.id) && this.#sources.remove(t.info.peer),
     };

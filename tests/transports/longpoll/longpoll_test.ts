@@ -295,6 +295,31 @@ Deno.test("LongPollService batched receive returns everything queued as one batc
   equal((await post(`${url}/close`)).status, 204);
 });
 
+Deno.test("LongPollService batched receive stops a batch at maxMessageSize bytes, one message at least", async () => {
+  await using bed = startBed({ maxMessageSize: 4096 });
+  const url = `${bed.url}/${await open(bed.url, "wamp.2.json.batched")}`;
+  const rs = "\x1e";
+  const joining = `[1,"realm1",{"roles":{"subscriber":{}}}]${rs}[32,1,{},"com.example.t"]${rs}`;
+  equal((await post(`${url}/send`, joining)).status, 204);
+  const joined = text(await post(`${url}/receive`)).split(rs);
+  deepEqual(joined.map((m) => m === "" ? "" : JSON.parse(m)[0]), [2, 33, ""]);
+  await using pub = await join(bed.url);
+  // Five EVENTs of about 1,530 bytes each: two fit in 4,096 bytes, three do not.
+  for (let i = 0; i < 5; i++) {
+    await pub.session.publish("com.example.t", { args: ["x".repeat(1500), i] }, {
+      acknowledge: true,
+    });
+  }
+  const batches: number[][] = [];
+  while (batches.flat().length < 5) {
+    const answer = await post(`${url}/receive`);
+    ok(answer.body.byteLength <= 4096, `a batch of ${answer.body.byteLength} bytes`);
+    batches.push(text(answer).split(rs).slice(0, -1).map((m) => JSON.parse(m)[4][1]));
+  }
+  deepEqual(batches, [[0, 1], [2, 3], [4]]);
+  equal((await post(`${url}/close`)).status, 204);
+});
+
 Deno.test("LongPollService answers 400 when no supported protocol is offered", async () => {
   await using bed = startBed({ batched: false, serializers: ["json", "cbor"] });
   const none = await post(
