@@ -294,7 +294,10 @@ export async function listen(
             const path = new URL(request.url).pathname;
             const mount = mounts.find((m) => m.handles(path));
             if (mount !== undefined) return mount.handle(request, peer, admission);
-            if (longpoll?.handles(path)) return longpoll.handle(request, peer, { admission });
+            if (longpoll?.handles(path)) {
+              // Our own Request: its signal aborts when the connection closes (http_server.ts).
+              return longpoll.handle(request, peer, { admission, closed: request.signal });
+            }
             return Promise.resolve(notFound()); // admit() answered any other request
           },
         }, { ...httpLimits, origin, peer });

@@ -68,6 +68,8 @@ interface Parked {
   resolve(response: Response): void;
   headers: Headers;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Stops listening for the request's connection to close. */
+  unwatch: (() => void) | undefined;
 }
 
 /** One long-poll transport: the {@linkcode Peer} the router sees, plus its outbound queue. */
@@ -191,21 +193,31 @@ export class LongPollTransport implements Peer {
   /**
    * Answers a `receive`: at once when something is queued, else when
    * something is, or with 204 after the poll timeout. A newer `receive`
-   * ends an older one with 204.
+   * ends an older one with 204, and so does the end of its connection
+   * (`closed`), without taking anything from the queue.
+   *
+   * @param headers The answer's headers.
+   * @param closed Aborts when the request's connection closes: the
+   * listener's, not `request.signal` under `Deno.serve` (touching it
+   * prints a warning about its legacy semantics); without it, a receive
+   * abandoned by its client takes the next message to a dead connection.
+   * @returns The answer.
    */
-  receive(headers: Headers): Promise<Response> {
+  receive(headers: Headers, closed?: AbortSignal): Promise<Response> {
     this.touch();
     if (this.#parked !== undefined) this.#unpark(answer(204, this.#parked.headers));
+    if (closed?.aborted) return Promise.resolve(answer(204, headers));
     if (this.#queue.length > 0) return Promise.resolve(this.#take(headers));
     return new Promise((resolve) => {
-      // Not request.signal: Deno.serve warns once about its legacy semantics
-      // when it is touched, and a receive abandoned by its client ends
-      // anyway at the poll timeout or when the next receive arrives.
       const timeout = this.#service.pollTimeout;
-      const timer = timeout > 0
-        ? setTimeout(() => this.#unpark(answer(204, headers)), timeout)
-        : undefined;
-      this.#parked = { resolve, headers, timer };
+      const end = () => {
+        if (this.#parked === parked) this.#unpark(answer(204, headers));
+      };
+      const timer = timeout > 0 ? setTimeout(end, timeout) : undefined;
+      closed?.addEventListener("abort", end, { once: true });
+      const unwatch = closed && (() => closed.removeEventListener("abort", end));
+      const parked: Parked = { resolve, headers, timer, unwatch };
+      this.#parked = parked;
     });
   }
 
@@ -229,6 +241,7 @@ export class LongPollTransport implements Peer {
     if (parked === undefined) return;
     this.#parked = undefined;
     clearTimeout(parked.timer);
+    parked.unwatch?.();
     parked.resolve(response);
     this.touch();
   }

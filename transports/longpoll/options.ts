@@ -68,4 +68,10 @@ export interface LongPollOptions {
 export interface LongPollRequestOptions {
   /** What {@linkcode LongPollService.admit} returned for it: a `send`'s turn, released once answered. */
   admission?: HttpAdmission | undefined;
+  /**
+   * Aborts when the request's connection closes: a held `receive` then
+   * ends without taking a message. Not `request.signal` under
+   * `Deno.serve`, which prints a warning when touched.
+   */
+  closed?: AbortSignal | undefined;
 }

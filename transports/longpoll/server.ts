@@ -315,7 +315,7 @@ export class LongPollService {
     }
     if (op === "send") return await this.#send(transport, request, headers, options.admission);
     await request.body?.cancel().catch(() => {});
-    if (op === "receive") return await transport.receive(headers);
+    if (op === "receive") return await transport.receive(headers, options.closed);
     transport.destroy();
     return answer(204, headers);
   }
