@@ -23,7 +23,7 @@ import {
   serveHttp,
 } from "./stream/http_server.ts";
 
-export type { HttpAdmission, HttpMount };
+export type { Admitted, HttpAdmission, HttpMount };
 import { type LongPollOptions, LongPollService } from "./longpoll/server.ts";
 import { acceptRawSocket, type RawSocketOptions } from "./rawsocket/server.ts";
 import { upgradeWebSocket, type WebSocketOptions } from "./websocket/server.ts";

@@ -25,6 +25,7 @@
  */
 
 export {
+  type Admitted,
   type HttpAdmission,
   type HttpMount,
   listen,
