@@ -15,6 +15,7 @@ import {
 } from "../config/mod.ts";
 import type { LogLevel } from "../router/mod.ts";
 import type { ClusterOptions } from "../cluster/node.ts";
+import { isValidHost } from "../transports/address.ts";
 import {
   parseAddress,
   type ResolvedListenerOptions,
@@ -22,6 +23,7 @@ import {
 } from "../transports/config.ts";
 import { type AdminConfig, readConfigFile } from "./config_file.ts";
 import { secretFlag } from "./secret_file.ts";
+import { checkAddresses, checkShareable, type Keyed } from "./addresses.ts";
 import { type Flags, isLogLevel, LOG_LEVELS } from "./flags.ts";
 import { LOG_FORMATS, type LogFormat } from "../router/logger.ts";
 import {
@@ -67,6 +69,12 @@ function readAdmin(file: ConfigObject): AdminConfig | undefined {
   const admin = file.object("admin");
   if (admin === undefined) return undefined;
   const host = admin.string("host", "127.0.0.1");
+  if (!isValidHost(host)) {
+    admin.reject(
+      "host",
+      `expected an IPv4 or IPv6 address or a hostname, got ${JSON.stringify(host)}`,
+    );
+  }
   const port = admin.integer("port", 9090, 0, 65535);
   const token = admin.has("token") ? admin.secret("token") : undefined;
   admin.done();
@@ -99,30 +107,6 @@ function parseWorkers(value: unknown): number | undefined {
   if (value === "auto") return Math.min(Math.max(navigator.hardwareConcurrency, 1), MAX_WORKERS);
   const n = typeof value === "string" && /^[0-9]+$/.test(value) ? Number(value) : value;
   return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= MAX_WORKERS ? n : undefined;
-}
-
-/**
- * Checks that every listener can be shared by `workers` processes: a TCP
- * port given in advance (long-poll included: the workers relay its
- * requests to the worker holding the transport).
- */
-function checkShareable(config: ServiceConfig, errors: ConfigErrors): void {
-  const n = config.workers;
-  for (const listener of config.listeners) {
-    if (listener.unix !== undefined) {
-      errors.add(
-        "workers",
-        `Invalid config "workers": ${n} workers cannot share the Unix socket listener ` +
-          `${JSON.stringify(listener.unix)}: listen on a TCP port`,
-      );
-    } else if (listener.port === 0) {
-      errors.add(
-        "workers",
-        `Invalid config "workers": ${n} workers cannot share port 0 ` +
-          `(each would get its own): give the listener on ${listener.host} a port`,
-      );
-    }
-  }
 }
 
 const NATS_URL = /^(nats|tls|ws|wss):\/\/[^\s/]+$/;
@@ -227,12 +211,13 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     bridges: [],
     httpServices: [],
   };
+  const keyed: Keyed<ResolvedListenerOptions>[] = [];
   const addListener = (path: string, input: () => unknown) => {
     const listener = errors.collect(
       (errors) => resolveListenerOptions(input(), path, { errors }),
       path,
     );
-    if (listener !== undefined) config.listeners.push(listener);
+    if (listener !== undefined) keyed.push({ at: path, value: listener });
   };
   if (args.config !== undefined) {
     const json = expandEnv(await readConfigFile(args.config), lookupEnv, { errors });
@@ -361,9 +346,14 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
   for (const path of args.unix ?? []) {
     addListener("--unix", () => ({ type: "universal", unix: path }));
   }
-  if (config.listeners.length === 0) {
-    config.listeners.push(resolveListenerOptions({ type: "universal" }, "default listener"));
+  if (keyed.length === 0) {
+    const value = resolveListenerOptions({ type: "universal" }, "default listener");
+    keyed.push({ at: "the default listener", value });
   }
+  config.listeners = keyed.map(({ value }) => value);
+  const admin = config.admin &&
+    { at: args.admin === undefined ? "admin" : "--admin", value: config.admin };
+  checkAddresses(keyed, admin, errors);
   if (args.workers !== undefined) {
     const workers = parseWorkers(args.workers);
     if (workers === undefined) {
@@ -385,6 +375,6 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
       config.workers = 1;
     }
   }
-  if (config.workers > 1) checkShareable(config, errors);
+  if (config.workers > 1) checkShareable(config.listeners, config.workers, errors);
   return config;
 }

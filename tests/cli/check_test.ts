@@ -119,6 +119,57 @@ Deno.test("cli check refuses the trusted role to anyone without credentials", as
   });
 });
 
+Deno.test("cli check and startup refuse two listeners, or the admin listener, on one address", async () => {
+  // Ports nothing listens on: check listens on none, and startup stops before listening.
+  const config = {
+    listeners: [
+      { type: "universal", host: "0.0.0.0", port: 18_811 },
+      { type: "websocket", host: "127.0.0.1", port: 18_811 },
+      { type: "rawsocket", host: "::", port: 18_812 },
+      { type: "websocket", host: "127.0.0.1", port: 18_812 },
+      { type: "universal", host: "127.0.0.1", port: 0 },
+      { type: "universal", host: "127.0.0.1", port: 0 },
+      { type: "universal", host: "0.0.0.0", port: 18_813 },
+      { type: "universal", host: "::1", port: 18_813 },
+    ],
+    admin: { host: "127.0.0.1", port: 18_811 },
+  };
+  await withConfig(JSON.stringify(config), async (file) => {
+    const out = await runCli(["check", "-c", file, "--ws", "127.0.0.1:18813"]);
+    equal(out.stdout, "");
+    equal(out.code, 2);
+    deepEqual(out.stderr.trimEnd().split("\n"), [
+      'cloverleaf: Invalid config "listeners[1].port": 127.0.0.1:18811 is already taken by listeners[0] (0.0.0.0:18811)',
+      'cloverleaf: Invalid config "listeners[3].port": 127.0.0.1:18812 is already taken by listeners[2] ([::]:18812)',
+      'cloverleaf: Invalid --ws "127.0.0.1:18813": 127.0.0.1:18813 is already taken by listeners[6] (0.0.0.0:18813)',
+      'cloverleaf: Invalid config "admin.port": 127.0.0.1:18811 is already taken by listeners[0] (0.0.0.0:18811)',
+    ]);
+    const start = await runCli(["-c", file]);
+    equal(start.code, 2);
+    equal(
+      start.stderr,
+      'cloverleaf: Invalid config "listeners[1].port": 127.0.0.1:18811 is already taken by listeners[0] (0.0.0.0:18811)\n',
+    );
+  });
+  const admin = { admin: { host: "not a host!", port: 0 } };
+  await withConfig(JSON.stringify(admin), async (file) => {
+    for (const args of [["check", "-c", file], ["-c", file]]) {
+      const out = await runCli(args);
+      equal(out.code, 2);
+      equal(
+        out.stderr,
+        'cloverleaf: Invalid config "admin.host": expected an IPv4 or IPv6 address or a hostname, got "not a host!"\n',
+      );
+    }
+  });
+  const out = await runCli(["check", "--admin", "127.0.0.1:8080"]);
+  equal(out.code, 2);
+  equal(
+    out.stderr,
+    'cloverleaf: Invalid --admin "127.0.0.1:8080": 127.0.0.1:8080 is already taken by the default listener (127.0.0.1:8080)\n',
+  );
+});
+
 Deno.test("cli check reports one error for a file it cannot read or parse", async () => {
   await withConfig("{ realms: [] }", async (file) => {
     assertUsageError(await runCli(["check", "-c", file]), /Cannot parse config file ".*": /);
