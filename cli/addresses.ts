@@ -119,3 +119,36 @@ export function checkShareable(
     }
   }
 }
+/**
+ * Records each bridge path that a listener serving the bridge would answer
+ * otherwise: one of a WebSocket listener's `paths`, or the long-poll
+ * path or a path below it. Such a bridge path would take the endpoint over
+ * (WebSocket clients answered 405, long-poll clients refused).
+ *
+ * @param listeners The listeners, with their keys (rawsocket ones serve no bridge).
+ * @param bridges The bridge paths, with their keys.
+ * @param errors Where the conflicts are recorded.
+ */
+export function checkBridgePaths(
+  listeners: readonly Keyed<ResolvedListenerOptions>[],
+  bridges: readonly Keyed<string>[],
+  errors: ConfigErrors,
+): void {
+  for (const { at, value: path } of bridges) {
+    for (const { at: listenerAt, value: listener } of listeners) {
+      const serves = (type: string) => listener.type === "universal" || listener.type === type;
+      const lp = listener.longpoll.path.replace(/\/+$/, "");
+      const reason = serves("websocket") && listener.paths.includes(path)
+        ? `${path} is a WebSocket path of ${listenerAt}`
+        : serves("longpoll") && (lp === "" || path === lp || path.startsWith(`${lp}/`))
+        ? `${path} is ${path === lp ? "" : "under "}the long-poll path ${
+          lp || "/"
+        } of ${listenerAt}`
+        : undefined;
+      if (reason === undefined) continue;
+      const [key, message] = report(at, "path", path, `${reason}: choose another path`);
+      errors.add(key, message);
+      break;
+    }
+  }
+}

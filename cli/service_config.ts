@@ -23,7 +23,7 @@ import {
 } from "../transports/config.ts";
 import { type AdminConfig, readConfigFile } from "./config_file.ts";
 import { secretFlag } from "./secret_file.ts";
-import { checkAddresses, checkShareable, type Keyed } from "./addresses.ts";
+import { checkAddresses, checkBridgePaths, checkShareable, type Keyed } from "./addresses.ts";
 import { type Flags, isLogLevel, LOG_LEVELS } from "./flags.ts";
 import { LOG_FORMATS, type LogFormat } from "../router/logger.ts";
 import {
@@ -354,6 +354,10 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
   const admin = config.admin &&
     { at: args.admin === undefined ? "admin" : "--admin", value: config.admin };
   checkAddresses(keyed, admin, errors);
+  const quick = ["publish", "call", "subscribe"].map((p) => `${config.quickBridge?.path}/${p}`);
+  const paths = config.bridges.map(({ at, bridge }) => ({ at, value: bridge.path }));
+  if (config.quickBridge) paths.push(...quick.map((value) => ({ at: "--http-bridge", value })));
+  checkBridgePaths(keyed, paths, errors);
   if (args.workers !== undefined) {
     const workers = parseWorkers(args.workers);
     if (workers === undefined) {

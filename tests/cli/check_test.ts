@@ -170,6 +170,55 @@ Deno.test("cli check and startup refuse two listeners, or the admin listener, on
   );
 });
 
+Deno.test("cli check and startup refuse a bridge path that a listener's WebSocket or long-poll serves", async () => {
+  const bridge = (path: string) => ({
+    path,
+    type: "publisher",
+    realm: "realm1",
+    role: "anonymous",
+    auth: "none",
+  });
+  const config = {
+    listeners: [
+      { type: "universal", port: 0 },
+      { type: "websocket", port: 0, paths: ["/wamp"] },
+      { type: "longpoll", port: 0, longpoll: { path: "/poll/" } },
+      { type: "rawsocket", port: 0 },
+    ],
+    realms: [{ name: "realm1" }],
+    bridges: ["/ws", "/", "/lp", "/lp/x", "/wamp", "/poll/open", "/lpx", "/ws/x", "/api"].map(
+      bridge,
+    ),
+  };
+  await withConfig(JSON.stringify(config), async (file) => {
+    const out = await runCli(["check", "-c", file]);
+    equal(out.code, 2);
+    deepEqual(out.stderr.trimEnd().split("\n"), [
+      'cloverleaf: Invalid config "bridges[0].path": /ws is a WebSocket path of listeners[0]: choose another path',
+      'cloverleaf: Invalid config "bridges[1].path": / is a WebSocket path of listeners[0]: choose another path',
+      'cloverleaf: Invalid config "bridges[2].path": /lp is the long-poll path /lp of listeners[0]: choose another path',
+      'cloverleaf: Invalid config "bridges[3].path": /lp/x is under the long-poll path /lp of listeners[0]: choose another path',
+      'cloverleaf: Invalid config "bridges[4].path": /wamp is a WebSocket path of listeners[1]: choose another path',
+      'cloverleaf: Invalid config "bridges[5].path": /poll/open is under the long-poll path /poll of listeners[2]: choose another path',
+    ]);
+    const start = await runCli(["-c", file]);
+    equal(start.code, 2);
+    equal(start.stderr.split("\n")[0], out.stderr.split("\n")[0]);
+  });
+  const out = await runCli([
+    "check",
+    "--http-bridge",
+    "/lp",
+    "--http-token",
+    "t0ps3cret-t0ps3cret",
+  ]);
+  equal(out.code, 2);
+  equal(
+    out.stderr,
+    'cloverleaf: Invalid --http-bridge "/lp/publish": /lp/publish is under the long-poll path /lp of the default listener: choose another path\n',
+  );
+});
+
 Deno.test("cli check reports one error for a file it cannot read or parse", async () => {
   await withConfig("{ realms: [] }", async (file) => {
     assertUsageError(await runCli(["check", "-c", file]), /Cannot parse config file ".*": /);
