@@ -36,10 +36,13 @@ const EMPTY = new Uint8Array(0);
 const UNVERIFIED_PER_SLOT = 4;
 
 /**
- * Unverified signed requests one source address (`sourceOf`) may have on
- * a path: so that one client cannot take the path's whole allowance.
+ * Pending requests one source address (`sourceOf`) may have on a path: on
+ * any path, requests whose bodies have not all arrived; on a signed path,
+ * until their signature verified. So one client cannot take the path's
+ * whole allowance (its in-flight slots, or a signed path's places for
+ * unverified bodies) with heads whose bodies never finish.
  */
-const UNVERIFIED_PER_SOURCE = 8;
+const PENDING_PER_SOURCE = 8;
 
 /**
  * A request a path let in from its head: it holds one of the path's
@@ -49,6 +52,8 @@ const UNVERIFIED_PER_SOURCE = 8;
  * only the key, which is public, so anyone could otherwise hold every
  * slot with heads whose bodies never come. Until then it holds one of the
  * path's places for unverified bodies ({@linkcode UNVERIFIED_PER_SLOT}).
+ * Until its body arrived (signed: until verified) it counts against its
+ * source's {@linkcode PENDING_PER_SOURCE}.
  */
 class Admitted implements HttpAdmission {
   readonly path: BridgePath;
@@ -58,8 +63,8 @@ class Admitted implements HttpAdmission {
   /** A signed request's fields, for the signature check once the body is read. */
   readonly signed: SignedFields | undefined;
   #held = false;
-  /** While unverified: the source it counts against. */
-  #verifying: string | undefined;
+  /** While pending (body not arrived; signed: not verified): the source it counts against. */
+  #pending: string | undefined;
 
   constructor(
     path: BridgePath,
@@ -72,17 +77,20 @@ class Admitted implements HttpAdmission {
     this.url = url;
     this.maxBodySize = maxBodySize;
     this.signed = signed;
+    this.#pending = source;
+    path.pending.set(source, (path.pending.get(source) ?? 0) + 1);
     if (signed === undefined) this.take();
-    else {
-      this.#verifying = source;
-      path.verifying++;
-      path.unverified.set(source, (path.unverified.get(source) ?? 0) + 1);
-    }
+    else path.verifying++;
+  }
+
+  /** Its body arrived: an unsigned request is no longer pending (a signed one is until verified). */
+  arrived(): void {
+    if (this.signed === undefined) this.#settled();
   }
 
   /** Takes a slot, if one is free (else false); a signed request's place for verifying is freed. */
   take(): boolean {
-    this.#verified();
+    if (this.signed !== undefined) this.#settled();
     if (this.#held || this.path.inFlight >= this.path.options.maxInFlight) return this.#held;
     this.#held = true;
     this.path.inFlight++;
@@ -91,21 +99,22 @@ class Admitted implements HttpAdmission {
 
   /** Gives the slot (or the place for verifying) back (once). */
   release(): void {
-    this.#verified();
+    this.#settled();
     if (!this.#held) return;
     this.#held = false;
     this.path.inFlight--;
   }
 
-  #verified(): void {
-    const source = this.#verifying;
+  /** No longer pending: its source's count (and a signed request's place for verifying) freed. */
+  #settled(): void {
+    const source = this.#pending;
     if (source === undefined) return;
-    this.#verifying = undefined;
+    this.#pending = undefined;
     const { path } = this;
-    path.verifying--;
-    const left = path.unverified.get(source)! - 1;
-    if (left > 0) path.unverified.set(source, left);
-    else path.unverified.delete(source);
+    if (this.signed !== undefined) path.verifying--;
+    const left = path.pending.get(source)! - 1;
+    if (left > 0) path.pending.set(source, left);
+    else path.pending.delete(source);
   }
 
   abandon(): void {
@@ -124,8 +133,8 @@ class BridgePath {
   inFlight = 0;
   /** Signed requests let in whose signature is not verified yet (a bound on their bodies). */
   verifying = 0;
-  /** The same, by source address. */
-  readonly unverified = new Map<string, number>();
+  /** Pending requests (body not arrived; signed: not verified) by source address. */
+  readonly pending = new Map<string, number>();
   /** Where answered requests are counted, when the acceptor is a `Router`. */
   readonly #metrics: RouterMetrics | undefined;
 
@@ -180,10 +189,8 @@ class BridgePath {
     const checked = this.auth.checkHead(headers, url);
     if (checked instanceof Response) return checked;
     const source = sourceOf(peer);
-    if (
-      checked !== undefined && (this.verifying >= UNVERIFIED_PER_SLOT * options.maxInFlight ||
-        (this.unverified.get(source) ?? 0) >= UNVERIFIED_PER_SOURCE)
-    ) {
+    if ((this.pending.get(source) ?? 0) >= PENDING_PER_SOURCE) return this.#busySource();
+    if (checked !== undefined && this.verifying >= UNVERIFIED_PER_SLOT * options.maxInFlight) {
       return this.#busy();
     }
     return new Admitted(this, url, limit, checked, source);
@@ -206,6 +213,7 @@ class BridgePath {
     const ticket = admitted ??
       this.#admit(request.method, new URL(request.url), request.headers, "");
     if (ticket instanceof Response) return ticket;
+    ticket.arrived(); // the listener read the body before handing the request on
     const { url } = ticket;
     let streaming = false;
     try {
@@ -259,6 +267,12 @@ class BridgePath {
     const { maxInFlight, path } = this.options;
     return refusal(BridgeError.RATE_LIMITED, [
       `${maxInFlight} requests already being answered on ${path}`,
+    ]);
+  }
+
+  #busySource(): Response {
+    return refusal(BridgeError.RATE_LIMITED, [
+      `${PENDING_PER_SOURCE} requests from your address still arriving on ${this.options.path}`,
     ]);
   }
 

@@ -267,3 +267,68 @@ Deno.test("unverified signed heads from one source address are bounded (8), not 
     for (const conn of held) conn.close();
   }
 });
+
+/** A POST to `path` sent whole, from `localAddress`; resolves with the raw answer. */
+function postFrom(port: number, localAddress: string, path: string, headers: string, body: string) {
+  return new Promise<string>((resolve, reject) => {
+    const socket = net.connect({ host: "127.0.0.1", port, localAddress }, () => {
+      socket.write(
+        `POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n${headers}` +
+          `content-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    });
+    let text = "";
+    socket.on("data", (chunk: Uint8Array) => text += new TextDecoder().decode(chunk));
+    socket.on("end", () => resolve(text));
+    socket.on("error", reject);
+    socket.setTimeout(5000, () => socket.destroy(new Error("timeout")));
+  });
+}
+
+Deno.test("on open and bearer paths, heads from one source whose bodies never finish are bounded (8), not another source's", async () => {
+  const bearer = "authorization: Bearer t0ken\r\n";
+  await using t = await startBridge([
+    { path: "/open", type: "publisher", realm: "realm1", role: "app", auth: "none" },
+    { path: "/pub", type: "publisher", realm: "realm1", role: "app", auth: AUTH },
+  ]);
+  const port = portOf(t.base);
+  const body = JSON.stringify({ topic: "com.example.news", args: ["hi"] });
+  for (const [path, headers] of [["/open", ""], ["/pub", bearer]] as const) {
+    // A whole request body in each of 20 at once, from one source: none refused.
+    const whole = Array.from(
+      { length: 20 },
+      () => postFrom(port, "127.0.0.1", path, headers, body),
+    );
+    for (const answer of await Promise.all(whole)) match(answer, /^HTTP\/1\.1 202 /);
+    const held: Deno.Conn[] = [];
+    try {
+      for (let i = 0; i < 8; i++) {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+        held.push(conn);
+        await conn.write(
+          new TextEncoder().encode(
+            `POST ${path} HTTP/1.1\r\nhost: x\r\n${headers}content-length: 65536\r\n\r\n{`,
+          ),
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const ninth = await exchange(
+        port,
+        `POST ${path} HTTP/1.1\r\nhost: x\r\n${headers}content-length: 65536\r\n\r\n{`,
+      );
+      match(ninth, /^HTTP\/1\.1 429 /);
+      match(ninth, /8 requests from your address still arriving/);
+      // From 127.0.0.2 (another source), a request is let in and taken.
+      match(await postFrom(port, "127.0.0.2", path, headers, body), /^HTTP\/1\.1 202 /);
+    } finally {
+      for (const conn of held) conn.close();
+    }
+    // The held requests gone, the first source is let in again.
+    let answer = "";
+    for (let i = 0; i < 50 && !answer.startsWith("HTTP/1.1 202"); i++) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      answer = await postFrom(port, "127.0.0.1", path, headers, body);
+    }
+    match(answer, /^HTTP\/1\.1 202 /);
+  }
+});
