@@ -82,16 +82,18 @@ export function collect(sources: MetricSources): MetricFamily[] {
     type: "histogram",
     samples: [m.callDuration],
   });
-  const registrations: Sample[] = [];
-  const subscriptions: Sample[] = [];
+  // By realm label: past MAX_LABELS realms, the rest add up under `other`, as in the counters.
+  const registrations = new Map<string, number>();
+  const subscriptions = new Map<string, number>();
   for (const name of router.realmNames) {
     const realm = realmOf(router, name);
     if (realm === undefined) continue;
-    registrations.push({ labels: { realm: name }, value: realm.dealer.registrationCount });
-    subscriptions.push({ labels: { realm: name }, value: realm.broker.subscriptionCount });
+    const label = m.realms.label(name);
+    registrations.set(label, (registrations.get(label) ?? 0) + realm.dealer.registrationCount);
+    subscriptions.set(label, (subscriptions.get(label) ?? 0) + realm.broker.subscriptionCount);
   }
-  gauge("registrations", "Registrations now, by realm.", registrations);
-  gauge("subscriptions", "Subscriptions now, by realm.", subscriptions);
+  gauge("registrations", "Registrations now, by realm.", byRealm(registrations));
+  gauge("subscriptions", "Subscriptions now, by realm.", byRealm(subscriptions));
   counter(
     "auth_successes",
     "Sessions authenticated, by authmethod.",
@@ -169,8 +171,9 @@ function sessions(router: Router): Sample[] {
     string,
     { realm: string; transport: string; serializer: string; n: number }
   >();
-  for (const session of metricsOf(router).sessions) {
-    const realm = session.info.realm;
+  const metrics = metricsOf(router);
+  for (const session of metrics.sessions) {
+    const realm = metrics.realms.label(session.info.realm);
     const transport = session.peer.info.type;
     const serializer = session.peer.info.serializer ?? "none";
     const key = `${realm}\n${transport}\n${serializer}`;
@@ -182,6 +185,10 @@ function sessions(router: Router): Sample[] {
     labels: { realm, transport, serializer },
     value: n,
   }));
+}
+
+function byRealm(counts: Map<string, number>): Sample[] {
+  return [...counts].map(([realm, value]) => ({ labels: { realm }, value }));
 }
 
 function by(counter: LabelCounter, label: string): Sample[] {

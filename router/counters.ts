@@ -42,6 +42,29 @@ export class LabelCounter {
   }
 }
 
+/**
+ * The label values of one label shared by several metrics (the `realm`
+ * of counters and gauges alike): the first {@linkcode MAX_LABELS} values
+ * asked for keep their own, any later one is `other`, in every metric, so
+ * their series stay the same set.
+ */
+export class LabelSet {
+  #known = new Set<string>();
+
+  /**
+   * The label a value is shown under (and, while there is room, keeps).
+   *
+   * @param value The label value.
+   * @returns The value, or `other`.
+   */
+  label(value: string): string {
+    if (this.#known.has(value)) return value;
+    if (this.#known.size >= MAX_LABELS) return "other";
+    this.#known.add(value);
+    return value;
+  }
+}
+
 /** A histogram with fixed buckets (cumulative when exposed). */
 export class Histogram {
   /** The buckets' upper bounds, ascending. */

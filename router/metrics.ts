@@ -22,9 +22,9 @@ import {
 import { IdTable } from "../wamp/id_table.ts";
 import { cut } from "../wamp/preview.ts";
 import type { SessionInfo } from "./core/types.ts";
-import { Histogram, LabelCounter, type RateTable, type Ring } from "./counters.ts";
+import { Histogram, LabelCounter, LabelSet, type RateTable, type Ring } from "./counters.ts";
 
-export { Histogram, LabelCounter, MAX_LABELS, RateTable, Ring } from "./counters.ts";
+export { Histogram, LabelCounter, LabelSet, MAX_LABELS, RateTable, Ring } from "./counters.ts";
 
 /** The upper bounds (seconds) of the call duration histogram's buckets. */
 export const CALL_BUCKETS: readonly number[] = [
@@ -117,7 +117,9 @@ export class RouterMetrics {
   readonly messagesOut: Float64Array = new Float64Array(TYPE_CODES);
   /** EVENTs dropped because their subscriber did not keep up. */
   eventsDropped = 0;
-  /** Sessions joined, by realm. */
+  /** The `realm` label's values, shared by every metric labelled by realm. */
+  readonly realms: LabelSet = new LabelSet();
+  /** Sessions joined, by realm (its label in {@linkcode RouterMetrics.realms}). */
   readonly joins: LabelCounter = new LabelCounter();
   /** Sessions left, by close reason (`wamp.close.transport_lost` without GOODBYE). */
   readonly leaves: LabelCounter = new LabelCounter();
@@ -292,7 +294,7 @@ export class SessionMeter {
    */
   joined(info: SessionInfo): void {
     const metrics = this.#metrics;
-    metrics.joins.add(info.realm);
+    metrics.joins.add(metrics.realms.label(info.realm));
     metrics.authSuccesses.add(method(info.authmethod));
     metrics.sessions.add(this.#session);
     this.#reason = undefined;

@@ -243,6 +243,50 @@ Deno.test("after a scripted run, /metrics parses and every counter has its value
   }
 });
 
+Deno.test("with more realms than MAX_LABELS, every metric labelled by realm shows the same 32 realms and other", async () => {
+  const names = Array.from({ length: 40 }, (_, i) => `com.realm.r${i}`);
+  const router = new Router({ realms: names.map((name) => ({ name })), logger: () => {} });
+  const listener = await listen(router, { port: 0 });
+  const admin = await serveAdmin(router, { port: 0, listeners: [listener] });
+  const sessions: Session[] = [];
+  try {
+    // A session (a registration and a subscription) in each realm, the later ones first.
+    for (const name of [...names].reverse()) {
+      const session = await connect(listener.urls.websocket!, { realm: name });
+      sessions.push(session);
+      await session.register("com.example.p", () => {});
+      await session.subscribe("com.example.t", () => {});
+    }
+    const text = await (await get(`${admin.url}/metrics`)).text();
+    const families = parsePrometheus(text);
+    const realms = (name: string) => {
+      const samples = families.get(name)?.samples ?? [];
+      return new Map(samples.map((s) => [s.labels.realm!, s.value]));
+    };
+    const registrations = realms("cloverleaf_registrations");
+    equal(registrations.size, 33);
+    equal(registrations.get("other"), 8);
+    const shown = [...registrations.keys()].sort();
+    for (
+      const name of [
+        "cloverleaf_subscriptions",
+        "cloverleaf_sessions",
+        "cloverleaf_session_joins_total",
+      ]
+    ) {
+      const series = realms(name);
+      deepEqual([...series.keys()].sort(), shown, name);
+      equal(series.get("other"), 8, name);
+      equal([...series.values()].reduce((a, b) => a + b), 40, name);
+    }
+  } finally {
+    for (const session of sessions) await session.close().catch(() => {});
+    await admin.close();
+    await router.close();
+    await listener.close();
+  }
+});
+
 Deno.test("with a token, requests need Authorization: Bearer; the page itself is served", async () => {
   const router = new Router({ realms: [{ name: "realm1" }], logger: () => {} });
   const token = "s3cret-token-0123456789";
