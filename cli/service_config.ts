@@ -251,13 +251,22 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
         }, path);
       }
     });
+    const served = new Map<string, string>();
     file.array("httpServices").forEach((service, i) => {
       const path = `httpServices[${i}]`;
       const resolved = errors.collect(
         (errors) => resolveHttpService(service, path, { errors }),
         path,
       );
-      if (resolved !== undefined) config.httpServices.push(resolved);
+      // Two for one procedure: the last would silently win.
+      const first = resolved && served.get(resolved.procedure);
+      if (first !== undefined) {
+        const reason = `"${resolved!.procedure}" is already served by ${first}`;
+        errors.add(`${path}.procedure`, configError(`${path}.procedure`, reason).message);
+      } else if (resolved !== undefined) {
+        served.set(resolved.procedure, path);
+        config.httpServices.push(resolved);
+      }
     });
     const admin = errors.collect(() => readAdmin(file), "admin");
     if (admin !== undefined) config.admin = admin;

@@ -219,6 +219,27 @@ Deno.test("cli check and startup refuse a bridge path that a listener's WebSocke
   );
 });
 
+Deno.test("cli check and startup refuse two httpServices for one procedure", async () => {
+  const config = {
+    realms: [{ name: "realm1" }],
+    httpServices: [
+      { procedure: "com.example.get", url: "http://127.0.0.1:9/first" },
+      { procedure: "com.example.other", url: "http://127.0.0.1:9/other" },
+      { procedure: "com.example.get", url: "http://127.0.0.1:9/second" },
+    ],
+  };
+  await withConfig(JSON.stringify(config), async (file) => {
+    for (const args of [["check", "-c", file], ["-c", file]]) {
+      const out = await runCli(args);
+      equal(out.code, 2);
+      equal(
+        out.stderr,
+        'cloverleaf: Invalid config "httpServices[2].procedure": "com.example.get" is already served by httpServices[0]\n',
+      );
+    }
+  });
+});
+
 Deno.test("cli check reports one error for a file it cannot read or parse", async () => {
   await withConfig("{ realms: [] }", async (file) => {
     assertUsageError(await runCli(["check", "-c", file]), /Cannot parse config file ".*": /);
