@@ -83,22 +83,25 @@ async function exchange(
     init.body = JSON.stringify(kwargs.body);
     (init.headers as Record<string, string>)["content-type"] ??= "application/json";
   }
-  let response: Response;
-  try {
-    response = await fetch(url, init);
-  } catch (error) {
-    if (error instanceof DOMException && error.name === "TimeoutError") {
-      throw new CallError(
+  // A timeout while the head or the body is still coming is wamp.error.timeout.
+  const failed = (error: unknown): CallError =>
+    error instanceof DOMException && error.name === "TimeoutError"
+      ? new CallError(
         ErrorUri.TIMEOUT,
         `${service.method} ${url}: no answer in ${service.timeout} ms`,
+      )
+      : new CallError(
+        BridgeError.UNAVAILABLE,
+        `${service.method} ${url}: ${(error as Error).message}`,
       );
-    }
-    throw new CallError(
-      BridgeError.UNAVAILABLE,
-      `${service.method} ${url}: ${(error as Error).message}`,
-    );
+  let response: Response;
+  let bytes: Uint8Array | undefined;
+  try {
+    response = await fetch(url, init);
+    bytes = await readBounded(response, service.maxResponseSize);
+  } catch (error) {
+    throw failed(error);
   }
-  const bytes = await readBounded(response, service.maxResponseSize);
   if (bytes === undefined) {
     throw new CallError(
       ErrorUri.LIMIT_EXCEEDED,

@@ -91,6 +91,45 @@ Deno.test("REST services: a WAMP CALL becomes the HTTP request; status >= 400 be
   }
 });
 
+Deno.test("REST services: a body still coming in when the timeout passes is wamp.error.timeout", async () => {
+  // The head at once, then a byte every 50 ms for 2 s.
+  const stops = new Set<() => void>();
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, () => {
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        const timer = setInterval(() => {
+          if (++sent <= 40) return controller.enqueue(new Uint8Array([0x78]));
+          stop();
+          controller.close();
+        }, 50);
+        const stop = () => (clearInterval(timer), stops.delete(stop));
+        stops.add(stop);
+      },
+      cancel: () => stops.forEach((stop) => stop()),
+    });
+    return new Response(body, { headers: { "content-type": "text/plain" } });
+  });
+  const router = new Router({ realms: [{ name: "realm1" }], logger: () => {} });
+  const url = `http://127.0.0.1:${server.addr.port}/drip`;
+  provideHttpServices(router, [
+    resolveHttpService({ procedure: "com.example.drip", url, timeout: 300 }, "httpServices[0]"),
+  ]);
+  const session = await connectLocal(router, "realm1");
+  try {
+    await rejects(
+      session.call("com.example.drip"),
+      (e: ApplicationError) =>
+        e.uri === "wamp.error.timeout" && /no answer in 300 ms/.test(e.message),
+    );
+  } finally {
+    await session.close();
+    await router.close();
+    stops.forEach((stop) => stop());
+    await server.shutdown();
+  }
+});
+
 Deno.test("REST services: the host is fixed in the config", () => {
   for (const url of ["http://{host}/x", "ftp://example.com/", "http://ex{a}mple.com/"]) {
     let message = "";
