@@ -157,6 +157,13 @@ Deno.test("a malformed HTTP request head gets 400 and the listener goes on", asy
   bad.socket.write("NOT HTTP\r\n\r\n");
   await within(bad.closed);
   match(text(bad.received()), /^HTTP\/1\.1 400 /);
+  // A target that is not a path: `*`, absolute-form (a path only is served).
+  for (const target of ["*", "http://evil.example/lp/open", "lp"]) {
+    const other = await rawTcp(t.listener.urls.rawsocket!);
+    other.socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await within(other.closed);
+    match(text(other.received()), /^HTTP\/1\.1 400 /, target);
+  }
   const huge = await rawTcp(t.listener.urls.rawsocket!);
   huge.socket.write(`GET / HTTP/1.1\r\nX: ${"a".repeat(20_000)}\r\n\r\n`);
   await within(huge.closed);
