@@ -103,6 +103,21 @@ export function parseConfigText(text: string, yaml: boolean): unknown {
   }
 }
 
+/** The deepest nesting of arrays and objects a config file may have (the reader recurses). */
+const MAX_DEPTH = 64;
+
+/** Whether arrays and objects nest deeper than `max` in `value` (walked without recursion). */
+function depthOver(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [item, depth] = next;
+    if (typeof item !== "object" || item === null) continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 /**
  * Reads and parses a config file, JSON or YAML by its extension.
  *
@@ -126,6 +141,9 @@ export async function readConfigFile(file: string): Promise<Record<string, unkno
   } catch (error) {
     const why = (error instanceof Error ? error.message : String(error)).split("\n")[0];
     throw new TypeError(`Cannot parse config file "${file}": ${why}`);
+  }
+  if (depthOver(value, MAX_DEPTH)) {
+    throw new TypeError(`Invalid config file "${file}": nested deeper than ${MAX_DEPTH} levels`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new TypeError(

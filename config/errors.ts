@@ -302,7 +302,10 @@ export class ConfigErrors {
  */
 export function show(value: unknown, hidden?: ReadonlyMap<string, string>): string {
   if (value === undefined) return "nothing";
-  let text = JSON.stringify(value) ?? String(value);
+  // Infinity and NaN (YAML's `.inf`, `.nan`) are what they are, not JSON's null.
+  let text = typeof value === "number" && !Number.isFinite(value)
+    ? String(value)
+    : JSON.stringify(value) ?? String(value);
   if (hidden !== undefined && hidden.size > 0) {
     // Longest values first, so one that contains another is hidden whole.
     const sorted = [...hidden].sort(([a], [b]) => b.length - a.length);

@@ -258,6 +258,30 @@ Deno.test("cli check reports one error for a file it cannot read or parse", asyn
   }
 });
 
+Deno.test("cli check names the file of a config nested too deep, and shows .inf and .nan as given", async () => {
+  const deep = `{"realms":${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
+  await withConfig(deep, async (file) => {
+    assertUsageError(
+      await runCli(["check", "-c", file]),
+      /^cloverleaf: Invalid config file ".*": nested deeper than 64 levels$/,
+    );
+  });
+  const yaml =
+    "realms:\n  - name: realm1\n    limits: { callsPerSession: .inf, historyBytes: .nan }\n";
+  const file = await Deno.makeTempFile({ suffix: ".yaml" });
+  try {
+    await Deno.writeTextFile(file, yaml);
+    const out = await runCli(["check", "-c", file]);
+    equal(out.code, 2);
+    deepEqual(out.stderr.trimEnd().split("\n"), [
+      `cloverleaf: Invalid config "realms[0].limits.callsPerSession": expected an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got Infinity`,
+      `cloverleaf: Invalid config "realms[0].limits.historyBytes": expected an integer from 1 to ${Number.MAX_SAFE_INTEGER}, got NaN`,
+    ]);
+  } finally {
+    await Deno.remove(file);
+  }
+});
+
 Deno.test("cli rejects an unknown command or an extra argument with one line", async () => {
   assertUsageError(
     await runCli(["chekc", "-c", "x.json"]),
