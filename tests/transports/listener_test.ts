@@ -157,12 +157,19 @@ Deno.test("a malformed HTTP request head gets 400 and the listener goes on", asy
   bad.socket.write("NOT HTTP\r\n\r\n");
   await within(bad.closed);
   match(text(bad.received()), /^HTTP\/1\.1 400 /);
-  // A target that is not a path: `*`, absolute-form (a path only is served).
-  for (const target of ["*", "http://evil.example/lp/open", "lp"]) {
+  // A target that is not a path (`*`) is refused; absolute-form is served by its path (RFC 9112).
+  for (const target of ["*", "lp", "http:/x"]) {
     const other = await rawTcp(t.listener.urls.rawsocket!);
     other.socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`);
     await within(other.closed);
     match(text(other.received()), /^HTTP\/1\.1 400 /, target);
+  }
+  for (const target of ["http://evil.example/lp", "HTTP://h:1/lp?x=1", "http://h"]) {
+    const absolute = await rawTcp(t.listener.urls.rawsocket!);
+    absolute.socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    await within(absolute.closed);
+    const answer = text(absolute.received());
+    match(answer, target === "http://h" ? /^HTTP\/1\.1 426 / : /^HTTP\/1\.1 200 /, target); // as "/"
   }
   const huge = await rawTcp(t.listener.urls.rawsocket!);
   huge.socket.write(`GET / HTTP/1.1\r\nX: ${"a".repeat(20_000)}\r\n\r\n`);

@@ -76,8 +76,12 @@ export function parseRequestHead(bytes: Uint8Array): ParsedHead {
   const lines = decoder.decode(bytes.subarray(0, end)).split("\r\n");
   const requestLine = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) (HTTP\/1\.[01])$/.exec(lines[0]!);
   if (requestLine === null) return { error: "malformed request line", status: 400 };
-  // Only a path is served: `*` and absolute-form (`http://host/x`) are refused as bad requests.
-  if (!requestLine[2]!.startsWith("/")) return { error: "expected a path as target", status: 400 };
+  // Absolute-form (`http://host/x`), which a server must accept (RFC 9112 3.2.2), is served by its
+  // path; `*` and anything else that is not a path is a bad request.
+  let target = requestLine[2]!;
+  const absolute = /^https?:\/\/[^/?#\s]*/i.exec(target);
+  if (absolute !== null) target = `/${target.slice(absolute[0].length).replace(/^\//, "")}`;
+  if (!target.startsWith("/")) return { error: "expected a path as target", status: 400 };
   if (lines.length - 1 > MAX_HEADER_LINES) return { error: "too many header lines", status: 431 };
   const headers = new Headers();
   const fields: [string, string][] = [];
@@ -94,7 +98,6 @@ export function parseRequestHead(bytes: Uint8Array): ParsedHead {
     }
     fields.push([name, value]);
   }
-  const target = requestLine[2]!;
   const query = target.indexOf("?");
   return {
     head: {
