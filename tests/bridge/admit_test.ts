@@ -249,20 +249,7 @@ Deno.test("unverified signed heads from one source address are bounded (8), not 
     // From 127.0.0.2, a signed request is let in and taken.
     const body = JSON.stringify({ topic: "com.example.news", args: ["hi"] });
     const target = await signRequest("/p", { ...SIGNED, body });
-    const answer = await new Promise<string>((resolve, reject) => {
-      const socket = net.connect({ host: "127.0.0.1", port, localAddress: "127.0.0.2" }, () => {
-        socket.write(
-          `POST ${target} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n` +
-            `content-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
-        );
-      });
-      let text = "";
-      socket.on("data", (chunk: Uint8Array) => text += new TextDecoder().decode(chunk));
-      socket.on("end", () => resolve(text));
-      socket.on("error", reject);
-      socket.setTimeout(5000, () => socket.destroy(new Error("timeout")));
-    });
-    match(answer, /^HTTP\/1\.1 202 /);
+    match(await postFrom(port, "127.0.0.2", target, "", body), /^HTTP\/1\.1 202 /);
   } finally {
     for (const conn of held) conn.close();
   }

@@ -125,18 +125,10 @@ Deno.test("SSE: live events held while a resume waits for history take at most m
     signal: AbortSignal.timeout(15_000),
   });
   equal(response.status, 200);
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  const reading = (async () => {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      text += value;
-    }
-  })();
+  const { reader, reading, text } = readAll(response);
   try {
     const records = () =>
-      text.split("\n\n").slice(0, -1).flatMap((block) => {
+      text().split("\n\n").slice(0, -1).flatMap((block) => {
         const data = /^data: (.*)$/m.exec(block)?.[1];
         return data === undefined ? [] : [JSON.parse(data) as { args: unknown[] }];
       });
@@ -144,15 +136,15 @@ Deno.test("SSE: live events held while a resume waits for history take at most m
     const wait = async (check: () => boolean, what: string) => {
       const deadline = Date.now() + 5000;
       while (!check()) {
-        if (Date.now() > deadline) throw new Error(`${what} not seen; got ${text.slice(0, 400)}`);
+        if (Date.now() > deadline) throw new Error(`${what} not seen; got ${text().slice(0, 400)}`);
         await new Promise((r) => setTimeout(r, 10));
       }
     };
-    await wait(() => text.includes(": subscribed"), "the subscribed comment");
+    await wait(() => text().includes(": subscribed"), "the subscribed comment");
     // 40 live events of 16 KiB (640 KiB) while the path's maxBacklog is 64 KiB.
     await publish(t.publisher, 40, 16 * 1024);
     const dropped = () =>
-      [...text.matchAll(/^: (\d+) records dropped$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+      [...text().matchAll(/^: (\d+) records dropped$/gm)].reduce((n, m) => n + Number(m[1]), 0);
     // Dropped as they come, not held: a heartbeat tells the count before the history is read.
     await wait(() => dropped() >= 38 - 5, "the count of live events dropped while history waits");
     gate.resolve();
@@ -187,15 +179,7 @@ Deno.test("SSE: more than 1,024 live events while a resume waits for history: th
     headers: { authorization: `Bearer ${TOKEN}`, "last-event-id": String(ids[0]) },
     signal: AbortSignal.timeout(15_000),
   });
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  const reading = (async () => {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      text += value;
-    }
-  })();
+  const { reader, reading, text } = readAll(response);
   try {
     // 1,100 events of about 100 bytes: 110 KB, past both MAX_HELD and the 64 KiB maxBacklog.
     for (let i = 0; i < 1100; i++) t.publisher.publish(TOPIC, { args: [i, "x"] });
@@ -204,13 +188,27 @@ Deno.test("SSE: more than 1,024 live events while a resume waits for history: th
     gate.resolve();
     await t.publisher.publish(TOPIC, { args: ["after", "x"] }, { acknowledge: true });
     const deadline = Date.now() + 10_000;
-    while (!text.includes('"after"')) {
-      if (Date.now() > deadline) throw new Error(`the stream ended: ${text.slice(-300)}`);
+    while (!text().includes('"after"')) {
+      if (Date.now() > deadline) throw new Error(`the stream ended: ${text().slice(-300)}`);
       await new Promise((r) => setTimeout(r, 10));
     }
-    ok(/^: \d+ records dropped$/m.test(text), "the count of those dropped");
+    ok(/^: \d+ records dropped$/m.test(text()), "the count of those dropped");
   } finally {
     await reader.cancel().catch(() => {});
     await reading.catch(() => {});
   }
 });
+
+/** Reads a stream's text as it comes: `text()` is what arrived so far. */
+function readAll(response: Response) {
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let received = "";
+  const reading = (async () => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      received += value;
+    }
+  })();
+  return { reader, reading, text: () => received };
+}
