@@ -13,6 +13,7 @@ import {
   MAX_URI_LENGTH,
   MessageTooLargeError,
   MessageType,
+  messageTypeName,
   type OutboundOptions,
   type Peer,
   type SlowConsumerPolicy,
@@ -357,8 +358,22 @@ export class Target {
    * @param msg The message.
    */
   reply(msg: WampMessage): void {
+    try {
+      this.peer.send(msg);
+    } catch (error) {
+      if (!(error instanceof MessageTooLargeError)) throw error;
+      // An ABORT or GOODBYE goes without its details (a message naming a long realm or authid
+      // was over a RawSocket client's announced 512 bytes); whatever still does not fit, or a
+      // CHALLENGE or WELCOME, ends the connection, as the session could not go on.
+      const closing = msg.type === MessageType.ABORT || msg.type === MessageType.GOODBYE;
+      this.#log("warn", `Session ${this.id}: ${error.message}: reply cut short`, {
+        event: "message_too_large",
+        reason: messageTypeName(msg.type),
+      });
+      if (!closing || Object.keys(msg.details).length === 0) return this.#session.close();
+      return this.reply({ ...msg, details: {} });
+    }
     this.meter?.sent(msg);
-    this.peer.send(msg);
   }
 
   /**

@@ -72,7 +72,11 @@ export interface PeerCertificate {
 export interface Peer {
   /** What kind of transport this is. */
   readonly info: TransportInfo;
-  /** Queues a message for the remote side. Never throws, never blocks. */
+  /**
+   * Queues a message for the remote side. Never blocks; throws only
+   * `MessageTooLargeError`, for a message over {@linkcode Peer.sendLimit}
+   * (nothing was queued: the sender decides what to do instead).
+   */
   send(msg: WampMessage): void;
   /** Bytes queued and not yet handed to the operating system (0 in process). */
   backlog(): number;
@@ -80,7 +84,11 @@ export interface Peer {
   queued(): number;
   /** Closes the transport after flushing what was queued. Idempotent. */
   close(): void;
-  /** The largest message the remote side accepts, when it announced one (RawSocket). */
+  /**
+   * The largest message the remote side accepts, when it has one: what a
+   * RawSocket peer announced, a router's WebSocket and long-poll links'
+   * `maxMessageSize`.
+   */
   readonly sendLimit?: number;
 }
 
