@@ -70,7 +70,9 @@ export function checkAddresses(
     const host = canonicalHost(address.host);
     const { port, unix } = address;
     const other = unix === undefined
-      ? port === 0 ? undefined : taken.find((t) => t.port === port && overlap(t.host, host))
+      ? port === 0
+        ? undefined
+        : taken.find((t) => t.unix === undefined && t.port === port && overlap(t.host, host))
       : taken.find((t) => t.unix === unix);
     if (other !== undefined) {
       const where = other.unix ?? authority(other.host, other.port);

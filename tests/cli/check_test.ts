@@ -162,6 +162,15 @@ Deno.test("cli check and startup refuse two listeners, or the admin listener, on
       );
     }
   });
+  // A Unix socket listener takes no port (its resolved host and port are defaults, unused).
+  const unix = {
+    listeners: [{ type: "universal", unix: "/tmp/cloverleaf-check.sock" }, { type: "universal" }],
+  };
+  await withConfig(JSON.stringify(unix), async (file) => {
+    const out = await runCli(["check", "-c", file, "--admin", "127.0.0.1:18814"]);
+    equal(out.stderr, "");
+    equal(out.code, 0);
+  });
   const out = await runCli(["check", "--admin", "127.0.0.1:8080"]);
   equal(out.code, 2);
   equal(
@@ -221,11 +230,13 @@ Deno.test("cli check and startup refuse a bridge path that a listener's WebSocke
 
 Deno.test("cli check and startup refuse two httpServices for one procedure", async () => {
   const config = {
-    realms: [{ name: "realm1" }],
+    realms: [{ name: "realm1" }, { name: "realm2" }],
     httpServices: [
       { procedure: "com.example.get", url: "http://127.0.0.1:9/first" },
       { procedure: "com.example.other", url: "http://127.0.0.1:9/other" },
-      { procedure: "com.example.get", url: "http://127.0.0.1:9/second" },
+      // The same procedure in another realm is another procedure.
+      { procedure: "com.example.get", realm: "realm2", url: "http://127.0.0.1:9/two" },
+      { procedure: "com.example.get", realm: "realm1", url: "http://127.0.0.1:9/second" },
     ],
   };
   await withConfig(JSON.stringify(config), async (file) => {
@@ -234,7 +245,7 @@ Deno.test("cli check and startup refuse two httpServices for one procedure", asy
       equal(out.code, 2);
       equal(
         out.stderr,
-        'cloverleaf: Invalid config "httpServices[2].procedure": "com.example.get" is already served by httpServices[0]\n',
+        'cloverleaf: Invalid config "httpServices[3].procedure": "com.example.get" is already served by httpServices[0]\n',
       );
     }
   });
