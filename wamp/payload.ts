@@ -42,6 +42,8 @@ export const MAX_NESTING_DEPTH = 64;
  * cannot produce them, such as JSON text without `\u` escapes, skips it).
  * @param nulText Whether to refuse string values that start with U+0000
  * (the JSON decoder, which reads them as binary next, does not).
+ * @param protoKeys Whether to refuse own `__proto__` keys (a client
+ * decoding what its router sends does not).
  * @returns What is wrong, or `undefined` when the value is plain data.
  *
  * @example
@@ -64,11 +66,18 @@ export function unsafeValue(
   value: unknown,
   checkStrings = true,
   nulText = checkStrings,
+  protoKeys = true,
 ): string | undefined {
-  return fault(value, MAX_NESTING_DEPTH, checkStrings, nulText);
+  return fault(value, MAX_NESTING_DEPTH, checkStrings, nulText, protoKeys);
 }
 
-function fault(value: unknown, levels: number, strings: boolean, nul: boolean): string | undefined {
+function fault(
+  value: unknown,
+  levels: number,
+  strings: boolean,
+  nul: boolean,
+  protoKeys: boolean,
+): string | undefined {
   if (typeof value !== "object") {
     const type = typeof value;
     if (type === "string") {
@@ -84,7 +93,7 @@ function fault(value: unknown, levels: number, strings: boolean, nul: boolean): 
     if (levels <= 0) return TOO_DEEP;
     // Index loop: `for…of` and `for…in` are slower on arrays.
     for (let i = 0; i < value.length; i++) {
-      const found = fault(value[i], levels - 1, strings, nul);
+      const found = fault(value[i], levels - 1, strings, nul, protoKeys);
       if (found !== undefined) return found;
     }
     return undefined;
@@ -100,8 +109,8 @@ function fault(value: unknown, levels: number, strings: boolean, nul: boolean): 
   const record = value as Record<string, unknown>;
   for (const key in record) {
     if (strings && !key.isWellFormed()) return LONE_SURROGATE;
-    if (key === "__proto__") return PROTO_KEY;
-    const found = fault(record[key], levels - 1, strings, nul);
+    if (protoKeys && key === "__proto__") return PROTO_KEY;
+    const found = fault(record[key], levels - 1, strings, nul, protoKeys);
     if (found !== undefined) return found;
   }
   return undefined;

@@ -78,6 +78,8 @@ export function isValidUri(uri: string, options: UriCheckOptions = {}): boolean 
   if (options.match === "wildcard" && !componentsAtMost(uri, MAX_WILDCARD_COMPONENTS)) return false;
   if (uri === lastValid[rule]) return true;
   if (uri.length === 0 || uri.length > MAX_URI_LENGTH || !uri.isWellFormed()) return false;
+  // WAMP's JSON would read a URI that starts with U+0000 as binary.
+  if (uri.charCodeAt(0) === 0) return false;
   const valid =
     (options.strict ? (emptyAllowed ? STRICT_EMPTY : STRICT) : (emptyAllowed ? LOOSE_EMPTY : LOOSE))
       .test(uri);

@@ -178,7 +178,7 @@ class GlobalWebSocketLink implements Link {
       if (typeof frame === "string" === this.#serializer.binary) {
         throw new ProtocolViolationError("text/binary frame does not match the serializer");
       }
-      msg = this.#serializer.decode(frame);
+      msg = this.#serializer.decode(frame, false); // a client takes what its router sends
     } catch (error) {
       this.#inbox.fail(error);
       if (this.#inbox.bound) this.close(); // the handler had its say (an ABORT)

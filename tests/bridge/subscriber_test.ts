@@ -147,6 +147,12 @@ Deno.test("SSE: refusals (401, bad match 400, 403 for a topic the role may not s
   });
   equal(badMatch.status, 400);
   await badMatch.body?.cancel();
+  // A topic that starts with U+0000: refused here, never sent on the path's shared session.
+  const nul = await fetch(`${t.base}/sse?topic=%00abc`, { headers: BEARER });
+  equal(nul.status, 400);
+  await nul.body?.cancel();
+  const still = await open(`${t.base}/sse?topic=com.example.a`);
+  await still.body?.cancel();
   const denied = await fetch(`${t.base}/sse?topic=org.other.topic`, { headers: BEARER });
   equal(denied.status, 403);
   equal((await denied.json()).error, "wamp.error.not_authorized");

@@ -341,3 +341,19 @@ Deno.test("jsonFault() counts lists and dicts outside strings", () => {
   equal(jsonFault('["\\"[[[[' + "[".repeat(70) + '"]'), undefined);
   equal(jsonFault('{"a":'.repeat(65)), deep);
 });
+
+Deno.test("strict decoding (a router's ingress) refuses what another serializer cannot carry; a client's takes it", () => {
+  const event = (kwargs: unknown) => [36, 1, 2, {}, [], kwargs];
+  const frames: [Serializer, string | Uint8Array][] = [
+    [msgpack, encodeMsgpack(event({ a: "\0hi" }))],
+    [cbor, cborx.encode(event({ a: ["x", "\0hi"] }))],
+    [json, JSON.stringify(event({ a: 1 })).replace('{"a":1}', '{"__proto__":{"a":1}}')],
+    [json, JSON.stringify(event({ a: 1 })).replace('{"a":1}', '{"\\u005f_proto__":1}')],
+  ];
+  for (const [serializer, frame] of frames) {
+    const name = serializer.name;
+    throws(() => serializer.decode(frame), /U\+0000|__proto__/, `${name} strict`);
+    const msg = serializer.decode(frame, false);
+    equal(msg.type, 36, `${name} lenient: a client takes what its router sends`);
+  }
+});

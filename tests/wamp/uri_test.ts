@@ -92,6 +92,13 @@ Deno.test("isValidUri() allows empty components only in patterns", () => {
   equal(isValidUri("com..update", { match: "wildcard" }), true);
 });
 
+Deno.test("isValidUri() refuses a URI that starts with U+0000 (WAMP's JSON would read it as binary)", () => {
+  for (const match of ["exact", "prefix", "wildcard"] as const) {
+    equal(isValidUri("\0abc", { match }), false, match);
+    equal(isValidUri("a\0bc", { match }), true, match);
+  }
+});
+
 type MatchCase = [pattern: string, uri: string, expected: boolean];
 
 const PREFIX: MatchCase[] = [

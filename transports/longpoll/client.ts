@@ -345,7 +345,7 @@ class LongPollLink implements Link {
     let messages: WampMessage[];
     try {
       const frames = this.#batched ? splitBatchedBody(this.#serializer, body) : [body];
-      messages = frames.map((frame) => this.#serializer.decode(frame));
+      messages = frames.map((frame) => this.#serializer.decode(frame, false)); // from the router
     } catch (error) {
       return this.#inbox.fail(error);
     }

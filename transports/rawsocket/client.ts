@@ -202,6 +202,7 @@ export async function connectRawSocket(
     sendLimit: sendLimit(reply.lengthExponent),
     pingInterval: options.pingInterval ?? 0,
     pingTimeout: options.pingTimeout ?? 10_000,
+    strict: false, // a client takes what its router sends
   });
   connection.start(concat(early));
   return connection;

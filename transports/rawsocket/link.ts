@@ -52,6 +52,8 @@ export interface RawSocketConnectionOptions {
   pingTimeout: number;
   /** Where connection-level events are logged. */
   log?: TransportLog;
+  /** Whether to decode strictly (`Serializer.decode`): a router's side (the default), not a client's. */
+  strict?: boolean;
 }
 
 const ascii = new TextEncoder();
@@ -253,7 +255,10 @@ export class RawSocketConnection implements Link {
     let msg: WampMessage;
     try {
       const { serializer } = this.#options;
-      msg = serializer.decode(serializer.binary ? payload : utf8Text(payload));
+      msg = serializer.decode(
+        serializer.binary ? payload : utf8Text(payload),
+        this.#options.strict,
+      );
     } catch (error) {
       return this.#inbox.fail(error);
     }

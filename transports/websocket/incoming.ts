@@ -11,7 +11,7 @@ import { utf8Text } from "../../wamp/bytes.ts";
 import { splitBatch, splitTextBatch } from "../stream/batched.ts";
 import type { Inbox } from "../stream/inbox.ts";
 import { CloseCode, type FrameHandler } from "./framing.ts";
-import { inflatedLimit, inflateMessage } from "./permessage_deflate.ts";
+import { inflatedLimit, inflateMessage, MAX_INFLATE_RATIO } from "./permessage_deflate.ts";
 import { PRE_JOIN_SIZE } from "../stream/arrival.ts";
 
 /** Why a message cannot be read: the connection closes with this code. */
@@ -150,7 +150,9 @@ export function inflateLimit(
 export function inTurn(inbox: Inbox, handler: FrameHandler): FrameHandler {
   return {
     message(text, payload, compressed) {
-      if (!inbox.waitsFor(payload.length)) return handler.message(text, payload, compressed);
+      // A compressed message costs what it may inflate to (a 63 KB frame: a 15 MB CALL).
+      const size = compressed ? payload.length * MAX_INFLATE_RATIO : payload.length;
+      if (!inbox.waitsFor(size)) return handler.message(text, payload, compressed);
       const own = payload.slice();
       inbox.defer(() => handler.message(text, own, compressed));
     },

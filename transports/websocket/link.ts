@@ -347,7 +347,7 @@ export class WebSocketPeer implements Link {
       // A batch's part too: a GOODBYE part before it ends the session (characters for text).
       const refused = preJoinFault(data.length, this.#joining);
       if (refused !== undefined) throw refused;
-      msg = this.#serializer.decode(data);
+      msg = this.#serializer.decode(data, !this.#client); // strict at a router's ingress
     } catch (error) {
       return this.#refuse(error);
     }

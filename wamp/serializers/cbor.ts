@@ -36,9 +36,9 @@ export const cbor: Serializer = createSerializer(
   {
     prechecked: true,
     encode: (wire) => codec.encode(wideIntsToBigInt(wire)),
-    decode: (frame) => {
+    decode: (frame, strict) => {
       if (typeof frame === "string") throw new TypeError("text frame");
-      const fault = cborFault(frame);
+      const fault = cborFault(frame, strict);
       if (fault !== undefined) throw new TypeError(fault);
       // Byte strings decode as views into the frame: what keeps them past the turn copies them
       // (`keptPayloadSize` in router/core/limits.ts), not every decode.

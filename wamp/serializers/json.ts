@@ -98,7 +98,7 @@ const codec: Codec = {
   encode(wire) {
     return JSON.stringify(binaryToJson(wire));
   },
-  decode(frame) {
+  decode(frame, strict) {
     const text = typeof frame === "string" ? frame : utf8Text(frame);
     const scanned = text.length > JSON_SCAN_THRESHOLD;
     if (scanned) {
@@ -108,14 +108,15 @@ const codec: Codec = {
     const value = JSON.parse(text);
     // JSON.parse yields plain data only. Lone surrogates can only come from
     // `\u` escapes; the depth is known for text this short (each level takes
-    // two brackets) and for scanned text; a `__proto__` key is spelled out or
-    // escaped. Most messages need no walk at all. Strings that start with
+    // two brackets) and for scanned text; a `__proto__` key (refused when
+    // strict) is spelled out or escaped. Most messages need no walk at all. Strings that start with
     // U+0000 are binary, converted below.
     const escapes = text.includes("\\u");
     if (
-      escapes || (!scanned && text.length > 2 * MAX_NESTING_DEPTH) || text.includes("__proto__")
+      escapes || (!scanned && text.length > 2 * MAX_NESTING_DEPTH) ||
+      (strict && text.includes("__proto__"))
     ) {
-      const fault = unsafeValue(value, escapes, false);
+      const fault = unsafeValue(value, escapes, false, strict);
       if (fault !== undefined) throw new TypeError(fault);
     }
     // U+0000 can only appear escaped in JSON text, so this finds every candidate.

@@ -47,9 +47,9 @@ export const msgpack: Serializer = createSerializer(
   {
     prechecked: true,
     encode: (wire) => encoder.encode(wire),
-    decode: (frame) => {
+    decode: (frame, strict) => {
       if (typeof frame === "string") throw new TypeError("text frame");
-      const fault = msgpackFault(frame);
+      const fault = msgpackFault(frame, strict);
       if (fault !== undefined) throw new TypeError(fault);
       // `bin` values decode as views into the frame: what keeps them past the turn copies them
       // (`keptPayloadSize` in router/core/limits.ts), not every decode.

@@ -39,12 +39,9 @@ const TOO_DEEP = `nesting deeper than ${MAX_NESTING_DEPTH} levels`;
 const TRUNCATED = "truncated frame";
 const NOT_UTF8 = "string is not valid UTF-8";
 const BAD_KEY = "dict key is not a string or integer";
-/**
- * WAMP's JSON reads a string that starts with U+0000 as base64 bytes (spec
- * "Binary conversion of JSON strings"): such a text value could not reach
- * JSON peers as it was sent (it broke their sessions), so it is refused
- * from its sender. Dict keys are not converted, and may.
- */
+// WAMP's JSON reads a string that starts with U+0000 as Base64 bytes: such a text value could
+// not reach JSON peers as sent (it broke their sessions). Refused when strict (a router's
+// ingress); dict keys are not converted, and may.
 const NUL_TEXT = "a text string that starts with U+0000 (WAMP's JSON reads it as binary)";
 
 /**
@@ -58,6 +55,7 @@ const NUL_TEXT = "a text string that starts with U+0000 (WAMP's JSON reads it as
  * bytes.
  *
  * @param bytes The frame.
+ * @param strict Whether text values that start with U+0000 are refused.
  * @returns What is wrong, or `undefined` when the frame may be decoded.
  *
  * @example
@@ -69,7 +67,7 @@ const NUL_TEXT = "a text string that starts with U+0000 (WAMP's JSON reads it as
  * equal(cborFault(Uint8Array.of(0x82, 0x01, 0xc2, 0x41, 0x01)), "CBOR tag 2 is not allowed");
  * ```
  */
-export function cborFault(bytes: Uint8Array): string | undefined {
+export function cborFault(bytes: Uint8Array, strict = true): string | undefined {
   const end = bytes.length;
   let pos = 0;
   let depth = 0;
@@ -111,7 +109,7 @@ export function cborFault(bytes: Uint8Array): string | undefined {
         case 3: {
           if (major === 2 && ++binaries > MAX_BYTE_STRINGS) return TOO_MANY_BYTE_STRINGS;
           if (arg === -1) {
-            const at = scanChunks(bytes, pos, major, !key);
+            const at = scanChunks(bytes, pos, major, strict && !key);
             if (at < 0) {
               if (at === -3) return NUL_TEXT;
               return at === -2 ? NOT_UTF8 : "invalid indefinite-length CBOR string";
@@ -120,7 +118,7 @@ export function cborFault(bytes: Uint8Array): string | undefined {
           } else {
             if (arg > end - pos) return TRUNCATED;
             if (major === 3 && !isUtf8(bytes, pos, pos + arg)) return NOT_UTF8;
-            if (major === 3 && arg > 0 && bytes[pos] === 0 && !key) return NUL_TEXT;
+            if (major === 3 && arg > 0 && bytes[pos] === 0 && strict && !key) return NUL_TEXT;
             pos += arg;
           }
           break;
@@ -219,6 +217,7 @@ function scanChunks(bytes: Uint8Array, pos: number, major: number, value: boolea
  * U+0000 and trailing bytes.
  *
  * @param bytes The frame.
+ * @param strict Whether text values that start with U+0000 are refused.
  * @returns What is wrong, or `undefined` when the frame may be decoded.
  *
  * @example
@@ -230,7 +229,7 @@ function scanChunks(bytes: Uint8Array, pos: number, major: number, value: boolea
  * equal(msgpackFault(Uint8Array.of(0x91, 0xd4, 0x05, 0x00)), "msgpack ext type 5 is not allowed");
  * ```
  */
-export function msgpackFault(bytes: Uint8Array): string | undefined {
+export function msgpackFault(bytes: Uint8Array, strict = true): string | undefined {
   const end = bytes.length;
   let pos = 0;
   let depth = 0;
@@ -296,7 +295,7 @@ export function msgpackFault(bytes: Uint8Array): string | undefined {
     if (str >= 0) {
       if (str > end - pos) return TRUNCATED;
       if (!isUtf8(bytes, pos, pos + str)) return NOT_UTF8;
-      if (str > 0 && bytes[pos] === 0 && !key) return NUL_TEXT;
+      if (str > 0 && bytes[pos] === 0 && strict && !key) return NUL_TEXT;
       pos += str;
     } else if (container >= 0) {
       if (key) return BAD_KEY;

@@ -27,9 +27,15 @@ export interface Serializer {
   encode(msg: WampMessage): string | Uint8Array;
   /**
    * Decodes and validates one frame.
+   * @param frame The frame.
+   * @param strict Whether to refuse, besides, what another serializer could
+   * not carry as it came: a text value that starts with U+0000 (WAMP's JSON
+   * reads it as binary) and an own `__proto__` key (MessagePack decoders
+   * refuse it). A router's ingress (the default): what it lets in reaches
+   * every peer. Clients pass false, and take what their router sends.
    * @throws {ProtocolViolationError} On undecodable or invalid input.
    */
-  decode(frame: string | Uint8Array): WampMessage;
+  decode(frame: string | Uint8Array, strict?: boolean): WampMessage;
   /**
    * Encodes a message whose Arguments and ArgumentsKw are the objects this
    * serializer decoded in this turn, reusing what it kept of them (see
@@ -45,8 +51,8 @@ export interface Serializer {
 export interface Codec {
   /** Wire array to frame. */
   encode(wire: unknown[]): string | Uint8Array;
-  /** Frame to wire value. */
-  decode(frame: string | Uint8Array): unknown;
+  /** Frame to wire value (`strict`: see {@linkcode Serializer.decode}). */
+  decode(frame: string | Uint8Array, strict: boolean): unknown;
   /**
    * Whether `decode` itself refuses nesting deeper than `MAX_NESTING_DEPTH`
    * and anything but plain data (then parsing skips its own walk).
@@ -88,10 +94,10 @@ export function createSerializer(
     encode(msg: WampMessage): string | Uint8Array {
       return codec.encode(toWire(msg));
     },
-    decode(frame: string | Uint8Array): WampMessage {
+    decode(frame: string | Uint8Array, strict = true): WampMessage {
       let wire: unknown;
       try {
-        wire = codec.decode(frame);
+        wire = codec.decode(frame, strict);
       } catch (cause) {
         throw new ProtocolViolationError(
           `Cannot decode ${info.name} message: ${(cause as Error).message}`,
