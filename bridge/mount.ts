@@ -302,7 +302,8 @@ class BridgePath {
  * @param signatures Used signatures shared with the other routers of a
  * cluster (`clusterSignatures`), so a signed request is taken once by all.
  * @returns The mount.
- * @throws {TypeError} When two paths are the same.
+ * @throws {TypeError} When two paths are the same, or an open path
+ * (`auth: "none"`) has the router's trusted role.
  */
 export function httpBridge(
   router: PeerAcceptor,
@@ -310,6 +311,14 @@ export function httpBridge(
   signatures?: SharedSignatures,
 ): HttpBridge {
   const paths = new Map<string, BridgePath>();
+  // An open path of the trusted role would let anyone call the realms' authenticators.
+  const trusted = (router as { trustedRole?: unknown }).trustedRole;
+  const open = bridges.find((b) => "none" in b.auth && b.role === trusted);
+  if (open !== undefined) {
+    throw new TypeError(
+      `Cannot mount the HTTP bridge: the open path ${open.path} may not have the trusted role`,
+    );
+  }
   // One memory of used signatures per key and secret, whatever path a signature comes to.
   const auths = requestAuths(bridges.map((options) => options.auth), Date.now, signatures);
   bridges.forEach((options, i) => {

@@ -17,6 +17,8 @@ import { type Dict, ErrorUri, type Payload } from "../wamp/mod.ts";
 import type { HttpServiceOptions } from "./config.ts";
 import { BridgeError } from "./errors.ts";
 import { readBounded } from "../transports/stream/bytes.ts";
+import { unsafeValue } from "../wamp/payload.ts";
+import { jsonToBinary } from "../wamp/serializers/json.ts";
 
 /**
  * Fills a URL template: `{name}` from kwargs, `{0}` from args, each value
@@ -108,15 +110,7 @@ async function exchange(
       `the response is over ${service.maxResponseSize} bytes`,
     );
   }
-  const text = new TextDecoder().decode(bytes);
-  let body: unknown = text;
-  if ((response.headers.get("content-type") ?? "").includes("json")) {
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // not JSON after all: the text
-    }
-  }
+  const body = responseBody(bytes, (response.headers.get("content-type") ?? "").includes("json"));
   const status = response.status;
   if (status >= 400) {
     throw new CallError(BridgeError.HTTP_STATUS, `${service.method} ${url}: HTTP ${status}`, {
@@ -129,6 +123,27 @@ async function exchange(
     args: [body],
     kwargs: { status, ...(contentType === null ? {} : { content_type: contentType }) },
   };
+}
+
+/**
+ * A response body as the result carries it: JSON as WAMP's JSON reads it
+ * (`"\u0000"` and Base64 are bytes), else the text; what another serializer
+ * could not carry (a `__proto__` key, nesting past 64 levels) goes as the
+ * text, and text that starts with U+0000 as the bytes (JSON callers would
+ * read it as binary, and were closed when it was not Base64).
+ */
+function responseBody(bytes: Uint8Array, json: boolean): unknown {
+  const text = new TextDecoder().decode(bytes);
+  if (json) {
+    try {
+      const value = JSON.parse(text);
+      if (text.includes("\\u0000")) jsonToBinary(value);
+      if (unsafeValue(value) === undefined) return value;
+    } catch {
+      // not JSON (or not Base64) after all: the text
+    }
+  }
+  return text.charCodeAt(0) === 0 ? bytes : text;
 }
 
 /**

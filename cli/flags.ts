@@ -114,8 +114,8 @@ Config file:
     "httpServices": [{ "procedure": "com.example.user.get", "method": "GET",
                        "url": "https://api.example.com/users/{id}" }],
     "trustedRole": "trusted",
-    (the authrole that may register dynamic authenticator and authorizer
-    procedures; default "trusted")
+    (the authrole that may register and call dynamic authenticator and
+    authorizer procedures; only credentials give it; default "trusted")
     "workers": 1,
     (processes serving the same ports, or "auto": one per core; as --workers)
     "admin": { "host": "127.0.0.1", "port": 9090, "token": "\${ADMIN_TOKEN}" },

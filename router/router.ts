@@ -251,6 +251,11 @@ export class Router {
     this.log("info", `Realm "${resolved.name}" added`, { realm: resolved.name });
   }
 
+  /** The authrole that may register and call authenticator and authorizer procedures. */
+  get trustedRole(): string {
+    return this.#trusted.role;
+  }
+
   /** The names of all realms. */
   get realmNames(): string[] {
     return [...this.#realms.keys()];

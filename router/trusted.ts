@@ -1,7 +1,8 @@
 /**
  * The router's own trusted procedures, per realm: the authenticators and
  * authorizers its realms call. Only sessions with the trusted role may
- * register them (`Authorizer`, at REGISTER); a procedure trusted later, by
+ * register or call them (`Authorizer`), and only credentials give that
+ * role (`check`: no realm's anonymous sessions); a procedure trusted later, by
  * a realm added while the router serves, is taken from callees without
  * that role who registered it (or a pattern capturing it) before.
  *

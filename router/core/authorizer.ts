@@ -102,10 +102,10 @@ const ALLOW: Decision = { allow: true };
 /**
  * The procedures a realm's router calls to authenticate or authorize
  * (dynamic authenticators and authorizers registered in this realm), and
- * the one authrole allowed to register them.
+ * the one authrole allowed to register and call them.
  */
 export interface TrustedRegistrations {
-  /** The authrole that may register them. */
+  /** The authrole that may register and call them. */
   readonly role: string;
   /** Their URIs (may grow as realms naming this one are added). */
   readonly procedures: ReadonlySet<string>;

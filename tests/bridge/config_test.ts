@@ -1,4 +1,4 @@
-import { equal, match } from "node:assert/strict";
+import { equal, match, throws } from "node:assert/strict";
 import { assertUsageError, runCli, withConfig } from "../cli/_service.ts";
 import { post, startBridge } from "./_bridge.ts";
 
@@ -154,4 +154,17 @@ Deno.test("caller: maxInFlight requests at once, 429 past it", async () => {
   equal(third.body.error, "cloverleaf.error.limit_exceeded");
   release.resolve();
   for (const r of await Promise.all(waiting)) equal(r.status, 200);
+});
+
+Deno.test("httpBridge() refuses an open path with the router's trusted role", async () => {
+  const { Router } = await import("../../mod.ts");
+  const { httpBridge } = await import("../../bridge/mount.ts");
+  const { resolveBridgeOptions } = await import("../../bridge/config.ts");
+  const router = new Router({ realms: [{ name: "realm1" }], logger: () => {} });
+  const open = (role: string) =>
+    resolveBridgeOptions({ path: "/c", type: "caller", realm: "realm1", role, auth: "none" }, "b");
+  throws(() => httpBridge(router, [open("trusted")]), /open path \/c may not have the trusted role/);
+  const bridge = httpBridge(router, [open("app")]);
+  await bridge.close();
+  await router.close();
 });

@@ -141,3 +141,36 @@ Deno.test("REST services: the host is fixed in the config", () => {
     equal(message.startsWith('Invalid config "httpServices[0].url"'), true, url);
   }
 });
+
+Deno.test("REST services: a response body no serializer could carry as it came reaches the caller as text or bytes", async () => {
+  const bodies: Record<string, [string, string]> = {
+    proto: ['{"__proto__":{"a":1}}', "application/json"],
+    bad: ['["\\u0000zz!"]', "application/json"],
+    bin: ['["\\u0000AQI="]', "application/json"],
+    nul: ["\0hi", "text/plain"],
+  };
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen: () => {} }, (req) => {
+    const [body, type] = bodies[new URL(req.url).pathname.slice(1)]!;
+    return new Response(body, { headers: { "content-type": type } });
+  });
+  const router = new Router({ realms: [{ name: "realm1" }], logger: () => {} });
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  provideHttpServices(
+    router,
+    Object.keys(bodies).map((name, i) =>
+      resolveHttpService({ procedure: `com.example.${name}`, url: `${base}/${name}` }, `s[${i}]`)
+    ),
+  );
+  const session = await connectLocal(router, "realm1");
+  try {
+    const got = async (name: string) => (await session.call(`com.example.${name}`)).args[0];
+    equal(await got("proto"), bodies.proto![0]);
+    equal(await got("bad"), bodies.bad![0]);
+    deepEqual(await got("bin"), [new Uint8Array([1, 2])]);
+    deepEqual(await got("nul"), new TextEncoder().encode("\0hi"));
+  } finally {
+    await session.close();
+    await router.close();
+    await server.shutdown();
+  }
+});
