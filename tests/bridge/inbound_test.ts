@@ -209,8 +209,16 @@ Deno.test("binary as WAMP's JSON spells it; what another serializer cannot carry
   const proto = await raw("/pub", '{"topic":"com.example.bin","kwargs":{"__proto__":{"a":1}}}');
   equal(proto.status, 400);
   match(proto.text, /__proto__/);
-  const hook = await raw("/hook", '{"__proto__":1}');
-  equal(hook.status, 400);
+  // A webhook's sender cannot change its body: its text goes, without "json".
+  const hooked = Promise.withResolvers<Record<string, unknown>>();
+  await t.client.subscribe("com.example.hook", (e) => hooked.resolve(e.kwargs), {
+    match: "prefix",
+  });
+  equal((await raw("/hook", '{"__proto__":1}')).status, 202);
+  deepEqual([(await hooked.promise).body, "json" in (await hooked.promise)], [
+    '{"__proto__":1}',
+    false,
+  ]);
   // A webhook's text that starts with U+0000 comes as Base64.
   const got = Promise.withResolvers<Record<string, unknown>>();
   await t.client.subscribe("com.example.hook", (e) => got.resolve(e.kwargs));
