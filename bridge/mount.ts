@@ -40,7 +40,8 @@ const UNVERIFIED_PER_SLOT = 4;
  * any path, requests whose bodies have not all arrived; on a signed path,
  * until their signature verified. So one client cannot take the path's
  * whole allowance (its in-flight slots, or a signed path's places for
- * unverified bodies) with heads whose bodies never finish.
+ * unverified bodies) with heads whose bodies never finish. Unsigned paths
+ * apply it once half their slots are taken.
  */
 const PENDING_PER_SOURCE = 8;
 
@@ -189,7 +190,12 @@ class BridgePath {
     const checked = this.auth.checkHead(headers, url);
     if (checked instanceof Response) return checked;
     const source = sourceOf(peer);
-    if ((this.pending.get(source) ?? 0) >= PENDING_PER_SOURCE) return this.#busySource();
+    // Unsigned, only once the path is half full: clients that send a head and then its body
+    // (over a real network, or all behind one proxy) are not refused while slots are free.
+    const contended = checked !== undefined || this.inFlight * 2 >= options.maxInFlight;
+    if (contended && (this.pending.get(source) ?? 0) >= PENDING_PER_SOURCE) {
+      return this.#busySource();
+    }
     if (checked !== undefined && this.verifying >= UNVERIFIED_PER_SLOT * options.maxInFlight) {
       return this.#busy();
     }
