@@ -1,6 +1,6 @@
 /**
- * The HTTP pieces of the long-poll service: reading a bounded body, and
- * the headers every answer carries.
+ * The HTTP pieces of the long-poll service: reading a bounded body, the
+ * headers every answer carries, and the protocol an `open` asks for.
  *
  * @module
  */
@@ -47,4 +47,32 @@ export function standardHeaders(request: Headers): Headers {
   const asked = request.get("access-control-request-headers");
   if (asked !== null) headers.set("access-control-allow-headers", asked);
   return headers;
+}
+
+/**
+ * The WAMP protocol an `open` request's body (`{"protocols": [...]}`)
+ * picks: the first it lists that is offered.
+ *
+ * @param body The request body.
+ * @param offered The subprotocols offered.
+ * @returns The protocol, or why the request is refused (a 400's text).
+ */
+export function chosenProtocol(
+  body: Uint8Array,
+  offered: ReadonlyMap<string, unknown>,
+): { protocol: string } | { refused: string } {
+  let protocols: unknown;
+  try {
+    protocols = (JSON.parse(new TextDecoder().decode(body)) as { protocols?: unknown })?.protocols;
+  } catch {
+    return { refused: "Cannot parse the open request: expected JSON" };
+  }
+  if (!Array.isArray(protocols)) {
+    return { refused: 'Cannot open a transport: "protocols" must be an array' };
+  }
+  const protocol = protocols.find((p): p is string => typeof p === "string" && offered.has(p));
+  if (protocol !== undefined) return { protocol };
+  return {
+    refused: `No supported WAMP protocol offered: use one of ${[...offered.keys()].join(", ")}`,
+  };
 }

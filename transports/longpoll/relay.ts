@@ -23,28 +23,19 @@
 import type { TransportLog } from "../../wamp/mod.ts";
 import { constantTimeEqual } from "../../wamp/auth/util.ts";
 import { RefusalLog } from "./refusals.ts";
+import {
+  ABANDON_HEADER,
+  ADMIT_TIMEOUT,
+  type ForwardOptions,
+  passHeaders,
+  type RelayTarget,
+  SECRET_HEADER,
+  SERVICE_HEADER,
+  SIZE_HEADER,
+  TRANSPORT_HEADER,
+} from "./relay_wire.ts";
 
-/** What a relay passes requests to: a long-poll service of this worker. */
-export interface RelayTarget {
-  /**
-   * Answers a request relayed from another worker, without relaying it again.
-   *
-   * @param request The request, as the other worker received it.
-   * @returns The response.
-   */
-  serveRelayed(request: Request): Promise<Response>;
-  /**
-   * Decides on a `send` to one of this worker's transports that another
-   * worker received, from its head alone: as for a `send` received here,
-   * a size over the limit ends the transport's session.
-   *
-   * @param id The transport's ID.
-   * @param size The body's size, from the request head.
-   * @returns The largest body the `send` may bring, or `undefined` for an
-   * unknown or closed transport.
-   */
-  admitSend(id: string, size: number): number | undefined;
-}
+export { type ForwardOptions, ownerOf, type RelayTarget } from "./relay_wire.ts";
 
 /** Options for {@linkcode LongPollRelay}. */
 export interface LongPollRelayOptions {
@@ -65,67 +56,6 @@ export interface LongPollRelayOptions {
 }
 
 /** Options for {@linkcode LongPollRelay.forward}. */
-export interface ForwardOptions {
-  /** Milliseconds the owner has to answer; absent for no limit. */
-  timeout?: number;
-  /** Whether the request's body is passed on (streamed; only a `send` has one). */
-  body: boolean;
-}
-
-/** The header that carries the relay's secret. */
-const SECRET_HEADER = "x-cloverleaf-relay";
-/** The header that names the long-poll service (a listener) on the owner. */
-const SERVICE_HEADER = "x-cloverleaf-relay-service";
-/** The headers of an admission query (`LongPollRelay.admit`, path `/`): transport, body size. */
-const TRANSPORT_HEADER = "x-cloverleaf-relay-transport";
-const SIZE_HEADER = "x-cloverleaf-relay-size";
-/** Headers of one hop that are not passed on (`content-length` is set again). */
-const HOP_HEADERS = new Set([
-  "connection",
-  "keep-alive",
-  "transfer-encoding",
-  "content-length",
-  "host",
-  "date",
-  SECRET_HEADER,
-  SERVICE_HEADER,
-  TRANSPORT_HEADER, // a client's would make a relayed request an admission query
-  SIZE_HEADER,
-]);
-/** Milliseconds the owner has to answer an admission query. */
-const ADMIT_TIMEOUT = 10_000;
-/** A transport ID under a relay: `w<owner>-<random>`. */
-const OWNED_ID = /^w([1-9][0-9]{0,3})-/;
-
-/**
- * The owner of a transport ID under a relay.
- *
- * @param id A transport ID.
- * @returns The owning worker's number, or `undefined` for an ID without one.
- *
- * @example
- * ```ts
- * import { ownerOf } from "./relay.ts";
- * import { equal } from "node:assert/strict";
- *
- * equal(ownerOf("w2-Qm9vAbc"), 2);
- * equal(ownerOf("Qm9vAbc"), undefined);
- * ```
- */
-export function ownerOf(id: string): number | undefined {
-  const match = OWNED_ID.exec(id);
-  return match === null ? undefined : Number(match[1]);
-}
-
-/** The headers of `from` without one hop's own. */
-function passHeaders(from: Headers): Headers {
-  const headers = new Headers();
-  from.forEach((value, name) => {
-    if (!HOP_HEADERS.has(name)) headers.set(name, value);
-  });
-  return headers;
-}
-
 /**
  * One worker's end of the long-poll relay: its Unix socket, the long-poll
  * services (one per listener) that socket serves, and a pooled HTTP client
@@ -217,6 +147,10 @@ export class LongPollRelay {
       const transport = request.headers.get(TRANSPORT_HEADER);
       if (transport !== null && new URL(request.url).pathname === "/") {
         void request.body?.cancel().catch(() => {});
+        if (request.headers.has(ABANDON_HEADER)) {
+          target.abandonReceive(transport);
+          return new Response(null, { status: 204 });
+        }
         const limit = target.admitSend(transport, Number(request.headers.get(SIZE_HEADER)));
         if (limit === undefined) return new Response("No such WAMP transport\n", { status: 404 });
         return new Response(String(limit));
@@ -337,8 +271,12 @@ export class LongPollRelay {
     const headers = passHeaders(request.headers);
     headers.set(SECRET_HEADER, this.#secret);
     headers.set(SERVICE_HEADER, name);
-    const { timeout } = options;
-    const signal = timeout === undefined ? undefined : AbortSignal.timeout(timeout);
+    const { timeout, closed, receive } = options;
+    const late = timeout === undefined ? undefined : AbortSignal.timeout(timeout);
+    const either = [late, closed].filter((s) => s !== undefined);
+    const signal = either.length > 1 ? AbortSignal.any(either) : either[0];
+    const abandon = () => void this.#abandon(owner, name, receive!, client);
+    if (receive !== undefined) closed?.addEventListener("abort", abandon, { once: true });
     const url = new URL(request.url);
     try {
       const upstream = await fetch(`http://worker-${owner}${url.pathname}${url.search}`, {
@@ -363,6 +301,22 @@ export class LongPollRelay {
         return new Response("Worker did not answer in time\n", { status: 504 });
       }
       return undefined; // the owner is gone: its transports with it
+    } finally {
+      closed?.removeEventListener("abort", abandon);
+    }
+  }
+
+  /** Tells worker `owner` that the client of transport `id`'s held receive left. */
+  async #abandon(owner: number, name: string, id: string, client: Deno.HttpClient): Promise<void> {
+    const headers = new Headers({ [SECRET_HEADER]: this.#secret, [SERVICE_HEADER]: name });
+    headers.set(TRANSPORT_HEADER, id);
+    headers.set(ABANDON_HEADER, "1");
+    try {
+      const signal = AbortSignal.timeout(ADMIT_TIMEOUT);
+      await (await fetch(`http://worker-${owner}/`, { method: "POST", headers, client, signal }))
+        .body?.cancel();
+    } catch {
+      // gone or late: its receive ends at its poll timeout
     }
   }
 

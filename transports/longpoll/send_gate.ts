@@ -160,7 +160,13 @@ export function admitSend(
 ): Admitted | Promise<Admitted> {
   if (gate.full) return refuse(429);
   const admitted = (turn: SendTurn | undefined): Admitted => {
-    const limit = turn === undefined ? undefined : decide();
+    let limit: number | undefined;
+    try {
+      limit = turn === undefined ? undefined : decide();
+    } catch (error) {
+      turn?.release(); // the turn goes on to the next send whatever `decide` does
+      throw error;
+    }
     if (limit === undefined) {
       turn?.release();
       return refuse(404);

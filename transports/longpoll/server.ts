@@ -17,7 +17,7 @@ import { originPolicy } from "../stream/origin.ts";
 import type { HttpRequestHead } from "../stream/http.ts";
 import type { Admitted, HttpAdmission } from "../stream/http_routes.ts";
 import { answer, LongPollTransport, PRE_JOIN_BODY, type TransportHost } from "./link.ts";
-import { readBody, standardHeaders } from "./http.ts";
+import { chosenProtocol, readBody, standardHeaders } from "./http.ts";
 import { ownerOf } from "./relay.ts";
 import type { LongPollOptions, LongPollRequestOptions } from "./options.ts";
 import { SourceLimit } from "./sources.ts";
@@ -237,6 +237,11 @@ export class LongPollService {
     return limit;
   }
 
+  /** Ends transport `id`'s held `receive`, taking nothing (its client left another worker). */
+  abandonReceive(id: string): void {
+    this.#transports.get(id)?.release();
+  }
+
   /**
    * What a request is, from its method, path and headers: a refusal, or
    * what to do (`owner` is set when another worker's relay serves it).
@@ -301,10 +306,18 @@ export class LongPollService {
     const { id, op, owner } = route;
     if (!relayed && owner !== undefined) {
       const poll = this.#timing.pollTimeout;
-      const timeout = op !== "receive" ? RELAY_GRACE : poll > 0 ? poll + RELAY_GRACE : undefined;
+      // A send waits for its transport's turn there, however long: given up, it would still be
+      // delivered after its 504. Either ends when the client's connection closes.
+      const timeout = op === "close"
+        ? RELAY_GRACE
+        : op === "receive" && poll > 0
+        ? poll + RELAY_GRACE
+        : undefined;
       const forwarded = await this.#relay!.via.forward(owner, this.#relay!.name, request, {
         body: op === "send",
         ...(timeout === undefined ? {} : { timeout }),
+        ...(options.closed === undefined ? {} : { closed: options.closed }),
+        ...(op === "receive" ? { receive: id } : {}),
       });
       if (forwarded !== undefined) return forwarded; // else the owner is gone: 404
     }
@@ -335,24 +348,10 @@ export class LongPollService {
       return answer(503, headers, "Too many WAMP transports open");
     }
     if (!this.#sources.admits(peer)) return answer(429, headers, "Too many transports from here");
-    let protocols: unknown;
-    try {
-      protocols = (JSON.parse(new TextDecoder().decode(body)) as { protocols?: unknown })
-        ?.protocols;
-    } catch {
-      return answer(400, headers, "Cannot parse the open request: expected JSON");
-    }
-    if (!Array.isArray(protocols)) {
-      return answer(400, headers, 'Cannot open a transport: "protocols" must be an array');
-    }
-    const protocol = protocols.find((p): p is string =>
-      typeof p === "string" && this.#offered.has(p)
-    );
-    const chosen = protocol === undefined ? undefined : this.#offered.get(protocol);
-    if (chosen === undefined) {
-      const offered = [...this.#offered.keys()].join(", ");
-      return answer(400, headers, `No supported WAMP protocol offered: use one of ${offered}`);
-    }
+    const picked = chosenProtocol(body, this.#offered);
+    if ("refused" in picked) return answer(400, headers, picked.refused);
+    const { protocol } = picked;
+    const chosen = this.#offered.get(protocol)!;
     const transport = new LongPollTransport(chosen.serializer, chosen.batched, peer, this.#timing);
     try {
       transport.bind(this.#acceptor.attach(transport, this.#attach));

@@ -251,6 +251,7 @@ Deno.test("LongPollRelay: only a send's body is passed on; receive and close go 
       return await owner.serveRelayed(request);
     },
     admitSend: (transport, size) => owner.admitSend(transport, size),
+    abandonReceive: (transport) => owner.abandonReceive(transport),
   });
   const junk = "x".repeat(64 * 1024);
   equal((await post(`${bed.two}/${id}/send`, '[1,"realm1",{"roles":{"caller":{}}}]')).status, 204);
@@ -261,4 +262,25 @@ Deno.test("LongPollRelay: only a send's body is passed on; receive and close go 
     { op: "receive", bytes: 0 },
     { op: "close", bytes: 0 },
   ]);
+});
+
+Deno.test("LongPollRelay: a receive relayed to its owner whose client left is ended there, taking nothing", async () => {
+  await using bed = await startBed({ pollTimeout: 2000 });
+  const id = await open(bed.one);
+  const left = new AbortController();
+  // Held on worker 1 for a client of worker 2, who leaves.
+  const held = bed.services[1]!.handle(
+    new Request(`http://x/lp/${id}/receive`, { method: "POST" }),
+    undefined,
+    { closed: left.signal },
+  );
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  left.abort();
+  await new Promise((resolve) => setTimeout(resolve, 100)); // the owner hears of it
+  // The WELCOME goes to the next receive, not to the one whose client left.
+  equal((await post(`${bed.one}/${id}/send`, '[1,"realm1",{"roles":{"caller":{}}}]')).status, 204);
+  const next = await post(`${bed.one}/${id}/receive`);
+  equal(next.status, 200);
+  match(next.text, /^\[2,/);
+  await held;
 });
