@@ -12,9 +12,13 @@ export const MAX_LABELS = 32;
 /** A counter with one label whose values are bounded. */
 export class LabelCounter {
   #counts = new Map<string, number>();
+  /** Values other than `other` counted under their own name. */
+  #named = 0;
 
   /**
-   * Counts one more for a label value (`other` once {@linkcode MAX_LABELS} are known).
+   * Counts one more for a label value (`other` once {@linkcode MAX_LABELS}
+   * others are known; `other` itself, as a {@linkcode LabelSet} gives it,
+   * takes no place of theirs).
    *
    * @param label The label value.
    */
@@ -22,8 +26,12 @@ export class LabelCounter {
     const counts = this.#counts;
     const n = counts.get(label);
     if (n !== undefined) counts.set(label, n + 1);
-    else if (counts.size < MAX_LABELS) counts.set(label, 1);
-    else counts.set("other", (counts.get("other") ?? 0) + 1);
+    else if (label === "other" || this.#named >= MAX_LABELS) {
+      counts.set("other", (counts.get("other") ?? 0) + 1);
+    } else {
+      counts.set(label, 1);
+      this.#named++;
+    }
   }
 
   /**
