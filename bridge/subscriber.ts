@@ -118,6 +118,13 @@ export async function subscribe(
     ? undefined
     : [];
   let heldBytes = 0;
+  /**
+   * Live events dropped while history is read: counted as missed once
+   * history shows it did not carry them (up to `MAX_HELD` IDs; past them,
+   * `missedMore`).
+   */
+  const missed: number[] = [];
+  let missedMore = 0;
   /** Resolved once the stream is within `maxBacklog` again (true), or ended (false). */
   let roomWaiters: ((room: boolean) => void)[] = [];
   const release = (room: boolean) => {
@@ -176,7 +183,9 @@ export async function subscribe(
     if (held === undefined) {
       if (!replayed?.has(event.publication)) push(liveRecord(event));
     } else if (heldBytes >= limit || held.length >= MAX_HELD) {
-      dropped++; // as a plain stream's past maxBacklog (`room` runs the slow-reader timer)
+      // As a plain stream's past maxBacklog (`room` runs the slow-reader timer), unless history has it.
+      if (missed.length < MAX_HELD) missed.push(event.publication);
+      else missedMore++;
     } else {
       const bytes = liveRecord(event);
       held.push({ publication: event.publication, bytes });
@@ -190,9 +199,27 @@ export async function subscribe(
     slow();
     return new Promise((resolve) => roomWaiters.push(resolve));
   };
+  /**
+   * Once history is in (its IDs), before it is sent: the held events that
+   * fell out of its window, which are older than all of it: those held
+   * before the first live event it carries (held ones, then the missed,
+   * came in that order). Those after go in `flush`.
+   */
+  const older = async (ids: ReadonlySet<number>) => {
+    if (held === undefined) return;
+    const first = held.findIndex((h) => ids.has(h.publication));
+    // None held that it carries: all held are older if it carries a missed one, else newer.
+    const before = first >= 0 ? first : missed.some((id) => ids.has(id)) ? held.length : 0;
+    for (const { bytes } of held.splice(0, before)) {
+      if (!await room()) return;
+      heldBytes -= bytes.length;
+      push(bytes);
+    }
+  };
   /** After history: the live events held meanwhile, each once the reader has room for it. */
   const flush = async (sent: Set<number>) => {
     replayed = sent;
+    dropped += missedMore + missed.filter((id) => !sent.has(id)).length;
     while (held !== undefined && held.length > 0) {
       const batch = held;
       held = []; // what comes meanwhile is held, within maxBacklog, for the next round
@@ -243,7 +270,7 @@ export async function subscribe(
     controller.close();
   }, bridge.heartbeat);
   if (resumeAfter !== undefined) {
-    void resume(session, subscription.id, topic, resumeAfter, push, room).then(flush);
+    void resume(session, subscription.id, topic, resumeAfter, { push, room, older }).then(flush);
   }
   return streamed(
     new Response(body, {
@@ -269,16 +296,22 @@ async function resume(
   subscription: number,
   topic: string,
   after: number,
-  push: (bytes: Uint8Array) => void,
-  room: () => Promise<boolean>,
+  stream: {
+    push: (bytes: Uint8Array) => void;
+    room: () => Promise<boolean>;
+    older: (ids: ReadonlySet<number>) => Promise<void>;
+  },
 ): Promise<Set<number>> {
+  const { push, room } = stream;
   const sent = new Set<number>();
   try {
     const history = await session.call("wamp.subscription.get_events", {
       args: [subscription],
       kwargs: { after_publication: after },
     });
-    for (const item of history.args) {
+    const items = history.args as { publication: number }[];
+    await stream.older(new Set(items.map((item) => item.publication)));
+    for (const item of items) {
       const e = item as {
         publication: number;
         details?: { topic?: string };
