@@ -163,7 +163,10 @@ Deno.test("httpBridge() refuses an open path with the router's trusted role", as
   const router = new Router({ realms: [{ name: "realm1" }], logger: () => {} });
   const open = (role: string) =>
     resolveBridgeOptions({ path: "/c", type: "caller", realm: "realm1", role, auth: "none" }, "b");
-  throws(() => httpBridge(router, [open("trusted")]), /open path \/c may not have the trusted role/);
+  throws(
+    () => httpBridge(router, [open("trusted")]),
+    /open path \/c may not have the trusted role/,
+  );
   const bridge = httpBridge(router, [open("app")]);
   await bridge.close();
   await router.close();

@@ -55,7 +55,6 @@ export interface LongPollRelayOptions {
   logInterval?: number;
 }
 
-/** Options for {@linkcode LongPollRelay.forward}. */
 /**
  * One worker's end of the long-poll relay: its Unix socket, the long-poll
  * services (one per listener) that socket serves, and a pooled HTTP client

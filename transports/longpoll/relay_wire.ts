@@ -36,6 +36,7 @@ export interface RelayTarget {
   abandonReceive(id: string): void;
 }
 
+/** Options for `LongPollRelay.forward`. */
 export interface ForwardOptions {
   /** Milliseconds the owner has to answer; absent for no limit. */
   timeout?: number;
