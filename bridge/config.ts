@@ -52,6 +52,11 @@ export interface BridgeConfig {
   timeout?: number;
   /** Requests answered at once; 429 past it. @default {100} */
   maxInFlight?: number;
+  /**
+   * Requests from one source address whose bodies have not all arrived
+   * (signed: not verified yet); 429 past it, 0 for no limit. @default {8}
+   */
+  maxPendingPerSource?: number;
   /** CORS, when browsers call it. */
   cors?: { origins: string[]; maxAge?: number };
   /** The topic webhooks publish to (webhook only). */
@@ -102,6 +107,8 @@ export interface BridgeOptions {
   readonly timeout: number;
   /** Requests answered at once (a call or publication in flight, an open stream); 429 past it. */
   readonly maxInFlight: number;
+  /** Requests from one source address still arriving (signed: not verified); 0 for no limit. */
+  readonly maxPendingPerSource: number;
   /** CORS, when browsers call it. */
   readonly cors?: BridgeCors;
   /** The topic webhooks publish to (webhook). */
@@ -203,6 +210,7 @@ export function resolveBridgeOptions(
     maxBodySize: c.integer("maxBodySize", 64 * 1024, 0, 64 * 1024 * 1024),
     timeout: c.integer("timeout", 10_000, 1, 3_600_000),
     maxInFlight: c.integer("maxInFlight", 100, 1, 100_000),
+    maxPendingPerSource: c.integer("maxPendingPerSource", 8, 0, 100_000),
     ...(cors === undefined ? {} : { cors }),
     ...(topic === undefined ? {} : { topic }),
     headers,

@@ -36,16 +36,6 @@ const EMPTY = new Uint8Array(0);
 const UNVERIFIED_PER_SLOT = 4;
 
 /**
- * Pending requests one source address (`sourceOf`) may have on a path: on
- * any path, requests whose bodies have not all arrived; on a signed path,
- * until their signature verified. So one client cannot take the path's
- * whole allowance (its in-flight slots, or a signed path's places for
- * unverified bodies) with heads whose bodies never finish. Unsigned paths
- * apply it once half their slots are taken.
- */
-const PENDING_PER_SOURCE = 8;
-
-/**
  * A request a path let in from its head: it holds one of the path's
  * in-flight slots from then until it is answered (a stream: until it
  * ends), or until the listener drops it unanswered (`abandon`). A signed
@@ -190,12 +180,10 @@ class BridgePath {
     const checked = this.auth.checkHead(headers, url);
     if (checked instanceof Response) return checked;
     const source = sourceOf(peer);
-    // Unsigned, only once the path is half full: clients that send a head and then its body
-    // (over a real network, or all behind one proxy) are not refused while slots are free.
-    const contended = checked !== undefined || this.inFlight * 2 >= options.maxInFlight;
-    if (contended && (this.pending.get(source) ?? 0) >= PENDING_PER_SOURCE) {
-      return this.#busySource();
-    }
+    // Requests whose bodies have not all arrived (signed: not verified yet), per source address:
+    // one client cannot hold the path's slots with heads whose bodies never finish.
+    const most = options.maxPendingPerSource;
+    if (most > 0 && (this.pending.get(source) ?? 0) >= most) return this.#busySource();
     if (checked !== undefined && this.verifying >= UNVERIFIED_PER_SLOT * options.maxInFlight) {
       return this.#busy();
     }
@@ -278,7 +266,7 @@ class BridgePath {
 
   #busySource(): Response {
     return refusal(BridgeError.RATE_LIMITED, [
-      `${PENDING_PER_SOURCE} requests from your address still arriving on ${this.options.path}`,
+      `${this.options.maxPendingPerSource} requests from your address still arriving on ${this.options.path}`,
     ]);
   }
 
