@@ -362,16 +362,16 @@ export class Target {
       this.peer.send(msg);
     } catch (error) {
       if (!(error instanceof MessageTooLargeError)) throw error;
-      // An ABORT or GOODBYE goes without its details (a message naming a long realm or authid
-      // was over a RawSocket client's announced 512 bytes); whatever still does not fit, or a
-      // CHALLENGE or WELCOME, ends the connection, as the session could not go on.
+      // An ABORT or GOODBYE goes without its details (one naming a long realm was over a RawSocket
+      // client's 512 bytes); anything else that does not fit ends the connection.
       const closing = msg.type === MessageType.ABORT || msg.type === MessageType.GOODBYE;
-      this.#log("warn", `Session ${this.id}: ${error.message}: reply cut short`, {
-        event: "message_too_large",
-        reason: messageTypeName(msg.type),
-      });
-      if (!closing || Object.keys(msg.details).length === 0) return this.#session.close();
-      return this.reply({ ...msg, details: {} });
+      const fields = { event: "message_too_large", reason: messageTypeName(msg.type) };
+      this.#log("warn", `Session ${this.id}: ${error.message}: reply cut short`, fields);
+      if (closing && Object.keys(msg.details).length > 0) {
+        return this.reply({ ...msg, details: {} });
+      }
+      // After the step that sent it is acted on (a WELCOME's join first): then the session leaves.
+      return queueMicrotask(() => this.#session.close());
     }
     this.meter?.sent(msg);
   }

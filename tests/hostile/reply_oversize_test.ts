@@ -3,8 +3,8 @@
  * least). The router's own replies (ABORT, GOODBYE, CHALLENGE, WELCOME)
  * are sent past the slow-consumer policy; one over that limit used to
  * throw out of the router and end the process. Now an ABORT or GOODBYE
- * goes without its details, and what still does not fit ends that one
- * connection.
+ * goes without its details, and what still does not fit (a CHALLENGE, a
+ * WELCOME) ends that one connection, and its session leaves.
  */
 
 import { deepEqual, equal } from "node:assert/strict";
@@ -13,12 +13,13 @@ import { rawFrames } from "../_helpers/raw_rawsocket.ts";
 import { startRouter, within } from "../_helpers/router.ts";
 
 const utf8 = new TextEncoder();
+const LONG = `com.${"r".repeat(476)}`;
 const hello = (realm: string, details = {}) =>
   utf8.encode(JSON.stringify([1, realm, { roles: { publisher: {} }, ...details }]));
 
 Deno.test("a reply over a RawSocket client's announced 512 bytes: ABORT without details, or the connection ends; the router goes on", async () => {
   await using t = await startRouter({
-    realms: [{ name: "realm1" }, {
+    realms: [{ name: "realm1" }, { name: LONG, maxSessions: 2 }, {
       name: "cra",
       auth: { wampcra: { users: { joe: { secret: "s3cret", role: "user" } } } },
     }],
@@ -34,6 +35,16 @@ Deno.test("a reply over a RawSocket client's announced 512 bytes: ABORT without 
   const long = await rawFrames(url, 1, 0);
   await long.send(hello("cra", { authmethods: ["wampcra"], authid: "j".repeat(600) }));
   equal(await within(long.next()), null);
+  // A WELCOME naming a 480-character realm cannot be cut: the connection ends, the session leaves.
+  for (let i = 0; i < 3; i++) {
+    const welcome = await rawFrames(url, 1, 0);
+    await welcome.send(hello(LONG));
+    equal(await within(welcome.next()), null);
+    welcome.close();
+  }
+  const there = await within(connect(url, { realm: LONG }));
+  equal((await there.call("wamp.session.count")).args[0], 1, "the cut ones left");
+  await there.close();
   // The router is still there.
   const session = await within(connect(url, { realm: "realm1" }));
   equal((await session.call("wamp.session.count")).args[0], 1);

@@ -106,7 +106,6 @@ export function serveHttp(
   };
   const refuse = (status: number, text: string) => {
     enter("done");
-    wire.hold(true); // what follows (a refused body) is not read while the answer goes out
     wire.reply(textResponse(status, `${text}\n`, { connection: "close" }));
     wire.end();
   };
@@ -205,7 +204,6 @@ export function serveHttp(
   };
   /** Writes a refusal decided from the head; the connection stays open only with no body to skip. */
   const answerAtOnce = (head: HttpRequestHead, response: Response, bodiless: boolean) => {
-    if (!bodiless) wire.hold(true); // the refused body is not read: the connection closes after
     answer(() => write(head, response, bodiless && keptAlive(head)));
   };
   /** Answers one request; resolves with whether the connection stays open. */
