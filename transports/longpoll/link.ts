@@ -221,11 +221,6 @@ export class LongPollTransport implements Peer {
     });
   }
 
-  /** Ends a held `receive` with 204, taking nothing (its client is gone). */
-  release(): void {
-    if (this.#parked !== undefined) this.#unpark(answer(204, this.#parked.headers));
-  }
-
   /** Closes at once, dropping what is queued; a held `receive` gets 404. Idempotent. */
   destroy(): void {
     if (this.state === "closed") return;

@@ -29,6 +29,7 @@ import {
   type ForwardOptions,
   passHeaders,
   type RelayTarget,
+  REQUEST_HEADER,
   SECRET_HEADER,
   SERVICE_HEADER,
   SIZE_HEADER,
@@ -54,6 +55,9 @@ export interface LongPollRelayOptions {
   /** Milliseconds between the lines counting refused requests. @default {60000} */
   logInterval?: number;
 }
+
+/** Abandoned request IDs remembered for requests that had not come yet. */
+const MAX_EARLY = 1024;
 
 /**
  * One worker's end of the long-poll relay: its Unix socket, the long-poll
@@ -104,6 +108,10 @@ export class LongPollRelay {
   #clients = new Map<number, Deno.HttpClient>();
   #server: Deno.HttpServer<Deno.UnixAddr>;
   #counts = { forwarded: 0, served: 0, refused: 0 };
+  /** Relayed requests being served, by the ID their worker gave them (`REQUEST_HEADER`). */
+  #serving = new Map<string, AbortController>();
+  /** IDs abandoned before their request came (at most `MAX_EARLY`). */
+  #early = new Set<string>();
   #refusals: RefusalLog;
 
   /**
@@ -143,20 +151,38 @@ export class LongPollRelay {
         void request.body?.cancel().catch(() => {});
         return new Response("No such WAMP transport\n", { status: 404 });
       }
-      const transport = request.headers.get(TRANSPORT_HEADER);
-      if (transport !== null && new URL(request.url).pathname === "/") {
+      const query = new URL(request.url).pathname === "/";
+      const abandoned = request.headers.get(ABANDON_HEADER);
+      if (abandoned !== null && query) {
         void request.body?.cancel().catch(() => {});
-        if (request.headers.has(ABANDON_HEADER)) {
-          target.abandonReceive(transport);
-          return new Response(null, { status: 204 });
-        }
+        this.#abandoned(abandoned);
+        return new Response(null, { status: 204 });
+      }
+      const transport = request.headers.get(TRANSPORT_HEADER);
+      if (transport !== null && query) {
+        void request.body?.cancel().catch(() => {});
         const limit = target.admitSend(transport, Number(request.headers.get(SIZE_HEADER)));
         if (limit === undefined) return new Response("No such WAMP transport\n", { status: 404 });
         return new Response(String(limit));
       }
       this.#counts.served++;
-      return target.serveRelayed(request);
+      const id = request.headers.get(REQUEST_HEADER);
+      if (id === null) return target.serveRelayed(request);
+      // Aborted by an abandon query: its client left the worker that passed it on.
+      const closed = new AbortController();
+      if (this.#early.delete(id)) closed.abort();
+      else this.#serving.set(id, closed);
+      return target.serveRelayed(request, closed.signal).finally(() => this.#serving.delete(id));
     });
+  }
+
+  /** A forwarded request's client left: it ends here (or at once, should it come later). */
+  #abandoned(id: string): void {
+    const serving = this.#serving.get(id);
+    if (serving !== undefined) return serving.abort();
+    this.#early.add(id);
+    // Kept for the few requests that may still be on their way: the oldest go first.
+    if (this.#early.size > MAX_EARLY) this.#early.delete(this.#early.values().next().value!);
   }
 
   /** Requests this worker passed on to others, answered for them, and refused (no secret). */
@@ -270,12 +296,14 @@ export class LongPollRelay {
     const headers = passHeaders(request.headers);
     headers.set(SECRET_HEADER, this.#secret);
     headers.set(SERVICE_HEADER, name);
-    const { timeout, closed, receive } = options;
+    const { timeout, closed } = options;
     const late = timeout === undefined ? undefined : AbortSignal.timeout(timeout);
     const either = [late, closed].filter((s) => s !== undefined);
     const signal = either.length > 1 ? AbortSignal.any(either) : either[0];
-    const abandon = () => void this.#abandon(owner, name, receive!, client);
-    if (receive !== undefined) closed?.addEventListener("abort", abandon, { once: true });
+    const id = crypto.randomUUID();
+    headers.set(REQUEST_HEADER, id);
+    const abandon = () => void this.#abandon(owner, name, id, client);
+    closed?.addEventListener("abort", abandon, { once: true });
     const url = new URL(request.url);
     try {
       const upstream = await fetch(`http://worker-${owner}${url.pathname}${url.search}`, {
@@ -305,17 +333,16 @@ export class LongPollRelay {
     }
   }
 
-  /** Tells worker `owner` that the client of transport `id`'s held receive left. */
+  /** Tells worker `owner` that the client of forwarded request `id` left. */
   async #abandon(owner: number, name: string, id: string, client: Deno.HttpClient): Promise<void> {
     const headers = new Headers({ [SECRET_HEADER]: this.#secret, [SERVICE_HEADER]: name });
-    headers.set(TRANSPORT_HEADER, id);
-    headers.set(ABANDON_HEADER, "1");
+    headers.set(ABANDON_HEADER, id);
     try {
       const signal = AbortSignal.timeout(ADMIT_TIMEOUT);
       await (await fetch(`http://worker-${owner}/`, { method: "POST", headers, client, signal }))
         .body?.cancel();
     } catch {
-      // gone or late: its receive ends at its poll timeout
+      // gone or late: its receive ends at its poll timeout, its send is delivered
     }
   }
 

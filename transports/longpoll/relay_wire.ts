@@ -14,7 +14,7 @@ export interface RelayTarget {
    * @param request The request, as the other worker received it.
    * @returns The response.
    */
-  serveRelayed(request: Request): Promise<Response>;
+  serveRelayed(request: Request, closed?: AbortSignal): Promise<Response>;
   /**
    * Decides on a `send` to one of this worker's transports that another
    * worker received, from its head alone: as for a `send` received here,
@@ -26,14 +26,6 @@ export interface RelayTarget {
    * unknown or closed transport.
    */
   admitSend(id: string, size: number): number | undefined;
-  /**
-   * Ends a held `receive` of one of this worker's transports, taking
-   * nothing from its queue: its client's connection to another worker
-   * closed.
-   *
-   * @param id The transport's ID.
-   */
-  abandonReceive(id: string): void;
 }
 
 /** Options for `LongPollRelay.forward`. */
@@ -44,13 +36,11 @@ export interface ForwardOptions {
   body: boolean;
   /**
    * Aborts when the client's connection closes: the request to the owner
-   * is given up (a `send` whose body was not read yet is not delivered),
-   * and a held `receive` of transport `receive` is ended there, taking
-   * nothing.
+   * is given up, and the owner is told (an abandon query), so a `send`
+   * still waiting for its turn there is not delivered and a held
+   * `receive` ends taking nothing.
    */
   closed?: AbortSignal;
-  /** The transport whose `receive` this is (see `closed`). */
-  receive?: string;
 }
 
 /** The header that carries the relay's secret. */
@@ -60,7 +50,9 @@ export const SERVICE_HEADER = "x-cloverleaf-relay-service";
 /** The headers of an admission query (`LongPollRelay.admit`, path `/`): transport, body size. */
 export const TRANSPORT_HEADER = "x-cloverleaf-relay-transport";
 export const SIZE_HEADER = "x-cloverleaf-relay-size";
-/** The header of an abandon query (path `/`): the client of the transport's held receive left. */
+/** The ID a forwarded request carries, by which an abandon query (path `/`) names it. */
+export const REQUEST_HEADER = "x-cloverleaf-relay-request";
+/** The header of an abandon query: the ID of a forwarded request whose client left. */
 export const ABANDON_HEADER = "x-cloverleaf-relay-abandon";
 /** Headers of one hop that are not passed on (`content-length` is set again). */
 const HOP_HEADERS = new Set([
@@ -74,6 +66,8 @@ const HOP_HEADERS = new Set([
   SERVICE_HEADER,
   TRANSPORT_HEADER, // a client's would make a relayed request an admission query
   SIZE_HEADER,
+  REQUEST_HEADER,
+  ABANDON_HEADER,
 ]);
 /** Milliseconds the owner has to answer an admission query. */
 export const ADMIT_TIMEOUT = 10_000;

@@ -15,7 +15,7 @@ import {
 } from "../../wamp/mod.ts";
 import { originPolicy } from "../stream/origin.ts";
 import type { HttpRequestHead } from "../stream/http.ts";
-import type { Admitted, HttpAdmission } from "../stream/http_routes.ts";
+import type { Admitted } from "../stream/http_routes.ts";
 import { answer, LongPollTransport, PRE_JOIN_BODY, type TransportHost } from "./link.ts";
 import { chosenProtocol, readBody, standardHeaders } from "./http.ts";
 import { ownerOf } from "./relay.ts";
@@ -175,10 +175,11 @@ export class LongPollService {
    * worker does not own gets 404 rather than being relayed again.
    *
    * @param request The request.
+   * @param closed Aborts when its client left the worker that passed it on.
    * @returns The response.
    */
-  serveRelayed(request: Request): Promise<Response> {
-    return this.#handle(request, undefined, true, {});
+  serveRelayed(request: Request, closed?: AbortSignal): Promise<Response> {
+    return this.#handle(request, undefined, true, closed === undefined ? {} : { closed });
   }
 
   /**
@@ -235,11 +236,6 @@ export class LongPollService {
     const limit = transport.bodyLimit(max);
     if (size > limit) transport.refuseBody(limit, max, size);
     return limit;
-  }
-
-  /** Ends transport `id`'s held `receive`, taking nothing (its client left another worker). */
-  abandonReceive(id: string): void {
-    this.#transports.get(id)?.release();
   }
 
   /**
@@ -317,7 +313,6 @@ export class LongPollService {
         body: op === "send",
         ...(timeout === undefined ? {} : { timeout }),
         ...(options.closed === undefined ? {} : { closed: options.closed }),
-        ...(op === "receive" ? { receive: id } : {}),
       });
       if (forwarded !== undefined) return forwarded; // else the owner is gone: 404
     }
@@ -326,7 +321,7 @@ export class LongPollService {
       await request.body?.cancel().catch(() => {});
       return answer(404, headers, "No such WAMP transport");
     }
-    if (op === "send") return await this.#send(transport, request, headers, options.admission);
+    if (op === "send") return await this.#send(transport, request, headers, options);
     await request.body?.cancel().catch(() => {});
     if (op === "receive") return await transport.receive(headers, options.closed);
     transport.destroy();
@@ -372,13 +367,15 @@ export class LongPollService {
     transport: LongPollTransport,
     request: Request,
     headers: Headers,
-    admission: HttpAdmission | undefined,
+    { admission, closed }: LongPollRequestOptions,
   ): Promise<Response> {
     transport.touch();
     const turn = await sendTurn(transport.sends, transport.id, admission);
-    if (typeof turn === "number") { // the body is not read
+    // Its client gone meanwhile (a relayed send whose client left another worker): not delivered.
+    if (typeof turn === "number" || closed?.aborted) { // the body is not read
+      const status = typeof turn === "number" ? turn : (turn.release(), 400);
       await request.body?.cancel().catch(() => {});
-      return answer(turn, headers, SEND_FAILURES[turn]);
+      return answer(status, headers, SEND_FAILURES[status]);
     }
     try {
       const limit = transport.bodyLimit(this.#maxMessageSize);

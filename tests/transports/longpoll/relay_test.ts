@@ -245,13 +245,12 @@ Deno.test("LongPollRelay: only a send's body is passed on; receive and close go 
   const owner = bed.services[0]!;
   // Worker 1's relay target, watched: what arrives from worker 2.
   bed.relays[0]!.add("0", {
-    async serveRelayed(request: Request): Promise<Response> {
+    async serveRelayed(request: Request, closed?: AbortSignal): Promise<Response> {
       const op = new URL(request.url).pathname.split("/").pop()!;
       seen.push({ op, bytes: (await request.clone().bytes()).byteLength });
-      return await owner.serveRelayed(request);
+      return await owner.serveRelayed(request, closed);
     },
     admitSend: (transport, size) => owner.admitSend(transport, size),
-    abandonReceive: (transport) => owner.abandonReceive(transport),
   });
   const junk = "x".repeat(64 * 1024);
   equal((await post(`${bed.two}/${id}/send`, '[1,"realm1",{"roles":{"caller":{}}}]')).status, 204);
@@ -283,4 +282,43 @@ Deno.test("LongPollRelay: a receive relayed to its owner whose client left is en
   equal(next.status, 200);
   match(next.text, /^\[2,/);
   await held;
+});
+
+Deno.test("LongPollRelay: a send relayed to its owner whose client left before its turn is not delivered", async () => {
+  await using bed = await startBed({ pollTimeout: 300 });
+  const id = await open(bed.one);
+  equal((await post(`${bed.one}/${id}/send`, '[1,"realm1",{"roles":{"caller":{}}}]')).status, 204);
+  match((await post(`${bed.one}/${id}/receive`)).text, /^\[2,/);
+  // A send on worker 1 holds the transport's turn while its body trickles in.
+  const body = Promise.withResolvers<void>();
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      await body.promise;
+      controller.enqueue(new TextEncoder().encode('[48,1,{},"wamp.session.count",[]]'));
+      controller.close();
+    },
+  });
+  const holding = bed.services[0]!.handle(
+    new Request(`http://x/lp/${id}/send`, { method: "POST", body: stream }),
+  );
+  // Meanwhile a send reaches worker 2, which passes it on, and its client leaves.
+  const left = new AbortController();
+  const relayed = bed.services[1]!.handle(
+    new Request(`http://x/lp/${id}/send`, {
+      method: "POST",
+      body: '[48,2,{},"wamp.session.count",[]]',
+    }),
+    undefined,
+    { closed: left.signal },
+  );
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  left.abort();
+  await relayed;
+  await new Promise((resolve) => setTimeout(resolve, 100)); // the owner hears of it
+  body.resolve();
+  equal((await holding).status, 204);
+  const results: string[] = [];
+  for (let i = 0; i < 2; i++) results.push((await post(`${bed.one}/${id}/receive`)).text);
+  match(results[0]!, /^\[50,1,/);
+  equal(results[1], "", "the second CALL was not delivered");
 });
