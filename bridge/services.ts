@@ -137,8 +137,8 @@ function responseBody(bytes: Uint8Array, json: boolean): unknown {
   if (json) {
     try {
       const value = JSON.parse(text);
-      if (text.includes("\\u0000")) jsonToBinary(value);
-      if (unsafeValue(value) === undefined) return value;
+      const bytes = text.includes("\\u0000") ? jsonToBinary(value) : value;
+      if (unsafeValue(bytes) === undefined) return bytes;
     } catch {
       // not JSON (or not Base64) after all: the text
     }
@@ -188,16 +188,25 @@ export function serviceProcedure(service: HttpServiceOptions): RouterProcedure {
  * @param router The router.
  * @param services The resolved services.
  * @param path Where they came from, for errors (`httpServices`).
- * @throws {TypeError} When a service names a realm the router does not have.
+ * @throws {TypeError} When a service names a realm the router does not
+ * have, or a procedure another serves in its realm (the last would win).
  */
 export function provideHttpServices(
   router: Router,
   services: readonly HttpServiceOptions[],
   path = "httpServices",
 ): void {
+  const served = new Map<string, number>();
   services.forEach((service, i) => {
     const name = service.realm ?? router.realmNames[0];
     const realm = name === undefined ? undefined : realmOf(router, name);
+    const first = served.get(`${name}\0${service.procedure}`);
+    if (first !== undefined) {
+      throw new TypeError(
+        `Invalid config "${path}[${i}].procedure": "${service.procedure}" is already served by ${path}[${first}]`,
+      );
+    }
+    served.set(`${name}\0${service.procedure}`, i);
     if (realm === undefined) {
       throw new TypeError(`Invalid config "${path}[${i}].realm": no realm ${JSON.stringify(name)}`);
     }

@@ -251,24 +251,13 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
         }, path);
       }
     });
-    const served = new Map<string, string>();
-    const firstRealm = (config.realms[0] as { name?: unknown } | undefined)?.name;
     file.array("httpServices").forEach((service, i) => {
       const path = `httpServices[${i}]`;
       const resolved = errors.collect(
         (errors) => resolveHttpService(service, path, { errors }),
         path,
       );
-      // Two for one procedure of one realm (by default the first): the last would silently win.
-      const key = resolved && `${resolved.realm ?? firstRealm}\0${resolved.procedure}`;
-      const first = key && served.get(key);
-      if (first !== undefined) {
-        const reason = `"${resolved!.procedure}" is already served by ${first}`;
-        errors.add(`${path}.procedure`, configError(`${path}.procedure`, reason).message);
-      } else if (resolved !== undefined) {
-        served.set(key!, path);
-        config.httpServices.push(resolved);
-      }
+      if (resolved !== undefined) config.httpServices.push(resolved);
     });
     const admin = errors.collect(() => readAdmin(file), "admin");
     if (admin !== undefined) config.admin = admin;

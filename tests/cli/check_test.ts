@@ -249,6 +249,21 @@ Deno.test("cli check and startup refuse two httpServices for one procedure", asy
       );
     }
   });
+  // Without realms in the file, the default realm (realm1) is the first.
+  const implicit = {
+    httpServices: [
+      { procedure: "com.example.get", realm: "realm1", url: "http://127.0.0.1:9/a" },
+      { procedure: "com.example.get", url: "http://127.0.0.1:9/b" },
+    ],
+  };
+  await withConfig(JSON.stringify(implicit), async (file) => {
+    const out = await runCli(["check", "-c", file]);
+    equal(out.code, 2);
+    equal(
+      out.stderr,
+      'cloverleaf: Invalid config "httpServices[1].procedure": "com.example.get" is already served by httpServices[0]\n',
+    );
+  });
 });
 
 Deno.test("cli check reports one error for a file it cannot read or parse", async () => {
