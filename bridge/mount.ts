@@ -44,7 +44,7 @@ const UNVERIFIED_PER_SLOT = 4;
  * slot with heads whose bodies never come. Until then it holds one of the
  * path's places for unverified bodies ({@linkcode UNVERIFIED_PER_SLOT}).
  * Until its body arrived (signed: until verified) it counts against its
- * source's {@linkcode PENDING_PER_SOURCE}.
+ * source's `maxPendingPerSource`.
  */
 class Admitted implements HttpAdmission {
   readonly path: BridgePath;

@@ -182,34 +182,59 @@ export function serviceProcedure(service: HttpServiceOptions): RouterProcedure {
 }
 
 /**
+ * What is wrong with services a router would serve: a realm it does not
+ * have, or a procedure another serves in its realm (the last would win).
+ *
+ * @param router The router.
+ * @param services The resolved services.
+ * @param keys Each service's config key, for the errors (`httpServices[i]`).
+ * @returns The faults: each one line naming its key.
+ */
+export function httpServiceFaults(
+  router: Router,
+  services: readonly HttpServiceOptions[],
+  keys: readonly string[] = services.map((_, i) => `httpServices[${i}]`),
+): { key: string; message: string }[] {
+  const faults: { key: string; message: string }[] = [];
+  const served = new Map<string, string>();
+  services.forEach((service, i) => {
+    const at = keys[i]!;
+    const name = service.realm ?? router.realmNames[0];
+    if (name === undefined || realmOf(router, name) === undefined) {
+      const key = `${at}.realm`;
+      faults.push({ key, message: `Invalid config "${key}": no realm ${JSON.stringify(name)}` });
+      return;
+    }
+    const first = served.get(`${name}\0${service.procedure}`);
+    if (first === undefined) return void served.set(`${name}\0${service.procedure}`, at);
+    const key = `${at}.procedure`;
+    const reason = `"${service.procedure}" is already served by ${first}`;
+    faults.push({ key, message: `Invalid config "${key}": ${reason}` });
+  });
+  return faults;
+}
+
+/**
  * Serves each service's procedure in its realm (the first realm when it
  * names none).
  *
  * @param router The router.
  * @param services The resolved services.
- * @param path Where they came from, for errors (`httpServices`).
- * @throws {TypeError} When a service names a realm the router does not
- * have, or a procedure another serves in its realm (the last would win).
+ * @param keys Each service's config key, for the errors, or the path of
+ * their list (`httpServices`: `httpServices[i]` each).
+ * @throws {TypeError} The first of {@linkcode httpServiceFaults}, before
+ * any is served.
  */
 export function provideHttpServices(
   router: Router,
   services: readonly HttpServiceOptions[],
-  path = "httpServices",
+  keys: readonly string[] | string = "httpServices",
 ): void {
-  const served = new Map<string, number>();
-  services.forEach((service, i) => {
-    const name = service.realm ?? router.realmNames[0];
-    const realm = name === undefined ? undefined : realmOf(router, name);
-    const first = served.get(`${name}\0${service.procedure}`);
-    if (first !== undefined) {
-      throw new TypeError(
-        `Invalid config "${path}[${i}].procedure": "${service.procedure}" is already served by ${path}[${first}]`,
-      );
-    }
-    served.set(`${name}\0${service.procedure}`, i);
-    if (realm === undefined) {
-      throw new TypeError(`Invalid config "${path}[${i}].realm": no realm ${JSON.stringify(name)}`);
-    }
-    realm.provide(service.procedure, serviceProcedure(service));
-  });
+  const each = typeof keys === "string" ? services.map((_, i) => `${keys}[${i}]`) : keys;
+  const fault = httpServiceFaults(router, services, each)[0];
+  if (fault !== undefined) throw new TypeError(fault.message);
+  for (const service of services) {
+    realmOf(router, service.realm ?? router.realmNames[0]!)!
+      .provide(service.procedure, serviceProcedure(service));
+  }
 }

@@ -6,7 +6,7 @@
  */
 
 import { type BridgeOptions, resolveBridgeOptions } from "../bridge/config.ts";
-import { provideHttpServices } from "../bridge/services.ts";
+import { httpServiceFaults, provideHttpServices } from "../bridge/services.ts";
 import { type ConfigErrors, weakSecret } from "../config/mod.ts";
 import { undeclaredRole } from "../router/core/auth/config.ts";
 import { realmOf, type Router } from "../router/router.ts";
@@ -63,7 +63,9 @@ export function bridgesOf(
     }
     paths.add(bridge.path);
   }
-  errors.collect(() => provideHttpServices(router, config.httpServices), "httpServices");
+  const faults = httpServiceFaults(router, config.httpServices, config.httpServiceKeys);
+  for (const { key, message } of faults) errors.add(key, message);
+  if (faults.length === 0) provideHttpServices(router, config.httpServices);
   return bridges.map(({ bridge }) => bridge);
 }
 

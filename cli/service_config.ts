@@ -58,6 +58,8 @@ export interface ServiceConfig {
   quickBridge?: { path: string; token: string };
   /** The config file's `httpServices`: REST endpoints served as procedures. */
   httpServices: HttpServiceOptions[];
+  /** Each of `httpServices`' key in the file (`httpServices[i]`), for errors. */
+  httpServiceKeys: string[];
   /** The admin listener (`--admin`, config `admin`): off when absent. */
   admin?: AdminConfig;
 }
@@ -210,6 +212,7 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     workers: 1,
     bridges: [],
     httpServices: [],
+    httpServiceKeys: [],
   };
   const keyed: Keyed<ResolvedListenerOptions>[] = [];
   const addListener = (path: string, input: () => unknown) => {
@@ -257,7 +260,9 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
         (errors) => resolveHttpService(service, path, { errors }),
         path,
       );
-      if (resolved !== undefined) config.httpServices.push(resolved);
+      if (resolved === undefined) return;
+      config.httpServices.push(resolved);
+      config.httpServiceKeys.push(path);
     });
     const admin = errors.collect(() => readAdmin(file), "admin");
     if (admin !== undefined) config.admin = admin;

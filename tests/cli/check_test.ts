@@ -249,6 +249,23 @@ Deno.test("cli check and startup refuse two httpServices for one procedure", asy
       );
     }
   });
+  // Every fault, each named by its own key (the service that failed to resolve keeps its index).
+  const many = {
+    httpServices: [
+      { procedure: "com.example.a", url: "ftp://bad" },
+      { procedure: "com.example.get", url: "http://127.0.0.1:9/a" },
+      { procedure: "com.example.x", realm: "nope", url: "http://127.0.0.1:9/b" },
+      { procedure: "com.example.get", url: "http://127.0.0.1:9/c" },
+    ],
+  };
+  await withConfig(JSON.stringify(many), async (file) => {
+    const out = await runCli(["check", "-c", file]);
+    equal(out.code, 2);
+    deepEqual(out.stderr.trimEnd().split("\n").slice(1), [
+      'cloverleaf: Invalid config "httpServices[2].realm": no realm "nope"',
+      'cloverleaf: Invalid config "httpServices[3].procedure": "com.example.get" is already served by httpServices[1]',
+    ]);
+  });
   // Without realms in the file, the default realm (realm1) is the first.
   const implicit = {
     httpServices: [

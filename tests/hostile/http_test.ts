@@ -267,3 +267,39 @@ for (const header of ["Connection", "Sec-WebSocket-Protocol"]) {
     for (const { socket } of clients) socket.destroy();
   });
 }
+
+Deno.test("a client that uploads a refused body whole before it reads gets the refusal, not a reset", async () => {
+  await using t = await startBed();
+  const port = portOf(t.listener);
+  const opened = await fetch(`${t.base}/lp/open`, {
+    method: "POST",
+    body: JSON.stringify({ protocols: ["wamp.2.json"] }),
+  });
+  const { transport } = await opened.json();
+  const size = 16 * 1024 * 1024 + 1;
+  // Refused from the head: an unknown transport (404); over maxMessageSize (413).
+  for (
+    const [path, status] of [["/lp/nosuch/send", 404], [`/lp/${transport}/send`, 413]] as const
+  ) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      const head = `POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-length: ${size}\r\n\r\n`;
+      const body = new Uint8Array(size).fill(0x20);
+      const request = new Uint8Array(head.length + size);
+      request.set(new TextEncoder().encode(head));
+      request.set(body, head.length);
+      // The whole upload first, then the answer (as Python's http.client does).
+      for (let at = 0; at < request.length;) at += await within(conn.write(request.subarray(at)));
+      const answer = new Uint8Array(1024);
+      const n = await within(conn.read(answer));
+      ok(
+        n !== null && new TextDecoder().decode(answer.subarray(0, n)).startsWith(
+          `HTTP/1.1 ${status} `,
+        ),
+        `${path}: ${n === null ? "closed" : new TextDecoder().decode(answer.subarray(0, 40))}`,
+      );
+    } finally {
+      conn.close();
+    }
+  }
+});

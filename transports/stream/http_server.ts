@@ -100,12 +100,16 @@ export function serveHttp(
     else if (next === "body") timer = timeout(bodyTimeout, () => expire("body", bodyTimeout));
     else if (next === "idle") timer = timeout(idleTimeout, close);
   };
+  // Closing, what the client still sends is read and dropped (`data`), for at most 2 s
+  // (`Wire.end`): a client that uploads its whole body before reading gets the answer.
   const close = () => {
     enter("done");
+    wire.hold(false);
     wire.end();
   };
   const refuse = (status: number, text: string) => {
     enter("done");
+    wire.hold(false);
     wire.reply(textResponse(status, `${text}\n`, { connection: "close" }));
     wire.end();
   };
