@@ -153,14 +153,10 @@ Deno.test("cli check and startup refuse two listeners, or the admin listener, on
   });
   const admin = { admin: { host: "not a host!", port: 0 } };
   await withConfig(JSON.stringify(admin), async (file) => {
-    for (const args of [["check", "-c", file], ["-c", file]]) {
-      const out = await runCli(args);
-      equal(out.code, 2);
-      equal(
-        out.stderr,
-        'cloverleaf: Invalid config "admin.host": expected an IPv4 or IPv6 address or a hostname, got "not a host!"\n',
-      );
-    }
+    await refusedAtCheckAndStart(
+      file,
+      'cloverleaf: Invalid config "admin.host": expected an IPv4 or IPv6 address or a hostname, got "not a host!"',
+    );
   });
   // A Unix socket listener takes no port (its resolved host and port are defaults, unused).
   const unix = {
@@ -240,14 +236,10 @@ Deno.test("cli check and startup refuse two httpServices for one procedure", asy
     ],
   };
   await withConfig(JSON.stringify(config), async (file) => {
-    for (const args of [["check", "-c", file], ["-c", file]]) {
-      const out = await runCli(args);
-      equal(out.code, 2);
-      equal(
-        out.stderr,
-        'cloverleaf: Invalid config "httpServices[3].procedure": "com.example.get" is already served by httpServices[0]\n',
-      );
-    }
+    await refusedAtCheckAndStart(
+      file,
+      'cloverleaf: Invalid config "httpServices[3].procedure": "com.example.get" is already served by httpServices[0]',
+    );
   });
   // Every fault, each named by its own key (the service that failed to resolve keeps its index).
   const many = {
@@ -336,3 +328,12 @@ Deno.test("cli rejects an unknown command or an extra argument with one line", a
   );
   assertUsageError(await runCli(["check", "--port", "1"]), /Unknown option '--port'/);
 });
+
+/** `check` and startup both refuse the config in `file` with exactly this one line, exit 2. */
+async function refusedAtCheckAndStart(file: string, line: string): Promise<void> {
+  for (const args of [["check", "-c", file], ["-c", file]]) {
+    const out = await runCli(args);
+    equal(out.code, 2);
+    equal(out.stderr, `${line}\n`);
+  }
+}
