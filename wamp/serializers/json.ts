@@ -109,8 +109,8 @@ const codec: Codec = {
     // JSON.parse yields plain data only. Lone surrogates can only come from
     // `\u` escapes; the depth is known for text this short (each level takes
     // two brackets) and for scanned text; a `__proto__` key (refused when
-    // strict) is spelled out or escaped. Most messages need no walk at all. Strings that start with
-    // U+0000 are binary, converted below.
+    // strict) is spelled out or escaped. Most messages need no walk at all.
+    // Strings that start with U+0000 are binary, converted below.
     const escapes = text.includes("\\u");
     if (
       escapes || (!scanned && text.length > 2 * MAX_NESTING_DEPTH) ||
