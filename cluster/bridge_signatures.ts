@@ -9,6 +9,7 @@
  * @module
  */
 
+import { kvBucket } from "./kv_bucket.ts";
 import type { ClusterNode } from "./node.ts";
 
 /**
@@ -54,10 +55,7 @@ export function clusterSignatures(node: ClusterNode): ClusterOnce {
   // One bucket per retention: the paths of a service share a few timestampDelta values at most.
   const buckets = new Map<number, Promise<SignatureBucket>>();
   const open = async (keep: number): Promise<SignatureBucket> => {
-    const { Kvm } = await import("@nats-io/kv");
-    // deno-lint-ignore no-explicit-any
-    const kvm = new Kvm(node.connection as any);
-    return await kvm.create(`clv_${node.name}_bridge_signatures_${keep}`, {
+    return await kvBucket(node, `clv_${node.name}_bridge_signatures_${keep}`, {
       ttl: keep + CLOCK_SKEW_MS,
       history: 1,
       storage: "memory",

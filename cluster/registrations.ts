@@ -31,6 +31,7 @@
  * @module
  */
 
+import { kvBucket } from "./kv_bucket.ts";
 import { decode, encode } from "@msgpack/msgpack";
 import type { Dict, InvocationPolicy, MatchPolicy } from "../wamp/mod.ts";
 import type { CalleeEntry } from "../router/core/dealer/remote.ts";
@@ -115,10 +116,7 @@ export class ClusterRegistrations {
    * @returns The table.
    */
   static async open(node: ClusterNode, log: Logger): Promise<ClusterRegistrations> {
-    const { Kvm } = await import("@nats-io/kv");
-    // deno-lint-ignore no-explicit-any
-    const kvm = new Kvm(node.connection as any);
-    const kv = await kvm.create(`clv_${node.name}_registrations`, { history: 1 });
+    const kv = await kvBucket(node, `clv_${node.name}_registrations`, { history: 1 });
     const table = new ClusterRegistrations(kv as unknown as Kv, node, log);
     node.onNodeUp((id) => table.nodeUp(id).catch(() => {}));
     return table;

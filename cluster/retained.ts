@@ -13,6 +13,7 @@
  * @module
  */
 
+import { kvBucket } from "./kv_bucket.ts";
 import { decode, encode } from "@msgpack/msgpack";
 import { publicationFrom, type SharedPublication } from "../router/core/broker/publication.ts";
 import type { Realm } from "../router/core/realm.ts";
@@ -68,10 +69,7 @@ export class ClusterRetained {
     realms: (name: string) => Realm | undefined,
     log: Logger,
   ): Promise<ClusterRetained> {
-    const { Kvm } = await import("@nats-io/kv");
-    // deno-lint-ignore no-explicit-any
-    const kvm = new Kvm(node.connection as any);
-    const kv = await kvm.create(`clv_${node.name}_retained`, { history: 1 });
+    const kv = await kvBucket(node, `clv_${node.name}_retained`, { history: 1 });
     const store = new ClusterRetained(kv as unknown as Kv, node, realms, log);
     await store.#watch();
     return store;

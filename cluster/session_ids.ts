@@ -21,6 +21,7 @@
  * @module
  */
 
+import { kvBucket } from "./kv_bucket.ts";
 import type { IdGenerator } from "../wamp/mod.ts";
 import { keyedPermutation } from "../wamp/permutation.ts";
 import type { Logger } from "../router/core/types.ts";
@@ -76,10 +77,7 @@ export async function clusterIds(
   options: ClusterIdOptions = {},
 ): Promise<ClusterIds> {
   const leaseMs = options.leaseMs ?? 15_000;
-  const { Kvm } = await import("@nats-io/kv");
-  // deno-lint-ignore no-explicit-any
-  const kvm = new Kvm(node.connection as any);
-  const bucket = await kvm.create(`clv_${node.name}_slots`, { ttl: leaseMs, history: 1 }) as
+  const bucket = await kvBucket(node, `clv_${node.name}_slots`, { ttl: leaseMs, history: 1 }) as
     & SlotBucket
     & Record<string, unknown>;
   const lease = await leaseSlot(bucket, node.id, leaseMs, log, options.prefer);

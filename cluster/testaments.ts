@@ -18,6 +18,7 @@
  * @module
  */
 
+import { kvBucket } from "./kv_bucket.ts";
 import { decode, encode } from "@msgpack/msgpack";
 import type {
   ClusterTestaments as TestamentsEffect,
@@ -108,10 +109,7 @@ export class ClusterTestamentStore {
     run: (out: Output) => void,
     log: Logger,
   ): Promise<ClusterTestamentStore> {
-    const { Kvm } = await import("@nats-io/kv");
-    // deno-lint-ignore no-explicit-any
-    const kvm = new Kvm(node.connection as any);
-    const kv = await kvm.create(`clv_${node.name}_testaments`, { history: 1 });
+    const kv = await kvBucket(node, `clv_${node.name}_testaments`, { history: 1 });
     return new ClusterTestamentStore(kv as unknown as Kv, node, realms, run, log);
   }
 
