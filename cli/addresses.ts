@@ -12,6 +12,7 @@
 import type { ConfigErrors } from "../config/mod.ts";
 import { authority } from "../transports/address.ts";
 import type { ResolvedListenerOptions } from "../transports/config.ts";
+import { servesPath } from "../transports/longpoll/http.ts";
 
 /** A listener, an admin listener or a bridge path, with the key or flag it came from. */
 export interface Keyed<T> {
@@ -142,7 +143,7 @@ export function checkBridgePaths(
       const lp = listener.longpoll.path.replace(/\/+$/, "");
       const reason = serves("websocket") && listener.paths.includes(path)
         ? `${path} is a WebSocket path of ${listenerAt}`
-        : serves("longpoll") && (lp === "" || path === lp || path.startsWith(`${lp}/`))
+        : serves("longpoll") && servesPath(lp, path)
         ? `${path} is ${path === lp ? "" : "under "}the long-poll path ${
           lp || "/"
         } of ${listenerAt}`

@@ -76,3 +76,15 @@ export function chosenProtocol(
     refused: `No supported WAMP protocol offered: use one of ${[...offered.keys()].join(", ")}`,
   };
 }
+
+/**
+ * Whether a URL path is a long-poll service's: its base path or below it
+ * (a base of `""`, the root, takes every path).
+ *
+ * @param base The service's base path, without a trailing slash (`/lp`).
+ * @param path A URL path.
+ * @returns Whether the service answers it.
+ */
+export function servesPath(base: string, path: string): boolean {
+  return base === "" || path === base || path.startsWith(`${base}/`);
+}

@@ -17,7 +17,7 @@ import { originPolicy } from "../stream/origin.ts";
 import type { HttpRequestHead } from "../stream/http.ts";
 import type { Admitted } from "../stream/http_routes.ts";
 import { answer, LongPollTransport, PRE_JOIN_BODY, type TransportHost } from "./link.ts";
-import { chosenProtocol, readBody, standardHeaders } from "./http.ts";
+import { chosenProtocol, readBody, servesPath, standardHeaders } from "./http.ts";
 import { ownerOf } from "./relay.ts";
 import type { LongPollOptions, LongPollRequestOptions } from "./options.ts";
 import { SourceLimit } from "./sources.ts";
@@ -150,7 +150,7 @@ export class LongPollService {
    * @returns Whether {@linkcode LongPollService.handle} serves it.
    */
   handles(path: string): boolean {
-    return this.#path === "" || path === this.#path || path.startsWith(`${this.#path}/`);
+    return servesPath(this.#path, path);
   }
 
   /**
