@@ -41,8 +41,13 @@ interface Action {
  * to a second of the router's time for 16 MiB of `[`. Strings that start
  * with U+0000 are bytes, as WAMP's JSON reads them (`"\u0000"` and
  * Base64, as the bridge writes binary values).
+ *
+ * @param text JSON text.
+ * @returns The value.
+ * @throws {RangeError} For text the scan refuses, or `"\u0000"` strings
+ * that are not Base64; {@linkcode SyntaxError} for text that is not JSON.
  */
-function parseJson(text: string): unknown {
+export function parseJson(text: string): unknown {
   const fault = text.length > JSON_SCAN_THRESHOLD ? jsonFault(text) : undefined;
   if (fault !== undefined) throw new RangeError(fault);
   const value = JSON.parse(text);

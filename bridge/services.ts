@@ -18,7 +18,7 @@ import type { HttpServiceOptions } from "./config.ts";
 import { BridgeError } from "./errors.ts";
 import { readBounded } from "../transports/stream/bytes.ts";
 import { unsafeValue } from "../wamp/payload.ts";
-import { jsonToBinary } from "../wamp/serializers/json.ts";
+import { parseJson } from "./inbound.ts";
 
 /**
  * Fills a URL template: `{name}` from kwargs, `{0}` from args, each value
@@ -136,9 +136,8 @@ function responseBody(bytes: Uint8Array, json: boolean): unknown {
   const text = new TextDecoder().decode(bytes);
   if (json) {
     try {
-      const value = JSON.parse(text);
-      const bytes = text.includes("\\u0000") ? jsonToBinary(value) : value;
-      if (unsafeValue(bytes) === undefined) return bytes;
+      const value = parseJson(text);
+      if (unsafeValue(value) === undefined) return value;
     } catch {
       // not JSON (or not Base64) after all: the text
     }
