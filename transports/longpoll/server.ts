@@ -20,7 +20,7 @@ import { answer, LongPollTransport, PRE_JOIN_BODY, type TransportHost } from "./
 import { chosenProtocol, readBody, servesPath, standardHeaders } from "./http.ts";
 import { ownerOf } from "./relay.ts";
 import type { LongPollOptions, LongPollRequestOptions } from "./options.ts";
-import { SourceLimit } from "./sources.ts";
+import { SourceLimit } from "../sources.ts";
 import { admitSend, sendTurn } from "./send_gate.ts";
 
 export type { LongPollOptions, LongPollRequestOptions } from "./options.ts";

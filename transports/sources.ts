@@ -1,15 +1,16 @@
 /**
- * How many long-poll transports each source address has open, for
- * `maxTransportsPerSource`: transports outlive their HTTP connections, so
- * one client could otherwise pipeline opens until it holds every slot.
+ * What each source address holds open, counted against a limit: long-poll
+ * transports (`maxTransportsPerSource`), which outlive their HTTP
+ * connections, so one client cannot take every slot a listener has.
  *
  * @module
  */
 
-import { sourceOf } from "../address.ts";
+import { sourceOf } from "./address.ts";
 
 /**
- * Counts open transports per source (an address, an IPv6 /64) against a limit.
+ * Counts what is open per source (an address, an IPv6 /64) against a
+ * limit (long-poll transports).
  *
  * @example
  * ```ts
@@ -32,17 +33,17 @@ export class SourceLimit {
   /**
    * Creates the counter.
    *
-   * @param max The most transports per source; 0 for no limit (nothing is counted).
+   * @param max The most open at once per source; 0 for no limit (nothing is counted).
    */
   constructor(max: number) {
     this.#max = max;
   }
 
   /**
-   * Whether a transport from `peer` may open.
+   * Whether one more from `peer` may open.
    *
    * @param peer The peer (`tcp4:1.2.3.4:5678`); undefined (unknown) is always admitted.
-   * @returns False when its source has the most transports open.
+   * @returns False when its source has the most open.
    */
   admits(peer: string | undefined): boolean {
     if (this.#max === 0 || peer === undefined) return true;
@@ -50,9 +51,9 @@ export class SourceLimit {
   }
 
   /**
-   * Counts a transport that opened.
+   * Counts one that opened.
    *
-   * @param peer Its peer (the transport's `info.peer`).
+   * @param peer Its peer (a transport's `info.peer`, a request's remote address).
    */
   add(peer: string | undefined): void {
     if (this.#max === 0 || peer === undefined) return;
@@ -61,10 +62,10 @@ export class SourceLimit {
   }
 
   /**
-   * Stops counting a transport that closed: call it once for each
+   * Stops counting one that closed: call it once for each
    * {@linkcode SourceLimit.add}, with the same peer.
    *
-   * @param peer Its peer (the transport's `info.peer`).
+   * @param peer Its peer, as given to `add`.
    */
   remove(peer: string | undefined): void {
     if (this.#max === 0 || peer === undefined) return;
