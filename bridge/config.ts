@@ -67,6 +67,11 @@ export interface BridgeConfig {
   heartbeat?: number;
   /** Bytes an SSE stream may have waiting for a slow reader. @default {262144} */
   maxBacklog?: number;
+  /**
+   * SSE streams open at once from one source address, an IPv4 address or
+   * an IPv6 /64 (subscriber); 429 past it, 0 for no limit. @default {16}
+   */
+  maxStreamsPerSource?: number;
 }
 
 /** One REST endpoint served as a procedure, as the config file's `httpServices` gives it. */
@@ -119,6 +124,8 @@ export interface BridgeOptions {
   readonly heartbeat: number;
   /** Bytes an SSE stream may have waiting for a slow reader before it is dropped. */
   readonly maxBacklog: number;
+  /** SSE streams open at once from one source address (subscriber); 0 for no limit. */
+  readonly maxStreamsPerSource: number;
 }
 
 /** One outgoing REST service, served as a procedure. */
@@ -216,6 +223,7 @@ export function resolveBridgeOptions(
     headers,
     heartbeat: c.integer("heartbeat", 15_000, 100, 3_600_000),
     maxBacklog: c.integer("maxBacklog", 256 * 1024, 1024, 64 * 1024 * 1024),
+    maxStreamsPerSource: c.integer("maxStreamsPerSource", 16, 0, 100_000),
   };
   c.done();
   return resolved;

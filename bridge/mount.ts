@@ -9,6 +9,7 @@
 
 import type { HttpAdmission, HttpMount } from "../transports/stream/http_server.ts";
 import type { HttpRequestHead } from "../transports/stream/http.ts";
+import { SourceLimit } from "../transports/sources.ts";
 import { type PeerAcceptor, sourceOf } from "../wamp/mod.ts";
 import { metricsOf, type RouterMetrics } from "../router/metrics.ts";
 import { type RequestAuth, requestAuths, type SignedFields } from "./auth.ts";
@@ -44,7 +45,8 @@ const UNVERIFIED_PER_SLOT = 4;
  * slot with heads whose bodies never come. Until then it holds one of the
  * path's places for unverified bodies ({@linkcode UNVERIFIED_PER_SLOT}).
  * Until its body arrived (signed: until verified) it counts against its
- * source's `maxPendingPerSource`.
+ * source's `maxPendingPerSource`; a subscriber request counts against its
+ * source's `maxStreamsPerSource` until it is released (its stream ended).
  */
 class Admitted implements HttpAdmission {
   readonly path: BridgePath;
@@ -56,6 +58,8 @@ class Admitted implements HttpAdmission {
   #held = false;
   /** While pending (body not arrived; signed: not verified): the source it counts against. */
   #pending: string | undefined;
+  /** Until released: the peer it counts for in the path's `streams` (a subscriber path's). */
+  #peer: string | undefined;
 
   constructor(
     path: BridgePath,
@@ -63,6 +67,7 @@ class Admitted implements HttpAdmission {
     maxBodySize: number,
     signed: SignedFields | undefined,
     source: string,
+    peer: string | undefined,
   ) {
     this.path = path;
     this.url = url;
@@ -70,6 +75,8 @@ class Admitted implements HttpAdmission {
     this.signed = signed;
     this.#pending = source;
     path.pending.set(source, (path.pending.get(source) ?? 0) + 1);
+    this.#peer = peer;
+    path.streams.add(peer);
     if (signed === undefined) this.take();
     else path.verifying++;
   }
@@ -88,9 +95,12 @@ class Admitted implements HttpAdmission {
     return true;
   }
 
-  /** Gives the slot (or the place for verifying) back (once). */
+  /** Gives the slot (or the place for verifying), and a stream's count, back (once). */
   release(): void {
     this.#settled();
+    const peer = this.#peer;
+    this.#peer = undefined; // removed once: removing undefined counts nothing
+    this.path.streams.remove(peer);
     if (!this.#held) return;
     this.#held = false;
     this.path.inFlight--;
@@ -126,12 +136,18 @@ class BridgePath {
   verifying = 0;
   /** Pending requests (body not arrived; signed: not verified) by source address. */
   readonly pending = new Map<string, number>();
+  /**
+   * Subscriber requests let in (streams open) per source address,
+   * against `maxStreamsPerSource`; other paths count none.
+   */
+  readonly streams: SourceLimit;
   /** Where answered requests are counted, when the acceptor is a `Router`. */
   readonly #metrics: RouterMetrics | undefined;
 
   constructor(router: PeerAcceptor, options: BridgeOptions, auth: RequestAuth) {
     this.options = options;
     this.method = options.type === "subscriber" ? "GET" : "POST";
+    this.streams = new SourceLimit(options.type === "subscriber" ? options.maxStreamsPerSource : 0);
     try {
       this.#metrics = metricsOf(router);
     } catch {
@@ -169,7 +185,9 @@ class BridgePath {
   /**
    * What can be refused from the head alone, in this order: the method,
    * the declared body size (a GET takes none), the in-flight limit, the
-   * credentials. Let in, the request takes a slot.
+   * credentials, the limits per source. Let in, the request takes a slot.
+   * `peer` is "" when unknown (`handle` without `admit`): its streams are
+   * not counted.
    */
   #admit(method: string, url: URL, headers: Headers, peer: string): Admitted | Response {
     const { options } = this;
@@ -184,10 +202,14 @@ class BridgePath {
     // one client cannot hold the path's slots with heads whose bodies never finish.
     const most = options.maxPendingPerSource;
     if (most > 0 && (this.pending.get(source) ?? 0) >= most) return this.#busySource();
+    // Open streams, per source address: nor with streams it keeps open (an open path needs no
+    // credentials). Counted from the head, so many heads at once cannot get past it.
+    const known = peer === "" ? undefined : peer;
+    if (!this.streams.admits(known)) return this.#busyStreams();
     if (checked !== undefined && this.verifying >= UNVERIFIED_PER_SLOT * options.maxInFlight) {
       return this.#busy();
     }
-    return new Admitted(this, url, limit, checked, source);
+    return new Admitted(this, url, limit, checked, source, known);
   }
 
   async #answer(request: Request, admitted: Admitted | undefined): Promise<Response> {
@@ -267,6 +289,12 @@ class BridgePath {
   #busySource(): Response {
     return refusal(BridgeError.RATE_LIMITED, [
       `${this.options.maxPendingPerSource} requests from your address still arriving on ${this.options.path}`,
+    ]);
+  }
+
+  #busyStreams(): Response {
+    return refusal(BridgeError.RATE_LIMITED, [
+      `${this.options.maxStreamsPerSource} streams from your address already open on ${this.options.path}`,
     ]);
   }
 

@@ -1,7 +1,8 @@
 /**
  * What each source address holds open, counted against a limit: long-poll
  * transports (`maxTransportsPerSource`), which outlive their HTTP
- * connections, so one client cannot take every slot a listener has.
+ * connections, and the HTTP bridge's SSE streams (`maxStreamsPerSource`),
+ * so one client cannot take every slot a listener or a path has.
  *
  * @module
  */
@@ -10,7 +11,7 @@ import { sourceOf } from "./address.ts";
 
 /**
  * Counts what is open per source (an address, an IPv6 /64) against a
- * limit (long-poll transports).
+ * limit: long-poll transports, SSE streams.
  *
  * @example
  * ```ts

@@ -1,6 +1,7 @@
 import { equal, match, throws } from "node:assert/strict";
 import { assertUsageError, runCli, withConfig } from "../cli/_service.ts";
 import { post, startBridge } from "./_bridge.ts";
+import { resolveBridgeOptions } from "../../bridge/config.ts";
 
 Deno.test("config: a bad bridge or service is one line naming the key", async () => {
   const cases: [unknown, RegExp][] = [
@@ -38,6 +39,16 @@ Deno.test("config: a bad bridge or service is one line naming the key", async ()
         colour: 1,
       }],
     }, /"bridges\[0\]\.colour": unknown key/],
+    [{
+      bridges: [{
+        path: "/a",
+        type: "subscriber",
+        realm: "realm1",
+        role: "a",
+        auth: "none",
+        maxStreamsPerSource: -1,
+      }],
+    }, /"bridges\[0\]\.maxStreamsPerSource": expected an integer from 0 to 100000, got -1/],
     [
       { httpServices: [{ procedure: "com.x", url: "http://{host}:80/" }] },
       /"httpServices\[0\]\.url"/,
@@ -52,6 +63,18 @@ Deno.test("config: a bad bridge or service is one line naming the key", async ()
       assertUsageError(await runCli(["-c", file, "--listen", "127.0.0.1:0"]), pattern);
     });
   }
+});
+
+Deno.test("resolveBridgeOptions(): maxStreamsPerSource is 16 unless given, 0 for no limit; any path takes it, as heartbeat and maxBacklog", () => {
+  const path = { path: "/a", type: "subscriber", realm: "realm1", role: "a", auth: "none" };
+  equal(resolveBridgeOptions(path, "b").maxStreamsPerSource, 16);
+  equal(resolveBridgeOptions({ ...path, maxStreamsPerSource: 0 }, "b").maxStreamsPerSource, 0);
+  const publisher = { ...path, type: "publisher", maxStreamsPerSource: 2, heartbeat: 1000 };
+  equal(resolveBridgeOptions(publisher, "b").maxStreamsPerSource, 2);
+  throws(
+    () => resolveBridgeOptions({ ...path, maxStreamsPerSource: 1.5 }, "bridges[3]"),
+    /"bridges\[3\]\.maxStreamsPerSource": expected an integer/,
+  );
 });
 
 Deno.test("check: a bridge role the realm does not declare is one line naming the key", async () => {
