@@ -59,6 +59,7 @@ export class BridgeSession {
   #join(): Promise<Session> {
     const [routerEnd, clientEnd] = linkedPeers({
       validate: true,
+      paced: true, // the path's requests take turns with the network connections
       info: { type: "http", identity: { authid: this.#authid, authrole: this.#role } },
     });
     routerEnd.bind(this.#router.attach(routerEnd));

@@ -1,7 +1,9 @@
 /**
  * In-process transport: two linked ends that pass typed messages with no
  * serialization. Delivery is asynchronous (a microtask per batch), so a
- * handler never runs inside the sender's call stack.
+ * handler never runs inside the sender's call stack. A paced end hands on
+ * what it receives in turns shared with the network connections
+ * (`stream/inbox.ts`).
  *
  * @module
  */
@@ -15,6 +17,10 @@ import {
   type TransportInfo,
   type WampMessage,
 } from "../wamp/mod.ts";
+import { Inbox } from "./stream/inbox.ts";
+
+/** Nothing stops a local end's reading: what waits for a turn is kept by its inbox. */
+const KEEPS_READING = { hold(): void {}, drained: (): Promise<void> => Promise.resolve() };
 
 class LocalEnd implements Link {
   readonly info: TransportInfo;
@@ -22,18 +28,22 @@ class LocalEnd implements Link {
   /** Whether received messages must be plain data, as a parser would insist. */
   readonly validate: boolean;
   #handler: PeerHandler | undefined;
+  /** Where a paced end's messages go: handed on in turns, or kept for a later one. */
+  #turns: Inbox | undefined;
   #inbox: WampMessage[] = [];
   #scheduled = false;
   #closed = false;
   #peerClosed = false;
 
-  constructor(validate: boolean, info: TransportInfo = { type: "local" }) {
+  constructor(validate: boolean, info: TransportInfo = { type: "local" }, paced = false) {
     this.validate = validate;
     this.info = info;
+    if (paced) this.#turns = new Inbox(KEEPS_READING);
   }
 
   bind(handler: PeerHandler): void {
     this.#handler = handler;
+    this.#turns?.bind(handler, false);
     this.#schedule();
   }
 
@@ -75,29 +85,37 @@ class LocalEnd implements Link {
     this.#scheduled = false;
     const handler = this.#handler;
     if (handler === undefined) return;
+    const turns = this.#turns;
     while (this.#inbox.length > 0 && !this.#closed) {
       const msg = this.#inbox.shift()!;
-      if (!this.validate) {
-        handler.receive(msg);
-        continue;
-      }
-      // Read as a serializer reads what arrives: plain data, each field and option of its type.
-      let read: WampMessage;
-      try {
-        read = parseMessage(toWire(msg));
-      } catch (error) {
-        const fault = error instanceof Error ? error.message : String(error);
-        handler.fail(new ProtocolViolationError(`Cannot accept message: ${fault}`));
-        continue;
-      }
-      handler.receive(read);
+      // Paced: reading it (its validation) waits for its turn too, and counts against it.
+      if (turns?.waitsFor(0)) turns.defer(() => this.#hand(handler, msg));
+      else this.#hand(handler, msg);
     }
     if (this.#peerClosed) {
       this.#closed = true;
       this.#inbox.length = 0;
       this.#handler = undefined;
-      handler.closed();
+      if (turns === undefined) handler.closed();
+      else turns.closed();
     }
+  }
+
+  /** Reads a message as a serializer would (when validating) and hands it on. */
+  #hand(handler: PeerHandler, msg: WampMessage): void {
+    const turns = this.#turns;
+    if (!this.validate) return turns === undefined ? handler.receive(msg) : turns.deliver(msg);
+    // Read as a serializer reads what arrives: plain data, each field and option of its type.
+    let read: WampMessage | ProtocolViolationError;
+    try {
+      read = parseMessage(toWire(msg));
+    } catch (error) {
+      const fault = error instanceof Error ? error.message : String(error);
+      read = new ProtocolViolationError(`Cannot accept message: ${fault}`);
+    }
+    if (turns !== undefined) return turns.deliver(read);
+    if (read instanceof ProtocolViolationError) handler.fail(read);
+    else handler.receive(read);
   }
 }
 
@@ -119,6 +137,14 @@ export interface LinkedPeersOptions {
    * @default {{ type: "local" }}
    */
   info?: TransportInfo;
+  /**
+   * The first end (the router's) hands on what it receives in turns
+   * shared with the router's network connections (`stream/inbox.ts`): a
+   * busy in-process client waits for a later turn of the event loop, as
+   * a busy socket does, instead of holding every other session.
+   * @default {false}
+   */
+  paced?: boolean;
 }
 
 /**
@@ -144,7 +170,7 @@ export interface LinkedPeersOptions {
  * ```
  */
 export function linkedPeers(options: LinkedPeersOptions = {}): [Link, Link] {
-  const a = new LocalEnd(options.validate ?? false, options.info);
+  const a = new LocalEnd(options.validate ?? false, options.info, options.paced ?? false);
   const b = new LocalEnd(false);
   a.other = b;
   b.other = a;

@@ -4,8 +4,10 @@
  * an in-process client cannot send what a socket peer is aborted for.
  */
 
-import { deepEqual, equal, match } from "node:assert/strict";
+import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { connect, connectLocal } from "../../mod.ts";
+import { linkedPeers } from "../../transports/local.ts";
+import { MessageType } from "../../wamp/mod.ts";
 import { startRouter, within } from "../_helpers/router.ts";
 
 Deno.test("an in-process PUBLISH with an option of the wrong type aborts its sender only", async () => {
@@ -25,3 +27,42 @@ Deno.test("an in-process PUBLISH with an option of the wrong type aborts its sen
   deepEqual(events, []);
   await subscriber.close();
 });
+
+/**
+ * A paced end (the HTTP bridge's) hands on what it receives in turns, as
+ * a socket's inbox does: once its messages ran `TURN_MS`, the rest wait
+ * for a later turn of the event loop, in order; an end that is not paced
+ * hands on everything at once.
+ */
+for (const paced of [true, false]) {
+  Deno.test(`${paced ? "a paced" : "an unpaced"} in-process end ${paced ? "keeps what comes after a turn's time for a later turn" : "hands on everything at once"}`, async () => {
+    const [routerEnd, clientEnd] = linkedPeers({ validate: true, paced });
+    const got: number[] = [];
+    routerEnd.bind({
+      receive(msg) {
+        if (msg.type !== MessageType.PUBLISH) return;
+        got.push(msg.request);
+        const until = Date.now() + 5; // each message costs 5 ms
+        while (Date.now() < until) { /* busy */ }
+      },
+      fail() {},
+      closed() {},
+    });
+    const all = Array.from({ length: 20 }, (_, i) => i + 1);
+    for (const request of all) {
+      clientEnd.send({ type: MessageType.PUBLISH, request, options: {}, topic: "com.example.t" });
+    }
+    await Promise.resolve(); // the batch's microtask
+    if (paced) ok(got.length < all.length, `${got.length} handed on in the first turn`);
+    else equal(got.length, all.length);
+    await within(
+      (async () => {
+        while (got.length < all.length) await new Promise((resolve) => setTimeout(resolve, 5));
+      })(),
+      2000,
+      "the rest in later turns",
+    );
+    deepEqual(got, all);
+    clientEnd.close();
+  });
+}
