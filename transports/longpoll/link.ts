@@ -84,7 +84,11 @@ export class LongPollTransport implements Peer {
   readonly batched: boolean;
   /** Open; closing (ends once the client has what is queued); closed. */
   state: "open" | "closing" | "closed" = "open";
-  /** The largest message sent to the client (the service's `maxMessageSize`). */
+  /**
+   * The largest message sent to the client: the service's `maxMessageSize`,
+   * less what a batched answer adds to a message (its 4-byte length, or
+   * the 0x1E after JSON), so that one message alone fits in an answer.
+   */
   readonly sendLimit: number;
   /** Its `send` requests' turn: one is read and delivered at a time, in the order they arrived. */
   readonly sends: SendGate = new SendGate();
@@ -95,6 +99,8 @@ export class LongPollTransport implements Peer {
   #parked: Parked | undefined;
   #idle: ReturnType<typeof setTimeout> | undefined;
   #service: TransportHost;
+  /** What a batched answer adds to each message: a length prefix, or a 0x1E after it. */
+  #framing: number;
 
   /**
    * Creates a transport with a fresh random ID.
@@ -114,7 +120,8 @@ export class LongPollTransport implements Peer {
     this.serializer = serializer;
     this.batched = batched;
     this.#service = service;
-    this.sendLimit = service.maxMessageSize;
+    this.#framing = batched ? (serializer.binary ? 4 : 1) : 0;
+    this.sendLimit = Math.max(0, service.maxMessageSize - this.#framing);
     this.info = {
       type: "longpoll",
       serializer: serializer.name,
@@ -248,18 +255,20 @@ export class LongPollTransport implements Peer {
 
   /**
    * Takes one queued message as a response, or batched, up to 1024 of
-   * them within {@linkcode LongPollTransport.sendLimit} bytes (at least
-   * one): a client that accepts a message of that size accepts the batch,
+   * them within the service's `maxMessageSize` bytes, framing included (at
+   * least one, which {@linkcode LongPollTransport.sendLimit} keeps within
+   * it): a client that accepts a message of that size accepts the batch,
    * which before had no cap (1024 messages of 16 MiB each).
    */
   #take(headers: Headers): Response {
     let count = 1;
     if (this.batched) {
-      const framing = this.serializer.binary ? 4 : 1; // a length prefix, or a 0x1E after it
+      const framing = this.#framing;
+      const limit = this.#service.maxMessageSize;
       let size = this.#queue[0]!.byteLength + framing;
       for (; count < this.#queue.length && count < MAX_BATCH_MESSAGES; count++) {
         size += this.#queue[count]!.byteLength + framing;
-        if (size > this.sendLimit) break;
+        if (size > limit) break;
       }
     }
     const frames = this.#queue.splice(0, count);

@@ -1,0 +1,98 @@
+/**
+ * A long-poll `receive` answer against the service's `maxMessageSize`, at
+ * the boundary: a batched answer adds each message's framing (a 4-byte
+ * length before MessagePack and CBOR, a 0x1E after JSON), counted within
+ * the limit, so one message alone, the least an answer takes, must leave
+ * room for it. No socket: the transport is driven directly.
+ */
+
+import { equal, ok, throws } from "node:assert/strict";
+import { LongPollTransport, type TransportHost } from "../../../transports/longpoll/link.ts";
+import {
+  MessageTooLargeError,
+  MessageType,
+  type SerializerName,
+  serializers,
+  type WampMessage,
+} from "../../../wamp/mod.ts";
+
+const LIMIT = 4096;
+
+const host: TransportHost = {
+  idPrefix: "",
+  pollTimeout: 0,
+  sessionTimeout: 0,
+  maxMessageSize: LIMIT,
+  log: undefined,
+  gone() {},
+};
+
+function event(pad: number): WampMessage {
+  return {
+    type: MessageType.EVENT,
+    subscription: 1,
+    publication: 2,
+    details: {},
+    args: ["x".repeat(pad)],
+  };
+}
+
+/** An EVENT that encodes to exactly `size` bytes in `name`. */
+function eventOf(name: SerializerName, size: number): WampMessage {
+  const length = (pad: number) => {
+    const encoded = serializers[name].encode(event(pad));
+    return typeof encoded === "string" ? new TextEncoder().encode(encoded).length : encoded.length;
+  };
+  let pad = 0;
+  while (length(pad) < size) pad++;
+  equal(length(pad), size, `an EVENT of ${size} bytes in ${name}`);
+  return event(pad);
+}
+
+/** The body of the next `receive` answer. */
+async function receive(transport: LongPollTransport): Promise<Uint8Array> {
+  const res = await transport.receive(new Headers());
+  equal(res.status, 200);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+for (const name of ["json", "msgpack", "cbor"] as const) {
+  const framing = name === "json" ? 1 : 4;
+
+  Deno.test(`LongPollTransport (${name}.batched) answers one message of sendLimit bytes within maxMessageSize`, async () => {
+    const transport = new LongPollTransport(serializers[name], true, undefined, host);
+    // A message of maxMessageSize bytes would be answered in maxMessageSize + framing.
+    throws(() => transport.send(eventOf(name, LIMIT)), MessageTooLargeError);
+    equal(transport.queued(), 0);
+    equal(transport.sendLimit, LIMIT - framing);
+    transport.send(eventOf(name, LIMIT - framing));
+    equal((await receive(transport)).length, LIMIT);
+    transport.destroy();
+  });
+
+  Deno.test(`LongPollTransport (${name}.batched) batches messages up to maxMessageSize bytes, framing included`, async () => {
+    const transport = new LongPollTransport(serializers[name], true, undefined, host);
+    const half = LIMIT / 2 - framing;
+    // Two whose framed answer is exactly the limit go together.
+    transport.send(eventOf(name, half));
+    transport.send(eventOf(name, half));
+    equal((await receive(transport)).length, LIMIT);
+    // One byte more and the second waits for the next answer.
+    transport.send(eventOf(name, half + 1));
+    transport.send(eventOf(name, half));
+    const first = await receive(transport);
+    ok(first.length <= LIMIT);
+    equal(first.length, half + 1 + framing);
+    equal((await receive(transport)).length, half + framing);
+    transport.destroy();
+  });
+}
+
+Deno.test("LongPollTransport (json, not batched) sends a message of maxMessageSize bytes as it is", async () => {
+  const transport = new LongPollTransport(serializers.json, false, undefined, host);
+  equal(transport.sendLimit, LIMIT);
+  transport.send(eventOf("json", LIMIT));
+  equal((await receive(transport)).length, LIMIT);
+  throws(() => transport.send(eventOf("json", LIMIT + 1)), MessageTooLargeError);
+  transport.destroy();
+});
