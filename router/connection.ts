@@ -257,7 +257,13 @@ export class Connection implements PeerHandler {
     this.#depth++;
     try {
       const reply = out.reply;
-      if (reply !== undefined) { for (const msg of reply) this.#target.reply(msg); }
+      if (reply !== undefined && !reply.every((msg) => this.#target.reply(msg))) {
+        // A reply that did not fit ends the connection now: nothing it brought after runs, and
+        // a session whose WELCOME it was never joins (its leaving is not acted on either).
+        this.#state.close();
+        if (out.left !== undefined) this.#leave(out.left);
+        return this.#close();
+      }
       if (out.joined !== undefined) this.#join(out.joined);
       if (out.messages.length > 0) this.#host.delivery.deliver(out.messages);
       if (out.left !== undefined) this.#leave(out.left);
@@ -366,14 +372,8 @@ export class Connection implements PeerHandler {
         return this.#run(this.#state.expire("timed out (helloTimeout)"));
       }
       const peer = this.#peer.info.peer ?? this.#peer.info.type;
-      this.#host.log(
-        "info",
-        `Connection from ${peer}: no session within ${helloTimeout} ms, closing`,
-        {
-          event: "hello_timeout",
-          peer,
-        },
-      );
+      const line = `Connection from ${peer}: no session within ${helloTimeout} ms, closing`;
+      this.#host.log("info", line, { event: "hello_timeout", peer });
       this.#run(this.#state.close());
     }, helloTimeout);
   }

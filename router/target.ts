@@ -324,14 +324,9 @@ export class Target {
     this.#dropping = false;
     if (!this.#logging) return;
     this.#logging = false;
-    this.#log(
-      "info",
-      `Session ${this.id}: caught up, ${this.droppedEvents} events dropped so far`,
-      {
-        ...this.#fields(this.peer.backlog(), "slow consumer: caught up"),
-        dropped: this.droppedEvents,
-      },
-    );
+    const fields = this.#fields(this.peer.backlog(), "slow consumer: caught up");
+    const line = `Session ${this.id}: caught up, ${this.droppedEvents} events dropped so far`;
+    this.#log("info", line, { ...fields, dropped: this.droppedEvents });
     this.#droppedLogged = this.droppedEvents;
   }
 
@@ -356,8 +351,10 @@ export class Target {
    * session, and dropping one would leave the client waiting.
    *
    * @param msg The message.
+   * @returns False when it is over what the peer accepts (an ABORT or
+   * GOODBYE even without its details): the connection must end at once.
    */
-  reply(msg: WampMessage): void {
+  reply(msg: WampMessage): boolean {
     try {
       this.peer.send(msg);
     } catch (error) {
@@ -366,14 +363,17 @@ export class Target {
       // client's 512 bytes); anything else that does not fit ends the connection.
       const closing = msg.type === MessageType.ABORT || msg.type === MessageType.GOODBYE;
       const fields = { event: "message_too_large", reason: messageTypeName(msg.type) };
-      this.#log("warn", `Session ${this.id}: ${error.message}: reply cut short`, fields);
-      if (closing && Object.keys(msg.details).length > 0) {
-        return this.reply({ ...msg, details: {} });
-      }
-      // After the step that sent it is acted on (a WELCOME's join first): then the session leaves.
-      return queueMicrotask(() => this.#session.close());
+      const peer = this.peer.info.peer ?? this.peer.info.type;
+      const who = closing && this.#info ? `Session ${this.id}` : `Connection from ${peer}`;
+      const joining = msg.type === MessageType.WELCOME ? `session ${msg.session}` : "the session";
+      const cut = closing
+        ? "reply cut short"
+        : `${fields.reason} not sent, ${joining} never joined`;
+      this.#log("warn", `${who}: ${error.message}: ${cut}`, fields);
+      return closing && Object.keys(msg.details).length > 0 && this.reply({ ...msg, details: {} });
     }
     this.meter?.sent(msg);
+    return true;
   }
 
   /**

@@ -4,13 +4,14 @@
  * are sent past the slow-consumer policy; one over that limit used to
  * throw out of the router and end the process. Now an ABORT or GOODBYE
  * goes without its details, and what still does not fit (a CHALLENGE, a
- * WELCOME) ends that one connection, and its session leaves.
+ * WELCOME) ends that one connection at once: its session never joins, and
+ * nothing read behind the HELLO runs.
  */
 
-import { deepEqual, equal } from "node:assert/strict";
+import { deepEqual, equal, match } from "node:assert/strict";
 import { connect } from "../../mod.ts";
-import { rawFrames } from "../_helpers/raw_rawsocket.ts";
-import { startRouter, within } from "../_helpers/router.ts";
+import { rawFrames, rawJsonClient } from "../_helpers/raw_rawsocket.ts";
+import { startRouter, until, within } from "../_helpers/router.ts";
 
 const utf8 = new TextEncoder();
 const LONG = `com.${"r".repeat(476)}`;
@@ -51,4 +52,50 @@ Deno.test("a reply over a RawSocket client's announced 512 bytes: ABORT without 
   await session.close();
   lost.close();
   long.close();
+});
+
+Deno.test("a CHALLENGE or WELCOME over the peer's 512 bytes ends the connection before the frames pipelined behind its HELLO run", async () => {
+  await using t = await startRouter({
+    realms: [{ name: LONG }, {
+      name: "cra",
+      auth: { wampcra: { users: { joe: { secret: "s3cret", role: "user" } } } },
+    }],
+  });
+  const url = t.listener.urls.rawsocket!;
+  const watcher = await within(connect(url, { realm: LONG }));
+  const seen: string[] = [];
+  for (const topic of ["com.t", "wamp.session.on_join", "wamp.registration.on_create"]) {
+    await watcher.subscribe(topic, () => void seen.push(topic));
+  }
+  // HELLO, then REGISTER, PUBLISH and SUBSCRIBE in the same write: the WELCOME (650 bytes) is cut.
+  const welcome = await rawJsonClient(url, 0x01);
+  welcome.send(
+    [1, LONG, { roles: { publisher: {}, callee: {}, subscriber: {} } }],
+    [64, 1, {}, "com.p"],
+    [16, 2, {}, "com.t", ["from a session that never joined"]],
+    [32, 3, {}, "com.t"],
+  );
+  // A CHALLENGE naming a 600-character authid is cut; an AUTHENTICATE and a SUBSCRIBE follow it.
+  const challenge = await rawJsonClient(url, 0x01);
+  challenge.send(
+    [1, "cra", { roles: { subscriber: {} }, authmethods: ["wampcra"], authid: "j".repeat(600) }],
+    [5, "not a signature", {}],
+    [32, 1, {}, "com.t"],
+  );
+  await until(() => welcome.closed && challenge.closed, 5000, "both connections closed");
+  deepEqual(welcome.seen, []);
+  deepEqual(challenge.seen, [], "no ABORT for the AUTHENTICATE behind the CHALLENGE");
+  // What was sent before this RESULT has arrived: no EVENT, no join, no registration.
+  equal((await watcher.call("wamp.session.count")).args[0], 1);
+  deepEqual(seen, []);
+  await watcher.register("com.p", () => ({ args: ["free"] }));
+  equal((await watcher.call("com.p")).args[0], "free");
+  const cut = t.logs.filter((line) => line.includes("not sent"));
+  equal(cut.length, 2);
+  match(cut[0]!, /^warn Connection from \S+: .*: WELCOME not sent, session \d+ never joined$/);
+  match(cut[1]!, /^warn Connection from \S+: .*: CHALLENGE not sent, the session never joined$/);
+  equal(t.logs.filter((line) => / joined realm "com\.r/.test(line)).length, 1, "the watcher only");
+  await watcher.close();
+  welcome.close();
+  challenge.close();
 });
