@@ -1,0 +1,89 @@
+/**
+ * `maxPendingPerSource` at a value other than its default (8) and 0: with
+ * 2, a third request from one address whose first two bodies are still
+ * arriving (signed: not verified yet) is answered 429 from its head,
+ * another address's request is let in, and a body that completes frees
+ * its place. Raw sockets, so a body can be held back.
+ */
+
+import { equal, match } from "node:assert/strict";
+import net from "node:net";
+import { signRequest } from "../../bridge/auth.ts";
+import { portOf, startBridge } from "./_bridge.ts";
+
+const SIGNED = { key: "app1", secret: "a-signing-secret-0123", timestampDelta: 300 };
+const BODY = JSON.stringify({ topic: "com.example.news", args: ["hi"] });
+
+/** A POST whose body is sent in two parts: the head and its first byte, then the rest. */
+interface Held {
+  /** Sends the rest of the body; resolves with the whole answer. */
+  finish(): Promise<string>;
+  close(): void;
+}
+
+/** Opens a connection from `localAddress` and sends a POST's head with a first byte of `body`. */
+async function hold(port: number, localAddress: string, target: string): Promise<Held> {
+  const socket = net.connect({ host: "127.0.0.1", port, localAddress });
+  await new Promise((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+  let text = "";
+  const ended = new Promise<string>((resolve) => {
+    socket.on("data", (chunk: Uint8Array) => text += new TextDecoder().decode(chunk));
+    socket.on("close", () => resolve(text));
+  });
+  socket.on("error", () => {});
+  socket.write(
+    `POST ${target} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n` +
+      `content-length: ${BODY.length}\r\nconnection: close\r\n\r\n${BODY.slice(0, 1)}`,
+  );
+  return {
+    finish() {
+      socket.write(BODY.slice(1));
+      return ended;
+    },
+    close: () => void socket.destroy(),
+  };
+}
+
+/** A POST sent whole from `localAddress`; resolves with the answer. */
+async function whole(port: number, localAddress: string, target: string): Promise<string> {
+  const held = await hold(port, localAddress, target);
+  return await held.finish();
+}
+
+for (const auth of ["none", "signed"] as const) {
+  Deno.test(`maxPendingPerSource 2 (${auth}): a third request still arriving from one address gets 429, another address's is let in, a completed body frees a place`, async () => {
+    await using t = await startBridge([{
+      path: "/two",
+      type: "publisher",
+      realm: "realm1",
+      role: "app",
+      auth: auth === "none" ? "none" : SIGNED,
+      maxPendingPerSource: 2,
+    }]);
+    const port = portOf(t.base);
+    let seq = 0;
+    const target = async () =>
+      auth === "none" ? "/two" : await signRequest("/two", { ...SIGNED, body: BODY, seq: ++seq });
+    const held: Held[] = [];
+    try {
+      for (let i = 0; i < 2; i++) held.push(await hold(port, "127.0.0.1", await target()));
+      await new Promise((resolve) => setTimeout(resolve, 200)); // both heads read
+      const third = await whole(port, "127.0.0.1", await target());
+      match(third, /^HTTP\/1\.1 429 /);
+      match(third, /2 requests from your address still arriving on \/two/);
+      match(await whole(port, "127.0.0.2", await target()), /^HTTP\/1\.1 202 /);
+      // The first held body completes: answered, and its place is free for the next request.
+      match(await held[0]!.finish(), /^HTTP\/1\.1 202 /);
+      match(await whole(port, "127.0.0.1", await target()), /^HTTP\/1\.1 202 /);
+      // One still held and a new one held again: two arriving, a third refused once more.
+      held.push(await hold(port, "127.0.0.1", await target()));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      match(await whole(port, "127.0.0.1", await target()), /^HTTP\/1\.1 429 /);
+      match(await held[1]!.finish(), /^HTTP\/1\.1 202 /);
+      match(await held[2]!.finish(), /^HTTP\/1\.1 202 /);
+      equal(held.length, 3);
+    } finally {
+      for (const h of held) h.close();
+    }
+  });
+}
