@@ -17,7 +17,12 @@ import {
   type TransportLog,
   type WampMessage,
 } from "../../wamp/mod.ts";
-import { joinBatch, MAX_BATCH_MESSAGES, splitBatchedBody } from "../stream/batched.ts";
+import {
+  batchFraming,
+  joinBatch,
+  MAX_BATCH_MESSAGES,
+  splitBatchedBody,
+} from "../stream/batched.ts";
 import { Inbox } from "../stream/inbox.ts";
 import { PRE_JOIN_SIZE, preJoinFault, PreJoinSizeError } from "../stream/arrival.ts";
 import { encodeFailure, encodeOwnedBytes } from "../stream/encode.ts";
@@ -120,7 +125,7 @@ export class LongPollTransport implements Peer {
     this.serializer = serializer;
     this.batched = batched;
     this.#service = service;
-    this.#framing = batched ? (serializer.binary ? 4 : 1) : 0;
+    this.#framing = batchFraming({ binary: serializer.binary, batched });
     this.sendLimit = Math.max(0, service.maxMessageSize - this.#framing);
     this.info = {
       type: "longpoll",

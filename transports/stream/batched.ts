@@ -49,6 +49,31 @@ export function batchedSubprotocol(serializer: Serializer): string {
 }
 
 /**
+ * What a batch adds to each message: its 4-byte length before it
+ * (MessagePack, CBOR) or a `0x1E` after it (JSON). A link that batches
+ * sends messages of at most its limit less this, so that one message
+ * alone, the least a batch holds, still fits.
+ *
+ * @param link Whether the serializer is binary, and whether the link batches at all (0 when not).
+ * @returns The bytes added per message.
+ *
+ * @example
+ * ```ts
+ * import { batchFraming } from "./batched.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(batchFraming({ binary: true, batched: true }), 4);
+ * equal(batchFraming({ binary: false, batched: true }), 1);
+ * equal(batchFraming({ binary: true, batched: false }), 0);
+ * ```
+ */
+export function batchFraming(
+  link: { readonly binary: boolean; readonly batched: boolean },
+): number {
+  return link.batched ? (link.binary ? 4 : 1) : 0;
+}
+
+/**
  * Joins encoded messages into one batch.
  *
  * @param messages The encoded messages (UTF-8 for JSON).

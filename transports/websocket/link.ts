@@ -19,7 +19,7 @@ import {
 import { Inbox } from "../stream/inbox.ts";
 import { preJoinFault, PreJoinSizeError } from "../stream/arrival.ts";
 import { Keepalive } from "../stream/keepalive.ts";
-import { BATCHED_SUFFIX, joinBatch, MAX_BATCH_MESSAGES } from "../stream/batched.ts";
+import { BATCHED_SUFFIX, batchFraming, joinBatch, MAX_BATCH_MESSAGES } from "../stream/batched.ts";
 import { encodeBytes, encodeFailure, encodeOnce, type FrameCache } from "../stream/encode.ts";
 import {
   compresses,
@@ -65,7 +65,7 @@ export class WebSocketPeer implements Link {
   readonly subprotocol: string;
   /** Whether permessage-deflate was negotiated. */
   readonly compression: boolean;
-  /** The largest message sent, on the server side: `maxMessageSize`. */
+  /** The largest message sent, on the server side: `maxMessageSize` (less a batch's framing). */
   readonly sendLimit?: number;
   #wire: Wire;
   #serializer: Serializer;
@@ -115,7 +115,7 @@ export class WebSocketPeer implements Link {
     this.#deflate = options.deflate;
     ({ plain: this.#plain, deflated: this.#deflated } = sharedFrames(options));
     this.#max = options.maxMessageSize ?? 16 * 1024 * 1024;
-    if (!this.#client) this.sendLimit = this.#max;
+    if (!this.#client) this.sendLimit = this.#max - batchFraming(this.#reading);
     this.#log = options.log;
     const pingTimeout = options.pingTimeout ?? 10_000;
     this.#keepalive = new Keepalive({
