@@ -179,9 +179,9 @@ export interface RawWamp extends AsyncDisposable {
   next(what: string): Promise<unknown[] | undefined>;
 }
 
-/** Opens a raw `wamp.2.json` WebSocket to `url`. */
-export async function rawWamp(url: string): Promise<RawWamp> {
-  const ws: RawWebSocket = await rawWebSocket(url, ["wamp.2.json"]);
+/** Opens a raw `wamp.2.json` WebSocket to `url` (from `localAddress`, when given). */
+export async function rawWamp(url: string, localAddress?: string): Promise<RawWamp> {
+  const ws: RawWebSocket = await rawWebSocket(url, ["wamp.2.json"], {}, localAddress);
   const decoder = new TextDecoder();
   const read = async (): Promise<unknown[] | undefined> => {
     for (let frames = 0; frames < 100; frames++) {

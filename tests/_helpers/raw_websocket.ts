@@ -1,9 +1,57 @@
 /**
  * A bare-bones WebSocket client over Deno.connect, for tests that need to
- * misbehave: send garbage frames, or stop reading altogether.
+ * misbehave: send garbage frames, or stop reading altogether. Over
+ * `node:net` when it must come from a given local address (another source).
  */
 
+import net from "node:net";
+
 const encoder = new TextEncoder();
+
+/** What the client needs of a connection: `Deno.Conn`'s read, write and close. */
+interface Conn {
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<number>;
+  close(): void;
+}
+
+/** A `node:net` connection from `localAddress`, as a {@linkcode Conn}. */
+async function connectFrom(hostname: string, port: number, localAddress: string): Promise<Conn> {
+  const socket = net.connect({ host: hostname, port, localAddress });
+  await new Promise((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("error", reject);
+  });
+  const chunks: Uint8Array[] = [];
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  socket.on("data", (chunk: Uint8Array) => {
+    chunks.push(chunk);
+    notify();
+  });
+  socket.on("close", () => {
+    ended = true;
+    notify();
+  });
+  socket.on("error", () => {});
+  return {
+    async read(p) {
+      while (chunks.length === 0 && !ended) await new Promise<void>((r) => wake = r);
+      const chunk = chunks.shift();
+      if (chunk === undefined) return null;
+      const n = Math.min(p.length, chunk.length);
+      p.set(chunk.subarray(0, n));
+      if (n < chunk.length) chunks.unshift(chunk.subarray(n));
+      return n;
+    },
+    write: (p) => new Promise((resolve) => socket.write(p, () => resolve(p.length))),
+    close: () => socket.destroy(),
+  };
+}
 
 /** A raw WebSocket connection. */
 export interface RawWebSocket extends AsyncDisposable {
@@ -17,17 +65,20 @@ export interface RawWebSocket extends AsyncDisposable {
   close(): void;
 }
 
-/** Connects and performs the upgrade handshake, offering `protocols`. */
+/**
+ * Connects and performs the upgrade handshake, offering `protocols`; from
+ * `localAddress` when given (e.g. `127.0.0.2`: another source address).
+ */
 export async function rawWebSocket(
   url: string,
   protocols: string[],
   headers: Record<string, string> = {},
+  localAddress?: string,
 ): Promise<RawWebSocket> {
   const u = new URL(url);
-  const conn = await Deno.connect({
-    hostname: u.hostname,
-    port: Number(u.port),
-  });
+  const conn: Conn = localAddress === undefined
+    ? await Deno.connect({ hostname: u.hostname, port: Number(u.port) })
+    : await connectFrom(u.hostname, Number(u.port), localAddress);
   const key = btoa(
     String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))),
   );
