@@ -39,6 +39,7 @@ export {
   type AuthOptions,
   CallError,
   consoleLogger,
+  type FailedLoginOptions,
   type LimitOptions,
   type LogFields,
   type Logger,

@@ -104,6 +104,11 @@ export function collect(sources: MetricSources): MetricFamily[] {
     "Sessions refused at authentication, by authmethod.",
     by(m.authFailures, "method"),
   );
+  counter(
+    "logins_refused",
+    "Logins refused at once: their source address had too many failed logins.",
+    [{ value: m.loginsRefused }],
+  );
   counter("authorization_denials", "Requests refused with wamp.error.not_authorized.", [{
     value: m.authorizationDenials,
   }]);

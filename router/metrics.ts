@@ -140,6 +140,8 @@ export class RouterMetrics {
   readonly authFailures: LabelCounter = new LabelCounter();
   /** ERRORs `wamp.error.not_authorized` sent for requests of joined sessions. */
   authorizationDenials = 0;
+  /** Logins refused at once: their source address had too many failed logins (`failedLogins`). */
+  loginsRefused = 0;
   /** HTTP bridge requests answered, by `"<path> <status>"` (the paths are configured, so bounded). */
   readonly bridgeRequests: LabelCounter = new LabelCounter();
   /** The joined sessions. */

@@ -76,6 +76,7 @@ export {
 export { CallError } from "./core/errors.ts";
 export { type EventHistoryRule } from "./core/broker/event_history.ts";
 export { type LimitOptions } from "./core/limits.ts";
+export { type FailedLoginOptions } from "./core/auth/authentication_failures.ts";
 export { consoleLogger, Router, type RouterOptions } from "./router.ts";
 export type { ClusterOptions } from "../cluster/node.ts";
 export { scrambledIdGenerator } from "./scrambled_ids.ts";

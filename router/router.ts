@@ -20,6 +20,10 @@ import {
 import type { ConfigObjectOptions } from "../config/mod.ts";
 import { type RealmOptions, resolveRealmOptions } from "./core/realm_options.ts";
 import { CookieStore } from "./core/auth/cookie.ts";
+import {
+  AuthenticationFailures,
+  resolveFailedLogins,
+} from "./core/auth/authentication_failures.ts";
 import { trustedProcedures } from "./core/auth/methods.ts";
 import { Realm } from "./core/realm.ts";
 import { TrustedProcedures } from "./trusted.ts";
@@ -146,7 +150,8 @@ export class Router {
    * Creates a router.
    *
    * @param options Realms, agent, logger, ID source.
-   * @throws {TypeError} When a realm's options are invalid or repeated.
+   * @throws {TypeError} When a realm's options or `failedLogins` are invalid, or a realm repeated.
+   * @throws {RangeError} When `decoySecret` is too short.
    */
   constructor(options: RouterOptions = {}) {
     const logger = options.logger ?? consoleLogger("info");
@@ -167,13 +172,22 @@ export class Router {
     roles.dealer!.reflection = true; // a role key, not a feature (spec "Interface Reflection")
     roles.broker!.reflection = true; // wamp.reflection.topic.* (router/core/broker/topic_reflection.ts)
     const delivery = new Delivery();
+    const metrics = metricsFor(this);
+    const failedLogins = resolveFailedLogins(options.failedLogins);
     this.#host = {
       agent: options.agent ?? `Cloverleaf-${denoConfig.version}`,
       authTimeout: options.authTimeout ?? 10_000,
       roles,
       log: this.log,
       sessions,
-      metrics: metricsFor(this),
+      metrics,
+      ...(failedLogins.perSource === 0 ? {} : {
+        failedLogins: new AuthenticationFailures(failedLogins, {
+          now: () => performance.now(),
+          log: this.log,
+          refused: () => metrics.loginsRefused++,
+        }),
+      }),
       realm: (name) => this.#realms.get(name),
       sessionId: () => this.#globalIds(),
       delivery,

@@ -8,6 +8,7 @@ import type { IdGenerator } from "../wamp/mod.ts";
 import type { RealmOptions } from "./core/realm_options.ts";
 import type { Logger } from "./core/types.ts";
 import type { ClusterOptions } from "../cluster/node.ts";
+import type { FailedLoginOptions } from "./core/auth/authentication_failures.ts";
 
 /** Options for {@linkcode Router}. */
 export interface RouterOptions {
@@ -43,6 +44,21 @@ export interface RouterOptions {
    * then ABORT `wamp.error.authentication_failed`. @default {10000}
    */
   authTimeout?: number;
+  /**
+   * At most `perSource` failed logins (ABORT
+   * `wamp.error.authentication_failed` of any method but anonymous and
+   * cookie: a wrong ticket, signature or proof, an unknown authid, a
+   * dynamic authenticator's refusal, `authTimeout`) per source address (an
+   * IPv4 address, an IPv6 /64) in any `window` milliseconds; while at the
+   * limit, a login from that address is refused at once (ABORT
+   * `wamp.error.authentication_failed`, "Too many failed logins from this
+   * address: try again later"), without a CHALLENGE or a dynamic
+   * authenticator. Off by default: behind a reverse proxy every client has
+   * the proxy's address. Each process (`--workers`) and cluster node counts
+   * its own.
+   * @default {{ perSource: 0, window: 60000 }}
+   */
+  failedLogins?: FailedLoginOptions;
   /**
    * The authrole whose sessions may register and call the dynamic
    * authenticator and authorizer procedures that realms name (and register

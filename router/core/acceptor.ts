@@ -29,6 +29,7 @@ import type { Logger, SessionInfo } from "./types.ts";
 import { welcomeDetails } from "./welcome.ts";
 import { vouched } from "./auth/vouched.ts";
 import { helloAttributes, helloRoles } from "./kept_hello.ts";
+import type { AuthenticationFailures } from "./auth/authentication_failures.ts";
 
 /** What a HELLO needs from its realm. */
 export interface HelloRealm {
@@ -45,7 +46,7 @@ export type Acceptance =
   | { readonly authenticator: Authenticator; readonly roles: Dict }
   | { readonly abort: AbortMessage };
 
-function abort(reason: string, message: string): Acceptance {
+function abort(reason: string, message: string): { readonly abort: AbortMessage } {
   return { abort: { type: MessageType.ABORT, details: { message }, reason } };
 }
 
@@ -119,6 +120,8 @@ export interface AcceptorHost<R extends AcceptorRealm = AcceptorRealm> {
   readonly roles: Dict;
   /** Where log lines go. */
   readonly log: Logger;
+  /** Failed logins per source (`RouterOptions.failedLogins`); no limit when absent. */
+  readonly failedLogins?: AuthenticationFailures;
 }
 
 /** How a handshake ended: the session it welcomed, or an ABORT. */
@@ -281,6 +284,9 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
 
   /** Runs a step as a task; its outcome continues the handshake (ending it aborts an `ask`). */
   #task(run: (ended?: AbortSignal) => unknown, then: Then, ask = false): Output {
+    const step = { method: this.#method, session: this.#id, transport: this.#transport };
+    const refused = this.#host.failedLogins?.refusal({ ...step, hello: this.#hello! });
+    if (refused !== undefined) return this.#abort(refused); // its source failed too often: at once
     const task: RunTask = {
       kind: "task",
       run: () => run(ask ? (this.#ended ??= new AbortController()).signal : undefined),
@@ -320,16 +326,11 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
   #welcome(identity: Identity): Output {
     const realm = this.#realm!;
     const hello = this.#hello!;
-    const effects = this.#end();
     if (realm.full) {
       // Filled up while this session was authenticating.
-      this.#result = { aborted: true };
-      return this.#send({
-        type: MessageType.ABORT,
-        details: { message: `Realm "${realm.name}" is full` },
-        reason: ErrorUri.REALM_FULL,
-      }, effects);
+      return this.#abort(abort(ErrorUri.REALM_FULL, `Realm "${realm.name}" is full`).abort);
     }
+    const effects = this.#end();
     const id = this.#id;
     const transport = this.#transport.type;
     const trustlevel = trustLevelFor(realm.options.trustLevels, identity.authrole, transport);
@@ -363,18 +364,15 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
     const [session, method, event] = [this.#id, this.#method, "authentication_failed"];
     const fields = { realm, session, authid, method, transport, peer, reason: why, event };
     this.#host.log("warn", `Session ${session}: ${method} authentication failed: ${why}`, fields);
-    const effects = this.#end();
-    this.#result = { aborted: true };
-    return this.#send({
-      type: MessageType.ABORT,
-      details: { message: "authentication failed" },
-      reason: ErrorUri.AUTHENTICATION_FAILED,
-    }, effects);
+    this.#host.failedLogins?.failed(method, peer);
+    return this.#abort(abort(ErrorUri.AUTHENTICATION_FAILED, "authentication failed").abort);
   }
 
+  /** Ends the handshake with `msg`. */
   #abort(msg: AbortMessage): Output {
+    const effects = this.#end();
     this.#result = { aborted: true };
-    return this.#send(msg);
+    return this.#send(msg, effects);
   }
 
   /** Stops the timer (if armed) and forgets the CHALLENGE. */

@@ -168,6 +168,7 @@ Deno.test("after a scripted run, /metrics parses and every counter has its value
     equal(v("cloverleaf_auth_successes_total", { method: "anonymous" }), 5);
     equal(v("cloverleaf_auth_successes_total", { method: "ticket" }), 1);
     equal(v("cloverleaf_auth_failures_total", { method: "ticket" }), 1);
+    equal(v("cloverleaf_logins_refused_total"), 0, "failedLogins is off");
     equal(v("cloverleaf_authorization_denials_total"), 1);
     const name = `127.0.0.1:${(listener.addr as { port: number }).port}`;
     const smallName = `127.0.0.1:${(small.addr as { port: number }).port}`;

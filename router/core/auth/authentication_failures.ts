@@ -1,0 +1,286 @@
+/**
+ * Failed logins per source address (`RouterOptions.failedLogins`): at most
+ * `perSource` failed authentications from one source in any `window`
+ * milliseconds. While a source is at the limit, every step of a handshake
+ * from it (HELLO, AUTHENTICATE, a dynamic authenticator about to be asked)
+ * gets ABORT `wamp.error.authentication_failed` at once, saying why: no
+ * CHALLENGE, no authenticator called, no secret compared.
+ *
+ * A source is `wamp/address.ts` `sourceOf(TransportInfo.peer)` (an IPv4
+ * address, an IPv6 /64, `unix` for every Unix-socket client); a session
+ * without a peer (in-process) is never counted nor refused. The methods
+ * that compare no secret a client could guess (`anonymous`; `cookie`,
+ * chosen only for a cookie the router knows; `internal`, an identity the
+ * transport vouches for) are neither. A successful login leaves the count
+ * as it is: otherwise one valid account would buy its holder unlimited
+ * guesses at the others, `perSource - 1` at a time.
+ *
+ * Exact: each source keeps the times of its last `perSource` failures,
+ * and is at the limit while the oldest of them is younger than `window`.
+ * Bounded: at most {@linkcode MAX_SOURCES} sources and
+ * {@linkcode MAX_FAILURE_TIMES} times in all; past either, the source whose
+ * last failure is the oldest is forgotten, as is any source once its last
+ * failure is `window` old. O(1) per step (amortized). The clock is
+ * injected; the tracker never reads one itself.
+ *
+ * @module
+ */
+
+import { ConfigObject, type ConfigObjectOptions } from "../../../config/mod.ts";
+import { sourceOf } from "../../../wamp/address.ts";
+import {
+  type AbortMessage,
+  ErrorUri,
+  type HelloMessage,
+  MessageType,
+  type TransportInfo,
+} from "../../../wamp/mod.ts";
+import type { Logger } from "../types.ts";
+
+/** Options for the limit on failed logins per source address (`RouterOptions.failedLogins`). */
+export interface FailedLoginOptions {
+  /**
+   * Failed logins one source address (an IPv4 address, an IPv6 /64) may
+   * have in any `window`; then its logins are refused until the oldest of
+   * them is `window` old. An integer from 0 to 1000; 0: no limit (behind a
+   * reverse proxy every client has the proxy's address).
+   * @default {0}
+   */
+  perSource?: number;
+  /**
+   * The window, in milliseconds (from 1 to 86400000, a day).
+   * @default {60000}
+   */
+  window?: number;
+}
+
+/** {@linkcode FailedLoginOptions} with the defaults filled in. */
+export type ResolvedFailedLogins = Required<FailedLoginOptions>;
+
+/** The most failed logins per source a limit may allow. */
+export const MAX_PER_SOURCE = 1000;
+
+/** The longest window, in milliseconds: a day. */
+export const MAX_WINDOW = 86_400_000;
+
+/** The most sources the tracker holds; past it, the one whose last failure is the oldest goes. */
+export const MAX_SOURCES = 65_536;
+
+/** The most failure times the tracker holds in all; past it, the same (full: about 20 MiB in all). */
+export const MAX_FAILURE_TIMES = 1 << 20;
+
+/** The methods a source at the limit may still use: they compare nothing a client could guess. */
+const EXEMPT: ReadonlySet<string> = new Set(["anonymous", "cookie", "internal"]);
+
+/** What the client is told when refused. */
+export const REFUSED_MESSAGE = "Too many failed logins from this address: try again later";
+
+/**
+ * Reads `failedLogins`, filling in defaults.
+ *
+ * @param input The value (unchecked JSON from a file, or `RouterOptions.failedLogins`).
+ * @param path Where it came from, for error messages.
+ * @param config Collecting mode (the CLI's `check`).
+ * @returns The options, with defaults.
+ * @throws {ConfigError} Naming the key, e.g. `Invalid config "failedLogins.perSource":
+ * expected an integer from 0 to 1000, got -1` (unless collecting).
+ *
+ * @example
+ * ```ts
+ * import { resolveFailedLogins } from "./authentication_failures.ts";
+ * import { deepEqual, throws } from "node:assert/strict";
+ *
+ * deepEqual(resolveFailedLogins(undefined), { perSource: 0, window: 60000 });
+ * deepEqual(resolveFailedLogins({ perSource: 5 }), { perSource: 5, window: 60000 });
+ * throws(() => resolveFailedLogins({ perSource: 5, window: 0 }), /"failedLogins\.window"/);
+ * ```
+ */
+export function resolveFailedLogins(
+  input: unknown,
+  path = "failedLogins",
+  config: ConfigObjectOptions = {},
+): ResolvedFailedLogins {
+  if (input === undefined) return { perSource: 0, window: 60_000 };
+  const c = new ConfigObject(input, path, config);
+  const perSource = c.integer("perSource", 0, 0, MAX_PER_SOURCE);
+  const window = c.integer("window", 60_000, 1, MAX_WINDOW);
+  c.done();
+  return { perSource, window };
+}
+
+/** One source's last failures: a ring of at most `perSource` times, oldest at `next` once full. */
+interface Failures {
+  readonly times: number[];
+  next: number;
+}
+
+/** What the tracker needs from the router. */
+export interface FailureHost {
+  /** The clock, in milliseconds (a monotonic one: only differences count). */
+  now(): number;
+  /** Where refusals are logged (the router's log limits lines with an `event` per source). */
+  log?: Logger;
+  /** Called for each refused step (the router's metrics). */
+  refused?(): void;
+}
+
+/** A handshake step, as the log line of its refusal names it. */
+export interface LoginStep {
+  /** The authmethod in use. */
+  readonly method: string;
+  /** The session ID being authenticated. */
+  readonly session: number;
+  /** The HELLO. */
+  readonly hello: HelloMessage;
+  /** The transport the HELLO came over. */
+  readonly transport: TransportInfo;
+}
+
+/**
+ * The router's count of failed logins per source address.
+ *
+ * @example Three failures in 400 ms: the source is refused until the first is 400 ms old
+ * ```ts
+ * import { AuthenticationFailures } from "./authentication_failures.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * let now = 0;
+ * const failures = new AuthenticationFailures({ perSource: 3, window: 400 }, { now: () => now });
+ * const peer = "tcp4:192.0.2.7:50000";
+ * for (const t of [0, 100, 200]) {
+ *   now = t;
+ *   equal(failures.refuses("ticket", peer), false);
+ *   failures.failed("ticket", peer);
+ * }
+ * equal(failures.refuses("ticket", "tcp4:192.0.2.7:50001"), true); // the address, any port
+ * equal(failures.refuses("anonymous", peer), false);
+ * equal(failures.refuses("ticket", "tcp4:192.0.2.8:50000"), false);
+ * now = 400;
+ * equal(failures.refuses("ticket", peer), false);
+ * ```
+ */
+export class AuthenticationFailures {
+  #perSource: number;
+  #window: number;
+  #host: FailureHost;
+  #maxSources: number;
+  #maxTimes: number;
+  /** By source, ordered by last failure (oldest first). */
+  #sources = new Map<string, Failures>();
+  /** Times held in all. */
+  #kept = 0;
+
+  /**
+   * Creates the tracker.
+   *
+   * @param options The limit (see {@linkcode resolveFailedLogins}; not checked again here).
+   * @param host The clock, where to log refusals, what to call for each.
+   * @param bounds The most sources and failure times held (tests make them small).
+   */
+  constructor(
+    options: FailedLoginOptions,
+    host: FailureHost,
+    bounds: { sources?: number; times?: number } = {},
+  ) {
+    this.#perSource = options.perSource ?? 0;
+    this.#window = options.window ?? 60_000;
+    this.#host = host;
+    this.#maxSources = bounds.sources ?? MAX_SOURCES;
+    this.#maxTimes = bounds.times ?? MAX_FAILURE_TIMES;
+  }
+
+  /** How many sources are held. */
+  get size(): number {
+    return this.#sources.size;
+  }
+
+  /**
+   * Records a failed login.
+   *
+   * @param method The authmethod that failed (an exempt one is not counted).
+   * @param peer The transport's peer address (none: not counted).
+   */
+  failed(method: string, peer: string | undefined): void {
+    if (this.#perSource === 0 || peer === undefined || EXEMPT.has(method)) return;
+    const now = this.#host.now();
+    this.#forget(now);
+    const source = sourceOf(peer);
+    const failures = this.#sources.get(source) ?? { times: [], next: 0 };
+    this.#sources.delete(source); // set again below: the newest last failure goes last
+    const { times } = failures;
+    if (times.length < this.#perSource) {
+      times.push(now);
+      this.#kept++;
+    } else {
+      times[failures.next] = now;
+      failures.next = (failures.next + 1) % this.#perSource;
+    }
+    this.#sources.set(source, failures);
+    while (this.#sources.size > this.#maxSources || this.#kept > this.#maxTimes) {
+      this.#drop(this.#sources.keys().next().value!);
+    }
+  }
+
+  /**
+   * Whether a handshake step of `method` from `peer` is refused now: its
+   * source had `perSource` failed logins in the last `window`.
+   *
+   * @param method The authmethod in use.
+   * @param peer The transport's peer address.
+   * @returns Whether to refuse.
+   */
+  refuses(method: string, peer: string | undefined): boolean {
+    if (this.#perSource === 0 || peer === undefined || EXEMPT.has(method)) return false;
+    const now = this.#host.now();
+    this.#forget(now);
+    const failures = this.#sources.get(sourceOf(peer));
+    if (failures === undefined || failures.times.length < this.#perSource) return false;
+    return now - failures.times[failures.next]! < this.#window;
+  }
+
+  /**
+   * The ABORT for a step when its source is at the limit (the refusal
+   * logged, at most a few lines per source: the router's log limits lines
+   * with an `event`), else `undefined`.
+   *
+   * @param step The step.
+   * @returns The ABORT to send instead of going on, or `undefined`.
+   */
+  refusal(step: LoginStep): AbortMessage | undefined {
+    const { method, session, hello, transport } = step;
+    if (!this.refuses(method, transport.peer)) return undefined;
+    this.#host.refused?.();
+    const source = sourceOf(transport.peer!);
+    const reason =
+      `too many failed logins from ${source} (${this.#perSource} in ${this.#window} ms)`;
+    this.#host.log?.("warn", `Session ${session}: ${method} authentication refused: ${reason}`, {
+      realm: hello.realm,
+      session,
+      authid: typeof hello.details.authid === "string" ? hello.details.authid : undefined,
+      method,
+      transport: transport.type,
+      peer: transport.peer,
+      reason,
+      event: "authentication_refused", // a client can cause it at will: limited by the shell's log
+    });
+    return {
+      type: MessageType.ABORT,
+      details: { message: REFUSED_MESSAGE },
+      reason: ErrorUri.AUTHENTICATION_FAILED,
+    };
+  }
+
+  /** Forgets the sources whose last failure is `window` old (they come first). */
+  #forget(now: number): void {
+    for (const [source, { times, next }] of this.#sources) {
+      const last = times[(next + times.length - 1) % times.length]!;
+      if (now - last < this.#window) return;
+      this.#drop(source);
+    }
+  }
+
+  #drop(source: string): void {
+    this.#kept -= this.#sources.get(source)?.times.length ?? 0;
+    this.#sources.delete(source);
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * The tracker of failed logins per source address
+ * (`router/core/auth/authentication_failures.ts`), with a driven clock:
+ * the window slides (at most `perSource` in any `window`), sources are
+ * addresses (IPv6: /64), the memory is bounded (sources and failure times;
+ * the oldest last failure goes first) and a source is forgotten once its
+ * window passed. And `failedLogins` is validated with one-line errors.
+ */
+
+import { deepEqual, equal, throws } from "node:assert/strict";
+import {
+  AuthenticationFailures,
+  REFUSED_MESSAGE,
+  resolveFailedLogins,
+} from "../../router/core/auth/authentication_failures.ts";
+import { Router } from "../../mod.ts";
+import { ConfigErrors } from "../../config/mod.ts";
+import { ErrorUri, MessageType } from "../../wamp/mod.ts";
+import type { LogFields } from "../../router/mod.ts";
+
+const A = "tcp4:192.0.2.1:40000";
+const B = "tcp4:192.0.2.2:40000";
+
+/** A tracker on a clock the test sets. */
+function tracker(
+  perSource: number,
+  window: number,
+  bounds: { sources?: number; times?: number } = {},
+) {
+  const clock = { now: 0 };
+  const failures = new AuthenticationFailures(
+    { perSource, window },
+    { now: () => clock.now },
+    bounds,
+  );
+  const at = (now: number) => {
+    clock.now = now;
+    return failures;
+  };
+  return { failures, at };
+}
+
+Deno.test("AuthenticationFailures: at most perSource failures in any window (it slides)", () => {
+  const { at } = tracker(3, 400);
+  for (const now of [0, 100, 200]) {
+    equal(at(now).refuses("ticket", A), false);
+    at(now).failed("ticket", A);
+  }
+  equal(at(200).refuses("ticket", A), true);
+  equal(at(399).refuses("ticket", A), true);
+  equal(at(400).refuses("ticket", A), false, "the failure at 0 left the window");
+  at(400).failed("ticket", A); // 100, 200, 400
+  equal(at(450).refuses("ticket", A), true);
+  equal(at(500).refuses("ticket", A), false, "the failure at 100 left the window");
+  equal(at(500).refuses("ticket", B), false, "another address");
+});
+
+Deno.test("AuthenticationFailures: a source is its address (any port; IPv6: its /64)", () => {
+  const { at } = tracker(1, 1000);
+  at(0).failed("wampcra", "tcp6:[2001:db8:0:1::5]:50000");
+  equal(at(1).refuses("ticket", "tcp6:[2001:db8:0:1:ffff::9]:50001"), true);
+  equal(at(1).refuses("ticket", "tcp6:[2001:db8:0:2::5]:50000"), false);
+  at(0).failed("ticket", "tcp4:192.0.2.1:1");
+  equal(at(1).refuses("ticket", "tcp4:192.0.2.1:2"), true);
+});
+
+Deno.test("AuthenticationFailures: no peer, anonymous, cookie and internal are never counted nor refused", () => {
+  const { failures, at } = tracker(1, 1000);
+  at(0).failed("ticket", undefined);
+  for (const method of ["anonymous", "cookie", "internal"]) at(0).failed(method, A);
+  equal(failures.size, 0);
+  at(0).failed("ticket", A);
+  equal(at(1).refuses("ticket", undefined), false);
+  for (const method of ["anonymous", "cookie", "internal"]) equal(at(1).refuses(method, A), false);
+  for (const method of ["ticket", "wampcra", "wamp-scram", "cryptosign", "tls", "custom"]) {
+    equal(at(1).refuses(method, A), true, method);
+  }
+});
+
+Deno.test("AuthenticationFailures: perSource 0 counts nothing", () => {
+  const { failures, at } = tracker(0, 1000);
+  for (let i = 0; i < 10; i++) at(i).failed("ticket", A);
+  equal(failures.size, 0);
+  equal(at(10).refuses("ticket", A), false);
+});
+
+Deno.test("AuthenticationFailures: a source is forgotten once its last failure is window old", () => {
+  const { failures, at } = tracker(3, 400);
+  at(0).failed("ticket", A);
+  at(100).failed("ticket", B);
+  equal(failures.size, 2);
+  equal(at(399).refuses("ticket", B), false);
+  equal(failures.size, 2);
+  equal(at(400).refuses("ticket", B), false);
+  equal(failures.size, 1, "A forgotten");
+  at(500).failed("ticket", A);
+  equal(failures.size, 1, "B forgotten, A counts anew");
+});
+
+Deno.test("AuthenticationFailures: at most `sources` sources; the one whose last failure is oldest goes", () => {
+  const { failures, at } = tracker(1, 60_000, { sources: 3 });
+  for (let i = 1; i <= 3; i++) at(i).failed("ticket", `tcp4:10.0.0.${i}:1`);
+  at(4).failed("ticket", "tcp4:10.0.0.1:1"); // 10.0.0.1 is now the newest
+  at(5).failed("ticket", "tcp4:10.0.0.4:1");
+  equal(failures.size, 3);
+  equal(at(6).refuses("ticket", "tcp4:10.0.0.2:1"), false, "the oldest last failure went");
+  for (const i of [1, 3, 4]) equal(at(6).refuses("ticket", `tcp4:10.0.0.${i}:1`), true);
+  for (let i = 0; i < 100_000; i++) {
+    at(7).failed("ticket", `tcp4:10.${i >> 16}.${(i >> 8) & 255}.${i & 255}:1`);
+  }
+  equal(failures.size, 3);
+});
+
+Deno.test("AuthenticationFailures: at most `times` failure times in all", () => {
+  const { failures, at } = tracker(3, 60_000, { times: 5 });
+  for (let i = 0; i < 3; i++) at(i).failed("ticket", A);
+  for (let i = 3; i < 5; i++) at(i).failed("ticket", B);
+  equal(failures.size, 2);
+  at(5).failed("ticket", B); // 6 times: A goes
+  equal(failures.size, 1);
+  equal(at(6).refuses("ticket", A), false);
+  equal(at(6).refuses("ticket", B), true);
+  for (let i = 0; i < 1000; i++) at(7).failed("ticket", B); // a full ring keeps 3
+  equal(at(8).refuses("ticket", B), true);
+  equal(failures.size, 1);
+});
+
+Deno.test("AuthenticationFailures.refusal(): the ABORT, one log line with the event, and the count", () => {
+  const lines: [string, string, LogFields | undefined][] = [];
+  let refused = 0;
+  const failures = new AuthenticationFailures({ perSource: 1, window: 1000 }, {
+    now: () => 0,
+    log: (level, message, fields) => void lines.push([level, message, fields]),
+    refused: () => refused++,
+  });
+  const hello = {
+    type: MessageType.HELLO,
+    realm: "realm1",
+    details: { authid: "alice", roles: { caller: {} } },
+  } as const;
+  const step = { method: "ticket", session: 7, hello, transport: { type: "websocket", peer: A } };
+  equal(failures.refusal(step), undefined);
+  failures.failed("ticket", A);
+  deepEqual(failures.refusal(step), {
+    type: MessageType.ABORT,
+    details: { message: REFUSED_MESSAGE },
+    reason: ErrorUri.AUTHENTICATION_FAILED,
+  });
+  equal(refused, 1);
+  deepEqual(lines, [[
+    "warn",
+    "Session 7: ticket authentication refused: too many failed logins from tcp4:192.0.2.1 (1 in 1000 ms)",
+    {
+      realm: "realm1",
+      session: 7,
+      authid: "alice",
+      method: "ticket",
+      transport: "websocket",
+      peer: A,
+      reason: "too many failed logins from tcp4:192.0.2.1 (1 in 1000 ms)",
+      event: "authentication_refused",
+    },
+  ]]);
+});
+
+Deno.test("resolveFailedLogins() fills in defaults and names the key of a bad value", () => {
+  deepEqual(resolveFailedLogins(undefined), { perSource: 0, window: 60_000 });
+  deepEqual(resolveFailedLogins({ perSource: 5, window: 1000 }), { perSource: 5, window: 1000 });
+  throws(() => resolveFailedLogins({ perSource: -1 }), {
+    message: 'Invalid config "failedLogins.perSource": expected an integer from 0 to 1000, got -1',
+  });
+  throws(() => resolveFailedLogins({ perSource: 5, window: 0 }), {
+    message: 'Invalid config "failedLogins.window": expected an integer from 1 to 86400000, got 0',
+  });
+  throws(() => resolveFailedLogins(5), {
+    message: 'Invalid config "failedLogins": expected an object, got 5',
+  });
+  const errors = new ConfigErrors();
+  resolveFailedLogins({ perSource: 1.5, window: "1m", per: 1 }, "failedLogins", { errors });
+  deepEqual(errors.messages, [
+    'Invalid config "failedLogins.perSource": expected an integer from 0 to 1000, got 1.5',
+    'Invalid config "failedLogins.window": expected an integer from 1 to 86400000, got "1m"',
+    'Invalid config "failedLogins.per": unknown key',
+  ]);
+});
+
+Deno.test("Router refuses a bad failedLogins, naming the key", () => {
+  throws(() => new Router({ failedLogins: { perSource: 2000 } }), {
+    name: "TypeError",
+    message:
+      'Invalid config "failedLogins.perSource": expected an integer from 0 to 1000, got 2000',
+  });
+});
