@@ -58,6 +58,7 @@ function createRouter(
   const router = new Router({
     logger,
     trustedRole: config.trustedRole,
+    ...(config.failedLogins === undefined ? {} : { failedLogins: config.failedLogins }),
     ...(config.decoySecret === undefined ? {} : { decoySecret: config.decoySecret }),
     ...(config.cluster === undefined || !join ? {} : { cluster: config.cluster }),
   });

@@ -11,7 +11,7 @@ import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { BridgeConfig, HttpServiceConfig } from "../bridge/config.ts";
 import type { ClusterOptions } from "../cluster/node.ts";
 import type { LogFormat } from "../router/logger.ts";
-import type { LogLevel, RealmOptions } from "../router/mod.ts";
+import type { FailedLoginOptions, LogLevel, RealmOptions } from "../router/mod.ts";
 import type { ListenerOptions } from "../transports/config.ts";
 
 /** The config file's `admin`: where the admin listener serves, and its bearer token. */
@@ -44,6 +44,14 @@ export interface ConfigFile {
    * @default {"trusted"}
    */
   trustedRole?: string;
+  /**
+   * At most `perSource` failed logins per source address in any `window`
+   * (milliseconds); then that address's logins are refused until the
+   * oldest is `window` old. Off by default (`perSource` 0): turn it on only
+   * where clients connect directly, not behind a reverse proxy (all its
+   * clients have one address). Each `--workers` worker counts its own.
+   */
+  failedLogins?: FailedLoginOptions;
   /** Where the router listens. @default {[{ "type": "universal" }] (127.0.0.1:8080)} */
   listeners?: ListenerOptions[];
   /** The realms served. @default {[{ "name": "realm1" }]} */

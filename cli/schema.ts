@@ -68,6 +68,7 @@ export const SOURCES = [
   "router/core/auth/mod.ts",
   "router/core/auth/config.ts",
   "router/core/auth/scram.ts",
+  "router/core/auth/authentication_failures.ts",
   "router/core/permissions.ts",
   "router/core/limits.ts",
   "transports/config.ts",

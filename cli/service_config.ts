@@ -13,7 +13,8 @@ import {
   expandEnv,
   weakSecret,
 } from "../config/mod.ts";
-import type { LogLevel } from "../router/mod.ts";
+import type { FailedLoginOptions, LogLevel } from "../router/mod.ts";
+import { resolveFailedLogins } from "../router/core/auth/authentication_failures.ts";
 import type { ClusterOptions } from "../cluster/node.ts";
 import { isValidHost } from "../transports/address.ts";
 import {
@@ -40,6 +41,8 @@ export interface ServiceConfig {
   logFormat: LogFormat;
   /** `RouterOptions.trustedRole`. */
   trustedRole: string;
+  /** `RouterOptions.failedLogins`, from the config file. */
+  failedLogins?: FailedLoginOptions;
   /** `RouterOptions.decoySecret`, from {@linkcode DECOY_SECRET_ENV}. */
   decoySecret?: string;
   listeners: ResolvedListenerOptions[];
@@ -230,6 +233,10 @@ export async function loadConfig(args: Flags, errors: ConfigErrors): Promise<Ser
     config.logLevel = file.oneOf("logLevel", LOG_LEVELS, "info");
     config.logFormat = file.oneOf("logFormat", LOG_FORMATS, "text");
     config.trustedRole = file.string("trustedRole", "trusted");
+    const failedLogins = file.value("failedLogins");
+    if (failedLogins !== undefined) {
+      config.failedLogins = resolveFailedLogins(failedLogins, "failedLogins", { errors });
+    }
     file.array("listeners").forEach((listener, i) =>
       addListener(`listeners[${i}]`, () => listener)
     );

@@ -329,6 +329,25 @@ Deno.test("cli rejects an unknown command or an extra argument with one line", a
   assertUsageError(await runCli(["check", "--port", "1"]), /Unknown option '--port'/);
 });
 
+Deno.test("cli check and startup refuse a bad failedLogins: one line naming the key, exit 2", async () => {
+  const config = { failedLogins: { perSource: -1, window: 60_000 } };
+  await withConfig(JSON.stringify(config), async (file) => {
+    await refusedAtCheckAndStart(
+      file,
+      'cloverleaf: Invalid config "failedLogins.perSource": expected an integer from 0 to 1000, got -1',
+    );
+  });
+  const both = { failedLogins: { perSource: 5, window: "1m", every: 1 } };
+  await withConfig(JSON.stringify(both), async (file) => {
+    const out = await runCli(["check", "-c", file]);
+    equal(out.code, 2);
+    deepEqual(out.stderr.trimEnd().split("\n"), [
+      'cloverleaf: Invalid config "failedLogins.window": expected an integer from 1 to 86400000, got "1m"',
+      'cloverleaf: Invalid config "failedLogins.every": unknown key',
+    ]);
+  });
+});
+
 /** `check` and startup both refuse the config in `file` with exactly this one line, exit 2. */
 async function refusedAtCheckAndStart(file: string, line: string): Promise<void> {
   for (const args of [["check", "-c", file], ["-c", file]]) {
