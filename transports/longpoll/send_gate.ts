@@ -102,6 +102,16 @@ export class SendGate {
   #held = false;
   #waiting: ((turn: SendTurn | undefined) => void)[] = [];
   #closed = false;
+  #idle: (() => void) | undefined;
+
+  /**
+   * Creates a gate.
+   *
+   * @param idle Called each time the turn is released with no `send` waiting.
+   */
+  constructor(idle?: () => void) {
+    this.#idle = idle;
+  }
 
   /** Whether a `send` now would be refused: {@linkcode MAX_WAITING_SENDS} wait already. */
   get full(): boolean {
@@ -133,11 +143,15 @@ export class SendGate {
   #turn(): SendTurn {
     return new SendTurn(() => {
       const next = this.#waiting.shift();
-      if (next === undefined) this.#held = false;
-      else next(this.#turn());
+      if (next !== undefined) return next(this.#turn());
+      this.#held = false;
+      this.#idle?.();
     });
   }
 }
+
+/** A `send`'s body limit, or `undefined` when its transport is gone; or a promise of either. */
+type SendLimit = number | undefined | Promise<number | undefined>;
 
 /**
  * Admits a `send` from its head (the listener's path): it waits for its
@@ -146,7 +160,8 @@ export class SendGate {
  * @param gate The transport's gate.
  * @param id The transport's ID.
  * @param decide The body limit once in turn, or `undefined` when the
- * transport is gone.
+ * transport is gone; or a promise of either (its owner's answer, for a
+ * `send` relayed to another worker), the turn held meanwhile.
  * @param refuse The answer for a status: 429 when too many wait, 404 when
  * the transport is gone.
  * @returns The admission (holding the turn) or the refusal, or a promise
@@ -155,23 +170,29 @@ export class SendGate {
 export function admitSend(
   gate: SendGate,
   id: string,
-  decide: () => number | undefined,
+  decide: () => SendLimit,
   refuse: (status: 404 | 429) => Response,
 ): Admitted | Promise<Admitted> {
   if (gate.full) return refuse(429);
-  const admitted = (turn: SendTurn | undefined): Admitted => {
-    let limit: number | undefined;
+  const decided = (turn: SendTurn, limit: number | undefined): Admitted => {
+    if (limit !== undefined) return new SendAdmission(limit, id, turn);
+    turn.release();
+    return refuse(404);
+  };
+  const admitted = (turn: SendTurn | undefined): Admitted | Promise<Admitted> => {
+    if (turn === undefined) return refuse(404);
+    let limit: SendLimit;
     try {
-      limit = turn === undefined ? undefined : decide();
+      limit = decide();
     } catch (error) {
-      turn?.release(); // the turn goes on to the next send whatever `decide` does
+      turn.release(); // the turn goes on to the next send whatever `decide` does
       throw error;
     }
-    if (limit === undefined) {
-      turn?.release();
-      return refuse(404);
-    }
-    return new SendAdmission(limit, id, turn!);
+    if (!(limit instanceof Promise)) return decided(turn, limit);
+    return limit.then((limit) => decided(turn, limit), (error) => {
+      turn.release();
+      throw error;
+    });
   };
   const turn = gate.enter();
   return turn instanceof Promise ? turn.then(admitted) : admitted(turn);
