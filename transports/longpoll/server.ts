@@ -16,18 +16,17 @@ import {
 import { originPolicy } from "../stream/origin.ts";
 import type { HttpRequestHead } from "../stream/http.ts";
 import type { Admitted } from "../stream/http_routes.ts";
-import { answer, LongPollTransport, PRE_JOIN_BODY, type TransportHost } from "./link.ts";
+import { answer, LongPollTransport, type TransportHost } from "./link.ts";
 import { chosenProtocol, readBody, servesPath, standardHeaders } from "./http.ts";
 import { ownerOf } from "./relay.ts";
 import type { LongPollOptions, LongPollRequestOptions } from "./options.ts";
 import { SourceLimit } from "../sources.ts";
 import { admitSend, sendTurn } from "./send_gate.ts";
+import { Forwarder } from "./forwarder.ts";
 
 export type { LongPollOptions, LongPollRequestOptions } from "./options.ts";
 
 const MAX_OPEN_BODY = 64 * 1024;
-/** Milliseconds a worker has to answer a relayed request, beyond a `receive`'s poll timeout. */
-const RELAY_GRACE = 10_000;
 const SEND_FAILURES: Record<number, string> = {
   400: "Cannot decode the WAMP message",
   404: "No such WAMP transport",
@@ -82,6 +81,8 @@ export class LongPollService {
   #timing: TransportHost;
   #originAllowed: (origin: string) => boolean;
   #relay: LongPollOptions["relay"];
+  /** Requests for other workers' transports, passed on (under a relay). */
+  #forwarder: Forwarder | undefined;
   #closed = false;
 
   /**
@@ -123,6 +124,10 @@ export class LongPollService {
     this.#originAllowed = originPolicy(options.allowedOrigins ?? []);
     this.#relay = options.relay;
     this.#relay?.via.add(this.#relay.name, this);
+    const { pollTimeout, maxMessageSize } = numbers;
+    if (this.#relay !== undefined) {
+      this.#forwarder = new Forwarder(this.#relay, { pollTimeout, maxMessageSize });
+    }
     this.#timing = {
       idPrefix: this.#relay === undefined ? "" : `w${this.#relay.via.worker}-`,
       pollTimeout: numbers.pollTimeout,
@@ -156,7 +161,8 @@ export class LongPollService {
   /**
    * Answers one HTTP request. A transport's `send`s are read and
    * delivered one at a time, in order; up to 64 wait, their bodies
-   * unread (429 past that).
+   * unread (429 past that). So are those passed on to another worker's
+   * transport, in the worker that passes them on.
    *
    * @param request The request (a `?x=` cache-buster is ignored).
    * @param peer The remote address, shown in session details.
@@ -190,8 +196,9 @@ export class LongPollService {
    * unknown or closed transport 404). A `send` over the limit ends the
    * session. A `send` waits for its transport's turn (a promise), with
    * its body unread; past 64 waiting it gets 429 (`send_gate.ts`). Under
-   * a relay, a `send` to another worker's transport larger than 64 KiB
-   * waits for its owner's decision (`LongPollRelay.admit`).
+   * a relay, a `send` to another worker's transport waits for that
+   * transport's turn here too (`forwarder.ts`), then, larger than 64 KiB,
+   * for its owner's decision (`LongPollRelay.admit`).
    *
    * @param head The request head.
    * @param url The request URL.
@@ -206,18 +213,14 @@ export class LongPollService {
     if (route.op === undefined) return route.open ? MAX_OPEN_BODY : 0;
     if (route.op !== "send") return 0;
     const size = Number(head.headers.get("content-length"));
-    const unknown = () => answer(404, standardHeaders(head.headers), "No such WAMP transport");
-    if (route.owner === undefined) {
-      const transport = this.#transports.get(route.id);
-      if (transport === undefined || transport.state === "closed") return unknown();
-      const refuse = (status: 404 | 429) =>
-        answer(status, standardHeaders(head.headers), SEND_FAILURES[status]);
-      return admitSend(transport.sends, route.id, () => this.admitSend(route.id, size), refuse);
-    }
-    // Relayed: a body no session may send before joining is read only once its owner says so.
-    if (!(size > PRE_JOIN_BODY)) return this.#maxMessageSize;
-    const { via, name } = this.#relay!;
-    return via.admit(route.owner, name, route.id, size).then((limit) => limit ?? unknown());
+    const refuse = (status: 404 | 429) =>
+      answer(status, standardHeaders(head.headers), SEND_FAILURES[status]);
+    const { id, owner } = route;
+    // Relayed: one send of a transport at a time is read here and passed on (forwarder.ts).
+    if (owner !== undefined) return this.#forwarder!.admit({ ...route, owner }, size, refuse);
+    const transport = this.#transports.get(id);
+    if (transport === undefined || transport.state === "closed") return refuse(404);
+    return admitSend(transport.sends, id, () => this.admitSend(id, size), refuse);
   }
 
   /**
@@ -301,18 +304,10 @@ export class LongPollService {
     if (route.open) return await this.#open(request, headers, peer);
     const { id, op, owner } = route;
     if (!relayed && owner !== undefined) {
-      const poll = this.#timing.pollTimeout;
-      // A send waits for its transport's turn there, however long: given up, it would still be
-      // delivered after its 504. Either ends when the client's connection closes.
-      const timeout = op === "close"
-        ? RELAY_GRACE
-        : op === "receive" && poll > 0
-        ? poll + RELAY_GRACE
-        : undefined;
-      const forwarded = await this.#relay!.via.forward(owner, this.#relay!.name, request, {
-        body: op === "send",
-        ...(timeout === undefined ? {} : { timeout }),
-        ...(options.closed === undefined ? {} : { closed: options.closed }),
+      const refuse = (status: number) => answer(status, headers, SEND_FAILURES[status]);
+      const forwarded = await this.#forwarder!.forward(request, { id, op, owner }, {
+        ...options,
+        refuse,
       });
       if (forwarded !== undefined) return forwarded; // else the owner is gone: 404
     }
