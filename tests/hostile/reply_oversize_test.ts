@@ -36,7 +36,7 @@ Deno.test("a reply over a RawSocket client's announced 512 bytes: ABORT without 
   const long = await rawFrames(url, 1, 0);
   await long.send(hello("cra", { authmethods: ["wampcra"], authid: "j".repeat(600) }));
   equal(await within(long.next()), null);
-  // A WELCOME naming a 480-character realm cannot be cut: the connection ends, the session leaves.
+  // A WELCOME naming a 480-character realm cannot be cut: the connection ends, the session never joins.
   for (let i = 0; i < 3; i++) {
     const welcome = await rawFrames(url, 1, 0);
     await welcome.send(hello(LONG));
@@ -44,7 +44,7 @@ Deno.test("a reply over a RawSocket client's announced 512 bytes: ABORT without 
     welcome.close();
   }
   const there = await within(connect(url, { realm: LONG }));
-  equal((await there.call("wamp.session.count")).args[0], 1, "the cut ones left");
+  equal((await there.call("wamp.session.count")).args[0], 1, "the cut ones never joined");
   await there.close();
   // The router is still there.
   const session = await within(connect(url, { realm: "realm1" }));
