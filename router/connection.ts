@@ -292,6 +292,7 @@ export class Connection implements PeerHandler {
     this.#held = undefined;
     const realm = this.#host.realm(info.realm);
     if (realm !== undefined) this.#host.runner.run(realm.leave(info.id));
+    this.#target.left(); // the realm took what it keeps of it
     // After GOODBYE the transport may carry a new session, within the hello timeout.
     if (this.#state.phase === "idle") this.#armHelloTimer();
   }

@@ -18,7 +18,7 @@
  *   `killnowait`: ERROR `wamp.error.canceled` to the caller, INTERRUPT to
  *   the callee (as for a caller that stops reading);
  * - anything else (a router's own reply, over a tiny RawSocket limit)
- *   closes the connection, as before.
+ *   closes the connection, as before ({@linkcode cutReply}).
  *
  * @module
  */
@@ -105,4 +105,34 @@ export function oversize(msg: WampMessage, error: MessageTooLargeError): Oversiz
       error: uri,
     },
   };
+}
+
+/**
+ * A router's own reply (CHALLENGE, WELCOME, ABORT, GOODBYE) over what the
+ * peer accepts: an ABORT or GOODBYE is tried again without its details
+ * (one naming a long realm was over a RawSocket client's 512 bytes);
+ * anything else ends the connection, and a session whose CHALLENGE or
+ * WELCOME it was never joins.
+ *
+ * @param msg The reply that did not fit.
+ * @param error Why.
+ * @param joined The ID of the session joined over the connection, if one is.
+ * @param peer The connection's peer, for the log.
+ * @returns The log line, and the reply to try instead, if any.
+ */
+export function cutReply(
+  msg: WampMessage,
+  error: MessageTooLargeError,
+  joined: number | undefined,
+  peer: string,
+): { line: string; retry?: WampMessage } {
+  const name = messageTypeName(msg.type);
+  const closing = msg.type === MessageType.ABORT || msg.type === MessageType.GOODBYE;
+  const who = closing && joined !== undefined ? `Session ${joined}` : `Connection from ${peer}`;
+  if (closing && Object.keys(msg.details).length > 0) {
+    return { line: `${who}: ${error.message}: reply cut short`, retry: { ...msg, details: {} } };
+  }
+  const joining = msg.type === MessageType.WELCOME ? `session ${msg.session}` : "the session";
+  const never = closing ? "" : `, ${joining} never joined`;
+  return { line: `${who}: ${error.message}: ${name} not sent${never}` };
 }

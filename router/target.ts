@@ -23,7 +23,10 @@ import type { LogFields, Logger, SessionInfo } from "./core/types.ts";
 
 import { errorReply } from "./core/errors.ts";
 import { type RouterMetrics, SessionMeter } from "./metrics.ts";
-import { oversize } from "./oversize.ts";
+import { cutReply, oversize } from "./oversize.ts";
+
+/** The log event of a message over what the peer accepts. */
+const TOO_LARGE = "message_too_large";
 
 /** Milliseconds between two slow-consumer warnings for one session. */
 export const DROP_LOG_INTERVAL = 10_000;
@@ -125,6 +128,11 @@ export class Target {
     this.joinedAt = Date.now();
   }
 
+  /** Forgets the session that left (the connection may carry another). */
+  left(): void {
+    this.#info = undefined;
+  }
+
   /** The session ID (0 before WELCOME). */
   get id(): number {
     return this.#info?.id ?? 0;
@@ -201,7 +209,7 @@ export class Target {
   /** A message over what the peer accepts: see `oversize.ts`. */
   #tooLarge(msg: WampMessage, error: MessageTooLargeError): void {
     const instead = oversize(msg, error);
-    const fields = { event: "message_too_large", reason: instead.why };
+    const fields = this.#fields(undefined, instead.why, TOO_LARGE);
     switch (instead.kind) {
       case "drop":
         this.droppedEvents++;
@@ -330,7 +338,7 @@ export class Target {
     this.#droppedLogged = this.droppedEvents;
   }
 
-  #fields(backlog: number, reason: string): LogFields {
+  #fields(backlog: number | undefined, reason: string, event = "slow_consumer"): LogFields {
     const info = this.#info;
     return {
       realm: info?.realm,
@@ -340,8 +348,8 @@ export class Target {
       peer: this.peer.info.peer,
       reason,
       backlog,
-      // A kind a client can cause at will (many connections that stop reading): limited in Router.log.
-      event: "slow_consumer",
+      // Kinds a client can cause at will: limited per source address in Router.log.
+      event,
     };
   }
 
@@ -359,18 +367,10 @@ export class Target {
       this.peer.send(msg);
     } catch (error) {
       if (!(error instanceof MessageTooLargeError)) throw error;
-      // An ABORT or GOODBYE goes without its details (one naming a long realm was over a RawSocket
-      // client's 512 bytes); anything else that does not fit ends the connection.
-      const closing = msg.type === MessageType.ABORT || msg.type === MessageType.GOODBYE;
-      const fields = { event: "message_too_large", reason: messageTypeName(msg.type) };
       const peer = this.peer.info.peer ?? this.peer.info.type;
-      const who = closing && this.#info ? `Session ${this.id}` : `Connection from ${peer}`;
-      const joining = msg.type === MessageType.WELCOME ? `session ${msg.session}` : "the session";
-      const cut = closing
-        ? "reply cut short"
-        : `${fields.reason} not sent, ${joining} never joined`;
-      this.#log("warn", `${who}: ${error.message}: ${cut}`, fields);
-      return closing && Object.keys(msg.details).length > 0 && this.reply({ ...msg, details: {} });
+      const { line, retry } = cutReply(msg, error, this.#info?.id, peer);
+      this.#log("warn", line, this.#fields(undefined, messageTypeName(msg.type), TOO_LARGE));
+      return retry !== undefined && this.reply(retry);
     }
     this.meter?.sent(msg);
     return true;

@@ -10,7 +10,8 @@
 
 import { deepEqual, equal, match } from "node:assert/strict";
 import { connect } from "../../mod.ts";
-import { rawFrames, rawJsonClient } from "../_helpers/raw_rawsocket.ts";
+import { type RawFrames, rawFrames, rawJsonClient } from "../_helpers/raw_rawsocket.ts";
+import type { LogFields } from "../../wamp/mod.ts";
 import { startRouter, until, within } from "../_helpers/router.ts";
 
 const utf8 = new TextEncoder();
@@ -98,4 +99,29 @@ Deno.test("a CHALLENGE or WELCOME over the peer's 512 bytes ends the connection 
   await watcher.close();
   welcome.close();
   challenge.close();
+});
+
+Deno.test("a cut reply's log line names the connection and its address, not a session that left before", async () => {
+  const lines: { message: string; fields: LogFields | undefined }[] = [];
+  await using t = await startRouter({
+    logger: (_level, message, fields) => void lines.push({ message, fields }),
+  });
+  const url = t.listener.urls.rawsocket!;
+  const read = async (frames: RawFrames) =>
+    JSON.parse(new TextDecoder().decode((await within(frames.next()))!));
+  const conn = await rawFrames(url, 1, 0);
+  await conn.send(hello("realm1"));
+  equal((await read(conn))[0], 2, "WELCOME");
+  await conn.send(utf8.encode(JSON.stringify([6, {}, "wamp.close.close_realm"])));
+  equal((await read(conn))[0], 6, "GOODBYE");
+  // The same connection's next HELLO: its ABORT no_such_realm (514 bytes) goes without details.
+  await conn.send(hello(`com.${"x".repeat(440)}`));
+  deepEqual(await read(conn), [3, {}, "wamp.error.no_such_realm"]);
+  const cut = lines.filter((line) => line.fields?.event === "message_too_large");
+  equal(cut.length, 1);
+  match(cut[0]!.message, /^Connection from tcp4:127\.0\.0\.1:\d+: .*: reply cut short$/);
+  // The session log limits such lines per source address: it needs the address.
+  match(String(cut[0]!.fields?.peer), /^tcp4:127\.0\.0\.1:\d+$/);
+  equal(cut[0]!.fields?.session, 0);
+  conn.close();
 });
