@@ -93,7 +93,7 @@ export function batchFraming(
 export function joinBatch(messages: readonly Uint8Array[], binary: boolean): Uint8Array {
   let length = 0;
   for (const m of messages) length += m.length;
-  const out = new Uint8Array(length + messages.length * (binary ? 4 : 1));
+  const out = new Uint8Array(length + messages.length * batchFraming({ binary, batched: true }));
   let at = 0;
   for (const m of messages) {
     if (binary) {

@@ -8,6 +8,7 @@
 
 import { equal, ok, throws } from "node:assert/strict";
 import { LongPollTransport, type TransportHost } from "../../../transports/longpoll/link.ts";
+import { batchFraming } from "../../../transports/stream/batched.ts";
 import {
   MessageTooLargeError,
   MessageType,
@@ -15,6 +16,7 @@ import {
   serializers,
   type WampMessage,
 } from "../../../wamp/mod.ts";
+import { messageOf } from "../../_helpers/sized_message.ts";
 
 const LIMIT = 4096;
 
@@ -27,26 +29,15 @@ const host: TransportHost = {
   gone() {},
 };
 
-function event(pad: number): WampMessage {
-  return {
+/** An EVENT that encodes to exactly `size` bytes in `name`. */
+function eventOf(name: SerializerName, size: number): WampMessage {
+  return messageOf(name, size, (pad) => ({
     type: MessageType.EVENT,
     subscription: 1,
     publication: 2,
     details: {},
-    args: ["x".repeat(pad)],
-  };
-}
-
-/** An EVENT that encodes to exactly `size` bytes in `name`. */
-function eventOf(name: SerializerName, size: number): WampMessage {
-  const length = (pad: number) => {
-    const encoded = serializers[name].encode(event(pad));
-    return typeof encoded === "string" ? new TextEncoder().encode(encoded).length : encoded.length;
-  };
-  let pad = 0;
-  while (length(pad) < size) pad++;
-  equal(length(pad), size, `an EVENT of ${size} bytes in ${name}`);
-  return event(pad);
+    args: [pad],
+  }));
 }
 
 /** The body of the next `receive` answer. */
@@ -57,7 +48,7 @@ async function receive(transport: LongPollTransport): Promise<Uint8Array> {
 }
 
 for (const name of ["json", "msgpack", "cbor"] as const) {
-  const framing = name === "json" ? 1 : 4;
+  const framing = batchFraming({ binary: serializers[name].binary, batched: true });
 
   Deno.test(`LongPollTransport (${name}.batched) answers one message of sendLimit bytes within maxMessageSize`, async () => {
     const transport = new LongPollTransport(serializers[name], true, undefined, host);

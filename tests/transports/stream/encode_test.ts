@@ -28,6 +28,7 @@ import {
   type Serializer,
   type WampMessage,
 } from "../../../wamp/mod.ts";
+import { recordingSocket } from "../../_helpers/recording_socket.ts";
 import { plainBytes } from "../../wamp/serializer_suite.ts";
 
 for (const serializer of [json, msgpack, cbor]) {
@@ -108,21 +109,6 @@ Deno.test("the cache is per serializer object: two serializers named json do not
   strictEqual(frameCache(a.serializer, "x"), frameCache(a.serializer, "x"));
   notStrictEqual(frameCache(a.serializer, "x"), frameCache(a.serializer, "y"));
 });
-
-/** A connected socket that records what is written. */
-function recordingSocket(written: Uint8Array[]): Socket {
-  return {
-    on() {},
-    once() {},
-    setNoDelay() {},
-    write(chunk: Uint8Array, done?: () => void) {
-      written.push(chunk);
-      done?.();
-      return true;
-    },
-    writableLength: 0,
-  } as unknown as Socket;
-}
 
 Deno.test("a fan-out over WebSocket and RawSocket links encodes once and frames once per framing", () => {
   const { serializer, encodes } = counting();

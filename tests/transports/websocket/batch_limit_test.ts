@@ -8,9 +8,9 @@
  */
 
 import { equal, ok, throws } from "node:assert/strict";
-import type { Socket } from "node:net";
 import { WebSocketPeer } from "../../../transports/websocket/link.ts";
 import { Wire } from "../../../transports/stream/wire.ts";
+import { batchFraming } from "../../../transports/stream/batched.ts";
 import {
   MessageTooLargeError,
   MessageType,
@@ -18,40 +18,19 @@ import {
   serializers,
   type WampMessage,
 } from "../../../wamp/mod.ts";
+import { recordingSocket } from "../../_helpers/recording_socket.ts";
+import { messageOf } from "../../_helpers/sized_message.ts";
 
 const LIMIT = 4096;
 
-/** A socket that records what is written. */
-function recordingSocket(written: Uint8Array[]): Socket {
-  return {
-    on() {},
-    once() {},
-    setNoDelay() {},
-    write(chunk: Uint8Array, done?: () => void) {
-      written.push(chunk);
-      done?.();
-      return true;
-    },
-    writableLength: 0,
-  } as unknown as Socket;
-}
-
 /** A RESULT that encodes to exactly `size` bytes in `name`. */
 function resultOf(name: SerializerName, size: number): WampMessage {
-  const result = (pad: number): WampMessage => ({
+  return messageOf(name, size, (pad) => ({
     type: MessageType.RESULT,
     request: 1,
     details: {},
-    args: ["x".repeat(pad)],
-  });
-  const length = (pad: number) => {
-    const encoded = serializers[name].encode(result(pad));
-    return typeof encoded === "string" ? new TextEncoder().encode(encoded).length : encoded.length;
-  };
-  let pad = 0;
-  while (length(pad) < size) pad++;
-  equal(length(pad), size, `a RESULT of ${size} bytes in ${name}`);
-  return result(pad);
+    args: [pad],
+  }));
 }
 
 /** The payload length of the one WebSocket frame written (server frames are unmasked). */
@@ -63,7 +42,7 @@ function payloadLength(frame: Uint8Array): number {
 }
 
 for (const name of ["json", "msgpack", "cbor"] as const) {
-  const framing = name === "json" ? 1 : 4;
+  const framing = batchFraming({ binary: serializers[name].binary, batched: true });
   Deno.test(`WebSocket (${name}.batched) sends one message of sendLimit bytes within maxMessageSize`, async () => {
     const written: Uint8Array[] = [];
     const wire = new Wire(recordingSocket(written));
