@@ -31,7 +31,9 @@ export interface ConnectOptions extends JoinOptions {
   /** Extra HTTP headers for the WebSocket upgrade request (cookies, auth). */
   headers?: Record<string, string>;
   /**
-   * The largest incoming message accepted, in bytes.
+   * The largest incoming message accepted, in bytes. Batched (WebSocket,
+   * long-poll), also the largest batch sent, framing included (a message
+   * alone may be larger): set it to the router's when that is smaller.
    * @default {16777216}
    */
   maxMessageSize?: number;

@@ -19,7 +19,8 @@ import {
 } from "../../wamp/mod.ts";
 import { Inbox } from "../stream/inbox.ts";
 import { encodeOwnedBytes } from "../stream/encode.ts";
-import { joinBatch, MAX_BATCH_MESSAGES, splitBatchedBody } from "../stream/batched.ts";
+import { splitBatchedBody } from "../stream/batched.ts";
+import { OutgoingBatch } from "../stream/outgoing_batch.ts";
 import { readBounded } from "../stream/bytes.ts";
 
 /** Options for {@linkcode connectLongPoll}. */
@@ -46,9 +47,10 @@ export interface ConnectLongPollOptions {
   /** Extra CA certificates (PEM) trusted for `https:` URLs. */
   caCerts?: string[];
   /**
-   * The largest incoming message, in bytes. A `receive` body over it (a
-   * batched one, which may hold up to 1024 messages: over 4 times it) is
-   * not read further and fails the transport as a protocol violation.
+   * The largest incoming message, in bytes. A `receive` body over it (a batched one, which may
+   * hold up to 1024 messages: over 4 times it) is not read further and fails the transport as a
+   * protocol violation. Batched, also the largest `send` body, framing included (a message alone
+   * may be larger): the router reads a body whole against its own limit.
    * @default {16777216}
    */
   maxMessageSize?: number;
@@ -187,7 +189,7 @@ class LongPollLink implements Link {
   readonly info: TransportInfo;
   #url: string;
   #serializer: Serializer;
-  #batched: boolean;
+  #batch: OutgoingBatch; // the next `send` body: at most maxMessageSize bytes, framing included
   #maxMessageSize: number;
   #client: Deno.HttpClient | undefined;
   #inbox = new Inbox();
@@ -211,7 +213,7 @@ class LongPollLink implements Link {
   ) {
     this.#url = url;
     this.#serializer = serializer;
-    this.#batched = batched;
+    this.#batch = new OutgoingBatch({ binary: serializer.binary, batched }, maxMessageSize);
     this.#maxMessageSize = maxMessageSize;
     this.#client = client;
     this.info = {
@@ -279,10 +281,11 @@ class LongPollLink implements Link {
 
   async #sendLoop(): Promise<void> {
     while (this.#outbox.length > 0 && this.#state !== "closed") {
-      const frames = this.#outbox.splice(0, this.#batched ? MAX_BATCH_MESSAGES : 1);
-      const body = this.#batched ? joinBatch(frames, this.#serializer.binary) : frames[0]!;
-      this.#posting = { messages: frames.length, bytes: body.byteLength };
-      this.#outBytes -= frames.reduce((n, f) => n + f.byteLength, 0);
+      this.#batch.addFrom(this.#outbox);
+      this.#outBytes -= this.#batch.bytes;
+      const messages = this.#batch.length;
+      const body = this.#batch.take();
+      this.#posting = { messages, bytes: body.byteLength };
       let status: number;
       try {
         const res = await this.#post("send", body);
@@ -300,7 +303,7 @@ class LongPollLink implements Link {
   }
 
   async #receiveLoop(): Promise<void> {
-    const limit = this.#maxMessageSize * (this.#batched ? 4 : 1);
+    const limit = this.#maxMessageSize * (this.#batch.batched ? 4 : 1);
     let wait = 0; // after quick empty answers (204, or 200 with nothing), a growing pause
     while (this.#state !== "closed") {
       let body: Uint8Array;
@@ -344,7 +347,7 @@ class LongPollLink implements Link {
   #received(body: Uint8Array): void {
     let messages: WampMessage[];
     try {
-      const frames = this.#batched ? splitBatchedBody(this.#serializer, body) : [body];
+      const frames = this.#batch.batched ? splitBatchedBody(this.#serializer, body) : [body];
       messages = frames.map((frame) => this.#serializer.decode(frame, false)); // from the router
     } catch (error) {
       return this.#inbox.fail(error);

@@ -17,12 +17,8 @@ import {
   type TransportLog,
   type WampMessage,
 } from "../../wamp/mod.ts";
-import {
-  batchFraming,
-  joinBatch,
-  MAX_BATCH_MESSAGES,
-  splitBatchedBody,
-} from "../stream/batched.ts";
+import { batchFraming, splitBatchedBody } from "../stream/batched.ts";
+import { OutgoingBatch } from "../stream/outgoing_batch.ts";
 import { Inbox } from "../stream/inbox.ts";
 import { PRE_JOIN_SIZE, preJoinFault, PreJoinSizeError } from "../stream/arrival.ts";
 import { encodeFailure, encodeOwnedBytes } from "../stream/encode.ts";
@@ -104,8 +100,6 @@ export class LongPollTransport implements Peer {
   #parked: Parked | undefined;
   #idle: ReturnType<typeof setTimeout> | undefined;
   #service: TransportHost;
-  /** What a batched answer adds to each message: a length prefix, or a 0x1E after it. */
-  #framing: number;
 
   /**
    * Creates a transport with a fresh random ID.
@@ -125,8 +119,8 @@ export class LongPollTransport implements Peer {
     this.serializer = serializer;
     this.batched = batched;
     this.#service = service;
-    this.#framing = batchFraming({ binary: serializer.binary, batched });
-    this.sendLimit = Math.max(0, service.maxMessageSize - this.#framing);
+    const framing = batchFraming({ binary: serializer.binary, batched });
+    this.sendLimit = Math.max(0, service.maxMessageSize - framing);
     this.info = {
       type: "longpoll",
       serializer: serializer.name,
@@ -266,19 +260,11 @@ export class LongPollTransport implements Peer {
    * which before had no cap (1024 messages of 16 MiB each).
    */
   #take(headers: Headers): Response {
-    let count = 1;
-    if (this.batched) {
-      const framing = this.#framing;
-      const limit = this.#service.maxMessageSize;
-      let size = this.#queue[0]!.byteLength + framing;
-      for (; count < this.#queue.length && count < MAX_BATCH_MESSAGES; count++) {
-        size += this.#queue[count]!.byteLength + framing;
-        if (size > limit) break;
-      }
-    }
-    const frames = this.#queue.splice(0, count);
-    const body = this.batched ? joinBatch(frames, this.serializer.binary) : frames[0]!;
-    for (const f of frames) this.#bytes -= f.byteLength;
+    const link = { binary: this.serializer.binary, batched: this.batched };
+    const batch = new OutgoingBatch(link, this.#service.maxMessageSize);
+    batch.addFrom(this.#queue);
+    this.#bytes -= batch.bytes;
+    const body = batch.take();
     headers.set(
       "content-type",
       this.serializer.binary ? "application/octet-stream" : "application/json; charset=utf-8",

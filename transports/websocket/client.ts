@@ -41,7 +41,9 @@ export interface ConnectWebSocketOptions {
   headers?: Record<string, string>;
   /**
    * The largest incoming message, in bytes (after inflating); a larger one
-   * closes the connection with 1009.
+   * closes the connection with 1009. On a batched subprotocol, also the
+   * largest batch sent, framing included (a message alone may be larger):
+   * the router reads a batch whole against its own limit.
    * @default {16777216}
    */
   maxMessageSize?: number;

@@ -19,7 +19,8 @@ import {
 import { Inbox } from "../stream/inbox.ts";
 import { preJoinFault, PreJoinSizeError } from "../stream/arrival.ts";
 import { Keepalive } from "../stream/keepalive.ts";
-import { BATCHED_SUFFIX, batchFraming, joinBatch, MAX_BATCH_MESSAGES } from "../stream/batched.ts";
+import { BATCHED_SUFFIX, batchFraming, joinBatch } from "../stream/batched.ts";
+import { OutgoingBatch } from "../stream/outgoing_batch.ts";
 import { encodeBytes, encodeFailure, encodeOnce, type FrameCache } from "../stream/encode.ts";
 import {
   compresses,
@@ -89,8 +90,8 @@ export class WebSocketPeer implements Link {
   /** Whether a router's session has joined (`joined: false` until bound, on the server side). */
   #joining: { readonly joined?: boolean | undefined };
   #rest: Uint8Array = EMPTY; // the server side's bytes that came with the upgrade, read once bound
-  #batch: Uint8Array[] = [];
-  #batchBytes = 0;
+  /** This turn's batch, on a batched subprotocol: at most `maxMessageSize` bytes, framing included. */
+  #batch: OutgoingBatch;
   #keepalive: Keepalive;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -116,6 +117,7 @@ export class WebSocketPeer implements Link {
     ({ plain: this.#plain, deflated: this.#deflated } = sharedFrames(options));
     this.#max = options.maxMessageSize ?? 16 * 1024 * 1024;
     if (!this.#client) this.sendLimit = this.#max - batchFraming(this.#reading);
+    this.#batch = new OutgoingBatch(this.#reading, this.#max);
     this.#log = options.log;
     const pingTimeout = options.pingTimeout ?? 10_000;
     this.#keepalive = new Keepalive({
@@ -167,9 +169,10 @@ export class WebSocketPeer implements Link {
 
   /**
    * Queues a message: one WebSocket message, or a place in this turn's
-   * batch on a batched subprotocol (a batch goes out at 64 KiB). Never
-   * throws: an EVENT that cannot be encoded is dropped with a log line,
-   * any other message that cannot be encoded closes the connection (1011).
+   * batch on a batched subprotocol (a batch goes out at 64 KiB, and first
+   * when the message would take it past `maxMessageSize`, framing
+   * included). Never throws: an EVENT that cannot be encoded is dropped
+   * with a log line, any other such message closes the connection (1011).
    *
    * @param msg The message.
    * @throws {MessageTooLargeError} On the server side, for a message over
@@ -207,12 +210,10 @@ export class WebSocketPeer implements Link {
         const alone = (b: Uint8Array) => joinBatch([b], this.#serializer.binary);
         return this.#wire.write(this.#frameFor(msg, bytes, alone), 1);
       }
+      if (!this.#batch.fits(bytes.length)) this.#flushBatch();
       if (this.#batch.length === 0) queueMicrotask(() => this.#flushBatch());
-      this.#batch.push(bytes);
-      this.#batchBytes += bytes.length;
-      if (this.#batchBytes >= this.#wire.flushAt || this.#batch.length === MAX_BATCH_MESSAGES) {
-        this.#flushBatch();
-      }
+      this.#batch.add(bytes);
+      if (this.#batch.bytes >= this.#wire.flushAt) this.#flushBatch();
       return;
     }
     this.#wire.write(this.#frameFor(msg, bytes), 1);
@@ -231,7 +232,7 @@ export class WebSocketPeer implements Link {
    * @returns Bytes queued and not yet handed to the kernel.
    */
   backlog(): number {
-    return this.#wire.queuedBytes() + this.#batchBytes;
+    return this.#wire.queuedBytes() + this.#batch.bytes;
   }
 
   /**
@@ -283,13 +284,12 @@ export class WebSocketPeer implements Link {
   }
 
   #flushBatch(): void {
-    const batch = this.#batch;
-    if (batch.length === 0) return;
-    this.#batch = [];
-    this.#batchBytes = 0;
+    const count = this.#batch.length;
+    if (count === 0) return;
+    const payload = this.#batch.take();
     if (this.#closed) return;
     // Uncompressed: what is compressed goes alone (see send()), once for a whole fan-out.
-    this.#wire.write(this.#frame(joinBatch(batch, this.#serializer.binary), false), batch.length);
+    this.#wire.write(this.#frame(payload, false), count);
   }
 
   #sendClose(code: number, reason: string): void {
@@ -392,8 +392,7 @@ export class WebSocketPeer implements Link {
     this.#keepalive.stop();
     clearTimeout(this.#closeTimer);
     this.#parser.stop();
-    this.#batch = [];
-    this.#batchBytes = 0;
+    this.#batch.clear();
     this.#inbox.closed();
   }
 }

@@ -3,10 +3,16 @@
  * the boundary: a batched answer adds each message's framing (a 4-byte
  * length before MessagePack and CBOR, a 0x1E after JSON), counted within
  * the limit, so one message alone, the least an answer takes, must leave
- * room for it. No socket: the transport is driven directly.
+ * room for it. No socket: the transport is driven directly. And our
+ * client's batched `send` bodies, within its `maxMessageSize` too, against
+ * a router behind `Deno.serve`.
  */
 
-import { equal, ok, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { Router } from "../../../router/mod.ts";
+import { Session } from "../../../client/session.ts";
+import { LongPollService } from "../../../transports/longpoll/server.ts";
+import { connectLongPoll } from "../../../transports/longpoll/client.ts";
 import { LongPollTransport, type TransportHost } from "../../../transports/longpoll/link.ts";
 import { batchFraming } from "../../../transports/stream/batched.ts";
 import {
@@ -86,4 +92,34 @@ Deno.test("LongPollTransport (json, not batched) sends a message of maxMessageSi
   equal((await receive(transport)).length, LIMIT);
   throws(() => transport.send(eventOf("json", LIMIT + 1)), MessageTooLargeError);
   transport.destroy();
+});
+
+Deno.test("connectLongPoll (batched) posts send bodies of at most its maxMessageSize, framing included", async () => {
+  const router = new Router({ realms: [{ name: "realm1" }], logger: () => {} });
+  const service = new LongPollService(router, { maxMessageSize: LIMIT });
+  const bodies: number[] = [];
+  const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, (req) => {
+    if (req.url.endsWith("/send")) bodies.push(Number(req.headers.get("content-length")));
+    return service.handle(req);
+  });
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}/lp`;
+    const link = await connectLongPoll(url, { serializers: ["json"], maxMessageSize: LIMIT });
+    const session = await Session.join(link, { realm: "realm1" });
+    // Three publications in one turn: the first two go in one body, the third in the next
+    // (all three went in one of 5,811 bytes, and the router ended the session for it).
+    const sent = bodies.length;
+    const publish = () => session.publish("t", { args: ["x".repeat(1900)] }, { acknowledge: true });
+    const acks = await Promise.allSettled([publish(), publish(), publish()]);
+    deepEqual(acks.map((a) => a.status), ["fulfilled", "fulfilled", "fulfilled"]);
+    const sizes = bodies.slice(sent);
+    ok(sizes.every((n) => n <= LIMIT), `send bodies of ${sizes} bytes, over ${LIMIT}`);
+    equal(sizes.length, 2);
+    ok(sizes[0]! > 2 * 1900, "two publications in the first body");
+    await session.close();
+  } finally {
+    service.close();
+    await router.close();
+    await server.shutdown();
+  }
 });

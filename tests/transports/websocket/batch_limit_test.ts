@@ -1,16 +1,18 @@
 /**
- * A router's WebSocket link against its `maxMessageSize`, at the
- * boundary: on a batched subprotocol a message goes out with its framing
- * (a 4-byte length before MessagePack and CBOR, a 0x1E after JSON), so its
- * send limit leaves room for it, and a message of that limit goes out in
- * a WebSocket message of at most `maxMessageSize` bytes. No socket: the
- * link writes to a recording one.
+ * A WebSocket link against its `maxMessageSize`, at the boundary: on a
+ * batched subprotocol a message goes out with its framing (a 4-byte length
+ * before MessagePack and CBOR, a 0x1E after JSON), so a router's send limit
+ * leaves room for it, and a message of that limit goes out in a WebSocket
+ * message of at most `maxMessageSize` bytes; a batch of several messages,
+ * on either side, stays within it too. No socket: the link writes to a
+ * recording one.
  */
 
-import { equal, ok, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { WebSocketPeer } from "../../../transports/websocket/link.ts";
 import { Wire } from "../../../transports/stream/wire.ts";
 import { batchFraming } from "../../../transports/stream/batched.ts";
+import { concat } from "../../../transports/stream/bytes.ts";
 import {
   MessageTooLargeError,
   MessageType,
@@ -33,12 +35,19 @@ function resultOf(name: SerializerName, size: number): WampMessage {
   }));
 }
 
-/** The payload length of the one WebSocket frame written (server frames are unmasked). */
-function payloadLength(frame: Uint8Array): number {
-  const short = frame[1]! & 0x7f;
-  if (short < 126) return short;
-  if (short === 126) return (frame[2]! << 8) | frame[3]!;
-  throw new Error("a frame this test does not expect");
+/** The payload lengths of the WebSocket frames written, in order (masked or not). */
+function payloadLengths(written: Uint8Array[]): number[] {
+  const bytes = concat(written);
+  const lengths: number[] = [];
+  for (let at = 0; at < bytes.length;) {
+    const short = bytes[at + 1]! & 0x7f;
+    if (short === 127) throw new Error("a frame this test does not expect");
+    const length = short < 126 ? short : (bytes[at + 2]! << 8) | bytes[at + 3]!;
+    const mask = bytes[at + 1]! & 0x80 ? 4 : 0;
+    lengths.push(length);
+    at += (short < 126 ? 2 : 4) + mask + length;
+  }
+  return lengths;
 }
 
 for (const name of ["json", "msgpack", "cbor"] as const) {
@@ -60,11 +69,32 @@ for (const name of ["json", "msgpack", "cbor"] as const) {
     peer.send(resultOf(name, LIMIT - framing));
     await Promise.resolve(); // the turn's batch goes to the wire
     wire.flush();
-    equal(written.length, 1);
-    const size = payloadLength(written[0]!);
-    ok(size <= LIMIT, `a WebSocket message of ${size} bytes, over ${LIMIT}`);
-    equal(size, LIMIT);
+    const sizes = payloadLengths(written);
+    ok(sizes.every((size) => size <= LIMIT), `WebSocket messages of ${sizes} bytes, over ${LIMIT}`);
+    deepEqual(sizes, [LIMIT]);
   });
+
+  for (const role of ["server", "client"] as const) {
+    Deno.test(`WebSocket (${name}.batched, ${role} side) batches one turn's messages within maxMessageSize`, async () => {
+      const written: Uint8Array[] = [];
+      const wire = new Wire(recordingSocket(written));
+      const info = { type: "websocket", serializer: name } as const;
+      const options = { role, serializer: serializers[name], info, batched: true };
+      const peer = new WebSocketPeer(wire, { ...options, maxMessageSize: LIMIT });
+      const half = LIMIT / 2 - framing;
+      // Two whose batch is exactly the limit go together; one byte more and
+      // the next WebSocket message starts (all five went in one, of 8,226 bytes for JSON).
+      for (const size of [half, half, half + 1, half, 32]) peer.send(resultOf(name, size));
+      await Promise.resolve(); // the turn's last batch goes to the wire
+      wire.flush();
+      const sizes = payloadLengths(written);
+      ok(
+        sizes.every((size) => size <= LIMIT),
+        `WebSocket messages of ${sizes} bytes, over ${LIMIT}`,
+      );
+      deepEqual(sizes, [LIMIT, half + 1 + framing, half + framing + 32 + framing]);
+    });
+  }
 }
 
 Deno.test("WebSocket (json, not batched) sends a message of maxMessageSize bytes", () => {
@@ -80,5 +110,5 @@ Deno.test("WebSocket (json, not batched) sends a message of maxMessageSize bytes
   equal(peer.sendLimit, LIMIT);
   peer.send(resultOf("json", LIMIT));
   wire.flush();
-  equal(payloadLength(written[0]!), LIMIT);
+  deepEqual(payloadLengths(written), [LIMIT]);
 });
