@@ -299,8 +299,27 @@ export class Wire {
  */
 export function remoteAddress(socket: Socket): string {
   const address = socket.remoteAddress;
-  if (address === undefined) return "unix";
-  return socket.remoteFamily === "IPv6"
-    ? `tcp6:[${address}]:${socket.remotePort}`
-    : `tcp4:${address}:${socket.remotePort}`;
+  return address === undefined ? "unix" : tcpPeer(address, socket.remotePort ?? 0);
+}
+
+/**
+ * A TCP peer's name, as session details show it and per-source limits
+ * read it (`sourceOf` takes an IPv6 address's /64 from the brackets).
+ *
+ * @param address Its IP address (`::1`, `192.0.2.7`).
+ * @param port Its port.
+ * @returns `tcp4:1.2.3.4:5678` or `tcp6:[::1]:5678`.
+ *
+ * @example
+ * ```ts
+ * import { tcpPeer } from "./wire.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(tcpPeer("192.0.2.7", 5678), "tcp4:192.0.2.7:5678");
+ * equal(tcpPeer("2001:db8::5", 443), "tcp6:[2001:db8::5]:443");
+ * equal(tcpPeer("::ffff:192.0.2.7", 443), "tcp6:[::ffff:192.0.2.7]:443");
+ * ```
+ */
+export function tcpPeer(address: string, port: number): string {
+  return address.includes(":") ? `tcp6:[${address}]:${port}` : `tcp4:${address}:${port}`;
 }

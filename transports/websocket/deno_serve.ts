@@ -24,6 +24,7 @@ import type { CookieOptions } from "../stream/cookie.ts";
 import { asProtocolViolation, preJoinFault } from "../stream/arrival.ts";
 import { encodeFailure, encodeOnce, encodeOwnedBytes } from "../stream/encode.ts";
 import { negotiateWebSocket, supportedSubprotocols } from "./negotiate.ts";
+import { tcpPeer } from "../stream/wire.ts";
 export type { CookieOptions } from "../stream/cookie.ts";
 export { negotiateSubprotocol } from "./negotiate.ts";
 
@@ -149,6 +150,11 @@ function pumpWebSocket(
  * paths and attaches each connection to `acceptor` (a router). A request
  * that offers no supported WAMP subprotocol gets HTTP 400.
  *
+ * The handler's second argument is the client's address: `Deno.serve`'s
+ * `info.remoteAddr`, named as the listener names its peers
+ * (`tcp4:192.0.2.7:5678`, `tcp6:[2001:db8::5]:443`, so that limits per
+ * source count an IPv6 client's /64), or a name of your own, kept as it is.
+ *
  * @param acceptor What connections attach to.
  * @param options Paths, serializers, limits.
  * @returns The request handler.
@@ -161,7 +167,7 @@ function pumpWebSocket(
  *
  * const router = new Router({ realms: [{ name: "realm1" }] });
  * const handle = webSocketHandler(router);
- * const res = handle(new Request("http://localhost/ws"), "127.0.0.1:1");
+ * const res = handle(new Request("http://localhost/ws"));
  * equal(res.status, 426);
  * await res.body?.cancel();
  * await router.close();
@@ -170,7 +176,7 @@ function pumpWebSocket(
 export function webSocketHandler(
   acceptor: PeerAcceptor,
   options: WebSocketHandlerOptions = {},
-): (request: Request, remote?: string) => Response {
+): (request: Request, remote?: string | Deno.NetAddr) => Response {
   const paths = options.paths ?? ["/ws", "/"];
   const offered = (options.serializers ?? ["json", "msgpack", "cbor"]).map((n) =>
     allSerializers[n]
@@ -207,7 +213,7 @@ export function webSocketHandler(
     const info: TransportInfo = {
       type: "websocket",
       serializer: serializer.name,
-      ...(remote === undefined ? {} : { peer: remote }),
+      ...(remote === undefined ? {} : { peer: peerName(remote) }),
       ...(cookie === undefined ? {} : { cookie }),
     };
     const peer = new DenoWebSocketPeer(socket, serializer, info, options.log);
@@ -223,6 +229,11 @@ export function webSocketHandler(
     };
     return response;
   };
+}
+
+/** A peer's name: `Deno.serve`'s remote address as the listener names it, or the caller's own. */
+function peerName(remote: string | Deno.NetAddr): string {
+  return typeof remote === "string" ? remote : tcpPeer(remote.hostname, remote.port);
 }
 
 /** Options for {@linkcode serveWebSocket}. */
@@ -282,8 +293,7 @@ export function serveWebSocket(
   const server = Deno.serve(
     { hostname, port: options.port ?? 8080, onListen: () => {} },
     (request, info) => {
-      const addr = info.remoteAddr;
-      return handle(request, `tcp:${addr.hostname}:${addr.port}`);
+      return handle(request, info.remoteAddr);
     },
   );
   const addr = server.addr;

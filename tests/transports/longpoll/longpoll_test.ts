@@ -20,6 +20,7 @@ import {
   serializers,
   TransportError,
 } from "../../../wamp/mod.ts";
+import { tcpPeer } from "../../../transports/stream/wire.ts";
 import { until, within } from "../../_helpers/router.ts";
 
 /** A router behind a long-poll service on a real port. */
@@ -50,7 +51,7 @@ function startBed(
     async (req, info) => {
       const res = await service.handle(
         req,
-        `tcp:${info.remoteAddr.hostname}:${info.remoteAddr.port}`,
+        tcpPeer(info.remoteAddr.hostname, info.remoteAddr.port),
       );
       if (req.url.includes("/open") && res.status === 200) {
         protocols.push((await res.clone().json()).protocol);
@@ -174,7 +175,7 @@ for (const serializer of SERIALIZERS) {
       const transport = (info.args[0] as { transport: Record<string, unknown> }).transport;
       equal(transport.type, "longpoll");
       equal(transport.serializer, serializer);
-      match(String(transport.peer), /^tcp:127\.0\.0\.1:\d+$/);
+      match(String(transport.peer), /^tcp4:127\.0\.0\.1:\d+$/);
     });
   }
 }
