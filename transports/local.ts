@@ -33,6 +33,8 @@ class LocalEnd implements Link {
   #inbox: WampMessage[] = [];
   #scheduled = false;
   #closed = false;
+  /** Closed by its own side: what a paced end still keeps is dropped, not handed on. */
+  #shut = false;
   #peerClosed = false;
 
   constructor(validate: boolean, info: TransportInfo = { type: "local" }, paced = false) {
@@ -43,7 +45,7 @@ class LocalEnd implements Link {
 
   bind(handler: PeerHandler): void {
     this.#handler = handler;
-    this.#turns?.bind(handler, false);
+    this.#turns?.bind(this.#unlessShut(handler), false);
     this.#schedule();
   }
 
@@ -62,7 +64,7 @@ class LocalEnd implements Link {
 
   close(): void {
     if (this.#closed) return;
-    this.#closed = true;
+    this.#closed = this.#shut = true;
     this.other.#peerClosed = true;
     this.other.#schedule();
     this.#peerClosed = true;
@@ -89,8 +91,11 @@ class LocalEnd implements Link {
     while (this.#inbox.length > 0 && !this.#closed) {
       const msg = this.#inbox.shift()!;
       // Paced: reading it (its validation) waits for its turn too, and counts against it.
-      if (turns?.waitsFor(0)) turns.defer(() => this.#hand(handler, msg));
-      else this.#hand(handler, msg);
+      if (turns?.waitsFor(0)) {
+        turns.defer(() => {
+          if (!this.#shut) this.#hand(handler, msg);
+        });
+      } else this.#hand(handler, msg);
     }
     if (this.#peerClosed) {
       this.#closed = true;
@@ -99,6 +104,23 @@ class LocalEnd implements Link {
       if (turns === undefined) handler.closed();
       else turns.closed();
     }
+  }
+
+  /**
+   * What a paced end's turns hand on: nothing once this end was closed by
+   * its own side (as an end that is not paced stops at once), while what
+   * the other end sent before closing still goes on.
+   */
+  #unlessShut(handler: PeerHandler): PeerHandler {
+    return {
+      receive: (msg) => {
+        if (!this.#shut) handler.receive(msg);
+      },
+      fail: (error) => {
+        if (!this.#shut) handler.fail(error);
+      },
+      closed: () => handler.closed(),
+    };
   }
 
   /** Reads a message as a serializer would (when validating) and hands it on. */
@@ -149,8 +171,8 @@ export interface LinkedPeersOptions {
 
 /**
  * Creates two linked in-process ends. What one end sends, the other's
- * handler receives; closing either end closes both, after the messages
- * already sent are delivered.
+ * handler receives; closing either end closes both: the other end still
+ * gets what the closing end sent before, the closing end nothing more.
  *
  * @param options Whether the first end validates what it receives.
  * @returns The two ends.

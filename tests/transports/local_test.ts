@@ -66,3 +66,53 @@ for (const paced of [true, false]) {
     clientEnd.close();
   });
 }
+
+/**
+ * A paced end closed by its own side (the router ending the session) hands
+ * nothing more on, as an end that is not paced stops at once: what it
+ * kept for later turns is dropped. Closed by the other side, it still
+ * hands on everything that side sent first.
+ */
+for (const side of ["its own side", "the other side"] as const) {
+  Deno.test(`a paced in-process end closed by ${side} while it keeps messages for later turns`, async () => {
+    const [routerEnd, clientEnd] = linkedPeers({ validate: true, paced: true });
+    const got: number[] = [];
+    let laterTurn = false;
+    let closedAt: number | undefined;
+    let closedCalls = 0;
+    const gone = new Promise<void>((resolve) => {
+      routerEnd.bind({
+        receive(msg) {
+          if (msg.type !== MessageType.PUBLISH) return;
+          got.push(msg.request);
+          const until = Date.now() + 5;
+          while (Date.now() < until) { /* busy */ }
+          // The first message of a later turn: the rest are kept, and its own side closes it.
+          if (side === "its own side" && laterTurn && closedAt === undefined) {
+            closedAt = msg.request;
+            routerEnd.close();
+          }
+        },
+        fail() {},
+        closed() {
+          closedCalls++;
+          resolve();
+        },
+      });
+    });
+    const all = Array.from({ length: 20 }, (_, i) => i + 1);
+    for (const request of all) {
+      clientEnd.send({ type: MessageType.PUBLISH, request, options: {}, topic: "com.example.t" });
+    }
+    if (side === "the other side") clientEnd.close();
+    await Promise.resolve(); // the batch's microtask: the first turn
+    laterTurn = true;
+    ok(got.length < all.length, `${got.length} handed on in the first turn`);
+    await within(gone, 2000, "the end closed"); // told once what it kept was handed on or dropped
+    if (side === "its own side") {
+      ok(closedAt !== undefined && closedAt < all.length, `closed at ${closedAt}`);
+      deepEqual(got, all.slice(0, closedAt), "nothing handed on after its close");
+    } else deepEqual(got, all);
+    equal(closedCalls, 1);
+  });
+}
