@@ -39,7 +39,11 @@ const UNVERIFIED_PER_SLOT = 4;
 /**
  * A request a path let in from its head: it holds one of the path's
  * in-flight slots from then until it is answered (a stream: until it
- * ends), or until the listener drops it unanswered (`abandon`). A signed
+ * ends) and what it sent has been taken by the router, or until the
+ * listener drops it unanswered (`abandon`). The router takes the path
+ * session's messages in turns: a CALL whose client hung up, and its
+ * CANCEL, may still wait there, and they count against `maxInFlight`
+ * until taken, so what waits stays within `maxInFlight` requests' bodies. A signed
  * request takes its slot only once its signature verified: its head shows
  * only the key, which is public, so anyone could otherwise hold every
  * slot with heads whose bodies never come. Until then it holds one of the
@@ -261,14 +265,19 @@ class BridgePath {
         case "webhook":
           return await webhook(session, req, options);
         default: {
-          const stream = await subscribe(session, url, request, options, () => ticket.release());
+          const stream = await subscribe(session, url, request, options, () => this.#free(ticket));
           streaming = true; // the slot is the stream's until it ends
           return stream;
         }
       }
     } finally {
-      if (!streaming) ticket.release();
+      if (!streaming) this.#free(ticket);
     }
+  }
+
+  /** Releases a request's slot once what it sent (its UNSUBSCRIBE, its CANCEL) was taken. */
+  #free(ticket: Admitted): void {
+    this.session.afterSent(() => ticket.release());
   }
 
   /** 405, with the methods the path takes (RFC 9110 §15.5.6). */

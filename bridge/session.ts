@@ -7,7 +7,7 @@
  */
 
 import { Session } from "../client/session.ts";
-import { linkedPeers } from "../transports/local.ts";
+import { linkedPeers, type LocalLink } from "../transports/local.ts";
 import type { PeerAcceptor } from "../wamp/mod.ts";
 
 /** One bridge path's session, joined on first use and again after it closed. */
@@ -17,6 +17,8 @@ export class BridgeSession {
   #role: string;
   #authid: string;
   #session: Promise<Session> | undefined;
+  /** The router's end of the latest session's link: what the session sent waits there for turns. */
+  #routerEnd: LocalLink | undefined;
   #closed = false;
 
   /**
@@ -63,7 +65,20 @@ export class BridgeSession {
       info: { type: "http", identity: { authid: this.#authid, authrole: this.#role } },
     });
     routerEnd.bind(this.#router.attach(routerEnd));
+    this.#routerEnd = routerEnd;
     return Session.join(clientEnd, { realm: this.#realm, timeout: 5000 });
+  }
+
+  /**
+   * Calls `then` once what the session sent so far has been taken by the
+   * router: handed to it in its turns (shared with the network
+   * connections), or dropped with the session. At once when nothing waits.
+   *
+   * @param then What to call.
+   */
+  afterSent(then: () => void): void {
+    if (this.#routerEnd === undefined) then();
+    else this.#routerEnd.whenHandedOn(then);
   }
 
   /** Leaves the realm. */

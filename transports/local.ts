@@ -19,10 +19,27 @@ import {
 } from "../wamp/mod.ts";
 import { Inbox } from "./stream/inbox.ts";
 
-/** Nothing stops a local end's reading: what waits for a turn is kept by its inbox. */
+/**
+ * Nothing stops a local end's reading: what waits for a turn is kept by its
+ * inbox. Its sender bounds it ({@linkcode LocalLink.whenHandedOn}: the HTTP
+ * bridge's requests keep their slots until what they sent was handed on).
+ */
 const KEEPS_READING = { hold(): void {}, drained: (): Promise<void> => Promise.resolve() };
 
-class LocalEnd implements Link {
+/** An in-process end: a {@linkcode Link} that can tell when what it received was handed on. */
+export interface LocalLink extends Link {
+  /**
+   * Calls `then` once every message the other end sent so far has left
+   * this end: handed to its handler (a paced end's, in its turns), or
+   * dropped (this end was closed, or a message it could not accept ended
+   * its reading). At once when none waits.
+   *
+   * @param then What to call.
+   */
+  whenHandedOn(then: () => void): void;
+}
+
+class LocalEnd implements LocalLink {
   readonly info: TransportInfo;
   other!: LocalEnd;
   /** Whether received messages must be plain data, as a parser would insist. */
@@ -36,6 +53,11 @@ class LocalEnd implements Link {
   /** Closed by its own side: what a paced end still keeps is dropped, not handed on. */
   #shut = false;
   #peerClosed = false;
+  /** Messages the other end sent to this one, and how many of them left it since. */
+  #received = 0;
+  #passed = 0;
+  /** {@linkcode LocalEnd.whenHandedOn}'s callbacks, in order, each with the `#passed` it waits for. */
+  #waiters: { until: number; then: () => void }[] = [];
 
   constructor(validate: boolean, info: TransportInfo = { type: "local" }, paced = false) {
     this.validate = validate;
@@ -62,6 +84,11 @@ class LocalEnd implements Link {
     return this.other.#inbox.length;
   }
 
+  whenHandedOn(then: () => void): void {
+    if (this.#passed >= this.#received) return then();
+    this.#waiters.push({ until: this.#received, then });
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = this.#shut = true;
@@ -73,6 +100,7 @@ class LocalEnd implements Link {
 
   #deliver(msg: WampMessage): void {
     if (this.#closed) return;
+    this.#received++;
     this.#inbox.push(msg);
     this.#schedule();
   }
@@ -93,12 +121,14 @@ class LocalEnd implements Link {
       // Paced: reading it (its validation) waits for its turn too, and counts against it.
       if (turns?.waitsFor(0)) {
         turns.defer(() => {
-          if (!this.#shut) this.#hand(handler, msg);
+          if (this.#shut) this.#passOn(1);
+          else this.#hand(handler, msg);
         });
       } else this.#hand(handler, msg);
     }
     if (this.#peerClosed) {
       this.#closed = true;
+      this.#passOn(this.#inbox.length);
       this.#inbox.length = 0;
       this.#handler = undefined;
       if (turns === undefined) handler.closed();
@@ -115,9 +145,11 @@ class LocalEnd implements Link {
     return {
       receive: (msg) => {
         if (!this.#shut) handler.receive(msg);
+        this.#passOn(1);
       },
       fail: (error) => {
         if (!this.#shut) handler.fail(error);
+        this.#passOn(1);
       },
       closed: () => handler.closed(),
     };
@@ -126,7 +158,12 @@ class LocalEnd implements Link {
   /** Reads a message as a serializer would (when validating) and hands it on. */
   #hand(handler: PeerHandler, msg: WampMessage): void {
     const turns = this.#turns;
-    if (!this.validate) return turns === undefined ? handler.receive(msg) : turns.deliver(msg);
+    if (turns?.failed) return this.#passOn(1); // its reading ended: what follows is dropped
+    if (!this.validate) {
+      if (turns !== undefined) return turns.deliver(msg);
+      handler.receive(msg);
+      return this.#passOn(1);
+    }
     // Read as a serializer reads what arrives: plain data, each field and option of its type.
     let read: WampMessage | ProtocolViolationError;
     try {
@@ -138,6 +175,14 @@ class LocalEnd implements Link {
     if (turns !== undefined) return turns.deliver(read);
     if (read instanceof ProtocolViolationError) handler.fail(read);
     else handler.receive(read);
+    this.#passOn(1);
+  }
+
+  /** Counts `n` received messages as gone from this end (handed on or dropped). */
+  #passOn(n: number): void {
+    this.#passed += n;
+    const waiters = this.#waiters;
+    while (waiters.length > 0 && waiters[0]!.until <= this.#passed) waiters.shift()!.then();
   }
 }
 
@@ -191,7 +236,7 @@ export interface LinkedPeersOptions {
  * equal(got.length, 1);
  * ```
  */
-export function linkedPeers(options: LinkedPeersOptions = {}): [Link, Link] {
+export function linkedPeers(options: LinkedPeersOptions = {}): [LocalLink, LocalLink] {
   const a = new LocalEnd(options.validate ?? false, options.info, options.paced ?? false);
   const b = new LocalEnd(false);
   a.other = b;

@@ -36,7 +36,7 @@ export {
 } from "./listener.ts";
 export type { ClientTlsOptions, DialAddress } from "./stream/dial.ts";
 export type { HttpRequestHead } from "./stream/http.ts";
-export { linkedPeers, type LinkedPeersOptions } from "./local.ts";
+export { linkedPeers, type LinkedPeersOptions, type LocalLink } from "./local.ts";
 export { type CookieOptions } from "./stream/cookie.ts";
 export { type WebSocketOptions } from "./websocket/server.ts";
 export {

@@ -116,3 +116,42 @@ for (const side of ["its own side", "the other side"] as const) {
     equal(closedCalls, 1);
   });
 }
+
+/**
+ * `whenHandedOn`: called once what the other end sent before has left a
+ * paced end, handed on in later turns or dropped (the end closed by its
+ * own side; a message it could not accept ended its reading), never
+ * before: the HTTP bridge keeps a request's slot until then.
+ */
+for (const ending of ["handed on", "closed", "a bad message"] as const) {
+  Deno.test(`a paced in-process end tells when what it kept is gone: ${ending}`, async () => {
+    const [routerEnd, clientEnd] = linkedPeers({ validate: true, paced: true });
+    const got: number[] = [];
+    routerEnd.bind({
+      receive(msg) {
+        if (msg.type !== MessageType.PUBLISH) return;
+        got.push(msg.request);
+        const until = Date.now() + 5;
+        while (Date.now() < until) { /* busy */ }
+        if (ending === "closed" && msg.request === 10) routerEnd.close();
+      },
+      fail() {},
+      closed() {},
+    });
+    let told = false;
+    routerEnd.whenHandedOn(() => told = true); // nothing sent yet: at once
+    ok(told);
+    for (let request = 1; request <= 20; request++) {
+      const options = ending === "a bad message" && request === 12 ? { acknowledge: 1 } : {};
+      clientEnd.send(
+        { type: MessageType.PUBLISH, request, options, topic: "com.example.t" } as never,
+      );
+    }
+    const gone = new Promise<number>((resolve) =>
+      routerEnd.whenHandedOn(() => resolve(got.length))
+    );
+    const handed = await within(gone, 2000, "told");
+    equal(handed, ending === "handed on" ? 20 : ending === "closed" ? 10 : 11);
+    clientEnd.close();
+  });
+}
