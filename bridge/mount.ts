@@ -10,7 +10,7 @@
 import type { HttpAdmission, HttpMount } from "../transports/stream/http_server.ts";
 import type { HttpRequestHead } from "../transports/stream/http.ts";
 import { SourceLimit } from "../transports/sources.ts";
-import { type PeerAcceptor, sourceOf } from "../wamp/mod.ts";
+import type { PeerAcceptor } from "../wamp/mod.ts";
 import { metricsOf, type RouterMetrics } from "../router/metrics.ts";
 import { type RequestAuth, requestAuths, type SignedFields } from "./auth.ts";
 import type { SharedSignatures } from "./signing_key.ts";
@@ -20,7 +20,11 @@ import { call, publish, webhook } from "./inbound.ts";
 import { BridgeSession } from "./session.ts";
 import { subscribe } from "./subscriber.ts";
 
-/** The bridge mounted on listeners; close it with the router. */
+/**
+ * The bridge mounted on listeners; close it with the router. A program's
+ * own server may call `handle(request, peer)` without `admit`: the checks
+ * are made then, per source for the `peer` given ("" is not counted).
+ */
 export interface HttpBridge extends HttpMount {
   /** Leaves every path's session and ends open streams. */
   close(): Promise<void>;
@@ -51,6 +55,7 @@ const UNVERIFIED_PER_SLOT = 4;
  * Until its body arrived (signed: until verified) it counts against its
  * source's `maxPendingPerSource`; a subscriber request counts against its
  * source's `maxStreamsPerSource` until it is released (its stream ended).
+ * One from an unknown peer counts against neither.
  */
 class Admitted implements HttpAdmission {
   readonly path: BridgePath;
@@ -60,26 +65,25 @@ class Admitted implements HttpAdmission {
   /** A signed request's fields, for the signature check once the body is read. */
   readonly signed: SignedFields | undefined;
   #held = false;
-  /** While pending (body not arrived; signed: not verified): the source it counts against. */
-  #pending: string | undefined;
-  /** Until released: the peer it counts for in the path's `streams` (a subscriber path's). */
-  #peer: string | undefined;
+  /** The peer it came from (undefined: unknown), counted in the path's `pending` and `streams`. */
+  readonly #peer: string | undefined;
+  /** Whether it is pending (body not arrived; signed: not verified), and counted in `streams`. */
+  #pending = true;
+  #streaming = true;
 
   constructor(
     path: BridgePath,
     url: URL,
     maxBodySize: number,
     signed: SignedFields | undefined,
-    source: string,
     peer: string | undefined,
   ) {
     this.path = path;
     this.url = url;
     this.maxBodySize = maxBodySize;
     this.signed = signed;
-    this.#pending = source;
-    path.pending.set(source, (path.pending.get(source) ?? 0) + 1);
     this.#peer = peer;
+    path.pending.add(peer);
     path.streams.add(peer);
     if (signed === undefined) this.take();
     else path.verifying++;
@@ -102,9 +106,10 @@ class Admitted implements HttpAdmission {
   /** Gives the slot (or the place for verifying), and a stream's count, back (once). */
   release(): void {
     this.#settled();
-    const peer = this.#peer;
-    this.#peer = undefined; // removed once: removing undefined counts nothing
-    this.path.streams.remove(peer);
+    if (this.#streaming) {
+      this.#streaming = false;
+      this.path.streams.remove(this.#peer);
+    }
     if (!this.#held) return;
     this.#held = false;
     this.path.inFlight--;
@@ -112,19 +117,21 @@ class Admitted implements HttpAdmission {
 
   /** No longer pending: its source's count (and a signed request's place for verifying) freed. */
   #settled(): void {
-    const source = this.#pending;
-    if (source === undefined) return;
-    this.#pending = undefined;
+    if (!this.#pending) return;
+    this.#pending = false;
     const { path } = this;
     if (this.signed !== undefined) path.verifying--;
-    const left = path.pending.get(source)! - 1;
-    if (left > 0) path.pending.set(source, left);
-    else path.pending.delete(source);
+    path.pending.remove(this.#peer);
   }
 
   abandon(): void {
     this.release();
   }
+}
+
+/** A peer's address; undefined when unknown (not given, or ""): not counted per source. */
+function known(peer: string | undefined): string | undefined {
+  return peer === "" ? undefined : peer;
 }
 
 /** One configured path. */
@@ -138,8 +145,8 @@ class BridgePath {
   inFlight = 0;
   /** Signed requests let in whose signature is not verified yet (a bound on their bodies). */
   verifying = 0;
-  /** Pending requests (body not arrived; signed: not verified) by source address. */
-  readonly pending = new Map<string, number>();
+  /** Requests pending (body not arrived; signed: not verified) per source, `maxPendingPerSource`. */
+  readonly pending: SourceLimit;
   /**
    * Subscriber requests let in (streams open) per source address,
    * against `maxStreamsPerSource`; other paths count none.
@@ -151,6 +158,7 @@ class BridgePath {
   constructor(router: PeerAcceptor, options: BridgeOptions, auth: RequestAuth) {
     this.options = options;
     this.method = options.type === "subscriber" ? "GET" : "POST";
+    this.pending = new SourceLimit(options.maxPendingPerSource);
     this.streams = new SourceLimit(options.type === "subscriber" ? options.maxStreamsPerSource : 0);
     try {
       this.#metrics = metricsOf(router);
@@ -166,7 +174,7 @@ class BridgePath {
    * admission holding an in-flight slot, or a refusal answered before the
    * body is read.
    */
-  admit(head: HttpRequestHead, url: URL, peer = ""): number | Admitted | Response {
+  admit(head: HttpRequestHead, url: URL, peer?: string): number | Admitted | Response {
     const admitted = this.#preflight(head.method, head.headers) ??
       this.#admit(head.method, url, head.headers, peer);
     if (!(admitted instanceof Response)) return admitted;
@@ -174,8 +182,12 @@ class BridgePath {
     return this.#cors(head.headers, admitted);
   }
 
-  async handle(request: Request, admitted: Admitted | undefined): Promise<Response> {
-    const response = await this.#answer(request, admitted);
+  /**
+   * Answers a request: let in by {@linkcode BridgePath.admit} (`admitted`),
+   * or checked now as `admit` would, as coming from `peer`.
+   */
+  async handle(request: Request, admitted?: Admitted, peer?: string): Promise<Response> {
+    const response = await this.#answer(request, admitted, peer);
     this.#metrics?.bridgeRequests.add(`${this.options.path} ${response.status}`);
     return this.#cors(request.headers, response);
   }
@@ -190,10 +202,9 @@ class BridgePath {
    * What can be refused from the head alone, in this order: the method,
    * the declared body size (a GET takes none), the in-flight limit, the
    * credentials, the limits per source. Let in, the request takes a slot.
-   * `peer` is "" when unknown (`handle` without `admit`): its streams are
-   * not counted.
+   * A request from an unknown `peer` is not counted per source.
    */
-  #admit(method: string, url: URL, headers: Headers, peer: string): Admitted | Response {
+  #admit(method: string, url: URL, headers: Headers, peer?: string): Admitted | Response {
     const { options } = this;
     if (method !== this.method) return this.#notAllowed();
     const limit = method === "GET" ? 0 : options.maxBodySize;
@@ -201,22 +212,19 @@ class BridgePath {
     if (this.inFlight >= options.maxInFlight) return this.#busy();
     const checked = this.auth.checkHead(headers, url);
     if (checked instanceof Response) return checked;
-    const source = sourceOf(peer);
     // Requests whose bodies have not all arrived (signed: not verified yet), per source address:
     // one client cannot hold the path's slots with heads whose bodies never finish.
-    const most = options.maxPendingPerSource;
-    if (most > 0 && (this.pending.get(source) ?? 0) >= most) return this.#busySource();
+    if (!this.pending.admits(peer)) return this.#busySource();
     // Open streams, per source address: nor with streams it keeps open (an open path needs no
     // credentials). Counted from the head, so many heads at once cannot get past it.
-    const known = peer === "" ? undefined : peer;
-    if (!this.streams.admits(known)) return this.#busyStreams();
+    if (!this.streams.admits(peer)) return this.#busyStreams();
     if (checked !== undefined && this.verifying >= UNVERIFIED_PER_SLOT * options.maxInFlight) {
       return this.#busy();
     }
-    return new Admitted(this, url, limit, checked, source, known);
+    return new Admitted(this, url, limit, checked, peer);
   }
 
-  async #answer(request: Request, admitted: Admitted | undefined): Promise<Response> {
+  async #answer(request: Request, admitted?: Admitted, peer?: string): Promise<Response> {
     const { options, method } = this;
     if (request.method === "OPTIONS" && options.cors !== undefined) {
       return new Response(null, {
@@ -231,7 +239,7 @@ class BridgePath {
     }
     // Not let in by a listener (a caller of handle() without admit()): the same checks now.
     const ticket = admitted ??
-      this.#admit(request.method, new URL(request.url), request.headers, "");
+      this.#admit(request.method, new URL(request.url), request.headers, peer);
     if (ticket instanceof Response) return ticket;
     ticket.arrived(); // the listener read the body before handing the request on
     const { url } = ticket;
@@ -361,10 +369,11 @@ export function httpBridge(
   return {
     handles: (path) => paths.has(path),
     admit(head: HttpRequestHead, url: URL, peer?: string): number | HttpAdmission | Response {
-      return paths.get(url.pathname)?.admit(head, url, peer) ?? 0;
+      return paths.get(url.pathname)?.admit(head, url, known(peer)) ?? 0;
     },
-    handle(request: Request, _peer: string, admission?: HttpAdmission): Promise<Response> {
-      // Let in by this bridge's admit(): its path; else the URL's (and the checks admit() makes).
+    handle(request: Request, peer: string, admission?: HttpAdmission): Promise<Response> {
+      // Let in by this bridge's admit(): its path; else the URL's (and the checks admit() makes,
+      // per source when the peer is known).
       if (
         admission instanceof Admitted && paths.get(admission.path.options.path) === admission.path
       ) {
@@ -372,7 +381,7 @@ export function httpBridge(
       }
       const path = paths.get(new URL(request.url).pathname);
       if (path === undefined) return Promise.resolve(new Response("Not found\n", { status: 404 }));
-      return path.handle(request, undefined);
+      return path.handle(request, undefined, known(peer));
     },
     async close(): Promise<void> {
       await Promise.all([...paths.values()].map((p) => p.session.close()));

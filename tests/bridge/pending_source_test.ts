@@ -3,13 +3,18 @@
  * 2, a third request from one address whose first two bodies are still
  * arriving (signed: not verified yet) is answered 429 from its head,
  * another address's request is let in, and a body that completes frees
- * its place. Raw sockets, so a body can be held back.
+ * its place. Raw sockets, so a body can be held back. A program that
+ * calls the bridge's `handle()` itself (behind its own `Deno.serve`) has
+ * its requests counted per the peer it gives.
  */
 
-import { equal, match } from "node:assert/strict";
+import { deepEqual, equal, match } from "node:assert/strict";
 import net from "node:net";
+import { Router } from "../../mod.ts";
 import { signRequest } from "../../bridge/auth.ts";
-import { portOf, startBridge } from "./_bridge.ts";
+import { resolveBridgeOptions } from "../../bridge/config.ts";
+import { httpBridge } from "../../bridge/mount.ts";
+import { portOf, REALM, startBridge } from "./_bridge.ts";
 
 const SIGNED = { key: "app1", secret: "a-signing-secret-0123", timestampDelta: 300 };
 const BODY = JSON.stringify({ topic: "com.example.news", args: ["hi"] });
@@ -87,3 +92,51 @@ for (const auth of ["none", "signed"] as const) {
     }
   });
 }
+
+/**
+ * `handle()` without `admit()` (the bridge behind a program's own server):
+ * signed requests count per the peer given, until verified. They all
+ * counted against one address "" before: 12 at once from 12 addresses got
+ * 202 x 8 and 429 x 4 ("from your address"), and 8 slow uploads from one
+ * address held every other address's signed requests. An unknown peer
+ * ("") is not counted.
+ */
+Deno.test("handle() without admit(): signed requests count against the peer given, not one shared address", async () => {
+  const router = new Router({ realms: [REALM], logger: () => {} });
+  const bridge = httpBridge(router, [resolveBridgeOptions({
+    path: "/pub",
+    type: "publisher",
+    realm: "realm1",
+    role: "app",
+    auth: SIGNED,
+  }, "bridges[0]")]);
+  let seq = 0;
+  /** 12 signed requests at once, the i-th from `peer(i)`; their statuses. */
+  const burst = async (peer: (i: number) => string) => {
+    const targets = await Promise.all(
+      Array.from({ length: 12 }, () => signRequest("/pub", { ...SIGNED, body: BODY, seq: ++seq })),
+    );
+    const answers = await Promise.all(
+      targets.map((target, i) =>
+        bridge.handle(
+          new Request(`http://127.0.0.1${target}`, { method: "POST", body: BODY }),
+          peer(i),
+        )
+      ),
+    );
+    for (const answer of answers) await answer.body?.cancel();
+    return answers.map((answer) => answer.status);
+  };
+  try {
+    deepEqual(await burst((i) => `tcp4:10.0.0.${i + 1}:5000`), Array(12).fill(202));
+    // From one address: 8 (maxPendingPerSource) still being verified, the rest refused.
+    deepEqual(await burst(() => "tcp4:10.0.0.1:5000"), [
+      ...Array(8).fill(202),
+      ...Array(4).fill(429),
+    ]);
+    deepEqual(await burst(() => ""), Array(12).fill(202));
+  } finally {
+    await bridge.close();
+    await router.close();
+  }
+});
