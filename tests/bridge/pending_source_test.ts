@@ -140,3 +140,52 @@ Deno.test("handle() without admit(): signed requests count against the peer give
     await router.close();
   }
 });
+
+/**
+ * A signed request counts against its source's `maxPendingPerSource`
+ * until its signature is verified, not only until its body arrived: a
+ * body's arrival shows only the key, which is public. Three requests at
+ * once from one address, their bodies whole (in process), with 2: an open
+ * path takes all three, a signed path the two first (still being
+ * verified when the third came), and verifying frees their places.
+ */
+Deno.test("maxPendingPerSource: a signed request counts as pending until its signature is verified", async () => {
+  const router = new Router({ realms: [REALM], logger: () => {} });
+  const path = (auth: unknown) => ({
+    path: auth === "none" ? "/open" : "/signed",
+    type: "publisher",
+    realm: "realm1",
+    role: "app",
+    auth,
+    maxPendingPerSource: 2,
+  });
+  const bridge = httpBridge(router, [
+    resolveBridgeOptions(path("none"), "bridges[0]"),
+    resolveBridgeOptions(path(SIGNED), "bridges[1]"),
+  ]);
+  let seq = 0;
+  const three = async (signed: boolean) => {
+    const targets = await Promise.all(
+      Array.from(
+        { length: 3 },
+        () => signed ? signRequest("/signed", { ...SIGNED, body: BODY, seq: ++seq }) : "/open",
+      ),
+    );
+    const answers = await Promise.all(targets.map((target) =>
+      bridge.handle(
+        new Request(`http://127.0.0.1${target}`, { method: "POST", body: BODY }),
+        "tcp4:10.0.0.1:5000",
+      )
+    ));
+    for (const answer of answers) await answer.body?.cancel();
+    return answers.map((answer) => answer.status);
+  };
+  try {
+    deepEqual(await three(false), [202, 202, 202]);
+    deepEqual(await three(true), [202, 202, 429]);
+    deepEqual(await three(true), [202, 202, 429], "verified, the first two freed their places");
+  } finally {
+    await bridge.close();
+    await router.close();
+  }
+});
