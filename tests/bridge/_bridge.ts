@@ -1,5 +1,6 @@
 /** Test harness: a router with realm1 (roles app and limited), the HTTP bridge on a real port. */
 
+import net from "node:net";
 import {
   connect,
   listen,
@@ -130,4 +131,49 @@ export async function exchange(port: number, text: string, responses = 1): Promi
 /** The port of `http://127.0.0.1:<port>`. */
 export function portOf(base: string): number {
   return Number(new URL(base).port);
+}
+
+/** A connection to the bridge from a given local address, and what it received. */
+export interface RawFrom {
+  readonly socket: net.Socket;
+  /** Resolves with what arrived once `whole` says it is whole; rejects if it closes first. */
+  until(whole: (text: string) => boolean): Promise<string>;
+  /** Resolves with everything that arrived, once the connection closed. */
+  readonly ended: Promise<string>;
+}
+
+/**
+ * Connects to `127.0.0.1:port` from `localAddress` (`127.0.0.2` is
+ * another source address), over `node:net`, which can bind one.
+ */
+export async function connectFrom(port: number, localAddress: string): Promise<RawFrom> {
+  const socket = net.connect({ host: "127.0.0.1", port, localAddress });
+  await new Promise((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+  let text = "";
+  let waiters: { whole: (text: string) => boolean; resolve(text: string): void }[] = [];
+  const ended = new Promise<string>((resolve) =>
+    socket.on("close", () => {
+      for (const w of waiters) w.resolve(text); // the check below refuses it
+      waiters = [];
+      resolve(text);
+    })
+  );
+  socket.on("data", (chunk: Uint8Array) => {
+    text += new TextDecoder().decode(chunk);
+    const done = waiters.filter((w) => w.whole(text));
+    waiters = waiters.filter((w) => !done.includes(w));
+    for (const w of done) w.resolve(text);
+  });
+  socket.on("error", () => {}); // then closed
+  return {
+    socket,
+    ended,
+    async until(whole) {
+      const got = whole(text) || socket.closed
+        ? text
+        : await new Promise<string>((resolve) => waiters.push({ whole, resolve }));
+      if (!whole(got)) throw new Error(`closed before a whole answer: ${JSON.stringify(got)}`);
+      return got;
+    },
+  };
 }

@@ -5,9 +5,8 @@
  */
 
 import { equal, match } from "node:assert/strict";
-import net from "node:net";
 import { signRequest } from "../../bridge/auth.ts";
-import { exchange, portOf, post, startBridge } from "./_bridge.ts";
+import { connectFrom, exchange, portOf, post, startBridge } from "./_bridge.ts";
 
 const AUTH = { token: "t0ken" };
 const BRIDGES = [
@@ -256,20 +255,20 @@ Deno.test("unverified signed heads from one source address are bounded (8), not 
 });
 
 /** A POST to `path` sent whole, from `localAddress`; resolves with the raw answer. */
-function postFrom(port: number, localAddress: string, path: string, headers: string, body: string) {
-  return new Promise<string>((resolve, reject) => {
-    const socket = net.connect({ host: "127.0.0.1", port, localAddress }, () => {
-      socket.write(
-        `POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n${headers}` +
-          `content-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
-      );
-    });
-    let text = "";
-    socket.on("data", (chunk: Uint8Array) => text += new TextDecoder().decode(chunk));
-    socket.on("end", () => resolve(text));
-    socket.on("error", reject);
-    socket.setTimeout(5000, () => socket.destroy(new Error("timeout")));
-  });
+async function postFrom(
+  port: number,
+  localAddress: string,
+  path: string,
+  headers: string,
+  body: string,
+): Promise<string> {
+  const { socket, ended } = await connectFrom(port, localAddress);
+  socket.setTimeout(5000, () => socket.destroy());
+  socket.write(
+    `POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n${headers}` +
+      `content-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+  );
+  return await ended;
 }
 
 Deno.test("on open and bearer paths, heads from one source whose bodies never finish are bounded (maxPendingPerSource, 8), not another source's", async () => {

@@ -9,12 +9,11 @@
  */
 
 import { deepEqual, equal, match } from "node:assert/strict";
-import net from "node:net";
 import { Router } from "../../mod.ts";
 import { signRequest } from "../../bridge/auth.ts";
 import { resolveBridgeOptions } from "../../bridge/config.ts";
 import { httpBridge } from "../../bridge/mount.ts";
-import { portOf, REALM, startBridge } from "./_bridge.ts";
+import { connectFrom, portOf, REALM, startBridge } from "./_bridge.ts";
 
 const SIGNED = { key: "app1", secret: "a-signing-secret-0123", timestampDelta: 300 };
 const BODY = JSON.stringify({ topic: "com.example.news", args: ["hi"] });
@@ -28,14 +27,7 @@ interface Held {
 
 /** Opens a connection from `localAddress` and sends a POST's head with a first byte of `body`. */
 async function hold(port: number, localAddress: string, target: string): Promise<Held> {
-  const socket = net.connect({ host: "127.0.0.1", port, localAddress });
-  await new Promise((resolve, reject) => socket.once("connect", resolve).once("error", reject));
-  let text = "";
-  const ended = new Promise<string>((resolve) => {
-    socket.on("data", (chunk: Uint8Array) => text += new TextDecoder().decode(chunk));
-    socket.on("close", () => resolve(text));
-  });
-  socket.on("error", () => {});
+  const { socket, ended } = await connectFrom(port, localAddress);
   socket.write(
     `POST ${target} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n` +
       `content-length: ${BODY.length}\r\nconnection: close\r\n\r\n${BODY.slice(0, 1)}`,

@@ -10,8 +10,8 @@
  */
 
 import { deepEqual, equal, match } from "node:assert/strict";
-import net from "node:net";
-import { portOf, startBridge } from "./_bridge.ts";
+import type net from "node:net";
+import { connectFrom, portOf, startBridge } from "./_bridge.ts";
 
 /** An open subscriber path of role `app`, with `more` settings. */
 const open = (path: string, more: Record<string, unknown> = {}) => ({
@@ -37,35 +37,20 @@ interface Answer {
  * or a stream's `: subscribed` comment (its subscription made). Close an
  * open stream with `socket.destroy()`.
  */
-function get(port: number, localAddress: string, target: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: "127.0.0.1", port, localAddress }, () => {
-      socket.write(`GET ${target} HTTP/1.1\r\nhost: x\r\n\r\n`);
-    });
-    const ended = new Promise<void>((done) => socket.on("close", () => done()));
-    let text = "";
-    const settle = () => {
-      const end = text.indexOf("\r\n\r\n");
-      if (end < 0) return;
-      const status = Number(text.slice(9, 12));
-      const length = /content-length: (\d+)/i.exec(text.slice(0, end))?.[1];
-      const body = text.slice(end + 4);
-      const whole = length === undefined
-        ? /: subscribed \d+\n/.test(body)
-        : body.length >= Number(length);
-      if (whole) resolve({ status, text: body, socket, ended });
-    };
-    socket.on("data", (chunk: Uint8Array) => {
-      text += new TextDecoder().decode(chunk);
-      settle();
-    });
-    socket.on("error", reject);
-    socket.on("close", () => reject(new Error(`closed before an answer: ${JSON.stringify(text)}`)));
-    socket.setTimeout(5000, () => socket.destroy(new Error("no answer in 5 s")));
-  }).then((answer) => {
-    (answer as Answer).socket.setTimeout(0);
-    return answer as Answer;
+async function get(port: number, localAddress: string, target: string): Promise<Answer> {
+  const { socket, ended, until } = await connectFrom(port, localAddress);
+  socket.write(`GET ${target} HTTP/1.1\r\nhost: x\r\n\r\n`);
+  socket.setTimeout(5000, () => socket.destroy()); // no answer in 5 s
+  const text = await until((got) => {
+    const end = got.indexOf("\r\n\r\n");
+    if (end < 0) return false;
+    const length = /content-length: (\d+)/i.exec(got.slice(0, end))?.[1];
+    const body = got.slice(end + 4);
+    return length === undefined ? /: subscribed \d+\n/.test(body) : body.length >= Number(length);
   });
+  socket.setTimeout(0);
+  const body = text.slice(text.indexOf("\r\n\r\n") + 4);
+  return { status: Number(text.slice(9, 12)), text: body, socket, ended: ended.then(() => {}) };
 }
 
 /** A request answered at once (a refusal): its status and body; its connection closed. */
