@@ -20,7 +20,8 @@
  * Bounded: at most {@linkcode MAX_SOURCES} sources and
  * {@linkcode MAX_FAILURE_TIMES} times in all; past either, the source whose
  * last failure is the oldest is forgotten, as is any source once its last
- * failure is `window` old. O(1) per step (amortized). The clock is
+ * failure is `window` old. O(1) per step (amortized: a step may forget
+ * the sources whose window passed since the last one). The clock is
  * injected; the tracker never reads one itself.
  *
  * @module
@@ -66,7 +67,7 @@ export const MAX_WINDOW = 86_400_000;
 /** The most sources the tracker holds; past it, the one whose last failure is the oldest goes. */
 export const MAX_SOURCES = 65_536;
 
-/** The most failure times the tracker holds in all; past it, the same (full: about 20 MiB in all). */
+/** The most failure times the tracker holds in all; past it, the same (full: about 22 MiB in all). */
 export const MAX_FAILURE_TIMES = 1 << 20;
 
 /** The methods a source at the limit may still use: they compare nothing a client could guess. */
@@ -108,10 +109,18 @@ export function resolveFailedLogins(
   return { perSource, window };
 }
 
-/** One source's last failures: a ring of at most `perSource` times, oldest at `next` once full. */
+/**
+ * One source's last failures: a ring of at most `perSource` times, oldest
+ * at `next` once full; and its place in the list of sources by last
+ * failure (a linked list: moving a source to its end, or dropping the
+ * first, costs the same however many went before).
+ */
 interface Failures {
+  readonly source: string;
   readonly times: number[];
   next: number;
+  older: Failures | undefined;
+  newer: Failures | undefined;
 }
 
 /** What the tracker needs from the router. */
@@ -165,8 +174,11 @@ export class AuthenticationFailures {
   #host: FailureHost;
   #maxSources: number;
   #maxTimes: number;
-  /** By source, ordered by last failure (oldest first). */
+  /** By source. */
   #sources = new Map<string, Failures>();
+  /** The sources by last failure: the oldest, the newest. */
+  #oldest: Failures | undefined;
+  #newest: Failures | undefined;
   /** Times held in all. */
   #kept = 0;
 
@@ -205,8 +217,13 @@ export class AuthenticationFailures {
     const now = this.#host.now();
     this.#forget(now);
     const source = sourceOf(peer);
-    const failures = this.#sources.get(source) ?? { times: [], next: 0 };
-    this.#sources.delete(source); // set again below: the newest last failure goes last
+    let failures = this.#sources.get(source);
+    if (failures === undefined) {
+      failures = { source, times: [], next: 0, older: undefined, newer: undefined };
+      this.#sources.set(source, failures);
+    } else {
+      this.#unlink(failures);
+    }
     const { times } = failures;
     if (times.length < this.#perSource) {
       times.push(now);
@@ -215,9 +232,9 @@ export class AuthenticationFailures {
       times[failures.next] = now;
       failures.next = (failures.next + 1) % this.#perSource;
     }
-    this.#sources.set(source, failures);
+    this.#link(failures); // the newest last failure
     while (this.#sources.size > this.#maxSources || this.#kept > this.#maxTimes) {
-      this.#drop(this.#sources.keys().next().value!);
+      this.#drop(this.#oldest!);
     }
   }
 
@@ -272,15 +289,35 @@ export class AuthenticationFailures {
 
   /** Forgets the sources whose last failure is `window` old (they come first). */
   #forget(now: number): void {
-    for (const [source, { times, next }] of this.#sources) {
-      const last = times[(next + times.length - 1) % times.length]!;
-      if (now - last < this.#window) return;
-      this.#drop(source);
+    for (let oldest = this.#oldest; oldest !== undefined; oldest = this.#oldest) {
+      const { times, next } = oldest;
+      if (now - times[(next + times.length - 1) % times.length]! < this.#window) return;
+      this.#drop(oldest);
     }
   }
 
-  #drop(source: string): void {
-    this.#kept -= this.#sources.get(source)?.times.length ?? 0;
-    this.#sources.delete(source);
+  #drop(failures: Failures): void {
+    this.#unlink(failures);
+    this.#sources.delete(failures.source);
+    this.#kept -= failures.times.length;
+  }
+
+  /** Puts a source last in the list. */
+  #link(failures: Failures): void {
+    failures.older = this.#newest;
+    failures.newer = undefined;
+    if (this.#newest === undefined) this.#oldest = failures;
+    else this.#newest.newer = failures;
+    this.#newest = failures;
+  }
+
+  /** Takes a source out of the list. */
+  #unlink(failures: Failures): void {
+    const { older, newer } = failures;
+    if (older === undefined) this.#oldest = newer;
+    else older.newer = newer;
+    if (newer === undefined) this.#newest = older;
+    else newer.older = older;
+    failures.older = failures.newer = undefined;
   }
 }
