@@ -1,7 +1,7 @@
 /**
  * The opening handshake as one state machine (spec "Session Establishment"): HELLO, then
  * AUTHENTICATE when challenged, each answered with CHALLENGE, WELCOME or ABORT.
- * {@linkcode acceptHello} takes the first look (roles, realm, which of the realm's
+ * `accept_hello.ts` takes the first look (roles, realm, which of the realm's
  * authentication methods runs); {@linkcode Acceptor} runs the method's steps. A step the
  * method may take its time over (a custom method's promise, a dynamic authenticator) is a
  * {@linkcode RunTask} the shell runs and resumes, and the router's `authTimeout` an
@@ -17,88 +17,18 @@ import {
   type Dict,
   ErrorUri,
   type HelloMessage,
-  isValidUri,
   MessageType,
   type TransportInfo,
   type WampMessage,
 } from "../../wamp/mod.ts";
-import type { Authenticator, AuthOutcome, AuthRequest, Identity } from "./auth/authenticator.ts";
+import type { AuthOutcome, AuthRequest, Identity } from "./auth/authenticator.ts";
+import { abort, acceptHello, type HelloRealm } from "./accept_hello.ts";
 import { type Effect, NOTHING, type Output, type RunTask, type Settled } from "./output.ts";
 import { type ResolvedRealmOptions, trustLevelFor } from "./realm_options.ts";
 import type { Logger, SessionInfo } from "./types.ts";
 import { welcomeDetails } from "./welcome.ts";
-import { vouched } from "./auth/vouched.ts";
-import { helloAttributes, helloRoles } from "./kept_hello.ts";
+import { helloAttributes } from "./kept_hello.ts";
 import type { AuthenticationFailures } from "./auth/authentication_failures.ts";
-
-/** What a HELLO needs from its realm. */
-export interface HelloRealm {
-  /** The realm's name. */
-  readonly name: string;
-  /** Its authentication methods, by authmethod name. */
-  readonly authenticators: ReadonlyMap<string, Authenticator>;
-  /** Whether it holds as many sessions as it may. */
-  readonly full?: boolean;
-}
-
-/** The outcome of a HELLO: the method that continues, or an ABORT. */
-export type Acceptance =
-  | { readonly authenticator: Authenticator; readonly roles: Dict }
-  | { readonly abort: AbortMessage };
-
-function abort(reason: string, message: string): { readonly abort: AbortMessage } {
-  return { abort: { type: MessageType.ABORT, details: { message }, reason } };
-}
-
-/**
- * Decides whether a HELLO may go on, and with which authentication method:
- * the first of the client's `authmethods` (in its order) that the realm
- * offers and can serve on this transport; a HELLO without `authmethods`
- * asks for anonymous.
- *
- * @param hello The HELLO message.
- * @param realm The realm it names, or `undefined` if there is none.
- * @param transport The transport it came over.
- * @returns The chosen method and the client's roles (as the session keeps
- * them: `kept_hello.ts`), or the ABORT to send.
- */
-export function acceptHello(
-  hello: HelloMessage,
-  realm: HelloRealm | undefined,
-  transport: TransportInfo = { type: "unknown" },
-): Acceptance {
-  const roles = helloRoles(hello.details.roles);
-  if (roles === undefined) {
-    return abort(
-      ErrorUri.PROTOCOL_VIOLATION,
-      "HELLO.Details.roles must announce publisher, subscriber, caller or callee",
-    );
-  }
-  if (!isValidUri(hello.realm)) {
-    return abort(ErrorUri.INVALID_URI, `Invalid realm URI "${hello.realm}"`);
-  }
-  if (realm === undefined) {
-    return abort(ErrorUri.NO_SUCH_REALM, `Realm "${hello.realm}" does not exist`);
-  }
-  if (realm.full) {
-    return abort(ErrorUri.REALM_FULL, `Realm "${realm.name}" is full`);
-  }
-  if (transport.identity !== undefined) {
-    return { authenticator: vouched(transport.identity), roles };
-  }
-  const offered = hello.details.authmethods;
-  const methods = offered !== undefined && offered.length > 0 ? offered : ["anonymous"];
-  for (const method of methods) {
-    const authenticator = realm.authenticators.get(method);
-    if (authenticator === undefined) continue;
-    if (authenticator.accepts?.(realm.name, transport) === false) continue;
-    return { authenticator, roles };
-  }
-  return abort(
-    ErrorUri.NO_AUTH_METHOD,
-    `None of the offered authmethods is available on realm "${realm.name}"`,
-  );
-}
 
 /** A realm as the acceptor sees it: {@linkcode HelloRealm} and its trust levels. */
 export interface AcceptorRealm extends HelloRealm {

@@ -1,11 +1,6 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import {
-  type Acceptance,
-  acceptHello,
-  Acceptor,
-  type AcceptorRealm,
-  type HelloRealm,
-} from "../../router/core/acceptor.ts";
+import { type Acceptance, acceptHello, type HelloRealm } from "../../router/core/accept_hello.ts";
+import { Acceptor, type AcceptorRealm } from "../../router/core/acceptor.ts";
 import {
   type ArmTimer,
   type CancelTimer,
