@@ -109,6 +109,7 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
   #roles: Dict = {};
   #answer: Answer | undefined;
   #armed = false;
+  #running = false; // a step runs: it holds a place of its source (authentication_failures.ts)
   #ended: AbortController | undefined; // aborts when the handshake ends: a router call is cancelled
   #result: AcceptorResult<R> | undefined;
 
@@ -215,8 +216,9 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
   /** Runs a step as a task; its outcome continues the handshake (ending it aborts an `ask`). */
   #task(run: (ended?: AbortSignal) => unknown, then: Then, ask = false): Output {
     const step = { method: this.#method, session: this.#id, transport: this.#transport };
-    const refused = this.#host.failedLogins?.refusal({ ...step, hello: this.#hello! });
+    const refused = this.#host.failedLogins?.begin({ ...step, hello: this.#hello! });
     if (refused !== undefined) return this.#abort(refused); // its source failed too often: at once
+    this.#running = true;
     const task: RunTask = {
       kind: "task",
       run: () => run(ask ? (this.#ended ??= new AbortController()).signal : undefined),
@@ -244,6 +246,7 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
     } catch (error) {
       return this.#deny(error);
     }
+    this.#ran(false);
     if ("ask" in outcome) return this.#task(outcome.ask, outcome.next, true);
     this.#answer = outcome.answer;
     return this.#send({
@@ -294,7 +297,8 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
     const [session, method, event] = [this.#id, this.#method, "authentication_failed"];
     const fields = { realm, session, authid, method, transport, peer, reason: why, event };
     this.#host.log("warn", `Session ${session}: ${method} authentication failed: ${why}`, fields);
-    this.#host.failedLogins?.failed(method, peer);
+    if (this.#running) this.#ran(true);
+    else this.#host.failedLogins?.failed(method, peer); // no step ran: the client did not answer
     return this.#abort(abort(ErrorUri.AUTHENTICATION_FAILED, "authentication failed").abort);
   }
 
@@ -305,8 +309,16 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
     return this.#send(msg, effects);
   }
 
-  /** Stops the timer (if armed) and forgets the CHALLENGE. */
+  /** The step that ran is over: its place is free, or taken by a failed login. */
+  #ran(failed: boolean): void {
+    if (!this.#running) return;
+    this.#running = false;
+    this.#host.failedLogins?.end(this.#method, this.#transport.peer, failed);
+  }
+
+  /** Stops the timer (if armed), forgets the CHALLENGE, frees the step's place. */
   #end(): Effect[] {
+    this.#ran(false);
     this.#answer = undefined;
     this.#ended?.abort(); // a router call still out for it is cancelled
     if (!this.#armed) return [];

@@ -10,6 +10,7 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import {
   AuthenticationFailures,
+  CHECKING_MESSAGE,
   MAX_SOURCES,
   REFUSED_MESSAGE,
   resolveFailedLogins,
@@ -148,7 +149,7 @@ Deno.test("AuthenticationFailures: a check after 65,535 sources were dropped cos
   ok(dropped < 10 * control, `${dropped.toFixed(1)} ms against ${control.toFixed(1)} ms`);
 });
 
-Deno.test("AuthenticationFailures.refusal(): the ABORT, one log line with the event, and the count", () => {
+Deno.test("AuthenticationFailures.begin(): the ABORT, one log line with the event, and the count", () => {
   const lines: [string, string, LogFields | undefined][] = [];
   let refused = 0;
   const failures = new AuthenticationFailures({ perSource: 1, window: 1000 }, {
@@ -162,9 +163,9 @@ Deno.test("AuthenticationFailures.refusal(): the ABORT, one log line with the ev
     details: { authid: "alice", roles: { caller: {} } },
   } as const;
   const step = { method: "ticket", session: 7, hello, transport: { type: "websocket", peer: A } };
-  equal(failures.refusal(step), undefined);
-  failures.failed("ticket", A);
-  deepEqual(failures.refusal(step), {
+  equal(failures.begin(step), undefined);
+  failures.end("ticket", A, true);
+  deepEqual(failures.begin(step), {
     type: MessageType.ABORT,
     details: { message: REFUSED_MESSAGE },
     reason: ErrorUri.AUTHENTICATION_FAILED,
@@ -184,6 +185,44 @@ Deno.test("AuthenticationFailures.refusal(): the ABORT, one log line with the ev
       event: "authentication_refused",
     },
   ]]);
+});
+
+/** A ticket login's step from `peer`, as the acceptor begins it. */
+function step(peer: string | undefined) {
+  const hello = { type: MessageType.HELLO, realm: "realm1", details: { roles: {} } } as const;
+  const transport = peer === undefined ? { type: "local" } : { type: "websocket", peer };
+  return { method: "ticket", session: 7, hello, transport };
+}
+
+Deno.test("AuthenticationFailures: each step running holds a place; failures in the window and steps running make the limit", () => {
+  // Without places, each of 50 connections from one address had a guess checked by a
+  // dynamic authenticator (5 ms) per window with perSource 3: none had failed when it began.
+  const { failures, at } = tracker(3, 1000);
+  for (let i = 0; i < 3; i++) equal(at(0).begin(step(A)), undefined);
+  equal(failures.checks, 3);
+  equal(failures.size, 0, "nothing failed yet");
+  deepEqual(at(0).begin(step(A))?.details, { message: CHECKING_MESSAGE });
+  equal(at(0).refuses("ticket", A), true);
+  equal(at(0).begin(step(B)), undefined, "another address has its own places");
+  at(0).end("ticket", B, false);
+  at(5).end("ticket", A, false); // a login welcomed (or challenged): its place is free
+  equal(at(5).begin(step(A)), undefined);
+  at(10).end("ticket", A, true);
+  at(20).end("ticket", A, true); // 2 failures, 1 step running
+  deepEqual(at(20).begin(step(A))?.details, { message: CHECKING_MESSAGE });
+  at(30).end("ticket", A, true); // 3 failures
+  equal(failures.checks, 0);
+  deepEqual(at(30).begin(step(A))?.details, { message: REFUSED_MESSAGE });
+  equal(at(1009).refuses("ticket", A), true);
+  equal(at(1010).begin(step(A)), undefined, "the failure at 10 left the window");
+  deepEqual(at(1010).begin(step(A))?.details, { message: CHECKING_MESSAGE }, "2 + 1 running");
+  at(1011).end("ticket", A, false);
+  equal(failures.checks, 0);
+  // Exempt methods and in-process sessions take no place.
+  const anonymous = { ...step(A), method: "anonymous" };
+  for (let i = 0; i < 5; i++) equal(at(1011).begin(anonymous), undefined);
+  for (let i = 0; i < 5; i++) equal(at(1011).begin(step(undefined)), undefined);
+  equal(failures.checks, 0);
 });
 
 Deno.test("resolveFailedLogins() fills in defaults and names the key of a bad value", () => {

@@ -1,10 +1,13 @@
 /**
  * Failed logins per source address (`RouterOptions.failedLogins`): at most
  * `perSource` failed authentications from one source in any `window`
- * milliseconds. While a source is at the limit, every step of a handshake
- * from it (HELLO, AUTHENTICATE, a dynamic authenticator about to be asked)
- * gets ABORT `wamp.error.authentication_failed` at once, saying why: no
- * CHALLENGE, no authenticator called, no secret compared.
+ * milliseconds. A step of a handshake (HELLO, AUTHENTICATE, a dynamic
+ * authenticator asked) holds one of its source's `perSource` places while
+ * it runs, and its failure takes the place of a failed login. While a
+ * source's failures in the window and its steps running fill its places,
+ * every step from it gets ABORT `wamp.error.authentication_failed` at
+ * once, saying why: no CHALLENGE, no authenticator called, no secret
+ * compared.
  *
  * A source is `wamp/address.ts` `sourceOf(TransportInfo.peer)` (an IPv4
  * address, an IPv6 /64, `unix` for every Unix-socket client); a session
@@ -15,8 +18,9 @@
  * as it is: otherwise one valid account would buy its holder unlimited
  * guesses at the others, `perSource - 1` at a time.
  *
- * Exact: each source keeps the times of its last `perSource` failures,
- * and is at the limit while the oldest of them is younger than `window`.
+ * Exact: each source keeps the times of its last `perSource` failures;
+ * with `n` steps running, it is at the limit while the
+ * (`perSource` - `n`)-th newest is younger than `window`.
  * Bounded: at most {@linkcode MAX_SOURCES} sources and
  * {@linkcode MAX_FAILURE_TIMES} times in all; past either, the source whose
  * last failure is the oldest is forgotten, as is any source once its last
@@ -73,8 +77,12 @@ export const MAX_FAILURE_TIMES = 1 << 20;
 /** The methods a source at the limit may still use: they compare nothing a client could guess. */
 const EXEMPT: ReadonlySet<string> = new Set(["anonymous", "cookie", "internal"]);
 
-/** What the client is told when refused. */
+/** What the client is told when refused: its address failed `perSource` times in the window. */
 export const REFUSED_MESSAGE = "Too many failed logins from this address: try again later";
+
+/** What the client is told when refused while logins from its address are being checked. */
+export const CHECKING_MESSAGE =
+  "Too many logins from this address failed or are being checked: try again later";
 
 /**
  * Reads `failedLogins`, filling in defaults.
@@ -181,6 +189,10 @@ export class AuthenticationFailures {
   #newest: Failures | undefined;
   /** Times held in all. */
   #kept = 0;
+  /** Logins being checked, by source (see {@linkcode AuthenticationFailures.begin}). */
+  #checking = new Map<string, number>();
+  /** Logins being checked in all. */
+  #checks = 0;
 
   /**
    * Creates the tracker.
@@ -204,6 +216,11 @@ export class AuthenticationFailures {
   /** How many sources are held. */
   get size(): number {
     return this.#sources.size;
+  }
+
+  /** How many steps hold a place ({@linkcode AuthenticationFailures.begin}). */
+  get checks(): number {
+    return this.#checks;
   }
 
   /**
@@ -240,7 +257,8 @@ export class AuthenticationFailures {
 
   /**
    * Whether a handshake step of `method` from `peer` is refused now: its
-   * source had `perSource` failed logins in the last `window`.
+   * source's failed logins in the last `window` and its logins being
+   * checked ({@linkcode AuthenticationFailures.begin}) make `perSource`.
    *
    * @param method The authmethod in use.
    * @param peer The transport's peer address.
@@ -248,43 +266,84 @@ export class AuthenticationFailures {
    */
   refuses(method: string, peer: string | undefined): boolean {
     if (this.#perSource === 0 || peer === undefined || EXEMPT.has(method)) return false;
-    const now = this.#host.now();
-    this.#forget(now);
-    const failures = this.#sources.get(sourceOf(peer));
-    if (failures === undefined || failures.times.length < this.#perSource) return false;
-    return now - failures.times[failures.next]! < this.#window;
+    const source = sourceOf(peer);
+    return this.#atLimit(source, this.#checking.get(source) ?? 0);
   }
 
   /**
-   * The ABORT for a step when its source is at the limit (the refusal
-   * logged, at most a few lines per source: the router's log limits lines
-   * with an `event`), else `undefined`.
+   * Begins a step of a login (one that may check a credential: each is
+   * one): the ABORT when its source is at the limit (the refusal logged,
+   * at most a few lines per source: the router's log limits lines with an
+   * `event`), else `undefined`, the step holding one of its source's
+   * `perSource` places until {@linkcode AuthenticationFailures.end}.
+   * Without places, one source could have any number of guesses checked
+   * at once (a dynamic authenticator answers later): none had failed yet
+   * when each began.
    *
    * @param step The step.
    * @returns The ABORT to send instead of going on, or `undefined`.
    */
-  refusal(step: LoginStep): AbortMessage | undefined {
-    const { method, session, hello, transport } = step;
-    if (!this.refuses(method, transport.peer)) return undefined;
+  begin(step: LoginStep): AbortMessage | undefined {
+    const { method, session, hello, transport: { peer } } = step;
+    if (this.#perSource === 0 || peer === undefined || EXEMPT.has(method)) return undefined;
+    const source = sourceOf(peer);
+    const checking = this.#checking.get(source) ?? 0;
+    if (!this.#atLimit(source, checking)) {
+      this.#checking.set(source, checking + 1);
+      this.#checks++;
+      return undefined;
+    }
     this.#host.refused?.();
-    const source = sourceOf(transport.peer!);
-    const reason =
-      `too many failed logins from ${source} (${this.#perSource} in ${this.#window} ms)`;
+    const failed = checking === 0 || this.#atLimit(source, 0);
+    const limit = `${this.#perSource} in ${this.#window} ms`;
+    const reason = failed
+      ? `too many failed logins from ${source} (${limit})`
+      : `too many logins from ${source} failed or being checked (${limit}, ${checking} being checked)`;
     this.#host.log?.("warn", `Session ${session}: ${method} authentication refused: ${reason}`, {
       realm: hello.realm,
       session,
       authid: typeof hello.details.authid === "string" ? hello.details.authid : undefined,
       method,
-      transport: transport.type,
-      peer: transport.peer,
+      transport: step.transport.type,
+      peer,
       reason,
       event: "authentication_refused", // a client can cause it at will: limited by the shell's log
     });
     return {
       type: MessageType.ABORT,
-      details: { message: REFUSED_MESSAGE },
+      details: { message: failed ? REFUSED_MESSAGE : CHECKING_MESSAGE },
       reason: ErrorUri.AUTHENTICATION_FAILED,
     };
+  }
+
+  /**
+   * Ends a step {@linkcode AuthenticationFailures.begin} let go on: its
+   * place is free again, and it counts as a failed login when `failed`.
+   *
+   * @param method The authmethod in use (as it began).
+   * @param peer The transport's peer address.
+   * @param failed Whether the login failed.
+   */
+  end(method: string, peer: string | undefined, failed: boolean): void {
+    if (this.#perSource === 0 || peer === undefined || EXEMPT.has(method)) return;
+    const source = sourceOf(peer);
+    const checking = this.#checking.get(source) ?? 0;
+    if (checking > 1) this.#checking.set(source, checking - 1);
+    else this.#checking.delete(source);
+    if (checking > 0) this.#checks--;
+    if (failed) this.failed(method, peer);
+  }
+
+  /** Whether a source with `checking` logins being checked is at the limit now. */
+  #atLimit(source: string, checking: number): boolean {
+    const now = this.#host.now();
+    this.#forget(now);
+    const wanted = this.#perSource - checking; // failures in the window that make the limit
+    if (wanted <= 0) return true;
+    const failures = this.#sources.get(source);
+    if (failures === undefined || failures.times.length < wanted) return false;
+    const { times, next } = failures; // in time order from `next`: the wanted-th newest
+    return now - times[(next + times.length - wanted) % times.length]! < this.#window;
   }
 
   /** Forgets the sources whose last failure is `window` old (they come first). */

@@ -1,0 +1,73 @@
+/**
+ * Failed logins (`RouterOptions.failedLogins`) against a dynamic
+ * authenticator that answers later, over real WebSockets: one address
+ * never has more than `perSource` guesses being checked at once, however
+ * many connections it opens (each used to pass the check, none having
+ * failed yet: 50 connections had 50 tickets checked per window with
+ * `perSource` 3).
+ */
+
+import { deepEqual, equal } from "node:assert/strict";
+import { ErrorUri, MessageType } from "../../wamp/mod.ts";
+import {
+  CHECKING_MESSAGE,
+  REFUSED_MESSAGE,
+} from "../../router/core/auth/authentication_failures.ts";
+import { rawWamp } from "../_helpers/auth.ts";
+import { startRouter, until } from "../_helpers/router.ts";
+
+const HELLO = { roles: { caller: {} }, authmethods: ["ticket"], authid: "alice" };
+
+Deno.test("failedLogins: 10 connections from one address answer their CHALLENGE at once; 3 tickets are checked, 7 refused at once, then the 3 failures refuse the address", async () => {
+  const asked: unknown[] = [];
+  const answer = Promise.withResolvers<void>();
+  await using t = await startRouter({
+    failedLogins: { perSource: 3, window: 60_000 },
+    sessionLogRate: 0,
+    realms: [{
+      name: "dyn",
+      auth: {
+        ticket: {
+          authenticator: async (request) => {
+            asked.push(request.ticket);
+            await answer.promise; // the authenticator answers when the test says
+            throw new Error("wrong ticket");
+          },
+        },
+      },
+    }],
+  });
+  const raws = await Promise.all(Array.from({ length: 10 }, () => rawWamp(t.url)));
+  try {
+    await Promise.all(raws.map((raw) => raw.send([MessageType.HELLO, "dyn", HELLO])));
+    for (const raw of raws) equal((await raw.next("CHALLENGE"))?.[0], MessageType.CHALLENGE);
+    await Promise.all(raws.map((raw, i) => raw.send([MessageType.AUTHENTICATE, `guess-${i}`, {}])));
+    const ends: unknown[][] = [];
+    const ending = Promise.all(raws.map(async (raw) => ends.push((await raw.next("ABORT"))!)));
+    await until(() => ends.length >= 7, 10_000, "7 refusals");
+    equal(asked.length, 3, "3 tickets are being checked");
+    for (const end of ends) {
+      deepEqual(end, [
+        MessageType.ABORT,
+        { message: CHECKING_MESSAGE },
+        ErrorUri.AUTHENTICATION_FAILED,
+      ]);
+    }
+    answer.resolve();
+    await ending;
+    const failed = ends.filter((end) =>
+      (end[1] as { message: string }).message === "authentication failed"
+    );
+    equal(failed.length, 3);
+    equal(asked.length, 3);
+  } finally {
+    await Promise.all(raws.map((raw) => raw[Symbol.asyncDispose]()));
+  }
+  await using late = await rawWamp(t.url);
+  await late.send([MessageType.HELLO, "dyn", HELLO]);
+  deepEqual(await late.next("ABORT"), [
+    MessageType.ABORT,
+    { message: REFUSED_MESSAGE },
+    ErrorUri.AUTHENTICATION_FAILED,
+  ]);
+});

@@ -1,0 +1,137 @@
+/**
+ * The acceptor with the failed-logins tracker (`RouterOptions.failedLogins`),
+ * driven without sockets or a clock: each step of a login holds a place of
+ * its source while it runs, so a dynamic authenticator never has more than
+ * `perSource` guesses from one source to check at once, whatever the
+ * number of connections; a place is freed when the step is over (the login
+ * challenged or welcomed, the connection gone) and taken by a failure when
+ * the login fails.
+ */
+
+import { deepEqual, equal, ok } from "node:assert/strict";
+import { Acceptor } from "../../router/core/acceptor.ts";
+import {
+  AuthenticationFailures,
+  REFUSED_MESSAGE,
+} from "../../router/core/auth/authentication_failures.ts";
+import { realmAuthenticators } from "../../router/core/auth/methods.ts";
+import type { Output, RunTask } from "../../router/core/output.ts";
+import { type RealmOptions, resolveRealmOptions } from "../../router/core/realm_options.ts";
+import { type AbortMessage, ErrorUri, MessageType } from "../../wamp/mod.ts";
+
+const PEER = "tcp4:192.0.2.1:40000";
+const OTHER = "tcp4:192.0.2.2:40000";
+
+/** `dyn`: tickets judged by a dynamic authenticator; `asked` counts its questions. */
+function routerFor(perSource: number) {
+  const asked: unknown[] = [];
+  const options: RealmOptions = {
+    name: "dyn",
+    anonymous: false,
+    auth: {
+      ticket: {
+        authenticator: (request) => {
+          asked.push(request.ticket);
+          return "user";
+        },
+      },
+    },
+  };
+  const resolved = resolveRealmOptions(options);
+  const realm = {
+    name: resolved.name,
+    authenticators: realmAuthenticators(resolved, {
+      authenticatorCall: () => Promise.reject(new Error("no calls")),
+    }),
+    options: resolved,
+  };
+  const clock = { now: 0 };
+  const failures = new AuthenticationFailures({ perSource, window: 1000 }, {
+    now: () => clock.now,
+  });
+  let id = 100;
+  const host = {
+    realm: (name: string) => name === realm.name ? realm : undefined,
+    sessionId: () => id++,
+    agent: "Cloverleaf-test",
+    authTimeout: 5000,
+    roles: { broker: {}, dealer: {} },
+    log: () => {},
+    failedLogins: failures,
+  };
+  const acceptor = (peer = PEER) => new Acceptor(host, { type: "websocket", peer });
+  return { asked, failures, clock, acceptor };
+}
+
+function taskOf(out: Output): RunTask | undefined {
+  return out.effects.find((e): e is RunTask => e.kind === "task");
+}
+
+/** Runs a synchronous step, as the shell does (none: the output is a refusal). */
+function runNow(out: Output): Output {
+  const task = taskOf(out);
+  return task === undefined ? out : task.resume({ ok: true, value: task.run() });
+}
+
+function abortOf(out: Output): AbortMessage | undefined {
+  const msg = out.messages[0]?.msg;
+  return msg?.type === MessageType.ABORT ? msg : undefined;
+}
+
+/**
+ * A login up to its dynamic authenticator's question: HELLO, CHALLENGE,
+ * AUTHENTICATE; the output then holds the question as a task not run yet
+ * (the authenticator answers later), or an ABORT.
+ */
+function asking(acceptor: Acceptor, ticket: string): Output {
+  const hello = { roles: { caller: {} }, authmethods: ["ticket"], authid: "alice" };
+  const challenged = runNow(
+    acceptor.hello({ type: MessageType.HELLO, realm: "dyn", details: hello }),
+  );
+  if (abortOf(challenged) !== undefined) return challenged;
+  equal(challenged.messages[0]?.msg.type, MessageType.CHALLENGE);
+  return runNow(
+    acceptor.authenticate({ type: MessageType.AUTHENTICATE, signature: ticket, extra: {} }),
+  );
+}
+
+const WRONG = { ok: false, error: new Error("wrong ticket") } as const;
+
+Deno.test("Acceptor with failedLogins: 10 guesses from one address at once, perSource 3: 3 are checked, 7 refused; the 3 failures then refuse the address", () => {
+  // Without places, all 10 were checked (each began before any had failed), and again
+  // each time the window slid open: the limit was the number of connections.
+  const { asked, acceptor } = routerFor(3);
+  const outs = Array.from({ length: 10 }, (_, i) => asking(acceptor(), `guess-${i}`));
+  const questions = outs.map(taskOf).filter((task) => task !== undefined);
+  equal(questions.length, 3);
+  const refused = outs.map(abortOf).filter((abort) => abort !== undefined);
+  equal(refused.length, 7);
+  for (const abort of refused) equal(abort.reason, ErrorUri.AUTHENTICATION_FAILED);
+  for (const question of questions) question.run();
+  equal(asked.length, 3);
+  for (const question of questions) {
+    deepEqual(abortOf(question.resume(WRONG))?.details, { message: "authentication failed" });
+  }
+  // The 3 failures fill the places: refused at HELLO, even with the right ticket.
+  deepEqual(abortOf(asking(acceptor(), "right"))?.details, { message: REFUSED_MESSAGE });
+  equal(taskOf(asking(acceptor(OTHER), "right")) !== undefined, true, "another address");
+});
+
+Deno.test("Acceptor with failedLogins: a place is freed when the login is welcomed or its connection closes, not only when it fails", () => {
+  const { acceptor, failures } = routerFor(2);
+  const first = acceptor(), second = acceptor();
+  const one = taskOf(asking(first, "a")), two = taskOf(asking(second, "b"));
+  ok(one !== undefined && two !== undefined);
+  equal(failures.refuses("ticket", PEER), true, "2 being checked");
+  equal(abortOf(asking(acceptor(), "c"))?.reason, ErrorUri.AUTHENTICATION_FAILED);
+  equal(one.resume({ ok: true, value: one.run() }).messages[0]?.msg.type, MessageType.WELCOME);
+  equal(failures.refuses("ticket", PEER), false, "the welcomed login's place is free");
+  const three = taskOf(asking(acceptor(), "d"));
+  ok(three !== undefined);
+  second.stop(); // its connection closed while its ticket was being checked
+  equal(failures.refuses("ticket", PEER), false);
+  deepEqual(two.resume(WRONG), { messages: [], effects: [] }, "its late answer changes nothing");
+  equal(three.resume(WRONG).messages[0]?.msg.type, MessageType.ABORT);
+  equal(failures.refuses("ticket", PEER), false, "1 failure, nothing being checked");
+  equal(failures.size, 1);
+});
