@@ -11,7 +11,7 @@
  * @module
  */
 
-import { type Dict, type Payload, ProtocolViolationError } from "../wamp/mod.ts";
+import { type Dict, ErrorUri, type Payload, ProtocolViolationError } from "../wamp/mod.ts";
 import {
   type ClusterInterest,
   type ClusterPublish,
@@ -23,6 +23,7 @@ import {
   type Output,
   type RunTask,
 } from "./core/output.ts";
+import { CallError } from "./core/errors.ts";
 import type { Realm } from "./core/realm.ts";
 import type { Logger } from "./core/types.ts";
 import type { Delivery } from "./delivery.ts";
@@ -118,7 +119,11 @@ export class OutputRunner {
     kwargs: Dict,
     ended?: AbortSignal,
   ): Promise<Payload> {
-    if (realm === undefined) return Promise.reject(new Error(`realm "${name}" does not exist`));
+    if (realm === undefined) {
+      return Promise.reject(
+        new CallError(ErrorUri.NO_SUCH_REALM, `realm "${name}" does not exist`),
+      );
+    }
     if (ended?.aborted) return Promise.reject(new Error("the handshake ended"));
     const { promise, resolve, reject } = Promise.withResolvers<Payload>();
     let cancel: (() => Output) | undefined;

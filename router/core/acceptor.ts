@@ -28,6 +28,7 @@ import { type ResolvedRealmOptions, trustLevelFor } from "./realm_options.ts";
 import type { Logger, SessionInfo } from "./types.ts";
 import { welcomeDetails } from "./welcome.ts";
 import { helloAttributes } from "./kept_hello.ts";
+import { unanswered } from "./internal_session.ts";
 import type { AuthenticationFailures } from "./auth/authentication_failures.ts";
 
 /** A realm as the acceptor sees it: {@linkcode HelloRealm} and its trust levels. */
@@ -192,13 +193,15 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
 
   /**
    * Gives up (the connection's hello timeout ran out first): ABORT
-   * `authentication_failed`.
+   * `authentication_failed`. A failed login when the client was to answer
+   * a CHALLENGE; not when a step was running (the router waited on its
+   * dynamic authenticator).
    *
    * @param reason Why, for the log.
    * @returns What to do.
    */
   expire(reason: string): Output {
-    return this.#result === undefined ? this.#deny(reason) : NOTHING;
+    return this.#result === undefined ? this.#deny(reason, !this.#running) : NOTHING;
   }
 
   /**
@@ -237,7 +240,7 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
 
   #settle(settled: Settled<unknown>, then: Then): Output {
     if (this.#result !== undefined) return NOTHING;
-    if (!settled.ok) return this.#deny(settled.error);
+    if (!settled.ok) return this.#deny(settled.error, !unanswered(settled.error));
     let outcome: AuthOutcome;
     try {
       outcome = then(settled.value);
@@ -290,15 +293,16 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
     }, effects);
   }
 
-  #deny(reason: unknown): Output {
+  /** Ends in ABORT `authentication_failed`; a failed login when `judged` (the credential was). */
+  #deny(reason: unknown, judged = true): Output {
     const why = reason instanceof Error ? reason.message : `${reason}`;
     const { realm, details } = this.#hello ?? {}, { type: transport, peer } = this.#transport;
     const authid = typeof details?.authid === "string" ? details.authid : undefined;
     const [session, method, event] = [this.#id, this.#method, "authentication_failed"];
     const fields = { realm, session, authid, method, transport, peer, reason: why, event };
     this.#host.log("warn", `Session ${session}: ${method} authentication failed: ${why}`, fields);
-    if (this.#running) this.#ran(true);
-    else this.#host.failedLogins?.failed(method, peer); // no step ran: the client did not answer
+    if (this.#running) this.#ran(judged);
+    else if (judged) this.#host.failedLogins?.failed(method, peer); // a CHALLENGE left unanswered
     return this.#abort(abort(ErrorUri.AUTHENTICATION_FAILED, "authentication failed").abort);
   }
 

@@ -44,6 +44,48 @@ export function internalSession(realm: string, id: number): SessionInfo {
  */
 export const MAX_ROUTER_CALLS = 1000;
 
+/**
+ * The errors of a router call that are the router's own, not its callee's
+ * answer: no such realm or procedure, no callee able to take it,
+ * {@linkcode MAX_ROUTER_CALLS} in flight, cancelled, timed out, the cluster
+ * unavailable, a feature or payload the callee cannot take.
+ */
+const UNANSWERED: ReadonlySet<string> = new Set([
+  ErrorUri.NO_SUCH_REALM,
+  ErrorUri.NO_SUCH_PROCEDURE,
+  ErrorUri.NO_AVAILABLE_CALLEE,
+  ErrorUri.LIMIT_EXCEEDED,
+  ErrorUri.CANCELED,
+  ErrorUri.TIMEOUT,
+  ErrorUri.CLUSTER_UNAVAILABLE,
+  ErrorUri.FEATURE_NOT_SUPPORTED,
+  ErrorUri.PAYLOAD_SIZE_EXCEEDED,
+]);
+
+/**
+ * Whether a router call failed without its callee answering (the errors
+ * the router or its dealer give themselves); any other error is the
+ * callee's answer (a dynamic authenticator that denies), as is whatever
+ * is not a {@linkcode CallError}.
+ *
+ * @param error Why the call failed.
+ * @returns Whether the callee never answered.
+ *
+ * @example
+ * ```ts
+ * import { unanswered } from "./internal_session.ts";
+ * import { CallError } from "./errors.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(unanswered(new CallError("wamp.error.no_such_procedure")), true);
+ * equal(unanswered(new CallError("com.example.wrong_ticket")), false);
+ * equal(unanswered(new Error("wrong ticket")), false);
+ * ```
+ */
+export function unanswered(error: unknown): boolean {
+  return error instanceof CallError && UNANSWERED.has(error.uri);
+}
+
 /** What happens when a router call ends. */
 export type RouterCallDone = (result: Settled<Payload>) => Output;
 

@@ -4,16 +4,18 @@
  * never has more than `perSource` guesses being checked at once, however
  * many connections it opens (each used to pass the check, none having
  * failed yet: 50 connections had 50 tickets checked per window with
- * `perSource` 3).
+ * `perSource` 3). And a login denied because the router could not ask its
+ * authenticator procedure does not count.
  */
 
 import { deepEqual, equal } from "node:assert/strict";
+import { ApplicationError, connectLocal } from "../../mod.ts";
 import { ErrorUri, MessageType } from "../../wamp/mod.ts";
 import {
   CHECKING_MESSAGE,
   REFUSED_MESSAGE,
 } from "../../router/core/auth/authentication_failures.ts";
-import { rawWamp } from "../_helpers/auth.ts";
+import { BACKEND, rawWamp, trustedRealm } from "../_helpers/auth.ts";
 import { startRouter, until } from "../_helpers/router.ts";
 
 const HELLO = { roles: { caller: {} }, authmethods: ["ticket"], authid: "alice" };
@@ -70,4 +72,39 @@ Deno.test("failedLogins: 10 connections from one address answer their CHALLENGE 
     { message: REFUSED_MESSAGE },
     ErrorUri.AUTHENTICATION_FAILED,
   ]);
+});
+
+Deno.test("failedLogins: logins denied while the authenticator procedure is not registered do not count; its own denials do", async () => {
+  // They counted: 3 retries with the right ticket while the backend restarted, and the
+  // client was refused for the window once it was back.
+  await using t = await startRouter({
+    failedLogins: { perSource: 3, window: 60_000 },
+    sessionLogRate: 0,
+    realms: [trustedRealm(), {
+      name: "realm1",
+      auth: { ticket: { authenticator: "com.example.authenticate", authenticatorRealm: "auth" } },
+    }],
+  });
+  const login = async (ticket: string) => {
+    await using raw = await rawWamp(t.url);
+    await raw.send([MessageType.HELLO, "realm1", HELLO]);
+    equal((await raw.next("CHALLENGE"))?.[0], MessageType.CHALLENGE);
+    await raw.send([MessageType.AUTHENTICATE, ticket, {}]);
+    const end = await raw.next("WELCOME or ABORT");
+    return end?.[0] === MessageType.WELCOME ? "WELCOME" : (end?.[1] as { message: string }).message;
+  };
+  for (let i = 0; i < 5; i++) equal(await login("right"), "authentication failed", "backend down");
+  const backend = await connectLocal(t.router, "auth", BACKEND);
+  await backend.register("com.example.authenticate", (args) => {
+    if ((args[2] as { ticket: string }).ticket !== "right") {
+      throw new ApplicationError("com.example.wrong_ticket");
+    }
+    return { args: ["user"] };
+  });
+  equal(await login("right"), "WELCOME");
+  for (let i = 0; i < 3; i++) equal(await login(`wrong-${i}`), "authentication failed");
+  await using refused = await rawWamp(t.url);
+  await refused.send([MessageType.HELLO, "realm1", HELLO]);
+  deepEqual((await refused.next("ABORT"))?.[1], { message: REFUSED_MESSAGE });
+  await backend.close();
 });

@@ -5,7 +5,8 @@
  * `perSource` guesses from one source to check at once, whatever the
  * number of connections; a place is freed when the step is over (the login
  * challenged or welcomed, the connection gone) and taken by a failure when
- * the login fails.
+ * the login fails, unless nothing judged the credential (the router could
+ * not ask its authenticator, or timed out waiting for it).
  */
 
 import { deepEqual, equal, ok } from "node:assert/strict";
@@ -15,6 +16,7 @@ import {
   REFUSED_MESSAGE,
 } from "../../router/core/auth/authentication_failures.ts";
 import { realmAuthenticators } from "../../router/core/auth/methods.ts";
+import { CallError } from "../../router/core/errors.ts";
 import type { Output, RunTask } from "../../router/core/output.ts";
 import { type RealmOptions, resolveRealmOptions } from "../../router/core/realm_options.ts";
 import { type AbortMessage, ErrorUri, MessageType } from "../../wamp/mod.ts";
@@ -134,4 +136,44 @@ Deno.test("Acceptor with failedLogins: a place is freed when the login is welcom
   equal(three.resume(WRONG).messages[0]?.msg.type, MessageType.ABORT);
   equal(failures.refuses("ticket", PEER), false, "1 failure, nothing being checked");
   equal(failures.size, 1);
+});
+
+Deno.test("Acceptor with failedLogins: only a denial that judged the credential counts, not the router's own call errors nor a timeout while the authenticator is asked", () => {
+  // Each counted before: an authenticator procedure not registered (its backend restarting), or
+  // 1000 router calls in flight, locked out clients with the right ticket for the window.
+  const { acceptor, failures } = routerFor(1);
+  const unanswered = [
+    ErrorUri.NO_SUCH_PROCEDURE,
+    ErrorUri.NO_AVAILABLE_CALLEE,
+    ErrorUri.LIMIT_EXCEEDED,
+    ErrorUri.CANCELED,
+    ErrorUri.TIMEOUT,
+    ErrorUri.NO_SUCH_REALM,
+  ];
+  for (const uri of unanswered) {
+    const question = taskOf(asking(acceptor(), "right"));
+    ok(question !== undefined, uri);
+    const denied = question.resume({ ok: false, error: new CallError(uri) });
+    equal(abortOf(denied)?.reason, ErrorUri.AUTHENTICATION_FAILED, uri);
+  }
+  const waiting = acceptor();
+  ok(taskOf(asking(waiting, "right")) !== undefined);
+  equal(abortOf(waiting.expire("timed out"))?.reason, ErrorUri.AUTHENTICATION_FAILED);
+  equal(failures.size, 0);
+  equal(failures.refuses("ticket", PEER), false);
+  // The authenticator's own ERROR judged the ticket: it counts.
+  const question = taskOf(asking(acceptor(), "wrong"));
+  ok(question !== undefined);
+  question.resume({ ok: false, error: new CallError("com.example.wrong_ticket") });
+  equal(failures.refuses("ticket", PEER), true);
+});
+
+Deno.test("Acceptor with failedLogins: a CHALLENGE left unanswered until the timeout counts", () => {
+  const { acceptor, failures } = routerFor(1);
+  const silent = acceptor();
+  const hello = { roles: { caller: {} }, authmethods: ["ticket"], authid: "alice" };
+  const started = silent.hello({ type: MessageType.HELLO, realm: "dyn", details: hello });
+  equal(runNow(started).messages[0]?.msg.type, MessageType.CHALLENGE);
+  equal(abortOf(silent.expire("timed out"))?.reason, ErrorUri.AUTHENTICATION_FAILED);
+  equal(failures.refuses("ticket", PEER), true);
 });
