@@ -225,6 +225,20 @@ Deno.test("AuthenticationFailures: each step running holds a place; failures in 
   equal(failures.checks, 0);
 });
 
+Deno.test("AuthenticationFailures: a refusal is not a failure: the source may try again once its first failure is window old, however often it was refused", () => {
+  const { at } = tracker(3, 1000);
+  for (const now of [0, 10, 20]) {
+    equal(at(now).begin(step(A)), undefined);
+    at(now).end("ticket", A, true);
+  }
+  for (const now of [20, 500, 900, 990, 999]) {
+    deepEqual(at(now).begin(step(A))?.details, { message: REFUSED_MESSAGE }, `at ${now}`);
+  }
+  equal(at(999).refuses("ticket", A), true);
+  equal(at(1000).refuses("ticket", A), false, "the failure at 0 left the window");
+  equal(at(1000).begin(step(A)), undefined);
+});
+
 Deno.test("resolveFailedLogins() fills in defaults and names the key of a bad value", () => {
   deepEqual(resolveFailedLogins(undefined), { perSource: 0, window: 60_000 });
   deepEqual(resolveFailedLogins({ perSource: 5, window: 1000 }), { perSource: 5, window: 1000 });
