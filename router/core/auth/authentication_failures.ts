@@ -13,7 +13,8 @@
  * address, an IPv6 /64, `unix` for every Unix-socket client); a session
  * without a peer (in-process) is never counted nor refused. The methods
  * that compare no secret a client could guess (`anonymous`; `cookie`,
- * chosen only for a cookie the router knows; `internal`, an identity the
+ * chosen only for a cookie the router knows; `tls`, chosen only for a
+ * client certificate the listener verified; `internal`, an identity the
  * transport vouches for) are neither. A successful login leaves the count
  * as it is: otherwise one valid account would buy its holder unlimited
  * guesses at the others, `perSource - 1` at a time.
@@ -75,7 +76,7 @@ export const MAX_SOURCES = 65_536;
 export const MAX_FAILURE_TIMES = 1 << 20;
 
 /** The methods a source at the limit may still use: they compare nothing a client could guess. */
-const EXEMPT: ReadonlySet<string> = new Set(["anonymous", "cookie", "internal"]);
+const EXEMPT: ReadonlySet<string> = new Set(["anonymous", "cookie", "tls", "internal"]);
 
 /** What the client is told when refused: its address failed `perSource` times in the window. */
 export const REFUSED_MESSAGE = "Too many failed logins from this address: try again later";
