@@ -45,23 +45,41 @@ export function abort(reason: string, message: string): { readonly abort: AbortM
   return { abort: { type: MessageType.ABORT, details: { message }, reason } };
 }
 
+/** How {@linkcode acceptHello} sees the connection. */
+export interface AcceptHelloOptions {
+  /**
+   * The transport the HELLO came over.
+   * @default {{ type: "unknown" }}
+   */
+  readonly transport?: TransportInfo;
+  /**
+   * Whether a method would be refused from this connection's address
+   * (`failedLogins`): a method that would not goes first.
+   * @default {none is}
+   */
+  readonly refused?: ((method: string) => boolean) | undefined;
+}
+
 /**
  * Decides whether a HELLO may go on, and with which authentication method:
  * the first of the client's `authmethods` (in its order) that the realm
- * offers and can serve on this transport; a HELLO without `authmethods`
- * asks for anonymous.
+ * offers and can serve on this transport and that would not be refused
+ * (its address failed too often), else the first that would (to be
+ * refused at its first step); a HELLO without `authmethods` asks for
+ * anonymous.
  *
  * @param hello The HELLO message.
  * @param realm The realm it names, or `undefined` if there is none.
- * @param transport The transport it came over.
+ * @param options The transport, and which methods would be refused.
  * @returns The chosen method and the client's roles (as the session keeps
  * them: `kept_hello.ts`), or the ABORT to send.
  */
 export function acceptHello(
   hello: HelloMessage,
   realm: HelloRealm | undefined,
-  transport: TransportInfo = { type: "unknown" },
+  options: AcceptHelloOptions = {},
 ): Acceptance {
+  const { transport = { type: "unknown" }, refused } = options;
   const roles = helloRoles(hello.details.roles);
   if (roles === undefined) {
     return abort(
@@ -83,12 +101,16 @@ export function acceptHello(
   }
   const offered = hello.details.authmethods;
   const methods = offered !== undefined && offered.length > 0 ? offered : ["anonymous"];
+  const passed = new Set<Authenticator>(); // those that would be refused, in the client's order
   for (const method of methods) {
     const authenticator = realm.authenticators.get(method);
-    if (authenticator === undefined) continue;
+    if (authenticator === undefined || passed.has(authenticator)) continue;
     if (authenticator.accepts?.(realm.name, transport) === false) continue;
-    return { authenticator, roles };
+    if (refused?.(authenticator.method) === true) passed.add(authenticator);
+    else return { authenticator, roles };
   }
+  const [first] = passed;
+  if (first !== undefined) return { authenticator: first, roles };
   return abort(
     ErrorUri.NO_AUTH_METHOD,
     `None of the offered authmethods is available on realm "${realm.name}"`,

@@ -156,7 +156,10 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
    */
   hello(msg: HelloMessage): Output {
     const realm = this.#host.realm(msg.realm);
-    const accepted = acceptHello(msg, realm, this.#transport);
+    const { failedLogins } = this.#host, transport = this.#transport;
+    const refused = failedLogins &&
+      ((method: string) => failedLogins.refuses(method, transport.peer));
+    const accepted = acceptHello(msg, realm, { transport, refused });
     if ("abort" in accepted) return this.#abort(accepted.abort);
     this.#hello = msg;
     this.#realm = realm;

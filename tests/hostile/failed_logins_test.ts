@@ -203,3 +203,23 @@ Deno.test("failedLogins: refusals are logged within the log's per-source limit, 
   );
   equal(summary?.fields.suppressed, 25 - EVENT_LOG_LIMIT);
 });
+
+Deno.test("failedLogins: at the limit, a client offering ticket then anonymous is welcomed anonymously where the realm allows it; ticket alone is refused", async () => {
+  await using t = await startRouter({
+    failedLogins: { perSource: 1, window: 60_000 },
+    sessionLogRate: 0,
+    realms: [{
+      name: "realm1",
+      anonymous: true,
+      auth: { ticket: { principals: { alice: { ticket: TICKET, role: "u" } } } },
+    }],
+  });
+  deepEqual(await login(t, "wrong"), FAILED);
+  await using raw = await rawWamp(t.url);
+  const hello = { roles: { caller: {} }, authmethods: ["ticket", "anonymous"], authid: "alice" };
+  await raw.send([MessageType.HELLO, "realm1", hello]);
+  const welcome = await raw.next("WELCOME");
+  equal(welcome?.[0], MessageType.WELCOME, "it was refused: ticket came first");
+  equal((welcome[2] as { authmethod: string }).authmethod, "anonymous");
+  deepEqual(await login(t, TICKET), REFUSED);
+});

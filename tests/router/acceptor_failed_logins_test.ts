@@ -11,6 +11,7 @@
 
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { Acceptor } from "../../router/core/acceptor.ts";
+import { acceptHello } from "../../router/core/accept_hello.ts";
 import {
   AuthenticationFailures,
   REFUSED_MESSAGE,
@@ -25,11 +26,11 @@ const PEER = "tcp4:192.0.2.1:40000";
 const OTHER = "tcp4:192.0.2.2:40000";
 
 /** `dyn`: tickets judged by a dynamic authenticator; `asked` counts its questions. */
-function routerFor(perSource: number) {
+function routerFor(perSource: number, anonymous = false) {
   const asked: unknown[] = [];
   const options: RealmOptions = {
     name: "dyn",
-    anonymous: false,
+    anonymous,
     auth: {
       ticket: {
         authenticator: (request) => {
@@ -176,4 +177,66 @@ Deno.test("Acceptor with failedLogins: a CHALLENGE left unanswered until the tim
   equal(runNow(started).messages[0]?.msg.type, MessageType.CHALLENGE);
   equal(abortOf(silent.expire("timed out"))?.reason, ErrorUri.AUTHENTICATION_FAILED);
   equal(failures.refuses("ticket", PEER), true);
+});
+
+Deno.test("acceptHello(): a method that would be refused is passed over for the next the client offers; refused only when none is left", () => {
+  const realm = {
+    name: "dyn",
+    authenticators: realmAuthenticators(
+      resolveRealmOptions({
+        name: "dyn",
+        anonymous: true,
+        auth: {
+          ticket: { principals: { alice: { ticket: "t", role: "u" } } },
+          wampcra: { users: { alice: { secret: "s", role: "u" } } },
+        },
+      }),
+      { authenticatorCall: () => Promise.reject(new Error("no calls")) },
+    ),
+  };
+  const chosen = (authmethods: string[], refused = (method: string) => method !== "anonymous") => {
+    const hello = {
+      type: MessageType.HELLO,
+      realm: "dyn",
+      details: { roles: { caller: {} }, authmethods },
+    } as const;
+    const accepted = acceptHello(hello, realm, { refused });
+    return "abort" in accepted ? accepted.abort.reason : accepted.authenticator.method;
+  };
+  equal(chosen(["ticket", "anonymous"]), "anonymous");
+  equal(chosen(["ticket", "wampcra", "anonymous"]), "anonymous");
+  equal(
+    chosen(["wampcra", "ticket"]),
+    "wampcra",
+    "the first offered, to be refused at its first step",
+  );
+  equal(
+    chosen(["ticket", "anonymous"], () => false),
+    "ticket",
+    "nothing refused: the client's order",
+  );
+  equal(chosen(["cryptosign"]), ErrorUri.NO_AUTH_METHOD);
+});
+
+Deno.test("Acceptor with failedLogins: at the limit, a client that also offers anonymous is welcomed anonymously where the realm allows it", () => {
+  // It was refused: the ticket it offered first was.
+  const { acceptor } = routerFor(1, true);
+  const hello = (authmethods: string[]) => ({
+    type: MessageType.HELLO,
+    realm: "dyn",
+    details: { roles: { caller: {} }, authmethods, authid: "alice" },
+  });
+  const question = taskOf(asking(acceptor(), "wrong"));
+  ok(question !== undefined);
+  question.resume(WRONG);
+  const welcomed = runNow(acceptor().hello(hello(["ticket", "anonymous"])));
+  equal(welcomed.messages[0]?.msg.type, MessageType.WELCOME);
+  const refused = runNow(acceptor().hello(hello(["ticket"])));
+  deepEqual(abortOf(refused)?.details, { message: REFUSED_MESSAGE });
+  const before = runNow(acceptor(OTHER).hello(hello(["ticket", "anonymous"])));
+  equal(
+    before.messages[0]?.msg.type,
+    MessageType.CHALLENGE,
+    "not at the limit: the client's order",
+  );
 });
