@@ -182,7 +182,7 @@ Deno.test("failedLogins: refusals are logged within the log's per-source limit, 
     ...options({ perSource: 1, window: 60_000 }),
     logger: (_level, message, fields = {}) => void lines.push({ message, fields }),
   });
-  const refusals = () => lines.filter((l) => l.fields.event === "authentication_refused");
+  const refusals = () => lines.filter((l) => l.fields.event === "login_refused");
   try {
     deepEqual(await login(t, "wrong"), FAILED);
     for (let i = 0; i < 25; i++) deepEqual(await login(t, TICKET), REFUSED);
@@ -190,7 +190,7 @@ Deno.test("failedLogins: refusals are logged within the log's per-source limit, 
     equal(refusals().length, EVENT_LOG_LIMIT);
     match(
       refusals()[0]!.message,
-      /^Session \d+: ticket authentication refused: too many failed logins from tcp4:127\.0\.0\.1 \(1 in 60000 ms\)$/,
+      /^Session \d+: ticket login refused: too many failed logins from tcp4:127\.0\.0\.1 \(1 in 60000 ms\)$/,
     );
     equal(refusals()[0]!.fields.authid, "alice");
     equal(metricsOf(t.router).loginsRefused, 25);
@@ -199,7 +199,7 @@ Deno.test("failedLogins: refusals are logged within the log's per-source limit, 
     await t.listener.close();
   }
   const summary = lines.find((l) =>
-    l.fields.event === "authentication_refused" && l.fields.suppressed !== undefined
+    l.fields.event === "login_refused" && l.fields.suppressed !== undefined
   );
   equal(summary?.fields.suppressed, 25 - EVENT_LOG_LIMIT);
 });

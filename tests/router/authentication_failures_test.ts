@@ -175,7 +175,7 @@ Deno.test("AuthenticationFailures.begin(): the ABORT, one log line with the even
   equal(refused, 1);
   deepEqual(lines, [[
     "warn",
-    "Session 7: ticket authentication refused: too many failed logins from tcp4:192.0.2.1 (1 in 1000 ms)",
+    "Session 7: ticket login refused: too many failed logins from tcp4:192.0.2.1 (1 in 1000 ms)",
     {
       realm: "realm1",
       session: 7,
@@ -184,7 +184,7 @@ Deno.test("AuthenticationFailures.begin(): the ABORT, one log line with the even
       transport: "websocket",
       peer: A,
       reason: "too many failed logins from tcp4:192.0.2.1 (1 in 1000 ms)",
-      event: "authentication_refused",
+      event: "login_refused",
     },
   ]]);
 });

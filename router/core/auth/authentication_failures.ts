@@ -300,7 +300,7 @@ export class AuthenticationFailures {
     const reason = failed
       ? `too many failed logins from ${source} (${limit})`
       : `too many logins from ${source} failed or being checked (${limit}, ${checking} being checked)`;
-    this.#host.log?.("warn", `Session ${session}: ${method} authentication refused: ${reason}`, {
+    this.#host.log?.("warn", `Session ${session}: ${method} login refused: ${reason}`, {
       realm: hello.realm,
       session,
       authid: typeof hello.details.authid === "string" ? hello.details.authid : undefined,
@@ -308,7 +308,7 @@ export class AuthenticationFailures {
       transport: step.transport.type,
       peer,
       reason,
-      event: "authentication_refused", // a client can cause it at will: limited by the shell's log
+      event: "login_refused", // a client can cause it at will: limited by the shell's log
     });
     return {
       type: MessageType.ABORT,
