@@ -10,6 +10,12 @@ import { linkedPeers } from "../../transports/local.ts";
 import { MessageType } from "../../wamp/mod.ts";
 import { startRouter, within } from "../_helpers/router.ts";
 
+/** Keeps the event loop busy for `ms` milliseconds: a message that costs the router that long. */
+function busy(ms: number): void {
+  const until = Date.now() + ms;
+  while (Date.now() < until) { /* the router at work */ }
+}
+
 Deno.test("an in-process PUBLISH with an option of the wrong type aborts its sender only", async () => {
   await using t = await startRouter();
   const subscriber = await connect(t.url, { realm: "realm1" });
@@ -42,8 +48,7 @@ for (const paced of [true, false]) {
       receive(msg) {
         if (msg.type !== MessageType.PUBLISH) return;
         got.push(msg.request);
-        const until = Date.now() + 5; // each message costs 5 ms
-        while (Date.now() < until) { /* busy */ }
+        busy(5); // each message costs 5 ms
       },
       fail() {},
       closed() {},
@@ -85,8 +90,7 @@ for (const side of ["its own side", "the other side"] as const) {
         receive(msg) {
           if (msg.type !== MessageType.PUBLISH) return;
           got.push(msg.request);
-          const until = Date.now() + 5;
-          while (Date.now() < until) { /* busy */ }
+          busy(5);
           // The first message of a later turn: the rest are kept, and its own side closes it.
           if (side === "its own side" && laterTurn && closedAt === undefined) {
             closedAt = msg.request;
@@ -131,8 +135,7 @@ for (const ending of ["handed on", "closed", "a bad message"] as const) {
       receive(msg) {
         if (msg.type !== MessageType.PUBLISH) return;
         got.push(msg.request);
-        const until = Date.now() + 5;
-        while (Date.now() < until) { /* busy */ }
+        busy(5);
         if (ending === "closed" && msg.request === 10) routerEnd.close();
       },
       fail() {},
