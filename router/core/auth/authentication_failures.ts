@@ -231,10 +231,10 @@ export class AuthenticationFailures {
    * @param peer The transport's peer address (none: not counted).
    */
   failed(method: string, peer: string | undefined): void {
-    if (this.#perSource === 0 || peer === undefined || EXEMPT.has(method)) return;
+    const source = this.#sourceOf(method, peer);
+    if (source === undefined) return;
     const now = this.#host.now();
     this.#forget(now);
-    const source = sourceOf(peer);
     let failures = this.#sources.get(source);
     if (failures === undefined) {
       failures = { source, times: [], next: 0, older: undefined, newer: undefined };
@@ -266,9 +266,8 @@ export class AuthenticationFailures {
    * @returns Whether to refuse.
    */
   refuses(method: string, peer: string | undefined): boolean {
-    if (this.#perSource === 0 || peer === undefined || EXEMPT.has(method)) return false;
-    const source = sourceOf(peer);
-    return this.#atLimit(source, this.#checking.get(source) ?? 0);
+    const source = this.#sourceOf(method, peer);
+    return source !== undefined && this.#atLimit(source, this.#checking.get(source) ?? 0);
   }
 
   /**
@@ -286,8 +285,8 @@ export class AuthenticationFailures {
    */
   begin(step: LoginStep): AbortMessage | undefined {
     const { method, session, hello, transport: { peer } } = step;
-    if (this.#perSource === 0 || peer === undefined || EXEMPT.has(method)) return undefined;
-    const source = sourceOf(peer);
+    const source = this.#sourceOf(method, peer);
+    if (source === undefined) return undefined;
     const checking = this.#checking.get(source) ?? 0;
     if (!this.#atLimit(source, checking)) {
       this.#checking.set(source, checking + 1);
@@ -326,13 +325,20 @@ export class AuthenticationFailures {
    * @param failed Whether the login failed.
    */
   end(method: string, peer: string | undefined, failed: boolean): void {
-    if (this.#perSource === 0 || peer === undefined || EXEMPT.has(method)) return;
-    const source = sourceOf(peer);
+    const source = this.#sourceOf(method, peer);
+    if (source === undefined) return;
     const checking = this.#checking.get(source) ?? 0;
     if (checking > 1) this.#checking.set(source, checking - 1);
     else this.#checking.delete(source);
     if (checking > 0) this.#checks--;
     if (failed) this.failed(method, peer);
+  }
+
+  /** The source a step of `method` from `peer` counts against: none when off, in-process or exempt. */
+  #sourceOf(method: string, peer: string | undefined): string | undefined {
+    return this.#perSource === 0 || peer === undefined || EXEMPT.has(method)
+      ? undefined
+      : sourceOf(peer);
   }
 
   /** Whether a source with `checking` logins being checked is at the limit now. */
