@@ -240,3 +240,46 @@ Deno.test("Acceptor with failedLogins: at the limit, a client that also offers a
     "not at the limit: the client's order",
   );
 });
+
+Deno.test("Acceptor with failedLogins: tls logins asking a dynamic authenticator hold places: 10 from one address with perSource 3, 3 asked, 7 refused", () => {
+  // They held none: 500 tls asks from one address were out at once (perSource 3), and one
+  // address with a certificate the CA signed could fill the realm's 1000 router calls.
+  let asked = 0;
+  const resolved = resolveRealmOptions({
+    name: "certs",
+    auth: { tls: { authenticator: () => (asked++, new Promise(() => {})) } },
+  });
+  const realm = {
+    name: "certs",
+    authenticators: realmAuthenticators(resolved, {
+      authenticatorCall: () => Promise.reject(new Error("no calls")),
+    }),
+    options: resolved,
+  };
+  const failures = new AuthenticationFailures({ perSource: 3, window: 1000 }, { now: () => 0 });
+  let id = 100;
+  const host = {
+    realm: () => realm,
+    sessionId: () => id++,
+    agent: "Cloverleaf-test",
+    authTimeout: 5000,
+    roles: { broker: {}, dealer: {} },
+    log: () => {},
+    failedLogins: failures,
+  };
+  const cert = { subject: { CN: "c" }, issuer: { CN: "ca" }, fingerprint256: "AA" };
+  const outs = Array.from({ length: 10 }, () => {
+    const transport = { type: "websocket", peer: PEER, tls: { peerCertificate: cert } };
+    const acceptor = new Acceptor(host, transport as never);
+    const hello = { roles: { caller: {} }, authmethods: ["tls"] };
+    return runNow(acceptor.hello({ type: MessageType.HELLO, realm: "certs", details: hello }));
+  });
+  const questions = outs.map(taskOf).filter((task) => task !== undefined);
+  equal(questions.length, 3);
+  for (const question of questions) question.run();
+  equal(asked, 3);
+  equal(failures.checks, 3);
+  for (const out of outs.filter((out) => taskOf(out) === undefined)) {
+    equal(abortOf(out)?.reason, ErrorUri.AUTHENTICATION_FAILED);
+  }
+});

@@ -66,7 +66,7 @@ Deno.test("AuthenticationFailures: a source is its address (any port; IPv6: its 
   equal(at(1).refuses("ticket", "tcp4:192.0.2.1:2"), true);
 });
 
-Deno.test("AuthenticationFailures: no peer, anonymous, cookie, tls and internal are never counted nor refused", () => {
+Deno.test("AuthenticationFailures: no peer, anonymous, cookie, tls and internal are never counted nor refused for failures", () => {
   // tls was: a client certificate the listener verified is nothing a client can guess.
   const exempt = ["anonymous", "cookie", "tls", "internal"];
   const { failures, at } = tracker(1, 1000);
@@ -225,6 +225,29 @@ Deno.test("AuthenticationFailures: each step running holds a place; failures in 
   for (let i = 0; i < 5; i++) equal(at(1011).begin(anonymous), undefined);
   for (let i = 0; i < 5; i++) equal(at(1011).begin(step(undefined)), undefined);
   equal(failures.checks, 0);
+});
+
+Deno.test("AuthenticationFailures: tls is neither counted nor refused for failures, but its steps hold places: refused while its source's places are all held", () => {
+  // tls held no place: one address with a certificate the CA signed had any number of dynamic
+  // tls authenticator asks out at once (500 of 500 with perSource 3).
+  const { failures, at } = tracker(3, 1000);
+  const tls = { ...step(A), method: "tls" };
+  for (let i = 0; i < 3; i++) {
+    equal(at(0).begin(tls), undefined);
+    at(0).end("tls", A, true);
+  }
+  equal(failures.size, 0, "its failures are not counted");
+  for (let i = 0; i < 3; i++) at(0).failed("ticket", A);
+  equal(at(0).refuses("ticket", A), true);
+  equal(at(0).refuses("tls", A), false, "nor is it refused for the address's failures");
+  for (let i = 0; i < 3; i++) equal(at(0).begin(tls), undefined);
+  equal(failures.checks, 3);
+  equal(at(0).refuses("tls", A), true, "its steps hold places");
+  deepEqual(at(0).begin(tls)?.details, { message: CHECKING_MESSAGE });
+  equal(at(0).begin({ ...tls, transport: { type: "websocket", peer: B } }), undefined);
+  at(0).end("tls", A, false);
+  equal(at(0).refuses("tls", A), false);
+  equal(at(0).begin(tls), undefined);
 });
 
 Deno.test("AuthenticationFailures: a refusal is not a failure: the source may try again once its first failure is window old, however often it was refused", () => {

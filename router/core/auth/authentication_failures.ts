@@ -15,7 +15,9 @@
  * that compare no secret a client could guess (`anonymous`; `cookie`,
  * chosen only for a cookie the router knows; `tls`, chosen only for a
  * client certificate the listener verified; `internal`, an identity the
- * transport vouches for) are neither. A successful login leaves the count
+ * transport vouches for) are neither, except that a `tls` step holds a
+ * place (it may ask a dynamic authenticator) and is refused while its
+ * source's places are all held by steps running. A successful login leaves the count
  * as it is: otherwise one valid account would buy its holder unlimited
  * guesses at the others, `perSource - 1` at a time.
  *
@@ -75,8 +77,11 @@ export const MAX_SOURCES = 65_536;
 /** The most failure times the tracker holds in all; past it, the same (full: about 22 MiB in all). */
 export const MAX_FAILURE_TIMES = 1 << 20;
 
-/** The methods a source at the limit may still use: they compare nothing a client could guess. */
-const EXEMPT: ReadonlySet<string> = new Set(["anonymous", "cookie", "tls", "internal"]);
+/** The methods whose failures neither count nor refuse: they compare nothing a client could guess. */
+const UNCOUNTED: ReadonlySet<string> = new Set(["anonymous", "cookie", "tls", "internal"]);
+
+/** Of those, the ones whose steps hold no place either (a `tls` step may ask an authenticator). */
+const PLACELESS: ReadonlySet<string> = new Set(["anonymous", "cookie", "internal"]);
 
 /** What the client is told when refused: its address failed `perSource` times in the window. */
 export const REFUSED_MESSAGE = "Too many failed logins from this address: try again later";
@@ -259,15 +264,17 @@ export class AuthenticationFailures {
   /**
    * Whether a handshake step of `method` from `peer` is refused now: its
    * source's failed logins in the last `window` and its logins being
-   * checked ({@linkcode AuthenticationFailures.begin}) make `perSource`.
+   * checked ({@linkcode AuthenticationFailures.begin}) make `perSource`
+   * (for `tls`, its logins being checked alone).
    *
    * @param method The authmethod in use.
    * @param peer The transport's peer address.
    * @returns Whether to refuse.
    */
   refuses(method: string, peer: string | undefined): boolean {
-    const source = this.#sourceOf(method, peer);
-    return source !== undefined && this.#atLimit(source, this.#checking.get(source) ?? 0);
+    const source = this.#sourceOf(method, peer, PLACELESS);
+    if (source === undefined) return false;
+    return this.#atLimit(source, this.#checking.get(source) ?? 0, !UNCOUNTED.has(method));
   }
 
   /**
@@ -285,16 +292,16 @@ export class AuthenticationFailures {
    */
   begin(step: LoginStep): AbortMessage | undefined {
     const { method, session, hello, transport: { peer } } = step;
-    const source = this.#sourceOf(method, peer);
+    const source = this.#sourceOf(method, peer, PLACELESS);
     if (source === undefined) return undefined;
-    const checking = this.#checking.get(source) ?? 0;
-    if (!this.#atLimit(source, checking)) {
+    const checking = this.#checking.get(source) ?? 0, counted = !UNCOUNTED.has(method);
+    if (!this.#atLimit(source, checking, counted)) {
       this.#checking.set(source, checking + 1);
       this.#checks++;
       return undefined;
     }
     this.#host.refused?.();
-    const failed = checking === 0 || this.#atLimit(source, 0);
+    const failed = counted && (checking === 0 || this.#atLimit(source, 0));
     const limit = `${this.#perSource} in ${this.#window} ms`;
     const reason = failed
       ? `too many failed logins from ${source} (${limit})`
@@ -325,7 +332,7 @@ export class AuthenticationFailures {
    * @param failed Whether the login failed.
    */
   end(method: string, peer: string | undefined, failed: boolean): void {
-    const source = this.#sourceOf(method, peer);
+    const source = this.#sourceOf(method, peer, PLACELESS);
     if (source === undefined) return;
     const checking = this.#checking.get(source) ?? 0;
     if (checking > 1) this.#checking.set(source, checking - 1);
@@ -335,18 +342,18 @@ export class AuthenticationFailures {
   }
 
   /** The source a step of `method` from `peer` counts against: none when off, in-process or exempt. */
-  #sourceOf(method: string, peer: string | undefined): string | undefined {
-    return this.#perSource === 0 || peer === undefined || EXEMPT.has(method)
+  #sourceOf(method: string, peer: string | undefined, exempt = UNCOUNTED): string | undefined {
+    return this.#perSource === 0 || peer === undefined || exempt.has(method)
       ? undefined
       : sourceOf(peer);
   }
 
-  /** Whether a source with `checking` logins being checked is at the limit now. */
-  #atLimit(source: string, checking: number): boolean {
+  /** Whether a source with `checking` logins being checked is at the limit now (`counted`: its failures too). */
+  #atLimit(source: string, checking: number, counted = true): boolean {
     const now = this.#host.now();
     this.#forget(now);
     const wanted = this.#perSource - checking; // failures in the window that make the limit
-    if (wanted <= 0) return true;
+    if (wanted <= 0 || !counted) return wanted <= 0;
     const failures = this.#sources.get(source);
     if (failures === undefined || failures.times.length < wanted) return false;
     const { times, next } = failures; // in time order from `next`: the wanted-th newest
