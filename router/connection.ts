@@ -3,9 +3,9 @@
  * the session state machine (`core/session_state.ts`) and acts on what
  * comes back: sends its replies, joins and leaves the realm, delivers,
  * runs timers with `setTimeout` and tasks (dynamic authenticators) as
- * promises, feeding their outcomes back and ignoring those that come after
- * the connection closed. It owns the hello timeout and the wait for the
- * client's GOODBYE after the router's.
+ * promises, feeding their outcomes back, also once the connection closed (a
+ * login step holds its place until then). It owns the hello timeout and
+ * the wait for the client's GOODBYE after the router's.
  *
  * @module
  */
@@ -340,7 +340,10 @@ export class Connection implements PeerHandler {
     }
   }
 
-  /** Runs a task: at once when it is synchronous, else when its promise settles. */
+  /**
+   * Runs a task: at once when it is synchronous, else when its promise settles, also once the
+   * connection closed (a login step's late outcome frees its place or counts a failed login).
+   */
   #task(task: SessionTask): void {
     let value: unknown;
     try {
@@ -350,12 +353,8 @@ export class Connection implements PeerHandler {
     }
     if (!isThenable(value)) return this.#run(task.resume({ ok: true, value }));
     value.then(
-      (settled) => {
-        if (this.#state.phase !== "closed") this.#run(task.resume({ ok: true, value: settled }));
-      },
-      (error) => {
-        if (this.#state.phase !== "closed") this.#run(task.resume({ ok: false, error }));
-      },
+      (settled) => this.#run(task.resume({ ok: true, value: settled })),
+      (error) => this.#run(task.resume({ ok: false, error })),
     );
   }
 

@@ -111,7 +111,7 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
   #answer: Answer | undefined;
   #armed = false;
   #running = false; // a step runs: it holds a place of its source (authentication_failures.ts)
-  #ended: AbortController | undefined; // aborts when the handshake ends: a router call is cancelled
+  #ended: AbortController | undefined; // cancels a router call holding no place (see #end)
   #result: AcceptorResult<R> | undefined;
 
   /**
@@ -204,12 +204,16 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
    * @returns What to do.
    */
   expire(reason: string): Output {
-    return this.#result === undefined ? this.#deny(reason, !this.#running) : NOTHING;
+    if (this.#result !== undefined) return NOTHING;
+    const unanswered = !this.#running; // a CHALLENGE left unanswered
+    this.#ran(false);
+    return this.#deny(reason, unanswered);
   }
 
   /**
    * Ends the handshake without a reply (the connection is closing): its
-   * timer stops, late steps are ignored.
+   * timer stops; a step still running keeps its place until it settles
+   * (its outcome then only frees the place, or counts a failed login).
    *
    * @returns What to do.
    */
@@ -219,7 +223,7 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
     return { messages: [], effects: this.#end() };
   }
 
-  /** Runs a step as a task; its outcome continues the handshake (ending it aborts an `ask`). */
+  /** Runs a step as a task; its outcome continues the handshake (see #end for an `ask`). */
   #task(run: (ended?: AbortSignal) => unknown, then: Then, ask = false): Output {
     const step = { method: this.#method, session: this.#id, transport: this.#transport };
     const refused = this.#host.failedLogins?.begin({ ...step, hello: this.#hello! });
@@ -242,17 +246,20 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
   }
 
   #settle(settled: Settled<unknown>, then: Then): Output {
-    if (this.#result !== undefined) return NOTHING;
-    if (!settled.ok) return this.#deny(settled.error, !unanswered(settled.error));
-    let outcome: AuthOutcome;
+    if (this.#result !== undefined && !this.#running) return NOTHING;
+    let outcome: AuthOutcome | undefined, error: unknown = settled.ok ? undefined : settled.error;
     try {
-      outcome = then(settled.value);
-      if ("welcome" in outcome) return this.#welcome(outcome.welcome);
-      if ("deny" in outcome) return this.#deny(outcome.deny);
-    } catch (error) {
-      return this.#deny(error);
+      if (settled.ok) outcome = then(settled.value);
+    } catch (thrown) {
+      error = thrown;
     }
-    this.#ran(false);
+    // The step is over, also when the handshake ended first: its place is free, or a failure's
+    // (a denial that judged the credential: not the router's own call errors).
+    this.#ran(outcome === undefined ? !unanswered(error) : "deny" in outcome);
+    if (this.#result !== undefined) return NOTHING;
+    if (outcome === undefined) return this.#deny(error);
+    if ("welcome" in outcome) return this.#welcome(outcome.welcome);
+    if ("deny" in outcome) return this.#deny(outcome.deny);
     if ("ask" in outcome) return this.#task(outcome.ask, outcome.next, true);
     this.#answer = outcome.answer;
     return this.#send({
@@ -296,16 +303,15 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
     }, effects);
   }
 
-  /** Ends in ABORT `authentication_failed`; a failed login when `judged` (the credential was). */
-  #deny(reason: unknown, judged = true): Output {
+  /** Ends in ABORT `authentication_failed`; `failed`: count a failed login (no step held a place). */
+  #deny(reason: unknown, failed = false): Output {
     const why = reason instanceof Error ? reason.message : `${reason}`;
     const { realm, details } = this.#hello ?? {}, { type: transport, peer } = this.#transport;
     const authid = typeof details?.authid === "string" ? details.authid : undefined;
     const [session, method, event] = [this.#id, this.#method, "authentication_failed"];
     const fields = { realm, session, authid, method, transport, peer, reason: why, event };
     this.#host.log("warn", `Session ${session}: ${method} authentication failed: ${why}`, fields);
-    if (this.#running) this.#ran(judged);
-    else if (judged) this.#host.failedLogins?.failed(method, peer); // a CHALLENGE left unanswered
+    if (failed) this.#host.failedLogins?.failed(method, peer);
     return this.#abort(abort(ErrorUri.AUTHENTICATION_FAILED, "authentication failed").abort);
   }
 
@@ -323,11 +329,17 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
     this.#host.failedLogins?.end(this.#method, this.#transport.peer, failed);
   }
 
-  /** Stops the timer (if armed), forgets the CHALLENGE, frees the step's place. */
+  /**
+   * Stops the timer (if armed), forgets the CHALLENGE. A step still running goes on: its place is
+   * held until its work really ends (a client hanging up must not free it while the authenticator
+   * still works); a router call holding no place (no limit, in-process) is cancelled `killnowait`.
+   */
   #end(): Effect[] {
-    this.#ran(false);
     this.#answer = undefined;
-    this.#ended?.abort(); // a router call still out for it is cancelled
+    const { failedLogins } = this.#host;
+    if (!this.#running || !failedLogins?.holds(this.#method, this.#transport.peer)) {
+      this.#ended?.abort();
+    }
     if (!this.#armed) return [];
     this.#armed = false;
     return [{ kind: "cancel", key: this }];

@@ -108,3 +108,54 @@ Deno.test("failedLogins: logins denied while the authenticator procedure is not 
   deepEqual((await refused.next("ABORT"))?.[1], { message: REFUSED_MESSAGE });
   await backend.close();
 });
+
+Deno.test("failedLogins: clients hanging up while their ticket is checked keep its place until the authenticator answers, and its late denials count", async () => {
+  // A hang-up freed the place at once (the router call cancelled killnowait, the callee went
+  // on): 6 clients hanging up 5 ms after AUTHENTICATE had 649 tickets checked in 2 s (76 at once
+  // in a backend taking 200 ms), and nothing was counted.
+  await using t = await startRouter({
+    failedLogins: { perSource: 3, window: 60_000 },
+    sessionLogRate: 0,
+    realms: [trustedRealm(), {
+      name: "realm1",
+      auth: { ticket: { authenticator: "com.example.authenticate", authenticatorRealm: "auth" } },
+    }],
+  });
+  const backend = await connectLocal(t.router, "auth", BACKEND);
+  const answer = Promise.withResolvers<void>();
+  let asked = 0, interrupted = 0;
+  await backend.register("com.example.authenticate", async (_args, _kwargs, _details, inv) => {
+    asked++;
+    inv.signal.addEventListener("abort", () => interrupted++);
+    await answer.promise; // the backend answers when the test says
+    throw new ApplicationError("com.example.wrong_ticket");
+  });
+  const refusal = (end: unknown[] | undefined) =>
+    end?.[0] === MessageType.ABORT ? (end[1] as { message: string }).message : `${end}`;
+  const refused: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    const raw = await rawWamp(t.url);
+    await raw.send([MessageType.HELLO, "realm1", HELLO]);
+    const first = await raw.next("CHALLENGE or ABORT");
+    if (first?.[0] === MessageType.CHALLENGE) {
+      const before = asked;
+      await raw.send([MessageType.AUTHENTICATE, `guess-${i}`, {}]);
+      await until(() => asked > before, 5000, "the backend asked");
+    } else refused.push(refusal(first));
+    await raw[Symbol.asyncDispose](); // hangs up (while its ticket is being checked)
+    await until(() => t.router.connectionCount === 1, 5000, "the router saw it go");
+  }
+  equal(asked, 3, "3 places: the others were refused");
+  deepEqual(refused, Array(7).fill(CHECKING_MESSAGE));
+  equal(interrupted, 0, "the checks went on");
+  answer.resolve();
+  let message = CHECKING_MESSAGE; // until the 3 late denials are in: then they are counted
+  for (const deadline = Date.now() + 5000; message === CHECKING_MESSAGE && Date.now() < deadline;) {
+    await using probe = await rawWamp(t.url);
+    await probe.send([MessageType.HELLO, "realm1", HELLO]);
+    message = refusal(await probe.next("ABORT"));
+  }
+  equal(message, REFUSED_MESSAGE);
+  equal(asked, 3);
+  await backend.close();
+});

@@ -1,35 +1,27 @@
 /**
- * Failed logins per source address (`RouterOptions.failedLogins`): at most
- * `perSource` failed authentications from one source in any `window`
- * milliseconds. A step of a handshake (HELLO, AUTHENTICATE, a dynamic
- * authenticator asked) holds one of its source's `perSource` places while
- * it runs, and its failure takes the place of a failed login. While a
- * source's failures in the window and its steps running fill its places,
- * every step from it gets ABORT `wamp.error.authentication_failed` at
- * once, saying why: no CHALLENGE, no authenticator called, no secret
- * compared.
+ * Failed logins per source address (`RouterOptions.failedLogins`): at most `perSource` failed
+ * authentications from one source in any `window` milliseconds. A step of a handshake (HELLO,
+ * AUTHENTICATE, a dynamic authenticator asked) holds one of its source's `perSource` places while
+ * it runs (until its work really ends, also when the handshake ended first), and its failure takes
+ * the place of a failed login. While a source's failures in the window and its steps running fill
+ * its places, every step from it gets ABORT `wamp.error.authentication_failed` at once, saying why:
+ * no CHALLENGE, no authenticator called, no secret compared.
  *
- * A source is `wamp/address.ts` `sourceOf(TransportInfo.peer)` (an IPv4
- * address, an IPv6 /64, `unix` for every Unix-socket client); a session
- * without a peer (in-process) is never counted nor refused. The methods
- * that compare no secret a client could guess (`anonymous`; `cookie`,
- * chosen only for a cookie the router knows; `tls`, chosen only for a
- * client certificate the listener verified; `internal`, an identity the
- * transport vouches for) are neither, except that a `tls` step holds a
- * place (it may ask a dynamic authenticator) and is refused while its
- * source's places are all held by steps running. A successful login leaves the count
- * as it is: otherwise one valid account would buy its holder unlimited
- * guesses at the others, `perSource - 1` at a time.
+ * A source is `wamp/address.ts` `sourceOf(TransportInfo.peer)` (an IPv4 address, an IPv6 /64,
+ * `unix` for every Unix-socket client); a session without a peer (in-process) is never counted nor
+ * refused. The methods that compare no secret a client could guess (`anonymous`; `cookie`, chosen
+ * only for a cookie the router knows; `tls`, chosen only for a client certificate the listener
+ * verified; `internal`, an identity the transport vouches for) are neither, except that a `tls`
+ * step holds a place (it may ask a dynamic authenticator) and is refused while its source's places
+ * are all held by steps running. A successful login leaves the count as it is: otherwise one valid
+ * account would buy its holder unlimited guesses at the others, `perSource - 1` at a time.
  *
- * Exact: each source keeps the times of its last `perSource` failures;
- * with `n` steps running, it is at the limit while the
- * (`perSource` - `n`)-th newest is younger than `window`.
- * Bounded: at most {@linkcode MAX_SOURCES} sources and
- * {@linkcode MAX_FAILURE_TIMES} times in all; past either, the source whose
- * last failure is the oldest is forgotten, as is any source once its last
- * failure is `window` old. O(1) per step (amortized: a step may forget
- * the sources whose window passed since the last one). The clock is
- * injected; the tracker never reads one itself.
+ * Exact: each source keeps the times of its last `perSource` failures; with `n` steps running, it
+ * is at the limit while the (`perSource` - `n`)-th newest is younger than `window`. Bounded: at
+ * most {@linkcode MAX_SOURCES} sources and {@linkcode MAX_FAILURE_TIMES} times in all; past
+ * either, the source whose last failure is the oldest is forgotten, as is any source once its last
+ * failure is `window` old. O(1) per step (amortized: a step may forget the sources whose window
+ * passed since the last one). The clock is injected; the tracker never reads one itself.
  *
  * @module
  */
@@ -324,6 +316,18 @@ export class AuthenticationFailures {
   }
 
   /**
+   * Whether a step of `method` from `peer` holds a place while it runs (the limit is on, the peer
+   * known, the method one that may wait on an authenticator).
+   *
+   * @param method The authmethod in use.
+   * @param peer The transport's peer address.
+   * @returns Whether it holds one.
+   */
+  holds(method: string, peer: string | undefined): boolean {
+    return this.#sourceOf(method, peer, PLACELESS) !== undefined;
+  }
+
+  /**
    * Ends a step {@linkcode AuthenticationFailures.begin} let go on: its
    * place is free again, and it counts as a failed login when `failed`.
    *
@@ -343,9 +347,7 @@ export class AuthenticationFailures {
 
   /** The source a step of `method` from `peer` counts against: none when off, in-process or exempt. */
   #sourceOf(method: string, peer: string | undefined, exempt = UNCOUNTED): string | undefined {
-    return this.#perSource === 0 || peer === undefined || exempt.has(method)
-      ? undefined
-      : sourceOf(peer);
+    if (this.#perSource > 0 && peer !== undefined && !exempt.has(method)) return sourceOf(peer);
   }
 
   /** Whether a source with `checking` logins being checked is at the limit now (`counted`: its failures too). */
