@@ -124,7 +124,8 @@ export class OutputRunner {
         new CallError(ErrorUri.NO_SUCH_REALM, `realm "${name}" does not exist`),
       );
     }
-    if (ended?.aborted) return Promise.reject(new Error("the handshake ended"));
+    const ending = () => new CallError(ErrorUri.CANCELED, "the handshake ended"); // no answer
+    if (ended?.aborted) return Promise.reject(ending());
     const { promise, resolve, reject } = Promise.withResolvers<Payload>();
     let cancel: (() => Output) | undefined;
     // After the step that ended the handshake returned (an abort listener's throw would be uncaught).
@@ -137,9 +138,7 @@ export class OutputRunner {
       else reject(result.error);
       return NOTHING;
     }, (c) => cancel = c));
-    ended?.addEventListener("abort", () => reject(new Error("the handshake ended")), {
-      once: true,
-    });
+    ended?.addEventListener("abort", () => reject(ending()), { once: true });
     return promise;
   }
 

@@ -46,9 +46,10 @@ export interface RouterOptions {
   authTimeout?: number;
   /**
    * At most `perSource` failed logins (ABORT
-   * `wamp.error.authentication_failed` of any method but anonymous and
-   * cookie: a wrong ticket, signature or proof, an unknown authid, a
-   * dynamic authenticator's refusal, `authTimeout`) per source address (an
+   * `wamp.error.authentication_failed` of any method but anonymous, cookie
+   * and tls: a wrong ticket, signature or proof, an unknown authid, a
+   * dynamic authenticator's refusal, also one that comes after
+   * `authTimeout`, a CHALLENGE unanswered by then) per source address (an
    * IPv4 address, an IPv6 /64) in any `window` milliseconds; while at the
    * limit, a login from that address is refused at once (ABORT
    * `wamp.error.authentication_failed`, "Too many failed logins from this

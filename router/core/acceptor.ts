@@ -195,19 +195,17 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
   }
 
   /**
-   * Gives up (the connection's hello timeout ran out first): ABORT
-   * `authentication_failed`. A failed login when the client was to answer
-   * a CHALLENGE; not when a step was running (the router waited on its
-   * dynamic authenticator).
+   * Gives up (`authTimeout`, or the connection's hello timeout, ran out
+   * first): ABORT `authentication_failed`. A failed login when the client
+   * was to answer a CHALLENGE; when a step was running (the router waited
+   * on its dynamic authenticator), the step keeps its place and its answer
+   * decides when it comes: a denial counts then.
    *
    * @param reason Why, for the log.
    * @returns What to do.
    */
   expire(reason: string): Output {
-    if (this.#result !== undefined) return NOTHING;
-    const unanswered = !this.#running; // a CHALLENGE left unanswered
-    this.#ran(false);
-    return this.#deny(reason, unanswered);
+    return this.#result === undefined ? this.#deny(reason, !this.#running) : NOTHING;
   }
 
   /**

@@ -4,8 +4,10 @@
  * never has more than `perSource` guesses being checked at once, however
  * many connections it opens (each used to pass the check, none having
  * failed yet: 50 connections had 50 tickets checked per window with
- * `perSource` 3). And a login denied because the router could not ask its
- * authenticator procedure does not count.
+ * `perSource` 3). A login's step holds its place until the authenticator
+ * answers, also when the client hung up or `authTimeout` passed first, and
+ * a denial counts when it comes. A login denied because the router could
+ * not ask its authenticator procedure does not count.
  */
 
 import { deepEqual, equal } from "node:assert/strict";
@@ -16,9 +18,48 @@ import {
   REFUSED_MESSAGE,
 } from "../../router/core/auth/authentication_failures.ts";
 import { BACKEND, rawWamp, trustedRealm } from "../_helpers/auth.ts";
-import { startRouter, until } from "../_helpers/router.ts";
+import { startRouter, type TestRouter, until } from "../_helpers/router.ts";
 
 const HELLO = { roles: { caller: {} }, authmethods: ["ticket"], authid: "alice" };
+
+/** An ABORT's message (what else came, as text). */
+function refusal(end: unknown[] | undefined): string {
+  return end?.[0] === MessageType.ABORT ? (end[1] as { message: string }).message : `${end}`;
+}
+
+/** The refusal of a HELLO to `realm1` once no login from the address is being checked. */
+async function settledRefusal(url: string): Promise<string> {
+  let message = CHECKING_MESSAGE;
+  for (const deadline = Date.now() + 5000; message === CHECKING_MESSAGE && Date.now() < deadline;) {
+    await using probe = await rawWamp(url);
+    await probe.send([MessageType.HELLO, "realm1", HELLO]);
+    message = refusal(await probe.next("ABORT"));
+  }
+  return message;
+}
+
+/** Routers whose realm1 asks `com.example.authenticate`, registered in `auth`. */
+const ASKING = [trustedRealm(), {
+  name: "realm1",
+  auth: { ticket: { authenticator: "com.example.authenticate", authenticatorRealm: "auth" } },
+}];
+
+/**
+ * The backend's authenticator: it denies every ticket once the test calls `answer`; `asked`
+ * and `interrupted` count its INVOCATIONs and INTERRUPTs.
+ */
+async function slowBackend(t: TestRouter) {
+  const backend = await connectLocal(t.router, "auth", BACKEND);
+  const answer = Promise.withResolvers<void>();
+  const counts = { asked: 0, interrupted: 0 };
+  await backend.register("com.example.authenticate", async (_args, _kwargs, _details, inv) => {
+    counts.asked++;
+    inv.signal.addEventListener("abort", () => counts.interrupted++);
+    await answer.promise;
+    throw new ApplicationError("com.example.wrong_ticket");
+  });
+  return { backend, counts, answer: () => answer.resolve() };
+}
 
 Deno.test("failedLogins: 10 connections from one address answer their CHALLENGE at once; 3 tickets are checked, 7 refused at once, then the 3 failures refuse the address", async () => {
   const asked: unknown[] = [];
@@ -80,82 +121,54 @@ Deno.test("failedLogins: logins denied while the authenticator procedure is not 
   await using t = await startRouter({
     failedLogins: { perSource: 3, window: 60_000 },
     sessionLogRate: 0,
-    realms: [trustedRealm(), {
-      name: "realm1",
-      auth: { ticket: { authenticator: "com.example.authenticate", authenticatorRealm: "auth" } },
-    }],
+    realms: ASKING,
   });
-  const login = async (ticket: string) => {
-    await using raw = await rawWamp(t.url);
-    await raw.send([MessageType.HELLO, "realm1", HELLO]);
-    equal((await raw.next("CHALLENGE"))?.[0], MessageType.CHALLENGE);
-    await raw.send([MessageType.AUTHENTICATE, ticket, {}]);
-    const end = await raw.next("WELCOME or ABORT");
-    return end?.[0] === MessageType.WELCOME ? "WELCOME" : (end?.[1] as { message: string }).message;
-  };
-  for (let i = 0; i < 5; i++) equal(await login("right"), "authentication failed", "backend down");
-  const backend = await connectLocal(t.router, "auth", BACKEND);
-  await backend.register("com.example.authenticate", (args) => {
-    if ((args[2] as { ticket: string }).ticket !== "right") {
-      throw new ApplicationError("com.example.wrong_ticket");
-    }
-    return { args: ["user"] };
-  });
-  equal(await login("right"), "WELCOME");
-  for (let i = 0; i < 3; i++) equal(await login(`wrong-${i}`), "authentication failed");
-  await using refused = await rawWamp(t.url);
-  await refused.send([MessageType.HELLO, "realm1", HELLO]);
-  deepEqual((await refused.next("ABORT"))?.[1], { message: REFUSED_MESSAGE });
-  await backend.close();
-});
-
-Deno.test("failedLogins: clients hanging up while their ticket is checked keep its place until the authenticator answers, and its late denials count", async () => {
-  // A hang-up freed the place at once (the router call cancelled killnowait, the callee went
-  // on): 6 clients hanging up 5 ms after AUTHENTICATE had 649 tickets checked in 2 s (76 at once
-  // in a backend taking 200 ms), and nothing was counted.
-  await using t = await startRouter({
-    failedLogins: { perSource: 3, window: 60_000 },
-    sessionLogRate: 0,
-    realms: [trustedRealm(), {
-      name: "realm1",
-      auth: { ticket: { authenticator: "com.example.authenticate", authenticatorRealm: "auth" } },
-    }],
-  });
-  const backend = await connectLocal(t.router, "auth", BACKEND);
-  const answer = Promise.withResolvers<void>();
-  let asked = 0, interrupted = 0;
-  await backend.register("com.example.authenticate", async (_args, _kwargs, _details, inv) => {
-    asked++;
-    inv.signal.addEventListener("abort", () => interrupted++);
-    await answer.promise; // the backend answers when the test says
-    throw new ApplicationError("com.example.wrong_ticket");
-  });
-  const refusal = (end: unknown[] | undefined) =>
-    end?.[0] === MessageType.ABORT ? (end[1] as { message: string }).message : `${end}`;
+  const { backend, counts, answer } = await slowBackend(t);
   const refused: string[] = [];
   for (let i = 0; i < 10; i++) {
     const raw = await rawWamp(t.url);
     await raw.send([MessageType.HELLO, "realm1", HELLO]);
     const first = await raw.next("CHALLENGE or ABORT");
     if (first?.[0] === MessageType.CHALLENGE) {
-      const before = asked;
+      const before = counts.asked;
       await raw.send([MessageType.AUTHENTICATE, `guess-${i}`, {}]);
-      await until(() => asked > before, 5000, "the backend asked");
+      await until(() => counts.asked > before, 5000, "the backend asked");
     } else refused.push(refusal(first));
     await raw[Symbol.asyncDispose](); // hangs up (while its ticket is being checked)
     await until(() => t.router.connectionCount === 1, 5000, "the router saw it go");
   }
-  equal(asked, 3, "3 places: the others were refused");
+  equal(counts.asked, 3, "3 places: the others were refused");
   deepEqual(refused, Array(7).fill(CHECKING_MESSAGE));
-  equal(interrupted, 0, "the checks went on");
-  answer.resolve();
-  let message = CHECKING_MESSAGE; // until the 3 late denials are in: then they are counted
-  for (const deadline = Date.now() + 5000; message === CHECKING_MESSAGE && Date.now() < deadline;) {
-    await using probe = await rawWamp(t.url);
-    await probe.send([MessageType.HELLO, "realm1", HELLO]);
-    message = refusal(await probe.next("ABORT"));
-  }
-  equal(message, REFUSED_MESSAGE);
-  equal(asked, 3);
+  equal(counts.interrupted, 0, "the checks went on");
+  answer();
+  equal(await settledRefusal(t.url), REFUSED_MESSAGE, "the 3 late denials counted");
+  equal(counts.asked, 3);
+  await backend.close();
+});
+
+Deno.test("failedLogins: a denial that comes after authTimeout counts when it comes; the login's place is held until then", async () => {
+  // At authTimeout the place was freed and nothing counted: a backend answering wrong tickets
+  // after authTimeout (a tarpit) let one address have perSource guesses checked per authTimeout
+  // (45 in 15 s with perSource 3 / 60 s), and tell the right one, answered at once, apart.
+  await using t = await startRouter({
+    failedLogins: { perSource: 1, window: 60_000 },
+    authTimeout: 100,
+    sessionLogRate: 0,
+    realms: ASKING,
+  });
+  const { backend, counts, answer } = await slowBackend(t);
+  await using raw = await rawWamp(t.url);
+  await raw.send([MessageType.HELLO, "realm1", HELLO]);
+  equal((await raw.next("CHALLENGE"))?.[0], MessageType.CHALLENGE);
+  await raw.send([MessageType.AUTHENTICATE, "wrong", {}]);
+  equal(refusal(await raw.next("ABORT at authTimeout")), "authentication failed");
+  equal(counts.asked, 1);
+  await using probe = await rawWamp(t.url);
+  await probe.send([MessageType.HELLO, "realm1", HELLO]);
+  equal(refusal(await probe.next("ABORT")), CHECKING_MESSAGE, "its place is held meanwhile");
+  equal(counts.interrupted, 0, "its check goes on");
+  answer();
+  equal(await settledRefusal(t.url), REFUSED_MESSAGE, "the late denial counted");
+  equal(counts.asked, 1);
   await backend.close();
 });

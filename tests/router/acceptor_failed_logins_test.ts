@@ -152,7 +152,7 @@ Deno.test("Acceptor with failedLogins: a place is freed when the login is welcom
   equal(other.failures.size, 0);
 });
 
-Deno.test("Acceptor with failedLogins: only a denial that judged the credential counts, not the router's own call errors nor a timeout while the authenticator is asked", () => {
+Deno.test("Acceptor with failedLogins: only a denial that judged the credential counts, not the router's own call errors", () => {
   // Each counted before: an authenticator procedure not registered (its backend restarting), or
   // 1000 router calls in flight, locked out clients with the right ticket for the window.
   const { acceptor, failures } = routerFor(1);
@@ -170,9 +170,6 @@ Deno.test("Acceptor with failedLogins: only a denial that judged the credential 
     const denied = question.resume({ ok: false, error: new CallError(uri) });
     equal(abortOf(denied)?.reason, ErrorUri.AUTHENTICATION_FAILED, uri);
   }
-  const waiting = acceptor();
-  ok(taskOf(asking(waiting, "right")) !== undefined);
-  equal(abortOf(waiting.expire("timed out"))?.reason, ErrorUri.AUTHENTICATION_FAILED);
   equal(failures.size, 0);
   equal(failures.refuses("ticket", PEER), false);
   // The authenticator's own ERROR judged the ticket: it counts.
@@ -180,6 +177,33 @@ Deno.test("Acceptor with failedLogins: only a denial that judged the credential 
   ok(question !== undefined);
   question.resume({ ok: false, error: new CallError("com.example.wrong_ticket") });
   equal(failures.refuses("ticket", PEER), true);
+});
+
+Deno.test("Acceptor with failedLogins: at authTimeout while the authenticator is asked, the login ends but its step keeps its place until the answer, which counts when it denies", () => {
+  // It was freed, nothing counted: an authenticator answering wrong guesses after authTimeout
+  // (a tarpit) let one address have perSource guesses checked per authTimeout (45 in 15 s with
+  // perSource 3 / 60 s), and a right one, answered at once, told it apart.
+  const { acceptor, failures } = routerFor(1);
+  const slow = acceptor();
+  const question = taskOf(asking(slow, "wrong"));
+  ok(question !== undefined);
+  const expired = slow.expire("timed out");
+  equal(abortOf(expired)?.reason, ErrorUri.AUTHENTICATION_FAILED);
+  equal(expired.effects.length, 1, "the timer's cancel: the question is not cancelled");
+  equal(failures.refuses("ticket", PEER), true, "its place is held");
+  equal(failures.size, 0, "nothing counted yet");
+  deepEqual(question.resume(WRONG), { messages: [], effects: [] });
+  equal(failures.size, 1, "the late denial counts");
+  deepEqual(abortOf(asking(acceptor(), "right"))?.details, { message: REFUSED_MESSAGE });
+  // The router call's own timeout (the authenticator never answered) frees it, uncounted.
+  const other = routerFor(1), waiting = other.acceptor();
+  const unanswered = taskOf(asking(waiting, "right"));
+  ok(unanswered !== undefined);
+  waiting.expire("timed out");
+  equal(other.failures.refuses("ticket", PEER), true);
+  unanswered.resume({ ok: false, error: new CallError(ErrorUri.TIMEOUT) });
+  equal(other.failures.refuses("ticket", PEER), false);
+  equal(other.failures.size, 0);
 });
 
 Deno.test("Acceptor with failedLogins: a CHALLENGE left unanswered until the timeout counts", () => {

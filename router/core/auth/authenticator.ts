@@ -60,7 +60,8 @@ export type AuthOutcome =
      * Asks something that may take a while (a dynamic authenticator): the
      * router calls it (it may return a promise) and waits, under its
      * `authTimeout`; when it throws, the handshake is denied. `ended`
-     * aborts when the handshake ends first (the client left).
+     * aborts when the handshake ends first (the client left, `authTimeout`)
+     * and the ask holds no `failedLogins` place (one that does goes on).
      */
     readonly ask: (ended?: AbortSignal) => unknown;
     /** Continues with the answer (throwing denies). */

@@ -22,8 +22,9 @@ import { wampcraAuthenticator } from "./wampcra.ts";
 /**
  * Calls a procedure as the router, in the named realm (or the realm
  * itself); the router runs it as a task and reads the result's payload.
- * When `ended` aborts first, the call is cancelled (`killnowait`) and its
- * place among the realm's router calls freed.
+ * When `ended` aborts first, the call is cancelled (`killnowait`; it
+ * rejects with `wamp.error.canceled`) and its place among the realm's
+ * router calls freed.
  */
 export type RouterCall = (
   realm: string | undefined,
