@@ -47,8 +47,11 @@ export const MAX_ROUTER_CALLS = 1000;
 /**
  * The errors of a router call that are the router's own, not its callee's
  * answer: no such realm or procedure, no callee able to take it,
- * {@linkcode MAX_ROUTER_CALLS} in flight, cancelled, timed out, the cluster
- * unavailable, a feature or payload the callee cannot take.
+ * {@linkcode MAX_ROUTER_CALLS} in flight, cancelled, timed out, the call
+ * or its answer too large for NATS (cluster), an answer in payload
+ * passthru (which the internal session does not announce), an INVOCATION
+ * over the callee's limit. A callee's ERROR with one of these URIs reads
+ * as them: the URI is all that tells them apart.
  */
 const UNANSWERED: ReadonlySet<string> = new Set([
   ErrorUri.NO_SUCH_REALM,

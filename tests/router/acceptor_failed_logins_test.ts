@@ -156,13 +156,17 @@ Deno.test("Acceptor with failedLogins: only a denial that judged the credential 
   // Each counted before: an authenticator procedure not registered (its backend restarting), or
   // 1000 router calls in flight, locked out clients with the right ticket for the window.
   const { acceptor, failures } = routerFor(1);
+  // Each arises from a real router call (some in tests/hostile/failed_logins_unanswered_test.ts).
   const unanswered = [
-    ErrorUri.NO_SUCH_PROCEDURE,
-    ErrorUri.NO_AVAILABLE_CALLEE,
-    ErrorUri.LIMIT_EXCEEDED,
-    ErrorUri.CANCELED,
-    ErrorUri.TIMEOUT,
-    ErrorUri.NO_SUCH_REALM,
+    ErrorUri.NO_SUCH_PROCEDURE, // not registered (its backend restarting)
+    ErrorUri.NO_AVAILABLE_CALLEE, // its callee not reading
+    ErrorUri.LIMIT_EXCEEDED, // the realm's 1000 router calls in flight
+    ErrorUri.CANCELED, // the handshake ended, holding no place; the cluster's table failed
+    ErrorUri.TIMEOUT, // the router call's own 10 s
+    ErrorUri.NO_SUCH_REALM, // its authenticator realm
+    ErrorUri.CLUSTER_UNAVAILABLE, // the call or its answer could not cross NATS
+    ErrorUri.FEATURE_NOT_SUPPORTED, // an answer in payload passthru
+    ErrorUri.PAYLOAD_SIZE_EXCEEDED, // an INVOCATION over its callee's limit
   ];
   for (const uri of unanswered) {
     const question = taskOf(asking(acceptor(), "right"));
