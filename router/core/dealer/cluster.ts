@@ -254,7 +254,7 @@ export class DealerCluster {
     if (call?.streaming === true && caller !== undefined) {
       if (this.#remote.forwarded.get(to)?.has(request) !== true) finished(caller, request);
     }
-    return out;
+    return this.#parts.settle(out); // an answer for the realm's internal session goes to its call
   }
 
   /** A caller on another node left: its proxy goes (callees get INTERRUPT). */
