@@ -12,7 +12,8 @@ import type { HttpRequestHead } from "../transports/stream/http.ts";
 import { SourceLimit } from "../transports/sources.ts";
 import type { PeerAcceptor } from "../wamp/mod.ts";
 import { metricsOf, type RouterMetrics } from "../router/metrics.ts";
-import { type RequestAuth, requestAuths, type SignedFields } from "./auth.ts";
+import { Admitted, type PathPlaces, UNVERIFIED_PER_SLOT } from "./admission.ts";
+import { type RequestAuth, requestAuths } from "./auth.ts";
 import type { SharedSignatures } from "./signing_key.ts";
 import type { BridgeOptions } from "./config.ts";
 import { BridgeError, refusal } from "./errors.ts";
@@ -32,110 +33,13 @@ export interface HttpBridge extends HttpMount {
 
 const EMPTY = new Uint8Array(0);
 
-/**
- * Signed requests a path reads bodies of, not yet verified, per in-flight
- * slot: enough that heads whose bodies never come must outnumber the
- * slots four times to delay the key's holder, few enough that the bodies
- * buffered stay bounded (`maxInFlight` x 4 x `maxBodySize`).
- */
-const UNVERIFIED_PER_SLOT = 4;
-
-/**
- * A request a path let in from its head: it holds one of the path's
- * in-flight slots from then until it is answered (a stream: until it
- * ends) and what it sent has been taken by the router, or until the
- * listener drops it unanswered (`abandon`). The router takes the path
- * session's messages in turns: a CALL whose client hung up, and its
- * CANCEL, may still wait there, and they count against `maxInFlight`
- * until taken, so what waits stays within `maxInFlight` requests' bodies. A signed
- * request takes its slot only once its signature verified: its head shows
- * only the key, which is public, so anyone could otherwise hold every
- * slot with heads whose bodies never come. Until then it holds one of the
- * path's places for unverified bodies ({@linkcode UNVERIFIED_PER_SLOT}).
- * Until its body arrived (signed: until verified) it counts against its
- * source's `maxPendingPerSource`; a subscriber request counts against its
- * source's `maxStreamsPerSource` until it is released (its stream ended).
- * One from an unknown peer counts against neither.
- */
-class Admitted implements HttpAdmission {
-  readonly path: BridgePath;
-  /** The request URL, as the head gave it. */
-  readonly url: URL;
-  readonly maxBodySize: number;
-  /** A signed request's fields, for the signature check once the body is read. */
-  readonly signed: SignedFields | undefined;
-  #held = false;
-  /** The peer it came from (undefined: unknown), counted in the path's `pending` and `streams`. */
-  readonly #peer: string | undefined;
-  /** Whether it is pending (body not arrived; signed: not verified), and counted in `streams`. */
-  #pending = true;
-  #streaming = true;
-
-  constructor(
-    path: BridgePath,
-    url: URL,
-    maxBodySize: number,
-    signed: SignedFields | undefined,
-    peer: string | undefined,
-  ) {
-    this.path = path;
-    this.url = url;
-    this.maxBodySize = maxBodySize;
-    this.signed = signed;
-    this.#peer = peer;
-    path.pending.add(peer);
-    path.streams.add(peer);
-    if (signed === undefined) this.take();
-    else path.verifying++;
-  }
-
-  /** Its body arrived: an unsigned request is no longer pending (a signed one is until verified). */
-  arrived(): void {
-    if (this.signed === undefined) this.#settled();
-  }
-
-  /** Takes a slot, if one is free (else false); a signed request's place for verifying is freed. */
-  take(): boolean {
-    if (this.signed !== undefined) this.#settled();
-    if (this.#held || this.path.inFlight >= this.path.options.maxInFlight) return this.#held;
-    this.#held = true;
-    this.path.inFlight++;
-    return true;
-  }
-
-  /** Gives the slot (or the place for verifying), and a stream's count, back (once). */
-  release(): void {
-    this.#settled();
-    if (this.#streaming) {
-      this.#streaming = false;
-      this.path.streams.remove(this.#peer);
-    }
-    if (!this.#held) return;
-    this.#held = false;
-    this.path.inFlight--;
-  }
-
-  /** No longer pending: its source's count (and a signed request's place for verifying) freed. */
-  #settled(): void {
-    if (!this.#pending) return;
-    this.#pending = false;
-    const { path } = this;
-    if (this.signed !== undefined) path.verifying--;
-    path.pending.remove(this.#peer);
-  }
-
-  abandon(): void {
-    this.release();
-  }
-}
-
 /** A peer's address; undefined when unknown (not given, or ""): not counted per source. */
 function known(peer: string | undefined): string | undefined {
   return peer === "" ? undefined : peer;
 }
 
 /** One configured path. */
-class BridgePath {
+class BridgePath implements PathPlaces {
   readonly options: BridgeOptions;
   readonly session: BridgeSession;
   readonly auth: RequestAuth;
@@ -374,10 +278,9 @@ export function httpBridge(
     handle(request: Request, peer: string, admission?: HttpAdmission): Promise<Response> {
       // Let in by this bridge's admit(): its path; else the URL's (and the checks admit() makes,
       // per source when the peer is known).
-      if (
-        admission instanceof Admitted && paths.get(admission.path.options.path) === admission.path
-      ) {
-        return admission.path.handle(request, admission);
+      if (admission instanceof Admitted) {
+        const own = paths.get(admission.path.options.path);
+        if (own === admission.path) return own.handle(request, admission);
       }
       const path = paths.get(new URL(request.url).pathname);
       if (path === undefined) return Promise.resolve(new Response("Not found\n", { status: 404 }));
