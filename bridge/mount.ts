@@ -27,6 +27,21 @@ import { subscribe } from "./subscriber.ts";
  * are made then, per source for the `peer` given ("" is not counted).
  */
 export interface HttpBridge extends HttpMount {
+  /**
+   * Answers a request to one of its paths (404 for another path). Given
+   * no admission (a program's own server), it makes the checks `admit`
+   * would and reads the body itself.
+   *
+   * @param request The request.
+   * @param peer The client's address as the listener names it,
+   * `tcp4:192.0.2.7:5678` or `tcp6:[2001:db8::5]:443` (`tcpPeer` from
+   * `@cloverleaf/wamp/transports`, from `Deno.serve`'s `info.remoteAddr`):
+   * the source (its address, an IPv6 /64) that `maxPendingPerSource` and
+   * `maxStreamsPerSource` count. `""` when unknown: not counted per source.
+   * @param admission What `admit` returned for it, from a listener.
+   * @returns The response (a subscriber path: a stream of events).
+   */
+  handle(request: Request, peer: string, admission?: HttpAdmission): Promise<Response>;
   /** Leaves every path's session and ends open streams. */
   close(): Promise<void>;
 }

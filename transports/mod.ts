@@ -65,4 +65,5 @@ export {
   type WebSocketListener,
 } from "./websocket/deno_serve.ts";
 export { connectWebSocket, type ConnectWebSocketOptions } from "./websocket/client.ts";
+export { tcpPeer } from "./stream/wire.ts";
 export type { SerializerName } from "../wamp/mod.ts";

@@ -165,7 +165,12 @@ export class LongPollService {
    * transport, in the worker that passes them on.
    *
    * @param request The request (a `?x=` cache-buster is ignored).
-   * @param peer The remote address, shown in session details.
+   * @param peer The client's address as the listener names it,
+   * `tcp4:192.0.2.7:5678` or `tcp6:[2001:db8::5]:443` (`tcpPeer`, from
+   * `Deno.serve`'s `info.remoteAddr`). Shown in session details, and the
+   * source that per-source limits count (its address, an IPv6 /64):
+   * `maxTransportsPerSource`, the router's `failedLogins` and its session
+   * log's lines per source. Without it (or `""`), none of them counts it.
    * @param options The request's admission and connection, from a listener.
    * @returns The response; for a `receive`, once there is something to say.
    */

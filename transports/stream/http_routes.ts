@@ -76,7 +76,11 @@ export interface HttpMount {
    *
    * @param request The request (its body already read, within what
    * {@linkcode HttpMount.admit} allowed).
-   * @param peer The remote address, for log lines.
+   * @param peer The remote address as the listener names it
+   * (`tcp4:192.0.2.7:5678`, `tcp6:[2001:db8::5]:443`: `tcpPeer`), for log
+   * lines and the limits per source address a mount keeps (the HTTP
+   * bridge's `maxPendingPerSource` and `maxStreamsPerSource`, when called
+   * without `admit`); `""` when unknown, not counted per source.
    * @param admission What `admit` returned for this request, when an
    * admission; absent when `handle` is called without `admit`.
    */

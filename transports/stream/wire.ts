@@ -303,21 +303,50 @@ export function remoteAddress(socket: Socket): string {
 }
 
 /**
- * A TCP peer's name, as session details show it and per-source limits
- * read it (`sourceOf` takes an IPv6 address's /64 from the brackets).
+ * A TCP peer's name, as the listener names its connections: what session
+ * details show, and what limits per source address read (`sourceOf`: an
+ * IPv4 address, an IPv6 address's /64 from within the brackets). Give it
+ * to a handler you serve yourself as its `peer` (`LongPollService.handle`,
+ * the HTTP bridge's `handle`): a name in another format is still taken,
+ * but read differently (`tcp:2001:db8::5:443` counts each IPv6 address
+ * apart, not by its /64), and `""` or none is not counted at all.
  *
- * @param address Its IP address (`::1`, `192.0.2.7`).
+ * @param address Its IP address (`::1`, `192.0.2.7`), e.g. `Deno.serve`'s
+ * `info.remoteAddr.hostname`.
  * @param port Its port.
  * @returns `tcp4:1.2.3.4:5678` or `tcp6:[::1]:5678`.
  *
- * @example
+ * @example Name `Deno.serve`'s clients as the listener does
  * ```ts
- * import { tcpPeer } from "./wire.ts";
+ * import { Router } from "@cloverleaf/wamp";
+ * import { LongPollService, tcpPeer } from "@cloverleaf/wamp/transports";
+ * import { sourceOf } from "@cloverleaf/wamp/wamp";
  * import { equal } from "node:assert/strict";
  *
  * equal(tcpPeer("192.0.2.7", 5678), "tcp4:192.0.2.7:5678");
  * equal(tcpPeer("2001:db8::5", 443), "tcp6:[2001:db8::5]:443");
- * equal(tcpPeer("::ffff:192.0.2.7", 443), "tcp6:[::ffff:192.0.2.7]:443");
+ * equal(sourceOf(tcpPeer("2001:db8::5", 443)), "tcp6:[2001:db8:0:0::/64]");
+ *
+ * const router = new Router({ realms: [{ name: "realm1" }], logger: () => {} });
+ * const service = new LongPollService(router, { maxTransportsPerSource: 1 });
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (request, info) =>
+ *     service.handle(request, tcpPeer(info.remoteAddr.hostname, info.remoteAddr.port)),
+ * );
+ * const open = () =>
+ *   fetch(`http://127.0.0.1:${server.addr.port}/lp/open`, {
+ *     method: "POST",
+ *     body: JSON.stringify({ protocols: ["wamp.2.json"] }),
+ *   });
+ * const [first, second] = [await open(), await open()];
+ * equal(first.status, 200);
+ * equal(second.status, 429); // one transport per source address: both came from 127.0.0.1
+ * await first.body?.cancel();
+ * await second.body?.cancel();
+ * service.close();
+ * await server.shutdown();
+ * await router.close();
  * ```
  */
 export function tcpPeer(address: string, port: number): string {
