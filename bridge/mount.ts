@@ -10,6 +10,7 @@
 import type { HttpAdmission, HttpMount } from "../transports/stream/http_server.ts";
 import type { HttpRequestHead } from "../transports/stream/http.ts";
 import { SourceLimit } from "../transports/sources.ts";
+import { readBounded } from "../transports/stream/bytes.ts";
 import type { PeerAcceptor } from "../wamp/mod.ts";
 import { metricsOf, type RouterMetrics } from "../router/metrics.ts";
 import { Admitted, type PathPlaces, UNVERIFIED_PER_SLOT } from "./admission.ts";
@@ -164,8 +165,8 @@ class BridgePath implements PathPlaces {
     const { url } = ticket;
     let streaming = false;
     try {
-      const body = method === "GET" ? EMPTY : new Uint8Array(await request.arrayBuffer());
-      if (body.length > ticket.maxBodySize) return this.#tooLarge(ticket.maxBodySize);
+      const body = method === "GET" ? EMPTY : await this.#body(request, ticket.maxBodySize);
+      if (body instanceof Response) return body;
       if (ticket.signed !== undefined) {
         const denied = await this.auth.checkBody(
           ticket.signed,
@@ -200,6 +201,21 @@ class BridgePath implements PathPlaces {
     } finally {
       if (!streaming) this.#free(ticket);
     }
+  }
+
+  /**
+   * A request's body, read up to `limit` bytes (a chunked body has no
+   * Content-Length to refuse it by): 413 past it, the rest never read;
+   * 400 when it does not arrive whole (its client gone).
+   */
+  async #body(request: Request, limit: number): Promise<Uint8Array | Response> {
+    let body;
+    try {
+      body = await readBounded(request, limit);
+    } catch {
+      return refusal(BridgeError.BAD_REQUEST, ["the body did not arrive whole"]);
+    }
+    return body ?? this.#tooLarge(limit);
   }
 
   /** Releases a request's slot once what it sent (its UNSUBSCRIBE, its CANCEL) was taken. */

@@ -1,34 +1,9 @@
 /**
- * The HTTP pieces of the long-poll service: reading a bounded body, the
- * headers every answer carries, and the protocol an `open` asks for.
+ * The HTTP pieces of the long-poll service: the headers every answer
+ * carries, and the protocol an `open` asks for.
  *
  * @module
  */
-
-import { concat } from "../stream/bytes.ts";
-
-/**
- * Reads a request body up to `limit` bytes.
- *
- * @param request The request.
- * @param limit The most bytes taken.
- * @returns The body, or `undefined` when it is larger than `limit`.
- */
-export async function readBody(request: Request, limit: number): Promise<Uint8Array | undefined> {
-  if (Number(request.headers.get("content-length") ?? 0) > limit) {
-    await request.body?.cancel().catch(() => {});
-    return undefined;
-  }
-  if (request.body === null) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of request.body) {
-    size += chunk.byteLength;
-    if (size > limit) return undefined; // leaving the loop cancels the stream
-    chunks.push(chunk);
-  }
-  return concat(chunks);
-}
 
 /**
  * The headers every answer carries: CORS as Crossbar sends them, no caching.

@@ -17,7 +17,8 @@ import { originPolicy } from "../stream/origin.ts";
 import type { HttpRequestHead } from "../stream/http.ts";
 import type { Admitted } from "../stream/http_routes.ts";
 import { answer, LongPollTransport, type TransportHost } from "./link.ts";
-import { chosenProtocol, readBody, servesPath, standardHeaders } from "./http.ts";
+import { chosenProtocol, servesPath, standardHeaders } from "./http.ts";
+import { readBounded } from "../stream/bytes.ts";
 import { ownerOf } from "./relay.ts";
 import type { LongPollOptions, LongPollRequestOptions } from "./options.ts";
 import { SourceLimit } from "../sources.ts";
@@ -336,7 +337,7 @@ export class LongPollService {
   }
 
   async #open(request: Request, headers: Headers, peer?: string): Promise<Response> {
-    const body = await readBody(request, MAX_OPEN_BODY);
+    const body = await readBounded(request, MAX_OPEN_BODY);
     if (body === undefined) return answer(413, headers, "Request body too large");
     if (this.#closed) return answer(503, headers, "Service is closing");
     if (this.#maxTransports > 0 && this.#transports.size >= this.#maxTransports) {
@@ -379,7 +380,7 @@ export class LongPollService {
     }
     try {
       const limit = transport.bodyLimit(this.#maxMessageSize);
-      const bytes = await readBody(request, limit).catch(() => null);
+      const bytes = await readBounded(request, limit).catch(() => null);
       let status: number;
       if (bytes === null) status = 400; // the client went away mid-body
       else if (bytes === undefined) status = transport.refuseBody(limit, this.#maxMessageSize);

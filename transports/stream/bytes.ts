@@ -1,7 +1,7 @@
 /**
  * Byte-array helpers shared by the framings and the socket code (one
  * `concat`, in `wamp/bytes.ts`, for the client and the router alike), and
- * the one bounded read of an HTTP body.
+ * the one bounded read of an HTTP body, a request's or a response's.
  *
  * @module
  */
@@ -10,20 +10,43 @@ import { concat } from "../../wamp/bytes.ts";
 
 export { concat };
 
+/** What {@linkcode readBounded} reads: a `Request` or a `Response`. */
+export interface BodySource {
+  /** Its headers (`Content-Length`, when declared). */
+  readonly headers: Headers;
+  /** Its body. */
+  readonly body: ReadableStream<Uint8Array> | null;
+}
+
 /**
- * Reads a fetch response's body, at most `limit` bytes: past it the read
- * is canceled, so a peer cannot make us hold more than we take.
+ * Reads a request's or a response's body, at most `limit` bytes: past it
+ * the read is canceled, so a peer cannot make us hold more than we take,
+ * whether it declared the size (`Content-Length`) or not (chunked).
  *
- * @param res The response.
+ * @param message The request or response.
  * @param limit The most bytes taken.
  * @returns The body, or `undefined` when it is longer (declared or sent).
+ * @throws {Error} When the body cannot be read to its end (its peer gone).
+ *
+ * @example
+ * ```ts
+ * import { readBounded } from "./bytes.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const post = (body: string) => new Request("http://localhost/", { method: "POST", body });
+ * equal((await readBounded(post("four"), 4))?.length, 4);
+ * equal(await readBounded(post("five!"), 4), undefined);
+ * ```
  */
-export async function readBounded(res: Response, limit: number): Promise<Uint8Array | undefined> {
-  if (Number(res.headers.get("content-length") ?? 0) > limit) {
-    await res.body?.cancel().catch(() => {});
+export async function readBounded(
+  message: BodySource,
+  limit: number,
+): Promise<Uint8Array | undefined> {
+  if (Number(message.headers.get("content-length") ?? 0) > limit) {
+    await message.body?.cancel().catch(() => {});
     return undefined;
   }
-  const reader = res.body?.getReader();
+  const reader = message.body?.getReader();
   if (reader === undefined) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let size = 0;
