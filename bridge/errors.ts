@@ -89,7 +89,8 @@ export function json(status: number, body: unknown, headers: HeadersInit = {}): 
 }
 
 /**
- * A refusal: `{ error, args, kwargs }` with the status the URI maps to.
+ * A refusal: `{ error, args, kwargs }` with the status the URI maps to
+ * (413 and 408 with `connection: close`).
  *
  * @param uri The WAMP error URI.
  * @param args ERROR.Arguments (a message first).
@@ -105,6 +106,7 @@ export function refusal(
 ): Response {
   const headers: Record<string, string> = {};
   if (status === 401) headers["www-authenticate"] = "Bearer";
-  if (status === 413) headers["connection"] = "close";
+  // The rest of the body is not read: the connection cannot carry another request.
+  if (status === 413 || status === 408) headers["connection"] = "close";
   return json(status, { error: uri, args, kwargs }, headers);
 }

@@ -31,7 +31,10 @@ export interface HttpBridge extends HttpMount {
   /**
    * Answers a request to one of its paths (404 for another path). Given
    * no admission (a program's own server), it makes the checks `admit`
-   * would and reads the body itself.
+   * would and reads the body itself: up to the path's `maxBodySize` (413
+   * past it), within 60 s (408 past it, as the listener's
+   * `http.bodyTimeout`); until it has, the request counts against its
+   * source's `maxPendingPerSource`.
    *
    * @param request The request.
    * @param peer The client's address as the listener names it,
@@ -48,6 +51,14 @@ export interface HttpBridge extends HttpMount {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * Milliseconds a body that `handle()` reads itself (no listener read it:
+ * a program's own server) may take to arrive whole, from the call: the
+ * listener's `http.bodyTimeout` default. Until then it holds a slot and
+ * counts against its source's `maxPendingPerSource`; then 408.
+ */
+const BODY_TIMEOUT = 60_000;
 
 /** A peer's address; undefined when unknown (not given, or ""): not counted per source. */
 function known(peer: string | undefined): string | undefined {
@@ -161,12 +172,15 @@ class BridgePath implements PathPlaces {
     const ticket = admitted ??
       this.#admit(request.method, new URL(request.url), request.headers, peer);
     if (ticket instanceof Response) return ticket;
-    ticket.arrived(); // the listener read the body before handing the request on
+    // A listener read the body before handing the request on; else it is read here, and the
+    // request counts against its source's maxPendingPerSource until it is.
+    if (admitted !== undefined) ticket.arrived();
     const { url } = ticket;
     let streaming = false;
     try {
-      const body = method === "GET" ? EMPTY : await this.#body(request, ticket.maxBodySize);
+      const body = await this.#body(request, ticket.maxBodySize, admitted === undefined);
       if (body instanceof Response) return body;
+      ticket.arrived();
       if (ticket.signed !== undefined) {
         const denied = await this.auth.checkBody(
           ticket.signed,
@@ -206,16 +220,26 @@ class BridgePath implements PathPlaces {
   /**
    * A request's body, read up to `limit` bytes (a chunked body has no
    * Content-Length to refuse it by): 413 past it, the rest never read;
-   * 400 when it does not arrive whole (its client gone).
+   * 400 when it does not arrive whole (its client gone). A GET has none.
+   * One no listener read (`timed`: a program's own server calls handle())
+   * has {@linkcode BODY_TIMEOUT} to arrive, as on a listener: 408 past it.
    */
-  async #body(request: Request, limit: number): Promise<Uint8Array | Response> {
-    let body;
+  async #body(request: Request, limit: number, timed: boolean): Promise<Uint8Array | Response> {
+    if (this.method === "GET") return EMPTY;
+    const deadline = timed ? new AbortController() : undefined;
+    const timer = deadline && setTimeout(() => deadline.abort(), BODY_TIMEOUT);
     try {
-      body = await readBounded(request, limit);
+      return await readBounded(request, limit, { signal: deadline?.signal }) ??
+        this.#tooLarge(limit);
     } catch {
-      return refusal(BridgeError.BAD_REQUEST, ["the body did not arrive whole"]);
+      if (deadline?.signal.aborted !== true) {
+        return refusal(BridgeError.BAD_REQUEST, ["the body did not arrive whole"]);
+      }
+      const late = `the body did not arrive within ${BODY_TIMEOUT / 1000} s`;
+      return refusal(BridgeError.BAD_REQUEST, [late], {}, 408);
+    } finally {
+      clearTimeout(timer);
     }
-    return body ?? this.#tooLarge(limit);
   }
 
   /** Releases a request's slot once what it sent (its UNSUBSCRIBE, its CANCEL) was taken. */

@@ -177,3 +177,45 @@ export async function connectFrom(port: number, localAddress: string): Promise<R
     },
   };
 }
+
+/** A POST whose body is sent in two parts: the head and the body's first byte, then the rest. */
+export interface HeldPost {
+  /** Sends the rest of the body; resolves with the whole answer (once the connection closed). */
+  finish(): Promise<string>;
+  close(): void;
+}
+
+/**
+ * Opens a connection from `localAddress` and sends a POST's head for
+ * `body` with its first byte only (`connection: close`).
+ */
+export async function holdPost(
+  port: number,
+  localAddress: string,
+  target: string,
+  body: string,
+): Promise<HeldPost> {
+  const { socket, ended } = await connectFrom(port, localAddress);
+  socket.write(
+    `POST ${target} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n` +
+      `content-length: ${body.length}\r\nconnection: close\r\n\r\n${body.slice(0, 1)}`,
+  );
+  return {
+    finish() {
+      socket.write(body.slice(1));
+      return ended;
+    },
+    close: () => void socket.destroy(),
+  };
+}
+
+/** A POST sent whole from `localAddress`; resolves with the answer. */
+export async function postWhole(
+  port: number,
+  localAddress: string,
+  target: string,
+  body: string,
+): Promise<string> {
+  const held = await holdPost(port, localAddress, target, body);
+  return await held.finish();
+}

@@ -1,16 +1,17 @@
 /**
  * The bridge behind a program's own server: `handle(request, peer)`
  * without `admit()` reads the body itself, so the limits the listener
- * keeps while it reads one are kept there: `maxBodySize` for a chunked
- * body (no Content-Length to refuse it by).
+ * keeps while it reads one are kept there: `maxPendingPerSource` counts a
+ * request until its body was read, and `maxBodySize` stops a chunked body
+ * (no Content-Length to refuse it by).
  */
 
-import { equal, ok } from "node:assert/strict";
+import { equal, match, ok } from "node:assert/strict";
 import { Router } from "../../mod.ts";
 import { type BridgeConfig, resolveBridgeOptions } from "../../bridge/config.ts";
 import { type HttpBridge, httpBridge } from "../../bridge/mount.ts";
 import { tcpPeer } from "../../transports/mod.ts";
-import { REALM } from "./_bridge.ts";
+import { type HeldPost, holdPost, postWhole, REALM } from "./_bridge.ts";
 
 /** A router with one open publisher path `/open`, and the bridge on it (not on a listener). */
 function openPath(options: Partial<BridgeConfig> = {}): AsyncDisposable & {
@@ -97,4 +98,47 @@ Deno.test("handle() without admit(): a body that does not arrive whole is answer
   );
   equal(answer.status, 400);
   equal((await answer.json()).args[0], "the body did not arrive whole");
+});
+
+const BODY = JSON.stringify({ topic: "com.example.news", args: ["hi"] });
+
+/**
+ * Under `Deno.serve`, slow uploads from one address hold at most
+ * `maxPendingPerSource` of an open path's slots: `handle()` counted an
+ * open request's body as arrived before it read it, so 4 slow uploads
+ * from 127.0.0.1 held all 4 slots and 127.0.0.2's request got 429 (202
+ * through the listener).
+ */
+Deno.test("handle() under Deno.serve: an open request counts against maxPendingPerSource until its body was read", async () => {
+  await using t = openPath({ maxInFlight: 4, maxPendingPerSource: 2 });
+  let handled = 0; // requests whose heads reached handle()
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (request, info) => {
+      handled++;
+      return t.bridge.handle(request, tcpPeer(info.remoteAddr.hostname, info.remoteAddr.port));
+    },
+  );
+  const port = server.addr.port;
+  const held: HeldPost[] = [];
+  try {
+    for (let i = 0; i < 4; i++) {
+      held.push(await holdPost(port, "127.0.0.1", "/open", BODY));
+      while (handled < i + 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    // The third and fourth were refused from their heads: their source has two arriving.
+    for (const refused of held.slice(2)) {
+      const answer = await refused.finish();
+      match(answer, /^HTTP\/1\.1 429 /);
+      match(answer, /2 requests from your address still arriving on \/open/);
+    }
+    match(await postWhole(port, "127.0.0.2", "/open", BODY), /^HTTP\/1\.1 202 /);
+    match(await postWhole(port, "127.0.0.1", "/open", BODY), /^HTTP\/1\.1 429 /);
+    // A held body that completes frees its place.
+    match(await held[0]!.finish(), /^HTTP\/1\.1 202 /);
+    match(await postWhole(port, "127.0.0.1", "/open", BODY), /^HTTP\/1\.1 202 /);
+    match(await held[1]!.finish(), /^HTTP\/1\.1 202 /);
+  } finally {
+    for (const h of held) h.close();
+  }
 });

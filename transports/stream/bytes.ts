@@ -18,6 +18,12 @@ export interface BodySource {
   readonly body: ReadableStream<Uint8Array> | null;
 }
 
+/** How {@linkcode readBounded} reads. */
+export interface ReadBoundedOptions {
+  /** Stops the read (its body canceled), which then throws its reason. */
+  signal?: AbortSignal | undefined;
+}
+
 /**
  * Reads a request's or a response's body, at most `limit` bytes: past it
  * the read is canceled, so a peer cannot make us hold more than we take,
@@ -25,8 +31,10 @@ export interface BodySource {
  *
  * @param message The request or response.
  * @param limit The most bytes taken.
+ * @param options A signal that stops the read (a deadline).
  * @returns The body, or `undefined` when it is longer (declared or sent).
- * @throws {Error} When the body cannot be read to its end (its peer gone).
+ * @throws {Error} When the body cannot be read to its end (its peer gone),
+ * or the signal's reason once it aborts first.
  *
  * @example
  * ```ts
@@ -41,6 +49,7 @@ export interface BodySource {
 export async function readBounded(
   message: BodySource,
   limit: number,
+  options: ReadBoundedOptions = {},
 ): Promise<Uint8Array | undefined> {
   if (Number(message.headers.get("content-length") ?? 0) > limit) {
     await message.body?.cancel().catch(() => {});
@@ -48,16 +57,26 @@ export async function readBounded(
   }
   const reader = message.body?.getReader();
   if (reader === undefined) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return concat(chunks);
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      return undefined;
+  // Stopped: the read waiting ends (as if done) and the body's source is canceled.
+  const { signal } = options;
+  const stop = () => void reader.cancel().catch(() => {});
+  if (signal?.aborted) stop();
+  signal?.addEventListener("abort", stop);
+  try {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      signal?.throwIfAborted();
+      if (done) return concat(chunks);
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => {});
+        return undefined;
+      }
+      chunks.push(value);
     }
-    chunks.push(value);
+  } finally {
+    signal?.removeEventListener("abort", stop);
   }
 }
