@@ -37,19 +37,21 @@ export const UNVERIFIED_PER_SLOT = 4;
 /**
  * A request a path let in from its head: it holds one of the path's
  * in-flight slots from then until it is answered (a stream: until it
- * ends) and what it sent has been taken by the router, or until the
- * listener drops it unanswered (`abandon`). The router takes the path
- * session's messages in turns: a CALL whose client hung up, and its
- * CANCEL, may still wait there, and they count against `maxInFlight`
- * until taken, so what waits stays within `maxInFlight` requests' bodies. A signed
- * request takes its slot only once its signature verified: its head shows
- * only the key, which is public, so anyone could otherwise hold every
- * slot with heads whose bodies never come. Until then it holds one of the
- * path's places for unverified bodies ({@linkcode UNVERIFIED_PER_SLOT}).
- * Until its body arrived (signed: until verified) it counts against its
- * source's `maxPendingPerSource`; a subscriber request counts against its
- * source's `maxStreamsPerSource` until it is released (its stream ended).
- * One from an unknown peer counts against neither.
+ * ends) and the router took everything the path's session had sent by
+ * then, or until the listener drops it unanswered (`abandon`). The router
+ * takes the path session's messages in turns: a CALL whose client hung
+ * up, and its CANCEL, may still wait there, and they count against
+ * `maxInFlight` until taken, so what waits stays within `maxInFlight`
+ * requests' bodies. A signed request takes its slot only once its
+ * signature verified: its head shows only the key, which is public, so
+ * anyone could otherwise hold every slot with heads whose bodies never
+ * come. Until then it holds one of the path's places for unverified
+ * bodies ({@linkcode UNVERIFIED_PER_SLOT}). Until its body arrived
+ * (signed: until verified) it counts against its source's
+ * `maxPendingPerSource`; a subscriber request counts against its source's
+ * `maxStreamsPerSource` until its stream ended. One from an unknown peer
+ * counts against neither. Those places are freed once it is answered
+ * (refused or not), without waiting for the router as its slot does.
  */
 export class Admitted implements HttpAdmission {
   /** The path it was let in on. */
@@ -108,13 +110,22 @@ export class Admitted implements HttpAdmission {
     return true;
   }
 
-  /** Gives the slot (or the place for verifying), and a stream's count, back (once). */
-  release(): void {
+  /**
+   * Answered (a stream: ended): its source's places, pending and a
+   * stream's count, and a signed request's place for verifying are freed
+   * now (once); its slot is kept until {@linkcode Admitted.release}.
+   */
+  answered(): void {
     this.#settled();
     if (this.#streaming) {
       this.#streaming = false;
       this.path.streams.remove(this.#peer);
     }
+  }
+
+  /** Gives everything it holds back (once): {@linkcode Admitted.answered}'s places, and its slot. */
+  release(): void {
+    this.answered();
     if (!this.#held) return;
     this.#held = false;
     this.path.inFlight--;

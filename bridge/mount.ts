@@ -242,8 +242,13 @@ class BridgePath implements PathPlaces {
     }
   }
 
-  /** Releases a request's slot once what it sent (its UNSUBSCRIBE, its CANCEL) was taken. */
+  /**
+   * An answered request (a stream: ended) frees its source's places at
+   * once, and its slot once the router took everything the path's session
+   * sent before (what it sent itself, its UNSUBSCRIBE, its CANCEL).
+   */
   #free(ticket: Admitted): void {
+    ticket.answered(); // its source's places (and a place for verifying) at once
     this.session.afterSent(() => ticket.release());
   }
 

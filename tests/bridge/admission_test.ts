@@ -62,3 +62,20 @@ Deno.test("Admitted: an open request takes its slot from its head and is pending
   equal(pending(p), false);
   equal(p.inFlight, 1);
 });
+
+Deno.test("Admitted.answered() frees its source's places and a place for verifying, release() then its slot", () => {
+  const p = path();
+  const refused = new Admitted(p, new URL("http://x/p"), 100, FIELDS, PEER); // its signature wrong
+  refused.arrived();
+  refused.answered();
+  equal(pending(p), false);
+  equal(p.streams.admits(PEER), true);
+  equal(p.verifying, 0);
+  const open = new Admitted(p, new URL("http://x/p"), 100, undefined, PEER);
+  open.answered();
+  equal(pending(p), false);
+  equal(p.inFlight, 1, "its slot waits for the router");
+  open.release();
+  open.release();
+  equal(p.inFlight, 0);
+});

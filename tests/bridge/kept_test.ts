@@ -8,10 +8,12 @@
  * held grew without limit.
  */
 
-import { equal, ok } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
 import { Router } from "../../mod.ts";
 import { httpBridge } from "../../bridge/mount.ts";
+import { signRequest } from "../../bridge/auth.ts";
 import { resolveBridgeOptions } from "../../bridge/config.ts";
+import { TURN_MS } from "../../transports/stream/inbox.ts";
 import { MessageType } from "../../wamp/mod.ts";
 import { costly } from "./_costly.ts";
 
@@ -73,4 +75,65 @@ Deno.test("a caller path whose clients hang up keeps at most maxInFlight request
   ok((statuses.get(503) ?? 0) > 0, "some hung up before their CALL was handed on");
   await bridge.close();
   await router.close();
+});
+
+/**
+ * Only the slot waits for the router: a request's source's places (and a
+ * signed request's place for verifying) are freed once it is answered.
+ * Signed requests refused (a wrong signature) while the router was behind
+ * the path's session kept their source's `maxPendingPerSource` places
+ * until it caught up, so the next request from that address got 429. The
+ * router here takes one message a turn, more than a turn's time each,
+ * while 40 publications wait; it is counted that some still did when the
+ * third refusal came.
+ */
+Deno.test("a request answered while the router is behind frees its source's places at once, only its slot waits", async () => {
+  const router = new Router({ realms: [{ name: "realm1" }], logger: () => {} });
+  const signed = { key: "app1", secret: "a-signing-secret-0123", timestampDelta: 300 };
+  const options = resolveBridgeOptions({
+    path: "/pub",
+    type: "publisher",
+    realm: "realm1",
+    role: "app",
+    auth: signed,
+    maxPendingPerSource: 2,
+  }, "bridges[0]");
+  let cost = 0;
+  let published = 0; // PUBLISHes handed to the router
+  const bridge = httpBridge(
+    costly(router, () => cost, (msg) => msg.type === MessageType.PUBLISH && published++),
+    [options],
+  );
+  const body = JSON.stringify({ topic: "com.example.t", args: [1] });
+  let seq = 0;
+  /** A signed publication from `peer` (signed with another secret: `wrong`); its status. */
+  const post = async (peer: string, wrong = false) => {
+    const secret = wrong ? "not-the-signing-secret" : signed.secret;
+    const target = await signRequest("/pub", { ...signed, secret, body, seq: ++seq });
+    const answer = await bridge.handle(
+      new Request(`http://127.0.0.1${target}`, { method: "POST", body }),
+      peer,
+    );
+    await answer.body?.cancel();
+    return answer.status;
+  };
+  try {
+    equal(await post(""), 202); // the session joined
+    cost = TURN_MS + 5; // one message a turn
+    const BACKLOG = 40;
+    const backlog = Array.from({ length: BACKLOG }, () => post("")); // from no address
+    while (published < 1 + 10) await new Promise((resolve) => setTimeout(resolve, 5));
+    const from = "tcp4:10.0.0.1:5000";
+    deepEqual(await Promise.all([post(from, true), post(from, true)]), [401, 401]);
+    const third = await post(from, true);
+    const waiting = 1 + BACKLOG - published;
+    equal(third, 401, "the first two refusals' places were freed at once");
+    ok(waiting > 0, "the router was still behind when the third was answered");
+    cost = 0;
+    deepEqual(await Promise.all(backlog), Array(BACKLOG).fill(202));
+  } finally {
+    cost = 0;
+    await bridge.close();
+    await router.close();
+  }
 });
