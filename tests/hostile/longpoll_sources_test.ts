@@ -9,6 +9,8 @@
 import { deepEqual, equal } from "node:assert/strict";
 import net from "node:net";
 import { startRouter, within } from "../_helpers/router.ts";
+import { Router } from "../../mod.ts";
+import { LongPollService } from "../../transports/longpoll/server.ts";
 
 const OPEN = '{"protocols":["wamp.2.json"]}';
 
@@ -74,4 +76,24 @@ Deno.test("long-poll: maxTransportsPerSource 0 lifts the per-address limit", asy
   const port = Number(new URL(t.url).port);
   const opens = Array.from({ length: 20 }, () => ({ path: "/lp/open", body: OPEN }));
   deepEqual((await pipeline(port, "127.0.0.1", opens)).map((a) => a.status), Array(20).fill(200));
+});
+
+Deno.test('long-poll: a program\'s own server that gives no address ("") is not counted per source', async () => {
+  const router = new Router({ realms: [{ name: "realm1" }], logger: () => {} });
+  const service = new LongPollService(router, { maxTransportsPerSource: 1 });
+  const open = (peer?: string) =>
+    service.handle(new Request("http://x/lp/open", { method: "POST", body: OPEN }), peer);
+  const statuses: number[] = [];
+  for (const peer of ["", "", undefined, undefined]) {
+    const response = await open(peer);
+    await response.body?.cancel();
+    statuses.push(response.status);
+  }
+  deepEqual(statuses, [200, 200, 200, 200]);
+  // A named address is counted: its second transport is refused.
+  const named = [await open("tcp4:192.0.2.7:1000"), await open("tcp4:192.0.2.7:2000")];
+  for (const response of named) await response.body?.cancel();
+  deepEqual(named.map((r) => r.status), [200, 429]);
+  service.close();
+  await router.close();
 });

@@ -178,7 +178,8 @@ export class LongPollService {
   handle(request: Request, peer?: string, options: LongPollRequestOptions = {}): Promise<Response> {
     const { admission } = options;
     // What the admission holds is released once answered, whatever the answer.
-    return this.#handle(request, peer, false, options).finally(() => admission?.abandon?.());
+    const known = peer === "" ? undefined : peer; // "": no address, as none
+    return this.#handle(request, known, false, options).finally(() => admission?.abandon?.());
   }
 
   /**
