@@ -266,10 +266,11 @@ export class DealerCluster {
   /**
    * NATS may have lost messages to or from `node` (undefined: this node lost
    * NATS) until `before` (the realm's clock): calls forwarded there by then
-   * end with ERROR `canceled`, callees interrupted.
+   * end with ERROR `canceled`, callees interrupted. Completed as every
+   * other entry is: one for the realm's internal session ends its router call.
    */
   lapsed(node: string | undefined, before = Infinity): Output {
-    return this.#remote.lapsed(node, before);
+    return this.#parts.settle(this.#remote.lapsed(node, before));
   }
 
   /**
