@@ -341,8 +341,9 @@ export class Connection implements PeerHandler {
   }
 
   /**
-   * Runs a task: at once when it is synchronous, else when its promise settles, also once the
-   * connection closed (a login step's late outcome frees its place or counts a failed login).
+   * Runs a task: at once when it is synchronous, else when its promise settles (or its `limit`
+   * passed, `OutputRunner.settle`), also once the connection closed (a login step's late outcome
+   * frees its place or counts a failed login).
    */
   #task(task: SessionTask): void {
     let value: unknown;
@@ -352,10 +353,7 @@ export class Connection implements PeerHandler {
       return this.#run(task.resume({ ok: false, error }));
     }
     if (!isThenable(value)) return this.#run(task.resume({ ok: true, value }));
-    value.then(
-      (settled) => this.#run(task.resume({ ok: true, value: settled })),
-      (error) => this.#run(task.resume({ ok: false, error })),
-    );
+    this.#host.runner.settle(value, task.limit, (settled) => this.#run(task.resume(settled)));
   }
 
   /** Closes the connection unless a session joins within the hello timeout. */

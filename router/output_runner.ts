@@ -4,9 +4,10 @@
  * effects: timers with `setTimeout` (one table for the router, so a call's
  * timeout re-armed by its callee's progress replaces the one its caller's
  * CALL armed), tasks (dynamic authorizers, router procedures) with their
- * promise, killed sessions' GOODBYE, aborts. What a timer or task
- * continues with is run the same way. Per-connection effects (the
- * handshake's) are run by `connection.ts`.
+ * promise (no longer than its `limit`, see {@linkcode OutputRunner.settle}),
+ * killed sessions' GOODBYE, aborts. What a timer or task continues with is
+ * run the same way. Per-connection effects (the handshake's) are run by
+ * `connection.ts`.
  *
  * @module
  */
@@ -22,8 +23,10 @@ import {
   NOTHING,
   type Output,
   type RunTask,
+  type Settled,
 } from "./core/output.ts";
 import { CallError } from "./core/errors.ts";
+import { ROUTER_CALL_TIMEOUT } from "./core/internal_session.ts";
 import type { Realm } from "./core/realm.ts";
 import type { Logger } from "./core/types.ts";
 import type { Delivery } from "./delivery.ts";
@@ -48,6 +51,8 @@ export interface PubSubEffects {
 export class OutputRunner {
   #delivery: Delivery;
   #timers = new Map<unknown, ReturnType<typeof setTimeout>>();
+  /** The timers of tasks' limits ({@linkcode OutputRunner.settle}). */
+  #limits = new Set<ReturnType<typeof setTimeout>>();
   /** Sessions that kept messages back behind a pending authorization. */
   #waiting = new Set<WaitingSession>();
   /** A microtask that lets waiting sessions go on is queued. */
@@ -101,6 +106,46 @@ export class OutputRunner {
   }
 
   /**
+   * Continues once with how a task's promise settles, or, when it has not
+   * settled within `limit` ms, with a `CallError` `wamp.error.timeout`
+   * (`RunTask.limit`); what it settles with later is then ignored. Used for
+   * the connections' tasks too: their limit outlives the connection (a
+   * login step's place outlives its client) but not the router
+   * ({@linkcode OutputRunner.close}).
+   *
+   * @param value The task's promise.
+   * @param limit The most milliseconds to wait; none when undefined.
+   * @param then Continues with the outcome.
+   */
+  settle(
+    value: PromiseLike<unknown>,
+    limit: number | undefined,
+    then: (settled: Settled<unknown>) => void,
+  ): void {
+    let timer: ReturnType<typeof setTimeout> | undefined, done = false;
+    const end = (settled: Settled<unknown>) => {
+      if (done) return;
+      done = true;
+      if (timer === undefined) return then(settled);
+      clearTimeout(timer);
+      this.#limits.delete(timer);
+      then(settled);
+    };
+    if (limit !== undefined) {
+      const error = () => new CallError(ErrorUri.TIMEOUT, `not settled within ${limit} ms`);
+      timer = setTimeout(() => end({ ok: false, error: error() }), limit);
+      this.#limits.add(timer);
+    }
+    value.then((value) => end({ ok: true, value }), (error) => end({ ok: false, error }));
+  }
+
+  /** The router closed: tasks' limits stop (what they held goes with the router). */
+  close(): void {
+    for (const timer of this.#limits) clearTimeout(timer);
+    this.#limits.clear();
+  }
+
+  /**
    * Calls a procedure as a realm's router (a dynamic authenticator).
    *
    * @param realm The realm (undefined: it does not exist).
@@ -131,7 +176,7 @@ export class OutputRunner {
     // After the step that ended the handshake returned (an abort listener's throw would be uncaught).
     const abandon = () => queueMicrotask(() => this.#later(() => cancel?.() ?? NOTHING));
     ended?.addEventListener("abort", abandon, { once: true });
-    this.run(realm.callAsRouter(procedure, args, kwargs, 10_000, (result) => {
+    this.run(realm.callAsRouter(procedure, args, kwargs, ROUTER_CALL_TIMEOUT, (result) => {
       ended?.removeEventListener("abort", abandon);
       cancel = undefined;
       if (result.ok) resolve(result.value);
@@ -196,10 +241,7 @@ export class OutputRunner {
       return this.run(task.resume({ ok: false, error }));
     }
     if (!isThenable(value)) return this.run(task.resume({ ok: true, value }));
-    Promise.resolve(value).then(
-      (value) => this.#later(() => task.resume({ ok: true, value })),
-      (error) => this.#later(() => task.resume({ ok: false, error })),
-    );
+    this.settle(value, task.limit, (settled) => this.#later(() => task.resume(settled)));
   }
 
   /** Runs what an asynchronous continuation returns, then lets waiting sessions go on. */

@@ -365,6 +365,7 @@ export class Router {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     for (const connection of [...this.#connections]) connection.close();
+    this.#host.runner.close();
     await this.ready.catch(() => {});
     await this.#cluster?.close();
     this.#host.sessions.flush();

@@ -28,7 +28,8 @@ import { type ResolvedRealmOptions, trustLevelFor } from "./realm_options.ts";
 import type { Logger, SessionInfo } from "./types.ts";
 import { welcomeDetails } from "./welcome.ts";
 import { helloAttributes } from "./kept_hello.ts";
-import { unanswered } from "./internal_session.ts";
+import { ROUTER_CALL_TIMEOUT, unanswered } from "./internal_session.ts";
+import { CallError } from "./errors.ts";
 import type { AuthenticationFailures } from "./auth/authentication_failures.ts";
 
 /** A realm as the acceptor sees it: {@linkcode HelloRealm} and its trust levels. */
@@ -210,8 +211,9 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
 
   /**
    * Ends the handshake without a reply (the connection is closing): its
-   * timer stops; a step still running keeps its place until it settles
-   * (its outcome then only frees the place, or counts a failed login).
+   * timer stops; a step still running keeps its place until it settles or
+   * its limit passes (see #task; its outcome then only frees the place, or
+   * counts a failed login).
    *
    * @returns What to do.
    */
@@ -221,16 +223,24 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
     return { messages: [], effects: this.#end() };
   }
 
-  /** Runs a step as a task; its outcome continues the handshake (see #end for an `ask`). */
+  /**
+   * Runs a step as a task; its outcome continues the handshake (see #end for an `ask`). A step
+   * holding a place is waited for no longer than a router call is (or `authTimeout` when longer):
+   * user code that never settles (a hung query of a TypeScript authenticator, a custom method's
+   * promise) would hold it for good; then it ends as the router call's own timeout does.
+   */
   #task(run: (ended?: AbortSignal) => unknown, then: Then, ask = false): Output {
+    const { failedLogins, authTimeout } = this.#host;
     const step = { method: this.#method, session: this.#id, transport: this.#transport };
-    const refused = this.#host.failedLogins?.begin({ ...step, hello: this.#hello! });
+    const refused = failedLogins?.begin({ ...step, hello: this.#hello! });
     if (refused !== undefined) return this.#abort(refused); // its source failed too often: at once
     this.#running = true;
+    const placed = failedLogins?.holds(this.#method, this.#transport.peer) === true;
     const task: RunTask = {
       kind: "task",
       run: () => run(ask ? (this.#ended ??= new AbortController()).signal : undefined),
       resume: (settled: Settled<unknown>) => this.#settle(settled, then),
+      ...(placed ? { limit: Math.max(ROUTER_CALL_TIMEOUT, authTimeout) } : {}),
     };
     if (this.#armed) return { messages: [], effects: [task] };
     this.#armed = true;
@@ -254,7 +264,13 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
     // The step is over, also when the handshake ended first: its place is free, or a failure's
     // (a denial that judged the credential: not the router's own call errors).
     this.#ran(outcome === undefined ? !unanswered(error) : "deny" in outcome);
-    if (this.#result !== undefined) return NOTHING;
+    if (this.#result !== undefined) {
+      if (error instanceof CallError && error.uri === ErrorUri.TIMEOUT) {
+        this.#log(error.message, "authentication_step_timeout"); // a hung authenticator
+      }
+      this.#ended?.abort(); // a router call resumed past its limit is cancelled: its slot is free
+      return NOTHING;
+    }
     if (outcome === undefined) return this.#deny(error);
     if ("welcome" in outcome) return this.#welcome(outcome.welcome);
     if ("deny" in outcome) return this.#deny(outcome.deny);
@@ -303,14 +319,21 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
 
   /** Ends in ABORT `authentication_failed`; `failed`: count a failed login (no step held a place). */
   #deny(reason: unknown, failed = false): Output {
-    const why = reason instanceof Error ? reason.message : `${reason}`;
+    this.#log(reason instanceof Error ? reason.message : `${reason}`, "authentication_failed");
+    if (failed) this.#host.failedLogins?.failed(this.#method, this.#transport.peer);
+    return this.#abort(abort(ErrorUri.AUTHENTICATION_FAILED, "authentication failed").abort);
+  }
+
+  /** Logs a failed login (`authentication_failed`), or a step that ended without an answer. */
+  #log(why: string, event: string): void {
     const { realm, details } = this.#hello ?? {}, { type: transport, peer } = this.#transport;
     const authid = typeof details?.authid === "string" ? details.authid : undefined;
-    const [session, method, event] = [this.#id, this.#method, "authentication_failed"];
+    const [session, method] = [this.#id, this.#method];
     const fields = { realm, session, authid, method, transport, peer, reason: why, event };
-    this.#host.log("warn", `Session ${session}: ${method} authentication failed: ${why}`, fields);
-    if (failed) this.#host.failedLogins?.failed(method, peer);
-    return this.#abort(abort(ErrorUri.AUTHENTICATION_FAILED, "authentication failed").abort);
+    const what = event === "authentication_failed"
+      ? "authentication failed"
+      : "authentication step ended after the handshake";
+    this.#host.log("warn", `Session ${session}: ${method} ${what}: ${why}`, fields);
   }
 
   /** Ends the handshake with `msg`. */

@@ -45,6 +45,12 @@ export function internalSession(realm: string, id: number): SessionInfo {
 export const MAX_ROUTER_CALLS = 1000;
 
 /**
+ * Milliseconds a router call (a dynamic authenticator or authorizer
+ * procedure) waits for its callee, then fails with `wamp.error.timeout`.
+ */
+export const ROUTER_CALL_TIMEOUT = 10_000;
+
+/**
  * The errors of a router call that are the router's own, not its callee's
  * answer: no such realm or procedure, no callee able to take it,
  * {@linkcode MAX_ROUTER_CALLS} in flight, cancelled, timed out, the call

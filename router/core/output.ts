@@ -54,6 +54,13 @@ export interface RunTask<T = unknown> {
   run(): T | PromiseLike<T>;
   /** Continues with the outcome. */
   resume(result: Settled<T>): Output;
+  /**
+   * The most milliseconds the shell waits for the work's promise: past it,
+   * it resumes the task with a `CallError` `wamp.error.timeout` and ignores
+   * the outcome that comes later (a login step holding a `failedLogins`
+   * place, which user code could hold forever). No limit when absent.
+   */
+  readonly limit?: number;
 }
 
 /**

@@ -15,7 +15,12 @@ import { Broker } from "./broker/broker.ts";
 import type { ResolvedRealmOptions } from "./realm_options.ts";
 import { Dealer } from "./dealer/dealer.ts";
 import { getEventsProcedure } from "./broker/event_history.ts";
-import { InternalCaller, internalSession, type RouterCallDone } from "./internal_session.ts";
+import {
+  InternalCaller,
+  internalSession,
+  ROUTER_CALL_TIMEOUT,
+  type RouterCallDone,
+} from "./internal_session.ts";
 import { MetaEvents } from "./meta/events.ts";
 import { registrationEvents, registrationProcedures } from "./meta/registration_meta.ts";
 import { subscriptionEvents, subscriptionProcedures } from "./meta/subscription_meta.ts";
@@ -108,7 +113,7 @@ export class Realm {
       if (target === undefined) {
         return done({ ok: false, error: new Error(`realm "${realm}" does not exist`) });
       }
-      return target.callAsRouter(procedure, args, kwargs, 10_000, done, started);
+      return target.callAsRouter(procedure, args, kwargs, ROUTER_CALL_TIMEOUT, done, started);
     };
     this.authenticators = realmAuthenticators(options, context);
     this.authorizer = new Authorizer(options.roles, call, trusted, context.log);

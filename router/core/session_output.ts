@@ -125,6 +125,7 @@ export function continued(effect: Effect, then: (out: Output) => SessionOutput):
         kind: "task",
         run: () => effect.run(),
         resume: (settled: Settled<unknown>) => then(effect.resume(settled)),
+        ...(effect.limit === undefined ? {} : { limit: effect.limit }),
       };
   }
 }

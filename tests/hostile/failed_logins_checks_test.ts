@@ -172,3 +172,39 @@ Deno.test("failedLogins: a denial that comes after authTimeout counts when it co
   equal(counts.asked, 1);
   await backend.close();
 });
+
+Deno.test("failedLogins: a TypeScript authenticator that never settles holds its login's place until the router call's 10 s, not for good; nothing counted", async () => {
+  // A hung authenticator (a query without a timeout, for an authid the client chooses) held the
+  // place for good: the address was refused at 0, 12 and 25 s with perSource 3 and authTimeout
+  // 0.5 s. The bound is not authTimeout: a denial that comes after it still counts (above).
+  let hung = 0;
+  await using t = await startRouter({
+    failedLogins: { perSource: 1, window: 60_000 },
+    authTimeout: 100,
+    sessionLogRate: 0,
+    realms: [{
+      name: "realm1",
+      auth: {
+        ticket: {
+          authenticator: (request) =>
+            request.authid === "stuck" ? (hung++, new Promise(() => {})) : "user",
+        },
+      },
+    }],
+  });
+  const login = async (authid: string) => {
+    await using raw = await rawWamp(t.url);
+    await raw.send([MessageType.HELLO, "realm1", { ...HELLO, authid }]);
+    const first = await raw.next("CHALLENGE or ABORT");
+    if (first?.[0] !== MessageType.CHALLENGE) return refusal(first);
+    await raw.send([MessageType.AUTHENTICATE, "ticket", {}]);
+    const end = await raw.next("WELCOME or ABORT");
+    return end?.[0] === MessageType.WELCOME ? "WELCOME" : refusal(end);
+  };
+  equal(await login("stuck"), "authentication failed", "at authTimeout");
+  equal(hung, 1);
+  equal(await login("alice"), CHECKING_MESSAGE, "its place is held meanwhile");
+  const given = (line: string) => line.includes("authentication step ended after the handshake");
+  await until(() => t.logs.some(given), 15_000, "the step's limit");
+  equal(await login("alice"), "WELCOME", "the place is free, nothing counted");
+});

@@ -6,7 +6,8 @@
  * number of connections; a place is freed when the step is over (the login
  * challenged or welcomed, the connection gone) and taken by a failure when
  * the login fails, unless nothing judged the credential (the router could
- * not ask its authenticator, or timed out waiting for it).
+ * not ask its authenticator, or timed out waiting for it). A step holding a
+ * place carries the limit past which the shell stops waiting for it.
  */
 
 import { deepEqual, equal, ok } from "node:assert/strict";
@@ -18,6 +19,7 @@ import {
 } from "../../router/core/auth/authentication_failures.ts";
 import { realmAuthenticators } from "../../router/core/auth/methods.ts";
 import { CallError } from "../../router/core/errors.ts";
+import { ROUTER_CALL_TIMEOUT } from "../../router/core/internal_session.ts";
 import type { Output, RunTask } from "../../router/core/output.ts";
 import { type RealmOptions, resolveRealmOptions } from "../../router/core/realm_options.ts";
 import { type AbortMessage, ErrorUri, MessageType } from "../../wamp/mod.ts";
@@ -53,17 +55,21 @@ function routerFor(perSource: number, anonymous = false) {
     now: () => clock.now,
   });
   let id = 100;
+  const events: unknown[] = [];
   const host = {
     realm: (name: string) => name === realm.name ? realm : undefined,
     sessionId: () => id++,
     agent: "Cloverleaf-test",
     authTimeout: 5000,
     roles: { broker: {}, dealer: {} },
-    log: () => {},
+    log: (_level: string, _message: string, fields?: { event?: unknown }) => {
+      events.push(fields?.event);
+    },
     failedLogins: failures,
   };
-  const acceptor = (peer = PEER) => new Acceptor(host, { type: "websocket", peer });
-  return { asked, failures, clock, acceptor };
+  const acceptor = (peer: string | undefined = PEER) =>
+    new Acceptor(host, { type: "websocket", ...(peer === undefined ? {} : { peer }) });
+  return { asked, failures, clock, acceptor, host, events };
 }
 
 function taskOf(out: Output): RunTask | undefined {
@@ -208,6 +214,27 @@ Deno.test("Acceptor with failedLogins: at authTimeout while the authenticator is
   unanswered.resume({ ok: false, error: new CallError(ErrorUri.TIMEOUT) });
   equal(other.failures.refuses("ticket", PEER), false);
   equal(other.failures.size, 0);
+});
+
+Deno.test("Acceptor with failedLogins: a step holding a place is waited for no longer than a router call (10 s) or authTimeout when longer; resumed with the shell's timeout, its place is freed uncounted", () => {
+  // A TypeScript authenticator that never settled held its place for good: with perSource 3,
+  // three hung logins (for an authid the client chose) refused the address until a restart.
+  const { acceptor, failures, host, events } = routerFor(1);
+  const limitOf = (out: Output) => taskOf(out)?.limit;
+  const hung = acceptor();
+  const question = taskOf(asking(hung, "right"));
+  equal(question?.limit, ROUTER_CALL_TIMEOUT, "authTimeout 5 s is shorter");
+  hung.stop(); // the client hung up
+  equal(failures.refuses("ticket", PEER), true, "its place is held");
+  // What OutputRunner.settle resumes a task with past its limit (tests/router/output_runner_test.ts).
+  const late = new CallError(ErrorUri.TIMEOUT, "not settled within 10000 ms");
+  deepEqual(question!.resume({ ok: false, error: late }), { messages: [], effects: [] });
+  equal(failures.refuses("ticket", PEER), false, "its place is free");
+  equal(failures.size, 0, "nothing counted");
+  deepEqual(events, ["authentication_step_timeout"], "logged: the authenticator hung");
+  host.authTimeout = 30_000;
+  equal(limitOf(asking(acceptor(), "right")), 30_000, "authTimeout when longer");
+  equal(limitOf(asking(acceptor(undefined), "right")), undefined, "in-process: no place, no limit");
 });
 
 Deno.test("Acceptor with failedLogins: a CHALLENGE left unanswered until the timeout counts", () => {

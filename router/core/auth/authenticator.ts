@@ -61,7 +61,8 @@ export type AuthOutcome =
      * router calls it (it may return a promise) and waits, under its
      * `authTimeout`; when it throws, the handshake is denied. `ended`
      * aborts when the handshake ends first (the client left, `authTimeout`)
-     * and the ask holds no `failedLogins` place (one that does goes on).
+     * and the ask holds no `failedLogins` place; one that does goes on,
+     * until the router call's 10 s (or `authTimeout` when longer) at most.
      */
     readonly ask: (ended?: AbortSignal) => unknown;
     /** Continues with the answer (throwing denies). */
