@@ -136,7 +136,11 @@ export class OutputRunner {
       timer = setTimeout(() => end({ ok: false, error: error() }), limit);
       this.#limits.add(timer);
     }
-    value.then((value) => end({ ok: true, value }), (error) => end({ ok: false, error }));
+    // Through Promise.resolve: a promise-like that throws or calls back at once still settles later.
+    Promise.resolve(value).then(
+      (value) => end({ ok: true, value }),
+      (error) => end({ ok: false, error }),
+    );
   }
 
   /** The router closed: tasks' limits stop (what they held goes with the router). */

@@ -100,3 +100,26 @@ Deno.test("settle(): close() stops the limits of promises that never settle (the
   out.close(); // the test's op sanitizer fails if a timer is left
   equal(continued, 0);
 });
+
+Deno.test("settle(): a promise-like whose then throws, or calls back at once, still continues once, later", async () => {
+  const { runner: out } = runner();
+  const order: string[] = [];
+  const throwing = {
+    then: () => {
+      throw new Error("broken thenable");
+    },
+  } as PromiseLike<unknown>;
+  const eager = { then: (done: (value: unknown) => void) => done("now") } as PromiseLike<unknown>;
+  const settled = new Promise<void>((resolve) => {
+    let n = 0;
+    const then = (s: Settled<unknown>) => {
+      order.push(s.ok ? `ok ${s.value}` : `error ${s.error}`);
+      if (++n === 2) resolve();
+    };
+    out.settle(throwing, undefined, then);
+    out.settle(eager, undefined, then);
+    order.push("returned");
+  });
+  await settled;
+  deepEqual(order, ["returned", "error Error: broken thenable", "ok now"]);
+});
