@@ -17,12 +17,12 @@ import {
   AuthenticationFailures,
   REFUSED_MESSAGE,
 } from "../../router/core/auth/authentication_failures.ts";
-import { realmAuthenticators } from "../../router/core/auth/methods.ts";
 import { CallError } from "../../router/core/errors.ts";
 import { ROUTER_CALL_TIMEOUT } from "../../router/core/internal_session.ts";
 import type { Output, RunTask } from "../../router/core/output.ts";
-import { type RealmOptions, resolveRealmOptions } from "../../router/core/realm_options.ts";
+import type { RealmOptions } from "../../router/core/realm_options.ts";
 import { type AbortMessage, ErrorUri, MessageType } from "../../wamp/mod.ts";
+import { acceptorRealm } from "../_helpers/acceptor_realm.ts";
 
 const PEER = "tcp4:192.0.2.1:40000";
 const OTHER = "tcp4:192.0.2.2:40000";
@@ -42,14 +42,7 @@ function routerFor(perSource: number, anonymous = false) {
       },
     },
   };
-  const resolved = resolveRealmOptions(options);
-  const realm = {
-    name: resolved.name,
-    authenticators: realmAuthenticators(resolved, {
-      authenticatorCall: () => Promise.reject(new Error("no calls")),
-    }),
-    options: resolved,
-  };
+  const realm = acceptorRealm(options);
   const clock = { now: 0 };
   const failures = new AuthenticationFailures({ perSource, window: 1000 }, {
     now: () => clock.now,
@@ -248,20 +241,14 @@ Deno.test("Acceptor with failedLogins: a CHALLENGE left unanswered until the tim
 });
 
 Deno.test("acceptHello(): a method that would be refused is passed over for the next the client offers; refused only when none is left", () => {
-  const realm = {
+  const realm = acceptorRealm({
     name: "dyn",
-    authenticators: realmAuthenticators(
-      resolveRealmOptions({
-        name: "dyn",
-        anonymous: true,
-        auth: {
-          ticket: { principals: { alice: { ticket: "t", role: "u" } } },
-          wampcra: { users: { alice: { secret: "s", role: "u" } } },
-        },
-      }),
-      { authenticatorCall: () => Promise.reject(new Error("no calls")) },
-    ),
-  };
+    anonymous: true,
+    auth: {
+      ticket: { principals: { alice: { ticket: "t", role: "u" } } },
+      wampcra: { users: { alice: { secret: "s", role: "u" } } },
+    },
+  });
   const chosen = (authmethods: string[], refused = (method: string) => method !== "anonymous") => {
     const hello = {
       type: MessageType.HELLO,
@@ -313,17 +300,10 @@ Deno.test("Acceptor with failedLogins: tls logins asking a dynamic authenticator
   // They held none: 500 tls asks from one address were out at once (perSource 3), and one
   // address with a certificate the CA signed could fill the realm's 1000 router calls.
   let asked = 0;
-  const resolved = resolveRealmOptions({
+  const realm = acceptorRealm({
     name: "certs",
     auth: { tls: { authenticator: () => (asked++, new Promise(() => {})) } },
   });
-  const realm = {
-    name: "certs",
-    authenticators: realmAuthenticators(resolved, {
-      authenticatorCall: () => Promise.reject(new Error("no calls")),
-    }),
-    options: resolved,
-  };
   const failures = new AuthenticationFailures({ perSource: 3, window: 1000 }, { now: () => 0 });
   let id = 100;
   const host = {

@@ -9,8 +9,7 @@ import {
   type RunTask,
 } from "../../router/core/output.ts";
 import type { Identity } from "../../router/core/auth/authenticator.ts";
-import { realmAuthenticators } from "../../router/core/auth/methods.ts";
-import { type RealmOptions, resolveRealmOptions } from "../../router/core/realm_options.ts";
+import type { RealmOptions } from "../../router/core/realm_options.ts";
 import {
   type AbortMessage,
   type AuthenticateMessage,
@@ -21,16 +20,11 @@ import {
   type WampMessage,
   type WelcomeMessage,
 } from "../../wamp/mod.ts";
+import { acceptorRealm } from "../_helpers/acceptor_realm.ts";
 
 /** A realm's name and authenticators, as the acceptor sees them. */
 function realmOf(options: RealmOptions): HelloRealm {
-  const resolved = resolveRealmOptions(options);
-  return {
-    name: resolved.name,
-    authenticators: realmAuthenticators(resolved, {
-      authenticatorCall: () => Promise.reject(new Error("no calls")),
-    }),
-  };
+  return acceptorRealm(options);
 }
 
 const REALM = realmOf({ name: "realm1" });
@@ -174,15 +168,7 @@ Deno.test("acceptHello() needs anonymous among the offered authmethods", () => {
 function acceptorFor(
   options: RealmOptions,
 ): { acceptor: Acceptor; logs: string[]; realm: AcceptorRealm & { full: boolean } } {
-  const resolved = resolveRealmOptions(options);
-  const realm = {
-    name: resolved.name,
-    authenticators: realmAuthenticators(resolved, {
-      authenticatorCall: () => Promise.reject(new Error("no calls")),
-    }),
-    options: resolved,
-    full: false,
-  };
+  const realm = { ...acceptorRealm(options), full: false };
   const logs: string[] = [];
   let id = 100;
   const acceptor = new Acceptor({
