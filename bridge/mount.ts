@@ -11,7 +11,7 @@ import type { HttpAdmission, HttpMount } from "../transports/stream/http_server.
 import type { HttpRequestHead } from "../transports/stream/http.ts";
 import { SourceLimit } from "../transports/sources.ts";
 import { readBounded } from "../transports/stream/bytes.ts";
-import type { PeerAcceptor } from "../wamp/mod.ts";
+import { knownPeer, type PeerAcceptor } from "../wamp/mod.ts";
 import { metricsOf, type RouterMetrics } from "../router/metrics.ts";
 import { Admitted, type PathPlaces, UNVERIFIED_PER_SLOT } from "./admission.ts";
 import { type RequestAuth, requestAuths } from "./auth.ts";
@@ -59,11 +59,6 @@ const EMPTY = new Uint8Array(0);
  * counts against its source's `maxPendingPerSource`; then 408.
  */
 const BODY_TIMEOUT = 60_000;
-
-/** A peer's address; undefined when unknown (not given, or ""): not counted per source. */
-function known(peer: string | undefined): string | undefined {
-  return peer === "" ? undefined : peer;
-}
 
 /** One configured path. */
 class BridgePath implements PathPlaces {
@@ -333,7 +328,7 @@ export function httpBridge(
   return {
     handles: (path) => paths.has(path),
     admit(head: HttpRequestHead, url: URL, peer?: string): number | HttpAdmission | Response {
-      return paths.get(url.pathname)?.admit(head, url, known(peer)) ?? 0;
+      return paths.get(url.pathname)?.admit(head, url, knownPeer(peer)) ?? 0;
     },
     handle(request: Request, peer: string, admission?: HttpAdmission): Promise<Response> {
       // Let in by this bridge's admit(): its path; else the URL's (and the checks admit() makes,
@@ -344,7 +339,7 @@ export function httpBridge(
       }
       const path = paths.get(new URL(request.url).pathname);
       if (path === undefined) return Promise.resolve(new Response("Not found\n", { status: 404 }));
-      return path.handle(request, undefined, known(peer));
+      return path.handle(request, undefined, knownPeer(peer));
     },
     async close(): Promise<void> {
       await Promise.all([...paths.values()].map((p) => p.session.close()));

@@ -126,9 +126,10 @@ export class OutputRunner {
     const end = (settled: Settled<unknown>) => {
       if (done) return;
       done = true;
-      if (timer === undefined) return then(settled);
-      clearTimeout(timer);
-      this.#limits.delete(timer);
+      if (timer !== undefined) {
+        clearTimeout(timer);
+        this.#limits.delete(timer);
+      }
       then(settled);
     };
     if (limit !== undefined) {

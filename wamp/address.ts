@@ -7,6 +7,26 @@
  */
 
 /**
+ * A peer as given by a program's own server: `""` names no address, as
+ * none does (neither is counted per source).
+ *
+ * @param peer The peer, `""`, or undefined.
+ * @returns The peer, or undefined for none.
+ *
+ * @example
+ * ```ts
+ * import { knownPeer } from "./address.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(knownPeer(""), undefined);
+ * equal(knownPeer("tcp4:10.0.0.7:51234"), "tcp4:10.0.0.7:51234");
+ * ```
+ */
+export function knownPeer(peer: string | undefined): string | undefined {
+  return peer === "" ? undefined : peer;
+}
+
+/**
  * Where a connection comes from, for per-source limits: its peer address
  * without the port, an IPv6 address as its /64 (one host commonly holds a
  * whole /64), except an IPv4 client on an IPv6 socket (`::ffff:1.2.3.4`),

@@ -9,6 +9,7 @@
 
 import {
   type AttachOptions,
+  knownPeer,
   type PeerAcceptor,
   type Serializer,
   serializers as allSerializers,
@@ -178,8 +179,9 @@ export class LongPollService {
   handle(request: Request, peer?: string, options: LongPollRequestOptions = {}): Promise<Response> {
     const { admission } = options;
     // What the admission holds is released once answered, whatever the answer.
-    const known = peer === "" ? undefined : peer; // "": no address, as none
-    return this.#handle(request, known, false, options).finally(() => admission?.abandon?.());
+    return this.#handle(request, knownPeer(peer), false, options).finally(() =>
+      admission?.abandon?.()
+    );
   }
 
   /**
