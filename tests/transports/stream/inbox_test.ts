@@ -13,6 +13,7 @@ import {
   ProtocolViolationError,
   type WampMessage,
 } from "../../../wamp/mod.ts";
+import { measuredTwice } from "../../_helpers/timed.ts";
 
 function publish(request: number): WampMessage {
   return { type: MessageType.PUBLISH, request, options: {}, topic: "t" };
@@ -55,129 +56,145 @@ Deno.test("an inbox that cannot stop reading hands every arrival on as it comes"
   equal(heard.at(-1), "closed");
 });
 
-Deno.test("past TURN_MS in one turn, the rest waits for a later turn, reading stopped, order kept", async () => {
-  const { handler, heard } = recorder(3);
-  const { holds, ...wire } = reading();
-  const inbox = new Inbox(wire);
-  inbox.bind(handler, false);
-  const count = Math.ceil((4 * TURN_MS) / 3) + 8;
-  for (let i = 1; i <= count; i++) inbox.deliver(publish(i));
-  inbox.fail(new ProtocolViolationError("bad frame"));
-  inbox.deliver(publish(999)); // after a failure: never handed on
-  inbox.closed();
-  const first = heard.length;
-  ok(first < count, `${first} of ${count} messages were handed on in the first turn`);
-  ok(first * 3 >= TURN_MS, `the first turn stopped after ${first} messages`);
-  deepEqual(holds, [true]);
-  equal(inbox.waiting, true);
-  await inbox.drained();
-  deepEqual(heard, [
-    ...Array.from({ length: count }, (_, i) => `m${i + 1}`),
-    "fail: bad frame",
-    "closed",
-  ]);
-  deepEqual(holds, [true, false]);
-  equal(inbox.waiting, false);
-});
-
-Deno.test("connections whose arrivals come in the same turn of the event loop share TURN_MS, one arrival each past it", async () => {
-  const inboxes = Array.from({ length: 4 }, () => {
+Deno.test(
+  "past TURN_MS in one turn, the rest waits for a later turn, reading stopped, order kept",
+  measuredTwice(async () => {
     const { handler, heard } = recorder(3);
-    const inbox = new Inbox(reading());
+    const { holds, ...wire } = reading();
+    const inbox = new Inbox(wire);
     inbox.bind(handler, false);
-    return { inbox, heard };
-  });
-  const count = Math.ceil(TURN_MS / 3) + 16;
-  await new Promise((resolve) => setTimeout(resolve, 5)); // a new turn of the event loop
-  for (const { inbox } of inboxes) {
+    const count = Math.ceil((4 * TURN_MS) / 3) + 8;
     for (let i = 1; i <= count; i++) inbox.deliver(publish(i));
-    await Promise.resolve(); // each connection's data in its own callback, as sockets' are
-  }
-  const first = inboxes.map(({ heard }) => heard.length);
-  // A whole turn: TURN_MS of 3 ms arrivals, fewer when the machine takes the process off its core.
-  ok(first[0]! * 3 >= TURN_MS / 2 && first[0]! < count, `the first had a whole turn: ${first}`);
-  deepEqual(first.slice(1), [1, 1, 1], "the others one arrival each");
-  await Promise.all(inboxes.map(({ inbox }) => inbox.drained()));
-  for (const { heard } of inboxes) equal(heard.length, count);
-});
+    inbox.fail(new ProtocolViolationError("bad frame"));
+    inbox.deliver(publish(999)); // after a failure: never handed on
+    inbox.closed();
+    const first = heard.length;
+    ok(first < count, `${first} of ${count} messages were handed on in the first turn`);
+    ok(first * 3 >= TURN_MS, `the first turn stopped after ${first} messages`);
+    deepEqual(holds, [true]);
+    equal(inbox.waiting, true);
+    await inbox.drained();
+    deepEqual(heard, [
+      ...Array.from({ length: count }, (_, i) => `m${i + 1}`),
+      "fail: bad frame",
+      "closed",
+    ]);
+    deepEqual(holds, [true, false]);
+    equal(inbox.waiting, false);
+  }),
+);
 
-Deno.test("past TURN_MS in a turn of the event loop, an inbox whose recent turns were costly waits for a tick; a cheap one goes on", async () => {
-  const bound = (cost: number) => {
-    const { handler, heard } = recorder(cost);
-    const inbox = new Inbox(reading());
-    inbox.bind(handler, false);
-    return { inbox, heard };
-  };
-  const costly = Array.from({ length: Math.ceil(TURN_MS / 2) + 4 }, () => bound(2));
-  const cheap = bound(0);
-  // Each connection keeps one costly request in flight: one arrival per turn of the event loop.
-  const round = async (request: number) => {
+Deno.test(
+  "connections whose arrivals come in the same turn of the event loop share TURN_MS, one arrival each past it",
+  measuredTwice(async () => {
+    const inboxes = Array.from({ length: 4 }, () => {
+      const { handler, heard } = recorder(3);
+      const inbox = new Inbox(reading());
+      inbox.bind(handler, false);
+      return { inbox, heard };
+    });
+    const count = Math.ceil(TURN_MS / 3) + 16;
+    await new Promise((resolve) => setTimeout(resolve, 5)); // a new turn of the event loop
+    for (const { inbox } of inboxes) {
+      for (let i = 1; i <= count; i++) inbox.deliver(publish(i));
+      await Promise.resolve(); // each connection's data in its own callback, as sockets' are
+    }
+    const first = inboxes.map(({ heard }) => heard.length);
+    // A whole turn: TURN_MS of 3 ms arrivals, fewer when the machine takes the process off its core.
+    ok(first[0]! * 3 >= TURN_MS / 2 && first[0]! < count, `the first had a whole turn: ${first}`);
+    deepEqual(first.slice(1), [1, 1, 1], "the others one arrival each");
+    await Promise.all(inboxes.map(({ inbox }) => inbox.drained()));
+    for (const { heard } of inboxes) equal(heard.length, count);
+  }),
+);
+
+Deno.test(
+  "past TURN_MS in a turn of the event loop, an inbox whose recent turns were costly waits for a tick; a cheap one goes on",
+  measuredTwice(async () => {
+    const bound = (cost: number) => {
+      const { handler, heard } = recorder(cost);
+      const inbox = new Inbox(reading());
+      inbox.bind(handler, false);
+      return { inbox, heard };
+    };
+    const costly = Array.from({ length: Math.ceil(TURN_MS / 2) + 4 }, () => bound(2));
+    const cheap = bound(0);
+    // Each connection keeps one costly request in flight: one arrival per turn of the event loop.
+    const round = async (request: number) => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      for (const { inbox } of costly) {
+        inbox.deliver(publish(request));
+        await Promise.resolve();
+      }
+      cheap.inbox.deliver(publish(request));
+    };
+    await round(1);
+    equal(
+      costly.filter(({ heard }) => heard.length === 1).length,
+      costly.length,
+      "one each, as yet",
+    );
+    await Promise.all(costly.map(({ inbox }) => inbox.drained()));
+    await round(2);
+    const waiting = costly.filter(({ heard }) => heard.length === 1).length;
+    ok(waiting >= 2, `${waiting} costly inboxes wait for a tick`);
+    ok(costly.every(({ inbox, heard }) => inbox.waiting === (heard.length === 1)));
+    deepEqual(cheap.heard, ["m1", "m2"], "the cheap one's arrival ran at once");
+    await Promise.all(costly.map(({ inbox }) => inbox.drained()));
+    for (const { heard } of costly) deepEqual(heard, ["m1", "m2"]);
+    // A link asks before it decodes: the frames of the costly ones wait undecoded, as their
+    // messages would have waited decoded.
     await new Promise((resolve) => setTimeout(resolve, 5));
-    for (const { inbox } of costly) {
-      inbox.deliver(publish(request));
+    const deferred: number[] = [];
+    for (const [i, { inbox }] of costly.entries()) {
+      if (inbox.waitsFor(16)) {
+        deferred.push(i);
+        inbox.defer(() => inbox.deliver(publish(3)));
+      } else inbox.deliver(publish(3));
       await Promise.resolve();
     }
-    cheap.inbox.deliver(publish(request));
-  };
-  await round(1);
-  equal(costly.filter(({ heard }) => heard.length === 1).length, costly.length, "one each, as yet");
-  await Promise.all(costly.map(({ inbox }) => inbox.drained()));
-  await round(2);
-  const waiting = costly.filter(({ heard }) => heard.length === 1).length;
-  ok(waiting >= 2, `${waiting} costly inboxes wait for a tick`);
-  ok(costly.every(({ inbox, heard }) => inbox.waiting === (heard.length === 1)));
-  deepEqual(cheap.heard, ["m1", "m2"], "the cheap one's arrival ran at once");
-  await Promise.all(costly.map(({ inbox }) => inbox.drained()));
-  for (const { heard } of costly) deepEqual(heard, ["m1", "m2"]);
-  // A link asks before it decodes: the frames of the costly ones wait undecoded, as their
-  // messages would have waited decoded.
-  await new Promise((resolve) => setTimeout(resolve, 5));
-  const deferred: number[] = [];
-  for (const [i, { inbox }] of costly.entries()) {
-    if (inbox.waitsFor(16)) {
-      deferred.push(i);
-      inbox.defer(() => inbox.deliver(publish(3)));
-    } else inbox.deliver(publish(3));
-    await Promise.resolve();
-  }
-  ok(deferred.length >= 2, `${deferred.length} costly inboxes' frames wait for a tick`);
-  await Promise.all(costly.map(({ inbox }) => inbox.drained()));
-  for (const { heard } of costly) deepEqual(heard, ["m1", "m2", "m3"]);
-});
+    ok(deferred.length >= 2, `${deferred.length} costly inboxes' frames wait for a tick`);
+    await Promise.all(costly.map(({ inbox }) => inbox.drained()));
+    for (const { heard } of costly) deepEqual(heard, ["m1", "m2", "m3"]);
+  }),
+);
 
-Deno.test("a large frame's decoding counts against the turn: past TURN_MS, other connections' large frames wait undecoded", async () => {
-  const inboxes = Array.from({ length: 4 }, () => {
-    const { handler, heard } = recorder(0);
-    const inbox = new Inbox(reading());
-    inbox.bind(handler, false);
-    return { inbox, heard };
-  });
-  const decoded: number[] = [];
-  /** A link's work on a large frame: decoding it costs 1.5 TURN_MS, then the message is delivered. */
-  const decode = (i: number) => {
-    const until = Date.now() + TURN_MS * 1.5;
-    while (Date.now() < until) { /* JSON.parse of 16 MiB */ }
-    decoded.push(i);
-    inboxes[i]!.inbox.deliver(publish(i));
-  };
-  await new Promise((resolve) => setTimeout(resolve, 5)); // a new turn of the event loop
-  for (const [i, { inbox }] of inboxes.entries()) {
-    if (inbox.waitsFor(LARGE_FRAME)) inbox.defer(() => decode(i));
-    else decode(i);
-    await Promise.resolve(); // each connection's data in its own callback, as sockets' are
-  }
-  deepEqual(decoded, [0], "one decoded at once, the others waiting for their turns");
-  // A small frame of a cheap connection still goes on at once (one arrival past the turn).
-  const cheap = recorder(0);
-  const small = new Inbox(reading());
-  small.bind(cheap.handler, false);
-  equal(small.waitsFor(LARGE_FRAME - 1), false);
-  small.deliver(publish(9));
-  deepEqual(cheap.heard, ["m9"]);
-  await Promise.all(inboxes.map(({ inbox }) => inbox.drained()));
-  deepEqual(decoded, [0, 1, 2, 3]);
-  for (const [i, { heard }] of inboxes.entries()) deepEqual(heard, [`m${i}`]);
-});
+Deno.test(
+  "a large frame's decoding counts against the turn: past TURN_MS, other connections' large frames wait undecoded",
+  measuredTwice(async () => {
+    const inboxes = Array.from({ length: 4 }, () => {
+      const { handler, heard } = recorder(0);
+      const inbox = new Inbox(reading());
+      inbox.bind(handler, false);
+      return { inbox, heard };
+    });
+    const decoded: number[] = [];
+    /** A link's work on a large frame: decoding it costs 1.5 TURN_MS, then the message is delivered. */
+    const decode = (i: number) => {
+      const until = Date.now() + TURN_MS * 1.5;
+      while (Date.now() < until) { /* JSON.parse of 16 MiB */ }
+      decoded.push(i);
+      inboxes[i]!.inbox.deliver(publish(i));
+    };
+    await new Promise((resolve) => setTimeout(resolve, 5)); // a new turn of the event loop
+    for (const [i, { inbox }] of inboxes.entries()) {
+      if (inbox.waitsFor(LARGE_FRAME)) inbox.defer(() => decode(i));
+      else decode(i);
+      await Promise.resolve(); // each connection's data in its own callback, as sockets' are
+    }
+    deepEqual(decoded, [0], "one decoded at once, the others waiting for their turns");
+    // A small frame of a cheap connection still goes on at once (one arrival past the turn).
+    const cheap = recorder(0);
+    const small = new Inbox(reading());
+    small.bind(cheap.handler, false);
+    equal(small.waitsFor(LARGE_FRAME - 1), false);
+    small.deliver(publish(9));
+    deepEqual(cheap.heard, ["m9"]);
+    await Promise.all(inboxes.map(({ inbox }) => inbox.drained()));
+    deepEqual(decoded, [0, 1, 2, 3]);
+    for (const [i, { heard }] of inboxes.entries()) deepEqual(heard, [`m${i}`]);
+  }),
+);
 
 Deno.test("arrivals before bind wait for it; bind hands them on within the turn's time", async () => {
   const { handler, heard } = recorder(3);
@@ -245,49 +262,52 @@ Deno.test("past the turn's time the link's frames wait undecoded (defer), in ord
   deepEqual(holds, [true, false]);
 });
 
-Deno.test("waiting inboxes take turns together, TURN_MS a timer tick: other callbacks run between ticks", async () => {
-  const order: string[] = [];
-  const inboxes = ["a", "b", "c"].map((name) => {
-    const handler: PeerHandler = {
-      receive() {
-        const until = Date.now() + 3;
-        while (Date.now() < until) { /* costly */ }
-        if (order.at(-1) !== name) order.push(name);
-      },
-      fail() {},
-      closed() {},
+Deno.test(
+  "waiting inboxes take turns together, TURN_MS a timer tick: other callbacks run between ticks",
+  measuredTwice(async () => {
+    const order: string[] = [];
+    const inboxes = ["a", "b", "c"].map((name) => {
+      const handler: PeerHandler = {
+        receive() {
+          const until = Date.now() + 3;
+          while (Date.now() < until) { /* costly */ }
+          if (order.at(-1) !== name) order.push(name);
+        },
+        fail() {},
+        closed() {},
+      };
+      const inbox = new Inbox(reading());
+      inbox.bind(handler, false);
+      return inbox;
+    });
+    const count = Math.ceil((3 * TURN_MS) / 3) + 8;
+    for (const inbox of inboxes) {
+      for (let i = 1; i <= count; i++) inbox.deliver(publish(i));
+    }
+    // A timer chain standing for other connections' callbacks.
+    let ticking = true;
+    let ticks = 0;
+    const tick = () => {
+      ticks++;
+      if (order.at(-1) !== "tick") order.push("tick");
+      if (ticking) setTimeout(tick);
     };
-    const inbox = new Inbox(reading());
-    inbox.bind(handler, false);
-    return inbox;
-  });
-  const count = Math.ceil((3 * TURN_MS) / 3) + 8;
-  for (const inbox of inboxes) {
-    for (let i = 1; i <= count; i++) inbox.deliver(publish(i));
-  }
-  // A timer chain standing for other connections' callbacks.
-  let ticking = true;
-  let ticks = 0;
-  const tick = () => {
-    ticks++;
-    if (order.at(-1) !== "tick") order.push("tick");
-    if (ticking) setTimeout(tick);
-  };
-  setTimeout(tick);
-  await Promise.all(inboxes.map((inbox) => inbox.drained()));
-  ticking = false;
-  // After their first turns, each inbox has at most one turn between two ticks.
-  const rounds = order.slice(order.indexOf("tick")).join(" ").split("tick").map((r) => r.trim());
-  for (const round of rounds) {
-    const names = round.split(" ").filter((n) => n !== "");
-    equal(new Set(names).size, names.length, order.join(" "));
-  }
-  ok(
-    rounds.filter((r) => r.includes(" ")).length >= 1,
-    `several turns in one tick: ${order.join(" ")}`,
-  );
-  ok(ticks >= 4, `${ticks} ticks`);
-});
+    setTimeout(tick);
+    await Promise.all(inboxes.map((inbox) => inbox.drained()));
+    ticking = false;
+    // After their first turns, each inbox has at most one turn between two ticks.
+    const rounds = order.slice(order.indexOf("tick")).join(" ").split("tick").map((r) => r.trim());
+    for (const round of rounds) {
+      const names = round.split(" ").filter((n) => n !== "");
+      equal(new Set(names).size, names.length, order.join(" "));
+    }
+    ok(
+      rounds.filter((r) => r.includes(" ")).length >= 1,
+      `several turns in one tick: ${order.join(" ")}`,
+    );
+    ok(ticks >= 4, `${ticks} ticks`);
+  }),
+);
 
 Deno.test("the handler hears the connection is gone once, after what was kept", async () => {
   const { handler, heard } = recorder(3);

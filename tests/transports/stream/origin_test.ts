@@ -1,5 +1,6 @@
 import { equal, ok } from "node:assert/strict";
 import { originAllowed, originPolicy } from "../../../transports/stream/origin.ts";
+import { measuredTwice } from "../../_helpers/timed.ts";
 
 Deno.test("originPolicy(): `*` matches any run but `/`, the whole origin, ignoring case", () => {
   const allowed = originPolicy(["https://*.example.com", "http://localhost:*"]);
@@ -18,11 +19,14 @@ Deno.test("originPolicy(): `*` matches any run but `/`, the whole origin, ignori
   equal(originPolicy([])("https://x.y"), true);
 });
 
-Deno.test("originPolicy(): a 16 KiB origin against a glob of many `*` takes linear time", () => {
-  const allowed = originPolicy(["http*://*.*.*.example.*"]);
-  const origin = "https://" + ".example.".repeat(1800) + "/";
-  const start = performance.now();
-  equal(allowed(origin), false);
-  const ms = performance.now() - start;
-  ok(ms < 200, `${ms} ms`);
-});
+Deno.test(
+  "originPolicy(): a 16 KiB origin against a glob of many `*` takes linear time",
+  measuredTwice(() => {
+    const allowed = originPolicy(["http*://*.*.*.example.*"]);
+    const origin = "https://" + ".example.".repeat(1800) + "/";
+    const start = performance.now();
+    equal(allowed(origin), false);
+    const ms = performance.now() - start;
+    ok(ms < 200, `${ms} ms`);
+  }),
+);
