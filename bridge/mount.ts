@@ -10,7 +10,7 @@
 import type { HttpAdmission, HttpMount } from "../transports/stream/http_server.ts";
 import type { HttpRequestHead } from "../transports/stream/http.ts";
 import { SourceLimit } from "../transports/sources.ts";
-import { readBounded } from "../transports/stream/bytes.ts";
+import { BODY_TIMEOUT, readWithin } from "../transports/stream/bytes.ts";
 import { knownPeer, type PeerAcceptor } from "../wamp/mod.ts";
 import { metricsOf, type RouterMetrics } from "../router/metrics.ts";
 import { Admitted, type PathPlaces, UNVERIFIED_PER_SLOT } from "./admission.ts";
@@ -51,14 +51,6 @@ export interface HttpBridge extends HttpMount {
 }
 
 const EMPTY = new Uint8Array(0);
-
-/**
- * Milliseconds a body that `handle()` reads itself (no listener read it:
- * a program's own server) may take to arrive whole, from the call: the
- * listener's `http.bodyTimeout` default. Until then it holds a slot and
- * counts against its source's `maxPendingPerSource`; then 408.
- */
-const BODY_TIMEOUT = 60_000;
 
 /** One configured path. */
 class BridgePath implements PathPlaces {
@@ -217,23 +209,19 @@ class BridgePath implements PathPlaces {
    * Content-Length to refuse it by): 413 past it, the rest never read;
    * 400 when it does not arrive whole (its client gone). A GET has none.
    * One no listener read (`timed`: a program's own server calls handle())
-   * has {@linkcode BODY_TIMEOUT} to arrive, as on a listener: 408 past it.
+   * has `BODY_TIMEOUT` (60 s) to arrive, as on a listener: 408 past it;
+   * until then it holds a slot and counts against its source's
+   * `maxPendingPerSource`.
    */
   async #body(request: Request, limit: number, timed: boolean): Promise<Uint8Array | Response> {
     if (this.method === "GET") return EMPTY;
-    const deadline = timed ? new AbortController() : undefined;
-    const timer = deadline && setTimeout(() => deadline.abort(), BODY_TIMEOUT);
     try {
-      return await readBounded(request, limit, { signal: deadline?.signal }) ??
-        this.#tooLarge(limit);
-    } catch {
-      if (deadline?.signal.aborted !== true) {
-        return refusal(BridgeError.BAD_REQUEST, ["the body did not arrive whole"]);
-      }
+      const body = await readWithin(request, limit, timed ? BODY_TIMEOUT : 0);
+      if (body !== "late") return body ?? this.#tooLarge(limit);
       const late = `the body did not arrive within ${BODY_TIMEOUT / 1000} s`;
       return refusal(BridgeError.BAD_REQUEST, [late], {}, 408);
-    } finally {
-      clearTimeout(timer);
+    } catch {
+      return refusal(BridgeError.BAD_REQUEST, ["the body did not arrive whole"]);
     }
   }
 

@@ -48,6 +48,28 @@ export function answer(status: number, headers: Headers, text?: string): Respons
   return new Response(text === undefined ? null : `${text}\n`, { status, headers });
 }
 
+/** The text of each status a `send` may be refused or answered with. */
+const FAILURES: Record<number, string> = {
+  400: "Cannot decode the WAMP message",
+  404: "No such WAMP transport",
+  408: "Request body timeout",
+  413: "Request body too large",
+  429: "Too many sends waiting for this WAMP transport",
+  500: "Internal error",
+};
+
+/**
+ * {@linkcode answer} with the text for `status` of a `send` that did not
+ * deliver (400, 404, 408, 413, 429, 500).
+ *
+ * @param status The HTTP status.
+ * @param headers The headers.
+ * @returns The response.
+ */
+export function refusal(status: number, headers: Headers): Response {
+  return answer(status, headers, FAILURES[status]);
+}
+
 /** What a transport needs from its service. */
 export interface TransportHost {
   /** What transport IDs start with (`w<n>-` under a relay, else nothing). */

@@ -35,6 +35,14 @@ export interface LongPollOptions {
    * @default {60000}
    */
   sessionTimeout?: number;
+  /**
+   * Milliseconds the body of a request handed to `handle()` may take to
+   * arrive whole (408 past it): for a program's own server, which times
+   * no body (a listener reads each body within its `bodyTimeout` first).
+   * 0 for no limit.
+   * @default {60000}
+   */
+  bodyTimeout?: number;
   /** The most transports open at once (`open` then gets 503); 0 for no limit. @default {0} */
   maxTransports?: number;
   /**

@@ -17,9 +17,9 @@ import {
 import { originPolicy } from "../stream/origin.ts";
 import type { HttpRequestHead } from "../stream/http.ts";
 import type { Admitted } from "../stream/http_routes.ts";
-import { answer, LongPollTransport, type TransportHost } from "./link.ts";
+import { answer, LongPollTransport, refusal, type TransportHost } from "./link.ts";
 import { chosenProtocol, servesPath, standardHeaders } from "./http.ts";
-import { readBounded } from "../stream/bytes.ts";
+import { BODY_TIMEOUT, readWithin } from "../stream/bytes.ts";
 import { ownerOf } from "./relay.ts";
 import type { LongPollOptions, LongPollRequestOptions } from "./options.ts";
 import { SourceLimit } from "../sources.ts";
@@ -29,13 +29,6 @@ import { Forwarder } from "./forwarder.ts";
 export type { LongPollOptions, LongPollRequestOptions } from "./options.ts";
 
 const MAX_OPEN_BODY = 64 * 1024;
-const SEND_FAILURES: Record<number, string> = {
-  400: "Cannot decode the WAMP message",
-  404: "No such WAMP transport",
-  413: "Request body too large",
-  429: "Too many sends waiting for this WAMP transport",
-  500: "Internal error",
-};
 
 /**
  * Serves WAMP over HTTP long-poll and attaches each transport to a router.
@@ -77,6 +70,7 @@ export class LongPollService {
   #offered = new Map<string, { serializer: Serializer; batched: boolean }>();
   #maxMessageSize: number;
   #maxTransports: number;
+  #bodyTimeout: number;
   #attach: AttachOptions | undefined;
   #transports = new Map<string, LongPollTransport>();
   #sources: SourceLimit;
@@ -115,12 +109,14 @@ export class LongPollService {
       sessionTimeout: options.sessionTimeout ?? 60_000,
       maxTransports: options.maxTransports ?? 0,
       maxTransportsPerSource: options.maxTransportsPerSource ?? 16,
+      bodyTimeout: options.bodyTimeout ?? BODY_TIMEOUT,
     };
     for (const [key, value] of Object.entries(numbers)) {
       if (!(value >= 0)) throw new RangeError(`Cannot use ${key} ${value}: it must be at least 0`);
     }
     this.#maxMessageSize = numbers.maxMessageSize;
     this.#maxTransports = numbers.maxTransports;
+    this.#bodyTimeout = numbers.bodyTimeout;
     this.#sources = new SourceLimit(numbers.maxTransportsPerSource);
     this.#attach = options.attach;
     this.#originAllowed = originPolicy(options.allowedOrigins ?? []);
@@ -222,8 +218,7 @@ export class LongPollService {
     if (route.op === undefined) return route.open ? MAX_OPEN_BODY : 0;
     if (route.op !== "send") return 0;
     const size = Number(head.headers.get("content-length"));
-    const refuse = (status: 404 | 429) =>
-      answer(status, standardHeaders(head.headers), SEND_FAILURES[status]);
+    const refuse = (status: 404 | 429) => refusal(status, standardHeaders(head.headers));
     const { id, owner } = route;
     // Relayed: one send of a transport at a time is read here and passed on (forwarder.ts).
     if (owner !== undefined) return this.#forwarder!.admit({ ...route, owner }, size, refuse);
@@ -313,7 +308,7 @@ export class LongPollService {
     if (route.open) return await this.#open(request, headers, peer);
     const { id, op, owner } = route;
     if (!relayed && owner !== undefined) {
-      const refuse = (status: number) => answer(status, headers, SEND_FAILURES[status]);
+      const refuse = (status: number) => refusal(status, headers);
       const forwarded = await this.#forwarder!.forward(request, { id, op, owner }, {
         ...options,
         refuse,
@@ -340,7 +335,13 @@ export class LongPollService {
   }
 
   async #open(request: Request, headers: Headers, peer?: string): Promise<Response> {
-    const body = await readBounded(request, MAX_OPEN_BODY);
+    const body = await readWithin(request, MAX_OPEN_BODY, this.#bodyTimeout).catch(() => null);
+    if (body === null || body === "late") {
+      // Its client gone mid-body, or not whole within bodyTimeout.
+      return body === null
+        ? answer(400, headers, "Request body incomplete")
+        : refusal(408, headers);
+    }
     if (body === undefined) return answer(413, headers, "Request body too large");
     if (this.#closed) return answer(503, headers, "Service is closing");
     if (this.#maxTransports > 0 && this.#transports.size >= this.#maxTransports) {
@@ -379,16 +380,18 @@ export class LongPollService {
     if (typeof turn === "number" || closed?.aborted) { // the body is not read
       const status = typeof turn === "number" ? turn : (turn.release(), 400);
       await request.body?.cancel().catch(() => {});
-      return answer(status, headers, SEND_FAILURES[status]);
+      return refusal(status, headers);
     }
     try {
       const limit = transport.bodyLimit(this.#maxMessageSize);
-      const bytes = await readBounded(request, limit).catch(() => null);
+      // A listener read the body already; a program's own server may hand on one still coming.
+      const bytes = await readWithin(request, limit, this.#bodyTimeout).catch(() => null);
       let status: number;
       if (bytes === null) status = 400; // the client went away mid-body
+      else if (bytes === "late") status = 408;
       else if (bytes === undefined) status = transport.refuseBody(limit, this.#maxMessageSize);
       else status = await transport.deliver(bytes).catch(() => 500);
-      return answer(status, headers, SEND_FAILURES[status]);
+      return refusal(status, headers);
     } finally {
       turn.release();
     }

@@ -80,3 +80,51 @@ export async function readBounded(
     signal?.removeEventListener("abort", stop);
   }
 }
+
+/**
+ * How long a request's body may take to arrive (ms): a listener's default
+ * `bodyTimeout`, and the deadline of a body that a program's own server
+ * hands to a service (the long-poll service's and the HTTP bridge's
+ * `handle()`), which nothing else times.
+ */
+export const BODY_TIMEOUT = 60_000;
+
+/**
+ * {@linkcode readBounded} with a deadline: a body that has not arrived
+ * whole within `ms` is canceled and read as `"late"` (for a 408).
+ *
+ * @param message The request or response.
+ * @param limit The most bytes taken.
+ * @param ms The deadline in milliseconds; 0 for none.
+ * @returns The body, `undefined` when it is longer than `limit`, or
+ * `"late"`.
+ * @throws {Error} When the body cannot be read to its end (its peer gone).
+ *
+ * @example
+ * ```ts
+ * import { readWithin } from "./bytes.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const slow = new Request("http://localhost/", {
+ *   method: "POST",
+ *   body: new ReadableStream({ pull: () => new Promise(() => {}) }),
+ * });
+ * equal(await readWithin(slow, 100, 10), "late");
+ * ```
+ */
+export async function readWithin(
+  message: BodySource,
+  limit: number,
+  ms: number,
+): Promise<Uint8Array | undefined | "late"> {
+  const deadline = new AbortController();
+  const timer = ms > 0 ? setTimeout(() => deadline.abort(), ms) : undefined;
+  try {
+    return await readBounded(message, limit, { signal: deadline.signal });
+  } catch (e) {
+    if (deadline.signal.aborted) return "late";
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -16,6 +16,7 @@ import {
   textResponse,
 } from "./http.ts";
 import type { Wire } from "./wire.ts";
+import { BODY_TIMEOUT } from "./bytes.ts";
 import { InputQueue } from "./input_queue.ts";
 import type { Admitted, HttpAdmission, HttpLimits, HttpRoutes } from "./http_routes.ts";
 
@@ -68,7 +69,7 @@ export function serveHttp(
   const input = new InputQueue();
   input.push(first);
   const headTimeout = limits.headTimeout ?? 10_000;
-  const bodyTimeout = limits.bodyTimeout ?? 60_000;
+  const bodyTimeout = limits.bodyTimeout ?? BODY_TIMEOUT;
   const idleTimeout = limits.idleTimeout ?? 60_000;
   /**
    * `head`/`body`: reading a request (a timer runs); `busy`: answering it;
