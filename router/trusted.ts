@@ -4,7 +4,9 @@
  * register or call them (`Authorizer`), and only credentials give that
  * role (`check`: no realm's anonymous sessions); a procedure trusted later, by
  * a realm added while the router serves, is taken from callees without
- * that role who registered it (or a pattern capturing it) before.
+ * that role who registered it (or a pattern capturing it) before; a
+ * REGISTER still on its way then (a cluster claim out) is refused as the
+ * dealer adds its callee (`DealerOptions.untrusted`).
  *
  * @module
  */

@@ -200,7 +200,7 @@ export class Authorizer {
     uri: string,
     options: Dict,
   ): Decision | PendingDecision {
-    if (this.#reachesTrusted(session, action, uri, options)) return DENY;
+    if (this.reachesTrusted(session, action, uri, options)) return DENY;
     if (this.#rules.size === 0) return ALLOW;
     const rule = this.#rules.get(session.authrole);
     if (rule === undefined) return DENY;
@@ -310,7 +310,7 @@ export class Authorizer {
       settled = true;
       if (!failure) this.#failures.decided(rule);
       // A procedure trusted while it decided (a realm added) is not given away by its answer.
-      if (this.#reachesTrusted(session, action, uri, options)) decision = DENY;
+      if (this.reachesTrusted(session, action, uri, options)) decision = DENY;
       this.#decided(session.id, key, decision);
       const out = then(decision);
       return cancel === undefined
@@ -352,8 +352,15 @@ export class Authorizer {
    * procedure: a REGISTER that could capture one (it would answer others'
    * logins or requests), or a CALL of one (an authenticator answers with
    * secrets and roles). The router's own calls do not come through here.
+   * The dealer asks it again as it adds a callee (`DealerOptions.untrusted`).
+   *
+   * @param session The session.
+   * @param action What it asks to do.
+   * @param uri The procedure or pattern.
+   * @param options The request's options (`match`).
+   * @returns Whether it is refused for that.
    */
-  #reachesTrusted(session: SessionInfo, action: Action, uri: string, options: Dict): boolean {
+  reachesTrusted(session: SessionInfo, action: Action, uri: string, options: Dict): boolean {
     const trusted = this.#trusted;
     if (trusted === undefined || trusted.procedures.size === 0) return false;
     if (session.authrole === trusted.role) return false;

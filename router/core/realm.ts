@@ -107,6 +107,8 @@ export class Realm {
       observer: registrationEvents(this.#events),
       limits: options.limits,
       busy: context.busy ?? (() => false),
+      untrusted: (session, uri, match) =>
+        this.authorizer.reachesTrusted(session, "register", uri, { match }),
     });
     const call: AuthorizerCall = (realm, procedure, args, kwargs, done, started) => {
       const target = realm === undefined || realm === options.name ? this : realms(realm);

@@ -39,7 +39,10 @@ export interface DealerParts {
   readonly settle: (out: Output) => Output;
   /** Why a REGISTER is refused by this node's view. */
   readonly refusal: (session: SessionInfo, msg: RegisterMessage) => Outbound[] | undefined;
-  /** Adds an accepted REGISTER's callee at its place in the cluster-wide order. */
+  /**
+   * Adds an accepted REGISTER's callee at its place in the cluster-wide
+   * order: REGISTERED, or ERROR when it may not hold it (not added then).
+   */
   readonly add: (session: SessionInfo, msg: RegisterMessage, at: number) => Outbound[];
   /** Revokes a registration, or one callee's part (`Dealer.revokeRequest`). */
   readonly revoke: (id: number, reason: string | undefined, callee: number) => Output;
@@ -131,7 +134,13 @@ export class DealerCluster {
         ? messagesOnly(refused)
         : { messages: refused, effects: [remote.release(msg.procedure, match, session.id)] };
     }
-    return messagesOnly(this.#parts.add(session, msg, entry.at));
+    const added = this.#parts.add(session, msg, entry.at);
+    // Refused as it was added (a procedure it captures trusted meanwhile): the claim goes.
+    const registered = this.#parts.registrations.lookup(msg.procedure, match)?.callees
+      .includes(session.id);
+    return registered === true
+      ? messagesOnly(added)
+      : { messages: added, effects: [remote.release(msg.procedure, match, session.id)] };
   }
 
   /**

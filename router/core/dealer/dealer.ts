@@ -69,6 +69,14 @@ export interface DealerOptions {
   /** Told as callees join and leave registrations. */
   observer?: RegistrationObserver;
   /**
+   * Whether `session` may not hold `procedure` (by `match`): it could capture
+   * one only the trusted role may register (`Authorizer.reachesTrusted`).
+   * Asked as a callee is added, after any wait since its REGISTER was
+   * authorized (a cluster claim): refused then, `wamp.error.not_authorized`.
+   * @default {never}
+   */
+  untrusted?: (session: SessionInfo, procedure: string, match: MatchPolicy) => boolean;
+  /**
    * Call and registration limits (the realm's `limits`); the defaults of
    * `DEFAULT_LIMITS` for those not given.
    * @default {DEFAULT_LIMITS}
@@ -193,10 +201,18 @@ export class Dealer {
     return why === undefined ? undefined : refuse(ErrorUri.LIMIT_EXCEEDED, why);
   }
 
-  /** Adds the callee of an accepted REGISTER: REGISTERED. */
+  /**
+   * Adds the callee of an accepted REGISTER: REGISTERED, or ERROR
+   * `not_authorized` when it could capture a trusted procedure
+   * (`DealerOptions.untrusted`), and the callee is not added.
+   */
   #add(session: SessionInfo, msg: RegisterMessage, at?: number): Outbound[] {
     const match = msg.options.match ?? "exact";
     const invoke = msg.options.invoke ?? "single";
+    if (this.#options.untrusted?.(session, msg.procedure, match) === true) {
+      const why = `register on "${msg.procedure}" is not allowed`;
+      return [errorReply(session.id, msg.type, msg.request, ErrorUri.NOT_AUTHORIZED, why)];
+    }
     this.#calls.session(session);
     const remote = this.#calls.remote;
     if (remote !== undefined && at !== undefined) {
