@@ -1,8 +1,15 @@
 /**
  * Event history cluster-wide and durable: a JetStream stream per realm
- * (`clv_<name>_history_<realm>`, file storage) captures, straight from the
- * publication subjects (`cluster/pubsub.ts`), every publication that one
- * of the realm's `eventHistory` rules covers, wherever it was published.
+ * (`clv_<name>_history_<realm>`, file storage) holds every publication that
+ * one of the realm's `eventHistory` rules covers, wherever it was
+ * published, and nothing else. It captures the publication subjects
+ * (`cluster/pubsub.ts`) of the rules whose subject is theirs exactly
+ * (`interestExact`); a rule whose subject is wider (a prefix ending inside
+ * a component: `com.example.log` has all of `com.example.>`) would let
+ * publications no rule covers push the rule's out, so for it the origin
+ * node sends a copy of what the rule covers (and no captured subject
+ * does) on `clv.<name>.history.<realm>.<topic>`
+ * ({@linkcode ClusterHistory.copyOf}), which the stream captures instead.
  * Each node feeds its history-enabled subscriptions from the streams alone
  * (an ordered consumer from each stream's start), so
  * `wamp.subscription.get_events` returns the same events in the same order
@@ -20,12 +27,14 @@
  * @module
  */
 
+import type { EventHistoryRule } from "../router/core/broker/event_history.ts";
 import { publicationFrom } from "../router/core/broker/publication.ts";
 import type { Realm } from "../router/core/realm.ts";
 import type { Logger } from "../router/core/types.ts";
+import { prefixMatch, wildcardMatch } from "../wamp/uri.ts";
 import type { ClusterNode } from "./node.ts";
 import { decodeEnvelopes } from "./pubsub.ts";
-import { escapeToken, interestSubjects } from "./subjects.ts";
+import { escapeToken, interestExact, interestSubjects } from "./subjects.ts";
 
 interface StreamConfig {
   name: string;
@@ -92,14 +101,58 @@ interface RealmStream {
   readonly config: StreamConfig;
 }
 
+/** What a realm's publications are checked against for a copy ({@linkcode ClusterHistory.copyOf}). */
+interface Copies {
+  /** The rules whose publication subjects the stream captures. */
+  readonly captured: readonly EventHistoryRule[];
+  /** The rules whose publications are copied. */
+  readonly copied: readonly EventHistoryRule[];
+  /** The realm's publication subjects' prefix, `clv.<name>.pub.<realm>`. */
+  readonly pub: string;
+  /** The copies' subjects' prefix, `clv.<name>.history.<realm>`. */
+  readonly history: string;
+}
+
+/** Whether a rule covers a topic (the broker's matching). */
+function covered(rule: EventHistoryRule, topic: string): boolean {
+  switch (rule.match ?? "exact") {
+    case "prefix":
+      return prefixMatch(rule.topic, topic);
+    case "wildcard":
+      return wildcardMatch(rule.topic, topic);
+    default:
+      return rule.topic === topic;
+  }
+}
+
 /** Milliseconds a starting node waits for a stream to be read back. */
 const CATCH_UP_MS = 5000;
 
 /** The durable event history of one cluster. */
 export class ClusterHistory {
   #messages: Messages[] = [];
+  /** By realm name, the realms with rules whose publications are copied. */
+  #copies = new Map<string, Copies>();
 
   private constructor() {}
+
+  /**
+   * Where the origin node sends a copy of a publication for its realm's
+   * stream: when a rule of the realm covers it whose subject is wider
+   * than the rule, and no rule whose subject the stream captures covers
+   * it (the stream has it then already).
+   *
+   * @param realm The realm's name.
+   * @param topic The publication's topic.
+   * @param subject Its publication subject, `clv.<name>.pub.<realm>.<topic>`.
+   * @returns `clv.<name>.history.<realm>.<topic>`, or undefined: no copy.
+   */
+  copyOf(realm: string, topic: string, subject: string): string | undefined {
+    const copies = this.#copies.get(realm);
+    if (copies === undefined || !copies.copied.some((rule) => covered(rule, topic))) return;
+    if (copies.captured.some((rule) => covered(rule, topic))) return;
+    return copies.history + subject.slice(copies.pub.length);
+  }
 
   /**
    * Creates (or updates) one history stream per realm with `eventHistory`
@@ -124,12 +177,23 @@ export class ClusterHistory {
       const rules = realm.options.eventHistory;
       if (rules.length === 0) continue;
       const token = escapeToken(realm.name);
-      const prefix = node.subject("pub", token);
+      const pub = node.subject("pub", token);
+      const captured: EventHistoryRule[] = [];
+      const copied: EventHistoryRule[] = [];
       const subjects: string[] = [];
       let perSubject = 0;
       for (const rule of rules) {
-        subjects.push(...interestSubjects(prefix, rule.topic, rule.match ?? "exact"));
+        const match = rule.match ?? "exact";
+        if (interestExact(rule.topic, match)) {
+          captured.push(rule);
+          subjects.push(...interestSubjects(pub, rule.topic, match));
+        } else copied.push(rule);
         perSubject = Math.max(perSubject, rule.limit ?? 100);
+      }
+      if (copied.length > 0) {
+        const copies = { captured, copied, pub, history: node.subject("history", token) };
+        subjects.push(`${copies.history}.>`);
+        history.#copies.set(realm.name, copies);
       }
       const bytes = rules.length * realm.options.limits.historyBytes;
       streams.push({

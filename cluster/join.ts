@@ -140,7 +140,11 @@ export class Cluster {
   async #link(shell: ClusterShell, log: Logger): Promise<void> {
     shell.attach(this);
     for (const realm of shell.realms.values()) this.pubsub.link(realm);
-    this.#history = await ClusterHistory.open(this.node, shell.realms.values(), log);
+    this.pubsub.history = this.#history = await ClusterHistory.open(
+      this.node,
+      shell.realms.values(),
+      log,
+    );
     const table = this.#table = await ClusterRegistrations.open(this.node, log);
     const rpc = this.#rpc = new ClusterRpc(this.node, table, {
       run: (out) => shell.run(out),

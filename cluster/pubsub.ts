@@ -6,9 +6,11 @@
  * Subjects: a publication to `topic` in `realm` goes to
  * `clv.<cluster>.pub.<realm token>.<topic subject>` (`subjects.ts`), once,
  * encoded once (MessagePack, with the origin node's ID); NATS fans it out to
- * the nodes that hold a matching subscription. A node subscribes to a
- * subject only while a local subscription needs it: one NATS subscription
- * per subject, counted by the (topic, match) pairs that need it. Prefix
+ * the nodes that hold a matching subscription (a copy goes to the realm's
+ * history stream when a rule covers it that the stream cannot capture by
+ * subject: `history.ts`). A node subscribes to a subject only while a local
+ * subscription needs it: one NATS subscription per subject, counted by the
+ * (topic, match) pairs that need it. Prefix
  * subscriptions take the closest NATS wildcard, and the broker filters by
  * string; on a subject only prefixes ending inside a component hold, what
  * none of them match is dropped from its head, undecoded. Past 16 pattern
@@ -130,6 +132,13 @@ export class ClusterPubSub {
   retained: ClusterRetained | undefined;
   /** The cluster's testaments, once opened (`Cluster.join`). */
   testamentStore: ClusterTestamentStore | undefined;
+  /**
+   * Where publications its realm's history stream does not capture are
+   * copied, once opened (`ClusterHistory.copyOf`, `Cluster.join`).
+   */
+  history:
+    | { copyOf(realm: string, topic: string, subject: string): string | undefined }
+    | undefined;
   /** Counters. */
   readonly stats: PubSubStats = { published: 0, received: 0, duplicates: 0, skipped: 0 };
 
@@ -212,7 +221,11 @@ export class ClusterPubSub {
     const acknowledged = effect.acknowledged;
     let stored: Promise<void> | undefined;
     try {
-      this.#node.send(this.#topicSubject(effect.realm, pub.topic), this.#encoder.encode(envelope));
+      const subject = this.#topicSubject(effect.realm, pub.topic);
+      const data = this.#encoder.encode(envelope);
+      this.#node.send(subject, data);
+      const copy = this.history?.copyOf(effect.realm, pub.topic, subject);
+      if (copy !== undefined) this.#node.send(copy, data);
       this.stats.published++;
       if (effect.retain === true) {
         stored = this.retained?.retain(effect.realm, pub) ??

@@ -117,3 +117,37 @@ export function interestSubjects(prefix: string, topic: string, match: MatchPoli
   const whole = components.map((c) => c === "" ? "*" : escapeToken(c));
   return [whole.length === 0 ? `${prefix}.>` : `${prefix}.${covering(whole, true)}`];
 }
+
+/**
+ * Whether the subject {@linkcode interestSubjects} gives carries only the
+ * publications the subscription matches: an exact topic's does; a
+ * wildcard's of at most {@linkcode TOKENS_MAX} components does; a
+ * prefix's does when the prefix is empty or ends with `.` after at most
+ * {@linkcode TOKENS_MAX} non-empty components. A prefix ending inside a
+ * component is wider (`com.example.log` takes `com.example.>`, every topic
+ * under `com.example`), as are longer patterns (their tail is `>`).
+ *
+ * @param topic The subscription's topic or pattern.
+ * @param match The match policy.
+ * @returns True when NATS matching is the subscription's own.
+ *
+ * @example
+ * ```ts
+ * import { interestExact } from "./subjects.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(interestExact("a.b", "exact"), true);
+ * equal(interestExact("a..c", "wildcard"), true);
+ * equal(interestExact("a.b.", "prefix"), true);
+ * equal(interestExact("", "prefix"), true);
+ * equal(interestExact("a.bc", "prefix"), false);
+ * equal(interestExact("a..b.", "prefix"), false);
+ * ```
+ */
+export function interestExact(topic: string, match: MatchPolicy): boolean {
+  if (match === "exact") return true;
+  const components = topic.split(".");
+  if (match === "wildcard") return components.length <= TOKENS_MAX;
+  if (components.pop() !== "") return false;
+  return components.length <= TOKENS_MAX && !components.includes("");
+}
