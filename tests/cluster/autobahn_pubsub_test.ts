@@ -18,7 +18,6 @@ import { startCluster } from "./_cluster.ts";
 for (const serializer of SERIALIZERS) {
   Deno.test({
     name: `[${serializer}] cluster: Autobahn subscriber on B, Autobahn publisher on A`,
-    ignore: autobahn === undefined,
     fn: async () => {
       if (autobahn === undefined) throw new Error(unavailable);
       await using c = await startCluster(2, "test");

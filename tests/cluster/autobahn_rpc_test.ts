@@ -10,7 +10,6 @@ import { seen, startCluster } from "./_cluster.ts";
 for (const serializer of SERIALIZERS) {
   Deno.test({
     name: `[autobahn ${serializer}] caller on node A, callee on node B`,
-    ignore: autobahn === undefined,
     async fn() {
       if (autobahn === undefined) throw new Error(unavailable);
       await using c = await startCluster(2, "ab");

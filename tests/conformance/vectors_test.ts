@@ -26,6 +26,7 @@ import { parseMessage, toWire, type WampMessage } from "../../wamp/messages.ts";
 import { binaryToJson, cbor, json, jsonToBinary, msgpack } from "../../wamp/serializers/mod.ts";
 import type { Serializer } from "../../wamp/serializers/serializer.ts";
 import { plainBytes } from "../wamp/serializer_suite.ts";
+import { missing } from "../_helpers/missing.ts";
 
 const VECTORS = new URL("../../../shared/wamp-vectors/", import.meta.url);
 const TESTSUITE = new URL("testsuite/", VECTORS);
@@ -228,17 +229,9 @@ const readable = Deno.permissions.querySync({ name: "read", path: VECTORS }).sta
   "granted";
 
 if (!readable) {
-  Deno.test({
-    name: "wamp-vectors (ignored: run with --allow-read to read ../shared/wamp-vectors)",
-    ignore: true,
-    fn() {},
-  });
+  missing("wamp-vectors", "run with --allow-read to read ../shared/wamp-vectors");
 } else if (!exists(SINGLEMESSAGE)) {
-  Deno.test({
-    name: `wamp-vectors (ignored: ${SINGLEMESSAGE.pathname} does not exist)`,
-    ignore: true,
-    fn() {},
-  });
+  missing("wamp-vectors", `${SINGLEMESSAGE.pathname} does not exist`);
 } else {
   for (const path of vectorFiles(SINGLEMESSAGE)) {
     const file: VectorFile = JSON.parse(
@@ -290,9 +283,5 @@ if (readable && exists(AUTH_TRANSPORT)) {
     }
   });
 } else {
-  Deno.test({
-    name: "wamp-vectors generated-auth-transport.json json_binary (ignored: file not readable)",
-    ignore: true,
-    fn() {},
-  });
+  missing("wamp-vectors generated-auth-transport.json json_binary", "the file is not readable");
 }

@@ -32,8 +32,8 @@ import {
   type AutobahnModule,
   type AutobahnSession,
   type Dict,
+  missingAutobahn,
   SERIALIZERS,
-  unavailable,
   within,
 } from "./_autobahn.ts";
 
@@ -137,7 +137,7 @@ function scenario(
 ): void {
   const prefix = `Autobahn|JS ${autobahn?.version ?? ""} [${serializer}] ${name}`;
   if (autobahn === undefined) {
-    Deno.test({ name: `${prefix} (ignored: ${unavailable})`, ignore: true, fn() {} });
+    missingAutobahn(prefix);
     return;
   }
   const ab = autobahn as AutobahnWithAuth;

@@ -30,9 +30,9 @@ import {
   type AutobahnSession,
   type Dict,
   Inbox,
+  missingAutobahn,
   REALM,
   TIMEOUT_MS,
-  unavailable,
   until,
   within,
 } from "./_autobahn.ts";
@@ -153,7 +153,7 @@ function scenario(
   for (const where of ["tcp", "unix"] as Where[]) {
     const title = `Autobahn|JS ${autobahn?.version ?? ""} [rawsocket ${where} json] ${name}`;
     if (autobahn === undefined) {
-      Deno.test({ name: `${title} (ignored: ${unavailable})`, ignore: true, fn() {} });
+      missingAutobahn(title);
       continue;
     }
     const ab = autobahn;
