@@ -14,6 +14,7 @@ import { CallError } from "../router/core/errors.ts";
 import { deferred, type RouterProcedure } from "../router/core/procedures.ts";
 import { realmOf, type Router } from "../router/router.ts";
 import { type Dict, ErrorUri, type Payload } from "../wamp/mod.ts";
+import { type Logger, type LogLevel, quietLogger } from "../wamp/log.ts";
 import type { HttpServiceOptions } from "./config.ts";
 import { BridgeError } from "./errors.ts";
 import { readBounded } from "../transports/stream/bytes.ts";
@@ -69,11 +70,38 @@ export function fillTemplate(template: string, args: unknown[], kwargs: Dict): s
   return filled;
 }
 
-/** The HTTP exchange of one call: status, headers and body, or a CallError. */
+/**
+ * A URL as the log shows it: without its user info, query and fragment,
+ * which may hold a key (`?api_key=`).
+ */
+function shownUrl(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.origin}${parsed.pathname}`;
+}
+
+/**
+ * Why a request failed, for the log: the fetch error's text and its
+ * cause's (Deno's names the URL, which is replaced by the one shown).
+ */
+function failure(error: unknown, url: string): string {
+  const cause = (error as Error).cause;
+  const text = [error, ...(cause === undefined ? [] : [cause])]
+    .map((e) => e instanceof Error ? e.message : String(e)).join(": ");
+  const shown = shownUrl(url);
+  return [url, new URL(url).href].reduce((t, secret) => t.replaceAll(secret, shown), text);
+}
+
+/**
+ * The HTTP exchange of one call: status, headers and body, or a CallError.
+ * A caller's ERROR names the procedure and what went wrong, never the URL
+ * (its host, port and query are the operator's); the URL shown and why go
+ * to `log`.
+ */
 async function exchange(
   service: HttpServiceOptions,
   url: string,
   kwargs: Dict,
+  log: (level: LogLevel, message: string, reason: string) => void,
 ): Promise<Payload> {
   const init: RequestInit = {
     method: service.method,
@@ -85,17 +113,19 @@ async function exchange(
     init.body = JSON.stringify(kwargs.body);
     (init.headers as Record<string, string>)["content-type"] ??= "application/json";
   }
+  const request = `${service.method} ${shownUrl(url)}`;
   // A timeout while the head or the body is still coming is wamp.error.timeout.
-  const failed = (error: unknown): CallError =>
-    error instanceof DOMException && error.name === "TimeoutError"
-      ? new CallError(
-        ErrorUri.TIMEOUT,
-        `${service.method} ${url}: no answer in ${service.timeout} ms`,
-      )
-      : new CallError(
-        BridgeError.UNAVAILABLE,
-        `${service.method} ${url}: ${(error as Error).message}`,
-      );
+  const failed = (error: unknown): CallError => {
+    const timeout = error instanceof DOMException && error.name === "TimeoutError";
+    const said = timeout
+      ? `no answer in ${service.timeout} ms`
+      : "the service could not be reached";
+    log("warn", `${request}: ${said}`, timeout ? ErrorUri.TIMEOUT : failure(error, url));
+    return new CallError(
+      timeout ? ErrorUri.TIMEOUT : BridgeError.UNAVAILABLE,
+      `${service.procedure}: ${said}`,
+    );
+  };
   let response: Response;
   let bytes: Uint8Array | undefined;
   try {
@@ -113,7 +143,8 @@ async function exchange(
   const body = responseBody(bytes, (response.headers.get("content-type") ?? "").includes("json"));
   const status = response.status;
   if (status >= 400) {
-    throw new CallError(BridgeError.HTTP_STATUS, `${service.method} ${url}: HTTP ${status}`, {
+    log("debug", `${request}: HTTP ${status}`, BridgeError.HTTP_STATUS);
+    throw new CallError(BridgeError.HTTP_STATUS, `${service.procedure}: HTTP ${status}`, {
       status,
       body,
     });
@@ -147,14 +178,23 @@ function responseBody(bytes: Uint8Array, json: boolean): unknown {
 
 /**
  * The router procedure for one service: the HTTP exchange runs as a task
- * effect (the shell awaits it), its outcome answers the CALL.
+ * effect (the shell awaits it), its outcome answers the CALL. A request
+ * that failed (no answer in time, the service not reached) is a `warn`
+ * line (`event` `http_service_failed`), an HTTP status of 400 or more a
+ * `debug` line (`http_service_status`), each with the URL without its
+ * query: callers cause them at will, so they are limited as failed logins
+ * are.
  *
  * @param service The service.
+ * @param logger Where those lines go (the router's log).
  * @returns The procedure.
  */
-export function serviceProcedure(service: HttpServiceOptions): RouterProcedure {
+export function serviceProcedure(
+  service: HttpServiceOptions,
+  logger: Logger = quietLogger,
+): RouterProcedure {
   let inFlight = 0;
-  return (_caller, args, kwargs) => {
+  return (caller, args, kwargs) => {
     const url = fillTemplate(service.url, args, kwargs);
     if (inFlight >= service.maxInFlight) {
       throw new CallError(
@@ -167,7 +207,20 @@ export function serviceProcedure(service: HttpServiceOptions): RouterProcedure {
       messages: [],
       effects: [{
         kind: "task",
-        run: () => exchange(service, url, kwargs),
+        run: () =>
+          exchange(
+            service,
+            url,
+            kwargs,
+            (level, message, reason) =>
+              logger(level, `HTTP service ${service.procedure}: ${message}`, {
+                realm: caller.realm,
+                session: caller.id,
+                authid: caller.authid,
+                reason,
+                event: level === "debug" ? "http_service_status" : "http_service_failed",
+              }),
+          ),
         resume: (settled) =>
           reply(() => {
             inFlight--;
@@ -234,6 +287,6 @@ export function provideHttpServices(
   if (fault !== undefined) throw new TypeError(fault.message);
   for (const service of services) {
     realmOf(router, service.realm ?? router.realmNames[0]!)!
-      .provide(service.procedure, serviceProcedure(service));
+      .provide(service.procedure, serviceProcedure(service, router.log));
   }
 }

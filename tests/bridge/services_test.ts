@@ -174,3 +174,80 @@ Deno.test("REST services: a response body no serializer could carry as it came r
     await server.shutdown();
   }
 });
+
+Deno.test("REST services: a caller's ERROR names the procedure, not the URL; the log has the URL without its query", async () => {
+  // 404 at once; /slow answers only when the request is aborted.
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen: () => {} },
+    (req) =>
+      new URL(req.url).pathname === "/slow"
+        ? new Promise<Response>((resolve) =>
+          req.signal.addEventListener("abort", () => resolve(new Response("late")))
+        )
+        : new Response("no", { status: 404 }),
+  );
+  const closed = Deno.listen({ port: 0, hostname: "127.0.0.1" });
+  const nobody = (closed.addr as Deno.NetAddr).port;
+  closed.close();
+  const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+  const router = new Router({
+    realms: [{ name: "realm1" }],
+    logger: (level, message, fields = {}) => lines.push({ level, message, fields }),
+  });
+  const base = `http://127.0.0.1:${server.addr.port}`;
+  const key = "?api_key=K-SECRET-123";
+  provideHttpServices(
+    router,
+    [
+      { procedure: "com.example.missing", url: `${base}/users/{id}${key}` },
+      { procedure: "com.example.down", url: `http://127.0.0.1:${nobody}/x${key}` },
+      { procedure: "com.example.slow", url: `${base}/slow${key}`, timeout: 300 },
+    ].map((s, i) => resolveHttpService(s, `httpServices[${i}]`)),
+  );
+  const session = await connectLocal(router, "realm1");
+  try {
+    const said: Record<string, string> = {};
+    for (const procedure of ["com.example.missing", "com.example.down", "com.example.slow"]) {
+      const error = await session.call(procedure, { kwargs: { id: "nobody" } }).then(
+        () => ({}),
+        (e: ApplicationError) => e,
+      ) as ApplicationError;
+      said[procedure] = `${error.message} ${JSON.stringify([error.args, error.kwargs])}`;
+    }
+    deepEqual(said, {
+      "com.example.missing":
+        'cloverleaf.error.http_status: com.example.missing: HTTP 404 [["com.example.missing: HTTP 404"],{"status":404,"body":"no"}]',
+      "com.example.down":
+        'cloverleaf.error.unavailable: com.example.down: the service could not be reached [["com.example.down: the service could not be reached"],{}]',
+      "com.example.slow":
+        'wamp.error.timeout: com.example.slow: no answer in 300 ms [["com.example.slow: no answer in 300 ms"],{}]',
+    });
+    const logged = lines.filter((line) => line.message.startsWith("HTTP service"));
+    deepEqual(logged.map((line) => [line.level, line.message, line.fields.event]), [
+      [
+        "debug",
+        `HTTP service com.example.missing: GET ${base}/users/nobody: HTTP 404`,
+        "http_service_status",
+      ],
+      [
+        "warn",
+        `HTTP service com.example.down: GET http://127.0.0.1:${nobody}/x: the service could not be reached`,
+        "http_service_failed",
+      ],
+      [
+        "warn",
+        `HTTP service com.example.slow: GET ${base}/slow: no answer in 300 ms`,
+        "http_service_failed",
+      ],
+    ]);
+    // Why the service was not reached (fetch's error and its cause, which names the URL) is logged,
+    // with the URL as shown.
+    const reason = String(logged[1]!.fields.reason);
+    equal(reason.includes(`127.0.0.1:${nobody}/x`) && !reason.includes("?"), true, reason);
+    equal(JSON.stringify(lines).includes("K-SECRET"), false);
+  } finally {
+    await session.close();
+    await router.close();
+    await server.shutdown();
+  }
+});
