@@ -333,8 +333,9 @@ export class Router {
   }
 
   /**
-   * Makes a connection's fresh tracking cookie stand for the identity the
-   * cookie it presented stands for (nothing when that one is unknown).
+   * Moves the identity a connection's presented tracking cookie stands
+   * for to its fresh one; the presented one stands for nothing after
+   * (nothing moves when it is unknown).
    *
    * @param presented The cookie the client presented.
    * @param fresh The connection's new cookie.

@@ -209,8 +209,9 @@ export interface PeerAcceptor {
   /**
    * A new connection presented tracking cookie `presented` and gets the
    * fresh cookie `fresh` (transports never keep a presented one, so a
-   * planted cookie cannot be bound to a later login): the acceptor makes
-   * `fresh` stand for whatever `presented` stands for.
+   * planted cookie cannot be bound to a later login): the acceptor moves
+   * to `fresh` whatever `presented` stands for (the router forgets
+   * `presented`).
    */
   renewCookie?(presented: string, fresh: string): void;
 }

@@ -433,7 +433,13 @@ Deno.test("item 11: a cookie planted before login is never bound to the victim's
     await session.close();
     return authid;
   };
-  equal(await byCookie(planted), "mallory", "the planted cookie still stands for mallory only");
+  // Joe's upgrade presented it: mallory's identity moved to joe's fresh value, which joe's
+  // login then bound to joe; the planted value stands for no one.
+  await rejects(
+    byCookie(planted),
+    (error: Error & { reason?: string }) => error.reason === ErrorUri.NO_AUTH_METHOD,
+    "the planted cookie never stands for joe",
+  );
   equal(await byCookie(joes), "joe");
 });
 

@@ -88,7 +88,13 @@ Deno.test("cookie: an unknown cookie is replaced, and the client's next method i
   await session.close();
 });
 
-Deno.test("cookie: a known cookie is renewed, and stands for its own realm only", async () => {
+/** Sends HELLO offering only `cookie` on a raw connection; returns the answer's type (2 WELCOME, 3 ABORT). */
+async function cookieHello(ws: Awaited<ReturnType<typeof rawWebSocket>>, realm = "realm1") {
+  await ws.send(JSON.stringify([1, realm, { roles: { caller: {} }, authmethods: ["cookie"] }]));
+  return JSON.parse(new TextDecoder().decode((await ws.read()).payload))[0];
+}
+
+Deno.test("cookie: a known cookie is renewed: its identity moves to the fresh value, and stands for its own realm only", async () => {
   await using t = await startRouter({
     realms: [REALM, { name: "realm2", auth: REALM.auth }],
     listener: { websocket: { cookie: { maxAge: 120 } } },
@@ -98,6 +104,15 @@ Deno.test("cookie: a known cookie is renewed, and stands for its own realm only"
   const renewed = setCookie(again.head);
   notEqual(renewed, cookie, "a remembered cookie is replaced by a fresh one");
   match(again.head, /Max-Age=120; Path=\/; HttpOnly; SameSite=Lax/);
+  await rejects(
+    connect(t.url, {
+      realm: "realm1",
+      authmethods: ["cookie"],
+      headers: { cookie: `cbtid=${cookie}` },
+    }),
+    (error: Error & { reason?: string }) => error.reason === ErrorUri.NO_AUTH_METHOD,
+    "the old value logs in no more",
+  );
   const session = await connect(t.url, {
     realm: "realm1",
     authmethods: ["cookie"],
@@ -109,11 +124,24 @@ Deno.test("cookie: a known cookie is renewed, and stands for its own realm only"
     connect(t.url, {
       realm: "realm2",
       authmethods: ["cookie"],
-      headers: { cookie: `cbtid=${cookie}` },
+      headers: { cookie: `cbtid=${await loginWithTicket(t.url)}` },
     }),
     (error: Error & { reason?: string }) => error.reason === ErrorUri.NO_AUTH_METHOD,
     "the cookie stands for joe in realm1 only",
   );
+});
+
+Deno.test("cookie: two connections presenting one value at once: the first upgrade takes the identity, the second goes on to the next method", async () => {
+  await using t = await startRouter({ realms: [REALM], listener: { websocket: { cookie: {} } } });
+  const cookie = await loginWithTicket(t.url);
+  await using first = await rawWebSocket(t.url, ["wamp.2.json"], { cookie: `cbtid=${cookie}` });
+  await using second = await rawWebSocket(t.url, ["wamp.2.json"], { cookie: `cbtid=${cookie}` });
+  equal(
+    await cookieHello(second),
+    3,
+    "the second tab's value stands for nothing: ABORT no_auth_method",
+  );
+  equal(await cookieHello(first), 2, "the first's is welcomed");
 });
 
 Deno.test("cookie: config keys", () => {

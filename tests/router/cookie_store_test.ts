@@ -2,8 +2,9 @@
  * The router's cookie store keeps what a cookie login needs and no more:
  * the authid and authrole, not the HELLO they came from (a login with a
  * 4 MiB `authextra` pinned it for `maxAge`), and at most
- * `MAX_COOKIES_PER_IDENTITY` cookies per identity, so one client renewing
- * its own cookie on every connection cannot push everyone else's out.
+ * `MAX_COOKIES_PER_IDENTITY` cookies per identity, so one client logging
+ * in again and again cannot push everyone else's out; renewing a cookie
+ * moves its identity (the presented value is forgotten).
  */
 
 import { deepEqual, equal } from "node:assert/strict";
@@ -24,13 +25,41 @@ Deno.test("CookieStore: keeps only the authid and authrole of a login", () => {
   equal(store.identity("c1", "realm2"), undefined);
 });
 
-Deno.test("CookieStore: one identity renewing its cookie again and again keeps only its newest ones; others stay", () => {
+Deno.test("CookieStore: renewing moves the identity: the presented value stands for nothing after", () => {
+  let now = 0;
+  const store = new CookieStore(() => now);
+  store.remember("c0", "realm1", ALICE, 60);
+  store.renew("c0", "c1");
+  equal(store.identity("c0", "realm1"), undefined, "the old value is refused");
+  deepEqual(store.identity("c1", "realm1"), { authid: "alice", authrole: "user" });
+  // A second connection presenting the old value (a second tab at the same moment) gets nothing.
+  store.renew("c0", "c2");
+  equal(store.identity("c2", "realm1"), undefined);
+  equal(store.identity("c1", "realm1")?.authid, "alice");
+  // The expiry moves with it, not from the renewal: an expired value is forgotten, not moved.
+  now = 59_999;
+  store.renew("c1", "c3");
+  equal(store.identity("c3", "realm1")?.authid, "alice");
+  now = 60_000;
+  store.renew("c3", "c4");
+  equal(store.identity("c4", "realm1"), undefined);
+  equal(store.identity("c3", "realm1"), undefined);
+});
+
+Deno.test("CookieStore: one identity logging in again and again keeps only its newest cookies; others stay", () => {
   const store = new CookieStore(() => 0);
   store.remember("victim", "realm1", { ...ALICE, authid: "victim" }, 60);
-  store.remember("a0", "realm1", ALICE, 60);
-  for (let i = 1; i <= 200_000; i++) store.renew(`a${i - 1}`, `a${i}`);
+  for (let i = 0; i <= 200_000; i++) store.remember(`a${i}`, "realm1", ALICE, 60);
   deepEqual(store.identity("victim", "realm1"), { authid: "victim", authrole: "user" });
   equal(store.identity("a200000", "realm1")?.authid, "alice");
   equal(store.identity(`a${200_000 - MAX_COOKIES_PER_IDENTITY + 1}`, "realm1")?.authid, "alice");
   equal(store.identity(`a${200_000 - MAX_COOKIES_PER_IDENTITY}`, "realm1"), undefined);
+});
+
+Deno.test("CookieStore: renewing again and again keeps one cookie: the newest", () => {
+  const store = new CookieStore(() => 0);
+  store.remember("a0", "realm1", ALICE, 60);
+  for (let i = 1; i <= 200_000; i++) store.renew(`a${i - 1}`, `a${i}`);
+  equal(store.identity("a200000", "realm1")?.authid, "alice");
+  equal(store.identity("a199999", "realm1"), undefined);
 });

@@ -65,9 +65,10 @@ export function presentedCookie(header: string | null, name: string): string | u
  * Picks the connection's tracking cookie: always a fresh value, so a
  * cookie a client presents (perhaps planted in it by someone else) is
  * never the one a later login gets bound to. When the client presents a
- * cookie, `renew` lets the acceptor make the fresh value stand for
- * whatever the presented one stood for (cookie authentication keeps
- * working); the `Set-Cookie` header replaces it in the client.
+ * cookie, `renew` lets the acceptor move to the fresh value whatever the
+ * presented one stood for (cookie authentication keeps working; the
+ * router forgets the presented one); the `Set-Cookie` header replaces it
+ * in the client.
  *
  * @param header The request's `Cookie` header.
  * @param options The cookie's name and lifetime.

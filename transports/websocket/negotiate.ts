@@ -79,7 +79,7 @@ export interface Refused {
  * against `allowedOrigins` (403), picks the subprotocol (400 naming ours
  * when the client offered none of them) and, when configured, makes the
  * tracking cookie: always a fresh value, which the acceptor's
- * `renewCookie` binds to whatever a presented cookie stood for.
+ * `renewCookie` moves to it whatever a presented cookie stood for.
  *
  * @param request The request's headers and whether it came over TLS.
  * @param acceptor The router the connection attaches to (for `renewCookie`).

@@ -2,7 +2,8 @@
  * Cookie authentication (authmethod `cookie`, Crossbar's behaviour): a
  * WebSocket listener with `cookie` set gives each connection a tracking
  * cookie, always a fresh one (a presented cookie the router remembers is
- * renewed: the fresh value stands for the same identity). When a session
+ * renewed: its identity moves to the fresh value, and the presented one is
+ * forgotten). When a session
  * on such a connection authenticates by another method in a realm that
  * offers `cookie`, the router binds the connection's fresh cookie to that
  * identity there, so a cookie planted in a client before its login is
@@ -23,8 +24,9 @@ const MAX_COOKIES = 100_000;
 
 /**
  * How many live cookies one identity (realm and authid) has; its oldest
- * goes first. A client renewing its own cookie on every connection would
- * otherwise push everybody else's out of the store.
+ * goes first. A client logging in on connection after connection (each
+ * login binds its connection's value) would otherwise push everybody
+ * else's out of the store.
  */
 export const MAX_COOKIES_PER_IDENTITY = 16;
 
@@ -73,18 +75,23 @@ export class CookieStore {
   }
 
   /**
-   * Makes `fresh` stand for what `presented` stands for (same realm,
-   * identity and expiry); nothing when `presented` is unknown or expired.
-   * The listener gives every connection a fresh cookie, so a login binds a
-   * value only that connection's client holds.
+   * Moves what `presented` stands for (same realm, identity and expiry) to
+   * `fresh`: `presented` is forgotten, so a value logs in on one connection
+   * only, and a copy of it (stolen) stops working at its owner's next
+   * connection, or, used first, takes the identity over and the owner's
+   * stops working. Nothing
+   * moves when `presented` is unknown or expired. The listener gives every
+   * connection a fresh cookie, so a login binds a value only that
+   * connection's client holds.
    *
    * @param presented The cookie a client presented.
    * @param fresh The fresh cookie its connection got.
    */
   renew(presented: string, fresh: string): void {
     const entry = this.#cookies.get(presented);
-    if (entry === undefined || entry.expires <= this.#now()) return;
-    this.#set(fresh, entry);
+    if (entry === undefined) return;
+    this.#delete(presented);
+    if (entry.expires > this.#now()) this.#set(fresh, entry);
   }
 
   /**
