@@ -109,9 +109,11 @@ export function collect(sources: MetricSources): MetricFamily[] {
     "Logins refused at once: their source address had too many failed logins.",
     [{ value: m.loginsRefused }],
   );
-  counter("authorization_denials", "Requests refused with wamp.error.not_authorized.", [{
-    value: m.authorizationDenials,
-  }]);
+  counter(
+    "authorization_denials",
+    "Requests the router refused as not authorized (wamp.error.not_authorized; not a callee's own).",
+    [{ value: m.authorizationDenials }],
+  );
   counter(
     "bridge_requests",
     "HTTP bridge requests answered, by path and status.",

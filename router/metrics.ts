@@ -138,7 +138,12 @@ export class RouterMetrics {
   readonly authSuccesses: LabelCounter = new LabelCounter();
   /** Sessions refused at HELLO or AUTHENTICATE, by method. */
   readonly authFailures: LabelCounter = new LabelCounter();
-  /** ERRORs `wamp.error.not_authorized` sent for requests of joined sessions. */
+  /**
+   * Refusals of the router's own as not authorized: requests its realms'
+   * rules or authorizers denied (an unacknowledged PUBLISH too, which gets
+   * no ERROR) and router procedures answering `wamp.error.not_authorized`
+   * (`RealmContext.denied`); a callee's own ERROR with that URI is traffic.
+   */
   authorizationDenials = 0;
   /** Logins refused at once: their source address had too many failed logins (`failedLogins`). */
   loginsRefused = 0;
@@ -329,7 +334,6 @@ export class SessionMeter {
       else metrics.calls.error++;
       this.#timed(request);
     }
-    if (error === ErrorUri.NOT_AUTHORIZED) metrics.authorizationDenials++;
     const recent = metrics.recent?.errors;
     if (recent === undefined || requestType === MessageType.INVOCATION) return;
     const session = this.#session;

@@ -34,7 +34,7 @@ import type { ClusterNode, ClusterOptions } from "../cluster/node.ts";
 import { Cluster } from "../cluster/join.ts";
 import { clusterShell } from "./cluster_link.ts";
 import { OutputRunner } from "./output_runner.ts";
-import { metricsFor } from "./metrics.ts";
+import { metricsFor, metricsOf } from "./metrics.ts";
 import type { Logger } from "./core/types.ts";
 import { consoleLogger } from "./logger.ts";
 import { SessionLog } from "./session_log.ts";
@@ -258,6 +258,7 @@ export class Router {
       decoySecret: this.#decoySecret,
       trusted: { role: this.#trusted.role, procedures: this.#trusted.in(resolved.name) },
       log: this.log,
+      denied: () => metricsOf(this).authorizationDenials++,
       busy: (id, whole) => this.#host.delivery.target(id)?.busy(whole) ?? false,
     });
     this.#realms.set(resolved.name, realm);

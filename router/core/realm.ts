@@ -61,6 +61,8 @@ export class Realm {
   #internal: () => SessionInfo;
   #caller: InternalCaller | undefined;
   #sessions: SessionCluster | undefined;
+  /** Counts a refusal as not authorized (`RealmContext.denied`). */
+  #denied: () => void;
 
   /**
    * Creates a realm.
@@ -71,6 +73,7 @@ export class Realm {
   constructor(options: ResolvedRealmOptions, context: RealmContext) {
     this.options = options;
     const { ids, realms = () => undefined, cookies, trusted } = context;
+    this.#denied = context.denied ?? (() => {});
     let internal: SessionInfo | undefined;
     this.#internal = () => internal ??= internalSession(options.name, ids.global());
     this.#events = new MetaEvents(() => this.broker, this.#internal, () => this.#finish(NOTHING));
@@ -126,6 +129,7 @@ export class Realm {
       call: (session, msg, fresh, disclose) => this.call(session, msg, fresh, disclose),
       details: (id) => this.#details(id),
       finish: (out) => this.#finish(out),
+      denied: this.#denied,
     });
     this.#members = new Members({
       options,
@@ -243,7 +247,7 @@ export class Realm {
   call(session: SessionInfo, msg: CallMessage, fresh = true, disclose = false): Output {
     const handler = this.#procedures.get(msg.procedure);
     if (handler === undefined || !fresh) return this.dealer.call(session, msg, fresh, disclose);
-    return answer(handler, session, msg);
+    return answer(handler, session, msg, this.#denied);
   }
 
   /**

@@ -58,6 +58,13 @@ export interface RealmContext {
    * authrole that may register them.
    */
   readonly trusted?: TrustedRegistrations;
+  /**
+   * Counts a refusal of the realm's own as not authorized: a request its
+   * rules or authorizer denied (an unacknowledged PUBLISH too, which gets
+   * no ERROR), or a router procedure answering `wamp.error.not_authorized`
+   * (the router's metrics); never a callee's ERROR passed on.
+   */
+  readonly denied?: () => void;
   /** Where the realm logs what an operator must see (a failing dynamic authorizer). */
   readonly log?: Logger;
   /**

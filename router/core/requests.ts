@@ -68,6 +68,8 @@ export interface RequestRealm {
   details(sessionId: number): Dict;
   /** Completes an output produced later (meta events, router calls' replies). */
   finish(out: Output): Output;
+  /** Counts a request refused as not authorized (`RealmContext.denied`). */
+  denied(): void;
 }
 
 /** A request that needs authorization. */
@@ -238,6 +240,7 @@ export class Requests {
     msg: Authorized,
   ): Output {
     if (allow) return this.#run(info, msg, disclose === true);
+    this.#realm.denied();
     return this.#refused(
       info,
       msg,

@@ -25,6 +25,8 @@ import type { SessionInfo } from "./types.ts";
  * @param handler The procedure.
  * @param session The caller.
  * @param msg The CALL.
+ * @param denied Called when the procedure refuses with
+ * `wamp.error.not_authorized` (the router's count of its refusals).
  * @returns RESULT or ERROR, or what the deferred answer starts.
  * @throws What the procedure throws at once other than a `CallError`.
  */
@@ -32,6 +34,7 @@ export function answer(
   handler: RouterProcedure,
   session: SessionInfo,
   msg: CallMessage,
+  denied?: () => void,
 ): Output {
   const result = (out: Payload): Output => {
     const reply: ResultMessage = { type: MessageType.RESULT, request: msg.request, details: {} };
@@ -40,6 +43,7 @@ export function answer(
     return messagesOnly([{ to: session.id, msg: reply }]);
   };
   const refuse = (error: CallError): Output => {
+    if (error.uri === ErrorUri.NOT_AUTHORIZED) denied?.();
     const reply = errorReply(session.id, msg.type, msg.request, error.uri, error.message);
     if (error.kwargs !== undefined) (reply.msg as ErrorMessage).kwargs = error.kwargs;
     return messagesOnly([reply]);
