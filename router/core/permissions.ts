@@ -23,7 +23,10 @@ export type Action = "call" | "register" | "publish" | "subscribe";
 
 /** One permission of a static role. */
 export interface Permission {
-  /** The URI or pattern the permission covers. */
+  /**
+   * The URI or pattern the permission covers; `""` with `match: "prefix"`
+   * covers every URI (more specific permissions still decide theirs).
+   */
   uri: string;
   /** How `uri` matches. @default {"exact"} */
   match?: MatchPolicy;
@@ -263,7 +266,8 @@ export function resolveRole(c: ConfigObject): RoleOptions {
 
 function permission(c: ConfigObject): Permission {
   const match = c.oneOf("match", MATCHES, "exact");
-  const uri = c.string("uri");
+  // The empty prefix covers every URI (a role granted the whole namespace, as Crossbar writes it).
+  const uri = match === "prefix" && c.value("uri") === "" ? "" : c.string("uri");
   if (!isValidUri(uri, { match }) && !(match === "prefix" && uri === "")) {
     throw c.error("uri", `"${uri}" is not a valid ${match} URI`);
   }

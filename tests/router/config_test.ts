@@ -1,4 +1,5 @@
-import { deepEqual, equal, throws } from "node:assert/strict";
+import { deepEqual, equal, rejects, throws } from "node:assert/strict";
+import { connectLocal } from "../../client/connect.ts";
 import { type RealmOptions, resolveRealmOptions } from "../../router/core/realm_options.ts";
 import { Router } from "../../router/router.ts";
 import { ConfigError, ConfigErrors } from "../../config/mod.ts";
@@ -332,5 +333,39 @@ Deno.test("resolveRealmOptions() throws a ConfigError whose path names the key",
       error instanceof ConfigError && error.path === "realms[1].roles[0].authorizer" &&
       error.message ===
         'Invalid config "realms[1].roles[0].authorizer": expected a procedure URI or a function',
+  );
+});
+
+Deno.test('a prefix permission with uri "" grants every URI; a more specific one still decides; "" exact is refused', async () => {
+  const all = { call: true, register: true, publish: true, subscribe: true };
+  const router = new Router({
+    logger: quiet,
+    realms: [{
+      name: "realm1",
+      roles: [{
+        name: "anonymous",
+        permissions: [
+          { uri: "", match: "prefix", allow: all },
+          { uri: "com.secret.", match: "prefix", allow: { subscribe: true } },
+        ],
+      }],
+    }],
+  });
+  const session = await connectLocal(router, "realm1");
+  try {
+    await session.register("org.any.thing", () => ({ args: ["ok"] }));
+    deepEqual((await session.call("org.any.thing")).args, ["ok"]);
+    await session.publish("x", {}, { acknowledge: true });
+    await session.subscribe("com.", () => {}, { match: "prefix" }); // com.secret. allows subscribe
+    // The more specific permission decides: com.secret. allows subscribing only.
+    await rejects(session.call("com.secret.p"), /not_authorized/);
+    await rejects(session.register("com.", () => ({}), { match: "prefix" }), /not_authorized/);
+  } finally {
+    await session.close();
+    await router.close();
+  }
+  throws(
+    () => resolveRealmOptions({ name: "r", roles: [{ name: "a", permissions: [{ uri: "" }] }] }),
+    { message: /permissions\[0\]\.uri": expected a non-empty string, got ""/ },
   );
 });
