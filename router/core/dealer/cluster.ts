@@ -35,6 +35,8 @@ export interface DealerParts {
   readonly calls: Calls;
   /** The clock. */
   readonly now: () => number;
+  /** Whether a session is not reading what it is sent (`DealerOptions.busy`). */
+  readonly busy: (session: number, whole?: boolean) => boolean;
   /** Completes an output (meta events). */
   readonly settle: (out: Output) => Output;
   /** Why a REGISTER is refused by this node's view. */
@@ -252,18 +254,36 @@ export class DealerCluster {
    * What a callee's node sent a local caller. A call it ends while the
    * caller still streams chunks is remembered as over, as a local one is:
    * before, the next chunk on its way aborted the caller ("out of
-   * sequence").
+   * sequence"). A progressive RESULT for a caller past its whole outbound
+   * limit ends the call instead, as on one router (`Calls.yield`): ERROR
+   * `canceled` to the caller, CANCEL `killnowait` to the callee's node (its
+   * proxy of the caller never looks busy there).
    */
   answer(to: number, msg: WampMessage): Output {
     const ends = msg.type === MessageType.RESULT || msg.type === MessageType.ERROR;
     const request = ends ? msg.request : 0;
     const call = ends ? this.#remote.forwarded.get(to)?.get(request) : undefined;
-    const out = this.#remote.answer(to, msg);
+    const progress = msg.type === MessageType.RESULT && msg.details.progress === true;
+    const out = call !== undefined && progress && this.#parts.busy(to, true)
+      ? this.#abandon(to, request)
+      : this.#remote.answer(to, msg);
     const caller = this.#parts.calls.get(to);
     if (call?.streaming === true && caller !== undefined) {
       if (this.#remote.forwarded.get(to)?.has(request) !== true) finished(caller, request);
     }
     return this.#parts.settle(out); // an answer for the realm's internal session goes to its call
+  }
+
+  /** Ends a forwarded call for its caller, as if it had sent CANCEL `killnowait`. */
+  #abandon(caller: number, request: number): Output {
+    const msg: CancelMessage = {
+      type: MessageType.CANCEL,
+      request,
+      options: { mode: "killnowait" },
+    };
+    const out = append(output(), this.#remote.cancel(caller, msg) ?? NOTHING);
+    const error = errorReply(caller, MessageType.CALL, request, ErrorUri.CANCELED).msg;
+    return append(out, this.#remote.answer(caller, error));
   }
 
   /** A caller on another node left: its proxy goes (callees get INTERRUPT). */

@@ -331,6 +331,7 @@ export class Dealer {
       registrations: this.#registrations,
       calls: this.#calls,
       now: this.#options.now,
+      busy: this.#options.busy ?? (() => false),
       settle: this.#options.settle ?? ((out) => out),
       refusal: (session, msg) => this.#refusal(session, msg),
       add: (session, msg, at) => this.#add(session, msg, at),
