@@ -22,10 +22,11 @@ import type { ClusterSend, Output } from "../router/core/output.ts";
 import type { Realm } from "../router/core/realm.ts";
 import type { DealerCluster } from "../router/core/dealer/cluster.ts";
 import type { RpcEnvelope } from "../router/core/dealer/remote.ts";
+import type { BusyEnvelope } from "../router/core/dealer/pass_over.ts";
 import type { Logger } from "../router/core/types.ts";
 import type { ClusterNode, ClusterSubscription } from "./node.ts";
 import type { ClusterRegistrations } from "./registrations.ts";
-import { isBare, type WhoEnvelope } from "./caller_identities.ts";
+import { type CallEnvelope, isBare, type WhoEnvelope } from "./caller_identities.ts";
 
 /** What the router gives the cluster's RPC side. */
 export interface RpcHost {
@@ -63,7 +64,7 @@ export class ClusterRpc {
     this.#host = host;
     this.#subscription = node.subscribe(
       node.subject("node", node.id, "rpc"),
-      (data) => this.#receive(decode(data) as RpcEnvelope | WhoEnvelope),
+      (data) => this.#receive(decode(data) as RpcEnvelope | WhoEnvelope | BusyEnvelope),
     );
     node.onNodeDown((id) => this.#nodeDown(id));
     // Messages lost while a connection to NATS was down: calls in flight there end.
@@ -156,7 +157,7 @@ export class ClusterRpc {
     this.#subscription.unsubscribe();
   }
 
-  #receive(envelope: RpcEnvelope | WhoEnvelope): void {
+  #receive(envelope: RpcEnvelope | WhoEnvelope | BusyEnvelope): void {
     if (envelope.k === "release" || envelope.k === "define") return;
     const dealer = this.#dealers.get(envelope.realm);
     if (dealer === undefined) return;
@@ -164,6 +165,7 @@ export class ClusterRpc {
     switch (envelope.k) {
       case "call": {
         const { caller, from } = envelope; // the dealer keeps the proxy (`invoke`)
+        if (dealer.passes(envelope.msg, envelope.callee) && this.#back(envelope)) return;
         const known = dealer.proxies.has(caller.id);
         if (!known && isBare(caller)) { // its identity first, please
           const who: WhoEnvelope = {
@@ -197,10 +199,23 @@ export class ClusterRpc {
           encode(call, PACK),
         );
       }
+      case "busy":
+        return host.run(dealer.bounced(envelope));
       case "revoke":
         return host.run(
           dealer.revoke(envelope.procedure, envelope.match, envelope.session, envelope.reason),
         );
+    }
+  }
+
+  /** A call for a busy callee goes back to its caller's node; false when it cannot. */
+  #back(call: CallEnvelope): boolean {
+    const back: BusyEnvelope = { k: "busy", realm: call.realm, from: this.#node.id, call };
+    try {
+      this.#node.send(this.#node.subject("node", call.from, "rpc"), encode(back, PACK));
+      return true;
+    } catch { // over NATS's max_payload: refused here instead
+      return false;
     }
   }
 

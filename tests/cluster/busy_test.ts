@@ -29,6 +29,8 @@ Deno.test("cluster: a progressive RESULT for a caller on another node past its l
   const [a, b] = c.nodes;
   const callee = await join(b!.router);
   callee.send({ type: MessageType.REGISTER, request: 1, options: {}, procedure: "com.stream" });
+  // B's dealer has it (A may see the shared table first).
+  await until(() => callee.got(MessageType.REGISTERED).length === 1);
   await seen(a!, "com.stream", 1);
   const caller = await join(a!.router, { maxBacklog: 1000, slowConsumer: "drop" });
   const options = { receive_progress: true };
@@ -50,4 +52,37 @@ Deno.test("cluster: a progressive RESULT for a caller on another node past its l
   await until(() => caller.got(MessageType.ERROR).length === 1);
   equal((caller.got(MessageType.ERROR)[0] as { error: string }).error, ErrorUri.CANCELED);
   equal(caller.got(MessageType.RESULT).length, 1, "no RESULT after the first");
+});
+
+Deno.test("cluster: a shared registration passes over a busy callee on another node, as on one router", async () => {
+  await using c = await startCluster(2, "busy2");
+  const [a, b] = c.nodes;
+  const busy = await join(b!.router), free = await join(a!.router);
+  const options = { invoke: "roundrobin" };
+  for (const callee of [busy, free]) {
+    callee.send({ type: MessageType.REGISTER, request: 1, options, procedure: "com.rr" });
+  }
+  await seen(a!, "com.rr", 2);
+  await seen(b!, "com.rr", 2);
+  busy.peer.bytesQueued = 1_500_000; // not reading: past half its limit (2 MiB)
+  const caller = await join(a!.router);
+  for (let request = 1; request <= 4; request++) {
+    caller.send({
+      type: MessageType.CALL,
+      request,
+      options: {},
+      procedure: "com.rr",
+      args: [request],
+    });
+    const answered = () => caller.got(MessageType.ERROR).length > 0;
+    await until(() => free.got(MessageType.INVOCATION).length === request || answered());
+  }
+  deepEqual(caller.got(MessageType.ERROR), [], "no call refused");
+  deepEqual(free.got(MessageType.INVOCATION).map((m) => (m as { args: unknown[] }).args), [
+    [1],
+    [2],
+    [3],
+    [4],
+  ]);
+  equal(busy.got(MessageType.INVOCATION).length, 0);
 });

@@ -23,6 +23,7 @@ import { errorReply } from "../errors.ts";
 import { append, type Effect, messagesOnly, NOTHING, type Output, output } from "../output.ts";
 import type { Calls } from "./calls.ts";
 import { dealerSession, finished, keptOptions } from "./pending_calls.ts";
+import { type BusyEnvelope, PassOver } from "./pass_over.ts";
 import type { Registrations } from "./registrations.ts";
 import { type CalleeEntry, type ProxyCaller, proxyOf, type RemoteRpc } from "./remote.ts";
 import type { Outbound, SessionInfo } from "../types.ts";
@@ -54,6 +55,7 @@ export interface DealerParts {
 export class DealerCluster {
   #remote: RemoteRpc;
   #parts: DealerParts;
+  #passOver: PassOver;
 
   /**
    * Creates it.
@@ -64,6 +66,7 @@ export class DealerCluster {
   constructor(remote: RemoteRpc, parts: DealerParts) {
     this.#remote = remote;
     this.#parts = parts;
+    this.#passOver = new PassOver(remote, parts);
   }
 
   /** The proxies here of callers on other nodes: session ID → their node. */
@@ -154,6 +157,7 @@ export class DealerCluster {
     const out = output();
     remote.claims.delete(sessionId);
     remote.order.delete(sessionId);
+    this.#passOver.callerLeft(sessionId);
     for (const reg of registrations.ofCallee(sessionId)) {
       registrations.remove(sessionId, reg);
       out.effects.push(remote.release(reg.procedure, reg.match, sessionId));
@@ -244,6 +248,28 @@ export class DealerCluster {
     return proxyOf(info);
   }
 
+  /**
+   * Whether a call another node routed to local callee `callee` goes back
+   * to that node (`BusyEnvelope`) to pass over the callee, which is not
+   * reading what it is sent (see `pass_over.ts`).
+   */
+  passes(msg: CallMessage, callee: number): boolean {
+    return this.#passOver.passes(msg, callee);
+  }
+
+  /** A call this node forwarded came back from its busy callee: routed again, or ended. */
+  bounced(envelope: BusyEnvelope): Output {
+    const { caller, msg, callee, forced } = envelope.call;
+    return this.#parts.settle(
+      this.#passOver.bounced(envelope.from, caller.id, msg, callee, forced),
+    );
+  }
+
+  /** A local caller's CANCEL (`Dealer.cancel`), kept for a forwarded call that may come back. */
+  cancelling(caller: number, request: number): void {
+    this.#passOver.cancelling(caller, request);
+  }
+
   /** A CANCEL from another node's caller for a call run here. */
   cancel(caller: number, msg: CancelMessage): Output {
     const info = this.#parts.calls.get(caller)?.info;
@@ -268,8 +294,9 @@ export class DealerCluster {
       ? this.#abandon(to, request)
       : this.#remote.answer(to, msg);
     const caller = this.#parts.calls.get(to);
-    if (call?.streaming === true && caller !== undefined) {
-      if (this.#remote.forwarded.get(to)?.has(request) !== true) finished(caller, request);
+    if (call !== undefined && this.#remote.forwarded.get(to)?.has(request) !== true) {
+      this.#passOver.ended(to, request);
+      if (call.streaming && caller !== undefined) finished(caller, request);
     }
     return this.#parts.settle(out); // an answer for the realm's internal session goes to its call
   }

@@ -295,6 +295,7 @@ export class Dealer {
 
   /** Handles CANCEL (see {@linkcode Calls.cancel}). */
   cancel(session: SessionInfo, msg: CancelMessage): Output {
+    if (this.#calls.remote !== undefined) this.#cluster.cancelling(session.id, msg.request);
     return this.#calls.cancel(session, msg);
   }
 
