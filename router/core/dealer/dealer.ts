@@ -69,11 +69,9 @@ export interface DealerOptions {
   /** Told as callees join and leave registrations. */
   observer?: RegistrationObserver;
   /**
-   * Whether `session` may not hold `procedure` (by `match`): it could capture
-   * one only the trusted role may register (`Authorizer.reachesTrusted`).
-   * Asked as a callee is added, after any wait since its REGISTER was
-   * authorized (a cluster claim): refused then, `wamp.error.not_authorized`.
-   * @default {never}
+   * Whether `session` may not hold `procedure` (by `match`), which could capture one only
+   * the trusted role may register (`Authorizer.reachesTrusted`). Asked as a callee is added,
+   * after any wait since its REGISTER was authorized (a cluster claim). @default {never}
    */
   untrusted?: (session: SessionInfo, procedure: string, match: MatchPolicy) => boolean;
   /**
