@@ -335,8 +335,9 @@ export class Router {
 
   /**
    * Moves the identity a connection's presented tracking cookie stands
-   * for to its fresh one; the presented one stands for nothing after
-   * (nothing moves when it is unknown).
+   * for to its fresh one; the presented one stands for nothing after but
+   * for 10 s, for the client's other connections opened at the same moment
+   * (`RENEW_GRACE_MS`; nothing moves when it is unknown).
    *
    * @param presented The cookie the client presented.
    * @param fresh The connection's new cookie.

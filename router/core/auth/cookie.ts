@@ -3,7 +3,7 @@
  * WebSocket listener with `cookie` set gives each connection a tracking
  * cookie, always a fresh one (a presented cookie the router remembers is
  * renewed: its identity moves to the fresh value, and the presented one is
- * forgotten). When a session
+ * forgotten, but for {@linkcode RENEW_GRACE_MS}). When a session
  * on such a connection authenticates by another method in a realm that
  * offers `cookie`, the router binds the connection's fresh cookie to that
  * identity there, so a cookie planted in a client before its login is
@@ -30,6 +30,14 @@ const MAX_COOKIES = 100_000;
  */
 export const MAX_COOKIES_PER_IDENTITY = 16;
 
+/**
+ * Milliseconds a renewed value still logs in after it moved: other
+ * connections its client opened at the same moment (browser tabs opening
+ * together) present it before the browser holds the new value. Each is
+ * renewed in turn, to a value of its own.
+ */
+export const RENEW_GRACE_MS = 10_000;
+
 /** Who a cookie stands for: what a cookie login welcomes with (nothing of the HELLO it came from). */
 export type CookieIdentity = Pick<Identity, "authid" | "authrole">;
 
@@ -45,6 +53,12 @@ export class CookieStore {
   #cookies = new Map<string, Remembered>();
   /** The cookies of each identity (`realm authid`), oldest first. */
   #byIdentity = new Map<string, string[]>();
+  /**
+   * Values renewed in the last {@linkcode RENEW_GRACE_MS}: what each stood
+   * for then (not what the value it moved to stands for later: a login on
+   * that connection binds it anew), and until when.
+   */
+  #moved = new Map<string, { entry: Remembered; until: number }>();
   #now: () => number;
 
   /**
@@ -76,22 +90,35 @@ export class CookieStore {
 
   /**
    * Moves what `presented` stands for (same realm, identity and expiry) to
-   * `fresh`: `presented` is forgotten, so a value logs in on one connection
-   * only, and a copy of it (stolen) stops working at its owner's next
-   * connection, or, used first, takes the identity over and the owner's
-   * stops working. Nothing
-   * moves when `presented` is unknown or expired. The listener gives every
-   * connection a fresh cookie, so a login binds a value only that
-   * connection's client holds.
+   * `fresh`: `presented` logs in no more, but for {@linkcode RENEW_GRACE_MS}
+   * in which the connections its client opened together present it too
+   * (each gets the identity on a value of its own). A copy of it (stolen)
+   * stops working at its owner's next connection, or, used first, takes the
+   * identity over and the owner's stops working. Nothing moves when
+   * `presented` is unknown or expired. The listener gives every connection
+   * a fresh cookie, so a login binds a value only that connection's client
+   * holds.
    *
    * @param presented The cookie a client presented.
    * @param fresh The fresh cookie its connection got.
    */
   renew(presented: string, fresh: string): void {
-    const entry = this.#cookies.get(presented);
-    if (entry === undefined) return;
-    this.#delete(presented);
-    if (entry.expires > this.#now()) this.#set(fresh, entry);
+    const now = this.#now();
+    let entry = this.#cookies.get(presented);
+    if (entry !== undefined) {
+      this.#delete(presented);
+      this.#moved.delete(presented);
+      this.#moved.set(presented, { entry, until: now + RENEW_GRACE_MS });
+      for (const [value, { until }] of this.#moved) {
+        if (until > now && this.#moved.size <= MAX_COOKIES) break;
+        this.#moved.delete(value);
+      }
+    } else {
+      const moved = this.#moved.get(presented);
+      if (moved === undefined || moved.until <= now) return;
+      entry = moved.entry;
+    }
+    if (entry.expires > now) this.#set(fresh, entry);
   }
 
   /**
