@@ -11,7 +11,7 @@
 
 import type { Router } from "../router/router.ts";
 import { clusterNodeOf } from "../router/router.ts";
-import { metricsOf, RateTable, Ring } from "../router/metrics.ts";
+import { metricsOf, Rates, Ring } from "../router/metrics.ts";
 import type { Listener } from "../transports/listener.ts";
 import { authority } from "../transports/address.ts";
 import { json, refusal } from "./access.ts";
@@ -153,7 +153,7 @@ export async function serveAdmin(router: Router, options: AdminOptions = {}): Pr
   };
   const watched = () => {
     if (streams.size === 0) metrics.rates = undefined;
-    else metrics.rates ??= { topics: new RateTable(), procedures: new RateTable() };
+    else metrics.rates ??= new Rates();
   };
 
   const events = (): Response => {

@@ -278,10 +278,10 @@ export class Connection implements PeerHandler {
     clearTimeout(this.#helloTimer);
     this.#helloTimer = undefined;
     this.#target.info = info;
-    this.#target.meter?.joined(info);
+    const realm = this.#host.realm(info.realm);
+    this.#target.meter?.joined(info, realm?.options.strictUris ?? false);
     this.#host.delivery.add(info.id, this.#target);
     this.#host.sessions.joined(info, this.#peer.info.peer);
-    const realm = this.#host.realm(info.realm);
     if (realm !== undefined) this.#host.runner.run(realm.join(this.#target));
   }
 

@@ -1,10 +1,13 @@
 /**
  * The kinds of counters `metrics.ts` keeps: a counter with one bounded
  * label, a histogram with fixed buckets, a bounded table of hits per key
- * (rates by URI), and a ring of recent entries.
+ * (rates by URI, of the URIs a realm's check takes), and a ring of recent
+ * entries.
  *
  * @module
  */
+
+import { isReservedUri, isValidUri, MAX_URI_LENGTH, type UriCheckOptions } from "../wamp/mod.ts";
 
 /** The most distinct values of one label; more are counted as `other`. */
 export const MAX_LABELS = 32;
@@ -110,13 +113,14 @@ export class Histogram {
 }
 
 /**
- * Hits per key in the current window, for at most `max` keys (those past
- * that are counted together): the dashboard's top topics and procedures.
+ * Hits per key in the current window, for at most `max` keys of at most
+ * {@linkcode MAX_URI_LENGTH} characters (those past either are counted
+ * together): the dashboard's top topics and procedures.
  */
 export class RateTable {
   #window = new Map<string, number>();
   #max: number;
-  /** Hits of keys that did not fit in the current window. */
+  /** Hits of keys that did not fit in the current window, or were too long to keep. */
   overflow = 0;
 
   /**
@@ -137,7 +141,7 @@ export class RateTable {
     const window = this.#window;
     const n = window.get(key);
     if (n !== undefined) window.set(key, n + 1);
-    else if (window.size < this.#max) window.set(key, 1);
+    else if (window.size < this.#max && key.length <= MAX_URI_LENGTH) window.set(key, 1);
     else this.overflow++;
   }
 
@@ -152,6 +156,46 @@ export class RateTable {
     this.#window.clear();
     this.overflow = 0;
     return sorted;
+  }
+}
+
+const LOOSE: UriCheckOptions = Object.freeze({ strict: false });
+const STRICT: UriCheckOptions = Object.freeze({ strict: true });
+
+/**
+ * PUBLISHes by topic and CALLs by procedure, kept while a dashboard is
+ * open: those of joined sessions, by URIs their realm's check takes (the
+ * broker's, the dealer's). A peer's strings were counted as they came,
+ * before HELLO too, megabytes each, and every snapshot carried the top
+ * ten.
+ */
+export class Rates {
+  /** PUBLISHes by topic. */
+  readonly topics: RateTable = new RateTable();
+  /** CALLs by procedure. */
+  readonly procedures: RateTable = new RateTable();
+
+  /**
+   * Counts a PUBLISH whose topic its realm takes (valid, not `wamp.*`).
+   *
+   * @param topic Its topic.
+   * @param strict The realm's `strictUris`; `undefined` before the publisher joined (not counted).
+   */
+  published(topic: string, strict: boolean | undefined): void {
+    if (strict === undefined || !isValidUri(topic, strict ? STRICT : LOOSE)) return;
+    if (!isReservedUri(topic)) this.topics.hit(topic);
+  }
+
+  /**
+   * Counts a CALL whose procedure its realm takes (valid).
+   *
+   * @param procedure Its procedure.
+   * @param strict The realm's `strictUris`; `undefined` before the caller joined (not counted).
+   */
+  called(procedure: string, strict: boolean | undefined): void {
+    if (strict !== undefined && isValidUri(procedure, strict ? STRICT : LOOSE)) {
+      this.procedures.hit(procedure);
+    }
   }
 }
 

@@ -5,8 +5,9 @@
  * label sets that stay bounded (realm, reason, method: at most
  * `MAX_LABELS` values each, then `other`), never a session or
  * a URI. Gauges (sessions, registrations, backlog) are read when scraped.
- * The dashboard's extras (recent errors, rates by topic and procedure) are
- * kept only while an admin listener (and for rates, a dashboard) asks.
+ * The dashboard's extras (recent errors, rates by topic and procedure, of
+ * joined sessions' requests by URIs their realm takes) are kept only
+ * while an admin listener (and for rates, a dashboard) asks.
  *
  * @module
  */
@@ -22,9 +23,9 @@ import {
 import { IdTable } from "../wamp/id_table.ts";
 import { cut } from "../wamp/preview.ts";
 import type { SessionInfo } from "./core/types.ts";
-import { Histogram, LabelCounter, LabelSet, type RateTable, type Ring } from "./counters.ts";
+import { Histogram, LabelCounter, LabelSet, type Rates, type Ring } from "./counters.ts";
 
-export { Histogram, LabelCounter, LabelSet, MAX_LABELS, RateTable, Ring } from "./counters.ts";
+export { Histogram, LabelCounter, LabelSet, MAX_LABELS, Rates, Ring } from "./counters.ts";
 
 /** The upper bounds (seconds) of the call duration histogram's buckets. */
 export const CALL_BUCKETS: readonly number[] = [
@@ -99,14 +100,6 @@ export interface Recent {
   readonly errors: Ring<RecentEntry>;
   /** ABORTs sent and authentication failures. */
   readonly sessions: Ring<RecentEntry>;
-}
-
-/** Rates by URI, kept while a dashboard is open. */
-export interface Rates {
-  /** PUBLISHes by topic. */
-  readonly topics: RateTable;
-  /** CALLs by procedure. */
-  readonly procedures: RateTable;
 }
 
 /** The router's counters. */
@@ -205,6 +198,8 @@ export class SessionMeter {
   #authid = "";
   #realm = "";
   #reason: string | undefined;
+  /** Its realm's `strictUris` while joined: rates count only then. */
+  #strict: boolean | undefined;
 
   /**
    * Creates the meter.
@@ -229,11 +224,11 @@ export class SessionMeter {
     const metrics = this.#metrics;
     switch (msg.type) {
       case MessageType.PUBLISH:
-        metrics.rates?.topics.hit(msg.topic);
+        metrics.rates?.published(msg.topic, this.#strict);
         return;
       case MessageType.CALL: {
         if (!metrics.timing) return;
-        metrics.rates?.procedures.hit(msg.procedure);
+        metrics.rates?.called(msg.procedure, this.#strict);
         if ((metrics.callTick++ & (metrics.timeEvery - 1)) !== 0) return;
         const calls = this.#calls ??= new IdTable();
         if (calls.size < MAX_TIMED_CALLS && !calls.has(msg.request)) {
@@ -298,9 +293,11 @@ export class SessionMeter {
    * The session joined.
    *
    * @param info Its identity.
+   * @param strictUris Its realm's `strictUris` (the URIs its rates count by).
    */
-  joined(info: SessionInfo): void {
+  joined(info: SessionInfo, strictUris: boolean): void {
     const metrics = this.#metrics;
+    this.#strict = strictUris;
     metrics.joins.add(metrics.realms.label(info.realm));
     metrics.authSuccesses.add(method(info.authmethod));
     metrics.sessions.add(this.#session);
@@ -314,6 +311,7 @@ export class SessionMeter {
     metrics.sessions.delete(this.#session);
     this.#calls = undefined;
     this.#reason = undefined;
+    this.#strict = undefined;
     this.#method = "anonymous";
   }
 
