@@ -116,7 +116,7 @@ const BODY = `
     <span><i style="background:var(--accent2)"></i>out <b id="legend-out">—</b></span>
     <span>bytes in <b id="legend-bin">—</b></span><span>bytes out <b id="legend-bout">—</b></span></div>
   </section>
-  <section class="card span-4"><h2>Realms</h2>
+  <section class="card span-4"><h2>Realms <small id="realms-note"></small></h2>
     <table><thead><tr><th>Realm</th><th class="num">Sessions</th><th class="num">Subs</th><th class="num">Regs</th></tr></thead>
     <tbody id="realms"></tbody></table>
     <h2 style="margin-top:18px">Calls</h2><div class="outcomes" id="outcomes"></div><div class="kv" id="calls"></div>

@@ -156,7 +156,7 @@ function render(s) {
   $("version").textContent = "WAMP router · v" + s.version;
   $("uptime").textContent = "up " + age(s.uptime);
   $("kpi-sessions").textContent = num(s.sessions.total);
-  $("kpi-realms").textContent = s.realms.length + (s.realms.length === 1 ? " realm" : " realms");
+  $("kpi-realms").textContent = s.realms.total + (s.realms.total === 1 ? " realm" : " realms");
   $("rate-in").textContent = num(rIn);
   $("rate-out").textContent = num(rOut);
   $("rate-events").textContent = num(rate((x) => x.events));
@@ -174,7 +174,10 @@ function render(s) {
   $("legend-out").textContent = num(rOut) + "/s";
   $("legend-bin").textContent = bytes(rate((x) => x.bytesIn) || 0) + "/s";
   $("legend-bout").textContent = bytes(rate((x) => x.bytesOut) || 0) + "/s";
-  fill("realms", s.realms.map((r) => row([r.name, r.sessions, r.subscriptions, r.registrations], [1, 2, 3])), "No realms", 4);
+  $("realms-note").textContent = s.realms.total > s.realms.rows.length
+    ? "showing " + s.realms.rows.length + " of " + s.realms.total + ", most sessions first"
+    : "";
+  fill("realms", s.realms.rows.map((r) => row([r.name, r.sessions, r.subscriptions, r.registrations], [1, 2, 3])), "No realms", 4);
   const total = Math.max(1, calls(t));
   const parts = [["result", "--accent"], ["error", "--warn"], ["timeout", "--bad"], ["canceled", "--muted"]];
   $("outcomes").replaceChildren(...parts.map(([k, c]) => {

@@ -1,7 +1,8 @@
 /**
  * What the dashboard shows, as one JSON value sent every second: totals
- * (the page turns them into rates), realms, the sessions table (at most
- * {@linkcode MAX_SESSION_ROWS} rows, with the total), the top topics and
+ * (the page turns them into rates), the realms with most sessions (at
+ * most {@linkcode MAX_REALM_ROWS}, with the total), the sessions table (at
+ * most {@linkcode MAX_SESSION_ROWS} rows, with the total), the top topics and
  * procedures by rate, recent errors and authentication failures, the
  * listeners, the process and the cluster.
  *
@@ -10,7 +11,7 @@
 
 import denoConfig from "../deno.json" with { type: "json" };
 import { MessageType } from "../wamp/mod.ts";
-import { clusterNodeOf, realmOf } from "../router/router.ts";
+import { clusterNodeOf, realmOf, type Router } from "../router/router.ts";
 import {
   type MeteredSession,
   metricsOf,
@@ -21,6 +22,20 @@ import { listenerName, type MetricSources } from "./collect.ts";
 
 /** The most session rows one snapshot carries. */
 export const MAX_SESSION_ROWS = 200;
+/** The most realm rows one snapshot carries (those with most sessions). */
+export const MAX_REALM_ROWS = 100;
+
+/** One row of the realms table. */
+export interface RealmRow {
+  /** The realm's name. */
+  name: string;
+  /** Sessions joined. */
+  sessions: number;
+  /** Subscriptions. */
+  subscriptions: number;
+  /** Registrations. */
+  registrations: number;
+}
 
 /** One row of the sessions table. */
 export interface SessionRow {
@@ -69,8 +84,8 @@ export interface Snapshot {
     authFailures: number;
     authorizationDenials: number;
   };
-  /** Realms with their sessions, subscriptions and registrations. */
-  realms: { name: string; sessions: number; subscriptions: number; registrations: number }[];
+  /** The realms with most sessions, with their subscriptions and registrations, and how many there are. */
+  realms: { total: number; rows: RealmRow[] };
   /** The sessions table. */
   sessions: { total: number; rows: SessionRow[] };
   /** Topics by PUBLISHes per second (only while watched). */
@@ -104,15 +119,6 @@ export function snapshot(
   const m = metricsOf(router);
   const now = Date.now();
   const rows = sessionRows(m.sessions, now);
-  const realms = router.realmNames.map((name) => {
-    const realm = realmOf(router, name);
-    return {
-      name,
-      sessions: realm?.size ?? 0,
-      subscriptions: realm?.broker.subscriptionCount ?? 0,
-      registrations: realm?.dealer.registrationCount ?? 0,
-    };
-  });
   let bytesIn = 0;
   let bytesOut = 0;
   const listenerRows = listeners.map((listener) => {
@@ -146,7 +152,7 @@ export function snapshot(
       authFailures,
       authorizationDenials: m.authorizationDenials,
     },
-    realms,
+    realms: realmTable(router),
     sessions: { total: m.sessions.size, rows },
     topics: rates.topics,
     procedures: rates.procedures,
@@ -196,16 +202,7 @@ export function sessionRows(
       if (others.length < max) others.push(session);
       continue;
     }
-    if (troubled.length === max && !before(ranked, troubled[max - 1]!)) continue;
-    let lo = 0;
-    let hi = troubled.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (before(ranked, troubled[mid]!)) hi = mid;
-      else lo = mid + 1;
-    }
-    troubled.splice(lo, 0, ranked);
-    if (troubled.length > max) troubled.pop();
+    rank(troubled, ranked, max, before);
   }
   const rows = troubled.map(({ session, backlog }) => row(session, backlog, now));
   for (const session of others) {
@@ -213,6 +210,59 @@ export function sessionRows(
     rows.push(row(session, 0, now));
   }
   return rows;
+}
+
+/**
+ * The realms table: the realms with most sessions, most first (in the
+ * router's order among equals), at most `max` rows, and how many realms
+ * there are. Each realm is looked at once; only the rows kept are built
+ * (a router of 50,000 realms sent them all, 4.2 MiB each second).
+ *
+ * @param router The router.
+ * @param max The most rows.
+ * @returns The rows and the total.
+ */
+export function realmTable(
+  router: Router,
+  max: number = MAX_REALM_ROWS,
+): { total: number; rows: RealmRow[] } {
+  const names = router.realmNames;
+  const best: { name: string; sessions: number }[] = [];
+  for (const name of names) {
+    rank(best, { name, sessions: realmOf(router, name)?.size ?? 0 }, max, more);
+  }
+  const rows = best.map(({ name, sessions }) => {
+    const realm = realmOf(router, name);
+    return {
+      name,
+      sessions,
+      subscriptions: realm?.broker.subscriptionCount ?? 0,
+      registrations: realm?.dealer.registrationCount ?? 0,
+    };
+  });
+  return { total: names.length, rows };
+}
+
+/** Whether realm `a` ranks before `b`: more sessions. */
+function more(a: { sessions: number }, b: { sessions: number }): boolean {
+  return a.sessions > b.sessions;
+}
+
+/**
+ * Puts `item` in its place among `best` (ordered by `before`, at most
+ * `max`, after its equals), or nowhere when it ranks after all of a full one.
+ */
+function rank<T>(best: T[], item: T, max: number, before: (a: T, b: T) => boolean): void {
+  if (best.length >= max && (max <= 0 || !before(item, best[max - 1]!))) return;
+  let lo = 0;
+  let hi = best.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (before(item, best[mid]!)) hi = mid;
+    else lo = mid + 1;
+  }
+  best.splice(lo, 0, item);
+  if (best.length > max) best.pop();
 }
 
 function row(session: MeteredSession, backlog: number, now: number): SessionRow {

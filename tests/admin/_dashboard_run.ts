@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     const rows = () => page.$$eval("#sessions tr[data-session]", (r) => r.length);
     equal(await rows(), 0);
     equal(await text("kpi-sessions"), "0");
+    equal(await text("kpi-realms"), "1 realm");
 
     // Traffic: a callee, a subscriber and a publisher-caller.
     for (let i = 0; i < 3; i++) sessions.push(await connect(service.urls[0]!, { realm: "realm1" }));

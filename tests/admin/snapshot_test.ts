@@ -1,7 +1,8 @@
 /**
  * The dashboard snapshot's sessions table: the sessions in trouble first,
  * best first, at most MAX_SESSION_ROWS, each session looked at once (its
- * cost does not grow with how many ever dropped an EVENT beyond one pass).
+ * cost does not grow with how many ever dropped an EVENT beyond one pass);
+ * its realms table: the MAX_REALM_ROWS with most sessions and the total.
  */
 
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
@@ -9,22 +10,29 @@ import { ApplicationError, connectLocal, Router } from "../../mod.ts";
 import { Ring } from "../../router/counters.ts";
 import { serveAdmin } from "../../admin/mod.ts";
 import { type MeteredSession, metricsOf } from "../../router/metrics.ts";
-import { MAX_SESSION_ROWS, snapshot } from "../../admin/snapshot.ts";
+import { MAX_REALM_ROWS, MAX_SESSION_ROWS, snapshot } from "../../admin/snapshot.ts";
+
+/** A joined session as the metrics see it, without a connection. */
+function fakeSession(
+  id: number,
+  dropped: number,
+  backlog: () => number,
+  authid = `a${id}`,
+): MeteredSession {
+  return {
+    info: { id, realm: "realm1", authid, authrole: "r", authmethod: "anonymous" },
+    peer: { info: { type: "websocket", serializer: "json", peer: "127.0.0.1" }, backlog },
+    droppedEvents: dropped,
+    joinedAt: Date.now(),
+  } as unknown as MeteredSession;
+}
 
 Deno.test("snapshot: the top sessions in trouble in one pass (backlog read once per session)", async () => {
   const router = new Router({ realms: [{ name: "realm1" }], logger: () => {} });
   const sessions = metricsOf(router).sessions;
   let backlogReads = 0;
-  const fake = (id: number, dropped: number, backlog: number): MeteredSession =>
-    ({
-      info: { id, realm: "realm1", authid: `a${id}`, authrole: "r", authmethod: "anonymous" },
-      peer: {
-        info: { type: "websocket", serializer: "json", peer: "127.0.0.1" },
-        backlog: () => (backlogReads++, backlog),
-      },
-      droppedEvents: dropped,
-      joinedAt: Date.now(),
-    }) as unknown as MeteredSession;
+  const fake = (id: number, dropped: number, backlog: number) =>
+    fakeSession(id, dropped, () => (backlogReads++, backlog));
   const added: MeteredSession[] = [];
   const n = 3000;
   for (let i = 0; i < n; i++) {
@@ -74,11 +82,53 @@ Deno.test("recent errors keep at most 512 characters of a callee's ERROR URI (it
   await router.close();
 });
 
+Deno.test("snapshot: the realms with most sessions, at most MAX_REALM_ROWS, and the total", async () => {
+  const n = 1000;
+  const name = (i: number) => `com.tenant.customer-${String(i).padStart(6, "0")}`;
+  const router = new Router({
+    realms: Array.from({ length: n }, (_, i) => ({ name: name(i) })),
+    logger: () => {},
+  });
+  const sessions = [
+    ...await Promise.all([0, 1, 2].map(() => connectLocal(router, name(999)))),
+    await connectLocal(router, name(500)),
+  ];
+  try {
+    await sessions[0]!.register("com.example.echo", () => {});
+    await sessions[3]!.subscribe("com.example.news", () => {});
+    const snap = snapshot({ router, listeners: [], lag: () => 0 }, {
+      topics: [],
+      procedures: [],
+    }, Date.now());
+    equal(snap.realms.total, n);
+    equal(snap.realms.rows.length, MAX_REALM_ROWS);
+    deepEqual(snap.realms.rows.slice(0, 3), [
+      { name: name(999), sessions: 3, subscriptions: 0, registrations: 1 },
+      { name: name(500), sessions: 1, subscriptions: 1, registrations: 0 },
+      { name: name(0), sessions: 0, subscriptions: 0, registrations: 0 },
+    ]);
+    // Among equals, the router's order.
+    deepEqual(
+      snap.realms.rows.slice(2).map((r) => r.name),
+      Array.from({ length: MAX_REALM_ROWS - 2 }, (_, i) => name(i)),
+    );
+    const bytes = JSON.stringify(snap).length;
+    ok(bytes < 16_384, `${bytes} bytes for ${n} realms`);
+  } finally {
+    for (const session of sessions) await session.close();
+    await router.close();
+  }
+});
+
 Deno.test("a dashboard reading at full speed stays connected though each snapshot is over 1 MiB", async () => {
-  const realms = Array.from({ length: 14_000 }, (_, i) => ({
-    name: `com.tenant.customer-${String(i).padStart(6, "0")}`,
-  }));
-  const router = new Router({ realms, logger: () => {} });
+  const router = new Router({ realms: [{ name: "realm1" }], logger: () => {} });
+  // 200 sessions (a full table) whose authids, from the config, are 6,000 characters each.
+  const sessions = metricsOf(router).sessions;
+  const added = Array.from(
+    { length: MAX_SESSION_ROWS },
+    (_, i) => fakeSession(i + 1, 0, () => 0, `${i}`.padEnd(6000, "x")),
+  );
+  for (const session of added) sessions.add(session);
   const admin = await serveAdmin(router, { port: 0 });
   try {
     const response = await fetch(`${admin.url}/events`);
@@ -95,6 +145,7 @@ Deno.test("a dashboard reading at full speed stays connected though each snapsho
     ok(snapshots >= 2, `${(bytes / (1 << 20)).toFixed(1)} MiB in 2.5 s`);
     await reader.cancel();
   } finally {
+    for (const session of added) sessions.delete(session);
     await admin.close();
     await router.close();
   }
