@@ -79,11 +79,25 @@ export function sha256(text: string): string {
  * The text of a key token ({@linkcode keyToken}).
  *
  * @param token The token.
- * @returns The text (undefined: a hashed token).
+ * @returns The text (undefined: a hashed token, or one no `keyToken` wrote,
+ * e.g. `_=ZZ`).
+ *
+ * @example
+ * ```ts
+ * import { untoken } from "./key_tokens.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(untoken("_com=2Eexample"), "com.example");
+ * equal(untoken("_=ZZ"), undefined);
+ * ```
  */
 export function untoken(token: string): string | undefined {
   if (!token.startsWith("_")) return undefined;
-  return decodeURIComponent(token.slice(1).replaceAll("=", "%"));
+  try {
+    return decodeURIComponent(token.slice(1).replaceAll("=", "%"));
+  } catch {
+    return undefined; // not %-escaping (URIError): malformed
+  }
 }
 
 /**

@@ -19,15 +19,16 @@
  * @module
  */
 
-import { decode, encode } from "@msgpack/msgpack";
+import { encode } from "@msgpack/msgpack";
 import type { InvocationPolicy, MatchPolicy } from "../wamp/mod.ts";
 import type { CalleeEntry } from "../router/core/dealer/remote.ts";
 import type { Logger } from "../router/core/types.ts";
 import {
-  type Head,
   type Kv,
   type KvEntry,
   live,
+  readHead,
+  readStored,
   type RegistrationMirror,
   type Stored,
 } from "./registration_mirror.ts";
@@ -159,7 +160,7 @@ export class OwnCallees {
       const own = parts[3] === node ? mine.get(Number(parts[4])) : undefined;
       if (own !== undefined && !live(entry)) this.#restore(key, own).catch(() => {});
     } else if (parts.length === 3) {
-      const head = live(entry) ? decode(entry.value) as Head : undefined;
+      const head = live(entry) ? readHead(entry.value) : undefined;
       for (const own of [...mine.values()]) {
         if (head === undefined || head.epoch !== own.epoch) this.#restore(key, own).catch(() => {});
       }
@@ -180,8 +181,8 @@ export class OwnCallees {
       const stored = await this.#kv.get(name);
       const head = await this.#kv.get(key);
       if (live(stored) && live(head)) {
-        const epoch = (decode(head.value) as Head).epoch;
-        if ((decode(stored.value) as Stored)[0] === epoch && epoch === own.epoch) return;
+        const epoch = readHead(head.value)?.epoch;
+        if (readStored(stored.value)?.[0] === epoch && epoch === own.epoch) return;
       }
       if (this.#mine.get(key)?.get(entry.session) !== own) return; // it left meanwhile
       this.restores++;

@@ -15,9 +15,9 @@
  * @module
  */
 
-import { decode, encode } from "@msgpack/msgpack";
+import { encode } from "@msgpack/msgpack";
 import type { Dict } from "../wamp/mod.ts";
-import { type Described, type Head, type Kv, live } from "./registration_mirror.ts";
+import { type Described, type Kv, live, readHead } from "./registration_mirror.ts";
 
 /** How many times a description write is tried when others write the key meanwhile. */
 const ATTEMPTS = 5;
@@ -89,8 +89,8 @@ export class RegistrationDescriptions {
       const current = await this.#kv.get(key); // before the head: see the class's doc
       const before = await this.#kv.get(head);
       if (!live(before)) return;
-      const { epoch } = decode(before.value) as Head;
-      if ((first ??= epoch) !== epoch) return; // the registration it was for went
+      const epoch = readHead(before.value)?.epoch;
+      if (epoch === undefined || (first ??= epoch) !== epoch) return; // malformed, or the registration it was for went
       const value = encode([epoch, description] satisfies Described);
       this.writes++;
       const revision = await (live(current)
@@ -100,7 +100,7 @@ export class RegistrationDescriptions {
         );
       if (revision === undefined) continue; // written meanwhile: look again
       const after = await this.#kv.get(head);
-      if (live(after) && (decode(after.value) as Head).epoch === epoch) return;
+      if (live(after) && readHead(after.value)?.epoch === epoch) return;
       // The registration went meanwhile (its removal may have missed this key): not left behind.
       await this.#kv.delete(key, { previousSeq: revision }).catch(() => {});
       return;

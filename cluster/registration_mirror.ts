@@ -9,13 +9,22 @@
  * @module
  */
 
-import { decode } from "@msgpack/msgpack";
 import type { Dict, InvocationPolicy, MatchPolicy } from "../wamp/mod.ts";
+import { isMatchPolicy } from "../wamp/mod.ts";
 import type { CalleeEntry } from "../router/core/dealer/remote.ts";
 import type { Logger } from "../router/core/types.ts";
 import { untoken } from "./key_tokens.ts";
+import {
+  type Described,
+  type Head,
+  readDescribed,
+  readHead,
+  readStored,
+  type Stored,
+} from "./registration_values.ts";
 
 export { headNames, keyToken, untoken } from "./key_tokens.ts";
+export { type Described, type Head, readHead, readStored, type Stored };
 
 /** Told of every change: the registration's callees now (empty: gone). */
 export type RegistrationChange = (
@@ -26,24 +35,6 @@ export type RegistrationChange = (
   callees: readonly CalleeEntry[],
   description: Dict | undefined,
 ) => void;
-
-/** A registration's head in the table. */
-export interface Head {
-  /** The invocation policy. */
-  invoke: InvocationPolicy;
-  /** The registration's epoch: only callees of it count. */
-  epoch: string;
-  /** A takeover (or removal, `invoke` absent) in flight, by which node (its age is judged by the watcher). */
-  next?: { invoke?: InvocationPolicy; node: string };
-  /** The realm and procedure, when the key hashes either ({@linkcode keyToken}). */
-  names?: [realm: string, procedure: string] | undefined;
-}
-
-/** A callee's key: its epoch and entry. */
-export type Stored = [epoch: string, entry: CalleeEntry];
-
-/** A description's key (`<head>.d`): the epoch it describes and what `wamp.reflect.define` set. */
-export type Described = [epoch: string, description: Dict];
 
 /** A KV entry, as the table reads it. */
 export interface KvEntry {
@@ -185,39 +176,64 @@ export class RegistrationMirror {
   }
 
   /**
-   * Applies what the watcher saw.
+   * Applies what the watcher saw. A key of another shape, or a value that
+   * does not read as its kind ({@linkcode readHead}, {@linkcode readStored},
+   * `readDescribed`), is logged and counts as absent: nothing malformed is
+   * mirrored.
    *
    * @param entry A head (3 tokens), description (4) or callee (5) key's new state.
    */
   apply(entry: KvEntry): void {
     const parts = entry.key.split(".");
+    const n = parts.length;
+    if (n < 3 || n > 5 || !isMatchPolicy(parts[1]) || (n === 4 && parts[3] !== "d")) {
+      this.#log(
+        "warn",
+        `Cluster: registration table key ${entry.key} ignored: not a key of the table`,
+      );
+      return;
+    }
     const key = parts.slice(0, 3).join(".");
     let reg = this.#regs.get(key);
     if (reg === undefined) {
       reg = { head: undefined, callees: new Map(), revisions: new Map(), described: undefined };
       this.#regs.set(key, reg);
     }
-    if (parts.length === 3) {
-      reg.head = live(entry) ? decode(entry.value) as Head : undefined;
+    const id = `${parts[3]}.${parts[4]}`;
+    const value = live(entry) ? this.#read(entry, parts) : undefined;
+    if (n === 3) {
+      reg.head = value as Head | undefined;
       reg.names ??= reg.head?.names; // kept past the head: its removal is told by them
       // The watcher sees every revision of the head: a mark's age counts from here.
       if (reg.head?.next === undefined) reg.mark = undefined;
       else if (reg.mark?.revision !== entry.revision) {
         reg.mark = { revision: entry.revision, since: performance.now() };
       }
-    } else if (parts.length === 4) {
-      reg.described = live(entry) ? decode(entry.value) as Described : undefined;
-    } else if (parts.length === 5) {
-      const id = `${parts[3]}.${parts[4]}`;
-      if (live(entry)) {
-        reg.callees.set(id, decode(entry.value) as Stored);
-        reg.revisions.set(id, entry.revision);
-      } else {
-        reg.callees.delete(id);
-        reg.revisions.delete(id);
-      }
+    } else if (n === 4) {
+      reg.described = value as Described | undefined;
+    } else if (value !== undefined) {
+      reg.callees.set(id, value as Stored);
+      reg.revisions.set(id, entry.revision);
+    } else {
+      reg.callees.delete(id);
+      reg.revisions.delete(id);
     }
     this.touch(key);
+  }
+
+  /** A live entry's value as its kind; undefined (logged) when malformed. */
+  #read(entry: KvEntry, parts: string[]): Head | Described | Stored | undefined {
+    let value: Head | Described | Stored | undefined;
+    if (parts.length === 3) value = readHead(entry.value);
+    else if (parts.length === 4) value = readDescribed(entry.value);
+    else {
+      const stored = readStored(entry.value); // its entry names its key's node and session
+      if (stored?.[1].node === parts[3] && `${stored?.[1].session}` === parts[4]) value = stored;
+    }
+    if (value === undefined) {
+      this.#log("warn", `Cluster: registration table key ${entry.key} ignored: malformed value`);
+    }
+    return value;
   }
 
   /** Forgets a callee at once (deleted by this node; the watcher confirms later). */
@@ -330,38 +346,46 @@ export class RegistrationMirror {
     this.#dirty.add(key);
   }
 
-  /** Tells the dealers of every registration changed since last time. */
+  /**
+   * Tells the dealers of every registration changed since last time (run
+   * from a timer: nothing may escape it, or the process ends).
+   */
   #flush(): void {
     const change = this.change;
     const dirty = [...this.#dirty];
     this.#dirty.clear();
     if (change === undefined || this.closed) return;
     for (const key of dirty) {
-      const reg = this.#regs.get(key);
-      if (reg === undefined) continue;
-      const [realmToken, match, procedureToken] = key.split(".");
-      const realm = reg.names?.[0] ?? untoken(realmToken!);
-      const procedure = reg.names?.[1] ?? untoken(procedureToken!);
-      const callees = this.valid(key);
-      const { head, described } = reg;
-      if (head === undefined && reg.callees.size === 0 && described === undefined) {
-        this.#regs.delete(key);
-      }
-      if (callees.length === 0 && (head !== undefined || described !== undefined)) {
-        this.emptied?.(key); // a head without callees, or a description left without its head
-      }
-      if (realm === undefined || procedure === undefined) continue; // hashed, and no head seen
       try {
-        if (head === undefined || callees.length === 0) {
-          change(realm, procedure, match as MatchPolicy, "single", [], undefined);
-        } else {
-          // A description of an earlier epoch is not this registration's.
-          const description = described?.[0] === head.epoch ? described[1] : undefined;
-          change(realm, procedure, match as MatchPolicy, head.invoke, callees, description);
-        }
+        this.#tell(key, change);
       } catch (error) {
-        this.#log("error", `Cluster: registration ${procedure}: ${error}`);
+        this.#log("error", `Cluster: registration ${key}: ${error}`);
       }
+    }
+  }
+
+  /** Tells the dealers of one registration as mirrored now. */
+  #tell(key: string, change: RegistrationChange): void {
+    const reg = this.#regs.get(key);
+    if (reg === undefined) return;
+    const [realmToken, match, procedureToken] = key.split(".");
+    const realm = reg.names?.[0] ?? untoken(realmToken!);
+    const procedure = reg.names?.[1] ?? untoken(procedureToken!);
+    const callees = this.valid(key);
+    const { head, described } = reg;
+    if (head === undefined && reg.callees.size === 0 && described === undefined) {
+      this.#regs.delete(key);
+    }
+    if (callees.length === 0 && (head !== undefined || described !== undefined)) {
+      this.emptied?.(key); // a head without callees, or a description left without its head
+    }
+    if (realm === undefined || procedure === undefined) return; // hashed and no head seen, or malformed
+    if (head === undefined || callees.length === 0) {
+      change(realm, procedure, match as MatchPolicy, "single", [], undefined);
+    } else {
+      // A description of an earlier epoch is not this registration's.
+      const description = described?.[0] === head.epoch ? described[1] : undefined;
+      change(realm, procedure, match as MatchPolicy, head.invoke, callees, description);
     }
   }
 }

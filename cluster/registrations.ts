@@ -32,7 +32,7 @@
  */
 
 import { kvBucket } from "./kv_bucket.ts";
-import { decode, encode } from "@msgpack/msgpack";
+import { encode } from "@msgpack/msgpack";
 import type { Dict, InvocationPolicy, MatchPolicy } from "../wamp/mod.ts";
 import type { CalleeEntry } from "../router/core/dealer/remote.ts";
 import type { Logger } from "../router/core/types.ts";
@@ -45,6 +45,8 @@ import {
   type Kv,
   listKeys,
   live,
+  readHead,
+  readStored,
   type RegistrationChange,
   RegistrationMirror,
   type Stored,
@@ -178,7 +180,8 @@ export class ClusterRegistrations {
     let waits = 0;
     for (let attempt = 0; attempt < ATTEMPTS && !this.#closed; attempt++) {
       const current = await this.#kv.get(key);
-      const head = live(current) ? decode(current.value) as Head : undefined;
+      // A head that does not read as one (registration_values.ts) is written over.
+      const head = live(current) ? readHead(current.value) : undefined;
       let epoch: string;
       if (head?.next !== undefined) { // a takeover in flight: wait, or undo a stale one
         if (this.#stale(key, current!.revision, head.next)) {
@@ -196,7 +199,9 @@ export class ClusterRegistrations {
         const names = headNames(realm, procedure);
         const value = encode({ invoke, epoch, names } satisfies Head, PACK);
         try {
-          await this.#kv.create(key, value);
+          await (live(current)
+            ? this.#kv.update(key, value, current.revision)
+            : this.#kv.create(key, value));
         } catch {
           continue; // another node created it first: look again
         }
@@ -212,7 +217,7 @@ export class ClusterRegistrations {
       try {
         await this.#kv.put(mine, encode([epoch, entry] satisfies Stored, PACK));
         const after = await this.#kv.get(key);
-        now = live(after) ? decode(after.value) as Head : undefined;
+        now = live(after) ? readHead(after.value) : undefined;
       } catch (error) { // NATS failed mid-way: no callee key left behind, if it can help it
         await this.#kv.delete(mine).catch(() => {});
         throw error;
@@ -294,8 +299,8 @@ export class ClusterRegistrations {
     for (const name of names) {
       const entry = await this.#kv.get(name);
       if (!live(entry)) continue;
-      const [its, callee] = decode(entry.value) as Stored;
-      if (its === epoch && !this.#down.has(callee.node)) return true;
+      const stored = readStored(entry.value); // a malformed one counts for nothing
+      if (stored?.[0] === epoch && !this.#down.has(stored[1].node)) return true;
     }
     return false;
   }
@@ -338,7 +343,8 @@ export class ClusterRegistrations {
       try {
         const current = await this.#kv.get(key);
         if (!live(current)) return;
-        const head = decode(current.value) as Head;
+        const head = readHead(current.value);
+        if (head === undefined) return; // malformed: a claim writes over it
         const { next } = head;
         const holds = next !== undefined && (sweeping || next.node !== this.#node.id);
         if (holds && !this.#stale(key, current.revision, next)) return;
