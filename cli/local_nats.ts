@@ -12,6 +12,7 @@ import { join } from "node:path";
 import type { Logger } from "../router/mod.ts";
 import { freePort, reachable } from "./ports.ts";
 import { signal, stopChild } from "./process.ts";
+import type { ServiceConfig } from "./service_config.ts";
 
 /**
  * The shell script `nats-server` runs under (POSIX systems): it starts
@@ -34,6 +35,52 @@ export interface LocalNats {
   readonly store: string;
   /** Stops it (within 5 s, then SIGKILL) and removes its store. */
   stop(): Promise<void>;
+}
+
+/** nats-server's default `max_payload`, 1 MiB. */
+const NATS_DEFAULT_PAYLOAD = 1024 * 1024;
+/** The largest `max_payload` nats-server takes (no more than its default `max_pending`), 64 MiB. */
+export const NATS_MAX_PAYLOAD = 64 * 1024 * 1024;
+/** What a message gains as it crosses: its envelope (the caller's details, the call's, the subject). */
+const ENVELOPE_BYTES = 64 * 1024;
+
+/**
+ * The `max_payload` of the supervisor's `nats-server`: room for the
+ * largest message a worker takes in (a listener's `maxMessageSize`, an HTTP
+ * bridge path's `maxBodySize`, an HTTP service's `maxResponseSize`) as it
+ * crosses to another worker: re-encoded as msgpack, which can take 3 times
+ * its bytes (a CBOR array of float16, 3 bytes each, as float64, 9), in its
+ * envelope; no less than NATS's default, 1 MiB, and no more than
+ * {@linkcode NATS_MAX_PAYLOAD}. A message that fits a worker must not
+ * fail only because its peer is on another worker.
+ *
+ * @param config The service config.
+ * @returns The bytes.
+ *
+ * @example
+ * ```ts
+ * import { natsMaxPayload } from "./local_nats.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const listener = { maxMessageSize: 65536 };
+ * const config = { listeners: [listener], bridges: [], httpServices: [] };
+ * equal(natsMaxPayload(config as never), 1024 * 1024);
+ * listener.maxMessageSize = 16 * 1024 * 1024; // the default
+ * equal(natsMaxPayload(config as never), 48 * 1024 * 1024 + 65536);
+ * listener.maxMessageSize = 64 * 1024 * 1024;
+ * equal(natsMaxPayload(config as never), 64 * 1024 * 1024);
+ * ```
+ */
+export function natsMaxPayload(
+  config: Pick<ServiceConfig, "listeners" | "bridges" | "httpServices">,
+): number {
+  const largest = Math.max(
+    0,
+    ...config.listeners.map((l) => l.maxMessageSize),
+    ...config.bridges.map(({ bridge }) => bridge.maxBodySize),
+    ...config.httpServices.map((s) => s.maxResponseSize),
+  );
+  return Math.min(NATS_MAX_PAYLOAD, Math.max(NATS_DEFAULT_PAYLOAD, 3 * largest + ENVELOPE_BYTES));
 }
 
 /** `nats-server`'s path on the PATH, else undefined. */
@@ -73,10 +120,14 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
  * under {@linkcode NATS_WATCH} (directly on Windows).
  *
  * @param log Where it logs that NATS started.
+ * @param maxPayload Its `max_payload` ({@linkcode natsMaxPayload}).
  * @returns The running server.
  * @throws {Error} When `nats-server` is not on the PATH or does not start.
  */
-export async function startNats(log: Logger): Promise<LocalNats> {
+export async function startNats(
+  log: Logger,
+  maxPayload = NATS_DEFAULT_PAYLOAD,
+): Promise<LocalNats> {
   const natsServer = findNatsServer();
   if (natsServer === undefined) {
     throw new Error(
@@ -93,9 +144,12 @@ export async function startNats(log: Logger): Promise<LocalNats> {
   ).join("");
   const conf = join(store, "nats.conf");
   // max_control_line past its 4096 default: defence in depth (every subject the cluster builds is bounded).
-  writeFileSync(conf, `authorization { token: "${token}" }\nmax_control_line: 16384\n`, {
-    mode: 0o600,
-  });
+  const lines = [
+    `authorization { token: "${token}" }`,
+    "max_control_line: 16384",
+    `max_payload: ${maxPayload}`,
+  ];
+  writeFileSync(conf, lines.join("\n") + "\n", { mode: 0o600 });
   const natsArgs = ["-c", conf, "-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store];
   const watched = Deno.build.os !== "windows";
   let child: Deno.ChildProcess;
@@ -138,6 +192,9 @@ export async function startNats(log: Logger): Promise<LocalNats> {
     throw new Error(`nats-server did not start on 127.0.0.1:${port} within 5 s`);
   }
   const url = `nats://127.0.0.1:${port}`;
-  log("info", `Supervisor: NATS started at ${url} (pid ${pid}, store ${store})`);
+  log(
+    "info",
+    `Supervisor: NATS started at ${url} (pid ${pid}, max_payload ${maxPayload}, store ${store})`,
+  );
   return { url, token, pid, store, stop };
 }

@@ -35,7 +35,7 @@ import {
 } from "./worker.ts";
 import { serveWorkersAdmin, type WorkersAdminServer } from "./workers_admin.ts";
 import type { ServiceConfig } from "./service_config.ts";
-import { type LocalNats, startNats } from "./local_nats.ts";
+import { type LocalNats, natsMaxPayload, startNats } from "./local_nats.ts";
 import { CLUSTER_TOKEN_ENV, DECOY_SECRET_ENV, HTTP_TOKEN_ENV } from "./service_config.ts";
 import { interrupted, stopChild } from "./process.ts";
 
@@ -186,7 +186,7 @@ export async function superviseWorkers(
   let nats: LocalNats | undefined;
   if (config.cluster === undefined) {
     try {
-      nats = await startNats(log);
+      nats = await startNats(log, natsMaxPayload(config));
     } catch (error) {
       console.error(`cloverleaf: ${error instanceof Error ? error.message : error}`);
       return 1;
