@@ -125,6 +125,9 @@ export class BatchCursor {
   }
 }
 
+/** What the NATS client knows of its server: its `max_payload` (nothing before it connected). */
+export type ServerInfo = () => { readonly max_payload: number } | undefined;
+
 /** Messages held for one subject. */
 interface Batch {
   subject: string;
@@ -140,32 +143,50 @@ export class Batches {
   #bytes = 0;
   #queued = false;
   #lazy: ReturnType<typeof setTimeout> | undefined;
+  #info: ServerInfo;
 
   /**
    * Creates the holder.
    *
    * @param publish Hands one NATS message to the client (may throw: too big).
    * @param log Where a message NATS refused is logged.
+   * @param info The server's `max_payload`, as the client knows it now.
    */
-  constructor(publish: (subject: string, data: Uint8Array) => void, log: Logger) {
+  constructor(
+    publish: (subject: string, data: Uint8Array) => void,
+    log: Logger,
+    info: ServerInfo = () => undefined,
+  ) {
     this.#publish = publish;
     this.#log = log;
+    this.#info = info;
   }
 
   /**
-   * Holds a message (under {@linkcode BATCH_BYTES}) until the turn ends,
-   * or, `lazy`, up to {@linkcode LAZY_MS} (sooner when anything else is
-   * sent): for what may lag a little, such as session broadcasts, so that
-   * a node under many joins writes to NATS a few hundred times a second
-   * rather than twice per session.
+   * Holds a message until the turn ends, or, `lazy`, up to
+   * {@linkcode LAZY_MS} (sooner when anything else is sent): for what may
+   * lag a little, such as session broadcasts, so that a node under many
+   * joins writes to NATS a few hundred times a second rather than twice
+   * per session. One of {@linkcode BATCH_BYTES} or the server's
+   * `max_payload` goes at once, after what is held, so that one NATS
+   * refuses throws here, to its sender, instead of being lost later.
    *
    * @param subject The subject.
    * @param data The bytes (MessagePack: never starting with `0xc1`).
    * @param lazy Whether it may wait up to {@linkcode LAZY_MS}.
+   * @throws {Error} From `publish`, for a message NATS refuses (too big).
    */
   add(subject: string, data: Uint8Array, lazy = false): void {
+    const max = this.#info()?.max_payload ?? Infinity;
+    const cap = Math.min(BATCH_BYTES, max);
+    if (data.length + 4 >= cap) {
+      this.send();
+      return this.#publish(subject, data);
+    }
     const last = this.#queue.at(-1);
-    if (last !== undefined && last.subject === subject && last.bytes < BATCH_BYTES) {
+    // Joins the last batch while it is under the cap, and as long as the whole fits NATS.
+    const fits = (held: Batch) => held.bytes < cap && 1 + held.bytes + data.length + 4 <= max;
+    if (last !== undefined && last.subject === subject && fits(last)) {
       last.parts.push(data);
       last.bytes += data.length + 4;
     } else this.#queue.push({ subject, parts: [data], bytes: data.length + 4 });

@@ -14,7 +14,7 @@
  */
 
 import type { Logger } from "../router/core/types.ts";
-import { BATCH_BYTES, Batches } from "./batch.ts";
+import { Batches } from "./batch.ts";
 import { Inbound } from "./inbound.ts";
 
 /** Options for a cluster node (`RouterOptions.cluster`, `--cluster`). */
@@ -68,6 +68,8 @@ interface NatsConnection {
   close(): Promise<void>;
   closed(): Promise<void | Error>;
   status(): AsyncIterable<{ type: string }>;
+  /** What the server it is connected to said of itself (its `max_payload`). */
+  readonly info?: { readonly max_payload: number };
 }
 
 const NAME = /^[A-Za-z0-9_-]+$/;
@@ -101,7 +103,7 @@ export class ClusterNode {
   private constructor(nc: NatsConnection, options: ClusterOptions, log: Logger) {
     this.#nc = nc;
     this.#log = log;
-    this.#batches = new Batches((subject, data) => nc.publish(subject, data), log);
+    this.#batches = new Batches((subject, data) => nc.publish(subject, data), log, () => nc.info);
     this.#inbound = new Inbound(log);
     this.name = options.name ?? "cloverleaf";
     this.prefix = `clv.${this.name}`;
@@ -195,14 +197,11 @@ export class ClusterNode {
    * @param data The bytes (MessagePack, so never starting with `0xc1`).
    * @param lazy Whether it may wait a few more ms (`Batches.add`): session
    * broadcasts.
-   * @throws {Error} From the NATS client, for a message of 64 KiB or more
-   * that NATS refuses (over its `max_payload`); smaller ones are not checked
-   * here.
+   * @throws {Error} From the NATS client, for a message over NATS's
+   * `max_payload` (`Batches.add` hands it over at once).
    */
   send(subject: string, data: Uint8Array, lazy = false): void {
-    if (this.#closed) return;
-    if (data.length + 4 >= BATCH_BYTES) return this.publish(subject, data); // may throw: too big
-    this.#batches.add(subject, data, lazy);
+    if (!this.#closed) this.#batches.add(subject, data, lazy);
   }
 
   /**

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, reachable } from "../../cli/ports.ts";
@@ -26,17 +26,23 @@ export interface NatsServer {
 /**
  * Starts `nats-server -js` on a free loopback port.
  *
+ * @param options Its `max_payload`, when not NATS's default (1 MiB).
  * @returns The server.
  * @throws {Error} When `nats-server` is not installed or does not start.
  */
-export async function startNats(): Promise<NatsServer> {
+export async function startNats(options: { maxPayload?: number } = {}): Promise<NatsServer> {
   const port = await freePort();
   const store = mkdtempSync(join(tmpdir(), "clv-nats-"));
+  const config: string[] = [];
+  if (options.maxPayload !== undefined) {
+    writeFileSync(join(store, "nats.conf"), `max_payload: ${options.maxPayload}\n`);
+    config.push("-c", join(store, "nats.conf"));
+  }
   let child: Deno.ChildProcess | undefined;
   const start = async () => {
     try {
       child = new Deno.Command("nats-server", {
-        args: ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store],
+        args: [...config, "-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store],
         stdout: "null",
         stderr: "null",
       }).spawn();
