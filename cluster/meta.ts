@@ -53,9 +53,9 @@ export class ClusterSessions {
   #log: Logger;
   #realms = new Map<string, SessionCluster>();
   #subscriptions: ClusterSubscription[];
-  #kills = new Map<number, () => void>();
-  #modifies = new Map<number, (refused: string | undefined) => void>();
-  #nextKill = 0;
+  /** Requests to other nodes waiting for their answer, by number: settled by it, or by an error. */
+  #pending = new Map<number, (answer: Request | Error) => void>();
+  #nextRequest = 0;
   #timeout: number;
 
   /**
@@ -64,7 +64,7 @@ export class ClusterSessions {
    * @param node The cluster node.
    * @param run Runs a realm's output (delivery and effects).
    * @param log Where failures are logged.
-   * @param timeout Milliseconds a kill request waits for its answer.
+   * @param timeout Milliseconds a kill or modify request waits for its answer.
    */
   constructor(node: ClusterNode, run: (out: Output) => void, log: Logger, timeout = 5000) {
     this.#node = node;
@@ -137,13 +137,10 @@ export class ClusterSessions {
     }
   }
 
-  /** Stops listening; kills in flight answer at once. */
+  /** Stops listening; requests in flight fail at once. */
   close(): void {
     for (const subscription of this.#subscriptions) subscription.unsubscribe();
-    for (const done of this.#kills.values()) done();
-    this.#kills.clear();
-    for (const done of this.#modifies.values()) done(ErrorUri.NO_SUCH_SESSION);
-    this.#modifies.clear();
+    for (const settle of [...this.#pending.values()]) settle(new Error("the cluster is closing"));
   }
 
   #ask(subject: string): void {
@@ -159,18 +156,7 @@ export class ClusterSessions {
     message: string | undefined,
     quiet: boolean,
   ): Promise<void> {
-    const req = ++this.#nextKill;
-    const { promise, resolve } = Promise.withResolvers<void>();
-    const timer = setTimeout(() => {
-      this.#kills.delete(req);
-      this.#log("warn", `Cluster: node ${node} did not answer a kill request`);
-      resolve();
-    }, this.#timeout);
-    this.#kills.set(req, () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    const request: Request = {
+    return this.#request(node, "kill", (req) => ({
       k: "kill",
       realm,
       from: this.#node.id,
@@ -179,32 +165,47 @@ export class ClusterSessions {
       reason,
       ...(message === undefined ? {} : { message }),
       quiet,
-    };
-    try {
-      this.#node.publish(this.#node.subject("node", node, "meta"), encode(request, PACK));
-    } catch (error) { // not sent (over NATS's max_payload, or the link is down): a failure
-      clearTimeout(timer);
-      this.#kills.delete(req);
-      this.#log("warn", `Cluster: cannot send a kill request to node ${node}: ${error}`);
-      return Promise.reject(error);
-    }
-    return promise;
+    })).then(() => {});
   }
 
   #modify(realm: string, node: string, id: number, details: Dict): Promise<string | undefined> {
-    const req = ++this.#nextKill;
-    const { promise, resolve } = Promise.withResolvers<string | undefined>();
-    const timer = setTimeout(() => {
-      this.#modifies.delete(req);
-      this.#log("warn", `Cluster: node ${node} did not answer a modify_details request`);
-      resolve(ErrorUri.NO_SUCH_SESSION);
-    }, this.#timeout);
-    this.#modifies.set(req, (refused) => {
+    return this.#request(
+      node,
+      "modify_details",
+      (req) => ({ k: "modify", realm, from: this.#node.id, req, id, details }),
+    ).then((answer) =>
+      answer.k !== "modified" || answer.found
+        ? undefined
+        : answer.refused ?? ErrorUri.NO_SUCH_SESSION
+    );
+  }
+
+  /**
+   * Sends a node a request and waits for its answer (`killed`,
+   * `modified`). One that cannot be sent (over NATS's max_payload, the link
+   * down), or that is not answered within the timeout, rejects: what came
+   * of it is not known (a slow node may still carry it out), so it is never
+   * answered as done, nor as refused.
+   */
+  #request(node: string, what: string, request: (req: number) => Request): Promise<Request> {
+    const req = ++this.#nextRequest;
+    const { promise, resolve, reject } = Promise.withResolvers<Request>();
+    const settle = (answer: Request | Error) => {
       clearTimeout(timer);
-      resolve(refused);
-    });
-    const request: Request = { k: "modify", realm, from: this.#node.id, req, id, details };
-    this.#node.publish(this.#node.subject("node", node, "meta"), encode(request, PACK));
+      this.#pending.delete(req);
+      if (!(answer instanceof Error)) return resolve(answer);
+      this.#log("warn", `Cluster: ${answer.message}`);
+      reject(answer);
+    };
+    const timer = setTimeout(() => {
+      settle(new Error(`node ${node} did not answer a ${what} request within ${this.#timeout} ms`));
+    }, this.#timeout);
+    this.#pending.set(req, settle);
+    try {
+      this.#node.publish(this.#node.subject("node", node, "meta"), encode(request(req), PACK));
+    } catch (error) {
+      settle(new Error(`cannot send a ${what} request to node ${node}: ${error}`));
+    }
     return promise;
   }
 
@@ -242,16 +243,9 @@ export class ClusterSessions {
         this.#node.publish(this.#node.subject("node", envelope.from, "meta"), encode(answer));
         return;
       }
-      case "modified": {
-        const done = this.#modifies.get(envelope.req);
-        this.#modifies.delete(envelope.req);
-        return done?.(envelope.found ? undefined : envelope.refused ?? ErrorUri.NO_SUCH_SESSION);
-      }
-      case "killed": {
-        const done = this.#kills.get(envelope.req);
-        this.#kills.delete(envelope.req);
-        return done?.();
-      }
+      case "modified":
+      case "killed":
+        return this.#pending.get(envelope.req)?.(envelope);
       default: {
         const sessions = this.#realms.get(envelope.realm);
         if (sessions !== undefined) this.#run(sessions.receive(envelope));

@@ -298,7 +298,7 @@ export class SessionMeta {
             if (killed.ok) return result();
             throw new CallError(
               ErrorUri.CLUSTER_UNAVAILABLE,
-              "the request could not reach every node of the sessions",
+              "a node of the sessions could not be reached, or did not answer in time",
             );
           }),
       });
@@ -320,8 +320,14 @@ export class SessionMeta {
         run: () => hooks.modify(node, id, delta),
         resume: (refused) =>
           reply(() => {
-            if (refused.ok && refused.value === undefined) return {};
-            if (refused.ok && refused.value === ErrorUri.LIMIT_EXCEEDED) throw tooLarge();
+            if (!refused.ok) { // not sent, or not answered in time: not known to be refused
+              throw new CallError(
+                ErrorUri.CLUSTER_UNAVAILABLE,
+                `the node of session ${id} could not be reached, or did not answer in time`,
+              );
+            }
+            if (refused.value === undefined) return {};
+            if (refused.value === ErrorUri.LIMIT_EXCEEDED) throw tooLarge();
             throw new CallError(ErrorUri.NO_SUCH_SESSION, `no session ${id}`);
           }),
       }],
