@@ -18,7 +18,6 @@
 import {
   type CallMessage,
   type CancelMessage,
-  type Dict,
   ErrorUri,
   type InvocationPolicy,
   type MatchPolicy,
@@ -27,22 +26,11 @@ import {
 } from "../../../wamp/mod.ts";
 import { errorReply } from "../errors.ts";
 import { type ClusterSend, type Effect, NO_EFFECTS, NOTHING, type Output } from "../output.ts";
-import type { RpcFeatures } from "./pending_calls.ts";
+import { type CalleeEntry, type ProxyCaller, proxyOf, type RpcEnvelope } from "./rpc_envelope.ts";
 import type { Outbound, SessionInfo } from "../types.ts";
 
-/** A callee as the shared registration table lists it. */
-export interface CalleeEntry {
-  /** The node the callee is joined to. */
-  readonly node: string;
-  /** The callee's session ID. */
-  readonly session: number;
-  /** When it registered (ms since the epoch): the cluster-wide order. */
-  readonly at: number;
-  /** The REGISTER options the dealer keeps. */
-  readonly options: Dict;
-  /** The callee's RPC features. */
-  readonly features: RpcFeatures;
-}
+export type { CalleeEntry, ProxyCaller, RpcEnvelope };
+export { proxyOf };
 
 /** What the shell gives a dealer that joins a cluster. */
 export interface DealerClusterHooks {
@@ -62,46 +50,6 @@ export interface DealerClusterHooks {
     entry: CalleeEntry,
   ): PromiseLike<string | undefined>;
 }
-
-/** The caller's identity, as a proxy on the callee's node carries it. */
-export type ProxyCaller =
-  & Pick<
-    SessionInfo,
-    "id" | "authid" | "authrole" | "authmethod" | "authprovider" | "roles" | "transport"
-  >
-  & { trustlevel?: number };
-
-/** What nodes send each other about calls (msgpack-encoded by the shell). */
-export type RpcEnvelope =
-  | {
-    k: "call";
-    realm: string;
-    from: string;
-    caller: ProxyCaller;
-    callee: number;
-    msg: CallMessage;
-    forced: boolean;
-  }
-  | { k: "cancel"; realm: string; from: string; caller: number; msg: CancelMessage }
-  | { k: "gone"; realm: string; from: string; caller: number }
-  | { k: "out"; realm: string; from: string; to: number; msg: WampMessage }
-  | {
-    k: "release";
-    realm: string;
-    procedure: string;
-    match: MatchPolicy;
-    node: string;
-    session: number;
-  }
-  | {
-    k: "revoke";
-    realm: string;
-    procedure: string;
-    match: MatchPolicy;
-    session: number;
-    reason?: string;
-  }
-  | { k: "define"; realm: string; procedure: string; match: MatchPolicy; description: Dict };
 
 /** A call this node forwarded to another. */
 interface Forwarded {
@@ -369,25 +317,6 @@ export class RemoteRpc {
   #send(node: string, envelope: RpcEnvelope): Output {
     return { messages: [], effects: [send(node, envelope)] };
   }
-}
-
-/**
- * The proxy identity of a session.
- *
- * @param session The caller.
- * @returns What a proxy of it on another node carries.
- */
-export function proxyOf(session: SessionInfo): ProxyCaller {
-  return {
-    id: session.id,
-    authid: session.authid,
-    authrole: session.authrole,
-    authmethod: session.authmethod,
-    authprovider: session.authprovider,
-    roles: session.roles,
-    transport: session.transport,
-    ...(session.trustlevel === undefined ? {} : { trustlevel: session.trustlevel }),
-  };
 }
 
 function send(node: string, envelope: RpcEnvelope): ClusterSend {
