@@ -3,10 +3,11 @@
  * of this node sends to a node carries its {@linkcode ProxyCaller} (authid,
  * authrole, roles, transport, …), from which that node makes the caller's
  * proxy; later calls carry only the session ID, and the proxy there
- * supplies the rest. The proxy lives until the caller leaves (`gone`) or a
- * node is down; a node that gets a bare caller it has no proxy of (it
- * dropped it, or the first call was lost) sends the call back (`who`) and
- * it comes again with the identity. Which nodes have a caller's proxy is
+ * supplies the rest. The proxy lives until the caller leaves (`gone`), a
+ * node is down, or the caller's node says it had taken this one for down;
+ * a node that gets a bare caller it has no proxy of (it dropped it, or the
+ * first call was lost) sends the call back (`who`) and it comes again with
+ * the identity, unless it ended meanwhile. Which nodes have a caller's proxy is
  * the dealer's `RemoteRpc.proxiedAt` alone (it tells them `gone`); this
  * module holds the wire shapes.
  *

@@ -43,6 +43,22 @@ export interface RpcHost {
 const PACK = { ignoreUndefined: true } as const;
 const UNAVAILABLE = ErrorUri.CLUSTER_UNAVAILABLE;
 
+/**
+ * Sent to a node this node had taken for down when it is heard again: that
+ * node drops what it kept of the calls this node ended then.
+ */
+interface DownEnvelope {
+  k: "down";
+  /** The node that had taken the receiver for down. */
+  from: string;
+}
+
+/** What comes on a node's RPC subject. */
+type Received = RpcEnvelope | WhoEnvelope | BusyEnvelope | DownEnvelope;
+
+/** How many nodes taken for down a node remembers, to tell each if it is heard again. */
+const DOWN_MEMORY = 1024;
+
 /** RPC between the nodes of a cluster, for every realm of one router. */
 export class ClusterRpc {
   #node: ClusterNode;
@@ -50,6 +66,8 @@ export class ClusterRpc {
   #host: RpcHost;
   #dealers = new Map<string, DealerCluster>();
   #subscription: ClusterSubscription;
+  /** Nodes taken for down, oldest first (a node that stalled is heard again). */
+  #down = new Set<string>();
 
   /**
    * Starts listening on this node's RPC subject.
@@ -64,9 +82,11 @@ export class ClusterRpc {
     this.#host = host;
     this.#subscription = node.subscribe(
       node.subject("node", node.id, "rpc"),
-      (data) => this.#receive(decode(data) as RpcEnvelope | WhoEnvelope | BusyEnvelope),
+      (data) => this.#receive(decode(data) as Received),
     );
     node.onNodeDown((id) => this.#nodeDown(id));
+    // Down is this node's view: a node that only stalled is heard again, and told.
+    node.onNodeUp((id) => this.#heardAgain(id));
     // Messages lost while a connection to NATS was down: calls in flight there end.
     node.onReconnect((id, arrived) => {
       const at = id === node.id ? undefined : id;
@@ -157,7 +177,8 @@ export class ClusterRpc {
     this.#subscription.unsubscribe();
   }
 
-  #receive(envelope: RpcEnvelope | WhoEnvelope | BusyEnvelope): void {
+  #receive(envelope: Received): void {
+    if (envelope.k === "down") return this.#forgottenBy(envelope.from);
     if (envelope.k === "release" || envelope.k === "define") return;
     const dealer = this.#dealers.get(envelope.realm);
     if (dealer === undefined) return;
@@ -191,7 +212,8 @@ export class ClusterRpc {
       case "out":
         return host.run(dealer.answer(envelope.to, envelope.msg));
       case "who": { // the dealer knows the caller and which nodes have its proxy
-        const caller = dealer.identify(envelope.call.caller.id, envelope.from);
+        const { caller: { id }, msg: { request } } = envelope.call;
+        const caller = dealer.identify(id, envelope.from, request);
         if (caller === undefined) return;
         const call = { ...envelope.call, caller };
         return this.#node.send(
@@ -220,6 +242,8 @@ export class ClusterRpc {
   }
 
   #nodeDown(node: string): void {
+    this.#down.add(node);
+    if (this.#down.size > DOWN_MEMORY) this.#down.delete(this.#down.values().next().value!);
     for (const dealer of this.#dealers.values()) {
       for (const [id, at] of dealer.proxies) if (at === node) this.#host.removeProxy(id);
       this.#host.run(dealer.nodeDown(node));
@@ -227,6 +251,29 @@ export class ClusterRpc {
     this.#table.releaseNode(node).catch((error) =>
       this.#host.log("warn", `Cluster: removing node ${node}'s registrations: ${error}`)
     );
+  }
+
+  /** A node heard from: one this node had taken for down is told so. */
+  #heardAgain(node: string): void {
+    if (!this.#down.delete(node)) return;
+    const down: DownEnvelope = { k: "down", from: this.#node.id };
+    this.#node.send(this.#node.subject("node", node, "rpc"), encode(down, PACK));
+  }
+
+  /**
+   * `node` had taken this node for down and hears it again: the proxies of
+   * its callers go, with their calls here (`DealerCluster.forgottenBy`).
+   */
+  #forgottenBy(node: string): void {
+    this.#host.log(
+      "warn",
+      `Cluster: node ${node} had taken this node for down (no heartbeat within its nodeTimeout: ` +
+        `a stall?); the calls between them ended`,
+    );
+    for (const dealer of this.#dealers.values()) {
+      for (const [id, at] of dealer.proxies) if (at === node) this.#host.removeProxy(id);
+      this.#host.run(dealer.forgottenBy(node));
+    }
   }
 
   /** A peer whose messages go to a caller on another node. */

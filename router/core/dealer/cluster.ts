@@ -235,15 +235,18 @@ export class DealerCluster {
   }
 
   /**
-   * `node` has no proxy of local caller `caller` (a call came bare): its
-   * identity, the node counted among those holding a proxy of it.
+   * `node` has no proxy of local caller `caller` (its call `request` came
+   * bare): its identity, the node counted among those holding a proxy of it.
    *
-   * @returns The identity; undefined when the caller left.
+   * @returns The identity; undefined when the caller left, or the call
+   * ended here meanwhile (the node was taken for down, say): sent again, it
+   * would run for no one.
    */
-  identify(caller: number, node: string): ProxyCaller | undefined {
+  identify(caller: number, node: string, request: number): ProxyCaller | undefined {
     const nodes = this.#remote.proxiedAt.get(caller);
     const info = this.#parts.calls.get(caller)?.info;
     if (nodes === undefined || info === undefined) return undefined;
+    if (this.#remote.forwarded.get(caller)?.has(request) !== true) return undefined;
     nodes.add(node);
     return proxyOf(info);
   }
@@ -330,22 +333,51 @@ export class DealerCluster {
   }
 
   /**
-   * A node is down: its callees leave every registration, calls forwarded
-   * to it end with ERROR `canceled`, and its callers' proxies go.
+   * A node is down: its callees leave every registration, and every call
+   * this node shares with it ends. Down is this node's view (a node that
+   * stalled past `nodeTimeout` runs again later), so the node is told what
+   * it reads once it does: calls forwarded to it end with ERROR `canceled`
+   * and a CANCEL `kill` for its callee; its callers' calls here end, their
+   * callees interrupted, each caller sent ERROR `canceled`; its callers'
+   * proxies go.
    */
   nodeDown(node: string): Output {
     const remote = this.#remote;
-    const out = output();
-    for (const m of remote.nodeDown(node)) out.messages.push(m);
+    const out = append(output(), remote.nodeDown(node));
     for (const [id, entry] of [...remote.callees]) {
       if (entry.node === node) this.#dropCallee(id, this.#parts.registrations.ofCallee(id));
     }
+    append(out, this.#dropProxies(node, "the callee's node took the caller's node for down"));
+    return this.#parts.settle(out);
+  }
+
+  /**
+   * `node` had taken this node for down (a stall past its `nodeTimeout`)
+   * and hears it again: it ended every call it shared with this node then
+   * (`nodeDown` there). Its callers' proxies here go, their calls' callees
+   * interrupted, should its CANCELs have been lost. (Its answers to calls
+   * forwarded to it, ERROR `canceled`, cannot have been lost but with this
+   * node's NATS connection, whose return ended those calls: `lapsed`.)
+   */
+  forgottenBy(node: string): Output {
+    return this.#parts.settle(this.#dropProxies(node));
+  }
+
+  /** The proxies of `node`'s callers go with their calls here, each caller told `why` if given. */
+  #dropProxies(node: string, why?: string): Output {
+    const remote = this.#remote;
+    const out = output();
     for (const [id, at] of [...remote.proxies]) {
       if (at !== node) continue;
       remote.proxies.delete(id);
+      const calls = why === undefined ? [] : this.#parts.calls.get(id)?.calls.sortedValues() ?? [];
+      for (const { callRequest } of calls) {
+        const error = errorReply(id, MessageType.CALL, callRequest, ErrorUri.CANCELED, why);
+        out.effects.push(remote.answerAt(node, id, error.msg));
+      }
       append(out, this.#parts.calls.removeSession(id));
     }
-    return this.#parts.settle(out);
+    return out;
   }
 
   #dropCallee(id: number, regs: readonly { id: number }[]): void {

@@ -243,12 +243,31 @@ export class RemoteRpc {
 
   /**
    * A node is down: every call forwarded to it ends with ERROR `canceled`.
+   * Down is this node's view: a node that stalled past `nodeTimeout` is
+   * alive, so its callees are interrupted as for {@linkcode lapsed} (a
+   * CANCEL `kill` it reads once it runs again). Its proxies of local
+   * callers are forgotten: it drops them when this node, hearing it again,
+   * tells it that it took it for down (`cluster/rpc.ts`).
    *
-   * @returns The ERRORs.
+   * @returns The ERRORs and the CANCELs.
    */
-  nodeDown(node: string): Outbound[] {
+  nodeDown(node: string): Output {
     for (const nodes of this.proxiedAt.values()) nodes.delete(node);
-    return this.#end(node, "the callee's node is down");
+    const effects: Effect[] = [];
+    const messages = this.#end(node, "the callee's node is down", effects);
+    return { messages, effects };
+  }
+
+  /**
+   * What goes to a caller on `node` through its node.
+   *
+   * @param node The caller's node.
+   * @param to The caller's session ID.
+   * @param msg The message (a RESULT or an ERROR).
+   * @returns The envelope.
+   */
+  answerAt(node: string, to: number, msg: WampMessage): ClusterSend {
+    return send(node, { k: "out", realm: this.hooks.realm, from: this.hooks.node, to, msg });
   }
 
   /**
@@ -266,7 +285,7 @@ export class RemoteRpc {
     return { messages, effects };
   }
 
-  #end(node: string | undefined, why: string, cancels?: Effect[], before = Infinity): Outbound[] {
+  #end(node: string | undefined, why: string, cancels: Effect[], before = Infinity): Outbound[] {
     const out: Outbound[] = [];
     const { realm, node: from } = this.hooks;
     for (const [caller, mine] of this.forwarded) {
@@ -276,7 +295,7 @@ export class RemoteRpc {
         mine.delete(request);
         out.push(errorReply(caller, MessageType.CALL, request, ErrorUri.CANCELED, why));
         const msg: CancelMessage = { type: MessageType.CANCEL, request, options: { mode: "kill" } };
-        cancels?.push(send(call.node, { k: "cancel", realm, from, caller, msg }));
+        cancels.push(send(call.node, { k: "cancel", realm, from, caller, msg }));
       }
       if (mine.size === 0) this.forwarded.delete(caller);
     }
