@@ -28,12 +28,14 @@ export interface TestCluster extends AsyncDisposable {
  * @param n How many nodes.
  * @param name The cluster's name.
  * @param realm realm1's options.
+ * @param timing Heartbeat and node timeout.
  * @returns The cluster, torn down with `await using`.
  */
 export async function startCluster(
   n: number,
   name = "t",
   realm: Omit<RealmOptions, "name"> = {},
+  timing: { heartbeat: number; nodeTimeout: number } = TIMING,
 ): Promise<TestCluster> {
   const nats = await startNats();
   const nodes: TestRouter[] = [];
@@ -45,7 +47,7 @@ export async function startCluster(
     for (let i = 0; i < n; i++) {
       const node = await startRouter({
         realms: [{ name: "realm1", ...realm }],
-        cluster: { servers: [nats.url], name, ...TIMING },
+        cluster: { servers: [nats.url], name, ...timing },
       });
       nodes.push(node);
       await node.router.ready;

@@ -1,10 +1,12 @@
 /**
  * Cluster RPC in the dealer ({@linkcode RemoteRpc}, `DealerCluster`),
  * without NATS: which nodes are told that a caller left, and what a node
- * taken for down is told, at once and when it is heard again.
+ * taken for down is told, at once and when it is heard again; the caller's
+ * node's timer for a forwarded call's timeout.
  */
-import { deepEqual as assertEquals, equal } from "node:assert/strict";
+import { deepEqual, deepEqual as assertEquals, equal, ok } from "node:assert/strict";
 import { Dealer } from "../../router/core/dealer/dealer.ts";
+import { TIMEOUT_GRACE } from "../../router/core/dealer/forwarded.ts";
 import { type CalleeEntry, RemoteRpc, type RpcEnvelope } from "../../router/core/dealer/remote.ts";
 import type { RpcFeatures } from "../../router/core/dealer/pending_calls.ts";
 import type { Effect, Output } from "../../router/core/output.ts";
@@ -137,4 +139,32 @@ Deno.test("DealerCluster.forgottenBy(): the proxies of the node that had taken t
   assertEquals(sent(cluster.forgottenBy("B")), [`to 2: INTERRUPT 1 ${ErrorUri.CANCELED}`]);
   equal(cluster.proxies.size, 0);
   assertEquals(sent(cluster.forgottenBy("B")), []);
+});
+
+Deno.test("RemoteRpc: the caller's node arms a forwarded call's timeout too, a grace later, per gap", () => {
+  const rpc = remote();
+  const timed = { ...call(1, "p"), options: { timeout: 1000, receive_progress: true } };
+  const [, arm] = rpc.forward(caller, timed, 9, false)!.effects;
+  ok(arm?.kind === "arm");
+  equal(arm.ms, 1000 + TIMEOUT_GRACE);
+  // A progressive RESULT starts the next gap (same key); the final one cancels it.
+  const progress = { type: MessageType.RESULT, request: 1, details: { progress: true } } as const;
+  const [again] = rpc.answer(7, progress).effects;
+  ok(again?.kind === "arm" && again.key === arm.key);
+  const [cancel] = rpc.answer(7, { type: MessageType.RESULT, request: 1, details: {} }).effects;
+  deepEqual(cancel, { kind: "cancel", key: arm.key });
+  assertEquals(sent(arm.fire()), [], "answered: the timer finds nothing");
+  // Unanswered: the caller gets ERROR timeout (no CANCEL: the callee's node times it out itself).
+  const [, second] = rpc.forward(caller, { ...timed, request: 2 }, 9, false)!.effects;
+  ok(second?.kind === "arm");
+  assertEquals(sent(second.fire()), [`to 7: ERROR ${ErrorUri.TIMEOUT} 2`]);
+  equal(rpc.forwarded.size, 0);
+  assertEquals(sent(rpc.answer(7, { type: MessageType.RESULT, request: 2, details: {} })), []);
+  // No timeout, no timer; a caller leaving cancels those it has.
+  equal(rpc.forward(caller, call(3, "p"), 9, false)!.effects.length, 1);
+  const [, third] = rpc.forward(caller, { ...timed, request: 4 }, 9, false)!.effects;
+  ok(third?.kind === "arm");
+  const effects: Effect[] = [];
+  rpc.callerLeft(7, effects);
+  deepEqual(effects.filter((e) => e.kind === "cancel"), [{ kind: "cancel", key: third.key }]);
 });

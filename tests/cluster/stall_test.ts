@@ -4,7 +4,9 @@
  * node for down itself (its own stall, `node_test.ts`), so only the other
  * side's view says down: the calls the two shared end on both sides, every
  * caller answered and every callee interrupted, and calls go both ways again
- * once it is heard from. Real nats-server, the node in its own process.
+ * once it is heard from. A stall short of `nodeTimeout` that outlasts a
+ * call's timeout still times the call out, on the caller's node. Real
+ * nats-server, the node in its own process.
  */
 
 /** The nodes that tell `node` they had taken it for down (what NATS carries to it). */
@@ -32,10 +34,11 @@ import { decode, encode } from "@msgpack/msgpack";
 import { ApplicationError, connect, type Session } from "../../mod.ts";
 import { unbatch } from "../../cluster/batch.ts";
 import { clusterNodeOf } from "../../router/router.ts";
+import { rawWebSocket } from "../_helpers/raw_websocket.ts";
 import { until, within } from "../_helpers/router.ts";
 import { joinNode, seen, spawnNode, startCluster } from "./_cluster.ts";
 
-/** A callee that never answers: it records the INVOCATION and the INTERRUPT. */
+/** A callee that never answers: it records the INVOCATION and the INTERRUPT's reason. */
 async function hanging(session: Session, procedure: string, log: string[]): Promise<void> {
   await session.register(
     procedure,
@@ -43,7 +46,8 @@ async function hanging(session: Session, procedure: string, log: string[]): Prom
       new Promise((_resolve, reject) => {
         log.push(`${procedure} invoked`);
         invocation.signal.addEventListener("abort", () => {
-          log.push(`${procedure} interrupted`);
+          const reason = invocation.signal.reason;
+          log.push(`${procedure} interrupted: ${reason instanceof ApplicationError && reason.uri}`);
           reject(invocation.signal.reason);
         });
       }),
@@ -112,8 +116,8 @@ Deno.test("cluster: a node stopped past nodeTimeout and run again: the calls it 
     ]);
     await until(() => log.length === 4, 10_000, "both callees interrupted");
     deepEqual(log.slice(2).sort(), [
-      "com.example.on_a interrupted",
-      "com.example.on_b interrupted",
+      "com.example.on_a interrupted: wamp.error.canceled",
+      "com.example.on_b interrupted: wamp.error.canceled",
     ]);
 
     // Heard again, B is told by A (it drops the proxies of A's callers, should A's CANCELs have
@@ -151,9 +155,49 @@ Deno.test("cluster: a node told that another had taken it for down drops that no
   await nc.flush();
   await nc.close();
   await until(() => log.length === 2, 5000, "the callee interrupted");
-  deepEqual(log, ["com.example.on_b invoked", "com.example.on_b interrupted"]);
+  deepEqual(log, ["com.example.on_b invoked", "com.example.on_b interrupted: wamp.error.canceled"]);
   ok(b.logs.some((line) => line.includes(`node ${idA} had taken this node for down`)));
   await caller.close(); // A still waits: it did not take B for down here
   ok((await call).length > 0);
   await callee.close();
+});
+
+Deno.test("cluster: a call whose callee's node stalls short of nodeTimeout still times out, on the caller's node", async () => {
+  // A takes no node for down within a minute: B's stall is one it waits out.
+  await using c = await startCluster(1, "late", {}, { heartbeat: 100, nodeTimeout: 60_000 });
+  const a = c.nodes[0]!;
+  const b = await spawnNode(c.nats.url, "late");
+  let stopped = false;
+  const log: string[] = [];
+  const callee = await connect(b.url, { realm: "realm1" });
+  try {
+    await hanging(callee, "com.example.slow", log);
+    await seen(a, "com.example.slow", 1);
+    // A raw caller: the client's own timer (1 s past the timeout) would answer it too.
+    await using ws = await rawWebSocket(a.listener.urls.websocket!, ["wamp.2.json"]);
+    const read = async () => JSON.parse(new TextDecoder().decode((await ws.read()).payload));
+    await ws.send(JSON.stringify([1, "realm1", { roles: { caller: {} } }]));
+    deepEqual((await read())[0], 2);
+    await ws.send(JSON.stringify([48, 1, { timeout: 1000 }, "com.example.slow"]));
+    await until(() => log.length === 1, 5000, "the callee invoked");
+    b.process.kill("SIGSTOP"); // B's timer for the call cannot fire while it is stopped
+    stopped = true;
+    deepEqual(await within(read(), 10_000, "the caller's answer while B is stopped"), [
+      8,
+      48,
+      1,
+      {},
+      "wamp.error.timeout",
+    ]);
+    b.process.kill("SIGCONT");
+    stopped = false;
+    // B's own timer interrupts its callee once B runs (A sent no CANCEL: it would say canceled).
+    await until(() => log.length === 2, 5000, "the callee interrupted");
+    deepEqual(log[1], "com.example.slow interrupted: wamp.error.timeout");
+  } finally {
+    if (stopped) b.process.kill("SIGCONT");
+    await callee.close().catch(() => {});
+    b.process.kill("SIGKILL");
+    await b.process.status;
+  }
 });

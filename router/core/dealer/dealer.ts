@@ -324,7 +324,7 @@ export class Dealer {
    * @returns The dealer's cluster side, for the shell's inputs.
    */
   joinCluster(hooks: DealerClusterHooks): DealerCluster {
-    const remote = new RemoteRpc(hooks, this.#options.now);
+    const remote = new RemoteRpc(hooks, this.#options.now, this.#options.settle);
     this.#calls.remote = remote;
     this.#cluster = new DealerCluster(remote, {
       registrations: this.#registrations,

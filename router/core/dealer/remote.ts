@@ -10,7 +10,8 @@
  * choice of callee) and run by the callee's node: its dealer records the
  * call for a proxy of the caller (same session ID) and handles timeout,
  * cancel and progress as for a local caller; what it sends the proxy goes
- * back to the caller's node.
+ * back to the caller's node. The caller's node arms the call's timeout too,
+ * a little later (`forwarded.ts`).
  *
  * @module
  */
@@ -26,6 +27,13 @@ import {
 } from "../../../wamp/mod.ts";
 import { errorReply } from "../errors.ts";
 import { type ClusterSend, type Effect, NO_EFFECTS, NOTHING, type Output } from "../output.ts";
+import {
+  armForwarded,
+  disarmForwarded,
+  type Forwarded,
+  forwardedCall,
+  type ForwardedCalls,
+} from "./forwarded.ts";
 import { type CalleeEntry, type ProxyCaller, proxyOf, type RpcEnvelope } from "./rpc_envelope.ts";
 import type { Outbound, SessionInfo } from "../types.ts";
 
@@ -51,15 +59,6 @@ export interface DealerClusterHooks {
   ): PromiseLike<string | undefined>;
 }
 
-/** A call this node forwarded to another. */
-interface Forwarded {
-  readonly node: string;
-  /** More CALL chunks may follow (progressive call invocations). */
-  streaming: boolean;
-  /** When it was forwarded (the realm's clock). */
-  readonly since: number;
-}
-
 /** The cluster state of one dealer. */
 export class RemoteRpc {
   /** The shell's hooks. */
@@ -69,7 +68,7 @@ export class RemoteRpc {
   /** Every callee's place in the cluster-wide order (local ones too). */
   readonly order: Map<number, string> = new Map();
   /** Calls forwarded to other nodes: caller → CALL request → where. */
-  readonly forwarded: Map<number, Map<number, Forwarded>> = new Map();
+  readonly forwarded: ForwardedCalls = new Map();
   /**
    * Local callers → the nodes that hold a proxy of them (every node a call
    * was forwarded to, finished or not): told when the caller leaves.
@@ -83,10 +82,15 @@ export class RemoteRpc {
   readonly claimsNew: Map<string, { procedure: string; match: MatchPolicy; n: number }> = new Map();
 
   #now: () => number;
-  /** Creates the state for the realm the hooks name, with the realm's clock. */
-  constructor(hooks: DealerClusterHooks, now: () => number) {
+  #settle: (out: Output) => Output;
+  /**
+   * Creates the state for the realm the hooks name, with the realm's clock,
+   * and what completes a fired timer's output (`DealerOptions.settle`).
+   */
+  constructor(hooks: DealerClusterHooks, now: () => number, settle = (out: Output) => out) {
     this.hooks = hooks;
     this.#now = now;
+    this.#settle = settle;
   }
 
   /**
@@ -155,15 +159,13 @@ export class RemoteRpc {
     if (msg.options.ppt_scheme !== undefined && !entry.features.calleePassthru) {
       return refuse("the callee does not support payload passthru");
     }
-    let mine = this.forwarded.get(session.id);
-    if (mine === undefined) this.forwarded.set(session.id, mine = new Map());
-    mine.set(msg.request, { node: entry.node, streaming, since: this.#now() });
+    const call = forwardedCall(this.forwarded, session.id, msg, entry.node, this.#now());
     let nodes = this.proxiedAt.get(session.id);
     if (nodes === undefined) this.proxiedAt.set(session.id, nodes = new Set());
     // The identity crosses once per node; its proxy there supplies it later (else it asks: `who`).
     const told = nodes.has(entry.node);
     nodes.add(entry.node);
-    return this.#send(entry.node, {
+    const effects: Effect[] = [send(entry.node, {
       k: "call",
       realm: this.hooks.realm,
       from: this.hooks.node,
@@ -171,7 +173,9 @@ export class RemoteRpc {
       callee: entry.session,
       msg,
       forced,
-    });
+    })];
+    this.#arm(session.id, msg.request, call, effects);
+    return { messages: [], effects };
   }
 
   /**
@@ -214,15 +218,18 @@ export class RemoteRpc {
    * RESULT or an ERROR ends the forwarded call.
    */
   answer(to: number, msg: WampMessage): Output {
+    const effects: Effect[] = [];
     if (msg.type === MessageType.RESULT || msg.type === MessageType.ERROR) {
       const mine = this.forwarded.get(to);
-      if (mine?.has(msg.request) !== true) return NOTHING; // ended here already (`lapsed`)
+      const call = mine?.get(msg.request);
+      if (mine === undefined || call === undefined) return NOTHING; // ended (`lapsed`, timed out)
       if (msg.type === MessageType.ERROR || msg.details.progress !== true) {
         mine.delete(msg.request);
         if (mine.size === 0) this.forwarded.delete(to);
-      }
+        disarmForwarded(call, effects);
+      } else this.#arm(to, msg.request, call, effects); // the next gap
     }
-    return { messages: [{ to, msg }], effects: NO_EFFECTS };
+    return { messages: [{ to, msg }], effects: effects.length === 0 ? NO_EFFECTS : effects };
   }
 
   /**
@@ -230,6 +237,7 @@ export class RemoteRpc {
    * callees get INTERRUPT for its calls in flight and the proxies go.
    */
   callerLeft(caller: number, effects: Effect[]): void {
+    for (const call of this.forwarded.get(caller)?.values() ?? []) disarmForwarded(call, effects);
     this.forwarded.delete(caller);
     const nodes = this.proxiedAt.get(caller);
     if (nodes === undefined) return;
@@ -293,6 +301,7 @@ export class RemoteRpc {
         if (node !== undefined && call.node !== node) continue;
         if (call.since > before) continue; // forwarded after the news: not lost
         mine.delete(request);
+        disarmForwarded(call, cancels);
         out.push(errorReply(caller, MessageType.CALL, request, ErrorUri.CANCELED, why));
         const msg: CancelMessage = { type: MessageType.CANCEL, request, options: { mode: "kill" } };
         cancels.push(send(call.node, { k: "cancel", realm, from, caller, msg }));
@@ -331,6 +340,10 @@ export class RemoteRpc {
     };
     if (reason !== undefined) envelope.reason = reason;
     return send(node, envelope);
+  }
+
+  #arm(caller: number, request: number, call: Forwarded, effects: Effect[]): void {
+    armForwarded(this.forwarded, caller, request, call, this.#settle, effects);
   }
 
   #send(node: string, envelope: RpcEnvelope): Output {
