@@ -107,6 +107,21 @@ export interface LimitOptions {
    * @default {1048576}
    */
   historyBytes?: number;
+  /**
+   * The estimated size of the procedure descriptions one session defined
+   * (`wamp.reflect.define`, each at most 64 KiB) and still serves, in
+   * bytes. A definition past it is refused; replacing a description frees
+   * the old one's bytes.
+   * @default {1048576}
+   */
+  descriptionBytesPerSession?: number;
+  /**
+   * The estimated size of every procedure description of the realm
+   * together, in bytes; a description counts until its registration goes
+   * or it is replaced, also once the session that defined it left.
+   * @default {16777216}
+   */
+  descriptionBytes?: number;
 }
 
 /** Every limit with its value: {@linkcode LimitOptions} with the defaults filled in. */
@@ -137,6 +152,10 @@ export interface ResolvedLimits {
   readonly testamentBytes: number;
   /** The estimated size of the events one history-keeping subscription keeps, in bytes. */
   readonly historyBytes: number;
+  /** The estimated size of the procedure descriptions one session defined, in bytes. */
+  readonly descriptionBytesPerSession: number;
+  /** The estimated size of every procedure description of the realm together, in bytes. */
+  readonly descriptionBytes: number;
 }
 
 /**
@@ -165,6 +184,8 @@ export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   testamentBytesPerSession: 128 * 1024,
   testamentBytes: 16 * 1024 * 1024,
   historyBytes: 1024 * 1024,
+  descriptionBytesPerSession: 1024 * 1024,
+  descriptionBytes: 16 * 1024 * 1024,
 });
 
 /**

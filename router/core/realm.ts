@@ -28,6 +28,7 @@ import type { RealmContext } from "./realm_context.ts";
 import { Members } from "./realm_members.ts";
 import type { SessionCluster, SessionClusterHooks } from "./meta/cluster_sessions.ts";
 import { procedureReflection } from "./dealer/procedure_reflection.ts";
+import { Descriptions } from "./dealer/descriptions.ts";
 import { topicReflection } from "./broker/topic_reflection.ts";
 import { messagesOnly, NOTHING, type Output, type SharedTestament } from "./output.ts";
 import type { PermissionCheck, RouterProcedure } from "./procedures.ts";
@@ -101,13 +102,14 @@ export class Realm {
     );
     const topics = topicReflection(this.broker, () => this.#sessions?.remote.values() ?? []);
     for (const [uri, handler] of Object.entries(topics)) this.provide(uri, handler);
+    const descriptions = new Descriptions(options.limits);
     this.dealer = new Dealer({
       strictUris: options.strictUris,
       registrationIds: ids.router,
       now: context.now,
       discloseCaller: options.discloseCaller,
       settle: (out) => this.#finish(out),
-      observer: registrationEvents(this.#events),
+      observer: descriptions.watching(registrationEvents(this.#events)),
       limits: options.limits,
       busy: context.busy ?? (() => false),
       untrusted: (session, uri, match) =>
@@ -145,7 +147,7 @@ export class Realm {
     });
     for (
       const procedures of [
-        procedureReflection(this.dealer, () => this.broker.sharing),
+        procedureReflection(this.dealer, descriptions, () => this.broker.sharing),
         registrationProcedures(this.dealer),
         subscriptionProcedures(this.broker, this.#events),
         ...this.#members.procedures(),

@@ -290,6 +290,8 @@ function limitOptions(c: ConfigObject | undefined): ResolvedLimits {
     testamentBytesPerSession: limit("testamentBytesPerSession"),
     testamentBytes: limit("testamentBytes"),
     historyBytes: limit("historyBytes"),
+    descriptionBytesPerSession: limit("descriptionBytesPerSession"),
+    descriptionBytes: limit("descriptionBytes"),
   };
   c?.done();
   return limits;

@@ -36,6 +36,8 @@ Deno.test("resolveRealmOptions() fills in every default", () => {
       testamentBytesPerSession: 131072,
       testamentBytes: 16 * 1024 * 1024,
       historyBytes: 1024 * 1024,
+      descriptionBytesPerSession: 1024 * 1024,
+      descriptionBytes: 16 * 1024 * 1024,
     },
   });
 });
@@ -75,6 +77,8 @@ Deno.test("resolveRealmOptions() keeps the values it is given", () => {
       testamentBytesPerSession: 8,
       testamentBytes: 9,
       historyBytes: 10,
+      descriptionBytesPerSession: 13,
+      descriptionBytes: 14,
     },
   };
   deepEqual(resolveRealmOptions(options), options);

@@ -11,7 +11,10 @@
  *   to `uri` reaches (or the pattern itself), else `no_such_procedure`;
  * - `wamp.reflect.define(uri, description)` (kwargs `match` to name a
  *   pattern registration) → sets the description of a registration the
- *   calling session serves, else `no_such_registration`.
+ *   calling session serves, else `no_such_registration`; at most 64 KiB
+ *   (estimated), within the realm's limits `descriptionBytesPerSession`
+ *   and `descriptionBytes` (`descriptions.ts`), else
+ *   `cloverleaf.error.limit_exceeded`.
  *
  * @module
  */
@@ -24,6 +27,7 @@ import {
   ReflectionUri,
 } from "../../../wamp/mod.ts";
 import type { Dealer, Registration } from "./dealer.ts";
+import type { Descriptions } from "./descriptions.ts";
 import type { RpcEnvelope } from "./remote.ts";
 import { CallError } from "../errors.ts";
 import { keptPayloadSize } from "../limits.ts";
@@ -43,12 +47,15 @@ const MAX_DESCRIPTION_BYTES = 64 * 1024;
  * `Realm.provide`.
  *
  * @param dealer The realm's dealer.
+ * @param descriptions What the registrations' descriptions cost, against
+ * the realm's limits (the dealer's observer watches through it).
  * @param cluster In cluster mode, where a definition goes to the shared
  * registration table, so that every node describes the procedure.
  * @returns URI → handler.
  */
 export function procedureReflection(
   dealer: Dealer,
+  descriptions: Descriptions,
   cluster: ReflectionCluster = () => undefined,
 ): RouterProcedures {
   const find = (uri: unknown, match: unknown): Registration | undefined => {
@@ -78,11 +85,13 @@ export function procedureReflection(
       if (typeof description !== "object" || description === null || Array.isArray(description)) {
         throw new CallError(ErrorUri.INVALID_ARGUMENT, "the description must be a dict");
       }
-      if (keptPayloadSize([description], MAX_DESCRIPTION_BYTES) > MAX_DESCRIPTION_BYTES) {
+      const size = keptPayloadSize([description], MAX_DESCRIPTION_BYTES);
+      if (size > MAX_DESCRIPTION_BYTES) {
         const why = `the description must be at most ${MAX_DESCRIPTION_BYTES} bytes`;
         throw new CallError(ErrorUri.INVALID_ARGUMENT, why);
       }
-      reg.description = description as Dict;
+      const refused = descriptions.define(caller, reg, description as Dict, size);
+      if (refused !== undefined) throw new CallError(ErrorUri.LIMIT_EXCEEDED, refused);
       const queue = cluster();
       queue?.queue({
         kind: "cluster",
