@@ -27,9 +27,9 @@ import { subscriptionEvents, subscriptionProcedures } from "./meta/subscription_
 import type { RealmContext } from "./realm_context.ts";
 import { Members } from "./realm_members.ts";
 import type { SessionCluster, SessionClusterHooks } from "./meta/cluster_sessions.ts";
-import { procedureReflection } from "./dealer/procedure_reflection.ts";
-import { Descriptions } from "./dealer/descriptions.ts";
-import { topicReflection } from "./broker/topic_reflection.ts";
+import { ProcedureCatalog, procedureReflection } from "./dealer/procedure_reflection.ts";
+import { listedTopics, topicReflection } from "./broker/topic_reflection.ts";
+import { SortedUris } from "./sorted_uris.ts";
 import { messagesOnly, NOTHING, type Output, type SharedTestament } from "./output.ts";
 import type { PermissionCheck, RouterProcedure } from "./procedures.ts";
 import { type RealmRequest, Requests } from "./requests.ts";
@@ -78,6 +78,7 @@ export class Realm {
     let internal: SessionInfo | undefined;
     this.#internal = () => internal ??= internalSession(options.name, ids.global());
     this.#events = new MetaEvents(() => this.broker, this.#internal, () => this.#finish(NOTHING));
+    const topics = new SortedUris();
     this.broker = new Broker({
       strictUris: options.strictUris,
       subscriptionIds: ids.router,
@@ -85,7 +86,7 @@ export class Realm {
       disclosePublisher: options.disclosePublisher,
       eventHistory: options.eventHistory,
       now: context.now,
-      observer: subscriptionEvents(this.#events),
+      observer: listedTopics(topics, subscriptionEvents(this.#events)),
       limits: options.limits,
     });
     const check: PermissionCheck = (...args) => this.#check(...args);
@@ -100,16 +101,16 @@ export class Realm {
             : check(caller, "subscribe", sub.topic, { match: sub.match }, (d) => then(d.allow)),
       ),
     );
-    const topics = topicReflection(this.broker, () => this.#sessions?.remote.values() ?? []);
-    for (const [uri, handler] of Object.entries(topics)) this.provide(uri, handler);
-    const descriptions = new Descriptions(options.limits);
+    const reflection = topicReflection(this.broker, topics, () => this.#sessions?.remote);
+    for (const [uri, handler] of Object.entries(reflection)) this.provide(uri, handler);
+    const catalog = new ProcedureCatalog(options.limits);
     this.dealer = new Dealer({
       strictUris: options.strictUris,
       registrationIds: ids.router,
       now: context.now,
       discloseCaller: options.discloseCaller,
       settle: (out) => this.#finish(out),
-      observer: descriptions.watching(registrationEvents(this.#events)),
+      observer: catalog.watching(registrationEvents(this.#events)),
       limits: options.limits,
       busy: context.busy ?? (() => false),
       untrusted: (session, uri, match) =>
@@ -147,7 +148,7 @@ export class Realm {
     });
     for (
       const procedures of [
-        procedureReflection(this.dealer, descriptions, () => this.broker.sharing),
+        procedureReflection(this.dealer, catalog, () => this.broker.sharing),
         registrationProcedures(this.dealer),
         subscriptionProcedures(this.broker, this.#events),
         ...this.#members.procedures(),

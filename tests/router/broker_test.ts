@@ -5,7 +5,8 @@ import { CallError } from "../../router/core/errors.ts";
 import { MAX_LIST_CHARS } from "../../router/core/procedures.ts";
 import { getEventsProcedure } from "../../router/core/broker/event_history.ts";
 import { settled } from "../_helpers/driven.ts";
-import { topicReflection } from "../../router/core/broker/topic_reflection.ts";
+import { listedTopics, topicReflection } from "../../router/core/broker/topic_reflection.ts";
+import { SortedUris } from "../../router/core/sorted_uris.ts";
 import type { Outbound, SessionInfo } from "../../router/core/types.ts";
 import {
   type Dict,
@@ -28,12 +29,13 @@ const alice = session(1);
 const bob = session(2);
 const carol = session(3);
 
-function newBroker(strictUris = false): Broker {
+function newBroker(strictUris = false, topics?: SortedUris): Broker {
   return new Broker({
     strictUris,
     subscriptionIds: sequentialIdGenerator(),
     publicationIds: sequentialIdGenerator(),
     now: Date.now,
+    ...(topics === undefined ? {} : { observer: listedTopics(topics) }),
   });
 }
 
@@ -900,13 +902,14 @@ Deno.test("subscription_revocation", () => {
 });
 
 Deno.test("topic_reflection: a topic list over MAX_LIST_CHARS is refused with limit_exceeded", () => {
-  const broker = newBroker();
+  const topics = new SortedUris();
+  const broker = newBroker(false, topics);
   const long = "x".repeat(4000);
   const count = Math.floor(MAX_LIST_CHARS / 4000) + 1;
   for (let i = 0; i < count; i++) {
     broker.subscribe(session(100 + Math.floor(i / 900)), subscribe(i + 1, `com.${long}.t${i}`));
   }
-  const list = topicReflection(broker)["wamp.reflection.topic.list"]!;
+  const list = topicReflection(broker, topics)["wamp.reflection.topic.list"]!;
   throws(
     () => list(carol, [], {}),
     (e) => e instanceof CallError && e.uri === ErrorUri.LIMIT_EXCEEDED,
@@ -914,12 +917,13 @@ Deno.test("topic_reflection: a topic list over MAX_LIST_CHARS is refused with li
 });
 
 Deno.test("topic_reflection", () => {
-  const broker = newBroker();
+  const topics = new SortedUris();
+  const broker = newBroker(false, topics);
   broker.subscribe(alice, subscribe(1, "com.example.t"));
   broker.subscribe(bob, subscribe(1, "com.example.t"));
   broker.subscribe(bob, subscribe(2, "com.example", { match: "prefix" }));
   broker.publish(carol, publish(1, "com.retained", { retain: true }));
-  const procedures = topicReflection(broker);
+  const procedures = topicReflection(broker, topics);
   const list = procedures["wamp.reflection.topic.list"]!;
   const describe = procedures["wamp.reflection.topic.describe"]!;
   deepEqual(list(carol, [], {}), { args: [["com.example", "com.example.t", "com.retained"]] });

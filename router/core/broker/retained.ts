@@ -77,6 +77,16 @@ export class RetainedEvents {
   }
 
   /**
+   * The topics that have a retained event, in order (for a reflection list).
+   *
+   * @param max The most characters to list.
+   * @returns The topics, or undefined when they take more than `max`.
+   */
+  sortedTopics(max: number): readonly string[] | undefined {
+    return this.#topics.sorted(max);
+  }
+
+  /**
    * Whether a topic has a retained event.
    *
    * @param topic The concrete topic.

@@ -27,6 +27,7 @@ const RECENT = 256;
 export class SortedTopics {
   #sorted: string[] = [];
   #recent: string[] = [];
+  #chars = 0;
 
   /**
    * Adds a topic not yet in the set.
@@ -34,6 +35,7 @@ export class SortedTopics {
    * @param topic The topic.
    */
   add(topic: string): void {
+    this.#chars += topic.length;
     this.#recent.push(topic);
     if (this.#recent.length >= RECENT) this.#merge();
   }
@@ -56,6 +58,19 @@ export class SortedTopics {
     }
     for (let i = low; i < sorted.length && sorted[i]!.startsWith(prefix); i++) yield sorted[i]!;
     for (const topic of this.#recent) if (topic.startsWith(prefix)) yield topic;
+  }
+
+  /**
+   * Every topic in order: an array never changed afterwards.
+   *
+   * @param max The most characters to list.
+   * @returns The topics, or undefined when they take more than `max`
+   * characters.
+   */
+  sorted(max: number): readonly string[] | undefined {
+    if (this.#chars > max) return undefined;
+    if (this.#recent.length > 0) this.#merge();
+    return this.#sorted;
   }
 
   #merge(): void {

@@ -5,7 +5,9 @@
  * answered from what the broker knows about its topics.
  *
  * - `list` returns `args: [topics]`: every topic or pattern with a
- *   subscription, and every topic with a retained event, sorted.
+ *   subscription, and every topic with a retained event, sorted (each
+ *   source kept in order as it changes: a call merges them), or
+ *   `cloverleaf.error.limit_exceeded` past `MAX_LIST_CHARS`.
  * - `describe` takes `args: [topic]` and returns `kwargs`:
  *   `{ topic, subscriptions: [{ id, match, created, subscribers, history }],
  *   retained }`, covering the subscriptions whose topic or pattern is
@@ -20,37 +22,64 @@
  */
 
 import { type Dict, ErrorUri, type MatchPolicy, ReflectionUri } from "../../../wamp/mod.ts";
-import type { Broker } from "./broker.ts";
-import type { RemoteSubscription } from "../meta/remote_subscriptions.ts";
+import type { Broker, SubscriptionObserver } from "./broker.ts";
+import type { RemoteSubscription, RemoteSubscriptions } from "../meta/remote_subscriptions.ts";
 import { CallError } from "../errors.ts";
-import { type RouterProcedures, sortedUris } from "../procedures.ts";
+import { MAX_LIST_CHARS, mergedUris, type RouterProcedures } from "../procedures.ts";
+import type { SortedUris } from "../sorted_uris.ts";
+
+/**
+ * The observer to give a broker so that its subscriptions' topics are kept
+ * in order in `topics`, for {@linkcode topicReflection}; it then tells
+ * `observer`.
+ *
+ * @param topics Where the topics go.
+ * @param observer The observer told next (the subscription meta events).
+ * @returns The broker's observer.
+ */
+export function listedTopics(
+  topics: SortedUris,
+  observer?: SubscriptionObserver,
+): SubscriptionObserver {
+  return {
+    subscribed: (session, sub, created) => {
+      if (created) topics.add(sub.topic);
+      observer?.subscribed(session, sub, created);
+    },
+    unsubscribed: (session, sub, deleted) => {
+      if (deleted) topics.delete(sub.topic);
+      observer?.unsubscribed(session, sub, deleted);
+    },
+  };
+}
 
 /**
  * The topic reflection procedures of a broker.
  *
  * @param broker The realm's broker.
+ * @param topics Its subscriptions' topics, as {@linkcode listedTopics} keeps
+ * them; those the broker made before any observer could see (the
+ * persistent ones of its history rules) are added here.
  * @param remote The other nodes' subscriptions (in a cluster).
  * @returns Procedure URI → implementation, for `Realm.provide()`.
  */
 export function topicReflection(
   broker: Broker,
-  remote: () => Iterable<RemoteSubscription> = () => [],
+  topics: SortedUris,
+  remote: () => RemoteSubscriptions | undefined = () => undefined,
 ): RouterProcedures {
+  for (const sub of broker.subscriptions()) if (sub.persistent) topics.add(sub.topic);
   return {
-    [ReflectionUri.TOPIC_LIST]: () => ({ args: [listTopics(broker, remote())] }),
+    [ReflectionUri.TOPIC_LIST]: () => {
+      const lists = [broker.retained.sortedTopics(MAX_LIST_CHARS), topics.sorted()];
+      const others = remote();
+      if (others !== undefined) lists.push(others.topics.sorted());
+      return { args: [mergedUris(lists, "topics")] };
+    },
     [ReflectionUri.TOPIC_DESCRIBE]: (_caller, args) => ({
-      kwargs: describeTopic(broker, remote(), args[0]),
+      kwargs: describeTopic(broker, remote()?.values() ?? [], args[0]),
     }),
   };
-}
-
-function listTopics(broker: Broker, remote: Iterable<RemoteSubscription>): string[] {
-  function* all(): Generator<string> {
-    yield* broker.retained.topics();
-    for (const sub of broker.subscriptions()) yield sub.topic;
-    for (const sub of remote) yield sub.topic;
-  }
-  return sortedUris(all(), "topics");
 }
 
 const MATCH_POLICIES: readonly MatchPolicy[] = ["exact", "prefix", "wildcard"];

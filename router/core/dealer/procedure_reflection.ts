@@ -5,7 +5,9 @@
  *
  * The spec defines no payload shapes; Cloverleaf's are:
  * - `wamp.reflection.procedure.list()` → `[[uri, …]]`, the registered
- *   procedures and patterns, sorted;
+ *   procedures and patterns, sorted (kept in order as they come and go:
+ *   a call copies the list), or `cloverleaf.error.limit_exceeded` past
+ *   `MAX_LIST_CHARS`;
  * - `wamp.reflection.procedure.describe(uri)` → kwargs `{ procedure, match,
  *   invoke, created, callees, description? }` for the registration a call
  *   to `uri` reaches (or the pattern itself), else `no_such_procedure`;
@@ -26,12 +28,13 @@ import {
   type MatchPolicy,
   ReflectionUri,
 } from "../../../wamp/mod.ts";
-import type { Dealer, Registration } from "./dealer.ts";
-import type { Descriptions } from "./descriptions.ts";
+import type { Dealer, Registration, RegistrationObserver } from "./dealer.ts";
+import { type DescriptionLimits, Descriptions } from "./descriptions.ts";
 import type { RpcEnvelope } from "./remote.ts";
 import { CallError } from "../errors.ts";
 import { keptPayloadSize } from "../limits.ts";
-import { type RouterProcedures, sortedUris } from "../procedures.ts";
+import { mergedUris, type RouterProcedures } from "../procedures.ts";
+import { SortedUris } from "../sorted_uris.ts";
 import type { Effect } from "../output.ts";
 
 /** In cluster mode, the realm's queue of effects for the shell (its broker's `sharing`). */
@@ -43,19 +46,62 @@ export type ReflectionCluster = () =>
 const MAX_DESCRIPTION_BYTES = 64 * 1024;
 
 /**
+ * What procedure reflection keeps beside the dealer, fed by the observer
+ * {@linkcode ProcedureCatalog.watching} gives the dealer: the registered
+ * procedures in order, and the descriptions' costs.
+ */
+export class ProcedureCatalog {
+  /** The procedures and patterns registered, in order. */
+  readonly uris: SortedUris = new SortedUris();
+  /** What the descriptions cost whom, against the realm's limits. */
+  readonly descriptions: Descriptions;
+
+  /**
+   * Creates an empty catalog.
+   *
+   * @param limits The realm's limits (`descriptionBytesPerSession`,
+   * `descriptionBytes`).
+   */
+  constructor(limits?: DescriptionLimits) {
+    this.descriptions = new Descriptions(limits);
+  }
+
+  /**
+   * The observer to give the dealer: keeps the catalog as registrations
+   * come and go, then tells `observer`.
+   *
+   * @param observer The observer told next (the registration meta events).
+   * @returns The dealer's observer.
+   */
+  watching(observer?: RegistrationObserver): RegistrationObserver {
+    const next = this.descriptions.watching(observer);
+    return {
+      registered: (callee, reg, created) => {
+        if (created) this.uris.add(reg.procedure);
+        next.registered(callee, reg, created);
+      },
+      unregistered: (callee, reg, deleted) => {
+        if (deleted) this.uris.delete(reg.procedure);
+        next.unregistered(callee, reg, deleted);
+      },
+    };
+  }
+}
+
+/**
  * The reflection procedures over a dealer, keyed by URI, for
  * `Realm.provide`.
  *
  * @param dealer The realm's dealer.
- * @param descriptions What the registrations' descriptions cost, against
- * the realm's limits (the dealer's observer watches through it).
+ * @param catalog What the dealer's observer keeps for them
+ * ({@linkcode ProcedureCatalog.watching}).
  * @param cluster In cluster mode, where a definition goes to the shared
  * registration table, so that every node describes the procedure.
  * @returns URI → handler.
  */
 export function procedureReflection(
   dealer: Dealer,
-  descriptions: Descriptions,
+  catalog: ProcedureCatalog,
   cluster: ReflectionCluster = () => undefined,
 ): RouterProcedures {
   const find = (uri: unknown, match: unknown): Registration | undefined => {
@@ -65,7 +111,7 @@ export function procedureReflection(
   };
   return {
     [ReflectionUri.PROCEDURE_LIST]: () => ({
-      args: [sortedUris(Array.from(dealer.registrations(), (reg) => reg.procedure), "procedures")],
+      args: [mergedUris([catalog.uris.sorted()], "procedures")],
     }),
     [ReflectionUri.PROCEDURE_DESCRIBE]: (_caller, args, kwargs) => {
       const reg = find(args[0], kwargs.match);
@@ -90,7 +136,7 @@ export function procedureReflection(
         const why = `the description must be at most ${MAX_DESCRIPTION_BYTES} bytes`;
         throw new CallError(ErrorUri.INVALID_ARGUMENT, why);
       }
-      const refused = descriptions.define(caller, reg, description as Dict, size);
+      const refused = catalog.descriptions.define(caller, reg, description as Dict, size);
       if (refused !== undefined) throw new CallError(ErrorUri.LIMIT_EXCEEDED, refused);
       const queue = cluster();
       queue?.queue({

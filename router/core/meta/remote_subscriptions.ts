@@ -9,6 +9,7 @@
 
 import type { MatchPolicy } from "../../../wamp/mod.ts";
 import { MatchIndex } from "../match_index.ts";
+import { SortedUris } from "../sorted_uris.ts";
 
 /** A subscription as nodes describe it to each other. */
 export interface SharedSubscription {
@@ -45,6 +46,8 @@ export class RemoteSubscriptions {
   #byId = new Map<number, RemoteSubscription>();
   /** By (topic, match): the subscriptions of every other node to it. */
   #index = new MatchIndex<Set<RemoteSubscription>>();
+  /** Their topics and patterns, in order (for `wamp.reflection.topic.list`). */
+  readonly topics: SortedUris = new SortedUris();
 
   /** A subscription of another node, by its ID. */
   get(id: number): RemoteSubscription | undefined {
@@ -130,6 +133,7 @@ export class RemoteSubscriptions {
     let set = this.#index.get(topic, match);
     if (set === undefined) this.#index.set(topic, match, set = new Set());
     set.add(sub);
+    this.topics.add(topic);
     return sub;
   }
 
@@ -138,5 +142,6 @@ export class RemoteSubscriptions {
     const set = this.#index.get(sub.topic, sub.match);
     set?.delete(sub);
     if (set?.size === 0) this.#index.delete(sub.topic, sub.match);
+    this.topics.delete(sub.topic);
   }
 }
