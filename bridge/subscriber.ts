@@ -9,6 +9,7 @@
  * @module
  */
 
+import { ApplicationError } from "../client/errors.ts";
 import type { Session } from "../client/session.ts";
 import type { Event, Subscription } from "../client/subscription.ts";
 import { binaryToJson, ErrorUri, isValidUri } from "../wamp/mod.ts";
@@ -305,11 +306,7 @@ async function resume(
   const { push, room } = stream;
   const sent = new Set<number>();
   try {
-    const history = await session.call("wamp.subscription.get_events", {
-      args: [subscription],
-      kwargs: { after_publication: after },
-    });
-    const items = history.args as { publication: number }[];
+    const items = await history(session, subscription, after);
     await stream.older(new Set(items.map((item) => item.publication)));
     for (const item of items) {
       const e = item as {
@@ -327,4 +324,37 @@ async function resume(
     push(encoder.encode(`: no history to resume from: ${why.replace(/\n/g, " ")}\n\n`));
   }
   return sent;
+}
+
+/**
+ * The events after `after` in the subscription's history, oldest first, in
+ * as many `get_events` answers as it takes: one answer holds at most what
+ * its `limit_exceeded` says fits (`router/core/broker/history_answer.ts`),
+ * and each next one asks for those after the last.
+ */
+async function history(
+  session: Session,
+  subscription: number,
+  after: number,
+): Promise<{ publication: number }[]> {
+  const items: { publication: number }[] = [];
+  let limit: number | undefined;
+  for (;;) {
+    const kwargs = { after_publication: after, ...(limit === undefined ? {} : { limit }) };
+    let page: { publication: number }[];
+    try {
+      page = (await session.call("wamp.subscription.get_events", { args: [subscription], kwargs }))
+        .args as { publication: number }[];
+    } catch (error) {
+      const fit = error instanceof ApplicationError && error.uri === ErrorUri.LIMIT_EXCEEDED
+        ? error.kwargs.limit
+        : undefined;
+      if (typeof fit !== "number" || fit < 1 || fit === limit) throw error;
+      limit = fit; // asked again for as many as fit
+      continue;
+    }
+    items.push(...page);
+    if (limit === undefined || page.length < limit) return items;
+    after = page.at(-1)!.publication;
+  }
 }

@@ -100,10 +100,12 @@ export interface LimitOptions {
   testamentBytes?: number;
   /**
    * The estimated size of the events one history-keeping subscription
-   * (realm `eventHistory`) keeps, in bytes: past it the oldest events go
-   * first, and an event over it on its own is not kept (it is still
-   * delivered). Bounds what publishers can make the history hold, whatever
-   * the rule's `limit` in events.
+   * (realm `eventHistory`) keeps, in bytes, each counting 256 bytes
+   * besides its topic, payload, details and lists: past it the oldest
+   * events go first, and an event over it on its own is not kept (it is
+   * still delivered). Bounds what publishers can make the history hold,
+   * whatever the rule's `limit` in events (at most 4,096 events by
+   * default).
    * @default {1048576}
    */
   historyBytes?: number;

@@ -200,6 +200,34 @@ Deno.test("SSE: more than 1,024 live events while a resume waits for history: th
   }
 });
 
+Deno.test("SSE: a resume whose history is more than one get_events answer holds gets every event, in order", async () => {
+  await using t = await start(() => true, 100);
+  // 30 events of 5,000 keys: 13 fit in one answer (the decoders' 65,535 dict keys).
+  const kwargs = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, 0]));
+  const ids: number[] = [];
+  for (let i = 0; i < 31; i++) {
+    ids.push((await t.publisher.publish(TOPIC, { args: [i], kwargs }, { acknowledge: true }))!);
+  }
+  const response = await fetch(`${t.base}/sse?topic=${TOPIC}`, {
+    headers: { authorization: `Bearer ${TOKEN}`, "last-event-id": String(ids[0]) },
+    signal: AbortSignal.timeout(15_000),
+  });
+  const { reader, reading, text } = readAll(response);
+  try {
+    const seen = () => [...text().matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    const deadline = Date.now() + 10_000;
+    while (seen().length < 30) {
+      if (Date.now() > deadline) throw new Error(`got ${seen().length}: ${text().slice(-300)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    deepEqual(seen(), ids.slice(1)); // each once, in the order published
+    ok(!text().includes("no history"), text().slice(0, 300));
+  } finally {
+    await reader.cancel().catch(() => {});
+    await reading.catch(() => {});
+  }
+});
+
 /** Reads a stream's text as it comes: `text()` is what arrived so far. */
 function readAll(response: Response) {
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
