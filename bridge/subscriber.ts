@@ -306,7 +306,8 @@ async function resume(
   const { push, room } = stream;
   const sent = new Set<number>();
   try {
-    const items = await history(session, subscription, after);
+    // What was read before a page failed is sent, then why the rest is not.
+    const { items, error } = await history(session, subscription, after);
     await stream.older(new Set(items.map((item) => item.publication)));
     for (const item of items) {
       const e = item as {
@@ -319,9 +320,11 @@ async function resume(
       sent.add(e.publication);
       push(record(e.publication, e.details?.topic ?? topic, e.args ?? [], e.kwargs ?? {}));
     }
+    if (error !== undefined) throw error;
   } catch (error) {
-    const why = error instanceof Error ? error.message : String(error);
-    push(encoder.encode(`: no history to resume from: ${why.replace(/\n/g, " ")}\n\n`));
+    const why = (error instanceof Error ? error.message : String(error)).replace(/\n/g, " ");
+    const what = sent.size === 0 ? "no history to resume from" : "no more history to resume from";
+    push(encoder.encode(`: ${what}: ${why}\n\n`));
   }
   return sent;
 }
@@ -330,13 +333,14 @@ async function resume(
  * The events after `after` in the subscription's history, oldest first, in
  * as many `get_events` answers as it takes: one answer holds at most what
  * its `limit_exceeded` says fits (`router/core/broker/history_answer.ts`),
- * and each next one asks for those after the last.
+ * and each next one asks for those after the last. A call that fails ends
+ * it: the events read before, and the error.
  */
 async function history(
   session: Session,
   subscription: number,
   after: number,
-): Promise<{ publication: number }[]> {
+): Promise<{ items: { publication: number }[]; error?: unknown }> {
   const items: { publication: number }[] = [];
   let limit: number | undefined;
   for (;;) {
@@ -349,12 +353,12 @@ async function history(
       const fit = error instanceof ApplicationError && error.uri === ErrorUri.LIMIT_EXCEEDED
         ? error.kwargs.limit
         : undefined;
-      if (typeof fit !== "number" || fit < 1 || fit === limit) throw error;
+      if (typeof fit !== "number" || fit < 1 || fit === limit) return { items, error };
       limit = fit; // asked again for as many as fit
       continue;
     }
     items.push(...page);
-    if (limit === undefined || page.length < limit) return items;
+    if (limit === undefined || page.length < limit) return { items };
     after = page.at(-1)!.publication;
   }
 }

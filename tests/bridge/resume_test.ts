@@ -228,6 +228,51 @@ Deno.test("SSE: a resume whose history is more than one get_events answer holds 
   }
 });
 
+Deno.test("SSE: a resume reads past an event no get_events answer can hold, and sends what it read if a page fails", async () => {
+  // The 3rd get_events call is refused: the 1st was refused as too large, the 2nd read 14.
+  let calls = 0;
+  await using t = await start(
+    (_s, uri, action) =>
+      uri !== "wamp.subscription.get_events" || action !== "call" || ++calls !== 3,
+    100,
+  );
+  const publish = async (args: unknown[], kwargs: Record<string, unknown> = {}) =>
+    (await t.publisher.publish(TOPIC, { args, kwargs }, { acknowledge: true }))!;
+  // 65,490 keys: a PUBLISH may carry 65,535, an answer 65,471. It made every answer reading it a
+  // refusal ("the first 0 fit"): the resume sent nothing ("no history to resume from").
+  const big = Object.fromEntries(Array.from({ length: 65_490 }, (_, i) => [`k${i}`, 0]));
+  const kwargs = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, 0]));
+  const ids = [await publish(["e0"]), await publish(["e1"]), await publish(["big"], big)];
+  for (let i = 0; i < 30; i++) ids.push(await publish([i], kwargs));
+  const resumed = async (after: number, until: RegExp) => {
+    const response = await fetch(`${t.base}/sse?topic=${TOPIC}`, {
+      headers: { authorization: `Bearer ${TOKEN}`, "last-event-id": String(after) },
+      signal: AbortSignal.timeout(15_000),
+    });
+    const { reader, reading, text } = readAll(response);
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!until.test(text())) {
+        if (Date.now() > deadline) throw new Error(`not seen: ${text().slice(-300)}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      return text();
+    } finally {
+      await reader.cancel().catch(() => {});
+      await reading.catch(() => {});
+    }
+  };
+  const seen = (text: string) => [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+  // Read in pages of 14 (after e0: e1 and 13, then 14, then 3): the 3rd call is refused.
+  const failed = await resumed(ids[0]!, /history to resume from/);
+  ok(/^: no more history to resume from: .*not/m.test(failed), failed.slice(-300));
+  deepEqual(seen(failed), [ids[1]!, ...ids.slice(3, 3 + 13)]);
+  // Asked again: the big one left out, the rest sent whole.
+  const whole = await resumed(ids[0]!, new RegExp(`^id: ${ids.at(-1)}$`, "m"));
+  deepEqual(seen(whole), [ids[1]!, ...ids.slice(3)]);
+  ok(!whole.includes("history to resume from"), whole.slice(0, 300));
+});
+
 /** Reads a stream's text as it comes: `text()` is what arrived so far. */
 function readAll(response: Response) {
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();

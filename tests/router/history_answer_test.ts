@@ -3,8 +3,9 @@
  * answer may hold: each kept event counts `HISTORY_EVENT_OVERHEAD` against
  * `historyBytes`, and an answer past `ANSWER_LIMITS` (size, and the
  * decoders' dict keys, values and byte strings) is refused with
- * `cloverleaf.error.limit_exceeded`; an event too deep for a message is
- * left out. Over a socket, the largest answer allowed decodes in our client.
+ * `cloverleaf.error.limit_exceeded`; an event no answer can hold (too deep
+ * for a message, or past a bound on its own) is left out. Over a socket,
+ * the largest answer allowed decodes in our client.
  */
 
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
@@ -116,6 +117,43 @@ Deno.test("get_events leaves out an event that would nest deeper than a message 
   publish(broker, { args: [2] });
   const events = broker.history.query(broker.subscription(1)!, reader, {});
   deepEqual(events.map((e) => e.publication), [1, 3, 4].map((n) => events[0]!.publication + n - 1));
+});
+
+Deno.test("get_events leaves out an event that passes a bound on its own, and reads on past it", () => {
+  // A PUBLISH may carry 65,535 dict keys, an answer 65,471; 4 MiB (estimated); 65,471 byte strings.
+  const alone: Dict[] = [
+    { kwargs: Object.fromEntries(Array.from({ length: 65_490 }, (_, i) => [`k${i}`, 0])) },
+    { args: ["x".repeat(ANSWER_LIMITS.bytes)] },
+    { args: Array.from({ length: ANSWER_LIMITS.binaries + 1 }, () => new Uint8Array(0)) },
+  ];
+  for (const big of alone) {
+    const broker = historyBroker(64 * 1024 * 1024);
+    publish(broker, { args: ["e0"] });
+    publish(broker, { args: ["e1"] });
+    publish(broker, big);
+    publish(broker, { args: ["e3"] });
+    publish(broker, big); // first in the answer after e3
+    publish(broker, { args: ["e5"] });
+    const read = (kwargs: Dict) =>
+      broker.history.query(broker.subscription(1)!, reader, kwargs).map((e) =>
+        (e.args as unknown[])[0]
+      );
+    // It was refused: "the first 2 fit", and "the first 0 fit" after e1 (nothing past it readable).
+    deepEqual(read({}), ["e0", "e1", "e3", "e5"]);
+    const e1 = broker.history.query(broker.subscription(1)!, reader, {})[1]!.publication;
+    deepEqual(read({ after_publication: e1 }), ["e3", "e5"]);
+    deepEqual(read({ after_publication: e1, limit: 1 }), ["e3"]);
+    deepEqual(read({ reverse: true, limit: 2 }), ["e5", "e3"]);
+  }
+  // One that fits alone (6 keys of its own) is still refused after others (20 of 6), saying how many fit.
+  const broker = historyBroker(64 * 1024 * 1024);
+  for (let i = 0; i < 20; i++) publish(broker, { args: [i] });
+  publish(broker, {
+    kwargs: Object.fromEntries(Array.from({ length: 65_400 }, (_, i) => [`k${i}`, 0])),
+  });
+  equal(query(broker), refused(`${ANSWER_LIMITS.keys} dict keys`, 20));
+  equal(query(broker, { limit: 20 }), 20);
+  equal(query(broker, { reverse: true, limit: 1 }), 1);
 });
 
 for (const serializer of ["json", "msgpack", "cbor"] as SerializerName[]) {

@@ -164,8 +164,8 @@ export class EventHistory {
    * narrowed by the spec's kwargs (combined with AND), oldest first unless
    * `reverse`, at most `limit`. An answer past `ANSWER_LIMITS`
    * (`history_answer.ts`: 4 MiB estimated, and under the decoders' limits
-   * on dict keys, values and byte strings) is refused; an event that would
-   * nest deeper than a message may is left out.
+   * on dict keys, values and byte strings) is refused; an event no answer
+   * can hold (too deep, or past a bound on its own) is left out.
    *
    * A `from_publication` / `after_publication` the store no longer holds
    * is taken as older than every kept event; a `before_publication` /
@@ -232,7 +232,7 @@ export class EventHistory {
       const event = historyEvent(sub, pub);
       const verdict = budget.add(event);
       if (verdict === "added") found.push(event);
-      else if (verdict !== "deep") {
+      else if (verdict !== "deep" && verdict !== "alone") {
         const fit = { limit: budget.events };
         throw new CallError(ErrorUri.LIMIT_EXCEEDED, budget.refusal(verdict), fit);
       }

@@ -5,8 +5,10 @@
  * count a message (`wamp/serializers/decode_limits.ts`: dict keys, values,
  * byte strings, nesting), and by estimated size. Past a bound the answer is
  * refused (`cloverleaf.error.limit_exceeded`, whose kwargs `limit` is how
- * many events fit, to ask again with); an event that would nest deeper
- * than a message may is left out.
+ * many events fit, to ask again with). An event no answer can hold is left
+ * out: one that would nest deeper than a message may, or that passes a
+ * bound on its own (a PUBLISH may carry 65,535 dict keys, an answer 65,471;
+ * refusing would leave the events after it unreadable).
  *
  * @module
  */
@@ -47,10 +49,20 @@ export class AnswerBudget {
    *
    * @param event The event, as the answer carries it.
    * @returns `"added"`; `"deep"` when it would nest deeper than a message
-   * may (not counted: leave it out); or, when it does not fit, the bound it
+   * may, or `"alone"` when it passes a bound on its own (neither counted:
+   * leave it out); or, when it does not fit after the others, the bound it
    * passes, for {@linkcode AnswerBudget.refusal}.
    */
-  add(event: Dict): "added" | "deep" | keyof typeof ANSWER_LIMITS {
+  add(event: Dict): "added" | "deep" | "alone" | keyof typeof ANSWER_LIMITS {
+    const verdict = this.#add(event);
+    if (verdict === "added" || verdict === "deep") return verdict;
+    // Past a bound: on its own too? (counted again, at most as far as the bounds)
+    if (this.#events === 0 || new AnswerBudget().#add(event) !== "added") return "alone";
+    return verdict;
+  }
+
+  /** Counts `event` in after those added so far, as {@linkcode AnswerBudget.add} without "alone". */
+  #add(event: Dict): "added" | "deep" | keyof typeof ANSWER_LIMITS {
     const count = {
       bytes: this.#bytes,
       keys: this.#keys,
