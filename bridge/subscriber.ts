@@ -36,6 +36,13 @@ const SLOW_READER_MS = 2000;
  */
 const MAX_HELD = 1024;
 
+/** A live event's record while history is read, with its place among the live events. */
+interface Live {
+  seq: number;
+  publication: number;
+  bytes: Uint8Array;
+}
+
 /** One event as an SSE record (binary as `"\0"` + Base64, as in WAMP's JSON). */
 function record(id: number, topic: string, args: unknown, kwargs: unknown): Uint8Array {
   return encoder.encode(
@@ -114,17 +121,19 @@ export async function subscribe(
   let dropped = 0;
   /** Publication IDs sent from history, not to be sent again live. */
   let replayed: Set<number> | undefined;
-  /** Live events' records held while history is read (up to `maxBacklog` bytes, `heldBytes`). */
-  let held: { publication: number; bytes: Uint8Array }[] | undefined = resumeAfter === undefined
-    ? undefined
-    : [];
+  /**
+   * Live events' records held while history is read (up to `maxBacklog`
+   * bytes, `heldBytes`), each with its place among the live events (`seq`).
+   */
+  let held: Live[] | undefined = resumeAfter === undefined ? undefined : [];
   let heldBytes = 0;
+  let seq = 0;
   /**
    * Live events dropped while history is read: counted as missed once
-   * history shows it did not carry them (up to `MAX_HELD` IDs; past them,
+   * history shows it did not carry them (up to `MAX_HELD`; past them,
    * `missedMore`).
    */
-  const missed: number[] = [];
+  const missed: Omit<Live, "bytes">[] = [];
   let missedMore = 0;
   /** Resolved once the stream is within `maxBacklog` again (true), or ended (false). */
   let roomWaiters: ((room: boolean) => void)[] = [];
@@ -185,11 +194,11 @@ export async function subscribe(
       if (!replayed?.has(event.publication)) push(liveRecord(event));
     } else if (heldBytes >= limit || held.length >= MAX_HELD) {
       // As a plain stream's past maxBacklog (`room` runs the slow-reader timer), unless history has it.
-      if (missed.length < MAX_HELD) missed.push(event.publication);
+      if (missed.length < MAX_HELD) missed.push({ seq: seq++, publication: event.publication });
       else missedMore++;
     } else {
       const bytes = liveRecord(event);
-      held.push({ publication: event.publication, bytes });
+      held.push({ seq: seq++, publication: event.publication, bytes });
       heldBytes += bytes.length;
     }
   };
@@ -201,26 +210,30 @@ export async function subscribe(
     return new Promise((resolve) => roomWaiters.push(resolve));
   };
   /**
-   * Once history is in (its IDs), before it is sent: the held events that
-   * fell out of its window, which are older than all of it: those held
-   * before the first live event it carries (held ones, then the missed,
-   * came in that order). Those after go in `flush`.
+   * Once a page of history is in (its IDs), before it is sent: the held
+   * events that fell out of history before it was read, which are older
+   * than all of it: those that came before the first live event it carries
+   * (a page is a run of what was published; none carried: it is older than
+   * them all). The held ones it carries go with it; those after, in `flush`.
    */
   const older = async (ids: ReadonlySet<number>) => {
-    if (held === undefined) return;
-    const first = held.findIndex((h) => ids.has(h.publication));
-    // None held that it carries: all held are older if it carries a missed one, else newer.
-    const before = first >= 0 ? first : missed.some((id) => ids.has(id)) ? held.length : 0;
-    for (const { bytes } of held.splice(0, before)) {
+    const carried = (live: { publication: number }) => ids.has(live.publication);
+    const first = Math.min(held?.find(carried)?.seq ?? seq, missed.find(carried)?.seq ?? seq);
+    while (first < seq && held !== undefined && held.length > 0 && held[0]!.seq < first) {
       if (!await room()) return;
+      const { bytes } = held.shift()!;
       heldBytes -= bytes.length;
       push(bytes);
+    }
+    for (const live of held?.filter(carried) ?? []) {
+      held!.splice(held!.indexOf(live), 1); // sent from history
+      heldBytes -= live.bytes.length;
     }
   };
   /** After history: the live events held meanwhile, each once the reader has room for it. */
   const flush = async (sent: Set<number>) => {
     replayed = sent;
-    dropped += missedMore + missed.filter((id) => !sent.has(id)).length;
+    dropped += missedMore + missed.filter((live) => !sent.has(live.publication)).length;
     while (held !== undefined && held.length > 0) {
       const batch = held;
       held = []; // what comes meanwhile is held, within maxBacklog, for the next round
@@ -286,9 +299,10 @@ export async function subscribe(
 
 /**
  * Sends the events after `after` from the subscription's history, if it
- * keeps one (a comment says when it does not), each once the reader has
- * room for it: a resuming reader is not dropped as a slow one for what it
- * missed, unless it stays at `maxBacklog` for `SLOW_READER_MS` (see `room`).
+ * keeps one (a comment says when it does not), a page at a time, each
+ * event once the reader has room for it: a resuming reader is not dropped
+ * as a slow one for what it missed, unless it stays at `maxBacklog` for
+ * `SLOW_READER_MS` (see `room`). A page that fails ends it, with a comment.
  *
  * @returns The publication IDs sent.
  */
@@ -306,21 +320,14 @@ async function resume(
   const { push, room } = stream;
   const sent = new Set<number>();
   try {
-    // What was read before a page failed is sent, then why the rest is not.
-    const { items, error } = await history(session, subscription, after);
-    await stream.older(new Set(items.map((item) => item.publication)));
-    for (const item of items) {
-      const e = item as {
-        publication: number;
-        details?: { topic?: string };
-        args?: unknown[];
-        kwargs?: unknown;
-      };
-      if (!await room()) break; // the stream ended
-      sent.add(e.publication);
-      push(record(e.publication, e.details?.topic ?? topic, e.args ?? [], e.kwargs ?? {}));
+    for await (const page of history(session, subscription, after)) {
+      await stream.older(new Set(page.map((item) => item.publication)));
+      for (const e of page) {
+        if (!await room()) return sent; // the stream ended
+        sent.add(e.publication);
+        push(record(e.publication, e.details?.topic ?? topic, e.args ?? [], e.kwargs ?? {}));
+      }
     }
-    if (error !== undefined) throw error;
   } catch (error) {
     const why = (error instanceof Error ? error.message : String(error)).replace(/\n/g, " ");
     const what = sent.size === 0 ? "no history to resume from" : "no more history to resume from";
@@ -329,36 +336,59 @@ async function resume(
   return sent;
 }
 
+/** An event of a `get_events` answer, as `resume` reads it. */
+interface HistoryItem {
+  publication: number;
+  details?: { topic?: string };
+  args?: unknown[];
+  kwargs?: unknown;
+}
+
 /**
- * The events after `after` in the subscription's history, oldest first, in
- * as many `get_events` answers as it takes: one answer holds at most what
- * its `limit_exceeded` says fits (`router/core/broker/history_answer.ts`),
- * and each next one asks for those after the last. A call that fails ends
- * it: the events read before, and the error.
+ * The events after `after` in the subscription's history, oldest first, a
+ * page at a time: one `get_events` answer holds at most what its
+ * `limit_exceeded` says fits (`router/core/broker/history_answer.ts`), and
+ * each next one asks for those after the last, up to the newest event the
+ * history held when paging began (`until_publication`), so it reads at most
+ * what the history held then: while publications push each page's last
+ * event out, the next starts at the oldest kept, and would go on as long as
+ * they do. Newer events came live (held, or counted as dropped). A call
+ * that fails throws, after the pages read before it.
  */
-async function history(
+async function* history(
   session: Session,
   subscription: number,
   after: number,
-): Promise<{ items: { publication: number }[]; error?: unknown }> {
-  const items: { publication: number }[] = [];
+): AsyncGenerator<HistoryItem[]> {
+  const ask = async (kwargs: Record<string, number | boolean>) =>
+    (await session.call("wamp.subscription.get_events", { args: [subscription], kwargs }))
+      .args as HistoryItem[];
   let limit: number | undefined;
+  let until: number | undefined;
   for (;;) {
-    const kwargs = { after_publication: after, ...(limit === undefined ? {} : { limit }) };
-    let page: { publication: number }[];
+    let page: HistoryItem[];
     try {
-      page = (await session.call("wamp.subscription.get_events", { args: [subscription], kwargs }))
-        .args as { publication: number }[];
+      page = await ask({
+        after_publication: after,
+        ...(limit === undefined ? {} : { limit }),
+        ...(until === undefined ? {} : { until_publication: until }),
+      });
     } catch (error) {
       const fit = error instanceof ApplicationError && error.uri === ErrorUri.LIMIT_EXCEEDED
         ? error.kwargs.limit
         : undefined;
-      if (typeof fit !== "number" || fit < 1 || fit === limit) return { items, error };
+      if (typeof fit !== "number" || fit < 1 || fit === limit) throw error;
       limit = fit; // asked again for as many as fit
+      if (until === undefined) {
+        const newest = (await ask({ reverse: true, limit: 1 }))[0];
+        if (newest === undefined) return;
+        until = newest.publication;
+      }
       continue;
     }
-    items.push(...page);
-    if (limit === undefined || page.length < limit) return { items };
-    after = page.at(-1)!.publication;
+    if (page.length > 0) yield page;
+    const last = page.at(-1)?.publication;
+    if (limit === undefined || page.length < limit || last === until) return;
+    after = last!;
   }
 }

@@ -229,11 +229,12 @@ Deno.test("SSE: a resume whose history is more than one get_events answer holds 
 });
 
 Deno.test("SSE: a resume reads past an event no get_events answer can hold, and sends what it read if a page fails", async () => {
-  // The 3rd get_events call is refused: the 1st was refused as too large, the 2nd read 14.
+  // The 4th get_events call is refused: the 1st was refused as too large, the 2nd asked for the
+  // newest event, the 3rd read 14.
   let calls = 0;
   await using t = await start(
     (_s, uri, action) =>
-      uri !== "wamp.subscription.get_events" || action !== "call" || ++calls !== 3,
+      uri !== "wamp.subscription.get_events" || action !== "call" || ++calls !== 4,
     100,
   );
   const publish = async (args: unknown[], kwargs: Record<string, unknown> = {}) =>
@@ -263,7 +264,7 @@ Deno.test("SSE: a resume reads past an event no get_events answer can hold, and 
     }
   };
   const seen = (text: string) => [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
-  // Read in pages of 14 (after e0: e1 and 13, then 14, then 3): the 3rd call is refused.
+  // Read in pages of 14 (after e0: e1 and 13, then 14, then 3): the 2nd page is refused.
   const failed = await resumed(ids[0]!, /history to resume from/);
   ok(/^: no more history to resume from: .*not/m.test(failed), failed.slice(-300));
   deepEqual(seen(failed), [ids[1]!, ...ids.slice(3, 3 + 13)]);
@@ -271,6 +272,64 @@ Deno.test("SSE: a resume reads past an event no get_events answer can hold, and 
   const whole = await resumed(ids[0]!, new RegExp(`^id: ${ids.at(-1)}$`, "m"));
   deepEqual(seen(whole), [ids[1]!, ...ids.slice(3)]);
   ok(!whole.includes("history to resume from"), whole.slice(0, 300));
+});
+
+Deno.test("SSE: a resume pages through at most what history held when it began, sending each page as it comes", async () => {
+  // A busy topic keeping 31 events of 5,000 keys (13 to an answer): 14 more are published with
+  // each get_events call of the resume after the first, so each page's last event has left the
+  // history when the next page is asked, and that page starts at the oldest kept. Paging went on
+  // as long as publications did (here until the 51st call, refused), sending nothing meanwhile.
+  const kwargs = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, 0]));
+  const ids: number[] = [];
+  let calls = 0;
+  let text = () => "";
+  const seen = () => [...text().matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+  /** Waits (up to 10 s) for `check`; whether it held. */
+  const until = async (check: () => boolean) => {
+    for (const deadline = Date.now() + 10_000; !check() && Date.now() < deadline;) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return check();
+  };
+  let streamed: boolean | undefined; // the first page on the stream when the 2nd was asked
+  await using t = await start(async (_s, uri, action) => {
+    if (uri !== "wamp.subscription.get_events" || action !== "call") return true;
+    if (++calls > 50) return false;
+    if (calls > 1) {
+      for (let i = 0; i < 14; i++) {
+        ids.push(
+          (await t.publisher.publish(TOPIC, { args: [ids.length], kwargs }, {
+            acknowledge: true,
+          }))!,
+        );
+      }
+    }
+    // Refused as too large, the newest asked for, the 1st page: the 4th asks for the 2nd page.
+    if (calls === 4) streamed = await until(() => seen().length >= 13);
+    return true;
+  }, 31);
+  for (let i = 0; i < 31; i++) {
+    ids.push((await t.publisher.publish(TOPIC, { args: [i], kwargs }, { acknowledge: true }))!);
+  }
+  const response = await fetch(`${t.base}/sse?topic=${TOPIC}`, {
+    headers: { authorization: `Bearer ${TOKEN}`, "last-event-id": String(ids[0]) },
+    signal: AbortSignal.timeout(30_000),
+  });
+  const all = readAll(response);
+  text = all.text;
+  try {
+    // History and the live events held meanwhile are out, the others counted as dropped.
+    ok(await until(() => /^: \d+ records dropped$/m.test(text())), text().slice(-300));
+    equal(calls, 4, "get_events calls");
+    equal(streamed, true, "the 1st page sent before the 2nd was asked");
+    const order = seen().map((id) => ids.indexOf(id));
+    ok(order.every((i, n) => i > 0 && (n === 0 || i > order[n - 1]!)), `in order, once: ${order}`);
+    await t.publisher.publish(TOPIC, { args: ["after"] }, { acknowledge: true });
+    ok(await until(() => text().includes('"args":["after"]')), "the stream goes on");
+  } finally {
+    await all.reader.cancel().catch(() => {});
+    await all.reading.catch(() => {});
+  }
 });
 
 /** Reads a stream's text as it comes: `text()` is what arrived so far. */
