@@ -302,6 +302,7 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
       transport,
       hello: helloAttributes(hello.details),
       ...(trustlevel === undefined ? {} : { trustlevel }),
+      ...(this.#sendLimit === undefined ? {} : { sendLimit: this.#sendLimit }),
     };
     this.#result = { welcome: info, realm };
     const details: Dict = {

@@ -70,47 +70,89 @@ export type RouterProcedures = Record<string, RouterProcedure>;
 
 /**
  * The most characters a router procedure's list of URIs may hold
- * (`wamp.reflection.topic.list`, `wamp.reflection.procedure.list`), 1 Mi:
- * one small CALL should not build a reply of many MiB, and what a list
- * costs is mostly its encoding (4,000 URIs of 4,000 characters, 16 MB of
- * JSON, took 36-46 ms a call when the limit was 16 Mi). A realm whose URIs
- * take more can be listed through the meta API (`wamp.registration.list`,
- * `wamp.subscription.list` and their `get`).
+ * (`wamp.reflection.topic.list`, `wamp.reflection.procedure.list`), 16 Mi,
+ * what a WebSocket or RawSocket client takes by default. No one session
+ * can fill it with retained topics alone: they count against the realm's
+ * `retainedBytes` (16 MiB), 512 bytes each beside their characters. What a
+ * list costs is mostly its encoding, bounded by what its caller can
+ * receive ({@linkcode mergedUris}).
  */
-export const MAX_LIST_CHARS = 1024 * 1024;
+export const MAX_LIST_CHARS = 16 * 1024 * 1024;
+
+/** A list of distinct URIs kept in code-unit order (`SortedUris`, `SortedTopics`). */
+export interface UriList {
+  /** The characters of its URIs together. */
+  readonly chars: number;
+  /** How many URIs it holds. */
+  readonly size: number;
+  /**
+   * Its URIs in order: an array never changed afterwards.
+   *
+   * @param max The most characters to list.
+   * @returns The URIs, or undefined when they take more than `max`.
+   */
+  sorted(max: number): readonly string[] | undefined;
+}
 
 /**
  * The URIs of sorted lists together, sorted, each once, for a reflection
- * list; or an ERROR `cloverleaf.error.limit_exceeded` once they pass
- * {@linkcode MAX_LIST_CHARS}, or a list is `undefined` (over it alone:
- * `SortedUris.sorted`). The cost is that of the lists, not of sorting them.
+ * list; or an ERROR when the answer cannot be sent:
+ * `cloverleaf.error.limit_exceeded` past {@linkcode MAX_LIST_CHARS},
+ * `wamp.error.payload_size_exceeded` past what the caller's transport takes
+ * (`SessionInfo.sendLimit`). Every serializer writes a URI in at least its
+ * characters and one byte more, so a list refused for its caller is
+ * refused from the lists' sizes, before anything is merged or encoded (a
+ * RawSocket client announcing 512 bytes costs nothing), and one that may
+ * fit is built; a caller whose transport takes more gets the whole list.
  *
  * @param lists Lists in code-unit order, each without repeats.
  * @param what What they are, for the error.
+ * @param room The largest message the caller can receive, in bytes, if it
+ * has a limit.
  * @returns A new array.
- * @throws {CallError} When they pass the limit.
+ * @throws {CallError} When the answer would pass a limit.
  *
  * @example
  * ```ts
  * import { mergedUris } from "./procedures.ts";
- * import { deepEqual } from "node:assert/strict";
+ * import { SortedUris } from "./sorted_uris.ts";
+ * import { deepEqual, throws } from "node:assert/strict";
  *
- * deepEqual(mergedUris([["a", "c"], ["b", "c"]], "topics"), ["a", "b", "c"]);
+ * const [a, b] = [new SortedUris(), new SortedUris()];
+ * for (const uri of ["a", "c"]) a.add(uri);
+ * for (const uri of ["b", "c"]) b.add(uri);
+ * deepEqual(mergedUris([a, b], "topics"), ["a", "b", "c"]);
+ * throws(() => mergedUris([a, b], "topics", 5), /at least 6 bytes/);
  * ```
  */
 export function mergedUris(
-  lists: readonly (readonly string[] | undefined)[],
+  lists: readonly UriList[],
   what: string,
+  room: number = Infinity,
 ): string[] {
+  // The largest list alone is a lower bound of the answer: refuse from it before merging.
+  for (const list of lists) check(list.chars, list.size, what, room);
   let out: string[] = [];
   for (const list of lists) {
-    if (list === undefined) throw tooLong(what);
-    out = merged(out, list);
+    const sorted = list.sorted(MAX_LIST_CHARS);
+    if (sorted === undefined) throw tooLong(what);
+    out = merged(out, sorted);
   }
   let chars = 0;
   for (const uri of out) chars += uri.length;
-  if (chars > MAX_LIST_CHARS) throw tooLong(what);
+  check(chars, out.length, what, room);
   return out;
+}
+
+function check(chars: number, size: number, what: string, room: number): void {
+  if (chars > MAX_LIST_CHARS) throw tooLong(what);
+  const least = chars + size;
+  if (least > room) {
+    throw new CallError(
+      ErrorUri.PAYLOAD_SIZE_EXCEEDED,
+      `the ${what} take at least ${least} bytes, over the ${room} this session's transport takes`,
+    );
+  }
 }
 
 function tooLong(what: string): CallError {

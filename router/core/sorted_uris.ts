@@ -17,7 +17,7 @@
  * @module
  */
 
-import { MAX_LIST_CHARS } from "./procedures.ts";
+import { MAX_LIST_CHARS, type UriList } from "./procedures.ts";
 
 /** New URIs kept unsorted before they are merged in. */
 const RECENT = 256;
@@ -38,7 +38,7 @@ const RECENT = 256;
  * deepEqual(uris.sorted(), ["com.a"]);
  * ```
  */
-export class SortedUris {
+export class SortedUris implements UriList {
   #counts = new Map<string, number>();
   #chars = 0;
   #max: number;
@@ -59,6 +59,11 @@ export class SortedUris {
   /** The characters of the distinct URIs together. */
   get chars(): number {
     return this.#chars;
+  }
+
+  /** How many distinct URIs it holds. */
+  get size(): number {
+    return this.#counts.size;
   }
 
   /**
@@ -103,11 +108,12 @@ export class SortedUris {
    * The distinct URIs in order: an array never changed afterwards (a new
    * one follows each change).
    *
+   * @param max The most characters to list (at most the set's own).
    * @returns The URIs, or undefined when they take more than `max`
    * characters.
    */
-  sorted(): readonly string[] | undefined {
-    if (this.#chars > this.#max) return undefined;
+  sorted(max: number = this.#max): readonly string[] | undefined {
+    if (this.#chars > Math.min(max, this.#max)) return undefined;
     if (this.#sorted === undefined) this.#sorted = [...this.#counts.keys()].sort();
     else if (this.#recent.size > 0 || this.#gone.size > 0) this.#merge();
     return this.#sorted;

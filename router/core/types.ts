@@ -29,6 +29,12 @@ export interface SessionInfo {
   readonly hello?: Dict;
   /** The trust level the realm's rules give this session, if any. */
   readonly trustlevel?: number;
+  /**
+   * The largest message the session's transport takes, in bytes, when it
+   * has a limit (`Peer.sendLimit`: what a RawSocket client announced, a
+   * WebSocket or long-poll listener's `maxMessageSize`).
+   */
+  readonly sendLimit?: number;
 }
 
 /** A session joined to a realm, as the realm keeps it. */

@@ -2,25 +2,27 @@
  * What a reflection list (`wamp.reflection.procedure.list`,
  * `wamp.reflection.topic.list`) costs: the URIs are kept in order as they
  * come and go (`SortedUris`), so a call sorts nothing but what changed
- * since the last, and a list past `MAX_LIST_CHARS` (1 Mi characters) is
- * refused instead of built.
+ * since the last, and a list past `MAX_LIST_CHARS` (16 Mi characters) is
+ * refused instead of built (what a caller cannot receive:
+ * tests/integration/reflection_room_test.ts).
  */
 
-import { deepEqual, equal, ok } from "node:assert/strict";
-import { ApplicationError, type Session } from "../../client/mod.ts";
+import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import type { Session } from "../../client/mod.ts";
 import { connectLocal, Router, type RouterOptions } from "../../mod.ts";
-import { MAX_LIST_CHARS } from "../../router/core/procedures.ts";
+import { CallError } from "../../router/core/errors.ts";
+import { MAX_LIST_CHARS, mergedUris, type UriList } from "../../router/core/procedures.ts";
 import { SortedUris } from "../../router/core/sorted_uris.ts";
 
 /** Runs `body` with a local session on realm1 of a router made with `options`. */
 async function withSession(
-  body: (session: Session) => Promise<void>,
+  body: (session: Session, router: Router) => Promise<void>,
   options: Partial<RouterOptions> = {},
 ): Promise<void> {
   const router = new Router({ realms: [{ name: "realm1" }], logger: () => {}, ...options });
   const session = await connectLocal(router, "realm1");
   try {
-    await body(session);
+    await body(session, router);
   } finally {
     await session.close();
     await router.close();
@@ -76,20 +78,43 @@ Deno.test("wamp.reflection.procedure.list and topic.list sort only what changed 
     equal(one, 2);
   }));
 
-Deno.test("a reflection list over MAX_LIST_CHARS (1 Mi characters) is refused with limit_exceeded, before it is built", () =>
-  withSession(async (session) => {
-    // 270 procedures of about 4,000 characters: 1.08 M characters, under 16 Mi.
-    const pad = "a".repeat(3980);
-    for (let i = 0; i < 270; i++) await session.register(`com.${pad}.p${i}`, () => {});
-    for (const what of ["procedure", "topic"] as const) {
-      if (what === "topic") {
-        for (let i = 0; i < 270; i++) await session.subscribe(`com.${pad}.t${i}`, () => {});
-      }
-      const refused = await list(session, what).then(() => undefined, (e) => e);
-      ok(refused instanceof ApplicationError, `${what}.list answered`);
-      equal(refused.uri, "cloverleaf.error.limit_exceeded");
-      equal(refused.args[0], `the ${what}s take more than ${MAX_LIST_CHARS} characters`);
+Deno.test("a reflection list over MAX_LIST_CHARS (16 Mi characters) is refused with limit_exceeded, before it is merged", () => {
+  let merged = 0;
+  const list = (chars: number, size: number): UriList => ({
+    chars,
+    size,
+    sorted: () => (merged++, chars > MAX_LIST_CHARS ? undefined : []),
+  });
+  for (
+    const lists of [[list(MAX_LIST_CHARS + 1, 4000)], [list(10, 1), list(MAX_LIST_CHARS + 1, 1)]]
+  ) {
+    throws(
+      () => mergedUris(lists, "topics"),
+      (e) =>
+        e instanceof CallError && e.uri === "cloverleaf.error.limit_exceeded" &&
+        e.message === `the topics take more than ${MAX_LIST_CHARS} characters`,
+    );
+  }
+  equal(merged, 0);
+});
+
+Deno.test("one session cannot switch wamp.reflection.topic.list or procedure.list off for the realm", () =>
+  withSession(async (victim, router) => {
+    // Under the 1 Mi bound of 99ce086, 257 retained topics of ~4,090 characters (~1.2 MB of the
+    // realm's 16 MiB retainedBytes) refused every topic.list for good: retained topics stay.
+    await victim.subscribe("com.victim.topic", () => {});
+    await victim.register("com.victim.proc", () => {});
+    const attacker = await connectLocal(router, "realm1");
+    const long = (i: number) => `com.a.${"x".repeat(4080)}${String(i).padStart(4, "0")}`;
+    for (let i = 0; i < 257; i++) {
+      await attacker.publish(long(i), { args: [] }, { retain: true, acknowledge: true });
+      await attacker.register(long(i), () => {});
     }
+    equal((await list(victim, "topic")).length, 258);
+    equal((await list(victim, "procedure")).length, 258);
+    await attacker.close();
+    equal((await list(victim, "topic")).length, 258);
+    deepEqual(await list(victim, "procedure"), ["com.victim.proc"]);
   }));
 
 Deno.test("wamp.reflection.topic.list holds the subscriptions of the realm's history rules and its retained topics", () =>

@@ -18,6 +18,7 @@ import { type MatchPolicy, prefixMatch, wildcardMatch } from "../../../wamp/mod.
 import { limitMessage, type LimitOptions, resolveLimits } from "../limits.ts";
 import { keptPublicationSize, type Publication } from "./publication.ts";
 import { SortedTopics } from "./sorted_topics.ts";
+import type { UriList } from "../procedures.ts";
 import type { SessionInfo } from "../types.ts";
 
 /** How many restricted retained events a topic keeps above its open one. */
@@ -76,14 +77,9 @@ export class RetainedEvents {
     return this.#byTopic.keys();
   }
 
-  /**
-   * The topics that have a retained event, in order (for a reflection list).
-   *
-   * @param max The most characters to list.
-   * @returns The topics, or undefined when they take more than `max`.
-   */
-  sortedTopics(max: number): readonly string[] | undefined {
-    return this.#topics.sorted(max);
+  /** The topics that have a retained event, in order (for a reflection list). */
+  get sortedTopics(): UriList {
+    return this.#topics;
   }
 
   /**

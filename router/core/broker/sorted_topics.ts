@@ -29,6 +29,16 @@ export class SortedTopics {
   #recent: string[] = [];
   #chars = 0;
 
+  /** The characters of its topics together. */
+  get chars(): number {
+    return this.#chars;
+  }
+
+  /** How many topics it holds. */
+  get size(): number {
+    return this.#sorted.length + this.#recent.length;
+  }
+
   /**
    * Adds a topic not yet in the set.
    *

@@ -7,7 +7,9 @@
  * - `list` returns `args: [topics]`: every topic or pattern with a
  *   subscription, and every topic with a retained event, sorted (each
  *   source kept in order as it changes: a call merges them), or
- *   `cloverleaf.error.limit_exceeded` past `MAX_LIST_CHARS`.
+ *   `cloverleaf.error.limit_exceeded` past `MAX_LIST_CHARS`, or
+ *   `wamp.error.payload_size_exceeded` past what the caller can receive
+ *   (`mergedUris`).
  * - `describe` takes `args: [topic]` and returns `kwargs`:
  *   `{ topic, subscriptions: [{ id, match, created, subscribers, history }],
  *   retained }`, covering the subscriptions whose topic or pattern is
@@ -25,7 +27,7 @@ import { type Dict, ErrorUri, type MatchPolicy, ReflectionUri } from "../../../w
 import type { Broker, SubscriptionObserver } from "./broker.ts";
 import type { RemoteSubscription, RemoteSubscriptions } from "../meta/remote_subscriptions.ts";
 import { CallError } from "../errors.ts";
-import { MAX_LIST_CHARS, mergedUris, type RouterProcedures } from "../procedures.ts";
+import { mergedUris, type RouterProcedures, type UriList } from "../procedures.ts";
 import type { SortedUris } from "../sorted_uris.ts";
 
 /**
@@ -70,11 +72,11 @@ export function topicReflection(
 ): RouterProcedures {
   for (const sub of broker.subscriptions()) if (sub.persistent) topics.add(sub.topic);
   return {
-    [ReflectionUri.TOPIC_LIST]: () => {
-      const lists = [broker.retained.sortedTopics(MAX_LIST_CHARS), topics.sorted()];
+    [ReflectionUri.TOPIC_LIST]: (caller) => {
+      const lists: UriList[] = [broker.retained.sortedTopics, topics];
       const others = remote();
-      if (others !== undefined) lists.push(others.topics.sorted());
-      return { args: [mergedUris(lists, "topics")] };
+      if (others !== undefined) lists.push(others.topics);
+      return { args: [mergedUris(lists, "topics", caller.sendLimit)] };
     },
     [ReflectionUri.TOPIC_DESCRIBE]: (_caller, args) => ({
       kwargs: describeTopic(broker, remote()?.values() ?? [], args[0]),

@@ -7,7 +7,8 @@
  * - `wamp.reflection.procedure.list()` → `[[uri, …]]`, the registered
  *   procedures and patterns, sorted (kept in order as they come and go:
  *   a call copies the list), or `cloverleaf.error.limit_exceeded` past
- *   `MAX_LIST_CHARS`;
+ *   `MAX_LIST_CHARS`, or `wamp.error.payload_size_exceeded` past what the
+ *   caller can receive (`mergedUris`);
  * - `wamp.reflection.procedure.describe(uri)` → kwargs `{ procedure, match,
  *   invoke, created, callees, description? }` for the registration a call
  *   to `uri` reaches (or the pattern itself), else `no_such_procedure`;
@@ -110,8 +111,8 @@ export function procedureReflection(
     return isMatchPolicy(match) ? exactly(dealer, uri, match) : undefined;
   };
   return {
-    [ReflectionUri.PROCEDURE_LIST]: () => ({
-      args: [mergedUris([catalog.uris.sorted()], "procedures")],
+    [ReflectionUri.PROCEDURE_LIST]: (caller) => ({
+      args: [mergedUris([catalog.uris], "procedures", caller.sendLimit)],
     }),
     [ReflectionUri.PROCEDURE_DESCRIBE]: (_caller, args, kwargs) => {
       const reg = find(args[0], kwargs.match);
