@@ -154,10 +154,10 @@ export class Cluster {
     });
     this.#sessions = new ClusterSessions(this.node, (out) => shell.run(out), log);
     for (const [name, realm] of shell.realms) this.#linkRpc(name, realm);
-    await table.watch((realm, procedure, match, invoke, callees, description) => {
+    await table.watch((realm, procedure, match, invoke, callees, description, definer) => {
       const dealer = rpc.dealer(realm);
       if (dealer === undefined) return;
-      shell.run(dealer.sync(procedure, match, invoke, callees, description));
+      shell.run(dealer.sync(procedure, match, invoke, callees, description, definer));
     });
     await this.node.flush(); // joined: the realms' interest (history subscriptions) is in place
   }

@@ -1,7 +1,8 @@
 /**
  * What `wamp.reflect.define` set on a registration of the shared table
- * (`registrations.ts`), in its own key `<head>.d` holding the head's epoch
- * and the description: the head, which the takeover protocol compares and
+ * (`registrations.ts`), in its own key `<head>.d` holding the head's epoch,
+ * the description and who defined it (node and session, which that node
+ * charges for it: `Descriptions.synced`): the head, which the takeover protocol compares and
  * sets, is never written for it, so a callee defining in a loop disturbs no
  * REGISTER. One write is in flight per registration; definitions arriving
  * meanwhile coalesce into the last one. A description of an epoch that is
@@ -19,6 +20,9 @@ import { encode } from "@msgpack/msgpack";
 import type { Dict } from "../wamp/mod.ts";
 import { type Described, type Kv, live, readHead } from "./registration_mirror.ts";
 
+/** A description and the session of this node that defined it. */
+type Definition = readonly [description: Dict, session: number];
+
 /** How many times a description write is tried when others write the key meanwhile. */
 const ATTEMPTS = 5;
 
@@ -35,8 +39,9 @@ export function descriptionKey(head: string): string {
 /** The descriptions of one table's registrations. */
 export class RegistrationDescriptions {
   #kv: Kv;
-  /** Heads with a write in flight → the description to write next (undefined: none). */
-  #pending = new Map<string, Dict | undefined>();
+  #node: string;
+  /** Heads with a write in flight → the description to write next and its definer (undefined: none). */
+  #pending = new Map<string, Definition | undefined>();
   /** Writes to the table (for tests). */
   writes = 0;
 
@@ -44,9 +49,11 @@ export class RegistrationDescriptions {
    * Creates it over the table's bucket.
    *
    * @param kv The bucket.
+   * @param node This node's ID, written with each description.
    */
-  constructor(kv: Kv) {
+  constructor(kv: Kv, node: string) {
     this.#kv = kv;
+    this.#node = node;
   }
 
   /**
@@ -56,15 +63,16 @@ export class RegistrationDescriptions {
    *
    * @param head The head's key.
    * @param description The description.
+   * @param session The session of this node that defined it.
    * @returns A promise that settles when this description is written or coalesced.
    */
-  async define(head: string, description: Dict): Promise<void> {
+  async define(head: string, description: Dict, session: number): Promise<void> {
     if (this.#pending.has(head)) {
-      this.#pending.set(head, description);
+      this.#pending.set(head, [description, session]);
       return;
     }
     this.#pending.set(head, undefined);
-    let next: Dict | undefined = description;
+    let next: Definition | undefined = [description, session];
     try {
       while (next !== undefined) {
         await this.#write(head, next);
@@ -82,7 +90,7 @@ export class RegistrationDescriptions {
    * description written since makes the write fail, and is kept), never
    * onto another epoch's registration.
    */
-  async #write(head: string, description: Dict): Promise<void> {
+  async #write(head: string, [description, session]: Definition): Promise<void> {
     const key = descriptionKey(head);
     let first: string | undefined;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
@@ -91,7 +99,7 @@ export class RegistrationDescriptions {
       if (!live(before)) return;
       const epoch = readHead(before.value)?.epoch;
       if (epoch === undefined || (first ??= epoch) !== epoch) return; // malformed, or the registration it was for went
-      const value = encode([epoch, description] satisfies Described);
+      const value = encode([epoch, description, this.#node, session] satisfies Described);
       this.writes++;
       const revision = await (live(current)
         ? this.#kv.update(key, value, current.revision)

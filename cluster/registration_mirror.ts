@@ -34,6 +34,7 @@ export type RegistrationChange = (
   invoke: InvocationPolicy,
   callees: readonly CalleeEntry[],
   description: Dict | undefined,
+  definer: readonly [node: string, session: number] | undefined,
 ) => void;
 
 /** A KV entry, as the table reads it. */
@@ -381,11 +382,13 @@ export class RegistrationMirror {
     }
     if (realm === undefined || procedure === undefined) return; // hashed and no head seen, or malformed
     if (head === undefined || callees.length === 0) {
-      change(realm, procedure, match as MatchPolicy, "single", [], undefined);
+      change(realm, procedure, match as MatchPolicy, "single", [], undefined, undefined);
     } else {
       // A description of an earlier epoch is not this registration's.
-      const description = described?.[0] === head.epoch ? described[1] : undefined;
-      change(realm, procedure, match as MatchPolicy, head.invoke, callees, description);
+      const current = described?.[0] === head.epoch ? described : undefined;
+      const definer = current?.length === 4 ? [current[2], current[3]] as const : undefined;
+      const policy = head.invoke;
+      change(realm, procedure, match as MatchPolicy, policy, callees, current?.[1], definer);
     }
   }
 }

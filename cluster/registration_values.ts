@@ -29,8 +29,14 @@ export interface Head {
 /** A callee's key: its epoch and entry. */
 export type Stored = [epoch: string, entry: CalleeEntry];
 
-/** A description's key (`<head>.d`): the epoch it describes and what `wamp.reflect.define` set. */
-export type Described = [epoch: string, description: Dict];
+/**
+ * A description's key (`<head>.d`): the epoch it describes, what
+ * `wamp.reflect.define` set, and the node and session that defined it
+ * (absent in what earlier versions wrote).
+ */
+export type Described =
+  | [epoch: string, description: Dict]
+  | [epoch: string, description: Dict, node: string, session: number];
 
 const POLICIES = new Set<unknown>(["single", "roundrobin", "random", "first", "last"]);
 
@@ -94,16 +100,18 @@ export function readStored(value: Uint8Array): Stored | undefined {
 }
 
 /**
- * A description key's value, when it is one: a string epoch and a dict.
+ * A description key's value, when it is one: a string epoch and a dict,
+ * then the node (a string) and session ID that defined it, if written.
  *
  * @param value The bytes stored.
- * @returns The epoch and description, or undefined when malformed.
+ * @returns The epoch and description (and definer), or undefined when malformed.
  */
 export function readDescribed(value: Uint8Array): Described | undefined {
   const described = decoded(value);
   if (
-    !Array.isArray(described) || described.length !== 2 || typeof described[0] !== "string" ||
-    !isDict(described[1])
+    !Array.isArray(described) || (described.length !== 2 && described.length !== 4) ||
+    typeof described[0] !== "string" || !isDict(described[1]) ||
+    (described.length === 4 && (typeof described[2] !== "string" || !isId(described[3])))
   ) return undefined;
   return described as Described;
 }

@@ -100,7 +100,7 @@ export class ClusterRegistrations {
     const removeHead = (key: string, sweeping?: boolean) => this.#removeHead(key, sweeping);
     this.cleanup = new RegistrationCleanup(kv, this.#mirror, this.#down, node, removeHead, log);
     this.#mirror.emptied = (key) => this.cleanup.emptied(key);
-    this.descriptions = new RegistrationDescriptions(kv);
+    this.descriptions = new RegistrationDescriptions(kv, node.id);
     const claim: Claim = (...args) => this.claim(...args); // (a test may wrap table.claim)
     this.own = new OwnCallees(kv, this.#mirror, claim, log);
   }
@@ -306,11 +306,17 @@ export class ClusterRegistrations {
   }
 
   /**
-   * Sets a registration's description (`wamp.reflect.define`), unless the
-   * registration is gone.
+   * Sets a registration's description (`wamp.reflect.define` by this
+   * node's session `session`), unless the registration is gone.
    */
-  define(realm: string, procedure: string, match: MatchPolicy, description: Dict): Promise<void> {
-    return this.descriptions.define(keyOf(realm, procedure, match), description);
+  define(
+    realm: string,
+    procedure: string,
+    match: MatchPolicy,
+    description: Dict,
+    session: number,
+  ): Promise<void> {
+    return this.descriptions.define(keyOf(realm, procedure, match), description, session);
   }
 
   /**

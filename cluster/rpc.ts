@@ -136,8 +136,8 @@ export class ClusterRpc {
       return;
     }
     if (envelope.k === "define") {
-      const { realm, procedure, match, description } = envelope;
-      this.#table.define(realm, procedure, match, description)
+      const { realm, procedure, match, description, session } = envelope;
+      this.#table.define(realm, procedure, match, description, session)
         .catch((error) => this.#host.log("warn", `Cluster: describing ${procedure}: ${error}`));
       return;
     }

@@ -111,9 +111,10 @@ export interface LimitOptions {
   historyBytes?: number;
   /**
    * The estimated size of the procedure descriptions one session defined
-   * (`wamp.reflect.define`, each at most 64 KiB) and still serves, in
-   * bytes. A definition past it is refused; replacing a description frees
-   * the old one's bytes.
+   * (`wamp.reflect.define`, each at most 64 KiB) that are still kept, in
+   * bytes, also those of registrations it left to other callees. A
+   * definition past it is refused; replacing a description, or its
+   * registration going, frees the old one's bytes.
    * @default {1048576}
    */
   descriptionBytesPerSession?: number;

@@ -73,6 +73,37 @@ Deno.test("wamp.reflect.define on the callee's node describes the procedure on e
   }
 });
 
+Deno.test("a description another node's session defines frees what this node's definer paid for the one it replaced", async () => {
+  await using c = await startCluster(2, "redefine", {
+    limits: { descriptionBytesPerSession: 25_000 },
+  });
+  const [a, b] = c.nodes;
+  const [onA, onB] = [await joinNode(a!), await joinNode(b!)];
+  const shared = { invoke: "roundrobin" as const };
+  await onA.register("com.example.shared", () => ({}), shared);
+  await onB.register("com.example.shared", () => ({}), shared);
+  await onA.register("com.example.own", () => ({}));
+  await seen(a!, "com.example.shared", 2);
+  const doc = (letter: string) => ({ doc: letter.repeat(20_000) });
+  const described = (node: typeof a, letter: string) => () =>
+    (realmOf(node!.router, "realm1")!.dealer.lookup("com.example.shared")?.description as
+      | { doc: string }
+      | undefined)?.doc[0] === letter;
+  await onA.call("wamp.reflect.define", { args: ["com.example.shared", doc("a")] });
+  await until(described(b, "a"), 5000, "a's description on B");
+  // a pays for it (20,012 of its 25,000): another 20,000 is refused.
+  await rejects(
+    onA.call("wamp.reflect.define", { args: ["com.example.own", doc("o")] }),
+    isUri("cloverleaf.error.limit_exceeded"),
+  );
+  // B's session replaces it: on A it is gone, and a paid on for it (DealerCluster.sync
+  // overwrote reg.description, leaving the charge): its next 20,000 were refused.
+  await onB.call("wamp.reflect.define", { args: ["com.example.shared", doc("b")] });
+  await until(described(a, "b"), 5000, "b's description on A");
+  await onA.call("wamp.reflect.define", { args: ["com.example.own", doc("o")] });
+  for (const session of [onA, onB]) await session.close();
+});
+
 Deno.test("Router.revokeRegistration of another node's callee revokes it on every node", async () => {
   await using c = await startCluster(3, "revoke");
   const [a, b, n3] = c.nodes;

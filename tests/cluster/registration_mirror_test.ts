@@ -31,10 +31,14 @@ async function mirrored(entries: KvEntry[]) {
   const logged: string[] = [];
   const mirror = new RegistrationMirror(new Set(), (_level, line) => logged.push(line));
   const told = new Map<string, readonly CalleeEntry[]>();
-  mirror.change = (_realm, procedure, _match, _invoke, callees) => told.set(procedure, callees);
+  const described = new Map<string, unknown[]>();
+  mirror.change = (_realm, procedure, _match, _invoke, callees, description, definer) => {
+    told.set(procedure, callees);
+    described.set(procedure, [description, definer]);
+  };
   for (const one of entries) mirror.apply(one);
   await pause(10); // the mirror tells on a timer
-  return { told, logged, mirror };
+  return { told, described, logged, mirror };
 }
 
 Deno.test("the mirror logs and skips every entry it cannot read, and tells the others", async () => {
@@ -66,6 +70,23 @@ Deno.test("the mirror logs and skips every entry it cannot read, and tells the o
   equal(told.has("x"), false); // the realm and procedure of _=ZZ._x are unknown: not told
   equal(logged.filter((l) => l.includes("malformed value")).length, 7, logged.join("\n"));
   equal(logged.filter((l) => l.includes("not a key of the table")).length, 4, logged.join("\n"));
+});
+
+Deno.test("the mirror tells a description with the node and session that defined it, when written", async () => {
+  const procedures = ["com.new", "com.old", "com.bad"];
+  const { described, logged } = await mirrored([
+    ...procedures.flatMap((p) => [
+      put(head(p), { invoke: "single", epoch: "e" }),
+      put(`${head(p)}.n1.1`, ["e", entry("n1", 1)]),
+    ]),
+    put(`${head("com.new")}.d`, ["e", { doc: 1 }, "n1", 1]),
+    put(`${head("com.old")}.d`, ["e", { doc: 2 }]), // an earlier version's: no definer
+    put(`${head("com.bad")}.d`, ["e", { doc: 3 }, "n1", "1"]),
+  ]);
+  deepEqual(described.get("com.new"), [{ doc: 1 }, ["n1", 1]]);
+  deepEqual(described.get("com.old"), [{ doc: 2 }, undefined]);
+  deepEqual(described.get("com.bad"), [undefined, undefined]);
+  equal(logged.filter((l) => l.includes("malformed value")).length, 1, logged.join("\n"));
 });
 
 Deno.test("a callee's value written over with garbage takes the callee out", async () => {

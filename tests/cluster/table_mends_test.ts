@@ -54,7 +54,7 @@ Deno.test("wamp.reflect.define in a loop: the head is never written, writes coal
     equal(await a.table.claim("r", "com.d", "exact", "single", entry(a.node.id, 1)), undefined);
     const before = (await kv.get(head("com.d")))!.revision;
     await Promise.all(
-      Array.from({ length: 100 }, (_, i) => a.table.define("r", "com.d", "exact", { n: i })),
+      Array.from({ length: 100 }, (_, i) => a.table.define("r", "com.d", "exact", { n: i }, 1)),
     );
     equal((await kv.get(head("com.d")))!.revision, before, "the head is untouched");
     ok(a.table.descriptions.writes <= 3, `${a.table.descriptions.writes} writes for 100 defines`);

@@ -179,7 +179,7 @@ Deno.test("a description written for an epoch gone never replaces the next regis
             await a.table.claim("r", "com.d", "exact", "single", entry(a.node.id, 2)),
             undefined,
           );
-          await a.table.define("r", "com.d", "exact", { next: true });
+          await a.table.define("r", "com.d", "exact", { next: true }, 2);
         }
         return read;
       },
@@ -190,7 +190,7 @@ Deno.test("a description written for an epoch gone never replaces the next regis
       keys: (filter) => kv.keys(filter),
       watch: (options) => kv.watch(options),
     };
-    await new RegistrationDescriptions(racing).define(h, { old: true });
+    await new RegistrationDescriptions(racing, a.node.id).define(h, { old: true }, 1);
     ok(raced);
     const described = await kv.get(`${h}.d`);
     ok(described !== null && described.operation === "PUT", "the next description was removed");

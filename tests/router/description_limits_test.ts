@@ -1,11 +1,11 @@
 /**
  * What `wamp.reflect.define` descriptions may hold: the realm's limits
  * `descriptionBytesPerSession` and `descriptionBytes`, and what frees
- * their bytes (replacing a description, its definer leaving the
- * registration, the registration going).
+ * their bytes (replacing a description, the registration going; not its
+ * definer leaving a registration others keep).
  */
 
-import { deepEqual, equal } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
 import { ApplicationError, type Registration, type Session } from "../../client/mod.ts";
 import { connectLocal, Router } from "../../mod.ts";
 import type { LimitOptions } from "../../router/core/limits.ts";
@@ -128,7 +128,39 @@ Deno.test("wamp.reflect.define refuses past the realm's descriptionBytes; a regi
     },
   ));
 
-Deno.test("a description's definer pays for it while it serves the registration; the realm until the registration goes", () => {
+Deno.test("a definer leaving shared registrations to another session still pays for their descriptions", () =>
+  withRouter(
+    { descriptionBytes: 200_000, descriptionBytesPerSession: 35_000 },
+    async (join) => {
+      const [a, b, honest] = [await join(), await join(), await join()];
+      const shared = { invoke: "roundrobin" as const };
+      const mine =
+        'Cannot define a description: limit "descriptionBytesPerSession" (35000) exceeded';
+      const results = [];
+      // Review 2B (5): a defined, left each registration to b and went on; a's charge was dropped
+      // as it left, so two sessions filled the realm's 16 MiB (273 descriptions of 60 KiB).
+      for (let round = 0; round < 3; round++) {
+        const held = [];
+        for (let i = 0; i < 3; i++) {
+          const uri = `com.example.r${round}.p${i}`;
+          await b.register(uri, () => {}, shared);
+          held.push(await a.register(uri, () => {}, shared));
+          results.push(await define(a, uri));
+        }
+        for (const reg of held) await reg.unregister();
+      }
+      deepEqual(results, ["ok", "ok", "ok", mine, mine, mine, mine, mine, mine]);
+      await registerMany(honest, "honest", 1);
+      equal(await define(honest, "com.example.honest.0"), "ok");
+      // The descriptions a paid for are still there, served by b.
+      const described = await honest.call("wamp.reflection.procedure.describe", {
+        args: ["com.example.r0.p2"],
+      });
+      equal((described.kwargs.description as { doc: string }).doc.length, DOC);
+    },
+  ));
+
+Deno.test("a description's definer pays for it while it is kept, after leaving the registration too; the realm until the registration goes", () => {
   const descriptions = new Descriptions({ descriptionBytesPerSession: 100, descriptionBytes: 150 });
   const table = new Registrations(sequentialIdGenerator(), Date.now, descriptions.watching());
   const [a, b] = [sessionInfo(1, ["callee"]), sessionInfo(2, ["callee"])];
@@ -145,10 +177,16 @@ Deno.test("a description's definer pays for it while it serves the registration;
     descriptions.define(b, own, { x: 1 }, 80),
     'Cannot define a description: limit "descriptionBytes" (150) exceeded',
   );
-  table.remove(a.id, shared); // a no longer serves it: a is free, the realm still holds it
-  deepEqual([descriptions.bytes(a.id), descriptions.bytes()], [0, 80]);
+  // a no longer serves it, b does: the description a paid for is kept, so a still pays for it
+  // (freed, a could define again and again on registrations it hands to b: review 2B (5)).
+  table.remove(a.id, shared);
+  deepEqual([descriptions.bytes(a.id), descriptions.bytes()], [80, 80]);
   equal(descriptions.define(b, shared, { y: 2 }, 60), undefined); // b's now, replacing a's
-  deepEqual([descriptions.bytes(b.id), descriptions.bytes()], [60, 60]);
+  deepEqual([descriptions.bytes(a.id), descriptions.bytes(b.id), descriptions.bytes()], [
+    0,
+    60,
+    60,
+  ]);
   equal(descriptions.define(b, own, {}, 40), undefined); // b at 100
 
   equal(
@@ -160,4 +198,32 @@ Deno.test("a description's definer pays for it while it serves the registration;
   deepEqual([descriptions.bytes(b.id), descriptions.bytes()], [40, 40]);
   // An internal session is limited by the realm's total only.
   equal(descriptions.define({ ...a, transport: "internal" }, own, {}, 120), undefined);
+});
+
+Deno.test("Descriptions.synced: another node's description frees what this node's session defined; its own coming back is counted again", () => {
+  const descriptions = new Descriptions({ descriptionBytesPerSession: 100, descriptionBytes: 150 });
+  const table = new Registrations(sequentialIdGenerator(), Date.now, descriptions.watching());
+  const a = sessionInfo(1, ["callee"]);
+  const reg = table.add("com.example.p", "exact", "roundrobin", a.id, {});
+  const mine = { doc: "a".repeat(30) };
+  equal(descriptions.define(a, reg, mine, 50), undefined);
+  // The table gives a's own back (decoded: another object): a still pays, the description stays.
+  const echo = structuredClone(mine);
+  table.describe(reg, echo, a.id);
+  deepEqual([descriptions.bytes(a.id), descriptions.bytes()], [50, 50]);
+  equal(reg.description, mine);
+  // Another node's session defined it after: a's is gone here, so is its charge (it paid 50 for
+  // a description no longer kept); the other node counts its own.
+  const theirs = { doc: "b" };
+  table.describe(reg, theirs, undefined);
+  deepEqual([descriptions.bytes(a.id), descriptions.bytes(), reg.description], [0, 0, theirs]);
+  table.describe(reg, theirs, undefined); // told again (a callee's change): nothing changes
+  deepEqual([descriptions.bytes(a.id), descriptions.bytes()], [0, 0]);
+  // The table ends with a's after all (the two writes raced): a pays for it again, its estimate.
+  table.describe(reg, echo, a.id);
+  const size = descriptions.bytes(a.id);
+  ok(size > 30, `${size}`);
+  deepEqual([descriptions.bytes(), reg.description], [size, echo]);
+  table.remove(a.id, reg);
+  deepEqual([descriptions.bytes(a.id), descriptions.bytes()], [0, 0]);
 });

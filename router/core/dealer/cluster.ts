@@ -179,7 +179,8 @@ export class DealerCluster {
   /**
    * The shared table changed: `entries` are the callees of (procedure,
    * match) on other nodes (empty when the registration is gone), and
-   * `description` what `wamp.reflect.define` set on any node.
+   * `description` what `wamp.reflect.define` set on any node, by the
+   * session `definer` (node, session ID) when the table says.
    */
   sync(
     procedure: string,
@@ -187,6 +188,7 @@ export class DealerCluster {
     invoke: InvocationPolicy,
     entries: readonly CalleeEntry[],
     description?: Dict,
+    definer?: readonly [node: string, session: number],
   ): Output {
     const remote = this.#remote;
     const registrations = this.#parts.registrations;
@@ -212,7 +214,10 @@ export class DealerCluster {
       present.add(entry.session);
     }
     if (reg !== undefined) remote.sort(reg.callees);
-    if (reg !== undefined && description !== undefined) reg.description = description;
+    if (reg !== undefined && description !== undefined) {
+      const mine = definer?.[0] === remote.hooks.node ? definer[1] : undefined;
+      registrations.describe(reg, description, mine); // counted as a local definition would
+    }
     return this.#parts.settle(NOTHING);
   }
 

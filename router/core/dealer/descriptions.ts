@@ -2,18 +2,24 @@
  * What the descriptions of `wamp.reflect.define` may hold (the realm's
  * limits `descriptionBytesPerSession` and `descriptionBytes`): each
  * registration's description counts its estimated size against the realm
- * until the registration goes or the description is replaced, and against
- * the session that defined it while that session is one of the
- * registration's callees.
+ * and against the session that defined it, until the registration goes or
+ * the description is replaced. The definer keeps paying after it left the
+ * registration (or the realm) that others still serve: the description it
+ * paid for is still kept, and a session could otherwise define on a shared
+ * registration, leave it to an accomplice, and define again, two sessions
+ * filling the realm's limit.
  *
- * A description another node defined (cluster mode: `DealerCluster.sync`)
- * is counted by that node's realm, not here.
+ * In a cluster (`DealerCluster.sync`, {@linkcode Descriptions.synced}) a
+ * description another node defined is counted by that node's realm, not
+ * here; one that replaces a description this node's session defined frees
+ * it here, as a local definition would; one this node's session defined
+ * that comes back after another node's is counted against it again.
  *
  * @module
  */
 
 import type { Dict } from "../../../wamp/mod.ts";
-import { limitMessage, type LimitOptions, resolveLimits } from "../limits.ts";
+import { keptPayloadSize, limitMessage, type LimitOptions, resolveLimits } from "../limits.ts";
 import type { SessionInfo } from "../types.ts";
 import type { Registration, RegistrationObserver } from "./registrations.ts";
 
@@ -26,13 +32,15 @@ export type DescriptionLimits = Pick<
 /** A description this node's session defined: its estimated size and who pays for it. */
 interface Kept {
   readonly size: number;
-  /** The session charged (undefined once it is no longer a callee of the registration). */
-  definer: number | undefined;
+  /** The session charged, while the description is kept. */
+  readonly definer: number;
 }
 
 /** The descriptions of a realm's registrations, with what they cost whom. */
 export class Descriptions {
   #kept = new Map<Registration, Kept>();
+  /** The shared table's description of a registration as last applied (cluster). */
+  #synced = new WeakMap<Registration, Dict>();
   #bySession = new Map<number, number>();
   #total = 0;
   #perSession: number;
@@ -83,7 +91,7 @@ export class Descriptions {
     }
     if (old !== undefined) this.#release(reg, old);
     this.#kept.set(reg, { size, definer: session.id });
-    this.#bySession.set(session.id, (this.#bySession.get(session.id) ?? 0) + size);
+    this.#charge(session.id, size);
     this.#total += size;
     reg.description = description;
     return undefined;
@@ -101,8 +109,36 @@ export class Descriptions {
   }
 
   /**
+   * The shared table's description of a registration (cluster mode:
+   * `DealerCluster.sync`), once per value the table holds: it replaces what
+   * this node's sessions defined, which is freed, unless one of them defined
+   * it; then it is counted against that session (its own coming back, or
+   * coming back after another node's, within its limits when defined), and
+   * a newer definition of this node's, on its way to the table, is kept.
+   *
+   * @param reg The registration.
+   * @param description The table's description.
+   * @param definer The session of this node that defined it, if one did.
+   */
+  synced(reg: Registration, description: Dict, definer: number | undefined): void {
+    if (this.#synced.get(reg) === description) return; // a callee's change: the same value
+    this.#synced.set(reg, description);
+    const kept = this.#kept.get(reg);
+    if (definer !== undefined && kept !== undefined) return; // this node's, or newer
+    if (kept !== undefined) this.#release(reg, kept);
+    reg.description = description;
+    if (definer === undefined) return;
+    const size = keptPayloadSize([description], Number.MAX_SAFE_INTEGER);
+    this.#kept.set(reg, { size, definer });
+    this.#charge(definer, size);
+    this.#total += size;
+  }
+
+  /**
    * An observer for the dealer that frees what a registration's
-   * description costs as callees leave it, then tells `observer`.
+   * description costs when the registration goes, and sets the shared
+   * table's descriptions through {@linkcode Descriptions.synced}; it tells
+   * `observer` of the callees.
    *
    * @param observer The observer told next (the registration meta events).
    * @returns The observer to give the dealer.
@@ -113,19 +149,16 @@ export class Descriptions {
       unregistered: (callee, reg, deleted) => {
         const kept = this.#kept.get(reg);
         if (kept !== undefined && deleted) this.#release(reg, kept);
-        else if (kept !== undefined && kept.definer === callee) {
-          this.#charge(callee, -kept.size);
-          kept.definer = undefined; // the realm still pays, as long as the registration stays
-        }
         observer?.unregistered(callee, reg, deleted);
       },
+      described: (reg, description, definer) => this.synced(reg, description, definer),
     };
   }
 
   #release(reg: Registration, kept: Kept): void {
     this.#kept.delete(reg);
     this.#total -= kept.size;
-    if (kept.definer !== undefined) this.#charge(kept.definer, -kept.size);
+    this.#charge(kept.definer, -kept.size);
   }
 
   #charge(session: number, bytes: number): void {

@@ -85,6 +85,7 @@ export class ProcedureCatalog {
         if (deleted) this.uris.delete(reg.procedure);
         next.unregistered(callee, reg, deleted);
       },
+      described: next.described!,
     };
   }
 }
@@ -149,6 +150,7 @@ export function procedureReflection(
           procedure: reg.procedure,
           match: reg.match,
           description: description as Dict,
+          session: caller.id,
         } satisfies RpcEnvelope,
       });
       return {};

@@ -48,6 +48,13 @@ export interface RegistrationObserver {
   registered(callee: number, reg: Registration, created: boolean): void;
   /** `callee` left `reg`; `deleted` when that removed the registration. */
   unregistered(callee: number, reg: Registration, deleted: boolean): void;
+  /**
+   * The shared table describes `reg` (cluster mode): the observer sets
+   * `reg.description` (`Descriptions.synced`); `definer` is the session of
+   * this node that defined it, if one did. Without it the description is
+   * set as it comes.
+   */
+  described?(reg: Registration, description: Dict, definer: number | undefined): void;
 }
 
 /** Registrations of one realm. */
@@ -158,6 +165,19 @@ export class Registrations {
     mine.add(reg);
     this.#observer?.registered(callee, reg, created);
     return reg;
+  }
+
+  /**
+   * Sets the description the shared table holds for a registration
+   * (cluster mode), through the observer when it takes it.
+   *
+   * @param reg The registration.
+   * @param description The description.
+   * @param definer The session of this node that defined it, if one did.
+   */
+  describe(reg: Registration, description: Dict, definer?: number): void {
+    if (this.#observer?.described === undefined) reg.description = description;
+    else this.#observer.described(reg, description, definer);
   }
 
   /**

@@ -68,7 +68,15 @@ export type RpcEnvelope =
     session: number;
     reason?: string;
   }
-  | { k: "define"; realm: string; procedure: string; match: MatchPolicy; description: Dict };
+  | {
+    k: "define";
+    realm: string;
+    procedure: string;
+    match: MatchPolicy;
+    description: Dict;
+    /** The session of this node that defined it (charged for it: `Descriptions.synced`). */
+    session: number;
+  };
 
 /**
  * The proxy identity of a session.
