@@ -183,7 +183,8 @@ function responseBody(bytes: Uint8Array, json: boolean): unknown {
  * line (`event` `http_service_failed`), an HTTP status of 400 or more a
  * `debug` line (`http_service_status`), each with the URL without its
  * query: callers cause them at will, so they are limited as failed logins
- * are.
+ * are, per the calling session's source (its `peer`), so that one noisy
+ * caller does not hide the others' failures.
  *
  * @param service The service.
  * @param logger Where those lines go (the router's log).
@@ -217,6 +218,7 @@ export function serviceProcedure(
                 realm: caller.realm,
                 session: caller.id,
                 authid: caller.authid,
+                peer: caller.peer, // the log's limit counts these lines per caller's source
                 reason,
                 event: level === "debug" ? "http_service_status" : "http_service_failed",
               }),

@@ -300,6 +300,7 @@ export class Acceptor<R extends AcceptorRealm = AcceptorRealm> {
       ...identity,
       roles: this.#roles,
       transport,
+      ...(this.#transport.peer === undefined ? {} : { peer: this.#transport.peer }),
       hello: helloAttributes(hello.details),
       ...(trustlevel === undefined ? {} : { trustlevel }),
       ...(this.#sendLimit === undefined ? {} : { sendLimit: this.#sendLimit }),

@@ -25,6 +25,12 @@ export interface SessionInfo {
   readonly roles: Dict;
   /** The transport kind (`websocket`, `local`, …). */
   readonly transport: string;
+  /**
+   * The remote address of the session's transport (`TransportInfo.peer`),
+   * when it has one: what the lines a caller causes name, so that the
+   * router's log limits them per source.
+   */
+  readonly peer?: string;
   /** The string attributes of the client's HELLO.Details, bounded (for nexus-style `eligible_<key>` filters). */
   readonly hello?: Dict;
   /** The trust level the realm's rules give this session, if any. */

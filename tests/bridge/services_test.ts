@@ -2,6 +2,8 @@ import { deepEqual, equal, rejects } from "node:assert/strict";
 import { ApplicationError, connectLocal, Router } from "../../mod.ts";
 import { resolveHttpService } from "../../bridge/config.ts";
 import { provideHttpServices } from "../../bridge/services.ts";
+import { Session } from "../../client/mod.ts";
+import { linkedPeers } from "../../transports/local.ts";
 
 /** A small REST server: GET /users/:id, POST /users (echo), anything else 404, /slow never answers. */
 function restServer(): { url: string; seen: string[]; close: () => Promise<void> } {
@@ -249,5 +251,43 @@ Deno.test("REST services: a caller's ERROR names the procedure, not the URL; the
     await session.close();
     await router.close();
     await server.shutdown();
+  }
+});
+
+Deno.test("httpServices: the log's lines name the caller's peer, so one noisy caller does not hide another's failures", async () => {
+  const closed = Deno.listen({ port: 0, hostname: "127.0.0.1" });
+  const nobody = (closed.addr as Deno.NetAddr).port;
+  closed.close();
+  const lines: Record<string, unknown>[] = [];
+  const router = new Router({
+    realms: [{ name: "realm1" }],
+    logger: (_level, _message, fields = {}) => lines.push(fields),
+  });
+  const service = { procedure: "com.example.down", url: `http://127.0.0.1:${nobody}/x` };
+  provideHttpServices(router, [resolveHttpService(service, "httpServices[0]")]);
+  const join = (peer: string) => {
+    const [routerEnd, clientEnd] = linkedPeers({
+      validate: true,
+      info: { type: "websocket", peer },
+    });
+    routerEnd.bind(router.attach(routerEnd));
+    return Session.join(clientEnd, { realm: "realm1" });
+  };
+  const noisy = await join("tcp4:10.0.0.1:5000");
+  const quiet = await join("tcp4:10.0.0.2:6000");
+  try {
+    // 15 failures of one caller, then one of another: the log takes 10 a source per 10 s, and
+    // without a peer every caller was the one source "" (the quiet caller's line was dropped).
+    for (let i = 0; i < 15; i++) await rejects(noisy.call("com.example.down"));
+    await rejects(quiet.call("com.example.down"));
+    const failed = lines.filter((fields) => fields.event === "http_service_failed");
+    deepEqual(
+      [noisy.id, quiet.id].map((id) => failed.filter((fields) => fields.session === id).length),
+      [10, 1],
+    );
+    equal(failed.find((fields) => fields.session === quiet.id)?.peer, "tcp4:10.0.0.2:6000");
+  } finally {
+    for (const session of [noisy, quiet]) await session.close();
+    await router.close();
   }
 });
