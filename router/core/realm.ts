@@ -113,8 +113,11 @@ export class Realm {
       observer: catalog.watching(registrationEvents(this.#events)),
       limits: options.limits,
       busy: context.busy ?? (() => false),
-      untrusted: (session, uri, match) =>
-        this.authorizer.reachesTrusted(session, "register", uri, { match }),
+      untrusted: (session, uri, match) => { // true refuses not_authorized: a denial to count
+        const refused = this.authorizer.reachesTrusted(session, "register", uri, { match });
+        if (refused) this.#denied();
+        return refused;
+      },
     });
     const call: AuthorizerCall = (realm, procedure, args, kwargs, done, started) => {
       const target = realm === undefined || realm === options.name ? this : realms(realm);

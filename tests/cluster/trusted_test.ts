@@ -8,6 +8,7 @@
 import { equal, rejects } from "node:assert/strict";
 import { connect } from "../../mod.ts";
 import { clusterOf, realmOf } from "../../router/router.ts";
+import { metricsOf } from "../../router/metrics.ts";
 import { ErrorUri } from "../../wamp/mod.ts";
 import { until, within } from "../_helpers/router.ts";
 import { isUri, joinNode, startCluster, tableHas } from "./_cluster.ts";
@@ -39,9 +40,12 @@ Deno.test("a REGISTER whose claim is out when a realm added meanwhile trusts a p
     name: "realm2",
     auth: { ticket: { authenticator: "com.auth.authenticate", authenticatorRealm: "realm1" } },
   });
+  const denials = metricsOf(node.router).authorizationDenials;
   release();
   await rejects(capturing, isUri(ErrorUri.NOT_AUTHORIZED));
   await control;
+  // The dealer's refusal is the router's own: counted as a denial, as the authorize-time one is.
+  equal(metricsOf(node.router).authorizationDenials, denials + 1);
   const dealer = realmOf(node.router, "realm1")!.dealer;
   equal(dealer.lookup("com.", "prefix"), undefined, "the attacker holds com.");
   equal(dealer.lookup("org.", "prefix")?.callees.length, 1);
