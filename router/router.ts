@@ -18,7 +18,7 @@ import {
   sequentialIdGenerator,
 } from "../wamp/mod.ts";
 import type { ConfigObjectOptions } from "../config/mod.ts";
-import { type RealmOptions, resolveRealmOptions } from "./core/realm_options.ts";
+import { historyWarnings, type RealmOptions, resolveRealmOptions } from "./core/realm_options.ts";
 import { CookieStore } from "./core/auth/cookie.ts";
 import {
   AuthenticationFailures,
@@ -264,6 +264,9 @@ export class Router {
     this.#realms.set(resolved.name, realm);
     this.#cluster?.link(realm);
     this.log("info", `Realm "${resolved.name}" added`, { realm: resolved.name });
+    for (const line of historyWarnings(resolved, path)) {
+      this.log("warn", line, { realm: resolved.name });
+    }
   }
 
   /** The authrole that may register and call authenticator and authorizer procedures. */

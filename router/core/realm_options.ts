@@ -14,7 +14,7 @@ import {
   type ResolvedAuthOptions,
 } from "./auth/config.ts";
 import { resolveRole, type RoleOptions } from "./authorizer.ts";
-import type { EventHistoryRule } from "./broker/event_history.ts";
+import { type EventHistoryRule, HISTORY_EVENT_OVERHEAD } from "./broker/event_history.ts";
 import { DEFAULT_LIMITS, type LimitOptions, type ResolvedLimits } from "./limits.ts";
 
 /** When the router reveals a caller or publisher to the other side. */
@@ -254,6 +254,39 @@ export function resolveRealmOptions(
   );
   c.done();
   return resolved;
+}
+
+/**
+ * What to warn of at startup: the event history rules whose `limit` their
+ * subscription cannot reach within the realm's `historyBytes`, each kept
+ * event counting `HISTORY_EVENT_OVERHEAD` (256) bytes besides its topic and
+ * payload (at most 4,096 events with the default 1 MiB); such a rule keeps
+ * fewer than it says.
+ *
+ * @param resolved The realm's resolved options.
+ * @param path Where they came from (`realms[0]`), to name each rule.
+ * @returns One line per such rule.
+ *
+ * @example
+ * ```ts
+ * import { historyWarnings, resolveRealmOptions } from "./realm_options.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const rules = [{ topic: "com.example.log", limit: 10_000 }, { topic: "com.example.few" }];
+ * const realm = resolveRealmOptions({ name: "realm1", eventHistory: rules });
+ * equal(historyWarnings(realm, "realm").length, 1);
+ * ```
+ */
+export function historyWarnings(resolved: ResolvedRealmOptions, path: string): string[] {
+  const bytes = resolved.limits.historyBytes;
+  const most = Math.floor(bytes / HISTORY_EVENT_OVERHEAD);
+  return resolved.eventHistory.flatMap((rule, i) =>
+    rule.limit <= most ? [] : [
+      `Realm "${resolved.name}": ${path}.eventHistory[${i}] (${rule.topic}) keeps at most ` +
+      `${most} events, not its limit of ${rule.limit}: each counts ${HISTORY_EVENT_OVERHEAD} ` +
+      `bytes besides its topic and payload against historyBytes (${bytes}); raise historyBytes`,
+    ]
+  );
 }
 
 const MATCH_POLICIES: readonly MatchPolicy[] = ["exact", "prefix", "wildcard"];
