@@ -125,3 +125,38 @@ Deno.test("pass over: a call its caller cancelled before it came back ends with 
   deepEqual(cluster.answer(2, result).messages, [{ to: 2, msg: result }]);
   equal(routed(cluster.bounced(back(answered))), "nothing");
 });
+
+Deno.test("pass over: a call sent back leaves no timer armed for it, routed again or refused", () => {
+  // The runner's timer table (output_runner.ts keeps one keyed as the effects say).
+  const timers = new Map<unknown, number>();
+  const run = (out: Output) => {
+    for (const e of out.effects) {
+      if (e.kind === "arm") timers.set(e.key, e.ms);
+      if (e.kind === "cancel") timers.delete(e.key);
+    }
+    return out;
+  };
+  const { dealer, cluster } = nodeA({ 20: "b", 21: "c" }, new Set(), "last");
+  const timed = (request: number) => run(dealer.call(CALLER, call(request, { timeout: 60_000 })));
+  // Sent back by 21 on c, routed to 20 on b, which answers.
+  const first = timed(1);
+  equal(routed(first), "call to c");
+  equal(timers.size, 1);
+  const second = run(cluster.bounced(back(first)));
+  equal(routed(second), "call to b");
+  equal(timers.size, 1, "the timer of the call to c went with it");
+  run(cluster.answer(2, { type: MessageType.RESULT, request: 1, details: {} }));
+  equal(timers.size, 0);
+  // Sent back by c, then by b, routed to local 11, which answers.
+  const local = run(cluster.bounced(back(run(cluster.bounced(back(timed(2)))))));
+  equal(routed(local), "INVOCATION to 11");
+  equal(timers.size, 1, "the local call's own timer");
+  const inv = local.messages[0]!.msg as { request: number };
+  run(dealer.yield(LOCAL, { type: MessageType.YIELD, request: inv.request, options: {} }));
+  equal(timers.size, 0);
+  // Cancelled, then sent back: refused canceled.
+  const cancelled = timed(3);
+  run(dealer.cancel(CALLER, { type: MessageType.CANCEL, request: 3, options: {} }));
+  equal(routed(run(cluster.bounced(back(cancelled)))), ErrorUri.CANCELED);
+  equal(timers.size, 0);
+});

@@ -96,6 +96,32 @@ export function armForwarded(
 }
 
 /**
+ * A forwarded call is over here (answered, or sent back to be routed
+ * again): it is no longer forwarded and its timer is cancelled, so the
+ * runner does not hold it for the call's whole timeout.
+ *
+ * @param calls The calls forwarded.
+ * @param caller The caller's session ID.
+ * @param request The CALL request ID.
+ * @param effects Where the `cancel` effect goes.
+ * @returns The call, or undefined when it was not forwarded.
+ */
+export function unforward(
+  calls: ForwardedCalls,
+  caller: number,
+  request: number,
+  effects: Effect[],
+): Forwarded | undefined {
+  const mine = calls.get(caller);
+  const call = mine?.get(request);
+  if (call === undefined) return undefined;
+  mine!.delete(request);
+  if (mine!.size === 0) calls.delete(caller);
+  disarmForwarded(call, effects);
+  return call;
+}
+
+/**
  * Cancels a forwarded call's timer, if it has one.
  *
  * @param call The call, over here.

@@ -18,8 +18,9 @@
 
 import { type CallMessage, ErrorUri, MessageType } from "../../../wamp/mod.ts";
 import { errorReply } from "../errors.ts";
-import { NOTHING, type Output } from "../output.ts";
+import { append, NOTHING, type Output, output } from "../output.ts";
 import type { Calls } from "./calls.ts";
+import { unforward } from "./forwarded.ts";
 import { freeCallee } from "./invocation_policy.ts";
 import type { Registrations } from "./registrations.ts";
 import type { RemoteRpc, RpcEnvelope } from "./remote.ts";
@@ -100,17 +101,18 @@ export class PassOver {
    */
   bounced(node: string, caller: number, msg: CallMessage, callee: number, forced: boolean): Output {
     const { request } = msg;
-    const mine = this.#remote.forwarded.get(caller);
+    const forwarded = this.#remote.forwarded;
     const info = this.#parts.calls.get(caller)?.info;
-    if (mine?.get(request)?.node !== node || info === undefined) return NOTHING;
+    if (forwarded.get(caller)?.get(request)?.node !== node || info === undefined) return NOTHING;
     this.#prune(caller);
     const held = this.#hold(caller, request);
-    mine.delete(request); // not forwarded any more
-    if (mine.size === 0) this.#remote.forwarded.delete(caller);
+    const out = output();
+    unforward(forwarded, caller, request, out.effects); // not forwarded any more: its timer goes
     held.passed.add(callee);
     const refuse = (uri: string, why?: string) => {
       this.ended(caller, request);
-      return { messages: [errorReply(caller, MessageType.CALL, request, uri, why)], effects: [] };
+      out.messages.push(errorReply(caller, MessageType.CALL, request, uri, why));
+      return out;
     };
     if (held.cancelled) return refuse(ErrorUri.CANCELED);
     const reg = this.#parts.registrations.best(msg.procedure);
@@ -120,8 +122,8 @@ export class PassOver {
     if (next === undefined || passed.has(next)) {
       return refuse(ErrorUri.NO_AVAILABLE_CALLEE, "the callee is not reading what it is sent");
     }
-    const out = this.#parts.calls.call(info, msg, true, forced, next);
-    if (this.#remote.forwarded.get(caller)?.has(request) !== true) this.ended(caller, request);
+    append(out, this.#parts.calls.call(info, msg, true, forced, next));
+    if (forwarded.get(caller)?.has(request) !== true) this.ended(caller, request);
     return out;
   }
 

@@ -33,6 +33,7 @@ import {
   type Forwarded,
   forwardedCall,
   type ForwardedCalls,
+  unforward,
 } from "./forwarded.ts";
 import { type CalleeEntry, type ProxyCaller, proxyOf, type RpcEnvelope } from "./rpc_envelope.ts";
 import type { Outbound, SessionInfo } from "../types.ts";
@@ -220,13 +221,10 @@ export class RemoteRpc {
   answer(to: number, msg: WampMessage): Output {
     const effects: Effect[] = [];
     if (msg.type === MessageType.RESULT || msg.type === MessageType.ERROR) {
-      const mine = this.forwarded.get(to);
-      const call = mine?.get(msg.request);
-      if (mine === undefined || call === undefined) return NOTHING; // ended (`lapsed`, timed out)
+      const call = this.forwarded.get(to)?.get(msg.request);
+      if (call === undefined) return NOTHING; // ended (`lapsed`, timed out)
       if (msg.type === MessageType.ERROR || msg.details.progress !== true) {
-        mine.delete(msg.request);
-        if (mine.size === 0) this.forwarded.delete(to);
-        disarmForwarded(call, effects);
+        unforward(this.forwarded, to, msg.request, effects);
       } else this.#arm(to, msg.request, call, effects); // the next gap
     }
     return { messages: [{ to, msg }], effects: effects.length === 0 ? NO_EFFECTS : effects };
