@@ -160,3 +160,34 @@ Deno.test("pass over: a call sent back leaves no timer armed for it, routed agai
   equal(routed(run(cluster.bounced(back(cancelled)))), ErrorUri.CANCELED);
   equal(timers.size, 0);
 });
+
+Deno.test("pass over: a call sent back by a callee that left meanwhile goes to a free callee", () => {
+  const gone = (invoke: InvocationPolicy, remote: Record<number, string>, busy: number[]) => {
+    const { dealer, cluster } = nodeA(remote, new Set(busy), invoke);
+    if (invoke === "roundrobin") dealer.call(CALLER, call(9)); // the turn of 11: 20's next
+    const forwarded = dealer.call(CALLER, call(1));
+    equal(routed(forwarded), "call to b");
+    const left = Object.entries(remote).filter(([, node]) => node !== "b");
+    cluster.sync(
+      procedure,
+      "exact",
+      invoke,
+      left.map(([session, node], at) => ({
+        node,
+        session: Number(session),
+        at: at + 2,
+        options: {},
+        features: dealerSession(LOCAL).features,
+      })),
+    );
+    return routed(cluster.bounced(back(forwarded)));
+  };
+  // [11, 20 on b]: b's busy callee 20 left; 11 is the only one, and free.
+  equal(gone("last", { 20: "b" }, []), "INVOCATION to 11");
+  // [11 busy, 20 on b, 21 on c]: from the oldest, 21 is the first free one.
+  equal(gone("first", { 20: "b", 21: "c" }, [11]), "call to c");
+  // [11, 20 on b, 21 on c]: 21's is the turn after 20's.
+  equal(gone("roundrobin", { 20: "b", 21: "c" }, []), "call to c");
+  // Every callee left but busy 11: refused, as on one router.
+  equal(gone("last", { 20: "b" }, [11]), ErrorUri.NO_AVAILABLE_CALLEE);
+});

@@ -117,7 +117,10 @@ export function chooseCallee(
  * The callee to send a call to instead of a busy one: the next one that is
  * not busy, in the policy's order from `chosen` (`last` backwards, the
  * others forwards), or `chosen` itself when all are busy or the
- * registration is not shared.
+ * registration is not shared. A `chosen` no longer among the callees (it
+ * left while its node sent the call back, `pass_over.ts`) is passed over
+ * from where the policy starts: the newest for `last`, the cursor for
+ * `roundrobin`, the oldest for the others.
  *
  * @param reg The registration.
  * @param chosen The callee the policy picked.
@@ -131,9 +134,13 @@ export function freeCallee(
 ): number | undefined {
   if (chosen === undefined || reg.invoke === "single" || !busy(chosen)) return chosen;
   const { callees } = reg;
-  const at = callees.indexOf(chosen);
+  let at = callees.indexOf(chosen);
+  const gone = at === -1 ? 1 : 0; // then every callee is looked at
+  if (gone) {
+    at = reg.invoke === "last" ? callees.length : reg.invoke === "roundrobin" ? reg.next - 1 : -1;
+  }
   const step = reg.invoke === "last" ? callees.length - 1 : 1;
-  for (let i = 1; i < callees.length; i++) {
+  for (let i = 1; i < callees.length + gone; i++) {
     const index = (at + i * step) % callees.length;
     if (busy(callees[index]!)) continue;
     // Round-robin goes on after the callee that took the call.
