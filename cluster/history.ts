@@ -29,9 +29,9 @@
 
 import type { EventHistoryRule } from "../router/core/broker/event_history.ts";
 import { publicationFrom } from "../router/core/broker/publication.ts";
+import { captures } from "../router/core/permissions.ts";
 import type { Realm } from "../router/core/realm.ts";
 import type { Logger } from "../router/core/types.ts";
-import { prefixMatch, wildcardMatch } from "../wamp/uri.ts";
 import type { ClusterNode } from "./node.ts";
 import { decodeEnvelopes } from "./pubsub.ts";
 import { escapeToken, interestExact, interestSubjects } from "./subjects.ts";
@@ -115,14 +115,7 @@ interface Copies {
 
 /** Whether a rule covers a topic (the broker's matching). */
 function covered(rule: EventHistoryRule, topic: string): boolean {
-  switch (rule.match ?? "exact") {
-    case "prefix":
-      return prefixMatch(rule.topic, topic);
-    case "wildcard":
-      return wildcardMatch(rule.topic, topic);
-    default:
-      return rule.topic === topic;
-  }
+  return captures(rule.topic, rule.match, topic);
 }
 
 /** Milliseconds a starting node waits for a stream to be read back. */

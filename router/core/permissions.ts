@@ -210,11 +210,13 @@ function sameShape(own: readonly string[], parts: readonly string[], covers: boo
 
 /**
  * Whether a registration of `pattern` could receive calls to `procedure`
- * (the router's own trusted procedures are guarded with it).
+ * (the router's own trusted procedures are guarded with it); for topics,
+ * whether a subscription or an `eventHistory` rule of `pattern` covers a
+ * topic (`cluster/history.ts`).
  *
  * @param pattern The registered URI or pattern.
  * @param match Its match policy (absent: exact; an unknown one captures everything).
- * @param procedure A procedure URI.
+ * @param procedure A procedure URI (or a topic).
  * @returns True when calls to `procedure` could reach it.
  *
  * @example
