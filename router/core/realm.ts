@@ -136,6 +136,7 @@ export class Realm {
       details: (id) => this.#details(id),
       finish: (out) => this.#finish(out),
       denied: this.#denied,
+      congested: () => this.#events.congested,
     });
     this.#members = new Members({
       options,
@@ -226,7 +227,10 @@ export class Realm {
    * waiting for an authorization).
    */
   receive(session: SessionInfo, msg: RealmRequest, fresh = true, queued = true): Output {
-    return this.#finish(this.#requests.receive(session, msg, fresh, queued));
+    // The meta events it causes go out now: its connection's turn pays for them.
+    return this.#finish(
+      this.#events.paid(() => this.#requests.receive(session, msg, fresh, queued)),
+    );
   }
 
   /**
@@ -325,7 +329,7 @@ export class Realm {
    * @returns The meta events to deliver.
    */
   join(member: RealmMember): Output {
-    this.#members.join(member);
+    this.#events.paid(() => this.#members.join(member));
     return this.#finish(NOTHING);
   }
 

@@ -180,6 +180,7 @@ export class Members {
     if (member === undefined) return NOTHING;
     this.#members.delete(id);
     const realm = this.#realm;
+    const events = realm.events;
     let out: Output = NOTHING;
     const depart = () => {
       realm.broker.removeSession(id);
@@ -187,13 +188,15 @@ export class Members {
       // on_leave follows its testaments, which may go out in later turns (by then the connection
       // may carry another session: its identity is taken now, slim, as the queue keeps it).
       const info = departed(member.info);
-      const left = () => this.#sessionMeta.left(info, quiet);
+      const left = () => events.departing(id, () => this.#sessionMeta.left(info, quiet));
       // Sessions that left through one connection take one turn among those waiting.
       const later = this.#testaments.fire(info, left, member.peer);
       if (later !== undefined) out = { messages: out.messages, effects: [...out.effects, later] };
     };
-    if (quiet || realm.closing()) realm.events.muted(depart);
-    else depart();
+    // Its meta events go to a lane of its own: no other session's message waits behind them.
+    const leave = () => events.departing(id, depart);
+    if (quiet || realm.closing()) events.muted(leave);
+    else leave();
     const stopped = realm.authorizer.forget(id); // decisions it waited for: calls cancelled
     realm.requests.forget(id);
     if (stopped === NOTHING) return out;

@@ -18,6 +18,7 @@ import {
   type Dict,
   type ErrorMessage,
   ErrorUri,
+  isReservedUri,
   MAX_URI_LENGTH,
   MessageType,
   messageTypeName,
@@ -34,6 +35,7 @@ import type { Broker } from "./broker/broker.ts";
 import type { Dealer } from "./dealer/dealer.ts";
 import { errorReply } from "./errors.ts";
 import { keptPayloadSize } from "./limits.ts";
+import { MAX_QUEUED_BYTES } from "./meta/events.ts";
 import { append, messagesOnly, NOTHING, type Output, output } from "./output.ts";
 import type { SessionInfo } from "./types.ts";
 
@@ -70,6 +72,12 @@ export interface RequestRealm {
   finish(out: Output): Output;
   /** Counts a request refused as not authorized (`RealmContext.denied`). */
   denied(): void;
+  /**
+   * Whether the realm's meta events waiting for later turns are over their
+   * bound (`meta/events.ts`): a subscription or registration would add to
+   * them when its session leaves, so new ones are refused meanwhile.
+   */
+  congested?(): boolean;
 }
 
 /** A request that needs authorization. */
@@ -204,8 +212,13 @@ export class Requests {
       case MessageType.PUBLISH:
         return messagesOnly(realm.broker.publish(info, msg, disclose ? DISCLOSE : PLAIN));
       case MessageType.SUBSCRIBE:
+        // Subscriptions to wamp.* topics fire no meta events: a watcher may always subscribe.
+        if (realm.congested?.() === true && !isReservedUri(msg.topic)) {
+          return this.#congested(info, msg);
+        }
         return messagesOnly(realm.broker.subscribe(info, msg));
       case MessageType.REGISTER:
+        if (realm.congested?.() === true) return this.#congested(info, msg);
         return realm.dealer.registerRequest(info, msg);
       case MessageType.CALL:
         return realm.call(info, msg, true, disclose);
@@ -253,6 +266,17 @@ export class Requests {
   #refused(info: SessionInfo, msg: Authorized, uri: string, why: string): Output {
     if (msg.type === MessageType.PUBLISH && msg.options.acknowledge !== true) return NOTHING;
     return messagesOnly([errorReply(info.id, msg.type, msg.request, uri, why)]);
+  }
+
+  /** ERROR `limit_exceeded` for a SUBSCRIBE or REGISTER while the realm's meta events wait. */
+  #congested(info: SessionInfo, msg: SubscribeMessage | RegisterMessage): Output {
+    const what = msg.type === MessageType.SUBSCRIBE ? "subscribe" : "register";
+    return this.#refused(
+      info,
+      msg,
+      ErrorUri.LIMIT_EXCEEDED,
+      `Cannot ${what}: the realm's meta events waiting to go out are over ${MAX_QUEUED_BYTES} bytes; try again later`,
+    );
   }
 
   /** A dynamic decision arrived: apply it, then handle the held requests. */
