@@ -227,3 +227,22 @@ Deno.test("Descriptions.synced: another node's description frees what this node'
   table.remove(a.id, reg);
   deepEqual([descriptions.bytes(a.id), descriptions.bytes()], [0, 0]);
 });
+
+Deno.test("Descriptions: a session left past its limit by two nodes' racing definitions may still define smaller ones", () => {
+  const LIMIT = 100_000;
+  const d = new Descriptions({ descriptionBytesPerSession: LIMIT });
+  const x = sessionInfo(7, ["callee"]);
+  type Kept = Parameters<Descriptions["define"]>[1];
+  const regs = Array.from({ length: 4 }, () => ({ procedure: "p" }) as unknown as Kept);
+  const doc = (c: string) => ({ doc: c.repeat(45_000) });
+  const SIZE = 45_012;
+  for (const reg of regs.slice(0, 2)) equal(d.define(x, reg, doc("a"), SIZE), undefined);
+  // Another node's session defines over both: x's charge is freed here, so it defines two more.
+  for (const reg of regs.slice(0, 2)) d.synced(reg, doc("b"), undefined);
+  for (const reg of regs.slice(2)) equal(d.define(x, reg, doc("c"), SIZE), undefined);
+  // x's own writes win the race after all (retried at the new revision): charged again.
+  for (const reg of regs.slice(0, 2)) d.synced(reg, doc("a"), x.id);
+  ok(d.bytes(x.id) > LIMIT, `x pays ${d.bytes(x.id)}`);
+  equal(d.define(x, regs[0]!, { x: 1 }, 10), undefined, "a smaller description goes through");
+  ok(d.define(x, regs[1]!, doc("d"), SIZE + 1) !== undefined, "a larger one is refused");
+});

@@ -79,14 +79,17 @@ export class Descriptions {
     const old = this.#kept.get(reg);
     const mine = this.#bySession.get(session.id) ?? 0;
     const freed = old !== undefined && old.definer === session.id ? old.size : 0;
-    if (session.transport !== "internal" && mine - freed + size > this.#perSession) {
+    // A definition that shrinks what it pays goes through: a race of two nodes' definitions
+    // can leave a session past its limit (`synced`), and it may always pay less.
+    const over = mine - freed + size > this.#perSession && size > freed;
+    if (session.transport !== "internal" && over) {
       return limitMessage(
         "define a description",
         "descriptionBytesPerSession",
         this.#perSession,
       );
     }
-    if (this.#total - (old?.size ?? 0) + size > this.#max) {
+    if (this.#total - (old?.size ?? 0) + size > this.#max && size > (old?.size ?? 0)) {
       return limitMessage("define a description", "descriptionBytes", this.#max);
     }
     if (old !== undefined) this.#release(reg, old);
