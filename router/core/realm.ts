@@ -217,8 +217,7 @@ export class Realm {
    * @param msg PUBLISH, SUBSCRIBE, UNSUBSCRIBE, REGISTER, UNREGISTER, CALL,
    * CANCEL, YIELD, or ERROR for an INVOCATION.
    * @param fresh For CALL: whether its request ID is new in the session's
-   * sequence; an old one is only acceptable as the continuation of a
-   * progressive call.
+   * sequence (an old one only continues a progressive call).
    * @param queued Whether it waits behind requests held for an
    * authorization (false for what the router answers for a session).
    * @returns What happens.
@@ -227,10 +226,14 @@ export class Realm {
    * waiting for an authorization).
    */
   receive(session: SessionInfo, msg: RealmRequest, fresh = true, queued = true): Output {
-    // The meta events it causes go out now: its connection's turn pays for them.
-    return this.#finish(
-      this.#events.paid(() => this.#requests.receive(session, msg, fresh, queued)),
-    );
+    this.#events.paying++; // the meta events it causes go out now: its turn pays for them
+    let out: Output;
+    try {
+      out = this.#requests.receive(session, msg, fresh, queued);
+    } finally {
+      this.#events.paying--;
+    }
+    return this.#finish(out);
   }
 
   /**

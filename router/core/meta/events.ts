@@ -90,11 +90,32 @@ export class MetaEvents {
   #broker: () => Broker;
   #publisher: () => SessionInfo;
   #resume: (() => Output) | undefined;
-  /** Meta events of the message being handled ({@linkcode MetaEvents.paid}): all go out with it. */
+  /** Meta events of the message being handled ({@linkcode MetaEvents.paying}): all go out with it. */
   #now: Pending[] = [];
   /** The others: by the session that left (its testaments too), or the realm's own. */
   #lanes = new Lanes<Pending>();
-  #paying = 0;
+  /**
+   * How many session messages (or joins) are being handled (the realm
+   * counts each up before and down after): the meta events they cause all
+   * go out at the next flush, in the turn that handles them, however many
+   * EVENTs they lead to (those of sessions they make leave excepted). A
+   * counter rather than a callback: it is on every message's path.
+   */
+  paying = 0;
+
+  /**
+   * Runs a session's join as {@linkcode MetaEvents.paying} counts a message.
+   *
+   * @param fn Joins it.
+   */
+  paid(fn: () => void): void {
+    this.paying++;
+    try {
+      fn();
+    } finally {
+      this.paying--;
+    }
+  }
   /** The session leaving now ({@linkcode MetaEvents.departing}): its lane takes the events. */
   #leaving: number | undefined;
   /** Whether the timer fired: the next flush serves the waiting lanes. */
@@ -159,7 +180,7 @@ export class MetaEvents {
       args: args(),
     };
     const leaving = this.#leaving;
-    if (leaving === undefined && this.#paying > 0) {
+    if (leaving === undefined && this.paying > 0) {
       return void this.#now.push({ from, msg, internal: true, size: 0 });
     }
     this.#lanes.push(leaving ?? this, { from, msg, internal: true, size: queuedSize(msg) });
@@ -214,23 +235,6 @@ export class MetaEvents {
       fn();
     } finally {
       this.#muted--;
-    }
-  }
-
-  /**
-   * Runs a session's message (or its join): the meta events it causes all
-   * go out at the next flush, in the turn that handles it, however many
-   * EVENTs they lead to (those of sessions it makes leave excepted).
-   *
-   * @param fn Handles the message.
-   * @returns What `fn` returns.
-   */
-  paid<T>(fn: () => T): T {
-    this.#paying++;
-    try {
-      return fn();
-    } finally {
-      this.#paying--;
     }
   }
 
