@@ -225,10 +225,13 @@ export async function subscribe(
       heldBytes -= bytes.length;
       push(bytes);
     }
-    for (const live of held?.filter(carried) ?? []) {
-      held!.splice(held!.indexOf(live), 1); // sent from history
-      heldBytes -= live.bytes.length;
+    if (held === undefined) return;
+    const kept: typeof held = [];
+    for (const live of held) {
+      if (!carried(live)) kept.push(live);
+      else heldBytes -= live.bytes.length; // sent from history
     }
+    held = kept;
   };
   /** After history: the live events held meanwhile, each once the reader has room for it. */
   const flush = async (sent: Set<number>) => {
@@ -346,14 +349,13 @@ interface HistoryItem {
 
 /**
  * The events after `after` in the subscription's history, oldest first, a
- * page at a time: one `get_events` answer holds at most what its
- * `limit_exceeded` says fits (`router/core/broker/history_answer.ts`), and
- * each next one asks for those after the last, up to the newest event the
- * history held when paging began (`until_publication`), so it reads at most
- * what the history held then: while publications push each page's last
- * event out, the next starts at the oldest kept, and would go on as long as
- * they do. Newer events came live (held, or counted as dropped). A call
- * that fails throws, after the pages read before it.
+ * page at a time: a refused answer is asked again for what its
+ * `limit_exceeded` says fits (that page only), and each next page for those
+ * after the last, up to the newest event the history held when paging began
+ * (`until_publication`): while publications push each page's last event out,
+ * the next starts at the oldest kept, and would go on as long as they do.
+ * Newer events came live (held, or counted as dropped). A call that fails
+ * throws, after the pages read before it.
  */
 async function* history(
   session: Session,
@@ -363,21 +365,23 @@ async function* history(
   const ask = async (kwargs: Record<string, number | boolean>) =>
     (await session.call("wamp.subscription.get_events", { args: [subscription], kwargs }))
       .args as HistoryItem[];
-  let limit: number | undefined;
+  let limit: number | undefined; // what fit the page refused: for that page only
   let until: number | undefined;
   for (;;) {
+    const asked = limit;
+    limit = undefined;
     let page: HistoryItem[];
     try {
       page = await ask({
         after_publication: after,
-        ...(limit === undefined ? {} : { limit }),
+        ...(asked === undefined ? {} : { limit: asked }),
         ...(until === undefined ? {} : { until_publication: until }),
       });
     } catch (error) {
       const fit = error instanceof ApplicationError && error.uri === ErrorUri.LIMIT_EXCEEDED
         ? error.kwargs.limit
         : undefined;
-      if (typeof fit !== "number" || fit < 1 || fit === limit) throw error;
+      if (typeof fit !== "number" || fit < 1 || fit === asked) throw error;
       limit = fit; // asked again for as many as fit
       if (until === undefined) {
         const newest = (await ask({ reverse: true, limit: 1 }))[0];
@@ -388,7 +392,7 @@ async function* history(
     }
     if (page.length > 0) yield page;
     const last = page.at(-1)?.publication;
-    if (limit === undefined || page.length < limit || last === until) return;
+    if (asked === undefined || page.length < asked || last === until) return;
     after = last!;
   }
 }

@@ -345,3 +345,37 @@ function readAll(response: Response) {
   })();
   return { reader, reading, text: () => received };
 }
+
+Deno.test("SSE: a refusal's fit limits the refused page only: two events that fit an answer only one at a time do not make the rest one call each", async () => {
+  let calls = 0;
+  await using t = await start((_s, uri, action) => {
+    if (uri === "wamp.subscription.get_events" && action === "call") calls++;
+    return true;
+  }, 1000);
+  const publish = async (args: unknown[], kwargs: Record<string, unknown> = {}) =>
+    (await t.publisher.publish(TOPIC, { args, kwargs }, { acknowledge: true }))!;
+  // 40,000 keys each: one fits an answer (65,471 keys), two do not: the fit is 1.
+  const big = Object.fromEntries(Array.from({ length: 40_000 }, (_, i) => [`k${i}`, 0]));
+  const ids = [await publish(["e0"]), await publish(["b1"], big), await publish(["b2"], big)];
+  for (let i = 0; i < 200; i++) ids.push(await publish([i]));
+  const response = await fetch(`${t.base}/sse?topic=${TOPIC}`, {
+    headers: { authorization: `Bearer ${TOKEN}`, "last-event-id": String(ids[0]) },
+    signal: AbortSignal.timeout(15_000),
+  });
+  const { reader, reading, text } = readAll(response);
+  try {
+    const seen = () => [...text().matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    const deadline = Date.now() + 10_000;
+    while (seen().length < ids.length - 1) {
+      if (Date.now() > deadline) throw new Error(`got ${seen().length}: ${text().slice(-300)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    deepEqual(seen(), ids.slice(1));
+    // Refused, the newest asked, b1 alone, refused again (b2 and the rest), b2 alone, the rest:
+    // the fit kept for every page made it one call per event (203).
+    ok(calls <= 8, `${calls} get_events calls`);
+  } finally {
+    await reader.cancel().catch(() => {});
+    await reading.catch(() => {});
+  }
+});
