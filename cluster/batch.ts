@@ -185,8 +185,10 @@ export class Batches {
     }
     const last = this.#queue.at(-1);
     // Joins the last batch while it is under the cap, and as long as the whole fits NATS.
-    const fits = (held: Batch) => held.bytes < cap && 1 + held.bytes + data.length + 4 <= max;
-    if (last !== undefined && last.subject === subject && fits(last)) {
+    if (
+      last !== undefined && last.subject === subject && last.bytes < cap &&
+      1 + last.bytes + data.length + 4 <= max
+    ) {
       last.parts.push(data);
       last.bytes += data.length + 4;
     } else this.#queue.push({ subject, parts: [data], bytes: data.length + 4 });

@@ -336,12 +336,8 @@ export class LongPollService {
 
   async #open(request: Request, headers: Headers, peer?: string): Promise<Response> {
     const body = await readWithin(request, MAX_OPEN_BODY, this.#bodyTimeout).catch(() => null);
-    if (body === null || body === "late") {
-      // Its client gone mid-body, or not whole within bodyTimeout.
-      return body === null
-        ? answer(400, headers, "Request body incomplete")
-        : refusal(408, headers);
-    }
+    if (body === null) return answer(400, headers, "Request body incomplete"); // its client gone
+    if (body === "late") return refusal(408, headers); // not whole within bodyTimeout
     if (body === undefined) return answer(413, headers, "Request body too large");
     if (this.#closed) return answer(503, headers, "Service is closing");
     if (this.#maxTransports > 0 && this.#transports.size >= this.#maxTransports) {
@@ -384,8 +380,9 @@ export class LongPollService {
     }
     try {
       const limit = transport.bodyLimit(this.#maxMessageSize);
-      // A listener read the body already; a program's own server may hand on one still coming.
-      const bytes = await readWithin(request, limit, this.#bodyTimeout).catch(() => null);
+      // A listener admitted it and read its body; a program's own server may hand on one coming.
+      const ms = admission === undefined ? this.#bodyTimeout : 0;
+      const bytes = await readWithin(request, limit, ms).catch(() => null);
       let status: number;
       if (bytes === null) status = 400; // the client went away mid-body
       else if (bytes === "late") status = 408;
