@@ -77,7 +77,7 @@ export interface RequestRealm {
    * bound (`meta/events.ts`): a subscription or registration would add to
    * them when its session leaves, so new ones are refused meanwhile.
    */
-  congested?(): boolean;
+  congested(): boolean;
 }
 
 /** A request that needs authorization. */
@@ -213,12 +213,12 @@ export class Requests {
         return messagesOnly(realm.broker.publish(info, msg, disclose ? DISCLOSE : PLAIN));
       case MessageType.SUBSCRIBE:
         // Subscriptions to wamp.* topics fire no meta events: a watcher may always subscribe.
-        if (realm.congested?.() === true && !isReservedUri(msg.topic)) {
+        if (realm.congested() && !isReservedUri(msg.topic)) {
           return this.#congested(info, msg);
         }
         return messagesOnly(realm.broker.subscribe(info, msg));
       case MessageType.REGISTER:
-        if (realm.congested?.() === true) return this.#congested(info, msg);
+        if (realm.congested()) return this.#congested(info, msg);
         return realm.dealer.registerRequest(info, msg);
       case MessageType.CALL:
         return realm.call(info, msg, true, disclose);

@@ -60,7 +60,8 @@ export class Descriptions {
 
   /**
    * Sets a registration's description, replacing (and freeing) the one it
-   * had, unless that would take the session or the realm past its limit.
+   * had, unless that would take the session or the realm past its limit
+   * (one that costs no more than what it replaces always goes through).
    * Sessions of the router itself are not limited per session.
    *
    * @param session The defining session, a callee of `reg`.
