@@ -348,14 +348,13 @@ interface HistoryItem {
 }
 
 /**
- * The events after `after` in the subscription's history, oldest first, a
- * page at a time: a refused answer is asked again for what its
- * `limit_exceeded` says fits (that page only), and each next page for those
- * after the last, up to the newest event the history held when paging began
- * (`until_publication`): while publications push each page's last event out,
- * the next starts at the oldest kept, and would go on as long as they do.
- * Newer events came live (held, or counted as dropped). A call that fails
- * throws, after the pages read before it.
+ * The events after `after` in the subscription's history, oldest first, a page at a time, up
+ * to the newest event the history held when paging began (`until_publication`: else, while
+ * publications push each page's last event out, it would go on as long as they do). A refused
+ * answer is asked again for what its `limit_exceeded` says fits; pages double after `streak`
+ * full ones in a row, which doubles each time a doubled page is refused: about one refusal per
+ * doubling, all events large or a few. Newer events came live (held, or counted as dropped).
+ * A call that fails throws, after the pages read before it.
  */
 async function* history(
   session: Session,
@@ -365,24 +364,24 @@ async function* history(
   const ask = async (kwargs: Record<string, number | boolean>) =>
     (await session.call("wamp.subscription.get_events", { args: [subscription], kwargs }))
       .args as HistoryItem[];
-  let limit: number | undefined; // what fit the page refused: for that page only
+  let limit: number | undefined;
   let until: number | undefined;
+  let [streak, full, grown] = [1, 0, false];
   for (;;) {
-    const asked = limit;
-    limit = undefined;
     let page: HistoryItem[];
     try {
       page = await ask({
         after_publication: after,
-        ...(asked === undefined ? {} : { limit: asked }),
+        ...(limit === undefined ? {} : { limit }),
         ...(until === undefined ? {} : { until_publication: until }),
       });
     } catch (error) {
       const fit = error instanceof ApplicationError && error.uri === ErrorUri.LIMIT_EXCEEDED
         ? error.kwargs.limit
         : undefined;
-      if (typeof fit !== "number" || fit < 1 || fit === asked) throw error;
-      limit = fit; // asked again for as many as fit
+      if (typeof fit !== "number" || fit < 1 || fit === limit) throw error;
+      if (grown) streak *= 2;
+      [limit, full, grown] = [fit, 0, false]; // asked again for as many as fit
       if (until === undefined) {
         const newest = (await ask({ reverse: true, limit: 1 }))[0];
         if (newest === undefined) return;
@@ -392,7 +391,9 @@ async function* history(
     }
     if (page.length > 0) yield page;
     const last = page.at(-1)?.publication;
-    if (asked === undefined || page.length < asked || last === until) return;
+    if (limit === undefined || page.length < limit || last === until) return;
     after = last!;
+    grown = ++full >= streak;
+    if (grown) [limit, full] = [limit * 2, 0];
   }
 }

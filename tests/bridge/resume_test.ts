@@ -371,9 +371,42 @@ Deno.test("SSE: a refusal's fit limits the refused page only: two events that fi
       await new Promise((r) => setTimeout(r, 10));
     }
     deepEqual(seen(), ids.slice(1));
-    // Refused, the newest asked, b1 alone, refused again (b2 and the rest), b2 alone, the rest:
-    // the fit kept for every page made it one call per event (203).
-    ok(calls <= 8, `${calls} get_events calls`);
+    // Refused, the newest asked, b1 alone, then pages doubling (2, 4, ... 128): the fit kept for
+    // every page made it one call per event (204).
+    ok(calls <= 12, `${calls} get_events calls`);
+  } finally {
+    await reader.cancel().catch(() => {});
+    await reading.catch(() => {});
+  }
+});
+
+Deno.test("SSE: a resume of events that each fit an answer only alone takes about one call each", async () => {
+  let calls = 0;
+  await using t = await start((_s, uri, action) => {
+    if (uri === "wamp.subscription.get_events" && action === "call") calls++;
+    return true;
+  }, 1000);
+  const big = Object.fromEntries(Array.from({ length: 40_000 }, (_, i) => [`k${i}`, 0]));
+  const ids = [(await t.publisher.publish(TOPIC, { args: [0] }, { acknowledge: true }))!];
+  for (let i = 0; i < 30; i++) {
+    ids.push((await t.publisher.publish(TOPIC, { kwargs: big }, { acknowledge: true }))!);
+  }
+  const response = await fetch(`${t.base}/sse?topic=${TOPIC}`, {
+    headers: { authorization: `Bearer ${TOKEN}`, "last-event-id": String(ids[0]) },
+    signal: AbortSignal.timeout(15_000),
+  });
+  const { reader, reading, text } = readAll(response);
+  try {
+    const seen = () => [...text().matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    const deadline = Date.now() + 10_000;
+    while (seen().length < 30) {
+      if (Date.now() > deadline) throw new Error(`got ${seen().length}: ${text().slice(-300)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    deepEqual(seen(), ids.slice(1));
+    // 30 pages of one, the newest asked, and a refusal per doubling (log2 30): a refusal before
+    // each page (every page asked for all its history holds) took 60.
+    ok(calls <= 30 + 1 + 1 + 5, `${calls} get_events calls`);
   } finally {
     await reader.cancel().catch(() => {});
     await reading.catch(() => {});
