@@ -13,6 +13,7 @@ import { decode } from "@msgpack/msgpack";
 import type { Dict, InvocationPolicy } from "../wamp/mod.ts";
 import { isId } from "../wamp/mod.ts";
 import type { CalleeEntry } from "../router/core/dealer/remote.ts";
+import { isDict } from "../router/core/meta/args.ts";
 
 /** A registration's head in the table. */
 export interface Head {
@@ -39,9 +40,6 @@ export type Described =
   | [epoch: string, description: Dict, node: string, session: number];
 
 const POLICIES = new Set<unknown>(["single", "roundrobin", "random", "first", "last"]);
-
-const isDict = (value: unknown): value is Dict =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** The value decoded, or undefined when it is not msgpack. */
 function decoded(value: Uint8Array): unknown {
