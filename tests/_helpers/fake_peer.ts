@@ -5,7 +5,9 @@
  * @module
  */
 
-import type { Peer, TransportInfo, WampMessage } from "../../wamp/mod.ts";
+import { MessageType, type Peer, type TransportInfo, type WampMessage } from "../../wamp/mod.ts";
+import type { Router } from "../../router/router.ts";
+import type { Connection } from "../../router/connection.ts";
 
 /** A recording peer. */
 export class FakePeer implements Peer {
@@ -49,4 +51,30 @@ export class FakePeer implements Peer {
   take(): WampMessage[] {
     return this.sent.splice(0);
   }
+}
+
+/** A session of a {@linkcode FakePeer} on a router, and the peer. */
+export interface FakeSession {
+  /** What the router sent it. */
+  peer: FakePeer;
+  /** The router's end, to hand it messages. */
+  session: Connection;
+}
+
+/**
+ * Attaches a {@linkcode FakePeer} to `router` and sends its HELLO to
+ * `realm1` with every client role.
+ *
+ * @param router The router.
+ * @returns The peer and its connection.
+ */
+export function joinFake(router: Router): FakeSession {
+  const peer = new FakePeer();
+  const session = router.attach(peer) as Connection;
+  session.receive({
+    type: MessageType.HELLO,
+    realm: "realm1",
+    details: { roles: { subscriber: {}, callee: {}, caller: {}, publisher: {} } },
+  });
+  return { peer, session };
 }

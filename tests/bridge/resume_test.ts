@@ -208,24 +208,9 @@ Deno.test("SSE: a resume whose history is more than one get_events answer holds 
   for (let i = 0; i < 31; i++) {
     ids.push((await t.publisher.publish(TOPIC, { args: [i], kwargs }, { acknowledge: true }))!);
   }
-  const response = await fetch(`${t.base}/sse?topic=${TOPIC}`, {
-    headers: { authorization: `Bearer ${TOKEN}`, "last-event-id": String(ids[0]) },
-    signal: AbortSignal.timeout(15_000),
-  });
-  const { reader, reading, text } = readAll(response);
-  try {
-    const seen = () => [...text().matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
-    const deadline = Date.now() + 10_000;
-    while (seen().length < 30) {
-      if (Date.now() > deadline) throw new Error(`got ${seen().length}: ${text().slice(-300)}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    deepEqual(seen(), ids.slice(1)); // each once, in the order published
-    ok(!text().includes("no history"), text().slice(0, 300));
-  } finally {
-    await reader.cancel().catch(() => {});
-    await reading.catch(() => {});
-  }
+  const { ids: seen, text } = await resumed(t.base, ids[0]!, 30);
+  deepEqual(seen, ids.slice(1)); // each once, in the order published
+  ok(!text.includes("no history"), text.slice(0, 300));
 });
 
 Deno.test("SSE: a resume reads past an event no get_events answer can hold, and sends what it read if a page fails", async () => {
@@ -346,6 +331,34 @@ function readAll(response: Response) {
   return { reader, reading, text: () => received };
 }
 
+/**
+ * Resumes an SSE stream after `after` and reads it until it carried `count`
+ * event IDs (10 s at most): the IDs, in the order sent, and the whole text.
+ */
+async function resumed(
+  base: string,
+  after: number,
+  count: number,
+): Promise<{ ids: number[]; text: string }> {
+  const response = await fetch(`${base}/sse?topic=${TOPIC}`, {
+    headers: { authorization: `Bearer ${TOKEN}`, "last-event-id": String(after) },
+    signal: AbortSignal.timeout(15_000),
+  });
+  const { reader, reading, text } = readAll(response);
+  try {
+    const seen = () => [...text().matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    const deadline = Date.now() + 10_000;
+    while (seen().length < count) {
+      if (Date.now() > deadline) throw new Error(`got ${seen().length}: ${text().slice(-300)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return { ids: seen(), text: text() };
+  } finally {
+    await reader.cancel().catch(() => {});
+    await reading.catch(() => {});
+  }
+}
+
 Deno.test("SSE: a refusal's fit limits the refused page only: two events that fit an answer only one at a time do not make the rest one call each", async () => {
   let calls = 0;
   await using t = await start((_s, uri, action) => {
@@ -358,26 +371,10 @@ Deno.test("SSE: a refusal's fit limits the refused page only: two events that fi
   const big = Object.fromEntries(Array.from({ length: 40_000 }, (_, i) => [`k${i}`, 0]));
   const ids = [await publish(["e0"]), await publish(["b1"], big), await publish(["b2"], big)];
   for (let i = 0; i < 200; i++) ids.push(await publish([i]));
-  const response = await fetch(`${t.base}/sse?topic=${TOPIC}`, {
-    headers: { authorization: `Bearer ${TOKEN}`, "last-event-id": String(ids[0]) },
-    signal: AbortSignal.timeout(15_000),
-  });
-  const { reader, reading, text } = readAll(response);
-  try {
-    const seen = () => [...text().matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
-    const deadline = Date.now() + 10_000;
-    while (seen().length < ids.length - 1) {
-      if (Date.now() > deadline) throw new Error(`got ${seen().length}: ${text().slice(-300)}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    deepEqual(seen(), ids.slice(1));
-    // Refused, the newest asked, b1 alone, then pages doubling (2, 4, ... 128): the fit kept for
-    // every page made it one call per event (204).
-    ok(calls <= 12, `${calls} get_events calls`);
-  } finally {
-    await reader.cancel().catch(() => {});
-    await reading.catch(() => {});
-  }
+  deepEqual((await resumed(t.base, ids[0]!, ids.length - 1)).ids, ids.slice(1));
+  // Refused, the newest asked, b1 alone, then pages doubling (2, 4, ... 128): the fit kept for
+  // every page made it one call per event (204).
+  ok(calls <= 12, `${calls} get_events calls`);
 });
 
 Deno.test("SSE: a resume of events that each fit an answer only alone takes about one call each", async () => {
@@ -391,24 +388,8 @@ Deno.test("SSE: a resume of events that each fit an answer only alone takes abou
   for (let i = 0; i < 30; i++) {
     ids.push((await t.publisher.publish(TOPIC, { kwargs: big }, { acknowledge: true }))!);
   }
-  const response = await fetch(`${t.base}/sse?topic=${TOPIC}`, {
-    headers: { authorization: `Bearer ${TOKEN}`, "last-event-id": String(ids[0]) },
-    signal: AbortSignal.timeout(15_000),
-  });
-  const { reader, reading, text } = readAll(response);
-  try {
-    const seen = () => [...text().matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
-    const deadline = Date.now() + 10_000;
-    while (seen().length < 30) {
-      if (Date.now() > deadline) throw new Error(`got ${seen().length}: ${text().slice(-300)}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    deepEqual(seen(), ids.slice(1));
-    // 30 pages of one, the newest asked, and a refusal per doubling (log2 30): a refusal before
-    // each page (every page asked for all its history holds) took 60.
-    ok(calls <= 30 + 1 + 1 + 5, `${calls} get_events calls`);
-  } finally {
-    await reader.cancel().catch(() => {});
-    await reading.catch(() => {});
-  }
+  deepEqual((await resumed(t.base, ids[0]!, 30)).ids, ids.slice(1));
+  // 30 pages of one, the newest asked, and a refusal per doubling (log2 30): a refusal before
+  // each page (every page asked for all its history holds) took 60.
+  ok(calls <= 30 + 1 + 1 + 5, `${calls} get_events calls`);
 });

@@ -11,17 +11,10 @@ import { equal, ok } from "node:assert/strict";
 import { Router } from "../../router/router.ts";
 import type { Connection as Session } from "../../router/connection.ts";
 import { ErrorUri, MessageType, MetaTopic, type WampMessage } from "../../wamp/mod.ts";
-import { FakePeer } from "../_helpers/fake_peer.ts";
+import { type FakePeer, joinFake } from "../_helpers/fake_peer.ts";
 import { until } from "../_helpers/router.ts";
 
-const ROLES = { subscriber: {}, callee: {}, caller: {}, publisher: {} };
-
-function join(router: Router): { peer: FakePeer; session: Session } {
-  const peer = new FakePeer();
-  const session = router.attach(peer) as Session;
-  session.receive({ type: MessageType.HELLO, realm: "realm1", details: { roles: ROLES } });
-  return { peer, session };
-}
+const join = joinFake;
 
 /** Sends a request and returns the router's reply to it. */
 function ask(client: { peer: FakePeer; session: Session }, msg: WampMessage): WampMessage {

@@ -10,20 +10,12 @@
 
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { Router } from "../../router/router.ts";
-import type { Connection as Session } from "../../router/connection.ts";
 import { EVENTS_PER_TURN } from "../../router/core/meta/events.ts";
 import { MessageType, MetaTopic, sequentialIdGenerator } from "../../wamp/mod.ts";
-import { FakePeer } from "../_helpers/fake_peer.ts";
+import { type FakePeer, joinFake } from "../_helpers/fake_peer.ts";
 import { until } from "../_helpers/router.ts";
 
-const ROLES = { subscriber: {}, callee: {}, caller: {}, publisher: {} };
-
-function join(router: Router): { peer: FakePeer; session: Session } {
-  const peer = new FakePeer();
-  const session = router.attach(peer) as Session;
-  session.receive({ type: MessageType.HELLO, realm: "realm1", details: { roles: ROLES } });
-  return { peer, session };
-}
+const join = joinFake;
 
 Deno.test("a leaving session's meta events go out in batches, all of them, in order", async () => {
   const router = new Router({
